@@ -1,0 +1,53 @@
+# The two commands a newcomer needs. Each does its own set-up on a fresh
+# Debian machine: installs missing packages, configures, builds.
+#   make run   - build, create a demo salon database if none exists, serve it
+#   make test  - build and run every test (plain build, then ASan+UBSan build)
+
+BUILD      ?= build
+BUILD_SAN  ?= build-san
+DB         ?= demo/kartoteka.db
+LISTEN     ?= 127.0.0.1:8080
+JOBS       ?= $(shell nproc)
+DEB_PKGS   := build-essential cmake pkg-config libwebsockets-dev libsqlite3-dev \
+              libmsgpack-dev libsodium-dev libcmocka-dev sqlite3 \
+              python3 python3-websockets python3-msgpack
+
+.PHONY: run test deps build build-san test-plain test-san bench clean
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+build-san: deps
+	cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DKT_SANITIZE=ON >/dev/null
+	cmake --build $(BUILD_SAN) -j $(JOBS)
+
+run: build
+	@mkdir -p $(dir $(DB))
+	@if [ ! -f $(DB) ]; then \
+	  ./$(BUILD)/server/kartoteka-server init --db $(DB) --demo --seed 1 | tee $(dir $(DB))/demo-accounts.txt; \
+	  chmod 600 $(dir $(DB))/demo-accounts.txt; \
+	  echo "demo sign-ins saved in $(dir $(DB))demo-accounts.txt"; \
+	fi
+	./$(BUILD)/server/kartoteka-server serve --db $(DB) --listen $(LISTEN)
+
+test-plain: build
+	cd $(BUILD) && ctest --output-on-failure -j 2
+
+test: test-plain
+
+bench: build
+	./$(BUILD)/tests/bench/kt-bench-sync
+
+clean:
+	rm -rf $(BUILD) $(BUILD_SAN)

@@ -1,0 +1,53 @@
+/* kt_err.c - names and texts of the error space. The wire names are a public
+ * contract (proto/PROTOCOL.md lists them); add at the end, never rename. */
+#include <stddef.h>
+#include <string.h>
+#include "kt_err.h"
+
+static const struct {
+	const char *name;
+	const char *text;
+} errs[KT_ERR_COUNT] = {
+	[KT_OK] = {"ok", "success"},
+	[KT_EMALFORMED] = {"malformed", "malformed message"},
+	[KT_ETOO_LARGE] = {"too_large", "over a protocol limit"},
+	[KT_EUNKNOWN_TYPE] = {"unknown_type", "unknown message type"},
+	[KT_ETEXT_FRAME] = {"text_frame", "text frames are not accepted; send binary MessagePack"},
+	[KT_EPROTO_VERSION] = {"unsupported_version", "no common protocol version"},
+	[KT_EBAD_STATE] = {"bad_state", "message not allowed in this state"},
+	[KT_EUNAUTH] = {"unauthenticated", "sign in first"},
+	[KT_EAUTH_FAILED] = {"auth_failed", "wrong e-mail, password or token"},
+	[KT_ETHROTTLED] = {"throttled", "too many failed sign-ins; retry later"},
+	[KT_EBAD_CURSOR] = {"bad_cursor", "cursor not valid for this device; sending a snapshot"},
+	[KT_EDENIED] = {"forbidden", "not allowed for this principal"},
+	[KT_ENOT_FOUND] = {"not_found", "not found"},
+	[KT_ECONFLICT] = {"conflict", "conflicting change"},
+	[KT_EBUSY] = {"busy", "server busy; retry later"},
+	[KT_ETIMEOUT] = {"timeout", "deadline passed"},
+	[KT_ENOMEM] = {"no_memory", "out of memory"},
+	[KT_EIO] = {"io_error", "database or file error"},
+	[KT_EINVALID] = {"invalid", "invalid argument"},
+	[KT_EINTERNAL] = {"internal", "internal error"},
+};
+
+const char *kt_err_name(int code)
+{
+	if (code < 0 || code >= KT_ERR_COUNT)
+		return "internal";
+	return errs[code].name;
+}
+
+const char *kt_strerror(int code)
+{
+	if (code < 0 || code >= KT_ERR_COUNT)
+		return "internal error";
+	return errs[code].text;
+}
+
+int kt_err_from_name(const char *name, size_t len)
+{
+	for (int i = 0; i < KT_ERR_COUNT; i++)
+		if (strlen(errs[i].name) == len && memcmp(errs[i].name, name, len) == 0)
+			return i;
+	return KT_EINTERNAL;
+}

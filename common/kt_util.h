@@ -1,0 +1,39 @@
+/* kt_util.h - small shared pieces: logging, clocks, UUIDv7 ids, random tokens.
+ * Logging never prints secrets: callers pass no passwords or tokens to it. */
+#ifndef KT_UTIL_H
+#define KT_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum { KT_LOG_ERR, KT_LOG_WARN, KT_LOG_INFO, KT_LOG_DEBUG };
+extern int kt_log_level;
+void kt_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define kt_err_log(...) kt_log(KT_LOG_ERR, __VA_ARGS__)
+#define kt_warn(...) kt_log(KT_LOG_WARN, __VA_ARGS__)
+#define kt_info(...) kt_log(KT_LOG_INFO, __VA_ARGS__)
+#define kt_debug(...) kt_log(KT_LOG_DEBUG, __VA_ARGS__)
+
+/* Wall clock in milliseconds since the Unix epoch (UTC). */
+int64_t kt_now_ms(void);
+/* Monotonic clock in microseconds, for latency measurements. */
+int64_t kt_mono_us(void);
+
+#define KT_UUID_LEN 36 /* text form without NUL */
+/* Write a new UUIDv7 (time-ordered) as 36 chars + NUL into out[37]. */
+void kt_uuid7(char out[KT_UUID_LEN + 1]);
+/* Same, with the time part and randomness given (deterministic demo data). */
+void kt_uuid7_from(char out[KT_UUID_LEN + 1], int64_t ms, const uint8_t rnd[10]);
+/* True when s[0..len) is a canonical lower-case UUID text. */
+bool kt_uuid_valid(const char *s, size_t len);
+
+/* Lower-case hex of n bytes into out[2n+1]. */
+void kt_hex(char *out, const uint8_t *in, size_t n);
+/* Parse 2n hex chars into out[n]; false on bad input. */
+bool kt_unhex(uint8_t *out, size_t n, const char *hex, size_t hexlen);
+
+/* Copy at most n bytes of s into a fresh NUL-terminated string (caller frees). */
+char *kt_strndup(const char *s, size_t n);
+
+#endif

@@ -1,0 +1,41 @@
+/* kt_limits.h - every protocol limit in one place. proto/PROTOCOL.md section
+ * "Limits" repeats these numbers; change both together. Limits before sign-in
+ * are deliberately small: an unauthenticated peer can make us hold little. */
+#ifndef KT_LIMITS_H
+#define KT_LIMITS_H
+
+#define KT_PROTO_VERSION 1
+#define KT_SUBPROTOCOL "kartoteka.v1"
+
+/* inbound frames (device -> server) */
+#define KT_MAX_FRAME_PREAUTH 4096      /* bytes, whole message, before sign-in */
+#define KT_MAX_FRAME (1024 * 1024)     /* bytes, whole message, after sign-in */
+#define KT_MAX_DEPTH 8                 /* nested containers in one message */
+#define KT_MAX_STR_PREAUTH 512         /* bytes in one string before sign-in */
+#define KT_MAX_STR (64 * 1024)         /* bytes in one string after sign-in */
+#define KT_MAX_EMAIL 254
+#define KT_MAX_PASSWORD 256
+#define KT_MAX_APP 64
+#define KT_MAX_CURSOR 128              /* bytes of an opaque cursor */
+#define KT_MAX_TOKEN 128               /* chars of a session token */
+
+/* outbound batching (server -> device) */
+#define KT_PAGE_ROWS 1000              /* rows per snapshot page */
+#define KT_BATCH_OPS 500               /* ops per changes message */
+#define KT_OUT_SOFT_BYTES (256 * 1024) /* a page/batch is closed once it passes this */
+#define KT_MAX_OUT_FRAME (2 * 1024 * 1024) /* client-side cap on one server message */
+
+/* time limits */
+#define KT_AUTH_DEADLINE_MS 10000      /* hello + successful sign-in within this */
+#define KT_IDLE_TIMEOUT_S 120          /* no traffic (incl. ws ping/pong) -> close */
+#define KT_SESSION_TTL_S (30 * 24 * 3600)
+
+/* sign-in throttling */
+#define KT_MAX_AUTH_FAILS_PER_CONN 5   /* then the connection is closed */
+#define KT_THROTTLE_ACCOUNT_FREE 5     /* failures per account before lock-out */
+#define KT_THROTTLE_ADDR_FREE 20       /* failures per address before lock-out */
+#define KT_THROTTLE_MAX_LOCK_S 900     /* lock-out doubles from 1 s up to this */
+#define KT_AUTH_WORKERS 2              /* Argon2id worker threads */
+#define KT_AUTH_QUEUE 64               /* queued sign-ins; beyond -> busy */
+
+#endif

@@ -1,0 +1,146 @@
+/* kt_proto.h - protocol v1 messages (proto/PROTOCOL.md). Each message type has
+ * its encoder and decoder in one file (proto/msg_<type>.c). Decoders never
+ * allocate: kt_str fields point into the caller's frame buffer, which must
+ * outlive the decoded struct. Encoders append one whole message to a kt_mpw
+ * and report failure through w->err. */
+#ifndef KT_PROTO_H
+#define KT_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "kt_err.h"
+#include "kt_limits.h"
+#include "kt_mp.h"
+
+typedef enum kt_msgtype {
+	KT_MSG_UNKNOWN = 0,
+	KT_MSG_HELLO,
+	KT_MSG_WELCOME,
+	KT_MSG_LOGIN,
+	KT_MSG_RESUME,
+	KT_MSG_AUTH_OK,
+	KT_MSG_SYNC,
+	KT_MSG_ACK,
+	KT_MSG_SNAPSHOT_BEGIN,
+	KT_MSG_PAGE,
+	KT_MSG_SNAPSHOT_END,
+	KT_MSG_CHANGES,
+	KT_MSG_SYNCED,
+	KT_MSG_ERROR,
+	KT_MSG_COUNT
+} kt_msgtype;
+
+/* A borrowed string or binary view; not NUL-terminated. */
+typedef struct kt_str {
+	const char *s;
+	size_t len;
+} kt_str;
+
+const char *proto_msg_name(kt_msgtype t);
+kt_msgtype proto_msg_from_name(const char *s, size_t len);
+
+/* Check a whole frame (one map, depth <= KT_MAX_DEPTH, strings valid and
+ * <= max_str, no trailing bytes) and find its "t". Returns KT_OK,
+ * KT_EMALFORMED, KT_ETOO_LARGE or KT_EUNKNOWN_TYPE (*type = KT_MSG_UNKNOWN). */
+int proto_msg_type(const void *buf, size_t len, size_t max_str, kt_msgtype *type) KT_MUST_CHECK;
+
+/* Helper for decoders: position r at the value of key in the top-level map.
+ * KT_ENOT_FOUND when absent. */
+int proto_find_key(const void *buf, size_t len, const char *key, kt_mp *r) KT_MUST_CHECK;
+
+/* hello: device -> server */
+typedef struct kt_hello {
+	uint32_t versions; /* bit v set when version v (1..31) is offered */
+	kt_str device;     /* UUID text */
+	kt_str app;
+} kt_hello;
+void proto_hello_encode(kt_mpw *w, const kt_hello *m);
+int proto_hello_decode(const void *buf, size_t len, kt_hello *m) KT_MUST_CHECK;
+
+/* welcome: server -> device */
+typedef struct kt_welcome {
+	int64_t v;
+	int64_t server_time;
+	int64_t frame_preauth, frame, depth, str, page_rows, batch_ops, auth_deadline_ms;
+} kt_welcome;
+void proto_welcome_encode(kt_mpw *w, const kt_welcome *m);
+int proto_welcome_decode(const void *buf, size_t len, kt_welcome *m) KT_MUST_CHECK;
+
+typedef struct kt_login {
+	kt_str email;
+	kt_str password;
+} kt_login;
+void proto_login_encode(kt_mpw *w, const kt_login *m);
+int proto_login_decode(const void *buf, size_t len, kt_login *m) KT_MUST_CHECK;
+
+typedef struct kt_resume {
+	kt_str token;
+} kt_resume;
+void proto_resume_encode(kt_mpw *w, const kt_resume *m);
+int proto_resume_decode(const void *buf, size_t len, kt_resume *m) KT_MUST_CHECK;
+
+typedef struct kt_auth_ok {
+	kt_str kind, id, role, name, org, token;
+	int64_t expires_at;
+} kt_auth_ok;
+void proto_auth_ok_encode(kt_mpw *w, const kt_auth_ok *m);
+int proto_auth_ok_decode(const void *buf, size_t len, kt_auth_ok *m) KT_MUST_CHECK;
+
+/* sync and ack carry an optional opaque cursor (bin). */
+typedef struct kt_cursor_msg {
+	bool has_cursor;
+	kt_str cursor;
+} kt_cursor_msg;
+void proto_sync_encode(kt_mpw *w, const kt_cursor_msg *m);
+int proto_sync_decode(const void *buf, size_t len, kt_cursor_msg *m) KT_MUST_CHECK;
+void proto_ack_encode(kt_mpw *w, const kt_cursor_msg *m);
+int proto_ack_decode(const void *buf, size_t len, kt_cursor_msg *m) KT_MUST_CHECK;
+void proto_snapshot_end_encode(kt_mpw *w, const kt_cursor_msg *m);
+int proto_snapshot_end_decode(const void *buf, size_t len, kt_cursor_msg *m) KT_MUST_CHECK;
+void proto_synced_encode(kt_mpw *w, const kt_cursor_msg *m);
+int proto_synced_decode(const void *buf, size_t len, kt_cursor_msg *m) KT_MUST_CHECK;
+
+typedef struct kt_snapshot_begin {
+	int64_t total;
+} kt_snapshot_begin;
+void proto_snapshot_begin_encode(kt_mpw *w, const kt_snapshot_begin *m);
+int proto_snapshot_begin_decode(const void *buf, size_t len, kt_snapshot_begin *m) KT_MUST_CHECK;
+
+typedef struct kt_error_msg {
+	kt_str code, msg, re; /* re.s == NULL when absent */
+	bool fatal;
+} kt_error_msg;
+void proto_error_encode(kt_mpw *w, const kt_error_msg *m);
+int proto_error_decode(const void *buf, size_t len, kt_error_msg *m) KT_MUST_CHECK;
+
+/* Rows (page) and ops (changes). The server packs each row/op into a body
+ * buffer, counting them, then wraps the body into one message. */
+typedef enum kt_opkind { KT_OP_PUT, KT_OP_DELETE, KT_OP_EVICT } kt_opkind;
+/* Start a put row/op: writes {op?, tbl, id, v, f: <map of nfields>} up to the
+ * f map header; the caller then writes nfields key/value pairs. with_op is
+ * false inside a page (page rows carry no "op"). */
+void proto_put_begin(kt_mpw *body, bool with_op, const char *tbl, const char *id, int64_t v,
+		     uint32_t nfields);
+void proto_gone_encode(kt_mpw *body, kt_opkind op, const char *tbl, const char *id); /* delete/evict */
+void proto_page_encode(kt_mpw *w, uint32_t nrows, const void *body, size_t len);
+void proto_changes_encode(kt_mpw *w, uint32_t nops, const void *body, size_t len, const void *cursor,
+			  size_t cursor_len);
+
+/* A decoded row/op. fields is a reader positioned on the f map (valid only
+ * for a put); fields_len is the byte length of that map. */
+typedef struct kt_op {
+	kt_opkind op;
+	kt_str tbl, id;
+	int64_t v;
+	const uint8_t *fields; /* raw MessagePack map of field -> value; NULL for delete/evict */
+	size_t fields_len;
+} kt_op;
+typedef int (*kt_op_cb)(void *user, const kt_op *op);
+/* Decode a page or changes message, calling cb for each row/op in order;
+ * a non-zero return from cb stops and is returned. For changes, *cursor gets
+ * the cursor (may be NULL for page). */
+int proto_page_decode(const void *buf, size_t len, kt_op_cb cb, void *user) KT_MUST_CHECK;
+int proto_changes_decode(const void *buf, size_t len, kt_op_cb cb, void *user, kt_str *cursor) KT_MUST_CHECK;
+
+#endif

@@ -1,0 +1,51 @@
+/* proto_walk.c - the one map walker every decoder uses. */
+#include "proto_internal.h"
+
+int proto_walk(const void *buf, size_t len, proto_key_fn f, void *user)
+{
+	kt_mp r;
+	uint32_t n;
+	int rc;
+
+	kt_mp_init(&r, buf, len);
+	if (kt_mp_read_map(&r, &n))
+		return KT_EMALFORMED;
+	for (uint32_t i = 0; i < n; i++) {
+		const char *k;
+		size_t klen;
+		if (kt_mp_read_str(&r, &k, &klen, 64))
+			return KT_EMALFORMED;
+		rc = f(user, k, klen, &r);
+		if (rc == KT_ENOT_FOUND)
+			rc = kt_mp_skip(&r, KT_MAX_DEPTH) ? KT_EMALFORMED : KT_OK;
+		if (rc)
+			return rc;
+	}
+	return kt_mp_at_end(&r) ? KT_OK : KT_EMALFORMED;
+}
+
+int proto_seen(uint32_t *seen, int i)
+{
+	if (*seen & (1u << i))
+		return KT_EMALFORMED;
+	*seen |= 1u << i;
+	return KT_OK;
+}
+
+int proto_read_str(kt_mp *r, kt_str *out, size_t max)
+{
+	return kt_mp_read_str(r, &out->s, &out->len, max);
+}
+
+int proto_read_bin(kt_mp *r, kt_str *out, size_t max)
+{
+	const uint8_t *b;
+	int rc = kt_mp_read_bin(r, &b, &out->len, max);
+	out->s = (const char *)b;
+	return rc;
+}
+
+bool proto_is_type_key(const char *key, size_t klen)
+{
+	return kt_mp_str_eq(key, klen, "t");
+}

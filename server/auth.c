@@ -1,0 +1,331 @@
+/* auth.c - sign-in. Password checks (Argon2id, ~0.1 s and 64 MiB each) run
+ * on KT_AUTH_WORKERS threads with their own database connection, so a login
+ * never stalls the event loop; finished checks are handed back through a
+ * queue and lws_cancel_service(). Tokens are 32 random bytes; only a keyed
+ * BLAKE2b hash of them is stored. Failed attempts are throttled per account
+ * and per address. Never logs passwords, tokens or e-mail addresses. */
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include "server.h"
+
+typedef struct auth_job {
+	struct auth_job *next;
+	uint64_t session_id;
+	char email[KT_MAX_EMAIL + 1];
+	char password[KT_MAX_PASSWORD + 1];
+	char device[KT_UUID_LEN + 1];
+	char app[KT_MAX_APP + 1];
+	/* result */
+	int rc;
+	bool is_client;
+	char principal_id[KT_UUID_LEN + 1];
+	char token[65];
+	int64_t expires_at;
+} auth_job;
+
+#define THROTTLE_SLOTS 4096
+
+typedef struct throttle {
+	uint8_t key[16]; /* hash of "a:" + e-mail or "i:" + address */
+	int fails;
+	int64_t locked_until;
+	int64_t last;
+} throttle;
+
+struct kt_auth {
+	kt_server *srv;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	auth_job *todo_head, *todo_tail, *done;
+	int queued;
+	bool stop;
+	pthread_t th[KT_AUTH_WORKERS];
+	int nthreads;
+	throttle slots[THROTTLE_SLOTS];
+	char dummy_hash[crypto_pwhash_STRBYTES];
+};
+
+void auth_token_hash(const kt_server *srv, const uint8_t *token, size_t len, uint8_t out[32])
+{
+	crypto_generichash(out, 32, token, len, srv->token_key, sizeof srv->token_key);
+}
+
+static void check_password(kt_auth *a, kt_store *st, auth_job *j)
+{
+	char *hash = NULL;
+	uint8_t tok[32], th[32];
+	int rc;
+
+	rc = store_credentials_find(st, j->email, &j->is_client, j->principal_id, &hash);
+	if (rc == KT_ENOT_FOUND) {
+		/* same work as a real check, so timing does not reveal accounts */
+		if (crypto_pwhash_str_verify(a->dummy_hash, j->password, strlen(j->password)) == 0)
+			kt_warn("auth: dummy hash matched"); /* cannot happen; keeps the result used */
+		j->rc = KT_EAUTH_FAILED;
+		return;
+	}
+	if (rc) {
+		j->rc = rc;
+		return;
+	}
+	if (crypto_pwhash_str_verify(hash, j->password, strlen(j->password)) != 0) {
+		j->rc = KT_EAUTH_FAILED;
+		goto out;
+	}
+	randombytes_buf(tok, sizeof tok);
+	kt_hex(j->token, tok, sizeof tok);
+	auth_token_hash(a->srv, tok, sizeof tok, th);
+	j->expires_at = kt_now_ms() + (int64_t)KT_SESSION_TTL_S * 1000;
+	j->rc = store_session_create(st, th, sizeof th, j->is_client, j->principal_id, j->device, j->expires_at);
+	if (!j->rc)
+		j->rc = store_device_seen(st, j->device, j->is_client, j->principal_id, j->app);
+	sodium_memzero(tok, sizeof tok);
+out:
+	free(hash);
+}
+
+static void *worker(void *arg)
+{
+	kt_auth *a = arg;
+	kt_store *st = NULL;
+	const char *msg;
+
+	if (store_open(a->srv->db_path, 0, &st, &msg)) {
+		kt_err_log("auth worker: cannot open database: %s", msg);
+		st = NULL;
+	}
+	pthread_mutex_lock(&a->mu);
+	for (;;) {
+		while (!a->stop && !a->todo_head)
+			pthread_cond_wait(&a->cv, &a->mu);
+		if (a->stop)
+			break;
+		auth_job *j = a->todo_head;
+		a->todo_head = j->next;
+		if (!a->todo_head)
+			a->todo_tail = NULL;
+		pthread_mutex_unlock(&a->mu);
+
+		if (st)
+			check_password(a, st, j);
+		else
+			j->rc = KT_EIO;
+		sodium_memzero(j->password, sizeof j->password);
+
+		pthread_mutex_lock(&a->mu);
+		a->queued--;
+		j->next = a->done;
+		a->done = j;
+		atomic_store(&a->srv->wake_auth, 1);
+		lws_cancel_service(a->srv->ctx);
+	}
+	pthread_mutex_unlock(&a->mu);
+	store_close(st);
+	return NULL;
+}
+
+int auth_start(kt_server *srv)
+{
+	kt_auth *a = calloc(1, sizeof *a);
+	static const char dummy_pw[] = "not a password of anyone";
+	if (!a)
+		return KT_ENOMEM;
+	a->srv = srv;
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_cond_init(&a->cv, NULL);
+	if (crypto_pwhash_str(a->dummy_hash, dummy_pw, sizeof dummy_pw - 1, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+			      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+		free(a);
+		return KT_ENOMEM;
+	}
+	srv->auth = a;
+	for (int i = 0; i < KT_AUTH_WORKERS; i++) {
+		if (pthread_create(&a->th[i], NULL, worker, a) != 0)
+			return KT_ENOMEM;
+		a->nthreads++;
+	}
+	return KT_OK;
+}
+
+static void free_jobs(auth_job *j)
+{
+	while (j) {
+		auth_job *n = j->next;
+		sodium_memzero(j, sizeof *j);
+		free(j);
+		j = n;
+	}
+}
+
+void auth_stop(kt_server *srv)
+{
+	kt_auth *a = srv->auth;
+	if (!a)
+		return;
+	pthread_mutex_lock(&a->mu);
+	a->stop = true;
+	pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+	for (int i = 0; i < a->nthreads; i++)
+		pthread_join(a->th[i], NULL);
+	free_jobs(a->todo_head);
+	free_jobs(a->done);
+	pthread_mutex_destroy(&a->mu);
+	pthread_cond_destroy(&a->cv);
+	free(a);
+	srv->auth = NULL;
+}
+
+/* ---- throttling (loop thread only) ---- */
+
+static throttle *throttle_slot(kt_auth *a, const char *kind, const char *key, size_t klen)
+{
+	uint8_t h[16];
+	crypto_generichash_state st;
+	throttle *oldest = NULL;
+	crypto_generichash_init(&st, NULL, 0, sizeof h);
+	crypto_generichash_update(&st, (const uint8_t *)kind, strlen(kind));
+	for (size_t i = 0; i < klen; i++) {
+		uint8_t c = (uint8_t)key[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (uint8_t)(c + 32); /* e-mails compare case-insensitively */
+		crypto_generichash_update(&st, &c, 1);
+	}
+	crypto_generichash_final(&st, h, sizeof h);
+	/* small open-addressed table; on overflow the least recent entry is reused */
+	uint32_t start = ((uint32_t)h[0] << 8 | h[1]) % THROTTLE_SLOTS;
+	for (int i = 0; i < 16; i++) {
+		throttle *t = &a->slots[(start + (uint32_t)i) % THROTTLE_SLOTS];
+		if (memcmp(t->key, h, sizeof h) == 0)
+			return t;
+		if (!oldest || t->last < oldest->last)
+			oldest = t;
+	}
+	memset(oldest, 0, sizeof *oldest);
+	memcpy(oldest->key, h, sizeof h);
+	return oldest;
+}
+
+static bool locked(const throttle *t, int64_t now)
+{
+	return t->locked_until > now;
+}
+
+static void note_failure(throttle *t, int free_fails, int64_t now)
+{
+	t->fails++;
+	t->last = now;
+	if (t->fails > free_fails) {
+		int shift = t->fails - free_fails - 1;
+		int64_t lock_s = shift >= 10 ? KT_THROTTLE_MAX_LOCK_S : (int64_t)1 << shift;
+		if (lock_s > KT_THROTTLE_MAX_LOCK_S)
+			lock_s = KT_THROTTLE_MAX_LOCK_S;
+		t->locked_until = now + lock_s * 1000;
+	}
+}
+
+int auth_submit_login(kt_server *srv, kt_session *s, const char *email, size_t elen, const char *pw,
+		      size_t plen)
+{
+	kt_auth *a = srv->auth;
+	int64_t now = kt_now_ms();
+	throttle *acc = throttle_slot(a, "a:", email, elen);
+	throttle *ip = throttle_slot(a, "i:", s->addr, strlen(s->addr));
+	auth_job *j;
+
+	if (locked(acc, now) || locked(ip, now))
+		return KT_ETHROTTLED;
+	if (a->queued >= KT_AUTH_QUEUE)
+		return KT_EBUSY;
+	if (!(j = calloc(1, sizeof *j)))
+		return KT_ENOMEM;
+	j->session_id = s->id;
+	memcpy(j->email, email, elen);
+	memcpy(j->password, pw, plen);
+	memcpy(j->device, s->device, sizeof j->device);
+	memcpy(j->app, s->app, sizeof j->app);
+	pthread_mutex_lock(&a->mu);
+	if (a->todo_tail)
+		a->todo_tail->next = j;
+	else
+		a->todo_head = j;
+	a->todo_tail = j;
+	a->queued++;
+	pthread_cond_signal(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+	return KT_OK;
+}
+
+static kt_session *find_session(kt_server *srv, uint64_t id)
+{
+	for (kt_session *s = srv->sessions; s; s = s->next)
+		if (s->id == id)
+			return s;
+	return NULL;
+}
+
+void auth_deliver(kt_server *srv)
+{
+	kt_auth *a = srv->auth;
+	auth_job *list;
+	int64_t now = kt_now_ms();
+
+	pthread_mutex_lock(&a->mu);
+	list = a->done;
+	a->done = NULL;
+	pthread_mutex_unlock(&a->mu);
+	while (list) {
+		auth_job *j = list;
+		kt_session *s = find_session(srv, j->session_id);
+		list = j->next;
+		throttle *acc = throttle_slot(a, "a:", j->email, strlen(j->email));
+		if (s && s->state == KT_SS_AUTH_PENDING) {
+			throttle *ip = throttle_slot(a, "i:", s->addr, strlen(s->addr));
+			if (j->rc == KT_OK) {
+				acc->fails = 0;
+				acc->locked_until = 0;
+				session_signed_in(s, j->is_client, j->principal_id, j->token, j->expires_at);
+			} else {
+				s->state = KT_SS_AUTH;
+				if (j->rc == KT_EAUTH_FAILED) {
+					note_failure(acc, KT_THROTTLE_ACCOUNT_FREE, now);
+					note_failure(ip, KT_THROTTLE_ADDR_FREE, now);
+					s->auth_fails++;
+				}
+				session_error(s, j->rc, NULL, "login",
+					      j->rc == KT_EAUTH_FAILED && s->auth_fails >= KT_MAX_AUTH_FAILS_PER_CONN);
+			}
+		} else if (j->rc == KT_EAUTH_FAILED) {
+			note_failure(acc, KT_THROTTLE_ACCOUNT_FREE, now); /* peer left; still counts */
+		}
+		sodium_memzero(j, sizeof *j);
+		free(j);
+	}
+}
+
+int auth_resume(kt_server *srv, kt_session *s, const char *token, size_t len, bool *is_client,
+		char principal_id[KT_UUID_LEN + 1], int64_t *expires_at)
+{
+	uint8_t tok[32], th[32];
+	int64_t now = kt_now_ms();
+	throttle *ip = throttle_slot(srv->auth, "i:", s->addr, strlen(s->addr));
+	int rc;
+
+	if (locked(ip, now))
+		return KT_ETHROTTLED;
+	if (!kt_unhex(tok, sizeof tok, token, len)) {
+		note_failure(ip, KT_THROTTLE_ADDR_FREE, now);
+		return KT_EAUTH_FAILED;
+	}
+	auth_token_hash(srv, tok, sizeof tok, th);
+	sodium_memzero(tok, sizeof tok);
+	rc = store_session_find(srv->st, th, sizeof th, s->device, is_client, principal_id, expires_at);
+	if (rc == KT_ENOT_FOUND) {
+		note_failure(ip, KT_THROTTLE_ADDR_FREE, now);
+		return KT_EAUTH_FAILED;
+	}
+	if (!rc)
+		rc = store_device_seen(srv->st, s->device, *is_client, principal_id, s->app);
+	return rc;
+}

@@ -1,0 +1,267 @@
+/* fanout.c - from committed changes to the sessions they concern. New
+ * change-log entries enter an in-memory ring; each entry wakes only the
+ * sessions indexed under its routing keys (owners of the org, staff of its
+ * locations, the client it belongs to), so the work per change follows the
+ * number of sessions that may see it, never the number connected. Sessions
+ * then read the log after their own cursor (sync.c): one path for live and
+ * catch-up. Never decides visibility: policy.c does, at send time. */
+#include <stdlib.h>
+#include <string.h>
+#include "server.h"
+
+#define KEY_LEN 40 /* "x:" + uuid + NUL */
+
+struct kt_bucket {
+	char key[KEY_LEN];
+	kt_session **s;
+	int n, cap;
+	bool used;
+};
+
+static uint64_t key_hash(const char *k)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (; *k; k++)
+		h = (h ^ (unsigned char)*k) * 1099511628211ull;
+	return h;
+}
+
+/* Find (or create) the bucket for key; NULL when the table is full. */
+static struct kt_bucket *bucket(kt_server *srv, const char *key, bool create)
+{
+	uint64_t h = key_hash(key);
+	for (int i = 0; i < srv->nbuckets; i++) {
+		struct kt_bucket *b = &srv->buckets[(h + (uint64_t)i) % (uint64_t)srv->nbuckets];
+		if (!b->used) {
+			if (!create)
+				return NULL;
+			b->used = true;
+			snprintf(b->key, sizeof b->key, "%s", key);
+			return b;
+		}
+		if (strcmp(b->key, key) == 0)
+			return b;
+	}
+	return NULL;
+}
+
+int fanout_init(kt_server *srv, int ring_cap, int nbuckets)
+{
+	srv->ring.cap = ring_cap;
+	srv->ring.e = calloc((size_t)ring_cap, sizeof *srv->ring.e);
+	srv->nbuckets = nbuckets;
+	srv->buckets = calloc((size_t)nbuckets, sizeof *srv->buckets);
+	if (!srv->ring.e || !srv->buckets)
+		return KT_ENOMEM;
+	srv->head_seq = store_max_seq(srv->st);
+	return KT_OK;
+}
+
+void fanout_free(kt_server *srv)
+{
+	if (srv->ring.e)
+		for (int i = 0; i < srv->ring.cap; i++)
+			kt_log_entry_free(&srv->ring.e[i]);
+	free(srv->ring.e);
+	srv->ring.e = NULL;
+	if (srv->buckets)
+		for (int i = 0; i < srv->nbuckets; i++)
+			free(srv->buckets[i].s);
+	free(srv->buckets);
+	srv->buckets = NULL;
+}
+
+static void join(kt_session *s, const char *prefix, const char *id)
+{
+	char key[KEY_LEN];
+	struct kt_bucket *b, **m;
+
+	snprintf(key, sizeof key, "%s:%s", prefix, id);
+	if (!(b = bucket(s->srv, key, true))) {
+		kt_warn("fan-out index full; session %llu not indexed under %s",
+			(unsigned long long)s->id, key);
+		return;
+	}
+	if (b->n == b->cap) {
+		int cap = b->cap ? b->cap * 2 : 8;
+		kt_session **ns = realloc(b->s, (size_t)cap * sizeof *ns);
+		if (!ns)
+			return;
+		b->s = ns;
+		b->cap = cap;
+	}
+	if (!(m = realloc(s->member, (size_t)(s->nmember + 1) * sizeof *m)))
+		return;
+	s->member = m;
+	b->s[b->n++] = s;
+	s->member[s->nmember++] = b;
+}
+
+void fanout_unindex(kt_session *s)
+{
+	for (int i = 0; i < s->nmember; i++) {
+		struct kt_bucket *b = s->member[i];
+		for (int k = 0; k < b->n; k++)
+			if (b->s[k] == s) {
+				b->s[k] = b->s[--b->n];
+				break;
+			}
+	}
+	free(s->member);
+	s->member = NULL;
+	s->nmember = 0;
+}
+
+/* Call f for each element of a comma list. */
+static void each_loc(const char *set, void (*f)(void *u, const char *id), void *u)
+{
+	char id[KT_UUID_LEN + 1];
+	const char *p = set;
+	while (p && *p) {
+		const char *c = strchr(p, ',');
+		size_t n = c ? (size_t)(c - p) : strlen(p);
+		if (n && n <= KT_UUID_LEN) {
+			memcpy(id, p, n);
+			id[n] = 0;
+			f(u, id);
+		}
+		p = c ? c + 1 : NULL;
+	}
+}
+
+struct join_ctx {
+	kt_session *s;
+	const char *prefix;
+};
+
+static void join_loc(void *u, const char *id)
+{
+	struct join_ctx *j = u;
+	join(j->s, j->prefix, id);
+}
+
+void fanout_index(kt_session *s)
+{
+	const kt_principal *p = &s->principal;
+	fanout_unindex(s);
+	join(s, "a", p->org);
+	if (p->role == KT_ROLE_OWNER) {
+		join(s, "o", p->org);
+	} else if (p->role == KT_ROLE_CLIENT) {
+		struct join_ctx j = {s, "L"};
+		join(s, "c", p->id);
+		each_loc(p->locs, join_loc, &j);
+	} else {
+		struct join_ctx j = {s, "l"};
+		each_loc(p->locs, join_loc, &j);
+	}
+}
+
+static void wake_bucket(kt_server *srv, const char *prefix, const char *id)
+{
+	char key[KEY_LEN];
+	struct kt_bucket *b;
+	snprintf(key, sizeof key, "%s:%s", prefix, id);
+	if (!(b = bucket(srv, key, false)))
+		return;
+	for (int i = 0; i < b->n; i++) {
+		kt_session *s = b->s[i];
+		if (!s->dirty && s->state == KT_SS_STREAM) {
+			s->dirty = true;
+			session_want_write(s);
+		}
+	}
+}
+
+struct wake_ctx {
+	kt_server *srv;
+	const char *prefix;
+};
+
+static void wake_loc(void *u, const char *id)
+{
+	struct wake_ctx *w = u;
+	wake_bucket(w->srv, w->prefix, id);
+}
+
+static void wake_locs(kt_server *srv, const kt_log_entry *e, const char *prefix)
+{
+	struct wake_ctx w = {srv, prefix};
+	if (strcmp(e->loc_old, "*") == 0 || strcmp(e->loc_new, "*") == 0) {
+		wake_bucket(srv, "a", e->org);
+		return;
+	}
+	each_loc(e->loc_old, wake_loc, &w);
+	each_loc(e->loc_new, wake_loc, &w);
+}
+
+static void wake_for(kt_server *srv, const kt_log_entry *e)
+{
+	wake_bucket(srv, "o", e->org);
+	switch (e->t->route) {
+	case KT_ROUTE_ORG:
+		wake_bucket(srv, "a", e->org);
+		break;
+	case KT_ROUTE_LOC_COL:
+	case KT_ROUTE_CLIENT_LOCS:
+		wake_locs(srv, e, "l");
+		if (e->client_old[0])
+			wake_bucket(srv, "c", e->client_old);
+		if (e->client_new[0] && strcmp(e->client_new, e->client_old) != 0)
+			wake_bucket(srv, "c", e->client_new);
+		break;
+	case KT_ROUTE_SELF_LOC:
+	case KT_ROUTE_STAFF_LOCS:
+	case KT_ROUTE_LOC_OPT:
+		wake_locs(srv, e, "l");
+		wake_locs(srv, e, "L");
+		break;
+	}
+}
+
+void fanout_ingest(kt_server *srv)
+{
+	kt_log_entry batch[256];
+	int n;
+	kt_ring *r = &srv->ring;
+
+	for (;;) {
+		if (store_log_read(srv->st, srv->head_seq, batch, 256, &n) || n == 0)
+			return;
+		for (int i = 0; i < n; i++) {
+			kt_log_entry *slot = &r->e[batch[i].seq % r->cap];
+			if (slot->seq && slot->seq >= r->first_seq)
+				r->first_seq = slot->seq + 1; /* overwriting the oldest */
+			kt_log_entry_free(slot);
+			*slot = batch[i]; /* the ring owns it now */
+			if (!r->first_seq)
+				r->first_seq = slot->seq;
+			r->last_seq = slot->seq;
+			srv->head_seq = slot->seq;
+			wake_for(srv, slot);
+		}
+		if (n < 256)
+			return;
+	}
+}
+
+int fanout_entries_after(kt_server *srv, int64_t seq, kt_log_entry *out, int max, int *n, bool *owned)
+{
+	kt_ring *r = &srv->ring;
+	*n = 0;
+	*owned = false;
+	if (seq >= srv->head_seq)
+		return KT_OK;
+	if (r->first_seq && seq + 1 >= r->first_seq) {
+		/* borrowed copies of ring entries: the ring keeps ownership */
+		for (int64_t q = seq + 1; q <= r->last_seq && *n < max; q++) {
+			const kt_log_entry *e = &r->e[q % r->cap];
+			if (e->seq == q)
+				out[(*n)++] = *e;
+		}
+		return KT_OK;
+	}
+	/* fallen behind the ring: read the log from SQLite */
+	*owned = true;
+	return store_log_read(srv->st, seq, out, max, n);
+}

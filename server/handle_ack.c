@@ -1,0 +1,21 @@
+/* handle_ack.c - a device says it has durably applied up to a cursor. */
+#include "server.h"
+
+int handle_ack(kt_session *s, const unsigned char *buf, size_t len)
+{
+	kt_cursor_msg m;
+	int64_t seq;
+	int rc = proto_ack_decode(buf, len, &m);
+
+	if (rc || !m.has_cursor) {
+		session_error(s, rc ? rc : KT_EMALFORMED, "ack needs a cursor (bin)", "ack", rc == KT_ETOO_LARGE);
+		return 0;
+	}
+	if (cursor_check(s->srv, s, m.cursor.s, m.cursor.len, &seq)) {
+		session_error(s, KT_EBAD_CURSOR, "ack cursor refused", "ack", false);
+		return 0;
+	}
+	if (store_device_ack(s->srv->st, s->device, seq))
+		kt_warn("session %llu: could not record ack", (unsigned long long)s->id);
+	return 0;
+}

@@ -1,0 +1,23 @@
+/* handle_sync.c - start streaming: from a verified cursor, or a snapshot. */
+#include "server.h"
+
+int handle_sync(kt_session *s, const unsigned char *buf, size_t len)
+{
+	kt_cursor_msg m;
+	int64_t seq;
+	int rc = proto_sync_decode(buf, len, &m);
+
+	if (rc) {
+		session_error(s, rc, "sync takes a cursor (bin) or nil", "sync", rc == KT_ETOO_LARGE);
+		return 0;
+	}
+	if (m.has_cursor) {
+		if (cursor_check(s->srv, s, m.cursor.s, m.cursor.len, &seq) == KT_OK) {
+			sync_start_stream(s, seq);
+			return 0;
+		}
+		session_error(s, KT_EBAD_CURSOR, NULL, "sync", false);
+	}
+	sync_start_snapshot(s);
+	return 0;
+}

@@ -1,0 +1,226 @@
+/* main.c - the kartoteka-server command line: init, serve, admin, policy.
+ * Parses arguments and hands over; holds no logic of its own. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include "admin.h"
+#include "demo.h"
+#include "server.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: kartoteka-server COMMAND [options]\n"
+		"\n"
+		"commands:\n"
+		"  init  --db FILE [--demo] [--seed N]   create or upgrade a database; --demo adds a demo\n"
+		"                                          salon and prints its sign-ins (TSV)\n"
+		"  serve --db FILE --listen HOST:PORT     serve devices over WebSocket (port 0 = any free\n"
+		"        [--config FILE] [--verbose]      port; the chosen one is printed)\n"
+		"  admin --db FILE SUBCOMMAND ...         server-side edits (see: kartoteka-server admin --db F help)\n"
+		"  policy                                 print the access policy matrix (Markdown)\n"
+		"  help                                   this text\n"
+		"\n"
+		"config file (serve --config FILE): lines 'key = value', keys: db, listen, log_level\n"
+		"(error, warn, info, debug). Command-line options win over the file.\n");
+}
+
+static const char *opt(int argc, char **argv, const char *name)
+{
+	for (int i = 0; i < argc - 1; i++)
+		if (strcmp(argv[i], name) == 0)
+			return argv[i + 1];
+	return NULL;
+}
+
+static bool flag(int argc, char **argv, const char *name)
+{
+	for (int i = 0; i < argc; i++)
+		if (strcmp(argv[i], name) == 0)
+			return true;
+	return false;
+}
+
+static int ensure_keys(kt_store *st)
+{
+	static const char *const names[] = {"cursor_key", "token_key"};
+	uint8_t key[32];
+	size_t len;
+	for (int i = 0; i < 2; i++) {
+		if (store_meta_get(st, names[i], key, sizeof key, &len) == KT_OK && len == sizeof key)
+			continue;
+		randombytes_buf(key, sizeof key);
+		if (store_meta_set(st, names[i], key, sizeof key))
+			return KT_EIO;
+	}
+	sodium_memzero(key, sizeof key);
+	return KT_OK;
+}
+
+static int cmd_init(int argc, char **argv)
+{
+	const char *db = opt(argc, argv, "--db"), *seed_s = opt(argc, argv, "--seed"), *msg = NULL;
+	bool demo = flag(argc, argv, "--demo");
+	uint64_t seed = 1;
+	kt_store *st = NULL;
+	int rc;
+
+	if (!db) {
+		fprintf(stderr, "kartoteka-server init: --db FILE is required\n");
+		return 2;
+	}
+	if (seed_s) {
+		char *end;
+		errno = 0;
+		seed = strtoull(seed_s, &end, 10);
+		if (errno || *end || end == seed_s) {
+			fprintf(stderr, "kartoteka-server init: --seed wants a number\n");
+			return 2;
+		}
+	}
+	if ((rc = store_open(db, KT_STORE_CREATE, &st, &msg))) {
+		fprintf(stderr, "kartoteka-server init: %s: %s\n", db, msg);
+		return 1;
+	}
+	if (ensure_keys(st)) {
+		fprintf(stderr, "kartoteka-server init: cannot store server keys\n");
+		store_close(st);
+		return 1;
+	}
+	if (demo) {
+		if (store_max_seq(st) > 0) {
+			fprintf(stderr, "kartoteka-server init: %s already holds data; --demo wants a new file\n", db);
+			store_close(st);
+			return 1;
+		}
+		if ((rc = demo_populate(st, seed, stdout))) {
+			fprintf(stderr, "kartoteka-server init: demo data failed: %s\n", kt_strerror(rc));
+			store_close(st);
+			return 1;
+		}
+	}
+	fprintf(stderr, "kartoteka-server: %s ready (schema version %d)\n", db, store_schema_version(st));
+	store_close(st);
+	return 0;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = 0;
+	return s;
+}
+
+/* Read 'key = value' lines; '#' starts a comment. Values are copied into
+ * the static buffers below (one config per process). */
+static int read_config(const char *path, const char **db, const char **listen, int *level)
+{
+	static char dbv[4096], listenv[256];
+	char line[4352];
+	int lineno = 0;
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "kartoteka-server: config %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	while (fgets(line, sizeof line, f)) {
+		char *eq, *k, *v;
+		lineno++;
+		if ((eq = strchr(line, '#')))
+			*eq = 0;
+		k = trim(line);
+		if (!*k)
+			continue;
+		if (!(eq = strchr(k, '='))) {
+			fprintf(stderr, "kartoteka-server: %s:%d: expected 'key = value'\n", path, lineno);
+			fclose(f);
+			return 1;
+		}
+		*eq = 0;
+		k = trim(k);
+		v = trim(eq + 1);
+		if (!strcmp(k, "db") && !*db) {
+			snprintf(dbv, sizeof dbv, "%s", v);
+			*db = dbv;
+		} else if (!strcmp(k, "listen") && !*listen) {
+			snprintf(listenv, sizeof listenv, "%s", v);
+			*listen = listenv;
+		} else if (!strcmp(k, "log_level")) {
+			static const char *lv[] = {"error", "warn", "info", "debug"};
+			int found = -1;
+			for (int i = 0; i < 4; i++)
+				if (!strcmp(v, lv[i]))
+					found = i;
+			if (found < 0) {
+				fprintf(stderr, "kartoteka-server: %s:%d: log_level is error|warn|info|debug\n", path, lineno);
+				fclose(f);
+				return 1;
+			}
+			*level = found;
+		} else if (strcmp(k, "db") && strcmp(k, "listen")) {
+			fprintf(stderr, "kartoteka-server: %s:%d: unknown key '%s'\n", path, lineno, k);
+			fclose(f);
+			return 1;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	kt_serve_opts o = {0};
+	const char *config = opt(argc, argv, "--config");
+	o.db_path = opt(argc, argv, "--db");
+	o.listen = opt(argc, argv, "--listen");
+	o.log_level = flag(argc, argv, "--verbose") ? KT_LOG_DEBUG : KT_LOG_INFO;
+	if (config && read_config(config, &o.db_path, &o.listen, &o.log_level))
+		return 2;
+	if (!o.db_path) {
+		fprintf(stderr, "kartoteka-server serve: --db FILE is required\n");
+		return 2;
+	}
+	if (!o.listen)
+		o.listen = "127.0.0.1:8080";
+	kt_log_level = o.log_level;
+	return server_run(&o);
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "help";
+	if (sodium_init() < 0) {
+		fprintf(stderr, "kartoteka-server: libsodium failed to initialise\n");
+		return 1;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!strcmp(cmd, "init"))
+		return cmd_init(argc - 2, argv + 2);
+	if (!strcmp(cmd, "serve"))
+		return cmd_serve(argc - 2, argv + 2);
+	if (!strcmp(cmd, "admin")) {
+		/* admin --db FILE sub ... */
+		if (argc < 4 || strcmp(argv[2], "--db") != 0) {
+			fprintf(stderr, "usage: kartoteka-server admin --db FILE SUBCOMMAND ...\n");
+			return 2;
+		}
+		return admin_main(argv[3], argc - 4, argv + 4);
+	}
+	if (!strcmp(cmd, "policy")) {
+		policy_print_markdown(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "kartoteka-server: unknown command '%s'\n\n", cmd);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,302 @@
+/* net.c - the libwebsockets side: context, the kartoteka.v1 protocol
+ * callback, message reassembly with our own size caps, and wake-ups from
+ * other threads. We serve nothing over plain HTTP and never handle the
+ * HTTP upgrade-confirm callback. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+#include "server.h"
+
+static kt_server *g_srv; /* for the signal handler only */
+
+static int grow_in(kt_session *s, size_t need)
+{
+	if (need <= s->in_cap)
+		return 0;
+	size_t cap = s->in_cap ? s->in_cap : 1024;
+	while (cap < need)
+		cap *= 2;
+	unsigned char *p = realloc(s->in, cap);
+	if (!p)
+		return -1;
+	s->in = p;
+	s->in_cap = cap;
+	return 0;
+}
+
+static int on_receive(kt_session *s, struct lws *wsi, const void *in, size_t len)
+{
+	size_t cap = s->signed_in ? KT_MAX_FRAME : KT_MAX_FRAME_PREAUTH;
+	bool first = lws_is_first_fragment(wsi) && s->in_len == 0;
+
+	if (s->state == KT_SS_CLOSING)
+		return 0; /* draining until the fatal error is written */
+	if (first)
+		s->in_text = !lws_frame_is_binary(wsi);
+	if (s->in_text) {
+		session_error(s, KT_ETEXT_FRAME, NULL, NULL, true);
+		s->in_len = 0;
+		return 0;
+	}
+	/* refuse as early as the announced length allows, before buffering */
+	if (s->in_len + len + lws_remaining_packet_payload(wsi) > cap) {
+		session_error(s, KT_ETOO_LARGE, s->signed_in ? "message over 1 MiB" : "message over 4096 bytes before sign-in",
+			      NULL, true);
+		s->in_len = 0;
+		return 0;
+	}
+	if (grow_in(s, s->in_len + len))
+		return -1;
+	memcpy(s->in + s->in_len, in, len);
+	s->in_len += len;
+	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
+		return 0;
+	size_t n = s->in_len;
+	s->in_len = 0;
+	int rc = session_on_message(s, s->in, n);
+	if (s->in_cap > 64 * 1024) { /* do not keep a big buffer per idle connection */
+		free(s->in);
+		s->in = NULL;
+		s->in_cap = 0;
+	}
+	return rc;
+}
+
+static int callback_kartoteka(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+			      size_t len)
+{
+	kt_session **slot = user;
+	kt_server *srv = lws_context_user(lws_get_context(wsi));
+
+	switch (reason) {
+	case LWS_CALLBACK_ESTABLISHED:
+		*slot = session_new(srv, wsi);
+		return *slot ? 0 : -1;
+	case LWS_CALLBACK_CLOSED:
+		session_free(*slot);
+		*slot = NULL;
+		return 0;
+	case LWS_CALLBACK_RECEIVE:
+		return *slot ? on_receive(*slot, wsi, in, len) : -1;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return *slot ? session_on_writeable(*slot) : 0;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		if (atomic_exchange(&srv->wake_auth, 0))
+			auth_deliver(srv);
+		if (atomic_exchange(&srv->wake_data, 0))
+			fanout_ingest(srv);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* protocols[0] also receives upgrades that offered no (or another)
+ * subprotocol: refuse them; plain HTTP gets nothing but a close. */
+static int callback_refuse(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+			   size_t len)
+{
+	kt_server *srv = lws_context_user(lws_get_context(wsi));
+	switch (reason) {
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		return -1;
+	case LWS_CALLBACK_HTTP:
+		lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, "kartoteka: WebSocket subprotocol kartoteka.v1 only");
+		return -1;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		if (srv && atomic_exchange(&srv->wake_auth, 0))
+			auth_deliver(srv);
+		if (srv && atomic_exchange(&srv->wake_data, 0))
+			fanout_ingest(srv);
+		return 0;
+	default:
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	}
+}
+
+static const struct lws_protocols protocols[] = {
+	{"http-refuse", callback_refuse, 0, 0, 0, NULL, 0},
+	{KT_SUBPROTOCOL, callback_kartoteka, sizeof(kt_session *), 4096, 0, NULL, 0},
+	{NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+static const lws_retry_bo_t retry = {
+	.secs_since_valid_ping = 30,   /* ping an idle peer after 30 s */
+	.secs_since_valid_hangup = KT_IDLE_TIMEOUT_S,
+};
+
+/* Watch the database's WAL for commits by other processes (the admin
+ * command) and wake the loop; a slow poll backs it up. */
+static void *watch_main(void *arg)
+{
+	kt_server *srv = arg;
+	char buf[4096] __attribute__((aligned(8)));
+	struct pollfd pfd = {.fd = srv->watch_fd, .events = POLLIN};
+	while (!atomic_load(&srv->stop)) {
+		if (poll(&pfd, 1, 200) <= 0)
+			continue; /* time-out: look at the stop flag again */
+		ssize_t n = read(srv->watch_fd, buf, sizeof buf);
+		if (n <= 0)
+			break;
+		atomic_store(&srv->wake_data, 1);
+		lws_cancel_service(srv->ctx);
+	}
+	return NULL;
+}
+
+static void watch_start(kt_server *srv)
+{
+	char wal[4096];
+	snprintf(wal, sizeof wal, "%s-wal", srv->db_path);
+	srv->watch_fd = inotify_init1(IN_CLOEXEC);
+	if (srv->watch_fd < 0 || inotify_add_watch(srv->watch_fd, wal, IN_MODIFY) < 0) {
+		kt_warn("inotify unavailable; changes by other processes are polled every 250 ms");
+		if (srv->watch_fd >= 0)
+			close(srv->watch_fd);
+		srv->watch_fd = -1;
+		return;
+	}
+	srv->watching = pthread_create(&srv->watch_thread, NULL, watch_main, srv) == 0;
+}
+
+static void poll_cb(lws_sorted_usec_list_t *sul)
+{
+	kt_server *srv = lws_container_of(sul, kt_server, poll_timer);
+	if (store_data_changed(srv->st))
+		fanout_ingest(srv);
+	lws_sul_schedule(srv->ctx, 0, &srv->poll_timer, poll_cb, 250 * LWS_US_PER_MS);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (g_srv) {
+		atomic_store(&g_srv->stop, 1);
+		lws_cancel_service(g_srv->ctx);
+	}
+}
+
+static int parse_listen(const char *listen, char *host, size_t hcap, int *port)
+{
+	const char *c = strrchr(listen, ':');
+	char *end;
+	long p;
+	if (!c || (size_t)(c - listen) >= hcap || c == listen)
+		return KT_EINVALID;
+	p = strtol(c + 1, &end, 10);
+	if (*end || p < 0 || p > 65535 || end == c + 1)
+		return KT_EINVALID;
+	memcpy(host, listen, (size_t)(c - listen));
+	host[c - listen] = 0;
+	*port = (int)p;
+	return KT_OK;
+}
+
+static int load_keys(kt_server *srv)
+{
+	size_t len;
+	if (store_meta_get(srv->st, "cursor_key", srv->cursor_key, sizeof srv->cursor_key, &len) ||
+	    len != sizeof srv->cursor_key ||
+	    store_meta_get(srv->st, "token_key", srv->token_key, sizeof srv->token_key, &len) ||
+	    len != sizeof srv->token_key)
+		return KT_EINVALID;
+	return KT_OK;
+}
+
+int server_run(const kt_serve_opts *o)
+{
+	struct lws_context_creation_info info;
+	kt_server srv;
+	char host[256];
+	const char *msg = NULL;
+	int rc, port;
+
+	memset(&srv, 0, sizeof srv);
+	srv.watch_fd = -1;
+	if (parse_listen(o->listen, host, sizeof host, &port)) {
+		fprintf(stderr, "kartoteka-server: --listen wants HOST:PORT, e.g. 127.0.0.1:8080\n");
+		return 2;
+	}
+	if ((rc = store_open(o->db_path, 0, &srv.st, &msg))) {
+		fprintf(stderr, "kartoteka-server: %s: %s\n", o->db_path, msg);
+		return 1;
+	}
+	if (load_keys(&srv)) {
+		fprintf(stderr, "kartoteka-server: %s: server keys missing (was it made by kartoteka-server init?)\n",
+			o->db_path);
+		store_close(srv.st);
+		return 1;
+	}
+	srv.db_path = strdup(o->db_path);
+	kt_mpw_init(&srv.body);
+	kt_mpw_init(&srv.frame);
+	if (fanout_init(&srv, 8192, 65536)) {
+		rc = 1;
+		goto out;
+	}
+
+	lws_set_log_level(o->log_level >= KT_LOG_DEBUG ? LLL_ERR | LLL_WARN | LLL_NOTICE : LLL_ERR, NULL);
+	memset(&info, 0, sizeof info);
+	info.port = port;
+	info.iface = host;
+	info.protocols = protocols;
+	info.user = &srv;
+	info.retry_and_idle_policy = &retry;
+	info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_VALIDATE_UTF8;
+	info.timeout_secs = 10; /* HTTP upgrade must complete within this */
+	info.ka_time = 0;
+	srv.ctx = lws_create_context(&info);
+	if (!srv.ctx) {
+		fprintf(stderr, "kartoteka-server: cannot listen on %s\n", o->listen);
+		rc = 1;
+		goto out;
+	}
+	srv.vh = lws_get_vhost_by_name(srv.ctx, "default");
+	srv.port = srv.vh ? lws_get_vhost_listen_port(srv.vh) : port;
+	if ((rc = auth_start(&srv))) {
+		fprintf(stderr, "kartoteka-server: cannot start sign-in workers\n");
+		rc = 1;
+		goto out;
+	}
+	watch_start(&srv);
+	lws_sul_schedule(srv.ctx, 0, &srv.poll_timer, poll_cb, 250 * LWS_US_PER_MS);
+	g_srv = &srv;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	printf("listening on %s:%d\n", host, srv.port);
+	fflush(stdout);
+	kt_info("serving %s (schema v%d, change log at %lld)", o->db_path, store_schema_version(srv.st),
+		(long long)srv.head_seq);
+
+	while (!atomic_load(&srv.stop))
+		if (lws_service(srv.ctx, 0) < 0)
+			break;
+	kt_info("shutting down");
+	rc = 0;
+out:
+	g_srv = NULL;
+	atomic_store(&srv.stop, 1);
+	if (srv.watching)
+		pthread_join(srv.watch_thread, NULL); /* it polls the stop flag every 200 ms */
+	if (srv.watch_fd >= 0)
+		close(srv.watch_fd);
+	if (srv.ctx) {
+		lws_sul_cancel(&srv.poll_timer);
+		auth_stop(&srv); /* before the context: workers call lws_cancel_service */
+		lws_context_destroy(srv.ctx);
+	}
+	auth_stop(&srv);
+	fanout_free(&srv);
+	kt_mpw_free(&srv.body);
+	kt_mpw_free(&srv.frame);
+	store_close(srv.st);
+	free(srv.db_path);
+	sodium_memzero(srv.cursor_key, sizeof srv.cursor_key);
+	sodium_memzero(srv.token_key, sizeof srv.token_key);
+	return rc;
+}

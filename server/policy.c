@@ -1,0 +1,282 @@
+/* policy.c - who may read which table and column. This file is the policy:
+ * README's "Access policy" section is printed from it (kartoteka-server
+ * policy) and tests/unit/test_policy.c fails when a schema column has no
+ * entry here. Change the table, not the code around it. */
+#include <string.h>
+#include "policy.h"
+
+/* read[] order: owner, manager, reception, specialist, client (self) */
+#define Y KT_P_YES
+#define N KT_P_NO
+#define A KT_P_ALERT
+#define M KT_P_META
+#define ROW(t, c, o, m, r, s, cl) {t, c, {o, m, r, s, cl}, NULL}
+#define ALERT(t, c, o, m, r, s, cl, an) {t, c, {o, m, r, s, cl}, an}
+#define INTERNAL(t, c) {t, c, {N, N, N, N, N}, NULL}
+
+const kt_policy_entry kt_policy[] = {
+	/*    table           column            owner mgr rec spec client */
+	ROW("organisation", "id",                M, M, M, M, M),
+	ROW("organisation", "name",              Y, Y, Y, Y, Y),
+	ROW("organisation", "version",           M, M, M, M, M),
+	ROW("organisation", "updated_at",        Y, Y, Y, Y, Y),
+
+	ROW("location", "id",                    M, M, M, M, M),
+	ROW("location", "org_id",                N, N, N, N, N),
+	ROW("location", "name",                  Y, Y, Y, Y, Y),
+	ROW("location", "address",               Y, Y, Y, Y, Y),
+	ROW("location", "phone",                 Y, Y, Y, Y, Y),
+	ROW("location", "time_zone",             Y, Y, Y, Y, Y),
+	ROW("location", "version",               M, M, M, M, M),
+	ROW("location", "updated_at",            Y, Y, Y, Y, Y),
+
+	ROW("staff", "id",                       M, M, M, M, M),
+	ROW("staff", "org_id",                   N, N, N, N, N),
+	ROW("staff", "display_name",             Y, Y, Y, Y, Y),
+	ROW("staff", "email",                    Y, Y, N, N, N),
+	ROW("staff", "phone",                    Y, Y, N, N, N),
+	ROW("staff", "role",                     Y, Y, Y, N, N),
+	ROW("staff", "active",                   Y, Y, N, N, N),
+	ROW("staff", "password_hash",            N, N, N, N, N),
+	ROW("staff", "version",                  M, M, M, M, M),
+	ROW("staff", "updated_at",               Y, Y, Y, Y, Y),
+
+	ROW("service", "id",                     M, M, M, M, M),
+	ROW("service", "org_id",                 N, N, N, N, N),
+	ROW("service", "location_id",            Y, Y, Y, Y, N),
+	ROW("service", "name",                   Y, Y, Y, Y, Y),
+	ROW("service", "duration_min",           Y, Y, Y, Y, Y),
+	ROW("service", "price_cents",            Y, Y, Y, Y, N),
+	ROW("service", "version",                M, M, M, M, M),
+	ROW("service", "updated_at",             Y, Y, Y, Y, Y),
+
+	ROW("client", "id",                      M, M, M, M, M),
+	ROW("client", "org_id",                  N, N, N, N, N),
+	ROW("client", "name",                    Y, Y, Y, Y, Y),
+	ROW("client", "email",                   Y, Y, Y, N, Y),
+	ROW("client", "phone",                   Y, Y, Y, N, Y),
+	ROW("client", "birthday",                Y, Y, Y, N, Y),
+	ROW("client", "address",                 Y, Y, Y, N, Y),
+	ALERT("client", "allergies",             Y, Y, A, Y, Y, "allergy_alert"),
+	ROW("client", "conditions",              Y, Y, N, Y, Y),
+	ROW("client", "medications",             Y, Y, N, Y, Y),
+	ROW("client", "skin_hair_type",          Y, Y, N, Y, Y),
+	ROW("client", "patch_tests",             Y, Y, N, Y, Y),
+	ROW("client", "preferences",             Y, Y, Y, Y, Y),
+	ROW("client", "internal_notes",          Y, Y, Y, Y, N),
+	ROW("client", "portal_enabled",          Y, Y, Y, N, N),
+	ROW("client", "password_hash",           N, N, N, N, N),
+	ROW("client", "version",                 M, M, M, M, M),
+	ROW("client", "updated_at",              Y, Y, Y, Y, Y),
+
+	ROW("appointment", "id",                 M, M, M, M, M),
+	ROW("appointment", "org_id",             N, N, N, N, N),
+	ROW("appointment", "location_id",        Y, Y, Y, Y, Y),
+	ROW("appointment", "client_id",          Y, Y, Y, Y, Y),
+	ROW("appointment", "specialist_id",      Y, Y, Y, Y, Y),
+	ROW("appointment", "start_at",           Y, Y, Y, Y, Y),
+	ROW("appointment", "duration_min",       Y, Y, Y, Y, Y),
+	ROW("appointment", "services",           Y, Y, Y, Y, Y),
+	ROW("appointment", "status",             Y, Y, Y, Y, Y),
+	ROW("appointment", "client_note",        Y, Y, Y, Y, Y),
+	ROW("appointment", "internal_note",      Y, Y, Y, Y, N),
+	ROW("appointment", "version",            M, M, M, M, M),
+	ROW("appointment", "updated_at",         Y, Y, Y, Y, Y),
+
+	ROW("visit", "id",                       M, M, M, M, M),
+	ROW("visit", "org_id",                   N, N, N, N, N),
+	ROW("visit", "location_id",              Y, Y, Y, Y, Y),
+	ROW("visit", "client_id",                Y, Y, Y, Y, Y),
+	ROW("visit", "specialist_id",            Y, Y, Y, Y, Y),
+	ROW("visit", "appointment_id",           Y, Y, Y, Y, Y),
+	ROW("visit", "visit_date",               Y, Y, Y, Y, Y),
+	ROW("visit", "services",                 Y, Y, Y, Y, Y),
+	ROW("visit", "products_formulas",        Y, Y, N, Y, N),
+	ROW("visit", "treatment_notes",          Y, Y, N, Y, N),
+	ROW("visit", "photos",                   Y, Y, N, Y, N),
+	ROW("visit", "version",                  M, M, M, M, M),
+	ROW("visit", "updated_at",               Y, Y, Y, Y, Y),
+
+	/* server-internal tables: never synced, listed so that a new column is a
+	 * conscious decision */
+	INTERNAL("meta", "key"), INTERNAL("meta", "value"),
+	INTERNAL("staff_location", "staff_id"), INTERNAL("staff_location", "location_id"),
+	INTERNAL("client_location", "client_id"), INTERNAL("client_location", "location_id"),
+	INTERNAL("changelog", "seq"), INTERNAL("changelog", "org_id"), INTERNAL("changelog", "tbl"),
+	INTERNAL("changelog", "row_id"), INTERNAL("changelog", "op"), INTERNAL("changelog", "loc_old"),
+	INTERNAL("changelog", "loc_new"), INTERNAL("changelog", "client_old"),
+	INTERNAL("changelog", "client_new"), INTERNAL("changelog", "at"),
+	INTERNAL("auth_session", "token_hash"), INTERNAL("auth_session", "kind"),
+	INTERNAL("auth_session", "principal_id"), INTERNAL("auth_session", "device_id"),
+	INTERNAL("auth_session", "created_at"), INTERNAL("auth_session", "expires_at"),
+	INTERNAL("auth_session", "revoked"),
+	INTERNAL("device", "id"), INTERNAL("device", "kind"), INTERNAL("device", "principal_id"),
+	INTERNAL("device", "app"), INTERNAL("device", "first_seen"), INTERNAL("device", "last_seen"),
+	INTERNAL("device", "last_ack_seq"), INTERNAL("device", "revoked"),
+};
+const int kt_policy_count = sizeof kt_policy / sizeof kt_policy[0];
+
+#undef Y
+#undef N
+#undef A
+#undef M
+
+static const char *const role_names[KT_ROLE_COUNT] = {"owner", "manager", "reception", "specialist",
+						      "client"};
+
+const char *kt_role_name(int role)
+{
+	return role >= 0 && role < KT_ROLE_COUNT ? role_names[role] : "none";
+}
+
+int kt_role_from_name(const char *name)
+{
+	for (int i = 0; i < KT_ROLE_COUNT; i++)
+		if (name && strcmp(name, role_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const kt_policy_entry *policy_entry(const char *table, const char *column)
+{
+	for (int i = 0; i < kt_policy_count; i++)
+		if (strcmp(kt_policy[i].table, table) == 0 && strcmp(kt_policy[i].column, column) == 0)
+			return &kt_policy[i];
+	return NULL;
+}
+
+/* Column access is looked up once per (table, column) and cached: the send
+ * path calls this for every field of every row. */
+static unsigned char access_cache[16][32][KT_ROLE_COUNT];
+static bool access_ready;
+
+static void access_init(void)
+{
+	for (int t = 0; t < kt_table_count && t < 16; t++)
+		for (int c = 0; c < kt_tables[t].ncols && c < 32; c++) {
+			const kt_policy_entry *e = policy_entry(kt_tables[t].name, kt_tables[t].cols[c].name);
+			for (int r = 0; r < KT_ROLE_COUNT; r++)
+				access_cache[t][c][r] = e ? e->read[r] : KT_P_NO;
+		}
+	access_ready = true;
+}
+
+kt_access policy_read(int role, const kt_table *t, int col)
+{
+	int ti = (int)(t - kt_tables);
+	if (role < 0 || role >= KT_ROLE_COUNT || ti < 0 || ti >= kt_table_count || col < 0 || col >= 32)
+		return KT_P_NO;
+	if (!access_ready)
+		access_init(); /* first call happens on the loop thread before any worker reads */
+	return (kt_access)access_cache[ti][col][role];
+}
+
+static const char *row_text(const kt_row *row, const char *col)
+{
+	int i = kt_col_index(row->t, col);
+	if (i < 0 || row->v[i].null)
+		return NULL;
+	return row->v[i].s;
+}
+
+bool policy_row_visible(const kt_principal *p, const kt_table *t, const char *locs,
+			const char *client, const kt_row *row)
+{
+	bool is_client = p->role == KT_ROLE_CLIENT;
+
+	if (!p->active)
+		return false;
+	if (row && strcmp(row->org, p->org) != 0)
+		return false;
+	if (p->role == KT_ROLE_OWNER)
+		return true; /* every location of the organisation (the org is checked by callers) */
+	switch (t->route) {
+	case KT_ROUTE_ORG:
+		return true; /* org checked above; routing-only callers pass the org's own entries */
+	case KT_ROUTE_SELF_LOC:
+		return kt_locset_meets(locs, p->locs);
+	case KT_ROUTE_LOC_OPT:
+		/* the service menu: every staff member sees all of it; a client only
+		 * what their branches offer */
+		return is_client ? kt_locset_meets(locs, p->locs) : true;
+	case KT_ROUTE_STAFF_LOCS:
+		if (is_client && row) {
+			const char *role = row_text(row, "role");
+			int ai = kt_col_index(t, "active");
+			if (!role || strcmp(role, "specialist") != 0 || row->v[ai].i == 0)
+				return false;
+		}
+		return kt_locset_meets(locs, p->locs);
+	case KT_ROUTE_CLIENT_LOCS:
+		if (is_client)
+			return client && strcmp(client, p->id) == 0;
+		return kt_locset_meets(locs, p->locs);
+	case KT_ROUTE_LOC_COL:
+		if (is_client)
+			return client && strcmp(client, p->id) == 0;
+		return kt_locset_meets(locs, p->locs);
+	}
+	return false;
+}
+
+/* Snapshot conditions mirror policy_row_visible in SQL. ?1 = principal id,
+ * ?2 = organisation. They are kept next to the in-memory rule on purpose. */
+#define MY_LOCS "(SELECT location_id FROM staff_location WHERE staff_id = ?1)"
+#define CLIENT_LOCS "(SELECT location_id FROM client_location WHERE client_id = ?1)"
+
+const char *policy_snapshot_where(const kt_principal *p, const kt_table *t)
+{
+	bool owner = p->role == KT_ROLE_OWNER, client = p->role == KT_ROLE_CLIENT;
+	const char *n = t->name;
+
+	if (!p->active)
+		return "0";
+	if (strcmp(n, "organisation") == 0)
+		return "id = ?2 AND ?1 IS NOT NULL";
+	if (owner)
+		return "org_id = ?2 AND ?1 IS NOT NULL";
+	if (strcmp(n, "location") == 0)
+		return client ? "org_id = ?2 AND id IN " CLIENT_LOCS : "org_id = ?2 AND id IN " MY_LOCS;
+	if (strcmp(n, "staff") == 0)
+		return client ? "org_id = ?2 AND role = 'specialist' AND active = 1 AND EXISTS (SELECT 1 "
+				"FROM staff_location sl WHERE sl.staff_id = staff.id AND sl.location_id IN " CLIENT_LOCS ")"
+			      : "org_id = ?2 AND EXISTS (SELECT 1 FROM staff_location sl WHERE "
+				"sl.staff_id = staff.id AND sl.location_id IN " MY_LOCS ")";
+	if (strcmp(n, "service") == 0)
+		return client ? "org_id = ?2 AND (location_id IS NULL OR location_id IN " CLIENT_LOCS ")"
+			      : "org_id = ?2 AND ?1 IS NOT NULL";
+	if (strcmp(n, "client") == 0)
+		return client ? "org_id = ?2 AND id = ?1"
+			      : "org_id = ?2 AND EXISTS (SELECT 1 FROM client_location cl WHERE "
+				"cl.client_id = client.id AND cl.location_id IN " MY_LOCS ")";
+	if (strcmp(n, "appointment") == 0 || strcmp(n, "visit") == 0)
+		return client ? "org_id = ?2 AND client_id = ?1" : "org_id = ?2 AND location_id IN " MY_LOCS;
+	return "0"; /* deny by default */
+}
+
+void policy_print_markdown(FILE *out)
+{
+	static const char *sym[] = {"–", "yes", "alert", "id"};
+	fprintf(out, "| table | column | owner | manager | reception | specialist | client (self) |\n");
+	fprintf(out, "|---|---|---|---|---|---|---|\n");
+	for (int i = 0; i < kt_policy_count; i++) {
+		const kt_policy_entry *e = &kt_policy[i];
+		if (!kt_table_find(e->table, strlen(e->table)))
+			continue; /* internal tables: listed after the matrix */
+		fprintf(out, "| %s | %s |", e->table, e->column);
+		for (int r = 0; r < KT_ROLE_COUNT; r++) {
+			if (e->read[r] == KT_P_ALERT)
+				fprintf(out, " %s only |", e->alert_name);
+			else
+				fprintf(out, " %s |", sym[e->read[r]]);
+		}
+		fputc('\n', out);
+	}
+	fprintf(out, "\nServer-internal, never sent to any device:");
+	const char *last = "";
+	for (int i = 0; i < kt_policy_count; i++)
+		if (!kt_table_find(kt_policy[i].table, strlen(kt_policy[i].table)) &&
+		    strcmp(last, kt_policy[i].table) != 0)
+			fprintf(out, " `%s`", last = kt_policy[i].table);
+	fprintf(out, ".\n");
+}

@@ -1,0 +1,87 @@
+/* schema.c - migrations. Conventions: ids are UUIDv7 text; times are
+ * milliseconds since the Unix epoch, UTC; lists (service ids, photo refs,
+ * location sets in the change log) are comma-separated text, elements never
+ * contain commas. Every synced table has `version` (bumped on each change)
+ * and `updated_at`. Every column must have an entry in policy.c. */
+#include "schema.h"
+
+const char *const kt_migrations[] = {
+	/* 1: foundation */
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);"
+	"CREATE TABLE organisation("
+	" id TEXT PRIMARY KEY, name TEXT NOT NULL,"
+	" version INTEGER NOT NULL DEFAULT 1, updated_at INTEGER NOT NULL);"
+	"CREATE TABLE location("
+	" id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organisation(id),"
+	" name TEXT NOT NULL, address TEXT, phone TEXT, time_zone TEXT NOT NULL,"
+	" version INTEGER NOT NULL DEFAULT 1, updated_at INTEGER NOT NULL);"
+	"CREATE TABLE staff("
+	" id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organisation(id),"
+	" display_name TEXT NOT NULL, email TEXT NOT NULL UNIQUE COLLATE NOCASE, phone TEXT,"
+	" role TEXT NOT NULL CHECK(role IN ('owner','manager','reception','specialist')),"
+	" active INTEGER NOT NULL DEFAULT 1, password_hash TEXT,"
+	" version INTEGER NOT NULL DEFAULT 1, updated_at INTEGER NOT NULL);"
+	"CREATE TABLE staff_location("
+	" staff_id TEXT NOT NULL REFERENCES staff(id), location_id TEXT NOT NULL REFERENCES location(id),"
+	" PRIMARY KEY(staff_id, location_id)) WITHOUT ROWID;"
+	"CREATE INDEX staff_location_loc ON staff_location(location_id);"
+	"CREATE TABLE client("
+	" id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organisation(id),"
+	" name TEXT NOT NULL, email TEXT COLLATE NOCASE, phone TEXT, birthday TEXT, address TEXT,"
+	" allergies TEXT, conditions TEXT, medications TEXT, skin_hair_type TEXT, patch_tests TEXT,"
+	" preferences TEXT, internal_notes TEXT,"
+	" portal_enabled INTEGER NOT NULL DEFAULT 0, password_hash TEXT,"
+	" version INTEGER NOT NULL DEFAULT 1, updated_at INTEGER NOT NULL);"
+	"CREATE UNIQUE INDEX client_portal_email ON client(email) WHERE portal_enabled = 1;"
+	"CREATE INDEX client_org ON client(org_id);"
+	"CREATE TABLE client_location("
+	" client_id TEXT NOT NULL REFERENCES client(id), location_id TEXT NOT NULL REFERENCES location(id),"
+	" PRIMARY KEY(client_id, location_id)) WITHOUT ROWID;"
+	"CREATE INDEX client_location_loc ON client_location(location_id);"
+	"CREATE TABLE service("
+	" id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organisation(id),"
+	" location_id TEXT REFERENCES location(id), name TEXT NOT NULL,"
+	" duration_min INTEGER NOT NULL, price_cents INTEGER NOT NULL,"
+	" version INTEGER NOT NULL DEFAULT 1, updated_at INTEGER NOT NULL);"
+	"CREATE TABLE appointment("
+	" id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organisation(id),"
+	" location_id TEXT NOT NULL REFERENCES location(id), client_id TEXT NOT NULL REFERENCES client(id),"
+	" specialist_id TEXT NOT NULL REFERENCES staff(id), start_at INTEGER NOT NULL,"
+	" duration_min INTEGER NOT NULL, services TEXT NOT NULL,"
+	" status TEXT NOT NULL CHECK(status IN ('booked','confirmed','cancelled','no_show','done')),"
+	" client_note TEXT, internal_note TEXT,"
+	" version INTEGER NOT NULL DEFAULT 1, updated_at INTEGER NOT NULL);"
+	"CREATE INDEX appointment_loc ON appointment(location_id, start_at);"
+	"CREATE INDEX appointment_client ON appointment(client_id);"
+	"CREATE INDEX appointment_specialist ON appointment(specialist_id, start_at);"
+	"CREATE TABLE visit("
+	" id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organisation(id),"
+	" location_id TEXT NOT NULL REFERENCES location(id), client_id TEXT NOT NULL REFERENCES client(id),"
+	" specialist_id TEXT NOT NULL REFERENCES staff(id), appointment_id TEXT REFERENCES appointment(id),"
+	" visit_date TEXT NOT NULL, services TEXT NOT NULL, products_formulas TEXT, treatment_notes TEXT,"
+	" photos TEXT,"
+	" version INTEGER NOT NULL DEFAULT 1, updated_at INTEGER NOT NULL);"
+	"CREATE INDEX visit_loc ON visit(location_id);"
+	"CREATE INDEX visit_client ON visit(client_id);"
+	/* The change log: one row per row change, written in the same transaction.
+	 * loc_old/loc_new/client_old/client_new are the routing keys before and
+	 * after, so devices that lose sight of a row can be sent an eviction.
+	 * loc_* is a comma list of location ids, '*' for every location of the
+	 * organisation, '' for none. */
+	"CREATE TABLE changelog("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT, org_id TEXT NOT NULL, tbl TEXT NOT NULL,"
+	" row_id TEXT NOT NULL, op TEXT NOT NULL CHECK(op IN ('put','delete')),"
+	" loc_old TEXT NOT NULL DEFAULT '', loc_new TEXT NOT NULL DEFAULT '',"
+	" client_old TEXT, client_new TEXT, at INTEGER NOT NULL);"
+	"CREATE TABLE auth_session("
+	" token_hash BLOB PRIMARY KEY, kind TEXT NOT NULL CHECK(kind IN ('staff','client')),"
+	" principal_id TEXT NOT NULL, device_id TEXT NOT NULL, created_at INTEGER NOT NULL,"
+	" expires_at INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX auth_session_principal ON auth_session(principal_id);"
+	"CREATE TABLE device("
+	" id TEXT PRIMARY KEY, kind TEXT NOT NULL, principal_id TEXT NOT NULL, app TEXT,"
+	" first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
+	" last_ack_seq INTEGER NOT NULL DEFAULT 0, revoked INTEGER NOT NULL DEFAULT 0);",
+};
+
+const int kt_migration_count = sizeof kt_migrations / sizeof kt_migrations[0];

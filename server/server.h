@@ -1,0 +1,181 @@
+/* server.h - the running server: its event loop state, sessions and the
+ * shared pieces the message handlers use. Everything here is touched only by
+ * the event-loop thread, except what auth.c and watch.c mark as shared. */
+#ifndef KT_SERVER_H
+#define KT_SERVER_H
+
+#include <libwebsockets.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include "kt_limits.h"
+#include "kt_mp.h"
+#include "kt_proto.h"
+#include "policy.h"
+#include "store.h"
+
+typedef struct kt_server kt_server;
+typedef struct kt_session kt_session;
+typedef struct kt_auth kt_auth;
+
+typedef enum kt_sess_state {
+	KT_SS_HELLO,        /* waiting for hello */
+	KT_SS_AUTH,         /* waiting for login/resume */
+	KT_SS_AUTH_PENDING, /* password being checked on a worker */
+	KT_SS_READY,        /* signed in, no sync yet */
+	KT_SS_SNAPSHOT,     /* sending snapshot pages */
+	KT_SS_STREAM,       /* streaming changes after the cursor */
+	KT_SS_CLOSING,      /* a fatal error is queued; close after it is written */
+} kt_sess_state;
+
+/* A packed frame waiting to be written (control messages: welcome, errors...). */
+typedef struct kt_frame {
+	struct kt_frame *next;
+	size_t len;
+	bool fatal;
+	unsigned char data[]; /* LWS_PRE headroom + payload */
+} kt_frame;
+
+struct kt_session {
+	kt_server *srv;
+	struct lws *wsi;
+	uint64_t id;                 /* unique per server run; auth results find us by it */
+	kt_session *prev, *next;     /* all sessions */
+	struct kt_bucket **member;   /* fan-out index buckets this session is in */
+	int nmember;
+	kt_sess_state state;
+	char addr[64];               /* peer address, for throttling */
+	char device[KT_UUID_LEN + 1];
+	char app[KT_MAX_APP + 1];
+	kt_principal principal;
+	bool signed_in;
+	int auth_fails;
+	lws_sorted_usec_list_t deadline; /* sign-in deadline */
+
+	/* inbound reassembly */
+	unsigned char *in;
+	size_t in_len, in_cap;
+	bool in_text;
+
+	/* outbound */
+	kt_frame *ctl_head, *ctl_tail; /* control frames, sent before data */
+	int nctl;
+
+	/* sync position */
+	int64_t sent_seq;            /* every change <= sent_seq has been sent (or skipped) */
+	bool dirty;                  /* new log entries may concern us */
+	bool send_synced;            /* a synced message is due */
+	bool sent_since_synced;
+	/* snapshot position */
+	int snap_table;
+	char snap_after[KT_UUID_LEN + 1];
+	int64_t snap_seq;
+};
+
+/* One entry of the in-memory log ring. */
+typedef struct kt_ring {
+	kt_log_entry *e;   /* cap slots, entry with seq s at s % cap */
+	int cap;
+	int64_t first_seq; /* oldest seq held (0 = empty) */
+	int64_t last_seq;  /* newest seq held */
+} kt_ring;
+
+struct kt_server {
+	struct lws_context *ctx;
+	struct lws_vhost *vh;
+	kt_store *st;
+	char *db_path;
+	int port;
+	uint8_t cursor_key[32];
+	uint8_t token_key[32];
+	kt_ring ring;
+	int64_t head_seq;            /* newest change seen by this server */
+	kt_session *sessions;
+	int nsessions;
+	uint64_t next_session_id;
+	kt_auth *auth;
+	/* fan-out index: sessions by routing key (fanout.c) */
+	struct kt_bucket *buckets;
+	int nbuckets;
+	/* scratch writers (single-threaded loop: one frame is built at a time) */
+	kt_mpw body, frame;
+	/* wake-ups from other threads */
+	atomic_int wake_auth, wake_data, stop;
+	lws_sorted_usec_list_t poll_timer;
+	pthread_t watch_thread;
+	int watch_fd;
+	bool watching;
+};
+
+typedef struct kt_serve_opts {
+	const char *db_path;
+	const char *listen; /* host:port */
+	int log_level;
+} kt_serve_opts;
+
+/* Run the server until SIGINT/SIGTERM. Prints "listening on HOST:PORT". */
+int server_run(const kt_serve_opts *o);
+
+/* ---- session.c ---- */
+kt_session *session_new(kt_server *srv, struct lws *wsi);
+void session_free(kt_session *s);
+/* Handle one complete inbound message. Returns -1 when the connection must close now. */
+int session_on_message(kt_session *s, const unsigned char *buf, size_t len);
+/* Write at most one frame. Returns -1 to close the connection. */
+int session_on_writeable(kt_session *s);
+/* Queue a control message packed in srv->frame (after LWS_PRE). */
+int session_queue_frame(kt_session *s, bool fatal);
+/* Queue an error message; fatal ones close the connection once written. */
+void session_error(kt_session *s, int code, const char *msg, const char *re, bool fatal);
+void session_want_write(kt_session *s);
+/* Start the frame writer: srv->frame gets LWS_PRE bytes of headroom. */
+void frame_begin(kt_server *srv);
+
+/* ---- one file per inbound message ---- */
+int handle_hello(kt_session *s, const unsigned char *buf, size_t len);
+int handle_login(kt_session *s, const unsigned char *buf, size_t len);
+int handle_resume(kt_session *s, const unsigned char *buf, size_t len);
+int handle_sync(kt_session *s, const unsigned char *buf, size_t len);
+int handle_ack(kt_session *s, const unsigned char *buf, size_t len);
+/* Called when a sign-in succeeded (login on a worker, or resume). */
+void session_signed_in(kt_session *s, bool is_client, const char *principal_id, const char *token,
+		       int64_t expires_at);
+
+/* ---- sync.c: outbound data ---- */
+/* Build the next data frame for s into srv->frame; *have = false when there
+ * is nothing to send now. */
+int sync_next_frame(kt_session *s, bool *have);
+void sync_start_snapshot(kt_session *s);
+void sync_start_stream(kt_session *s, int64_t from_seq);
+
+/* ---- fanout.c: log ring, session index, wake-ups ---- */
+int fanout_init(kt_server *srv, int ring_cap, int nbuckets);
+void fanout_free(kt_server *srv);
+void fanout_index(kt_session *s);   /* (re)index a signed-in session */
+void fanout_unindex(kt_session *s);
+/* Pull new change-log entries into the ring and wake the sessions they concern. */
+void fanout_ingest(kt_server *srv);
+/* Next entries after seq: from the ring, or from SQLite when behind it.
+ * Fills out[] with borrowed (ring) or owned (*owned = true) entries. */
+int fanout_entries_after(kt_server *srv, int64_t seq, kt_log_entry *out, int max, int *n, bool *owned);
+
+/* ---- cursor.c ---- */
+#define KT_CURSOR_LEN 41
+void cursor_make(kt_server *srv, const kt_session *s, int64_t seq, uint8_t out[KT_CURSOR_LEN]);
+/* KT_OK and *seq, or KT_EBAD_CURSOR. */
+int cursor_check(kt_server *srv, const kt_session *s, const void *c, size_t len, int64_t *seq);
+
+/* ---- auth.c ---- */
+int auth_start(kt_server *srv);
+void auth_stop(kt_server *srv);
+/* Queue a password check; KT_EBUSY when the queue is full, KT_ETHROTTLED when locked out. */
+int auth_submit_login(kt_server *srv, kt_session *s, const char *email, size_t elen, const char *pw,
+		      size_t plen);
+/* Verify a session token on the loop thread (a keyed hash lookup, no KDF). */
+int auth_resume(kt_server *srv, kt_session *s, const char *token, size_t len, bool *is_client,
+		char principal_id[KT_UUID_LEN + 1], int64_t *expires_at);
+/* Deliver finished password checks (loop thread). */
+void auth_deliver(kt_server *srv);
+/* Token hashing shared by login and resume. */
+void auth_token_hash(const kt_server *srv, const uint8_t *token, size_t len, uint8_t out[32]);
+
+#endif

@@ -1,0 +1,268 @@
+/* session.c - one device connection: its state machine, the order in which
+ * an inbound message is checked (size, well-formedness, type, state), and
+ * the outbound queue (control frames first, then data from sync.c). Never
+ * lets one connection's bad input affect another. */
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include "server.h"
+
+static void deadline_cb(lws_sorted_usec_list_t *sul)
+{
+	kt_session *s = lws_container_of(sul, kt_session, deadline);
+	if (!s->signed_in)
+		session_error(s, KT_ETIMEOUT, "no sign-in within the deadline", NULL, true);
+}
+
+kt_session *session_new(kt_server *srv, struct lws *wsi)
+{
+	kt_session *s = calloc(1, sizeof *s);
+	char ip[64] = "";
+	if (!s)
+		return NULL;
+	s->srv = srv;
+	s->wsi = wsi;
+	s->id = ++srv->next_session_id;
+	s->state = KT_SS_HELLO;
+	lws_get_peer_simple(wsi, ip, sizeof ip);
+	snprintf(s->addr, sizeof s->addr, "%s", ip);
+	s->next = srv->sessions;
+	if (srv->sessions)
+		srv->sessions->prev = s;
+	srv->sessions = s;
+	srv->nsessions++;
+	lws_sul_schedule(srv->ctx, 0, &s->deadline, deadline_cb, (lws_usec_t)KT_AUTH_DEADLINE_MS * 1000);
+	return s;
+}
+
+void session_free(kt_session *s)
+{
+	if (!s)
+		return;
+	kt_server *srv = s->srv;
+	lws_sul_cancel(&s->deadline);
+	fanout_unindex(s);
+	if (s->prev)
+		s->prev->next = s->next;
+	else if (srv->sessions == s)
+		srv->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	srv->nsessions--;
+	while (s->ctl_head) {
+		kt_frame *f = s->ctl_head;
+		s->ctl_head = f->next;
+		free(f);
+	}
+	kt_principal_free(&s->principal);
+	free(s->in);
+	free(s);
+}
+
+void session_want_write(kt_session *s)
+{
+	lws_callback_on_writable(s->wsi);
+}
+
+void frame_begin(kt_server *srv)
+{
+	static const unsigned char pre[LWS_PRE];
+	kt_mpw_reset(&srv->frame);
+	kt_mpw_raw(&srv->frame, pre, sizeof pre);
+}
+
+int session_queue_frame(kt_session *s, bool fatal)
+{
+	kt_server *srv = s->srv;
+	kt_frame *f;
+
+	if (srv->frame.err)
+		return srv->frame.err;
+	if (s->nctl >= 16 && !fatal)
+		return KT_EBUSY; /* a peer that floods requests and never reads gets nothing more */
+	if (!(f = malloc(sizeof *f + srv->frame.sb.size)))
+		return KT_ENOMEM;
+	f->next = NULL;
+	f->fatal = fatal;
+	f->len = srv->frame.sb.size;
+	memcpy(f->data, srv->frame.sb.data, f->len);
+	if (s->ctl_tail)
+		s->ctl_tail->next = f;
+	else
+		s->ctl_head = f;
+	s->ctl_tail = f;
+	s->nctl++;
+	if (fatal)
+		s->state = KT_SS_CLOSING;
+	session_want_write(s);
+	return KT_OK;
+}
+
+void session_error(kt_session *s, int code, const char *msg, const char *re, bool fatal)
+{
+	kt_error_msg e = {0};
+	const char *name = kt_err_name(code);
+	if (!msg)
+		msg = kt_strerror(code);
+	e.code.s = name;
+	e.code.len = strlen(name);
+	e.msg.s = msg;
+	e.msg.len = strlen(msg);
+	if (re) {
+		e.re.s = re;
+		e.re.len = strlen(re);
+	}
+	e.fatal = fatal;
+	frame_begin(s->srv);
+	proto_error_encode(&s->srv->frame, &e);
+	if (session_queue_frame(s, fatal) && fatal)
+		s->state = KT_SS_CLOSING;
+	kt_debug("session %llu: error %s%s", (unsigned long long)s->id, name, fatal ? " (fatal)" : "");
+}
+
+/* Which messages each state accepts. */
+static bool allowed(kt_sess_state st, kt_msgtype t)
+{
+	switch (t) {
+	case KT_MSG_HELLO:
+		return st == KT_SS_HELLO;
+	case KT_MSG_LOGIN:
+	case KT_MSG_RESUME:
+		return st == KT_SS_AUTH;
+	case KT_MSG_SYNC:
+		return st == KT_SS_READY;
+	case KT_MSG_ACK:
+		return st == KT_SS_SNAPSHOT || st == KT_SS_STREAM || st == KT_SS_READY;
+	default:
+		return false;
+	}
+}
+
+int session_on_message(kt_session *s, const unsigned char *buf, size_t len)
+{
+	size_t max_str = s->signed_in ? KT_MAX_STR : KT_MAX_STR_PREAUTH;
+	kt_msgtype t;
+	int rc;
+
+	if (s->state == KT_SS_CLOSING)
+		return 0;
+	rc = proto_msg_type(buf, len, max_str, &t);
+	if (rc == KT_EUNKNOWN_TYPE) {
+		session_error(s, rc, "unknown message type", NULL, false);
+		return 0;
+	}
+	if (rc) {
+		/* before sign-in we owe a stranger nothing: malformed input ends it */
+		session_error(s, rc, rc == KT_ETOO_LARGE ? "string or nesting over the limit" : "not a valid message",
+			      NULL, rc == KT_ETOO_LARGE || !s->signed_in);
+		return 0;
+	}
+	if (!allowed(s->state, t)) {
+		if ((t == KT_MSG_SYNC || t == KT_MSG_ACK) && !s->signed_in)
+			session_error(s, KT_EUNAUTH, NULL, proto_msg_name(t), false);
+		else if (s->state == KT_SS_AUTH_PENDING)
+			session_error(s, KT_EBUSY, "a sign-in is being checked", proto_msg_name(t), false);
+		else if (t == KT_MSG_WELCOME || t == KT_MSG_AUTH_OK || t == KT_MSG_PAGE || t == KT_MSG_CHANGES ||
+			 t == KT_MSG_SNAPSHOT_BEGIN || t == KT_MSG_SNAPSHOT_END || t == KT_MSG_SYNCED ||
+			 t == KT_MSG_ERROR)
+			session_error(s, KT_EUNKNOWN_TYPE, "a server-to-device message type", proto_msg_name(t), false);
+		else
+			session_error(s, KT_EBAD_STATE, "message not allowed now", proto_msg_name(t), false);
+		return 0;
+	}
+	switch (t) {
+	case KT_MSG_HELLO: return handle_hello(s, buf, len);
+	case KT_MSG_LOGIN: return handle_login(s, buf, len);
+	case KT_MSG_RESUME: return handle_resume(s, buf, len);
+	case KT_MSG_SYNC: return handle_sync(s, buf, len);
+	case KT_MSG_ACK: return handle_ack(s, buf, len);
+	default: return 0;
+	}
+}
+
+static int write_frame(kt_session *s, unsigned char *data, size_t len)
+{
+	int n = lws_write(s->wsi, data + LWS_PRE, len - LWS_PRE, LWS_WRITE_BINARY);
+	return n < 0 ? -1 : 0;
+}
+
+int session_on_writeable(kt_session *s)
+{
+	bool have = false;
+
+	if (s->ctl_head) {
+		kt_frame *f = s->ctl_head;
+		bool fatal = f->fatal;
+		s->ctl_head = f->next;
+		if (!s->ctl_head)
+			s->ctl_tail = NULL;
+		s->nctl--;
+		int rc = write_frame(s, f->data, f->len);
+		free(f);
+		if (rc)
+			return -1;
+		if (fatal) {
+			lws_close_reason(s->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, NULL, 0);
+			if (!lws_partial_buffered(s->wsi))
+				return -1; /* the error is with the kernel: close now */
+			/* lws still holds part of it: give it a moment to flush */
+			lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, 1);
+			return 0;
+		}
+		session_want_write(s);
+		return 0;
+	}
+	if (s->state == KT_SS_CLOSING)
+		return 0;
+	if (s->state != KT_SS_SNAPSHOT && s->state != KT_SS_STREAM)
+		return 0;
+	if (sync_next_frame(s, &have)) {
+		session_error(s, KT_EINTERNAL, "could not read changes; reconnect", NULL, true);
+		return 0;
+	}
+	if (!have)
+		return 0;
+	if (write_frame(s, (unsigned char *)s->srv->frame.sb.data, s->srv->frame.sb.size))
+		return -1;
+	session_want_write(s); /* there may be more; an empty callback costs little */
+	return 0;
+}
+
+void session_signed_in(kt_session *s, bool is_client, const char *principal_id, const char *token,
+		       int64_t expires_at)
+{
+	kt_server *srv = s->srv;
+	kt_auth_ok ok = {0};
+	int rc;
+
+	kt_principal_free(&s->principal);
+	rc = store_principal_load(srv->st, is_client, principal_id, &s->principal);
+	if (rc || !s->principal.active) {
+		s->state = KT_SS_AUTH;
+		session_error(s, rc ? rc : KT_EAUTH_FAILED, NULL, "login", false);
+		return;
+	}
+	s->signed_in = true;
+	s->state = KT_SS_READY;
+	lws_sul_cancel(&s->deadline);
+	ok.kind.s = is_client ? "client" : "staff";
+	ok.kind.len = strlen(ok.kind.s);
+	ok.id.s = s->principal.id;
+	ok.id.len = strlen(s->principal.id);
+	ok.role.s = kt_role_name(s->principal.role);
+	ok.role.len = strlen(ok.role.s);
+	ok.name.s = s->principal.name;
+	ok.name.len = strlen(s->principal.name);
+	ok.org.s = s->principal.org;
+	ok.org.len = strlen(s->principal.org);
+	ok.token.s = token;
+	ok.token.len = strlen(token);
+	ok.expires_at = expires_at;
+	frame_begin(srv);
+	proto_auth_ok_encode(&srv->frame, &ok);
+	(void)session_queue_frame(s, false);
+	/* the frame copy holds the token now; wipe the scratch buffer */
+	sodium_memzero(srv->frame.sb.data, srv->frame.sb.size);
+	kt_info("session %llu: signed in as %s %s", (unsigned long long)s->id, kt_role_name(s->principal.role),
+		s->principal.id);
+}

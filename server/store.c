@@ -1,0 +1,1059 @@
+/* store.c - SQLite implementation of store.h. Every row change and its
+ * change-log entry are written in one transaction; nothing here decides who
+ * may see what (policy.c does). Statements are prepared once per store. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "policy.h"
+#include "schema.h"
+#include "store.h"
+
+#define STMT_CACHE 64
+
+struct kt_store {
+	sqlite3 *db;
+	struct {
+		const char *key; /* SQL text pointer (static strings) or table-derived key */
+		sqlite3_stmt *stmt;
+	} cache[STMT_CACHE];
+	int ncache;
+	int64_t data_version;
+	char *row_sql[16]; /* SELECT for store_row_load per table index */
+};
+
+static int sql_err(kt_store *st, int rc)
+{
+	if (rc == SQLITE_CONSTRAINT || rc == SQLITE_MISMATCH || rc == SQLITE_RANGE)
+		return KT_EINVALID;
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		return KT_EBUSY;
+	if (rc == SQLITE_NOMEM)
+		return KT_ENOMEM;
+	kt_warn("sqlite: %s", sqlite3_errmsg(st->db));
+	return KT_EIO;
+}
+
+/* Prepared statement for a static SQL string, cached by pointer. */
+static sqlite3_stmt *prep(kt_store *st, const char *sql)
+{
+	for (int i = 0; i < st->ncache; i++)
+		if (st->cache[i].key == sql) {
+			sqlite3_reset(st->cache[i].stmt);
+			sqlite3_clear_bindings(st->cache[i].stmt);
+			return st->cache[i].stmt;
+		}
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+		kt_warn("sqlite prepare: %s", sqlite3_errmsg(st->db));
+		return NULL;
+	}
+	if (st->ncache < STMT_CACHE) {
+		st->cache[st->ncache].key = sql;
+		st->cache[st->ncache++].stmt = s;
+	}
+	return s;
+}
+
+/* Statements built from dynamic text (row writes) are not cached. */
+static sqlite3_stmt *prep_once(kt_store *st, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		kt_warn("sqlite prepare: %s", sqlite3_errmsg(st->db));
+		return NULL;
+	}
+	return s;
+}
+
+static void finish(kt_store *st, sqlite3_stmt *s)
+{
+	bool cached = false;
+	for (int i = 0; i < st->ncache; i++)
+		if (st->cache[i].stmt == s)
+			cached = true;
+	if (cached)
+		sqlite3_reset(s);
+	else
+		sqlite3_finalize(s);
+}
+
+static int exec(kt_store *st, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
+		kt_warn("sqlite: %s", msg ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return sql_err(st, rc);
+	}
+	return KT_OK;
+}
+
+static int migrate(kt_store *st, const char **errmsg)
+{
+	sqlite3_stmt *s = prep_once(st, "PRAGMA user_version");
+	int have, rc = KT_OK;
+	char buf[64];
+
+	if (!s || sqlite3_step(s) != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		*errmsg = "not a SQLite database (or unreadable)";
+		return KT_EIO;
+	}
+	have = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	if (have > kt_migration_count) {
+		*errmsg = "database was written by a newer kartoteka-server";
+		return KT_EINVALID;
+	}
+	for (int v = have; v < kt_migration_count; v++) {
+		if ((rc = exec(st, "BEGIN IMMEDIATE")))
+			break;
+		snprintf(buf, sizeof buf, "PRAGMA user_version = %d", v + 1);
+		if ((rc = exec(st, kt_migrations[v])) || (rc = exec(st, buf))) {
+			exec(st, "ROLLBACK");
+			*errmsg = "schema migration failed";
+			return rc;
+		}
+		if ((rc = exec(st, "COMMIT")))
+			break;
+		kt_debug("schema migrated to version %d", v + 1);
+	}
+	if (rc)
+		*errmsg = "schema migration failed";
+	return rc;
+}
+
+int store_open(const char *path, int flags, kt_store **out, const char **errmsg)
+{
+	static const char *dummy;
+	kt_store *st = NULL;
+	int oflags, rc;
+
+	*out = NULL;
+	if (!errmsg)
+		errmsg = &dummy;
+	*errmsg = NULL;
+	if (!(flags & KT_STORE_CREATE)) {
+		if (access(path, F_OK) != 0) {
+			*errmsg = "no such database file (create one with: kartoteka-server init --db FILE)";
+			return KT_ENOT_FOUND;
+		}
+		if (access(path, (flags & KT_STORE_READONLY) ? R_OK : R_OK | W_OK) != 0) {
+			*errmsg = strerror(errno);
+			return KT_EIO;
+		}
+	}
+	st = calloc(1, sizeof *st);
+	if (!st)
+		return KT_ENOMEM;
+	oflags = SQLITE_OPEN_NOMUTEX | ((flags & KT_STORE_READONLY) ? SQLITE_OPEN_READONLY
+								     : SQLITE_OPEN_READWRITE);
+	if (flags & KT_STORE_CREATE)
+		oflags |= SQLITE_OPEN_CREATE;
+	if (sqlite3_open_v2(path, &st->db, oflags, NULL) != SQLITE_OK) {
+		*errmsg = st->db ? sqlite3_errmsg(st->db) : "cannot open database";
+		rc = KT_EIO;
+		goto fail;
+	}
+	sqlite3_busy_timeout(st->db, 5000);
+	sqlite3_extended_result_codes(st->db, 0);
+	if (!(flags & KT_STORE_READONLY)) {
+		/* WAL: readers never block the writer. synchronous=FULL: a commit
+		 * is on disk before we acknowledge it (see README, durability). */
+		if ((rc = exec(st, "PRAGMA journal_mode=WAL"))) {
+			*errmsg = "not a SQLite database (or unreadable)";
+			goto fail;
+		}
+		if ((rc = exec(st, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON")))
+			goto fail;
+		if ((rc = migrate(st, errmsg)))
+			goto fail;
+	}
+	store_data_changed(st);
+	*out = st;
+	return KT_OK;
+fail:
+	if (!*errmsg)
+		*errmsg = "cannot open database";
+	store_close(st);
+	return rc;
+}
+
+void store_close(kt_store *st)
+{
+	if (!st)
+		return;
+	for (int i = 0; i < st->ncache; i++)
+		sqlite3_finalize(st->cache[i].stmt);
+	for (int i = 0; i < 16; i++)
+		free(st->row_sql[i]);
+	sqlite3_close(st->db);
+	free(st);
+}
+
+sqlite3 *store_db(kt_store *st)
+{
+	return st->db;
+}
+
+int store_schema_version(kt_store *st)
+{
+	sqlite3_stmt *s = prep_once(st, "PRAGMA user_version");
+	int v = -1;
+	if (s && sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+int store_begin(kt_store *st)
+{
+	return exec(st, "BEGIN IMMEDIATE");
+}
+
+int store_commit(kt_store *st)
+{
+	int rc = exec(st, "COMMIT");
+	if (rc)
+		store_rollback(st);
+	return rc;
+}
+
+void store_rollback(kt_store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		(void)exec(st, "ROLLBACK");
+}
+
+int store_meta_get(kt_store *st, const char *key, void *buf, size_t cap, size_t *len)
+{
+	static const char sql[] = "SELECT value FROM meta WHERE key = ?";
+	sqlite3_stmt *s = prep(st, sql);
+	int rc;
+	if (!s)
+		return KT_EIO;
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		size_t n = (size_t)sqlite3_column_bytes(s, 0);
+		const void *p = sqlite3_column_blob(s, 0);
+		if (n > cap) {
+			finish(st, s);
+			return KT_ETOO_LARGE;
+		}
+		if (n)
+			memcpy(buf, p, n);
+		*len = n;
+		rc = KT_OK;
+	} else
+		rc = rc == SQLITE_DONE ? KT_ENOT_FOUND : sql_err(st, rc);
+	finish(st, s);
+	return rc;
+}
+
+int store_meta_set(kt_store *st, const char *key, const void *buf, size_t len)
+{
+	static const char sql[] = "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)";
+	sqlite3_stmt *s = prep(st, sql);
+	int rc;
+	if (!s)
+		return KT_EIO;
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 2, buf, (int)len, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	finish(st, s);
+	return rc == SQLITE_DONE ? KT_OK : sql_err(st, rc);
+}
+
+/* ---- routing ---- */
+
+static char *dup_text(const unsigned char *t)
+{
+	return strdup(t ? (const char *)t : "");
+}
+
+static char *query_locset(kt_store *st, const char *sql, const char *id)
+{
+	sqlite3_stmt *s = prep(st, sql);
+	char *out = NULL;
+	if (!s)
+		return NULL;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		out = dup_text(sqlite3_column_text(s, 0));
+	finish(st, s);
+	return out ? out : strdup("");
+}
+
+static const char q_staff_locs[] =
+	"SELECT CASE (SELECT role FROM staff WHERE id = ?1) WHEN 'owner' THEN '*' ELSE "
+	"(SELECT group_concat(location_id) FROM (SELECT location_id FROM staff_location "
+	"WHERE staff_id = ?1 ORDER BY location_id)) END";
+static const char q_client_locs[] =
+	"SELECT group_concat(location_id) FROM (SELECT location_id FROM client_location "
+	"WHERE client_id = ?1 ORDER BY location_id)";
+
+/* Routing of one row: *locs (owned) and client. KT_ENOT_FOUND when absent. */
+int store_row_routing(kt_store *st, const kt_table *t, const char *id, char **locs,
+		      char client[KT_UUID_LEN + 1])
+{
+	char sql[160];
+	sqlite3_stmt *s;
+	int rc;
+
+	*locs = NULL;
+	client[0] = 0;
+	/* existence check + the columns routing needs */
+	switch (t->route) {
+	case KT_ROUTE_LOC_COL:
+		snprintf(sql, sizeof sql, "SELECT location_id, client_id FROM %s WHERE id = ?", t->name);
+		break;
+	case KT_ROUTE_LOC_OPT:
+		snprintf(sql, sizeof sql, "SELECT coalesce(location_id, '*'), NULL FROM %s WHERE id = ?",
+			 t->name);
+		break;
+	default:
+		snprintf(sql, sizeof sql, "SELECT id, id FROM %s WHERE id = ?", t->name);
+		break;
+	}
+	s = prep_once(st, sql);
+	if (!s)
+		return KT_EIO;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		return rc == SQLITE_DONE ? KT_ENOT_FOUND : sql_err(st, rc);
+	}
+	switch (t->route) {
+	case KT_ROUTE_ORG:
+		*locs = strdup("*");
+		break;
+	case KT_ROUTE_SELF_LOC:
+		*locs = strdup(id);
+		break;
+	case KT_ROUTE_LOC_COL:
+		*locs = dup_text(sqlite3_column_text(s, 0));
+		snprintf(client, KT_UUID_LEN + 1, "%s", (const char *)sqlite3_column_text(s, 1));
+		break;
+	case KT_ROUTE_LOC_OPT:
+		*locs = dup_text(sqlite3_column_text(s, 0));
+		break;
+	case KT_ROUTE_STAFF_LOCS:
+		*locs = query_locset(st, q_staff_locs, id);
+		break;
+	case KT_ROUTE_CLIENT_LOCS:
+		*locs = query_locset(st, q_client_locs, id);
+		snprintf(client, KT_UUID_LEN + 1, "%s", id);
+		break;
+	}
+	sqlite3_finalize(s);
+	return *locs ? KT_OK : KT_ENOMEM;
+}
+
+static int log_change(kt_store *st, const char *org, const kt_table *t, const char *id, bool deleted,
+		      const char *loc_old, const char *client_old, const char *loc_new,
+		      const char *client_new)
+{
+	static const char sql[] =
+		"INSERT INTO changelog(org_id, tbl, row_id, op, loc_old, loc_new, client_old, client_new, at)"
+		" VALUES(?, ?, ?, ?, ?, ?, nullif(?, ''), nullif(?, ''), ?)";
+	sqlite3_stmt *s = prep(st, sql);
+	int rc;
+	if (!s)
+		return KT_EIO;
+	sqlite3_bind_text(s, 1, org, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, t->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, deleted ? "delete" : "put", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, loc_old ? loc_old : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 6, loc_new ? loc_new : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 7, client_old ? client_old : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 8, client_new ? client_new : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 9, kt_now_ms());
+	rc = sqlite3_step(s);
+	finish(st, s);
+	return rc == SQLITE_DONE ? KT_OK : sql_err(st, rc);
+}
+
+static int row_org(kt_store *st, const kt_table *t, const char *id, char org[KT_UUID_LEN + 1])
+{
+	char sql[128];
+	sqlite3_stmt *s;
+	int rc;
+	snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE id = ?",
+		 t->route == KT_ROUTE_ORG ? "id" : "org_id", t->name);
+	if (!(s = prep_once(st, sql)))
+		return KT_EIO;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		snprintf(org, KT_UUID_LEN + 1, "%s", (const char *)sqlite3_column_text(s, 0));
+		rc = KT_OK;
+	} else
+		rc = rc == SQLITE_DONE ? KT_ENOT_FOUND : sql_err(st, rc);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* ---- writes ---- */
+
+static bool managed_column(const char *name)
+{
+	return !strcmp(name, "id") || !strcmp(name, "org_id") || !strcmp(name, "version") ||
+	       !strcmp(name, "updated_at");
+}
+
+static int bind_field(sqlite3_stmt *s, int idx, const kt_col *c, const char *text)
+{
+	char *end;
+	long long v;
+
+	if (!text)
+		return sqlite3_bind_null(s, idx) == SQLITE_OK ? KT_OK : KT_EINVALID;
+	switch (c->type) {
+	case KT_COL_INT:
+		errno = 0;
+		v = strtoll(text, &end, 10);
+		if (errno || end == text || *end)
+			return KT_EINVALID;
+		sqlite3_bind_int64(s, idx, v);
+		return KT_OK;
+	case KT_COL_BOOL:
+		if (!strcmp(text, "1") || !strcmp(text, "true"))
+			sqlite3_bind_int(s, idx, 1);
+		else if (!strcmp(text, "0") || !strcmp(text, "false"))
+			sqlite3_bind_int(s, idx, 0);
+		else
+			return KT_EINVALID;
+		return KT_OK;
+	case KT_COL_TEXT:
+	case KT_COL_LIST:
+		sqlite3_bind_text(s, idx, text, -1, SQLITE_TRANSIENT);
+		return KT_OK;
+	}
+	return KT_EINVALID;
+}
+
+/* Run fn inside a transaction unless the caller already holds one. */
+static int in_tx_begin(kt_store *st, bool *own)
+{
+	*own = sqlite3_get_autocommit(st->db) != 0;
+	return *own ? store_begin(st) : KT_OK;
+}
+
+static int in_tx_end(kt_store *st, bool own, int rc)
+{
+	if (!own)
+		return rc;
+	if (rc) {
+		store_rollback(st);
+		return rc;
+	}
+	return store_commit(st);
+}
+
+static int check_fields(const kt_table *t, const kt_field *f, int n, int *idx)
+{
+	for (int i = 0; i < n; i++) {
+		idx[i] = kt_col_index(t, f[i].name);
+		if (idx[i] < 0 || managed_column(f[i].name))
+			return KT_EINVALID;
+		for (int k = 0; k < i; k++)
+			if (idx[k] == idx[i])
+				return KT_EINVALID;
+	}
+	return KT_OK;
+}
+
+static int64_t row_version(kt_store *st, const kt_table *t, const char *id)
+{
+	char sql[128];
+	sqlite3_stmt *s;
+	int64_t v = 0;
+	snprintf(sql, sizeof sql, "SELECT version FROM %s WHERE id = ?", t->name);
+	if ((s = prep_once(st, sql))) {
+		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+		if (sqlite3_step(s) == SQLITE_ROW)
+			v = sqlite3_column_int64(s, 0);
+		sqlite3_finalize(s);
+	}
+	return v;
+}
+
+int store_insert(kt_store *st, const char *tbl, const char *id, const char *org_id,
+		 const kt_field *f, int n, int64_t *version_out)
+{
+	const kt_table *t = kt_table_find(tbl, strlen(tbl));
+	int idx[64], rc, p = 1;
+	bool own = false, is_org;
+	char sql[2048], *locs = NULL, client[KT_UUID_LEN + 1];
+	size_t len;
+	sqlite3_stmt *s = NULL;
+
+	if (!t || n > 64 || !id || !kt_uuid_valid(id, strlen(id)))
+		return KT_EINVALID;
+	is_org = t->route == KT_ROUTE_ORG;
+	if (!is_org && (!org_id || !kt_uuid_valid(org_id, strlen(org_id))))
+		return KT_EINVALID;
+	if ((rc = check_fields(t, f, n, idx)))
+		return rc;
+	len = (size_t)snprintf(sql, sizeof sql, "INSERT INTO %s(id%s, version, updated_at", t->name,
+			       is_org ? "" : ", org_id");
+	for (int i = 0; i < n && len < sizeof sql; i++)
+		len += (size_t)snprintf(sql + len, sizeof sql - len, ", %s", t->cols[idx[i]].name);
+	len += (size_t)snprintf(sql + len, sizeof sql - len, ") VALUES(?%s, 1, ?", is_org ? "" : ", ?");
+	for (int i = 0; i < n && len < sizeof sql; i++)
+		len += (size_t)snprintf(sql + len, sizeof sql - len, ", ?");
+	if (len + 2 >= sizeof sql)
+		return KT_EINVALID;
+	strcat(sql, ")");
+
+	if ((rc = in_tx_begin(st, &own)))
+		return rc;
+	if (!(s = prep_once(st, sql))) {
+		rc = KT_EIO;
+		goto out;
+	}
+	sqlite3_bind_text(s, p++, id, -1, SQLITE_STATIC);
+	if (!is_org)
+		sqlite3_bind_text(s, p++, org_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, p++, kt_now_ms());
+	for (int i = 0; i < n; i++)
+		if ((rc = bind_field(s, p++, &t->cols[idx[i]], f[i].text)))
+			goto out;
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE) {
+		rc = sql_err(st, rc);
+		goto out;
+	}
+	if ((rc = store_row_routing(st, t, id, &locs, client)))
+		goto out;
+	rc = log_change(st, is_org ? id : org_id, t, id, false, "", NULL, locs, client);
+	if (!rc && version_out)
+		*version_out = 1;
+out:
+	sqlite3_finalize(s);
+	free(locs);
+	return in_tx_end(st, own, rc);
+}
+
+int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *f, int n,
+		 int64_t *version_out)
+{
+	const kt_table *t = kt_table_find(tbl, strlen(tbl));
+	int idx[64], rc, p = 1;
+	bool own = false;
+	char sql[2048], *loc_old = NULL, *loc_new = NULL, c_old[KT_UUID_LEN + 1], c_new[KT_UUID_LEN + 1];
+	char org[KT_UUID_LEN + 1];
+	size_t len;
+	sqlite3_stmt *s = NULL;
+
+	if (!t || n > 64 || n < 1 || !id)
+		return KT_EINVALID;
+	if ((rc = check_fields(t, f, n, idx)))
+		return rc;
+	len = (size_t)snprintf(sql, sizeof sql, "UPDATE %s SET version = version + 1, updated_at = ?",
+			       t->name);
+	for (int i = 0; i < n && len < sizeof sql; i++)
+		len += (size_t)snprintf(sql + len, sizeof sql - len, ", %s = ?", t->cols[idx[i]].name);
+	if (len + 20 >= sizeof sql)
+		return KT_EINVALID;
+	strcat(sql, " WHERE id = ?");
+
+	if ((rc = in_tx_begin(st, &own)))
+		return rc;
+	if ((rc = row_org(st, t, id, org)) || (rc = store_row_routing(st, t, id, &loc_old, c_old)))
+		goto out;
+	if (!(s = prep_once(st, sql))) {
+		rc = KT_EIO;
+		goto out;
+	}
+	sqlite3_bind_int64(s, p++, kt_now_ms());
+	for (int i = 0; i < n; i++)
+		if ((rc = bind_field(s, p++, &t->cols[idx[i]], f[i].text)))
+			goto out;
+	sqlite3_bind_text(s, p, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE) {
+		rc = sql_err(st, rc);
+		goto out;
+	}
+	if ((rc = store_row_routing(st, t, id, &loc_new, c_new)))
+		goto out;
+	rc = log_change(st, org, t, id, false, loc_old, c_old, loc_new, c_new);
+	if (!rc && version_out)
+		*version_out = row_version(st, t, id);
+out:
+	sqlite3_finalize(s);
+	free(loc_old);
+	free(loc_new);
+	return in_tx_end(st, own, rc);
+}
+
+int store_delete(kt_store *st, const char *tbl, const char *id)
+{
+	const kt_table *t = kt_table_find(tbl, strlen(tbl));
+	char sql[128], *loc_old = NULL, c_old[KT_UUID_LEN + 1], org[KT_UUID_LEN + 1];
+	sqlite3_stmt *s = NULL;
+	bool own = false;
+	int rc;
+
+	if (!t || !id)
+		return KT_EINVALID;
+	if ((rc = in_tx_begin(st, &own)))
+		return rc;
+	if ((rc = row_org(st, t, id, org)) || (rc = store_row_routing(st, t, id, &loc_old, c_old)))
+		goto out;
+	snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = ?", t->name);
+	if (!(s = prep_once(st, sql))) {
+		rc = KT_EIO;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	rc = rc == SQLITE_DONE ? KT_OK : sql_err(st, rc);
+	if (!rc)
+		rc = log_change(st, org, t, id, true, loc_old, c_old, "", NULL);
+out:
+	sqlite3_finalize(s);
+	free(loc_old);
+	return in_tx_end(st, own, rc);
+}
+
+/* Change a routing link and log a put of the routed row with old/new sets. */
+static int link_change(kt_store *st, const kt_table *t, const char *row_id, const char *sql,
+		       const char *location_id)
+{
+	char *loc_old = NULL, *loc_new = NULL, c_old[KT_UUID_LEN + 1], c_new[KT_UUID_LEN + 1];
+	char org[KT_UUID_LEN + 1];
+	sqlite3_stmt *s;
+	bool own = false;
+	int rc;
+
+	if (!row_id || !location_id)
+		return KT_EINVALID;
+	if ((rc = in_tx_begin(st, &own)))
+		return rc;
+	if ((rc = row_org(st, t, row_id, org)) || (rc = store_row_routing(st, t, row_id, &loc_old, c_old)))
+		goto out;
+	if (!(s = prep(st, sql))) {
+		rc = KT_EIO;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, row_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, location_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	finish(st, s);
+	if (rc != SQLITE_DONE) {
+		rc = sql_err(st, rc);
+		goto out;
+	}
+	rc = KT_OK;
+	if (sqlite3_changes(st->db) == 0)
+		goto out; /* already linked / not linked: nothing changed, nothing to log */
+	if ((rc = store_row_routing(st, t, row_id, &loc_new, c_new)))
+		goto out;
+	rc = log_change(st, org, t, row_id, false, loc_old, c_old, loc_new, c_new);
+out:
+	free(loc_old);
+	free(loc_new);
+	return in_tx_end(st, own, rc);
+}
+
+int store_link_client_location(kt_store *st, const char *client_id, const char *location_id)
+{
+	static const char sql[] =
+		"INSERT OR IGNORE INTO client_location(client_id, location_id) SELECT ?1, ?2 "
+		"WHERE EXISTS (SELECT 1 FROM location l JOIN client c ON c.org_id = l.org_id "
+		"WHERE l.id = ?2 AND c.id = ?1)";
+	return link_change(st, kt_table_find("client", 6), client_id, sql, location_id);
+}
+
+int store_link_staff_location(kt_store *st, const char *staff_id, const char *location_id, bool add)
+{
+	static const char add_sql[] =
+		"INSERT OR IGNORE INTO staff_location(staff_id, location_id) SELECT ?1, ?2 "
+		"WHERE EXISTS (SELECT 1 FROM location l JOIN staff s ON s.org_id = l.org_id "
+		"WHERE l.id = ?2 AND s.id = ?1)";
+	static const char del_sql[] = "DELETE FROM staff_location WHERE staff_id = ?1 AND location_id = ?2";
+	return link_change(st, kt_table_find("staff", 5), staff_id, add ? add_sql : del_sql, location_id);
+}
+
+/* ---- reads ---- */
+
+static const char *row_select_sql(kt_store *st, const kt_table *t)
+{
+	int ti = (int)(t - kt_tables);
+	size_t cap = 64, len;
+	char *sql;
+
+	if (st->row_sql[ti])
+		return st->row_sql[ti];
+	for (int i = 0; i < t->ncols; i++)
+		cap += strlen(t->cols[i].name) + 2;
+	cap += strlen(t->name) + 64;
+	if (!(sql = malloc(cap)))
+		return NULL;
+	len = (size_t)snprintf(sql, cap, "SELECT ");
+	for (int i = 0; i < t->ncols; i++)
+		len += (size_t)snprintf(sql + len, cap - len, "%s%s", i ? ", " : "", t->cols[i].name);
+	snprintf(sql + len, cap - len, " FROM %s WHERE id = ?", t->name);
+	st->row_sql[ti] = sql;
+	return sql;
+}
+
+static int read_row(sqlite3_stmt *s, const kt_table *t, kt_row *out);
+
+int store_row_load(kt_store *st, const kt_table *t, const char *id, kt_row *out)
+{
+	const char *sql = row_select_sql(st, t);
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	out->t = t;
+	if (!sql || !(s = prep(st, sql)))
+		return KT_EIO;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		finish(st, s);
+		return rc == SQLITE_DONE ? KT_ENOT_FOUND : sql_err(st, rc);
+	}
+	rc = read_row(s, t, out);
+	finish(st, s);
+	if (!rc)
+		rc = store_row_routing(st, t, id, &out->locs, out->client);
+	if (rc)
+		kt_row_free(out);
+	return rc;
+}
+
+void kt_log_entry_free(kt_log_entry *e)
+{
+	if (!e)
+		return;
+	free(e->loc_old);
+	free(e->loc_new);
+	e->loc_old = e->loc_new = NULL;
+}
+
+static int64_t scalar64(kt_store *st, const char *sql)
+{
+	sqlite3_stmt *s = prep(st, sql);
+	int64_t v = 0;
+	if (s && sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	if (s)
+		finish(st, s);
+	return v;
+}
+
+int64_t store_max_seq(kt_store *st)
+{
+	static const char sql[] = "SELECT coalesce(max(seq), 0) FROM changelog";
+	return scalar64(st, sql);
+}
+
+int64_t store_min_seq(kt_store *st)
+{
+	static const char sql[] = "SELECT coalesce(min(seq), 0) FROM changelog";
+	return scalar64(st, sql);
+}
+
+int store_log_read(kt_store *st, int64_t after, kt_log_entry *out, int max, int *n)
+{
+	static const char sql[] =
+		"SELECT seq, org_id, tbl, row_id, op, loc_old, loc_new, client_old, client_new, at "
+		"FROM changelog WHERE seq > ? ORDER BY seq LIMIT ?";
+	sqlite3_stmt *s = prep(st, sql);
+	int rc;
+
+	*n = 0;
+	if (!s)
+		return KT_EIO;
+	sqlite3_bind_int64(s, 1, after);
+	sqlite3_bind_int(s, 2, max);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		kt_log_entry *e = &out[*n];
+		const unsigned char *tbl = sqlite3_column_text(s, 2);
+		memset(e, 0, sizeof *e);
+		e->seq = sqlite3_column_int64(s, 0);
+		snprintf(e->org, sizeof e->org, "%s", (const char *)sqlite3_column_text(s, 1));
+		e->t = kt_table_find((const char *)tbl, (size_t)sqlite3_column_bytes(s, 2));
+		snprintf(e->id, sizeof e->id, "%s", (const char *)sqlite3_column_text(s, 3));
+		e->deleted = strcmp((const char *)sqlite3_column_text(s, 4), "delete") == 0;
+		e->loc_old = dup_text(sqlite3_column_text(s, 5));
+		e->loc_new = dup_text(sqlite3_column_text(s, 6));
+		snprintf(e->client_old, sizeof e->client_old, "%s",
+			 sqlite3_column_text(s, 7) ? (const char *)sqlite3_column_text(s, 7) : "");
+		snprintf(e->client_new, sizeof e->client_new, "%s",
+			 sqlite3_column_text(s, 8) ? (const char *)sqlite3_column_text(s, 8) : "");
+		e->at = sqlite3_column_int64(s, 9);
+		if (!e->t || !e->loc_old || !e->loc_new) {
+			kt_log_entry_free(e);
+			continue; /* a table this build does not sync: skip, never guess */
+		}
+		(*n)++;
+	}
+	finish(st, s);
+	return rc == SQLITE_DONE ? KT_OK : sql_err(st, rc);
+}
+
+bool store_data_changed(kt_store *st)
+{
+	static const char sql[] = "PRAGMA data_version";
+	int64_t v = scalar64(st, sql);
+	bool changed = v != st->data_version;
+	st->data_version = v;
+	return changed;
+}
+
+void kt_principal_free(kt_principal *p)
+{
+	if (!p)
+		return;
+	free(p->locs);
+	p->locs = NULL;
+}
+
+int store_principal_load(kt_store *st, bool is_client, const char *id, kt_principal *out)
+{
+	static const char staff_sql[] = "SELECT org_id, role, display_name, active FROM staff WHERE id = ?";
+	static const char client_sql[] = "SELECT org_id, 'client', name, portal_enabled FROM client WHERE id = ?";
+	sqlite3_stmt *s = prep(st, is_client ? client_sql : staff_sql);
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (!s)
+		return KT_EIO;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		finish(st, s);
+		return rc == SQLITE_DONE ? KT_ENOT_FOUND : sql_err(st, rc);
+	}
+	out->is_client = is_client;
+	snprintf(out->id, sizeof out->id, "%s", id);
+	snprintf(out->org, sizeof out->org, "%s", (const char *)sqlite3_column_text(s, 0));
+	out->role = kt_role_from_name((const char *)sqlite3_column_text(s, 1));
+	snprintf(out->name, sizeof out->name, "%s", (const char *)sqlite3_column_text(s, 2));
+	out->active = sqlite3_column_int(s, 3) != 0;
+	finish(st, s);
+	out->locs = query_locset(st, is_client ? q_client_locs : q_staff_locs, id);
+	if (!out->locs || out->role < 0) {
+		kt_principal_free(out);
+		return out->role < 0 ? KT_EINVALID : KT_ENOMEM;
+	}
+	return KT_OK;
+}
+
+/* ---- snapshots ---- */
+
+static int read_row(sqlite3_stmt *s, const kt_table *t, kt_row *out)
+{
+	int vi = kt_col_index(t, "version"), oi = kt_col_index(t, "org_id");
+	memset(out, 0, sizeof *out);
+	out->t = t;
+	if (!(out->v = calloc((size_t)t->ncols, sizeof *out->v)))
+		return KT_ENOMEM;
+	for (int i = 0; i < t->ncols; i++) {
+		kt_val *v = &out->v[i];
+		switch (sqlite3_column_type(s, i)) {
+		case SQLITE_NULL:
+			v->null = true;
+			break;
+		case SQLITE_INTEGER:
+			v->i = sqlite3_column_int64(s, i);
+			break;
+		default: {
+			const unsigned char *txt = sqlite3_column_text(s, i);
+			v->len = (size_t)sqlite3_column_bytes(s, i);
+			if (!(v->s = kt_strndup(txt ? (const char *)txt : "", v->len))) {
+				kt_row_free(out);
+				return KT_ENOMEM;
+			}
+		}
+		}
+	}
+	out->version = vi >= 0 ? out->v[vi].i : 0;
+	snprintf(out->org, sizeof out->org, "%s",
+		 oi >= 0 && out->v[oi].s ? out->v[oi].s : (out->v[0].s ? out->v[0].s : ""));
+	return KT_OK;
+}
+
+int store_snapshot_page(kt_store *st, const kt_table *t, const char *where, const char *principal_id,
+			const char *org, const char *after_id, int limit, kt_row_cb cb, void *user,
+			char last_id[KT_UUID_LEN + 1], int *n)
+{
+	const char *base = row_select_sql(st, t);
+	char *sql = NULL;
+	sqlite3_stmt *s = NULL;
+	int rc = KT_OK;
+	size_t cap;
+
+	*n = 0;
+	last_id[0] = 0;
+	if (!base)
+		return KT_ENOMEM;
+	/* reuse the column list of the row loader, swap its WHERE */
+	cap = strlen(base) + strlen(where) + 96;
+	if (!(sql = malloc(cap)))
+		return KT_ENOMEM;
+	snprintf(sql, cap, "%.*s WHERE (%s) AND id > ?3 ORDER BY id LIMIT ?4",
+		 (int)(strstr(base, " WHERE id = ?") - base), base, where);
+	if (!(s = prep_once(st, sql))) {
+		rc = KT_EIO;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, principal_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, org, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, after_id ? after_id : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 4, limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		kt_row row;
+		if ((rc = read_row(s, t, &row)))
+			goto out;
+		snprintf(last_id, KT_UUID_LEN + 1, "%s", row.v[0].s ? row.v[0].s : "");
+		rc = cb(user, &row);
+		kt_row_free(&row);
+		(*n)++;
+		if (rc)
+			goto out;
+	}
+	rc = rc == SQLITE_DONE ? KT_OK : sql_err(st, rc);
+out:
+	sqlite3_finalize(s);
+	free(sql);
+	return rc;
+}
+
+int64_t store_snapshot_count(kt_store *st, const kt_table *t, const char *where,
+			     const char *principal_id, const char *org)
+{
+	char sql[1024];
+	sqlite3_stmt *s;
+	int64_t n = 0;
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE (%s)", t->name, where);
+	if (!(s = prep_once(st, sql)))
+		return 0;
+	sqlite3_bind_text(s, 1, principal_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, org, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return n;
+}
+
+/* ---- sessions, devices, credentials ---- */
+
+int store_session_create(kt_store *st, const uint8_t *token_hash, size_t hlen, bool is_client,
+			 const char *principal_id, const char *device_id, int64_t expires_at)
+{
+	static const char sql[] =
+		"INSERT INTO auth_session(token_hash, kind, principal_id, device_id, created_at, expires_at)"
+		" VALUES(?, ?, ?, ?, ?, ?)";
+	sqlite3_stmt *s = prep(st, sql);
+	int rc;
+	if (!s)
+		return KT_EIO;
+	sqlite3_bind_blob(s, 1, token_hash, (int)hlen, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, is_client ? "client" : "staff", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, principal_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, device_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, kt_now_ms());
+	sqlite3_bind_int64(s, 6, expires_at);
+	rc = sqlite3_step(s);
+	finish(st, s);
+	return rc == SQLITE_DONE ? KT_OK : sql_err(st, rc);
+}
+
+int store_session_find(kt_store *st, const uint8_t *token_hash, size_t hlen, const char *device_id,
+		       bool *is_client, char principal_id[KT_UUID_LEN + 1], int64_t *expires_at)
+{
+	static const char sql[] =
+		"SELECT kind, principal_id, expires_at FROM auth_session WHERE token_hash = ? AND "
+		"device_id = ? AND revoked = 0 AND expires_at > ?";
+	sqlite3_stmt *s = prep(st, sql);
+	int rc;
+	if (!s)
+		return KT_EIO;
+	sqlite3_bind_blob(s, 1, token_hash, (int)hlen, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, device_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, kt_now_ms());
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*is_client = strcmp((const char *)sqlite3_column_text(s, 0), "client") == 0;
+		snprintf(principal_id, KT_UUID_LEN + 1, "%s", (const char *)sqlite3_column_text(s, 1));
+		*expires_at = sqlite3_column_int64(s, 2);
+		rc = KT_OK;
+	} else
+		rc = rc == SQLITE_DONE ? KT_ENOT_FOUND : sql_err(st, rc);
+	finish(st, s);
+	return rc;
+}
+
+int store_device_seen(kt_store *st, const char *device_id, bool is_client, const char *principal_id,
+		      const char *app)
+{
+	static const char sql[] =
+		"INSERT INTO device(id, kind, principal_id, app, first_seen, last_seen) VALUES(?1, ?2, ?3, ?4, ?5, ?5)"
+		" ON CONFLICT(id) DO UPDATE SET kind = ?2, principal_id = ?3, app = ?4, last_seen = ?5";
+	sqlite3_stmt *s = prep(st, sql);
+	int rc;
+	if (!s)
+		return KT_EIO;
+	sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, is_client ? "client" : "staff", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, principal_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, app ? app : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, kt_now_ms());
+	rc = sqlite3_step(s);
+	finish(st, s);
+	return rc == SQLITE_DONE ? KT_OK : sql_err(st, rc);
+}
+
+int store_device_ack(kt_store *st, const char *device_id, int64_t seq)
+{
+	static const char sql[] =
+		"UPDATE device SET last_ack_seq = max(last_ack_seq, ?2), last_seen = ?3 WHERE id = ?1";
+	sqlite3_stmt *s = prep(st, sql);
+	int rc;
+	if (!s)
+		return KT_EIO;
+	sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, seq);
+	sqlite3_bind_int64(s, 3, kt_now_ms());
+	rc = sqlite3_step(s);
+	finish(st, s);
+	return rc == SQLITE_DONE ? KT_OK : sql_err(st, rc);
+}
+
+int store_credentials_find(kt_store *st, const char *email, bool *is_client, char id[KT_UUID_LEN + 1],
+			   char **hash)
+{
+	static const char sql[] =
+		"SELECT 0, id, password_hash FROM staff WHERE email = ?1 AND active = 1 AND password_hash IS NOT NULL "
+		"UNION ALL SELECT 1, id, password_hash FROM client WHERE email = ?1 AND portal_enabled = 1 "
+		"AND password_hash IS NOT NULL LIMIT 1";
+	sqlite3_stmt *s = prep(st, sql);
+	int rc;
+	*hash = NULL;
+	if (!s)
+		return KT_EIO;
+	sqlite3_bind_text(s, 1, email, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*is_client = sqlite3_column_int(s, 0) != 0;
+		snprintf(id, KT_UUID_LEN + 1, "%s", (const char *)sqlite3_column_text(s, 1));
+		*hash = strdup((const char *)sqlite3_column_text(s, 2));
+		rc = *hash ? KT_OK : KT_ENOMEM;
+	} else
+		rc = rc == SQLITE_DONE ? KT_ENOT_FOUND : sql_err(st, rc);
+	finish(st, s);
+	return rc;
+}

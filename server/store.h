@@ -1,0 +1,129 @@
+/* store.h - the narrow interface to the authoritative database (SQLite now;
+ * see design §7 for a second backend). Every row change goes through
+ * store_insert/store_update/store_delete/store_link_*, which write the row
+ * and its change-log entry in the same transaction. Nothing outside store.c
+ * touches SQLite handles of the authoritative database, except the demo
+ * generator's bulk paths and read-only tests. One kt_store per thread. */
+#ifndef KT_STORE_H
+#define KT_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sqlite3.h>
+#include "kt_err.h"
+#include "model.h"
+
+typedef struct kt_store kt_store;
+
+enum {
+	KT_STORE_CREATE = 1,   /* create the file and schema if missing */
+	KT_STORE_READONLY = 2,
+};
+
+/* Open path. Without KT_STORE_CREATE a missing file is KT_ENOT_FOUND and an
+ * unreadable one KT_EIO; *errmsg (static or owned by nobody) says which.
+ * Applies pending migrations unless read-only. Caller owns *out. */
+int store_open(const char *path, int flags, kt_store **out, const char **errmsg) KT_MUST_CHECK;
+void store_close(kt_store *st); /* accepts NULL */
+sqlite3 *store_db(kt_store *st);  /* borrowed; for tests, demo bulk load, snapshots */
+int store_schema_version(kt_store *st);
+
+/* Explicit transactions (BEGIN IMMEDIATE: we are the single writer). */
+int store_begin(kt_store *st) KT_MUST_CHECK;
+int store_commit(kt_store *st) KT_MUST_CHECK;
+void store_rollback(kt_store *st);
+
+/* meta key/value (server secrets such as the cursor MAC key live here). */
+int store_meta_get(kt_store *st, const char *key, void *buf, size_t cap, size_t *len) KT_MUST_CHECK;
+int store_meta_set(kt_store *st, const char *key, const void *buf, size_t len) KT_MUST_CHECK;
+
+/* A field for writes, given as text and converted by the column type:
+ * INT "123", BOOL "0"/"1"/"true"/"false", LIST "a,b,c", text as is.
+ * text == NULL writes SQL NULL. */
+typedef struct kt_field {
+	const char *name;
+	const char *text;
+} kt_field;
+
+/* Row writes. Each validates table and column names against model.c
+ * (id, org_id, version, updated_at are managed here and cannot be set by
+ * fields, except org_id on insert), bumps version, sets updated_at, and logs
+ * the change with routing before/after. When no transaction is open they run
+ * in their own. *version_out (may be NULL) gets the new version. */
+int store_insert(kt_store *st, const char *tbl, const char *id, const char *org_id,
+		 const kt_field *f, int n, int64_t *version_out) KT_MUST_CHECK;
+int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *f, int n,
+		 int64_t *version_out) KT_MUST_CHECK;
+int store_delete(kt_store *st, const char *tbl, const char *id) KT_MUST_CHECK;
+/* Routing links; each logs a put of the staff/client row with old and new locations. */
+int store_link_client_location(kt_store *st, const char *client_id, const char *location_id) KT_MUST_CHECK;
+int store_link_staff_location(kt_store *st, const char *staff_id, const char *location_id, bool add) KT_MUST_CHECK;
+
+/* Load the current row with routing. KT_ENOT_FOUND if it does not exist.
+ * Caller frees with kt_row_free. */
+int store_row_load(kt_store *st, const kt_table *t, const char *id, kt_row *out) KT_MUST_CHECK;
+/* Routing of a row as a location set + client (for policy checks). */
+int store_row_routing(kt_store *st, const kt_table *t, const char *id, char **locs,
+		      char client[KT_UUID_LEN + 1]) KT_MUST_CHECK;
+
+/* One change-log entry. Strings owned by the entry (kt_log_entry_free). */
+typedef struct kt_log_entry {
+	int64_t seq;
+	char org[KT_UUID_LEN + 1];
+	const kt_table *t;
+	char id[KT_UUID_LEN + 1];
+	bool deleted;
+	char *loc_old, *loc_new;
+	char client_old[KT_UUID_LEN + 1], client_new[KT_UUID_LEN + 1];
+	int64_t at;
+} kt_log_entry;
+void kt_log_entry_free(kt_log_entry *e); /* accepts NULL; frees members */
+
+int64_t store_max_seq(kt_store *st);
+int64_t store_min_seq(kt_store *st); /* oldest seq still in the log, 0 when empty */
+/* Read up to max entries with seq > after, in order, into out[] (caller frees each). */
+int store_log_read(kt_store *st, int64_t after, kt_log_entry *out, int max, int *n) KT_MUST_CHECK;
+/* True when another connection (e.g. an admin command) committed since the last call. */
+bool store_data_changed(kt_store *st);
+
+/* Principal lookups used by auth and sync. */
+typedef struct kt_principal {
+	bool is_client;
+	char id[KT_UUID_LEN + 1];
+	char org[KT_UUID_LEN + 1];
+	int role;          /* KT_ROLE_* from policy.h */
+	char name[128];
+	char *locs;        /* comma list of visible locations ("*" for owner); owned */
+	bool active;
+} kt_principal;
+void kt_principal_free(kt_principal *p); /* accepts NULL; frees members */
+int store_principal_load(kt_store *st, bool is_client, const char *id, kt_principal *out) KT_MUST_CHECK;
+
+#endif
+
+/* Snapshot paging: rows of t matching the policy condition `where` (from
+ * policy_snapshot_where; ?1 = principal id, ?2 = org) with id > after_id,
+ * in id order, at most limit. cb gets each row (without routing: the
+ * condition already decided visibility); the row is freed after cb returns.
+ * *last_id gets the last id seen ("" when none). */
+typedef int (*kt_row_cb)(void *user, const kt_row *row);
+int store_snapshot_page(kt_store *st, const kt_table *t, const char *where, const char *principal_id,
+			const char *org, const char *after_id, int limit, kt_row_cb cb, void *user,
+			char last_id[KT_UUID_LEN + 1], int *n) KT_MUST_CHECK;
+int64_t store_snapshot_count(kt_store *st, const kt_table *t, const char *where,
+			     const char *principal_id, const char *org);
+
+/* Sessions and devices (auth). token_hash is a keyed hash of the token. */
+int store_session_create(kt_store *st, const uint8_t *token_hash, size_t hlen, bool is_client,
+			 const char *principal_id, const char *device_id, int64_t expires_at) KT_MUST_CHECK;
+/* Find a live (not revoked, not expired) session: fills is_client, principal_id,
+ * expires_at. KT_ENOT_FOUND otherwise. */
+int store_session_find(kt_store *st, const uint8_t *token_hash, size_t hlen, const char *device_id,
+		       bool *is_client, char principal_id[KT_UUID_LEN + 1], int64_t *expires_at) KT_MUST_CHECK;
+int store_device_seen(kt_store *st, const char *device_id, bool is_client, const char *principal_id,
+		      const char *app) KT_MUST_CHECK;
+int store_device_ack(kt_store *st, const char *device_id, int64_t seq) KT_MUST_CHECK;
+/* Password hash of an active staff member or portal-enabled client by e-mail
+ * (staff first). *hash is owned by the caller. KT_ENOT_FOUND when none. */
+int store_credentials_find(kt_store *st, const char *email, bool *is_client,
+			   char id[KT_UUID_LEN + 1], char **hash) KT_MUST_CHECK;

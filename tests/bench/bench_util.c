@@ -1,0 +1,91 @@
+/* bench_util.c - see bench_util.h. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "bench_util.h"
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+double bench_percentile(double *v, int n, double p)
+{
+	if (n <= 0)
+		return 0;
+	qsort(v, (size_t)n, sizeof *v, cmp_double);
+	int i = (int)(p / 100.0 * (n - 1) + 0.5);
+	return v[i < n ? i : n - 1];
+}
+
+int bench_server_start(bench_server *b, const char *server_bin, int seed)
+{
+	char cmd[1024], line[512];
+	FILE *f;
+	int fds[2];
+
+	memset(b, 0, sizeof *b);
+	snprintf(b->dir, sizeof b->dir, "/tmp/kt-bench-XXXXXX");
+	if (!mkdtemp(b->dir))
+		return -1;
+	snprintf(b->db, sizeof b->db, "%s/bench.db", b->dir);
+	snprintf(cmd, sizeof cmd, "%s init --db %s --demo --seed %d 2>/dev/null", server_bin, b->db, seed);
+	if (!(f = popen(cmd, "r")))
+		return -1;
+	while (fgets(line, sizeof line, f) && b->nacc < 64) {
+		bench_account *a = &b->acc[b->nacc];
+		line[strcspn(line, "\n")] = 0;
+		if (sscanf(line, "%15[^\t]\t%63[^\t]\t%127[^\t]\t%63[^\t]", a->role, a->location, a->email,
+			   a->password) == 4 &&
+		    strcmp(a->role, "role") != 0)
+			b->nacc++;
+	}
+	if (pclose(f) != 0 || b->nacc == 0)
+		return -1;
+	if (pipe(fds))
+		return -1;
+	b->pid = fork();
+	if (b->pid == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		int null = open("/dev/null", 1);
+		if (null >= 0)
+			dup2(null, 2);
+		execl(server_bin, server_bin, "serve", "--db", b->db, "--listen", "127.0.0.1:0", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	f = fdopen(fds[0], "r");
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "listening on 127.0.0.1:%d", &b->port) == 1)
+			break;
+	/* keep the pipe open: the server writes nothing more to stdout */
+	return b->port > 0 ? 0 : -1;
+}
+
+void bench_server_stop(bench_server *b)
+{
+	char cmd[512];
+	if (b->pid > 0) {
+		kill(b->pid, SIGTERM);
+		waitpid(b->pid, NULL, 0);
+	}
+	if (b->dir[0] && strncmp(b->dir, "/tmp/kt-bench-", 14) == 0) {
+		snprintf(cmd, sizeof cmd, "rm -rf %s", b->dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", b->dir);
+	}
+}
+
+const bench_account *bench_find(const bench_server *b, const char *role, const char *location)
+{
+	for (int i = 0; i < b->nacc; i++)
+		if (strcmp(b->acc[i].role, role) == 0 && (!location || strcmp(b->acc[i].location, location) == 0))
+			return &b->acc[i];
+	return NULL;
+}
