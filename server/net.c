@@ -66,6 +66,29 @@ static int on_receive(kt_session *s, struct lws *wsi, const void *in, size_t len
 	return rc;
 }
 
+/* A WAL write is seen by inotify a moment before the commit is visible to
+ * readers (SQLite publishes it in the shared-memory index afterwards), so
+ * when a wake-up finds nothing new, look again after 1, 2, 4, 8, 16 ms. */
+static void recheck_cb(lws_sorted_usec_list_t *sul)
+{
+	kt_server *srv = lws_container_of(sul, kt_server, recheck_timer);
+	int64_t before = srv->head_seq;
+	fanout_ingest(srv);
+	if (srv->head_seq == before && srv->recheck_n < 5)
+		lws_sul_schedule(srv->ctx, 0, &srv->recheck_timer, recheck_cb,
+				 (lws_usec_t)(1 << srv->recheck_n++) * LWS_US_PER_MS);
+}
+
+static void on_data_wake(kt_server *srv)
+{
+	int64_t before = srv->head_seq;
+	fanout_ingest(srv);
+	if (srv->head_seq == before) {
+		srv->recheck_n = 0;
+		lws_sul_schedule(srv->ctx, 0, &srv->recheck_timer, recheck_cb, LWS_US_PER_MS);
+	}
+}
+
 static int callback_kartoteka(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 			      size_t len)
 {
@@ -88,7 +111,7 @@ static int callback_kartoteka(struct lws *wsi, enum lws_callback_reasons reason,
 		if (atomic_exchange(&srv->wake_auth, 0))
 			auth_deliver(srv);
 		if (atomic_exchange(&srv->wake_data, 0))
-			fanout_ingest(srv);
+			on_data_wake(srv);
 		return 0;
 	default:
 		return 0;
@@ -111,7 +134,7 @@ static int callback_refuse(struct lws *wsi, enum lws_callback_reasons reason, vo
 		if (srv && atomic_exchange(&srv->wake_auth, 0))
 			auth_deliver(srv);
 		if (srv && atomic_exchange(&srv->wake_data, 0))
-			fanout_ingest(srv);
+			on_data_wake(srv);
 		return 0;
 	default:
 		return lws_callback_http_dummy(wsi, reason, user, in, len);
@@ -287,6 +310,7 @@ out:
 		close(srv.watch_fd);
 	if (srv.ctx) {
 		lws_sul_cancel(&srv.poll_timer);
+		lws_sul_cancel(&srv.recheck_timer);
 		auth_stop(&srv); /* before the context: workers call lws_cancel_service */
 		lws_context_destroy(srv.ctx);
 	}

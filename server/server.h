@@ -101,6 +101,8 @@ struct kt_server {
 	/* wake-ups from other threads */
 	atomic_int wake_auth, wake_data, stop;
 	lws_sorted_usec_list_t poll_timer;
+	lws_sorted_usec_list_t recheck_timer; /* see net.c on_data_wake */
+	int recheck_n;
 	pthread_t watch_thread;
 	int watch_fd;
 	bool watching;
