@@ -1,0 +1,175 @@
+/* test_policy.c - deny by default, proven: every column of the real schema
+ * has a policy entry, the model lists the schema's columns, and the key
+ * promises of design §4 hold in the table. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+#include <sqlite3.h>
+#include "policy.h"
+#include "schema.h"
+
+static sqlite3 *schema_db(void)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	for (int i = 0; i < kt_migration_count; i++)
+		assert_int_equal(sqlite3_exec(db, kt_migrations[i], NULL, NULL, NULL), SQLITE_OK);
+	return db;
+}
+
+static void test_policy_covers_schema(void **state)
+{
+	sqlite3 *db = schema_db();
+	sqlite3_stmt *t, *c;
+	int missing = 0, columns = 0;
+	char sql[256];
+	(void)state;
+	sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+			   -1, &t, NULL);
+	while (sqlite3_step(t) == SQLITE_ROW) {
+		const char *table = (const char *)sqlite3_column_text(t, 0);
+		snprintf(sql, sizeof sql, "PRAGMA table_info(%s)", table);
+		sqlite3_prepare_v2(db, sql, -1, &c, NULL);
+		while (sqlite3_step(c) == SQLITE_ROW) {
+			const char *col = (const char *)sqlite3_column_text(c, 1);
+			columns++;
+			if (!policy_entry(table, col)) {
+				print_error("no policy entry for %s.%s\n", table, col);
+				missing++;
+			}
+		}
+		sqlite3_finalize(c);
+	}
+	sqlite3_finalize(t);
+	sqlite3_close(db);
+	assert_true(columns > 50);
+	assert_int_equal(missing, 0);
+}
+
+static void test_every_policy_entry_names_a_real_column(void **state)
+{
+	sqlite3 *db = schema_db();
+	char sql[256];
+	(void)state;
+	for (int i = 0; i < kt_policy_count; i++) {
+		sqlite3_stmt *s;
+		snprintf(sql, sizeof sql, "SELECT %s FROM %s LIMIT 0", kt_policy[i].column, kt_policy[i].table);
+		if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+			fail_msg("stale policy entry %s.%s", kt_policy[i].table, kt_policy[i].column);
+		sqlite3_finalize(s);
+	}
+	sqlite3_close(db);
+}
+
+static void test_model_lists_the_schema_columns_in_order(void **state)
+{
+	sqlite3 *db = schema_db();
+	char sql[128];
+	(void)state;
+	for (int i = 0; i < kt_table_count; i++) {
+		sqlite3_stmt *c;
+		int k = 0;
+		snprintf(sql, sizeof sql, "PRAGMA table_info(%s)", kt_tables[i].name);
+		sqlite3_prepare_v2(db, sql, -1, &c, NULL);
+		while (sqlite3_step(c) == SQLITE_ROW) {
+			assert_true(k < kt_tables[i].ncols);
+			assert_string_equal(kt_tables[i].cols[k].name, (const char *)sqlite3_column_text(c, 1));
+			k++;
+		}
+		sqlite3_finalize(c);
+		assert_int_equal(k, kt_tables[i].ncols);
+	}
+	sqlite3_close(db);
+}
+
+static kt_access read_of(int role, const char *table, const char *col)
+{
+	const kt_table *t = kt_table_find(table, strlen(table));
+	assert_non_null(t);
+	int i = kt_col_index(t, col);
+	assert_true(i >= 0);
+	return policy_read(role, t, i);
+}
+
+static void test_specialists_never_get_client_contact_data(void **state)
+{
+	static const char *const contact[] = {"email", "phone", "address", "birthday"};
+	(void)state;
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(read_of(KT_ROLE_SPECIALIST, "client", contact[i]), KT_P_NO);
+	assert_int_equal(read_of(KT_ROLE_SPECIALIST, "client", "allergies"), KT_P_YES);
+}
+
+static void test_reception_gets_allergy_alert_not_health(void **state)
+{
+	static const char *const health[] = {"conditions", "medications", "skin_hair_type", "patch_tests"};
+	static const char *const treatment[] = {"products_formulas", "treatment_notes", "photos"};
+	(void)state;
+	assert_int_equal(read_of(KT_ROLE_RECEPTION, "client", "allergies"), KT_P_ALERT);
+	assert_string_equal(policy_entry("client", "allergies")->alert_name, "allergy_alert");
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(read_of(KT_ROLE_RECEPTION, "client", health[i]), KT_P_NO);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(read_of(KT_ROLE_RECEPTION, "visit", treatment[i]), KT_P_NO);
+}
+
+static void test_clients_get_no_internal_data(void **state)
+{
+	(void)state;
+	assert_int_equal(read_of(KT_ROLE_CLIENT, "client", "internal_notes"), KT_P_NO);
+	assert_int_equal(read_of(KT_ROLE_CLIENT, "appointment", "internal_note"), KT_P_NO);
+	assert_int_equal(read_of(KT_ROLE_CLIENT, "visit", "products_formulas"), KT_P_NO);
+	assert_int_equal(read_of(KT_ROLE_CLIENT, "visit", "treatment_notes"), KT_P_NO);
+	assert_int_equal(read_of(KT_ROLE_CLIENT, "staff", "email"), KT_P_NO);
+}
+
+static void test_nobody_reads_secrets_or_org_ids(void **state)
+{
+	(void)state;
+	for (int r = 0; r < KT_ROLE_COUNT; r++) {
+		assert_int_equal(read_of(r, "staff", "password_hash"), KT_P_NO);
+		assert_int_equal(read_of(r, "client", "password_hash"), KT_P_NO);
+		assert_int_equal(read_of(r, "appointment", "org_id"), KT_P_NO);
+	}
+}
+
+static void test_row_visibility_follows_locations_and_self(void **state)
+{
+	static const char A[] = "01a20b2f-e370-765e-8e59-32b59c1e7f01", Bl[] = "01a20b2f-e370-765e-8e59-32b59c1e7f02";
+	static const char me[] = "01a20b2f-e370-765e-8e59-32b59c1e7f03", other[] = "01a20b2f-e370-765e-8e59-32b59c1e7f04";
+	const kt_table *appt = kt_table_find("appointment", 11), *client = kt_table_find("client", 6);
+	char locsA[] = "01a20b2f-e370-765e-8e59-32b59c1e7f01", all[] = "*";
+	kt_principal mgr = {.role = KT_ROLE_MANAGER, .locs = locsA, .active = true};
+	kt_principal owner = {.role = KT_ROLE_OWNER, .locs = all, .active = true};
+	kt_principal cl = {.is_client = true, .role = KT_ROLE_CLIENT, .locs = locsA, .active = true};
+	(void)state;
+	memcpy(cl.id, me, sizeof me);
+	assert_true(policy_row_visible(&mgr, appt, A, other, NULL));
+	assert_false(policy_row_visible(&mgr, appt, Bl, other, NULL));
+	assert_true(policy_row_visible(&owner, appt, Bl, other, NULL));
+	assert_true(policy_row_visible(&cl, appt, Bl, me, NULL));
+	assert_false(policy_row_visible(&cl, appt, A, other, NULL));
+	assert_false(policy_row_visible(&cl, client, A, other, NULL));
+	assert_true(policy_row_visible(&cl, client, A, me, NULL));
+	mgr.active = false;
+	assert_false(policy_row_visible(&mgr, appt, A, other, NULL));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_policy_covers_schema),
+		cmocka_unit_test(test_every_policy_entry_names_a_real_column),
+		cmocka_unit_test(test_model_lists_the_schema_columns_in_order),
+		cmocka_unit_test(test_specialists_never_get_client_contact_data),
+		cmocka_unit_test(test_reception_gets_allergy_alert_not_health),
+		cmocka_unit_test(test_clients_get_no_internal_data),
+		cmocka_unit_test(test_nobody_reads_secrets_or_org_ids),
+		cmocka_unit_test(test_row_visibility_follows_locations_and_self),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,263 @@
+/* test_proto.c - every message round-trips; decoders refuse what the spec
+ * forbids (missing keys, wrong types, duplicates, over-limit strings). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+#include "kt_proto.h"
+
+#define S(lit) ((kt_str){lit, sizeof lit - 1})
+static const char dev[] = "01a20b2f-e370-765e-8e59-32b59c1e7f98";
+
+static kt_mpw w;
+static int setup(void **state)
+{
+	(void)state;
+	kt_mpw_init(&w);
+	return 0;
+}
+static int teardown(void **state)
+{
+	(void)state;
+	kt_mpw_free(&w);
+	return 0;
+}
+
+static void expect_type(kt_msgtype want)
+{
+	kt_msgtype t;
+	assert_int_equal(w.err, KT_OK);
+	assert_int_equal(proto_msg_type(w.sb.data, w.sb.size, KT_MAX_STR, &t), KT_OK);
+	assert_int_equal(t, want);
+}
+
+static bool str_is(kt_str s, const char *lit)
+{
+	return s.len == strlen(lit) && memcmp(s.s, lit, s.len) == 0;
+}
+
+static void test_hello_round_trip(void **state)
+{
+	kt_hello in = {1u << 1 | 1u << 3, {dev, 36}, S("app/1")}, out;
+	(void)state;
+	proto_hello_encode(&w, &in);
+	expect_type(KT_MSG_HELLO);
+	assert_int_equal(proto_hello_decode(w.sb.data, w.sb.size, &out), KT_OK);
+	assert_int_equal(out.versions, in.versions);
+	assert_true(str_is(out.device, dev));
+	assert_true(str_is(out.app, "app/1"));
+}
+
+static void test_hello_rejects_non_uuid_device(void **state)
+{
+	kt_hello in = {1u << 1, S("not-a-uuid"), S("app")}, out;
+	(void)state;
+	proto_hello_encode(&w, &in);
+	assert_int_equal(proto_hello_decode(w.sb.data, w.sb.size, &out), KT_EMALFORMED);
+}
+
+static void test_login_resume_auth_ok_round_trip(void **state)
+{
+	kt_login l = {S("ana@lepota.example"), S("Pw-12345")}, lo;
+	kt_resume r = {S("abcd")}, ro;
+	kt_auth_ok a = {S("staff"), {dev, 36}, S("owner"), S("Ana"), {dev, 36}, S("ff00"), 1234}, ao;
+	(void)state;
+	proto_login_encode(&w, &l);
+	expect_type(KT_MSG_LOGIN);
+	assert_int_equal(proto_login_decode(w.sb.data, w.sb.size, &lo), KT_OK);
+	assert_true(str_is(lo.email, "ana@lepota.example") && str_is(lo.password, "Pw-12345"));
+	kt_mpw_reset(&w);
+	proto_resume_encode(&w, &r);
+	expect_type(KT_MSG_RESUME);
+	assert_int_equal(proto_resume_decode(w.sb.data, w.sb.size, &ro), KT_OK);
+	assert_true(str_is(ro.token, "abcd"));
+	kt_mpw_reset(&w);
+	proto_auth_ok_encode(&w, &a);
+	expect_type(KT_MSG_AUTH_OK);
+	assert_int_equal(proto_auth_ok_decode(w.sb.data, w.sb.size, &ao), KT_OK);
+	assert_true(str_is(ao.role, "owner") && str_is(ao.token, "ff00"));
+	assert_int_equal(ao.expires_at, 1234);
+}
+
+static void test_cursor_messages_round_trip(void **state)
+{
+	static const char cur[] = "\x01\x02\x03";
+	kt_cursor_msg in = {true, {cur, 3}}, out;
+	(void)state;
+	proto_sync_encode(&w, &in);
+	expect_type(KT_MSG_SYNC);
+	assert_int_equal(proto_sync_decode(w.sb.data, w.sb.size, &out), KT_OK);
+	assert_true(out.has_cursor && out.cursor.len == 3 && !memcmp(out.cursor.s, cur, 3));
+	kt_mpw_reset(&w);
+	in.has_cursor = false;
+	proto_sync_encode(&w, &in);
+	assert_int_equal(proto_sync_decode(w.sb.data, w.sb.size, &out), KT_OK);
+	assert_false(out.has_cursor);
+	/* ack requires a cursor */
+	kt_mpw_reset(&w);
+	proto_ack_encode(&w, &in);
+	assert_int_equal(proto_ack_decode(w.sb.data, w.sb.size, &out), KT_EMALFORMED);
+}
+
+static void test_cursor_over_limit_is_too_large(void **state)
+{
+	char big[KT_MAX_CURSOR + 1];
+	kt_cursor_msg in = {true, {big, sizeof big}}, out;
+	(void)state;
+	memset(big, 7, sizeof big);
+	proto_sync_encode(&w, &in);
+	assert_int_equal(proto_sync_decode(w.sb.data, w.sb.size, &out), KT_ETOO_LARGE);
+}
+
+static void test_error_round_trip(void **state)
+{
+	kt_error_msg in = {S("bad_cursor"), S("refused"), S("sync"), false}, out;
+	(void)state;
+	proto_error_encode(&w, &in);
+	expect_type(KT_MSG_ERROR);
+	assert_int_equal(proto_error_decode(w.sb.data, w.sb.size, &out), KT_OK);
+	assert_true(str_is(out.code, "bad_cursor") && str_is(out.re, "sync"));
+	assert_false(out.fatal);
+}
+
+struct seen {
+	int n;
+	kt_op ops[4];
+};
+static int collect(void *user, const kt_op *op)
+{
+	struct seen *s = user;
+	s->ops[s->n++] = *op;
+	return 0;
+}
+
+static void test_changes_round_trip_in_order(void **state)
+{
+	kt_mpw body;
+	struct seen s = {0};
+	kt_str cur;
+	(void)state;
+	kt_mpw_init(&body);
+	proto_put_begin(&body, true, "client", dev, 3, 1);
+	kt_mpw_str(&body, "name");
+	kt_mpw_str(&body, "Ana");
+	proto_gone_encode(&body, KT_OP_EVICT, "appointment", dev);
+	proto_gone_encode(&body, KT_OP_DELETE, "visit", dev);
+	proto_changes_encode(&w, 3, body.sb.data, body.sb.size, "\x09\x08", 2);
+	expect_type(KT_MSG_CHANGES);
+	assert_int_equal(proto_changes_decode(w.sb.data, w.sb.size, collect, &s, &cur), KT_OK);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(s.ops[0].op, KT_OP_PUT);
+	assert_int_equal(s.ops[0].v, 3);
+	assert_non_null(s.ops[0].fields);
+	assert_int_equal(s.ops[1].op, KT_OP_EVICT);
+	assert_int_equal(s.ops[2].op, KT_OP_DELETE);
+	assert_int_equal(cur.len, 2);
+	kt_mpw_free(&body);
+}
+
+static void test_page_rows_need_v_and_f(void **state)
+{
+	kt_mpw body;
+	(void)state;
+	kt_mpw_init(&body);
+	/* a row without f */
+	kt_mpw_map(&body, 3);
+	kt_mpw_str(&body, "tbl");
+	kt_mpw_str(&body, "client");
+	kt_mpw_str(&body, "id");
+	kt_mpw_str(&body, dev);
+	kt_mpw_str(&body, "v");
+	kt_mpw_int(&body, 1);
+	proto_page_encode(&w, 1, body.sb.data, body.sb.size);
+	assert_int_equal(proto_page_decode(w.sb.data, w.sb.size, NULL, NULL), KT_EMALFORMED);
+	kt_mpw_free(&body);
+}
+
+static void test_missing_wrong_and_duplicate_keys(void **state)
+{
+	kt_login lo;
+	(void)state;
+	/* missing password */
+	kt_mpw_map(&w, 2);
+	kt_mpw_str(&w, "t");
+	kt_mpw_str(&w, "login");
+	kt_mpw_str(&w, "email");
+	kt_mpw_str(&w, "a@b.c");
+	assert_int_equal(proto_login_decode(w.sb.data, w.sb.size, &lo), KT_EMALFORMED);
+	/* password of the wrong type */
+	kt_mpw_reset(&w);
+	kt_mpw_map(&w, 3);
+	kt_mpw_str(&w, "t");
+	kt_mpw_str(&w, "login");
+	kt_mpw_str(&w, "email");
+	kt_mpw_str(&w, "a@b.c");
+	kt_mpw_str(&w, "password");
+	kt_mpw_int(&w, 12345);
+	assert_int_equal(proto_login_decode(w.sb.data, w.sb.size, &lo), KT_EMALFORMED);
+	/* the same key twice */
+	kt_mpw_reset(&w);
+	kt_mpw_map(&w, 4);
+	kt_mpw_str(&w, "t");
+	kt_mpw_str(&w, "login");
+	kt_mpw_str(&w, "email");
+	kt_mpw_str(&w, "a@b.c");
+	kt_mpw_str(&w, "email");
+	kt_mpw_str(&w, "x@b.c");
+	kt_mpw_str(&w, "password");
+	kt_mpw_str(&w, "pw");
+	assert_int_equal(proto_login_decode(w.sb.data, w.sb.size, &lo), KT_EMALFORMED);
+}
+
+static void test_unknown_keys_are_ignored_and_unknown_types_named(void **state)
+{
+	kt_resume r;
+	kt_msgtype t;
+	(void)state;
+	kt_mpw_map(&w, 3);
+	kt_mpw_str(&w, "t");
+	kt_mpw_str(&w, "resume");
+	kt_mpw_str(&w, "future");
+	kt_mpw_array(&w, 1);
+	kt_mpw_int(&w, 1);
+	kt_mpw_str(&w, "token");
+	kt_mpw_str(&w, "ab");
+	assert_int_equal(proto_resume_decode(w.sb.data, w.sb.size, &r), KT_OK);
+	kt_mpw_reset(&w);
+	kt_mpw_map(&w, 1);
+	kt_mpw_str(&w, "t");
+	kt_mpw_str(&w, "frobnicate");
+	assert_int_equal(proto_msg_type(w.sb.data, w.sb.size, 512, &t), KT_EUNKNOWN_TYPE);
+}
+
+static void test_email_over_limit_is_too_large(void **state)
+{
+	char email[KT_MAX_EMAIL + 2];
+	kt_login lo;
+	(void)state;
+	memset(email, 'a', sizeof email - 1);
+	email[sizeof email - 1] = 0;
+	kt_login l = {{email, strlen(email)}, S("pw")};
+	proto_login_encode(&w, &l);
+	assert_int_equal(proto_login_decode(w.sb.data, w.sb.size, &lo), KT_ETOO_LARGE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_hello_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hello_rejects_non_uuid_device, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_login_resume_auth_ok_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cursor_messages_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cursor_over_limit_is_too_large, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_error_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_changes_round_trip_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_page_rows_need_v_and_f, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_wrong_and_duplicate_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_keys_are_ignored_and_unknown_types_named, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_email_over_limit_is_too_large, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
