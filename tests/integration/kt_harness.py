@@ -1,0 +1,228 @@
+"""Shared pieces of the integration tests: a real kartoteka-server on
+127.0.0.1 port 0 with a demo database, the real kartoteka-client CLI, and a
+raw protocol peer for hostile input. Run with Debian's /usr/bin/python3
+(python3-websockets, python3-msgpack)."""
+import argparse
+import asyncio
+import os
+import queue
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import uuid
+
+import msgpack
+import websockets
+
+SERVER = None
+CLIENT = None
+_template = {}
+
+
+def parse_args():
+    """--server BIN --client BIN before unittest's own arguments."""
+    global SERVER, CLIENT
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--server", required=True)
+    p.add_argument("--client", required=True)
+    args, rest = p.parse_known_args()
+    SERVER, CLIENT = os.path.abspath(args.server), os.path.abspath(args.client)
+    return [sys.argv[0]] + rest
+
+
+def main():
+    argv = parse_args()
+    unittest.main(argv=argv, verbosity=2)
+
+
+def demo_db(tmpdir, seed=1):
+    """A demo database in tmpdir (copied from a per-process template) and its
+    accounts as a list of dicts (role, location, email, password, name)."""
+    if seed not in _template:
+        tdir = tempfile.mkdtemp(prefix="kt-template-")
+        path = os.path.join(tdir, "demo.db")
+        out = subprocess.run([SERVER, "init", "--db", path, "--demo", "--seed", str(seed)],
+                             capture_output=True, text=True, check=True)
+        lines = out.stdout.strip().split("\n")
+        head = lines[0].split("\t")
+        accounts = [dict(zip(head, l.split("\t"))) for l in lines[1:]]
+        con = sqlite3.connect(path)
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        con.close()
+        _template[seed] = (path, accounts)
+    src, accounts = _template[seed]
+    dst = os.path.join(tmpdir, "kartoteka.db")
+    shutil.copyfile(src, dst)
+    return dst, accounts
+
+
+def account(accounts, role, location=None, index=0):
+    found = [a for a in accounts if a["role"] == role and (location is None or a["location"] == location)]
+    return found[index]
+
+
+class Server:
+    def __init__(self, db):
+        self.db = db
+        self.proc = subprocess.Popen([SERVER, "serve", "--db", db, "--listen", "127.0.0.1:0"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("listening on 127.0.0.1:"):
+            self.stop()
+            raise RuntimeError("server did not start: %r %s" % (line, self.proc.stderr.read()))
+        self.port = int(line.strip().rsplit(":", 1)[1])
+        self.url = "ws://127.0.0.1:%d/" % self.port
+        self.errlog = []
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self):
+        for line in self.proc.stderr:
+            self.errlog.append(line)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def admin(self, *args):
+        out = subprocess.run([SERVER, "admin", "--db", self.db] + list(args), capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RuntimeError("admin %s failed: %s" % (args, out.stderr))
+        return out.stdout.strip()
+
+
+def client(dirpath, *args, stdin=None, check=True, timeout=60):
+    out = subprocess.run([CLIENT, "--dir", dirpath] + list(args), input=stdin, capture_output=True,
+                         text=True, timeout=timeout)
+    if check and out.returncode != 0:
+        raise RuntimeError("kartoteka-client %s failed (%d): %s" % (args, out.returncode, out.stderr))
+    return out
+
+
+def login(dirpath, server, acc):
+    return client(dirpath, "--server", server.url, "login", acc["email"], stdin=acc["password"] + "\n")
+
+
+class Watcher:
+    """kartoteka-client watch in the background; lines arrive in a queue."""
+
+    def __init__(self, dirpath, seconds=60):
+        self.proc = subprocess.Popen([CLIENT, "--dir", dirpath, "--quiet", "watch", "--max-seconds", str(seconds)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.lines = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put((time.monotonic(), line.strip()))
+
+    def wait_for(self, predicate, timeout):
+        """First line matching predicate within timeout, or None."""
+        end = time.monotonic() + timeout
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return None
+            try:
+                t, line = self.lines.get(timeout=left)
+            except queue.Empty:
+                return None
+            if predicate(line):
+                return t, line
+
+    def wait_synced(self, timeout=30):
+        return self.wait_for(lambda l: l == "synced", timeout)
+
+    def drain(self):
+        out = []
+        while True:
+            try:
+                out.append(self.lines.get_nowait()[1])
+            except queue.Empty:
+                return out
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def cache_rows(dirpath):
+    """{(tbl, id): (v, data dict)} from a client cache."""
+    import json
+    con = sqlite3.connect(os.path.join(dirpath, "cache.db"))
+    rows = {(t, i): (v, json.loads(d)) for t, i, v, d in con.execute("SELECT tbl, id, v, data FROM rows")}
+    con.close()
+    return rows
+
+
+class Peer:
+    """A raw protocol peer for hostile input (asyncio websockets + msgpack)."""
+
+    def __init__(self, server, device=None):
+        self.server = server
+        self.device = device or str(uuid.uuid4())
+        self.ws = None
+
+    async def connect(self):
+        self.ws = await websockets.connect(self.server.url, subprotocols=["kartoteka.v1"], max_size=None,
+                                           ping_interval=None)
+        return self
+
+    async def send(self, msg):
+        await self.ws.send(msgpack.packb(msg, use_bin_type=True))
+
+    async def send_raw(self, data):
+        await self.ws.send(data)
+
+    async def recv(self, timeout=10):
+        data = await asyncio.wait_for(self.ws.recv(), timeout)
+        return msgpack.unpackb(data, raw=False)
+
+    async def recv_until(self, t, timeout=20):
+        end = time.monotonic() + timeout
+        seen = []
+        while True:
+            m = await self.recv(max(0.01, end - time.monotonic()))
+            seen.append(m)
+            if m.get("t") == t:
+                return m, seen
+
+    async def hello(self):
+        await self.send({"t": "hello", "v": [1], "device": self.device, "app": "kt-test"})
+        return await self.recv()
+
+    async def login(self, acc):
+        await self.send({"t": "login", "email": acc["email"], "password": acc["password"]})
+        return await self.recv()
+
+    async def closed(self, timeout=5):
+        """True when the server closes the connection within timeout."""
+        try:
+            while True:
+                await asyncio.wait_for(self.ws.recv(), timeout)
+        except websockets.exceptions.ConnectionClosed:
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+    async def close(self):
+        if self.ws:
+            await self.ws.close()
+
+
+def run(coro):
+    return asyncio.run(coro)

@@ -1,0 +1,156 @@
+"""What a principal may see, computed independently of the server's policy
+code: plain SQL over the server database, with the field lists written out
+from design §4 and proto/PROTOCOL.md §7. Used to judge client caches."""
+import sqlite3
+
+STAFF_ROLES = ("owner", "manager", "reception", "specialist")
+
+FIELDS = {
+    "organisation": {r: ["name", "updated_at"] for r in STAFF_ROLES + ("client",)},
+    "location": {r: ["name", "address", "phone", "time_zone", "updated_at"] for r in STAFF_ROLES + ("client",)},
+    "staff": {
+        "owner": ["display_name", "email", "phone", "role", "active", "updated_at"],
+        "manager": ["display_name", "email", "phone", "role", "active", "updated_at"],
+        "reception": ["display_name", "role", "updated_at"],
+        "specialist": ["display_name", "updated_at"],
+        "client": ["display_name", "updated_at"],
+    },
+    "service": {
+        **{r: ["location_id", "name", "duration_min", "price_cents", "updated_at"] for r in STAFF_ROLES},
+        "client": ["name", "duration_min", "updated_at"],
+    },
+    "client": {
+        "owner": ["name", "email", "phone", "birthday", "address", "allergies", "conditions", "medications",
+                  "skin_hair_type", "patch_tests", "preferences", "internal_notes", "portal_enabled", "updated_at"],
+        "manager": ["name", "email", "phone", "birthday", "address", "allergies", "conditions", "medications",
+                    "skin_hair_type", "patch_tests", "preferences", "internal_notes", "portal_enabled", "updated_at"],
+        "reception": ["name", "email", "phone", "birthday", "address", "allergy_alert", "preferences",
+                      "internal_notes", "portal_enabled", "updated_at"],
+        "specialist": ["name", "allergies", "conditions", "medications", "skin_hair_type", "patch_tests",
+                       "preferences", "internal_notes", "updated_at"],
+        "client": ["name", "email", "phone", "birthday", "address", "allergies", "conditions", "medications",
+                   "skin_hair_type", "patch_tests", "preferences", "updated_at"],
+    },
+    "appointment": {
+        **{r: ["location_id", "client_id", "specialist_id", "start_at", "duration_min", "services", "status",
+               "client_note", "internal_note", "updated_at"] for r in STAFF_ROLES},
+        "client": ["location_id", "client_id", "specialist_id", "start_at", "duration_min", "services", "status",
+                   "client_note", "updated_at"],
+    },
+    "visit": {
+        **{r: ["location_id", "client_id", "specialist_id", "appointment_id", "visit_date", "services",
+               "products_formulas", "treatment_notes", "photos", "updated_at"] for r in ("owner", "manager",
+                                                                                      "specialist")},
+        "reception": ["location_id", "client_id", "specialist_id", "appointment_id", "visit_date", "services",
+                      "updated_at"],
+        "client": ["location_id", "client_id", "specialist_id", "appointment_id", "visit_date", "services",
+                   "updated_at"],
+    },
+}
+BOOLS = {"active", "portal_enabled"}
+LISTS = {"services", "photos"}
+
+
+def principal(db, email):
+    """(kind, id, role, org, set of locations) for a sign-in e-mail."""
+    con = sqlite3.connect(db)
+    row = con.execute("SELECT id, role, org_id FROM staff WHERE email = ? COLLATE NOCASE", (email,)).fetchone()
+    if row:
+        pid, role, org = row
+        if role == "owner":
+            locs = {r[0] for r in con.execute("SELECT id FROM location WHERE org_id = ?", (org,))}
+        else:
+            locs = {r[0] for r in con.execute("SELECT location_id FROM staff_location WHERE staff_id = ?", (pid,))}
+        con.close()
+        return ("staff", pid, role, org, locs)
+    pid, org = con.execute("SELECT id, org_id FROM client WHERE email = ? AND portal_enabled = 1",
+                           (email,)).fetchone()
+    locs = {r[0] for r in con.execute("SELECT location_id FROM client_location WHERE client_id = ?", (pid,))}
+    con.close()
+    return ("client", pid, "client", org, locs)
+
+
+def _value(col, v):
+    if col in BOOLS:
+        return bool(v)
+    if col in LISTS:
+        return None if v is None else ([x for x in v.split(",")] if v else [])
+    return v
+
+
+def _fields(tbl, role, row):
+    out = {}
+    for col in FIELDS[tbl][role]:
+        if col == "allergy_alert":
+            out[col] = bool(row["allergies"])
+        else:
+            out[col] = _value(col, row[col])
+    return out
+
+
+def expected(db, email):
+    """{(tbl, id): (version, fields)} that the principal of email may hold."""
+    kind, pid, role, org, locs = principal(db, email)
+    con = sqlite3.connect(db)
+    con.row_factory = sqlite3.Row
+    out = {}
+
+    def links(sql, rid):
+        return {r[0] for r in con.execute(sql, (rid,))}
+
+    def add(tbl, row):
+        out[(tbl, row["id"])] = (row["version"], _fields(tbl, role, row))
+
+    for r in con.execute("SELECT * FROM organisation WHERE id = ?", (org,)):
+        add("organisation", r)
+    for r in con.execute("SELECT * FROM location WHERE org_id = ?", (org,)):
+        if r["id"] in locs:
+            add("location", r)
+    for r in con.execute("SELECT * FROM staff WHERE org_id = ?", (org,)):
+        s_locs = links("SELECT location_id FROM staff_location WHERE staff_id = ?", r["id"])
+        if role == "owner":
+            ok = True
+        elif role == "client":
+            ok = r["role"] == "specialist" and r["active"] == 1 and bool(s_locs & locs)
+        else:
+            ok = bool(s_locs & locs)
+        if ok:
+            add("staff", r)
+    for r in con.execute("SELECT * FROM service WHERE org_id = ?", (org,)):
+        if role != "client" or r["location_id"] is None or r["location_id"] in locs:
+            add("service", r)
+    for r in con.execute("SELECT * FROM client WHERE org_id = ?", (org,)):
+        c_locs = links("SELECT location_id FROM client_location WHERE client_id = ?", r["id"])
+        if role == "owner" or (role == "client" and r["id"] == pid) or (
+                role not in ("owner", "client") and c_locs & locs):
+            add("client", r)
+    for tbl in ("appointment", "visit"):
+        for r in con.execute("SELECT * FROM %s WHERE org_id = ?" % tbl, (org,)):
+            if role == "owner" or (role == "client" and r["client_id"] == pid) or (
+                    role not in ("owner", "client") and r["location_id"] in locs):
+                add(tbl, r)
+    con.close()
+    return out
+
+
+def diff(expected_rows, cache_rows):
+    """A readable description of the first difference, or None."""
+    missing = sorted(set(expected_rows) - set(cache_rows))
+    extra = sorted(set(cache_rows) - set(expected_rows))
+    if missing:
+        return "%d missing rows, first %s" % (len(missing), missing[0])
+    if extra:
+        return "%d extra rows, first %s: %s" % (len(extra), extra[0], cache_rows[extra[0]])
+    for key in sorted(expected_rows):
+        ev, ef = expected_rows[key]
+        cv, cf = cache_rows[key]
+        if set(cf) - set(ef):
+            return "%s: forbidden fields %s" % (key, sorted(set(cf) - set(ef)))
+        if set(ef) - set(cf):
+            return "%s: missing fields %s" % (key, sorted(set(ef) - set(cf)))
+        for f in ef:
+            if ef[f] != cf[f] or type(ef[f]) != type(cf[f]):
+                return "%s: field %s is %r, expected %r" % (key, f, cf[f], ef[f])
+        if ev != cv:
+            return "%s: version %r, expected %r" % (key, cv, ev)
+    return None

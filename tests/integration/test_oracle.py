@@ -1,0 +1,64 @@
+"""After sync, every device's cache equals what its role may see: compared
+with an independent SQL computation over the server database (oracle.py)."""
+import os
+import shutil
+import tempfile
+import unittest
+
+import kt_harness as h
+import oracle
+
+
+class OracleTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="kt-oracle-")
+        cls.db, cls.accounts = h.demo_db(cls.tmp)
+        cls.server = h.Server(cls.db)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def check(self, acc):
+        d = os.path.join(self.tmp, acc["email"])
+        h.login(d, self.server, acc)
+        h.client(d, "sync")
+        want = oracle.expected(self.db, acc["email"])
+        got = h.cache_rows(d)
+        problem = oracle.diff(want, got)
+        self.assertIsNone(problem, "%s (%s): %s" % (acc["role"], acc["location"], problem))
+        self.assertGreater(len(got), 0)
+        return got
+
+    def test_owner_sees_everything(self):
+        got = self.check(h.account(self.accounts, "owner"))
+        self.assertEqual(sum(1 for k in got if k[0] == "appointment"), 5000)
+
+    def test_manager_of_a_sees_location_a(self):
+        self.check(h.account(self.accounts, "manager", "Lepota Center"))
+
+    def test_specialist_of_b_sees_no_contact_data(self):
+        got = self.check(h.account(self.accounts, "specialist", "Lepota Maribor"))
+        clients = [f for (t, _), (_, f) in got.items() if t == "client"]
+        self.assertTrue(clients)
+        for f in clients:
+            for field in ("email", "phone", "address", "birthday"):
+                self.assertNotIn(field, f)
+
+    def test_reception_gets_allergy_alert_only(self):
+        got = self.check(h.account(self.accounts, "reception", "Lepota Center"))
+        clients = [f for (t, _), (_, f) in got.items() if t == "client"]
+        self.assertTrue(any(f["allergy_alert"] for f in clients))
+        self.assertTrue(all("allergies" not in f and "conditions" not in f for f in clients))
+
+    def test_two_clients_see_only_themselves(self):
+        for i in (0, 1):
+            acc = h.account(self.accounts, "client", index=i)
+            got = self.check(acc)
+            self.assertEqual(sum(1 for k in got if k[0] == "client"), 1)
+
+
+if __name__ == "__main__":
+    h.main()
