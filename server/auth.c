@@ -216,8 +216,8 @@ static void note_failure(throttle *t, int free_fails, int64_t now)
 {
 	t->fails++;
 	t->last = now;
-	if (t->fails > free_fails) {
-		int shift = t->fails - free_fails - 1;
+	if (t->fails >= free_fails) { /* the free failures are used up: lock, doubling each time */
+		int shift = t->fails - free_fails;
 		int64_t lock_s = shift >= 10 ? KT_THROTTLE_MAX_LOCK_S : (int64_t)1 << shift;
 		if (lock_s > KT_THROTTLE_MAX_LOCK_S)
 			lock_s = KT_THROTTLE_MAX_LOCK_S;

@@ -1,0 +1,83 @@
+"""The server's command line: clear errors for missing or unreadable
+databases, --help, the config file, idempotent init, the policy matrix."""
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import kt_harness as h
+
+
+class ServerCliTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="kt-cli-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def run_server(self, *args, timeout=20):
+        return subprocess.run([h.SERVER] + list(args), capture_output=True, text=True, timeout=timeout)
+
+    def test_missing_database_is_named(self):
+        path = os.path.join(self.tmp, "nope.db")
+        out = self.run_server("serve", "--db", path, "--listen", "127.0.0.1:0")
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn(path, out.stderr)
+        self.assertIn("no such database", out.stderr)
+        self.assertFalse(os.path.exists(path), "serve must not create a database")
+
+    def test_non_sqlite_file_is_refused(self):
+        path = os.path.join(self.tmp, "junk.db")
+        with open(path, "wb") as f:
+            f.write(b"this is not a database" * 100)
+        out = self.run_server("serve", "--db", path, "--listen", "127.0.0.1:0")
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn(path, out.stderr)
+
+    def test_directory_instead_of_file_is_refused(self):
+        out = self.run_server("serve", "--db", self.tmp, "--listen", "127.0.0.1:0")
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn(self.tmp, out.stderr)
+
+    def test_help_and_unknown_command(self):
+        out = self.run_server("--help")
+        self.assertEqual(out.returncode, 0)
+        self.assertIn("serve", out.stdout)
+        self.assertEqual(self.run_server("frobnicate").returncode, 2)
+
+    def test_init_twice_is_an_upgrade_not_an_error(self):
+        path = os.path.join(self.tmp, "k.db")
+        self.assertEqual(self.run_server("init", "--db", path).returncode, 0)
+        self.assertEqual(self.run_server("init", "--db", path).returncode, 0)
+        out = self.run_server("init", "--db", path, "--demo")
+        self.assertEqual(out.returncode, 0)  # still empty of data: demo allowed
+        out = self.run_server("init", "--db", path, "--demo")
+        self.assertNotEqual(out.returncode, 0)  # now it holds data
+
+    def test_config_file_supplies_db_and_listen(self):
+        db, _ = h.demo_db(self.tmp)
+        conf = os.path.join(self.tmp, "k.conf")
+        with open(conf, "w") as f:
+            f.write("# kartoteka\ndb = %s\nlisten = 127.0.0.1:0\nlog_level = warn\n" % db)
+        p = subprocess.Popen([h.SERVER, "serve", "--config", conf], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        try:
+            self.assertTrue(p.stdout.readline().startswith("listening on 127.0.0.1:"))
+        finally:
+            p.terminate()
+            p.wait(10)
+        with open(conf, "w") as f:
+            f.write("nonsense = 1\n")
+        out = self.run_server("serve", "--config", conf)
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("unknown key", out.stderr)
+
+    def test_policy_prints_the_matrix(self):
+        out = self.run_server("policy")
+        self.assertEqual(out.returncode, 0)
+        self.assertIn("| client | allergies |", out.stdout)
+
+
+if __name__ == "__main__":
+    h.main()
