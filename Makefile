@@ -44,10 +44,15 @@ run: build
 test-plain: build
 	cd $(BUILD) && ctest --output-on-failure -j 2
 
-test: test-plain
+test-san: build-san
+	cd $(BUILD_SAN) && ctest --output-on-failure -j 2
+
+# the whole suite twice: a normal build, then ASan+UBSan (LeakSanitizer on)
+test: test-plain test-san
 
 bench: build
-	./$(BUILD)/tests/bench/kt-bench-sync
+	./$(BUILD)/tests/bench/kt-bench-snapshot ./$(BUILD)/server/kartoteka-server 5
+	./$(BUILD)/tests/bench/kt-bench-propagation ./$(BUILD)/server/kartoteka-server 100 200
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN)

@@ -45,6 +45,12 @@ kt_msgtype proto_msg_from_name(const char *s, size_t len);
  * KT_EMALFORMED, KT_ETOO_LARGE or KT_EUNKNOWN_TYPE (*type = KT_MSG_UNKNOWN). */
 int proto_msg_type(const void *buf, size_t len, size_t max_str, kt_msgtype *type) KT_MUST_CHECK;
 
+/* Find "t" without walking the whole message first. For a device reading
+ * large server messages: every decoder is bounded on its own, so the full
+ * validation pass is not needed for safety there. The server always uses
+ * proto_msg_type on untrusted input. */
+int proto_msg_peek_type(const void *buf, size_t len, kt_msgtype *type) KT_MUST_CHECK;
+
 /* Helper for decoders: position r at the value of key in the top-level map.
  * KT_ENOT_FOUND when absent. */
 int proto_find_key(const void *buf, size_t len, const char *key, kt_mp *r) KT_MUST_CHECK;

@@ -70,3 +70,16 @@ int proto_msg_type(const void *buf, size_t len, size_t max_str, kt_msgtype *type
 	*type = proto_msg_from_name(t, tlen);
 	return *type == KT_MSG_UNKNOWN ? KT_EUNKNOWN_TYPE : KT_OK;
 }
+
+int proto_msg_peek_type(const void *buf, size_t len, kt_msgtype *type)
+{
+	kt_mp r;
+	const char *t;
+	size_t tlen;
+
+	*type = KT_MSG_UNKNOWN;
+	if (proto_find_key(buf, len, "t", &r) || kt_mp_read_str(&r, &t, &tlen, 64))
+		return KT_EMALFORMED;
+	*type = proto_msg_from_name(t, tlen);
+	return *type == KT_MSG_UNKNOWN ? KT_EUNKNOWN_TYPE : KT_OK;
+}

@@ -1,7 +1,25 @@
-/* demo.h - deterministic demo salon data. */
+/* demo.h - a deterministic demo salon business for a fresh database, so a
+ * newcomer (and the integration tests) can sign in and see realistic data. */
 #ifndef KT_DEMO_H
 #define KT_DEMO_H
+
+#include <stdint.h>
 #include <stdio.h>
 #include "store.h"
+
+/* Fill st (schema applied, no data yet) with one organisation, 2 locations,
+ * 9 staff, a service menu, 500 clients (20 with portal accounts), 5,000
+ * appointments over the past 6 and next 3 months and the visits of the past
+ * ones. Everything but the dates (which follow today's date) is the same for
+ * the same seed, ids included. All rows go through store_insert/store_link_*
+ * in one transaction: on failure nothing is written.
+ *
+ * After the commit, writes the sign-ins to out as tab-separated lines: the
+ * header "role\tlocation\temail\tpassword\tname", one line per staff member
+ * (location "*" for the owner), then one per portal client (role "client",
+ * location = home branch). Nothing else goes to out; out is borrowed and
+ * flushed, not closed. Returns KT_OK or a kt_err code (KT_EIO also when
+ * writing to out failed after the data was committed). */
 int demo_populate(kt_store *st, uint64_t seed, FILE *out) KT_MUST_CHECK;
+
 #endif

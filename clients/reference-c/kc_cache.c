@@ -10,7 +10,10 @@
 #include "kc_internal.h"
 
 static const char schema[] =
+	"PRAGMA page_size=16384;"      /* fewer, larger writes: a snapshot is mostly appends */
 	"PRAGMA journal_mode=WAL;"
+	"PRAGMA cache_size=-16384;"    /* 16 MiB page cache */
+	"PRAGMA wal_autocheckpoint=4000;"
 	"PRAGMA synchronous=NORMAL;" /* a device may lose its last commit on power loss: it re-syncs */
 	"CREATE TABLE IF NOT EXISTS rows(tbl TEXT NOT NULL, id TEXT NOT NULL, v INTEGER NOT NULL,"
 	" gen INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY(tbl, id)) WITHOUT ROWID;"

@@ -269,7 +269,7 @@ int kc_on_message(kc_client *c, const unsigned char *buf, size_t len)
 	kt_msgtype t;
 	kt_cursor_msg cm;
 	kt_snapshot_begin sb;
-	int rc = proto_msg_type(buf, len, KT_MAX_OUT_FRAME, &t);
+	int rc = proto_msg_peek_type(buf, len, &t); /* decoders below are bounded themselves */
 	if (rc == KT_EUNKNOWN_TYPE)
 		return 0; /* a newer server's message: ignore */
 	if (rc) {

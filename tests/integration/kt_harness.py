@@ -89,13 +89,20 @@ class Server:
         return self.proc.poll() is None
 
     def stop(self):
+        """Stop with SIGTERM; a server that crashed, hung or reported a
+        sanitizer finding fails the test that owns it."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(10)
+                self.proc.wait(20)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+                raise RuntimeError("server did not stop on SIGTERM")
+        time.sleep(0.05)  # let the drain thread take the last lines
+        bad = [l for l in self.errlog if "Sanitizer" in l or "runtime error" in l]
+        if self.proc.returncode != 0 or bad:
+            raise RuntimeError("server exited with %s: %s" % (self.proc.returncode, "".join(self.errlog[-30:])))
 
     def admin(self, *args):
         out = subprocess.run([SERVER, "admin", "--db", self.db] + list(args), capture_output=True, text=True)
