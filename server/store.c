@@ -708,6 +708,40 @@ static const char *row_select_sql(kt_store *st, const kt_table *t)
 
 static int read_row(sqlite3_stmt *s, const kt_table *t, kt_row *out);
 
+static const char *val_text(const kt_row *r, const char *col)
+{
+	int i = kt_col_index(r->t, col);
+	return i >= 0 && !r->v[i].null && r->v[i].s ? r->v[i].s : NULL;
+}
+
+/* Routing of a loaded row: from its own columns where they hold it (no
+ * second query on the send path), from the link tables otherwise. */
+static int routing_from_row(kt_store *st, kt_row *r, const char *id)
+{
+	const char *loc, *client;
+	switch (r->t->route) {
+	case KT_ROUTE_ORG:
+		r->locs = strdup("*");
+		break;
+	case KT_ROUTE_SELF_LOC:
+		r->locs = strdup(id);
+		break;
+	case KT_ROUTE_LOC_COL:
+		loc = val_text(r, "location_id");
+		client = val_text(r, "client_id");
+		r->locs = strdup(loc ? loc : "");
+		snprintf(r->client, sizeof r->client, "%s", client ? client : "");
+		break;
+	case KT_ROUTE_LOC_OPT:
+		loc = val_text(r, "location_id");
+		r->locs = strdup(loc ? loc : "*");
+		break;
+	default:
+		return store_row_routing(st, r->t, id, &r->locs, r->client);
+	}
+	return r->locs ? KT_OK : KT_ENOMEM;
+}
+
 int store_row_load(kt_store *st, const kt_table *t, const char *id, kt_row *out)
 {
 	const char *sql = row_select_sql(st, t);
@@ -727,7 +761,7 @@ int store_row_load(kt_store *st, const kt_table *t, const char *id, kt_row *out)
 	rc = read_row(s, t, out);
 	finish(st, s);
 	if (!rc)
-		rc = store_row_routing(st, t, id, &out->locs, out->client);
+		rc = routing_from_row(st, out, id);
 	if (rc)
 		kt_row_free(out);
 	return rc;

@@ -227,24 +227,29 @@ int main(int argc, char **argv)
 	info.fd_limit_per_thread = (unsigned)ndev + 64;
 	ctx = lws_create_context(&info);
 	int64_t t0 = kt_mono_us();
-	for (int i = 0; i < ndev; i++) {
-		struct lws_client_connect_info ci;
-		dev *d = &devs[i];
-		d->acc = pool[i % npool];
-		kt_uuid7(d->device);
-		memset(&ci, 0, sizeof ci);
-		ci.context = ctx;
-		ci.address = "127.0.0.1";
-		ci.port = b.port;
-		ci.path = "/";
-		ci.host = "127.0.0.1";
-		ci.origin = "127.0.0.1";
-		ci.protocol = KT_SUBPROTOCOL;
-		ci.opaque_user_data = d;
-		d->wsi = lws_client_connect_via_info(&ci);
+	/* connect in waves: the server queues at most KT_AUTH_QUEUE password
+	 * checks and answers "busy" beyond that */
+	for (int first = 0; first < ndev; first += 32) {
+		int last = first + 32 < ndev ? first + 32 : ndev;
+		for (int i = first; i < last; i++) {
+			struct lws_client_connect_info ci;
+			dev *d = &devs[i];
+			d->acc = pool[i % npool];
+			kt_uuid7(d->device);
+			memset(&ci, 0, sizeof ci);
+			ci.context = ctx;
+			ci.address = "127.0.0.1";
+			ci.port = b.port;
+			ci.path = "/";
+			ci.host = "127.0.0.1";
+			ci.origin = "127.0.0.1";
+			ci.protocol = KT_SUBPROTOCOL;
+			ci.opaque_user_data = d;
+			d->wsi = lws_client_connect_via_info(&ci);
+		}
+		while (nready < last && kt_mono_us() - t0 < 120 * 1000000LL)
+			lws_service(ctx, 0);
 	}
-	while (nready < ndev && kt_mono_us() - t0 < 120 * 1000000LL)
-		lws_service(ctx, 0);
 	if (nready < ndev) {
 		fprintf(stderr, "only %d of %d devices synced\n", nready, ndev);
 		bench_server_stop(&b);
