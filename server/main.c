@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
+#include <sys/stat.h>
 #include "admin.h"
 #include "demo.h"
 #include "server.h"
@@ -200,6 +201,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	umask(077); /* the database, its WAL and anything we create hold personal data */
 	if (!strcmp(cmd, "init"))
 		return cmd_init(argc - 2, argv + 2);
 	if (!strcmp(cmd, "serve"))

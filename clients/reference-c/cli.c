@@ -195,7 +195,7 @@ static void print_fields(kc_client *c, const char *tbl, const char *id)
 {
 	sqlite3_stmt *s;
 	if (sqlite3_prepare_v2(kc_db(c),
-			       "SELECT j.key, j.value FROM rows, json_each(rows.data) j WHERE tbl = ? AND id = ?", -1,
+			       "SELECT j.key, j.value FROM rows r, json_each(r.data) j WHERE r.tbl = ? AND r.id = ?", -1,
 			       &s, NULL) != SQLITE_OK)
 		return;
 	sqlite3_bind_text(s, 1, tbl, -1, SQLITE_STATIC);

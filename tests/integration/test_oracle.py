@@ -53,6 +53,20 @@ class OracleTest(unittest.TestCase):
         self.assertTrue(any(f["allergy_alert"] for f in clients))
         self.assertTrue(all("allergies" not in f and "conditions" not in f for f in clients))
 
+    def test_cli_ls_and_show_read_the_cache(self):
+        acc = h.account(self.accounts, "manager", "Lepota Maribor")
+        got = self.check(acc)
+        d = os.path.join(self.tmp, acc["email"])
+        lines = h.client(d, "ls", "clients").stdout.strip().split("\n")
+        self.assertEqual(len(lines), sum(1 for k in got if k[0] == "client"))
+        cid = lines[0].split("\t")[0]
+        shown = h.client(d, "show", "client", cid).stdout
+        self.assertIn("name: " + got[("client", cid)][1]["name"], shown)
+        self.assertIn("appointments:", shown)
+        status = h.client(d, "status").stdout
+        self.assertIn("principal_role: manager", status)
+        self.assertNotIn(acc["password"], status)
+
     def test_two_clients_see_only_themselves(self):
         for i in (0, 1):
             acc = h.account(self.accounts, "client", index=i)

@@ -49,6 +49,7 @@ class ServerCliTest(unittest.TestCase):
     def test_init_twice_is_an_upgrade_not_an_error(self):
         path = os.path.join(self.tmp, "k.db")
         self.assertEqual(self.run_server("init", "--db", path).returncode, 0)
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o600, "the database holds personal data")
         self.assertEqual(self.run_server("init", "--db", path).returncode, 0)
         out = self.run_server("init", "--db", path, "--demo")
         self.assertEqual(out.returncode, 0)  # still empty of data: demo allowed
