@@ -1,5 +1,12 @@
-/* admin.h - kartoteka-server admin subcommands. */
+/* admin.h - `kartoteka-server admin --db FILE SUBCOMMAND ...`: server-side
+ * edits and listings for operators and tests. */
 #ifndef KT_ADMIN_H
 #define KT_ADMIN_H
+
+/* Run one admin subcommand (argv[0]; argv is borrowed) against the existing
+ * database db_path (never created here). Results go to stdout, errors to
+ * stderr as "kartoteka-server admin: <message>". Returns the exit status:
+ * 0 success, 1 failure, 2 usage (also for no subcommand and "help"). */
 int admin_main(const char *db_path, int argc, char **argv);
+
 #endif

@@ -12,7 +12,7 @@
 #include "kt_util.h"
 
 #define NLOC 2
-#define NSTAFF (1 + NLOC * 4)   /* owner + per location manager, reception, 2 specialists */
+#define NSTAFF (1 + NLOC * 4) /* owner + per location manager, reception, 2 specialists */
 #define NSPEC (NLOC * 2)
 #define NCLIENT 500
 #define NPORTAL 20
@@ -23,8 +23,8 @@
 #define NDAYS (PAST_DAYS + FUTURE_DAYS + 1)
 #define OPEN_MIN (8 * 60)
 #define CLOSE_MIN (20 * 60)
-#define MAX_PER_DAY 9           /* per specialist; with 30-min services this always fits */
-#define MAX_WEIGHT 6            /* a regular is picked up to 6 times as often */
+#define MAX_PER_DAY 9 /* per specialist; with 30-min services this always fits */
+#define MAX_WEIGHT 6  /* a regular is picked up to 6 times as often */
 #define MIN_MS 60000LL
 #define HOUR_MS 3600000LL
 #define DAY_MS 86400000LL
@@ -80,6 +80,10 @@ static bool rng_chance(demo_rng *r, int percent)
 {
 	return rng_below(r, 100) < percent;
 }
+
+/* Draw at most once per argument list or initializer list: C leaves the
+ * order of their evaluation open, and the demo must not depend on the
+ * compiler. */
 
 #define PICK(r, arr) ((arr)[rng_below((r), NELEM(arr))])
 
@@ -163,7 +167,7 @@ static int64_t easter_sunday(int y) /* anonymous Gregorian algorithm */
 /* Open Monday to Saturday, closed on Slovenian public holidays. */
 static bool salon_open(int64_t day)
 {
-	static const unsigned char holidays[][2] = {{1, 1},  {1, 2},  {2, 8},   {4, 27},  {5, 1},   {5, 2},
+	static const unsigned char holidays[][2] = {{1, 1},  {1, 2},  {2, 8},   {4, 27}, {5, 1},   {5, 2},
 						    {6, 25}, {8, 15}, {10, 31}, {11, 1}, {12, 25}, {12, 26}};
 	int y, m, d;
 	if (weekday(day) == 0)
@@ -189,11 +193,12 @@ static const char *const f_colour[] = {"Majirel 7/20 + 6 % oxidant 1:1.5, 35 min
 				       "Inoa 6.0 + 9 % 1:1, 30 min; ends 8.1 gloss",
 				       "Igora Royal 6-0 + 7-1 (1:1), 6 % 1:1, 35 min",
 				       "Majirel 5.0 roots, 6 % 1:1.5, 35 min; lengths Dia Light 7.13, 10 min",
-				       "Koleston 8/0 + 8/43 (2:1), 6 % 1:1, 30 min", NULL};
+				       "Koleston 8/0 + 8/43 (2:1), 6 % 1:1, 30 min",
+				       NULL};
 static const char f_ppd_free[] = "PPD-free colour (Organic Colour Systems 6N), 6 % 1:1, 35 min";
-static const char *const f_balayage[] = {"Blond Studio 9+ with 6 %, freehand, 45 min; toner Dia Light 9.01, 20 min",
-					 "Blondor Freelights + 9 %, foils, 40 min; toner 10/16 + 1.9 %, 15 min",
-					 NULL};
+static const char *const f_balayage[] = {
+	"Blond Studio 9+ with 6 %, freehand, 45 min; toner Dia Light 9.01, 20 min",
+	"Blondor Freelights + 9 %, foils, 40 min; toner 10/16 + 1.9 %, 15 min", NULL};
 static const char *const f_keratin[] = {"Keratin smoothing (formaldehyde-free), 3 passes at 210 °C", NULL};
 static const char *const f_toner[] = {"Dia Light 9.01 + 10.12 (1:1), 1.8 % developer, 20 min", NULL};
 static const char *const f_facial[] = {"Enzyme peel 5 min, hyaluronic serum, calming mask 15 min",
@@ -201,16 +206,17 @@ static const char *const f_facial[] = {"Enzyme peel 5 min, hyaluronic serum, cal
 static const char *const f_peel[] = {"Glycolic acid 30 %, 4 min, neutralised",
 				     "Mandelic acid 40 %, 6 min, neutralised", NULL};
 static const char *const f_wax[] = {"Warm wax (rosin-free), post-wax oil", NULL};
-static const char *const f_brow[] = {"Lamination: step 1 8 min, step 2 6 min; tint 3.0 graphite, 2 min", NULL};
+static const char *const f_brow[] = {"Lamination: step 1 8 min, step 2 6 min; tint 3.0 graphite, 2 min",
+				     NULL};
 static const char *const f_tint[] = {"Tint 3.1 light brown, 4 min; shaped with wax and tweezers", NULL};
 
 typedef struct demo_service {
 	const char *name;
-	int loc;     /* location index, -1 = offered at every location */
-	int kind;    /* who performs it: HAIR (stylist) or COSMETIC (cosmetologist) */
-	int minutes; /* multiples of 15: the day layout relies on it */
-	int price_cents, weight;       /* weight: how often it is booked */
-	const char *const *products;   /* NULL: nothing worth noting in the visit */
+	int loc;                     /* location index, -1 = offered at every location */
+	int kind;                    /* who performs it: HAIR (stylist) or COSMETIC (cosmetologist) */
+	int minutes;                 /* multiples of 15: the day layout relies on it */
+	int price_cents, weight;     /* weight: how often it is booked */
+	const char *const *products; /* NULL: nothing worth noting in the visit */
 } demo_service;
 
 static const demo_service menu[] = {
@@ -233,29 +239,29 @@ static const demo_service menu[] = {
 #define NSVC NELEM(menu)
 
 static const char *const first_f[] = {
-	"Ana",   "Maja",   "Eva",    "Nina",   "Sara",  "Petra", "Katja",  "Tina",  "Mojca", "Urška",
-	"Špela", "Nika",   "Lara",   "Zala",   "Tjaša", "Barbara", "Mateja", "Alenka", "Irena", "Vesna",
-	"Anja",  "Maruša", "Neža",   "Manca",  "Polona", "Helena", "Jasna", "Metka", "Darja", "Tanja",
-	"Klara", "Brina",  "Lana",   "Ema",    "Vida",  "Mira",  "Simona", "Andreja", "Sabina", "Vanja"};
-static const char *const first_m[] = {"Luka",  "Jan",    "Marko", "Matej", "Žiga",   "Nejc",  "Rok",
-				      "Tomaž", "Gregor", "Andrej", "Boštjan", "Aleš", "Miha",  "Jure",
-				      "Primož", "Anže", "Blaž",  "Gašper", "Klemen", "Matic", "Uroš",
-				      "Janez", "Franc", "David", "Tilen"};
+	"Ana",   "Maja",   "Eva",  "Nina",  "Sara",   "Petra",   "Katja",  "Tina",    "Mojca",  "Urška",
+	"Špela", "Nika",   "Lara", "Zala",  "Tjaša",  "Barbara", "Mateja", "Alenka",  "Irena",  "Vesna",
+	"Anja",  "Maruša", "Neža", "Manca", "Polona", "Helena",  "Jasna",  "Metka",   "Darja",  "Tanja",
+	"Klara", "Brina",  "Lana", "Ema",   "Vida",   "Mira",    "Simona", "Andreja", "Sabina", "Vanja"};
+static const char *const first_m[] = {"Luka",   "Jan",    "Marko",  "Matej",   "Žiga",   "Nejc",  "Rok",
+				      "Tomaž",  "Gregor", "Andrej", "Boštjan", "Aleš",   "Miha",  "Jure",
+				      "Primož", "Anže",   "Blaž",   "Gašper",  "Klemen", "Matic", "Uroš",
+				      "Janez",  "Franc",  "David",  "Tilen"};
 static const char *const surnames[] = {
-	"Novak",  "Horvat", "Kovačič", "Krajnc", "Zupančič", "Potočnik", "Kovač",   "Mlakar", "Kos",
-	"Vidmar", "Golob",  "Turk",    "Božič",  "Kralj",    "Zupan",    "Bizjak",  "Hribar", "Korošec",
-	"Rozman", "Kotnik", "Oblak",   "Petek",  "Kastelic", "Žagar",    "Kolar",   "Košir",  "Koren",
-	"Mežnar", "Zajc",   "Medved",  "Hočevar", "Jereb",   "Pirc",     "Debeljak", "Rupnik", "Breznik",
-	"Leban",  "Dolenc", "Perko",   "Erjavec"};
+	"Novak",  "Horvat",   "Kovačič", "Krajnc",  "Zupančič", "Potočnik", "Kovač",    "Mlakar",
+	"Kos",    "Vidmar",   "Golob",   "Turk",    "Božič",    "Kralj",    "Zupan",    "Bizjak",
+	"Hribar", "Korošec",  "Rozman",  "Kotnik",  "Oblak",    "Petek",    "Kastelic", "Žagar",
+	"Kolar",  "Košir",    "Koren",   "Mežnar",  "Zajc",     "Medved",   "Hočevar",  "Jereb",
+	"Pirc",   "Debeljak", "Rupnik",  "Breznik", "Leban",    "Dolenc",   "Perko",    "Erjavec"};
 static const char *const streets[NLOC][8] = {
 	{"Slovenska cesta", "Trubarjeva cesta", "Celovška cesta", "Dunajska cesta", "Tržaška cesta",
 	 "Zaloška cesta", "Poljanska cesta", "Vodnikova cesta"},
 	{"Partizanska cesta", "Gosposvetska cesta", "Koroška cesta", "Ptujska cesta", "Titova cesta",
 	 "Tržaška cesta", "Ulica Vita Kraigherja", "Smetanova ulica"}};
-static const char *const towns[NLOC][6] = {
-	{"1000 Ljubljana", "1000 Ljubljana", "1000 Ljubljana", "1230 Domžale", "1360 Vrhnika", "1290 Grosuplje"},
-	{"2000 Maribor", "2000 Maribor", "2000 Maribor", "2250 Ptuj", "2310 Slovenska Bistrica",
-	 "2204 Miklavž na Dravskem polju"}};
+static const char *const towns[NLOC][6] = {{"1000 Ljubljana", "1000 Ljubljana", "1000 Ljubljana",
+					    "1230 Domžale", "1360 Vrhnika", "1290 Grosuplje"},
+					   {"2000 Maribor", "2000 Maribor", "2000 Maribor", "2250 Ptuj",
+					    "2310 Slovenska Bistrica", "2204 Miklavž na Dravskem polju"}};
 static const char *const mail_domains[] = {"mail.example", "post.example", "inbox.example"};
 static const char *const mobile_prefixes[] = {"30", "31", "40", "41", "51", "64", "68", "70", "71"};
 
@@ -269,25 +275,29 @@ static const char *const allergies[] = {"PPD (para-phenylenediamine) in hair dye
 					"methylisothiazolinone",
 					"colophony (rosin) in wax"};
 /* pregnancy last: men pick among the others */
-static const char *const conditions[] = {"psoriasis (scalp)", "atopic dermatitis", "rosacea",
-					 "type 2 diabetes", "contact eczema (hands)", "alopecia areata",
-					 "pregnancy (2nd trimester)"};
+static const char *const conditions[] = {
+	"psoriasis (scalp)",        "atopic dermatitis",      "rosacea",
+	"type 2 diabetes",          "contact eczema (hands)", "alopecia areata",
+	"pregnancy (2nd trimester)"};
 static const char *const medications[] = {"isotretinoin", "antihistamines", "anticoagulants (warfarin)",
 					  "topical corticosteroids", "levothyroxine"};
-static const char *const skin_hair[] = {"fine, colour-treated hair", "thick, curly hair", "oily skin",
-					"dry, sensitive skin", "combination skin", "grey coverage about 60 %",
-					"Fitzpatrick II, sensitive"};
-static const char *const preferences[] = {"quiet appointment, no small talk", "prefers mornings",
-					  "espresso, no sugar", "likes a long scalp massage", "prefers Saturdays",
-					  "fragrance-free products please", "green tea"};
-static const char *const client_internal[] = {"Often 10 min late; book a buffer",
-					      "Referred by a friend; welcome discount used", "Pays by card only",
-					      "Prefers the same specialist every time",
-					      "Sensitive to cold: offer a blanket"};
-static const char *const appt_client_notes[] = {"Please bring your patch test result",
-						"Please arrive 10 minutes early",
-						"Free parking in the courtyard after 17:00",
-						"Please confirm by replying to the SMS"};
+static const char *const skin_hair[] = {
+	"fine, colour-treated hair", "thick, curly hair", "oily skin",
+	"dry, sensitive skin",       "combination skin",  "grey coverage about 60 %",
+	"Fitzpatrick II, sensitive"};
+static const char *const preferences[] = {"quiet appointment, no small talk",
+					  "prefers mornings",
+					  "espresso, no sugar",
+					  "likes a long scalp massage",
+					  "prefers Saturdays",
+					  "fragrance-free products please",
+					  "green tea"};
+static const char *const client_internal[] = {
+	"Often 10 min late; book a buffer", "Referred by a friend; welcome discount used",
+	"Pays by card only", "Prefers the same specialist every time", "Sensitive to cold: offer a blanket"};
+static const char *const appt_client_notes[] = {
+	"Please bring your patch test result", "Please arrive 10 minutes early",
+	"Free parking in the courtyard after 17:00", "Please confirm by replying to the SMS"};
 static const char *const appt_internal_notes[] = {"Prefers the window chair", "Deposit paid",
 						  "Asked for a quiet appointment", "Gift voucher to redeem",
 						  "Running late: called ahead"};
@@ -352,8 +362,9 @@ static void ascii_fold(char *dst, size_t cap, const char *src)
 	static const struct {
 		unsigned char a, b;
 		char to;
-	} fold[] = {{0xc4, 0x8c, 'c'}, {0xc4, 0x8d, 'c'}, {0xc4, 0x86, 'c'}, {0xc4, 0x87, 'c'}, {0xc5, 0xa0, 's'},
-		    {0xc5, 0xa1, 's'}, {0xc5, 0xbd, 'z'}, {0xc5, 0xbe, 'z'}, {0xc4, 0x90, 'd'}, {0xc4, 0x91, 'd'}};
+	} fold[] = {{0xc4, 0x8c, 'c'}, {0xc4, 0x8d, 'c'}, {0xc4, 0x86, 'c'}, {0xc4, 0x87, 'c'},
+		    {0xc5, 0xa0, 's'}, {0xc5, 0xa1, 's'}, {0xc5, 0xbd, 'z'}, {0xc5, 0xbe, 'z'},
+		    {0xc4, 0x90, 'd'}, {0xc4, 0x91, 'd'}};
 	size_t o = 0;
 	for (const unsigned char *p = (const unsigned char *)src; *p && o + 1 < cap; p++) {
 		if (*p >= 0x80) {
@@ -374,21 +385,25 @@ static void ascii_fold(char *dst, size_t cap, const char *src)
 
 static void demo_phone(demo *d, char out[24])
 {
-	snprintf(out, 24, "+386 %s %03d %03d", PICK(&d->r, mobile_prefixes), rng_below(&d->r, 1000),
-		 rng_below(&d->r, 1000));
+	const char *prefix = PICK(&d->r, mobile_prefixes);
+	int a = rng_below(&d->r, 1000), b = rng_below(&d->r, 1000);
+	snprintf(out, 24, "+386 %s %03d %03d", prefix, a, b);
 }
 
 /* A strong, distinct, pronounceable password such as "Koral-4821-Kqm". */
 static void demo_password(demo *d, int upto, char out[32])
 {
-	static const char *const words[] = {"Lepota", "Koral", "Jasmin", "Lilija", "Vrtnica", "Perla",
+	static const char *const words[] = {"Lepota", "Koral", "Jasmin", "Lilija", "Vrtnica",  "Perla",
 					    "Iris",   "Breza", "Sonce",  "Zvezda", "Kamelija", "Potonika"};
 	static const char upper[] = "ABCDEFGHJKLMNPQRSTUVWXYZ", lower[] = "abcdefghijkmnopqrstuvwxyz";
 	bool taken;
 	do {
-		snprintf(out, 32, "%s-%04d-%c%c%c", PICK(&d->r, words), rng_below(&d->r, 10000),
-			 upper[rng_below(&d->r, (int)sizeof upper - 1)], lower[rng_below(&d->r, (int)sizeof lower - 1)],
-			 lower[rng_below(&d->r, (int)sizeof lower - 1)]);
+		const char *word = PICK(&d->r, words);
+		int number = rng_below(&d->r, 10000);
+		char u = upper[rng_below(&d->r, (int)sizeof upper - 1)];
+		char l1 = lower[rng_below(&d->r, (int)sizeof lower - 1)];
+		char l2 = lower[rng_below(&d->r, (int)sizeof lower - 1)];
+		snprintf(out, 32, "%s-%04d-%c%c%c", word, number, u, l1, l2);
 		taken = false;
 		for (int i = 0; i < upto; i++)
 			taken |= strcmp(d->acct[i].password, out) == 0;
@@ -413,7 +428,8 @@ static void demo_make_staff(demo *d)
 		for (int k = 0; k < NELEM(roles); k++) {
 			if (!strcmp(roles[k], "specialist"))
 				d->spec[nspec++] = n;
-			d->acct[n++] = (demo_acct){.role = roles[k], .loc = l, .kind = k == 3 ? COSMETIC : HAIR};
+			d->acct[n++] =
+				(demo_acct){.role = roles[k], .loc = l, .kind = k == 3 ? COSMETIC : HAIR};
 		}
 	for (int i = 0; i < NSTAFF; i++) {
 		demo_acct *a = &d->acct[i];
@@ -446,7 +462,8 @@ static void *hash_run(void *arg)
 	hash_job *j = arg;
 	for (int i = j->first; i < j->n && !j->rc; i += j->step) {
 		demo_acct *a = &j->acct[i];
-		if (crypto_pwhash_str(a->hash, a->password, strlen(a->password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+		if (crypto_pwhash_str(a->hash, a->password, strlen(a->password),
+				      crypto_pwhash_OPSLIMIT_INTERACTIVE,
 				      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
 			j->rc = KT_ENOMEM; /* libsodium fails only when it cannot get the memory */
 	}
@@ -492,8 +509,8 @@ static int demo_put_staff(demo *d)
 	int rc;
 	for (int i = 0; i < NSTAFF; i++) {
 		demo_acct *a = &d->acct[i];
-		kt_field f[] = {{"display_name", a->name}, {"email", a->email},   {"phone", a->phone},
-				{"role", a->role},         {"active", "1"},        {"password_hash", a->hash}};
+		kt_field f[] = {{"display_name", a->name}, {"email", a->email}, {"phone", a->phone},
+				{"role", a->role},         {"active", "1"},     {"password_hash", a->hash}};
 		demo_id(d, a->id);
 		if ((rc = store_insert(d->st, "staff", a->id, d->org, f, NELEM(f), NULL)))
 			return rc;
@@ -563,7 +580,9 @@ static int demo_put_client(demo *d, int i)
 	bool portal = i % (NCLIENT / NPORTAL) == 0;
 	int k = i / (NCLIENT / NPORTAL), year = 1950 + rng_below(&d->r, 58), rc;
 	bool female = rng_chance(&d->r, 75);
-	const char *first = female ? PICK(&d->r, first_f) : PICK(&d->r, first_m), *last = PICK(&d->r, surnames);
+	const char *first = female ? PICK(&d->r, first_f) : PICK(&d->r, first_m);
+	const char *last = PICK(&d->r, surnames);
+	int nconditions = NELEM(conditions) - !female; /* pregnancy is last */
 	char name[64], phone[24], bday[16], address[128], allergy[128] = "", patch[96] = "", tested[16];
 
 	demo_id(d, c->id);
@@ -576,8 +595,9 @@ static int demo_put_client(demo *d, int i)
 		c->email[0] = 0;
 	demo_phone(d, phone);
 	day_text(days_from_civil(year, 1, 1) + rng_below(&d->r, 365), bday);
-	snprintf(address, sizeof address, "%s %d, %s", PICK(&d->r, streets[c->home]), 1 + rng_below(&d->r, 120),
-		 PICK(&d->r, towns[c->home]));
+	const char *street = PICK(&d->r, streets[c->home]);
+	int number = 1 + rng_below(&d->r, 120);
+	snprintf(address, sizeof address, "%s %d, %s", street, number, PICK(&d->r, towns[c->home]));
 	if (rng_chance(&d->r, 25)) {
 		int a = rng_below(&d->r, NELEM(allergies)), b = rng_below(&d->r, NELEM(allergies));
 		c->ppd = a == ALLERGY_PPD || (b == ALLERGY_PPD && rng_chance(&d->r, 20));
@@ -591,19 +611,27 @@ static int demo_put_client(demo *d, int i)
 		snprintf(patch, sizeof patch, "%s PPD positive (++ at 48 h)", tested);
 	else if (allergy[0] ? rng_chance(&d->r, 50) : rng_chance(&d->r, 10))
 		snprintf(patch, sizeof patch, "%s PPD negative", tested);
+	const char *has_phone = rng_chance(&d->r, 95) ? phone : NULL;
+	const char *has_bday = rng_chance(&d->r, 80) ? bday : NULL;
+	const char *has_address = rng_chance(&d->r, 60) ? address : NULL;
+	const char *condition = rng_chance(&d->r, 12) ? conditions[rng_below(&d->r, nconditions)] : NULL;
+	const char *medication = rng_chance(&d->r, 8) ? PICK(&d->r, medications) : NULL;
+	const char *type = rng_chance(&d->r, 60) ? PICK(&d->r, skin_hair) : NULL;
+	const char *preference = rng_chance(&d->r, 30) ? PICK(&d->r, preferences) : NULL;
+	const char *internal = rng_chance(&d->r, 15) ? PICK(&d->r, client_internal) : NULL;
 	kt_field f[] = {
 		{"name", name},
 		{"email", c->email[0] ? c->email : NULL},
-		{"phone", rng_chance(&d->r, 95) ? phone : NULL},
-		{"birthday", rng_chance(&d->r, 80) ? bday : NULL},
-		{"address", rng_chance(&d->r, 60) ? address : NULL},
+		{"phone", has_phone},
+		{"birthday", has_bday},
+		{"address", has_address},
 		{"allergies", allergy[0] ? allergy : NULL},
-		{"conditions", rng_chance(&d->r, 12) ? conditions[rng_below(&d->r, NELEM(conditions) - !female)] : NULL},
-		{"medications", rng_chance(&d->r, 8) ? PICK(&d->r, medications) : NULL},
-		{"skin_hair_type", rng_chance(&d->r, 60) ? PICK(&d->r, skin_hair) : NULL},
+		{"conditions", condition},
+		{"medications", medication},
+		{"skin_hair_type", type},
 		{"patch_tests", patch[0] ? patch : NULL},
-		{"preferences", rng_chance(&d->r, 30) ? PICK(&d->r, preferences) : NULL},
-		{"internal_notes", rng_chance(&d->r, 15) ? PICK(&d->r, client_internal) : NULL},
+		{"preferences", preference},
+		{"internal_notes", internal},
 		{"portal_enabled", portal ? "1" : "0"},
 		{"password_hash", portal ? d->acct[NSTAFF + k].hash : NULL},
 	};
@@ -794,7 +822,7 @@ static int demo_put_visit(demo *d, const char *appt_id, const demo_acct *sp, int
 			  const slot *p, const char *services)
 {
 	const demo_service *m = &menu[p->svc[0]];
-	const char *formula = NULL;
+	const char *formula = NULL, *notes;
 	char id[KT_UUID_LEN + 1], date[16], photo[2][KT_UUID_LEN + 1], photos[2 * (KT_UUID_LEN + 12)];
 	int nphoto = rng_chance(&d->r, 8) ? 1 + rng_chance(&d->r, 40) : 0;
 
@@ -810,6 +838,7 @@ static int demo_put_visit(demo *d, const char *appt_id, const demo_acct *sp, int
 				  ? f_ppd_free
 				  : m->products[rng_below(&d->r, nstrings(m->products))];
 	day_text(day, date);
+	notes = rng_chance(&d->r, 55) ? PICK(&d->r, visit_notes[sp->kind]) : NULL;
 	kt_field f[] = {
 		{"location_id", d->loc[sp->loc]},
 		{"client_id", d->client[c].id},
@@ -818,7 +847,7 @@ static int demo_put_visit(demo *d, const char *appt_id, const demo_acct *sp, int
 		{"visit_date", date},
 		{"services", services},
 		{"products_formulas", formula},
-		{"treatment_notes", rng_chance(&d->r, 55) ? PICK(&d->r, visit_notes[sp->kind]) : NULL},
+		{"treatment_notes", notes},
 		{"photos", nphoto ? photos : NULL},
 	};
 	return store_insert(d->st, "visit", id, d->org, f, NELEM(f), NULL);
@@ -852,9 +881,15 @@ static int demo_put_appointment(demo *d, const demo_acct *sp, int64_t day, const
 	else if (rng_chance(&d->r, 6))
 		note = PICK(&d->r, appt_client_notes);
 	kt_field f[] = {
-		{"location_id", d->loc[sp->loc]}, {"client_id", cl->id}, {"specialist_id", sp->id},
-		{"start_at", start_s},            {"duration_min", minutes}, {"services", services},
-		{"status", status},               {"client_note", note},   {"internal_note", internal},
+		{"location_id", d->loc[sp->loc]},
+		{"client_id", cl->id},
+		{"specialist_id", sp->id},
+		{"start_at", start_s},
+		{"duration_min", minutes},
+		{"services", services},
+		{"status", status},
+		{"client_note", note},
+		{"internal_note", internal},
 	};
 	if ((rc = store_insert(d->st, "appointment", id, d->org, f, NELEM(f), NULL)))
 		return rc;
@@ -877,7 +912,8 @@ static int demo_put_calendar(demo *d)
 			if ((rc = demo_day_layout(d, sp, n, day_slots)))
 				return rc;
 			for (int i = 0; i < n; i++)
-				if ((rc = demo_put_appointment(d, sp, d->today - PAST_DAYS + k, &day_slots[i])))
+				if ((rc = demo_put_appointment(d, sp, d->today - PAST_DAYS + k,
+							       &day_slots[i])))
 					return rc;
 		}
 	return KT_OK;
@@ -889,8 +925,8 @@ static int demo_print(const demo *d, FILE *out)
 		return KT_EIO;
 	for (int i = 0; i < NACCT; i++) {
 		const demo_acct *a = &d->acct[i];
-		if (fprintf(out, "%s\t%s\t%s\t%s\t%s\n", a->role, a->loc < 0 ? "*" : loc_name[a->loc], a->email,
-			    a->password, a->name) < 0)
+		if (fprintf(out, "%s\t%s\t%s\t%s\t%s\n", a->role, a->loc < 0 ? "*" : loc_name[a->loc],
+			    a->email, a->password, a->name) < 0)
 			return KT_EIO;
 	}
 	return fflush(out) == 0 && !ferror(out) ? KT_OK : KT_EIO;

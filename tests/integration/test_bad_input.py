@@ -90,6 +90,19 @@ class BadInputTest(unittest.TestCase):
             return m
         self.assertEqual(self.error_for(steps)["code"], "too_large")
 
+    def test_silent_connection_is_closed_at_the_sign_in_deadline(self):
+        async def steps(p):
+            await p.hello()
+            t0 = asyncio.get_event_loop().time()
+            m = await p.recv(timeout=15)
+            waited = asyncio.get_event_loop().time() - t0
+            self.assertTrue(await p.closed())
+            self.assertGreater(waited, 8)
+            return m
+        m = self.error_for(steps)
+        self.assertEqual(m["code"], "timeout")
+        self.assertTrue(m["fatal"])
+
     def test_unknown_message_type(self):
         async def steps(p):
             await p.hello()
