@@ -10,12 +10,13 @@
 #include "schema.h"
 #include "store.h"
 
-#define STMT_CACHE 64
+#define STMT_CACHE 256
 
 struct kt_store {
 	sqlite3 *db;
 	struct {
-		const char *key; /* SQL text pointer (static strings) or table-derived key */
+		uint64_t hash; /* of the SQL text */
+		char *key;     /* the SQL text (owned) */
 		sqlite3_stmt *stmt;
 	} cache[STMT_CACHE];
 	int ncache;
@@ -25,6 +26,9 @@ struct kt_store {
 
 static int sql_err(kt_store *st, int rc)
 {
+	if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return KT_ECONFLICT; /* e.g. a portal e-mail or an id that is taken */
+	rc &= 0xff;           /* extended codes are on: compare primary codes below */
 	if (rc == SQLITE_CONSTRAINT || rc == SQLITE_MISMATCH || rc == SQLITE_RANGE)
 		return KT_EINVALID;
 	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
@@ -35,28 +39,39 @@ static int sql_err(kt_store *st, int rc)
 	return KT_EIO;
 }
 
-/* Prepared statement for a static SQL string, cached by pointer. */
+static uint64_t sql_hash(const char *sql)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (; *sql; sql++)
+		h = (h ^ (unsigned char)*sql) * 1099511628211ull;
+	return h;
+}
+
+/* Prepared statement for an SQL text, cached by its content for the life of
+ * the store (row writes and snapshot pages build their SQL from the model,
+ * so the set is small and fixed). Release with finish(). */
 static sqlite3_stmt *prep(kt_store *st, const char *sql)
 {
+	uint64_t h = sql_hash(sql);
+	sqlite3_stmt *s = NULL;
 	for (int i = 0; i < st->ncache; i++)
-		if (st->cache[i].key == sql) {
+		if (st->cache[i].hash == h && strcmp(st->cache[i].key, sql) == 0) {
 			sqlite3_reset(st->cache[i].stmt);
 			sqlite3_clear_bindings(st->cache[i].stmt);
 			return st->cache[i].stmt;
 		}
-	sqlite3_stmt *s = NULL;
 	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
 		kt_warn("sqlite prepare: %s", sqlite3_errmsg(st->db));
 		return NULL;
 	}
-	if (st->ncache < STMT_CACHE) {
-		st->cache[st->ncache].key = sql;
+	if (st->ncache < STMT_CACHE && (st->cache[st->ncache].key = strdup(sql))) {
+		st->cache[st->ncache].hash = h;
 		st->cache[st->ncache++].stmt = s;
-	}
+	} /* else: uncached; finish() finalizes it */
 	return s;
 }
 
-/* Statements built from dynamic text (row writes) are not cached. */
+/* One-off statements (pragmas at open): not cached. */
 static sqlite3_stmt *prep_once(kt_store *st, const char *sql)
 {
 	sqlite3_stmt *s = NULL;
@@ -98,12 +113,12 @@ static int migrate(kt_store *st, const char **errmsg)
 	char buf[64];
 
 	if (!s || sqlite3_step(s) != SQLITE_ROW) {
-		sqlite3_finalize(s);
+		finish(st, s);
 		*errmsg = "not a SQLite database (or unreadable)";
 		return KT_EIO;
 	}
 	have = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
+	finish(st, s);
 	if (have > kt_migration_count) {
 		*errmsg = "database was written by a newer kartoteka-server";
 		return KT_EINVALID;
@@ -159,7 +174,7 @@ int store_open(const char *path, int flags, kt_store **out, const char **errmsg)
 		goto fail;
 	}
 	sqlite3_busy_timeout(st->db, 5000);
-	sqlite3_extended_result_codes(st->db, 0);
+	sqlite3_extended_result_codes(st->db, 1);
 	if (!(flags & KT_STORE_READONLY)) {
 		/* WAL: readers never block the writer. synchronous=FULL: a commit
 		 * is on disk before we acknowledge it (see README, durability). */
@@ -186,8 +201,10 @@ void store_close(kt_store *st)
 {
 	if (!st)
 		return;
-	for (int i = 0; i < st->ncache; i++)
+	for (int i = 0; i < st->ncache; i++) {
 		sqlite3_finalize(st->cache[i].stmt);
+		free(st->cache[i].key);
+	}
 	for (int i = 0; i < 16; i++)
 		free(st->row_sql[i]);
 	sqlite3_close(st->db);
@@ -205,7 +222,7 @@ int store_schema_version(kt_store *st)
 	int v = -1;
 	if (s && sqlite3_step(s) == SQLITE_ROW)
 		v = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
+	finish(st, s);
 	return v;
 }
 
@@ -319,13 +336,13 @@ int store_row_routing(kt_store *st, const kt_table *t, const char *id, char **lo
 		snprintf(sql, sizeof sql, "SELECT id, id FROM %s WHERE id = ?", t->name);
 		break;
 	}
-	s = prep_once(st, sql);
+	s = prep(st, sql);
 	if (!s)
 		return KT_EIO;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW) {
-		sqlite3_finalize(s);
+		finish(st, s);
 		return rc == SQLITE_DONE ? KT_ENOT_FOUND : sql_err(st, rc);
 	}
 	switch (t->route) {
@@ -350,7 +367,7 @@ int store_row_routing(kt_store *st, const kt_table *t, const char *id, char **lo
 		snprintf(client, KT_UUID_LEN + 1, "%s", id);
 		break;
 	}
-	sqlite3_finalize(s);
+	finish(st, s);
 	return *locs ? KT_OK : KT_ENOMEM;
 }
 
@@ -386,7 +403,7 @@ static int row_org(kt_store *st, const kt_table *t, const char *id, char org[KT_
 	int rc;
 	snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE id = ?",
 		 t->route == KT_ROUTE_ORG ? "id" : "org_id", t->name);
-	if (!(s = prep_once(st, sql)))
+	if (!(s = prep(st, sql)))
 		return KT_EIO;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
@@ -395,7 +412,7 @@ static int row_org(kt_store *st, const kt_table *t, const char *id, char org[KT_
 		rc = KT_OK;
 	} else
 		rc = rc == SQLITE_DONE ? KT_ENOT_FOUND : sql_err(st, rc);
-	sqlite3_finalize(s);
+	finish(st, s);
 	return rc;
 }
 
@@ -475,11 +492,11 @@ static int64_t row_version(kt_store *st, const kt_table *t, const char *id)
 	sqlite3_stmt *s;
 	int64_t v = 0;
 	snprintf(sql, sizeof sql, "SELECT version FROM %s WHERE id = ?", t->name);
-	if ((s = prep_once(st, sql))) {
+	if ((s = prep(st, sql))) {
 		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
 		if (sqlite3_step(s) == SQLITE_ROW)
 			v = sqlite3_column_int64(s, 0);
-		sqlite3_finalize(s);
+		finish(st, s);
 	}
 	return v;
 }
@@ -514,7 +531,7 @@ int store_insert(kt_store *st, const char *tbl, const char *id, const char *org_
 
 	if ((rc = in_tx_begin(st, &own)))
 		return rc;
-	if (!(s = prep_once(st, sql))) {
+	if (!(s = prep(st, sql))) {
 		rc = KT_EIO;
 		goto out;
 	}
@@ -536,7 +553,7 @@ int store_insert(kt_store *st, const char *tbl, const char *id, const char *org_
 	if (!rc && version_out)
 		*version_out = 1;
 out:
-	sqlite3_finalize(s);
+	finish(st, s);
 	free(locs);
 	return in_tx_end(st, own, rc);
 }
@@ -568,7 +585,7 @@ int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *
 		return rc;
 	if ((rc = row_org(st, t, id, org)) || (rc = store_row_routing(st, t, id, &loc_old, c_old)))
 		goto out;
-	if (!(s = prep_once(st, sql))) {
+	if (!(s = prep(st, sql))) {
 		rc = KT_EIO;
 		goto out;
 	}
@@ -588,7 +605,7 @@ int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *
 	if (!rc && version_out)
 		*version_out = row_version(st, t, id);
 out:
-	sqlite3_finalize(s);
+	finish(st, s);
 	free(loc_old);
 	free(loc_new);
 	return in_tx_end(st, own, rc);
@@ -609,7 +626,7 @@ int store_delete(kt_store *st, const char *tbl, const char *id)
 	if ((rc = row_org(st, t, id, org)) || (rc = store_row_routing(st, t, id, &loc_old, c_old)))
 		goto out;
 	snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = ?", t->name);
-	if (!(s = prep_once(st, sql))) {
+	if (!(s = prep(st, sql))) {
 		rc = KT_EIO;
 		goto out;
 	}
@@ -619,7 +636,7 @@ int store_delete(kt_store *st, const char *tbl, const char *id)
 	if (!rc)
 		rc = log_change(st, org, t, id, true, loc_old, c_old, "", NULL);
 out:
-	sqlite3_finalize(s);
+	finish(st, s);
 	free(loc_old);
 	return in_tx_end(st, own, rc);
 }
@@ -653,8 +670,22 @@ static int link_change(kt_store *st, const kt_table *t, const char *row_id, cons
 		goto out;
 	}
 	rc = KT_OK;
-	if (sqlite3_changes(st->db) == 0)
-		goto out; /* already linked / not linked: nothing changed, nothing to log */
+	if (sqlite3_changes(st->db) == 0) {
+		/* nothing changed: fine when already linked (or already unlinked),
+		 * an error when the location is missing or of another organisation */
+		static const char linked[] = "SELECT 1 FROM location WHERE id = ?1 AND org_id = ?2";
+		sqlite3_stmt *q = prep(st, linked);
+		if (!q) {
+			rc = KT_EIO;
+			goto out;
+		}
+		sqlite3_bind_text(q, 1, location_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, org, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) != SQLITE_ROW)
+			rc = KT_ENOT_FOUND;
+		finish(st, q);
+		goto out;
+	}
 	if ((rc = store_row_routing(st, t, row_id, &loc_new, c_new)))
 		goto out;
 	rc = log_change(st, org, t, row_id, false, loc_old, c_old, loc_new, c_new);
@@ -940,7 +971,7 @@ int store_snapshot_page(kt_store *st, const kt_table *t, const char *where, cons
 		return KT_ENOMEM;
 	snprintf(sql, cap, "%.*s WHERE (%s) AND id > ?3 ORDER BY id LIMIT ?4",
 		 (int)(strstr(base, " WHERE id = ?") - base), base, where);
-	if (!(s = prep_once(st, sql))) {
+	if (!(s = prep(st, sql))) {
 		rc = KT_EIO;
 		goto out;
 	}
@@ -961,7 +992,7 @@ int store_snapshot_page(kt_store *st, const kt_table *t, const char *where, cons
 	}
 	rc = rc == SQLITE_DONE ? KT_OK : sql_err(st, rc);
 out:
-	sqlite3_finalize(s);
+	finish(st, s);
 	free(sql);
 	return rc;
 }
@@ -973,13 +1004,13 @@ int64_t store_snapshot_count(kt_store *st, const kt_table *t, const char *where,
 	sqlite3_stmt *s;
 	int64_t n = 0;
 	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE (%s)", t->name, where);
-	if (!(s = prep_once(st, sql)))
+	if (!(s = prep(st, sql)))
 		return 0;
 	sqlite3_bind_text(s, 1, principal_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, org, -1, SQLITE_STATIC);
 	if (sqlite3_step(s) == SQLITE_ROW)
 		n = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
+	finish(st, s);
 	return n;
 }
 

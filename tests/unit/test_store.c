@@ -134,6 +134,27 @@ static void test_linking_a_client_logs_its_new_locations(void **state)
 		kt_log_entry_free(&e[i]);
 }
 
+static void test_link_to_a_missing_location_is_not_found(void **state)
+{
+	char nowhere[37];
+	(void)state;
+	kt_uuid7(nowhere);
+	assert_int_equal(store_link_client_location(st, client, nowhere), KT_ENOT_FOUND);
+	assert_int_equal(store_link_client_location(st, nowhere, locA), KT_ENOT_FOUND);
+}
+
+static void test_taken_unique_value_is_a_conflict(void **state)
+{
+	char a[37], b[37];
+	(void)state;
+	kt_uuid7(a);
+	kt_uuid7(b);
+	kt_field s1[] = {{"display_name", "Eva"}, {"email", "eva@x.example"}, {"role", "manager"}};
+	assert_int_equal(store_insert(st, "staff", a, org, s1, 3, NULL), KT_OK);
+	assert_int_equal(store_insert(st, "staff", b, org, s1, 3, NULL), KT_ECONFLICT);
+	assert_int_equal(store_insert(st, "staff", a, org, s1, 3, NULL), KT_ECONFLICT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -142,6 +163,8 @@ int main(void)
 		cmocka_unit_test(test_every_write_logs_routing_before_and_after),
 		cmocka_unit_test(test_failed_write_leaves_no_log_entry),
 		cmocka_unit_test(test_linking_a_client_logs_its_new_locations),
+		cmocka_unit_test(test_link_to_a_missing_location_is_not_found),
+		cmocka_unit_test(test_taken_unique_value_is_a_conflict),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
