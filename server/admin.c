@@ -363,6 +363,8 @@ int admin_main(const char *db_path, int argc, char **argv)
 		return admin_usage_error("--db FILE is required");
 	if (store_open(db_path, 0, &st, &msg))
 		return admin_fail("%s: %s", db_path, msg ? msg : "cannot open");
+	/* the audit log names who changed what: edits made here are the operator's */
+	store_set_actor(st, "operator", NULL, NULL, 0);
 	if (!strcmp(argv[0], "appointment"))
 		rc = admin_appointment(st, argc - 1, argv + 1);
 	else if (!strcmp(argv[0], "client"))

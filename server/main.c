@@ -7,6 +7,7 @@
 #include <sodium.h>
 #include <sys/stat.h>
 #include "admin.h"
+#include "audit.h"
 #include "demo.h"
 #include "server.h"
 
@@ -21,6 +22,8 @@ static void usage(FILE *f)
 		"  serve --db FILE --listen HOST:PORT     serve devices over WebSocket (port 0 = any free\n"
 		"        [--config FILE] [--verbose]      port; the chosen one is printed)\n"
 		"  admin --db FILE SUBCOMMAND ...         server-side edits (see: kartoteka-server admin --db F help)\n"
+		"  audit verify --db FILE                 check the audit log's hash chain\n"
+		"  audit show --db FILE --client ID       a client card's change history\n"
 		"  policy                                 print the access policy matrix (Markdown)\n"
 		"  help                                   this text\n"
 		"\n"
@@ -193,6 +196,28 @@ static int cmd_serve(int argc, char **argv)
 	return server_run(&o);
 }
 
+/* audit verify --db FILE | audit show --db FILE --client ID */
+static int cmd_audit(int argc, char **argv)
+{
+	const char *db = opt(argc, argv, "--db"), *client = opt(argc, argv, "--client"), *msg = NULL;
+	kt_store *st = NULL;
+	int rc;
+	bool verify = argc > 0 && !strcmp(argv[0], "verify"), show = argc > 0 && !strcmp(argv[0], "show");
+
+	if (!db || (!verify && !show) || (show && !client)) {
+		fprintf(stderr, "usage: kartoteka-server audit verify --db FILE\n"
+				"       kartoteka-server audit show --db FILE --client ID\n");
+		return 2;
+	}
+	if (store_open(db, KT_STORE_READONLY, &st, &msg)) {
+		fprintf(stderr, "kartoteka-server audit: %s: %s\n", db, msg);
+		return 1;
+	}
+	rc = verify ? audit_verify(st, stdout) : audit_show_client(st, client, stdout);
+	store_close(st);
+	return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "help";
@@ -214,6 +239,8 @@ int main(int argc, char **argv)
 		}
 		return admin_main(argv[3], argc - 4, argv + 4);
 	}
+	if (!strcmp(cmd, "audit"))
+		return cmd_audit(argc - 2, argv + 2);
 	if (!strcmp(cmd, "policy")) {
 		policy_print_markdown(stdout);
 		return 0;

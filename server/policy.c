@@ -113,6 +113,12 @@ const kt_policy_entry kt_policy[] = {
 	INTERNAL("device", "id"), INTERNAL("device", "kind"), INTERNAL("device", "principal_id"),
 	INTERNAL("device", "app"), INTERNAL("device", "first_seen"), INTERNAL("device", "last_seen"),
 	INTERNAL("device", "last_ack_seq"), INTERNAL("device", "revoked"),
+	INTERNAL("audit", "seq"), INTERNAL("audit", "org_id"), INTERNAL("audit", "actor_kind"),
+	INTERNAL("audit", "actor_id"), INTERNAL("audit", "device_id"), INTERNAL("audit", "action"),
+	INTERNAL("audit", "entity"), INTERNAL("audit", "entity_id"), INTERNAL("audit", "client_id"),
+	INTERNAL("audit", "location_id"), INTERNAL("audit", "fields"), INTERNAL("audit", "before"),
+	INTERNAL("audit", "after"), INTERNAL("audit", "device_time"), INTERNAL("audit", "server_time"),
+	INTERNAL("audit", "prev_hash"), INTERNAL("audit", "hash"),
 };
 const int kt_policy_count = sizeof kt_policy / sizeof kt_policy[0];
 

@@ -82,6 +82,23 @@ const char *const kt_migrations[] = {
 	" id TEXT PRIMARY KEY, kind TEXT NOT NULL, principal_id TEXT NOT NULL, app TEXT,"
 	" first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
 	" last_ack_seq INTEGER NOT NULL DEFAULT 0, revoked INTEGER NOT NULL DEFAULT 0);",
+
+	/* 2: the audit log. Append-only, hash-chained per organisation: hash =
+	 * BLAKE2b-256(prev_hash || every other column, length-prefixed), see
+	 * audit.c. before/after are JSON objects of the changed fields. */
+	"CREATE TABLE audit("
+	" seq INTEGER PRIMARY KEY, org_id TEXT NOT NULL,"
+	" actor_kind TEXT NOT NULL, actor_id TEXT, device_id TEXT,"
+	" action TEXT NOT NULL, entity TEXT NOT NULL, entity_id TEXT NOT NULL,"
+	" client_id TEXT, location_id TEXT, fields TEXT, before TEXT, after TEXT,"
+	" device_time INTEGER, server_time INTEGER NOT NULL,"
+	" prev_hash BLOB NOT NULL, hash BLOB NOT NULL);"
+	"CREATE INDEX audit_org ON audit(org_id, seq);"
+	"CREATE INDEX audit_client ON audit(client_id, seq);"
+	"CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN"
+	" SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN"
+	" SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
 };
 
 const int kt_migration_count = sizeof kt_migrations / sizeof kt_migrations[0];

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "audit.h"
 #include "policy.h"
 #include "schema.h"
 #include "store.h"
@@ -21,6 +22,7 @@ struct kt_store {
 	} cache[STMT_CACHE];
 	int ncache;
 	int64_t data_version;
+	kt_actor actor;
 	char *row_sql[16]; /* SELECT for store_row_load per table index */
 };
 
@@ -188,6 +190,7 @@ int store_open(const char *path, int flags, kt_store **out, const char **errmsg)
 			goto fail;
 	}
 	store_data_changed(st);
+	store_set_actor(st, "system", NULL, NULL, 0);
 	*out = st;
 	return KT_OK;
 fail:
@@ -209,6 +212,19 @@ void store_close(kt_store *st)
 		free(st->row_sql[i]);
 	sqlite3_close(st->db);
 	free(st);
+}
+
+void store_set_actor(kt_store *st, const char *kind, const char *id, const char *device, int64_t device_time)
+{
+	snprintf(st->actor.kind, sizeof st->actor.kind, "%s", kind ? kind : "system");
+	snprintf(st->actor.id, sizeof st->actor.id, "%s", id ? id : "");
+	snprintf(st->actor.device, sizeof st->actor.device, "%s", device ? device : "");
+	st->actor.device_time = device_time;
+}
+
+const kt_actor *store_actor(const kt_store *st)
+{
+	return &st->actor;
 }
 
 sqlite3 *store_db(kt_store *st)
@@ -501,6 +517,70 @@ static int64_t row_version(kt_store *st, const kt_table *t, const char *id)
 	return v;
 }
 
+/* The given columns of a row as a JSON object, built by SQLite (owned by
+ * the caller; NULL when the row does not exist). idx NULL = every column
+ * a person could care about (not id/org_id/version/updated_at/secrets). */
+static char *row_json(kt_store *st, const kt_table *t, const char *id, const int *idx, int n)
+{
+	char sql[2048];
+	size_t len = (size_t)snprintf(sql, sizeof sql, "SELECT json_object(");
+	int k = 0;
+	sqlite3_stmt *s;
+	char *out = NULL;
+	for (int i = 0; i < (idx ? n : t->ncols) && len < sizeof sql - 64; i++) {
+		const char *c = t->cols[idx ? idx[i] : i].name;
+		if (managed_column(c) || !strcmp(c, "password_hash"))
+			continue;
+		len += (size_t)snprintf(sql + len, sizeof sql - len, "%s'%s', %s", k++ ? ", " : "", c, c);
+	}
+	snprintf(sql + len, sizeof sql - len, ") FROM %s WHERE id = ?", t->name);
+	if (!(s = prep(st, sql)))
+		return NULL;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		out = strdup((const char *)sqlite3_column_text(s, 0));
+	finish(st, s);
+	return out;
+}
+
+static char *field_list(const kt_table *t, const int *idx, int n)
+{
+	size_t cap = 1;
+	for (int i = 0; i < n; i++)
+		cap += strlen(t->cols[idx[i]].name) + 1;
+	char *out = calloc(1, cap);
+	for (int i = 0; out && i < n; i++) {
+		if (!strcmp(t->cols[idx[i]].name, "password_hash"))
+			continue;
+		if (*out)
+			strcat(out, ",");
+		strcat(out, t->cols[idx[i]].name);
+	}
+	return out;
+}
+
+/* The first location of a routing set, for the audit entry's scope. */
+static void first_loc(const char *locs, char out[KT_UUID_LEN + 1])
+{
+	size_t n = locs ? strcspn(locs, ",") : 0;
+	out[0] = 0;
+	if (n == KT_UUID_LEN) {
+		memcpy(out, locs, n);
+		out[n] = 0;
+	}
+}
+
+static int audit_row(kt_store *st, const char *org, const char *action, const kt_table *t, const char *id,
+		     const char *client, const char *locs, const char *fields, const char *before,
+		     const char *after)
+{
+	char loc[KT_UUID_LEN + 1];
+	first_loc(locs, loc);
+	kt_audit_entry e = {org, action, t->name, id, client && *client ? client : NULL, loc[0] ? loc : NULL,
+			    fields, before, after};
+	return audit_append(st, &e);
+}
+
 int store_insert(kt_store *st, const char *tbl, const char *id, const char *org_id,
 		 const kt_field *f, int n, int64_t *version_out)
 {
@@ -550,6 +630,12 @@ int store_insert(kt_store *st, const char *tbl, const char *id, const char *org_
 	if ((rc = store_row_routing(st, t, id, &locs, client)))
 		goto out;
 	rc = log_change(st, is_org ? id : org_id, t, id, false, "", NULL, locs, client);
+	if (!rc) {
+		char *after = row_json(st, t, id, idx, n), *fields = field_list(t, idx, n);
+		rc = audit_row(st, is_org ? id : org_id, "create", t, id, client, locs, fields, NULL, after);
+		free(after);
+		free(fields);
+	}
 	if (!rc && version_out)
 		*version_out = 1;
 out:
@@ -565,7 +651,7 @@ int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *
 	int idx[64], rc, p = 1;
 	bool own = false;
 	char sql[2048], *loc_old = NULL, *loc_new = NULL, c_old[KT_UUID_LEN + 1], c_new[KT_UUID_LEN + 1];
-	char org[KT_UUID_LEN + 1];
+	char org[KT_UUID_LEN + 1], *before = NULL, *after = NULL, *fields = NULL;
 	size_t len;
 	sqlite3_stmt *s = NULL;
 
@@ -585,6 +671,7 @@ int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *
 		return rc;
 	if ((rc = row_org(st, t, id, org)) || (rc = store_row_routing(st, t, id, &loc_old, c_old)))
 		goto out;
+	before = row_json(st, t, id, idx, n);
 	if (!(s = prep(st, sql))) {
 		rc = KT_EIO;
 		goto out;
@@ -602,19 +689,27 @@ int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *
 	if ((rc = store_row_routing(st, t, id, &loc_new, c_new)))
 		goto out;
 	rc = log_change(st, org, t, id, false, loc_old, c_old, loc_new, c_new);
+	if (!rc) {
+		after = row_json(st, t, id, idx, n);
+		fields = field_list(t, idx, n);
+		rc = audit_row(st, org, "update", t, id, c_new, loc_new, fields, before, after);
+	}
 	if (!rc && version_out)
 		*version_out = row_version(st, t, id);
 out:
 	finish(st, s);
 	free(loc_old);
 	free(loc_new);
+	free(before);
+	free(after);
+	free(fields);
 	return in_tx_end(st, own, rc);
 }
 
 int store_delete(kt_store *st, const char *tbl, const char *id)
 {
 	const kt_table *t = kt_table_find(tbl, strlen(tbl));
-	char sql[128], *loc_old = NULL, c_old[KT_UUID_LEN + 1], org[KT_UUID_LEN + 1];
+	char sql[128], *loc_old = NULL, c_old[KT_UUID_LEN + 1], org[KT_UUID_LEN + 1], *before = NULL;
 	sqlite3_stmt *s = NULL;
 	bool own = false;
 	int rc;
@@ -625,6 +720,7 @@ int store_delete(kt_store *st, const char *tbl, const char *id)
 		return rc;
 	if ((rc = row_org(st, t, id, org)) || (rc = store_row_routing(st, t, id, &loc_old, c_old)))
 		goto out;
+	before = row_json(st, t, id, NULL, 0);
 	snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = ?", t->name);
 	if (!(s = prep(st, sql))) {
 		rc = KT_EIO;
@@ -635,10 +731,27 @@ int store_delete(kt_store *st, const char *tbl, const char *id)
 	rc = rc == SQLITE_DONE ? KT_OK : sql_err(st, rc);
 	if (!rc)
 		rc = log_change(st, org, t, id, true, loc_old, c_old, "", NULL);
+	if (!rc)
+		rc = audit_row(st, org, "delete", t, id, c_old, loc_old, NULL, before, NULL);
 out:
 	finish(st, s);
 	free(loc_old);
+	free(before);
 	return in_tx_end(st, own, rc);
+}
+
+static char *locs_json(kt_store *st, const char *locs)
+{
+	static const char sql[] = "SELECT json_object('locations', ?)";
+	sqlite3_stmt *s = prep(st, sql);
+	char *out = NULL;
+	if (!s)
+		return NULL;
+	sqlite3_bind_text(s, 1, locs ? locs : "", -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		out = strdup((const char *)sqlite3_column_text(s, 0));
+	finish(st, s);
+	return out;
 }
 
 /* Change a routing link and log a put of the routed row with old/new sets. */
@@ -689,6 +802,13 @@ static int link_change(kt_store *st, const kt_table *t, const char *row_id, cons
 	if ((rc = store_row_routing(st, t, row_id, &loc_new, c_new)))
 		goto out;
 	rc = log_change(st, org, t, row_id, false, loc_old, c_old, loc_new, c_new);
+	if (!rc) {
+		char *before = locs_json(st, loc_old), *after = locs_json(st, loc_new);
+		rc = audit_row(st, org, strlen(loc_new) > strlen(loc_old) ? "link" : "unlink", t, row_id, c_new,
+			       location_id, "locations", before, after);
+		free(before);
+		free(after);
+	}
 out:
 	free(loc_old);
 	free(loc_new);

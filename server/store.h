@@ -37,6 +37,18 @@ void store_rollback(kt_store *st);
 int store_meta_get(kt_store *st, const char *key, void *buf, size_t cap, size_t *len) KT_MUST_CHECK;
 int store_meta_set(kt_store *st, const char *key, const void *buf, size_t len) KT_MUST_CHECK;
 
+/* Who is writing: recorded in the audit entry of every change (audit.c).
+ * kind: "staff", "client", "operator" (the admin command) or "system"
+ * (demo data, migrations). The default is "system". */
+typedef struct kt_actor {
+	char kind[16];
+	char id[KT_UUID_LEN + 1];     /* "" when none */
+	char device[KT_UUID_LEN + 1]; /* "" when none */
+	int64_t device_time;          /* 0 when unknown */
+} kt_actor;
+void store_set_actor(kt_store *st, const char *kind, const char *id, const char *device, int64_t device_time);
+const kt_actor *store_actor(const kt_store *st);
+
 /* A field for writes, given as text and converted by the column type:
  * INT "123", BOOL "0"/"1"/"true"/"false", LIST "a,b,c", text as is.
  * text == NULL writes SQL NULL. */
@@ -48,7 +60,8 @@ typedef struct kt_field {
 /* Row writes. Each validates table and column names against model.c
  * (id, org_id, version, updated_at are managed here and cannot be set by
  * fields, except org_id on insert), bumps version, sets updated_at, and logs
- * the change with routing before/after. When no transaction is open they run
+ * the change with routing before/after and an audit entry with the changed
+ * fields before and after (never password hashes). When no transaction is open they run
  * in their own. *version_out (may be NULL) gets the new version. */
 int store_insert(kt_store *st, const char *tbl, const char *id, const char *org_id,
 		 const kt_field *f, int n, int64_t *version_out) KT_MUST_CHECK;

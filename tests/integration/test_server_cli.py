@@ -74,6 +74,32 @@ class ServerCliTest(unittest.TestCase):
         self.assertEqual(out.returncode, 2)
         self.assertIn("unknown key", out.stderr)
 
+    def test_admin_edits_are_audited_and_tampering_is_named(self):
+        import sqlite3
+        db, _ = h.demo_db(self.tmp)
+        con = sqlite3.connect(db)
+        cid = con.execute("SELECT id FROM client ORDER BY id LIMIT 1").fetchone()[0]
+        con.close()
+        out = self.run_server("admin", "--db", db, "client", "set", cid, "phone", "+386 40 111 222")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        shown = self.run_server("audit", "show", "--db", db, "--client", cid).stdout
+        self.assertIn("operator", shown)
+        self.assertIn('"phone":"+386 40 111 222"', shown)
+        ok = self.run_server("audit", "verify", "--db", db)
+        self.assertEqual(ok.returncode, 0, ok.stdout)
+        self.assertIn("audit log ok", ok.stdout)
+        con = sqlite3.connect(db)
+        with self.assertRaises(sqlite3.DatabaseError):  # append-only for anyone using SQL
+            con.execute("UPDATE audit SET after = '{}' WHERE seq = 7")
+        # someone with the file drops the guard and edits one entry
+        con.execute("DROP TRIGGER audit_no_update")
+        con.execute("UPDATE audit SET after = '{\"phone\":\"+386 1 000\"}' WHERE seq = 7")
+        con.commit()
+        con.close()
+        bad = self.run_server("audit", "verify", "--db", db)
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("BROKEN at entry 7 ", bad.stdout)
+
     def test_policy_prints_the_matrix(self):
         out = self.run_server("policy")
         self.assertEqual(out.returncode, 0)

@@ -1,0 +1,209 @@
+/* audit.c - see audit.h. The hash covers the previous entry's hash and
+ * every column of the entry (length-prefixed, NULL distinct from empty),
+ * so no field can be changed, and no entry removed or reordered, without
+ * breaking the chain from that entry on. Never stores password hashes. */
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include "audit.h"
+
+#define HASH_LEN 32
+
+static void put_field(crypto_generichash_state *h, const void *p, size_t n, bool null)
+{
+	uint8_t len[4];
+	uint32_t v = null ? 0xffffffffu : (uint32_t)n;
+	for (int i = 0; i < 4; i++)
+		len[i] = (uint8_t)(v >> (24 - 8 * i));
+	crypto_generichash_update(h, len, 4);
+	if (!null && n)
+		crypto_generichash_update(h, p, n);
+}
+
+static void put_text(crypto_generichash_state *h, const char *s)
+{
+	put_field(h, s, s ? strlen(s) : 0, s == NULL);
+}
+
+static void put_int(crypto_generichash_state *h, int64_t v, bool null)
+{
+	uint8_t b[8];
+	for (int i = 0; i < 8; i++)
+		b[i] = (uint8_t)((uint64_t)v >> (56 - 8 * i));
+	put_field(h, b, 8, null);
+}
+
+/* The columns in hash order; the same list serves append and verify. */
+#define AUDIT_COLS                                                                                 \
+	"seq, org_id, actor_kind, actor_id, device_id, action, entity, entity_id, client_id, "      \
+	"location_id, fields, before, after, device_time, server_time"
+
+typedef struct entry_vals {
+	int64_t seq;
+	const char *text[12]; /* org_id .. after */
+	int64_t device_time, server_time;
+	bool device_time_null;
+} entry_vals;
+
+static void entry_hash(const uint8_t prev[HASH_LEN], const entry_vals *v, uint8_t out[HASH_LEN])
+{
+	crypto_generichash_state h;
+	crypto_generichash_init(&h, NULL, 0, HASH_LEN);
+	crypto_generichash_update(&h, prev, HASH_LEN);
+	put_int(&h, v->seq, false);
+	for (int i = 0; i < 12; i++)
+		put_text(&h, v->text[i]);
+	put_int(&h, v->device_time, v->device_time_null);
+	put_int(&h, v->server_time, false);
+	crypto_generichash_final(&h, out, HASH_LEN);
+}
+
+static int last_hash(sqlite3 *db, const char *org, uint8_t out[HASH_LEN], int64_t *max_seq)
+{
+	sqlite3_stmt *s;
+	int rc = KT_OK;
+	memset(out, 0, HASH_LEN);
+	if (sqlite3_prepare_v2(db,
+			       "SELECT (SELECT hash FROM audit WHERE org_id = ? ORDER BY seq DESC LIMIT 1), "
+			       "(SELECT coalesce(max(seq), 0) FROM audit)",
+			       -1, &s, NULL) != SQLITE_OK)
+		return KT_EIO;
+	sqlite3_bind_text(s, 1, org, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		if (sqlite3_column_bytes(s, 0) == HASH_LEN)
+			memcpy(out, sqlite3_column_blob(s, 0), HASH_LEN);
+		*max_seq = sqlite3_column_int64(s, 1);
+	} else
+		rc = KT_EIO;
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int audit_append(kt_store *st, const kt_audit_entry *e)
+{
+	sqlite3 *db = store_db(st);
+	const kt_actor *a = store_actor(st);
+	uint8_t prev[HASH_LEN], hash[HASH_LEN];
+	entry_vals v = {0};
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = last_hash(db, e->org, prev, &v.seq)))
+		return rc;
+	v.seq++;
+	const char *text[12] = {e->org, a->kind, a->id[0] ? a->id : NULL, a->device[0] ? a->device : NULL,
+				e->action, e->entity, e->entity_id, e->client_id, e->location_id, e->fields,
+				e->before, e->after};
+	memcpy(v.text, text, sizeof text);
+	v.device_time = a->device_time;
+	v.device_time_null = a->device_time == 0;
+	v.server_time = kt_now_ms();
+	entry_hash(prev, &v, hash);
+	if (sqlite3_prepare_v2(db,
+			       "INSERT INTO audit(" AUDIT_COLS ", prev_hash, hash) "
+			       "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			       -1, &s, NULL) != SQLITE_OK)
+		return KT_EIO;
+	sqlite3_bind_int64(s, 1, v.seq);
+	for (int i = 0; i < 12; i++)
+		sqlite3_bind_text(s, 2 + i, v.text[i], -1, SQLITE_STATIC);
+	if (v.device_time_null)
+		sqlite3_bind_null(s, 14);
+	else
+		sqlite3_bind_int64(s, 14, v.device_time);
+	sqlite3_bind_int64(s, 15, v.server_time);
+	sqlite3_bind_blob(s, 16, prev, HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 17, hash, HASH_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(s) == SQLITE_DONE ? KT_OK : KT_EIO;
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* Chain heads per organisation while verifying (few organisations). */
+typedef struct head {
+	char org[KT_UUID_LEN + 1];
+	uint8_t hash[HASH_LEN];
+} head;
+
+int audit_verify(kt_store *st, FILE *out)
+{
+	sqlite3_stmt *s;
+	head *heads = NULL;
+	int nheads = 0, rc = KT_OK;
+	int64_t n = 0;
+
+	if (sqlite3_prepare_v2(store_db(st), "SELECT " AUDIT_COLS ", prev_hash, hash FROM audit ORDER BY seq", -1,
+			       &s, NULL) != SQLITE_OK)
+		return KT_EIO;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		entry_vals v = {0};
+		uint8_t want[HASH_LEN];
+		head *h = NULL;
+		v.seq = sqlite3_column_int64(s, 0);
+		for (int i = 0; i < 12; i++)
+			v.text[i] = (const char *)sqlite3_column_text(s, 1 + i);
+		v.device_time_null = sqlite3_column_type(s, 13) == SQLITE_NULL;
+		v.device_time = sqlite3_column_int64(s, 13);
+		v.server_time = sqlite3_column_int64(s, 14);
+		const char *org = v.text[0] ? v.text[0] : "";
+		for (int i = 0; i < nheads; i++)
+			if (strcmp(heads[i].org, org) == 0)
+				h = &heads[i];
+		if (!h) {
+			head *nh = realloc(heads, (size_t)(nheads + 1) * sizeof *heads);
+			if (!nh) {
+				rc = KT_ENOMEM;
+				break;
+			}
+			heads = nh;
+			h = &heads[nheads++];
+			snprintf(h->org, sizeof h->org, "%s", org);
+			memset(h->hash, 0, HASH_LEN);
+		}
+		entry_hash(h->hash, &v, want);
+		if (sqlite3_column_bytes(s, 15) != HASH_LEN || sqlite3_column_bytes(s, 16) != HASH_LEN ||
+		    sodium_memcmp(sqlite3_column_blob(s, 15), h->hash, HASH_LEN) != 0 ||
+		    sodium_memcmp(sqlite3_column_blob(s, 16), want, HASH_LEN) != 0) {
+			fprintf(out, "audit log BROKEN at entry %lld (organisation %s, %s %s %s): its hash does not "
+				     "match its contents and the entry before it\n",
+				(long long)v.seq, org, v.text[4] ? v.text[4] : "?", v.text[5] ? v.text[5] : "?",
+				v.text[6] ? v.text[6] : "?");
+			rc = KT_ECONFLICT;
+			break;
+		}
+		memcpy(h->hash, want, HASH_LEN);
+		n++;
+	}
+	sqlite3_finalize(s);
+	free(heads);
+	if (!rc)
+		fprintf(out, "audit log ok: %lld entries\n", (long long)n);
+	return rc;
+}
+
+int audit_show_client(kt_store *st, const char *client_id, FILE *out)
+{
+	sqlite3_stmt *s;
+	int n = 0;
+	if (sqlite3_prepare_v2(store_db(st),
+			       "SELECT strftime('%Y-%m-%d %H:%M:%S', a.server_time / 1000, 'unixepoch') || 'Z', "
+			       "a.actor_kind, coalesce(st.display_name, a.actor_id, ''), coalesce(a.device_id, '-'), "
+			       "a.action, a.entity, a.entity_id, coalesce(a.fields, ''), coalesce(a.before, ''), "
+			       "coalesce(a.after, '') FROM audit a LEFT JOIN staff st ON st.id = a.actor_id "
+			       "WHERE a.client_id = ? ORDER BY a.seq",
+			       -1, &s, NULL) != SQLITE_OK)
+		return KT_EIO;
+	sqlite3_bind_text(s, 1, client_id, -1, SQLITE_STATIC);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		const char *c[10];
+		for (int i = 0; i < 10; i++)
+			c[i] = (const char *)sqlite3_column_text(s, i);
+		fprintf(out, "%s  %s %s  device %s  %s %s %s  fields: %s\n    before: %s\n    after:  %s\n", c[0], c[1],
+			c[2], c[3], c[4], c[5], c[6], c[7], c[8][0] ? c[8] : "-", c[9][0] ? c[9] : "-");
+		n++;
+	}
+	sqlite3_finalize(s);
+	if (!n)
+		fprintf(out, "no audit entries for client %s\n", client_id);
+	return KT_OK;
+}
