@@ -119,6 +119,10 @@ const kt_policy_entry kt_policy[] = {
 	INTERNAL("audit", "location_id"), INTERNAL("audit", "fields"), INTERNAL("audit", "before"),
 	INTERNAL("audit", "after"), INTERNAL("audit", "device_time"), INTERNAL("audit", "server_time"),
 	INTERNAL("audit", "prev_hash"), INTERNAL("audit", "hash"),
+	INTERNAL("field_version", "tbl"), INTERNAL("field_version", "row_id"),
+	INTERNAL("field_version", "field"), INTERNAL("field_version", "version"),
+	INTERNAL("mutation", "device_id"), INTERNAL("mutation", "mid"), INTERNAL("mutation", "result"),
+	INTERNAL("mutation", "at"),
 };
 const int kt_policy_count = sizeof kt_policy / sizeof kt_policy[0];
 

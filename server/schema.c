@@ -99,6 +99,19 @@ const char *const kt_migrations[] = {
 	" SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
 	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN"
 	" SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+
+	/* 3: what device pushes need. field_version: the row version at which
+	 * each field last changed (absent = unchanged since creation), so a
+	 * mutation based on version B conflicts exactly on the fields changed
+	 * after B. mutation: the first answer to each (device, mutation id),
+	 * written in the same transaction as the change, so a replay gets the
+	 * same answer and changes nothing. */
+	"CREATE TABLE field_version("
+	" tbl TEXT NOT NULL, row_id TEXT NOT NULL, field TEXT NOT NULL, version INTEGER NOT NULL,"
+	" PRIMARY KEY(tbl, row_id, field)) WITHOUT ROWID;"
+	"CREATE TABLE mutation("
+	" device_id TEXT NOT NULL, mid INTEGER NOT NULL, result BLOB NOT NULL, at INTEGER NOT NULL,"
+	" PRIMARY KEY(device_id, mid)) WITHOUT ROWID;",
 };
 
 const int kt_migration_count = sizeof kt_migrations / sizeof kt_migrations[0];

@@ -644,6 +644,47 @@ out:
 	return in_tx_end(st, own, rc);
 }
 
+/* Remember that these fields changed at the row's (new) version. */
+static int note_field_versions(kt_store *st, const kt_table *t, const char *id, const int *idx, int n)
+{
+	static const char sql[] =
+		"INSERT OR REPLACE INTO field_version(tbl, row_id, field, version) "
+		"SELECT ?1, ?2, ?3, version FROM %s WHERE id = ?2";
+	char q[256];
+	snprintf(q, sizeof q, sql, t->name);
+	for (int i = 0; i < n; i++) {
+		sqlite3_stmt *s = prep(st, q);
+		int rc;
+		if (!s)
+			return KT_EIO;
+		sqlite3_bind_text(s, 1, t->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, t->cols[idx[i]].name, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+		finish(st, s);
+		if (rc != SQLITE_DONE)
+			return sql_err(st, rc);
+	}
+	return KT_OK;
+}
+
+int store_field_versions(kt_store *st, const char *tbl, const char *id, const char *const *names, int n,
+			 int64_t *out)
+{
+	static const char sql[] = "SELECT version FROM field_version WHERE tbl = ? AND row_id = ? AND field = ?";
+	for (int i = 0; i < n; i++) {
+		sqlite3_stmt *s = prep(st, sql);
+		if (!s)
+			return KT_EIO;
+		sqlite3_bind_text(s, 1, tbl, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, names[i], -1, SQLITE_STATIC);
+		out[i] = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 1;
+		finish(st, s);
+	}
+	return KT_OK;
+}
+
 int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *f, int n,
 		 int64_t *version_out)
 {
@@ -689,6 +730,8 @@ int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *
 	if ((rc = store_row_routing(st, t, id, &loc_new, c_new)))
 		goto out;
 	rc = log_change(st, org, t, id, false, loc_old, c_old, loc_new, c_new);
+	if (!rc)
+		rc = note_field_versions(st, t, id, idx, n);
 	if (!rc) {
 		after = row_json(st, t, id, idx, n);
 		fields = field_list(t, idx, n);

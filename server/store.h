@@ -72,6 +72,11 @@ int store_delete(kt_store *st, const char *tbl, const char *id) KT_MUST_CHECK;
 int store_link_client_location(kt_store *st, const char *client_id, const char *location_id) KT_MUST_CHECK;
 int store_link_staff_location(kt_store *st, const char *staff_id, const char *location_id, bool add) KT_MUST_CHECK;
 
+/* The row version at which each named field last changed (1 when it never
+ * changed since the row was created). out[i] for names[i]. */
+int store_field_versions(kt_store *st, const char *tbl, const char *id, const char *const *names, int n,
+			 int64_t *out) KT_MUST_CHECK;
+
 /* Load the current row with routing. KT_ENOT_FOUND if it does not exist.
  * Caller frees with kt_row_free. */
 int store_row_load(kt_store *st, const kt_table *t, const char *id, kt_row *out) KT_MUST_CHECK;

@@ -134,6 +134,19 @@ static void test_linking_a_client_logs_its_new_locations(void **state)
 		kt_log_entry_free(&e[i]);
 }
 
+static void test_field_versions_name_the_version_of_the_last_change(void **state)
+{
+	const char *names[] = {"name", "phone", "preferences"};
+	int64_t v[3], v_phone;
+	(void)state;
+	assert_int_equal(store_update(st, "client", client, (kt_field[]){{"phone", "+386 1"}}, 1, &v_phone), KT_OK);
+	assert_int_equal(store_update(st, "client", client, (kt_field[]){{"preferences", "tea"}}, 1, NULL), KT_OK);
+	assert_int_equal(store_field_versions(st, "client", client, names, 3, v), KT_OK);
+	assert_int_equal(v[0], 1); /* never changed since creation */
+	assert_int_equal(v[1], v_phone);
+	assert_int_equal(v[2], v_phone + 1);
+}
+
 static void test_link_to_a_missing_location_is_not_found(void **state)
 {
 	char nowhere[37];
@@ -164,6 +177,7 @@ int main(void)
 		cmocka_unit_test(test_failed_write_leaves_no_log_entry),
 		cmocka_unit_test(test_linking_a_client_logs_its_new_locations),
 		cmocka_unit_test(test_link_to_a_missing_location_is_not_found),
+		cmocka_unit_test(test_field_versions_name_the_version_of_the_last_change),
 		cmocka_unit_test(test_taken_unique_value_is_a_conflict),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
