@@ -131,6 +131,59 @@ const int kt_policy_count = sizeof kt_policy / sizeof kt_policy[0];
 #undef A
 #undef M
 
+/* Writes, by column group. A column missing here cannot be written by any
+ * device (deny by default); bookkeeping columns (id, org_id, version,
+ * updated_at) never can. */
+#define O (1u << KT_ROLE_OWNER)
+#define MG (1u << KT_ROLE_MANAGER)
+#define RC (1u << KT_ROLE_RECEPTION)
+#define SP (1u << KT_ROLE_SPECIALIST)
+static const struct {
+	const char *table, *columns;
+	unsigned roles;
+} write_rules[] = {
+	{"client", "name,email,phone,birthday,address,preferences", O | MG | RC},
+	{"client", "allergies,conditions,medications,skin_hair_type,patch_tests,internal_notes", O | MG | SP},
+	{"appointment",
+	 "location_id,client_id,specialist_id,start_at,duration_min,services,status,client_note,internal_note",
+	 O | MG | RC},
+	{"visit",
+	 "location_id,client_id,specialist_id,appointment_id,visit_date,services,products_formulas,"
+	 "treatment_notes,photos",
+	 O | MG | SP},
+	{"service", "location_id,name,duration_min,price_cents", O | MG},
+	{"location", "name,address,phone,time_zone", O | MG},
+	{"staff", "display_name,phone", O | MG},
+};
+#undef O
+#undef MG
+#undef RC
+#undef SP
+
+static bool in_list(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = list; p && *p;) {
+		const char *c = strchr(p, ',');
+		size_t len = c ? (size_t)(c - p) : strlen(p);
+		if (len == n && memcmp(p, name, n) == 0)
+			return true;
+		p = c ? c + 1 : NULL;
+	}
+	return false;
+}
+
+bool policy_write(int role, const kt_table *t, int col)
+{
+	if (role < 0 || role >= KT_ROLE_COUNT || col < 0 || col >= t->ncols)
+		return false;
+	for (size_t i = 0; i < sizeof write_rules / sizeof write_rules[0]; i++)
+		if ((write_rules[i].roles & (1u << role)) && strcmp(write_rules[i].table, t->name) == 0 &&
+		    in_list(write_rules[i].columns, t->cols[col].name))
+			return true;
+	return false;
+}
+
 static const char *const role_names[KT_ROLE_COUNT] = {"owner", "manager", "reception", "specialist",
 						      "client"};
 
@@ -281,6 +334,17 @@ void policy_print_markdown(FILE *out)
 				fprintf(out, " %s |", sym[e->read[r]]);
 		}
 		fputc('\n', out);
+	}
+	fprintf(out, "\nWrites (device pushes; a row must also be at the writer's locations):\n\n");
+	fprintf(out, "| table | columns | written by |\n|---|---|---|\n");
+	for (size_t i = 0; i < sizeof write_rules / sizeof write_rules[0]; i++) {
+		fprintf(out, "| %s | %s |", write_rules[i].table, write_rules[i].columns);
+		for (int r = 0, first = 1; r < KT_ROLE_COUNT; r++)
+			if (write_rules[i].roles & (1u << r)) {
+				fprintf(out, "%s%s", first ? " " : ", ", role_names[r]);
+				first = 0;
+			}
+		fprintf(out, " |\n");
 	}
 	fprintf(out, "\nServer-internal, never sent to any device:");
 	const char *last = "";

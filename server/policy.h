@@ -45,6 +45,12 @@ bool policy_row_visible(const kt_principal *p, const kt_table *t, const char *lo
  * snapshots. Parameters: ?1 = principal id, ?2 = organisation id. Static string. */
 const char *policy_snapshot_where(const kt_principal *p, const kt_table *t);
 
+/* May a role write this column (of a row it may see, at its locations)?
+ * Design §4: owners everything; managers everything at their locations;
+ * reception client contact data and appointments; specialists visits and
+ * treatment data; clients nothing through the device write path. */
+bool policy_write(int role, const kt_table *t, int col);
+
 /* Print the policy matrix as the Markdown table that README.md shows. */
 void policy_print_markdown(FILE *out);
 

@@ -159,6 +159,38 @@ static void test_row_visibility_follows_locations_and_self(void **state)
 	assert_false(policy_row_visible(&mgr, appt, A, other, NULL));
 }
 
+static bool writes(int role, const char *table, const char *col)
+{
+	const kt_table *t = kt_table_find(table, strlen(table));
+	return policy_write(role, t, kt_col_index(t, col));
+}
+
+static void test_write_policy_follows_the_roles(void **state)
+{
+	(void)state;
+	assert_false(writes(KT_ROLE_SPECIALIST, "client", "phone"));
+	assert_true(writes(KT_ROLE_SPECIALIST, "visit", "treatment_notes"));
+	assert_false(writes(KT_ROLE_RECEPTION, "visit", "treatment_notes"));
+	assert_true(writes(KT_ROLE_RECEPTION, "client", "phone"));
+	assert_true(writes(KT_ROLE_RECEPTION, "appointment", "start_at"));
+	assert_false(writes(KT_ROLE_SPECIALIST, "appointment", "start_at"));
+	assert_true(writes(KT_ROLE_MANAGER, "visit", "products_formulas"));
+	for (int t = 0; t < kt_table_count; t++)
+		for (int c = 0; c < kt_tables[t].ncols; c++) {
+			/* clients write nothing; nobody writes what they cannot read
+			 * or the bookkeeping and secret columns */
+			assert_false(policy_write(KT_ROLE_CLIENT, &kt_tables[t], c));
+			for (int r = 0; r < KT_ROLE_COUNT; r++)
+				if (policy_write(r, &kt_tables[t], c))
+					assert_int_equal(policy_read(r, &kt_tables[t], c), KT_P_YES);
+			const char *name = kt_tables[t].cols[c].name;
+			if (!strcmp(name, "id") || !strcmp(name, "org_id") || !strcmp(name, "version") ||
+			    !strcmp(name, "updated_at") || !strcmp(name, "password_hash"))
+				for (int r = 0; r < KT_ROLE_COUNT; r++)
+					assert_false(policy_write(r, &kt_tables[t], c));
+		}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -170,6 +202,7 @@ int main(void)
 		cmocka_unit_test(test_clients_get_no_internal_data),
 		cmocka_unit_test(test_nobody_reads_secrets_or_org_ids),
 		cmocka_unit_test(test_row_visibility_follows_locations_and_self),
+		cmocka_unit_test(test_write_policy_follows_the_roles),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
