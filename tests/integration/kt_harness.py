@@ -233,3 +233,21 @@ class Peer:
 
 def run(coro):
     return asyncio.run(coro)
+
+
+class DemoServerTest(unittest.TestCase):
+    """One demo database and one running server for a whole test class.
+    Subclasses may extend setUpClass/tearDownClass (call super first/last)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="kt-%s-" % cls.__name__.lower())
+        cls.db, cls.accounts = demo_db(cls.tmp)
+        cls.server = Server(cls.db)
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.server.stop()
+        finally:
+            shutil.rmtree(cls.tmp, ignore_errors=True)

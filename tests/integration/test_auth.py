@@ -2,28 +2,13 @@
 Argon2id off the event loop (a sign-in never stalls other devices)."""
 import asyncio
 import os
-import shutil
 import sqlite3
-import subprocess
-import tempfile
 import time
-import unittest
 
 import kt_harness as h
 
 
-class AuthTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="kt-auth-")
-        cls.db, cls.accounts = h.demo_db(cls.tmp)
-        cls.server = h.Server(cls.db)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-
+class AuthTest(h.DemoServerTest):
     def attempt(self, acc, password):
         async def go():
             p = await h.Peer(self.server).connect()

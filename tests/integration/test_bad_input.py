@@ -2,20 +2,15 @@
 well-behaved device keeps receiving changes throughout."""
 import asyncio
 import os
-import shutil
 import sqlite3
-import tempfile
-import unittest
 
 import kt_harness as h
 
 
-class BadInputTest(unittest.TestCase):
+class BadInputTest(h.DemoServerTest):
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="kt-bad-")
-        cls.db, cls.accounts = h.demo_db(cls.tmp)
-        cls.server = h.Server(cls.db)
+        super().setUpClass()
         cls.owner = h.account(cls.accounts, "owner")
         d = os.path.join(cls.tmp, "bystander")
         h.login(d, cls.server, cls.owner)
@@ -29,8 +24,7 @@ class BadInputTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.bystander.stop()
-        cls.server.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        super().tearDownClass()
 
     def tearDown(self):
         # after every hostile case: server up, bystander still streaming

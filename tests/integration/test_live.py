@@ -2,22 +2,17 @@
 milliseconds; moving a row to another location evicts it from the old
 location's devices and delivers it to the new one's."""
 import os
-import shutil
 import sqlite3
-import tempfile
-import unittest
 
 import kt_harness as h
 
 A, B = "Lepota Center", "Lepota Maribor"
 
 
-class LiveTest(unittest.TestCase):
+class LiveTest(h.DemoServerTest):
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="kt-live-")
-        cls.db, cls.accounts = h.demo_db(cls.tmp)
-        cls.server = h.Server(cls.db)
+        super().setUpClass()
         con = sqlite3.connect(cls.db)
         cls.loc = dict(con.execute("SELECT name, id FROM location"))
         q = ("SELECT s.id FROM staff s JOIN staff_location sl ON sl.staff_id = s.id "
@@ -53,8 +48,7 @@ class LiveTest(unittest.TestCase):
     def tearDownClass(cls):
         for w in cls.w.values():
             w.stop()
-        cls.server.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        super().tearDownClass()
 
     def expect(self, names, line, timeout=2.0):
         for n in names:

@@ -1,26 +1,12 @@
 """After sync, every device's cache equals what its role may see: compared
 with an independent SQL computation over the server database (oracle.py)."""
 import os
-import shutil
-import tempfile
-import unittest
 
 import kt_harness as h
 import oracle
 
 
-class OracleTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="kt-oracle-")
-        cls.db, cls.accounts = h.demo_db(cls.tmp)
-        cls.server = h.Server(cls.db)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-
+class OracleTest(h.DemoServerTest):
     def check(self, acc):
         d = os.path.join(self.tmp, acc["email"])
         h.login(d, self.server, acc)
