@@ -19,6 +19,9 @@
 #define KT_MAX_CURSOR 128              /* bytes of an opaque cursor */
 #define KT_MAX_TOKEN 128               /* chars of a session token */
 
+/* pushes (device -> server) */
+#define KT_PUSH_MAX 500                /* mutations in one push */
+
 /* outbound batching (server -> device) */
 #define KT_PAGE_ROWS 1000              /* rows per snapshot page */
 #define KT_BATCH_OPS 500               /* ops per changes message */

@@ -28,6 +28,8 @@ typedef enum kt_msgtype {
 	KT_MSG_CHANGES,
 	KT_MSG_SYNCED,
 	KT_MSG_ERROR,
+	KT_MSG_PUSH,
+	KT_MSG_PUSH_RESULT,
 	KT_MSG_COUNT
 } kt_msgtype;
 
@@ -148,5 +150,27 @@ typedef int (*kt_op_cb)(void *user, const kt_op *op);
  * the cursor (may be NULL for page). */
 int proto_page_decode(const void *buf, size_t len, kt_op_cb cb, void *user) KT_MUST_CHECK;
 int proto_changes_decode(const void *buf, size_t len, kt_op_cb cb, void *user, kt_str *cursor) KT_MUST_CHECK;
+
+/* push: device -> server, a batch of mutations in the device's order. */
+typedef struct kt_mut {
+	int64_t mid;           /* per-device increasing mutation id, > 0 */
+	kt_str tbl, id, op;    /* op: "create" or "update" */
+	int64_t base;          /* the row version the device saw; 0 for create */
+	const uint8_t *fields; /* raw MessagePack map field -> value */
+	size_t fields_len;
+	int64_t at;            /* device time, ms (informational: never decides anything) */
+} kt_mut;
+typedef int (*kt_mut_cb)(void *user, const kt_mut *m);
+/* Count, then (cb != NULL) visit each mutation. KT_ETOO_LARGE over KT_PUSH_MAX. */
+int proto_push_decode(const void *buf, size_t len, kt_mut_cb cb, void *user, uint32_t *count) KT_MUST_CHECK;
+void proto_push_begin(kt_mpw *w, uint32_t n); /* {t:"push", muts:[ ...n follow */
+void proto_mut_encode(kt_mpw *w, const kt_mut *m);
+
+/* push_result: server -> device, one result per mutation, in order. The
+ * server packs each result map into a body and wraps it here. */
+void proto_push_result_encode(kt_mpw *w, uint32_t n, const void *body, size_t len);
+/* Results as raw maps (decoded by the client with kt_mp). */
+typedef int (*kt_raw_cb)(void *user, const uint8_t *map, size_t len);
+int proto_push_result_decode(const void *buf, size_t len, kt_raw_cb cb, void *user) KT_MUST_CHECK;
 
 #endif

@@ -18,6 +18,8 @@ static const char *const names[KT_MSG_COUNT] = {
 	[KT_MSG_CHANGES] = "changes",
 	[KT_MSG_SYNCED] = "synced",
 	[KT_MSG_ERROR] = "error",
+	[KT_MSG_PUSH] = "push",
+	[KT_MSG_PUSH_RESULT] = "push_result",
 };
 
 const char *proto_msg_name(kt_msgtype t)

@@ -138,6 +138,7 @@ int handle_login(kt_session *s, const unsigned char *buf, size_t len);
 int handle_resume(kt_session *s, const unsigned char *buf, size_t len);
 int handle_sync(kt_session *s, const unsigned char *buf, size_t len);
 int handle_ack(kt_session *s, const unsigned char *buf, size_t len);
+int handle_push(kt_session *s, const unsigned char *buf, size_t len);
 /* Called when a sign-in succeeded (login on a worker, or resume). */
 void session_signed_in(kt_session *s, bool is_client, const char *principal_id, const char *token,
 		       int64_t expires_at);
@@ -148,6 +149,8 @@ void session_signed_in(kt_session *s, bool is_client, const char *principal_id, 
 int sync_next_frame(kt_session *s, bool *have);
 void sync_start_snapshot(kt_session *s);
 void sync_start_stream(kt_session *s, int64_t from_seq);
+/* One column value as the wire shows it (lists as arrays, bools as bools). */
+void sync_pack_value(kt_mpw *w, const kt_col *c, const kt_val *v);
 
 /* ---- fanout.c: log ring, session index, wake-ups ---- */
 int fanout_init(kt_server *srv, int ring_cap, int nbuckets);

@@ -28,7 +28,7 @@ static void pack_list(kt_mpw *w, const kt_val *v)
 	}
 }
 
-static void pack_value(kt_mpw *w, const kt_col *c, const kt_val *v)
+void sync_pack_value(kt_mpw *w, const kt_col *c, const kt_val *v)
 {
 	if (v->null) {
 		kt_mpw_nil(w);
@@ -56,7 +56,7 @@ static void pack_row(kt_mpw *w, const kt_principal *p, const kt_row *row, bool w
 		kt_access a = policy_read(p->role, t, i);
 		if (a == KT_P_YES) {
 			kt_mpw_str(w, t->cols[i].name);
-			pack_value(w, &t->cols[i], &row->v[i]);
+			sync_pack_value(w, &t->cols[i], &row->v[i]);
 		} else if (a == KT_P_ALERT) {
 			const kt_policy_entry *e = policy_entry(t->name, t->cols[i].name);
 			kt_mpw_str(w, e->alert_name);

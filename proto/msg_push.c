@@ -1,0 +1,157 @@
+/* msg_push.c - push {t, muts:[{mid, tbl, id, op, base, f, at}]} and
+ * push_result {t, results:[{mid, status, ...}]}. */
+#include <string.h>
+#include "proto_internal.h"
+
+void proto_push_begin(kt_mpw *w, uint32_t n)
+{
+	kt_mpw_map(w, 2);
+	kt_mpw_str(w, "t");
+	kt_mpw_str(w, "push");
+	kt_mpw_str(w, "muts");
+	kt_mpw_array(w, n);
+}
+
+void proto_mut_encode(kt_mpw *w, const kt_mut *m)
+{
+	kt_mpw_map(w, 7);
+	kt_mpw_str(w, "mid");
+	kt_mpw_int(w, m->mid);
+	kt_mpw_str(w, "tbl");
+	kt_mpw_strn(w, m->tbl.s, m->tbl.len);
+	kt_mpw_str(w, "id");
+	kt_mpw_strn(w, m->id.s, m->id.len);
+	kt_mpw_str(w, "op");
+	kt_mpw_strn(w, m->op.s, m->op.len);
+	kt_mpw_str(w, "base");
+	kt_mpw_int(w, m->base);
+	kt_mpw_str(w, "f");
+	if (m->fields)
+		kt_mpw_raw(w, m->fields, m->fields_len);
+	else
+		kt_mpw_map(w, 0);
+	kt_mpw_str(w, "at");
+	kt_mpw_int(w, m->at);
+}
+
+static int mut_decode(kt_mp *r, kt_mut *m)
+{
+	uint32_t n, seen = 0;
+	memset(m, 0, sizeof *m);
+	if (kt_mp_read_map(r, &n))
+		return KT_EMALFORMED;
+	for (uint32_t i = 0; i < n; i++) {
+		const char *k;
+		size_t kl;
+		int rc = KT_OK;
+		if (kt_mp_read_str(r, &k, &kl, 64))
+			return KT_EMALFORMED;
+		if (kt_mp_str_eq(k, kl, "mid"))
+			rc = proto_seen(&seen, 0) || kt_mp_read_int(r, &m->mid) ? KT_EMALFORMED : KT_OK;
+		else if (kt_mp_str_eq(k, kl, "tbl"))
+			rc = proto_seen(&seen, 1) ? KT_EMALFORMED : proto_read_str(r, &m->tbl, 64);
+		else if (kt_mp_str_eq(k, kl, "id"))
+			rc = proto_seen(&seen, 2) ? KT_EMALFORMED : proto_read_str(r, &m->id, 64);
+		else if (kt_mp_str_eq(k, kl, "op"))
+			rc = proto_seen(&seen, 3) ? KT_EMALFORMED : proto_read_str(r, &m->op, 16);
+		else if (kt_mp_str_eq(k, kl, "base"))
+			rc = proto_seen(&seen, 4) || kt_mp_read_int(r, &m->base) ? KT_EMALFORMED : KT_OK;
+		else if (kt_mp_str_eq(k, kl, "f")) {
+			size_t start = r->pos;
+			if (proto_seen(&seen, 5) || kt_mp_peek(r) != KT_MP_MAP || kt_mp_skip(r, KT_MAX_DEPTH))
+				return KT_EMALFORMED;
+			m->fields = r->buf + start;
+			m->fields_len = r->pos - start;
+		} else if (kt_mp_str_eq(k, kl, "at"))
+			rc = proto_seen(&seen, 6) || kt_mp_read_int(r, &m->at) ? KT_EMALFORMED : KT_OK;
+		else if (kt_mp_skip(r, KT_MAX_DEPTH))
+			return KT_EMALFORMED;
+		if (rc)
+			return rc;
+	}
+	/* mid, tbl, id, op and base are required; f defaults to {} */
+	return (seen & 0x1f) == 0x1f && m->mid > 0 && m->base >= 0 ? KT_OK : KT_EMALFORMED;
+}
+
+struct ctx {
+	kt_mut_cb cb;
+	void *user;
+	uint32_t count, seen;
+};
+
+static int key(void *user, const char *k, size_t kl, kt_mp *r)
+{
+	struct ctx *c = user;
+	uint32_t n;
+	if (!kt_mp_str_eq(k, kl, "muts"))
+		return KT_ENOT_FOUND;
+	if (proto_seen(&c->seen, 0) || kt_mp_read_array(r, &n))
+		return KT_EMALFORMED;
+	if (n > KT_PUSH_MAX)
+		return KT_ETOO_LARGE;
+	c->count = n;
+	for (uint32_t i = 0; i < n; i++) {
+		kt_mut m;
+		int rc;
+		if ((rc = mut_decode(r, &m)))
+			return rc;
+		if (c->cb && (rc = c->cb(c->user, &m)))
+			return rc;
+	}
+	return KT_OK;
+}
+
+int proto_push_decode(const void *buf, size_t len, kt_mut_cb cb, void *user, uint32_t *count)
+{
+	struct ctx c = {cb, user, 0, 0};
+	int rc;
+	if ((rc = proto_walk(buf, len, key, &c)))
+		return rc;
+	if (count)
+		*count = c.count;
+	return c.seen ? KT_OK : KT_EMALFORMED;
+}
+
+void proto_push_result_encode(kt_mpw *w, uint32_t n, const void *body, size_t len)
+{
+	kt_mpw_map(w, 2);
+	kt_mpw_str(w, "t");
+	kt_mpw_str(w, "push_result");
+	kt_mpw_str(w, "results");
+	kt_mpw_array(w, n);
+	kt_mpw_raw(w, body, len);
+}
+
+struct rctx {
+	kt_raw_cb cb;
+	void *user;
+	uint32_t seen;
+};
+
+static int rkey(void *user, const char *k, size_t kl, kt_mp *r)
+{
+	struct rctx *c = user;
+	uint32_t n;
+	if (!kt_mp_str_eq(k, kl, "results"))
+		return KT_ENOT_FOUND;
+	if (proto_seen(&c->seen, 0) || kt_mp_read_array(r, &n))
+		return KT_EMALFORMED;
+	for (uint32_t i = 0; i < n; i++) {
+		size_t start = r->pos;
+		int rc;
+		if (kt_mp_peek(r) != KT_MP_MAP || kt_mp_skip(r, KT_MAX_DEPTH))
+			return KT_EMALFORMED;
+		if (c->cb && (rc = c->cb(c->user, r->buf + start, r->pos - start)))
+			return rc;
+	}
+	return KT_OK;
+}
+
+int proto_push_result_decode(const void *buf, size_t len, kt_raw_cb cb, void *user)
+{
+	struct rctx c = {cb, user, 0};
+	int rc;
+	if ((rc = proto_walk(buf, len, rkey, &c)))
+		return rc;
+	return c.seen ? KT_OK : KT_EMALFORMED;
+}

@@ -1,0 +1,448 @@
+/* handle_push.c - a device's batch of offline edits. Each mutation is
+ * checked in a fixed order (duplicate, shape, write policy, row scope, base
+ * version, field merge, booking rules), applied through the store (row +
+ * change log + audit in the batch's one transaction) or rejected with a
+ * reason, and its answer is recorded with it: a replay gets the first answer
+ * and changes nothing. The answer is sent only after the commit. A rejection
+ * never stops the mutations behind it. Device clocks decide nothing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "audit.h"
+#include "ops.h"
+#include "server.h"
+
+#define MAX_FIELDS 32
+
+typedef struct push_ctx {
+	kt_session *s;
+	kt_mpw *body;     /* results */
+	uint32_t n;
+	int rc;           /* a database failure aborts the whole batch */
+} push_ctx;
+
+/* A mutation's fields, converted to the store's text form. */
+typedef struct mut_fields {
+	int n;
+	const char *name[MAX_FIELDS];
+	int col[MAX_FIELDS];
+	char *text[MAX_FIELDS]; /* owned; NULL = SQL NULL */
+	kt_field f[MAX_FIELDS];
+} mut_fields;
+
+static void fields_free(mut_fields *mf)
+{
+	for (int i = 0; i < mf->n; i++)
+		free(mf->text[i]);
+	mf->n = 0;
+}
+
+/* Decode and type-check the f map against the table. *why gets a reason. */
+static int fields_read(const kt_table *t, const kt_mut *m, mut_fields *mf, const char **why)
+{
+	kt_mp r;
+	uint32_t n;
+	memset(mf, 0, sizeof *mf);
+	if (!m->fields)
+		return KT_OK;
+	kt_mp_init(&r, m->fields, m->fields_len);
+	if (kt_mp_read_map(&r, &n))
+		return *why = "f must be a map", KT_EMALFORMED;
+	if (n > MAX_FIELDS)
+		return *why = "too many fields", KT_ETOO_LARGE;
+	for (uint32_t i = 0; i < n; i++) {
+		const char *k;
+		size_t kl;
+		char name[64];
+		if (kt_mp_read_str(&r, &k, &kl, 63))
+			return *why = "field names are strings", KT_EMALFORMED;
+		memcpy(name, k, kl);
+		name[kl] = 0;
+		int c = kt_col_index(t, name);
+		if (c < 0 || !strcmp(name, "id") || !strcmp(name, "org_id") || !strcmp(name, "version") ||
+		    !strcmp(name, "updated_at"))
+			return *why = "unknown or read-only field", KT_EINVALID;
+		for (int k2 = 0; k2 < mf->n; k2++)
+			if (mf->col[k2] == c)
+				return *why = "a field appears twice", KT_EMALFORMED;
+		int j = mf->n++;
+		mf->col[j] = c;
+		mf->name[j] = t->cols[c].name;
+		char buf[32];
+		const char *str;
+		size_t len;
+		int64_t iv;
+		bool b;
+		uint32_t an;
+		if (kt_mp_peek(&r) == KT_MP_NIL) {
+			if (kt_mp_read_nil(&r))
+				return KT_EMALFORMED;
+			mf->text[j] = NULL;
+		} else
+			switch (t->cols[c].type) {
+			case KT_COL_INT:
+				if (kt_mp_read_int(&r, &iv))
+					return *why = "an integer field got another type", KT_EINVALID;
+				snprintf(buf, sizeof buf, "%lld", (long long)iv);
+				mf->text[j] = strdup(buf);
+				break;
+			case KT_COL_BOOL:
+				if (kt_mp_read_bool(&r, &b))
+					return *why = "a boolean field got another type", KT_EINVALID;
+				mf->text[j] = strdup(b ? "1" : "0");
+				break;
+			case KT_COL_TEXT:
+				if (kt_mp_read_str(&r, &str, &len, KT_MAX_STR))
+					return *why = "a text field got another type", KT_EINVALID;
+				mf->text[j] = kt_strndup(str, len);
+				break;
+			case KT_COL_LIST: {
+				if (kt_mp_read_array(&r, &an) || an > 64)
+					return *why = "a list field wants an array of at most 64 strings", KT_EINVALID;
+				char *out = calloc(1, (size_t)an * 65 + 1);
+				for (uint32_t e = 0; out && e < an; e++) {
+					if (kt_mp_read_str(&r, &str, &len, 64) || memchr(str, ',', len) || len == 0) {
+						free(out);
+						return *why = "list elements are non-empty strings without commas", KT_EINVALID;
+					}
+					if (e)
+						strcat(out, ",");
+					strncat(out, str, len);
+				}
+				mf->text[j] = out;
+				break;
+			}
+			}
+		mf->f[j] = (kt_field){mf->name[j], mf->text[j]};
+	}
+	return KT_OK;
+}
+
+/* ---- results ---- */
+
+static void result_begin(push_ctx *c, const kt_mut *m, const char *status, uint32_t extra)
+{
+	kt_mpw_map(c->body, 2 + extra);
+	kt_mpw_str(c->body, "mid");
+	kt_mpw_int(c->body, m->mid);
+	kt_mpw_str(c->body, "status");
+	kt_mpw_str(c->body, status);
+	c->n++;
+}
+
+/* The current values of these fields of a row, filtered by what the role may read. */
+static void pack_current(kt_mpw *w, int role, const kt_row *row, const mut_fields *mf, const bool *only)
+{
+	uint32_t n = 0;
+	for (int i = 0; i < mf->n; i++)
+		n += (!only || only[i]) && policy_read(role, row->t, mf->col[i]) == KT_P_YES;
+	kt_mpw_map(w, n);
+	for (int i = 0; i < mf->n; i++)
+		if ((!only || only[i]) && policy_read(role, row->t, mf->col[i]) == KT_P_YES) {
+			kt_mpw_str(w, mf->name[i]);
+			sync_pack_value(w, &row->t->cols[mf->col[i]], &row->v[mf->col[i]]);
+		}
+}
+
+/* Remember the answer just packed (from body offset start) for replays. */
+static int record(push_ctx *c, const kt_mut *m, size_t start)
+{
+	sqlite3_stmt *q;
+	int rc;
+	if (sqlite3_prepare_v2(store_db(c->s->srv->st),
+			       "INSERT INTO mutation(device_id, mid, result, at) VALUES(?, ?, ?, ?)", -1, &q,
+			       NULL) != SQLITE_OK)
+		return KT_EIO;
+	sqlite3_bind_text(q, 1, c->s->device, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, m->mid);
+	sqlite3_bind_blob(q, 3, c->body->sb.data + start, (int)(c->body->sb.size - start), SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, kt_now_ms());
+	rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
+	sqlite3_finalize(q);
+	return rc;
+}
+
+static int reject(push_ctx *c, const kt_mut *m, size_t start, int code, const char *msg, const kt_row *row,
+		  const mut_fields *mf)
+{
+	kt_session *s = c->s;
+	char tbl[64], id[64];
+	snprintf(tbl, sizeof tbl, "%.*s", (int)m->tbl.len, m->tbl.s);
+	snprintf(id, sizeof id, "%.*s", (int)m->id.len, m->id.s);
+	result_begin(c, m, "rejected", row ? 3 : 2);
+	kt_mpw_str(c->body, "code");
+	kt_mpw_str(c->body, kt_err_name(code));
+	kt_mpw_str(c->body, "msg");
+	kt_mpw_str(c->body, msg);
+	if (row) {
+		kt_mpw_str(c->body, "current");
+		pack_current(c->body, s->principal.role, row, mf, NULL);
+	}
+	/* rejected attempts are part of the record too (who tried what) */
+	char action[48];
+	snprintf(action, sizeof action, "rejected:%s", kt_err_name(code));
+	kt_audit_entry e = {s->principal.org, action, tbl, id, row ? row->client : NULL, NULL, NULL, NULL, NULL};
+	int rc = audit_append(s->srv->st, &e);
+	return rc ? rc : record(c, m, start);
+}
+
+/* ---- the rules ---- */
+
+static const char *val(const kt_row *row, const mut_fields *mf, const char *col)
+{
+	for (int i = 0; i < mf->n; i++)
+		if (!strcmp(mf->name[i], col))
+			return mf->text[i];
+	if (!row)
+		return NULL;
+	int c = kt_col_index(row->t, col);
+	return c >= 0 && !row->v[c].null ? row->v[c].s : NULL;
+}
+
+static int64_t val_int(const kt_row *row, const mut_fields *mf, const char *col)
+{
+	for (int i = 0; i < mf->n; i++)
+		if (!strcmp(mf->name[i], col))
+			return mf->text[i] ? atoll(mf->text[i]) : 0;
+	int c = row ? kt_col_index(row->t, col) : -1;
+	return c >= 0 ? row->v[c].i : 0;
+}
+
+/* Booking rules for the appointment as it would be after the mutation. */
+static int booking_rules(kt_store *st, const char *id, const kt_row *row, const mut_fields *mf, char *why,
+			 size_t cap)
+{
+	const char *spec = val(row, mf, "specialist_id"), *loc = val(row, mf, "location_id");
+	const char *client = val(row, mf, "client_id"), *status = val(row, mf, "status");
+	int64_t start = val_int(row, mf, "start_at"), dur = val_int(row, mf, "duration_min");
+	char other[KT_UUID_LEN + 1];
+	sqlite3_stmt *q;
+	bool ok;
+
+	if (!spec || !loc || !client || start <= 0 || dur <= 0 || dur > 1440)
+		return snprintf(why, cap, "an appointment needs a location, client, specialist, start and 1-1440 minutes"),
+		       KT_EINVALID;
+	if (sqlite3_prepare_v2(store_db(st),
+			       "SELECT (SELECT count(*) FROM client WHERE id = ?1) + (SELECT count(*) FROM "
+			       "staff_location sl JOIN staff s ON s.id = sl.staff_id WHERE sl.staff_id = ?2 AND "
+			       "sl.location_id = ?3 AND s.role = 'specialist' AND s.active = 1)",
+			       -1, &q, NULL) != SQLITE_OK)
+		return KT_EIO;
+	sqlite3_bind_text(q, 1, client, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, spec, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, loc, -1, SQLITE_STATIC);
+	ok = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == 2;
+	sqlite3_finalize(q);
+	if (!ok)
+		return snprintf(why, cap, "the client must exist and the specialist must work at that location"),
+		       KT_EINVALID;
+	if (status && !strcmp(status, "cancelled"))
+		return KT_OK; /* a cancelled appointment blocks nobody */
+	int rc = ops_find_overlap(st, spec, start, (int)dur, id, other);
+	if (rc == KT_ECONFLICT)
+		return snprintf(why, cap, "the specialist is already booked then: appointment %s", other), rc;
+	return rc;
+}
+
+static int apply_one(void *user, const kt_mut *m)
+{
+	push_ctx *c = user;
+	kt_session *s = c->s;
+	kt_server *srv = s->srv;
+	kt_principal *p = &s->principal;
+	const kt_table *t;
+	mut_fields mf = {0};
+	kt_row row = {0};
+	bool have_row = false, create;
+	const char *why = NULL;
+	char msg[256], id[KT_UUID_LEN + 1];
+	size_t start = c->body->sb.size;
+	int rc;
+
+	if (c->rc)
+		return c->rc;
+	/* 1. the same mutation again: the first answer, nothing changes */
+	{
+		sqlite3_stmt *q;
+		if (sqlite3_prepare_v2(store_db(srv->st), "SELECT result FROM mutation WHERE device_id = ? AND mid = ?",
+				       -1, &q, NULL) != SQLITE_OK)
+			return c->rc = KT_EIO;
+		sqlite3_bind_text(q, 1, s->device, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 2, m->mid);
+		if (sqlite3_step(q) == SQLITE_ROW) {
+			result_begin(c, m, "duplicate", 1);
+			kt_mpw_str(c->body, "first");
+			kt_mpw_raw(c->body, sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0));
+			sqlite3_finalize(q);
+			return KT_OK;
+		}
+		sqlite3_finalize(q);
+	}
+	/* 2. shape */
+	t = kt_table_find(m->tbl.s, m->tbl.len);
+	create = kt_mp_str_eq(m->op.s, m->op.len, "create");
+	if (!t || !strcmp(t->name, "organisation"))
+		return c->rc = reject(c, m, start, KT_EINVALID, "unknown table", NULL, &mf);
+	if (!kt_uuid_valid(m->id.s, m->id.len))
+		return c->rc = reject(c, m, start, KT_EINVALID, "ids are UUIDs in canonical lower-case form", NULL, &mf);
+	if (!create && !kt_mp_str_eq(m->op.s, m->op.len, "update"))
+		return c->rc = reject(c, m, start, KT_EINVALID, "op is create or update", NULL, &mf);
+	memcpy(id, m->id.s, KT_UUID_LEN);
+	id[KT_UUID_LEN] = 0;
+	if ((rc = fields_read(t, m, &mf, &why))) {
+		fields_free(&mf);
+		return c->rc = reject(c, m, start, rc, why, NULL, &mf);
+	}
+	/* 3. write policy, field by field */
+	for (int i = 0; i < mf.n; i++)
+		if (!policy_write(p->role, t, mf.col[i])) {
+			snprintf(msg, sizeof msg, "%s may not change %s.%s", kt_role_name(p->role), t->name, mf.name[i]);
+			c->rc = reject(c, m, start, KT_EDENIED, msg, NULL, &mf);
+			fields_free(&mf);
+			return c->rc;
+		}
+	/* 4. the row and its scope */
+	rc = store_row_load(srv->st, t, id, &row);
+	have_row = rc == KT_OK;
+	if (rc && rc != KT_ENOT_FOUND) {
+		fields_free(&mf);
+		return c->rc = rc;
+	}
+	if (create && have_row)
+		c->rc = reject(c, m, start, KT_ECONFLICT, "a row with this id exists", &row, &mf);
+	else if (!create && !have_row)
+		c->rc = reject(c, m, start, KT_ENOT_FOUND, "no such row (deleted, or never synced)", NULL, &mf);
+	else if (!create && !policy_row_visible(p, t, row.locs, row.client, &row))
+		c->rc = reject(c, m, start, KT_EDENIED, "this row is not at your locations", NULL, &mf);
+	else if (!create && m->base > row.version)
+		c->rc = reject(c, m, start, KT_EINVALID, "base version from the future", &row, &mf);
+	else if (!create && mf.n == 0)
+		c->rc = reject(c, m, start, KT_EINVALID, "an update needs fields", &row, &mf);
+	else
+		goto checked;
+	goto done;
+checked:;
+	/* the row as it would be must stay at the writer's locations */
+	const char *loc = val(have_row ? &row : NULL, &mf, "location_id");
+	if (p->role != KT_ROLE_OWNER && (t->route == KT_ROUTE_LOC_COL || (create && t->route == KT_ROUTE_LOC_OPT)) &&
+	    (!loc || !kt_locset_has(p->locs, loc))) {
+		c->rc = reject(c, m, start, KT_EDENIED, "the location is not one of yours", have_row ? &row : NULL, &mf);
+		goto done;
+	}
+	/* 5. field-level merge: fields changed by someone since base are not ours to overwrite */
+	bool keep[MAX_FIELDS];
+	int nkeep = mf.n, nconf = 0;
+	for (int i = 0; i < mf.n; i++)
+		keep[i] = true;
+	if (!create) {
+		int64_t fv[MAX_FIELDS];
+		if ((c->rc = store_field_versions(srv->st, t->name, id, mf.name, mf.n, fv)))
+			goto done;
+		for (int i = 0; i < mf.n; i++)
+			if (fv[i] > m->base) {
+				keep[i] = false;
+				nkeep--;
+				nconf++;
+			}
+	}
+	mut_fields apply = mf; /* the fields that still apply (borrowed texts) */
+	apply.n = 0;
+	for (int i = 0; i < mf.n; i++)
+		if (keep[i]) {
+			apply.name[apply.n] = mf.name[i];
+			apply.col[apply.n] = mf.col[i];
+			apply.text[apply.n] = mf.text[i];
+			apply.f[apply.n++] = mf.f[i];
+		}
+	if (nkeep == 0) {
+		c->rc = reject(c, m, start, KT_ECONFLICT, "every field was changed by someone else since your version",
+			       &row, &mf);
+		goto done;
+	}
+	/* 6. booking rules */
+	if (!strcmp(t->name, "appointment") &&
+	    (rc = booking_rules(srv->st, id, have_row ? &row : NULL, &apply, msg, sizeof msg))) {
+		c->rc = rc == KT_EIO ? rc : reject(c, m, start, rc, msg, have_row ? &row : NULL, &mf);
+		goto done;
+	}
+	/* 7. apply: row + change log + audit, as this person on this device */
+	int64_t v = 0;
+	store_set_actor(srv->st, p->is_client ? "client" : "staff", p->id, s->device, m->at);
+	if (create) {
+		rc = store_insert(srv->st, t->name, id, p->org, apply.f, apply.n, &v);
+		if (!rc && (t->route == KT_ROUTE_LOC_COL) && val(NULL, &apply, "client_id"))
+			rc = store_link_client_location(srv->st, val(NULL, &apply, "client_id"), loc);
+		if (!rc && t->route == KT_ROUTE_CLIENT_LOCS && p->role != KT_ROLE_OWNER) {
+			/* a new card is known at the branch that made it */
+			char first[KT_UUID_LEN + 1] = "";
+			snprintf(first, sizeof first, "%.*s", (int)strcspn(p->locs, ","), p->locs);
+			rc = store_link_client_location(srv->st, id, first);
+		}
+	} else
+		rc = store_update(srv->st, t->name, id, apply.f, apply.n, &v);
+	store_set_actor(srv->st, "system", NULL, NULL, 0);
+	if (rc == KT_EINVALID || rc == KT_ECONFLICT || rc == KT_ENOT_FOUND) {
+		c->rc = reject(c, m, start, rc, "the values were refused by the database", have_row ? &row : NULL, &mf);
+		goto done;
+	}
+	if (rc) {
+		c->rc = rc;
+		goto done;
+	}
+	result_begin(c, m, "applied", nconf ? 2 : 1);
+	kt_mpw_str(c->body, "v");
+	kt_mpw_int(c->body, v);
+	if (nconf) {
+		bool conf[MAX_FIELDS];
+		for (int i = 0; i < mf.n; i++)
+			conf[i] = !keep[i];
+		kt_mpw_str(c->body, "conflicts");
+		pack_current(c->body, p->role, &row, &mf, conf);
+	}
+	c->rc = record(c, m, start);
+done:
+	fields_free(&mf);
+	if (have_row)
+		kt_row_free(&row);
+	return c->rc;
+}
+
+int handle_push(kt_session *s, const unsigned char *buf, size_t len)
+{
+	kt_server *srv = s->srv;
+	kt_mpw body;
+	push_ctx c = {s, &body, 0, KT_OK};
+	uint32_t count;
+	int rc = proto_push_decode(buf, len, NULL, NULL, &count);
+
+	if (rc) {
+		session_error(s, rc, rc == KT_ETOO_LARGE ? "at most 500 mutations per push" : "push needs muts: [{mid, tbl, id, op, base, f, at}]",
+			      "push", false);
+		return 0;
+	}
+	kt_mpw_init(&body);
+	if ((rc = store_begin(srv->st))) {
+		session_error(s, KT_EBUSY, "database busy; push again", "push", false);
+		kt_mpw_free(&body);
+		return 0;
+	}
+	rc = proto_push_decode(buf, len, apply_one, &c, NULL);
+	if (!rc)
+		rc = c.rc;
+	if (!rc)
+		rc = store_commit(srv->st);
+	else
+		store_rollback(srv->st);
+	if (rc) {
+		/* nothing of this push was kept: the device pushes it again */
+		session_error(s, KT_EIO, "the push was not saved; push it again", "push", false);
+	} else {
+		frame_begin(srv);
+		proto_push_result_encode(&srv->frame, c.n, body.sb.data, body.sb.size);
+		if (session_queue_frame(s, false))
+			kt_warn("session %llu: push result not queued", (unsigned long long)s->id);
+		fanout_ingest(srv); /* the answer is after the commit; now everyone else */
+	}
+	kt_mpw_free(&body);
+	return 0;
+}

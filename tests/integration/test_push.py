@@ -1,0 +1,158 @@
+"""Server side of offline edits (issue 3, in progress): pushed mutations are
+applied exactly once, merge field by field, obey the booking rules and the
+write policy, and every rejection has a specific code. Raw protocol peers."""
+import sqlite3
+import uuid
+
+import kt_harness as h
+
+A, B = "Lepota Center", "Lepota Maribor"
+
+
+class PushTest(h.DemoServerTest):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        con = sqlite3.connect(cls.db)
+        cls.loc = dict(con.execute("SELECT name, id FROM location"))
+        q = ("SELECT s.id FROM staff s JOIN staff_location sl ON sl.staff_id = s.id "
+             "WHERE s.role = 'specialist' AND sl.location_id = ? ORDER BY s.id")
+        cls.spec_a = con.execute(q, (cls.loc[A],)).fetchone()[0]
+        cls.client_a = con.execute("SELECT client_id FROM client_location WHERE location_id = ? ORDER BY client_id",
+                                   (cls.loc[A],)).fetchone()[0]
+        con.close()
+
+    def session(self, acc, device=None):
+        """A signed-in raw peer (a tablet) and a push helper."""
+        async def go(muts):
+            p = await h.Peer(self.server, device).connect()
+            await p.hello()
+            ok = await p.login(acc)
+            assert ok["t"] == "auth_ok", ok
+            await p.send({"t": "push", "muts": muts})
+            m = await p.recv(15)
+            await p.close()
+            return m
+        return lambda muts: h.run(go(muts))
+
+    def row(self, tbl, rid):
+        con = sqlite3.connect(self.db)
+        con.row_factory = sqlite3.Row
+        r = con.execute("SELECT * FROM %s WHERE id = ?" % tbl, (rid,)).fetchone()
+        con.close()
+        return r
+
+    def count(self, sql, *args):
+        con = sqlite3.connect(self.db)
+        n = con.execute(sql, args).fetchone()[0]
+        con.close()
+        return n
+
+    def test_different_fields_merge_same_field_conflicts(self):
+        rec = h.account(self.accounts, "reception", A)
+        mgr = h.account(self.accounts, "manager", A)
+        base = self.row("client", self.client_a)["version"]
+        t1, t2 = str(uuid.uuid4()), str(uuid.uuid4())
+        r1 = self.session(rec, t1)([{"mid": 1, "tbl": "client", "id": self.client_a, "op": "update", "base": base,
+                                     "f": {"phone": "+386 40 000 001"}, "at": 1}])
+        r2 = self.session(mgr, t2)([{"mid": 1, "tbl": "client", "id": self.client_a, "op": "update", "base": base,
+                                     "f": {"preferences": "sparkling water", "phone": "+386 40 000 002"},
+                                     "at": 2}])
+        self.assertEqual(r1["results"][0]["status"], "applied")
+        res = r2["results"][0]
+        self.assertEqual(res["status"], "applied")          # preferences merged
+        self.assertEqual(res["conflicts"], {"phone": "+386 40 000 001"})  # phone was taken
+        row = self.row("client", self.client_a)
+        self.assertEqual(row["phone"], "+386 40 000 001")
+        self.assertEqual(row["preferences"], "sparkling water")
+        # the same field alone: rejected with the current value
+        r3 = self.session(mgr, t2)([{"mid": 2, "tbl": "client", "id": self.client_a, "op": "update", "base": base,
+                                     "f": {"phone": "+386 40 000 003"}, "at": 3}])
+        res = r3["results"][0]
+        self.assertEqual((res["status"], res["code"]), ("rejected", "conflict"))
+        self.assertEqual(res["current"], {"phone": "+386 40 000 001"})
+
+    def appt(self, aid, start, spec=None):
+        return {"mid": 1, "tbl": "appointment", "id": aid, "op": "create", "base": 0, "at": 5,
+                "f": {"location_id": self.loc[A], "client_id": self.client_a, "specialist_id": spec or self.spec_a,
+                      "start_at": start, "duration_min": 45, "services": [], "status": "booked"}}
+
+    def test_double_booking_first_arrival_wins(self):
+        rec = h.account(self.accounts, "reception", A)
+        mgr = h.account(self.accounts, "manager", A)
+        start = 1893456000000  # 2030-01-01 00:00 UTC, nobody is booked then
+        a1, a2 = str(uuid.uuid4()), str(uuid.uuid4())
+        r1 = self.session(rec)([self.appt(a1, start)])
+        r2 = self.session(mgr)([self.appt(a2, start + 15 * 60000)])
+        self.assertEqual(r1["results"][0]["status"], "applied")
+        res = r2["results"][0]
+        self.assertEqual((res["status"], res["code"]), ("rejected", "conflict"))
+        self.assertIn(a1, res["msg"])
+        self.assertIsNone(self.row("appointment", a2))
+
+    def test_replay_is_a_duplicate_and_changes_nothing(self):
+        rec = h.account(self.accounts, "reception", A)
+        dev = str(uuid.uuid4())
+        aid = str(uuid.uuid4())
+        m = self.appt(aid, 1893542400000)
+        first = self.session(rec, dev)([m])["results"][0]
+        audits = self.count("SELECT count(*) FROM audit")
+        again = self.session(rec, dev)([m])["results"][0]
+        self.assertEqual(again["status"], "duplicate")
+        self.assertEqual(again["first"], first)
+        self.assertEqual(self.count("SELECT count(*) FROM audit"), audits)
+        self.assertEqual(self.row("appointment", aid)["version"], 1)
+
+    def test_forbidden_writes_are_rejected_and_audited(self):
+        spec = h.account(self.accounts, "specialist", A)
+        rec = h.account(self.accounts, "reception", A)
+        mgr_b = h.account(self.accounts, "manager", B)
+        cl = h.account(self.accounts, "client")
+        con = sqlite3.connect(self.db)
+        visit = con.execute("SELECT id, version FROM visit WHERE location_id = ? LIMIT 1", (self.loc[A],)).fetchone()
+        cl_id = con.execute("SELECT id, version FROM client WHERE email = ?", (cl["email"],)).fetchone()
+        con.close()
+        base = self.row("client", self.client_a)["version"]
+        cases = [
+            (spec, {"tbl": "client", "id": self.client_a, "f": {"phone": "+1"}, "base": base}),
+            (rec, {"tbl": "visit", "id": visit[0], "f": {"treatment_notes": "x"}, "base": visit[1]}),
+            (mgr_b, {"tbl": "visit", "id": visit[0], "f": {"treatment_notes": "x"}, "base": visit[1]}),
+            (cl, {"tbl": "client", "id": cl_id[0], "f": {"preferences": "x"}, "base": cl_id[1]}),
+        ]
+        before = self.count("SELECT count(*) FROM audit WHERE action = 'rejected:forbidden'")
+        for acc, m in cases:
+            m.update({"mid": 1, "op": "update", "at": 1})
+            res = self.session(acc)([m])["results"][0]
+            self.assertEqual((res["status"], res["code"]), ("rejected", "forbidden"), (acc["role"], m))
+        self.assertEqual(self.count("SELECT count(*) FROM audit WHERE action = 'rejected:forbidden'"),
+                         before + len(cases))
+
+    def test_bad_mutations_get_specific_errors_and_do_not_block_the_rest(self):
+        mgr = h.account(self.accounts, "manager", A)
+        base = self.row("client", self.client_a)["version"]
+        good = {"mid": 6, "tbl": "client", "id": self.client_a, "op": "update", "base": base,
+                "f": {"internal_notes": "after the bad ones"}, "at": 1}
+        muts = [
+            {"mid": 1, "tbl": "nonsense", "id": self.client_a, "op": "update", "base": 1, "f": {}, "at": 1},
+            {"mid": 2, "tbl": "client", "id": self.client_a, "op": "update", "base": 1, "f": {"shoe_size": 1}, "at": 1},
+            {"mid": 3, "tbl": "client", "id": self.client_a, "op": "update", "base": 1, "f": {"name": 42}, "at": 1},
+            {"mid": 4, "tbl": "client", "id": self.client_a, "op": "update", "base": 10 ** 9, "f": {"name": "X"}, "at": 1},
+            {"mid": 5, "tbl": "client", "id": "not-a-uuid", "op": "update", "base": 1, "f": {"name": "X"}, "at": 1},
+            good,
+        ]
+        res = self.session(mgr)(muts)["results"]
+        self.assertEqual([r["status"] for r in res], ["rejected"] * 5 + ["applied"])
+        self.assertEqual([r.get("code") for r in res[:5]], ["invalid"] * 5)
+        self.assertEqual(self.row("client", self.client_a)["internal_notes"], "after the bad ones")
+        self.assertNotEqual(self.row("client", self.client_a)["name"], "X")
+
+    def test_batch_over_the_limit_is_too_large(self):
+        mgr = h.account(self.accounts, "manager", A)
+        muts = [{"mid": i + 1, "tbl": "client", "id": self.client_a, "op": "update", "base": 1,
+                 "f": {"preferences": "x"}, "at": 1} for i in range(501)]
+        m = self.session(mgr)(muts)
+        self.assertEqual((m["t"], m["code"]), ("error", "too_large"))
+
+
+if __name__ == "__main__":
+    h.main()
