@@ -336,7 +336,7 @@ checked:;
 		keep[i] = true;
 	if (!create) {
 		int64_t fv[MAX_FIELDS];
-		if ((c->rc = store_field_versions(srv->st, t->name, id, mf.name, mf.n, fv)))
+		if ((c->rc = store_field_versions(srv->st, t->name, id, mf.name, mf.n, s->device, fv)))
 			goto done;
 		for (int i = 0; i < mf.n; i++)
 			if (fv[i] > m->base) {

@@ -121,6 +121,7 @@ const kt_policy_entry kt_policy[] = {
 	INTERNAL("audit", "prev_hash"), INTERNAL("audit", "hash"),
 	INTERNAL("field_version", "tbl"), INTERNAL("field_version", "row_id"),
 	INTERNAL("field_version", "field"), INTERNAL("field_version", "version"),
+	INTERNAL("field_version", "device_id"),
 	INTERNAL("mutation", "device_id"), INTERNAL("mutation", "mid"), INTERNAL("mutation", "result"),
 	INTERNAL("mutation", "at"),
 };

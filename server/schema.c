@@ -112,6 +112,10 @@ const char *const kt_migrations[] = {
 	"CREATE TABLE mutation("
 	" device_id TEXT NOT NULL, mid INTEGER NOT NULL, result BLOB NOT NULL, at INTEGER NOT NULL,"
 	" PRIMARY KEY(device_id, mid)) WITHOUT ROWID;",
+
+	/* 4: which device made each field's last change: a device's own earlier
+	 * edits are not concurrent with its later ones */
+	"ALTER TABLE field_version ADD COLUMN device_id TEXT;",
 };
 
 const int kt_migration_count = sizeof kt_migrations / sizeof kt_migrations[0];

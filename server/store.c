@@ -648,8 +648,8 @@ out:
 static int note_field_versions(kt_store *st, const kt_table *t, const char *id, const int *idx, int n)
 {
 	static const char sql[] =
-		"INSERT OR REPLACE INTO field_version(tbl, row_id, field, version) "
-		"SELECT ?1, ?2, ?3, version FROM %s WHERE id = ?2";
+		"INSERT OR REPLACE INTO field_version(tbl, row_id, field, version, device_id) "
+		"SELECT ?1, ?2, ?3, version, nullif(?4, '') FROM %s WHERE id = ?2";
 	char q[256];
 	snprintf(q, sizeof q, sql, t->name);
 	for (int i = 0; i < n; i++) {
@@ -660,6 +660,7 @@ static int note_field_versions(kt_store *st, const kt_table *t, const char *id, 
 		sqlite3_bind_text(s, 1, t->name, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 3, t->cols[idx[i]].name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 4, st->actor.device, -1, SQLITE_STATIC);
 		rc = sqlite3_step(s);
 		finish(st, s);
 		if (rc != SQLITE_DONE)
@@ -669,9 +670,11 @@ static int note_field_versions(kt_store *st, const kt_table *t, const char *id, 
 }
 
 int store_field_versions(kt_store *st, const char *tbl, const char *id, const char *const *names, int n,
-			 int64_t *out)
+			 const char *device, int64_t *out)
 {
-	static const char sql[] = "SELECT version FROM field_version WHERE tbl = ? AND row_id = ? AND field = ?";
+	static const char sql[] =
+		"SELECT iif(device_id IS NOT NULL AND device_id = ?4, 0, version) FROM field_version "
+		"WHERE tbl = ?1 AND row_id = ?2 AND field = ?3";
 	for (int i = 0; i < n; i++) {
 		sqlite3_stmt *s = prep(st, sql);
 		if (!s)
@@ -679,6 +682,7 @@ int store_field_versions(kt_store *st, const char *tbl, const char *id, const ch
 		sqlite3_bind_text(s, 1, tbl, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 3, names[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 4, device ? device : "", -1, SQLITE_STATIC);
 		out[i] = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 1;
 		finish(st, s);
 	}

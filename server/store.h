@@ -73,9 +73,11 @@ int store_link_client_location(kt_store *st, const char *client_id, const char *
 int store_link_staff_location(kt_store *st, const char *staff_id, const char *location_id, bool add) KT_MUST_CHECK;
 
 /* The row version at which each named field last changed (1 when it never
- * changed since the row was created). out[i] for names[i]. */
+ * changed since the row was created, 0 when the last change was made by
+ * `device` itself: a device's own edits are never concurrent with its later
+ * ones). out[i] for names[i]. device may be NULL. */
 int store_field_versions(kt_store *st, const char *tbl, const char *id, const char *const *names, int n,
-			 int64_t *out) KT_MUST_CHECK;
+			 const char *device, int64_t *out) KT_MUST_CHECK;
 
 /* Load the current row with routing. KT_ENOT_FOUND if it does not exist.
  * Caller frees with kt_row_free. */

@@ -24,7 +24,16 @@ static void usage(FILE *f)
 		"  watch [--max-seconds N]  stream changes, one line per change; reconnects\n"
 		"  ls appointments|clients|visits|locations|staff|services [--json]\n"
 		"  show client|appointment|visit|... ID\n"
-		"  status               who is signed in, rows per table\n"
+		"  status               who is signed in, rows per table, queued edits\n"
+		"offline edits (applied to the cache at once, pushed in order by sync/watch):\n"
+		"  client set ID FIELD VALUE | client clear ID FIELD\n"
+		"  appointment create --location ID --client ID --specialist ID --start TIME --duration MIN\n"
+		"                     [--services ID,ID] [--note TEXT]      prints the new id\n"
+		"  appointment move ID [--start TIME] [--location ID] [--specialist ID]\n"
+		"  appointment cancel ID\n"
+		"  visit add --appointment ID [--notes TEXT] [--formulas TEXT]  prints the new id\n"
+		"  rejections           edits the server refused (rolled back in the cache)\n"
+		"TIME: ms since 1970 (UTC) or 2027-01-15T09:30:00Z\n"
 		"  logout               forget the token and wipe the cache\n"
 		"DIR defaults to $KARTOTEKA_DIR or ./kartoteka-client-data; the server to the\n"
 		"stored one or $KARTOTEKA_SERVER. Exit codes: 0 ok, 1 error, 2 usage, 3 sign-in refused.\n");
@@ -240,6 +249,186 @@ static int cmd_show(kc_client *c, const char *tbl, const char *id)
 	return 0;
 }
 
+static const char *opt(int argc, char **argv, const char *name)
+{
+	for (int i = 0; i < argc - 1; i++)
+		if (!strcmp(argv[i], name))
+			return argv[i + 1];
+	return NULL;
+}
+
+static int64_t parse_time(const char *s)
+{
+	struct tm tm;
+	char *end;
+	if (!s)
+		return -1;
+	long long v = strtoll(s, &end, 10);
+	if (!*end && end != s)
+		return v;
+	memset(&tm, 0, sizeof tm);
+	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return end && !*end ? (int64_t)timegm(&tm) * 1000 : -1;
+}
+
+/* JSON is built by SQLite: json_set on an object, one field at a time. */
+typedef struct jbuild {
+	sqlite3 *db;
+	char *json;
+} jbuild;
+
+static void jset(jbuild *j, const char *key, const char *text, int64_t num, int kind /* 0 text, 1 int, 2 list, 3 null */)
+{
+	sqlite3_stmt *s;
+	char path[80];
+	snprintf(path, sizeof path, "$.%s", key);
+	const char *sql = kind == 2 ? "SELECT json_set(?1, ?2, json('[]'))" : "SELECT json_set(?1, ?2, ?3)";
+	if (sqlite3_prepare_v2(j->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_text(s, 1, j->json ? j->json : "{}", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, path, -1, SQLITE_STATIC);
+	if (kind == 0)
+		sqlite3_bind_text(s, 3, text, -1, SQLITE_STATIC);
+	else if (kind == 1)
+		sqlite3_bind_int64(s, 3, num);
+	else if (kind == 3)
+		sqlite3_bind_null(s, 3);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		free(j->json);
+		j->json = strdup((const char *)sqlite3_column_text(s, 0));
+	}
+	sqlite3_finalize(s);
+	if (kind == 2 && text) { /* append each list element: '$.key[#]' */
+		snprintf(path, sizeof path, "$.%s[#]", key);
+		for (const char *p = text; *p;) {
+			size_t n = strcspn(p, ",");
+			if (n && sqlite3_prepare_v2(j->db, "SELECT json_insert(?1, ?2, ?3)", -1, &s, NULL) == SQLITE_OK) {
+				sqlite3_bind_text(s, 1, j->json, -1, SQLITE_TRANSIENT);
+				sqlite3_bind_text(s, 2, path, -1, SQLITE_STATIC);
+				sqlite3_bind_text(s, 3, p, (int)n, SQLITE_STATIC);
+				if (sqlite3_step(s) == SQLITE_ROW) {
+					free(j->json);
+					j->json = strdup((const char *)sqlite3_column_text(s, 0));
+				}
+				sqlite3_finalize(s);
+			}
+			p += n + (p[n] == ',');
+		}
+	}
+}
+
+static int mutate(kc_client *c, const char *tbl, const char *id, jbuild *j, bool print_id)
+{
+	char out[37];
+	int rc = kc_mutate(c, tbl, id, j->json ? j->json : "{}", out);
+	free(j->json);
+	if (rc)
+		return die(kc_last_error(c)[0] ? kc_last_error(c) : kt_strerror(rc));
+	if (print_id)
+		printf("%s\n", out);
+	if (!quiet)
+		fprintf(stderr, "queued (%lld waiting); it is pushed on the next sync\n", (long long)kc_queue_count(c));
+	return 0;
+}
+
+static int cmd_client(kc_client *c, int argc, char **argv)
+{
+	jbuild j = {kc_db(c), NULL};
+	if (argc == 4 && !strcmp(argv[0], "set"))
+		jset(&j, argv[2], argv[3], 0, 0);
+	else if (argc == 3 && !strcmp(argv[0], "clear"))
+		jset(&j, argv[2], NULL, 0, 3);
+	else {
+		usage(stderr);
+		return 2;
+	}
+	return mutate(c, "client", argv[1], &j, false);
+}
+
+static int cmd_appointment(kc_client *c, int argc, char **argv)
+{
+	jbuild j = {kc_db(c), NULL};
+	const char *v;
+	if (argc >= 1 && !strcmp(argv[0], "create")) {
+		int64_t start = parse_time(opt(argc, argv, "--start"));
+		if (!opt(argc, argv, "--location") || !opt(argc, argv, "--client") || !opt(argc, argv, "--specialist") ||
+		    start <= 0 || !opt(argc, argv, "--duration")) {
+			usage(stderr);
+			return 2;
+		}
+		jset(&j, "location_id", opt(argc, argv, "--location"), 0, 0);
+		jset(&j, "client_id", opt(argc, argv, "--client"), 0, 0);
+		jset(&j, "specialist_id", opt(argc, argv, "--specialist"), 0, 0);
+		jset(&j, "start_at", NULL, start, 1);
+		jset(&j, "duration_min", NULL, atoll(opt(argc, argv, "--duration")), 1);
+		jset(&j, "services", opt(argc, argv, "--services") ? opt(argc, argv, "--services") : "", 0, 2);
+		jset(&j, "status", "booked", 0, 0);
+		if ((v = opt(argc, argv, "--note")))
+			jset(&j, "client_note", v, 0, 0);
+		return mutate(c, "appointment", NULL, &j, true);
+	}
+	if (argc >= 2 && !strcmp(argv[0], "move")) {
+		if ((v = opt(argc, argv, "--start"))) {
+			int64_t t = parse_time(v);
+			if (t <= 0)
+				return die("--start wants ms or 2027-01-15T09:30:00Z");
+			jset(&j, "start_at", NULL, t, 1);
+		}
+		if ((v = opt(argc, argv, "--location")))
+			jset(&j, "location_id", v, 0, 0);
+		if ((v = opt(argc, argv, "--specialist")))
+			jset(&j, "specialist_id", v, 0, 0);
+		if (!j.json)
+			return die("nothing to move: give --start, --location or --specialist");
+		return mutate(c, "appointment", argv[1], &j, false);
+	}
+	if (argc == 2 && !strcmp(argv[0], "cancel")) {
+		jset(&j, "status", "cancelled", 0, 0);
+		return mutate(c, "appointment", argv[1], &j, false);
+	}
+	usage(stderr);
+	return 2;
+}
+
+static int cmd_visit(kc_client *c, int argc, char **argv)
+{
+	const char *appt = opt(argc, argv, "--appointment");
+	sqlite3_stmt *s;
+	jbuild j = {kc_db(c), NULL};
+	if (argc < 1 || strcmp(argv[0], "add") || !appt) {
+		usage(stderr);
+		return 2;
+	}
+	/* the visit takes its place, people and services from the appointment */
+	if (sqlite3_prepare_v2(kc_db(c),
+			       "SELECT json_object('location_id', json_extract(data, '$.location_id'), 'client_id', "
+			       "json_extract(data, '$.client_id'), 'specialist_id', json_extract(data, '$.specialist_id'), "
+			       "'appointment_id', id, 'visit_date', date(json_extract(data, '$.start_at') / 1000, 'unixepoch'), "
+			       "'services', json_extract(data, '$.services')) FROM rows WHERE tbl = 'appointment' AND id = ?",
+			       -1, &s, NULL) != SQLITE_OK)
+		return die(sqlite3_errmsg(kc_db(c)));
+	sqlite3_bind_text(s, 1, appt, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		j.json = strdup((const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	if (!j.json)
+		return die("no such appointment in the cache");
+	if (opt(argc, argv, "--notes"))
+		jset(&j, "treatment_notes", opt(argc, argv, "--notes"), 0, 0);
+	if (opt(argc, argv, "--formulas"))
+		jset(&j, "products_formulas", opt(argc, argv, "--formulas"), 0, 0);
+	return mutate(c, "visit", NULL, &j, true);
+}
+
+static int print_rejection(void *user, int64_t mid, const char *tbl, const char *id, const char *code,
+			   const char *msg, const char *fields, const char *current)
+{
+	(void)user;
+	printf("#%lld %s %s: %s: %s\n  your edit: %s\n  now: %s\n", (long long)mid, tbl, id, code, msg, fields,
+	       current ? current : "-");
+	return 0;
+}
+
 static int cmd_status(kc_client *c)
 {
 	static const char *const keys[] = {"server", "principal_name", "principal_role", "principal_id", "device_id"};
@@ -251,6 +440,7 @@ static int cmd_status(kc_client *c)
 	printf("cursor: %s\n", kc_meta(c, "cursor", v, sizeof v) == KT_OK ? "stored" : "none (next sync is a snapshot)");
 	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
 		printf("rows %s: %lld\n", tables[i], (long long)kc_count(c, tables[i]));
+	printf("queued edits: %lld\n", (long long)kc_queue_count(c));
 	return 0;
 }
 
@@ -315,6 +505,14 @@ int main(int argc, char **argv)
 		rc = cmd_show(c, argv[i], argv[i + 1]);
 	else if (!strcmp(cmd, "status"))
 		rc = cmd_status(c);
+	else if (!strcmp(cmd, "client"))
+		rc = cmd_client(c, argc - i, argv + i);
+	else if (!strcmp(cmd, "appointment"))
+		rc = cmd_appointment(c, argc - i, argv + i);
+	else if (!strcmp(cmd, "visit"))
+		rc = cmd_visit(c, argc - i, argv + i);
+	else if (!strcmp(cmd, "rejections"))
+		rc = kc_rejections(c, print_rejection, NULL) ? die("cannot read the cache") : 0;
 	else if (!strcmp(cmd, "logout"))
 		rc = kc_logout(c) ? die("could not wipe the cache") : 0;
 	else {

@@ -60,6 +60,20 @@ int kc_run(kc_client *c, int mode, int timeout_ms);
 /* Ask kc_run to return soon; safe from a signal handler or another thread. */
 void kc_stop(kc_client *c);
 
+/* An edit made on the device, online or not: applied to the cache at once
+ * and queued for the server in the same local transaction (it survives a
+ * crash). fields_json is a JSON object of field -> value (lists as arrays of
+ * strings, null clears). id NULL creates a new row; its id goes to id_out.
+ * The queue is pushed in order when kc_run connects. */
+int kc_mutate(kc_client *c, const char *tbl, const char *id, const char *fields_json,
+	      char id_out[37]);
+int64_t kc_queue_count(kc_client *c);
+/* Edits the server refused (rolled back in the cache), oldest first. The
+ * strings are borrowed for the call; current_json may be NULL. */
+typedef int (*kc_rejection_cb)(void *user, int64_t mid, const char *tbl, const char *id, const char *code,
+			       const char *msg, const char *fields_json, const char *current_json);
+int kc_rejections(kc_client *c, kc_rejection_cb cb, void *user);
+
 /* Forget the token and wipe the cache (a shared tablet keeps nothing). */
 int kc_logout(kc_client *c);
 

@@ -17,7 +17,15 @@ static const char schema[] =
 	"PRAGMA synchronous=NORMAL;" /* a device may lose its last commit on power loss: it re-syncs */
 	"CREATE TABLE IF NOT EXISTS rows(tbl TEXT NOT NULL, id TEXT NOT NULL, v INTEGER NOT NULL,"
 	" gen INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY(tbl, id)) WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);";
+	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
+	/* offline edits waiting for the server, in order; before = the row's data
+	 * before the edit (NULL for a create), for rolling back a rejection */
+	"CREATE TABLE IF NOT EXISTS queue(mid INTEGER PRIMARY KEY, tbl TEXT NOT NULL, id TEXT NOT NULL,"
+	" op TEXT NOT NULL, base INTEGER NOT NULL, fields TEXT NOT NULL, before TEXT, at INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS queue_row ON queue(tbl, id);"
+	"CREATE TABLE IF NOT EXISTS rejections(mid INTEGER PRIMARY KEY, tbl TEXT NOT NULL, id TEXT NOT NULL,"
+	" op TEXT NOT NULL, fields TEXT NOT NULL, code TEXT NOT NULL, msg TEXT NOT NULL, current TEXT,"
+	" at INTEGER NOT NULL);";
 
 int kc_tx(kc_client *c, const char *sql)
 {
@@ -92,7 +100,7 @@ int kc_cache_open(kc_client *c)
 			return KT_EIO;
 	}
 	c->gen = kc_meta(c, "gen", gen, sizeof gen) == KT_OK ? atoll(gen) : 0;
-	return KT_OK;
+	return kc_queue_open(c);
 }
 
 void kc_cache_close(kc_client *c)
@@ -108,12 +116,12 @@ void kc_cache_close(kc_client *c)
 
 /* The shape of a row: one letter per field ('s'calar, 'b'ool) or 'l<n>' for
  * a list of n strings. Rows of one shape share one INSERT statement. */
-static int row_shape(const kt_op *op, char *shape, size_t cap, uint32_t *nfields)
+static int row_shape(const uint8_t *map, size_t maplen, char *shape, size_t cap, uint32_t *nfields)
 {
 	kt_mp r;
 	uint32_t n;
 	size_t o = 0;
-	kt_mp_init(&r, op->fields, op->fields_len);
+	kt_mp_init(&r, map, maplen);
 	if (kt_mp_read_map(&r, &n))
 		return KT_EMALFORMED;
 	*nfields = n;
@@ -152,6 +160,7 @@ static int row_shape(const kt_op *op, char *shape, size_t cap, uint32_t *nfields
 	return KT_OK;
 }
 
+/* shape starts with 'I' (insert a row) or 'J' (just the JSON object). */
 static sqlite3_stmt *shape_stmt(kc_client *c, const char *shape, uint32_t nfields)
 {
 	char *sql;
@@ -162,10 +171,11 @@ static sqlite3_stmt *shape_stmt(kc_client *c, const char *shape, uint32_t nfield
 			return c->shapes[i].stmt;
 	if (!(sql = malloc(cap)))
 		return NULL;
-	o = (size_t)snprintf(sql, cap,
-			     "INSERT OR REPLACE INTO rows(tbl, id, v, gen, data) VALUES(?, ?, ?, ?, json_object(");
-	for (const char *p = shape; *p; p++) {
-		o += (size_t)snprintf(sql + o, cap - o, "%s?, ", p == shape ? "" : ", ");
+	o = (size_t)snprintf(sql, cap, "%s",
+			     shape[0] == 'I' ? "INSERT OR REPLACE INTO rows(tbl, id, v, gen, data) VALUES(?, ?, ?, ?, json_object("
+					     : "SELECT json_object(");
+	for (const char *p = shape + 1; *p; p++) {
+		o += (size_t)snprintf(sql + o, cap - o, "%s?, ", p == shape + 1 ? "" : ", ");
 		if (*p == 's')
 			o += (size_t)snprintf(sql + o, cap - o, "?");
 		else if (*p == 'b')
@@ -178,7 +188,7 @@ static sqlite3_stmt *shape_stmt(kc_client *c, const char *shape, uint32_t nfield
 			o += (size_t)snprintf(sql + o, cap - o, ")");
 		}
 	}
-	snprintf(sql + o, cap - o, "))");
+	snprintf(sql + o, cap - o, "%s", shape[0] == 'I' ? "))" : ")");
 	if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
 		kc_set_err(c, "cache: %s", sqlite3_errmsg(c->db));
 		free(sql);
@@ -196,12 +206,11 @@ static sqlite3_stmt *shape_stmt(kc_client *c, const char *shape, uint32_t nfield
 	return s;
 }
 
-static int bind_fields(sqlite3_stmt *s, const kt_op *op)
+static int bind_fields(sqlite3_stmt *s, const uint8_t *map, size_t maplen, int p)
 {
 	kt_mp r;
 	uint32_t n;
-	int p = 5;
-	kt_mp_init(&r, op->fields, op->fields_len);
+	kt_mp_init(&r, map, maplen);
 	if (kt_mp_read_map(&r, &n))
 		return KT_EMALFORMED;
 	for (uint32_t i = 0; i < n; i++) {
@@ -275,7 +284,8 @@ int kc_cache_apply(kc_client *c, const kt_op *op)
 	}
 	char shape[4096];
 	uint32_t nfields;
-	if ((rc = row_shape(op, shape, sizeof shape, &nfields)))
+	shape[0] = 'I';
+	if ((rc = row_shape(op->fields, op->fields_len, shape + 1, sizeof shape - 1, &nfields)))
 		return rc;
 	if (!(s = shape_stmt(c, shape, nfields)))
 		return KT_EIO;
@@ -285,13 +295,32 @@ int kc_cache_apply(kc_client *c, const kt_op *op)
 	sqlite3_bind_text(s, 2, op->id.s, (int)op->id.len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, op->v);
 	sqlite3_bind_int64(s, 4, c->gen);
-	if ((rc = bind_fields(s, op)))
+	if ((rc = bind_fields(s, op->fields, op->fields_len, 5)))
 		return rc;
 	rc = sqlite3_step(s) == SQLITE_DONE ? KT_OK : KT_EIO;
 	if (rc)
 		kc_set_err(c, "cache: %s", sqlite3_errmsg(c->db));
 	sqlite3_reset(s);
+	if (!rc && c->queue_len > 0) /* keep my offline edits visible on top */
+		rc = kc_queue_rebase(c, op->tbl.s, op->tbl.len, op->id.s, op->id.len);
 	return rc;
+}
+
+char *kc_map_json(kc_client *c, const uint8_t *map, size_t len)
+{
+	char shape[4096];
+	uint32_t n;
+	sqlite3_stmt *s;
+	char *out = NULL;
+	shape[0] = 'J';
+	if (row_shape(map, len, shape + 1, sizeof shape - 1, &n) || !(s = shape_stmt(c, shape, n)))
+		return NULL;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (bind_fields(s, map, len, 1) == KT_OK && sqlite3_step(s) == SQLITE_ROW)
+		out = strdup((const char *)sqlite3_column_text(s, 0));
+	sqlite3_reset(s);
+	return out;
 }
 
 int kc_cache_snapshot_begin(kc_client *c)

@@ -47,6 +47,9 @@ struct kc_client {
 	int result;          /* its result */
 	bool fatal;          /* do not reconnect (auth failure, revoked) */
 	int64_t snap_total, snap_done;
+	bool pushing;        /* a push is waiting for its result */
+	bool sync_sent;      /* this connection has asked for the stream */
+	int64_t queue_len;   /* queued mutations (rebase server puts only when > 0) */
 };
 
 /* kc_cache.c */
@@ -62,6 +65,17 @@ int kc_cache_snapshot_end(kc_client *c, const kt_str *cursor);
 int kc_cache_set_cursor(kc_client *c, const kt_str *cursor);
 /* Stored cursor as bytes; *len = 0 when none. */
 int kc_cache_cursor(kc_client *c, uint8_t *buf, size_t cap, size_t *len);
+/* A MessagePack map as a JSON object text (malloc'd), via SQLite. */
+char *kc_map_json(kc_client *c, const uint8_t *map, size_t len);
+
+/* kc_queue.c */
+/* Send the next batch of queued mutations; *sent = false when none is queued. */
+int kc_queue_push(kc_client *c, bool *sent);
+/* Apply a push_result: drop answered mutations, roll back rejections. */
+int kc_queue_results(kc_client *c, const unsigned char *buf, size_t len);
+/* Re-apply queued edits of a row on top of the server's version of it. */
+int kc_queue_rebase(kc_client *c, const char *tbl, size_t tlen, const char *id, size_t ilen);
+int kc_queue_open(kc_client *c);
 
 /* kc_conn.c */
 int kc_conn_run(kc_client *c, int timeout_ms, bool reconnect);

@@ -82,6 +82,8 @@ static void finish(kc_client *c, int result)
 
 void kc_on_connected(kc_client *c)
 {
+	c->pushing = false;
+	c->sync_sent = false;
 	char device[64];
 	kt_mpw w;
 	kt_hello h = {0};
@@ -142,6 +144,17 @@ static int send_cursor_msg(kc_client *c, bool ack)
 	return rc;
 }
 
+/* Offline edits go first, in order, in batches; then the stream. */
+static int push_then_sync(kc_client *c)
+{
+	bool sent;
+	int rc = kc_queue_push(c, &sent);
+	if (rc || sent || c->sync_sent)
+		return rc;
+	c->sync_sent = true;
+	return send_cursor_msg(c, false);
+}
+
 static int on_auth_ok(kc_client *c, const unsigned char *buf, size_t len)
 {
 	kt_auth_ok m;
@@ -176,7 +189,7 @@ static int on_auth_ok(kc_client *c, const unsigned char *buf, size_t len)
 		finish(c, KT_OK); /* login only */
 		return KT_OK;
 	}
-	return send_cursor_msg(c, false);
+	return push_then_sync(c);
 }
 
 static int on_error(kc_client *c, const unsigned char *buf, size_t len)
@@ -193,6 +206,15 @@ static int on_error(kc_client *c, const unsigned char *buf, size_t len)
 	rc = kt_err_from_name(code, strlen(code));
 	if (rc == KT_EBAD_CURSOR)
 		return KT_OK; /* a snapshot follows */
+	if (m.re.s && kt_mp_str_eq(m.re.s, m.re.len, "push")) {
+		/* nothing of that push was kept: it stays queued for the next connection */
+		c->pushing = false;
+		if (!c->sync_sent) {
+			c->sync_sent = true;
+			return send_cursor_msg(c, false);
+		}
+		return KT_OK;
+	}
 	if (rc == KT_EAUTH_FAILED || rc == KT_ETHROTTLED || rc == KT_EUNAUTH) {
 		if (rc == KT_EAUTH_FAILED && !c->login_email)
 			kc_meta_del(c, "token"); /* the token is dead: sign in again */
@@ -303,6 +325,10 @@ int kc_on_message(kc_client *c, const unsigned char *buf, size_t len)
 		break;
 	case KT_MSG_CHANGES:
 		rc = apply_batch(c, buf, len, true);
+		break;
+	case KT_MSG_PUSH_RESULT:
+		if (!(rc = kc_queue_results(c, buf, len)))
+			rc = push_then_sync(c);
 		break;
 	case KT_MSG_SYNCED:
 		if (!(rc = proto_synced_decode(buf, len, &cm)) && !(rc = kc_cache_set_cursor(c, &cm.cursor))) {

@@ -141,7 +141,7 @@ static void test_field_versions_name_the_version_of_the_last_change(void **state
 	(void)state;
 	assert_int_equal(store_update(st, "client", client, (kt_field[]){{"phone", "+386 1"}}, 1, &v_phone), KT_OK);
 	assert_int_equal(store_update(st, "client", client, (kt_field[]){{"preferences", "tea"}}, 1, NULL), KT_OK);
-	assert_int_equal(store_field_versions(st, "client", client, names, 3, v), KT_OK);
+	assert_int_equal(store_field_versions(st, "client", client, names, 3, NULL, v), KT_OK);
 	assert_int_equal(v[0], 1); /* never changed since creation */
 	assert_int_equal(v[1], v_phone);
 	assert_int_equal(v[2], v_phone + 1);

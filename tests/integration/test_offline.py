@@ -1,0 +1,140 @@
+"""Offline edits end to end with the reference client: edits made without a
+server apply to the cache at once, are pushed in order when the device
+syncs, merge or are rejected and rolled back, and converge everywhere."""
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+
+import kt_harness as h
+import oracle
+
+A = "Lepota Center"
+
+
+class OfflineTest(h.DemoServerTest):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        con = sqlite3.connect(cls.db)
+        cls.loc = con.execute("SELECT id FROM location WHERE name = ?", (A,)).fetchone()[0]
+        cls.spec = con.execute("SELECT s.id FROM staff s JOIN staff_location sl ON sl.staff_id = s.id WHERE "
+                               "s.role = 'specialist' AND sl.location_id = ? ORDER BY s.id", (cls.loc,)).fetchone()[0]
+        cls.clients = [r[0] for r in con.execute(
+            "SELECT client_id FROM client_location WHERE location_id = ? ORDER BY client_id LIMIT 40", (cls.loc,))]
+        con.close()
+
+    def tablet(self, name, role="reception"):
+        d = os.path.join(self.tmp, name)
+        acc = h.account(self.accounts, role, A)
+        h.login(d, self.server, acc)
+        h.client(d, "sync")
+        return d, acc
+
+    def server_row(self, tbl, rid):
+        con = sqlite3.connect(self.db)
+        con.row_factory = sqlite3.Row
+        r = con.execute("SELECT * FROM %s WHERE id = ?" % tbl, (rid,)).fetchone()
+        con.close()
+        return r
+
+    def converged(self, d, acc):
+        self.assertIsNone(oracle.diff(oracle.expected(self.db, acc["email"]), h.cache_rows(d)))
+
+    def test_two_offline_tablets_merge_fields_and_see_conflicts(self):
+        t1, a1 = self.tablet("t1", "reception")
+        t2, a2 = self.tablet("t2", "manager")
+        cid = self.clients[0]
+        # both offline: no sync between the edits
+        h.client(t1, "client", "set", cid, "phone", "+386 41 111 111")
+        h.client(t2, "client", "set", cid, "preferences", "oat milk")
+        h.client(t2, "client", "set", cid, "phone", "+386 41 222 222")
+        h.client(t1, "sync")
+        h.client(t2, "sync")
+        row = self.server_row("client", cid)
+        self.assertEqual(row["phone"], "+386 41 111 111")      # first to arrive
+        self.assertEqual(row["preferences"], "oat milk")        # different field merged
+        rej = h.client(t2, "rejections").stdout
+        self.assertIn("conflict", rej)
+        self.assertIn("+386 41 111 111", rej)                   # shown the current value
+        h.client(t1, "sync")
+        self.converged(t1, a1)
+        self.converged(t2, a2)
+
+    def test_double_booking_offline_one_wins_other_rolls_back(self):
+        t1, _ = self.tablet("b1", "reception")
+        t2, a2 = self.tablet("b2", "manager")
+        args = ["appointment", "create", "--location", self.loc, "--client", self.clients[1], "--specialist",
+                self.spec, "--duration", "60"]
+        first = h.client(t1, *args, "--start", "2032-02-02T09:00:00Z").stdout.strip()
+        second = h.client(t2, *args, "--start", "2032-02-02T09:30:00Z").stdout.strip()
+        self.assertIn(second, h.client(t2, "ls", "appointments").stdout)  # optimistic
+        h.client(t1, "sync")
+        h.client(t2, "sync")
+        self.assertIsNotNone(self.server_row("appointment", first))
+        self.assertIsNone(self.server_row("appointment", second))
+        rej = h.client(t2, "rejections").stdout
+        self.assertIn(first, rej)                                  # names the other appointment
+        self.assertNotIn(second, h.client(t2, "ls", "appointments").stdout)  # rolled back
+        self.converged(t2, a2)
+
+    def test_thousand_queued_edits_resolve_in_order(self):
+        d, acc = self.tablet("bulk", "manager")
+        cid = self.clients[2]
+        for i in range(1000):
+            if i % 100 == 99:  # a few that the server must refuse
+                h.client(d, "--quiet", "appointment", "move", "%s" % self.nonexistent(), "--start", "2033-01-01T10:00:00Z",
+                         check=False)
+                h.client(d, "--quiet", "client", "set", cid, "shoe_size", "42")
+            else:
+                h.client(d, "--quiet", "client", "set", cid, "preferences", "edit %d" % i)
+        status = h.client(d, "status").stdout
+        self.assertIn("queued edits: 1000", status)
+        h.client(d, "sync")
+        self.assertIn("queued edits: 0", h.client(d, "status").stdout)
+        row = self.server_row("client", cid)
+        self.assertEqual(row["preferences"], "edit 998")         # the last edit wins: order kept
+        rejections = h.client(d, "rejections").stdout.count("invalid")
+        self.assertEqual(rejections, 10)
+        con = sqlite3.connect(self.db)
+        applied = con.execute("SELECT count(*) FROM audit WHERE entity_id = ? AND action = 'update' AND "
+                              "fields = 'preferences'", (cid,)).fetchone()[0]
+        con.close()
+        self.assertEqual(applied, 990)                             # each exactly once
+        self.converged(d, acc)
+
+    def nonexistent(self):
+        return "01a20b5b-0000-7000-8000-000000000000"
+
+    def test_killed_after_commit_before_answer_replays_as_duplicate(self):
+        d, acc = self.tablet("crash", "manager")
+        cid = self.clients[3]
+        for attempt in range(5):
+            for i in range(300):
+                h.client(d, "--quiet", "client", "set", cid, "internal_notes", "note %d-%d" % (attempt, i))
+            con = sqlite3.connect(self.db)
+            before = con.execute("SELECT count(*) FROM mutation").fetchone()[0]
+            p = subprocess.Popen([h.CLIENT, "--dir", d, "--quiet", "sync"], stdout=subprocess.DEVNULL)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:  # the push has committed...
+                if con.execute("SELECT count(*) FROM mutation").fetchone()[0] > before:
+                    p.send_signal(signal.SIGKILL)  # ...kill before the answer is handled
+                    break
+                time.sleep(0.001)
+            p.wait()
+            con.close()
+            if "queued edits: 300" in h.client(d, "status").stdout:
+                break  # caught it: the device still thinks nothing was answered
+        else:
+            self.skipTest("could not kill the client between commit and answer")
+        dup_before = self.server_row("client", cid)["version"]
+        h.client(d, "sync")
+        self.assertIn("queued edits: 0", h.client(d, "status").stdout)
+        self.assertEqual(self.server_row("client", cid)["version"], dup_before)  # nothing applied twice
+        self.assertEqual(h.client(d, "rejections").stdout.strip(), "")
+        self.converged(d, acc)
+
+
+if __name__ == "__main__":
+    h.main()
