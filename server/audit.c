@@ -58,15 +58,13 @@ static void entry_hash(const uint8_t prev[HASH_LEN], const entry_vals *v, uint8_
 	crypto_generichash_final(&h, out, HASH_LEN);
 }
 
-static int last_hash(sqlite3 *db, const char *org, uint8_t out[HASH_LEN], int64_t *max_seq)
+static int last_hash(kt_store *st, const char *org, uint8_t out[HASH_LEN], int64_t *max_seq)
 {
 	sqlite3_stmt *s;
 	int rc = KT_OK;
 	memset(out, 0, HASH_LEN);
-	if (sqlite3_prepare_v2(db,
-			       "SELECT (SELECT hash FROM audit WHERE org_id = ? ORDER BY seq DESC LIMIT 1), "
-			       "(SELECT coalesce(max(seq), 0) FROM audit)",
-			       -1, &s, NULL) != SQLITE_OK)
+	if (!(s = store_prepare(st, "SELECT (SELECT hash FROM audit WHERE org_id = ? ORDER BY seq DESC LIMIT 1), "
+				    "(SELECT coalesce(max(seq), 0) FROM audit)")))
 		return KT_EIO;
 	sqlite3_bind_text(s, 1, org, -1, SQLITE_STATIC);
 	if (sqlite3_step(s) == SQLITE_ROW) {
@@ -75,20 +73,19 @@ static int last_hash(sqlite3 *db, const char *org, uint8_t out[HASH_LEN], int64_
 		*max_seq = sqlite3_column_int64(s, 1);
 	} else
 		rc = KT_EIO;
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
 int audit_append(kt_store *st, const kt_audit_entry *e)
 {
-	sqlite3 *db = store_db(st);
 	const kt_actor *a = store_actor(st);
 	uint8_t prev[HASH_LEN], hash[HASH_LEN];
 	entry_vals v = {0};
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((rc = last_hash(db, e->org, prev, &v.seq)))
+	if ((rc = last_hash(st, e->org, prev, &v.seq)))
 		return rc;
 	v.seq++;
 	const char *text[12] = {e->org, a->kind, a->id[0] ? a->id : NULL, a->device[0] ? a->device : NULL,
@@ -99,10 +96,8 @@ int audit_append(kt_store *st, const kt_audit_entry *e)
 	v.device_time_null = a->device_time == 0;
 	v.server_time = kt_now_ms();
 	entry_hash(prev, &v, hash);
-	if (sqlite3_prepare_v2(db,
-			       "INSERT INTO audit(" AUDIT_COLS ", prev_hash, hash) "
-			       "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			       -1, &s, NULL) != SQLITE_OK)
+	if (!(s = store_prepare(st, "INSERT INTO audit(" AUDIT_COLS ", prev_hash, hash) "
+				    "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")))
 		return KT_EIO;
 	sqlite3_bind_int64(s, 1, v.seq);
 	for (int i = 0; i < 12; i++)
@@ -115,7 +110,7 @@ int audit_append(kt_store *st, const kt_audit_entry *e)
 	sqlite3_bind_blob(s, 16, prev, HASH_LEN, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 17, hash, HASH_LEN, SQLITE_STATIC);
 	rc = sqlite3_step(s) == SQLITE_DONE ? KT_OK : KT_EIO;
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 

@@ -149,16 +149,14 @@ static int record(push_ctx *c, const kt_mut *m, size_t start)
 {
 	sqlite3_stmt *q;
 	int rc;
-	if (sqlite3_prepare_v2(store_db(c->s->srv->st),
-			       "INSERT INTO mutation(device_id, mid, result, at) VALUES(?, ?, ?, ?)", -1, &q,
-			       NULL) != SQLITE_OK)
+	if (!(q = store_prepare(c->s->srv->st, "INSERT INTO mutation(device_id, mid, result, at) VALUES(?, ?, ?, ?)")))
 		return KT_EIO;
 	sqlite3_bind_text(q, 1, c->s->device, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, m->mid);
 	sqlite3_bind_blob(q, 3, c->body->sb.data + start, (int)(c->body->sb.size - start), SQLITE_STATIC);
 	sqlite3_bind_int64(q, 4, kt_now_ms());
 	rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
-	sqlite3_finalize(q);
+	store_finish(c->s->srv->st, q);
 	return rc;
 }
 
@@ -222,17 +220,15 @@ static int booking_rules(kt_store *st, const char *id, const kt_row *row, const 
 	if (!spec || !loc || !client || start <= 0 || dur <= 0 || dur > 1440)
 		return snprintf(why, cap, "an appointment needs a location, client, specialist, start and 1-1440 minutes"),
 		       KT_EINVALID;
-	if (sqlite3_prepare_v2(store_db(st),
-			       "SELECT (SELECT count(*) FROM client WHERE id = ?1) + (SELECT count(*) FROM "
-			       "staff_location sl JOIN staff s ON s.id = sl.staff_id WHERE sl.staff_id = ?2 AND "
-			       "sl.location_id = ?3 AND s.role = 'specialist' AND s.active = 1)",
-			       -1, &q, NULL) != SQLITE_OK)
+	if (!(q = store_prepare(st, "SELECT (SELECT count(*) FROM client WHERE id = ?1) + (SELECT count(*) FROM "
+				    "staff_location sl JOIN staff s ON s.id = sl.staff_id WHERE sl.staff_id = ?2 AND "
+				    "sl.location_id = ?3 AND s.role = 'specialist' AND s.active = 1)")))
 		return KT_EIO;
 	sqlite3_bind_text(q, 1, client, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, spec, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 3, loc, -1, SQLITE_STATIC);
 	ok = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == 2;
-	sqlite3_finalize(q);
+	store_finish(st, q);
 	if (!ok)
 		return snprintf(why, cap, "the client must exist and the specialist must work at that location"),
 		       KT_EINVALID;
@@ -263,9 +259,8 @@ static int apply_one(void *user, const kt_mut *m)
 		return c->rc;
 	/* 1. the same mutation again: the first answer, nothing changes */
 	{
-		sqlite3_stmt *q;
-		if (sqlite3_prepare_v2(store_db(srv->st), "SELECT result FROM mutation WHERE device_id = ? AND mid = ?",
-				       -1, &q, NULL) != SQLITE_OK)
+		sqlite3_stmt *q = store_prepare(srv->st, "SELECT result FROM mutation WHERE device_id = ? AND mid = ?");
+		if (!q)
 			return c->rc = KT_EIO;
 		sqlite3_bind_text(q, 1, s->device, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(q, 2, m->mid);
@@ -273,10 +268,10 @@ static int apply_one(void *user, const kt_mut *m)
 			result_begin(c, m, "duplicate", 1);
 			kt_mpw_str(c->body, "first");
 			kt_mpw_raw(c->body, sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0));
-			sqlite3_finalize(q);
+			store_finish(srv->st, q);
 			return KT_OK;
 		}
-		sqlite3_finalize(q);
+		store_finish(srv->st, q);
 	}
 	/* 2. shape */
 	t = kt_table_find(m->tbl.s, m->tbl.len);
@@ -360,7 +355,12 @@ checked:;
 		goto done;
 	}
 	/* 6. booking rules */
-	if (!strcmp(t->name, "appointment") &&
+	bool booking = create;
+	for (int i = 0; i < apply.n; i++)
+		booking |= !strcmp(apply.name[i], "location_id") || !strcmp(apply.name[i], "specialist_id") ||
+			   !strcmp(apply.name[i], "client_id") || !strcmp(apply.name[i], "start_at") ||
+			   !strcmp(apply.name[i], "duration_min") || !strcmp(apply.name[i], "status");
+	if (!strcmp(t->name, "appointment") && booking &&
 	    (rc = booking_rules(srv->st, id, have_row ? &row : NULL, &apply, msg, sizeof msg))) {
 		c->rc = rc == KT_EIO ? rc : reject(c, m, start, rc, msg, have_row ? &row : NULL, &mf);
 		goto done;

@@ -227,6 +227,17 @@ const kt_actor *store_actor(const kt_store *st)
 	return &st->actor;
 }
 
+sqlite3_stmt *store_prepare(kt_store *st, const char *sql)
+{
+	return prep(st, sql);
+}
+
+void store_finish(kt_store *st, sqlite3_stmt *s)
+{
+	if (s)
+		finish(st, s);
+}
+
 sqlite3 *store_db(kt_store *st)
 {
 	return st->db;

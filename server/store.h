@@ -26,6 +26,11 @@ enum {
 int store_open(const char *path, int flags, kt_store **out, const char **errmsg) KT_MUST_CHECK;
 void store_close(kt_store *st); /* accepts NULL */
 sqlite3 *store_db(kt_store *st);  /* borrowed; for tests, demo bulk load, snapshots */
+/* A statement from the store's cache (prepared once per SQL text), for the
+ * modules that write inside the store's transaction (audit, push). Release
+ * with store_finish; NULL on a prepare failure. */
+sqlite3_stmt *store_prepare(kt_store *st, const char *sql);
+void store_finish(kt_store *st, sqlite3_stmt *s);
 int store_schema_version(kt_store *st);
 
 /* Explicit transactions (BEGIN IMMEDIATE: we are the single writer). */
