@@ -163,8 +163,22 @@ typedef struct kt_mut {
 typedef int (*kt_mut_cb)(void *user, const kt_mut *m);
 /* Count, then (cb != NULL) visit each mutation. KT_ETOO_LARGE over KT_PUSH_MAX. */
 int proto_push_decode(const void *buf, size_t len, kt_mut_cb cb, void *user, uint32_t *count) KT_MUST_CHECK;
-void proto_push_begin(kt_mpw *w, uint32_t n); /* {t:"push", muts:[ ...n follow */
+/* {t:"push", muts:[ ...n follow; with_events: the caller then writes
+ * proto_push_events_begin and the events */
+void proto_push_begin(kt_mpw *w, uint32_t n, bool with_events);
 void proto_mut_encode(kt_mpw *w, const kt_mut *m);
+
+/* Things staff looked at on the device ("viewed" a client card), for the
+ * audit log: {kind, tbl, id, at}. */
+typedef struct kt_event {
+	kt_str kind, tbl, id;
+	int64_t at;
+} kt_event;
+typedef int (*kt_event_cb)(void *user, const kt_event *e);
+void proto_push_events_begin(kt_mpw *w, uint32_t n);
+void proto_event_encode(kt_mpw *w, const kt_event *e);
+/* Visit the events of a push (none when absent). KT_ETOO_LARGE over KT_PUSH_MAX. */
+int proto_push_events_decode(const void *buf, size_t len, kt_event_cb cb, void *user) KT_MUST_CHECK;
 
 /* push_result: server -> device, one result per mutation, in order. The
  * server packs each result map into a body and wraps it here. */

@@ -3,9 +3,9 @@
 #include <string.h>
 #include "proto_internal.h"
 
-void proto_push_begin(kt_mpw *w, uint32_t n)
+void proto_push_begin(kt_mpw *w, uint32_t n, bool with_events)
 {
-	kt_mpw_map(w, 2);
+	kt_mpw_map(w, with_events ? 3 : 2);
 	kt_mpw_str(w, "t");
 	kt_mpw_str(w, "push");
 	kt_mpw_str(w, "muts");
@@ -78,6 +78,81 @@ struct ctx {
 	void *user;
 	uint32_t count, seen;
 };
+
+void proto_push_events_begin(kt_mpw *w, uint32_t n)
+{
+	kt_mpw_str(w, "events");
+	kt_mpw_array(w, n);
+}
+
+void proto_event_encode(kt_mpw *w, const kt_event *e)
+{
+	kt_mpw_map(w, 4);
+	kt_mpw_str(w, "kind");
+	kt_mpw_strn(w, e->kind.s, e->kind.len);
+	kt_mpw_str(w, "tbl");
+	kt_mpw_strn(w, e->tbl.s, e->tbl.len);
+	kt_mpw_str(w, "id");
+	kt_mpw_strn(w, e->id.s, e->id.len);
+	kt_mpw_str(w, "at");
+	kt_mpw_int(w, e->at);
+}
+
+struct ectx {
+	kt_event_cb cb;
+	void *user;
+	uint32_t seen;
+};
+
+static int event_key(void *user, const char *k, size_t kl, kt_mp *r)
+{
+	struct ectx *c = user;
+	uint32_t n;
+	if (!kt_mp_str_eq(k, kl, "events"))
+		return KT_ENOT_FOUND;
+	if (proto_seen(&c->seen, 0) || kt_mp_read_array(r, &n))
+		return KT_EMALFORMED;
+	if (n > KT_PUSH_MAX)
+		return KT_ETOO_LARGE;
+	for (uint32_t i = 0; i < n; i++) {
+		kt_event e;
+		uint32_t m, seen = 0;
+		int rc;
+		memset(&e, 0, sizeof e);
+		if (kt_mp_read_map(r, &m))
+			return KT_EMALFORMED;
+		for (uint32_t j = 0; j < m; j++) {
+			const char *ek;
+			size_t ekl;
+			rc = KT_OK;
+			if (kt_mp_read_str(r, &ek, &ekl, 16))
+				return KT_EMALFORMED;
+			if (kt_mp_str_eq(ek, ekl, "kind"))
+				rc = proto_seen(&seen, 0) ? KT_EMALFORMED : proto_read_str(r, &e.kind, 32);
+			else if (kt_mp_str_eq(ek, ekl, "tbl"))
+				rc = proto_seen(&seen, 1) ? KT_EMALFORMED : proto_read_str(r, &e.tbl, 64);
+			else if (kt_mp_str_eq(ek, ekl, "id"))
+				rc = proto_seen(&seen, 2) ? KT_EMALFORMED : proto_read_str(r, &e.id, 64);
+			else if (kt_mp_str_eq(ek, ekl, "at"))
+				rc = proto_seen(&seen, 3) || kt_mp_read_int(r, &e.at) ? KT_EMALFORMED : KT_OK;
+			else if (kt_mp_skip(r, KT_MAX_DEPTH))
+				return KT_EMALFORMED;
+			if (rc)
+				return rc;
+		}
+		if ((seen & 7) != 7)
+			return KT_EMALFORMED;
+		if (c->cb && (rc = c->cb(c->user, &e)))
+			return rc;
+	}
+	return KT_OK;
+}
+
+int proto_push_events_decode(const void *buf, size_t len, kt_event_cb cb, void *user)
+{
+	struct ectx c = {cb, user, 0};
+	return proto_walk(buf, len, event_key, &c);
+}
 
 static int key(void *user, const char *k, size_t kl, kt_mp *r)
 {

@@ -407,6 +407,38 @@ done:
 	return c->rc;
 }
 
+/* "I opened this card": an audit entry, if the row is one this person may
+ * see (anything else is dropped: it reveals nothing and changes nothing). */
+static int record_event(void *user, const kt_event *e)
+{
+	push_ctx *c = user;
+	kt_session *s = c->s;
+	const kt_table *t = kt_table_find(e->tbl.s, e->tbl.len);
+	char id[KT_UUID_LEN + 1], loc[KT_UUID_LEN + 1] = "";
+	kt_row row;
+	int rc;
+
+	if (!t || !kt_mp_str_eq(e->kind.s, e->kind.len, "viewed") || !kt_uuid_valid(e->id.s, e->id.len))
+		return KT_OK;
+	memcpy(id, e->id.s, KT_UUID_LEN);
+	id[KT_UUID_LEN] = 0;
+	if (store_row_load(s->srv->st, t, id, &row) != KT_OK)
+		return KT_OK;
+	if (policy_row_visible(&s->principal, t, row.locs, row.client, &row)) {
+		snprintf(loc, sizeof loc, "%.*s", (int)strcspn(row.locs, ","), row.locs);
+		kt_audit_entry a = {s->principal.org, "viewed", t->name, id, row.client[0] ? row.client : NULL,
+				    strlen(loc) == KT_UUID_LEN ? loc : NULL, NULL, NULL, NULL};
+		store_set_actor(s->srv->st, s->principal.is_client ? "client" : "staff", s->principal.id, s->device,
+				e->at);
+		rc = audit_append(s->srv->st, &a);
+		store_set_actor(s->srv->st, "system", NULL, NULL, 0);
+		kt_row_free(&row);
+		return rc;
+	}
+	kt_row_free(&row);
+	return KT_OK;
+}
+
 int handle_push(kt_session *s, const unsigned char *buf, size_t len)
 {
 	kt_server *srv = s->srv;
@@ -429,6 +461,8 @@ int handle_push(kt_session *s, const unsigned char *buf, size_t len)
 	rc = proto_push_decode(buf, len, apply_one, &c, NULL);
 	if (!rc)
 		rc = c.rc;
+	if (!rc)
+		rc = proto_push_events_decode(buf, len, record_event, &c);
 	if (!rc)
 		rc = store_commit(srv->st);
 	else

@@ -224,6 +224,8 @@ static int cmd_show(kc_client *c, const char *tbl, const char *id)
 		return 1;
 	}
 	free(json);
+	if (kc_record_view(c, tbl, id)) /* "who saw this card" goes to the audit log with the next push */
+		fprintf(stderr, "kartoteka-client: could not note the view\n");
 	printf("%s %s\n", tbl, id);
 	print_fields(c, tbl, id);
 	if (strcmp(tbl, "client") == 0) {

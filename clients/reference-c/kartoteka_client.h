@@ -68,6 +68,9 @@ void kc_stop(kc_client *c);
 int kc_mutate(kc_client *c, const char *tbl, const char *id, const char *fields_json,
 	      char id_out[37]);
 int64_t kc_queue_count(kc_client *c);
+/* Note that the person opened a row (a client card): sent with the next push
+ * for the audit log ("who saw what"). */
+int kc_record_view(kc_client *c, const char *tbl, const char *id);
 /* Edits the server refused (rolled back in the cache), oldest first. The
  * strings are borrowed for the call; current_json may be NULL. */
 typedef int (*kc_rejection_cb)(void *user, int64_t mid, const char *tbl, const char *id, const char *code,

@@ -50,6 +50,7 @@ struct kc_client {
 	bool pushing;        /* a push is waiting for its result */
 	bool sync_sent;      /* this connection has asked for the stream */
 	int64_t queue_len;   /* queued mutations (rebase server puts only when > 0) */
+	int64_t events_sent; /* view events up to this n are in the push in flight */
 };
 
 /* kc_cache.c */

@@ -223,6 +223,40 @@ static void pack_json_fields(kc_client *c, kt_mpw *w, const char *fields_json)
 	sqlite3_finalize(s);
 }
 
+int kc_record_view(kc_client *c, const char *tbl, const char *id)
+{
+	sqlite3_stmt *s;
+	int rc;
+	if (sqlite3_prepare_v2(c->db, "INSERT INTO events(kind, tbl, id, at) VALUES('viewed', ?, ?, ?)", -1, &s, NULL))
+		return KT_EIO;
+	sqlite3_bind_text(s, 1, tbl, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, kt_now_ms());
+	rc = sqlite3_step(s) == SQLITE_DONE ? KT_OK : KT_EIO;
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* Append the waiting view events (at most a batch) to a push. */
+static uint32_t pack_events(kc_client *c, kt_mpw *w)
+{
+	sqlite3_stmt *s;
+	uint32_t n = (uint32_t)scalar(c, "SELECT min(count(*), 500) FROM events");
+	proto_push_events_begin(w, n);
+	c->events_sent = 0;
+	if (!n || sqlite3_prepare_v2(c->db, "SELECT n, kind, tbl, id, at FROM events ORDER BY n LIMIT 500", -1, &s, NULL))
+		return n;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(s, 1), *t = (const char *)sqlite3_column_text(s, 2);
+		const char *i = (const char *)sqlite3_column_text(s, 3);
+		kt_event e = {{k, strlen(k)}, {t, strlen(t)}, {i, strlen(i)}, sqlite3_column_int64(s, 4)};
+		proto_event_encode(w, &e);
+		c->events_sent = sqlite3_column_int64(s, 0);
+	}
+	sqlite3_finalize(s);
+	return n;
+}
+
 int kc_queue_push(kc_client *c, bool *sent)
 {
 	sqlite3_stmt *s;
@@ -231,7 +265,7 @@ int kc_queue_push(kc_client *c, bool *sent)
 	int rc;
 
 	*sent = false;
-	if (c->pushing || kc_queue_count(c) == 0)
+	if (c->pushing || (kc_queue_count(c) == 0 && scalar(c, "SELECT count(*) FROM events") == 0))
 		return KT_OK;
 	kt_mpw_init(&body);
 	if (sqlite3_prepare_v2(c->db, "SELECT mid, tbl, id, op, base, fields, at FROM queue ORDER BY mid LIMIT ?", -1,
@@ -254,8 +288,9 @@ int kc_queue_push(kc_client *c, bool *sent)
 	}
 	sqlite3_finalize(s);
 	kt_mpw_init(&w);
-	proto_push_begin(&w, n);
+	proto_push_begin(&w, n, true);
 	kt_mpw_raw(&w, body.sb.data, body.sb.size);
+	pack_events(c, &w);
 	rc = kc_send(c, &w);
 	kt_mpw_free(&w);
 	kt_mpw_free(&body);
@@ -418,6 +453,15 @@ int kc_queue_results(kc_client *c, const unsigned char *buf, size_t len)
 	if ((rc = kc_tx(c, "BEGIN IMMEDIATE")))
 		return rc;
 	rc = proto_push_result_decode(buf, len, one_result, c);
+	if (!rc && c->events_sent) { /* the server committed them with the push */
+		sqlite3_stmt *d;
+		if (sqlite3_prepare_v2(c->db, "DELETE FROM events WHERE n <= ?", -1, &d, NULL) == SQLITE_OK) {
+			sqlite3_bind_int64(d, 1, c->events_sent);
+			rc = sqlite3_step(d) == SQLITE_DONE ? KT_OK : KT_EIO;
+			sqlite3_finalize(d);
+		}
+		c->events_sent = 0;
+	}
 	if (rc) {
 		kc_tx(c, "ROLLBACK");
 		return rc;

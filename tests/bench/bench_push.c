@@ -41,7 +41,7 @@ static void send_batch(dev *d)
 	int n = d->probe ? 1 : batch;
 	int k = (int)(d - devs);
 	kt_mpw_reset(&d->out);
-	proto_push_begin(&d->out, (uint32_t)n);
+	proto_push_begin(&d->out, (uint32_t)n, false);
 	for (int i = 0; i < n; i++) {
 		/* each device edits its own appointments: no conflicts between devices */
 		int a = (k + (ndev + 1) * (int)((d->mid + i) % (nappt / (ndev + 1)))) % nappt;

@@ -104,6 +104,25 @@ class OfflineTest(h.DemoServerTest):
         self.assertEqual(applied, 990)                             # each exactly once
         self.converged(d, acc)
 
+    def test_opened_cards_reach_the_audit_log(self):
+        d, acc = self.tablet("viewer", "specialist")
+        cid = self.clients[4]
+        h.client(d, "show", "client", cid)
+        h.client(d, "sync")
+        con = sqlite3.connect(self.db)
+        rows = con.execute("SELECT a.actor_id, a.device_id FROM audit a JOIN staff s ON s.id = a.actor_id "
+                           "WHERE a.action = 'viewed' AND a.entity = 'client' AND a.entity_id = ? AND s.email = ?",
+                           (cid, acc["email"])).fetchall()
+        con.close()
+        self.assertEqual(len(rows), 1)
+        self.assertIsNotNone(rows[0][1])                            # which device
+        self.assertIn("viewed", self.run_audit_show(cid))
+
+    def run_audit_show(self, cid):
+        import subprocess
+        return subprocess.run([h.SERVER, "audit", "show", "--db", self.db, "--client", cid], capture_output=True,
+                              text=True).stdout
+
     def nonexistent(self):
         return "01a20b5b-0000-7000-8000-000000000000"
 
