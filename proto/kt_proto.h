@@ -30,6 +30,8 @@ typedef enum kt_msgtype {
 	KT_MSG_ERROR,
 	KT_MSG_PUSH,
 	KT_MSG_PUSH_RESULT,
+	KT_MSG_AUDIT_QUERY,
+	KT_MSG_AUDIT_RESULT,
 	KT_MSG_COUNT
 } kt_msgtype;
 
@@ -186,5 +188,18 @@ void proto_push_result_encode(kt_mpw *w, uint32_t n, const void *body, size_t le
 /* Results as raw maps (decoded by the client with kt_mp). */
 typedef int (*kt_raw_cb)(void *user, const uint8_t *map, size_t len);
 int proto_push_result_decode(const void *buf, size_t len, kt_raw_cb cb, void *user) KT_MUST_CHECK;
+
+/* audit_query: owners and managers read the audit log (their locations).
+ * client: only entries about this client (s == NULL: all); before: entries
+ * with seq < before (0: newest); limit 1..500. */
+typedef struct kt_audit_query {
+	kt_str client;
+	int64_t before, limit;
+} kt_audit_query;
+void proto_audit_query_encode(kt_mpw *w, const kt_audit_query *q);
+int proto_audit_query_decode(const void *buf, size_t len, kt_audit_query *q) KT_MUST_CHECK;
+/* audit_result {t, entries:[map...]}, newest first; entries packed by the server. */
+void proto_audit_result_encode(kt_mpw *w, uint32_t n, const void *body, size_t len);
+int proto_audit_result_decode(const void *buf, size_t len, kt_raw_cb cb, void *user) KT_MUST_CHECK;
 
 #endif

@@ -20,6 +20,8 @@ static const char *const names[KT_MSG_COUNT] = {
 	[KT_MSG_ERROR] = "error",
 	[KT_MSG_PUSH] = "push",
 	[KT_MSG_PUSH_RESULT] = "push_result",
+	[KT_MSG_AUDIT_QUERY] = "audit_query",
+	[KT_MSG_AUDIT_RESULT] = "audit_result",
 };
 
 const char *proto_msg_name(kt_msgtype t)

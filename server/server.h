@@ -139,6 +139,7 @@ int handle_resume(kt_session *s, const unsigned char *buf, size_t len);
 int handle_sync(kt_session *s, const unsigned char *buf, size_t len);
 int handle_ack(kt_session *s, const unsigned char *buf, size_t len);
 int handle_push(kt_session *s, const unsigned char *buf, size_t len);
+int handle_audit_query(kt_session *s, const unsigned char *buf, size_t len);
 /* Called when a sign-in succeeded (login on a worker, or resume). */
 void session_signed_in(kt_session *s, bool is_client, const char *principal_id, const char *token,
 		       int64_t expires_at);

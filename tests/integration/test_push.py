@@ -146,6 +146,38 @@ class PushTest(h.DemoServerTest):
         self.assertEqual(self.row("client", self.client_a)["internal_notes"], "after the bad ones")
         self.assertNotEqual(self.row("client", self.client_a)["name"], "X")
 
+    def audit_query(self, acc, **q):
+        async def go():
+            p = await h.Peer(self.server).connect()
+            await p.hello()
+            await p.login(acc)
+            await p.send(dict({"t": "audit_query"}, **q))
+            m = await p.recv(15)
+            await p.close()
+            return m
+        return h.run(go())
+
+    def test_audit_log_over_the_protocol_follows_locations(self):
+        rec = h.account(self.accounts, "reception", A)
+        base = self.row("client", self.client_a)["version"]
+        self.session(rec)([{"mid": 1, "tbl": "client", "id": self.client_a, "op": "update", "base": base,
+                            "f": {"preferences": "audited"}, "at": 1}])
+        owner = self.audit_query(h.account(self.accounts, "owner"), client=self.client_a, limit=50)
+        self.assertEqual(owner["t"], "audit_result")
+        self.assertTrue(any(e["action"] == "update" and e["after"] == '{"preferences":"audited"}'
+                            for e in owner["entries"]))
+        mgr_a = self.audit_query(h.account(self.accounts, "manager", A), client=self.client_a, limit=50)
+        self.assertEqual(len(mgr_a["entries"]), len(owner["entries"]))
+        con = sqlite3.connect(self.db)
+        known_b = con.execute("SELECT 1 FROM client_location cl JOIN location l ON l.id = cl.location_id "
+                              "WHERE cl.client_id = ? AND l.name = ?", (self.client_a, B)).fetchone()
+        con.close()
+        mgr_b = self.audit_query(h.account(self.accounts, "manager", B), client=self.client_a, limit=50)
+        if not known_b:  # a client unknown at B: B's manager sees none of their history
+            self.assertEqual(mgr_b["entries"], [])
+        refused = self.audit_query(rec, limit=5)
+        self.assertEqual((refused["t"], refused["code"]), ("error", "forbidden"))
+
     def test_batch_over_the_limit_is_too_large(self):
         mgr = h.account(self.accounts, "manager", A)
         muts = [{"mid": i + 1, "tbl": "client", "id": self.client_a, "op": "update", "base": 1,
