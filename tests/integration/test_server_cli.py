@@ -16,7 +16,7 @@ class ServerCliTest(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def run_server(self, *args, timeout=20):
+    def run_server(self, *args, timeout=180):  # init --demo hashes 29 passwords: slow under ASan
         return subprocess.run([h.SERVER] + list(args), capture_output=True, text=True, timeout=timeout)
 
     def test_missing_database_is_named(self):
