@@ -33,6 +33,7 @@ static void usage(FILE *f)
 		"  appointment cancel ID\n"
 		"  visit add --appointment ID [--notes TEXT] [--formulas TEXT]  prints the new id\n"
 		"  rejections           edits the server refused (rolled back in the cache)\n"
+		"  batch                edit commands from stdin, one per line, arguments separated by tabs\n"
 		"TIME: ms since 1970 (UTC) or 2027-01-15T09:30:00Z\n"
 		"  logout               forget the token and wipe the cache\n"
 		"DIR defaults to $KARTOTEKA_DIR or ./kartoteka-client-data; the server to the\n"
@@ -431,6 +432,37 @@ static int print_rejection(void *user, int64_t mid, const char *tbl, const char 
 	return 0;
 }
 
+/* Many offline edits in one process: "client\tset\tID\tphone\t+386 ..." per line. */
+static int cmd_batch(kc_client *c)
+{
+	char line[8192];
+	int rc = 0, n = 0;
+	while (fgets(line, sizeof line, stdin)) {
+		char *argv[32];
+		int argc = 0;
+		line[strcspn(line, "\r\n")] = 0;
+		if (!line[0])
+			continue;
+		for (char *p = line; p && argc < 32;) {
+			argv[argc++] = p;
+			if ((p = strchr(p, '\t')))
+				*p++ = 0;
+		}
+		n++;
+		if (!strcmp(argv[0], "client"))
+			rc |= cmd_client(c, argc - 1, argv + 1);
+		else if (!strcmp(argv[0], "appointment"))
+			rc |= cmd_appointment(c, argc - 1, argv + 1);
+		else if (!strcmp(argv[0], "visit"))
+			rc |= cmd_visit(c, argc - 1, argv + 1);
+		else {
+			fprintf(stderr, "kartoteka-client: line %d: unknown command '%s'\n", n, argv[0]);
+			rc = 1;
+		}
+	}
+	return rc ? 1 : 0;
+}
+
 static int cmd_status(kc_client *c)
 {
 	static const char *const keys[] = {"server", "principal_name", "principal_role", "principal_id", "device_id"};
@@ -513,6 +545,8 @@ int main(int argc, char **argv)
 		rc = cmd_appointment(c, argc - i, argv + i);
 	else if (!strcmp(cmd, "visit"))
 		rc = cmd_visit(c, argc - i, argv + i);
+	else if (!strcmp(cmd, "batch"))
+		rc = cmd_batch(c);
 	else if (!strcmp(cmd, "rejections"))
 		rc = kc_rejections(c, print_rejection, NULL) ? die("cannot read the cache") : 0;
 	else if (!strcmp(cmd, "logout"))

@@ -82,13 +82,13 @@ class OfflineTest(h.DemoServerTest):
     def test_thousand_queued_edits_resolve_in_order(self):
         d, acc = self.tablet("bulk", "manager")
         cid = self.clients[2]
+        lines = []
         for i in range(1000):
             if i % 100 == 99:  # a few that the server must refuse
-                h.client(d, "--quiet", "appointment", "move", "%s" % self.nonexistent(), "--start", "2033-01-01T10:00:00Z",
-                         check=False)
-                h.client(d, "--quiet", "client", "set", cid, "shoe_size", "42")
+                lines.append("client\tset\t%s\tshoe_size\t42" % cid)
             else:
-                h.client(d, "--quiet", "client", "set", cid, "preferences", "edit %d" % i)
+                lines.append("client\tset\t%s\tpreferences\tedit %d" % (cid, i))
+        h.client(d, "--quiet", "batch", stdin="\n".join(lines) + "\n")
         status = h.client(d, "status").stdout
         self.assertIn("queued edits: 1000", status)
         h.client(d, "sync")
@@ -130,8 +130,8 @@ class OfflineTest(h.DemoServerTest):
         d, acc = self.tablet("crash", "manager")
         cid = self.clients[3]
         for attempt in range(5):
-            for i in range(300):
-                h.client(d, "--quiet", "client", "set", cid, "internal_notes", "note %d-%d" % (attempt, i))
+            h.client(d, "--quiet", "batch", stdin="".join(
+                "client\tset\t%s\tinternal_notes\tnote %d-%d\n" % (cid, attempt, i) for i in range(300)))
             con = sqlite3.connect(self.db)
             before = con.execute("SELECT count(*) FROM mutation").fetchone()[0]
             p = subprocess.Popen([h.CLIENT, "--dir", d, "--quiet", "sync"], stdout=subprocess.DEVNULL)
