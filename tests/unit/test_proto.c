@@ -244,6 +244,83 @@ static void test_email_over_limit_is_too_large(void **state)
 	assert_int_equal(proto_login_decode(w.sb.data, w.sb.size, &lo), KT_ETOO_LARGE);
 }
 
+static int count_muts(void *user, const kt_mut *m)
+{
+	int *n = user;
+	assert_true(m->mid > 0);
+	(*n)++;
+	return 0;
+}
+
+static int count_events(void *user, const kt_event *e)
+{
+	int *n = user;
+	assert_true(str_is(e->kind, "viewed"));
+	(*n)++;
+	return 0;
+}
+
+static void test_push_round_trip_with_events(void **state)
+{
+	kt_mpw f;
+	int nm = 0, ne = 0;
+	uint32_t count;
+	(void)state;
+	kt_mpw_init(&f);
+	kt_mpw_map(&f, 1);
+	kt_mpw_str(&f, "phone");
+	kt_mpw_str(&f, "+386 1");
+	kt_mut m = {7, S("client"), {dev, 36}, S("update"), 3, (const uint8_t *)f.sb.data, f.sb.size, 99};
+	proto_push_begin(&w, 2, true);
+	proto_mut_encode(&w, &m);
+	m.mid = 8;
+	proto_mut_encode(&w, &m);
+	proto_push_events_begin(&w, 1);
+	kt_event e = {S("viewed"), S("client"), {dev, 36}, 5};
+	proto_event_encode(&w, &e);
+	expect_type(KT_MSG_PUSH);
+	assert_int_equal(proto_push_decode(w.sb.data, w.sb.size, count_muts, &nm, &count), KT_OK);
+	assert_int_equal(count, 2);
+	assert_int_equal(nm, 2);
+	assert_int_equal(proto_push_events_decode(w.sb.data, w.sb.size, count_events, &ne), KT_OK);
+	assert_int_equal(ne, 1);
+	kt_mpw_free(&f);
+}
+
+static void test_push_rejects_bad_mutations_and_oversized_batches(void **state)
+{
+	uint32_t count;
+	(void)state;
+	/* mid 0 is not a mutation id */
+	kt_mut m = {0, S("client"), {dev, 36}, S("update"), 1, NULL, 0, 1};
+	proto_push_begin(&w, 1, false);
+	proto_mut_encode(&w, &m);
+	assert_int_equal(proto_push_decode(w.sb.data, w.sb.size, NULL, NULL, &count), KT_EMALFORMED);
+	/* over KT_PUSH_MAX: refused before any is applied */
+	kt_mpw_reset(&w);
+	m.mid = 1;
+	proto_push_begin(&w, KT_PUSH_MAX + 1, false);
+	for (int i = 0; i < KT_PUSH_MAX + 1; i++)
+		proto_mut_encode(&w, &m);
+	assert_int_equal(proto_push_decode(w.sb.data, w.sb.size, NULL, NULL, &count), KT_ETOO_LARGE);
+}
+
+static void test_audit_query_defaults_and_limits(void **state)
+{
+	kt_audit_query q = {{NULL, 0}, 0, 0}, out;
+	(void)state;
+	q.limit = 50;
+	proto_audit_query_encode(&w, &q);
+	expect_type(KT_MSG_AUDIT_QUERY);
+	assert_int_equal(proto_audit_query_decode(w.sb.data, w.sb.size, &out), KT_OK);
+	assert_null(out.client.s);
+	assert_int_equal(out.limit, 50);
+	kt_mpw_reset(&w);
+	q.limit = 501;
+	proto_audit_query_encode(&w, &q);
+	assert_int_equal(proto_audit_query_decode(w.sb.data, w.sb.size, &out), KT_EMALFORMED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -258,6 +335,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_missing_wrong_and_duplicate_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_keys_are_ignored_and_unknown_types_named, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_email_over_limit_is_too_large, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_push_round_trip_with_events, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_push_rejects_bad_mutations_and_oversized_batches, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_query_defaults_and_limits, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
