@@ -62,36 +62,7 @@ void proto_audit_result_encode(kt_mpw *w, uint32_t n, const void *body, size_t l
 	kt_mpw_raw(w, body, len);
 }
 
-struct rctx {
-	kt_raw_cb cb;
-	void *user;
-	uint32_t seen;
-};
-
-static int rkey(void *user, const char *k, size_t kl, kt_mp *r)
-{
-	struct rctx *c = user;
-	uint32_t n;
-	if (!kt_mp_str_eq(k, kl, "entries"))
-		return KT_ENOT_FOUND;
-	if (proto_seen(&c->seen, 0) || kt_mp_read_array(r, &n))
-		return KT_EMALFORMED;
-	for (uint32_t i = 0; i < n; i++) {
-		size_t start = r->pos;
-		int rc;
-		if (kt_mp_peek(r) != KT_MP_MAP || kt_mp_skip(r, KT_MAX_DEPTH))
-			return KT_EMALFORMED;
-		if (c->cb && (rc = c->cb(c->user, r->buf + start, r->pos - start)))
-			return rc;
-	}
-	return KT_OK;
-}
-
 int proto_audit_result_decode(const void *buf, size_t len, kt_raw_cb cb, void *user)
 {
-	struct rctx c = {cb, user, 0};
-	int rc;
-	if ((rc = proto_walk(buf, len, rkey, &c)))
-		return rc;
-	return c.seen ? KT_OK : KT_EMALFORMED;
+	return proto_maps_decode(buf, len, "entries", cb, user);
 }

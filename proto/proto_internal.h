@@ -31,4 +31,8 @@ int proto_op_decode(kt_mp *r, bool with_op, kt_op *op) KT_MUST_CHECK;
 /* Read an array of rows/ops at r, calling cb for each. */
 int proto_ops_decode(kt_mp *r, bool with_op, kt_op_cb cb, void *user) KT_MUST_CHECK;
 
+/* Visit each map of the array under key in a top-level map (the shape of
+ * push_result and audit_result); cb gets each map's raw bytes. */
+int proto_maps_decode(const void *buf, size_t len, const char *key, kt_raw_cb cb, void *user) KT_MUST_CHECK;
+
 #endif

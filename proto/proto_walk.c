@@ -49,3 +49,38 @@ bool proto_is_type_key(const char *key, size_t klen)
 {
 	return kt_mp_str_eq(key, klen, "t");
 }
+
+struct maps_ctx {
+	const char *key;
+	kt_raw_cb cb;
+	void *user;
+	uint32_t seen;
+};
+
+static int maps_key(void *user, const char *k, size_t kl, kt_mp *r)
+{
+	struct maps_ctx *c = user;
+	uint32_t n;
+	if (!kt_mp_str_eq(k, kl, c->key))
+		return KT_ENOT_FOUND;
+	if (proto_seen(&c->seen, 0) || kt_mp_read_array(r, &n))
+		return KT_EMALFORMED;
+	for (uint32_t i = 0; i < n; i++) {
+		size_t start = r->pos;
+		int rc;
+		if (kt_mp_peek(r) != KT_MP_MAP || kt_mp_skip(r, KT_MAX_DEPTH))
+			return KT_EMALFORMED;
+		if (c->cb && (rc = c->cb(c->user, r->buf + start, r->pos - start)))
+			return rc;
+	}
+	return KT_OK;
+}
+
+int proto_maps_decode(const void *buf, size_t len, const char *key, kt_raw_cb cb, void *user)
+{
+	struct maps_ctx c = {key, cb, user, 0};
+	int rc;
+	if ((rc = proto_walk(buf, len, maps_key, &c)))
+		return rc;
+	return c.seen ? KT_OK : KT_EMALFORMED;
+}
