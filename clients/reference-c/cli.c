@@ -1,30 +1,56 @@
-/* cli.c - kartoteka-client: sign in, sync, watch and look at the local
- * cache from a terminal. A thin shell over libkartoteka-client. */
+/* cli.c - kartoteka-client: sign in, sync, watch, edit offline and read the
+ * local cache from a terminal; a thin shell over libkartoteka-client (the
+ * library does the work, this file only parses arguments and prints). It
+ * never prints a password or a session token, and never takes a password
+ * from argv. */
+#include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
+#include <sodium.h>
 #include <sqlite3.h>
 #include "kartoteka_client.h"
-#include "kt_err.h"
+#include "kt_limits.h"
 
-static kc_client *g_client;
-static bool quiet, progress_always;
+#define PROG "kartoteka-client"
+#define EXIT_USAGE 2
+#define EXIT_AUTH 3
+
+static kc_client *g_client; /* for the signal handlers only */
+static struct termios g_tty_saved;
+static volatile sig_atomic_t g_tty_raw;
+
+static struct {
+	bool quiet, progress, watch, progress_open;
+} ui;
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: kartoteka-client [--dir DIR] [--server ws://HOST:PORT] [--quiet] COMMAND\n"
-		"  login EMAIL          sign in (password read from stdin); stores a session token\n"
-		"  sync [--progress]    bring the cache up to date, then exit\n"
-		"  watch [--max-seconds N]  stream changes, one line per change; reconnects\n"
-		"  ls appointments|clients|visits|locations|staff|services [--json]\n"
-		"  show client|appointment|visit|... ID\n"
-		"  status               who is signed in, rows per table, queued edits\n"
+		"usage: " PROG " [--dir DIR] [--server ws://HOST:PORT] [--quiet] COMMAND [ARGS]\n"
+		"\n"
+		"  login EMAIL                sign in; the password is read from stdin (first line,\n"
+		"                             not echoed on a terminal), never from the command line\n"
+		"  sync [--progress] [--timeout S]\n"
+		"                             push queued edits, bring the cache up to date, exit\n"
+		"  watch [--max-seconds N]    stream changes, one line per change (put/delete/evict,\n"
+		"                             and `synced`); reconnects with backoff; Ctrl-C stops\n"
+		"  ls TABLE [--json]          rows in the cache; TABLE: appointments clients visits\n"
+		"                             locations staff services (TSV, or JSON lines)\n"
+		"  show TABLE ID              one row, a field per line (a client also lists their\n"
+		"                             appointments and visits); noted for the audit log\n"
+		"  status                     who is signed in, server, cursor, rows per table, queued edits\n"
+		"  logout [--discard]         forget the session token AND wipe the cached data, so a\n"
+		"                             shared device keeps nothing (the device id stays); queued\n"
+		"                             edits and views are pushed first, or dropped with --discard\n"
+		"\n"
 		"offline edits (applied to the cache at once, pushed in order by sync/watch):\n"
 		"  client set ID FIELD VALUE | client clear ID FIELD\n"
 		"  appointment create --location ID --client ID --specialist ID --start TIME --duration MIN\n"
@@ -32,39 +58,93 @@ static void usage(FILE *f)
 		"  appointment move ID [--start TIME] [--location ID] [--specialist ID]\n"
 		"  appointment cancel ID\n"
 		"  visit add --appointment ID [--notes TEXT] [--formulas TEXT]  prints the new id\n"
-		"  rejections           edits the server refused (rolled back in the cache)\n"
-		"  batch                edit commands from stdin, one per line, arguments separated by tabs\n"
+		"  batch                      edit commands from stdin, one per line, arguments separated by tabs\n"
+		"  rejections                 edits the server refused (rolled back in the cache)\n"
 		"TIME: ms since 1970 (UTC) or 2027-01-15T09:30:00Z\n"
-		"  logout               forget the token and wipe the cache\n"
-		"DIR defaults to $KARTOTEKA_DIR or ./kartoteka-client-data; the server to the\n"
-		"stored one or $KARTOTEKA_SERVER. Exit codes: 0 ok, 1 error, 2 usage, 3 sign-in refused.\n");
+		"\n"
+		"DIR defaults to $KARTOTEKA_DIR, else ./kartoteka-client-data. The server is\n"
+		"remembered in DIR; without --server the stored one is used, else $KARTOTEKA_SERVER.\n"
+		"--quiet drops progress and informational lines. --progress (sync) shows the\n"
+		"snapshot progress line even when stderr is not a terminal.\n"
+		"Exit codes: 0 ok, 1 error, 2 usage, 3 sign-in refused or not signed in.\n");
 }
 
-static int die(const char *msg)
+static int complain(const char *fmt, const char *arg)
 {
-	fprintf(stderr, "kartoteka-client: %s\n", msg);
+	fprintf(stderr, PROG ": ");
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
 	return 1;
 }
 
-static void on_stop(int sig)
+static int usage_error(const char *what)
+{
+	fprintf(stderr, PROG ": %s (see " PROG " --help)\n", what);
+	return EXIT_USAGE;
+}
+
+/* Exit code and message for a library result. */
+static int finish(kc_client *c, int rc)
+{
+	const char *msg;
+	if (rc == KT_OK)
+		return 0;
+	msg = kc_last_error(c)[0] ? kc_last_error(c) : kt_strerror(rc);
+	if (rc == KT_EAUTH_FAILED || rc == KT_ETHROTTLED || rc == KT_EUNAUTH) {
+		fprintf(stderr, PROG ": sign-in refused: %s\n", msg);
+		return EXIT_AUTH;
+	}
+	fprintf(stderr, PROG ": %s\n", msg);
+	return 1;
+}
+
+static void on_stop_signal(int sig)
 {
 	(void)sig;
 	if (g_client)
-		kc_stop(g_client);
+		kc_stop(g_client); /* async-signal-safe */
+}
+
+static void on_signal_in_password(int sig)
+{
+	if (g_tty_raw)
+		tcsetattr(0, TCSANOW, &g_tty_saved);
+	_exit(128 + sig);
+}
+
+static void set_signals(void (*fn)(int))
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = fn;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* ---- callbacks ---- */
+
+static void end_progress_line(void)
+{
+	if (ui.progress_open) {
+		fputc('\n', stderr);
+		ui.progress_open = false;
+	}
 }
 
 static void on_progress(void *user, int64_t done, int64_t total)
 {
 	(void)user;
-	if (quiet || (!progress_always && !isatty(2)))
+	if (ui.quiet || !(ui.progress || isatty(2)) || total <= 0)
 		return;
 	fprintf(stderr, "\rsnapshot %lld/%lld rows (%d%%)", (long long)done, (long long)total,
-		total > 0 ? (int)(done * 100 / total) : 100);
+		done >= total ? 100 : (int)(done * 100 / total));
+	ui.progress_open = true;
 	if (done >= total)
-		fputc('\n', stderr);
+		end_progress_line();
 }
 
-static void on_op_print(void *user, int op, const char *tbl, const char *id, int64_t v)
+static void on_op(void *user, int op, const char *tbl, const char *id, int64_t v)
 {
 	(void)user;
 	if (op == KC_OP_PUT)
@@ -74,183 +154,399 @@ static void on_op_print(void *user, int op, const char *tbl, const char *id, int
 	fflush(stdout);
 }
 
-static void on_state_print(void *user, int state, const char *code, const char *msg)
+static void on_state(void *user, int state, const char *code, const char *msg)
 {
-	bool watch = user != NULL;
-	if (state == KC_ST_SYNCED && watch) {
-		printf("synced\n");
-		fflush(stdout);
-	} else if (state == KC_ST_ERROR && !quiet)
-		fprintf(stderr, "kartoteka-client: server says %s: %s\n", code, msg);
-	else if (state == KC_ST_DISCONNECTED && watch && !quiet)
-		fprintf(stderr, "kartoteka-client: disconnected; reconnecting\n");
+	(void)user;
+	if (state == KC_ST_SYNCED) {
+		end_progress_line();
+		if (ui.watch) {
+			printf("synced\n");
+			fflush(stdout);
+		}
+		return;
+	}
+	if (ui.quiet)
+		return;
+	if (state == KC_ST_ERROR && code && strcmp(code, "bad_cursor") == 0) {
+		end_progress_line();
+		fprintf(stderr, PROG ": the server refused the stored cursor; a full snapshot follows\n");
+	} else if (ui.watch && state == KC_ST_ERROR) {
+		end_progress_line();
+		fprintf(stderr, PROG ": %s (%s)\n", msg ? msg : "error", code ? code : "?");
+	} else if (ui.watch && state == KC_ST_DISCONNECTED && msg) {
+		end_progress_line();
+		fprintf(stderr, PROG ": %s; reconnecting\n", msg);
+	}
 }
 
-static int read_password(char *buf, size_t cap)
+/* ---- commands that talk to the server ---- */
+
+static int read_password(char *buf, size_t cap, const char *email)
 {
-	struct termios old, t;
 	bool tty = isatty(0);
+	char *ok;
 	if (tty) {
-		fprintf(stderr, "password: ");
-		tcgetattr(0, &old);
-		t = old;
-		t.c_lflag &= ~(tcflag_t)ECHO;
-		tcsetattr(0, TCSANOW, &t);
+		struct termios t;
+		fprintf(stderr, "password for %s: ", email);
+		if (tcgetattr(0, &g_tty_saved) == 0) {
+			t = g_tty_saved;
+			t.c_lflag &= ~(tcflag_t)ECHO;
+			set_signals(on_signal_in_password);
+			g_tty_raw = 1;
+			tcsetattr(0, TCSANOW, &t);
+		}
 	}
-	char *ok = fgets(buf, (int)cap, stdin);
-	if (tty) {
-		tcsetattr(0, TCSANOW, &old);
+	ok = fgets(buf, (int)cap, stdin);
+	if (g_tty_raw) {
+		tcsetattr(0, TCSANOW, &g_tty_saved);
+		g_tty_raw = 0;
 		fputc('\n', stderr);
 	}
-	if (!ok)
+	if (!ok || !buf[0]) {
+		complain("%s", "no password on stdin");
 		return -1;
+	}
+	if (!strchr(buf, '\n') && !feof(stdin)) {
+		complain("%s", "password too long");
+		return -1;
+	}
 	buf[strcspn(buf, "\r\n")] = 0;
 	return 0;
 }
 
-static int cmd_login(kc_client *c, const char *email)
+static int cmd_login(kc_client *c, int argc, char **argv)
 {
-	char pw[512], name[256] = "", role[32] = "";
+	char pw[KT_MAX_PASSWORD + 4];
+	kc_info info;
 	int rc;
-	if (read_password(pw, sizeof pw))
-		return die("no password on stdin");
-	rc = kc_login(c, email, pw, 30000);
-	memset(pw, 0, sizeof pw);
-	if (rc == KT_EAUTH_FAILED || rc == KT_ETHROTTLED || rc == KT_EUNAUTH) {
-		fprintf(stderr, "kartoteka-client: sign-in refused: %s\n", kc_last_error(c));
-		return 3;
-	}
+	if (argc != 1 || argv[0][0] == '-')
+		return usage_error("login needs exactly one EMAIL");
+	if (read_password(pw, sizeof pw, argv[0]))
+		return 1;
+	set_signals(on_stop_signal);
+	rc = kc_login(c, argv[0], pw, 30000);
+	sodium_memzero(pw, sizeof pw);
 	if (rc)
-		return die(kc_last_error(c)[0] ? kc_last_error(c) : kt_strerror(rc));
-	kc_meta(c, "principal_name", name, sizeof name);
-	kc_meta(c, "principal_role", role, sizeof role);
-	printf("signed in as %s (%s)\n", name, role);
+		return finish(c, rc);
+	if (kc_info_get(c, &info))
+		return finish(c, KT_EIO);
+	if (!ui.quiet)
+		printf("signed in as %s (%s)\n", info.principal_name, info.principal_role);
 	return 0;
 }
 
-static int cmd_sync(kc_client *c)
+static bool parse_seconds(const char *s, int *out)
 {
-	int rc = kc_run(c, KC_UNTIL_SYNCED, 0);
-	if (rc == KT_EAUTH_FAILED || rc == KT_EUNAUTH) {
-		fprintf(stderr, "kartoteka-client: %s\n", kc_last_error(c));
-		return 3;
+	char *end;
+	long v;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 0 || v > INT_MAX / 1000)
+		return false;
+	*out = (int)v;
+	return true;
+}
+
+static int cmd_sync(kc_client *c, int argc, char **argv)
+{
+	int timeout = 0, rc;
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--progress"))
+			ui.progress = true;
+		else if (!strcmp(argv[i], "--timeout") && i + 1 < argc && parse_seconds(argv[i + 1], &timeout))
+			i++;
+		else
+			return usage_error("sync takes --progress and --timeout SECONDS");
 	}
+	kc_callbacks cb = {NULL, on_progress, on_state, NULL};
+	kc_set_callbacks(c, &cb);
+	rc = kc_run(c, KC_UNTIL_SYNCED, timeout * 1000);
+	end_progress_line();
 	if (rc)
-		return die(kc_last_error(c)[0] ? kc_last_error(c) : kt_strerror(rc));
-	if (!quiet)
+		return finish(c, rc);
+	if (!ui.quiet)
 		printf("synced: %lld rows in cache\n", (long long)kc_count(c, NULL));
 	return 0;
 }
 
-static int cmd_watch(kc_client *c, int max_seconds)
+static int cmd_watch(kc_client *c, int argc, char **argv)
 {
-	kc_callbacks cb = {on_op_print, on_progress, on_state_print, c};
+	int max = 0, rc;
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--max-seconds") && i + 1 < argc && parse_seconds(argv[i + 1], &max))
+			i++;
+		else if (!strcmp(argv[i], "--progress"))
+			ui.progress = true;
+		else
+			return usage_error("watch takes --max-seconds N");
+	}
+	ui.watch = true;
+	kc_callbacks cb = {on_op, on_progress, on_state, NULL};
 	kc_set_callbacks(c, &cb);
-	int rc = kc_run(c, KC_FOREVER, max_seconds > 0 ? max_seconds * 1000 : 0);
-	if (rc == KT_EAUTH_FAILED || rc == KT_EUNAUTH)
-		return 3;
-	return rc == KT_OK || rc == KT_ETIMEOUT ? 0 : die(kc_last_error(c));
+	rc = kc_run(c, KC_FOREVER, max * 1000);
+	end_progress_line();
+	return rc == KT_ETIMEOUT ? 0 : finish(c, rc);
 }
 
-/* ls: the main fields per table, read with SQLite's JSON functions. */
-static int cmd_ls(kc_client *c, const char *what, bool json)
+/* ---- commands that read the cache ---- */
+
+/* Print one TSV cell: tabs, newlines and other control characters become
+ * spaces so that one row stays one line. */
+static void put_cell(const unsigned char *s)
+{
+	for (; s && *s; s++)
+		putchar(*s < ' ' || *s == 0x7f ? ' ' : *s);
+}
+
+/* The name of a referenced row in the cache, as SQL: empty when the column
+ * is missing, the id itself when the row is not in the cache. */
+#define REF(tbl, field, col)                                                                                         \
+	"coalesce((SELECT json_extract(x.data, '$." field "') FROM rows x WHERE x.tbl = '" tbl                        \
+	"' AND x.id = json_extract(r.data, '$." col "')), json_extract(r.data, '$." col "'))"
+#define SERVICES                                                                                                   \
+	"(SELECT group_concat(coalesce((SELECT json_extract(x.data, '$.name') FROM rows x WHERE x.tbl = 'service' "    \
+	"AND x.id = j.value), j.value), ', ') FROM json_each(r.data, '$.services') j)"
+#define F(name) "json_extract(r.data, '$." name "')"
+#define WHEN(ms) "strftime('%Y-%m-%d %H:%M', " ms " / 1000, 'unixepoch') || 'Z'"
+
+static const struct view {
+	const char *name, *tbl, *cols, *order;
+} views[] = {
+	{"appointments", "appointment",
+	 WHEN(F("start_at")) ", " F("status") ", " F("duration_min") " || ' min', " REF("location", "name", "location_id")
+	 ", " REF("client", "name", "client_id") ", " REF("staff", "display_name", "specialist_id") ", " SERVICES
+	 ", " F("client_note"),
+	 F("start_at") ", r.id"},
+	{"clients", "client",
+	 F("name") ", " F("email") ", " F("phone") ", " F("birthday") ", "
+	 "coalesce(" F("allergies") ", iif(" F("allergy_alert") ", 'ALLERGY', NULL)), " F("preferences"),
+	 F("name") ", r.id"},
+	{"visits", "visit",
+	 F("visit_date") ", " REF("location", "name", "location_id") ", " REF("client", "name", "client_id") ", "
+	 REF("staff", "display_name", "specialist_id") ", " SERVICES ", " F("products_formulas"),
+	 F("visit_date") ", r.id"},
+	{"locations", "location", F("name") ", " F("address") ", " F("phone") ", " F("time_zone"), F("name") ", r.id"},
+	{"staff", "staff",
+	 F("display_name") ", " F("role") ", " F("email") ", " F("phone") ", "
+	 "CASE json_type(r.data, '$.active') WHEN 'true' THEN 'active' WHEN 'false' THEN 'inactive' END",
+	 F("display_name") ", r.id"},
+	{"services", "service",
+	 F("name") ", " F("duration_min") " || ' min', printf('%.2f', " F("price_cents") " / 100.0), "
+	 "CASE json_type(r.data, '$.location_id') WHEN 'null' THEN 'all locations' WHEN 'text' THEN "
+	 REF("location", "name", "location_id") " END",
+	 F("name") ", r.id"},
+	{"organisations", "organisation", F("name"), F("name") ", r.id"},
+};
+
+static const struct view *find_view(const char *name)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; i < sizeof views / sizeof views[0]; i++)
+		if (!strcmp(name, views[i].name) || !strcmp(name, views[i].tbl) ||
+		    (n + 1 == strlen(views[i].name) && !strncmp(name, views[i].name, n))) /* singular */
+			return &views[i];
+	return NULL;
+}
+
+static int print_rows(sqlite3 *db, const char *sql, const char *tbl)
+{
+	sqlite3_stmt *s;
+	int step;
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+		return complain("cache: %s", sqlite3_errmsg(db));
+	sqlite3_bind_text(s, 1, tbl, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		for (int k = 0; k < sqlite3_column_count(s); k++) {
+			if (k)
+				putchar('\t');
+			put_cell(sqlite3_column_text(s, k));
+		}
+		putchar('\n');
+	}
+	sqlite3_finalize(s);
+	return step == SQLITE_DONE ? 0 : complain("cache: %s", sqlite3_errmsg(db));
+}
+
+static int cmd_ls(kc_client *c, int argc, char **argv)
+{
+	char sql[4096];
+	const struct view *v;
+	bool json = argc == 2 && !strcmp(argv[1], "--json");
+	if ((argc != 1 && !json) || !(v = find_view(argv[0])))
+		return usage_error("ls takes one of appointments clients visits locations staff services, "
+				   "and optionally --json");
+	if (json)
+		snprintf(sql, sizeof sql,
+			 "SELECT json_object('id', r.id, 'v', r.v, 'data', json(r.data)) FROM rows r WHERE r.tbl = ? "
+			 "ORDER BY r.id");
+	else
+		snprintf(sql, sizeof sql, "SELECT r.id, %s FROM rows r WHERE r.tbl = ? ORDER BY %s", v->cols, v->order);
+	return print_rows(kc_db(c), sql, v->tbl);
+}
+
+/* One value of `show`, made readable: names for references the cache can
+ * resolve, UTC times for *_at, lists joined by commas. */
+static void show_value(sqlite3 *db, const char *key, const char *type, const char *text)
 {
 	static const struct {
-		const char *cmd, *tbl, *cols;
-	} views[] = {
-		{"appointments", "appointment",
-		 "strftime('%Y-%m-%d %H:%M', json_extract(data, '$.start_at') / 1000, 'unixepoch') || 'Z', "
-		 "json_extract(data, '$.status'), json_extract(data, '$.duration_min') || ' min', "
-		 "json_extract(data, '$.location_id'), json_extract(data, '$.client_id'), "
-		 "json_extract(data, '$.specialist_id')"},
-		{"clients", "client",
-		 "json_extract(data, '$.name'), json_extract(data, '$.email'), json_extract(data, '$.phone'), "
-		 "coalesce(json_extract(data, '$.allergies'), iif(json_extract(data, '$.allergy_alert'), 'ALLERGY', ''))"},
-		{"visits", "visit",
-		 "json_extract(data, '$.visit_date'), json_extract(data, '$.client_id'), "
-		 "json_extract(data, '$.specialist_id'), json_extract(data, '$.products_formulas')"},
-		{"locations", "location", "json_extract(data, '$.name'), json_extract(data, '$.address')"},
-		{"staff", "staff", "json_extract(data, '$.display_name'), json_extract(data, '$.role')"},
-		{"services", "service", "json_extract(data, '$.name'), json_extract(data, '$.duration_min') || ' min'"},
+		const char *key, *tbl, *field;
+	} refs[] = {
+		{"client_id", "client", "name"},         {"specialist_id", "staff", "display_name"},
+		{"location_id", "location", "name"},     {"appointment_id", "appointment", "start_at"},
 	};
-	for (size_t i = 0; i < sizeof views / sizeof views[0]; i++) {
-		char sql[1024];
-		sqlite3_stmt *s;
-		if (strcmp(what, views[i].cmd) != 0)
+	sqlite3_stmt *s;
+	size_t kl = strlen(key);
+
+	if (!strcmp(type, "true") || !strcmp(type, "false")) {
+		fputs(type, stdout);
+		return;
+	}
+	if (!strcmp(type, "null") || !text)
+		return;
+	if (!strcmp(type, "array")) {
+		bool services = !strcmp(key, "services");
+		if (sqlite3_prepare_v2(db,
+				       "SELECT group_concat(coalesce((SELECT json_extract(x.data, '$.name') FROM rows x "
+				       "WHERE ?2 AND x.tbl = 'service' AND x.id = j.value), j.value), ', ') "
+				       "FROM json_each(?1) j",
+				       -1, &s, NULL) == SQLITE_OK) {
+			sqlite3_bind_text(s, 1, text, -1, SQLITE_STATIC);
+			sqlite3_bind_int(s, 2, services);
+			if (sqlite3_step(s) == SQLITE_ROW)
+				put_cell(sqlite3_column_text(s, 0));
+			sqlite3_finalize(s);
+		}
+		return;
+	}
+	put_cell((const unsigned char *)text);
+	if (kl > 3 && !strcmp(key + kl - 3, "_at") && !strcmp(type, "integer")) {
+		time_t t = (time_t)(strtoll(text, NULL, 10) / 1000);
+		struct tm tm;
+		char buf[32];
+		if (gmtime_r(&t, &tm) && strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm))
+			printf(" (%s)", buf);
+		return;
+	}
+	for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
+		if (strcmp(key, refs[i].key) != 0)
 			continue;
-		if (json)
-			snprintf(sql, sizeof sql,
-				 "SELECT json_object('id', id, 'v', v, 'data', json(data)) FROM rows WHERE tbl = ? "
-				 "ORDER BY id");
-		else
-			snprintf(sql, sizeof sql, "SELECT id, %s FROM rows WHERE tbl = ? ORDER BY id", views[i].cols);
-		if (sqlite3_prepare_v2(kc_db(c), sql, -1, &s, NULL) != SQLITE_OK)
-			return die(sqlite3_errmsg(kc_db(c)));
-		sqlite3_bind_text(s, 1, views[i].tbl, -1, SQLITE_STATIC);
-		while (sqlite3_step(s) == SQLITE_ROW) {
+		if (sqlite3_prepare_v2(db,
+				       "SELECT CASE WHEN ?3 = 'start_at' THEN strftime('%Y-%m-%d %H:%M', "
+				       "json_extract(data, '$.start_at') / 1000, 'unixepoch') || 'Z' "
+				       "ELSE json_extract(data, '$.' || ?3) END FROM rows WHERE tbl = ?1 AND id = ?2",
+				       -1, &s, NULL) == SQLITE_OK) {
+			sqlite3_bind_text(s, 1, refs[i].tbl, -1, SQLITE_STATIC);
+			sqlite3_bind_text(s, 2, text, -1, SQLITE_STATIC);
+			sqlite3_bind_text(s, 3, refs[i].field, -1, SQLITE_STATIC);
+			if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0)) {
+				fputs(" (", stdout);
+				put_cell(sqlite3_column_text(s, 0));
+				putchar(')');
+			}
+			sqlite3_finalize(s);
+		}
+	}
+}
+
+static int show_related(sqlite3 *db, const char *client_id)
+{
+	static const struct {
+		const char *title, *sql;
+	} parts[] = {
+		{"appointments",
+		 "SELECT " WHEN(F("start_at")) ", " F("status") ", " REF("staff", "display_name", "specialist_id") ", "
+		 SERVICES ", r.id FROM rows r WHERE r.tbl = 'appointment' AND " F("client_id") " = ? "
+		 "ORDER BY " F("start_at") ", r.id"},
+		{"visits",
+		 "SELECT " F("visit_date") ", " REF("staff", "display_name", "specialist_id") ", " SERVICES
+		 ", r.id FROM rows r WHERE r.tbl = 'visit' AND " F("client_id") " = ? ORDER BY " F("visit_date") ", r.id"},
+	};
+	for (size_t p = 0; p < sizeof parts / sizeof parts[0]; p++) {
+		sqlite3_stmt *s;
+		int step;
+		printf("\n%s:\n", parts[p].title);
+		if (sqlite3_prepare_v2(db, parts[p].sql, -1, &s, NULL) != SQLITE_OK)
+			return complain("cache: %s", sqlite3_errmsg(db));
+		sqlite3_bind_text(s, 1, client_id, -1, SQLITE_STATIC);
+		while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+			fputs(" ", stdout);
 			for (int k = 0; k < sqlite3_column_count(s); k++) {
-				const unsigned char *t = sqlite3_column_text(s, k);
-				printf("%s%s", k ? "\t" : "", t ? (const char *)t : "");
+				fputs("  ", stdout);
+				put_cell(sqlite3_column_text(s, k));
 			}
 			putchar('\n');
 		}
 		sqlite3_finalize(s);
-		return 0;
-	}
-	usage(stderr);
-	return 2;
-}
-
-static void print_fields(kc_client *c, const char *tbl, const char *id)
-{
-	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(kc_db(c),
-			       "SELECT j.key, j.value FROM rows r, json_each(r.data) j WHERE r.tbl = ? AND r.id = ?", -1,
-			       &s, NULL) != SQLITE_OK)
-		return;
-	sqlite3_bind_text(s, 1, tbl, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		const unsigned char *v = sqlite3_column_text(s, 1);
-		printf("%s: %s\n", (const char *)sqlite3_column_text(s, 0), v ? (const char *)v : "");
-	}
-	sqlite3_finalize(s);
-}
-
-static int cmd_show(kc_client *c, const char *tbl, const char *id)
-{
-	char *json = NULL;
-	if (kc_get(c, tbl, id, &json) != KT_OK) {
-		fprintf(stderr, "kartoteka-client: no %s %s in the cache\n", tbl, id);
-		return 1;
-	}
-	free(json);
-	if (kc_record_view(c, tbl, id)) /* "who saw this card" goes to the audit log with the next push */
-		fprintf(stderr, "kartoteka-client: could not note the view\n");
-	printf("%s %s\n", tbl, id);
-	print_fields(c, tbl, id);
-	if (strcmp(tbl, "client") == 0) {
-		static const char *const related[] = {"appointment", "visit"};
-		for (int r = 0; r < 2; r++) {
-			sqlite3_stmt *s;
-			printf("\n%ss:\n", related[r]);
-			if (sqlite3_prepare_v2(kc_db(c),
-					       "SELECT id, coalesce(strftime('%Y-%m-%d %H:%M', json_extract(data, '$.start_at') "
-					       "/ 1000, 'unixepoch') || 'Z', json_extract(data, '$.visit_date')), "
-					       "coalesce(json_extract(data, '$.status'), '') FROM rows WHERE tbl = ? AND "
-					       "json_extract(data, '$.client_id') = ? ORDER BY 2",
-					       -1, &s, NULL) != SQLITE_OK)
-				continue;
-			sqlite3_bind_text(s, 1, related[r], -1, SQLITE_STATIC);
-			sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
-			while (sqlite3_step(s) == SQLITE_ROW)
-				printf("  %s  %s  %s\n", (const char *)sqlite3_column_text(s, 1),
-				       (const char *)sqlite3_column_text(s, 2), (const char *)sqlite3_column_text(s, 0));
-			sqlite3_finalize(s);
-		}
+		if (step != SQLITE_DONE)
+			return complain("cache: %s", sqlite3_errmsg(db));
 	}
 	return 0;
 }
+
+static int cmd_show(kc_client *c, int argc, char **argv)
+{
+	sqlite3 *db = kc_db(c);
+	const struct view *v;
+	sqlite3_stmt *s;
+	char *json = NULL;
+	int step;
+
+	if (argc != 2 || !(v = find_view(argv[0])))
+		return usage_error("show takes a TABLE (client, appointment, visit, location, staff, service) and an ID");
+	if (kc_get(c, v->tbl, argv[1], &json) != KT_OK)
+		return complain("no such row in the cache: %s", argv[1]);
+	free(json);
+	if (kc_record_view(c, v->tbl, argv[1])) /* "who saw this card" goes to the audit log with the next push */
+		complain("%s", "could not note the view for the audit log");
+	if (sqlite3_prepare_v2(db,
+			       "SELECT j.key, j.type, j.value, r.v FROM rows r, json_each(r.data) j "
+			       "WHERE r.tbl = ? AND r.id = ?",
+			       -1, &s, NULL) != SQLITE_OK)
+		return complain("cache: %s", sqlite3_errmsg(db));
+	sqlite3_bind_text(s, 1, v->tbl, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, argv[1], -1, SQLITE_STATIC);
+	printf("%s %s\n", v->tbl, argv[1]);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		printf("%s: ", (const char *)sqlite3_column_text(s, 0));
+		show_value(db, (const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1),
+			   (const char *)sqlite3_column_text(s, 2));
+		putchar('\n');
+	}
+	sqlite3_finalize(s);
+	if (step != SQLITE_DONE)
+		return complain("cache: %s", sqlite3_errmsg(db));
+	return !strcmp(v->tbl, "client") ? show_related(db, argv[1]) : 0;
+}
+
+static int cmd_status(kc_client *c, int argc, char **argv)
+{
+	static const char *const tables[] = {"organisation", "location", "staff", "service",
+					     "client", "appointment", "visit"};
+	kc_info in;
+	(void)argv;
+	if (argc)
+		return usage_error("status takes no arguments");
+	if (kc_info_get(c, &in))
+		return finish(c, KT_EIO);
+#define LINE(label, val) printf("%s: %s\n", label, (val)[0] ? (val) : "-")
+	LINE("server", in.server);
+	LINE("device", in.device_id);
+	printf("signed in: %s\n", in.signed_in ? "yes" : "no");
+	LINE("principal_name", in.principal_name);
+	LINE("principal_role", in.principal_role);
+	LINE("principal_kind", in.principal_kind);
+	LINE("principal_id", in.principal_id);
+	LINE("org", in.org);
+#undef LINE
+	printf("cursor: %s\n", in.has_cursor ? "stored (the next sync resumes)" : "none (the next sync is a full snapshot)");
+	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
+		printf("rows %s: %lld\n", tables[i], (long long)kc_count(c, tables[i]));
+	printf("rows total: %lld\n", (long long)kc_count(c, NULL));
+	printf("queued edits: %lld\n", (long long)kc_queue_count(c));
+	return 0;
+}
+
+/* ---- offline edits (kc_mutate) ---- */
 
 static const char *opt(int argc, char **argv, const char *name)
 {
@@ -264,9 +560,10 @@ static int64_t parse_time(const char *s)
 {
 	struct tm tm;
 	char *end;
+	long long v;
 	if (!s)
 		return -1;
-	long long v = strtoll(s, &end, 10);
+	v = strtoll(s, &end, 10);
 	if (!*end && end != s)
 		return v;
 	memset(&tm, 0, sizeof tm);
@@ -280,28 +577,30 @@ typedef struct jbuild {
 	char *json;
 } jbuild;
 
-static void jset(jbuild *j, const char *key, const char *text, int64_t num, int kind /* 0 text, 1 int, 2 list, 3 null */)
+enum { J_TEXT, J_INT, J_LIST, J_NULL };
+
+static void jset(jbuild *j, const char *key, const char *text, int64_t num, int kind)
 {
 	sqlite3_stmt *s;
 	char path[80];
 	snprintf(path, sizeof path, "$.%s", key);
-	const char *sql = kind == 2 ? "SELECT json_set(?1, ?2, json('[]'))" : "SELECT json_set(?1, ?2, ?3)";
-	if (sqlite3_prepare_v2(j->db, sql, -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(j->db, kind == J_LIST ? "SELECT json_set(?1, ?2, json('[]'))" : "SELECT json_set(?1, ?2, ?3)",
+			       -1, &s, NULL) != SQLITE_OK)
 		return;
 	sqlite3_bind_text(s, 1, j->json ? j->json : "{}", -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, path, -1, SQLITE_STATIC);
-	if (kind == 0)
+	if (kind == J_TEXT)
 		sqlite3_bind_text(s, 3, text, -1, SQLITE_STATIC);
-	else if (kind == 1)
+	else if (kind == J_INT)
 		sqlite3_bind_int64(s, 3, num);
-	else if (kind == 3)
+	else if (kind == J_NULL)
 		sqlite3_bind_null(s, 3);
 	if (sqlite3_step(s) == SQLITE_ROW) {
 		free(j->json);
 		j->json = strdup((const char *)sqlite3_column_text(s, 0));
 	}
 	sqlite3_finalize(s);
-	if (kind == 2 && text) { /* append each list element: '$.key[#]' */
+	if (kind == J_LIST && text) { /* append each list element: '$.key[#]' */
 		snprintf(path, sizeof path, "$.%s[#]", key);
 		for (const char *p = text; *p;) {
 			size_t n = strcspn(p, ",");
@@ -326,11 +625,12 @@ static int mutate(kc_client *c, const char *tbl, const char *id, jbuild *j, bool
 	int rc = kc_mutate(c, tbl, id, j->json ? j->json : "{}", out);
 	free(j->json);
 	if (rc)
-		return die(kc_last_error(c)[0] ? kc_last_error(c) : kt_strerror(rc));
+		return finish(c, rc);
 	if (print_id)
 		printf("%s\n", out);
-	if (!quiet)
-		fprintf(stderr, "queued (%lld waiting); it is pushed on the next sync\n", (long long)kc_queue_count(c));
+	if (!ui.quiet)
+		fprintf(stderr, "queued (%lld waiting); the next sync, or a running watch, pushes it\n",
+			(long long)kc_queue_count(c));
 	return 0;
 }
 
@@ -338,13 +638,11 @@ static int cmd_client(kc_client *c, int argc, char **argv)
 {
 	jbuild j = {kc_db(c), NULL};
 	if (argc == 4 && !strcmp(argv[0], "set"))
-		jset(&j, argv[2], argv[3], 0, 0);
+		jset(&j, argv[2], argv[3], 0, J_TEXT);
 	else if (argc == 3 && !strcmp(argv[0], "clear"))
-		jset(&j, argv[2], NULL, 0, 3);
-	else {
-		usage(stderr);
-		return 2;
-	}
+		jset(&j, argv[2], NULL, 0, J_NULL);
+	else
+		return usage_error("client set ID FIELD VALUE | client clear ID FIELD");
 	return mutate(c, "client", argv[1], &j, false);
 }
 
@@ -355,42 +653,39 @@ static int cmd_appointment(kc_client *c, int argc, char **argv)
 	if (argc >= 1 && !strcmp(argv[0], "create")) {
 		int64_t start = parse_time(opt(argc, argv, "--start"));
 		if (!opt(argc, argv, "--location") || !opt(argc, argv, "--client") || !opt(argc, argv, "--specialist") ||
-		    start <= 0 || !opt(argc, argv, "--duration")) {
-			usage(stderr);
-			return 2;
-		}
-		jset(&j, "location_id", opt(argc, argv, "--location"), 0, 0);
-		jset(&j, "client_id", opt(argc, argv, "--client"), 0, 0);
-		jset(&j, "specialist_id", opt(argc, argv, "--specialist"), 0, 0);
-		jset(&j, "start_at", NULL, start, 1);
-		jset(&j, "duration_min", NULL, atoll(opt(argc, argv, "--duration")), 1);
-		jset(&j, "services", opt(argc, argv, "--services") ? opt(argc, argv, "--services") : "", 0, 2);
-		jset(&j, "status", "booked", 0, 0);
+		    start <= 0 || !opt(argc, argv, "--duration"))
+			return usage_error("appointment create needs --location --client --specialist --start --duration");
+		jset(&j, "location_id", opt(argc, argv, "--location"), 0, J_TEXT);
+		jset(&j, "client_id", opt(argc, argv, "--client"), 0, J_TEXT);
+		jset(&j, "specialist_id", opt(argc, argv, "--specialist"), 0, J_TEXT);
+		jset(&j, "start_at", NULL, start, J_INT);
+		jset(&j, "duration_min", NULL, atoll(opt(argc, argv, "--duration")), J_INT);
+		jset(&j, "services", opt(argc, argv, "--services") ? opt(argc, argv, "--services") : "", 0, J_LIST);
+		jset(&j, "status", "booked", 0, J_TEXT);
 		if ((v = opt(argc, argv, "--note")))
-			jset(&j, "client_note", v, 0, 0);
+			jset(&j, "client_note", v, 0, J_TEXT);
 		return mutate(c, "appointment", NULL, &j, true);
 	}
 	if (argc >= 2 && !strcmp(argv[0], "move")) {
 		if ((v = opt(argc, argv, "--start"))) {
 			int64_t t = parse_time(v);
 			if (t <= 0)
-				return die("--start wants ms or 2027-01-15T09:30:00Z");
-			jset(&j, "start_at", NULL, t, 1);
+				return usage_error("--start wants ms or 2027-01-15T09:30:00Z");
+			jset(&j, "start_at", NULL, t, J_INT);
 		}
 		if ((v = opt(argc, argv, "--location")))
-			jset(&j, "location_id", v, 0, 0);
+			jset(&j, "location_id", v, 0, J_TEXT);
 		if ((v = opt(argc, argv, "--specialist")))
-			jset(&j, "specialist_id", v, 0, 0);
+			jset(&j, "specialist_id", v, 0, J_TEXT);
 		if (!j.json)
-			return die("nothing to move: give --start, --location or --specialist");
+			return usage_error("nothing to move: give --start, --location or --specialist");
 		return mutate(c, "appointment", argv[1], &j, false);
 	}
 	if (argc == 2 && !strcmp(argv[0], "cancel")) {
-		jset(&j, "status", "cancelled", 0, 0);
+		jset(&j, "status", "cancelled", 0, J_TEXT);
 		return mutate(c, "appointment", argv[1], &j, false);
 	}
-	usage(stderr);
-	return 2;
+	return usage_error("appointment create|move|cancel");
 }
 
 static int cmd_visit(kc_client *c, int argc, char **argv)
@@ -398,10 +693,8 @@ static int cmd_visit(kc_client *c, int argc, char **argv)
 	const char *appt = opt(argc, argv, "--appointment");
 	sqlite3_stmt *s;
 	jbuild j = {kc_db(c), NULL};
-	if (argc < 1 || strcmp(argv[0], "add") || !appt) {
-		usage(stderr);
-		return 2;
-	}
+	if (argc < 1 || strcmp(argv[0], "add") || !appt)
+		return usage_error("visit add --appointment ID [--notes TEXT] [--formulas TEXT]");
 	/* the visit takes its place, people and services from the appointment */
 	if (sqlite3_prepare_v2(kc_db(c),
 			       "SELECT json_object('location_id', json_extract(data, '$.location_id'), 'client_id', "
@@ -409,18 +702,52 @@ static int cmd_visit(kc_client *c, int argc, char **argv)
 			       "'appointment_id', id, 'visit_date', date(json_extract(data, '$.start_at') / 1000, 'unixepoch'), "
 			       "'services', json_extract(data, '$.services')) FROM rows WHERE tbl = 'appointment' AND id = ?",
 			       -1, &s, NULL) != SQLITE_OK)
-		return die(sqlite3_errmsg(kc_db(c)));
+		return complain("cache: %s", sqlite3_errmsg(kc_db(c)));
 	sqlite3_bind_text(s, 1, appt, -1, SQLITE_STATIC);
 	if (sqlite3_step(s) == SQLITE_ROW)
 		j.json = strdup((const char *)sqlite3_column_text(s, 0));
 	sqlite3_finalize(s);
 	if (!j.json)
-		return die("no such appointment in the cache");
+		return complain("no such appointment in the cache: %s", appt);
 	if (opt(argc, argv, "--notes"))
-		jset(&j, "treatment_notes", opt(argc, argv, "--notes"), 0, 0);
+		jset(&j, "treatment_notes", opt(argc, argv, "--notes"), 0, J_TEXT);
 	if (opt(argc, argv, "--formulas"))
-		jset(&j, "products_formulas", opt(argc, argv, "--formulas"), 0, 0);
+		jset(&j, "products_formulas", opt(argc, argv, "--formulas"), 0, J_TEXT);
 	return mutate(c, "visit", NULL, &j, true);
+}
+
+/* Many offline edits in one process: "client\tset\tID\tphone\t+386 ..." per line. */
+static int cmd_batch(kc_client *c, int argc, char **argv)
+{
+	char line[8192];
+	int rc = 0, n = 0;
+	(void)argv;
+	if (argc)
+		return usage_error("batch reads its commands from stdin");
+	while (fgets(line, sizeof line, stdin)) {
+		char *args[32];
+		int nargs = 0;
+		line[strcspn(line, "\r\n")] = 0;
+		if (!line[0])
+			continue;
+		for (char *p = line; p && nargs < 32;) {
+			args[nargs++] = p;
+			if ((p = strchr(p, '\t')))
+				*p++ = 0;
+		}
+		n++;
+		if (!strcmp(args[0], "client"))
+			rc |= cmd_client(c, nargs - 1, args + 1);
+		else if (!strcmp(args[0], "appointment"))
+			rc |= cmd_appointment(c, nargs - 1, args + 1);
+		else if (!strcmp(args[0], "visit"))
+			rc |= cmd_visit(c, nargs - 1, args + 1);
+		else {
+			fprintf(stderr, PROG ": line %d: unknown command '%s'\n", n, args[0]);
+			rc = 1;
+		}
+	}
+	return rc ? 1 : 0;
 }
 
 static int print_rejection(void *user, int64_t mid, const char *tbl, const char *id, const char *code,
@@ -432,129 +759,115 @@ static int print_rejection(void *user, int64_t mid, const char *tbl, const char 
 	return 0;
 }
 
-/* Many offline edits in one process: "client\tset\tID\tphone\t+386 ..." per line. */
-static int cmd_batch(kc_client *c)
+static int cmd_rejections(kc_client *c, int argc, char **argv)
 {
-	char line[8192];
-	int rc = 0, n = 0;
-	while (fgets(line, sizeof line, stdin)) {
-		char *argv[32];
-		int argc = 0;
-		line[strcspn(line, "\r\n")] = 0;
-		if (!line[0])
-			continue;
-		for (char *p = line; p && argc < 32;) {
-			argv[argc++] = p;
-			if ((p = strchr(p, '\t')))
-				*p++ = 0;
-		}
-		n++;
-		if (!strcmp(argv[0], "client"))
-			rc |= cmd_client(c, argc - 1, argv + 1);
-		else if (!strcmp(argv[0], "appointment"))
-			rc |= cmd_appointment(c, argc - 1, argv + 1);
-		else if (!strcmp(argv[0], "visit"))
-			rc |= cmd_visit(c, argc - 1, argv + 1);
-		else {
-			fprintf(stderr, "kartoteka-client: line %d: unknown command '%s'\n", n, argv[0]);
-			rc = 1;
-		}
-	}
-	return rc ? 1 : 0;
-}
-
-static int cmd_status(kc_client *c)
-{
-	static const char *const keys[] = {"server", "principal_name", "principal_role", "principal_id", "device_id"};
-	static const char *const tables[] = {"organisation", "location", "staff", "service", "client", "appointment", "visit"};
-	char v[256];
-	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-		printf("%s: %s\n", keys[i], kc_meta(c, keys[i], v, sizeof v) == KT_OK ? v : "-");
-	printf("signed in: %s\n", kc_meta(c, "token", v, sizeof v) == KT_OK ? "yes" : "no");
-	printf("cursor: %s\n", kc_meta(c, "cursor", v, sizeof v) == KT_OK ? "stored" : "none (next sync is a snapshot)");
-	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
-		printf("rows %s: %lld\n", tables[i], (long long)kc_count(c, tables[i]));
-	printf("queued edits: %lld\n", (long long)kc_queue_count(c));
+	int rc;
+	(void)argv;
+	if (argc)
+		return usage_error("rejections takes no arguments");
+	if ((rc = kc_rejections(c, print_rejection, NULL)))
+		return finish(c, rc);
 	return 0;
 }
 
+static int cmd_logout(kc_client *c, int argc, char **argv)
+{
+	bool discard = argc == 1 && !strcmp(argv[0], "--discard");
+	int rc;
+	if (argc && !discard)
+		return usage_error("logout takes only --discard");
+	rc = kc_logout(c, discard);
+	if (rc == KT_ECONFLICT) {
+		/* edits or view events still wait: deliver them first if the server answers */
+		if (!ui.quiet)
+			fprintf(stderr, PROG ": %s; pushing them first\n", kc_last_error(c));
+		if ((rc = kc_run(c, KC_UNTIL_SYNCED, 30000)) == KT_OK)
+			rc = kc_logout(c, false);
+		else
+			fprintf(stderr, PROG ": could not push them (%s); run sync, or logout --discard\n",
+				kc_last_error(c)[0] ? kc_last_error(c) : kt_strerror(rc));
+	}
+	if (rc)
+		return finish(c, rc);
+	if (!ui.quiet)
+		printf("signed out; the cache was wiped\n");
+	return 0;
+}
+
+static const struct command {
+	const char *name;
+	int (*fn)(kc_client *c, int argc, char **argv);
+	bool network, creates; /* talks to the server / may create DIR */
+} commands[] = {
+	{"login", cmd_login, true, true},         {"sync", cmd_sync, true, false},
+	{"watch", cmd_watch, true, false},        {"ls", cmd_ls, false, false},
+	{"show", cmd_show, false, false},         {"status", cmd_status, false, false},
+	{"logout", cmd_logout, false, false},     {"client", cmd_client, false, false},
+	{"appointment", cmd_appointment, false, false}, {"visit", cmd_visit, false, false},
+	{"batch", cmd_batch, false, false},       {"rejections", cmd_rejections, false, false},
+};
+
 int main(int argc, char **argv)
 {
-	const char *dir = getenv("KARTOTEKA_DIR"), *server = getenv("KARTOTEKA_SERVER");
-	char err[512];
-	int i = 1, rc;
+	const char *dir = getenv("KARTOTEKA_DIR"), *server = NULL;
+	const struct command *cmd = NULL;
+	char err[600], path[PATH_MAX];
+	struct stat st;
+	kc_client *c;
+	int i, rc;
 
-	if (!dir)
+	if (!dir || !*dir)
 		dir = "./kartoteka-client-data";
-	for (; i < argc && argv[i][0] == '-'; i++) {
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--dir") && i + 1 < argc)
 			dir = argv[++i];
 		else if (!strcmp(argv[i], "--server") && i + 1 < argc)
 			server = argv[++i];
-		else if (!strcmp(argv[i], "--quiet"))
-			quiet = true;
+		else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q"))
+			ui.quiet = true;
+		else if (!strcmp(argv[i], "--progress"))
+			ui.progress = true;
 		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return 0;
 		} else {
-			usage(stderr);
-			return 2;
+			return usage_error("unknown option or missing value");
 		}
 	}
 	if (i >= argc) {
 		usage(stderr);
-		return 2;
+		return EXIT_USAGE;
 	}
-	const char *cmd = argv[i++];
-	srand((unsigned)time(NULL) ^ (unsigned)getpid());
-	kc_client *c = kc_open(dir, err, sizeof err);
-	if (!c)
-		return die(err);
-	g_client = c;
-	signal(SIGINT, on_stop);
-	signal(SIGTERM, on_stop);
+	for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
+		if (!strcmp(argv[i], commands[k].name))
+			cmd = &commands[k];
+	if (!cmd)
+		return usage_error("unknown command");
+	/* commands other than login never create an empty cache by accident */
+	snprintf(path, sizeof path, "%s/cache.db", dir);
+	if (!cmd->creates && stat(path, &st) != 0) {
+		if (cmd->fn == cmd_logout)
+			return 0; /* nothing to forget */
+		return complain("no cache in %s (sign in first: " PROG " login EMAIL)", dir);
+	}
+
 	signal(SIGPIPE, SIG_IGN);
-	kc_callbacks cb = {NULL, on_progress, on_state_print, NULL};
-	kc_set_callbacks(c, &cb);
-	if (server && kc_set_server(c, server)) {
-		kc_close(c);
-		return die(kc_last_error(c));
+	if (!(c = kc_open(dir, err, sizeof err)))
+		return complain("%s", err);
+	g_client = c;
+	set_signals(on_stop_signal);
+	rc = 0;
+	if (cmd->network && !server) {
+		kc_info in;
+		const char *env = getenv("KARTOTEKA_SERVER");
+		if (env && *env && kc_info_get(c, &in) == KT_OK && !in.server[0])
+			server = env;
 	}
-	for (int k = i; k < argc; k++)
-		if (!strcmp(argv[k], "--progress"))
-			progress_always = true;
-	if (!strcmp(cmd, "login") && i < argc)
-		rc = cmd_login(c, argv[i]);
-	else if (!strcmp(cmd, "sync"))
-		rc = cmd_sync(c);
-	else if (!strcmp(cmd, "watch")) {
-		int max = 0;
-		for (int k = i; k + 1 < argc; k++)
-			if (!strcmp(argv[k], "--max-seconds"))
-				max = atoi(argv[k + 1]);
-		rc = cmd_watch(c, max);
-	} else if (!strcmp(cmd, "ls") && i < argc)
-		rc = cmd_ls(c, argv[i], i + 1 < argc && !strcmp(argv[i + 1], "--json"));
-	else if (!strcmp(cmd, "show") && i + 1 < argc)
-		rc = cmd_show(c, argv[i], argv[i + 1]);
-	else if (!strcmp(cmd, "status"))
-		rc = cmd_status(c);
-	else if (!strcmp(cmd, "client"))
-		rc = cmd_client(c, argc - i, argv + i);
-	else if (!strcmp(cmd, "appointment"))
-		rc = cmd_appointment(c, argc - i, argv + i);
-	else if (!strcmp(cmd, "visit"))
-		rc = cmd_visit(c, argc - i, argv + i);
-	else if (!strcmp(cmd, "batch"))
-		rc = cmd_batch(c);
-	else if (!strcmp(cmd, "rejections"))
-		rc = kc_rejections(c, print_rejection, NULL) ? die("cannot read the cache") : 0;
-	else if (!strcmp(cmd, "logout"))
-		rc = kc_logout(c) ? die("could not wipe the cache") : 0;
-	else {
-		usage(stderr);
-		rc = 2;
-	}
+	if (server && kc_set_server(c, server))
+		rc = finish(c, KT_EINVALID);
+	if (rc == 0)
+		rc = cmd->fn(c, argc - i - 1, argv + i + 1);
+	fflush(stdout);
 	g_client = NULL;
 	kc_close(c);
 	return rc;

@@ -1,20 +1,25 @@
 /* kc_cache.c - the device's local copy: rows(tbl, id, v, gen, data JSON) and
- * meta(key, value). JSON is built by SQLite's own JSON functions from bound
- * values (we never format JSON by hand); one prepared INSERT per row shape
- * keeps a snapshot fast. Every server message is applied in one transaction
- * together with its cursor, so a crash at any point resumes consistently. */
+ * meta(key, value), a contract that tests and apps read with plain SQL, plus
+ * the offline queue's tables (kc_queue.c). Row JSON is built by SQLite's own
+ * JSON functions from bound values: this file never formats JSON by hand. It
+ * must never commit rows without the cursor that covers them, or a cursor
+ * without its rows. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "kc_internal.h"
 
 static const char schema[] =
-	"PRAGMA page_size=16384;"      /* fewer, larger writes: a snapshot is mostly appends */
+	"PRAGMA page_size=16384;"   /* fewer, larger writes: a snapshot is mostly appends */
 	"PRAGMA journal_mode=WAL;"
-	"PRAGMA cache_size=-16384;"    /* 16 MiB page cache */
+	"PRAGMA synchronous=NORMAL;" /* survives kill -9; a power cut may lose the last commit: it re-syncs */
+	"PRAGMA secure_delete=ON;"  /* evicted and logged-out data is overwritten, not left in free pages */
+	"PRAGMA cache_size=-16384;" /* 16 MiB page cache */
 	"PRAGMA wal_autocheckpoint=4000;"
-	"PRAGMA synchronous=NORMAL;" /* a device may lose its last commit on power loss: it re-syncs */
 	"CREATE TABLE IF NOT EXISTS rows(tbl TEXT NOT NULL, id TEXT NOT NULL, v INTEGER NOT NULL,"
 	" gen INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY(tbl, id)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
@@ -27,81 +32,163 @@ static const char schema[] =
 	" id TEXT NOT NULL, at INTEGER NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS rejections(mid INTEGER PRIMARY KEY, tbl TEXT NOT NULL, id TEXT NOT NULL,"
 	" op TEXT NOT NULL, fields TEXT NOT NULL, code TEXT NOT NULL, msg TEXT NOT NULL, current TEXT,"
-	" at INTEGER NOT NULL);";
+	" at INTEGER NOT NULL);"
+	"PRAGMA user_version=1;";
+
+/* Create dir and its missing parents, mode 0700 (existing ones are kept). */
+static int make_dir(kc_client *c, const char *dir)
+{
+	char path[sizeof c->dir];
+	struct stat st;
+	size_t n = strlen(dir);
+	if (n == 0 || n >= sizeof path) {
+		kc_set_err(c, "directory name is empty or too long");
+		return KT_EINVALID;
+	}
+	memcpy(path, dir, n + 1);
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+			kc_set_err(c, "cannot create %s: %s", path, strerror(errno));
+			return KT_EIO;
+		}
+		*p = '/';
+	}
+	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+		kc_set_err(c, "cannot create %s: %s", path, strerror(errno));
+		return KT_EIO;
+	}
+	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		kc_set_err(c, "%s is not a directory", path);
+		return KT_EIO;
+	}
+	return KT_OK;
+}
+
+/* Create the file 0600 ourselves (SQLite would use the umask) and tighten an
+ * existing one: the cache holds personal and health data. SQLite gives its
+ * -wal and -shm files the database file's mode. */
+static int make_private_file(kc_client *c, const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		kc_set_err(c, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || ((st.st_mode & 077) && fchmod(fd, 0600) != 0)) {
+		kc_set_err(c, "%s: not a private regular file", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int prepare(kc_client *c, const char *sql, sqlite3_stmt **s)
+{
+	if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, s, NULL) != SQLITE_OK) {
+		kc_set_err(c, "cache: %s", sqlite3_errmsg(c->db));
+		return KT_EIO;
+	}
+	return KT_OK;
+}
 
 int kc_tx(kc_client *c, const char *sql)
 {
 	char *msg = NULL;
 	if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		kc_set_err(c, "cache: %s", msg ? msg : "error");
+		kc_set_err(c, "cache: %s", msg ? msg : sqlite3_errmsg(c->db));
 		sqlite3_free(msg);
 		return KT_EIO;
 	}
 	return KT_OK;
 }
 
-int kc_meta_set(kc_client *c, const char *key, const char *value)
+void kc_rollback(kc_client *c)
 {
-	sqlite3_stmt *s;
-	int rc;
-	if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", -1, &s, NULL))
-		return KT_EIO;
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s) == SQLITE_DONE ? KT_OK : KT_EIO;
-	sqlite3_finalize(s);
+	if (!sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Step a statement that returns no rows, then reset it. */
+static int step_done(kc_client *c, sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s) == SQLITE_DONE ? KT_OK : KT_EIO;
+	if (rc)
+		kc_set_err(c, "cache: %s", sqlite3_errmsg(c->db));
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
 	return rc;
+}
+
+int kc_meta_get(kc_client *c, const char *key, char *out, size_t cap)
+{
+	sqlite3_stmt *s = c->st_meta_get;
+	int rc = KT_ENOT_FOUND, step;
+	if (cap)
+		out[0] = 0;
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
+		snprintf(out, cap, "%s", (const char *)sqlite3_column_text(s, 0));
+		rc = KT_OK;
+	} else if (step != SQLITE_ROW && step != SQLITE_DONE) {
+		kc_set_err(c, "cache: %s", sqlite3_errmsg(c->db));
+		rc = KT_EIO;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc;
+}
+
+int kc_meta_set(kc_client *c, const char *key, const char *value, size_t len)
+{
+	sqlite3_bind_text(c->st_meta_set, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(c->st_meta_set, 2, value, (int)len, SQLITE_STATIC);
+	return step_done(c, c->st_meta_set);
 }
 
 int kc_meta_del(kc_client *c, const char *key)
 {
-	sqlite3_stmt *s;
-	int rc;
-	if (sqlite3_prepare_v2(c->db, "DELETE FROM meta WHERE key = ?", -1, &s, NULL))
-		return KT_EIO;
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s) == SQLITE_DONE ? KT_OK : KT_EIO;
-	sqlite3_finalize(s);
-	return rc;
-}
-
-int kc_meta(kc_client *c, const char *key, char *out, size_t cap)
-{
-	sqlite3_stmt *s;
-	int rc = KT_ENOT_FOUND;
-	if (sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE key = ?", -1, &s, NULL))
-		return KT_EIO;
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0)) {
-		snprintf(out, cap, "%s", (const char *)sqlite3_column_text(s, 0));
-		rc = KT_OK;
-	}
-	sqlite3_finalize(s);
-	return rc;
+	sqlite3_bind_text(c->st_meta_del, 1, key, -1, SQLITE_STATIC);
+	return step_done(c, c->st_meta_del);
 }
 
 int kc_cache_open(kc_client *c)
 {
-	char path[1100], gen[32];
-	mkdir(c->dir, 0700);
+	char path[sizeof c->dir + 16], buf[64];
+	int fd, rc;
+
+	if ((rc = make_dir(c, c->dir)))
+		return rc;
 	snprintf(path, sizeof path, "%s/cache.db", c->dir);
-	mode_t old = umask(077);
-	int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-	umask(old);
-	if (rc != SQLITE_OK) {
-		kc_set_err(c, "cannot open %s: %s", path, c->db ? sqlite3_errmsg(c->db) : "?");
+	if ((fd = make_private_file(c, path)) < 0)
+		return KT_EIO;
+	close(fd);
+	if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
+		kc_set_err(c, "cannot open %s: %s", path, c->db ? sqlite3_errmsg(c->db) : "out of memory");
 		return KT_EIO;
 	}
-	sqlite3_busy_timeout(c->db, 5000);
-	if (kc_tx(c, schema))
+	sqlite3_busy_timeout(c->db, 5000); /* readers such as `ls` never block us long in WAL mode */
+	if (kc_tx(c, schema) || prepare(c, "DELETE FROM rows WHERE tbl = ? AND id = ?", &c->st_delete) ||
+	    prepare(c, "SELECT value FROM meta WHERE key = ?", &c->st_meta_get) ||
+	    prepare(c, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", &c->st_meta_set) ||
+	    prepare(c, "DELETE FROM meta WHERE key = ?", &c->st_meta_del))
 		return KT_EIO;
-	if (kc_meta(c, "device_id", gen, sizeof gen) != KT_OK) {
+	if ((rc = kc_meta_get(c, "device_id", buf, sizeof buf)) == KT_ENOT_FOUND) {
 		char id[KT_UUID_LEN + 1];
 		kt_uuid7(id);
-		if (kc_meta_set(c, "device_id", id))
-			return KT_EIO;
+		rc = kc_meta_set(c, "device_id", id, KT_UUID_LEN);
 	}
-	c->gen = kc_meta(c, "gen", gen, sizeof gen) == KT_OK ? atoll(gen) : 0;
+	if (rc)
+		return KT_EIO;
+	c->gen = kc_meta_get(c, "gen", buf, sizeof buf) == KT_OK ? strtoll(buf, NULL, 10) : 0;
+	kc_cache_load_cursor(c);
+	snprintf(path, sizeof path, "%s/lock", c->dir);
+	if ((c->lock_fd = make_private_file(c, path)) < 0)
+		return KT_EIO;
 	return kc_queue_open(c);
 }
 
@@ -112,13 +199,21 @@ void kc_cache_close(kc_client *c)
 		free(c->shapes[i].shape);
 	}
 	c->nshapes = 0;
+	sqlite3_finalize(c->st_delete);
+	sqlite3_finalize(c->st_meta_get);
+	sqlite3_finalize(c->st_meta_set);
+	sqlite3_finalize(c->st_meta_del);
+	c->st_delete = c->st_meta_get = c->st_meta_set = c->st_meta_del = NULL;
 	sqlite3_close(c->db);
 	c->db = NULL;
 }
 
-/* The shape of a row: one letter per field ('s'calar, 'b'ool) or 'l<n>' for
- * a list of n strings. Rows of one shape share one INSERT statement. */
-static int row_shape(const uint8_t *map, size_t maplen, char *shape, size_t cap, uint32_t *nfields)
+/* The shape of a row: one letter per field, 's' (nil, number, string) or
+ * 'b' (bool), or "l<n>," for a list of n strings. Rows of one shape share one
+ * prepared statement, which keeps a snapshot fast. Also checks that every
+ * value is one v1 allows (PROTOCOL.md "page"): maps, binaries, extensions and
+ * lists of anything but strings are refused. */
+static int row_shape(const uint8_t *map, size_t maplen, char *shape, size_t cap)
 {
 	kt_mp r;
 	uint32_t n;
@@ -126,92 +221,132 @@ static int row_shape(const uint8_t *map, size_t maplen, char *shape, size_t cap,
 	kt_mp_init(&r, map, maplen);
 	if (kt_mp_read_map(&r, &n))
 		return KT_EMALFORMED;
-	*nfields = n;
 	for (uint32_t i = 0; i < n; i++) {
 		const char *k;
 		size_t kl;
 		uint32_t an;
+		if (o + 16 >= cap)
+			return KT_ETOO_LARGE;
 		if (kt_mp_read_str(&r, &k, &kl, 256))
 			return KT_EMALFORMED;
 		switch (kt_mp_peek(&r)) {
 		case KT_MP_BOOL:
-			o += (size_t)snprintf(shape + o, cap - o, "b");
+			shape[o++] = 'b';
+			break;
+		case KT_MP_NIL:
+		case KT_MP_INT:
+		case KT_MP_FLOAT:
+		case KT_MP_STR:
+			shape[o++] = 's';
 			break;
 		case KT_MP_ARRAY:
 			if (kt_mp_read_array(&r, &an))
 				return KT_EMALFORMED;
 			o += (size_t)snprintf(shape + o, cap - o, "l%u,", an);
-			for (uint32_t k2 = 0; k2 < an; k2++)
+			for (uint32_t e = 0; e < an; e++)
 				if (kt_mp_peek(&r) != KT_MP_STR || kt_mp_skip(&r, 1))
 					return KT_EMALFORMED;
 			continue;
-		case KT_MP_NIL:
-		case KT_MP_INT:
-		case KT_MP_STR:
-		case KT_MP_FLOAT:
-			o += (size_t)snprintf(shape + o, cap - o, "s");
-			break;
 		default:
-			return KT_EMALFORMED; /* maps and binaries are not field values in v1 */
+			return KT_EMALFORMED;
 		}
 		if (kt_mp_skip(&r, 1))
 			return KT_EMALFORMED;
-		if (o >= cap - 16)
-			return KT_ETOO_LARGE;
 	}
+	if (!kt_mp_at_end(&r))
+		return KT_EMALFORMED;
+	shape[o] = 0;
 	return KT_OK;
 }
 
-/* shape starts with 'I' (insert a row) or 'J' (just the JSON object). */
-static sqlite3_stmt *shape_stmt(kc_client *c, const char *shape, uint32_t nfields)
+/* A growing SQL text; s is NULL after an allocation failure. */
+typedef struct sqlbuf {
+	char *s;
+	size_t len, cap;
+} sqlbuf;
+
+static void sql_add(sqlbuf *b, const char *text)
 {
-	char *sql;
-	size_t cap = 256 + strlen(shape) * 32 + nfields * 32, o;
+	size_t n = strlen(text);
+	if (!b->s && b->cap)
+		return; /* failed before */
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		char *p;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if (!(p = realloc(b->s, cap))) {
+			free(b->s);
+			b->s = NULL;
+			b->cap = 1;
+			return;
+		}
+		b->s = p;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, text, n + 1);
+	b->len += n;
+}
+
+/* shape starts with 'I' (insert a row: tbl, id, v, gen, then the fields) or
+ * 'J' (select just the JSON object of the fields). */
+static sqlite3_stmt *shape_stmt(kc_client *c, const char *shape)
+{
+	sqlbuf b = {0};
 	sqlite3_stmt *s = NULL;
+	char *dup;
+
 	for (int i = 0; i < c->nshapes; i++)
 		if (strcmp(c->shapes[i].shape, shape) == 0)
 			return c->shapes[i].stmt;
-	if (!(sql = malloc(cap)))
-		return NULL;
-	o = (size_t)snprintf(sql, cap, "%s",
-			     shape[0] == 'I' ? "INSERT OR REPLACE INTO rows(tbl, id, v, gen, data) VALUES(?, ?, ?, ?, json_object("
-					     : "SELECT json_object(");
+	sql_add(&b, shape[0] == 'I' ? "INSERT OR REPLACE INTO rows(tbl, id, v, gen, data) VALUES(?, ?, ?, ?, json_object("
+				    : "SELECT json_object(");
 	for (const char *p = shape + 1; *p; p++) {
-		o += (size_t)snprintf(sql + o, cap - o, "%s?, ", p == shape + 1 ? "" : ", ");
-		if (*p == 's')
-			o += (size_t)snprintf(sql + o, cap - o, "?");
-		else if (*p == 'b')
-			o += (size_t)snprintf(sql + o, cap - o, "json(iif(?, 'true', 'false'))");
-		else if (*p == 'l') {
-			unsigned n = (unsigned)strtoul(p + 1, (char **)&p, 10);
-			o += (size_t)snprintf(sql + o, cap - o, "json_array(");
-			for (unsigned k = 0; k < n; k++)
-				o += (size_t)snprintf(sql + o, cap - o, "%s?", k ? ", " : "");
-			o += (size_t)snprintf(sql + o, cap - o, ")");
+		sql_add(&b, p == shape + 1 ? "?, " : ", ?, ");
+		if (*p == 's') {
+			sql_add(&b, "?");
+		} else if (*p == 'b') {
+			sql_add(&b, "json(iif(?, 'true', 'false'))");
+		} else { /* 'l' */
+			char *end;
+			unsigned long n = strtoul(p + 1, &end, 10);
+			sql_add(&b, "json_array(");
+			for (unsigned long k = 0; k < n; k++)
+				sql_add(&b, k ? ", ?" : "?");
+			sql_add(&b, ")");
+			p = end; /* at the ',' */
 		}
 	}
-	snprintf(sql + o, cap - o, "%s", shape[0] == 'I' ? "))" : ")");
-	if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
-		kc_set_err(c, "cache: %s", sqlite3_errmsg(c->db));
-		free(sql);
+	sql_add(&b, shape[0] == 'I' ? "))" : ")");
+	if (!b.s || !(dup = strdup(shape))) {
+		free(b.s);
+		kc_set_err(c, "out of memory");
 		return NULL;
 	}
-	free(sql);
+	if (prepare(c, b.s, &s)) {
+		free(b.s);
+		free(dup);
+		return NULL;
+	}
+	free(b.s);
 	if (c->nshapes == KC_SHAPES) { /* full: drop the oldest */
 		sqlite3_finalize(c->shapes[0].stmt);
 		free(c->shapes[0].shape);
 		memmove(&c->shapes[0], &c->shapes[1], sizeof c->shapes[0] * (KC_SHAPES - 1));
 		c->nshapes--;
 	}
-	c->shapes[c->nshapes].shape = strdup(shape);
+	c->shapes[c->nshapes].shape = dup;
 	c->shapes[c->nshapes++].stmt = s;
 	return s;
 }
 
+/* Bind the field names and values, from parameter p on, in the order
+ * row_shape saw them. The strings stay in the caller's buffer
+ * (SQLITE_STATIC) until the step. */
 static int bind_fields(sqlite3_stmt *s, const uint8_t *map, size_t maplen, int p)
 {
 	kt_mp r;
-	uint32_t n;
+	uint32_t n, an;
 	kt_mp_init(&r, map, maplen);
 	if (kt_mp_read_map(&r, &n))
 		return KT_EMALFORMED;
@@ -222,7 +357,6 @@ static int bind_fields(sqlite3_stmt *s, const uint8_t *map, size_t maplen, int p
 		uint64_t uv;
 		double d;
 		bool b;
-		uint32_t an;
 		if (kt_mp_read_str(&r, &str, &len, 256))
 			return KT_EMALFORMED;
 		sqlite3_bind_text(s, p++, str, (int)len, SQLITE_STATIC);
@@ -237,21 +371,25 @@ static int bind_fields(sqlite3_stmt *s, const uint8_t *map, size_t maplen, int p
 				return KT_EMALFORMED;
 			sqlite3_bind_int(s, p++, b);
 			break;
-		case KT_MP_INT:
-			if (kt_mp_read_int(&r, &iv) == KT_OK)
+		case KT_MP_INT: {
+			kt_mp at = r;
+			if (kt_mp_read_int(&r, &iv) == KT_OK) {
 				sqlite3_bind_int64(s, p++, iv);
-			else if (kt_mp_read_uint(&r, &uv) == KT_OK)
-				sqlite3_bind_double(s, p++, (double)uv);
-			else
+				break;
+			}
+			r = at; /* over int64: JSON numbers have no bound, a double keeps the magnitude */
+			if (kt_mp_read_uint(&r, &uv))
 				return KT_EMALFORMED;
+			sqlite3_bind_double(s, p++, (double)uv);
 			break;
+		}
 		case KT_MP_FLOAT:
 			if (kt_mp_read_float(&r, &d))
 				return KT_EMALFORMED;
 			sqlite3_bind_double(s, p++, d);
 			break;
 		case KT_MP_STR:
-			if (kt_mp_read_str(&r, &str, &len, KT_MAX_STR))
+			if (kt_mp_read_str(&r, &str, &len, KT_MAX_OUT_FRAME))
 				return KT_EMALFORMED;
 			sqlite3_bind_text(s, p++, str, (int)len, SQLITE_STATIC);
 			break;
@@ -259,7 +397,7 @@ static int bind_fields(sqlite3_stmt *s, const uint8_t *map, size_t maplen, int p
 			if (kt_mp_read_array(&r, &an))
 				return KT_EMALFORMED;
 			for (uint32_t k = 0; k < an; k++) {
-				if (kt_mp_read_str(&r, &str, &len, KT_MAX_STR))
+				if (kt_mp_read_str(&r, &str, &len, KT_MAX_OUT_FRAME))
 					return KT_EMALFORMED;
 				sqlite3_bind_text(s, p++, str, (int)len, SQLITE_STATIC);
 			}
@@ -274,164 +412,168 @@ static int bind_fields(sqlite3_stmt *s, const uint8_t *map, size_t maplen, int p
 int kc_cache_apply(kc_client *c, const kt_op *op)
 {
 	sqlite3_stmt *s;
+	char shape[4096];
 	int rc;
-	if (op->op != KT_OP_PUT) {
-		if (sqlite3_prepare_v2(c->db, "DELETE FROM rows WHERE tbl = ? AND id = ?", -1, &s, NULL))
-			return KT_EIO;
-		sqlite3_bind_text(s, 1, op->tbl.s, (int)op->tbl.len, SQLITE_STATIC);
-		sqlite3_bind_text(s, 2, op->id.s, (int)op->id.len, SQLITE_STATIC);
-		rc = sqlite3_step(s) == SQLITE_DONE ? KT_OK : KT_EIO;
-		sqlite3_finalize(s);
+
+	if (op->op != KT_OP_PUT) { /* delete and evict: the row goes; absent is a no-op */
+		sqlite3_bind_text(c->st_delete, 1, op->tbl.s, (int)op->tbl.len, SQLITE_STATIC);
+		sqlite3_bind_text(c->st_delete, 2, op->id.s, (int)op->id.len, SQLITE_STATIC);
+		return step_done(c, c->st_delete);
+	}
+	shape[0] = 'I';
+	if ((rc = row_shape(op->fields, op->fields_len, shape + 1, sizeof shape - 1))) {
+		kc_set_err(c, "the server sent a %.*s row with a field value v1 does not allow", (int)op->tbl.len,
+			   op->tbl.s);
 		return rc;
 	}
-	char shape[4096];
-	uint32_t nfields;
-	shape[0] = 'I';
-	if ((rc = row_shape(op->fields, op->fields_len, shape + 1, sizeof shape - 1, &nfields)))
-		return rc;
-	if (!(s = shape_stmt(c, shape, nfields)))
+	if (!(s = shape_stmt(c, shape)))
 		return KT_EIO;
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
 	sqlite3_bind_text(s, 1, op->tbl.s, (int)op->tbl.len, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, op->id.s, (int)op->id.len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, op->v);
 	sqlite3_bind_int64(s, 4, c->gen);
-	if ((rc = bind_fields(s, op->fields, op->fields_len, 5)))
+	if ((rc = bind_fields(s, op->fields, op->fields_len, 5))) {
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
 		return rc;
-	rc = sqlite3_step(s) == SQLITE_DONE ? KT_OK : KT_EIO;
-	if (rc)
-		kc_set_err(c, "cache: %s", sqlite3_errmsg(c->db));
-	sqlite3_reset(s);
-	if (!rc && c->queue_len > 0) /* keep my offline edits visible on top */
-		rc = kc_queue_rebase(c, op->tbl.s, op->tbl.len, op->id.s, op->id.len);
-	return rc;
+	}
+	if ((rc = step_done(c, s)))
+		return rc;
+	if (c->queue_len > 0) /* keep this device's queued edits visible on top */
+		return kc_queue_rebase(c, op->tbl.s, op->tbl.len, op->id.s, op->id.len);
+	return KT_OK;
 }
 
 char *kc_map_json(kc_client *c, const uint8_t *map, size_t len)
 {
-	char shape[4096];
-	uint32_t n;
+	char shape[4096], *out = NULL;
 	sqlite3_stmt *s;
-	char *out = NULL;
 	shape[0] = 'J';
-	if (row_shape(map, len, shape + 1, sizeof shape - 1, &n) || !(s = shape_stmt(c, shape, n)))
+	if (row_shape(map, len, shape + 1, sizeof shape - 1) || !(s = shape_stmt(c, shape)))
 		return NULL;
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	if (bind_fields(s, map, len, 1) == KT_OK && sqlite3_step(s) == SQLITE_ROW)
+	if (bind_fields(s, map, len, 1) == KT_OK && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
 		out = strdup((const char *)sqlite3_column_text(s, 0));
 	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
 	return out;
-}
-
-int kc_cache_snapshot_begin(kc_client *c)
-{
-	char gen[32];
-	int rc;
-	/* a new generation, persisted at once: rows of an interrupted snapshot
-	 * never survive the next one */
-	c->gen++;
-	snprintf(gen, sizeof gen, "%lld", (long long)c->gen);
-	if ((rc = kc_tx(c, "BEGIN IMMEDIATE")))
-		return rc;
-	if (kc_meta_set(c, "gen", gen) || kc_meta_del(c, "cursor")) {
-		kc_tx(c, "ROLLBACK");
-		return KT_EIO;
-	}
-	return kc_tx(c, "COMMIT");
 }
 
 int kc_cache_set_cursor(kc_client *c, const kt_str *cursor)
 {
 	char hex[2 * KT_MAX_CURSOR + 1];
-	if (cursor->len > KT_MAX_CURSOR)
-		return KT_ETOO_LARGE;
+	if (cursor->len == 0 || cursor->len > KT_MAX_CURSOR) {
+		kc_set_err(c, "the server sent a cursor of %zu bytes", cursor->len);
+		return cursor->len ? KT_ETOO_LARGE : KT_EMALFORMED;
+	}
 	kt_hex(hex, (const uint8_t *)cursor->s, cursor->len);
-	return kc_meta_set(c, "cursor", hex);
+	return kc_meta_set(c, "cursor", hex, 2 * cursor->len);
+}
+
+void kc_cache_load_cursor(kc_client *c)
+{
+	char hex[2 * KT_MAX_CURSOR + 2];
+	size_t hl;
+	c->cursor_len = 0;
+	if (kc_meta_get(c, "cursor", hex, sizeof hex) != KT_OK)
+		return;
+	hl = strlen(hex);
+	if (hl == 0 || hl % 2 || hl / 2 > sizeof c->cursor || !kt_unhex(c->cursor, hl / 2, hex, hl))
+		return; /* unreadable: as if none, so a snapshot follows */
+	c->cursor_len = hl / 2;
+}
+
+int kc_cache_snapshot_begin(kc_client *c)
+{
+	char gen[32];
+	int n;
+	/* A new generation, persisted with the cursor's removal: a snapshot
+	 * killed half-way restarts from scratch (no cursor), and rows it left
+	 * behind are older than the next generation, so they go at its end. */
+	n = snprintf(gen, sizeof gen, "%lld", (long long)(c->gen + 1));
+	if (kc_tx(c, "BEGIN IMMEDIATE"))
+		return KT_EIO;
+	if (kc_meta_set(c, "gen", gen, (size_t)n) || kc_meta_del(c, "cursor") || kc_tx(c, "COMMIT")) {
+		kc_rollback(c);
+		return KT_EIO;
+	}
+	c->gen++;
+	c->cursor_len = 0;
+	return KT_OK;
 }
 
 int kc_cache_snapshot_end(kc_client *c, const kt_str *cursor)
 {
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = NULL;
 	int rc;
-	if ((rc = kc_tx(c, "BEGIN IMMEDIATE")))
-		return rc;
-	if (sqlite3_prepare_v2(c->db, "DELETE FROM rows WHERE gen < ?", -1, &s, NULL)) {
-		kc_tx(c, "ROLLBACK");
+	if (kc_tx(c, "BEGIN IMMEDIATE"))
+		return KT_EIO;
+	/* rows created on this device and not pushed yet are not the server's to drop */
+	if (sqlite3_prepare_v2(c->db,
+			       "DELETE FROM rows WHERE gen < ? AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.tbl = rows.tbl"
+			       " AND q.id = rows.id AND q.op = 'create')",
+			       -1, &s, NULL) != SQLITE_OK) {
+		kc_set_err(c, "cache: %s", sqlite3_errmsg(c->db));
+		kc_rollback(c);
 		return KT_EIO;
 	}
 	sqlite3_bind_int64(s, 1, c->gen);
-	rc = sqlite3_step(s) == SQLITE_DONE ? KT_OK : KT_EIO;
+	rc = step_done(c, s);
 	sqlite3_finalize(s);
-	if (rc || (rc = kc_cache_set_cursor(c, cursor))) {
-		kc_tx(c, "ROLLBACK");
+	if (rc || (rc = kc_cache_set_cursor(c, cursor)) || (rc = kc_tx(c, "COMMIT"))) {
+		kc_rollback(c);
 		return rc;
 	}
-	return kc_tx(c, "COMMIT");
-}
-
-int kc_cache_cursor(kc_client *c, uint8_t *buf, size_t cap, size_t *len)
-{
-	char hex[2 * KT_MAX_CURSOR + 2];
-	*len = 0;
-	if (kc_meta(c, "cursor", hex, sizeof hex) != KT_OK)
-		return KT_OK;
-	size_t hl = strlen(hex);
-	if (hl % 2 || hl / 2 > cap || !kt_unhex(buf, hl / 2, hex, hl))
-		return KT_OK; /* unreadable: behave as if none (a snapshot follows) */
-	*len = hl / 2;
 	return KT_OK;
 }
 
-int kc_query(kc_client *c, const char *tbl, kc_row_cb cb, void *user)
+/* Sign-in answer: token and principal in one transaction. Another person on
+ * this device must not find anything of the previous one, and their unsent
+ * edits and view events cannot be pushed in the new person's name. */
+int kc_cache_store_principal(kc_client *c, const kt_auth_ok *m)
 {
-	sqlite3_stmt *s;
-	int rc = KT_OK;
-	if (sqlite3_prepare_v2(c->db, "SELECT id, v, data FROM rows WHERE tbl = ? ORDER BY id", -1, &s, NULL))
+	char old[64];
+	int rc;
+	if (kc_tx(c, "BEGIN IMMEDIATE"))
 		return KT_EIO;
-	sqlite3_bind_text(s, 1, tbl, -1, SQLITE_STATIC);
-	while (sqlite3_step(s) == SQLITE_ROW)
-		if ((rc = cb(user, (const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1),
-			     (const char *)sqlite3_column_text(s, 2))))
-			break;
-	sqlite3_finalize(s);
-	return rc;
-}
-
-int kc_get(kc_client *c, const char *tbl, const char *id, char **json)
-{
-	sqlite3_stmt *s;
-	int rc = KT_ENOT_FOUND;
-	*json = NULL;
-	if (sqlite3_prepare_v2(c->db, "SELECT data FROM rows WHERE tbl = ? AND id = ?", -1, &s, NULL))
-		return KT_EIO;
-	sqlite3_bind_text(s, 1, tbl, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		*json = strdup((const char *)sqlite3_column_text(s, 0));
-		rc = *json ? KT_OK : KT_ENOMEM;
+	rc = kc_meta_get(c, "principal_id", old, sizeof old);
+	if (rc == KT_EIO)
+		goto fail;
+	if (rc == KT_OK && (strlen(old) != m->id.len || memcmp(old, m->id.s, m->id.len) != 0)) {
+		if (kc_tx(c, "DELETE FROM rows; DELETE FROM queue; DELETE FROM events; DELETE FROM rejections") ||
+		    kc_meta_del(c, "cursor"))
+			goto fail;
+		c->cursor_len = 0;
+		c->queue_len = 0;
 	}
-	sqlite3_finalize(s);
-	return rc;
+	if (kc_meta_set(c, "token", m->token.s, m->token.len) ||
+	    kc_meta_set(c, "principal_kind", m->kind.s, m->kind.len) ||
+	    kc_meta_set(c, "principal_id", m->id.s, m->id.len) ||
+	    kc_meta_set(c, "principal_role", m->role.s, m->role.len) ||
+	    kc_meta_set(c, "principal_name", m->name.s, m->name.len) ||
+	    kc_meta_set(c, "org", m->org.s, m->org.len) || kc_tx(c, "COMMIT"))
+		goto fail;
+	return KT_OK;
+fail:
+	kc_rollback(c);
+	return KT_EIO;
 }
 
-int64_t kc_count(kc_client *c, const char *tbl)
+int kc_cache_wipe(kc_client *c)
 {
-	sqlite3_stmt *s;
-	int64_t n = 0;
-	if (sqlite3_prepare_v2(c->db, tbl ? "SELECT count(*) FROM rows WHERE tbl = ?" : "SELECT count(*) FROM rows",
-			       -1, &s, NULL))
-		return -1;
-	if (tbl)
-		sqlite3_bind_text(s, 1, tbl, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return n;
-}
-
-struct sqlite3 *kc_db(kc_client *c)
-{
-	return c->db;
+	if (kc_tx(c, "BEGIN IMMEDIATE"))
+		return KT_EIO;
+	/* last_mid stays: the server deduplicates by (device, mid), so a mid is
+	 * never reused on this device */
+	if (kc_tx(c, "DELETE FROM rows; DELETE FROM queue; DELETE FROM events; DELETE FROM rejections;"
+		     " DELETE FROM meta WHERE key NOT IN ('device_id', 'server', 'gen', 'last_mid'); COMMIT")) {
+		kc_rollback(c);
+		return KT_EIO;
+	}
+	c->cursor_len = 0;
+	c->queue_len = 0;
+	/* secure_delete zeroed the pages in the WAL; move them into the database
+	 * file and cut the WAL, so no old frame keeps a copy. A reader holding
+	 * the WAL open makes this a partial checkpoint: still correct. */
+	sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	return KT_OK;
 }

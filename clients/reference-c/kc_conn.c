@@ -1,69 +1,187 @@
-/* kc_conn.c - the WebSocket connection: libwebsockets client, an outgoing
- * queue written one message per writeable callback, reassembly of inbound
- * messages under our own size cap, reconnect with exponential backoff. */
+/* kc_conn.c - the WebSocket: one libwebsockets client context per kc_client,
+ * an outgoing queue written one message per writeable callback, reassembly
+ * of inbound messages under our own size cap, and the loop that reconnects
+ * with exponential backoff. It must never write outside the writeable
+ * callback, and never hold a server message over KT_MAX_OUT_FRAME. */
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 #include "kc_internal.h"
+
+#define KC_IN_KEEP (512 * 1024) /* reassembly buffer kept between messages */
+
+/* Our own pings find a dead server (a half-open TCP connection after a
+ * network change) well before the OS would; the server pings us too. */
+static const lws_retry_bo_t idle_policy = {
+	.secs_since_valid_ping = 40,
+	.secs_since_valid_hangup = 100,
+};
+
+static void free_msg(kc_outmsg *m)
+{
+	sodium_memzero(m->data, LWS_PRE + m->len); /* login and resume frames carry secrets */
+	free(m);
+}
+
+static void drop_queue(kc_client *c)
+{
+	while (c->out_head) {
+		kc_outmsg *m = c->out_head;
+		c->out_head = m->next;
+		free_msg(m);
+	}
+	c->out_tail = NULL;
+}
+
+int kc_send(kc_client *c, const kt_mpw *w)
+{
+	kc_outmsg *m;
+	if (w->err)
+		return w->err;
+	if (!c->wsi)
+		return KT_OK; /* nothing to send on: the next connection starts over */
+	if (!(m = malloc(sizeof *m + LWS_PRE + w->sb.size)))
+		return KT_ENOMEM;
+	m->next = NULL;
+	m->len = w->sb.size;
+	memcpy(m->data + LWS_PRE, w->sb.data, w->sb.size);
+	if (c->out_tail)
+		c->out_tail->next = m;
+	else
+		c->out_head = m;
+	c->out_tail = m;
+	lws_callback_on_writable(c->wsi);
+	return KT_OK;
+}
+
+void kc_conn_drop(kc_client *c, int why)
+{
+	if (!c->wsi)
+		return;
+	if (why && !c->conn_err)
+		c->conn_err = why;
+	c->closing = true;
+	lws_callback_on_writable(c->wsi);
+}
+
+static int on_receive(kc_client *c, struct lws *wsi, const void *in, size_t len)
+{
+	size_t n;
+	int rc;
+	if (!lws_frame_is_binary(wsi)) {
+		kc_set_err(c, "the server sent a text frame");
+		c->conn_err = KT_ETEXT_FRAME;
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, NULL, 0);
+		return -1;
+	}
+	if (len > KT_MAX_OUT_FRAME - c->in_len) {
+		kc_set_err(c, "the server sent a message over %d bytes", KT_MAX_OUT_FRAME);
+		c->conn_err = KT_ETOO_LARGE;
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
+		return -1;
+	}
+	if (c->in_len + len > c->in_cap) {
+		size_t cap = c->in_cap ? c->in_cap : 65536;
+		unsigned char *p;
+		while (cap < c->in_len + len)
+			cap *= 2;
+		if (cap > KT_MAX_OUT_FRAME)
+			cap = KT_MAX_OUT_FRAME;
+		if (!(p = realloc(c->in, cap))) {
+			kc_set_err(c, "out of memory");
+			c->conn_err = KT_ENOMEM;
+			return -1;
+		}
+		c->in = p;
+		c->in_cap = cap;
+	}
+	memcpy(c->in + c->in_len, in, len);
+	c->in_len += len;
+	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
+		return 0;
+	n = c->in_len;
+	c->in_len = 0;
+	rc = kc_sync_message(c, c->in, n);
+	if (c->in_cap > KC_IN_KEEP) { /* a large snapshot page passed: do not keep 2 MiB */
+		free(c->in);
+		c->in = NULL;
+		c->in_cap = 0;
+	}
+	if (rc) {
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, NULL, 0);
+		return -1;
+	}
+	return 0;
+}
+
+static int on_writeable(kc_client *c, struct lws *wsi)
+{
+	kc_outmsg *m = c->out_head;
+	int n;
+	if (!m) {
+		if (c->closing) {
+			lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
+			return -1;
+		}
+		return 0; /* a callback with nothing to send */
+	}
+	c->out_head = m->next;
+	if (!c->out_head)
+		c->out_tail = NULL;
+	n = lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_BINARY);
+	free_msg(m);
+	if (n < 0) {
+		kc_set_err(c, "cannot write to the server");
+		c->conn_err = KT_EIO;
+		return -1;
+	}
+	if (c->out_head || c->closing)
+		lws_callback_on_writable(wsi);
+	return 0;
+}
+
+static void on_ended(kc_client *c, const char *why)
+{
+	c->wsi = NULL;
+	c->ended = true;
+	drop_queue(c);
+	c->in_len = 0;
+	if (why) {
+		kc_set_err(c, "%s", why);
+		if (!c->conn_err)
+			c->conn_err = KT_EIO;
+	}
+	kc_state(c, KC_ST_DISCONNECTED, NULL, c->conn_err ? c->err : NULL);
+}
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
-	kc_client *c = lws_get_opaque_user_data(wsi);
+	kc_client *c = wsi ? lws_get_opaque_user_data(wsi) : NULL;
+	char why[300];
 	(void)user;
 	if (!c)
-		return 0;
+		return 0; /* context-level events */
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
-		c->connected = true;
-		kc_on_connected(c);
+		if (wsi != c->wsi)
+			return -1;
+		kc_sync_start(c);
 		return 0;
 	case LWS_CALLBACK_CLIENT_RECEIVE:
-		if (!lws_frame_is_binary(wsi))
-			return -1; /* the server only sends binary frames */
-		if (c->in_len + len > KT_MAX_OUT_FRAME) {
-			kc_set_err(c, "server message over %d bytes", KT_MAX_OUT_FRAME);
-			return -1;
-		}
-		if (c->in_len + len > c->in_cap) {
-			size_t cap = c->in_cap ? c->in_cap : 65536;
-			while (cap < c->in_len + len)
-				cap *= 2;
-			unsigned char *p = realloc(c->in, cap);
-			if (!p)
-				return -1;
-			c->in = p;
-			c->in_cap = cap;
-		}
-		memcpy(c->in + c->in_len, in, len);
-		c->in_len += len;
-		if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
-			size_t n = c->in_len;
-			c->in_len = 0;
-			if (kc_on_message(c, c->in, n))
-				return -1;
-		}
-		return 0;
+		return wsi == c->wsi ? on_receive(c, wsi, in, len) : -1;
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
-		if (c->out_head) {
-			kc_outmsg *m = c->out_head;
-			c->out_head = m->next;
-			if (!c->out_head)
-				c->out_tail = NULL;
-			int n = lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_BINARY);
-			free(m);
-			if (n < 0)
-				return -1;
-			if (c->out_head)
-				lws_callback_on_writable(wsi);
-		}
-		return 0;
+		return wsi == c->wsi ? on_writeable(c, wsi) : -1;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-		kc_set_err(c, "cannot connect: %s", in ? (const char *)in : "unknown error");
-		/* fall through */
+		if (c->wsi && wsi != c->wsi)
+			return 0;
+		snprintf(why, sizeof why, "cannot connect to the server: %.200s",
+			 in ? (const char *)in : "connection refused or unreachable");
+		on_ended(c, c->conn_err ? NULL : why);
+		return 0;
 	case LWS_CALLBACK_CLIENT_CLOSED:
-		c->wsi = NULL;
-		c->closed = true;
-		c->connected = false;
-		kc_state(c, KC_ST_DISCONNECTED, NULL, NULL);
+		if (c->wsi && wsi != c->wsi)
+			return 0;
+		on_ended(c, c->conn_err || c->closing ? NULL : "the connection to the server was lost");
 		return 0;
 	default:
 		return 0;
@@ -75,73 +193,103 @@ static const struct lws_protocols protocols[] = {
 	{NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-int kc_send(kc_client *c, const kt_mpw *w)
+/* ws://HOST[:PORT][/PATH] -> parts. Plain WebSocket only; host is a name,
+ * an IPv4 address or a bracketed IPv6 address. */
+int kc_parse_url(const char *url, char *host, size_t hcap, int *port, char *path, size_t pcap)
 {
-	kc_outmsg *m;
-	if (w->err)
-		return w->err;
-	if (!(m = malloc(sizeof *m + LWS_PRE + w->sb.size)))
-		return KT_ENOMEM;
-	m->next = NULL;
-	m->len = w->sb.size;
-	memcpy(m->data + LWS_PRE, w->sb.data, w->sb.size);
-	if (c->out_tail)
-		c->out_tail->next = m;
-	else
-		c->out_head = m;
-	c->out_tail = m;
-	if (c->wsi)
-		lws_callback_on_writable(c->wsi);
+	const char *p, *h, *he;
+	size_t hl;
+	long pn = 80;
+	if (!url || strncmp(url, "ws://", 5) != 0)
+		return KT_EINVALID;
+	p = url + 5;
+	if (*p == '[') {
+		h = ++p;
+		if (!(he = strchr(p, ']')))
+			return KT_EINVALID;
+		p = he + 1;
+	} else {
+		h = p;
+		while (*p && *p != ':' && *p != '/')
+			p++;
+		he = p;
+	}
+	hl = (size_t)(he - h);
+	if (hl == 0 || hl >= hcap)
+		return KT_EINVALID;
+	for (const char *q = h; q < he; q++)
+		if (!(q[0] == '.' || q[0] == '-' || q[0] == ':' || q[0] == '_' || (q[0] >= '0' && q[0] <= '9') ||
+		      (q[0] >= 'a' && q[0] <= 'z') || (q[0] >= 'A' && q[0] <= 'Z')))
+			return KT_EINVALID;
+	memcpy(host, h, hl);
+	host[hl] = 0;
+	if (*p == ':') {
+		char *end;
+		if (p[1] < '0' || p[1] > '9')
+			return KT_EINVALID;
+		pn = strtol(p + 1, &end, 10);
+		p = end;
+		if (pn < 1 || pn > 65535)
+			return KT_EINVALID;
+	}
+	if (*p && *p != '/')
+		return KT_EINVALID;
+	if (strlen(*p ? p : "/") >= pcap)
+		return KT_EINVALID;
+	for (const char *q = p; *q; q++)
+		if ((unsigned char)*q <= ' ' || *q == 0x7f)
+			return KT_EINVALID;
+	strcpy(path, *p ? p : "/");
+	*port = (int)pn;
 	return KT_OK;
 }
 
-static void drop_queue(kc_client *c)
+static void silent_log(int level, const char *line)
 {
-	while (c->out_head) {
-		kc_outmsg *m = c->out_head;
-		c->out_head = m->next;
-		free(m);
+	(void)level, (void)line; /* the library prints nothing */
+}
+
+static int ensure_context(kc_client *c)
+{
+	struct lws_context_creation_info info;
+	struct lws_context *ctx;
+	if (atomic_load(&c->ctx))
+		return KT_OK;
+	memset(&info, 0, sizeof info);
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = protocols;
+	info.gid = -1;
+	info.uid = -1;
+	info.fd_limit_per_thread = 16; /* one connection; lws sizes tables by this, not by ulimit */
+	lws_set_log_level(LLL_ERR, silent_log);
+	if (!(ctx = lws_create_context(&info))) {
+		kc_set_err(c, "cannot create a network context");
+		return KT_ENOMEM;
 	}
-	c->out_tail = NULL;
-	c->in_len = 0;
+	atomic_store(&c->ctx, ctx);
+	return KT_OK;
 }
 
-/* ws://host:port/path -> parts; only plain ws:// in the reference client */
-static int parse_url(const char *url, char *host, size_t hcap, int *port, char *path, size_t pcap)
-{
-	const char *p = url, *colon, *slash;
-	if (strncmp(p, "ws://", 5) != 0)
-		return KT_EINVALID;
-	p += 5;
-	slash = strchr(p, '/');
-	colon = strchr(p, ':');
-	if (!colon || (slash && colon > slash) || (size_t)(colon - p) >= hcap)
-		return KT_EINVALID;
-	memcpy(host, p, (size_t)(colon - p));
-	host[colon - p] = 0;
-	*port = atoi(colon + 1);
-	snprintf(path, pcap, "%s", slash ? slash : "/");
-	return *port > 0 && *port < 65536 ? KT_OK : KT_EINVALID;
-}
-
-static int connect_once(kc_client *c)
+static void connect_once(kc_client *c)
 {
 	struct lws_client_connect_info ci;
 	char url[512], host[256], path[256];
+	struct lws *wsi;
 	int port;
 
-	if (kc_meta(c, "server", url, sizeof url) != KT_OK) {
-		kc_set_err(c, "no server set (use --server ws://HOST:PORT)");
-		return KT_EINVALID;
-	}
-	if (parse_url(url, host, sizeof host, &port, path, sizeof path)) {
-		kc_set_err(c, "server must look like ws://HOST:PORT, got %s", url);
-		return KT_EINVALID;
-	}
 	drop_queue(c);
-	c->closed = false;
+	c->in_len = 0;
+	c->closing = false;
+	c->conn_err = 0;
+	c->ended = false;
+	if (kc_meta_get(c, "server", url, sizeof url) != KT_OK ||
+	    kc_parse_url(url, host, sizeof host, &port, path, sizeof path)) {
+		c->conn_err = KT_EINVALID;
+		on_ended(c, "no server set (use --server ws://HOST:PORT)");
+		return;
+	}
 	memset(&ci, 0, sizeof ci);
-	ci.context = c->ctx;
+	ci.context = atomic_load(&c->ctx);
 	ci.address = host;
 	ci.port = port;
 	ci.path = path;
@@ -149,93 +297,143 @@ static int connect_once(kc_client *c)
 	ci.origin = host;
 	ci.protocol = KT_SUBPROTOCOL;
 	ci.opaque_user_data = c;
-	kc_state(c, KC_ST_CONNECTING, NULL, NULL);
-	c->wsi = lws_client_connect_via_info(&ci);
-	if (!c->wsi) {
-		c->closed = true;
-		return KT_EIO;
+	ci.retry_and_idle_policy = &idle_policy;
+	kc_state(c, KC_ST_CONNECTING, NULL, url);
+	c->signin_deadline_us = kt_mono_us() + KC_SIGNIN_DEADLINE_US;
+	wsi = lws_client_connect_via_info(&ci);
+	if (c->ended)
+		return; /* failed inside the call; the callback said so */
+	if (!wsi) {
+		on_ended(c, "cannot connect to the server");
+		return;
 	}
-	return KT_OK;
+	c->wsi = wsi;
 }
 
-/* lws 4.x ignores lws_service's timeout; this timer makes the loop come
- * back every 20 ms to look at deadlines, stop requests and reconnects. */
-static void tick_cb(lws_sorted_usec_list_t *sul)
+/* Its only job is to end lws_service's wait. lws runs ripe timers before it
+ * computes the poll timeout, so a timer that ripened in between would leave
+ * the poll waiting for lws's own next timer (~30 s): wake the poll instead. */
+static void wake_cb(lws_sorted_usec_list_t *sul)
 {
-	kc_client *c = lws_container_of(sul, kc_client, tick);
-	lws_cancel_service(c->ctx);
-	lws_sul_schedule(c->ctx, 0, &c->tick, tick_cb, 20 * LWS_US_PER_MS);
+	kc_client *c = lws_container_of(sul, kc_client, wake);
+	struct lws_context *ctx = atomic_load(&c->ctx);
+	if (ctx)
+		lws_cancel_service(ctx);
+}
+
+/* Wait in lws_service for traffic, at most until `until` (monotonic us; 0 =
+ * no limit of ours). lws 4.x ignores lws_service's timeout argument, so a
+ * scheduled timer bounds the wait; kc_stop() ends it through
+ * lws_cancel_service(). */
+static void service(kc_client *c, int64_t until)
+{
+	struct lws_context *ctx = atomic_load(&c->ctx);
+	if (until) {
+		int64_t us = until - kt_mono_us();
+		lws_sul_schedule(ctx, 0, &c->wake, wake_cb, us > 0 ? us : 0);
+	}
+	lws_service(ctx, 0);
+	lws_sul_cancel(&c->wake);
+}
+
+static int64_t min_time(int64_t a, int64_t b)
+{
+	return !a ? b : !b ? a : a < b ? a : b;
+}
+
+/* Cut the current connection at once (a peer that does not answer). */
+static void kill_now(kc_client *c)
+{
+	struct lws *wsi = c->wsi;
+	lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
+	if (c->wsi == wsi) /* no close callback came */
+		on_ended(c, NULL);
+}
+
+/* Close the current connection politely (the queued ack goes first), but do
+ * not wait for it longer than KC_CLOSE_GRACE_US. */
+static void close_now(kc_client *c)
+{
+	int64_t end = kt_mono_us() + KC_CLOSE_GRACE_US;
+	if (!c->wsi)
+		return;
+	kc_conn_drop(c, 0);
+	while (c->wsi && kt_mono_us() < end)
+		service(c, end);
+	if (c->wsi)
+		kill_now(c);
+}
+
+int kc_conn_run(kc_client *c, int timeout_ms, bool retry)
+{
+	int64_t now = kt_mono_us();
+	int64_t deadline = timeout_ms > 0 ? now + (int64_t)timeout_ms * 1000 : 0;
+	int64_t next_try = now;
+	bool tried = false;
+	int rc;
+
+	if ((rc = ensure_context(c)))
+		return rc;
+	c->done = false;
+	c->result = KT_OK;
+	c->backoff_ms = KC_BACKOFF_MIN_MS;
+	c->err[0] = 0;
+	for (;;) {
+		now = kt_mono_us();
+		if (c->done) {
+			rc = c->result;
+			break;
+		}
+		if (atomic_exchange(&c->stop, 0)) {
+			rc = KT_OK;
+			break;
+		}
+		if (deadline && now >= deadline) {
+			kc_set_err(c, "no answer in time (%d ms)", timeout_ms);
+			rc = KT_ETIMEOUT;
+			break;
+		}
+		if (c->ended) { /* the last attempt or connection is over */
+			c->ended = false;
+			if (!retry || c->conn_err == KT_EINVALID) {
+				rc = c->conn_err ? c->conn_err : KT_EIO;
+				break;
+			}
+			/* equal jitter: half the backoff fixed, half random */
+			next_try = now + (c->backoff_ms / 2 + randombytes_uniform((uint32_t)c->backoff_ms / 2 + 1)) * 1000;
+			c->backoff_ms = c->backoff_ms * 2 > KC_BACKOFF_MAX_MS ? KC_BACKOFF_MAX_MS : c->backoff_ms * 2;
+		}
+		if (!c->wsi && !c->ended && (!tried || now >= next_try)) {
+			tried = true;
+			connect_once(c);
+			continue;
+		}
+		if (c->wsi && c->signin_deadline_us && now >= c->signin_deadline_us) {
+			kc_set_err(c, "the server did not answer within %d s", KC_SIGNIN_DEADLINE_US / 1000000);
+			c->conn_err = KT_ETIMEOUT;
+			kill_now(c);
+			continue;
+		}
+		if (c->ack_due_us && now >= c->ack_due_us)
+			kc_sync_ack(c);
+		if (c->wsi && c->queue_poll_us && now >= c->queue_poll_us)
+			kc_sync_poll_queue(c);
+		service(c, min_time(min_time(deadline, c->wsi ? c->signin_deadline_us : next_try),
+				    min_time(c->ack_due_us, c->wsi ? c->queue_poll_us : 0)));
+	}
+	close_now(c);
+	c->ended = false;
+	return rc;
 }
 
 void kc_conn_close(kc_client *c)
 {
-	if (c->ctx) {
-		lws_sul_cancel(&c->tick);
-		lws_context_destroy(c->ctx);
-		c->ctx = NULL;
-	}
+	struct lws_context *ctx = atomic_exchange(&c->ctx, NULL);
+	if (ctx)
+		lws_context_destroy(ctx); /* closes a connection still open */
 	c->wsi = NULL;
 	drop_queue(c);
 	free(c->in);
 	c->in = NULL;
-	c->in_cap = 0;
-}
-
-int kc_conn_run(kc_client *c, int timeout_ms, bool reconnect)
-{
-	int64_t deadline = timeout_ms > 0 ? kt_mono_us() + (int64_t)timeout_ms * 1000 : 0;
-	int64_t backoff_ms = 250, next_try = 0;
-	int rc;
-
-	if (!c->ctx) {
-		struct lws_context_creation_info info;
-		memset(&info, 0, sizeof info);
-		info.port = CONTEXT_PORT_NO_LISTEN;
-		info.protocols = protocols;
-		lws_set_log_level(LLL_ERR, NULL);
-		if (!(c->ctx = lws_create_context(&info))) {
-			kc_set_err(c, "cannot create a network context");
-			return KT_ENOMEM;
-		}
-		lws_sul_schedule(c->ctx, 0, &c->tick, tick_cb, 20 * LWS_US_PER_MS);
-	}
-	c->done = false;
-	c->fatal = false;
-	c->stop = 0;
-	c->closed = true;
-	while (!c->done && !c->stop) {
-		int64_t now = kt_mono_us();
-		if (deadline && now >= deadline) {
-			if (c->wsi)
-				lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
-			c->wsi = NULL;
-			return KT_ETIMEOUT;
-		}
-		if (c->closed && !c->wsi) {
-			if (c->fatal)
-				return c->result ? c->result : KT_EAUTH_FAILED;
-			if (next_try && !reconnect)
-				return KT_EIO; /* one attempt only */
-			if (now >= next_try) {
-				if ((rc = connect_once(c)) == KT_EINVALID)
-					return rc;
-				/* exponential backoff with jitter, 250 ms .. 30 s */
-				next_try = now + backoff_ms * 1000 + (int64_t)(rand() % 250) * 1000;
-				backoff_ms = backoff_ms * 2 > 30000 ? 30000 : backoff_ms * 2;
-			}
-		}
-		if (c->connected)
-			backoff_ms = 250;
-		lws_service(c->ctx, 0);
-	}
-	/* flush what is queued (the final ack), then close politely */
-	for (int i = 0; i < 50 && c->wsi && c->out_head; i++)
-		lws_service(c->ctx, 0);
-	if (c->wsi) {
-		/* close politely and let lws finish the close handshake */
-		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-		for (int i = 0; i < 20 && c->wsi; i++)
-			lws_service(c->ctx, 0);
-	}
-	return c->stop && !c->done ? KT_OK : c->result;
+	c->in_cap = c->in_len = 0;
 }

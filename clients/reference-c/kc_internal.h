@@ -1,92 +1,150 @@
-/* kc_internal.h - shared inside the client library; not installed. */
+/* kc_internal.h - shared inside the client library; not installed. Layers,
+ * one file each: kc_cache.c (the SQLite copy), kc_conn.c (the WebSocket and
+ * the reconnect loop), kc_sync.c (what each server message means),
+ * kc_queue.c (offline edits and their answers); kc_client.c holds the public
+ * entry points and kc_query.c the read-only queries. */
 #ifndef KC_INTERNAL_H
 #define KC_INTERNAL_H
 
 #include <libwebsockets.h>
-#include <signal.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include "kartoteka_client.h"
 #include "kt_err.h"
 #include "kt_proto.h"
 #include "kt_util.h"
 
-#define KC_SHAPES 64
+#define KC_SHAPES 64             /* prepared statements kept, one per row shape */
+#define KC_BACKOFF_MIN_MS 250
+#define KC_BACKOFF_MAX_MS 30000
+#define KC_ACK_INTERVAL_US (200 * 1000) /* at most one ack per this while changes stream */
+#define KC_CLOSE_GRACE_US (1000 * 1000) /* time for a polite close before we cut */
+#define KC_SIGNIN_DEADLINE_US (15 * 1000 * 1000) /* connect to auth_ok; the server's own is 10 s */
+#define KC_QUEUE_POLL_US (1000 * 1000) /* while streaming: look for edits other processes queued */
+#define KC_MODE_LOGIN (-1)       /* c->mode while kc_login runs */
 
 typedef struct kc_outmsg {
 	struct kc_outmsg *next;
 	size_t len;
-	unsigned char data[]; /* LWS_PRE + payload */
+	unsigned char data[]; /* LWS_PRE headroom + payload */
 } kc_outmsg;
 
 struct kc_client {
 	char dir[1024];
 	sqlite3 *db;
+	int lock_fd;             /* dir/lock: one process talks to the server per directory */
 	kc_callbacks cb;
 	char err[512];
-	/* insert statements by row shape (kc_cache.c) */
+
+	/* cache (kc_cache.c) */
 	struct {
 		char *shape;
 		sqlite3_stmt *stmt;
 	} shapes[KC_SHAPES];
 	int nshapes;
-	int64_t gen;
+	sqlite3_stmt *st_delete, *st_meta_get, *st_meta_set, *st_meta_del;
+	int64_t gen;             /* snapshot generation; rows of older ones go at snapshot_end */
+
 	/* connection (kc_conn.c) */
-	struct lws_context *ctx;
-	struct lws *wsi;
+	_Atomic(struct lws_context *) ctx; /* created by the first kc_run/kc_login */
+	atomic_int stop;         /* kc_stop() */
+	struct lws *wsi;         /* the current connection, NULL when none */
+	bool ended;              /* the current connection attempt or connection ended */
+	bool closing;            /* close politely once the queue is written */
+	int conn_err;            /* why the connection ended (KT_E*), 0 = unknown */
+	int64_t backoff_ms;      /* next reconnect delay before jitter */
+	int64_t signin_deadline_us; /* give up on a connection not signed in by then; 0 once signed in */
+	lws_sorted_usec_list_t wake; /* wakes lws_service at our next deadline */
 	kc_outmsg *out_head, *out_tail;
-	unsigned char *in;
+	unsigned char *in;       /* reassembly of one inbound message */
 	size_t in_len, in_cap;
-	volatile sig_atomic_t stop;
-	lws_sorted_usec_list_t tick; /* wakes lws_service (which ignores its timeout in lws 4.x) */
-	bool connected, closed;
+
 	/* session (kc_sync.c) */
-	int mode;            /* KC_UNTIL_SYNCED / KC_FOREVER; -1 = login only */
-	const char *login_email, *login_password; /* borrowed during kc_login */
-	bool done;           /* the current kc_run/kc_login goal is reached */
-	int result;          /* its result */
-	bool fatal;          /* do not reconnect (auth failure, revoked) */
+	int mode;                /* KC_UNTIL_SYNCED, KC_FOREVER or KC_MODE_LOGIN */
+	const char *login_email, *login_password; /* borrowed while kc_login runs */
+	bool done;               /* the goal of this kc_run/kc_login is reached (or failed for good) */
+	int result;              /* what kc_run/kc_login returns when done */
+	bool authed;             /* signed in on this connection */
+	bool sync_sent;          /* this connection has asked for the stream: rows may come */
+	bool in_snapshot;        /* between snapshot_begin and snapshot_end */
 	int64_t snap_total, snap_done;
-	bool pushing;        /* a push is waiting for its result */
-	bool sync_sent;      /* this connection has asked for the stream */
-	int64_t queue_len;   /* queued mutations (rebase server puts only when > 0) */
-	int64_t events_sent; /* view events up to this n are in the push in flight */
+	uint8_t cursor[KT_MAX_CURSOR]; /* the cursor stored in the cache */
+	size_t cursor_len;
+	bool ack_dirty;          /* cursor not acknowledged yet */
+	int64_t ack_due_us, ack_last_us;
+	int64_t queue_poll_us;   /* next look at the queue while streaming (KC_FOREVER); 0 = none */
+
+	/* offline edits (kc_queue.c) */
+	bool pushing;            /* a push is waiting for its result */
+	int64_t queue_len;       /* queued mutations (rebase server puts only when > 0) */
+	int64_t events_sent;     /* view events up to this n are in the push in flight */
 };
 
-/* kc_cache.c */
-int kc_cache_open(kc_client *c);
+/* kc_client.c */
+void kc_set_err(kc_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void kc_state(kc_client *c, int state, const char *code, const char *msg);
+/* Take / release the directory lock (KT_EBUSY when another process holds it). */
+int kc_lock(kc_client *c) KT_MUST_CHECK;
+void kc_unlock(kc_client *c);
+
+/* kc_cache.c: every function returns KT_OK or KT_EIO (message in c->err)
+ * unless said otherwise. */
+int kc_cache_open(kc_client *c) KT_MUST_CHECK;
 void kc_cache_close(kc_client *c);
-int kc_meta_set(kc_client *c, const char *key, const char *value);
-int kc_meta_del(kc_client *c, const char *key);
-int kc_tx(kc_client *c, const char *sql);
-/* Apply one decoded op (inside the caller's transaction). */
-int kc_cache_apply(kc_client *c, const kt_op *op);
-int kc_cache_snapshot_begin(kc_client *c);
-int kc_cache_snapshot_end(kc_client *c, const kt_str *cursor);
-int kc_cache_set_cursor(kc_client *c, const kt_str *cursor);
-/* Stored cursor as bytes; *len = 0 when none. */
-int kc_cache_cursor(kc_client *c, uint8_t *buf, size_t cap, size_t *len);
-/* A MessagePack map as a JSON object text (malloc'd), via SQLite. */
+int kc_tx(kc_client *c, const char *sql) KT_MUST_CHECK;
+void kc_rollback(kc_client *c); /* when a transaction is open */
+/* meta: kc_meta_get copies the value NUL-terminated (truncated to cap);
+ * KT_ENOT_FOUND when absent. */
+int kc_meta_get(kc_client *c, const char *key, char *out, size_t cap) KT_MUST_CHECK;
+int kc_meta_set(kc_client *c, const char *key, const char *value, size_t len) KT_MUST_CHECK;
+int kc_meta_del(kc_client *c, const char *key) KT_MUST_CHECK;
+/* Apply one row/op inside the caller's transaction; KT_EMALFORMED for field
+ * values v1 does not allow. */
+int kc_cache_apply(kc_client *c, const kt_op *op) KT_MUST_CHECK;
+/* Each in a transaction of its own. */
+int kc_cache_snapshot_begin(kc_client *c) KT_MUST_CHECK;
+int kc_cache_snapshot_end(kc_client *c, const kt_str *cursor) KT_MUST_CHECK;
+int kc_cache_store_principal(kc_client *c, const kt_auth_ok *m) KT_MUST_CHECK;
+int kc_cache_wipe(kc_client *c) KT_MUST_CHECK;
+/* Inside the caller's transaction. KT_ETOO_LARGE over KT_MAX_CURSOR. */
+int kc_cache_set_cursor(kc_client *c, const kt_str *cursor) KT_MUST_CHECK;
+/* The stored cursor into c->cursor / c->cursor_len (0 when none or unreadable). */
+void kc_cache_load_cursor(kc_client *c);
+/* A MessagePack map (v1 field values) as a JSON object text, built by
+ * SQLite; malloc'd, the caller frees it; NULL when malformed or on error. */
 char *kc_map_json(kc_client *c, const uint8_t *map, size_t len);
 
 /* kc_queue.c */
-/* Send the next batch of queued mutations; *sent = false when none is queued. */
-int kc_queue_push(kc_client *c, bool *sent);
+int kc_queue_open(kc_client *c) KT_MUST_CHECK;
+/* Send the next batch of queued mutations and view events; *sent = false
+ * when nothing waits. */
+int kc_queue_push(kc_client *c, bool *sent) KT_MUST_CHECK;
 /* Apply a push_result: drop answered mutations, roll back rejections. */
-int kc_queue_results(kc_client *c, const unsigned char *buf, size_t len);
+int kc_queue_results(kc_client *c, const unsigned char *buf, size_t len) KT_MUST_CHECK;
 /* Re-apply queued edits of a row on top of the server's version of it. */
-int kc_queue_rebase(kc_client *c, const char *tbl, size_t tlen, const char *id, size_t ilen);
-int kc_queue_open(kc_client *c);
+int kc_queue_rebase(kc_client *c, const char *tbl, size_t tlen, const char *id, size_t ilen) KT_MUST_CHECK;
 
 /* kc_conn.c */
-int kc_conn_run(kc_client *c, int timeout_ms, bool reconnect);
-int kc_send(kc_client *c, const kt_mpw *w);
+/* Drive connections until the goal is reached (c->done), time runs out or
+ * kc_stop(); retry: reconnect with backoff after a drop. */
+int kc_conn_run(kc_client *c, int timeout_ms, bool retry) KT_MUST_CHECK;
+/* Queue one packed message (copied; dropped when no connection); KT_ENOMEM, or w->err. */
+int kc_send(kc_client *c, const kt_mpw *w) KT_MUST_CHECK;
+/* Close the current connection politely once the queue is written. */
+void kc_conn_drop(kc_client *c, int why);
 void kc_conn_close(kc_client *c);
+/* ws://HOST[:PORT][/PATH] into host, port (80 by default) and path ("/"). */
+int kc_parse_url(const char *url, char *host, size_t hcap, int *port, char *path, size_t pcap) KT_MUST_CHECK;
 
 /* kc_sync.c */
-void kc_on_connected(kc_client *c);
-int kc_on_message(kc_client *c, const unsigned char *buf, size_t len);
-void kc_set_err(kc_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void kc_state(kc_client *c, int state, const char *code, const char *msg);
+void kc_sync_start(kc_client *c); /* a connection is open: say hello */
+/* One whole inbound message. Non-zero closes the connection (c->conn_err says why). */
+int kc_sync_message(kc_client *c, const unsigned char *buf, size_t len);
+/* Send an ack for the stored cursor if one is owed. */
+void kc_sync_ack(kc_client *c);
+/* While streaming: push edits and view events queued meanwhile (by this or
+ * another process, e.g. `kartoteka-client client set` next to a `watch`). */
+void kc_sync_poll_queue(kc_client *c);
 
 #endif

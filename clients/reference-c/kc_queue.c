@@ -93,7 +93,7 @@ int kc_mutate(kc_client *c, const char *tbl, const char *id, const char *fields_
 	}
 	sqlite3_finalize(s);
 	s = NULL;
-	mid = (kc_meta(c, "last_mid", last, sizeof last) == KT_OK ? atoll(last) : 0) + 1;
+	mid = (kc_meta_get(c, "last_mid", last, sizeof last) == KT_OK ? atoll(last) : 0) + 1;
 	snprintf(last, sizeof last, "%lld", (long long)mid);
 	if (!id) {
 		kt_uuid7(newid);
@@ -146,7 +146,7 @@ int kc_mutate(kc_client *c, const char *tbl, const char *id, const char *fields_
 	if (!rc && id != newid)
 		rc = patch_row(c, tbl, id, fields_json);
 	if (!rc)
-		rc = kc_meta_set(c, "last_mid", last);
+		rc = kc_meta_set(c, "last_mid", last, strlen(last));
 	if (rc)
 		goto fail;
 	if ((rc = kc_tx(c, "COMMIT")))
@@ -157,7 +157,7 @@ int kc_mutate(kc_client *c, const char *tbl, const char *id, const char *fields_
 	return KT_OK;
 fail:
 	sqlite3_finalize(s);
-	kc_tx(c, "ROLLBACK");
+	kc_rollback(c);
 	return rc;
 }
 
@@ -463,7 +463,7 @@ int kc_queue_results(kc_client *c, const unsigned char *buf, size_t len)
 		c->events_sent = 0;
 	}
 	if (rc) {
-		kc_tx(c, "ROLLBACK");
+		kc_rollback(c);
 		return rc;
 	}
 	rc = kc_tx(c, "COMMIT");

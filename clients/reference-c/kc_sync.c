@@ -1,78 +1,16 @@
-/* kc_sync.c - the protocol conversation (hello, sign-in, sync) and the
- * library's public entry points. Each server message is applied to the
- * cache in one transaction with its cursor before anything else happens. */
-#include <stdarg.h>
+/* kc_sync.c - what each server message means for the device: hello and
+ * sign-in, then the sync stream. Every message is applied to the cache in
+ * one transaction together with its cursor before the next one is read, and
+ * callbacks report only what is committed. Rows are accepted only after our
+ * sync, pages only inside a snapshot, changes only outside one: a cursor
+ * must never be stored over a half-received snapshot. Queued offline edits
+ * are pushed (kc_queue.c) before the sync is asked for. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
 #include "kc_internal.h"
 
-void kc_set_err(kc_client *c, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(c->err, sizeof c->err, fmt, ap);
-	va_end(ap);
-}
-
-const char *kc_last_error(const kc_client *c)
-{
-	return c->err;
-}
-
-void kc_state(kc_client *c, int state, const char *code, const char *msg)
-{
-	if (c->cb.on_state)
-		c->cb.on_state(c->cb.user, state, code, msg);
-}
-
-kc_client *kc_open(const char *dir, char *err, size_t errlen)
-{
-	kc_client *c = calloc(1, sizeof *c);
-	if (!c || sodium_init() < 0) {
-		snprintf(err, errlen, "out of memory");
-		free(c);
-		return NULL;
-	}
-	snprintf(c->dir, sizeof c->dir, "%s", dir);
-	if (kc_cache_open(c)) {
-		snprintf(err, errlen, "%s", c->err);
-		kc_close(c);
-		return NULL;
-	}
-	return c;
-}
-
-void kc_close(kc_client *c)
-{
-	if (!c)
-		return;
-	kc_conn_close(c);
-	kc_cache_close(c);
-	free(c);
-}
-
-void kc_set_callbacks(kc_client *c, const kc_callbacks *cb)
-{
-	c->cb = *cb;
-}
-
-int kc_set_server(kc_client *c, const char *url)
-{
-	if (strncmp(url, "ws://", 5) != 0) {
-		kc_set_err(c, "server must look like ws://HOST:PORT");
-		return KT_EINVALID;
-	}
-	return kc_meta_set(c, "server", url);
-}
-
-void kc_stop(kc_client *c)
-{
-	c->stop = 1;
-	if (c->ctx)
-		lws_cancel_service(c->ctx);
-}
+#define KC_APP "kartoteka-client-c/1"
 
 static void finish(kc_client *c, int result)
 {
@@ -80,113 +18,144 @@ static void finish(kc_client *c, int result)
 	c->done = true;
 }
 
-void kc_on_connected(kc_client *c)
+/* Say why this connection is given up (when the message layer returns
+ * non-zero, kc_conn closes it). */
+static void report(kc_client *c, int rc, const char *what)
 {
-	c->pushing = false;
-	c->sync_sent = false;
-	char device[64];
-	kt_mpw w;
-	kt_hello h = {0};
-	if (kc_meta(c, "device_id", device, sizeof device))
-		return;
-	h.versions = 1u << KT_PROTO_VERSION;
-	h.device = (kt_str){device, strlen(device)};
-	h.app = (kt_str){"kartoteka-client/0.1", 20};
-	kt_mpw_init(&w);
-	proto_hello_encode(&w, &h);
-	(void)kc_send(c, &w);
-	kt_mpw_free(&w);
+	if (!c->err[0])
+		kc_set_err(c, "%s: %s", what, kt_strerror(rc));
+	if (!c->conn_err)
+		c->conn_err = rc;
+	kc_state(c, KC_ST_ERROR, kt_err_name(rc), c->err);
 }
 
-static int send_auth(kc_client *c)
+static int send_packed(kc_client *c, kt_mpw *w)
+{
+	int rc = kc_send(c, w);
+	sodium_memzero(w->sb.data, w->sb.size); /* it may hold a password or token */
+	kt_mpw_free(w);
+	return rc;
+}
+
+void kc_sync_start(kc_client *c)
+{
+	char device[64];
+	kt_hello h = {0};
+	kt_mpw w;
+
+	c->authed = c->sync_sent = c->in_snapshot = c->pushing = false;
+	c->ack_dirty = false;
+	c->ack_due_us = 0;
+	c->queue_poll_us = 0;
+	c->err[0] = 0;
+	if (kc_meta_get(c, "device_id", device, sizeof device) != KT_OK) {
+		report(c, KT_EIO, "cannot read the device id");
+		kc_conn_drop(c, KT_EIO);
+		return;
+	}
+	h.versions = 1u << KT_PROTO_VERSION;
+	h.device = (kt_str){device, strlen(device)};
+	h.app = (kt_str){KC_APP, sizeof KC_APP - 1};
+	kt_mpw_init(&w);
+	proto_hello_encode(&w, &h);
+	if (send_packed(c, &w)) {
+		report(c, KT_ENOMEM, "cannot send hello");
+		kc_conn_drop(c, KT_ENOMEM);
+	}
+}
+
+static int on_welcome(kc_client *c, const unsigned char *buf, size_t len)
 {
 	char token[KT_MAX_TOKEN + 1];
+	kt_welcome m;
 	kt_mpw w;
 	int rc;
+
+	if ((rc = proto_welcome_decode(buf, len, &m)))
+		return rc;
+	if (m.v != KT_PROTO_VERSION) {
+		kc_set_err(c, "the server speaks protocol version %lld, this client %d", (long long)m.v,
+			   KT_PROTO_VERSION);
+		finish(c, KT_EPROTO_VERSION);
+		return KT_EPROTO_VERSION;
+	}
 	kt_mpw_init(&w);
-	if (c->login_email) {
-		kt_login l = {{c->login_email, strlen(c->login_email)}, {c->login_password, strlen(c->login_password)}};
+	if (c->mode == KC_MODE_LOGIN) {
+		kt_login l = {{c->login_email, strlen(c->login_email)},
+			      {c->login_password, strlen(c->login_password)}};
 		proto_login_encode(&w, &l);
-	} else if (kc_meta(c, "token", token, sizeof token) == KT_OK) {
+	} else if (kc_meta_get(c, "token", token, sizeof token) == KT_OK) {
 		kt_resume r = {{token, strlen(token)}};
 		proto_resume_encode(&w, &r);
 		sodium_memzero(token, sizeof token);
 	} else {
-		kc_set_err(c, "not signed in (run: kartoteka-client login EMAIL)");
-		c->fatal = true;
-		finish(c, KT_EUNAUTH);
 		kt_mpw_free(&w);
-		return KT_EUNAUTH;
-	}
-	rc = kc_send(c, &w);
-	sodium_memzero(w.sb.data, w.sb.size);
-	kt_mpw_free(&w);
-	return rc;
-}
-
-static int send_cursor_msg(kc_client *c, bool ack)
-{
-	uint8_t cur[KT_MAX_CURSOR];
-	size_t len;
-	kt_mpw w;
-	int rc;
-	kc_cache_cursor(c, cur, sizeof cur, &len);
-	if (ack && !len)
+		kc_set_err(c, "not signed in (run: kartoteka-client login EMAIL)");
+		finish(c, KT_EUNAUTH);
 		return KT_OK;
-	kt_cursor_msg m = {len > 0, {(const char *)cur, len}};
-	kt_mpw_init(&w);
-	if (ack)
-		proto_ack_encode(&w, &m);
-	else
-		proto_sync_encode(&w, &m);
-	rc = kc_send(c, &w);
-	kt_mpw_free(&w);
-	return rc;
+	}
+	return send_packed(c, &w) ? KT_ENOMEM : KT_OK;
 }
 
-/* Offline edits go first, in order, in batches; then the stream. */
+static int send_sync(kc_client *c)
+{
+	kt_cursor_msg m;
+	kt_mpw w;
+	kc_cache_load_cursor(c);
+	m.has_cursor = c->cursor_len > 0;
+	m.cursor = (kt_str){(const char *)c->cursor, c->cursor_len};
+	kt_mpw_init(&w);
+	proto_sync_encode(&w, &m);
+	if (send_packed(c, &w))
+		return KT_ENOMEM;
+	c->sync_sent = true;
+	return KT_OK;
+}
+
+/* Offline edits go first, in order, in batches (one push in flight); then
+ * the stream. */
 static int push_then_sync(kc_client *c)
 {
 	bool sent;
 	int rc = kc_queue_push(c, &sent);
 	if (rc || sent || c->sync_sent)
 		return rc;
-	c->sync_sent = true;
-	return send_cursor_msg(c, false);
+	return send_sync(c);
 }
 
-static int on_auth_ok(kc_client *c, const unsigned char *buf, size_t len)
+static int on_push_result(kc_client *c, const unsigned char *buf, size_t len)
 {
-	kt_auth_ok m;
-	char tmp[512];
 	int rc;
+	if (!c->authed || !c->pushing)
+		return KT_EBAD_STATE;
+	if ((rc = kc_queue_results(c, buf, len)))
+		return rc;
+	return push_then_sync(c);
+}
+
+static int on_auth_ok(kc_client *c, unsigned char *buf, size_t len)
+{
+	char name[260];
+	kt_auth_ok m;
+	int rc;
+
+	if (c->authed)
+		return KT_EBAD_STATE;
 	if ((rc = proto_auth_ok_decode(buf, len, &m)))
 		return rc;
-#define META(key, val)                                                                             \
-	do {                                                                                       \
-		snprintf(tmp, sizeof tmp, "%.*s", (int)(val).len, (val).s);                         \
-		if (kc_meta_set(c, key, tmp))                                                      \
-			return KT_EIO;                                                             \
-	} while (0)
-	char old_principal[64] = "";
-	kc_meta(c, "principal_id", old_principal, sizeof old_principal);
-	snprintf(tmp, sizeof tmp, "%.*s", (int)m.id.len, m.id.s);
-	if (old_principal[0] && strcmp(old_principal, tmp) != 0) {
-		/* another person on this device: nothing of the previous one may stay */
-		if (kc_tx(c, "DELETE FROM rows; DELETE FROM meta WHERE key = 'cursor'"))
-			return KT_EIO;
-	}
-	META("token", m.token);
-	META("principal_kind", m.kind);
-	META("principal_id", m.id);
-	META("principal_role", m.role);
-	META("principal_name", m.name);
-	META("org", m.org);
-#undef META
-	sodium_memzero(tmp, sizeof tmp);
-	kc_state(c, KC_ST_SIGNED_IN, NULL, NULL);
-	if (c->mode < 0) {
-		finish(c, KT_OK); /* login only */
+	if (m.token.len == 0 || m.id.len == 0)
+		return KT_EMALFORMED;
+	rc = kc_cache_store_principal(c, &m);
+	snprintf(name, sizeof name, "%.*s", (int)m.name.len, m.name.s);
+	sodium_memzero(buf, len); /* the frame holds the session token */
+	if (rc)
+		return rc;
+	c->authed = true;
+	c->signin_deadline_us = 0;
+	c->backoff_ms = KC_BACKOFF_MIN_MS; /* the server is healthy again */
+	kc_state(c, KC_ST_SIGNED_IN, NULL, name);
+	if (c->mode == KC_MODE_LOGIN) {
+		finish(c, KT_OK);
 		return KT_OK;
 	}
 	return push_then_sync(c);
@@ -194,179 +163,265 @@ static int on_auth_ok(kc_client *c, const unsigned char *buf, size_t len)
 
 static int on_error(kc_client *c, const unsigned char *buf, size_t len)
 {
+	char code[72], msg[400];
 	kt_error_msg m;
-	char code[64], msg[512];
 	int rc;
+
 	if ((rc = proto_error_decode(buf, len, &m)))
 		return rc;
 	snprintf(code, sizeof code, "%.*s", (int)m.code.len, m.code.s);
 	snprintf(msg, sizeof msg, "%.*s", (int)m.msg.len, m.msg.s);
 	kc_set_err(c, "%s (%s)", msg, code);
 	kc_state(c, KC_ST_ERROR, code, msg);
-	rc = kt_err_from_name(code, strlen(code));
-	if (rc == KT_EBAD_CURSOR)
-		return KT_OK; /* a snapshot follows */
+	rc = kt_err_from_name(m.code.s, m.code.len);
 	if (m.re.s && kt_mp_str_eq(m.re.s, m.re.len, "push")) {
 		/* nothing of that push was kept: it stays queued for the next connection */
 		c->pushing = false;
-		if (!c->sync_sent) {
-			c->sync_sent = true;
-			return send_cursor_msg(c, false);
-		}
-		return KT_OK;
+		return c->authed && !c->sync_sent ? send_sync(c) : KT_OK;
 	}
-	if (rc == KT_EAUTH_FAILED || rc == KT_ETHROTTLED || rc == KT_EUNAUTH) {
-		if (rc == KT_EAUTH_FAILED && !c->login_email)
-			kc_meta_del(c, "token"); /* the token is dead: sign in again */
-		c->fatal = true;
+	switch (rc) {
+	case KT_EBAD_CURSOR:
+		return KT_OK; /* not fatal: a snapshot follows */
+	case KT_EAUTH_FAILED:
+		/* a refused or revoked token is dead: forget it so nobody retries it */
+		if (c->mode != KC_MODE_LOGIN && kc_meta_del(c, "token"))
+			return KT_EIO;
 		finish(c, rc);
 		return KT_OK;
+	case KT_EUNAUTH:
+	case KT_ETHROTTLED:
+	case KT_EPROTO_VERSION:
+		finish(c, rc);
+		return KT_OK;
+	case KT_EBUSY:
+		if (c->authed)
+			return KT_OK;
+		if (c->mode == KC_FOREVER)
+			kc_conn_drop(c, KT_EBUSY); /* come back after a backoff */
+		else
+			finish(c, KT_EBUSY);
+		return KT_OK;
+	default:
+		if (m.fatal && !c->conn_err)
+			c->conn_err = rc; /* the server closes; kc_run reports this */
+		return KT_OK;
 	}
-	return KT_OK;
 }
 
-struct apply_ctx {
+struct batch {
 	kc_client *c;
-	int n;
-	int64_t *done;
+	int64_t n;
 };
 
 static int apply_one(void *user, const kt_op *op)
 {
-	struct apply_ctx *a = user;
-	int rc = kc_cache_apply(a->c, op);
-	a->n++;
-	return rc;
+	struct batch *b = user;
+	b->n++;
+	return kc_cache_apply(b->c, op);
 }
 
 static int notify_one(void *user, const kt_op *op)
 {
 	kc_client *c = user;
-	char tbl[64], id[64];
-	if (!c->cb.on_op)
-		return 0;
+	char tbl[80], id[80];
 	snprintf(tbl, sizeof tbl, "%.*s", (int)op->tbl.len, op->tbl.s);
 	snprintf(id, sizeof id, "%.*s", (int)op->id.len, op->id.s);
-	c->cb.on_op(c->cb.user, op->op == KT_OP_PUT ? KC_OP_PUT : op->op == KT_OP_DELETE ? KC_OP_DELETE : KC_OP_EVICT,
-		    tbl, id, op->v);
+	c->cb.on_op(c->cb.user,
+		    op->op == KT_OP_PUT      ? KC_OP_PUT
+		    : op->op == KT_OP_DELETE ? KC_OP_DELETE
+					     : KC_OP_EVICT,
+		    tbl, id, op->op == KT_OP_PUT ? op->v : 0);
 	return 0;
 }
 
-/* One page or changes message: all ops and the cursor in one transaction. */
+/* One page or changes message: every row/op and the cursor in one
+ * transaction. The cursor may come after the ops on the wire, so it is
+ * stored once the whole message decoded. */
 static int apply_batch(kc_client *c, const unsigned char *buf, size_t len, bool changes)
 {
-	struct apply_ctx a = {c, 0, NULL};
+	struct batch b = {c, 0};
 	kt_str cursor = {0};
 	int rc;
-	if ((rc = kc_tx(c, "BEGIN IMMEDIATE")))
-		return rc;
-	rc = changes ? proto_changes_decode(buf, len, apply_one, &a, &cursor)
-		     : proto_page_decode(buf, len, apply_one, &a);
+
+	if (kc_tx(c, "BEGIN IMMEDIATE"))
+		return KT_EIO;
+	rc = changes ? proto_changes_decode(buf, len, apply_one, &b, &cursor) : proto_page_decode(buf, len, apply_one, &b);
 	if (!rc && changes)
 		rc = kc_cache_set_cursor(c, &cursor);
+	if (!rc)
+		rc = kc_tx(c, "COMMIT");
 	if (rc) {
-		kc_tx(c, "ROLLBACK");
-		kc_set_err(c, "could not apply a server message (%s)", kt_strerror(rc));
+		kc_rollback(c);
+		if (!c->err[0])
+			kc_set_err(c, "cannot apply the server's %s message (%s)", changes ? "changes" : "page",
+				   kt_strerror(rc));
 		return rc;
 	}
-	if ((rc = kc_tx(c, "COMMIT")))
-		return rc;
-	/* callbacks only after the commit: what they report is durable. The
-	 * message decoded once already, so a second pass cannot fail. */
-	if (changes)
-		rc = proto_changes_decode(buf, len, notify_one, c, NULL);
-	else if (c->cb.on_op)
-		rc = proto_page_decode(buf, len, notify_one, c);
+	if (changes) {
+		memcpy(c->cursor, cursor.s, cursor.len);
+		c->cursor_len = cursor.len;
+	}
+	/* Callbacks only after the commit, so what they report is durable. The
+	 * message decoded once already: a second pass cannot fail. */
+	if (c->cb.on_op)
+		rc = changes ? proto_changes_decode(buf, len, notify_one, c, NULL)
+			     : proto_page_decode(buf, len, notify_one, c);
 	if (!changes) {
-		(void)rc;
-		c->snap_done += a.n;
+		c->snap_done += b.n;
 		if (c->cb.on_progress)
 			c->cb.on_progress(c->cb.user, c->snap_done, c->snap_total);
 	}
 	return KT_OK;
 }
 
-int kc_on_message(kc_client *c, const unsigned char *buf, size_t len)
+/* Acks tell the server what this device durably holds (its register and the
+ * erasure receipts depend on it). While changes stream, one ack per
+ * KC_ACK_INTERVAL_US is enough; `synced` acks at once. */
+void kc_sync_ack(kc_client *c)
 {
-	kt_msgtype t;
-	kt_cursor_msg cm;
-	kt_snapshot_begin sb;
-	int rc = proto_msg_peek_type(buf, len, &t); /* decoders below are bounded themselves */
-	if (rc == KT_EUNKNOWN_TYPE)
-		return 0; /* a newer server's message: ignore */
-	if (rc) {
-		kc_set_err(c, "malformed message from the server");
-		return -1;
+	kt_cursor_msg m = {true, {(const char *)c->cursor, c->cursor_len}};
+	kt_mpw w;
+	c->ack_due_us = 0;
+	if (!c->ack_dirty || !c->cursor_len || !c->authed || !c->wsi)
+		return;
+	kt_mpw_init(&w);
+	proto_ack_encode(&w, &m);
+	if (send_packed(c, &w) == KT_OK) {
+		c->ack_dirty = false;
+		c->ack_last_us = kt_mono_us();
 	}
+}
+
+static void ack_soon(kc_client *c)
+{
+	c->ack_dirty = true;
+	if (!c->ack_due_us) {
+		int64_t now = kt_mono_us();
+		c->ack_due_us = c->ack_last_us + KC_ACK_INTERVAL_US > now ? c->ack_last_us + KC_ACK_INTERVAL_US : now;
+	}
+}
+
+static int on_synced(kc_client *c, const unsigned char *buf, size_t len)
+{
+	kt_cursor_msg m;
+	int rc;
+	if ((rc = proto_synced_decode(buf, len, &m)))
+		return rc;
+	if (m.cursor.len != c->cursor_len || memcmp(m.cursor.s, c->cursor, m.cursor.len) != 0) {
+		/* the log moved on with nothing this principal may see */
+		if ((rc = kc_cache_set_cursor(c, &m.cursor)))
+			return rc;
+		memcpy(c->cursor, m.cursor.s, m.cursor.len);
+		c->cursor_len = m.cursor.len;
+		c->ack_dirty = true;
+	}
+	kc_sync_ack(c);
+	kc_state(c, KC_ST_SYNCED, NULL, NULL);
+	if (c->mode == KC_UNTIL_SYNCED)
+		finish(c, KT_OK);
+	else if (!c->queue_poll_us)
+		c->queue_poll_us = kt_mono_us() + KC_QUEUE_POLL_US;
+	return KT_OK;
+}
+
+void kc_sync_poll_queue(kc_client *c)
+{
+	bool sent;
+	int rc;
+	c->queue_poll_us = kt_mono_us() + KC_QUEUE_POLL_US;
+	if (!c->wsi || !c->authed || !c->sync_sent || c->pushing || c->in_snapshot)
+		return;
+	c->err[0] = 0;
+	if ((rc = kc_queue_push(c, &sent))) {
+		report(c, rc, "cannot push the queued edits");
+		kc_conn_drop(c, rc);
+	}
+}
+
+static int on_snapshot_begin(kc_client *c, const unsigned char *buf, size_t len)
+{
+	kt_snapshot_begin m;
+	int rc;
+	if ((rc = proto_snapshot_begin_decode(buf, len, &m)))
+		return rc;
+	if ((rc = kc_cache_snapshot_begin(c)))
+		return rc;
+	c->in_snapshot = true;
+	c->ack_dirty = false;
+	c->ack_due_us = 0;
+	c->snap_total = m.total > 0 ? m.total : 0;
+	c->snap_done = 0;
+	kc_state(c, KC_ST_SNAPSHOT, NULL, NULL);
+	if (c->cb.on_progress)
+		c->cb.on_progress(c->cb.user, 0, c->snap_total);
+	return KT_OK;
+}
+
+static int on_snapshot_end(kc_client *c, const unsigned char *buf, size_t len)
+{
+	kt_cursor_msg m;
+	int rc;
+	if ((rc = proto_snapshot_end_decode(buf, len, &m)))
+		return rc;
+	if ((rc = kc_cache_snapshot_end(c, &m.cursor)))
+		return rc;
+	memcpy(c->cursor, m.cursor.s, m.cursor.len);
+	c->cursor_len = m.cursor.len;
+	c->in_snapshot = false;
+	c->ack_dirty = true; /* acked with the `synced` that follows */
+	return KT_OK;
+}
+
+static int dispatch(kc_client *c, kt_msgtype t, const unsigned char *buf, size_t len)
+{
+	bool rows_ok = c->sync_sent && c->authed;
+	int rc;
 	switch (t) {
 	case KT_MSG_WELCOME:
-		rc = send_auth(c);
-		break;
+		return c->authed ? KT_EBAD_STATE : on_welcome(c, buf, len);
 	case KT_MSG_AUTH_OK:
-		rc = on_auth_ok(c, buf, len);
-		break;
+		return on_auth_ok(c, (unsigned char *)buf, len);
 	case KT_MSG_ERROR:
-		rc = on_error(c, buf, len);
-		break;
-	case KT_MSG_SNAPSHOT_BEGIN:
-		if (!(rc = proto_snapshot_begin_decode(buf, len, &sb))) {
-			c->snap_total = sb.total;
-			c->snap_done = 0;
-			rc = kc_cache_snapshot_begin(c);
-			kc_state(c, KC_ST_SNAPSHOT, NULL, NULL);
-		}
-		break;
-	case KT_MSG_PAGE:
-		rc = apply_batch(c, buf, len, false);
-		break;
-	case KT_MSG_SNAPSHOT_END:
-		if (!(rc = proto_snapshot_end_decode(buf, len, &cm)))
-			rc = kc_cache_snapshot_end(c, &cm.cursor);
-		break;
-	case KT_MSG_CHANGES:
-		rc = apply_batch(c, buf, len, true);
-		break;
+		return on_error(c, buf, len);
 	case KT_MSG_PUSH_RESULT:
-		if (!(rc = kc_queue_results(c, buf, len)))
-			rc = push_then_sync(c);
-		break;
+		return on_push_result(c, buf, len);
+	case KT_MSG_SNAPSHOT_BEGIN:
+		return rows_ok && !c->in_snapshot ? on_snapshot_begin(c, buf, len) : KT_EBAD_STATE;
+	case KT_MSG_PAGE:
+		return rows_ok && c->in_snapshot ? apply_batch(c, buf, len, false) : KT_EBAD_STATE;
+	case KT_MSG_SNAPSHOT_END:
+		return rows_ok && c->in_snapshot ? on_snapshot_end(c, buf, len) : KT_EBAD_STATE;
+	case KT_MSG_CHANGES:
+		if (!rows_ok || c->in_snapshot)
+			return KT_EBAD_STATE;
+		if ((rc = apply_batch(c, buf, len, true)))
+			return rc;
+		ack_soon(c);
+		return KT_OK;
 	case KT_MSG_SYNCED:
-		if (!(rc = proto_synced_decode(buf, len, &cm)) && !(rc = kc_cache_set_cursor(c, &cm.cursor))) {
-			rc = send_cursor_msg(c, true);
-			kc_state(c, KC_ST_SYNCED, NULL, NULL);
-			if (c->mode == KC_UNTIL_SYNCED)
-				finish(c, KT_OK);
-		}
-		break;
+		return rows_ok && !c->in_snapshot ? on_synced(c, buf, len) : KT_EBAD_STATE;
 	default:
-		break; /* device-to-server types are never sent to us */
+		return KT_OK; /* a device-to-server type: nothing for us */
 	}
-	return rc ? -1 : 0;
 }
 
-int kc_login(kc_client *c, const char *email, const char *password, int timeout_ms)
+int kc_sync_message(kc_client *c, const unsigned char *buf, size_t len)
 {
-	int rc;
-	c->mode = -1;
-	c->login_email = email;
-	c->login_password = password;
-	c->result = KT_EIO;
-	rc = kc_conn_run(c, timeout_ms, false);
-	c->login_email = c->login_password = NULL;
-	if (c->wsi)
-		kc_conn_close(c); /* sign-in connections are not kept */
+	char what[64];
+	kt_msgtype t;
+	/* Finding "t" is enough here: each decoder bounds and checks the whole
+	 * message itself. */
+	int rc = proto_msg_peek_type(buf, len, &t);
+
+	if (c->done || rc == KT_EUNKNOWN_TYPE)
+		return KT_OK; /* goal reached: the rest waits for the next run; or a newer server's type */
+	c->err[0] = 0;
+	if (!rc)
+		rc = dispatch(c, t, buf, len);
+	if (rc) {
+		snprintf(what, sizeof what, "the server's %s message",
+			 t == KT_MSG_UNKNOWN ? "(untyped)" : proto_msg_name(t));
+		report(c, rc, what);
+	}
 	return rc;
-}
-
-int kc_run(kc_client *c, int mode, int timeout_ms)
-{
-	c->mode = mode;
-	c->result = KT_OK;
-	return kc_conn_run(c, timeout_ms, true);
-}
-
-int kc_logout(kc_client *c)
-{
-	return kc_tx(c, "DELETE FROM rows; DELETE FROM meta WHERE key IN ('token', 'cursor', 'principal_kind',"
-			" 'principal_id', 'principal_role', 'principal_name', 'org')");
 }
