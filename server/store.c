@@ -24,7 +24,19 @@ struct kt_store {
 	int64_t data_version;
 	kt_actor actor;
 	char *row_sql[16]; /* SELECT for store_row_load per table index */
+	uint64_t tx_seq;   /* counts store_begin calls */
+	bool in_tx;        /* a store_begin transaction is open */
+	kt_chain_head head;
+	int wal_pages;     /* frames in the WAL after our last commit */
 };
+
+static int on_wal_commit(void *user, sqlite3 *db, const char *name, int pages)
+{
+	(void)db;
+	(void)name;
+	((kt_store *)user)->wal_pages = pages;
+	return SQLITE_OK;
+}
 
 static int sql_err(kt_store *st, int rc)
 {
@@ -186,6 +198,9 @@ int store_open(const char *path, int flags, kt_store **out, const char **errmsg)
 		}
 		if ((rc = exec(st, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON")))
 			goto fail;
+		/* the working set of a salon chain fits in memory: read it once */
+		if ((rc = exec(st, "PRAGMA cache_size=-32768; PRAGMA mmap_size=268435456")))
+			goto fail;
 		if ((rc = migrate(st, errmsg)))
 			goto fail;
 	}
@@ -255,7 +270,10 @@ int store_schema_version(kt_store *st)
 
 int store_begin(kt_store *st)
 {
-	return exec(st, "BEGIN IMMEDIATE");
+	int rc = exec(st, "BEGIN IMMEDIATE");
+	st->in_tx = rc == KT_OK;
+	st->tx_seq++;
+	return rc;
 }
 
 int store_commit(kt_store *st)
@@ -263,6 +281,7 @@ int store_commit(kt_store *st)
 	int rc = exec(st, "COMMIT");
 	if (rc)
 		store_rollback(st);
+	st->in_tx = false;
 	return rc;
 }
 
@@ -270,6 +289,41 @@ void store_rollback(kt_store *st)
 {
 	if (!sqlite3_get_autocommit(st->db))
 		(void)exec(st, "ROLLBACK");
+	st->in_tx = false;
+}
+
+uint64_t store_tx_id(kt_store *st)
+{
+	return st->in_tx && !sqlite3_get_autocommit(st->db) ? st->tx_seq : 0;
+}
+
+kt_chain_head *store_chain_head(kt_store *st)
+{
+	return &st->head;
+}
+
+void store_autocheckpoint(kt_store *st, int pages)
+{
+	if (pages > 0)
+		sqlite3_wal_autocheckpoint(st->db, pages);
+	else
+		sqlite3_wal_hook(st->db, on_wal_commit, st); /* replaces the automatic one */
+}
+
+int store_wal_pages(kt_store *st)
+{
+	return st->wal_pages;
+}
+
+int store_checkpoint(kt_store *st, int *wal_frames, int *copied)
+{
+	int log = 0, done = 0;
+	int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+	if (wal_frames)
+		*wal_frames = log;
+	if (copied)
+		*copied = done;
+	return rc == SQLITE_OK || rc == SQLITE_BUSY ? KT_OK : sql_err(st, rc);
 }
 
 int store_meta_get(kt_store *st, const char *key, void *buf, size_t cap, size_t *len)
@@ -513,21 +567,6 @@ static int check_fields(const kt_table *t, const kt_field *f, int n, int *idx)
 	return KT_OK;
 }
 
-static int64_t row_version(kt_store *st, const kt_table *t, const char *id)
-{
-	char sql[128];
-	sqlite3_stmt *s;
-	int64_t v = 0;
-	snprintf(sql, sizeof sql, "SELECT version FROM %s WHERE id = ?", t->name);
-	if ((s = prep(st, sql))) {
-		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-		if (sqlite3_step(s) == SQLITE_ROW)
-			v = sqlite3_column_int64(s, 0);
-		finish(st, s);
-	}
-	return v;
-}
-
 /* The given columns of a row as a JSON object, built by SQLite (owned by
  * the caller; NULL when the row does not exist). idx NULL = every column
  * a person could care about (not id/org_id/version/updated_at/secrets). */
@@ -655,23 +694,22 @@ out:
 	return in_tx_end(st, own, rc);
 }
 
-/* Remember that these fields changed at the row's (new) version. */
-static int note_field_versions(kt_store *st, const kt_table *t, const char *id, const int *idx, int n)
+/* Remember that these fields changed at the row's new version. */
+static int note_field_versions(kt_store *st, const kt_table *t, const char *id, const int *idx, int n,
+			       int64_t version)
 {
-	static const char sql[] =
-		"INSERT OR REPLACE INTO field_version(tbl, row_id, field, version, device_id) "
-		"SELECT ?1, ?2, ?3, version, nullif(?4, '') FROM %s WHERE id = ?2";
-	char q[256];
-	snprintf(q, sizeof q, sql, t->name);
+	static const char sql[] = "INSERT OR REPLACE INTO field_version(tbl, row_id, field, version, device_id) "
+				  "VALUES(?1, ?2, ?3, ?4, nullif(?5, ''))";
 	for (int i = 0; i < n; i++) {
-		sqlite3_stmt *s = prep(st, q);
+		sqlite3_stmt *s = prep(st, sql);
 		int rc;
 		if (!s)
 			return KT_EIO;
 		sqlite3_bind_text(s, 1, t->name, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 3, t->cols[idx[i]].name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 4, st->actor.device, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 4, version);
+		sqlite3_bind_text(s, 5, st->actor.device, -1, SQLITE_STATIC);
 		rc = sqlite3_step(s);
 		finish(st, s);
 		if (rc != SQLITE_DONE)
@@ -700,14 +738,72 @@ int store_field_versions(kt_store *st, const char *tbl, const char *id, const ch
 	return KT_OK;
 }
 
+/* "json_object('a', a, 'b', b)" for the given columns (see row_json). */
+static size_t json_cols(char *out, size_t cap, const kt_table *t, const int *idx, int n)
+{
+	size_t len = (size_t)snprintf(out, cap, "json_object(");
+	int k = 0;
+	for (int i = 0; i < n && len < cap; i++) {
+		const char *c = t->cols[idx[i]].name;
+		if (managed_column(c) || !strcmp(c, "password_hash"))
+			continue;
+		len += (size_t)snprintf(out + len, cap - len, "%s'%s', %s", k++ ? ", " : "", c, c);
+	}
+	if (len < cap)
+		len += (size_t)snprintf(out + len, cap - len, ")");
+	return len;
+}
+
+/* Routing columns a row carries itself (store_row_routing, without a query). */
+static const char *inline_routing(const kt_table *t)
+{
+	switch (t->route) {
+	case KT_ROUTE_LOC_COL: return "location_id, client_id";
+	case KT_ROUTE_LOC_OPT: return "coalesce(location_id, '*'), NULL";
+	default: return "NULL, NULL";
+	}
+}
+
+/* Routing from inline columns c0, c1 of a result row; for the kinds that
+ * live elsewhere (staff and client locations) a query. */
+static int routing_from(kt_store *st, const kt_table *t, const char *id, sqlite3_stmt *s, int c0, char **locs,
+			char client[KT_UUID_LEN + 1])
+{
+	client[0] = 0;
+	if (t->route != KT_ROUTE_LOC_COL && t->route != KT_ROUTE_LOC_OPT)
+		return store_row_routing(st, t, id, locs, client);
+	*locs = dup_text(sqlite3_column_text(s, c0));
+	if (sqlite3_column_type(s, c0 + 1) != SQLITE_NULL)
+		snprintf(client, KT_UUID_LEN + 1, "%s", (const char *)sqlite3_column_text(s, c0 + 1));
+	return *locs ? KT_OK : KT_ENOMEM;
+}
+
+/* Could this change of these columns move the row to other locations or
+ * another client? (Client locations change only through links.) */
+static bool changes_routing(const kt_table *t, const int *idx, int n)
+{
+	for (int i = 0; i < n; i++) {
+		const char *c = t->cols[idx[i]].name;
+		if (((t->route == KT_ROUTE_LOC_COL || t->route == KT_ROUTE_LOC_OPT) &&
+		     (!strcmp(c, "location_id") || !strcmp(c, "client_id"))) ||
+		    (t->route == KT_ROUTE_STAFF_LOCS && !strcmp(c, "role")))
+			return true;
+	}
+	return false;
+}
+
+/* Three statements for the row itself: the before image with its org and
+ * routing, the UPDATE returning the after image and version, the change
+ * log; then field versions and the audit entry. */
 int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *f, int n,
 		 int64_t *version_out)
 {
 	const kt_table *t = kt_table_find(tbl, strlen(tbl));
 	int idx[64], rc, p = 1;
 	bool own = false;
-	char sql[2048], *loc_old = NULL, *loc_new = NULL, c_old[KT_UUID_LEN + 1], c_new[KT_UUID_LEN + 1];
+	char sql[4096], json[2048], *loc_old = NULL, *loc_new = NULL, c_old[KT_UUID_LEN + 1], c_new[KT_UUID_LEN + 1];
 	char org[KT_UUID_LEN + 1], *before = NULL, *after = NULL, *fields = NULL;
+	int64_t version = 0;
 	size_t len;
 	sqlite3_stmt *s = NULL;
 
@@ -715,19 +811,42 @@ int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *
 		return KT_EINVALID;
 	if ((rc = check_fields(t, f, n, idx)))
 		return rc;
-	len = (size_t)snprintf(sql, sizeof sql, "UPDATE %s SET version = version + 1, updated_at = ?",
-			       t->name);
-	for (int i = 0; i < n && len < sizeof sql; i++)
-		len += (size_t)snprintf(sql + len, sizeof sql - len, ", %s = ?", t->cols[idx[i]].name);
-	if (len + 20 >= sizeof sql)
+	if (json_cols(json, sizeof json, t, idx, n) >= sizeof json)
 		return KT_EINVALID;
-	strcat(sql, " WHERE id = ?");
-
 	if ((rc = in_tx_begin(st, &own)))
 		return rc;
-	if ((rc = row_org(st, t, id, org)) || (rc = store_row_routing(st, t, id, &loc_old, c_old)))
+
+	/* before */
+	snprintf(sql, sizeof sql, "SELECT %s, %s, %s FROM %s WHERE id = ?", t->route == KT_ROUTE_ORG ? "id" : "org_id",
+		 json, inline_routing(t), t->name);
+	if (!(s = prep(st, sql))) {
+		rc = KT_EIO;
 		goto out;
-	before = row_json(st, t, id, idx, n);
+	}
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		rc = rc == SQLITE_DONE ? KT_ENOT_FOUND : sql_err(st, rc);
+		goto out;
+	}
+	snprintf(org, sizeof org, "%s", (const char *)sqlite3_column_text(s, 0));
+	before = dup_text(sqlite3_column_text(s, 1));
+	rc = routing_from(st, t, id, s, 2, &loc_old, c_old);
+	finish(st, s);
+	s = NULL;
+	if (rc)
+		goto out;
+
+	/* the change, returning the after image */
+	len = (size_t)snprintf(sql, sizeof sql, "UPDATE %s SET version = version + 1, updated_at = ?", t->name);
+	for (int i = 0; i < n && len < sizeof sql; i++)
+		len += (size_t)snprintf(sql + len, sizeof sql - len, ", %s = ?", t->cols[idx[i]].name);
+	if (len < sizeof sql)
+		len += (size_t)snprintf(sql + len, sizeof sql - len, " WHERE id = ? RETURNING version, %s, %s", json,
+					inline_routing(t));
+	if (len >= sizeof sql) {
+		rc = KT_EINVALID;
+		goto out;
+	}
 	if (!(s = prep(st, sql))) {
 		rc = KT_EIO;
 		goto out;
@@ -737,23 +856,37 @@ int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *
 		if ((rc = bind_field(s, p++, &t->cols[idx[i]], f[i].text)))
 			goto out;
 	sqlite3_bind_text(s, p, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_DONE) {
-		rc = sql_err(st, rc);
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		rc = rc == SQLITE_DONE ? KT_ENOT_FOUND : sql_err(st, rc);
 		goto out;
 	}
-	if ((rc = store_row_routing(st, t, id, &loc_new, c_new)))
+	version = sqlite3_column_int64(s, 0);
+	after = dup_text(sqlite3_column_text(s, 1));
+	if (changes_routing(t, idx, n) || t->route == KT_ROUTE_LOC_COL || t->route == KT_ROUTE_LOC_OPT) {
+		rc = routing_from(st, t, id, s, 2, &loc_new, c_new);
+	} else {
+		loc_new = loc_old ? strdup(loc_old) : NULL;
+		memcpy(c_new, c_old, sizeof c_new);
+		rc = loc_new ? KT_OK : KT_ENOMEM;
+	}
+	if (!rc && (rc = sqlite3_step(s)) == SQLITE_DONE) /* run the statement to its end */
+		rc = KT_OK;
+	else if (!rc)
+		rc = sql_err(st, rc);
+	finish(st, s);
+	s = NULL;
+	if (rc)
 		goto out;
+
 	rc = log_change(st, org, t, id, false, loc_old, c_old, loc_new, c_new);
 	if (!rc)
-		rc = note_field_versions(st, t, id, idx, n);
+		rc = note_field_versions(st, t, id, idx, n, version);
 	if (!rc) {
-		after = row_json(st, t, id, idx, n);
 		fields = field_list(t, idx, n);
 		rc = audit_row(st, org, "update", t, id, c_new, loc_new, fields, before, after);
 	}
 	if (!rc && version_out)
-		*version_out = row_version(st, t, id);
+		*version_out = version;
 out:
 	finish(st, s);
 	free(loc_old);

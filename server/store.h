@@ -37,6 +37,28 @@ int store_schema_version(kt_store *st);
 int store_begin(kt_store *st) KT_MUST_CHECK;
 int store_commit(kt_store *st) KT_MUST_CHECK;
 void store_rollback(kt_store *st);
+/* Which store_begin transaction is open (0: none, or one begun otherwise).
+ * While it is open nobody else can write: state read in it stays true
+ * until it ends. */
+uint64_t store_tx_id(kt_store *st);
+
+/* The audit chain head last written in transaction tx (audit.c keeps it;
+ * valid only while store_tx_id() == tx). */
+typedef struct kt_chain_head {
+	uint64_t tx;
+	char org[KT_UUID_LEN + 1];
+	int64_t seq;       /* the newest audit seq of any organisation */
+	uint8_t hash[32];  /* the newest hash of org */
+} kt_chain_head;
+kt_chain_head *store_chain_head(kt_store *st);
+
+/* WAL checkpoints. A connection that writes a lot leaves them to another
+ * (store_autocheckpoint(st, 0)) and asks another thread to run
+ * store_checkpoint when store_wal_pages grows: a PASSIVE
+ * checkpoint that never blocks the writer. *wal_frames and *copied may be NULL. */
+void store_autocheckpoint(kt_store *st, int pages);
+int store_wal_pages(kt_store *st); /* WAL size after our last commit (autocheckpoint off) */
+int store_checkpoint(kt_store *st, int *wal_frames, int *copied) KT_MUST_CHECK;
 
 /* meta key/value (server secrets such as the cursor MAC key live here). */
 int store_meta_get(kt_store *st, const char *key, void *buf, size_t cap, size_t *len) KT_MUST_CHECK;
