@@ -257,14 +257,6 @@ int auth_submit_login(kt_server *srv, kt_session *s, const char *email, size_t e
 	return KT_OK;
 }
 
-static kt_session *find_session(kt_server *srv, uint64_t id)
-{
-	for (kt_session *s = srv->sessions; s; s = s->next)
-		if (s->id == id)
-			return s;
-	return NULL;
-}
-
 void auth_deliver(kt_server *srv)
 {
 	kt_auth *a = srv->auth;
@@ -277,7 +269,7 @@ void auth_deliver(kt_server *srv)
 	pthread_mutex_unlock(&a->mu);
 	while (list) {
 		auth_job *j = list;
-		kt_session *s = find_session(srv, j->session_id);
+		kt_session *s = session_find(srv, j->session_id);
 		list = j->next;
 		throttle *acc = throttle_slot(a, "a:", j->email, strlen(j->email));
 		if (s && s->state == KT_SS_AUTH_PENDING) {

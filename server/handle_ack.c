@@ -15,7 +15,6 @@ int handle_ack(kt_session *s, const unsigned char *buf, size_t len)
 		session_error(s, KT_EBAD_CURSOR, "ack cursor refused", "ack", false);
 		return 0;
 	}
-	if (store_device_ack(s->srv->st, s->device, seq))
-		kt_warn("session %llu: could not record ack", (unsigned long long)s->id);
+	writer_note_ack(s->srv, s->device, seq); /* written with the next group commit */
 	return 0;
 }

@@ -10,15 +10,17 @@
 #include <string.h>
 #include "audit.h"
 #include "ops.h"
-#include "server.h"
+#include "push.h"
 
 #define MAX_FIELDS 32
 
 typedef struct push_ctx {
-	kt_session *s;
-	kt_mpw *body;     /* results */
+	kt_store *st;             /* the writer's connection, in its transaction */
+	const kt_principal *p;
+	const char *device;
+	kt_mpw *body;             /* results */
 	uint32_t n;
-	int rc;           /* a database failure aborts the whole batch */
+	int rc;                   /* a database failure aborts the whole batch */
 } push_ctx;
 
 /* A mutation's fields, converted to the store's text form. */
@@ -149,21 +151,20 @@ static int record(push_ctx *c, const kt_mut *m, size_t start)
 {
 	sqlite3_stmt *q;
 	int rc;
-	if (!(q = store_prepare(c->s->srv->st, "INSERT INTO mutation(device_id, mid, result, at) VALUES(?, ?, ?, ?)")))
+	if (!(q = store_prepare(c->st, "INSERT INTO mutation(device_id, mid, result, at) VALUES(?, ?, ?, ?)")))
 		return KT_EIO;
-	sqlite3_bind_text(q, 1, c->s->device, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 1, c->device, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, m->mid);
 	sqlite3_bind_blob(q, 3, c->body->sb.data + start, (int)(c->body->sb.size - start), SQLITE_STATIC);
 	sqlite3_bind_int64(q, 4, kt_now_ms());
 	rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
-	store_finish(c->s->srv->st, q);
+	store_finish(c->st, q);
 	return rc;
 }
 
 static int reject(push_ctx *c, const kt_mut *m, size_t start, int code, const char *msg, const kt_row *row,
 		  const mut_fields *mf)
 {
-	kt_session *s = c->s;
 	char tbl[64], id[64];
 	snprintf(tbl, sizeof tbl, "%.*s", (int)m->tbl.len, m->tbl.s);
 	snprintf(id, sizeof id, "%.*s", (int)m->id.len, m->id.s);
@@ -174,13 +175,13 @@ static int reject(push_ctx *c, const kt_mut *m, size_t start, int code, const ch
 	kt_mpw_str(c->body, msg);
 	if (row) {
 		kt_mpw_str(c->body, "current");
-		pack_current(c->body, s->principal.role, row, mf, NULL);
+		pack_current(c->body, c->p->role, row, mf, NULL);
 	}
 	/* rejected attempts are part of the record too (who tried what) */
 	char action[48];
 	snprintf(action, sizeof action, "rejected:%s", kt_err_name(code));
-	kt_audit_entry e = {s->principal.org, action, tbl, id, row ? row->client : NULL, NULL, NULL, NULL, NULL};
-	int rc = audit_append(s->srv->st, &e);
+	kt_audit_entry e = {c->p->org, action, tbl, id, row ? row->client : NULL, NULL, NULL, NULL, NULL};
+	int rc = audit_append(c->st, &e);
 	return rc ? rc : record(c, m, start);
 }
 
@@ -243,9 +244,8 @@ static int booking_rules(kt_store *st, const char *id, const kt_row *row, const 
 static int apply_one(void *user, const kt_mut *m)
 {
 	push_ctx *c = user;
-	kt_session *s = c->s;
-	kt_server *srv = s->srv;
-	kt_principal *p = &s->principal;
+	kt_store *st = c->st;
+	const kt_principal *p = c->p;
 	const kt_table *t;
 	mut_fields mf = {0};
 	kt_row row = {0};
@@ -259,19 +259,19 @@ static int apply_one(void *user, const kt_mut *m)
 		return c->rc;
 	/* 1. the same mutation again: the first answer, nothing changes */
 	{
-		sqlite3_stmt *q = store_prepare(srv->st, "SELECT result FROM mutation WHERE device_id = ? AND mid = ?");
+		sqlite3_stmt *q = store_prepare(st, "SELECT result FROM mutation WHERE device_id = ? AND mid = ?");
 		if (!q)
 			return c->rc = KT_EIO;
-		sqlite3_bind_text(q, 1, s->device, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 1, c->device, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(q, 2, m->mid);
 		if (sqlite3_step(q) == SQLITE_ROW) {
 			result_begin(c, m, "duplicate", 1);
 			kt_mpw_str(c->body, "first");
 			kt_mpw_raw(c->body, sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0));
-			store_finish(srv->st, q);
+			store_finish(st, q);
 			return KT_OK;
 		}
-		store_finish(srv->st, q);
+		store_finish(st, q);
 	}
 	/* 2. shape */
 	t = kt_table_find(m->tbl.s, m->tbl.len);
@@ -297,7 +297,7 @@ static int apply_one(void *user, const kt_mut *m)
 			return c->rc;
 		}
 	/* 4. the row and its scope */
-	rc = store_row_load(srv->st, t, id, &row);
+	rc = store_row_load(st, t, id, &row);
 	have_row = rc == KT_OK;
 	if (rc && rc != KT_ENOT_FOUND) {
 		fields_free(&mf);
@@ -331,7 +331,7 @@ checked:;
 		keep[i] = true;
 	if (!create) {
 		int64_t fv[MAX_FIELDS];
-		if ((c->rc = store_field_versions(srv->st, t->name, id, mf.name, mf.n, s->device, fv)))
+		if ((c->rc = store_field_versions(st, t->name, id, mf.name, mf.n, c->device, fv)))
 			goto done;
 		for (int i = 0; i < mf.n; i++)
 			if (fv[i] > m->base) {
@@ -361,26 +361,26 @@ checked:;
 			   !strcmp(apply.name[i], "client_id") || !strcmp(apply.name[i], "start_at") ||
 			   !strcmp(apply.name[i], "duration_min") || !strcmp(apply.name[i], "status");
 	if (!strcmp(t->name, "appointment") && booking &&
-	    (rc = booking_rules(srv->st, id, have_row ? &row : NULL, &apply, msg, sizeof msg))) {
+	    (rc = booking_rules(st, id, have_row ? &row : NULL, &apply, msg, sizeof msg))) {
 		c->rc = rc == KT_EIO ? rc : reject(c, m, start, rc, msg, have_row ? &row : NULL, &mf);
 		goto done;
 	}
 	/* 7. apply: row + change log + audit, as this person on this device */
 	int64_t v = 0;
-	store_set_actor(srv->st, p->is_client ? "client" : "staff", p->id, s->device, m->at);
+	store_set_actor(st, p->is_client ? "client" : "staff", p->id, c->device, m->at);
 	if (create) {
-		rc = store_insert(srv->st, t->name, id, p->org, apply.f, apply.n, &v);
+		rc = store_insert(st, t->name, id, p->org, apply.f, apply.n, &v);
 		if (!rc && (t->route == KT_ROUTE_LOC_COL) && val(NULL, &apply, "client_id"))
-			rc = store_link_client_location(srv->st, val(NULL, &apply, "client_id"), loc);
+			rc = store_link_client_location(st, val(NULL, &apply, "client_id"), loc);
 		if (!rc && t->route == KT_ROUTE_CLIENT_LOCS && p->role != KT_ROLE_OWNER) {
 			/* a new card is known at the branch that made it */
 			char first[KT_UUID_LEN + 1] = "";
 			snprintf(first, sizeof first, "%.*s", (int)strcspn(p->locs, ","), p->locs);
-			rc = store_link_client_location(srv->st, id, first);
+			rc = store_link_client_location(st, id, first);
 		}
 	} else
-		rc = store_update(srv->st, t->name, id, apply.f, apply.n, &v);
-	store_set_actor(srv->st, "system", NULL, NULL, 0);
+		rc = store_update(st, t->name, id, apply.f, apply.n, &v);
+	store_set_actor(st, "system", NULL, NULL, 0);
 	if (rc == KT_EINVALID || rc == KT_ECONFLICT || rc == KT_ENOT_FOUND) {
 		c->rc = reject(c, m, start, rc, "the values were refused by the database", have_row ? &row : NULL, &mf);
 		goto done;
@@ -412,71 +412,123 @@ done:
 static int record_event(void *user, const kt_event *e)
 {
 	push_ctx *c = user;
-	kt_session *s = c->s;
+	const kt_principal *p = c->p;
 	const kt_table *t = kt_table_find(e->tbl.s, e->tbl.len);
 	char id[KT_UUID_LEN + 1], loc[KT_UUID_LEN + 1] = "";
 	kt_row row;
-	int rc;
+	int rc = KT_OK;
 
 	if (!t || !kt_mp_str_eq(e->kind.s, e->kind.len, "viewed") || !kt_uuid_valid(e->id.s, e->id.len))
 		return KT_OK;
 	memcpy(id, e->id.s, KT_UUID_LEN);
 	id[KT_UUID_LEN] = 0;
-	if (store_row_load(s->srv->st, t, id, &row) != KT_OK)
+	if (store_row_load(c->st, t, id, &row) != KT_OK)
 		return KT_OK;
-	if (policy_row_visible(&s->principal, t, row.locs, row.client, &row)) {
+	if (policy_row_visible(p, t, row.locs, row.client, &row)) {
 		snprintf(loc, sizeof loc, "%.*s", (int)strcspn(row.locs, ","), row.locs);
-		kt_audit_entry a = {s->principal.org, "viewed", t->name, id, row.client[0] ? row.client : NULL,
+		kt_audit_entry a = {p->org, "viewed", t->name, id, row.client[0] ? row.client : NULL,
 				    strlen(loc) == KT_UUID_LEN ? loc : NULL, NULL, NULL, NULL};
-		store_set_actor(s->srv->st, s->principal.is_client ? "client" : "staff", s->principal.id, s->device,
-				e->at);
-		rc = audit_append(s->srv->st, &a);
-		store_set_actor(s->srv->st, "system", NULL, NULL, 0);
-		kt_row_free(&row);
-		return rc;
+		store_set_actor(c->st, p->is_client ? "client" : "staff", p->id, c->device, e->at);
+		rc = audit_append(c->st, &a);
+		store_set_actor(c->st, "system", NULL, NULL, 0);
 	}
 	kt_row_free(&row);
+	return rc;
+}
+
+/* ---- the job: made on the loop, applied on the writer thread ---- */
+
+typedef struct collect {
+	kt_mut *muts;
+	uint32_t n, cap;
+} collect;
+
+static int collect_mut(void *user, const kt_mut *m)
+{
+	collect *c = user;
+	if (c->n >= c->cap)
+		return KT_EINVALID;
+	c->muts[c->n++] = *m;
 	return KT_OK;
 }
 
+kt_push_job *push_job_new(const kt_session *s, const unsigned char *buf, size_t len, uint32_t count)
+{
+	kt_push_job *j = calloc(1, sizeof *j);
+	if (!j)
+		return NULL;
+	j->session_id = s->id;
+	memcpy(j->device, s->device, sizeof j->device);
+	j->principal = s->principal;
+	j->principal.locs = s->principal.locs ? strdup(s->principal.locs) : NULL;
+	j->buf = malloc(len ? len : 1);
+	j->muts = calloc(count ? count : 1, sizeof *j->muts);
+	kt_mpw_init(&j->body);
+	if (!j->buf || !j->muts || (s->principal.locs && !j->principal.locs)) {
+		push_job_free(j);
+		return NULL;
+	}
+	memcpy(j->buf, buf, len);
+	j->len = len;
+	/* the kt_str and field pointers point into our copy of the frame */
+	collect c = {j->muts, 0, count};
+	if (proto_push_decode(j->buf, len, collect_mut, &c, NULL) || c.n != count) {
+		push_job_free(j);
+		return NULL;
+	}
+	j->nmuts = c.n;
+	return j;
+}
+
+void push_job_free(kt_push_job *j)
+{
+	if (!j)
+		return;
+	kt_principal_free(&j->principal);
+	kt_mpw_free(&j->body);
+	free(j->muts);
+	free(j->buf);
+	free(j);
+}
+
+bool push_job_finished(const kt_push_job *j)
+{
+	return j->rc || (j->next_mut == j->nmuts && j->events_done);
+}
+
+int push_job_step(kt_store *st, kt_push_job *j, uint32_t max)
+{
+	push_ctx c = {st, &j->principal, j->device, &j->body, j->nres, KT_OK};
+	for (uint32_t k = 0; k < max && j->next_mut < j->nmuts && !c.rc; k++)
+		apply_one(&c, &j->muts[j->next_mut++]);
+	j->nres = c.n;
+	if (!c.rc && j->next_mut == j->nmuts && !j->events_done) {
+		c.rc = proto_push_events_decode(j->buf, j->len, record_event, &c);
+		j->events_done = true;
+	}
+	return c.rc;
+}
+
+/* Loop side: check the frame, hand it to the writer thread. The answer
+ * comes back through writer_deliver once everything is committed. */
 int handle_push(kt_session *s, const unsigned char *buf, size_t len)
 {
-	kt_server *srv = s->srv;
-	kt_mpw body;
-	push_ctx c = {s, &body, 0, KT_OK};
 	uint32_t count;
 	int rc = proto_push_decode(buf, len, NULL, NULL, &count);
 
+	if (!rc)
+		rc = proto_push_events_decode(buf, len, NULL, NULL);
 	if (rc) {
-		session_error(s, rc, rc == KT_ETOO_LARGE ? "at most 500 mutations per push" : "push needs muts: [{mid, tbl, id, op, base, f, at}]",
+		session_error(s, rc, rc == KT_ETOO_LARGE ? "at most 500 mutations or events per push"
+							 : "push needs muts: [{mid, tbl, id, op, base, f, at}]",
 			      "push", false);
 		return 0;
 	}
-	kt_mpw_init(&body);
-	if ((rc = store_begin(srv->st))) {
-		session_error(s, KT_EBUSY, "database busy; push again", "push", false);
-		kt_mpw_free(&body);
+	kt_push_job *j = push_job_new(s, buf, len, count);
+	if (!j) {
+		session_error(s, KT_ENOMEM, "out of memory; push again later", "push", false);
 		return 0;
 	}
-	rc = proto_push_decode(buf, len, apply_one, &c, NULL);
-	if (!rc)
-		rc = c.rc;
-	if (!rc)
-		rc = proto_push_events_decode(buf, len, record_event, &c);
-	if (!rc)
-		rc = store_commit(srv->st);
-	else
-		store_rollback(srv->st);
-	if (rc) {
-		/* nothing of this push was kept: the device pushes it again */
-		session_error(s, KT_EIO, "the push was not saved; push it again", "push", false);
-	} else {
-		frame_begin(srv);
-		proto_push_result_encode(&srv->frame, c.n, body.sb.data, body.sb.size);
-		if (session_queue_frame(s, false))
-			kt_warn("session %llu: push result not queued", (unsigned long long)s->id);
-		fanout_ingest(srv); /* the answer is after the commit; now everyone else */
-	}
-	kt_mpw_free(&body);
+	writer_submit(s, j);
 	return 0;
 }

@@ -1,6 +1,6 @@
 /* server.h - the running server: its event loop state, sessions and the
  * shared pieces the message handlers use. Everything here is touched only by
- * the event-loop thread, except what auth.c and watch.c mark as shared. */
+ * the event-loop thread, except what auth.c and writer.c mark as shared. */
 #ifndef KT_SERVER_H
 #define KT_SERVER_H
 
@@ -16,6 +16,8 @@
 typedef struct kt_server kt_server;
 typedef struct kt_session kt_session;
 typedef struct kt_auth kt_auth;
+typedef struct kt_writer kt_writer;
+typedef struct kt_push_job kt_push_job;
 
 typedef enum kt_sess_state {
 	KT_SS_HELLO,        /* waiting for hello */
@@ -49,6 +51,7 @@ struct kt_session {
 	kt_principal principal;
 	bool signed_in;
 	int auth_fails;
+	int pushes_inflight;         /* pushes handed to the writer, not yet answered */
 	lws_sorted_usec_list_t deadline; /* sign-in deadline */
 
 	/* inbound reassembly */
@@ -93,13 +96,15 @@ struct kt_server {
 	int nsessions;
 	uint64_t next_session_id;
 	kt_auth *auth;
+	kt_writer *writer;
 	/* fan-out index: sessions by routing key (fanout.c) */
 	struct kt_bucket *buckets;
 	int nbuckets;
 	/* scratch writers (single-threaded loop: one frame is built at a time) */
 	kt_mpw body, frame;
 	/* wake-ups from other threads */
-	atomic_int wake_auth, wake_data, stop;
+	atomic_int wake_auth, wake_data, wake_push, stop;
+	atomic_int writer_busy, wal_events_skipped; /* see net.c watch_main */
 	lws_sorted_usec_list_t poll_timer;
 	lws_sorted_usec_list_t recheck_timer; /* see net.c on_data_wake */
 	int recheck_n;
@@ -120,6 +125,7 @@ int server_run(const kt_serve_opts *o);
 /* ---- session.c ---- */
 kt_session *session_new(kt_server *srv, struct lws *wsi);
 void session_free(kt_session *s);
+kt_session *session_find(kt_server *srv, uint64_t id); /* NULL when gone */
 /* Handle one complete inbound message. Returns -1 when the connection must close now. */
 int session_on_message(kt_session *s, const unsigned char *buf, size_t len);
 /* Write at most one frame. Returns -1 to close the connection. */
@@ -169,6 +175,13 @@ int fanout_entries_after(kt_server *srv, int64_t seq, kt_log_entry *out, int max
 void cursor_make(kt_server *srv, const kt_session *s, int64_t seq, uint8_t out[KT_CURSOR_LEN]);
 /* KT_OK and *seq, or KT_EBAD_CURSOR. */
 int cursor_check(kt_server *srv, const kt_session *s, const void *c, size_t len, int64_t *seq);
+
+/* ---- writer.c: pushes and acks are written on one thread, group commit ---- */
+int writer_start(kt_server *srv);
+void writer_stop(kt_server *srv);
+void writer_submit(kt_session *s, kt_push_job *j); /* takes j */
+void writer_note_ack(kt_server *srv, const char *device, int64_t seq);
+void writer_deliver(kt_server *srv); /* loop thread: answer finished pushes */
 
 /* ---- auth.c ---- */
 int auth_start(kt_server *srv);

@@ -59,6 +59,14 @@ void session_free(kt_session *s)
 	free(s);
 }
 
+kt_session *session_find(kt_server *srv, uint64_t id)
+{
+	for (kt_session *s = srv->sessions; s; s = s->next)
+		if (s->id == id)
+			return s;
+	return NULL;
+}
+
 void session_want_write(kt_session *s)
 {
 	lws_callback_on_writable(s->wsi);

@@ -225,17 +225,21 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	t0 = kt_mono_us();
+	double cpu0 = bench_server_cpu_ms(&b);
 	load_running = true;
 	for (int i = 0; i <= ndev; i++)
 		send_batch(&devs[i]);
 	while (ndone < ndev && kt_mono_us() - t0 < 300000000)
 		lws_service(ctx, 0);
 	double s = (double)(kt_mono_us() - t0) / 1e6;
+	double cpu = bench_server_cpu_ms(&b) - cpu0;
 	load_running = false;
 	printf("push: %d devices x %d pushes x %d mutations: %d applied, %d rejected in %.2f s = %.0f mutations/s\n",
 	       ndev, nbatches, batch, applied, rejected, s, applied / s);
 	printf("push: single-mutation answer under that load: p50 %.2f ms, p99 %.2f ms (%d samples)\n",
 	       bench_percentile(probe_ms, nprobe, 50), bench_percentile(probe_ms, nprobe, 99), nprobe);
+	printf("push: server CPU %.0f ms = %.1f us per applied mutation (all threads)\n", cpu,
+	       applied ? cpu * 1000.0 / applied : 0.0);
 	lws_context_destroy(ctx);
 	bench_server_stop(&b);
 	return applied == ndev * nbatches * batch ? 0 : 1;

@@ -53,7 +53,7 @@ int bench_server_start(bench_server *b, const char *server_bin, int seed)
 	if (b->pid == 0) {
 		dup2(fds[1], 1);
 		close(fds[0]);
-		int null = open("/dev/null", 1);
+		int null = getenv("KT_BENCH_SERVER_LOG") ? -1 : open("/dev/null", 1); /* set it to see the server's log */
 		if (null >= 0)
 			dup2(null, 2);
 		execl(server_bin, server_bin, "serve", "--db", b->db, "--listen", "127.0.0.1:0", (char *)NULL);
@@ -88,4 +88,21 @@ const bench_account *bench_find(const bench_server *b, const char *role, const c
 		if (strcmp(b->acc[i].role, role) == 0 && (!location || strcmp(b->acc[i].location, location) == 0))
 			return &b->acc[i];
 	return NULL;
+}
+
+double bench_server_cpu_ms(const bench_server *b)
+{
+	char path[64], buf[1024];
+	unsigned long ut = 0, st = 0;
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)b->pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
 }

@@ -24,5 +24,7 @@ int bench_server_start(bench_server *b, const char *server_bin, int seed);
 void bench_server_stop(bench_server *b);
 const bench_account *bench_find(const bench_server *b, const char *role, const char *location);
 double bench_percentile(double *v, int n, double p); /* sorts v */
+/* CPU time (user + system, all threads) the server process has used, in ms. */
+double bench_server_cpu_ms(const bench_server *b);
 
 #endif

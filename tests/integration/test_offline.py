@@ -142,6 +142,12 @@ class OfflineTest(h.DemoServerTest):
                     break
                 time.sleep(0.001)
             p.wait()
+            # a big push may be committed in pieces (group commit): let the
+            # server finish it, with nobody left to answer
+            while time.monotonic() < deadline:
+                if con.execute("SELECT count(*) FROM mutation").fetchone()[0] >= before + 300:
+                    break
+                time.sleep(0.01)
             con.close()
             if "queued edits: 300" in h.client(d, "status").stdout:
                 break  # caught it: the device still thinks nothing was answered

@@ -1,0 +1,39 @@
+/* push.h - a device's push as a unit of work for the writer thread.
+ * The event loop checks the frame and copies what the apply needs (the
+ * frame, the principal, the device); the writer applies it in pieces,
+ * possibly across several of its group transactions, and hands it back
+ * with the answer once the last piece is committed (writer.c). */
+#ifndef KT_PUSH_H
+#define KT_PUSH_H
+
+#include "server.h"
+
+typedef struct kt_push_job {
+	struct kt_push_job *next;
+	uint64_t session_id;
+	char device[KT_UUID_LEN + 1];
+	kt_principal principal; /* a copy: the session may change or go meanwhile */
+	unsigned char *buf;     /* the push frame (owned); muts point into it */
+	size_t len;
+	kt_mut *muts;
+	uint32_t nmuts;
+	uint32_t next_mut;      /* the first mutation not yet applied */
+	bool events_done;
+	bool in_tx;             /* part of it is in the open transaction */
+	kt_mpw body;            /* the results so far, one map per mutation */
+	uint32_t nres;
+	int rc;                 /* KT_OK, or why the whole push was not saved */
+} kt_push_job;
+
+/* Loop side: decode a checked push frame into a job (NULL on no memory). */
+kt_push_job *push_job_new(const kt_session *s, const unsigned char *buf, size_t len, uint32_t count);
+void push_job_free(kt_push_job *j); /* accepts NULL */
+/* True when every mutation and event has been applied. */
+bool push_job_finished(const kt_push_job *j);
+
+/* Writer side, inside an open transaction: apply up to max more mutations
+ * (then the events, after the last). KT_OK, or a database failure after
+ * which the transaction must be rolled back. */
+int push_job_step(kt_store *st, kt_push_job *j, uint32_t max);
+
+#endif

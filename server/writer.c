@@ -1,0 +1,399 @@
+/* writer.c - the one thread that applies devices' pushes, with its own
+ * database connection, so the event loop never waits for a disk.
+ *
+ * Group commit: each transaction takes work from every waiting push in
+ * turn (at most CHUNK mutations of each per round) until it has run for
+ * BUDGET_US or nothing is left, then commits once: one fsync serves many
+ * devices. A push answered only after its last piece is committed keeps
+ * "the answer after the commit"; a big push that spans transactions is
+ * exactly-once all the same (each mutation's answer is recorded with it).
+ * Rounds keep a single mutation from waiting behind other devices' big
+ * batches: its wait is bounded by about two transactions.
+ *
+ * Order: pushes of one device are applied in the order they arrived, never
+ * interleaved. A database failure rolls back the open transaction; every
+ * push with a piece in it is answered with an error (the device pushes it
+ * again and gets "duplicate" for what was already committed).
+ *
+ * Acknowledged cursors (the device register) ride along in the next
+ * transaction instead of costing the loop an fsync each. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "push.h"
+
+#define CHUNK 32          /* mutations per push per round */
+#define BUDGET_US 4000    /* work per transaction before it commits */
+#define BUDGET_SMALL_US 2000 /* ...when it will answer a small push */
+#define MAX_INFLIGHT 2    /* pushes per connection before we stop reading it */
+#define ACK_FLUSH_MS 1000 /* acks alone are written at least this often */
+#define CHECKPOINT_PAGES 1000 /* WAL pages are copied to the database at this size... */
+#define CHECKPOINT_MS 1000    /* ...or after this long */
+
+typedef struct ack {
+	char device[KT_UUID_LEN + 1];
+	int64_t seq;
+} ack;
+
+struct kt_writer {
+	kt_server *srv;
+	pthread_mutex_t mu;
+	pthread_cond_t cv, ckpt_cv;
+	kt_push_job *todo_head, *todo_tail; /* submitted, not yet seen by the thread */
+	kt_push_job *done_head, *done_tail; /* finished, for the loop */
+	ack *acks;
+	int nacks, acks_cap;
+	bool stop;
+	pthread_t th, ckpt_th;
+	bool running, ckpt_running;
+	/* thread-private */
+	kt_push_job *active; /* taken from todo, in arrival order */
+	uint64_t txs, muts, apply_us, commit_us; /* statistics */
+};
+
+static void append(kt_push_job **head, kt_push_job **tail, kt_push_job *j)
+{
+	j->next = NULL;
+	if (*tail)
+		(*tail)->next = j;
+	else
+		*head = j;
+	*tail = j;
+}
+
+/* Move todo to the end of the active list (lock held). */
+static void take_todo(kt_writer *w)
+{
+	kt_push_job **end = &w->active;
+	while (*end)
+		end = &(*end)->next;
+	*end = w->todo_head;
+	w->todo_head = w->todo_tail = NULL;
+}
+
+/* An earlier unfinished push of the same device goes first. */
+static bool blocked(const kt_writer *w, const kt_push_job *j)
+{
+	for (const kt_push_job *e = w->active; e && e != j; e = e->next)
+		if (!push_job_finished(e) && !strcmp(e->device, j->device))
+			return true;
+	return false;
+}
+
+static int write_acks(kt_store *st, ack *a, int n)
+{
+	for (int i = 0; i < n; i++) {
+		int rc = store_device_ack(st, a[i].device, a[i].seq);
+		if (rc)
+			return rc;
+	}
+	return KT_OK;
+}
+
+/* One group transaction over the active pushes (and the pending acks). */
+static void one_transaction(kt_writer *w, kt_store *st, ack *acks, int nacks)
+{
+	int64_t t0 = kt_mono_us();
+	atomic_store(&w->srv->writer_busy, 1);
+	int rc = store_begin(st);
+	bool progress = true;
+	uint64_t n0 = 0;
+
+	if (!rc)
+		rc = write_acks(st, acks, nacks);
+	/* pushes nobody has started on go first (a single mutation is answered
+	 * after this transaction), then rounds over all until the budget is spent */
+	int64_t budget = BUDGET_US;
+	for (int pass = 0; !rc && progress; pass++) {
+		progress = false;
+		for (kt_push_job *j = w->active; j && !rc; j = j->next) {
+			if (push_job_finished(j) || (pass == 0 && j->next_mut > 0) || blocked(w, j))
+				continue;
+			if (pass > 0 && kt_mono_us() - t0 >= budget)
+				break;
+			uint32_t before = j->next_mut;
+			if (before == 0 && j->nmuts <= CHUNK && budget > BUDGET_SMALL_US)
+				budget = BUDGET_SMALL_US; /* someone waits for one quick answer */
+			j->in_tx = true;
+			rc = push_job_step(st, j, CHUNK);
+			n0 += j->next_mut - before;
+			progress = true;
+		}
+		if (pass == 0)
+			progress = true;
+		if (pass > 0 && kt_mono_us() - t0 >= budget)
+			break;
+		if (!rc) { /* pushes that arrived meanwhile join this transaction */
+			pthread_mutex_lock(&w->mu);
+			take_todo(w);
+			pthread_mutex_unlock(&w->mu);
+		}
+	}
+	int64_t t1 = kt_mono_us();
+	if (!rc)
+		rc = store_commit(st);
+	else
+		store_rollback(st);
+	atomic_store(&w->srv->writer_busy, 0);
+	if (atomic_exchange(&w->srv->wal_events_skipped, 0)) {
+		atomic_store(&w->srv->wake_data, 1); /* whatever the watcher let pass */
+		lws_cancel_service(w->srv->ctx);
+	}
+	w->apply_us += (uint64_t)(t1 - t0);
+	w->commit_us += (uint64_t)(kt_mono_us() - t1);
+	w->txs++;
+	w->muts += n0;
+	if (rc) {
+		kt_warn("writer: transaction failed (%s); %llu mutations not saved", kt_err_name(rc),
+			(unsigned long long)n0);
+		/* every unfinished push fails, not only those in this transaction:
+		 * a later push of the same device must not overtake a failed one */
+		for (kt_push_job *j = w->active; j; j = j->next)
+			if (!push_job_finished(j) || j->in_tx)
+				j->rc = rc == KT_EBUSY ? KT_EBUSY : KT_EIO;
+		/* acks are advisory: keep the newest in memory for the next try */
+	}
+	for (kt_push_job *j = w->active; j; j = j->next)
+		j->in_tx = false;
+}
+
+static void *writer_main(void *arg)
+{
+	kt_writer *w = arg;
+	kt_server *srv = w->srv;
+	kt_store *st = NULL;
+	const char *msg;
+	int64_t last_ack_flush = kt_mono_us();
+
+	if (store_open(srv->db_path, 0, &st, &msg)) {
+		kt_err_log("writer: cannot open database: %s", msg);
+		st = NULL;
+	}
+	if (st)
+		store_autocheckpoint(st, 0); /* checkpoint_main does it, off our path */
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->stop && !w->todo_head && !w->active &&
+		       !(w->nacks && kt_mono_us() - last_ack_flush >= ACK_FLUSH_MS * 1000)) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+		}
+		if (w->stop && !w->active && !w->todo_head && !w->nacks)
+			break;
+		take_todo(w);
+		ack *acks = w->acks;
+		int nacks = w->nacks;
+		w->acks = NULL;
+		w->nacks = w->acks_cap = 0;
+		pthread_mutex_unlock(&w->mu);
+
+		if (w->stop && !st)
+			nacks = 0;
+		if (st)
+			one_transaction(w, st, acks, nacks);
+		else
+			for (kt_push_job *j = w->active; j; j = j->next)
+				j->rc = KT_EIO;
+		free(acks);
+		last_ack_flush = kt_mono_us();
+		if (st && store_wal_pages(st) >= CHECKPOINT_PAGES)
+			pthread_cond_signal(&w->ckpt_cv); /* we hold no lock: a missed signal waits 1 s */
+
+		/* hand finished pushes back, in order */
+		pthread_mutex_lock(&w->mu);
+		bool any = false;
+		for (kt_push_job **pp = &w->active; *pp;) {
+			kt_push_job *j = *pp;
+			if (push_job_finished(j)) {
+				*pp = j->next;
+				append(&w->done_head, &w->done_tail, j);
+				any = true;
+			} else
+				pp = &j->next;
+		}
+		if (any) {
+			atomic_store(&srv->wake_push, 1);
+			if (srv->ctx)
+				lws_cancel_service(srv->ctx);
+		}
+		if (w->stop)
+			break; /* the rest is not answered: devices push it again */
+	}
+	pthread_mutex_unlock(&w->mu);
+	kt_info("writer: %llu transactions, %llu mutations, %.1f ms applying, %.1f ms committing",
+		(unsigned long long)w->txs, (unsigned long long)w->muts, (double)w->apply_us / 1000,
+		(double)w->commit_us / 1000);
+	store_close(st);
+	return NULL;
+}
+
+/* Copies committed WAL pages into the database file while the writer goes
+ * on appending (a PASSIVE checkpoint never blocks it), so commits do not
+ * pay for checkpoints. The writer wakes us when the WAL has grown by
+ * CHECKPOINT_PAGES: rare, large checkpoints cost fewer fsyncs competing
+ * with the writer's. The WAL restarts from its beginning once a
+ * checkpoint has caught up. */
+static void *checkpoint_main(void *arg)
+{
+	kt_writer *w = arg;
+	kt_store *st = NULL;
+	const char *msg;
+
+	if (store_open(w->srv->db_path, 0, &st, &msg)) {
+		kt_err_log("checkpointer: cannot open database: %s", msg);
+		return NULL;
+	}
+	store_autocheckpoint(st, 0);
+	pthread_mutex_lock(&w->mu);
+	while (!w->stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += CHECKPOINT_MS / 1000;
+		pthread_cond_timedwait(&w->ckpt_cv, &w->mu, &ts);
+		if (w->stop)
+			break;
+		pthread_mutex_unlock(&w->mu);
+		if (store_checkpoint(st, NULL, NULL))
+			kt_warn("checkpointer: checkpoint failed; trying again");
+		pthread_mutex_lock(&w->mu);
+	}
+	pthread_mutex_unlock(&w->mu);
+	if (store_checkpoint(st, NULL, NULL))
+		kt_warn("checkpointer: last checkpoint failed (the WAL keeps the data)");
+	store_close(st);
+	return NULL;
+}
+
+int writer_start(kt_server *srv)
+{
+	kt_writer *w = calloc(1, sizeof *w);
+	if (!w)
+		return KT_ENOMEM;
+	w->srv = srv;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	pthread_cond_init(&w->ckpt_cv, NULL);
+	srv->writer = w;
+	w->running = pthread_create(&w->th, NULL, writer_main, w) == 0;
+	w->ckpt_running = w->running && pthread_create(&w->ckpt_th, NULL, checkpoint_main, w) == 0;
+	if (!w->ckpt_running) {
+		writer_stop(srv);
+		return KT_ENOMEM;
+	}
+	return KT_OK;
+}
+
+static void free_list(kt_push_job *j)
+{
+	while (j) {
+		kt_push_job *n = j->next;
+		push_job_free(j);
+		j = n;
+	}
+}
+
+void writer_stop(kt_server *srv)
+{
+	kt_writer *w = srv->writer;
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stop = true;
+	pthread_cond_signal(&w->cv);
+	pthread_cond_signal(&w->ckpt_cv);
+	pthread_mutex_unlock(&w->mu);
+	if (w->running)
+		pthread_join(w->th, NULL);
+	if (w->ckpt_running)
+		pthread_join(w->ckpt_th, NULL);
+	free_list(w->todo_head);
+	free_list(w->active);
+	free_list(w->done_head);
+	free(w->acks);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	pthread_cond_destroy(&w->ckpt_cv);
+	free(w);
+	srv->writer = NULL;
+}
+
+void writer_submit(kt_session *s, kt_push_job *j)
+{
+	kt_writer *w = s->srv->writer;
+	pthread_mutex_lock(&w->mu);
+	append(&w->todo_head, &w->todo_tail, j);
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	/* a device that pushes faster than we apply waits in TCP, not in our memory */
+	if (++s->pushes_inflight >= MAX_INFLIGHT)
+		lws_rx_flow_control(s->wsi, 0);
+}
+
+void writer_note_ack(kt_server *srv, const char *device, int64_t seq)
+{
+	kt_writer *w = srv->writer;
+	if (!w)
+		return; /* shutting down */
+	pthread_mutex_lock(&w->mu);
+	int i;
+	for (i = w->nacks - 1; i >= 0 && i >= w->nacks - 8; i--) /* a device acks often: merge recent ones */
+		if (!strcmp(w->acks[i].device, device))
+			break;
+	if (i >= 0 && i >= w->nacks - 8 && w->nacks) {
+		if (seq > w->acks[i].seq)
+			w->acks[i].seq = seq;
+	} else {
+		if (w->nacks == w->acks_cap) {
+			int cap = w->acks_cap ? w->acks_cap * 2 : 64;
+			ack *a = realloc(w->acks, (size_t)cap * sizeof *a);
+			if (!a) {
+				pthread_mutex_unlock(&w->mu);
+				return; /* advisory: the next ack carries it */
+			}
+			w->acks = a;
+			w->acks_cap = cap;
+		}
+		memcpy(w->acks[w->nacks].device, device, sizeof w->acks[0].device);
+		w->acks[w->nacks++].seq = seq;
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Loop thread: answer the finished pushes, then tell everyone else. */
+void writer_deliver(kt_server *srv)
+{
+	kt_writer *w = srv->writer;
+	kt_push_job *list;
+	bool applied = false;
+
+	pthread_mutex_lock(&w->mu);
+	list = w->done_head;
+	w->done_head = w->done_tail = NULL;
+	pthread_mutex_unlock(&w->mu);
+	while (list) {
+		kt_push_job *j = list;
+		kt_session *s = session_find(srv, j->session_id);
+		list = j->next;
+		applied |= j->rc == KT_OK;
+		if (s) {
+			if (j->rc)
+				session_error(s, j->rc == KT_EBUSY ? KT_EBUSY : KT_EIO,
+					      j->rc == KT_EBUSY ? "database busy; push again"
+								: "the push was not saved; push it again",
+					      "push", false);
+			else {
+				frame_begin(srv);
+				proto_push_result_encode(&srv->frame, j->nres, j->body.sb.data, j->body.sb.size);
+				if (session_queue_frame(s, false))
+					kt_warn("session %llu: push result not queued", (unsigned long long)s->id);
+			}
+			if (s->pushes_inflight-- == MAX_INFLIGHT)
+				lws_rx_flow_control(s->wsi, 1);
+		}
+		push_job_free(j);
+	}
+	if (applied)
+		fanout_ingest(srv); /* the answers are after the commit; now everyone else */
+}
