@@ -28,6 +28,8 @@ static const struct {
 	[KT_EIO] = {"io_error", "database or file error"},
 	[KT_EINVALID] = {"invalid", "invalid argument"},
 	[KT_EINTERNAL] = {"internal", "internal error"},
+	[KT_EREVOKED] = {"revoked", "signed out by the salon, or the account was deactivated"},
+	[KT_EDEVICE_REVOKED] = {"device_revoked", "this device's access was revoked; its local data must be wiped"},
 };
 
 const char *kt_err_name(int code)

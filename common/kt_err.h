@@ -25,6 +25,8 @@ typedef enum kt_err {
 	KT_EIO,             /* "io_error": database or file error */
 	KT_EINVALID,        /* "invalid": well-formed but not acceptable (bad argument) */
 	KT_EINTERNAL,       /* "internal" */
+	KT_EREVOKED,        /* "revoked": the session was ended (signed out, account deactivated) */
+	KT_EDEVICE_REVOKED, /* "device_revoked": this device lost access; wipe its local data */
 	KT_ERR_COUNT
 } kt_err;
 

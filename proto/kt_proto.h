@@ -32,6 +32,9 @@ typedef enum kt_msgtype {
 	KT_MSG_PUSH_RESULT,
 	KT_MSG_AUDIT_QUERY,
 	KT_MSG_AUDIT_RESULT,
+	KT_MSG_LOGOUT,
+	KT_MSG_MANAGE,
+	KT_MSG_MANAGE_RESULT,
 	KT_MSG_COUNT
 } kt_msgtype;
 
@@ -201,5 +204,21 @@ int proto_audit_query_decode(const void *buf, size_t len, kt_audit_query *q) KT_
 /* audit_result {t, entries:[map...]}, newest first; entries packed by the server. */
 void proto_audit_result_encode(kt_mpw *w, uint32_t n, const void *body, size_t len);
 int proto_audit_result_decode(const void *buf, size_t len, kt_raw_cb cb, void *user) KT_MUST_CHECK;
+
+/* logout {t}: the device signs itself out; the server ends the session
+ * (its token is refused from now on) and closes the connection. */
+void proto_logout_encode(kt_mpw *w);
+
+/* manage {t, op, id?}: owners and managers take access away or list the
+ * device register. op: "list_devices", "sign_out_device" (id: device),
+ * "revoke_device" (id: device), "deactivate_staff" (id: staff). */
+typedef struct kt_manage {
+	kt_str op, id; /* id.s == NULL when absent */
+} kt_manage;
+void proto_manage_encode(kt_mpw *w, const kt_manage *m);
+int proto_manage_decode(const void *buf, size_t len, kt_manage *m) KT_MUST_CHECK;
+/* manage_result {t, op, id?, devices:[map...]} (devices empty unless listing). */
+void proto_manage_result_encode(kt_mpw *w, const kt_manage *m, uint32_t ndevices, const void *body, size_t len);
+int proto_manage_result_decode(const void *buf, size_t len, kt_raw_cb cb, void *user) KT_MUST_CHECK;
 
 #endif

@@ -22,6 +22,9 @@ static const char *const names[KT_MSG_COUNT] = {
 	[KT_MSG_PUSH_RESULT] = "push_result",
 	[KT_MSG_AUDIT_QUERY] = "audit_query",
 	[KT_MSG_AUDIT_RESULT] = "audit_result",
+	[KT_MSG_LOGOUT] = "logout",
+	[KT_MSG_MANAGE] = "manage",
+	[KT_MSG_MANAGE_RESULT] = "manage_result",
 };
 
 const char *proto_msg_name(kt_msgtype t)

@@ -11,6 +11,7 @@
 #include <time.h>
 #include "admin.h"
 #include "ops.h"
+#include "revoke.h"
 
 enum { ADMIN_OK = 0, ADMIN_FAIL = 1, ADMIN_USAGE = 2 };
 
@@ -26,6 +27,10 @@ static void admin_usage(void)
 			"  appointment cancel ID\n"
 			"  client set ID FIELD VALUE | client set ID FIELD --clear\n"
 			"  list locations|staff|clients|services [--limit N]     tab-separated, id first\n"
+			"  device list                 the device register, tab-separated, newest first\n"
+			"  device sign-out ID          end the device's sessions (it may sign in again)\n"
+			"  device revoke ID            a lost device: sessions end, it must wipe its data\n"
+			"  staff deactivate ID         the person can no longer sign in; sessions end\n"
 			"  help\n"
 			"TIME: milliseconds since 1970 (UTC) or 2026-12-01T09:30:00Z\n"
 			"S: booked (default), confirmed, cancelled, no_show, done\n"
@@ -347,6 +352,60 @@ static int admin_client(kt_store *st, int argc, char **argv)
 	return ADMIN_OK;
 }
 
+/* ---- device register, revocation ---- */
+
+static int print_device(void *user, const kt_device_info *d)
+{
+	(void)user;
+	printf("%s\t%s\t%s\t%s\t%s\t%s\t%lld\t%lld\t%s\n", d->id, d->kind, d->role, d->name, d->principal_id,
+	       d->app, (long long)d->last_seen, (long long)d->last_ack_seq,
+	       d->revoked ? "revoked" : d->signed_in ? "signed-in" : "signed-out");
+	return 0;
+}
+
+static int admin_device(kt_store *st, int argc, char **argv)
+{
+	const char *pos[1];
+	int npos, rc;
+	bool list = argc >= 1 && !strcmp(argv[0], "list");
+	bool sign_out = argc >= 1 && !strcmp(argv[0], "sign-out"), revoke = argc >= 1 && !strcmp(argv[0], "revoke");
+
+	if (!list && !sign_out && !revoke)
+		return admin_usage_error("device list, sign-out ID or revoke ID?");
+	if ((rc = admin_parse(argc - 1, argv + 1, NULL, 0, pos, 1, &npos)))
+		return rc;
+	if (list) {
+		if (npos)
+			return admin_usage_error("device list takes no arguments");
+		printf("id\tkind\trole\tname\tprincipal\tapp\tlast_seen\tlast_ack_seq\tstate\n");
+		return revoke_list_devices(st, NULL, print_device, NULL) ? admin_fail("cannot read the devices")
+									   : ADMIN_OK;
+	}
+	if (npos != 1)
+		return admin_usage_error("device %s needs the device id", argv[0]);
+	if ((rc = revoke_may_device(st, NULL, pos[0])))
+		return admin_fail("no device %s", pos[0]);
+	rc = revoke ? revoke_device(st, pos[0]) : revoke_sign_out_device(st, pos[0]);
+	return rc ? admin_fail("not saved: %s", kt_strerror(rc)) : ADMIN_OK;
+}
+
+static int admin_staff(kt_store *st, int argc, char **argv)
+{
+	const char *pos[1];
+	int npos, rc;
+
+	if (argc < 1 || strcmp(argv[0], "deactivate"))
+		return admin_usage_error("staff deactivate ID?");
+	if ((rc = admin_parse(argc - 1, argv + 1, NULL, 0, pos, 1, &npos)))
+		return rc;
+	if (npos != 1)
+		return admin_usage_error("staff deactivate needs the staff id");
+	if ((rc = revoke_may_staff(st, NULL, pos[0])))
+		return admin_fail("no staff member %s", pos[0]);
+	rc = revoke_deactivate_staff(st, pos[0]);
+	return rc ? admin_fail("not saved: %s", kt_strerror(rc)) : ADMIN_OK;
+}
+
 int admin_main(const char *db_path, int argc, char **argv)
 {
 	kt_store *st = NULL;
@@ -357,7 +416,8 @@ int admin_main(const char *db_path, int argc, char **argv)
 		admin_usage();
 		return ADMIN_USAGE;
 	}
-	if (strcmp(argv[0], "appointment") && strcmp(argv[0], "client") && strcmp(argv[0], "list"))
+	if (strcmp(argv[0], "appointment") && strcmp(argv[0], "client") && strcmp(argv[0], "list") &&
+	    strcmp(argv[0], "device") && strcmp(argv[0], "staff"))
 		return admin_usage_error("unknown subcommand '%.40s'", argv[0]);
 	if (!db_path)
 		return admin_usage_error("--db FILE is required");
@@ -369,6 +429,10 @@ int admin_main(const char *db_path, int argc, char **argv)
 		rc = admin_appointment(st, argc - 1, argv + 1);
 	else if (!strcmp(argv[0], "client"))
 		rc = admin_client(st, argc - 1, argv + 1);
+	else if (!strcmp(argv[0], "device"))
+		rc = admin_device(st, argc - 1, argv + 1);
+	else if (!strcmp(argv[0], "staff"))
+		rc = admin_staff(st, argc - 1, argv + 1);
 	else
 		rc = admin_list(st, argc - 1, argv + 1);
 	store_close(st);

@@ -225,6 +225,7 @@ void fanout_ingest(kt_server *srv)
 	int n;
 	kt_ring *r = &srv->ring;
 
+	revoke_poll(srv); /* access taken away ends connections before anything more is sent */
 	for (;;) {
 		if (store_log_read(srv->st, srv->head_seq, batch, 256, &n) || n == 0)
 			return;

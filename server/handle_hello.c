@@ -1,5 +1,6 @@
 /* handle_hello.c - the first message: protocol version and device id. */
 #include <string.h>
+#include "revoke.h"
 #include "server.h"
 
 int handle_hello(kt_session *s, const unsigned char *buf, size_t len)
@@ -19,6 +20,11 @@ int handle_hello(kt_session *s, const unsigned char *buf, size_t len)
 	}
 	memcpy(s->device, h.device.s, KT_UUID_LEN);
 	s->device[KT_UUID_LEN] = 0;
+	if (revoke_device_is_revoked(srv->st, s->device)) {
+		kt_info("session %llu: a revoked device tried to connect", (unsigned long long)s->id);
+		session_error(s, KT_EDEVICE_REVOKED, "this device's access was revoked: wipe its data", "hello", true);
+		return 0;
+	}
 	memcpy(s->app, h.app.s, h.app.len);
 	s->app[h.app.len] = 0;
 	s->state = KT_SS_AUTH;

@@ -10,6 +10,7 @@
 #include <sys/inotify.h>
 #include <time.h>
 #include <unistd.h>
+#include "revoke.h"
 #include "server.h"
 
 static kt_server *g_srv; /* for the signal handler only */
@@ -275,6 +276,7 @@ int server_run(const kt_serve_opts *o)
 		return 1;
 	}
 	srv.db_path = strdup(o->db_path);
+	srv.revoke_seq = revoke_last_seq(srv.st);
 	kt_mpw_init(&srv.body);
 	kt_mpw_init(&srv.frame);
 	if (fanout_init(&srv, 8192, 65536)) {

@@ -113,6 +113,8 @@ const kt_policy_entry kt_policy[] = {
 	INTERNAL("device", "id"), INTERNAL("device", "kind"), INTERNAL("device", "principal_id"),
 	INTERNAL("device", "app"), INTERNAL("device", "first_seen"), INTERNAL("device", "last_seen"),
 	INTERNAL("device", "last_ack_seq"), INTERNAL("device", "revoked"),
+	INTERNAL("revocation", "seq"), INTERNAL("revocation", "kind"), INTERNAL("revocation", "target"),
+	INTERNAL("revocation", "at"),
 	INTERNAL("audit", "seq"), INTERNAL("audit", "org_id"), INTERNAL("audit", "actor_kind"),
 	INTERNAL("audit", "actor_id"), INTERNAL("audit", "device_id"), INTERNAL("audit", "action"),
 	INTERNAL("audit", "entity"), INTERNAL("audit", "entity_id"), INTERNAL("audit", "client_id"),

@@ -116,6 +116,16 @@ const char *const kt_migrations[] = {
 	/* 4: which device made each field's last change: a device's own earlier
 	 * edits are not concurrent with its later ones */
 	"ALTER TABLE field_version ADD COLUMN device_id TEXT;",
+
+	/* 5: access taken away. One entry per sign-out, lost device or
+	 * deactivated person, so that every running server (whichever process
+	 * wrote it) closes the affected connections: kind 'session' = a
+	 * device's sessions (target: device id), 'device' = a revoked device
+	 * (it must wipe its data), 'principal' = every session of a person. */
+	"CREATE TABLE revocation("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" kind TEXT NOT NULL CHECK(kind IN ('session','device','principal')),"
+	" target TEXT NOT NULL, at INTEGER NOT NULL);",
 };
 
 const int kt_migration_count = sizeof kt_migrations / sizeof kt_migrations[0];

@@ -52,6 +52,8 @@ struct kt_session {
 	bool signed_in;
 	int auth_fails;
 	int pushes_inflight;         /* pushes handed to the writer, not yet answered */
+	uint8_t token_hash[32];      /* of the session token (logout ends it) */
+	bool has_token;
 	lws_sorted_usec_list_t deadline; /* sign-in deadline */
 
 	/* inbound reassembly */
@@ -97,6 +99,7 @@ struct kt_server {
 	uint64_t next_session_id;
 	kt_auth *auth;
 	kt_writer *writer;
+	int64_t revoke_seq;          /* revocations handled up to here (handle_manage.c) */
 	/* fan-out index: sessions by routing key (fanout.c) */
 	struct kt_bucket *buckets;
 	int nbuckets;
@@ -146,6 +149,10 @@ int handle_sync(kt_session *s, const unsigned char *buf, size_t len);
 int handle_ack(kt_session *s, const unsigned char *buf, size_t len);
 int handle_push(kt_session *s, const unsigned char *buf, size_t len);
 int handle_audit_query(kt_session *s, const unsigned char *buf, size_t len);
+int handle_logout(kt_session *s, const unsigned char *buf, size_t len);
+int handle_manage(kt_session *s, const unsigned char *buf, size_t len);
+/* Close the connections that revocations written since the last call concern. */
+void revoke_poll(kt_server *srv);
 /* Called when a sign-in succeeded (login on a worker, or resume). */
 void session_signed_in(kt_session *s, bool is_client, const char *principal_id, const char *token,
 		       int64_t expires_at);

@@ -142,6 +142,8 @@ static bool allowed(kt_sess_state st, kt_msgtype t)
 	case KT_MSG_ACK:
 	case KT_MSG_PUSH:
 	case KT_MSG_AUDIT_QUERY:
+	case KT_MSG_LOGOUT:
+	case KT_MSG_MANAGE:
 		return st == KT_SS_SNAPSHOT || st == KT_SS_STREAM || st == KT_SS_READY;
 	default:
 		return false;
@@ -168,13 +170,16 @@ int session_on_message(kt_session *s, const unsigned char *buf, size_t len)
 		return 0;
 	}
 	if (!allowed(s->state, t)) {
-		if ((t == KT_MSG_SYNC || t == KT_MSG_ACK || t == KT_MSG_PUSH || t == KT_MSG_AUDIT_QUERY) && !s->signed_in)
+		if ((t == KT_MSG_SYNC || t == KT_MSG_ACK || t == KT_MSG_PUSH || t == KT_MSG_AUDIT_QUERY ||
+		     t == KT_MSG_LOGOUT || t == KT_MSG_MANAGE) &&
+		    !s->signed_in)
 			session_error(s, KT_EUNAUTH, NULL, proto_msg_name(t), false);
 		else if (s->state == KT_SS_AUTH_PENDING)
 			session_error(s, KT_EBUSY, "a sign-in is being checked", proto_msg_name(t), false);
 		else if (t == KT_MSG_WELCOME || t == KT_MSG_AUTH_OK || t == KT_MSG_PAGE || t == KT_MSG_CHANGES ||
 			 t == KT_MSG_SNAPSHOT_BEGIN || t == KT_MSG_SNAPSHOT_END || t == KT_MSG_SYNCED ||
-			 t == KT_MSG_ERROR || t == KT_MSG_PUSH_RESULT || t == KT_MSG_AUDIT_RESULT)
+			 t == KT_MSG_ERROR || t == KT_MSG_PUSH_RESULT || t == KT_MSG_AUDIT_RESULT ||
+			 t == KT_MSG_MANAGE_RESULT)
 			session_error(s, KT_EUNKNOWN_TYPE, "a server-to-device message type", proto_msg_name(t), false);
 		else
 			session_error(s, KT_EBAD_STATE, "message not allowed now", proto_msg_name(t), false);
@@ -188,6 +193,8 @@ int session_on_message(kt_session *s, const unsigned char *buf, size_t len)
 	case KT_MSG_ACK: return handle_ack(s, buf, len);
 	case KT_MSG_PUSH: return handle_push(s, buf, len);
 	case KT_MSG_AUDIT_QUERY: return handle_audit_query(s, buf, len);
+	case KT_MSG_LOGOUT: return handle_logout(s, buf, len);
+	case KT_MSG_MANAGE: return handle_manage(s, buf, len);
 	default: return 0;
 	}
 }
@@ -256,6 +263,13 @@ void session_signed_in(kt_session *s, bool is_client, const char *principal_id, 
 	}
 	s->signed_in = true;
 	s->state = KT_SS_READY;
+	{
+		uint8_t raw[32];
+		s->has_token = kt_unhex(raw, sizeof raw, token, strlen(token));
+		if (s->has_token)
+			auth_token_hash(srv, raw, sizeof raw, s->token_hash);
+		sodium_memzero(raw, sizeof raw);
+	}
 	lws_sul_cancel(&s->deadline);
 	ok.kind.s = is_client ? "client" : "staff";
 	ok.kind.len = strlen(ok.kind.s);

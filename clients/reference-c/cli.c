@@ -90,6 +90,10 @@ static int finish(kc_client *c, int rc)
 	if (rc == KT_OK)
 		return 0;
 	msg = kc_last_error(c)[0] ? kc_last_error(c) : kt_strerror(rc);
+	if (rc == KT_EDEVICE_REVOKED || rc == KT_EREVOKED) {
+		fprintf(stderr, PROG ": %s\n", msg);
+		return EXIT_AUTH;
+	}
 	if (rc == KT_EAUTH_FAILED || rc == KT_ETHROTTLED || rc == KT_EUNAUTH) {
 		fprintf(stderr, PROG ": sign-in refused: %s\n", msg);
 		return EXIT_AUTH;
@@ -776,18 +780,23 @@ static int cmd_logout(kc_client *c, int argc, char **argv)
 	int rc;
 	if (argc && !discard)
 		return usage_error("logout takes only --discard");
-	rc = kc_logout(c, discard);
-	if (rc == KT_ECONFLICT) {
+	if (!discard && kc_waiting(c) != 0) {
 		/* edits or view events still wait: deliver them first if the server answers */
 		if (!ui.quiet)
-			fprintf(stderr, PROG ": %s; pushing them first\n", kc_last_error(c));
-		if ((rc = kc_run(c, KC_UNTIL_SYNCED, 30000)) == KT_OK)
-			rc = kc_logout(c, false);
-		else
+			fprintf(stderr, PROG ": %lld edits or views not pushed yet; pushing them first\n",
+				(long long)kc_waiting(c));
+		if ((rc = kc_run(c, KC_UNTIL_SYNCED, 30000))) {
 			fprintf(stderr, PROG ": could not push them (%s); run sync, or logout --discard\n",
 				kc_last_error(c)[0] ? kc_last_error(c) : kt_strerror(rc));
+			return finish(c, rc);
+		}
 	}
-	if (rc)
+	/* end the session on the server, so the token is worthless */
+	int so = kc_sign_out(c, 10000);
+	if (so && !ui.quiet)
+		fprintf(stderr, PROG ": the server was not reached (%s); the session ends when it expires\n",
+			kc_last_error(c)[0] ? kc_last_error(c) : kt_strerror(so));
+	if ((rc = kc_logout(c, discard)))
 		return finish(c, rc);
 	if (!ui.quiet)
 		printf("signed out; the cache was wiped\n");

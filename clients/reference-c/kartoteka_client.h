@@ -115,6 +115,8 @@ int kc_mutate(kc_client *c, const char *tbl, const char *id, const char *fields_
 	__attribute__((warn_unused_result));
 /* Edits waiting for the server. */
 int64_t kc_queue_count(kc_client *c);
+/* Edits and view events waiting for the server (-1 on a cache error). */
+int64_t kc_waiting(kc_client *c);
 /* Note that the person opened a row (a client card): sent with the next push
  * for the audit log ("who saw what"). */
 int kc_record_view(kc_client *c, const char *tbl, const char *id) __attribute__((warn_unused_result));
@@ -129,10 +131,12 @@ int kc_rejections(kc_client *c, kc_rejection_cb cb, void *user);
  * events and rejections (deleted content is overwritten, the WAL truncated),
  * so a shared tablet keeps nothing. The device id and server stay. While
  * edits or view events still wait for the server it refuses with
- * KT_ECONFLICT, unless discard_queued is non-zero. The server-side session
- * is not revoked (the protocol has no message for it yet); it expires after
- * 30 days. */
+ * KT_ECONFLICT, unless discard_queued is non-zero. Does not talk to the
+ * server: call kc_sign_out first to end the session there. */
 int kc_logout(kc_client *c, int discard_queued) __attribute__((warn_unused_result));
+/* End this device's session on the server (the token is refused from then
+ * on) and forget the token. KT_OK also when there is no session. */
+int kc_sign_out(kc_client *c, int timeout_ms) __attribute__((warn_unused_result));
 
 /* Cache queries (read the local copy only; no network).
  * kc_query calls cb for every row of table tbl (wire table name, e.g.

@@ -145,6 +145,21 @@ int kc_run(kc_client *c, int mode, int timeout_ms)
 	return rc;
 }
 
+int kc_sign_out(kc_client *c, int timeout_ms)
+{
+	char token[KT_MAX_TOKEN + 1];
+	int rc = kc_meta_get(c, "token", token, sizeof token);
+	sodium_memzero(token, sizeof token);
+	if (rc == KT_ENOT_FOUND)
+		return KT_OK; /* no session to end */
+	if (rc || (rc = kc_lock(c)))
+		return rc;
+	c->mode = KC_MODE_LOGOUT;
+	rc = kc_conn_run(c, timeout_ms, false);
+	kc_unlock(c);
+	return rc;
+}
+
 void kc_stop(kc_client *c)
 {
 	struct lws_context *ctx;
@@ -155,7 +170,7 @@ void kc_stop(kc_client *c)
 		lws_cancel_service(ctx);
 }
 
-static int64_t waiting_for_server(kc_client *c)
+int64_t kc_waiting(kc_client *c)
 {
 	sqlite3_stmt *s;
 	int64_t n = -1;
@@ -173,7 +188,7 @@ int kc_logout(kc_client *c, int discard_queued)
 	int rc;
 	if ((rc = kc_lock(c)))
 		return rc;
-	if (!discard_queued && (waiting = waiting_for_server(c)) != 0) {
+	if (!discard_queued && (waiting = kc_waiting(c)) != 0) {
 		if (waiting < 0)
 			kc_set_err(c, "cache: %s", sqlite3_errmsg(c->db));
 		else

@@ -23,6 +23,7 @@
 #define KC_SIGNIN_DEADLINE_US (15 * 1000 * 1000) /* connect to auth_ok; the server's own is 10 s */
 #define KC_QUEUE_POLL_US (1000 * 1000) /* while streaming: look for edits other processes queued */
 #define KC_MODE_LOGIN (-1)       /* c->mode while kc_login runs */
+#define KC_MODE_LOGOUT (-2)      /* c->mode while kc_sign_out runs */
 
 typedef struct kc_outmsg {
 	struct kc_outmsg *next;

@@ -154,6 +154,12 @@ static int on_auth_ok(kc_client *c, unsigned char *buf, size_t len)
 	c->signin_deadline_us = 0;
 	c->backoff_ms = KC_BACKOFF_MIN_MS; /* the server is healthy again */
 	kc_state(c, KC_ST_SIGNED_IN, NULL, name);
+	if (c->mode == KC_MODE_LOGOUT) { /* end this session on the server; it answers with revoked */
+		kt_mpw w;
+		kt_mpw_init(&w);
+		proto_logout_encode(&w);
+		return send_packed(c, &w) ? KT_ENOMEM : KT_OK;
+	}
 	if (c->mode == KC_MODE_LOGIN) {
 		finish(c, KT_OK);
 		return KT_OK;
@@ -179,7 +185,31 @@ static int on_error(kc_client *c, const unsigned char *buf, size_t len)
 		c->pushing = false;
 		return c->authed && !c->sync_sent ? send_sync(c) : KT_OK;
 	}
+	if (m.re.s && kt_mp_str_eq(m.re.s, m.re.len, "logout") && rc == KT_EREVOKED) {
+		/* the server ended it: nothing to resume */
+		finish(c, kc_meta_del(c, "token") == KT_EIO ? KT_EIO : KT_OK);
+		return KT_OK;
+	}
 	switch (rc) {
+	case KT_EDEVICE_REVOKED:
+		/* a lost or stolen device: keep nothing; a new device id if it is ever
+		 * signed in again */
+		if (kc_cache_wipe(c) || kc_meta_del(c, "token") == KT_EIO || kc_meta_del(c, "device_id") == KT_EIO) {
+			kc_set_err(c, "this device's access was revoked, and wiping its data failed: %s",
+				   sqlite3_errmsg(c->db));
+			finish(c, KT_EIO);
+			return KT_OK;
+		}
+		kc_set_err(c, "this device's access was revoked by the salon; its local data was wiped");
+		kc_state(c, KC_ST_ERROR, "device_revoked", kc_last_error(c));
+		finish(c, rc);
+		return KT_OK;
+	case KT_EREVOKED:
+		if (kc_meta_del(c, "token") == KT_EIO)
+			return KT_EIO;
+		kc_set_err(c, "signed out by the salon (%s); sign in again", msg);
+		finish(c, rc);
+		return KT_OK;
 	case KT_EBAD_CURSOR:
 		return KT_OK; /* not fatal: a snapshot follows */
 	case KT_EAUTH_FAILED:

@@ -1,0 +1,151 @@
+/* handle_manage.c - taking access away over the protocol (owners and
+ * managers: manage), a device signing itself out (logout), and closing the
+ * connections a revocation concerns, whoever wrote it (revoke_poll). */
+#include <string.h>
+#include <sodium.h>
+#include "revoke.h"
+#include "server.h"
+
+int handle_logout(kt_session *s, const unsigned char *buf, size_t len)
+{
+	(void)buf;
+	(void)len;
+	if (s->has_token && revoke_session_token(s->srv->st, s->token_hash, sizeof s->token_hash)) {
+		session_error(s, KT_EIO, "could not end the session; try again", "logout", false);
+		return 0;
+	}
+	kt_info("session %llu: signed out", (unsigned long long)s->id);
+	session_error(s, KT_EREVOKED, "signed out", "logout", true);
+	return 0;
+}
+
+static int pack_device(void *user, const kt_device_info *d)
+{
+	kt_mpw *w = user;
+	kt_mpw_map(w, 11);
+	kt_mpw_str(w, "id");
+	kt_mpw_str(w, d->id);
+	kt_mpw_str(w, "kind");
+	kt_mpw_str(w, d->kind);
+	kt_mpw_str(w, "principal");
+	kt_mpw_str(w, d->principal_id);
+	kt_mpw_str(w, "name");
+	kt_mpw_str(w, d->name);
+	kt_mpw_str(w, "role");
+	kt_mpw_str(w, d->role);
+	kt_mpw_str(w, "app");
+	kt_mpw_str(w, d->app);
+	kt_mpw_str(w, "first_seen");
+	kt_mpw_int(w, d->first_seen);
+	kt_mpw_str(w, "last_seen");
+	kt_mpw_int(w, d->last_seen);
+	kt_mpw_str(w, "last_ack_seq");
+	kt_mpw_int(w, d->last_ack_seq);
+	kt_mpw_str(w, "revoked");
+	kt_mpw_bool(w, d->revoked);
+	kt_mpw_str(w, "signed_in");
+	kt_mpw_bool(w, d->signed_in);
+	return 0;
+}
+
+static int count_device(void *user, const kt_device_info *d)
+{
+	(void)d;
+	(*(uint32_t *)user)++;
+	return 0;
+}
+
+int handle_manage(kt_session *s, const unsigned char *buf, size_t len)
+{
+	kt_server *srv = s->srv;
+	kt_principal *p = &s->principal;
+	kt_manage m;
+	char id[KT_UUID_LEN + 1] = "";
+	kt_mpw body;
+	uint32_t n = 0;
+	int rc = proto_manage_decode(buf, len, &m);
+
+	if (rc) {
+		session_error(s, rc, "manage takes op and, for most ops, id", "manage", false);
+		return 0;
+	}
+	if (p->is_client || (p->role != KT_ROLE_OWNER && p->role != KT_ROLE_MANAGER)) {
+		session_error(s, KT_EDENIED, "only owners and managers manage devices and staff", "manage", false);
+		return 0;
+	}
+	bool list = kt_mp_str_eq(m.op.s, m.op.len, "list_devices");
+	bool sign_out = kt_mp_str_eq(m.op.s, m.op.len, "sign_out_device");
+	bool revoke = kt_mp_str_eq(m.op.s, m.op.len, "revoke_device");
+	bool deactivate = kt_mp_str_eq(m.op.s, m.op.len, "deactivate_staff");
+	if (!list && !sign_out && !revoke && !deactivate) {
+		session_error(s, KT_EINVALID, "op is list_devices, sign_out_device, revoke_device or deactivate_staff",
+			      "manage", false);
+		return 0;
+	}
+	if (!list) {
+		if (!m.id.s || !kt_uuid_valid(m.id.s, m.id.len)) {
+			session_error(s, KT_EINVALID, "id must be a UUID", "manage", false);
+			return 0;
+		}
+		memcpy(id, m.id.s, KT_UUID_LEN);
+		if (deactivate && !strcmp(id, p->id)) {
+			session_error(s, KT_EINVALID, "you cannot deactivate yourself", "manage", false);
+			return 0;
+		}
+		rc = deactivate ? revoke_may_staff(srv->st, p, id) : revoke_may_device(srv->st, p, id);
+		if (rc) {
+			session_error(s, rc, rc == KT_EDENIED ? "not yours to manage" : "no such device or staff member",
+				      "manage", false);
+			return 0;
+		}
+		store_set_actor(srv->st, "staff", p->id, s->device, 0);
+		rc = deactivate ? revoke_deactivate_staff(srv->st, id)
+		     : revoke ? revoke_device(srv->st, id)
+			      : revoke_sign_out_device(srv->st, id);
+		store_set_actor(srv->st, "system", NULL, NULL, 0);
+		if (rc) {
+			session_error(s, rc == KT_EBUSY ? rc : KT_EIO, "not saved; try again", "manage", false);
+			return 0;
+		}
+	}
+	kt_mpw_init(&body);
+	if (list && (rc = revoke_list_devices(srv->st, p, pack_device, &body)) == KT_OK)
+		rc = revoke_list_devices(srv->st, p, count_device, &n);
+	if (rc) {
+		session_error(s, KT_EIO, NULL, "manage", false);
+	} else {
+		frame_begin(srv);
+		proto_manage_result_encode(&srv->frame, &m, n, body.sb.data, body.sb.size);
+		if (session_queue_frame(s, false))
+			session_error(s, KT_EBUSY, NULL, "manage", false);
+	}
+	kt_mpw_free(&body);
+	if (!list)
+		revoke_poll(srv); /* close the connections it concerns now (perhaps this one) */
+	return 0;
+}
+
+void revoke_poll(kt_server *srv)
+{
+	kt_revocation r[64];
+	int n;
+	do {
+		if (revoke_read(srv->st, srv->revoke_seq, r, 64, &n))
+			return;
+		for (int i = 0; i < n; i++) {
+			srv->revoke_seq = r[i].seq;
+			for (kt_session *s = srv->sessions; s; s = s->next) {
+				if (s->state == KT_SS_CLOSING)
+					continue;
+				if (r[i].kind == KT_REVOKE_DEVICE && !strcmp(s->device, r[i].target))
+					session_error(s, KT_EDEVICE_REVOKED, "this device's access was revoked: wipe its data",
+						      NULL, true);
+				else if (r[i].kind == KT_REVOKE_SESSION && s->signed_in && !strcmp(s->device, r[i].target))
+					session_error(s, KT_EREVOKED, "signed out by the salon", NULL, true);
+				else if (r[i].kind == KT_REVOKE_PRINCIPAL && s->signed_in &&
+					 !strcmp(s->principal.id, r[i].target))
+					session_error(s, KT_EREVOKED, "the account was deactivated", NULL, true);
+			}
+		}
+	} while (n == 64);
+}

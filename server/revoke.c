@@ -1,0 +1,278 @@
+/* revoke.c - see revoke.h. */
+#include <stdlib.h>
+#include <string.h>
+#include "audit.h"
+#include "revoke.h"
+
+/* Staff `by` may manage: in the same organisation; owners anyone, managers
+ * reception and specialists who work only at the manager's locations. */
+static const char q_staff_scope[] =
+	"SELECT s.org_id, s.role, "
+	" (SELECT count(*) FROM staff_location sl WHERE sl.staff_id = s.id), "
+	" (SELECT count(*) FROM staff_location sl WHERE sl.staff_id = s.id AND "
+	"  instr(',' || ?2 || ',', ',' || sl.location_id || ',') > 0) "
+	"FROM staff s WHERE s.id = ?1";
+
+int revoke_may_staff(kt_store *st, const kt_principal *by, const char *staff_id)
+{
+	sqlite3_stmt *q = store_prepare(st, q_staff_scope);
+	int rc;
+	if (!q)
+		return KT_EIO;
+	sqlite3_bind_text(q, 1, staff_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, by && by->locs ? by->locs : "", -1, SQLITE_STATIC);
+	if (sqlite3_step(q) != SQLITE_ROW)
+		rc = KT_ENOT_FOUND;
+	else if (!by)
+		rc = KT_OK;
+	else if (by->is_client || strcmp((const char *)sqlite3_column_text(q, 0), by->org))
+		rc = by->is_client ? KT_EDENIED : KT_ENOT_FOUND;
+	else if (by->role == KT_ROLE_OWNER)
+		rc = KT_OK;
+	else if (by->role == KT_ROLE_MANAGER) {
+		const char *role = (const char *)sqlite3_column_text(q, 1);
+		int all = sqlite3_column_int(q, 2), mine = sqlite3_column_int(q, 3);
+		rc = (!strcmp(role, "reception") || !strcmp(role, "specialist")) && all > 0 && all == mine ? KT_OK
+													  : KT_EDENIED;
+	} else
+		rc = KT_EDENIED;
+	store_finish(st, q);
+	return rc;
+}
+
+int revoke_may_device(kt_store *st, const kt_principal *by, const char *device_id)
+{
+	sqlite3_stmt *q = store_prepare(st, "SELECT d.kind, d.principal_id, coalesce(s.org_id, c.org_id) FROM device d "
+					    "LEFT JOIN staff s ON d.kind = 'staff' AND s.id = d.principal_id "
+					    "LEFT JOIN client c ON d.kind = 'client' AND c.id = d.principal_id WHERE d.id = ?");
+	char kind[16] = "", principal[KT_UUID_LEN + 1] = "", org[KT_UUID_LEN + 1] = "";
+	if (!q)
+		return KT_EIO;
+	sqlite3_bind_text(q, 1, device_id, -1, SQLITE_STATIC);
+	bool found = sqlite3_step(q) == SQLITE_ROW;
+	if (found) {
+		snprintf(kind, sizeof kind, "%s", (const char *)sqlite3_column_text(q, 0));
+		snprintf(principal, sizeof principal, "%s", (const char *)sqlite3_column_text(q, 1));
+		if (sqlite3_column_type(q, 2) != SQLITE_NULL)
+			snprintf(org, sizeof org, "%s", (const char *)sqlite3_column_text(q, 2));
+	}
+	store_finish(st, q);
+	if (!found)
+		return KT_ENOT_FOUND;
+	if (!by)
+		return KT_OK;
+	if (by->is_client || strcmp(org, by->org))
+		return by->is_client ? KT_EDENIED : KT_ENOT_FOUND;
+	if (!strcmp(principal, by->id))
+		return KT_OK; /* one's own devices */
+	if (!strcmp(kind, "client"))
+		return by->role == KT_ROLE_OWNER ? KT_OK : KT_EDENIED;
+	return revoke_may_staff(st, by, principal);
+}
+
+static int exec1(kt_store *st, const char *sql, const char *arg)
+{
+	sqlite3_stmt *q = store_prepare(st, sql);
+	int rc;
+	if (!q)
+		return KT_EIO;
+	sqlite3_bind_text(q, 1, arg, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
+	store_finish(st, q);
+	return rc;
+}
+
+static int note_kind(kt_store *st, const char *kind, const char *target)
+{
+	sqlite3_stmt *q = store_prepare(st, "INSERT INTO revocation(kind, target, at) VALUES(?1, ?2, ?3)");
+	int rc;
+	if (!q)
+		return KT_EIO;
+	sqlite3_bind_text(q, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, target, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, kt_now_ms());
+	rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
+	store_finish(st, q);
+	return rc;
+}
+
+/* The audit entry of a device action, in the organisation of its owner. */
+static int audit_device(kt_store *st, const char *action, const char *device_id)
+{
+	sqlite3_stmt *q = store_prepare(st, "SELECT coalesce((SELECT org_id FROM staff WHERE id = d.principal_id), "
+					    "(SELECT org_id FROM client WHERE id = d.principal_id)), d.principal_id, d.kind "
+					    "FROM device d WHERE d.id = ?");
+	char org[KT_UUID_LEN + 1] = "", principal[KT_UUID_LEN + 1] = "", after[128];
+	bool client = false;
+	if (!q)
+		return KT_EIO;
+	sqlite3_bind_text(q, 1, device_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {
+		snprintf(org, sizeof org, "%s", (const char *)sqlite3_column_text(q, 0));
+		snprintf(principal, sizeof principal, "%s", (const char *)sqlite3_column_text(q, 1));
+		client = !strcmp((const char *)sqlite3_column_text(q, 2), "client");
+	}
+	store_finish(st, q);
+	if (!org[0])
+		return KT_ENOT_FOUND;
+	snprintf(after, sizeof after, "{\"principal\":\"%s\"}", principal);
+	kt_audit_entry e = {org, action, "device", device_id, client ? principal : NULL, NULL, NULL, NULL, after};
+	return audit_append(st, &e);
+}
+
+static int finish_tx(kt_store *st, int rc)
+{
+	if (rc) {
+		store_rollback(st);
+		return rc;
+	}
+	return store_commit(st);
+}
+
+int revoke_sign_out_device(kt_store *st, const char *device_id)
+{
+	int rc = store_begin(st);
+	if (rc)
+		return rc;
+	rc = exec1(st, "UPDATE auth_session SET revoked = 1 WHERE device_id = ?1 AND revoked = 0", device_id);
+	if (!rc)
+		rc = note_kind(st, "session", device_id);
+	if (!rc)
+		rc = audit_device(st, "sign_out", device_id);
+	return finish_tx(st, rc);
+}
+
+int revoke_device(kt_store *st, const char *device_id)
+{
+	int rc = store_begin(st);
+	if (rc)
+		return rc;
+	rc = exec1(st, "UPDATE device SET revoked = 1 WHERE id = ?1", device_id);
+	if (!rc)
+		rc = exec1(st, "UPDATE auth_session SET revoked = 1 WHERE device_id = ?1 AND revoked = 0",
+			   device_id);
+	if (!rc)
+		rc = note_kind(st, "device", device_id);
+	if (!rc)
+		rc = audit_device(st, "revoke_device", device_id);
+	return finish_tx(st, rc);
+}
+
+int revoke_deactivate_staff(kt_store *st, const char *staff_id)
+{
+	kt_field f = {"active", "0"};
+	int rc = store_begin(st);
+	if (rc)
+		return rc;
+	rc = store_update(st, "staff", staff_id, &f, 1, NULL); /* change log + audit entry */
+	if (!rc)
+		rc = exec1(st, "UPDATE auth_session SET revoked = 1 WHERE principal_id = ?1 AND revoked = 0",
+			   staff_id);
+	if (!rc)
+		rc = note_kind(st, "principal", staff_id);
+	return finish_tx(st, rc);
+}
+
+int revoke_session_token(kt_store *st, const uint8_t *token_hash, size_t len)
+{
+	sqlite3_stmt *q = store_prepare(st, "UPDATE auth_session SET revoked = 1 WHERE token_hash = ?");
+	int rc;
+	if (!q)
+		return KT_EIO;
+	sqlite3_bind_blob(q, 1, token_hash, (int)len, SQLITE_STATIC);
+	rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
+	store_finish(st, q);
+	return rc;
+}
+
+bool revoke_device_is_revoked(kt_store *st, const char *device_id)
+{
+	sqlite3_stmt *q = store_prepare(st, "SELECT revoked FROM device WHERE id = ?");
+	bool r = false;
+	if (!q)
+		return false;
+	sqlite3_bind_text(q, 1, device_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		r = sqlite3_column_int(q, 0) != 0;
+	store_finish(st, q);
+	return r;
+}
+
+int64_t revoke_last_seq(kt_store *st)
+{
+	sqlite3_stmt *q = store_prepare(st, "SELECT coalesce(max(seq), 0) FROM revocation");
+	int64_t v = 0;
+	if (q && sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_int64(q, 0);
+	if (q)
+		store_finish(st, q);
+	return v;
+}
+
+int revoke_read(kt_store *st, int64_t after, kt_revocation *out, int max, int *n)
+{
+	sqlite3_stmt *q = store_prepare(st, "SELECT seq, kind, target FROM revocation WHERE seq > ? ORDER BY seq LIMIT ?");
+	int rc;
+	*n = 0;
+	if (!q)
+		return KT_EIO;
+	sqlite3_bind_int64(q, 1, after);
+	sqlite3_bind_int(q, 2, max);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		kt_revocation *r = &out[(*n)++];
+		const char *k = (const char *)sqlite3_column_text(q, 1);
+		r->seq = sqlite3_column_int64(q, 0);
+		r->kind = !strcmp(k, "device") ? KT_REVOKE_DEVICE : !strcmp(k, "principal") ? KT_REVOKE_PRINCIPAL
+											 : KT_REVOKE_SESSION;
+		snprintf(r->target, sizeof r->target, "%s", (const char *)sqlite3_column_text(q, 2));
+	}
+	store_finish(st, q);
+	return rc == SQLITE_DONE ? KT_OK : KT_EIO;
+}
+
+int revoke_list_devices(kt_store *st, const kt_principal *by, kt_device_cb cb, void *user)
+{
+	static const char sql[] =
+		"SELECT d.id, d.kind, d.principal_id, coalesce(s.display_name, c.name, ''), "
+		" CASE d.kind WHEN 'client' THEN 'client' ELSE coalesce(s.role, '') END, coalesce(d.app, ''), "
+		" d.first_seen, d.last_seen, d.last_ack_seq, d.revoked, "
+		" EXISTS(SELECT 1 FROM auth_session a WHERE a.device_id = d.id AND a.revoked = 0 AND a.expires_at > ?4) "
+		"FROM device d "
+		"LEFT JOIN staff s ON d.kind = 'staff' AND s.id = d.principal_id "
+		"LEFT JOIN client c ON d.kind = 'client' AND c.id = d.principal_id "
+		"WHERE ?1 = 0 OR (coalesce(s.org_id, c.org_id) = ?2 AND (?5 = 1 OR d.principal_id = ?6 OR "
+		" (d.kind = 'staff' AND s.role IN ('reception', 'specialist') AND "
+		"  EXISTS(SELECT 1 FROM staff_location sl WHERE sl.staff_id = s.id) AND "
+		"  NOT EXISTS(SELECT 1 FROM staff_location sl WHERE sl.staff_id = s.id AND "
+		"   instr(',' || ?3 || ',', ',' || sl.location_id || ',') = 0)))) "
+		"ORDER BY d.last_seen DESC, d.id";
+	sqlite3_stmt *q;
+	int rc;
+
+	if (by && (by->is_client || (by->role != KT_ROLE_OWNER && by->role != KT_ROLE_MANAGER)))
+		return KT_EDENIED;
+	if (!(q = store_prepare(st, sql)))
+		return KT_EIO;
+	sqlite3_bind_int(q, 1, by != NULL);
+	sqlite3_bind_text(q, 2, by ? by->org : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, by && by->locs ? by->locs : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, kt_now_ms());
+	sqlite3_bind_int(q, 5, by && by->role == KT_ROLE_OWNER);
+	sqlite3_bind_text(q, 6, by ? by->id : "", -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		kt_device_info d = {
+			(const char *)sqlite3_column_text(q, 0), (const char *)sqlite3_column_text(q, 1),
+			(const char *)sqlite3_column_text(q, 2), (const char *)sqlite3_column_text(q, 3),
+			(const char *)sqlite3_column_text(q, 4), (const char *)sqlite3_column_text(q, 5),
+			sqlite3_column_int64(q, 6), sqlite3_column_int64(q, 7), sqlite3_column_int64(q, 8),
+			sqlite3_column_int(q, 9) != 0, sqlite3_column_int(q, 10) != 0,
+		};
+		int crc = cb(user, &d);
+		if (crc) {
+			store_finish(st, q);
+			return crc;
+		}
+	}
+	store_finish(st, q);
+	return rc == SQLITE_DONE ? KT_OK : KT_EIO;
+}

@@ -1,0 +1,59 @@
+/* revoke.h - taking access away, and the device register.
+ *
+ * Three ways, each one transaction with an audit entry (who did it: the
+ * store's actor) and a revocation entry that every running server reads
+ * to close the affected connections at once (revoke_poll), whichever
+ * process wrote it:
+ *   sign out a device   its sessions end; the person may sign in again;
+ *   revoke a device     (a lost tablet) its sessions end and the device id
+ *                       is refused from now on; it is told to wipe its data;
+ *   deactivate a person staff.active = 0 and every session of theirs ends.
+ * Owners may do all of it in their organisation; managers for staff who
+ * work only at the manager's locations (not owners or managers) and for
+ * those staff's devices. */
+#ifndef KT_REVOKE_H
+#define KT_REVOKE_H
+
+#include "policy.h"
+#include "store.h"
+
+typedef enum kt_revoke_kind {
+	KT_REVOKE_SESSION,   /* target: a device id */
+	KT_REVOKE_DEVICE,    /* target: a device id */
+	KT_REVOKE_PRINCIPAL, /* target: a staff id */
+} kt_revoke_kind;
+
+typedef struct kt_revocation {
+	int64_t seq;
+	kt_revoke_kind kind;
+	char target[KT_UUID_LEN + 1];
+} kt_revocation;
+
+/* May `by` (NULL = the operator at the server) act on this device / staff
+ * member? KT_OK, KT_ENOT_FOUND (also for things outside by's organisation)
+ * or KT_EDENIED. */
+int revoke_may_device(kt_store *st, const kt_principal *by, const char *device_id) KT_MUST_CHECK;
+int revoke_may_staff(kt_store *st, const kt_principal *by, const char *staff_id) KT_MUST_CHECK;
+
+/* The actions (check with revoke_may_* first). */
+int revoke_sign_out_device(kt_store *st, const char *device_id) KT_MUST_CHECK;
+int revoke_device(kt_store *st, const char *device_id) KT_MUST_CHECK;
+int revoke_deactivate_staff(kt_store *st, const char *staff_id) KT_MUST_CHECK;
+/* End one session (the device signing itself out); no revocation entry. */
+int revoke_session_token(kt_store *st, const uint8_t *token_hash, size_t len) KT_MUST_CHECK;
+
+bool revoke_device_is_revoked(kt_store *st, const char *device_id);
+int64_t revoke_last_seq(kt_store *st);
+/* Entries after seq, oldest first, at most max. */
+int revoke_read(kt_store *st, int64_t after, kt_revocation *out, int max, int *n) KT_MUST_CHECK;
+
+/* The device register, as `by` may see it (NULL: everything). */
+typedef struct kt_device_info {
+	const char *id, *kind, *principal_id, *name, *role, *app;
+	int64_t first_seen, last_seen, last_ack_seq;
+	bool revoked, signed_in; /* signed_in: a live (not revoked, not expired) session exists */
+} kt_device_info;
+typedef int (*kt_device_cb)(void *user, const kt_device_info *d);
+int revoke_list_devices(kt_store *st, const kt_principal *by, kt_device_cb cb, void *user) KT_MUST_CHECK;
+
+#endif
