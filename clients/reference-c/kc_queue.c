@@ -430,8 +430,11 @@ static int resolve(kc_client *c, const result *r)
 		rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
 		sqlite3_finalize(q);
 	}
-	/* later edits of the same row stay on top of whatever this left */
-	if (!rc && strcmp(op, "create"))
+	/* later edits of the same row stay on top of whatever this left (an
+	 * applied edit without conflicts left the row as the cache shows it:
+	 * rebasing then would cost a pass over the queue per answer) */
+	bool changed = !kt_mp_str_eq(r->status.s, r->status.len, "applied") || r->conflicts;
+	if (!rc && changed && strcmp(op, "create"))
 		rc = kc_queue_rebase(c, tbl, strlen(tbl), id, strlen(id));
 	free(fields);
 	free(before);
