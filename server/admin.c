@@ -31,6 +31,8 @@ static void admin_usage(void)
 			"  device sign-out ID          end the device's sessions (it may sign in again)\n"
 			"  device revoke ID            a lost device: sessions end, it must wipe its data\n"
 			"  staff deactivate ID         the person can no longer sign in; sessions end\n"
+			"  staff location ID add|remove LOCATION    where the person works\n"
+			"  staff role ID ROLE          owner, manager, reception or specialist\n"
 			"  help\n"
 			"TIME: milliseconds since 1970 (UTC) or 2026-12-01T09:30:00Z\n"
 			"S: booked (default), confirmed, cancelled, no_show, done\n"
@@ -389,13 +391,40 @@ static int admin_device(kt_store *st, int argc, char **argv)
 	return rc ? admin_fail("not saved: %s", kt_strerror(rc)) : ADMIN_OK;
 }
 
+/* staff location ID add|remove LOC, staff role ID ROLE: rights changes;
+ * connected devices of that person get what they may see now. */
+static int admin_staff_rights(kt_store *st, int argc, char **argv)
+{
+	const char *pos[3];
+	int npos, rc;
+	bool loc = !strcmp(argv[0], "location");
+
+	if ((rc = admin_parse(argc - 1, argv + 1, NULL, 0, pos, 3, &npos)))
+		return rc;
+	if (loc ? npos != 3 || (strcmp(pos[1], "add") && strcmp(pos[1], "remove")) : npos != 2)
+		return admin_usage_error(loc ? "staff location ID add|remove LOCATION" : "staff role ID ROLE");
+	if ((rc = revoke_may_staff(st, NULL, pos[0])))
+		return admin_fail("no staff member %s", pos[0]);
+	if (loc)
+		rc = store_link_staff_location(st, pos[0], pos[2], !strcmp(pos[1], "add"));
+	else {
+		kt_field f = {"role", pos[1]};
+		rc = store_update(st, "staff", pos[0], &f, 1, NULL);
+	}
+	if (rc == KT_EINVALID || rc == KT_ENOT_FOUND)
+		return admin_fail(loc ? "no such location (or already so)" : "role is owner, manager, reception or specialist");
+	return rc ? admin_fail("not saved: %s", kt_strerror(rc)) : ADMIN_OK;
+}
+
 static int admin_staff(kt_store *st, int argc, char **argv)
 {
 	const char *pos[1];
 	int npos, rc;
 
+	if (argc >= 1 && (!strcmp(argv[0], "location") || !strcmp(argv[0], "role")))
+		return admin_staff_rights(st, argc, argv);
 	if (argc < 1 || strcmp(argv[0], "deactivate"))
-		return admin_usage_error("staff deactivate ID?");
+		return admin_usage_error("staff deactivate ID, location ID add|remove LOCATION, or role ID ROLE?");
 	if ((rc = admin_parse(argc - 1, argv + 1, NULL, 0, pos, 1, &npos)))
 		return rc;
 	if (npos != 1)

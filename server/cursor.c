@@ -37,6 +37,11 @@ static uint64_t rights_of(const kt_principal *p)
 	return get64(h);
 }
 
+uint64_t cursor_rights(const kt_principal *p)
+{
+	return rights_of(p);
+}
+
 static void mac(kt_server *srv, const kt_session *s, const uint8_t *body, size_t blen, uint8_t out[16])
 {
 	crypto_generichash_state st;

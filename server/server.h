@@ -70,6 +70,7 @@ struct kt_session {
 	bool dirty;                  /* new log entries may concern us */
 	bool send_synced;            /* a synced message is due */
 	bool sent_since_synced;
+	bool resnap;                 /* our rights changed: a new snapshot replaces the data */
 	/* snapshot position */
 	int snap_table;
 	char snap_after[KT_UUID_LEN + 1];
@@ -182,6 +183,8 @@ int fanout_entries_after(kt_server *srv, int64_t seq, kt_log_entry *out, int max
 void cursor_make(kt_server *srv, const kt_session *s, int64_t seq, uint8_t out[KT_CURSOR_LEN]);
 /* KT_OK and *seq, or KT_EBAD_CURSOR. */
 int cursor_check(kt_server *srv, const kt_session *s, const void *c, size_t len, int64_t *seq);
+/* Fingerprint of what a principal may see (role + locations). */
+uint64_t cursor_rights(const kt_principal *p);
 
 /* ---- writer.c: pushes and acks are written on one thread, group commit ---- */
 int writer_start(kt_server *srv);

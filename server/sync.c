@@ -186,9 +186,15 @@ static int entry_op(kt_session *s, const kt_log_entry *e, bool *added)
 		/* our own rights may have changed (locations): reload and re-index */
 		kt_principal np;
 		if (store_principal_load(srv->st, p->is_client, p->id, &np) == KT_OK) {
+			/* other locations or another role: rows that did not change may
+			 * have come into view or gone out of it. The device gets a new
+			 * snapshot, which replaces its data (see PROTOCOL.md, rights) */
+			s->resnap = cursor_rights(p) != cursor_rights(&np);
 			kt_principal_free(p);
 			*p = np;
 			fanout_index(s);
+			if (s->resnap)
+				return KT_OK;
 		}
 	}
 	was = policy_row_visible(p, e->t, e->loc_old, e->client_old, NULL) ||
@@ -235,7 +241,7 @@ static int stream_next(kt_session *s, bool *have)
 		int i;
 		for (i = 0; i < n && srv->body.sb.size < KT_OUT_SOFT_BYTES; i++) {
 			bool added;
-			if ((rc = entry_op(s, &es[i], &added)))
+			if ((rc = entry_op(s, &es[i], &added)) || s->resnap)
 				break;
 			nops += added;
 			s->sent_seq = es[i].seq;
@@ -245,6 +251,8 @@ static int stream_next(kt_session *s, bool *have)
 				kt_log_entry_free(&es[k]);
 		if (rc)
 			return rc;
+		if (s->resnap)
+			return KT_OK; /* the snapshot covers this batch; no cursor with the new rights before it */
 	}
 	if (nops) {
 		uint8_t cur[KT_CURSOR_LEN];
@@ -272,7 +280,14 @@ int sync_next_frame(kt_session *s, bool *have)
 	*have = false;
 	if (s->state == KT_SS_SNAPSHOT)
 		return snapshot_next(s, have);
-	if (s->state == KT_SS_STREAM && (s->dirty || s->send_synced || s->sent_since_synced))
-		return stream_next(s, have);
+	if (s->state == KT_SS_STREAM && (s->dirty || s->send_synced || s->sent_since_synced)) {
+		int rc = stream_next(s, have);
+		if (!rc && s->resnap) {
+			s->resnap = false;
+			kt_info("session %llu: rights changed; sending a new snapshot", (unsigned long long)s->id);
+			sync_start_snapshot(s);
+		}
+		return rc;
+	}
 	return KT_OK;
 }
