@@ -1,7 +1,7 @@
 /* fanout.c - from committed changes to the sessions they concern. New
  * change-log entries enter an in-memory ring; each entry wakes only the
  * sessions indexed under its routing keys (owners of the org, staff of its
- * locations, the client it belongs to), so the work per change follows the
+ * locations, the client it belongs to, the staff member it is), so the work per change follows the
  * number of sessions that may see it, never the number connected. Sessions
  * then read the log after their own cursor (sync.c): one path for live and
  * catch-up. Never decides visibility: policy.c does, at send time. */
@@ -153,6 +153,7 @@ void fanout_index(kt_session *s)
 		each_loc(p->locs, join_loc, &j);
 	} else {
 		struct join_ctx j = {s, "l"};
+		join(s, "s", p->id); /* changes to one's own rights arrive even with no location left */
 		each_loc(p->locs, join_loc, &j);
 	}
 }
@@ -210,8 +211,10 @@ static void wake_for(kt_server *srv, const kt_log_entry *e)
 		if (e->client_new[0] && strcmp(e->client_new, e->client_old) != 0)
 			wake_bucket(srv, "c", e->client_new);
 		break;
-	case KT_ROUTE_SELF_LOC:
 	case KT_ROUTE_STAFF_LOCS:
+		wake_bucket(srv, "s", e->id); /* the person themselves: their rights may have changed */
+		/* fall through */
+	case KT_ROUTE_SELF_LOC:
 	case KT_ROUTE_LOC_OPT:
 		wake_locs(srv, e, "l");
 		wake_locs(srv, e, "L");

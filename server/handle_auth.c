@@ -38,6 +38,10 @@ int handle_resume(kt_session *s, const unsigned char *buf, size_t len)
 		return 0;
 	}
 	rc = auth_resume(s->srv, s, m.token.s, m.token.len, &is_client, principal, &expires);
+	if (rc == KT_EREVOKED) {
+		session_error(s, rc, "this session was ended (signed out, or the account deactivated)", "resume", true);
+		return 0;
+	}
 	if (rc) {
 		if (rc == KT_EAUTH_FAILED)
 			s->auth_fails++;

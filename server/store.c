@@ -1352,8 +1352,8 @@ int store_session_find(kt_store *st, const uint8_t *token_hash, size_t hlen, con
 		       bool *is_client, char principal_id[KT_UUID_LEN + 1], int64_t *expires_at)
 {
 	static const char sql[] =
-		"SELECT kind, principal_id, expires_at FROM auth_session WHERE token_hash = ? AND "
-		"device_id = ? AND revoked = 0 AND expires_at > ?";
+		"SELECT kind, principal_id, expires_at, revoked FROM auth_session WHERE token_hash = ? AND "
+		"device_id = ? AND expires_at > ?";
 	sqlite3_stmt *s = prep(st, sql);
 	int rc;
 	if (!s)
@@ -1362,7 +1362,9 @@ int store_session_find(kt_store *st, const uint8_t *token_hash, size_t hlen, con
 	sqlite3_bind_text(s, 2, device_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, kt_now_ms());
 	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	if (rc == SQLITE_ROW && sqlite3_column_int(s, 3)) {
+		rc = KT_EREVOKED; /* only the holder of the token on its device learns this */
+	} else if (rc == SQLITE_ROW) {
 		*is_client = strcmp((const char *)sqlite3_column_text(s, 0), "client") == 0;
 		snprintf(principal_id, KT_UUID_LEN + 1, "%s", (const char *)sqlite3_column_text(s, 1));
 		*expires_at = sqlite3_column_int64(s, 2);

@@ -164,7 +164,7 @@ int64_t store_snapshot_count(kt_store *st, const kt_table *t, const char *where,
 int store_session_create(kt_store *st, const uint8_t *token_hash, size_t hlen, bool is_client,
 			 const char *principal_id, const char *device_id, int64_t expires_at) KT_MUST_CHECK;
 /* Find a live (not revoked, not expired) session: fills is_client, principal_id,
- * expires_at. KT_ENOT_FOUND otherwise. */
+ * expires_at. KT_EREVOKED for a revoked one, KT_ENOT_FOUND otherwise. */
 int store_session_find(kt_store *st, const uint8_t *token_hash, size_t hlen, const char *device_id,
 		       bool *is_client, char principal_id[KT_UUID_LEN + 1], int64_t *expires_at) KT_MUST_CHECK;
 int store_device_seen(kt_store *st, const char *device_id, bool is_client, const char *principal_id,

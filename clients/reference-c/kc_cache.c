@@ -558,6 +558,20 @@ fail:
 	return KT_EIO;
 }
 
+int kc_cache_forget_rows(kc_client *c)
+{
+	if (kc_tx(c, "BEGIN IMMEDIATE"))
+		return KT_EIO;
+	/* the person's own unsent edits stay (pushed after the next sign-in) */
+	if (kc_tx(c, "DELETE FROM rows; DELETE FROM meta WHERE key IN ('token', 'cursor'); COMMIT")) {
+		kc_rollback(c);
+		return KT_EIO;
+	}
+	c->cursor_len = 0;
+	sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	return KT_OK;
+}
+
 int kc_cache_wipe(kc_client *c)
 {
 	if (kc_tx(c, "BEGIN IMMEDIATE"))

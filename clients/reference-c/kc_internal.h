@@ -108,6 +108,8 @@ int kc_cache_snapshot_begin(kc_client *c) KT_MUST_CHECK;
 int kc_cache_snapshot_end(kc_client *c, const kt_str *cursor) KT_MUST_CHECK;
 int kc_cache_store_principal(kc_client *c, const kt_auth_ok *m) KT_MUST_CHECK;
 int kc_cache_wipe(kc_client *c) KT_MUST_CHECK;
+/* Signed out by the server: rows, cursor and token go, queued edits stay. */
+int kc_cache_forget_rows(kc_client *c) KT_MUST_CHECK;
 /* Inside the caller's transaction. KT_ETOO_LARGE over KT_MAX_CURSOR. */
 int kc_cache_set_cursor(kc_client *c, const kt_str *cursor) KT_MUST_CHECK;
 /* The stored cursor into c->cursor / c->cursor_len (0 when none or unreadable). */

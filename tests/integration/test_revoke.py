@@ -72,7 +72,7 @@ class RevokeTest(h.DemoServerTest):
         self.assertEqual((ans["op"], ans["id"]), ("sign_out_device", device))
         self.assertEqual((err["t"], err["code"], err["fatal"]), ("error", "revoked", True))
         self.assertTrue(closed)
-        self.assertEqual(old["code"], "auth_failed")      # the old token is dead
+        self.assertEqual(old["code"], "revoked")          # the old token is dead, and says why
         self.assertEqual(alive["t"], "synced")            # other connections untouched
         self.assertEqual(self.audit_count("sign_out", device), 1)
 
@@ -138,7 +138,7 @@ class RevokeTest(h.DemoServerTest):
         con.close()
         self.assertIn("signed out", h.client(d, "logout").stdout)
         m = h.run(self.resume(device, token))
-        self.assertEqual(m["code"], "auth_failed")
+        self.assertEqual(m["code"], "revoked")
 
     def test_device_register_shows_each_what_their_role_allows(self):
         owner, mgr_a = h.account(self.accounts, "owner"), h.account(self.accounts, "manager", A)
