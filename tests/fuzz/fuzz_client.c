@@ -86,10 +86,10 @@ static void cleanup(void)
 
 static void setup(void)
 {
-	const char *tmp = getenv("TMPDIR");
+	const char *tmp = fuzz_tmpdir();
 	char err[512];
 	kc_callbacks cb = {on_op, on_progress, on_state, NULL};
-	snprintf(dir, sizeof dir, "%s/kt-fuzz-client-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	snprintf(dir, sizeof dir, "%s/kt-fuzz-client-XXXXXX", tmp);
 	if (!mkdtemp(dir)) {
 		perror("fuzz_client: mkdtemp");
 		abort();

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -56,6 +57,22 @@ static inline unsigned char *fuzz_copy(const uint8_t *p, size_t n)
 	for (size_t i = 0; i < n; i++)
 		c[i] = p[i];
 	return c;
+}
+
+/* Where a target keeps its per-process files: KT_FUZZ_TMPDIR, else
+ * /dev/shm (the client's WAL checkpoints and the server's synchronous=FULL
+ * commits would otherwise wait on the disk, up to tens of seconds on a
+ * busy machine), else TMPDIR, else /tmp. */
+static inline const char *fuzz_tmpdir(void)
+{
+	const char *d = getenv("KT_FUZZ_TMPDIR");
+	struct stat st;
+	if (d && *d)
+		return d;
+	if (stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode))
+		return "/dev/shm";
+	d = getenv("TMPDIR");
+	return d && *d ? d : "/tmp";
 }
 
 #endif

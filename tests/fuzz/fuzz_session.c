@@ -101,7 +101,7 @@ static void plant_tokens(char emails[NROLES][256])
 
 static void setup(void)
 {
-	const char *tmp = getenv("TMPDIR"), *msg = NULL;
+	const char *tmp = fuzz_tmpdir(), *msg = NULL;
 	char emails[NROLES][256] = {{0}};
 	size_t len;
 
@@ -109,7 +109,7 @@ static void setup(void)
 		die("libsodium failed to initialise");
 	kt_log_level = KT_LOG_ERR;
 	verbose = getenv("KT_FUZZ_VERBOSE") != NULL;
-	snprintf(dir, sizeof dir, "%s/kt-fuzz-session-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	snprintf(dir, sizeof dir, "%s/kt-fuzz-session-XXXXXX", tmp);
 	if (!mkdtemp(dir))
 		die("mkdtemp failed");
 	snprintf(db, sizeof db, "%s/k.db", dir);
