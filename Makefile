@@ -61,7 +61,7 @@ bench: build
 BUILD_FUZZ   ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= proto client session
-FUZZ_FLAGS   ?= -max_len=8192 -rss_limit_mb=2048
+FUZZ_FLAGS   ?= -max_len=8192 -rss_limit_mb=2048 -dict=tests/fuzz/kartoteka.dict
 FUZZ_PKGS    := clang libclang-rt-14-dev
 
 fuzz: deps
