@@ -2,6 +2,7 @@
 # Debian machine: installs missing packages, configures, builds.
 #   make run   - build, create a demo salon database if none exists, serve it
 #   make test  - build and run every test (plain build, then ASan+UBSan build)
+#   make fuzz  - run each libFuzzer target for FUZZ_SECONDS (tests/fuzz/README.md)
 
 BUILD      ?= build
 BUILD_SAN  ?= build-san
@@ -12,7 +13,7 @@ DEB_PKGS   := build-essential cmake pkg-config libwebsockets-dev libsqlite3-dev 
               libmsgpack-dev libsodium-dev libcmocka-dev sqlite3 \
               python3 python3-websockets python3-msgpack
 
-.PHONY: run test deps build build-san test-plain test-san bench clean
+.PHONY: run test deps build build-san test-plain test-san bench clean fuzz
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
@@ -53,6 +54,40 @@ test: test-plain test-san
 bench: build
 	./$(BUILD)/tests/bench/kt-bench-snapshot ./$(BUILD)/server/kartoteka-server 5
 	./$(BUILD)/tests/bench/kt-bench-propagation ./$(BUILD)/server/kartoteka-server 100 200
+
+# libFuzzer needs clang; Debian ships libFuzzer in libclang-rt-14-dev. Each
+# target runs on a copy of its corpus (new finds stay in corpus-work/, never
+# in the committed tests/fuzz/corpus/); crashes go to artifacts/.
+BUILD_FUZZ   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= proto client session
+FUZZ_FLAGS   ?= -max_len=8192 -rss_limit_mb=2048 -dict=tests/fuzz/kartoteka.dict
+FUZZ_PKGS    := clang libclang-rt-14-dev
+
+fuzz: deps
+	@missing=""; for p in $(FUZZ_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	CC=clang cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKT_FUZZ=ON >/dev/null
+	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target kartoteka-server $(addprefix fuzz_,$(FUZZ_TARGETS))
+	@failed=""; for t in $(FUZZ_TARGETS); do \
+	  work=$(BUILD_FUZZ)/corpus-work/$$t; log=$(BUILD_FUZZ)/fuzz_$$t.log; \
+	  mkdir -p $$work $(BUILD_FUZZ)/artifacts; \
+	  cp -n tests/fuzz/corpus/$$t/* $$work/; \
+	  echo "fuzz_$$t: $(FUZZ_SECONDS) s on $$work (log: $$log)"; \
+	  ./$(BUILD_FUZZ)/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(FUZZ_FLAGS) \
+	    -artifact_prefix=$(BUILD_FUZZ)/artifacts/$$t- $$work >$$log 2>&1 || failed="$$failed $$t"; \
+	  awk -v t=$$t '/number_of_executed_units/ {n = $$2} /average_exec_per_sec/ {r = $$2} \
+	    END {printf "fuzz_%s: %s executions, %s per second\n", t, n, r}' $$log; \
+	done; \
+	if [ -n "$$failed" ]; then \
+	  echo "fuzz: FAILED:$$failed (inputs in $(BUILD_FUZZ)/artifacts/, traces in the logs)"; exit 1; \
+	fi
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN)
