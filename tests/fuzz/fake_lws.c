@@ -90,6 +90,12 @@ void lws_set_timeout(struct lws *wsi, enum pending_timeout reason, int secs)
 	(void)wsi, (void)reason, (void)secs;
 }
 
+int lws_rx_flow_control(struct lws *wsi, int enable)
+{
+	(void)wsi, (void)enable;
+	return 0;
+}
+
 void lws_cancel_service(struct lws_context *context)
 {
 	(void)context;

@@ -431,6 +431,13 @@ static void fuzz_raws(const uint8_t *buf, size_t len, raws_enc enc, raws_dec dec
 		FUZZ_CHECK(same_bytes(raws_a.p[i], raws_a.len[i], raws_b.p[i], raws_b.len[i]));
 }
 
+static int count_map(void *user, const uint8_t *map, size_t len)
+{
+	(void)user;
+	FUZZ_CHECK(map && len > 0);
+	return 0;
+}
+
 /* ---- dispatch ---- */
 
 /* Decode buf as message type t; round-trip what decodes. */
@@ -446,6 +453,7 @@ static void decode_as(kt_msgtype t, const uint8_t *buf, size_t len)
 		kt_snapshot_begin snap;
 		kt_error_msg error;
 		kt_audit_query audit;
+		kt_manage manage;
 	} m;
 
 	switch (t) {
@@ -525,6 +533,24 @@ static void decode_as(kt_msgtype t, const uint8_t *buf, size_t len)
 		break;
 	case KT_MSG_AUDIT_RESULT:
 		fuzz_raws(buf, len, proto_audit_result_encode, proto_audit_result_decode);
+		break;
+	case KT_MSG_MANAGE:
+		if (proto_manage_decode(buf, len, &m.manage) == KT_OK) {
+			kt_manage again;
+			kt_mpw out;
+			FUZZ_CHECK(m.manage.op.s && m.manage.op.len <= 32 && m.manage.id.len <= 64);
+			kt_mpw_init(&out);
+			proto_manage_encode(&out, &m.manage);
+			FUZZ_CHECK(!out.err && proto_manage_decode(out.sb.data, out.sb.size, &again) == KT_OK);
+			FUZZ_CHECK(again.op.len == m.manage.op.len && !memcmp(again.op.s, m.manage.op.s, again.op.len));
+			FUZZ_CHECK(!again.id.s == !m.manage.id.s && again.id.len == m.manage.id.len &&
+				   (!again.id.len || !memcmp(again.id.s, m.manage.id.s, again.id.len)));
+			kt_mpw_free(&out);
+		}
+		break;
+	case KT_MSG_MANAGE_RESULT:
+		if (proto_manage_result_decode(buf, len, count_map, NULL) == KT_OK)
+			FUZZ_CHECK(proto_find_key(buf, len, "devices", &(kt_mp){0}) == KT_OK);
 		break;
 	default:
 		break;

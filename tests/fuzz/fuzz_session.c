@@ -40,6 +40,7 @@ static void cleanup(void)
 	static const char *const suffix[] = {"", "-wal", "-shm"};
 	char path[sizeof db + 8];
 	auth_stop(&srv);
+	writer_stop(&srv);
 	fanout_free(&srv);
 	kt_mpw_free(&srv.body);
 	kt_mpw_free(&srv.frame);
@@ -125,9 +126,24 @@ static void setup(void)
 	srv.watch_fd = -1;
 	kt_mpw_init(&srv.body);
 	kt_mpw_init(&srv.frame);
-	if (fanout_init(&srv, 8192, 65536) || auth_start(&srv))
+	if (fanout_init(&srv, 8192, 65536) || auth_start(&srv) || writer_start(&srv))
 		die("cannot start the server state");
 	plant_tokens(emails);
+}
+
+/* A push goes to the writer thread; its answer comes back through
+ * writer_deliver, as the event loop would do it on the wake-up. */
+static void wait_for_writer(kt_session *s)
+{
+	int64_t until = kt_mono_us() + 20 * 1000000;
+	while (s->pushes_inflight > 0 && kt_mono_us() < until) {
+		if (atomic_exchange(&srv.wake_push, 0))
+			writer_deliver(&srv);
+		else
+			usleep(100);
+	}
+	if (s->pushes_inflight > 0)
+		die("the writer did not answer a push within 20 s");
 }
 
 /* Every frame the server writes is one whole valid message of a
@@ -140,7 +156,7 @@ static void check_written(const unsigned char *buf, size_t len)
 	FUZZ_CHECK(proto_msg_peek_type(buf, len, &t) == KT_OK);
 	FUZZ_CHECK(t == KT_MSG_WELCOME || t == KT_MSG_AUTH_OK || t == KT_MSG_SNAPSHOT_BEGIN || t == KT_MSG_PAGE ||
 		   t == KT_MSG_SNAPSHOT_END || t == KT_MSG_CHANGES || t == KT_MSG_SYNCED || t == KT_MSG_ERROR ||
-		   t == KT_MSG_PUSH_RESULT || t == KT_MSG_AUDIT_RESULT);
+		   t == KT_MSG_PUSH_RESULT || t == KT_MSG_AUDIT_RESULT || t == KT_MSG_MANAGE_RESULT);
 	if (verbose)
 		fprintf(stderr, "fuzz_session:   <- %s (%zu bytes)\n", proto_msg_name(t), len);
 }
@@ -201,6 +217,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fprintf(stderr, "fuzz_session: -> frame of %zu bytes (state %d)\n", len, (int)s->state);
 		rc = session_on_message(s, buf, len);
 		free(buf);
+		wait_for_writer(s);
 		closed = rc < 0 || drain(s, WRITES_PER_MESSAGE) < 0;
 	}
 	if (!closed) {
@@ -209,6 +226,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	fake_clear_timers();
 	session_free(s);
+	/* an input may have signed its device out, revoked it or deactivated
+	 * someone: undo it, so the next input can sign in with the planted tokens */
+	if (sqlite3_exec(store_db(srv.st), "UPDATE auth_session SET revoked = 0 WHERE revoked = 1; "
+					   "UPDATE device SET revoked = 0 WHERE revoked = 1; "
+					   "UPDATE staff SET active = 1 WHERE active = 0", NULL, NULL, NULL) != SQLITE_OK)
+		die("cannot undo the input's revocations");
 	fake_on_write = NULL;
 	return 0;
 }

@@ -118,6 +118,14 @@ def valid_messages(ids):
             {"mid": 3, "status": "duplicate", "first": {"mid": 3, "status": "applied", "v": 2}}]},
         "audit_query": {"t": "audit_query", "client": ids.client, "before": 0, "limit": 20},
         "audit_query_all": {"t": "audit_query", "client": None, "before": 1000, "limit": 500},
+        "manage_list": {"t": "manage", "op": "list_devices"},
+        "manage_unknown": {"t": "manage", "op": "revoke_device", "id": NEW_ID},
+        "manage_bad_op": {"t": "manage", "op": "explode", "id": "not-a-uuid"},
+        "logout": {"t": "logout"},
+        "manage_result": {"t": "manage_result", "op": "list_devices", "devices": [
+            {"id": DEVICE, "kind": "staff", "principal": ids.specialist, "name": "A", "role": "specialist",
+             "app": "x", "first_seen": 1, "last_seen": 2, "last_ack_seq": 3, "revoked": False,
+             "signed_in": True}]},
         "audit_result": {"t": "audit_result", "entries": [
             {"seq": 9, "server_time": 1, "device_time": None, "actor_kind": "staff", "actor_id": ids.specialist,
              "device_id": DEVICE, "action": "update", "entity": "client", "entity_id": ids.client,
@@ -240,6 +248,10 @@ def main():
                                                 pack({"t": "error", "code": "auth_failed", "msg": "no",
                                                       "fatal": False, "re": "resume"})))
     write(d, "session_login_mode", b"\x08" + frames(v["welcome"], v["auth_ok"]))
+    write(d, "session_revoked", b"\x01" + frames(pack({"t": "error", "code": "revoked", "msg": "signed out",
+                                                      "fatal": True, "re": None})))
+    write(d, "session_device_revoked", b"\x01" + frames(pack({"t": "error", "code": "device_revoked",
+                                                             "msg": "wipe", "fatal": True, "re": "hello"})))
     write(d, "session_forever", b"\x11" + frames(v["changes"], v["synced"],
                                                  pack({"t": "error", "code": "busy", "msg": "b", "fatal": False,
                                                        "re": "push"})))
@@ -256,6 +268,9 @@ def main():
         write(d, "resume_sync_" + role, frames(hello(), resume(i), v["sync_nil"]))
         write(d, "resume_push_" + role, frames(hello(), resume(i), v["push"], v["sync_nil"], v["ack"]))
         write(d, "resume_audit_" + role, frames(hello(), resume(i), v["audit_query"], v["audit_query_all"]))
+    for i, role in enumerate(ROLES):
+        write(d, "resume_manage_" + role, frames(hello(), resume(i), v["manage_list"], v["manage_unknown"],
+                                                 v["manage_bad_op"], v["logout"]))
     write(d, "resume_sync_cursor", frames(hello(), resume(0), v["sync_cursor"], v["ack"]))
     write(d, "resume_events_only", frames(hello(), resume(2), v["push_events_only"]))
     write(d, "resume_bad_token", frames(hello(), pack({"t": "resume", "token": "00" * 32}),
