@@ -36,6 +36,18 @@ def parse_args():
     return [sys.argv[0]] + rest
 
 
+def option(name, default):
+    """An integer option --name N taken out of sys.argv (before unittest sees it),
+    else the environment's KT_NAME, else default. For the randomized tests'
+    --seed, --ops, --iterations."""
+    if name in sys.argv:
+        i = sys.argv.index(name)
+        v = sys.argv[i + 1]
+        del sys.argv[i:i + 2]
+        return int(v)
+    return int(os.environ.get("KT_" + name.strip("-").upper(), default))
+
+
 def main():
     argv = parse_args()
     unittest.main(argv=argv, verbosity=2)

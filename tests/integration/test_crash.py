@@ -11,7 +11,6 @@ import os
 import random
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 import unittest
@@ -24,17 +23,8 @@ DEVICES = 20
 BATCH = 15  # edits a tablet queues between two syncs
 
 
-def _opt(name, default):
-    if name in sys.argv:
-        i = sys.argv.index(name)
-        v = sys.argv[i + 1]
-        del sys.argv[i:i + 2]
-        return int(v)
-    return int(os.environ.get("KT_" + name.strip("-").upper(), default))
-
-
-SEED = _opt("--seed", random.randrange(1 << 30))
-ITERATIONS = _opt("--iterations", 4)
+SEED = h.option("--seed", random.randrange(1 << 30))
+ITERATIONS = h.option("--iterations", 4)
 
 
 def kill9(server):

@@ -17,7 +17,6 @@ import os
 import random
 import sqlite3
 import subprocess
-import sys
 import time
 import unittest
 
@@ -27,17 +26,8 @@ import oracle
 A, B = "Lepota Center", "Lepota Maribor"
 
 
-def _opt(name, default):
-    if name in sys.argv:
-        i = sys.argv.index(name)
-        v = sys.argv[i + 1]
-        del sys.argv[i:i + 2]
-        return int(v)
-    return int(os.environ.get("KT_" + name.strip("-").upper(), default))
-
-
-SEED = _opt("--seed", random.randrange(1 << 30))
-OPS = _opt("--ops", 250)
+SEED = h.option("--seed", random.randrange(1 << 30))
+OPS = h.option("--ops", 250)
 QUIET_EVERY = 50
 
 
