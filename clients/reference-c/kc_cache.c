@@ -439,8 +439,23 @@ int kc_cache_apply(kc_client *c, const kt_op *op)
 	}
 	if ((rc = step_done(c, s)))
 		return rc;
-	if (c->queue_len > 0) /* keep this device's queued edits visible on top */
+	if (c->queue_len > 0) {
+		/* a rejected edit of this row rolls back to the server's row as it is
+		 * now, not to the row as it was when the edit was made (that would
+		 * undo this change), then the queued edits go back on top */
+		sqlite3_stmt *b;
+		if (sqlite3_prepare_v2(c->db, "UPDATE queue SET before = (SELECT data FROM rows WHERE tbl = ?1 AND id = ?2) "
+					      "WHERE tbl = ?1 AND id = ?2 AND op = 'update'",
+				       -1, &b, NULL) != SQLITE_OK)
+			return KT_EIO;
+		sqlite3_bind_text(b, 1, op->tbl.s, (int)op->tbl.len, SQLITE_STATIC);
+		sqlite3_bind_text(b, 2, op->id.s, (int)op->id.len, SQLITE_STATIC);
+		rc = sqlite3_step(b) == SQLITE_DONE ? KT_OK : KT_EIO;
+		sqlite3_finalize(b);
+		if (rc)
+			return rc;
 		return kc_queue_rebase(c, op->tbl.s, op->tbl.len, op->id.s, op->id.len);
+	}
 	return KT_OK;
 }
 

@@ -276,6 +276,9 @@ static int apply_batch(kc_client *c, const unsigned char *buf, size_t len, bool 
 
 	if (kc_tx(c, "BEGIN IMMEDIATE"))
 		return KT_EIO;
+	/* another process (the CLI) may have queued edits since we last looked:
+	 * count them inside our write transaction, where nobody can add more */
+	c->queue_len = kc_queue_count(c);
 	rc = changes ? proto_changes_decode(buf, len, apply_one, &b, &cursor) : proto_page_decode(buf, len, apply_one, &b);
 	if (!rc && changes)
 		rc = kc_cache_set_cursor(c, &cursor);
