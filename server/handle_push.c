@@ -365,9 +365,9 @@ checked:;
 		c->rc = rc == KT_EIO ? rc : reject(c, m, start, rc, msg, have_row ? &row : NULL, &mf);
 		goto done;
 	}
-	/* 7. apply: row + change log + audit, as this person on this device */
+	/* 7. apply: row + change log + audit, as this person on this device
+	 * (push_job_step set the actor: rejections are theirs too) */
 	int64_t v = 0;
-	store_set_actor(st, p->is_client ? "client" : "staff", p->id, c->device, m->at);
 	if (create) {
 		rc = store_insert(st, t->name, id, p->org, apply.f, apply.n, &v);
 		if (!rc && (t->route == KT_ROUTE_LOC_COL) && val(NULL, &apply, "client_id"))
@@ -380,7 +380,6 @@ checked:;
 		}
 	} else
 		rc = store_update(st, t->name, id, apply.f, apply.n, &v);
-	store_set_actor(st, "system", NULL, NULL, 0);
 	if (rc == KT_EINVALID || rc == KT_ECONFLICT || rc == KT_ENOT_FOUND) {
 		c->rc = reject(c, m, start, rc, "the values were refused by the database", have_row ? &row : NULL, &mf);
 		goto done;
@@ -499,8 +498,15 @@ bool push_job_finished(const kt_push_job *j)
 int push_job_step(kt_store *st, kt_push_job *j, uint32_t max)
 {
 	push_ctx c = {st, &j->principal, j->device, &j->body, j->nres, KT_OK};
-	for (uint32_t k = 0; k < max && j->next_mut < j->nmuts && !c.rc; k++)
-		apply_one(&c, &j->muts[j->next_mut++]);
+	const char *kind = j->principal.is_client ? "client" : "staff";
+	for (uint32_t k = 0; k < max && j->next_mut < j->nmuts && !c.rc; k++) {
+		const kt_mut *m = &j->muts[j->next_mut++];
+		/* who, from which device, at which device time: for the change and
+		 * for a refused attempt alike */
+		store_set_actor(st, kind, j->principal.id, j->device, m->at);
+		apply_one(&c, m);
+	}
+	store_set_actor(st, "system", NULL, NULL, 0);
 	j->nres = c.n;
 	if (!c.rc && j->next_mut == j->nmuts && !j->events_done) {
 		c.rc = proto_push_events_decode(j->buf, j->len, record_event, &c);

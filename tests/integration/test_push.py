@@ -126,6 +126,9 @@ class PushTest(h.DemoServerTest):
             self.assertEqual((res["status"], res["code"]), ("rejected", "forbidden"), (acc["role"], m))
         self.assertEqual(self.count("SELECT count(*) FROM audit WHERE action = 'rejected:forbidden'"),
                          before + len(cases))
+        # who tried, from which device: never "system"
+        self.assertEqual(self.count("SELECT count(*) FROM audit WHERE action LIKE 'rejected:%' AND "
+                                    "(actor_kind NOT IN ('staff', 'client') OR actor_id IS NULL OR device_id IS NULL)"), 0)
 
     def test_bad_mutations_get_specific_errors_and_do_not_block_the_rest(self):
         mgr = h.account(self.accounts, "manager", A)
