@@ -19,9 +19,16 @@ int handle_logout(kt_session *s, const unsigned char *buf, size_t len)
 	return 0;
 }
 
+struct pack_ctx {
+	kt_mpw *w;
+	uint32_t n;
+};
+
 static int pack_device(void *user, const kt_device_info *d)
 {
-	kt_mpw *w = user;
+	struct pack_ctx *c = user;
+	kt_mpw *w = c->w;
+	c->n++;
 	kt_mpw_map(w, 11);
 	kt_mpw_str(w, "id");
 	kt_mpw_str(w, d->id);
@@ -48,13 +55,6 @@ static int pack_device(void *user, const kt_device_info *d)
 	return 0;
 }
 
-static int count_device(void *user, const kt_device_info *d)
-{
-	(void)d;
-	(*(uint32_t *)user)++;
-	return 0;
-}
-
 int handle_manage(kt_session *s, const unsigned char *buf, size_t len)
 {
 	kt_server *srv = s->srv;
@@ -62,7 +62,7 @@ int handle_manage(kt_session *s, const unsigned char *buf, size_t len)
 	kt_manage m;
 	char id[KT_UUID_LEN + 1] = "";
 	kt_mpw body;
-	uint32_t n = 0;
+	struct pack_ctx pc = {&body, 0};
 	int rc = proto_manage_decode(buf, len, &m);
 
 	if (rc) {
@@ -109,13 +109,13 @@ int handle_manage(kt_session *s, const unsigned char *buf, size_t len)
 		}
 	}
 	kt_mpw_init(&body);
-	if (list && (rc = revoke_list_devices(srv->st, p, pack_device, &body)) == KT_OK)
-		rc = revoke_list_devices(srv->st, p, count_device, &n);
+	if (list)
+		rc = revoke_list_devices(srv->st, p, pack_device, &pc);
 	if (rc) {
 		session_error(s, KT_EIO, NULL, "manage", false);
 	} else {
 		frame_begin(srv);
-		proto_manage_result_encode(&srv->frame, &m, n, body.sb.data, body.sb.size);
+		proto_manage_result_encode(&srv->frame, &m, pc.n, body.sb.data, body.sb.size);
 		if (session_queue_frame(s, false))
 			session_error(s, KT_EBUSY, NULL, "manage", false);
 	}

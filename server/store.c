@@ -302,12 +302,9 @@ kt_chain_head *store_chain_head(kt_store *st)
 	return &st->head;
 }
 
-void store_autocheckpoint(kt_store *st, int pages)
+void store_checkpoint_by_hand(kt_store *st)
 {
-	if (pages > 0)
-		sqlite3_wal_autocheckpoint(st->db, pages);
-	else
-		sqlite3_wal_hook(st->db, on_wal_commit, st); /* replaces the automatic one */
+	sqlite3_wal_hook(st->db, on_wal_commit, st); /* replaces the automatic checkpoint */
 }
 
 int store_wal_pages(kt_store *st)

@@ -53,11 +53,11 @@ typedef struct kt_chain_head {
 kt_chain_head *store_chain_head(kt_store *st);
 
 /* WAL checkpoints. A connection that writes a lot leaves them to another
- * (store_autocheckpoint(st, 0)) and asks another thread to run
+ * (store_checkpoint_by_hand) and asks another thread to run
  * store_checkpoint when store_wal_pages grows: a PASSIVE
  * checkpoint that never blocks the writer. *wal_frames and *copied may be NULL. */
-void store_autocheckpoint(kt_store *st, int pages);
-int store_wal_pages(kt_store *st); /* WAL size after our last commit (autocheckpoint off) */
+void store_checkpoint_by_hand(kt_store *st);
+int store_wal_pages(kt_store *st); /* WAL size after our last commit (checkpoints by hand) */
 int store_checkpoint(kt_store *st, int *wal_frames, int *copied) KT_MUST_CHECK;
 
 /* meta key/value (server secrets such as the cursor MAC key live here). */

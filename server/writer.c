@@ -151,7 +151,7 @@ static void one_transaction(kt_writer *w, kt_store *st, ack *acks, int nacks)
 		for (kt_push_job *j = w->active; j; j = j->next)
 			if (!push_job_finished(j) || j->in_tx)
 				j->rc = rc == KT_EBUSY ? KT_EBUSY : KT_EIO;
-		/* acks are advisory: keep the newest in memory for the next try */
+		/* the acks are dropped too: they are advisory, the device's next ack carries them */
 	}
 	for (kt_push_job *j = w->active; j; j = j->next)
 		j->in_tx = false;
@@ -170,7 +170,7 @@ static void *writer_main(void *arg)
 		st = NULL;
 	}
 	if (st)
-		store_autocheckpoint(st, 0); /* checkpoint_main does it, off our path */
+		store_checkpoint_by_hand(st); /* checkpoint_main does it, off our path */
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		while (!w->stop && !w->todo_head && !w->active &&
@@ -189,8 +189,6 @@ static void *writer_main(void *arg)
 		w->nacks = w->acks_cap = 0;
 		pthread_mutex_unlock(&w->mu);
 
-		if (w->stop && !st)
-			nacks = 0;
 		if (st)
 			one_transaction(w, st, acks, nacks);
 		else
@@ -245,7 +243,6 @@ static void *checkpoint_main(void *arg)
 		kt_err_log("checkpointer: cannot open database: %s", msg);
 		return NULL;
 	}
-	store_autocheckpoint(st, 0);
 	pthread_mutex_lock(&w->mu);
 	while (!w->stop) {
 		struct timespec ts;
