@@ -204,9 +204,10 @@ static int admin_list(kt_store *st, int argc, char **argv)
 		 "s.display_name, s.email FROM staff s ORDER BY CASE s.role WHEN 'owner' THEN 0 WHEN "
 		 "'manager' THEN 1 WHEN 'reception' THEN 2 ELSE 3 END, locs, s.display_name, s.id LIMIT ?"},
 		{"clients",
-		 "SELECT c.id, c.name, c.email, coalesce((SELECT group_concat(name, ',') FROM (SELECT "
+		 /* name and e-mail are sealed (keyring.h): filled in from the decrypted row */
+		 "SELECT c.id, NULL, NULL, coalesce((SELECT group_concat(name, ',') FROM (SELECT "
 		 "l.name FROM client_location cl JOIN location l ON l.id = cl.location_id WHERE "
-		 "cl.client_id = c.id ORDER BY l.name)), '') FROM client c ORDER BY c.name, c.id LIMIT ?"},
+		 "cl.client_id = c.id ORDER BY l.name)), '') FROM client c ORDER BY c.id LIMIT ?"},
 		{"services",
 		 "SELECT s.id, s.name, s.duration_min, coalesce(l.name, '*'), s.price_cents FROM service s "
 		 "LEFT JOIN location l ON l.id = s.location_id ORDER BY s.name, s.id LIMIT ?"},
@@ -230,12 +231,21 @@ static int admin_list(kt_store *st, int argc, char **argv)
 			return admin_fail("%s", sqlite3_errmsg(store_db(st)));
 		sqlite3_bind_int64(s, 1, limit);
 		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+			kt_row row = {0};
+			bool card = !strcmp(q[i].what, "clients") &&
+				    store_row_load(st, kt_table_find("client", 6), (const char *)sqlite3_column_text(s, 0),
+						   &row) == KT_OK;
 			for (int c = 0; c < sqlite3_column_count(s); c++) {
 				if (c)
 					putchar('\t');
-				print_cell(sqlite3_column_text(s, c));
+				if (card && (c == 1 || c == 2)) {
+					const kt_val *v = &row.v[c == 1 ? 2 : 3]; /* client name, email */
+					print_cell((const unsigned char *)(v->null ? "" : v->s));
+				} else
+					print_cell(sqlite3_column_text(s, c));
 			}
 			putchar('\n');
+			kt_row_free(&row);
 		}
 		sqlite3_finalize(s);
 		if (rc != SQLITE_DONE)

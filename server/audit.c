@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sodium.h>
 #include "audit.h"
+#include "keyring.h"
 
 #define HASH_LEN 32
 
@@ -18,11 +19,6 @@ static void put_field(crypto_generichash_state *h, const void *p, size_t n, bool
 	crypto_generichash_update(h, len, 4);
 	if (!null && n)
 		crypto_generichash_update(h, p, n);
-}
-
-static void put_text(crypto_generichash_state *h, const char *s)
-{
-	put_field(h, s, s ? strlen(s) : 0, s == NULL);
 }
 
 static void put_int(crypto_generichash_state *h, int64_t v, bool null)
@@ -40,7 +36,8 @@ static void put_int(crypto_generichash_state *h, int64_t v, bool null)
 
 typedef struct entry_vals {
 	int64_t seq;
-	const char *text[12]; /* org_id .. after */
+	const char *text[12]; /* org_id .. after; NULL = SQL NULL */
+	size_t len[12];       /* before/after are sealed bytes (may hold NULs) */
 	int64_t device_time, server_time;
 	bool device_time_null;
 } entry_vals;
@@ -52,7 +49,7 @@ static void entry_hash(const uint8_t prev[HASH_LEN], const entry_vals *v, uint8_
 	crypto_generichash_update(&h, prev, HASH_LEN);
 	put_int(&h, v->seq, false);
 	for (int i = 0; i < 12; i++)
-		put_text(&h, v->text[i]);
+		put_field(&h, v->text[i], v->len[i], v->text[i] == NULL);
 	put_int(&h, v->device_time, v->device_time_null);
 	put_int(&h, v->server_time, false);
 	crypto_generichash_final(&h, out, HASH_LEN);
@@ -99,16 +96,41 @@ int audit_append(kt_store *st, const kt_audit_entry *e)
 				e->action, e->entity, e->entity_id, e->client_id, e->location_id, e->fields,
 				e->before, e->after};
 	memcpy(v.text, text, sizeof text);
+	for (int i = 0; i < 12; i++)
+		v.len[i] = text[i] ? strlen(text[i]) : 0;
+	/* what the entry says about a client is sealed with the client's key:
+	 * erasing the client makes it unreadable, and the chain still verifies */
+	uint8_t *sealed[2] = {NULL, NULL};
+	if (e->client_id) {
+		char seq[24];
+		snprintf(seq, sizeof seq, "%lld", (long long)v.seq);
+		for (int i = 0; i < 2; i++) {
+			const char *plain = i ? e->after : e->before;
+			if (plain && (rc = keyring_seal(store_keyring(st), e->client_id, "audit", i ? "after" : "before",
+							seq, plain, strlen(plain), &sealed[i], &v.len[10 + i]))) {
+				free(sealed[0]);
+				return rc;
+			}
+			if (plain)
+				v.text[10 + i] = (const char *)sealed[i];
+		}
+	}
 	v.device_time = a->device_time;
 	v.device_time_null = a->device_time == 0;
 	v.server_time = kt_now_ms();
 	entry_hash(prev, &v, hash);
 	if (!(s = store_prepare(st, "INSERT INTO audit(" AUDIT_COLS ", prev_hash, hash) "
-				    "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")))
+				    "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))) {
+		free(sealed[0]);
+		free(sealed[1]);
 		return KT_EIO;
+	}
 	sqlite3_bind_int64(s, 1, v.seq);
 	for (int i = 0; i < 12; i++)
-		sqlite3_bind_text(s, 2 + i, v.text[i], -1, SQLITE_STATIC);
+		if (i >= 10 && sealed[i - 10])
+			sqlite3_bind_blob(s, 2 + i, v.text[i], (int)v.len[i], SQLITE_STATIC);
+		else
+			sqlite3_bind_text(s, 2 + i, v.text[i], (int)v.len[i], SQLITE_STATIC);
 	if (v.device_time_null)
 		sqlite3_bind_null(s, 14);
 	else
@@ -118,6 +140,8 @@ int audit_append(kt_store *st, const kt_audit_entry *e)
 	sqlite3_bind_blob(s, 17, hash, HASH_LEN, SQLITE_STATIC);
 	rc = sqlite3_step(s) == SQLITE_DONE ? KT_OK : KT_EIO;
 	store_finish(st, s);
+	free(sealed[0]);
+	free(sealed[1]);
 	kt_chain_head *h = store_chain_head(st);
 	h->tx = rc == KT_OK ? store_tx_id(st) : 0; /* the next append in this transaction needs no query */
 	if (h->tx) {
@@ -149,8 +173,13 @@ int audit_verify(kt_store *st, FILE *out)
 		uint8_t want[HASH_LEN];
 		head *h = NULL;
 		v.seq = sqlite3_column_int64(s, 0);
-		for (int i = 0; i < 12; i++)
-			v.text[i] = (const char *)sqlite3_column_text(s, 1 + i);
+		for (int i = 0; i < 12; i++) {
+			bool null = sqlite3_column_type(s, 1 + i) == SQLITE_NULL;
+			v.text[i] = null ? NULL : (const char *)sqlite3_column_blob(s, 1 + i);
+			v.len[i] = null ? 0 : (size_t)sqlite3_column_bytes(s, 1 + i);
+			if (!null && !v.text[i])
+				v.text[i] = ""; /* an empty value, not NULL */
+		}
 		v.device_time_null = sqlite3_column_type(s, 13) == SQLITE_NULL;
 		v.device_time = sqlite3_column_int64(s, 13);
 		v.server_time = sqlite3_column_int64(s, 14);
@@ -190,6 +219,24 @@ int audit_verify(kt_store *st, FILE *out)
 	return rc;
 }
 
+int audit_value(kt_store *st, sqlite3_stmt *s, int col, int64_t seq, const char *which, char **out)
+{
+	const void *b;
+	size_t n, plen;
+	char seqs[24];
+	int rc;
+	*out = NULL;
+	if (sqlite3_column_type(s, col) == SQLITE_NULL)
+		return KT_OK;
+	b = sqlite3_column_blob(s, col);
+	n = (size_t)sqlite3_column_bytes(s, col);
+	if (!keyring_is_sealed(b, n)) /* written before encryption at rest, or not about a client */
+		return (*out = kt_strndup(b ? (const char *)b : "", n)) ? KT_OK : KT_ENOMEM;
+	snprintf(seqs, sizeof seqs, "%lld", (long long)seq);
+	rc = keyring_unseal(store_keyring(st), "audit", which, seqs, b, n, out, &plen);
+	return rc == KT_EINVALID ? KT_ENOT_FOUND : rc;
+}
+
 int audit_show_client(kt_store *st, const char *client_id, FILE *out)
 {
 	sqlite3_stmt *s;
@@ -197,18 +244,25 @@ int audit_show_client(kt_store *st, const char *client_id, FILE *out)
 	if (sqlite3_prepare_v2(store_db(st),
 			       "SELECT strftime('%Y-%m-%d %H:%M:%S', a.server_time / 1000, 'unixepoch') || 'Z', "
 			       "a.actor_kind, coalesce(st.display_name, a.actor_id, ''), coalesce(a.device_id, '-'), "
-			       "a.action, a.entity, a.entity_id, coalesce(a.fields, ''), coalesce(a.before, ''), "
-			       "coalesce(a.after, '') FROM audit a LEFT JOIN staff st ON st.id = a.actor_id "
+			       "a.action, a.entity, a.entity_id, coalesce(a.fields, ''), a.before, a.after, a.seq "
+			       "FROM audit a LEFT JOIN staff st ON st.id = a.actor_id "
 			       "WHERE a.client_id = ? ORDER BY a.seq",
 			       -1, &s, NULL) != SQLITE_OK)
 		return KT_EIO;
 	sqlite3_bind_text(s, 1, client_id, -1, SQLITE_STATIC);
 	while (sqlite3_step(s) == SQLITE_ROW) {
-		const char *c[10];
-		for (int i = 0; i < 10; i++)
+		const char *c[8];
+		char *ba[2];
+		int rc[2];
+		for (int i = 0; i < 8; i++)
 			c[i] = (const char *)sqlite3_column_text(s, i);
+		for (int i = 0; i < 2; i++)
+			rc[i] = audit_value(st, s, 8 + i, sqlite3_column_int64(s, 10), i ? "after" : "before", &ba[i]);
 		fprintf(out, "%s  %s %s  device %s  %s %s %s  fields: %s\n    before: %s\n    after:  %s\n", c[0], c[1],
-			c[2], c[3], c[4], c[5], c[6], c[7], c[8][0] ? c[8] : "-", c[9][0] ? c[9] : "-");
+			c[2], c[3], c[4], c[5], c[6], c[7], rc[0] ? "(unreadable: the client's key is destroyed)" : ba[0] ? ba[0] : "-",
+			rc[1] ? "(unreadable: the client's key is destroyed)" : ba[1] ? ba[1] : "-");
+		free(ba[0]);
+		free(ba[1]);
 		n++;
 	}
 	sqlite3_finalize(s);

@@ -24,6 +24,12 @@ int audit_append(kt_store *st, const kt_audit_entry *e) KT_MUST_CHECK;
  * names the first entry whose hash does not match (KT_ECONFLICT). */
 int audit_verify(kt_store *st, FILE *out) KT_MUST_CHECK;
 
+/* The before/after of an audit entry as stored in column col of s (which:
+ * "before" or "after", seq: the entry's seq). Entries about a client are
+ * sealed with the client's key (keyring.h). *out: malloc'd text, NULL when
+ * the column is NULL. KT_ENOT_FOUND when the client's key is destroyed. */
+int audit_value(kt_store *st, sqlite3_stmt *s, int col, int64_t seq, const char *which, char **out) KT_MUST_CHECK;
+
 /* The change history of one client card: who changed what, when. */
 int audit_show_client(kt_store *st, const char *client_id, FILE *out) KT_MUST_CHECK;
 

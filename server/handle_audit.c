@@ -2,7 +2,9 @@
  * protocol: owners all of their organisation, managers what concerns their
  * locations (entries at them, or about clients known there). Nobody else. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include "audit.h"
 #include "server.h"
 
 static void pack_text(kt_mpw *w, sqlite3_stmt *q, int col)
@@ -70,8 +72,17 @@ int handle_audit_query(kt_session *s, const unsigned char *buf, size_t len)
 			if (i < 3)
 				sqlite3_column_type(q, i) == SQLITE_NULL ? kt_mpw_nil(&body)
 									 : kt_mpw_int(&body, sqlite3_column_int64(q, i));
-			else
+			else if (i < 12)
 				pack_text(&body, q, i);
+			else {
+				/* sealed with the client's key; nil once the client is erased */
+				char *v = NULL;
+				if (audit_value(srv->st, q, i, sqlite3_column_int64(q, 0), cols[i], &v) == KT_OK && v)
+					kt_mpw_str(&body, v);
+				else
+					kt_mpw_nil(&body);
+				free(v);
+			}
 		}
 		n++;
 	}

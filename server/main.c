@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include "admin.h"
 #include "audit.h"
+#include "backup.h"
+#include "keyring.h"
 #include "demo.h"
 #include "server.h"
 
@@ -24,11 +26,18 @@ static void usage(FILE *f)
 		"  admin --db FILE SUBCOMMAND ...         server-side edits (see: kartoteka-server admin --db F help)\n"
 		"  audit verify --db FILE                 check the audit log's hash chain\n"
 		"  audit show --db FILE --client ID       a client card's change history\n"
+		"  keys rotate --db FILE                  new master key; every client key is re-wrapped\n"
+		"  backup --db FILE --to FILE             online copy of the database (the server may run);\n"
+		"         [--keys-to FILE]                --keys-to also copies the keyring, to keep elsewhere\n"
+		"  restore --db FILE --from FILE          put a backup in place (server stopped); clients\n"
+		"                                         erased since the backup stay unreadable\n"
 		"  policy                                 print the access policy matrix (Markdown)\n"
 		"  help                                   this text\n"
 		"\n"
-		"config file (serve --config FILE): lines 'key = value', keys: db, listen, log_level\n"
-		"(error, warn, info, debug). Command-line options win over the file.\n");
+		"every command: --key FILE  the master key file (default: the database path + .key)\n"
+		"\n"
+		"config file (serve --config FILE): lines 'key = value', keys: db, listen, key_file,\n"
+		"log_level (error, warn, info, debug). Command-line options win over the file.\n");
 }
 
 static const char *opt(int argc, char **argv, const char *name)
@@ -125,7 +134,7 @@ static char *trim(char *s)
  * the static buffers below (one config per process). */
 static int read_config(const char *path, const char **db, const char **listen, int *level)
 {
-	static char dbv[4096], listenv[256];
+	static char dbv[4096], listenv[256], keyv[4096];
 	char line[4352];
 	int lineno = 0;
 	FILE *f = fopen(path, "r");
@@ -167,6 +176,11 @@ static int read_config(const char *path, const char **db, const char **listen, i
 				return 1;
 			}
 			*level = found;
+		} else if (!strcmp(k, "key_file")) {
+			if (!keyv[0]) { /* --key on the command line wins */
+				snprintf(keyv, sizeof keyv, "%s", v);
+				keyring_set_key_file(keyv);
+			}
 		} else if (strcmp(k, "db") && strcmp(k, "listen")) {
 			fprintf(stderr, "kartoteka-server: %s:%d: unknown key '%s'\n", path, lineno, k);
 			fclose(f);
@@ -218,6 +232,17 @@ static int cmd_audit(int argc, char **argv)
 	return rc ? 1 : 0;
 }
 
+/* keys rotate --db FILE */
+static int cmd_keys(int argc, char **argv)
+{
+	const char *db = opt(argc, argv, "--db");
+	if (!db || argc < 1 || strcmp(argv[0], "rotate")) {
+		fprintf(stderr, "usage: kartoteka-server keys rotate --db FILE [--key FILE]\n");
+		return 2;
+	}
+	return keyring_rotate(db, stdout) ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "help";
@@ -227,6 +252,14 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	umask(077); /* the database, its WAL and anything we create hold personal data */
+	/* --key FILE works with every command: take it out here */
+	for (int i = 2; i < argc - 1; i++)
+		if (!strcmp(argv[i], "--key")) {
+			keyring_set_key_file(argv[i + 1]);
+			memmove(&argv[i], &argv[i + 2], (size_t)(argc - i - 2 + 1) * sizeof *argv);
+			argc -= 2;
+			break;
+		}
 	if (!strcmp(cmd, "init"))
 		return cmd_init(argc - 2, argv + 2);
 	if (!strcmp(cmd, "serve"))
@@ -241,6 +274,12 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "audit"))
 		return cmd_audit(argc - 2, argv + 2);
+	if (!strcmp(cmd, "keys"))
+		return cmd_keys(argc - 2, argv + 2);
+	if (!strcmp(cmd, "backup"))
+		return backup_main(opt(argc, argv, "--db"), opt(argc, argv, "--to"), opt(argc, argv, "--keys-to"));
+	if (!strcmp(cmd, "restore"))
+		return restore_main(opt(argc, argv, "--db"), opt(argc, argv, "--from"));
 	if (!strcmp(cmd, "policy")) {
 		policy_print_markdown(stdout);
 		return 0;

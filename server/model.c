@@ -6,6 +6,7 @@
 #include "model.h"
 
 #define T(n) n, (sizeof n / sizeof n[0])
+#define S true /* sealed: see keyring.h */
 
 static const kt_col organisation_cols[] = {
 	{"id", KT_COL_TEXT}, {"name", KT_COL_TEXT}, {"version", KT_COL_INT}, {"updated_at", KT_COL_INT},
@@ -27,25 +28,25 @@ static const kt_col service_cols[] = {
 	{"version", KT_COL_INT}, {"updated_at", KT_COL_INT},
 };
 static const kt_col client_cols[] = {
-	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"name", KT_COL_TEXT}, {"email", KT_COL_TEXT},
-	{"phone", KT_COL_TEXT}, {"birthday", KT_COL_TEXT}, {"address", KT_COL_TEXT},
-	{"allergies", KT_COL_TEXT}, {"conditions", KT_COL_TEXT}, {"medications", KT_COL_TEXT},
-	{"skin_hair_type", KT_COL_TEXT}, {"patch_tests", KT_COL_TEXT}, {"preferences", KT_COL_TEXT},
-	{"internal_notes", KT_COL_TEXT}, {"portal_enabled", KT_COL_BOOL},
-	{"password_hash", KT_COL_TEXT}, {"version", KT_COL_INT}, {"updated_at", KT_COL_INT},
+	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"name", KT_COL_TEXT, S}, {"email", KT_COL_TEXT, S},
+	{"phone", KT_COL_TEXT, S}, {"birthday", KT_COL_TEXT, S}, {"address", KT_COL_TEXT, S},
+	{"allergies", KT_COL_TEXT, S}, {"conditions", KT_COL_TEXT, S}, {"medications", KT_COL_TEXT, S},
+	{"skin_hair_type", KT_COL_TEXT, S}, {"patch_tests", KT_COL_TEXT, S}, {"preferences", KT_COL_TEXT, S},
+	{"internal_notes", KT_COL_TEXT, S}, {"portal_enabled", KT_COL_BOOL},
+	{"password_hash", KT_COL_TEXT}, {"version", KT_COL_INT}, {"updated_at", KT_COL_INT}, {"email_hash", KT_COL_TEXT},
 };
 static const kt_col appointment_cols[] = {
 	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"location_id", KT_COL_TEXT},
 	{"client_id", KT_COL_TEXT}, {"specialist_id", KT_COL_TEXT}, {"start_at", KT_COL_INT},
 	{"duration_min", KT_COL_INT}, {"services", KT_COL_LIST}, {"status", KT_COL_TEXT},
-	{"client_note", KT_COL_TEXT}, {"internal_note", KT_COL_TEXT}, {"version", KT_COL_INT},
+	{"client_note", KT_COL_TEXT, S}, {"internal_note", KT_COL_TEXT, S}, {"version", KT_COL_INT},
 	{"updated_at", KT_COL_INT},
 };
 static const kt_col visit_cols[] = {
 	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"location_id", KT_COL_TEXT},
 	{"client_id", KT_COL_TEXT}, {"specialist_id", KT_COL_TEXT}, {"appointment_id", KT_COL_TEXT},
-	{"visit_date", KT_COL_TEXT}, {"services", KT_COL_LIST}, {"products_formulas", KT_COL_TEXT},
-	{"treatment_notes", KT_COL_TEXT}, {"photos", KT_COL_LIST}, {"version", KT_COL_INT},
+	{"visit_date", KT_COL_TEXT}, {"services", KT_COL_LIST}, {"products_formulas", KT_COL_TEXT, S},
+	{"treatment_notes", KT_COL_TEXT, S}, {"photos", KT_COL_LIST, S}, {"version", KT_COL_INT},
 	{"updated_at", KT_COL_INT},
 };
 
@@ -55,9 +56,9 @@ const kt_table kt_tables[] = {
 	{"location", T(location_cols), KT_ROUTE_SELF_LOC, true},
 	{"staff", T(staff_cols), KT_ROUTE_STAFF_LOCS, true},
 	{"service", T(service_cols), KT_ROUTE_LOC_OPT, true},
-	{"client", T(client_cols), KT_ROUTE_CLIENT_LOCS, true},
-	{"appointment", T(appointment_cols), KT_ROUTE_LOC_COL, true},
-	{"visit", T(visit_cols), KT_ROUTE_LOC_COL, true},
+	{"client", T(client_cols), KT_ROUTE_CLIENT_LOCS, true, "id"},
+	{"appointment", T(appointment_cols), KT_ROUTE_LOC_COL, true, "client_id"},
+	{"visit", T(visit_cols), KT_ROUTE_LOC_COL, true, "client_id"},
 };
 const int kt_table_count = sizeof kt_tables / sizeof kt_tables[0];
 

@@ -19,6 +19,7 @@ typedef enum kt_coltype {
 typedef struct kt_col {
 	const char *name;
 	kt_coltype type;
+	bool sealed; /* stored encrypted with the owning client's key (keyring.h) */
 } kt_col;
 
 /* How a row's routing keys are found. */
@@ -37,6 +38,7 @@ typedef struct kt_table {
 	int ncols;
 	kt_route route;
 	bool synced; /* false: server-internal, never sent (still needs policy entries) */
+	const char *owner_col; /* sealed columns belong to the client in this column; NULL: none */
 } kt_table;
 
 extern const kt_table kt_tables[];

@@ -68,6 +68,7 @@ const kt_policy_entry kt_policy[] = {
 	ROW("client", "password_hash",           N, N, N, N, N),
 	ROW("client", "version",                 M, M, M, M, M),
 	ROW("client", "updated_at",              Y, Y, Y, Y, Y),
+	INTERNAL("client", "email_hash"),
 
 	ROW("appointment", "id",                 M, M, M, M, M),
 	ROW("appointment", "org_id",             N, N, N, N, N),

@@ -126,6 +126,13 @@ const char *const kt_migrations[] = {
 	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
 	" kind TEXT NOT NULL CHECK(kind IN ('session','device','principal')),"
 	" target TEXT NOT NULL, at INTEGER NOT NULL);",
+
+	/* 6: encryption at rest (keyring.h). Personal columns now hold sealed
+	 * BLOBs, so the portal login's unique e-mail index moves to a keyed
+	 * hash of the address; store.c seals rows written before this on open. */
+	"ALTER TABLE client ADD COLUMN email_hash TEXT;"
+	"DROP INDEX client_portal_email;"
+	"CREATE UNIQUE INDEX client_portal_email_hash ON client(email_hash) WHERE portal_enabled = 1;",
 };
 
 const int kt_migration_count = sizeof kt_migrations / sizeof kt_migrations[0];

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <jansson.h>
 #include "audit.h"
+#include "keyring.h"
 #include "policy.h"
 #include "schema.h"
 #include "store.h"
@@ -28,6 +30,7 @@ struct kt_store {
 	bool in_tx;        /* a store_begin transaction is open */
 	kt_chain_head head;
 	int wal_pages;     /* frames in the WAL after our last commit */
+	kt_keyring *kr;    /* client data keys (NULL: read-only without the key file) */
 };
 
 static int on_wal_commit(void *user, sqlite3 *db, const char *name, int pages)
@@ -155,6 +158,66 @@ static int migrate(kt_store *st, const char **errmsg)
 	return rc;
 }
 
+static int bind_value(kt_store *st, sqlite3_stmt *s, int idx, const kt_table *t, int ci, const char *text,
+		      const char *row_id, const char *owner);
+static int bind_email_hash(kt_store *st, sqlite3_stmt *s, int idx, const char *email);
+
+/* Seal the personal columns of rows written before encryption at rest
+ * (schema 6): once per database, in one transaction. Not a change of the
+ * data, so no change log or audit entry. */
+static int seal_existing(kt_store *st)
+{
+	uint8_t done;
+	size_t len;
+	int rc;
+	if (store_meta_get(st, "sealed_v1", &done, 1, &len) == KT_OK)
+		return KT_OK;
+	if ((rc = exec(st, "BEGIN IMMEDIATE")))
+		return rc;
+	for (int ti = 0; ti < kt_table_count && !rc; ti++) {
+		const kt_table *t = &kt_tables[ti];
+		for (int ci = 0; ci < t->ncols && t->owner_col && !rc; ci++) {
+			char sql[256], upd[256];
+			sqlite3_stmt *q, *u;
+			bool email = !strcmp(t->name, "client") && !strcmp(t->cols[ci].name, "email");
+			if (!t->cols[ci].sealed)
+				continue;
+			snprintf(sql, sizeof sql, "SELECT id, %s, %s FROM %s WHERE typeof(%s) = 'text'", t->owner_col,
+				 t->cols[ci].name, t->name, t->cols[ci].name);
+			snprintf(upd, sizeof upd, "UPDATE %s SET %s = ?1%s WHERE id = ?3", t->name, t->cols[ci].name,
+				 email ? ", email_hash = ?2" : "");
+			if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK)
+				return exec(st, "ROLLBACK"), KT_EIO;
+			if (sqlite3_prepare_v2(st->db, upd, -1, &u, NULL) != SQLITE_OK) {
+				sqlite3_finalize(q);
+				return exec(st, "ROLLBACK"), KT_EIO;
+			}
+			while (!rc && sqlite3_step(q) == SQLITE_ROW) {
+				const char *id = (const char *)sqlite3_column_text(q, 0);
+				const char *owner = (const char *)sqlite3_column_text(q, 1);
+				const char *v = (const char *)sqlite3_column_text(q, 2);
+				sqlite3_reset(u);
+				rc = bind_value(st, u, 1, t, ci, v, id, owner);
+				if (!rc && email)
+					rc = bind_email_hash(st, u, 2, v);
+				sqlite3_bind_text(u, 3, id, -1, SQLITE_TRANSIENT);
+				if (!rc && sqlite3_step(u) != SQLITE_DONE)
+					rc = KT_EIO;
+			}
+			sqlite3_finalize(q);
+			sqlite3_finalize(u);
+		}
+	}
+	done = 1;
+	if (!rc)
+		rc = store_meta_set(st, "sealed_v1", &done, 1);
+	if (rc || (rc = exec(st, "COMMIT"))) {
+		exec(st, "ROLLBACK");
+		return rc;
+	}
+	return KT_OK;
+}
+
 int store_open(const char *path, int flags, kt_store **out, const char **errmsg)
 {
 	static const char *dummy;
@@ -204,6 +267,12 @@ int store_open(const char *path, int flags, kt_store **out, const char **errmsg)
 		if ((rc = migrate(st, errmsg)))
 			goto fail;
 	}
+	if ((rc = keyring_open(path, flags & KT_STORE_CREATE, flags & KT_STORE_READONLY, &st->kr, errmsg)))
+		goto fail;
+	if (!(flags & KT_STORE_READONLY) && (rc = seal_existing(st))) {
+		*errmsg = "cannot encrypt the personal data written by an older version";
+		goto fail;
+	}
 	store_data_changed(st);
 	store_set_actor(st, "system", NULL, NULL, 0);
 	*out = st;
@@ -226,6 +295,7 @@ void store_close(kt_store *st)
 	for (int i = 0; i < 16; i++)
 		free(st->row_sql[i]);
 	sqlite3_close(st->db);
+	keyring_close(st->kr);
 	free(st);
 }
 
@@ -256,6 +326,16 @@ void store_finish(kt_store *st, sqlite3_stmt *s)
 sqlite3 *store_db(kt_store *st)
 {
 	return st->db;
+}
+
+kt_keyring *store_keyring(kt_store *st)
+{
+	return st->kr;
+}
+
+int store_client_key_destroy(kt_store *st, const char *client_id)
+{
+	return keyring_destroy(st->kr, client_id);
 }
 
 int store_schema_version(kt_store *st)
@@ -499,7 +579,112 @@ static int row_org(kt_store *st, const kt_table *t, const char *id, char org[KT_
 static bool managed_column(const char *name)
 {
 	return !strcmp(name, "id") || !strcmp(name, "org_id") || !strcmp(name, "version") ||
-	       !strcmp(name, "updated_at");
+	       !strcmp(name, "updated_at") || !strcmp(name, "email_hash");
+}
+
+static int bind_field(sqlite3_stmt *s, int idx, const kt_col *c, const char *text);
+
+/* Bind a field value; a sealed column is sealed under owner (a client id)
+ * first, with the table, column and row id as associated data. */
+static int bind_value(kt_store *st, sqlite3_stmt *s, int idx, const kt_table *t, int ci, const char *text,
+		      const char *row_id, const char *owner)
+{
+	const kt_col *c = &t->cols[ci];
+	uint8_t *b;
+	size_t n;
+	int rc;
+	if (!text || !c->sealed)
+		return bind_field(s, idx, c, text);
+	if (!owner || !*owner)
+		return KT_EINVALID;
+	if ((rc = keyring_seal(st->kr, owner, t->name, c->name, row_id, text, strlen(text), &b, &n)))
+		return rc;
+	sqlite3_bind_blob(s, idx, b, (int)n, free);
+	return KT_OK;
+}
+
+/* The keyed hash of a client's e-mail address (login lookups), or NULL. */
+static int bind_email_hash(kt_store *st, sqlite3_stmt *s, int idx, const char *email)
+{
+	char h[65];
+	int rc;
+	if (!email)
+		return sqlite3_bind_null(s, idx) == SQLITE_OK ? KT_OK : KT_EIO;
+	if ((rc = keyring_email_hash(st->kr, email, h)))
+		return rc;
+	sqlite3_bind_text(s, idx, h, -1, SQLITE_TRANSIENT);
+	return KT_OK;
+}
+
+/* One value of a result column: a sealed one is opened with its owner's
+ * key. The key of an erased client is gone: its values read as NULL. */
+static int load_val(kt_store *st, sqlite3_stmt *s, int col, const kt_table *t, int ci, const char *row_id,
+		    kt_val *v)
+{
+	memset(v, 0, sizeof *v);
+	switch (sqlite3_column_type(s, col)) {
+	case SQLITE_NULL:
+		v->null = true;
+		return KT_OK;
+	case SQLITE_INTEGER:
+		v->i = sqlite3_column_int64(s, col);
+		return KT_OK;
+	case SQLITE_BLOB:
+		if (t->cols[ci].sealed) {
+			const void *b = sqlite3_column_blob(s, col);
+			size_t n = (size_t)sqlite3_column_bytes(s, col);
+			int rc = keyring_unseal(st->kr, t->name, t->cols[ci].name, row_id, b, n, &v->s, &v->len);
+			if (rc == KT_ENOMEM)
+				return rc;
+			if (rc == KT_EINVALID)
+				kt_warn("%s.%s of %s does not decrypt (altered?): read as empty", t->name,
+					t->cols[ci].name, row_id);
+			v->null = rc != KT_OK;
+			return KT_OK;
+		}
+		/* fall through */
+	default: {
+		const unsigned char *txt = sqlite3_column_text(s, col);
+		v->len = (size_t)sqlite3_column_bytes(s, col);
+		return (v->s = kt_strndup(txt ? (const char *)txt : "", v->len)) ? KT_OK : KT_ENOMEM;
+	}
+	}
+}
+
+static void vals_free(kt_val *v, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(v[i].s);
+}
+
+/* The given columns as a JSON object for the audit log (owned by the
+ * caller). by_col: v is a whole row (v[idx[i]]), else v[i] goes with idx[i].
+ * idx NULL: every column a person could care about. Never includes ids,
+ * versions or secrets. */
+static char *vals_json(const kt_table *t, const int *idx, int n, const kt_val *v, bool by_col)
+{
+	json_t *o = json_object();
+	char *out;
+	if (!o)
+		return NULL;
+	for (int i = 0; i < (idx ? n : t->ncols); i++) {
+		int ci = idx ? idx[i] : i;
+		const kt_col *c = &t->cols[ci];
+		const kt_val *x = &v[by_col ? ci : i];
+		json_t *j;
+		if (managed_column(c->name) || !strcmp(c->name, "password_hash"))
+			continue;
+		if (x->null)
+			j = json_null();
+		else if (c->type == KT_COL_INT || c->type == KT_COL_BOOL)
+			j = json_integer(x->i);
+		else
+			j = json_stringn(x->s, x->len);
+		json_object_set_new(o, c->name, j ? j : json_null());
+	}
+	out = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return out;
 }
 
 static int bind_field(sqlite3_stmt *s, int idx, const kt_col *c, const char *text)
@@ -564,29 +749,18 @@ static int check_fields(const kt_table *t, const kt_field *f, int n, int *idx)
 	return KT_OK;
 }
 
-/* The given columns of a row as a JSON object, built by SQLite (owned by
- * the caller; NULL when the row does not exist). idx NULL = every column
- * a person could care about (not id/org_id/version/updated_at/secrets). */
+static int load_row(kt_store *st, const kt_table *t, const char *id, kt_row *out);
+
+/* The given columns of a stored row as a JSON object (see vals_json; NULL
+ * when the row does not exist). */
 static char *row_json(kt_store *st, const kt_table *t, const char *id, const int *idx, int n)
 {
-	char sql[2048];
-	size_t len = (size_t)snprintf(sql, sizeof sql, "SELECT json_object(");
-	int k = 0;
-	sqlite3_stmt *s;
-	char *out = NULL;
-	for (int i = 0; i < (idx ? n : t->ncols) && len < sizeof sql - 64; i++) {
-		const char *c = t->cols[idx ? idx[i] : i].name;
-		if (managed_column(c) || !strcmp(c, "password_hash"))
-			continue;
-		len += (size_t)snprintf(sql + len, sizeof sql - len, "%s'%s', %s", k++ ? ", " : "", c, c);
-	}
-	snprintf(sql + len, sizeof sql - len, ") FROM %s WHERE id = ?", t->name);
-	if (!(s = prep(st, sql)))
+	kt_row r;
+	char *out;
+	if (load_row(st, t, id, &r))
 		return NULL;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		out = strdup((const char *)sqlite3_column_text(s, 0));
-	finish(st, s);
+	out = vals_json(t, idx, n, r.v, true);
+	kt_row_free(&r);
 	return out;
 }
 
@@ -635,6 +809,8 @@ int store_insert(kt_store *st, const char *tbl, const char *id, const char *org_
 	int idx[64], rc, p = 1;
 	bool own = false, is_org;
 	char sql[2048], *locs = NULL, client[KT_UUID_LEN + 1];
+	const char *owner = NULL;
+	const kt_field *email = NULL;
 	size_t len;
 	sqlite3_stmt *s = NULL;
 
@@ -645,12 +821,23 @@ int store_insert(kt_store *st, const char *tbl, const char *id, const char *org_
 		return KT_EINVALID;
 	if ((rc = check_fields(t, f, n, idx)))
 		return rc;
+	/* whose key seals the personal columns, and the e-mail to index */
+	for (int i = 0; i < n; i++) {
+		if (t->owner_col && !strcmp(t->cols[idx[i]].name, t->owner_col))
+			owner = f[i].text;
+		if (t->owner_col && !strcmp(t->name, "client") && !strcmp(f[i].name, "email"))
+			email = &f[i];
+	}
+	if (t->owner_col && !strcmp(t->owner_col, "id"))
+		owner = id;
 	len = (size_t)snprintf(sql, sizeof sql, "INSERT INTO %s(id%s, version, updated_at", t->name,
 			       is_org ? "" : ", org_id");
 	for (int i = 0; i < n && len < sizeof sql; i++)
 		len += (size_t)snprintf(sql + len, sizeof sql - len, ", %s", t->cols[idx[i]].name);
+	if (email && len < sizeof sql)
+		len += (size_t)snprintf(sql + len, sizeof sql - len, ", email_hash");
 	len += (size_t)snprintf(sql + len, sizeof sql - len, ") VALUES(?%s, 1, ?", is_org ? "" : ", ?");
-	for (int i = 0; i < n && len < sizeof sql; i++)
+	for (int i = 0; i < n + (email != NULL) && len < sizeof sql; i++)
 		len += (size_t)snprintf(sql + len, sizeof sql - len, ", ?");
 	if (len + 2 >= sizeof sql)
 		return KT_EINVALID;
@@ -667,8 +854,10 @@ int store_insert(kt_store *st, const char *tbl, const char *id, const char *org_
 		sqlite3_bind_text(s, p++, org_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, p++, kt_now_ms());
 	for (int i = 0; i < n; i++)
-		if ((rc = bind_field(s, p++, &t->cols[idx[i]], f[i].text)))
+		if ((rc = bind_value(st, s, p++, t, idx[i], f[i].text, id, owner)))
 			goto out;
+	if (email && (rc = bind_email_hash(st, s, p++, email->text)))
+		goto out;
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_DONE) {
 		rc = sql_err(st, rc);
@@ -735,19 +924,13 @@ int store_field_versions(kt_store *st, const char *tbl, const char *id, const ch
 	return KT_OK;
 }
 
-/* "json_object('a', a, 'b', b)" for the given columns (see row_json). */
-static size_t json_cols(char *out, size_t cap, const kt_table *t, const int *idx, int n)
+/* ", a, b" for the given columns. */
+static size_t col_list(char *out, size_t cap, const kt_table *t, const int *idx, int n)
 {
-	size_t len = (size_t)snprintf(out, cap, "json_object(");
-	int k = 0;
-	for (int i = 0; i < n && len < cap; i++) {
-		const char *c = t->cols[idx[i]].name;
-		if (managed_column(c) || !strcmp(c, "password_hash"))
-			continue;
-		len += (size_t)snprintf(out + len, cap - len, "%s'%s', %s", k++ ? ", " : "", c, c);
-	}
-	if (len < cap)
-		len += (size_t)snprintf(out + len, cap - len, ")");
+	size_t len = 0;
+	out[0] = 0;
+	for (int i = 0; i < n && len < cap; i++)
+		len += (size_t)snprintf(out + len, cap - len, ", %s", t->cols[idx[i]].name);
 	return len;
 }
 
@@ -789,6 +972,22 @@ static bool changes_routing(const kt_table *t, const int *idx, int n)
 	return false;
 }
 
+/* Read the changed columns (from column c0 of s) and make them JSON. */
+static char *changed_json(kt_store *st, sqlite3_stmt *s, int c0, const kt_table *t, const int *idx, int n,
+			  const char *id)
+{
+	kt_val v[64];
+	char *out = NULL;
+	int k = 0;
+	for (; k < n; k++)
+		if (load_val(st, s, c0 + k, t, idx[k], id, &v[k]))
+			goto out;
+	out = vals_json(t, idx, n, v, false);
+out:
+	vals_free(v, k);
+	return out;
+}
+
 /* Three statements for the row itself: the before image with its org and
  * routing, the UPDATE returning the after image and version, the change
  * log; then field versions and the audit entry. */
@@ -798,8 +997,10 @@ int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *
 	const kt_table *t = kt_table_find(tbl, strlen(tbl));
 	int idx[64], rc, p = 1;
 	bool own = false;
-	char sql[4096], json[2048], *loc_old = NULL, *loc_new = NULL, c_old[KT_UUID_LEN + 1], c_new[KT_UUID_LEN + 1];
+	char sql[4096], cols[2048], *loc_old = NULL, *loc_new = NULL, c_old[KT_UUID_LEN + 1], c_new[KT_UUID_LEN + 1];
 	char org[KT_UUID_LEN + 1], *before = NULL, *after = NULL, *fields = NULL;
+	const char *owner = NULL;
+	const kt_field *email = NULL;
 	int64_t version = 0;
 	size_t len;
 	sqlite3_stmt *s = NULL;
@@ -808,14 +1009,14 @@ int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *
 		return KT_EINVALID;
 	if ((rc = check_fields(t, f, n, idx)))
 		return rc;
-	if (json_cols(json, sizeof json, t, idx, n) >= sizeof json)
+	if (col_list(cols, sizeof cols, t, idx, n) >= sizeof cols)
 		return KT_EINVALID;
 	if ((rc = in_tx_begin(st, &own)))
 		return rc;
 
 	/* before */
-	snprintf(sql, sizeof sql, "SELECT %s, %s, %s FROM %s WHERE id = ?", t->route == KT_ROUTE_ORG ? "id" : "org_id",
-		 json, inline_routing(t), t->name);
+	snprintf(sql, sizeof sql, "SELECT %s, %s%s FROM %s WHERE id = ?", t->route == KT_ROUTE_ORG ? "id" : "org_id",
+		 inline_routing(t), cols, t->name);
 	if (!(s = prep(st, sql))) {
 		rc = KT_EIO;
 		goto out;
@@ -826,20 +1027,34 @@ int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *
 		goto out;
 	}
 	snprintf(org, sizeof org, "%s", (const char *)sqlite3_column_text(s, 0));
-	before = dup_text(sqlite3_column_text(s, 1));
-	rc = routing_from(st, t, id, s, 2, &loc_old, c_old);
+	rc = routing_from(st, t, id, s, 1, &loc_old, c_old);
+	if (!rc && !(before = changed_json(st, s, 3, t, idx, n, id)))
+		rc = KT_ENOMEM;
 	finish(st, s);
 	s = NULL;
 	if (rc)
 		goto out;
 
+	/* whose key seals the new values: the row's client after the change */
+	if (t->owner_col) {
+		owner = !strcmp(t->owner_col, "id") ? id : c_old;
+		for (int i = 0; i < n; i++) {
+			if (!strcmp(t->cols[idx[i]].name, t->owner_col))
+				owner = f[i].text;
+			if (!strcmp(t->name, "client") && !strcmp(f[i].name, "email"))
+				email = &f[i];
+		}
+	}
+
 	/* the change, returning the after image */
 	len = (size_t)snprintf(sql, sizeof sql, "UPDATE %s SET version = version + 1, updated_at = ?", t->name);
 	for (int i = 0; i < n && len < sizeof sql; i++)
 		len += (size_t)snprintf(sql + len, sizeof sql - len, ", %s = ?", t->cols[idx[i]].name);
+	if (email && len < sizeof sql)
+		len += (size_t)snprintf(sql + len, sizeof sql - len, ", email_hash = ?");
 	if (len < sizeof sql)
-		len += (size_t)snprintf(sql + len, sizeof sql - len, " WHERE id = ? RETURNING version, %s, %s", json,
-					inline_routing(t));
+		len += (size_t)snprintf(sql + len, sizeof sql - len, " WHERE id = ? RETURNING version, %s%s",
+					inline_routing(t), cols);
 	if (len >= sizeof sql) {
 		rc = KT_EINVALID;
 		goto out;
@@ -850,17 +1065,20 @@ int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *
 	}
 	sqlite3_bind_int64(s, p++, kt_now_ms());
 	for (int i = 0; i < n; i++)
-		if ((rc = bind_field(s, p++, &t->cols[idx[i]], f[i].text)))
+		if ((rc = bind_value(st, s, p++, t, idx[i], f[i].text, id, owner)))
 			goto out;
+	if (email && (rc = bind_email_hash(st, s, p++, email->text)))
+		goto out;
 	sqlite3_bind_text(s, p, id, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
 		rc = rc == SQLITE_DONE ? KT_ENOT_FOUND : sql_err(st, rc);
 		goto out;
 	}
 	version = sqlite3_column_int64(s, 0);
-	after = dup_text(sqlite3_column_text(s, 1));
-	if (changes_routing(t, idx, n) || t->route == KT_ROUTE_LOC_COL || t->route == KT_ROUTE_LOC_OPT) {
-		rc = routing_from(st, t, id, s, 2, &loc_new, c_new);
+	if (!(after = changed_json(st, s, 3, t, idx, n, id)))
+		rc = KT_ENOMEM;
+	else if (changes_routing(t, idx, n) || t->route == KT_ROUTE_LOC_COL || t->route == KT_ROUTE_LOC_OPT) {
+		rc = routing_from(st, t, id, s, 1, &loc_new, c_new);
 	} else {
 		loc_new = loc_old ? strdup(loc_old) : NULL;
 		memcpy(c_new, c_old, sizeof c_new);
@@ -1045,7 +1263,7 @@ static const char *row_select_sql(kt_store *st, const kt_table *t)
 	return sql;
 }
 
-static int read_row(sqlite3_stmt *s, const kt_table *t, kt_row *out);
+static int read_row(kt_store *st, sqlite3_stmt *s, const kt_table *t, kt_row *out);
 
 static const char *val_text(const kt_row *r, const char *col)
 {
@@ -1081,7 +1299,8 @@ static int routing_from_row(kt_store *st, kt_row *r, const char *id)
 	return r->locs ? KT_OK : KT_ENOMEM;
 }
 
-int store_row_load(kt_store *st, const kt_table *t, const char *id, kt_row *out)
+/* A row without its routing. */
+static int load_row(kt_store *st, const kt_table *t, const char *id, kt_row *out)
 {
 	const char *sql = row_select_sql(st, t);
 	sqlite3_stmt *s;
@@ -1097,8 +1316,14 @@ int store_row_load(kt_store *st, const kt_table *t, const char *id, kt_row *out)
 		finish(st, s);
 		return rc == SQLITE_DONE ? KT_ENOT_FOUND : sql_err(st, rc);
 	}
-	rc = read_row(s, t, out);
+	rc = read_row(st, s, t, out);
 	finish(st, s);
+	return rc;
+}
+
+int store_row_load(kt_store *st, const kt_table *t, const char *id, kt_row *out)
+{
+	int rc = load_row(st, t, id, out);
 	if (!rc)
 		rc = routing_from_row(st, out, id);
 	if (rc)
@@ -1214,7 +1439,14 @@ int store_principal_load(kt_store *st, bool is_client, const char *id, kt_princi
 	snprintf(out->id, sizeof out->id, "%s", id);
 	snprintf(out->org, sizeof out->org, "%s", (const char *)sqlite3_column_text(s, 0));
 	out->role = kt_role_from_name((const char *)sqlite3_column_text(s, 1));
-	snprintf(out->name, sizeof out->name, "%s", (const char *)sqlite3_column_text(s, 2));
+	if (is_client) {
+		const kt_table *ct = kt_table_find("client", 6);
+		kt_val name;
+		if (load_val(st, s, 2, ct, kt_col_index(ct, "name"), id, &name) == KT_OK && !name.null)
+			snprintf(out->name, sizeof out->name, "%s", name.s);
+		free(name.s);
+	} else
+		snprintf(out->name, sizeof out->name, "%s", (const char *)sqlite3_column_text(s, 2));
 	out->active = sqlite3_column_int(s, 3) != 0;
 	finish(st, s);
 	out->locs = query_locset(st, is_client ? q_client_locs : q_staff_locs, id);
@@ -1227,32 +1459,21 @@ int store_principal_load(kt_store *st, bool is_client, const char *id, kt_princi
 
 /* ---- snapshots ---- */
 
-static int read_row(sqlite3_stmt *s, const kt_table *t, kt_row *out)
+static int read_row(kt_store *st, sqlite3_stmt *s, const kt_table *t, kt_row *out)
 {
 	int vi = kt_col_index(t, "version"), oi = kt_col_index(t, "org_id");
+	const char *id;
 	memset(out, 0, sizeof *out);
 	out->t = t;
 	if (!(out->v = calloc((size_t)t->ncols, sizeof *out->v)))
 		return KT_ENOMEM;
-	for (int i = 0; i < t->ncols; i++) {
-		kt_val *v = &out->v[i];
-		switch (sqlite3_column_type(s, i)) {
-		case SQLITE_NULL:
-			v->null = true;
-			break;
-		case SQLITE_INTEGER:
-			v->i = sqlite3_column_int64(s, i);
-			break;
-		default: {
-			const unsigned char *txt = sqlite3_column_text(s, i);
-			v->len = (size_t)sqlite3_column_bytes(s, i);
-			if (!(v->s = kt_strndup(txt ? (const char *)txt : "", v->len))) {
-				kt_row_free(out);
-				return KT_ENOMEM;
-			}
+	id = (const char *)sqlite3_column_text(s, 0);
+	id = id ? id : "";
+	for (int i = 0; i < t->ncols; i++)
+		if (load_val(st, s, i, t, i, id, &out->v[i])) {
+			kt_row_free(out);
+			return KT_ENOMEM;
 		}
-		}
-	}
 	out->version = vi >= 0 ? out->v[vi].i : 0;
 	snprintf(out->org, sizeof out->org, "%s",
 		 oi >= 0 && out->v[oi].s ? out->v[oi].s : (out->v[0].s ? out->v[0].s : ""));
@@ -1289,7 +1510,7 @@ int store_snapshot_page(kt_store *st, const kt_table *t, const char *where, cons
 	sqlite3_bind_int(s, 4, limit);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		kt_row row;
-		if ((rc = read_row(s, t, &row)))
+		if ((rc = read_row(st, s, t, &row)))
 			goto out;
 		snprintf(last_id, KT_UUID_LEN + 1, "%s", row.v[0].s ? row.v[0].s : "");
 		rc = cb(user, &row);
@@ -1413,14 +1634,18 @@ int store_credentials_find(kt_store *st, const char *email, bool *is_client, cha
 {
 	static const char sql[] =
 		"SELECT 0, id, password_hash FROM staff WHERE email = ?1 AND active = 1 AND password_hash IS NOT NULL "
-		"UNION ALL SELECT 1, id, password_hash FROM client WHERE email = ?1 AND portal_enabled = 1 "
+		"UNION ALL SELECT 1, id, password_hash FROM client WHERE email_hash = ?2 AND portal_enabled = 1 "
 		"AND password_hash IS NOT NULL LIMIT 1";
 	sqlite3_stmt *s = prep(st, sql);
+	char eh[65] = "";
 	int rc;
 	*hash = NULL;
 	if (!s)
 		return KT_EIO;
+	if (keyring_email_hash(st->kr, email, eh))
+		eh[0] = 0; /* no keyring (read-only): staff only */
 	sqlite3_bind_text(s, 1, email, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, eh, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		*is_client = sqlite3_column_int(s, 0) != 0;

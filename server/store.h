@@ -26,6 +26,14 @@ enum {
 int store_open(const char *path, int flags, kt_store **out, const char **errmsg) KT_MUST_CHECK;
 void store_close(kt_store *st); /* accepts NULL */
 sqlite3 *store_db(kt_store *st);  /* borrowed; for tests, demo bulk load, snapshots */
+/* The keyring of client data keys (keyring.h); NULL in a read-only store
+ * opened without the master key file. Rows read through the store come
+ * back decrypted; raw SQL on sealed columns sees ciphertext. */
+struct kt_keyring *store_keyring(kt_store *st);
+/* Crypto-shredding: destroy a client's data key. Every sealed value of the
+ * client (rows, audit before/after, copies in backups) becomes unreadable
+ * for good; they read as NULL from then on. */
+int store_client_key_destroy(kt_store *st, const char *client_id) KT_MUST_CHECK;
 /* A statement from the store's cache (prepared once per SQL text), for the
  * modules that write inside the store's transaction (audit, push). Release
  * with store_finish; NULL on a prepare failure. */

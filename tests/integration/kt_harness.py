@@ -64,14 +64,23 @@ def demo_db(tmpdir, seed=1):
         lines = out.stdout.strip().split("\n")
         head = lines[0].split("\t")
         accounts = [dict(zip(head, l.split("\t"))) for l in lines[1:]]
-        con = sqlite3.connect(path)
-        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        con.close()
+        for f in (path, path + ".keys"):
+            con = sqlite3.connect(f)
+            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            con.close()
         _template[seed] = (path, accounts)
     src, accounts = _template[seed]
     dst = os.path.join(tmpdir, "kartoteka.db")
-    shutil.copyfile(src, dst)
+    copy_db(src, dst)
     return dst, accounts
+
+
+def copy_db(src, dst):
+    """Copy a (quiet) database with its keyring and master key file (0600:
+    the server refuses a key file others may read)."""
+    for ext in ("", ".keys", ".key"):
+        shutil.copyfile(src + ext, dst + ext)
+        os.chmod(dst + ext, 0o600)
 
 
 def account(accounts, role, location=None, index=0):
@@ -82,6 +91,7 @@ def account(accounts, role, location=None, index=0):
 class Server:
     def __init__(self, db):
         self.db = db
+        self.errlog = []
         self.proc = subprocess.Popen([SERVER, "serve", "--db", db, "--listen", "127.0.0.1:0"],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()

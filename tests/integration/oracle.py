@@ -2,6 +2,7 @@
 code: plain SQL over the server database, with the field lists written out
 from design §4 and proto/PROTOCOL.md §7. Used to judge client caches."""
 import sqlite3
+from ktcrypt import Keyring
 
 STAFF_ROLES = ("owner", "manager", "reception", "specialist")
 
@@ -63,8 +64,9 @@ def principal(db, email):
             locs = {r[0] for r in con.execute("SELECT location_id FROM staff_location WHERE staff_id = ?", (pid,))}
         con.close()
         return ("staff", pid, role, org, locs)
-    pid, org = con.execute("SELECT id, org_id FROM client WHERE email = ? AND portal_enabled = 1",
-                           (email,)).fetchone()
+    # client e-mails are sealed; sign-in goes by their keyed hash
+    pid, org = con.execute("SELECT id, org_id FROM client WHERE email_hash = ? AND portal_enabled = 1",
+                           (Keyring(db).email_hash(email),)).fetchone()
     locs = {r[0] for r in con.execute("SELECT location_id FROM client_location WHERE client_id = ?", (pid,))}
     con.close()
     return ("client", pid, "client", org, locs)
@@ -92,7 +94,7 @@ def expected(db, email):
     """{(tbl, id): (version, fields)} that the principal of email may hold."""
     kind, pid, role, org, locs = principal(db, email)
     con = sqlite3.connect(db)
-    con.row_factory = sqlite3.Row
+    kr = Keyring(db)
     out = {}
 
     def links(sql, rid):
@@ -101,12 +103,17 @@ def expected(db, email):
     def add(tbl, row):
         out[(tbl, row["id"])] = (row["version"], _fields(tbl, role, row))
 
-    for r in con.execute("SELECT * FROM organisation WHERE id = ?", (org,)):
+    def rows(tbl, where, arg):
+        # personal values are sealed with each client's key: opened here
+        # with ktcrypt (written from the format, not from the server's code)
+        return kr.rows(con, "SELECT * FROM %s WHERE %s = ?" % (tbl, where), (arg,), tbl)
+
+    for r in rows("organisation", "id", org):
         add("organisation", r)
-    for r in con.execute("SELECT * FROM location WHERE org_id = ?", (org,)):
+    for r in rows("location", "org_id", org):
         if r["id"] in locs:
             add("location", r)
-    for r in con.execute("SELECT * FROM staff WHERE org_id = ?", (org,)):
+    for r in rows("staff", "org_id", org):
         s_locs = links("SELECT location_id FROM staff_location WHERE staff_id = ?", r["id"])
         if role == "owner":
             ok = True
@@ -116,16 +123,16 @@ def expected(db, email):
             ok = bool(s_locs & locs)
         if ok:
             add("staff", r)
-    for r in con.execute("SELECT * FROM service WHERE org_id = ?", (org,)):
+    for r in rows("service", "org_id", org):
         if role != "client" or r["location_id"] is None or r["location_id"] in locs:
             add("service", r)
-    for r in con.execute("SELECT * FROM client WHERE org_id = ?", (org,)):
+    for r in rows("client", "org_id", org):
         c_locs = links("SELECT location_id FROM client_location WHERE client_id = ?", r["id"])
         if role == "owner" or (role == "client" and r["id"] == pid) or (
                 role not in ("owner", "client") and c_locs & locs):
             add("client", r)
     for tbl in ("appointment", "visit"):
-        for r in con.execute("SELECT * FROM %s WHERE org_id = ?" % tbl, (org,)):
+        for r in rows(tbl, "org_id", org):
             if role == "owner" or (role == "client" and r["client_id"] == pid) or (
                     role not in ("owner", "client") and r["location_id"] in locs):
                 add(tbl, r)

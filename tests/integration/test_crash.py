@@ -16,6 +16,7 @@ import time
 import unittest
 
 import kt_harness as h
+from ktcrypt import Keyring
 import oracle
 
 A = "Lepota Center"
@@ -114,7 +115,8 @@ class CrashTest(unittest.TestCase):
                                        "fields = 'preferences'", (t.cid,)).fetchone()
                 n_log, = con.execute("SELECT count(*) FROM changelog WHERE row_id = ? AND tbl = 'client'",
                                      (t.cid,)).fetchone()
-                value, = con.execute("SELECT preferences FROM client WHERE id = ?", (t.cid,)).fetchone()
+                value = Keyring(db).rows(con, "SELECT id, preferences FROM client WHERE id = ?", (t.cid,),
+                                         "client")[0]["preferences"]
                 self.assertEqual(n_mut, t.queued, "tablet %d: answers recorded (seed %d)" % (t.k, SEED))
                 self.assertEqual(n_audit, t.queued, "tablet %d: audit entries (seed %d)" % (t.k, SEED))
                 self.assertGreaterEqual(n_log, t.queued, "tablet %d: change log (seed %d)" % (t.k, SEED))

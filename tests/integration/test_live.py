@@ -5,6 +5,7 @@ import os
 import sqlite3
 
 import kt_harness as h
+from ktcrypt import Keyring
 
 A, B = "Lepota Center", "Lepota Maribor"
 
@@ -21,7 +22,8 @@ class LiveTest(h.DemoServerTest):
         # portal clients: X known only at A, Y known only at B
         known = lambda c, l: con.execute("SELECT 1 FROM client_location WHERE client_id = ? AND location_id = ?",
                                          (c, l)).fetchone() is not None
-        portal = [(r[0], r[1]) for r in con.execute("SELECT id, email FROM client WHERE portal_enabled = 1")]
+        portal = [(r["id"], r["email"]) for r in
+                  Keyring(cls.db).rows(con, "SELECT id, email FROM client WHERE portal_enabled = 1", (), "client")]
         cls.x = next(c for c in portal if known(c[0], cls.loc[A]) and not known(c[0], cls.loc[B]))
         cls.y = next(c for c in portal if known(c[0], cls.loc[B]) and not known(c[0], cls.loc[A]))
         con.close()

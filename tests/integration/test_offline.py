@@ -8,6 +8,7 @@ import subprocess
 import time
 
 import kt_harness as h
+from ktcrypt import Keyring
 import oracle
 
 A = "Lepota Center"
@@ -34,10 +35,9 @@ class OfflineTest(h.DemoServerTest):
 
     def server_row(self, tbl, rid):
         con = sqlite3.connect(self.db)
-        con.row_factory = sqlite3.Row
-        r = con.execute("SELECT * FROM %s WHERE id = ?" % tbl, (rid,)).fetchone()
+        rows = Keyring(self.db).rows(con, "SELECT * FROM %s WHERE id = ?" % tbl, (rid,), tbl)
         con.close()
-        return r
+        return rows[0] if rows else None
 
     def converged(self, d, acc):
         self.assertIsNone(oracle.diff(oracle.expected(self.db, acc["email"]), h.cache_rows(d)))

@@ -5,6 +5,7 @@ import sqlite3
 import uuid
 
 import kt_harness as h
+from ktcrypt import Keyring
 
 A, B = "Lepota Center", "Lepota Maribor"
 
@@ -37,10 +38,9 @@ class PushTest(h.DemoServerTest):
 
     def row(self, tbl, rid):
         con = sqlite3.connect(self.db)
-        con.row_factory = sqlite3.Row
-        r = con.execute("SELECT * FROM %s WHERE id = ?" % tbl, (rid,)).fetchone()
+        rows = Keyring(self.db).rows(con, "SELECT * FROM %s WHERE id = ?" % tbl, (rid,), tbl)
         con.close()
-        return r
+        return rows[0] if rows else None
 
     def count(self, sql, *args):
         con = sqlite3.connect(self.db)
@@ -110,7 +110,8 @@ class PushTest(h.DemoServerTest):
         cl = h.account(self.accounts, "client")
         con = sqlite3.connect(self.db)
         visit = con.execute("SELECT id, version FROM visit WHERE location_id = ? LIMIT 1", (self.loc[A],)).fetchone()
-        cl_id = con.execute("SELECT id, version FROM client WHERE email = ?", (cl["email"],)).fetchone()
+        cl_id = con.execute("SELECT id, version FROM client WHERE email_hash = ?",
+                            (Keyring(self.db).email_hash(cl["email"]),)).fetchone()
         con.close()
         base = self.row("client", self.client_a)["version"]
         cases = [

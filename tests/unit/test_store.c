@@ -48,6 +48,11 @@ static int teardown(void **state)
 	unlink(p);
 	snprintf(p, sizeof p, "%s-shm", path);
 	unlink(p);
+	for (int i = 0; i < 4; i++) { /* the keyring and its master key */
+		static const char *const ext[] = {".key", ".keys", ".keys-wal", ".keys-shm"};
+		snprintf(p, sizeof p, "%s%s", path, ext[i]);
+		unlink(p);
+	}
 	return 0;
 }
 

@@ -1,0 +1,18 @@
+/* backup.h - online backup and restore of the database (kartoteka-server
+ * backup / restore). A backup holds the database only: client data keys
+ * stay in the live keyring (keyring.h), so a client erased after the backup
+ * cannot be read from it, restored or not. */
+#ifndef KT_BACKUP_H
+#define KT_BACKUP_H
+
+/* Copy db to a new file `to` with SQLite's online backup while the server
+ * may be writing (one consistent snapshot). keys_to (may be NULL): also
+ * copy the keyring there, to be kept apart from the backups. Exit status. */
+int backup_main(const char *db, const char *to, const char *keys_to);
+
+/* Replace db by the backup `from`. Refuses while a server has db open.
+ * Lists the clients of the backup whose keys are destroyed (erased since
+ * the backup) and deletes their unreadable rows. Exit status. */
+int restore_main(const char *db, const char *from);
+
+#endif

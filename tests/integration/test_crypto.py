@@ -1,0 +1,213 @@
+"""Encryption at rest with a key per client (server/keyring.h), seen from the
+outside: the database file, its WAL and the keyring hold no client name,
+e-mail or health word in plain text; the master key file is guarded; key
+rotation re-wraps without losing anything; a backup restored after a client's
+key was destroyed cannot show that client. Values are opened with ktcrypt,
+written from the documented format, not from the server's code."""
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+import time
+import unittest
+
+import kt_harness as h
+from ktcrypt import Erased, Keyring, is_sealed
+
+A = "Lepota Center"
+
+
+def raw_bytes(path):
+    data = b""
+    for ext in ("", "-wal", ".keys", ".keys-wal"):
+        if os.path.exists(path + ext):
+            with open(path + ext, "rb") as f:
+                data += f.read()
+    return data
+
+
+def run_server(*args, timeout=120):
+    return subprocess.run([h.SERVER] + list(args), capture_output=True, text=True, timeout=timeout)
+
+
+class CryptoTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="kt-crypto-")
+        self.db, self.accounts = h.demo_db(self.tmp)
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def clients(self):
+        con = sqlite3.connect(self.db)
+        rows = Keyring(self.db).rows(con, "SELECT * FROM client", (), "client")
+        staff = {r[0] for r in con.execute("SELECT display_name FROM staff")}
+        con.close()
+        return rows, staff
+
+    def push(self, server, acc, muts):
+        async def go():
+            p = await h.Peer(server).connect()
+            await p.hello()
+            ok = await p.login(acc)
+            self.assertEqual(ok["t"], "auth_ok", ok)
+            await p.send({"t": "push", "muts": muts})
+            m = await p.recv(15)
+            await p.close()
+            return m
+        return h.run(go())
+
+    def test_no_personal_plain_text_in_database_wal_or_keyring(self):
+        rows, staff = self.clients()
+        self.assertGreater(len(rows), 100)
+        needles = set()
+        for r in rows:
+            if r["name"] not in staff:  # a client may share a name with a member of staff
+                needles.add(r["name"])
+            if r["email"]:
+                needles.add(r["email"])
+            for col in ("allergies", "conditions", "medications", "internal_notes"):
+                for w in (r[col] or "").replace(",", " ").replace(";", " ").split():
+                    if len(w) >= 6:
+                        needles.add(w)
+        # words the server may well hold in plain text for other reasons (schema, staff, services)
+        con = sqlite3.connect(self.db)
+        public = " ".join(str(v) for t in ("sqlite_master", "staff", "location", "service", "organisation")
+                          for r in con.execute("SELECT * FROM %s" % t) for v in r)
+        con.close()
+        needles = {n for n in needles if n not in public}
+        self.assertGreater(len(needles), 200, "the demo has names, e-mails and health words to look for")
+        # a new health word written over the protocol, while the server runs (it sits in the WAL)
+        server = h.Server(self.db)
+        try:
+            rec = h.account(self.accounts, "manager", A)
+            con = sqlite3.connect(self.db)
+            loc = con.execute("SELECT id FROM location WHERE name = ?", (A,)).fetchone()[0]
+            cid, version = con.execute("SELECT c.id, c.version FROM client c JOIN client_location cl ON "
+                                       "cl.client_id = c.id WHERE cl.location_id = ? LIMIT 1", (loc,)).fetchone()
+            con.close()
+            word = "Quixotilin%d" % os.getpid()
+            res = self.push(server, rec, [{"mid": 1, "tbl": "client", "id": cid, "op": "update", "base": version,
+                                           "f": {"allergies": word + " (severe)"}, "at": int(time.time() * 1000)}])
+            self.assertEqual(res["t"], "push_result", res)
+            self.assertEqual(res["results"][0]["status"], "applied", res)
+            self.assertTrue(os.path.getsize(self.db + "-wal") > 0)
+            data = raw_bytes(self.db)
+            self.assertNotIn(word.encode(), data)
+            found = [n for n in needles if n.encode() in data]
+            self.assertEqual(found, [], "plain text in the files: %s" % found[:5])
+            # the server itself reads it back: the audit history shows the change
+            out = run_server("audit", "show", "--db", self.db, "--client", cid)
+            self.assertIn(word, out.stdout)
+        finally:
+            server.stop()
+        # and the raw tables hold sealed values where personal data is
+        con = sqlite3.connect(self.db)
+        kinds = dict(con.execute("SELECT typeof(allergies), count(*) FROM client WHERE allergies IS NOT NULL "
+                                 "GROUP BY 1").fetchall())
+        self.assertEqual(set(kinds), {"blob"})
+        audit = con.execute("SELECT before, after FROM audit WHERE entity_id = ? AND action = 'update'",
+                            (cid,)).fetchone()
+        con.close()
+        self.assertTrue(is_sealed(audit[0]) and is_sealed(audit[1]), "audit before/after about a client are sealed")
+        self.assertEqual(run_server("audit", "verify", "--db", self.db).returncode, 0)
+
+    def test_master_key_file_is_guarded(self):
+        key = self.db + ".key"
+        os.chmod(key, 0o644)
+        out = run_server("serve", "--db", self.db, "--listen", "127.0.0.1:0", timeout=30)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("chmod 600", out.stderr)
+        os.chmod(key, 0o600)
+        os.rename(key, key + ".away")
+        out = run_server("serve", "--db", self.db, "--listen", "127.0.0.1:0", timeout=30)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("master key file is missing", out.stderr)
+        with open(key, "wb") as f:  # another key: it does not open this keyring
+            f.write(os.urandom(32))
+        os.chmod(key, 0o600)
+        out = run_server("serve", "--db", self.db, "--listen", "127.0.0.1:0", timeout=30)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("does not open", out.stderr)
+        os.replace(key + ".away", key)
+        # --key points elsewhere
+        moved = os.path.join(self.tmp, "elsewhere.key")
+        os.rename(key, moved)
+        out = run_server("admin", "--db", self.db, "list", "clients", "--limit", "2", "--key", moved, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(len(out.stdout.strip().split("\n")), 2)
+
+    def test_rotation_rewraps_every_key(self):
+        before, _ = self.clients()
+        with open(self.db + ".key", "rb") as f:
+            old = f.read()
+        out = run_server("keys", "rotate", "--db", self.db)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("re-wrapped", out.stdout)
+        with open(self.db + ".key", "rb") as f:
+            new = f.read()
+        self.assertNotEqual(old, new)
+        self.assertEqual(os.stat(self.db + ".key").st_mode & 0o777, 0o600)
+        after, _ = self.clients()
+        self.assertEqual(before, after, "every value opens with the new master key")
+        stale = os.path.join(self.tmp, "old.key")
+        with open(stale, "wb") as f:
+            f.write(old)
+        with self.assertRaises(Exception):
+            Keyring(self.db, stale).rows(sqlite3.connect(self.db), "SELECT * FROM client LIMIT 1", (), "client")
+        # and the server works on: a client signs in (keyed e-mail hash) and syncs
+        server = h.Server(self.db)
+        try:
+            d = os.path.join(self.tmp, "dev")
+            h.login(d, server, h.account(self.accounts, "client"))
+            h.client(d, "sync")
+            mine = [v for (t, _), (_, v) in h.cache_rows(d).items() if t == "client"]
+            self.assertEqual(len(mine), 1)
+            self.assertTrue(mine[0]["name"])
+        finally:
+            server.stop()
+
+    def test_backup_restore_keeps_an_erased_client_unreadable(self):
+        rows, _ = self.clients()
+        gone, kept = rows[0], rows[1]
+        server = h.Server(self.db)
+        backup = os.path.join(self.tmp, "backup.db")
+        try:
+            out = run_server("backup", "--db", self.db, "--to", backup)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertFalse(os.path.exists(backup + ".keys"), "a backup holds no keys")
+            self.assertEqual(run_server("backup", "--db", self.db, "--to", backup).returncode, 1,
+                             "an existing file is never overwritten")
+            # the client is erased after the backup: its key is destroyed
+            self.destroy_key(gone["id"])
+            out = run_server("restore", "--db", self.db, "--from", backup)
+            self.assertNotEqual(out.returncode, 0)
+            self.assertIn("stop the server", out.stderr)
+        finally:
+            server.stop()
+        out = run_server("restore", "--db", self.db, "--from", backup)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("client %s was erased after this backup" % gone["id"], out.stdout)
+        con = sqlite3.connect(self.db)
+        raw = con.execute("SELECT name, email FROM client WHERE id = ?", (gone["id"],)).fetchone()
+        kr = Keyring(self.db)
+        for v in raw:
+            if v is not None:
+                with self.assertRaises(Erased):
+                    kr.open("client", "name", gone["id"], v)
+        again = kr.rows(con, "SELECT * FROM client WHERE id = ?", (kept["id"],), "client")[0]
+        self.assertEqual(again["name"], kept["name"], "everyone else is back")
+        con.close()
+        data = raw_bytes(self.db)
+        self.assertNotIn(gone["name"].encode(), data)
+
+    def destroy_key(self, client_id):
+        con = sqlite3.connect(self.db + ".keys")
+        con.execute("DELETE FROM data_key WHERE owner = ?", (client_id,))
+        con.commit()
+        con.close()
+
+
+if __name__ == "__main__":
+    h.main()
