@@ -257,6 +257,31 @@ class ConsentTest(h.DemoServerTest):
         purposes = {f["purpose"] for (t, _), f in snap.items() if t == "consent"}
         self.assertEqual(purposes, {"photo_use", "health_data"})
 
+    def test_specialist_stream_never_names_marketing_entries(self):
+        spec = h.account(self.accounts, "specialist", A)
+        rec = h.account(self.accounts, "reception", A)
+        mkt, photo = uuid7(), uuid7()
+
+        async def go():
+            p, _ = await self.synced_peer(spec)
+            res = self.pushed  # pushed() runs its own loop: use a thread
+            out = await asyncio.get_running_loop().run_in_executor(None, lambda: res(rec, [
+                self.consent(1, {"client_id": self.me_id, "purpose": "marketing_email", "granted": True,
+                                 "text_version": "v1"}, mkt),
+                self.consent(2, {"client_id": self.me_id, "purpose": "photo_use", "granted": False,
+                                 "text_version": "v1"}, photo)]))
+            self.assertEqual([r["status"] for r in out], ["applied", "applied"], out)
+            ids = []
+            end = time.monotonic() + 10
+            while photo not in ids and time.monotonic() < end:
+                m = await p.recv(10)
+                ids += [op["id"] for op in m.get("ops", [])]
+            await p.close()
+            return ids
+        ids = h.run(go())
+        self.assertIn(photo, ids)
+        self.assertNotIn(mkt, ids)  # neither put nor evict: its id stays unsaid
+
     def test_consents_follow_their_client_to_another_branch(self):
         rec_b = h.account(self.accounts, "reception", B)
         theirs = {r[0] for r in self.rows("SELECT id FROM consent WHERE client_id = ?", self.mover)}
