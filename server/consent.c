@@ -213,8 +213,9 @@ int consent_record(kt_store *st, const char *id, const kt_consent *c, int64_t *v
 	/* an entry that arrives late (made offline before the current state)
 	 * is history, not the state: nothing to set off then */
 	if ((rc = consent_latest(st, c->client_id, c->purpose, &now_granted, latest)))
-		return rc == KT_ENOT_FOUND ? KT_EINTERNAL : rc;
+		return rc == KT_ENOT_FOUND ? KT_EINTERNAL : KT_EIO;
 	if (strcmp(latest, id) != 0)
 		return KT_OK;
-	return consent_on_change(st, c->client_id, c->purpose, now_granted);
+	rc = consent_on_change(st, c->client_id, c->purpose, now_granted);
+	return rc == KT_OK || rc == KT_ENOMEM ? rc : KT_EIO; /* never a rejection: the row is written */
 }

@@ -43,8 +43,10 @@ int consent_from_fields(const kt_field *f, int n, kt_consent *c, const char **wh
 int consent_check(kt_store *st, const kt_principal *p, kt_consent *c, char *why, size_t cap) KT_MUST_CHECK;
 
 /* Insert the checked consent as row id (through store_insert: change log and
- * audit entry in the caller's transaction, or its own), then, if it is now
- * the state of its (client, purpose), consent_on_change. */
+ * audit entry, in the caller's transaction), then, if it is now the state of
+ * its (client, purpose), consent_on_change. KT_EINVALID / KT_ECONFLICT: the
+ * database refused the row and nothing was written. Any other failure comes
+ * after the insert (KT_EIO, KT_ENOMEM, KT_EINTERNAL): roll back. */
 int consent_record(kt_store *st, const char *id, const kt_consent *c, int64_t *version_out) KT_MUST_CHECK;
 
 /* Called in the transaction that recorded the new state of (client_id,

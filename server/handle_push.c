@@ -333,22 +333,22 @@ checked:;
 	if (!strcmp(t->name, "consent")) {
 		kt_consent cs;
 		int64_t v = 0;
-		if ((rc = consent_from_fields(mf.f, mf.n, &cs, &why)) ||
-		    (rc = consent_check(st, p, &cs, msg, sizeof msg))) {
-			c->rc = rc == KT_EIO || rc == KT_ENOMEM ? rc
-								: reject(c, m, start, rc, rc == KT_EINVALID && why ? why : msg,
-									 NULL, &mf);
-			goto done;
+		const char *reason = msg;
+		if ((rc = consent_from_fields(mf.f, mf.n, &cs, &why)))
+			reason = why;
+		else if (!(rc = consent_check(st, p, &cs, msg, sizeof msg)) &&
+			 (rc = consent_record(st, id, &cs, &v)) == KT_EINVALID)
+			reason = "the values were refused by the database"; /* nothing was written */
+		if (rc == KT_EINVALID || rc == KT_EDENIED || rc == KT_ENOT_FOUND || rc == KT_ECONFLICT)
+			c->rc = reject(c, m, start, rc, reason, NULL, &mf);
+		else if (rc)
+			c->rc = rc; /* a database failure: the batch is rolled back */
+		else {
+			result_begin(c, m, "applied", 1);
+			kt_mpw_str(c->body, "v");
+			kt_mpw_int(c->body, v);
+			c->rc = record(c, m, start);
 		}
-		if ((rc = consent_record(st, id, &cs, &v))) {
-			c->rc = rc == KT_EINVALID ? reject(c, m, start, rc, "the values were refused by the database", NULL, &mf)
-						  : rc;
-			goto done;
-		}
-		result_begin(c, m, "applied", 1);
-		kt_mpw_str(c->body, "v");
-		kt_mpw_int(c->body, v);
-		c->rc = record(c, m, start);
 		goto done;
 	}
 	/* 5. field-level merge: fields changed by someone since base are not ours to overwrite */
