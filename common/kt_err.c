@@ -30,6 +30,7 @@ static const struct {
 	[KT_EINTERNAL] = {"internal", "internal error"},
 	[KT_EREVOKED] = {"revoked", "signed out by the salon, or the account was deactivated"},
 	[KT_EDEVICE_REVOKED] = {"device_revoked", "this device's access was revoked; its local data must be wiped"},
+	[KT_EAPPEND_ONLY] = {"append_only", "history is append-only: record a new entry instead"},
 };
 
 const char *kt_err_name(int code)

@@ -27,6 +27,7 @@ typedef enum kt_err {
 	KT_EINTERNAL,       /* "internal" */
 	KT_EREVOKED,        /* "revoked": the session was ended (signed out, account deactivated) */
 	KT_EDEVICE_REVOKED, /* "device_revoked": this device lost access; wipe its local data */
+	KT_EAPPEND_ONLY,    /* "append_only": history rows (consents) are never changed; add a new one */
 	KT_ERR_COUNT
 } kt_err;
 

@@ -33,6 +33,9 @@ static void admin_usage(void)
 			"  staff deactivate ID         the person can no longer sign in; sessions end\n"
 			"  staff location ID add|remove LOCATION    where the person works\n"
 			"  staff role ID ROLE          owner, manager, reception or specialist\n"
+			"  consent CLIENT_ID PURPOSE grant|withdraw --text-version V [--source in_salon|email_link]\n"
+			"                              [--at MS]                prints the new id\n"
+			"  consent show CLIENT_ID      history and state, tab-separated\n"
 			"  help\n"
 			"TIME: milliseconds since 1970 (UTC) or 2026-12-01T09:30:00Z\n"
 			"S: booked (default), confirmed, cancelled, no_show, done\n"
@@ -456,7 +459,7 @@ int admin_main(const char *db_path, int argc, char **argv)
 		return ADMIN_USAGE;
 	}
 	if (strcmp(argv[0], "appointment") && strcmp(argv[0], "client") && strcmp(argv[0], "list") &&
-	    strcmp(argv[0], "device") && strcmp(argv[0], "staff"))
+	    strcmp(argv[0], "device") && strcmp(argv[0], "staff") && strcmp(argv[0], "consent"))
 		return admin_usage_error("unknown subcommand '%.40s'", argv[0]);
 	if (!db_path)
 		return admin_usage_error("--db FILE is required");
@@ -472,6 +475,8 @@ int admin_main(const char *db_path, int argc, char **argv)
 		rc = admin_device(st, argc - 1, argv + 1);
 	else if (!strcmp(argv[0], "staff"))
 		rc = admin_staff(st, argc - 1, argv + 1);
+	else if (!strcmp(argv[0], "consent"))
+		rc = admin_consent(st, argc - 1, argv + 1);
 	else
 		rc = admin_list(st, argc - 1, argv + 1);
 	store_close(st);

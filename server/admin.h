@@ -9,4 +9,9 @@
  * 0 success, 1 failure, 2 usage (also for no subcommand and "help"). */
 int admin_main(const char *db_path, int argc, char **argv);
 
+/* consent: record a grant or withdrawal as the operator, or show a client's
+ * consent history and state (admin_consent.c). Same exit statuses. */
+#include "store.h"
+int admin_consent(kt_store *st, int argc, char **argv);
+
 #endif

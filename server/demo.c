@@ -340,6 +340,7 @@ typedef struct demo {
 	int pool[NLOC][NCLIENT * MAX_WEIGHT]; /* clients of a branch, regulars repeated */
 	int npool[NLOC];
 	unsigned char per_day[NSPEC][NDAYS];
+	demo_rng cr;  /* consents: their own stream, so the rest stays as it was */
 } demo;
 
 /* A UUIDv7 from the id stream: time part from the id clock. */
@@ -919,6 +920,63 @@ static int demo_put_calendar(demo *d)
 	return KT_OK;
 }
 
+/* ---- consents ---- */
+
+/* One consent entry: in the salon, recorded by the reception of the
+ * client's home branch, or (portal clients) by the client on the portal. */
+static int demo_put_consent(demo *d, int i, const char *purpose, bool granted, int64_t at, bool portal)
+{
+	static const char *const versions[] = {"2024-05", "2025-02"};
+	const demo_client *c = &d->client[i];
+	const demo_acct *rec = &d->acct[1 + c->home * 4 + 1]; /* owner first, then manager, reception, ... */
+	char id[KT_UUID_LEN + 1], at_s[24];
+	demo_id(d, id);
+	snprintf(at_s, sizeof at_s, "%lld", (long long)at);
+	kt_field f[] = {
+		{"client_id", c->id},
+		{"purpose", purpose},
+		{"granted", granted ? "1" : "0"},
+		{"at", at_s},
+		{"source", portal ? "portal" : "in_salon"},
+		{"text_version", versions[at > d->now - 270 * DAY_MS]},
+		{"recorded_by", portal ? c->id : rec->id},
+		{"recorded_kind", portal ? "client" : "staff"},
+	};
+	return store_insert(d->st, "consent", id, d->org, f, NELEM(f), NULL);
+}
+
+/* A few entries per client: health-data processing for almost everyone
+ * (treatments need it), photos and marketing for some; some withdrawn
+ * later; portal clients changed one on the portal. */
+static int demo_put_consents(demo *d)
+{
+	static const struct {
+		const char *purpose;
+		int percent;
+	} first[] = {{"health_data", 95}, {"photo_use", 40},          {"marketing_email", 60},
+		     {"marketing_sms", 30}, {"birthday_greetings", 40}, {"review_requests", 50}};
+	int rc;
+	for (int i = 0; i < NCLIENT; i++) {
+		int64_t t0 = d->now - (int64_t)(60 + rng_below(&d->cr, 600)) * DAY_MS + rng_below(&d->cr, 8) * HOUR_MS;
+		bool portal = i % (NCLIENT / NPORTAL) == 0;
+		for (int k = 0; k < NELEM(first); k++) {
+			if (!rng_chance(&d->cr, first[k].percent))
+				continue;
+			if ((rc = demo_put_consent(d, i, first[k].purpose, true, t0 + k * MIN_MS, false)))
+				return rc;
+			/* one in ten marketing grants is withdrawn at a later visit */
+			if (k >= 2 && rng_chance(&d->cr, 10) &&
+			    (rc = demo_put_consent(d, i, first[k].purpose, false,
+						   t0 + (int64_t)(1 + rng_below(&d->cr, 50)) * DAY_MS, false)))
+				return rc;
+		}
+		if (portal && (rc = demo_put_consent(d, i, "review_requests", i % 2 == 0,
+						     d->now - (int64_t)(1 + rng_below(&d->cr, 30)) * DAY_MS, true)))
+			return rc;
+	}
+	return KT_OK;
+}
+
 static int demo_print(const demo *d, FILE *out)
 {
 	if (fprintf(out, "role\tlocation\temail\tpassword\tname\n") < 0)
@@ -947,6 +1005,7 @@ int demo_populate(kt_store *st, uint64_t seed, FILE *out)
 	d->st = st;
 	rng_seed(&d->r, seed);
 	rng_seed(&d->idr, seed ^ 0xa5a5a5a55a5a5a5aull); /* a second, independent stream */
+	rng_seed(&d->cr, seed ^ 0xc0c0c0c00c0c0c0cull);
 	d->id_ms = ID_EPOCH_MS;
 	d->now = kt_now_ms();
 	d->today = lj_day_of(d->now);
@@ -958,7 +1017,7 @@ int demo_populate(kt_store *st, uint64_t seed, FILE *out)
 		goto out;
 	in_tx = true;
 	if ((rc = demo_put_org(d)) || (rc = demo_put_staff(d)) || (rc = demo_put_services(d)) ||
-	    (rc = demo_put_clients(d)) || (rc = demo_put_calendar(d)))
+	    (rc = demo_put_clients(d)) || (rc = demo_put_calendar(d)) || (rc = demo_put_consents(d)))
 		goto out;
 	in_tx = false;
 	if ((rc = store_commit(st))) /* rolls back by itself on failure */

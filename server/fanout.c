@@ -205,6 +205,7 @@ static void wake_for(kt_server *srv, const kt_log_entry *e)
 		break;
 	case KT_ROUTE_LOC_COL:
 	case KT_ROUTE_CLIENT_LOCS:
+	case KT_ROUTE_VIA_CLIENT:
 		wake_locs(srv, e, "l");
 		if (e->client_old[0])
 			wake_bucket(srv, "c", e->client_old);

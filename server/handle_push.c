@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "audit.h"
+#include "consent.h"
 #include "ops.h"
 #include "push.h"
 
@@ -282,6 +283,9 @@ static int apply_one(void *user, const kt_mut *m)
 		return c->rc = reject(c, m, start, KT_EINVALID, "ids are UUIDs in canonical lower-case form", NULL, &mf);
 	if (!create && !kt_mp_str_eq(m->op.s, m->op.len, "update"))
 		return c->rc = reject(c, m, start, KT_EINVALID, "op is create or update", NULL, &mf);
+	if (!create && t->immutable)
+		return c->rc = reject(c, m, start, KT_EAPPEND_ONLY,
+				      "consents are append-only: record a new grant or withdrawal instead", NULL, &mf);
 	memcpy(id, m->id.s, KT_UUID_LEN);
 	id[KT_UUID_LEN] = 0;
 	if ((rc = fields_read(t, m, &mf, &why))) {
@@ -322,6 +326,29 @@ checked:;
 	if (p->role != KT_ROLE_OWNER && (t->route == KT_ROUTE_LOC_COL || (create && t->route == KT_ROUTE_LOC_OPT)) &&
 	    (!loc || !kt_locset_has(p->locs, loc))) {
 		c->rc = reject(c, m, start, KT_EDENIED, "the location is not one of yours", have_row ? &row : NULL, &mf);
+		goto done;
+	}
+	/* consents: whose, which purpose, which source (consent.c), then recorded
+	 * with the server's own recorded_by/recorded_kind */
+	if (!strcmp(t->name, "consent")) {
+		kt_consent cs;
+		int64_t v = 0;
+		const char *reason = msg;
+		if ((rc = consent_from_fields(mf.f, mf.n, &cs, &why)))
+			reason = why;
+		else if (!(rc = consent_check(st, p, &cs, msg, sizeof msg)) &&
+			 (rc = consent_record(st, id, &cs, &v)) == KT_EINVALID)
+			reason = "the values were refused by the database"; /* nothing was written */
+		if (rc == KT_EINVALID || rc == KT_EDENIED || rc == KT_ENOT_FOUND || rc == KT_ECONFLICT)
+			c->rc = reject(c, m, start, rc, reason, NULL, &mf);
+		else if (rc)
+			c->rc = rc; /* a database failure: the batch is rolled back */
+		else {
+			result_begin(c, m, "applied", 1);
+			kt_mpw_str(c->body, "v");
+			kt_mpw_int(c->body, v);
+			c->rc = record(c, m, start);
+		}
 		goto done;
 	}
 	/* 5. field-level merge: fields changed by someone since base are not ours to overwrite */

@@ -49,6 +49,12 @@ static const kt_col visit_cols[] = {
 	{"treatment_notes", KT_COL_TEXT, S}, {"photos", KT_COL_LIST, S}, {"version", KT_COL_INT},
 	{"updated_at", KT_COL_INT},
 };
+static const kt_col consent_cols[] = {
+	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"client_id", KT_COL_TEXT}, {"purpose", KT_COL_TEXT},
+	{"granted", KT_COL_BOOL}, {"at", KT_COL_INT}, {"source", KT_COL_TEXT}, {"text_version", KT_COL_TEXT},
+	{"recorded_by", KT_COL_TEXT}, {"recorded_kind", KT_COL_TEXT}, {"version", KT_COL_INT},
+	{"updated_at", KT_COL_INT},
+};
 
 /* Order matters for snapshots: referenced tables first. */
 const kt_table kt_tables[] = {
@@ -56,9 +62,10 @@ const kt_table kt_tables[] = {
 	{"location", T(location_cols), KT_ROUTE_SELF_LOC, true},
 	{"staff", T(staff_cols), KT_ROUTE_STAFF_LOCS, true},
 	{"service", T(service_cols), KT_ROUTE_LOC_OPT, true},
-	{"client", T(client_cols), KT_ROUTE_CLIENT_LOCS, true, "id"},
-	{"appointment", T(appointment_cols), KT_ROUTE_LOC_COL, true, "client_id"},
-	{"visit", T(visit_cols), KT_ROUTE_LOC_COL, true, "client_id"},
+	{"client", T(client_cols), KT_ROUTE_CLIENT_LOCS, true, false, "id"},
+	{"appointment", T(appointment_cols), KT_ROUTE_LOC_COL, true, false, "client_id"},
+	{"visit", T(visit_cols), KT_ROUTE_LOC_COL, true, false, "client_id"},
+	{"consent", T(consent_cols), KT_ROUTE_VIA_CLIENT, true, true},
 };
 const int kt_table_count = sizeof kt_tables / sizeof kt_tables[0];
 

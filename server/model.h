@@ -30,6 +30,7 @@ typedef enum kt_route {
 	KT_ROUTE_LOC_OPT,      /* service: location_id column, NULL = every location */
 	KT_ROUTE_STAFF_LOCS,   /* staff: locations from staff_location */
 	KT_ROUTE_CLIENT_LOCS,  /* client: locations from client_location; client = itself */
+	KT_ROUTE_VIA_CLIENT,   /* consent: goes where its client_id's client row goes */
 } kt_route;
 
 typedef struct kt_table {
@@ -38,6 +39,8 @@ typedef struct kt_table {
 	int ncols;
 	kt_route route;
 	bool synced; /* false: server-internal, never sent (still needs policy entries) */
+	bool immutable; /* rows never change once inserted (append-only history): what a
+			 * row's own fields make visible stays so (see sync.c entry_op) */
 	const char *owner_col; /* sealed columns belong to the client in this column; NULL: none */
 } kt_table;
 

@@ -98,6 +98,26 @@ const kt_policy_entry kt_policy[] = {
 	ROW("visit", "version",                  M, M, M, M, M),
 	ROW("visit", "updated_at",               Y, Y, Y, Y, Y),
 
+	/* consent: the salon must know what it may send or do (marketing, photos,
+	 * health data), so owner, manager and reception see every consent of the
+	 * clients known at their locations. A specialist sees only the photo_use
+	 * and health_data rows (row rule in policy_row_visible): what they need
+	 * before they photograph or treat, not the client's marketing choices.
+	 * The client sees their own history, without the staff id that recorded it
+	 * (recorded_kind says whether it was them or the salon). */
+	ROW("consent", "id",                     M, M, M, M, M),
+	ROW("consent", "org_id",                 N, N, N, N, N),
+	ROW("consent", "client_id",              Y, Y, Y, Y, Y),
+	ROW("consent", "purpose",                Y, Y, Y, Y, Y),
+	ROW("consent", "granted",                Y, Y, Y, Y, Y),
+	ROW("consent", "at",                     Y, Y, Y, Y, Y),
+	ROW("consent", "source",                 Y, Y, Y, Y, Y),
+	ROW("consent", "text_version",           Y, Y, Y, Y, Y),
+	ROW("consent", "recorded_by",            Y, Y, Y, Y, N),
+	ROW("consent", "recorded_kind",          Y, Y, Y, Y, Y),
+	ROW("consent", "version",                M, M, M, M, M),
+	ROW("consent", "updated_at",             Y, Y, Y, Y, Y),
+
 	/* server-internal tables: never synced, listed so that a new column is a
 	 * conscious decision */
 	INTERNAL("meta", "key"), INTERNAL("meta", "value"),
@@ -142,6 +162,7 @@ const int kt_policy_count = sizeof kt_policy / sizeof kt_policy[0];
 #define MG (1u << KT_ROLE_MANAGER)
 #define RC (1u << KT_ROLE_RECEPTION)
 #define SP (1u << KT_ROLE_SPECIALIST)
+#define CL (1u << KT_ROLE_CLIENT)
 static const struct {
 	const char *table, *columns;
 	unsigned roles;
@@ -158,11 +179,16 @@ static const struct {
 	{"service", "location_id,name,duration_min,price_cents", O | MG},
 	{"location", "name,address,phone,time_zone", O | MG},
 	{"staff", "display_name,phone", O | MG},
+	/* create only (append-only); recorded_by/recorded_kind are set by the
+	 * server. Row rules in consent.c: a client only for themselves with source
+	 * portal, staff never portal, specialists only photo_use and health_data. */
+	{"consent", "client_id,purpose,granted,at,source,text_version", O | MG | RC | SP | CL},
 };
 #undef O
 #undef MG
 #undef RC
 #undef SP
+#undef CL
 
 static bool in_list(const char *list, const char *name)
 {
@@ -282,8 +308,19 @@ bool policy_row_visible(const kt_principal *p, const kt_table *t, const char *lo
 		if (is_client)
 			return client && strcmp(client, p->id) == 0;
 		return kt_locset_meets(locs, p->locs);
+	case KT_ROUTE_VIA_CLIENT:
+		if (is_client)
+			return client && strcmp(client, p->id) == 0;
+		if (p->role == KT_ROLE_SPECIALIST && row && !policy_specialist_purpose(row_text(row, "purpose")))
+			return false;
+		return kt_locset_meets(locs, p->locs);
 	}
 	return false;
+}
+
+bool policy_specialist_purpose(const char *purpose)
+{
+	return purpose && (strcmp(purpose, "photo_use") == 0 || strcmp(purpose, "health_data") == 0);
 }
 
 /* Snapshot conditions mirror policy_row_visible in SQL. ?1 = principal id,
@@ -318,6 +355,13 @@ const char *policy_snapshot_where(const kt_principal *p, const kt_table *t)
 				"cl.client_id = client.id AND cl.location_id IN " MY_LOCS ")";
 	if (strcmp(n, "appointment") == 0 || strcmp(n, "visit") == 0)
 		return client ? "org_id = ?2 AND client_id = ?1" : "org_id = ?2 AND location_id IN " MY_LOCS;
+	if (strcmp(n, "consent") == 0)
+		return client ? "org_id = ?2 AND client_id = ?1"
+		       : p->role == KT_ROLE_SPECIALIST
+			       ? "org_id = ?2 AND purpose IN ('photo_use', 'health_data') AND client_id IN (SELECT "
+				 "client_id FROM client_location WHERE location_id IN " MY_LOCS ")"
+			       : "org_id = ?2 AND client_id IN (SELECT client_id FROM client_location WHERE "
+				 "location_id IN " MY_LOCS ")";
 	return "0"; /* deny by default */
 }
 

@@ -41,6 +41,10 @@ kt_access policy_read(int role, const kt_table *t, int col);
 bool policy_row_visible(const kt_principal *p, const kt_table *t, const char *locs,
 			const char *client, const kt_row *row);
 
+/* The consent purposes a specialist sees and may record: photo_use and
+ * health_data (what they need before photographing or treating). */
+bool policy_specialist_purpose(const char *purpose);
+
 /* SQL condition selecting the rows of t that principal p may see, for
  * snapshots. Parameters: ?1 = principal id, ?2 = organisation id. Static string. */
 const char *policy_snapshot_where(const kt_principal *p, const kt_table *t);
@@ -48,7 +52,8 @@ const char *policy_snapshot_where(const kt_principal *p, const kt_table *t);
 /* May a role write this column (of a row it may see, at its locations)?
  * Design §4: owners everything; managers everything at their locations;
  * reception client contact data and appointments; specialists visits and
- * treatment data; clients nothing through the device write path. */
+ * treatment data; clients nothing through the device write path except
+ * their own consents (row rules in consent.c). */
 bool policy_write(int role, const kt_table *t, int col);
 
 /* Print the policy matrix as the Markdown table that README.md shows. */

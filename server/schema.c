@@ -133,6 +133,28 @@ const char *const kt_migrations[] = {
 	"ALTER TABLE client ADD COLUMN email_hash TEXT;"
 	"DROP INDEX client_portal_email;"
 	"CREATE UNIQUE INDEX client_portal_email_hash ON client(email_hash) WHERE portal_enabled = 1;",
+
+	/* 7: consent records (GDPR Art. 7), one row per grant or
+	 * withdrawal; the state of (client, purpose) is its latest entry by
+	 * `at` (ties: a withdrawal wins, then the larger id), see consent.c.
+	 * `at` is when the person gave or withdrew it; recorded_by is the staff
+	 * member, the client (recorded_kind 'client'), or NULL for the operator's
+	 * command line. Append-only: rows are never updated (the trigger).
+	 * Deliberately no DELETE trigger: erasure (Art. 17) deletes a client's
+	 * consent rows together with the client. */
+	"CREATE TABLE consent("
+	" id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organisation(id),"
+	" client_id TEXT NOT NULL REFERENCES client(id),"
+	" purpose TEXT NOT NULL CHECK(purpose IN ('marketing_email','marketing_sms','birthday_greetings',"
+	"'review_requests','photo_use','health_data')),"
+	" granted INTEGER NOT NULL CHECK(granted IN (0, 1)), at INTEGER NOT NULL,"
+	" source TEXT NOT NULL CHECK(source IN ('in_salon','portal','email_link')),"
+	" text_version TEXT NOT NULL, recorded_by TEXT,"
+	" recorded_kind TEXT NOT NULL CHECK(recorded_kind IN ('staff','client','operator')),"
+	" version INTEGER NOT NULL DEFAULT 1, updated_at INTEGER NOT NULL);"
+	"CREATE INDEX consent_client ON consent(client_id, purpose, at);"
+	"CREATE TRIGGER consent_no_update BEFORE UPDATE ON consent BEGIN"
+	" SELECT RAISE(ABORT, 'consent history is append-only'); END;",
 };
 
 const int kt_migration_count = sizeof kt_migrations / sizeof kt_migrations[0];

@@ -490,6 +490,9 @@ int store_row_routing(kt_store *st, const kt_table *t, const char *id, char **lo
 		snprintf(sql, sizeof sql, "SELECT coalesce(location_id, '*'), NULL FROM %s WHERE id = ?",
 			 t->name);
 		break;
+	case KT_ROUTE_VIA_CLIENT:
+		snprintf(sql, sizeof sql, "SELECT client_id, client_id FROM %s WHERE id = ?", t->name);
+		break;
 	default:
 		snprintf(sql, sizeof sql, "SELECT id, id FROM %s WHERE id = ?", t->name);
 		break;
@@ -523,6 +526,10 @@ int store_row_routing(kt_store *st, const kt_table *t, const char *id, char **lo
 	case KT_ROUTE_CLIENT_LOCS:
 		*locs = query_locset(st, q_client_locs, id);
 		snprintf(client, KT_UUID_LEN + 1, "%s", id);
+		break;
+	case KT_ROUTE_VIA_CLIENT:
+		snprintf(client, KT_UUID_LEN + 1, "%s", (const char *)sqlite3_column_text(s, 0));
+		*locs = query_locset(st, q_client_locs, client);
 		break;
 	}
 	finish(st, s);
@@ -966,7 +973,8 @@ static bool changes_routing(const kt_table *t, const int *idx, int n)
 		const char *c = t->cols[idx[i]].name;
 		if (((t->route == KT_ROUTE_LOC_COL || t->route == KT_ROUTE_LOC_OPT) &&
 		     (!strcmp(c, "location_id") || !strcmp(c, "client_id"))) ||
-		    (t->route == KT_ROUTE_STAFF_LOCS && !strcmp(c, "role")))
+		    (t->route == KT_ROUTE_STAFF_LOCS && !strcmp(c, "role")) ||
+		    (t->route == KT_ROUTE_VIA_CLIENT && !strcmp(c, "client_id")))
 			return true;
 	}
 	return false;
@@ -1160,6 +1168,41 @@ static char *locs_json(kt_store *st, const char *locs)
 	return out;
 }
 
+/* The rows that go where their client goes (KT_ROUTE_VIA_CLIENT: consents)
+ * move with the client: log a put of each with the client's old and new
+ * locations, so devices that gain the client get them and devices that lose
+ * it get evictions. No audit entry: the link's own entry records the move. */
+static int relog_client_rows(kt_store *st, const char *org, const char *client_id, const char *loc_old,
+			     const char *loc_new)
+{
+	for (int i = 0; i < kt_table_count; i++) {
+		const kt_table *t = &kt_tables[i];
+		char sql[128];
+		sqlite3_stmt *s;
+		int rc = SQLITE_DONE;
+		if (t->route != KT_ROUTE_VIA_CLIENT)
+			continue;
+		snprintf(sql, sizeof sql, "SELECT id FROM %s WHERE client_id = ? ORDER BY id", t->name);
+		if (!(s = prep(st, sql)))
+			return KT_EIO;
+		sqlite3_bind_text(s, 1, client_id, -1, SQLITE_STATIC);
+		/* log_change uses another statement: this one stays valid while it runs */
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+			char id[KT_UUID_LEN + 1];
+			snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(s, 0));
+			int lrc = log_change(st, org, t, id, false, loc_old, client_id, loc_new, client_id);
+			if (lrc) {
+				finish(st, s);
+				return lrc;
+			}
+		}
+		finish(st, s);
+		if (rc != SQLITE_DONE)
+			return sql_err(st, rc);
+	}
+	return KT_OK;
+}
+
 /* Change a routing link and log a put of the routed row with old/new sets. */
 static int link_change(kt_store *st, const kt_table *t, const char *row_id, const char *sql,
 		       const char *location_id)
@@ -1208,6 +1251,8 @@ static int link_change(kt_store *st, const kt_table *t, const char *row_id, cons
 	if ((rc = store_row_routing(st, t, row_id, &loc_new, c_new)))
 		goto out;
 	rc = log_change(st, org, t, row_id, false, loc_old, c_old, loc_new, c_new);
+	if (!rc && t->route == KT_ROUTE_CLIENT_LOCS)
+		rc = relog_client_rows(st, org, row_id, loc_old, loc_new);
 	if (!rc) {
 		char *before = locs_json(st, loc_old), *after = locs_json(st, loc_new);
 		rc = audit_row(st, org, strlen(loc_new) > strlen(loc_old) ? "link" : "unlink", t, row_id, c_new,
@@ -1292,6 +1337,11 @@ static int routing_from_row(kt_store *st, kt_row *r, const char *id)
 	case KT_ROUTE_LOC_OPT:
 		loc = val_text(r, "location_id");
 		r->locs = strdup(loc ? loc : "*");
+		break;
+	case KT_ROUTE_VIA_CLIENT:
+		client = val_text(r, "client_id");
+		snprintf(r->client, sizeof r->client, "%s", client ? client : "");
+		r->locs = query_locset(st, q_client_locs, r->client);
 		break;
 	default:
 		return store_row_routing(st, r->t, id, &r->locs, r->client);

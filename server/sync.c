@@ -214,7 +214,12 @@ static int entry_op(kt_session *s, const kt_log_entry *e, bool *added)
 	now = policy_row_visible(p, e->t, row.locs, row.client, &row);
 	if (now)
 		pack_row(&srv->body, p, &row, true);
-	else
+	else if (e->t->immutable && policy_row_visible(p, e->t, row.locs, row.client, NULL)) {
+		/* in reach, but its own (unchangeable) fields hide it: this device
+		 * never had it, so there is nothing to evict (and its id stays unsaid) */
+		kt_row_free(&row);
+		return KT_OK;
+	} else
 		proto_gone_encode(&srv->body, KT_OP_EVICT, e->t->name, e->id);
 	kt_row_free(&row);
 	*added = true;

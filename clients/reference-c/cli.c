@@ -525,7 +525,7 @@ static int cmd_show(kc_client *c, int argc, char **argv)
 static int cmd_status(kc_client *c, int argc, char **argv)
 {
 	static const char *const tables[] = {"organisation", "location", "staff", "service",
-					     "client", "appointment", "visit"};
+					     "client", "appointment", "visit", "consent"};
 	kc_info in;
 	(void)argv;
 	if (argc)

@@ -47,8 +47,17 @@ FIELDS = {
         "client": ["location_id", "client_id", "specialist_id", "appointment_id", "visit_date", "services",
                    "updated_at"],
     },
+    # consent (issue 5): reception and up every purpose, specialists only photo_use and health_data
+    # rows (below), the client their own without the recording staff id
+    "consent": {
+        **{r: ["client_id", "purpose", "granted", "at", "source", "text_version", "recorded_by", "recorded_kind",
+               "updated_at"] for r in STAFF_ROLES},
+        "client": ["client_id", "purpose", "granted", "at", "source", "text_version", "recorded_kind",
+                   "updated_at"],
+    },
 }
-BOOLS = {"active", "portal_enabled"}
+SPECIALIST_CONSENTS = ("photo_use", "health_data")
+BOOLS = {"active", "portal_enabled", "granted"}
 LISTS = {"services", "photos"}
 
 
@@ -136,6 +145,12 @@ def expected(db, email):
             if role == "owner" or (role == "client" and r["client_id"] == pid) or (
                     role not in ("owner", "client") and r["location_id"] in locs):
                 add(tbl, r)
+    for r in rows("consent", "org_id", org):
+        c_locs = links("SELECT location_id FROM client_location WHERE client_id = ?", r["client_id"])
+        if role == "owner" or (role == "client" and r["client_id"] == pid) or (
+                role not in ("owner", "client") and c_locs & locs and
+                (role != "specialist" or r["purpose"] in SPECIALIST_CONSENTS)):
+            add("consent", r)
     con.close()
     return out
 

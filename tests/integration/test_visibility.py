@@ -152,6 +152,12 @@ class VisibilityOracleTest(unittest.TestCase):
         if spec:
             self.admin("appointment", "move", self.rnd.choice(self.appts), "--location", loc, "--specialist", spec)
 
+    def op_consent(self):
+        purpose = self.rnd.choice(["marketing_email", "marketing_sms", "birthday_greetings", "review_requests",
+                                   "photo_use", "health_data"])
+        self.admin("consent", self.rnd.choice(self.clients), purpose, self.rnd.choice(["grant", "withdraw"]),
+                   "--text-version", "v%d" % self.rnd.randrange(5))
+
     def op_cancel(self):
         self.admin("appointment", "cancel", self.rnd.choice(self.appts))
 
@@ -210,7 +216,7 @@ class VisibilityOracleTest(unittest.TestCase):
 
     OPS_WEIGHTED = [("edit", 20), ("tablet_edit", 12), ("book", 10), ("move", 12), ("cancel", 4),
                     ("staff_location", 8), ("staff_role", 4), ("deactivate", 1), ("revoke", 3), ("offline", 8),
-                    ("online", 12), ("restart", 2)]
+                    ("online", 12), ("restart", 2), ("consent", 6)]
 
     # ---- quiet points ----
 

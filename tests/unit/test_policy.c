@@ -177,9 +177,11 @@ static void test_write_policy_follows_the_roles(void **state)
 	assert_true(writes(KT_ROLE_MANAGER, "visit", "products_formulas"));
 	for (int t = 0; t < kt_table_count; t++)
 		for (int c = 0; c < kt_tables[t].ncols; c++) {
-			/* clients write nothing; nobody writes what they cannot read
-			 * or the bookkeeping and secret columns */
-			assert_false(policy_write(KT_ROLE_CLIENT, &kt_tables[t], c));
+			/* clients write nothing but their own consents (design
+			 * §1.6); nobody writes what they cannot read or the
+			 * bookkeeping and secret columns */
+			if (strcmp(kt_tables[t].name, "consent") != 0)
+				assert_false(policy_write(KT_ROLE_CLIENT, &kt_tables[t], c));
 			for (int r = 0; r < KT_ROLE_COUNT; r++)
 				if (policy_write(r, &kt_tables[t], c))
 					assert_int_equal(policy_read(r, &kt_tables[t], c), KT_P_YES);
@@ -189,6 +191,45 @@ static void test_write_policy_follows_the_roles(void **state)
 				for (int r = 0; r < KT_ROLE_COUNT; r++)
 					assert_false(policy_write(r, &kt_tables[t], c));
 		}
+}
+
+/* Consents: reception and up see every purpose of the clients at their
+ * locations, specialists only photo_use and health_data, a client their own;
+ * who recorded it (a staff id) is not a client's; the server sets it. */
+static void test_consent_visibility_and_writes(void **state)
+{
+	static const char A[] = "01a20b2f-e370-765e-8e59-32b59c1e7f01", Bl[] = "01a20b2f-e370-765e-8e59-32b59c1e7f02";
+	static const char me[] = "01a20b2f-e370-765e-8e59-32b59c1e7f03", other[] = "01a20b2f-e370-765e-8e59-32b59c1e7f04";
+	const kt_table *ct = kt_table_find("consent", 7);
+	char locsA[] = "01a20b2f-e370-765e-8e59-32b59c1e7f01";
+	kt_principal rec = {.role = KT_ROLE_RECEPTION, .locs = locsA, .active = true};
+	kt_principal spec = {.role = KT_ROLE_SPECIALIST, .locs = locsA, .active = true};
+	kt_principal cl = {.is_client = true, .role = KT_ROLE_CLIENT, .locs = locsA, .active = true};
+	kt_val v[12] = {{0}};
+	char purpose[] = "marketing_email";
+	kt_row row = {.t = ct, .v = v};
+	(void)state;
+	assert_non_null(ct);
+	memcpy(cl.id, me, sizeof me);
+	v[kt_col_index(ct, "purpose")] = (kt_val){.s = purpose, .len = strlen(purpose)};
+	assert_true(policy_row_visible(&rec, ct, A, other, &row));
+	assert_false(policy_row_visible(&rec, ct, Bl, other, &row));
+	assert_false(policy_row_visible(&spec, ct, A, other, &row)); /* marketing: not theirs */
+	strcpy(purpose, "photo_use");
+	v[kt_col_index(ct, "purpose")].len = strlen(purpose);
+	assert_true(policy_row_visible(&spec, ct, A, other, &row));
+	assert_false(policy_row_visible(&spec, ct, Bl, other, &row));
+	assert_true(policy_row_visible(&cl, ct, Bl, me, NULL));
+	assert_false(policy_row_visible(&cl, ct, A, other, NULL));
+	assert_int_equal(read_of(KT_ROLE_CLIENT, "consent", "recorded_by"), KT_P_NO);
+	assert_int_equal(read_of(KT_ROLE_RECEPTION, "consent", "recorded_by"), KT_P_YES);
+	assert_true(writes(KT_ROLE_CLIENT, "consent", "granted"));
+	assert_true(writes(KT_ROLE_RECEPTION, "consent", "purpose"));
+	for (int r = 0; r < KT_ROLE_COUNT; r++) {
+		assert_false(writes(r, "consent", "recorded_by"));
+		assert_false(writes(r, "consent", "recorded_kind"));
+	}
+	assert_true(ct->immutable);
 }
 
 int main(void)
@@ -203,6 +244,7 @@ int main(void)
 		cmocka_unit_test(test_nobody_reads_secrets_or_org_ids),
 		cmocka_unit_test(test_row_visibility_follows_locations_and_self),
 		cmocka_unit_test(test_write_policy_follows_the_roles),
+		cmocka_unit_test(test_consent_visibility_and_writes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
