@@ -35,7 +35,15 @@ struct kt_keyring {
 	slot *cache;             /* CACHE_SLOTS, sodium_malloc'd */
 	int64_t data_version;
 	bool read_only;
+	sqlite3_stmt *dv, *sel; /* PRAGMA data_version, the key lookup */
+	int64_t checked_us;     /* when data_version was last read */
 };
+
+/* How long an unwrapped key may be used without asking whether another
+ * connection changed the keyring. A destroyed key is gone from the file at
+ * once; a reader in another thread may still open a value with it for this
+ * long (the erased rows themselves are deleted in the same transaction). */
+#define RECHECK_US 20000
 
 static const char *key_file_override;
 
@@ -147,13 +155,15 @@ static int exec(sqlite3 *db, const char *sql)
 	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? KT_OK : KT_EIO;
 }
 
-static int64_t data_version(sqlite3 *db)
+static int64_t data_version_of(kt_keyring *kr)
 {
-	sqlite3_stmt *s;
 	int64_t v = -1;
-	if (sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
+	if (!kr->dv && sqlite3_prepare_v3(kr->db, "PRAGMA data_version", -1, SQLITE_PREPARE_PERSISTENT, &kr->dv,
+					  NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(kr->dv) == SQLITE_ROW)
+		v = sqlite3_column_int64(kr->dv, 0);
+	sqlite3_reset(kr->dv);
 	return v;
 }
 
@@ -282,7 +292,7 @@ int keyring_open(const char *db_path, bool create, bool read_only, kt_keyring **
 		keyring_close(kr);
 		return rc;
 	}
-	kr->data_version = kr->db ? data_version(kr->db) : 0;
+	kr->data_version = kr->db ? data_version_of(kr) : 0;
 	*out = kr;
 	return KT_OK;
 }
@@ -291,6 +301,8 @@ void keyring_close(kt_keyring *kr)
 {
 	if (!kr)
 		return;
+	sqlite3_finalize(kr->dv);
+	sqlite3_finalize(kr->sel);
 	sqlite3_close(kr->db);
 	sodium_free(kr->master);
 	sodium_free(kr->cache);
@@ -309,8 +321,11 @@ static slot *cache_slot(kt_keyring *kr, const char *owner)
  * forget what we unwrapped and re-read the master key. */
 static void cache_check(kt_keyring *kr)
 {
-	int64_t v = data_version(kr->db);
-	if (v == kr->data_version)
+	int64_t now = kt_mono_us(), v;
+	if (now - kr->checked_us < RECHECK_US)
+		return;
+	kr->checked_us = now;
+	if ((v = data_version_of(kr)) == kr->data_version)
 		return;
 	kr->data_version = v;
 	sodium_memzero(kr->cache, CACHE_SLOTS * sizeof(slot));
@@ -333,9 +348,10 @@ static int find_key(kt_keyring *kr, const char *owner, uint8_t key[KEY_LEN], uin
 		*version = c->version;
 		return KT_OK;
 	}
-	if (sqlite3_prepare_v2(kr->db, "SELECT version, wrapped FROM data_key WHERE owner = ?", -1, &s, NULL) !=
-	    SQLITE_OK)
+	if (!kr->sel && sqlite3_prepare_v3(kr->db, "SELECT version, wrapped FROM data_key WHERE owner = ?", -1,
+					   SQLITE_PREPARE_PERSISTENT, &kr->sel, NULL) != SQLITE_OK)
 		return KT_EIO;
+	s = kr->sel;
 	sqlite3_bind_text(s, 1, owner, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
@@ -346,7 +362,8 @@ static int find_key(kt_keyring *kr, const char *owner, uint8_t key[KEY_LEN], uin
 			kt_warn("keyring: a data key does not unwrap with the master key");
 	} else
 		rc = rc == SQLITE_DONE ? KT_ENOT_FOUND : KT_EIO;
-	sqlite3_finalize(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
 	if (rc == KT_OK) {
 		snprintf(c->owner, sizeof c->owner, "%s", owner);
 		c->version = *version;
@@ -396,7 +413,7 @@ static int create_key(kt_keyring *kr, const char *owner, uint8_t key[KEY_LEN], u
 		sodium_memzero(key, KEY_LEN);
 		return rc ? rc : KT_EIO;
 	}
-	kr->data_version = data_version(kr->db);
+	kr->data_version = data_version_of(kr);
 	return KT_OK;
 }
 
