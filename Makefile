@@ -11,7 +11,8 @@ LISTEN     ?= 127.0.0.1:8080
 JOBS       ?= $(shell nproc)
 DEB_PKGS   := build-essential cmake pkg-config libwebsockets-dev libsqlite3-dev \
               libmsgpack-dev libsodium-dev libcmocka-dev sqlite3 \
-              python3 python3-websockets python3-msgpack
+              python3 python3-websockets python3-msgpack \
+              libjansson-dev
 
 .PHONY: run test deps build build-san test-plain test-san bench clean fuzz
 

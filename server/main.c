@@ -9,6 +9,8 @@
 #include "admin.h"
 #include "audit.h"
 #include "demo.h"
+#include "erasure.h"
+#include "privacy_cli.h"
 #include "server.h"
 
 static void usage(FILE *f)
@@ -25,10 +27,13 @@ static void usage(FILE *f)
 		"  audit verify --db FILE                 check the audit log's hash chain\n"
 		"  audit show --db FILE --client ID       a client card's change history\n"
 		"  policy                                 print the access policy matrix (Markdown)\n"
+		"  privacy SUBCOMMAND --db FILE ...       export, erase, pending, erasure-status, retention\n"
+		"                                          (see: kartoteka-server privacy help)\n"
 		"  help                                   this text\n"
 		"\n"
 		"config file (serve --config FILE): lines 'key = value', keys: db, listen, log_level\n"
-		"(error, warn, info, debug). Command-line options win over the file.\n");
+		"(error, warn, info, debug), retention_months (default 36; privacy retention).\n"
+		"Command-line options win over the file.\n");
 }
 
 static const char *opt(int argc, char **argv, const char *name)
@@ -123,7 +128,7 @@ static char *trim(char *s)
 
 /* Read 'key = value' lines; '#' starts a comment. Values are copied into
  * the static buffers below (one config per process). */
-static int read_config(const char *path, const char **db, const char **listen, int *level)
+static int read_config(const char *path, const char **db, const char **listen, int *level, int *retention)
 {
 	static char dbv[4096], listenv[256];
 	char line[4352];
@@ -167,6 +172,16 @@ static int read_config(const char *path, const char **db, const char **listen, i
 				return 1;
 			}
 			*level = found;
+		} else if (!strcmp(k, "retention_months")) {
+			char *end;
+			errno = 0;
+			long m = strtol(v, &end, 10);
+			if (errno || *end || end == v || m < 1 || m > 1200) {
+				fprintf(stderr, "kartoteka-server: %s:%d: retention_months is 1 to 1200\n", path, lineno);
+				fclose(f);
+				return 1;
+			}
+			*retention = (int)m;
 		} else if (strcmp(k, "db") && strcmp(k, "listen")) {
 			fprintf(stderr, "kartoteka-server: %s:%d: unknown key '%s'\n", path, lineno, k);
 			fclose(f);
@@ -181,10 +196,11 @@ static int cmd_serve(int argc, char **argv)
 {
 	kt_serve_opts o = {0};
 	const char *config = opt(argc, argv, "--config");
+	int retention = KT_RETENTION_MONTHS_DEFAULT;
 	o.db_path = opt(argc, argv, "--db");
 	o.listen = opt(argc, argv, "--listen");
 	o.log_level = flag(argc, argv, "--verbose") ? KT_LOG_DEBUG : KT_LOG_INFO;
-	if (config && read_config(config, &o.db_path, &o.listen, &o.log_level))
+	if (config && read_config(config, &o.db_path, &o.listen, &o.log_level, &retention))
 		return 2;
 	if (!o.db_path) {
 		fprintf(stderr, "kartoteka-server serve: --db FILE is required\n");
@@ -218,6 +234,20 @@ static int cmd_audit(int argc, char **argv)
 	return rc ? 1 : 0;
 }
 
+/* privacy SUBCOMMAND --db FILE [--config FILE] ... (privacy_cli.c) */
+static int cmd_privacy(int argc, char **argv)
+{
+	const char *config = opt(argc, argv, "--config"), *db = opt(argc, argv, "--db"), *listen = "";
+	int retention = KT_RETENTION_MONTHS_DEFAULT, level = kt_log_level;
+	if (argc > 0 && (!strcmp(argv[0], "help") || !strcmp(argv[0], "--help"))) {
+		privacy_usage(stdout);
+		return 0;
+	}
+	if (config && read_config(config, &db, &listen, &level, &retention))
+		return 2;
+	return privacy_main(db, retention, argc, argv);
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "help";
@@ -241,6 +271,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "audit"))
 		return cmd_audit(argc - 2, argv + 2);
+	if (!strcmp(cmd, "privacy"))
+		return cmd_privacy(argc - 2, argv + 2);
 	if (!strcmp(cmd, "policy")) {
 		policy_print_markdown(stdout);
 		return 0;

@@ -152,6 +152,7 @@ int handle_push(kt_session *s, const unsigned char *buf, size_t len);
 int handle_audit_query(kt_session *s, const unsigned char *buf, size_t len);
 int handle_logout(kt_session *s, const unsigned char *buf, size_t len);
 int handle_manage(kt_session *s, const unsigned char *buf, size_t len);
+int handle_privacy(kt_session *s, const unsigned char *buf, size_t len); /* handle_privacy.c */
 /* Close the connections that revocations written since the last call concern. */
 void revoke_poll(kt_server *srv);
 /* Called when a sign-in succeeded (login on a worker, or resume). */

@@ -174,3 +174,30 @@ int store_device_ack(kt_store *st, const char *device_id, int64_t seq) KT_MUST_C
  * (staff first). *hash is owned by the caller. KT_ENOT_FOUND when none. */
 int store_credentials_find(kt_store *st, const char *email, bool *is_client,
 			   char id[KT_UUID_LEN + 1], char **hash) KT_MUST_CHECK;
+
+/* ---- privacy (export.c, erasure.c) ---- */
+
+/* Call cb with the id of every row of synced table tbl whose column
+ * client_col is client_id, in id order. The ids are collected first, so cb
+ * may write (e.g. store_delete the row). KT_ENOT_FOUND when this build has
+ * no such table or column (a table another branch adds: nothing to do);
+ * a non-zero return from cb stops and is returned. */
+typedef int (*kt_id_cb)(void *user, const char *id);
+int store_client_rows(kt_store *st, const char *tbl, const char *client_col, const char *client_id,
+		      kt_id_cb cb, void *user) KT_MUST_CHECK;
+
+/* Delete the rows of a server-internal (never synced, never logged) table
+ * whose column col is id: sessions, tokens and the like of an erased
+ * client. The names are checked against the schema; a table or column the
+ * database does not have deletes nothing (KT_OK, *n = 0). The caller holds
+ * the write transaction. *n gets the number of rows deleted. */
+int store_private_delete(kt_store *st, const char *tbl, const char *col, const char *id, int *n) KT_MUST_CHECK;
+
+/* Destroy the client's data key (crypto-shredding, design §6): after this,
+ * whatever is still encrypted with it - audit before/after values about the
+ * client, the client's rows in old backups - can never be read again. Called
+ * by an erasure inside its transaction, after the last write that encrypts
+ * with the key (the deletes log their before images). This build has no
+ * per-client keys yet: the body returns KT_OK; the encryption branch
+ * replaces it. */
+int store_client_key_destroy(kt_store *st, const char *client_id) KT_MUST_CHECK;
