@@ -108,6 +108,10 @@ static void send_export(kt_session *s, const kt_privacy *m, const char *doc)
 					       "(kartoteka-server privacy export)", "privacy", false);
 		return;
 	}
+	if (s->nctl + (int)nparts > 16) { /* session.c queues at most 16 control frames: all parts or none */
+		session_error(s, KT_EBUSY, "too much is waiting to be sent to this device; try again", "privacy", false);
+		return;
+	}
 	for (size_t i = 0; i < nparts; i++) {
 		size_t off = i * KT_EXPORT_PART_BYTES, n = len - off < KT_EXPORT_PART_BYTES ? len - off : KT_EXPORT_PART_BYTES;
 		reply r = {.npairs = 0};
