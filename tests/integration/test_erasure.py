@@ -101,11 +101,12 @@ class ErasureReachesEveryDeviceTest(h.DemoServerTest):
             self.assertTrue(all(("visit", v) in rows for v in visits))
         devices = [device_of(d) for d in dirs]
         # a future appointment with a note for the client, from the reception tablet
-        start = int(time.time() * 1000) + 20 * 86400000
+        start = (int(time.time()) // 86400 + 20) * 86400000 + 3 * 3600000  # 03:00 UTC: before opening, no clash
         new_appt = h.client(dirs[0], "appointment", "create", "--location", loc, "--client", cid, "--specialist",
                             spec_id, "--start", str(start), "--duration", "30", "--note",
                             "Bring the photo of last year's colour").stdout.strip().split()[-1]
         h.client(dirs[0], "sync")
+        self.assertEqual(h.client(dirs[0], "rejections").stdout.strip(), "")
         h.client(dirs[2], "sync")
         self.assertEqual(h.cache_rows(dirs[2])[("appointment", new_appt)][1]["client_note"],
                          "Bring the photo of last year's colour")
