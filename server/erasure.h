@@ -51,8 +51,9 @@ typedef int (*kt_erasure_cb)(void *user, const kt_erasure_info *e);
 int erasure_list_pending(kt_store *st, const char *org, kt_erasure_cb cb, void *user) KT_MUST_CHECK;
 
 /* One device that had to purge (strings borrowed). purged_at 0 = not yet.
- * For the erased client's own devices (kind "client") there is no receipt:
- * they were revoked and are told to wipe whenever they connect. */
+ * revoked_now: the device is revoked (the erased client's own devices
+ * always are, a staff tablet reported lost since may be): there is no
+ * receipt to wait for, it is told to wipe whenever it connects. */
 typedef struct kt_erasure_device {
 	const char *device_id, *kind, *principal_id, *name, *role, *app;
 	int64_t purged_at, last_seen, last_ack_seq;

@@ -332,7 +332,7 @@ static int pack_status_device(void *user, const kt_erasure_device *d)
 	kt_mpw_str(w, "app");
 	kt_mpw_str(w, d->app);
 	kt_mpw_str(w, "state");
-	kt_mpw_str(w, d->purged_at ? "purged" : !strcmp(d->kind, "client") ? "wipe_ordered" : "not_purged");
+	kt_mpw_str(w, d->purged_at ? "purged" : d->revoked_now ? "wipe_ordered" : "not_purged");
 	kt_mpw_str(w, "purged_at");
 	d->purged_at ? kt_mpw_int(w, d->purged_at) : kt_mpw_nil(w);
 	kt_mpw_str(w, "last_seen");

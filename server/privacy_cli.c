@@ -115,13 +115,13 @@ static int print_device(void *user, const kt_erasure_device *d)
 {
 	struct status_ctx *c = user;
 	char purged[32], seen[32];
-	const char *state = d->purged_at ? "purged" : !strcmp(d->kind, "client") ? "wipe_ordered" : "not_purged";
+	const char *state = d->purged_at ? "purged" : d->revoked_now ? "wipe_ordered" : "not_purged";
 	iso_time(d->purged_at, purged);
 	iso_time(d->last_seen, seen);
 	if (!c->devices++)
 		printf("device\tkind\trole\tname\tprincipal\tstate\tpurged_at\tlast_seen\n");
 	c->purged += d->purged_at != 0;
-	c->wipe += !d->purged_at && !strcmp(d->kind, "client");
+	c->wipe += !d->purged_at && d->revoked_now;
 	printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d->device_id, d->kind, d->role, d->name[0] ? d->name : "-",
 	       d->principal_id, state, purged, seen);
 	return 0;
