@@ -94,6 +94,8 @@ int store_insert(kt_store *st, const char *tbl, const char *id, const char *org_
 		 const kt_field *f, int n, int64_t *version_out) KT_MUST_CHECK;
 int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *f, int n,
 		 int64_t *version_out) KT_MUST_CHECK;
+/* Deleting a client also removes its location links; its log entry keeps
+ * the old routing, so every device of those locations gets the delete. */
 int store_delete(kt_store *st, const char *tbl, const char *id) KT_MUST_CHECK;
 /* Routing links; each logs a put of the staff/client row with old and new locations. */
 int store_link_client_location(kt_store *st, const char *client_id, const char *location_id) KT_MUST_CHECK;
@@ -146,35 +148,6 @@ typedef struct kt_principal {
 void kt_principal_free(kt_principal *p); /* accepts NULL; frees members */
 int store_principal_load(kt_store *st, bool is_client, const char *id, kt_principal *out) KT_MUST_CHECK;
 
-#endif
-
-/* Snapshot paging: rows of t matching the policy condition `where` (from
- * policy_snapshot_where; ?1 = principal id, ?2 = org) with id > after_id,
- * in id order, at most limit. cb gets each row (without routing: the
- * condition already decided visibility); the row is freed after cb returns.
- * *last_id gets the last id seen ("" when none). */
-typedef int (*kt_row_cb)(void *user, const kt_row *row);
-int store_snapshot_page(kt_store *st, const kt_table *t, const char *where, const char *principal_id,
-			const char *org, const char *after_id, int limit, kt_row_cb cb, void *user,
-			char last_id[KT_UUID_LEN + 1], int *n) KT_MUST_CHECK;
-int64_t store_snapshot_count(kt_store *st, const kt_table *t, const char *where,
-			     const char *principal_id, const char *org);
-
-/* Sessions and devices (auth). token_hash is a keyed hash of the token. */
-int store_session_create(kt_store *st, const uint8_t *token_hash, size_t hlen, bool is_client,
-			 const char *principal_id, const char *device_id, int64_t expires_at) KT_MUST_CHECK;
-/* Find a live (not revoked, not expired) session: fills is_client, principal_id,
- * expires_at. KT_EREVOKED for a revoked one, KT_ENOT_FOUND otherwise. */
-int store_session_find(kt_store *st, const uint8_t *token_hash, size_t hlen, const char *device_id,
-		       bool *is_client, char principal_id[KT_UUID_LEN + 1], int64_t *expires_at) KT_MUST_CHECK;
-int store_device_seen(kt_store *st, const char *device_id, bool is_client, const char *principal_id,
-		      const char *app) KT_MUST_CHECK;
-int store_device_ack(kt_store *st, const char *device_id, int64_t seq) KT_MUST_CHECK;
-/* Password hash of an active staff member or portal-enabled client by e-mail
- * (staff first). *hash is owned by the caller. KT_ENOT_FOUND when none. */
-int store_credentials_find(kt_store *st, const char *email, bool *is_client,
-			   char id[KT_UUID_LEN + 1], char **hash) KT_MUST_CHECK;
-
 /* ---- privacy (export.c, erasure.c) ---- */
 
 /* Call cb with the id of every row of synced table tbl whose column
@@ -201,3 +174,34 @@ int store_private_delete(kt_store *st, const char *tbl, const char *col, const c
  * per-client keys yet: the body returns KT_OK; the encryption branch
  * replaces it. */
 int store_client_key_destroy(kt_store *st, const char *client_id) KT_MUST_CHECK;
+
+#endif
+
+/* Snapshot paging: rows of t matching the policy condition `where` (from
+ * policy_snapshot_where; ?1 = principal id, ?2 = org) with id > after_id,
+ * in id order, at most limit. cb gets each row (without routing: the
+ * condition already decided visibility); the row is freed after cb returns.
+ * *last_id gets the last id seen ("" when none). */
+typedef int (*kt_row_cb)(void *user, const kt_row *row);
+int store_snapshot_page(kt_store *st, const kt_table *t, const char *where, const char *principal_id,
+			const char *org, const char *after_id, int limit, kt_row_cb cb, void *user,
+			char last_id[KT_UUID_LEN + 1], int *n) KT_MUST_CHECK;
+int64_t store_snapshot_count(kt_store *st, const kt_table *t, const char *where,
+			     const char *principal_id, const char *org);
+
+/* Sessions and devices (auth). token_hash is a keyed hash of the token. */
+int store_session_create(kt_store *st, const uint8_t *token_hash, size_t hlen, bool is_client,
+			 const char *principal_id, const char *device_id, int64_t expires_at) KT_MUST_CHECK;
+/* Find a live (not revoked, not expired) session: fills is_client, principal_id,
+ * expires_at. KT_EREVOKED for a revoked one, KT_ENOT_FOUND otherwise. */
+int store_session_find(kt_store *st, const uint8_t *token_hash, size_t hlen, const char *device_id,
+		       bool *is_client, char principal_id[KT_UUID_LEN + 1], int64_t *expires_at) KT_MUST_CHECK;
+int store_device_seen(kt_store *st, const char *device_id, bool is_client, const char *principal_id,
+		      const char *app) KT_MUST_CHECK;
+/* The device has applied every change up to seq; this is also the purge
+ * receipt of every erasure whose last change is at or before seq. */
+int store_device_ack(kt_store *st, const char *device_id, int64_t seq) KT_MUST_CHECK;
+/* Password hash of an active staff member or portal-enabled client by e-mail
+ * (staff first). *hash is owned by the caller. KT_ENOT_FOUND when none. */
+int store_credentials_find(kt_store *st, const char *email, bool *is_client,
+			   char id[KT_UUID_LEN + 1], char **hash) KT_MUST_CHECK;
