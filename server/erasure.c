@@ -24,14 +24,13 @@ static const struct {
 };
 
 /* Server-internal rows of the client, deleted without a change-log entry
- * (devices never had them): (table, column). Portal tokens, outbox mail
- * and the like are one line each here; a table this build does not have is
- * skipped. */
+ * (devices never had them): (table, column). One line per table; a table
+ * this build does not have is skipped (setup_token and outbox come with the
+ * portal: password-setup tokens and queued mail to the client). */
 static const struct {
 	const char *table, *col;
 } erase_private[] = {
 	{"auth_session", "principal_id"},
-	{"portal_token", "client_id"},
 	{"setup_token", "client_id"},
 	{"outbox", "client_id"},
 };
