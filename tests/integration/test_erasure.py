@@ -323,6 +323,7 @@ class PrivacyCallsTest(h.DemoServerTest):
             again = await self.call(c, "erasure_request", me)
             o = await self.signed_in(owner)
             pending = await self.call(o, "erasure_pending")
+            self.cli_pending = privacy(self.db, "pending").stdout.splitlines()
             refused = []
             for who in (mgr, rec):
                 p = await self.signed_in(who)
@@ -346,6 +347,8 @@ class PrivacyCallsTest(h.DemoServerTest):
                          ("privacy_result", "erasure_request", me, "pending"))
         self.assertEqual(again["requested_at"], req["requested_at"])      # one open request
         self.assertEqual([(e["client"], e["requested_by"]) for e in pending["erasures"]], [(me, "client:" + me)])
+        self.assertEqual([l.split("\t")[0::3] for l in self.cli_pending[1:]], [[me, "client:" + me]])
+        self.assertEqual(privacy(self.db, "pending").stdout.splitlines()[1:], [])
         self.assertEqual([m["code"] for m in refused], ["forbidden"] * 8)
         self.assertEqual((done["t"], done["op"], done["client"]), ("privacy_result", "erase", me))
         self.assertGreater(done["seq"], 0)
