@@ -3,8 +3,9 @@
  * client for themself), a client's own erasure request, and for owners the
  * erasure itself, the pending requests and the erasure status. Reception
  * and specialists are refused: an export holds health data and the access
- * log, which the policy shows them neither of. Runs on the loop thread like
- * handle_manage.c; an export of one client is small (see PROTOCOL.md). */
+ * log, which the policy shows them neither of. Exports are built on the
+ * export thread (export_worker.c); the rest runs on the loop thread like
+ * handle_manage.c (a few rows each). */
 #include <stdlib.h>
 #include <string.h>
 #include "erasure.h"
@@ -143,15 +144,26 @@ static void op_export(kt_session *s, kt_privacy *m)
 		m->client.len = strlen(p->id);
 	} else if (!client_arg(s, m, id) || !staff_may_export(s, id))
 		return;
-	store_set_actor(srv->st, p->is_client ? "client" : "staff", p->id, s->device, 0);
-	rc = export_client(srv->st, id, &doc);
-	store_set_actor(srv->st, "system", NULL, NULL, 0);
+	rc = export_worker_submit(srv, s, id); /* answered by privacy_export_done */
+	if (rc == KT_EBUSY || rc == KT_ENOMEM) {
+		session_error(s, KT_EBUSY, "too many exports are being built; try again", "privacy", false);
+	} else if (rc) { /* no export thread: build it here */
+		store_set_actor(srv->st, p->is_client ? "client" : "staff", p->id, s->device, 0);
+		rc = export_client(srv->st, id, &doc);
+		store_set_actor(srv->st, "system", NULL, NULL, 0);
+		privacy_export_done(s, id, rc, doc);
+		free(doc);
+	}
+}
+
+void privacy_export_done(kt_session *s, const char *client, int rc, const char *doc)
+{
+	kt_privacy m = {{"export", 6}, {client, strlen(client)}};
 	if (rc)
-		session_error(s, rc == KT_ENOT_FOUND ? rc : rc == KT_EBUSY ? rc : KT_EIO,
+		session_error(s, rc == KT_ENOT_FOUND || rc == KT_EBUSY ? rc : KT_EIO,
 			      rc == KT_ENOT_FOUND ? "no such client" : "the export failed; try again", "privacy", false);
 	else
-		send_export(s, m, doc);
-	free(doc);
+		send_export(s, &m, doc);
 }
 
 static void op_erasure_request(kt_session *s, kt_privacy *m)
