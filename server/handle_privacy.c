@@ -98,12 +98,24 @@ static bool staff_may_export(kt_session *s, const char *id)
 	return ok;
 }
 
-/* The document in parts of KT_EXPORT_PART_BYTES: {part, parts, doc}. */
+/* Length of the part of doc (len bytes left) that starts here: at most
+ * KT_EXPORT_PART_BYTES, ending on a character boundary so that each part
+ * is a valid UTF-8 string of its own. */
+static size_t part_len(const char *doc, size_t len)
+{
+	size_t n = len < KT_EXPORT_PART_BYTES ? len : KT_EXPORT_PART_BYTES;
+	while (n < len && n > 0 && ((unsigned char)doc[n] & 0xc0) == 0x80)
+		n--; /* doc[n] continues a character: end the part before it starts */
+	return n;
+}
+
+/* The document in parts: {part, parts, doc}, all queued at once so that
+ * nothing comes between them. */
 static void send_export(kt_session *s, const kt_privacy *m, const char *doc)
 {
-	size_t len = strlen(doc), nparts = len / KT_EXPORT_PART_BYTES + (len % KT_EXPORT_PART_BYTES != 0);
-	if (!nparts)
-		nparts = 1;
+	size_t len = strlen(doc), nparts = 0;
+	for (size_t off = 0; off < len || !nparts; nparts++)
+		off += part_len(doc + off, len - off);
 	if (nparts > KT_EXPORT_MAX_PARTS) {
 		session_error(s, KT_ETOO_LARGE, "this export is larger than the protocol carries; ask the salon for it "
 					       "(kartoteka-server privacy export)", "privacy", false);
@@ -113,21 +125,22 @@ static void send_export(kt_session *s, const kt_privacy *m, const char *doc)
 		session_error(s, KT_EBUSY, "too much is waiting to be sent to this device; try again", "privacy", false);
 		return;
 	}
-	for (size_t i = 0; i < nparts; i++) {
-		size_t off = i * KT_EXPORT_PART_BYTES, n = len - off < KT_EXPORT_PART_BYTES ? len - off : KT_EXPORT_PART_BYTES;
+	for (size_t i = 0, off = 0; i < nparts; i++) {
+		size_t n = part_len(doc + off, len - off);
 		reply r = {.npairs = 0};
 		kt_mpw_init(&r.body);
 		pair_int(&r, "part", (int64_t)i + 1);
 		pair_int(&r, "parts", (int64_t)nparts);
 		kt_mpw_str(&r.body, "doc");
-		kt_mpw_strn(&r.body, doc + off, n); /* UTF-8 may split between parts: join before parsing */
+		kt_mpw_strn(&r.body, doc + off, n);
 		r.npairs++;
 		send_reply(s, m, &r);
 		kt_mpw_free(&r.body);
+		off += n;
 	}
 }
 
-static void op_export(kt_session *s, kt_privacy *m)
+static void op_export(kt_session *s, const kt_privacy *m)
 {
 	kt_server *srv = s->srv;
 	kt_principal *p = &s->principal;
@@ -140,8 +153,6 @@ static void op_export(kt_session *s, kt_privacy *m)
 			return;
 		}
 		snprintf(id, sizeof id, "%s", p->id);
-		m->client.s = p->id;
-		m->client.len = strlen(p->id);
 	} else if (!client_arg(s, m, id) || !staff_may_export(s, id))
 		return;
 	rc = export_worker_submit(srv, s, id); /* answered by privacy_export_done */

@@ -267,6 +267,34 @@ class PrivacyCallsTest(h.DemoServerTest):
         self.assertEqual((log[-1]["actor"]["id"], log[-1]["device"]), (mgr_id, mgr_device))
         self.assertEqual(self.audit_rows("exported", cid), [("staff", mgr_id, mgr_device)])
 
+    def test_a_large_export_comes_in_parts_that_join_into_one_document(self):
+        cid = client_at(self.db, location_id(self.db, B), 3)
+        base = query(self.db, "SELECT version FROM client WHERE id = ?", cid)[0][0]
+        n = 150  # each change logs 4 KB before and 4 KB after: the document passes 1 MiB
+
+        async def go():
+            o = await self.signed_in(h.account(self.accounts, "owner"))
+            muts = [{"mid": i + 1, "tbl": "client", "id": cid, "op": "update", "base": base,
+                     "f": {"preferences": "ab"[i % 2] * 4000}, "at": int(time.time() * 1000)} for i in range(n)]
+            await o.send({"t": "push", "muts": muts})
+            res = (await o.recv_until("push_result", 60))[0]
+            assert all(r["status"] == "applied" for r in res["results"]), res["results"][:2]
+            first = await self.call(o, "export", cid)
+            parts = [first] + [await o.recv() for _ in range(first["parts"] - 1)]
+            await o.send({"t": "privacy", "op": "erasure_pending"})
+            after = await o.recv()
+            await o.close()
+            return parts, after
+        parts, after = h.run(go())
+        self.assertEqual([(p["t"], p["op"], p["client"], p["part"], p["parts"]) for p in parts],
+                         [("privacy_result", "export", cid, i + 1, 2) for i in range(2)])
+        self.assertGreater(len(parts[0]["doc"].encode()), 1024 * 1024 - 4)  # a whole character less at most
+        self.assertLessEqual(len(parts[0]["doc"].encode()), 1024 * 1024)
+        doc = json.loads("".join(p["doc"] for p in parts))
+        self.assertEqual(doc["client"]["preferences"], "b" * 4000)
+        self.assertEqual(len([e for e in doc["access_log"] if e["action"] == "update"]), n)
+        self.assertEqual(after["op"], "erasure_pending")      # nothing else was interleaved
+
     def test_export_refused_to_specialists_and_reception(self):
         cid = client_at(self.db, location_id(self.db, A), 2)
 
