@@ -28,6 +28,12 @@
 #define KT_OUT_SOFT_BYTES (256 * 1024) /* a page/batch is closed once it passes this */
 #define KT_MAX_OUT_FRAME (2 * 1024 * 1024) /* client-side cap on one server message */
 
+/* privacy export over the protocol (privacy_result, op "export"): the JSON
+ * document goes in parts of at most this many bytes, at most this many
+ * parts; a larger export is refused with too_large (use the CLI) */
+#define KT_EXPORT_PART_BYTES (1024 * 1024)
+#define KT_EXPORT_MAX_PARTS 8
+
 /* time limits */
 #define KT_AUTH_DEADLINE_MS 10000      /* hello + successful sign-in within this */
 #define KT_IDLE_TIMEOUT_S 120          /* no traffic (incl. ws ping/pong) -> close */

@@ -35,6 +35,8 @@ typedef enum kt_msgtype {
 	KT_MSG_LOGOUT,
 	KT_MSG_MANAGE,
 	KT_MSG_MANAGE_RESULT,
+	KT_MSG_PRIVACY,
+	KT_MSG_PRIVACY_RESULT,
 	KT_MSG_COUNT
 } kt_msgtype;
 
@@ -220,5 +222,19 @@ int proto_manage_decode(const void *buf, size_t len, kt_manage *m) KT_MUST_CHECK
 /* manage_result {t, op, id?, devices:[map...]} (devices empty unless listing). */
 void proto_manage_result_encode(kt_mpw *w, const kt_manage *m, uint32_t ndevices, const void *body, size_t len);
 int proto_manage_result_decode(const void *buf, size_t len, kt_raw_cb cb, void *user) KT_MUST_CHECK;
+
+/* privacy {t, op, client?}: a client's data (PROTOCOL.md, "Privacy").
+ * op: "export" (owners, managers for clients at their locations, a client
+ * for themself), "erasure_request" (a client for themself), "erase",
+ * "erasure_pending", "erasure_status" (owners). client: a client id
+ * (client.s == NULL when absent). */
+typedef struct kt_privacy {
+	kt_str op, client;
+} kt_privacy;
+void proto_privacy_encode(kt_mpw *w, const kt_privacy *m);
+int proto_privacy_decode(const void *buf, size_t len, kt_privacy *m) KT_MUST_CHECK;
+/* privacy_result {t, op, client?, <npairs key/value pairs packed by the
+ * server in body>}. Devices read it with kt_mp (its keys depend on op). */
+void proto_privacy_result_encode(kt_mpw *w, const kt_privacy *m, uint32_t npairs, const void *body, size_t len);
 
 #endif

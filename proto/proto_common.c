@@ -25,6 +25,8 @@ static const char *const names[KT_MSG_COUNT] = {
 	[KT_MSG_LOGOUT] = "logout",
 	[KT_MSG_MANAGE] = "manage",
 	[KT_MSG_MANAGE_RESULT] = "manage_result",
+	[KT_MSG_PRIVACY] = "privacy",
+	[KT_MSG_PRIVACY_RESULT] = "privacy_result",
 };
 
 const char *proto_msg_name(kt_msgtype t)

@@ -270,3 +270,44 @@ int audit_show_client(kt_store *st, const char *client_id, FILE *out)
 		fprintf(out, "no audit entries for client %s\n", client_id);
 	return KT_OK;
 }
+
+int audit_client_entries(kt_store *st, const char *client_id, kt_audit_row_cb cb, void *user)
+{
+	static const char sql[] =
+		"SELECT a.seq, a.server_time, coalesce(a.device_time, 0), a.actor_kind, a.actor_id, "
+		"coalesce(s.display_name, ''), coalesce(s.role, ''), a.device_id, a.action, a.entity, a.entity_id, "
+		"a.client_id, a.location_id, a.fields, a.before, a.after "
+		"FROM audit a LEFT JOIN staff s ON a.actor_kind = 'staff' AND s.id = a.actor_id "
+		"WHERE a.client_id = ?1 ORDER BY a.seq";
+	sqlite3_stmt *q = store_prepare(st, sql);
+	int rc;
+	if (!q)
+		return KT_EIO;
+	sqlite3_bind_text(q, 1, client_id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *t[13];
+		char *ba[2] = {NULL, NULL};
+		int64_t seq = sqlite3_column_int64(q, 0);
+		for (int i = 0; i < 11; i++)
+			t[i] = (const char *)sqlite3_column_text(q, 3 + i);
+		for (int i = 0; i < 2; i++) /* sealed with the client's key; NULL once erased */
+			if (audit_value(st, q, 14 + i, seq, i ? "after" : "before", &ba[i]) == KT_ENOMEM) {
+				free(ba[0]);
+				store_finish(st, q);
+				return KT_ENOMEM;
+			}
+		t[11] = ba[0];
+		t[12] = ba[1];
+		kt_audit_row r = {seq, sqlite3_column_int64(q, 1), sqlite3_column_int64(q, 2),
+				  t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11], t[12]};
+		int crc = cb(user, &r);
+		free(ba[0]);
+		free(ba[1]);
+		if (crc) {
+			store_finish(st, q);
+			return crc;
+		}
+	}
+	store_finish(st, q);
+	return rc == SQLITE_DONE ? KT_OK : KT_EIO;
+}

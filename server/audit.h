@@ -33,4 +33,20 @@ int audit_value(kt_store *st, sqlite3_stmt *s, int col, int64_t seq, const char 
 /* The change history of one client card: who changed what, when. */
 int audit_show_client(kt_store *st, const char *client_id, FILE *out) KT_MUST_CHECK;
 
+/* One stored entry as read back (strings borrowed for the callback's
+ * duration; NULL where the column is NULL). actor_name/actor_role: the
+ * staff member's display name and role now ("" for clients and others). */
+typedef struct kt_audit_row {
+	int64_t seq, server_time, device_time; /* device_time 0 when unknown */
+	const char *actor_kind, *actor_id, *actor_name, *actor_role, *device_id;
+	const char *action, *entity, *entity_id, *client_id, *location_id, *fields, *before, *after;
+} kt_audit_row;
+typedef int (*kt_audit_row_cb)(void *user, const kt_audit_row *r);
+
+/* Every entry about one client (its card, its appointments and visits,
+ * views, exports), oldest first: the access log of a data export. A
+ * non-zero return from cb stops and is returned. All SQL that reads
+ * before/after stays here (they become ciphertext with the client's key). */
+int audit_client_entries(kt_store *st, const char *client_id, kt_audit_row_cb cb, void *user) KT_MUST_CHECK;
+
 #endif

@@ -2,10 +2,12 @@
  * it copies pages under one read transaction, so the copy is a consistent
  * snapshot while writers go on (WAL). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sqlite3.h>
 #include "backup.h"
+#include "erasure.h"
 #include "keyring.h"
 #include "store.h"
 
@@ -93,14 +95,16 @@ int backup_main(const char *db, const char *to, const char *keys_to)
 	return 0;
 }
 
-/* The clients of the restored database whose key is gone: they were erased
- * after the backup was taken. */
-static int report_erased(const char *db)
+/* The clients of the restored database whose key is gone were erased
+ * after the backup was taken: erase them again, so that what is left of
+ * them (ciphertext nobody can open) goes the way the first erasure took. */
+static int erase_again(const char *db)
 {
 	kt_store *st = NULL;
 	const char *msg = NULL;
 	sqlite3_stmt *s;
-	int n = 0;
+	char (*ids)[KT_UUID_LEN + 1] = NULL;
+	int n = 0, rc = 0;
 	if (store_open(db, 0, &st, &msg)) {
 		fprintf(stderr, "kartoteka-server restore: %s: %s\n", db, msg);
 		return -1;
@@ -109,15 +113,24 @@ static int report_erased(const char *db)
 			       NULL) == SQLITE_OK) {
 		while (sqlite3_step(s) == SQLITE_ROW) {
 			const char *id = (const char *)sqlite3_column_text(s, 0);
-			if (keyring_has(store_keyring(st), id))
+			void *more;
+			if (keyring_has(store_keyring(st), id) || !(more = realloc(ids, (size_t)(n + 1) * sizeof *ids)))
 				continue;
-			printf("client %s was erased after this backup: its data cannot be read\n", id);
-			n++;
+			ids = more;
+			snprintf(ids[n++], KT_UUID_LEN + 1, "%s", id);
 		}
 		sqlite3_finalize(s);
 	}
+	store_set_actor(st, "operator", NULL, NULL, 0);
+	for (int i = 0; i < n; i++) {
+		int erc = erasure_erase(st, ids[i], "operator", NULL);
+		printf("client %s was erased after this backup: %s\n", ids[i],
+		       erc ? "its data cannot be read (erasing it again failed)" : "erased again");
+		rc |= erc != 0;
+	}
+	free(ids);
 	store_close(st);
-	return n;
+	return rc ? -1 : n;
 }
 
 int restore_main(const char *db, const char *from)
@@ -152,9 +165,9 @@ out:
 	if (rc)
 		return rc;
 	printf("restored %s from %s\n", db, from);
-	if ((erased = report_erased(db)) < 0)
+	if ((erased = erase_again(db)) < 0)
 		return 1;
 	if (erased)
-		printf("%d client(s) erased since the backup stay unreadable\n", erased);
+		printf("%d client(s) erased since the backup: their keys are gone, their rows erased again\n", erased);
 	return 0;
 }

@@ -11,8 +11,8 @@
 int backup_main(const char *db, const char *to, const char *keys_to);
 
 /* Replace db by the backup `from`. Refuses while a server has db open.
- * Lists the clients of the backup whose keys are destroyed (erased since
- * the backup) and deletes their unreadable rows. Exit status. */
+ * Clients of the backup whose keys are destroyed (erased since the backup)
+ * are erased again (erasure.h) and listed. Exit status. */
 int restore_main(const char *db, const char *from);
 
 #endif

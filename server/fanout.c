@@ -198,6 +198,13 @@ static void wake_locs(kt_server *srv, const kt_log_entry *e, const char *prefix)
 
 static void wake_for(kt_server *srv, const kt_log_entry *e)
 {
+	if (e->deleted && e->t->route == KT_ROUTE_CLIENT_LOCS) {
+		/* a client erased: every device of the organisation confirms it has
+		 * passed this point (sync.c), so the erasure's purge receipts do
+		 * not wait for the next change a device happens to see */
+		wake_bucket(srv, "a", e->org);
+		return;
+	}
 	wake_bucket(srv, "o", e->org);
 	switch (e->t->route) {
 	case KT_ROUTE_ORG:

@@ -11,6 +11,8 @@
 #include "backup.h"
 #include "keyring.h"
 #include "demo.h"
+#include "erasure.h"
+#include "privacy_cli.h"
 #include "server.h"
 
 static void usage(FILE *f)
@@ -32,12 +34,15 @@ static void usage(FILE *f)
 		"  restore --db FILE --from FILE          put a backup in place (server stopped); clients\n"
 		"                                         erased since the backup stay unreadable\n"
 		"  policy                                 print the access policy matrix (Markdown)\n"
+		"  privacy SUBCOMMAND --db FILE ...       export, erase, pending, erasure-status, retention\n"
+		"                                          (see: kartoteka-server privacy help)\n"
 		"  help                                   this text\n"
 		"\n"
 		"every command: --key FILE  the master key file (default: the database path + .key)\n"
 		"\n"
 		"config file (serve --config FILE): lines 'key = value', keys: db, listen, key_file,\n"
-		"log_level (error, warn, info, debug). Command-line options win over the file.\n");
+		"log_level (error, warn, info, debug), retention_months (default 36; privacy retention).\n"
+		"Command-line options win over the file.\n");
 }
 
 static const char *opt(int argc, char **argv, const char *name)
@@ -132,7 +137,7 @@ static char *trim(char *s)
 
 /* Read 'key = value' lines; '#' starts a comment. Values are copied into
  * the static buffers below (one config per process). */
-static int read_config(const char *path, const char **db, const char **listen, int *level)
+static int read_config(const char *path, const char **db, const char **listen, int *level, int *retention)
 {
 	static char dbv[4096], listenv[256], keyv[4096];
 	char line[4352];
@@ -181,6 +186,16 @@ static int read_config(const char *path, const char **db, const char **listen, i
 				snprintf(keyv, sizeof keyv, "%s", v);
 				keyring_set_key_file(keyv);
 			}
+		} else if (!strcmp(k, "retention_months")) {
+			char *end;
+			errno = 0;
+			long m = strtol(v, &end, 10);
+			if (errno || *end || end == v || m < 1 || m > 1200) {
+				fprintf(stderr, "kartoteka-server: %s:%d: retention_months is 1 to 1200\n", path, lineno);
+				fclose(f);
+				return 1;
+			}
+			*retention = (int)m;
 		} else if (strcmp(k, "db") && strcmp(k, "listen")) {
 			fprintf(stderr, "kartoteka-server: %s:%d: unknown key '%s'\n", path, lineno, k);
 			fclose(f);
@@ -195,10 +210,11 @@ static int cmd_serve(int argc, char **argv)
 {
 	kt_serve_opts o = {0};
 	const char *config = opt(argc, argv, "--config");
+	int retention = KT_RETENTION_MONTHS_DEFAULT;
 	o.db_path = opt(argc, argv, "--db");
 	o.listen = opt(argc, argv, "--listen");
 	o.log_level = flag(argc, argv, "--verbose") ? KT_LOG_DEBUG : KT_LOG_INFO;
-	if (config && read_config(config, &o.db_path, &o.listen, &o.log_level))
+	if (config && read_config(config, &o.db_path, &o.listen, &o.log_level, &retention))
 		return 2;
 	if (!o.db_path) {
 		fprintf(stderr, "kartoteka-server serve: --db FILE is required\n");
@@ -243,6 +259,20 @@ static int cmd_keys(int argc, char **argv)
 	return keyring_rotate(db, stdout) ? 1 : 0;
 }
 
+/* privacy SUBCOMMAND --db FILE [--config FILE] ... (privacy_cli.c) */
+static int cmd_privacy(int argc, char **argv)
+{
+	const char *config = opt(argc, argv, "--config"), *db = opt(argc, argv, "--db"), *listen = "";
+	int retention = KT_RETENTION_MONTHS_DEFAULT, level = kt_log_level;
+	if (argc > 0 && (!strcmp(argv[0], "help") || !strcmp(argv[0], "--help"))) {
+		privacy_usage(stdout);
+		return 0;
+	}
+	if (config && read_config(config, &db, &listen, &level, &retention))
+		return 2;
+	return privacy_main(db, retention, argc, argv);
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "help";
@@ -280,6 +310,8 @@ int main(int argc, char **argv)
 		return backup_main(opt(argc, argv, "--db"), opt(argc, argv, "--to"), opt(argc, argv, "--keys-to"));
 	if (!strcmp(cmd, "restore"))
 		return restore_main(opt(argc, argv, "--db"), opt(argc, argv, "--from"));
+	if (!strcmp(cmd, "privacy"))
+		return cmd_privacy(argc - 2, argv + 2);
 	if (!strcmp(cmd, "policy")) {
 		policy_print_markdown(stdout);
 		return 0;

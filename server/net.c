@@ -102,6 +102,8 @@ static void on_wake(kt_server *srv)
 		writer_deliver(srv);
 	if (atomic_exchange(&srv->wake_data, 0))
 		on_data_wake(srv);
+	if (atomic_exchange(&srv->wake_export, 0))
+		export_worker_deliver(srv);
 }
 
 static int callback_kartoteka(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -312,6 +314,11 @@ int server_run(const kt_serve_opts *o)
 		rc = 1;
 		goto out;
 	}
+	if ((rc = export_worker_start(&srv))) {
+		fprintf(stderr, "kartoteka-server: cannot start the export thread\n");
+		rc = 1;
+		goto out;
+	}
 	watch_start(&srv);
 	lws_sul_schedule(srv.ctx, 0, &srv.poll_timer, poll_cb, 250 * LWS_US_PER_MS);
 	g_srv = &srv;
@@ -340,10 +347,12 @@ out:
 		lws_sul_cancel(&srv.recheck_timer);
 		auth_stop(&srv); /* before the context: workers call lws_cancel_service */
 		writer_stop(&srv);
+		export_worker_stop(&srv);
 		lws_context_destroy(srv.ctx);
 	}
 	auth_stop(&srv);
 	writer_stop(&srv);
+	export_worker_stop(&srv);
 	fanout_free(&srv);
 	kt_mpw_free(&srv.body);
 	kt_mpw_free(&srv.frame);

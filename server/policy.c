@@ -147,6 +147,15 @@ const kt_policy_entry kt_policy[] = {
 	INTERNAL("field_version", "device_id"),
 	INTERNAL("mutation", "device_id"), INTERNAL("mutation", "mid"), INTERNAL("mutation", "result"),
 	INTERNAL("mutation", "at"),
+	/* erasures and their purge receipts (erasure.c) */
+	INTERNAL("erasure", "id"), INTERNAL("erasure", "client_id"), INTERNAL("erasure", "org_id"),
+	INTERNAL("erasure", "status"), INTERNAL("erasure", "requested_at"), INTERNAL("erasure", "requested_by"),
+	INTERNAL("erasure", "confirmed_by"), INTERNAL("erasure", "done_at"), INTERNAL("erasure", "seq"),
+	INTERNAL("erasure_device", "erasure_id"), INTERNAL("erasure_device", "device_id"),
+	INTERNAL("erasure_device", "kind"), INTERNAL("erasure_device", "principal_id"),
+	INTERNAL("erasure_device", "role"), INTERNAL("erasure_device", "seq"),
+	INTERNAL("erasure_device", "purged_at"),
+	INTERNAL("erasure_placeholder", "org_id"), INTERNAL("erasure_placeholder", "client_id"),
 };
 const int kt_policy_count = sizeof kt_policy / sizeof kt_policy[0];
 

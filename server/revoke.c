@@ -173,6 +173,37 @@ int revoke_deactivate_staff(kt_store *st, const char *staff_id)
 	return finish_tx(st, rc);
 }
 
+int revoke_client_in_tx(kt_store *st, const char *client_id)
+{
+	sqlite3_stmt *q = store_prepare(st, "SELECT id FROM device WHERE kind = 'client' AND principal_id = ?1 AND revoked = 0");
+	char (*ids)[KT_UUID_LEN + 1] = NULL;
+	int n = 0, rc = KT_OK;
+	if (!q)
+		return KT_EIO;
+	sqlite3_bind_text(q, 1, client_id, -1, SQLITE_STATIC);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		void *p = realloc(ids, (size_t)(n + 1) * sizeof *ids);
+		if (!p) {
+			rc = KT_ENOMEM;
+			break;
+		}
+		ids = p;
+		snprintf(ids[n++], KT_UUID_LEN + 1, "%s", (const char *)sqlite3_column_text(q, 0));
+	}
+	store_finish(st, q);
+	for (int i = 0; !rc && i < n; i++) {
+		rc = exec1(st, "UPDATE device SET revoked = 1 WHERE id = ?1", ids[i]);
+		if (!rc)
+			rc = note_kind(st, "device", ids[i]);
+	}
+	free(ids);
+	if (!rc)
+		rc = exec1(st, "UPDATE auth_session SET revoked = 1 WHERE principal_id = ?1 AND revoked = 0", client_id);
+	if (!rc)
+		rc = note_kind(st, "principal", client_id);
+	return rc;
+}
+
 int revoke_session_token(kt_store *st, const uint8_t *token_hash, size_t len)
 {
 	sqlite3_stmt *q = store_prepare(st, "UPDATE auth_session SET revoked = 1 WHERE token_hash = ?");

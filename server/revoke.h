@@ -39,6 +39,12 @@ int revoke_may_staff(kt_store *st, const kt_principal *by, const char *staff_id)
 int revoke_sign_out_device(kt_store *st, const char *device_id) KT_MUST_CHECK;
 int revoke_device(kt_store *st, const char *device_id) KT_MUST_CHECK;
 int revoke_deactivate_staff(kt_store *st, const char *staff_id) KT_MUST_CHECK;
+/* An erased client (erasure.c): every session of theirs ends, and each of
+ * their own devices is revoked - told to wipe its data at once if
+ * connected, refused with that order whenever it comes back. Runs inside
+ * the caller's write transaction; no audit entry of its own (the erasure
+ * writes one). */
+int revoke_client_in_tx(kt_store *st, const char *client_id) KT_MUST_CHECK;
 /* End one session (the device signing itself out); no revocation entry. */
 int revoke_session_token(kt_store *st, const uint8_t *token_hash, size_t len) KT_MUST_CHECK;
 

@@ -155,6 +155,32 @@ const char *const kt_migrations[] = {
 	"CREATE INDEX consent_client ON consent(client_id, purpose, at);"
 	"CREATE TRIGGER consent_no_update BEFORE UPDATE ON consent BEGIN"
 	" SELECT RAISE(ABORT, 'consent history is append-only'); END;",
+
+	/* 8: erasures (Art. 17) and their purge receipts.
+	 * erasure: one row per request or erasure of a client; status
+	 * 'pending' (asked for, waiting for an owner) or 'done'; seq = the
+	 * change-log seq of the erasure's last change: a device whose
+	 * acknowledged cursor reaches it has applied every delete of it.
+	 * requested_by/confirmed_by: 'client:<id>', 'staff:<id>', 'operator'
+	 * or 'retention'. No personal data here: the client id stays as a
+	 * pseudonym so that the owner can ask for the status.
+	 * erasure_device: the devices that must purge, recorded at erasure
+	 * time; purged_at is set when the device acknowledges seq
+	 * (store_device_ack). erasure_placeholder: per organisation the
+	 * client row that appointments kept for accounting point to. */
+	"CREATE TABLE erasure("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, client_id TEXT NOT NULL, org_id TEXT NOT NULL,"
+	" status TEXT NOT NULL CHECK(status IN ('pending','done')),"
+	" requested_at INTEGER NOT NULL, requested_by TEXT NOT NULL,"
+	" confirmed_by TEXT, done_at INTEGER, seq INTEGER);"
+	"CREATE UNIQUE INDEX erasure_pending ON erasure(client_id) WHERE status = 'pending';"
+	"CREATE INDEX erasure_client ON erasure(client_id, id);"
+	"CREATE TABLE erasure_device("
+	" erasure_id INTEGER NOT NULL REFERENCES erasure(id), device_id TEXT NOT NULL,"
+	" kind TEXT NOT NULL, principal_id TEXT NOT NULL, role TEXT NOT NULL, seq INTEGER NOT NULL,"
+	" purged_at INTEGER, PRIMARY KEY(erasure_id, device_id)) WITHOUT ROWID;"
+	"CREATE INDEX erasure_device_open ON erasure_device(device_id, seq) WHERE purged_at IS NULL;"
+	"CREATE TABLE erasure_placeholder(org_id TEXT PRIMARY KEY, client_id TEXT NOT NULL);",
 };
 
 const int kt_migration_count = sizeof kt_migrations / sizeof kt_migrations[0];

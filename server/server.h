@@ -18,6 +18,7 @@ typedef struct kt_session kt_session;
 typedef struct kt_auth kt_auth;
 typedef struct kt_writer kt_writer;
 typedef struct kt_push_job kt_push_job;
+typedef struct kt_exporter kt_exporter; /* export_worker.c */
 
 typedef enum kt_sess_state {
 	KT_SS_HELLO,        /* waiting for hello */
@@ -109,6 +110,9 @@ struct kt_server {
 	/* wake-ups from other threads */
 	atomic_int wake_auth, wake_data, wake_push, stop;
 	atomic_int writer_busy, wal_events_skipped; /* see net.c watch_main */
+	/* privacy exports on their own thread (export_worker.c) */
+	kt_exporter *exporter;
+	atomic_int wake_export;
 	lws_sorted_usec_list_t poll_timer;
 	lws_sorted_usec_list_t recheck_timer; /* see net.c on_data_wake */
 	int recheck_n;
@@ -152,6 +156,19 @@ int handle_push(kt_session *s, const unsigned char *buf, size_t len);
 int handle_audit_query(kt_session *s, const unsigned char *buf, size_t len);
 int handle_logout(kt_session *s, const unsigned char *buf, size_t len);
 int handle_manage(kt_session *s, const unsigned char *buf, size_t len);
+int handle_privacy(kt_session *s, const unsigned char *buf, size_t len); /* handle_privacy.c */
+/* An export built on the export thread is back (loop thread): send it, or
+ * the error for rc. doc is borrowed. */
+void privacy_export_done(kt_session *s, const char *client, int rc, const char *doc);
+
+/* ---- export_worker.c: privacy exports off the event loop ---- */
+int export_worker_start(kt_server *srv);
+void export_worker_stop(kt_server *srv);
+/* Queue an export of client for session s (its principal and device are
+ * the audit actor). KT_EBUSY when the queue is full, KT_EINTERNAL when the
+ * worker is not running (the caller then exports inline). */
+int export_worker_submit(kt_server *srv, const kt_session *s, const char *client);
+void export_worker_deliver(kt_server *srv); /* loop thread: send finished exports */
 /* Close the connections that revocations written since the last call concern. */
 void revoke_poll(kt_server *srv);
 /* Called when a sign-in succeeded (login on a worker, or resume). */

@@ -1120,6 +1120,22 @@ out:
 	return in_tx_end(st, own, rc);
 }
 
+/* A client's location links, removed when the client row is deleted (an
+ * erasure): its routing was read before, so the devices of those
+ * locations still get the delete. */
+static int client_unlink_all(kt_store *st, const char *client_id)
+{
+	static const char sql[] = "DELETE FROM client_location WHERE client_id = ?";
+	sqlite3_stmt *s = prep(st, sql);
+	int rc;
+	if (!s)
+		return KT_EIO;
+	sqlite3_bind_text(s, 1, client_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	finish(st, s);
+	return rc == SQLITE_DONE ? KT_OK : sql_err(st, rc);
+}
+
 int store_delete(kt_store *st, const char *tbl, const char *id)
 {
 	const kt_table *t = kt_table_find(tbl, strlen(tbl));
@@ -1135,6 +1151,8 @@ int store_delete(kt_store *st, const char *tbl, const char *id)
 	if ((rc = row_org(st, t, id, org)) || (rc = store_row_routing(st, t, id, &loc_old, c_old)))
 		goto out;
 	before = row_json(st, t, id, NULL, 0);
+	if (t->route == KT_ROUTE_CLIENT_LOCS && (rc = client_unlink_all(st, id)))
+		goto out; /* the links go with the client; the log keeps its old routing (loc_old) */
 	snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = ?", t->name);
 	if (!(s = prep(st, sql))) {
 		rc = KT_EIO;
@@ -1667,9 +1685,23 @@ int store_device_ack(kt_store *st, const char *device_id, int64_t seq)
 {
 	static const char sql[] =
 		"UPDATE device SET last_ack_seq = max(last_ack_seq, ?2), last_seen = ?3 WHERE id = ?1";
+	static const char purged_sql[] =
+		"UPDATE erasure_device SET purged_at = ?3 WHERE device_id = ?1 AND seq <= ?2 AND purged_at IS NULL";
 	sqlite3_stmt *s = prep(st, sql);
 	int rc;
 	if (!s)
+		return KT_EIO;
+	sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, seq);
+	sqlite3_bind_int64(s, 3, kt_now_ms());
+	rc = sqlite3_step(s);
+	finish(st, s);
+	if (rc != SQLITE_DONE)
+		return sql_err(st, rc);
+	/* erasure receipts: a cursor at or past an erasure's last change means
+	 * the device has applied its deletes (the partial index holds only the
+	 * open receipts, so this costs nothing when there are none) */
+	if (!(s = prep(st, purged_sql)))
 		return KT_EIO;
 	sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, seq);
@@ -1707,3 +1739,75 @@ int store_credentials_find(kt_store *st, const char *email, bool *is_client, cha
 	finish(st, s);
 	return rc;
 }
+
+/* ---- privacy: export and erasure (erasure.c, export.c) ---- */
+
+int store_client_rows(kt_store *st, const char *tbl, const char *client_col, const char *client_id,
+		      kt_id_cb cb, void *user)
+{
+	const kt_table *t = kt_table_find(tbl, strlen(tbl));
+	char sql[160];
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!t || kt_col_index(t, client_col) < 0)
+		return KT_ENOT_FOUND; /* a table this build does not have: nothing of the client in it */
+	/* table and column names come from the model, never from input */
+	snprintf(sql, sizeof sql, "SELECT id FROM %s WHERE %s = ? ORDER BY id", t->name, client_col);
+	if (!(s = prep(st, sql)))
+		return KT_EIO;
+	sqlite3_bind_text(s, 1, client_id, -1, SQLITE_STATIC);
+	/* collect first: the callback may write (delete) rows of this table */
+	char (*ids)[KT_UUID_LEN + 1] = NULL;
+	size_t n = 0, cap = 0;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			void *p = realloc(ids, nc * sizeof *ids);
+			if (!p) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			ids = p;
+			cap = nc;
+		}
+		snprintf(ids[n++], KT_UUID_LEN + 1, "%s", (const char *)sqlite3_column_text(s, 0));
+	}
+	finish(st, s);
+	rc = rc == SQLITE_DONE ? KT_OK : rc == SQLITE_NOMEM ? KT_ENOMEM : sql_err(st, rc);
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = cb(user, ids[i]);
+	free(ids);
+	return rc;
+}
+
+int store_private_delete(kt_store *st, const char *tbl, const char *col, const char *id, int *n)
+{
+	static const char exists[] = "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2";
+	sqlite3_stmt *s = prep(st, exists);
+	char sql[160];
+	bool found;
+	int rc;
+
+	*n = 0;
+	if (!s)
+		return KT_EIO;
+	sqlite3_bind_text(s, 1, tbl, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, col, -1, SQLITE_STATIC);
+	found = sqlite3_step(s) == SQLITE_ROW;
+	finish(st, s);
+	if (!found)
+		return KT_OK; /* this build has no such table: nothing to delete */
+	/* the names passed the check above against the schema itself */
+	snprintf(sql, sizeof sql, "DELETE FROM \"%s\" WHERE \"%s\" = ?", tbl, col);
+	if (!(s = prep(st, sql)))
+		return KT_EIO;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	finish(st, s);
+	if (rc != SQLITE_DONE)
+		return sql_err(st, rc);
+	*n = sqlite3_changes(st->db);
+	return KT_OK;
+}
+

@@ -102,6 +102,8 @@ int store_insert(kt_store *st, const char *tbl, const char *id, const char *org_
 		 const kt_field *f, int n, int64_t *version_out) KT_MUST_CHECK;
 int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *f, int n,
 		 int64_t *version_out) KT_MUST_CHECK;
+/* Deleting a client also removes its location links; its log entry keeps
+ * the old routing, so every device of those locations gets the delete. */
 int store_delete(kt_store *st, const char *tbl, const char *id) KT_MUST_CHECK;
 /* Routing links; each logs a put of the staff/client row with old and new locations. */
 int store_link_client_location(kt_store *st, const char *client_id, const char *location_id) KT_MUST_CHECK;
@@ -154,6 +156,25 @@ typedef struct kt_principal {
 void kt_principal_free(kt_principal *p); /* accepts NULL; frees members */
 int store_principal_load(kt_store *st, bool is_client, const char *id, kt_principal *out) KT_MUST_CHECK;
 
+/* ---- privacy (export.c, erasure.c) ---- */
+
+/* Call cb with the id of every row of synced table tbl whose column
+ * client_col is client_id, in id order. The ids are collected first, so cb
+ * may write (e.g. store_delete the row). KT_ENOT_FOUND when this build has
+ * no such table or column (a table another branch adds: nothing to do);
+ * a non-zero return from cb stops and is returned. */
+typedef int (*kt_id_cb)(void *user, const char *id);
+int store_client_rows(kt_store *st, const char *tbl, const char *client_col, const char *client_id,
+		      kt_id_cb cb, void *user) KT_MUST_CHECK;
+
+/* Delete the rows of a server-internal (never synced, never logged) table
+ * whose column col is id: sessions, tokens and the like of an erased
+ * client. The names are checked against the schema; a table or column the
+ * database does not have deletes nothing (KT_OK, *n = 0). The caller holds
+ * the write transaction. *n gets the number of rows deleted. */
+int store_private_delete(kt_store *st, const char *tbl, const char *col, const char *id, int *n) KT_MUST_CHECK;
+
+
 #endif
 
 /* Snapshot paging: rows of t matching the policy condition `where` (from
@@ -177,6 +198,8 @@ int store_session_find(kt_store *st, const uint8_t *token_hash, size_t hlen, con
 		       bool *is_client, char principal_id[KT_UUID_LEN + 1], int64_t *expires_at) KT_MUST_CHECK;
 int store_device_seen(kt_store *st, const char *device_id, bool is_client, const char *principal_id,
 		      const char *app) KT_MUST_CHECK;
+/* The device has applied every change up to seq; this is also the purge
+ * receipt of every erasure whose last change is at or before seq. */
 int store_device_ack(kt_store *st, const char *device_id, int64_t seq) KT_MUST_CHECK;
 /* Password hash of an active staff member or portal-enabled client by e-mail
  * (staff first). *hash is owned by the caller. KT_ENOT_FOUND when none. */

@@ -250,6 +250,8 @@ static int stream_next(kt_session *s, bool *have)
 				break;
 			nops += added;
 			s->sent_seq = es[i].seq;
+			if (es[i].deleted && es[i].t->route == KT_ROUTE_CLIENT_LOCS)
+				s->send_synced = true; /* an erasure: a cursor past it is its purge receipt */
 		}
 		if (owned)
 			for (int k = 0; k < n; k++)

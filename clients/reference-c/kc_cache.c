@@ -409,6 +409,44 @@ static int bind_fields(sqlite3_stmt *s, const uint8_t *map, size_t maplen, int p
 	return KT_OK;
 }
 
+/* A row the server deleted (an erasure deletes a client's card and visits):
+ * nothing of it may stay on the device, not in the queue of unsent edits
+ * (their fields and before-images), the rejections shown to the user or
+ * the view events. A deleted client also takes every local trace that
+ * names it: rows created here and not yet pushed, queued edits and
+ * rejections of rows that pointed to it (the server rejects those edits
+ * anyway: the client is gone). The caller holds the transaction. */
+static int purge_deleted(kc_client *c, const kt_op *op)
+{
+	static const char *const sql[] = {
+		"DELETE FROM queue WHERE tbl = ?1 AND id = ?2",
+		"DELETE FROM rejections WHERE tbl = ?1 AND id = ?2",
+		"DELETE FROM events WHERE tbl = ?1 AND id = ?2",
+		/* the rest only for a client (?1 = 'client') */
+		"DELETE FROM rows WHERE ?1 = 'client' AND iif(json_valid(data), json_extract(data, '$.client_id'), NULL) = ?2",
+		"DELETE FROM queue WHERE ?1 = 'client' AND (iif(json_valid(fields), json_extract(fields, '$.client_id'), NULL) = ?2 OR "
+		"iif(json_valid(before), json_extract(before, '$.client_id'), NULL) = ?2)",
+		"DELETE FROM rejections WHERE ?1 = 'client' AND (iif(json_valid(fields), json_extract(fields, '$.client_id'), NULL) = ?2 OR "
+		"iif(json_valid(current), json_extract(current, '$.client_id'), NULL) = ?2)",
+	};
+	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
+		sqlite3_stmt *s;
+		int rc;
+		if (sqlite3_prepare_v2(c->db, sql[i], -1, &s, NULL) != SQLITE_OK) {
+			kc_set_err(c, "cache: %s", sqlite3_errmsg(c->db));
+			return KT_EIO;
+		}
+		sqlite3_bind_text(s, 1, op->tbl.s, (int)op->tbl.len, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, op->id.s, (int)op->id.len, SQLITE_STATIC);
+		rc = sqlite3_step(s) == SQLITE_DONE ? KT_OK : KT_EIO;
+		sqlite3_finalize(s);
+		if (rc)
+			return rc;
+	}
+	c->queue_len = kc_queue_count(c);
+	return KT_OK;
+}
+
 int kc_cache_apply(kc_client *c, const kt_op *op)
 {
 	sqlite3_stmt *s;
@@ -418,7 +456,9 @@ int kc_cache_apply(kc_client *c, const kt_op *op)
 	if (op->op != KT_OP_PUT) { /* delete and evict: the row goes; absent is a no-op */
 		sqlite3_bind_text(c->st_delete, 1, op->tbl.s, (int)op->tbl.len, SQLITE_STATIC);
 		sqlite3_bind_text(c->st_delete, 2, op->id.s, (int)op->id.len, SQLITE_STATIC);
-		return step_done(c, c->st_delete);
+		if ((rc = step_done(c, c->st_delete)))
+			return rc;
+		return op->op == KT_OP_DELETE ? purge_deleted(c, op) : KT_OK;
 	}
 	shape[0] = 'I';
 	if ((rc = row_shape(op->fields, op->fields_len, shape + 1, sizeof shape - 1))) {

@@ -180,7 +180,14 @@ class CryptoTest(unittest.TestCase):
             self.assertEqual(run_server("backup", "--db", self.db, "--to", backup).returncode, 1,
                              "an existing file is never overwritten")
             # the client is erased after the backup: its key is destroyed
-            self.destroy_key(gone["id"])
+            hist = run_server("audit", "show", "--db", self.db, "--client", gone["id"]).stdout
+            self.assertIn(gone["name"], hist, "before the erasure the history is readable")
+            out = run_server("privacy", "erase", "--db", self.db, "--client", gone["id"], "--confirm")
+            self.assertEqual(out.returncode, 0, out.stderr)
+            hist = run_server("audit", "show", "--db", self.db, "--client", gone["id"]).stdout
+            self.assertNotIn(gone["name"], hist)
+            self.assertIn("unreadable", hist, "audit entries about the client are shredded, not deleted")
+            self.assertEqual(run_server("audit", "verify", "--db", self.db).returncode, 0, "the chain still holds")
             out = run_server("restore", "--db", self.db, "--from", backup)
             self.assertNotEqual(out.returncode, 0)
             self.assertIn("stop the server", out.stderr)
@@ -188,25 +195,25 @@ class CryptoTest(unittest.TestCase):
             server.stop()
         out = run_server("restore", "--db", self.db, "--from", backup)
         self.assertEqual(out.returncode, 0, out.stderr)
-        self.assertIn("client %s was erased after this backup" % gone["id"], out.stdout)
-        con = sqlite3.connect(self.db)
-        raw = con.execute("SELECT name, email FROM client WHERE id = ?", (gone["id"],)).fetchone()
+        self.assertIn("client %s was erased after this backup: erased again" % gone["id"], out.stdout)
+        # what the backup held of the client cannot be opened: its key is gone
+        bcon = sqlite3.connect(backup)
+        raw = bcon.execute("SELECT name, email FROM client WHERE id = ?", (gone["id"],)).fetchone()
+        bcon.close()
         kr = Keyring(self.db)
-        for v in raw:
+        for col, v in zip(("name", "email"), raw):
             if v is not None:
+                self.assertTrue(is_sealed(v))
                 with self.assertRaises(Erased):
-                    kr.open("client", "name", gone["id"], v)
+                    kr.open("client", col, gone["id"], v)
+        con = sqlite3.connect(self.db)
+        self.assertIsNone(con.execute("SELECT 1 FROM client WHERE id = ?", (gone["id"],)).fetchone(),
+                          "the restored copy of the card is erased again")
         again = kr.rows(con, "SELECT * FROM client WHERE id = ?", (kept["id"],), "client")[0]
         self.assertEqual(again["name"], kept["name"], "everyone else is back")
         con.close()
         data = raw_bytes(self.db)
         self.assertNotIn(gone["name"].encode(), data)
-
-    def destroy_key(self, client_id):
-        con = sqlite3.connect(self.db + ".keys")
-        con.execute("DELETE FROM data_key WHERE owner = ?", (client_id,))
-        con.commit()
-        con.close()
 
 
 if __name__ == "__main__":
