@@ -354,6 +354,7 @@ out:
 	writer_stop(&srv);
 	export_worker_stop(&srv);
 	fanout_free(&srv);
+	sync_rowcache_clear(&srv);
 	kt_mpw_free(&srv.body);
 	kt_mpw_free(&srv.frame);
 	store_close(srv.st);

@@ -96,6 +96,14 @@ struct kt_server {
 	uint8_t token_key[32];
 	kt_ring ring;
 	int64_t head_seq;            /* newest change seen by this server */
+	/* Rows the fan-out loaded since head_seq last moved (sync.c): every
+	 * device interested in a change gets the same row, loaded and
+	 * decrypted once. Emptied whenever head_seq moves. */
+	struct kt_cached_row {
+		kt_row row;            /* row.t == NULL: empty slot */
+		bool missing;          /* the row did not exist (deleted since) */
+	} rowcache[64];
+	int64_t rowcache_head;
 	kt_session *sessions;
 	int nsessions;
 	uint64_t next_session_id;
@@ -180,6 +188,8 @@ void session_signed_in(kt_session *s, bool is_client, const char *principal_id, 
  * is nothing to send now. */
 int sync_next_frame(kt_session *s, bool *have);
 void sync_start_snapshot(kt_session *s);
+/* Free the fan-out's shared row cache (at shutdown; it renews itself). */
+void sync_rowcache_clear(kt_server *srv);
 void sync_start_stream(kt_session *s, int64_t from_seq);
 /* One column value as the wire shows it (lists as arrays, bools as bools). */
 void sync_pack_value(kt_mpw *w, const kt_col *c, const kt_val *v);

@@ -170,12 +170,63 @@ static bool is_own_row(const kt_session *s, const kt_log_entry *e)
 		(!p->is_client && strcmp(e->t->name, "staff") == 0));
 }
 
+void sync_rowcache_clear(kt_server *srv)
+{
+	for (size_t i = 0; i < sizeof srv->rowcache / sizeof srv->rowcache[0]; i++) {
+		kt_row_free(&srv->rowcache[i].row);
+		memset(&srv->rowcache[i], 0, sizeof srv->rowcache[i]);
+	}
+}
+
+/* The current row for a log entry, shared by every session that streams
+ * it (borrowed; valid until the next call). A row loaded while head_seq
+ * was H is at least as new as any entry up to H, which is all a session
+ * can be streaming; when head_seq moves the cache starts again, so a row
+ * deleted since is never served from it. */
+static int row_for_entry(kt_server *srv, const kt_log_entry *e, const kt_row **out)
+{
+	uint64_t h = 1469598103934665603ull;
+	struct kt_cached_row *c;
+	int rc;
+	if (srv->rowcache_head != srv->head_seq) {
+		sync_rowcache_clear(srv);
+		srv->rowcache_head = srv->head_seq;
+	}
+	for (const char *p = e->id; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	c = &srv->rowcache[h % (sizeof srv->rowcache / sizeof srv->rowcache[0])];
+	if (c->row.t == e->t && c->row.v && !strcmp(c->row.v[0].s ? c->row.v[0].s : "", e->id)) {
+		*out = c->missing ? NULL : &c->row;
+		return c->missing ? KT_ENOT_FOUND : KT_OK;
+	}
+	kt_row_free(&c->row);
+	memset(c, 0, sizeof *c);
+	rc = store_row_load(srv->st, e->t, e->id, &c->row);
+	if (rc == KT_ENOT_FOUND) {
+		/* remember the absence under this id too */
+		c->row.t = e->t;
+		c->missing = true;
+		if (!(c->row.v = calloc((size_t)e->t->ncols, sizeof *c->row.v)) ||
+		    !(c->row.v[0].s = strdup(e->id))) {
+			kt_row_free(&c->row);
+			memset(c, 0, sizeof *c);
+		}
+		return KT_ENOT_FOUND;
+	}
+	if (rc) {
+		memset(c, 0, sizeof *c);
+		return rc;
+	}
+	*out = &c->row;
+	return KT_OK;
+}
+
 /* Append the op for one log entry to the body; *added tells whether it did. */
 static int entry_op(kt_session *s, const kt_log_entry *e, bool *added)
 {
 	kt_server *srv = s->srv;
 	kt_principal *p = &s->principal;
-	kt_row row;
+	const kt_row *row;
 	bool was, now;
 	int rc;
 
@@ -206,22 +257,20 @@ static int entry_op(kt_session *s, const kt_log_entry *e, bool *added)
 		*added = true;
 		return KT_OK;
 	}
-	rc = store_row_load(srv->st, e->t, e->id, &row);
+	rc = row_for_entry(srv, e, &row);
 	if (rc == KT_ENOT_FOUND)
 		return KT_OK; /* deleted since; a later entry says so */
 	if (rc)
 		return rc;
-	now = policy_row_visible(p, e->t, row.locs, row.client, &row);
+	now = policy_row_visible(p, e->t, row->locs, row->client, row);
 	if (now)
-		pack_row(&srv->body, p, &row, true);
-	else if (e->t->immutable && policy_row_visible(p, e->t, row.locs, row.client, NULL)) {
+		pack_row(&srv->body, p, row, true);
+	else if (e->t->immutable && policy_row_visible(p, e->t, row->locs, row->client, NULL)) {
 		/* in reach, but its own (unchangeable) fields hide it: this device
 		 * never had it, so there is nothing to evict (and its id stays unsaid) */
-		kt_row_free(&row);
 		return KT_OK;
 	} else
 		proto_gone_encode(&srv->body, KT_OP_EVICT, e->t->name, e->id);
-	kt_row_free(&row);
 	*added = true;
 	return KT_OK;
 }
