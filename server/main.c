@@ -9,6 +9,7 @@
 #include "admin.h"
 #include "audit.h"
 #include "demo.h"
+#include "portal.h"
 #include "server.h"
 
 static void usage(FILE *f)
@@ -27,8 +28,14 @@ static void usage(FILE *f)
 		"  policy                                 print the access policy matrix (Markdown)\n"
 		"  help                                   this text\n"
 		"\n"
+		"  admin --db FILE portal invite CLIENT_ID [--config FILE]\n"
+		"                                         send a client a portal password-setup link\n"
+		"\n"
 		"config file (serve --config FILE): lines 'key = value', keys: db, listen, log_level\n"
-		"(error, warn, info, debug). Command-line options win over the file.\n");
+		"(error, warn, info, debug). Command-line options win over the file.\n"
+		"Portal and mail keys: portal_url, setup_token_hours (72), smtp_url (none: write .eml\n"
+		"files to spool_dir, default DB.spool), smtp_from, smtp_user, smtp_password,\n"
+		"mail_retry_seconds (60, doubling), mail_max_attempts (8).\n");
 }
 
 static const char *opt(int argc, char **argv, const char *name)
@@ -123,7 +130,8 @@ static char *trim(char *s)
 
 /* Read 'key = value' lines; '#' starts a comment. Values are copied into
  * the static buffers below (one config per process). */
-static int read_config(const char *path, const char **db, const char **listen, int *level)
+static int read_config(const char *path, const char **db, const char **listen, int *level,
+		       kt_portal_config *portal)
 {
 	static char dbv[4096], listenv[256];
 	char line[4352];
@@ -168,6 +176,16 @@ static int read_config(const char *path, const char **db, const char **listen, i
 			}
 			*level = found;
 		} else if (strcmp(k, "db") && strcmp(k, "listen")) {
+			/* portal and mail keys (issue 5) */
+			const char *why = NULL;
+			int prc = portal_config_set(portal, k, v, &why);
+			if (prc == 0)
+				continue;
+			if (prc < 0) {
+				fprintf(stderr, "kartoteka-server: %s:%d: %s: %s\n", path, lineno, k, why);
+				fclose(f);
+				return 1;
+			}
 			fprintf(stderr, "kartoteka-server: %s:%d: unknown key '%s'\n", path, lineno, k);
 			fclose(f);
 			return 1;
@@ -180,16 +198,20 @@ static int read_config(const char *path, const char **db, const char **listen, i
 static int cmd_serve(int argc, char **argv)
 {
 	kt_serve_opts o = {0};
+	static kt_portal_config portal;
 	const char *config = opt(argc, argv, "--config");
 	o.db_path = opt(argc, argv, "--db");
 	o.listen = opt(argc, argv, "--listen");
 	o.log_level = flag(argc, argv, "--verbose") ? KT_LOG_DEBUG : KT_LOG_INFO;
-	if (config && read_config(config, &o.db_path, &o.listen, &o.log_level))
+	portal_config_defaults(&portal);
+	if (config && read_config(config, &o.db_path, &o.listen, &o.log_level, &portal))
 		return 2;
 	if (!o.db_path) {
 		fprintf(stderr, "kartoteka-server serve: --db FILE is required\n");
 		return 2;
 	}
+	portal_config_finish(&portal, o.db_path);
+	o.portal = &portal;
 	if (!o.listen)
 		o.listen = "127.0.0.1:8080";
 	kt_log_level = o.log_level;
@@ -236,6 +258,16 @@ int main(int argc, char **argv)
 		if (argc < 4 || strcmp(argv[2], "--db") != 0) {
 			fprintf(stderr, "usage: kartoteka-server admin --db FILE SUBCOMMAND ...\n");
 			return 2;
+		}
+		if (argc > 4 && !strcmp(argv[4], "portal")) { /* portal accounts (issue 5) */
+			static kt_portal_config portal;
+			const char *config = opt(argc - 5, argv + 5, "--config"), *db = argv[3], *listen = NULL;
+			int level = KT_LOG_INFO;
+			portal_config_defaults(&portal);
+			if (config && read_config(config, &db, &listen, &level, &portal))
+				return 2;
+			portal_config_finish(&portal, argv[3]);
+			return portal_admin_main(argv[3], &portal, argc - 5, argv + 5);
 		}
 		return admin_main(argv[3], argc - 4, argv + 4);
 	}

@@ -145,6 +145,13 @@ static bool allowed(kt_sess_state st, kt_msgtype t)
 	case KT_MSG_LOGOUT:
 	case KT_MSG_MANAGE:
 		return st == KT_SS_SNAPSHOT || st == KT_SS_STREAM || st == KT_SS_READY;
+	/* portal accounts (issue 5) */
+	case KT_MSG_PORTAL_FORGOT:
+	case KT_MSG_PORTAL_SET_PASSWORD:
+		return st == KT_SS_AUTH;
+	case KT_MSG_PORTAL_INVITE:
+	case KT_MSG_CHANGE_PASSWORD:
+		return st == KT_SS_SNAPSHOT || st == KT_SS_STREAM || st == KT_SS_READY;
 	default:
 		return false;
 	}
@@ -171,7 +178,8 @@ int session_on_message(kt_session *s, const unsigned char *buf, size_t len)
 	}
 	if (!allowed(s->state, t)) {
 		if ((t == KT_MSG_SYNC || t == KT_MSG_ACK || t == KT_MSG_PUSH || t == KT_MSG_AUDIT_QUERY ||
-		     t == KT_MSG_LOGOUT || t == KT_MSG_MANAGE) &&
+		     t == KT_MSG_LOGOUT || t == KT_MSG_MANAGE || t == KT_MSG_PORTAL_INVITE ||
+		     t == KT_MSG_CHANGE_PASSWORD) &&
 		    !s->signed_in)
 			session_error(s, KT_EUNAUTH, NULL, proto_msg_name(t), false);
 		else if (s->state == KT_SS_AUTH_PENDING)
@@ -179,7 +187,7 @@ int session_on_message(kt_session *s, const unsigned char *buf, size_t len)
 		else if (t == KT_MSG_WELCOME || t == KT_MSG_AUTH_OK || t == KT_MSG_PAGE || t == KT_MSG_CHANGES ||
 			 t == KT_MSG_SNAPSHOT_BEGIN || t == KT_MSG_SNAPSHOT_END || t == KT_MSG_SYNCED ||
 			 t == KT_MSG_ERROR || t == KT_MSG_PUSH_RESULT || t == KT_MSG_AUDIT_RESULT ||
-			 t == KT_MSG_MANAGE_RESULT)
+			 t == KT_MSG_MANAGE_RESULT || t == KT_MSG_PORTAL_RESULT)
 			session_error(s, KT_EUNKNOWN_TYPE, "a server-to-device message type", proto_msg_name(t), false);
 		else
 			session_error(s, KT_EBAD_STATE, "message not allowed now", proto_msg_name(t), false);
@@ -195,6 +203,11 @@ int session_on_message(kt_session *s, const unsigned char *buf, size_t len)
 	case KT_MSG_AUDIT_QUERY: return handle_audit_query(s, buf, len);
 	case KT_MSG_LOGOUT: return handle_logout(s, buf, len);
 	case KT_MSG_MANAGE: return handle_manage(s, buf, len);
+	/* portal accounts (issue 5) */
+	case KT_MSG_PORTAL_INVITE: return handle_portal_invite(s, buf, len);
+	case KT_MSG_PORTAL_FORGOT: return handle_portal_forgot(s, buf, len);
+	case KT_MSG_PORTAL_SET_PASSWORD: return handle_portal_set_password(s, buf, len);
+	case KT_MSG_CHANGE_PASSWORD: return handle_change_password(s, buf, len);
 	default: return 0;
 	}
 }

@@ -1432,3 +1432,25 @@ int store_credentials_find(kt_store *st, const char *email, bool *is_client, cha
 	finish(st, s);
 	return rc;
 }
+
+/* ---- portal accounts (issue 5) ---- */
+
+int store_portal_email_owner(kt_store *st, const char *email, bool *is_staff, char id[KT_UUID_LEN + 1])
+{
+	static const char sql[] = "SELECT 1, id FROM staff WHERE email = ?1 AND active = 1 "
+				  "UNION ALL SELECT 0, id FROM client WHERE email = ?1 AND portal_enabled = 1 LIMIT 1";
+	sqlite3_stmt *s = prep(st, sql);
+	int rc;
+	if (!s)
+		return KT_EIO;
+	sqlite3_bind_text(s, 1, email, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*is_staff = sqlite3_column_int(s, 0) != 0;
+		snprintf(id, KT_UUID_LEN + 1, "%s", (const char *)sqlite3_column_text(s, 1));
+		rc = KT_OK;
+	} else
+		rc = rc == SQLITE_DONE ? KT_ENOT_FOUND : sql_err(st, rc);
+	finish(st, s);
+	return rc;
+}
