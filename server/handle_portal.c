@@ -311,6 +311,10 @@ int handle_portal_invite(kt_session *s, const unsigned char *buf, size_t len)
 	int64_t expires = 0;
 	int rc = proto_portal_invite_decode(buf, len, &m);
 
+	if (!srv->portal || !srv->portal_cfg) {
+		session_error(s, KT_EINTERNAL, "portal accounts are not running", "portal_invite", false);
+		return 0;
+	}
 	if (rc) {
 		session_error(s, rc, "portal_invite needs client (a UUID string)", "portal_invite", false);
 		return 0;
@@ -356,6 +360,10 @@ int handle_portal_forgot(kt_session *s, const unsigned char *buf, size_t len)
 	int64_t now = kt_now_ms();
 	int rc = proto_portal_forgot_decode(buf, len, &m);
 
+	if (!p || !srv->portal_cfg) {
+		session_error(s, KT_EINTERNAL, "portal accounts are not running", "portal_forgot", false);
+		return 0;
+	}
 	if (rc) {
 		session_error(s, rc, "portal_forgot needs email", "portal_forgot", rc == KT_ETOO_LARGE);
 		return 0;
@@ -409,6 +417,10 @@ int handle_portal_set_password(kt_session *s, const unsigned char *buf, size_t l
 	portal_job *j;
 	int rc = proto_portal_set_password_decode(buf, len, &m);
 
+	if (!p || !srv->portal_cfg) {
+		session_error(s, KT_EINTERNAL, "portal accounts are not running", "portal_set_password", false);
+		return 0;
+	}
 	if (rc) {
 		session_error(s, rc, "portal_set_password needs token and password strings", "portal_set_password",
 			      rc == KT_ETOO_LARGE);
@@ -464,6 +476,10 @@ int handle_change_password(kt_session *s, const unsigned char *buf, size_t len)
 	portal_job *j;
 	int rc = proto_change_password_decode(buf, len, &m);
 
+	if (!p || !srv->portal_cfg) {
+		session_error(s, KT_EINTERNAL, "portal accounts are not running", "change_password", false);
+		return 0;
+	}
 	if (rc) {
 		session_error(s, rc, "change_password needs old and new strings", "change_password", false);
 		return 0;
