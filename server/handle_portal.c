@@ -19,7 +19,7 @@
 #define FORGOT_ADDR_WINDOW_MS 600000 /* ... per ten minutes */
 #define CHANGE_FAILS_FREE 5       /* wrong old passwords before the account is locked a while */
 
-enum { JOB_SET, JOB_CHANGE };
+enum { JOB_SET, JOB_CHANGE, JOB_FORGOT };
 
 typedef struct portal_job {
 	struct portal_job *next;
@@ -29,6 +29,7 @@ typedef struct portal_job {
 	bool is_client;
 	char principal[KT_UUID_LEN + 1], org[KT_UUID_LEN + 1], device[KT_UUID_LEN + 1];
 	char old_pw[KT_MAX_PASSWORD + 1], new_pw[KT_MAX_PASSWORD + 1];
+	char email[KT_MAX_EMAIL + 1]; /* JOB_FORGOT */
 	int rc;
 	char client[KT_UUID_LEN + 1];
 } portal_job;
@@ -61,10 +62,29 @@ static int hash_password(const char *pw, char out[crypto_pwhash_STRBYTES])
 		       : KT_ENOMEM;
 }
 
-static void run_job(kt_store *st, portal_job *j)
+/* "Forgot password" runs here, not on the loop: the answer goes out at
+ * once and takes as long whether or not the account exists. */
+static void run_forgot(kt_portal_rt *p, kt_store *st, portal_job *j)
+{
+	char id[KT_UUID_LEN + 1];
+	j->rc = portal_forgot_target(st, j->email, id);
+	if (j->rc)
+		return;
+	store_set_actor(st, "system", NULL, j->device, 0);
+	j->rc = portal_issue(st, p->srv->portal_cfg, p->srv->token_key, id, KT_SETUP_RESET, NULL, NULL);
+	store_set_actor(st, "system", NULL, NULL, 0);
+	if (j->rc)
+		kt_warn("portal: reset link not queued: %s", kt_strerror(j->rc));
+	else
+		mail_kick(p->srv->mail);
+}
+
+static void run_job(kt_portal_rt *p, kt_store *st, portal_job *j)
 {
 	char h[crypto_pwhash_STRBYTES], *old = NULL;
-	if (j->kind == JOB_SET) {
+	if (j->kind == JOB_FORGOT) {
+		run_forgot(p, st, j);
+	} else if (j->kind == JOB_SET) {
 		if (!(j->rc = hash_password(j->new_pw, h)))
 			j->rc = portal_apply_setup(st, j->hash, h, j->device, j->client);
 	} else {
@@ -103,11 +123,12 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&p->mu);
 
 		if (st)
-			run_job(st, j);
+			run_job(p, st, j);
 		else
 			j->rc = KT_EIO;
 		sodium_memzero(j->old_pw, sizeof j->old_pw);
 		sodium_memzero(j->new_pw, sizeof j->new_pw);
+		sodium_memzero(j->email, sizeof j->email);
 
 		pthread_mutex_lock(&p->mu);
 		p->queued--;
@@ -273,6 +294,11 @@ void portal_deliver(kt_server *srv)
 		kt_session *s = session_find(srv, j->session_id);
 		const char *op = j->kind == JOB_SET ? "portal_set_password" : "change_password";
 		list = j->next;
+		if (j->kind == JOB_FORGOT) { /* answered when it was asked */
+			sodium_memzero(j, sizeof *j);
+			free(j);
+			continue;
+		}
 		revoked |= j->rc == KT_OK;
 		if (j->kind == JOB_CHANGE && j->rc == KT_EAUTH_FAILED) {
 			rate_slot *r = rate(p, "c:", j->principal, strlen(j->principal), kt_now_ms(), 15 * 60 * 1000);
@@ -355,8 +381,7 @@ int handle_portal_forgot(kt_session *s, const unsigned char *buf, size_t len)
 	kt_server *srv = s->srv;
 	kt_portal_rt *p = srv->portal;
 	kt_portal_forgot m;
-	char email[KT_MAX_EMAIL + 1], id[KT_UUID_LEN + 1];
-	bool is_staff = false;
+	portal_job *j;
 	int64_t now = kt_now_ms();
 	int rc = proto_portal_forgot_decode(buf, len, &m);
 
@@ -375,22 +400,21 @@ int handle_portal_forgot(kt_session *s, const unsigned char *buf, size_t len)
 		return 0;
 	}
 	ra->count++;
-	memcpy(email, m.email.s, m.email.len);
-	email[m.email.len] = 0;
-	/* Whatever happens below, the answer is the same: nobody learns from
-	 * it whether an account exists. */
-	rate_slot *re = rate(p, "fe:", email, m.email.len, now, FORGOT_PER_EMAIL_MS);
-	if (re->count == 0 && strchr(email, '@') &&
-	    store_portal_email_owner(srv->st, email, &is_staff, id) == KT_OK && !is_staff) {
-		re->count++;
-		store_set_actor(srv->st, "system", NULL, s->device, 0);
-		rc = portal_issue(srv->st, srv->portal_cfg, srv->token_key, id, KT_SETUP_RESET, NULL, NULL);
-		if (rc)
-			kt_warn("session %llu: reset link not queued: %s", (unsigned long long)s->id, kt_strerror(rc));
-		else
-			mail_kick(srv->mail);
+	/* Whatever happens below, the answer is the same and comes at once:
+	 * nobody learns from it whether an account exists. The lookup and the
+	 * new link are the portal worker's. */
+	rate_slot *re = rate(p, "fe:", m.email.s, m.email.len, now, FORGOT_PER_EMAIL_MS);
+	if (re->count++ == 0 && memchr(m.email.s, '@', m.email.len) && (j = calloc(1, sizeof *j))) {
+		j->kind = JOB_FORGOT;
+		j->session_id = s->id;
+		memcpy(j->email, m.email.s, m.email.len);
+		memcpy(j->device, s->device, sizeof j->device);
+		if (submit(p, j)) {
+			sodium_memzero(j, sizeof *j);
+			free(j);
+			kt_warn("session %llu: portal worker busy; reset link not queued", (unsigned long long)s->id);
+		}
 	}
-	sodium_memzero(email, sizeof email);
 	send_result(s, "forgot", NULL, 0);
 	return 0;
 }

@@ -69,6 +69,16 @@ int outbox_claim(kt_store *st, int64_t now, kt_mail *out, int64_t *next_due)
 
 	memset(out, 0, sizeof *out);
 	*next_due = 0;
+	/* look without the write lock first: the worker polls every second and
+	 * must not contend with the push writer when nothing is due */
+	if (!(q = store_prepare(st, "SELECT min(next_at) FROM outbox WHERE state = 'queued'")))
+		return KT_EIO;
+	if (sqlite3_step(q) == SQLITE_ROW)
+		*next_due = sqlite3_column_int64(q, 0);
+	store_finish(st, q);
+	if (!*next_due || *next_due > now)
+		return KT_ENOT_FOUND;
+	*next_due = 0;
 	if ((rc = store_begin(st)))
 		return rc;
 	q = store_prepare(st, "SELECT id, org_id, coalesce(client_id, ''), purpose, to_addr, subject, body, attempts, "

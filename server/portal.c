@@ -263,6 +263,34 @@ out:
 	return rc;
 }
 
+int portal_forgot_target(kt_store *st, const char *email, char id[KT_UUID_LEN + 1])
+{
+	char ids[8][KT_UUID_LEN + 1];
+	bool is_staff = false;
+	int n = 0, found = 0;
+	int rc = store_portal_email_owner(st, email, &is_staff, id);
+	if (rc == KT_OK)
+		return is_staff ? KT_ENOT_FOUND : KT_OK;
+	if (rc != KT_ENOT_FOUND)
+		return rc;
+	if ((rc = store_clients_by_email(st, email, ids, 8, &n)))
+		return rc;
+	sqlite3_stmt *q = store_prepare(st, "SELECT EXISTS(SELECT 1 FROM setup_token WHERE client_id = ?1)");
+	if (!q)
+		return KT_EIO;
+	for (int i = 0; i < n; i++) {
+		sqlite3_reset(q);
+		sqlite3_bind_text(q, 1, ids[i], -1, SQLITE_STATIC);
+		if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0)) {
+			if (found++)
+				break; /* two invited clients share it: whose password is meant is unclear */
+			memcpy(id, ids[i], KT_UUID_LEN + 1);
+		}
+	}
+	store_finish(st, q);
+	return found == 1 ? KT_OK : KT_ENOT_FOUND;
+}
+
 /* ---- using a link ---- */
 
 int portal_token_check(kt_store *st, const uint8_t hash[32], int64_t now, char client[KT_UUID_LEN + 1],

@@ -51,6 +51,12 @@ int portal_may_invite(kt_store *st, const kt_principal *by, const char *client_i
 int portal_issue(kt_store *st, const kt_portal_config *cfg, const uint8_t token_key[32], const char *client_id,
 		 kt_setup_kind kind, int64_t *expires_at, int64_t *mail_id) KT_MUST_CHECK;
 
+/* Whose password "forgot password" for this e-mail resets: a
+ * portal-enabled client with it, else the one client with it who was sent
+ * a setup link before and never used one. KT_ENOT_FOUND otherwise (also
+ * when the e-mail is a staff member's). */
+int portal_forgot_target(kt_store *st, const char *email, char id[KT_UUID_LEN + 1]) KT_MUST_CHECK;
+
 /* The state of a setup token (by its hash): KT_OK with its client, or
  * KT_ETOKEN_INVALID / KT_ETOKEN_USED / KT_ETOKEN_REPLACED / KT_ETOKEN_EXPIRED. */
 int portal_token_check(kt_store *st, const uint8_t hash[32], int64_t now, char client[KT_UUID_LEN + 1],

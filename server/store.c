@@ -1454,3 +1454,18 @@ int store_portal_email_owner(kt_store *st, const char *email, bool *is_staff, ch
 	finish(st, s);
 	return rc;
 }
+
+int store_clients_by_email(kt_store *st, const char *email, char (*ids)[KT_UUID_LEN + 1], int max, int *n)
+{
+	sqlite3_stmt *s = prep(st, "SELECT id FROM client WHERE email = ?1 ORDER BY id LIMIT ?2");
+	int rc;
+	*n = 0;
+	if (!s)
+		return KT_EIO;
+	sqlite3_bind_text(s, 1, email, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, max);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < max)
+		snprintf(ids[(*n)++], KT_UUID_LEN + 1, "%s", (const char *)sqlite3_column_text(s, 0));
+	finish(st, s);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? KT_OK : sql_err(st, rc);
+}

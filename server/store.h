@@ -182,3 +182,8 @@ int store_credentials_find(kt_store *st, const char *email, bool *is_client,
  * comparison is the store's business (it will become a keyed hash). */
 int store_portal_email_owner(kt_store *st, const char *email, bool *is_staff,
 			     char id[KT_UUID_LEN + 1]) KT_MUST_CHECK;
+/* Up to max clients (any portal state) with this e-mail, into ids; *n gets
+ * how many. For "forgot password" of a client who was invited but never
+ * chose a password. */
+int store_clients_by_email(kt_store *st, const char *email, char (*ids)[KT_UUID_LEN + 1], int max,
+			   int *n) KT_MUST_CHECK;

@@ -329,6 +329,27 @@ class PortalSmtpTest(PortalBase):
         self.assertEqual(h.run(login(old))["code"], "auth_failed")
         self.assertEqual(h.run(login(new))["t"], "auth_ok")
 
+    def test_forgot_after_losing_the_invitation(self):
+        """A client who was invited but never chose a password asks for a
+        new link; the old one is replaced."""
+        cid, _, (_, rcpt, first) = self.invite_and_mail()
+        mark = len(self.inbox.mails)
+        self.assertEqual(self.rpc({"t": "portal_forgot", "email": rcpt[0]}), {"t": "portal_result", "op": "forgot"})
+        m = self.mail_for(mark, to=rcpt[0], subject="reset")
+        self.assertIsNotNone(m, "no new link for an invited client")
+        self.assertEqual(self.rpc({"t": "portal_set_password", "token": token_of(first), "password": GOOD})["code"],
+                         "token_replaced")
+        r = self.rpc({"t": "portal_set_password", "token": token_of(m[2]), "password": GOOD})
+        self.assertEqual(r, {"t": "portal_result", "op": "set_password", "client": cid})
+
+    def test_forgot_does_not_reset_staff(self):
+        staff = h.account(self.accounts, "manager", "Lepota Maribor")
+        mark = len(self.inbox.mails)
+        self.assertEqual(self.rpc({"t": "portal_forgot", "email": staff["email"]}),
+                         {"t": "portal_result", "op": "forgot"})
+        time.sleep(1.0)
+        self.assertEqual(len([m for m in self.inbox.mails[mark:] if staff["email"] in m[1]]), 0)
+
     def test_change_password_ends_the_other_sessions(self):
         cid, addr, old = self.portal_client()
         new = "Jesenski-List-31"
