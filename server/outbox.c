@@ -184,3 +184,25 @@ int outbox_drop_client(kt_store *st, const char *client, const char *purpose, in
 	store_finish(st, q);
 	return rc;
 }
+
+int outbox_list(kt_store *st, int limit, kt_outbox_cb cb, void *user)
+{
+	sqlite3_stmt *q = store_prepare(st, "SELECT id, purpose, state, attempts, created_at, coalesce(sent_at, 0), "
+					    "coalesce(last_error, '') FROM outbox ORDER BY id DESC LIMIT ?1");
+	int rc;
+	if (!q)
+		return KT_EIO;
+	sqlite3_bind_int(q, 1, limit);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		int crc = cb(user, sqlite3_column_int64(q, 0), (const char *)sqlite3_column_text(q, 1),
+			     (const char *)sqlite3_column_text(q, 2), sqlite3_column_int(q, 3),
+			     sqlite3_column_int64(q, 4), sqlite3_column_int64(q, 5),
+			     (const char *)sqlite3_column_text(q, 6));
+		if (crc) {
+			store_finish(st, q);
+			return crc;
+		}
+	}
+	store_finish(st, q);
+	return rc == SQLITE_DONE ? KT_OK : KT_EIO;
+}

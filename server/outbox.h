@@ -47,4 +47,11 @@ int outbox_requeue_stale(kt_store *st) KT_MUST_CHECK;
  * Their bodies are wiped. *n may be NULL. */
 int outbox_drop_client(kt_store *st, const char *client, const char *purpose, int *n) KT_MUST_CHECK;
 
+/* The newest `limit` messages for operators, without addresses or
+ * bodies: cb(user, id, purpose, state, attempts, created_at, sent_at or 0,
+ * last_error or ""). */
+typedef int (*kt_outbox_cb)(void *user, int64_t id, const char *purpose, const char *state, int attempts,
+			    int64_t created_at, int64_t sent_at, const char *last_error);
+int outbox_list(kt_store *st, int limit, kt_outbox_cb cb, void *user) KT_MUST_CHECK;
+
 #endif

@@ -1,11 +1,46 @@
-/* portal_admin.c - `kartoteka-server admin --db FILE portal invite CLIENT_ID
- * [--config FILE]`: the operator sends a client a password-setup link. The
- * mail goes into the outbox; a running server's mail worker delivers it
- * (it looks for new mail every second). Prints no token. */
+/* portal_admin.c - `kartoteka-server admin --db FILE portal ...`:
+ *   invite CLIENT_ID [--config FILE]  the operator sends a client a
+ *       password-setup link. The mail goes into the outbox; a running
+ *       server's mail worker delivers it (it looks every second).
+ *   outbox [--limit N]  the newest mail and how its delivery went.
+ * Prints no token, address or mail body. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
+#include "outbox.h"
 #include "portal.h"
+
+static int print_mail(void *user, int64_t id, const char *purpose, const char *state, int attempts,
+		      int64_t created_at, int64_t sent_at, const char *last_error)
+{
+	(void)user;
+	printf("%lld\t%s\t%s\t%d\t%lld\t%lld\t%s\n", (long long)id, purpose, state, attempts, (long long)created_at,
+	       (long long)sent_at, last_error);
+	return 0;
+}
+
+static int list_outbox(const char *db, int argc, char **argv)
+{
+	kt_store *st = NULL;
+	const char *msg = NULL;
+	int limit = 50, rc;
+	for (int i = 1; i < argc - 1; i++)
+		if (!strcmp(argv[i], "--limit"))
+			limit = atoi(argv[i + 1]);
+	if (limit < 1 || limit > 100000) {
+		fprintf(stderr, "kartoteka-server admin: portal outbox: --limit wants 1..100000\n");
+		return 2;
+	}
+	if (store_open(db, KT_STORE_READONLY, &st, &msg)) {
+		fprintf(stderr, "kartoteka-server admin: %s: %s\n", db, msg);
+		return 1;
+	}
+	printf("id\tpurpose\tstate\tattempts\tcreated_at\tsent_at\tlast_error\n");
+	rc = outbox_list(st, limit, print_mail, NULL);
+	store_close(st);
+	return rc ? 1 : 0;
+}
 
 int portal_admin_main(const char *db, const kt_portal_config *cfg, int argc, char **argv)
 {
@@ -16,8 +51,11 @@ int portal_admin_main(const char *db, const kt_portal_config *cfg, int argc, cha
 	int64_t expires = 0, mail_id = 0;
 	int rc;
 
+	if (argc >= 1 && !strcmp(argv[0], "outbox"))
+		return list_outbox(db, argc, argv);
 	if (argc < 2 || strcmp(argv[0], "invite") || !kt_uuid_valid(argv[1], strlen(argv[1]))) {
-		fprintf(stderr, "usage: kartoteka-server admin --db FILE portal invite CLIENT_ID [--config FILE]\n");
+		fprintf(stderr, "usage: kartoteka-server admin --db FILE portal invite CLIENT_ID [--config FILE]\n"
+				"       kartoteka-server admin --db FILE portal outbox [--limit N]\n");
 		return 2;
 	}
 	if (store_open(db, 0, &st, &msg)) {
