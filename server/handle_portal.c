@@ -46,6 +46,7 @@ struct kt_portal_rt {
 	pthread_cond_t cv;
 	portal_job *todo_head, *todo_tail, *done;
 	int queued;
+	uint64_t running_sid; /* session id of the job being run (0: none) */
 	bool stop;
 	pthread_t th;
 	bool running;
@@ -120,6 +121,7 @@ static void *worker(void *arg)
 		p->todo_head = j->next;
 		if (!p->todo_head)
 			p->todo_tail = NULL;
+		p->running_sid = j->session_id;
 		pthread_mutex_unlock(&p->mu);
 
 		if (st)
@@ -131,6 +133,7 @@ static void *worker(void *arg)
 		sodium_memzero(j->email, sizeof j->email);
 
 		pthread_mutex_lock(&p->mu);
+		p->running_sid = 0;
 		p->queued--;
 		j->next = p->done;
 		p->done = j;
@@ -194,8 +197,9 @@ void portal_stop(kt_server *srv)
 
 static bool job_pending(kt_portal_rt *p, uint64_t session_id)
 {
-	bool found = false;
+	bool found;
 	pthread_mutex_lock(&p->mu);
+	found = p->running_sid == session_id;
 	for (portal_job *j = p->todo_head; j && !found; j = j->next)
 		found = j->session_id == session_id;
 	pthread_mutex_unlock(&p->mu);

@@ -4,8 +4,10 @@
 #include <sodium.h>
 #include "outbox.h"
 
-/* Purposes whose body holds a secret that must not outlive delivery. */
-#define SECRET_PURPOSES "('portal_setup')"
+/* Data minimisation: once a message is sent, given up or dropped, its
+ * address and body (personal data; a setup mail's body holds a live token)
+ * are wiped. The row stays, with client, purpose, state and times, as the
+ * record that it went out. */
 
 static void wipe_free(char *s)
 {
@@ -136,8 +138,7 @@ out:
 int outbox_mark_sent(kt_store *st, int64_t id)
 {
 	sqlite3_stmt *q = store_prepare(st, "UPDATE outbox SET state = 'sent', sent_at = ?2, attempts = attempts + 1, "
-					    "last_error = NULL, body = CASE WHEN purpose IN " SECRET_PURPOSES
-					    " THEN '' ELSE body END WHERE id = ?1");
+					    "last_error = NULL, to_addr = '', body = '' WHERE id = ?1");
 	if (!q)
 		return KT_EIO;
 	sqlite3_bind_int64(q, 1, id);
@@ -149,8 +150,8 @@ int outbox_mark_retry(kt_store *st, int64_t id, int64_t next_at, bool final, con
 {
 	sqlite3_stmt *q = store_prepare(st, "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_at = ?3, "
 					    "state = CASE WHEN ?4 THEN 'failed' ELSE 'queued' END, "
-					    "body = CASE WHEN ?4 AND purpose IN " SECRET_PURPOSES
-					    " THEN '' ELSE body END WHERE id = ?1");
+					    "to_addr = CASE WHEN ?4 THEN '' ELSE to_addr END, "
+					    "body = CASE WHEN ?4 THEN '' ELSE body END WHERE id = ?1");
 	if (!q)
 		return KT_EIO;
 	sqlite3_bind_int64(q, 1, id);
@@ -170,7 +171,7 @@ int outbox_requeue_stale(kt_store *st)
 
 int outbox_drop_client(kt_store *st, const char *client, const char *purpose, int *n)
 {
-	sqlite3_stmt *q = store_prepare(st, "UPDATE outbox SET state = 'dropped', body = '' WHERE client_id = ?1 "
+	sqlite3_stmt *q = store_prepare(st, "UPDATE outbox SET state = 'dropped', to_addr = '', body = '' WHERE client_id = ?1 "
 					    "AND state = 'queued' AND (?2 IS NULL OR purpose = ?2)");
 	int rc;
 	if (!q)

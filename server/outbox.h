@@ -31,10 +31,10 @@ int outbox_enqueue(kt_store *st, const char *org, const char *client, const char
  * queued one is due (0: none queued). */
 int outbox_claim(kt_store *st, int64_t now, kt_mail *out, int64_t *next_due) KT_MUST_CHECK;
 
-/* Outcomes of an attempt. mark_sent wipes the body of purposes that carry
- * a secret (portal_setup); mark_retry requeues at next_at or, when final,
- * marks it failed (and wipes such a body too). err is a short reason
- * without personal data. */
+/* Outcomes of an attempt. mark_sent wipes the address and the body (a
+ * setup mail's body holds a live token); mark_retry requeues at next_at
+ * or, when final, marks it failed (and wipes them too). err is a short
+ * reason without personal data. */
 int outbox_mark_sent(kt_store *st, int64_t id) KT_MUST_CHECK;
 int outbox_mark_retry(kt_store *st, int64_t id, int64_t next_at, bool final, const char *err) KT_MUST_CHECK;
 
@@ -44,7 +44,7 @@ int outbox_requeue_stale(kt_store *st) KT_MUST_CHECK;
 
 /* Drop the queued messages of a client with this purpose (NULL: any), e.g.
  * older setup links when a new one is queued, or marketing on withdrawal.
- * Their bodies are wiped. *n may be NULL. */
+ * Their addresses and bodies are wiped. *n may be NULL. */
 int outbox_drop_client(kt_store *st, const char *client, const char *purpose, int *n) KT_MUST_CHECK;
 
 /* The newest `limit` messages for operators, without addresses or

@@ -132,8 +132,8 @@ const char *const kt_migrations[] = {
 	 * usable once, until expires_at, and only while it is the client's
 	 * newest (replaced_at set when a newer link was sent). outbox: mail
 	 * to deliver (mail.c); to_addr and body are personal data and never
-	 * logged; the body of a setup mail holds a live token and is wiped
-	 * once the mail is delivered or given up. */
+	 * logged; both are wiped once the mail is sent, given up or dropped
+	 * (a setup mail's body holds a live token). */
 	"CREATE TABLE setup_token("
 	" token_hash BLOB PRIMARY KEY, client_id TEXT NOT NULL, org_id TEXT NOT NULL,"
 	" created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"

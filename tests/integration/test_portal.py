@@ -157,7 +157,7 @@ class PortalBase(unittest.TestCase):
 
     def outbox(self, client):
         con = sqlite3.connect(self.db)
-        rows = con.execute("SELECT state, attempts, purpose, length(body), last_error FROM outbox "
+        rows = con.execute("SELECT state, attempts, purpose, length(body) + length(to_addr), last_error FROM outbox "
                            "WHERE client_id = ? ORDER BY id", (client,)).fetchall()
         con.close()
         return rows
@@ -610,7 +610,7 @@ class PortalSmtpGivesUpTest(PortalBase):
             time.sleep(0.05)
         state, attempts, purpose, body_len, err = self.outbox(cid)[-1]
         self.assertEqual((state, attempts, purpose), ("failed", 3, "portal_setup"))
-        self.assertEqual(body_len, 0)  # the live token is wiped
+        self.assertEqual(body_len, 0)  # the address and the live token are wiped
         self.assertIn("smtp", err)
 
 
