@@ -177,9 +177,18 @@ int session_on_message(kt_session *s, const unsigned char *buf, size_t len)
 		return 0;
 	}
 	if (!allowed(s->state, t)) {
+		/* portal accounts (issue 5) */
+		if ((t == KT_MSG_PORTAL_INVITE || t == KT_MSG_CHANGE_PASSWORD) && !s->signed_in &&
+		    s->state != KT_SS_AUTH_PENDING) {
+			session_error(s, KT_EUNAUTH, NULL, proto_msg_name(t), false);
+			return 0;
+		}
+		if (t == KT_MSG_PORTAL_RESULT) {
+			session_error(s, KT_EUNKNOWN_TYPE, "a server-to-device message type", proto_msg_name(t), false);
+			return 0;
+		}
 		if ((t == KT_MSG_SYNC || t == KT_MSG_ACK || t == KT_MSG_PUSH || t == KT_MSG_AUDIT_QUERY ||
-		     t == KT_MSG_LOGOUT || t == KT_MSG_MANAGE || t == KT_MSG_PORTAL_INVITE ||
-		     t == KT_MSG_CHANGE_PASSWORD) &&
+		     t == KT_MSG_LOGOUT || t == KT_MSG_MANAGE) &&
 		    !s->signed_in)
 			session_error(s, KT_EUNAUTH, NULL, proto_msg_name(t), false);
 		else if (s->state == KT_SS_AUTH_PENDING)
@@ -187,7 +196,7 @@ int session_on_message(kt_session *s, const unsigned char *buf, size_t len)
 		else if (t == KT_MSG_WELCOME || t == KT_MSG_AUTH_OK || t == KT_MSG_PAGE || t == KT_MSG_CHANGES ||
 			 t == KT_MSG_SNAPSHOT_BEGIN || t == KT_MSG_SNAPSHOT_END || t == KT_MSG_SYNCED ||
 			 t == KT_MSG_ERROR || t == KT_MSG_PUSH_RESULT || t == KT_MSG_AUDIT_RESULT ||
-			 t == KT_MSG_MANAGE_RESULT || t == KT_MSG_PORTAL_RESULT)
+			 t == KT_MSG_MANAGE_RESULT)
 			session_error(s, KT_EUNKNOWN_TYPE, "a server-to-device message type", proto_msg_name(t), false);
 		else
 			session_error(s, KT_EBAD_STATE, "message not allowed now", proto_msg_name(t), false);
