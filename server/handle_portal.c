@@ -369,6 +369,7 @@ int handle_portal_invite(kt_session *s, const unsigned char *buf, size_t len)
 	if (rc) {
 		session_error(s, rc,
 			      rc == KT_ENO_EMAIL   ? "the client has no e-mail address; add one first"
+			      : rc == KT_EINVALID  ? "the client's e-mail address is not a single plain address; correct it first"
 			      : rc == KT_ECONFLICT ? "another account already signs in with this client's e-mail"
 						   : NULL,
 			      "portal_invite", false);

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <sodium.h>
 #include "audit.h"
+#include "mail.h"
 #include "outbox.h"
 #include "policy.h"
 #include "portal.h"
@@ -188,8 +189,12 @@ int portal_issue(kt_store *st, const kt_portal_config *cfg, const uint8_t token_
 		goto out;
 	email = row_text(&client, "email");
 	name = row_text(&client, "name");
-	if (!email || !*email || !strchr(email, '@')) {
+	if (!email || !*email) {
 		rc = KT_ENO_EMAIL;
+		goto out;
+	}
+	if (!mail_address_ok(email)) {
+		rc = KT_EINVALID; /* e.g. two addresses in one field: fix the card first */
 		goto out;
 	}
 	rc = store_portal_email_owner(st, email, &is_staff, owner);

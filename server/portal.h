@@ -46,7 +46,8 @@ int portal_may_invite(kt_store *st, const kt_principal *by, const char *client_i
  * the new token's keyed hash is stored, the mail is queued and an audit
  * entry written (actor: the store's current actor). token_key keys the
  * hash (the server's token_key). KT_ENO_EMAIL when the client has no
- * e-mail, KT_ECONFLICT when another account already signs in with it.
+ * e-mail, KT_EINVALID when it is not one plain address, KT_ECONFLICT
+ * when another account already signs in with it.
  * *expires_at and *mail_id may be NULL. */
 int portal_issue(kt_store *st, const kt_portal_config *cfg, const uint8_t token_key[32], const char *client_id,
 		 kt_setup_kind kind, int64_t *expires_at, int64_t *mail_id) KT_MUST_CHECK;

@@ -503,6 +503,9 @@ class PortalSpoolTest(PortalBase):
         self.assertIsNotNone(msg, "no .eml in the spool directory")
         self.assertEqual(os.stat(os.path.join(self.spool, name)).st_mode & 0o077, 0)
         self.assertEqual(msg.get_content_type(), "text/plain")
+        end = time.monotonic() + 5  # the file is renamed into place just before the line is logged
+        while time.monotonic() < end and not any(self.spool in l and name in l for l in self.server.errlog):
+            time.sleep(0.05)
         self.assertTrue(any(self.spool in l and name in l for l in self.server.errlog), "path not logged")
         token = token_of(msg)
         time.sleep(1.5)

@@ -103,6 +103,12 @@ static void test_mail_format_refuses_header_injection(void **state)
 	m.subject = "Hi";
 	m.to_addr = "no-at-sign";
 	assert_null(mail_format(&cfg, &m, 0, &len));
+	m.to_addr = "a@b.example, c@d.example";
+	assert_null(mail_format(&cfg, &m, 0, &len));
+	m.to_addr = "a@b.example>\nx";
+	assert_null(mail_format(&cfg, &m, 0, &len));
+	m.to_addr = "a@b@c";
+	assert_null(mail_format(&cfg, &m, 0, &len));
 }
 
 static void test_config_values_are_checked(void **state)
@@ -256,6 +262,9 @@ static void test_no_email_is_refused(void **state)
 	assert_int_equal(portal_issue(st, &cfg, key, other, KT_SETUP_INVITE, NULL, NULL), KT_ENO_EMAIL);
 	kt_uuid7(other);
 	assert_int_equal(portal_issue(st, &cfg, key, other, KT_SETUP_INVITE, NULL, NULL), KT_ENOT_FOUND);
+	kt_field two[] = {{"name", "Dva"}, {"email", "a@b.example, c@d.example"}};
+	assert_int_equal(store_insert(st, "client", other, org, two, 2, NULL), KT_OK);
+	assert_int_equal(portal_issue(st, &cfg, key, other, KT_SETUP_INVITE, NULL, NULL), KT_EINVALID);
 }
 
 int main(void)
