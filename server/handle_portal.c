@@ -12,12 +12,7 @@
 #include "portal.h"
 #include "server.h"
 
-#define PORTAL_QUEUE 16          /* password jobs waiting; beyond -> busy */
-#define FORGOT_SLOTS 1024
-#define FORGOT_PER_EMAIL_MS 60000 /* at most one reset link per e-mail a minute */
-#define FORGOT_PER_ADDR 10        /* requests per address ... */
-#define FORGOT_ADDR_WINDOW_MS 600000 /* ... per ten minutes */
-#define CHANGE_FAILS_FREE 5       /* wrong old passwords before the account is locked a while */
+#define RATE_SLOTS 1024 /* rate-limit entries (limits: kt_limits.h) */
 
 enum { JOB_SET, JOB_CHANGE, JOB_FORGOT };
 
@@ -50,7 +45,7 @@ struct kt_portal_rt {
 	bool stop;
 	pthread_t th;
 	bool running;
-	rate_slot slots[FORGOT_SLOTS]; /* loop thread only */
+	rate_slot slots[RATE_SLOTS]; /* loop thread only */
 };
 
 /* ---- the worker ---- */
@@ -209,7 +204,7 @@ static bool job_pending(kt_portal_rt *p, uint64_t session_id)
 static int submit(kt_portal_rt *p, portal_job *j)
 {
 	pthread_mutex_lock(&p->mu);
-	if (p->queued >= PORTAL_QUEUE) {
+	if (p->queued >= KT_PORTAL_QUEUE) {
 		pthread_mutex_unlock(&p->mu);
 		return KT_EBUSY;
 	}
@@ -241,9 +236,9 @@ static rate_slot *rate(kt_portal_rt *p, const char *kind, const char *key, size_
 		crypto_generichash_update(&gs, &c, 1);
 	}
 	crypto_generichash_final(&gs, h, sizeof h);
-	uint32_t start = ((uint32_t)h[0] << 8 | h[1]) % FORGOT_SLOTS;
+	uint32_t start = ((uint32_t)h[0] << 8 | h[1]) % RATE_SLOTS;
 	for (int i = 0; i < 16; i++) {
-		rate_slot *r = &p->slots[(start + (uint32_t)i) % FORGOT_SLOTS];
+		rate_slot *r = &p->slots[(start + (uint32_t)i) % RATE_SLOTS];
 		if (!memcmp(r->key, h, sizeof h)) {
 			if (now - r->start >= window) {
 				r->count = 0;
@@ -305,7 +300,8 @@ void portal_deliver(kt_server *srv)
 		}
 		revoked |= j->rc == KT_OK;
 		if (j->kind == JOB_CHANGE && j->rc == KT_EAUTH_FAILED) {
-			rate_slot *r = rate(p, "c:", j->principal, strlen(j->principal), kt_now_ms(), 15 * 60 * 1000);
+			rate_slot *r = rate(p, "c:", j->principal, strlen(j->principal), kt_now_ms(),
+					    KT_CHANGE_PW_WINDOW_MS);
 			r->count++;
 		}
 		if (s && s->state != KT_SS_CLOSING) {
@@ -398,8 +394,8 @@ int handle_portal_forgot(kt_session *s, const unsigned char *buf, size_t len)
 		session_error(s, rc, "portal_forgot needs email", "portal_forgot", rc == KT_ETOO_LARGE);
 		return 0;
 	}
-	rate_slot *ra = rate(p, "fa:", s->addr, strlen(s->addr), now, FORGOT_ADDR_WINDOW_MS);
-	if (ra->count >= FORGOT_PER_ADDR) {
+	rate_slot *ra = rate(p, "fa:", s->addr, strlen(s->addr), now, KT_PORTAL_ADDR_WINDOW_MS);
+	if (ra->count >= KT_FORGOT_PER_ADDR) {
 		session_error(s, KT_ETHROTTLED, "too many requests from this address; retry later", "portal_forgot",
 			      false);
 		return 0;
@@ -408,7 +404,7 @@ int handle_portal_forgot(kt_session *s, const unsigned char *buf, size_t len)
 	/* Whatever happens below, the answer is the same and comes at once:
 	 * nobody learns from it whether an account exists. The lookup and the
 	 * new link are the portal worker's. */
-	rate_slot *re = rate(p, "fe:", m.email.s, m.email.len, now, FORGOT_PER_EMAIL_MS);
+	rate_slot *re = rate(p, "fe:", m.email.s, m.email.len, now, KT_FORGOT_PER_EMAIL_MS);
 	if (re->count++ == 0 && memchr(m.email.s, '@', m.email.len) && (j = calloc(1, sizeof *j))) {
 		j->kind = JOB_FORGOT;
 		j->session_id = s->id;
@@ -455,8 +451,8 @@ int handle_portal_set_password(kt_session *s, const unsigned char *buf, size_t l
 			      rc == KT_ETOO_LARGE);
 		return 0;
 	}
-	rate_slot *ra = rate(p, "st:", s->addr, strlen(s->addr), now, FORGOT_ADDR_WINDOW_MS);
-	if (ra->count >= 20) {
+	rate_slot *ra = rate(p, "st:", s->addr, strlen(s->addr), now, KT_PORTAL_ADDR_WINDOW_MS);
+	if (ra->count >= KT_SETUP_BAD_TOKENS_PER_ADDR) {
 		session_error(s, KT_ETHROTTLED, "too many bad setup links from this address; retry later",
 			      "portal_set_password", false);
 		return 0;
@@ -513,8 +509,8 @@ int handle_change_password(kt_session *s, const unsigned char *buf, size_t len)
 		session_error(s, rc, "change_password needs old and new strings", "change_password", false);
 		return 0;
 	}
-	rate_slot *r = rate(p, "c:", pr->id, strlen(pr->id), kt_now_ms(), 15 * 60 * 1000);
-	if (r->count >= CHANGE_FAILS_FREE) {
+	rate_slot *r = rate(p, "c:", pr->id, strlen(pr->id), kt_now_ms(), KT_CHANGE_PW_WINDOW_MS);
+	if (r->count >= KT_CHANGE_PW_FAILS) {
 		session_error(s, KT_ETHROTTLED, "too many wrong old passwords; retry later", "change_password", false);
 		return 0;
 	}
