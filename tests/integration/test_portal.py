@@ -606,6 +606,20 @@ class PortalSmtpGivesUpTest(PortalBase):
         finally:
             shutil.rmtree(cls.tmp, ignore_errors=True)
 
+    def test_forgot_is_throttled_per_address(self):
+        async def go():
+            p = await h.Peer(self.server).connect()
+            await p.hello()
+            answers = []
+            for i in range(11):
+                await p.send({"t": "portal_forgot", "email": "someone%d@nowhere.example" % i})
+                answers.append(await p.recv())
+            await p.close()
+            return answers
+        answers = h.run(go())
+        self.assertEqual(answers[:10], [{"t": "portal_result", "op": "forgot"}] * 10)
+        self.assertEqual(answers[10]["code"], "throttled")
+
     def test_failed_after_the_last_attempt(self):
         cid, _ = self.next_client()
         end = time.monotonic() + 10
