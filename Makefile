@@ -12,6 +12,8 @@ JOBS       ?= $(shell nproc)
 DEB_PKGS   := build-essential cmake pkg-config libwebsockets-dev libsqlite3-dev \
               libmsgpack-dev libsodium-dev libcmocka-dev libjansson-dev sqlite3 \
               python3 python3-websockets python3-msgpack python3-nacl
+# portal accounts and mail (issue 5): SMTP through libcurl; a real SMTP server in tests
+DEB_PKGS   += libcurl4-openssl-dev python3-aiosmtpd
 
 .PHONY: run test deps build build-san test-plain test-san bench clean fuzz
 

@@ -31,6 +31,17 @@ static const struct {
 	[KT_EREVOKED] = {"revoked", "signed out by the salon, or the account was deactivated"},
 	[KT_EDEVICE_REVOKED] = {"device_revoked", "this device's access was revoked; its local data must be wiped"},
 	[KT_EAPPEND_ONLY] = {"append_only", "history is append-only: record a new entry instead"},
+	/* portal accounts (issue 5) */
+	[KT_EPW_TOO_SHORT] = {"password_too_short", "the password needs at least 8 characters"},
+	[KT_EPW_NO_UPPER] = {"password_no_upper", "the password needs an upper-case letter"},
+	[KT_EPW_NO_LOWER] = {"password_no_lower", "the password needs a lower-case letter"},
+	[KT_EPW_NO_DIGIT] = {"password_no_digit", "the password needs a digit"},
+	[KT_EPW_COMMON] = {"password_common", "the password is too common; choose another"},
+	[KT_ETOKEN_INVALID] = {"token_invalid", "this setup link is not valid"},
+	[KT_ETOKEN_USED] = {"token_used", "this setup link was used already; ask for a new one"},
+	[KT_ETOKEN_EXPIRED] = {"token_expired", "this setup link has expired; ask for a new one"},
+	[KT_ETOKEN_REPLACED] = {"token_replaced", "a newer setup link was sent; use that one"},
+	[KT_ENO_EMAIL] = {"no_email", "the client has no e-mail address"},
 };
 
 const char *kt_err_name(int code)

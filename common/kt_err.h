@@ -28,6 +28,17 @@ typedef enum kt_err {
 	KT_EREVOKED,        /* "revoked": the session was ended (signed out, account deactivated) */
 	KT_EDEVICE_REVOKED, /* "device_revoked": this device lost access; wipe its local data */
 	KT_EAPPEND_ONLY,    /* "append_only": history rows (consents) are never changed; add a new one */
+	/* portal accounts (issue 5): which password rule failed, what is wrong with a setup token */
+	KT_EPW_TOO_SHORT,   /* "password_too_short": fewer than 8 characters */
+	KT_EPW_NO_UPPER,    /* "password_no_upper": no upper-case letter */
+	KT_EPW_NO_LOWER,    /* "password_no_lower": no lower-case letter */
+	KT_EPW_NO_DIGIT,    /* "password_no_digit": no digit */
+	KT_EPW_COMMON,      /* "password_common": on the list of common passwords */
+	KT_ETOKEN_INVALID,  /* "token_invalid": not a setup token we issued */
+	KT_ETOKEN_USED,     /* "token_used": the setup link was used already */
+	KT_ETOKEN_EXPIRED,  /* "token_expired": the setup link is too old */
+	KT_ETOKEN_REPLACED, /* "token_replaced": a newer setup link was sent */
+	KT_ENO_EMAIL,       /* "no_email": the client has no e-mail address */
 	KT_ERR_COUNT
 } kt_err;
 

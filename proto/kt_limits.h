@@ -47,4 +47,14 @@
 #define KT_AUTH_WORKERS 2              /* Argon2id worker threads */
 #define KT_AUTH_QUEUE 64               /* queued sign-ins; beyond -> busy */
 
+/* portal accounts (issue 5); proto/PROTOCOL.md section 9 repeats these */
+#define KT_SETUP_TOKEN_HEX 64             /* chars of a setup token in a link */
+#define KT_FORGOT_PER_EMAIL_MS 60000      /* at most one reset link per e-mail per minute */
+#define KT_FORGOT_PER_ADDR 10             /* portal_forgot requests per address ... */
+#define KT_PORTAL_ADDR_WINDOW_MS 600000   /* ... per ten minutes */
+#define KT_SETUP_BAD_TOKENS_PER_ADDR 20   /* unknown setup tokens per address per ten minutes */
+#define KT_CHANGE_PW_FAILS 5              /* wrong old passwords per account ... */
+#define KT_CHANGE_PW_WINDOW_MS 900000     /* ... per fifteen minutes */
+#define KT_PORTAL_QUEUE 16                /* password jobs waiting for the worker; beyond -> busy */
+
 #endif

@@ -37,6 +37,12 @@ typedef enum kt_msgtype {
 	KT_MSG_MANAGE_RESULT,
 	KT_MSG_PRIVACY,
 	KT_MSG_PRIVACY_RESULT,
+	/* portal accounts (issue 5) */
+	KT_MSG_PORTAL_INVITE,
+	KT_MSG_PORTAL_FORGOT,
+	KT_MSG_PORTAL_SET_PASSWORD,
+	KT_MSG_CHANGE_PASSWORD,
+	KT_MSG_PORTAL_RESULT,
 	KT_MSG_COUNT
 } kt_msgtype;
 
@@ -236,5 +242,49 @@ int proto_privacy_decode(const void *buf, size_t len, kt_privacy *m) KT_MUST_CHE
 /* privacy_result {t, op, client?, <npairs key/value pairs packed by the
  * server in body>}. Devices read it with kt_mp (its keys depend on op). */
 void proto_privacy_result_encode(kt_mpw *w, const kt_privacy *m, uint32_t npairs, const void *body, size_t len);
+/* ---- portal accounts (issue 5) ---- */
+
+/* portal_invite {t, client}: staff (reception and up) send a client a
+ * password-setup link by e-mail. */
+typedef struct kt_portal_invite {
+	kt_str client;
+} kt_portal_invite;
+void proto_portal_invite_encode(kt_mpw *w, const kt_portal_invite *m);
+int proto_portal_invite_decode(const void *buf, size_t len, kt_portal_invite *m) KT_MUST_CHECK;
+
+/* portal_forgot {t, email}: before sign-in; a new setup link goes to a
+ * portal account with that e-mail, if there is one (the answer is the same
+ * either way). */
+typedef struct kt_portal_forgot {
+	kt_str email;
+} kt_portal_forgot;
+void proto_portal_forgot_encode(kt_mpw *w, const kt_portal_forgot *m);
+int proto_portal_forgot_decode(const void *buf, size_t len, kt_portal_forgot *m) KT_MUST_CHECK;
+
+/* portal_set_password {t, token, password}: before sign-in; the token from
+ * the setup link. */
+typedef struct kt_portal_set_password {
+	kt_str token, password;
+} kt_portal_set_password;
+void proto_portal_set_password_encode(kt_mpw *w, const kt_portal_set_password *m);
+int proto_portal_set_password_decode(const void *buf, size_t len, kt_portal_set_password *m) KT_MUST_CHECK;
+
+/* change_password {t, old, new}: a signed-in principal changes its own
+ * password; its other sessions end. */
+typedef struct kt_change_password {
+	kt_str old_pw, new_pw;
+} kt_change_password;
+void proto_change_password_encode(kt_mpw *w, const kt_change_password *m);
+int proto_change_password_decode(const void *buf, size_t len, kt_change_password *m) KT_MUST_CHECK;
+
+/* portal_result {t, op, client?, expires_at?}: the answer to the four
+ * messages above; op is "invite", "forgot", "set_password" or
+ * "change_password". client.s == NULL and expires_at == 0 when absent. */
+typedef struct kt_portal_result {
+	kt_str op, client;
+	int64_t expires_at;
+} kt_portal_result;
+void proto_portal_result_encode(kt_mpw *w, const kt_portal_result *m);
+int proto_portal_result_decode(const void *buf, size_t len, kt_portal_result *m) KT_MUST_CHECK;
 
 #endif

@@ -27,6 +27,12 @@ static const char *const names[KT_MSG_COUNT] = {
 	[KT_MSG_MANAGE_RESULT] = "manage_result",
 	[KT_MSG_PRIVACY] = "privacy",
 	[KT_MSG_PRIVACY_RESULT] = "privacy_result",
+	/* portal accounts (issue 5) */
+	[KT_MSG_PORTAL_INVITE] = "portal_invite",
+	[KT_MSG_PORTAL_FORGOT] = "portal_forgot",
+	[KT_MSG_PORTAL_SET_PASSWORD] = "portal_set_password",
+	[KT_MSG_CHANGE_PASSWORD] = "change_password",
+	[KT_MSG_PORTAL_RESULT] = "portal_result",
 };
 
 const char *proto_msg_name(kt_msgtype t)

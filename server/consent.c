@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "consent.h"
+#include "outbox.h"
 #include "policy.h"
 
 static const char *const purposes[] = {"marketing_email", "marketing_sms", "birthday_greetings",
@@ -178,16 +179,17 @@ bool consent_allows(kt_store *st, const char *client_id, const char *purpose)
 
 int consent_on_change(kt_store *st, const char *client_id, const char *purpose, bool granted)
 {
-	/* MERGE POINT (lead, with the portal branch's outbox): a withdrawal must
-	 * drop what is queued for this purpose, in this same transaction, e.g.
-	 *   if (!granted) UPDATE outbox SET state = 'dropped'
-	 *                 WHERE client_id = ?1 AND purpose = ?2 AND state = 'queued';
-	 * (setup links and appointment mails carry no consent purpose and stay.)
-	 * The outbox does not exist on this branch; a grant needs nothing. */
-	(void)st;
-	(void)client_id;
-	(void)purpose;
-	(void)granted;
+	/* a withdrawal drops what is queued for this purpose, in this same
+	 * transaction: messages a consent governs are queued under the
+	 * consent's purpose name (setup links and appointment mails carry none
+	 * and stay). A grant needs nothing. */
+	int n = 0, rc;
+	if (granted)
+		return KT_OK;
+	if ((rc = outbox_drop_client(st, client_id, purpose, &n)))
+		return rc;
+	if (n)
+		kt_info("consent withdrawn: %d queued message(s) dropped", n);
 	return KT_OK;
 }
 

@@ -13,6 +13,7 @@
 #include "demo.h"
 #include "erasure.h"
 #include "privacy_cli.h"
+#include "portal.h"
 #include "server.h"
 
 static void usage(FILE *f)
@@ -26,6 +27,9 @@ static void usage(FILE *f)
 		"  serve --db FILE --listen HOST:PORT     serve devices over WebSocket (port 0 = any free\n"
 		"        [--config FILE] [--verbose]      port; the chosen one is printed)\n"
 		"  admin --db FILE SUBCOMMAND ...         server-side edits (see: kartoteka-server admin --db F help)\n"
+		"  admin --db FILE portal invite CLIENT_ID [--config FILE]\n"
+		"                                         send a client a portal password-setup link\n"
+		"  admin --db FILE portal outbox [--limit N]  outgoing mail and its delivery state\n"
 		"  audit verify --db FILE                 check the audit log's hash chain\n"
 		"  audit show --db FILE --client ID       a client card's change history\n"
 		"  keys rotate --db FILE                  new master key; every client key is re-wrapped\n"
@@ -42,7 +46,10 @@ static void usage(FILE *f)
 		"\n"
 		"config file (serve --config FILE): lines 'key = value', keys: db, listen, key_file,\n"
 		"log_level (error, warn, info, debug), retention_months (default 36; privacy retention).\n"
-		"Command-line options win over the file.\n");
+		"Command-line options win over the file.\n"
+		"Portal and mail keys: portal_url, setup_token_hours (72), smtp_url (none: write .eml\n"
+		"files to spool_dir, default DB.spool), smtp_from, smtp_user, smtp_password,\n"
+		"mail_retry_seconds (60, doubling), mail_max_attempts (8).\n");
 }
 
 static const char *opt(int argc, char **argv, const char *name)
@@ -137,7 +144,8 @@ static char *trim(char *s)
 
 /* Read 'key = value' lines; '#' starts a comment. Values are copied into
  * the static buffers below (one config per process). */
-static int read_config(const char *path, const char **db, const char **listen, int *level, int *retention)
+static int read_config(const char *path, const char **db, const char **listen, int *level, int *retention,
+		       kt_portal_config *portal)
 {
 	static char dbv[4096], listenv[256], keyv[4096];
 	char line[4352];
@@ -197,6 +205,16 @@ static int read_config(const char *path, const char **db, const char **listen, i
 			}
 			*retention = (int)m;
 		} else if (strcmp(k, "db") && strcmp(k, "listen")) {
+			/* portal and mail keys (issue 5) */
+			const char *why = NULL;
+			int prc = portal_config_set(portal, k, v, &why);
+			if (prc == 0)
+				continue;
+			if (prc < 0) {
+				fprintf(stderr, "kartoteka-server: %s:%d: %s: %s\n", path, lineno, k, why);
+				fclose(f);
+				return 1;
+			}
 			fprintf(stderr, "kartoteka-server: %s:%d: unknown key '%s'\n", path, lineno, k);
 			fclose(f);
 			return 1;
@@ -209,17 +227,21 @@ static int read_config(const char *path, const char **db, const char **listen, i
 static int cmd_serve(int argc, char **argv)
 {
 	kt_serve_opts o = {0};
+	static kt_portal_config portal;
 	const char *config = opt(argc, argv, "--config");
 	int retention = KT_RETENTION_MONTHS_DEFAULT;
 	o.db_path = opt(argc, argv, "--db");
 	o.listen = opt(argc, argv, "--listen");
 	o.log_level = flag(argc, argv, "--verbose") ? KT_LOG_DEBUG : KT_LOG_INFO;
-	if (config && read_config(config, &o.db_path, &o.listen, &o.log_level, &retention))
+	portal_config_defaults(&portal);
+	if (config && read_config(config, &o.db_path, &o.listen, &o.log_level, &retention, &portal))
 		return 2;
 	if (!o.db_path) {
 		fprintf(stderr, "kartoteka-server serve: --db FILE is required\n");
 		return 2;
 	}
+	portal_config_finish(&portal, o.db_path);
+	o.portal = &portal;
 	if (!o.listen)
 		o.listen = "127.0.0.1:8080";
 	kt_log_level = o.log_level;
@@ -264,11 +286,13 @@ static int cmd_privacy(int argc, char **argv)
 {
 	const char *config = opt(argc, argv, "--config"), *db = opt(argc, argv, "--db"), *listen = "";
 	int retention = KT_RETENTION_MONTHS_DEFAULT, level = kt_log_level;
+	static kt_portal_config portal; /* the same file serves; its portal keys are not used here */
 	if (argc > 0 && (!strcmp(argv[0], "help") || !strcmp(argv[0], "--help"))) {
 		privacy_usage(stdout);
 		return 0;
 	}
-	if (config && read_config(config, &db, &listen, &level, &retention))
+	portal_config_defaults(&portal);
+	if (config && read_config(config, &db, &listen, &level, &retention, &portal))
 		return 2;
 	return privacy_main(db, retention, argc, argv);
 }
@@ -299,6 +323,16 @@ int main(int argc, char **argv)
 		if (argc < 4 || strcmp(argv[2], "--db") != 0) {
 			fprintf(stderr, "usage: kartoteka-server admin --db FILE SUBCOMMAND ...\n");
 			return 2;
+		}
+		if (argc > 4 && !strcmp(argv[4], "portal")) { /* portal accounts (issue 5) */
+			static kt_portal_config portal;
+			const char *config = opt(argc - 5, argv + 5, "--config"), *db = argv[3], *listen = NULL;
+			int level = KT_LOG_INFO, retention = KT_RETENTION_MONTHS_DEFAULT;
+			portal_config_defaults(&portal);
+			if (config && read_config(config, &db, &listen, &level, &retention, &portal))
+				return 2;
+			portal_config_finish(&portal, argv[3]);
+			return portal_admin_main(argv[3], &portal, argc - 5, argv + 5);
 		}
 		return admin_main(argv[3], argc - 4, argv + 4);
 	}

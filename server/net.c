@@ -104,6 +104,8 @@ static void on_wake(kt_server *srv)
 		on_data_wake(srv);
 	if (atomic_exchange(&srv->wake_export, 0))
 		export_worker_deliver(srv);
+	if (atomic_exchange(&srv->wake_portal, 0)) /* portal accounts (issue 5) */
+		portal_deliver(srv);
 }
 
 static int callback_kartoteka(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -319,6 +321,20 @@ int server_run(const kt_serve_opts *o)
 		rc = 1;
 		goto out;
 	}
+	/* portal accounts and mail (issue 5) */
+	if (o->portal)
+		srv.portal_cfg = o->portal;
+	else {
+		static kt_portal_config defaults;
+		portal_config_defaults(&defaults);
+		portal_config_finish(&defaults, o->db_path);
+		srv.portal_cfg = &defaults;
+	}
+	if ((rc = portal_start(&srv))) {
+		fprintf(stderr, "kartoteka-server: cannot start the portal and mail workers\n");
+		rc = 1;
+		goto out;
+	}
 	watch_start(&srv);
 	lws_sul_schedule(srv.ctx, 0, &srv.poll_timer, poll_cb, 250 * LWS_US_PER_MS);
 	g_srv = &srv;
@@ -348,11 +364,13 @@ out:
 		auth_stop(&srv); /* before the context: workers call lws_cancel_service */
 		writer_stop(&srv);
 		export_worker_stop(&srv);
+		portal_stop(&srv);
 		lws_context_destroy(srv.ctx);
 	}
 	auth_stop(&srv);
 	writer_stop(&srv);
 	export_worker_stop(&srv);
+	portal_stop(&srv);
 	fanout_free(&srv);
 	sync_rowcache_clear(&srv);
 	kt_mpw_free(&srv.body);

@@ -156,6 +156,16 @@ const kt_policy_entry kt_policy[] = {
 	INTERNAL("erasure_device", "role"), INTERNAL("erasure_device", "seq"),
 	INTERNAL("erasure_device", "purged_at"),
 	INTERNAL("erasure_placeholder", "org_id"), INTERNAL("erasure_placeholder", "client_id"),
+	/* portal accounts and the outbox (issue 5) */
+	INTERNAL("setup_token", "token_hash"), INTERNAL("setup_token", "client_id"),
+	INTERNAL("setup_token", "org_id"), INTERNAL("setup_token", "created_at"),
+	INTERNAL("setup_token", "expires_at"), INTERNAL("setup_token", "used_at"),
+	INTERNAL("setup_token", "replaced_at"),
+	INTERNAL("outbox", "id"), INTERNAL("outbox", "org_id"), INTERNAL("outbox", "client_id"),
+	INTERNAL("outbox", "purpose"), INTERNAL("outbox", "to_addr"), INTERNAL("outbox", "subject"),
+	INTERNAL("outbox", "body"), INTERNAL("outbox", "state"), INTERNAL("outbox", "attempts"),
+	INTERNAL("outbox", "next_at"), INTERNAL("outbox", "created_at"), INTERNAL("outbox", "sent_at"),
+	INTERNAL("outbox", "last_error"),
 };
 const int kt_policy_count = sizeof kt_policy / sizeof kt_policy[0];
 

@@ -307,3 +307,39 @@ int revoke_list_devices(kt_store *st, const kt_principal *by, kt_device_cb cb, v
 	store_finish(st, q);
 	return rc == SQLITE_DONE ? KT_OK : KT_EIO;
 }
+
+/* ---- portal accounts (issue 5) ---- */
+
+int revoke_principal_sessions(kt_store *st, const char *principal_id, const uint8_t *keep_hash, size_t keep_len)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if (!keep_hash) {
+		rc = exec1(st, "UPDATE auth_session SET revoked = 1 WHERE principal_id = ?1 AND revoked = 0",
+			   principal_id);
+		return rc ? rc : note_kind(st, "principal", principal_id);
+	}
+	/* the devices first, while their sessions still count as live */
+	q = store_prepare(st, "INSERT INTO revocation(kind, target, at) SELECT DISTINCT 'session', device_id, ?3 "
+			      "FROM auth_session WHERE principal_id = ?1 AND revoked = 0 AND token_hash != ?2 "
+			      "AND device_id NOT IN (SELECT device_id FROM auth_session WHERE token_hash = ?2)");
+	if (!q)
+		return KT_EIO;
+	sqlite3_bind_text(q, 1, principal_id, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 2, keep_hash, (int)keep_len, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, kt_now_ms());
+	rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
+	store_finish(st, q);
+	if (rc)
+		return rc;
+	q = store_prepare(st, "UPDATE auth_session SET revoked = 1 WHERE principal_id = ?1 AND revoked = 0 "
+			      "AND token_hash != ?2");
+	if (!q)
+		return KT_EIO;
+	sqlite3_bind_text(q, 1, principal_id, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 2, keep_hash, (int)keep_len, SQLITE_STATIC);
+	rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
+	store_finish(st, q);
+	return rc;
+}

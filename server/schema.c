@@ -181,6 +181,28 @@ const char *const kt_migrations[] = {
 	" purged_at INTEGER, PRIMARY KEY(erasure_id, device_id)) WITHOUT ROWID;"
 	"CREATE INDEX erasure_device_open ON erasure_device(device_id, seq) WHERE purged_at IS NULL;"
 	"CREATE TABLE erasure_placeholder(org_id TEXT PRIMARY KEY, client_id TEXT NOT NULL);",
+
+	/* 9: portal accounts: password-setup tokens and the outbox.
+	 * setup_token: only a keyed hash of each token is kept; a token is
+	 * usable once, until expires_at, and only while it is the client's
+	 * newest (replaced_at set when a newer link was sent). outbox: mail
+	 * to deliver (mail.c); to_addr and body are personal data and never
+	 * logged; both are wiped once the mail is sent, given up or dropped
+	 * (a setup mail's body holds a live token). */
+	"CREATE TABLE setup_token("
+	" token_hash BLOB PRIMARY KEY, client_id TEXT NOT NULL, org_id TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+	" used_at INTEGER, replaced_at INTEGER);"
+	"CREATE INDEX setup_token_client ON setup_token(client_id);"
+	"CREATE TABLE outbox("
+	" id INTEGER PRIMARY KEY, org_id TEXT NOT NULL, client_id TEXT, purpose TEXT NOT NULL,"
+	" to_addr TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL,"
+	" state TEXT NOT NULL DEFAULT 'queued'"
+	"  CHECK(state IN ('queued','sending','sent','failed','dropped')),"
+	" attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+	" sent_at INTEGER, last_error TEXT);"
+	"CREATE INDEX outbox_due ON outbox(state, next_at);"
+	"CREATE INDEX outbox_client ON outbox(client_id);",
 };
 
 const int kt_migration_count = sizeof kt_migrations / sizeof kt_migrations[0];

@@ -11,6 +11,7 @@
 #include "kt_mp.h"
 #include "kt_proto.h"
 #include "policy.h"
+#include "portal.h"
 #include "store.h"
 
 typedef struct kt_server kt_server;
@@ -19,6 +20,8 @@ typedef struct kt_auth kt_auth;
 typedef struct kt_writer kt_writer;
 typedef struct kt_push_job kt_push_job;
 typedef struct kt_exporter kt_exporter; /* export_worker.c */
+typedef struct kt_portal_rt kt_portal_rt;         /* handle_portal.c */
+typedef struct kt_mail_worker kt_mail_worker;     /* mail.c */
 
 typedef enum kt_sess_state {
 	KT_SS_HELLO,        /* waiting for hello */
@@ -127,12 +130,18 @@ struct kt_server {
 	pthread_t watch_thread;
 	int watch_fd;
 	bool watching;
+	/* portal accounts and mail (issue 5) */
+	const kt_portal_config *portal_cfg;
+	kt_portal_rt *portal;
+	kt_mail_worker *mail;
+	atomic_int wake_portal;
 };
 
 typedef struct kt_serve_opts {
 	const char *db_path;
 	const char *listen; /* host:port */
 	int log_level;
+	const kt_portal_config *portal; /* NULL: defaults (issue 5) */
 } kt_serve_opts;
 
 /* Run the server until SIGINT/SIGTERM. Prints "listening on HOST:PORT". */
@@ -233,5 +242,14 @@ int auth_resume(kt_server *srv, kt_session *s, const char *token, size_t len, bo
 void auth_deliver(kt_server *srv);
 /* Token hashing shared by login and resume. */
 void auth_token_hash(const kt_server *srv, const uint8_t *token, size_t len, uint8_t out[32]);
+
+/* ---- handle_portal.c: portal accounts (issue 5) ---- */
+int portal_start(kt_server *srv); /* the password worker and the mail worker */
+void portal_stop(kt_server *srv);
+void portal_deliver(kt_server *srv); /* loop thread: answer finished password jobs */
+int handle_portal_invite(kt_session *s, const unsigned char *buf, size_t len);
+int handle_portal_forgot(kt_session *s, const unsigned char *buf, size_t len);
+int handle_portal_set_password(kt_session *s, const unsigned char *buf, size_t len);
+int handle_change_password(kt_session *s, const unsigned char *buf, size_t len);
 
 #endif

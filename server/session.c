@@ -146,6 +146,13 @@ static bool allowed(kt_sess_state st, kt_msgtype t)
 	case KT_MSG_MANAGE:
 	case KT_MSG_PRIVACY:
 		return st == KT_SS_SNAPSHOT || st == KT_SS_STREAM || st == KT_SS_READY;
+	/* portal accounts (issue 5) */
+	case KT_MSG_PORTAL_FORGOT:
+	case KT_MSG_PORTAL_SET_PASSWORD:
+		return st == KT_SS_AUTH;
+	case KT_MSG_PORTAL_INVITE:
+	case KT_MSG_CHANGE_PASSWORD:
+		return st == KT_SS_SNAPSHOT || st == KT_SS_STREAM || st == KT_SS_READY;
 	default:
 		return false;
 	}
@@ -171,6 +178,16 @@ int session_on_message(kt_session *s, const unsigned char *buf, size_t len)
 		return 0;
 	}
 	if (!allowed(s->state, t)) {
+		/* portal accounts (issue 5) */
+		if ((t == KT_MSG_PORTAL_INVITE || t == KT_MSG_CHANGE_PASSWORD) && !s->signed_in &&
+		    s->state != KT_SS_AUTH_PENDING) {
+			session_error(s, KT_EUNAUTH, NULL, proto_msg_name(t), false);
+			return 0;
+		}
+		if (t == KT_MSG_PORTAL_RESULT) {
+			session_error(s, KT_EUNKNOWN_TYPE, "a server-to-device message type", proto_msg_name(t), false);
+			return 0;
+		}
 		if ((t == KT_MSG_SYNC || t == KT_MSG_ACK || t == KT_MSG_PUSH || t == KT_MSG_AUDIT_QUERY ||
 		     t == KT_MSG_LOGOUT || t == KT_MSG_MANAGE || t == KT_MSG_PRIVACY) &&
 		    !s->signed_in)
@@ -197,6 +214,11 @@ int session_on_message(kt_session *s, const unsigned char *buf, size_t len)
 	case KT_MSG_LOGOUT: return handle_logout(s, buf, len);
 	case KT_MSG_MANAGE: return handle_manage(s, buf, len);
 	case KT_MSG_PRIVACY: return handle_privacy(s, buf, len);
+	/* portal accounts (issue 5) */
+	case KT_MSG_PORTAL_INVITE: return handle_portal_invite(s, buf, len);
+	case KT_MSG_PORTAL_FORGOT: return handle_portal_forgot(s, buf, len);
+	case KT_MSG_PORTAL_SET_PASSWORD: return handle_portal_set_password(s, buf, len);
+	case KT_MSG_CHANGE_PASSWORD: return handle_change_password(s, buf, len);
 	default: return 0;
 	}
 }

@@ -1811,3 +1811,49 @@ int store_private_delete(kt_store *st, const char *tbl, const char *col, const c
 	return KT_OK;
 }
 
+/* ---- portal accounts (issue 5) ---- */
+
+int store_portal_email_owner(kt_store *st, const char *email, bool *is_staff, char id[KT_UUID_LEN + 1])
+{
+	/* client e-mails are sealed: they are found by their keyed hash */
+	static const char sql[] = "SELECT 1, id FROM staff WHERE email = ?1 AND active = 1 "
+				  "UNION ALL SELECT 0, id FROM client WHERE email_hash = ?2 AND portal_enabled = 1 LIMIT 1";
+	sqlite3_stmt *s = prep(st, sql);
+	char eh[65] = "";
+	int rc;
+	if (!s)
+		return KT_EIO;
+	if (keyring_email_hash(st->kr, email, eh))
+		eh[0] = 0;
+	sqlite3_bind_text(s, 1, email, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, eh, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*is_staff = sqlite3_column_int(s, 0) != 0;
+		snprintf(id, KT_UUID_LEN + 1, "%s", (const char *)sqlite3_column_text(s, 1));
+		rc = KT_OK;
+	} else
+		rc = rc == SQLITE_DONE ? KT_ENOT_FOUND : sql_err(st, rc);
+	finish(st, s);
+	return rc;
+}
+
+int store_clients_by_email(kt_store *st, const char *email, char (*ids)[KT_UUID_LEN + 1], int max, int *n)
+{
+	sqlite3_stmt *s = prep(st, "SELECT id FROM client WHERE email_hash = ?1 ORDER BY id LIMIT ?2");
+	char eh[65];
+	int rc;
+	*n = 0;
+	if (!s)
+		return KT_EIO;
+	if (keyring_email_hash(st->kr, email, eh)) {
+		finish(st, s);
+		return KT_EIO;
+	}
+	sqlite3_bind_text(s, 1, eh, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, 2, max);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < max)
+		snprintf(ids[(*n)++], KT_UUID_LEN + 1, "%s", (const char *)sqlite3_column_text(s, 0));
+	finish(st, s);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? KT_OK : sql_err(st, rc);
+}

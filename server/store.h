@@ -205,3 +205,16 @@ int store_device_ack(kt_store *st, const char *device_id, int64_t seq) KT_MUST_C
  * (staff first). *hash is owned by the caller. KT_ENOT_FOUND when none. */
 int store_credentials_find(kt_store *st, const char *email, bool *is_client,
 			   char id[KT_UUID_LEN + 1], char **hash) KT_MUST_CHECK;
+
+/* ---- portal accounts (issue 5) ---- */
+/* Who signs in with this e-mail: an active staff member (*is_staff) or a
+ * portal-enabled client, staff first, like store_credentials_find but
+ * whether or not a password is set. KT_ENOT_FOUND when nobody. The e-mail
+ * comparison is the store's business (it will become a keyed hash). */
+int store_portal_email_owner(kt_store *st, const char *email, bool *is_staff,
+			     char id[KT_UUID_LEN + 1]) KT_MUST_CHECK;
+/* Up to max clients (any portal state) with this e-mail, into ids; *n gets
+ * how many. For "forgot password" of a client who was invited but never
+ * chose a password. */
+int store_clients_by_email(kt_store *st, const char *email, char (*ids)[KT_UUID_LEN + 1], int max,
+			   int *n) KT_MUST_CHECK;

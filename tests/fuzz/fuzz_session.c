@@ -12,6 +12,7 @@
  * would. Seeds sign in with `resume` and tokens planted here for five
  * principals of the demo (gen_corpus.py knows them). */
 #include <stdbool.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -41,6 +42,7 @@ static void cleanup(void)
 	char path[sizeof db + 8];
 	auth_stop(&srv);
 	writer_stop(&srv);
+	portal_stop(&srv);
 	fanout_free(&srv);
 	kt_mpw_free(&srv.body);
 	kt_mpw_free(&srv.frame);
@@ -49,6 +51,19 @@ static void cleanup(void)
 	for (int i = 0; i < 3; i++) {
 		snprintf(path, sizeof path, "%s%s", db, suffix[i]);
 		unlink(path);
+	}
+	{ /* setup mails the portal wrote (issue 5) */
+		char spool[sizeof dir + 8], f[sizeof spool + 300];
+		snprintf(spool, sizeof spool, "%s/spool", dir);
+		DIR *d = opendir(spool);
+		for (struct dirent *e; d && (e = readdir(d));)
+			if (e->d_name[0] != '.') {
+				snprintf(f, sizeof f, "%s/%s", spool, e->d_name);
+				unlink(f);
+			}
+		if (d)
+			closedir(d);
+		rmdir(spool);
 	}
 	rmdir(dir);
 }
@@ -128,6 +143,13 @@ static void setup(void)
 	kt_mpw_init(&srv.frame);
 	if (fanout_init(&srv, 8192, 65536) || auth_start(&srv) || writer_start(&srv))
 		die("cannot start the server state");
+	/* portal accounts (issue 5): setup mails go to a spool inside dir */
+	static kt_portal_config portal;
+	portal_config_defaults(&portal);
+	snprintf(portal.spool_dir, sizeof portal.spool_dir, "%s/spool", dir);
+	srv.portal_cfg = &portal;
+	if (portal_start(&srv))
+		die("cannot start the portal workers");
 	plant_tokens(emails);
 }
 
@@ -156,7 +178,8 @@ static void check_written(const unsigned char *buf, size_t len)
 	FUZZ_CHECK(proto_msg_peek_type(buf, len, &t) == KT_OK);
 	FUZZ_CHECK(t == KT_MSG_WELCOME || t == KT_MSG_AUTH_OK || t == KT_MSG_SNAPSHOT_BEGIN || t == KT_MSG_PAGE ||
 		   t == KT_MSG_SNAPSHOT_END || t == KT_MSG_CHANGES || t == KT_MSG_SYNCED || t == KT_MSG_ERROR ||
-		   t == KT_MSG_PUSH_RESULT || t == KT_MSG_AUDIT_RESULT || t == KT_MSG_MANAGE_RESULT);
+		   t == KT_MSG_PUSH_RESULT || t == KT_MSG_AUDIT_RESULT || t == KT_MSG_MANAGE_RESULT ||
+		   t == KT_MSG_PORTAL_RESULT);
 	if (verbose)
 		fprintf(stderr, "fuzz_session:   <- %s (%zu bytes)\n", proto_msg_name(t), len);
 }

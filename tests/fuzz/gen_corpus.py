@@ -126,6 +126,15 @@ def valid_messages(ids):
             {"id": DEVICE, "kind": "staff", "principal": ids.specialist, "name": "A", "role": "specialist",
              "app": "x", "first_seen": 1, "last_seen": 2, "last_ack_seq": 3, "revoked": False,
              "signed_in": True}]},
+        # portal accounts (issue 5)
+        "portal_invite": {"t": "portal_invite", "client": ids.client},
+        "portal_invite_bad": {"t": "portal_invite", "client": "not-a-uuid"},
+        "portal_forgot": {"t": "portal_forgot", "email": "ana@example.com"},
+        "portal_set_password": {"t": "portal_set_password", "token": "ab" * 32, "password": "Zimska-Roza-42"},
+        "portal_set_password_weak": {"t": "portal_set_password", "token": "zz", "password": "password"},
+        "change_password": {"t": "change_password", "old": "secret", "new": "Zimska-Roza-42"},
+        "change_password_weak": {"t": "change_password", "old": "secret", "new": "Password1"},
+        "portal_result": {"t": "portal_result", "op": "invite", "client": ids.client, "expires_at": 1797000000000},
         "audit_result": {"t": "audit_result", "entries": [
             {"seq": 9, "server_time": 1, "device_time": None, "actor_kind": "staff", "actor_id": ids.specialist,
              "device_id": DEVICE, "action": "update", "entity": "client", "entity_id": ids.client,
@@ -271,6 +280,12 @@ def main():
     for i, role in enumerate(ROLES):
         write(d, "resume_manage_" + role, frames(hello(), resume(i), v["manage_list"], v["manage_unknown"],
                                                  v["manage_bad_op"], v["logout"]))
+    for i, role in enumerate(ROLES):  # portal accounts (issue 5)
+        write(d, "resume_portal_" + role, frames(hello(), resume(i), v["portal_invite"], v["portal_invite_bad"],
+                                                 v["change_password_weak"], v["change_password"],
+                                                 v["portal_forgot"]))
+    write(d, "preauth_portal", frames(hello(), v["portal_forgot"], v["portal_set_password_weak"],
+                                      v["portal_set_password"], v["portal_result"], v["change_password"]))
     write(d, "resume_sync_cursor", frames(hello(), resume(0), v["sync_cursor"], v["ack"]))
     write(d, "resume_events_only", frames(hello(), resume(2), v["push_events_only"]))
     write(d, "resume_bad_token", frames(hello(), pack({"t": "resume", "token": "00" * 32}),

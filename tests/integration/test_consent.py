@@ -164,6 +164,33 @@ class ConsentTest(h.DemoServerTest):
                           withdraw)
         self.assertEqual([tuple(r) for r in audit], [("client", self.me_id)])
 
+    def test_withdrawal_drops_queued_marketing_mail(self):
+        # messages a consent governs are queued under its purpose; due far in the future so the
+        # mail worker leaves them alone while we look
+        con = sqlite3.connect(self.db, timeout=10)
+        org = con.execute("SELECT org_id FROM client WHERE id = ?", (self.me_id,)).fetchone()[0]
+        ids = {}
+        for purpose in ("marketing_email", "review_requests", "portal_setup"):
+            cur = con.execute("INSERT INTO outbox(org_id, client_id, purpose, to_addr, subject, body, state, "
+                              "attempts, next_at, created_at) VALUES(?, ?, ?, 'me@example.org', 's', 'b', 'queued', "
+                              "0, 4102444800000, 0)", (org, self.me_id, purpose))
+            ids[purpose] = cur.lastrowid
+        con.commit()
+        con.close()
+
+        async def go():
+            me, _ = await self.synced_peer(self.me)
+            res = await self.push(me, [self.consent(1, {"client_id": self.me_id, "purpose": "marketing_email",
+                                                        "granted": False, "text_version": "mkt-2025-02"}, uuid7())])
+            await me.close()
+            return res
+        res = h.run(go())
+        self.assertEqual(res[0]["status"], "applied", res)
+        state = {p: self.rows("SELECT state, to_addr FROM outbox WHERE id = ?", i)[0] for p, i in ids.items()}
+        self.assertEqual(tuple(state["marketing_email"]), ("dropped", ""), "withdrawal takes effect at once")
+        self.assertEqual(state["review_requests"][0], "queued", "other purposes stay")
+        self.assertEqual(state["portal_setup"][0], "queued", "mail no consent governs stays")
+
     def test_late_offline_entry_is_history_not_state(self):
         rec = h.account(self.accounts, "reception", A)
         now = int(time.time() * 1000)
