@@ -10,6 +10,7 @@
 #include <string.h>
 #include "audit.h"
 #include "consent.h"
+#include "keyring.h"
 #include "ops.h"
 #include "push.h"
 
@@ -147,16 +148,33 @@ static void pack_current(kt_mpw *w, int role, const kt_row *row, const mut_field
 		}
 }
 
-/* Remember the answer just packed (from body offset start) for replays. */
-static int record(push_ctx *c, const kt_mut *m, size_t start)
+/* Remember the answer just packed (from body offset start) for replays.
+ * An answer about a client's row may carry its current values: it is
+ * sealed with the client's key (erasing the client makes it unreadable;
+ * a replay then gets not_found). */
+static int record(push_ctx *c, const kt_mut *m, size_t start, const kt_row *row)
 {
 	sqlite3_stmt *q;
+	uint8_t *sealed = NULL;
+	size_t n = c->body->sb.size - start;
 	int rc;
-	if (!(q = store_prepare(c->st, "INSERT INTO mutation(device_id, mid, result, at) VALUES(?, ?, ?, ?)")))
+	if (row && row->client[0]) {
+		char rid[KT_UUID_LEN + 24];
+		snprintf(rid, sizeof rid, "%s:%lld", c->device, (long long)m->mid);
+		if ((rc = keyring_seal(store_keyring(c->st), row->client, "mutation", "result", rid,
+				       c->body->sb.data + start, n, &sealed, &n)))
+			return rc;
+	}
+	if (!(q = store_prepare(c->st, "INSERT INTO mutation(device_id, mid, result, at) VALUES(?, ?, ?, ?)"))) {
+		free(sealed);
 		return KT_EIO;
+	}
 	sqlite3_bind_text(q, 1, c->device, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, m->mid);
-	sqlite3_bind_blob(q, 3, c->body->sb.data + start, (int)(c->body->sb.size - start), SQLITE_STATIC);
+	if (sealed)
+		sqlite3_bind_blob(q, 3, sealed, (int)n, free);
+	else
+		sqlite3_bind_blob(q, 3, c->body->sb.data + start, (int)n, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 4, kt_now_ms());
 	rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
 	store_finish(c->st, q);
@@ -183,7 +201,7 @@ static int reject(push_ctx *c, const kt_mut *m, size_t start, int code, const ch
 	snprintf(action, sizeof action, "rejected:%s", kt_err_name(code));
 	kt_audit_entry e = {c->p->org, action, tbl, id, row ? row->client : NULL, NULL, NULL, NULL, NULL};
 	int rc = audit_append(c->st, &e);
-	return rc ? rc : record(c, m, start);
+	return rc ? rc : record(c, m, start, row);
 }
 
 /* ---- the rules ---- */
@@ -266,9 +284,28 @@ static int apply_one(void *user, const kt_mut *m)
 		sqlite3_bind_text(q, 1, c->device, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(q, 2, m->mid);
 		if (sqlite3_step(q) == SQLITE_ROW) {
+			const void *b = sqlite3_column_blob(q, 0);
+			size_t n = (size_t)sqlite3_column_bytes(q, 0), plen;
+			char *plain = NULL, rid[KT_UUID_LEN + 24];
 			result_begin(c, m, "duplicate", 1);
 			kt_mpw_str(c->body, "first");
-			kt_mpw_raw(c->body, sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0));
+			snprintf(rid, sizeof rid, "%s:%lld", c->device, (long long)m->mid);
+			if (!keyring_is_sealed(b, n))
+				kt_mpw_raw(c->body, b, n);
+			else if (keyring_unseal(store_keyring(st), "mutation", "result", rid, b, n, &plain, &plen) == KT_OK)
+				kt_mpw_raw(c->body, plain, plen);
+			else { /* the row's client was erased since: so is what the answer said */
+				kt_mpw_map(c->body, 4);
+				kt_mpw_str(c->body, "mid");
+				kt_mpw_int(c->body, m->mid);
+				kt_mpw_str(c->body, "status");
+				kt_mpw_str(c->body, "rejected");
+				kt_mpw_str(c->body, "code");
+				kt_mpw_str(c->body, kt_err_name(KT_ENOT_FOUND));
+				kt_mpw_str(c->body, "msg");
+				kt_mpw_str(c->body, "the row and this answer were erased");
+			}
+			free(plain);
 			store_finish(st, q);
 			return KT_OK;
 		}
@@ -347,7 +384,7 @@ checked:;
 			result_begin(c, m, "applied", 1);
 			kt_mpw_str(c->body, "v");
 			kt_mpw_int(c->body, v);
-			c->rc = record(c, m, start);
+			c->rc = record(c, m, start, NULL);
 		}
 		goto done;
 	}
@@ -425,7 +462,7 @@ checked:;
 		kt_mpw_str(c->body, "conflicts");
 		pack_current(c->body, p->role, &row, &mf, conf);
 	}
-	c->rc = record(c, m, start);
+	c->rc = record(c, m, start, have_row ? &row : NULL);
 done:
 	fields_free(&mf);
 	if (have_row)

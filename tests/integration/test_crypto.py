@@ -113,6 +113,50 @@ class CryptoTest(unittest.TestCase):
         self.assertTrue(is_sealed(audit[0]) and is_sealed(audit[1]), "audit before/after about a client are sealed")
         self.assertEqual(run_server("audit", "verify", "--db", self.db).returncode, 0)
 
+    def test_rejection_answers_are_sealed_and_shredded(self):
+        """A rejected edit is answered with the row's current values, and the answer is kept
+        for replays: it is sealed with the client's key, and after an erasure a replay gets
+        not_found instead of the erased values."""
+        server = h.Server(self.db)
+        device = "0194a000-0000-7000-8000-00000000c0de"
+        try:
+            mgr = h.account(self.accounts, "manager", A)
+            con = sqlite3.connect(self.db)
+            loc = con.execute("SELECT id FROM location WHERE name = ?", (A,)).fetchone()[0]
+            cid, version = con.execute("SELECT c.id, c.version FROM client c JOIN client_location cl ON "
+                                       "cl.client_id = c.id WHERE cl.location_id = ? AND c.allergies IS NOT NULL "
+                                       "LIMIT 1", (loc,)).fetchone()
+            con.close()
+            allergies = Keyring(self.db).rows(sqlite3.connect(self.db), "SELECT id, allergies FROM client WHERE "
+                                              "id = ?", (cid,), "client")[0]["allergies"]
+            mut = {"mid": 7, "tbl": "client", "id": cid, "op": "update", "base": version + 100,
+                   "f": {"allergies": "x"}, "at": int(time.time() * 1000)}
+
+            async def push():
+                p = await h.Peer(server, device).connect()
+                await p.hello()
+                self.assertEqual((await p.login(mgr))["t"], "auth_ok")
+                await p.send({"t": "push", "muts": [mut]})
+                m = await p.recv(15)
+                await p.close()
+                return m["results"][0]
+            first = h.run(push())
+            self.assertEqual((first["status"], first["current"]["allergies"]), ("rejected", allergies), first)
+            con = sqlite3.connect(self.db)
+            stored = con.execute("SELECT result FROM mutation WHERE device_id = ? AND mid = 7", (device,)).fetchone()[0]
+            con.close()
+            self.assertTrue(is_sealed(stored))
+            self.assertNotIn(allergies.encode(), raw_bytes(self.db))
+            again = h.run(push())
+            self.assertEqual((again["status"], again["first"]["current"]["allergies"]), ("duplicate", allergies))
+            out = run_server("privacy", "erase", "--db", self.db, "--client", cid, "--confirm")
+            self.assertEqual(out.returncode, 0, out.stderr)
+            gone = h.run(push())
+            self.assertEqual((gone["status"], gone["first"]["status"], gone["first"]["code"]),
+                             ("duplicate", "rejected", "not_found"), gone)
+        finally:
+            server.stop()
+
     def test_master_key_file_is_guarded(self):
         key = self.db + ".key"
         os.chmod(key, 0o644)
