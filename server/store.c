@@ -267,8 +267,16 @@ int store_open(const char *path, int flags, kt_store **out, const char **errmsg)
 		if ((rc = migrate(st, errmsg)))
 			goto fail;
 	}
-	if ((rc = keyring_open(path, flags & KT_STORE_CREATE, flags & KT_STORE_READONLY, &st->kr, errmsg)))
-		goto fail;
+	/* a database from before encryption at rest (never sealed) gets its
+	 * keys now; one that was sealed never silently gets new ones */
+	{
+		uint8_t sealed;
+		size_t len;
+		bool fresh = !(flags & KT_STORE_READONLY) && store_meta_get(st, "sealed_v1", &sealed, 1, &len) != KT_OK;
+		if ((rc = keyring_open(path, (flags & KT_STORE_CREATE) || fresh, flags & KT_STORE_READONLY, &st->kr,
+				       errmsg)))
+			goto fail;
+	}
 	if (!(flags & KT_STORE_READONLY) && (rc = seal_existing(st))) {
 		*errmsg = "cannot encrypt the personal data written by an older version";
 		goto fail;
