@@ -462,7 +462,7 @@ checked:;
 		kt_mpw_str(c->body, "conflicts");
 		pack_current(c->body, p->role, &row, &mf, conf);
 	}
-	c->rc = record(c, m, start, have_row ? &row : NULL);
+	c->rc = record(c, m, start, have_row && nconf ? &row : NULL); /* only conflicts carry values */
 done:
 	fields_free(&mf);
 	if (have_row)
