@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "consent.h"
+#include "kt_testdb.h"
 #include "policy.h"
 
 static char path[64];
@@ -20,11 +21,8 @@ static char org[37], locA[37], locB[37], client[37], other[37];
 
 static int setup(void **state)
 {
-	const char *msg;
 	(void)state;
-	snprintf(path, sizeof path, "/tmp/kt-test-consent-%d.db", getpid());
-	unlink(path);
-	assert_int_equal(store_open(path, KT_STORE_CREATE, &st, &msg), KT_OK);
+	assert_int_equal(kt_testdb_open(path, sizeof path, "consent", &st), KT_OK);
 	kt_uuid7(org);
 	kt_uuid7(locA);
 	kt_uuid7(locB);
@@ -46,14 +44,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char p[80];
 	(void)state;
 	store_close(st);
-	unlink(path);
-	snprintf(p, sizeof p, "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", path);
-	unlink(p);
+	kt_testdb_remove(path);
 	return 0;
 }
 

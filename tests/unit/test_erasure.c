@@ -15,6 +15,7 @@
 #include "audit.h"
 #include "erasure.h"
 #include "kt_proto.h"
+#include "kt_testdb.h"
 #include "store.h"
 
 static char path[64];
@@ -23,11 +24,8 @@ static char org[37], loc[37], client[37], staff[37], appt[37], visit[37], device
 
 static int setup(void **state)
 {
-	const char *msg;
 	(void)state;
-	snprintf(path, sizeof path, "/tmp/kt-test-erasure-%d.db", getpid());
-	unlink(path);
-	assert_int_equal(store_open(path, KT_STORE_CREATE, &st, &msg), KT_OK);
+	assert_int_equal(kt_testdb_open(path, sizeof path, "erasure", &st), KT_OK);
 	kt_uuid7(org);
 	kt_uuid7(loc);
 	kt_uuid7(client);
@@ -58,14 +56,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char p[80];
 	(void)state;
 	store_close(st);
-	unlink(path);
-	snprintf(p, sizeof p, "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", path);
-	unlink(p);
+	kt_testdb_remove(path);
 	return 0;
 }
 

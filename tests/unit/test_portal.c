@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sodium.h>
+#include "kt_testdb.h"
 #include "mail.h"
 #include "outbox.h"
 #include "password.h"
@@ -139,11 +140,8 @@ static uint8_t key[32];
 
 static int db_setup(void **state)
 {
-	const char *msg;
 	(void)state;
-	snprintf(path, sizeof path, "/tmp/kt-test-portal-%d.db", getpid());
-	unlink(path);
-	assert_int_equal(store_open(path, KT_STORE_CREATE, &st, &msg), KT_OK);
+	assert_int_equal(kt_testdb_open(path, sizeof path, "portal", &st), KT_OK);
 	kt_uuid7(org);
 	kt_uuid7(loc);
 	kt_uuid7(client);
@@ -158,14 +156,9 @@ static int db_setup(void **state)
 
 static int db_teardown(void **state)
 {
-	char p[80];
 	(void)state;
 	store_close(st);
-	unlink(path);
-	snprintf(p, sizeof p, "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", path);
-	unlink(p);
+	kt_testdb_remove(path);
 	return 0;
 }
 

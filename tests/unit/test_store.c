@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "kt_testdb.h"
 #include "store.h"
 
 static char path[64];
@@ -17,11 +18,8 @@ static char org[37], locA[37], locB[37], client[37], appt[37];
 
 static int setup(void **state)
 {
-	const char *msg;
 	(void)state;
-	snprintf(path, sizeof path, "/tmp/kt-test-store-%d.db", getpid());
-	unlink(path);
-	assert_int_equal(store_open(path, KT_STORE_CREATE, &st, &msg), KT_OK);
+	assert_int_equal(kt_testdb_open(path, sizeof path, "store", &st), KT_OK);
 	kt_uuid7(org);
 	kt_uuid7(locA);
 	kt_uuid7(locB);
@@ -40,19 +38,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char p[80];
 	(void)state;
 	store_close(st);
-	unlink(path);
-	snprintf(p, sizeof p, "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", path);
-	unlink(p);
-	for (int i = 0; i < 4; i++) { /* the keyring and its master key */
-		static const char *const ext[] = {".key", ".keys", ".keys-wal", ".keys-shm"};
-		snprintf(p, sizeof p, "%s%s", path, ext[i]);
-		unlink(p);
-	}
+	kt_testdb_remove(path);
 	return 0;
 }
 

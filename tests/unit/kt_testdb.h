@@ -1,0 +1,30 @@
+/* kt_testdb.h - a scratch database for unit tests: a fresh file under /tmp
+ * named after the test and the process, opened (created) through the store,
+ * and removed with everything that belongs to it (WAL, keyring, master key). */
+#ifndef KT_TESTDB_H
+#define KT_TESTDB_H
+
+#include <stdio.h>
+#include <unistd.h>
+#include "store.h"
+
+static inline void kt_testdb_remove(const char *path)
+{
+	static const char *const ext[] = {"", "-wal", "-shm", ".key", ".keys", ".keys-wal", ".keys-shm"};
+	char p[256];
+	for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+		snprintf(p, sizeof p, "%s%s", path, ext[i]);
+		unlink(p);
+	}
+}
+
+/* path gets /tmp/kt-test-NAME-PID.db; returns store_open's code. */
+static inline int kt_testdb_open(char *path, size_t cap, const char *name, kt_store **st)
+{
+	const char *msg;
+	snprintf(path, cap, "/tmp/kt-test-%s-%d.db", name, (int)getpid());
+	kt_testdb_remove(path);
+	return store_open(path, KT_STORE_CREATE, st, &msg);
+}
+
+#endif
