@@ -69,7 +69,7 @@ class NetFaultTest(h.DemoServerTest):
             out = self.sync(d, check=False)
             self.assertTrue(f.fired.is_set(), self.where("cut %d at byte %d of %d never struck" % (i, at, size)))
             # the device comes back (perhaps already did, within the same sync) and converges
-            self.server.admin("client", "set", self.cards[i], "preferences", "after snapshot cut %d" % i)
+            self.server.admin("client", "set", self.cards[i % 20], "preferences", "after snapshot cut %d" % i)
             self.sync(d)
             self.converged(d, acc, "snapshot cut %d at byte %d of %d (first sync exit %d)"
                            % (i, at, size, out.returncode))
