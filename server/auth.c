@@ -22,6 +22,8 @@ typedef struct auth_job {
 	char principal_id[KT_UUID_LEN + 1];
 	char token[65];
 	int64_t expires_at;
+	char addr[64]; /* the peer's address: the queue is fair between addresses */
+	int round;     /* jobs of the same address queued ahead of this one when it came */
 } auth_job;
 
 #define THROTTLE_SLOTS 4096
@@ -245,12 +247,28 @@ int auth_submit_login(kt_server *srv, kt_session *s, const char *email, size_t e
 	memcpy(j->password, pw, plen);
 	memcpy(j->device, s->device, sizeof j->device);
 	memcpy(j->app, s->app, sizeof j->app);
+	memcpy(j->addr, s->addr, sizeof j->addr);
 	pthread_mutex_lock(&a->mu);
-	if (a->todo_tail)
-		a->todo_tail->next = j;
-	else
-		a->todo_head = j;
-	a->todo_tail = j;
+	{
+		/* fair between addresses: a job goes behind every job of a round no
+		 * later than its own, so a guessing loop that queues many checks
+		 * from one address waits behind one check of every other address
+		 * instead of keeping everyone else waiting behind its backlog */
+		auth_job *after = NULL;
+		for (auth_job *q = a->todo_head; q; q = q->next)
+			j->round += strcmp(q->addr, j->addr) == 0;
+		for (auth_job *q = a->todo_head; q && q->round <= j->round; q = q->next)
+			after = q;
+		if (!after) {
+			j->next = a->todo_head;
+			a->todo_head = j;
+		} else {
+			j->next = after->next;
+			after->next = j;
+		}
+		if (!j->next)
+			a->todo_tail = j;
+	}
 	a->queued++;
 	pthread_cond_signal(&a->cv);
 	pthread_mutex_unlock(&a->mu);

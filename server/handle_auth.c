@@ -17,6 +17,10 @@ int handle_login(kt_session *s, const unsigned char *buf, size_t len)
 	memcpy(email, m.email.s, m.email.len);
 	email[m.email.len] = 0;
 	rc = auth_submit_login(s->srv, s, email, m.email.len, m.password.s, m.password.len);
+	if (rc == KT_ETHROTTLED || rc == KT_EBUSY) {
+		login_tarpit(s, rc);
+		return 0;
+	}
 	if (rc) {
 		session_error(s, rc, NULL, "login", false);
 		return 0;

@@ -59,6 +59,8 @@ struct kt_session {
 	uint8_t token_hash[32];      /* of the session token (logout ends it) */
 	bool has_token;
 	lws_sorted_usec_list_t deadline; /* sign-in deadline */
+	lws_sorted_usec_list_t tarpit;   /* a throttled sign-in's answer waits on this (login_tarpit.c) */
+	int tarpit_code;                 /* ... and carries this error code */
 
 	/* inbound reassembly */
 	unsigned char *in;
@@ -251,5 +253,8 @@ int handle_portal_invite(kt_session *s, const unsigned char *buf, size_t len);
 int handle_portal_forgot(kt_session *s, const unsigned char *buf, size_t len);
 int handle_portal_set_password(kt_session *s, const unsigned char *buf, size_t len);
 int handle_change_password(kt_session *s, const unsigned char *buf, size_t len);
+
+/* network faults (issue 6): login_tarpit.c */
+void login_tarpit(kt_session *s, int code);
 
 #endif

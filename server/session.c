@@ -41,6 +41,7 @@ void session_free(kt_session *s)
 		return;
 	kt_server *srv = s->srv;
 	lws_sul_cancel(&s->deadline);
+	lws_sul_cancel(&s->tarpit);
 	fanout_unindex(s);
 	if (s->prev)
 		s->prev->next = s->next;
