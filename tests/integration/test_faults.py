@@ -8,6 +8,7 @@ once (what was committed before the fault answers "duplicate"); the audit
 chain verifies and both database files pass PRAGMA integrity_check. The
 checkpointer (main database file) and the keyring (FILE.keys) take faults
 without crashing either."""
+import asyncio
 import os
 import sqlite3
 import subprocess
@@ -112,17 +113,22 @@ class FaultTest(unittest.TestCase):
         con.close()
         return rows
 
-    def batch_under_fault(self, spec):
-        """The scenario of the module docstring for one kind of fault."""
+    def batch_under_fault(self, spec, create=False, n=BATCH):
+        """The scenario of the module docstring for one kind of fault: n
+        edits of existing cards, or n new cards (each needs a new key in
+        the keyring)."""
         f = Faulty(spec)
         try:
             mgr = h.account(f.accounts, "manager", A)
             other = h.account(f.accounts, "reception", A)
-            cards = self.cards(f)
+            cards = [(str(uuid.uuid4()), 0) for _ in range(n)] if create else self.cards(f)
             dev = str(uuid.uuid4())
-            muts = [{"mid": i + 1, "tbl": "client", "id": cards[i % len(cards)][0], "op": "update",
-                     "base": cards[i % len(cards)][1], "f": {"preferences": "fault-%d" % i}, "at": i + 1}
-                    for i in range(BATCH)]
+            muts = [{"mid": i + 1, "tbl": "client", "id": cards[i % len(cards)][0],
+                     "op": "create" if create else "update", "base": cards[i % len(cards)][1],
+                     "f": {"preferences": "fault-%d" % i}, "at": i + 1} for i in range(n)]
+            if create:
+                for i, m in enumerate(muts):
+                    m["f"]["name"] = "Fault Card %d" % i
 
             async def go():
                 tablet = await signed_in(f.server, mgr, dev)
@@ -153,15 +159,15 @@ class FaultTest(unittest.TestCase):
                 self.assertFalse(m.get("fatal"), m)
             self.assertGreater(seen, 0, "the other connection got its snapshot during the fault")
             self.assertTrue(f.server.alive())
-            self.assertLess(committed, BATCH, "the fault hit inside the batch")
+            self.assertLess(committed, n, "the fault hit inside the batch")
             self.assertEqual(after["t"], "push_result", after)
             status = [r["status"] for r in after["results"]]
             self.assertEqual(status.count("duplicate"), committed, "what was committed before answers duplicate")
-            self.assertEqual(status.count("applied"), BATCH - committed)
+            self.assertEqual(status.count("applied"), n - committed)
             f.server.stop()  # exit status 0, no sanitizer report
-            self.assertEqual(f.count("SELECT count(*) FROM mutation WHERE device_id = ?", dev), BATCH)
-            self.assertEqual(f.count("SELECT count(*) FROM audit WHERE device_id = ? AND action = 'update' "
-                                     "AND fields = 'preferences'", dev), BATCH)
+            self.assertEqual(f.count("SELECT count(*) FROM mutation WHERE device_id = ?", dev), n)
+            self.assertEqual(f.count("SELECT count(*) FROM audit WHERE device_id = ? AND action = ? AND "
+                                     "entity = 'client'", dev, "create" if create else "update"), n)
             con = sqlite3.connect(f.db)
             last = {}
             for i, m in enumerate(muts):
@@ -174,7 +180,7 @@ class FaultTest(unittest.TestCase):
             self.check_files(f)
             faults = [l for l in f.server.errlog if "faultvfs: failing" in l]
             self.assertTrue(faults, "the fault fired")
-            print("%s: %d of %d edits committed before the fault; %s" % (spec, committed, BATCH,
+            print("%s: %d of %d edits committed before the fault; %s" % (spec, committed, n,
                                                                         faults[0].strip()), flush=True)
         finally:
             f.close()
@@ -187,6 +193,51 @@ class FaultTest(unittest.TestCase):
 
     def test_fsync_error_during_a_batch(self):
         self.batch_under_fault("sync:2:io:-wal")
+
+    def test_keyring_write_error_while_cards_are_created(self):
+        self.batch_under_fault("write:1:io:.keys-wal", create=True, n=20)
+
+    def test_keyring_fsync_error_while_cards_are_created(self):
+        self.batch_under_fault("sync:1:io:.keys-wal", create=True, n=20)
+
+    def test_checkpointer_survives_faults_on_the_database_file(self):
+        """In WAL mode only checkpoints write the main database file: with
+        those writes failing, pushes are still applied (the WAL holds
+        them), the checkpointer says so and tries again, and once the fault
+        clears the last checkpoint copies everything."""
+        for spec in ("write:1:io:kartoteka.db", "sync:1:io:kartoteka.db"):
+            f = Faulty(spec)
+            try:
+                mgr = h.account(f.accounts, "manager", A)
+                cards = self.cards(f)
+                dev = str(uuid.uuid4())
+                muts = [{"mid": i + 1, "tbl": "client", "id": cards[i % len(cards)][0], "op": "update",
+                         "base": cards[i % len(cards)][1], "f": {"preferences": "ckpt-%d" % i}, "at": i + 1}
+                        for i in range(BATCH)]
+
+                async def go():
+                    tablet = await signed_in(f.server, mgr, dev)
+                    f.arm()
+                    first = await push(tablet, muts[:BATCH // 2])
+                    await asyncio.sleep(2.5)  # the checkpointer runs every second
+                    second = await push(tablet, muts[BATCH // 2:])
+                    await tablet.close()
+                    return first, second
+
+                first, second = h.run(go())
+                for m in (first, second):
+                    self.assertEqual(m["t"], "push_result", m)
+                    self.assertEqual({r["status"] for r in m["results"]}, {"applied"})
+                self.assertTrue(f.server.alive())
+                self.assertTrue([l for l in f.server.errlog if "faultvfs: failing" in l], "the fault fired")
+                self.assertTrue([l for l in f.server.errlog if "checkpointer: checkpoint failed" in l],
+                                "the checkpointer reported the failure")
+                f.clear()
+                f.server.stop()  # the last checkpoint; exit status 0, no sanitizer report
+                self.assertEqual(f.count("SELECT count(*) FROM mutation WHERE device_id = ?", dev), BATCH)
+                self.check_files(f)
+            finally:
+                f.close()
 
 
 if __name__ == "__main__":
