@@ -465,10 +465,15 @@ static char *query_locset(kt_store *st, const char *sql, const char *id)
 	if (!s)
 		return NULL;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW)
+	/* "no locations" only when the query said so: a failed copy or step
+	 * must not route a row nowhere (devices would be told to evict it) */
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
 		out = dup_text(sqlite3_column_text(s, 0));
+	else if (rc == SQLITE_DONE)
+		out = strdup("");
 	finish(st, s);
-	return out ? out : strdup("");
+	return out;
 }
 
 static const char q_staff_locs[] =
