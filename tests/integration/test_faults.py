@@ -194,6 +194,35 @@ class FaultTest(unittest.TestCase):
     def test_fsync_error_during_a_batch(self):
         self.batch_under_fault("sync:2:io:-wal")
 
+    def test_off_unless_asked_for_and_refuses_a_bad_spec(self):
+        tmp = tempfile.mkdtemp(prefix="kt-faults-")
+        try:
+            db, _ = h.demo_db(tmp)
+            env = {k: v for k, v in os.environ.items() if not k.startswith("KT_FAULT")}
+            plain = subprocess.Popen([h.SERVER, "serve", "--db", db, "--listen", "127.0.0.1:0"], env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            self.assertTrue(plain.stdout.readline().startswith("listening on"))
+            plain.terminate()
+            _, err = plain.communicate(timeout=20)
+            self.assertEqual(plain.returncode, 0, err)
+            self.assertNotIn("FAULT INJECTION", err)
+            self.assertNotIn("faultvfs", err)
+            env["KT_FAULT"] = "write:many:full"
+            bad = subprocess.run([h.SERVER, "serve", "--db", db, "--listen", "127.0.0.1:0"], env=env,
+                                 capture_output=True, text=True, timeout=20)
+            self.assertEqual(bad.returncode, 2)
+            self.assertIn("KT_FAULT=write:many:full", bad.stderr)
+            armed = Faulty("write:1000000:io")
+            try:
+                end = time.monotonic() + 5  # stderr is read by another thread
+                while not any("FAULT INJECTION IS ON" in l for l in armed.server.errlog) and time.monotonic() < end:
+                    time.sleep(0.05)
+                self.assertTrue(any("FAULT INJECTION IS ON" in l for l in armed.server.errlog), "the loud warning")
+            finally:
+                armed.close()
+        finally:
+            h.shutil.rmtree(tmp, ignore_errors=True)
+
     def test_keyring_write_error_while_cards_are_created(self):
         self.batch_under_fault("write:1:io:.keys-wal", create=True, n=20)
 
