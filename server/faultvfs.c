@@ -131,8 +131,10 @@ static int v_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int fl
 	f->real = (sqlite3_file *)(f + 1);
 	int rc = F.real->xOpen(F.real, name, f->real, flags, out_flags);
 	if (rc != SQLITE_OK || !f->real->pMethods) {
+		if (f->real->pMethods) /* a failed open that left methods set wants its xClose */
+			f->real->pMethods->xClose(f->real);
 		file->pMethods = NULL; /* SQLite calls no method of a file that did not open */
-		return rc;
+		return rc != SQLITE_OK ? rc : SQLITE_CANTOPEN;
 	}
 	const char *base = name ? strrchr(name, '/') : NULL;
 	snprintf(f->name, sizeof f->name, "%s", base ? base + 1 : name ? name : "(temp)");
