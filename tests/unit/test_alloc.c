@@ -423,11 +423,12 @@ static void op_stream(void *arg)
 		assert_int_equal(ops, stream_ops);
 }
 
-static void test_stream_under_oom(void **state)
+static kt_session *server_up(bool is_client, const char *who)
 {
 	const char *msg;
 	kt_store *lst; /* cursors signed with a zero key: init made none here */
 	assert_int_equal(store_open(db_path, 0, &lst, &msg), KT_OK);
+	memset(&srv, 0, sizeof srv);
 	srv.st = lst;
 	srv.watch_fd = -1;
 	kt_mpw_init(&srv.body);
@@ -438,17 +439,78 @@ static void test_stream_under_oom(void **state)
 	kt_session *s = session_new(&srv, fake_wsi);
 	assert_non_null(s);
 	s->signed_in = true;
-	s->principal = mgr;
-	s->principal.locs = strdup(mgr.locs);
-	long n = each_failure(op_stream, s);
-	print_message("a manager's stream of 80 log entries: %ld allocations, each failed in turn\n", n);
+	assert_int_equal(store_principal_load(lst, is_client, who, &s->principal), KT_OK);
+	return s;
+}
+
+static void server_down(kt_session *s)
+{
 	session_free(s);
 	fake_clear_timers();
 	sync_rowcache_clear(&srv);
 	fanout_free(&srv);
 	kt_mpw_free(&srv.body);
 	kt_mpw_free(&srv.frame);
-	store_close(lst);
+	store_close(srv.st);
+}
+
+static void test_stream_under_oom(void **state)
+{
+	kt_session *s = server_up(false, mgr.id);
+	long n = each_failure(op_stream, s);
+	print_message("a manager's stream of 80 log entries: %ld allocations, each failed in turn\n", n);
+	server_down(s);
+}
+
+static long snapshot_rows = -1; /* what the snapshot sends when nothing fails */
+
+/* A client's whole snapshot (their own card, appointments, visits...):
+ * pages, then snapshot_end; an error or exactly the rows of a clean run. */
+static void op_snapshot(void *arg)
+{
+	kt_session *s = arg;
+	bool have = true;
+	int rc = KT_OK, frames = 0;
+	long rows = 0;
+	bool ended = false;
+	paused = true;
+	sync_start_snapshot(s);
+	paused = false;
+	while (have && !ended && frames < 16) {
+		if ((rc = sync_next_frame(s, &have)))
+			break;
+		if (have) {
+			const char *msg = srv.frame.sb.data + LWS_PRE;
+			size_t len = srv.frame.sb.size - LWS_PRE;
+			kt_msgtype t;
+			assert_true(srv.frame.sb.size > LWS_PRE);
+			assert_int_equal(kt_mp_validate(msg, len, KT_MAX_DEPTH, KT_MAX_OUT_FRAME), KT_OK);
+			assert_int_equal(proto_msg_peek_type(msg, len, &t), KT_OK);
+			assert_true(t == KT_MSG_PAGE || t == KT_MSG_SNAPSHOT_END);
+			paused = true;
+			if (t == KT_MSG_PAGE)
+				assert_int_equal(proto_page_decode(msg, len, count_op, &rows), KT_OK);
+			paused = false;
+			ended = t == KT_MSG_SNAPSHOT_END;
+			frames++;
+		}
+	}
+	if (!nfailed) {
+		assert_int_equal(rc, KT_OK);
+		assert_true(ended && rows > 0);
+		if (snapshot_rows < 0)
+			snapshot_rows = rows;
+	}
+	if (!rc && ended)
+		assert_int_equal(rows, snapshot_rows);
+}
+
+static void test_snapshot_under_oom(void **state)
+{
+	kt_session *s = server_up(true, ids[0]);
+	long n = each_failure(op_snapshot, s);
+	print_message("a client's snapshot (%ld rows): %ld allocations, each failed in turn\n", snapshot_rows, n);
+	server_down(s);
 }
 
 int main(void)
@@ -460,6 +522,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_page_under_oom),
 		cmocka_unit_test(test_log_read_under_oom),
 		cmocka_unit_test(test_stream_under_oom),
+		cmocka_unit_test(test_snapshot_under_oom),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
