@@ -12,6 +12,7 @@
 #include "keyring.h"
 #include "demo.h"
 #include "erasure.h"
+#include "faultvfs.h"
 #include "privacy_cli.h"
 #include "portal.h"
 #include "server.h"
@@ -245,6 +246,9 @@ static int cmd_serve(int argc, char **argv)
 	if (!o.listen)
 		o.listen = "127.0.0.1:8080";
 	kt_log_level = o.log_level;
+	/* tests only: a VFS that fails writes on purpose, when KT_FAULT asks for it */
+	if (faultvfs_install_from_env())
+		return 2;
 	return server_run(&o);
 }
 

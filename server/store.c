@@ -465,10 +465,15 @@ static char *query_locset(kt_store *st, const char *sql, const char *id)
 	if (!s)
 		return NULL;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW)
+	/* "no locations" only when the query said so: a failed copy or step
+	 * must not route a row nowhere (devices would be told to evict it) */
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
 		out = dup_text(sqlite3_column_text(s, 0));
+	else if (rc == SQLITE_DONE)
+		out = strdup("");
 	finish(st, s);
-	return out ? out : strdup("");
+	return out;
 }
 
 static const char q_staff_locs[] =
@@ -1468,14 +1473,25 @@ int store_log_read(kt_store *st, int64_t after, kt_log_entry *out, int max, int 
 		snprintf(e->client_new, sizeof e->client_new, "%s",
 			 sqlite3_column_text(s, 8) ? (const char *)sqlite3_column_text(s, 8) : "");
 		e->at = sqlite3_column_int64(s, 9);
-		if (!e->t || !e->loc_old || !e->loc_new) {
+		if (!e->loc_old || !e->loc_new) {
+			kt_log_entry_free(e);
+			rc = SQLITE_NOMEM; /* an entry skipped here would never reach a device */
+			break;
+		}
+		if (!e->t) {
 			kt_log_entry_free(e);
 			continue; /* a table this build does not sync: skip, never guess */
 		}
 		(*n)++;
 	}
 	finish(st, s);
-	return rc == SQLITE_DONE ? KT_OK : sql_err(st, rc);
+	if (rc == SQLITE_DONE)
+		return KT_OK;
+	/* all or nothing: callers give up on an error without freeing */
+	for (int i = 0; i < *n; i++)
+		kt_log_entry_free(&out[i]);
+	*n = 0;
+	return rc == SQLITE_NOMEM ? KT_ENOMEM : sql_err(st, rc);
 }
 
 bool store_data_changed(kt_store *st)
