@@ -57,6 +57,13 @@ bench: build
 	./$(BUILD)/tests/bench/kt-bench-snapshot ./$(BUILD)/server/kartoteka-server 5
 	./$(BUILD)/tests/bench/kt-bench-propagation ./$(BUILD)/server/kartoteka-server 100 200
 
+# Load and soak (issue 6; several minutes, not part of `make bench`):
+# 10,000 devices, latency over 20 locations, reconnect storm, 100 first
+# snapshots. LOAD_ARGS="--soak 3600" for the hour-long soak.
+.PHONY: bench-load
+bench-load: build
+	./$(BUILD)/tests/bench/kt-bench-load ./$(BUILD)/server/kartoteka-server $(LOAD_ARGS)
+
 # libFuzzer needs clang; Debian ships libFuzzer in libclang-rt-14-dev. Each
 # target runs on a copy of its corpus (new finds stay in corpus-work/, never
 # in the committed tests/fuzz/corpus/); crashes go to artifacts/.

@@ -8,6 +8,7 @@
 #include <sodium.h>
 #include <poll.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include "revoke.h"
@@ -255,6 +256,22 @@ static int load_keys(kt_server *srv)
 	return KT_OK;
 }
 
+/* One connection is one descriptor, and the usual soft limit (1024) would
+ * stop the server near a thousand devices: raise the soft limit of open
+ * files to the hard limit before libwebsockets sizes its tables by it.
+ * (issue 6, load: 10,000 devices need about 10,050.) */
+static void raise_open_file_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rlim_t was = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+		kt_info("open-file limit raised from %llu to %llu", (unsigned long long)was,
+			(unsigned long long)rl.rlim_max);
+}
+
 int server_run(const kt_serve_opts *o)
 {
 	struct lws_context_creation_info info;
@@ -288,6 +305,7 @@ int server_run(const kt_serve_opts *o)
 		goto out;
 	}
 
+	raise_open_file_limit();
 	lws_set_log_level(o->log_level >= KT_LOG_DEBUG ? LLL_ERR | LLL_WARN | LLL_NOTICE : LLL_ERR, NULL);
 	memset(&info, 0, sizeof info);
 	info.port = port;

@@ -1,0 +1,881 @@
+/* bench_load.c - load and soak (issue 6): many signed-in devices on one
+ * server, in one poll-driven libwebsockets client process.
+ *
+ *   1. connect: N devices (default 10,000) resume prepared sessions and sync;
+ *      server memory per device = server RSS delta / N.
+ *   2. latency: one write per second per location (20 locations), from a
+ *      second thread through the store API; change latency p50/p99 measured
+ *      at the devices (arrival minus the writer's COMMIT return).
+ *   3. storm: S devices (default 5,000) drop and reconnect at once, resume
+ *      with their token and their last cursor; time until all are synced.
+ *   4. snapshot: a second server on the demo database; D devices (default
+ *      100) of the owner do their first snapshot at once; time, rows/s.
+ *   --soak SECONDS replaces 2-3: the writes run for that long while 2 % of the
+ *   devices reconnect every interval; prints server RSS and p50/p99 per
+ *   interval and the drift between the first and the last interval.
+ *
+ * Signing 10,000 devices in with Argon2id would take an hour, so the bench
+ * creates their sessions directly in the database before the server starts
+ * (store_session_create with a token hashed under the server's token_key,
+ * as auth.c does): every device then signs in with `resume`, as a device
+ * does after its first sign-in. The data is made here too, through the
+ * store API: 20 locations (--locations), each with a manager, a reception
+ * and two specialists, 25 clients and 50 appointments; devices are spread
+ * over the 80 staff members, so each sees one location (about 80 rows).
+ *
+ * usage: kt-bench-load SERVER_BIN [--devices N] [--storm N] [--snapshot N]
+ *        [--locations N] [--writes-for SECONDS] [--soak SECONDS]
+ *        [--interval SECONDS] [--addrs K] [--only connect|snapshot] */
+#include <fcntl.h>
+#include <libwebsockets.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <sodium.h>
+#include "bench_util.h"
+#include "kt_proto.h"
+#include "kt_util.h"
+#include "store.h"
+
+#define MAX_LOC 64
+#define STAFF_PER_LOC 4
+#define CLIENTS_PER_LOC 25
+#define APPTS_PER_LOC 50
+#define WAVE 500 /* connections opened at a time in the connect phase */
+
+typedef struct dev {
+	struct lws *wsi;
+	int loc; /* location index, -1: every location (owner) */
+	char device[KT_UUID_LEN + 1];
+	char token[65];
+	uint8_t cursor[128];
+	size_t cursor_len;
+	unsigned char out[LWS_PRE + 256];
+	size_t out_len;
+	unsigned char *in;
+	size_t in_len, in_cap;
+	bool synced, closing, want_connect;
+	int64_t t_connect, t_synced;
+	int64_t rows;
+} dev;
+
+static dev *devs;
+static int ndev, nsynced, nclosed_err, nerrors;
+static struct lws_context *ctx;
+static int server_port;
+static const char *const *src_addr;
+static int nsrc = 1;
+static int pending_connects;
+
+/* writes: commit time of write k at location l, by appointment version */
+static int nloc = 20;
+static char target[MAX_LOC][KT_UUID_LEN + 1];
+static int64_t base_v[MAX_LOC];
+static _Atomic int64_t *commit_us; /* [l * max_writes + k] */
+static int max_writes;
+static atomic_int writer_stop, writer_done;
+static int64_t deliveries;
+static double *lat;
+static int nlat, cap_lat;
+
+/* ---- the server process ---- */
+
+static long server_rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = 0;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+/* Anonymous memory only (heap, stacks): the SQLite database is mapped
+ * (mmap_size), so its file pages count in VmRSS as the file grows. */
+static long server_anon_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = 0;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "RssAnon: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+static long server_fd_limit(pid_t pid)
+{
+	char path[64], line[256];
+	long soft = 0;
+	snprintf(path, sizeof path, "/proc/%d/limits", (int)pid);
+	FILE *f = fopen(path, "r");
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "Max open files %ld", &soft) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return soft;
+}
+
+static int serve(bench_server *b, const char *server_bin)
+{
+	char line[512];
+	int fds[2];
+	if (pipe(fds))
+		return -1;
+	b->pid = fork();
+	if (b->pid == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		int null = getenv("KT_BENCH_SERVER_LOG") ? -1 : open("/dev/null", 1);
+		if (null >= 0)
+			dup2(null, 2);
+		execl(server_bin, server_bin, "serve", "--db", b->db, "--listen", "127.0.0.1:0", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	FILE *f = fdopen(fds[0], "r");
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "listening on 127.0.0.1:%d", &b->port) == 1)
+			break;
+	return b->port > 0 ? 0 : -1;
+}
+
+/* ---- data and sessions, through the store API ---- */
+
+static int put(kt_store *st, const char *tbl, char id[KT_UUID_LEN + 1], const char *org, const kt_field *f,
+	       int n)
+{
+	kt_uuid7(id);
+	return store_insert(st, tbl, id, org, f, n, NULL);
+}
+
+/* The bench's own organisation: nloc locations with staff, clients and
+ * appointments. staff_ids[l * STAFF_PER_LOC + k]. */
+static int make_data(kt_store *st, char (*staff_ids)[KT_UUID_LEN + 1])
+{
+	static const char *const roles[STAFF_PER_LOC] = {"manager", "reception", "specialist", "specialist"};
+	char org[KT_UUID_LEN + 1], loc[KT_UUID_LEN + 1], svc[KT_UUID_LEN + 1], id[KT_UUID_LEN + 1];
+	char name[64], email[96], start[24], cl[CLIENTS_PER_LOC][KT_UUID_LEN + 1];
+	kt_field o[] = {{"name", "Bench salon"}};
+	kt_field s[] = {{"location_id", NULL}, {"name", "Cut"}, {"duration_min", "45"}, {"price_cents", "3000"}};
+	int64_t now = kt_now_ms();
+	if (store_begin(st))
+		return -1;
+	if (put(st, "organisation", org, NULL, o, 1) || put(st, "service", svc, org, s, 4))
+		goto fail;
+	for (int l = 0; l < nloc; l++) {
+		snprintf(name, sizeof name, "Branch %02d", l + 1);
+		kt_field lf[] = {{"name", name}, {"address", "Bench street 1"}, {"time_zone", "Europe/Ljubljana"}};
+		if (put(st, "location", loc, org, lf, 3))
+			goto fail;
+		for (int k = 0; k < STAFF_PER_LOC; k++) {
+			char *sid = staff_ids[l * STAFF_PER_LOC + k];
+			snprintf(name, sizeof name, "Staff %02d-%d", l + 1, k);
+			snprintf(email, sizeof email, "staff%02d-%d@load.example", l + 1, k);
+			kt_field f[] = {{"display_name", name}, {"email", email}, {"role", roles[k]}, {"active", "1"}};
+			if (put(st, "staff", sid, org, f, 4) || store_link_staff_location(st, sid, loc, true))
+				goto fail;
+		}
+		for (int c = 0; c < CLIENTS_PER_LOC; c++) {
+			snprintf(name, sizeof name, "Client %02d-%02d", l + 1, c);
+			kt_field f[] = {{"name", name}, {"phone", "+386 40 000 000"}};
+			if (put(st, "client", cl[c], org, f, 2) || store_link_client_location(st, cl[c], loc))
+				goto fail;
+		}
+		for (int a = 0; a < APPTS_PER_LOC; a++) {
+			snprintf(start, sizeof start, "%lld", (long long)(now + (int64_t)(a + 1) * 3600 * 1000));
+			kt_field f[] = {{"location_id", loc},
+					{"client_id", cl[a % CLIENTS_PER_LOC]},
+					{"specialist_id", staff_ids[l * STAFF_PER_LOC + 2 + a % 2]},
+					{"start_at", start},
+					{"duration_min", "45"},
+					{"services", svc},
+					{"status", "booked"}};
+			if (put(st, "appointment", id, org, f, 7))
+				goto fail;
+			if (a == 0) {
+				memcpy(target[l], id, sizeof id);
+				base_v[l] = 1;
+			}
+		}
+	}
+	return store_commit(st) ? -1 : 0;
+fail:
+	store_rollback(st);
+	return -1;
+}
+
+/* A session for each device, the way auth.c makes one after a password check. */
+static int make_sessions(kt_store *st, dev *d, int n, char (*principal)[KT_UUID_LEN + 1], int nprincipal)
+{
+	uint8_t key[32], tok[32], th[32];
+	size_t len;
+	if (store_meta_get(st, "token_key", key, sizeof key, &len) || len != sizeof key)
+		return -1;
+	if (store_begin(st))
+		return -1;
+	for (int i = 0; i < n; i++) {
+		kt_uuid7(d[i].device);
+		randombytes_buf(tok, sizeof tok);
+		kt_hex(d[i].token, tok, sizeof tok);
+		crypto_generichash(th, sizeof th, tok, sizeof tok, key, sizeof key);
+		if (store_session_create(st, th, sizeof th, false, principal[i % nprincipal], d[i].device,
+					 kt_now_ms() + 86400 * 1000LL)) {
+			store_rollback(st);
+			return -1;
+		}
+	}
+	sodium_memzero(key, sizeof key);
+	return store_commit(st) ? -1 : 0;
+}
+
+/* ---- the devices ---- */
+
+static void queue(dev *d, kt_mpw *w)
+{
+	memcpy(d->out + LWS_PRE, w->sb.data, w->sb.size);
+	d->out_len = w->sb.size;
+	lws_callback_on_writable(d->wsi);
+}
+
+static void add_latency(double ms)
+{
+	if (nlat == cap_lat) {
+		cap_lat = cap_lat ? cap_lat * 2 : 1 << 16;
+		lat = realloc(lat, (size_t)cap_lat * sizeof *lat);
+	}
+	lat[nlat++] = ms;
+}
+
+static int on_op(void *user, const kt_op *op)
+{
+	dev *d = user;
+	int64_t now = kt_mono_us();
+	if (op->op != KT_OP_PUT || op->id.len != KT_UUID_LEN || d->loc < 0 || !commit_us)
+		return 0;
+	if (memcmp(op->id.s, target[d->loc], KT_UUID_LEN) != 0)
+		return 0;
+	int64_t k = op->v - base_v[d->loc] - 1;
+	if (k < 0 || k >= max_writes)
+		return 0;
+	int64_t c = atomic_load(&commit_us[d->loc * max_writes + k]);
+	/* 0: the change arrived before the writer read the clock after COMMIT */
+	add_latency(c && now > c ? (double)(now - c) / 1000.0 : 0.0);
+	deliveries++;
+	return 0;
+}
+
+static int count_row(void *user, const kt_op *op)
+{
+	(void)op;
+	((dev *)user)->rows++;
+	return 0;
+}
+
+static void keep_cursor(dev *d, const kt_str *c)
+{
+	if (c->s && c->len <= sizeof d->cursor) {
+		memcpy(d->cursor, c->s, c->len);
+		d->cursor_len = c->len;
+	}
+}
+
+static void on_message(dev *d, const unsigned char *buf, size_t len)
+{
+	kt_msgtype t;
+	kt_mpw w;
+	kt_cursor_msg m = {0};
+	if (proto_msg_type(buf, len, KT_MAX_STR, &t))
+		return;
+	kt_mpw_init(&w);
+	switch (t) {
+	case KT_MSG_WELCOME: {
+		kt_resume r = {{d->token, 64}};
+		proto_resume_encode(&w, &r);
+		queue(d, &w);
+		break;
+	}
+	case KT_MSG_AUTH_OK:
+		m.has_cursor = d->cursor_len > 0;
+		m.cursor = (kt_str){(const char *)d->cursor, d->cursor_len};
+		proto_sync_encode(&w, &m);
+		queue(d, &w);
+		break;
+	case KT_MSG_PAGE:
+		if (proto_page_decode(buf, len, count_row, d))
+			nerrors++;
+		break;
+	case KT_MSG_SNAPSHOT_END:
+		if (!proto_snapshot_end_decode(buf, len, &m))
+			keep_cursor(d, &m.cursor);
+		break;
+	case KT_MSG_SYNCED:
+		if (!proto_synced_decode(buf, len, &m))
+			keep_cursor(d, &m.cursor);
+		if (!d->synced) {
+			d->synced = true;
+			d->t_synced = kt_mono_us();
+			nsynced++;
+		}
+		break;
+	case KT_MSG_CHANGES: {
+		kt_str cur = {0};
+		if (proto_changes_decode(buf, len, on_op, d, &cur))
+			nerrors++;
+		else
+			keep_cursor(d, &cur);
+		break;
+	}
+	case KT_MSG_ERROR: {
+		kt_error_msg e;
+		if (!proto_error_decode(buf, len, &e) && nerrors++ < 5)
+			fprintf(stderr, "device %s: error %.*s: %.*s\n", d->device, (int)e.code.len, e.code.s,
+				(int)e.msg.len, e.msg.s);
+		break;
+	}
+	default:
+		break;
+	}
+	kt_mpw_free(&w);
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	dev *d = lws_get_opaque_user_data(wsi);
+	(void)user;
+	switch (reason) {
+	case LWS_CALLBACK_CLIENT_ESTABLISHED: {
+		kt_mpw w;
+		kt_hello h = {1u << 1, {d->device, KT_UUID_LEN}, {"kt-bench-load", 13}};
+		kt_mpw_init(&w);
+		proto_hello_encode(&w, &h);
+		queue(d, &w);
+		kt_mpw_free(&w);
+		return 0;
+	}
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		if (d->in_len + len > d->in_cap) {
+			d->in_cap = (d->in_len + len) * 2;
+			d->in = realloc(d->in, d->in_cap);
+		}
+		memcpy(d->in + d->in_len, in, len);
+		d->in_len += len;
+		if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
+			on_message(d, d->in, d->in_len);
+			d->in_len = 0;
+			if (d->in_cap > 65536) {
+				free(d->in);
+				d->in = NULL;
+				d->in_cap = 0;
+			}
+		}
+		return 0;
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		if (d->closing)
+			return -1;
+		if (d->out_len) {
+			size_t n = d->out_len;
+			d->out_len = 0;
+			if (lws_write(wsi, d->out + LWS_PRE, n, LWS_WRITE_BINARY) < (int)n)
+				return -1;
+		}
+		return 0;
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		if (nclosed_err++ < 5)
+			fprintf(stderr, "connection error: %s\n", in ? (const char *)in : "?");
+		if (d) {
+			d->wsi = NULL;
+			d->want_connect = true; /* try again */
+			pending_connects++;
+		}
+		return 0;
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		if (d) {
+			d->wsi = NULL;
+			d->in_len = 0;
+			if (d->synced)
+				nsynced--;
+			d->synced = false;
+			if (d->want_connect)
+				pending_connects++; /* soak churn: come back at once */
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static const struct lws_protocols protocols[] = {
+	{KT_SUBPROTOCOL, callback, 0, 65536, 0, NULL, 0},
+	{NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+static void connect_dev(dev *d, int i)
+{
+	struct lws_client_connect_info ci;
+	memset(&ci, 0, sizeof ci);
+	ci.context = ctx;
+	ci.address = "127.0.0.1";
+	ci.port = server_port;
+	ci.path = "/";
+	ci.host = "127.0.0.1";
+	ci.origin = "127.0.0.1";
+	ci.protocol = KT_SUBPROTOCOL;
+	ci.opaque_user_data = d;
+	ci.iface = nsrc > 1 ? src_addr[i % nsrc] : NULL;
+	d->closing = false;
+	d->want_connect = false;
+	d->synced = false;
+	d->t_connect = kt_mono_us();
+	d->wsi = lws_client_connect_via_info(&ci);
+	if (!d->wsi) {
+		d->want_connect = true;
+		pending_connects++;
+	}
+}
+
+/* Service until `done` devices of [first, last) are synced or the deadline passes. */
+static void service_until(int first, int last, int64_t deadline_us)
+{
+	for (;;) {
+		int n = 0;
+		for (int i = first; i < last; i++)
+			n += devs[i].synced;
+		if (n == last - first || kt_mono_us() > deadline_us)
+			return;
+		if (pending_connects) {
+			pending_connects = 0;
+			for (int i = first; i < last; i++)
+				if (devs[i].want_connect && !devs[i].wsi)
+					connect_dev(&devs[i], i);
+		}
+		lws_service(ctx, 0);
+	}
+}
+
+static void service_for(int64_t us)
+{
+	int64_t end = kt_mono_us() + us;
+	while (kt_mono_us() < end) {
+		if (pending_connects) {
+			pending_connects = 0;
+			for (int i = 0; i < ndev; i++)
+				if (devs[i].want_connect && !devs[i].wsi)
+					connect_dev(&devs[i], i);
+		}
+		lws_service(ctx, 0);
+	}
+}
+
+static void close_devs(int first, int last)
+{
+	for (int i = first; i < last; i++)
+		if (devs[i].wsi) {
+			devs[i].closing = true;
+			lws_callback_on_writable(devs[i].wsi);
+		}
+	int64_t end = kt_mono_us() + 10 * 1000000LL;
+	for (;;) {
+		int open = 0;
+		for (int i = first; i < last; i++)
+			open += devs[i].wsi != NULL;
+		if (!open || kt_mono_us() > end)
+			return;
+		lws_service(ctx, 0);
+	}
+}
+
+/* ---- the writer: one write per second per location ---- */
+
+typedef struct writer_args {
+	const char *db;
+	int seconds;
+} writer_args;
+
+static void *writer(void *arg)
+{
+	writer_args *a = arg;
+	kt_store *st;
+	const char *msg;
+	char note[64];
+	if (store_open(a->db, 0, &st, &msg)) {
+		fprintf(stderr, "writer: %s\n", msg);
+		atomic_store(&writer_done, 1);
+		return NULL;
+	}
+	int64_t t0 = kt_mono_us();
+	for (int k = 0; k < a->seconds && k < max_writes && !atomic_load(&writer_stop); k++)
+		for (int l = 0; l < nloc && !atomic_load(&writer_stop); l++) {
+			/* spread the locations over the second */
+			int64_t due = t0 + (int64_t)k * 1000000 + (int64_t)l * 1000000 / nloc, now = kt_mono_us();
+			if (due > now) {
+				struct timespec ts = {(due - now) / 1000000, ((due - now) % 1000000) * 1000};
+				nanosleep(&ts, NULL);
+			}
+			int64_t v = 0;
+			snprintf(note, sizeof note, "load %d", k);
+			kt_field f = {"client_note", note};
+			if (store_update(st, "appointment", target[l], &f, 1, &v) || v != base_v[l] + k + 1) {
+				fprintf(stderr, "writer: update failed (v %lld)\n", (long long)v);
+				atomic_store(&writer_stop, 1);
+				break;
+			}
+			atomic_store(&commit_us[l * max_writes + k], kt_mono_us());
+		}
+	store_close(st);
+	atomic_store(&writer_done, 1);
+	return NULL;
+}
+
+static void raise_nofile(long want)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && (long)rl.rlim_cur < want)
+		fprintf(stderr, "warning: open-file limit %ld < %ld needed (raise the hard limit: ulimit -Hn)\n",
+			(long)rl.rlim_cur, want);
+}
+
+/* lws_service() may sleep up to 30 s with nothing to do: a 10 ms tick
+ * keeps the loops' clocks and flags looked at. */
+static lws_sorted_usec_list_t tick;
+static void on_tick(lws_sorted_usec_list_t *sul)
+{
+	lws_sul_schedule(ctx, 0, sul, on_tick, 10 * LWS_US_PER_MS);
+}
+
+static struct lws_context *client_context(int n)
+{
+	struct lws_context_creation_info info;
+	lws_set_log_level(LLL_ERR, NULL);
+	memset(&info, 0, sizeof info);
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = protocols;
+	info.fd_limit_per_thread = (unsigned)n + 64;
+	struct lws_context *c = lws_create_context(&info);
+	memset(&tick, 0, sizeof tick);
+	if (c)
+		lws_sul_schedule(c, 0, &tick, on_tick, 10 * LWS_US_PER_MS);
+	return c;
+}
+
+static double self_cpu_ms(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+}
+
+static void report_interval(const char *what, int i, double secs, long rss, long rss0)
+{
+	double p50 = bench_percentile(lat, nlat, 50), p99 = bench_percentile(lat, nlat, 99);
+	double max = nlat ? lat[nlat - 1] : 0;
+	printf("%s %d: t=%.0f s, server RSS %ld KB (%+ld KB), %d deliveries, p50 %.2f ms, p99 %.2f ms, max %.2f ms, "
+	       "%d/%d synced\n",
+	       what, i, secs, rss, rss - rss0, nlat, p50, p99, max, nsynced, ndev);
+	fflush(stdout);
+}
+
+/* ---- part 4: first snapshots on the demo database ---- */
+
+static int snapshot_part(const char *server_bin, int n)
+{
+	bench_server b;
+	kt_store *st;
+	const char *msg;
+	char owner[1][KT_UUID_LEN + 1];
+	if (bench_server_start(&b, server_bin, 1)) {
+		fprintf(stderr, "cannot start the demo server\n");
+		return 1;
+	}
+	kill(b.pid, SIGTERM); /* sessions go in while nobody serves; then serve again */
+	waitpid(b.pid, NULL, 0);
+	b.pid = 0;
+	b.port = 0;
+	dev *d = calloc((size_t)n, sizeof *d);
+	if (store_open(b.db, 0, &st, &msg)) {
+		fprintf(stderr, "%s\n", msg);
+		return 1;
+	}
+	sqlite3_stmt *s;
+	sqlite3_prepare_v2(store_db(st), "SELECT id FROM staff WHERE role = 'owner' LIMIT 1", -1, &s, NULL);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		snprintf(owner[0], sizeof owner[0], "%s", (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	int rc = make_sessions(st, d, n, owner, 1);
+	store_close(st);
+	if (rc || serve(&b, server_bin)) {
+		fprintf(stderr, "cannot prepare the snapshot server\n");
+		return 1;
+	}
+	for (int i = 0; i < n; i++)
+		d[i].loc = -1;
+	devs = d;
+	ndev = n;
+	nsynced = 0;
+	server_port = b.port;
+	ctx = client_context(n);
+	int64_t t0 = kt_mono_us();
+	for (int i = 0; i < n; i++)
+		connect_dev(&d[i], i);
+	service_until(0, n, t0 + 600 * 1000000LL);
+	double secs = (double)(kt_mono_us() - t0) / 1e6;
+	int64_t rows = 0;
+	double *per = calloc((size_t)n, sizeof *per);
+	for (int i = 0; i < n; i++) {
+		rows += d[i].rows;
+		per[i] = d[i].synced ? (double)(d[i].t_synced - d[i].t_connect) / 1e6 : 0;
+	}
+	printf("snapshot: %d/%d devices done in %.2f s (first %.2f s, median %.2f s), %lld rows (%lld per device), "
+	       "%.0f rows/s, server peak RSS %ld KB\n",
+	       nsynced, n, secs, per[0] ? bench_percentile(per, n, 0) : 0, bench_percentile(per, n, 50),
+	       (long long)rows, (long long)(n ? rows / n : 0), secs > 0 ? (double)rows / secs : 0,
+	       server_rss_kb(b.pid));
+	rc = nsynced == n ? 0 : 1;
+	lws_sul_cancel(&tick);
+	lws_context_destroy(ctx);
+	ctx = NULL;
+	bench_server_stop(&b);
+	free(per);
+	for (int i = 0; i < n; i++)
+		free(d[i].in);
+	free(d);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	int nstorm = 5000, nsnap = 100, writes_for = 30, soak = 0, interval = 60;
+	const char *only = NULL;
+	bench_server b;
+	kt_store *st;
+	const char *msg;
+	char cmd[1024];
+	static const char *const addrs[] = {"127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4",
+					    "127.0.0.5", "127.0.0.6", "127.0.0.7", "127.0.0.8"};
+
+	ndev = 10000;
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s SERVER_BIN [--devices N] [--storm N] [--snapshot N] [--locations N] "
+				"[--writes-for S] [--soak S] [--interval S] [--addrs K] [--only connect|snapshot]\n",
+			argv[0]);
+		return 2;
+	}
+	for (int i = 2; i + 1 < argc; i += 2) {
+		const char *k = argv[i];
+		int v = atoi(argv[i + 1]);
+		if (!strcmp(k, "--devices"))
+			ndev = v;
+		else if (!strcmp(k, "--storm"))
+			nstorm = v;
+		else if (!strcmp(k, "--snapshot"))
+			nsnap = v;
+		else if (!strcmp(k, "--locations"))
+			nloc = v;
+		else if (!strcmp(k, "--writes-for"))
+			writes_for = v;
+		else if (!strcmp(k, "--soak"))
+			soak = v;
+		else if (!strcmp(k, "--interval"))
+			interval = v;
+		else if (!strcmp(k, "--addrs"))
+			nsrc = v;
+		else if (!strcmp(k, "--only"))
+			only = argv[i + 1];
+		else {
+			fprintf(stderr, "unknown option %s\n", k);
+			return 2;
+		}
+	}
+	if (nstorm > ndev)
+		nstorm = ndev;
+	if (ndev < 1 || nloc < 1 || nloc > MAX_LOC || nsrc < 1 || nsrc > 8 || interval < 1) {
+		fprintf(stderr, "bad option value (locations 1-%d, addrs 1-8)\n", MAX_LOC);
+		return 2;
+	}
+	src_addr = addrs;
+	if (sodium_init() < 0)
+		return 1;
+	raise_nofile(ndev + nsnap + 200);
+
+	if (only && !strcmp(only, "snapshot"))
+		return snapshot_part(argv[1], nsnap);
+
+	/* an empty database with server keys, then the bench data */
+	memset(&b, 0, sizeof b);
+	snprintf(b.dir, sizeof b.dir, "/tmp/kt-bench-XXXXXX");
+	if (!mkdtemp(b.dir))
+		return 1;
+	snprintf(b.db, sizeof b.db, "%s/load.db", b.dir);
+	snprintf(cmd, sizeof cmd, "%s init --db %s 2>/dev/null", argv[1], b.db);
+	if (system(cmd) != 0 || store_open(b.db, 0, &st, &msg)) {
+		fprintf(stderr, "cannot make the database\n");
+		return 1;
+	}
+	char(*staff)[KT_UUID_LEN + 1] = calloc((size_t)nloc * STAFF_PER_LOC, sizeof *staff);
+	devs = calloc((size_t)ndev, sizeof *devs);
+	int64_t tp = kt_mono_us();
+	if (make_data(st, staff) || make_sessions(st, devs, ndev, staff, nloc * STAFF_PER_LOC)) {
+		fprintf(stderr, "cannot make the bench data\n");
+		return 1;
+	}
+	store_close(st);
+	for (int i = 0; i < ndev; i++)
+		devs[i].loc = (i % (nloc * STAFF_PER_LOC)) / STAFF_PER_LOC;
+	printf("setup: %d locations, %d staff, %d sessions made in %.1f s\n", nloc, nloc * STAFF_PER_LOC, ndev,
+	       (double)(kt_mono_us() - tp) / 1e6);
+	if (serve(&b, argv[1])) {
+		fprintf(stderr, "cannot start the server\n");
+		return 1;
+	}
+	server_port = b.port;
+	ctx = client_context(ndev);
+	usleep(300 * 1000);
+	long rss0 = server_rss_kb(b.pid);
+	printf("server: open-file limit %ld, idle RSS %ld KB\n", server_fd_limit(b.pid), rss0);
+
+	/* 1. connect everyone, in waves */
+	int64_t t0 = kt_mono_us();
+	long rss_at[2] = {0, 0};
+	for (int first = 0; first < ndev; first += WAVE) {
+		int last = first + WAVE < ndev ? first + WAVE : ndev;
+		for (int i = first; i < last; i++)
+			connect_dev(&devs[i], i);
+		service_until(first, last, t0 + 600 * 1000000LL);
+		if (nsynced < last)
+			break;
+		if (last >= ndev / 10 && !rss_at[0])
+			rss_at[0] = server_rss_kb(b.pid), rss_at[1] = last;
+	}
+	double conn_s = (double)(kt_mono_us() - t0) / 1e6;
+	service_for(1000 * 1000);
+	long rss1 = server_rss_kb(b.pid), anon1 = server_anon_kb(b.pid);
+	printf("connect: %d/%d devices resumed and synced in %.1f s (%d connection errors)\n", nsynced, ndev, conn_s,
+	       nclosed_err);
+	printf("connect: server anonymous RSS %ld KB\n", anon1);
+	printf("connect: server RSS %ld KB -> %ld KB: %.1f KB per device (from idle); %.1f KB per device between "
+	       "%ld and %d devices\n",
+	       rss0, rss1, (double)(rss1 - rss0) / ndev, rss_at[1] && ndev > rss_at[1] ?
+	       (double)(rss1 - rss_at[0]) / (double)(ndev - rss_at[1]) : 0.0, rss_at[1], ndev);
+	fflush(stdout);
+	if (nsynced < ndev || (only && !strcmp(only, "connect")))
+		goto done;
+
+	/* 2. change latency (or the soak) */
+	int seconds = soak ? soak : writes_for;
+	max_writes = seconds + 2;
+	commit_us = calloc((size_t)nloc * (size_t)max_writes, sizeof *commit_us);
+	writer_args wa = {b.db, seconds};
+	pthread_t th;
+	pthread_create(&th, NULL, writer, &wa);
+	int64_t w0 = kt_mono_us();
+	double cpu_srv0 = bench_server_cpu_ms(&b), cpu_me0 = self_cpu_ms();
+	double p99_first = -1, p99_last = 0;
+	long rss_first = 0, rss_last = 0, anon_first = 0, anon_last = 0;
+	if (!soak) {
+		while (!atomic_load(&writer_done))
+			lws_service(ctx, 0);
+		service_for(1000 * 1000); /* the last changes */
+		int expected = (int)((int64_t)seconds * ndev); /* each device sees its location's writes */
+		printf("latency: %d locations x 1 write/s for %d s, %d devices: %d deliveries (expected %d)\n", nloc,
+		       seconds, ndev, nlat, expected);
+		double wall = (double)(kt_mono_us() - w0) / 1e3;
+		report_interval("latency", 1, wall / 1e3, server_rss_kb(b.pid), rss1);
+		printf("latency: CPU busy: server %.0f %%, this bench %.0f %% of one core\n",
+		       100 * (bench_server_cpu_ms(&b) - cpu_srv0) / wall, 100 * (self_cpu_ms() - cpu_me0) / wall);
+	} else {
+		int churn = ndev / 50, next = 0;
+		for (int iv = 1; !atomic_load(&writer_done); iv++) {
+			nlat = 0;
+			int64_t end = w0 + (int64_t)iv * interval * 1000000;
+			/* 2 % of the devices reconnect (and resume) in each interval */
+			for (int i = 0; i < churn; i++) {
+				dev *d = &devs[(next + i) % ndev];
+				if (d->wsi) {
+					d->closing = true;
+					d->want_connect = true;
+					lws_callback_on_writable(d->wsi);
+				}
+			}
+			next = (next + churn) % ndev;
+			pending_connects = 1;
+			while (kt_mono_us() < end && !atomic_load(&writer_done))
+				service_for(200 * 1000);
+			long rss = server_rss_kb(b.pid);
+			double cs = bench_server_cpu_ms(&b);
+			printf("soak interval %d: server CPU %.0f %% of one core, anonymous RSS %ld KB (%+ld KB)\n", iv,
+			       100 * (cs - cpu_srv0) / (interval * 1e3), server_anon_kb(b.pid), server_anon_kb(b.pid) - anon1);
+			cpu_srv0 = cs;
+			report_interval("soak interval", iv, (double)(kt_mono_us() - w0) / 1e6, rss, rss1);
+			double p99 = bench_percentile(lat, nlat, 99);
+			if (p99_first < 0)
+				p99_first = p99, rss_first = rss, anon_first = server_anon_kb(b.pid);
+			p99_last = p99, rss_last = rss, anon_last = server_anon_kb(b.pid);
+		}
+		printf("soak: %d s, drift from the first interval to the last: server RSS %+ld KB (anonymous %+ld KB), p99 "
+		       "%+.2f ms\n",
+		       soak, rss_last - rss_first, anon_last - anon_first, p99_last - p99_first);
+	}
+	pthread_join(th, NULL);
+	free(commit_us);
+	commit_us = NULL;
+
+	/* 3. reconnect storm */
+	if (!soak && nstorm > 0) {
+		close_devs(0, nstorm);
+		service_for(1000 * 1000); /* let the server see them go */
+		int before = nsynced;
+		int64_t rows0 = 0, rows1 = 0;
+		for (int i = 0; i < nstorm; i++)
+			rows0 += devs[i].rows;
+		int64_t s0 = kt_mono_us();
+		for (int i = 0; i < nstorm; i++)
+			connect_dev(&devs[i], i);
+		service_until(0, nstorm, s0 + 60 * 1000000LL);
+		double secs = (double)(kt_mono_us() - s0) / 1e6;
+		double *per = calloc((size_t)nstorm, sizeof *per);
+		int ok = 0;
+		for (int i = 0; i < nstorm; i++)
+			rows1 += devs[i].rows;
+		for (int i = 0; i < nstorm; i++)
+			if (devs[i].synced)
+				per[ok++] = (double)(devs[i].t_synced - s0) / 1e3;
+		printf("storm: %d devices reconnected at once (%d others stayed connected): %d resumed in %.2f s; "
+		       "per device p50 %.0f ms, p99 %.0f ms; %d connection errors so far, %lld snapshot rows resent\n",
+		       nstorm, before, ok, secs, bench_percentile(per, ok, 50), bench_percentile(per, ok, 99),
+		       nclosed_err, (long long)(rows1 - rows0));
+		free(per);
+	}
+done:
+	printf("server: RSS at the end %ld KB, errors seen by devices %d\n", server_rss_kb(b.pid), nerrors);
+	lws_sul_cancel(&tick);
+	lws_context_destroy(ctx);
+	ctx = NULL;
+	bench_server_stop(&b);
+	for (int i = 0; i < ndev; i++)
+		free(devs[i].in);
+	free(devs);
+	free(staff);
+	free(lat);
+	int rc = nsynced == ndev ? 0 : 1;
+	if (!soak && !only && nsnap > 0)
+		rc |= snapshot_part(argv[1], nsnap);
+	return rc;
+}
