@@ -1685,9 +1685,31 @@ int store_session_find(kt_store *st, const uint8_t *token_hash, size_t hlen, con
 	return rc;
 }
 
+/* A device that signs in again within this long of its last visit, as the
+ * same person with the same app, is not written again: in a reconnect storm
+ * every such write was a commit of its own (an fsync each) on the event
+ * loop. Its acknowledgements keep last_seen current anyway. */
+#define SEEN_REWRITE_MS (10 * 60 * 1000)
+
 int store_device_seen(kt_store *st, const char *device_id, bool is_client, const char *principal_id,
 		      const char *app)
 {
+	static const char known_sql[] =
+		"SELECT 1 FROM device WHERE id = ?1 AND kind = ?2 AND principal_id = ?3 AND coalesce(app, '') = ?4 "
+		"AND last_seen > ?5";
+	sqlite3_stmt *k = prep(st, known_sql);
+	if (k) {
+		bool fresh;
+		sqlite3_bind_text(k, 1, device_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(k, 2, is_client ? "client" : "staff", -1, SQLITE_STATIC);
+		sqlite3_bind_text(k, 3, principal_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(k, 4, app ? app : "", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(k, 5, kt_now_ms() - SEEN_REWRITE_MS);
+		fresh = sqlite3_step(k) == SQLITE_ROW;
+		finish(st, k);
+		if (fresh)
+			return KT_OK;
+	}
 	static const char sql[] =
 		"INSERT INTO device(id, kind, principal_id, app, first_seen, last_seen) VALUES(?1, ?2, ?3, ?4, ?5, ?5)"
 		" ON CONFLICT(id) DO UPDATE SET kind = ?2, principal_id = ?3, app = ?4, last_seen = ?5";
