@@ -1009,9 +1009,32 @@ out:
 	return out;
 }
 
+/* The after image from the fields themselves (bind_field checked them):
+ * what was just written need not be read back and decrypted. */
+static char *fields_json(const kt_table *t, const int *idx, const kt_field *f, int n)
+{
+	kt_val v[64];
+	for (int i = 0; i < n; i++) {
+		kt_coltype type = t->cols[idx[i]].type;
+		memset(&v[i], 0, sizeof v[i]);
+		if (!f[i].text)
+			v[i].null = true;
+		else if (type == KT_COL_INT)
+			v[i].i = strtoll(f[i].text, NULL, 10);
+		else if (type == KT_COL_BOOL)
+			v[i].i = !strcmp(f[i].text, "1") || !strcmp(f[i].text, "true");
+		else {
+			v[i].s = (char *)f[i].text; /* read only: vals_json copies */
+			v[i].len = strlen(f[i].text);
+		}
+	}
+	return vals_json(t, idx, n, v, false);
+}
+
 /* Three statements for the row itself: the before image with its org and
- * routing, the UPDATE returning the after image and version, the change
- * log; then field versions and the audit entry. */
+ * routing, the UPDATE returning the new version and routing, the change
+ * log; then field versions and the audit entry (its after image is built
+ * from the fields). */
 int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *f, int n,
 		 int64_t *version_out)
 {
@@ -1074,8 +1097,8 @@ int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *
 	if (email && len < sizeof sql)
 		len += (size_t)snprintf(sql + len, sizeof sql - len, ", email_hash = ?");
 	if (len < sizeof sql)
-		len += (size_t)snprintf(sql + len, sizeof sql - len, " WHERE id = ? RETURNING version, %s%s",
-					inline_routing(t), cols);
+		len += (size_t)snprintf(sql + len, sizeof sql - len, " WHERE id = ? RETURNING version, %s",
+					inline_routing(t));
 	if (len >= sizeof sql) {
 		rc = KT_EINVALID;
 		goto out;
@@ -1096,7 +1119,7 @@ int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *
 		goto out;
 	}
 	version = sqlite3_column_int64(s, 0);
-	if (!(after = changed_json(st, s, 3, t, idx, n, id)))
+	if (!(after = fields_json(t, idx, f, n)))
 		rc = KT_ENOMEM;
 	else if (changes_routing(t, idx, n) || t->route == KT_ROUTE_LOC_COL || t->route == KT_ROUTE_LOC_OPT) {
 		rc = routing_from(st, t, id, s, 1, &loc_new, c_new);
