@@ -121,3 +121,19 @@ char *kt_strndup(const char *s, size_t n)
 	p[n] = 0;
 	return p;
 }
+
+const char *kt_arg_value(int argc, char **argv, const char *name)
+{
+	for (int i = 0; i < argc - 1; i++)
+		if (!strcmp(argv[i], name))
+			return argv[i + 1];
+	return NULL;
+}
+
+bool kt_arg_flag(int argc, char **argv, const char *name)
+{
+	for (int i = 0; i < argc; i++)
+		if (!strcmp(argv[i], name))
+			return true;
+	return false;
+}

@@ -36,4 +36,9 @@ bool kt_unhex(uint8_t *out, size_t n, const char *hex, size_t hexlen);
 /* Copy at most n bytes of s into a fresh NUL-terminated string (caller frees). */
 char *kt_strndup(const char *s, size_t n);
 
+/* Command lines: the value after option `name` in argv (NULL when absent),
+ * and whether `name` is present. */
+const char *kt_arg_value(int argc, char **argv, const char *name);
+bool kt_arg_flag(int argc, char **argv, const char *name);
+
 #endif

@@ -53,22 +53,6 @@ static void usage(FILE *f)
 		"mail_retry_seconds (60, doubling), mail_max_attempts (8).\n");
 }
 
-static const char *opt(int argc, char **argv, const char *name)
-{
-	for (int i = 0; i < argc - 1; i++)
-		if (strcmp(argv[i], name) == 0)
-			return argv[i + 1];
-	return NULL;
-}
-
-static bool flag(int argc, char **argv, const char *name)
-{
-	for (int i = 0; i < argc; i++)
-		if (strcmp(argv[i], name) == 0)
-			return true;
-	return false;
-}
-
 static int ensure_keys(kt_store *st)
 {
 	static const char *const names[] = {"cursor_key", "token_key"};
@@ -87,8 +71,8 @@ static int ensure_keys(kt_store *st)
 
 static int cmd_init(int argc, char **argv)
 {
-	const char *db = opt(argc, argv, "--db"), *seed_s = opt(argc, argv, "--seed"), *msg = NULL;
-	bool demo = flag(argc, argv, "--demo");
+	const char *db = kt_arg_value(argc, argv, "--db"), *seed_s = kt_arg_value(argc, argv, "--seed"), *msg = NULL;
+	bool demo = kt_arg_flag(argc, argv, "--demo");
 	uint64_t seed = 1;
 	kt_store *st = NULL;
 	int rc;
@@ -229,11 +213,11 @@ static int cmd_serve(int argc, char **argv)
 {
 	kt_serve_opts o = {0};
 	static kt_portal_config portal;
-	const char *config = opt(argc, argv, "--config");
+	const char *config = kt_arg_value(argc, argv, "--config");
 	int retention = KT_RETENTION_MONTHS_DEFAULT;
-	o.db_path = opt(argc, argv, "--db");
-	o.listen = opt(argc, argv, "--listen");
-	o.log_level = flag(argc, argv, "--verbose") ? KT_LOG_DEBUG : KT_LOG_INFO;
+	o.db_path = kt_arg_value(argc, argv, "--db");
+	o.listen = kt_arg_value(argc, argv, "--listen");
+	o.log_level = kt_arg_flag(argc, argv, "--verbose") ? KT_LOG_DEBUG : KT_LOG_INFO;
 	portal_config_defaults(&portal);
 	if (config && read_config(config, &o.db_path, &o.listen, &o.log_level, &retention, &portal))
 		return 2;
@@ -255,7 +239,7 @@ static int cmd_serve(int argc, char **argv)
 /* audit verify --db FILE | audit show --db FILE --client ID */
 static int cmd_audit(int argc, char **argv)
 {
-	const char *db = opt(argc, argv, "--db"), *client = opt(argc, argv, "--client"), *msg = NULL;
+	const char *db = kt_arg_value(argc, argv, "--db"), *client = kt_arg_value(argc, argv, "--client"), *msg = NULL;
 	kt_store *st = NULL;
 	int rc;
 	bool verify = argc > 0 && !strcmp(argv[0], "verify"), show = argc > 0 && !strcmp(argv[0], "show");
@@ -277,7 +261,7 @@ static int cmd_audit(int argc, char **argv)
 /* keys rotate --db FILE */
 static int cmd_keys(int argc, char **argv)
 {
-	const char *db = opt(argc, argv, "--db");
+	const char *db = kt_arg_value(argc, argv, "--db");
 	if (!db || argc < 1 || strcmp(argv[0], "rotate")) {
 		fprintf(stderr, "usage: kartoteka-server keys rotate --db FILE [--key FILE]\n");
 		return 2;
@@ -288,7 +272,7 @@ static int cmd_keys(int argc, char **argv)
 /* privacy SUBCOMMAND --db FILE [--config FILE] ... (privacy_cli.c) */
 static int cmd_privacy(int argc, char **argv)
 {
-	const char *config = opt(argc, argv, "--config"), *db = opt(argc, argv, "--db"), *listen = "";
+	const char *config = kt_arg_value(argc, argv, "--config"), *db = kt_arg_value(argc, argv, "--db"), *listen = "";
 	int retention = KT_RETENTION_MONTHS_DEFAULT, level = kt_log_level;
 	static kt_portal_config portal; /* the same file serves; its portal keys are not used here */
 	if (argc > 0 && (!strcmp(argv[0], "help") || !strcmp(argv[0], "--help"))) {
@@ -330,7 +314,7 @@ int main(int argc, char **argv)
 		}
 		if (argc > 4 && !strcmp(argv[4], "portal")) { /* portal accounts (issue 5) */
 			static kt_portal_config portal;
-			const char *config = opt(argc - 5, argv + 5, "--config"), *db = argv[3], *listen = NULL;
+			const char *config = kt_arg_value(argc - 5, argv + 5, "--config"), *db = argv[3], *listen = NULL;
 			int level = KT_LOG_INFO, retention = KT_RETENTION_MONTHS_DEFAULT;
 			portal_config_defaults(&portal);
 			if (config && read_config(config, &db, &listen, &level, &retention, &portal))
@@ -345,9 +329,9 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "keys"))
 		return cmd_keys(argc - 2, argv + 2);
 	if (!strcmp(cmd, "backup"))
-		return backup_main(opt(argc, argv, "--db"), opt(argc, argv, "--to"), opt(argc, argv, "--keys-to"));
+		return backup_main(kt_arg_value(argc, argv, "--db"), kt_arg_value(argc, argv, "--to"), kt_arg_value(argc, argv, "--keys-to"));
 	if (!strcmp(cmd, "restore"))
-		return restore_main(opt(argc, argv, "--db"), opt(argc, argv, "--from"));
+		return restore_main(kt_arg_value(argc, argv, "--db"), kt_arg_value(argc, argv, "--from"));
 	if (!strcmp(cmd, "privacy"))
 		return cmd_privacy(argc - 2, argv + 2);
 	if (!strcmp(cmd, "policy")) {

@@ -21,22 +21,6 @@ void privacy_usage(FILE *f)
 		   "                                          [--erase --confirm]\n");
 }
 
-static const char *opt(int argc, char **argv, const char *name)
-{
-	for (int i = 0; i < argc - 1; i++)
-		if (!strcmp(argv[i], name))
-			return argv[i + 1];
-	return NULL;
-}
-
-static bool flag(int argc, char **argv, const char *name)
-{
-	for (int i = 0; i < argc; i++)
-		if (!strcmp(argv[i], name))
-			return true;
-	return false;
-}
-
 static void iso_time(int64_t ms, char out[32])
 {
 	time_t t = (time_t)(ms / 1000);
@@ -180,11 +164,11 @@ static int cmd_retention(kt_store *st, int months, bool erase)
 
 int privacy_main(const char *db, int retention_months, int argc, char **argv)
 {
-	const char *sub = argc > 0 ? argv[0] : "", *client = opt(argc, argv, "--client");
-	const char *months_s = opt(argc, argv, "--months"), *msg = NULL;
+	const char *sub = argc > 0 ? argv[0] : "", *client = kt_arg_value(argc, argv, "--client");
+	const char *months_s = kt_arg_value(argc, argv, "--months"), *msg = NULL;
 	bool export = !strcmp(sub, "export"), erase = !strcmp(sub, "erase"), pending = !strcmp(sub, "pending");
 	bool status = !strcmp(sub, "erasure-status"), retention = !strcmp(sub, "retention");
-	bool confirm = flag(argc, argv, "--confirm"), ret_erase = flag(argc, argv, "--erase");
+	bool confirm = kt_arg_flag(argc, argv, "--confirm"), ret_erase = kt_arg_flag(argc, argv, "--erase");
 	int months = retention_months, rc;
 	kt_store *st = NULL;
 
