@@ -57,8 +57,7 @@ typedef struct dev {
 	size_t cursor_len;
 	unsigned char out[LWS_PRE + 256];
 	size_t out_len;
-	unsigned char *in;
-	size_t in_len, in_cap;
+	bench_inbuf in;
 	bool synced, closing, want_connect;
 	int64_t t_connect, t_synced;
 	int64_t rows;
@@ -367,20 +366,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return 0;
 	}
 	case LWS_CALLBACK_CLIENT_RECEIVE:
-		if (d->in_len + len > d->in_cap) {
-			d->in_cap = (d->in_len + len) * 2;
-			d->in = realloc(d->in, d->in_cap);
-		}
-		memcpy(d->in + d->in_len, in, len);
-		d->in_len += len;
-		if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
-			on_message(d, d->in, d->in_len);
-			d->in_len = 0;
-			if (d->in_cap > 65536) {
-				free(d->in);
-				d->in = NULL;
-				d->in_cap = 0;
-			}
+		if (bench_inbuf_add(&d->in, wsi, in, len)) {
+			on_message(d, d->in.buf, d->in.len);
+			bench_inbuf_reset(&d->in);
 		}
 		return 0;
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
@@ -405,7 +393,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_CLIENT_CLOSED:
 		if (d) {
 			d->wsi = NULL;
-			d->in_len = 0;
+			bench_inbuf_reset(&d->in);
 			if (d->synced)
 				nsynced--;
 			d->synced = false;
@@ -655,7 +643,7 @@ static int snapshot_part(const char *server_bin, int n)
 	bench_server_stop(&b);
 	free(per);
 	for (int i = 0; i < n; i++)
-		free(d[i].in);
+		bench_inbuf_free(&d[i].in);
 	free(d);
 	return rc;
 }
@@ -870,7 +858,7 @@ done:
 	ctx = NULL;
 	bench_server_stop(&b);
 	for (int i = 0; i < ndev; i++)
-		free(devs[i].in);
+		bench_inbuf_free(&devs[i].in);
 	free(devs);
 	free(staff);
 	free(lat);

@@ -21,8 +21,7 @@ typedef struct dev {
 	char device[KT_UUID_LEN + 1];
 	kt_mpw out;
 	bool out_ready, signed_in, probe;
-	unsigned char *in;
-	size_t in_len, in_cap;
+	bench_inbuf in;
 	int batches_done;
 	int64_t mid, sent_us;
 } dev;
@@ -117,15 +116,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return 0;
 	}
 	case LWS_CALLBACK_CLIENT_RECEIVE:
-		if (d->in_len + len > d->in_cap) {
-			d->in_cap = (d->in_len + len) * 2;
-			d->in = realloc(d->in, d->in_cap);
-		}
-		memcpy(d->in + d->in_len, in, len);
-		d->in_len += len;
-		if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
-			on_message(d, d->in, d->in_len);
-			d->in_len = 0;
+		if (bench_inbuf_add(&d->in, wsi, in, len)) {
+			on_message(d, d->in.buf, d->in.len);
+			bench_inbuf_reset(&d->in);
 		}
 		return 0;
 	case LWS_CALLBACK_CLIENT_WRITEABLE:

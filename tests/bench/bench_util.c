@@ -1,4 +1,5 @@
 /* bench_util.c - see bench_util.h. */
+#include <libwebsockets.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -105,4 +106,35 @@ double bench_server_cpu_ms(const bench_server *b)
 	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
 		return 0;
 	return (double)(ut + st) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
+}
+
+bool bench_inbuf_add(bench_inbuf *b, struct lws *wsi, const void *in, size_t len)
+{
+	if (b->len + len > b->cap) {
+		size_t cap = (b->len + len) * 2;
+		unsigned char *p = realloc(b->buf, cap);
+		if (!p) {
+			fprintf(stderr, "bench: out of memory\n");
+			exit(1);
+		}
+		b->buf = p;
+		b->cap = cap;
+	}
+	memcpy(b->buf + b->len, in, len);
+	b->len += len;
+	return lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
+}
+
+void bench_inbuf_reset(bench_inbuf *b)
+{
+	b->len = 0;
+	if (b->cap > 65536)
+		bench_inbuf_free(b);
+}
+
+void bench_inbuf_free(bench_inbuf *b)
+{
+	free(b->buf);
+	b->buf = NULL;
+	b->len = b->cap = 0;
 }

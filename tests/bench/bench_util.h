@@ -3,8 +3,12 @@
 #ifndef KT_BENCH_UTIL_H
 #define KT_BENCH_UTIL_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+struct lws;
 
 typedef struct bench_account {
 	char role[16], location[64], email[128], password[64];
@@ -26,5 +30,16 @@ const bench_account *bench_find(const bench_server *b, const char *role, const c
 double bench_percentile(double *v, int n, double p); /* sorts v */
 /* CPU time (user + system, all threads) the server process has used, in ms. */
 double bench_server_cpu_ms(const bench_server *b);
+
+/* One device's incoming WebSocket message, gathered from its fragments. */
+typedef struct bench_inbuf {
+	unsigned char *buf;
+	size_t len, cap;
+} bench_inbuf;
+/* Append a received fragment; true when the message is whole (buf, len):
+ * the caller reads it, then calls bench_inbuf_reset. Exits on no memory. */
+bool bench_inbuf_add(bench_inbuf *b, struct lws *wsi, const void *in, size_t len);
+void bench_inbuf_reset(bench_inbuf *b); /* empty; gives back a large buffer */
+void bench_inbuf_free(bench_inbuf *b);
 
 #endif
