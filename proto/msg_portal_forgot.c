@@ -1,5 +1,4 @@
 /* msg_portal_forgot.c - portal_forgot {t, email}. */
-#include <string.h>
 #include "proto_internal.h"
 
 void proto_portal_forgot_encode(kt_mpw *w, const kt_portal_forgot *m)
@@ -11,25 +10,8 @@ void proto_portal_forgot_encode(kt_mpw *w, const kt_portal_forgot *m)
 	kt_mpw_strn(w, m->email.s, m->email.len);
 }
 
-struct ctx {
-	kt_portal_forgot *m;
-	uint32_t seen;
-};
-
-static int key(void *user, const char *k, size_t kl, kt_mp *r)
-{
-	struct ctx *c = user;
-	if (kt_mp_str_eq(k, kl, "email"))
-		return proto_seen(&c->seen, 0) ? KT_EMALFORMED : proto_read_str(r, &c->m->email, KT_MAX_EMAIL);
-	return KT_ENOT_FOUND;
-}
-
 int proto_portal_forgot_decode(const void *buf, size_t len, kt_portal_forgot *m)
 {
-	struct ctx c = {m, 0};
-	int rc;
-	memset(m, 0, sizeof *m);
-	if ((rc = proto_walk(buf, len, key, &c)))
-		return rc;
-	return c.seen == 1 ? KT_OK : KT_EMALFORMED;
+	const proto_strfield f[] = {{"email", &m->email, KT_MAX_EMAIL}};
+	return proto_decode_strings(buf, len, f, 1);
 }

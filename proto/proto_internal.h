@@ -15,6 +15,16 @@ int proto_walk(const void *buf, size_t len, proto_key_fn f, void *user) KT_MUST_
 int proto_seen(uint32_t *seen, int i) KT_MUST_CHECK;
 
 int proto_read_str(kt_mp *r, kt_str *out, size_t max) KT_MUST_CHECK;
+
+/* A message whose fields are all required strings (login, resume, the
+ * portal messages): fill each out from its key, at most max bytes; any
+ * missing or repeated field is KT_EMALFORMED. Unknown keys are skipped. */
+typedef struct proto_strfield {
+	const char *key;
+	kt_str *out;
+	size_t max;
+} proto_strfield;
+int proto_decode_strings(const void *buf, size_t len, const proto_strfield *f, int n) KT_MUST_CHECK;
 int proto_read_bin(kt_mp *r, kt_str *out, size_t max) KT_MUST_CHECK;
 /* The "t" key: check and skip (callers already know the type). */
 bool proto_is_type_key(const char *key, size_t klen);

@@ -1,4 +1,5 @@
 /* proto_walk.c - the one map walker every decoder uses. */
+#include <string.h>
 #include "proto_internal.h"
 
 int proto_walk(const void *buf, size_t len, proto_key_fn f, void *user)
@@ -83,4 +84,30 @@ int proto_maps_decode(const void *buf, size_t len, const char *key, kt_raw_cb cb
 	if ((rc = proto_walk(buf, len, maps_key, &c)))
 		return rc;
 	return c.seen ? KT_OK : KT_EMALFORMED;
+}
+
+struct strings_ctx {
+	const proto_strfield *f;
+	int n;
+	uint32_t seen;
+};
+
+static int strings_key(void *user, const char *k, size_t kl, kt_mp *r)
+{
+	struct strings_ctx *c = user;
+	for (int i = 0; i < c->n; i++)
+		if (kt_mp_str_eq(k, kl, c->f[i].key))
+			return proto_seen(&c->seen, i) ? KT_EMALFORMED : proto_read_str(r, c->f[i].out, c->f[i].max);
+	return KT_ENOT_FOUND;
+}
+
+int proto_decode_strings(const void *buf, size_t len, const proto_strfield *f, int n)
+{
+	struct strings_ctx c = {f, n, 0};
+	int rc;
+	for (int i = 0; i < n; i++)
+		memset(f[i].out, 0, sizeof *f[i].out);
+	if ((rc = proto_walk(buf, len, strings_key, &c)))
+		return rc;
+	return c.seen == (1u << n) - 1 ? KT_OK : KT_EMALFORMED;
 }
