@@ -37,15 +37,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <sodium.h>
+#include "bench_org.h"
 #include "bench_util.h"
 #include "kt_proto.h"
 #include "kt_util.h"
 #include "store.h"
 
 #define MAX_LOC 64
-#define STAFF_PER_LOC 4
-#define CLIENTS_PER_LOC 25
-#define APPTS_PER_LOC 50
+#define STAFF_PER_LOC BENCH_STAFF_PER_LOC
 #define WAVE 500 /* connections opened at a time in the connect phase */
 
 typedef struct dev {
@@ -128,117 +127,18 @@ static long server_fd_limit(pid_t pid)
 	return soft;
 }
 
-static int serve(bench_server *b, const char *server_bin)
-{
-	char line[512];
-	int fds[2];
-	if (pipe(fds))
-		return -1;
-	b->pid = fork();
-	if (b->pid == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		int null = getenv("KT_BENCH_SERVER_LOG") ? -1 : open("/dev/null", 1);
-		if (null >= 0)
-			dup2(null, 2);
-		execl(server_bin, server_bin, "serve", "--db", b->db, "--listen", "127.0.0.1:0", (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	FILE *f = fdopen(fds[0], "r");
-	while (f && fgets(line, sizeof line, f))
-		if (sscanf(line, "listening on 127.0.0.1:%d", &b->port) == 1)
-			break;
-	return b->port > 0 ? 0 : -1;
-}
-
 /* ---- data and sessions, through the store API ---- */
 
-static int put(kt_store *st, const char *tbl, char id[KT_UUID_LEN + 1], const char *org, const kt_field *f,
-	       int n)
-{
-	kt_uuid7(id);
-	return store_insert(st, tbl, id, org, f, n, NULL);
-}
-
-/* The bench's own organisation: nloc locations with staff, clients and
- * appointments. staff_ids[l * STAFF_PER_LOC + k]. */
-static int make_data(kt_store *st, char (*staff_ids)[KT_UUID_LEN + 1])
-{
-	static const char *const roles[STAFF_PER_LOC] = {"manager", "reception", "specialist", "specialist"};
-	char org[KT_UUID_LEN + 1], loc[KT_UUID_LEN + 1], svc[KT_UUID_LEN + 1], id[KT_UUID_LEN + 1];
-	char name[64], email[96], start[24], cl[CLIENTS_PER_LOC][KT_UUID_LEN + 1];
-	kt_field o[] = {{"name", "Bench salon"}};
-	kt_field s[] = {{"location_id", NULL}, {"name", "Cut"}, {"duration_min", "45"}, {"price_cents", "3000"}};
-	int64_t now = kt_now_ms();
-	if (store_begin(st))
-		return -1;
-	if (put(st, "organisation", org, NULL, o, 1) || put(st, "service", svc, org, s, 4))
-		goto fail;
-	for (int l = 0; l < nloc; l++) {
-		snprintf(name, sizeof name, "Branch %02d", l + 1);
-		kt_field lf[] = {{"name", name}, {"address", "Bench street 1"}, {"time_zone", "Europe/Ljubljana"}};
-		if (put(st, "location", loc, org, lf, 3))
-			goto fail;
-		for (int k = 0; k < STAFF_PER_LOC; k++) {
-			char *sid = staff_ids[l * STAFF_PER_LOC + k];
-			snprintf(name, sizeof name, "Staff %02d-%d", l + 1, k);
-			snprintf(email, sizeof email, "staff%02d-%d@load.example", l + 1, k);
-			kt_field f[] = {{"display_name", name}, {"email", email}, {"role", roles[k]}, {"active", "1"}};
-			if (put(st, "staff", sid, org, f, 4) || store_link_staff_location(st, sid, loc, true))
-				goto fail;
-		}
-		for (int c = 0; c < CLIENTS_PER_LOC; c++) {
-			snprintf(name, sizeof name, "Client %02d-%02d", l + 1, c);
-			kt_field f[] = {{"name", name}, {"phone", "+386 40 000 000"}};
-			if (put(st, "client", cl[c], org, f, 2) || store_link_client_location(st, cl[c], loc))
-				goto fail;
-		}
-		for (int a = 0; a < APPTS_PER_LOC; a++) {
-			snprintf(start, sizeof start, "%lld", (long long)(now + (int64_t)(a + 1) * 3600 * 1000));
-			kt_field f[] = {{"location_id", loc},
-					{"client_id", cl[a % CLIENTS_PER_LOC]},
-					{"specialist_id", staff_ids[l * STAFF_PER_LOC + 2 + a % 2]},
-					{"start_at", start},
-					{"duration_min", "45"},
-					{"services", svc},
-					{"status", "booked"}};
-			if (put(st, "appointment", id, org, f, 7))
-				goto fail;
-			if (a == 0) {
-				memcpy(target[l], id, sizeof id);
-				base_v[l] = 1;
-			}
-		}
-	}
-	return store_commit(st) ? -1 : 0;
-fail:
-	store_rollback(st);
-	return -1;
-}
-
 /* A session for each device, the way auth.c makes one after a password check. */
-static int make_sessions(kt_store *st, dev *d, int n, char (*principal)[KT_UUID_LEN + 1], int nprincipal)
+static int make_sessions(kt_store *st, dev *d, int n, bench_id *principal, int nprincipal)
 {
-	uint8_t key[32], tok[32], th[32];
-	size_t len;
-	if (store_meta_get(st, "token_key", key, sizeof key, &len) || len != sizeof key)
+	bench_sessions m;
+	if (bench_sessions_begin(&m, st))
 		return -1;
-	if (store_begin(st))
-		return -1;
-	for (int i = 0; i < n; i++) {
-		kt_uuid7(d[i].device);
-		randombytes_buf(tok, sizeof tok);
-		kt_hex(d[i].token, tok, sizeof tok);
-		crypto_generichash(th, sizeof th, tok, sizeof tok, key, sizeof key);
-		if (store_session_create(st, th, sizeof th, false, principal[i % nprincipal], d[i].device,
-					 kt_now_ms() + 86400 * 1000LL)) {
-			store_rollback(st);
-			return -1;
-		}
-	}
-	sodium_memzero(key, sizeof key);
-	return store_commit(st) ? -1 : 0;
+	for (int i = 0; i < n; i++)
+		if (bench_sessions_make(&m, principal[i % nprincipal], d[i].device, d[i].token))
+			return bench_sessions_end(&m, false);
+	return bench_sessions_end(&m, true);
 }
 
 /* ---- the devices ---- */
@@ -528,18 +428,6 @@ static void *writer(void *arg)
 	return NULL;
 }
 
-static void raise_nofile(long want)
-{
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && (long)rl.rlim_cur < want)
-		fprintf(stderr, "warning: open-file limit %ld < %ld needed (raise the hard limit: ulimit -Hn)\n",
-			(long)rl.rlim_cur, want);
-}
-
 /* lws_service() may sleep up to 30 s with nothing to do: a 10 ms tick
  * keeps the loops' clocks and flags looked at. */
 static lws_sorted_usec_list_t tick;
@@ -588,7 +476,7 @@ static int snapshot_part(const char *server_bin, int n)
 	bench_server b;
 	kt_store *st;
 	const char *msg;
-	char owner[1][KT_UUID_LEN + 1];
+	bench_id owner[1];
 	if (bench_server_start(&b, server_bin, 1)) {
 		fprintf(stderr, "cannot start the demo server\n");
 		return 1;
@@ -609,7 +497,7 @@ static int snapshot_part(const char *server_bin, int n)
 	sqlite3_finalize(s);
 	int rc = make_sessions(st, d, n, owner, 1);
 	store_close(st);
-	if (rc || serve(&b, server_bin)) {
+	if (rc || bench_server_serve(&b, server_bin)) {
 		fprintf(stderr, "cannot prepare the snapshot server\n");
 		return 1;
 	}
@@ -654,8 +542,6 @@ int main(int argc, char **argv)
 	const char *only = NULL;
 	bench_server b;
 	kt_store *st;
-	const char *msg;
-	char cmd[1024];
 	static const char *const addrs[] = {"127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4",
 					    "127.0.0.5", "127.0.0.6", "127.0.0.7", "127.0.0.8"};
 
@@ -701,35 +587,33 @@ int main(int argc, char **argv)
 	src_addr = addrs;
 	if (sodium_init() < 0)
 		return 1;
-	raise_nofile(ndev + nsnap + 200);
+	bench_raise_nofile(ndev + nsnap + 200);
 
 	if (only && !strcmp(only, "snapshot"))
 		return snapshot_part(argv[1], nsnap);
 
 	/* an empty database with server keys, then the bench data */
-	memset(&b, 0, sizeof b);
-	snprintf(b.dir, sizeof b.dir, "/tmp/kt-bench-XXXXXX");
-	if (!mkdtemp(b.dir))
-		return 1;
-	snprintf(b.db, sizeof b.db, "%s/load.db", b.dir);
-	snprintf(cmd, sizeof cmd, "%s init --db %s 2>/dev/null", argv[1], b.db);
-	if (system(cmd) != 0 || store_open(b.db, 0, &st, &msg)) {
+	if (bench_org_db(&b, argv[1], "load.db", &st)) {
 		fprintf(stderr, "cannot make the database\n");
 		return 1;
 	}
-	char(*staff)[KT_UUID_LEN + 1] = calloc((size_t)nloc * STAFF_PER_LOC, sizeof *staff);
+	bench_org org;
 	devs = calloc((size_t)ndev, sizeof *devs);
 	int64_t tp = kt_mono_us();
-	if (make_data(st, staff) || make_sessions(st, devs, ndev, staff, nloc * STAFF_PER_LOC)) {
+	if (bench_org_make(st, nloc, &org) || make_sessions(st, devs, ndev, org.staff, nloc * STAFF_PER_LOC)) {
 		fprintf(stderr, "cannot make the bench data\n");
 		return 1;
+	}
+	for (int l = 0; l < nloc; l++) {
+		memcpy(target[l], org.appt[l * BENCH_APPTS_PER_LOC], sizeof target[l]);
+		base_v[l] = 1;
 	}
 	store_close(st);
 	for (int i = 0; i < ndev; i++)
 		devs[i].loc = (i % (nloc * STAFF_PER_LOC)) / STAFF_PER_LOC;
 	printf("setup: %d locations, %d staff, %d sessions made in %.1f s\n", nloc, nloc * STAFF_PER_LOC, ndev,
 	       (double)(kt_mono_us() - tp) / 1e6);
-	if (serve(&b, argv[1])) {
+	if (bench_server_serve(&b, argv[1])) {
 		fprintf(stderr, "cannot start the server\n");
 		return 1;
 	}
@@ -860,7 +744,7 @@ done:
 	for (int i = 0; i < ndev; i++)
 		bench_inbuf_free(&devs[i].in);
 	free(devs);
-	free(staff);
+	bench_org_free(&org);
 	free(lat);
 	int rc = nsynced == ndev ? 0 : 1;
 	if (!soak && !only && nsnap > 0)

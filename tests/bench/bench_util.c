@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "bench_util.h"
@@ -28,7 +29,6 @@ int bench_server_start(bench_server *b, const char *server_bin, int seed)
 {
 	char cmd[1024], line[512];
 	FILE *f;
-	int fds[2];
 
 	memset(b, 0, sizeof *b);
 	snprintf(b->dir, sizeof b->dir, "/tmp/kt-bench-XXXXXX");
@@ -48,25 +48,7 @@ int bench_server_start(bench_server *b, const char *server_bin, int seed)
 	}
 	if (pclose(f) != 0 || b->nacc == 0)
 		return -1;
-	if (pipe(fds))
-		return -1;
-	b->pid = fork();
-	if (b->pid == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		int null = getenv("KT_BENCH_SERVER_LOG") ? -1 : open("/dev/null", 1); /* set it to see the server's log */
-		if (null >= 0)
-			dup2(null, 2);
-		execl(server_bin, server_bin, "serve", "--db", b->db, "--listen", "127.0.0.1:0", (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	f = fdopen(fds[0], "r");
-	while (f && fgets(line, sizeof line, f))
-		if (sscanf(line, "listening on 127.0.0.1:%d", &b->port) == 1)
-			break;
-	/* keep the pipe open: the server writes nothing more to stdout */
-	return b->port > 0 ? 0 : -1;
+	return bench_server_serve(b, server_bin);
 }
 
 void bench_server_stop(bench_server *b)
@@ -137,4 +119,40 @@ void bench_inbuf_free(bench_inbuf *b)
 	free(b->buf);
 	b->buf = NULL;
 	b->len = b->cap = 0;
+}
+
+int bench_server_serve(bench_server *b, const char *server_bin)
+{
+	char line[512];
+	int fds[2];
+	if (pipe(fds))
+		return -1;
+	b->pid = fork();
+	if (b->pid == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		int null = getenv("KT_BENCH_SERVER_LOG") ? -1 : open("/dev/null", 1);
+		if (null >= 0)
+			dup2(null, 2);
+		execl(server_bin, server_bin, "serve", "--db", b->db, "--listen", "127.0.0.1:0", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	FILE *f = fdopen(fds[0], "r");
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "listening on 127.0.0.1:%d", &b->port) == 1)
+			break;
+	return b->port > 0 ? 0 : -1;
+}
+
+void bench_raise_nofile(long want)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && (long)rl.rlim_cur < want)
+		fprintf(stderr, "warning: open-file limit %ld < %ld needed (raise the hard limit: ulimit -Hn)\n",
+			(long)rl.rlim_cur, want);
 }

@@ -30,6 +30,12 @@ const bench_account *bench_find(const bench_server *b, const char *role, const c
 double bench_percentile(double *v, int n, double p); /* sorts v */
 /* CPU time (user + system, all threads) the server process has used, in ms. */
 double bench_server_cpu_ms(const bench_server *b);
+/* Serve an existing database b->db (made by the caller): fork
+ * `server_bin serve` on 127.0.0.1:0 and read its port into b->port.
+ * KT_BENCH_SERVER_LOG set: the server's log goes to our stderr. */
+int bench_server_serve(bench_server *b, const char *server_bin);
+/* Raise the soft open-file limit to the hard one; warn when below want. */
+void bench_raise_nofile(long want);
 
 /* One device's incoming WebSocket message, gathered from its fragments. */
 typedef struct bench_inbuf {
