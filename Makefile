@@ -64,6 +64,13 @@ bench: build
 bench-load: build
 	./$(BUILD)/tests/bench/kt-bench-load ./$(BUILD)/server/kartoteka-server $(LOAD_ARGS)
 
+# Rights changes (issue 4; about 2 minutes, not part of `make bench`): a
+# stylist's move between branches at 2,000 devices, and server CPU per
+# one-location change from 100 to 2,000 devices. RIGHTS_ARGS="--only moves".
+.PHONY: bench-rights
+bench-rights: build
+	./$(BUILD)/tests/bench/kt-bench-rights ./$(BUILD)/server/kartoteka-server $(RIGHTS_ARGS)
+
 # libFuzzer needs clang; Debian ships libFuzzer in libclang-rt-14-dev. Each
 # target runs on a copy of its corpus (new finds stay in corpus-work/, never
 # in the committed tests/fuzz/corpus/); crashes go to artifacts/.
