@@ -569,7 +569,8 @@ static double self_cpu_s(void)
 {
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
-	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static int parse_steps(const char *s, int *steps)
@@ -662,9 +663,11 @@ int main(int argc, char **argv)
 	bench_sessions ms;
 	bool ok = bench_sessions_begin(&ms, st) == 0;
 	for (int i = 0; ok && i < ndev; i++) {
-		const char *p = i < hot		    ? org.staff[HOT * BENCH_STAFF_PER_LOC + i % BENCH_STAFF_PER_LOC]
-				: i < hot + nsd ? org.staff[stylist_idx]
-						: others[(i - hot - nsd) % nothers];
+		const char *p = others[(i - hot - nsd + nothers) % nothers];
+		if (i < hot)
+			p = org.staff[HOT * BENCH_STAFF_PER_LOC + i % BENCH_STAFF_PER_LOC];
+		else if (i < hot + nsd)
+			p = org.staff[stylist_idx];
 		ok = bench_sessions_make(&ms, p, devs[i].device, devs[i].token) == 0;
 	}
 	if ((ok ? bench_sessions_end(&ms, true) : bench_sessions_end(&ms, false)) || !ok) {
