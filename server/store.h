@@ -66,6 +66,7 @@ kt_chain_head *store_chain_head(kt_store *st);
  * checkpoint that never blocks the writer. *wal_frames and *copied may be NULL. */
 void store_checkpoint_by_hand(kt_store *st);
 int store_wal_pages(kt_store *st); /* WAL size after our last commit (checkpoints by hand) */
+uint64_t store_wal_written(const kt_store *st); /* frames our commits appended (checkpoints by hand) */
 int store_checkpoint(kt_store *st, int *wal_frames, int *copied) KT_MUST_CHECK;
 
 /* meta key/value (server secrets such as the cursor MAC key live here). */
