@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "kt_testdb.h"
+#include "audit.h"
 #include "schema.h"
 #include "store.h"
 
@@ -210,6 +211,49 @@ static void test_migration_moves_field_versions_into_the_rows(void **state)
 	kt_testdb_remove(p2);
 }
 
+typedef struct history {
+	int n;
+	int64_t last_seq;
+	bool ordered, all_mine;
+	const char *client;
+} history;
+
+static int count_entry(void *user, const kt_audit_row *r)
+{
+	history *h = user;
+	h->ordered &= r->seq > h->last_seq;
+	h->all_mine &= r->client_id && !strcmp(r->client_id, h->client);
+	h->last_seq = r->seq;
+	h->n++;
+	return 0;
+}
+
+/* The index by client is read block by block (1,024 entries each): a
+ * history spanning several blocks comes back whole and oldest first. */
+static void test_client_history_spans_audit_blocks(void **state)
+{
+	char other[37], note[32];
+	kt_field c[] = {{"name", "Bo"}};
+	history h = {0, 0, true, true, client}, h0;
+	(void)state;
+	kt_uuid7(other);
+	assert_int_equal(store_insert(st, "client", other, org, c, 1, NULL), KT_OK);
+	assert_int_equal(audit_client_entries(st, client, count_entry, &h), KT_OK);
+	h0 = h;
+	assert_int_equal(store_begin(st), KT_OK);
+	for (int i = 0; i < 3000; i++) {
+		snprintf(note, sizeof note, "note %d", i);
+		assert_int_equal(store_update(st, "client", i % 3 ? other : client,
+					      (kt_field[]){{"preferences", note}}, 1, NULL), KT_OK);
+	}
+	assert_int_equal(store_commit(st), KT_OK);
+	h = (history){0, 0, true, true, client};
+	assert_int_equal(audit_client_entries(st, client, count_entry, &h), KT_OK);
+	assert_int_equal(h.n, h0.n + 1000);
+	assert_true(h.ordered);
+	assert_true(h.all_mine);
+}
+
 static void test_link_to_a_missing_location_is_not_found(void **state)
 {
 	char nowhere[37];
@@ -243,6 +287,7 @@ int main(void)
 		cmocka_unit_test(test_field_versions_name_the_version_of_the_last_change),
 		cmocka_unit_test(test_field_versions_know_which_device_made_the_last_change),
 		cmocka_unit_test(test_migration_moves_field_versions_into_the_rows),
+		cmocka_unit_test(test_client_history_spans_audit_blocks),
 		cmocka_unit_test(test_taken_unique_value_is_a_conflict),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
