@@ -956,39 +956,50 @@ static char *fv_with(const char *fv, const kt_table *t, const int *idx, int n, i
 	return out;
 }
 
+/* out[i]: the version at which names[i] last changed per fv (see store.h). */
+static void fv_versions(const char *fv, const char *const *names, int n, const char *device, int64_t *out)
+{
+	for (int i = 0; i < n; i++) {
+		size_t len, nl = strlen(names[i]);
+		const char *e = fv_find(fv, names[i], &len), *dev;
+		out[i] = 1; /* unchanged since creation */
+		if (!e)
+			continue;
+		out[i] = strtoll(e + nl + 1, NULL, 10);
+		dev = memchr(e + nl + 1, ':', len - nl - 1);
+		/* the device's own earlier edit is not concurrent with this one */
+		if (dev && device && *device && (size_t)(e + len - dev - 1) == strlen(device) &&
+		    !strncmp(dev + 1, device, strlen(device)))
+			out[i] = 0;
+	}
+}
+
 int store_field_versions(kt_store *st, const char *tbl, const char *id, const char *const *names, int n,
 			 const char *device, int64_t *out)
 {
 	const kt_table *t = kt_table_find(tbl, strlen(tbl));
 	char sql[128];
 	sqlite3_stmt *s;
-	const char *fv = NULL;
 	if (!t)
 		return KT_EINVALID;
-	for (int i = 0; i < n; i++)
-		out[i] = 1; /* unchanged since creation */
-	if (kt_col_index(t, "field_versions") < 0)
+	if (kt_col_index(t, "field_versions") < 0) {
+		fv_versions(NULL, names, n, device, out);
 		return KT_OK; /* never updated (consents) */
+	}
 	snprintf(sql, sizeof sql, "SELECT field_versions FROM %s WHERE id = ?", t->name);
 	if (!(s = prep(st, sql)))
 		return KT_EIO;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		fv = (const char *)sqlite3_column_text(s, 0);
-	for (int i = 0; i < n; i++) {
-		size_t len;
-		const char *e = fv_find(fv, names[i], &len), *dev;
-		if (!e)
-			continue;
-		out[i] = strtoll(e + strlen(names[i]) + 1, NULL, 10);
-		dev = memchr(e + strlen(names[i]) + 1, ':', len - strlen(names[i]) - 1);
-		/* the device's own earlier edit is not concurrent with this one */
-		if (dev && device && *device && (size_t)(e + len - dev - 1) == strlen(device) &&
-		    !strncmp(dev + 1, device, strlen(device)))
-			out[i] = 0;
-	}
+	fv_versions(sqlite3_step(s) == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL, names, n, device,
+		    out);
 	finish(st, s);
 	return KT_OK;
+}
+
+void store_row_field_versions(const kt_row *r, const char *const *names, int n, const char *device, int64_t *out)
+{
+	int c = kt_col_index(r->t, "field_versions");
+	fv_versions(c >= 0 && !r->v[c].null ? r->v[c].s : NULL, names, n, device, out);
 }
 
 /* ", a, b" for the given columns. */

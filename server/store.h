@@ -116,6 +116,8 @@ int store_link_staff_location(kt_store *st, const char *staff_id, const char *lo
  * ones). out[i] for names[i]. device may be NULL. */
 int store_field_versions(kt_store *st, const char *tbl, const char *id, const char *const *names, int n,
 			 const char *device, int64_t *out) KT_MUST_CHECK;
+/* The same, from a row loaded with store_row_load (no query). */
+void store_row_field_versions(const kt_row *r, const char *const *names, int n, const char *device, int64_t *out);
 
 /* Load the current row with routing. KT_ENOT_FOUND if it does not exist.
  * Caller frees with kt_row_free. */
