@@ -1133,8 +1133,8 @@ int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *
 	if (!rc && !(before = changed_json(st, s, 5, t, idx, n, id)))
 		rc = KT_ENOMEM;
 	/* the new version is the old one + 1: we hold the write lock */
-	if (!rc && !(fv = fv_with((const char *)sqlite3_column_text(s, 4), t, idx, n, sqlite3_column_int64(s, 3) + 1,
-				  st->actor.device)))
+	version = sqlite3_column_int64(s, 3) + 1;
+	if (!rc && !(fv = fv_with((const char *)sqlite3_column_text(s, 4), t, idx, n, version, st->actor.device)))
 		rc = KT_ENOMEM;
 	finish(st, s);
 	s = NULL;
@@ -1152,7 +1152,9 @@ int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *
 		}
 	}
 
-	/* the change, returning the after image */
+	/* the change; it returns the new routing only when it can move the row
+	 * (RETURNING costs SQLite a temporary table per execution) */
+	bool moves = changes_routing(t, idx, n);
 	len = (size_t)snprintf(sql, sizeof sql, "UPDATE %s SET version = version + 1, updated_at = ?, field_versions = ?",
 			       t->name);
 	for (int i = 0; i < n && len < sizeof sql; i++)
@@ -1160,8 +1162,8 @@ int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *
 	if (email && len < sizeof sql)
 		len += (size_t)snprintf(sql + len, sizeof sql - len, ", email_hash = ?");
 	if (len < sizeof sql)
-		len += (size_t)snprintf(sql + len, sizeof sql - len, " WHERE id = ? RETURNING version, %s",
-					inline_routing(t));
+		len += (size_t)snprintf(sql + len, sizeof sql - len, " WHERE id = ?%s%s", moves ? " RETURNING version, " : "",
+					moves ? inline_routing(t) : "");
 	if (len >= sizeof sql) {
 		rc = KT_EINVALID;
 		goto out;
@@ -1178,23 +1180,31 @@ int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *
 	if (email && (rc = bind_email_hash(st, s, p++, email->text)))
 		goto out;
 	sqlite3_bind_text(s, p, id, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
-		rc = rc == SQLITE_DONE ? KT_ENOT_FOUND : sql_err(st, rc);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		rc = sql_err(st, rc);
 		goto out;
 	}
-	version = sqlite3_column_int64(s, 0);
+	if (moves ? rc != SQLITE_ROW : sqlite3_changes(st->db) != 1) {
+		rc = KT_ENOT_FOUND;
+		goto out;
+	}
+	if (moves && sqlite3_column_int64(s, 0) != version) {
+		rc = KT_EIO; /* cannot happen: we read the version in this transaction */
+		goto out;
+	}
 	if (!(after = fields_json(t, idx, f, n)))
 		rc = KT_ENOMEM;
-	else if (changes_routing(t, idx, n) || t->route == KT_ROUTE_LOC_COL || t->route == KT_ROUTE_LOC_OPT) {
+	else if (moves) {
 		rc = routing_from(st, t, id, s, 1, &loc_new, c_new);
 	} else {
 		loc_new = loc_old ? strdup(loc_old) : NULL;
 		memcpy(c_new, c_old, sizeof c_new);
 		rc = loc_new ? KT_OK : KT_ENOMEM;
 	}
-	if (!rc && (rc = sqlite3_step(s)) == SQLITE_DONE) /* run the statement to its end */
+	if (!rc && moves && (rc = sqlite3_step(s)) == SQLITE_DONE) /* run the statement to its end */
 		rc = KT_OK;
-	else if (!rc)
+	else if (!rc && moves)
 		rc = sql_err(st, rc);
 	finish(st, s);
 	s = NULL;
