@@ -933,6 +933,8 @@ static char *fv_with(const char *fv, const kt_table *t, const int *idx, int n, i
 		     const char *device)
 {
 	size_t cap = (fv ? strlen(fv) : 0) + 1, len = 0;
+	if (strpbrk(device, ",:"))
+		device = ""; /* device ids are UUIDs; anything else is recorded as unknown */
 	for (int i = 0; i < n; i++)
 		cap += strlen(t->cols[idx[i]].name) + strlen(device) + 24;
 	char *out = malloc(cap);
