@@ -24,11 +24,13 @@ static const struct {
 	{"reviews", "review", "client_id"},
 };
 
-/* Columns that are never part of anyone's data: secrets. */
+/* Columns that are never part of anyone's data: secrets, and the server's
+ * merge bookkeeping (which device changed which field at which version). */
 static bool secret_column(const char *name)
 {
 	size_t n = strlen(name);
-	return !strcmp(name, "password_hash") || (n > 5 && !strcmp(name + n - 5, "_hash"));
+	return !strcmp(name, "password_hash") || (n > 5 && !strcmp(name + n - 5, "_hash")) ||
+	       !strcmp(name, "field_versions");
 }
 
 static json_t *value_json(const kt_col *c, const kt_val *v)

@@ -23,6 +23,8 @@ typedef struct push_ctx {
 	kt_mpw *body;             /* results */
 	uint32_t n;
 	int rc;                   /* a database failure aborts the whole batch */
+	bool any_mid;             /* the device has recorded mutations... */
+	int64_t max_mid;          /* ...none above this one (none recorded: any_mid false) */
 } push_ctx;
 
 /* A mutation's fields, converted to the store's text form. */
@@ -178,6 +180,10 @@ static int record(push_ctx *c, const kt_mut *m, size_t start, const kt_row *row)
 	sqlite3_bind_int64(q, 4, kt_now_ms());
 	rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
 	store_finish(c->st, q);
+	if (!rc && (!c->any_mid || m->mid > c->max_mid)) {
+		c->any_mid = true;
+		c->max_mid = m->mid;
+	}
 	return rc;
 }
 
@@ -276,8 +282,9 @@ static int apply_one(void *user, const kt_mut *m)
 
 	if (c->rc)
 		return c->rc;
-	/* 1. the same mutation again: the first answer, nothing changes */
-	{
+	/* 1. the same mutation again: the first answer, nothing changes (a mid
+	 * above the device's highest recorded one cannot be a replay) */
+	if (!c->any_mid || m->mid <= c->max_mid) {
 		sqlite3_stmt *q = store_prepare(st, "SELECT result FROM mutation WHERE device_id = ? AND mid = ?");
 		if (!q)
 			return c->rc = KT_EIO;
@@ -395,8 +402,7 @@ checked:;
 		keep[i] = true;
 	if (!create) {
 		int64_t fv[MAX_FIELDS];
-		if ((c->rc = store_field_versions(st, t->name, id, mf.name, mf.n, c->device, fv)))
-			goto done;
+		store_row_field_versions(&row, mf.name, mf.n, c->device, fv); /* loaded in step 4 */
 		for (int i = 0; i < mf.n; i++)
 			if (fv[i] > m->base) {
 				keep[i] = false;
@@ -559,10 +565,26 @@ bool push_job_finished(const kt_push_job *j)
 	return j->rc || (j->next_mut == j->nmuts && j->events_done);
 }
 
+/* The device's highest recorded mutation id, read in this transaction. */
+static int highest_mid(push_ctx *c)
+{
+	sqlite3_stmt *q = store_prepare(c->st, "SELECT max(mid) FROM mutation WHERE device_id = ?");
+	if (!q)
+		return KT_EIO;
+	sqlite3_bind_text(q, 1, c->device, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q) == SQLITE_ROW ? KT_OK : KT_EIO;
+	c->any_mid = !rc && sqlite3_column_type(q, 0) != SQLITE_NULL;
+	c->max_mid = c->any_mid ? sqlite3_column_int64(q, 0) : 0;
+	store_finish(c->st, q);
+	return rc;
+}
+
 int push_job_step(kt_store *st, kt_push_job *j, uint32_t max)
 {
-	push_ctx c = {st, &j->principal, j->device, &j->body, j->nres, KT_OK};
+	push_ctx c = {st, &j->principal, j->device, &j->body, j->nres, KT_OK, false, 0};
 	const char *kind = j->principal.is_client ? "client" : "staff";
+	if (j->next_mut < j->nmuts && (c.rc = highest_mid(&c)))
+		return c.rc;
 	for (uint32_t k = 0; k < max && j->next_mut < j->nmuts && !c.rc; k++) {
 		const kt_mut *m = &j->muts[j->next_mut++];
 		/* who, from which device, at which device time: for the change and

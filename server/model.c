@@ -10,22 +10,23 @@
 
 static const kt_col organisation_cols[] = {
 	{"id", KT_COL_TEXT}, {"name", KT_COL_TEXT}, {"version", KT_COL_INT}, {"updated_at", KT_COL_INT},
+	{"field_versions", KT_COL_TEXT},
 };
 static const kt_col location_cols[] = {
 	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"name", KT_COL_TEXT}, {"address", KT_COL_TEXT},
 	{"phone", KT_COL_TEXT}, {"time_zone", KT_COL_TEXT}, {"version", KT_COL_INT},
-	{"updated_at", KT_COL_INT},
+	{"updated_at", KT_COL_INT}, {"field_versions", KT_COL_TEXT},
 };
 static const kt_col staff_cols[] = {
 	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"display_name", KT_COL_TEXT},
 	{"email", KT_COL_TEXT}, {"phone", KT_COL_TEXT}, {"role", KT_COL_TEXT},
 	{"active", KT_COL_BOOL}, {"password_hash", KT_COL_TEXT}, {"version", KT_COL_INT},
-	{"updated_at", KT_COL_INT},
+	{"updated_at", KT_COL_INT}, {"field_versions", KT_COL_TEXT},
 };
 static const kt_col service_cols[] = {
 	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"location_id", KT_COL_TEXT},
 	{"name", KT_COL_TEXT}, {"duration_min", KT_COL_INT}, {"price_cents", KT_COL_INT},
-	{"version", KT_COL_INT}, {"updated_at", KT_COL_INT},
+	{"version", KT_COL_INT}, {"updated_at", KT_COL_INT}, {"field_versions", KT_COL_TEXT},
 };
 static const kt_col client_cols[] = {
 	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"name", KT_COL_TEXT, S}, {"email", KT_COL_TEXT, S},
@@ -34,20 +35,21 @@ static const kt_col client_cols[] = {
 	{"skin_hair_type", KT_COL_TEXT, S}, {"patch_tests", KT_COL_TEXT, S}, {"preferences", KT_COL_TEXT, S},
 	{"internal_notes", KT_COL_TEXT, S}, {"portal_enabled", KT_COL_BOOL},
 	{"password_hash", KT_COL_TEXT}, {"version", KT_COL_INT}, {"updated_at", KT_COL_INT}, {"email_hash", KT_COL_TEXT},
+	{"field_versions", KT_COL_TEXT},
 };
 static const kt_col appointment_cols[] = {
 	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"location_id", KT_COL_TEXT},
 	{"client_id", KT_COL_TEXT}, {"specialist_id", KT_COL_TEXT}, {"start_at", KT_COL_INT},
 	{"duration_min", KT_COL_INT}, {"services", KT_COL_LIST}, {"status", KT_COL_TEXT},
 	{"client_note", KT_COL_TEXT, S}, {"internal_note", KT_COL_TEXT, S}, {"version", KT_COL_INT},
-	{"updated_at", KT_COL_INT},
+	{"updated_at", KT_COL_INT}, {"field_versions", KT_COL_TEXT},
 };
 static const kt_col visit_cols[] = {
 	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"location_id", KT_COL_TEXT},
 	{"client_id", KT_COL_TEXT}, {"specialist_id", KT_COL_TEXT}, {"appointment_id", KT_COL_TEXT},
 	{"visit_date", KT_COL_TEXT}, {"services", KT_COL_LIST}, {"products_formulas", KT_COL_TEXT, S},
 	{"treatment_notes", KT_COL_TEXT, S}, {"photos", KT_COL_LIST, S}, {"version", KT_COL_INT},
-	{"updated_at", KT_COL_INT},
+	{"updated_at", KT_COL_INT}, {"field_versions", KT_COL_TEXT},
 };
 static const kt_col consent_cols[] = {
 	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"client_id", KT_COL_TEXT}, {"purpose", KT_COL_TEXT},

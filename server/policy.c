@@ -142,9 +142,11 @@ const kt_policy_entry kt_policy[] = {
 	INTERNAL("audit", "location_id"), INTERNAL("audit", "fields"), INTERNAL("audit", "before"),
 	INTERNAL("audit", "after"), INTERNAL("audit", "device_time"), INTERNAL("audit", "server_time"),
 	INTERNAL("audit", "prev_hash"), INTERNAL("audit", "hash"),
-	INTERNAL("field_version", "tbl"), INTERNAL("field_version", "row_id"),
-	INTERNAL("field_version", "field"), INTERNAL("field_version", "version"),
-	INTERNAL("field_version", "device_id"),
+	/* which field changed at which version, by which device (store.c) */
+	INTERNAL("organisation", "field_versions"), INTERNAL("location", "field_versions"),
+	INTERNAL("staff", "field_versions"), INTERNAL("service", "field_versions"),
+	INTERNAL("client", "field_versions"), INTERNAL("appointment", "field_versions"),
+	INTERNAL("visit", "field_versions"),
 	INTERNAL("mutation", "device_id"), INTERNAL("mutation", "mid"), INTERNAL("mutation", "result"),
 	INTERNAL("mutation", "at"),
 	/* erasures and their purge receipts (erasure.c) */

@@ -30,6 +30,7 @@ struct kt_store {
 	bool in_tx;        /* a store_begin transaction is open */
 	kt_chain_head head;
 	int wal_pages;     /* frames in the WAL after our last commit */
+	uint64_t wal_written; /* frames our commits appended, in all (statistics) */
 	kt_keyring *kr;    /* client data keys (NULL: read-only without the key file) */
 };
 
@@ -37,7 +38,10 @@ static int on_wal_commit(void *user, sqlite3 *db, const char *name, int pages)
 {
 	(void)db;
 	(void)name;
-	((kt_store *)user)->wal_pages = pages;
+	kt_store *st = user;
+	/* fewer frames than before: the WAL restarted from its beginning */
+	st->wal_written += (uint64_t)(pages > st->wal_pages ? pages - st->wal_pages : pages);
+	st->wal_pages = pages;
 	return SQLITE_OK;
 }
 
@@ -400,6 +404,11 @@ int store_wal_pages(kt_store *st)
 	return st->wal_pages;
 }
 
+uint64_t store_wal_written(const kt_store *st)
+{
+	return st->wal_written;
+}
+
 int store_checkpoint(kt_store *st, int *wal_frames, int *copied)
 {
 	int log = 0, done = 0;
@@ -599,7 +608,7 @@ static int row_org(kt_store *st, const kt_table *t, const char *id, char org[KT_
 static bool managed_column(const char *name)
 {
 	return !strcmp(name, "id") || !strcmp(name, "org_id") || !strcmp(name, "version") ||
-	       !strcmp(name, "updated_at") || !strcmp(name, "email_hash");
+	       !strcmp(name, "updated_at") || !strcmp(name, "email_hash") || !strcmp(name, "field_versions");
 }
 
 static int bind_field(sqlite3_stmt *s, int idx, const kt_col *c, const char *text);
@@ -900,48 +909,99 @@ out:
 	return in_tx_end(st, own, rc);
 }
 
-/* Remember that these fields changed at the row's new version. */
-static int note_field_versions(kt_store *st, const kt_table *t, const char *id, const int *idx, int n,
-			       int64_t version)
+/* Field versions live in the row's field_versions column (migration 10):
+ * "field:version:device" entries joined by ',', device empty when unknown.
+ * Names and device ids never hold ':' or ','. */
+
+/* The entry for field in fv (NULL: none); *len gets the entry's length. */
+static const char *fv_find(const char *fv, const char *field, size_t *len)
 {
-	static const char sql[] = "INSERT OR REPLACE INTO field_version(tbl, row_id, field, version, device_id) "
-				  "VALUES(?1, ?2, ?3, ?4, nullif(?5, ''))";
-	for (int i = 0; i < n; i++) {
-		sqlite3_stmt *s = prep(st, sql);
-		int rc;
-		if (!s)
-			return KT_EIO;
-		sqlite3_bind_text(s, 1, t->name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 3, t->cols[idx[i]].name, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 4, version);
-		sqlite3_bind_text(s, 5, st->actor.device, -1, SQLITE_STATIC);
-		rc = sqlite3_step(s);
-		finish(st, s);
-		if (rc != SQLITE_DONE)
-			return sql_err(st, rc);
+	size_t fl = strlen(field);
+	for (const char *e = fv; e && *e;) {
+		size_t n = strcspn(e, ",");
+		if (n > fl && !strncmp(e, field, fl) && e[fl] == ':') {
+			*len = n;
+			return e;
+		}
+		e += n + (e[n] == ',');
 	}
-	return KT_OK;
+	return NULL;
+}
+
+/* fv with these fields set to version by the actor's device (malloc'd; NULL: no memory). */
+static char *fv_with(const char *fv, const kt_table *t, const int *idx, int n, int64_t version,
+		     const char *device)
+{
+	size_t cap = (fv ? strlen(fv) : 0) + 1, len = 0;
+	if (strpbrk(device, ",:"))
+		device = ""; /* device ids are UUIDs; anything else is recorded as unknown */
+	for (int i = 0; i < n; i++)
+		cap += strlen(t->cols[idx[i]].name) + strlen(device) + 24;
+	char *out = malloc(cap);
+	if (!out)
+		return NULL;
+	out[0] = 0;
+	for (const char *e = fv; e && *e;) { /* the other fields' entries stay */
+		size_t k = strcspn(e, ","), name = strcspn(e, ":");
+		bool changed = false;
+		for (int i = 0; i < n && !changed; i++)
+			changed = name < k && strlen(t->cols[idx[i]].name) == name &&
+				  !strncmp(e, t->cols[idx[i]].name, name);
+		if (!changed && k) {
+			len += (size_t)snprintf(out + len, cap - len, "%s%.*s", len ? "," : "", (int)k, e);
+		}
+		e += k + (e[k] == ',');
+	}
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(out + len, cap - len, "%s%s:%lld:%s", len ? "," : "", t->cols[idx[i]].name,
+					(long long)version, device);
+	return out;
+}
+
+/* out[i]: the version at which names[i] last changed per fv (see store.h). */
+static void fv_versions(const char *fv, const char *const *names, int n, const char *device, int64_t *out)
+{
+	for (int i = 0; i < n; i++) {
+		size_t len, nl = strlen(names[i]);
+		const char *e = fv_find(fv, names[i], &len), *dev;
+		out[i] = 1; /* unchanged since creation */
+		if (!e)
+			continue;
+		out[i] = strtoll(e + nl + 1, NULL, 10);
+		dev = memchr(e + nl + 1, ':', len - nl - 1);
+		/* the device's own earlier edit is not concurrent with this one */
+		if (dev && device && *device && (size_t)(e + len - dev - 1) == strlen(device) &&
+		    !strncmp(dev + 1, device, strlen(device)))
+			out[i] = 0;
+	}
 }
 
 int store_field_versions(kt_store *st, const char *tbl, const char *id, const char *const *names, int n,
 			 const char *device, int64_t *out)
 {
-	static const char sql[] =
-		"SELECT iif(device_id IS NOT NULL AND device_id = ?4, 0, version) FROM field_version "
-		"WHERE tbl = ?1 AND row_id = ?2 AND field = ?3";
-	for (int i = 0; i < n; i++) {
-		sqlite3_stmt *s = prep(st, sql);
-		if (!s)
-			return KT_EIO;
-		sqlite3_bind_text(s, 1, tbl, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 3, names[i], -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 4, device ? device : "", -1, SQLITE_STATIC);
-		out[i] = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 1;
-		finish(st, s);
+	const kt_table *t = kt_table_find(tbl, strlen(tbl));
+	char sql[128];
+	sqlite3_stmt *s;
+	if (!t)
+		return KT_EINVALID;
+	if (kt_col_index(t, "field_versions") < 0) {
+		fv_versions(NULL, names, n, device, out);
+		return KT_OK; /* never updated (consents) */
 	}
+	snprintf(sql, sizeof sql, "SELECT field_versions FROM %s WHERE id = ?", t->name);
+	if (!(s = prep(st, sql)))
+		return KT_EIO;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	fv_versions(sqlite3_step(s) == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL, names, n, device,
+		    out);
+	finish(st, s);
 	return KT_OK;
+}
+
+void store_row_field_versions(const kt_row *r, const char *const *names, int n, const char *device, int64_t *out)
+{
+	int c = kt_col_index(r->t, "field_versions");
+	fv_versions(c >= 0 && !r->v[c].null ? r->v[c].s : NULL, names, n, device, out);
 }
 
 /* ", a, b" for the given columns. */
@@ -1031,10 +1091,10 @@ static char *fields_json(const kt_table *t, const int *idx, const kt_field *f, i
 	return vals_json(t, idx, n, v, false);
 }
 
-/* Three statements for the row itself: the before image with its org and
- * routing, the UPDATE returning the new version and routing, the change
- * log; then field versions and the audit entry (its after image is built
- * from the fields). */
+/* Three statements for the row itself: the before image with its org,
+ * routing and field versions, the UPDATE (with the new field versions)
+ * returning the new version and routing, the change log; then the audit
+ * entry (its after image is built from the fields). */
 int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *f, int n,
 		 int64_t *version_out)
 {
@@ -1042,7 +1102,7 @@ int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *
 	int idx[64], rc, p = 1;
 	bool own = false;
 	char sql[4096], cols[2048], *loc_old = NULL, *loc_new = NULL, c_old[KT_UUID_LEN + 1], c_new[KT_UUID_LEN + 1];
-	char org[KT_UUID_LEN + 1], *before = NULL, *after = NULL, *fields = NULL;
+	char org[KT_UUID_LEN + 1], *before = NULL, *after = NULL, *fields = NULL, *fv = NULL;
 	const char *owner = NULL;
 	const kt_field *email = NULL;
 	int64_t version = 0;
@@ -1059,8 +1119,8 @@ int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *
 		return rc;
 
 	/* before */
-	snprintf(sql, sizeof sql, "SELECT %s, %s%s FROM %s WHERE id = ?", t->route == KT_ROUTE_ORG ? "id" : "org_id",
-		 inline_routing(t), cols, t->name);
+	snprintf(sql, sizeof sql, "SELECT %s, %s, version, field_versions%s FROM %s WHERE id = ?",
+		 t->route == KT_ROUTE_ORG ? "id" : "org_id", inline_routing(t), cols, t->name);
 	if (!(s = prep(st, sql))) {
 		rc = KT_EIO;
 		goto out;
@@ -1072,7 +1132,11 @@ int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *
 	}
 	snprintf(org, sizeof org, "%s", (const char *)sqlite3_column_text(s, 0));
 	rc = routing_from(st, t, id, s, 1, &loc_old, c_old);
-	if (!rc && !(before = changed_json(st, s, 3, t, idx, n, id)))
+	if (!rc && !(before = changed_json(st, s, 5, t, idx, n, id)))
+		rc = KT_ENOMEM;
+	/* the new version is the old one + 1: we hold the write lock */
+	version = sqlite3_column_int64(s, 3) + 1;
+	if (!rc && !(fv = fv_with((const char *)sqlite3_column_text(s, 4), t, idx, n, version, st->actor.device)))
 		rc = KT_ENOMEM;
 	finish(st, s);
 	s = NULL;
@@ -1090,15 +1154,18 @@ int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *
 		}
 	}
 
-	/* the change, returning the after image */
-	len = (size_t)snprintf(sql, sizeof sql, "UPDATE %s SET version = version + 1, updated_at = ?", t->name);
+	/* the change; it returns the new routing only when it can move the row
+	 * (RETURNING costs SQLite a temporary table per execution) */
+	bool moves = changes_routing(t, idx, n);
+	len = (size_t)snprintf(sql, sizeof sql, "UPDATE %s SET version = version + 1, updated_at = ?, field_versions = ?",
+			       t->name);
 	for (int i = 0; i < n && len < sizeof sql; i++)
 		len += (size_t)snprintf(sql + len, sizeof sql - len, ", %s = ?", t->cols[idx[i]].name);
 	if (email && len < sizeof sql)
 		len += (size_t)snprintf(sql + len, sizeof sql - len, ", email_hash = ?");
 	if (len < sizeof sql)
-		len += (size_t)snprintf(sql + len, sizeof sql - len, " WHERE id = ? RETURNING version, %s",
-					inline_routing(t));
+		len += (size_t)snprintf(sql + len, sizeof sql - len, " WHERE id = ?%s%s", moves ? " RETURNING version, " : "",
+					moves ? inline_routing(t) : "");
 	if (len >= sizeof sql) {
 		rc = KT_EINVALID;
 		goto out;
@@ -1108,29 +1175,38 @@ int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *
 		goto out;
 	}
 	sqlite3_bind_int64(s, p++, kt_now_ms());
+	sqlite3_bind_text(s, p++, fv, -1, SQLITE_STATIC);
 	for (int i = 0; i < n; i++)
 		if ((rc = bind_value(st, s, p++, t, idx[i], f[i].text, id, owner)))
 			goto out;
 	if (email && (rc = bind_email_hash(st, s, p++, email->text)))
 		goto out;
 	sqlite3_bind_text(s, p, id, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
-		rc = rc == SQLITE_DONE ? KT_ENOT_FOUND : sql_err(st, rc);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		rc = sql_err(st, rc);
 		goto out;
 	}
-	version = sqlite3_column_int64(s, 0);
+	if (moves ? rc != SQLITE_ROW : sqlite3_changes(st->db) != 1) {
+		rc = KT_ENOT_FOUND;
+		goto out;
+	}
+	if (moves && sqlite3_column_int64(s, 0) != version) {
+		rc = KT_EIO; /* cannot happen: we read the version in this transaction */
+		goto out;
+	}
 	if (!(after = fields_json(t, idx, f, n)))
 		rc = KT_ENOMEM;
-	else if (changes_routing(t, idx, n) || t->route == KT_ROUTE_LOC_COL || t->route == KT_ROUTE_LOC_OPT) {
+	else if (moves) {
 		rc = routing_from(st, t, id, s, 1, &loc_new, c_new);
 	} else {
 		loc_new = loc_old ? strdup(loc_old) : NULL;
 		memcpy(c_new, c_old, sizeof c_new);
 		rc = loc_new ? KT_OK : KT_ENOMEM;
 	}
-	if (!rc && (rc = sqlite3_step(s)) == SQLITE_DONE) /* run the statement to its end */
+	if (!rc && moves && (rc = sqlite3_step(s)) == SQLITE_DONE) /* run the statement to its end */
 		rc = KT_OK;
-	else if (!rc)
+	else if (!rc && moves)
 		rc = sql_err(st, rc);
 	finish(st, s);
 	s = NULL;
@@ -1138,8 +1214,6 @@ int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *
 		goto out;
 
 	rc = log_change(st, org, t, id, false, loc_old, c_old, loc_new, c_new);
-	if (!rc)
-		rc = note_field_versions(st, t, id, idx, n, version);
 	if (!rc) {
 		fields = field_list(t, idx, n);
 		rc = audit_row(st, org, "update", t, id, c_new, loc_new, fields, before, after);
@@ -1153,6 +1227,7 @@ out:
 	free(before);
 	free(after);
 	free(fields);
+	free(fv);
 	return in_tx_end(st, own, rc);
 }
 

@@ -66,6 +66,7 @@ kt_chain_head *store_chain_head(kt_store *st);
  * checkpoint that never blocks the writer. *wal_frames and *copied may be NULL. */
 void store_checkpoint_by_hand(kt_store *st);
 int store_wal_pages(kt_store *st); /* WAL size after our last commit (checkpoints by hand) */
+uint64_t store_wal_written(const kt_store *st); /* frames our commits appended (checkpoints by hand) */
 int store_checkpoint(kt_store *st, int *wal_frames, int *copied) KT_MUST_CHECK;
 
 /* meta key/value (server secrets such as the cursor MAC key live here). */
@@ -115,6 +116,8 @@ int store_link_staff_location(kt_store *st, const char *staff_id, const char *lo
  * ones). out[i] for names[i]. device may be NULL. */
 int store_field_versions(kt_store *st, const char *tbl, const char *id, const char *const *names, int n,
 			 const char *device, int64_t *out) KT_MUST_CHECK;
+/* The same, from a row loaded with store_row_load (no query). */
+void store_row_field_versions(const kt_row *r, const char *const *names, int n, const char *device, int64_t *out);
 
 /* Load the current row with routing. KT_ENOT_FOUND if it does not exist.
  * Caller frees with kt_row_free. */

@@ -220,9 +220,9 @@ static void *writer_main(void *arg)
 			break; /* the rest is not answered: devices push it again */
 	}
 	pthread_mutex_unlock(&w->mu);
-	kt_info("writer: %llu transactions, %llu mutations, %.1f ms applying, %.1f ms committing",
+	kt_info("writer: %llu transactions, %llu mutations, %.1f ms applying, %.1f ms committing, %llu WAL frames",
 		(unsigned long long)w->txs, (unsigned long long)w->muts, (double)w->apply_us / 1000,
-		(double)w->commit_us / 1000);
+		(double)w->commit_us / 1000, st ? (unsigned long long)store_wal_written(st) : 0ull);
 	store_close(st);
 	return NULL;
 }

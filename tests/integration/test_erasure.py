@@ -248,6 +248,8 @@ class PrivacyCallsTest(h.DemoServerTest):
         self.assertEqual(doc["client"]["phone"], "+386 40 000 111")
         self.assertIn("allergies", doc["client"])          # health data is part of it
         self.assertNotIn("password_hash", doc["client"])
+        self.assertNotIn("field_versions", doc["client"])  # the server's merge bookkeeping
+        self.assertNotIn("field_versions", doc["appointments"][0])
         self.assertEqual(sorted(a["id"] for a in doc["appointments"]),
                          sorted(r[0] for r in query(self.db, "SELECT id FROM appointment WHERE client_id = ?", cid)))
         self.assertEqual(sorted(v["id"] for v in doc["visits"]),

@@ -103,6 +103,23 @@ class PushTest(h.DemoServerTest):
         self.assertEqual(self.count("SELECT count(*) FROM audit"), audits)
         self.assertEqual(self.row("appointment", aid)["version"], 1)
 
+    def test_replay_inside_one_push_and_out_of_order_ids(self):
+        """A mid the device already used is a duplicate even in the same push,
+        and a lower mid that was never used is applied (the server skips the
+        lookup only for mids above the device's highest recorded one)."""
+        rec = h.account(self.accounts, "reception", A)
+        dev = str(uuid.uuid4())
+        a1, a2 = str(uuid.uuid4()), str(uuid.uuid4())
+        m1 = dict(self.appt(a1, 1893628800000), mid=5)
+        m2 = dict(self.appt(a2, 1893715200000), mid=3)
+        res = self.session(rec, dev)([m1, m2, m1])["results"]
+        self.assertEqual([r["status"] for r in res], ["applied", "applied", "duplicate"])
+        self.assertEqual(res[2]["first"], res[0])
+        again = self.session(rec, dev)([m2])["results"][0]
+        self.assertEqual(again["status"], "duplicate")
+        self.assertEqual(again["first"], res[1])
+        self.assertEqual(self.count("SELECT count(*) FROM audit WHERE entity_id IN (?, ?)", a1, a2), 2)
+
     def test_forbidden_writes_are_rejected_and_audited(self):
         spec = h.account(self.accounts, "specialist", A)
         rec = h.account(self.accounts, "reception", A)

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 #include "kt_testdb.h"
+#include "audit.h"
+#include "schema.h"
 #include "store.h"
 
 static char path[64];
@@ -140,6 +142,118 @@ static void test_field_versions_name_the_version_of_the_last_change(void **state
 	assert_int_equal(v[2], v_phone + 1);
 }
 
+static void test_field_versions_know_which_device_made_the_last_change(void **state)
+{
+	const char *names[] = {"name", "phone", "address"};
+	char dev_a[37], dev_b[37];
+	int64_t v[3], v_phone, v_name;
+	(void)state;
+	kt_uuid7(dev_a);
+	kt_uuid7(dev_b);
+	store_set_actor(st, "staff", NULL, dev_a, 0);
+	assert_int_equal(store_update(st, "client", client, (kt_field[]){{"phone", "+386 1"}}, 1, &v_phone), KT_OK);
+	store_set_actor(st, "staff", NULL, dev_b, 0);
+	assert_int_equal(store_update(st, "client", client, (kt_field[]){{"name", "Ana B"}}, 1, &v_name), KT_OK);
+	store_set_actor(st, "system", NULL, NULL, 0);
+	assert_int_equal(store_field_versions(st, "client", client, names, 3, dev_a, v), KT_OK);
+	assert_int_equal(v[0], v_name);
+	assert_int_equal(v[1], 0); /* its own edit is not concurrent with its later ones */
+	assert_int_equal(v[2], 1);
+	assert_int_equal(store_field_versions(st, "client", client, names, 3, dev_b, v), KT_OK);
+	assert_int_equal(v[0], 0);
+	assert_int_equal(v[1], v_phone); /* the other field's entry survived the second change */
+	assert_int_equal(v[2], 1);
+	/* a change by nobody's device (the admin command) is concurrent with everyone's */
+	assert_int_equal(store_update(st, "client", client, (kt_field[]){{"phone", "+386 2"}}, 1, &v_phone), KT_OK);
+	assert_int_equal(store_field_versions(st, "client", client, names, 3, dev_a, v), KT_OK);
+	assert_int_equal(v[1], v_phone);
+	assert_int_equal(v[0], v_name);
+}
+
+/* A database from before migration 10 keeps its field versions. */
+static void test_migration_moves_field_versions_into_the_rows(void **state)
+{
+	char p2[80], dev[37], sql[512];
+	const char *names[] = {"name", "phone", "email"};
+	int64_t v[3];
+	sqlite3 *db;
+	kt_store *s2;
+	const char *msg;
+	int before = -1;
+	(void)state;
+	for (int i = 0; i < kt_migration_count; i++)
+		if (strstr(kt_migrations[i], "DROP TABLE field_version"))
+			before = i;
+	assert_true(before > 0);
+	snprintf(p2, sizeof p2, "/tmp/kt-test-store-fv-%d.db", (int)getpid());
+	kt_testdb_remove(p2);
+	kt_uuid7(dev);
+	assert_int_equal(sqlite3_open(p2, &db), SQLITE_OK);
+	for (int i = 0; i < before; i++)
+		assert_int_equal(sqlite3_exec(db, kt_migrations[i], NULL, NULL, NULL), SQLITE_OK);
+	snprintf(sql, sizeof sql,
+		 "PRAGMA user_version = %d;"
+		 "INSERT INTO organisation(id, name, updated_at) VALUES('%s', 'Org', 1);"
+		 "INSERT INTO client(id, org_id, name, version, updated_at) VALUES('%s', '%s', 'Ana', 7, 1);"
+		 "INSERT INTO field_version VALUES('client', '%s', 'name', 4, NULL), "
+		 "('client', '%s', 'phone', 6, '%s');",
+		 before, org, client, org, client, client, dev);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_open(p2, 0, &s2, &msg), KT_OK);
+	assert_int_equal(store_field_versions(s2, "client", client, names, 3, NULL, v), KT_OK);
+	assert_int_equal(v[0], 4);
+	assert_int_equal(v[1], 6);
+	assert_int_equal(v[2], 1);
+	assert_int_equal(store_field_versions(s2, "client", client, names, 3, dev, v), KT_OK);
+	assert_int_equal(v[1], 0);
+	store_close(s2);
+	kt_testdb_remove(p2);
+}
+
+typedef struct history {
+	int n;
+	int64_t last_seq;
+	bool ordered, all_mine;
+	const char *client;
+} history;
+
+static int count_entry(void *user, const kt_audit_row *r)
+{
+	history *h = user;
+	h->ordered &= r->seq > h->last_seq;
+	h->all_mine &= r->client_id && !strcmp(r->client_id, h->client);
+	h->last_seq = r->seq;
+	h->n++;
+	return 0;
+}
+
+/* The index by client is read block by block (1,024 entries each): a
+ * history spanning several blocks comes back whole and oldest first. */
+static void test_client_history_spans_audit_blocks(void **state)
+{
+	char other[37], note[32];
+	kt_field c[] = {{"name", "Bo"}};
+	history h = {0, 0, true, true, client}, h0;
+	(void)state;
+	kt_uuid7(other);
+	assert_int_equal(store_insert(st, "client", other, org, c, 1, NULL), KT_OK);
+	assert_int_equal(audit_client_entries(st, client, count_entry, &h), KT_OK);
+	h0 = h;
+	assert_int_equal(store_begin(st), KT_OK);
+	for (int i = 0; i < 3000; i++) {
+		snprintf(note, sizeof note, "note %d", i);
+		assert_int_equal(store_update(st, "client", i % 3 ? other : client,
+					      (kt_field[]){{"preferences", note}}, 1, NULL), KT_OK);
+	}
+	assert_int_equal(store_commit(st), KT_OK);
+	h = (history){0, 0, true, true, client};
+	assert_int_equal(audit_client_entries(st, client, count_entry, &h), KT_OK);
+	assert_int_equal(h.n, h0.n + 1000);
+	assert_true(h.ordered);
+	assert_true(h.all_mine);
+}
+
 static void test_link_to_a_missing_location_is_not_found(void **state)
 {
 	char nowhere[37];
@@ -171,6 +285,9 @@ int main(void)
 		cmocka_unit_test(test_linking_a_client_logs_its_new_locations),
 		cmocka_unit_test(test_link_to_a_missing_location_is_not_found),
 		cmocka_unit_test(test_field_versions_name_the_version_of_the_last_change),
+		cmocka_unit_test(test_field_versions_know_which_device_made_the_last_change),
+		cmocka_unit_test(test_migration_moves_field_versions_into_the_rows),
+		cmocka_unit_test(test_client_history_spans_audit_blocks),
 		cmocka_unit_test(test_taken_unique_value_is_a_conflict),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
