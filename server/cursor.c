@@ -58,7 +58,9 @@ void cursor_make(kt_server *srv, const kt_session *s, int64_t seq, uint8_t out[K
 	out[0] = CURSOR_VERSION;
 	put64(out + 1, (uint64_t)seq);
 	put64(out + 9, (uint64_t)kt_now_ms());
-	put64(out + 17, rights_of(&s->principal));
+	/* during a rights diff (sync.c) cursors name the old rights: one kept
+	 * from then leads to a snapshot, never to a half-applied difference */
+	put64(out + 17, rights_of(s->diff_active ? &s->diff_old : &s->principal));
 	mac(srv, s, out, 25, out + 25);
 }
 
@@ -73,8 +75,8 @@ int cursor_check(kt_server *srv, const kt_session *s, const void *c, size_t len,
 	mac(srv, s, b, 25, want);
 	if (sodium_memcmp(want, b + 25, 16) != 0)
 		return KT_EBAD_CURSOR; /* forged, or from another device/principal/org */
-	if (get64(b + 17) != rights_of(&s->principal))
-		return KT_EBAD_CURSOR; /* rights changed since: evictions may be owed */
+	if (get64(b + 17) != rights_of(s->diff_active ? &s->diff_old : &s->principal))
+		return KT_EBAD_CURSOR; /* rights changed since: evictions may be owed (a diff's: as made) */
 	q = (int64_t)get64(b + 1);
 	if (q < 0 || q > srv->head_seq)
 		return KT_EBAD_CURSOR; /* from a future this database never had (restored backup) */

@@ -140,6 +140,13 @@ static void join_loc(void *u, const char *id)
 	join(j->s, j->prefix, id);
 }
 
+static void join_old_loc(void *u, const char *id)
+{
+	struct join_ctx *j = u;
+	if (!kt_locset_has(j->s->principal.locs, id))
+		join(j->s, j->prefix, id);
+}
+
 void fanout_index(kt_session *s)
 {
 	const kt_principal *p = &s->principal;
@@ -155,6 +162,8 @@ void fanout_index(kt_session *s)
 		struct join_ctx j = {s, "l"};
 		join(s, "s", p->id); /* changes to one's own rights arrive even with no location left */
 		each_loc(p->locs, join_loc, &j);
+		if (s->diff_active) /* a rights diff's union (sync.c): the old locations' changes too */
+			each_loc(s->diff_old.locs, join_old_loc, &j);
 	}
 }
 

@@ -2,6 +2,8 @@
  * README's "Access policy" section is printed from it (kartoteka-server
  * policy) and tests/unit/test_policy.c fails when a schema column has no
  * entry here. Change the table, not the code around it. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "policy.h"
 
@@ -384,6 +386,41 @@ const char *policy_snapshot_where(const kt_principal *p, const kt_table *t)
 			       : "org_id = ?2 AND client_id IN (SELECT client_id FROM client_location WHERE "
 				 "location_id IN " MY_LOCS ")";
 	return "0"; /* deny by default */
+}
+
+/* Rights diff (issue 4): the snapshot condition of a staff member with the
+ * locations taken from parameter ?param, a JSON array of location ids,
+ * instead of from staff_location (which holds only the rights of now), so
+ * that the rows of the old and of the new locations can be told apart.
+ * NULL for a client (their locations come from client_location: no diff)
+ * or when out of memory; the caller frees it. */
+char *policy_locs_where(const kt_principal *p, const kt_table *t, int param)
+{
+	static const char my[] = MY_LOCS;
+	const char *w = policy_snapshot_where(p, t), *q;
+	char with[48], *out, *o;
+	size_t n = 1;
+
+	if (p->role == KT_ROLE_CLIENT || p->is_client)
+		return NULL;
+	snprintf(with, sizeof with, "(SELECT value FROM json_each(?%d))", param);
+	for (q = w; (q = strstr(q, my)); q += sizeof my - 1)
+		n++;
+	if (!(out = malloc(strlen(w) + n * strlen(with) + 1)))
+		return NULL;
+	for (o = out, q = w;;) {
+		const char *m = strstr(q, my);
+		size_t len = m ? (size_t)(m - q) : strlen(q);
+		memcpy(o, q, len);
+		o += len;
+		if (!m)
+			break;
+		memcpy(o, with, strlen(with));
+		o += strlen(with);
+		q = m + sizeof my - 1;
+	}
+	*o = 0;
+	return out;
 }
 
 void policy_print_markdown(FILE *out)

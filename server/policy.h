@@ -49,6 +49,12 @@ bool policy_specialist_purpose(const char *purpose);
  * snapshots. Parameters: ?1 = principal id, ?2 = organisation id. Static string. */
 const char *policy_snapshot_where(const kt_principal *p, const kt_table *t);
 
+/* The same for a staff member with their locations read from parameter
+ * ?param (a JSON array of location ids) instead of the database: for the
+ * difference a change of locations makes (sync.c). Owned string; NULL for a
+ * client principal or out of memory. */
+char *policy_locs_where(const kt_principal *p, const kt_table *t, int param);
+
 /* May a role write this column (of a row it may see, at its locations)?
  * Design §4: owners everything; managers everything at their locations;
  * reception client contact data and appointments; specialists visits and

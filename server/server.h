@@ -81,6 +81,15 @@ struct kt_session {
 	int snap_table;
 	char snap_after[KT_UUID_LEN + 1];
 	int64_t snap_seq;
+	/* issue 4, a change of locations (same role): the difference instead of
+	 * a snapshot (sync.c, "rights diff"; PROTOCOL.md, rights) */
+	int diff_phase;              /* 0 none, 1 evictions, 2 rows gained */
+	int diff_table;
+	char diff_after[KT_UUID_LEN + 1];
+	bool diff_active;            /* from the diff until the stream passes diff_end */
+	kt_principal diff_old;       /* the rights before (owned while diff_active) */
+	int64_t diff_end;            /* newest change the diff's reads may have seen */
+	int64_t basis_seq;           /* the last snapshot read changes up to here */
 };
 
 /* One entry of the in-memory log ring. */
@@ -201,6 +210,7 @@ int sync_next_frame(kt_session *s, bool *have);
 void sync_start_snapshot(kt_session *s);
 /* Free the fan-out's shared row cache (at shutdown; it renews itself). */
 void sync_rowcache_clear(kt_server *srv);
+void sync_session_free(kt_session *s); /* what a rights diff holds (issue 4) */
 void sync_start_stream(kt_session *s, int64_t from_seq);
 /* One column value as the wire shows it (lists as arrays, bools as bools). */
 void sync_pack_value(kt_mpw *w, const kt_col *c, const kt_val *v);

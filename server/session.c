@@ -55,6 +55,7 @@ void session_free(kt_session *s)
 		s->ctl_head = f->next;
 		free(f);
 	}
+	sync_session_free(s);
 	kt_principal_free(&s->principal);
 	free(s->in);
 	free(s);

@@ -1670,9 +1670,27 @@ static int read_row(kt_store *st, sqlite3_stmt *s, const kt_table *t, kt_row *ou
 	return KT_OK;
 }
 
+static int rows_page(kt_store *st, const kt_table *t, const char *where, const char *principal_id,
+		     const char *org, const char *p5, const char *p6, const char *after_id, int limit,
+		     kt_row_cb cb, void *user, char last_id[KT_UUID_LEN + 1], int *n);
+
 int store_snapshot_page(kt_store *st, const kt_table *t, const char *where, const char *principal_id,
 			const char *org, const char *after_id, int limit, kt_row_cb cb, void *user,
 			char last_id[KT_UUID_LEN + 1], int *n)
+{
+	return rows_page(st, t, where, principal_id, org, NULL, NULL, after_id, limit, cb, user, last_id, n);
+}
+
+int store_diff_page(kt_store *st, const kt_table *t, const char *where, const char *principal_id,
+		    const char *org, const char *p5, const char *p6, const char *after_id, int limit,
+		    kt_row_cb cb, void *user, char last_id[KT_UUID_LEN + 1], int *n)
+{
+	return rows_page(st, t, where, principal_id, org, p5, p6, after_id, limit, cb, user, last_id, n);
+}
+
+static int rows_page(kt_store *st, const kt_table *t, const char *where, const char *principal_id,
+		     const char *org, const char *p5, const char *p6, const char *after_id, int limit,
+		     kt_row_cb cb, void *user, char last_id[KT_UUID_LEN + 1], int *n)
 {
 	const char *base = row_select_sql(st, t);
 	char *sql = NULL;
@@ -1698,6 +1716,10 @@ int store_snapshot_page(kt_store *st, const kt_table *t, const char *where, cons
 	sqlite3_bind_text(s, 2, org, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, after_id ? after_id : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 4, limit);
+	if (p5)
+		sqlite3_bind_text(s, 5, p5, -1, SQLITE_STATIC);
+	if (p6)
+		sqlite3_bind_text(s, 6, p6, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		kt_row row;
 		if ((rc = read_row(st, s, t, &row)))

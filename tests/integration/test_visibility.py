@@ -198,7 +198,14 @@ class VisibilityOracleTest(unittest.TestCase):
     def op_online(self):
         self.rnd.choice(self.devices).start()
 
+    def count_rights_log(self):
+        """How the servers so far answered rights changes (a difference or a snapshot; PROTOCOL.md §7)."""
+        log = "".join(self.server.errlog)
+        self.rights_diffs = getattr(self, "rights_diffs", 0) + log.count("locations changed; sending the difference")
+        self.rights_snaps = getattr(self, "rights_snaps", 0) + log.count("rights changed; sending a new snapshot")
+
     def op_restart(self):
+        self.count_rights_log()
         online = [d for d in self.devices if d.online()]
         if self.rnd.random() < 0.5:
             self.server.proc.kill()  # SIGKILL: every connection cut mid-message
@@ -275,6 +282,9 @@ class VisibilityOracleTest(unittest.TestCase):
         self.quiet_point("at the end")
         print("visibility oracle: seed %d passed: %s" % (SEED, ", ".join("%s %d" % kv for kv in sorted(counts.items()))),
               flush=True)
+        self.count_rights_log()
+        print("visibility oracle: seed %d: rights changes on connected devices: %d sent as a difference, %d as a "
+              "snapshot" % (SEED, self.rights_diffs, self.rights_snaps), flush=True)
 
 
 if __name__ == "__main__":
