@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+#include "kt_evloop.h"
 #include "revoke.h"
 #include "server.h"
 
@@ -275,6 +276,7 @@ static void raise_open_file_limit(void)
 int server_run(const kt_serve_opts *o)
 {
 	struct lws_context_creation_info info;
+	kt_evloop *loop = NULL;
 	kt_server srv;
 	char host[256];
 	const char *msg = NULL;
@@ -316,6 +318,12 @@ int server_run(const kt_serve_opts *o)
 	info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_VALIDATE_UTF8;
 	info.timeout_secs = 10; /* HTTP upgrade must complete within this */
 	info.ka_time = 0;
+	/* epoll through libuv, turned by us (common/kt_evloop.h) */
+	loop = kt_evloop_new(&info);
+	if (!loop) {
+		rc = 1;
+		goto out;
+	}
 	srv.ctx = lws_create_context(&info);
 	if (!srv.ctx) {
 		fprintf(stderr, "kartoteka-server: cannot listen on %s\n", o->listen);
@@ -361,11 +369,13 @@ int server_run(const kt_serve_opts *o)
 	signal(SIGPIPE, SIG_IGN);
 	printf("listening on %s:%d\n", host, srv.port);
 	fflush(stdout);
-	kt_info("serving %s (schema v%d, change log at %lld)", o->db_path, store_schema_version(srv.st),
-		(long long)srv.head_seq);
+	kt_info("serving %s (schema v%d, change log at %lld, %s loop)", o->db_path, store_schema_version(srv.st),
+		(long long)srv.head_seq, kt_evloop_name(loop));
 
+	/* the signal handler sets the flag and cancels the wait, so a turn
+	 * ends right after a SIGTERM */
 	while (!atomic_load(&srv.stop))
-		if (lws_service(srv.ctx, 0) < 0)
+		if (kt_evloop_service(loop, srv.ctx) < 0)
 			break;
 	kt_info("shutting down");
 	rc = 0;
@@ -383,8 +393,11 @@ out:
 		writer_stop(&srv);
 		export_worker_stop(&srv);
 		portal_stop(&srv);
-		lws_context_destroy(srv.ctx);
+		kt_evloop_destroy(loop, srv.ctx);
+		loop = NULL;
 	}
+	if (loop)
+		kt_evloop_destroy(loop, NULL);
 	auth_stop(&srv);
 	writer_stop(&srv);
 	export_worker_stop(&srv);
