@@ -37,6 +37,8 @@ static int on_receive(kt_session *s, struct lws *wsi, const void *in, size_t len
 	size_t cap = s->signed_in ? KT_MAX_FRAME : KT_MAX_FRAME_PREAUTH;
 	bool first = lws_is_first_fragment(wsi) && s->in_len == 0;
 
+	s->last_rx_us = kt_mono_us();
+
 	if (s->state == KT_SS_CLOSING)
 		return 0; /* draining until the fatal error is written */
 	if (first)
@@ -126,7 +128,13 @@ static int callback_kartoteka(struct lws *wsi, enum lws_callback_reasons reason,
 		return 0;
 	case LWS_CALLBACK_RECEIVE:
 		return *slot ? on_receive(*slot, wsi, in, len) : -1;
+	case LWS_CALLBACK_RECEIVE_PONG:
+		if (*slot)
+			(*slot)->last_rx_us = kt_mono_us();
+		return 0;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
+		if (*slot && (*slot)->want_ping && (*slot)->state != KT_SS_CLOSING)
+			return keepalive_write_ping(*slot);
 		return *slot ? session_on_writeable(*slot) : 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		on_wake(srv);
@@ -163,9 +171,13 @@ static const struct lws_protocols protocols[] = {
 	{NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
+/* No keepalive by libwebsockets: its per-connection timers made every new
+ * connection walk all the others' (lws_dll2_add_sorted); keepalive.c pings
+ * an idle peer after 30 s and hangs up after KT_IDLE_TIMEOUT_S instead.
+ * Zero here, because without a policy lws uses its default (300/310 s). */
 static const lws_retry_bo_t retry = {
-	.secs_since_valid_ping = 30,   /* ping an idle peer after 30 s */
-	.secs_since_valid_hangup = KT_IDLE_TIMEOUT_S,
+	.secs_since_valid_ping = 0,
+	.secs_since_valid_hangup = 0,
 };
 
 /* Watch the database's WAL for commits by other processes (the admin
@@ -363,6 +375,7 @@ int server_run(const kt_serve_opts *o)
 	}
 	watch_start(&srv);
 	lws_sul_schedule(srv.ctx, 0, &srv.poll_timer, poll_cb, 250 * LWS_US_PER_MS);
+	keepalive_start(&srv);
 	g_srv = &srv;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -389,6 +402,7 @@ out:
 	if (srv.ctx) {
 		lws_sul_cancel(&srv.poll_timer);
 		lws_sul_cancel(&srv.recheck_timer);
+		keepalive_stop(&srv);
 		auth_stop(&srv); /* before the context: workers call lws_cancel_service */
 		writer_stop(&srv);
 		export_worker_stop(&srv);
