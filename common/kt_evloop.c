@@ -48,16 +48,27 @@ void kt_evloop_destroy(kt_evloop *l, struct lws_context *ctx)
 			lws_context_destroy(ctx);
 		return;
 	}
-	if (ctx)
+	if (!l->use_uv) {
+		if (ctx)
+			lws_context_destroy(ctx);
+		free(l);
+		return;
+	}
+	/* On an event library, lws 4.1.6 destroys a context in steps
+	 * (lib/core/context.c): the first call starts closing every connection
+	 * and lws's own loop handles, whose close callbacks run in the loop
+	 * (they still use the context); the second frees the rest. Bounded,
+	 * so a handle left open cannot hang the shutdown. */
+	if (ctx) {
 		lws_context_destroy(ctx);
-	if (l->use_uv) {
-		/* lws closed its handles; their close callbacks run in the loop.
-		 * Bounded, so a handle left open cannot hang the shutdown. */
 		for (int i = 0; i < 1000 && uv_run(&l->uv, UV_RUN_NOWAIT); i++)
 			;
-		if (uv_loop_close(&l->uv))
-			return; /* something is still open: leak the loop rather than free it under a handle */
+		lws_context_destroy(ctx);
 	}
+	for (int i = 0; i < 1000 && uv_run(&l->uv, UV_RUN_NOWAIT); i++)
+		;
+	if (uv_loop_close(&l->uv))
+		return; /* something is still open: leak the loop rather than free it under a handle */
 	free(l);
 }
 
