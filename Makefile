@@ -14,6 +14,8 @@ DEB_PKGS   := build-essential cmake pkg-config libwebsockets-dev libsqlite3-dev 
               python3 python3-websockets python3-msgpack python3-nacl
 # portal accounts and mail (issue 5): SMTP through libcurl; a real SMTP server in tests
 DEB_PKGS   += libcurl4-openssl-dev python3-aiosmtpd
+# the event loop (issue 6): libuv's epoll loop under libwebsockets, through its uv plugin
+DEB_PKGS   += libuv1-dev libwebsockets-evlib-uv
 
 .PHONY: run test deps build build-san test-plain test-san bench clean fuzz
 

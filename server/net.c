@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+#include "kt_evloop.h"
 #include "revoke.h"
 #include "server.h"
 
@@ -35,6 +36,8 @@ static int on_receive(kt_session *s, struct lws *wsi, const void *in, size_t len
 {
 	size_t cap = s->signed_in ? KT_MAX_FRAME : KT_MAX_FRAME_PREAUTH;
 	bool first = lws_is_first_fragment(wsi) && s->in_len == 0;
+
+	s->last_rx_us = kt_mono_us();
 
 	if (s->state == KT_SS_CLOSING)
 		return 0; /* draining until the fatal error is written */
@@ -125,7 +128,13 @@ static int callback_kartoteka(struct lws *wsi, enum lws_callback_reasons reason,
 		return 0;
 	case LWS_CALLBACK_RECEIVE:
 		return *slot ? on_receive(*slot, wsi, in, len) : -1;
+	case LWS_CALLBACK_RECEIVE_PONG:
+		if (*slot)
+			(*slot)->last_rx_us = kt_mono_us();
+		return 0;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
+		if (*slot && (*slot)->want_ping && (*slot)->state != KT_SS_CLOSING)
+			return keepalive_write_ping(*slot);
 		return *slot ? session_on_writeable(*slot) : 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		on_wake(srv);
@@ -162,9 +171,13 @@ static const struct lws_protocols protocols[] = {
 	{NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
+/* No keepalive by libwebsockets: its per-connection timers made every new
+ * connection walk all the others' (lws_dll2_add_sorted); keepalive.c pings
+ * an idle peer after 30 s and hangs up after KT_IDLE_TIMEOUT_S instead.
+ * Zero here, because without a policy lws uses its default (300/310 s). */
 static const lws_retry_bo_t retry = {
-	.secs_since_valid_ping = 30,   /* ping an idle peer after 30 s */
-	.secs_since_valid_hangup = KT_IDLE_TIMEOUT_S,
+	.secs_since_valid_ping = 0,
+	.secs_since_valid_hangup = 0,
 };
 
 /* Watch the database's WAL for commits by other processes (the admin
@@ -275,6 +288,7 @@ static void raise_open_file_limit(void)
 int server_run(const kt_serve_opts *o)
 {
 	struct lws_context_creation_info info;
+	kt_evloop *loop = NULL;
 	kt_server srv;
 	char host[256];
 	const char *msg = NULL;
@@ -316,6 +330,12 @@ int server_run(const kt_serve_opts *o)
 	info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_VALIDATE_UTF8;
 	info.timeout_secs = 10; /* HTTP upgrade must complete within this */
 	info.ka_time = 0;
+	/* epoll through libuv, turned by us (common/kt_evloop.h) */
+	loop = kt_evloop_new(&info);
+	if (!loop) {
+		rc = 1;
+		goto out;
+	}
 	srv.ctx = lws_create_context(&info);
 	if (!srv.ctx) {
 		fprintf(stderr, "kartoteka-server: cannot listen on %s\n", o->listen);
@@ -355,17 +375,20 @@ int server_run(const kt_serve_opts *o)
 	}
 	watch_start(&srv);
 	lws_sul_schedule(srv.ctx, 0, &srv.poll_timer, poll_cb, 250 * LWS_US_PER_MS);
+	keepalive_start(&srv);
 	g_srv = &srv;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	printf("listening on %s:%d\n", host, srv.port);
 	fflush(stdout);
-	kt_info("serving %s (schema v%d, change log at %lld)", o->db_path, store_schema_version(srv.st),
-		(long long)srv.head_seq);
+	kt_info("serving %s (schema v%d, change log at %lld, %s loop)", o->db_path, store_schema_version(srv.st),
+		(long long)srv.head_seq, kt_evloop_name(loop));
 
+	/* the signal handler sets the flag and cancels the wait, so a turn
+	 * ends right after a SIGTERM */
 	while (!atomic_load(&srv.stop))
-		if (lws_service(srv.ctx, 0) < 0)
+		if (kt_evloop_service(loop, srv.ctx) < 0)
 			break;
 	kt_info("shutting down");
 	rc = 0;
@@ -379,12 +402,16 @@ out:
 	if (srv.ctx) {
 		lws_sul_cancel(&srv.poll_timer);
 		lws_sul_cancel(&srv.recheck_timer);
+		keepalive_stop(&srv);
 		auth_stop(&srv); /* before the context: workers call lws_cancel_service */
 		writer_stop(&srv);
 		export_worker_stop(&srv);
 		portal_stop(&srv);
-		lws_context_destroy(srv.ctx);
+		kt_evloop_destroy(loop, srv.ctx);
+		loop = NULL;
 	}
+	if (loop)
+		kt_evloop_destroy(loop, NULL);
 	auth_stop(&srv);
 	writer_stop(&srv);
 	export_worker_stop(&srv);

@@ -61,6 +61,10 @@ struct kt_session {
 	lws_sorted_usec_list_t deadline; /* sign-in deadline */
 	lws_sorted_usec_list_t tarpit;   /* a throttled sign-in's answer waits on this (login_tarpit.c) */
 	int tarpit_code;                 /* ... and carries this error code */
+	/* keepalive (keepalive.c, issue 6 load): one sweep instead of a timer per connection */
+	int64_t last_rx_us;              /* kt_mono_us() of the last frame or pong received */
+	int64_t ping_at_us;              /* of the last ping sent */
+	bool want_ping;                  /* the next writeable callback sends a ping */
 
 	/* inbound reassembly */
 	unsigned char *in;
@@ -146,6 +150,7 @@ struct kt_server {
 	kt_portal_rt *portal;
 	kt_mail_worker *mail;
 	atomic_int wake_portal;
+	lws_sorted_usec_list_t keepalive_timer; /* keepalive.c (issue 6, load) */
 };
 
 typedef struct kt_serve_opts {
@@ -154,6 +159,11 @@ typedef struct kt_serve_opts {
 	int log_level;
 	const kt_portal_config *portal; /* NULL: defaults (issue 5) */
 } kt_serve_opts;
+
+/* keepalive.c: idle pings and hang-up from one sweep timer (issue 6, load) */
+void keepalive_start(kt_server *srv);
+void keepalive_stop(kt_server *srv);
+int keepalive_write_ping(kt_session *s);
 
 /* Run the server until SIGINT/SIGTERM. Prints "listening on HOST:PORT". */
 int server_run(const kt_serve_opts *o);

@@ -24,6 +24,8 @@ kt_session *session_new(kt_server *srv, struct lws *wsi)
 	s->wsi = wsi;
 	s->id = ++srv->next_session_id;
 	s->state = KT_SS_HELLO;
+	s->last_rx_us = kt_mono_us();
+	s->ping_at_us = s->last_rx_us;
 	lws_get_peer_simple(wsi, ip, sizeof ip);
 	snprintf(s->addr, sizeof s->addr, "%s", ip);
 	s->next = srv->sessions;

@@ -1,5 +1,5 @@
 /* bench_load.c - load and soak (issue 6): many signed-in devices on one
- * server, in one poll-driven libwebsockets client process.
+ * server, in one libwebsockets client process (epoll loop, common/kt_evloop.h).
  *
  *   1. connect: N devices (default 10,000) resume prepared sessions and sync;
  *      server memory per device = server RSS delta / N.
@@ -39,6 +39,7 @@
 #include <sodium.h>
 #include "bench_org.h"
 #include "bench_util.h"
+#include "kt_evloop.h"
 #include "kt_proto.h"
 #include "kt_util.h"
 #include "store.h"
@@ -65,6 +66,7 @@ typedef struct dev {
 static dev *devs;
 static int ndev, nsynced, nclosed_err, nerrors;
 static struct lws_context *ctx;
+static kt_evloop *loop; /* epoll under ctx, as in the server (common/kt_evloop.h) */
 static int server_port;
 static const char *const *src_addr;
 static int nsrc = 1;
@@ -311,6 +313,10 @@ static const struct lws_protocols protocols[] = {
 	{NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
+/* No lws keepalive timers: each connection's would be inserted into one
+ * sorted list by walking all the others (see server/keepalive.c). */
+static const lws_retry_bo_t no_keepalive = {.secs_since_valid_ping = 0, .secs_since_valid_hangup = 0};
+
 static void connect_dev(dev *d, int i)
 {
 	struct lws_client_connect_info ci;
@@ -323,6 +329,7 @@ static void connect_dev(dev *d, int i)
 	ci.origin = "127.0.0.1";
 	ci.protocol = KT_SUBPROTOCOL;
 	ci.opaque_user_data = d;
+	ci.retry_and_idle_policy = &no_keepalive;
 	ci.iface = nsrc > 1 ? src_addr[i % nsrc] : NULL;
 	d->closing = false;
 	d->want_connect = false;
@@ -350,7 +357,7 @@ static void service_until(int first, int last, int64_t deadline_us)
 				if (devs[i].want_connect && !devs[i].wsi)
 					connect_dev(&devs[i], i);
 		}
-		lws_service(ctx, 0);
+		kt_evloop_service(loop, ctx);
 	}
 }
 
@@ -364,7 +371,7 @@ static void service_for(int64_t us)
 				if (devs[i].want_connect && !devs[i].wsi)
 					connect_dev(&devs[i], i);
 		}
-		lws_service(ctx, 0);
+		kt_evloop_service(loop, ctx);
 	}
 }
 
@@ -382,7 +389,7 @@ static void close_devs(int first, int last)
 			open += devs[i].wsi != NULL;
 		if (!open || kt_mono_us() > end)
 			return;
-		lws_service(ctx, 0);
+		kt_evloop_service(loop, ctx);
 	}
 }
 
@@ -428,7 +435,7 @@ static void *writer(void *arg)
 	return NULL;
 }
 
-/* lws_service() may sleep up to 30 s with nothing to do: a 10 ms tick
+/* a loop turn may sleep up to 30 s with nothing to do: a 10 ms tick
  * keeps the loops' clocks and flags looked at. */
 static lws_sorted_usec_list_t tick;
 static void on_tick(lws_sorted_usec_list_t *sul)
@@ -443,7 +450,14 @@ static struct lws_context *client_context(int n)
 	memset(&info, 0, sizeof info);
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = protocols;
-	info.fd_limit_per_thread = (unsigned)n + 64;
+	/* no fd_limit_per_thread: below the open-file limit it makes lws find
+	 * the connection of every ready descriptor by a linear search
+	 * (wsi_from_fd, half of this process's CPU at 10,000); sized by the
+	 * raised limit, the lookup is an index. */
+	(void)n;
+	loop = kt_evloop_new(&info);
+	if (!loop)
+		return NULL;
 	struct lws_context *c = lws_create_context(&info);
 	memset(&tick, 0, sizeof tick);
 	if (c)
@@ -526,7 +540,8 @@ static int snapshot_part(const char *server_bin, int n)
 	       server_rss_kb(b.pid));
 	rc = nsynced == n ? 0 : 1;
 	lws_sul_cancel(&tick);
-	lws_context_destroy(ctx);
+	kt_evloop_destroy(loop, ctx);
+	loop = NULL;
 	ctx = NULL;
 	bench_server_stop(&b);
 	free(per);
@@ -619,6 +634,7 @@ int main(int argc, char **argv)
 	}
 	server_port = b.port;
 	ctx = client_context(ndev);
+	printf("event loop: %s (bench and server; KT_EVLOOP=poll for lws's poll)\n", kt_evloop_name(loop));
 	usleep(300 * 1000);
 	long rss0 = server_rss_kb(b.pid);
 	printf("server: open-file limit %ld, idle RSS %ld KB\n", server_fd_limit(b.pid), rss0);
@@ -663,7 +679,7 @@ int main(int argc, char **argv)
 	long rss_first = 0, rss_last = 0, anon_first = 0, anon_last = 0;
 	if (!soak) {
 		while (!atomic_load(&writer_done))
-			lws_service(ctx, 0);
+			kt_evloop_service(loop, ctx);
 		service_for(1000 * 1000); /* the last changes */
 		int expected = (int)((int64_t)seconds * ndev); /* each device sees its location's writes */
 		printf("latency: %d locations x 1 write/s for %d s, %d devices: %d deliveries (expected %d)\n", nloc,
@@ -738,7 +754,8 @@ int main(int argc, char **argv)
 done:
 	printf("server: RSS at the end %ld KB, errors seen by devices %d\n", server_rss_kb(b.pid), nerrors);
 	lws_sul_cancel(&tick);
-	lws_context_destroy(ctx);
+	kt_evloop_destroy(loop, ctx);
+	loop = NULL;
 	ctx = NULL;
 	bench_server_stop(&b);
 	for (int i = 0; i < ndev; i++)
