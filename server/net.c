@@ -403,6 +403,7 @@ out:
 		lws_sul_cancel(&srv.poll_timer);
 		lws_sul_cancel(&srv.recheck_timer);
 		keepalive_stop(&srv);
+		session_deadlines_stop(&srv);
 		auth_stop(&srv); /* before the context: workers call lws_cancel_service */
 		writer_stop(&srv);
 		export_worker_stop(&srv);

@@ -58,7 +58,10 @@ struct kt_session {
 	int pushes_inflight;         /* pushes handed to the writer, not yet answered */
 	uint8_t token_hash[32];      /* of the session token (logout ends it) */
 	bool has_token;
-	lws_sorted_usec_list_t deadline; /* sign-in deadline */
+	/* sign-in deadline: a place in the server's queue of connections not
+	 * signed in yet (session.c), in order of arrival = order of deadline */
+	struct kt_session *dl_prev, *dl_next;
+	int64_t deadline_us; /* kt_mono_us() at which it is closed; 0: not queued */
 	lws_sorted_usec_list_t tarpit;   /* a throttled sign-in's answer waits on this (login_tarpit.c) */
 	int tarpit_code;                 /* ... and carries this error code */
 	/* keepalive (keepalive.c, issue 6 load): one sweep instead of a timer per connection */
@@ -151,6 +154,10 @@ struct kt_server {
 	kt_mail_worker *mail;
 	atomic_int wake_portal;
 	lws_sorted_usec_list_t keepalive_timer; /* keepalive.c (issue 6, load) */
+	/* connections waiting to sign in, oldest first, and one timer for the
+	 * oldest (session.c): no per-connection entry in lws's sorted timer list */
+	struct kt_session *dl_head, *dl_tail;
+	lws_sorted_usec_list_t deadline_timer;
 };
 
 typedef struct kt_serve_opts {
@@ -163,6 +170,7 @@ typedef struct kt_serve_opts {
 /* keepalive.c: idle pings and hang-up from one sweep timer (issue 6, load) */
 void keepalive_start(kt_server *srv);
 void keepalive_stop(kt_server *srv);
+void session_deadlines_stop(kt_server *srv); /* the sign-in deadline timer (session.c) */
 int keepalive_write_ping(kt_session *s);
 
 /* Run the server until SIGINT/SIGTERM. Prints "listening on HOST:PORT". */

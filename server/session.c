@@ -7,11 +7,71 @@
 #include <sodium.h>
 #include "server.h"
 
+/* The sign-in deadline. Every connection gets the same time to sign in, so
+ * the connections still waiting form a queue in order of their deadlines:
+ * appending and leaving are O(1), and one timer, set for the oldest, serves
+ * them all. (A timer per connection costs a walk of lws's sorted timer list
+ * on every connect: with thousands reconnecting at once that walk was most
+ * of the server's CPU.) */
+static void deadline_arm(kt_server *srv, bool firing);
+
+static void deadline_leave(kt_session *s)
+{
+	kt_server *srv = s->srv;
+	if (!s->deadline_us)
+		return;
+	if (s->dl_prev)
+		s->dl_prev->dl_next = s->dl_next;
+	else
+		srv->dl_head = s->dl_next;
+	if (s->dl_next)
+		s->dl_next->dl_prev = s->dl_prev;
+	else
+		srv->dl_tail = s->dl_prev;
+	s->dl_prev = s->dl_next = NULL;
+	s->deadline_us = 0;
+}
+
 static void deadline_cb(lws_sorted_usec_list_t *sul)
 {
-	kt_session *s = lws_container_of(sul, kt_session, deadline);
-	if (!s->signed_in)
-		session_error(s, KT_ETIMEOUT, "no sign-in within the deadline", NULL, true);
+	kt_server *srv = lws_container_of(sul, kt_server, deadline_timer);
+	int64_t now = kt_mono_us();
+	while (srv->dl_head && srv->dl_head->deadline_us <= now) {
+		kt_session *s = srv->dl_head;
+		deadline_leave(s);
+		if (!s->signed_in)
+			session_error(s, KT_ETIMEOUT, "no sign-in within the deadline", NULL, true);
+	}
+	deadline_arm(srv, true);
+}
+
+/* The timer follows the oldest waiting connection; when that one signs in
+ * or goes, the timer fires early, finds nothing due and moves on. */
+static void deadline_arm(kt_server *srv, bool firing)
+{
+	if (!srv->dl_head || (!firing && !lws_dll2_is_detached(&srv->deadline_timer.list)))
+		return; /* nobody waits, or it is set for an earlier deadline already */
+	int64_t wait = srv->dl_head->deadline_us - kt_mono_us();
+	lws_sul_schedule(srv->ctx, 0, &srv->deadline_timer, deadline_cb, wait > 0 ? (lws_usec_t)wait : 1);
+}
+
+static void deadline_join(kt_session *s)
+{
+	kt_server *srv = s->srv;
+	s->deadline_us = kt_mono_us() + (int64_t)KT_AUTH_DEADLINE_MS * 1000;
+	s->dl_next = NULL;
+	s->dl_prev = srv->dl_tail;
+	if (srv->dl_tail)
+		srv->dl_tail->dl_next = s;
+	else
+		srv->dl_head = s;
+	srv->dl_tail = s;
+	deadline_arm(srv, false);
+}
+
+void session_deadlines_stop(kt_server *srv)
+{
+	lws_sul_cancel(&srv->deadline_timer);
 }
 
 kt_session *session_new(kt_server *srv, struct lws *wsi)
@@ -33,7 +93,7 @@ kt_session *session_new(kt_server *srv, struct lws *wsi)
 		srv->sessions->prev = s;
 	srv->sessions = s;
 	srv->nsessions++;
-	lws_sul_schedule(srv->ctx, 0, &s->deadline, deadline_cb, (lws_usec_t)KT_AUTH_DEADLINE_MS * 1000);
+	deadline_join(s);
 	return s;
 }
 
@@ -42,7 +102,7 @@ void session_free(kt_session *s)
 	if (!s)
 		return;
 	kt_server *srv = s->srv;
-	lws_sul_cancel(&s->deadline);
+	deadline_leave(s);
 	lws_sul_cancel(&s->tarpit);
 	fanout_unindex(s);
 	if (s->prev)
@@ -298,7 +358,7 @@ void session_signed_in(kt_session *s, bool is_client, const char *principal_id, 
 			auth_token_hash(srv, raw, sizeof raw, s->token_hash);
 		sodium_memzero(raw, sizeof raw);
 	}
-	lws_sul_cancel(&s->deadline);
+	deadline_leave(s);
 	ok.kind.s = is_client ? "client" : "staff";
 	ok.kind.len = strlen(ok.kind.s);
 	ok.id.s = s->principal.id;
