@@ -37,9 +37,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <sodium.h>
+#include "bench_conn.h"
 #include "bench_org.h"
 #include "bench_util.h"
-#include "kt_evloop.h"
 #include "kt_proto.h"
 #include "kt_util.h"
 #include "store.h"
@@ -47,27 +47,21 @@
 #define MAX_LOC 64
 #define STAFF_PER_LOC BENCH_STAFF_PER_LOC
 #define WAVE 500 /* connections opened at a time in the connect phase */
+/* a loop turn may sleep up to 30 s with nothing to do: a 10 ms tick
+ * keeps the loops' clocks and flags looked at. */
+#define TICK_US (10 * LWS_US_PER_MS)
 
 typedef struct dev {
-	struct lws *wsi;
+	bench_conn c; /* first: the hooks get &d->c */
 	int loc; /* location index, -1: every location (owner) */
-	char device[KT_UUID_LEN + 1];
-	char token[65];
-	uint8_t cursor[128];
-	size_t cursor_len;
-	unsigned char out[LWS_PRE + 256];
-	size_t out_len;
-	bench_inbuf in;
-	bool synced, closing, want_connect;
+	bool synced, want_connect;
 	int64_t t_connect, t_synced;
 	int64_t rows;
 } dev;
 
 static dev *devs;
 static int ndev, nsynced, nclosed_err, nerrors;
-static struct lws_context *ctx;
-static kt_evloop *loop; /* epoll under ctx, as in the server (common/kt_evloop.h) */
-static int server_port;
+static bench_client cl; /* epoll under lws, as in the server (common/kt_evloop.h) */
 static const char *const *src_addr;
 static int nsrc = 1;
 static int pending_connects;
@@ -80,8 +74,7 @@ static _Atomic int64_t *commit_us; /* [l * max_writes + k] */
 static int max_writes;
 static atomic_int writer_stop, writer_done;
 static int64_t deliveries;
-static double *lat;
-static int nlat, cap_lat;
+static bench_samples lat; /* change latencies, ms */
 
 /* ---- the server process ---- */
 
@@ -138,28 +131,12 @@ static int make_sessions(kt_store *st, dev *d, int n, bench_id *principal, int n
 	if (bench_sessions_begin(&m, st))
 		return -1;
 	for (int i = 0; i < n; i++)
-		if (bench_sessions_make(&m, principal[i % nprincipal], d[i].device, d[i].token))
+		if (bench_sessions_make(&m, principal[i % nprincipal], d[i].c.device, d[i].c.token))
 			return bench_sessions_end(&m, false);
 	return bench_sessions_end(&m, true);
 }
 
 /* ---- the devices ---- */
-
-static void queue(dev *d, kt_mpw *w)
-{
-	memcpy(d->out + LWS_PRE, w->sb.data, w->sb.size);
-	d->out_len = w->sb.size;
-	lws_callback_on_writable(d->wsi);
-}
-
-static void add_latency(double ms)
-{
-	if (nlat == cap_lat) {
-		cap_lat = cap_lat ? cap_lat * 2 : 1 << 16;
-		lat = realloc(lat, (size_t)cap_lat * sizeof *lat);
-	}
-	lat[nlat++] = ms;
-}
 
 static int on_op(void *user, const kt_op *op)
 {
@@ -174,7 +151,7 @@ static int on_op(void *user, const kt_op *op)
 		return 0;
 	int64_t c = atomic_load(&commit_us[d->loc * max_writes + k]);
 	/* 0: the change arrived before the writer read the clock after COMMIT */
-	add_latency(c && now > c ? (double)(now - c) / 1000.0 : 0.0);
+	bench_samples_add(&lat, c && now > c ? (double)(now - c) / 1000.0 : 0.0);
 	deliveries++;
 	return 0;
 }
@@ -186,46 +163,23 @@ static int count_row(void *user, const kt_op *op)
 	return 0;
 }
 
-static void keep_cursor(dev *d, const kt_str *c)
+/* welcome and auth_ok are answered by bench_conn (resume, sync from the cursor kept here) */
+static void on_message(bench_conn *c, kt_msgtype t, const unsigned char *buf, size_t len)
 {
-	if (c->s && c->len <= sizeof d->cursor) {
-		memcpy(d->cursor, c->s, c->len);
-		d->cursor_len = c->len;
-	}
-}
-
-static void on_message(dev *d, const unsigned char *buf, size_t len)
-{
-	kt_msgtype t;
-	kt_mpw w;
+	dev *d = (dev *)c;
 	kt_cursor_msg m = {0};
-	if (proto_msg_type(buf, len, KT_MAX_STR, &t))
-		return;
-	kt_mpw_init(&w);
 	switch (t) {
-	case KT_MSG_WELCOME: {
-		kt_resume r = {{d->token, 64}};
-		proto_resume_encode(&w, &r);
-		queue(d, &w);
-		break;
-	}
-	case KT_MSG_AUTH_OK:
-		m.has_cursor = d->cursor_len > 0;
-		m.cursor = (kt_str){(const char *)d->cursor, d->cursor_len};
-		proto_sync_encode(&w, &m);
-		queue(d, &w);
-		break;
 	case KT_MSG_PAGE:
 		if (proto_page_decode(buf, len, count_row, d))
 			nerrors++;
 		break;
 	case KT_MSG_SNAPSHOT_END:
 		if (!proto_snapshot_end_decode(buf, len, &m))
-			keep_cursor(d, &m.cursor);
+			bench_conn_keep_cursor(c, &m.cursor);
 		break;
 	case KT_MSG_SYNCED:
 		if (!proto_synced_decode(buf, len, &m))
-			keep_cursor(d, &m.cursor);
+			bench_conn_keep_cursor(c, &m.cursor);
 		if (!d->synced) {
 			d->synced = true;
 			d->t_synced = kt_mono_us();
@@ -237,106 +191,44 @@ static void on_message(dev *d, const unsigned char *buf, size_t len)
 		if (proto_changes_decode(buf, len, on_op, d, &cur))
 			nerrors++;
 		else
-			keep_cursor(d, &cur);
+			bench_conn_keep_cursor(c, &cur);
 		break;
 	}
-	case KT_MSG_ERROR: {
-		kt_error_msg e;
-		if (!proto_error_decode(buf, len, &e) && nerrors++ < 5)
-			fprintf(stderr, "device %s: error %.*s: %.*s\n", d->device, (int)e.code.len, e.code.s,
-				(int)e.msg.len, e.msg.s);
+	case KT_MSG_ERROR:
+		bench_conn_error_msg(c, buf, len, &nerrors);
 		break;
-	}
 	default:
 		break;
 	}
-	kt_mpw_free(&w);
 }
 
-static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+static void on_error(bench_conn *c, const char *why)
 {
-	dev *d = lws_get_opaque_user_data(wsi);
-	(void)user;
-	switch (reason) {
-	case LWS_CALLBACK_CLIENT_ESTABLISHED: {
-		kt_mpw w;
-		kt_hello h = {1u << 1, {d->device, KT_UUID_LEN}, {"kt-bench-load", 13}};
-		kt_mpw_init(&w);
-		proto_hello_encode(&w, &h);
-		queue(d, &w);
-		kt_mpw_free(&w);
-		return 0;
-	}
-	case LWS_CALLBACK_CLIENT_RECEIVE:
-		if (bench_inbuf_add(&d->in, wsi, in, len)) {
-			on_message(d, d->in.buf, d->in.len);
-			bench_inbuf_reset(&d->in);
-		}
-		return 0;
-	case LWS_CALLBACK_CLIENT_WRITEABLE:
-		if (d->closing)
-			return -1;
-		if (d->out_len) {
-			size_t n = d->out_len;
-			d->out_len = 0;
-			if (lws_write(wsi, d->out + LWS_PRE, n, LWS_WRITE_BINARY) < (int)n)
-				return -1;
-		}
-		return 0;
-	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-		if (nclosed_err++ < 5)
-			fprintf(stderr, "connection error: %s\n", in ? (const char *)in : "?");
-		if (d) {
-			d->wsi = NULL;
-			d->want_connect = true; /* try again */
-			pending_connects++;
-		}
-		return 0;
-	case LWS_CALLBACK_CLIENT_CLOSED:
-		if (d) {
-			d->wsi = NULL;
-			bench_inbuf_reset(&d->in);
-			if (d->synced)
-				nsynced--;
-			d->synced = false;
-			if (d->want_connect)
-				pending_connects++; /* soak churn: come back at once */
-		}
-		return 0;
-	default:
-		return 0;
-	}
+	dev *d = (dev *)c;
+	if (nclosed_err++ < 5)
+		fprintf(stderr, "connection error: %s\n", why ? why : "?");
+	d->want_connect = true; /* try again */
+	pending_connects++;
 }
 
-static const struct lws_protocols protocols[] = {
-	{KT_SUBPROTOCOL, callback, 0, 65536, 0, NULL, 0},
-	{NULL, NULL, 0, 0, 0, NULL, 0},
-};
+static void on_closed(bench_conn *c)
+{
+	dev *d = (dev *)c;
+	if (d->synced)
+		nsynced--;
+	d->synced = false;
+	if (d->want_connect)
+		pending_connects++; /* soak churn: come back at once */
+}
 
-/* No lws keepalive timers: each connection's would be inserted into one
- * sorted list by walking all the others (see server/keepalive.c). */
-static const lws_retry_bo_t no_keepalive = {.secs_since_valid_ping = 0, .secs_since_valid_hangup = 0};
+static const bench_client_hooks hooks = {on_message, on_error, on_closed};
 
 static void connect_dev(dev *d, int i)
 {
-	struct lws_client_connect_info ci;
-	memset(&ci, 0, sizeof ci);
-	ci.context = ctx;
-	ci.address = "127.0.0.1";
-	ci.port = server_port;
-	ci.path = "/";
-	ci.host = "127.0.0.1";
-	ci.origin = "127.0.0.1";
-	ci.protocol = KT_SUBPROTOCOL;
-	ci.opaque_user_data = d;
-	ci.retry_and_idle_policy = &no_keepalive;
-	ci.iface = nsrc > 1 ? src_addr[i % nsrc] : NULL;
-	d->closing = false;
 	d->want_connect = false;
 	d->synced = false;
 	d->t_connect = kt_mono_us();
-	d->wsi = lws_client_connect_via_info(&ci);
-	if (!d->wsi) {
+	if (bench_conn_connect(&cl, &d->c, nsrc > 1 ? src_addr[i % nsrc] : NULL)) {
 		d->want_connect = true;
 		pending_connects++;
 	}
@@ -354,10 +246,10 @@ static void service_until(int first, int last, int64_t deadline_us)
 		if (pending_connects) {
 			pending_connects = 0;
 			for (int i = first; i < last; i++)
-				if (devs[i].want_connect && !devs[i].wsi)
+				if (devs[i].want_connect && !devs[i].c.wsi)
 					connect_dev(&devs[i], i);
 		}
-		kt_evloop_service(loop, ctx);
+		bench_client_service(&cl);
 	}
 }
 
@@ -368,28 +260,25 @@ static void service_for(int64_t us)
 		if (pending_connects) {
 			pending_connects = 0;
 			for (int i = 0; i < ndev; i++)
-				if (devs[i].want_connect && !devs[i].wsi)
+				if (devs[i].want_connect && !devs[i].c.wsi)
 					connect_dev(&devs[i], i);
 		}
-		kt_evloop_service(loop, ctx);
+		bench_client_service(&cl);
 	}
 }
 
 static void close_devs(int first, int last)
 {
 	for (int i = first; i < last; i++)
-		if (devs[i].wsi) {
-			devs[i].closing = true;
-			lws_callback_on_writable(devs[i].wsi);
-		}
+		bench_conn_close(&devs[i].c);
 	int64_t end = kt_mono_us() + 10 * 1000000LL;
 	for (;;) {
 		int open = 0;
 		for (int i = first; i < last; i++)
-			open += devs[i].wsi != NULL;
+			open += devs[i].c.wsi != NULL;
 		if (!open || kt_mono_us() > end)
 			return;
-		kt_evloop_service(loop, ctx);
+		bench_client_service(&cl);
 	}
 }
 
@@ -435,36 +324,6 @@ static void *writer(void *arg)
 	return NULL;
 }
 
-/* a loop turn may sleep up to 30 s with nothing to do: a 10 ms tick
- * keeps the loops' clocks and flags looked at. */
-static lws_sorted_usec_list_t tick;
-static void on_tick(lws_sorted_usec_list_t *sul)
-{
-	lws_sul_schedule(ctx, 0, sul, on_tick, 10 * LWS_US_PER_MS);
-}
-
-static struct lws_context *client_context(int n)
-{
-	struct lws_context_creation_info info;
-	lws_set_log_level(LLL_ERR, NULL);
-	memset(&info, 0, sizeof info);
-	info.port = CONTEXT_PORT_NO_LISTEN;
-	info.protocols = protocols;
-	/* no fd_limit_per_thread: below the open-file limit it makes lws find
-	 * the connection of every ready descriptor by a linear search
-	 * (wsi_from_fd, half of this process's CPU at 10,000); sized by the
-	 * raised limit, the lookup is an index. */
-	(void)n;
-	loop = kt_evloop_new(&info);
-	if (!loop)
-		return NULL;
-	struct lws_context *c = lws_create_context(&info);
-	memset(&tick, 0, sizeof tick);
-	if (c)
-		lws_sul_schedule(c, 0, &tick, on_tick, 10 * LWS_US_PER_MS);
-	return c;
-}
-
 static double self_cpu_ms(void)
 {
 	struct rusage ru;
@@ -475,11 +334,11 @@ static double self_cpu_ms(void)
 
 static void report_interval(const char *what, int i, double secs, long rss, long rss0)
 {
-	double p50 = bench_percentile(lat, nlat, 50), p99 = bench_percentile(lat, nlat, 99);
-	double max = nlat ? lat[nlat - 1] : 0;
+	double p50 = bench_percentile(lat.v, lat.n, 50), p99 = bench_percentile(lat.v, lat.n, 99);
+	double max = lat.n ? lat.v[lat.n - 1] : 0;
 	printf("%s %d: t=%.0f s, server RSS %ld KB (%+ld KB), %d deliveries, p50 %.2f ms, p99 %.2f ms, max %.2f ms, "
 	       "%d/%d synced\n",
-	       what, i, secs, rss, rss - rss0, nlat, p50, p99, max, nsynced, ndev);
+	       what, i, secs, rss, rss - rss0, lat.n, p50, p99, max, nsynced, ndev);
 	fflush(stdout);
 }
 
@@ -520,8 +379,10 @@ static int snapshot_part(const char *server_bin, int n)
 	devs = d;
 	ndev = n;
 	nsynced = 0;
-	server_port = b.port;
-	ctx = client_context(n);
+	if (bench_client_start(&cl, b.port, "kt-bench-load", TICK_US, &hooks)) {
+		fprintf(stderr, "cannot create the client context\n");
+		return 1;
+	}
 	int64_t t0 = kt_mono_us();
 	for (int i = 0; i < n; i++)
 		connect_dev(&d[i], i);
@@ -539,14 +400,11 @@ static int snapshot_part(const char *server_bin, int n)
 	       (long long)rows, (long long)(n ? rows / n : 0), secs > 0 ? (double)rows / secs : 0,
 	       server_rss_kb(b.pid));
 	rc = nsynced == n ? 0 : 1;
-	lws_sul_cancel(&tick);
-	kt_evloop_destroy(loop, ctx);
-	loop = NULL;
-	ctx = NULL;
+	bench_client_stop(&cl);
 	bench_server_stop(&b);
 	free(per);
 	for (int i = 0; i < n; i++)
-		bench_inbuf_free(&d[i].in);
+		bench_inbuf_free(&d[i].c.in);
 	free(d);
 	return rc;
 }
@@ -632,9 +490,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cannot start the server\n");
 		return 1;
 	}
-	server_port = b.port;
-	ctx = client_context(ndev);
-	printf("event loop: %s (bench and server; KT_EVLOOP=poll for lws's poll)\n", kt_evloop_name(loop));
+	if (bench_client_start(&cl, b.port, "kt-bench-load", TICK_US, &hooks)) {
+		fprintf(stderr, "cannot create the client context\n");
+		return 1;
+	}
+	printf("event loop: %s (bench and server; KT_EVLOOP=poll for lws's poll)\n", kt_evloop_name(cl.loop));
 	usleep(300 * 1000);
 	long rss0 = server_rss_kb(b.pid);
 	printf("server: open-file limit %ld, idle RSS %ld KB\n", server_fd_limit(b.pid), rss0);
@@ -679,11 +539,11 @@ int main(int argc, char **argv)
 	long rss_first = 0, rss_last = 0, anon_first = 0, anon_last = 0;
 	if (!soak) {
 		while (!atomic_load(&writer_done))
-			kt_evloop_service(loop, ctx);
+			bench_client_service(&cl);
 		service_for(1000 * 1000); /* the last changes */
 		int expected = (int)((int64_t)seconds * ndev); /* each device sees its location's writes */
 		printf("latency: %d locations x 1 write/s for %d s, %d devices: %d deliveries (expected %d)\n", nloc,
-		       seconds, ndev, nlat, expected);
+		       seconds, ndev, lat.n, expected);
 		double wall = (double)(kt_mono_us() - w0) / 1e3;
 		report_interval("latency", 1, wall / 1e3, server_rss_kb(b.pid), rss1);
 		printf("latency: CPU busy: server %.0f %%, this bench %.0f %% of one core\n",
@@ -691,15 +551,14 @@ int main(int argc, char **argv)
 	} else {
 		int churn = ndev / 50, next = 0;
 		for (int iv = 1; !atomic_load(&writer_done); iv++) {
-			nlat = 0;
+			lat.n = 0;
 			int64_t end = w0 + (int64_t)iv * interval * 1000000;
 			/* 2 % of the devices reconnect (and resume) in each interval */
 			for (int i = 0; i < churn; i++) {
 				dev *d = &devs[(next + i) % ndev];
-				if (d->wsi) {
-					d->closing = true;
+				if (d->c.wsi) {
 					d->want_connect = true;
-					lws_callback_on_writable(d->wsi);
+					bench_conn_close(&d->c);
 				}
 			}
 			next = (next + churn) % ndev;
@@ -712,7 +571,7 @@ int main(int argc, char **argv)
 			       100 * (cs - cpu_srv0) / (interval * 1e3), server_anon_kb(b.pid), server_anon_kb(b.pid) - anon1);
 			cpu_srv0 = cs;
 			report_interval("soak interval", iv, (double)(kt_mono_us() - w0) / 1e6, rss, rss1);
-			double p99 = bench_percentile(lat, nlat, 99);
+			double p99 = bench_percentile(lat.v, lat.n, 99);
 			if (p99_first < 0)
 				p99_first = p99, rss_first = rss, anon_first = server_anon_kb(b.pid);
 			p99_last = p99, rss_last = rss, anon_last = server_anon_kb(b.pid);
@@ -753,16 +612,13 @@ int main(int argc, char **argv)
 	}
 done:
 	printf("server: RSS at the end %ld KB, errors seen by devices %d\n", server_rss_kb(b.pid), nerrors);
-	lws_sul_cancel(&tick);
-	kt_evloop_destroy(loop, ctx);
-	loop = NULL;
-	ctx = NULL;
+	bench_client_stop(&cl);
 	bench_server_stop(&b);
 	for (int i = 0; i < ndev; i++)
-		bench_inbuf_free(&devs[i].in);
+		bench_inbuf_free(&devs[i].c.in);
 	free(devs);
 	bench_org_free(&org);
-	free(lat);
+	bench_samples_free(&lat);
 	int rc = nsynced == ndev ? 0 : 1;
 	if (!soak && !only && nsnap > 0)
 		rc |= snapshot_part(argv[1], nsnap);

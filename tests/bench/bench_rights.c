@@ -30,6 +30,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 #include <sodium.h>
+#include "bench_conn.h"
 #include "bench_org.h"
 #include "bench_util.h"
 #include "kt_proto.h"
@@ -41,12 +42,7 @@
 #define TO 2
 
 typedef struct rdev {
-	struct lws *wsi;
-	char device[KT_UUID_LEN + 1];
-	char token[65];
-	unsigned char out[LWS_PRE + 256];
-	size_t out_len;
-	bench_inbuf in;
+	bench_conn c; /* first: the hooks get &d->c */
 	bool synced, closed;
 	/* the stylist's devices: which of the org's ids they hold */
 	uint8_t *held, *pending;
@@ -59,8 +55,7 @@ typedef struct rdev {
 static rdev *devs;
 static int ndev, nloc = 20, nerrors, nclosed;
 static bool stopping; /* closing everything at the end: not a lost connection */
-static struct lws_context *ctx;
-static int server_port;
+static bench_client cl; /* epoll under lws, as in the server (common/kt_evloop.h) */
 static bench_org org;
 
 /* every id the generator made, sorted: a device's holdings are a bitmap over it */
@@ -74,8 +69,7 @@ static int stylist_idx; /* the stylist's staff index */
 /* scale: commit time of each version of the hot appointment */
 static int64_t *commit_us;
 static int64_t max_v;
-static double *lat;
-static int nlat, cap_lat;
+static bench_samples lat; /* change latencies, ms */
 
 static int cmp_id(const void *a, const void *b)
 {
@@ -155,25 +149,6 @@ static int held_elsewhere(const rdev *d, int at)
 
 /* ---- the devices ---- */
 
-static void queue(rdev *d, kt_mpw *w)
-{
-	memcpy(d->out + LWS_PRE, w->sb.data, w->sb.size);
-	d->out_len = w->sb.size;
-	lws_callback_on_writable(d->wsi);
-}
-
-static void add_latency(double ms)
-{
-	if (nlat == cap_lat) {
-		cap_lat = cap_lat ? cap_lat * 2 : 1 << 16;
-		if (!(lat = realloc(lat, (size_t)cap_lat * sizeof *lat))) {
-			fprintf(stderr, "out of memory\n");
-			exit(1);
-		}
-	}
-	lat[nlat++] = ms;
-}
-
 static int on_row(void *user, const kt_op *op)
 {
 	rdev *d = user;
@@ -201,32 +176,19 @@ static int on_change(void *user, const kt_op *op)
 	if (op->op == KT_OP_PUT && commit_us && op->id.len == KT_UUID_LEN &&
 	    !memcmp(op->id.s, org.appt[HOT * BENCH_APPTS_PER_LOC], KT_UUID_LEN) && op->v > 1 && op->v <= max_v) {
 		int64_t c = commit_us[op->v];
-		add_latency(c && now > c ? (double)(now - c) / 1000.0 : 0.0);
+		bench_samples_add(&lat, c && now > c ? (double)(now - c) / 1000.0 : 0.0);
 	}
 	return 0;
 }
 
-static void on_message(rdev *d, const unsigned char *buf, size_t len)
+/* welcome and auth_ok are answered by bench_conn (resume; sync without a
+ * cursor, as no cursor is kept here: a first snapshot) */
+static void on_message(bench_conn *c, kt_msgtype t, const unsigned char *buf, size_t len)
 {
-	kt_msgtype t;
-	kt_mpw w;
-	kt_cursor_msg m = {0};
-	if (proto_msg_type(buf, len, KT_MAX_STR, &t))
-		return;
+	rdev *d = (rdev *)c;
 	d->bytes += (int64_t)len;
 	d->msgs++;
-	kt_mpw_init(&w);
 	switch (t) {
-	case KT_MSG_WELCOME: {
-		kt_resume r = {{d->token, 64}};
-		proto_resume_encode(&w, &r);
-		queue(d, &w);
-		break;
-	}
-	case KT_MSG_AUTH_OK:
-		proto_sync_encode(&w, &m); /* no cursor: a first snapshot */
-		queue(d, &w);
-		break;
 	case KT_MSG_SNAPSHOT_BEGIN:
 		d->snapshots++;
 		if (d->held) {
@@ -253,103 +215,50 @@ static void on_message(rdev *d, const unsigned char *buf, size_t len)
 			nerrors++;
 		break;
 	}
-	case KT_MSG_ERROR: {
-		kt_error_msg e;
-		if (!proto_error_decode(buf, len, &e) && nerrors++ < 5)
-			fprintf(stderr, "device %s: error %.*s: %.*s\n", d->device, (int)e.code.len, e.code.s,
-				(int)e.msg.len, e.msg.s);
+	case KT_MSG_ERROR:
+		bench_conn_error_msg(c, buf, len, &nerrors);
 		break;
-	}
 	default:
 		break;
 	}
-	kt_mpw_free(&w);
 }
 
-static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+static void on_error(bench_conn *c, const char *why)
 {
-	rdev *d = lws_get_opaque_user_data(wsi);
-	(void)user;
-	switch (reason) {
-	case LWS_CALLBACK_CLIENT_ESTABLISHED: {
-		kt_mpw w;
-		kt_hello h = {1u << 1, {d->device, KT_UUID_LEN}, {"kt-bench-rights", 15}};
-		kt_mpw_init(&w);
-		proto_hello_encode(&w, &h);
-		queue(d, &w);
-		kt_mpw_free(&w);
-		return 0;
-	}
-	case LWS_CALLBACK_CLIENT_RECEIVE:
-		if (bench_inbuf_add(&d->in, wsi, in, len)) {
-			on_message(d, d->in.buf, d->in.len);
-			bench_inbuf_reset(&d->in);
-		}
-		return 0;
-	case LWS_CALLBACK_CLIENT_WRITEABLE:
-		if (d->out_len) {
-			size_t n = d->out_len;
-			d->out_len = 0;
-			if (lws_write(wsi, d->out + LWS_PRE, n, LWS_WRITE_BINARY) < (int)n)
-				return -1;
-		}
-		return 0;
-	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-		if (nclosed++ < 5)
-			fprintf(stderr, "connection error: %s\n", in ? (const char *)in : "?");
-		if (d)
-			d->wsi = NULL, d->closed = true;
-		return 0;
-	case LWS_CALLBACK_CLIENT_CLOSED:
-		if (d && !stopping) {
-			if (nclosed++ < 5)
-				fprintf(stderr, "device %s: connection closed\n", d->device);
-			d->wsi = NULL, d->closed = true, d->synced = false;
-		}
-		return 0;
-	default:
-		return 0;
-	}
+	if (nclosed++ < 5)
+		fprintf(stderr, "connection error: %s\n", why ? why : "?");
+	((rdev *)c)->closed = true;
 }
 
-static const struct lws_protocols protocols[] = {
-	{KT_SUBPROTOCOL, callback, 0, 65536, 0, NULL, 0},
-	{NULL, NULL, 0, 0, 0, NULL, 0},
-};
+static void on_closed(bench_conn *c)
+{
+	rdev *d = (rdev *)c;
+	if (stopping)
+		return;
+	if (nclosed++ < 5)
+		fprintf(stderr, "device %s: connection closed\n", c->device);
+	d->closed = true, d->synced = false;
+}
+
+static const bench_client_hooks hooks = {on_message, on_error, on_closed};
 
 static void connect_dev(rdev *d)
 {
-	struct lws_client_connect_info ci;
-	memset(&ci, 0, sizeof ci);
-	ci.context = ctx;
-	ci.address = "127.0.0.1";
-	ci.port = server_port;
-	ci.path = "/";
-	ci.host = "127.0.0.1";
-	ci.origin = "127.0.0.1";
-	ci.protocol = KT_SUBPROTOCOL;
-	ci.opaque_user_data = d;
 	d->synced = d->closed = false;
-	if (!(d->wsi = lws_client_connect_via_info(&ci)))
+	if (bench_conn_connect(&cl, &d->c, NULL))
 		d->closed = true;
 }
 
-/* lws_service() may sleep long with nothing to do: a tick keeps the loop's
- * clock looked at. 5 ms paces the edits (200/s); arrivals wake the loop by
- * themselves. A shorter tick costs a poll() over every connection each time
- * and takes CPU from the server on a small machine. */
+/* kt_evloop_service() may sleep long with nothing to do: a tick keeps the
+ * loop's clock looked at. 5 ms paces the edits (200/s); arrivals wake the
+ * loop by themselves. */
 #define TICK_US (5 * LWS_US_PER_MS)
-static lws_sorted_usec_list_t tick;
-static void on_tick(lws_sorted_usec_list_t *sul)
-{
-	lws_sul_schedule(ctx, 0, sul, on_tick, TICK_US);
-}
 
 static void service_for(int64_t us)
 {
 	int64_t end = kt_mono_us() + us;
 	while (kt_mono_us() < end)
-		lws_service(ctx, 0);
+		bench_client_service(&cl);
 }
 
 /* Connect devices [first, last) in waves; true when all are synced. */
@@ -368,7 +277,7 @@ static bool connect_range(int first, int last)
 				break;
 			if (gone || kt_mono_us() > deadline)
 				return false;
-			lws_service(ctx, 0);
+			bench_client_service(&cl);
 		}
 	}
 	return true;
@@ -413,13 +322,13 @@ static int scale_part(const bench_server *b, const int *steps, int nsteps, int c
 		double c0 = bench_server_cpu_ms(b);
 		service_for(span);
 		double idle = bench_server_cpu_ms(b) - c0;
-		nlat = 0;
+		lat.n = 0;
 		c0 = bench_server_cpu_ms(b);
 		int64_t t0 = kt_mono_us();
 		for (int k = 0; k < changes; k++) {
 			int64_t due = t0 + (int64_t)k * 1000000 / rate;
 			while (kt_mono_us() < due)
-				lws_service(ctx, 0);
+				bench_client_service(&cl);
 			int64_t nv = 0;
 			snprintf(note, sizeof note, "scale %d/%d", s, k);
 			kt_field f = {"client_note", note};
@@ -432,13 +341,13 @@ static int scale_part(const bench_server *b, const int *steps, int nsteps, int c
 			commit_us[v] = kt_mono_us();
 		}
 		while (kt_mono_us() < t0 + span)
-			lws_service(ctx, 0);
+			bench_client_service(&cl);
 		double run = bench_server_cpu_ms(b) - c0;
 		double per = (run - idle) / changes;
 		if (s == 0)
 			base = per;
-		int got = nlat;
-		double p50 = bench_percentile(lat, nlat, 50), p99 = bench_percentile(lat, nlat, 99);
+		int got = lat.n;
+		double p50 = bench_percentile(lat.v, lat.n, 50), p99 = bench_percentile(lat.v, lat.n, 99);
 		char ratio[16] = "-";
 		if (base > 0)
 			snprintf(ratio, sizeof ratio, "%.2f", per / base);
@@ -501,7 +410,7 @@ static int moves_part(int first, int nsd, int nmoves)
 		int64_t t0 = kt_mono_us(), deadline = t0 + 10 * 1000000LL;
 		int left = nsd;
 		while (left && kt_mono_us() < deadline) {
-			lws_service(ctx, 0);
+			bench_client_service(&cl);
 			left = 0;
 			for (int j = 0; j < nsd; j++) {
 				rdev *d = &devs[first + j];
@@ -668,7 +577,7 @@ int main(int argc, char **argv)
 			p = org.staff[HOT * BENCH_STAFF_PER_LOC + i % BENCH_STAFF_PER_LOC];
 		else if (i < hot + nsd)
 			p = org.staff[stylist_idx];
-		ok = bench_sessions_make(&ms, p, devs[i].device, devs[i].token) == 0;
+		ok = bench_sessions_make(&ms, p, devs[i].c.device, devs[i].c.token) == 0;
 	}
 	if ((ok ? bench_sessions_end(&ms, true) : bench_sessions_end(&ms, false)) || !ok) {
 		fprintf(stderr, "cannot make the sessions\n");
@@ -685,18 +594,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cannot start the server\n");
 		return 1;
 	}
-	server_port = b.port;
-	struct lws_context_creation_info info;
-	lws_set_log_level(LLL_ERR, NULL);
-	memset(&info, 0, sizeof info);
-	info.port = CONTEXT_PORT_NO_LISTEN;
-	info.protocols = protocols;
-	info.fd_limit_per_thread = (unsigned)ndev + 64;
-	if (!(ctx = lws_create_context(&info)))
+	if (bench_client_start(&cl, b.port, "kt-bench-rights", TICK_US, &hooks))
 		return 1;
-	lws_sul_schedule(ctx, 0, &tick, on_tick, TICK_US);
-	printf("kt-bench-rights: %s, %d locations, up to %d devices; server pid %d; load average at start: ", argv[1],
-	       nloc, ndev, (int)b.pid);
+	printf("kt-bench-rights: %s, %d locations, up to %d devices; server pid %d; event loop %s; load average at "
+	       "start: ",
+	       argv[1], nloc, ndev, (int)b.pid, kt_evloop_name(cl.loop));
 	FILE *la = fopen("/proc/loadavg", "r");
 	char lbuf[64] = "?";
 	if (la && fgets(lbuf, sizeof lbuf, la))
@@ -727,12 +629,11 @@ int main(int argc, char **argv)
 	       wall, 100 * me / wall, nerrors, nclosed);
 	fflush(stdout);
 	stopping = true;
-	lws_sul_cancel(&tick);
-	lws_context_destroy(ctx);
+	bench_client_stop(&cl);
 	store_close(wst);
 	bench_server_stop(&b);
 	for (int i = 0; i < ndev; i++) {
-		bench_inbuf_free(&devs[i].in);
+		bench_inbuf_free(&devs[i].c.in);
 		free(devs[i].held);
 		free(devs[i].pending);
 	}
@@ -740,7 +641,7 @@ int main(int argc, char **argv)
 	for (int l = 0; l < nloc; l++)
 		free(set[l]);
 	free(ids);
-	free(lat);
+	bench_samples_free(&lat);
 	bench_org_free(&org);
 	return rc || nerrors || nclosed ? 1 : 0;
 }

@@ -107,6 +107,30 @@ bool bench_inbuf_add(bench_inbuf *b, struct lws *wsi, const void *in, size_t len
 	return lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
 }
 
+void bench_samples_add(bench_samples *s, double x)
+{
+	if (s->n == s->cap) {
+		int cap = s->cap ? s->cap * 2 : 1 << 16;
+		double *v = realloc(s->v, (size_t)cap * sizeof *v);
+		if (!v) {
+			fprintf(stderr, "out of memory\n");
+			exit(1);
+		}
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = x;
+}
+
+void bench_samples_free(bench_samples *s)
+{
+	if (!s)
+		return;
+	free(s->v);
+	s->v = NULL;
+	s->n = s->cap = 0;
+}
+
 void bench_inbuf_reset(bench_inbuf *b)
 {
 	b->len = 0;

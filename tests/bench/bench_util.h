@@ -37,6 +37,15 @@ int bench_server_serve(bench_server *b, const char *server_bin);
 /* Raise the soft open-file limit to the hard one; warn when below want. */
 void bench_raise_nofile(long want);
 
+/* A growing array of samples (latencies in ms). */
+typedef struct bench_samples {
+	double *v;
+	int n, cap;
+} bench_samples;
+/* Append x; exits on no memory. */
+void bench_samples_add(bench_samples *s, double x);
+void bench_samples_free(bench_samples *s);
+
 /* One device's incoming WebSocket message, gathered from its fragments. */
 typedef struct bench_inbuf {
 	unsigned char *buf;
