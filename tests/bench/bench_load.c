@@ -612,6 +612,7 @@ int main(int argc, char **argv)
 	}
 done:
 	printf("server: RSS at the end %ld KB, errors seen by devices %d\n", server_rss_kb(b.pid), nerrors);
+	int rc = nsynced == ndev ? 0 : 1; /* before the stop, whose close callbacks count devices down */
 	bench_client_stop(&cl);
 	bench_server_stop(&b);
 	for (int i = 0; i < ndev; i++)
@@ -619,7 +620,6 @@ done:
 	free(devs);
 	bench_org_free(&org);
 	bench_samples_free(&lat);
-	int rc = nsynced == ndev ? 0 : 1;
 	if (!soak && !only && nsnap > 0)
 		rc |= snapshot_part(argv[1], nsnap);
 	return rc;
