@@ -225,6 +225,7 @@ void session_signed_in(kt_session *s, bool is_client, const char *principal_id, 
 /* Build the next data frame for s into srv->frame; *have = false when there
  * is nothing to send now. */
 int sync_next_frame(kt_session *s, bool *have);
+bool sync_has_more(const kt_session *s); /* would sync_next_frame have a frame now? */
 void sync_start_snapshot(kt_session *s);
 /* Free the fan-out's shared row cache (at shutdown; it renews itself). */
 void sync_rowcache_clear(kt_server *srv);

@@ -287,6 +287,8 @@ int session_on_message(kt_session *s, const unsigned char *buf, size_t len)
 	}
 }
 
+#define KT_FRAMES_PER_WRITEABLE 4 /* at most, so one connection cannot hold the loop */
+
 static int write_frame(kt_session *s, unsigned char *data, size_t len)
 {
 	int n = lws_write(s->wsi, data + LWS_PRE, len - LWS_PRE, LWS_WRITE_BINARY);
@@ -323,16 +325,28 @@ int session_on_writeable(kt_session *s)
 		return 0;
 	if (s->state != KT_SS_SNAPSHOT && s->state != KT_SS_STREAM)
 		return 0;
-	if (sync_next_frame(s, &have)) {
-		session_error(s, KT_EINTERNAL, "could not read changes; reconnect", NULL, true);
-		return 0;
+	/* A change usually makes two frames (changes, then synced). While the
+	 * socket takes them at once (lws_send_pipe_choked: nothing pending, the
+	 * kernel has room), write up to KT_FRAMES_PER_WRITEABLE in this callback
+	 * instead of one per loop turn, and ask for another callback only when
+	 * something is left: each request costs epoll_ctl calls and a turn, which
+	 * at 10,000 connections was a large part of the server's time. */
+	for (int k = 0;; k++) {
+		if (sync_next_frame(s, &have)) {
+			session_error(s, KT_EINTERNAL, "could not read changes; reconnect", NULL, true);
+			return 0;
+		}
+		if (!have)
+			return 0;
+		if (write_frame(s, (unsigned char *)s->srv->frame.sb.data, s->srv->frame.sb.size))
+			return -1;
+		if (!sync_has_more(s))
+			return 0; /* the next change asks for a callback (fanout.c) */
+		if (k + 1 >= KT_FRAMES_PER_WRITEABLE || s->ctl_head || lws_send_pipe_choked(s->wsi)) {
+			session_want_write(s);
+			return 0;
+		}
 	}
-	if (!have)
-		return 0;
-	if (write_frame(s, (unsigned char *)s->srv->frame.sb.data, s->srv->frame.sb.size))
-		return -1;
-	session_want_write(s); /* there may be more; an empty callback costs little */
-	return 0;
 }
 
 void session_signed_in(kt_session *s, bool is_client, const char *principal_id, const char *token,

@@ -561,6 +561,13 @@ static int stream_next(kt_session *s, bool *have)
 	return KT_OK;
 }
 
+bool sync_has_more(const kt_session *s)
+{
+	if (s->state == KT_SS_SNAPSHOT)
+		return true;
+	return s->state == KT_SS_STREAM && (s->dirty || s->send_synced || s->sent_since_synced);
+}
+
 int sync_next_frame(kt_session *s, bool *have)
 {
 	*have = false;
