@@ -7,13 +7,47 @@
  * connection's 30 s timer went past all 10,000 others, and so did every
  * re-arm after a pong. That walk (lws_dll2_add_sorted) was 65 % of the
  * server's CPU in the 5,000-device reconnect storm once poll() was gone.
- * Here one timer looks at every session every KT_KEEPALIVE_SWEEP_S:
- * a session that sent nothing (no frame, no pong) for KT_PING_IDLE_S gets
- * a ping; one silent for KT_IDLE_TIMEOUT_S is closed, as before. */
+ * Here one timer looks at every session every 5 s (1 s for short settings):
+ * a session that sent nothing (no frame, no pong) for ping_idle_s (30)
+ * gets a ping; one silent for idle_timeout_s (KT_IDLE_TIMEOUT_S, 120) is
+ * closed, as before. Both are config keys. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include "server.h"
 
-#define KT_PING_IDLE_S 30       /* ping a peer that said nothing for this long */
-#define KT_KEEPALIVE_SWEEP_S 5  /* how often the sessions are looked at */
+/* config keys ping_idle_s and idle_timeout_s (one configuration per process) */
+static int ping_idle_s = 30;                /* ping a peer that said nothing for this long */
+static int idle_timeout_s = KT_IDLE_TIMEOUT_S; /* and close it after this long */
+
+/* how often the sessions are looked at: 5 s, finer for short settings */
+static int sweep_s(void)
+{
+	return ping_idle_s >= 20 ? 5 : 1;
+}
+
+int keepalive_config_set(const char *k, const char *v, const char **why)
+{
+	int *dst = !strcmp(k, "ping_idle_s") ? &ping_idle_s : !strcmp(k, "idle_timeout_s") ? &idle_timeout_s : NULL;
+	char *end;
+	long n;
+	if (!dst)
+		return 1;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || *end || end == v || n < 1 || n > 86400) {
+		*why = "a whole number of seconds, 1 to 86400";
+		return -1;
+	}
+	*dst = (int)n;
+	return 0;
+}
+
+const char *keepalive_config_check(void)
+{
+	return ping_idle_s < idle_timeout_s ? NULL
+					    : "ping_idle_s must be below idle_timeout_s (a peer needs a ping before it is closed)";
+}
 
 static void sweep_cb(lws_sorted_usec_list_t *sul)
 {
@@ -21,24 +55,24 @@ static void sweep_cb(lws_sorted_usec_list_t *sul)
 	int64_t now = kt_mono_us();
 	for (kt_session *s = srv->sessions; s; s = s->next) {
 		int64_t quiet = now - s->last_rx_us;
-		if (quiet >= (int64_t)KT_IDLE_TIMEOUT_S * 1000000) {
+		if (quiet >= (int64_t)idle_timeout_s * 1000000) {
 			/* closed by lws on its next turn, not under our feet */
 			lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-		} else if (quiet >= (int64_t)KT_PING_IDLE_S * 1000000 &&
-			   now - s->ping_at_us >= (int64_t)KT_PING_IDLE_S * 1000000) {
+		} else if (quiet >= (int64_t)ping_idle_s * 1000000 &&
+			   now - s->ping_at_us >= (int64_t)ping_idle_s * 1000000) {
 			s->ping_at_us = now;
 			s->want_ping = true;
 			lws_callback_on_writable(s->wsi);
 		}
 	}
 	lws_sul_schedule(srv->ctx, 0, &srv->keepalive_timer, sweep_cb,
-			 (lws_usec_t)KT_KEEPALIVE_SWEEP_S * LWS_US_PER_SEC);
+			 (lws_usec_t)sweep_s() * LWS_US_PER_SEC);
 }
 
 void keepalive_start(kt_server *srv)
 {
 	lws_sul_schedule(srv->ctx, 0, &srv->keepalive_timer, sweep_cb,
-			 (lws_usec_t)KT_KEEPALIVE_SWEEP_S * LWS_US_PER_SEC);
+			 (lws_usec_t)sweep_s() * LWS_US_PER_SEC);
 }
 
 void keepalive_stop(kt_server *srv)
@@ -50,9 +84,13 @@ void keepalive_stop(kt_server *srv)
  * goes alone, and the session asks again for what it still has. */
 int keepalive_write_ping(kt_session *s)
 {
-	unsigned char buf[LWS_PRE + 1];
+	/* never an empty ping: libwebsockets 4.1.6 drops an empty pong before
+	 * our callback (LWS_CALLBACK_RECEIVE_PONG), so a device answering
+	 * every ping would still be closed as silent */
+	unsigned char buf[LWS_PRE + 2];
+	memcpy(buf + LWS_PRE, "kt", 2);
 	s->want_ping = false;
-	if (lws_write(s->wsi, buf + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+	if (lws_write(s->wsi, buf + LWS_PRE, 2, LWS_WRITE_PING) < 0)
 		return -1;
 	lws_callback_on_writable(s->wsi);
 	return 0;

@@ -46,7 +46,8 @@ static void usage(FILE *f)
 		"every command: --key FILE  the master key file (default: the database path + .key)\n"
 		"\n"
 		"config file (serve --config FILE): lines 'key = value', keys: db, listen, key_file,\n"
-		"log_level (error, warn, info, debug), retention_months (default 36; privacy retention).\n"
+		"log_level (error, warn, info, debug), retention_months (default 36; privacy retention),\n"
+		"ping_idle_s (30: ping a device silent this long), idle_timeout_s (120: then close it).\n"
 		"Command-line options win over the file.\n"
 		"Portal and mail keys: portal_url, setup_token_hours (72), smtp_url (none: write .eml\n"
 		"files to spool_dir, default DB.spool), smtp_from, smtp_user, smtp_password,\n"
@@ -192,7 +193,9 @@ static int read_config(const char *path, const char **db, const char **listen, i
 		} else if (strcmp(k, "db") && strcmp(k, "listen")) {
 			/* portal and mail keys (issue 5) */
 			const char *why = NULL;
-			int prc = portal_config_set(portal, k, v, &why);
+			int prc = keepalive_config_set(k, v, &why); /* ping_idle_s, idle_timeout_s */
+			if (prc == 1)
+				prc = portal_config_set(portal, k, v, &why);
 			if (prc == 0)
 				continue;
 			if (prc < 0) {
@@ -221,6 +224,10 @@ static int cmd_serve(int argc, char **argv)
 	portal_config_defaults(&portal);
 	if (config && read_config(config, &o.db_path, &o.listen, &o.log_level, &retention, &portal))
 		return 2;
+	if (keepalive_config_check()) {
+		fprintf(stderr, "kartoteka-server: config %s: %s\n", config, keepalive_config_check());
+		return 2;
+	}
 	if (!o.db_path) {
 		fprintf(stderr, "kartoteka-server serve: --db FILE is required\n");
 		return 2;

@@ -170,6 +170,9 @@ typedef struct kt_serve_opts {
 /* keepalive.c: idle pings and hang-up from one sweep timer (issue 6, load) */
 void keepalive_start(kt_server *srv);
 void keepalive_stop(kt_server *srv);
+/* config keys ping_idle_s, idle_timeout_s: 0 set, 1 not ours, -1 bad value (*why) */
+int keepalive_config_set(const char *k, const char *v, const char **why);
+const char *keepalive_config_check(void); /* NULL, or what is wrong with the pair */
 void session_deadlines_stop(kt_server *srv); /* the sign-in deadline timer (session.c) */
 int keepalive_write_ping(kt_session *s);
 

@@ -89,10 +89,10 @@ def account(accounts, role, location=None, index=0):
 
 
 class Server:
-    def __init__(self, db):
+    def __init__(self, db, extra=()):
         self.db = db
         self.errlog = []
-        self.proc = subprocess.Popen([SERVER, "serve", "--db", db, "--listen", "127.0.0.1:0"],
+        self.proc = subprocess.Popen([SERVER, "serve", "--db", db, "--listen", "127.0.0.1:0"] + list(extra),
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         if not line.startswith("listening on 127.0.0.1:"):
