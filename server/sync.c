@@ -4,6 +4,7 @@
  * device simply lags in the log: nothing is queued per connection. */
 #include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 #include "server.h"
 
 /* ---- packing one row for one principal ---- */
@@ -131,31 +132,25 @@ static void diff_settle(kt_session *s)
 	s->send_synced = true; /* a cursor with the new rights */
 }
 
-/* A comma list of ids as a JSON array (owned). */
+/* A comma list of ids as a JSON array for json_each() (owned; NULL when
+ * out of memory). jansson writes it, so no id can break the quoting. */
 static char *locs_json(const char *locs)
 {
-	size_t n = locs ? strlen(locs) : 0, k = 0;
-	char *out = malloc(3 * n + 8), *o = out;
+	json_t *a = json_array();
+	char *out = NULL;
 	const char *p = locs;
-	if (!out)
+	if (!a)
 		return NULL;
-	*o++ = '[';
 	while (p && *p) {
 		const char *c = strchr(p, ',');
 		size_t len = c ? (size_t)(c - p) : strlen(p);
-		if (len) {
-			if (k++)
-				*o++ = ',';
-			*o++ = '"';
-			for (size_t i = 0; i < len; i++)
-				if (p[i] != '"' && p[i] != '\\')
-					*o++ = p[i];
-			*o++ = '"';
-		}
+		if (len && json_array_append_new(a, json_stringn(p, len)))
+			goto out;
 		p = c ? c + 1 : NULL;
 	}
-	*o++ = ']';
-	*o = 0;
+	out = json_dumps(a, JSON_COMPACT);
+out:
+	json_decref(a);
 	return out;
 }
 
