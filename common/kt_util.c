@@ -122,6 +122,17 @@ char *kt_strndup(const char *s, size_t n)
 	return p;
 }
 
+size_t kt_strcpy_cut(char *dst, size_t cap, const char *src)
+{
+	size_t n = src ? strnlen(src, cap ? cap - 1 : 0) : 0;
+	if (!cap)
+		return 0;
+	if (n)
+		memcpy(dst, src, n);
+	dst[n] = 0;
+	return n;
+}
+
 const char *kt_arg_value(int argc, char **argv, const char *name)
 {
 	for (int i = 0; i < argc - 1; i++)

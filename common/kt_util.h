@@ -35,6 +35,9 @@ bool kt_unhex(uint8_t *out, size_t n, const char *hex, size_t hexlen);
 
 /* Copy at most n bytes of s into a fresh NUL-terminated string (caller frees). */
 char *kt_strndup(const char *s, size_t n);
+/* Copy src (NULL = "") into dst[cap], cut to fit, always NUL-terminated;
+ * returns the length copied. snprintf("%s") without the format parsing. */
+size_t kt_strcpy_cut(char *dst, size_t cap, const char *src);
 
 /* Command lines: the value after option `name` in argv (NULL when absent),
  * and whether `name` is present. */

@@ -344,8 +344,10 @@ static int apply_one(void *user, const kt_mut *m)
 			fields_free(&mf);
 			return c->rc;
 		}
-	/* 4. the row and its scope */
-	rc = store_row_load(st, t, id, &row);
+	/* 4. the row and its scope (of its sealed fields only the ones this
+	 * mutation names are opened: for the before image and a conflict's
+	 * current values) */
+	rc = store_row_load_some(st, t, id, mf.col, mf.n, &row);
 	have_row = rc == KT_OK;
 	if (rc && rc != KT_ENOT_FOUND) {
 		fields_free(&mf);
@@ -449,7 +451,7 @@ checked:;
 			rc = store_link_client_location(st, id, first);
 		}
 	} else
-		rc = store_update(st, t->name, id, apply.f, apply.n, &v);
+		rc = store_update_loaded(st, &row, id, apply.f, apply.n, &v); /* row: read in step 4 */
 	if (rc == KT_EINVALID || rc == KT_ECONFLICT || rc == KT_ENOT_FOUND) {
 		c->rc = reject(c, m, start, rc, "the values were refused by the database", have_row ? &row : NULL, &mf);
 		goto done;
@@ -491,7 +493,7 @@ static int record_event(void *user, const kt_event *e)
 		return KT_OK;
 	memcpy(id, e->id.s, KT_UUID_LEN);
 	id[KT_UUID_LEN] = 0;
-	if (store_row_load(c->st, t, id, &row) != KT_OK)
+	if (store_row_load_some(c->st, t, id, NULL, 0, &row) != KT_OK) /* its routing is enough */
 		return KT_OK;
 	if (policy_row_visible(p, t, row.locs, row.client, &row)) {
 		snprintf(loc, sizeof loc, "%.*s", (int)strcspn(row.locs, ","), row.locs);

@@ -68,6 +68,7 @@ typedef struct kt_row {
 	char org[KT_UUID_LEN + 1];
 	char *locs;       /* routing: comma list, "*" for all, "" for none (owned) */
 	char client[KT_UUID_LEN + 1]; /* routing: client the row belongs to, "" if none */
+	uint64_t unopened; /* bit i: sealed column i was left closed (read as NULL), see store_row_load_some */
 } kt_row;
 
 void kt_row_free(kt_row *r); /* accepts NULL; frees members, not r itself */

@@ -14,6 +14,7 @@
 #include "store.h"
 
 #define STMT_CACHE 256
+#define STMT_INDEX 1024 /* open addressing over cache[], a power of two > 2 * STMT_CACHE */
 
 struct kt_store {
 	sqlite3 *db;
@@ -23,6 +24,7 @@ struct kt_store {
 		sqlite3_stmt *stmt;
 	} cache[STMT_CACHE];
 	int ncache;
+	int16_t index[STMT_INDEX]; /* cache slot + 1 by hash; 0 = empty */
 	int64_t data_version;
 	kt_actor actor;
 	char *row_sql[16]; /* SELECT for store_row_load per table index */
@@ -60,12 +62,21 @@ static int sql_err(kt_store *st, int rc)
 	return KT_EIO;
 }
 
+/* A hash of the SQL text, eight bytes at a step (every pushed edit looks
+ * up several statements of 100-300 characters: a byte loop showed). */
 static uint64_t sql_hash(const char *sql)
 {
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-	for (; *sql; sql++)
-		h = (h ^ (unsigned char)*sql) * 1099511628211ull;
-	return h;
+	size_t n = strlen(sql);
+	uint64_t h = 1469598103934665603ull ^ n, w;
+	for (; n >= 8; n -= 8, sql += 8) {
+		memcpy(&w, sql, 8);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+		h ^= h >> 29;
+	}
+	w = 0;
+	memcpy(&w, sql, n);
+	h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+	return h ^ h >> 32;
 }
 
 /* Prepared statement for an SQL text, cached by its content for the life of
@@ -75,12 +86,15 @@ static sqlite3_stmt *prep(kt_store *st, const char *sql)
 {
 	uint64_t h = sql_hash(sql);
 	sqlite3_stmt *s = NULL;
-	for (int i = 0; i < st->ncache; i++)
+	size_t k = h & (STMT_INDEX - 1);
+	for (; st->index[k]; k = (k + 1) & (STMT_INDEX - 1)) {
+		int i = st->index[k] - 1;
 		if (st->cache[i].hash == h && strcmp(st->cache[i].key, sql) == 0) {
 			sqlite3_reset(st->cache[i].stmt);
 			sqlite3_clear_bindings(st->cache[i].stmt);
 			return st->cache[i].stmt;
 		}
+	}
 	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
 		kt_warn("sqlite prepare: %s", sqlite3_errmsg(st->db));
 		return NULL;
@@ -88,6 +102,7 @@ static sqlite3_stmt *prep(kt_store *st, const char *sql)
 	if (st->ncache < STMT_CACHE && (st->cache[st->ncache].key = strdup(sql))) {
 		st->cache[st->ncache].hash = h;
 		st->cache[st->ncache++].stmt = s;
+		st->index[k] = (int16_t)st->ncache; /* k: the empty slot the search ended on */
 	} /* else: uncached; finish() finalizes it */
 	return s;
 }
@@ -313,9 +328,9 @@ void store_close(kt_store *st)
 
 void store_set_actor(kt_store *st, const char *kind, const char *id, const char *device, int64_t device_time)
 {
-	snprintf(st->actor.kind, sizeof st->actor.kind, "%s", kind ? kind : "system");
-	snprintf(st->actor.id, sizeof st->actor.id, "%s", id ? id : "");
-	snprintf(st->actor.device, sizeof st->actor.device, "%s", device ? device : "");
+	kt_strcpy_cut(st->actor.kind, sizeof st->actor.kind, kind ? kind : "system");
+	kt_strcpy_cut(st->actor.id, sizeof st->actor.id, id);
+	kt_strcpy_cut(st->actor.device, sizeof st->actor.device, device);
 	st->actor.device_time = device_time;
 }
 
@@ -932,15 +947,17 @@ static const char *fv_find(const char *fv, const char *field, size_t *len)
 static char *fv_with(const char *fv, const kt_table *t, const int *idx, int n, int64_t version,
 		     const char *device)
 {
-	size_t cap = (fv ? strlen(fv) : 0) + 1, len = 0;
+	size_t cap = (fv ? strlen(fv) : 0) + 1, len = 0, dl;
+	char ver[24];
+	size_t vl = (size_t)snprintf(ver, sizeof ver, "%lld", (long long)version);
 	if (strpbrk(device, ",:"))
 		device = ""; /* device ids are UUIDs; anything else is recorded as unknown */
+	dl = strlen(device);
 	for (int i = 0; i < n; i++)
-		cap += strlen(t->cols[idx[i]].name) + strlen(device) + 24;
+		cap += strlen(t->cols[idx[i]].name) + dl + vl + 3;
 	char *out = malloc(cap);
 	if (!out)
 		return NULL;
-	out[0] = 0;
 	for (const char *e = fv; e && *e;) { /* the other fields' entries stay */
 		size_t k = strcspn(e, ","), name = strcspn(e, ":");
 		bool changed = false;
@@ -948,13 +965,28 @@ static char *fv_with(const char *fv, const kt_table *t, const int *idx, int n, i
 			changed = name < k && strlen(t->cols[idx[i]].name) == name &&
 				  !strncmp(e, t->cols[idx[i]].name, name);
 		if (!changed && k) {
-			len += (size_t)snprintf(out + len, cap - len, "%s%.*s", len ? "," : "", (int)k, e);
+			if (len)
+				out[len++] = ',';
+			memcpy(out + len, e, k);
+			len += k;
 		}
 		e += k + (e[k] == ',');
 	}
-	for (int i = 0; i < n; i++)
-		len += (size_t)snprintf(out + len, cap - len, "%s%s:%lld:%s", len ? "," : "", t->cols[idx[i]].name,
-					(long long)version, device);
+	for (int i = 0; i < n; i++) { /* "name:version:device" */
+		const char *c = t->cols[idx[i]].name;
+		size_t cl = strlen(c);
+		if (len)
+			out[len++] = ',';
+		memcpy(out + len, c, cl);
+		len += cl;
+		out[len++] = ':';
+		memcpy(out + len, ver, vl);
+		len += vl;
+		out[len++] = ':';
+		memcpy(out + len, device, dl);
+		len += dl;
+	}
+	out[len] = 0;
 	return out;
 }
 
@@ -1002,6 +1034,18 @@ void store_row_field_versions(const kt_row *r, const char *const *names, int n, 
 {
 	int c = kt_col_index(r->t, "field_versions");
 	fv_versions(c >= 0 && !r->v[c].null ? r->v[c].s : NULL, names, n, device, out);
+}
+
+/* Append a to the SQL text sql[cap] of length *len; past cap, *len says
+ * so (>= cap) and the text stays cut. */
+static void sql_add(char *sql, size_t cap, size_t *len, const char *a)
+{
+	size_t n = strlen(a);
+	if (*len + n < cap) {
+		memcpy(sql + *len, a, n + 1);
+		*len += n;
+	} else
+		*len = cap;
 }
 
 /* ", a, b" for the given columns. */
@@ -1095,10 +1139,27 @@ static char *fields_json(const kt_table *t, const int *idx, const kt_field *f, i
  * routing and field versions, the UPDATE (with the new field versions)
  * returning the new version and routing, the change log; then the audit
  * entry (its after image is built from the fields). */
+static int update_row(kt_store *st, const kt_table *t, const kt_row *row, const char *id, const kt_field *f,
+		      int n, int64_t *version_out);
+
 int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *f, int n,
 		 int64_t *version_out)
 {
-	const kt_table *t = kt_table_find(tbl, strlen(tbl));
+	return update_row(st, kt_table_find(tbl, strlen(tbl)), NULL, id, f, n, version_out);
+}
+
+int store_update_loaded(kt_store *st, const kt_row *row, const char *id, const kt_field *f, int n,
+			int64_t *version_out)
+{
+	return update_row(st, row->t, row, id, f, n, version_out);
+}
+
+/* The before image, org, routing, version and field versions come from
+ * `row` when the caller loaded it in this transaction (and opened every
+ * changed column), else from a read here. */
+static int update_row(kt_store *st, const kt_table *t, const kt_row *row, const char *id, const kt_field *f,
+		      int n, int64_t *version_out)
+{
 	int idx[64], rc, p = 1;
 	bool own = false;
 	char sql[4096], cols[2048], *loc_old = NULL, *loc_new = NULL, c_old[KT_UUID_LEN + 1], c_new[KT_UUID_LEN + 1];
@@ -1113,33 +1174,52 @@ int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *
 		return KT_EINVALID;
 	if ((rc = check_fields(t, f, n, idx)))
 		return rc;
-	if (col_list(cols, sizeof cols, t, idx, n) >= sizeof cols)
+	if (!row && col_list(cols, sizeof cols, t, idx, n) >= sizeof cols)
 		return KT_EINVALID;
 	if ((rc = in_tx_begin(st, &own)))
 		return rc;
 
 	/* before */
-	snprintf(sql, sizeof sql, "SELECT %s, %s, version, field_versions%s FROM %s WHERE id = ?",
-		 t->route == KT_ROUTE_ORG ? "id" : "org_id", inline_routing(t), cols, t->name);
-	if (!(s = prep(st, sql))) {
-		rc = KT_EIO;
-		goto out;
+	for (int i = 0; row && i < n; i++)
+		if (idx[i] < 64 && (row->unopened >> idx[i] & 1))
+			row = NULL; /* a changed value the caller did not open */
+	if (row) {
+		int fvc = kt_col_index(t, "field_versions");
+		snprintf(org, sizeof org, "%s", row->org);
+		memcpy(c_old, row->client, sizeof c_old);
+		/* the new version is the old one + 1: we hold the write lock */
+		version = row->version + 1;
+		if (!(loc_old = strdup(row->locs ? row->locs : "")) || !(before = vals_json(t, idx, n, row->v, true)) ||
+		    !(fv = fv_with(fvc >= 0 && !row->v[fvc].null ? row->v[fvc].s : NULL, t, idx, n, version,
+				   st->actor.device)))
+			rc = KT_ENOMEM;
+	} else {
+		if (col_list(cols, sizeof cols, t, idx, n) >= sizeof cols) {
+			rc = KT_EINVALID; /* not opened by the caller: read here after all */
+			goto out;
+		}
+		snprintf(sql, sizeof sql, "SELECT %s, %s, version, field_versions%s FROM %s WHERE id = ?",
+			 t->route == KT_ROUTE_ORG ? "id" : "org_id", inline_routing(t), cols, t->name);
+		if (!(s = prep(st, sql))) {
+			rc = KT_EIO;
+			goto out;
+		}
+		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+		if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+			rc = rc == SQLITE_DONE ? KT_ENOT_FOUND : sql_err(st, rc);
+			goto out;
+		}
+		snprintf(org, sizeof org, "%s", (const char *)sqlite3_column_text(s, 0));
+		rc = routing_from(st, t, id, s, 1, &loc_old, c_old);
+		if (!rc && !(before = changed_json(st, s, 5, t, idx, n, id)))
+			rc = KT_ENOMEM;
+		version = sqlite3_column_int64(s, 3) + 1;
+		if (!rc &&
+		    !(fv = fv_with((const char *)sqlite3_column_text(s, 4), t, idx, n, version, st->actor.device)))
+			rc = KT_ENOMEM;
+		finish(st, s);
+		s = NULL;
 	}
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
-		rc = rc == SQLITE_DONE ? KT_ENOT_FOUND : sql_err(st, rc);
-		goto out;
-	}
-	snprintf(org, sizeof org, "%s", (const char *)sqlite3_column_text(s, 0));
-	rc = routing_from(st, t, id, s, 1, &loc_old, c_old);
-	if (!rc && !(before = changed_json(st, s, 5, t, idx, n, id)))
-		rc = KT_ENOMEM;
-	/* the new version is the old one + 1: we hold the write lock */
-	version = sqlite3_column_int64(s, 3) + 1;
-	if (!rc && !(fv = fv_with((const char *)sqlite3_column_text(s, 4), t, idx, n, version, st->actor.device)))
-		rc = KT_ENOMEM;
-	finish(st, s);
-	s = NULL;
 	if (rc)
 		goto out;
 
@@ -1157,15 +1237,22 @@ int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *
 	/* the change; it returns the new routing only when it can move the row
 	 * (RETURNING costs SQLite a temporary table per execution) */
 	bool moves = changes_routing(t, idx, n);
-	len = (size_t)snprintf(sql, sizeof sql, "UPDATE %s SET version = version + 1, updated_at = ?, field_versions = ?",
-			       t->name);
-	for (int i = 0; i < n && len < sizeof sql; i++)
-		len += (size_t)snprintf(sql + len, sizeof sql - len, ", %s = ?", t->cols[idx[i]].name);
-	if (email && len < sizeof sql)
-		len += (size_t)snprintf(sql + len, sizeof sql - len, ", email_hash = ?");
-	if (len < sizeof sql)
-		len += (size_t)snprintf(sql + len, sizeof sql - len, " WHERE id = ?%s%s", moves ? " RETURNING version, " : "",
-					moves ? inline_routing(t) : "");
+	len = 0;
+	sql_add(sql, sizeof sql, &len, "UPDATE ");
+	sql_add(sql, sizeof sql, &len, t->name);
+	sql_add(sql, sizeof sql, &len, " SET version = version + 1, updated_at = ?, field_versions = ?");
+	for (int i = 0; i < n; i++) {
+		sql_add(sql, sizeof sql, &len, ", ");
+		sql_add(sql, sizeof sql, &len, t->cols[idx[i]].name);
+		sql_add(sql, sizeof sql, &len, " = ?");
+	}
+	if (email)
+		sql_add(sql, sizeof sql, &len, ", email_hash = ?");
+	sql_add(sql, sizeof sql, &len, " WHERE id = ?");
+	if (moves) {
+		sql_add(sql, sizeof sql, &len, " RETURNING version, ");
+		sql_add(sql, sizeof sql, &len, inline_routing(t));
+	}
 	if (len >= sizeof sql) {
 		rc = KT_EINVALID;
 		goto out;
@@ -1437,7 +1524,7 @@ static const char *row_select_sql(kt_store *st, const kt_table *t)
 	return sql;
 }
 
-static int read_row(kt_store *st, sqlite3_stmt *s, const kt_table *t, kt_row *out);
+static int read_row_some(kt_store *st, sqlite3_stmt *s, const kt_table *t, uint64_t open, kt_row *out);
 
 static const char *val_text(const kt_row *r, const char *col)
 {
@@ -1479,7 +1566,7 @@ static int routing_from_row(kt_store *st, kt_row *r, const char *id)
 }
 
 /* A row without its routing. */
-static int load_row(kt_store *st, const kt_table *t, const char *id, kt_row *out)
+static int load_row_some(kt_store *st, const kt_table *t, const char *id, uint64_t open, kt_row *out)
 {
 	const char *sql = row_select_sql(st, t);
 	sqlite3_stmt *s;
@@ -1495,19 +1582,38 @@ static int load_row(kt_store *st, const kt_table *t, const char *id, kt_row *out
 		finish(st, s);
 		return rc == SQLITE_DONE ? KT_ENOT_FOUND : sql_err(st, rc);
 	}
-	rc = read_row(st, s, t, out);
+	rc = read_row_some(st, s, t, open, out);
 	finish(st, s);
 	return rc;
 }
 
-int store_row_load(kt_store *st, const kt_table *t, const char *id, kt_row *out)
+static int load_row(kt_store *st, const kt_table *t, const char *id, kt_row *out)
 {
-	int rc = load_row(st, t, id, out);
+	return load_row_some(st, t, id, ~0ull, out);
+}
+
+static int row_load(kt_store *st, const kt_table *t, const char *id, uint64_t open, kt_row *out)
+{
+	int rc = load_row_some(st, t, id, open, out);
 	if (!rc)
 		rc = routing_from_row(st, out, id);
 	if (rc)
 		kt_row_free(out);
 	return rc;
+}
+
+int store_row_load(kt_store *st, const kt_table *t, const char *id, kt_row *out)
+{
+	return row_load(st, t, id, ~0ull, out);
+}
+
+int store_row_load_some(kt_store *st, const kt_table *t, const char *id, const int *cols, int n, kt_row *out)
+{
+	uint64_t open = 0;
+	for (int i = 0; i < n; i++)
+		if (cols[i] >= 0 && cols[i] < 64)
+			open |= 1ull << cols[i];
+	return row_load(st, t, id, open, out);
 }
 
 void kt_log_entry_free(kt_log_entry *e)
@@ -1649,7 +1755,9 @@ int store_principal_load(kt_store *st, bool is_client, const char *id, kt_princi
 
 /* ---- snapshots ---- */
 
-static int read_row(kt_store *st, sqlite3_stmt *s, const kt_table *t, kt_row *out)
+/* A result row of row_select_sql; sealed columns outside `open` (bit i =
+ * column i) are left closed: NULL, marked in out->unopened. */
+static int read_row_some(kt_store *st, sqlite3_stmt *s, const kt_table *t, uint64_t open, kt_row *out)
 {
 	int vi = kt_col_index(t, "version"), oi = kt_col_index(t, "org_id");
 	const char *id;
@@ -1659,15 +1767,26 @@ static int read_row(kt_store *st, sqlite3_stmt *s, const kt_table *t, kt_row *ou
 		return KT_ENOMEM;
 	id = (const char *)sqlite3_column_text(s, 0);
 	id = id ? id : "";
-	for (int i = 0; i < t->ncols; i++)
+	for (int i = 0; i < t->ncols; i++) {
+		if (t->cols[i].sealed && i < 64 && !(open >> i & 1)) {
+			out->v[i].null = true;
+			out->unopened |= 1ull << i;
+			continue;
+		}
 		if (load_val(st, s, i, t, i, id, &out->v[i])) {
 			kt_row_free(out);
 			return KT_ENOMEM;
 		}
+	}
 	out->version = vi >= 0 ? out->v[vi].i : 0;
 	snprintf(out->org, sizeof out->org, "%s",
 		 oi >= 0 && out->v[oi].s ? out->v[oi].s : (out->v[0].s ? out->v[0].s : ""));
 	return KT_OK;
+}
+
+static int read_row(kt_store *st, sqlite3_stmt *s, const kt_table *t, kt_row *out)
+{
+	return read_row_some(st, s, t, ~0ull, out);
 }
 
 static int rows_page(kt_store *st, const kt_table *t, const char *where, const char *principal_id,

@@ -103,6 +103,12 @@ int store_insert(kt_store *st, const char *tbl, const char *id, const char *org_
 		 const kt_field *f, int n, int64_t *version_out) KT_MUST_CHECK;
 int store_update(kt_store *st, const char *tbl, const char *id, const kt_field *f, int n,
 		 int64_t *version_out) KT_MUST_CHECK;
+/* The same for a row the caller loaded with store_row_load(_some) in the
+ * transaction that is still open: its before image, routing and field
+ * versions come from `row` instead of a second read (the push path). A
+ * changed column the load left closed is read again. */
+int store_update_loaded(kt_store *st, const kt_row *row, const char *id, const kt_field *f, int n,
+			int64_t *version_out) KT_MUST_CHECK;
 /* Deleting a client also removes its location links; its log entry keeps
  * the old routing, so every device of those locations gets the delete. */
 int store_delete(kt_store *st, const char *tbl, const char *id) KT_MUST_CHECK;
@@ -122,6 +128,12 @@ void store_row_field_versions(const kt_row *r, const char *const *names, int n, 
 /* Load the current row with routing. KT_ENOT_FOUND if it does not exist.
  * Caller frees with kt_row_free. */
 int store_row_load(kt_store *st, const kt_table *t, const char *id, kt_row *out) KT_MUST_CHECK;
+/* The same, but of the sealed columns only those in cols[0..n) are
+ * decrypted; the others read as NULL and are marked in out->unopened
+ * (a pushed edit changes a field or two: opening all eleven sealed fields
+ * of a client card to check it is work for nothing). */
+int store_row_load_some(kt_store *st, const kt_table *t, const char *id, const int *cols, int n,
+			kt_row *out) KT_MUST_CHECK;
 /* Routing of a row as a location set + client (for policy checks). */
 int store_row_routing(kt_store *st, const kt_table *t, const char *id, char **locs,
 		      char client[KT_UUID_LEN + 1]) KT_MUST_CHECK;
