@@ -1784,32 +1784,28 @@ static int read_row_some(kt_store *st, sqlite3_stmt *s, const kt_table *t, uint6
 	return KT_OK;
 }
 
-static int read_row(kt_store *st, sqlite3_stmt *s, const kt_table *t, kt_row *out)
-{
-	return read_row_some(st, s, t, ~0ull, out);
-}
-
 static int rows_page(kt_store *st, const kt_table *t, const char *where, const char *principal_id,
-		     const char *org, const char *p5, const char *p6, const char *after_id, int limit,
-		     kt_row_cb cb, void *user, char last_id[KT_UUID_LEN + 1], int *n);
+		     const char *org, const char *p5, const char *p6, uint64_t open, const char *after_id,
+		     int limit, kt_row_cb cb, void *user, char last_id[KT_UUID_LEN + 1], int *n);
 
 int store_snapshot_page(kt_store *st, const kt_table *t, const char *where, const char *principal_id,
 			const char *org, const char *after_id, int limit, kt_row_cb cb, void *user,
 			char last_id[KT_UUID_LEN + 1], int *n)
 {
-	return rows_page(st, t, where, principal_id, org, NULL, NULL, after_id, limit, cb, user, last_id, n);
+	return rows_page(st, t, where, principal_id, org, NULL, NULL, ~0ull, after_id, limit, cb, user, last_id, n);
 }
 
 int store_diff_page(kt_store *st, const kt_table *t, const char *where, const char *principal_id,
-		    const char *org, const char *p5, const char *p6, const char *after_id, int limit,
+		    const char *org, const char *p5, const char *p6, bool open, const char *after_id, int limit,
 		    kt_row_cb cb, void *user, char last_id[KT_UUID_LEN + 1], int *n)
 {
-	return rows_page(st, t, where, principal_id, org, p5, p6, after_id, limit, cb, user, last_id, n);
+	return rows_page(st, t, where, principal_id, org, p5, p6, open ? ~0ull : 0, after_id, limit, cb, user,
+			 last_id, n);
 }
 
 static int rows_page(kt_store *st, const kt_table *t, const char *where, const char *principal_id,
-		     const char *org, const char *p5, const char *p6, const char *after_id, int limit,
-		     kt_row_cb cb, void *user, char last_id[KT_UUID_LEN + 1], int *n)
+		     const char *org, const char *p5, const char *p6, uint64_t open, const char *after_id,
+		     int limit, kt_row_cb cb, void *user, char last_id[KT_UUID_LEN + 1], int *n)
 {
 	const char *base = row_select_sql(st, t);
 	char *sql = NULL;
@@ -1841,7 +1837,7 @@ static int rows_page(kt_store *st, const kt_table *t, const char *where, const c
 		sqlite3_bind_text(s, 6, p6, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		kt_row row;
-		if ((rc = read_row(st, s, t, &row)))
+		if ((rc = read_row_some(st, s, t, open, &row)))
 			goto out;
 		snprintf(last_id, KT_UUID_LEN + 1, "%s", row.v[0].s ? row.v[0].s : "");
 		rc = cb(user, &row);

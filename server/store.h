@@ -203,9 +203,10 @@ int store_snapshot_page(kt_store *st, const kt_table *t, const char *where, cons
 			const char *org, const char *after_id, int limit, kt_row_cb cb, void *user,
 			char last_id[KT_UUID_LEN + 1], int *n) KT_MUST_CHECK;
 /* The same with two more parameters, ?5 and ?6 (text), for the conditions
- * of a change of rights (sync.c, rights diff; policy_locs_where). */
+ * of a change of rights (sync.c, rights diff; policy_locs_where). Without
+ * `open` the sealed columns stay closed (NULL): evictions need only ids. */
 int store_diff_page(kt_store *st, const kt_table *t, const char *where, const char *principal_id,
-		    const char *org, const char *p5, const char *p6, const char *after_id, int limit,
+		    const char *org, const char *p5, const char *p6, bool open, const char *after_id, int limit,
 		    kt_row_cb cb, void *user, char last_id[KT_UUID_LEN + 1], int *n) KT_MUST_CHECK;
 int64_t store_snapshot_count(kt_store *st, const kt_table *t, const char *where,
 			     const char *principal_id, const char *org);

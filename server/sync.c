@@ -305,7 +305,7 @@ static int diff_page(kt_session *s, struct diff_ctx *c, const char *old_j, const
 	/* visible with one set of locations and not with the other */
 	snprintf(where, len, "(%s) AND NOT coalesce((%s), 0)", a, b);
 	c->evict = evict;
-	rc = store_diff_page(srv->st, t, where, s->principal.id, s->principal.org, old_j, new_j, s->diff_after,
+	rc = store_diff_page(srv->st, t, where, s->principal.id, s->principal.org, old_j, new_j, !evict, s->diff_after,
 			     KT_BATCH_OPS - (int)c->n, diff_row, c, last, &n);
 	if (rc && rc != 1)
 		goto out;
