@@ -166,8 +166,8 @@ static void *writer_main(void *arg)
 	const char *msg;
 	int64_t last_ack_flush = kt_mono_us();
 
-	/* one pwrite per commit instead of two per WAL frame (walbuf.c says
-	 * why that is safe with the store's synchronous=FULL) */
+	/* WAL frames written 31 to a pwrite instead of two pwrites each
+	 * (walbuf.c says why that is safe with the store's synchronous=FULL) */
 	if (store_open(srv->db_path, KT_STORE_WALBUF, &st, &msg)) {
 		kt_err_log("writer: cannot open database: %s", msg);
 		st = NULL;

@@ -3,7 +3,7 @@
  * the default VFS right after it returns; frames of a transaction bigger
  * than the buffer, frames spilled from the cache and read back, and a
  * rollback after a spill all leave a database that reopens and passes
- * PRAGMA integrity_check. */
+ * PRAGMA integrity_check; a write error underneath fails the commit. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +17,42 @@
 #include "walbuf.h"
 
 static char path[64];
+
+/* ---- a VFS under the shim whose WAL writes fail while fail_wal_writes is set ---- */
+
+static sqlite3_vfs *unix_vfs, failing_vfs;
+static int fail_wal_writes; /* the SQLite code to fail with, 0: none */
+static sqlite3_io_methods failing_methods;
+static int (*unix_write)(sqlite3_file *, const void *, int, sqlite3_int64);
+
+static int failing_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 off)
+{
+	return fail_wal_writes ? fail_wal_writes : unix_write(f, b, n, off);
+}
+
+/* The unix file's own methods, but xWrite fails for WAL files when asked. */
+static int failing_open(sqlite3_vfs *v, const char *name, sqlite3_file *f, int flags, int *out)
+{
+	(void)v;
+	int rc = unix_vfs->xOpen(unix_vfs, name, f, flags, out);
+	if (rc == SQLITE_OK && f->pMethods && (flags & SQLITE_OPEN_WAL)) {
+		failing_methods = *f->pMethods;
+		unix_write = f->pMethods->xWrite;
+		failing_methods.xWrite = failing_write;
+		f->pMethods = &failing_methods;
+	}
+	return rc;
+}
+
+static void install_failing_vfs(void)
+{
+	unix_vfs = sqlite3_vfs_find(NULL);
+	assert_non_null(unix_vfs);
+	failing_vfs = *unix_vfs;
+	failing_vfs.zName = "test-failing";
+	failing_vfs.xOpen = failing_open;
+	assert_int_equal(sqlite3_vfs_register(&failing_vfs, 1), SQLITE_OK);
+}
 static sqlite3 *w; /* through kt-walbuf, synchronous=FULL, like the push writer */
 static sqlite3 *r; /* default VFS */
 
@@ -69,6 +105,7 @@ static void open_writer(void)
 static int setup(void **state)
 {
 	(void)state;
+	install_failing_vfs(); /* the default the shim wraps, as kt-fault is when KT_FAULT is set */
 	assert_int_equal(walbuf_register(), KT_OK);
 	snprintf(path, sizeof path, "/tmp/kt-test-walbuf-%d.db", (int)getpid());
 	remove_files();
@@ -218,6 +255,41 @@ static void test_a_rollback_after_a_spill(void **state)
 	assert_integrity(w);
 }
 
+/* The commit's flush fails: COMMIT reports the write's error, the other
+ * connection sees nothing of the transaction, and once the disk works
+ * again the next transaction commits and the database checks out. */
+static void test_a_failed_flush_fails_the_commit_and_loses_nothing_committed(void **state)
+{
+	(void)state;
+	int64_t total = one_int(r, "SELECT count(*) FROM t");
+	exec_ok(w, "BEGIN IMMEDIATE");
+	insert(w, "failed", 20);
+	fail_wal_writes = SQLITE_IOERR_WRITE;
+	int rc = sqlite3_exec(w, "COMMIT", NULL, NULL, NULL);
+	assert_int_equal(sqlite3_extended_errcode(w), SQLITE_IOERR_WRITE);
+	assert_int_not_equal(rc, SQLITE_OK);
+	if (!sqlite3_get_autocommit(w)) /* SQLite rolls back after an I/O error at commit */
+		exec_ok(w, "ROLLBACK");
+	assert_int_equal(rows_seen(r, "failed"), 0);
+	/* the disk stays bad: the next transaction fails as well */
+	rc = sqlite3_exec(w, "BEGIN IMMEDIATE; INSERT INTO t(tag, v) VALUES ('failed', zeroblob(3000)); COMMIT",
+			  NULL, NULL, NULL);
+	assert_int_not_equal(rc, SQLITE_OK);
+	if (!sqlite3_get_autocommit(w))
+		exec_ok(w, "ROLLBACK");
+	fail_wal_writes = 0;
+	exec_ok(w, "BEGIN IMMEDIATE");
+	insert(w, "healed", 20);
+	exec_ok(w, "COMMIT");
+	assert_int_equal(rows_seen(r, "failed"), 0);
+	assert_int_equal(rows_seen(r, "healed"), 20);
+	assert_int_equal(one_int(r, "SELECT count(*) FROM t"), total + 20);
+	reopen();
+	assert_int_equal(rows_seen(r, "healed"), 20);
+	assert_int_equal(one_int(r, "SELECT count(*) FROM t"), total + 20);
+	assert_integrity(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -225,6 +297,7 @@ int main(void)
 		cmocka_unit_test(test_a_transaction_bigger_than_the_buffer),
 		cmocka_unit_test(test_a_cache_spill_reads_its_frames_back),
 		cmocka_unit_test(test_a_rollback_after_a_spill),
+		cmocka_unit_test(test_a_failed_flush_fails_the_commit_and_loses_nothing_committed),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
