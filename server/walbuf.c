@@ -1,9 +1,10 @@
 /* walbuf.c - a SQLite VFS over the default one that keeps a WAL file's
- * contiguous writes in memory and hands them to the file underneath as one
- * write: SQLite writes each frame as two calls (24-byte header, then the
- * page), and the push writer's commit of ~100 frames paid ~200 pwrites,
- * each walking the page cache and waking inotify. It must never hold back
- * a byte that another connection may read, nor drop one it accepted.
+ * contiguous writes in memory and hands them to the file underneath in
+ * few large writes: SQLite writes each frame as two calls (24-byte header,
+ * then the page), and the push writer's commit of ~100 frames paid ~200
+ * pwrites, each walking the page cache and waking inotify. It must never
+ * hold back a byte that another connection may read, nor drop one it
+ * accepted.
  *
  * Why no other connection can read a frame still in the buffer: with
  * PRAGMA synchronous=FULL, sqlite3WalFrames() in SQLite 3.40's src/wal.c
@@ -225,7 +226,10 @@ static int v_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int fl
 	return SQLITE_OK;
 }
 
-static int v_delete(sqlite3_vfs *v, const char *name, int sync) { return base_vfs->xDelete(base_vfs, name, sync); }
+static int v_delete(sqlite3_vfs *v, const char *name, int sync)
+{
+	return base_vfs->xDelete(base_vfs, name, sync);
+}
 static int v_access(sqlite3_vfs *v, const char *name, int flags, int *out)
 {
 	return base_vfs->xAccess(base_vfs, name, flags, out);
@@ -236,7 +240,10 @@ static int v_fullpath(sqlite3_vfs *v, const char *name, int n, char *out)
 }
 static void *v_dlopen(sqlite3_vfs *v, const char *name) { return base_vfs->xDlOpen(base_vfs, name); }
 static void v_dlerror(sqlite3_vfs *v, int n, char *msg) { base_vfs->xDlError(base_vfs, n, msg); }
-static void (*v_dlsym(sqlite3_vfs *v, void *h, const char *sym))(void) { return base_vfs->xDlSym(base_vfs, h, sym); }
+static void (*v_dlsym(sqlite3_vfs *v, void *h, const char *sym))(void)
+{
+	return base_vfs->xDlSym(base_vfs, h, sym);
+}
 static void v_dlclose(sqlite3_vfs *v, void *h) { base_vfs->xDlClose(base_vfs, h); }
 static int v_random(sqlite3_vfs *v, int n, char *out) { return base_vfs->xRandomness(base_vfs, n, out); }
 static int v_sleep(sqlite3_vfs *v, int us) { return base_vfs->xSleep(base_vfs, us); }

@@ -1,7 +1,7 @@
 /* walbuf.h - a SQLite VFS that gathers a connection's WAL appends in memory
- * and writes them with one pwrite at the sync (server/walbuf.c says why
- * that is safe). Only for a connection that runs PRAGMA synchronous=FULL:
- * it is never the default VFS; open with WALBUF_VFS_NAME. */
+ * and writes them in pieces of up to 128 KB, at the latest at the sync
+ * (server/walbuf.c says why that is safe). Only for a connection that runs
+ * PRAGMA synchronous=FULL: never the default VFS; open with WALBUF_VFS_NAME. */
 #ifndef KT_WALBUF_H
 #define KT_WALBUF_H
 
