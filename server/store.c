@@ -12,6 +12,7 @@
 #include "policy.h"
 #include "schema.h"
 #include "store.h"
+#include "walbuf.h"
 
 #define STMT_CACHE 256
 #define STMT_INDEX 1024 /* open addressing over cache[], a power of two > 2 * STMT_CACHE */
@@ -264,7 +265,16 @@ int store_open(const char *path, int flags, kt_store **out, const char **errmsg)
 								     : SQLITE_OPEN_READWRITE);
 	if (flags & KT_STORE_CREATE)
 		oflags |= SQLITE_OPEN_CREATE;
-	if (sqlite3_open_v2(path, &st->db, oflags, NULL) != SQLITE_OK) {
+	const char *vfs = NULL;
+	if (flags & KT_STORE_WALBUF) {
+		if ((flags & KT_STORE_READONLY) || walbuf_register()) {
+			*errmsg = "cannot open the database through the WAL buffer";
+			rc = KT_EINVALID;
+			goto fail;
+		}
+		vfs = WALBUF_VFS_NAME;
+	}
+	if (sqlite3_open_v2(path, &st->db, oflags, vfs) != SQLITE_OK) {
 		*errmsg = st->db ? sqlite3_errmsg(st->db) : "cannot open database";
 		rc = KT_EIO;
 		goto fail;

@@ -18,6 +18,10 @@ typedef struct kt_store kt_store;
 enum {
 	KT_STORE_CREATE = 1,   /* create the file and schema if missing */
 	KT_STORE_READONLY = 2,
+	/* through the kt-walbuf VFS (walbuf.h): WAL appends gathered into one
+	 * write per sync. Safe only because store_open sets synchronous=FULL;
+	 * not with KT_STORE_READONLY. For the push writer's connection. */
+	KT_STORE_WALBUF = 4,
 };
 
 /* Open path. Without KT_STORE_CREATE a missing file is KT_ENOT_FOUND and an
