@@ -50,6 +50,7 @@ struct kt_writer {
 	/* thread-private */
 	kt_push_job *active; /* taken from todo, in arrival order */
 	uint64_t txs, muts, apply_us, commit_us; /* statistics */
+	uint64_t commit_max_us, commits_over[3];  /* commits longer than 5, 10, 20 ms */
 };
 
 static void append(kt_push_job **head, kt_push_job **tail, kt_push_job *j)
@@ -141,7 +142,12 @@ static void one_transaction(kt_writer *w, kt_store *st, ack *acks, int nacks)
 		lws_cancel_service(w->srv->ctx);
 	}
 	w->apply_us += (uint64_t)(t1 - t0);
-	w->commit_us += (uint64_t)(kt_mono_us() - t1);
+	uint64_t took = (uint64_t)(kt_mono_us() - t1);
+	w->commit_us += took;
+	if (took > w->commit_max_us)
+		w->commit_max_us = took;
+	for (int i = 0; i < 3; i++)
+		w->commits_over[i] += took > (uint64_t)(5000 << i);
 	w->txs++;
 	w->muts += n0;
 	if (rc) {
@@ -233,10 +239,13 @@ static void *writer_main(void *arg)
 	walbuf_stats wb;
 	walbuf_stats_get(&wb); /* only this connection uses the shim */
 	kt_info("writer: %llu transactions, %llu mutations, %.1f ms applying, %.1f ms committing, %llu WAL frames, "
-		"%llu WAL writes as %llu pwrites, %.1f ms CPU (%.1f us per mutation)",
+		"%llu WAL writes as %llu pwrites, %.1f ms CPU (%.1f us per mutation); commits over 5/10/20 ms: "
+		"%llu/%llu/%llu, longest %.1f ms",
 		(unsigned long long)w->txs, (unsigned long long)w->muts, (double)w->apply_us / 1000,
 		(double)w->commit_us / 1000, (unsigned long long)frames, (unsigned long long)wb.writes,
-		(unsigned long long)wb.pwrites, cpu_ms, w->muts ? cpu_ms * 1000 / (double)w->muts : 0.0);
+		(unsigned long long)wb.pwrites, cpu_ms, w->muts ? cpu_ms * 1000 / (double)w->muts : 0.0,
+		(unsigned long long)w->commits_over[0], (unsigned long long)w->commits_over[1],
+		(unsigned long long)w->commits_over[2], (double)w->commit_max_us / 1000);
 	return NULL;
 }
 
