@@ -10,18 +10,26 @@
 
 #define HASH_LEN 32
 
-static void put_field(crypto_generichash_state *h, const void *p, size_t n, bool null)
+/* The bytes an entry's hash covers are gathered in one buffer and hashed
+ * with one call (BLAKE2b of the same bytes either way; thirty small
+ * updates per entry showed in the push writer's profile). */
+typedef struct hbuf {
+	uint8_t *p;
+	size_t len;
+} hbuf;
+
+static void put_field(hbuf *h, const void *p, size_t n, bool null)
 {
-	uint8_t len[4];
 	uint32_t v = null ? 0xffffffffu : (uint32_t)n;
 	for (int i = 0; i < 4; i++)
-		len[i] = (uint8_t)(v >> (24 - 8 * i));
-	crypto_generichash_update(h, len, 4);
-	if (!null && n)
-		crypto_generichash_update(h, p, n);
+		h->p[h->len++] = (uint8_t)(v >> (24 - 8 * i));
+	if (!null && n) {
+		memcpy(h->p + h->len, p, n);
+		h->len += n;
+	}
 }
 
-static void put_int(crypto_generichash_state *h, int64_t v, bool null)
+static void put_int(hbuf *h, int64_t v, bool null)
 {
 	uint8_t b[8];
 	for (int i = 0; i < 8; i++)
@@ -52,17 +60,26 @@ typedef struct entry_vals {
 	bool device_time_null;
 } entry_vals;
 
-static void entry_hash(const uint8_t prev[HASH_LEN], const entry_vals *v, uint8_t out[HASH_LEN])
+static int entry_hash(const uint8_t prev[HASH_LEN], const entry_vals *v, uint8_t out[HASH_LEN])
 {
-	crypto_generichash_state h;
-	crypto_generichash_init(&h, NULL, 0, HASH_LEN);
-	crypto_generichash_update(&h, prev, HASH_LEN);
+	uint8_t stack[2048];
+	size_t cap = HASH_LEN + 3 * 12;
+	for (int i = 0; i < 12; i++)
+		cap += 4 + (v->text[i] ? v->len[i] : 0);
+	hbuf h = {cap <= sizeof stack ? stack : malloc(cap), 0};
+	if (!h.p)
+		return KT_ENOMEM;
+	memcpy(h.p, prev, HASH_LEN);
+	h.len = HASH_LEN;
 	put_int(&h, v->seq, false);
 	for (int i = 0; i < 12; i++)
 		put_field(&h, v->text[i], v->len[i], v->text[i] == NULL);
 	put_int(&h, v->device_time, v->device_time_null);
 	put_int(&h, v->server_time, false);
-	crypto_generichash_final(&h, out, HASH_LEN);
+	crypto_generichash(out, HASH_LEN, h.p, h.len, NULL, 0);
+	if (h.p != stack)
+		free(h.p);
+	return KT_OK;
 }
 
 static int last_hash(kt_store *st, const char *org, uint8_t out[HASH_LEN], int64_t *max_seq)
@@ -128,12 +145,12 @@ int audit_append(kt_store *st, const kt_audit_entry *e)
 	v.device_time = a->device_time;
 	v.device_time_null = a->device_time == 0;
 	v.server_time = kt_now_ms();
-	entry_hash(prev, &v, hash);
-	if (!(s = store_prepare(st, "INSERT INTO audit(" AUDIT_COLS ", prev_hash, hash) "
+	if ((rc = entry_hash(prev, &v, hash)) ||
+	    !(s = store_prepare(st, "INSERT INTO audit(" AUDIT_COLS ", prev_hash, hash) "
 				    "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))) {
 		free(sealed[0]);
 		free(sealed[1]);
-		return KT_EIO;
+		return rc ? rc : KT_EIO;
 	}
 	sqlite3_bind_int64(s, 1, v.seq);
 	for (int i = 0; i < 12; i++)
@@ -208,7 +225,10 @@ int audit_verify(kt_store *st, FILE *out)
 			snprintf(h->org, sizeof h->org, "%s", org);
 			memset(h->hash, 0, HASH_LEN);
 		}
-		entry_hash(h->hash, &v, want);
+		if (entry_hash(h->hash, &v, want)) {
+			rc = KT_ENOMEM;
+			break;
+		}
 		if (sqlite3_column_bytes(s, 15) != HASH_LEN || sqlite3_column_bytes(s, 16) != HASH_LEN ||
 		    sodium_memcmp(sqlite3_column_blob(s, 15), h->hash, HASH_LEN) != 0 ||
 		    sodium_memcmp(sqlite3_column_blob(s, 16), want, HASH_LEN) != 0) {

@@ -523,7 +523,15 @@ static int collect_mut(void *user, const kt_mut *m)
 	return KT_OK;
 }
 
-kt_push_job *push_job_new(const kt_session *s, const unsigned char *buf, size_t len, uint32_t count)
+static int count_event(void *user, const kt_event *e)
+{
+	(void)e;
+	(*(uint32_t *)user)++;
+	return KT_OK;
+}
+
+kt_push_job *push_job_new(const kt_session *s, const unsigned char *buf, size_t len, uint32_t count,
+			  uint32_t nevents)
 {
 	kt_push_job *j = calloc(1, sizeof *j);
 	if (!j)
@@ -548,6 +556,9 @@ kt_push_job *push_job_new(const kt_session *s, const unsigned char *buf, size_t 
 		return NULL;
 	}
 	j->nmuts = c.n;
+	/* a push without events costs the writer no second walk of the frame */
+	j->nevents = nevents;
+	j->events_done = nevents == 0;
 	return j;
 }
 
@@ -607,18 +618,18 @@ int push_job_step(kt_store *st, kt_push_job *j, uint32_t max)
  * comes back through writer_deliver once everything is committed. */
 int handle_push(kt_session *s, const unsigned char *buf, size_t len)
 {
-	uint32_t count;
+	uint32_t count, nevents = 0;
 	int rc = proto_push_decode(buf, len, NULL, NULL, &count);
 
 	if (!rc)
-		rc = proto_push_events_decode(buf, len, NULL, NULL);
+		rc = proto_push_events_decode(buf, len, count_event, &nevents);
 	if (rc) {
 		session_error(s, rc, rc == KT_ETOO_LARGE ? "at most 500 mutations or events per push"
 							 : "push needs muts: [{mid, tbl, id, op, base, f, at}]",
 			      "push", false);
 		return 0;
 	}
-	kt_push_job *j = push_job_new(s, buf, len, count);
+	kt_push_job *j = push_job_new(s, buf, len, count, nevents);
 	if (!j) {
 		session_error(s, KT_ENOMEM, "out of memory; push again later", "push", false);
 		return 0;

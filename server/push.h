@@ -18,6 +18,7 @@ typedef struct kt_push_job {
 	kt_mut *muts;
 	uint32_t nmuts;
 	uint32_t next_mut;      /* the first mutation not yet applied */
+	uint32_t nevents;       /* "viewed" events after the mutations (counted on the loop) */
 	bool events_done;
 	bool in_tx;             /* part of it is in the open transaction */
 	kt_mpw body;            /* the results so far, one map per mutation */
@@ -25,8 +26,10 @@ typedef struct kt_push_job {
 	int rc;                 /* KT_OK, or why the whole push was not saved */
 } kt_push_job;
 
-/* Loop side: decode a checked push frame into a job (NULL on no memory). */
-kt_push_job *push_job_new(const kt_session *s, const unsigned char *buf, size_t len, uint32_t count);
+/* Loop side: decode a checked push frame (count mutations, nevents events)
+ * into a job (NULL on no memory). */
+kt_push_job *push_job_new(const kt_session *s, const unsigned char *buf, size_t len, uint32_t count,
+			  uint32_t nevents);
 void push_job_free(kt_push_job *j); /* accepts NULL */
 /* True when every mutation and event has been applied. */
 bool push_job_finished(const kt_push_job *j);
