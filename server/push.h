@@ -24,6 +24,7 @@ typedef struct kt_push_job {
 	kt_mpw body;            /* the results so far, one map per mutation */
 	uint32_t nres;
 	int rc;                 /* KT_OK, or why the whole push was not saved */
+	int64_t t_submit, t_start, t_done; /* kt_mono_us: handed over, first applied, committed */
 } kt_push_job;
 
 /* Loop side: decode a checked push frame (count mutations, nevents events)

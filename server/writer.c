@@ -31,6 +31,8 @@
 #define CHECKPOINT_PAGES 1000 /* WAL pages are copied to the database at this size... */
 #define CHECKPOINT_MS 1000    /* ...or after this long */
 
+#define STAGE_SAMPLES 4096 /* single-mutation pushes timed per stage (the latest) */
+
 typedef struct ack {
 	char device[KT_UUID_LEN + 1];
 	int64_t seq;
@@ -45,12 +47,17 @@ struct kt_writer {
 	ack *acks;
 	int nacks, acks_cap;
 	bool stop;
+	atomic_bool small_waiting; /* a push of at most CHUNK mutations was submitted */
 	pthread_t th, ckpt_th;
 	bool running, ckpt_running;
 	/* thread-private */
 	kt_push_job *active; /* taken from todo, in arrival order */
 	uint64_t txs, muts, apply_us, commit_us; /* statistics */
 	uint64_t commit_max_us, commits_over[3];  /* commits longer than 5, 10, 20 ms */
+	/* loop side: where a single mutation's answer spends its time, in µs:
+	 * waiting for the writer, in the writer until committed, back to the loop */
+	float stage[3][STAGE_SAMPLES];
+	int nstage;
 };
 
 static void append(kt_push_job **head, kt_push_job **tail, kt_push_job *j)
@@ -92,6 +99,38 @@ static int write_acks(kt_store *st, ack *a, int n)
 	return KT_OK;
 }
 
+/* Apply the next piece of job j in the open transaction. */
+static int step(kt_store *st, kt_push_job *j, uint64_t *n)
+{
+	uint32_t before = j->next_mut;
+	if (!j->t_start)
+		j->t_start = kt_mono_us();
+	j->in_tx = true;
+	int rc = push_job_step(st, j, CHUNK);
+	*n += j->next_mut - before;
+	return rc;
+}
+
+/* A small push that arrived while this transaction runs joins it at once
+ * (the caller then shortens the transaction to the small budget): its
+ * answer waits for this commit, not for the rest of this transaction, its
+ * commit, and a transaction of its own. True when one joined. */
+static bool join_small(kt_writer *w, kt_store *st, int *rc, uint64_t *n)
+{
+	bool joined = false;
+	if (!atomic_exchange(&w->small_waiting, 0))
+		return false;
+	pthread_mutex_lock(&w->mu);
+	take_todo(w);
+	pthread_mutex_unlock(&w->mu);
+	for (kt_push_job *j = w->active; j && !*rc; j = j->next)
+		if (!push_job_finished(j) && j->next_mut == 0 && j->nmuts <= CHUNK && !blocked(w, j)) {
+			*rc = step(st, j, n);
+			joined = true;
+		}
+	return joined;
+}
+
 /* One group transaction over the active pushes (and the pending acks). */
 static void one_transaction(kt_writer *w, kt_store *st, ack *acks, int nacks)
 {
@@ -109,16 +148,15 @@ static void one_transaction(kt_writer *w, kt_store *st, ack *acks, int nacks)
 	for (int pass = 0; !rc && progress; pass++) {
 		progress = false;
 		for (kt_push_job *j = w->active; j && !rc; j = j->next) {
+			if (join_small(w, st, &rc, &n0) && budget > BUDGET_SMALL_US)
+				budget = BUDGET_SMALL_US; /* it waits for this transaction's commit */
 			if (push_job_finished(j) || (pass == 0 && j->next_mut > 0) || blocked(w, j))
 				continue;
 			if (pass > 0 && kt_mono_us() - t0 >= budget)
 				break;
-			uint32_t before = j->next_mut;
-			if (before == 0 && j->nmuts <= CHUNK && budget > BUDGET_SMALL_US)
+			if (j->next_mut == 0 && j->nmuts <= CHUNK && budget > BUDGET_SMALL_US)
 				budget = BUDGET_SMALL_US; /* someone waits for one quick answer */
-			j->in_tx = true;
-			rc = push_job_step(st, j, CHUNK);
-			n0 += j->next_mut - before;
+			rc = step(st, j, &n0);
 			progress = true;
 		}
 		if (pass == 0)
@@ -215,6 +253,7 @@ static void *writer_main(void *arg)
 			kt_push_job *j = *pp;
 			if (push_job_finished(j)) {
 				*pp = j->next;
+				j->t_done = kt_mono_us();
 				append(&w->done_head, &w->done_tail, j);
 				any = true;
 			} else
@@ -313,6 +352,36 @@ static void free_list(kt_push_job *j)
 	}
 }
 
+static int cmp_float(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+	return (x > y) - (x < y);
+}
+
+/* p50 and p99 of the first n values of v (sorted in place), in ms. */
+static void p50_p99(float *v, int n, double *p50, double *p99)
+{
+	qsort(v, (size_t)n, sizeof *v, cmp_float);
+	*p50 = v[n / 2] / 1000.0;
+	*p99 = v[(n * 99) / 100] / 1000.0;
+}
+
+/* Where single-mutation answers spent their time: a latency tail can be
+ * told apart as queueing behind other pushes, the writer's transaction and
+ * commit, or the loop's delivery. */
+static void log_stages(kt_writer *w)
+{
+	int n = w->nstage < STAGE_SAMPLES ? w->nstage : STAGE_SAMPLES;
+	double p[3][2];
+	if (!n)
+		return;
+	for (int i = 0; i < 3; i++)
+		p50_p99(w->stage[i], n, &p[i][0], &p[i][1]);
+	kt_info("writer: %d single-mutation pushes, p50/p99 ms: waiting %.1f/%.1f, applied and committed "
+		"%.1f/%.1f, back to the loop %.1f/%.1f",
+		n, p[0][0], p[0][1], p[1][0], p[1][1], p[2][0], p[2][1]);
+}
+
 void writer_stop(kt_server *srv)
 {
 	kt_writer *w = srv->writer;
@@ -327,6 +396,7 @@ void writer_stop(kt_server *srv)
 		pthread_join(w->th, NULL);
 	if (w->ckpt_running)
 		pthread_join(w->ckpt_th, NULL);
+	log_stages(w);
 	free_list(w->todo_head);
 	free_list(w->active);
 	free_list(w->done_head);
@@ -342,7 +412,10 @@ void writer_submit(kt_session *s, kt_push_job *j)
 {
 	kt_writer *w = s->srv->writer;
 	pthread_mutex_lock(&w->mu);
+	j->t_submit = kt_mono_us();
 	append(&w->todo_head, &w->todo_tail, j);
+	if (j->nmuts <= CHUNK)
+		atomic_store(&w->small_waiting, 1);
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 	/* a device that pushes faster than we apply waits in TCP, not in our memory */
@@ -396,6 +469,12 @@ void writer_deliver(kt_server *srv)
 		kt_session *s = session_find(srv, j->session_id);
 		list = j->next;
 		applied |= j->rc == KT_OK;
+		if (j->nmuts == 1 && !j->rc && j->t_start && j->t_done) {
+			int k = w->nstage++ % STAGE_SAMPLES;
+			w->stage[0][k] = (float)(j->t_start - j->t_submit);
+			w->stage[1][k] = (float)(j->t_done - j->t_start);
+			w->stage[2][k] = (float)(kt_mono_us() - j->t_done);
+		}
 		if (s) {
 			if (j->rc)
 				session_error(s, j->rc == KT_EBUSY ? KT_EBUSY : KT_EIO,
