@@ -1,7 +1,8 @@
 /* bench_push.c - pushed mutations applied per second, durable (each answer
  * after its commit, synchronous=FULL), with audit and hash chain, from N
  * devices pushing at once (default 20), and the answer latency (p50/p99) of
- * single mutations pushed by one more device under that load.
+ * single mutations pushed by one more device under that load (one every
+ * 10 ms, or at once when an answer took longer).
  * usage: kt-bench-push SERVER_BIN [devices] [batches] [batch_size] */
 #include <libwebsockets.h>
 #include <stdio.h>
@@ -34,6 +35,11 @@ static int nappt;
 static double *probe_ms;
 static int nprobe, probe_cap = 100000;
 static bool load_running;
+/* The probe device pushes one mutation every 10 ms (or as soon as the last
+ * answer is in, when that takes longer): a fixed rate, so a build that
+ * answers faster is not also sent more single mutations. */
+#define PROBE_EVERY_US 10000
+static int64_t probe_due_us; /* 0: the probe waits for an answer */
 
 static void send_batch(dev *d)
 {
@@ -96,7 +102,9 @@ static void on_message(dev *d, const unsigned char *buf, size_t len)
 			fprintf(stderr, "bad push_result\n");
 		if (!d->probe && ++d->batches_done == nbatches)
 			ndone++;
-		else if (d->probe ? ndone < ndev : true)
+		else if (d->probe)
+			probe_due_us = d->sent_us + PROBE_EVERY_US; /* the main loop sends it */
+		else
 			send_batch(d);
 	} else if (t == KT_MSG_ERROR)
 		fprintf(stderr, "server error for device %d\n", (int)(d - devs));
@@ -222,8 +230,13 @@ int main(int argc, char **argv)
 	load_running = true;
 	for (int i = 0; i <= ndev; i++)
 		send_batch(&devs[i]);
-	while (ndone < ndev && kt_mono_us() - t0 < 300000000)
+	while (ndone < ndev && kt_mono_us() - t0 < 300000000) {
 		lws_service(ctx, 0);
+		if (probe_due_us && kt_mono_us() >= probe_due_us) {
+			probe_due_us = 0;
+			send_batch(&devs[ndev]);
+		}
+	}
 	double s = (double)(kt_mono_us() - t0) / 1e6;
 	double cpu = bench_server_cpu_ms(&b) - cpu0;
 	load_running = false;
