@@ -59,6 +59,12 @@ bench: build
 	./$(BUILD)/tests/bench/kt-bench-snapshot ./$(BUILD)/server/kartoteka-server 5
 	./$(BUILD)/tests/bench/kt-bench-propagation ./$(BUILD)/server/kartoteka-server 100 200
 
+# Pushed mutations (issue 3; about 10 s): 20 devices x 10 batches x 100 edits,
+# durable, with a 21st device timing single mutations meanwhile.
+.PHONY: bench-push
+bench-push: build
+	./$(BUILD)/tests/bench/kt-bench-push ./$(BUILD)/server/kartoteka-server 20 10 100
+
 # Load and soak (issue 6; several minutes, not part of `make bench`):
 # 10,000 devices, latency over 20 locations, reconnect storm, 100 first
 # snapshots. LOAD_ARGS="--soak 3600" for the hour-long soak.
