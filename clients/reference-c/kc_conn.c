@@ -144,6 +144,7 @@ static void on_ended(kc_client *c, const char *why)
 {
 	c->wsi = NULL;
 	c->ended = true;
+	kc_sync_end(c);
 	drop_queue(c);
 	c->in_len = 0;
 	if (why) {

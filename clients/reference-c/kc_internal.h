@@ -142,6 +142,9 @@ int kc_parse_url(const char *url, char *host, size_t hcap, int *port, char *path
 
 /* kc_sync.c */
 void kc_sync_start(kc_client *c); /* a connection is open: say hello */
+/* The connection is gone: nothing of its session (signed in, the stream
+ * asked for, a push in flight, an ack or queue poll due) carries over. */
+void kc_sync_end(kc_client *c);
 /* One whole inbound message. Non-zero closes the connection (c->conn_err says why). */
 int kc_sync_message(kc_client *c, const unsigned char *buf, size_t len);
 /* Send an ack for the stored cursor if one is owed. */

@@ -37,16 +37,27 @@ static int send_packed(kc_client *c, kt_mpw *w)
 	return rc;
 }
 
+/* Until the next connection has signed in, nothing may be sent on it but
+ * hello: the next one is already c->wsi while its WebSocket opens (which
+ * takes a while on a slow network), and an ack or a queue poll due then,
+ * with the old connection's state, went out before the hello and got
+ * `unauthenticated`, which ended `watch`. So the state ends with the
+ * connection, not when the next one opens. */
+void kc_sync_end(kc_client *c)
+{
+	c->authed = c->sync_sent = c->in_snapshot = c->pushing = false;
+	c->ack_dirty = false;
+	c->ack_due_us = 0;
+	c->queue_poll_us = 0;
+}
+
 void kc_sync_start(kc_client *c)
 {
 	char device[64];
 	kt_hello h = {0};
 	kt_mpw w;
 
-	c->authed = c->sync_sent = c->in_snapshot = c->pushing = false;
-	c->ack_dirty = false;
-	c->ack_due_us = 0;
-	c->queue_poll_us = 0;
+	kc_sync_end(c);
 	c->err[0] = 0;
 	if (kc_meta_get(c, "device_id", device, sizeof device) != KT_OK) {
 		report(c, KT_EIO, "cannot read the device id");

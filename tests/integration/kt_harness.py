@@ -150,13 +150,26 @@ class Watcher:
 
     def __init__(self, dirpath, seconds=60):
         self.proc = subprocess.Popen([CLIENT, "--dir", dirpath, "--quiet", "watch", "--max-seconds", str(seconds)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.lines = queue.Queue()
+        self.errlog = []  # its stderr (errors and sanitizer reports), for failure messages
         threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._drain, daemon=True).start()
 
     def _read(self):
         for line in self.proc.stdout:
             self.lines.put((time.monotonic(), line.strip()))
+
+    def _drain(self):
+        for line in self.proc.stderr:
+            self.errlog.append(line)
+
+    def state(self):
+        """How the watcher is doing, for a failure message: running, or its exit
+        status, and the last lines of its stderr."""
+        rc = self.proc.poll()
+        st = "running" if rc is None else "exited with %d" % rc
+        return st + (": " + "".join(self.errlog[-10:]).strip() if self.errlog else "")
 
     def wait_for(self, predicate, timeout):
         """First line matching predicate within timeout, or None."""
@@ -259,13 +272,15 @@ def run(coro):
 
 class DemoServerTest(unittest.TestCase):
     """One demo database and one running server for a whole test class.
-    Subclasses may extend setUpClass/tearDownClass (call super first/last)."""
+    Subclasses may extend setUpClass/tearDownClass (call super first/last),
+    and pass the server more arguments in server_args (e.g. "--verbose")."""
+    server_args = ()
 
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="kt-%s-" % cls.__name__.lower())
         cls.db, cls.accounts = demo_db(cls.tmp)
-        cls.server = Server(cls.db)
+        cls.server = Server(cls.db, cls.server_args)
 
     @classmethod
     def tearDownClass(cls):
