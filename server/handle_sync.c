@@ -13,6 +13,10 @@ int handle_sync(kt_session *s, const unsigned char *buf, size_t len)
 	}
 	if (m.has_cursor) {
 		if (cursor_check(s->srv, s, m.cursor.s, m.cursor.len, &seq) == KT_OK) {
+			/* a device resumes from what it has durably applied: the
+			 * cursor is an ack too (an ack owed when the link dropped
+			 * is not lost, and with it an erasure's purge receipt) */
+			writer_note_ack(s->srv, s->device, seq);
 			sync_start_stream(s, seq);
 			return 0;
 		}

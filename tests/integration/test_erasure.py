@@ -3,6 +3,7 @@ reaches every device with purge receipts, and retention. Real server, real
 kartoteka-client caches, raw protocol peers for the calls and bad input.
 The tests read only ids, times and statuses from the database file (personal
 columns are ciphertext once the store encrypts them)."""
+import asyncio
 import json
 import os
 import sqlite3
@@ -188,6 +189,55 @@ class ErasureReachesEveryDeviceTest(h.DemoServerTest):
         self.assertEqual(json.loads(erased[0][2])["visits_deleted"], len(visits))
         verify = subprocess.run([h.SERVER, "audit", "verify", "--db", db], capture_output=True, text=True)
         self.assertEqual(verify.returncode, 0, verify.stdout + verify.stderr)
+
+
+class PurgeReceiptOnResumeTest(h.DemoServerTest):
+    """Its own server: its tablet would be one more device to purge for the
+    tests above."""
+
+    def test_resuming_past_the_erasure_is_the_purge_receipt(self):
+        """A tablet that got the erasure's deletes but lost its link before it
+        acknowledged them: the cursor it resumes from (sync) is its receipt."""
+        db = self.db
+        cid = client_at(db, location_id(db, A), offset=1)
+        acc = h.account(self.accounts, "reception", A)
+
+        async def until_erased():
+            p = await h.Peer(self.server).connect()
+            await p.hello()
+            ok = await p.login(acc)
+            self.assertEqual(ok["t"], "auth_ok", ok)
+            await p.send({"t": "sync", "cursor": None})
+            await p.recv_until("snapshot_end", 60)
+            out = await asyncio.to_thread(privacy, db, "erase", "--client", cid, "--confirm")
+            self.assertEqual(out.returncode, 0, out.stderr)
+            deleted = False
+            while True:  # the deletes, then the cursor past them; no ack
+                m = await p.recv(20)
+                deleted |= m.get("t") == "changes" and cid in repr(m)
+                if deleted and m.get("t") == "synced":
+                    await p.close()
+                    return p.device, m["cursor"]
+
+        async def resume(device, cursor):
+            p = await h.Peer(self.server, device).connect()
+            await p.hello()
+            ok = await p.login(acc)
+            self.assertEqual(ok["t"], "auth_ok", ok)
+            await p.send({"t": "sync", "cursor": cursor})
+            m, seen = await p.recv_until("synced", 20)
+            self.assertNotIn("error", [x.get("t") for x in seen], seen)
+            await p.close()
+
+        device, cursor = h.run(until_erased())
+        rows, text = status_rows(db, cid)
+        self.assertEqual(rows[device][0], "not_purged", text)
+        h.run(resume(device, cursor))
+        deadline = time.monotonic() + 10  # acks are written with the next group commit (at most 1 s)
+        while rows[device][0] != "purged" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            rows, text = status_rows(db, cid)
+        self.assertEqual(rows[device][0], "purged", text)
 
 
 class PrivacyCallsTest(h.DemoServerTest):
