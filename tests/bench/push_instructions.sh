@@ -8,13 +8,15 @@
 # counted). Unlike mutations per second this figure does not move when other
 # work shares the cores, so it is the one to compare two builds with on a
 # busy machine. Takes about 90 s (the server runs 50x slower under valgrind).
+# KT_KEEP=1 keeps the callgrind files (the directory is not removed) for
+# callgrind_annotate.
 set -eu
 b=${1:?usage: push_instructions.sh BUILD_DIR [devices batches batch_size]}
 b=$(cd "$b" && pwd)
 devices=${2:-5} batches=${3:-4} size=${4:-100}
 command -v valgrind >/dev/null || { echo "valgrind is not installed (apt-get install valgrind)" >&2; exit 2; }
 tmp=$(mktemp -d /tmp/kt-pushinstr-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+trap '[ -n "${KT_KEEP:-}" ] || rm -rf "$tmp"' EXIT
 cat >"$tmp/server" <<EOF
 #!/bin/sh
 exec valgrind --tool=callgrind --callgrind-out-file=$tmp/cg.%p \
