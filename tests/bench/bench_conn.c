@@ -144,21 +144,9 @@ int bench_client_service(bench_client *cl)
 
 int bench_conn_connect(bench_client *cl, bench_conn *c, const char *iface)
 {
-	struct lws_client_connect_info ci;
-	memset(&ci, 0, sizeof ci);
-	ci.context = cl->ctx;
-	ci.address = "127.0.0.1";
-	ci.port = cl->port;
-	ci.path = "/";
-	ci.host = "127.0.0.1";
-	ci.origin = "127.0.0.1";
-	ci.protocol = KT_SUBPROTOCOL;
-	ci.opaque_user_data = c;
-	ci.retry_and_idle_policy = &no_keepalive;
-	ci.iface = iface;
 	c->closing = false;
 	c->out_len = 0;
-	c->wsi = lws_client_connect_via_info(&ci);
+	c->wsi = bench_ws_connect(cl->ctx, cl->port, KT_SUBPROTOCOL, c, iface, &no_keepalive);
 	return c->wsi ? 0 : -1;
 }
 

@@ -324,14 +324,6 @@ static void *writer(void *arg)
 	return NULL;
 }
 
-static double self_cpu_ms(void)
-{
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
-	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
-}
-
 static void report_interval(const char *what, int i, double secs, long rss, long rss0)
 {
 	double p50 = bench_percentile(lat.v, lat.n, 50), p99 = bench_percentile(lat.v, lat.n, 99);
@@ -534,7 +526,7 @@ int main(int argc, char **argv)
 	pthread_t th;
 	pthread_create(&th, NULL, writer, &wa);
 	int64_t w0 = kt_mono_us();
-	double cpu_srv0 = bench_server_cpu_ms(&b), cpu_me0 = self_cpu_ms();
+	double cpu_srv0 = bench_server_cpu_ms(&b), cpu_me0 = bench_self_cpu_ms();
 	double p99_first = -1, p99_last = 0;
 	long rss_first = 0, rss_last = 0, anon_first = 0, anon_last = 0;
 	if (!soak) {
@@ -547,7 +539,7 @@ int main(int argc, char **argv)
 		double wall = (double)(kt_mono_us() - w0) / 1e3;
 		report_interval("latency", 1, wall / 1e3, server_rss_kb(b.pid), rss1);
 		printf("latency: CPU busy: server %.0f %%, this bench %.0f %% of one core\n",
-		       100 * (bench_server_cpu_ms(&b) - cpu_srv0) / wall, 100 * (self_cpu_ms() - cpu_me0) / wall);
+		       100 * (bench_server_cpu_ms(&b) - cpu_srv0) / wall, 100 * (bench_self_cpu_ms() - cpu_me0) / wall);
 	} else {
 		int churn = ndev / 50, next = 0;
 		for (int iv = 1; !atomic_load(&writer_done); iv++) {

@@ -225,20 +225,10 @@ int main(int argc, char **argv)
 	for (int first = 0; first < ndev; first += 32) {
 		int last = first + 32 < ndev ? first + 32 : ndev;
 		for (int i = first; i < last; i++) {
-			struct lws_client_connect_info ci;
 			dev *d = &devs[i];
 			d->acc = pool[i % npool];
 			kt_uuid7(d->device);
-			memset(&ci, 0, sizeof ci);
-			ci.context = ctx;
-			ci.address = "127.0.0.1";
-			ci.port = b.port;
-			ci.path = "/";
-			ci.host = "127.0.0.1";
-			ci.origin = "127.0.0.1";
-			ci.protocol = KT_SUBPROTOCOL;
-			ci.opaque_user_data = d;
-			d->wsi = lws_client_connect_via_info(&ci);
+			d->wsi = bench_ws_connect(ctx, b.port, KT_SUBPROTOCOL, d, NULL, NULL);
 		}
 		while (nready < last && kt_mono_us() - t0 < 120 * 1000000LL)
 			lws_service(ctx, 0);

@@ -201,21 +201,12 @@ int main(int argc, char **argv)
 	info.protocols = protocols;
 	ctx = lws_create_context(&info);
 	for (int i = 0; i <= ndev; i++) {
-		struct lws_client_connect_info ci;
 		dev *d = &devs[i];
 		d->acc = owner;
 		d->probe = i == ndev;
 		kt_mpw_init(&d->out);
 		kt_uuid7(d->device);
-		memset(&ci, 0, sizeof ci);
-		ci.context = ctx;
-		ci.address = "127.0.0.1";
-		ci.port = b.port;
-		ci.path = "/";
-		ci.host = ci.origin = "127.0.0.1";
-		ci.protocol = KT_SUBPROTOCOL;
-		ci.opaque_user_data = d;
-		d->wsi = lws_client_connect_via_info(&ci);
+		d->wsi = bench_ws_connect(ctx, b.port, KT_SUBPROTOCOL, d, NULL, NULL);
 	}
 	int64_t t0 = kt_mono_us();
 	while (nsigned < ndev + 1 && kt_mono_us() - t0 < 60000000)

@@ -474,14 +474,6 @@ static int moves_part(int first, int nsd, int nmoves)
 
 /* ---- setup ---- */
 
-static double self_cpu_s(void)
-{
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
 static int parse_steps(const char *s, int *steps)
 {
 	int n = 0;
@@ -608,7 +600,7 @@ int main(int argc, char **argv)
 	printf("%s\n", lbuf);
 
 	int64_t t0 = kt_mono_us();
-	double me0 = self_cpu_s();
+	double me0 = bench_self_cpu_ms() / 1000;
 	if (!only || !strcmp(only, "scale"))
 		rc |= scale_part(&b, steps, nsteps, changes, rate, hot);
 	if (!rc && (!only || !strcmp(only, "moves"))) {
@@ -623,7 +615,7 @@ int main(int argc, char **argv)
 			rc |= moves_part(hot, nsd, nmoves);
 		}
 	}
-	double wall = (double)(kt_mono_us() - t0) / 1e6, me = self_cpu_s() - me0;
+	double wall = (double)(kt_mono_us() - t0) / 1e6, me = bench_self_cpu_ms() / 1000 - me0;
 	printf("\ndone in %.0f s (this bench used %.0f %% of one core: its devices share the machine with the server); "
 	       "errors seen by devices %d, connections lost %d\n",
 	       wall, 100 * me / wall, nerrors, nclosed);

@@ -49,14 +49,11 @@ int main(int argc, char **argv)
 		kc_callbacks cb = {NULL, NULL, on_state, NULL};
 		kc_set_callbacks(c, &cb);
 		memset(t_state, 0, sizeof t_state);
-		struct rusage ru0, ru1;
-		getrusage(RUSAGE_SELF, &ru0);
+		double cpu0 = bench_self_cpu_ms();
 		int64_t t0 = kt_mono_us();
 		int rc = kc_run(c, KC_UNTIL_SYNCED, 60000);
 		double s = (double)(kt_mono_us() - t0) / 1e6;
-		getrusage(RUSAGE_SELF, &ru1);
-		double cpu = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec + ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) * 1000 +
-			     (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec + ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1000;
+		double cpu = bench_self_cpu_ms() - cpu0;
 		int64_t rows = kc_count(c, NULL);
 		kc_close(c);
 		if (rc) {

@@ -180,3 +180,28 @@ void bench_raise_nofile(long want)
 		fprintf(stderr, "warning: open-file limit %ld < %ld needed (raise the hard limit: ulimit -Hn)\n",
 			(long)rl.rlim_cur, want);
 }
+
+double bench_self_cpu_ms(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+}
+
+struct lws *bench_ws_connect(struct lws_context *ctx, int port, const char *protocol, void *opaque,
+			     const char *iface, const struct lws_retry_bo *retry)
+{
+	struct lws_client_connect_info ci;
+	memset(&ci, 0, sizeof ci);
+	ci.context = ctx;
+	ci.address = "127.0.0.1";
+	ci.port = port;
+	ci.path = "/";
+	ci.host = ci.origin = "127.0.0.1";
+	ci.protocol = protocol;
+	ci.opaque_user_data = opaque;
+	ci.retry_and_idle_policy = retry;
+	ci.iface = iface;
+	return lws_client_connect_via_info(&ci);
+}

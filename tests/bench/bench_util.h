@@ -30,6 +30,8 @@ const bench_account *bench_find(const bench_server *b, const char *role, const c
 double bench_percentile(double *v, int n, double p); /* sorts v */
 /* CPU time (user + system, all threads) the server process has used, in ms. */
 double bench_server_cpu_ms(const bench_server *b);
+/* This process's CPU time (user + system, all threads) in ms. */
+double bench_self_cpu_ms(void);
 /* Serve an existing database b->db (made by the caller): fork
  * `server_bin serve` on 127.0.0.1:0 and read its port into b->port.
  * KT_BENCH_SERVER_LOG set: the server's log goes to our stderr. */
@@ -54,6 +56,14 @@ typedef struct bench_inbuf {
 /* Append a received fragment; true when the message is whole (buf, len):
  * the caller reads it, then calls bench_inbuf_reset. Exits on no memory. */
 bool bench_inbuf_add(bench_inbuf *b, struct lws *wsi, const void *in, size_t len);
+
+/* Open a client WebSocket to the server on 127.0.0.1:port with `protocol`;
+ * opaque becomes the wsi's opaque user data. iface (source address) and
+ * retry (lws's keepalive policy) may be NULL. NULL when lws refused at once. */
+struct lws_context;
+struct lws_retry_bo;
+struct lws *bench_ws_connect(struct lws_context *ctx, int port, const char *protocol, void *opaque,
+			     const char *iface, const struct lws_retry_bo *retry);
 void bench_inbuf_reset(bench_inbuf *b); /* empty; gives back a large buffer */
 void bench_inbuf_free(bench_inbuf *b);
 
