@@ -64,6 +64,16 @@ def device_of(dirpath):
     return [l.split()[-1] for l in info.splitlines() if "device" in l.lower()][0]
 
 
+async def signed_in(server, acc, device=None):
+    """A raw protocol peer signed in as acc (on device, or a new one)."""
+    p = await h.Peer(server, device).connect()
+    await p.hello()
+    ok = await p.login(acc)
+    assert ok["t"] == "auth_ok", ok
+    p.principal = ok["principal"]
+    return p
+
+
 def cache_leftovers(dirpath, client_id):
     """Everything in a client cache that still names the client: rows, queued
     edits, rejections, view events."""
@@ -203,10 +213,7 @@ class PurgeReceiptOnResumeTest(h.DemoServerTest):
         acc = h.account(self.accounts, "reception", A)
 
         async def until_erased():
-            p = await h.Peer(self.server).connect()
-            await p.hello()
-            ok = await p.login(acc)
-            self.assertEqual(ok["t"], "auth_ok", ok)
+            p = await signed_in(self.server, acc)
             await p.send({"t": "sync", "cursor": None})
             await p.recv_until("snapshot_end", 60)
             out = await asyncio.to_thread(privacy, db, "erase", "--client", cid, "--confirm")
@@ -220,10 +227,7 @@ class PurgeReceiptOnResumeTest(h.DemoServerTest):
                     return p.device, m["cursor"]
 
         async def resume(device, cursor):
-            p = await h.Peer(self.server, device).connect()
-            await p.hello()
-            ok = await p.login(acc)
-            self.assertEqual(ok["t"], "auth_ok", ok)
+            p = await signed_in(self.server, acc, device)
             await p.send({"t": "sync", "cursor": cursor})
             m, seen = await p.recv_until("synced", 20)
             self.assertNotIn("error", [x.get("t") for x in seen], seen)
@@ -244,12 +248,7 @@ class PrivacyCallsTest(h.DemoServerTest):
     """The protocol calls: who may do what, and bad input."""
 
     async def signed_in(self, acc):
-        p = await h.Peer(self.server).connect()
-        await p.hello()
-        ok = await p.login(acc)
-        assert ok["t"] == "auth_ok", ok
-        p.principal = ok["principal"]
-        return p
+        return await signed_in(self.server, acc)
 
     async def call(self, p, op, client=None, **extra):
         msg = {"t": "privacy", "op": op}
