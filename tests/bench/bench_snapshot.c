@@ -3,7 +3,6 @@
  * one transaction per page), in rows per second. Sign-in is not timed.
  * usage: kt-bench-snapshot SERVER_BIN [runs] */
 #include <stdio.h>
-#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
