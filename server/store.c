@@ -1146,9 +1146,10 @@ static char *fields_json(const kt_table *t, const int *idx, const kt_field *f, i
 }
 
 /* Three statements for the row itself: the before image with its org,
- * routing and field versions, the UPDATE (with the new field versions)
- * returning the new version and routing, the change log; then the audit
- * entry (its after image is built from the fields). */
+ * routing and field versions (none when the caller loaded the row,
+ * store_update_loaded), the UPDATE (with the new field versions) returning
+ * the new version and routing, the change log; then the audit entry (its
+ * after image is built from the fields). */
 static int update_row(kt_store *st, const kt_table *t, const kt_row *row, const char *id, const kt_field *f,
 		      int n, int64_t *version_out);
 
@@ -1184,8 +1185,6 @@ static int update_row(kt_store *st, const kt_table *t, const kt_row *row, const 
 		return KT_EINVALID;
 	if ((rc = check_fields(t, f, n, idx)))
 		return rc;
-	if (!row && col_list(cols, sizeof cols, t, idx, n) >= sizeof cols)
-		return KT_EINVALID;
 	if ((rc = in_tx_begin(st, &own)))
 		return rc;
 
@@ -1205,7 +1204,7 @@ static int update_row(kt_store *st, const kt_table *t, const kt_row *row, const 
 			rc = KT_ENOMEM;
 	} else {
 		if (col_list(cols, sizeof cols, t, idx, n) >= sizeof cols) {
-			rc = KT_EINVALID; /* not opened by the caller: read here after all */
+			rc = KT_EINVALID;
 			goto out;
 		}
 		snprintf(sql, sizeof sql, "SELECT %s, %s, version, field_versions%s FROM %s WHERE id = ?",
