@@ -99,6 +99,12 @@ static int write_acks(kt_store *st, ack *a, int n)
 	return KT_OK;
 }
 
+/* A push nobody has started on that someone waits on for a quick answer. */
+static bool small_unstarted(const kt_push_job *j)
+{
+	return j->next_mut == 0 && j->nmuts <= CHUNK;
+}
+
 /* Apply the next piece of job j in the open transaction. */
 static int step(kt_store *st, kt_push_job *j, uint64_t *n)
 {
@@ -124,7 +130,7 @@ static bool join_small(kt_writer *w, kt_store *st, int *rc, uint64_t *n)
 	take_todo(w);
 	pthread_mutex_unlock(&w->mu);
 	for (kt_push_job *j = w->active; j && !*rc; j = j->next)
-		if (!push_job_finished(j) && j->next_mut == 0 && j->nmuts <= CHUNK && !blocked(w, j)) {
+		if (!push_job_finished(j) && small_unstarted(j) && !blocked(w, j)) {
 			*rc = step(st, j, n);
 			joined = true;
 		}
@@ -154,7 +160,7 @@ static void one_transaction(kt_writer *w, kt_store *st, ack *acks, int nacks)
 				continue;
 			if (pass > 0 && kt_mono_us() - t0 >= budget)
 				break;
-			if (j->next_mut == 0 && j->nmuts <= CHUNK && budget > BUDGET_SMALL_US)
+			if (small_unstarted(j) && budget > BUDGET_SMALL_US)
 				budget = BUDGET_SMALL_US; /* someone waits for one quick answer */
 			rc = step(st, j, &n0);
 			progress = true;
