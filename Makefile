@@ -63,7 +63,7 @@ bench: build
 # durable, with a 21st device timing single mutations meanwhile.
 .PHONY: bench-push
 bench-push: build
-	./$(BUILD)/tests/bench/kt-bench-push ./$(BUILD)/server/kartoteka-server 20 10 100
+	./$(BUILD)/tests/bench/kt-bench-push ./$(BUILD)/server/kartoteka-server 20 30 100
 
 # Load and soak (issue 6; several minutes, not part of `make bench`):
 # 10,000 devices, latency over 20 locations, reconnect storm, 100 first
