@@ -211,6 +211,55 @@ static void test_migration_moves_field_versions_into_the_rows(void **state)
 	kt_testdb_remove(p2);
 }
 
+/* Migration 11 rebuilds the change log without AUTOINCREMENT: every row
+ * keeps its seq and the next change is numbered after the highest. */
+static void test_migration_keeps_change_log_seqs(void **state)
+{
+	char p2[80], sql[1024];
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	kt_store *s2;
+	const char *msg;
+	int before = -1;
+	(void)state;
+	for (int i = 0; i < kt_migration_count; i++)
+		if (strstr(kt_migrations[i], "CREATE TABLE changelog_11"))
+			before = i;
+	assert_true(before > 0);
+	snprintf(p2, sizeof p2, "/tmp/kt-test-store-cl-%d.db", (int)getpid());
+	kt_testdb_remove(p2);
+	assert_int_equal(sqlite3_open(p2, &db), SQLITE_OK);
+	for (int i = 0; i < before; i++)
+		assert_int_equal(sqlite3_exec(db, kt_migrations[i], NULL, NULL, NULL), SQLITE_OK);
+	snprintf(sql, sizeof sql,
+		 "PRAGMA user_version = %d;"
+		 "INSERT INTO organisation(id, name, updated_at) VALUES('%s', 'Org', 1);"
+		 "INSERT INTO client(id, org_id, name, version, updated_at) VALUES('%s', '%s', 'Ana', 1, 1);"
+		 "INSERT INTO changelog(seq, org_id, tbl, row_id, op, loc_new, at) VALUES"
+		 " (5, '%s', 'client', '%s', 'put', '*', 1), (9, '%s', 'client', '%s', 'delete', '', 2);",
+		 before, org, client, org, org, client, org, client);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_open(p2, 0, &s2, &msg), KT_OK);
+	assert_int_equal(store_update(s2, "client", client, (kt_field[]){{"name", "Ana B"}}, 1, NULL), KT_OK);
+	store_close(s2);
+	assert_int_equal(sqlite3_open(p2, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT group_concat(seq || op, ' ') FROM "
+						"(SELECT seq, op FROM changelog ORDER BY seq)", -1, &q, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(q, 0), "5put 9delete 10put");
+	sqlite3_finalize(q);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT sql FROM sqlite_master WHERE name = 'changelog'", -1, &q,
+					    NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_null(strstr((const char *)sqlite3_column_text(q, 0), "AUTOINCREMENT"));
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	kt_testdb_remove(p2);
+}
+
 typedef struct history {
 	int n;
 	int64_t last_seq;
@@ -355,6 +404,7 @@ int main(void)
 		cmocka_unit_test(test_field_versions_name_the_version_of_the_last_change),
 		cmocka_unit_test(test_field_versions_know_which_device_made_the_last_change),
 		cmocka_unit_test(test_migration_moves_field_versions_into_the_rows),
+		cmocka_unit_test(test_migration_keeps_change_log_seqs),
 		cmocka_unit_test(test_client_history_spans_audit_blocks),
 		cmocka_unit_test(test_taken_unique_value_is_a_conflict),
 		cmocka_unit_test(test_update_from_a_loaded_row_is_the_same_as_a_read),
