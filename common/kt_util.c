@@ -133,6 +133,24 @@ size_t kt_strcpy_cut(char *dst, size_t cap, const char *src)
 	return n;
 }
 
+size_t kt_i64_text(char out[KT_I64_TEXT], int64_t v)
+{
+	char tmp[KT_I64_TEXT];
+	/* in unsigned arithmetic, so that INT64_MIN negates */
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	size_t n = 0, len = 0;
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		out[len++] = '-';
+	while (n)
+		out[len++] = tmp[--n];
+	out[len] = 0;
+	return len;
+}
+
 const char *kt_arg_value(int argc, char **argv, const char *name)
 {
 	for (int i = 0; i < argc - 1; i++)

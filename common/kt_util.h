@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define KT_I64_TEXT 21 /* "-9223372036854775808" and its NUL */
+
 enum { KT_LOG_ERR, KT_LOG_WARN, KT_LOG_INFO, KT_LOG_DEBUG };
 extern int kt_log_level;
 void kt_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -38,6 +40,9 @@ char *kt_strndup(const char *s, size_t n);
 /* Copy src (NULL = "") into dst[cap], cut to fit, always NUL-terminated;
  * returns the length copied. snprintf("%s") without the format parsing. */
 size_t kt_strcpy_cut(char *dst, size_t cap, const char *src);
+/* v in decimal into out (NUL-terminated); returns the length.
+ * snprintf("%lld") without the format parsing, for the push path. */
+size_t kt_i64_text(char out[KT_I64_TEXT], int64_t v);
 
 /* Command lines: the value after option `name` in argv (NULL when absent),
  * and whether `name` is present. */

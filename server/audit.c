@@ -129,8 +129,8 @@ int audit_append(kt_store *st, const kt_audit_entry *e)
 	 * erasing the client makes it unreadable, and the chain still verifies */
 	uint8_t *sealed[2] = {NULL, NULL};
 	if (e->client_id) {
-		char seq[24];
-		snprintf(seq, sizeof seq, "%lld", (long long)v.seq);
+		char seq[KT_I64_TEXT];
+		kt_i64_text(seq, v.seq);
 		for (int i = 0; i < 2; i++) {
 			const char *plain = i ? e->after : e->before;
 			if (plain && (rc = keyring_seal(store_keyring(st), e->client_id, "audit", i ? "after" : "before",
@@ -172,7 +172,7 @@ int audit_append(kt_store *st, const kt_audit_entry *e)
 	kt_chain_head *h = store_chain_head(st);
 	h->tx = rc == KT_OK ? store_tx_id(st) : 0; /* the next append in this transaction needs no query */
 	if (h->tx) {
-		snprintf(h->org, sizeof h->org, "%s", e->org);
+		kt_strcpy_cut(h->org, sizeof h->org, e->org);
 		h->seq = v.seq;
 		memcpy(h->hash, hash, HASH_LEN);
 	}

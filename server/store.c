@@ -958,8 +958,8 @@ static char *fv_with(const char *fv, const kt_table *t, const int *idx, int n, i
 		     const char *device)
 {
 	size_t cap = (fv ? strlen(fv) : 0) + 1, len = 0, dl;
-	char ver[24];
-	size_t vl = (size_t)snprintf(ver, sizeof ver, "%lld", (long long)version);
+	char ver[KT_I64_TEXT];
+	size_t vl = kt_i64_text(ver, version);
 	if (strpbrk(device, ",:"))
 		device = ""; /* device ids are UUIDs; anything else is recorded as unknown */
 	dl = strlen(device);
@@ -1088,7 +1088,7 @@ static int routing_from(kt_store *st, const kt_table *t, const char *id, sqlite3
 		return store_row_routing(st, t, id, locs, client);
 	*locs = dup_text(sqlite3_column_text(s, c0));
 	if (sqlite3_column_type(s, c0 + 1) != SQLITE_NULL)
-		snprintf(client, KT_UUID_LEN + 1, "%s", (const char *)sqlite3_column_text(s, c0 + 1));
+		kt_strcpy_cut(client, KT_UUID_LEN + 1, (const char *)sqlite3_column_text(s, c0 + 1));
 	return *locs ? KT_OK : KT_ENOMEM;
 }
 
@@ -1194,7 +1194,7 @@ static int update_row(kt_store *st, const kt_table *t, const kt_row *row, const 
 			row = NULL; /* a changed value the caller did not open */
 	if (row) {
 		int fvc = kt_col_index(t, "field_versions");
-		snprintf(org, sizeof org, "%s", row->org);
+		kt_strcpy_cut(org, sizeof org, row->org);
 		memcpy(c_old, row->client, sizeof c_old);
 		/* the new version is the old one + 1: we hold the write lock */
 		version = row->version + 1;
@@ -1557,7 +1557,7 @@ static int routing_from_row(kt_store *st, kt_row *r, const char *id)
 		loc = val_text(r, "location_id");
 		client = val_text(r, "client_id");
 		r->locs = strdup(loc ? loc : "");
-		snprintf(r->client, sizeof r->client, "%s", client ? client : "");
+		kt_strcpy_cut(r->client, sizeof r->client, client);
 		break;
 	case KT_ROUTE_LOC_OPT:
 		loc = val_text(r, "location_id");
@@ -1565,7 +1565,7 @@ static int routing_from_row(kt_store *st, kt_row *r, const char *id)
 		break;
 	case KT_ROUTE_VIA_CLIENT:
 		client = val_text(r, "client_id");
-		snprintf(r->client, sizeof r->client, "%s", client ? client : "");
+		kt_strcpy_cut(r->client, sizeof r->client, client);
 		r->locs = query_locset(st, q_client_locs, r->client);
 		break;
 	default:
@@ -1788,8 +1788,7 @@ static int read_row_some(kt_store *st, sqlite3_stmt *s, const kt_table *t, uint6
 		}
 	}
 	out->version = vi >= 0 ? out->v[vi].i : 0;
-	snprintf(out->org, sizeof out->org, "%s",
-		 oi >= 0 && out->v[oi].s ? out->v[oi].s : (out->v[0].s ? out->v[0].s : ""));
+	kt_strcpy_cut(out->org, sizeof out->org, oi >= 0 && out->v[oi].s ? out->v[oi].s : out->v[0].s);
 	return KT_OK;
 }
 

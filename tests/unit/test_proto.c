@@ -6,7 +6,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <string.h>
+#include <stdio.h>
 #include "kt_proto.h"
+#include "kt_util.h"
 
 #define S(lit) ((kt_str){lit, sizeof lit - 1})
 static const char dev[] = "01a20b2f-e370-765e-8e59-32b59c1e7f98";
@@ -321,6 +323,27 @@ static void test_audit_query_defaults_and_limits(void **state)
 	assert_int_equal(proto_audit_query_decode(w.sb.data, w.sb.size, &out), KT_EMALFORMED);
 }
 
+/* kt_i64_text writes what snprintf("%lld") writes: the audit log's sealed
+ * before/after take the entry's seq in this form as associated data. */
+static void test_i64_text_is_printf_lld(void **state)
+{
+	const int64_t v[] = {0, 1, -1, 9, 10, -10, 1024, 123456789012LL, INT64_MAX, INT64_MIN, INT64_MIN + 1};
+	char want[32], got[KT_I64_TEXT];
+	(void)state;
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		int n = snprintf(want, sizeof want, "%lld", (long long)v[i]);
+		assert_int_equal(kt_i64_text(got, v[i]), (size_t)n);
+		assert_string_equal(got, want);
+	}
+	for (uint64_t x = 88172645463325252ULL, i = 0; i < 1000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		int64_t r = (int64_t)(x >> (i % 63 + 1)); /* >= 0, so -r is defined */
+		snprintf(want, sizeof want, "%lld", (long long)(i & 1 ? -r : r));
+		kt_i64_text(got, i & 1 ? -r : r);
+		assert_string_equal(got, want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -338,6 +361,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_push_round_trip_with_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_push_rejects_bad_mutations_and_oversized_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_query_defaults_and_limits, setup, teardown),
+		cmocka_unit_test(test_i64_text_is_printf_lld),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
