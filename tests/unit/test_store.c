@@ -170,6 +170,27 @@ static void test_field_versions_know_which_device_made_the_last_change(void **st
 	assert_int_equal(v[0], v_name);
 }
 
+/* A fresh database in file, migrated up to (not including) the migration
+ * whose SQL contains marker, as an older server left it; *before is that
+ * migration's index (= the database's user_version). */
+static sqlite3 *db_before_migration(const char *marker, const char *file, int *before)
+{
+	sqlite3 *db;
+	char v[48];
+	*before = -1;
+	for (int i = 0; i < kt_migration_count; i++)
+		if (strstr(kt_migrations[i], marker))
+			*before = i;
+	assert_true(*before > 0);
+	kt_testdb_remove(file);
+	assert_int_equal(sqlite3_open(file, &db), SQLITE_OK);
+	for (int i = 0; i < *before; i++)
+		assert_int_equal(sqlite3_exec(db, kt_migrations[i], NULL, NULL, NULL), SQLITE_OK);
+	snprintf(v, sizeof v, "PRAGMA user_version = %d", *before);
+	assert_int_equal(sqlite3_exec(db, v, NULL, NULL, NULL), SQLITE_OK);
+	return db;
+}
+
 /* A database from before migration 10 keeps its field versions. */
 static void test_migration_moves_field_versions_into_the_rows(void **state)
 {
@@ -179,25 +200,17 @@ static void test_migration_moves_field_versions_into_the_rows(void **state)
 	sqlite3 *db;
 	kt_store *s2;
 	const char *msg;
-	int before = -1;
+	int before;
 	(void)state;
-	for (int i = 0; i < kt_migration_count; i++)
-		if (strstr(kt_migrations[i], "DROP TABLE field_version"))
-			before = i;
-	assert_true(before > 0);
 	snprintf(p2, sizeof p2, "/tmp/kt-test-store-fv-%d.db", (int)getpid());
-	kt_testdb_remove(p2);
+	db = db_before_migration("DROP TABLE field_version", p2, &before);
 	kt_uuid7(dev);
-	assert_int_equal(sqlite3_open(p2, &db), SQLITE_OK);
-	for (int i = 0; i < before; i++)
-		assert_int_equal(sqlite3_exec(db, kt_migrations[i], NULL, NULL, NULL), SQLITE_OK);
 	snprintf(sql, sizeof sql,
-		 "PRAGMA user_version = %d;"
 		 "INSERT INTO organisation(id, name, updated_at) VALUES('%s', 'Org', 1);"
 		 "INSERT INTO client(id, org_id, name, version, updated_at) VALUES('%s', '%s', 'Ana', 7, 1);"
 		 "INSERT INTO field_version VALUES('client', '%s', 'name', 4, NULL), "
 		 "('client', '%s', 'phone', 6, '%s');",
-		 before, org, client, org, client, client, dev);
+		 org, client, org, client, client, dev);
 	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(store_open(p2, 0, &s2, &msg), KT_OK);
@@ -220,24 +233,16 @@ static void test_migration_keeps_change_log_seqs(void **state)
 	sqlite3_stmt *q;
 	kt_store *s2;
 	const char *msg;
-	int before = -1;
+	int before;
 	(void)state;
-	for (int i = 0; i < kt_migration_count; i++)
-		if (strstr(kt_migrations[i], "CREATE TABLE changelog_11"))
-			before = i;
-	assert_true(before > 0);
 	snprintf(p2, sizeof p2, "/tmp/kt-test-store-cl-%d.db", (int)getpid());
-	kt_testdb_remove(p2);
-	assert_int_equal(sqlite3_open(p2, &db), SQLITE_OK);
-	for (int i = 0; i < before; i++)
-		assert_int_equal(sqlite3_exec(db, kt_migrations[i], NULL, NULL, NULL), SQLITE_OK);
+	db = db_before_migration("CREATE TABLE changelog_11", p2, &before);
 	snprintf(sql, sizeof sql,
-		 "PRAGMA user_version = %d;"
 		 "INSERT INTO organisation(id, name, updated_at) VALUES('%s', 'Org', 1);"
 		 "INSERT INTO client(id, org_id, name, version, updated_at) VALUES('%s', '%s', 'Ana', 1, 1);"
 		 "INSERT INTO changelog(seq, org_id, tbl, row_id, op, loc_new, at) VALUES"
 		 " (5, '%s', 'client', '%s', 'put', '*', 1), (9, '%s', 'client', '%s', 'delete', '', 2);",
-		 before, org, client, org, org, client, org, client);
+		 org, client, org, org, client, org, client);
 	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(store_open(p2, 0, &s2, &msg), KT_OK);
