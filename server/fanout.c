@@ -26,6 +26,17 @@ static uint64_t key_hash(const char *k)
 	return h;
 }
 
+/* "prefix:id" into key[KEY_LEN] (cut to fit), without snprintf's format
+ * parsing: every committed change looks up two or three of these. */
+static void bucket_key(char key[KEY_LEN], const char *prefix, const char *id)
+{
+	size_t n = kt_strcpy_cut(key, KEY_LEN, prefix);
+	if (n + 1 < KEY_LEN) {
+		key[n++] = ':';
+		kt_strcpy_cut(key + n, KEY_LEN - n, id);
+	}
+}
+
 /* Find (or create) the bucket for key; NULL when the table is full. */
 static struct kt_bucket *bucket(kt_server *srv, const char *key, bool create)
 {
@@ -36,7 +47,7 @@ static struct kt_bucket *bucket(kt_server *srv, const char *key, bool create)
 			if (!create)
 				return NULL;
 			b->used = true;
-			snprintf(b->key, sizeof b->key, "%s", key);
+			kt_strcpy_cut(b->key, sizeof b->key, key);
 			return b;
 		}
 		if (strcmp(b->key, key) == 0)
@@ -76,7 +87,7 @@ static void join(kt_session *s, const char *prefix, const char *id)
 	char key[KEY_LEN];
 	struct kt_bucket *b, **m;
 
-	snprintf(key, sizeof key, "%s:%s", prefix, id);
+	bucket_key(key, prefix, id);
 	if (!(b = bucket(s->srv, key, true))) {
 		kt_warn("fan-out index full; session %llu not indexed under %s",
 			(unsigned long long)s->id, key);
@@ -171,7 +182,7 @@ static void wake_bucket(kt_server *srv, const char *prefix, const char *id)
 {
 	char key[KEY_LEN];
 	struct kt_bucket *b;
-	snprintf(key, sizeof key, "%s:%s", prefix, id);
+	bucket_key(key, prefix, id);
 	if (!(b = bucket(srv, key, false)))
 		return;
 	for (int i = 0; i < b->n; i++) {

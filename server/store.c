@@ -1675,16 +1675,14 @@ int store_log_read(kt_store *st, int64_t after, kt_log_entry *out, int max, int 
 		const unsigned char *tbl = sqlite3_column_text(s, 2);
 		memset(e, 0, sizeof *e);
 		e->seq = sqlite3_column_int64(s, 0);
-		snprintf(e->org, sizeof e->org, "%s", (const char *)sqlite3_column_text(s, 1));
+		kt_strcpy_cut(e->org, sizeof e->org, (const char *)sqlite3_column_text(s, 1));
 		e->t = kt_table_find((const char *)tbl, (size_t)sqlite3_column_bytes(s, 2));
-		snprintf(e->id, sizeof e->id, "%s", (const char *)sqlite3_column_text(s, 3));
+		kt_strcpy_cut(e->id, sizeof e->id, (const char *)sqlite3_column_text(s, 3));
 		e->deleted = strcmp((const char *)sqlite3_column_text(s, 4), "delete") == 0;
 		e->loc_old = dup_text(sqlite3_column_text(s, 5));
 		e->loc_new = dup_text(sqlite3_column_text(s, 6));
-		snprintf(e->client_old, sizeof e->client_old, "%s",
-			 sqlite3_column_text(s, 7) ? (const char *)sqlite3_column_text(s, 7) : "");
-		snprintf(e->client_new, sizeof e->client_new, "%s",
-			 sqlite3_column_text(s, 8) ? (const char *)sqlite3_column_text(s, 8) : "");
+		kt_strcpy_cut(e->client_old, sizeof e->client_old, (const char *)sqlite3_column_text(s, 7));
+		kt_strcpy_cut(e->client_new, sizeof e->client_new, (const char *)sqlite3_column_text(s, 8));
 		e->at = sqlite3_column_int64(s, 9);
 		if (!e->loc_old || !e->loc_new) {
 			kt_log_entry_free(e);
