@@ -517,8 +517,14 @@ typedef struct collect {
 static int collect_mut(void *user, const kt_mut *m)
 {
 	collect *c = user;
-	if (c->n >= c->cap)
-		return KT_EINVALID;
+	if (c->n == c->cap) { /* the decoder checked the count against KT_PUSH_MAX */
+		uint32_t cap = c->cap ? c->cap * 2 : 32;
+		kt_mut *more = realloc(c->muts, cap * sizeof *more);
+		if (!more)
+			return KT_ENOMEM;
+		c->muts = more;
+		c->cap = cap;
+	}
 	c->muts[c->n++] = *m;
 	return KT_OK;
 }
@@ -530,10 +536,10 @@ static int count_event(void *user, const kt_event *e)
 	return KT_OK;
 }
 
-kt_push_job *push_job_new(const kt_session *s, const unsigned char *buf, size_t len, uint32_t count,
-			  uint32_t nevents)
+kt_push_job *push_job_new(const kt_session *s, const unsigned char *buf, size_t len, int *rc)
 {
 	kt_push_job *j = calloc(1, sizeof *j);
+	*rc = KT_ENOMEM;
 	if (!j)
 		return NULL;
 	j->session_id = s->id;
@@ -541,17 +547,23 @@ kt_push_job *push_job_new(const kt_session *s, const unsigned char *buf, size_t 
 	j->principal = s->principal;
 	j->principal.locs = s->principal.locs ? strdup(s->principal.locs) : NULL;
 	j->buf = malloc(len ? len : 1);
-	j->muts = calloc(count ? count : 1, sizeof *j->muts);
 	kt_mpw_init(&j->body);
-	if (!j->buf || !j->muts || (s->principal.locs && !j->principal.locs)) {
+	if (!j->buf || (s->principal.locs && !j->principal.locs)) {
 		push_job_free(j);
 		return NULL;
 	}
 	memcpy(j->buf, buf, len);
 	j->len = len;
-	/* the kt_str and field pointers point into our copy of the frame */
-	collect c = {j->muts, 0, count};
-	if (proto_push_decode(j->buf, len, collect_mut, &c, NULL) || c.n != count) {
+	/* decoded from our copy: the kt_str and field pointers point into it */
+	collect c = {NULL, 0, 0};
+	uint32_t count = 0, nevents = 0;
+	*rc = proto_push_decode(j->buf, len, collect_mut, &c, &count);
+	j->muts = c.muts;
+	if (!*rc && c.n != count)
+		*rc = KT_EMALFORMED;
+	if (!*rc)
+		*rc = proto_push_events_decode(j->buf, len, count_event, &nevents);
+	if (*rc) {
 		push_job_free(j);
 		return NULL;
 	}
@@ -618,20 +630,13 @@ int push_job_step(kt_store *st, kt_push_job *j, uint32_t max)
  * comes back through writer_deliver once everything is committed. */
 int handle_push(kt_session *s, const unsigned char *buf, size_t len)
 {
-	uint32_t count, nevents = 0;
-	int rc = proto_push_decode(buf, len, NULL, NULL, &count);
-
-	if (!rc)
-		rc = proto_push_events_decode(buf, len, count_event, &nevents);
-	if (rc) {
-		session_error(s, rc, rc == KT_ETOO_LARGE ? "at most 500 mutations or events per push"
-							 : "push needs muts: [{mid, tbl, id, op, base, f, at}]",
-			      "push", false);
-		return 0;
-	}
-	kt_push_job *j = push_job_new(s, buf, len, count, nevents);
+	int rc;
+	kt_push_job *j = push_job_new(s, buf, len, &rc);
 	if (!j) {
-		session_error(s, KT_ENOMEM, "out of memory; push again later", "push", false);
+		const char *why = rc == KT_ENOMEM ? "out of memory; push again later"
+				  : rc == KT_ETOO_LARGE ? "at most 500 mutations or events per push"
+							: "push needs muts: [{mid, tbl, id, op, base, f, at}]";
+		session_error(s, rc, why, "push", false);
 		return 0;
 	}
 	writer_submit(s, j);

@@ -27,10 +27,10 @@ typedef struct kt_push_job {
 	int64_t t_submit, t_start, t_done; /* kt_mono_us: handed over, first applied, committed */
 } kt_push_job;
 
-/* Loop side: decode a checked push frame (count mutations, nevents events)
- * into a job (NULL on no memory). */
-kt_push_job *push_job_new(const kt_session *s, const unsigned char *buf, size_t len, uint32_t count,
-			  uint32_t nevents);
+/* Loop side: decode a push frame into a job, walking it once for its
+ * mutations and once for its events. NULL with *rc the reason: the frame's
+ * shape (KT_EMALFORMED, KT_ETOO_LARGE, ...) or KT_ENOMEM. */
+kt_push_job *push_job_new(const kt_session *s, const unsigned char *buf, size_t len, int *rc);
 void push_job_free(kt_push_job *j); /* accepts NULL */
 /* True when every mutation and event has been applied. */
 bool push_job_finished(const kt_push_job *j);
