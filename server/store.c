@@ -1218,7 +1218,7 @@ static int update_row(kt_store *st, const kt_table *t, const kt_row *row, const 
 			rc = rc == SQLITE_DONE ? KT_ENOT_FOUND : sql_err(st, rc);
 			goto out;
 		}
-		snprintf(org, sizeof org, "%s", (const char *)sqlite3_column_text(s, 0));
+		kt_strcpy_cut(org, sizeof org, (const char *)sqlite3_column_text(s, 0));
 		rc = routing_from(st, t, id, s, 1, &loc_old, c_old);
 		if (!rc && !(before = changed_json(st, s, 5, t, idx, n, id)))
 			rc = KT_ENOMEM;
