@@ -3,7 +3,11 @@
  * the default VFS right after it returns; frames of a transaction bigger
  * than the buffer, frames spilled from the cache and read back, and a
  * rollback after a spill all leave a database that reopens and passes
- * PRAGMA integrity_check; a write error underneath fails the commit. */
+ * PRAGMA integrity_check; a write error underneath fails the commit.
+ * Pipelined syncs: an armed commit is published unsynced and a syncer
+ * syncs it; after a failed sync, a resync writes every kept byte again
+ * (the test wipes them on disk first) and syncs. */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,15 +26,25 @@ static char path[64];
 
 static sqlite3_vfs *unix_vfs, failing_vfs;
 static int fail_wal_writes; /* the SQLite code to fail with, 0: none */
+static int fail_wal_syncs;  /* the same for xSync */
+static int wal_syncs;       /* xSync calls on WAL files underneath */
 static sqlite3_io_methods failing_methods;
 static int (*unix_write)(sqlite3_file *, const void *, int, sqlite3_int64);
+static int (*unix_sync)(sqlite3_file *, int);
 
 static int failing_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 off)
 {
 	return fail_wal_writes ? fail_wal_writes : unix_write(f, b, n, off);
 }
 
-/* The unix file's own methods, but xWrite fails for WAL files when asked. */
+static int failing_sync(sqlite3_file *f, int flags)
+{
+	wal_syncs++;
+	return fail_wal_syncs ? fail_wal_syncs : unix_sync(f, flags);
+}
+
+/* The unix file's own methods, but xWrite and xSync fail for WAL files
+ * when asked (and syncs are counted). */
 static int failing_open(sqlite3_vfs *v, const char *name, sqlite3_file *f, int flags, int *out)
 {
 	(void)v;
@@ -38,7 +52,9 @@ static int failing_open(sqlite3_vfs *v, const char *name, sqlite3_file *f, int f
 	if (rc == SQLITE_OK && f->pMethods && (flags & SQLITE_OPEN_WAL)) {
 		failing_methods = *f->pMethods;
 		unix_write = f->pMethods->xWrite;
+		unix_sync = f->pMethods->xSync;
 		failing_methods.xWrite = failing_write;
+		failing_methods.xSync = failing_sync;
 		f->pMethods = &failing_methods;
 	}
 	return rc;
@@ -290,6 +306,125 @@ static void test_a_failed_flush_fails_the_commit_and_loses_nothing_committed(voi
 	assert_integrity(r);
 }
 
+/* A fresh WAL with one ordinary commit in it (so that the next commit
+ * does not restart the WAL, whose header is always synced at once); the
+ * WAL's size after it. */
+static int64_t fresh_wal(void)
+{
+	assert_int_equal(one_int(r, "PRAGMA wal_checkpoint(TRUNCATE)"), 0);
+	exec_ok(w, "BEGIN IMMEDIATE");
+	insert(w, "warm", 1);
+	exec_ok(w, "COMMIT");
+	char p[80];
+	snprintf(p, sizeof p, "%s-wal", path);
+	FILE *f = fopen(p, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	int64_t size = ftell(f);
+	fclose(f);
+	assert_true(size > 0);
+	return size;
+}
+
+static int64_t armed_commit(const char *tag, int n)
+{
+	exec_ok(w, "BEGIN IMMEDIATE");
+	insert(w, tag, n);
+	walbuf_arm(w, true);
+	exec_ok(w, "COMMIT");
+	walbuf_arm(w, false);
+	return walbuf_owed(w);
+}
+
+static void test_an_armed_commit_is_published_and_synced_by_the_syncer(void **state)
+{
+	(void)state;
+	int64_t start = fresh_wal();
+	int syncs = wal_syncs;
+	int64_t end = armed_commit("armed", 20);
+	assert_true(end > start);
+	assert_int_equal(wal_syncs, syncs);          /* not synced by the commit */
+	assert_int_equal(rows_seen(r, "armed"), 20); /* but published */
+	walbuf_syncer *sy;
+	assert_int_equal(walbuf_syncer_open(w, &sy), SQLITE_OK);
+	assert_int_equal(walbuf_syncer_sync(sy), SQLITE_OK);
+	assert_int_equal(wal_syncs, syncs + 1);
+	walbuf_synced(w, end);
+	assert_int_equal(walbuf_owed(w), 0);
+	/* an unarmed commit syncs itself, as ever */
+	exec_ok(w, "BEGIN IMMEDIATE");
+	insert(w, "unarmed", 5);
+	exec_ok(w, "COMMIT");
+	assert_int_equal(walbuf_owed(w), 0);
+	assert_int_equal(wal_syncs, syncs + 2);
+	walbuf_syncer_close(sy);
+	reopen();
+	assert_int_equal(rows_seen(r, "armed"), 20);
+	assert_integrity(r);
+}
+
+/* After a failed fsync the kernel may have dropped the pages (and a later
+ * fsync would succeed without them): the test wipes the commit's bytes on
+ * disk, and the resync must write them all again. A resync whose sync
+ * fails keeps them for the next try. */
+static void test_a_failed_sync_is_redone_with_every_byte(void **state)
+{
+	(void)state;
+	int64_t start = fresh_wal();
+	int64_t end = armed_commit("redone", 20);
+	assert_true(end > start);
+	walbuf_syncer *sy;
+	assert_int_equal(walbuf_syncer_open(w, &sy), SQLITE_OK);
+	fail_wal_syncs = SQLITE_IOERR_FSYNC;
+	assert_int_not_equal(walbuf_syncer_sync(sy), SQLITE_OK);
+	walbuf_syncer_close(sy);
+	char p[80];
+	snprintf(p, sizeof p, "%s-wal", path);
+	int fd = open(p, O_WRONLY);
+	assert_true(fd >= 0);
+	size_t n = (size_t)(end - start);
+	void *zero = calloc(1, n);
+	assert_int_equal(pwrite(fd, zero, n, start), (ssize_t)n);
+	free(zero);
+	close(fd);
+	assert_int_not_equal(walbuf_resync(w), SQLITE_OK); /* the disk still fails */
+	assert_int_equal(walbuf_owed(w), end);
+	fail_wal_syncs = 0;
+	int syncs = wal_syncs;
+	assert_int_equal(walbuf_resync(w), SQLITE_OK);
+	assert_int_equal(wal_syncs, syncs + 1);
+	assert_int_equal(walbuf_owed(w), 0);
+	assert_int_equal(rows_seen(r, "redone"), 20);
+	reopen();
+	assert_int_equal(rows_seen(r, "redone"), 20);
+	assert_integrity(r);
+}
+
+/* The writer learns of a sync's success while its next transaction has
+ * already spilled frames past that sync's end: those stay kept, at their
+ * offsets, and are rewritten in place by the rest of the transaction. */
+static void test_bytes_after_a_synced_end_stay_kept(void **state)
+{
+	(void)state;
+	fresh_wal();
+	int64_t end = armed_commit("before", 10);
+	assert_true(end > 0);
+	exec_ok(w, "PRAGMA cache_size=20");
+	exec_ok(w, "BEGIN IMMEDIATE");
+	insert(w, "spilled", 300);
+	walbuf_synced(w, end); /* as the sync thread's success reaches the writer */
+	assert_int_equal(walbuf_owed(w), 0);
+	exec_ok(w, "UPDATE t SET v = randomblob(3000 + id % 500) WHERE tag = 'spilled'");
+	exec_ok(w, "COMMIT");
+	exec_ok(w, "PRAGMA cache_size=-2000");
+	assert_int_equal(rows_seen(r, "spilled"), 300);
+	assert_int_equal(rows_seen(r, "before"), 10);
+	reopen();
+	assert_int_equal(rows_seen(r, "spilled"), 300);
+	assert_int_equal(rows_seen(r, "before"), 10);
+	assert_integrity(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -298,6 +433,9 @@ int main(void)
 		cmocka_unit_test(test_a_cache_spill_reads_its_frames_back),
 		cmocka_unit_test(test_a_rollback_after_a_spill),
 		cmocka_unit_test(test_a_failed_flush_fails_the_commit_and_loses_nothing_committed),
+		cmocka_unit_test(test_an_armed_commit_is_published_and_synced_by_the_syncer),
+		cmocka_unit_test(test_a_failed_sync_is_redone_with_every_byte),
+		cmocka_unit_test(test_bytes_after_a_synced_end_stay_kept),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
