@@ -3,6 +3,7 @@
  * may see what (policy.c does). Statements are prepared once per store. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -1657,11 +1658,27 @@ int64_t store_min_seq(kt_store *st)
 	return scalar64(st, sql);
 }
 
+/* The first change log seq of a commit that is published but not yet
+ * durable (the push writer's pipelined sync, writer.c), INT64_MAX when
+ * there is none: no reader in this process passes it on before it is. */
+static _Atomic int64_t log_hold = INT64_MAX;
+
+void store_log_hold(int64_t from)
+{
+	atomic_store(&log_hold, from);
+}
+
+void store_log_release(int64_t from)
+{
+	int64_t want = from;
+	atomic_compare_exchange_strong(&log_hold, &want, INT64_MAX);
+}
+
 int store_log_read(kt_store *st, int64_t after, kt_log_entry *out, int max, int *n)
 {
 	static const char sql[] =
 		"SELECT seq, org_id, tbl, row_id, op, loc_old, loc_new, client_old, client_new, at "
-		"FROM changelog WHERE seq > ? ORDER BY seq LIMIT ?";
+		"FROM changelog WHERE seq > ? AND seq < ? ORDER BY seq LIMIT ?";
 	sqlite3_stmt *s = prep(st, sql);
 	int rc;
 
@@ -1669,7 +1686,8 @@ int store_log_read(kt_store *st, int64_t after, kt_log_entry *out, int max, int 
 	if (!s)
 		return KT_EIO;
 	sqlite3_bind_int64(s, 1, after);
-	sqlite3_bind_int(s, 2, max);
+	sqlite3_bind_int64(s, 2, atomic_load(&log_hold));
+	sqlite3_bind_int(s, 3, max);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		kt_log_entry *e = &out[*n];
 		const unsigned char *tbl = sqlite3_column_text(s, 2);

@@ -158,8 +158,14 @@ void kt_log_entry_free(kt_log_entry *e); /* accepts NULL; frees members */
 int64_t store_max_seq(kt_store *st);
 int64_t store_min_seq(kt_store *st); /* oldest seq still in the log, 0 when empty */
 /* Read up to max entries with seq > after, in order, into out[] (caller frees
- * each). All or nothing: on an error *n is 0 and nothing is left to free. */
+ * each). All or nothing: on an error *n is 0 and nothing is left to free.
+ * Stops before a held seq (below). */
 int store_log_read(kt_store *st, int64_t after, kt_log_entry *out, int max, int *n) KT_MUST_CHECK;
+/* Process-wide: from this seq on, the change log is committed but not yet
+ * durable; store_log_read returns nothing from it until it is released
+ * (by the same value; a later hold replaces it). */
+void store_log_hold(int64_t from);
+void store_log_release(int64_t from);
 /* True when another connection (e.g. an admin command) committed since the last call. */
 bool store_data_changed(kt_store *st);
 

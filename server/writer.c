@@ -46,20 +46,37 @@ typedef struct ack {
 	int64_t seq;
 } ack;
 
+/* Finished pushes of one transaction, answered once its frames are synced. */
+typedef struct batch {
+	struct batch *next;
+	kt_push_job *jobs; /* in order */
+	int64_t end;       /* WAL bytes to sync first (walbuf_owed); 0: nothing */
+	int64_t hold;      /* the change log held from (store_log_hold), released once synced */
+} batch;
+
 struct kt_writer {
 	kt_server *srv;
 	pthread_mutex_t mu;
-	pthread_cond_t cv, ckpt_cv;
+	pthread_cond_t cv, ckpt_cv, sync_cv;
 	kt_push_job *todo_head, *todo_tail; /* submitted, not yet seen by the thread */
 	kt_push_job *done_head, *done_tail; /* finished, for the loop */
+	batch *sync_head, *sync_tail;       /* committed, for the sync thread */
+	bool sync_ended;                    /* the sync thread's result for sync_end is in sync_rc */
+	int sync_rc;
+	bool sync_stop;
 	ack *acks;
 	int nacks, acks_cap;
 	bool stop;
 	atomic_bool small_waiting; /* a push of at most CHUNK mutations was submitted */
-	pthread_t th, ckpt_th;
-	bool running, ckpt_running;
+	pthread_t th, ckpt_th, sync_th;
+	bool running, ckpt_running, sync_running;
+	walbuf_syncer *syncer; /* the sync thread's; opened by the writer thread */
 	/* thread-private */
 	kt_push_job *active; /* taken from todo, in arrival order */
+	int64_t sync_end;    /* the WAL end a sync is running for; 0: none */
+	int64_t held;        /* the change log seq held until then */
+	bool resync;         /* that sync failed: walbuf_resync before the next commit */
+	uint64_t sync_waits, sync_wait_us; /* commits that waited for the last one's sync */
 	uint64_t txs, muts, apply_us, commit_us; /* statistics */
 	uint64_t commit_max_us, commits_over[3];  /* commits longer than 5, 10, 20 ms */
 	/* loop side: where a single mutation's answer spends its time, in µs:
@@ -76,6 +93,16 @@ static void append(kt_push_job **head, kt_push_job **tail, kt_push_job *j)
 	else
 		*head = j;
 	*tail = j;
+}
+
+static void append_batch(kt_writer *w, batch *b)
+{
+	b->next = NULL;
+	if (w->sync_tail)
+		w->sync_tail->next = b;
+	else
+		w->sync_head = b;
+	w->sync_tail = b;
 }
 
 /* Move todo to the end of the active list (lock held). */
@@ -145,6 +172,49 @@ static bool join_small(kt_writer *w, kt_store *st, int *rc, uint64_t *n)
 	return joined;
 }
 
+/* The last commit's sync: wait for its result (or only look, !wait) and
+ * act on it. A failed sync is redone here, writing every frame since the
+ * last good one again (walbuf_resync), before anything else commits. */
+static int settle_sync(kt_writer *w, kt_store *st, bool wait)
+{
+	if (w->sync_end) {
+		int rc;
+		pthread_mutex_lock(&w->mu);
+		if (wait && !w->sync_ended) {
+			int64_t t0 = kt_mono_us();
+			while (!w->sync_ended)
+				pthread_cond_wait(&w->cv, &w->mu);
+			w->sync_waits++;
+			w->sync_wait_us += (uint64_t)(kt_mono_us() - t0);
+		}
+		bool ended = w->sync_ended;
+		rc = w->sync_rc;
+		w->sync_ended = false;
+		pthread_mutex_unlock(&w->mu);
+		if (!ended)
+			return KT_OK;
+		if (rc == SQLITE_OK)
+			walbuf_synced(store_db(st), w->sync_end);
+		else
+			w->resync = true;
+		w->sync_end = 0;
+	}
+	if (w->resync) {
+		int rc = walbuf_resync(store_db(st));
+		if (rc != SQLITE_OK) {
+			kt_warn("writer: the WAL sync failed again (SQLite code %d); nothing more is committed until it "
+				"succeeds", rc);
+			return KT_EIO;
+		}
+		kt_info("writer: the WAL is synced again after a failed sync");
+		w->resync = false;
+		store_log_release(w->held); /* durable now: the others may see it */
+		atomic_store(&w->srv->wake_data, 1);
+		lws_cancel_service(w->srv->ctx);
+	}
+	return KT_OK;
+}
+
 /* One group transaction over the active pushes (and the pending acks). */
 static void one_transaction(kt_writer *w, kt_store *st, ack *acks, int nacks)
 {
@@ -184,9 +254,24 @@ static void one_transaction(kt_writer *w, kt_store *st, ack *acks, int nacks)
 		}
 	}
 	int64_t t1 = kt_mono_us();
+	/* the commit publishes its frames before they are synced (walbuf.h):
+	 * the last commit's sync must have succeeded, and the loop reads no
+	 * change of this one until this one's has */
+	int64_t first = 0;
 	if (!rc)
+		rc = settle_sync(w, st, true);
+	if (!rc) {
+		first = store_max_seq(st) + 1;
+		store_log_hold(first);
+		walbuf_arm(store_db(st), w->syncer != NULL);
 		rc = store_commit(st);
-	else
+		walbuf_arm(store_db(st), false);
+		w->sync_end = rc ? 0 : walbuf_owed(store_db(st));
+		if (w->sync_end)
+			w->held = first;
+		else
+			store_log_release(first);
+	} else
 		store_rollback(st);
 	atomic_store(&w->srv->writer_busy, 0);
 	if (atomic_exchange(&w->srv->wal_events_skipped, 0)) {
@@ -222,7 +307,7 @@ static void *writer_main(void *arg)
 	kt_server *srv = w->srv;
 	kt_store *st = NULL;
 	const char *msg;
-	int64_t last_ack_flush = kt_mono_us();
+	int64_t last_pass = kt_mono_us();
 
 	/* WAL frames written 31 to a pwrite instead of two pwrites each
 	 * (walbuf.c says why that is safe with the store's synchronous=FULL) */
@@ -232,10 +317,15 @@ static void *writer_main(void *arg)
 	}
 	if (st)
 		store_checkpoint_by_hand(st); /* checkpoint_main does it, off our path */
+	/* the WAL opened once more, for the sync thread (opened now: it exists) */
+	if (st && walbuf_syncer_open(store_db(st), &w->syncer) != SQLITE_OK)
+		kt_warn("writer: cannot open the WAL for the sync thread; every commit syncs before the next");
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
+		/* acks alone, a failed sync's redo and its retries wait a while */
 		while (!w->stop && !w->todo_head && !w->active &&
-		       !(w->nacks && kt_mono_us() - last_ack_flush >= ACK_FLUSH_MS * 1000)) {
+		       !((w->nacks || w->resync) && kt_mono_us() - last_pass >= ACK_FLUSH_MS * 1000) &&
+		       !(w->sync_ended && w->sync_rc != SQLITE_OK)) {
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_sec += 1;
@@ -251,37 +341,48 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&w->mu);
 
 		if (st)
+			(void)settle_sync(w, st, false); /* a failed sync is redone at once */
+		if (st && (w->active || nacks))
 			one_transaction(w, st, acks, nacks);
-		else
+		else if (!st)
 			for (kt_push_job *j = w->active; j; j = j->next)
 				j->rc = KT_EIO;
 		free(acks);
-		last_ack_flush = kt_mono_us();
+		last_pass = kt_mono_us();
 		if (st && store_wal_pages(st) >= CHECKPOINT_PAGES)
 			pthread_cond_signal(&w->ckpt_cv); /* we hold no lock: a missed signal waits 1 s */
 
-		/* hand finished pushes back, in order */
+		/* finished pushes go to the sync thread, in order: answered once
+		 * this transaction's frames are synced */
+		batch *b = calloc(1, sizeof *b);
+		kt_push_job *jt = NULL;
 		pthread_mutex_lock(&w->mu);
-		bool any = false;
 		for (kt_push_job **pp = &w->active; *pp;) {
 			kt_push_job *j = *pp;
-			if (push_job_finished(j)) {
+			if (b && push_job_finished(j)) {
 				*pp = j->next;
-				j->t_done = kt_mono_us();
-				append(&w->done_head, &w->done_tail, j);
-				any = true;
+				append(&b->jobs, &jt, j);
 			} else
 				pp = &j->next;
 		}
-		if (any) {
-			atomic_store(&srv->wake_push, 1);
-			if (srv->ctx)
-				lws_cancel_service(srv->ctx);
+		if (b && (b->jobs || w->sync_end)) {
+			b->end = w->sync_end;
+			b->hold = w->held;
+			append_batch(w, b);
+			pthread_cond_signal(&w->sync_cv);
+		} else {
+			free(b); /* no memory: the pushes stay active and go with the next batch */
+			if (w->sync_end) { /* nobody syncs it: sync for real before the next commit */
+				w->sync_end = 0;
+				w->resync = true;
+			}
 		}
 		if (w->stop)
 			break; /* the rest is not answered: devices push it again */
 	}
 	pthread_mutex_unlock(&w->mu);
+	if (st) /* the last commit's sync (and a resync if it failed), before the file goes */
+		(void)settle_sync(w, st, true);
 	uint64_t frames = st ? store_wal_written(st) : 0;
 	/* the thread's own CPU time: unlike the wall times above it does not
 	 * grow when other work shares the cores (benchmarks compare it) */
@@ -292,13 +393,72 @@ static void *writer_main(void *arg)
 	walbuf_stats wb;
 	walbuf_stats_get(&wb); /* only this connection uses the shim */
 	kt_info("writer: %llu transactions, %llu mutations, %.1f ms applying, %.1f ms committing, %llu WAL frames, "
-		"%llu WAL writes as %llu pwrites, %.1f ms CPU (%.1f us per mutation); commits over 5/10/20 ms: "
-		"%llu/%llu/%llu, longest %.1f ms",
+		"%llu WAL writes as %llu pwrites, %llu syncs on the sync thread (%llu commits waited for one, "
+		"%.1f ms), %.1f ms CPU (%.1f us per mutation); commits over 5/10/20 ms: %llu/%llu/%llu, "
+		"longest %.1f ms",
 		(unsigned long long)w->txs, (unsigned long long)w->muts, (double)w->apply_us / 1000,
 		(double)w->commit_us / 1000, (unsigned long long)frames, (unsigned long long)wb.writes,
-		(unsigned long long)wb.pwrites, cpu_ms, w->muts ? cpu_ms * 1000 / (double)w->muts : 0.0,
+		(unsigned long long)wb.pwrites, (unsigned long long)wb.deferred, (unsigned long long)w->sync_waits,
+		(double)w->sync_wait_us / 1000, cpu_ms, w->muts ? cpu_ms * 1000 / (double)w->muts : 0.0,
 		(unsigned long long)w->commits_over[0], (unsigned long long)w->commits_over[1],
 		(unsigned long long)w->commits_over[2], (double)w->commit_max_us / 1000);
+	return NULL;
+}
+
+/* Syncs each commit's frames while the writer applies the next
+ * transaction, then hands that commit's pushes to the loop, in order, and
+ * lets the loop read its changes. A failed sync answers them with an
+ * error (they are committed: pushed again they answer "duplicate"); the
+ * writer redoes the sync before it commits anything more. */
+static void *sync_main(void *arg)
+{
+	kt_writer *w = arg;
+	kt_server *srv = w->srv;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->sync_head && !w->sync_stop)
+			pthread_cond_wait(&w->sync_cv, &w->mu);
+		batch *b = w->sync_head;
+		if (!b)
+			break;
+		w->sync_head = b->next;
+		if (!w->sync_head)
+			w->sync_tail = NULL;
+		pthread_mutex_unlock(&w->mu);
+		int rc = SQLITE_OK;
+		if (b->end) {
+			rc = w->syncer ? walbuf_syncer_sync(w->syncer) : SQLITE_IOERR;
+			if (rc == SQLITE_OK) {
+				store_log_release(b->hold);
+				atomic_store(&srv->wake_data, 1);
+			} else
+				kt_warn("writer: WAL sync failed (SQLite code %d); its pushes are answered with an error",
+					rc);
+		}
+		int64_t now = kt_mono_us();
+		for (kt_push_job *j = b->jobs; j; j = j->next) {
+			if (rc != SQLITE_OK)
+				j->rc = KT_EIO;
+			j->t_done = now;
+		}
+		pthread_mutex_lock(&w->mu);
+		if (b->end) {
+			w->sync_ended = true;
+			w->sync_rc = rc;
+			pthread_cond_signal(&w->cv);
+		}
+		for (kt_push_job *j = b->jobs, *next; j; j = next) {
+			next = j->next;
+			append(&w->done_head, &w->done_tail, j);
+		}
+		if (b->jobs)
+			atomic_store(&srv->wake_push, 1);
+		if (srv->ctx)
+			lws_cancel_service(srv->ctx);
+		free(b);
+	}
+	pthread_mutex_unlock(&w->mu);
 	return NULL;
 }
 
@@ -347,8 +507,10 @@ int writer_start(kt_server *srv)
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	pthread_cond_init(&w->ckpt_cv, NULL);
+	pthread_cond_init(&w->sync_cv, NULL);
 	srv->writer = w;
-	w->running = pthread_create(&w->th, NULL, writer_main, w) == 0;
+	w->sync_running = pthread_create(&w->sync_th, NULL, sync_main, w) == 0;
+	w->running = w->sync_running && pthread_create(&w->th, NULL, writer_main, w) == 0;
 	w->ckpt_running = w->running && pthread_create(&w->ckpt_th, NULL, checkpoint_main, w) == 0;
 	if (!w->ckpt_running) {
 		writer_stop(srv);
@@ -410,6 +572,13 @@ void writer_stop(kt_server *srv)
 		pthread_join(w->th, NULL);
 	if (w->ckpt_running)
 		pthread_join(w->ckpt_th, NULL);
+	pthread_mutex_lock(&w->mu);
+	w->sync_stop = true; /* after the writer: it waited for its last sync */
+	pthread_cond_signal(&w->sync_cv);
+	pthread_mutex_unlock(&w->mu);
+	if (w->sync_running)
+		pthread_join(w->sync_th, NULL);
+	walbuf_syncer_close(w->syncer);
 	log_stages(w);
 	free_list(w->todo_head);
 	free_list(w->active);
@@ -418,6 +587,7 @@ void writer_stop(kt_server *srv)
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
 	pthread_cond_destroy(&w->ckpt_cv);
+	pthread_cond_destroy(&w->sync_cv);
 	free(w);
 	srv->writer = NULL;
 }
