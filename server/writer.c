@@ -223,6 +223,8 @@ static void one_transaction(kt_writer *w, kt_store *st, ack *acks, int nacks)
 	int rc = store_begin(st);
 	bool progress = true;
 	uint64_t n0 = 0;
+	/* this transaction's change log entries start here (we hold the write lock) */
+	int64_t first = rc ? 0 : store_max_seq(st) + 1;
 
 	if (!rc)
 		rc = write_acks(st, acks, nacks);
@@ -257,11 +259,9 @@ static void one_transaction(kt_writer *w, kt_store *st, ack *acks, int nacks)
 	/* the commit publishes its frames before they are synced (walbuf.h):
 	 * the last commit's sync must have succeeded, and the loop reads no
 	 * change of this one until this one's has */
-	int64_t first = 0;
 	if (!rc)
 		rc = settle_sync(w, st, true);
 	if (!rc) {
-		first = store_max_seq(st) + 1;
 		store_log_hold(first);
 		walbuf_arm(store_db(st), w->syncer != NULL);
 		rc = store_commit(st);

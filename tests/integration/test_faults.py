@@ -7,7 +7,8 @@ the device pushes the same batch again and every edit is applied exactly
 once (what was committed before the fault answers "duplicate"); the audit
 chain verifies and both database files pass PRAGMA integrity_check. The
 checkpointer (main database file) and the keyring (FILE.keys) take faults
-without crashing either."""
+without crashing either. A commit whose sync failed is never streamed to
+other devices until a later sync succeeds."""
 import asyncio
 import os
 import sqlite3
@@ -195,7 +196,11 @@ class FaultTest(unittest.TestCase):
         self.batch_under_fault("write:5:io:-wal")
 
     def test_fsync_error_during_a_batch(self):
-        self.batch_under_fault("sync:2:io:-wal")
+        # the first sync fails: a commit's sync runs on another thread while
+        # the next transaction applies, so the commit it failed for is in the
+        # database (pushed again, its edits answer "duplicate") and the next
+        # one is not
+        self.batch_under_fault("sync:1:io:-wal")
 
     def test_off_unless_asked_for_and_refuses_a_bad_spec(self):
         tmp = tempfile.mkdtemp(prefix="kt-faults-")
@@ -231,6 +236,72 @@ class FaultTest(unittest.TestCase):
 
     def test_keyring_fsync_error_while_cards_are_created(self):
         self.batch_under_fault("sync:1:io:.keys-wal", create=True, n=20)
+
+    def test_changes_stream_to_others_only_once_durable(self):
+        """A commit is published before its WAL sync (the push writer syncs
+        on another thread while it applies the next transaction). When that
+        sync fails, no other device may be streamed the commit's changes:
+        they are on this machine's disk cache only. A device streaming the
+        location sees, while the fault lasts, fewer new cards than the
+        database holds; once the fault clears and the batch is pushed
+        again, it sees every one."""
+        f = Faulty("sync:2:io:.db-wal")
+        try:
+            mgr = h.account(f.accounts, "manager", A)
+            other = h.account(f.accounts, "reception", A)
+            dev = str(uuid.uuid4())
+            ids = [str(uuid.uuid4()) for _ in range(BATCH)]
+            muts = [{"mid": i + 1, "tbl": "client", "id": ids[i], "op": "create", "base": 0,
+                     "f": {"name": "Stream Card %d" % i, "preferences": "durable-%d" % i}, "at": i + 1}
+                    for i in range(BATCH)]
+            wanted = set(ids)
+
+            async def go():
+                tablet = await signed_in(f.server, mgr, dev)
+                watcher = await signed_in(f.server, other)
+                await watcher.send({"t": "sync"})
+                await watcher.recv_until("synced", 30)
+                seen = set()
+
+                async def watch(seconds):
+                    end = time.monotonic() + seconds
+                    try:
+                        while True:
+                            m = await watcher.recv(max(0.01, end - time.monotonic()))
+                            for op in m.get("ops", []) if m.get("t") == "changes" else []:
+                                if op.get("tbl") == "client" and op.get("id") in wanted:
+                                    seen.add(op["id"])
+                    except asyncio.TimeoutError:
+                        pass
+
+                f.arm()
+                first, _ = await asyncio.gather(push(tablet, muts), watch(3))
+                during = set(seen)
+                in_db = f.count("SELECT count(*) FROM mutation WHERE device_id = ?", dev)
+                f.clear()
+                after, _ = await asyncio.gather(push(tablet, muts), watch(5))
+                await tablet.close()
+                await watcher.close()
+                return first, during, in_db, after, set(seen)
+
+            first, during, in_db, after, seen = h.run(go())
+            self.assertEqual((first["t"], first.get("code")), ("error", "io_error"), first)
+            self.assertGreater(in_db, 0, "a commit was published before its sync failed")
+            self.assertTrue(during <= wanted)
+            deferred = [l for l in f.server.errlog if "writer: WAL sync failed" in l]
+            if deferred:
+                # the failed sync was a commit's: that commit stays held back
+                self.assertLess(len(during), in_db, "a change streamed before it was durable")
+            print("while the fault lasted: %d of %d committed cards streamed (%s)" %
+                  (len(during), in_db, "a commit's sync failed" if deferred else "the fault hit another sync"),
+                  flush=True)
+            self.assertEqual(after["t"], "push_result", after)
+            self.assertEqual(seen, wanted, "every card streamed once durable")
+            self.assertTrue([l for l in f.server.errlog if "writer: the WAL is synced again" in l] or not deferred)
+            f.server.stop()
+            self.check_files(f)
+        finally:
+            f.close()
 
     def test_checkpointer_survives_faults_on_the_database_file(self):
         """In WAL mode only checkpoints write the main database file: with
