@@ -19,8 +19,9 @@ enum {
 	KT_STORE_CREATE = 1,   /* create the file and schema if missing */
 	KT_STORE_READONLY = 2,
 	/* through the kt-walbuf VFS (walbuf.h): WAL appends gathered into one
-	 * write per sync. Safe only because store_open sets synchronous=FULL;
-	 * not with KT_STORE_READONLY. For the push writer's connection. */
+	 * write per sync, and commits that can leave their sync to another
+	 * thread. Safe only because store_open sets synchronous=FULL; not with
+	 * KT_STORE_READONLY. For the push writer's connection. */
 	KT_STORE_WALBUF = 4,
 };
 

@@ -4,7 +4,8 @@
  * then the page), and the push writer's commit of ~100 frames paid ~200
  * pwrites, each walking the page cache and waking inotify. It must never
  * hold back a byte that another connection may read, nor drop one it
- * accepted.
+ * accepted. It also lets the push writer sync a commit on another thread
+ * (walbuf.h, "pipelined commit syncs").
  *
  * Why no other connection can read a frame still in the buffer: with
  * PRAGMA synchronous=FULL, sqlite3WalFrames() in SQLite 3.40's src/wal.c
@@ -13,24 +14,37 @@
  * which FULL sets), and only after that adds the frames to the wal-index
  * (walIndexAppend) and publishes the new mxFrame (walIndexWriteHdr).
  * Readers and checkpointers see only frames up to a published mxFrame, and
- * xSync flushes the buffer before it syncs. Frames written before the
- * commit (a cache spill) are read back only by the writing connection,
- * through this same file object, and every read flushes first. The WAL
- * header written at a restart is synced on its own (syncHeader) and so
- * flushed too. Under synchronous=NORMAL there is no sync at commit and
- * readers would see published frames that are not in the file: so the
- * shim is registered under its own name, never as the default, and only
- * the push writer's connection (synchronous=FULL, store.c) opens it.
+ * xSync writes the buffer out before it syncs (or, armed, instead of
+ * syncing). Frames written before the commit (a cache spill) are read back
+ * only by the writing connection, through this same file object, and every
+ * read writes the buffer out first. The WAL header written at a restart is
+ * synced on its own (syncHeader), always for real: SQLite needs it on disk
+ * before frames of the new WAL. Under synchronous=NORMAL there is no sync
+ * at commit and readers would see published frames that are not in the
+ * file: so the shim is registered under its own name, never as the
+ * default, and only the push writer's connection (synchronous=FULL,
+ * store.c) opens it.
  *
- * What flushes: xSync (before syncing), xRead, xTruncate, xFileSize,
- * xFileControl, xFetch, xClose, and a write that is not contiguous with
- * the buffer (unless it falls wholly inside it: SQLite overwrites a frame
- * of the open transaction in place) or would overfill it. A failed flush
- * returns the underlying write's error from whatever call caused it, and
- * keeps the buffer: the next call tries again, so nothing SQLite was told
- * is written is silently lost (a close after a failed flush loses only
- * frames of a transaction whose commit already failed). Files other than
- * the WAL pass straight through. */
+ * An armed commit (walbuf_arm) publishes frames that are written but not
+ * synced. Other connections read them from the OS page cache, which is
+ * all a process crash needs; a power loss may take them, so the writer
+ * answers nobody and the loop streams nothing of that commit until the
+ * sync thread's fsync has covered it (writer.c, store_log_hold). The
+ * checkpointer syncs the WAL itself before it copies frames into the
+ * database, so the database file never holds what the WAL might lose.
+ *
+ * The buffer keeps every byte written since the last completed sync:
+ * after a failed fsync the kernel may have dropped those pages, and
+ * walbuf_resync writes them all again. What writes the buffer out: xSync,
+ * xRead, xFileSize, xFileControl, xFetch. What syncs it for real first,
+ * so that nothing kept is dropped unsynced: a write that is not contiguous
+ * with it (unless it falls wholly inside it: SQLite overwrites a frame of
+ * the open transaction in place, and that part is written again), one past
+ * KEEP_MAX, xTruncate, xClose. A failed write returns the underlying
+ * error from whatever call caused it and keeps the bytes: the next call
+ * tries again, so nothing SQLite was told is written is silently lost (a
+ * close after a failed flush loses only frames of a transaction whose
+ * commit already failed). Files other than the WAL pass straight through. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
