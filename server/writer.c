@@ -223,7 +223,8 @@ static int settle_sync(kt_writer *w, kt_store *st, bool wait)
 		w->resync = false;
 		store_log_release(w->held); /* durable now: the others may see it */
 		atomic_store(&w->srv->wake_data, 1);
-		lws_cancel_service(w->srv->ctx);
+		if (w->srv->ctx)
+			lws_cancel_service(w->srv->ctx);
 	}
 	return KT_OK;
 }
