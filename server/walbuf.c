@@ -170,7 +170,7 @@ static int w_write(sqlite3_file *p, const void *b, int n, sqlite3_int64 off)
 	if (!room(f, n)) { /* too big, or no memory: unbuffered */
 		atomic_fetch_add_explicit(&n_pwrites, 1, memory_order_relaxed);
 		rc = f->shim.real->pMethods->xWrite(f->shim.real, b, n, off);
-		return rc == SQLITE_OK ? kt_shim_sync(p, SQLITE_SYNC_NORMAL) : rc;
+		return rc == SQLITE_OK ? settle(f, SQLITE_SYNC_NORMAL) : rc; /* it cannot be kept */
 	}
 	memcpy(f->buf, b, (size_t)n);
 	f->off = off;
