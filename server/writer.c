@@ -567,7 +567,7 @@ static void log_stages(kt_writer *w)
 		return;
 	for (int i = 0; i < 3; i++)
 		p50_p99(w->stage[i], n, &p[i][0], &p[i][1]);
-	kt_info("writer: %d single-mutation pushes, p50/p99 ms: waiting %.1f/%.1f, applied and committed "
+	kt_info("writer: %d single-mutation pushes, p50/p99 ms: waiting %.1f/%.1f, applied, committed and synced "
 		"%.1f/%.1f, back to the loop %.1f/%.1f",
 		n, p[0][0], p[0][1], p[1][0], p[1][1], p[2][0], p[2][1]);
 }
