@@ -93,7 +93,7 @@ struct kt_writer {
 	uint64_t txs, muts, apply_us, commit_us; /* statistics */
 	uint64_t commit_max_us, commits_over[3];  /* commits longer than 5, 10, 20 ms */
 	/* loop side: where a single mutation's answer spends its time, in µs:
-	 * waiting for the writer, in the writer until committed, back to the loop */
+	 * waiting for the writer, in the writer until committed and synced, back to the loop */
 	float stage[3][STAGE_SAMPLES];
 	int nstage;
 };
