@@ -14,6 +14,7 @@
 #include "demo.h"
 #include "erasure.h"
 #include "faultvfs.h"
+#include "powerloss.h"
 #include "walbuf.h"
 #include "privacy_cli.h"
 #include "portal.h"
@@ -242,7 +243,10 @@ static int cmd_serve(int argc, char **argv)
 	/* tests only: a VFS that fails writes on purpose, when KT_FAULT asks for it */
 	if (faultvfs_install_from_env())
 		return 2;
-	/* after faultvfs: the push writer's WAL buffer wraps it, so faults still fire underneath */
+	/* tests only: undo logs of unsynced writes, when KT_POWERLOSS_DIR asks for them */
+	if (powerloss_install_from_env())
+		return 2;
+	/* after both: the push writer's WAL buffer wraps them, so they still see every write and sync */
 	if (walbuf_register()) {
 		fprintf(stderr, "kartoteka-server: cannot register the SQLite VFS %s\n", WALBUF_VFS_NAME);
 		return 2;

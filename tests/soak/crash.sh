@@ -1,6 +1,6 @@
 #!/bin/sh
-# Soak: the SIGKILL durability test (tests/integration/test_crash.py) with many
-# kills instead of the handful `make test` runs. Run from the repository root
+# Soak: the SIGKILL and power-cut durability tests (tests/integration/
+# test_crash.py) with many kills each instead of the handful `make test` runs. Run from the repository root
 # after `make build`:   tests/soak/crash.sh [KILLS] [SEED]
 # Prints the seed; a failure names it so the run can be repeated exactly.
 set -e
