@@ -217,8 +217,12 @@ class CrashTest(unittest.TestCase):
             tablets = [Tablet(self, k, dirs[k], cards[k], url) for k in range(DEVICES)]
             for t in tablets:
                 t.start()
-            if hammer:
+            if hammer:  # signed in and answered before the first cut (slow under sanitizers)
                 hammer.start()
+                end = time.monotonic() + 120
+                while not all(hammer.answered().values()) and time.monotonic() < end:
+                    time.sleep(0.1)
+                self.assertTrue(all(hammer.answered().values()), "every hammer device was answered")
             for it in range(ITERATIONS):
                 time.sleep(rnd.uniform(0.3, 1.5))
                 kill9(server)  # no clean-up of any kind
@@ -238,7 +242,6 @@ class CrashTest(unittest.TestCase):
             if hammer:
                 hammer.stop.set()
                 hammer.join(60)
-                self.assertTrue(all(hammer.answered().values()), "every hammer device was answered")
             for t in tablets:
                 t.stop.set()
             for t in tablets:
