@@ -89,11 +89,13 @@ def account(accounts, role, location=None, index=0):
 
 
 class Server:
-    def __init__(self, db, extra=()):
+    def __init__(self, db, extra=(), env=None):
+        """env: variables to set for this server only (on top of ours)."""
         self.db = db
         self.errlog = []
         self.proc = subprocess.Popen([SERVER, "serve", "--db", db, "--listen", "127.0.0.1:0"] + list(extra),
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     env=dict(os.environ, **env) if env else None)
         line = self.proc.stdout.readline()
         if not line.startswith("listening on 127.0.0.1:"):
             self.stop()

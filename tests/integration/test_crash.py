@@ -79,13 +79,7 @@ def start_server(db, undo_dir):
         return h.Server(db)
     # a slow disk (20 ms per fsync) widens the moments a kill can find
     # commits written and not yet synced
-    env = {"KT_POWERLOSS_DIR": undo_dir, "KT_POWERLOSS_SYNC_MS": "20"}
-    os.environ.update(env)
-    try:
-        return h.Server(db)
-    finally:
-        for k in env:
-            del os.environ[k]
+    return h.Server(db, env={"KT_POWERLOSS_DIR": undo_dir, "KT_POWERLOSS_SYNC_MS": "20"})
 
 
 class Hammer(threading.Thread):

@@ -38,16 +38,7 @@ class Faulty:
         self.arm_file = os.path.join(self.tmp, "arm")
         self.clear_file = os.path.join(self.tmp, "clear")
         env = {"KT_FAULT": spec, "KT_FAULT_ARM_FILE": self.arm_file, "KT_FAULT_CLEAR_FILE": self.clear_file}
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        try:
-            self.server = h.Server(self.db)
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    del os.environ[k]
-                else:
-                    os.environ[k] = v
+        self.server = h.Server(self.db, env=env)
 
     def arm(self):
         open(self.arm_file, "w").close()
