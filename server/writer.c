@@ -385,8 +385,8 @@ static void *writer_main(void *arg)
 			append_batch(w, b);
 			pthread_cond_signal(&w->sync_cv);
 		} else {
-			free(b); /* no memory: the pushes stay active and go with the next batch */
-			if (w->sync_end) { /* nobody syncs it: sync for real before the next commit */
+			free(b); /* nothing to hand over; or no memory, and the pushes wait for the next batch */
+			if (w->sync_end) { /* no memory: nobody syncs it, so sync for real before the next commit */
 				w->sync_end = 0;
 				w->resync = true;
 			}
