@@ -45,6 +45,10 @@ int keyring_open(const char *db_path, bool create, bool read_only, kt_keyring **
 		 const char **errmsg) KT_MUST_CHECK;
 void keyring_close(kt_keyring *kr); /* accepts NULL */
 
+/* Data keys read from the keyring file and unwrapped so far: the misses of
+ * the cache of unwrapped keys (CACHE_SLOTS in keyring.c). */
+uint64_t keyring_unwraps(const kt_keyring *kr);
+
 /* True when a stored value is sealed (and not plain text of old data). */
 bool keyring_is_sealed(const void *blob, size_t len);
 

@@ -1,0 +1,117 @@
+/* test_keyring.c - the cache of unwrapped data keys (server/keyring.c):
+ * a working set of 500 owners, as many clients as the demo salon has, is
+ * read from the keyring file once and then served from the cache; a
+ * destroyed key leaves the cache at once while the other owners' values
+ * still open. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sodium.h>
+#include "keyring.h"
+
+#define OWNERS 500
+
+static char dir[64], db[96];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof dir, "/tmp/kt-keyring-XXXXXX");
+	if (sodium_init() < 0 || !mkdtemp(dir))
+		return -1;
+	snprintf(db, sizeof db, "%s/k.db", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+	(void)state;
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void owner_name(int i, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "client-%03d", i);
+}
+
+/* Seals one value per owner; the sealed values are kept in sealed[] when
+ * given. */
+static void seal_all(kt_keyring *kr, uint8_t **sealed, size_t *len)
+{
+	for (int i = 0; i < OWNERS; i++) {
+		char owner[32];
+		uint8_t *out;
+		size_t n;
+		owner_name(i, owner, sizeof owner);
+		assert_int_equal(keyring_seal(kr, owner, "client", "allergies", owner, "pollen", 6, &out, &n), KT_OK);
+		if (sealed) {
+			sealed[i] = out;
+			len[i] = n;
+		} else
+			free(out);
+	}
+}
+
+static void test_working_set_of_500_owners_stays_cached(void **state)
+{
+	kt_keyring *kr;
+	const char *msg = NULL;
+	(void)state;
+	assert_int_equal(keyring_open(db, true, false, &kr, &msg), KT_OK);
+	seal_all(kr, NULL, NULL); /* creates the keys */
+	seal_all(kr, NULL, NULL); /* reads each from the file once at most */
+	uint64_t before = keyring_unwraps(kr);
+	assert_true(before <= OWNERS);
+	seal_all(kr, NULL, NULL);
+	seal_all(kr, NULL, NULL);
+	/* with one slot per hash value (1,024 of them) 120 of the 500 missed per pass */
+	print_message("keys read from the file: %llu, then %llu over two more passes of %d owners\n",
+		      (unsigned long long)before, (unsigned long long)(keyring_unwraps(kr) - before), OWNERS);
+	assert_int_equal(keyring_unwraps(kr) - before, 0);
+	keyring_close(kr);
+}
+
+static void test_destroyed_key_leaves_the_cache(void **state)
+{
+	kt_keyring *kr;
+	const char *msg = NULL;
+	static uint8_t *sealed[OWNERS];
+	static size_t len[OWNERS];
+	(void)state;
+	assert_int_equal(keyring_open(db, true, false, &kr, &msg), KT_OK);
+	seal_all(kr, sealed, len);
+	seal_all(kr, NULL, NULL); /* every key now in the cache */
+	assert_int_equal(keyring_destroy(kr, "client-123"), KT_OK);
+	for (int i = 0; i < OWNERS; i++) {
+		char owner[32], *plain = NULL;
+		size_t n;
+		owner_name(i, owner, sizeof owner);
+		int rc = keyring_unseal(kr, "client", "allergies", owner, sealed[i], len[i], &plain, &n);
+		if (i == 123)
+			assert_int_equal(rc, KT_ENOT_FOUND);
+		else {
+			assert_int_equal(rc, KT_OK);
+			assert_string_equal(plain, "pollen");
+		}
+		free(plain);
+		free(sealed[i]);
+	}
+	keyring_close(kr);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_working_set_of_500_owners_stays_cached, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_destroyed_key_leaves_the_cache, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
