@@ -737,7 +737,17 @@ static char *vals_json(const kt_table *t, const int *idx, int n, const kt_val *v
 			j = json_stringn(x->s, x->len);
 		json_object_set_new(o, c->name, j ? j : json_null());
 	}
-	out = json_dumps(o, JSON_COMPACT);
+	/* most edits are a few short fields: written into a stack buffer first,
+	 * which spares json_dumps' growing buffer and its copy */
+	char buf[512];
+	size_t need = json_dumpb(o, buf, sizeof buf, JSON_COMPACT);
+	if (need && need < sizeof buf) {
+		if ((out = malloc(need + 1))) {
+			memcpy(out, buf, need);
+			out[need] = '\0';
+		}
+	} else
+		out = need ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	return out;
 }
