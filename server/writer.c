@@ -49,7 +49,7 @@
 #define BUDGET_SMALL_US 2000 /* ...when it will answer a small push */
 #define MAX_INFLIGHT 2    /* pushes per connection before we stop reading it */
 #define ACK_FLUSH_MS 1000 /* acks alone are written at least this often */
-#define CHECKPOINT_PAGES 2000 /* WAL pages are copied to the database after this many new ones... */
+#define CHECKPOINT_PAGES 1000 /* WAL pages are copied to the database after this many new ones... */
 #define CHECKPOINT_MS 1000    /* ...or after this long */
 
 #define STAGE_SAMPLES 4096 /* single-mutation pushes timed per stage (the latest) */
@@ -327,7 +327,11 @@ static void *writer_main(void *arg)
 	 * checkpoint never catches up with the writer, the WAL does not restart
 	 * and its size stays over any threshold, so a size test woke the
 	 * checkpointer after every commit (250 checkpoints in a bench run, 0.65 s
-	 * of CPU taken from the writer's two cores; now 30 and 0.23 s). */
+	 * of CPU taken from the writer's two cores; now about 60 and 0.35 s).
+	 * 2,000 frames halved that again but gave single mutations a p99 tail:
+	 * a larger checkpoint ends in a longer database fsync, which the sync
+	 * thread's WAL fsync waits behind (8 alternated runs each: p99 over
+	 * 20 ms in 3 runs, against none at 1,000). */
 	uint64_t ckpt_asked = 0;
 
 	/* WAL frames written 31 to a pwrite instead of two pwrites each
