@@ -92,6 +92,7 @@ static void *worker(void *arg)
 	kt_auth *a = arg;
 	kt_store *st = NULL;
 	const char *msg;
+	pthread_setname_np(pthread_self(), "kt-signin"); /* shown by top -H and ps -L */
 
 	if (store_open(a->srv->db_path, 0, &st, &msg)) {
 		kt_err_log("auth worker: cannot open database: %s", msg);

@@ -37,6 +37,7 @@ static void *worker(void *arg)
 	kt_exporter *x = arg;
 	kt_store *st = NULL;
 	const char *msg;
+	pthread_setname_np(pthread_self(), "kt-export"); /* shown by top -H and ps -L */
 
 	if (store_open(x->srv->db_path, 0, &st, &msg)) {
 		kt_err_log("export worker: cannot open database: %s", msg);

@@ -101,6 +101,7 @@ static void *worker(void *arg)
 	kt_portal_rt *p = arg;
 	kt_store *st = NULL;
 	const char *msg;
+	pthread_setname_np(pthread_self(), "kt-portal"); /* shown by top -H and ps -L */
 
 	if (store_open(p->srv->db_path, 0, &st, &msg)) {
 		kt_err_log("portal worker: cannot open database: %s", msg);

@@ -335,6 +335,7 @@ static void *worker(void *arg)
 	kt_mail_worker *w = arg;
 	kt_store *st = NULL;
 	const char *msg;
+	pthread_setname_np(pthread_self(), "kt-mail"); /* shown by top -H and ps -L */
 
 	if (store_open(w->db_path, 0, &st, &msg)) {
 		kt_err_log("mail worker: cannot open database: %s", msg);

@@ -185,6 +185,7 @@ static const lws_retry_bo_t retry = {
 static void *watch_main(void *arg)
 {
 	kt_server *srv = arg;
+	pthread_setname_np(pthread_self(), "kt-walwatch"); /* shown by top -H and ps -L */
 	char buf[4096] __attribute__((aligned(8)));
 	struct pollfd pfd = {.fd = srv->watch_fd, .events = POLLIN};
 	while (!atomic_load(&srv->stop)) {
