@@ -294,6 +294,12 @@ int store_open(const char *path, int flags, kt_store **out, const char **errmsg)
 		/* the working set of a salon chain fits in memory: read it once */
 		if ((rc = exec(st, "PRAGMA cache_size=-32768; PRAGMA mmap_size=268435456")))
 			goto fail;
+		/* a steady stream of pushes grows the WAL for as long as it lasts
+		 * (no checkpoint catches up with the writer); when it starts again
+		 * from its beginning, the file is cut back to 16 MB rather than
+		 * keeping its largest size on disk */
+		if ((rc = exec(st, "PRAGMA journal_size_limit=16777216")))
+			goto fail;
 		if ((rc = migrate(st, errmsg)))
 			goto fail;
 	}

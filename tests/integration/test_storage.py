@@ -1,0 +1,113 @@
+"""Storage: the WAL file does not keep the size a long stream of pushes gave
+it. While a reader holds an old snapshot (as a long read or a backup
+would) no checkpoint can catch up, and four devices pushing 100-edit
+batches grow the WAL past 24 MB. Once the reader lets go, the checkpointer
+copies the WAL within a second; the next commit starts the WAL again from
+its beginning and cuts the file back to 16 MB (journal_size_limit), instead
+of keeping the largest size on disk while the server runs. Every edit the
+devices were answered is on record."""
+import asyncio
+import os
+import sqlite3
+import time
+import types
+import unittest
+import uuid
+
+import kt_harness as h
+
+A = "Lepota Center"
+GROW_TO = 24 << 20  # bytes of WAL the stream must reach
+LIMIT = 16 << 20    # what the server cuts it back to
+
+
+class StorageTest(unittest.TestCase):
+    def test_wal_is_cut_back_after_a_long_stream(self):
+        tmp = h.tempfile.mkdtemp(prefix="kt-storage-")
+        db, accounts = h.demo_db(tmp)
+        acc = h.account(accounts, "manager", A)
+        con = sqlite3.connect(db)
+        cards = con.execute("SELECT c.id, c.version FROM client c JOIN client_location cl ON cl.client_id = c.id "
+                            "WHERE cl.location_id = (SELECT id FROM location WHERE name = ?) ORDER BY c.id",
+                            (A,)).fetchall()
+        con.close()
+        server = h.Server(db)
+        wal = db + "-wal"
+        answered = {}  # device: mutations answered
+        try:
+            # a reader on an old snapshot: the WAL cannot start again under it
+            reader = sqlite3.connect(db, isolation_level=None)
+            reader.execute("BEGIN")
+            reader.execute("SELECT count(*) FROM client").fetchone()
+
+            async def device(k, stop):
+                d = str(uuid.uuid4())
+                p = await h.Peer(server, d).connect()
+                await p.hello()
+                self.assertEqual((await p.login(acc))["t"], "auth_ok")
+                mine, mid = cards[k::4], 0
+                while not stop.is_set():
+                    muts = []
+                    for _ in range(100):
+                        mid += 1
+                        cid, version = mine[mid % len(mine)]
+                        muts.append({"mid": mid, "tbl": "client", "id": cid, "op": "update", "base": version,
+                                     "f": {"preferences": "s%d-%d" % (k, mid)}, "at": mid})
+                    await p.send({"t": "push", "muts": muts})
+                    m, _ = await p.recv_until("push_result", 60)
+                    answered[d] = answered.get(d, 0) + len(m["results"])
+                await p.close()
+
+            async def stream():
+                stop = asyncio.Event()
+                tasks = [asyncio.ensure_future(device(k, stop)) for k in range(4)]
+                end = time.monotonic() + 120
+                while os.path.getsize(wal) < GROW_TO and time.monotonic() < end and not any(t.done() for t in tasks):
+                    await asyncio.sleep(0.05)
+                stop.set()
+                await asyncio.gather(*tasks)
+
+            h.run(stream())
+            grown = os.path.getsize(wal)
+            self.assertGreaterEqual(grown, GROW_TO, "the stream grew the WAL")
+            reader.execute("COMMIT")
+            reader.close()
+            time.sleep(2.5)  # the checkpointer's timer (1 s) copies it all
+
+            async def one_more(n):
+                p = await h.Peer(server, str(uuid.uuid4())).connect()
+                await p.hello()
+                await p.login(acc)
+                con = sqlite3.connect(db)
+                cid, version = con.execute("SELECT id, version FROM client WHERE id = ?", (cards[0][0],)).fetchone()
+                con.close()
+                await p.send({"t": "push", "muts": [{"mid": 1, "tbl": "client", "id": cid, "op": "update",
+                                                     "base": version, "f": {"preferences": "after %d" % n},
+                                                     "at": 1}]})
+                m, _ = await p.recv_until("push_result", 30)
+                await p.close()
+                return m["results"][0]["status"]
+            # the commit that starts the WAL again cuts the file; a read by
+            # the server at that moment can put the start off to the next one
+            for n in range(10):
+                self.assertEqual(h.run(one_more(n)), "applied")
+                if os.path.getsize(wal) <= LIMIT:
+                    break
+                time.sleep(1.2)
+            after = os.path.getsize(wal)
+            print("WAL %.1f MB after %d answered edits, %.1f MB after the stream paused and %d more commits"
+                  % (grown / 1048576, sum(answered.values()), after / 1048576, n + 1), flush=True)
+            self.assertLessEqual(after, LIMIT, "the WAL file was cut back")
+            con = sqlite3.connect(db)
+            self.assertEqual(con.execute("PRAGMA integrity_check").fetchone()[0], "ok")
+            for d, n in answered.items():  # every answer on record
+                self.assertEqual(con.execute("SELECT count(*) FROM mutation WHERE device_id = ?",
+                                             (d,)).fetchone()[0], n)
+            con.close()
+        finally:
+            server.stop()
+            h.shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    h.main()
