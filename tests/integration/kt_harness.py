@@ -14,6 +14,7 @@ import sys
 import tempfile
 import threading
 import time
+import types
 import unittest
 import uuid
 
@@ -270,6 +271,62 @@ class Peer:
 
 def run(coro):
     return asyncio.run(coro)
+
+
+class Hammer(threading.Thread):
+    """Devices that push batches of 100 edits of their own cards (a list of
+    (id, version) at url[0]) as fast as the server answers, keeping commits
+    in flight (for kills in test_crash, a long stream in test_storage);
+    remembers every mutation the server answered, across restarts."""
+
+    def __init__(self, acc, cards, url, devices=4):
+        super().__init__(daemon=True)
+        self.acc, self.url = acc, url
+        self.devices = [str(uuid.uuid4()) for _ in range(devices)]
+        self.cards = {d: cards[i::devices] for i, d in enumerate(self.devices)}  # no two edit one card
+        self.acked = {d: set() for d in self.devices}
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+
+    def run(self):
+        async def all_devices():
+            await asyncio.gather(*(self.go(d) for d in self.devices))
+        asyncio.run(all_devices())
+
+    def answered(self):
+        with self.lock:
+            return {d: set(a) for d, a in self.acked.items()}
+
+    async def push(self, p, device, first):
+        cards = self.cards[device]
+        mids = range(first, first + 100)
+        muts = [{"mid": m, "tbl": "client", "id": cards[m % len(cards)][0], "op": "update",
+                 "base": cards[m % len(cards)][1], "f": {"preferences": "h-%d" % m}, "at": m} for m in mids]
+        await p.send({"t": "push", "muts": muts})
+        while True:
+            m = await p.recv(30)
+            if m.get("t") == "error":
+                return False  # not saved: the same batch again
+            if m.get("t") == "push_result":
+                with self.lock:
+                    self.acked[device].update(r["mid"] for r in m["results"]
+                                              if r["status"] in ("applied", "duplicate"))
+                return True
+
+    async def go(self, device):
+        first = 1
+        while not self.stop.is_set():
+            try:
+                p = await Peer(types.SimpleNamespace(url=self.url[0]), device).connect()
+                await p.hello()
+                if (await p.login(self.acc)).get("t") != "auth_ok":
+                    raise RuntimeError("sign-in refused")
+                while not self.stop.is_set():
+                    if await self.push(p, device, first):
+                        first += 100
+                await p.close()
+            except Exception:  # the server was killed: the next one
+                await asyncio.sleep(0.1)
 
 
 class DemoServerTest(unittest.TestCase):

@@ -13,7 +13,6 @@ that too (a tablet forgets an edit once it is answered).
 
 The seed is printed; --seed S repeats a run, --iterations N sets the number
 of kills (a handful here, 100 in tests/soak)."""
-import asyncio
 import os
 import random
 import sqlite3
@@ -21,9 +20,7 @@ import struct
 import subprocess
 import threading
 import time
-import types
 import unittest
-import uuid
 
 import kt_harness as h
 from ktcrypt import Keyring
@@ -82,61 +79,6 @@ def start_server(db, undo_dir):
     return h.Server(db, env={"KT_POWERLOSS_DIR": undo_dir, "KT_POWERLOSS_SYNC_MS": "20"})
 
 
-class Hammer(threading.Thread):
-    """Devices that push batches of 100 edits of their own cards as fast as
-    the server answers, so that kills land while commits are in flight;
-    remembers every mutation the server answered, across restarts."""
-
-    def __init__(self, acc, cards, url, devices=4):
-        super().__init__(daemon=True)
-        self.acc, self.url = acc, url
-        self.devices = [str(uuid.uuid4()) for _ in range(devices)]
-        self.cards = {d: cards[i::devices] for i, d in enumerate(self.devices)}  # no two edit one card
-        self.acked = {d: set() for d in self.devices}
-        self.lock = threading.Lock()
-        self.stop = threading.Event()
-
-    def run(self):
-        async def all_devices():
-            await asyncio.gather(*(self.go(d) for d in self.devices))
-        asyncio.run(all_devices())
-
-    def answered(self):
-        with self.lock:
-            return {d: set(a) for d, a in self.acked.items()}
-
-    async def push(self, p, device, first):
-        cards = self.cards[device]
-        mids = range(first, first + 100)
-        muts = [{"mid": m, "tbl": "client", "id": cards[m % len(cards)][0], "op": "update",
-                 "base": cards[m % len(cards)][1], "f": {"preferences": "h-%d" % m}, "at": m} for m in mids]
-        await p.send({"t": "push", "muts": muts})
-        while True:
-            m = await p.recv(30)
-            if m.get("t") == "error":
-                return False  # not saved: the same batch again
-            if m.get("t") == "push_result":
-                with self.lock:
-                    self.acked[device].update(r["mid"] for r in m["results"]
-                                              if r["status"] in ("applied", "duplicate"))
-                return True
-
-    async def go(self, device):
-        first = 1
-        while not self.stop.is_set():
-            try:
-                p = await h.Peer(types.SimpleNamespace(url=self.url[0]), device).connect()
-                await p.hello()
-                if (await p.login(self.acc)).get("t") != "auth_ok":
-                    raise RuntimeError("sign-in refused")
-                while not self.stop.is_set():
-                    if await self.push(p, device, first):
-                        first += 100
-                await p.close()
-            except Exception:  # the server was killed: the next one
-                await asyncio.sleep(0.1)
-
-
 class Tablet(threading.Thread):
     """Queues edits of one client card offline, syncs, again, until told to
     stop and everything it queued has been answered."""
@@ -193,7 +135,7 @@ class CrashTest(unittest.TestCase):
         others = con.execute("SELECT c.id, c.version FROM client c JOIN client_location cl ON cl.client_id = c.id "
                              "WHERE cl.location_id = ? ORDER BY c.id DESC LIMIT 80", (loc,)).fetchall()
         con.close()
-        hammer = Hammer(acc, others, [None]) if power_cut else None
+        hammer = h.Hammer(acc, others, [None]) if power_cut else None
         server = start_server(db, undo_dir)
         url = [server.url]
         if hammer:
