@@ -42,6 +42,7 @@ class Inbox:
         self.cv = threading.Condition()
 
     async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(0.3)
         msg = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.SMTP)
         with self.cv:
             self.mails.append((envelope.mail_from, list(envelope.rcpt_tos), msg))
@@ -186,6 +187,38 @@ class PortalSmtpTest(PortalBase):
             cls.smtp.stop()
             shutil.rmtree(cls.tmp, ignore_errors=True)
 
+    def setUp(self):
+        # A mail an earlier test queued and did not wait for would arrive
+        # after this test's mark and pass for this test's mail: start each
+        # test with every queued mail delivered.
+        self.assertTrue(self.outbox_idle(), "mail still queued from an earlier test: %r" % self.pending())
+
+    def pending(self):
+        con = sqlite3.connect(self.db)
+        rows = con.execute("SELECT id, client_id, purpose, state, attempts FROM outbox "
+                           "WHERE state IN ('queued', 'sending')").fetchall()
+        con.close()
+        return rows
+
+    def outbox_idle(self, timeout=10):
+        end = time.monotonic() + timeout
+        while self.pending():
+            if time.monotonic() > end:
+                return False
+            time.sleep(0.05)
+        return True
+
+    def barrier(self):
+        """Wait until everything the portal worker and the mail worker were
+        given before now is done: a "forgot password" for a freshly invited
+        client goes through the same single portal worker (first in, first
+        out) and the same outbox (sent in the order queued), so once its
+        mail is here, any mail an earlier request queued is here too."""
+        _, _, (_, rcpt, _) = self.invite_and_mail()
+        mark = len(self.inbox.mails)
+        self.assertEqual(self.rpc({"t": "portal_forgot", "email": rcpt[0]}), {"t": "portal_result", "op": "forgot"})
+        self.assertIsNotNone(self.mail_for(mark, to=rcpt[0], subject="reset"), "the barrier's mail did not come")
+
     def mail_for(self, client_invite_time, to=None, subject=None, timeout=10):
         """The newest mail (optionally to `to`, with subject containing
         `subject`) received after the time given."""
@@ -320,7 +353,7 @@ class PortalSmtpTest(PortalBase):
             m = await asyncio.get_running_loop().run_in_executor(None, lambda: self.mail_for(mark, to=addr,
                                                                                        subject="reset"))
             self.assertIsNotNone(m, "no reset mail")
-            await asyncio.sleep(0.5)
+            await asyncio.get_running_loop().run_in_executor(None, self.barrier)
             self.assertEqual(self.inbox.count(lambda x: "nobody-here@nowhere.example" in x[1]), 0)
             self.assertEqual(len([x for x in self.inbox.mails[mark:] if addr in x[1]]), 1)
             # the old password works until it is replaced
@@ -359,7 +392,7 @@ class PortalSmtpTest(PortalBase):
         mark = len(self.inbox.mails)
         self.assertEqual(self.rpc({"t": "portal_forgot", "email": staff["email"]}),
                          {"t": "portal_result", "op": "forgot"})
-        time.sleep(1.0)
+        self.barrier()
         self.assertEqual(len([m for m in self.inbox.mails[mark:] if staff["email"] in m[1]]), 0)
 
     def test_change_password_ends_the_other_sessions(self):
@@ -459,6 +492,8 @@ class PortalSmtpTest(PortalBase):
         self.assertEqual(r.get("code"), "forbidden")
         r = self.rpc({"t": "portal_invite", "client": cid}, owner)
         self.assertIn(r.get("t") if r.get("t") == "portal_result" else r.get("code"), ("portal_result", "no_email"))
+        if r.get("t") == "portal_result":
+            self.assertEqual(self.wait_sent(cid)[0], "sent")
 
 
 class PortalSpoolTest(PortalBase):
@@ -508,7 +543,12 @@ class PortalSpoolTest(PortalBase):
             time.sleep(0.05)
         self.assertTrue(any(self.spool in l and name in l for l in self.server.errlog), "path not logged")
         token = token_of(msg)
-        time.sleep(1.5)
+        # the link lives about a second: wait until the server's clock is past its end
+        con = sqlite3.connect(self.db)
+        expires_at, = con.execute("SELECT max(expires_at) FROM setup_token WHERE client_id = ?", (cid,)).fetchone()
+        con.close()
+        while time.time() * 1000 <= expires_at:
+            time.sleep(expires_at / 1000 - time.time() + 0.01)
         e = self.rpc({"t": "portal_set_password", "token": token, "password": GOOD})
         self.assertEqual(e.get("code"), "token_expired")
 
