@@ -22,10 +22,20 @@ import kt_harness as h
 from ktcrypt import Keyring
 
 A = "Lepota Center"
-# about 250 WAL frames (~1 MB), which the push writer's WAL buffer (server/walbuf.c)
-# hands down in at least 8 writes of at most 128 KB (about 500 before the buffer):
-# a fault at write 5 lands inside the batch in any build
 BATCH = 300
+# What the batch writes to the WAL must not depend on how the writer groups it:
+# the writer cuts transactions by time (8 ms), and a page changed twice in one
+# transaction is written once, so on a fast machine the 300 edits of 50 cards
+# were one transaction of 4 WAL writes (the push writer's WAL buffer, walbuf.c,
+# hands down at most 128 KB a write) and a fault at write 5 came after the
+# batch. Each edit's own audit entry (before and after) is never rewritten: with
+# 1.5 KB values that is over 900 KB, at least 7 writes in any grouping, and each
+# edit costs enough that 300 of them take more than one transaction.
+PAD = "x" * 1500
+
+
+def pref(i):
+    return "fault-%d %s" % (i, PAD)
 
 
 class Faulty:
@@ -120,7 +130,7 @@ class FaultTest(unittest.TestCase):
             dev = str(uuid.uuid4())
             muts = [{"mid": i + 1, "tbl": "client", "id": cards[i % len(cards)][0],
                      "op": "create" if create else "update", "base": cards[i % len(cards)][1],
-                     "f": {"preferences": "fault-%d" % i}, "at": i + 1} for i in range(n)]
+                     "f": {"preferences": pref(i)}, "at": i + 1} for i in range(n)]
             if create:
                 for i, m in enumerate(muts):
                     m["f"]["name"] = "Fault Card %d" % i
@@ -166,7 +176,7 @@ class FaultTest(unittest.TestCase):
             con = sqlite3.connect(f.db)
             last = {}
             for i, m in enumerate(muts):
-                last[m["id"]] = "fault-%d" % i
+                last[m["id"]] = pref(i)
             kr = Keyring(f.db)
             for cid, value in last.items():
                 row = kr.rows(con, "SELECT id, preferences FROM client WHERE id = ?", (cid,), "client")[0]
