@@ -94,6 +94,7 @@ class Server:
         """env: variables to set for this server only (on top of ours)."""
         self.db = db
         self.errlog = []
+        self.drainer = None
         self.proc = subprocess.Popen([SERVER, "serve", "--db", db, "--listen", "127.0.0.1:0"] + list(extra),
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      env=dict(os.environ, **env) if env else None)
@@ -103,8 +104,13 @@ class Server:
             raise RuntimeError("server did not start: %r %s" % (line, self.proc.stderr.read()))
         self.port = int(line.strip().rsplit(":", 1)[1])
         self.url = "ws://127.0.0.1:%d/" % self.port
+        self.start_drain()
+
+    def start_drain(self):
+        """Read the server's stderr into self.errlog on a thread of its own."""
         self.errlog = []
-        threading.Thread(target=self._drain, daemon=True).start()
+        self.drainer = threading.Thread(target=self._drain, daemon=True)
+        self.drainer.start()
 
     def _drain(self):
         for line in self.proc.stderr:
@@ -124,7 +130,8 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
                 raise RuntimeError("server did not stop on SIGTERM")
-        time.sleep(0.05)  # let the drain thread take the last lines
+        if getattr(self, "drainer", None):
+            self.drainer.join(10)  # the pipe ends with the process: every last line is read
         bad = [l for l in self.errlog if "Sanitizer" in l or "runtime error" in l]
         if self.proc.returncode != 0 or bad:
             raise RuntimeError("server exited with %s: %s" % (self.proc.returncode, "".join(self.errlog[-30:])))
@@ -203,6 +210,31 @@ class Watcher:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+def wal_progress(db):
+    """(frames in the WAL, frames of them already copied into the database),
+    read from the WAL index (DB-shm) as SQLite's file format describes it
+    (sqlite.org/walformat.html): mxFrame in the header, nBackfill in the
+    checkpoint information after its two copies; native byte order."""
+    import struct
+    with open(db + "-shm", "rb") as f:
+        head = f.read(136)
+    mx_frame, = struct.unpack_from("=I", head, 16)
+    backfill, = struct.unpack_from("=I", head, 96)
+    return mx_frame, backfill
+
+
+def wait_checkpointed(db, timeout=30):
+    """True once every frame in the WAL is copied into the database (the
+    server's checkpointer runs on a timer), False at the timeout."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        mx_frame, backfill = wal_progress(db)
+        if backfill >= mx_frame:
+            return True
+        time.sleep(0.02)
+    return False
 
 
 def cache_rows(dirpath):

@@ -319,11 +319,17 @@ class FaultTest(unittest.TestCase):
                          "base": cards[i % len(cards)][1], "f": {"preferences": "ckpt-%d" % i}, "at": i + 1}
                         for i in range(BATCH)]
 
+                def failed_ckpt():
+                    return [l for l in f.server.errlog if "checkpointer: checkpoint failed" in l]
+
                 async def go():
                     tablet = await signed_in(f.server, mgr, dev)
                     f.arm()
                     first = await push(tablet, muts[:BATCH // 2])
-                    await asyncio.sleep(2.5)  # the checkpointer runs every second
+                    # the checkpointer (on its timer) meets the fault and says so
+                    end = time.monotonic() + 30
+                    while not failed_ckpt() and time.monotonic() < end:
+                        await asyncio.sleep(0.02)
                     second = await push(tablet, muts[BATCH // 2:])
                     await tablet.close()
                     return first, second
@@ -334,8 +340,7 @@ class FaultTest(unittest.TestCase):
                     self.assertEqual({r["status"] for r in m["results"]}, {"applied"})
                 self.assertTrue(f.server.alive())
                 self.assertTrue([l for l in f.server.errlog if "faultvfs: failing" in l], "the fault fired")
-                self.assertTrue([l for l in f.server.errlog if "checkpointer: checkpoint failed" in l],
-                                "the checkpointer reported the failure")
+                self.assertTrue(failed_ckpt(), "the checkpointer reported the failure")
                 f.clear()
                 f.server.stop()  # the last checkpoint; exit status 0, no sanitizer report
                 self.assertEqual(f.count("SELECT count(*) FROM mutation WHERE device_id = ?", dev), BATCH)

@@ -91,8 +91,7 @@ class ConfServer(h.Server):
             raise RuntimeError("server did not start: %r %s" % (line, self.proc.stderr.read()))
         self.port = int(line.strip().rsplit(":", 1)[1])
         self.url = "ws://127.0.0.1:%d/" % self.port
-        self.errlog = []
-        threading.Thread(target=self._drain, daemon=True).start()
+        self.start_drain()
 
 
 def write_conf(path, **keys):

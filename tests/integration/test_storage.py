@@ -48,7 +48,7 @@ class StorageTest(unittest.TestCase):
             self.assertGreaterEqual(grown, GROW_TO, "the stream grew the WAL")
             reader.execute("COMMIT")
             reader.close()
-            time.sleep(2.5)  # the checkpointer's timer (1 s) copies it all
+            self.assertTrue(h.wait_checkpointed(db), "the checkpointer copies it all once the reader is gone")
 
             async def one_more(n):
                 p = await h.Peer(server, str(uuid.uuid4())).connect()
@@ -69,7 +69,7 @@ class StorageTest(unittest.TestCase):
                 self.assertEqual(h.run(one_more(n)), "applied")
                 if os.path.getsize(wal) <= LIMIT:
                     break
-                time.sleep(1.2)
+                self.assertTrue(h.wait_checkpointed(db), "checkpointed again")
             after = os.path.getsize(wal)
             answered = hammer.answered()
             print("WAL %.1f MB after %d answered edits, %.1f MB after the stream paused and %d more commits"

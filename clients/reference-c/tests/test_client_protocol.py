@@ -45,7 +45,8 @@ class FakeServer:
         self.closes = []
         self.loop = asyncio.new_event_loop()
         started = threading.Event()
-        threading.Thread(target=self._run, args=(started,), daemon=True).start()
+        self.thread = threading.Thread(target=self._run, args=(started,), daemon=True)
+        self.thread.start()
         started.wait(10)
         self.url = "ws://127.0.0.1:%d/" % self.port
 
@@ -57,8 +58,16 @@ class FakeServer:
                                                  max_size=None, ping_interval=None,
                                                  process_request=self._upgrade)
             self.port = self.server.sockets[0].getsockname()[1]
+            self.stopping = asyncio.get_running_loop().create_future()
             started.set()
-            await asyncio.Future()
+            await self.stopping
+            # close the listening socket at once, then every connection: each
+            # handler has run its cleanup when the loop ends
+            self.server.server.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.wait(tasks, timeout=5) if tasks else None
 
         try:
             self.loop.run_until_complete(main())
@@ -85,15 +94,9 @@ class FakeServer:
 
     def stop(self):
         """Close the listening socket and every connection, then the loop."""
-        async def shut():
-            self.server.server.close()  # the listening socket, at once
-            for t in asyncio.all_tasks():
-                if t is not asyncio.current_task():
-                    t.cancel()
-        if self.loop.is_running():
-            asyncio.run_coroutine_threadsafe(shut(), self.loop).result(5)
-            time.sleep(0.1)
-            self.loop.call_soon_threadsafe(self.loop.stop)
+        if self.thread.is_alive():
+            self.loop.call_soon_threadsafe(lambda: self.stopping.done() or self.stopping.set_result(None))
+            self.thread.join(10)
 
 
 class Conn:
@@ -549,7 +552,11 @@ class ClientTest(unittest.TestCase):
         first = subprocess.Popen([CLIENT, "--dir", self.dir, "watch", "--max-seconds", "5"],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            time.sleep(0.5)
+            # the first process takes the lock before it connects: once it has asked for sync, it holds it
+            deadline = time.monotonic() + 10
+            while not self.sent("sync") and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.assertTrue(self.sent("sync"), "the first process never connected")
             out = self.cli("sync")
             self.assertEqual(out.returncode, 1)
             self.assertIn("another process", out.stderr)
@@ -574,17 +581,21 @@ class ClientTest(unittest.TestCase):
                     await c.send({"t": "push_result", "results": [
                         {"mid": mu["mid"], "status": "applied", "v": 2} for mu in m["muts"]]})
         self.srv.script = script
+        self.srv.received.clear()
         watch = subprocess.Popen([CLIENT, "--dir", self.dir, "--quiet", "watch", "--max-seconds", "6"],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:
-            time.sleep(1)
+            # the watcher prints "synced" (and exits at --max-seconds if it never is)
+            self.assertEqual(watch.stdout.readline().strip(), "synced")
             self.assertEqual(self.cli("--quiet", "client", "set", rid(1), "preferences", "tea").returncode, 0)
             deadline = time.monotonic() + 4
             while not pushes and time.monotonic() < deadline:
                 time.sleep(0.05)
             self.assertEqual(len(pushes), 1)
             self.assertEqual(pushes[0]["muts"][0]["f"], {"preferences": "tea"})
-            time.sleep(0.3)
+            deadline = time.monotonic() + 4  # the answer is applied a moment after it is sent
+            while self.db("SELECT count(*) FROM queue") != [(0,)] and time.monotonic() < deadline:
+                time.sleep(0.02)
             self.assertEqual(self.db("SELECT count(*) FROM queue"), [(0,)])  # answered: gone
         finally:
             watch.kill()
