@@ -1,7 +1,9 @@
 """Server side of offline edits (issue 3, in progress): pushed mutations are
 applied exactly once, merge field by field, obey the booking rules and the
 write policy, and every rejection has a specific code. Raw protocol peers."""
+import json
 import sqlite3
+import subprocess
 import uuid
 
 import kt_harness as h
@@ -205,6 +207,48 @@ class PushTest(h.DemoServerTest):
                  "f": {"preferences": "x"}, "at": 1} for i in range(501)]
         m = self.session(mgr)(muts)
         self.assertEqual((m["t"], m["code"]), ("error", "too_large"))
+
+
+    # ---- one booking rule for every path; a double booking only on purpose ----
+
+    def admin_run(self, *args):
+        return subprocess.run([h.SERVER, "admin", "--db", self.db] + [str(a) for a in args],
+                              capture_output=True, text=True)
+
+    def overrides(self, aid):
+        owner = h.account(self.accounts, "owner")
+        entries = self.audit_query(owner, client=self.client_a, limit=100)["entries"]
+        return [e for e in entries if e["entity_id"] == aid and e["action"] == "override:overlap"]
+
+    def test_admin_refuses_a_double_booking_unless_overridden_with_a_reason(self):
+        start = 1925000000000  # 2031, nobody is booked then
+        where = ["--location", self.loc[A], "--client", self.client_a, "--specialist", self.spec_a]
+        first = self.admin_run("appointment", "create", *where, "--start", start, "--duration", 60)
+        self.assertEqual(first.returncode, 0, first.stderr)
+        a1 = first.stdout.strip()
+        later = ["--start", start + 30 * 60000, "--duration", 30]
+        twice = self.admin_run("appointment", "create", *where, *later)
+        self.assertEqual(twice.returncode, 1, twice.stdout)
+        self.assertIn("already booked then: appointment %s" % a1, twice.stderr)
+        self.assertEqual(self.count("SELECT count(*) FROM appointment WHERE start_at = ?", start + 30 * 60000), 0)
+        alone = self.admin_run("appointment", "create", *where, *later, "--allow-overlap")
+        self.assertEqual(alone.returncode, 2)
+        self.assertIn("--reason", alone.stderr)
+        # a move into the specialist's busy time is refused the same way
+        free = self.admin_run("appointment", "create", *where, "--start", start + 4 * 3600000, "--duration", 30)
+        self.assertEqual(free.returncode, 0, free.stderr)
+        moved = self.admin_run("appointment", "move", free.stdout.strip(), "--start", start)
+        self.assertEqual(moved.returncode, 1)
+        self.assertIn(a1, moved.stderr)
+        ok = self.admin_run("appointment", "create", *where, *later, "--allow-overlap", "--reason",
+                            "bride and bridesmaid, two chairs")
+        self.assertEqual(ok.returncode, 0, ok.stderr)
+        a2 = ok.stdout.strip()
+        over = self.overrides(a2)
+        self.assertEqual(len(over), 1)
+        self.assertEqual(json.loads(over[0]["after"]), {"overlaps": a1, "reason": "bride and bridesmaid, two chairs"})
+        self.assertEqual((over[0]["actor_kind"], over[0]["client_id"], over[0]["location_id"]),
+                         ("operator", self.client_a, self.loc[A]))
 
 
 if __name__ == "__main__":
