@@ -1,8 +1,10 @@
 /* ops.h - domain writes on top of the store: the rules a salon expects of
  * appointments and client cards, checked before anything is written. Used by
- * the admin command and tests; the device write path builds on it later.
+ * the admin command; the device write path (handle_push.c) shares the booking
+ * rules (ops_booking_check).
  *
- * Every function runs in its own transaction (the caller must not hold one),
+ * The ops_appointment_* and ops_client_set functions run in their own
+ * transaction (the caller must not hold one),
  * writes only through store_insert/store_update/store_link_* so the change
  * log sees every change, and rolls back on any failure. On failure it returns
  * a kt_err code and puts one sentence for a human into err (errlen > 0; ids
