@@ -175,6 +175,7 @@ typedef struct kt_mut {
 	/* override: {rule, reason}, a booking rule broken on purpose (the
 	 * server decides who may); rule.s NULL when absent */
 	kt_str ovr_rule, ovr_reason;
+	bool ovr_bad; /* an override of another shape: the server refuses the mutation, naming it */
 } kt_mut;
 typedef int (*kt_mut_cb)(void *user, const kt_mut *m);
 /* Count, then (cb != NULL) visit each mutation. KT_ETOO_LARGE over KT_PUSH_MAX. */

@@ -42,28 +42,33 @@ void proto_mut_encode(kt_mpw *w, const kt_mut *m)
 	}
 }
 
-/* override: {rule: string, reason: string}; both required. */
+/* override: {rule: string, reason: string}. A value of another shape is
+ * skipped and marked (ovr_bad): one mutation is refused for it, naming the
+ * field, not the whole push. */
 static int override_decode(kt_mp *r, kt_mut *m)
 {
+	kt_mp at = *r;
 	uint32_t n, seen = 0;
-	if (kt_mp_read_map(r, &n))
-		return KT_EMALFORMED;
-	for (uint32_t i = 0; i < n; i++) {
+	bool ok = kt_mp_peek(r) == KT_MP_MAP && !kt_mp_read_map(r, &n);
+	for (uint32_t i = 0; ok && i < n; i++) {
 		const char *k;
 		size_t kl;
-		int rc;
 		if (kt_mp_read_str(r, &k, &kl, 16))
-			return KT_EMALFORMED;
-		if (kt_mp_str_eq(k, kl, "rule"))
-			rc = proto_seen(&seen, 0) ? KT_EMALFORMED : proto_read_str(r, &m->ovr_rule, 32);
+			ok = false;
+		else if (kt_mp_str_eq(k, kl, "rule"))
+			ok = !proto_seen(&seen, 0) && kt_mp_peek(r) == KT_MP_STR && !proto_read_str(r, &m->ovr_rule, 32);
 		else if (kt_mp_str_eq(k, kl, "reason"))
-			rc = proto_seen(&seen, 1) ? KT_EMALFORMED : proto_read_str(r, &m->ovr_reason, KT_MAX_STR);
+			ok = !proto_seen(&seen, 1) && kt_mp_peek(r) == KT_MP_STR &&
+			     !proto_read_str(r, &m->ovr_reason, KT_MAX_STR);
 		else
-			rc = kt_mp_skip(r, KT_MAX_DEPTH) ? KT_EMALFORMED : KT_OK;
-		if (rc)
-			return rc;
+			ok = !kt_mp_skip(r, KT_MAX_DEPTH);
 	}
-	return seen == 3 ? KT_OK : KT_EMALFORMED;
+	if (ok && seen == 3)
+		return KT_OK;
+	*r = at; /* from the start of the value again, to step over it whole */
+	m->ovr_rule = m->ovr_reason = (kt_str){0};
+	m->ovr_bad = true;
+	return kt_mp_skip(r, KT_MAX_DEPTH) ? KT_EMALFORMED : KT_OK;
 }
 
 static int mut_decode(kt_mp *r, kt_mut *m)

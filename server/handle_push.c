@@ -364,10 +364,12 @@ static char *override_reason(const kt_principal *p, const kt_table *t, const kt_
 			     size_t cap)
 {
 	*code = 0;
-	if (!m->ovr_rule.s)
+	if (!m->ovr_rule.s && !m->ovr_bad)
 		return NULL;
 	*code = KT_EINVALID;
-	if (strcmp(t->name, "appointment"))
+	if (m->ovr_bad)
+		snprintf(why, cap, "override must be {rule: \"overlap\", reason: text}");
+	else if (strcmp(t->name, "appointment"))
 		snprintf(why, cap, "override: only appointments have a booking rule to override");
 	else if (!kt_mp_str_eq(m->ovr_rule.s, m->ovr_rule.len, "overlap"))
 		snprintf(why, cap, "override.rule must be \"overlap\": the only booking rule that can be overridden");

@@ -263,14 +263,16 @@ class PushTest(h.DemoServerTest):
             dict(m, mid=1),
             dict(m, mid=2, override={"rule": "overlap", "reason": ""}),
             dict(m, mid=3, override={"rule": "opening_hours", "reason": "late client"}),
-            dict(m, mid=4, override={"rule": "overlap", "reason": "colour processing: she has time"}),
+            dict(m, mid=4, override="please"),
+            dict(m, mid=5, override={"rule": "overlap", "reason": "colour processing: she has time"}),
         ])["results"]
         self.assertEqual([(r["status"], r.get("code")) for r in res],
                          [("rejected", "conflict"), ("rejected", "invalid"), ("rejected", "invalid"),
-                          ("applied", None)])
+                          ("rejected", "invalid"), ("applied", None)])
         self.assertIn(a1, res[0]["msg"])
         self.assertIn("override.reason", res[1]["msg"])
         self.assertIn("override.rule", res[2]["msg"])
+        self.assertIn("override must be", res[3]["msg"])
         self.assertEqual(self.row("appointment", a2)["start_at"], start + 15 * 60000)
         over = self.overrides(a2)
         self.assertEqual(len(over), 1)
