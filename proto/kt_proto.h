@@ -172,6 +172,10 @@ typedef struct kt_mut {
 	const uint8_t *fields; /* raw MessagePack map field -> value */
 	size_t fields_len;
 	int64_t at;            /* device time, ms (informational: never decides anything) */
+	/* override: {rule, reason}, a booking rule broken on purpose (the
+	 * server decides who may); rule.s NULL when absent */
+	kt_str ovr_rule, ovr_reason;
+	bool ovr_bad; /* an override of another shape: the server refuses the mutation, naming it */
 } kt_mut;
 typedef int (*kt_mut_cb)(void *user, const kt_mut *m);
 /* Count, then (cb != NULL) visit each mutation. KT_ETOO_LARGE over KT_PUSH_MAX. */

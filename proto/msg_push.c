@@ -1,4 +1,4 @@
-/* msg_push.c - push {t, muts:[{mid, tbl, id, op, base, f, at}]} and
+/* msg_push.c - push {t, muts:[{mid, tbl, id, op, base, f, at, override?}]} and
  * push_result {t, results:[{mid, status, ...}]}. */
 #include <string.h>
 #include "proto_internal.h"
@@ -14,7 +14,7 @@ void proto_push_begin(kt_mpw *w, uint32_t n, bool with_events)
 
 void proto_mut_encode(kt_mpw *w, const kt_mut *m)
 {
-	kt_mpw_map(w, 7);
+	kt_mpw_map(w, m->ovr_rule.s ? 8 : 7);
 	kt_mpw_str(w, "mid");
 	kt_mpw_int(w, m->mid);
 	kt_mpw_str(w, "tbl");
@@ -32,6 +32,43 @@ void proto_mut_encode(kt_mpw *w, const kt_mut *m)
 		kt_mpw_map(w, 0);
 	kt_mpw_str(w, "at");
 	kt_mpw_int(w, m->at);
+	if (m->ovr_rule.s) {
+		kt_mpw_str(w, "override");
+		kt_mpw_map(w, 2);
+		kt_mpw_str(w, "rule");
+		kt_mpw_strn(w, m->ovr_rule.s, m->ovr_rule.len);
+		kt_mpw_str(w, "reason");
+		kt_mpw_strn(w, m->ovr_reason.s ? m->ovr_reason.s : "", m->ovr_reason.len);
+	}
+}
+
+/* override: {rule: string, reason: string}. A value of another shape is
+ * skipped and marked (ovr_bad): one mutation is refused for it, naming the
+ * field, not the whole push. */
+static int override_decode(kt_mp *r, kt_mut *m)
+{
+	kt_mp at = *r;
+	uint32_t n, seen = 0;
+	bool ok = kt_mp_peek(r) == KT_MP_MAP && !kt_mp_read_map(r, &n);
+	for (uint32_t i = 0; ok && i < n; i++) {
+		const char *k;
+		size_t kl;
+		if (kt_mp_read_str(r, &k, &kl, 16))
+			ok = false;
+		else if (kt_mp_str_eq(k, kl, "rule"))
+			ok = !proto_seen(&seen, 0) && kt_mp_peek(r) == KT_MP_STR && !proto_read_str(r, &m->ovr_rule, 32);
+		else if (kt_mp_str_eq(k, kl, "reason"))
+			ok = !proto_seen(&seen, 1) && kt_mp_peek(r) == KT_MP_STR &&
+			     !proto_read_str(r, &m->ovr_reason, KT_MAX_STR);
+		else
+			ok = !kt_mp_skip(r, KT_MAX_DEPTH);
+	}
+	if (ok && seen == 3)
+		return KT_OK;
+	*r = at; /* from the start of the value again, to step over it whole */
+	m->ovr_rule = m->ovr_reason = (kt_str){0};
+	m->ovr_bad = true;
+	return kt_mp_skip(r, KT_MAX_DEPTH) ? KT_EMALFORMED : KT_OK;
 }
 
 static int mut_decode(kt_mp *r, kt_mut *m)
@@ -64,6 +101,8 @@ static int mut_decode(kt_mp *r, kt_mut *m)
 			m->fields_len = r->pos - start;
 		} else if (kt_mp_str_eq(k, kl, "at"))
 			rc = proto_seen(&seen, 6) || kt_mp_read_int(r, &m->at) ? KT_EMALFORMED : KT_OK;
+		else if (kt_mp_str_eq(k, kl, "override"))
+			rc = proto_seen(&seen, 7) ? KT_EMALFORMED : override_decode(r, m);
 		else if (kt_mp_skip(r, KT_MAX_DEPTH))
 			return KT_EMALFORMED;
 		if (rc)

@@ -187,30 +187,7 @@ static int record(push_ctx *c, const kt_mut *m, size_t start, const kt_row *row)
 	return rc;
 }
 
-static int reject(push_ctx *c, const kt_mut *m, size_t start, int code, const char *msg, const kt_row *row,
-		  const mut_fields *mf)
-{
-	char tbl[64], id[64];
-	snprintf(tbl, sizeof tbl, "%.*s", (int)m->tbl.len, m->tbl.s);
-	snprintf(id, sizeof id, "%.*s", (int)m->id.len, m->id.s);
-	result_begin(c, m, "rejected", row ? 3 : 2);
-	kt_mpw_str(c->body, "code");
-	kt_mpw_str(c->body, kt_err_name(code));
-	kt_mpw_str(c->body, "msg");
-	kt_mpw_str(c->body, msg);
-	if (row) {
-		kt_mpw_str(c->body, "current");
-		pack_current(c->body, c->p->role, row, mf, NULL);
-	}
-	/* rejected attempts are part of the record too (who tried what) */
-	char action[48];
-	snprintf(action, sizeof action, "rejected:%s", kt_err_name(code));
-	kt_audit_entry e = {c->p->org, action, tbl, id, row ? row->client : NULL, NULL, NULL, NULL, NULL};
-	int rc = audit_append(c->st, &e);
-	return rc ? rc : record(c, m, start, row);
-}
-
-/* ---- the rules ---- */
+/* ---- the row as the mutation would leave it ---- */
 
 static const char *val(const kt_row *row, const mut_fields *mf, const char *col)
 {
@@ -232,38 +209,180 @@ static int64_t val_int(const kt_row *row, const mut_fields *mf, const char *col)
 	return c >= 0 ? row->v[c].i : 0;
 }
 
-/* Booking rules for the appointment as it would be after the mutation. */
-static int booking_rules(kt_store *st, const char *id, const kt_row *row, const mut_fields *mf, char *why,
-			 size_t cap)
+/* True when column col of the loaded row already holds text (the store's
+ * text form of a pushed value): writing it would change nothing. */
+static bool same_value(const kt_row *row, int col, const char *text)
 {
-	const char *spec = val(row, mf, "specialist_id"), *loc = val(row, mf, "location_id");
-	const char *client = val(row, mf, "client_id"), *status = val(row, mf, "status");
-	int64_t start = val_int(row, mf, "start_at"), dur = val_int(row, mf, "duration_min");
-	char other[KT_UUID_LEN + 1];
-	sqlite3_stmt *q;
-	bool ok;
+	const kt_val *v = &row->v[col];
+	char buf[24];
+	if (col < 64 && (row->unopened >> col & 1))
+		return false;
+	if (!text || v->null)
+		return !text && v->null;
+	if (row->t->cols[col].type == KT_COL_INT || row->t->cols[col].type == KT_COL_BOOL) {
+		snprintf(buf, sizeof buf, "%lld", (long long)v->i);
+		return !strcmp(buf, text);
+	}
+	return v->s && strlen(text) == v->len && !memcmp(v->s, text, v->len);
+}
 
-	if (!spec || !loc || !client || start <= 0 || dur <= 0 || dur > 1440)
-		return snprintf(why, cap, "an appointment needs a location, client, specialist, start and 1-1440 minutes"),
-		       KT_EINVALID;
-	if (!(q = store_prepare(st, "SELECT (SELECT count(*) FROM client WHERE id = ?1) + (SELECT count(*) FROM "
-				    "staff_location sl JOIN staff s ON s.id = sl.staff_id WHERE sl.staff_id = ?2 AND "
-				    "sl.location_id = ?3 AND s.role = 'specialist' AND s.active = 1)")))
-		return KT_EIO;
-	sqlite3_bind_text(q, 1, client, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, spec, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 3, loc, -1, SQLITE_STATIC);
-	ok = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == 2;
+/* Is id a row of table tbl ("client" or "location") in org? */
+static bool in_org(kt_store *st, const char *tbl, const char *id, const char *org)
+{
+	sqlite3_stmt *q;
+	bool yes;
+	if (!id || !kt_uuid_valid(id, strlen(id)))
+		return false;
+	q = store_prepare(st, !strcmp(tbl, "client") ? "SELECT 1 FROM client WHERE id = ? AND org_id = ?"
+						      : "SELECT 1 FROM location WHERE id = ? AND org_id = ?");
+	if (!q)
+		return false;
+	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, org, -1, SQLITE_STATIC);
+	yes = sqlite3_step(q) == SQLITE_ROW;
 	store_finish(st, q);
-	if (!ok)
-		return snprintf(why, cap, "the client must exist and the specialist must work at that location"),
-		       KT_EINVALID;
-	if (status && !strcmp(status, "cancelled"))
-		return KT_OK; /* a cancelled appointment blocks nobody */
-	int rc = ops_find_overlap(st, spec, start, (int)dur, id, other);
-	if (rc == KT_ECONFLICT)
-		return snprintf(why, cap, "the specialist is already booked then: appointment %s", other), rc;
-	return rc;
+	return yes;
+}
+
+/* Which client and location an audit entry about this mutation is about:
+ * the row's own when it exists in the writer's organisation, else the
+ * client_id / location_id the mutation names when they are of that
+ * organisation (a refused create is about the client it was meant for).
+ * Nothing of another organisation is ever recorded. */
+static void audit_scope(push_ctx *c, const kt_row *row, const mut_fields *mf, char client[KT_UUID_LEN + 1],
+			char loc[KT_UUID_LEN + 1])
+{
+	const char *cid, *lid;
+	client[0] = loc[0] = 0;
+	if (row && !strcmp(row->org, c->p->org)) {
+		size_t n = row->locs ? strcspn(row->locs, ",") : 0;
+		snprintf(client, KT_UUID_LEN + 1, "%s", row->client);
+		if (n == KT_UUID_LEN) {
+			memcpy(loc, row->locs, n);
+			loc[n] = 0;
+		}
+		return;
+	}
+	cid = mf ? val(NULL, mf, "client_id") : NULL;
+	lid = mf ? val(NULL, mf, "location_id") : NULL;
+	if (cid && in_org(c->st, "client", cid, c->p->org))
+		snprintf(client, KT_UUID_LEN + 1, "%s", cid);
+	if (lid && in_org(c->st, "location", lid, c->p->org))
+		snprintf(loc, KT_UUID_LEN + 1, "%s", lid);
+}
+
+/* A rejection. route: the row as loaded (may be one the writer cannot
+ * see), for the audit entry's client and location; cur: the row when the
+ * writer may see it, whose current values of the mutation's fields (those
+ * the role may read) go into the answer. */
+static int reject(push_ctx *c, const kt_mut *m, size_t start, int code, const char *msg, const kt_row *route,
+		  const kt_row *cur, const mut_fields *mf)
+{
+	char tbl[64], id[64], client[KT_UUID_LEN + 1], loc[KT_UUID_LEN + 1];
+	snprintf(tbl, sizeof tbl, "%.*s", (int)m->tbl.len, m->tbl.s);
+	snprintf(id, sizeof id, "%.*s", (int)m->id.len, m->id.s);
+	result_begin(c, m, "rejected", cur ? 3 : 2);
+	kt_mpw_str(c->body, "code");
+	kt_mpw_str(c->body, kt_err_name(code));
+	kt_mpw_str(c->body, "msg");
+	kt_mpw_str(c->body, msg);
+	if (cur) {
+		kt_mpw_str(c->body, "current");
+		pack_current(c->body, c->p->role, cur, mf, NULL);
+	}
+	/* rejected attempts are part of the record too (who tried what, about whom) */
+	char action[48];
+	snprintf(action, sizeof action, "rejected:%s", kt_err_name(code));
+	audit_scope(c, route, mf, client, loc);
+	kt_audit_entry e = {c->p->org, action, tbl, id, client[0] ? client : NULL, loc[0] ? loc : NULL,
+			    NULL, NULL, NULL};
+	int rc = audit_append(c->st, &e);
+	return rc ? rc : record(c, m, start, cur);
+}
+
+/* ---- the rules ---- */
+
+/* What a create must carry, and the value a left-out field gets (NULL:
+ * none, the create is refused naming the field). PROTOCOL.md lists it. */
+static const struct {
+	const char *tbl, *col, *dflt;
+} create_fields[] = {
+	{"client", "name", NULL},
+	{"appointment", "location_id", NULL},
+	{"appointment", "client_id", NULL},
+	{"appointment", "specialist_id", NULL},
+	{"appointment", "start_at", NULL},
+	{"appointment", "duration_min", NULL},
+	{"appointment", "services", ""},
+	{"appointment", "status", "booked"},
+	{"visit", "location_id", NULL},
+	{"visit", "client_id", NULL},
+	{"visit", "specialist_id", NULL},
+	{"visit", "visit_date", NULL},
+	{"visit", "services", ""},
+	{"service", "name", NULL},
+	{"service", "duration_min", NULL},
+	{"service", "price_cents", NULL},
+	{"location", "name", NULL},
+	{"location", "time_zone", NULL},
+	{"staff", "display_name", NULL},
+	{"staff", "email", NULL},
+	{"staff", "role", NULL},
+};
+
+/* Fill in the defaults of a create; the first required field it lacks
+ * (also one given as nil), or NULL. */
+static const char *create_complete(const kt_table *t, mut_fields *mf)
+{
+	for (size_t k = 0; k < sizeof create_fields / sizeof create_fields[0]; k++) {
+		int c, i;
+		if (strcmp(create_fields[k].tbl, t->name) || (c = kt_col_index(t, create_fields[k].col)) < 0)
+			continue;
+		for (i = 0; i < mf->n && mf->col[i] != c; i++)
+			;
+		if (i < mf->n && mf->text[i])
+			continue;
+		if (!create_fields[k].dflt || mf->n == MAX_FIELDS)
+			return create_fields[k].col;
+		if (i == mf->n) {
+			mf->n++;
+			mf->col[i] = c;
+			mf->name[i] = t->cols[c].name;
+		}
+		if (!(mf->text[i] = strdup(create_fields[k].dflt)))
+			return create_fields[k].col;
+		mf->f[i] = (kt_field){mf->name[i], mf->text[i]};
+	}
+	return NULL;
+}
+
+/* The override a mutation carries, checked: NULL and *code 0 when it has
+ * none; NULL and *code set with why when it is refused; else the reason
+ * (owned by the caller). Only the booking overlap can be overridden, and
+ * only by the roles that book (owner, manager, reception). */
+static char *override_reason(const kt_principal *p, const kt_table *t, const kt_mut *m, int *code, char *why,
+			     size_t cap)
+{
+	*code = 0;
+	if (!m->ovr_rule.s && !m->ovr_bad)
+		return NULL;
+	*code = KT_EINVALID;
+	if (m->ovr_bad)
+		snprintf(why, cap, "override must be {rule: \"overlap\", reason: text}");
+	else if (strcmp(t->name, "appointment"))
+		snprintf(why, cap, "override: only appointments have a booking rule to override");
+	else if (!kt_mp_str_eq(m->ovr_rule.s, m->ovr_rule.len, "overlap"))
+		snprintf(why, cap, "override.rule must be \"overlap\": the only booking rule that can be overridden");
+	else if (!ops_reason_valid(m->ovr_reason.s, m->ovr_reason.len))
+		snprintf(why, cap, "override.reason must say why, in 1..%d bytes of text", OPS_MAX_REASON);
+	else if (p->is_client || (p->role != KT_ROLE_OWNER && p->role != KT_ROLE_MANAGER && p->role != KT_ROLE_RECEPTION))
+		*code = KT_EDENIED, snprintf(why, cap, "%s may not override the booking rules", kt_role_name(p->role));
+	else {
+		char *r = kt_strndup(m->ovr_reason.s, m->ovr_reason.len);
+		*code = r ? 0 : KT_ENOMEM;
+		return r;
+	}
+	return NULL;
 }
 
 static int apply_one(void *user, const kt_mut *m)
@@ -274,11 +393,12 @@ static int apply_one(void *user, const kt_mut *m)
 	const kt_table *t;
 	mut_fields mf = {0};
 	kt_row row = {0};
+	const kt_row *route = NULL, *seen = NULL;
 	bool have_row = false, create;
-	const char *why = NULL;
-	char msg[256], id[KT_UUID_LEN + 1];
+	const char *why = NULL, *missing;
+	char msg[256], id[KT_UUID_LEN + 1], other[KT_UUID_LEN + 1] = "", *reason = NULL;
 	size_t start = c->body->sb.size;
-	int rc;
+	int rc, frc, ocode;
 
 	if (c->rc)
 		return c->rc;
@@ -317,53 +437,75 @@ static int apply_one(void *user, const kt_mut *m)
 			return KT_OK;
 		}
 		store_finish(st, q);
+		/* a lower mid never answered is applied like any other: a push
+		 * refused with io_error may come again after a later one applied */
 	}
 	/* 2. shape */
 	t = kt_table_find(m->tbl.s, m->tbl.len);
 	create = kt_mp_str_eq(m->op.s, m->op.len, "create");
 	if (!t || !strcmp(t->name, "organisation"))
-		return c->rc = reject(c, m, start, KT_EINVALID, "unknown table", NULL, &mf);
+		return c->rc = reject(c, m, start, KT_EINVALID, "unknown table", NULL, NULL, &mf);
 	if (!kt_uuid_valid(m->id.s, m->id.len))
-		return c->rc = reject(c, m, start, KT_EINVALID, "ids are UUIDs in canonical lower-case form", NULL, &mf);
-	if (!create && !kt_mp_str_eq(m->op.s, m->op.len, "update"))
-		return c->rc = reject(c, m, start, KT_EINVALID, "op is create or update", NULL, &mf);
-	if (!create && t->immutable)
-		return c->rc = reject(c, m, start, KT_EAPPEND_ONLY,
-				      "consents are append-only: record a new grant or withdrawal instead", NULL, &mf);
+		return c->rc = reject(c, m, start, KT_EINVALID, "ids are UUIDs in canonical lower-case form", NULL, NULL,
+				      &mf);
 	memcpy(id, m->id.s, KT_UUID_LEN);
 	id[KT_UUID_LEN] = 0;
-	if ((rc = fields_read(t, m, &mf, &why))) {
+	if ((frc = fields_read(t, m, &mf, &why)))
 		fields_free(&mf);
-		return c->rc = reject(c, m, start, rc, why, NULL, &mf);
+	/* the row and its scope (of its sealed fields only the ones this
+	 * mutation names are opened: for the before image and the current
+	 * values of an answer); every answer about it, refused or not, is
+	 * audited with its client and location */
+	rc = store_row_load_some(st, t, id, mf.col, mf.n, &row);
+	have_row = rc == KT_OK;
+	if (rc && rc != KT_ENOT_FOUND) {
+		c->rc = rc;
+		goto done;
 	}
+	route = have_row ? &row : NULL;
+	seen = have_row && policy_row_visible(p, t, row.locs, row.client, &row) ? &row : NULL;
+	if (!create && !kt_mp_str_eq(m->op.s, m->op.len, "update"))
+		c->rc = reject(c, m, start, KT_EINVALID, "op is create or update", route, NULL, &mf);
+	else if (!create && t->immutable)
+		c->rc = reject(c, m, start, KT_EAPPEND_ONLY,
+			       "consents are append-only: record a new grant or withdrawal instead", route, NULL, &mf);
+	else if (frc)
+		c->rc = reject(c, m, start, frc, why, route, NULL, &mf);
+	else
+		goto shaped;
+	goto done;
+shaped:
 	/* 3. write policy, field by field */
 	for (int i = 0; i < mf.n; i++)
 		if (!policy_write(p->role, t, mf.col[i])) {
 			snprintf(msg, sizeof msg, "%s may not change %s.%s", kt_role_name(p->role), t->name, mf.name[i]);
-			c->rc = reject(c, m, start, KT_EDENIED, msg, NULL, &mf);
-			fields_free(&mf);
-			return c->rc;
+			c->rc = reject(c, m, start, KT_EDENIED, msg, route, seen, &mf);
+			goto done;
 		}
-	/* 4. the row and its scope (of its sealed fields only the ones this
-	 * mutation names are opened: for the before image and a conflict's
-	 * current values) */
-	rc = store_row_load_some(st, t, id, mf.col, mf.n, &row);
-	have_row = rc == KT_OK;
-	if (rc && rc != KT_ENOT_FOUND) {
-		fields_free(&mf);
-		return c->rc = rc;
+	reason = override_reason(p, t, m, &ocode, msg, sizeof msg);
+	if (ocode == KT_ENOMEM) {
+		c->rc = ocode;
+		goto done;
 	}
-	if (create && have_row)
-		c->rc = reject(c, m, start, KT_ECONFLICT, "a row with this id exists", &row, &mf);
+	if (ocode) {
+		c->rc = reject(c, m, start, ocode, msg, route, seen, &mf);
+		goto done;
+	}
+	/* 4. the row exists (or not, for a create) and is the writer's */
+	if (create && have_row) /* values only for a row the writer may see */
+		c->rc = reject(c, m, start, KT_ECONFLICT, "a row with this id exists", route, seen, &mf);
 	else if (!create && !have_row)
-		c->rc = reject(c, m, start, KT_ENOT_FOUND, "no such row (deleted, or never synced)", NULL, &mf);
-	else if (!create && !policy_row_visible(p, t, row.locs, row.client, &row))
-		c->rc = reject(c, m, start, KT_EDENIED, "this row is not at your locations", NULL, &mf);
+		c->rc = reject(c, m, start, KT_ENOT_FOUND, "no such row (deleted, or never synced)", NULL, NULL, &mf);
+	else if (!create && !seen)
+		c->rc = reject(c, m, start, KT_EDENIED, "this row is not at your locations", route, NULL, &mf);
 	else if (!create && m->base > row.version)
-		c->rc = reject(c, m, start, KT_EINVALID, "base version from the future", &row, &mf);
+		c->rc = reject(c, m, start, KT_EINVALID, "base version from the future", route, seen, &mf);
 	else if (!create && mf.n == 0)
-		c->rc = reject(c, m, start, KT_EINVALID, "an update needs fields", &row, &mf);
-	else
+		c->rc = reject(c, m, start, KT_EINVALID, "an update needs fields", route, seen, &mf);
+	else if (create && (missing = create_complete(t, &mf))) {
+		snprintf(msg, sizeof msg, "a new %s needs %s", t->name, missing);
+		c->rc = reject(c, m, start, KT_EINVALID, msg, NULL, NULL, &mf);
+	} else
 		goto checked;
 	goto done;
 checked:;
@@ -371,7 +513,7 @@ checked:;
 	const char *loc = val(have_row ? &row : NULL, &mf, "location_id");
 	if (p->role != KT_ROLE_OWNER && (t->route == KT_ROUTE_LOC_COL || (create && t->route == KT_ROUTE_LOC_OPT)) &&
 	    (!loc || !kt_locset_has(p->locs, loc))) {
-		c->rc = reject(c, m, start, KT_EDENIED, "the location is not one of yours", have_row ? &row : NULL, &mf);
+		c->rc = reject(c, m, start, KT_EDENIED, "the location is not one of yours", route, seen, &mf);
 		goto done;
 	}
 	/* consents: whose, which purpose, which source (consent.c), then recorded
@@ -379,14 +521,14 @@ checked:;
 	if (!strcmp(t->name, "consent")) {
 		kt_consent cs;
 		int64_t v = 0;
-		const char *reason = msg;
+		const char *why2 = msg;
 		if ((rc = consent_from_fields(mf.f, mf.n, &cs, &why)))
-			reason = why;
+			why2 = why;
 		else if (!(rc = consent_check(st, p, &cs, msg, sizeof msg)) &&
 			 (rc = consent_record(st, id, &cs, &v)) == KT_EINVALID)
-			reason = "the values were refused by the database"; /* nothing was written */
+			why2 = "the values were refused by the database"; /* nothing was written */
 		if (rc == KT_EINVALID || rc == KT_EDENIED || rc == KT_ENOT_FOUND || rc == KT_ECONFLICT)
-			c->rc = reject(c, m, start, rc, reason, NULL, &mf);
+			c->rc = reject(c, m, start, rc, why2, NULL, NULL, &mf);
 		else if (rc)
 			c->rc = rc; /* a database failure: the batch is rolled back */
 		else {
@@ -397,19 +539,25 @@ checked:;
 		}
 		goto done;
 	}
-	/* 5. field-level merge: fields changed by someone since base are not ours to overwrite */
+	/* 5. field-level merge: a field already holding the value changes
+	 * nothing (and conflicts with nobody); fields changed by someone else
+	 * since base are not ours to overwrite; one's own earlier edits, from
+	 * any of one's devices, are not someone else's */
 	bool keep[MAX_FIELDS];
-	int nkeep = mf.n, nconf = 0;
+	int nkeep = mf.n, nconf = 0, nsame = 0;
 	for (int i = 0; i < mf.n; i++)
 		keep[i] = true;
 	if (!create) {
 		int64_t fv[MAX_FIELDS];
-		store_row_field_versions(&row, mf.name, mf.n, c->device, fv); /* loaded in step 4 */
+		store_row_field_versions(&row, mf.name, mf.n, p->id, c->device, fv); /* loaded in step 4 */
 		for (int i = 0; i < mf.n; i++)
-			if (fv[i] > m->base) {
+			if (same_value(&row, mf.col[i], mf.text[i]) || fv[i] > m->base) {
 				keep[i] = false;
 				nkeep--;
-				nconf++;
+				if (same_value(&row, mf.col[i], mf.text[i]))
+					nsame++;
+				else
+					nconf++;
 			}
 	}
 	mut_fields apply = mf; /* the fields that still apply (borrowed texts) */
@@ -421,25 +569,38 @@ checked:;
 			apply.text[apply.n] = mf.text[i];
 			apply.f[apply.n++] = mf.f[i];
 		}
-	if (nkeep == 0) {
+	if (nkeep == 0 && nsame == 0) {
 		c->rc = reject(c, m, start, KT_ECONFLICT, "every field was changed by someone else since your version",
-			       &row, &mf);
+			       route, seen, &mf);
 		goto done;
 	}
-	/* 6. booking rules */
+	/* 6. booking rules (ops.c: the same for every path that writes appointments) */
 	bool booking = create;
 	for (int i = 0; i < apply.n; i++)
 		booking |= !strcmp(apply.name[i], "location_id") || !strcmp(apply.name[i], "specialist_id") ||
 			   !strcmp(apply.name[i], "client_id") || !strcmp(apply.name[i], "start_at") ||
-			   !strcmp(apply.name[i], "duration_min") || !strcmp(apply.name[i], "status");
-	if (!strcmp(t->name, "appointment") && booking &&
-	    (rc = booking_rules(st, id, have_row ? &row : NULL, &apply, msg, sizeof msg))) {
-		c->rc = rc == KT_EIO ? rc : reject(c, m, start, rc, msg, have_row ? &row : NULL, &mf);
-		goto done;
+			   !strcmp(apply.name[i], "duration_min") || !strcmp(apply.name[i], "status") ||
+			   !strcmp(apply.name[i], "services");
+	if (!strcmp(t->name, "appointment") && booking && nkeep) {
+		const kt_row *r = have_row ? &row : NULL;
+		kt_booking b = {p->org,
+				val(r, &apply, "location_id"),
+				val(r, &apply, "client_id"),
+				val(r, &apply, "specialist_id"),
+				val(r, &apply, "services"),
+				val_int(r, &apply, "start_at"),
+				val_int(r, &apply, "duration_min"),
+				val(r, &apply, "status")};
+		if ((rc = ops_booking_check(st, id, &b, reason != NULL, other, msg, sizeof msg))) {
+			c->rc = rc == KT_EIO ? rc : reject(c, m, start, rc, msg, route, seen, &mf);
+			goto done;
+		}
 	}
 	/* 7. apply: row + change log + audit, as this person on this device
-	 * (push_job_step set the actor: rejections are theirs too) */
-	int64_t v = 0;
+	 * (push_job_step set the actor: rejections are theirs too). Nothing to
+	 * change: applied at the current version, and nothing is written */
+	int64_t v = have_row ? row.version : 0;
+	rc = KT_OK;
 	if (create) {
 		rc = store_insert(st, t->name, id, p->org, apply.f, apply.n, &v);
 		if (!rc && (t->route == KT_ROUTE_LOC_COL) && val(NULL, &apply, "client_id"))
@@ -450,12 +611,15 @@ checked:;
 			snprintf(first, sizeof first, "%.*s", (int)strcspn(p->locs, ","), p->locs);
 			rc = store_link_client_location(st, id, first);
 		}
-	} else
+	} else if (nkeep)
 		rc = store_update_loaded(st, &row, id, apply.f, apply.n, &v); /* row: read in step 4 */
 	if (rc == KT_EINVALID || rc == KT_ECONFLICT || rc == KT_ENOT_FOUND) {
-		c->rc = reject(c, m, start, rc, "the values were refused by the database", have_row ? &row : NULL, &mf);
+		c->rc = reject(c, m, start, rc, "the values were refused by the database", route, seen, &mf);
 		goto done;
 	}
+	if (!rc && other[0]) /* a double booking on purpose, and why */
+		rc = ops_booking_override_record(st, p->org, id, val(have_row ? &row : NULL, &apply, "client_id"), loc,
+						 other, reason);
 	if (rc) {
 		c->rc = rc;
 		goto done;
@@ -466,12 +630,13 @@ checked:;
 	if (nconf) {
 		bool conf[MAX_FIELDS];
 		for (int i = 0; i < mf.n; i++)
-			conf[i] = !keep[i];
+			conf[i] = !keep[i] && !same_value(&row, mf.col[i], mf.text[i]);
 		kt_mpw_str(c->body, "conflicts");
 		pack_current(c->body, p->role, &row, &mf, conf);
 	}
 	c->rc = record(c, m, start, have_row && nconf ? &row : NULL); /* only conflicts carry values */
 done:
+	free(reason);
 	fields_free(&mf);
 	if (have_row)
 		kt_row_free(&row);

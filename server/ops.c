@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
+#include "audit.h"
 #include "kt_mp.h"
 #include "kt_util.h"
 #include "ops.h"
@@ -269,13 +271,76 @@ static int check_appt(kt_store *st, const ops_appt *p, int *sum, char *err, size
 	return KT_OK;
 }
 
+/* ---- the booking rules ---- */
+
+bool ops_reason_valid(const char *s, size_t len)
+{
+	return s && len > 0 && len <= OPS_MAX_REASON && kt_utf8_valid((const uint8_t *)s, len) &&
+	       !memchr(s, 0, len);
+}
+
+int ops_booking_check(kt_store *st, const char *id, const kt_booking *b, bool allow_overlap,
+		      char other[KT_UUID_LEN + 1], char *err, size_t errlen)
+{
+	ops_appt p = {0};
+	int rc, sum;
+
+	other[0] = 0;
+	if (!valid_id(b->org) || !valid_id(b->location_id) || !valid_id(b->client_id) ||
+	    !valid_id(b->specialist_id))
+		return fail(err, errlen, KT_EINVALID,
+			    "an appointment needs location_id, client_id and specialist_id (UUIDs)");
+	if (b->start_at <= 0 || b->start_at >= OPS_MAX_TIME)
+		return fail(err, errlen, KT_EINVALID, "start_at must be a time (ms since 1970, UTC)");
+	if (b->duration_min < 1 || b->duration_min > OPS_MAX_MINUTES)
+		return fail(err, errlen, KT_EINVALID, "duration_min must be 1..%d minutes", OPS_MAX_MINUTES);
+	if (b->status && !valid_status(b->status))
+		return fail(err, errlen, KT_EINVALID,
+			    "status must be booked, confirmed, cancelled, no_show or done");
+	if (b->services && strnlen(b->services, OPS_LIST_CAP) >= OPS_LIST_CAP)
+		return fail(err, errlen, KT_EINVALID, "at most %d services per appointment", OPS_MAX_SERVICES);
+	snprintf(p.org, sizeof p.org, "%s", b->org);
+	snprintf(p.loc, sizeof p.loc, "%s", b->location_id);
+	snprintf(p.client, sizeof p.client, "%s", b->client_id);
+	snprintf(p.spec, sizeof p.spec, "%s", b->specialist_id);
+	snprintf(p.services, sizeof p.services, "%s", b->services ? b->services : "");
+	/* a reference to nothing makes the appointment invalid, not the row missing */
+	if ((rc = check_appt(st, &p, &sum, err, errlen)))
+		return rc == KT_ENOT_FOUND ? KT_EINVALID : rc;
+	if (b->status && !strcmp(b->status, "cancelled"))
+		return KT_OK; /* a cancelled appointment blocks nobody */
+	rc = ops_find_overlap(st, p.spec, b->start_at, (int)b->duration_min, id, other);
+	if (rc == KT_ECONFLICT && allow_overlap)
+		return KT_OK;
+	if (rc == KT_ECONFLICT)
+		return fail(err, errlen, rc, "the specialist is already booked then: appointment %s", other);
+	other[0] = 0;
+	return rc ? db_fail(err, errlen, rc) : KT_OK;
+}
+
+int ops_booking_override_record(kt_store *st, const char *org, const char *id, const char *client_id,
+				const char *location_id, const char *other, const char *reason)
+{
+	json_t *o = json_pack("{s:s, s:s}", "overlaps", other, "reason", reason);
+	char *after = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	int rc = KT_ENOMEM;
+	json_decref(o);
+	if (after) {
+		kt_audit_entry e = {org,         "override:overlap", "appointment", id, client_id,
+				    location_id, "start_at,duration_min,specialist_id", NULL, after};
+		rc = audit_append(st, &e);
+	}
+	free(after);
+	return rc;
+}
+
 /* ---- appointments ---- */
 
 int ops_appointment_create(kt_store *st, const kt_appt_args *a, char id_out[KT_UUID_LEN + 1], char *err,
 			   size_t errlen)
 {
 	ops_appt p = {0};
-	char start[24], minutes[16];
+	char start[24], minutes[16], other[KT_UUID_LEN + 1];
 	int rc, sum = 0;
 
 	if (!st || !a || !id_out)
@@ -283,6 +348,8 @@ int ops_appointment_create(kt_store *st, const kt_appt_args *a, char id_out[KT_U
 	id_out[0] = 0;
 	if ((rc = check_args(a, err, errlen)))
 		return rc;
+	if (a->overlap_reason && !ops_reason_valid(a->overlap_reason, strlen(a->overlap_reason)))
+		return fail(err, errlen, KT_EINVALID, "the reason must be 1..%d bytes of text", OPS_MAX_REASON);
 	if ((rc = begin(st, err, errlen)))
 		return rc;
 	/* the location decides the organisation; everything else must match it */
@@ -300,6 +367,10 @@ int ops_appointment_create(kt_store *st, const kt_appt_args *a, char id_out[KT_U
 			  OPS_MAX_MINUTES);
 		goto out;
 	}
+	kt_booking b = {p.org,       p.loc,         p.client, p.spec, p.services, a->start_at, p.duration_min,
+			a->status ? a->status : "booked"};
+	if ((rc = ops_booking_check(st, NULL, &b, a->overlap_reason != NULL, other, err, errlen)))
+		goto out;
 	snprintf(start, sizeof start, "%lld", (long long)a->start_at);
 	snprintf(minutes, sizeof minutes, "%d", p.duration_min);
 	kt_field f[] = {
@@ -322,6 +393,11 @@ int ops_appointment_create(kt_store *st, const kt_appt_args *a, char id_out[KT_U
 	}
 	if ((rc = store_insert(st, "appointment", id_out, p.org, f, (int)(sizeof f / sizeof f[0]), NULL))) {
 		rc = fail(err, errlen, rc, "could not save the appointment (%s)", kt_strerror(rc));
+		goto out;
+	}
+	if (other[0] &&
+	    (rc = ops_booking_override_record(st, p.org, id_out, p.client, p.loc, other, a->overlap_reason))) {
+		rc = fail(err, errlen, rc, "could not record the override (%s)", kt_strerror(rc));
 		goto out;
 	}
 	rc = commit(st, err, errlen);
@@ -367,12 +443,12 @@ static int appt_load(kt_store *st, const char *id, ops_appt *p, char *err, size_
 }
 
 int ops_appointment_move(kt_store *st, const char *id, const char *location_id, const char *specialist_id,
-			 int64_t start_at, char *err, size_t errlen)
+			 int64_t start_at, const char *overlap_reason, char *err, size_t errlen)
 {
 	ops_appt cur = {0}, next;
-	char start[24];
+	char start[24], other[KT_UUID_LEN + 1];
 	kt_field f[3];
-	int rc, n = 0, sum;
+	int rc, n = 0;
 
 	if (!st)
 		return fail(err, errlen, KT_EINVALID, "missing argument");
@@ -384,6 +460,8 @@ int ops_appointment_move(kt_store *st, const char *id, const char *location_id, 
 	/* the ids as given, before they are copied into fixed buffers */
 	if ((location_id && !valid_id(location_id)) || (specialist_id && !valid_id(specialist_id)))
 		return fail(err, errlen, KT_EINVALID, "location and specialist must be ids (UUIDs)");
+	if (overlap_reason && !ops_reason_valid(overlap_reason, strlen(overlap_reason)))
+		return fail(err, errlen, KT_EINVALID, "the reason must be 1..%d bytes of text", OPS_MAX_REASON);
 	if ((rc = begin(st, err, errlen)))
 		return rc;
 	if ((rc = appt_load(st, id, &cur, err, errlen)))
@@ -395,7 +473,9 @@ int ops_appointment_move(kt_store *st, const char *id, const char *location_id, 
 		snprintf(next.spec, sizeof next.spec, "%s", specialist_id);
 	if (start_at > 0)
 		next.start_at = start_at;
-	if ((rc = check_appt(st, &next, &sum, err, errlen)))
+	kt_booking b = {next.org,      next.loc,          next.client, next.spec, next.services,
+			next.start_at, next.duration_min, next.status};
+	if ((rc = ops_booking_check(st, id, &b, overlap_reason != NULL, other, err, errlen)))
 		goto out;
 	if (strcmp(next.loc, cur.loc))
 		f[n++] = (kt_field){"location_id", next.loc};
@@ -413,6 +493,11 @@ int ops_appointment_move(kt_store *st, const char *id, const char *location_id, 
 	}
 	if ((rc = store_update(st, "appointment", id, f, n, NULL))) {
 		rc = fail(err, errlen, rc, "could not move the appointment (%s)", kt_strerror(rc));
+		goto out;
+	}
+	if (other[0] &&
+	    (rc = ops_booking_override_record(st, next.org, id, next.client, next.loc, other, overlap_reason))) {
+		rc = fail(err, errlen, rc, "could not record the override (%s)", kt_strerror(rc));
 		goto out;
 	}
 	return commit(st, err, errlen);

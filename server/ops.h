@@ -1,8 +1,10 @@
 /* ops.h - domain writes on top of the store: the rules a salon expects of
  * appointments and client cards, checked before anything is written. Used by
- * the admin command and tests; the device write path builds on it later.
+ * the admin command; the device write path (handle_push.c) shares the booking
+ * rules (ops_booking_check).
  *
- * Every function runs in its own transaction (the caller must not hold one),
+ * The ops_appointment_* and ops_client_set functions run in their own
+ * transaction (the caller must not hold one),
  * writes only through store_insert/store_update/store_link_* so the change
  * log sees every change, and rolls back on any failure. On failure it returns
  * a kt_err code and puts one sentence for a human into err (errlen > 0; ids
@@ -23,24 +25,24 @@ typedef struct kt_appt_args {
 	const char *status;        /* NULL = "booked" */
 	const char *client_note;   /* NULL = none */
 	const char *internal_note; /* NULL = none */
+	/* Non-NULL: book even when the specialist is busy then (salons do it on
+	 * purpose); the reason goes into the audit log with the overlap. */
+	const char *overlap_reason;
 } kt_appt_args;
 
-/* Create an appointment after checking that location, client, specialist
- * and services exist in one organisation, that the specialist is an active
- * specialist linked to the location, that every service is offered there and
- * that the duration is positive. Links the client to the location when they
- * were not yet. Overlaps are not refused (yet): see ops_find_overlap.
- * id_out gets the new id. */
+/* Create an appointment after the booking rules (ops_booking_check).
+ * Links the client to the location when they were not yet. id_out gets the
+ * new id. */
 int ops_appointment_create(kt_store *st, const kt_appt_args *a, char id_out[KT_UUID_LEN + 1], char *err,
 			   size_t errlen) KT_MUST_CHECK;
 
 /* Move an appointment: location_id / specialist_id NULL keep the current
  * one, start_at < 0 keeps the current start. The result is checked like a
- * new appointment; moving to another location links the client there. A
- * move that changes nothing writes nothing and succeeds; asking for no
- * change at all is KT_EINVALID. */
+ * new appointment (overlap_reason as in kt_appt_args); moving to another
+ * location links the client there. A move that changes nothing writes
+ * nothing and succeeds; asking for no change at all is KT_EINVALID. */
 int ops_appointment_move(kt_store *st, const char *id, const char *location_id, const char *specialist_id,
-			 int64_t start_at, char *err, size_t errlen) KT_MUST_CHECK;
+			 int64_t start_at, const char *overlap_reason, char *err, size_t errlen) KT_MUST_CHECK;
 
 /* Set the status to "cancelled". Cancelling a cancelled appointment
  * succeeds without a write; a "done" or "no_show" one is KT_EINVALID. */
@@ -54,6 +56,40 @@ int ops_appointment_cancel(kt_store *st, const char *id, char *err, size_t errle
  * Setting the current value writes nothing and succeeds. */
 int ops_client_set(kt_store *st, const char *id, const char *field, const char *value, char *err,
 		   size_t errlen) KT_MUST_CHECK;
+
+/* An appointment as it would be after a write (strings borrowed). */
+typedef struct kt_booking {
+	const char *org; /* the organisation that writes it */
+	const char *location_id, *client_id, *specialist_id;
+	const char *services; /* comma list of service ids; NULL or "" for none */
+	int64_t start_at, duration_min;
+	const char *status; /* NULL = booked */
+} kt_booking;
+
+/* The booking rules, the one place they live: every path that writes an
+ * appointment (device push, admin command, any later one) asks here
+ * before it writes. Location, client, specialist and services belong to
+ * org, the specialist is an active specialist of that location, every
+ * service is offered there, the start is a time and the duration 1..1440
+ * minutes, and, unless the appointment is cancelled, the specialist has no
+ * other non-cancelled appointment overlapping it (id: the appointment
+ * itself, NULL for a new one). KT_OK; KT_EINVALID with one sentence in err;
+ * KT_ECONFLICT when the specialist is booked then (other gets that
+ * appointment's id), or KT_OK with other set when allow_overlap; KT_EIO.
+ * Runs in the caller's transaction. */
+int ops_booking_check(kt_store *st, const char *id, const kt_booking *b, bool allow_overlap,
+		      char other[KT_UUID_LEN + 1], char *err, size_t errlen) KT_MUST_CHECK;
+
+/* A deliberate double booking: an audit entry "override:overlap" about
+ * appointment id (after: {"overlaps": other, "reason": reason}), for the
+ * store's current actor, in the caller's transaction, right after the write
+ * it explains. */
+int ops_booking_override_record(kt_store *st, const char *org, const char *id, const char *client_id,
+				const char *location_id, const char *other, const char *reason) KT_MUST_CHECK;
+
+/* A reason for an override: 1..OPS_MAX_REASON bytes of UTF-8. */
+#define OPS_MAX_REASON 500
+bool ops_reason_valid(const char *s, size_t len);
 
 /* Read-only: find a non-cancelled appointment of the specialist that
  * overlaps [start_at, start_at + duration_min) other than exclude_id (may be

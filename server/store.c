@@ -952,8 +952,10 @@ out:
 }
 
 /* Field versions live in the row's field_versions column (migration 10):
- * "field:version:device" entries joined by ',', device empty when unknown.
- * Names and device ids never hold ':' or ','. */
+ * "field:version:writer" entries joined by ',', writer empty when unknown.
+ * The writer is the person who made the change (the actor's id), or the
+ * device when no person is known; older entries name the device. Names and
+ * ids never hold ':' or ','. */
 
 /* The entry for field in fv (NULL: none); *len gets the entry's length. */
 static const char *fv_find(const char *fv, const char *field, size_t *len)
@@ -1017,8 +1019,15 @@ static char *fv_with(const char *fv, const kt_table *t, const int *idx, int n, i
 	return out;
 }
 
-/* out[i]: the version at which names[i] last changed per fv (see store.h). */
-static void fv_versions(const char *fv, const char *const *names, int n, const char *device, int64_t *out)
+static bool fv_writer_is(const char *w, size_t wl, const char *id)
+{
+	return id && *id && wl == strlen(id) && !strncmp(w, id, wl);
+}
+
+/* out[i]: the version at which names[i] last changed per fv (see store.h);
+ * 0 when the writer was who or device (either may be NULL). */
+static void fv_versions(const char *fv, const char *const *names, int n, const char *who, const char *device,
+			int64_t *out)
 {
 	for (int i = 0; i < n; i++) {
 		size_t len, nl = strlen(names[i]);
@@ -1028,9 +1037,9 @@ static void fv_versions(const char *fv, const char *const *names, int n, const c
 			continue;
 		out[i] = strtoll(e + nl + 1, NULL, 10);
 		dev = memchr(e + nl + 1, ':', len - nl - 1);
-		/* the device's own earlier edit is not concurrent with this one */
-		if (dev && device && *device && (size_t)(e + len - dev - 1) == strlen(device) &&
-		    !strncmp(dev + 1, device, strlen(device)))
+		/* one's own earlier edit is not concurrent with this one */
+		if (dev && (fv_writer_is(dev + 1, (size_t)(e + len - dev - 1), who) ||
+			    fv_writer_is(dev + 1, (size_t)(e + len - dev - 1), device)))
 			out[i] = 0;
 	}
 }
@@ -1044,7 +1053,7 @@ int store_field_versions(kt_store *st, const char *tbl, const char *id, const ch
 	if (!t)
 		return KT_EINVALID;
 	if (kt_col_index(t, "field_versions") < 0) {
-		fv_versions(NULL, names, n, device, out);
+		fv_versions(NULL, names, n, device, NULL, out);
 		return KT_OK; /* never updated (consents) */
 	}
 	snprintf(sql, sizeof sql, "SELECT field_versions FROM %s WHERE id = ?", t->name);
@@ -1052,15 +1061,16 @@ int store_field_versions(kt_store *st, const char *tbl, const char *id, const ch
 		return KT_EIO;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
 	fv_versions(sqlite3_step(s) == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL, names, n, device,
-		    out);
+		    NULL, out);
 	finish(st, s);
 	return KT_OK;
 }
 
-void store_row_field_versions(const kt_row *r, const char *const *names, int n, const char *device, int64_t *out)
+void store_row_field_versions(const kt_row *r, const char *const *names, int n, const char *who, const char *device,
+			      int64_t *out)
 {
 	int c = kt_col_index(r->t, "field_versions");
-	fv_versions(c >= 0 && !r->v[c].null ? r->v[c].s : NULL, names, n, device, out);
+	fv_versions(c >= 0 && !r->v[c].null ? r->v[c].s : NULL, names, n, who, device, out);
 }
 
 /* Append a to the SQL text sql[cap] of length *len; past cap, *len says
@@ -1204,6 +1214,8 @@ static int update_row(kt_store *st, const kt_table *t, const kt_row *row, const 
 		return rc;
 	if ((rc = in_tx_begin(st, &own)))
 		return rc;
+	/* per person: a second tablet of the same receptionist does not conflict with her first */
+	const char *writer = st->actor.id[0] ? st->actor.id : st->actor.device;
 
 	/* before */
 	for (int i = 0; row && i < n; i++)
@@ -1217,7 +1229,7 @@ static int update_row(kt_store *st, const kt_table *t, const kt_row *row, const 
 		version = row->version + 1;
 		if (!(loc_old = strdup(row->locs ? row->locs : "")) || !(before = vals_json(t, idx, n, row->v, true)) ||
 		    !(fv = fv_with(fvc >= 0 && !row->v[fvc].null ? row->v[fvc].s : NULL, t, idx, n, version,
-				   st->actor.device)))
+				   writer)))
 			rc = KT_ENOMEM;
 	} else {
 		if (col_list(cols, sizeof cols, t, idx, n) >= sizeof cols) {
@@ -1241,7 +1253,7 @@ static int update_row(kt_store *st, const kt_table *t, const kt_row *row, const 
 			rc = KT_ENOMEM;
 		version = sqlite3_column_int64(s, 3) + 1;
 		if (!rc &&
-		    !(fv = fv_with((const char *)sqlite3_column_text(s, 4), t, idx, n, version, st->actor.device)))
+		    !(fv = fv_with((const char *)sqlite3_column_text(s, 4), t, idx, n, version, writer)))
 			rc = KT_ENOMEM;
 		finish(st, s);
 		s = NULL;

@@ -123,12 +123,17 @@ int store_link_staff_location(kt_store *st, const char *staff_id, const char *lo
 
 /* The row version at which each named field last changed (1 when it never
  * changed since the row was created, 0 when the last change was made by
- * `device` itself: a device's own edits are never concurrent with its later
- * ones). out[i] for names[i]. device may be NULL. */
+ * `device` itself: one's own edits are never concurrent with one's later
+ * ones). A change records its writer: the actor's person id when there is
+ * one, else the actor's device. out[i] for names[i]. device may be NULL. */
 int store_field_versions(kt_store *st, const char *tbl, const char *id, const char *const *names, int n,
 			 const char *device, int64_t *out) KT_MUST_CHECK;
-/* The same, from a row loaded with store_row_load (no query). */
-void store_row_field_versions(const kt_row *r, const char *const *names, int n, const char *device, int64_t *out);
+/* The same, from a row loaded with store_row_load (no query), for a writer
+ * who is the person `who` on `device` (either may be NULL): a change by the
+ * same person on any device, or by this device before changes recorded
+ * their person, is their own. */
+void store_row_field_versions(const kt_row *r, const char *const *names, int n, const char *who, const char *device,
+			      int64_t *out);
 
 /* Load the current row with routing. KT_ENOT_FOUND if it does not exist.
  * Caller frees with kt_row_free. */

@@ -1,7 +1,9 @@
 """Server side of offline edits (issue 3, in progress): pushed mutations are
 applied exactly once, merge field by field, obey the booking rules and the
 write policy, and every rejection has a specific code. Raw protocol peers."""
+import json
 import sqlite3
+import subprocess
 import uuid
 
 import kt_harness as h
@@ -103,10 +105,12 @@ class PushTest(h.DemoServerTest):
         self.assertEqual(self.count("SELECT count(*) FROM audit"), audits)
         self.assertEqual(self.row("appointment", aid)["version"], 1)
 
-    def test_replay_inside_one_push_and_out_of_order_ids(self):
+    def test_replay_inside_one_push_and_lower_unused_mids(self):
         """A mid the device already used is a duplicate even in the same push,
-        and a lower mid that was never used is applied (the server skips the
-        lookup only for mids above the device's highest recorded one)."""
+        and a lower mid that was never used is applied: mids are unique per
+        device and should increase, but a push refused with io_error may be
+        sent again after a later one was applied, and must not be lost
+        (PROTOCOL.md, push)."""
         rec = h.account(self.accounts, "reception", A)
         dev = str(uuid.uuid4())
         a1, a2 = str(uuid.uuid4()), str(uuid.uuid4())
@@ -115,6 +119,7 @@ class PushTest(h.DemoServerTest):
         res = self.session(rec, dev)([m1, m2, m1])["results"]
         self.assertEqual([r["status"] for r in res], ["applied", "applied", "duplicate"])
         self.assertEqual(res[2]["first"], res[0])
+        self.assertEqual(self.row("appointment", a2)["version"], 1)
         again = self.session(rec, dev)([m2])["results"][0]
         self.assertEqual(again["status"], "duplicate")
         self.assertEqual(again["first"], res[1])
@@ -205,6 +210,215 @@ class PushTest(h.DemoServerTest):
                  "f": {"preferences": "x"}, "at": 1} for i in range(501)]
         m = self.session(mgr)(muts)
         self.assertEqual((m["t"], m["code"]), ("error", "too_large"))
+
+    # ---- one booking rule for every path; a double booking only on purpose ----
+
+    def admin_run(self, *args):
+        return subprocess.run([h.SERVER, "admin", "--db", self.db] + [str(a) for a in args],
+                              capture_output=True, text=True)
+
+    def overrides(self, aid):
+        owner = h.account(self.accounts, "owner")
+        entries = self.audit_query(owner, client=self.client_a, limit=100)["entries"]
+        return [e for e in entries if e["entity_id"] == aid and e["action"] == "override:overlap"]
+
+    def test_admin_refuses_a_double_booking_unless_overridden_with_a_reason(self):
+        start = 1925000000000  # 2031, nobody is booked then
+        where = ["--location", self.loc[A], "--client", self.client_a, "--specialist", self.spec_a]
+        first = self.admin_run("appointment", "create", *where, "--start", start, "--duration", 60)
+        self.assertEqual(first.returncode, 0, first.stderr)
+        a1 = first.stdout.strip()
+        later = ["--start", start + 30 * 60000, "--duration", 30]
+        twice = self.admin_run("appointment", "create", *where, *later)
+        self.assertEqual(twice.returncode, 1, twice.stdout)
+        self.assertIn("already booked then: appointment %s" % a1, twice.stderr)
+        self.assertEqual(self.count("SELECT count(*) FROM appointment WHERE start_at = ?", start + 30 * 60000), 0)
+        alone = self.admin_run("appointment", "create", *where, *later, "--allow-overlap")
+        self.assertEqual(alone.returncode, 2)
+        self.assertIn("--reason", alone.stderr)
+        # a move into the specialist's busy time is refused the same way
+        free = self.admin_run("appointment", "create", *where, "--start", start + 4 * 3600000, "--duration", 30)
+        self.assertEqual(free.returncode, 0, free.stderr)
+        moved = self.admin_run("appointment", "move", free.stdout.strip(), "--start", start)
+        self.assertEqual(moved.returncode, 1)
+        self.assertIn(a1, moved.stderr)
+        ok = self.admin_run("appointment", "create", *where, *later, "--allow-overlap", "--reason",
+                            "bride and bridesmaid, two chairs")
+        self.assertEqual(ok.returncode, 0, ok.stderr)
+        a2 = ok.stdout.strip()
+        over = self.overrides(a2)
+        self.assertEqual(len(over), 1)
+        self.assertEqual(json.loads(over[0]["after"]), {"overlaps": a1, "reason": "bride and bridesmaid, two chairs"})
+        self.assertEqual((over[0]["actor_kind"], over[0]["client_id"], over[0]["location_id"]),
+                         ("operator", self.client_a, self.loc[A]))
+
+    def test_device_double_booking_needs_an_override_with_a_reason(self):
+        rec = h.account(self.accounts, "reception", A)
+        start = 1926000000000
+        a1, a2 = str(uuid.uuid4()), str(uuid.uuid4())
+        self.assertEqual(self.session(rec)([self.appt(a1, start)])["results"][0]["status"], "applied")
+        m = self.appt(a2, start + 15 * 60000)
+        dev = str(uuid.uuid4())
+        res = self.session(rec, dev)([
+            dict(m, mid=1),
+            dict(m, mid=2, override={"rule": "overlap", "reason": ""}),
+            dict(m, mid=3, override={"rule": "opening_hours", "reason": "late client"}),
+            dict(m, mid=4, override="please"),
+            dict(m, mid=5, override={"rule": "overlap", "reason": "colour processing: she has time"}),
+        ])["results"]
+        self.assertEqual([(r["status"], r.get("code")) for r in res],
+                         [("rejected", "conflict"), ("rejected", "invalid"), ("rejected", "invalid"),
+                          ("rejected", "invalid"), ("applied", None)])
+        self.assertIn(a1, res[0]["msg"])
+        self.assertIn("override.reason", res[1]["msg"])
+        self.assertIn("override.rule", res[2]["msg"])
+        self.assertIn("override must be", res[3]["msg"])
+        self.assertEqual(self.row("appointment", a2)["start_at"], start + 15 * 60000)
+        over = self.overrides(a2)
+        self.assertEqual(len(over), 1)
+        self.assertEqual(json.loads(over[0]["after"]), {"overlaps": a1, "reason": "colour processing: she has time"})
+        self.assertEqual((over[0]["actor_kind"], over[0]["device_id"]), ("staff", dev))
+        # a role that may not book may not override either
+        spec = h.account(self.accounts, "specialist", A)
+        res = self.session(spec)([{"mid": 1, "tbl": "appointment", "id": a1, "op": "update", "base": 1, "at": 1,
+                                   "f": {"start_at": start + 15 * 60000},
+                                   "override": {"rule": "overlap", "reason": "mine"}}])["results"][0]
+        self.assertEqual((res["status"], res["code"]), ("rejected", "forbidden"))
+
+    # ---- a no-op writes nothing ----
+
+    def test_an_edit_that_changes_nothing_writes_nothing(self):
+        mgr = h.account(self.accounts, "manager", A)
+        row = self.row("client", self.client_a)
+        seq, audits = self.count("SELECT max(seq) FROM changelog"), self.count("SELECT count(*) FROM audit")
+        res = self.session(mgr)([{"mid": 1, "tbl": "client", "id": self.client_a, "op": "update",
+                                  "base": row["version"], "at": 1,
+                                  "f": {"preferences": row["preferences"], "phone": row["phone"]}}])["results"][0]
+        self.assertEqual(res, {"mid": 1, "status": "applied", "v": row["version"]})
+        self.assertEqual(self.row("client", self.client_a)["version"], row["version"])
+        self.assertEqual(self.count("SELECT max(seq) FROM changelog"), seq)  # nothing for any device
+        self.assertEqual(self.count("SELECT count(*) FROM audit"), audits)
+        # with one real change, only that field is written
+        res = self.session(mgr)([{"mid": 1, "tbl": "client", "id": self.client_a, "op": "update",
+                                  "base": row["version"], "at": 1,
+                                  "f": {"phone": row["phone"], "internal_notes": "no-op test"}}])["results"][0]
+        self.assertEqual(res["v"], row["version"] + 1)
+        con = sqlite3.connect(self.db)
+        fields = con.execute("SELECT fields FROM audit WHERE entity_id = ? ORDER BY seq DESC LIMIT 1",
+                             (self.client_a,)).fetchone()[0]
+        con.close()
+        self.assertEqual(fields, "internal_notes")
+
+    # ---- refused attempts are about someone, somewhere ----
+
+    def test_refused_attempts_are_audited_with_their_client_and_location(self):
+        rec = h.account(self.accounts, "reception", A)
+        base = self.row("client", self.client_a)["version"]
+        start = 1927000000000
+        a1, a2, v1 = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+        self.assertEqual(self.session(rec)([self.appt(a1, start)])["results"][0]["status"], "applied")
+        res = self.session(rec)([
+            {"mid": 1, "tbl": "client", "id": self.client_a, "op": "update", "base": base, "at": 1,
+             "f": {"medications": "none"}},
+            dict(self.appt(a2, start), mid=2),  # a double booking
+            {"mid": 3, "tbl": "visit", "id": v1, "op": "create", "base": 0, "at": 1,
+             "f": {"location_id": self.loc[A], "client_id": self.client_a, "specialist_id": self.spec_a,
+                   "visit_date": "2031-01-01", "services": []}},
+        ])["results"]
+        self.assertEqual([(r["status"], r["code"]) for r in res],
+                         [("rejected", "forbidden"), ("rejected", "conflict"), ("rejected", "forbidden")])
+        con = sqlite3.connect(self.db)
+        got = con.execute("SELECT entity_id, client_id, location_id FROM audit WHERE action LIKE 'rejected:%' "
+                          "AND entity_id IN (?, ?, ?) ORDER BY seq DESC", (self.client_a, a2, v1)).fetchall()
+        homes = {r[0] for r in con.execute("SELECT location_id FROM client_location WHERE client_id = ?",
+                                          (self.client_a,))}
+        con.close()
+        scope = {e: (c, l) for e, c, l in reversed(got)}
+        self.assertEqual(scope[a2], (self.client_a, self.loc[A]))
+        self.assertEqual(scope[v1], (self.client_a, self.loc[A]))
+        self.assertEqual(scope[self.client_a][0], self.client_a)
+        self.assertIn(scope[self.client_a][1], homes)
+        # so the client's history, the audit query and the export's access log have them
+        owner = h.account(self.accounts, "owner")
+        seen = {(e["entity_id"], e["action"]) for e in
+                self.audit_query(owner, client=self.client_a, limit=100)["entries"]}
+        want = {(self.client_a, "rejected:forbidden"), (a2, "rejected:conflict"), (v1, "rejected:forbidden")}
+        self.assertLessEqual(want, seen)
+        out = subprocess.run([h.SERVER, "privacy", "export", "--db", self.db, "--client", self.client_a],
+                             capture_output=True, text=True)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        log = {(e["entity_id"], e["action"]) for e in json.loads(out.stdout)["access_log"]}
+        self.assertLessEqual(want, log)
+
+    # ---- push semantics as PROTOCOL.md states them ----
+
+    def test_create_gets_defaults_or_is_refused_naming_the_missing_field(self):
+        rec, spec = h.account(self.accounts, "reception", A), h.account(self.accounts, "specialist", A)
+        aid, vid = str(uuid.uuid4()), str(uuid.uuid4())
+        m = self.appt(aid, 1928000000000)
+        del m["f"]["status"], m["f"]["services"]
+        res = self.session(rec)([m])["results"][0]
+        self.assertEqual(res["status"], "applied", res)
+        row = self.row("appointment", aid)
+        self.assertEqual((row["status"], row["services"]), ("booked", ""))
+        res = self.session(spec)([{"mid": 1, "tbl": "visit", "id": vid, "op": "create", "base": 0, "at": 1,
+                                   "f": {"location_id": self.loc[A], "client_id": self.client_a,
+                                         "specialist_id": self.spec_a}}])["results"][0]
+        self.assertEqual((res["status"], res["code"], res["msg"]), ("rejected", "invalid", "a new visit needs visit_date"))
+
+    def test_one_person_on_two_tablets_does_not_conflict_with_herself(self):
+        rec = h.account(self.accounts, "reception", A)
+        mgr = h.account(self.accounts, "manager", A)
+        base = self.row("client", self.client_a)["version"]
+        edit = lambda mid, phone: [{"mid": mid, "tbl": "client", "id": self.client_a, "op": "update", "base": base,
+                                    "at": 1, "f": {"phone": phone}}]
+        first = self.session(rec, str(uuid.uuid4()))(edit(1, "+386 40 100 001"))["results"][0]
+        second = self.session(rec, str(uuid.uuid4()))(edit(1, "+386 40 100 002"))["results"][0]
+        self.assertEqual(first["status"], "applied")
+        self.assertEqual(second, {"mid": 1, "status": "applied", "v": base + 2})
+        other = self.session(mgr, str(uuid.uuid4()))(edit(1, "+386 40 100 003"))["results"][0]
+        self.assertEqual((other["status"], other["code"]), ("rejected", "conflict"))
+        self.assertEqual(self.row("client", self.client_a)["phone"], "+386 40 100 002")
+
+    def test_current_values_only_of_rows_the_writer_may_see(self):
+        con = sqlite3.connect(self.db)
+        at_a = con.execute("SELECT id FROM appointment WHERE location_id = ? LIMIT 1", (self.loc[A],)).fetchone()[0]
+        con.close()
+        mgr_a, mgr_b = h.account(self.accounts, "manager", A), h.account(self.accounts, "manager", B)
+        taken = dict(self.appt(at_a, 1929000000000), **{"f": {"location_id": self.loc[B], "client_id": self.client_a,
+                                                             "specialist_id": self.spec_a, "start_at": 1929000000000,
+                                                             "duration_min": 30}})
+        res = self.session(mgr_b)([taken])["results"][0]
+        self.assertEqual((res["status"], res["code"]), ("rejected", "conflict"))
+        self.assertNotIn("current", res)  # another branch's row: not a single value of it
+        res = self.session(mgr_a)([dict(taken, f={"duration_min": 30})])["results"][0]
+        self.assertEqual((res["status"], res["code"]), ("rejected", "conflict"))
+        self.assertEqual(res["current"], {"duration_min": self.row("appointment", at_a)["duration_min"]})
+        # a field the role may read but not write: refused, with its value now
+        spec = h.account(self.accounts, "specialist", A)
+        row = self.row("client", self.client_a)
+        res = self.session(spec)([{"mid": 1, "tbl": "client", "id": self.client_a, "op": "update",
+                                   "base": row["version"], "at": 1, "f": {"name": "Someone Else"}}])["results"][0]
+        self.assertEqual((res["status"], res["code"]), ("rejected", "forbidden"))
+        self.assertEqual(res["current"], {"name": row["name"]})
+
+    def test_push_before_sync_is_applied_and_in_the_snapshot(self):
+        rec = h.account(self.accounts, "reception", A)
+        aid = str(uuid.uuid4())
+        async def go():
+            p = await h.Peer(self.server).connect()
+            await p.hello()
+            await p.login(rec)
+            await p.send({"t": "push", "muts": [self.appt(aid, 1930000000000)]})
+            res = await p.recv(15)
+            await p.send({"t": "sync", "cursor": None})
+            _, seen = await p.recv_until("snapshot_end", 60)
+            await p.close()
+            return res, seen
+        res, seen = h.run(go())
+        self.assertEqual((res["t"], res["results"][0]["status"]), ("push_result", "applied"))
+        rows = [r for m in seen if m.get("t") == "page" for r in m["rows"] if r["id"] == aid]
+        self.assertEqual([(r["tbl"], r["v"]) for r in rows], [("appointment", 1)])
 
 
 if __name__ == "__main__":
