@@ -135,6 +135,13 @@ int audit_append(kt_store *st, const kt_audit_entry *e)
 			const char *plain = i ? e->after : e->before;
 			if (plain && (rc = keyring_seal(store_keyring(st), e->client_id, "audit", i ? "after" : "before",
 							seq, plain, strlen(plain), &sealed[i], &v.len[10 + i]))) {
+				if (rc == KT_ENOT_FOUND && keyring_erased(store_keyring(st), e->client_id)) {
+					/* erased (a restored copy erased again): nothing can be
+					 * sealed for them, and nothing is written in the clear */
+					v.text[10 + i] = NULL;
+					v.len[10 + i] = 0;
+					continue;
+				}
 				free(sealed[0]);
 				return rc;
 			}
@@ -267,10 +274,38 @@ int audit_value(kt_store *st, sqlite3_stmt *s, int col, int64_t seq, const char 
 	return rc == KT_EINVALID ? KT_ENOT_FOUND : rc;
 }
 
+/* Why the values about client_id cannot be opened here: erased (the key is
+ * destroyed for good) is not the same as a key that is merely not at hand
+ * (a backup read without the keyring that belongs to it). */
+static const char *unreadable_why(kt_store *st, const char *client_id)
+{
+	sqlite3_stmt *q;
+	bool erased = false;
+	switch (keyring_key_state(store_keyring(st), client_id)) {
+	case KT_KEY_ERASED: return "(unreadable: the client was erased, their key is destroyed)";
+	case KT_KEY_PRESENT: return "(unreadable: does not decrypt with the client's key; altered?)";
+	default: break;
+	}
+	if (sqlite3_prepare_v2(store_db(st), "SELECT 1 FROM erasure WHERE client_id = ? AND status = 'done'", -1, &q,
+			       NULL) == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, client_id, -1, SQLITE_STATIC);
+		erased = sqlite3_step(q) == SQLITE_ROW;
+		sqlite3_finalize(q);
+	}
+	if (erased)
+		return "(unreadable: the client was erased, their key is destroyed)";
+	if (keyring_key_state(store_keyring(st), client_id) == KT_KEY_NO_KEYRING)
+		return "(not readable here: no keyring for this database; for a backup give the keyring "
+		       "copied with it, --keys FILE, and the master key, --key FILE)";
+	return "(not readable here: this keyring has no key for the client; is it the keyring of this "
+	       "database? --keys FILE)";
+}
+
 int audit_show_client(kt_store *st, const char *client_id, FILE *out)
 {
 	sqlite3_stmt *s;
 	int n = 0;
+	const char *why = NULL;
 	if (sqlite3_prepare_v2(store_db(st),
 			       "SELECT strftime('%Y-%m-%d %H:%M:%S', a.server_time / 1000, 'unixepoch') || 'Z', "
 			       "a.actor_kind, coalesce(st.display_name, a.actor_id, ''), coalesce(a.device_id, '-'), "
@@ -288,9 +323,11 @@ int audit_show_client(kt_store *st, const char *client_id, FILE *out)
 			c[i] = (const char *)sqlite3_column_text(s, i);
 		for (int i = 0; i < 2; i++)
 			rc[i] = audit_value(st, s, 8 + i, sqlite3_column_int64(s, 10), i ? "after" : "before", &ba[i]);
+		if ((rc[0] || rc[1]) && !why)
+			why = unreadable_why(st, client_id);
 		fprintf(out, "%s  %s %s  device %s  %s %s %s  fields: %s\n    before: %s\n    after:  %s\n", c[0], c[1],
-			c[2], c[3], c[4], c[5], c[6], c[7], rc[0] ? "(unreadable: the client's key is destroyed)" : ba[0] ? ba[0] : "-",
-			rc[1] ? "(unreadable: the client's key is destroyed)" : ba[1] ? ba[1] : "-");
+			c[2], c[3], c[4], c[5], c[6], c[7], rc[0] ? why : ba[0] ? ba[0] : "-",
+			rc[1] ? why : ba[1] ? ba[1] : "-");
 		free(ba[0]);
 		free(ba[1]);
 		n++;

@@ -13,6 +13,7 @@
 #include "policy.h"
 #include "schema.h"
 #include "store.h"
+#include "sqlite_ro.h"
 #include "walbuf.h"
 
 #define STMT_CACHE 256
@@ -275,7 +276,8 @@ int store_open(const char *path, int flags, kt_store **out, const char **errmsg)
 		}
 		vfs = WALBUF_VFS_NAME;
 	}
-	if (sqlite3_open_v2(path, &st->db, oflags, vfs) != SQLITE_OK) {
+	if ((flags & KT_STORE_READONLY) ? sqlite_open_ro(path, SQLITE_OPEN_NOMUTEX, &st->db) != SQLITE_OK
+					: sqlite3_open_v2(path, &st->db, oflags, vfs) != SQLITE_OK) {
 		*errmsg = st->db ? sqlite3_errmsg(st->db) : "cannot open database";
 		rc = KT_EIO;
 		goto fail;
@@ -398,6 +400,19 @@ int store_begin(kt_store *st)
 	st->in_tx = rc == KT_OK;
 	st->tx_seq++;
 	return rc;
+}
+
+int store_begin_read(kt_store *st)
+{
+	int rc = exec(st, "BEGIN");
+	st->in_tx = rc == KT_OK;
+	st->tx_seq++;
+	return rc;
+}
+
+bool store_read_only(kt_store *st)
+{
+	return sqlite3_db_readonly(st->db, "main") == 1;
 }
 
 int store_commit(kt_store *st)

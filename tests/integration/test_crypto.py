@@ -4,6 +4,8 @@ e-mail or health word in plain text; the master key file is guarded; key
 rotation re-wraps without losing anything; a backup restored after a client's
 key was destroyed cannot show that client. Values are opened with ktcrypt,
 written from the documented format, not from the server's code."""
+import hashlib
+import json
 import os
 import shutil
 import sqlite3
@@ -239,7 +241,9 @@ class CryptoTest(unittest.TestCase):
             server.stop()
         out = run_server("restore", "--db", self.db, "--from", backup)
         self.assertEqual(out.returncode, 0, out.stderr)
-        self.assertIn("client %s was erased after this backup: erased again" % gone["id"], out.stdout)
+        self.assertIn("client %s was erased after this backup: its rows in the backup" % gone["id"], out.stdout)
+        self.assertIn("cannot be read, as intended (its key is destroyed); erased again", out.stdout)
+        self.assertNotIn("altered", out.stderr, "the erased client's rows are not reported as tampering")
         # what the backup held of the client cannot be opened: its key is gone
         bcon = sqlite3.connect(backup)
         raw = bcon.execute("SELECT name, email FROM client WHERE id = ?", (gone["id"],)).fetchone()
@@ -258,6 +262,103 @@ class CryptoTest(unittest.TestCase):
         con.close()
         data = raw_bytes(self.db)
         self.assertNotIn(gone["name"].encode(), data)
+
+
+    def files(self):
+        return sorted(os.listdir(self.tmp))
+
+    def digest(self, path):
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+
+    def test_reading_a_backup_leaves_it_alone_and_says_why_a_value_is_unreadable(self):
+        """audit show and privacy export on a backup open it read-only, create nothing next
+        to it, read it with the keyring copied with it (--keys), and tell a key that is
+        not at hand from a key destroyed by an erasure."""
+        rows, _ = self.clients()
+        gone, kept = rows[0], rows[1]
+        backup = os.path.join(self.tmp, "backup.db")
+        keys = os.path.join(self.tmp, "backup.keys")
+        out = run_server("backup", "--db", self.db, "--to", backup, "--keys-to", keys)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        # a copy of a stopped server's WAL-mode file, as older backups were
+        walcopy = os.path.join(self.tmp, "copy.db")
+        shutil.copyfile(self.db, walcopy)
+        out = run_server("privacy", "erase", "--db", self.db, "--client", gone["id"], "--confirm")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        before, sums = self.files(), {p: self.digest(p) for p in (backup, keys, walcopy)}
+        live_key = self.db + ".key"
+
+        for db in (backup, walcopy):
+            out = run_server("audit", "show", "--db", db, "--client", kept["id"])
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertIn("not readable here: no keyring for this database", out.stdout)
+            self.assertNotIn("destroyed", out.stdout, "a key not at hand is not a destroyed key")
+            out = run_server("privacy", "export", "--db", db, "--client", kept["id"])
+            self.assertEqual(out.returncode, 1)
+            self.assertIn("not available here", out.stderr)
+            self.assertNotIn("init", out.stderr)
+        out = run_server("audit", "show", "--db", backup, "--key", live_key, "--keys", keys, "--client", kept["id"])
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn(kept["name"], out.stdout, "the backup's own keyring opens it")
+        out = run_server("audit", "show", "--db", backup, "--key", live_key, "--keys", keys, "--client", gone["id"])
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("unreadable: the client was erased, their key is destroyed", out.stdout)
+        self.assertNotIn(gone["name"], out.stdout, "a keyring copy from before the erasure does not bring it back")
+        out = run_server("privacy", "export", "--db", backup, "--key", live_key, "--keys", keys,
+                         "--client", kept["id"])
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(json.loads(out.stdout)["client"]["name"], kept["name"])
+        self.assertIn("not in its audit log", out.stderr)
+        out = run_server("privacy", "export", "--db", backup, "--key", live_key, "--keys", keys,
+                         "--client", gone["id"])
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("client %s was erased" % gone["id"], out.stderr)
+        out = run_server("privacy", "erasure-status", "--db", backup, "--client", gone["id"])
+        self.assertEqual(out.returncode, 1, "the backup is from before the erasure")
+        self.assertEqual(self.files(), before, "nothing was created next to the backups")
+        self.assertEqual({p: self.digest(p) for p in sums}, sums, "the backups are unchanged")
+
+    def test_an_erasure_survives_restoring_a_keyring_copy_from_before_it(self):
+        """The erasure ledger next to the master key outlives the keyring: restoring the
+        database and keyring copies made before an erasure (with --keys-from, or the keyring
+        copied by hand) erases the client again and destroys the key the copy held."""
+        rows, _ = self.clients()
+        gone, kept = rows[2], rows[3]
+        backup = os.path.join(self.tmp, "backup.db")
+        keys = os.path.join(self.tmp, "backup.keys")
+        out = run_server("backup", "--db", self.db, "--to", backup, "--keys-to", keys)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        out = run_server("privacy", "erase", "--db", self.db, "--client", gone["id"], "--confirm")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        with open(self.db + ".key.erased") as f:
+            self.assertIn(gone["id"], f.read())
+        for by_hand in (False, True):
+            if by_hand:
+                shutil.copyfile(keys, self.db + ".keys")
+                out = run_server("restore", "--db", self.db, "--from", backup)
+            else:
+                out = run_server("restore", "--db", self.db, "--from", backup, "--keys-from", keys)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertIn("client %s was erased after this backup" % gone["id"], out.stdout)
+            self.assertIn("as intended", out.stdout)
+            self.assertNotIn("altered", out.stderr)
+            kc = sqlite3.connect(self.db + ".keys")
+            self.assertIsNone(kc.execute("SELECT 1 FROM data_key WHERE owner = ?", (gone["id"],)).fetchone(),
+                              "the key the copy held is destroyed again")
+            kc.close()
+            con = sqlite3.connect(self.db)
+            self.assertIsNone(con.execute("SELECT 1 FROM client WHERE id = ?", (gone["id"],)).fetchone())
+            again = Keyring(self.db).rows(con, "SELECT * FROM client WHERE id = ?", (kept["id"],), "client")[0]
+            self.assertEqual(again["name"], kept["name"], "everyone else is back")
+            con.close()
+            self.assertNotIn(gone["name"].encode(), raw_bytes(self.db))
+            bcon = sqlite3.connect(backup)
+            raw = bcon.execute("SELECT name FROM client WHERE id = ?", (gone["id"],)).fetchone()[0]
+            bcon.close()
+            with self.assertRaises(Erased):
+                Keyring(self.db).open("client", "name", gone["id"], raw)
+        self.assertEqual(run_server("audit", "verify", "--db", self.db).returncode, 0)
 
 
 if __name__ == "__main__":
