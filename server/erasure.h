@@ -31,7 +31,14 @@ typedef struct kt_erasure_result {
 	int64_t id;        /* erasure table row */
 	int64_t seq;       /* change-log seq of its last change */
 	int visits, appointments, other_rows, devices;
+	int spool_files;   /* .eml files of the client's mail deleted from the spool */
 } kt_erasure_result;
+
+/* Where the mail spool is (the portal's spool_dir) for the erasures this
+ * process makes; NULL: <database>.spool, the portal's default. The string
+ * must outlive them. An erasure deletes the spool's files of the client's
+ * mail ("<mail id>-<purpose>.eml"). */
+void erasure_set_spool_dir(const char *dir);
 
 /* Erase client_id now (confirms a pending request). by: who confirmed it
  * ("staff:<id>", "operator", "retention"). The audit actor is the store's

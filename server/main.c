@@ -239,6 +239,7 @@ static int cmd_serve(int argc, char **argv)
 		return 2;
 	}
 	portal_config_finish(&portal, o.db_path);
+	erasure_set_spool_dir(portal.spool_dir); /* an erasure deletes the client's spooled mail */
 	o.portal = &portal;
 	if (!o.listen)
 		o.listen = "127.0.0.1:8080";
@@ -303,6 +304,10 @@ static int cmd_privacy(int argc, char **argv)
 	portal_config_defaults(&portal);
 	if (config && read_config(config, &db, &listen, &level, &retention, &portal))
 		return 2;
+	if (db) {
+		portal_config_finish(&portal, db);
+		erasure_set_spool_dir(portal.spool_dir);
+	}
 	return privacy_main(db, retention, argc, argv);
 }
 

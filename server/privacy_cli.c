@@ -107,8 +107,8 @@ static int erase_one(kt_store *st, const char *client, const char *by)
 	if (rc)
 		return rc;
 	printf("erased\t%s\tvisits deleted %d\tappointments kept without personal data %d\tother rows deleted %d\t"
-	       "devices to purge %d\tseq %lld\n",
-	       client, r.visits, r.appointments, r.other_rows, r.devices, (long long)r.seq);
+	       "devices to purge %d\tseq %lld\tspooled mail files deleted %d\n",
+	       client, r.visits, r.appointments, r.other_rows, r.devices, (long long)r.seq, r.spool_files);
 	return KT_OK;
 }
 

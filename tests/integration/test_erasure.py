@@ -536,6 +536,41 @@ class PrivacyCliTest(h.DemoServerTest):
         self.assertIn("no such database file", missing.stderr)
 
 
+class SpooledMailTest(h.DemoServerTest):
+    """Without smtp_url (the default) mail is written as .eml files to DB.spool: an
+    erasure deletes the client's files there, whoever erases and whether or not the
+    server runs; other clients' mail stays."""
+
+    def spool_files(self, mail_ids):
+        spool = self.db + ".spool"
+        names = os.listdir(spool) if os.path.isdir(spool) else []
+        return {i: [n for n in names if n.startswith("%d-" % i) and n.endswith(".eml")] for i in mail_ids}
+
+    def invite_and_wait(self, cid):
+        out = subprocess.run([h.SERVER, "admin", "--db", self.db, "portal", "invite", cid],
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        mail_id = query(self.db, "SELECT max(id) FROM outbox WHERE client_id = ?", cid)[0][0]
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not self.spool_files([mail_id])[mail_id]:
+            time.sleep(0.1)
+        self.assertTrue(self.spool_files([mail_id])[mail_id], "the server wrote the mail to the spool")
+        return mail_id
+
+    def test_erasure_deletes_the_clients_spooled_mail(self):
+        loc = location_id(self.db, A)
+        gone, kept = client_at(self.db, loc, 0), client_at(self.db, loc, 1)
+        gone_mail, kept_mail = self.invite_and_wait(gone), self.invite_and_wait(kept)
+        with open(os.path.join(self.db + ".spool", self.spool_files([gone_mail])[gone_mail][0]), "rb") as f:
+            self.assertIn(b"To: ", f.read(), "the file holds the client's address")
+        out = privacy(self.db, "erase", "--client", gone, "--confirm")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("spooled mail files deleted 1", out.stdout)
+        files = self.spool_files([gone_mail, kept_mail])
+        self.assertEqual(files[gone_mail], [], "the erased client's mail is gone from the spool")
+        self.assertEqual(len(files[kept_mail]), 1, "another client's mail stays")
+
+
 class RetentionTest(h.DemoServerTest):
     def expected(self, months):
         """Clients with no visit in `months` months and nothing booked ahead (same rule, from ids and dates)."""
