@@ -494,7 +494,9 @@ int erasure_status(kt_store *st, const char *client_id, const char *org, kt_eras
 		return rc;
 	if (!(q = store_prepare(st, "SELECT ed.device_id, ed.kind, ed.principal_id, coalesce(s.display_name, ''), ed.role, "
 				    "coalesce(d.app, ''), coalesce(ed.purged_at, 0), coalesce(d.last_seen, 0), "
-				    "coalesce(d.last_ack_seq, 0), coalesce(d.revoked, 1) FROM erasure_device ed "
+				    "coalesce(d.last_ack_seq, 0), coalesce(d.revoked, 1), coalesce(d.lost_at, 0), "
+				    "coalesce((SELECT ls.display_name FROM staff ls WHERE 'staff:' || ls.id = d.lost_by), d.lost_by, '') "
+				    "FROM erasure_device ed "
 				    "LEFT JOIN device d ON d.id = ed.device_id "
 				    "LEFT JOIN staff s ON ed.kind = 'staff' AND s.id = ed.principal_id "
 				    "WHERE ed.erasure_id = ? ORDER BY ed.kind DESC, 4, ed.device_id")))
@@ -503,7 +505,8 @@ int erasure_status(kt_store *st, const char *client_id, const char *org, kt_eras
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		kt_erasure_device d = {col_text(q, 0), col_text(q, 1), col_text(q, 2), col_text(q, 3), col_text(q, 4),
 				       col_text(q, 5), sqlite3_column_int64(q, 6), sqlite3_column_int64(q, 7),
-				       sqlite3_column_int64(q, 8), sqlite3_column_int(q, 9) != 0};
+				       sqlite3_column_int64(q, 8), sqlite3_column_int(q, 9) != 0,
+				       sqlite3_column_int64(q, 10), col_text(q, 11)};
 		int crc = dev_cb(user, &d);
 		if (crc) {
 			store_finish(st, q);
@@ -512,6 +515,11 @@ int erasure_status(kt_store *st, const char *client_id, const char *org, kt_eras
 	}
 	store_finish(st, q);
 	return rc == SQLITE_DONE ? KT_OK : KT_EIO;
+}
+
+const char *erasure_device_state(const kt_erasure_device *d)
+{
+	return d->purged_at ? "purged" : d->lost_at ? "lost" : d->revoked_now ? "wipe_ordered" : "not_purged";
 }
 
 /* Milliseconds of a UUIDv7's time field (its first 48 bits). */

@@ -65,7 +65,14 @@ typedef struct kt_erasure_device {
 	const char *device_id, *kind, *principal_id, *name, *role, *app;
 	int64_t purged_at, last_seen, last_ack_seq;
 	bool revoked_now;
+	int64_t lost_at;     /* marked lost (revoke_mark_lost), 0: not; it will never purge */
+	const char *lost_by; /* "operator" or the staff member's name; "" when not lost */
 } kt_erasure_device;
+
+/* The state erasure-status shows for a device: "purged", "lost" (marked
+ * lost by an owner: no receipt will come), "wipe_ordered" (revoked: told
+ * to wipe at its next contact) or "not_purged". */
+const char *erasure_device_state(const kt_erasure_device *d);
 typedef int (*kt_erasure_device_cb)(void *user, const kt_erasure_device *d);
 
 /* The latest erasure of client_id (info_cb once) and, when done, its

@@ -122,7 +122,7 @@ static int print_pending(void *user, const kt_erasure_info *e)
 }
 
 struct status_ctx {
-	int devices, purged, wipe;
+	int devices, purged, wipe, lost;
 };
 
 static int print_info(void *user, const kt_erasure_info *e)
@@ -139,16 +139,21 @@ static int print_info(void *user, const kt_erasure_info *e)
 static int print_device(void *user, const kt_erasure_device *d)
 {
 	struct status_ctx *c = user;
-	char purged[32], seen[32];
-	const char *state = d->purged_at ? "purged" : d->revoked_now ? "wipe_ordered" : "not_purged";
+	char purged[32], seen[32], lost[32];
+	const char *state = erasure_device_state(d);
 	iso_time(d->purged_at, purged);
 	iso_time(d->last_seen, seen);
+	iso_time(d->lost_at, lost);
 	if (!c->devices++)
-		printf("device\tkind\trole\tname\tprincipal\tstate\tpurged_at\tlast_seen\n");
-	c->purged += d->purged_at != 0;
-	c->wipe += !d->purged_at && d->revoked_now;
-	printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d->device_id, d->kind, d->role, d->name[0] ? d->name : "-",
-	       d->principal_id, state, purged, seen);
+		printf("device\tkind\trole\tname\tprincipal\tstate\tpurged_at\tlast_seen\tlost\n");
+	c->purged += !strcmp(state, "purged");
+	c->lost += !strcmp(state, "lost");
+	c->wipe += !strcmp(state, "wipe_ordered");
+	char lostcol[160] = "-";
+	if (d->lost_at)
+		snprintf(lostcol, sizeof lostcol, "marked lost %s by %s", lost, d->lost_by[0] ? d->lost_by : "?");
+	printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d->device_id, d->kind, d->role, d->name[0] ? d->name : "-",
+	       d->principal_id, state, purged, seen, lostcol);
 	return 0;
 }
 
@@ -163,8 +168,9 @@ static int cmd_status(kt_store *st, const char *client)
 	}
 	if (rc)
 		return fail("erasure-status", rc);
-	printf("summary\t%d of %d devices purged\t%d not yet\t%d wipe ordered (the client's own, revoked)\n", c.purged,
-	       c.devices, c.devices - c.purged - c.wipe, c.wipe);
+	printf("summary\t%d of %d devices purged\t%d not yet\t%d wipe ordered (revoked: told to wipe when they "
+	       "connect)\t%d lost (marked lost: no receipt will come)\n",
+	       c.purged, c.devices, c.devices - c.purged - c.wipe - c.lost, c.wipe, c.lost);
 	return 0;
 }
 

@@ -571,6 +571,64 @@ class SpooledMailTest(h.DemoServerTest):
         self.assertEqual(len(files[kept_mail]), 1, "another client's mail stays")
 
 
+class LostDeviceTest(h.DemoServerTest):
+    """A tablet that never comes back does not stay 'not purged' or 'wipe ordered' for
+    ever: an owner (or the operator) marks it lost, which revokes it, is audited, and
+    erasure-status shows it as lost with when and by whom."""
+
+    def test_a_device_marked_lost_is_shown_as_lost_in_the_erasure_status(self):
+        db = self.db
+        loc = location_id(db, A)
+        cid = client_at(db, loc, 2)
+        tablets = [os.path.join(self.tmp, n) for n in ("lost-by-operator", "lost-by-owner")]
+        for d in tablets:
+            h.login(d, self.server, h.account(self.accounts, "specialist", A))
+            h.client(d, "sync")
+        devices = [device_of(d) for d in tablets]
+        out = privacy(db, "erase", "--client", cid, "--confirm")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        rows, text = status_rows(db, cid)
+        self.assertEqual([rows[d][0] for d in devices], ["not_purged", "not_purged"], text)
+
+        out = subprocess.run([h.SERVER, "admin", "--db", db, "device", "lost", devices[0]], capture_output=True,
+                             text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+
+        async def mark():
+            mgr = await signed_in(self.server, h.account(self.accounts, "manager", A))
+            await mgr.send({"t": "manage", "op": "mark_device_lost", "id": devices[1]})
+            refused = await mgr.recv()
+            await mgr.close()
+            owner = await signed_in(self.server, h.account(self.accounts, "owner"))
+            await owner.send({"t": "manage", "op": "mark_device_lost", "id": devices[1]})
+            done = await owner.recv()
+            await owner.send({"t": "privacy", "op": "erasure_status", "client": cid})
+            status = await owner.recv()
+            await owner.close()
+            return refused, done, status, owner.principal["name"]
+        refused, done, status, owner_name = h.run(mark())
+        self.assertEqual((refused["t"], refused["code"]), ("error", "forbidden"), refused)
+        self.assertIn("only owners", refused["msg"])
+        self.assertEqual(done["t"], "manage_result", done)
+        by_id = {d["id"]: d for d in status["devices"]}
+        self.assertEqual([by_id[d]["state"] for d in devices], ["lost", "lost"], status)
+        self.assertTrue(all(isinstance(by_id[d]["lost_at"], int) for d in devices))
+
+        out = privacy(db, "erasure-status", "--client", cid)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        lines = {l.split("\t")[0]: l.split("\t") for l in out.stdout.splitlines()}
+        self.assertEqual(lines[devices[0]][5], "lost")
+        self.assertRegex(lines[devices[0]][8], r"^marked lost \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ by operator$")
+        self.assertTrue(lines[devices[1]][8].endswith(" by %s" % owner_name), lines[devices[1]])
+        self.assertIn("\t2 lost (marked lost: no receipt will come)", out.stdout)
+        audited = query(db, "SELECT actor_kind FROM audit WHERE action = 'device_lost' AND entity_id IN (?, ?) "
+                            "ORDER BY seq", *devices)
+        self.assertEqual([a[0] for a in audited], ["operator", "staff"])
+        # and the lost tablet is refused: it is told to wipe its data
+        out = h.client(tablets[0], "sync", check=False)
+        self.assertNotEqual(out.returncode, 0)
+
+
 class RetentionTest(h.DemoServerTest):
     def expected(self, months):
         """Clients with no visit in `months` months and nothing booked ahead (same rule, from ids and dates)."""
