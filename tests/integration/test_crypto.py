@@ -9,10 +9,13 @@ import json
 import os
 import shutil
 import sqlite3
+import struct
 import subprocess
 import tempfile
 import time
 import unittest
+
+import msgpack
 
 import kt_harness as h
 from ktcrypt import Erased, Keyring, is_sealed
@@ -359,6 +362,80 @@ class CryptoTest(unittest.TestCase):
             with self.assertRaises(Erased):
                 Keyring(self.db).open("client", "name", gone["id"], raw)
         self.assertEqual(run_server("audit", "verify", "--db", self.db).returncode, 0)
+
+
+    def append_plain_audit(self, con, org, client, before, after):
+        """An audit entry about a client with plain before/after, chained the way
+        audit.c hashes (as versions before encryption at rest wrote them)."""
+        def field(v):
+            if v is None:
+                return b"\xff\xff\xff\xff"
+            b = v if isinstance(v, bytes) else str(v).encode()
+            return struct.pack(">I", len(b)) + b
+
+        def num(v):
+            return field(None) if v is None else field(struct.pack(">q", v))
+        prev = con.execute("SELECT hash FROM audit WHERE org_id = ? ORDER BY seq DESC LIMIT 1", (org,)).fetchone()
+        prev = prev[0] if prev else bytes(32)
+        seq = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM audit").fetchone()[0]
+        now = int(time.time() * 1000)
+        vals = [org, "operator", None, None, "update", "client", client, client, None, "allergies", before, after]
+        data = prev + num(seq) + b"".join(field(v) for v in vals) + num(None) + num(now)
+        digest = hashlib.blake2b(data, digest_size=32).digest()
+        con.execute("INSERT INTO audit(seq, org_id, actor_kind, actor_id, device_id, action, entity, entity_id, "
+                    "client_id, location_id, fields, before, after, device_time, server_time, prev_hash, hash) "
+                    "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)", [seq] + vals + [now, prev, digest])
+        return seq
+
+    def test_plain_text_of_an_older_version_is_sealed_or_dropped_at_upgrade(self):
+        """A database from before encryption at rest kept audit before/after and push
+        answers in plain text. The upgrade seals the audit values of clients that exist
+        (their history stays readable), empties those of clients already gone, re-hashes
+        the chain and records that it did, and drops the row values from kept answers."""
+        rows, _ = self.clients()
+        alive = rows[4]
+        gone = "0194a000-0000-7000-8000-00000000dead"
+        words = ["Oldplainword%d%d" % (os.getpid(), i) for i in range(4)]
+        con = sqlite3.connect(self.db)
+        org = con.execute("SELECT org_id FROM client WHERE id = ?", (alive["id"],)).fetchone()[0]
+        s1 = self.append_plain_audit(con, org, alive["id"], '{"allergies":"%s"}' % words[0],
+                                     '{"allergies":"%s"}' % words[1])
+        s2 = self.append_plain_audit(con, org, gone, '{"allergies":"%s"}' % words[2], None)
+        answer = msgpack.packb({"mid": 3, "status": "rejected", "code": "conflict", "msg": "changed meanwhile",
+                                "current": {"allergies": words[3]}})
+        con.execute("INSERT INTO mutation(device_id, mid, result, at) VALUES('0194a000-0000-7000-8000-0000000000aa', "
+                    "3, ?, 1)", (answer,))
+        con.execute("DELETE FROM meta WHERE key = 'sealed_v2'")  # as an older version left it
+        con.commit()
+        con.close()
+        out = run_server("audit", "verify", "--db", self.db)
+        self.assertEqual(out.returncode, 0, "the old-style entries chain correctly: " + out.stdout)
+        self.assertTrue(all(w.encode() in raw_bytes(self.db) for w in words))
+
+        out = run_server("init", "--db", self.db)  # the upgrade
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("1 entries written before encryption at rest sealed, 1 of erased clients emptied", out.stderr)
+        data = raw_bytes(self.db)
+        self.assertEqual([w for w in words if w.encode() in data], [], "no plain text left in the files")
+        out = run_server("audit", "verify", "--db", self.db)
+        self.assertEqual(out.returncode, 0, out.stdout)
+        con = sqlite3.connect(self.db)
+        b1, a1 = con.execute("SELECT before, after FROM audit WHERE seq = ?", (s1,)).fetchone()
+        self.assertTrue(is_sealed(b1) and is_sealed(a1))
+        self.assertEqual(con.execute("SELECT before, after FROM audit WHERE seq = ?", (s2,)).fetchone(), (None, None))
+        note = con.execute("SELECT after FROM audit WHERE action = 'sealed_at_upgrade'").fetchall()
+        self.assertEqual(len(note), 1)
+        note = json.loads(note[0][0])
+        self.assertEqual((note["entries_sealed"], note["entries_purged"], note["from_seq"]), (1, 1, s1))
+        kept = msgpack.unpackb(con.execute("SELECT result FROM mutation WHERE mid = 3").fetchone()[0])
+        con.close()
+        self.assertEqual(kept, {"mid": 3, "status": "rejected", "code": "conflict", "msg": "changed meanwhile"})
+        hist = run_server("audit", "show", "--db", self.db, "--client", alive["id"]).stdout
+        self.assertIn(words[0], hist, "the sealed history still reads")
+        self.assertIn(words[1], hist)
+        # once only: a second start changes nothing
+        out = run_server("init", "--db", self.db)
+        self.assertNotIn("sealed", out.stderr)
 
 
 if __name__ == "__main__":
