@@ -466,8 +466,10 @@ int admin_main(const char *db_path, int argc, char **argv)
 		return admin_usage_error("unknown subcommand '%.40s'", argv[0]);
 	if (!db_path)
 		return admin_usage_error("--db FILE is required");
-	/* a listing only reads: it may be pointed at a backup (--keys for its keyring) */
-	if (store_open(db_path, !strcmp(argv[0], "list") ? KT_STORE_READONLY : 0, &st, &msg))
+	/* listings only read: they may be pointed at a backup (--keys for its keyring) */
+	bool reads = !strcmp(argv[0], "list") || (argc > 1 && !strcmp(argv[0], "device") && !strcmp(argv[1], "list")) ||
+		     (argc > 1 && !strcmp(argv[0], "consent") && !strcmp(argv[1], "show"));
+	if (store_open(db_path, reads ? KT_STORE_READONLY : 0, &st, &msg))
 		return admin_fail("%s: %s", db_path, msg ? msg : "cannot open");
 	/* the audit log names who changed what: edits made here are the operator's */
 	store_set_actor(st, "operator", NULL, NULL, 0);
