@@ -340,6 +340,29 @@ static int seal_legacy(kt_store *st)
 	return exec(st, "PRAGMA secure_delete=OFF");
 }
 
+/* Erasures made before the erasure ledger existed (keyring.h) go into it
+ * once, so that restoring an older keyring copy cannot undo them either. */
+static int seed_ledger(kt_store *st)
+{
+	uint8_t done = 1;
+	size_t len;
+	sqlite3_stmt *q;
+	int rc = KT_OK;
+	if (store_meta_get(st, "ledger_v1", &done, 1, &len) == KT_OK)
+		return KT_OK;
+	if (sqlite3_prepare_v2(st->db, "SELECT DISTINCT client_id FROM erasure WHERE status = 'done'", -1, &q, NULL) !=
+	    SQLITE_OK)
+		return KT_EIO;
+	while (!rc && sqlite3_step(q) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(q, 0);
+		if (id && !keyring_erased(st->kr, id))
+			rc = keyring_destroy(st->kr, id);
+	}
+	sqlite3_finalize(q);
+	done = 1;
+	return rc ? rc : store_meta_set(st, "ledger_v1", &done, 1);
+}
+
 int store_open(const char *path, int flags, kt_store **out, const char **errmsg)
 {
 	static const char *dummy;
@@ -417,6 +440,10 @@ int store_open(const char *path, int flags, kt_store **out, const char **errmsg)
 	}
 	if (!(flags & KT_STORE_READONLY) && ((rc = seal_existing(st)) || (rc = seal_legacy(st)))) {
 		*errmsg = "cannot encrypt the personal data written by an older version";
+		goto fail;
+	}
+	if (!(flags & KT_STORE_READONLY) && (rc = seed_ledger(st))) {
+		*errmsg = "cannot list earlier erasures in the erasure ledger";
 		goto fail;
 	}
 	store_data_changed(st);

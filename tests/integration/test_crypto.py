@@ -364,6 +364,31 @@ class CryptoTest(unittest.TestCase):
         self.assertEqual(run_server("audit", "verify", "--db", self.db).returncode, 0)
 
 
+    def test_erasures_from_before_the_ledger_are_listed_at_upgrade(self):
+        """A database erased by a version without the erasure ledger gets its erasures
+        listed at the first start, so a keyring copy from before them cannot undo them."""
+        rows, _ = self.clients()
+        gone = rows[5]
+        backup, keys = os.path.join(self.tmp, "b.db"), os.path.join(self.tmp, "b.keys")
+        out = run_server("backup", "--db", self.db, "--to", backup, "--keys-to", keys)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        out = run_server("privacy", "erase", "--db", self.db, "--client", gone["id"], "--confirm")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        os.remove(self.db + ".key.erased")  # as an older version left it
+        con = sqlite3.connect(self.db)
+        con.execute("DELETE FROM meta WHERE key = 'ledger_v1'")
+        con.commit()
+        con.close()
+        self.assertEqual(run_server("init", "--db", self.db).returncode, 0)
+        with open(self.db + ".key.erased") as f:
+            self.assertIn(gone["id"], f.read())
+        out = run_server("restore", "--db", self.db, "--from", backup, "--keys-from", keys)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("client %s was erased after this backup" % gone["id"], out.stdout)
+        kc = sqlite3.connect(self.db + ".keys")
+        self.assertIsNone(kc.execute("SELECT 1 FROM data_key WHERE owner = ?", (gone["id"],)).fetchone())
+        kc.close()
+
     def append_plain_audit(self, con, org, client, before, after):
         """An audit entry about a client with plain before/after, chained the way
         audit.c hashes (as versions before encryption at rest wrote them)."""
