@@ -465,6 +465,14 @@ int erasure_list_pending(kt_store *st, const char *org, kt_erasure_cb cb, void *
 	return rc == SQLITE_DONE ? KT_OK : KT_EIO;
 }
 
+#define STATUS_DEVICES(lost)                                                                                   \
+	"SELECT ed.device_id, ed.kind, ed.principal_id, coalesce(s.display_name, ''), ed.role, "                  \
+	"coalesce(d.app, ''), coalesce(ed.purged_at, 0), coalesce(d.last_seen, 0), "                              \
+	"coalesce(d.last_ack_seq, 0), coalesce(d.revoked, 1), " lost " FROM erasure_device ed "                   \
+	"LEFT JOIN device d ON d.id = ed.device_id "                                                              \
+	"LEFT JOIN staff s ON ed.kind = 'staff' AND s.id = ed.principal_id "                                      \
+	"WHERE ed.erasure_id = ? ORDER BY ed.kind DESC, 4, ed.device_id"
+
 int erasure_status(kt_store *st, const char *client_id, const char *org, kt_erasure_cb info_cb,
 		   kt_erasure_device_cb dev_cb, void *user)
 {
@@ -492,14 +500,14 @@ int erasure_status(kt_store *st, const char *client_id, const char *org, kt_eras
 	store_finish(st, q);
 	if (rc || !done)
 		return rc;
-	if (!(q = store_prepare(st, "SELECT ed.device_id, ed.kind, ed.principal_id, coalesce(s.display_name, ''), ed.role, "
-				    "coalesce(d.app, ''), coalesce(ed.purged_at, 0), coalesce(d.last_seen, 0), "
-				    "coalesce(d.last_ack_seq, 0), coalesce(d.revoked, 1), coalesce(d.lost_at, 0), "
-				    "coalesce((SELECT ls.display_name FROM staff ls WHERE 'staff:' || ls.id = d.lost_by), d.lost_by, '') "
-				    "FROM erasure_device ed "
-				    "LEFT JOIN device d ON d.id = ed.device_id "
-				    "LEFT JOIN staff s ON ed.kind = 'staff' AND s.id = ed.principal_id "
-				    "WHERE ed.erasure_id = ? ORDER BY ed.kind DESC, 4, ed.device_id")))
+	/* a backup read read-only may be from before devices could be marked lost */
+	if (!(q = store_prepare(st, "SELECT 1 FROM pragma_table_info('device') WHERE name = 'lost_at'")))
+		return KT_EIO;
+	bool lost_cols = sqlite3_step(q) == SQLITE_ROW;
+	store_finish(st, q);
+	if (!(q = store_prepare(st, lost_cols ? STATUS_DEVICES("coalesce(d.lost_at, 0), coalesce((SELECT ls.display_name "
+							       "FROM staff ls WHERE 'staff:' || ls.id = d.lost_by), d.lost_by, '')")
+					      : STATUS_DEVICES("0, ''"))))
 		return KT_EIO;
 	sqlite3_bind_int64(q, 1, id);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {

@@ -28,12 +28,14 @@ static char *file_uri(const char *path, const char *query)
 
 int sqlite_open_ro(const char *path, int flags, sqlite3 **db)
 {
-	char wal[4200];
+	char wal[4200], journal[4200];
 	bool live;
 	char *uri;
 	int rc;
 	snprintf(wal, sizeof wal, "%s-wal", path);
-	live = access(wal, F_OK) == 0;
+	snprintf(journal, sizeof journal, "%s-journal", path);
+	/* a -journal left by a crash must be rolled back by a normal open */
+	live = access(wal, F_OK) == 0 || access(journal, F_OK) == 0;
 	/* immutable: no locks, no -shm, no -wal. A server that starts while we
 	 * read writes to its own new WAL, which we do not look at; a command
 	 * that only reads takes a moment. */

@@ -9,8 +9,8 @@
 /* Open path read-only with flags added to SQLITE_OPEN_READONLY (e.g.
  * NOMUTEX). When no -wal file is next to it nobody has the database open,
  * so it is opened as immutable (a WAL-mode file would otherwise get a -wal
- * and a -shm); a running server's database is opened as usual, its -wal
- * and -shm exist already. *db is the caller's to close, even on failure
+ * and a -shm); a running server's database (or one with a -journal) is
+ * opened as usual, its -wal and -shm exist already. *db is the caller's to close, even on failure
  * (SQLite's rule). Returns an SQLite result code. */
 int sqlite_open_ro(const char *path, int flags, sqlite3 **db);
 
