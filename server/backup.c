@@ -221,10 +221,17 @@ out:
 int restore_main(const char *db, const char *from, const char *keys_from)
 {
 	char keys[4096 + 8];
+	const char *msg = NULL;
 	int erased;
 	if (!db || !from) {
 		fprintf(stderr, "usage: kartoteka-server restore --db FILE --from BACKUP [--keys-from KEYS]\n");
 		return 2;
+	}
+	/* checked before anything is replaced: a keyring the master key does
+	 * not open would leave a database nobody can start */
+	if (keys_from && keyring_check_copy(db, keys_from, &msg)) {
+		fprintf(stderr, "kartoteka-server restore: %s: %s; nothing restored\n", keys_from, msg);
+		return 1;
 	}
 	if (restore_file(db, from, "database backup"))
 		return 1;

@@ -823,3 +823,32 @@ int keyring_apply_ledger(kt_keyring *kr, int *destroyed)
 		kt_warn("keyring: WAL not truncated after destroying keys (busy); it is on the next checkpoint");
 	return KT_OK;
 }
+
+int keyring_check_copy(const char *db_path, const char *keys_path, const char **errmsg)
+{
+	char key_path[4096];
+	uint8_t *master = sodium_malloc(KEY_LEN);
+	sqlite3 *db = NULL;
+	bool present = false;
+	int rc;
+	if (!master)
+		return KT_ENOMEM;
+	keyring_key_path(db_path, key_path, sizeof key_path);
+	if ((rc = read_master(key_path, master, errmsg)))
+		goto out;
+	if (sqlite_open_ro(keys_path, SQLITE_OPEN_NOMUTEX, &db) != SQLITE_OK) {
+		*errmsg = "cannot open the keyring copy";
+		rc = KT_EIO;
+		goto out;
+	}
+	rc = check_master(db, master, &present);
+	if (rc || !present) {
+		*errmsg = rc == KT_EIO ? "not a keyring" : "the master key does not open this keyring copy (made before a "
+							   "key rotation, or for another database?)";
+		rc = rc ? rc : KT_EINVALID;
+	}
+out:
+	sqlite3_close(db);
+	sodium_free(master);
+	return rc;
+}

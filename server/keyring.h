@@ -90,6 +90,10 @@ const char *keyring_erased_at(const kt_keyring *kr, size_t i); /* borrowed, sort
  * gets how many there were. KT_EDENIED on a read-only keyring. */
 int keyring_apply_ledger(kt_keyring *kr, int *destroyed) KT_MUST_CHECK;
 
+/* Does the master key of db_path open the keyring file keys_path (a copy
+ * about to be restored)? Reads it only. */
+int keyring_check_copy(const char *db_path, const char *keys_path, const char **errmsg) KT_MUST_CHECK;
+
 /* Why a value of owner can or cannot be opened here. */
 typedef enum kt_key_state {
 	KT_KEY_PRESENT,    /* the key is here */

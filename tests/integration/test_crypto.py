@@ -336,6 +336,17 @@ class CryptoTest(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stderr)
         with open(self.db + ".key.erased") as f:
             self.assertIn(gone["id"], f.read())
+        # a keyring the master key does not open is refused before anything is replaced
+        stranger = os.path.join(self.tmp, "stranger.key")
+        with open(stranger, "wb") as f:
+            f.write(os.urandom(32))
+        os.chmod(stranger, 0o600)
+        before = self.digest(self.db)
+        out = run_server("restore", "--db", self.db, "--from", backup, "--keys-from", keys, "--key", stranger)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("the master key does not open this keyring copy", out.stderr)
+        self.assertIn("nothing restored", out.stderr)
+        self.assertEqual(self.digest(self.db), before)
         for by_hand in (False, True):
             if by_hand:
                 shutil.copyfile(keys, self.db + ".keys")
