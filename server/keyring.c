@@ -362,6 +362,14 @@ int keyring_open(const char *db_path, bool create, bool read_only, kt_keyring **
 			return KT_EIO;
 		}
 	}
+	/* a database whose values are sealed is never given a new, empty
+	 * keyring: its own is elsewhere (a backup's copy, --keys) or lost */
+	if (!create && !read_only && stat(keys_path, &sb) != 0) {
+		*errmsg = "the keyring (the database path + .keys) is missing: give it with --keys FILE, or put a copy "
+			  "in place with restore --keys-from";
+		keyring_close(kr);
+		return KT_ENOT_FOUND;
+	}
 	if (read_only && stat(kr->key_path, &sb) != 0) {
 		keyring_close(kr); /* reading without keys: sealed values are absent */
 		return KT_OK;

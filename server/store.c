@@ -407,6 +407,20 @@ int store_open(const char *path, int flags, kt_store **out, const char **errmsg)
 	}
 	sqlite3_busy_timeout(st->db, 5000);
 	sqlite3_extended_result_codes(st->db, 1);
+	/* sealed values without their keyring (a backup opened to write):
+	 * refused before anything changes the file */
+	if (!(flags & (KT_STORE_READONLY | KT_STORE_CREATE))) {
+		char keys[4096 + 8];
+		uint8_t sealed;
+		size_t len;
+		keyring_keys_path(path, keys, sizeof keys);
+		if (store_meta_get(st, "sealed_v1", &sealed, 1, &len) == KT_OK && access(keys, F_OK) != 0) {
+			*errmsg = "the keyring (the database path + .keys) is missing: give it with --keys FILE, or put a "
+				  "copy in place with restore --keys-from";
+			rc = KT_ENOT_FOUND;
+			goto fail;
+		}
+	}
 	if (!(flags & KT_STORE_READONLY)) {
 		/* WAL: readers never block the writer. synchronous=FULL: a commit
 		 * is on disk before we acknowledge it (see README, durability). */

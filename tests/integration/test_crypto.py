@@ -319,6 +319,10 @@ class CryptoTest(unittest.TestCase):
         self.assertIn("client %s was erased" % gone["id"], out.stderr)
         out = run_server("privacy", "erasure-status", "--db", backup, "--client", gone["id"])
         self.assertEqual(out.returncode, 1, "the backup is from before the erasure")
+        # a command that writes does not make the backup a new, empty keyring either
+        out = run_server("privacy", "erase", "--db", backup, "--key", live_key, "--client", kept["id"], "--confirm")
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("keyring (the database path + .keys) is missing", out.stderr)
         self.assertEqual(self.files(), before, "nothing was created next to the backups")
         self.assertEqual({p: self.digest(p) for p in sums}, sums, "the backups are unchanged")
 
