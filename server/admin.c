@@ -32,6 +32,8 @@ static void admin_usage(void)
 			"  device list                 the device register, tab-separated, newest first\n"
 			"  device sign-out ID          end the device's sessions (it may sign in again)\n"
 			"  device revoke ID            a lost device: sessions end, it must wipe its data\n"
+			"  device lost ID              revoke it and record that it will never come back:\n"
+			"                              erasures stop waiting for its purge receipt\n"
 			"  staff deactivate ID         the person can no longer sign in; sessions end\n"
 			"  staff location ID add|remove LOCATION    where the person works\n"
 			"  staff role ID ROLE          owner, manager, reception or specialist\n"
@@ -403,9 +405,10 @@ static int admin_device(kt_store *st, int argc, char **argv)
 	int npos, rc;
 	bool list = argc >= 1 && !strcmp(argv[0], "list");
 	bool sign_out = argc >= 1 && !strcmp(argv[0], "sign-out"), revoke = argc >= 1 && !strcmp(argv[0], "revoke");
+	bool lost = argc >= 1 && !strcmp(argv[0], "lost");
 
-	if (!list && !sign_out && !revoke)
-		return admin_usage_error("device list, sign-out ID or revoke ID?");
+	if (!list && !sign_out && !revoke && !lost)
+		return admin_usage_error("device list, sign-out ID, revoke ID or lost ID?");
 	if ((rc = admin_parse(argc - 1, argv + 1, NULL, 0, pos, 1, &npos)))
 		return rc;
 	if (list) {
@@ -419,7 +422,7 @@ static int admin_device(kt_store *st, int argc, char **argv)
 		return admin_usage_error("device %s needs the device id", argv[0]);
 	if ((rc = revoke_may_device(st, NULL, pos[0])))
 		return admin_fail("no device %s", pos[0]);
-	rc = revoke ? revoke_device(st, pos[0]) : revoke_sign_out_device(st, pos[0]);
+	rc = lost ? revoke_mark_lost(st, pos[0]) : revoke ? revoke_device(st, pos[0]) : revoke_sign_out_device(st, pos[0]);
 	return rc ? admin_fail("not saved: %s", kt_strerror(rc)) : ADMIN_OK;
 }
 
@@ -482,7 +485,10 @@ int admin_main(const char *db_path, int argc, char **argv)
 		return admin_usage_error("unknown subcommand '%.40s'", argv[0]);
 	if (!db_path)
 		return admin_usage_error("--db FILE is required");
-	if (store_open(db_path, 0, &st, &msg))
+	/* listings only read: they may be pointed at a backup (--keys for its keyring) */
+	bool reads = !strcmp(argv[0], "list") || (argc > 1 && !strcmp(argv[0], "device") && !strcmp(argv[1], "list")) ||
+		     (argc > 1 && !strcmp(argv[0], "consent") && !strcmp(argv[1], "show"));
+	if (store_open(db_path, reads ? KT_STORE_READONLY : 0, &st, &msg))
 		return admin_fail("%s: %s", db_path, msg ? msg : "cannot open");
 	/* the audit log names who changed what: edits made here are the operator's */
 	store_set_actor(st, "operator", NULL, NULL, 0);

@@ -135,6 +135,13 @@ int audit_append(kt_store *st, const kt_audit_entry *e)
 			const char *plain = i ? e->after : e->before;
 			if (plain && (rc = keyring_seal(store_keyring(st), e->client_id, "audit", i ? "after" : "before",
 							seq, plain, strlen(plain), &sealed[i], &v.len[10 + i]))) {
+				if (rc == KT_ENOT_FOUND && keyring_erased(store_keyring(st), e->client_id)) {
+					/* erased (a restored copy erased again): nothing can be
+					 * sealed for them, and nothing is written in the clear */
+					v.text[10 + i] = NULL;
+					v.len[10 + i] = 0;
+					continue;
+				}
 				free(sealed[0]);
 				return rc;
 			}
@@ -267,10 +274,38 @@ int audit_value(kt_store *st, sqlite3_stmt *s, int col, int64_t seq, const char 
 	return rc == KT_EINVALID ? KT_ENOT_FOUND : rc;
 }
 
+/* Why the values about client_id cannot be opened here: erased (the key is
+ * destroyed for good) is not the same as a key that is merely not at hand
+ * (a backup read without the keyring that belongs to it). */
+static const char *unreadable_why(kt_store *st, const char *client_id)
+{
+	sqlite3_stmt *q;
+	bool erased = false;
+	switch (keyring_key_state(store_keyring(st), client_id)) {
+	case KT_KEY_ERASED: return "(unreadable: the client was erased, their key is destroyed)";
+	case KT_KEY_PRESENT: return "(unreadable: does not decrypt with the client's key; altered?)";
+	default: break;
+	}
+	if (sqlite3_prepare_v2(store_db(st), "SELECT 1 FROM erasure WHERE client_id = ? AND status = 'done'", -1, &q,
+			       NULL) == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, client_id, -1, SQLITE_STATIC);
+		erased = sqlite3_step(q) == SQLITE_ROW;
+		sqlite3_finalize(q);
+	}
+	if (erased)
+		return "(unreadable: the client was erased, their key is destroyed)";
+	if (keyring_key_state(store_keyring(st), client_id) == KT_KEY_NO_KEYRING)
+		return "(not readable here: no keyring for this database; for a backup give the keyring "
+		       "copied with it, --keys FILE, and the master key, --key FILE)";
+	return "(not readable here: this keyring has no key for the client; is it the keyring of this "
+	       "database? --keys FILE)";
+}
+
 int audit_show_client(kt_store *st, const char *client_id, FILE *out)
 {
 	sqlite3_stmt *s;
 	int n = 0;
+	const char *why = NULL;
 	if (sqlite3_prepare_v2(store_db(st),
 			       "SELECT strftime('%Y-%m-%d %H:%M:%S', a.server_time / 1000, 'unixepoch') || 'Z', "
 			       "a.actor_kind, coalesce(st.display_name, a.actor_id, ''), coalesce(a.device_id, '-'), "
@@ -288,9 +323,11 @@ int audit_show_client(kt_store *st, const char *client_id, FILE *out)
 			c[i] = (const char *)sqlite3_column_text(s, i);
 		for (int i = 0; i < 2; i++)
 			rc[i] = audit_value(st, s, 8 + i, sqlite3_column_int64(s, 10), i ? "after" : "before", &ba[i]);
+		if ((rc[0] || rc[1]) && !why)
+			why = unreadable_why(st, client_id);
 		fprintf(out, "%s  %s %s  device %s  %s %s %s  fields: %s\n    before: %s\n    after:  %s\n", c[0], c[1],
-			c[2], c[3], c[4], c[5], c[6], c[7], rc[0] ? "(unreadable: the client's key is destroyed)" : ba[0] ? ba[0] : "-",
-			rc[1] ? "(unreadable: the client's key is destroyed)" : ba[1] ? ba[1] : "-");
+			c[2], c[3], c[4], c[5], c[6], c[7], rc[0] ? why : ba[0] ? ba[0] : "-",
+			rc[1] ? why : ba[1] ? ba[1] : "-");
 		free(ba[0]);
 		free(ba[1]);
 		n++;
@@ -340,4 +377,173 @@ int audit_client_entries(kt_store *st, const char *client_id, kt_audit_row_cb cb
 	}
 	store_finish(st, q);
 	return rc == SQLITE_DONE ? KT_OK : KT_EIO;
+}
+
+/* Does the client still exist (and was not erased)? Only then may its
+ * old plain values be sealed under its key; otherwise they are dropped. */
+static bool client_alive(kt_store *st, const char *client_id)
+{
+	sqlite3_stmt *q;
+	bool alive = false;
+	if (keyring_erased(store_keyring(st), client_id))
+		return false;
+	if (!(q = store_prepare(st, "SELECT 1 FROM client WHERE id = ?")))
+		return false;
+	sqlite3_bind_text(q, 1, client_id, -1, SQLITE_STATIC);
+	alive = sqlite3_step(q) == SQLITE_ROW;
+	store_finish(st, q);
+	return alive;
+}
+
+/* Re-seal one organisation's chain from entry `first` on: plain values
+ * about a client are sealed (or dropped), and every hash from there is
+ * computed again, since each covers the one before. */
+static int reseal_org(kt_store *st, const char *org, int64_t first, int *sealed, int *purged, uint8_t old_head[HASH_LEN])
+{
+	sqlite3_stmt *s = NULL, *u = NULL;
+	uint8_t prev[HASH_LEN];
+	bool have_prev = false;
+	int rc = KT_OK, nrc;
+	if (sqlite3_prepare_v2(store_db(st), "SELECT " AUDIT_COLS ", prev_hash, hash FROM audit WHERE org_id = ? AND "
+			       "seq >= ? ORDER BY seq", -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(store_db(st), "UPDATE audit SET before = ?2, after = ?3, prev_hash = ?4, hash = ?5 "
+			       "WHERE seq = ?1", -1, &u, NULL) != SQLITE_OK) {
+		rc = KT_EIO;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, org, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, first);
+	while (!rc && (nrc = sqlite3_step(s)) == SQLITE_ROW) {
+		entry_vals v = {0};
+		uint8_t hash[HASH_LEN], *sealed_v[2] = {NULL, NULL};
+		char seq[KT_I64_TEXT];
+		v.seq = sqlite3_column_int64(s, 0);
+		for (int i = 0; i < 12; i++) {
+			bool null = sqlite3_column_type(s, 1 + i) == SQLITE_NULL;
+			v.text[i] = null ? NULL : (const char *)sqlite3_column_blob(s, 1 + i);
+			v.len[i] = null ? 0 : (size_t)sqlite3_column_bytes(s, 1 + i);
+			if (!null && !v.text[i])
+				v.text[i] = "";
+		}
+		v.device_time_null = sqlite3_column_type(s, 13) == SQLITE_NULL;
+		v.device_time = sqlite3_column_int64(s, 13);
+		v.server_time = sqlite3_column_int64(s, 14);
+		if (!have_prev) {
+			if (sqlite3_column_bytes(s, 15) != HASH_LEN) {
+				rc = KT_EINVALID;
+				break;
+			}
+			memcpy(prev, sqlite3_column_blob(s, 15), HASH_LEN);
+			have_prev = true;
+		}
+		if (sqlite3_column_bytes(s, 16) == HASH_LEN)
+			memcpy(old_head, sqlite3_column_blob(s, 16), HASH_LEN);
+		const char *client = v.text[7];
+		bool plain = client && ((v.text[10] && sqlite3_column_type(s, 11) == SQLITE_TEXT) ||
+					(v.text[11] && sqlite3_column_type(s, 12) == SQLITE_TEXT));
+		if (plain) {
+			bool alive = client_alive(st, client);
+			kt_i64_text(seq, v.seq);
+			for (int i = 0; i < 2 && !rc; i++) {
+				if (!v.text[10 + i] || keyring_is_sealed(v.text[10 + i], v.len[10 + i]))
+					continue;
+				if (alive && (rc = keyring_seal(store_keyring(st), client, "audit", i ? "after" : "before", seq,
+								v.text[10 + i], v.len[10 + i], &sealed_v[i],
+								&v.len[10 + i])))
+					break;
+				v.text[10 + i] = alive ? (const char *)sealed_v[i] : NULL;
+				if (!alive)
+					v.len[10 + i] = 0;
+			}
+			*(alive ? sealed : purged) += 1;
+		}
+		if (!rc && !(rc = entry_hash(prev, &v, hash))) {
+			sqlite3_reset(u);
+			sqlite3_bind_int64(u, 1, v.seq);
+			for (int i = 0; i < 2; i++) {
+				if (!v.text[10 + i])
+					sqlite3_bind_null(u, 2 + i);
+				else if (sealed_v[i])
+					sqlite3_bind_blob(u, 2 + i, v.text[10 + i], (int)v.len[10 + i], SQLITE_STATIC);
+				else
+					sqlite3_bind_text(u, 2 + i, v.text[10 + i], (int)v.len[10 + i], SQLITE_TRANSIENT);
+			}
+			sqlite3_bind_blob(u, 4, prev, HASH_LEN, SQLITE_TRANSIENT);
+			sqlite3_bind_blob(u, 5, hash, HASH_LEN, SQLITE_TRANSIENT);
+			if (sqlite3_step(u) != SQLITE_DONE)
+				rc = KT_EIO;
+			memcpy(prev, hash, HASH_LEN);
+		}
+		free(sealed_v[0]);
+		free(sealed_v[1]);
+	}
+out:
+	sqlite3_finalize(s);
+	sqlite3_finalize(u);
+	return rc;
+}
+
+int audit_seal_legacy(kt_store *st)
+{
+	sqlite3_stmt *q = NULL;
+	char *trigger = NULL;
+	struct org_first {
+		char org[KT_UUID_LEN + 1];
+		int64_t first;
+	} *orgs = NULL;
+	int n = 0, rc = KT_OK;
+	if (sqlite3_prepare_v2(store_db(st), "SELECT org_id, min(seq) FROM audit WHERE client_id IS NOT NULL AND "
+			       "(typeof(before) = 'text' OR typeof(after) = 'text') GROUP BY org_id", -1, &q,
+			       NULL) != SQLITE_OK)
+		return KT_EIO;
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		void *more = realloc(orgs, (size_t)(n + 1) * sizeof *orgs);
+		if (!more) {
+			rc = KT_ENOMEM;
+			break;
+		}
+		orgs = more;
+		snprintf(orgs[n].org, sizeof orgs[n].org, "%s", (const char *)sqlite3_column_text(q, 0));
+		orgs[n++].first = sqlite3_column_int64(q, 1);
+	}
+	sqlite3_finalize(q);
+	if (rc || !n)
+		goto out;
+	/* entries are append-only through a trigger; the upgrade itself is the
+	 * one writer allowed to rewrite them, in this transaction only */
+	if (sqlite3_prepare_v2(store_db(st), "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND "
+			       "name = 'audit_no_update'", -1, &q, NULL) != SQLITE_OK) {
+		rc = KT_EIO;
+		goto out;
+	}
+	if (sqlite3_step(q) == SQLITE_ROW)
+		trigger = strdup((const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	if (trigger && sqlite3_exec(store_db(st), "DROP TRIGGER audit_no_update", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = KT_EIO;
+		goto out;
+	}
+	for (int i = 0; i < n && !rc; i++) {
+		int sealed = 0, purged = 0;
+		uint8_t old_head[HASH_LEN] = {0};
+		char hex[2 * HASH_LEN + 1], after[320];
+		if ((rc = reseal_org(st, orgs[i].org, orgs[i].first, &sealed, &purged, old_head)))
+			break;
+		sodium_bin2hex(hex, sizeof hex, old_head, HASH_LEN);
+		/* the rewrite itself is on the record, with the head it replaced */
+		snprintf(after, sizeof after,
+			 "{\"entries_sealed\":%d,\"entries_purged\":%d,\"from_seq\":%lld,\"previous_head\":\"%s\"}",
+			 sealed, purged, (long long)orgs[i].first, hex);
+		kt_audit_entry e = {orgs[i].org, "sealed_at_upgrade", "audit", orgs[i].org, NULL, NULL, NULL, NULL, after};
+		if (!(rc = audit_append(st, &e)))
+			kt_info("audit: %d entries written before encryption at rest sealed, %d of erased clients "
+				"emptied (organisation %s; chain re-hashed from entry %lld)",
+				sealed, purged, orgs[i].org, (long long)orgs[i].first);
+	}
+	if (!rc && trigger && sqlite3_exec(store_db(st), trigger, NULL, NULL, NULL) != SQLITE_OK)
+		rc = KT_EIO;
+out:
+	free(trigger);
+	free(orgs);
+	return rc;
 }

@@ -49,4 +49,12 @@ typedef int (*kt_audit_row_cb)(void *user, const kt_audit_row *r);
  * before/after stays here (they become ciphertext with the client's key). */
 int audit_client_entries(kt_store *st, const char *client_id, kt_audit_row_cb cb, void *user) KT_MUST_CHECK;
 
+/* Upgrade: audit entries about a client written in plain text before
+ * encryption at rest are sealed with the client's key, or emptied when the
+ * client is gone (erased); the organisation's chain is re-hashed from the
+ * first such entry, and a "sealed_at_upgrade" entry records the counts and
+ * the chain head it replaced. Inside the caller's write transaction;
+ * logs one line per organisation. */
+int audit_seal_legacy(kt_store *st) KT_MUST_CHECK;
+
 #endif

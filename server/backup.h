@@ -10,9 +10,11 @@
  * copy the keyring there, to be kept apart from the backups. Exit status. */
 int backup_main(const char *db, const char *to, const char *keys_to);
 
-/* Replace db by the backup `from`. Refuses while a server has db open.
- * Clients of the backup whose keys are destroyed (erased since the backup)
- * are erased again (erasure.h) and listed. Exit status. */
-int restore_main(const char *db, const char *from);
+/* Replace db by the backup `from`, and its keyring by keys_from when not
+ * NULL (a copy made with --keys-to). Refuses while a server has db open.
+ * The erasure ledger (keyring.h) is applied again: keys of erased clients
+ * are destroyed in the restored keyring, and erased clients the backup
+ * still holds are erased again (erasure.h) and listed. Exit status. */
+int restore_main(const char *db, const char *from, const char *keys_from);
 
 #endif

@@ -3,8 +3,11 @@
  * change log routes the deletes to devices and the encrypted store can
  * decrypt; the SQL here touches ids, times and statuses only. Never writes
  * a personal value into the erasure tables or the erasure's audit entry. */
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <jansson.h>
 #include "audit.h"
 #include "erasure.h"
@@ -34,6 +37,75 @@ static const struct {
 	{"setup_token", "client_id"},
 	{"outbox", "client_id"},
 };
+
+static const char *spool_dir_set;
+
+void erasure_set_spool_dir(const char *dir)
+{
+	spool_dir_set = dir;
+}
+
+/* The ids of the client's mail, before their outbox rows go: the spool's
+ * files are named after them. *ids is malloc'd. */
+static int mail_ids(kt_store *st, const char *client_id, int64_t **ids, int *n)
+{
+	sqlite3_stmt *q = store_prepare(st, "SELECT id FROM outbox WHERE client_id = ?");
+	*ids = NULL;
+	*n = 0;
+	if (!q)
+		return KT_OK; /* a build without the outbox */
+	sqlite3_bind_text(q, 1, client_id, -1, SQLITE_STATIC);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		void *more = realloc(*ids, (size_t)(*n + 1) * sizeof **ids);
+		if (!more) {
+			store_finish(st, q);
+			return KT_ENOMEM;
+		}
+		*ids = more;
+		(*ids)[(*n)++] = sqlite3_column_int64(q, 0);
+	}
+	store_finish(st, q);
+	return KT_OK;
+}
+
+/* Delete the spool's files of these mails ("<id>-<purpose>.eml", and a
+ * ".eml.tmp" being written). The spool is spool_dir, or <db>.spool as the
+ * portal's default. Returns how many went. */
+static int delete_spool_files(kt_store *st, const int64_t *ids, int n)
+{
+	char dir[4200], path[4500];
+	const char *db = sqlite3_db_filename(store_db(st), "main");
+	DIR *d;
+	struct dirent *e;
+	int gone = 0;
+	if (!n)
+		return 0;
+	if (spool_dir_set)
+		snprintf(dir, sizeof dir, "%s", spool_dir_set);
+	else if (db && *db)
+		snprintf(dir, sizeof dir, "%s.spool", db);
+	else
+		return 0;
+	if (!(d = opendir(dir)))
+		return 0;
+	while ((e = readdir(d))) {
+		char *end;
+		long long id = strtoll(e->d_name, &end, 10);
+		if (end == e->d_name || *end != '-' || (!strstr(end, ".eml")))
+			continue;
+		for (int i = 0; i < n; i++)
+			if (ids[i] == id) {
+				snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+				if (unlink(path) == 0)
+					gone++;
+				else
+					kt_warn("erasure: spool file %s not deleted", path);
+				break;
+			}
+	}
+	closedir(d);
+	return gone;
+}
 
 static int step_done(kt_store *st, sqlite3_stmt *q)
 {
@@ -276,7 +348,8 @@ static int audit_erasure(kt_store *st, const char *org, const char *client_id, c
 	return rc;
 }
 
-static int erase_in_tx(kt_store *st, const char *client_id, const char *by, kt_erasure_result *r)
+static int erase_in_tx(kt_store *st, const char *client_id, const char *by, kt_erasure_result *r, int64_t **mail,
+		       int *nmail)
 {
 	char org[KT_UUID_LEN + 1], ph[KT_UUID_LEN + 1];
 	struct erase_ctx c = {st, NULL, ph, kt_now_ms(), 0};
@@ -309,7 +382,7 @@ static int erase_in_tx(kt_store *st, const char *client_id, const char *by, kt_e
 	if ((rc = record_erasure(st, client_id, org, by, c.now, r->seq, &r->id)) ||
 	    (rc = record_devices(st, r->id, org, client_id, r->seq, &r->devices)))
 		return rc;
-	if ((rc = revoke_client_in_tx(st, client_id)))
+	if ((rc = revoke_client_in_tx(st, client_id)) || (rc = mail_ids(st, client_id, mail, nmail)))
 		return rc;
 	for (size_t i = 0; i < sizeof erase_private / sizeof erase_private[0]; i++) {
 		if ((rc = store_private_delete(st, erase_private[i].table, erase_private[i].col, client_id, &n)))
@@ -322,15 +395,24 @@ static int erase_in_tx(kt_store *st, const char *client_id, const char *by, kt_e
 int erasure_erase(kt_store *st, const char *client_id, const char *by, kt_erasure_result *res)
 {
 	kt_erasure_result r = {0};
-	int rc = store_begin(st);
+	int64_t *mail = NULL;
+	int nmail = 0, rc = store_begin(st);
 	if (rc)
 		return rc;
-	if ((rc = erase_in_tx(st, client_id, by, &r))) {
+	if ((rc = erase_in_tx(st, client_id, by, &r, &mail, &nmail))) {
 		store_rollback(st);
+		free(mail);
 		return rc;
 	}
-	if ((rc = store_commit(st)))
+	if ((rc = store_commit(st))) {
+		free(mail);
 		return rc;
+	}
+	/* their mail's rows are gone; the copies written to the spool go too
+	 * (a file the mail worker writes while this runs is removed by it,
+	 * when it finds the row gone) */
+	r.spool_files = delete_spool_files(st, mail, nmail);
+	free(mail);
 	/* the key goes only once the erasure is committed: a failed erasure
 	 * leaves the client readable, not half gone. Nothing after the commit
 	 * seals with it (the erasure's own audit entry names no client). A
@@ -383,6 +465,14 @@ int erasure_list_pending(kt_store *st, const char *org, kt_erasure_cb cb, void *
 	return rc == SQLITE_DONE ? KT_OK : KT_EIO;
 }
 
+#define STATUS_DEVICES(lost)                                                                                   \
+	"SELECT ed.device_id, ed.kind, ed.principal_id, coalesce(s.display_name, ''), ed.role, "                  \
+	"coalesce(d.app, ''), coalesce(ed.purged_at, 0), coalesce(d.last_seen, 0), "                              \
+	"coalesce(d.last_ack_seq, 0), coalesce(d.revoked, 1), " lost " FROM erasure_device ed "                   \
+	"LEFT JOIN device d ON d.id = ed.device_id "                                                              \
+	"LEFT JOIN staff s ON ed.kind = 'staff' AND s.id = ed.principal_id "                                      \
+	"WHERE ed.erasure_id = ? ORDER BY ed.kind DESC, 4, ed.device_id"
+
 int erasure_status(kt_store *st, const char *client_id, const char *org, kt_erasure_cb info_cb,
 		   kt_erasure_device_cb dev_cb, void *user)
 {
@@ -410,18 +500,21 @@ int erasure_status(kt_store *st, const char *client_id, const char *org, kt_eras
 	store_finish(st, q);
 	if (rc || !done)
 		return rc;
-	if (!(q = store_prepare(st, "SELECT ed.device_id, ed.kind, ed.principal_id, coalesce(s.display_name, ''), ed.role, "
-				    "coalesce(d.app, ''), coalesce(ed.purged_at, 0), coalesce(d.last_seen, 0), "
-				    "coalesce(d.last_ack_seq, 0), coalesce(d.revoked, 1) FROM erasure_device ed "
-				    "LEFT JOIN device d ON d.id = ed.device_id "
-				    "LEFT JOIN staff s ON ed.kind = 'staff' AND s.id = ed.principal_id "
-				    "WHERE ed.erasure_id = ? ORDER BY ed.kind DESC, 4, ed.device_id")))
+	/* a backup read read-only may be from before devices could be marked lost */
+	if (!(q = store_prepare(st, "SELECT 1 FROM pragma_table_info('device') WHERE name = 'lost_at'")))
+		return KT_EIO;
+	bool lost_cols = sqlite3_step(q) == SQLITE_ROW;
+	store_finish(st, q);
+	if (!(q = store_prepare(st, lost_cols ? STATUS_DEVICES("coalesce(d.lost_at, 0), coalesce((SELECT ls.display_name "
+							       "FROM staff ls WHERE 'staff:' || ls.id = d.lost_by), d.lost_by, '')")
+					      : STATUS_DEVICES("0, ''"))))
 		return KT_EIO;
 	sqlite3_bind_int64(q, 1, id);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		kt_erasure_device d = {col_text(q, 0), col_text(q, 1), col_text(q, 2), col_text(q, 3), col_text(q, 4),
 				       col_text(q, 5), sqlite3_column_int64(q, 6), sqlite3_column_int64(q, 7),
-				       sqlite3_column_int64(q, 8), sqlite3_column_int(q, 9) != 0};
+				       sqlite3_column_int64(q, 8), sqlite3_column_int(q, 9) != 0,
+				       sqlite3_column_int64(q, 10), col_text(q, 11)};
 		int crc = dev_cb(user, &d);
 		if (crc) {
 			store_finish(st, q);
@@ -430,6 +523,11 @@ int erasure_status(kt_store *st, const char *client_id, const char *org, kt_eras
 	}
 	store_finish(st, q);
 	return rc == SQLITE_DONE ? KT_OK : KT_EIO;
+}
+
+const char *erasure_device_state(const kt_erasure_device *d)
+{
+	return d->purged_at ? "purged" : d->lost_at ? "lost" : d->revoked_now ? "wipe_ordered" : "not_purged";
 }
 
 /* Milliseconds of a UUIDv7's time field (its first 48 bits). */

@@ -31,7 +31,14 @@ typedef struct kt_erasure_result {
 	int64_t id;        /* erasure table row */
 	int64_t seq;       /* change-log seq of its last change */
 	int visits, appointments, other_rows, devices;
+	int spool_files;   /* .eml files of the client's mail deleted from the spool */
 } kt_erasure_result;
+
+/* Where the mail spool is (the portal's spool_dir) for the erasures this
+ * process makes; NULL: <database>.spool, the portal's default. The string
+ * must outlive them. An erasure deletes the spool's files of the client's
+ * mail ("<mail id>-<purpose>.eml"). */
+void erasure_set_spool_dir(const char *dir);
 
 /* Erase client_id now (confirms a pending request). by: who confirmed it
  * ("staff:<id>", "operator", "retention"). The audit actor is the store's
@@ -58,7 +65,14 @@ typedef struct kt_erasure_device {
 	const char *device_id, *kind, *principal_id, *name, *role, *app;
 	int64_t purged_at, last_seen, last_ack_seq;
 	bool revoked_now;
+	int64_t lost_at;     /* marked lost (revoke_mark_lost), 0: not; it will never purge */
+	const char *lost_by; /* "operator" or the staff member's name; "" when not lost */
 } kt_erasure_device;
+
+/* The state erasure-status shows for a device: "purged", "lost" (marked
+ * lost by an owner: no receipt will come), "wipe_ordered" (revoked: told
+ * to wipe at its next contact) or "not_purged". */
+const char *erasure_device_state(const kt_erasure_device *d);
 typedef int (*kt_erasure_device_cb)(void *user, const kt_erasure_device *d);
 
 /* The latest erasure of client_id (info_cb once) and, when done, its

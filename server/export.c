@@ -144,12 +144,14 @@ int export_client(kt_store *st, const char *client_id, char **json)
 	*json = NULL;
 	if (!client_id || !kt_uuid_valid(client_id, strlen(client_id)))
 		return KT_EINVALID;
-	/* one transaction: the document is consistent and the export is recorded with it */
-	if ((rc = store_begin(st)))
+	/* one transaction: the document is consistent and the export is recorded
+	 * with it (a database opened read-only, a backup, records nothing) */
+	bool ro = store_read_only(st);
+	if ((rc = ro ? store_begin_read(st) : store_begin(st)))
 		return rc;
 	if ((rc = store_row_load(st, ct, client_id, &client)))
 		goto out;
-	if ((rc = record_export(st, &client)))
+	if (!ro && (rc = record_export(st, &client)))
 		goto out;
 	doc = json_pack("{s:s, s:I, s:o}", "format", EXPORT_FORMAT, "generated_at", (json_int_t)kt_now_ms(), "client",
 			row_json(&client));

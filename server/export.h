@@ -10,7 +10,8 @@
 /* Build the export of client_id and record it in the audit log (action
  * "exported", by the store's current actor) in one transaction, so the
  * document's access log ends with this export and no export goes
- * unrecorded. *json (NUL-terminated, owned by the caller, free()) gets the
+ * unrecorded; on a store opened read-only (a backup) nothing is recorded,
+ * and the caller says so. *json (NUL-terminated, owned by the caller, free()) gets the
  * document. KT_ENOT_FOUND when there is no such client. */
 int export_client(kt_store *st, const char *client_id, char **json) KT_MUST_CHECK;
 

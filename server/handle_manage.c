@@ -77,9 +77,15 @@ int handle_manage(kt_session *s, const unsigned char *buf, size_t len)
 	bool sign_out = kt_mp_str_eq(m.op.s, m.op.len, "sign_out_device");
 	bool revoke = kt_mp_str_eq(m.op.s, m.op.len, "revoke_device");
 	bool deactivate = kt_mp_str_eq(m.op.s, m.op.len, "deactivate_staff");
-	if (!list && !sign_out && !revoke && !deactivate) {
-		session_error(s, KT_EINVALID, "op is list_devices, sign_out_device, revoke_device or deactivate_staff",
+	bool lost = kt_mp_str_eq(m.op.s, m.op.len, "mark_device_lost");
+	if (!list && !sign_out && !revoke && !deactivate && !lost) {
+		session_error(s, KT_EINVALID,
+			      "op is list_devices, sign_out_device, revoke_device, mark_device_lost or deactivate_staff",
 			      "manage", false);
+		return 0;
+	}
+	if (lost && p->role != KT_ROLE_OWNER) {
+		session_error(s, KT_EDENIED, "only owners mark a device lost", "manage", false);
 		return 0;
 	}
 	if (!list) {
@@ -100,8 +106,9 @@ int handle_manage(kt_session *s, const unsigned char *buf, size_t len)
 		}
 		store_set_actor(srv->st, "staff", p->id, s->device, 0);
 		rc = deactivate ? revoke_deactivate_staff(srv->st, id)
-		     : revoke ? revoke_device(srv->st, id)
-			      : revoke_sign_out_device(srv->st, id);
+		     : lost     ? revoke_mark_lost(srv->st, id)
+		     : revoke   ? revoke_device(srv->st, id)
+				: revoke_sign_out_device(srv->st, id);
 		store_set_actor(srv->st, "system", NULL, NULL, 0);
 		if (rc) {
 			session_error(s, rc == KT_EBUSY ? rc : KT_EIO, "not saved; try again", "manage", false);

@@ -341,7 +341,7 @@ static int pack_status_device(void *user, const kt_erasure_device *d)
 {
 	struct status_ctx *c = user;
 	kt_mpw *w = &c->devs;
-	kt_mpw_map(w, 10);
+	kt_mpw_map(w, 11);
 	kt_mpw_str(w, "id");
 	kt_mpw_str(w, d->device_id);
 	kt_mpw_str(w, "kind");
@@ -355,13 +355,15 @@ static int pack_status_device(void *user, const kt_erasure_device *d)
 	kt_mpw_str(w, "app");
 	kt_mpw_str(w, d->app);
 	kt_mpw_str(w, "state");
-	kt_mpw_str(w, d->purged_at ? "purged" : d->revoked_now ? "wipe_ordered" : "not_purged");
+	kt_mpw_str(w, erasure_device_state(d));
 	kt_mpw_str(w, "purged_at");
 	d->purged_at ? kt_mpw_int(w, d->purged_at) : kt_mpw_nil(w);
 	kt_mpw_str(w, "last_seen");
 	kt_mpw_int(w, d->last_seen);
 	kt_mpw_str(w, "last_ack_seq");
 	kt_mpw_int(w, d->last_ack_seq);
+	kt_mpw_str(w, "lost_at");
+	d->lost_at ? kt_mpw_int(w, d->lost_at) : kt_mpw_nil(w);
 	c->n++;
 	return 0;
 }

@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include "keyring.h"
 #include "kt_util.h"
+#include "sqlite_ro.h"
 
 #define KEY_LEN 32
 #define NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
@@ -40,6 +42,8 @@ struct kt_keyring {
 	int64_t checked_us;     /* when data_version was last read */
 	unsigned evictions;     /* picks the slot a full set gives up */
 	uint64_t unwraps;       /* keys read from the file (cache misses) */
+	char (*erased)[MAX_OWNER + 1]; /* the erasure ledger, sorted; NULL when empty */
+	size_t nerased;
 };
 
 /* How long an unwrapped key may be used without asking whether another
@@ -48,11 +52,99 @@ struct kt_keyring {
  * long (the erased rows themselves are deleted in the same transaction). */
 #define RECHECK_US 20000
 
-static const char *key_file_override;
+static const char *key_file_override, *keys_file_override;
 
 void keyring_set_key_file(const char *path)
 {
 	key_file_override = path;
+}
+
+void keyring_set_keys_file(const char *path)
+{
+	keys_file_override = path;
+}
+
+void keyring_keys_path(const char *db_path, char *buf, size_t cap)
+{
+	if (keys_file_override)
+		snprintf(buf, cap, "%s", keys_file_override);
+	else
+		snprintf(buf, cap, "%s.keys", db_path);
+}
+
+static void ledger_path(const kt_keyring *kr, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s.erased", kr->key_path);
+}
+
+static int owner_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* Read the ledger of erased owners (one id per line, then a tab and the
+ * date) into a sorted array. A missing file is an empty ledger. */
+static int ledger_load(kt_keyring *kr)
+{
+	char path[sizeof kr->key_path + 8], line[256];
+	char (*ids)[MAX_OWNER + 1] = NULL;
+	size_t n = 0, cap = 0;
+	FILE *f;
+	ledger_path(kr, path, sizeof path);
+	if (!(f = fopen(path, "r")))
+		return errno == ENOENT ? KT_OK : KT_EIO;
+	while (fgets(line, sizeof line, f)) {
+		size_t l = strcspn(line, "\t\r\n");
+		if (l == 0 || l > MAX_OWNER)
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			void *more = realloc(ids, nc * sizeof *ids);
+			if (!more) {
+				free(ids);
+				fclose(f);
+				return KT_ENOMEM;
+			}
+			ids = more;
+			cap = nc;
+		}
+		memcpy(ids[n], line, l);
+		ids[n++][l] = 0;
+	}
+	fclose(f);
+	if (n)
+		qsort(ids, n, sizeof *ids, owner_cmp);
+	free(kr->erased);
+	kr->erased = ids;
+	kr->nerased = n;
+	return KT_OK;
+}
+
+bool keyring_erased(const kt_keyring *kr, const char *owner)
+{
+	return kr && kr->nerased && bsearch(owner, kr->erased, kr->nerased, sizeof *kr->erased, owner_cmp);
+}
+
+/* Add owner to the ledger, synced, before its key is destroyed: a keyring
+ * copy from before cannot bring the key back unnoticed. */
+static int ledger_add(kt_keyring *kr, const char *owner)
+{
+	char path[sizeof kr->key_path + 8], line[MAX_OWNER + 40], date[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	int fd, len;
+	bool ok;
+	if (keyring_erased(kr, owner))
+		return KT_OK;
+	ledger_path(kr, path, sizeof path);
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof date, "%Y-%m-%d %H:%M:%SZ", &tm);
+	len = snprintf(line, sizeof line, "%s\t%s\n", owner, date);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) < 0)
+		return KT_EIO;
+	ok = write(fd, line, (size_t)len) == len && fsync(fd) == 0;
+	ok = close(fd) == 0 && ok;
+	return ok ? ledger_load(kr) : KT_EIO;
 }
 
 void keyring_key_path(const char *db_path, char *buf, size_t cap)
@@ -251,7 +343,7 @@ int keyring_open(const char *db_path, bool create, bool read_only, kt_keyring **
 	}
 	kr->read_only = read_only;
 	keyring_key_path(db_path, kr->key_path, sizeof kr->key_path);
-	snprintf(keys_path, sizeof keys_path, "%s.keys", db_path);
+	keyring_keys_path(db_path, keys_path, sizeof keys_path);
 	if (!(kr->master = sodium_malloc(KEY_LEN)) || !(kr->cache = sodium_malloc(CACHE_SLOTS * sizeof(slot)))) {
 		keyring_close(kr);
 		return KT_ENOMEM;
@@ -270,14 +362,23 @@ int keyring_open(const char *db_path, bool create, bool read_only, kt_keyring **
 			return KT_EIO;
 		}
 	}
+	/* a database whose values are sealed is never given a new, empty
+	 * keyring: its own is elsewhere (a backup's copy, --keys) or lost */
+	if (!create && !read_only && stat(keys_path, &sb) != 0) {
+		*errmsg = "the keyring (the database path + .keys) is missing: give it with --keys FILE, or put a copy "
+			  "in place with restore --keys-from";
+		keyring_close(kr);
+		return KT_ENOT_FOUND;
+	}
 	if (read_only && stat(kr->key_path, &sb) != 0) {
 		keyring_close(kr); /* reading without keys: sealed values are absent */
 		return KT_OK;
 	}
 	if (!read_only || stat(keys_path, &sb) == 0) {
-		int flags = SQLITE_OPEN_NOMUTEX | (read_only ? SQLITE_OPEN_READONLY
-							     : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-		if (sqlite3_open_v2(keys_path, &kr->db, flags, NULL) != SQLITE_OK) {
+		int orc = read_only ? sqlite_open_ro(keys_path, SQLITE_OPEN_NOMUTEX, &kr->db)
+				    : sqlite3_open_v2(keys_path, &kr->db,
+						      SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+		if (orc != SQLITE_OK) {
 			*errmsg = "cannot open the keyring file";
 			keyring_close(kr);
 			return KT_EIO;
@@ -295,6 +396,11 @@ int keyring_open(const char *db_path, bool create, bool read_only, kt_keyring **
 		keyring_close(kr);
 		return rc;
 	}
+	if ((rc = ledger_load(kr))) {
+		*errmsg = "cannot read the erasure ledger (the master key file's name + .erased)";
+		keyring_close(kr);
+		return rc;
+	}
 	kr->data_version = kr->db ? data_version_of(kr) : 0;
 	*out = kr;
 	return KT_OK;
@@ -309,6 +415,7 @@ void keyring_close(kt_keyring *kr)
 	sqlite3_close(kr->db);
 	sodium_free(kr->master);
 	sodium_free(kr->cache);
+	free(kr->erased);
 	free(kr);
 }
 
@@ -360,6 +467,8 @@ static void cache_check(kt_keyring *kr)
 	const char *msg = NULL;
 	if (load_master(kr, &msg))
 		kt_warn("keyring: %s", msg);
+	if (ledger_load(kr)) /* an erasure by another process is listed before its key goes */
+		kt_warn("keyring: cannot re-read the erasure ledger");
 }
 
 static int find_key(kt_keyring *kr, const char *owner, uint8_t key[KEY_LEN], uint32_t *version)
@@ -375,6 +484,10 @@ static int find_key(kt_keyring *kr, const char *owner, uint8_t key[KEY_LEN], uin
 		*version = c->version;
 		return KT_OK;
 	}
+	/* an erased client's key found in a keyring copy from before the
+	 * erasure is never used (and never cached) */
+	if (keyring_erased(kr, owner))
+		return KT_ENOT_FOUND;
 	if (!kr->sel && sqlite3_prepare_v3(kr->db, "SELECT version, wrapped FROM data_key WHERE owner = ?", -1,
 					   SQLITE_PREPARE_PERSISTENT, &kr->sel, NULL) != SQLITE_OK)
 		return KT_EIO;
@@ -412,6 +525,8 @@ static int create_key(kt_keyring *kr, const char *owner, uint8_t key[KEY_LEN], u
 	int rc;
 	if (!kr || !kr->db || kr->read_only)
 		return KT_EDENIED;
+	if (keyring_erased(kr, owner))
+		return KT_ENOT_FOUND; /* an erased client never gets a key again */
 	if (exec(kr->db, "BEGIN IMMEDIATE"))
 		return KT_EBUSY;
 	if (check_master(kr->db, kr->master, &present) != KT_OK) {
@@ -560,6 +675,8 @@ int keyring_destroy(kt_keyring *kr, const char *owner)
 	int rc;
 	if (!kr || !kr->db || kr->read_only)
 		return KT_EDENIED;
+	if (ledger_add(kr, owner))
+		return KT_EIO;
 	if (sqlite3_prepare_v2(kr->db, "DELETE FROM data_key WHERE owner = ?", -1, &s, NULL) != SQLITE_OK)
 		return KT_EIO;
 	sqlite3_bind_text(s, 1, owner, -1, SQLITE_STATIC);
@@ -661,5 +778,85 @@ out:
 	sqlite3_finalize(upd);
 	sodium_free(fresh);
 	keyring_close(kr);
+	return rc;
+}
+
+kt_key_state keyring_key_state(kt_keyring *kr, const char *owner)
+{
+	if (keyring_erased(kr, owner))
+		return KT_KEY_ERASED;
+	if (!kr || !kr->db)
+		return KT_KEY_NO_KEYRING;
+	return keyring_has(kr, owner) ? KT_KEY_PRESENT : KT_KEY_ABSENT;
+}
+
+size_t keyring_erased_count(const kt_keyring *kr)
+{
+	return kr ? kr->nerased : 0;
+}
+
+const char *keyring_erased_at(const kt_keyring *kr, size_t i)
+{
+	return kr && i < kr->nerased ? kr->erased[i] : NULL;
+}
+
+int keyring_apply_ledger(kt_keyring *kr, int *destroyed)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = KT_OK;
+	*destroyed = 0;
+	if (!kr || !kr->db || kr->read_only)
+		return KT_EDENIED;
+	if (!kr->nerased)
+		return KT_OK;
+	if (exec(kr->db, "BEGIN IMMEDIATE"))
+		return KT_EBUSY;
+	if (sqlite3_prepare_v2(kr->db, "DELETE FROM data_key WHERE owner = ?", -1, &s, NULL) != SQLITE_OK)
+		rc = KT_EIO;
+	for (size_t i = 0; !rc && i < kr->nerased; i++) {
+		sqlite3_reset(s);
+		sqlite3_bind_text(s, 1, kr->erased[i], -1, SQLITE_STATIC);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			rc = KT_EIO;
+		else
+			*destroyed += sqlite3_changes(kr->db);
+	}
+	sqlite3_finalize(s);
+	if (rc || exec(kr->db, "COMMIT")) {
+		exec(kr->db, "ROLLBACK");
+		return rc ? rc : KT_EIO;
+	}
+	sodium_memzero(kr->cache, CACHE_SLOTS * sizeof(slot));
+	if (*destroyed && sqlite3_wal_checkpoint_v2(kr->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) != SQLITE_OK)
+		kt_warn("keyring: WAL not truncated after destroying keys (busy); it is on the next checkpoint");
+	return KT_OK;
+}
+
+int keyring_check_copy(const char *db_path, const char *keys_path, const char **errmsg)
+{
+	char key_path[4096];
+	uint8_t *master = sodium_malloc(KEY_LEN);
+	sqlite3 *db = NULL;
+	bool present = false;
+	int rc;
+	if (!master)
+		return KT_ENOMEM;
+	keyring_key_path(db_path, key_path, sizeof key_path);
+	if ((rc = read_master(key_path, master, errmsg)))
+		goto out;
+	if (sqlite_open_ro(keys_path, SQLITE_OPEN_NOMUTEX, &db) != SQLITE_OK) {
+		*errmsg = "cannot open the keyring copy";
+		rc = KT_EIO;
+		goto out;
+	}
+	rc = check_master(db, master, &present);
+	if (rc || !present) {
+		*errmsg = rc == KT_EIO ? "not a keyring" : "the master key does not open this keyring copy (made before a "
+							   "key rotation, or for another database?)";
+		rc = rc ? rc : KT_EINVALID;
+	}
+out:
+	sqlite3_close(db);
+	sodium_free(master);
 	return rc;
 }

@@ -36,6 +36,13 @@ void keyring_set_key_file(const char *path);
 /* Where the master key of db_path is: the override or db_path + ".key". */
 void keyring_key_path(const char *db_path, char *buf, size_t cap);
 
+/* The keyring file for every keyring this process opens (NULL: FILE.keys
+ * next to each database), e.g. the copy that belongs to a backup. The
+ * string must outlive the process's stores. */
+void keyring_set_keys_file(const char *path);
+/* Where the keyring of db_path is: the override or db_path + ".keys". */
+void keyring_keys_path(const char *db_path, char *buf, size_t cap);
+
 /* Open the keyring of db_path. create: make the master key file and the
  * keyring when missing (init). read_only: never writes; a missing key file
  * is then not an error (*out = NULL: sealed values read as absent).
@@ -68,6 +75,33 @@ int keyring_unseal(kt_keyring *kr, const char *tbl, const char *col, const char 
 int keyring_destroy(kt_keyring *kr, const char *owner) KT_MUST_CHECK;
 /* Does owner still have a key? */
 bool keyring_has(kt_keyring *kr, const char *owner);
+
+/* The erasure ledger: the master key file's name + ".erased", one line
+ * per erased owner (id, tab, UTC date). It lives with the master key, not
+ * in the keyring, so copying an older keyring into place does not undo an
+ * erasure: keyring_destroy lists the owner there (synced) before deleting
+ * the key, a listed owner's key is never used or created again even when
+ * a keyring copy still holds it, and keyring_apply_ledger deletes such
+ * keys for good (restore). */
+bool keyring_erased(const kt_keyring *kr, const char *owner);
+size_t keyring_erased_count(const kt_keyring *kr);
+const char *keyring_erased_at(const kt_keyring *kr, size_t i); /* borrowed, sorted order */
+/* Delete the keys of every listed owner still in the keyring; *destroyed
+ * gets how many there were. KT_EDENIED on a read-only keyring. */
+int keyring_apply_ledger(kt_keyring *kr, int *destroyed) KT_MUST_CHECK;
+
+/* Does the master key of db_path open the keyring file keys_path (a copy
+ * about to be restored)? Reads it only. */
+int keyring_check_copy(const char *db_path, const char *keys_path, const char **errmsg) KT_MUST_CHECK;
+
+/* Why a value of owner can or cannot be opened here. */
+typedef enum kt_key_state {
+	KT_KEY_PRESENT,    /* the key is here */
+	KT_KEY_ERASED,     /* destroyed by an erasure (the ledger lists it) */
+	KT_KEY_ABSENT,     /* this keyring has no key for it (not the keyring of this data?) */
+	KT_KEY_NO_KEYRING, /* no keyring opened at all (read-only, no master key or keyring file) */
+} kt_key_state;
+kt_key_state keyring_key_state(kt_keyring *kr, const char *owner);
 
 /* Keyed hash of an e-mail address (lower-cased) for login lookups, as 64
  * hex digits. Its key lives in the keyring like a client's. */

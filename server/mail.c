@@ -147,6 +147,11 @@ static void wipe_free(char *s, size_t len)
 	}
 }
 
+static void spool_path(const kt_portal_config *cfg, const kt_mail *m, char *path, size_t cap)
+{
+	snprintf(path, cap, "%s/%lld-%s.eml", cfg->spool_dir, (long long)m->id, m->purpose);
+}
+
 static int spool_write(const kt_portal_config *cfg, const kt_mail *m, const char *text, size_t len, char *err,
 		       size_t errcap)
 {
@@ -156,7 +161,7 @@ static int spool_write(const kt_portal_config *cfg, const kt_mail *m, const char
 		snprintf(err, errcap, "spool directory: %s", strerror(errno));
 		return KT_EIO;
 	}
-	snprintf(path, sizeof path, "%s/%lld-%s.eml", cfg->spool_dir, (long long)m->id, m->purpose);
+	spool_path(cfg, m, path, sizeof path);
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600)) < 0) {
 		snprintf(err, errcap, "spool file: %s", strerror(errno));
@@ -285,7 +290,15 @@ static void deliver_one(kt_mail_worker *w, kt_store *st, kt_mail *m)
 	wipe_free(text, len);
 
 	if (rc == KT_OK) {
-		if (outbox_mark_sent(st, m->id))
+		int mrc = outbox_mark_sent(st, m->id);
+		if (mrc == KT_ENOT_FOUND && !w->cfg->smtp_url[0]) {
+			/* the client was erased while we wrote it: the erasure could
+			 * not see this file yet, so it goes here */
+			char path[4200];
+			spool_path(w->cfg, m, path, sizeof path);
+			unlink(path);
+			kt_info("mail %lld: its client was erased meanwhile; spool file deleted", (long long)m->id);
+		} else if (mrc)
 			kt_err_log("mail %lld: delivered but not marked sent", (long long)m->id);
 		return;
 	}

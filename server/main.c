@@ -40,13 +40,16 @@ static void usage(FILE *f)
 		"  backup --db FILE --to FILE             online copy of the database (the server may run);\n"
 		"         [--keys-to FILE]                --keys-to also copies the keyring, to keep elsewhere\n"
 		"  restore --db FILE --from FILE          put a backup in place (server stopped); clients\n"
-		"                                         erased since the backup stay unreadable\n"
+		"          [--keys-from KEYS]             erased since the backup are erased again; --keys-from\n"
+		"                                         also puts a keyring copy (backup --keys-to) in place\n"
 		"  policy                                 print the access policy matrix (Markdown)\n"
 		"  privacy SUBCOMMAND --db FILE ...       export, erase, pending, erasure-status, retention\n"
 		"                                          (see: kartoteka-server privacy help)\n"
 		"  help                                   this text\n"
 		"\n"
 		"every command: --key FILE  the master key file (default: the database path + .key)\n"
+		"               --keys FILE the keyring (default: the database path + .keys), e.g. the\n"
+		"                           copy made with backup --keys-to, to read that backup\n"
 		"\n"
 		"config file (serve --config FILE): lines 'key = value', keys: db, listen, key_file,\n"
 		"log_level (error, warn, info, debug), retention_months (default 36; privacy retention),\n"
@@ -236,6 +239,7 @@ static int cmd_serve(int argc, char **argv)
 		return 2;
 	}
 	portal_config_finish(&portal, o.db_path);
+	erasure_set_spool_dir(portal.spool_dir); /* an erasure deletes the client's spooled mail */
 	o.portal = &portal;
 	if (!o.listen)
 		o.listen = "127.0.0.1:8080";
@@ -300,6 +304,10 @@ static int cmd_privacy(int argc, char **argv)
 	portal_config_defaults(&portal);
 	if (config && read_config(config, &db, &listen, &level, &retention, &portal))
 		return 2;
+	if (db) {
+		portal_config_finish(&portal, db);
+		erasure_set_spool_dir(portal.spool_dir);
+	}
 	return privacy_main(db, retention, argc, argv);
 }
 
@@ -315,13 +323,16 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	umask(077); /* the database, its WAL and anything we create hold personal data */
-	/* --key FILE works with every command: take it out here */
+	/* --key FILE and --keys FILE work with every command: take them out here */
 	for (int i = 2; i < argc - 1; i++)
-		if (!strcmp(argv[i], "--key")) {
-			keyring_set_key_file(argv[i + 1]);
+		if (!strcmp(argv[i], "--key") || !strcmp(argv[i], "--keys")) {
+			if (argv[i][5])
+				keyring_set_keys_file(argv[i + 1]);
+			else
+				keyring_set_key_file(argv[i + 1]);
 			memmove(&argv[i], &argv[i + 2], (size_t)(argc - i - 2 + 1) * sizeof *argv);
 			argc -= 2;
-			break;
+			i--;
 		}
 	if (!strcmp(cmd, "init"))
 		return cmd_init(argc - 2, argv + 2);
@@ -352,7 +363,8 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "backup"))
 		return backup_main(kt_arg_value(argc, argv, "--db"), kt_arg_value(argc, argv, "--to"), kt_arg_value(argc, argv, "--keys-to"));
 	if (!strcmp(cmd, "restore"))
-		return restore_main(kt_arg_value(argc, argv, "--db"), kt_arg_value(argc, argv, "--from"));
+		return restore_main(kt_arg_value(argc, argv, "--db"), kt_arg_value(argc, argv, "--from"),
+				    kt_arg_value(argc, argv, "--keys-from"));
 	if (!strcmp(cmd, "privacy"))
 		return cmd_privacy(argc - 2, argv + 2);
 	if (!strcmp(cmd, "policy")) {

@@ -177,7 +177,8 @@ int outbox_mark_sent(kt_store *st, int64_t id)
 		return KT_EIO;
 	sqlite3_bind_int64(q, 1, id);
 	sqlite3_bind_int64(q, 2, kt_now_ms());
-	return step_done(st, q);
+	int rc = step_done(st, q);
+	return rc ? rc : sqlite3_changes(store_db(st)) ? KT_OK : KT_ENOT_FOUND;
 }
 
 int outbox_mark_retry(kt_store *st, int64_t id, int64_t next_at, bool final, const char *err)

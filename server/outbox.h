@@ -32,7 +32,8 @@ int outbox_enqueue(kt_store *st, const char *org, const char *client, const char
 int outbox_claim(kt_store *st, int64_t now, kt_mail *out, int64_t *next_due) KT_MUST_CHECK;
 
 /* Outcomes of an attempt. mark_sent wipes the address and the body (a
- * setup mail's body holds a live token); mark_retry requeues at next_at
+ * setup mail's body holds a live token); KT_ENOT_FOUND when the message is
+ * gone (its client was erased while it was being sent); mark_retry requeues at next_at
  * or, when final, marks it failed (and wipes them too). err is a short
  * reason without personal data. */
 int outbox_mark_sent(kt_store *st, int64_t id) KT_MUST_CHECK;

@@ -136,6 +136,7 @@ const kt_policy_entry kt_policy[] = {
 	INTERNAL("device", "id"), INTERNAL("device", "kind"), INTERNAL("device", "principal_id"),
 	INTERNAL("device", "app"), INTERNAL("device", "first_seen"), INTERNAL("device", "last_seen"),
 	INTERNAL("device", "last_ack_seq"), INTERNAL("device", "revoked"),
+	INTERNAL("device", "lost_at"), INTERNAL("device", "lost_by"),
 	INTERNAL("revocation", "seq"), INTERNAL("revocation", "kind"), INTERNAL("revocation", "target"),
 	INTERNAL("revocation", "at"),
 	INTERNAL("audit", "seq"), INTERNAL("audit", "org_id"), INTERNAL("audit", "actor_kind"),

@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "erasure.h"
 #include "export.h"
+#include "keyring.h"
 #include "privacy_cli.h"
 
 void privacy_usage(FILE *f)
@@ -47,12 +49,51 @@ static int fail(const char *what, int rc)
 	return 1;
 }
 
-static int cmd_export(kt_store *st, const char *client)
+static bool client_row_exists(kt_store *st, const char *client)
+{
+	sqlite3_stmt *q;
+	bool found = false;
+	if (sqlite3_prepare_v2(store_db(st), "SELECT 1 FROM client WHERE id = ?", -1, &q, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, client, -1, SQLITE_STATIC);
+		found = sqlite3_step(q) == SQLITE_ROW;
+		sqlite3_finalize(q);
+	}
+	return found;
+}
+
+static int cmd_export(kt_store *st, const char *db, const char *client)
 {
 	char *doc = NULL;
-	int rc = export_client(st, client, &doc);
-	if (rc)
+	int rc;
+	/* an export of nothing but empty fields would look like a client who
+	 * told us nothing: say why their values cannot be read instead */
+	if (client_row_exists(st, client)) {
+		switch (keyring_key_state(store_keyring(st), client)) {
+		case KT_KEY_PRESENT: break;
+		case KT_KEY_ERASED:
+			fprintf(stderr, "kartoteka-server privacy: export: client %s was erased: their key is destroyed, "
+					"what %s still holds of them cannot be read (as intended)\n",
+				client, db);
+			return 1;
+		case KT_KEY_NO_KEYRING:
+			fprintf(stderr, "kartoteka-server privacy: export: the keys of %s are not available here (no "
+					"keyring next to it: a backup?). Give the keyring copied with it, --keys FILE, and "
+					"the master key, --key FILE\n",
+				db);
+			return 1;
+		case KT_KEY_ABSENT:
+			fprintf(stderr, "kartoteka-server privacy: export: the key of client %s is not in this keyring "
+					"(not erased: is it the keyring that belongs to %s? --keys FILE)\n",
+				client, db);
+			return 1;
+		}
+	}
+	if ((rc = export_client(st, client, &doc)))
 		return fail("export", rc);
+	if (store_read_only(st))
+		fprintf(stderr, "kartoteka-server privacy: export: %s was opened read-only (a backup, or --keys "
+				"given): this export is not in its audit log\n",
+			db);
 	fputs(doc, stdout);
 	fputc('\n', stdout);
 	free(doc);
@@ -66,8 +107,8 @@ static int erase_one(kt_store *st, const char *client, const char *by)
 	if (rc)
 		return rc;
 	printf("erased\t%s\tvisits deleted %d\tappointments kept without personal data %d\tother rows deleted %d\t"
-	       "devices to purge %d\tseq %lld\n",
-	       client, r.visits, r.appointments, r.other_rows, r.devices, (long long)r.seq);
+	       "devices to purge %d\tseq %lld\tspooled mail files deleted %d\n",
+	       client, r.visits, r.appointments, r.other_rows, r.devices, (long long)r.seq, r.spool_files);
 	return KT_OK;
 }
 
@@ -81,7 +122,7 @@ static int print_pending(void *user, const kt_erasure_info *e)
 }
 
 struct status_ctx {
-	int devices, purged, wipe;
+	int devices, purged, wipe, lost;
 };
 
 static int print_info(void *user, const kt_erasure_info *e)
@@ -98,16 +139,21 @@ static int print_info(void *user, const kt_erasure_info *e)
 static int print_device(void *user, const kt_erasure_device *d)
 {
 	struct status_ctx *c = user;
-	char purged[32], seen[32];
-	const char *state = d->purged_at ? "purged" : d->revoked_now ? "wipe_ordered" : "not_purged";
+	char purged[32], seen[32], lost[32];
+	const char *state = erasure_device_state(d);
 	iso_time(d->purged_at, purged);
 	iso_time(d->last_seen, seen);
+	iso_time(d->lost_at, lost);
 	if (!c->devices++)
-		printf("device\tkind\trole\tname\tprincipal\tstate\tpurged_at\tlast_seen\n");
-	c->purged += d->purged_at != 0;
-	c->wipe += !d->purged_at && d->revoked_now;
-	printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d->device_id, d->kind, d->role, d->name[0] ? d->name : "-",
-	       d->principal_id, state, purged, seen);
+		printf("device\tkind\trole\tname\tprincipal\tstate\tpurged_at\tlast_seen\tlost\n");
+	c->purged += !strcmp(state, "purged");
+	c->lost += !strcmp(state, "lost");
+	c->wipe += !strcmp(state, "wipe_ordered");
+	char lostcol[160] = "-";
+	if (d->lost_at)
+		snprintf(lostcol, sizeof lostcol, "marked lost %s by %s", lost, d->lost_by[0] ? d->lost_by : "?");
+	printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d->device_id, d->kind, d->role, d->name[0] ? d->name : "-",
+	       d->principal_id, state, purged, seen, lostcol);
 	return 0;
 }
 
@@ -122,8 +168,9 @@ static int cmd_status(kt_store *st, const char *client)
 	}
 	if (rc)
 		return fail("erasure-status", rc);
-	printf("summary\t%d of %d devices purged\t%d not yet\t%d wipe ordered (the client's own, revoked)\n", c.purged,
-	       c.devices, c.devices - c.purged - c.wipe, c.wipe);
+	printf("summary\t%d of %d devices purged\t%d not yet\t%d wipe ordered (revoked: told to wipe when they "
+	       "connect)\t%d lost (marked lost: no receipt will come)\n",
+	       c.purged, c.devices, c.devices - c.purged - c.wipe - c.lost, c.wipe, c.lost);
 	return 0;
 }
 
@@ -200,13 +247,21 @@ int privacy_main(const char *db, int retention_months, int argc, char **argv)
 		}
 		months = (int)m;
 	}
-	if ((rc = store_open(db, 0, &st, &msg))) {
+	/* what only reads opens read-only: a backup stays as it is, nothing is
+	 * created next to it. An export reads too, but is recorded in the audit
+	 * log of a live database (one with its own keyring and no --keys). */
+	char keys[4096 + 8], own_keys[4096 + 8];
+	keyring_keys_path(db, keys, sizeof keys);
+	snprintf(own_keys, sizeof own_keys, "%s.keys", db);
+	bool live = !strcmp(keys, own_keys) && access(keys, F_OK) == 0;
+	bool read_only = pending || status || (retention && !ret_erase) || (export && !live);
+	if ((rc = store_open(db, read_only ? KT_STORE_READONLY : 0, &st, &msg))) {
 		fprintf(stderr, "kartoteka-server privacy: %s: %s\n", db, msg);
 		return 1;
 	}
 	store_set_actor(st, "operator", NULL, NULL, 0);
 	if (export)
-		rc = cmd_export(st, client);
+		rc = cmd_export(st, db, client);
 	else if (erase)
 		rc = (rc = erase_one(st, client, "operator")) ? fail("erase", rc) : 0;
 	else if (pending) {

@@ -158,6 +158,34 @@ int revoke_device(kt_store *st, const char *device_id)
 	return finish_tx(st, rc);
 }
 
+int revoke_mark_lost(kt_store *st, const char *device_id)
+{
+	int rc = store_begin(st);
+	if (rc)
+		return rc;
+	const kt_actor *a = store_actor(st);
+	char by[96];
+	snprintf(by, sizeof by, "%s%s%s", a->kind, a->id[0] ? ":" : "", a->id);
+	sqlite3_stmt *q = store_prepare(st, "UPDATE device SET revoked = 1, lost_at = ?2, lost_by = ?3 WHERE id = ?1");
+	if (!q) {
+		store_rollback(st);
+		return KT_EIO;
+	}
+	sqlite3_bind_text(q, 1, device_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, kt_now_ms());
+	sqlite3_bind_text(q, 3, by, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
+	store_finish(st, q);
+	if (!rc)
+		rc = exec1(st, "UPDATE auth_session SET revoked = 1 WHERE device_id = ?1 AND revoked = 0",
+			   device_id);
+	if (!rc)
+		rc = note_kind(st, "device", device_id);
+	if (!rc)
+		rc = audit_device(st, "device_lost", device_id);
+	return finish_tx(st, rc);
+}
+
 int revoke_deactivate_staff(kt_store *st, const char *staff_id)
 {
 	kt_field f = {"active", "0"};

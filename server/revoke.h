@@ -39,6 +39,10 @@ int revoke_may_staff(kt_store *st, const kt_principal *by, const char *staff_id)
 int revoke_sign_out_device(kt_store *st, const char *device_id) KT_MUST_CHECK;
 int revoke_device(kt_store *st, const char *device_id) KT_MUST_CHECK;
 int revoke_deactivate_staff(kt_store *st, const char *staff_id) KT_MUST_CHECK;
+/* A device that will never come back (lost, stolen, broken): revoked like
+ * revoke_device, and recorded as lost (audit action "device_lost"), so an
+ * erasure stops waiting for its purge receipt and says why. */
+int revoke_mark_lost(kt_store *st, const char *device_id) KT_MUST_CHECK;
 /* An erased client (erasure.c): every session of theirs ends, and each of
  * their own devices is revoked - told to wipe its data at once if
  * connected, refused with that order whenever it comes back. Runs inside

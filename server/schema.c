@@ -261,6 +261,11 @@ const char *const kt_migrations[] = {
 	" FROM changelog ORDER BY seq;"
 	"DROP TABLE changelog;"
 	"ALTER TABLE changelog_11 RENAME TO changelog;",
+
+	/* 12: a device marked lost (revoke_mark_lost): when and by whom, so an
+	 * erasure stops waiting for a purge receipt it will never get. */
+	"ALTER TABLE device ADD COLUMN lost_at INTEGER;"
+	"ALTER TABLE device ADD COLUMN lost_by TEXT;",
 };
 
 const int kt_migration_count = sizeof kt_migrations / sizeof kt_migrations[0];

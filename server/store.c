@@ -10,9 +10,11 @@
 #include <jansson.h>
 #include "audit.h"
 #include "keyring.h"
+#include "kt_mp.h"
 #include "policy.h"
 #include "schema.h"
 #include "store.h"
+#include "sqlite_ro.h"
 #include "walbuf.h"
 
 #define STMT_CACHE 256
@@ -239,6 +241,128 @@ static int seal_existing(kt_store *st)
 	return KT_OK;
 }
 
+/* A push answer kept for replays, packed into w without its "current"
+ * values (the row's values when an edit was refused); *had says whether it
+ * had any (w is left empty when not). */
+static int answer_without_current(const uint8_t *b, size_t n, kt_mpw *w, bool *had)
+{
+	kt_mp r;
+	uint32_t pairs;
+	*had = false;
+	kt_mp_init(&r, b, n);
+	if (kt_mp_read_map(&r, &pairs))
+		return KT_EMALFORMED;
+	size_t keep_from[64], keep_to[64];
+	uint32_t kept = 0;
+	for (uint32_t i = 0; i < pairs; i++) {
+		const char *k;
+		size_t klen, start = r.pos;
+		if (kt_mp_read_str(&r, &k, &klen, 64) || kt_mp_skip(&r, 16))
+			return KT_EMALFORMED;
+		if (kt_mp_str_eq(k, klen, "current")) {
+			*had = true;
+			continue;
+		}
+		if (kept == 64)
+			return KT_ETOO_LARGE;
+		keep_from[kept] = start;
+		keep_to[kept++] = r.pos;
+	}
+	if (!*had)
+		return KT_OK;
+	kt_mpw_map(w, kept);
+	for (uint32_t i = 0; i < kept; i++)
+		kt_mpw_raw(w, b + keep_from[i], keep_to[i] - keep_from[i]);
+	return KT_OK;
+}
+
+/* Push answers kept in plain text by versions before encryption at rest
+ * may hold a refused row's current values, and do not say whose row it
+ * was, so they cannot be sealed: the values are dropped (a replay still
+ * gets the same status, code and message). */
+static int purge_plain_answers(kt_store *st, int *n)
+{
+	sqlite3_stmt *q, *u;
+	int rc = KT_OK;
+	*n = 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT device_id, mid, result FROM mutation", -1, &q, NULL) != SQLITE_OK)
+		return KT_EIO;
+	if (sqlite3_prepare_v2(st->db, "UPDATE mutation SET result = ?3 WHERE device_id = ?1 AND mid = ?2", -1, &u,
+			       NULL) != SQLITE_OK) {
+		sqlite3_finalize(q);
+		return KT_EIO;
+	}
+	while (!rc && sqlite3_step(q) == SQLITE_ROW) {
+		const uint8_t *b = sqlite3_column_blob(q, 2);
+		size_t len = (size_t)sqlite3_column_bytes(q, 2);
+		kt_mpw w;
+		bool had;
+		if (!b || keyring_is_sealed(b, len))
+			continue;
+		kt_mpw_init(&w);
+		if (answer_without_current(b, len, &w, &had) == KT_OK && had) {
+			sqlite3_reset(u);
+			sqlite3_bind_value(u, 1, sqlite3_column_value(q, 0));
+			sqlite3_bind_int64(u, 2, sqlite3_column_int64(q, 1));
+			sqlite3_bind_blob(u, 3, w.sb.data, (int)w.sb.size, SQLITE_TRANSIENT);
+			rc = sqlite3_step(u) == SQLITE_DONE ? KT_OK : KT_EIO;
+			*n += !rc;
+		}
+		kt_mpw_free(&w);
+	}
+	sqlite3_finalize(q);
+	sqlite3_finalize(u);
+	return rc;
+}
+
+/* Once per database: what older versions wrote in plain text outside the
+ * synced tables - audit before/after about clients, push answers - is
+ * sealed or dropped (audit.h, purge_plain_answers). secure_delete: the
+ * replaced plain text is zeroed in the file, not left in free space. */
+static int seal_legacy(kt_store *st)
+{
+	uint8_t done;
+	size_t len;
+	int rc, answers = 0;
+	if (store_meta_get(st, "sealed_v2", &done, 1, &len) == KT_OK)
+		return KT_OK;
+	if ((rc = exec(st, "PRAGMA secure_delete=ON")) || (rc = exec(st, "BEGIN IMMEDIATE")))
+		return rc;
+	done = 1;
+	if ((rc = audit_seal_legacy(st)) || (rc = purge_plain_answers(st, &answers)) ||
+	    (rc = store_meta_set(st, "sealed_v2", &done, 1)) || (rc = exec(st, "COMMIT"))) {
+		exec(st, "ROLLBACK");
+		exec(st, "PRAGMA secure_delete=OFF");
+		return rc;
+	}
+	if (answers)
+		kt_info("push answers written before encryption at rest: %d no longer keep a row's values", answers);
+	return exec(st, "PRAGMA secure_delete=OFF");
+}
+
+/* Erasures made before the erasure ledger existed (keyring.h) go into it
+ * once, so that restoring an older keyring copy cannot undo them either. */
+static int seed_ledger(kt_store *st)
+{
+	uint8_t done = 1;
+	size_t len;
+	sqlite3_stmt *q;
+	int rc = KT_OK;
+	if (store_meta_get(st, "ledger_v1", &done, 1, &len) == KT_OK)
+		return KT_OK;
+	if (sqlite3_prepare_v2(st->db, "SELECT DISTINCT client_id FROM erasure WHERE status = 'done'", -1, &q, NULL) !=
+	    SQLITE_OK)
+		return KT_EIO;
+	while (!rc && sqlite3_step(q) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(q, 0);
+		if (id && !keyring_erased(st->kr, id))
+			rc = keyring_destroy(st->kr, id);
+	}
+	sqlite3_finalize(q);
+	done = 1;
+	return rc ? rc : store_meta_set(st, "ledger_v1", &done, 1);
+}
+
 int store_open(const char *path, int flags, kt_store **out, const char **errmsg)
 {
 	static const char *dummy;
@@ -275,13 +399,28 @@ int store_open(const char *path, int flags, kt_store **out, const char **errmsg)
 		}
 		vfs = WALBUF_VFS_NAME;
 	}
-	if (sqlite3_open_v2(path, &st->db, oflags, vfs) != SQLITE_OK) {
+	if ((flags & KT_STORE_READONLY) ? sqlite_open_ro(path, SQLITE_OPEN_NOMUTEX, &st->db) != SQLITE_OK
+					: sqlite3_open_v2(path, &st->db, oflags, vfs) != SQLITE_OK) {
 		*errmsg = st->db ? sqlite3_errmsg(st->db) : "cannot open database";
 		rc = KT_EIO;
 		goto fail;
 	}
 	sqlite3_busy_timeout(st->db, 5000);
 	sqlite3_extended_result_codes(st->db, 1);
+	/* sealed values without their keyring (a backup opened to write):
+	 * refused before anything changes the file */
+	if (!(flags & (KT_STORE_READONLY | KT_STORE_CREATE))) {
+		char keys[4096 + 8];
+		uint8_t sealed;
+		size_t len;
+		keyring_keys_path(path, keys, sizeof keys);
+		if (store_meta_get(st, "sealed_v1", &sealed, 1, &len) == KT_OK && access(keys, F_OK) != 0) {
+			*errmsg = "the keyring (the database path + .keys) is missing: give it with --keys FILE, or put a "
+				  "copy in place with restore --keys-from";
+			rc = KT_ENOT_FOUND;
+			goto fail;
+		}
+	}
 	if (!(flags & KT_STORE_READONLY)) {
 		/* WAL: readers never block the writer. synchronous=FULL: a commit
 		 * is on disk before we acknowledge it (see README, durability). */
@@ -313,8 +452,12 @@ int store_open(const char *path, int flags, kt_store **out, const char **errmsg)
 				       errmsg)))
 			goto fail;
 	}
-	if (!(flags & KT_STORE_READONLY) && (rc = seal_existing(st))) {
+	if (!(flags & KT_STORE_READONLY) && ((rc = seal_existing(st)) || (rc = seal_legacy(st)))) {
 		*errmsg = "cannot encrypt the personal data written by an older version";
+		goto fail;
+	}
+	if (!(flags & KT_STORE_READONLY) && (rc = seed_ledger(st))) {
+		*errmsg = "cannot list earlier erasures in the erasure ledger";
 		goto fail;
 	}
 	store_data_changed(st);
@@ -398,6 +541,19 @@ int store_begin(kt_store *st)
 	st->in_tx = rc == KT_OK;
 	st->tx_seq++;
 	return rc;
+}
+
+int store_begin_read(kt_store *st)
+{
+	int rc = exec(st, "BEGIN");
+	st->in_tx = rc == KT_OK;
+	st->tx_seq++;
+	return rc;
+}
+
+bool store_read_only(kt_store *st)
+{
+	return sqlite3_db_readonly(st->db, "main") == 1;
 }
 
 int store_commit(kt_store *st)

@@ -48,6 +48,11 @@ int store_schema_version(kt_store *st);
 
 /* Explicit transactions (BEGIN IMMEDIATE: we are the single writer). */
 int store_begin(kt_store *st) KT_MUST_CHECK;
+/* A read transaction (BEGIN DEFERRED): one consistent view, also on a
+ * store opened read-only. End it with store_commit. */
+int store_begin_read(kt_store *st) KT_MUST_CHECK;
+/* Opened with KT_STORE_READONLY (nothing can be written, audit included). */
+bool store_read_only(kt_store *st);
 int store_commit(kt_store *st) KT_MUST_CHECK;
 void store_rollback(kt_store *st);
 /* Which store_begin transaction is open (0: none, or one begun otherwise).

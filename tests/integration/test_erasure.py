@@ -536,6 +536,99 @@ class PrivacyCliTest(h.DemoServerTest):
         self.assertIn("no such database file", missing.stderr)
 
 
+class SpooledMailTest(h.DemoServerTest):
+    """Without smtp_url (the default) mail is written as .eml files to DB.spool: an
+    erasure deletes the client's files there, whoever erases and whether or not the
+    server runs; other clients' mail stays."""
+
+    def spool_files(self, mail_ids):
+        spool = self.db + ".spool"
+        names = os.listdir(spool) if os.path.isdir(spool) else []
+        return {i: [n for n in names if n.startswith("%d-" % i) and n.endswith(".eml")] for i in mail_ids}
+
+    def invite_and_wait(self, cid):
+        out = subprocess.run([h.SERVER, "admin", "--db", self.db, "portal", "invite", cid],
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        mail_id = query(self.db, "SELECT max(id) FROM outbox WHERE client_id = ?", cid)[0][0]
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not self.spool_files([mail_id])[mail_id]:
+            time.sleep(0.1)
+        self.assertTrue(self.spool_files([mail_id])[mail_id], "the server wrote the mail to the spool")
+        return mail_id
+
+    def test_erasure_deletes_the_clients_spooled_mail(self):
+        loc = location_id(self.db, A)
+        gone, kept = client_at(self.db, loc, 0), client_at(self.db, loc, 1)
+        gone_mail, kept_mail = self.invite_and_wait(gone), self.invite_and_wait(kept)
+        with open(os.path.join(self.db + ".spool", self.spool_files([gone_mail])[gone_mail][0]), "rb") as f:
+            self.assertIn(b"To: ", f.read(), "the file holds the client's address")
+        out = privacy(self.db, "erase", "--client", gone, "--confirm")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("spooled mail files deleted 1", out.stdout)
+        files = self.spool_files([gone_mail, kept_mail])
+        self.assertEqual(files[gone_mail], [], "the erased client's mail is gone from the spool")
+        self.assertEqual(len(files[kept_mail]), 1, "another client's mail stays")
+
+
+class LostDeviceTest(h.DemoServerTest):
+    """A tablet that never comes back does not stay 'not purged' or 'wipe ordered' for
+    ever: an owner (or the operator) marks it lost, which revokes it, is audited, and
+    erasure-status shows it as lost with when and by whom."""
+
+    def test_a_device_marked_lost_is_shown_as_lost_in_the_erasure_status(self):
+        db = self.db
+        loc = location_id(db, A)
+        cid = client_at(db, loc, 2)
+        tablets = [os.path.join(self.tmp, n) for n in ("lost-by-operator", "lost-by-owner")]
+        for d in tablets:
+            h.login(d, self.server, h.account(self.accounts, "specialist", A))
+            h.client(d, "sync")
+        devices = [device_of(d) for d in tablets]
+        out = privacy(db, "erase", "--client", cid, "--confirm")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        rows, text = status_rows(db, cid)
+        self.assertEqual([rows[d][0] for d in devices], ["not_purged", "not_purged"], text)
+
+        out = subprocess.run([h.SERVER, "admin", "--db", db, "device", "lost", devices[0]], capture_output=True,
+                             text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+
+        async def mark():
+            mgr = await signed_in(self.server, h.account(self.accounts, "manager", A))
+            await mgr.send({"t": "manage", "op": "mark_device_lost", "id": devices[1]})
+            refused = await mgr.recv()
+            await mgr.close()
+            owner = await signed_in(self.server, h.account(self.accounts, "owner"))
+            await owner.send({"t": "manage", "op": "mark_device_lost", "id": devices[1]})
+            done = await owner.recv()
+            await owner.send({"t": "privacy", "op": "erasure_status", "client": cid})
+            status = await owner.recv()
+            await owner.close()
+            return refused, done, status, owner.principal["name"]
+        refused, done, status, owner_name = h.run(mark())
+        self.assertEqual((refused["t"], refused["code"]), ("error", "forbidden"), refused)
+        self.assertIn("only owners", refused["msg"])
+        self.assertEqual(done["t"], "manage_result", done)
+        by_id = {d["id"]: d for d in status["devices"]}
+        self.assertEqual([by_id[d]["state"] for d in devices], ["lost", "lost"], status)
+        self.assertTrue(all(isinstance(by_id[d]["lost_at"], int) for d in devices))
+
+        out = privacy(db, "erasure-status", "--client", cid)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        lines = {l.split("\t")[0]: l.split("\t") for l in out.stdout.splitlines()}
+        self.assertEqual(lines[devices[0]][5], "lost")
+        self.assertRegex(lines[devices[0]][8], r"^marked lost \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ by operator$")
+        self.assertTrue(lines[devices[1]][8].endswith(" by %s" % owner_name), lines[devices[1]])
+        self.assertIn("\t2 lost (marked lost: no receipt will come)", out.stdout)
+        audited = query(db, "SELECT actor_kind FROM audit WHERE action = 'device_lost' AND entity_id IN (?, ?) "
+                            "ORDER BY seq", *devices)
+        self.assertEqual([a[0] for a in audited], ["operator", "staff"])
+        # and the lost tablet is refused: it is told to wipe its data
+        out = h.client(tablets[0], "sync", check=False)
+        self.assertNotEqual(out.returncode, 0)
+
+
 class RetentionTest(h.DemoServerTest):
     def expected(self, months):
         """Clients with no visit in `months` months and nothing booked ahead (same rule, from ids and dates)."""

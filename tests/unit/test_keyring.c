@@ -107,11 +107,55 @@ static void test_destroyed_key_leaves_the_cache(void **state)
 	keyring_close(kr);
 }
 
+/* An erased owner stays erased when a keyring copy from before the erasure
+ * is put back: the ledger next to the master key refuses its key, never
+ * makes it a new one, and keyring_apply_ledger deletes the old one. */
+static void test_ledger_outlives_an_older_keyring_copy(void **state)
+{
+	kt_keyring *kr;
+	const char *msg = NULL;
+	char cmd[512], keys[128], *plain = NULL;
+	uint8_t *sealed = NULL, *again = NULL;
+	size_t len = 0, n;
+	int destroyed = -1;
+	(void)state;
+	snprintf(keys, sizeof keys, "%s.keys", db);
+	assert_int_equal(keyring_open(db, true, false, &kr, &msg), KT_OK);
+	assert_int_equal(keyring_seal(kr, "client-1", "client", "name", "client-1", "Ana", 3, &sealed, &len), KT_OK);
+	keyring_close(kr);
+	snprintf(cmd, sizeof cmd, "cp '%s' '%s/old.keys'", keys, dir);
+	assert_int_equal(system(cmd), 0);
+
+	assert_int_equal(keyring_open(db, false, false, &kr, &msg), KT_OK);
+	assert_int_equal(keyring_key_state(kr, "client-1"), KT_KEY_PRESENT);
+	assert_int_equal(keyring_destroy(kr, "client-1"), KT_OK);
+	assert_int_equal(keyring_key_state(kr, "client-1"), KT_KEY_ERASED);
+	assert_int_equal(keyring_key_state(kr, "client-2"), KT_KEY_ABSENT);
+	assert_int_equal(keyring_seal(kr, "client-1", "client", "name", "client-1", "Ana", 3, &again, &n),
+			 KT_ENOT_FOUND);
+	assert_null(again);
+	keyring_close(kr);
+
+	snprintf(cmd, sizeof cmd, "cp '%s/old.keys' '%s' && rm -f '%s-wal' '%s-shm'", dir, keys, keys, keys);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(keyring_open(db, false, false, &kr, &msg), KT_OK);
+	assert_true(keyring_erased(kr, "client-1"));
+	assert_int_equal(keyring_unseal(kr, "client", "name", "client-1", sealed, len, &plain, &n), KT_ENOT_FOUND);
+	assert_null(plain);
+	assert_int_equal(keyring_apply_ledger(kr, &destroyed), KT_OK);
+	assert_int_equal(destroyed, 1);
+	assert_int_equal(keyring_apply_ledger(kr, &destroyed), KT_OK);
+	assert_int_equal(destroyed, 0);
+	keyring_close(kr);
+	free(sealed);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_working_set_of_500_owners_stays_cached, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_destroyed_key_leaves_the_cache, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ledger_outlives_an_older_keyring_copy, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
