@@ -73,16 +73,25 @@ static int on_receive(kt_session *s, struct lws *wsi, const void *in, size_t len
 }
 
 /* A WAL write is seen by inotify a moment before the commit is visible to
- * readers (SQLite publishes it in the shared-memory index afterwards), so
- * when a wake-up finds nothing new, look again after 1, 2, 4, 8, 16 ms. */
+ * readers: SQLite publishes it in the shared-memory index only after the
+ * writer's fsync of the WAL, and on a busy disk that fsync can take much
+ * longer than a few milliseconds. So when a wake-up finds nothing new, look
+ * again after 1, 2, 4, ... ms (at most RECHECK_STEP_MS apart) until
+ * RECHECK_FOR_MS have passed since the last WAL write: no later write may
+ * come to wake us, and a commit seen too early would wait for one. */
+#define RECHECK_STEP_MS 250
+#define RECHECK_FOR_MS 5000
 static void recheck_cb(lws_sorted_usec_list_t *sul)
 {
 	kt_server *srv = lws_container_of(sul, kt_server, recheck_timer);
 	int64_t before = srv->head_seq;
 	fanout_ingest(srv);
-	if (srv->head_seq == before && srv->recheck_n < 5)
-		lws_sul_schedule(srv->ctx, 0, &srv->recheck_timer, recheck_cb,
-				 (lws_usec_t)(1 << srv->recheck_n++) * LWS_US_PER_MS);
+	if (srv->head_seq != before || srv->recheck_waited_ms >= RECHECK_FOR_MS)
+		return;
+	int step = srv->recheck_step_ms < RECHECK_STEP_MS ? srv->recheck_step_ms * 2 : RECHECK_STEP_MS;
+	srv->recheck_step_ms = step;
+	srv->recheck_waited_ms += step;
+	lws_sul_schedule(srv->ctx, 0, &srv->recheck_timer, recheck_cb, (lws_usec_t)step * LWS_US_PER_MS);
 }
 
 static void on_data_wake(kt_server *srv)
@@ -90,7 +99,8 @@ static void on_data_wake(kt_server *srv)
 	int64_t before = srv->head_seq;
 	fanout_ingest(srv);
 	if (srv->head_seq == before) {
-		srv->recheck_n = 0;
+		srv->recheck_step_ms = 1;
+		srv->recheck_waited_ms = 1;
 		lws_sul_schedule(srv->ctx, 0, &srv->recheck_timer, recheck_cb, LWS_US_PER_MS);
 	}
 }
@@ -196,12 +206,16 @@ static void *watch_main(void *arg)
 			break;
 		/* while our own writer holds the write lock, the WAL writes are its
 		 * own (or a commit from just before, which its hand-back ingests):
-		 * do not wake the loop for each page it writes */
+		 * do not wake the loop for each page it writes. The flag is raised
+		 * before the writer is looked at, never after: raised after, a
+		 * writer that finished in between would not see it, and another
+		 * process's commit would wait for the next write to be streamed. */
+		atomic_store(&srv->wal_events_skipped, 1);
 		if (atomic_load(&srv->writer_busy)) {
-			atomic_store(&srv->wal_events_skipped, 1);
 			nanosleep(&(struct timespec){0, 1000000}, NULL);
 			continue;
 		}
+		atomic_store(&srv->wal_events_skipped, 0);
 		atomic_store(&srv->wake_data, 1);
 		lws_cancel_service(srv->ctx);
 		/* a commit is many writes: let the kernel merge their events into

@@ -144,7 +144,7 @@ struct kt_server {
 	atomic_int wake_export;
 	lws_sorted_usec_list_t poll_timer;
 	lws_sorted_usec_list_t recheck_timer; /* see net.c on_data_wake */
-	int recheck_n;
+	int recheck_step_ms, recheck_waited_ms;
 	pthread_t watch_thread;
 	int watch_fd;
 	bool watching;
