@@ -2,13 +2,19 @@
  * callback, message reassembly with our own size caps, and wake-ups from
  * other threads. We serve nothing over plain HTTP and never handle the
  * HTTP upgrade-confirm callback. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
 #include <poll.h>
 #include <sys/inotify.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 #include "kt_evloop.h"
@@ -286,6 +292,44 @@ static void raise_open_file_limit(void)
 			(unsigned long long)rl.rlim_max);
 }
 
+/* Whether HOST:PORT can be listened on, tried the way lws does it
+ * (SO_REUSEADDR); 0 or the errno. lws 4.1.6 only logs a failed bind and
+ * returns a context without a vhost, which then cannot be destroyed
+ * cleanly on the libuv loop: so ask before creating the context. */
+static int listen_probe(const char *host, int port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, err = 0;
+	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+	if (inet_pton(AF_INET, host, &a.sin_addr) != 1) {
+		if (getaddrinfo(host, NULL, &hints, &ai) == 0 && ai) /* a name such as localhost */
+			a.sin_addr = ((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+		else
+			err = EADDRNOTAVAIL;
+		freeaddrinfo(ai);
+	}
+	if (err)
+		;
+	else if (fd < 0)
+		err = errno;
+	else if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+		 bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, 1))
+		err = errno;
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+static void listen_failed(const char *host, int port, int err)
+{
+	if (err == EADDRINUSE)
+		fprintf(stderr, "kartoteka-server: port %d on %s is already in use\n", port, host);
+	else if (err)
+		fprintf(stderr, "kartoteka-server: cannot listen on %s:%d: %s\n", host, port, strerror(err));
+	else
+		fprintf(stderr, "kartoteka-server: cannot listen on %s:%d\n", host, port);
+}
+
 int server_run(const kt_serve_opts *o)
 {
 	struct lws_context_creation_info info;
@@ -331,6 +375,11 @@ int server_run(const kt_serve_opts *o)
 	info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_VALIDATE_UTF8;
 	info.timeout_secs = 10; /* HTTP upgrade must complete within this */
 	info.ka_time = 0;
+	if (port && (rc = listen_probe(host, port))) {
+		listen_failed(host, port, rc);
+		rc = 1;
+		goto out;
+	}
 	/* epoll through libuv, turned by us (common/kt_evloop.h) */
 	loop = kt_evloop_new(&info);
 	if (!loop) {
@@ -339,12 +388,23 @@ int server_run(const kt_serve_opts *o)
 	}
 	srv.ctx = lws_create_context(&info);
 	if (!srv.ctx) {
-		fprintf(stderr, "kartoteka-server: cannot listen on %s\n", o->listen);
+		listen_failed(host, port, 0);
 		rc = 1;
 		goto out;
 	}
+	/* lws creates the context even when the listening socket fails
+	 * (it only logs "ERROR on binding"): without a vhost we serve nothing */
 	srv.vh = lws_get_vhost_by_name(srv.ctx, "default");
-	srv.port = srv.vh ? lws_get_vhost_listen_port(srv.vh) : port;
+	if (!srv.vh || lws_get_vhost_listen_port(srv.vh) <= 0) {
+		/* taken between the probe and lws's bind: exit without destroying
+		 * the half-made context (see listen_probe) */
+		listen_failed(host, port, listen_probe(host, port));
+		srv.ctx = NULL;
+		loop = NULL;
+		rc = 1;
+		goto out;
+	}
+	srv.port = lws_get_vhost_listen_port(srv.vh);
 	if ((rc = auth_start(&srv))) {
 		fprintf(stderr, "kartoteka-server: cannot start sign-in workers\n");
 		rc = 1;
