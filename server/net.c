@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sodium.h>
 #include <poll.h>
 #include <sys/inotify.h>
@@ -150,13 +151,52 @@ static int callback_kartoteka(struct lws *wsi, enum lws_callback_reasons reason,
 	}
 }
 
+/* True when the upgrade's Sec-WebSocket-Protocol list names kartoteka.v1
+ * (lws reads at most 127 bytes of it too). */
+static bool offers_subprotocol(struct lws *wsi)
+{
+	char buf[128];
+	int n = lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_PROTOCOL);
+	for (char *save = NULL, *t = n > 0 ? strtok_r(buf, ", \t", &save) : NULL; t; t = strtok_r(NULL, ", \t", &save))
+		if (!strcmp(t, KT_SUBPROTOCOL))
+			return true;
+	return false;
+}
+
 /* protocols[0] also receives upgrades that offered no (or another)
- * subprotocol: refuse them; plain HTTP gets nothing but a close. */
+ * subprotocol. They are answered 400 at the upgrade, before lws would bind
+ * them (it drops the TCP connection without an HTTP answer for those);
+ * plain HTTP gets 403. */
 static int callback_refuse(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 			   size_t len)
 {
 	kt_server *srv = lws_context_user(lws_get_context(wsi));
 	switch (reason) {
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
+		/* written whole by hand: lws_return_http_status would say HTTP/1.0
+		 * here (it has not read the request's version yet), which
+		 * WebSocket clients do not accept as an answer */
+		static const char refusal[] = "HTTP/1.1 400 Bad Request\r\n"
+					      "content-type: text/plain; charset=utf-8\r\n"
+					      "content-length: 61\r\n"
+					      "connection: close\r\n"
+					      "\r\n"
+					      "kartoteka: WebSocket with the subprotocol kartoteka.v1 only\r\n";
+		unsigned char out[LWS_PRE + sizeof refusal];
+		char up[16];
+		/* never `in`: after an Upgrade lws does not know, lws has answered
+		 * it already and freed the header table `in` points into (the
+		 * table is gone, or reset, then) */
+		if (lws_hdr_copy(wsi, up, sizeof up, WSI_TOKEN_UPGRADE) <= 0)
+			return -1;
+		if (!strcasecmp(up, "h2c"))
+			return 0; /* it reaches the refusing HTTP handler, never the protocol */
+		if (!strcasecmp(up, "websocket") && offers_subprotocol(wsi))
+			return 0;
+		memcpy(out + LWS_PRE, refusal, sizeof refusal - 1);
+		lws_write(wsi, out + LWS_PRE, sizeof refusal - 1, LWS_WRITE_HTTP_HEADERS);
+		return -1; /* hang up after the answer */
+	}
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		return -1;
 	case LWS_CALLBACK_HTTP:
