@@ -13,6 +13,7 @@
 #include "keyring.h"
 #include "ops.h"
 #include "push.h"
+#include "validate.h"
 
 #define MAX_FIELDS 32
 
@@ -335,6 +336,11 @@ static int apply_one(void *user, const kt_mut *m)
 	if ((rc = fields_read(t, m, &mf, &why))) {
 		fields_free(&mf);
 		return c->rc = reject(c, m, start, rc, why, NULL, &mf);
+	}
+	/* the values themselves (validate.c, the rules of every write path) */
+	if ((rc = validate_fields(t, mf.f, mf.n, msg, sizeof msg))) {
+		fields_free(&mf);
+		return c->rc = reject(c, m, start, rc, msg, NULL, &mf);
 	}
 	/* 3. write policy, field by field */
 	for (int i = 0; i < mf.n; i++)
