@@ -308,8 +308,9 @@ static int write_frame(kt_session *s, unsigned char *data, size_t len)
 }
 
 /* Close with a WebSocket close frame (status, and the error code as the
- * reason). Returning -1 from the callback would not do: on the libuv loop
- * lws 4.1.6 closes twice in a row there, and the second close drops the TCP
+ * reason). Returning -1 from the callback would not do: Debian's lws 4.1.6
+ * is a debug build, which on the libuv loop closes twice in a row (a
+ * self-test in lws_service_fd_tsi), and the second close drops the TCP
  * connection before the close frame goes out (the peer sees 1006). Frees s
  * (LWS_CALLBACK_CLOSED runs inside); the close frame is written by lws. */
 static void close_with_frame(kt_session *s)
