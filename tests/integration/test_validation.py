@@ -98,6 +98,12 @@ class ValidationTest(h.DemoServerTest):
     def test_duration_that_is_not_whole_minutes_is_refused(self):
         r = self.push("appointment", str(uuid.uuid4()), self.new_appt(duration_min=30.5), op="create")
         self.assertEqual((r["status"], r["code"]), ("rejected", "invalid"))
+        self.assertIn("duration_min must be a whole number", r["msg"])
+
+    def test_wrong_types_and_unknown_fields_are_named(self):
+        self.assert_refused("client", self.client_id, {"birthday": 19900101}, "birthday must be a string")
+        self.assert_refused("client", self.client_id, {"favourite_colour": "blue"},
+                            "favourite_colour is not a field of client")
 
     def test_unknown_status_and_bad_ids_are_refused(self):
         self.assert_refused("appointment", self.appt[0], {"status": "maybe"}, "status must be booked")
