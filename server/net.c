@@ -1,7 +1,7 @@
 /* net.c - the libwebsockets side: context, the kartoteka.v1 protocol
  * callback, message reassembly with our own size caps, and wake-ups from
- * other threads. We serve nothing over plain HTTP and never handle the
- * HTTP upgrade-confirm callback. */
+ * other threads. We serve nothing over plain HTTP; the upgrade-confirm
+ * callback only refuses upgrades that do not offer our subprotocol. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -333,23 +333,28 @@ static void raise_open_file_limit(void)
 }
 
 /* Whether HOST:PORT can be listened on, tried the way lws does it
- * (SO_REUSEADDR); 0 or the errno. lws 4.1.6 only logs a failed bind and
+ * (SO_REUSEADDR); 0, the errno, or -1 when HOST is not an address. addr
+ * gets HOST's address as text. lws 4.1.6 only logs a failed bind and
  * returns a context without a vhost, which then cannot be destroyed
  * cleanly on the libuv loop: so ask before creating the context. */
-static int listen_probe(const char *host, int port)
+static int listen_probe(const char *host, int port, char addr[INET_ADDRSTRLEN])
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, err = 0;
 	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *ai = NULL;
-	if (inet_pton(AF_INET, host, &a.sin_addr) != 1) {
-		if (getaddrinfo(host, NULL, &hints, &ai) == 0 && ai) /* a name such as localhost */
-			a.sin_addr = ((struct sockaddr_in *)ai->ai_addr)->sin_addr;
-		else
-			err = EADDRNOTAVAIL;
-		freeaddrinfo(ai);
+	bool known = inet_pton(AF_INET, host, &a.sin_addr) == 1;
+	if (!known && getaddrinfo(host, NULL, &hints, &ai) == 0 && ai) { /* a name such as localhost */
+		a.sin_addr = ((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+		known = true;
 	}
-	if (err)
-		;
+	if (ai)
+		freeaddrinfo(ai);
+	if (known) /* lws takes an address or an interface name, not a host name */
+		inet_ntop(AF_INET, &a.sin_addr, addr, INET_ADDRSTRLEN);
+	/* lws would wait for such an "interface" to appear, and we would
+	 * claim to listen meanwhile */
+	if (!known)
+		err = -1;
 	else if (fd < 0)
 		err = errno;
 	else if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
@@ -364,6 +369,9 @@ static void listen_failed(const char *host, int port, int err)
 {
 	if (err == EADDRINUSE)
 		fprintf(stderr, "kartoteka-server: port %d on %s is already in use\n", port, host);
+	else if (err < 0)
+		fprintf(stderr, "kartoteka-server: cannot listen on %s:%d: not an IPv4 address or a known host name\n",
+			host, port);
 	else if (err)
 		fprintf(stderr, "kartoteka-server: cannot listen on %s:%d: %s\n", host, port, strerror(err));
 	else
@@ -375,7 +383,7 @@ int server_run(const kt_serve_opts *o)
 	struct lws_context_creation_info info;
 	kt_evloop *loop = NULL;
 	kt_server srv;
-	char host[256];
+	char host[256], addr[INET_ADDRSTRLEN] = "";
 	const char *msg = NULL;
 	int rc, port;
 
@@ -408,14 +416,14 @@ int server_run(const kt_serve_opts *o)
 	lws_set_log_level(o->log_level >= KT_LOG_DEBUG ? LLL_ERR | LLL_WARN | LLL_NOTICE : LLL_ERR, NULL);
 	memset(&info, 0, sizeof info);
 	info.port = port;
-	info.iface = host;
+	info.iface = addr; /* set by listen_probe below */
 	info.protocols = protocols;
 	info.user = &srv;
 	info.retry_and_idle_policy = &retry;
 	info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_VALIDATE_UTF8;
 	info.timeout_secs = 10; /* HTTP upgrade must complete within this */
 	info.ka_time = 0;
-	if (port && (rc = listen_probe(host, port))) {
+	if ((rc = listen_probe(host, port, addr))) {
 		listen_failed(host, port, rc);
 		rc = 1;
 		goto out;
@@ -438,7 +446,7 @@ int server_run(const kt_serve_opts *o)
 	if (!srv.vh || lws_get_vhost_listen_port(srv.vh) <= 0) {
 		/* taken between the probe and lws's bind: exit without destroying
 		 * the half-made context (see listen_probe) */
-		listen_failed(host, port, listen_probe(host, port));
+		listen_failed(host, port, listen_probe(host, port, addr));
 		srv.ctx = NULL;
 		loop = NULL;
 		rc = 1;
