@@ -311,6 +311,10 @@ int kt_mp_read_map(kt_mp *r, uint32_t *n)
 	return read_container(r, KT_MP_MAP, n);
 }
 
+/* walk's answer for nesting over the limit: malformed to the outside (the
+ * protocol says so), told apart only for kt_mp_validate_why */
+#define WALK_TOO_DEEP (-1)
+
 static int walk(kt_mp *r, int depth, int max_depth, size_t max_str, bool check_str)
 {
 	const char *s;
@@ -340,7 +344,7 @@ static int walk(kt_mp *r, int depth, int max_depth, size_t max_str, bool check_s
 	case KT_MP_MAP: {
 		bool map = kt_mp_peek(r) == KT_MP_MAP;
 		if (depth >= max_depth)
-			return KT_ETOO_LARGE;
+			return WALK_TOO_DEEP;
 		if ((rc = map ? kt_mp_read_map(r, &n) : kt_mp_read_array(r, &n)))
 			return rc;
 		uint64_t items = map ? (uint64_t)n * 2 : n;
@@ -362,19 +366,29 @@ int kt_mp_skip(kt_mp *r, int max_depth)
 	int rc = walk(r, 0, max_depth, SIZE_MAX, false);
 	if (rc)
 		r->pos = save;
-	return rc;
+	return rc == WALK_TOO_DEEP ? KT_EMALFORMED : rc;
 }
 
-int kt_mp_validate(const void *buf, size_t len, int max_depth, size_t max_str)
+int kt_mp_validate_why(const void *buf, size_t len, int max_depth, size_t max_str, bool *too_deep)
 {
 	kt_mp r;
 	int rc;
 	kt_mp_init(&r, buf, len);
+	if (too_deep)
+		*too_deep = false;
 	if (len == 0)
 		return KT_EMALFORMED;
-	if ((rc = walk(&r, 0, max_depth, max_str, true)))
-		return rc;
+	if ((rc = walk(&r, 0, max_depth, max_str, true))) {
+		if (rc == WALK_TOO_DEEP && too_deep)
+			*too_deep = true;
+		return rc == WALK_TOO_DEEP ? KT_EMALFORMED : rc;
+	}
 	return kt_mp_at_end(&r) ? KT_OK : KT_EMALFORMED; /* trailing bytes */
+}
+
+int kt_mp_validate(const void *buf, size_t len, int max_depth, size_t max_str)
+{
+	return kt_mp_validate_why(buf, len, max_depth, max_str, NULL);
 }
 
 bool kt_mp_str_eq(const char *s, size_t len, const char *lit)

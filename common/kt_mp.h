@@ -45,11 +45,15 @@ int kt_mp_read_bin(kt_mp *r, const uint8_t **bin, size_t *len, size_t max_len) K
  * (each element takes at least one byte; a map entry two). */
 int kt_mp_read_array(kt_mp *r, uint32_t *n) KT_MUST_CHECK;
 int kt_mp_read_map(kt_mp *r, uint32_t *n) KT_MUST_CHECK;
-/* Skip one whole value, nesting at most max_depth containers deep. */
+/* Skip one whole value, nesting at most max_depth containers deep (the
+ * value itself, when a container, is the first); deeper is KT_EMALFORMED. */
 int kt_mp_skip(kt_mp *r, int max_depth) KT_MUST_CHECK;
-/* Check that buf holds exactly one well-formed value: nesting <= max_depth,
- * every string valid UTF-8 and <= max_str, no trailing bytes. */
+/* Check that buf holds exactly one well-formed value: nesting <= max_depth
+ * (counted as for kt_mp_skip; deeper is KT_EMALFORMED), every string valid
+ * UTF-8 and <= max_str (else KT_ETOO_LARGE), no trailing bytes. */
 int kt_mp_validate(const void *buf, size_t len, int max_depth, size_t max_str) KT_MUST_CHECK;
+/* The same; *too_deep (may be NULL) is set when nesting was the fault. */
+int kt_mp_validate_why(const void *buf, size_t len, int max_depth, size_t max_str, bool *too_deep) KT_MUST_CHECK;
 
 bool kt_utf8_valid(const uint8_t *s, size_t len);
 /* True when the string equals the NUL-terminated literal lit. */

@@ -17,9 +17,9 @@ enum { ADMIN_OK = 0, ADMIN_FAIL = 1, ADMIN_USAGE = 2 };
 
 #define ADMIN_MAX_POS 4
 
-static void admin_usage(void)
+void admin_usage_print(FILE *f)
 {
-	fprintf(stderr, "usage: kartoteka-server admin --db FILE SUBCOMMAND\n"
+	fprintf(f, "usage: kartoteka-server admin --db FILE SUBCOMMAND\n"
 			"  appointment create --location ID --client ID --specialist ID --start TIME\n"
 			"                     [--duration MIN] [--services ID,ID] [--status S]\n"
 			"                     [--note TEXT] [--internal-note TEXT]      prints the new id\n"
@@ -40,11 +40,18 @@ static void admin_usage(void)
 			"  consent CLIENT_ID PURPOSE grant|withdraw --text-version V [--source in_salon|email_link]\n"
 			"                              [--at MS]                prints the new id\n"
 			"  consent show CLIENT_ID      history and state, tab-separated\n"
-			"  help\n"
+			"  portal invite CLIENT_ID [--config FILE]   send a portal password-setup link\n"
+			"  portal outbox [--limit N]   outgoing mail and its delivery state\n"
+			"  help                        this text (also --help after any subcommand)\n"
 			"TIME: milliseconds since 1970 (UTC) or 2026-12-01T09:30:00Z\n"
 			"S: booked (default), confirmed, cancelled, no_show, done\n"
 			"--allow-overlap: book the specialist even when busy then (the reason is audited)\n"
 			"exit status: 0 done, 1 failed, 2 usage\n");
+}
+
+static void admin_usage(void)
+{
+	admin_usage_print(stderr);
 }
 
 static int admin_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -476,9 +483,13 @@ int admin_main(const char *db_path, int argc, char **argv)
 	const char *msg = NULL;
 	int rc;
 
-	if (argc < 1 || !strcmp(argv[0], "help") || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
+	if (argc < 1) {
 		admin_usage();
 		return ADMIN_USAGE;
+	}
+	if (!strcmp(argv[0], "help") || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
+		admin_usage_print(stdout); /* asked for: the answer, not an error */
+		return ADMIN_OK;
 	}
 	if (strcmp(argv[0], "appointment") && strcmp(argv[0], "client") && strcmp(argv[0], "list") &&
 	    strcmp(argv[0], "device") && strcmp(argv[0], "staff") && strcmp(argv[0], "consent"))

@@ -7,8 +7,12 @@ int handle_ack(kt_session *s, const unsigned char *buf, size_t len)
 	int64_t seq;
 	int rc = proto_ack_decode(buf, len, &m);
 
+	if (rc == KT_ETOO_LARGE) { /* longer than any cursor we issue */
+		session_error(s, KT_EBAD_CURSOR, "cursor over 128 bytes", "ack", false);
+		return 0;
+	}
 	if (rc || !m.has_cursor) {
-		session_error(s, rc ? rc : KT_EMALFORMED, "ack needs a cursor (bin)", "ack", rc == KT_ETOO_LARGE);
+		session_error(s, rc ? rc : KT_EMALFORMED, "ack needs a cursor (bin)", "ack", false);
 		return 0;
 	}
 	if (cursor_check(s->srv, s, m.cursor.s, m.cursor.len, &seq)) {

@@ -13,6 +13,7 @@
 #include "keyring.h"
 #include "ops.h"
 #include "push.h"
+#include "validate.h"
 
 #define MAX_FIELDS 32
 
@@ -43,8 +44,9 @@ static void fields_free(mut_fields *mf)
 	mf->n = 0;
 }
 
-/* Decode and type-check the f map against the table. *why gets a reason. */
-static int fields_read(const kt_table *t, const kt_mut *m, mut_fields *mf, const char **why)
+/* Decode and type-check the f map against the table. why (cap bytes) gets
+ * a reason that names the field. */
+static int fields_read(const kt_table *t, const kt_mut *m, mut_fields *mf, char *why, size_t cap)
 {
 	kt_mp r;
 	uint32_t n;
@@ -53,24 +55,24 @@ static int fields_read(const kt_table *t, const kt_mut *m, mut_fields *mf, const
 		return KT_OK;
 	kt_mp_init(&r, m->fields, m->fields_len);
 	if (kt_mp_read_map(&r, &n))
-		return *why = "f must be a map", KT_EMALFORMED;
+		return snprintf(why, cap, "f must be a map"), KT_EMALFORMED;
 	if (n > MAX_FIELDS)
-		return *why = "too many fields", KT_ETOO_LARGE;
+		return snprintf(why, cap, "at most %d fields per mutation", MAX_FIELDS), KT_ETOO_LARGE;
 	for (uint32_t i = 0; i < n; i++) {
 		const char *k;
 		size_t kl;
 		char name[64];
 		if (kt_mp_read_str(&r, &k, &kl, 63))
-			return *why = "field names are strings", KT_EMALFORMED;
+			return snprintf(why, cap, "field names are strings of at most 63 bytes"), KT_EMALFORMED;
 		memcpy(name, k, kl);
 		name[kl] = 0;
 		int c = kt_col_index(t, name);
 		if (c < 0 || !strcmp(name, "id") || !strcmp(name, "org_id") || !strcmp(name, "version") ||
 		    !strcmp(name, "updated_at"))
-			return *why = "unknown or read-only field", KT_EINVALID;
+			return snprintf(why, cap, "%s is not a field of %s that a device may write", name, t->name), KT_EINVALID;
 		for (int k2 = 0; k2 < mf->n; k2++)
 			if (mf->col[k2] == c)
-				return *why = "a field appears twice", KT_EMALFORMED;
+				return snprintf(why, cap, "%s appears twice", name), KT_EMALFORMED;
 		int j = mf->n++;
 		mf->col[j] = c;
 		mf->name[j] = t->cols[c].name;
@@ -88,28 +90,28 @@ static int fields_read(const kt_table *t, const kt_mut *m, mut_fields *mf, const
 			switch (t->cols[c].type) {
 			case KT_COL_INT:
 				if (kt_mp_read_int(&r, &iv))
-					return *why = "an integer field got another type", KT_EINVALID;
+					return snprintf(why, cap, "%s must be a whole number", name), KT_EINVALID;
 				snprintf(buf, sizeof buf, "%lld", (long long)iv);
 				mf->text[j] = strdup(buf);
 				break;
 			case KT_COL_BOOL:
 				if (kt_mp_read_bool(&r, &b))
-					return *why = "a boolean field got another type", KT_EINVALID;
+					return snprintf(why, cap, "%s must be true or false", name), KT_EINVALID;
 				mf->text[j] = strdup(b ? "1" : "0");
 				break;
 			case KT_COL_TEXT:
 				if (kt_mp_read_str(&r, &str, &len, KT_MAX_STR))
-					return *why = "a text field got another type", KT_EINVALID;
+					return snprintf(why, cap, "%s must be a string", name), KT_EINVALID;
 				mf->text[j] = kt_strndup(str, len);
 				break;
 			case KT_COL_LIST: {
 				if (kt_mp_read_array(&r, &an) || an > 64)
-					return *why = "a list field wants an array of at most 64 strings", KT_EINVALID;
+					return snprintf(why, cap, "%s must be an array of at most 64 strings", name), KT_EINVALID;
 				char *out = calloc(1, (size_t)an * 65 + 1);
 				for (uint32_t e = 0; out && e < an; e++) {
 					if (kt_mp_read_str(&r, &str, &len, 64) || memchr(str, ',', len) || len == 0) {
 						free(out);
-						return *why = "list elements are non-empty strings without commas", KT_EINVALID;
+						return snprintf(why, cap, "%s elements are non-empty strings without commas", name), KT_EINVALID;
 					}
 					if (e)
 						strcat(out, ",");
@@ -450,8 +452,14 @@ static int apply_one(void *user, const kt_mut *m)
 				      &mf);
 	memcpy(id, m->id.s, KT_UUID_LEN);
 	id[KT_UUID_LEN] = 0;
-	if ((frc = fields_read(t, m, &mf, &why)))
+	/* the shape of f, then the values themselves (validate.c, the rules of
+	 * every write path) */
+	if ((frc = fields_read(t, m, &mf, msg, sizeof msg)) == KT_OK)
+		frc = validate_fields(t, mf.f, mf.n, msg, sizeof msg);
+	if (frc) {
 		fields_free(&mf);
+		why = msg;
+	}
 	/* the row and its scope (of its sealed fields only the ones this
 	 * mutation names are opened: for the before image and the current
 	 * values of an answer); every answer about it, refused or not, is

@@ -7,8 +7,15 @@ int handle_sync(kt_session *s, const unsigned char *buf, size_t len)
 	int64_t seq;
 	int rc = proto_sync_decode(buf, len, &m);
 
+	if (rc == KT_ETOO_LARGE) {
+		/* longer than any cursor we issue: a damaged copy on the device,
+		 * which a snapshot repairs, like any other cursor we cannot verify */
+		session_error(s, KT_EBAD_CURSOR, "cursor over 128 bytes", "sync", false);
+		sync_start_snapshot(s);
+		return 0;
+	}
 	if (rc) {
-		session_error(s, rc, "sync takes a cursor (bin) or nil", "sync", rc == KT_ETOO_LARGE);
+		session_error(s, rc, "sync takes a cursor (bin) or nil", "sync", false);
 		return 0;
 	}
 	if (m.has_cursor) {

@@ -311,6 +311,16 @@ static int cmd_privacy(int argc, char **argv)
 	return privacy_main(db, retention, argc, argv);
 }
 
+static bool is_command(const char *cmd)
+{
+	static const char *const known[] = {"init", "serve", "admin", "audit", "keys", "backup",
+					    "restore", "privacy", "policy", "help"};
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+		if (!strcmp(cmd, known[i]))
+			return true;
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "help";
@@ -333,6 +343,20 @@ int main(int argc, char **argv)
 			memmove(&argv[i], &argv[i + 2], (size_t)(argc - i - 2 + 1) * sizeof *argv);
 			argc -= 2;
 			i--;
+		}
+	/* --help (or -h) after any command or subcommand: that command's usage
+	 * on stdout, exit 0, nothing opened or created */
+	for (int i = 2; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			if (!strcmp(cmd, "admin"))
+				admin_usage_print(stdout);
+			else if (!strcmp(cmd, "privacy"))
+				privacy_usage(stdout);
+			else if (is_command(cmd))
+				usage(stdout);
+			else
+				break; /* an unknown command stays an error */
+			return 0;
 		}
 	if (!strcmp(cmd, "init"))
 		return cmd_init(argc - 2, argv + 2);

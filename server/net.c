@@ -1,14 +1,21 @@
 /* net.c - the libwebsockets side: context, the kartoteka.v1 protocol
  * callback, message reassembly with our own size caps, and wake-ups from
- * other threads. We serve nothing over plain HTTP and never handle the
- * HTTP upgrade-confirm callback. */
+ * other threads. We serve nothing over plain HTTP; the upgrade-confirm
+ * callback only refuses upgrades that do not offer our subprotocol. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sodium.h>
 #include <poll.h>
 #include <sys/inotify.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 #include "kt_evloop.h"
@@ -154,13 +161,52 @@ static int callback_kartoteka(struct lws *wsi, enum lws_callback_reasons reason,
 	}
 }
 
+/* True when the upgrade's Sec-WebSocket-Protocol list names kartoteka.v1
+ * (lws reads at most 127 bytes of it too). */
+static bool offers_subprotocol(struct lws *wsi)
+{
+	char buf[128];
+	int n = lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_PROTOCOL);
+	for (char *save = NULL, *t = n > 0 ? strtok_r(buf, ", \t", &save) : NULL; t; t = strtok_r(NULL, ", \t", &save))
+		if (!strcmp(t, KT_SUBPROTOCOL))
+			return true;
+	return false;
+}
+
 /* protocols[0] also receives upgrades that offered no (or another)
- * subprotocol: refuse them; plain HTTP gets nothing but a close. */
+ * subprotocol. They are answered 400 at the upgrade, before lws would bind
+ * them (it drops the TCP connection without an HTTP answer for those);
+ * plain HTTP gets 403. */
 static int callback_refuse(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 			   size_t len)
 {
 	kt_server *srv = lws_context_user(lws_get_context(wsi));
 	switch (reason) {
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
+		/* written whole by hand: lws_return_http_status would say HTTP/1.0
+		 * here (it has not read the request's version yet), which
+		 * WebSocket clients do not accept as an answer */
+		static const char refusal[] = "HTTP/1.1 400 Bad Request\r\n"
+					      "content-type: text/plain; charset=utf-8\r\n"
+					      "content-length: 61\r\n"
+					      "connection: close\r\n"
+					      "\r\n"
+					      "kartoteka: WebSocket with the subprotocol kartoteka.v1 only\r\n";
+		unsigned char out[LWS_PRE + sizeof refusal];
+		char up[16];
+		/* never `in`: after an Upgrade lws does not know, lws has answered
+		 * it already and freed the header table `in` points into (the
+		 * table is gone, or reset, then) */
+		if (lws_hdr_copy(wsi, up, sizeof up, WSI_TOKEN_UPGRADE) <= 0)
+			return -1;
+		if (!strcasecmp(up, "h2c"))
+			return 0; /* it reaches the refusing HTTP handler, never the protocol */
+		if (!strcasecmp(up, "websocket") && offers_subprotocol(wsi))
+			return 0;
+		memcpy(out + LWS_PRE, refusal, sizeof refusal - 1);
+		lws_write(wsi, out + LWS_PRE, sizeof refusal - 1, LWS_WRITE_HTTP_HEADERS);
+		return -1; /* hang up after the answer */
+	}
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		return -1;
 	case LWS_CALLBACK_HTTP:
@@ -300,12 +346,58 @@ static void raise_open_file_limit(void)
 			(unsigned long long)rl.rlim_max);
 }
 
+/* Whether HOST:PORT can be listened on, tried the way lws does it
+ * (SO_REUSEADDR); 0, the errno, or -1 when HOST is not an address. addr
+ * gets HOST's address as text. lws 4.1.6 only logs a failed bind and
+ * returns a context without a vhost, which then cannot be destroyed
+ * cleanly on the libuv loop: so ask before creating the context. */
+static int listen_probe(const char *host, int port, char addr[INET_ADDRSTRLEN])
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, err = 0;
+	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+	bool known = inet_pton(AF_INET, host, &a.sin_addr) == 1;
+	if (!known && getaddrinfo(host, NULL, &hints, &ai) == 0 && ai) { /* a name such as localhost */
+		a.sin_addr = ((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+		known = true;
+	}
+	if (ai)
+		freeaddrinfo(ai);
+	if (known) /* lws takes an address or an interface name, not a host name */
+		inet_ntop(AF_INET, &a.sin_addr, addr, INET_ADDRSTRLEN);
+	/* lws would wait for such an "interface" to appear, and we would
+	 * claim to listen meanwhile */
+	if (!known)
+		err = -1;
+	else if (fd < 0)
+		err = errno;
+	else if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+		 bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, 1))
+		err = errno;
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+static void listen_failed(const char *host, int port, int err)
+{
+	if (err == EADDRINUSE)
+		fprintf(stderr, "kartoteka-server: port %d on %s is already in use\n", port, host);
+	else if (err < 0)
+		fprintf(stderr, "kartoteka-server: cannot listen on %s:%d: not an IPv4 address or a known host name\n",
+			host, port);
+	else if (err)
+		fprintf(stderr, "kartoteka-server: cannot listen on %s:%d: %s\n", host, port, strerror(err));
+	else
+		fprintf(stderr, "kartoteka-server: cannot listen on %s:%d\n", host, port);
+}
+
 int server_run(const kt_serve_opts *o)
 {
 	struct lws_context_creation_info info;
 	kt_evloop *loop = NULL;
 	kt_server srv;
-	char host[256];
+	char host[256], addr[INET_ADDRSTRLEN] = "";
 	const char *msg = NULL;
 	int rc, port;
 
@@ -338,13 +430,18 @@ int server_run(const kt_serve_opts *o)
 	lws_set_log_level(o->log_level >= KT_LOG_DEBUG ? LLL_ERR | LLL_WARN | LLL_NOTICE : LLL_ERR, NULL);
 	memset(&info, 0, sizeof info);
 	info.port = port;
-	info.iface = host;
+	info.iface = addr; /* set by listen_probe below */
 	info.protocols = protocols;
 	info.user = &srv;
 	info.retry_and_idle_policy = &retry;
 	info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_VALIDATE_UTF8;
 	info.timeout_secs = 10; /* HTTP upgrade must complete within this */
 	info.ka_time = 0;
+	if ((rc = listen_probe(host, port, addr))) {
+		listen_failed(host, port, rc);
+		rc = 1;
+		goto out;
+	}
 	/* epoll through libuv, turned by us (common/kt_evloop.h) */
 	loop = kt_evloop_new(&info);
 	if (!loop) {
@@ -353,12 +450,23 @@ int server_run(const kt_serve_opts *o)
 	}
 	srv.ctx = lws_create_context(&info);
 	if (!srv.ctx) {
-		fprintf(stderr, "kartoteka-server: cannot listen on %s\n", o->listen);
+		listen_failed(host, port, 0);
 		rc = 1;
 		goto out;
 	}
+	/* lws creates the context even when the listening socket fails
+	 * (it only logs "ERROR on binding"): without a vhost we serve nothing */
 	srv.vh = lws_get_vhost_by_name(srv.ctx, "default");
-	srv.port = srv.vh ? lws_get_vhost_listen_port(srv.vh) : port;
+	if (!srv.vh || lws_get_vhost_listen_port(srv.vh) <= 0) {
+		/* taken between the probe and lws's bind: exit without destroying
+		 * the half-made context (see listen_probe) */
+		listen_failed(host, port, listen_probe(host, port, addr));
+		srv.ctx = NULL;
+		loop = NULL;
+		rc = 1;
+		goto out;
+	}
+	srv.port = lws_get_vhost_listen_port(srv.vh);
 	if ((rc = auth_start(&srv))) {
 		fprintf(stderr, "kartoteka-server: cannot start sign-in workers\n");
 		rc = 1;

@@ -11,6 +11,7 @@
 #include "kt_mp.h"
 #include "kt_util.h"
 #include "ops.h"
+#include "validate.h"
 
 #define OPS_MAX_SERVICES 32
 #define OPS_MAX_TEXT 4000 /* bytes in one free-text field */
@@ -241,8 +242,9 @@ static int check_args(const kt_appt_args *a, char *err, size_t errlen)
 	if (!valid_id(a->location_id) || !valid_id(a->client_id) || !valid_id(a->specialist_id))
 		return fail(err, errlen, KT_EINVALID,
 			    "location, client and specialist ids are required (UUIDs)");
-	if (a->start_at <= 0 || a->start_at >= OPS_MAX_TIME)
-		return fail(err, errlen, KT_EINVALID, "a start time is required (ms since 1970, UTC)");
+	if (a->start_at < VALIDATE_TIME_MIN || a->start_at >= VALIDATE_TIME_MAX)
+		return fail(err, errlen, KT_EINVALID,
+			    "start_at must be a time from 2000-01-01 to 2099-12-31 in ms since 1970 (UTC)");
 	if (a->duration_min < 0 || a->duration_min > OPS_MAX_MINUTES)
 		return fail(err, errlen, KT_EINVALID, "duration must be 1..%d minutes", OPS_MAX_MINUTES);
 	if (a->status && !valid_status(a->status))
@@ -455,8 +457,9 @@ int ops_appointment_move(kt_store *st, const char *id, const char *location_id, 
 	if (!location_id && !specialist_id && start_at < 0)
 		return fail(err, errlen, KT_EINVALID,
 			    "nothing to change: give a location, a specialist or a start");
-	if (start_at == 0 || start_at >= OPS_MAX_TIME)
-		return fail(err, errlen, KT_EINVALID, "the start time is out of range");
+	if (start_at >= 0 && (start_at < VALIDATE_TIME_MIN || start_at >= VALIDATE_TIME_MAX))
+		return fail(err, errlen, KT_EINVALID,
+			    "start_at must be a time from 2000-01-01 to 2099-12-31 in ms since 1970 (UTC)");
 	/* the ids as given, before they are copied into fixed buffers */
 	if ((location_id && !valid_id(location_id)) || (specialist_id && !valid_id(specialist_id)))
 		return fail(err, errlen, KT_EINVALID, "location and specialist must be ids (UUIDs)");
@@ -570,23 +573,6 @@ static const char *const client_editable[] = {
 	"name",       "email",       "phone",          "birthday",    "address",     "allergies",
 	"conditions", "medications", "skin_hair_type", "patch_tests", "preferences", "internal_notes"};
 
-static bool valid_date(const char *s)
-{
-	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int y, m, d;
-	for (int i = 0; i < 10; i++)
-		if ((i == 4 || i == 7) ? s[i] != '-' : (s[i] < '0' || s[i] > '9'))
-			return false;
-	if (s[10])
-		return false;
-	y = atoi(s);
-	m = atoi(s + 5);
-	d = atoi(s + 8);
-	if (y < 1900 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
-		return false;
-	return m != 2 || d < 29 || (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
-}
-
 /* Deliberately loose: one '@' with something on both sides and no spaces.
  * The only real test of an address is a message that arrives. */
 static bool valid_email(const char *s)
@@ -607,11 +593,10 @@ static int check_client_value(const char *field, const char *value, char *err, s
 			    OPS_MAX_TEXT);
 	if (!strcmp(field, "name") && !value[0])
 		return fail(err, errlen, KT_EINVALID, "a client's name cannot be empty");
-	if (!strcmp(field, "birthday") && !valid_date(value))
-		return fail(err, errlen, KT_EINVALID, "birthday must be a date YYYY-MM-DD");
 	if (!strcmp(field, "email") && !valid_email(value))
 		return fail(err, errlen, KT_EINVALID, "that is not an e-mail address");
-	return KT_OK;
+	/* the same rules as a device's push (validate.c) */
+	return validate_field(kt_table_find("client", 6), field, value, err, errlen);
 }
 
 /* A portal client signs in with the e-mail: it must stay unique among

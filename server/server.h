@@ -68,6 +68,10 @@ struct kt_session {
 	int64_t last_rx_us;              /* kt_mono_us() of the last frame or pong received */
 	int64_t ping_at_us;              /* of the last ping sent */
 	bool want_ping;                  /* the next writeable callback sends a ping */
+	/* after a fatal error: the WebSocket close frame that follows it */
+	uint16_t close_status;           /* 1008, 1009 or 1011 */
+	char close_reason[24];           /* the error code, e.g. "malformed" */
+	bool close_now;                  /* the error frame is written: close once lws has flushed it */
 
 	/* inbound reassembly */
 	unsigned char *in;

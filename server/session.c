@@ -2,6 +2,7 @@
  * an inbound message is checked (size, well-formedness, type, state), and
  * the outbound queue (control frames first, then data from sync.c). Never
  * lets one connection's bad input affect another. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
@@ -185,6 +186,12 @@ void session_error(kt_session *s, int code, const char *msg, const char *re, boo
 		e.re.len = strlen(re);
 	}
 	e.fatal = fatal;
+	if (fatal && !s->close_status) { /* the first fatal error names the close */
+		s->close_status = code == KT_ETOO_LARGE ? LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE
+				  : code == KT_EINTERNAL ? LWS_CLOSE_STATUS_UNEXPECTED_CONDITION
+							 : LWS_CLOSE_STATUS_POLICY_VIOLATION;
+		snprintf(s->close_reason, sizeof s->close_reason, "%s", name);
+	}
 	frame_begin(s->srv);
 	proto_error_encode(&s->srv->frame, &e);
 	if (session_queue_frame(s, fatal) && fatal)
@@ -236,9 +243,14 @@ int session_on_message(kt_session *s, const unsigned char *buf, size_t len)
 		return 0;
 	}
 	if (rc) {
+		bool deep = false;
+		const char *why = "not a valid message (one MessagePack map with a string t, valid UTF-8, no trailing bytes)";
+		if (rc == KT_ETOO_LARGE)
+			why = s->signed_in ? "a string or bin over 65536 bytes" : "a string or bin over 512 bytes before sign-in";
+		else if (kt_mp_validate_why(buf, len, KT_MAX_DEPTH, max_str, &deep) && deep)
+			why = "containers nested deeper than 8 (the message's own map counts as the first)";
 		/* before sign-in we owe a stranger nothing: malformed input ends it */
-		session_error(s, rc, rc == KT_ETOO_LARGE ? "string or nesting over the limit" : "not a valid message",
-			      NULL, rc == KT_ETOO_LARGE || !s->signed_in);
+		session_error(s, rc, why, NULL, rc == KT_ETOO_LARGE || !s->signed_in);
 		return 0;
 	}
 	if (!allowed(s->state, t)) {
@@ -295,10 +307,32 @@ static int write_frame(kt_session *s, unsigned char *data, size_t len)
 	return n < 0 ? -1 : 0;
 }
 
+/* Close with a WebSocket close frame (status, and the error code as the
+ * reason). Returning -1 from the callback would not do: Debian's lws 4.1.6
+ * is a debug build, which on the libuv loop closes twice in a row (a
+ * self-test in lws_service_fd_tsi), and the second close drops the TCP
+ * connection before the close frame goes out (the peer sees 1006). Frees s
+ * (LWS_CALLBACK_CLOSED runs inside); the close frame is written by lws. */
+static void close_with_frame(kt_session *s)
+{
+	struct lws *wsi = s->wsi;
+	lws_close_reason(wsi, s->close_status ? s->close_status : LWS_CLOSE_STATUS_POLICY_VIOLATION,
+			 (unsigned char *)s->close_reason, strlen(s->close_reason));
+	lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_SYNC);
+}
+
 int session_on_writeable(kt_session *s)
 {
 	bool have = false;
 
+	if (s->close_now) {
+		if (lws_partial_buffered(s->wsi)) {
+			session_want_write(s); /* lws writes the rest before calling us again */
+			return 0;
+		}
+		close_with_frame(s);
+		return 0;
+	}
 	if (s->ctl_head) {
 		kt_frame *f = s->ctl_head;
 		bool fatal = f->fatal;
@@ -311,11 +345,15 @@ int session_on_writeable(kt_session *s)
 		if (rc)
 			return -1;
 		if (fatal) {
-			lws_close_reason(s->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, NULL, 0);
-			if (!lws_partial_buffered(s->wsi))
-				return -1; /* the error is with the kernel: close now */
-			/* lws still holds part of it: give it a moment to flush */
-			lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, 1);
+			s->close_now = true;
+			if (!lws_partial_buffered(s->wsi)) {
+				close_with_frame(s); /* the error is with the kernel */
+				return 0;
+			}
+			/* lws still holds part of it: a peer that does not read it
+			 * within 5 s is dropped */
+			lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
+			session_want_write(s);
 			return 0;
 		}
 		session_want_write(s);

@@ -15,6 +15,7 @@
 #include "schema.h"
 #include "store.h"
 #include "sqlite_ro.h"
+#include "validate.h"
 #include "walbuf.h"
 
 #define STMT_CACHE 256
@@ -965,6 +966,7 @@ static int in_tx_end(kt_store *st, bool own, int rc)
 
 static int check_fields(const kt_table *t, const kt_field *f, int n, int *idx)
 {
+	char why[160];
 	for (int i = 0; i < n; i++) {
 		idx[i] = kt_col_index(t, f[i].name);
 		if (idx[i] < 0 || managed_column(f[i].name))
@@ -972,6 +974,11 @@ static int check_fields(const kt_table *t, const kt_field *f, int n, int *idx)
 		for (int k = 0; k < i; k++)
 			if (idx[k] == idx[i])
 				return KT_EINVALID;
+	}
+	/* the value rules hold for every writer, also one that forgot to ask */
+	if (validate_fields(t, f, n, why, sizeof why)) {
+		kt_info("store: %s refused: %s", t->name, why);
+		return KT_EINVALID;
 	}
 	return KT_OK;
 }

@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 #include "kartoteka_client.h"
 #include "kt_limits.h"
+#include "kt_util.h"
 
 #define PROG "kartoteka-client"
 #define EXIT_USAGE 2
@@ -60,7 +61,10 @@ static void usage(FILE *f)
 		"  visit add --appointment ID [--notes TEXT] [--formulas TEXT]  prints the new id\n"
 		"  batch                      edit commands from stdin, one per line, arguments separated by tabs\n"
 		"  rejections                 edits the server refused (rolled back in the cache)\n"
-		"TIME: ms since 1970 (UTC) or 2027-01-15T09:30:00Z\n"
+		"TIME: ms since 1970 (UTC) or 2027-01-15T09:30:00Z, from 2000 to 2099; MIN: 1 to 1440\n"
+		"Edits are checked before they are queued (ids, times, minutes, client fields and\n"
+		"birthdays YYYY-MM-DD); the server checks them again.\n"
+		"--help (or -h) after any command prints this text.\n"
 		"\n"
 		"DIR defaults to $KARTOTEKA_DIR, else ./kartoteka-client-data. The server is\n"
 		"remembered in DIR; without --server the stored one is used, else $KARTOTEKA_SERVER.\n"
@@ -560,19 +564,133 @@ static const char *opt(int argc, char **argv, const char *name)
 	return NULL;
 }
 
+/* ---- what the server would refuse, refused here before it is queued ----
+ * (the rules of server/validate.c; each message names the option and the rule) */
+
+#define TIME_MIN 946684800000LL  /* 2000-01-01T00:00:00Z */
+#define TIME_MAX 4102444800000LL /* 2100-01-01T00:00:00Z */
+
+static int bad_value(const char *what, const char *rule, const char *got)
+{
+	fprintf(stderr, PROG ": %s %s, not '%.80s'\n", what, rule, got);
+	return EXIT_USAGE;
+}
+
+/* YYYY-MM-DD that exists (no February 30th rolled over into March). */
+static bool real_date(int y, int m, int d)
+{
+	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+		return false;
+	return m != 2 || d < 29 || (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
+}
+
+static bool digits(const char *s, int n, int *out)
+{
+	*out = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		*out = *out * 10 + (s[i] - '0');
+	}
+	return true;
+}
+
+/* ms since 1970, or YYYY-MM-DDTHH:MM:SSZ (UTC) naming a real moment, from
+ * 2000 to 2099. -1 when it is not one. */
 static int64_t parse_time(const char *s)
 {
-	struct tm tm;
+	int y, mo, d, h, mi, sec;
 	char *end;
 	long long v;
-	if (!s)
+	if (!s || !*s)
 		return -1;
+	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (!*end && end != s)
-		return v;
-	memset(&tm, 0, sizeof tm);
-	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return end && !*end ? (int64_t)timegm(&tm) * 1000 : -1;
+	if (!*end && s[0] >= '0' && s[0] <= '9')
+		return !errno && v >= TIME_MIN && v < TIME_MAX ? v : -1;
+	if (strlen(s) != 20 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
+	    !digits(s + 8, 2, &d) || s[10] != 'T' || !digits(s + 11, 2, &h) || s[13] != ':' ||
+	    !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &sec) || s[19] != 'Z')
+		return -1;
+	if (!real_date(y, mo, d) || h > 23 || mi > 59 || sec > 59 || y < 2000 || y > 2099)
+		return -1;
+	struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = sec};
+	return (int64_t)timegm(&tm) * 1000;
+}
+
+static int bad_time(const char *opt, const char *got)
+{
+	return bad_value(opt, "wants a time from 2000 to 2099: ms since 1970, or a real date and time such as "
+			      "2027-01-15T09:30:00Z (UTC)", got);
+}
+
+/* Whole minutes, 1 to 1440; -1 otherwise. */
+static int parse_minutes(const char *s)
+{
+	char *end;
+	long v;
+	errno = 0;
+	v = s ? strtol(s, &end, 10) : 0;
+	return s && !errno && end != s && !*end && s[0] >= '0' && s[0] <= '9' && v >= 1 && v <= 1440 ? (int)v : -1;
+}
+
+static bool is_id(const char *s)
+{
+	return s && kt_uuid_valid(s, strlen(s));
+}
+
+static int bad_id(const char *what, const char *got)
+{
+	return bad_value(what, "wants an id (a UUID such as 01941f29-7c1e-7c3a-8b5e-2f0a1b2c3d4e)", got);
+}
+
+/* A comma list of service ids. */
+static bool id_list(const char *s)
+{
+	while (*s) {
+		size_t n = strcspn(s, ",");
+		if (!kt_uuid_valid(s, n))
+			return false;
+		s += n + (s[n] == ',');
+	}
+	return true;
+}
+
+static const char *const client_fields[] = {"name",       "email",          "phone",       "birthday",
+					    "address",    "allergies",      "conditions",  "medications",
+					    "skin_hair_type", "patch_tests", "preferences", "internal_notes"};
+
+/* The value of a client card field as the server would take it; 0 or EXIT_USAGE. */
+static int check_client_field(const char *field, const char *value)
+{
+	bool known = false;
+	for (size_t i = 0; i < sizeof client_fields / sizeof client_fields[0]; i++)
+		known |= !strcmp(field, client_fields[i]);
+	if (!known) {
+		fprintf(stderr,
+			PROG ": clients have no field '%.40s'; the fields are name, email, phone, birthday, address, "
+			     "allergies, conditions, medications, skin_hair_type, patch_tests, preferences, internal_notes\n",
+			field);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(field, "name") && (!value || !value[0])) {
+		fprintf(stderr, PROG ": a client's name cannot be empty or cleared\n");
+		return EXIT_USAGE;
+	}
+	if (value && !strcmp(field, "birthday")) {
+		int y, m, d;
+		char today[16];
+		time_t now = time(NULL) + 24 * 3600; /* a birthday today east of UTC */
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		strftime(today, sizeof today, "%Y-%m-%d", &tm);
+		if (strlen(value) != 10 || !digits(value, 4, &y) || value[4] != '-' || !digits(value + 5, 2, &m) ||
+		    value[7] != '-' || !digits(value + 8, 2, &d) || y < 1900 || !real_date(y, m, d) ||
+		    strcmp(value, today) > 0)
+			return bad_value("birthday", "must be YYYY-MM-DD (a real date, from 1900 until today)", value);
+	}
+	return 0;
 }
 
 /* JSON is built by SQLite: json_set on an object, one field at a time. */
@@ -641,12 +759,18 @@ static int mutate(kc_client *c, const char *tbl, const char *id, jbuild *j, bool
 static int cmd_client(kc_client *c, int argc, char **argv)
 {
 	jbuild j = {kc_db(c), NULL};
-	if (argc == 4 && !strcmp(argv[0], "set"))
-		jset(&j, argv[2], argv[3], 0, J_TEXT);
-	else if (argc == 3 && !strcmp(argv[0], "clear"))
-		jset(&j, argv[2], NULL, 0, J_NULL);
-	else
+	bool set = argc == 4 && !strcmp(argv[0], "set"), clear = argc == 3 && !strcmp(argv[0], "clear");
+	int rc;
+	if (!set && !clear)
 		return usage_error("client set ID FIELD VALUE | client clear ID FIELD");
+	if (!is_id(argv[1]))
+		return bad_id("the client", argv[1]);
+	if ((rc = check_client_field(argv[2], set ? argv[3] : NULL)))
+		return rc;
+	if (set)
+		jset(&j, argv[2], argv[3], 0, J_TEXT);
+	else
+		jset(&j, argv[2], NULL, 0, J_NULL);
 	return mutate(c, "client", argv[1], &j, false);
 }
 
@@ -655,15 +779,28 @@ static int cmd_appointment(kc_client *c, int argc, char **argv)
 	jbuild j = {kc_db(c), NULL};
 	const char *v;
 	if (argc >= 1 && !strcmp(argv[0], "create")) {
-		int64_t start = parse_time(opt(argc, argv, "--start"));
-		if (!opt(argc, argv, "--location") || !opt(argc, argv, "--client") || !opt(argc, argv, "--specialist") ||
-		    start <= 0 || !opt(argc, argv, "--duration"))
-			return usage_error("appointment create needs --location --client --specialist --start --duration");
+		static const char *const need[] = {"--location", "--client", "--specialist", "--start", "--duration"};
+		int64_t start;
+		int minutes;
+		for (size_t k = 0; k < sizeof need / sizeof need[0]; k++)
+			if (!opt(argc, argv, need[k])) {
+				fprintf(stderr, PROG ": appointment create needs %s\n", need[k]);
+				return EXIT_USAGE;
+			}
+		for (size_t k = 0; k < 3; k++)
+			if (!is_id(opt(argc, argv, need[k])))
+				return bad_id(need[k], opt(argc, argv, need[k]));
+		if ((start = parse_time(opt(argc, argv, "--start"))) < 0)
+			return bad_time("--start", opt(argc, argv, "--start"));
+		if ((minutes = parse_minutes(opt(argc, argv, "--duration"))) < 0)
+			return bad_value("--duration", "wants whole minutes from 1 to 1440", opt(argc, argv, "--duration"));
+		if ((v = opt(argc, argv, "--services")) && !id_list(v))
+			return bad_value("--services", "wants service ids (UUIDs) separated by commas", v);
 		jset(&j, "location_id", opt(argc, argv, "--location"), 0, J_TEXT);
 		jset(&j, "client_id", opt(argc, argv, "--client"), 0, J_TEXT);
 		jset(&j, "specialist_id", opt(argc, argv, "--specialist"), 0, J_TEXT);
 		jset(&j, "start_at", NULL, start, J_INT);
-		jset(&j, "duration_min", NULL, atoll(opt(argc, argv, "--duration")), J_INT);
+		jset(&j, "duration_min", NULL, minutes, J_INT);
 		jset(&j, "services", opt(argc, argv, "--services") ? opt(argc, argv, "--services") : "", 0, J_LIST);
 		jset(&j, "status", "booked", 0, J_TEXT);
 		if ((v = opt(argc, argv, "--note")))
@@ -671,21 +808,31 @@ static int cmd_appointment(kc_client *c, int argc, char **argv)
 		return mutate(c, "appointment", NULL, &j, true);
 	}
 	if (argc >= 2 && !strcmp(argv[0], "move")) {
+		if (!is_id(argv[1]))
+			return bad_id("the appointment", argv[1]);
 		if ((v = opt(argc, argv, "--start"))) {
 			int64_t t = parse_time(v);
-			if (t <= 0)
-				return usage_error("--start wants ms or 2027-01-15T09:30:00Z");
+			if (t < 0)
+				return bad_time("--start", v);
 			jset(&j, "start_at", NULL, t, J_INT);
 		}
-		if ((v = opt(argc, argv, "--location")))
+		if ((v = opt(argc, argv, "--location"))) {
+			if (!is_id(v))
+				return bad_id("--location", v);
 			jset(&j, "location_id", v, 0, J_TEXT);
-		if ((v = opt(argc, argv, "--specialist")))
+		}
+		if ((v = opt(argc, argv, "--specialist"))) {
+			if (!is_id(v))
+				return bad_id("--specialist", v);
 			jset(&j, "specialist_id", v, 0, J_TEXT);
+		}
 		if (!j.json)
 			return usage_error("nothing to move: give --start, --location or --specialist");
 		return mutate(c, "appointment", argv[1], &j, false);
 	}
 	if (argc == 2 && !strcmp(argv[0], "cancel")) {
+		if (!is_id(argv[1]))
+			return bad_id("the appointment", argv[1]);
 		jset(&j, "status", "cancelled", 0, J_TEXT);
 		return mutate(c, "appointment", argv[1], &j, false);
 	}
@@ -852,6 +999,13 @@ int main(int argc, char **argv)
 			cmd = &commands[k];
 	if (!cmd)
 		return usage_error("unknown command");
+	/* --help after a command or subcommand: the usage on stdout, exit 0,
+	 * before anything is opened or created */
+	for (int k = i + 1; k < argc; k++)
+		if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
+			usage(stdout);
+			return 0;
+		}
 	/* commands other than login never create an empty cache by accident */
 	snprintf(path, sizeof path, "%s/cache.db", dir);
 	if (!cmd->creates && stat(path, &st) != 0) {

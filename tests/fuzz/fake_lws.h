@@ -17,6 +17,9 @@ extern char fake_peer[64];
 extern void (*fake_on_write)(const unsigned char *buf, size_t len);
 /* lws_callback_on_writable calls since the last reset. */
 extern int fake_writable_requests;
+/* Set when the code under test closed the connection with
+ * lws_set_timeout(..., LWS_TO_KILL_SYNC) (a close frame follows in lws). */
+extern int fake_killed;
 
 /* Run every timer still scheduled (as if its time came), then forget it. */
 void fake_fire_timers(void);

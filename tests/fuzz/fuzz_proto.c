@@ -84,7 +84,7 @@ static int walk_typed(kt_mp *r, int depth, int max_depth, size_t max_str)
 		bool map = kt_mp_peek(r) == KT_MP_MAP;
 		uint32_t n;
 		if (depth >= max_depth)
-			return KT_ETOO_LARGE;
+			return KT_EMALFORMED; /* as kt_mp_validate: too deep is malformed */
 		rc = map ? kt_mp_read_map(r, &n) : kt_mp_read_array(r, &n);
 		if (rc)
 			break;

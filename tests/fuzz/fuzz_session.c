@@ -190,7 +190,7 @@ static int drain(kt_session *s, int n)
 {
 	while (fake_writable_requests > 0 && n-- > 0) {
 		fake_writable_requests = 0;
-		if (session_on_writeable(s) < 0)
+		if (session_on_writeable(s) < 0 || fake_killed)
 			return -1;
 	}
 	return 0;
@@ -223,6 +223,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		 inputs & 255);
 	fake_on_write = check_written;
 	fake_writable_requests = 0;
+	fake_killed = 0;
 	if (!(s = session_new(&srv, fake_wsi)))
 		die("session_new failed");
 

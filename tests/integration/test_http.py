@@ -67,9 +67,9 @@ class HttpTest(h.DemoServerTest):
         self.still_serves()
 
     def test_unknown_upgrade_is_refused(self):
-        # libwebsockets answers an unknown Upgrade itself and then reads the header it
-        # freed (NN-2025-0102) when the upgrade-confirm callback runs; we do not
-        # handle that callback, and the sanitizer build runs this
+        # libwebsockets answers an unknown Upgrade itself and then passes the upgrade-confirm
+        # callback a pointer into the header table it freed (NN-2025-0102); our callback
+        # never reads it, and the sanitizer build runs this
         for up in (b"foo", b"websocket2", b"", b"WebSocket, h2c"):
             answer = self.raw(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: " + up +
                               b"\r\nSec-WebSocket-Protocol: kartoteka.v1\r\n\r\n")

@@ -130,14 +130,23 @@ static void test_huge_declared_container_fails_fast(void **state)
 	assert_int_equal(kt_mp_read_map(&r, &n), KT_EMALFORMED);
 }
 
-static void test_deep_nesting_is_too_large(void **state)
+/* PROTOCOL.md: nesting deeper than the limit is malformed (not too_large,
+ * which is fatal after sign-in too); the outermost container is level 1. */
+static void test_deep_nesting_is_malformed(void **state)
 {
 	uint8_t buf[101];
+	bool deep = false;
 	(void)state;
 	memset(buf, 0x91, 100); /* 100 nested one-element arrays */
 	buf[100] = 0xc0;
-	assert_int_equal(kt_mp_validate(buf, sizeof buf, 8, 1024), KT_ETOO_LARGE);
-	assert_int_equal(kt_mp_validate(buf + 93, 8, 8, 1024), KT_OK); /* 7 deep is fine */
+	assert_int_equal(kt_mp_validate(buf, sizeof buf, 8, 1024), KT_EMALFORMED);
+	assert_int_equal(kt_mp_validate_why(buf, sizeof buf, 8, 1024, &deep), KT_EMALFORMED);
+	assert_true(deep);
+	assert_int_equal(kt_mp_validate(buf + 92, 9, 8, 1024), KT_OK); /* 8 deep is fine */
+	assert_int_equal(kt_mp_validate_why(buf + 91, 10, 8, 1024, &deep), KT_EMALFORMED); /* 9 is not */
+	assert_true(deep);
+	assert_int_equal(kt_mp_validate_why(B(0x91, 0xc1), 8, 1024, &deep), KT_EMALFORMED);
+	assert_false(deep); /* malformed for another reason */
 }
 
 static void test_trailing_bytes_are_malformed(void **state)
@@ -199,7 +208,7 @@ int main(void)
 		cmocka_unit_test(test_strings_and_bins),
 		cmocka_unit_test(test_invalid_utf8_is_rejected),
 		cmocka_unit_test(test_huge_declared_container_fails_fast),
-		cmocka_unit_test(test_deep_nesting_is_too_large),
+		cmocka_unit_test(test_deep_nesting_is_malformed),
 		cmocka_unit_test(test_trailing_bytes_are_malformed),
 		cmocka_unit_test(test_every_truncation_of_a_message_fails_cleanly),
 		cmocka_unit_test(test_golden_malformed_inputs_are_rejected),
