@@ -237,7 +237,7 @@ class ConsentTest(h.DemoServerTest):
         base = {"client_id": self.me_id, "purpose": "photo_use", "granted": True, "text_version": "v1"}
         self.rejected(rec, dict(base, purpose="newsletter"), "invalid", "purpose is one of")
         self.rejected(rec, dict(base, source="fax"), "invalid", "source is one of")
-        self.rejected(rec, dict(base, granted="yes"), "invalid", "boolean")
+        self.rejected(rec, dict(base, granted="yes"), "invalid", "true or false")
         self.rejected(rec, {k: v for k, v in base.items() if k != "granted"}, "invalid", "needs granted")
         self.rejected(rec, {k: v for k, v in base.items() if k != "text_version"}, "invalid", "text_version")
         self.rejected(rec, dict(base, text_version="x" * 65), "invalid", "64 bytes")
