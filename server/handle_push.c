@@ -361,6 +361,9 @@ static int apply_one(void *user, const kt_mut *m)
 		c->rc = reject(c, m, start, KT_EDENIED, "this row is not at your locations", NULL, &mf);
 	else if (!create && m->base > row.version)
 		c->rc = reject(c, m, start, KT_EINVALID, "base version from the future", &row, &mf);
+	else if (!create && m->base < 1) /* rows start at version 1: base 0 saw nothing to update */
+		c->rc = reject(c, m, start, KT_EINVALID,
+			       "base must be the row version you saw (a create is version 1); 0 is only for create", &row, &mf);
 	else if (!create && mf.n == 0)
 		c->rc = reject(c, m, start, KT_EINVALID, "an update needs fields", &row, &mf);
 	else
