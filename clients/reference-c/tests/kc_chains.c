@@ -105,6 +105,15 @@ int main(int argc, char **argv)
 	CHECK(kc_mutate(c, "visit", visit, "{\"treatment_notes\":\"patch test negative, 48 h\"}", NULL) == KT_OK,
 	      "visit edit 2");
 	CHECK(kc_queue_count(c) == 10, "queued %lld, not 10", (long long)kc_queue_count(c));
+	{ /* what the device saw of its own rows is their create: version 1 */
+		sqlite3_stmt *q;
+		int zero = -1;
+		if (sqlite3_prepare_v2(kc_db(c), "SELECT count(*) FROM queue WHERE op = 'update' AND base <> 1", -1, &q,
+				       NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+			zero = sqlite3_column_int(q, 0);
+		sqlite3_finalize(q);
+		CHECK(zero == 0, "%d queued updates do not have base 1", zero);
+	}
 
 	CHECK(kc_run(c, KC_UNTIL_SYNCED, 60000) == KT_OK, "sync");
 	CHECK(kc_rejections(c, print_rejection, &refused) == KT_OK && refused == 0, "%d edits refused", refused);
