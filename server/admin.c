@@ -399,9 +399,14 @@ static int admin_client(kt_store *st, int argc, char **argv)
 
 static int print_device(void *user, const kt_device_info *d)
 {
+	char seen[32] = "-";
+	time_t t = (time_t)(d->last_seen / 1000);
+	struct tm tm;
 	(void)user;
-	printf("%s\t%s\t%s\t%s\t%s\t%s\t%lld\t%lld\t%s\n", d->id, d->kind, d->role, d->name, d->principal_id,
-	       d->app, (long long)d->last_seen, (long long)d->last_ack_seq,
+	if (d->last_seen > 0 && gmtime_r(&t, &tm))
+		strftime(seen, sizeof seen, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%lld\t%s\n", d->id, d->kind, d->role, d->name, d->principal_id,
+	       d->app, seen, (long long)d->last_ack_seq,
 	       d->revoked ? "revoked" : d->signed_in ? "signed-in" : "signed-out");
 	return 0;
 }

@@ -8,11 +8,24 @@
 
 int handle_logout(kt_session *s, const unsigned char *buf, size_t len)
 {
+	kt_store *st = s->srv->st;
+	int rc;
 	(void)buf;
 	(void)len;
-	if (s->has_token && revoke_session_token(s->srv->st, s->token_hash, sizeof s->token_hash)) {
-		session_error(s, KT_EIO, "could not end the session; try again", "logout", false);
-		return 0;
+	if (s->has_token) {
+		store_set_actor(st, s->principal.is_client ? "client" : "staff", s->principal.id, s->device, 0);
+		rc = revoke_session_token(st, s->token_hash, sizeof s->token_hash, s->device);
+		store_set_actor(st, "system", NULL, NULL, 0);
+		if (rc) {
+			session_error(s, KT_EIO, "could not end the session; try again", "logout", false);
+			return 0;
+		}
+		/* the token is dead for every connection that signed in with it, not
+		 * only for the next resume */
+		for (kt_session *o = s->srv->sessions; o; o = o->next)
+			if (o != s && o->state != KT_SS_CLOSING && o->signed_in && o->has_token &&
+			    !sodium_memcmp(o->token_hash, s->token_hash, sizeof s->token_hash))
+				session_error(o, KT_EREVOKED, "signed out on this device (logout)", NULL, true);
 	}
 	kt_info("session %llu: signed out", (unsigned long long)s->id);
 	session_error(s, KT_EREVOKED, "signed out", "logout", true);

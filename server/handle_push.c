@@ -508,6 +508,10 @@ shaped:
 		c->rc = reject(c, m, start, KT_EDENIED, "this row is not at your locations", route, NULL, &mf);
 	else if (!create && m->base > row.version)
 		c->rc = reject(c, m, start, KT_EINVALID, "base version from the future", route, seen, &mf);
+	else if (!create && m->base < 1) /* rows start at version 1: base 0 saw nothing to update */
+		c->rc = reject(c, m, start, KT_EINVALID,
+			       "base must be the row version you saw (a create is version 1); 0 is only for create", route,
+			       seen, &mf);
 	else if (!create && mf.n == 0)
 		c->rc = reject(c, m, start, KT_EINVALID, "an update needs fields", route, seen, &mf);
 	else if (create && (missing = create_complete(t, &mf))) {

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "audit.h"
+#include "keyring.h"
 #include "revoke.h"
 
 /* Staff `by` may manage: in the same organisation; owners anyone, managers
@@ -232,16 +233,20 @@ int revoke_client_in_tx(kt_store *st, const char *client_id)
 	return rc;
 }
 
-int revoke_session_token(kt_store *st, const uint8_t *token_hash, size_t len)
+int revoke_session_token(kt_store *st, const uint8_t *token_hash, size_t len, const char *device_id)
 {
-	sqlite3_stmt *q = store_prepare(st, "UPDATE auth_session SET revoked = 1 WHERE token_hash = ?");
-	int rc;
-	if (!q)
-		return KT_EIO;
+	sqlite3_stmt *q;
+	int rc = store_begin(st);
+	if (rc)
+		return rc;
+	if (!(q = store_prepare(st, "UPDATE auth_session SET revoked = 1 WHERE token_hash = ?")))
+		return finish_tx(st, KT_EIO);
 	sqlite3_bind_blob(q, 1, token_hash, (int)len, SQLITE_STATIC);
 	rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
 	store_finish(st, q);
-	return rc;
+	if (!rc && (rc = audit_device(st, "logout", device_id)) == KT_ENOT_FOUND)
+		rc = KT_OK; /* a device never registered: the session still ends */
+	return finish_tx(st, rc);
 }
 
 bool revoke_device_is_revoked(kt_store *st, const char *device_id)
@@ -326,7 +331,22 @@ int revoke_list_devices(kt_store *st, const kt_principal *by, kt_device_cb cb, v
 			sqlite3_column_int64(q, 6), sqlite3_column_int64(q, 7), sqlite3_column_int64(q, 8),
 			sqlite3_column_int(q, 9) != 0, sqlite3_column_int(q, 10) != 0,
 		};
+		/* a client's name is sealed under their key (keyring.h): open it
+		 * for the register; a key that is gone leaves no name */
+		char *name = NULL;
+		size_t nlen;
+		const void *b = sqlite3_column_blob(q, 3);
+		int blen = sqlite3_column_bytes(q, 3);
+		if (!strcmp(d.kind, "client") && keyring_is_sealed(b, (size_t)blen)) {
+			if (keyring_unseal(store_keyring(st), "client", "name", d.principal_id, b, (size_t)blen, &name,
+					   &nlen) != KT_OK) {
+				free(name);
+				name = NULL;
+			}
+			d.name = name ? name : "";
+		}
 		int crc = cb(user, &d);
+		free(name);
 		if (crc) {
 			store_finish(st, q);
 			return crc;

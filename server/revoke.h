@@ -49,8 +49,10 @@ int revoke_mark_lost(kt_store *st, const char *device_id) KT_MUST_CHECK;
  * the caller's write transaction; no audit entry of its own (the erasure
  * writes one). */
 int revoke_client_in_tx(kt_store *st, const char *client_id) KT_MUST_CHECK;
-/* End one session (the device signing itself out); no revocation entry. */
-int revoke_session_token(kt_store *st, const uint8_t *token_hash, size_t len) KT_MUST_CHECK;
+/* End one session (device_id signing itself out) with an audit entry
+ * `logout` by the store's current actor; no revocation entry (the caller
+ * closes the connections that use the token). */
+int revoke_session_token(kt_store *st, const uint8_t *token_hash, size_t len, const char *device_id) KT_MUST_CHECK;
 
 bool revoke_device_is_revoked(kt_store *st, const char *device_id);
 int64_t revoke_last_seq(kt_store *st);

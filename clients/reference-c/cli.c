@@ -178,7 +178,9 @@ static void on_state(void *user, int state, const char *code, const char *msg)
 	if (state == KC_ST_ERROR && code && strcmp(code, "bad_cursor") == 0) {
 		end_progress_line();
 		fprintf(stderr, PROG ": the server refused the stored cursor; a full snapshot follows\n");
-	} else if (ui.watch && state == KC_ST_ERROR) {
+	} else if (ui.watch && state == KC_ST_ERROR &&
+		   (!code || (strcmp(code, "revoked") && strcmp(code, "device_revoked")))) {
+		/* (an ended session or a revoked device: the closing message says it all) */
 		end_progress_line();
 		fprintf(stderr, PROG ": %s (%s)\n", msg ? msg : "error", code ? code : "?");
 	} else if (ui.watch && state == KC_ST_DISCONNECTED && msg) {

@@ -22,6 +22,8 @@
 #define KC_CLOSE_GRACE_US (1000 * 1000) /* time for a polite close before we cut */
 #define KC_SIGNIN_DEADLINE_US (15 * 1000 * 1000) /* connect to auth_ok; the server's own is 10 s */
 #define KC_QUEUE_POLL_US (1000 * 1000) /* while streaming: look for edits other processes queued */
+#define KC_CREATED_VERSION 1     /* the version the server gives a create (PROTOCOL.md, push) */
+#define KC_CREATED_VERSION_SQL "1"
 #define KC_MODE_LOGIN (-1)       /* c->mode while kc_login runs */
 #define KC_MODE_LOGOUT (-2)      /* c->mode while kc_sign_out runs */
 

@@ -123,7 +123,12 @@ int kc_mutate(kc_client *c, const char *tbl, const char *id, const char *fields_
 			rc = KT_ENOT_FOUND;
 			goto fail;
 		}
+		/* v 0: a row this device created and has not had back from the
+		 * server yet; what it saw is the create, which the server saves as
+		 * version 1 (base 0 would claim it saw none and conflict) */
 		base = sqlite3_column_int64(s, 0);
+		if (base == 0)
+			base = KC_CREATED_VERSION;
 		sqlite3_finalize(s);
 		s = NULL;
 		rc = KT_OK;
@@ -268,11 +273,14 @@ int kc_queue_push(kc_client *c, bool *sent)
 	if (c->pushing || (kc_queue_count(c) == 0 && scalar(c, "SELECT count(*) FROM events") == 0))
 		return KT_OK;
 	kt_mpw_init(&body);
-	if (sqlite3_prepare_v2(c->db, "SELECT mid, tbl, id, op, base, fields, at FROM queue ORDER BY mid LIMIT ?", -1,
+	if (sqlite3_prepare_v2(c->db, "SELECT mid, tbl, id, op, CASE WHEN op = 'update' AND base = 0 THEN "
+			       KC_CREATED_VERSION_SQL " ELSE base END, fields, at FROM queue ORDER BY mid LIMIT ?", -1,
 			       &s, NULL) != SQLITE_OK) {
 		kt_mpw_free(&body);
 		return KT_EIO;
 	}
+	/* (base 0 on an update: queued by an older version of this library for a
+	 * row created here; what it saw is the create) */
 	sqlite3_bind_int(s, 1, PUSH_BATCH);
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		kt_mpw fw;

@@ -211,17 +211,24 @@ static int on_error(kc_client *c, const unsigned char *buf, size_t len)
 			finish(c, KT_EIO);
 			return KT_OK;
 		}
-		kc_set_err(c, "this device's access was revoked by the salon; its local data was wiped");
+		kc_set_err(c, "this device's access was revoked by the salon: all its data, edits not sent yet included, "
+			      "was wiped");
 		kc_state(c, KC_ST_ERROR, "device_revoked", kc_last_error(c));
 		finish(c, rc);
 		return KT_OK;
-	case KT_EREVOKED:
+	case KT_EREVOKED: {
 		/* whoever comes next to this tablet must not read the person's data */
 		if (kc_cache_forget_rows(c))
 			return KT_EIO;
-		kc_set_err(c, "signed out by the salon (%s); the data on this device was removed; sign in again", msg);
+		long long kept = (long long)kc_queue_count(c);
+		char keep[160] = "";
+		if (kept)
+			snprintf(keep, sizeof keep, " (%lld edit%s not sent yet %s kept, and sent when the same person signs in again)",
+				 kept, kept == 1 ? "" : "s", kept == 1 ? "is" : "are");
+		kc_set_err(c, "%s: the salon's data on this device was removed%s; sign in again to go on", msg, keep);
 		finish(c, rc);
 		return KT_OK;
+	}
 	case KT_EBAD_CURSOR:
 		return KT_OK; /* not fatal: a snapshot follows */
 	case KT_EAUTH_FAILED:
