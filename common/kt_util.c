@@ -112,6 +112,17 @@ bool kt_uuid_valid(const char *s, size_t len)
 	return true;
 }
 
+bool kt_uuid_list_valid(const char *s)
+{
+	while (*s) {
+		size_t n = strcspn(s, ",");
+		if (!kt_uuid_valid(s, n))
+			return false;
+		s += n + (s[n] == ',');
+	}
+	return true;
+}
+
 char *kt_strndup(const char *s, size_t n)
 {
 	char *p = malloc(n + 1);

@@ -29,6 +29,8 @@ void kt_uuid7(char out[KT_UUID_LEN + 1]);
 void kt_uuid7_from(char out[KT_UUID_LEN + 1], int64_t ms, const uint8_t rnd[10]);
 /* True when s[0..len) is a canonical lower-case UUID text. */
 bool kt_uuid_valid(const char *s, size_t len);
+/* A comma list of UUIDs (how arrays of ids are stored and typed); empty is an empty list. */
+bool kt_uuid_list_valid(const char *s);
 
 /* Lower-case hex of n bytes into out[2n+1]. */
 void kt_hex(char *out, const uint8_t *in, size_t n);

@@ -60,6 +60,23 @@ typedef struct entry_vals {
 	bool device_time_null;
 } entry_vals;
 
+/* An entry as read back with AUDIT_COLS first: the values point into the
+ * statement's row and live until its next step. */
+static void entry_from_row(sqlite3_stmt *s, entry_vals *v)
+{
+	v->seq = sqlite3_column_int64(s, 0);
+	for (int i = 0; i < 12; i++) {
+		bool null = sqlite3_column_type(s, 1 + i) == SQLITE_NULL;
+		v->text[i] = null ? NULL : (const char *)sqlite3_column_blob(s, 1 + i);
+		v->len[i] = null ? 0 : (size_t)sqlite3_column_bytes(s, 1 + i);
+		if (!null && !v->text[i])
+			v->text[i] = ""; /* an empty value, not NULL */
+	}
+	v->device_time_null = sqlite3_column_type(s, 13) == SQLITE_NULL;
+	v->device_time = sqlite3_column_int64(s, 13);
+	v->server_time = sqlite3_column_int64(s, 14);
+}
+
 static int entry_hash(const uint8_t prev[HASH_LEN], const entry_vals *v, uint8_t out[HASH_LEN])
 {
 	uint8_t stack[2048];
@@ -206,17 +223,7 @@ int audit_verify(kt_store *st, FILE *out)
 		entry_vals v = {0};
 		uint8_t want[HASH_LEN];
 		head *h = NULL;
-		v.seq = sqlite3_column_int64(s, 0);
-		for (int i = 0; i < 12; i++) {
-			bool null = sqlite3_column_type(s, 1 + i) == SQLITE_NULL;
-			v.text[i] = null ? NULL : (const char *)sqlite3_column_blob(s, 1 + i);
-			v.len[i] = null ? 0 : (size_t)sqlite3_column_bytes(s, 1 + i);
-			if (!null && !v.text[i])
-				v.text[i] = ""; /* an empty value, not NULL */
-		}
-		v.device_time_null = sqlite3_column_type(s, 13) == SQLITE_NULL;
-		v.device_time = sqlite3_column_int64(s, 13);
-		v.server_time = sqlite3_column_int64(s, 14);
+		entry_from_row(s, &v);
 		const char *org = v.text[0] ? v.text[0] : "";
 		for (int i = 0; i < nheads; i++)
 			if (strcmp(heads[i].org, org) == 0)
@@ -417,17 +424,7 @@ static int reseal_org(kt_store *st, const char *org, int64_t first, int *sealed,
 		entry_vals v = {0};
 		uint8_t hash[HASH_LEN], *sealed_v[2] = {NULL, NULL};
 		char seq[KT_I64_TEXT];
-		v.seq = sqlite3_column_int64(s, 0);
-		for (int i = 0; i < 12; i++) {
-			bool null = sqlite3_column_type(s, 1 + i) == SQLITE_NULL;
-			v.text[i] = null ? NULL : (const char *)sqlite3_column_blob(s, 1 + i);
-			v.len[i] = null ? 0 : (size_t)sqlite3_column_bytes(s, 1 + i);
-			if (!null && !v.text[i])
-				v.text[i] = "";
-		}
-		v.device_time_null = sqlite3_column_type(s, 13) == SQLITE_NULL;
-		v.device_time = sqlite3_column_int64(s, 13);
-		v.server_time = sqlite3_column_int64(s, 14);
+		entry_from_row(s, &v);
 		if (!have_prev) {
 			if (sqlite3_column_bytes(s, 15) != HASH_LEN) {
 				rc = KT_EINVALID;

@@ -143,20 +143,25 @@ int revoke_sign_out_device(kt_store *st, const char *device_id)
 	return finish_tx(st, rc);
 }
 
+/* The rest of taking a device away, in the caller's transaction: its
+ * sessions end, connections are told, and the audit says why (action). */
+static int end_device(kt_store *st, const char *device_id, const char *action)
+{
+	int rc = exec1(st, "UPDATE auth_session SET revoked = 1 WHERE device_id = ?1 AND revoked = 0", device_id);
+	if (!rc)
+		rc = note_kind(st, "device", device_id);
+	if (!rc)
+		rc = audit_device(st, action, device_id);
+	return rc;
+}
+
 int revoke_device(kt_store *st, const char *device_id)
 {
 	int rc = store_begin(st);
 	if (rc)
 		return rc;
 	rc = exec1(st, "UPDATE device SET revoked = 1 WHERE id = ?1", device_id);
-	if (!rc)
-		rc = exec1(st, "UPDATE auth_session SET revoked = 1 WHERE device_id = ?1 AND revoked = 0",
-			   device_id);
-	if (!rc)
-		rc = note_kind(st, "device", device_id);
-	if (!rc)
-		rc = audit_device(st, "revoke_device", device_id);
-	return finish_tx(st, rc);
+	return finish_tx(st, rc ? rc : end_device(st, device_id, "revoke_device"));
 }
 
 int revoke_mark_lost(kt_store *st, const char *device_id)
@@ -177,14 +182,7 @@ int revoke_mark_lost(kt_store *st, const char *device_id)
 	sqlite3_bind_text(q, 3, by, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
 	store_finish(st, q);
-	if (!rc)
-		rc = exec1(st, "UPDATE auth_session SET revoked = 1 WHERE device_id = ?1 AND revoked = 0",
-			   device_id);
-	if (!rc)
-		rc = note_kind(st, "device", device_id);
-	if (!rc)
-		rc = audit_device(st, "device_lost", device_id);
-	return finish_tx(st, rc);
+	return finish_tx(st, rc ? rc : end_device(st, device_id, "device_lost"));
 }
 
 int revoke_deactivate_staff(kt_store *st, const char *staff_id)

@@ -80,18 +80,6 @@ static bool ends_with(const char *s, const char *tail)
 	return n >= m && !strcmp(s + n - m, tail);
 }
 
-/* A comma list of UUIDs (the store's form of an array of ids); empty is an empty list. */
-static bool uuid_list(const char *s)
-{
-	while (*s) {
-		size_t n = strcspn(s, ",");
-		if (!kt_uuid_valid(s, n))
-			return false;
-		s += n + (s[n] == ',');
-	}
-	return true;
-}
-
 int validate_field(const kt_table *t, const char *col, const char *text, char *why, size_t cap)
 {
 	static const char *const statuses[] = {"booked", "confirmed", "cancelled", "no_show", "done", NULL};
@@ -120,7 +108,7 @@ int validate_field(const kt_table *t, const char *col, const char *text, char *w
 	case KT_COL_BOOL:
 		return !strcmp(text, "0") || !strcmp(text, "1") ? KT_OK : refuse(why, cap, "%s must be true or false", col);
 	case KT_COL_LIST:
-		if (!strcmp(col, "services") && !uuid_list(text))
+		if (!strcmp(col, "services") && !kt_uuid_list_valid(text))
 			return refuse(why, cap, "%s must be a list of service ids (UUIDs)", col);
 		return KT_OK;
 	case KT_COL_TEXT:

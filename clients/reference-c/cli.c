@@ -647,18 +647,6 @@ static int bad_id(const char *what, const char *got)
 	return bad_value(what, "wants an id (a UUID such as 01941f29-7c1e-7c3a-8b5e-2f0a1b2c3d4e)", got);
 }
 
-/* A comma list of service ids. */
-static bool id_list(const char *s)
-{
-	while (*s) {
-		size_t n = strcspn(s, ",");
-		if (!kt_uuid_valid(s, n))
-			return false;
-		s += n + (s[n] == ',');
-	}
-	return true;
-}
-
 static const char *const client_fields[] = {"name",       "email",          "phone",       "birthday",
 					    "address",    "allergies",      "conditions",  "medications",
 					    "skin_hair_type", "patch_tests", "preferences", "internal_notes"};
@@ -796,7 +784,7 @@ static int cmd_appointment(kc_client *c, int argc, char **argv)
 			return bad_time("--start", opt(argc, argv, "--start"));
 		if ((minutes = parse_minutes(opt(argc, argv, "--duration"))) < 0)
 			return bad_value("--duration", "wants whole minutes from 1 to 1440", opt(argc, argv, "--duration"));
-		if ((v = opt(argc, argv, "--services")) && !id_list(v))
+		if ((v = opt(argc, argv, "--services")) && !kt_uuid_list_valid(v))
 			return bad_value("--services", "wants service ids (UUIDs) separated by commas", v);
 		jset(&j, "location_id", opt(argc, argv, "--location"), 0, J_TEXT);
 		jset(&j, "client_id", opt(argc, argv, "--client"), 0, J_TEXT);

@@ -379,3 +379,39 @@ class DemoServerTest(unittest.TestCase):
             cls.server.stop()
         finally:
             shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    async def signed_in(self, acc, device=None):
+        """A raw peer past hello and sign-in; its session token in .token."""
+        p = await Peer(self.server, device).connect()
+        await p.hello()
+        ok = await p.login(acc)
+        assert ok["t"] == "auth_ok", ok
+        p.token = ok["token"]
+        return p
+
+    def attempt(self, acc, password):
+        """The server's answer to one sign-in with this password."""
+        async def go():
+            p = await Peer(self.server).connect()
+            await p.hello()
+            await p.send({"t": "login", "email": acc["email"], "password": password})
+            m = await p.recv()
+            await p.close()
+            return m
+        return run(go())
+
+    def tablet(self, name, role, location):
+        """A reference-client directory signed in as role at location and synced."""
+        d = os.path.join(self.tmp, name)
+        acc = account(self.accounts, role, location)
+        login(d, self.server, acc)
+        client(d, "sync")
+        return d, acc
+
+    def server_row(self, tbl, rid):
+        """The row as the server holds it, sealed fields opened; None if absent."""
+        from ktcrypt import Keyring
+        con = sqlite3.connect(self.db)
+        rows = Keyring(self.db).rows(con, "SELECT * FROM %s WHERE id = ?" % tbl, (rid,), tbl)
+        con.close()
+        return rows[0] if rows else None

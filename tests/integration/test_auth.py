@@ -9,16 +9,6 @@ import kt_harness as h
 
 
 class AuthTest(h.DemoServerTest):
-    def attempt(self, acc, password):
-        async def go():
-            p = await h.Peer(self.server).connect()
-            await p.hello()
-            await p.send({"t": "login", "email": acc["email"], "password": password})
-            m = await p.recv()
-            await p.close()
-            return m
-        return h.run(go())
-
     def test_account_is_throttled_after_five_failures(self):
         victim = h.account(self.accounts, "reception", "Lepota Maribor")
         for _ in range(5):

@@ -1,14 +1,12 @@
 """Offline edits end to end with the reference client: edits made without a
 server apply to the cache at once, are pushed in order when the device
 syncs, merge or are rejected and rolled back, and converge everywhere."""
-import os
 import signal
 import sqlite3
 import subprocess
 import time
 
 import kt_harness as h
-from ktcrypt import Keyring
 import oracle
 
 A = "Lepota Center"
@@ -27,17 +25,7 @@ class OfflineTest(h.DemoServerTest):
         con.close()
 
     def tablet(self, name, role="reception"):
-        d = os.path.join(self.tmp, name)
-        acc = h.account(self.accounts, role, A)
-        h.login(d, self.server, acc)
-        h.client(d, "sync")
-        return d, acc
-
-    def server_row(self, tbl, rid):
-        con = sqlite3.connect(self.db)
-        rows = Keyring(self.db).rows(con, "SELECT * FROM %s WHERE id = ?" % tbl, (rid,), tbl)
-        con.close()
-        return rows[0] if rows else None
+        return super().tablet(name, role, A)
 
     def converged(self, d, acc):
         self.assertIsNone(oracle.diff(oracle.expected(self.db, acc["email"]), h.cache_rows(d)))

@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import kt_harness as h
-from ktcrypt import Keyring
 import oracle
 
 A = "Lepota Center"
@@ -29,17 +28,7 @@ class OfflineChainsTest(h.DemoServerTest):
         con.close()
 
     def tablet(self, name, role):
-        d = os.path.join(self.tmp, name)
-        acc = h.account(self.accounts, role, A)
-        h.login(d, self.server, acc)
-        h.client(d, "sync")
-        return d, acc
-
-    def server_row(self, tbl, rid):
-        con = sqlite3.connect(self.db)
-        rows = Keyring(self.db).rows(con, "SELECT * FROM %s WHERE id = ?" % tbl, (rid,), tbl)
-        con.close()
-        return rows[0] if rows else None
+        return super().tablet(name, role, A)
 
     def synced_cleanly(self, d, acc):
         h.client(d, "sync")

@@ -25,14 +25,6 @@ class RevokeTest(h.DemoServerTest):
         con.close()
         return n
 
-    async def signed_in(self, acc, device=None):
-        p = await h.Peer(self.server, device).connect()
-        await p.hello()
-        ok = await p.login(acc)
-        assert ok["t"] == "auth_ok", ok
-        p.token = ok["token"]
-        return p
-
     async def manage(self, p, op, id=None):
         msg = {"t": "manage", "op": op}
         if id is not None:

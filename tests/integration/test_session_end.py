@@ -4,7 +4,6 @@ the token on the server at once, for every connection that uses it; sign-in
 lock-outs outlive a server restart; the device register names client
 devices and gives dates."""
 import os
-import re
 import sqlite3
 import subprocess
 
@@ -15,14 +14,6 @@ DATE = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
 
 
 class SessionEndTest(h.DemoServerTest):
-    async def signed_in(self, acc, device=None):
-        p = await h.Peer(self.server, device).connect()
-        await p.hello()
-        ok = await p.login(acc)
-        assert ok["t"] == "auth_ok", ok
-        p.token = ok["token"]
-        return p
-
     async def resumed(self, device, token):
         p = await h.Peer(self.server, device).connect()
         await p.hello()
@@ -125,16 +116,6 @@ class SessionEndTest(h.DemoServerTest):
 
 
 class LockoutRestartTest(h.DemoServerTest):
-    def attempt(self, acc, password):
-        async def go():
-            p = await h.Peer(self.server).connect()
-            await p.hello()
-            await p.send({"t": "login", "email": acc["email"], "password": password})
-            m = await p.recv()
-            await p.close()
-            return m
-        return h.run(go())
-
     def test_lockout_survives_a_restart(self):
         victim = h.account(self.accounts, "manager", A)
         # 5 free failures, then each further one locks for twice as long:
