@@ -57,6 +57,8 @@ static void usage(FILE *f)
 		"  appointment create --location ID --client ID --specialist ID --start TIME --duration MIN\n"
 		"                     [--services ID,ID] [--note TEXT]      prints the new id\n"
 		"  appointment move ID [--start TIME] [--location ID] [--specialist ID]\n"
+		"                     create and move: [--allow-overlap --reason TEXT] books the\n"
+		"                     specialist twice on purpose (owner, manager, reception; audited)\n"
 		"  appointment cancel ID\n"
 		"  visit add --appointment ID [--notes TEXT] [--formulas TEXT]  prints the new id\n"
 		"  batch                      edit commands from stdin, one per line, arguments separated by tabs\n"
@@ -566,6 +568,14 @@ static const char *opt(int argc, char **argv, const char *name)
 	return NULL;
 }
 
+static bool flag(int argc, char **argv, const char *name)
+{
+	for (int i = 0; i < argc; i++)
+		if (!strcmp(argv[i], name))
+			return true;
+	return false;
+}
+
 /* ---- what the server would refuse, refused here before it is queued ----
  * (the rules of server/validate.c; each message names the option and the rule) */
 
@@ -731,10 +741,12 @@ static void jset(jbuild *j, const char *key, const char *text, int64_t num, int 
 	}
 }
 
-static int mutate(kc_client *c, const char *tbl, const char *id, jbuild *j, bool print_id)
+/* overlap_reason: a double booking on purpose (--allow-overlap --reason TEXT), else NULL */
+static int mutate(kc_client *c, const char *tbl, const char *id, jbuild *j, const char *overlap_reason,
+		  bool print_id)
 {
 	char out[37];
-	int rc = kc_mutate(c, tbl, id, j->json ? j->json : "{}", out);
+	int rc = kc_mutate_overlap(c, tbl, id, j->json ? j->json : "{}", overlap_reason, out);
 	free(j->json);
 	if (rc)
 		return finish(c, rc);
@@ -761,13 +773,18 @@ static int cmd_client(kc_client *c, int argc, char **argv)
 		jset(&j, argv[2], argv[3], 0, J_TEXT);
 	else
 		jset(&j, argv[2], NULL, 0, J_NULL);
-	return mutate(c, "client", argv[1], &j, false);
+	return mutate(c, "client", argv[1], &j, NULL, false);
 }
 
 static int cmd_appointment(kc_client *c, int argc, char **argv)
 {
 	jbuild j = {kc_db(c), NULL};
-	const char *v;
+	const char *v, *overlap = NULL;
+	bool allow = flag(argc, argv, "--allow-overlap");
+	if (allow != (opt(argc, argv, "--reason") != NULL))
+		return usage_error("--allow-overlap and --reason TEXT go together (a double booking on purpose, and why)");
+	if (allow && !*(overlap = opt(argc, argv, "--reason")))
+		return bad_value("--reason", "wants a few words on why the specialist is booked twice", overlap);
 	if (argc >= 1 && !strcmp(argv[0], "create")) {
 		static const char *const need[] = {"--location", "--client", "--specialist", "--start", "--duration"};
 		int64_t start;
@@ -795,7 +812,7 @@ static int cmd_appointment(kc_client *c, int argc, char **argv)
 		jset(&j, "status", "booked", 0, J_TEXT);
 		if ((v = opt(argc, argv, "--note")))
 			jset(&j, "client_note", v, 0, J_TEXT);
-		return mutate(c, "appointment", NULL, &j, true);
+		return mutate(c, "appointment", NULL, &j, overlap, true);
 	}
 	if (argc >= 2 && !strcmp(argv[0], "move")) {
 		if (!is_id(argv[1]))
@@ -818,13 +835,13 @@ static int cmd_appointment(kc_client *c, int argc, char **argv)
 		}
 		if (!j.json)
 			return usage_error("nothing to move: give --start, --location or --specialist");
-		return mutate(c, "appointment", argv[1], &j, false);
+		return mutate(c, "appointment", argv[1], &j, overlap, false);
 	}
 	if (argc == 2 && !strcmp(argv[0], "cancel")) {
 		if (!is_id(argv[1]))
 			return bad_id("the appointment", argv[1]);
 		jset(&j, "status", "cancelled", 0, J_TEXT);
-		return mutate(c, "appointment", argv[1], &j, false);
+		return mutate(c, "appointment", argv[1], &j, NULL, false);
 	}
 	return usage_error("appointment create|move|cancel");
 }
@@ -854,7 +871,7 @@ static int cmd_visit(kc_client *c, int argc, char **argv)
 		jset(&j, "treatment_notes", opt(argc, argv, "--notes"), 0, J_TEXT);
 	if (opt(argc, argv, "--formulas"))
 		jset(&j, "products_formulas", opt(argc, argv, "--formulas"), 0, J_TEXT);
-	return mutate(c, "visit", NULL, &j, true);
+	return mutate(c, "visit", NULL, &j, NULL, true);
 }
 
 /* Many offline edits in one process: "client\tset\tID\tphone\t+386 ..." per line. */

@@ -113,6 +113,12 @@ void kc_stop(kc_client *c);
  * another process queued in the same directory). */
 int kc_mutate(kc_client *c, const char *tbl, const char *id, const char *fields_json, char id_out[37])
 	__attribute__((warn_unused_result));
+/* kc_mutate for an appointment booked over another on purpose: the server
+ * lets it overlap the specialist's other appointments when the signed-in
+ * role may (owner, manager, reception), and audits overlap_reason (not
+ * empty; copied). */
+int kc_mutate_overlap(kc_client *c, const char *tbl, const char *id, const char *fields_json,
+		      const char *overlap_reason, char id_out[37]) __attribute__((warn_unused_result));
 /* Edits waiting for the server. */
 int64_t kc_queue_count(kc_client *c);
 /* Edits and view events waiting for the server (-1 on a cache error). */

@@ -24,9 +24,11 @@ static const char schema[] =
 	" gen INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY(tbl, id)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
 	/* offline edits waiting for the server, in order; before = the row's data
-	 * before the edit (NULL for a create), for rolling back a rejection */
+	 * before the edit (NULL for a create), for rolling back a rejection;
+	 * overlap_reason: a double booking made on purpose, and why */
 	"CREATE TABLE IF NOT EXISTS queue(mid INTEGER PRIMARY KEY, tbl TEXT NOT NULL, id TEXT NOT NULL,"
-	" op TEXT NOT NULL, base INTEGER NOT NULL, fields TEXT NOT NULL, before TEXT, at INTEGER NOT NULL);"
+	" op TEXT NOT NULL, base INTEGER NOT NULL, fields TEXT NOT NULL, before TEXT, at INTEGER NOT NULL,"
+	" overlap_reason TEXT);"
 	"CREATE INDEX IF NOT EXISTS queue_row ON queue(tbl, id);"
 	"CREATE TABLE IF NOT EXISTS events(n INTEGER PRIMARY KEY, kind TEXT NOT NULL, tbl TEXT NOT NULL,"
 	" id TEXT NOT NULL, at INTEGER NOT NULL);"
@@ -172,7 +174,13 @@ int kc_cache_open(kc_client *c)
 		return KT_EIO;
 	}
 	sqlite3_busy_timeout(c->db, 5000); /* readers such as `ls` never block us long in WAL mode */
-	if (kc_tx(c, schema) || prepare(c, "DELETE FROM rows WHERE tbl = ? AND id = ?", &c->st_delete) ||
+	if (kc_tx(c, schema))
+		return KT_EIO;
+	/* a cache made before the queue had overlap_reason gets the column */
+	if (kc_scalar(c, "SELECT count(*) FROM pragma_table_info('queue') WHERE name = 'overlap_reason'") == 0 &&
+	    kc_tx(c, "ALTER TABLE queue ADD COLUMN overlap_reason TEXT"))
+		return KT_EIO;
+	if (prepare(c, "DELETE FROM rows WHERE tbl = ? AND id = ?", &c->st_delete) ||
 	    prepare(c, "SELECT value FROM meta WHERE key = ?", &c->st_meta_get) ||
 	    prepare(c, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", &c->st_meta_set) ||
 	    prepare(c, "DELETE FROM meta WHERE key = ?", &c->st_meta_del))

@@ -122,6 +122,8 @@ char *kc_map_json(kc_client *c, const uint8_t *map, size_t len);
 
 /* kc_queue.c */
 int kc_queue_open(kc_client *c) KT_MUST_CHECK;
+/* The first column of the first row of sql, 0 when there is none. */
+int64_t kc_scalar(kc_client *c, const char *sql);
 /* Send the next batch of queued mutations and view events; *sent = false
  * when nothing waits. */
 int kc_queue_push(kc_client *c, bool *sent) KT_MUST_CHECK;

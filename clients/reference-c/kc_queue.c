@@ -10,7 +10,7 @@
 
 #define PUSH_BATCH 500
 
-static int64_t scalar(kc_client *c, const char *sql)
+int64_t kc_scalar(kc_client *c, const char *sql)
 {
 	sqlite3_stmt *s;
 	int64_t v = 0;
@@ -22,13 +22,13 @@ static int64_t scalar(kc_client *c, const char *sql)
 
 int kc_queue_open(kc_client *c)
 {
-	c->queue_len = scalar(c, "SELECT count(*) FROM queue");
+	c->queue_len = kc_scalar(c, "SELECT count(*) FROM queue");
 	return KT_OK;
 }
 
 int64_t kc_queue_count(kc_client *c)
 {
-	return c->queue_len = scalar(c, "SELECT count(*) FROM queue");
+	return c->queue_len = kc_scalar(c, "SELECT count(*) FROM queue");
 }
 
 static bool valid_key(const char *k)
@@ -77,11 +77,21 @@ static int patch_row(kc_client *c, const char *tbl, const char *id, const char *
 
 int kc_mutate(kc_client *c, const char *tbl, const char *id, const char *fields_json, char id_out[37])
 {
+	return kc_mutate_overlap(c, tbl, id, fields_json, NULL, id_out);
+}
+
+int kc_mutate_overlap(kc_client *c, const char *tbl, const char *id, const char *fields_json,
+		      const char *overlap_reason, char id_out[37])
+{
 	sqlite3_stmt *s = NULL;
 	char newid[KT_UUID_LEN + 1], last[32];
 	int64_t base = 0, mid;
 	int rc;
 
+	if (overlap_reason && !*overlap_reason) {
+		kc_set_err(c, "a double booking on purpose needs a reason");
+		return KT_EINVALID;
+	}
 	if (kc_tx(c, "BEGIN IMMEDIATE"))
 		return KT_EIO;
 	if (sqlite3_prepare_v2(c->db, "SELECT json_valid(?1) AND json_type(?1) = 'object'", -1, &s, NULL) ||
@@ -134,8 +144,9 @@ int kc_mutate(kc_client *c, const char *tbl, const char *id, const char *fields_
 		rc = KT_OK;
 	}
 	if (!rc && sqlite3_prepare_v2(c->db,
-				      "INSERT INTO queue(mid, tbl, id, op, base, fields, before, at) VALUES(?, ?, ?, ?, ?, "
-				      "json(?), (SELECT data FROM rows WHERE tbl = ?2 AND id = ?3 AND ?4 = 'update'), ?)",
+				      "INSERT INTO queue(mid, tbl, id, op, base, fields, before, at, overlap_reason) "
+				      "VALUES(?, ?, ?, ?, ?, json(?), "
+				      "(SELECT data FROM rows WHERE tbl = ?2 AND id = ?3 AND ?4 = 'update'), ?, ?)",
 				      -1, &s, NULL) == SQLITE_OK) {
 		sqlite3_bind_int64(s, 1, mid);
 		sqlite3_bind_text(s, 2, tbl, -1, SQLITE_STATIC);
@@ -144,6 +155,7 @@ int kc_mutate(kc_client *c, const char *tbl, const char *id, const char *fields_
 		sqlite3_bind_int64(s, 5, base);
 		sqlite3_bind_text(s, 6, fields_json, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 7, kt_now_ms());
+		sqlite3_bind_text(s, 8, overlap_reason, -1, SQLITE_STATIC);
 		rc = sqlite3_step(s) == SQLITE_DONE ? KT_OK : KT_EIO;
 		sqlite3_finalize(s);
 		s = NULL;
@@ -246,7 +258,7 @@ int kc_record_view(kc_client *c, const char *tbl, const char *id)
 static uint32_t pack_events(kc_client *c, kt_mpw *w)
 {
 	sqlite3_stmt *s;
-	uint32_t n = (uint32_t)scalar(c, "SELECT min(count(*), 500) FROM events");
+	uint32_t n = (uint32_t)kc_scalar(c, "SELECT min(count(*), 500) FROM events");
 	proto_push_events_begin(w, n);
 	c->events_sent = 0;
 	if (!n || sqlite3_prepare_v2(c->db, "SELECT n, kind, tbl, id, at FROM events ORDER BY n LIMIT 500", -1, &s, NULL))
@@ -270,11 +282,11 @@ int kc_queue_push(kc_client *c, bool *sent)
 	int rc;
 
 	*sent = false;
-	if (c->pushing || (kc_queue_count(c) == 0 && scalar(c, "SELECT count(*) FROM events") == 0))
+	if (c->pushing || (kc_queue_count(c) == 0 && kc_scalar(c, "SELECT count(*) FROM events") == 0))
 		return KT_OK;
 	kt_mpw_init(&body);
 	if (sqlite3_prepare_v2(c->db, "SELECT mid, tbl, id, op, CASE WHEN op = 'update' AND base = 0 THEN "
-			       KC_CREATED_VERSION_SQL " ELSE base END, fields, at FROM queue ORDER BY mid LIMIT ?", -1,
+			       KC_CREATED_VERSION_SQL " ELSE base END, fields, at, overlap_reason FROM queue ORDER BY mid LIMIT ?", -1,
 			       &s, NULL) != SQLITE_OK) {
 		kt_mpw_free(&body);
 		return KT_EIO;
@@ -290,6 +302,11 @@ int kc_queue_push(kc_client *c, bool *sent)
 		pack_json_fields(c, &fw, (const char *)sqlite3_column_text(s, 5));
 		kt_mut m = {sqlite3_column_int64(s, 0), {tbl, strlen(tbl)}, {id, strlen(id)}, {op, strlen(op)},
 			    sqlite3_column_int64(s, 4), (const uint8_t *)fw.sb.data, fw.sb.size, sqlite3_column_int64(s, 6)};
+		const char *why = (const char *)sqlite3_column_text(s, 7);
+		if (why) {
+			m.ovr_rule = (kt_str){"overlap", 7};
+			m.ovr_reason = (kt_str){why, strlen(why)};
+		}
 		proto_mut_encode(&body, &m);
 		kt_mpw_free(&fw);
 		n++;

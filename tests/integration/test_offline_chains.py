@@ -93,6 +93,33 @@ class OfflineChainsTest(h.DemoServerTest):
         self.assertIn("conflict", h.client(d, "rejections").stdout)
         self.assertEqual(self.server_row("appointment", aid)["start_at"], 1930654800000)  # 13:00Z stays
 
+    def test_double_booking_on_purpose_from_the_device(self):
+        """--allow-overlap --reason: the same specialist twice at once is
+        refused without it, applied with it for reception and audited with the
+        reason; the flags go together."""
+        d, acc = self.tablet("ov", "reception")
+        first = self.create(d, self.clients[6], "2031-03-08T09:30:00Z")
+        second = self.create(d, self.clients[7], "2031-03-08T09:45:00Z")
+        h.client(d, "sync")
+        self.assertIsNotNone(self.server_row("appointment", first))
+        self.assertIsNone(self.server_row("appointment", second))
+        self.assertIn("already booked", h.client(d, "rejections").stdout)
+        third = h.client(d, "appointment", "create", "--location", self.loc, "--client", self.clients[7],
+                         "--specialist", self.spec, "--start", "2031-03-08T09:45:00Z", "--duration", "45",
+                         "--allow-overlap", "--reason", "colour processing: she has time").stdout.strip()
+        h.client(d, "sync")
+        self.assertEqual(self.server_row("appointment", third)["start_at"], 1930729500000)  # 09:45Z
+        con = sqlite3.connect(self.db)
+        n = con.execute("SELECT count(*) FROM audit WHERE entity_id = ? AND action = 'override:overlap'",
+                        (third,)).fetchone()[0]
+        con.close()
+        self.assertEqual(n, 1, "the override is audited")
+        # the flags go together, and say so
+        out = h.client(d, "appointment", "move", third, "--start", "2031-03-08T10:00:00Z", "--allow-overlap",
+                       check=False)
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("--allow-overlap and --reason", out.stderr)
+
     def test_library_chains(self):
         d = os.path.join(self.tmp, "lib")
         acc = h.account(self.accounts, "manager", A)
