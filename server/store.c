@@ -2,10 +2,12 @@
  * change-log entry are written in one transaction; nothing here decides who
  * may see what (policy.c does). Statements are prepared once per store. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <jansson.h>
 #include "audit.h"
@@ -36,6 +38,7 @@ struct kt_store {
 	int wal_pages;     /* frames in the WAL after our last commit */
 	uint64_t wal_written; /* frames our commits appended, in all (statistics) */
 	kt_keyring *kr;    /* client data keys (NULL: read-only without the key file) */
+	int reading;       /* store_read_durable depth */
 };
 
 static int on_wal_commit(void *user, sqlite3 *db, const char *name, int pages)
@@ -1688,6 +1691,89 @@ void store_log_release(int64_t from)
 {
 	int64_t want = from;
 	atomic_compare_exchange_strong(&log_hold, &want, INT64_MAX);
+}
+
+/* Commits that may have been published before their fsync, counted: a
+ * read transaction whose snapshot was taken when pub_gen was G holds
+ * nothing unsynced once synced_gen >= G (the writer publishes the next
+ * commit only after the last one's fsync, so the counts stay in order). */
+static _Atomic uint64_t pub_gen, synced_gen;
+static atomic_bool sync_failed;
+static pthread_mutex_t synced_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t synced_cv = PTHREAD_COND_INITIALIZER;
+
+uint64_t store_publish_unsynced(void)
+{
+	return atomic_fetch_add(&pub_gen, 1) + 1;
+}
+
+void store_published_synced(uint64_t gen)
+{
+	pthread_mutex_lock(&synced_mu);
+	if (gen > atomic_load(&synced_gen))
+		atomic_store(&synced_gen, gen);
+	atomic_store(&sync_failed, false);
+	pthread_cond_broadcast(&synced_cv);
+	pthread_mutex_unlock(&synced_mu);
+}
+
+void store_published_failed(void)
+{
+	pthread_mutex_lock(&synced_mu);
+	atomic_store(&sync_failed, true);
+	pthread_cond_broadcast(&synced_cv);
+	pthread_mutex_unlock(&synced_mu);
+}
+
+int store_read_durable(kt_store *st, int wait_ms)
+{
+	static const char begin[] = "BEGIN", pin[] = "SELECT 1 FROM changelog LIMIT 1";
+	if (st->reading++)
+		return KT_OK;
+	sqlite3_stmt *s = prep(st, begin);
+	int rc = s ? sqlite3_step(s) : SQLITE_NOMEM;
+	finish(st, s);
+	/* a deferred BEGIN takes its snapshot at the first read */
+	if (rc == SQLITE_DONE && (s = prep(st, pin))) {
+		rc = sqlite3_step(s);
+		finish(st, s);
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		store_read_end(st);
+		return sql_err(st, rc);
+	}
+	/* read after the snapshot: every commit in it was counted by now */
+	uint64_t need = atomic_load(&pub_gen);
+	if (atomic_load(&synced_gen) >= need)
+		return KT_OK;
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	until.tv_sec += wait_ms / 1000 + until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
+	rc = 0;
+	pthread_mutex_lock(&synced_mu);
+	while (atomic_load(&synced_gen) < need && !atomic_load(&sync_failed) && rc == 0)
+		rc = pthread_cond_timedwait(&synced_cv, &synced_mu, &until);
+	bool ok = atomic_load(&synced_gen) >= need;
+	pthread_mutex_unlock(&synced_mu);
+	if (ok)
+		return KT_OK;
+	store_read_end(st);
+	return KT_EBUSY;
+}
+
+void store_read_end(kt_store *st)
+{
+	static const char end[] = "COMMIT";
+	if (st->reading <= 0 || --st->reading)
+		return;
+	if (!sqlite3_get_autocommit(st->db)) {
+		sqlite3_stmt *s = prep(st, end);
+		if (s)
+			(void)sqlite3_step(s);
+		finish(st, s);
+	}
 }
 
 int store_log_read(kt_store *st, int64_t after, kt_log_entry *out, int max, int *n)

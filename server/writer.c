@@ -65,6 +65,7 @@ typedef struct batch {
 	kt_push_job *jobs; /* in order */
 	int64_t end;       /* WAL bytes to sync first (walbuf_owed); 0: nothing */
 	int64_t hold;      /* the change log held from (store_log_hold), released once synced */
+	uint64_t gen;      /* store_publish_unsynced's count of that commit */
 } batch;
 
 struct kt_writer {
@@ -88,6 +89,7 @@ struct kt_writer {
 	kt_push_job *active; /* taken from todo, in arrival order */
 	int64_t sync_end;    /* the WAL end a sync is running for; 0: none */
 	int64_t held;        /* the change log seq held until then */
+	uint64_t gen;        /* and that commit's store_publish_unsynced count */
 	bool resync;         /* that sync failed: walbuf_resync before the next commit */
 	uint64_t sync_waits, sync_wait_us; /* commits that waited for the last one's sync */
 	uint64_t txs, muts, apply_us, commit_us; /* statistics */
@@ -222,6 +224,7 @@ static int settle_sync(kt_writer *w, kt_store *st, bool wait)
 		kt_info("writer: the WAL is synced again after a failed sync");
 		w->resync = false;
 		store_log_release(w->held); /* durable now: the others may see it */
+		store_published_synced(w->gen);
 		atomic_store(&w->srv->wake_data, 1);
 		if (w->srv->ctx)
 			lws_cancel_service(w->srv->ctx);
@@ -277,14 +280,20 @@ static void one_transaction(kt_writer *w, kt_store *st, ack *acks, int nacks)
 		rc = settle_sync(w, st, true);
 	if (!rc) {
 		store_log_hold(first);
-		walbuf_arm(store_db(st), w->syncer != NULL);
+		/* counted before it is published: durable reads (store.h) wait for it */
+		uint64_t gen = store_publish_unsynced();
+		bool arm = w->syncer != NULL;
+		walbuf_arm(store_db(st), arm);
 		rc = store_commit(st);
 		walbuf_arm(store_db(st), false);
 		w->sync_end = rc ? 0 : walbuf_owed(store_db(st));
-		if (w->sync_end)
+		if (w->sync_end) {
 			w->held = first;
-		else
+			w->gen = gen;
+		} else {
 			store_log_release(first);
+			store_published_synced(gen);
+		}
 	} else
 		store_rollback(st);
 	atomic_store(&w->srv->writer_busy, 0);
@@ -396,6 +405,7 @@ static void *writer_main(void *arg)
 		if (b && (b->jobs || w->sync_end)) {
 			b->end = w->sync_end;
 			b->hold = w->held;
+			b->gen = w->gen;
 			append_batch(w, b);
 			pthread_cond_signal(&w->sync_cv);
 		} else {
@@ -460,10 +470,13 @@ static void *sync_main(void *arg)
 			rc = w->syncer ? walbuf_syncer_sync(w->syncer) : SQLITE_IOERR;
 			if (rc == SQLITE_OK) {
 				store_log_release(b->hold);
+				store_published_synced(b->gen);
 				atomic_store(&srv->wake_data, 1);
-			} else
+			} else {
+				store_published_failed(); /* nothing of it is read for devices until the redo */
 				kt_warn("writer: WAL sync failed (SQLite code %d); its pushes are answered with an error",
 					rc);
+			}
 		}
 		int64_t now = kt_mono_us();
 		for (kt_push_job *j = b->jobs; j; j = j->next) {
