@@ -29,9 +29,12 @@
  *
  * Acknowledged cursors (the device register) ride along in the next
  * transaction instead of costing the loop an fsync each. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "push.h"
 #include "walbuf.h"
 
@@ -99,6 +102,75 @@ struct kt_writer {
 	float stage[3][STAGE_SAMPLES];
 	int nstage;
 };
+
+/* ---- other serve processes on the same database ----
+ *
+ * Another process reads our commits through SQLite's shared WAL index and
+ * knows nothing of our sync thread: while one is there, every commit is
+ * synced before SQLite publishes it (not armed). Each serve process holds
+ * a read lock on byte PRESENT of the database file; a commit about to be
+ * published unsynced holds a write lock on byte PUBLISHING while it looks
+ * for others and commits. A process that arrives takes its PRESENT lock,
+ * waits out PUBLISHING (a commit that looked before it arrived), and
+ * fsyncs the WAL: from then on nothing unsynced is published to it. The
+ * locks are open-file-description locks (they conflict between
+ * descriptors of one process too) on bytes SQLite never locks. The
+ * descriptor stays open until the process ends: closing any descriptor of
+ * the file would drop the POSIX locks SQLite's connections hold on it. */
+#define LOCK_PRESENT 0x40000400
+#define LOCK_PUBLISHING 0x40000401
+
+static int peers_fd = -1; /* -1: no locks, so never armed */
+
+static int ofd_lock(short type, off_t at, bool wait)
+{
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = at, .l_len = 1};
+	return fcntl(peers_fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl);
+}
+
+/* Announce this process and make durable what a process already there
+ * may have published unsynced. Before the loop serves anything. */
+static void peers_join(const char *db_path)
+{
+	char wal[4096];
+	if (peers_fd < 0 && (peers_fd = open(db_path, O_RDWR | O_CLOEXEC)) < 0)
+		goto fail;
+	if (ofd_lock(F_RDLCK, LOCK_PRESENT, false) || ofd_lock(F_RDLCK, LOCK_PUBLISHING, true) ||
+	    ofd_lock(F_UNLCK, LOCK_PUBLISHING, false))
+		goto fail;
+	snprintf(wal, sizeof wal, "%s-wal", db_path);
+	int fd = open(wal, O_RDWR | O_CLOEXEC); /* (no locks on the WAL file: closing it is safe) */
+	if (fd >= 0) {
+		int rc = fdatasync(fd);
+		close(fd);
+		if (rc)
+			goto fail;
+	}
+	return;
+fail:
+	kt_warn("writer: cannot tell other server processes on this database apart (%s); every commit is "
+		"synced before it is published", strerror(errno));
+	peers_fd = -1; /* (a descriptor opened stays open: see above) */
+}
+
+/* True, holding PUBLISHING, when no other serve process is on the
+ * database: the commit may be published before its sync. Then
+ * peers_published() after the commit. */
+static bool peers_none(void)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = LOCK_PRESENT, .l_len = 1};
+	if (peers_fd < 0 || ofd_lock(F_WRLCK, LOCK_PUBLISHING, false))
+		return false; /* one is arriving */
+	if (!fcntl(peers_fd, F_OFD_GETLK, &fl) && fl.l_type == F_UNLCK)
+		return true;
+	ofd_lock(F_UNLCK, LOCK_PUBLISHING, false);
+	return false;
+}
+
+static void peers_published(void)
+{
+	ofd_lock(F_UNLCK, LOCK_PUBLISHING, false);
+}
 
 static void append(kt_push_job **head, kt_push_job **tail, kt_push_job *j)
 {
@@ -282,10 +354,12 @@ static void one_transaction(kt_writer *w, kt_store *st, ack *acks, int nacks)
 		store_log_hold(first);
 		/* counted before it is published: durable reads (store.h) wait for it */
 		uint64_t gen = store_publish_unsynced();
-		bool arm = w->syncer != NULL;
+		bool arm = w->syncer && peers_none();
 		walbuf_arm(store_db(st), arm);
 		rc = store_commit(st);
 		walbuf_arm(store_db(st), false);
+		if (arm)
+			peers_published();
 		w->sync_end = rc ? 0 : walbuf_owed(store_db(st));
 		if (w->sync_end) {
 			w->held = first;
@@ -567,6 +641,7 @@ int writer_start(kt_server *srv)
 	pthread_cond_init(&w->ckpt_cv, NULL);
 	pthread_cond_init(&w->sync_cv, NULL);
 	srv->writer = w;
+	peers_join(srv->db_path);
 	w->sync_running = pthread_create(&w->sync_th, NULL, sync_main, w) == 0;
 	w->running = w->sync_running && pthread_create(&w->th, NULL, writer_main, w) == 0;
 	w->ckpt_running = w->running && pthread_create(&w->ckpt_th, NULL, checkpoint_main, w) == 0;

@@ -355,6 +355,53 @@ class CrashTest(unittest.TestCase):
                 kill9(server)
             h.shutil.rmtree(tmp, ignore_errors=True)
 
+    def test_a_second_server_process_sees_only_synced_commits(self):
+        """A second serve process on the database reads the first one's
+        commits through SQLite's shared index: while it is there, the first
+        publishes no commit before its fsync (its shutdown line counts the
+        syncs it left to its sync thread: none). Alone, it does."""
+        tmp = h.tempfile.mkdtemp(prefix="kt-crash-")
+        try:
+            db, accounts = h.demo_db(tmp)
+            acc = h.account(accounts, "manager", A)
+            con = sqlite3.connect(db)
+            cards = con.execute("SELECT c.id, c.version FROM client c JOIN client_location cl ON "
+                                "cl.client_id = c.id JOIN location l ON l.id = cl.location_id WHERE l.name = ?",
+                                (A,)).fetchall()
+            con.close()
+            deferred = []
+            for second in (True, False):
+                first = h.Server(db)
+                other = h.Server(db) if second else None
+                hammer = h.Hammer(acc, cards, [first.url])
+                hammer.start()
+                end = time.monotonic() + 120
+                while sum(map(len, hammer.answered().values())) < 2000 and time.monotonic() < end:
+                    time.sleep(0.05)
+                hammer.stop.set()
+                hammer.join(60)
+                if other:
+                    other.stop()
+                first.stop()
+                line = [l for l in first.errlog if "syncs on the sync thread" in l]
+                self.assertEqual(len(line), 1, "".join(first.errlog[-5:]))
+                deferred.append(int(line[0].split(" syncs on the sync thread")[0].rsplit(" ", 1)[1]))
+            print("commits synced on the sync thread: %d with a second server process, %d alone" % tuple(deferred),
+                  flush=True)
+            self.assertEqual(deferred[0], 0, "nothing published before its fsync with a second process there")
+            self.assertGreater(deferred[1], 0, "alone, the sync thread syncs the commits")
+        finally:
+            h.shutil.rmtree(tmp, ignore_errors=True)
+
+    def client_id(self, server, acc):
+        async def sign_in():
+            p = await h.Peer(server).connect()
+            await p.hello()
+            m = await p.login(acc)
+            await p.close()
+            return m["principal"]["id"]
+        return h.run(sign_in())
+
     def check_database(self, db, when):
         con = sqlite3.connect(db)
         ok, = con.execute("PRAGMA integrity_check").fetchone()
