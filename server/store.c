@@ -297,11 +297,12 @@ int store_open(const char *path, int flags, kt_store **out, const char **errmsg)
 		/* the working set of a salon chain fits in memory: read it once */
 		if ((rc = exec(st, "PRAGMA cache_size=-32768; PRAGMA mmap_size=268435456")))
 			goto fail;
-		/* a steady stream of pushes grows the WAL for as long as it lasts
-		 * (no checkpoint catches up with the writer); when it starts again
-		 * from its beginning, the file is cut back to 16 MB rather than
-		 * keeping its largest size on disk */
-		if ((rc = exec(st, "PRAGMA journal_size_limit=16777216")))
+		/* when the WAL starts again from its beginning, a file grown past
+		 * 72 MiB (a reader held an old snapshot through a stream) is cut
+		 * back to that. Not lower: the push writer restarts the WAL at
+		 * about 60-70 MiB during a stream (writer.c), and cutting the file
+		 * each time made one commit slow */
+		if ((rc = exec(st, "PRAGMA journal_size_limit=75497472")))
 			goto fail;
 		if ((rc = migrate(st, errmsg)))
 			goto fail;
@@ -453,6 +454,26 @@ int store_checkpoint(kt_store *st, int *wal_frames, int *copied)
 	if (copied)
 		*copied = done;
 	return rc == SQLITE_OK || rc == SQLITE_BUSY ? KT_OK : sql_err(st, rc);
+}
+
+/* The default busy handler sleeps 1, 2, 5, 10 ms...: far longer than the
+ * loop's reads that a RESTART checkpoint waits out. */
+static int busy_poll(void *until_us, int n)
+{
+	(void)n;
+	if (kt_mono_us() >= *(int64_t *)until_us)
+		return 0;
+	usleep(100);
+	return 1;
+}
+
+int store_checkpoint_restart(kt_store *st, int wait_ms)
+{
+	int64_t until = kt_mono_us() + (int64_t)wait_ms * 1000;
+	sqlite3_busy_handler(st->db, busy_poll, &until);
+	int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+	sqlite3_busy_timeout(st->db, 5000); /* as store_open set it */
+	return rc == SQLITE_OK ? KT_OK : sql_err(st, rc);
 }
 
 int store_meta_get(kt_store *st, const char *key, void *buf, size_t cap, size_t *len)

@@ -73,6 +73,11 @@ void store_checkpoint_by_hand(kt_store *st);
 int store_wal_pages(kt_store *st); /* WAL size after our last commit (checkpoints by hand) */
 uint64_t store_wal_written(const kt_store *st); /* frames our commits appended (checkpoints by hand) */
 int store_checkpoint(kt_store *st, int *wal_frames, int *copied) KT_MUST_CHECK;
+/* A checkpoint that copies the whole WAL and lets the next commit start
+ * it again from its beginning (RESTART): it waits for the writer lock and
+ * for readers to leave the WAL, polling every 100 us for at most wait_ms.
+ * KT_OK when done, KT_EBUSY when a reader or writer stayed. */
+int store_checkpoint_restart(kt_store *st, int wait_ms) KT_MUST_CHECK;
 
 /* meta key/value (server secrets such as the cursor MAC key live here). */
 int store_meta_get(kt_store *st, const char *key, void *buf, size_t cap, size_t *len) KT_MUST_CHECK;

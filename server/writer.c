@@ -54,6 +54,18 @@
 #define ACK_FLUSH_MS 1000 /* acks alone are written at least this often */
 #define CHECKPOINT_PAGES 1000 /* WAL pages are copied to the database after this many new ones... */
 #define CHECKPOINT_MS 1000    /* ...or after this long */
+/* The WAL's bound. A PASSIVE checkpoint never catches up with a steady
+ * stream of commits, so the WAL would grow for as long as the stream lasts
+ * (4 KB per pushed edit). Past this many frames (59 MiB of 4 KiB pages)
+ * the writer waits between two transactions while the checkpointer copies
+ * the rest (store_checkpoint_restart); its next commit starts the WAL
+ * again from its beginning. A TRUNCATE checkpoint (the file cut to
+ * nothing) made that wait several times longer: freeing the blocks of a
+ * large file is slow. */
+#define WAL_MAX_FRAMES 15000
+#define WAL_SLACK_FRAMES 2000 /* ...not while a PASSIVE one runs, up to this many more */
+#define WAL_CUT_WAIT_MS 200    /* how long the cut waits for readers to leave the WAL */
+#define WAL_CUT_RETRY_MS 1000  /* after a cut that a reader kept from finishing */
 
 #define STAGE_SAMPLES 4096 /* single-mutation pushes timed per stage (the latest) */
 
@@ -74,7 +86,7 @@ typedef struct batch {
 struct kt_writer {
 	kt_server *srv;
 	pthread_mutex_t mu;
-	pthread_cond_t cv, ckpt_cv, sync_cv;
+	pthread_cond_t cv, ckpt_cv, sync_cv, cut_cv;
 	kt_push_job *todo_head, *todo_tail; /* submitted, not yet seen by the thread */
 	kt_push_job *done_head, *done_tail; /* finished, for the loop */
 	batch *sync_head, *sync_tail;       /* committed, for the sync thread */
@@ -84,6 +96,8 @@ struct kt_writer {
 	ack *acks;
 	int nacks, acks_cap;
 	bool stop;
+	bool cut_want, cut_ok; /* the writer waits for a WAL cut (checkpoint_main), and its result */
+	bool ckpt_busy;        /* the checkpointer runs a PASSIVE checkpoint */
 	atomic_bool small_waiting; /* a push of at most CHUNK mutations was submitted */
 	pthread_t th, ckpt_th, sync_th;
 	bool running, ckpt_running, sync_running;
@@ -95,6 +109,9 @@ struct kt_writer {
 	uint64_t gen;        /* and that commit's store_publish_unsynced count */
 	bool resync;         /* that sync failed: walbuf_resync before the next commit */
 	uint64_t sync_waits, sync_wait_us; /* commits that waited for the last one's sync */
+	uint64_t cuts, cuts_failed, cut_us, cut_max_us; /* WAL cuts the writer waited for */
+	int64_t cut_next;    /* no cut before this (kt_mono_us) after one that failed */
+	uint64_t cut_written; /* store_wal_written at the last cut: the next needs new frames */
 	uint64_t txs, muts, apply_us, commit_us; /* statistics */
 	uint64_t commit_max_us, commits_over[3];  /* commits longer than 5, 10, 20 ms */
 	/* loop side: where a single mutation's answer spends its time, in µs:
@@ -398,6 +415,42 @@ static void one_transaction(kt_writer *w, kt_store *st, ack *acks, int nacks)
 		j->in_tx = false;
 }
 
+/* Past WAL_MAX_FRAMES: wait, holding no lock and with nothing published
+ * unsynced, while the checkpointer copies the rest of the WAL. Pushes wait
+ * meanwhile; docs/benchmarks.md gives what that costs. */
+static void cut_wal(kt_writer *w, kt_store *st)
+{
+	if (store_wal_pages(st) < WAL_MAX_FRAMES || kt_mono_us() < w->cut_next ||
+	    store_wal_written(st) == w->cut_written)
+		return;
+	int64_t t0 = kt_mono_us();
+	if (settle_sync(w, st, true))
+		return; /* a failed sync is redone first */
+	pthread_mutex_lock(&w->mu);
+	if (w->ckpt_busy && store_wal_pages(st) < WAL_MAX_FRAMES + WAL_SLACK_FRAMES) {
+		/* not behind a whole checkpoint: after the next transaction */
+		pthread_mutex_unlock(&w->mu);
+		return;
+	}
+	w->cut_want = true;
+	pthread_cond_signal(&w->ckpt_cv);
+	while (w->cut_want && !w->stop)
+		pthread_cond_wait(&w->cut_cv, &w->mu);
+	bool ok = w->cut_ok && !w->cut_want;
+	w->cut_want = false;
+	pthread_mutex_unlock(&w->mu);
+	w->cut_written = store_wal_written(st);
+	uint64_t took = (uint64_t)(kt_mono_us() - t0);
+	w->cuts++;
+	w->cut_us += took;
+	if (took > w->cut_max_us)
+		w->cut_max_us = took;
+	if (!ok) {
+		w->cuts_failed++;
+		w->cut_next = kt_mono_us() + WAL_CUT_RETRY_MS * 1000;
+	}
+}
+
 static void *writer_main(void *arg)
 {
 	kt_writer *w = arg;
@@ -491,6 +544,11 @@ static void *writer_main(void *arg)
 		}
 		if (w->stop)
 			break; /* the rest is not answered: devices push it again */
+		if (st && store_wal_pages(st) >= WAL_MAX_FRAMES) {
+			pthread_mutex_unlock(&w->mu);
+			cut_wal(w, st);
+			pthread_mutex_lock(&w->mu);
+		}
 	}
 	pthread_mutex_unlock(&w->mu);
 	if (st) /* the last commit's sync (and a resync if it failed), before the file goes */
@@ -507,13 +565,15 @@ static void *writer_main(void *arg)
 	kt_info("writer: %llu transactions, %llu mutations, %.1f ms applying, %.1f ms committing, %llu WAL frames, "
 		"%llu WAL writes as %llu pwrites, %llu syncs on the sync thread (%llu commits waited for one, "
 		"%.1f ms), %.1f ms CPU (%.1f us per mutation); commits over 5/10/20 ms: %llu/%llu/%llu, "
+		"longest %.1f ms; WAL restarts waited for: %llu (%llu kept from finishing by a reader), %.1f ms in all, "
 		"longest %.1f ms",
 		(unsigned long long)w->txs, (unsigned long long)w->muts, (double)w->apply_us / 1000,
 		(double)w->commit_us / 1000, (unsigned long long)frames, (unsigned long long)wb.writes,
 		(unsigned long long)wb.pwrites, (unsigned long long)wb.deferred, (unsigned long long)w->sync_waits,
 		(double)w->sync_wait_us / 1000, cpu_ms, w->muts ? cpu_ms * 1000 / (double)w->muts : 0.0,
 		(unsigned long long)w->commits_over[0], (unsigned long long)w->commits_over[1],
-		(unsigned long long)w->commits_over[2], (double)w->commit_max_us / 1000);
+		(unsigned long long)w->commits_over[2], (double)w->commit_max_us / 1000, (unsigned long long)w->cuts,
+		(unsigned long long)w->cuts_failed, (double)w->cut_us / 1000, (double)w->cut_max_us / 1000);
 	return NULL;
 }
 
@@ -594,6 +654,7 @@ static void *checkpoint_main(void *arg)
 	pthread_setname_np(pthread_self(), "kt-checkpoint"); /* shown by top -H and ps -L */
 	int n = 0;                            /* checkpoints that found frames to copy */
 	int last_frames = -1, last_copied = -1; /* the WAL as the last one left it */
+	int64_t cut_us = 0, cut_max_us = 0;     /* in WAL cuts (the writer waits for them) */
 
 	if (store_open(w->srv->db_path, 0, &st, &msg)) {
 		kt_err_log("checkpointer: cannot open database: %s", msg);
@@ -601,14 +662,35 @@ static void *checkpoint_main(void *arg)
 	}
 	pthread_mutex_lock(&w->mu);
 	while (!w->stop) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += CHECKPOINT_MS / 1000;
-		pthread_cond_timedwait(&w->ckpt_cv, &w->mu, &ts);
+		if (!w->cut_want) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += CHECKPOINT_MS / 1000;
+			pthread_cond_timedwait(&w->ckpt_cv, &w->mu, &ts);
+		}
 		if (w->stop)
 			break;
+		bool cut = w->cut_want;
+		w->ckpt_busy = !cut;
 		pthread_mutex_unlock(&w->mu);
 		int frames = 0, copied = 0;
+		if (cut) {
+			/* the writer waits for this: copy the rest, so that its next
+			 * commit starts the WAL again */
+			int64_t t0 = kt_mono_us();
+			bool ok = store_checkpoint_restart(st, WAL_CUT_WAIT_MS) == KT_OK;
+			int64_t took = kt_mono_us() - t0;
+			cut_us += took;
+			cut_max_us = took > cut_max_us ? took : cut_max_us;
+			n++;
+			last_frames = last_copied = -1;
+			pthread_mutex_lock(&w->mu);
+			w->ckpt_busy = false;
+			w->cut_want = false;
+			w->cut_ok = ok;
+			pthread_cond_signal(&w->cut_cv);
+			continue;
+		}
 		if (store_checkpoint(st, &frames, &copied))
 			kt_warn("checkpointer: checkpoint failed; trying again");
 		else if (frames != last_frames || copied != last_copied) {
@@ -617,7 +699,10 @@ static void *checkpoint_main(void *arg)
 			last_copied = copied;
 		}
 		pthread_mutex_lock(&w->mu);
+		w->ckpt_busy = false;
 	}
+	w->cut_want = false; /* a writer waiting for a cut stops waiting */
+	pthread_cond_signal(&w->cut_cv);
 	pthread_mutex_unlock(&w->mu);
 	if (store_checkpoint(st, NULL, NULL))
 		kt_warn("checkpointer: last checkpoint failed (the WAL keeps the data)");
@@ -625,8 +710,9 @@ static void *checkpoint_main(void *arg)
 	struct timespec cpu;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
 	if (n)
-		kt_info("checkpointer: %d checkpoints, %.1f ms CPU", n,
-			(double)cpu.tv_sec * 1e3 + (double)cpu.tv_nsec / 1e6);
+		kt_info("checkpointer: %d checkpoints, %.1f ms CPU; WAL restarts took %.1f ms in all, the longest %.1f ms", n,
+			(double)cpu.tv_sec * 1e3 + (double)cpu.tv_nsec / 1e6, (double)cut_us / 1000,
+			(double)cut_max_us / 1000);
 	return NULL;
 }
 
@@ -640,6 +726,7 @@ int writer_start(kt_server *srv)
 	pthread_cond_init(&w->cv, NULL);
 	pthread_cond_init(&w->ckpt_cv, NULL);
 	pthread_cond_init(&w->sync_cv, NULL);
+	pthread_cond_init(&w->cut_cv, NULL);
 	srv->writer = w;
 	peers_join(srv->db_path);
 	w->sync_running = pthread_create(&w->sync_th, NULL, sync_main, w) == 0;
@@ -700,6 +787,7 @@ void writer_stop(kt_server *srv)
 	w->stop = true;
 	pthread_cond_signal(&w->cv);
 	pthread_cond_signal(&w->ckpt_cv);
+	pthread_cond_signal(&w->cut_cv);
 	pthread_mutex_unlock(&w->mu);
 	if (w->running)
 		pthread_join(w->th, NULL);
@@ -721,6 +809,7 @@ void writer_stop(kt_server *srv)
 	pthread_cond_destroy(&w->cv);
 	pthread_cond_destroy(&w->ckpt_cv);
 	pthread_cond_destroy(&w->sync_cv);
+	pthread_cond_destroy(&w->cut_cv);
 	free(w);
 	srv->writer = NULL;
 }
