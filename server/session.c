@@ -333,7 +333,8 @@ int session_on_writeable(kt_session *s)
 	 * at 10,000 connections was a large part of the server's time. */
 	/* snapshot pages and rows re-read for a change: never from a commit
 	 * whose fsync still runs (store.h, durable reads) */
-	if (store_read_durable(s->srv->st, KT_DURABLE_WAIT_MS)) {
+	kt_store *st = s->srv->st;
+	if (store_read_durable(st, KT_DURABLE_WAIT_MS)) {
 		/* the WAL's sync failed: nothing more is sent until it is redone */
 		if (!s->durable_wait) {
 			s->durable_wait = true;
@@ -360,7 +361,7 @@ int session_on_writeable(kt_session *s)
 			break;
 		}
 	}
-	store_read_end(s->srv->st);
+	store_read_end(st);
 	return rc;
 }
 
