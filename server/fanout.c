@@ -257,9 +257,13 @@ void fanout_ingest(kt_server *srv)
 	kt_ring *r = &srv->ring;
 
 	revoke_poll(srv); /* access taken away ends connections before anything more is sent */
+	/* nothing of a commit whose fsync still runs (store.h, durable reads) */
+	if (store_read_durable(srv->st, KT_DURABLE_WAIT_MS))
+		return; /* the WAL's sync failed: the wake-up after its redo reads */
+	session_durable_resume(srv);
 	for (;;) {
 		if (store_log_read(srv->st, srv->head_seq, batch, 256, &n) || n == 0)
-			return;
+			break;
 		for (int i = 0; i < n; i++) {
 			kt_log_entry *slot = &r->e[batch[i].seq % r->cap];
 			if (slot->seq && slot->seq >= r->first_seq)
@@ -273,8 +277,9 @@ void fanout_ingest(kt_server *srv)
 			wake_for(srv, slot);
 		}
 		if (n < 256)
-			return;
+			break;
 	}
+	store_read_end(srv->st);
 }
 
 int fanout_entries_after(kt_server *srv, int64_t seq, kt_log_entry *out, int max, int *n, bool *owned)

@@ -85,6 +85,7 @@ struct kt_session {
 	/* sync position */
 	int64_t sent_seq;            /* every change <= sent_seq has been sent (or skipped) */
 	bool dirty;                  /* new log entries may concern us */
+	bool durable_wait;           /* a send waits for the WAL to be synced again (session.c) */
 	bool send_synced;            /* a synced message is due */
 	bool sent_since_synced;
 	bool resnap;                 /* our rights changed: a new snapshot replaces the data */
@@ -131,6 +132,7 @@ struct kt_server {
 	int64_t rowcache_head;
 	kt_session *sessions;
 	int nsessions;
+	int durable_waiters;         /* sessions with durable_wait set */
 	uint64_t next_session_id;
 	kt_auth *auth;
 	kt_writer *writer;
@@ -246,6 +248,13 @@ int fanout_init(kt_server *srv, int ring_cap, int nbuckets);
 void fanout_free(kt_server *srv);
 void fanout_index(kt_session *s);   /* (re)index a signed-in session */
 void fanout_unindex(kt_session *s);
+/* What devices are sent is read in a snapshot without a commit whose fsync
+ * still runs (store_read_durable): the loop waits for such an fsync, at
+ * most this long (it takes a millisecond or two; longer only on a failing
+ * disk, and then the reading is given up). */
+#define KT_DURABLE_WAIT_MS 500
+/* A session whose send waited for a failed WAL sync to be redone goes on. */
+void session_durable_resume(kt_server *srv);
 /* Pull new change-log entries into the ring and wake the sessions they concern. */
 void fanout_ingest(kt_server *srv);
 /* Next entries after seq: from the ring, or from SQLite when behind it.

@@ -369,22 +369,38 @@ int session_on_writeable(kt_session *s)
 	 * instead of one per loop turn, and ask for another callback only when
 	 * something is left: each request costs epoll_ctl calls and a turn, which
 	 * at 10,000 connections was a large part of the server's time. */
+	/* snapshot pages and rows re-read for a change: never from a commit
+	 * whose fsync still runs (store.h, durable reads) */
+	kt_store *st = s->srv->st;
+	if (store_read_durable(st, KT_DURABLE_WAIT_MS)) {
+		/* the WAL's sync failed: nothing more is sent until it is redone */
+		if (!s->durable_wait) {
+			s->durable_wait = true;
+			s->srv->durable_waiters++;
+		}
+		return 0;
+	}
+	int rc = 0;
 	for (int k = 0;; k++) {
 		if (sync_next_frame(s, &have)) {
 			session_error(s, KT_EINTERNAL, "could not read changes; reconnect", NULL, true);
-			return 0;
+			break;
 		}
 		if (!have)
-			return 0;
-		if (write_frame(s, (unsigned char *)s->srv->frame.sb.data, s->srv->frame.sb.size))
-			return -1;
+			break;
+		if (write_frame(s, (unsigned char *)s->srv->frame.sb.data, s->srv->frame.sb.size)) {
+			rc = -1;
+			break;
+		}
 		if (!sync_has_more(s))
-			return 0; /* the next change asks for a callback (fanout.c) */
+			break; /* the next change asks for a callback (fanout.c) */
 		if (k + 1 >= KT_FRAMES_PER_WRITEABLE || s->ctl_head || lws_send_pipe_choked(s->wsi)) {
 			session_want_write(s);
-			return 0;
+			break;
 		}
 	}
+	store_read_end(st);
+	return rc;
 }
 
 void session_signed_in(kt_session *s, bool is_client, const char *principal_id, const char *token,
@@ -431,4 +447,16 @@ void session_signed_in(kt_session *s, bool is_client, const char *principal_id, 
 	sodium_memzero(srv->frame.sb.data, srv->frame.sb.size);
 	kt_info("session %llu: signed in as %s %s", (unsigned long long)s->id, kt_role_name(s->principal.role),
 		s->principal.id);
+}
+
+void session_durable_resume(kt_server *srv)
+{
+	if (!srv->durable_waiters)
+		return;
+	for (kt_session *s = srv->sessions; s; s = s->next)
+		if (s->durable_wait) {
+			s->durable_wait = false;
+			session_want_write(s);
+		}
+	srv->durable_waiters = 0;
 }

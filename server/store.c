@@ -2,10 +2,12 @@
  * change-log entry are written in one transaction; nothing here decides who
  * may see what (policy.c does). Statements are prepared once per store. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <jansson.h>
 #include "audit.h"
@@ -39,6 +41,7 @@ struct kt_store {
 	int wal_pages;     /* frames in the WAL after our last commit */
 	uint64_t wal_written; /* frames our commits appended, in all (statistics) */
 	kt_keyring *kr;    /* client data keys (NULL: read-only without the key file) */
+	int reading;       /* store_read_durable depth */
 };
 
 static int on_wal_commit(void *user, sqlite3 *db, const char *name, int pages)
@@ -434,11 +437,12 @@ int store_open(const char *path, int flags, kt_store **out, const char **errmsg)
 		/* the working set of a salon chain fits in memory: read it once */
 		if ((rc = exec(st, "PRAGMA cache_size=-32768; PRAGMA mmap_size=268435456")))
 			goto fail;
-		/* a steady stream of pushes grows the WAL for as long as it lasts
-		 * (no checkpoint catches up with the writer); when it starts again
-		 * from its beginning, the file is cut back to 16 MB rather than
-		 * keeping its largest size on disk */
-		if ((rc = exec(st, "PRAGMA journal_size_limit=16777216")))
+		/* when the WAL starts again from its beginning, a file grown past
+		 * 72 MiB (a reader held an old snapshot through a stream) is cut
+		 * back to that. Not lower: the push writer restarts the WAL at
+		 * about 60-70 MiB during a stream (writer.c), and cutting the file
+		 * each time made one commit slow */
+		if ((rc = exec(st, "PRAGMA journal_size_limit=75497472")))
 			goto fail;
 		if ((rc = migrate(st, errmsg)))
 			goto fail;
@@ -607,6 +611,26 @@ int store_checkpoint(kt_store *st, int *wal_frames, int *copied)
 	if (copied)
 		*copied = done;
 	return rc == SQLITE_OK || rc == SQLITE_BUSY ? KT_OK : sql_err(st, rc);
+}
+
+/* The default busy handler sleeps 1, 2, 5, 10 ms...: far longer than the
+ * loop's reads that a RESTART checkpoint waits out. */
+static int busy_poll(void *until_us, int n)
+{
+	(void)n;
+	if (kt_mono_us() >= *(int64_t *)until_us)
+		return 0;
+	usleep(100);
+	return 1;
+}
+
+int store_checkpoint_restart(kt_store *st, int wait_ms)
+{
+	int64_t until = kt_mono_us() + (int64_t)wait_ms * 1000;
+	sqlite3_busy_handler(st->db, busy_poll, &until);
+	int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+	sqlite3_busy_timeout(st->db, 5000); /* as store_open set it */
+	return rc == SQLITE_OK ? KT_OK : sql_err(st, rc);
 }
 
 int store_meta_get(kt_store *st, const char *key, void *buf, size_t cap, size_t *len)
@@ -1863,6 +1887,89 @@ void store_log_release(int64_t from)
 {
 	int64_t want = from;
 	atomic_compare_exchange_strong(&log_hold, &want, INT64_MAX);
+}
+
+/* Commits that may have been published before their fsync, counted: a
+ * read transaction whose snapshot was taken when pub_gen was G holds
+ * nothing unsynced once synced_gen >= G (the writer publishes the next
+ * commit only after the last one's fsync, so the counts stay in order). */
+static _Atomic uint64_t pub_gen, synced_gen;
+static atomic_bool sync_failed;
+static pthread_mutex_t synced_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t synced_cv = PTHREAD_COND_INITIALIZER;
+
+uint64_t store_publish_unsynced(void)
+{
+	return atomic_fetch_add(&pub_gen, 1) + 1;
+}
+
+void store_published_synced(uint64_t gen)
+{
+	pthread_mutex_lock(&synced_mu);
+	if (gen > atomic_load(&synced_gen))
+		atomic_store(&synced_gen, gen);
+	atomic_store(&sync_failed, false);
+	pthread_cond_broadcast(&synced_cv);
+	pthread_mutex_unlock(&synced_mu);
+}
+
+void store_published_failed(void)
+{
+	pthread_mutex_lock(&synced_mu);
+	atomic_store(&sync_failed, true);
+	pthread_cond_broadcast(&synced_cv);
+	pthread_mutex_unlock(&synced_mu);
+}
+
+int store_read_durable(kt_store *st, int wait_ms)
+{
+	static const char begin[] = "BEGIN", pin[] = "SELECT 1 FROM changelog LIMIT 1";
+	if (st->reading++)
+		return KT_OK;
+	sqlite3_stmt *s = prep(st, begin);
+	int rc = s ? sqlite3_step(s) : SQLITE_NOMEM;
+	finish(st, s);
+	/* a deferred BEGIN takes its snapshot at the first read */
+	if (rc == SQLITE_DONE && (s = prep(st, pin))) {
+		rc = sqlite3_step(s);
+		finish(st, s);
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		store_read_end(st);
+		return sql_err(st, rc);
+	}
+	/* read after the snapshot: every commit in it was counted by now */
+	uint64_t need = atomic_load(&pub_gen);
+	if (atomic_load(&synced_gen) >= need)
+		return KT_OK;
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	until.tv_sec += wait_ms / 1000 + until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
+	rc = 0;
+	pthread_mutex_lock(&synced_mu);
+	while (atomic_load(&synced_gen) < need && !atomic_load(&sync_failed) && rc == 0)
+		rc = pthread_cond_timedwait(&synced_cv, &synced_mu, &until);
+	bool ok = atomic_load(&synced_gen) >= need;
+	pthread_mutex_unlock(&synced_mu);
+	if (ok)
+		return KT_OK;
+	store_read_end(st);
+	return KT_EBUSY;
+}
+
+void store_read_end(kt_store *st)
+{
+	static const char end[] = "COMMIT";
+	if (st->reading <= 0 || --st->reading)
+		return;
+	if (!sqlite3_get_autocommit(st->db)) {
+		sqlite3_stmt *s = prep(st, end);
+		if (s)
+			(void)sqlite3_step(s);
+		finish(st, s);
+	}
 }
 
 int store_log_read(kt_store *st, int64_t after, kt_log_entry *out, int max, int *n)

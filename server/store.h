@@ -78,6 +78,11 @@ void store_checkpoint_by_hand(kt_store *st);
 int store_wal_pages(kt_store *st); /* WAL size after our last commit (checkpoints by hand) */
 uint64_t store_wal_written(const kt_store *st); /* frames our commits appended (checkpoints by hand) */
 int store_checkpoint(kt_store *st, int *wal_frames, int *copied) KT_MUST_CHECK;
+/* A checkpoint that copies the whole WAL and lets the next commit start
+ * it again from its beginning (RESTART): it waits for the writer lock and
+ * for readers to leave the WAL, polling every 100 us for at most wait_ms.
+ * KT_OK when done, KT_EBUSY when a reader or writer stayed. */
+int store_checkpoint_restart(kt_store *st, int wait_ms) KT_MUST_CHECK;
 
 /* meta key/value (server secrets such as the cursor MAC key live here). */
 int store_meta_get(kt_store *st, const char *key, void *buf, size_t cap, size_t *len) KT_MUST_CHECK;
@@ -177,6 +182,24 @@ int store_log_read(kt_store *st, int64_t after, kt_log_entry *out, int max, int 
  * (by the same value; a later hold replaces it). */
 void store_log_hold(int64_t from);
 void store_log_release(int64_t from);
+/* Durable reads. The push writer publishes a commit before its fsync
+ * (writer.c); what devices are sent must never come from such a commit.
+ * Process-wide: the writer calls store_publish_unsynced() before a commit
+ * that may publish frames not yet synced and store_published_synced() with
+ * its value once they are (or the commit failed). */
+uint64_t store_publish_unsynced(void);
+void store_published_synced(uint64_t gen);
+/* Its sync failed: store_read_durable stops waiting for it (KT_EBUSY at
+ * once) until store_published_synced. */
+void store_published_failed(void);
+/* Open a read transaction on st whose snapshot holds nothing unsynced:
+ * when the snapshot may hold a commit whose fsync is still running, wait
+ * for that fsync (at most wait_ms; then, or at once when that sync failed,
+ * KT_EBUSY and no transaction).
+ * Every read until store_read_end sees that snapshot. Nests (an inner call
+ * only counts). Not for a connection with a write transaction open. */
+int store_read_durable(kt_store *st, int wait_ms) KT_MUST_CHECK;
+void store_read_end(kt_store *st);
 /* True when another connection (e.g. an admin command) committed since the last call. */
 bool store_data_changed(kt_store *st);
 

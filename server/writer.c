@@ -29,9 +29,12 @@
  *
  * Acknowledged cursors (the device register) ride along in the next
  * transaction instead of costing the loop an fsync each. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "push.h"
 #include "walbuf.h"
 
@@ -51,6 +54,18 @@
 #define ACK_FLUSH_MS 1000 /* acks alone are written at least this often */
 #define CHECKPOINT_PAGES 1000 /* WAL pages are copied to the database after this many new ones... */
 #define CHECKPOINT_MS 1000    /* ...or after this long */
+/* The WAL's bound. A PASSIVE checkpoint never catches up with a steady
+ * stream of commits, so the WAL would grow for as long as the stream lasts
+ * (4 KB per pushed edit). Past this many frames (59 MiB of 4 KiB pages)
+ * the writer waits between two transactions while the checkpointer copies
+ * the rest (store_checkpoint_restart); its next commit starts the WAL
+ * again from its beginning. A TRUNCATE checkpoint (the file cut to
+ * nothing) made that wait several times longer: freeing the blocks of a
+ * large file is slow. */
+#define WAL_MAX_FRAMES 15000
+#define WAL_SLACK_FRAMES 2000 /* ...not while a PASSIVE one runs, up to this many more */
+#define WAL_CUT_WAIT_MS 200    /* how long the cut waits for readers to leave the WAL */
+#define WAL_CUT_RETRY_MS 1000  /* after a cut that a reader kept from finishing */
 
 #define STAGE_SAMPLES 4096 /* single-mutation pushes timed per stage (the latest) */
 
@@ -65,12 +80,13 @@ typedef struct batch {
 	kt_push_job *jobs; /* in order */
 	int64_t end;       /* WAL bytes to sync first (walbuf_owed); 0: nothing */
 	int64_t hold;      /* the change log held from (store_log_hold), released once synced */
+	uint64_t gen;      /* store_publish_unsynced's count of that commit */
 } batch;
 
 struct kt_writer {
 	kt_server *srv;
 	pthread_mutex_t mu;
-	pthread_cond_t cv, ckpt_cv, sync_cv;
+	pthread_cond_t cv, ckpt_cv, sync_cv, cut_cv;
 	kt_push_job *todo_head, *todo_tail; /* submitted, not yet seen by the thread */
 	kt_push_job *done_head, *done_tail; /* finished, for the loop */
 	batch *sync_head, *sync_tail;       /* committed, for the sync thread */
@@ -80,6 +96,8 @@ struct kt_writer {
 	ack *acks;
 	int nacks, acks_cap;
 	bool stop;
+	bool cut_want, cut_ok; /* the writer waits for a WAL cut (checkpoint_main), and its result */
+	bool ckpt_busy;        /* the checkpointer runs a PASSIVE checkpoint */
 	atomic_bool small_waiting; /* a push of at most CHUNK mutations was submitted */
 	pthread_t th, ckpt_th, sync_th;
 	bool running, ckpt_running, sync_running;
@@ -88,8 +106,12 @@ struct kt_writer {
 	kt_push_job *active; /* taken from todo, in arrival order */
 	int64_t sync_end;    /* the WAL end a sync is running for; 0: none */
 	int64_t held;        /* the change log seq held until then */
+	uint64_t gen;        /* and that commit's store_publish_unsynced count */
 	bool resync;         /* that sync failed: walbuf_resync before the next commit */
 	uint64_t sync_waits, sync_wait_us; /* commits that waited for the last one's sync */
+	uint64_t cuts, cuts_failed, cut_us, cut_max_us; /* WAL cuts the writer waited for */
+	int64_t cut_next;    /* no cut before this (kt_mono_us) after one that failed */
+	uint64_t cut_written; /* store_wal_written at the last cut: the next needs new frames */
 	uint64_t txs, muts, apply_us, commit_us; /* statistics */
 	uint64_t commit_max_us, commits_over[3];  /* commits longer than 5, 10, 20 ms */
 	/* loop side: where a single mutation's answer spends its time, in µs:
@@ -97,6 +119,75 @@ struct kt_writer {
 	float stage[3][STAGE_SAMPLES];
 	int nstage;
 };
+
+/* ---- other serve processes on the same database ----
+ *
+ * Another process reads our commits through SQLite's shared WAL index and
+ * knows nothing of our sync thread: while one is there, every commit is
+ * synced before SQLite publishes it (not armed). Each serve process holds
+ * a read lock on byte PRESENT of the database file; a commit about to be
+ * published unsynced holds a write lock on byte PUBLISHING while it looks
+ * for others and commits. A process that arrives takes its PRESENT lock,
+ * waits out PUBLISHING (a commit that looked before it arrived), and
+ * fsyncs the WAL: from then on nothing unsynced is published to it. The
+ * locks are open-file-description locks (they conflict between
+ * descriptors of one process too) on bytes SQLite never locks. The
+ * descriptor stays open until the process ends: closing any descriptor of
+ * the file would drop the POSIX locks SQLite's connections hold on it. */
+#define LOCK_PRESENT 0x40000400
+#define LOCK_PUBLISHING 0x40000401
+
+static int peers_fd = -1; /* -1: no locks, so never armed */
+
+static int ofd_lock(short type, off_t at, bool wait)
+{
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = at, .l_len = 1};
+	return fcntl(peers_fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl);
+}
+
+/* Announce this process and make durable what a process already there
+ * may have published unsynced. Before the loop serves anything. */
+static void peers_join(const char *db_path)
+{
+	char wal[4096];
+	if (peers_fd < 0 && (peers_fd = open(db_path, O_RDWR | O_CLOEXEC)) < 0)
+		goto fail;
+	if (ofd_lock(F_RDLCK, LOCK_PRESENT, false) || ofd_lock(F_RDLCK, LOCK_PUBLISHING, true) ||
+	    ofd_lock(F_UNLCK, LOCK_PUBLISHING, false))
+		goto fail;
+	snprintf(wal, sizeof wal, "%s-wal", db_path);
+	int fd = open(wal, O_RDWR | O_CLOEXEC); /* (no locks on the WAL file: closing it is safe) */
+	if (fd >= 0) {
+		int rc = fdatasync(fd);
+		close(fd);
+		if (rc)
+			goto fail;
+	}
+	return;
+fail:
+	kt_warn("writer: cannot tell other server processes on this database apart (%s); every commit is "
+		"synced before it is published", strerror(errno));
+	peers_fd = -1; /* (a descriptor opened stays open: see above) */
+}
+
+/* True, holding PUBLISHING, when no other serve process is on the
+ * database: the commit may be published before its sync. Then
+ * peers_published() after the commit. */
+static bool peers_none(void)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = LOCK_PRESENT, .l_len = 1};
+	if (peers_fd < 0 || ofd_lock(F_WRLCK, LOCK_PUBLISHING, false))
+		return false; /* one is arriving */
+	if (!fcntl(peers_fd, F_OFD_GETLK, &fl) && fl.l_type == F_UNLCK)
+		return true;
+	ofd_lock(F_UNLCK, LOCK_PUBLISHING, false);
+	return false;
+}
+
+static void peers_published(void)
+{
+	ofd_lock(F_UNLCK, LOCK_PUBLISHING, false);
+}
 
 static void append(kt_push_job **head, kt_push_job **tail, kt_push_job *j)
 {
@@ -222,6 +313,7 @@ static int settle_sync(kt_writer *w, kt_store *st, bool wait)
 		kt_info("writer: the WAL is synced again after a failed sync");
 		w->resync = false;
 		store_log_release(w->held); /* durable now: the others may see it */
+		store_published_synced(w->gen);
 		atomic_store(&w->srv->wake_data, 1);
 		if (w->srv->ctx)
 			lws_cancel_service(w->srv->ctx);
@@ -277,14 +369,22 @@ static void one_transaction(kt_writer *w, kt_store *st, ack *acks, int nacks)
 		rc = settle_sync(w, st, true);
 	if (!rc) {
 		store_log_hold(first);
-		walbuf_arm(store_db(st), w->syncer != NULL);
+		/* counted before it is published: durable reads (store.h) wait for it */
+		uint64_t gen = store_publish_unsynced();
+		bool arm = w->syncer && peers_none();
+		walbuf_arm(store_db(st), arm);
 		rc = store_commit(st);
 		walbuf_arm(store_db(st), false);
+		if (arm)
+			peers_published();
 		w->sync_end = rc ? 0 : walbuf_owed(store_db(st));
-		if (w->sync_end)
+		if (w->sync_end) {
 			w->held = first;
-		else
+			w->gen = gen;
+		} else {
 			store_log_release(first);
+			store_published_synced(gen);
+		}
 	} else
 		store_rollback(st);
 	atomic_store(&w->srv->writer_busy, 0);
@@ -313,6 +413,42 @@ static void one_transaction(kt_writer *w, kt_store *st, ack *acks, int nacks)
 	}
 	for (kt_push_job *j = w->active; j; j = j->next)
 		j->in_tx = false;
+}
+
+/* Past WAL_MAX_FRAMES: wait, holding no lock and with nothing published
+ * unsynced, while the checkpointer copies the rest of the WAL. Pushes wait
+ * meanwhile; docs/benchmarks.md gives what that costs. */
+static void cut_wal(kt_writer *w, kt_store *st)
+{
+	if (store_wal_pages(st) < WAL_MAX_FRAMES || kt_mono_us() < w->cut_next ||
+	    store_wal_written(st) == w->cut_written)
+		return;
+	int64_t t0 = kt_mono_us();
+	if (settle_sync(w, st, true))
+		return; /* a failed sync is redone first */
+	pthread_mutex_lock(&w->mu);
+	if (w->ckpt_busy && store_wal_pages(st) < WAL_MAX_FRAMES + WAL_SLACK_FRAMES) {
+		/* not behind a whole checkpoint: after the next transaction */
+		pthread_mutex_unlock(&w->mu);
+		return;
+	}
+	w->cut_want = true;
+	pthread_cond_signal(&w->ckpt_cv);
+	while (w->cut_want && !w->stop)
+		pthread_cond_wait(&w->cut_cv, &w->mu);
+	bool ok = w->cut_ok && !w->cut_want;
+	w->cut_want = false;
+	pthread_mutex_unlock(&w->mu);
+	w->cut_written = store_wal_written(st);
+	uint64_t took = (uint64_t)(kt_mono_us() - t0);
+	w->cuts++;
+	w->cut_us += took;
+	if (took > w->cut_max_us)
+		w->cut_max_us = took;
+	if (!ok) {
+		w->cuts_failed++;
+		w->cut_next = kt_mono_us() + WAL_CUT_RETRY_MS * 1000;
+	}
 }
 
 static void *writer_main(void *arg)
@@ -396,6 +532,7 @@ static void *writer_main(void *arg)
 		if (b && (b->jobs || w->sync_end)) {
 			b->end = w->sync_end;
 			b->hold = w->held;
+			b->gen = w->gen;
 			append_batch(w, b);
 			pthread_cond_signal(&w->sync_cv);
 		} else {
@@ -407,6 +544,11 @@ static void *writer_main(void *arg)
 		}
 		if (w->stop)
 			break; /* the rest is not answered: devices push it again */
+		if (st && store_wal_pages(st) >= WAL_MAX_FRAMES) {
+			pthread_mutex_unlock(&w->mu);
+			cut_wal(w, st);
+			pthread_mutex_lock(&w->mu);
+		}
 	}
 	pthread_mutex_unlock(&w->mu);
 	if (st) /* the last commit's sync (and a resync if it failed), before the file goes */
@@ -423,13 +565,15 @@ static void *writer_main(void *arg)
 	kt_info("writer: %llu transactions, %llu mutations, %.1f ms applying, %.1f ms committing, %llu WAL frames, "
 		"%llu WAL writes as %llu pwrites, %llu syncs on the sync thread (%llu commits waited for one, "
 		"%.1f ms), %.1f ms CPU (%.1f us per mutation); commits over 5/10/20 ms: %llu/%llu/%llu, "
+		"longest %.1f ms; WAL restarts waited for: %llu (%llu kept from finishing by a reader), %.1f ms in all, "
 		"longest %.1f ms",
 		(unsigned long long)w->txs, (unsigned long long)w->muts, (double)w->apply_us / 1000,
 		(double)w->commit_us / 1000, (unsigned long long)frames, (unsigned long long)wb.writes,
 		(unsigned long long)wb.pwrites, (unsigned long long)wb.deferred, (unsigned long long)w->sync_waits,
 		(double)w->sync_wait_us / 1000, cpu_ms, w->muts ? cpu_ms * 1000 / (double)w->muts : 0.0,
 		(unsigned long long)w->commits_over[0], (unsigned long long)w->commits_over[1],
-		(unsigned long long)w->commits_over[2], (double)w->commit_max_us / 1000);
+		(unsigned long long)w->commits_over[2], (double)w->commit_max_us / 1000, (unsigned long long)w->cuts,
+		(unsigned long long)w->cuts_failed, (double)w->cut_us / 1000, (double)w->cut_max_us / 1000);
 	return NULL;
 }
 
@@ -460,10 +604,13 @@ static void *sync_main(void *arg)
 			rc = w->syncer ? walbuf_syncer_sync(w->syncer) : SQLITE_IOERR;
 			if (rc == SQLITE_OK) {
 				store_log_release(b->hold);
+				store_published_synced(b->gen);
 				atomic_store(&srv->wake_data, 1);
-			} else
+			} else {
+				store_published_failed(); /* nothing of it is read for devices until the redo */
 				kt_warn("writer: WAL sync failed (SQLite code %d); its pushes are answered with an error",
 					rc);
+			}
 		}
 		int64_t now = kt_mono_us();
 		for (kt_push_job *j = b->jobs; j; j = j->next) {
@@ -507,6 +654,7 @@ static void *checkpoint_main(void *arg)
 	pthread_setname_np(pthread_self(), "kt-checkpoint"); /* shown by top -H and ps -L */
 	int n = 0;                            /* checkpoints that found frames to copy */
 	int last_frames = -1, last_copied = -1; /* the WAL as the last one left it */
+	int64_t cut_us = 0, cut_max_us = 0;     /* in WAL cuts (the writer waits for them) */
 
 	if (store_open(w->srv->db_path, 0, &st, &msg)) {
 		kt_err_log("checkpointer: cannot open database: %s", msg);
@@ -514,14 +662,35 @@ static void *checkpoint_main(void *arg)
 	}
 	pthread_mutex_lock(&w->mu);
 	while (!w->stop) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += CHECKPOINT_MS / 1000;
-		pthread_cond_timedwait(&w->ckpt_cv, &w->mu, &ts);
+		if (!w->cut_want) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += CHECKPOINT_MS / 1000;
+			pthread_cond_timedwait(&w->ckpt_cv, &w->mu, &ts);
+		}
 		if (w->stop)
 			break;
+		bool cut = w->cut_want;
+		w->ckpt_busy = !cut;
 		pthread_mutex_unlock(&w->mu);
 		int frames = 0, copied = 0;
+		if (cut) {
+			/* the writer waits for this: copy the rest, so that its next
+			 * commit starts the WAL again */
+			int64_t t0 = kt_mono_us();
+			bool ok = store_checkpoint_restart(st, WAL_CUT_WAIT_MS) == KT_OK;
+			int64_t took = kt_mono_us() - t0;
+			cut_us += took;
+			cut_max_us = took > cut_max_us ? took : cut_max_us;
+			n++;
+			last_frames = last_copied = -1;
+			pthread_mutex_lock(&w->mu);
+			w->ckpt_busy = false;
+			w->cut_want = false;
+			w->cut_ok = ok;
+			pthread_cond_signal(&w->cut_cv);
+			continue;
+		}
 		if (store_checkpoint(st, &frames, &copied))
 			kt_warn("checkpointer: checkpoint failed; trying again");
 		else if (frames != last_frames || copied != last_copied) {
@@ -530,7 +699,10 @@ static void *checkpoint_main(void *arg)
 			last_copied = copied;
 		}
 		pthread_mutex_lock(&w->mu);
+		w->ckpt_busy = false;
 	}
+	w->cut_want = false; /* a writer waiting for a cut stops waiting */
+	pthread_cond_signal(&w->cut_cv);
 	pthread_mutex_unlock(&w->mu);
 	if (store_checkpoint(st, NULL, NULL))
 		kt_warn("checkpointer: last checkpoint failed (the WAL keeps the data)");
@@ -538,8 +710,9 @@ static void *checkpoint_main(void *arg)
 	struct timespec cpu;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
 	if (n)
-		kt_info("checkpointer: %d checkpoints, %.1f ms CPU", n,
-			(double)cpu.tv_sec * 1e3 + (double)cpu.tv_nsec / 1e6);
+		kt_info("checkpointer: %d checkpoints, %.1f ms CPU; WAL restarts took %.1f ms in all, the longest %.1f ms", n,
+			(double)cpu.tv_sec * 1e3 + (double)cpu.tv_nsec / 1e6, (double)cut_us / 1000,
+			(double)cut_max_us / 1000);
 	return NULL;
 }
 
@@ -553,7 +726,9 @@ int writer_start(kt_server *srv)
 	pthread_cond_init(&w->cv, NULL);
 	pthread_cond_init(&w->ckpt_cv, NULL);
 	pthread_cond_init(&w->sync_cv, NULL);
+	pthread_cond_init(&w->cut_cv, NULL);
 	srv->writer = w;
+	peers_join(srv->db_path);
 	w->sync_running = pthread_create(&w->sync_th, NULL, sync_main, w) == 0;
 	w->running = w->sync_running && pthread_create(&w->th, NULL, writer_main, w) == 0;
 	w->ckpt_running = w->running && pthread_create(&w->ckpt_th, NULL, checkpoint_main, w) == 0;
@@ -612,6 +787,7 @@ void writer_stop(kt_server *srv)
 	w->stop = true;
 	pthread_cond_signal(&w->cv);
 	pthread_cond_signal(&w->ckpt_cv);
+	pthread_cond_signal(&w->cut_cv);
 	pthread_mutex_unlock(&w->mu);
 	if (w->running)
 		pthread_join(w->th, NULL);
@@ -633,6 +809,7 @@ void writer_stop(kt_server *srv)
 	pthread_cond_destroy(&w->cv);
 	pthread_cond_destroy(&w->ckpt_cv);
 	pthread_cond_destroy(&w->sync_cv);
+	pthread_cond_destroy(&w->cut_cv);
 	free(w);
 	srv->writer = NULL;
 }

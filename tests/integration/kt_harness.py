@@ -309,14 +309,17 @@ class Hammer(threading.Thread):
     """Devices that push batches of 100 edits of their own cards (a list of
     (id, version) at url[0]) as fast as the server answers, keeping commits
     in flight (for kills in test_crash, a long stream in test_storage);
-    remembers every mutation the server answered, across restarts."""
+    remembers every mutation the server answered, across restarts. Each
+    device edits field of its cards (give two hammers different fields to
+    let them edit the same cards without conflicts)."""
 
-    def __init__(self, acc, cards, url, devices=4):
+    def __init__(self, acc, cards, url, devices=4, field="preferences"):
         super().__init__(daemon=True)
-        self.acc, self.url = acc, url
+        self.acc, self.url, self.field = acc, url, field
         self.devices = [str(uuid.uuid4()) for _ in range(devices)]
         self.cards = {d: cards[i::devices] for i, d in enumerate(self.devices)}  # no two edit one card
         self.acked = {d: set() for d in self.devices}
+        self.drops = {d: 0 for d in self.devices}  # connections lost (a killed server)
         self.lock = threading.Lock()
         self.stop = threading.Event()
 
@@ -333,7 +336,7 @@ class Hammer(threading.Thread):
         cards = self.cards[device]
         mids = range(first, first + 100)
         muts = [{"mid": m, "tbl": "client", "id": cards[m % len(cards)][0], "op": "update",
-                 "base": cards[m % len(cards)][1], "f": {"preferences": "h-%d" % m}, "at": m} for m in mids]
+                 "base": cards[m % len(cards)][1], "f": {self.field: "h-%d" % m}, "at": m} for m in mids]
         await p.send({"t": "push", "muts": muts})
         while True:
             m = await p.recv(30)
@@ -358,7 +361,14 @@ class Hammer(threading.Thread):
                         first += 100
                 await p.close()
             except Exception:  # the server was killed: the next one
+                with self.lock:
+                    self.drops[device] += 1
                 await asyncio.sleep(0.1)
+
+    def dropped(self):
+        """How many times each device lost its connection."""
+        with self.lock:
+            return dict(self.drops)
 
 
 class DemoServerTest(unittest.TestCase):

@@ -9,10 +9,15 @@ The same again as a power cut: the server records an undo log of every
 write not yet fsynced (server/powerloss.c, KT_POWERLOSS_DIR), and after
 each kill the test undoes them all, which is what a power cut at that
 moment could leave at worst. Every edit the server answered must survive
-that too (a tablet forgets an edit once it is answered).
+that too (a tablet forgets an edit once it is answered), and so must every
+row version a device was sent: a client's phone takes snapshot after
+snapshot and follows the stream while the hammer edits the client's card,
+so a snapshot page or a row re-read for a change that came from a commit
+whose fsync had not finished is found at the next cut.
 
 The seed is printed; --seed S repeats a run, --iterations N sets the number
 of kills (a handful here, 100 in tests/soak)."""
+import asyncio
 import os
 import random
 import sqlite3
@@ -20,7 +25,9 @@ import struct
 import subprocess
 import threading
 import time
+import types
 import unittest
+import uuid
 
 import kt_harness as h
 from ktcrypt import Keyring
@@ -29,10 +36,11 @@ import oracle
 A = "Lepota Center"
 DEVICES = 20
 BATCH = 15  # edits a tablet queues between two syncs
+SNAPSHOTTERS = 3  # connections of the phone that take snapshot after snapshot
 
 
 SEED = h.option("--seed", random.randrange(1 << 30))
-ITERATIONS = h.option("--iterations", 4)
+ITERATIONS = h.option("--iterations", 6)
 
 
 def kill9(server):
@@ -110,6 +118,94 @@ class Tablet(threading.Thread):
         self.done.set()
 
 
+class Observer(threading.Thread):
+    """A client's phone while the hammer edits the client's card, on
+    several connections: SNAPSHOTTERS take snapshot after snapshot (each on
+    a new connection resumed with its session token: a connection syncs
+    once), the last follows the stream of changes. Remembers the highest version of
+    each row it was sent, across restarts (a device keeps what it got)."""
+
+    def __init__(self, acc, url):
+        super().__init__(daemon=True)
+        self.acc, self.url = acc, url
+        self.seen = {}  # (tbl, id) -> highest version sent
+        self.rows = 0
+        self.drops = [0] * (SNAPSHOTTERS + 1)  # connections lost, per connection
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.got = threading.Event()  # set at each row received
+
+    def run(self):
+        async def all_connections():
+            await asyncio.gather(*(self.go(k) for k in range(SNAPSHOTTERS + 1)))
+        asyncio.run(all_connections())
+
+    def note(self, rows):
+        with self.lock:
+            for r in rows:
+                k = (r["tbl"], r["id"])
+                self.seen[k] = max(self.seen.get(k, 0), r["v"])
+                self.rows += 1
+        if rows:
+            self.got.set()
+
+    def sent(self):
+        with self.lock:
+            return dict(self.seen)
+
+    def received(self):
+        with self.lock:
+            return self.rows
+
+    def dropped(self):
+        with self.lock:
+            return list(self.drops)
+
+    async def connect(self, device, token):
+        p = await h.Peer(types.SimpleNamespace(url=self.url[0]), device).connect()
+        await p.hello()
+        if token:
+            await p.send({"t": "resume", "token": token})
+            m = await p.recv()
+        else:
+            m = await p.login(self.acc)
+        if m.get("t") != "auth_ok":
+            raise RuntimeError("sign-in refused: %r" % m)
+        await p.send({"t": "sync", "cursor": None})
+        return p, m["token"]
+
+    async def go(self, k):
+        device, token = str(uuid.uuid4()), None
+        while not self.stop.is_set():
+            try:
+                p, token = await self.connect(device, token)
+                while not self.stop.is_set():
+                    m = await p.recv(30)
+                    if m.get("t") == "page":
+                        self.note(m["rows"])
+                    elif m.get("t") == "changes":
+                        self.note([o for o in m["ops"] if o.get("op") == "put"])
+                    elif m.get("t") == "snapshot_end" and k < SNAPSHOTTERS:
+                        await p.close()
+                        p, token = await self.connect(device, token)  # the next snapshot at once
+                await p.close()
+            except Exception:  # the server was killed: the next one
+                with self.lock:
+                    self.drops[k] += 1
+                await asyncio.sleep(0.1)
+
+
+def wait_all_dropped(before, now, timeout=20):
+    """Until every connection counted in before() has dropped since (each
+    has read all the server sent it before it died)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if all(n > b for n, b in zip(now(), before)):
+            return True
+        time.sleep(0.02)
+    return False
+
+
 class CrashTest(unittest.TestCase):
     def test_sigkill_during_pushes_loses_nothing_and_applies_nothing_twice(self):
         self.kills(power_cut=False)
@@ -128,18 +224,24 @@ class CrashTest(unittest.TestCase):
         undone = []
         db, accounts = h.demo_db(tmp)
         acc = h.account(accounts, "manager", A)
+        server = start_server(db, undo_dir)
+        url = [server.url]
+        phone = h.account(accounts, "client", A)
+        own = self.client_id(server, phone) if power_cut else None  # the phone's card, edited by the hammer
         con = sqlite3.connect(db)
         loc = con.execute("SELECT id FROM location WHERE name = ?", (A,)).fetchone()[0]
         cards = [r[0] for r in con.execute("SELECT client_id FROM client_location WHERE location_id = ? "
-                                          "ORDER BY client_id LIMIT ?", (loc, DEVICES))]
+                                          "AND client_id IS NOT ? ORDER BY client_id LIMIT ?", (loc, own, DEVICES))]
         others = con.execute("SELECT c.id, c.version FROM client c JOIN client_location cl ON cl.client_id = c.id "
-                             "WHERE cl.location_id = ? ORDER BY c.id DESC LIMIT 80", (loc,)).fetchall()
+                             "WHERE cl.location_id = ? AND c.id NOT IN (%s) ORDER BY c.id = ? DESC, c.id DESC "
+                             "LIMIT 80" % ",".join("?" * len(cards)), (loc, *cards, own)).fetchall()
         con.close()
-        hammer = h.Hammer(acc, others, [None]) if power_cut else None
-        server = start_server(db, undo_dir)
-        url = [server.url]
-        if hammer:
-            hammer.url = url
+        hammer = h.Hammer(acc, others, url) if power_cut else None
+        # the phone's card in (nearly) every commit: a device of its own,
+        # on another field (hammer devices wait for each answer)
+        own_hammers = [h.Hammer(acc, others[:1], url, devices=1, field=f)
+                       for f in ("internal_notes", "allergies", "medications")] if power_cut else []
+        observer = Observer(phone, url) if power_cut else None
         try:
             dirs = [os.path.join(tmp, "tablet%02d" % k) for k in range(DEVICES)]
             def join(d):
@@ -153,31 +255,64 @@ class CrashTest(unittest.TestCase):
             tablets = [Tablet(self, k, dirs[k], cards[k], url) for k in range(DEVICES)]
             for t in tablets:
                 t.start()
+            def hammer_drops():
+                return [n for x in [hammer] + own_hammers for n in x.dropped().values()]
             if hammer:  # signed in and answered before the first cut (slow under sanitizers)
                 hammer.start()
+                for o in own_hammers:
+                    o.start()
+                observer.start()
                 end = time.monotonic() + 120
-                while not all(hammer.answered().values()) and time.monotonic() < end:
+                while not (all(hammer.answered().values()) and ("client", own) in observer.sent()) \
+                        and time.monotonic() < end:
                     time.sleep(0.1)
                 self.assertTrue(all(hammer.answered().values()), "every hammer device was answered")
+                self.assertIn(("client", own), observer.sent(), "the phone was sent its card")
             for it in range(ITERATIONS):
+                if hammer:  # a cut finds commits in flight only once pushes and reads go again
+                    pushed, read = sum(map(len, hammer.answered().values())), observer.received()
+                    end = time.monotonic() + 120
+                    while (sum(map(len, hammer.answered().values())) == pushed or observer.received() == read) \
+                            and time.monotonic() < end:
+                        time.sleep(0.05)
                 time.sleep(rnd.uniform(0.3, 1.5))
+                if hammer:  # the cut comes right after the phone was sent a row: most of the
+                    # time a commit is published and its fsync still runs (a slow disk)
+                    observer.got.clear()
+                    self.assertTrue(observer.got.wait(60), "the phone is sent rows")
+                    dropped = (hammer_drops(), observer.dropped())
                 kill9(server)  # no clean-up of any kind
+                if hammer:  # what reached the devices before the cut is all taken in
+                    self.assertTrue(wait_all_dropped(dropped[0], hammer_drops) and
+                                    wait_all_dropped(dropped[1], observer.dropped), "devices saw the cut")
                 if undo_dir:
                     undone.append(undo_unsynced(undo_dir, tmp))
                 self.check_database(db, "after kill %d (seed %d)" % (it + 1, SEED))
                 if hammer:  # every answer its devices got is still in the database
                     con = sqlite3.connect(db)
-                    for device, acked in hammer.answered().items():
+                    for device, acked in [a for x in [hammer] + own_hammers for a in x.answered().items()]:
                         have = {r[0] for r in con.execute("SELECT mid FROM mutation WHERE device_id = ?",
                                                           (device,))}
                         lost = sorted(acked - have)
                         self.assertEqual(lost, [], "answered, then lost to cut %d (seed %d)" % (it + 1, SEED))
+                    # and every row version the phone was sent
+                    for (tbl, rid), v in observer.sent().items():
+                        self.assertTrue(tbl.isidentifier(), tbl)
+                        have = con.execute("SELECT version FROM %s WHERE id = ?" % tbl, (rid,)).fetchone()
+                        self.assertGreaterEqual(have[0] if have else 0, v, "%s %s: sent version %d, then lost to "
+                                                "cut %d (seed %d)" % (tbl, rid, v, it + 1, SEED))
                     con.close()
                 server = start_server(db, undo_dir)
                 url[0] = server.url
             if hammer:
                 hammer.stop.set()
+                for o in own_hammers:
+                    o.stop.set()
+                observer.stop.set()
                 hammer.join(60)
+                for o in own_hammers:
+                    o.join(60)
+                observer.join(60)
             for t in tablets:
                 t.stop.set()
             for t in tablets:
@@ -205,8 +340,8 @@ class CrashTest(unittest.TestCase):
             con.close()
             print("%s test: %d edits from %d tablets across %d kills%s" %
                   (what, applied, DEVICES, ITERATIONS,
-                   "; writes undone at each cut: %s; %d pushed edits answered" %
-                   (undone, sum(len(a) for a in hammer.answered().values()))
+                   "; writes undone at each cut: %s; %d pushed edits answered; %d rows sent to the phone" %
+                   (undone, sum(len(a) for a in hammer.answered().values()), observer.rows)
                    if undo_dir else ""), flush=True)
             server = h.Server(db)
             url[0] = server.url
@@ -219,6 +354,53 @@ class CrashTest(unittest.TestCase):
             if server.alive():
                 kill9(server)
             h.shutil.rmtree(tmp, ignore_errors=True)
+
+    def test_a_second_server_process_sees_only_synced_commits(self):
+        """A second serve process on the database reads the first one's
+        commits through SQLite's shared index: while it is there, the first
+        publishes no commit before its fsync (its shutdown line counts the
+        syncs it left to its sync thread: none). Alone, it does."""
+        tmp = h.tempfile.mkdtemp(prefix="kt-crash-")
+        try:
+            db, accounts = h.demo_db(tmp)
+            acc = h.account(accounts, "manager", A)
+            con = sqlite3.connect(db)
+            cards = con.execute("SELECT c.id, c.version FROM client c JOIN client_location cl ON "
+                                "cl.client_id = c.id JOIN location l ON l.id = cl.location_id WHERE l.name = ?",
+                                (A,)).fetchall()
+            con.close()
+            deferred = []
+            for second in (True, False):
+                first = h.Server(db)
+                other = h.Server(db) if second else None
+                hammer = h.Hammer(acc, cards, [first.url])
+                hammer.start()
+                end = time.monotonic() + 120
+                while sum(map(len, hammer.answered().values())) < 2000 and time.monotonic() < end:
+                    time.sleep(0.05)
+                hammer.stop.set()
+                hammer.join(60)
+                if other:
+                    other.stop()
+                first.stop()
+                line = [l for l in first.errlog if "syncs on the sync thread" in l]
+                self.assertEqual(len(line), 1, "".join(first.errlog[-5:]))
+                deferred.append(int(line[0].split(" syncs on the sync thread")[0].rsplit(" ", 1)[1]))
+            print("commits synced on the sync thread: %d with a second server process, %d alone" % tuple(deferred),
+                  flush=True)
+            self.assertEqual(deferred[0], 0, "nothing published before its fsync with a second process there")
+            self.assertGreater(deferred[1], 0, "alone, the sync thread syncs the commits")
+        finally:
+            h.shutil.rmtree(tmp, ignore_errors=True)
+
+    def client_id(self, server, acc):
+        async def sign_in():
+            p = await h.Peer(server).connect()
+            await p.hello()
+            m = await p.login(acc)
+            await p.close()
+            return m["principal"]["id"]
+        return h.run(sign_in())
 
     def check_database(self, db, when):
         con = sqlite3.connect(db)

@@ -2,7 +2,8 @@
 (server/faultvfs.c, KT_FAULT) and a device pushes a batch of edits while
 the disk fills up, a write fails or an fsync fails. The device gets
 io_error and nothing of the batch that was not committed is acknowledged;
-the server stays up and serves other connections; once the fault clears
+the server stays up and serves other connections (after a failed WAL sync
+it sends them no rows until the sync is redone); once the fault clears
 the device pushes the same batch again and every edit is applied exactly
 once (what was committed before the fault answers "duplicate"); the audit
 chain verifies and both database files pass PRAGMA integrity_check. The
@@ -88,9 +89,11 @@ async def push(p, muts, timeout=30):
             return m
 
 
-async def snapshot_rows(p):
-    """A full snapshot over an open connection: the number of rows it had."""
-    await p.send({"t": "sync"})
+async def snapshot_rows(p, asked=False):
+    """A full snapshot over an open connection (asked: the sync was sent
+    already): the number of rows it had."""
+    if not asked:
+        await p.send({"t": "sync"})
     n = 0
     while True:
         m = await p.recv(20)
@@ -141,9 +144,11 @@ class FaultTest(unittest.TestCase):
                 f.arm()
                 first = await push(tablet, muts)
                 # while the fault lasts: the same batch fails again, and another
-                # connection still gets a full snapshot
+                # connection asks for a snapshot; it gets it whole (after a
+                # failed WAL sync, once the sync is redone: the commit it
+                # failed for may be in the snapshot)
                 again = await push(tablet, muts)
-                seen = await snapshot_rows(bystander)
+                await bystander.send({"t": "sync"})
                 # a new sign-in writes (its session): it may fail, with an answer
                 late = await h.Peer(f.server).connect()
                 await late.hello()
@@ -151,6 +156,7 @@ class FaultTest(unittest.TestCase):
                 await late.close()
                 committed = f.count("SELECT count(*) FROM mutation WHERE device_id = ?", dev)
                 f.clear()
+                seen = await snapshot_rows(bystander, asked=True)
                 after = await push(tablet, muts)
                 await tablet.close()
                 await bystander.close()
@@ -162,7 +168,7 @@ class FaultTest(unittest.TestCase):
             for m in (first, again):
                 self.assertEqual((m["t"], m.get("code"), m.get("re")), ("error", "io_error", "push"), m)
                 self.assertFalse(m.get("fatal"), m)
-            self.assertGreater(seen, 0, "the other connection got its snapshot during the fault")
+            self.assertGreater(seen, 0, "the other connection got its snapshot")
             self.assertTrue(f.server.alive())
             self.assertLess(committed, n, "the fault hit inside the batch")
             self.assertEqual(after["t"], "push_result", after)

@@ -1,11 +1,13 @@
-"""Storage: the WAL file does not keep the size a long stream of pushes gave
-it. While a reader holds an old snapshot (as a long read or a backup
-would) no checkpoint can catch up, and four devices pushing 100-edit
-batches grow the WAL past 24 MB. Once the reader lets go, the checkpointer
-copies the WAL within a second; the next commit starts the WAL again from
-its beginning and cuts the file back to 16 MB (journal_size_limit), instead
-of keeping the largest size on disk while the server runs. Every edit the
-devices were answered is on record."""
+"""Storage: the WAL stays under its bound while a stream of pushes lasts
+(the writer waits while the checkpointer copies it, then starts it
+again), and the WAL file does not keep the size a long stream gave it.
+While a reader holds an old snapshot (as a long read or a backup would)
+no checkpoint can catch up, and four devices pushing 100-edit batches grow
+the WAL past its bound, to 88 MB. Once the reader lets go, the
+checkpointer copies the WAL within a second; the next commit starts the
+WAL again from its beginning and cuts the file back to 72 MB
+(journal_size_limit), instead of keeping the largest size on disk while
+the server runs. Every edit the devices were answered is on record."""
 import os
 import sqlite3
 import time
@@ -15,11 +17,53 @@ import uuid
 import kt_harness as h
 
 A = "Lepota Center"
-GROW_TO = 24 << 20  # bytes of WAL the stream must reach
-LIMIT = 16 << 20    # what the server cuts it back to
+GROW_TO = 88 << 20  # bytes of WAL the stream must reach (past the bound: the reader keeps it)
+LIMIT = 72 << 20    # what the server cuts it back to
+BOUND = 80 << 20    # the WAL's bound during a stream (15,000-17,000 frames and one transaction)
+STREAM = 30000      # edits in the stream: about 125 MB of WAL if nothing bounded it
+
+
+def client_cards(db):
+    con = sqlite3.connect(db)
+    cards = con.execute("SELECT c.id, c.version FROM client c JOIN client_location cl ON cl.client_id = c.id "
+                        "WHERE cl.location_id = (SELECT id FROM location WHERE name = ?) ORDER BY c.id",
+                        (A,)).fetchall()
+    con.close()
+    return cards
 
 
 class StorageTest(unittest.TestCase):
+    def test_wal_stays_under_its_bound_during_a_stream(self):
+        tmp = h.tempfile.mkdtemp(prefix="kt-storage-")
+        db, accounts = h.demo_db(tmp)
+        acc = h.account(accounts, "manager", A)
+        server = h.Server(db)
+        wal = db + "-wal"
+        try:
+            hammer = h.Hammer(acc, client_cards(db), [server.url])
+            hammer.start()
+            biggest, samples, end = 0, 0, time.monotonic() + 600
+            while sum(map(len, hammer.answered().values())) < STREAM and time.monotonic() < end:
+                biggest = max(biggest, os.path.getsize(wal) if os.path.exists(wal) else 0)
+                samples += 1
+                time.sleep(0.005)  # a sample every few ms: the WAL grows ~0.5 MB in that time
+            hammer.stop.set()
+            hammer.join(60)
+            answered = hammer.answered()
+            print("WAL at most %.1f MB in %d samples during a stream of %d answered edits"
+                  % (biggest / 1048576, samples, sum(map(len, answered.values()))), flush=True)
+            self.assertGreaterEqual(sum(map(len, answered.values())), STREAM, "the stream ran")
+            self.assertLessEqual(biggest, BOUND, "the WAL stayed under its bound")
+            con = sqlite3.connect(db)
+            self.assertEqual(con.execute("PRAGMA integrity_check").fetchone()[0], "ok")
+            for d, mids in answered.items():  # every answer on record
+                have = {r[0] for r in con.execute("SELECT mid FROM mutation WHERE device_id = ?", (d,))}
+                self.assertEqual(sorted(mids - have), [])
+            con.close()
+        finally:
+            server.stop()
+            h.shutil.rmtree(tmp, ignore_errors=True)
+
     def test_wal_is_cut_back_after_a_long_stream(self):
         tmp = h.tempfile.mkdtemp(prefix="kt-storage-")
         db, accounts = h.demo_db(tmp)
