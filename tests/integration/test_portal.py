@@ -42,7 +42,6 @@ class Inbox:
         self.cv = threading.Condition()
 
     async def handle_DATA(self, server, session, envelope):
-        await asyncio.sleep(0.3)
         msg = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.SMTP)
         with self.cv:
             self.mails.append((envelope.mail_from, list(envelope.rcpt_tos), msg))
