@@ -387,6 +387,119 @@ static char *override_reason(const kt_principal *p, const kt_table *t, const kt_
 	return NULL;
 }
 
+/* ---- where a write may land ---- */
+
+/* The row as it is (row, NULL for a create) and as the write leaves it
+ * (only location_id can move a row: staff and client links change through
+ * the admin command and bookings) is inside p's write scope. */
+static bool in_scope(const kt_principal *p, const kt_table *t, const kt_row *row, const char *id, const char *loc)
+{
+	const char *after = row ? row->locs : NULL;
+	if (row && !policy_write_scope(p, t, row->locs))
+		return false;
+	if (t->route == KT_ROUTE_LOC_COL)
+		after = loc ? loc : "";
+	else if (t->route == KT_ROUTE_LOC_OPT)
+		after = loc ? loc : "*"; /* nil: the whole menu, every branch */
+	else if (t->route == KT_ROUTE_SELF_LOC)
+		after = id;
+	/* a new client card is linked to the writer's branch when it is made */
+	return !after || policy_write_scope(p, t, after);
+}
+
+static const char *scope_why(const kt_principal *p, const kt_table *t)
+{
+	(void)p;
+	switch (t->route) {
+	case KT_ROUTE_LOC_OPT:
+		return "location_id: a manager changes only the services of their own locations, not those of "
+		       "another branch nor of every location (location_id nil: the owner's)";
+	case KT_ROUTE_SELF_LOC:
+		return "a manager edits only their own locations";
+	case KT_ROUTE_STAFF_LOCS:
+		return "a manager edits only staff who work at their locations alone; the owner and staff of other "
+		       "branches are the owner's";
+	case KT_ROUTE_CLIENT_LOCS:
+		return "this client is not known at your locations";
+	default:
+		return "location_id: the location is not one of yours";
+	}
+}
+
+/* A visit's appointment is one of the same client (asked when either
+ * changes; both are rows the writer may see by then). */
+static int visit_appointment(push_ctx *c, const kt_table *t, const kt_row *row, const mut_fields *mf, char *msg,
+			     size_t cap)
+{
+	const char *appt = val(row, mf, "appointment_id"), *client = val(row, mf, "client_id");
+	bool changed = false;
+	char *locs = NULL, owner[KT_UUID_LEN + 1];
+	int rc;
+	if (strcmp(t->name, "visit") || !appt)
+		return KT_OK;
+	for (int i = 0; i < mf->n; i++)
+		changed |= (!strcmp(mf->name[i], "appointment_id") || !strcmp(mf->name[i], "client_id")) &&
+			   (!row || !same_value(row, mf->col[i], mf->text[i]));
+	if (!changed)
+		return KT_OK;
+	rc = store_row_routing(c->st, kt_table_find("appointment", 11), appt, &locs, owner);
+	free(locs);
+	if (rc && rc != KT_ENOT_FOUND)
+		return rc;
+	if (rc || !client || strcmp(owner, client)) {
+		snprintf(msg, cap, "appointment_id names an appointment of another client (a visit's appointment is "
+			 "one of the same client)");
+		return KT_EINVALID;
+	}
+	return KT_OK;
+}
+
+/* Every row the mutation names (client_id, specialist_id, appointment_id,
+ * services, location_id) is one p may see, in p's organisation. A row that
+ * does not exist, one at another branch and one of another organisation get
+ * the same answer, KT_ENOT_FOUND naming the field, so that a writer learns
+ * nothing about rows outside their sight. Unchanged values of an update are
+ * not asked again. KT_OK, a refusal (msg set) or a database error. */
+static int check_refs(push_ctx *c, const kt_table *t, const kt_row *row, const mut_fields *mf, char *msg, size_t cap)
+{
+	const kt_principal *p = c->p;
+	for (int i = 0; i < mf->n; i++) {
+		const kt_table *rt = policy_ref_target(t, mf->col[i]);
+		if (!rt || !mf->text[i] || !mf->text[i][0] || (row && same_value(row, mf->col[i], mf->text[i])))
+			continue;
+		for (const char *e = mf->text[i]; e;) {
+			const char *comma = strchr(e, ','); /* a list column: one row per element */
+			size_t n = comma ? (size_t)(comma - e) : strlen(e);
+			char rid[KT_UUID_LEN + 1];
+			kt_row r;
+			bool visible = false;
+			int rc = KT_ENOT_FOUND;
+			if (kt_uuid_valid(e, n)) {
+				memcpy(rid, e, n);
+				rid[n] = 0;
+				rc = store_row_load_some(c->st, rt, rid, NULL, 0, &r); /* its routing is enough */
+			}
+			if (rc && rc != KT_ENOT_FOUND)
+				return rc;
+			if (!rc) {
+				visible = policy_row_visible(p, rt, r.locs, r.client, &r);
+				kt_row_free(&r);
+			}
+			if (!visible) {
+				snprintf(msg, cap, "%s: no %s with this id %s", mf->name[i],
+					 !strcmp(rt->name, "staff") ? "staff member" : rt->name,
+					 p->role == KT_ROLE_OWNER || !strcmp(rt->name, "service") ? "in your organisation"
+					 : !strcmp(rt->name, "client")
+						 ? "is known at your locations (a client new to your branch gets a card made there)"
+						 : "at your locations");
+				return KT_ENOT_FOUND;
+			}
+			e = comma ? comma + 1 : NULL;
+		}
+	}
+	return visit_appointment(c, t, row, mf, msg, cap);
+}
+
 static int apply_one(void *user, const kt_mut *m)
 {
 	push_ctx *c = user;
@@ -490,6 +603,13 @@ shaped:
 			c->rc = reject(c, m, start, KT_EDENIED, msg, route, seen, &mf);
 			goto done;
 		}
+	if (create && !policy_create(p->role, t)) {
+		snprintf(msg, sizeof msg, "%s may not create %s rows%s", kt_role_name(p->role), t->name,
+			 !strcmp(t->name, "location") ? ": a new branch is the owner's"
+			 : !strcmp(t->name, "staff") ? ": staff are added with the admin command" : "");
+		c->rc = reject(c, m, start, KT_EDENIED, msg, route, seen, &mf);
+		goto done;
+	}
 	reason = override_reason(p, t, m, &ocode, msg, sizeof msg);
 	if (ocode == KT_ENOMEM) {
 		c->rc = ocode;
@@ -521,11 +641,15 @@ shaped:
 		goto checked;
 	goto done;
 checked:;
-	/* the row as it would be must stay at the writer's locations */
+	/* the row as it is and as it would be stays in the writer's scope, and
+	 * every row it names is one the writer may see */
 	const char *loc = val(have_row ? &row : NULL, &mf, "location_id");
-	if (p->role != KT_ROLE_OWNER && (t->route == KT_ROUTE_LOC_COL || (create && t->route == KT_ROUTE_LOC_OPT)) &&
-	    (!loc || !kt_locset_has(p->locs, loc))) {
-		c->rc = reject(c, m, start, KT_EDENIED, "the location is not one of yours", route, seen, &mf);
+	if (t->route != KT_ROUTE_VIA_CLIENT && !in_scope(p, t, have_row ? &row : NULL, id, loc)) {
+		c->rc = reject(c, m, start, KT_EDENIED, scope_why(p, t), route, seen, &mf);
+		goto done;
+	}
+	if ((rc = check_refs(c, t, have_row ? &row : NULL, &mf, msg, sizeof msg))) {
+		c->rc = rc == KT_EIO || rc == KT_ENOMEM ? rc : reject(c, m, start, rc, msg, route, seen, &mf);
 		goto done;
 	}
 	/* consents: whose, which purpose, which source (consent.c), then recorded

@@ -208,6 +208,28 @@ static const struct {
 	 * portal, staff never portal, specialists only photo_use and health_data. */
 	{"consent", "client_id,purpose,granted,at,source,text_version", O | MG | RC | SP | CL},
 };
+/* Who may create rows of a table (besides writing its columns): a new
+ * branch is the owner's; staff are added with the admin command. */
+static const struct {
+	const char *table;
+	unsigned roles;
+} create_rules[] = {
+	{"client", O | MG | RC},  {"appointment", O | MG | RC}, {"visit", O | MG | SP},
+	{"service", O | MG},      {"location", O},              {"consent", O | MG | RC | SP | CL},
+};
+
+/* Columns that name other rows: a write may only name rows the writer may
+ * see (policy_row_visible), or a device could pull a card from another
+ * branch to its own by naming it. */
+static const struct {
+	const char *table, *column, *target;
+} ref_rules[] = {
+	{"appointment", "location_id", "location"}, {"appointment", "client_id", "client"},
+	{"appointment", "specialist_id", "staff"},  {"appointment", "services", "service"},
+	{"visit", "location_id", "location"},       {"visit", "client_id", "client"},
+	{"visit", "specialist_id", "staff"},        {"visit", "appointment_id", "appointment"},
+	{"visit", "services", "service"},           {"service", "location_id", "location"},
+};
 #undef O
 #undef MG
 #undef RC
@@ -236,6 +258,62 @@ bool policy_write(int role, const kt_table *t, int col)
 		    in_list(write_rules[i].columns, t->cols[col].name))
 			return true;
 	return false;
+}
+
+bool policy_create(int role, const kt_table *t)
+{
+	for (size_t i = 0; i < sizeof create_rules / sizeof create_rules[0]; i++)
+		if (strcmp(create_rules[i].table, t->name) == 0)
+			return role >= 0 && role < KT_ROLE_COUNT && (create_rules[i].roles & (1u << role));
+	return false;
+}
+
+const kt_table *policy_ref_target(const kt_table *t, int col)
+{
+	if (col < 0 || col >= t->ncols)
+		return NULL;
+	for (size_t i = 0; i < sizeof ref_rules / sizeof ref_rules[0]; i++)
+		if (strcmp(ref_rules[i].table, t->name) == 0 && strcmp(ref_rules[i].column, t->cols[col].name) == 0)
+			return kt_table_find(ref_rules[i].target, strlen(ref_rules[i].target));
+	return NULL;
+}
+
+/* Every element of the comma list a is in b; never for an empty a nor for
+ * "*" (every location, present and future). */
+static bool locset_within(const char *a, const char *b)
+{
+	char id[KT_UUID_LEN + 1];
+	if (!a || !*a || strcmp(a, "*") == 0)
+		return false;
+	for (const char *q = a; q;) {
+		const char *c = strchr(q, ',');
+		size_t n = c ? (size_t)(c - q) : strlen(q);
+		if (n == 0 || n > KT_UUID_LEN)
+			return false;
+		memcpy(id, q, n);
+		id[n] = 0;
+		if (!kt_locset_has(b, id))
+			return false;
+		q = c ? c + 1 : NULL;
+	}
+	return true;
+}
+
+bool policy_write_scope(const kt_principal *p, const kt_table *t, const char *locs)
+{
+	if (!p->active)
+		return false;
+	if (p->role == KT_ROLE_OWNER && !p->is_client)
+		return true;
+	switch (t->route) {
+	case KT_ROUTE_CLIENT_LOCS: /* a card is shared by the branches that know it */
+	case KT_ROUTE_VIA_CLIENT:  /* consents: whose and which, in consent.c */
+		return kt_locset_meets(locs, p->locs);
+	case KT_ROUTE_ORG:
+		return false;
+	default:
+		return locset_within(locs, p->locs);
+	}
 }
 
 static const char *const role_names[KT_ROLE_COUNT] = {"owner", "manager", "reception", "specialist",
@@ -442,7 +520,10 @@ void policy_print_markdown(FILE *out)
 		}
 		fputc('\n', out);
 	}
-	fprintf(out, "\nWrites (device pushes; a row must also be at the writer's locations):\n\n");
+	fprintf(out, "\nWrites (device pushes). The row, as it is and as the write leaves it, must also be "
+		     "the writer's: the owner's, any row of the organisation; a client card, one known at one of "
+		     "the writer's locations; any other row, one whose every location is the writer's (so never a "
+		     "row of every location: a service of the whole menu, the owner's staff row):\n\n");
 	fprintf(out, "| table | columns | written by |\n|---|---|---|\n");
 	for (size_t i = 0; i < sizeof write_rules / sizeof write_rules[0]; i++) {
 		fprintf(out, "| %s | %s |", write_rules[i].table, write_rules[i].columns);
@@ -453,6 +534,21 @@ void policy_print_markdown(FILE *out)
 			}
 		fprintf(out, " |\n");
 	}
+	fprintf(out, "\nCreating a row (besides writing its columns):");
+	for (size_t i = 0; i < sizeof create_rules / sizeof create_rules[0]; i++) {
+		fprintf(out, "%s %s by", i ? ";" : "", create_rules[i].table);
+		for (int r = 0, first = 1; r < KT_ROLE_COUNT; r++)
+			if (create_rules[i].roles & (1u << r)) {
+				fprintf(out, "%s%s", first ? " " : ", ", role_names[r]);
+				first = 0;
+			}
+	}
+	fprintf(out, "; staff by nobody (the admin command adds them).\n");
+	fprintf(out, "\nColumns that name other rows must name rows the writer may see:");
+	for (size_t i = 0; i < sizeof ref_rules / sizeof ref_rules[0]; i++)
+		fprintf(out, "%s %s.%s → %s", i ? "," : "", ref_rules[i].table, ref_rules[i].column,
+			ref_rules[i].target);
+	fprintf(out, ".\n");
 	fprintf(out, "\nServer-internal, never sent to any device:");
 	const char *last = "";
 	for (int i = 0; i < kt_policy_count; i++)

@@ -62,6 +62,25 @@ char *policy_locs_where(const kt_principal *p, const kt_table *t, int param);
  * their own consents (row rules in consent.c). */
 bool policy_write(int role, const kt_table *t, int col);
 
+/* May a role create rows of t (it must also be allowed each column it
+ * writes)? Locations are created by the owner only; staff by nobody
+ * through the device write path. */
+bool policy_create(int role, const kt_table *t);
+
+/* The table column col of t names rows of (appointment.client_id:
+ * client), or NULL. A write may name only rows the writer may see
+ * (policy_row_visible); a list column (services) names one per element. */
+const kt_table *policy_ref_target(const kt_table *t, int col);
+
+/* May principal p write a row of t routed to locs? Checked for the row as
+ * it is and as the write would leave it (a row cannot be moved out of, or
+ * into, another branch). Owners: any row of their organisation. Others: a
+ * client card known at one of their locations; any other row only when
+ * every location of it is theirs, so never a row of every location ("*":
+ * the owner's staff row, a service of the whole menu) nor a staff member
+ * who also works at a branch that is not theirs. */
+bool policy_write_scope(const kt_principal *p, const kt_table *t, const char *locs);
+
 /* Print the policy matrix as the Markdown table that README.md shows. */
 void policy_print_markdown(FILE *out);
 
