@@ -463,6 +463,8 @@ static int visit_appointment(push_ctx *c, const kt_table *t, const kt_row *row, 
 static int check_refs(push_ctx *c, const kt_table *t, const kt_row *row, const mut_fields *mf, char *msg, size_t cap)
 {
 	const kt_principal *p = c->p;
+	if (p->is_client)
+		return KT_OK; /* a client writes only their own consents: consent.c refuses any other id alike */
 	for (int i = 0; i < mf->n; i++) {
 		const kt_table *rt = policy_ref_target(t, mf->col[i]);
 		if (!rt || !mf->text[i] || !mf->text[i][0] || (row && same_value(row, mf->col[i], mf->text[i])))
@@ -486,11 +488,11 @@ static int check_refs(push_ctx *c, const kt_table *t, const kt_row *row, const m
 				kt_row_free(&r);
 			}
 			if (!visible) {
-				snprintf(msg, cap, "%s: no %s with this id %s", mf->name[i],
+				snprintf(msg, cap, "%s: no such %s %s", mf->name[i],
 					 !strcmp(rt->name, "staff") ? "staff member" : rt->name,
 					 p->role == KT_ROLE_OWNER || !strcmp(rt->name, "service") ? "in your organisation"
 					 : !strcmp(rt->name, "client")
-						 ? "is known at your locations (a client new to your branch gets a card made there)"
+						 ? "known at your locations (a client new to your branch gets a card made there)"
 						 : "at your locations");
 				return KT_ENOT_FOUND;
 			}

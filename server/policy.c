@@ -229,6 +229,7 @@ static const struct {
 	{"visit", "location_id", "location"},       {"visit", "client_id", "client"},
 	{"visit", "specialist_id", "staff"},        {"visit", "appointment_id", "appointment"},
 	{"visit", "services", "service"},           {"service", "location_id", "location"},
+	{"consent", "client_id", "client"},
 };
 #undef O
 #undef MG

@@ -11,7 +11,8 @@ refused push had streamed would arrive before it).
   writing a visit for it. A client id that does not exist, one known only at
   another branch and one of another organisation get the same answer.
 - Every other row a push names (specialist_id, appointment_id, services,
-  location_id) is one the writer may see, in their organisation.
+  location_id, a consent's client_id) is one the writer may see, in their
+  organisation, with the same answer for rows out of sight and missing ones.
 - Managers write within their branches: services of their own locations
   only (not of every location, not moved out or in), staff who work at
   their locations alone (never the owner), no new locations.
@@ -216,6 +217,20 @@ class WritesTest(h.DemoServerTest):
             self.assertIsNone(self.server_row("appointment", m["id"]))
         self.assertEqual(len(answers), 1, answers)
         self.assertEqual(self.links(self.o2["client"]), {self.o2["loc"]})
+
+    def test_consent_for_a_client_out_of_sight_answers_alike(self):
+        """Recording a consent used to tell a client of another branch
+        (forbidden) from one that does not exist (not_found)."""
+        answers = set()
+        for cid in (self.client_b, new_id(), self.o2["client"]):
+            before = self.q("SELECT count(*) FROM consent WHERE client_id = ?", cid)
+            res = self.refused(self.reception_a, {"tbl": "consent", "id": new_id(), "op": "create", "base": 0,
+                                                  "f": {"client_id": cid, "purpose": "marketing_sms",
+                                                        "granted": True, "text_version": "v1"}},
+                               "not_found", "client_id")
+            answers.add((res["code"], res["msg"]))
+            self.assertEqual(self.q("SELECT count(*) FROM consent WHERE client_id = ?", cid), before)
+        self.assertEqual(len(answers), 1, answers)
 
     def test_visit_names_only_rows_the_writer_may_see(self):
         """specialist_id, appointment_id and services of a visit: another
