@@ -193,6 +193,45 @@ static void test_write_policy_follows_the_roles(void **state)
 		}
 }
 
+/* Managers write within their branches: a row of every location ("*": the
+ * whole menu, the owner's staff row) or one that is also at another branch
+ * is not theirs; a client card known at one of theirs is. New locations are
+ * the owner's; every reference column names a table; nobody creates staff. */
+static void test_write_scope_and_creates(void **state)
+{
+	static const char A[] = "01a20b2f-e370-765e-8e59-32b59c1e7f01", Bl[] = "01a20b2f-e370-765e-8e59-32b59c1e7f02";
+	static const char AB[] = "01a20b2f-e370-765e-8e59-32b59c1e7f01,01a20b2f-e370-765e-8e59-32b59c1e7f02";
+	const kt_table *svc = kt_table_find("service", 7), *staff = kt_table_find("staff", 5),
+		       *client = kt_table_find("client", 6), *loc = kt_table_find("location", 8),
+		       *visit = kt_table_find("visit", 5);
+	char locsA[] = "01a20b2f-e370-765e-8e59-32b59c1e7f01", all[] = "*";
+	kt_principal mgr = {.role = KT_ROLE_MANAGER, .locs = locsA, .active = true};
+	kt_principal owner = {.role = KT_ROLE_OWNER, .locs = all, .active = true};
+	(void)state;
+	assert_true(policy_write_scope(&mgr, svc, A));
+	assert_false(policy_write_scope(&mgr, svc, "*"));
+	assert_false(policy_write_scope(&mgr, svc, Bl));
+	assert_false(policy_write_scope(&mgr, staff, "*"));   /* the owner's row */
+	assert_false(policy_write_scope(&mgr, staff, AB));    /* also at another branch */
+	assert_false(policy_write_scope(&mgr, staff, ""));
+	assert_true(policy_write_scope(&mgr, staff, A));
+	assert_true(policy_write_scope(&mgr, client, AB));    /* a card shared by branches */
+	assert_false(policy_write_scope(&mgr, client, Bl));
+	assert_true(policy_write_scope(&owner, svc, "*"));
+	mgr.active = false;
+	assert_false(policy_write_scope(&mgr, svc, A));
+	assert_true(policy_create(KT_ROLE_OWNER, loc));
+	assert_false(policy_create(KT_ROLE_MANAGER, loc));
+	assert_true(policy_create(KT_ROLE_SPECIALIST, visit));
+	assert_false(policy_create(KT_ROLE_RECEPTION, visit));
+	for (int r = 0; r < KT_ROLE_COUNT; r++)
+		assert_false(policy_create(r, staff));
+	assert_ptr_equal(policy_ref_target(visit, kt_col_index(visit, "client_id")), client);
+	assert_ptr_equal(policy_ref_target(visit, kt_col_index(visit, "appointment_id")),
+			 kt_table_find("appointment", 11));
+	assert_null(policy_ref_target(visit, kt_col_index(visit, "treatment_notes")));
+}
+
 /* Consents: reception and up see every purpose of the clients at their
  * locations, specialists only photo_use and health_data, a client their own;
  * who recorded it (a staff id) is not a client's; the server sets it. */
@@ -245,6 +284,7 @@ int main(void)
 		cmocka_unit_test(test_row_visibility_follows_locations_and_self),
 		cmocka_unit_test(test_write_policy_follows_the_roles),
 		cmocka_unit_test(test_consent_visibility_and_writes),
+		cmocka_unit_test(test_write_scope_and_creates),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
