@@ -792,6 +792,40 @@ class FloodTest(Sweep):
         self.assertLessEqual(n, 1, "200 views of one row made %d audit entries" % n)
 
 
+class ForeignExportTest(Sweep):
+    def test_exporting_another_organisations_client_costs_nothing(self):
+        """Not a finding of the review, found by the sweep under the sanitizer:
+        an export refused because the client is of another organisation kept
+        the loaded row (about 900 bytes a request), so an owner could grow the
+        server without bound. 20,000 refusals must not grow it by 8 MB."""
+        acc = self.acc(LEPOTA, "owner")
+        msg = {"t": "privacy", "op": "export", "client": self.b_rows["client"]}
+
+        def rss():
+            with open("/proc/%d/status" % self.server.proc.pid) as f:
+                return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:")) * 1024
+
+        async def burst(c, n):
+            for i in range(0, n, 8):  # a few in flight at a time
+                for _ in range(8):
+                    await c.send(msg)
+                for _ in range(8):
+                    m = await c.answer(())
+                    assert m and m.get("code") == "not_found", m
+
+        async def go():
+            c = await Conn(self, "A owner", acc).start()
+            await c.sign_in()
+            await burst(c, 2000)  # warm-up: caches, allocator
+            before = rss()
+            await burst(c, 20000)
+            grown = rss() - before
+            await c.stop()
+            return grown
+        grown = run_checked(self, go())
+        self.assertLess(grown, 8 << 20, "20,000 refused exports grew the server by %d bytes" % grown)
+
+
 class OutsidersTest(Sweep):
     """Peers that are not signed in, or sign in with what is not theirs."""
 
