@@ -829,17 +829,23 @@ class ForeignExportTest(Sweep):
                     m = await c.answer(())
                     assert m and m.get("t") == "error", m  # not_found (or a rate limit's refusal)
 
+        with open("/proc/%d/maps" % self.server.proc.pid) as f:
+            # AddressSanitizer holds freed memory back (its quarantine), so the size says
+            # nothing there; its LeakSanitizer fails the class at the server's stop instead
+            sanitized = "libasan" in f.read()
+
         async def go():
             c = await Conn(self, "A owner", acc).start()
             await c.sign_in()
             await burst(c, 2000)  # warm-up: caches, allocator
             before = rss()
-            await burst(c, 20000)
+            await burst(c, 2000 if sanitized else 20000)
             grown = rss() - before
             await c.stop()
             return grown
         grown = run_checked(self, go())
-        self.assertLess(grown, 8 << 20, "20,000 refused exports grew the server by %d bytes" % grown)
+        if not sanitized:
+            self.assertLess(grown, 8 << 20, "20,000 refused exports grew the server by %d bytes" % grown)
 
 
 class OutsidersTest(Sweep):
