@@ -18,7 +18,6 @@ collected with the variant that caused it and, where it is one of the
 findings of the adversarial review, that finding's number (docs/security.md).
 """
 import asyncio
-import os
 import re
 import shutil
 import sqlite3
@@ -411,7 +410,7 @@ class SweepTest(Sweep):
             await c.sign_in()
             await c.synced()
             bystanders[who] = c
-        b_cursor, b_token = bystanders["B owner"].cursor, bystanders["B owner"].token
+        b_cursor = bystanders["B owner"].cursor
         b_device = bystanders["B owner"].peer.device
         maribor_device = bystanders["A Maribor reception"].peer.device
 
