@@ -181,10 +181,6 @@ static bool salon_open(int64_t day)
 
 /* ---- the business ---- */
 
-static const char *const loc_name[NLOC] = {"Lepota Center", "Lepota Maribor"};
-static const char *const loc_address[NLOC] = {"Čopova ulica 14, 1000 Ljubljana",
-					      "Gosposka ulica 9, 2000 Maribor"};
-static const char *const loc_phone[NLOC] = {"+386 1 426 11 20", "+386 2 250 33 40"};
 
 enum { HAIR, COSMETIC };
 
@@ -253,16 +249,50 @@ static const char *const surnames[] = {
 	"Hribar", "Korošec",  "Rozman",  "Kotnik",  "Oblak",    "Petek",    "Kastelic", "Žagar",
 	"Kolar",  "Košir",    "Koren",   "Mežnar",  "Zajc",     "Medved",   "Hočevar",  "Jereb",
 	"Pirc",   "Debeljak", "Rupnik",  "Breznik", "Leban",    "Dolenc",   "Perko",    "Erjavec"};
-static const char *const streets[NLOC][8] = {
-	{"Slovenska cesta", "Trubarjeva cesta", "Celovška cesta", "Dunajska cesta", "Tržaška cesta",
-	 "Zaloška cesta", "Poljanska cesta", "Vodnikova cesta"},
-	{"Partizanska cesta", "Gosposvetska cesta", "Koroška cesta", "Ptujska cesta", "Titova cesta",
-	 "Tržaška cesta", "Ulica Vita Kraigherja", "Smetanova ulica"}};
-static const char *const towns[NLOC][6] = {{"1000 Ljubljana", "1000 Ljubljana", "1000 Ljubljana",
-					    "1230 Domžale", "1360 Vrhnika", "1290 Grosuplje"},
-					   {"2000 Maribor", "2000 Maribor", "2000 Maribor", "2250 Ptuj",
-					    "2310 Slovenska Bistrica", "2204 Miklavž na Dravskem polju"}};
-static const char *const mail_domains[] = {"mail.example", "post.example", "inbox.example"};
+/* What tells one demo organisation from another. The first is the demo
+ * salon everyone knows (README walk-through); a second one exists so that the
+ * security tests can try to reach across organisations. Its salt is mixed
+ * into the seed; the first one's is 0, so it stays what it always was. */
+typedef struct demo_flavour {
+	const char *org_name;
+	const char *loc_name[NLOC], *loc_address[NLOC], *loc_phone[NLOC];
+	const char *staff_domain;    /* staff e-mails: first.last@staff_domain */
+	const char *mail_domains[3]; /* clients'; distinct per organisation, so portal e-mails are too */
+	const char *streets[NLOC][8], *towns[NLOC][6];
+	uint64_t salt;
+} demo_flavour;
+
+static const demo_flavour flavours[DEMO_MAX_ORGS] = {
+	{"Studio Lepota d.o.o.",
+	 {"Lepota Center", "Lepota Maribor"},
+	 {"Čopova ulica 14, 1000 Ljubljana", "Gosposka ulica 9, 2000 Maribor"},
+	 {"+386 1 426 11 20", "+386 2 250 33 40"},
+	 "lepota.example",
+	 {"mail.example", "post.example", "inbox.example"},
+	 {{"Slovenska cesta", "Trubarjeva cesta", "Celovška cesta", "Dunajska cesta", "Tržaška cesta",
+	   "Zaloška cesta", "Poljanska cesta", "Vodnikova cesta"},
+	  {"Partizanska cesta", "Gosposvetska cesta", "Koroška cesta", "Ptujska cesta", "Titova cesta",
+	   "Tržaška cesta", "Ulica Vita Kraigherja", "Smetanova ulica"}},
+	 {{"1000 Ljubljana", "1000 Ljubljana", "1000 Ljubljana", "1230 Domžale", "1360 Vrhnika",
+	   "1290 Grosuplje"},
+	  {"2000 Maribor", "2000 Maribor", "2000 Maribor", "2250 Ptuj", "2310 Slovenska Bistrica",
+	   "2204 Miklavž na Dravskem polju"}},
+	 0},
+	{"Salon Svila d.o.o.",
+	 {"Svila Koper", "Svila Celje"},
+	 {"Pristaniška ulica 12, 6000 Koper", "Prešernova ulica 7, 3000 Celje"},
+	 {"+386 5 630 22 10", "+386 3 490 44 50"},
+	 "svila.example",
+	 {"posta.example", "splet.example", "email.example"},
+	 {{"Pristaniška ulica", "Kidričeva ulica", "Ferrarska ulica", "Šmarska cesta", "Ulica 15. maja",
+	   "Cankarjeva ulica", "Ankaranska cesta", "Vojkovo nabrežje"},
+	  {"Prešernova ulica", "Stanetova ulica", "Mariborska cesta", "Ljubljanska cesta", "Gregorčičeva ulica",
+	   "Kersnikova ulica", "Ipavčeva ulica", "Teharska cesta"}},
+	 {{"6000 Koper", "6000 Koper", "6000 Koper", "6310 Izola", "6320 Portorož", "6280 Ankaran"},
+	  {"3000 Celje", "3000 Celje", "3000 Celje", "3310 Žalec", "3220 Štore", "3202 Ljubečna"}},
+	 0x5111a5111a5111a5ull},
+};
+
 static const char *const mobile_prefixes[] = {"30", "31", "40", "41", "51", "64", "68", "70", "71"};
 
 #define ALLERGY_PPD 0
@@ -330,6 +360,7 @@ typedef struct demo_client {
 
 typedef struct demo {
 	kt_store *st;
+	const demo_flavour *fl;
 	demo_rng r;   /* content */
 	demo_rng idr; /* ids only: they do not shift when the content follows today's date */
 	int64_t id_ms, now, today;
@@ -440,7 +471,7 @@ static void demo_make_staff(demo *d)
 		ascii_fold(f, sizeof f, first);
 		ascii_fold(l, sizeof l, last);
 		snprintf(a->name, sizeof a->name, "%s %s", first, last);
-		snprintf(a->email, sizeof a->email, "%s.%s@lepota.example", f, l);
+		snprintf(a->email, sizeof a->email, "%s.%s@%s", f, l, d->fl->staff_domain);
 		demo_phone(d, a->phone);
 		demo_password(d, i, a->password);
 	}
@@ -488,15 +519,15 @@ static int demo_hash_all(demo_acct *acct, int n)
 
 static int demo_put_org(demo *d)
 {
-	kt_field o[] = {{"name", "Studio Lepota d.o.o."}};
+	kt_field o[] = {{"name", d->fl->org_name}};
 	int rc;
 	demo_id(d, d->org);
 	if ((rc = store_insert(d->st, "organisation", d->org, NULL, o, NELEM(o), NULL)))
 		return rc;
 	for (int l = 0; l < NLOC; l++) {
-		kt_field f[] = {{"name", loc_name[l]},
-				{"address", loc_address[l]},
-				{"phone", loc_phone[l]},
+		kt_field f[] = {{"name", d->fl->loc_name[l]},
+				{"address", d->fl->loc_address[l]},
+				{"phone", d->fl->loc_phone[l]},
 				{"time_zone", "Europe/Ljubljana"}};
 		demo_id(d, d->loc[l]);
 		if ((rc = store_insert(d->st, "location", d->loc[l], d->org, f, NELEM(f), NULL)))
@@ -553,7 +584,7 @@ static bool email_taken(const demo *d, int upto, const char *email)
 static void client_email(demo *d, int i, const char *first, const char *last, int birth_year)
 {
 	char f[32], l[32], base[80];
-	const char *dom = PICK(&d->r, mail_domains);
+	const char *dom = PICK(&d->r, d->fl->mail_domains);
 	char *out = d->client[i].email;
 	size_t cap = sizeof d->client[i].email;
 	ascii_fold(f, sizeof f, first);
@@ -596,9 +627,9 @@ static int demo_put_client(demo *d, int i)
 		c->email[0] = 0;
 	demo_phone(d, phone);
 	day_text(days_from_civil(year, 1, 1) + rng_below(&d->r, 365), bday);
-	const char *street = PICK(&d->r, streets[c->home]);
+	const char *street = PICK(&d->r, d->fl->streets[c->home]);
 	int number = 1 + rng_below(&d->r, 120);
-	snprintf(address, sizeof address, "%s %d, %s", street, number, PICK(&d->r, towns[c->home]));
+	snprintf(address, sizeof address, "%s %d, %s", street, number, PICK(&d->r, d->fl->towns[c->home]));
 	if (rng_chance(&d->r, 25)) {
 		int a = rng_below(&d->r, NELEM(allergies)), b = rng_below(&d->r, NELEM(allergies));
 		c->ppd = a == ALLERGY_PPD || (b == ALLERGY_PPD && rng_chance(&d->r, 20));
@@ -977,56 +1008,92 @@ static int demo_put_consents(demo *d)
 	return KT_OK;
 }
 
-static int demo_print(const demo *d, FILE *out)
+/* The sign-in table; with more than one organisation each line also names
+ * its organisation, in a last column (readers go by the header). */
+static int demo_print(demo *const *orgs, int norgs, FILE *out)
 {
-	if (fprintf(out, "role\tlocation\temail\tpassword\tname\n") < 0)
+	if (fprintf(out, "role\tlocation\temail\tpassword\tname%s\n", norgs > 1 ? "\torganisation" : "") < 0)
 		return KT_EIO;
-	for (int i = 0; i < NACCT; i++) {
-		const demo_acct *a = &d->acct[i];
-		if (fprintf(out, "%s\t%s\t%s\t%s\t%s\n", a->role, a->loc < 0 ? "*" : loc_name[a->loc],
-			    a->email, a->password, a->name) < 0)
-			return KT_EIO;
-	}
+	for (int k = 0; k < norgs; k++)
+		for (int i = 0; i < NACCT; i++) {
+			const demo *d = orgs[k];
+			const demo_acct *a = &d->acct[i];
+			if (fprintf(out, "%s\t%s\t%s\t%s\t%s%s%s\n", a->role,
+				    a->loc < 0 ? "*" : d->fl->loc_name[a->loc], a->email, a->password, a->name,
+				    norgs > 1 ? "\t" : "", norgs > 1 ? d->fl->org_name : "") < 0)
+				return KT_EIO;
+		}
 	return fflush(out) == 0 && !ferror(out) ? KT_OK : KT_EIO;
 }
 
-int demo_populate(kt_store *st, uint64_t seed, FILE *out)
+/* One organisation's accounts, made and hashed before the transaction. */
+static demo *demo_new(kt_store *st, uint64_t seed, const demo_flavour *fl, int64_t now, int *rc)
 {
-	demo *d = NULL;
-	bool in_tx = false;
-	int rc;
-
-	if (!st || !out)
-		return KT_EINVALID;
-	if (sodium_init() < 0)
-		return KT_EINTERNAL;
-	if (!(d = calloc(1, sizeof *d)))
-		return KT_ENOMEM;
+	demo *d = calloc(1, sizeof *d);
+	if (!d) {
+		*rc = KT_ENOMEM;
+		return NULL;
+	}
 	d->st = st;
+	d->fl = fl;
+	seed ^= fl->salt;
 	rng_seed(&d->r, seed);
 	rng_seed(&d->idr, seed ^ 0xa5a5a5a55a5a5a5aull); /* a second, independent stream */
 	rng_seed(&d->cr, seed ^ 0xc0c0c0c00c0c0c0cull);
 	d->id_ms = ID_EPOCH_MS;
-	d->now = kt_now_ms();
+	d->now = now;
 	d->today = lj_day_of(d->now);
-
 	demo_make_staff(d);
-	if ((rc = demo_hash_all(d->acct, NACCT)))
+	*rc = demo_hash_all(d->acct, NACCT);
+	return d;
+}
+
+static int demo_put(demo *d)
+{
+	int rc;
+	if ((rc = demo_put_org(d)) || (rc = demo_put_staff(d)) || (rc = demo_put_services(d)) ||
+	    (rc = demo_put_clients(d)) || (rc = demo_put_calendar(d)) || (rc = demo_put_consents(d)))
+		return rc;
+	return KT_OK;
+}
+
+int demo_populate(kt_store *st, uint64_t seed, FILE *out)
+{
+	return demo_populate_orgs(st, seed, 1, out);
+}
+
+int demo_populate_orgs(kt_store *st, uint64_t seed, int norgs, FILE *out)
+{
+	demo *orgs[DEMO_MAX_ORGS] = {NULL};
+	bool in_tx = false;
+	int64_t now = kt_now_ms();
+	int rc = KT_OK;
+
+	if (!st || !out || norgs < 1 || norgs > DEMO_MAX_ORGS)
+		return KT_EINVALID;
+	if (sodium_init() < 0)
+		return KT_EINTERNAL;
+	for (int k = 0; k < norgs && !rc; k++)
+		orgs[k] = demo_new(st, seed, &flavours[k], now, &rc);
+	if (rc)
 		goto out;
 	if ((rc = store_begin(st)))
 		goto out;
 	in_tx = true;
-	if ((rc = demo_put_org(d)) || (rc = demo_put_staff(d)) || (rc = demo_put_services(d)) ||
-	    (rc = demo_put_clients(d)) || (rc = demo_put_calendar(d)) || (rc = demo_put_consents(d)))
-		goto out;
+	for (int k = 0; k < norgs; k++)
+		if ((rc = demo_put(orgs[k])))
+			goto out;
 	in_tx = false;
 	if ((rc = store_commit(st))) /* rolls back by itself on failure */
 		goto out;
-	rc = demo_print(d, out);
+	rc = demo_print(orgs, norgs, out);
 out:
 	if (in_tx)
 		store_rollback(st);
-	sodium_memzero(d, sizeof *d); /* passwords */
-	free(d);
+	for (int k = 0; k < norgs; k++)
+		if (orgs[k]) {
+			sodium_memzero(orgs[k], sizeof *orgs[k]); /* passwords */
+			free(orgs[k]);
+		}
 	return rc;
 }

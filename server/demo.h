@@ -22,4 +22,17 @@
  * writing to out failed after the data was committed). */
 int demo_populate(kt_store *st, uint64_t seed, FILE *out) KT_MUST_CHECK;
 
+/* The most organisations demo_populate_orgs makes. */
+#define DEMO_MAX_ORGS 2
+
+/* Like demo_populate, with norgs (1..DEMO_MAX_ORGS) independent organisations
+ * of the same shape in the one transaction: the first is exactly
+ * demo_populate's ("Studio Lepota d.o.o."), the second "Salon Svila d.o.o."
+ * (its own locations, staff of every role, clients, portal clients,
+ * appointments, visits and consents; e-mail domains of its own). With
+ * norgs > 1 the sign-in table has a last column "organisation" (the
+ * organisation's name), and lists the first organisation's accounts first.
+ * norgs out of range: KT_EINVALID, nothing written. */
+int demo_populate_orgs(kt_store *st, uint64_t seed, int norgs, FILE *out) KT_MUST_CHECK;
+
 #endif

@@ -71,7 +71,7 @@ static bool staff_may_export(kt_session *s, const char *id)
 	kt_principal *p = &s->principal;
 	const kt_table *t = kt_table_find("client", 6);
 	kt_row row;
-	bool ok = false;
+	bool ok = false, loaded;
 	int rc;
 
 	if (p->role != KT_ROLE_OWNER && p->role != KT_ROLE_MANAGER) {
@@ -85,6 +85,7 @@ static bool staff_may_export(kt_session *s, const char *id)
 		return false;
 	}
 	rc = store_row_load(s->srv->st, t, id, &row);
+	loaded = rc == KT_OK; /* freed below whatever rc becomes: another organisation's row too */
 	if (rc == KT_OK && strcmp(row.org, p->org) != 0)
 		rc = KT_ENOT_FOUND;
 	if (rc == KT_ENOT_FOUND)
@@ -93,7 +94,7 @@ static bool staff_may_export(kt_session *s, const char *id)
 		session_error(s, KT_EIO, NULL, "privacy", false);
 	else if (!(ok = policy_row_visible(p, t, row.locs, row.client, &row)))
 		session_error(s, KT_EDENIED, "not a client of your locations", "privacy", false);
-	if (rc == KT_OK)
+	if (loaded)
 		kt_row_free(&row);
 	return ok;
 }

@@ -28,6 +28,7 @@ static void usage(FILE *f)
 		"commands:\n"
 		"  init  --db FILE [--demo] [--seed N]   create or upgrade a database; --demo adds a demo\n"
 		"                                          salon and prints its sign-ins (TSV)\n"
+		"        [--organisations 2]              with --demo: a second, independent salon business too\n"
 		"  serve --db FILE --listen HOST:PORT     serve devices over WebSocket (port 0 = any free\n"
 		"        [--config FILE] [--verbose]      port; the chosen one is printed)\n"
 		"  admin --db FILE SUBCOMMAND ...         server-side edits (see: kartoteka-server admin --db F help)\n"
@@ -79,8 +80,10 @@ static int ensure_keys(kt_store *st)
 static int cmd_init(int argc, char **argv)
 {
 	const char *db = kt_arg_value(argc, argv, "--db"), *seed_s = kt_arg_value(argc, argv, "--seed"), *msg = NULL;
+	const char *orgs_s = kt_arg_value(argc, argv, "--organisations");
 	bool demo = kt_arg_flag(argc, argv, "--demo");
 	uint64_t seed = 1;
+	int norgs = 1;
 	kt_store *st = NULL;
 	int rc;
 
@@ -97,6 +100,16 @@ static int cmd_init(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (orgs_s) {
+		char *end;
+		long n = strtol(orgs_s, &end, 10);
+		if (!demo || *end || end == orgs_s || n < 1 || n > DEMO_MAX_ORGS) {
+			fprintf(stderr, "kartoteka-server init: --organisations wants --demo and a number from 1 to %d\n",
+				DEMO_MAX_ORGS);
+			return 2;
+		}
+		norgs = (int)n;
+	}
 	if ((rc = store_open(db, KT_STORE_CREATE, &st, &msg))) {
 		fprintf(stderr, "kartoteka-server init: %s: %s\n", db, msg);
 		return 1;
@@ -112,7 +125,7 @@ static int cmd_init(int argc, char **argv)
 			store_close(st);
 			return 1;
 		}
-		if ((rc = demo_populate(st, seed, stdout))) {
+		if ((rc = demo_populate_orgs(st, seed, norgs, stdout))) {
 			fprintf(stderr, "kartoteka-server init: demo data failed: %s\n", kt_strerror(rc));
 			store_close(st);
 			return 1;

@@ -54,14 +54,20 @@ def main():
     unittest.main(argv=argv, verbosity=2)
 
 
-def demo_db(tmpdir, seed=1):
+def demo_db(tmpdir, seed=1, organisations=1):
     """A demo database in tmpdir (copied from a per-process template) and its
-    accounts as a list of dicts (role, location, email, password, name)."""
-    if seed not in _template:
+    accounts as a list of dicts (role, location, email, password, name).
+    organisations=2 adds a second, independent salon business ("Salon Svila
+    d.o.o."); then each account also has "organisation" (its name), and the
+    first organisation's accounts come first."""
+    key = (seed, organisations)
+    if key not in _template:
         tdir = tempfile.mkdtemp(prefix="kt-template-")
         path = os.path.join(tdir, "demo.db")
-        out = subprocess.run([SERVER, "init", "--db", path, "--demo", "--seed", str(seed)],
-                             capture_output=True, text=True, check=True)
+        cmd = [SERVER, "init", "--db", path, "--demo", "--seed", str(seed)]
+        if organisations != 1:
+            cmd += ["--organisations", str(organisations)]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True)
         lines = out.stdout.strip().split("\n")
         head = lines[0].split("\t")
         accounts = [dict(zip(head, l.split("\t"))) for l in lines[1:]]
@@ -69,8 +75,8 @@ def demo_db(tmpdir, seed=1):
             con = sqlite3.connect(f)
             con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             con.close()
-        _template[seed] = (path, accounts)
-    src, accounts = _template[seed]
+        _template[key] = (path, accounts)
+    src, accounts = _template[key]
     dst = os.path.join(tmpdir, "kartoteka.db")
     copy_db(src, dst)
     return dst, accounts

@@ -1,7 +1,9 @@
 """What a principal may see, computed independently of the server's policy
 code: plain SQL over the server database, with the field lists written out
 from design §4 and proto/PROTOCOL.md §7. Used to judge client caches."""
+import re
 import sqlite3
+import types
 from ktcrypt import Keyring
 
 STAFF_ROLES = ("owner", "manager", "reception", "specialist")
@@ -176,3 +178,95 @@ def diff(expected_rows, cache_rows):
         if ev != cv:
             return "%s: version %r, expected %r" % (key, cv, ev)
     return None
+
+
+# ---- organisations (the adversarial suite): what lies inside and outside a principal's reach ----
+
+UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+ORG_TABLES = ("location", "staff", "service", "client", "appointment", "visit", "consent")
+
+
+def organisations(db):
+    """{org id: name}."""
+    con = sqlite3.connect(db)
+    out = dict(con.execute("SELECT id, name FROM organisation"))
+    con.close()
+    return out
+
+
+def allowed_fields(tbl, role):
+    """The field names a role may receive of a table (plus the row's own keys)."""
+    return set(FIELDS.get(tbl, {}).get(role, ()))
+
+
+def org_ids(db, org):
+    """Every id that belongs to organisation org: its rows of every table, the
+    devices of its people and the ids its audit log names."""
+    con = sqlite3.connect(db)
+    ids = {org}
+    for tbl in ORG_TABLES:
+        ids |= {r[0] for r in con.execute("SELECT id FROM %s WHERE org_id = ?" % tbl, (org,))}
+    ids |= {r[0] for r in con.execute(
+        "SELECT d.id FROM device d WHERE d.principal_id IN (SELECT id FROM staff WHERE org_id = ?"
+        " UNION SELECT id FROM client WHERE org_id = ?)", (org, org))}
+    for row in con.execute("SELECT entity_id, actor_id, device_id, client_id, location_id FROM audit"
+                           " WHERE org_id = ?", (org,)):
+        ids |= {x for x in row if x}
+    con.close()
+    return ids
+
+
+def foreign_ids(db, org):
+    """Every id of every other organisation (rows, devices, audit): none of them
+    may ever reach a device of org."""
+    out = set()
+    for other in organisations(db):
+        if other != org:
+            out |= org_ids(db, other)
+    return out - org_ids(db, org)
+
+
+def devices_of(db, pid):
+    """The device ids registered to one person."""
+    con = sqlite3.connect(db)
+    out = {r[0] for r in con.execute("SELECT id FROM device WHERE principal_id = ?", (pid,))}
+    con.close()
+    return out
+
+
+def view(db, email):
+    """Everything the suite needs to judge what reaches one principal: kind, id,
+    role, org, locs, rows (as expected()), visible_ids (the ids of those rows,
+    the ids their visible fields name, the principal, its organisation and
+    locations) and foreign (ids of other organisations)."""
+    kind, pid, role, org, locs = principal(db, email)
+    rows = expected(db, email)
+    ids = {pid, org} | set(locs)
+    for (tbl, rid), (_, fields) in rows.items():
+        ids.add(rid)
+        for v in fields.values():  # ids a visible field names, also inside text ("photo:ID.jpg")
+            for x in (v if isinstance(v, list) else [v]):
+                if isinstance(x, str):
+                    ids |= set(UUID_RE.findall(x))
+    return types.SimpleNamespace(kind=kind, id=pid, role=role, org=org, locs=locs, rows=rows,
+                                 visible_ids=ids, foreign=foreign_ids(db, org))
+
+
+def audit_visible(db, view_, entry):
+    """Whether an audit entry may be shown to the principal of view_: owners
+    their organisation's, managers those at their locations or about clients
+    known there (PROTOCOL.md audit_query)."""
+    if view_.role == "owner":
+        return True
+    if view_.role != "manager":
+        return False
+    if entry.get("location_id") in view_.locs:
+        return True
+    cid = entry.get("client_id")
+    if not cid:
+        return False
+    con = sqlite3.connect(db)
+    known = con.execute("SELECT 1 FROM client_location WHERE client_id = ? AND location_id IN (%s)"
+                        % ",".join("?" * len(view_.locs)), (cid, *view_.locs)).fetchone()
+    con.close()
+    return bool(known)
