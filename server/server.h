@@ -297,6 +297,7 @@ void portal_deliver(kt_server *srv); /* loop thread: answer finished password jo
 int handle_portal_invite(kt_session *s, const unsigned char *buf, size_t len);
 int handle_portal_forgot(kt_session *s, const unsigned char *buf, size_t len);
 int handle_portal_set_password(kt_session *s, const unsigned char *buf, size_t len);
+int handle_portal_confirm_email(kt_session *s, const unsigned char *buf, size_t len);
 int handle_change_password(kt_session *s, const unsigned char *buf, size_t len);
 
 /* network faults (issue 6): login_tarpit.c */

@@ -220,6 +220,7 @@ static bool allowed(kt_sess_state st, kt_msgtype t)
 	/* portal accounts (issue 5) */
 	case KT_MSG_PORTAL_FORGOT:
 	case KT_MSG_PORTAL_SET_PASSWORD:
+	case KT_MSG_PORTAL_CONFIRM_EMAIL:
 		return st == KT_SS_AUTH;
 	case KT_MSG_PORTAL_INVITE:
 	case KT_MSG_CHANGE_PASSWORD:
@@ -294,6 +295,7 @@ int session_on_message(kt_session *s, const unsigned char *buf, size_t len)
 	case KT_MSG_PORTAL_INVITE: return handle_portal_invite(s, buf, len);
 	case KT_MSG_PORTAL_FORGOT: return handle_portal_forgot(s, buf, len);
 	case KT_MSG_PORTAL_SET_PASSWORD: return handle_portal_set_password(s, buf, len);
+	case KT_MSG_PORTAL_CONFIRM_EMAIL: return handle_portal_confirm_email(s, buf, len);
 	case KT_MSG_CHANGE_PASSWORD: return handle_change_password(s, buf, len);
 	default: return 0;
 	}
