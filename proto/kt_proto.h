@@ -132,6 +132,7 @@ int proto_snapshot_begin_decode(const void *buf, size_t len, kt_snapshot_begin *
 typedef struct kt_error_msg {
 	kt_str code, msg, re; /* re.s == NULL when absent */
 	bool fatal;
+	int64_t retry_after_ms; /* rate_limited: when to try again; 0 = absent */
 } kt_error_msg;
 void proto_error_encode(kt_mpw *w, const kt_error_msg *m);
 int proto_error_decode(const void *buf, size_t len, kt_error_msg *m) KT_MUST_CHECK;
