@@ -42,6 +42,12 @@ static const struct {
 	[KT_ETOKEN_EXPIRED] = {"token_expired", "this setup link has expired; ask for a new one"},
 	[KT_ETOKEN_REPLACED] = {"token_replaced", "a newer setup link was sent; use that one"},
 	[KT_ENO_EMAIL] = {"no_email", "the client has no e-mail address"},
+	[KT_EACCOUNT_SUSPENDED] = {"account_suspended",
+				   "the account's e-mail address was changed; confirm the new address from the link "
+				   "sent to it"},
+	[KT_EEMAIL_RECENT] = {"email_recently_changed",
+			      "the client's e-mail address changed recently; an owner or manager sends this link"},
+	[KT_ERATE_LIMITED] = {"rate_limited", "too many requests of this kind; retry later"},
 };
 
 const char *kt_err_name(int code)

@@ -39,6 +39,9 @@ typedef enum kt_err {
 	KT_ETOKEN_EXPIRED,  /* "token_expired": the setup link is too old */
 	KT_ETOKEN_REPLACED, /* "token_replaced": a newer setup link was sent */
 	KT_ENO_EMAIL,       /* "no_email": the client has no e-mail address */
+	KT_EACCOUNT_SUSPENDED, /* "account_suspended": the portal e-mail changed; confirm it from the link */
+	KT_EEMAIL_RECENT,   /* "email_recently_changed": a link to a new address needs an owner or manager */
+	KT_ERATE_LIMITED,   /* "rate_limited": too many requests of this kind from this person; retry later */
 	KT_ERR_COUNT
 } kt_err;
 

@@ -29,10 +29,9 @@
 #define KT_MAX_OUT_FRAME (2 * 1024 * 1024) /* client-side cap on one server message */
 
 /* privacy export over the protocol (privacy_result, op "export"): the JSON
- * document goes in parts of at most this many bytes, at most this many
- * parts; a larger export is refused with too_large (use the CLI) */
+ * document goes in parts of at most this many bytes, one after the other,
+ * as many as it takes */
 #define KT_EXPORT_PART_BYTES (1024 * 1024)
-#define KT_EXPORT_MAX_PARTS 8
 
 /* time limits */
 #define KT_AUTH_DEADLINE_MS 10000      /* hello + successful sign-in within this */
@@ -57,5 +56,13 @@
 #define KT_CHANGE_PW_FAILS 5              /* wrong old passwords per account ... */
 #define KT_CHANGE_PW_WINDOW_MS 900000     /* ... per fifteen minutes */
 #define KT_PORTAL_QUEUE 16                /* password jobs waiting for the worker; beyond -> busy */
+
+/* what a portal client may write (proto/PROTOCOL.md, "Rate limits"); the
+ * rows it writes are permanent (audit entries, consent history) */
+#define KT_CLIENT_PUSH_ITEMS 120          /* mutations + events a portal client pushes ... */
+#define KT_CLIENT_PUSH_WINDOW_MS 60000    /* ... per minute, over all its connections; then rate_limited */
+#define KT_CLIENT_CONSENTS 20             /* consent entries a portal client records ... */
+#define KT_CLIENT_CONSENT_WINDOW_MS 3600000 /* ... per hour; then the mutation is rejected rate_limited */
+#define KT_VIEWED_DEDUP_MS 900000         /* one 'viewed' audit entry per person, row and 15 minutes */
 
 #endif

@@ -43,6 +43,7 @@ typedef enum kt_msgtype {
 	KT_MSG_PORTAL_SET_PASSWORD,
 	KT_MSG_CHANGE_PASSWORD,
 	KT_MSG_PORTAL_RESULT,
+	KT_MSG_PORTAL_CONFIRM_EMAIL,
 	KT_MSG_COUNT
 } kt_msgtype;
 
@@ -131,6 +132,7 @@ int proto_snapshot_begin_decode(const void *buf, size_t len, kt_snapshot_begin *
 typedef struct kt_error_msg {
 	kt_str code, msg, re; /* re.s == NULL when absent */
 	bool fatal;
+	int64_t retry_after_ms; /* rate_limited: when to try again; 0 = absent */
 } kt_error_msg;
 void proto_error_encode(kt_mpw *w, const kt_error_msg *m);
 int proto_error_decode(const void *buf, size_t len, kt_error_msg *m) KT_MUST_CHECK;
@@ -272,6 +274,15 @@ typedef struct kt_portal_set_password {
 } kt_portal_set_password;
 void proto_portal_set_password_encode(kt_mpw *w, const kt_portal_set_password *m);
 int proto_portal_set_password_decode(const void *buf, size_t len, kt_portal_set_password *m) KT_MUST_CHECK;
+
+/* portal_confirm_email {t, token, password}: before sign-in; the token from
+ * the link sent to a client's new e-mail address, the password the
+ * account already has. Ends the account's suspension. */
+typedef struct kt_portal_confirm_email {
+	kt_str token, password;
+} kt_portal_confirm_email;
+void proto_portal_confirm_email_encode(kt_mpw *w, const kt_portal_confirm_email *m);
+int proto_portal_confirm_email_decode(const void *buf, size_t len, kt_portal_confirm_email *m) KT_MUST_CHECK;
 
 /* change_password {t, old, new}: a signed-in principal changes its own
  * password; its other sessions end. */

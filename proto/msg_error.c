@@ -1,10 +1,10 @@
-/* msg_error.c - error {t, code, msg, fatal, re}. */
+/* msg_error.c - error {t, code, msg, fatal, re, retry_after_ms?}. */
 #include <string.h>
 #include "proto_internal.h"
 
 void proto_error_encode(kt_mpw *w, const kt_error_msg *m)
 {
-	kt_mpw_map(w, 5);
+	kt_mpw_map(w, m->retry_after_ms > 0 ? 6 : 5);
 	kt_mpw_str(w, "t");
 	kt_mpw_str(w, "error");
 	kt_mpw_str(w, "code");
@@ -18,6 +18,10 @@ void proto_error_encode(kt_mpw *w, const kt_error_msg *m)
 		kt_mpw_strn(w, m->re.s, m->re.len);
 	else
 		kt_mpw_nil(w);
+	if (m->retry_after_ms > 0) {
+		kt_mpw_str(w, "retry_after_ms");
+		kt_mpw_int(w, m->retry_after_ms);
+	}
 }
 
 struct ctx {
@@ -41,6 +45,8 @@ static int key(void *user, const char *k, size_t kl, kt_mp *r)
 			return kt_mp_read_nil(r);
 		return proto_read_str(r, &c->m->re, 64);
 	}
+	if (kt_mp_str_eq(k, kl, "retry_after_ms"))
+		return proto_seen(&c->seen, 4) || kt_mp_read_int(r, &c->m->retry_after_ms) ? KT_EMALFORMED : KT_OK;
 	return KT_ENOT_FOUND;
 }
 

@@ -33,6 +33,7 @@ static const char *const names[KT_MSG_COUNT] = {
 	[KT_MSG_PORTAL_SET_PASSWORD] = "portal_set_password",
 	[KT_MSG_CHANGE_PASSWORD] = "change_password",
 	[KT_MSG_PORTAL_RESULT] = "portal_result",
+	[KT_MSG_PORTAL_CONFIRM_EMAIL] = "portal_confirm_email",
 };
 
 const char *proto_msg_name(kt_msgtype t)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
+#include "portal.h"
 #include "server.h"
 
 typedef struct auth_job {
@@ -74,6 +75,12 @@ static void check_password(kt_auth *a, kt_store *st, auth_job *j)
 	}
 	if (crypto_pwhash_str_verify(hash, j->password, strlen(j->password)) != 0) {
 		j->rc = KT_EAUTH_FAILED;
+		goto out;
+	}
+	/* told only to someone who knows the password: whether an account
+	 * exists stays as hidden as before */
+	if (j->is_client && portal_suspended(st, j->principal_id)) {
+		j->rc = KT_EACCOUNT_SUSPENDED;
 		goto out;
 	}
 	randombytes_buf(tok, sizeof tok);

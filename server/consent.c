@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "consent.h"
+#include "kt_limits.h"
 #include "outbox.h"
 #include "policy.h"
 
@@ -220,4 +221,44 @@ int consent_record(kt_store *st, const char *id, const kt_consent *c, int64_t *v
 		return KT_OK;
 	rc = consent_on_change(st, c->client_id, c->purpose, now_granted);
 	return rc == KT_OK || rc == KT_ENOMEM ? rc : KT_EIO; /* never a rejection: the row is written */
+}
+
+bool consent_unchanged(kt_store *st, const kt_consent *c, int64_t *version)
+{
+	char id[KT_UUID_LEN + 1];
+	bool granted = false, same = false;
+	kt_row row = {0};
+	if (c->granted < 0 || consent_latest(st, c->client_id, c->purpose, &granted, id) != KT_OK ||
+	    granted != (c->granted == 1))
+		return false;
+	/* through the store: text_version may be sealed at rest */
+	if (store_row_load(st, kt_table_find("consent", 7), id, &row) == KT_OK) {
+		int ti = kt_col_index(row.t, "text_version");
+		same = ti >= 0 && !row.v[ti].null && row.v[ti].s && !strcmp(row.v[ti].s, c->text_version);
+		*version = row.version;
+		kt_row_free(&row);
+	}
+	return same;
+}
+
+int consent_client_budget(kt_store *st, const char *client_id, int64_t now, int64_t *retry_ms)
+{
+	/* the entries this client recorded itself within the window; the
+	 * oldest of them frees its place when it leaves the window */
+	sqlite3_stmt *q = store_prepare(st, "SELECT count(*), min(updated_at) FROM consent WHERE client_id = ?1 "
+					    "AND recorded_kind = 'client' AND updated_at > ?2");
+	int rc = KT_OK;
+	*retry_ms = 0;
+	if (!q)
+		return KT_EIO;
+	sqlite3_bind_text(q, 1, client_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, now - KT_CLIENT_CONSENT_WINDOW_MS);
+	if (sqlite3_step(q) != SQLITE_ROW)
+		rc = KT_EIO;
+	else if (sqlite3_column_int(q, 0) >= KT_CLIENT_CONSENTS) {
+		*retry_ms = sqlite3_column_int64(q, 1) + KT_CLIENT_CONSENT_WINDOW_MS - now + 1;
+		rc = KT_ERATE_LIMITED;
+	}
+	store_finish(st, q);
+	return rc;
 }

@@ -64,4 +64,14 @@ bool consent_allows(kt_store *st, const char *client_id, const char *purpose);
 int consent_latest(kt_store *st, const char *client_id, const char *purpose, bool *granted,
 		   char id[KT_UUID_LEN + 1]) KT_MUST_CHECK;
 
+/* Would recording c change nothing? True when the current state of its
+ * (client, purpose) is already c->granted, under the same text version:
+ * then nothing is written and *version gets the deciding entry's version. */
+bool consent_unchanged(kt_store *st, const kt_consent *c, int64_t *version);
+
+/* A portal client's budget of consent entries (KT_CLIENT_CONSENTS per
+ * KT_CLIENT_CONSENT_WINDOW_MS): KT_OK, or KT_ERATE_LIMITED with
+ * *retry_ms until one frees up. KT_EIO on a database error. */
+int consent_client_budget(kt_store *st, const char *client_id, int64_t now, int64_t *retry_ms) KT_MUST_CHECK;
+
 #endif

@@ -36,6 +36,7 @@ static const struct {
 	{"auth_session", "principal_id"},
 	{"setup_token", "client_id"},
 	{"outbox", "client_id"},
+	{"email_change", "client_id"},
 };
 
 static const char *spool_dir_set;

@@ -14,13 +14,13 @@
 
 #define RATE_SLOTS 1024 /* rate-limit entries (limits: kt_limits.h) */
 
-enum { JOB_SET, JOB_CHANGE, JOB_FORGOT };
+enum { JOB_SET, JOB_CHANGE, JOB_FORGOT, JOB_CONFIRM };
 
 typedef struct portal_job {
 	struct portal_job *next;
 	int kind;
 	uint64_t session_id;
-	uint8_t hash[32];   /* JOB_SET: setup token hash; JOB_CHANGE: current session token hash */
+	uint8_t hash[32];   /* JOB_SET/CONFIRM: the link's token hash; JOB_CHANGE: current session token hash */
 	bool is_client;
 	char principal[KT_UUID_LEN + 1], org[KT_UUID_LEN + 1], device[KT_UUID_LEN + 1];
 	char old_pw[KT_MAX_PASSWORD + 1], new_pw[KT_MAX_PASSWORD + 1];
@@ -66,6 +66,12 @@ static void run_forgot(kt_portal_rt *p, kt_store *st, portal_job *j)
 	j->rc = portal_forgot_target(st, j->email, id);
 	if (j->rc)
 		return;
+	/* a new or unconfirmed address gets no self-service link: whoever
+	 * entered it could be the one reading it */
+	if ((j->rc = portal_email_hold(st, p->srv->portal_cfg, id, kt_now_ms(), NULL))) {
+		kt_info("portal: no reset link: the address changed recently or waits for confirmation");
+		return;
+	}
 	store_set_actor(st, "system", NULL, j->device, 0);
 	j->rc = portal_issue(st, p->srv->portal_cfg, p->srv->token_key, id, KT_SETUP_RESET, NULL, NULL);
 	store_set_actor(st, "system", NULL, NULL, 0);
@@ -80,6 +86,16 @@ static void run_job(kt_portal_rt *p, kt_store *st, portal_job *j)
 	char h[crypto_pwhash_STRBYTES], *old = NULL;
 	if (j->kind == JOB_FORGOT) {
 		run_forgot(p, st, j);
+	} else if (j->kind == JOB_CONFIRM) {
+		/* the link proves the address, the password proves the person */
+		j->rc = portal_token_check(st, j->hash, KT_TOKEN_CONFIRM, kt_now_ms(), j->client, j->org);
+		if (!j->rc)
+			j->rc = portal_password_hash_get(st, true, j->client, &old);
+		if (!j->rc && crypto_pwhash_str_verify(old, j->new_pw, strlen(j->new_pw)) != 0)
+			j->rc = KT_EAUTH_FAILED;
+		if (!j->rc)
+			j->rc = portal_apply_confirm(st, j->hash, j->device, j->client);
+		free(old);
 	} else if (j->kind == JOB_SET) {
 		if (!(j->rc = hash_password(j->new_pw, h)))
 			j->rc = portal_apply_setup(st, j->hash, h, j->device, j->client);
@@ -292,26 +308,37 @@ void portal_deliver(kt_server *srv)
 	while (list) {
 		portal_job *j = list;
 		kt_session *s = session_find(srv, j->session_id);
-		const char *op = j->kind == JOB_SET ? "portal_set_password" : "change_password";
+		const char *op = j->kind == JOB_SET	? "portal_set_password"
+				 : j->kind == JOB_CONFIRM ? "portal_confirm_email"
+							  : "change_password";
 		list = j->next;
 		if (j->kind == JOB_FORGOT) { /* answered when it was asked */
 			sodium_memzero(j, sizeof *j);
 			free(j);
 			continue;
 		}
-		revoked |= j->rc == KT_OK;
+		revoked |= j->rc == KT_OK && j->kind != JOB_CONFIRM;
+		if (j->kind == JOB_CONFIRM && j->rc == KT_EAUTH_FAILED) {
+			rate_slot *r = rate(p, "c:", j->client, strlen(j->client), kt_now_ms(), KT_CHANGE_PW_WINDOW_MS);
+			r->count++;
+		}
 		if (j->kind == JOB_CHANGE && j->rc == KT_EAUTH_FAILED) {
 			rate_slot *r = rate(p, "c:", j->principal, strlen(j->principal), kt_now_ms(),
 					    KT_CHANGE_PW_WINDOW_MS);
 			r->count++;
 		}
 		if (s && s->state != KT_SS_CLOSING) {
-			if (j->kind == JOB_SET && s->state == KT_SS_AUTH_PENDING)
+			if ((j->kind == JOB_SET || j->kind == JOB_CONFIRM) && s->state == KT_SS_AUTH_PENDING)
 				s->state = KT_SS_AUTH;
 			if (j->rc == KT_OK) {
 				kt_info("session %llu: %s done", (unsigned long long)s->id, op);
-				send_result(s, j->kind == JOB_SET ? "set_password" : "change_password",
-					    j->kind == JOB_SET ? j->client : NULL, 0);
+				send_result(s, j->kind == JOB_SET ? "set_password" : j->kind == JOB_CONFIRM ? "confirm_email"
+												 : "change_password",
+					    j->kind != JOB_CHANGE ? j->client : NULL, 0);
+			} else if (j->rc == KT_EAUTH_FAILED && j->kind == JOB_CONFIRM) {
+				s->auth_fails++;
+				session_error(s, j->rc, "the password is not this account's password", op,
+					      s->auth_fails >= KT_MAX_AUTH_FAILS_PER_CONN);
 			} else if (j->rc == KT_EAUTH_FAILED) {
 				session_error(s, j->rc, "the old password is wrong", op, false);
 			} else if (j->rc == KT_ECONFLICT) {
@@ -358,6 +385,20 @@ int handle_portal_invite(kt_session *s, const unsigned char *buf, size_t len)
 			      : rc == KT_ENOT_FOUND ? "no such client"
 						    : NULL,
 			      "portal_invite", false);
+		return 0;
+	}
+	/* a just-entered address may be the writer's own: reception's edit of
+	 * the e-mail plus reception's invite must not hand over an account */
+	int64_t changed = 0;
+	if (s->principal.role == KT_ROLE_RECEPTION &&
+	    (rc = portal_email_hold(srv->st, srv->portal_cfg, id, kt_now_ms(), &changed))) {
+		char why[256];
+		if (rc == KT_EEMAIL_RECENT)
+			snprintf(why, sizeof why,
+				 "field email: the client's address was changed %lld days ago or waits for the client's "
+				 "confirmation; for %g days after a change only an owner or manager sends setup links",
+				 (long long)((kt_now_ms() - changed) / 86400000), srv->portal_cfg->email_hold_days);
+		session_error(s, rc, rc == KT_EEMAIL_RECENT ? why : NULL, "portal_invite", false);
 		return 0;
 	}
 	store_set_actor(srv->st, "staff", s->principal.id, s->device, 0);
@@ -460,7 +501,7 @@ int handle_portal_set_password(kt_session *s, const unsigned char *buf, size_t l
 	}
 	rc = token_hash(srv, &m.token, th);
 	if (!rc)
-		rc = portal_token_check(srv->st, th, now, client, org);
+		rc = portal_token_check(srv->st, th, KT_TOKEN_SETUP, now, client, org);
 	if (rc) {
 		if (rc == KT_ETOKEN_INVALID) {
 			ra->count++;
@@ -487,6 +528,70 @@ int handle_portal_set_password(kt_session *s, const unsigned char *buf, size_t l
 		sodium_memzero(j, sizeof *j);
 		free(j);
 		session_error(s, rc, NULL, "portal_set_password", false);
+		return 0;
+	}
+	s->state = KT_SS_AUTH_PENDING;
+	return 0;
+}
+
+int handle_portal_confirm_email(kt_session *s, const unsigned char *buf, size_t len)
+{
+	kt_server *srv = s->srv;
+	kt_portal_rt *p = srv->portal;
+	kt_portal_confirm_email m;
+	char client[KT_UUID_LEN + 1], org[KT_UUID_LEN + 1];
+	uint8_t th[32];
+	int64_t now = kt_now_ms();
+	portal_job *j;
+	int rc = proto_portal_confirm_email_decode(buf, len, &m);
+
+	if (!p || !srv->portal_cfg) {
+		session_error(s, KT_EINTERNAL, "portal accounts are not running", "portal_confirm_email", false);
+		return 0;
+	}
+	if (rc) {
+		session_error(s, rc, "portal_confirm_email needs token and password strings", "portal_confirm_email",
+			      rc == KT_ETOO_LARGE);
+		return 0;
+	}
+	rate_slot *ra = rate(p, "st:", s->addr, strlen(s->addr), now, KT_PORTAL_ADDR_WINDOW_MS);
+	if (ra->count >= KT_SETUP_BAD_TOKENS_PER_ADDR) {
+		session_error(s, KT_ETHROTTLED, "too many bad links from this address; retry later",
+			      "portal_confirm_email", false);
+		return 0;
+	}
+	rc = token_hash(srv, &m.token, th);
+	if (!rc)
+		rc = portal_token_check(srv->st, th, KT_TOKEN_CONFIRM, now, client, org);
+	if (rc) {
+		if (rc == KT_ETOKEN_INVALID) {
+			ra->count++;
+			s->auth_fails++;
+		}
+		session_error(s, rc, NULL, "portal_confirm_email",
+			      rc == KT_ETOKEN_INVALID && s->auth_fails >= KT_MAX_AUTH_FAILS_PER_CONN);
+		return 0;
+	}
+	/* wrong passwords count like wrong old passwords in change_password */
+	rate_slot *r = rate(p, "c:", client, strlen(client), now, KT_CHANGE_PW_WINDOW_MS);
+	if (r->count >= KT_CHANGE_PW_FAILS) {
+		session_error(s, KT_ETHROTTLED, "too many wrong passwords for this account; retry later",
+			      "portal_confirm_email", false);
+		return 0;
+	}
+	if (!(j = calloc(1, sizeof *j))) {
+		session_error(s, KT_ENOMEM, NULL, "portal_confirm_email", false);
+		return 0;
+	}
+	j->kind = JOB_CONFIRM;
+	j->session_id = s->id;
+	memcpy(j->hash, th, sizeof th);
+	memcpy(j->device, s->device, sizeof j->device);
+	memcpy(j->new_pw, m.password.s, m.password.len);
+	if ((rc = submit(p, j))) {
+		sodium_memzero(j, sizeof *j);
+		free(j);
+		session_error(s, rc, NULL, "portal_confirm_email", false);
 		return 0;
 	}
 	s->state = KT_SS_AUTH_PENDING;

@@ -110,35 +110,52 @@ static size_t part_len(const char *doc, size_t len)
 	return n;
 }
 
-/* The document in parts: {part, parts, doc}, all queued at once so that
- * nothing comes between them. */
-static void send_export(kt_session *s, const kt_privacy *m, const char *doc)
+/* The document in parts: {part, parts, doc}, one per writeable callback
+ * (session.c writes them before any other frame, so nothing comes
+ * between them), so an export of any size goes out without holding more
+ * than the document itself. */
+static void send_export(kt_session *s, const char *client, const char *doc)
 {
 	size_t len = strlen(doc), nparts = 0;
 	for (size_t off = 0; off < len || !nparts; nparts++)
 		off += part_len(doc + off, len - off);
-	if (nparts > KT_EXPORT_MAX_PARTS) {
-		session_error(s, KT_ETOO_LARGE, "this export is larger than the protocol carries; ask the salon for it "
-					       "(kartoteka-server privacy export)", "privacy", false);
+	if (!(s->export_doc = strdup(doc))) {
+		session_error(s, KT_ENOMEM, "out of memory; try again", "privacy", false);
 		return;
 	}
-	if (s->nctl + (int)nparts > 16) { /* session.c queues at most 16 control frames: all parts or none */
-		session_error(s, KT_EBUSY, "too much is waiting to be sent to this device; try again", "privacy", false);
-		return;
+	s->export_len = len;
+	s->export_off = 0;
+	s->export_part = 0;
+	s->export_parts = (uint32_t)nparts;
+	snprintf(s->export_client, sizeof s->export_client, "%s", client);
+	session_want_write(s);
+}
+
+bool privacy_export_next(kt_session *s)
+{
+	kt_privacy m = {{"export", 6}, {s->export_client, strlen(s->export_client)}};
+	kt_server *srv = s->srv;
+	size_t n = part_len(s->export_doc + s->export_off, s->export_len - s->export_off);
+	reply r = {.npairs = 0};
+	bool ok;
+	kt_mpw_init(&r.body);
+	pair_int(&r, "part", (int64_t)s->export_part + 1);
+	pair_int(&r, "parts", (int64_t)s->export_parts);
+	kt_mpw_str(&r.body, "doc");
+	kt_mpw_strn(&r.body, s->export_doc + s->export_off, n);
+	r.npairs++;
+	frame_begin(srv);
+	proto_privacy_result_encode(&srv->frame, &m, r.npairs, r.body.sb.data, r.body.sb.size);
+	ok = !r.body.err && !srv->frame.err;
+	kt_mpw_free(&r.body);
+	s->export_off += n;
+	if (!ok || ++s->export_part >= s->export_parts) {
+		free(s->export_doc);
+		s->export_doc = NULL;
 	}
-	for (size_t i = 0, off = 0; i < nparts; i++) {
-		size_t n = part_len(doc + off, len - off);
-		reply r = {.npairs = 0};
-		kt_mpw_init(&r.body);
-		pair_int(&r, "part", (int64_t)i + 1);
-		pair_int(&r, "parts", (int64_t)nparts);
-		kt_mpw_str(&r.body, "doc");
-		kt_mpw_strn(&r.body, doc + off, n);
-		r.npairs++;
-		send_reply(s, m, &r);
-		kt_mpw_free(&r.body);
-		off += n;
-	}
+	if (!ok)
+		session_error(s, KT_ENOMEM, "the export could not be packed; try again", "privacy", false);
+	return ok;
 }
 
 static void op_export(kt_session *s, const kt_privacy *m)
@@ -156,6 +173,11 @@ static void op_export(kt_session *s, const kt_privacy *m)
 		snprintf(id, sizeof id, "%s", p->id);
 	} else if (!client_arg(s, m, id) || !staff_may_export(s, id))
 		return;
+	if (s->export_doc) {
+		session_error(s, KT_EBUSY, "an export is still being sent to this device; wait for its last part",
+			      "privacy", false);
+		return;
+	}
 	rc = export_worker_submit(srv, s, id); /* answered by privacy_export_done */
 	if (rc == KT_EBUSY || rc == KT_ENOMEM) {
 		session_error(s, KT_EBUSY, "too many exports are being built; try again", "privacy", false);
@@ -170,12 +192,14 @@ static void op_export(kt_session *s, const kt_privacy *m)
 
 void privacy_export_done(kt_session *s, const char *client, int rc, const char *doc)
 {
-	kt_privacy m = {{"export", 6}, {client, strlen(client)}};
 	if (rc)
 		session_error(s, rc == KT_ENOT_FOUND || rc == KT_EBUSY ? rc : KT_EIO,
 			      rc == KT_ENOT_FOUND ? "no such client" : "the export failed; try again", "privacy", false);
+	else if (s->export_doc)
+		session_error(s, KT_EBUSY, "an export is still being sent to this device; wait for its last part",
+			      "privacy", false);
 	else
-		send_export(s, &m, doc);
+		send_export(s, client, doc);
 }
 
 static void op_erasure_request(kt_session *s, kt_privacy *m)

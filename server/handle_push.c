@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sodium.h>
 #include "audit.h"
 #include "consent.h"
 #include "keyring.h"
@@ -660,12 +662,24 @@ checked:;
 		kt_consent cs;
 		int64_t v = 0;
 		const char *why2 = msg;
+		int64_t retry = 0;
+		bool same = false;
 		if ((rc = consent_from_fields(mf.f, mf.n, &cs, &why)))
 			why2 = why;
-		else if (!(rc = consent_check(st, p, &cs, msg, sizeof msg)) &&
-			 (rc = consent_record(st, id, &cs, &v)) == KT_EINVALID)
+		else if ((rc = consent_check(st, p, &cs, msg, sizeof msg)))
+			;
+		/* the state it already is: permanent history gains nothing */
+		else if ((same = consent_unchanged(st, &cs, &v)))
+			;
+		else if (p->is_client && (rc = consent_client_budget(st, p->id, kt_now_ms(), &retry))) {
+			if (rc == KT_ERATE_LIMITED)
+				snprintf(msg, sizeof msg,
+					 "a portal client records at most %d consent entries per hour; retry in %lld s",
+					 KT_CLIENT_CONSENTS, (long long)(retry + 999) / 1000);
+		} else if ((rc = consent_record(st, id, &cs, &v)) == KT_EINVALID)
 			why2 = "the values were refused by the database"; /* nothing was written */
-		if (rc == KT_EINVALID || rc == KT_EDENIED || rc == KT_ENOT_FOUND || rc == KT_ECONFLICT)
+		if (rc == KT_EINVALID || rc == KT_EDENIED || rc == KT_ENOT_FOUND || rc == KT_ECONFLICT ||
+		    rc == KT_ERATE_LIMITED)
 			c->rc = reject(c, m, start, rc, why2, NULL, NULL, &mf);
 		else if (rc)
 			c->rc = rc; /* a database failure: the batch is rolled back */
@@ -781,8 +795,54 @@ done:
 	return c->rc;
 }
 
+/* Views recorded lately, so that opening the same card again and again
+ * writes one audit entry per KT_VIEWED_DEDUP_MS, not one per tap (entries
+ * are permanent and hash-chained). In memory, per process: a restart or an
+ * evicted slot costs one more entry, never a missing first one. */
+#define VIEW_SLOTS 16384
+#define VIEW_PROBE 8
+static struct view_slot {
+	uint8_t key[16];
+	int64_t at;
+} views[VIEW_SLOTS];
+static pthread_mutex_t views_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static bool view_is_new(const char *person, const char *tbl, const char *id)
+{
+	uint8_t k[16];
+	crypto_generichash_state gs;
+	int64_t now = kt_now_ms();
+	struct view_slot *old = NULL;
+	bool fresh = true;
+	crypto_generichash_init(&gs, NULL, 0, sizeof k);
+	crypto_generichash_update(&gs, (const uint8_t *)person, strlen(person) + 1);
+	crypto_generichash_update(&gs, (const uint8_t *)tbl, strlen(tbl) + 1);
+	crypto_generichash_update(&gs, (const uint8_t *)id, strlen(id));
+	crypto_generichash_final(&gs, k, sizeof k);
+	uint32_t start = ((uint32_t)k[0] << 16 | (uint32_t)k[1] << 8 | k[2]) % VIEW_SLOTS;
+	pthread_mutex_lock(&views_mu);
+	for (int i = 0; i < VIEW_PROBE; i++) {
+		struct view_slot *v = &views[(start + (uint32_t)i) % VIEW_SLOTS];
+		if (!memcmp(v->key, k, sizeof k)) {
+			fresh = now - v->at >= KT_VIEWED_DEDUP_MS;
+			old = v;
+			break;
+		}
+		if (!old || v->at < old->at)
+			old = v;
+	}
+	if (fresh) {
+		memcpy(old->key, k, sizeof k);
+		old->at = now;
+	}
+	pthread_mutex_unlock(&views_mu);
+	return fresh;
+}
+
 /* "I opened this card": an audit entry, if the row is one this person may
- * see (anything else is dropped: it reveals nothing and changes nothing). */
+ * see (anything else is dropped: it reveals nothing and changes nothing),
+ * and not one already recorded for this person and row within
+ * KT_VIEWED_DEDUP_MS. */
 static int record_event(void *user, const kt_event *e)
 {
 	push_ctx *c = user;
@@ -798,7 +858,7 @@ static int record_event(void *user, const kt_event *e)
 	id[KT_UUID_LEN] = 0;
 	if (store_row_load_some(c->st, t, id, NULL, 0, &row) != KT_OK) /* its routing is enough */
 		return KT_OK;
-	if (policy_row_visible(p, t, row.locs, row.client, &row)) {
+	if (policy_row_visible(p, t, row.locs, row.client, &row) && view_is_new(p->id, t->name, id)) {
 		snprintf(loc, sizeof loc, "%.*s", (int)strcspn(row.locs, ","), row.locs);
 		kt_audit_entry a = {p->org, "viewed", t->name, id, row.client[0] ? row.client : NULL,
 				    strlen(loc) == KT_UUID_LEN ? loc : NULL, NULL, NULL, NULL};
@@ -929,11 +989,62 @@ int push_job_step(kt_store *st, kt_push_job *j, uint32_t max)
 	return c.rc;
 }
 
+/* Portal clients' pushes per person (loop thread only): a fixed window of
+ * KT_CLIENT_PUSH_WINDOW_MS counting mutations and events. A push is
+ * refused while the window's count has reached KT_CLIENT_PUSH_ITEMS; a
+ * push that is let in counts whole, so a window holds at most that plus
+ * one push. Keyed by person, so more connections buy nothing. */
+#define PUSH_SLOTS 4096
+#define PUSH_PROBE 16
+static struct push_slot {
+	char person[KT_UUID_LEN + 1];
+	int64_t start;
+	uint32_t count;
+} push_slots[PUSH_SLOTS];
+
+static struct push_slot *push_slot(const char *person, int64_t now)
+{
+	uint32_t h = 2166136261u;
+	struct push_slot *old = NULL;
+	for (const char *c = person; *c; c++)
+		h = (h ^ (uint8_t)*c) * 16777619u;
+	for (int i = 0; i < PUSH_PROBE; i++) {
+		struct push_slot *p = &push_slots[(h + (uint32_t)i) % PUSH_SLOTS];
+		if (!strcmp(p->person, person)) {
+			if (now - p->start >= KT_CLIENT_PUSH_WINDOW_MS) {
+				p->start = now;
+				p->count = 0;
+			}
+			return p;
+		}
+		if (!old || p->start < old->start)
+			old = p;
+	}
+	snprintf(old->person, sizeof old->person, "%s", person);
+	old->start = now;
+	old->count = 0;
+	return old;
+}
+
 /* Loop side: check the frame, hand it to the writer thread. The answer
  * comes back through writer_deliver once everything is committed. */
 int handle_push(kt_session *s, const unsigned char *buf, size_t len)
 {
 	int rc;
+	struct push_slot *ps = NULL;
+	int64_t now = kt_now_ms();
+	if (s->principal.is_client) {
+		ps = push_slot(s->principal.id, now);
+		if (ps->count >= KT_CLIENT_PUSH_ITEMS) {
+			char why[160];
+			int64_t retry = ps->start + KT_CLIENT_PUSH_WINDOW_MS - now;
+			snprintf(why, sizeof why,
+				 "muts and events: a portal client pushes at most %d per minute; retry in %lld s",
+				 KT_CLIENT_PUSH_ITEMS, (long long)(retry + 999) / 1000);
+			session_error_retry(s, KT_ERATE_LIMITED, why, "push", false, retry > 0 ? retry : 1);
+			return 0;
+		}
+	}
 	kt_push_job *j = push_job_new(s, buf, len, &rc);
 	if (!j) {
 		const char *why = rc == KT_ENOMEM ? "out of memory; push again later"
@@ -942,6 +1053,8 @@ int handle_push(kt_session *s, const unsigned char *buf, size_t len)
 		session_error(s, rc, why, "push", false);
 		return 0;
 	}
+	if (ps)
+		ps->count += j->nmuts + j->nevents;
 	writer_submit(s, j);
 	return 0;
 }

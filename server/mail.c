@@ -359,6 +359,10 @@ static void *worker(void *arg)
 	while (!atomic_load(&w->stop)) {
 		kt_mail m;
 		int64_t next_due = 0;
+		/* an account suspended by an e-mail change (any process may have
+		 * made it) gets its confirmation link here, where the config is */
+		if (portal_plan_confirmations(st, w->cfg) < 0)
+			kt_warn("mail worker: cannot plan confirmation links");
 		int rc = outbox_claim(st, kt_now_ms(), &m, &next_due);
 		if (rc == KT_OK) {
 			deliver_one(w, st, &m);

@@ -165,7 +165,12 @@ const kt_policy_entry kt_policy[] = {
 	INTERNAL("setup_token", "token_hash"), INTERNAL("setup_token", "client_id"),
 	INTERNAL("setup_token", "org_id"), INTERNAL("setup_token", "created_at"),
 	INTERNAL("setup_token", "expires_at"), INTERNAL("setup_token", "used_at"),
-	INTERNAL("setup_token", "replaced_at"),
+	INTERNAL("setup_token", "replaced_at"), INTERNAL("setup_token", "purpose"),
+	/* a client's e-mail changes: the hold and the suspension (portal.c) */
+	INTERNAL("email_change", "client_id"), INTERNAL("email_change", "org_id"),
+	INTERNAL("email_change", "changed_at"), INTERNAL("email_change", "old_email_hash"),
+	INTERNAL("email_change", "suspended"), INTERNAL("email_change", "confirm_queued_at"),
+	INTERNAL("email_change", "confirmed_at"),
 	INTERNAL("outbox", "id"), INTERNAL("outbox", "org_id"), INTERNAL("outbox", "client_id"),
 	INTERNAL("outbox", "purpose"), INTERNAL("outbox", "to_addr"), INTERNAL("outbox", "subject"),
 	INTERNAL("outbox", "body"), INTERNAL("outbox", "state"), INTERNAL("outbox", "attempts"),

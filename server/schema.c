@@ -266,6 +266,25 @@ const char *const kt_migrations[] = {
 	 * erasure stops waiting for a purge receipt it will never get. */
 	"ALTER TABLE device ADD COLUMN lost_at INTEGER;"
 	"ALTER TABLE device ADD COLUMN lost_by TEXT;",
+
+	/* 13: a client's e-mail address changed (portal.c, portal_email_changed).
+	 * One row per client, the latest change: changed_at starts the hold
+	 * during which only owners and managers send setup links to the
+	 * address. suspended: the client has a portal account, which nobody
+	 * can use until the client confirms the new address (a link sent to
+	 * it, plus their password); old_email_hash is the keyed hash of the
+	 * address the account signed in with, so that a sign-in with it is
+	 * told why. confirm_queued_at: the mail worker has sent the link.
+	 * setup_token.purpose tells password links from confirmation links. */
+	"CREATE TABLE email_change("
+	" client_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, changed_at INTEGER NOT NULL,"
+	" old_email_hash TEXT, suspended INTEGER NOT NULL DEFAULT 0,"
+	" confirm_queued_at INTEGER, confirmed_at INTEGER);"
+	"CREATE INDEX email_change_unplanned ON email_change(client_id)"
+	" WHERE suspended = 1 AND confirm_queued_at IS NULL;"
+	"CREATE INDEX email_change_old ON email_change(old_email_hash) WHERE suspended = 1;"
+	"ALTER TABLE setup_token ADD COLUMN purpose TEXT NOT NULL DEFAULT 'setup'"
+	" CHECK(purpose IN ('setup','confirm_email'));",
 };
 
 const int kt_migration_count = sizeof kt_migrations / sizeof kt_migrations[0];

@@ -81,6 +81,13 @@ struct kt_session {
 	/* outbound */
 	kt_frame *ctl_head, *ctl_tail; /* control frames, sent before data */
 	int nctl;
+	/* an export document going out part by part, one per writeable
+	 * callback before anything else (handle_privacy.c): any size, and
+	 * nothing comes between its parts */
+	char *export_doc;               /* owned; NULL: none */
+	size_t export_len, export_off;
+	uint32_t export_part, export_parts;
+	char export_client[KT_UUID_LEN + 1];
 
 	/* sync position */
 	int64_t sent_seq;            /* every change <= sent_seq has been sent (or skipped) */
@@ -197,6 +204,8 @@ int session_on_writeable(kt_session *s);
 int session_queue_frame(kt_session *s, bool fatal);
 /* Queue an error message; fatal ones close the connection once written. */
 void session_error(kt_session *s, int code, const char *msg, const char *re, bool fatal);
+/* The same with a retry hint (retry_after_ms on the wire; 0 = none). */
+void session_error_retry(kt_session *s, int code, const char *msg, const char *re, bool fatal, int64_t retry_ms);
 void session_want_write(kt_session *s);
 /* Start the frame writer: srv->frame gets LWS_PRE bytes of headroom. */
 void frame_begin(kt_server *srv);
@@ -215,6 +224,9 @@ int handle_privacy(kt_session *s, const unsigned char *buf, size_t len); /* hand
 /* An export built on the export thread is back (loop thread): send it, or
  * the error for rc. doc is borrowed. */
 void privacy_export_done(kt_session *s, const char *client, int rc, const char *doc);
+/* The next part of the session's export into srv->frame: true when there
+ * is one to write; the document is freed after its last part. */
+bool privacy_export_next(kt_session *s);
 
 /* ---- export_worker.c: privacy exports off the event loop ---- */
 int export_worker_start(kt_server *srv);
@@ -297,6 +309,7 @@ void portal_deliver(kt_server *srv); /* loop thread: answer finished password jo
 int handle_portal_invite(kt_session *s, const unsigned char *buf, size_t len);
 int handle_portal_forgot(kt_session *s, const unsigned char *buf, size_t len);
 int handle_portal_set_password(kt_session *s, const unsigned char *buf, size_t len);
+int handle_portal_confirm_email(kt_session *s, const unsigned char *buf, size_t len);
 int handle_change_password(kt_session *s, const unsigned char *buf, size_t len);
 
 /* network faults (issue 6): login_tarpit.c */

@@ -120,6 +120,7 @@ void session_free(kt_session *s)
 	}
 	sync_session_free(s);
 	kt_principal_free(&s->principal);
+	free(s->export_doc);
 	free(s->in);
 	free(s);
 }
@@ -173,7 +174,13 @@ int session_queue_frame(kt_session *s, bool fatal)
 
 void session_error(kt_session *s, int code, const char *msg, const char *re, bool fatal)
 {
+	session_error_retry(s, code, msg, re, fatal, 0);
+}
+
+void session_error_retry(kt_session *s, int code, const char *msg, const char *re, bool fatal, int64_t retry_ms)
+{
 	kt_error_msg e = {0};
+	e.retry_after_ms = retry_ms;
 	const char *name = kt_err_name(code);
 	if (!msg)
 		msg = kt_strerror(code);
@@ -220,6 +227,7 @@ static bool allowed(kt_sess_state st, kt_msgtype t)
 	/* portal accounts (issue 5) */
 	case KT_MSG_PORTAL_FORGOT:
 	case KT_MSG_PORTAL_SET_PASSWORD:
+	case KT_MSG_PORTAL_CONFIRM_EMAIL:
 		return st == KT_SS_AUTH;
 	case KT_MSG_PORTAL_INVITE:
 	case KT_MSG_CHANGE_PASSWORD:
@@ -294,6 +302,7 @@ int session_on_message(kt_session *s, const unsigned char *buf, size_t len)
 	case KT_MSG_PORTAL_INVITE: return handle_portal_invite(s, buf, len);
 	case KT_MSG_PORTAL_FORGOT: return handle_portal_forgot(s, buf, len);
 	case KT_MSG_PORTAL_SET_PASSWORD: return handle_portal_set_password(s, buf, len);
+	case KT_MSG_PORTAL_CONFIRM_EMAIL: return handle_portal_confirm_email(s, buf, len);
 	case KT_MSG_CHANGE_PASSWORD: return handle_change_password(s, buf, len);
 	default: return 0;
 	}
@@ -332,6 +341,14 @@ int session_on_writeable(kt_session *s)
 		}
 		close_with_frame(s);
 		return 0;
+	}
+	if (s->export_doc && s->state != KT_SS_CLOSING) {
+		if (privacy_export_next(s)) {
+			if (write_frame(s, (unsigned char *)s->srv->frame.sb.data, s->srv->frame.sb.size))
+				return -1;
+			session_want_write(s); /* the next part, or what waited behind the export */
+			return 0;
+		}
 	}
 	if (s->ctl_head) {
 		kt_frame *f = s->ctl_head;

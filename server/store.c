@@ -14,6 +14,7 @@
 #include "keyring.h"
 #include "kt_mp.h"
 #include "policy.h"
+#include "portal.h"
 #include "schema.h"
 #include "store.h"
 #include "sqlite_ro.h"
@@ -1391,6 +1392,8 @@ static int update_row(kt_store *st, const kt_table *t, const kt_row *row, const 
 	char org[KT_UUID_LEN + 1], *before = NULL, *after = NULL, *fields = NULL, *fv = NULL;
 	const char *owner = NULL;
 	const kt_field *email = NULL;
+	kt_row old_mail = {0};
+	bool have_old_mail = false;
 	int64_t version = 0;
 	size_t len;
 	sqlite3_stmt *s = NULL;
@@ -1457,6 +1460,16 @@ static int update_row(kt_store *st, const kt_table *t, const kt_row *row, const 
 			if (!strcmp(t->name, "client") && !strcmp(f[i].name, "email"))
 				email = &f[i];
 		}
+	}
+
+	/* a client's e-mail is the portal sign-in: whoever changes it, the
+	 * change goes through portal_email_changed below (the old address
+	 * is read here, before it is overwritten) */
+	if (email) {
+		int ec = kt_col_index(t, "email");
+		if ((rc = store_row_load_some(st, t, id, &ec, 1, &old_mail)))
+			goto out;
+		have_old_mail = true;
 	}
 
 	/* the change; it returns the new routing only when it can move the row
@@ -1530,9 +1543,14 @@ static int update_row(kt_store *st, const kt_table *t, const kt_row *row, const 
 		fields = field_list(t, idx, n);
 		rc = audit_row(st, org, "update", t, id, c_new, loc_new, fields, before, after);
 	}
+	if (!rc && have_old_mail) {
+		int ec = kt_col_index(t, "email");
+		rc = portal_email_changed(st, org, id, old_mail.v[ec].null ? NULL : old_mail.v[ec].s, email->text);
+	}
 	if (!rc && version_out)
 		*version_out = version;
 out:
+	kt_row_free(&old_mail);
 	finish(st, s);
 	free(loc_old);
 	free(loc_new);
@@ -2320,7 +2338,11 @@ int store_credentials_find(kt_store *st, const char *email, bool *is_client, cha
 	static const char sql[] =
 		"SELECT 0, id, password_hash FROM staff WHERE email = ?1 AND active = 1 AND password_hash IS NOT NULL "
 		"UNION ALL SELECT 1, id, password_hash FROM client WHERE email_hash = ?2 AND portal_enabled = 1 "
-		"AND password_hash IS NOT NULL LIMIT 1";
+		"AND password_hash IS NOT NULL "
+		/* an account suspended by an e-mail change is still found by the
+		 * address it signed in with, so that its owner learns why */
+		"UNION ALL SELECT 1, c.id, c.password_hash FROM email_change e JOIN client c ON c.id = e.client_id "
+		"WHERE e.old_email_hash = ?2 AND e.suspended = 1 AND c.password_hash IS NOT NULL LIMIT 1";
 	sqlite3_stmt *s = prep(st, sql);
 	char eh[65] = "";
 	int rc;
@@ -2415,6 +2437,12 @@ int store_private_delete(kt_store *st, const char *tbl, const char *col, const c
 }
 
 /* ---- portal accounts (issue 5) ---- */
+
+int store_email_hash(kt_store *st, const char *email, char out[65])
+{
+	out[0] = 0;
+	return keyring_email_hash(st->kr, email, out) ? KT_EIO : KT_OK;
+}
 
 int store_portal_email_owner(kt_store *st, const char *email, bool *is_staff, char id[KT_UUID_LEN + 1])
 {

@@ -277,6 +277,9 @@ int store_credentials_find(kt_store *st, const char *email, bool *is_client,
  * portal-enabled client, staff first, like store_credentials_find but
  * whether or not a password is set. KT_ENOT_FOUND when nobody. The e-mail
  * comparison is the store's business (it will become a keyed hash). */
+/* The keyed hash of an e-mail address (the client.email_hash form) into
+ * out (64 hex characters and NUL). KT_EIO without a keyring. */
+int store_email_hash(kt_store *st, const char *email, char out[65]) KT_MUST_CHECK;
 int store_portal_email_owner(kt_store *st, const char *email, bool *is_staff,
 			     char id[KT_UUID_LEN + 1]) KT_MUST_CHECK;
 /* Up to max clients (any portal state) with this e-mail, into ids; *n gets

@@ -196,17 +196,17 @@ static void test_setup_token_single_use_and_replaced(void **state)
 	assert_int_equal(portal_issue(st, &cfg, key, client, KT_SETUP_INVITE, NULL, NULL), KT_OK);
 	newest_token(h1);
 	assert_int_equal(count("SELECT length(body) + length(to_addr) FROM outbox ORDER BY id DESC LIMIT 1"), 0);
-	assert_int_equal(portal_token_check(st, h1, kt_now_ms(), cl, o), KT_OK);
+	assert_int_equal(portal_token_check(st, h1, KT_TOKEN_SETUP, kt_now_ms(), cl, o), KT_OK);
 	assert_string_equal(cl, client);
-	assert_int_equal(portal_token_check(st, h1, kt_now_ms() + 73LL * 3600 * 1000, cl, o), KT_ETOKEN_EXPIRED);
+	assert_int_equal(portal_token_check(st, h1, KT_TOKEN_SETUP, kt_now_ms() + 73LL * 3600 * 1000, cl, o), KT_ETOKEN_EXPIRED);
 	assert_int_equal(portal_issue(st, &cfg, key, client, KT_SETUP_RESET, NULL, NULL), KT_OK);
 	newest_token(h2);
-	assert_int_equal(portal_token_check(st, h1, kt_now_ms(), cl, o), KT_ETOKEN_REPLACED);
+	assert_int_equal(portal_token_check(st, h1, KT_TOKEN_SETUP, kt_now_ms(), cl, o), KT_ETOKEN_REPLACED);
 	assert_int_equal(portal_apply_setup(st, h2, "$argon2id$fake", NULL, cl), KT_OK);
-	assert_int_equal(portal_token_check(st, h2, kt_now_ms(), cl, o), KT_ETOKEN_USED);
+	assert_int_equal(portal_token_check(st, h2, KT_TOKEN_SETUP, kt_now_ms(), cl, o), KT_ETOKEN_USED);
 	assert_int_equal(portal_apply_setup(st, h2, "$argon2id$fake", NULL, cl), KT_ETOKEN_USED);
 	memset(h2, 0, sizeof h2);
-	assert_int_equal(portal_token_check(st, h2, kt_now_ms(), cl, o), KT_ETOKEN_INVALID);
+	assert_int_equal(portal_token_check(st, h2, KT_TOKEN_SETUP, kt_now_ms(), cl, o), KT_ETOKEN_INVALID);
 	assert_int_equal(count("SELECT portal_enabled FROM client"), 1);
 	assert_int_equal(count("SELECT count(*) FROM audit WHERE action = 'portal_password_set'"), 1);
 }
