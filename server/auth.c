@@ -34,6 +34,10 @@ struct kt_auth {
 	pthread_cond_t cv;
 	auth_job *todo_head, *todo_tail, *done;
 	int queued;
+	/* loop thread only: logins waiting for attempts in flight for their
+	 * account or address to be answered (such an attempt may yet fail) */
+	auth_job *wait_head, *wait_tail;
+	int waiting;
 	bool stop;
 	pthread_t th[KT_AUTH_WORKERS];
 	int nthreads;
@@ -171,6 +175,7 @@ void auth_stop(kt_server *srv)
 		pthread_join(a->th[i], NULL);
 	free_jobs(a->todo_head);
 	free_jobs(a->done);
+	free_jobs(a->wait_head);
 	pthread_mutex_destroy(&a->mu);
 	pthread_cond_destroy(&a->cv);
 	throttle_close(a->thr);
@@ -178,28 +183,9 @@ void auth_stop(kt_server *srv)
 	srv->auth = NULL;
 }
 
-int auth_submit_login(kt_server *srv, kt_session *s, const char *email, size_t elen, const char *pw,
-		      size_t plen)
+/* Hand a job to the workers (loop thread; takes j). */
+static void enqueue(kt_auth *a, auth_job *j)
 {
-	kt_auth *a = srv->auth;
-	kt_signin_keys keys;
-	auth_job *j;
-	int rc;
-
-	throttle_keys(a->thr, email, elen, s->addr, &keys);
-	if ((rc = throttle_login_begin(a->thr, &keys))) /* from here on the attempt counts as a failure */
-		return rc;
-	if (a->queued >= KT_AUTH_QUEUE || !(j = calloc(1, sizeof *j))) {
-		throttle_login_done(a->thr, &keys, KT_EBUSY); /* not attempted: not counted */
-		return a->queued >= KT_AUTH_QUEUE ? KT_EBUSY : KT_ENOMEM;
-	}
-	j->keys = keys;
-	j->session_id = s->id;
-	memcpy(j->email, email, elen);
-	memcpy(j->password, pw, plen);
-	memcpy(j->device, s->device, sizeof j->device);
-	memcpy(j->app, s->app, sizeof j->app);
-	memcpy(j->addr, s->addr, sizeof j->addr);
 	pthread_mutex_lock(&a->mu);
 	{
 		/* fair between addresses: a job goes behind every job of a round no
@@ -207,6 +193,7 @@ int auth_submit_login(kt_server *srv, kt_session *s, const char *email, size_t e
 		 * from one address waits behind one check of every other address
 		 * instead of keeping everyone else waiting behind its backlog */
 		auth_job *after = NULL;
+		j->round = 0;
 		for (auth_job *q = a->todo_head; q; q = q->next)
 			j->round += strcmp(q->addr, j->addr) == 0;
 		for (auth_job *q = a->todo_head; q && q->round <= j->round; q = q->next)
@@ -224,7 +211,85 @@ int auth_submit_login(kt_server *srv, kt_session *s, const char *email, size_t e
 	a->queued++;
 	pthread_cond_signal(&a->cv);
 	pthread_mutex_unlock(&a->mu);
+}
+
+static void free_job(auth_job *j)
+{
+	sodium_memzero(j, sizeof *j);
+	free(j);
+}
+
+int auth_submit_login(kt_server *srv, kt_session *s, const char *email, size_t elen, const char *pw,
+		      size_t plen)
+{
+	kt_auth *a = srv->auth;
+	kt_signin_keys keys;
+	bool wait = false;
+	auth_job *j;
+	int rc;
+
+	throttle_keys(a->thr, email, elen, s->addr, &keys);
+	if ((rc = throttle_login_begin(a->thr, &keys, &wait))) /* unless wait: it counts as a failure from now */
+		return rc;
+	if (wait ? a->waiting >= KT_AUTH_QUEUE : a->queued >= KT_AUTH_QUEUE) {
+		if (!wait)
+			throttle_login_done(a->thr, &keys, KT_EBUSY); /* not attempted: not counted */
+		return wait ? KT_ETHROTTLED : KT_EBUSY;
+	}
+	if (!(j = calloc(1, sizeof *j))) {
+		if (!wait)
+			throttle_login_done(a->thr, &keys, KT_EBUSY);
+		return KT_ENOMEM;
+	}
+	j->keys = keys;
+	j->session_id = s->id;
+	memcpy(j->email, email, elen);
+	memcpy(j->password, pw, plen);
+	memcpy(j->device, s->device, sizeof j->device);
+	memcpy(j->app, s->app, sizeof j->app);
+	memcpy(j->addr, s->addr, sizeof j->addr);
+	if (wait) { /* until the attempts in flight for its account or address are answered */
+		if (a->wait_tail)
+			a->wait_tail->next = j;
+		else
+			a->wait_head = j;
+		a->wait_tail = j;
+		a->waiting++;
+		return KT_OK;
+	}
+	enqueue(a, j);
 	return KT_OK;
+}
+
+/* Logins that waited for attempts in flight: each goes to the workers now,
+ * is refused (a lock-out came of those attempts), or waits on. */
+static void retry_waiting(kt_server *srv)
+{
+	kt_auth *a = srv->auth;
+	auth_job *list = a->wait_head, *keep = NULL, **tail = &keep;
+	a->wait_head = a->wait_tail = NULL;
+	while (list) {
+		auth_job *j = list;
+		kt_session *s = session_find(srv, j->session_id);
+		bool wait = false;
+		int rc = KT_OK;
+		list = j->next;
+		j->next = NULL;
+		if (!s || s->state != KT_SS_AUTH_PENDING || (rc = throttle_login_begin(a->thr, &j->keys, &wait))) {
+			a->waiting--;
+			if (s && s->state == KT_SS_AUTH_PENDING)
+				login_tarpit(s, rc);
+			free_job(j);
+		} else if (wait) {
+			*tail = j;
+			tail = &j->next;
+			a->wait_tail = j;
+		} else {
+			a->waiting--;
+			enqueue(a, j);
+		}
+	}
+	a->wait_head = keep;
 }
 
 void auth_deliver(kt_server *srv)
@@ -253,9 +318,9 @@ void auth_deliver(kt_server *srv)
 					      j->rc == KT_EAUTH_FAILED && s->auth_fails >= KT_MAX_AUTH_FAILS_PER_CONN);
 			}
 		}
-		sodium_memzero(j, sizeof *j);
-		free(j);
+		free_job(j);
 	}
+	retry_waiting(srv);
 }
 
 int auth_resume(kt_server *srv, kt_session *s, const char *token, size_t len, bool *is_client,

@@ -301,10 +301,11 @@ typedef struct kt_signin_keys {
 int throttle_open(kt_server *srv, kt_throttle **out) __attribute__((warn_unused_result));
 void throttle_close(kt_throttle *t); /* NULL is fine */
 void throttle_keys(kt_throttle *t, const char *email, size_t elen, const char *addr, kt_signin_keys *k);
-/* KT_OK: the attempt is in flight and counts as a failure until
- * throttle_login_done; KT_ETHROTTLED: locked out, or as many attempts in
- * flight as the limit allows, or no room to count it. */
-int throttle_login_begin(kt_throttle *t, kt_signin_keys *k) __attribute__((warn_unused_result));
+/* KT_OK and !*wait: the attempt is in flight and counts as a failure until
+ * throttle_login_done. KT_OK and *wait: as many attempts are in flight as
+ * the free failures allow; ask again when one is done (nothing counted).
+ * KT_ETHROTTLED: locked out, or no room in the table to count it. */
+int throttle_login_begin(kt_throttle *t, kt_signin_keys *k, bool *wait) __attribute__((warn_unused_result));
 /* The attempt's outcome: KT_OK, KT_EAUTH_FAILED (counted) or another error (not counted). */
 void throttle_login_done(kt_throttle *t, const kt_signin_keys *k, int rc);
 int throttle_resume_check(kt_throttle *t, const char *addr); /* KT_OK or KT_ETHROTTLED */

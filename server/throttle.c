@@ -23,6 +23,8 @@ typedef struct entry {
 	int64_t last;         /* last failure, or for a known pair its last sign-in */
 } entry;
 
+_Static_assert(sizeof(entry) == 48, "README and PROTOCOL.md state the table's size");
+
 struct kt_throttle {
 	kt_server *srv;
 	entry *e;             /* KT_THROTTLE_ENTRIES, allocated once: the memory bound */
@@ -297,18 +299,24 @@ void throttle_keys(kt_throttle *t, const char *email, size_t elen, const char *a
 	k->known = false;
 }
 
-int throttle_login_begin(kt_throttle *t, kt_signin_keys *k)
+int throttle_login_begin(kt_throttle *t, kt_signin_keys *k, bool *wait)
 {
 	int64_t now = kt_now_ms();
 	entry *acc = find(t, k->acc), *ip = find(t, k->ip), *pair = find(t, k->pair);
+	entry *own;
 
 	/* From an address this account signed in from before, the account's own
 	 * lock-out does not apply (that pair has its own count instead): a
 	 * stranger who keeps the account locked cannot keep its owner out. */
 	k->known = pair && pair->known;
-	if (!may_try(ip, KT_THROTTLE_ADDR_FREE, now) ||
-	    !may_try(k->known ? pair : acc, KT_THROTTLE_ACCOUNT_FREE, now))
+	own = k->known ? pair : acc;
+	*wait = false;
+	if (locked(ip, now) || locked(own, now))
 		return KT_ETHROTTLED;
+	if (!may_try(ip, KT_THROTTLE_ADDR_FREE, now) || !may_try(own, KT_THROTTLE_ACCOUNT_FREE, now)) {
+		*wait = true; /* the attempts in flight may use up the free failures: see how they end */
+		return KT_OK;
+	}
 	if ((!acc && !(acc = get(t, k->acc, now))) || (!ip && !(ip = get(t, k->ip, now)))) {
 		if (acc) /* the table is full: refuse rather than forget a count */
 			drop_if_idle(t, acc, now);
@@ -371,7 +379,8 @@ int throttle_resume_check(kt_throttle *t, const char *addr)
 {
 	uint8_t key[16];
 	key_of(t, "i:", addr, strlen(addr), NULL, key);
-	return may_try(find(t, key), KT_THROTTLE_ADDR_FREE, kt_now_ms()) ? KT_OK : KT_ETHROTTLED;
+	/* a resume is checked at once, never in flight: only a lock-out refuses it */
+	return locked(find(t, key), kt_now_ms()) ? KT_ETHROTTLED : KT_OK;
 }
 
 void throttle_resume_failed(kt_throttle *t, const char *addr)
