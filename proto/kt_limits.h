@@ -44,6 +44,7 @@
 #define KT_THROTTLE_ADDR_FREE 20       /* failures per address before lock-out */
 #define KT_THROTTLE_MAX_LOCK_S 900     /* lock-out doubles from 1 s up to this */
 #define KT_THROTTLE_REPLY_MS 1000     /* a throttled login is answered after this */
+#define KT_THROTTLE_ENTRIES 65536      /* throttle table: accounts, addresses, sign-in addresses (48 B each) */
 #define KT_AUTH_WORKERS 2              /* Argon2id worker threads */
 #define KT_AUTH_QUEUE 64               /* queued sign-ins; beyond -> busy */
 

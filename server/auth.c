@@ -3,7 +3,8 @@
  * never stalls the event loop; finished checks are handed back through a
  * queue and lws_cancel_service(). Tokens are 32 random bytes; only a keyed
  * BLAKE2b hash of them is stored. Failed attempts are throttled per account
- * and per address. Never logs passwords, tokens or e-mail addresses. */
+ * and per address (throttle.c). Never logs passwords, tokens or e-mail
+ * addresses. */
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
@@ -25,17 +26,8 @@ typedef struct auth_job {
 	int64_t expires_at;
 	char addr[64]; /* the peer's address: the queue is fair between addresses */
 	int round;     /* jobs of the same address queued ahead of this one when it came */
+	kt_signin_keys keys; /* its entries in the throttle, where it is in flight */
 } auth_job;
-
-#define THROTTLE_SLOTS 4096
-
-typedef struct throttle {
-	uint8_t key[16]; /* keyed hash of "a:" + e-mail or "i:" + address */
-	int fails;
-	int64_t locked_until;
-	int64_t last;
-	bool stored;     /* a lock-out of it is in the database (lockout_save) */
-} throttle;
 
 struct kt_auth {
 	kt_server *srv;
@@ -43,10 +35,14 @@ struct kt_auth {
 	pthread_cond_t cv;
 	auth_job *todo_head, *todo_tail, *done;
 	int queued;
+	/* loop thread only: logins waiting for attempts in flight for their
+	 * account or address to be answered (such an attempt may yet fail) */
+	auth_job *wait_head, *wait_tail;
+	int waiting;
 	bool stop;
 	pthread_t th[KT_AUTH_WORKERS];
 	int nthreads;
-	throttle slots[THROTTLE_SLOTS];
+	kt_throttle *thr; /* throttle.c */
 	char dummy_hash[crypto_pwhash_STRBYTES];
 };
 
@@ -136,8 +132,6 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static void lockout_load(kt_auth *a);
-
 int auth_start(kt_server *srv)
 {
 	kt_auth *a = calloc(1, sizeof *a);
@@ -152,8 +146,11 @@ int auth_start(kt_server *srv)
 		free(a);
 		return KT_ENOMEM;
 	}
+	if (throttle_open(srv, &a->thr)) {
+		free(a);
+		return KT_ENOMEM;
+	}
 	srv->auth = a;
-	lockout_load(a);
 	for (int i = 0; i < KT_AUTH_WORKERS; i++) {
 		if (pthread_create(&a->th[i], NULL, worker, a) != 0)
 			return KT_ENOMEM;
@@ -185,155 +182,17 @@ void auth_stop(kt_server *srv)
 		pthread_join(a->th[i], NULL);
 	free_jobs(a->todo_head);
 	free_jobs(a->done);
+	free_jobs(a->wait_head);
 	pthread_mutex_destroy(&a->mu);
 	pthread_cond_destroy(&a->cv);
+	throttle_close(a->thr);
 	free(a);
 	srv->auth = NULL;
 }
 
-/* ---- throttling (loop thread only) ---- */
-
-static throttle *slot_of(kt_auth *a, const uint8_t h[16]);
-
-static throttle *throttle_slot(kt_auth *a, const char *kind, const char *key, size_t klen)
+/* Hand a job to the workers (loop thread; takes j). */
+static void enqueue(kt_auth *a, auth_job *j)
 {
-	uint8_t h[16];
-	crypto_generichash_state st;
-	/* keyed: the lock-outs kept in the database name no e-mail or address */
-	crypto_generichash_init(&st, a->srv->token_key, sizeof a->srv->token_key, sizeof h);
-	crypto_generichash_update(&st, (const uint8_t *)kind, strlen(kind));
-	for (size_t i = 0; i < klen; i++) {
-		uint8_t c = (uint8_t)key[i];
-		if (c >= 'A' && c <= 'Z')
-			c = (uint8_t)(c + 32); /* e-mails compare case-insensitively */
-		crypto_generichash_update(&st, &c, 1);
-	}
-	crypto_generichash_final(&st, h, sizeof h);
-	return slot_of(a, h);
-}
-
-static throttle *slot_of(kt_auth *a, const uint8_t h[16])
-{
-	throttle *oldest = NULL;
-	/* small open-addressed table; on overflow the least recent entry is reused */
-	uint32_t start = ((uint32_t)h[0] << 8 | h[1]) % THROTTLE_SLOTS;
-	for (int i = 0; i < 16; i++) {
-		throttle *t = &a->slots[(start + (uint32_t)i) % THROTTLE_SLOTS];
-		if (memcmp(t->key, h, sizeof t->key) == 0)
-			return t;
-		if (!oldest || t->last < oldest->last)
-			oldest = t;
-	}
-	memset(oldest, 0, sizeof *oldest);
-	memcpy(oldest->key, h, sizeof oldest->key);
-	return oldest;
-}
-
-static bool locked(const throttle *t, int64_t now)
-{
-	return t->locked_until > now;
-}
-
-/* Lock-outs outlive a restart: each is kept in meta under "lockout:" + the
- * slot's hex key until a good sign-in clears it (small writes on the loop
- * thread, as for the device register; only when an account or address gets
- * locked, which a guesser reaches at most once a second per account). */
-#define LOCKOUT_PREFIX "lockout:"
-#define LOCKOUT_FORGET_MS (24LL * 3600 * 1000) /* an old, expired lock-out is dropped at start */
-
-static void lockout_name(const throttle *t, char out[sizeof LOCKOUT_PREFIX + 32])
-{
-	memcpy(out, LOCKOUT_PREFIX, sizeof LOCKOUT_PREFIX - 1);
-	kt_hex(out + sizeof LOCKOUT_PREFIX - 1, t->key, sizeof t->key);
-}
-
-static void lockout_save(kt_auth *a, throttle *t)
-{
-	char name[sizeof LOCKOUT_PREFIX + 32], val[64];
-	int n = snprintf(val, sizeof val, "%d %lld %lld", t->fails, (long long)t->locked_until, (long long)t->last);
-	lockout_name(t, name);
-	if (store_meta_set(a->srv->st, name, val, (size_t)n) == KT_OK)
-		t->stored = true;
-	else
-		kt_warn("auth: a lock-out was not saved; it ends if the server restarts");
-}
-
-static void lockout_clear(kt_auth *a, throttle *t)
-{
-	char name[sizeof LOCKOUT_PREFIX + 32];
-	sqlite3_stmt *q;
-	if (!t->stored)
-		return;
-	lockout_name(t, name);
-	if (sqlite3_prepare_v2(store_db(a->srv->st), "DELETE FROM meta WHERE key = ?", -1, &q, NULL) != SQLITE_OK)
-		return;
-	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) == SQLITE_DONE)
-		t->stored = false;
-	sqlite3_finalize(q);
-}
-
-/* The lock-outs a previous run left, back into the table. */
-static void lockout_load(kt_auth *a)
-{
-	sqlite3 *db = store_db(a->srv->st);
-	sqlite3_stmt *q;
-	int64_t now = kt_now_ms();
-	if (sqlite3_prepare_v2(db, "SELECT key, value FROM meta WHERE key >= '" LOCKOUT_PREFIX "' AND key < 'lockout;'",
-			       -1, &q, NULL) != SQLITE_OK)
-		return;
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		const char *k = (const char *)sqlite3_column_text(q, 0), *v = (const char *)sqlite3_column_text(q, 1);
-		uint8_t h[16];
-		int fails;
-		long long until, last;
-		if (!k || !v || !kt_unhex(h, sizeof h, k + sizeof LOCKOUT_PREFIX - 1, strlen(k + sizeof LOCKOUT_PREFIX - 1)) ||
-		    sscanf(v, "%d %lld %lld", &fails, &until, &last) != 3 || (until < now && last < now - LOCKOUT_FORGET_MS))
-			continue; /* (left in place: cleared by the next good sign-in, or harmless) */
-		throttle *t = slot_of(a, h);
-		t->fails = fails;
-		t->locked_until = until;
-		t->last = last;
-		t->stored = true;
-	}
-	sqlite3_finalize(q);
-}
-
-static void note_failure(kt_auth *a, throttle *t, int free_fails, int64_t now)
-{
-	t->fails++;
-	t->last = now;
-	if (t->fails >= free_fails) { /* the free failures are used up: lock, doubling each time */
-		int shift = t->fails - free_fails;
-		int64_t lock_s = shift >= 10 ? KT_THROTTLE_MAX_LOCK_S : (int64_t)1 << shift;
-		if (lock_s > KT_THROTTLE_MAX_LOCK_S)
-			lock_s = KT_THROTTLE_MAX_LOCK_S;
-		t->locked_until = now + lock_s * 1000;
-		lockout_save(a, t);
-	}
-}
-
-int auth_submit_login(kt_server *srv, kt_session *s, const char *email, size_t elen, const char *pw,
-		      size_t plen)
-{
-	kt_auth *a = srv->auth;
-	int64_t now = kt_now_ms();
-	throttle *acc = throttle_slot(a, "a:", email, elen);
-	throttle *ip = throttle_slot(a, "i:", s->addr, strlen(s->addr));
-	auth_job *j;
-
-	if (locked(acc, now) || locked(ip, now))
-		return KT_ETHROTTLED;
-	if (a->queued >= KT_AUTH_QUEUE)
-		return KT_EBUSY;
-	if (!(j = calloc(1, sizeof *j)))
-		return KT_ENOMEM;
-	j->session_id = s->id;
-	memcpy(j->email, email, elen);
-	memcpy(j->password, pw, plen);
-	memcpy(j->device, s->device, sizeof j->device);
-	memcpy(j->app, s->app, sizeof j->app);
-	memcpy(j->addr, s->addr, sizeof j->addr);
 	pthread_mutex_lock(&a->mu);
 	{
 		/* fair between addresses: a job goes behind every job of a round no
@@ -341,6 +200,7 @@ int auth_submit_login(kt_server *srv, kt_session *s, const char *email, size_t e
 		 * from one address waits behind one check of every other address
 		 * instead of keeping everyone else waiting behind its backlog */
 		auth_job *after = NULL;
+		j->round = 0;
 		for (auth_job *q = a->todo_head; q; q = q->next)
 			j->round += strcmp(q->addr, j->addr) == 0;
 		for (auth_job *q = a->todo_head; q && q->round <= j->round; q = q->next)
@@ -358,14 +218,91 @@ int auth_submit_login(kt_server *srv, kt_session *s, const char *email, size_t e
 	a->queued++;
 	pthread_cond_signal(&a->cv);
 	pthread_mutex_unlock(&a->mu);
+}
+
+static void free_job(auth_job *j)
+{
+	sodium_memzero(j, sizeof *j);
+	free(j);
+}
+
+int auth_submit_login(kt_server *srv, kt_session *s, const char *email, size_t elen, const char *pw,
+		      size_t plen)
+{
+	kt_auth *a = srv->auth;
+	kt_signin_keys keys;
+	bool wait = false;
+	auth_job *j;
+	int rc;
+
+	throttle_keys(a->thr, email, elen, s->addr, &keys);
+	if ((rc = throttle_login_begin(a->thr, &keys, &wait))) /* unless wait: it counts as a failure from now */
+		return rc;
+	if (wait ? a->waiting >= KT_AUTH_QUEUE : a->queued >= KT_AUTH_QUEUE) {
+		if (!wait)
+			throttle_login_done(a->thr, &keys, KT_EBUSY); /* not attempted: not counted */
+		return wait ? KT_ETHROTTLED : KT_EBUSY;
+	}
+	if (!(j = calloc(1, sizeof *j))) {
+		if (!wait)
+			throttle_login_done(a->thr, &keys, KT_EBUSY);
+		return KT_ENOMEM;
+	}
+	j->keys = keys;
+	j->session_id = s->id;
+	memcpy(j->email, email, elen);
+	memcpy(j->password, pw, plen);
+	memcpy(j->device, s->device, sizeof j->device);
+	memcpy(j->app, s->app, sizeof j->app);
+	memcpy(j->addr, s->addr, sizeof j->addr);
+	if (wait) { /* until the attempts in flight for its account or address are answered */
+		if (a->wait_tail)
+			a->wait_tail->next = j;
+		else
+			a->wait_head = j;
+		a->wait_tail = j;
+		a->waiting++;
+		return KT_OK;
+	}
+	enqueue(a, j);
 	return KT_OK;
+}
+
+/* Logins that waited for attempts in flight: each goes to the workers now,
+ * is refused (a lock-out came of those attempts), or waits on. */
+static void retry_waiting(kt_server *srv)
+{
+	kt_auth *a = srv->auth;
+	auth_job *list = a->wait_head, *keep = NULL, **tail = &keep;
+	a->wait_head = a->wait_tail = NULL;
+	while (list) {
+		auth_job *j = list;
+		kt_session *s = session_find(srv, j->session_id);
+		bool wait = false;
+		int rc = KT_OK;
+		list = j->next;
+		j->next = NULL;
+		if (!s || s->state != KT_SS_AUTH_PENDING || (rc = throttle_login_begin(a->thr, &j->keys, &wait))) {
+			a->waiting--;
+			if (s && s->state == KT_SS_AUTH_PENDING)
+				login_tarpit(s, rc);
+			free_job(j);
+		} else if (wait) {
+			*tail = j;
+			tail = &j->next;
+			a->wait_tail = j;
+		} else {
+			a->waiting--;
+			enqueue(a, j);
+		}
+	}
+	a->wait_head = keep;
 }
 
 void auth_deliver(kt_server *srv)
 {
 	kt_auth *a = srv->auth;
 	auth_job *list;
-	int64_t now = kt_now_ms();
 
 	pthread_mutex_lock(&a->mu);
 	list = a->done;
@@ -375,51 +312,41 @@ void auth_deliver(kt_server *srv)
 		auth_job *j = list;
 		kt_session *s = session_find(srv, j->session_id);
 		list = j->next;
-		throttle *acc = throttle_slot(a, "a:", j->email, strlen(j->email));
+		/* counted whether or not the peer is still there to hear it */
+		throttle_login_done(a->thr, &j->keys, j->rc);
 		if (s && s->state == KT_SS_AUTH_PENDING) {
-			throttle *ip = throttle_slot(a, "i:", s->addr, strlen(s->addr));
 			if (j->rc == KT_OK) {
-				acc->fails = 0;
-				acc->locked_until = 0;
-				lockout_clear(a, acc);
 				session_signed_in(s, j->is_client, j->principal_id, j->token, j->expires_at);
 			} else {
 				s->state = KT_SS_AUTH;
-				if (j->rc == KT_EAUTH_FAILED) {
-					note_failure(a, acc, KT_THROTTLE_ACCOUNT_FREE, now);
-					note_failure(a, ip, KT_THROTTLE_ADDR_FREE, now);
+				if (j->rc == KT_EAUTH_FAILED)
 					s->auth_fails++;
-				}
 				session_error(s, j->rc, NULL, "login",
 					      j->rc == KT_EAUTH_FAILED && s->auth_fails >= KT_MAX_AUTH_FAILS_PER_CONN);
 			}
-		} else if (j->rc == KT_EAUTH_FAILED) {
-			note_failure(a, acc, KT_THROTTLE_ACCOUNT_FREE, now); /* peer left; still counts */
 		}
-		sodium_memzero(j, sizeof *j);
-		free(j);
+		free_job(j);
 	}
+	retry_waiting(srv);
 }
 
 int auth_resume(kt_server *srv, kt_session *s, const char *token, size_t len, bool *is_client,
 		char principal_id[KT_UUID_LEN + 1], int64_t *expires_at)
 {
 	uint8_t tok[32], th[32];
-	int64_t now = kt_now_ms();
-	throttle *ip = throttle_slot(srv->auth, "i:", s->addr, strlen(s->addr));
 	int rc;
 
-	if (locked(ip, now))
+	if (throttle_resume_check(srv->auth->thr, s->addr))
 		return KT_ETHROTTLED;
 	if (!kt_unhex(tok, sizeof tok, token, len)) {
-		note_failure(srv->auth, ip, KT_THROTTLE_ADDR_FREE, now);
+		throttle_resume_failed(srv->auth->thr, s->addr);
 		return KT_EAUTH_FAILED;
 	}
 	auth_token_hash(srv, tok, sizeof tok, th);
 	sodium_memzero(tok, sizeof tok);
 	rc = store_session_find(srv->st, th, sizeof th, s->device, is_client, principal_id, expires_at);
 	if (rc == KT_ENOT_FOUND) {
-		note_failure(srv->auth, ip, KT_THROTTLE_ADDR_FREE, now);
+		throttle_resume_failed(srv->auth->thr, s->addr);
 		return KT_EAUTH_FAILED;
 	}
 	if (!rc)

@@ -10,6 +10,7 @@
 #include "admin.h"
 #include "audit.h"
 #include "backup.h"
+#include "client_addr.h"
 #include "keyring.h"
 #include "demo.h"
 #include "erasure.h"
@@ -31,6 +32,9 @@ static void usage(FILE *f)
 		"        [--organisations 2]              with --demo: a second, independent salon business too\n"
 		"  serve --db FILE --listen HOST:PORT     serve devices over WebSocket (port 0 = any free\n"
 		"        [--config FILE] [--verbose]      port; the chosen one is printed)\n"
+		"        [--trusted-proxy ADDR[/PREFIX]]  a TLS proxy in front (repeatable): connections from\n"
+		"        [--proxy-header NAME]            it count as the client address in its header\n"
+		"                                         (x-forwarded-for, the default, or x-real-ip)\n"
 		"  admin --db FILE SUBCOMMAND ...         server-side edits (see: kartoteka-server admin --db F help)\n"
 		"  admin --db FILE portal invite CLIENT_ID [--config FILE]\n"
 		"                                         send a client a portal password-setup link\n"
@@ -54,7 +58,8 @@ static void usage(FILE *f)
 		"\n"
 		"config file (serve --config FILE): lines 'key = value', keys: db, listen, key_file,\n"
 		"log_level (error, warn, info, debug), retention_months (default 36; privacy retention),\n"
-		"ping_idle_s (30: ping a device silent this long), idle_timeout_s (120: then close it).\n"
+		"ping_idle_s (30: ping a device silent this long), idle_timeout_s (120: then close it),\n"
+		"trusted_proxy (addresses or ADDR/PREFIX, comma-separated, repeatable), proxy_header.\n"
 		"Command-line options win over the file.\n"
 		"Portal and mail keys: portal_url, setup_token_hours (72), smtp_url (none: write .eml\n"
 		"files to spool_dir, default DB.spool), smtp_from, smtp_user, smtp_password,\n"
@@ -213,6 +218,8 @@ static int read_config(const char *path, const char **db, const char **listen, i
 			/* portal and mail keys (issue 5) */
 			const char *why = NULL;
 			int prc = keepalive_config_set(k, v, &why); /* ping_idle_s, idle_timeout_s */
+			if (prc == 1) /* trusted_proxy, proxy_header */
+				prc = client_addr_config_set(k, v, &why);
 			if (prc == 1)
 				prc = portal_config_set(portal, k, v, &why);
 			if (prc == 0)
@@ -243,6 +250,16 @@ static int cmd_serve(int argc, char **argv)
 	portal_config_defaults(&portal);
 	if (config && read_config(config, &o.db_path, &o.listen, &o.log_level, &retention, &portal))
 		return 2;
+	/* --trusted-proxy ADDR[/PREFIX] (repeatable; added to the file's) and
+	 * --proxy-header NAME (wins over the file's) */
+	for (int i = 0; i < argc - 1; i++) {
+		const char *why = NULL;
+		if ((!strcmp(argv[i], "--trusted-proxy") && client_addr_trust(argv[i + 1], &why)) ||
+		    (!strcmp(argv[i], "--proxy-header") && client_addr_config_set("proxy_header", argv[i + 1], &why))) {
+			fprintf(stderr, "kartoteka-server serve: %s %s: %s\n", argv[i], argv[i + 1], why);
+			return 2;
+		}
+	}
 	if (keepalive_config_check()) {
 		fprintf(stderr, "kartoteka-server: config %s: %s\n", config, keepalive_config_check());
 		return 2;

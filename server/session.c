@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
+#include "client_addr.h"
 #include "server.h"
 
 /* The sign-in deadline. Every connection gets the same time to sign in, so
@@ -75,6 +76,29 @@ void session_deadlines_stop(kt_server *srv)
 	lws_sul_cancel(&srv->deadline_timer);
 }
 
+/* The address this connection counts as for throttling (client_addr.h):
+ * behind a trusted proxy, the client the proxy names in its header. The
+ * upgrade request's headers are still at hand while the connection is
+ * being established. */
+static void session_client_addr(kt_session *s, const char *peer)
+{
+	enum lws_token_indexes tok =
+		client_addr_header() == KT_PROXY_XFF ? WSI_TOKEN_X_FORWARDED_FOR : WSI_TOKEN_HTTP_X_REAL_IP;
+	char *h = NULL;
+	int n = client_addr_is_trusted(peer) ? lws_hdr_total_length(s->wsi, tok) : 0;
+	/* the whole value, however long: the client's own part is on its left,
+	 * and a cut-off value would leave us with only the proxy's address */
+	if (n > 0 && (h = malloc((size_t)n + 1)) && lws_hdr_copy(s->wsi, h, n + 1, tok) < 0) {
+		free(h);
+		h = NULL;
+	}
+	static bool warned;
+	if (!client_addr_pick(peer, h, s->addr) && n > 0 && !warned && (warned = true))
+		kt_warn("a trusted proxy sent an unusable %s header; such connections count as the proxy's address",
+			tok == WSI_TOKEN_X_FORWARDED_FOR ? "X-Forwarded-For" : "X-Real-IP");
+	free(h);
+}
+
 kt_session *session_new(kt_server *srv, struct lws *wsi)
 {
 	kt_session *s = calloc(1, sizeof *s);
@@ -88,7 +112,7 @@ kt_session *session_new(kt_server *srv, struct lws *wsi)
 	s->last_rx_us = kt_mono_us();
 	s->ping_at_us = s->last_rx_us;
 	lws_get_peer_simple(wsi, ip, sizeof ip);
-	snprintf(s->addr, sizeof s->addr, "%s", ip);
+	session_client_addr(s, ip);
 	s->next = srv->sessions;
 	if (srv->sessions)
 		srv->sessions->prev = s;
