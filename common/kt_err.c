@@ -42,6 +42,7 @@ static const struct {
 	[KT_ETOKEN_EXPIRED] = {"token_expired", "this setup link has expired; ask for a new one"},
 	[KT_ETOKEN_REPLACED] = {"token_replaced", "a newer setup link was sent; use that one"},
 	[KT_ENO_EMAIL] = {"no_email", "the client has no e-mail address"},
+	[KT_EDEVICE_TAKEN] = {"device_taken", "this device is signed in as another person"},
 };
 
 const char *kt_err_name(int code)

@@ -39,6 +39,7 @@ typedef enum kt_err {
 	KT_ETOKEN_EXPIRED,  /* "token_expired": the setup link is too old */
 	KT_ETOKEN_REPLACED, /* "token_replaced": a newer setup link was sent */
 	KT_ENO_EMAIL,       /* "no_email": the client has no e-mail address */
+	KT_EDEVICE_TAKEN,   /* "device_taken": the device id is signed in as another person */
 	KT_ERR_COUNT
 } kt_err;
 

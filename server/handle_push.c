@@ -169,10 +169,12 @@ static int record(push_ctx *c, const kt_mut *m, size_t start, const kt_row *row)
 				       c->body->sb.data + start, n, &sealed, &n)))
 			return rc;
 	}
-	if (!(q = store_prepare(c->st, "INSERT INTO mutation(device_id, mid, result, at) VALUES(?, ?, ?, ?)"))) {
+	if (!(q = store_prepare(c->st, "INSERT INTO mutation(device_id, mid, result, at, principal_id) "
+				       "VALUES(?, ?, ?, ?, ?)"))) {
 		free(sealed);
 		return KT_EIO;
 	}
+	sqlite3_bind_text(q, 5, c->p->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 1, c->device, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, m->mid);
 	if (sealed)
@@ -407,11 +409,14 @@ static int apply_one(void *user, const kt_mut *m)
 	/* 1. the same mutation again: the first answer, nothing changes (a mid
 	 * above the device's highest recorded one cannot be a replay) */
 	if (!c->any_mid || m->mid <= c->max_mid) {
-		sqlite3_stmt *q = store_prepare(st, "SELECT result FROM mutation WHERE device_id = ? AND mid = ?");
+		/* the answers are the person's: a borrowed device id reads none */
+		sqlite3_stmt *q = store_prepare(st, "SELECT result FROM mutation WHERE principal_id = ? AND "
+						    "device_id = ? AND mid = ?");
 		if (!q)
 			return c->rc = KT_EIO;
-		sqlite3_bind_text(q, 1, c->device, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(q, 2, m->mid);
+		sqlite3_bind_text(q, 1, p->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, c->device, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 3, m->mid);
 		if (sqlite3_step(q) == SQLITE_ROW) {
 			const void *b = sqlite3_column_blob(q, 0);
 			size_t n = (size_t)sqlite3_column_bytes(q, 0), plen;
@@ -767,13 +772,15 @@ bool push_job_finished(const kt_push_job *j)
 	return j->rc || (j->next_mut == j->nmuts && j->events_done);
 }
 
-/* The device's highest recorded mutation id, read in this transaction. */
+/* The highest mutation id this person recorded from this device, read in this transaction. */
 static int highest_mid(push_ctx *c)
 {
-	sqlite3_stmt *q = store_prepare(c->st, "SELECT max(mid) FROM mutation WHERE device_id = ?");
+	sqlite3_stmt *q = store_prepare(c->st, "SELECT max(mid) FROM mutation WHERE principal_id = ? AND "
+					       "device_id = ?");
 	if (!q)
 		return KT_EIO;
-	sqlite3_bind_text(q, 1, c->device, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 1, c->p->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, c->device, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(q) == SQLITE_ROW ? KT_OK : KT_EIO;
 	c->any_mid = !rc && sqlite3_column_type(q, 0) != SQLITE_NULL;
 	c->max_mid = c->any_mid ? sqlite3_column_int64(q, 0) : 0;

@@ -266,6 +266,22 @@ const char *const kt_migrations[] = {
 	 * erasure stops waiting for a purge receipt it will never get. */
 	"ALTER TABLE device ADD COLUMN lost_at INTEGER;"
 	"ALTER TABLE device ADD COLUMN lost_by TEXT;",
+
+	/* 13: a device id belongs to one person at a time. released_at: when
+	 * its person signed out on it (or the salon signed it out); until then
+	 * nobody else may sign in with it (store_device_seen). Stored push
+	 * answers are the person's, not the device id's: whoever borrows an id
+	 * neither reads them nor takes the mids. Rows from before are given
+	 * the person the device was registered to then ('' if none). */
+	"ALTER TABLE device ADD COLUMN released_at INTEGER;"
+	"CREATE TABLE mutation_13("
+	" principal_id TEXT NOT NULL, device_id TEXT NOT NULL, mid INTEGER NOT NULL, result BLOB NOT NULL,"
+	" at INTEGER NOT NULL, PRIMARY KEY(principal_id, device_id, mid)) WITHOUT ROWID;"
+	"INSERT INTO mutation_13 SELECT coalesce((SELECT d.principal_id FROM device d WHERE d.id = m.device_id), ''),"
+	" m.device_id, m.mid, m.result, m.at FROM mutation m;"
+	"DROP TABLE mutation;"
+	"ALTER TABLE mutation_13 RENAME TO mutation;",
+
 };
 
 const int kt_migration_count = sizeof kt_migrations / sizeof kt_migrations[0];

@@ -277,6 +277,11 @@ void writer_note_ack(kt_server *srv, const char *device, int64_t seq);
 void writer_deliver(kt_server *srv); /* loop thread: answer finished pushes */
 
 /* ---- auth.c ---- */
+/* Why a sign-in with a device id that another person holds is refused
+ * (KT_EDEVICE_TAKEN), and what to do about it. */
+#define KT_DEVICE_TAKEN_MSG                                                                                    \
+	"device: this device id is signed in as another person; sign out on that device first, or have an " \
+	"owner or manager sign it out (manage sign_out_device), or sign in with a new device id"
 int auth_start(kt_server *srv);
 void auth_stop(kt_server *srv);
 /* Queue a password check; KT_EBUSY when the queue is full, KT_ETHROTTLED when locked out. */
