@@ -175,6 +175,8 @@ void fanout_index(kt_session *s)
 		each_loc(p->locs, join_loc, &j);
 		if (s->diff_active) /* a rights diff's union (sync.c): the old locations' changes too */
 			each_loc(s->diff_old.locs, join_old_loc, &j);
+		if (s->has_basis && s->basis.role != KT_ROLE_OWNER) /* (the same before the stream meets a change) */
+			each_loc(s->basis.locs, join_old_loc, &j);
 	}
 }
 

@@ -728,6 +728,7 @@ kt_push_job *push_job_new(const kt_session *s, const unsigned char *buf, size_t 
 	memcpy(j->device, s->device, sizeof j->device);
 	j->principal = s->principal;
 	j->principal.locs = s->principal.locs ? strdup(s->principal.locs) : NULL;
+	j->rights_gen = s->rights_gen;
 	j->buf = malloc(len ? len : 1);
 	kt_mpw_init(&j->body);
 	if (!j->buf || (s->principal.locs && !j->principal.locs)) {
@@ -788,10 +789,39 @@ static int highest_mid(push_ctx *c)
 	return rc;
 }
 
+/* The pusher's rights as this transaction sees them: nothing can change
+ * them between this read and the commit (the writer holds the write lock),
+ * so a demotion committed by anyone before counts for every mutation. A
+ * person deactivated or gone: KT_EREVOKED in j->rc, nothing applied. */
+static int rights_now(kt_store *st, kt_push_job *j)
+{
+	int64_t g = rights_gen_read(st);
+	kt_principal np;
+	int rc;
+	if (g < 0)
+		return KT_EIO;
+	if (g == j->rights_gen)
+		return KT_OK;
+	rc = store_principal_load(st, j->principal.is_client, j->principal.id, &np);
+	if (rc == KT_ENOT_FOUND || (rc == KT_OK && !np.active)) {
+		kt_principal_free(&np);
+		j->rc = KT_EREVOKED;
+		return KT_OK;
+	}
+	if (rc)
+		return rc;
+	kt_principal_free(&j->principal);
+	j->principal = np;
+	j->rights_gen = g;
+	return KT_OK;
+}
+
 int push_job_step(kt_store *st, kt_push_job *j, uint32_t max)
 {
 	push_ctx c = {st, &j->principal, j->device, &j->body, j->nres, KT_OK, false, 0};
 	const char *kind = j->principal.is_client ? "client" : "staff";
+	if ((c.rc = rights_now(st, j)) || j->rc)
+		return c.rc;
 	if (j->next_mut < j->nmuts && (c.rc = highest_mid(&c)))
 		return c.rc;
 	for (uint32_t k = 0; k < max && j->next_mut < j->nmuts && !c.rc; k++) {

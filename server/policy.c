@@ -137,6 +137,7 @@ const kt_policy_entry kt_policy[] = {
 	INTERNAL("device", "app"), INTERNAL("device", "first_seen"), INTERNAL("device", "last_seen"),
 	INTERNAL("device", "last_ack_seq"), INTERNAL("device", "revoked"),
 	INTERNAL("device", "lost_at"), INTERNAL("device", "lost_by"), INTERNAL("device", "released_at"),
+	INTERNAL("rights_gen", "id"), INTERNAL("rights_gen", "gen"),
 	INTERNAL("revocation", "seq"), INTERNAL("revocation", "kind"), INTERNAL("revocation", "target"),
 	INTERNAL("revocation", "at"),
 	INTERNAL("audit", "seq"), INTERNAL("audit", "org_id"), INTERNAL("audit", "actor_kind"),

@@ -282,6 +282,27 @@ const char *const kt_migrations[] = {
 	"DROP TABLE mutation;"
 	"ALTER TABLE mutation_13 RENAME TO mutation;",
 
+	/* 14: a counter of changes to anyone's rights (staff role, active,
+	 * locations; a client's portal access). Every request of a signed-in
+	 * session compares it with the value its principal was read at, and
+	 * the push writer does so in its own transaction, so a demotion made
+	 * by any process counts for the next request (server/rights.c). */
+	"CREATE TABLE rights_gen(id INTEGER PRIMARY KEY CHECK(id = 1), gen INTEGER NOT NULL);"
+	"INSERT INTO rights_gen VALUES(1, 0);"
+	"CREATE TRIGGER rights_staff_upd AFTER UPDATE OF role, active, org_id ON staff"
+	" WHEN old.role IS NOT new.role OR old.active IS NOT new.active OR old.org_id IS NOT new.org_id"
+	" BEGIN UPDATE rights_gen SET gen = gen + 1; END;"
+	"CREATE TRIGGER rights_staff_del AFTER DELETE ON staff BEGIN UPDATE rights_gen SET gen = gen + 1; END;"
+	"CREATE TRIGGER rights_staff_loc_ins AFTER INSERT ON staff_location"
+	" BEGIN UPDATE rights_gen SET gen = gen + 1; END;"
+	"CREATE TRIGGER rights_staff_loc_del AFTER DELETE ON staff_location"
+	" BEGIN UPDATE rights_gen SET gen = gen + 1; END;"
+	"CREATE TRIGGER rights_staff_loc_upd AFTER UPDATE ON staff_location"
+	" BEGIN UPDATE rights_gen SET gen = gen + 1; END;"
+	"CREATE TRIGGER rights_client_upd AFTER UPDATE OF portal_enabled ON client"
+	" WHEN old.portal_enabled IS NOT new.portal_enabled BEGIN UPDATE rights_gen SET gen = gen + 1; END;"
+	"CREATE TRIGGER rights_client_del AFTER DELETE ON client WHEN old.portal_enabled"
+	" BEGIN UPDATE rights_gen SET gen = gen + 1; END;",
 };
 
 const int kt_migration_count = sizeof kt_migrations / sizeof kt_migrations[0];

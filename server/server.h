@@ -52,7 +52,12 @@ struct kt_session {
 	char addr[64];               /* peer address, for throttling */
 	char device[KT_UUID_LEN + 1];
 	char app[KT_MAX_APP + 1];
-	kt_principal principal;
+	kt_principal principal;      /* the rights every request and every row sent is judged by (rights.c) */
+	int64_t rights_gen;          /* rights_gen when principal was read */
+	/* rights the device's data was built with, when a request found them
+	 * changed before the stream met that change (sync.c, entry_op) */
+	kt_principal basis;
+	bool has_basis;
 	bool signed_in;
 	int auth_fails;
 	int pushes_inflight;         /* pushes handed to the writer, not yet answered */
@@ -260,6 +265,19 @@ void fanout_ingest(kt_server *srv);
 /* Next entries after seq: from the ring, or from SQLite when behind it.
  * Fills out[] with borrowed (ring) or owned (*owned = true) entries. */
 int fanout_entries_after(kt_server *srv, int64_t seq, kt_log_entry *out, int max, int *n, bool *owned);
+
+/* The session's rights changed (np, taken over): s->principal becomes np
+ * at once; the device's data follows through a rights diff or a new
+ * snapshot when the stream meets the change. */
+void sync_rights_moved(kt_session *s, kt_principal *np);
+
+/* ---- rights.c: every request is judged with the principal's current rights ---- */
+/* The counter of rights changes (schema 14), read on st; -1 on error. */
+int64_t rights_gen_read(kt_store *st);
+/* Before a signed-in session's request: reload its principal when anyone's
+ * rights changed since it was read. KT_OK, or the error that was queued
+ * (KT_EREVOKED and the session closes: deactivated or gone). */
+int session_rights_refresh(kt_session *s, const char *re) KT_MUST_CHECK;
 
 /* ---- cursor.c ---- */
 #define KT_CURSOR_LEN 41
