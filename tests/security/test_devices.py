@@ -268,7 +268,8 @@ class MigrationTest(unittest.TestCase):
         cls.sid = con.execute("SELECT id FROM staff WHERE role = 'reception' ORDER BY id").fetchone()[0]
         cls.dev, cls.stranger = str(uuid.uuid4()), str(uuid.uuid4())
         # (what later migrations added goes too: they run again)
-        for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'rights%'").fetchall():
+        triggers = con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'rights%'")
+        for (name,) in triggers.fetchall():
             con.execute("DROP TRIGGER %s" % name)
         con.executescript(
             "DROP TABLE IF EXISTS rights_gen; DROP TABLE mutation;"
