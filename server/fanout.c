@@ -263,6 +263,10 @@ void fanout_ingest(kt_server *srv)
 	if (store_read_durable(srv->st, KT_DURABLE_WAIT_MS))
 		return; /* the WAL's sync failed: the wake-up after its redo reads */
 	session_durable_resume(srv);
+	/* whose rights may have changed: sessions compare before they send (session.c) */
+	int64_t g = rights_gen_read(srv->st);
+	if (g > srv->rights_gen)
+		srv->rights_gen = g;
 	for (;;) {
 		if (store_log_read(srv->st, srv->head_seq, batch, 256, &n) || n == 0)
 			break;

@@ -142,6 +142,7 @@ struct kt_server {
 	kt_auth *auth;
 	kt_writer *writer;
 	int64_t revoke_seq;          /* revocations handled up to here (handle_manage.c) */
+	int64_t rights_gen;          /* newest rights_gen the fan-out has read (rights.c) */
 	/* fan-out index: sessions by routing key (fanout.c) */
 	struct kt_bucket *buckets;
 	int nbuckets;

@@ -384,6 +384,14 @@ int session_on_writeable(kt_session *s)
 		}
 		return 0;
 	}
+	/* a rights change the fan-out has seen since this session read its
+	 * principal: nothing more goes out with the old rights (read in the
+	 * durable snapshot, like every row sent) */
+	if (s->rights_gen < s->srv->rights_gen && session_rights_refresh(s, NULL)) {
+		store_read_end(st);
+		session_want_write(s); /* the error that was queued */
+		return 0;
+	}
 	int rc = 0;
 	for (int k = 0;; k++) {
 		if (sync_next_frame(s, &have)) {

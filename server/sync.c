@@ -113,7 +113,8 @@ void sync_session_free(kt_session *s)
 void sync_rights_moved(kt_session *s, kt_principal *np)
 {
 	bool has_data = s->state == KT_SS_SNAPSHOT || s->state == KT_SS_STREAM;
-	if (has_data && !s->has_basis && cursor_rights(&s->principal) != cursor_rights(np)) {
+	bool moved = cursor_rights(&s->principal) != cursor_rights(np);
+	if (has_data && moved && !s->has_basis) {
 		/* what the device holds was chosen with these: kept until the
 		 * stream meets the change and evicts what they no longer allow */
 		s->basis = s->principal;
@@ -124,7 +125,7 @@ void sync_rights_moved(kt_session *s, kt_principal *np)
 		kt_principal_free(&s->principal);
 	s->principal = *np;
 	memset(np, 0, sizeof *np);
-	if (has_data)
+	if (has_data && moved)
 		fanout_index(s);
 }
 

@@ -4,6 +4,7 @@ the admin command line, or another program writing the database, in another
 process), even on a connection that never syncs and so never meets the
 change in its stream. (Role, active flag and locations are not writable by
 push; an owner's device deactivates with manage, which also ends sessions.)"""
+import json
 import sqlite3
 import subprocess
 import time
@@ -170,6 +171,35 @@ class StaleRightsTest(h.DemoServerTest):
             return state
         state = h.run(go())
         self.assertFalse([k for k in state if k[0] == "location" and k[1] == self.loc[A]])
+
+
+    def test_a_streaming_device_of_a_deactivated_person_is_sent_nothing_more(self):
+        rec = h.account(self.accounts, "reception", A)
+        sid, cid = self.staff_id(rec), self.client_at(A, 3)
+
+        async def go():
+            r = await self.signed_in(rec)
+            await r.send({"t": "sync", "cursor": None})
+            await r.recv_until("synced", 30)
+            con = sqlite3.connect(self.db)      # another program, no revocation entry
+            con.execute("UPDATE staff SET active = 0 WHERE id = ?", (sid,))
+            con.commit()
+            con.close()
+            o = await self.signed_in(h.account(self.accounts, "owner"))
+            res = await self.phone(o, cid, 1, "+386 40 444 001")   # a change this device would be sent
+            self.assertEqual(res["status"], "applied", res)
+            await o.close()
+            seen = []
+            try:
+                while True:
+                    seen.append(await r.recv(10))
+            except Exception:
+                pass
+            return seen
+        seen = h.run(go())
+        self.assertNotIn("+386 40 444 001", json.dumps(seen, default=str))
+        errors = [m for m in seen if m.get("t") == "error"]
+        self.assertEqual([(m["code"], m["fatal"]) for m in errors], [("revoked", True)], seen)
 
 
 if __name__ == "__main__":
