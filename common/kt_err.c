@@ -48,6 +48,7 @@ static const struct {
 	[KT_EEMAIL_RECENT] = {"email_recently_changed",
 			      "the client's e-mail address changed recently; an owner or manager sends this link"},
 	[KT_ERATE_LIMITED] = {"rate_limited", "too many requests of this kind; retry later"},
+	[KT_EDEVICE_TAKEN] = {"device_taken", "this device is signed in as another person"},
 };
 
 const char *kt_err_name(int code)

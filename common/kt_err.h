@@ -42,6 +42,7 @@ typedef enum kt_err {
 	KT_EACCOUNT_SUSPENDED, /* "account_suspended": the portal e-mail changed; confirm it from the link */
 	KT_EEMAIL_RECENT,   /* "email_recently_changed": a link to a new address needs an owner or manager */
 	KT_ERATE_LIMITED,   /* "rate_limited": too many requests of this kind from this person; retry later */
+	KT_EDEVICE_TAKEN,   /* "device_taken": the device id is signed in as another person */
 	KT_ERR_COUNT
 } kt_err;
 

@@ -83,9 +83,10 @@ static void check_password(kt_auth *a, kt_store *st, auth_job *j)
 	kt_hex(j->token, tok, sizeof tok);
 	auth_token_hash(a->srv, tok, sizeof tok, th);
 	j->expires_at = kt_now_ms() + (int64_t)KT_SESSION_TTL_S * 1000;
-	j->rc = store_session_create(st, th, sizeof th, j->is_client, j->principal_id, j->device, j->expires_at);
+	/* the device first: an id that is another person's gets no session */
+	j->rc = store_device_seen(st, j->device, j->is_client, j->principal_id, j->app);
 	if (!j->rc)
-		j->rc = store_device_seen(st, j->device, j->is_client, j->principal_id, j->app);
+		j->rc = store_session_create(st, th, sizeof th, j->is_client, j->principal_id, j->device, j->expires_at);
 	sodium_memzero(tok, sizeof tok);
 out:
 	free(hash);
@@ -321,7 +322,7 @@ void auth_deliver(kt_server *srv)
 				s->state = KT_SS_AUTH;
 				if (j->rc == KT_EAUTH_FAILED)
 					s->auth_fails++;
-				session_error(s, j->rc, NULL, "login",
+				session_error(s, j->rc, j->rc == KT_EDEVICE_TAKEN ? KT_DEVICE_TAKEN_MSG : NULL, "login",
 					      j->rc == KT_EAUTH_FAILED && s->auth_fails >= KT_MAX_AUTH_FAILS_PER_CONN);
 			}
 		}

@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include "audit.h"
 #include "export.h"
+#include "revoke.h"
 
 #define EXPORT_FORMAT "kartoteka.export.v1"
 
@@ -104,9 +105,17 @@ static json_t *opt_string(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
+struct audit_ctx {
+	kt_store *st;
+	json_t *arr;
+	kt_device_view dv;
+};
+
 static int add_audit(void *user, const kt_audit_row *r)
 {
-	json_t *arr = user, *fields = json_array(), *e;
+	struct audit_ctx *c = user;
+	json_t *arr = c->arr, *fields = json_array(), *e;
+	const char *device = r->device_id && revoke_device_shown(c->st, &c->dv, r->device_id) ? r->device_id : NULL;
 	const char *p = r->fields ? r->fields : "";
 	while (fields && *p) {
 		size_t n = strcspn(p, ",");
@@ -117,7 +126,7 @@ static int add_audit(void *user, const kt_audit_row *r)
 		      "seq", (json_int_t)r->seq, "at", (json_int_t)r->server_time, "device_time",
 		      r->device_time ? json_integer(r->device_time) : json_null(), "actor", "kind", r->actor_kind,
 		      "id", opt_string(r->actor_id), "name", r->actor_name, "role", r->actor_role, "device",
-		      opt_string(r->device_id), "action", r->action, "entity", r->entity, "entity_id", r->entity_id,
+		      opt_string(device), "action", r->action, "entity", r->entity, "entity_id", r->entity_id,
 		      "location_id", opt_string(r->location_id), "fields", fields ? fields : json_array(),
 		      "before", embedded_json(r->before), "after", embedded_json(r->after));
 	return e && json_array_append_new(arr, e) == 0 ? KT_OK : KT_ENOMEM;
@@ -136,6 +145,12 @@ static int record_export(kt_store *st, const kt_row *client)
 
 int export_client(kt_store *st, const char *client_id, char **json)
 {
+	return export_client_as(st, client_id, NULL, json);
+}
+
+int export_client_as(kt_store *st, const char *client_id, const kt_principal *viewer, char **json)
+{
+	struct audit_ctx ac = {st, NULL, {.viewer = viewer}};
 	const kt_table *ct = kt_table_find("client", 6);
 	json_t *doc = NULL, *log = NULL;
 	kt_row client = {0};
@@ -184,7 +199,7 @@ int export_client(kt_store *st, const char *client_id, char **json)
 			goto out;
 		}
 	}
-	if (!(log = json_array()) || (rc = audit_client_entries(st, client_id, add_audit, log)))
+	if (!(log = ac.arr = json_array()) || (rc = audit_client_entries(st, client_id, add_audit, &ac)))
 		goto out;
 	json_object_set_new(doc, "access_log", log);
 	log = NULL;

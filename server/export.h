@@ -5,6 +5,7 @@
 #ifndef KT_EXPORT_H
 #define KT_EXPORT_H
 
+#include "policy.h"
 #include "store.h"
 
 /* Build the export of client_id and record it in the audit log (action
@@ -14,5 +15,8 @@
  * and the caller says so. *json (NUL-terminated, owned by the caller, free()) gets the
  * document. KT_ENOT_FOUND when there is no such client. */
 int export_client(kt_store *st, const char *client_id, char **json) KT_MUST_CHECK;
+/* The same for a person who asked (viewer, borrowed; NULL: the operator):
+ * the access log names only the device ids they may see (revoke.h). */
+int export_client_as(kt_store *st, const char *client_id, const kt_principal *viewer, char **json) KT_MUST_CHECK;
 
 #endif

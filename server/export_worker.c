@@ -56,9 +56,15 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&x->mu);
 
 		if (st) {
+			/* who asked, as they are now: the access log shows only the
+			 * device ids they may see */
+			kt_principal viewer;
+			j->rc = store_principal_load(st, j->is_client, j->principal, &viewer);
 			store_set_actor(st, j->is_client ? "client" : "staff", j->principal, j->device, 0);
-			j->rc = export_client(st, j->client, &j->doc);
+			if (!j->rc)
+				j->rc = export_client_as(st, j->client, &viewer, &j->doc);
 			store_set_actor(st, "system", NULL, NULL, 0);
+			kt_principal_free(&viewer);
 		} else
 			j->rc = KT_EIO;
 

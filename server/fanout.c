@@ -175,6 +175,8 @@ void fanout_index(kt_session *s)
 		each_loc(p->locs, join_loc, &j);
 		if (s->diff_active) /* a rights diff's union (sync.c): the old locations' changes too */
 			each_loc(s->diff_old.locs, join_old_loc, &j);
+		if (s->has_basis && s->basis.role != KT_ROLE_OWNER) /* (the same before the stream meets a change) */
+			each_loc(s->basis.locs, join_old_loc, &j);
 	}
 }
 
@@ -261,6 +263,10 @@ void fanout_ingest(kt_server *srv)
 	if (store_read_durable(srv->st, KT_DURABLE_WAIT_MS))
 		return; /* the WAL's sync failed: the wake-up after its redo reads */
 	session_durable_resume(srv);
+	/* whose rights may have changed: sessions compare before they send (session.c) */
+	int64_t g = rights_gen_read(srv->st);
+	if (g > srv->rights_gen)
+		srv->rights_gen = g;
 	for (;;) {
 		if (store_log_read(srv->st, srv->head_seq, batch, 256, &n) || n == 0)
 			break;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "audit.h"
+#include "revoke.h"
 #include "server.h"
 
 static void pack_text(kt_mpw *w, sqlite3_stmt *q, int col)
@@ -64,6 +65,7 @@ int handle_audit_query(kt_session *s, const unsigned char *buf, size_t len)
 	sqlite3_bind_text(q, 4, client, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 5, aq.before);
 	sqlite3_bind_int64(q, 6, aq.limit);
+	kt_device_view dv = {.viewer = p};
 	kt_mpw_init(&body);
 	while (sqlite3_step(q) == SQLITE_ROW) {
 		kt_mpw_map(&body, 14);
@@ -72,6 +74,9 @@ int handle_audit_query(kt_session *s, const unsigned char *buf, size_t len)
 			if (i < 3)
 				sqlite3_column_type(q, i) == SQLITE_NULL ? kt_mpw_nil(&body)
 									 : kt_mpw_int(&body, sqlite3_column_int64(q, i));
+			else if (i == 5 && sqlite3_column_type(q, i) != SQLITE_NULL &&
+				 !revoke_device_shown(srv->st, &dv, (const char *)sqlite3_column_text(q, i)))
+				kt_mpw_nil(&body); /* another person's device id is theirs to sign in with */
 			else if (i < 12)
 				pack_text(&body, q, i);
 			else {

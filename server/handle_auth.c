@@ -49,7 +49,7 @@ int handle_resume(kt_session *s, const unsigned char *buf, size_t len)
 	if (rc) {
 		if (rc == KT_EAUTH_FAILED)
 			s->auth_fails++;
-		session_error(s, rc, NULL, "resume", rc == KT_EAUTH_FAILED && s->auth_fails >= KT_MAX_AUTH_FAILS_PER_CONN);
+		session_error(s, rc, rc == KT_EDEVICE_TAKEN ? KT_DEVICE_TAKEN_MSG : NULL, "resume", rc == KT_EAUTH_FAILED && s->auth_fails >= KT_MAX_AUTH_FAILS_PER_CONN);
 		return 0;
 	}
 	memcpy(token, m.token.s, m.token.len);

@@ -183,7 +183,7 @@ static void op_export(kt_session *s, const kt_privacy *m)
 		session_error(s, KT_EBUSY, "too many exports are being built; try again", "privacy", false);
 	} else if (rc) { /* no export thread: build it here */
 		store_set_actor(srv->st, p->is_client ? "client" : "staff", p->id, s->device, 0);
-		rc = export_client(srv->st, id, &doc);
+		rc = export_client_as(srv->st, id, p, &doc);
 		store_set_actor(srv->st, "system", NULL, NULL, 0);
 		privacy_export_done(s, id, rc, doc);
 		free(doc);

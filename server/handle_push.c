@@ -171,10 +171,12 @@ static int record(push_ctx *c, const kt_mut *m, size_t start, const kt_row *row)
 				       c->body->sb.data + start, n, &sealed, &n)))
 			return rc;
 	}
-	if (!(q = store_prepare(c->st, "INSERT INTO mutation(device_id, mid, result, at) VALUES(?, ?, ?, ?)"))) {
+	if (!(q = store_prepare(c->st, "INSERT INTO mutation(device_id, mid, result, at, principal_id) "
+				       "VALUES(?, ?, ?, ?, ?)"))) {
 		free(sealed);
 		return KT_EIO;
 	}
+	sqlite3_bind_text(q, 5, c->p->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 1, c->device, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, m->mid);
 	if (sealed)
@@ -524,11 +526,14 @@ static int apply_one(void *user, const kt_mut *m)
 	/* 1. the same mutation again: the first answer, nothing changes (a mid
 	 * above the device's highest recorded one cannot be a replay) */
 	if (!c->any_mid || m->mid <= c->max_mid) {
-		sqlite3_stmt *q = store_prepare(st, "SELECT result FROM mutation WHERE device_id = ? AND mid = ?");
+		/* the answers are the person's: a borrowed device id reads none */
+		sqlite3_stmt *q = store_prepare(st, "SELECT result FROM mutation WHERE principal_id = ? AND "
+						    "device_id = ? AND mid = ?");
 		if (!q)
 			return c->rc = KT_EIO;
-		sqlite3_bind_text(q, 1, c->device, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(q, 2, m->mid);
+		sqlite3_bind_text(q, 1, p->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, c->device, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 3, m->mid);
 		if (sqlite3_step(q) == SQLITE_ROW) {
 			const void *b = sqlite3_column_blob(q, 0);
 			size_t n = (size_t)sqlite3_column_bytes(q, 0), plen;
@@ -909,6 +914,7 @@ kt_push_job *push_job_new(const kt_session *s, const unsigned char *buf, size_t 
 	memcpy(j->device, s->device, sizeof j->device);
 	j->principal = s->principal;
 	j->principal.locs = s->principal.locs ? strdup(s->principal.locs) : NULL;
+	j->rights_gen = s->rights_gen;
 	j->buf = malloc(len ? len : 1);
 	kt_mpw_init(&j->body);
 	if (!j->buf || (s->principal.locs && !j->principal.locs)) {
@@ -953,13 +959,15 @@ bool push_job_finished(const kt_push_job *j)
 	return j->rc || (j->next_mut == j->nmuts && j->events_done);
 }
 
-/* The device's highest recorded mutation id, read in this transaction. */
+/* The highest mutation id this person recorded from this device, read in this transaction. */
 static int highest_mid(push_ctx *c)
 {
-	sqlite3_stmt *q = store_prepare(c->st, "SELECT max(mid) FROM mutation WHERE device_id = ?");
+	sqlite3_stmt *q = store_prepare(c->st, "SELECT max(mid) FROM mutation WHERE principal_id = ? AND "
+					       "device_id = ?");
 	if (!q)
 		return KT_EIO;
-	sqlite3_bind_text(q, 1, c->device, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 1, c->p->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, c->device, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(q) == SQLITE_ROW ? KT_OK : KT_EIO;
 	c->any_mid = !rc && sqlite3_column_type(q, 0) != SQLITE_NULL;
 	c->max_mid = c->any_mid ? sqlite3_column_int64(q, 0) : 0;
@@ -967,10 +975,39 @@ static int highest_mid(push_ctx *c)
 	return rc;
 }
 
+/* The pusher's rights as this transaction sees them: nothing can change
+ * them between this read and the commit (the writer holds the write lock),
+ * so a demotion committed by anyone before counts for every mutation. A
+ * person deactivated or gone: KT_EREVOKED in j->rc, nothing applied. */
+static int rights_now(kt_store *st, kt_push_job *j)
+{
+	int64_t g = rights_gen_read(st);
+	kt_principal np;
+	int rc;
+	if (g < 0)
+		return KT_EIO;
+	if (g == j->rights_gen)
+		return KT_OK;
+	rc = store_principal_load(st, j->principal.is_client, j->principal.id, &np);
+	if (rc == KT_ENOT_FOUND || (rc == KT_OK && !np.active)) {
+		kt_principal_free(&np);
+		j->rc = KT_EREVOKED;
+		return KT_OK;
+	}
+	if (rc)
+		return rc;
+	kt_principal_free(&j->principal);
+	j->principal = np;
+	j->rights_gen = g;
+	return KT_OK;
+}
+
 int push_job_step(kt_store *st, kt_push_job *j, uint32_t max)
 {
 	push_ctx c = {st, &j->principal, j->device, &j->body, j->nres, KT_OK, false, 0};
 	const char *kind = j->principal.is_client ? "client" : "staff";
+	if ((c.rc = rights_now(st, j)) || j->rc)
+		return c.rc;
 	if (j->next_mut < j->nmuts && (c.rc = highest_mid(&c)))
 		return c.rc;
 	for (uint32_t k = 0; k < max && j->next_mut < j->nmuts && !c.rc; k++) {

@@ -419,6 +419,7 @@ int server_run(const kt_serve_opts *o)
 	}
 	srv.db_path = strdup(o->db_path);
 	srv.revoke_seq = revoke_last_seq(srv.st);
+	srv.rights_gen = rights_gen_read(srv.st);
 	kt_mpw_init(&srv.body);
 	kt_mpw_init(&srv.frame);
 	if (fanout_init(&srv, 8192, 65536)) {

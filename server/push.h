@@ -13,6 +13,7 @@ typedef struct kt_push_job {
 	uint64_t session_id;
 	char device[KT_UUID_LEN + 1];
 	kt_principal principal; /* a copy: the session may change or go meanwhile */
+	int64_t rights_gen;     /* rights_gen the copy was read at (the writer re-reads it when moved) */
 	unsigned char *buf;     /* the push frame (owned); muts point into it */
 	size_t len;
 	kt_mut *muts;

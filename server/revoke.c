@@ -71,6 +71,37 @@ int revoke_may_device(kt_store *st, const kt_principal *by, const char *device_i
 	return revoke_may_staff(st, by, principal);
 }
 
+static bool device_shown(kt_store *st, const kt_principal *viewer, const char *device_id)
+{
+	sqlite3_stmt *q;
+	bool own = false;
+	if (!viewer)
+		return true;
+	if (!viewer->is_client)
+		return revoke_may_device(st, viewer, device_id) == KT_OK;
+	if (!(q = store_prepare(st, "SELECT 1 FROM device WHERE id = ?1 AND kind = 'client' AND principal_id = ?2")))
+		return false;
+	sqlite3_bind_text(q, 1, device_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, viewer->id, -1, SQLITE_STATIC);
+	own = sqlite3_step(q) == SQLITE_ROW;
+	store_finish(st, q);
+	return own;
+}
+
+bool revoke_device_shown(kt_store *st, kt_device_view *v, const char *device_id)
+{
+	if (!device_id || !v->viewer)
+		return true;
+	for (int i = 0; i < v->n; i++)
+		if (!strcmp(v->id[i], device_id))
+			return v->shown[i];
+	bool shown = device_shown(st, v->viewer, device_id);
+	int slot = v->n < 16 ? v->n++ : 15; /* full: the last slot is reused */
+	snprintf(v->id[slot], sizeof v->id[slot], "%s", device_id);
+	v->shown[slot] = shown;
+	return shown;
+}
+
 static int exec1(kt_store *st, const char *sql, const char *arg)
 {
 	sqlite3_stmt *q = store_prepare(st, sql);
@@ -130,12 +161,30 @@ static int finish_tx(kt_store *st, int rc)
 	return store_commit(st);
 }
 
+/* Signed out: the device id is free for the next person (store_device_seen). */
+static const char q_release[] = "UPDATE device SET released_at = ?2 WHERE id = ?1 AND released_at IS NULL";
+
+static int release_device(kt_store *st, const char *device_id)
+{
+	sqlite3_stmt *q = store_prepare(st, q_release);
+	int rc;
+	if (!q)
+		return KT_EIO;
+	sqlite3_bind_text(q, 1, device_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, kt_now_ms());
+	rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
+	store_finish(st, q);
+	return rc;
+}
+
 int revoke_sign_out_device(kt_store *st, const char *device_id)
 {
 	int rc = store_begin(st);
 	if (rc)
 		return rc;
 	rc = exec1(st, "UPDATE auth_session SET revoked = 1 WHERE device_id = ?1 AND revoked = 0", device_id);
+	if (!rc)
+		rc = release_device(st, device_id);
 	if (!rc)
 		rc = note_kind(st, "session", device_id);
 	if (!rc)
@@ -195,6 +244,9 @@ int revoke_deactivate_staff(kt_store *st, const char *staff_id)
 	if (!rc)
 		rc = exec1(st, "UPDATE auth_session SET revoked = 1 WHERE principal_id = ?1 AND revoked = 0",
 			   staff_id);
+	if (!rc) /* their tablets are free for whoever works on them next */
+		rc = exec1(st, "UPDATE device SET released_at = CAST(strftime('%s', 'now') AS INTEGER) * 1000 "
+			   "WHERE principal_id = ?1 AND kind = 'staff' AND released_at IS NULL", staff_id);
 	if (!rc)
 		rc = note_kind(st, "principal", staff_id);
 	return finish_tx(st, rc);
@@ -242,6 +294,17 @@ int revoke_session_token(kt_store *st, const uint8_t *token_hash, size_t len, co
 	sqlite3_bind_blob(q, 1, token_hash, (int)len, SQLITE_STATIC);
 	rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
 	store_finish(st, q);
+	/* signing out on a device releases it, if it is this token's person's */
+	if (!rc && !(q = store_prepare(st, "UPDATE device SET released_at = ?3 WHERE id = ?1 AND released_at IS NULL "
+					   "AND principal_id = (SELECT principal_id FROM auth_session WHERE token_hash = ?2)")))
+		rc = KT_EIO;
+	if (!rc) {
+		sqlite3_bind_text(q, 1, device_id, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(q, 2, token_hash, (int)len, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 3, kt_now_ms());
+		rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
+		store_finish(st, q);
+	}
 	if (!rc && (rc = audit_device(st, "logout", device_id)) == KT_ENOT_FOUND)
 		rc = KT_OK; /* a device never registered: the session still ends */
 	return finish_tx(st, rc);

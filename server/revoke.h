@@ -1,5 +1,9 @@
 /* revoke.h - taking access away, and the device register.
  *
+ * A device id belongs to one person at a time: signing out on it (logout),
+ * or the salon signing it out, releases it for the next person; until then
+ * anyone else is refused (store_device_seen).
+ *
  * Three ways, each one transaction with an audit entry (who did it: the
  * store's actor) and a revocation entry that every running server reads
  * to close the affected connections at once (revoke_poll), whichever
@@ -58,6 +62,20 @@ bool revoke_device_is_revoked(kt_store *st, const char *device_id);
 int64_t revoke_last_seq(kt_store *st);
 /* Entries after seq, oldest first, at most max. */
 int revoke_read(kt_store *st, int64_t after, kt_revocation *out, int max, int *n) KT_MUST_CHECK;
+
+/* Whose device ids a person is shown (audit_query, exports' access logs):
+ * exactly the devices they could manage (list_devices): owners every
+ * device of their organisation, managers their own and those of the
+ * reception and specialists who work only at their locations, everyone
+ * else (a client too) only their own. Another person's device id would
+ * let them sign in as that device. A small cache of answers per reply. */
+typedef struct kt_device_view {
+	const kt_principal *viewer; /* NULL: the operator, every id */
+	int n;
+	char id[16][KT_UUID_LEN + 1];
+	bool shown[16];
+} kt_device_view;
+bool revoke_device_shown(kt_store *st, kt_device_view *v, const char *device_id);
 
 /* The device register, as `by` may see it (NULL: everything). */
 typedef struct kt_device_info {

@@ -285,6 +285,43 @@ const char *const kt_migrations[] = {
 	"CREATE INDEX email_change_old ON email_change(old_email_hash) WHERE suspended = 1;"
 	"ALTER TABLE setup_token ADD COLUMN purpose TEXT NOT NULL DEFAULT 'setup'"
 	" CHECK(purpose IN ('setup','confirm_email'));",
+
+	/* 14: a device id belongs to one person at a time. released_at: when
+	 * its person signed out on it (or the salon signed it out); until then
+	 * nobody else may sign in with it (store_device_seen). Stored push
+	 * answers are the person's, not the device id's: whoever borrows an id
+	 * neither reads them nor takes the mids. Rows from before are given
+	 * the person the device was registered to then ('' if none). */
+	"ALTER TABLE device ADD COLUMN released_at INTEGER;"
+	"CREATE TABLE mutation_14("
+	" principal_id TEXT NOT NULL, device_id TEXT NOT NULL, mid INTEGER NOT NULL, result BLOB NOT NULL,"
+	" at INTEGER NOT NULL, PRIMARY KEY(principal_id, device_id, mid)) WITHOUT ROWID;"
+	"INSERT INTO mutation_14 SELECT coalesce((SELECT d.principal_id FROM device d WHERE d.id = m.device_id), ''),"
+	" m.device_id, m.mid, m.result, m.at FROM mutation m;"
+	"DROP TABLE mutation;"
+	"ALTER TABLE mutation_14 RENAME TO mutation;",
+
+	/* 15: a counter of changes to anyone's rights (staff role, active,
+	 * locations; a client's portal access). Every request of a signed-in
+	 * session compares it with the value its principal was read at, and
+	 * the push writer does so in its own transaction, so a demotion made
+	 * by any process counts for the next request (server/rights.c). */
+	"CREATE TABLE rights_gen(id INTEGER PRIMARY KEY CHECK(id = 1), gen INTEGER NOT NULL);"
+	"INSERT INTO rights_gen VALUES(1, 0);"
+	"CREATE TRIGGER rights_staff_upd AFTER UPDATE OF role, active, org_id ON staff"
+	" WHEN old.role IS NOT new.role OR old.active IS NOT new.active OR old.org_id IS NOT new.org_id"
+	" BEGIN UPDATE rights_gen SET gen = gen + 1; END;"
+	"CREATE TRIGGER rights_staff_del AFTER DELETE ON staff BEGIN UPDATE rights_gen SET gen = gen + 1; END;"
+	"CREATE TRIGGER rights_staff_loc_ins AFTER INSERT ON staff_location"
+	" BEGIN UPDATE rights_gen SET gen = gen + 1; END;"
+	"CREATE TRIGGER rights_staff_loc_del AFTER DELETE ON staff_location"
+	" BEGIN UPDATE rights_gen SET gen = gen + 1; END;"
+	"CREATE TRIGGER rights_staff_loc_upd AFTER UPDATE ON staff_location"
+	" BEGIN UPDATE rights_gen SET gen = gen + 1; END;"
+	"CREATE TRIGGER rights_client_upd AFTER UPDATE OF portal_enabled ON client"
+	" WHEN old.portal_enabled IS NOT new.portal_enabled BEGIN UPDATE rights_gen SET gen = gen + 1; END;"
+	"CREATE TRIGGER rights_client_del AFTER DELETE ON client WHEN old.portal_enabled"
+	" BEGIN UPDATE rights_gen SET gen = gen + 1; END;",
 };
 
 const int kt_migration_count = sizeof kt_migrations / sizeof kt_migrations[0];

@@ -52,7 +52,12 @@ struct kt_session {
 	char addr[64];               /* peer address, for throttling */
 	char device[KT_UUID_LEN + 1];
 	char app[KT_MAX_APP + 1];
-	kt_principal principal;
+	kt_principal principal;      /* the rights every request and every row sent is judged by (rights.c) */
+	int64_t rights_gen;          /* rights_gen when principal was read */
+	/* rights the device's data was built with, when a request found them
+	 * changed before the stream met that change (sync.c, entry_op) */
+	kt_principal basis;
+	bool has_basis;
 	bool signed_in;
 	int auth_fails;
 	int pushes_inflight;         /* pushes handed to the writer, not yet answered */
@@ -144,6 +149,7 @@ struct kt_server {
 	kt_auth *auth;
 	kt_writer *writer;
 	int64_t revoke_seq;          /* revocations handled up to here (handle_manage.c) */
+	int64_t rights_gen;          /* newest rights_gen the fan-out has read (rights.c) */
 	/* fan-out index: sessions by routing key (fanout.c) */
 	struct kt_bucket *buckets;
 	int nbuckets;
@@ -273,6 +279,19 @@ void fanout_ingest(kt_server *srv);
  * Fills out[] with borrowed (ring) or owned (*owned = true) entries. */
 int fanout_entries_after(kt_server *srv, int64_t seq, kt_log_entry *out, int max, int *n, bool *owned);
 
+/* The session's rights changed (np, taken over): s->principal becomes np
+ * at once; the device's data follows through a rights diff or a new
+ * snapshot when the stream meets the change. */
+void sync_rights_moved(kt_session *s, kt_principal *np);
+
+/* ---- rights.c: every request is judged with the principal's current rights ---- */
+/* The counter of rights changes (schema 14), read on st; -1 on error. */
+int64_t rights_gen_read(kt_store *st);
+/* Before a signed-in session's request: reload its principal when anyone's
+ * rights changed since it was read. KT_OK, or the error that was queued
+ * (KT_EREVOKED and the session closes: deactivated or gone). */
+int session_rights_refresh(kt_session *s, const char *re) KT_MUST_CHECK;
+
 /* ---- cursor.c ---- */
 #define KT_CURSOR_LEN 41
 void cursor_make(kt_server *srv, const kt_session *s, int64_t seq, uint8_t out[KT_CURSOR_LEN]);
@@ -289,6 +308,11 @@ void writer_note_ack(kt_server *srv, const char *device, int64_t seq);
 void writer_deliver(kt_server *srv); /* loop thread: answer finished pushes */
 
 /* ---- auth.c ---- */
+/* Why a sign-in with a device id that another person holds is refused
+ * (KT_EDEVICE_TAKEN), and what to do about it. */
+#define KT_DEVICE_TAKEN_MSG                                                                                    \
+	"device: this device id is signed in as another person; sign out on that device first, or have an " \
+	"owner or manager sign it out (manage sign_out_device), or sign in with a new device id"
 int auth_start(kt_server *srv);
 void auth_stop(kt_server *srv);
 /* Queue a password check; KT_EBUSY when the queue is full, KT_ETHROTTLED when locked out. */

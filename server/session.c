@@ -311,6 +311,10 @@ int session_on_message(kt_session *s, const unsigned char *buf, size_t len)
 			session_error(s, KT_EBAD_STATE, "message not allowed now", proto_msg_name(t), false);
 		return 0;
 	}
+	/* a change of rights counts for the very next request, whoever made it */
+	if (s->signed_in && t != KT_MSG_HELLO && t != KT_MSG_LOGIN && t != KT_MSG_RESUME &&
+	    session_rights_refresh(s, proto_msg_name(t)))
+		return 0;
 	switch (t) {
 	case KT_MSG_HELLO: return handle_hello(s, buf, len);
 	case KT_MSG_LOGIN: return handle_login(s, buf, len);
@@ -421,6 +425,14 @@ int session_on_writeable(kt_session *s)
 		}
 		return 0;
 	}
+	/* a rights change the fan-out has seen since this session read its
+	 * principal: nothing more goes out with the old rights (read in the
+	 * durable snapshot, like every row sent) */
+	if (s->rights_gen < s->srv->rights_gen && session_rights_refresh(s, NULL)) {
+		store_read_end(st);
+		session_want_write(s); /* the error that was queued */
+		return 0;
+	}
 	int rc = 0;
 	for (int k = 0;; k++) {
 		if (sync_next_frame(s, &have)) {
@@ -452,6 +464,7 @@ void session_signed_in(kt_session *s, bool is_client, const char *principal_id, 
 	int rc;
 
 	kt_principal_free(&s->principal);
+	s->rights_gen = rights_gen_read(srv->st); /* first: a change in between is read again */
 	rc = store_principal_load(srv->st, is_client, principal_id, &s->principal);
 	if (rc || !s->principal.active) {
 		s->state = KT_SS_AUTH;

@@ -290,10 +290,11 @@ static int purge_plain_answers(kt_store *st, int *n)
 	sqlite3_stmt *q, *u;
 	int rc = KT_OK;
 	*n = 0;
-	if (sqlite3_prepare_v2(st->db, "SELECT device_id, mid, result FROM mutation", -1, &q, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(st->db, "SELECT device_id, mid, result, principal_id FROM mutation", -1, &q, NULL) !=
+	    SQLITE_OK)
 		return KT_EIO;
-	if (sqlite3_prepare_v2(st->db, "UPDATE mutation SET result = ?3 WHERE device_id = ?1 AND mid = ?2", -1, &u,
-			       NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(st->db, "UPDATE mutation SET result = ?3 WHERE device_id = ?1 AND mid = ?2 AND "
+			       "principal_id = ?4", -1, &u, NULL) != SQLITE_OK) {
 		sqlite3_finalize(q);
 		return KT_EIO;
 	}
@@ -310,6 +311,7 @@ static int purge_plain_answers(kt_store *st, int *n)
 			sqlite3_bind_value(u, 1, sqlite3_column_value(q, 0));
 			sqlite3_bind_int64(u, 2, sqlite3_column_int64(q, 1));
 			sqlite3_bind_blob(u, 3, w.sb.data, (int)w.sb.size, SQLITE_TRANSIENT);
+			sqlite3_bind_value(u, 4, sqlite3_column_value(q, 3));
 			rc = sqlite3_step(u) == SQLITE_DONE ? KT_OK : KT_EIO;
 			*n += !rc;
 		}
@@ -2271,7 +2273,7 @@ int store_device_seen(kt_store *st, const char *device_id, bool is_client, const
 {
 	static const char known_sql[] =
 		"SELECT 1 FROM device WHERE id = ?1 AND kind = ?2 AND principal_id = ?3 AND coalesce(app, '') = ?4 "
-		"AND last_seen > ?5";
+		"AND last_seen > ?5 AND released_at IS NULL";
 	sqlite3_stmt *k = prep(st, known_sql);
 	if (k) {
 		bool fresh;
@@ -2285,9 +2287,14 @@ int store_device_seen(kt_store *st, const char *device_id, bool is_client, const
 		if (fresh)
 			return KT_OK;
 	}
+	/* A device id stays with its person until it is released (signed
+	 * out): the update only takes it over when it is free or already
+	 * theirs, in the same statement, so two people racing for one id
+	 * cannot both get it. */
 	static const char sql[] =
 		"INSERT INTO device(id, kind, principal_id, app, first_seen, last_seen) VALUES(?1, ?2, ?3, ?4, ?5, ?5)"
-		" ON CONFLICT(id) DO UPDATE SET kind = ?2, principal_id = ?3, app = ?4, last_seen = ?5";
+		" ON CONFLICT(id) DO UPDATE SET kind = ?2, principal_id = ?3, app = ?4, last_seen = ?5, released_at = NULL"
+		" WHERE device.released_at IS NOT NULL OR (device.kind = ?2 AND device.principal_id = ?3)";
 	sqlite3_stmt *s = prep(st, sql);
 	int rc;
 	if (!s)
@@ -2299,7 +2306,9 @@ int store_device_seen(kt_store *st, const char *device_id, bool is_client, const
 	sqlite3_bind_int64(s, 5, kt_now_ms());
 	rc = sqlite3_step(s);
 	finish(st, s);
-	return rc == SQLITE_DONE ? KT_OK : sql_err(st, rc);
+	if (rc != SQLITE_DONE)
+		return sql_err(st, rc);
+	return sqlite3_changes(st->db) ? KT_OK : KT_EDEVICE_TAKEN;
 }
 
 int store_device_ack(kt_store *st, const char *device_id, int64_t seq)

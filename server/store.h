@@ -262,6 +262,9 @@ int store_session_create(kt_store *st, const uint8_t *token_hash, size_t hlen, b
  * expires_at. KT_EREVOKED for a revoked one, KT_ENOT_FOUND otherwise. */
 int store_session_find(kt_store *st, const uint8_t *token_hash, size_t hlen, const char *device_id,
 		       bool *is_client, char principal_id[KT_UUID_LEN + 1], int64_t *expires_at) KT_MUST_CHECK;
+/* Register the device as this person's (or note it was seen again).
+ * KT_EDEVICE_TAKEN when the id is held by another person who has not
+ * released it (signed out on it, or been signed out by the salon). */
 int store_device_seen(kt_store *st, const char *device_id, bool is_client, const char *principal_id,
 		      const char *app) KT_MUST_CHECK;
 /* The device has applied every change up to seq; this is also the purge

@@ -96,9 +96,37 @@ static void diff_clear(kt_session *s)
 	s->diff_phase = 0;
 }
 
+static void basis_clear(kt_session *s)
+{
+	if (s->has_basis)
+		kt_principal_free(&s->basis);
+	memset(&s->basis, 0, sizeof s->basis);
+	s->has_basis = false;
+}
+
 void sync_session_free(kt_session *s)
 {
 	diff_clear(s);
+	basis_clear(s);
+}
+
+void sync_rights_moved(kt_session *s, kt_principal *np)
+{
+	bool has_data = s->state == KT_SS_SNAPSHOT || s->state == KT_SS_STREAM;
+	bool moved = cursor_rights(&s->principal) != cursor_rights(np);
+	if (has_data && moved && !s->has_basis) {
+		/* what the device holds was chosen with these: kept until the
+		 * stream meets the change and evicts what they no longer allow */
+		s->basis = s->principal;
+		s->has_basis = true;
+		kt_info("session %llu: rights changed; its data follows when the stream meets the change",
+			(unsigned long long)s->id);
+	} else
+		kt_principal_free(&s->principal);
+	s->principal = *np;
+	memset(np, 0, sizeof *np);
+	if (has_data && moved)
+		fanout_index(s);
 }
 
 static bool diff_can(const kt_session *s, const kt_principal *p, const kt_principal *np, const kt_log_entry *e)
@@ -163,6 +191,7 @@ void sync_start_snapshot(kt_session *s)
 	kt_principal np;
 
 	diff_clear(s);
+	basis_clear(s);
 	/* the rights as they are now: a change made since sign-in (or since the
 	 * entry that asked for this snapshot) may already be behind snap_seq,
 	 * where the stream would never meet it, and a rights diff later starts
@@ -444,6 +473,12 @@ static int entry_op(kt_session *s, const kt_log_entry *e, bool *added)
 	if (is_own_row(s, e)) {
 		/* our own rights may have changed (locations): reload and re-index */
 		kt_principal np;
+		if (s->has_basis) { /* a request saw the change first: compare with what the device holds */
+			kt_principal_free(p);
+			*p = s->basis;
+			memset(&s->basis, 0, sizeof s->basis);
+			s->has_basis = false;
+		}
 		if (store_principal_load(srv->st, p->is_client, p->id, &np) == KT_OK) {
 			/* other locations or another role: rows that did not change may
 			 * have come into view or gone out of it. Other locations, same

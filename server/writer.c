@@ -874,7 +874,7 @@ void writer_deliver(kt_server *srv)
 		kt_push_job *j = list;
 		kt_session *s = session_find(srv, j->session_id);
 		list = j->next;
-		applied |= j->rc == KT_OK;
+		applied |= j->rc == KT_OK || j->rc == KT_EREVOKED; /* (earlier pieces of it may have committed) */
 		if (j->nmuts == 1 && !j->rc && j->t_start && j->t_done) {
 			int k = w->nstage++ % STAGE_SAMPLES;
 			w->stage[0][k] = (float)(j->t_start - j->t_submit);
@@ -882,7 +882,10 @@ void writer_deliver(kt_server *srv)
 			w->stage[2][k] = (float)(kt_mono_us() - j->t_done);
 		}
 		if (s) {
-			if (j->rc)
+			if (j->rc == KT_EREVOKED)
+				session_error(s, KT_EREVOKED, "the account was deactivated: the push was not applied", "push",
+					      true);
+			else if (j->rc)
 				session_error(s, j->rc == KT_EBUSY ? KT_EBUSY : KT_EIO,
 					      j->rc == KT_EBUSY ? "database busy; push again"
 								: "the push was not saved; push it again",

@@ -117,7 +117,10 @@ int kc_login(kc_client *c, const char *email, const char *password, int timeout_
 	c->mode = KC_MODE_LOGIN;
 	c->login_email = email;
 	c->login_password = password;
+	c->device_renewed = false;
 	rc = kc_conn_run(c, timeout_ms, false);
+	if (rc == KT_EDEVICE_TAKEN && c->device_renewed)
+		rc = kc_conn_run(c, timeout_ms, false); /* once more, with the new device id */
 	c->login_email = c->login_password = NULL;
 	kc_unlock(c);
 	return rc;

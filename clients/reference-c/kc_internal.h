@@ -65,6 +65,7 @@ struct kc_client {
 
 	/* session (kc_sync.c) */
 	int mode;                /* KC_UNTIL_SYNCED, KC_FOREVER or KC_MODE_LOGIN */
+	bool device_renewed;     /* this login took a new device id (device_taken) */
 	const char *login_email, *login_password; /* borrowed while kc_login runs */
 	bool done;               /* the goal of this kc_run/kc_login is reached (or failed for good) */
 	int result;              /* what kc_run/kc_login returns when done */

@@ -237,6 +237,21 @@ static int on_error(kc_client *c, const unsigned char *buf, size_t len)
 			return KT_EIO;
 		finish(c, rc);
 		return KT_OK;
+	case KT_EDEVICE_TAKEN:
+		if (c->mode == KC_MODE_LOGIN && !c->device_renewed) {
+			/* the device id is still another person's (they never signed
+			 * out here): sign in with a new id; once in, nothing of theirs
+			 * stays (kc_cache_store_principal) */
+			char id[KT_UUID_LEN + 1];
+			kt_uuid7(id);
+			if (kc_meta_set(c, "device_id", id, KT_UUID_LEN)) {
+				finish(c, KT_EIO);
+				return KT_OK;
+			}
+			c->device_renewed = true;
+		}
+		finish(c, rc);
+		return KT_OK;
 	case KT_EUNAUTH:
 	case KT_ETHROTTLED:
 	case KT_EPROTO_VERSION:

@@ -443,8 +443,9 @@ class CryptoTest(unittest.TestCase):
         s2 = self.append_plain_audit(con, org, gone, '{"allergies":"%s"}' % words[2], None)
         answer = msgpack.packb({"mid": 3, "status": "rejected", "code": "conflict", "msg": "changed meanwhile",
                                 "current": {"allergies": words[3]}})
-        con.execute("INSERT INTO mutation(device_id, mid, result, at) VALUES('0194a000-0000-7000-8000-0000000000aa', "
-                    "3, ?, 1)", (answer,))
+        # (principal_id '': what migration 13 gives answers of a device it does not know)
+        con.execute("INSERT INTO mutation(principal_id, device_id, mid, result, at) "
+                    "VALUES('', '0194a000-0000-7000-8000-0000000000aa', 3, ?, 1)", (answer,))
         con.execute("DELETE FROM meta WHERE key = 'sealed_v2'")  # as an older version left it
         con.commit()
         con.close()
