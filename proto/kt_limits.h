@@ -46,6 +46,8 @@
 #define KT_THROTTLE_REPLY_MS 1000     /* a throttled login is answered after this */
 #define KT_THROTTLE_ENTRIES 65536      /* throttle table: accounts, addresses, sign-in addresses (48 B each) */
 #define KT_AUTH_WORKERS 2              /* Argon2id worker threads */
+#define KT_CTL_PAUSE 16                /* answers waiting for a peer: stop reading it */
+#define KT_CTL_MAX 1024                /* never reached while paused; beyond -> close 1008 busy */
 #define KT_AUTH_QUEUE 64               /* queued sign-ins; beyond -> busy */
 
 /* portal accounts (issue 5); proto/PROTOCOL.md section 9 repeats these */

@@ -86,6 +86,7 @@ struct kt_session {
 	/* outbound */
 	kt_frame *ctl_head, *ctl_tail; /* control frames, sent before data */
 	int nctl;
+	bool rx_paused; /* not read while KT_CTL_PAUSE answers wait (session.c) */
 	/* an export document going out part by part, one per writeable
 	 * callback before anything else (handle_privacy.c): any size, and
 	 * nothing comes between its parts */

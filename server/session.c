@@ -176,8 +176,18 @@ int session_queue_frame(kt_session *s, bool fatal)
 
 	if (srv->frame.err)
 		return srv->frame.err;
-	if (s->nctl >= 16 && !fatal)
-		return KT_EBUSY; /* a peer that floods requests and never reads gets nothing more */
+	if (s->nctl >= KT_CTL_MAX && !fatal) {
+		/* only if pausing rx below did not hold the peer back: end the
+		 * connection with a reason rather than drop an answer silently */
+		if (!s->close_now) {
+			s->state = KT_SS_CLOSING;
+			s->close_status = LWS_CLOSE_STATUS_POLICY_VIOLATION;
+			snprintf(s->close_reason, sizeof s->close_reason, "%s", kt_err_name(KT_EBUSY));
+			s->close_now = true;
+			session_want_write(s);
+		}
+		return KT_EBUSY;
+	}
 	if (!(f = malloc(sizeof *f + srv->frame.sb.size)))
 		return KT_ENOMEM;
 	f->next = NULL;
@@ -190,6 +200,12 @@ int session_queue_frame(kt_session *s, bool fatal)
 		s->ctl_head = f;
 	s->ctl_tail = f;
 	s->nctl++;
+	/* Answers wait for a peer that sends faster than it reads: stop reading
+	 * it (TCP holds the rest back) instead of dropping answers. */
+	if (s->nctl >= KT_CTL_PAUSE && !s->rx_paused) {
+		s->rx_paused = true;
+		lws_rx_flow_control(s->wsi, 0);
+	}
 	if (fatal)
 		s->state = KT_SS_CLOSING;
 	session_want_write(s);
@@ -385,6 +401,10 @@ int session_on_writeable(kt_session *s)
 		if (!s->ctl_head)
 			s->ctl_tail = NULL;
 		s->nctl--;
+		if (s->rx_paused && s->nctl <= KT_CTL_PAUSE / 2) {
+			s->rx_paused = false;
+			lws_rx_flow_control(s->wsi, 1);
+		}
 		int rc = write_frame(s, f->data, f->len);
 		free(f);
 		if (rc)

@@ -89,6 +89,22 @@ class WireTest(h.DemoServerTest):
 
     # ---- §5/§8: nesting ----
 
+    def test_a_burst_of_requests_gets_every_answer(self):
+        """A client that sends many requests before reading any answer is
+        slowed down (the server stops reading it), never answered with
+        silence: every request gets its answer."""
+        n = 300
+
+        async def steps(p):
+            for k in range(n):  # written without waiting for answers
+                await p.ws.send(msgpack.packb({"t": "audit_query", "before": 0, "limit": 500, "n": k}))
+            answers = [await p.recv() for _ in range(n)]
+            await p.send({"t": "sync", "cursor": None})
+            return answers, await p.recv()
+        answers, after = self.session(steps)
+        self.assertEqual([m["t"] for m in answers], ["audit_result"] * n)
+        self.assertEqual(after["t"], "snapshot_begin", "the session goes on after the burst")
+
     def test_nesting_of_8_counting_the_message_map_is_accepted(self):
         async def steps(p):
             await p.send({"t": "push", "muts": [], "x": nested(7)})  # map + 7 arrays = 8 levels
