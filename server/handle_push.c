@@ -11,6 +11,7 @@
 #include "audit.h"
 #include "consent.h"
 #include "egress.h"
+#include "egress_check.h"
 #include "keyring.h"
 #include "ops.h"
 #include "push.h"
@@ -803,7 +804,15 @@ int push_job_step(kt_store *st, kt_push_job *j, uint32_t max)
 		/* who, from which device, at which device time: for the change and
 		 * for a refused attempt alike */
 		store_set_actor(st, kind, j->principal.id, j->device, m->at);
+#ifdef KT_EGRESS_CHECK
+		size_t before = j->body.sb.size;
 		apply_one(&c, m);
+		if (!c.rc) /* judged in the transaction that decided it */
+			egress_check_answer(st, j->session_id, &j->principal, m,
+					    (const uint8_t *)j->body.sb.data + before, j->body.sb.size - before);
+#else
+		apply_one(&c, m);
+#endif
 	}
 	store_set_actor(st, "system", NULL, NULL, 0);
 	j->nres = c.n;
