@@ -143,7 +143,7 @@ static void who_from_session(who *w, const kt_principal *p)
 }
 
 /* The principal as the database says now (own SQL, not store.c's). */
-static void who_from_db(who *w, sqlite3 *db, const kt_principal *p)
+static void who_from_db(who *w, kt_store *st, const kt_principal *p)
 {
 	static const char staff[] =
 		"SELECT role, org_id, active, (SELECT json_group_array(location_id) FROM staff_location WHERE "
@@ -151,9 +151,9 @@ static void who_from_db(who *w, sqlite3 *db, const kt_principal *p)
 	static const char client[] =
 		"SELECT 'client', org_id, 1, (SELECT json_group_array(location_id) FROM client_location WHERE "
 		"client_id = c.id) FROM client c WHERE id = ?1";
-	sqlite3_stmt *q = NULL;
+	sqlite3_stmt *q;
 	memset(w, 0, sizeof *w);
-	if (sqlite3_prepare_v2(db, p->is_client ? client : staff, -1, &q, NULL) != SQLITE_OK)
+	if (!(q = store_prepare(st, p->is_client ? client : staff)))
 		return;
 	sqlite3_bind_text(q, 1, p->id, -1, SQLITE_STATIC);
 	if (sqlite3_step(q) == SQLITE_ROW && (w->role = role_index((const char *)sqlite3_column_text(q, 0))) >= 0) {
@@ -163,7 +163,7 @@ static void who_from_db(who *w, sqlite3 *db, const kt_principal *p)
 		w->active = sqlite3_column_int(q, 2) != 0;
 		w->locs = strdup(sqlite3_column_text(q, 3) ? (const char *)sqlite3_column_text(q, 3) : "[]");
 	}
-	sqlite3_finalize(q);
+	store_finish(st, q);
 }
 
 static void who_free(who *w)
@@ -192,7 +192,7 @@ static bool field_ok(const char *tbl, int role, const char *f, size_t n)
 }
 
 /* Visible under rights (role, locations of w; role may be another state's) */
-static bool row_ok(sqlite3 *db, const char *tbl, const char *id, const who *w, int role, const char *locs)
+static bool row_ok(kt_store *st, const char *tbl, const char *id, const who *w, int role, const char *locs)
 {
 	const char *sql = NULL;
 	sqlite3_stmt *q = NULL;
@@ -202,7 +202,7 @@ static bool row_ok(sqlite3 *db, const char *tbl, const char *id, const who *w, i
 	for (size_t i = 0; i < sizeof read_rows / sizeof read_rows[0]; i++)
 		if (!strcmp(read_rows[i].tbl, tbl))
 			sql = read_rows[i].sql;
-	if (!sql || sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+	if (!sql || !(q = store_prepare(st, sql)))
 		return false;
 	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, w->org, -1, SQLITE_STATIC);
@@ -210,7 +210,7 @@ static bool row_ok(sqlite3 *db, const char *tbl, const char *id, const who *w, i
 	sqlite3_bind_text(q, 4, roles[role], -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 5, locs ? locs : "[]", -1, SQLITE_STATIC);
 	yes = sqlite3_step(q) == SQLITE_ROW;
-	sqlite3_finalize(q);
+	store_finish(st, q);
 	return yes;
 }
 
@@ -219,20 +219,20 @@ static bool row_ok(sqlite3 *db, const char *tbl, const char *id, const who *w, i
  * that commit (a row read for a change log entry is shared until the loop
  * takes in the next commits), and the stream brings the change next: the
  * row is not judged against the newer state. */
-static bool changed_since(sqlite3 *db, int64_t after, const char *tbl, const char *id, const char *client)
+static bool changed_since(kt_store *st, int64_t after, const char *tbl, const char *id, const char *client)
 {
 	static const char sql[] = "SELECT 1 FROM changelog WHERE seq > ?1 AND ((tbl = ?2 AND row_id = ?3) OR "
 				  "(tbl = 'client' AND row_id = ?4)) LIMIT 1";
 	sqlite3_stmt *q = NULL;
 	bool yes = false;
-	if (after < 0 || sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+	if (after < 0 || !(q = store_prepare(st, sql)))
 		return false;
 	sqlite3_bind_int64(q, 1, after);
 	sqlite3_bind_text(q, 2, tbl, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 3, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 4, client ? client : "", -1, SQLITE_STATIC);
 	yes = sqlite3_step(q) == SQLITE_ROW;
-	sqlite3_finalize(q);
+	store_finish(st, q);
 	return yes;
 }
 
@@ -247,21 +247,21 @@ static void violation(uint64_t session, const kt_principal *p, const char *tbl, 
 }
 
 typedef struct judge {
-	sqlite3 *db;
+	kt_store *st; /* its prepared-statement cache only; the SQL is this file's */
 	uint64_t session;
 	const kt_principal *p;
 	who w[2];        /* session's rights, database's rights */
 	int64_t after;   /* changes after this seq are not judged (-1: judge all) */
 } judge;
 
-static void judge_init(judge *j, sqlite3 *db, uint64_t session, const kt_principal *p, int64_t after)
+static void judge_init(judge *j, kt_store *st, uint64_t session, const kt_principal *p, int64_t after)
 {
-	j->db = db;
+	j->st = st;
 	j->session = session;
 	j->p = p;
 	j->after = after;
 	who_from_session(&j->w[0], p);
-	who_from_db(&j->w[1], db, p);
+	who_from_db(&j->w[1], st, p);
 }
 
 static void judge_free(judge *j)
@@ -291,7 +291,7 @@ static void judge_values(judge *j, const char *tbl, const char *id, const uint8_
 		snprintf(client, sizeof client, "%s", id);
 	for (int a = 0; a < 2 && !seen; a++)
 		for (int b = 0; b < 2 && !seen; b++)
-			seen = j->w[a].ok && j->w[b].ok && row_ok(j->db, tbl, id, &j->w[a], j->w[a].role, j->w[b].locs);
+			seen = j->w[a].ok && j->w[b].ok && row_ok(j->st, tbl, id, &j->w[a], j->w[a].role, j->w[b].locs);
 	for (uint32_t i = 0; i < n; i++) {
 		const char *k, *s;
 		size_t kl, sl;
@@ -304,7 +304,7 @@ static void judge_values(judge *j, const char *tbl, const char *id, const uint8_
 		if (!(j->w[0].ok && field_ok(tbl, j->w[0].role, k, kl)) && !(j->w[1].ok && field_ok(tbl, j->w[1].role, k, kl)))
 			violation(j->session, j->p, tbl, id, k, kl, "the role may not read this field");
 	}
-	if (!seen && !changed_since(j->db, j->after, tbl, id, client))
+	if (!seen && !changed_since(j->st, j->after, tbl, id, client))
 		violation(j->session, j->p, tbl, id, "", 0, "the principal may not see this row");
 }
 
@@ -331,7 +331,7 @@ void egress_check_frame(kt_session *s, const unsigned char *frame, size_t len)
 
 	if (proto_msg_peek_type(frame, len, &t) || (t != KT_MSG_PAGE && t != KT_MSG_CHANGES))
 		return; /* only these carry rows; push answers are judged where they are made */
-	judge_init(&j, store_db(s->srv->st), s->id, &s->principal, s->srv->head_seq);
+	judge_init(&j, s->srv->st, s->id, &s->principal, s->srv->head_seq);
 	if (t == KT_MSG_PAGE)
 		rc = proto_page_decode(frame, len, judge_op, &j);
 	else
@@ -351,7 +351,7 @@ void egress_check_answer(kt_store *st, uint64_t session_id, const kt_principal *
 
 	snprintf(tbl, sizeof tbl, "%.*s", (int)m->tbl.len, m->tbl.s);
 	snprintf(id, sizeof id, "%.*s", (int)m->id.len, m->id.s);
-	judge_init(&j, store_db(st), session_id, p, -1); /* the writer's own transaction: nothing is newer */
+	judge_init(&j, st, session_id, p, -1); /* the writer's own transaction: nothing is newer */
 	kt_mp_init(&r, result, len);
 	if (kt_mp_read_map(&r, &n))
 		violation(session_id, p, tbl, id, "", 0, "a push result is not a map");
@@ -378,19 +378,19 @@ void egress_check_answer(kt_store *st, uint64_t session_id, const kt_principal *
 				static const char *const tables[] = {"appointment", "visit", "client", "staff", "location"};
 				for (size_t ti = 0; ti < 5; ti++) {
 					char q[96];
-					sqlite3_stmt *e = NULL;
+					sqlite3_stmt *e;
 					bool exists;
 					snprintf(q, sizeof q, "SELECT 1 FROM %s WHERE id = ?1", tables[ti]);
-					if (sqlite3_prepare_v2(j.db, q, -1, &e, NULL) != SQLITE_OK)
+					if (!(e = store_prepare(j.st, q)))
 						continue;
 					sqlite3_bind_text(e, 1, other, -1, SQLITE_STATIC);
 					exists = sqlite3_step(e) == SQLITE_ROW;
-					sqlite3_finalize(e);
+					store_finish(j.st, e);
 					bool seen = false;
 					for (int a = 0; a < 2 && exists && !seen; a++)
 						for (int b = 0; b < 2 && !seen; b++)
 							seen = j.w[a].ok && j.w[b].ok &&
-							       row_ok(j.db, tables[ti], other, &j.w[a], j.w[a].role, j.w[b].locs);
+							       row_ok(j.st, tables[ti], other, &j.w[a], j.w[a].role, j.w[b].locs);
 					if (exists && !seen)
 						violation(session_id, p, tables[ti], other, "msg", 3,
 							  "a refusal names a row the principal may not see");
