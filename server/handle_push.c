@@ -12,6 +12,8 @@
 #include <sodium.h>
 #include "audit.h"
 #include "consent.h"
+#include "egress.h"
+#include "egress_check.h"
 #include "keyring.h"
 #include "ops.h"
 #include "push.h"
@@ -140,20 +142,6 @@ static void result_begin(push_ctx *c, const kt_mut *m, const char *status, uint3
 	c->n++;
 }
 
-/* The current values of these fields of a row, filtered by what the role may read. */
-static void pack_current(kt_mpw *w, int role, const kt_row *row, const mut_fields *mf, const bool *only)
-{
-	uint32_t n = 0;
-	for (int i = 0; i < mf->n; i++)
-		n += (!only || only[i]) && policy_read(role, row->t, mf->col[i]) == KT_P_YES;
-	kt_mpw_map(w, n);
-	for (int i = 0; i < mf->n; i++)
-		if ((!only || only[i]) && policy_read(role, row->t, mf->col[i]) == KT_P_YES) {
-			kt_mpw_str(w, mf->name[i]);
-			sync_pack_value(w, &row->t->cols[mf->col[i]], &row->v[mf->col[i]]);
-		}
-}
-
 /* Remember the answer just packed (from body offset start) for replays.
  * An answer about a client's row may carry its current values: it is
  * sealed with the client's key (erasing the client makes it unreadable;
@@ -278,15 +266,23 @@ static void audit_scope(push_ctx *c, const kt_row *row, const mut_fields *mf, ch
 }
 
 /* A rejection. route: the row as loaded (may be one the writer cannot
- * see), for the audit entry's client and location; cur: the row when the
- * writer may see it, whose current values of the mutation's fields (those
- * the role may read) go into the answer. */
+ * see), for the audit entry's client and location. With current, the
+ * answer carries the current values of the mutation's fields that the
+ * writer may read, when egress says the writer may see the row at all.
+ * msg must say what was refused and why: a check that refuses without a
+ * reason is a bug, and the answer then says so instead of sending whatever
+ * the buffer held. */
 static int reject(push_ctx *c, const kt_mut *m, size_t start, int code, const char *msg, const kt_row *route,
-		  const kt_row *cur, const mut_fields *mf)
+		  bool current, const mut_fields *mf)
 {
 	char tbl[64], id[64], client[KT_UUID_LEN + 1], loc[KT_UUID_LEN + 1];
+	const kt_row *cur = current && egress_row_visible(c->p, route) ? route : NULL;
 	snprintf(tbl, sizeof tbl, "%.*s", (int)m->tbl.len, m->tbl.s);
 	snprintf(id, sizeof id, "%.*s", (int)m->id.len, m->id.s);
+	if (!msg || !*msg) {
+		kt_warn("push: %s of %s %s refused without a reason", kt_err_name(code), tbl, id);
+		msg = "refused by a server check that gave no reason (a server bug; please report it)";
+	}
 	result_begin(c, m, "rejected", cur ? 3 : 2);
 	kt_mpw_str(c->body, "code");
 	kt_mpw_str(c->body, kt_err_name(code));
@@ -294,7 +290,7 @@ static int reject(push_ctx *c, const kt_mut *m, size_t start, int code, const ch
 	kt_mpw_str(c->body, msg);
 	if (cur) {
 		kt_mpw_str(c->body, "current");
-		pack_current(c->body, c->p->role, cur, mf, NULL);
+		egress_fields(c->body, c->p, cur, mf->col, mf->n, NULL);
 	}
 	/* rejected attempts are part of the record too (who tried what, about whom) */
 	char action[48];
@@ -304,6 +300,18 @@ static int reject(push_ctx *c, const kt_mut *m, size_t start, int code, const ch
 			    NULL, NULL, NULL};
 	int rc = audit_append(c->st, &e);
 	return rc ? rc : record(c, m, start, cur);
+}
+
+/* May p see row id of table tbl (as it is in this transaction)? */
+static bool may_see(kt_store *st, const kt_principal *p, const char *tbl, const char *id)
+{
+	kt_row r;
+	bool yes;
+	if (store_row_load_some(st, kt_table_find(tbl, strlen(tbl)), id, NULL, 0, &r) != KT_OK)
+		return false;
+	yes = egress_row_visible(p, &r);
+	kt_row_free(&r);
+	return yes;
 }
 
 /* ---- the rules ---- */
@@ -517,7 +525,7 @@ static int apply_one(void *user, const kt_mut *m)
 	const kt_row *route = NULL, *seen = NULL;
 	bool have_row = false, create;
 	const char *why = NULL, *missing;
-	char msg[256], id[KT_UUID_LEN + 1], other[KT_UUID_LEN + 1] = "", *reason = NULL;
+	char msg[256] = "", id[KT_UUID_LEN + 1], other[KT_UUID_LEN + 1] = "", *reason = NULL;
 	size_t start = c->body->sb.size;
 	int rc, frc, ocode;
 
@@ -568,9 +576,9 @@ static int apply_one(void *user, const kt_mut *m)
 	t = kt_table_find(m->tbl.s, m->tbl.len);
 	create = kt_mp_str_eq(m->op.s, m->op.len, "create");
 	if (!t || !strcmp(t->name, "organisation"))
-		return c->rc = reject(c, m, start, KT_EINVALID, "unknown table", NULL, NULL, &mf);
+		return c->rc = reject(c, m, start, KT_EINVALID, "unknown table", NULL, false, &mf);
 	if (!kt_uuid_valid(m->id.s, m->id.len))
-		return c->rc = reject(c, m, start, KT_EINVALID, "ids are UUIDs in canonical lower-case form", NULL, NULL,
+		return c->rc = reject(c, m, start, KT_EINVALID, "ids are UUIDs in canonical lower-case form", NULL, false,
 				      &mf);
 	memcpy(id, m->id.s, KT_UUID_LEN);
 	id[KT_UUID_LEN] = 0;
@@ -593,14 +601,14 @@ static int apply_one(void *user, const kt_mut *m)
 		goto done;
 	}
 	route = have_row ? &row : NULL;
-	seen = have_row && policy_row_visible(p, t, row.locs, row.client, &row) ? &row : NULL;
+	seen = egress_row_visible(p, route) ? &row : NULL; /* of another branch or organisation: not */
 	if (!create && !kt_mp_str_eq(m->op.s, m->op.len, "update"))
-		c->rc = reject(c, m, start, KT_EINVALID, "op is create or update", route, NULL, &mf);
+		c->rc = reject(c, m, start, KT_EINVALID, "op is create or update", route, false, &mf);
 	else if (!create && t->immutable)
 		c->rc = reject(c, m, start, KT_EAPPEND_ONLY,
-			       "consents are append-only: record a new grant or withdrawal instead", route, NULL, &mf);
+			       "consents are append-only: record a new grant or withdrawal instead", route, false, &mf);
 	else if (frc)
-		c->rc = reject(c, m, start, frc, why, route, NULL, &mf);
+		c->rc = reject(c, m, start, frc, why, route, false, &mf);
 	else
 		goto shaped;
 	goto done;
@@ -609,14 +617,14 @@ shaped:
 	for (int i = 0; i < mf.n; i++)
 		if (!policy_write(p->role, t, mf.col[i])) {
 			snprintf(msg, sizeof msg, "%s may not change %s.%s", kt_role_name(p->role), t->name, mf.name[i]);
-			c->rc = reject(c, m, start, KT_EDENIED, msg, route, seen, &mf);
+			c->rc = reject(c, m, start, KT_EDENIED, msg, route, true, &mf);
 			goto done;
 		}
 	if (create && !policy_create(p->role, t)) {
 		snprintf(msg, sizeof msg, "%s may not create %s rows%s", kt_role_name(p->role), t->name,
 			 !strcmp(t->name, "location") ? ": a new branch is the owner's"
 			 : !strcmp(t->name, "staff") ? ": staff are added with the admin command" : "");
-		c->rc = reject(c, m, start, KT_EDENIED, msg, route, seen, &mf);
+		c->rc = reject(c, m, start, KT_EDENIED, msg, route, true, &mf);
 		goto done;
 	}
 	reason = override_reason(p, t, m, &ocode, msg, sizeof msg);
@@ -625,27 +633,27 @@ shaped:
 		goto done;
 	}
 	if (ocode) {
-		c->rc = reject(c, m, start, ocode, msg, route, seen, &mf);
+		c->rc = reject(c, m, start, ocode, msg, route, true, &mf);
 		goto done;
 	}
 	/* 4. the row exists (or not, for a create) and is the writer's */
 	if (create && have_row) /* values only for a row the writer may see */
-		c->rc = reject(c, m, start, KT_ECONFLICT, "a row with this id exists", route, seen, &mf);
+		c->rc = reject(c, m, start, KT_ECONFLICT, "a row with this id exists", route, true, &mf);
 	else if (!create && !have_row)
-		c->rc = reject(c, m, start, KT_ENOT_FOUND, "no such row (deleted, or never synced)", NULL, NULL, &mf);
+		c->rc = reject(c, m, start, KT_ENOT_FOUND, "no such row (deleted, or never synced)", NULL, false, &mf);
 	else if (!create && !seen)
-		c->rc = reject(c, m, start, KT_EDENIED, "this row is not at your locations", route, NULL, &mf);
+		c->rc = reject(c, m, start, KT_EDENIED, "this row is not at your locations", route, false, &mf);
 	else if (!create && m->base > row.version)
-		c->rc = reject(c, m, start, KT_EINVALID, "base version from the future", route, seen, &mf);
+		c->rc = reject(c, m, start, KT_EINVALID, "base version from the future", route, true, &mf);
 	else if (!create && m->base < 1) /* rows start at version 1: base 0 saw nothing to update */
 		c->rc = reject(c, m, start, KT_EINVALID,
 			       "base must be the row version you saw (a create is version 1); 0 is only for create", route,
-			       seen, &mf);
+			       true, &mf);
 	else if (!create && mf.n == 0)
-		c->rc = reject(c, m, start, KT_EINVALID, "an update needs fields", route, seen, &mf);
+		c->rc = reject(c, m, start, KT_EINVALID, "an update needs fields", route, true, &mf);
 	else if (create && (missing = create_complete(t, &mf))) {
 		snprintf(msg, sizeof msg, "a new %s needs %s", t->name, missing);
-		c->rc = reject(c, m, start, KT_EINVALID, msg, NULL, NULL, &mf);
+		c->rc = reject(c, m, start, KT_EINVALID, msg, NULL, false, &mf);
 	} else
 		goto checked;
 	goto done;
@@ -654,11 +662,11 @@ checked:;
 	 * every row it names is one the writer may see */
 	const char *loc = val(have_row ? &row : NULL, &mf, "location_id");
 	if (t->route != KT_ROUTE_VIA_CLIENT && !in_scope(p, t, have_row ? &row : NULL, id, loc)) {
-		c->rc = reject(c, m, start, KT_EDENIED, scope_why(p, t), route, seen, &mf);
+		c->rc = reject(c, m, start, KT_EDENIED, scope_why(p, t), route, true, &mf);
 		goto done;
 	}
 	if ((rc = check_refs(c, t, have_row ? &row : NULL, &mf, msg, sizeof msg))) {
-		c->rc = rc == KT_EIO || rc == KT_ENOMEM ? rc : reject(c, m, start, rc, msg, route, seen, &mf);
+		c->rc = rc == KT_EIO || rc == KT_ENOMEM ? rc : reject(c, m, start, rc, msg, route, true, &mf);
 		goto done;
 	}
 	/* consents: whose, which purpose, which source (consent.c), then recorded
@@ -685,7 +693,7 @@ checked:;
 			why2 = "the values were refused by the database"; /* nothing was written */
 		if (rc == KT_EINVALID || rc == KT_EDENIED || rc == KT_ENOT_FOUND || rc == KT_ECONFLICT ||
 		    rc == KT_ERATE_LIMITED)
-			c->rc = reject(c, m, start, rc, why2, NULL, NULL, &mf);
+			c->rc = reject(c, m, start, rc, why2, NULL, false, &mf);
 		else if (rc)
 			c->rc = rc; /* a database failure: the batch is rolled back */
 		else {
@@ -728,7 +736,7 @@ checked:;
 		}
 	if (nkeep == 0 && nsame == 0) {
 		c->rc = reject(c, m, start, KT_ECONFLICT, "every field was changed by someone else since your version",
-			       route, seen, &mf);
+			       route, true, &mf);
 		goto done;
 	}
 	/* 6. booking rules (ops.c: the same for every path that writes appointments) */
@@ -749,7 +757,11 @@ checked:;
 				val_int(r, &apply, "duration_min"),
 				val(r, &apply, "status")};
 		if ((rc = ops_booking_check(st, id, &b, reason != NULL, other, msg, sizeof msg))) {
-			c->rc = rc == KT_EIO ? rc : reject(c, m, start, rc, msg, route, seen, &mf);
+			if (rc == KT_ECONFLICT && other[0] && !may_see(st, p, "appointment", other))
+				/* the rule, without the id of an appointment the writer may not see */
+				snprintf(msg, sizeof msg, "the specialist is already booked then (an appointment at a "
+							  "location you do not see)");
+			c->rc = rc == KT_EIO ? rc : reject(c, m, start, rc, msg, route, true, &mf);
 			goto done;
 		}
 	}
@@ -771,7 +783,7 @@ checked:;
 	} else if (nkeep)
 		rc = store_update_loaded(st, &row, id, apply.f, apply.n, &v); /* row: read in step 4 */
 	if (rc == KT_EINVALID || rc == KT_ECONFLICT || rc == KT_ENOT_FOUND) {
-		c->rc = reject(c, m, start, rc, "the values were refused by the database", route, seen, &mf);
+		c->rc = reject(c, m, start, rc, "the values were refused by the database", route, true, &mf);
 		goto done;
 	}
 	if (!rc && other[0]) /* a double booking on purpose, and why */
@@ -789,7 +801,7 @@ checked:;
 		for (int i = 0; i < mf.n; i++)
 			conf[i] = !keep[i] && !same_value(&row, mf.col[i], mf.text[i]);
 		kt_mpw_str(c->body, "conflicts");
-		pack_current(c->body, p->role, &row, &mf, conf);
+		egress_fields(c->body, p, &row, mf.col, mf.n, conf);
 	}
 	c->rc = record(c, m, start, have_row && nconf ? &row : NULL); /* only conflicts carry values */
 done:
@@ -1015,7 +1027,15 @@ int push_job_step(kt_store *st, kt_push_job *j, uint32_t max)
 		/* who, from which device, at which device time: for the change and
 		 * for a refused attempt alike */
 		store_set_actor(st, kind, j->principal.id, j->device, m->at);
+#ifdef KT_EGRESS_CHECK
+		size_t before = j->body.sb.size;
 		apply_one(&c, m);
+		if (!c.rc) /* judged in the transaction that decided it */
+			egress_check_answer(st, j->session_id, &j->principal, m,
+					    (const uint8_t *)j->body.sb.data + before, j->body.sb.size - before);
+#else
+		apply_one(&c, m);
+#endif
 	}
 	store_set_actor(st, "system", NULL, NULL, 0);
 	j->nres = c.n;

@@ -317,6 +317,8 @@ int ops_booking_check(kt_store *st, const char *id, const kt_booking *b, bool al
 	if (rc == KT_ECONFLICT)
 		return fail(err, errlen, rc, "the specialist is already booked then: appointment %s", other);
 	other[0] = 0;
+	if (rc == KT_EINVALID) /* (the checks above refuse first; the reason stays with the rule) */
+		return fail(err, errlen, rc, "start_at and duration_min must give a time range the overlap rule can check");
 	return rc ? db_fail(err, errlen, rc) : KT_OK;
 }
 

@@ -402,6 +402,10 @@ bool policy_row_visible(const kt_principal *p, const kt_table *t, const char *lo
 		 * what their branches offer */
 		return is_client ? kt_locset_meets(locs, p->locs) : true;
 	case KT_ROUTE_STAFF_LOCS:
+		/* an owner's row ("*": every location) is the owners' alone, in
+		 * snapshots and streams alike: it is at no branch of anyone else's */
+		if (locs && strcmp(locs, "*") == 0)
+			return false;
 		if (is_client && row) {
 			const char *role = row_text(row, "role");
 			int ai = kt_col_index(t, "active");
@@ -453,7 +457,7 @@ const char *policy_snapshot_where(const kt_principal *p, const kt_table *t)
 	if (strcmp(n, "staff") == 0)
 		return client ? "org_id = ?2 AND role = 'specialist' AND active = 1 AND EXISTS (SELECT 1 "
 				"FROM staff_location sl WHERE sl.staff_id = staff.id AND sl.location_id IN " CLIENT_LOCS ")"
-			      : "org_id = ?2 AND EXISTS (SELECT 1 FROM staff_location sl WHERE "
+			      : "org_id = ?2 AND role <> 'owner' AND EXISTS (SELECT 1 FROM staff_location sl WHERE "
 				"sl.staff_id = staff.id AND sl.location_id IN " MY_LOCS ")";
 	if (strcmp(n, "service") == 0)
 		return client ? "org_id = ?2 AND (location_id IS NULL OR location_id IN " CLIENT_LOCS ")"

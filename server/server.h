@@ -259,8 +259,6 @@ void sync_start_snapshot(kt_session *s);
 void sync_rowcache_clear(kt_server *srv);
 void sync_session_free(kt_session *s); /* what a rights diff holds (issue 4) */
 void sync_start_stream(kt_session *s, int64_t from_seq);
-/* One column value as the wire shows it (lists as arrays, bools as bools). */
-void sync_pack_value(kt_mpw *w, const kt_col *c, const kt_val *v);
 
 /* ---- fanout.c: log ring, session index, wake-ups ---- */
 int fanout_init(kt_server *srv, int ring_cap, int nbuckets);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sodium.h>
 #include "client_addr.h"
+#include "egress_check.h"
 #include "server.h"
 
 /* The sign-in deadline. Every connection gets the same time to sign in, so
@@ -354,8 +355,12 @@ int session_on_message(kt_session *s, const unsigned char *buf, size_t len)
 
 #define KT_FRAMES_PER_WRITEABLE 4 /* at most, so one connection cannot hold the loop */
 
+/* Every frame toward a device leaves here (the one exit of egress.h's rows) */
 static int write_frame(kt_session *s, unsigned char *data, size_t len)
 {
+#ifdef KT_EGRESS_CHECK
+	egress_check_frame(s, data + LWS_PRE, len - LWS_PRE);
+#endif
 	int n = lws_write(s->wsi, data + LWS_PRE, len - LWS_PRE, LWS_WRITE_BINARY);
 	return n < 0 ? -1 : 0;
 }

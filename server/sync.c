@@ -5,66 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
+#include "egress.h"
 #include "server.h"
-
-/* ---- packing one row for one principal ---- */
-
-static void pack_list(kt_mpw *w, const kt_val *v)
-{
-	uint32_t n = 0;
-	const char *p = v->s;
-	if (v->null || !p) {
-		kt_mpw_nil(w);
-		return;
-	}
-	if (*p)
-		for (n = 1; *p; p++)
-			n += *p == ',';
-	kt_mpw_array(w, n);
-	for (p = v->s; n; n--) {
-		const char *c = strchr(p, ',');
-		size_t len = c ? (size_t)(c - p) : strlen(p);
-		kt_mpw_strn(w, p, len);
-		p += len + (c ? 1 : 0);
-	}
-}
-
-void sync_pack_value(kt_mpw *w, const kt_col *c, const kt_val *v)
-{
-	if (v->null) {
-		kt_mpw_nil(w);
-		return;
-	}
-	switch (c->type) {
-	case KT_COL_INT: kt_mpw_int(w, v->i); break;
-	case KT_COL_BOOL: kt_mpw_bool(w, v->i != 0); break;
-	case KT_COL_TEXT: kt_mpw_strn(w, v->s ? v->s : "", v->s ? v->len : 0); break;
-	case KT_COL_LIST: pack_list(w, v); break;
-	}
-}
-
-static void pack_row(kt_mpw *w, const kt_principal *p, const kt_row *row, bool with_op)
-{
-	const kt_table *t = row->t;
-	uint32_t n = 0;
-
-	for (int i = 0; i < t->ncols; i++) {
-		kt_access a = policy_read(p->role, t, i);
-		n += a == KT_P_YES || a == KT_P_ALERT;
-	}
-	proto_put_begin(w, with_op, t->name, row->v[0].s ? row->v[0].s : "", row->version, n);
-	for (int i = 0; i < t->ncols; i++) {
-		kt_access a = policy_read(p->role, t, i);
-		if (a == KT_P_YES) {
-			kt_mpw_str(w, t->cols[i].name);
-			sync_pack_value(w, &t->cols[i], &row->v[i]);
-		} else if (a == KT_P_ALERT) {
-			const kt_policy_entry *e = policy_entry(t->name, t->cols[i].name);
-			kt_mpw_str(w, e->alert_name);
-			kt_mpw_bool(w, !row->v[i].null && row->v[i].len > 0);
-		}
-	}
-}
 
 /* ---- rights diff: a change of a staff member's locations ----
  *
@@ -233,8 +175,7 @@ struct page_ctx {
 static int page_row(void *user, const kt_row *row)
 {
 	struct page_ctx *c = user;
-	pack_row(&c->s->srv->body, &c->s->principal, row, false);
-	c->n++;
+	c->n += egress_put(&c->s->srv->body, &c->s->principal, row, EGRESS_SELECTED, false);
 	/* close the page at the soft byte limit; the next page resumes after this row */
 	return c->s->srv->body.sb.size >= KT_OUT_SOFT_BYTES ? 1 : 0;
 }
@@ -304,11 +245,11 @@ static int diff_row(void *user, const kt_row *row)
 {
 	struct diff_ctx *c = user;
 	kt_server *srv = c->s->srv;
-	if (c->evict)
-		proto_gone_encode(&srv->body, KT_OP_EVICT, row->t->name, row->v[0].s ? row->v[0].s : "");
-	else
-		pack_row(&srv->body, &c->s->principal, row, true);
-	c->n++;
+	if (c->evict) {
+		egress_gone(&srv->body, KT_OP_EVICT, row->t, row->v[0].s ? row->v[0].s : "");
+		c->n++;
+	} else
+		c->n += egress_put(&srv->body, &c->s->principal, row, EGRESS_SELECTED, true);
 	return srv->body.sb.size >= KT_OUT_SOFT_BYTES ? 1 : 0;
 }
 
@@ -507,7 +448,7 @@ static int entry_op(kt_session *s, const kt_log_entry *e, bool *added)
 	if (!was)
 		return KT_OK; /* never concerned this principal */
 	if (e->deleted) {
-		proto_gone_encode(&srv->body, KT_OP_DELETE, e->t->name, e->id);
+		egress_gone(&srv->body, KT_OP_DELETE, e->t, e->id);
 		*added = true;
 		return KT_OK;
 	}
@@ -516,18 +457,18 @@ static int entry_op(kt_session *s, const kt_log_entry *e, bool *added)
 		return KT_OK; /* deleted since; a later entry says so */
 	if (rc)
 		return rc;
-	now = policy_row_visible(p, e->t, row->locs, row->client, row);
-	if (now)
-		pack_row(&srv->body, p, row, true);
-	else if (e->t->immutable && policy_row_visible(p, e->t, row->locs, row->client, NULL)) {
-		/* in reach, but its own (unchangeable) fields hide it: this device
-		 * never had it, so there is nothing to evict (and its id stays unsaid) */
-		return KT_OK;
-	} else if (e->t->immutable && old && policy_row_visible(old, e->t, row->locs, row->client, NULL) &&
-		   !policy_row_visible(old, e->t, row->locs, row->client, row)) {
-		return KT_OK; /* the same under the old rights (same role, same fields) */
-	} else
-		proto_gone_encode(&srv->body, KT_OP_EVICT, e->t->name, e->id);
+	/* the row goes out (egress decides, with the current row) or is evicted */
+	now = egress_put(&srv->body, p, row, EGRESS_ROUTED, true);
+	if (!now) {
+		if (e->t->immutable && policy_row_visible(p, e->t, row->locs, row->client, NULL))
+			/* in reach, but its own (unchangeable) fields hide it: this device
+			 * never had it, so there is nothing to evict (and its id stays unsaid) */
+			return KT_OK;
+		if (e->t->immutable && old && policy_row_visible(old, e->t, row->locs, row->client, NULL) &&
+		    !policy_row_visible(old, e->t, row->locs, row->client, row))
+			return KT_OK; /* the same under the old rights (same role, same fields) */
+		egress_gone(&srv->body, KT_OP_EVICT, e->t, e->id);
+	}
 	*added = true;
 	return KT_OK;
 }

@@ -130,8 +130,8 @@ def expected(db, email):
             ok = True
         elif role == "client":
             ok = r["role"] == "specialist" and r["active"] == 1 and bool(s_locs & locs)
-        else:
-            ok = bool(s_locs & locs)
+        else:  # an owner's row is at every branch and the owners' alone
+            ok = bool(s_locs & locs) and r["role"] != "owner"
         if ok:
             add("staff", r)
     for r in rows("service", "org_id", org):
