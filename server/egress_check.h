@@ -4,7 +4,7 @@
  * design's policy table (design §4) and not by policy.c. A value the
  * principal may not see logs one line (session, table, id, field, why) and
  * aborts the server. The production build has none of this. What exactly is
- * checked, and why a correct server never trips it: docs/security-egress.md. */
+ * checked, and why a correct server never trips it: docs/security.md ("What leaves toward a device"). */
 #ifndef KT_EGRESS_CHECK_H
 #define KT_EGRESS_CHECK_H
 
