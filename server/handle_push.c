@@ -302,6 +302,72 @@ static int reject(push_ctx *c, const kt_mut *m, size_t start, int code, const ch
 	return rc ? rc : record(c, m, start, cur);
 }
 
+/* Pack a stored answer again for a replay. The values it carried (current,
+ * conflicts) were the row's under the rights of then: they go out again
+ * only as the row is now, through egress, for the rights of now; the rest
+ * of the answer is copied as it was. Returns false on an answer that does
+ * not parse (nothing appended). */
+static bool replay_answer(push_ctx *c, const kt_mut *m, const uint8_t *b, size_t n)
+{
+	const kt_table *t = kt_table_find(m->tbl.s, m->tbl.len);
+	kt_mp r;
+	kt_mpw rest;
+	uint32_t nk, out = 0;
+	bool ok = false;
+	char id[KT_UUID_LEN + 1] = "";
+
+	if (t && m->id.len == KT_UUID_LEN)
+		snprintf(id, sizeof id, "%.*s", (int)m->id.len, m->id.s);
+	kt_mpw_init(&rest);
+	kt_mp_init(&r, b, n);
+	if (kt_mp_read_map(&r, &nk))
+		goto done;
+	for (uint32_t i = 0; i < nk; i++) {
+		size_t at = r.pos;
+		const char *k;
+		size_t kl;
+		uint32_t nf;
+		if (kt_mp_read_str(&r, &k, &kl, 64))
+			goto done;
+		if (!kt_mp_str_eq(k, kl, "current") && !kt_mp_str_eq(k, kl, "conflicts")) {
+			if (kt_mp_skip(&r, 8))
+				goto done;
+			kt_mpw_raw(&rest, b + at, r.pos - at);
+			out++;
+			continue;
+		}
+		int cols[MAX_FIELDS], nc = 0;
+		if (kt_mp_read_map(&r, &nf))
+			goto done;
+		for (uint32_t j = 0; j < nf; j++) {
+			const char *f;
+			size_t fl;
+			char name[64];
+			if (kt_mp_read_str(&r, &f, &fl, 63) || kt_mp_skip(&r, 8))
+				goto done;
+			snprintf(name, sizeof name, "%.*s", (int)fl, f);
+			int col = t ? kt_col_index(t, name) : -1;
+			if (col >= 0 && nc < MAX_FIELDS)
+				cols[nc++] = col;
+		}
+		kt_row row;
+		if (!id[0] || store_row_load_some(c->st, t, id, cols, nc, &row) != KT_OK)
+			continue; /* gone since, or never a row: nothing to show */
+		if (egress_row_visible(c->p, &row)) {
+			kt_mpw_strn(&rest, k, kl);
+			egress_fields(&rest, c->p, &row, cols, nc, NULL);
+			out++;
+		}
+		kt_row_free(&row);
+	}
+	kt_mpw_map(c->body, out);
+	kt_mpw_raw(c->body, rest.sb.data, rest.sb.size);
+	ok = true;
+done:
+	kt_mpw_free(&rest);
+	return ok;
+}
+
 /* May p see row id of table tbl (as it is in this transaction)? */
 static bool may_see(kt_store *st, const kt_principal *p, const char *tbl, const char *id)
 {
@@ -549,11 +615,12 @@ static int apply_one(void *user, const kt_mut *m)
 			result_begin(c, m, "duplicate", 1);
 			kt_mpw_str(c->body, "first");
 			snprintf(rid, sizeof rid, "%s:%lld", c->device, (long long)m->mid);
+			bool shown = false;
 			if (!keyring_is_sealed(b, n))
-				kt_mpw_raw(c->body, b, n);
+				shown = replay_answer(c, m, b, n);
 			else if (keyring_unseal(store_keyring(st), "mutation", "result", rid, b, n, &plain, &plen) == KT_OK)
-				kt_mpw_raw(c->body, plain, plen);
-			else { /* the row's client was erased since: so is what the answer said */
+				shown = replay_answer(c, m, (const uint8_t *)plain, plen);
+			if (!shown) { /* the row's client was erased since: so is what the answer said */
 				kt_mpw_map(c->body, 4);
 				kt_mpw_str(c->body, "mid");
 				kt_mpw_int(c->body, m->mid);

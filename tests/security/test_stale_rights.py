@@ -102,6 +102,39 @@ class StaleRightsTest(h.DemoServerTest):
             self.admin_ok("staff", "role", sid, "specialist")
         h.run(self.demoted(mgr, cid, demote))
 
+    def test_a_replayed_answer_carries_no_values_the_rights_no_longer_show(self):
+        # the first answer showed the row's current values; after a move to
+        # another branch, the same mid again must not show them any more
+        spec = h.account(self.accounts, "specialist", A, 0)
+        sid, cid = self.staff_id(spec), self.client_at(A, 4)
+        mut = {"mid": 7, "tbl": "client", "id": cid, "op": "create", "base": 0,
+               "f": {"allergies": None, "conditions": None}, "at": 7}
+
+        async def go():
+            r = await self.signed_in(spec)
+            try:
+                await r.send({"t": "push", "muts": [mut]})
+                first = (await r.recv(15))["results"][0]
+                await r.send({"t": "push", "muts": [mut]})
+                same = (await r.recv(15))["results"][0]
+                self.admin_ok("staff", "location", sid, "add", self.loc[B])
+                self.admin_ok("staff", "location", sid, "remove", self.loc[A])
+                await r.send({"t": "push", "muts": [mut]})
+                again = (await r.recv(15))["results"][0]
+            finally:
+                await r.close()
+                self.admin_ok("staff", "location", sid, "add", self.loc[A])
+                self.admin_ok("staff", "location", sid, "remove", self.loc[B])
+            return first, same, again
+        first, same, again = h.run(go())
+        self.assertEqual(first["status"], "rejected", first)  # specialists create no client cards
+        self.assertEqual(first["current"]["allergies"], self.server_row("client", cid)["allergies"],
+                         "the control: seen then")
+        self.assertEqual(same, {"mid": 7, "status": "duplicate", "first": first}, "a replay under the same rights")
+        self.assertEqual(again["status"], "duplicate", again)
+        self.assertEqual(again["first"]["code"], first["code"], again)
+        self.assertNotIn("current", again["first"], "a client of a branch no longer the specialist's")
+
     def test_deactivated_staff_members_open_connection_is_refused_and_closed(self):
         rec = h.account(self.accounts, "reception", B)
         sid, cid = self.staff_id(rec), self.client_at(B, 2)
