@@ -606,10 +606,15 @@ static int check_client_value(const char *field, const char *value, char *err, s
 static int check_portal_email(kt_store *st, const char *id, const char *email, char *err, size_t errlen)
 {
 	sqlite3_stmt *s = NULL;
-	int rc = query_row(st, &s,
-			   "SELECT 1 FROM client WHERE email = ?1 AND portal_enabled = 1 AND id <> ?2 "
-			   "UNION ALL SELECT 1 FROM staff WHERE email = ?1",
-			   2, email, id);
+	char hash[65];
+	/* client e-mails are sealed: portal accounts are found by their keyed hash */
+	int rc = store_email_hash(st, email, hash);
+	if (rc)
+		return db_fail(err, errlen, rc);
+	rc = query_row(st, &s,
+		       "SELECT 1 FROM client WHERE email_hash = ?1 AND portal_enabled = 1 AND id <> ?2 "
+		       "UNION ALL SELECT 1 FROM staff WHERE email = ?3 COLLATE NOCASE",
+		       3, hash, id, email);
 	sqlite3_finalize(s);
 	if (rc == KT_OK)
 		return fail(err, errlen, KT_ECONFLICT, "another sign-in already uses this e-mail");
@@ -620,8 +625,6 @@ int ops_client_set(kt_store *st, const char *id, const char *field, const char *
 		   size_t errlen)
 {
 	const kt_table *t = kt_table_find("client", 6);
-	sqlite3_stmt *s = NULL;
-	char sql[128];
 	bool editable = false, portal = false, same = false;
 	int rc;
 
@@ -641,15 +644,16 @@ int ops_client_set(kt_store *st, const char *id, const char *field, const char *
 		return rc;
 	if ((rc = begin(st, err, errlen)))
 		return rc;
-	/* field is one of client_editable: safe to put into SQL */
-	snprintf(sql, sizeof sql, "SELECT portal_enabled, %s FROM client WHERE id = ?", field);
-	rc = query_row(st, &s, sql, 1, id);
+	/* the value as it reads (sealed columns opened), to tell a no-op */
+	int cols[2] = {kt_col_index(t, "portal_enabled"), kt_col_index(t, field)};
+	kt_row row;
+	rc = store_row_load_some(st, t, id, cols, 2, &row);
 	if (rc == KT_OK) {
-		const unsigned char *cur = sqlite3_column_text(s, 1);
-		portal = sqlite3_column_int(s, 0) != 0;
-		same = (!cur && !value) || (cur && value && !strcmp((const char *)cur, value));
+		const kt_val *cur = &row.v[cols[1]];
+		portal = !row.v[cols[0]].null && row.v[cols[0]].i != 0;
+		same = (cur->null && !value) || (!cur->null && value && cur->s && !strcmp(cur->s, value));
+		kt_row_free(&row);
 	}
-	sqlite3_finalize(s);
 	if (rc) {
 		rc = rc == KT_ENOT_FOUND ? fail(err, errlen, rc, "no client %s", id)
 					 : db_fail(err, errlen, rc);

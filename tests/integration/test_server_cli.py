@@ -100,6 +100,32 @@ class ServerCliTest(unittest.TestCase):
         self.assertEqual(bad.returncode, 1)
         self.assertIn("BROKEN at entry 7 ", bad.stdout)
 
+    def test_admin_client_set_sees_through_the_sealed_columns(self):
+        """Sealed values are compared as they read, not as stored: the same
+        value again writes nothing, and a portal e-mail another account
+        signs in with is refused by name."""
+        import sqlite3
+        from ktcrypt import Keyring
+        db, accounts = h.demo_db(self.tmp)
+        con = sqlite3.connect(db)
+        portal = [r[0] for r in con.execute("SELECT id FROM client WHERE portal_enabled = 1 AND phone IS NOT NULL "
+                                            "AND email IS NOT NULL ORDER BY id LIMIT 2")]
+        con.close()
+
+        def row(cid):
+            con = sqlite3.connect(db)
+            r = Keyring(db).rows(con, "SELECT * FROM client WHERE id = ?", (cid,), "client")[0]
+            con.close()
+            return r
+        first, second = row(portal[0]), row(portal[1])
+        out = self.run_server("admin", "--db", db, "client", "set", portal[0], "phone", first["phone"])
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(row(portal[0])["version"], first["version"], "the same phone again is no change")
+        out = self.run_server("admin", "--db", db, "client", "set", portal[0], "email", second["email"].upper())
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("another sign-in already uses this e-mail", out.stderr)
+        self.assertEqual(row(portal[0])["email"], first["email"])
+
     def test_policy_prints_the_matrix(self):
         out = self.run_server("policy")
         self.assertEqual(out.returncode, 0)
