@@ -1,12 +1,14 @@
 /* session.c - one device connection: its state machine, the order in which
  * an inbound message is checked (size, well-formedness, type, state), and
- * the outbound queue (control frames first, then data from sync.c). Never
+ * the outbound queue (control frames first, then data from sync.c). Which
+ * message each state accepts, and its handler, is dispatch.c's table. Never
  * lets one connection's bad input affect another. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
 #include "client_addr.h"
+#include "dispatch.h"
 #include "egress_check.h"
 #include "server.h"
 
@@ -247,40 +249,11 @@ void session_error_retry(kt_session *s, int code, const char *msg, const char *r
 	kt_debug("session %llu: error %s%s", (unsigned long long)s->id, name, fatal ? " (fatal)" : "");
 }
 
-/* Which messages each state accepts. */
-static bool allowed(kt_sess_state st, kt_msgtype t)
-{
-	switch (t) {
-	case KT_MSG_HELLO:
-		return st == KT_SS_HELLO;
-	case KT_MSG_LOGIN:
-	case KT_MSG_RESUME:
-		return st == KT_SS_AUTH;
-	case KT_MSG_SYNC:
-		return st == KT_SS_READY;
-	case KT_MSG_ACK:
-	case KT_MSG_PUSH:
-	case KT_MSG_AUDIT_QUERY:
-	case KT_MSG_LOGOUT:
-	case KT_MSG_MANAGE:
-	case KT_MSG_PRIVACY:
-		return st == KT_SS_SNAPSHOT || st == KT_SS_STREAM || st == KT_SS_READY;
-	/* portal accounts (issue 5) */
-	case KT_MSG_PORTAL_FORGOT:
-	case KT_MSG_PORTAL_SET_PASSWORD:
-	case KT_MSG_PORTAL_CONFIRM_EMAIL:
-		return st == KT_SS_AUTH;
-	case KT_MSG_PORTAL_INVITE:
-	case KT_MSG_CHANGE_PASSWORD:
-		return st == KT_SS_SNAPSHOT || st == KT_SS_STREAM || st == KT_SS_READY;
-	default:
-		return false;
-	}
-}
-
 int session_on_message(kt_session *s, const unsigned char *buf, size_t len)
 {
 	size_t max_str = s->signed_in ? KT_MAX_STR : KT_MAX_STR_PREAUTH;
+	const kt_dispatch *d;
+	const char *why;
 	kt_msgtype t;
 	int rc;
 
@@ -293,7 +266,7 @@ int session_on_message(kt_session *s, const unsigned char *buf, size_t len)
 	}
 	if (rc) {
 		bool deep = false;
-		const char *why = "not a valid message (one MessagePack map with a string t, valid UTF-8, no trailing bytes)";
+		why = "not a valid message (one MessagePack map with a string t, valid UTF-8, no trailing bytes)";
 		if (rc == KT_ETOO_LARGE)
 			why = s->signed_in ? "a string or bin over 65536 bytes" : "a string or bin over 512 bytes before sign-in";
 		else if (kt_mp_validate_why(buf, len, KT_MAX_DEPTH, max_str, &deep) && deep)
@@ -302,55 +275,16 @@ int session_on_message(kt_session *s, const unsigned char *buf, size_t len)
 		session_error(s, rc, why, NULL, rc == KT_ETOO_LARGE || !s->signed_in);
 		return 0;
 	}
-	if (!allowed(s->state, t)) {
-		/* portal accounts (issue 5) */
-		if ((t == KT_MSG_PORTAL_INVITE || t == KT_MSG_CHANGE_PASSWORD) && !s->signed_in &&
-		    s->state != KT_SS_AUTH_PENDING) {
-			session_error(s, KT_EUNAUTH, NULL, proto_msg_name(t), false);
-			return 0;
-		}
-		if (t == KT_MSG_PORTAL_RESULT) {
-			session_error(s, KT_EUNKNOWN_TYPE, "a server-to-device message type", proto_msg_name(t), false);
-			return 0;
-		}
-		if ((t == KT_MSG_SYNC || t == KT_MSG_ACK || t == KT_MSG_PUSH || t == KT_MSG_AUDIT_QUERY ||
-		     t == KT_MSG_LOGOUT || t == KT_MSG_MANAGE || t == KT_MSG_PRIVACY) &&
-		    !s->signed_in)
-			session_error(s, KT_EUNAUTH, NULL, proto_msg_name(t), false);
-		else if (s->state == KT_SS_AUTH_PENDING)
-			session_error(s, KT_EBUSY, "a sign-in is being checked", proto_msg_name(t), false);
-		else if (t == KT_MSG_WELCOME || t == KT_MSG_AUTH_OK || t == KT_MSG_PAGE || t == KT_MSG_CHANGES ||
-			 t == KT_MSG_SNAPSHOT_BEGIN || t == KT_MSG_SNAPSHOT_END || t == KT_MSG_SYNCED ||
-			 t == KT_MSG_ERROR || t == KT_MSG_PUSH_RESULT || t == KT_MSG_AUDIT_RESULT ||
-			 t == KT_MSG_MANAGE_RESULT || t == KT_MSG_PRIVACY_RESULT)
-			session_error(s, KT_EUNKNOWN_TYPE, "a server-to-device message type", proto_msg_name(t), false);
-		else
-			session_error(s, KT_EBAD_STATE, "message not allowed now", proto_msg_name(t), false);
+	/* which states accept it, and the handler: dispatch.c */
+	d = dispatch_find(t);
+	if ((rc = dispatch_refusal(d, s->state, s->signed_in, &why))) {
+		session_error(s, rc, why, proto_msg_name(t), false);
 		return 0;
 	}
 	/* a change of rights counts for the very next request, whoever made it */
-	if (s->signed_in && t != KT_MSG_HELLO && t != KT_MSG_LOGIN && t != KT_MSG_RESUME &&
-	    session_rights_refresh(s, proto_msg_name(t)))
+	if (s->signed_in && (d->flags & KT_DF_SIGNED_IN) && session_rights_refresh(s, proto_msg_name(t)))
 		return 0;
-	switch (t) {
-	case KT_MSG_HELLO: return handle_hello(s, buf, len);
-	case KT_MSG_LOGIN: return handle_login(s, buf, len);
-	case KT_MSG_RESUME: return handle_resume(s, buf, len);
-	case KT_MSG_SYNC: return handle_sync(s, buf, len);
-	case KT_MSG_ACK: return handle_ack(s, buf, len);
-	case KT_MSG_PUSH: return handle_push(s, buf, len);
-	case KT_MSG_AUDIT_QUERY: return handle_audit_query(s, buf, len);
-	case KT_MSG_LOGOUT: return handle_logout(s, buf, len);
-	case KT_MSG_MANAGE: return handle_manage(s, buf, len);
-	case KT_MSG_PRIVACY: return handle_privacy(s, buf, len);
-	/* portal accounts (issue 5) */
-	case KT_MSG_PORTAL_INVITE: return handle_portal_invite(s, buf, len);
-	case KT_MSG_PORTAL_FORGOT: return handle_portal_forgot(s, buf, len);
-	case KT_MSG_PORTAL_SET_PASSWORD: return handle_portal_set_password(s, buf, len);
-	case KT_MSG_PORTAL_CONFIRM_EMAIL: return handle_portal_confirm_email(s, buf, len);
-	case KT_MSG_CHANGE_PASSWORD: return handle_change_password(s, buf, len);
-	default: return 0;
-	}
+	return d->handle(s, buf, len);
 }
 
 #define KT_FRAMES_PER_WRITEABLE 4 /* at most, so one connection cannot hold the loop */
