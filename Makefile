@@ -9,6 +9,9 @@ BUILD_SAN  ?= build-san
 DB         ?= demo/kartoteka.db
 LISTEN     ?= 127.0.0.1:8080
 JOBS       ?= $(shell nproc)
+# warnings are errors in `make test` (so in CI), not in a user's `make build`
+WERROR     ?= OFF
+test test-plain test-san: WERROR = ON
 DEB_PKGS   := build-essential cmake pkg-config libwebsockets-dev libsqlite3-dev \
               libmsgpack-dev libsodium-dev libcmocka-dev libjansson-dev sqlite3 \
               python3 python3-websockets python3-msgpack python3-nacl
@@ -30,11 +33,11 @@ deps:
 	fi
 
 build: deps
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKT_EGRESS_CHECK=OFF >/dev/null
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKT_EGRESS_CHECK=OFF -DKT_WERROR=$(WERROR) >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 
 build-san: deps
-	cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DKT_SANITIZE=ON -DKT_EGRESS_CHECK=ON >/dev/null
+	cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DKT_SANITIZE=ON -DKT_EGRESS_CHECK=ON -DKT_WERROR=$(WERROR) >/dev/null
 	cmake --build $(BUILD_SAN) -j $(JOBS)
 
 run: build

@@ -14,8 +14,10 @@
 #include "keyring.h"
 #include "demo.h"
 #include "erasure.h"
+#ifdef KT_TEST_SHIMS
 #include "faultvfs.h"
 #include "powerloss.h"
+#endif
 #include "walbuf.h"
 #include "privacy_cli.h"
 #include "portal.h"
@@ -274,12 +276,14 @@ static int cmd_serve(int argc, char **argv)
 	if (!o.listen)
 		o.listen = "127.0.0.1:8080";
 	kt_log_level = o.log_level;
-	/* tests only: a VFS that fails writes on purpose, when KT_FAULT asks for it */
+#ifdef KT_TEST_SHIMS
+	/* kartoteka-server-faults only: a VFS that fails writes on purpose, when KT_FAULT asks for it */
 	if (faultvfs_install_from_env())
 		return 2;
-	/* tests only: undo logs of unsynced writes, when KT_POWERLOSS_DIR asks for them */
+	/* kartoteka-server-faults only: undo logs of unsynced writes, when KT_POWERLOSS_DIR asks for them */
 	if (powerloss_install_from_env())
 		return 2;
+#endif
 	/* after both: the push writer's WAL buffer wraps them, so they still see every write and sync */
 	if (walbuf_register()) {
 		fprintf(stderr, "kartoteka-server: cannot register the SQLite VFS %s\n", WALBUF_VFS_NAME);

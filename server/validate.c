@@ -1,6 +1,7 @@
 /* validate.c - the value rules of validate.h. Each message names the field
  * and the rule, so a device can show it as it is. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,10 +10,14 @@
 #include "kt_util.h"
 #include "validate.h"
 
-static int refuse(char *why, size_t cap, const char *fmt, const char *field)
+__attribute__((format(printf, 3, 4))) static int refuse(char *why, size_t cap, const char *fmt, ...)
 {
-	if (why && cap)
-		snprintf(why, cap, fmt, field);
+	va_list ap;
+	if (why && cap) {
+		va_start(ap, fmt);
+		vsnprintf(why, cap, fmt, ap);
+		va_end(ap);
+	}
 	return KT_EINVALID;
 }
 

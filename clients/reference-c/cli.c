@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,10 +76,13 @@ static void usage(FILE *f)
 		"Exit codes: 0 ok, 1 error, 2 usage, 3 sign-in refused or not signed in.\n");
 }
 
-static int complain(const char *fmt, const char *arg)
+__attribute__((format(printf, 1, 2))) static int complain(const char *fmt, ...)
 {
+	va_list ap;
 	fprintf(stderr, PROG ": ");
-	fprintf(stderr, fmt, arg);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fputc('\n', stderr);
 	return 1;
 }

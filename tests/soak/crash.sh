@@ -8,5 +8,5 @@ KILLS=${1:-100}
 BUILD=${BUILD:-build}
 SEED_ARG=""
 [ -n "$2" ] && SEED_ARG="--seed $2"
-exec /usr/bin/python3 tests/integration/test_crash.py --server "$BUILD/server/kartoteka-server" \
+exec /usr/bin/python3 tests/integration/test_crash.py --server "$BUILD/server/kartoteka-server-faults" \
     --client "$BUILD/clients/reference-c/kartoteka-client" --iterations "$KILLS" $SEED_ARG

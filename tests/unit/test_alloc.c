@@ -28,6 +28,11 @@
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t size);
 void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t n);
+char *__wrap_strndup(const char *s, size_t n);
+char *__wrap_strdup(const char *s);
 
 static long fail_at;     /* 0: never fail */
 static bool fail_after;  /* every allocation from the fail_at-th on fails, not only that one */
