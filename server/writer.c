@@ -88,7 +88,7 @@ struct kt_writer {
 	pthread_mutex_t mu;
 	pthread_cond_t cv, ckpt_cv, sync_cv, cut_cv;
 	kt_push_job *todo_head, *todo_tail; /* submitted, not yet seen by the thread */
-	kt_push_job *done_head, *done_tail; /* finished, for the loop */
+	kt_workq *answers; /* finished, for the loop: a hand-back list without workers of its own */
 	batch *sync_head, *sync_tail;       /* committed, for the sync thread */
 	bool sync_ended;                    /* the sync thread's result for sync_end is in sync_rc */
 	int sync_rc;
@@ -314,9 +314,7 @@ static int settle_sync(kt_writer *w, kt_store *st, bool wait)
 		w->resync = false;
 		store_log_release(w->held); /* durable now: the others may see it */
 		store_published_synced(w->gen);
-		atomic_store(&w->srv->wake_data, 1);
-		if (w->srv->ctx)
-			lws_cancel_service(w->srv->ctx);
+		kt_wake_post(&w->srv->wake, KT_WAKE_DATA);
 	}
 	return KT_OK;
 }
@@ -389,8 +387,7 @@ static void one_transaction(kt_writer *w, kt_store *st, ack *acks, int nacks)
 		store_rollback(st);
 	atomic_store(&w->srv->writer_busy, 0);
 	if (atomic_exchange(&w->srv->wal_events_skipped, 0)) {
-		atomic_store(&w->srv->wake_data, 1); /* whatever the watcher let pass */
-		lws_cancel_service(w->srv->ctx);
+		kt_wake_post(&w->srv->wake, KT_WAKE_DATA); /* whatever the watcher let pass */
 	}
 	w->apply_us += (uint64_t)(t1 - t0);
 	uint64_t took = (uint64_t)(kt_mono_us() - t1);
@@ -600,12 +597,13 @@ static void *sync_main(void *arg)
 			w->sync_tail = NULL;
 		pthread_mutex_unlock(&w->mu);
 		int rc = SQLITE_OK;
+		bool data = false;
 		if (b->end) {
 			rc = w->syncer ? walbuf_syncer_sync(w->syncer) : SQLITE_IOERR;
 			if (rc == SQLITE_OK) {
 				store_log_release(b->hold);
 				store_published_synced(b->gen);
-				atomic_store(&srv->wake_data, 1);
+				data = true;
 			} else {
 				store_published_failed(); /* nothing of it is read for devices until the redo */
 				kt_warn("writer: WAL sync failed (SQLite code %d); its pushes are answered with an error",
@@ -613,10 +611,14 @@ static void *sync_main(void *arg)
 			}
 		}
 		int64_t now = kt_mono_us();
+		kt_wq_item *answers = NULL, **at = &answers;
 		for (kt_push_job *j = b->jobs; j; j = j->next) {
 			if (rc != SQLITE_OK)
 				j->rc = KT_EIO;
 			j->t_done = now;
+			j->answered.next = NULL;
+			*at = &j->answered;
+			at = &j->answered.next;
 		}
 		pthread_mutex_lock(&w->mu);
 		if (b->end) {
@@ -624,14 +626,11 @@ static void *sync_main(void *arg)
 			w->sync_rc = rc;
 			pthread_cond_signal(&w->cv);
 		}
-		for (kt_push_job *j = b->jobs, *next; j; j = next) {
-			next = j->next;
-			append(&w->done_head, &w->done_tail, j);
-		}
-		if (b->jobs)
-			atomic_store(&srv->wake_push, 1);
-		if (srv->ctx)
-			lws_cancel_service(srv->ctx);
+		/* answers first, then the commit for everyone else (posted
+		 * while the answers' bit is pending, it costs no second kick) */
+		kt_workq_finish(w->answers, answers);
+		if (data)
+			kt_wake_post(&srv->wake, KT_WAKE_DATA);
 		free(b);
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -716,6 +715,16 @@ static void *checkpoint_main(void *arg)
 	return NULL;
 }
 
+static kt_push_job *answered_job(kt_wq_item *it)
+{
+	return (kt_push_job *)((char *)it - offsetof(kt_push_job, answered));
+}
+
+static void free_answered(kt_wq_item *it)
+{
+	push_job_free(answered_job(it));
+}
+
 int writer_start(kt_server *srv)
 {
 	kt_writer *w = calloc(1, sizeof *w);
@@ -728,6 +737,15 @@ int writer_start(kt_server *srv)
 	pthread_cond_init(&w->sync_cv, NULL);
 	pthread_cond_init(&w->cut_cv, NULL);
 	srv->writer = w;
+	kt_workq_cfg answers = {
+		.free_job = free_answered,
+		.wake = &srv->wake,
+		.wake_bit = KT_WAKE_PUSH,
+	};
+	if (kt_workq_new(&answers, &w->answers)) {
+		writer_stop(srv);
+		return KT_ENOMEM;
+	}
 	peers_join(srv->db_path);
 	w->sync_running = pthread_create(&w->sync_th, NULL, sync_main, w) == 0;
 	w->running = w->sync_running && pthread_create(&w->th, NULL, writer_main, w) == 0;
@@ -803,7 +821,7 @@ void writer_stop(kt_server *srv)
 	log_stages(w);
 	free_list(w->todo_head);
 	free_list(w->active);
-	free_list(w->done_head);
+	kt_workq_free(w->answers);
 	free(w->acks);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
@@ -863,17 +881,13 @@ void writer_note_ack(kt_server *srv, const char *device, int64_t seq)
 void writer_deliver(kt_server *srv)
 {
 	kt_writer *w = srv->writer;
-	kt_push_job *list;
+	kt_wq_item *list = kt_workq_take_done(w->answers);
 	bool applied = false;
 
-	pthread_mutex_lock(&w->mu);
-	list = w->done_head;
-	w->done_head = w->done_tail = NULL;
-	pthread_mutex_unlock(&w->mu);
 	while (list) {
-		kt_push_job *j = list;
+		kt_push_job *j = answered_job(list);
 		kt_session *s = session_find(srv, j->session_id);
-		list = j->next;
+		list = list->next;
 		applied |= j->rc == KT_OK || j->rc == KT_EREVOKED; /* (earlier pieces of it may have committed) */
 		if (j->nmuts == 1 && !j->rc && j->t_start && j->t_done) {
 			int k = w->nstage++ % STAGE_SAMPLES;
