@@ -200,6 +200,20 @@ int kt_workq_submit(kt_workq *q, kt_wq_item *job)
 	return kt_workq_submit_at(q, job, NULL, NULL, false);
 }
 
+kt_wq_item *kt_workq_take_all(kt_workq *q)
+{
+	kt_wq_item *list;
+	pthread_mutex_lock(&q->mu);
+	list = q->todo_head;
+	q->todo_head = q->todo_tail = NULL;
+	for (const kt_wq_item *j = list; j; j = j->next)
+		q->count--;
+	if (q->count == 0)
+		pthread_cond_broadcast(&q->idle_cv);
+	pthread_mutex_unlock(&q->mu);
+	return list;
+}
+
 void kt_workq_finish(kt_workq *q, kt_wq_item *list)
 {
 	if (!list)

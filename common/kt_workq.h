@@ -79,6 +79,11 @@ int kt_workq_submit(kt_workq *q, kt_wq_item *job) KT_MUST_CHECK;
 typedef kt_wq_item *(*kt_wq_place)(kt_wq_item *queued, const kt_wq_item *job, void *u);
 int kt_workq_submit_at(kt_workq *q, kt_wq_item *job, kt_wq_place place, void *u, bool over_bound) KT_MUST_CHECK;
 
+/* A queue without workers (nthreads 0) is fed the same way and emptied by
+ * a thread of the caller's: every queued job at once, oldest first (the
+ * caller's now; they no longer count against the bound). */
+kt_wq_item *kt_workq_take_all(kt_workq *q);
+
 /* Hand finished jobs (a list linked by next) back without a worker of the
  * queue, e.g. from a thread of the caller's; one wake for the list. */
 void kt_workq_finish(kt_workq *q, kt_wq_item *list);

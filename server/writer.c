@@ -87,8 +87,10 @@ struct kt_writer {
 	kt_server *srv;
 	pthread_mutex_t mu;
 	pthread_cond_t cv, ckpt_cv, sync_cv, cut_cv;
-	kt_push_job *todo_head, *todo_tail; /* submitted, not yet seen by the thread */
-	kt_workq *answers; /* finished, for the loop: a hand-back list without workers of its own */
+	/* pushes submitted, not yet seen by the thread (taken all at once),
+	 * and answered ones for the loop: a queue without workers of its own,
+	 * as the thread's wait also covers acks and a sync's redo (cv) */
+	kt_workq *q;
 	batch *sync_head, *sync_tail;       /* committed, for the sync thread */
 	bool sync_ended;                    /* the sync thread's result for sync_end is in sync_rc */
 	int sync_rc;
@@ -209,14 +211,22 @@ static void append_batch(kt_writer *w, batch *b)
 	w->sync_tail = b;
 }
 
-/* Move todo to the end of the active list (lock held). */
+static kt_push_job *link_job(kt_wq_item *it)
+{
+	return (kt_push_job *)((char *)it - offsetof(kt_push_job, link));
+}
+
+/* Move what was submitted to the end of the active list. */
 static void take_todo(kt_writer *w)
 {
 	kt_push_job **end = &w->active;
 	while (*end)
 		end = &(*end)->next;
-	*end = w->todo_head;
-	w->todo_head = w->todo_tail = NULL;
+	for (kt_wq_item *it = kt_workq_take_all(w->q); it; it = it->next) {
+		*end = link_job(it);
+		end = &(*end)->next;
+	}
+	*end = NULL;
 }
 
 /* An earlier unfinished push of the same device goes first. */
@@ -265,9 +275,7 @@ static bool join_small(kt_writer *w, kt_store *st, int *rc, uint64_t *n)
 	bool joined = false;
 	if (!atomic_exchange(&w->small_waiting, 0))
 		return false;
-	pthread_mutex_lock(&w->mu);
 	take_todo(w);
-	pthread_mutex_unlock(&w->mu);
 	for (kt_push_job *j = w->active; j && !*rc; j = j->next)
 		if (!push_job_finished(j) && small_unstarted(j) && !blocked(w, j)) {
 			*rc = step(st, j, n);
@@ -353,11 +361,8 @@ static void one_transaction(kt_writer *w, kt_store *st, ack *acks, int nacks)
 			progress = true;
 		if (pass > 0 && kt_mono_us() - t0 >= budget)
 			break;
-		if (!rc) { /* pushes that arrived meanwhile join this transaction */
-			pthread_mutex_lock(&w->mu);
+		if (!rc) /* pushes that arrived meanwhile join this transaction */
 			take_todo(w);
-			pthread_mutex_unlock(&w->mu);
-		}
 	}
 	int64_t t1 = kt_mono_us();
 	/* the commit publishes its frames before they are synced (walbuf.h):
@@ -482,7 +487,7 @@ static void *writer_main(void *arg)
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		/* acks alone, a failed sync's redo and its retries wait a while */
-		while (!w->stop && !w->todo_head && !w->active &&
+		while (!w->stop && !kt_workq_count(w->q) && !w->active &&
 		       !((w->nacks || w->resync) && kt_mono_us() - last_pass >= ACK_FLUSH_MS * 1000) &&
 		       !(w->sync_ended && w->sync_rc != SQLITE_OK)) {
 			struct timespec ts;
@@ -490,7 +495,7 @@ static void *writer_main(void *arg)
 			ts.tv_sec += 1;
 			pthread_cond_timedwait(&w->cv, &w->mu, &ts);
 		}
-		if (w->stop && !w->active && !w->todo_head && !w->nacks)
+		if (w->stop && !w->active && !kt_workq_count(w->q) && !w->nacks)
 			break;
 		take_todo(w);
 		ack *acks = w->acks;
@@ -616,9 +621,9 @@ static void *sync_main(void *arg)
 			if (rc != SQLITE_OK)
 				j->rc = KT_EIO;
 			j->t_done = now;
-			j->answered.next = NULL;
-			*at = &j->answered;
-			at = &j->answered.next;
+			j->link.next = NULL;
+			*at = &j->link;
+			at = &j->link.next;
 		}
 		pthread_mutex_lock(&w->mu);
 		if (b->end) {
@@ -628,7 +633,7 @@ static void *sync_main(void *arg)
 		}
 		/* answers first, then the commit for everyone else (posted
 		 * while the answers' bit is pending, it costs no second kick) */
-		kt_workq_finish(w->answers, answers);
+		kt_workq_finish(w->q, answers);
 		if (data)
 			kt_wake_post(&srv->wake, KT_WAKE_DATA);
 		free(b);
@@ -715,14 +720,9 @@ static void *checkpoint_main(void *arg)
 	return NULL;
 }
 
-static kt_push_job *answered_job(kt_wq_item *it)
+static void free_linked(kt_wq_item *it)
 {
-	return (kt_push_job *)((char *)it - offsetof(kt_push_job, answered));
-}
-
-static void free_answered(kt_wq_item *it)
-{
-	push_job_free(answered_job(it));
+	push_job_free(link_job(it));
 }
 
 int writer_start(kt_server *srv)
@@ -737,12 +737,12 @@ int writer_start(kt_server *srv)
 	pthread_cond_init(&w->sync_cv, NULL);
 	pthread_cond_init(&w->cut_cv, NULL);
 	srv->writer = w;
-	kt_workq_cfg answers = {
-		.free_job = free_answered,
+	kt_workq_cfg cfg = {
+		.free_job = free_linked,
 		.wake = &srv->wake,
 		.wake_bit = KT_WAKE_PUSH,
 	};
-	if (kt_workq_new(&answers, &w->answers)) {
+	if (kt_workq_new(&cfg, &w->q)) {
 		writer_stop(srv);
 		return KT_ENOMEM;
 	}
@@ -819,9 +819,8 @@ void writer_stop(kt_server *srv)
 		pthread_join(w->sync_th, NULL);
 	walbuf_syncer_close(w->syncer);
 	log_stages(w);
-	free_list(w->todo_head);
 	free_list(w->active);
-	kt_workq_free(w->answers);
+	kt_workq_free(w->q); /* submitted and answered, not taken */
 	free(w->acks);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
@@ -835,11 +834,14 @@ void writer_stop(kt_server *srv)
 void writer_submit(kt_session *s, kt_push_job *j)
 {
 	kt_writer *w = s->srv->writer;
-	pthread_mutex_lock(&w->mu);
 	j->t_submit = kt_mono_us();
-	append(&w->todo_head, &w->todo_tail, j);
-	if (j->nmuts <= CHUNK)
-		atomic_store(&w->small_waiting, 1);
+	if (kt_workq_submit(w->q, &j->link) != KT_OK) { /* no bound: cannot happen; answered as busy */
+		j->rc = KT_EBUSY;
+		j->link.next = NULL;
+		kt_workq_finish(w->q, &j->link);
+	} else if (j->nmuts <= CHUNK)
+		atomic_store(&w->small_waiting, 1); /* after the push is in: join_small takes it */
+	pthread_mutex_lock(&w->mu); /* the thread waits on cv for pushes, acks and a sync's redo alike */
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 	/* a device that pushes faster than we apply waits in TCP, not in our memory */
@@ -881,11 +883,11 @@ void writer_note_ack(kt_server *srv, const char *device, int64_t seq)
 void writer_deliver(kt_server *srv)
 {
 	kt_writer *w = srv->writer;
-	kt_wq_item *list = kt_workq_take_done(w->answers);
+	kt_wq_item *list = kt_workq_take_done(w->q);
 	bool applied = false;
 
 	while (list) {
-		kt_push_job *j = answered_job(list);
+		kt_push_job *j = link_job(list);
 		kt_session *s = session_find(srv, j->session_id);
 		list = list->next;
 		applied |= j->rc == KT_OK || j->rc == KT_EREVOKED; /* (earlier pieces of it may have committed) */

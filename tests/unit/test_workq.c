@@ -302,6 +302,35 @@ static void finish_hands_back_a_list_with_one_post(void **state)
 	assert_int_equal(E.freed, 1);
 }
 
+/* a queue emptied by the caller's own thread, all at once (the writer) */
+static void take_all_empties_the_queue_in_order_and_frees_the_bound(void **state)
+{
+	env_reset(true);
+	kt_workq *q = new_queue(0, 3, NULL);
+	job *extra = new_job(0, 3);
+	assert_null(kt_workq_take_all(q));
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(kt_workq_submit(q, &new_job(0, i)->item), KT_OK);
+	assert_int_equal(kt_workq_submit(q, &extra->item), KT_EBUSY);
+	kt_wq_item *l = kt_workq_take_all(q);
+	assert_int_equal(kt_workq_count(q), 0);
+	kt_workq_drain(q); /* returns: nothing queued */
+	assert_int_equal(kt_workq_submit(q, &extra->item), KT_OK);
+	int n = 0;
+	for (kt_wq_item *it = l, *next; it; it = next, n++) {
+		next = it->next;
+		assert_int_equal(((job *)it)->seq, n);
+		free(it);
+	}
+	assert_int_equal(n, 3);
+	assert_ptr_equal(kt_workq_take_all(q), &extra->item);
+	assert_null(extra->item.next);
+	assert_int_equal(E.ran, 0); /* no worker ran anything */
+	free(extra);
+	kt_workq_free(q);
+	assert_int_equal(E.freed, 0);
+}
+
 static kt_wq_item *first_place(kt_wq_item *queued, const kt_wq_item *it, void *u)
 {
 	return NULL;
@@ -346,6 +375,7 @@ int main(void)
 		cmocka_unit_test(wake_kicks_once_until_taken),
 		cmocka_unit_test(finished_jobs_post_the_queues_bit),
 		cmocka_unit_test(finish_hands_back_a_list_with_one_post),
+		cmocka_unit_test(take_all_empties_the_queue_in_order_and_frees_the_bound),
 		cmocka_unit_test(placed_jobs_and_any_see_queued_and_running),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
