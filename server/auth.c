@@ -1,8 +1,8 @@
 /* auth.c - sign-in. Password checks (Argon2id, ~0.1 s and 64 MiB each) run
  * on KT_AUTH_WORKERS threads with their own database connection, so a login
- * never stalls the event loop; finished checks are handed back through a
- * queue and lws_cancel_service(). Tokens are 32 random bytes; only a keyed
- * BLAKE2b hash of them is stored. Failed attempts are throttled per account
+ * never stalls the event loop; finished checks are handed back through the
+ * worker queue (kt_workq.h), which wakes the loop. Tokens are 32 random
+ * bytes; only a keyed BLAKE2b hash of them is stored. Failed attempts are throttled per account
  * and per address (throttle.c). Never logs passwords, tokens or e-mail
  * addresses. */
 #include <stdlib.h>
@@ -12,7 +12,8 @@
 #include "server.h"
 
 typedef struct auth_job {
-	struct auth_job *next;
+	kt_wq_item item; /* first: the queue's link */
+	struct auth_job *next; /* the loop's list of logins that wait */
 	uint64_t session_id;
 	char email[KT_MAX_EMAIL + 1];
 	char password[KT_MAX_PASSWORD + 1];
@@ -31,17 +32,11 @@ typedef struct auth_job {
 
 struct kt_auth {
 	kt_server *srv;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	auth_job *todo_head, *todo_tail, *done;
-	int queued;
+	kt_workq *q; /* to the KT_AUTH_WORKERS threads and back */
 	/* loop thread only: logins waiting for attempts in flight for their
 	 * account or address to be answered (such an attempt may yet fail) */
 	auth_job *wait_head, *wait_tail;
 	int waiting;
-	bool stop;
-	pthread_t th[KT_AUTH_WORKERS];
-	int nthreads;
 	kt_throttle *thr; /* throttle.c */
 	char dummy_hash[crypto_pwhash_STRBYTES];
 };
@@ -92,45 +87,42 @@ out:
 	free(hash);
 }
 
-static void *worker(void *arg)
+static void *worker_init(void *arg)
 {
 	kt_auth *a = arg;
 	kt_store *st = NULL;
 	const char *msg;
-	pthread_setname_np(pthread_self(), "kt-signin"); /* shown by top -H and ps -L */
-
 	if (store_open(a->srv->db_path, 0, &st, &msg)) {
 		kt_err_log("auth worker: cannot open database: %s", msg);
 		st = NULL;
 	}
-	pthread_mutex_lock(&a->mu);
-	for (;;) {
-		while (!a->stop && !a->todo_head)
-			pthread_cond_wait(&a->cv, &a->mu);
-		if (a->stop)
-			break;
-		auth_job *j = a->todo_head;
-		a->todo_head = j->next;
-		if (!a->todo_head)
-			a->todo_tail = NULL;
-		pthread_mutex_unlock(&a->mu);
+	return st;
+}
 
-		if (st)
-			check_password(a, st, j);
-		else
-			j->rc = KT_EIO;
-		sodium_memzero(j->password, sizeof j->password);
-
-		pthread_mutex_lock(&a->mu);
-		a->queued--;
-		j->next = a->done;
-		a->done = j;
-		atomic_store(&a->srv->wake_auth, 1);
-		lws_cancel_service(a->srv->ctx);
-	}
-	pthread_mutex_unlock(&a->mu);
+static void worker_fini(void *arg, void *st)
+{
 	store_close(st);
-	return NULL;
+}
+
+static void worker_run(void *arg, void *st, kt_wq_item *it)
+{
+	auth_job *j = (auth_job *)it;
+	if (st)
+		check_password(arg, st, j);
+	else
+		j->rc = KT_EIO;
+	sodium_memzero(j->password, sizeof j->password);
+}
+
+static void free_job(auth_job *j)
+{
+	sodium_memzero(j, sizeof *j);
+	free(j);
+}
+
+static void free_item(kt_wq_item *it)
+{
+	free_job((auth_job *)it);
 }
 
 int auth_start(kt_server *srv)
@@ -140,8 +132,6 @@ int auth_start(kt_server *srv)
 	if (!a)
 		return KT_ENOMEM;
 	a->srv = srv;
-	pthread_mutex_init(&a->mu, NULL);
-	pthread_cond_init(&a->cv, NULL);
 	if (crypto_pwhash_str(a->dummy_hash, dummy_pw, sizeof dummy_pw - 1, crypto_pwhash_OPSLIMIT_INTERACTIVE,
 			      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
 		free(a);
@@ -152,20 +142,26 @@ int auth_start(kt_server *srv)
 		return KT_ENOMEM;
 	}
 	srv->auth = a;
-	for (int i = 0; i < KT_AUTH_WORKERS; i++) {
-		if (pthread_create(&a->th[i], NULL, worker, a) != 0)
-			return KT_ENOMEM;
-		a->nthreads++;
-	}
-	return KT_OK;
+	kt_workq_cfg cfg = {
+		.thread_name = "kt-signin",
+		.nthreads = KT_AUTH_WORKERS,
+		.bound = KT_AUTH_QUEUE,
+		.thread_init = worker_init,
+		.thread_fini = worker_fini,
+		.run = worker_run,
+		.free_job = free_item,
+		.arg = a,
+		.wake = &srv->wake,
+		.wake_bit = KT_WAKE_AUTH,
+	};
+	return kt_workq_new(&cfg, &a->q);
 }
 
 static void free_jobs(auth_job *j)
 {
 	while (j) {
 		auth_job *n = j->next;
-		sodium_memzero(j, sizeof *j);
-		free(j);
+		free_job(j);
 		j = n;
 	}
 }
@@ -175,56 +171,35 @@ void auth_stop(kt_server *srv)
 	kt_auth *a = srv->auth;
 	if (!a)
 		return;
-	pthread_mutex_lock(&a->mu);
-	a->stop = true;
-	pthread_cond_broadcast(&a->cv);
-	pthread_mutex_unlock(&a->mu);
-	for (int i = 0; i < a->nthreads; i++)
-		pthread_join(a->th[i], NULL);
-	free_jobs(a->todo_head);
-	free_jobs(a->done);
+	kt_workq_free(a->q); /* the jobs queued and finished with it */
 	free_jobs(a->wait_head);
-	pthread_mutex_destroy(&a->mu);
-	pthread_cond_destroy(&a->cv);
 	throttle_close(a->thr);
 	free(a);
 	srv->auth = NULL;
 }
 
-/* Hand a job to the workers (loop thread; takes j). */
-static void enqueue(kt_auth *a, auth_job *j)
+/* Fair between addresses: a job goes behind every job of a round no later
+ * than its own, so a guessing loop that queues many checks from one address
+ * waits behind one check of every other address instead of keeping everyone
+ * else waiting behind its backlog. (Under the queue's lock.) */
+static kt_wq_item *fair_place(kt_wq_item *queued, const kt_wq_item *it, void *u)
 {
-	pthread_mutex_lock(&a->mu);
-	{
-		/* fair between addresses: a job goes behind every job of a round no
-		 * later than its own, so a guessing loop that queues many checks
-		 * from one address waits behind one check of every other address
-		 * instead of keeping everyone else waiting behind its backlog */
-		auth_job *after = NULL;
-		j->round = 0;
-		for (auth_job *q = a->todo_head; q; q = q->next)
-			j->round += strcmp(q->addr, j->addr) == 0;
-		for (auth_job *q = a->todo_head; q && q->round <= j->round; q = q->next)
-			after = q;
-		if (!after) {
-			j->next = a->todo_head;
-			a->todo_head = j;
-		} else {
-			j->next = after->next;
-			after->next = j;
-		}
-		if (!j->next)
-			a->todo_tail = j;
-	}
-	a->queued++;
-	pthread_cond_signal(&a->cv);
-	pthread_mutex_unlock(&a->mu);
+	auth_job *j = (auth_job *)it;
+	kt_wq_item *after = NULL;
+	j->round = 0;
+	for (kt_wq_item *q = queued; q; q = q->next)
+		j->round += strcmp(((auth_job *)q)->addr, j->addr) == 0;
+	for (kt_wq_item *q = queued; q && ((auth_job *)q)->round <= j->round; q = q->next)
+		after = q;
+	return after;
 }
 
-static void free_job(auth_job *j)
+/* Hand a job to the workers (loop thread; takes j). It was counted against
+ * the bound when it was accepted, also if it waited since. */
+static void enqueue(kt_auth *a, auth_job *j)
 {
-	sodium_memzero(j, sizeof *j);
-	free(j);
+	if (kt_workq_submit_at(a->q, &j->item, fair_place, NULL, true))
+		free_job(j); /* cannot happen: over_bound never refuses */
 }
 
 int auth_submit_login(kt_server *srv, kt_session *s, const char *email, size_t elen, const char *pw,
@@ -239,7 +214,7 @@ int auth_submit_login(kt_server *srv, kt_session *s, const char *email, size_t e
 	throttle_keys(a->thr, email, elen, s->addr, &keys);
 	if ((rc = throttle_login_begin(a->thr, &keys, &wait))) /* unless wait: it counts as a failure from now */
 		return rc;
-	if (wait ? a->waiting >= KT_AUTH_QUEUE : a->queued >= KT_AUTH_QUEUE) {
+	if (wait ? a->waiting >= KT_AUTH_QUEUE : kt_workq_count(a->q) >= KT_AUTH_QUEUE) {
 		if (!wait)
 			throttle_login_done(a->thr, &keys, KT_EBUSY); /* not attempted: not counted */
 		return wait ? KT_ETHROTTLED : KT_EBUSY;
@@ -303,16 +278,12 @@ static void retry_waiting(kt_server *srv)
 void auth_deliver(kt_server *srv)
 {
 	kt_auth *a = srv->auth;
-	auth_job *list;
+	kt_wq_item *list = kt_workq_take_done(a->q);
 
-	pthread_mutex_lock(&a->mu);
-	list = a->done;
-	a->done = NULL;
-	pthread_mutex_unlock(&a->mu);
 	while (list) {
-		auth_job *j = list;
+		auth_job *j = (auth_job *)list;
 		kt_session *s = session_find(srv, j->session_id);
-		list = j->next;
+		list = list->next;
 		/* counted whether or not the peer is still there to hear it */
 		throttle_login_done(a->thr, &j->keys, j->rc);
 		if (s && s->state == KT_SS_AUTH_PENDING) {

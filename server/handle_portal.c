@@ -2,7 +2,7 @@
  * portal_forgot and portal_set_password (before sign-in), change_password
  * (signed in). Argon2id hashing and verification run on one portal worker
  * thread with its own database connection, like sign-ins (auth.c); results
- * come back through a queue and lws_cancel_service(). Never logs tokens,
+ * come back through the worker queue (kt_workq.h). Never logs tokens,
  * passwords or e-mail addresses. */
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +17,7 @@
 enum { JOB_SET, JOB_CHANGE, JOB_FORGOT, JOB_CONFIRM };
 
 typedef struct portal_job {
-	struct portal_job *next;
+	kt_wq_item item; /* first: the queue's link */
 	int kind;
 	uint64_t session_id;
 	uint8_t hash[32];   /* JOB_SET/CONFIRM: the link's token hash; JOB_CHANGE: current session token hash */
@@ -37,14 +37,7 @@ typedef struct rate_slot {
 
 struct kt_portal_rt {
 	kt_server *srv;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	portal_job *todo_head, *todo_tail, *done;
-	int queued;
-	uint64_t running_sid; /* session id of the job being run (0: none) */
-	bool stop;
-	pthread_t th;
-	bool running;
+	kt_workq *q; /* to the portal thread and back */
 	rate_slot slots[RATE_SLOTS]; /* loop thread only */
 };
 
@@ -112,49 +105,39 @@ static void run_job(kt_portal_rt *p, kt_store *st, portal_job *j)
 	sodium_memzero(h, sizeof h);
 }
 
-static void *worker(void *arg)
+static void *worker_init(void *arg)
 {
 	kt_portal_rt *p = arg;
 	kt_store *st = NULL;
 	const char *msg;
-	pthread_setname_np(pthread_self(), "kt-portal"); /* shown by top -H and ps -L */
-
 	if (store_open(p->srv->db_path, 0, &st, &msg)) {
 		kt_err_log("portal worker: cannot open database: %s", msg);
 		st = NULL;
 	}
-	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		while (!p->stop && !p->todo_head)
-			pthread_cond_wait(&p->cv, &p->mu);
-		if (p->stop)
-			break;
-		portal_job *j = p->todo_head;
-		p->todo_head = j->next;
-		if (!p->todo_head)
-			p->todo_tail = NULL;
-		p->running_sid = j->session_id;
-		pthread_mutex_unlock(&p->mu);
+	return st;
+}
 
-		if (st)
-			run_job(p, st, j);
-		else
-			j->rc = KT_EIO;
-		sodium_memzero(j->old_pw, sizeof j->old_pw);
-		sodium_memzero(j->new_pw, sizeof j->new_pw);
-		sodium_memzero(j->email, sizeof j->email);
-
-		pthread_mutex_lock(&p->mu);
-		p->running_sid = 0;
-		p->queued--;
-		j->next = p->done;
-		p->done = j;
-		atomic_store(&p->srv->wake_portal, 1);
-		lws_cancel_service(p->srv->ctx);
-	}
-	pthread_mutex_unlock(&p->mu);
+static void worker_fini(void *arg, void *st)
+{
 	store_close(st);
-	return NULL;
+}
+
+static void worker_run(void *arg, void *st, kt_wq_item *it)
+{
+	portal_job *j = (portal_job *)it;
+	if (st)
+		run_job(arg, st, j);
+	else
+		j->rc = KT_EIO;
+	sodium_memzero(j->old_pw, sizeof j->old_pw);
+	sodium_memzero(j->new_pw, sizeof j->new_pw);
+	sodium_memzero(j->email, sizeof j->email);
+}
+
+static void free_job(kt_wq_item *it)
+{
+	sodium_memzero(it, sizeof(portal_job));
+	free(it);
 }
 
 int portal_start(kt_server *srv)
@@ -164,25 +147,24 @@ int portal_start(kt_server *srv)
 	if (!p)
 		return KT_ENOMEM;
 	p->srv = srv;
-	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->cv, NULL);
 	srv->portal = p;
-	if (pthread_create(&p->th, NULL, worker, p) != 0)
-		return KT_ENOMEM;
-	p->running = true;
+	kt_workq_cfg cfg = {
+		.thread_name = "kt-portal",
+		.nthreads = 1,
+		.bound = KT_PORTAL_QUEUE,
+		.thread_init = worker_init,
+		.thread_fini = worker_fini,
+		.run = worker_run,
+		.free_job = free_job,
+		.arg = p,
+		.wake = &srv->wake,
+		.wake_bit = KT_WAKE_PORTAL,
+	};
+	if ((rc = kt_workq_new(&cfg, &p->q)))
+		return rc;
 	if ((rc = mail_start(srv->db_path, srv->portal_cfg, &srv->mail)))
 		return rc;
 	return KT_OK;
-}
-
-static void free_jobs(portal_job *j)
-{
-	while (j) {
-		portal_job *n = j->next;
-		sodium_memzero(j, sizeof *j);
-		free(j);
-		j = n;
-	}
 }
 
 void portal_stop(kt_server *srv)
@@ -192,48 +174,26 @@ void portal_stop(kt_server *srv)
 	srv->mail = NULL;
 	if (!p)
 		return;
-	if (p->running) {
-		pthread_mutex_lock(&p->mu);
-		p->stop = true;
-		pthread_cond_broadcast(&p->cv);
-		pthread_mutex_unlock(&p->mu);
-		pthread_join(p->th, NULL);
-	}
-	free_jobs(p->todo_head);
-	free_jobs(p->done);
-	pthread_mutex_destroy(&p->mu);
-	pthread_cond_destroy(&p->cv);
+	kt_workq_free(p->q);
 	free(p);
 	srv->portal = NULL;
 }
 
-static bool job_pending(kt_portal_rt *p, uint64_t session_id)
+static bool same_session(const kt_wq_item *it, void *u)
 {
-	bool found;
-	pthread_mutex_lock(&p->mu);
-	found = p->running_sid == session_id;
-	for (portal_job *j = p->todo_head; j && !found; j = j->next)
-		found = j->session_id == session_id;
-	pthread_mutex_unlock(&p->mu);
-	return found;
+	return ((const portal_job *)it)->session_id == *(const uint64_t *)u;
 }
 
+/* A job of this session is queued or running. */
+static bool job_pending(kt_portal_rt *p, uint64_t session_id)
+{
+	return kt_workq_any(p->q, same_session, &session_id);
+}
+
+/* KT_EBUSY when KT_PORTAL_QUEUE jobs wait or run; takes j on KT_OK. */
 static int submit(kt_portal_rt *p, portal_job *j)
 {
-	pthread_mutex_lock(&p->mu);
-	if (p->queued >= KT_PORTAL_QUEUE) {
-		pthread_mutex_unlock(&p->mu);
-		return KT_EBUSY;
-	}
-	if (p->todo_tail)
-		p->todo_tail->next = j;
-	else
-		p->todo_head = j;
-	p->todo_tail = j;
-	p->queued++;
-	pthread_cond_signal(&p->cv);
-	pthread_mutex_unlock(&p->mu);
-	return KT_OK;
+	return kt_workq_submit(p->q, &j->item);
 }
 
 /* ---- rate limits (loop thread) ---- */
@@ -298,20 +258,16 @@ static const char *rule_text(int rc)
 void portal_deliver(kt_server *srv)
 {
 	kt_portal_rt *p = srv->portal;
-	portal_job *list;
+	kt_wq_item *list = kt_workq_take_done(p->q);
 	bool revoked = false;
 
-	pthread_mutex_lock(&p->mu);
-	list = p->done;
-	p->done = NULL;
-	pthread_mutex_unlock(&p->mu);
 	while (list) {
-		portal_job *j = list;
+		portal_job *j = (portal_job *)list;
 		kt_session *s = session_find(srv, j->session_id);
 		const char *op = j->kind == JOB_SET	? "portal_set_password"
 				 : j->kind == JOB_CONFIRM ? "portal_confirm_email"
 							  : "change_password";
-		list = j->next;
+		list = list->next;
 		if (j->kind == JOB_FORGOT) { /* answered when it was asked */
 			sodium_memzero(j, sizeof *j);
 			free(j);

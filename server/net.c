@@ -112,21 +112,30 @@ static void on_data_wake(kt_server *srv)
 	}
 }
 
-/* Other threads (sign-in workers, the writer, the WAL watcher) set a flag
- * and cancel the service wait; every protocol gets the callback, so each
- * flag is taken with an exchange and acted on once. */
+/* Other threads (the worker queues, the writer, the WAL watcher) post
+ * their bit to srv->wake, which cancels the service wait; every protocol
+ * gets the callback, so the bits are taken at once and each acted on once. */
 static void on_wake(kt_server *srv)
 {
-	if (atomic_exchange(&srv->wake_auth, 0))
+	unsigned bits = kt_wake_take(&srv->wake);
+	if (bits & KT_WAKE_AUTH)
 		auth_deliver(srv);
-	if (atomic_exchange(&srv->wake_push, 0))
+	if (bits & KT_WAKE_PUSH)
 		writer_deliver(srv);
-	if (atomic_exchange(&srv->wake_data, 0))
+	if (bits & KT_WAKE_DATA)
 		on_data_wake(srv);
-	if (atomic_exchange(&srv->wake_export, 0))
+	if (bits & KT_WAKE_EXPORT)
 		export_worker_deliver(srv);
-	if (atomic_exchange(&srv->wake_portal, 0)) /* portal accounts (issue 5) */
+	if (bits & KT_WAKE_PORTAL)
 		portal_deliver(srv);
+}
+
+/* srv->wake's kick, from any thread. */
+static void kick_loop(void *arg)
+{
+	kt_server *srv = arg;
+	if (srv->ctx)
+		lws_cancel_service(srv->ctx);
 }
 
 static int callback_kartoteka(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -262,8 +271,7 @@ static void *watch_main(void *arg)
 			continue;
 		}
 		atomic_store(&srv->wal_events_skipped, 0);
-		atomic_store(&srv->wake_data, 1);
-		lws_cancel_service(srv->ctx);
+		kt_wake_post(&srv->wake, KT_WAKE_DATA);
 		/* a commit is many writes: let the kernel merge their events into
 		 * one instead of waking for each (costs at most 1 ms of latency) */
 		nanosleep(&(struct timespec){0, 1000000}, NULL);
@@ -403,6 +411,7 @@ int server_run(const kt_serve_opts *o)
 
 	memset(&srv, 0, sizeof srv);
 	srv.watch_fd = -1;
+	kt_wake_init(&srv.wake, kick_loop, &srv);
 	if (parse_listen(o->listen, host, sizeof host, &port)) {
 		fprintf(stderr, "kartoteka-server: --listen wants HOST:PORT, e.g. 127.0.0.1:8080\n");
 		return 2;
@@ -528,7 +537,7 @@ out:
 		lws_sul_cancel(&srv.recheck_timer);
 		keepalive_stop(&srv);
 		session_deadlines_stop(&srv);
-		auth_stop(&srv); /* before the context: workers call lws_cancel_service */
+		auth_stop(&srv); /* before the context: workers kick it (srv.wake) */
 		writer_stop(&srv);
 		export_worker_stop(&srv);
 		portal_stop(&srv);

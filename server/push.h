@@ -10,6 +10,7 @@
 
 typedef struct kt_push_job {
 	struct kt_push_job *next;
+	kt_wq_item link;        /* in the writer's queue (kt_workq): submitted, then answered */
 	uint64_t session_id;
 	char device[KT_UUID_LEN + 1];
 	kt_principal principal; /* a copy: the session may change or go meanwhile */

@@ -10,6 +10,7 @@
 #include "kt_limits.h"
 #include "kt_mp.h"
 #include "kt_proto.h"
+#include "kt_workq.h"
 #include "policy.h"
 #include "portal.h"
 #include "store.h"
@@ -125,6 +126,15 @@ typedef struct kt_ring {
 	int64_t last_seq;  /* newest seq held */
 } kt_ring;
 
+/* What another thread has for the loop (kt_server.wake). */
+enum {
+	KT_WAKE_AUTH = 1u << 0,   /* finished sign-ins (auth_deliver) */
+	KT_WAKE_PUSH = 1u << 1,   /* answered pushes (writer_deliver) */
+	KT_WAKE_DATA = 1u << 2,   /* a commit may be readable (fanout_ingest) */
+	KT_WAKE_EXPORT = 1u << 3, /* finished exports (export_worker_deliver) */
+	KT_WAKE_PORTAL = 1u << 4, /* finished portal password jobs (portal_deliver) */
+};
+
 struct kt_server {
 	struct lws_context *ctx;
 	struct lws_vhost *vh;
@@ -156,12 +166,13 @@ struct kt_server {
 	int nbuckets;
 	/* scratch writers (single-threaded loop: one frame is built at a time) */
 	kt_mpw body, frame;
-	/* wake-ups from other threads */
-	atomic_int wake_auth, wake_data, wake_push, stop;
+	/* wake-ups from other threads: one bit per source (KT_WAKE_*), one
+	 * lws_cancel_service (net.c on_wake) */
+	kt_wake wake;
+	atomic_int stop;
 	atomic_int writer_busy, wal_events_skipped; /* see net.c watch_main */
 	/* privacy exports on their own thread (export_worker.c) */
 	kt_exporter *exporter;
-	atomic_int wake_export;
 	lws_sorted_usec_list_t poll_timer;
 	lws_sorted_usec_list_t recheck_timer; /* see net.c on_data_wake */
 	int recheck_step_ms, recheck_waited_ms;
@@ -172,7 +183,6 @@ struct kt_server {
 	const kt_portal_config *portal_cfg;
 	kt_portal_rt *portal;
 	kt_mail_worker *mail;
-	atomic_int wake_portal;
 	lws_sorted_usec_list_t keepalive_timer; /* keepalive.c (issue 6, load) */
 	/* connections waiting to sign in, oldest first, and one timer for the
 	 * oldest (session.c): no per-connection entry in lws's sorted timer list */

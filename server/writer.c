@@ -87,8 +87,10 @@ struct kt_writer {
 	kt_server *srv;
 	pthread_mutex_t mu;
 	pthread_cond_t cv, ckpt_cv, sync_cv, cut_cv;
-	kt_push_job *todo_head, *todo_tail; /* submitted, not yet seen by the thread */
-	kt_push_job *done_head, *done_tail; /* finished, for the loop */
+	/* pushes submitted, not yet seen by the thread (taken all at once),
+	 * and answered ones for the loop: a queue without workers of its own,
+	 * as the thread's wait also covers acks and a sync's redo (cv) */
+	kt_workq *q;
 	batch *sync_head, *sync_tail;       /* committed, for the sync thread */
 	bool sync_ended;                    /* the sync thread's result for sync_end is in sync_rc */
 	int sync_rc;
@@ -209,14 +211,22 @@ static void append_batch(kt_writer *w, batch *b)
 	w->sync_tail = b;
 }
 
-/* Move todo to the end of the active list (lock held). */
+static kt_push_job *link_job(kt_wq_item *it)
+{
+	return (kt_push_job *)((char *)it - offsetof(kt_push_job, link));
+}
+
+/* Move what was submitted to the end of the active list. */
 static void take_todo(kt_writer *w)
 {
 	kt_push_job **end = &w->active;
 	while (*end)
 		end = &(*end)->next;
-	*end = w->todo_head;
-	w->todo_head = w->todo_tail = NULL;
+	for (kt_wq_item *it = kt_workq_take_all(w->q); it; it = it->next) {
+		*end = link_job(it);
+		end = &(*end)->next;
+	}
+	*end = NULL;
 }
 
 /* An earlier unfinished push of the same device goes first. */
@@ -265,9 +275,7 @@ static bool join_small(kt_writer *w, kt_store *st, int *rc, uint64_t *n)
 	bool joined = false;
 	if (!atomic_exchange(&w->small_waiting, 0))
 		return false;
-	pthread_mutex_lock(&w->mu);
 	take_todo(w);
-	pthread_mutex_unlock(&w->mu);
 	for (kt_push_job *j = w->active; j && !*rc; j = j->next)
 		if (!push_job_finished(j) && small_unstarted(j) && !blocked(w, j)) {
 			*rc = step(st, j, n);
@@ -314,9 +322,7 @@ static int settle_sync(kt_writer *w, kt_store *st, bool wait)
 		w->resync = false;
 		store_log_release(w->held); /* durable now: the others may see it */
 		store_published_synced(w->gen);
-		atomic_store(&w->srv->wake_data, 1);
-		if (w->srv->ctx)
-			lws_cancel_service(w->srv->ctx);
+		kt_wake_post(&w->srv->wake, KT_WAKE_DATA);
 	}
 	return KT_OK;
 }
@@ -355,11 +361,8 @@ static void one_transaction(kt_writer *w, kt_store *st, ack *acks, int nacks)
 			progress = true;
 		if (pass > 0 && kt_mono_us() - t0 >= budget)
 			break;
-		if (!rc) { /* pushes that arrived meanwhile join this transaction */
-			pthread_mutex_lock(&w->mu);
+		if (!rc) /* pushes that arrived meanwhile join this transaction */
 			take_todo(w);
-			pthread_mutex_unlock(&w->mu);
-		}
 	}
 	int64_t t1 = kt_mono_us();
 	/* the commit publishes its frames before they are synced (walbuf.h):
@@ -389,8 +392,7 @@ static void one_transaction(kt_writer *w, kt_store *st, ack *acks, int nacks)
 		store_rollback(st);
 	atomic_store(&w->srv->writer_busy, 0);
 	if (atomic_exchange(&w->srv->wal_events_skipped, 0)) {
-		atomic_store(&w->srv->wake_data, 1); /* whatever the watcher let pass */
-		lws_cancel_service(w->srv->ctx);
+		kt_wake_post(&w->srv->wake, KT_WAKE_DATA); /* whatever the watcher let pass */
 	}
 	w->apply_us += (uint64_t)(t1 - t0);
 	uint64_t took = (uint64_t)(kt_mono_us() - t1);
@@ -485,7 +487,7 @@ static void *writer_main(void *arg)
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		/* acks alone, a failed sync's redo and its retries wait a while */
-		while (!w->stop && !w->todo_head && !w->active &&
+		while (!w->stop && !kt_workq_count(w->q) && !w->active &&
 		       !((w->nacks || w->resync) && kt_mono_us() - last_pass >= ACK_FLUSH_MS * 1000) &&
 		       !(w->sync_ended && w->sync_rc != SQLITE_OK)) {
 			struct timespec ts;
@@ -493,7 +495,7 @@ static void *writer_main(void *arg)
 			ts.tv_sec += 1;
 			pthread_cond_timedwait(&w->cv, &w->mu, &ts);
 		}
-		if (w->stop && !w->active && !w->todo_head && !w->nacks)
+		if (w->stop && !w->active && !kt_workq_count(w->q) && !w->nacks)
 			break;
 		take_todo(w);
 		ack *acks = w->acks;
@@ -600,12 +602,13 @@ static void *sync_main(void *arg)
 			w->sync_tail = NULL;
 		pthread_mutex_unlock(&w->mu);
 		int rc = SQLITE_OK;
+		bool data = false;
 		if (b->end) {
 			rc = w->syncer ? walbuf_syncer_sync(w->syncer) : SQLITE_IOERR;
 			if (rc == SQLITE_OK) {
 				store_log_release(b->hold);
 				store_published_synced(b->gen);
-				atomic_store(&srv->wake_data, 1);
+				data = true;
 			} else {
 				store_published_failed(); /* nothing of it is read for devices until the redo */
 				kt_warn("writer: WAL sync failed (SQLite code %d); its pushes are answered with an error",
@@ -613,10 +616,14 @@ static void *sync_main(void *arg)
 			}
 		}
 		int64_t now = kt_mono_us();
+		kt_wq_item *answers = NULL, **at = &answers;
 		for (kt_push_job *j = b->jobs; j; j = j->next) {
 			if (rc != SQLITE_OK)
 				j->rc = KT_EIO;
 			j->t_done = now;
+			j->link.next = NULL;
+			*at = &j->link;
+			at = &j->link.next;
 		}
 		pthread_mutex_lock(&w->mu);
 		if (b->end) {
@@ -624,14 +631,11 @@ static void *sync_main(void *arg)
 			w->sync_rc = rc;
 			pthread_cond_signal(&w->cv);
 		}
-		for (kt_push_job *j = b->jobs, *next; j; j = next) {
-			next = j->next;
-			append(&w->done_head, &w->done_tail, j);
-		}
-		if (b->jobs)
-			atomic_store(&srv->wake_push, 1);
-		if (srv->ctx)
-			lws_cancel_service(srv->ctx);
+		/* answers first, then the commit for everyone else (posted
+		 * while the answers' bit is pending, it costs no second kick) */
+		kt_workq_finish(w->q, answers);
+		if (data)
+			kt_wake_post(&srv->wake, KT_WAKE_DATA);
 		free(b);
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -716,6 +720,11 @@ static void *checkpoint_main(void *arg)
 	return NULL;
 }
 
+static void free_linked(kt_wq_item *it)
+{
+	push_job_free(link_job(it));
+}
+
 int writer_start(kt_server *srv)
 {
 	kt_writer *w = calloc(1, sizeof *w);
@@ -728,6 +737,15 @@ int writer_start(kt_server *srv)
 	pthread_cond_init(&w->sync_cv, NULL);
 	pthread_cond_init(&w->cut_cv, NULL);
 	srv->writer = w;
+	kt_workq_cfg cfg = {
+		.free_job = free_linked,
+		.wake = &srv->wake,
+		.wake_bit = KT_WAKE_PUSH,
+	};
+	if (kt_workq_new(&cfg, &w->q)) {
+		writer_stop(srv);
+		return KT_ENOMEM;
+	}
 	peers_join(srv->db_path);
 	w->sync_running = pthread_create(&w->sync_th, NULL, sync_main, w) == 0;
 	w->running = w->sync_running && pthread_create(&w->th, NULL, writer_main, w) == 0;
@@ -801,9 +819,8 @@ void writer_stop(kt_server *srv)
 		pthread_join(w->sync_th, NULL);
 	walbuf_syncer_close(w->syncer);
 	log_stages(w);
-	free_list(w->todo_head);
 	free_list(w->active);
-	free_list(w->done_head);
+	kt_workq_free(w->q); /* submitted and answered, not taken */
 	free(w->acks);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
@@ -817,11 +834,14 @@ void writer_stop(kt_server *srv)
 void writer_submit(kt_session *s, kt_push_job *j)
 {
 	kt_writer *w = s->srv->writer;
-	pthread_mutex_lock(&w->mu);
 	j->t_submit = kt_mono_us();
-	append(&w->todo_head, &w->todo_tail, j);
-	if (j->nmuts <= CHUNK)
-		atomic_store(&w->small_waiting, 1);
+	if (kt_workq_submit(w->q, &j->link) != KT_OK) { /* no bound: cannot happen; answered as busy */
+		j->rc = KT_EBUSY;
+		j->link.next = NULL;
+		kt_workq_finish(w->q, &j->link);
+	} else if (j->nmuts <= CHUNK)
+		atomic_store(&w->small_waiting, 1); /* after the push is in: join_small takes it */
+	pthread_mutex_lock(&w->mu); /* the thread waits on cv for pushes, acks and a sync's redo alike */
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 	/* a device that pushes faster than we apply waits in TCP, not in our memory */
@@ -863,17 +883,13 @@ void writer_note_ack(kt_server *srv, const char *device, int64_t seq)
 void writer_deliver(kt_server *srv)
 {
 	kt_writer *w = srv->writer;
-	kt_push_job *list;
+	kt_wq_item *list = kt_workq_take_done(w->q);
 	bool applied = false;
 
-	pthread_mutex_lock(&w->mu);
-	list = w->done_head;
-	w->done_head = w->done_tail = NULL;
-	pthread_mutex_unlock(&w->mu);
 	while (list) {
-		kt_push_job *j = list;
+		kt_push_job *j = link_job(list);
 		kt_session *s = session_find(srv, j->session_id);
-		list = j->next;
+		list = list->next;
 		applied |= j->rc == KT_OK || j->rc == KT_EREVOKED; /* (earlier pieces of it may have committed) */
 		if (j->nmuts == 1 && !j->rc && j->t_start && j->t_done) {
 			int k = w->nstage++ % STAGE_SAMPLES;

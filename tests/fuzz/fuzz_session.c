@@ -159,7 +159,7 @@ static void wait_for_writer(kt_session *s)
 {
 	int64_t until = kt_mono_us() + 20 * 1000000;
 	while (s->pushes_inflight > 0 && kt_mono_us() < until) {
-		if (atomic_exchange(&srv.wake_push, 0))
+		if (kt_wake_take(&srv.wake) & KT_WAKE_PUSH)
 			writer_deliver(&srv);
 		else
 			usleep(100);
