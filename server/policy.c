@@ -406,7 +406,8 @@ bool policy_may_on(const kt_principal *p, kt_action a, const kt_target *t)
 	case KT_SCOPE_WITHIN:
 		return locset_within(t->locs, p->locs);
 	case KT_SCOPE_TEAM:
-		return (t->role == KT_ROLE_RECEPTION || t->role == KT_ROLE_SPECIALIST) && locset_within(t->locs, p->locs);
+		return (t->role == KT_ROLE_RECEPTION || t->role == KT_ROLE_SPECIALIST) &&
+		       locset_within(t->locs, p->locs);
 	case KT_SCOPE_SELF:
 		return t->id && strcmp(t->id, p->id) == 0;
 	case KT_SCOPE_NONE:
