@@ -432,7 +432,8 @@ static int admin_device(kt_store *st, int argc, char **argv)
 	}
 	if (npos != 1)
 		return admin_usage_error("device %s needs the device id", argv[0]);
-	if ((rc = revoke_may_device(st, NULL, pos[0])))
+	kt_action a = lost ? KT_ACT_MARK_DEVICE_LOST : revoke ? KT_ACT_REVOKE_DEVICE : KT_ACT_SIGN_OUT_DEVICE;
+	if ((rc = revoke_may_device(st, NULL, a, pos[0])))
 		return admin_fail("no device %s", pos[0]);
 	rc = lost ? revoke_mark_lost(st, pos[0]) : revoke ? revoke_device(st, pos[0]) : revoke_sign_out_device(st, pos[0]);
 	return rc ? admin_fail("not saved: %s", kt_strerror(rc)) : ADMIN_OK;

@@ -72,7 +72,8 @@ int consent_from_fields(const kt_field *f, int n, kt_consent *c, const char **wh
 	return rc;
 }
 
-/* Where may staff member p record for this client? KT_OK, or why not. */
+/* Where may p record for this client (the scope of its consent action in
+ * policy.c)? KT_OK, or why not. */
 static int client_scope(kt_store *st, const kt_principal *p, kt_consent *c, char *why, size_t cap)
 {
 	const kt_table *ct = kt_table_find("client", 6);
@@ -92,7 +93,8 @@ static int client_scope(kt_store *st, const kt_principal *p, kt_consent *c, char
 	if (rc)
 		return rc;
 	snprintf(c->org, sizeof c->org, "%s", row.org);
-	if (p && !p->is_client && p->role != KT_ROLE_OWNER && !kt_locset_meets(row.locs, p->locs))
+	kt_target whose = {c->client_id, KT_ROLE_CLIENT, row.locs};
+	if (p && !policy_may_on(p, policy_consent_action(c->purpose), &whose))
 		rc = KT_EDENIED, snprintf(why, cap, "this client is not known at your locations");
 	kt_row_free(&row);
 	return rc;
@@ -136,7 +138,7 @@ int consent_check(kt_store *st, const kt_principal *p, kt_consent *c, char *why,
 		return snprintf(why, cap, "at is in the future"), KT_EINVALID;
 	if (is_client && strcmp(c->client_id, p->id) != 0)
 		return snprintf(why, cap, "a client records consents only for themselves"), KT_EDENIED;
-	if (p && p->role == KT_ROLE_SPECIALIST && !policy_specialist_purpose(c->purpose))
+	if (p && !policy_may(p, policy_consent_action(c->purpose)))
 		return snprintf(why, cap, "specialists record photo_use and health_data consents only"), KT_EDENIED;
 	int rc = client_scope(st, p, c, why, cap);
 	if (rc)

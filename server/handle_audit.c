@@ -35,7 +35,7 @@ int handle_audit_query(kt_session *s, const unsigned char *buf, size_t len)
 			      false);
 		return 0;
 	}
-	if (p->role != KT_ROLE_OWNER && p->role != KT_ROLE_MANAGER) {
+	if (!policy_may(p, KT_ACT_QUERY_AUDIT)) {
 		session_error(s, KT_EDENIED, "only owners and managers read the audit log", "audit_query", false);
 		return 0;
 	}
@@ -47,7 +47,8 @@ int handle_audit_query(kt_session *s, const unsigned char *buf, size_t len)
 		memcpy(client, aq.client.s, KT_UUID_LEN);
 		client[KT_UUID_LEN] = 0;
 	}
-	/* ?1 org, ?2 principal (its locations), ?3 owner?, ?4 client or '', ?5 before or 0, ?6 limit */
+	/* ?1 org, ?2 principal (its locations), ?3 the whole organisation?, ?4 client or '', ?5 before or 0,
+	 * ?6 limit; otherwise the scope "known" of KT_ACT_QUERY_AUDIT (policy.c) in SQL */
 	q = store_prepare(srv->st,
 			  "SELECT seq, server_time, device_time, actor_kind, actor_id, device_id, action, entity, "
 			  "entity_id, client_id, location_id, fields, before, after FROM audit a WHERE org_id = ?1 "
@@ -61,7 +62,7 @@ int handle_audit_query(kt_session *s, const unsigned char *buf, size_t len)
 	}
 	sqlite3_bind_text(q, 1, p->org, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, p->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(q, 3, p->role == KT_ROLE_OWNER);
+	sqlite3_bind_int(q, 3, policy_scope(p, KT_ACT_QUERY_AUDIT) == KT_SCOPE_ORG);
 	sqlite3_bind_text(q, 4, client, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 5, aq.before);
 	sqlite3_bind_int64(q, 6, aq.limit);

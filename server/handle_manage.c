@@ -68,6 +68,18 @@ static int pack_device(void *user, const kt_device_info *d)
 	return 0;
 }
 
+/* May p do any of the manage ops? Asked before the op is read, so that
+ * who may not manage at all hears that rather than about the op. */
+static bool may_manage(const kt_principal *p)
+{
+	static const kt_action ops[] = {KT_ACT_LIST_DEVICES, KT_ACT_SIGN_OUT_DEVICE, KT_ACT_REVOKE_DEVICE,
+					KT_ACT_MARK_DEVICE_LOST, KT_ACT_DEACTIVATE_STAFF};
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+		if (policy_may(p, ops[i]))
+			return true;
+	return false;
+}
+
 int handle_manage(kt_session *s, const unsigned char *buf, size_t len)
 {
 	kt_server *srv = s->srv;
@@ -82,7 +94,7 @@ int handle_manage(kt_session *s, const unsigned char *buf, size_t len)
 		session_error(s, rc, "manage takes op and, for most ops, id", "manage", false);
 		return 0;
 	}
-	if (p->is_client || (p->role != KT_ROLE_OWNER && p->role != KT_ROLE_MANAGER)) {
+	if (!may_manage(p)) {
 		session_error(s, KT_EDENIED, "only owners and managers manage devices and staff", "manage", false);
 		return 0;
 	}
@@ -97,8 +109,15 @@ int handle_manage(kt_session *s, const unsigned char *buf, size_t len)
 			      "manage", false);
 		return 0;
 	}
-	if (lost && p->role != KT_ROLE_OWNER) {
-		session_error(s, KT_EDENIED, "only owners mark a device lost", "manage", false);
+	kt_action a = list ? KT_ACT_LIST_DEVICES
+		      : sign_out ? KT_ACT_SIGN_OUT_DEVICE
+		      : revoke ? KT_ACT_REVOKE_DEVICE
+		      : deactivate ? KT_ACT_DEACTIVATE_STAFF
+				   : KT_ACT_MARK_DEVICE_LOST;
+	if (!policy_may(p, a)) {
+		session_error(s, KT_EDENIED,
+			      lost ? "only owners mark a device lost" : "only owners and managers manage devices and staff",
+			      "manage", false);
 		return 0;
 	}
 	if (!list) {
@@ -111,7 +130,7 @@ int handle_manage(kt_session *s, const unsigned char *buf, size_t len)
 			session_error(s, KT_EINVALID, "you cannot deactivate yourself", "manage", false);
 			return 0;
 		}
-		rc = deactivate ? revoke_may_staff(srv->st, p, id) : revoke_may_device(srv->st, p, id);
+		rc = deactivate ? revoke_may_staff(srv->st, p, id) : revoke_may_device(srv->st, p, a, id);
 		if (rc) {
 			session_error(s, rc, rc == KT_EDENIED ? "not yours to manage" : "no such device or staff member",
 				      "manage", false);

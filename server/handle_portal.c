@@ -344,9 +344,10 @@ int handle_portal_invite(kt_session *s, const unsigned char *buf, size_t len)
 		return 0;
 	}
 	/* a just-entered address may be the writer's own: reception's edit of
-	 * the e-mail plus reception's invite must not hand over an account */
+	 * the e-mail plus reception's invite must not hand over an account, so
+	 * who may not invite to a held address waits out the hold */
 	int64_t changed = 0;
-	if (s->principal.role == KT_ROLE_RECEPTION &&
+	if (!policy_may(&s->principal, KT_ACT_INVITE_HELD_EMAIL) &&
 	    (rc = portal_email_hold(srv->st, srv->portal_cfg, id, kt_now_ms(), &changed))) {
 		char why[256];
 		if (rc == KT_EEMAIL_RECENT)

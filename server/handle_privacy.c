@@ -55,16 +55,17 @@ static bool client_arg(kt_session *s, const kt_privacy *m, char id[KT_UUID_LEN +
 	return true;
 }
 
-static bool is_owner(kt_session *s, const char *what)
+/* May this session's principal do a at all? Sends the refusal `what` if not. */
+static bool may(kt_session *s, kt_action a, const char *what)
 {
-	if (!s->principal.is_client && s->principal.role == KT_ROLE_OWNER)
+	if (policy_may(&s->principal, a))
 		return true;
 	session_error(s, KT_EDENIED, what, "privacy", false);
 	return false;
 }
 
-/* A staff member may export this client: an owner of its organisation, a
- * manager of one of its locations. Sends the error and returns false
+/* A staff member may export this client (KT_ACT_EXPORT_CLIENT: an owner of
+ * its organisation, a manager of one of its locations). Sends the error and returns false
  * otherwise (a client of another organisation does not exist for them). */
 static bool staff_may_export(kt_session *s, const char *id)
 {
@@ -74,12 +75,9 @@ static bool staff_may_export(kt_session *s, const char *id)
 	bool ok = false, loaded;
 	int rc;
 
-	if (p->role != KT_ROLE_OWNER && p->role != KT_ROLE_MANAGER) {
-		session_error(s, KT_EDENIED,
-			      "only owners and managers export a client's data (it holds health data and the access log)",
-			      "privacy", false);
+	if (!may(s, KT_ACT_EXPORT_CLIENT,
+		 "only owners and managers export a client's data (it holds health data and the access log)"))
 		return false;
-	}
 	if (erasure_is_placeholder(s->srv->st, id)) {
 		session_error(s, KT_EINVALID, "this is the placeholder of erased clients, not a client", "privacy", false);
 		return false;
@@ -92,7 +90,7 @@ static bool staff_may_export(kt_session *s, const char *id)
 		session_error(s, rc, "no such client", "privacy", false);
 	else if (rc)
 		session_error(s, KT_EIO, NULL, "privacy", false);
-	else if (!(ok = policy_row_visible(p, t, row.locs, row.client, &row)))
+	else if (!(ok = policy_may_on(p, KT_ACT_EXPORT_CLIENT, &(kt_target){id, KT_ROLE_CLIENT, row.locs})))
 		session_error(s, KT_EDENIED, "not a client of your locations", "privacy", false);
 	if (loaded)
 		kt_row_free(&row);
@@ -210,11 +208,8 @@ static void op_erasure_request(kt_session *s, kt_privacy *m)
 	reply r = {.npairs = 0};
 	int rc;
 
-	if (!p->is_client) {
-		session_error(s, KT_EDENIED, "erasure_request is the client's own; owners erase with op erase", "privacy",
-			      false);
+	if (!may(s, KT_ACT_REQUEST_ERASURE, "erasure_request is the client's own; owners erase with op erase"))
 		return;
-	}
 	if (m->client.s && !kt_mp_str_eq(m->client.s, m->client.len, p->id)) {
 		session_error(s, KT_EDENIED, "a client may ask only for their own erasure", "privacy", false);
 		return;
@@ -260,7 +255,7 @@ static void op_erase(kt_session *s, kt_privacy *m)
 	bool done = false;
 	int rc;
 
-	if (!is_owner(s, "only owners erase clients") || !client_arg(s, m, id))
+	if (!may(s, KT_ACT_ERASE_CLIENT, "only owners erase clients") || !client_arg(s, m, id))
 		return;
 	rc = store_row_load(srv->st, kt_table_find("client", 6), id, &row);
 	if (rc == KT_OK) {
@@ -325,7 +320,7 @@ static void op_pending(kt_session *s, kt_privacy *m)
 	kt_mpw items;
 	struct list_ctx c = {&items, 0};
 	reply r = {.npairs = 0};
-	if (!is_owner(s, "only owners see erasure requests"))
+	if (!may(s, KT_ACT_SEE_ERASURES, "only owners see erasure requests"))
 		return;
 	kt_mpw_init(&items);
 	if (erasure_list_pending(s->srv->st, s->principal.org, pack_pending, &c)) {
@@ -399,7 +394,7 @@ static void op_status(kt_session *s, kt_privacy *m)
 	reply r = {.npairs = 0};
 	struct status_ctx c = {.r = &r};
 	int rc;
-	if (!is_owner(s, "only owners see the erasure status") || !client_arg(s, m, id))
+	if (!may(s, KT_ACT_SEE_ERASURES, "only owners see the erasure status") || !client_arg(s, m, id))
 		return;
 	kt_mpw_init(&r.body);
 	kt_mpw_init(&c.devs);

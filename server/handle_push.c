@@ -455,7 +455,7 @@ static char *override_reason(const kt_principal *p, const kt_table *t, const kt_
 		snprintf(why, cap, "override.rule must be \"overlap\": the only booking rule that can be overridden");
 	else if (!ops_reason_valid(m->ovr_reason.s, m->ovr_reason.len))
 		snprintf(why, cap, "override.reason must say why, in 1..%d bytes of text", OPS_MAX_REASON);
-	else if (p->is_client || (p->role != KT_ROLE_OWNER && p->role != KT_ROLE_MANAGER && p->role != KT_ROLE_RECEPTION))
+	else if (!policy_may(p, KT_ACT_OVERRIDE_BOOKING))
 		*code = KT_EDENIED, snprintf(why, cap, "%s may not override the booking rules", kt_role_name(p->role));
 	else {
 		char *r = kt_strndup(m->ovr_reason.s, m->ovr_reason.len);

@@ -323,6 +323,104 @@ bool policy_write_scope(const kt_principal *p, const kt_table *t, const char *lo
 	}
 }
 
+/* Actions that are not row edits: the scope each role has. Cells in the
+ * order owner, manager, reception, specialist, client (self). A missing
+ * cell is "may not". Device actions also cover one's own devices
+ * (revoke_may_device), since signing oneself out needs no rights. */
+#define NO KT_SCOPE_NONE
+#define ORG KT_SCOPE_ORG
+#define KNOWN KT_SCOPE_KNOWN
+#define WITHIN KT_SCOPE_WITHIN
+#define TEAM KT_SCOPE_TEAM
+#define SELF KT_SCOPE_SELF
+static const struct {
+	kt_action action;
+	const char *name; /* the call, as README and PROTOCOL.md name it */
+	unsigned char scope[KT_ROLE_COUNT];
+	const char *note;
+} action_rules[] = {
+	{KT_ACT_LIST_DEVICES, "manage list_devices", {ORG, TEAM, NO, NO, NO},
+	 "also which device ids an export or the audit log shows"},
+	{KT_ACT_SIGN_OUT_DEVICE, "manage sign_out_device", {ORG, TEAM, NO, NO, NO}, ""},
+	{KT_ACT_REVOKE_DEVICE, "manage revoke_device", {ORG, TEAM, NO, NO, NO}, ""},
+	{KT_ACT_MARK_DEVICE_LOST, "manage mark_device_lost", {ORG, NO, NO, NO, NO}, ""},
+	{KT_ACT_DEACTIVATE_STAFF, "manage deactivate_staff", {ORG, TEAM, NO, NO, NO}, "never oneself"},
+	{KT_ACT_EXPORT_CLIENT, "privacy export", {ORG, KNOWN, NO, NO, SELF}, ""},
+	{KT_ACT_REQUEST_ERASURE, "privacy erasure_request", {NO, NO, NO, NO, SELF}, ""},
+	{KT_ACT_ERASE_CLIENT, "privacy erase", {ORG, NO, NO, NO, NO}, ""},
+	{KT_ACT_SEE_ERASURES, "privacy erasure_pending, erasure_status", {ORG, NO, NO, NO, NO}, ""},
+	{KT_ACT_RECORD_CONSENT, "record a consent: marketing_email, marketing_sms, birthday_greetings, review_requests",
+	 {ORG, KNOWN, KNOWN, NO, SELF}, "see Consent for the sources"},
+	{KT_ACT_RECORD_CARE_CONSENT, "record a consent: photo_use, health_data", {ORG, KNOWN, KNOWN, KNOWN, SELF},
+	 "see Consent for the sources"},
+	{KT_ACT_QUERY_AUDIT, "audit_query", {ORG, KNOWN, NO, NO, NO},
+	 "known: entries at their locations or about clients known there"},
+	{KT_ACT_PORTAL_INVITE, "portal_invite", {ORG, KNOWN, KNOWN, NO, NO}, ""},
+	/* reception's own edit of an address plus reception's invite must not
+	 * hand over an account: during the hold it is a manager's call */
+	{KT_ACT_INVITE_HELD_EMAIL, "portal_invite to an address changed within the e-mail hold",
+	 {ORG, KNOWN, NO, NO, NO}, ""},
+	{KT_ACT_OVERRIDE_BOOKING, "push: override the overlap rule", {ORG, WITHIN, WITHIN, NO, NO},
+	 "on an appointment they may write"},
+};
+#undef NO
+#undef ORG
+#undef KNOWN
+#undef WITHIN
+#undef TEAM
+#undef SELF
+
+static const char *const scope_names[] = {"–", "all", "known", "within", "team", "self"};
+
+const char *policy_action_name(kt_action a)
+{
+	for (size_t i = 0; i < sizeof action_rules / sizeof action_rules[0]; i++)
+		if (action_rules[i].action == a)
+			return action_rules[i].name;
+	return "none";
+}
+
+kt_scope policy_scope(const kt_principal *p, kt_action a)
+{
+	int role = p->is_client ? KT_ROLE_CLIENT : p->role;
+	if (!p->active || role < 0 || role >= KT_ROLE_COUNT)
+		return KT_SCOPE_NONE;
+	for (size_t i = 0; i < sizeof action_rules / sizeof action_rules[0]; i++)
+		if (action_rules[i].action == a)
+			return (kt_scope)action_rules[i].scope[role];
+	return KT_SCOPE_NONE; /* deny by default */
+}
+
+bool policy_may(const kt_principal *p, kt_action a)
+{
+	return policy_scope(p, a) != KT_SCOPE_NONE;
+}
+
+bool policy_may_on(const kt_principal *p, kt_action a, const kt_target *t)
+{
+	switch (policy_scope(p, a)) {
+	case KT_SCOPE_ORG:
+		return true;
+	case KT_SCOPE_KNOWN:
+		return kt_locset_meets(t->locs, p->locs);
+	case KT_SCOPE_WITHIN:
+		return locset_within(t->locs, p->locs);
+	case KT_SCOPE_TEAM:
+		return (t->role == KT_ROLE_RECEPTION || t->role == KT_ROLE_SPECIALIST) &&
+		       locset_within(t->locs, p->locs);
+	case KT_SCOPE_SELF:
+		return t->id && strcmp(t->id, p->id) == 0;
+	case KT_SCOPE_NONE:
+		break;
+	}
+	return false;
+}
+
+kt_action policy_consent_action(const char *purpose)
+{
+	return policy_specialist_purpose(purpose) ? KT_ACT_RECORD_CARE_CONSENT : KT_ACT_RECORD_CONSENT;
+}
+
 static const char *const role_names[KT_ROLE_COUNT] = {"owner", "manager", "reception", "specialist",
 						      "client"};
 
@@ -560,6 +658,18 @@ void policy_print_markdown(FILE *out)
 		fprintf(out, "%s %s.%s → %s", i ? "," : "", ref_rules[i].table, ref_rules[i].column,
 			ref_rules[i].target);
 	fprintf(out, ".\n");
+	fprintf(out, "\nActions (calls that are not row edits), and on what: all = anything of the organisation; "
+		     "known = a client known at one of their locations; within = a row whose every location is "
+		     "theirs; team = reception and specialists who work only at their locations, and those staff's "
+		     "devices; self = themselves only. Device actions also cover one's own devices:\n\n");
+	fprintf(out, "| action | owner | manager | reception | specialist | client (self) | notes |\n");
+	fprintf(out, "|---|---|---|---|---|---|---|\n");
+	for (size_t i = 0; i < sizeof action_rules / sizeof action_rules[0]; i++) {
+		fprintf(out, "| %s |", action_rules[i].name);
+		for (int r = 0; r < KT_ROLE_COUNT; r++)
+			fprintf(out, " %s |", scope_names[action_rules[i].scope[r]]);
+		fprintf(out, "%s%s |\n", *action_rules[i].note ? " " : "", action_rules[i].note);
+	}
 	fprintf(out, "\nServer-internal, never sent to any device:");
 	const char *last = "";
 	for (int i = 0; i < kt_policy_count; i++)

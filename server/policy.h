@@ -81,7 +81,63 @@ const kt_table *policy_ref_target(const kt_table *t, int col);
  * who also works at a branch that is not theirs. */
 bool policy_write_scope(const kt_principal *p, const kt_table *t, const char *locs);
 
-/* Print the policy matrix as the Markdown table that README.md shows. */
+/* ---- actions: calls that are not row edits ----
+ * Who may do what is one table in policy.c (printed into the README with
+ * the matrices above). policy_may is the role column, checked first, so
+ * that a refusal does not depend on whether the target exists;
+ * policy_may_on adds the target's scope once it is loaded. A target
+ * outside the principal's organisation is the caller's "not found". */
+typedef enum kt_action {
+	KT_ACT_LIST_DEVICES,     /* the device register (and which device ids an export or audit shows) */
+	KT_ACT_SIGN_OUT_DEVICE,  /* end a device's sessions */
+	KT_ACT_REVOKE_DEVICE,    /* end them and refuse the device from now on */
+	KT_ACT_MARK_DEVICE_LOST, /* revoke, and stop erasures waiting for its purge receipt */
+	KT_ACT_DEACTIVATE_STAFF,
+	KT_ACT_EXPORT_CLIENT,
+	KT_ACT_REQUEST_ERASURE,  /* a client asks for their own erasure */
+	KT_ACT_ERASE_CLIENT,
+	KT_ACT_SEE_ERASURES,     /* pending requests and an erasure's purge receipts */
+	KT_ACT_RECORD_CONSENT,   /* marketing, birthday and review purposes */
+	KT_ACT_RECORD_CARE_CONSENT, /* photo_use and health_data (policy_specialist_purpose) */
+	KT_ACT_QUERY_AUDIT,
+	KT_ACT_PORTAL_INVITE,    /* send a client a portal setup link */
+	KT_ACT_INVITE_HELD_EMAIL, /* ... to an address changed within the e-mail hold (portal.h) */
+	KT_ACT_OVERRIDE_BOOKING, /* book over the specialist-overlap rule, with a reason */
+	KT_ACTION_COUNT
+} kt_action;
+
+/* The scope of an action for one role: which targets it covers. */
+typedef enum kt_scope {
+	KT_SCOPE_NONE = 0, /* may not */
+	KT_SCOPE_ORG,      /* any target of the organisation */
+	KT_SCOPE_KNOWN,    /* a client known at one of the principal's locations */
+	KT_SCOPE_WITHIN,   /* a target whose every location is the principal's */
+	KT_SCOPE_TEAM,     /* reception and specialists who work only at the principal's
+			    * locations, and their devices (not owners, managers, clients) */
+	KT_SCOPE_SELF,     /* the principal themselves */
+} kt_scope;
+
+/* What an action is done to. */
+typedef struct kt_target {
+	const char *id;   /* the person it concerns (client or staff id), or NULL */
+	int role;         /* their role: KT_ROLE_CLIENT for a client and their devices */
+	const char *locs; /* their locations (comma list): a client's branches, a staff member's */
+} kt_target;
+
+const char *policy_action_name(kt_action a); /* "revoke_device"...; "none" out of range */
+/* p's scope for a: KT_SCOPE_NONE when p's role may not do it, or p is inactive. */
+kt_scope policy_scope(const kt_principal *p, kt_action a);
+/* May p do a at all (to some target)? */
+bool policy_may(const kt_principal *p, kt_action a);
+/* May p do a to target t (of p's organisation)? */
+bool policy_may_on(const kt_principal *p, kt_action a, const kt_target *t);
+
+/* The consent action for a purpose: what a specialist needs before
+ * photographing or treating is theirs to record too. */
+kt_action policy_consent_action(const char *purpose);
+
+/* Print the policy matrices (read, write, actions) as the Markdown that
+ * README.md shows. */
 void policy_print_markdown(FILE *out);
 
 #endif

@@ -111,13 +111,13 @@ int portal_may_invite(kt_store *st, const kt_principal *by, const char *client_i
 	int rc;
 	if (!by)
 		return KT_OK;
-	if (by->is_client || (by->role != KT_ROLE_OWNER && by->role != KT_ROLE_MANAGER && by->role != KT_ROLE_RECEPTION))
+	if (!policy_may(by, KT_ACT_PORTAL_INVITE))
 		return KT_EDENIED;
 	if ((rc = store_row_load(st, kt_table_find("client", 6), client_id, &row)))
 		return rc;
 	if (strcmp(row.org, by->org))
 		rc = KT_ENOT_FOUND;
-	else if (by->role == KT_ROLE_OWNER || kt_locset_meets(by->locs ? by->locs : "", row.locs ? row.locs : ""))
+	else if (policy_may_on(by, KT_ACT_PORTAL_INVITE, &(kt_target){client_id, KT_ROLE_CLIENT, row.locs}))
 		rc = KT_OK;
 	else
 		rc = KT_EDENIED;

@@ -5,43 +5,41 @@
 #include "keyring.h"
 #include "revoke.h"
 
-/* Staff `by` may manage: in the same organisation; owners anyone, managers
- * reception and specialists who work only at the manager's locations. */
+/* The staff member's organisation, role and locations, for the scope
+ * rule of the manage actions (policy.c). */
 static const char q_staff_scope[] =
 	"SELECT s.org_id, s.role, "
-	" (SELECT count(*) FROM staff_location sl WHERE sl.staff_id = s.id), "
-	" (SELECT count(*) FROM staff_location sl WHERE sl.staff_id = s.id AND "
-	"  instr(',' || ?2 || ',', ',' || sl.location_id || ',') > 0) "
+	" (SELECT group_concat(sl.location_id) FROM staff_location sl WHERE sl.staff_id = s.id) "
 	"FROM staff s WHERE s.id = ?1";
 
-int revoke_may_staff(kt_store *st, const kt_principal *by, const char *staff_id)
+static int may_staff(kt_store *st, const kt_principal *by, kt_action a, const char *staff_id)
 {
 	sqlite3_stmt *q = store_prepare(st, q_staff_scope);
 	int rc;
 	if (!q)
 		return KT_EIO;
 	sqlite3_bind_text(q, 1, staff_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, by && by->locs ? by->locs : "", -1, SQLITE_STATIC);
 	if (sqlite3_step(q) != SQLITE_ROW)
 		rc = KT_ENOT_FOUND;
 	else if (!by)
 		rc = KT_OK;
 	else if (by->is_client || strcmp((const char *)sqlite3_column_text(q, 0), by->org))
 		rc = by->is_client ? KT_EDENIED : KT_ENOT_FOUND;
-	else if (by->role == KT_ROLE_OWNER)
-		rc = KT_OK;
-	else if (by->role == KT_ROLE_MANAGER) {
-		const char *role = (const char *)sqlite3_column_text(q, 1);
-		int all = sqlite3_column_int(q, 2), mine = sqlite3_column_int(q, 3);
-		rc = (!strcmp(role, "reception") || !strcmp(role, "specialist")) && all > 0 && all == mine ? KT_OK
-													  : KT_EDENIED;
-	} else
-		rc = KT_EDENIED;
+	else {
+		kt_target t = {staff_id, kt_role_from_name((const char *)sqlite3_column_text(q, 1)),
+			       (const char *)sqlite3_column_text(q, 2)};
+		rc = policy_may_on(by, a, &t) ? KT_OK : KT_EDENIED;
+	}
 	store_finish(st, q);
 	return rc;
 }
 
-int revoke_may_device(kt_store *st, const kt_principal *by, const char *device_id)
+int revoke_may_staff(kt_store *st, const kt_principal *by, const char *staff_id)
+{
+	return may_staff(st, by, KT_ACT_DEACTIVATE_STAFF, staff_id);
+}
+
+int revoke_may_device(kt_store *st, const kt_principal *by, kt_action a, const char *device_id)
 {
 	sqlite3_stmt *q = store_prepare(st, "SELECT d.kind, d.principal_id, coalesce(s.org_id, c.org_id) FROM device d "
 					    "LEFT JOIN staff s ON d.kind = 'staff' AND s.id = d.principal_id "
@@ -66,9 +64,11 @@ int revoke_may_device(kt_store *st, const kt_principal *by, const char *device_i
 		return by->is_client ? KT_EDENIED : KT_ENOT_FOUND;
 	if (!strcmp(principal, by->id))
 		return KT_OK; /* one's own devices */
-	if (!strcmp(kind, "client"))
-		return by->role == KT_ROLE_OWNER ? KT_OK : KT_EDENIED;
-	return revoke_may_staff(st, by, principal);
+	if (!strcmp(kind, "client")) {
+		kt_target t = {principal, KT_ROLE_CLIENT, NULL};
+		return policy_may_on(by, a, &t) ? KT_OK : KT_EDENIED;
+	}
+	return may_staff(st, by, a, principal);
 }
 
 static bool device_shown(kt_store *st, const kt_principal *viewer, const char *device_id)
@@ -78,7 +78,7 @@ static bool device_shown(kt_store *st, const kt_principal *viewer, const char *d
 	if (!viewer)
 		return true;
 	if (!viewer->is_client)
-		return revoke_may_device(st, viewer, device_id) == KT_OK;
+		return revoke_may_device(st, viewer, KT_ACT_LIST_DEVICES, device_id) == KT_OK;
 	if (!(q = store_prepare(st, "SELECT 1 FROM device WHERE id = ?1 AND kind = 'client' AND principal_id = ?2")))
 		return false;
 	sqlite3_bind_text(q, 1, device_id, -1, SQLITE_STATIC);
@@ -357,6 +357,8 @@ int revoke_read(kt_store *st, int64_t after, kt_revocation *out, int max, int *n
 
 int revoke_list_devices(kt_store *st, const kt_principal *by, kt_device_cb cb, void *user)
 {
+	/* the scope of KT_ACT_LIST_DEVICES (policy.c) in SQL: all, or one's own
+	 * and the team's devices */
 	static const char sql[] =
 		"SELECT d.id, d.kind, d.principal_id, coalesce(s.display_name, c.name, ''), "
 		" CASE d.kind WHEN 'client' THEN 'client' ELSE coalesce(s.role, '') END, coalesce(d.app, ''), "
@@ -374,7 +376,7 @@ int revoke_list_devices(kt_store *st, const kt_principal *by, kt_device_cb cb, v
 	sqlite3_stmt *q;
 	int rc;
 
-	if (by && (by->is_client || (by->role != KT_ROLE_OWNER && by->role != KT_ROLE_MANAGER)))
+	if (by && !policy_may(by, KT_ACT_LIST_DEVICES))
 		return KT_EDENIED;
 	if (!(q = store_prepare(st, sql)))
 		return KT_EIO;
@@ -382,7 +384,7 @@ int revoke_list_devices(kt_store *st, const kt_principal *by, kt_device_cb cb, v
 	sqlite3_bind_text(q, 2, by ? by->org : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 3, by && by->locs ? by->locs : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 4, kt_now_ms());
-	sqlite3_bind_int(q, 5, by && by->role == KT_ROLE_OWNER);
+	sqlite3_bind_int(q, 5, by && policy_scope(by, KT_ACT_LIST_DEVICES) == KT_SCOPE_ORG);
 	sqlite3_bind_text(q, 6, by ? by->id : "", -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		kt_device_info d = {

@@ -12,9 +12,9 @@
  *   revoke a device     (a lost tablet) its sessions end and the device id
  *                       is refused from now on; it is told to wipe its data;
  *   deactivate a person staff.active = 0 and every session of theirs ends.
- * Owners may do all of it in their organisation; managers for staff who
- * work only at the manager's locations (not owners or managers) and for
- * those staff's devices. */
+ * Who may do which is the action table in policy.c: owners all of it in
+ * their organisation; managers for staff who work only at the manager's
+ * locations (not owners or managers) and for those staff's devices. */
 #ifndef KT_REVOKE_H
 #define KT_REVOKE_H
 
@@ -33,10 +33,10 @@ typedef struct kt_revocation {
 	char target[KT_UUID_LEN + 1];
 } kt_revocation;
 
-/* May `by` (NULL = the operator at the server) act on this device / staff
- * member? KT_OK, KT_ENOT_FOUND (also for things outside by's organisation)
- * or KT_EDENIED. */
-int revoke_may_device(kt_store *st, const kt_principal *by, const char *device_id) KT_MUST_CHECK;
+/* May `by` (NULL = the operator at the server) do action a to this device
+ * (one's own devices always), or deactivate this staff member? KT_OK,
+ * KT_ENOT_FOUND (also for things outside by's organisation) or KT_EDENIED. */
+int revoke_may_device(kt_store *st, const kt_principal *by, kt_action a, const char *device_id) KT_MUST_CHECK;
 int revoke_may_staff(kt_store *st, const kt_principal *by, const char *staff_id) KT_MUST_CHECK;
 
 /* The actions (check with revoke_may_* first). */

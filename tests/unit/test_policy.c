@@ -271,6 +271,140 @@ static void test_consent_visibility_and_writes(void **state)
 	assert_true(ct->immutable);
 }
 
+/* The action matrix, written out here on its own so that a changed cell in
+ * policy.c is a decision this test is told about. Cells: owner, manager,
+ * reception, specialist, client. */
+static void test_action_matrix_every_role(void **state)
+{
+	static const struct {
+		kt_action a;
+		bool may[KT_ROLE_COUNT];
+	} want[] = {
+		{KT_ACT_LIST_DEVICES, {1, 1, 0, 0, 0}},
+		{KT_ACT_SIGN_OUT_DEVICE, {1, 1, 0, 0, 0}},
+		{KT_ACT_REVOKE_DEVICE, {1, 1, 0, 0, 0}},
+		{KT_ACT_MARK_DEVICE_LOST, {1, 0, 0, 0, 0}},
+		{KT_ACT_DEACTIVATE_STAFF, {1, 1, 0, 0, 0}},
+		{KT_ACT_EXPORT_CLIENT, {1, 1, 0, 0, 1}},
+		{KT_ACT_REQUEST_ERASURE, {0, 0, 0, 0, 1}},
+		{KT_ACT_ERASE_CLIENT, {1, 0, 0, 0, 0}},
+		{KT_ACT_SEE_ERASURES, {1, 0, 0, 0, 0}},
+		{KT_ACT_RECORD_CONSENT, {1, 1, 1, 0, 1}},
+		{KT_ACT_RECORD_CARE_CONSENT, {1, 1, 1, 1, 1}},
+		{KT_ACT_QUERY_AUDIT, {1, 1, 0, 0, 0}},
+		{KT_ACT_PORTAL_INVITE, {1, 1, 1, 0, 0}},
+		{KT_ACT_INVITE_HELD_EMAIL, {1, 1, 0, 0, 0}},
+		{KT_ACT_OVERRIDE_BOOKING, {1, 1, 1, 0, 0}},
+	};
+	(void)state;
+	assert_int_equal(sizeof want / sizeof want[0], KT_ACTION_COUNT); /* a new action needs its row here */
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		assert_string_not_equal(policy_action_name(want[i].a), "none");
+		for (int r = 0; r < KT_ROLE_COUNT; r++) {
+			kt_principal p = {.is_client = r == KT_ROLE_CLIENT, .role = r, .active = true};
+			if (policy_may(&p, want[i].a) != want[i].may[r])
+				fail_msg("%s by %s: want %d", policy_action_name(want[i].a), kt_role_name(r), want[i].may[r]);
+			p.active = false; /* an inactive principal may nothing */
+			assert_false(policy_may(&p, want[i].a));
+		}
+	}
+	for (int r = 0; r < KT_ROLE_COUNT; r++) { /* deny by default: no row, no right */
+		kt_principal p = {.is_client = r == KT_ROLE_CLIENT, .role = r, .active = true};
+		assert_false(policy_may(&p, KT_ACTION_COUNT));
+		assert_int_equal(policy_scope(&p, KT_ACTION_COUNT), KT_SCOPE_NONE);
+	}
+	assert_string_equal(policy_action_name(KT_ACTION_COUNT), "none");
+	/* a specialist records what they need before photographing or treating */
+	assert_int_equal(policy_consent_action("photo_use"), KT_ACT_RECORD_CARE_CONSENT);
+	assert_int_equal(policy_consent_action("health_data"), KT_ACT_RECORD_CARE_CONSENT);
+	assert_int_equal(policy_consent_action("marketing_email"), KT_ACT_RECORD_CONSENT);
+	assert_int_equal(policy_consent_action(NULL), KT_ACT_RECORD_CONSENT);
+}
+
+/* The scope rules: the owner anything of the organisation; a manager a
+ * client known at one of their branches, staff who work only at their
+ * branches (reception and specialists, not managers, owners or clients);
+ * reception overrides only on appointments wholly at their branches; a
+ * client only themselves. */
+static void test_action_scope_rules(void **state)
+{
+	static const char A[] = "01a20b2f-e370-765e-8e59-32b59c1e7f01", Bl[] = "01a20b2f-e370-765e-8e59-32b59c1e7f02";
+	static const char AB[] = "01a20b2f-e370-765e-8e59-32b59c1e7f01,01a20b2f-e370-765e-8e59-32b59c1e7f02";
+	static const char me[] = "01a20b2f-e370-765e-8e59-32b59c1e7f03", other[] = "01a20b2f-e370-765e-8e59-32b59c1e7f04";
+	char locsA[] = "01a20b2f-e370-765e-8e59-32b59c1e7f01", all[] = "*";
+	kt_principal mgr = {.role = KT_ROLE_MANAGER, .locs = locsA, .active = true};
+	kt_principal rec = {.role = KT_ROLE_RECEPTION, .locs = locsA, .active = true};
+	kt_principal spec = {.role = KT_ROLE_SPECIALIST, .locs = locsA, .active = true};
+	kt_principal owner = {.role = KT_ROLE_OWNER, .locs = all, .active = true};
+	kt_principal cl = {.is_client = true, .role = KT_ROLE_CLIENT, .locs = locsA, .active = true};
+	kt_target card_A = {other, KT_ROLE_CLIENT, A}, card_AB = {other, KT_ROLE_CLIENT, AB},
+		  card_B = {other, KT_ROLE_CLIENT, Bl}, card_none = {other, KT_ROLE_CLIENT, NULL};
+	kt_target rec_A = {other, KT_ROLE_RECEPTION, A}, spec_A = {other, KT_ROLE_SPECIALIST, A},
+		  rec_AB = {other, KT_ROLE_RECEPTION, AB}, mgr_A = {other, KT_ROLE_MANAGER, A},
+		  owner_all = {other, KT_ROLE_OWNER, "*"}, rec_nowhere = {other, KT_ROLE_RECEPTION, ""},
+		  rec_null = {other, KT_ROLE_RECEPTION, NULL}, client_dev = {other, KT_ROLE_CLIENT, A};
+	kt_target self = {me, KT_ROLE_CLIENT, A}, someone = {other, KT_ROLE_CLIENT, A}, nobody = {NULL, 0, A};
+	(void)state;
+	memcpy(cl.id, me, sizeof me);
+
+	assert_int_equal(policy_scope(&owner, KT_ACT_EXPORT_CLIENT), KT_SCOPE_ORG);
+	assert_int_equal(policy_scope(&mgr, KT_ACT_EXPORT_CLIENT), KT_SCOPE_KNOWN);
+	assert_int_equal(policy_scope(&mgr, KT_ACT_REVOKE_DEVICE), KT_SCOPE_TEAM);
+	assert_int_equal(policy_scope(&rec, KT_ACT_OVERRIDE_BOOKING), KT_SCOPE_WITHIN);
+	assert_int_equal(policy_scope(&cl, KT_ACT_EXPORT_CLIENT), KT_SCOPE_SELF);
+	assert_int_equal(policy_scope(&rec, KT_ACT_EXPORT_CLIENT), KT_SCOPE_NONE);
+
+	/* known: a card shared with one of the principal's branches */
+	assert_true(policy_may_on(&mgr, KT_ACT_EXPORT_CLIENT, &card_A));
+	assert_true(policy_may_on(&mgr, KT_ACT_EXPORT_CLIENT, &card_AB));
+	assert_false(policy_may_on(&mgr, KT_ACT_EXPORT_CLIENT, &card_B));
+	assert_false(policy_may_on(&mgr, KT_ACT_EXPORT_CLIENT, &card_none));
+	assert_true(policy_may_on(&rec, KT_ACT_PORTAL_INVITE, &card_AB));
+	assert_false(policy_may_on(&rec, KT_ACT_PORTAL_INVITE, &card_B));
+	assert_true(policy_may_on(&spec, KT_ACT_RECORD_CARE_CONSENT, &card_A));
+	assert_false(policy_may_on(&spec, KT_ACT_RECORD_CARE_CONSENT, &card_B));
+	assert_false(policy_may_on(&spec, KT_ACT_RECORD_CONSENT, &card_A)); /* the role, not the place */
+	assert_false(policy_may_on(&rec, KT_ACT_EXPORT_CLIENT, &card_A));
+	assert_true(policy_may_on(&owner, KT_ACT_EXPORT_CLIENT, &card_B));
+	assert_true(policy_may_on(&owner, KT_ACT_ERASE_CLIENT, &card_none));
+
+	/* team: reception and specialists wholly at the manager's branches */
+	assert_true(policy_may_on(&mgr, KT_ACT_DEACTIVATE_STAFF, &rec_A));
+	assert_true(policy_may_on(&mgr, KT_ACT_REVOKE_DEVICE, &spec_A));
+	assert_false(policy_may_on(&mgr, KT_ACT_DEACTIVATE_STAFF, &rec_AB));     /* also at another branch */
+	assert_false(policy_may_on(&mgr, KT_ACT_DEACTIVATE_STAFF, &mgr_A));      /* a fellow manager */
+	assert_false(policy_may_on(&mgr, KT_ACT_SIGN_OUT_DEVICE, &owner_all));   /* the owner */
+	assert_false(policy_may_on(&mgr, KT_ACT_SIGN_OUT_DEVICE, &client_dev));  /* a client's device */
+	assert_false(policy_may_on(&mgr, KT_ACT_DEACTIVATE_STAFF, &rec_nowhere)); /* at no branch */
+	assert_false(policy_may_on(&mgr, KT_ACT_DEACTIVATE_STAFF, &rec_null));
+	assert_false(policy_may_on(&mgr, KT_ACT_MARK_DEVICE_LOST, &rec_A));      /* the owner's call */
+	assert_true(policy_may_on(&owner, KT_ACT_MARK_DEVICE_LOST, &client_dev));
+	assert_true(policy_may_on(&owner, KT_ACT_DEACTIVATE_STAFF, &mgr_A));
+	assert_false(policy_may_on(&rec, KT_ACT_SIGN_OUT_DEVICE, &spec_A));
+
+	/* within: every location of the appointment is the writer's */
+	assert_true(policy_may_on(&rec, KT_ACT_OVERRIDE_BOOKING, &card_A));
+	assert_false(policy_may_on(&rec, KT_ACT_OVERRIDE_BOOKING, &card_AB));
+	assert_false(policy_may_on(&rec, KT_ACT_OVERRIDE_BOOKING, &owner_all));
+	assert_false(policy_may_on(&spec, KT_ACT_OVERRIDE_BOOKING, &card_A));
+	assert_true(policy_may_on(&owner, KT_ACT_OVERRIDE_BOOKING, &card_B));
+
+	/* self: a client only for themselves */
+	assert_true(policy_may_on(&cl, KT_ACT_EXPORT_CLIENT, &self));
+	assert_false(policy_may_on(&cl, KT_ACT_EXPORT_CLIENT, &someone));
+	assert_false(policy_may_on(&cl, KT_ACT_EXPORT_CLIENT, &nobody));
+	assert_true(policy_may_on(&cl, KT_ACT_RECORD_CONSENT, &self));
+	assert_true(policy_may_on(&cl, KT_ACT_REQUEST_ERASURE, &self));
+	assert_false(policy_may_on(&cl, KT_ACT_PORTAL_INVITE, &self));
+	assert_false(policy_may_on(&owner, KT_ACT_REQUEST_ERASURE, &self));
+
+	/* an inactive principal acts on nothing */
+	mgr.active = owner.active = cl.active = false;
+	assert_false(policy_may_on(&mgr, KT_ACT_EXPORT_CLIENT, &card_A));
+	assert_false(policy_may_on(&owner, KT_ACT_ERASE_CLIENT, &card_A));
+	assert_false(policy_may_on(&cl, KT_ACT_EXPORT_CLIENT, &self));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -285,6 +419,8 @@ int main(void)
 		cmocka_unit_test(test_write_policy_follows_the_roles),
 		cmocka_unit_test(test_consent_visibility_and_writes),
 		cmocka_unit_test(test_write_scope_and_creates),
+		cmocka_unit_test(test_action_matrix_every_role),
+		cmocka_unit_test(test_action_scope_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
