@@ -35,6 +35,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "after_commit.h"
 #include "push_apply.h"
 #include "walbuf.h"
 
@@ -889,5 +890,5 @@ void writer_deliver(kt_server *srv)
 		push_job_free(j);
 	}
 	if (applied)
-		fanout_ingest(srv); /* the answers are after the commit; now everyone else */
+		after_commit(srv); /* the answers are after the commit; now everyone else */
 }
