@@ -28,7 +28,7 @@ typedef struct kt_push_job {
 	int rc;                 /* KT_OK, or why the whole push was not saved */
 	int64_t t_submit, t_start, t_done; /* kt_mono_us: handed over, first applied, committed */
 	/* loop thread, once committed: answer the session that pushed (still
-	 * connected) with j->rc or the results */
+	 * connected) with j->rc or the results. Set by whoever submits the job. */
 	void (*answer)(kt_session *s, const struct kt_push_job *j);
 } kt_push_job;
 
