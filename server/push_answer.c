@@ -56,7 +56,6 @@ int push_record(push_ctx *c, const kt_mut *m, size_t start, const kt_row *row)
 	return rc;
 }
 
-
 /* Is id a row of table tbl ("client" or "location") in org? */
 static bool in_org(kt_store *st, const char *tbl, const char *id, const char *org)
 {
@@ -199,7 +198,6 @@ done:
 	kt_mpw_free(&rest);
 	return ok;
 }
-
 
 int push_replay(push_ctx *c, const kt_mut *m, bool *answered)
 {

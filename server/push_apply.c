@@ -47,7 +47,6 @@ static bool may_see(kt_store *st, const kt_principal *p, const char *tbl, const 
 	return yes;
 }
 
-
 /* The override a mutation carries, checked: NULL and *code 0 when it has
  * none; NULL and *code set with why when it is refused; else the reason
  * (owned by the caller). Only the booking overlap can be overridden, and
@@ -549,7 +548,6 @@ static void apply_one(push_ctx *c, const kt_mut *m)
 		kt_row_free(&r.row);
 }
 
-
 /* Views recorded lately, so that opening the same card again and again
  * writes one audit entry per KT_VIEWED_DEDUP_MS, not one per tap (entries
  * are permanent and hash-chained). In memory, per process: a restart or an
@@ -699,4 +697,3 @@ int push_apply_step(kt_store *st, kt_push_job *j, uint32_t max)
 	}
 	return c.rc;
 }
-

@@ -87,4 +87,3 @@ bool push_job_finished(const kt_push_job *j)
 {
 	return j->rc || (j->next_mut == j->nmuts && j->events_done);
 }
-
