@@ -202,6 +202,13 @@ int proto_push_events_decode(const void *buf, size_t len, kt_event_cb cb, void *
 /* push_result: server -> device, one result per mutation, in order. The
  * server packs each result map into a body and wraps it here. */
 void proto_push_result_encode(kt_mpw *w, uint32_t n, const void *body, size_t len);
+/* One result map each. The row values a result carries are not packed
+ * here: with_conflicts / with_current / the duplicate's first answer leave
+ * the last key's value to the caller, who must append exactly one value
+ * (a field map, packed by the server's egress). code is a kt_err_name. */
+void proto_push_applied_encode(kt_mpw *w, int64_t mid, int64_t v, bool with_conflicts);
+void proto_push_rejected_encode(kt_mpw *w, int64_t mid, const char *code, const char *msg, bool with_current);
+void proto_push_duplicate_encode(kt_mpw *w, int64_t mid);
 /* Results as raw maps (decoded by the client with kt_mp). */
 typedef int (*kt_raw_cb)(void *user, const uint8_t *map, size_t len);
 int proto_push_result_decode(const void *buf, size_t len, kt_raw_cb cb, void *user) KT_MUST_CHECK;

@@ -236,6 +236,42 @@ void proto_push_result_encode(kt_mpw *w, uint32_t n, const void *body, size_t le
 	kt_mpw_raw(w, body, len);
 }
 
+/* {mid, status, ...: extra more keys follow} */
+static void result_begin(kt_mpw *w, int64_t mid, const char *status, uint32_t extra)
+{
+	kt_mpw_map(w, 2 + extra);
+	kt_mpw_str(w, "mid");
+	kt_mpw_int(w, mid);
+	kt_mpw_str(w, "status");
+	kt_mpw_str(w, status);
+}
+
+void proto_push_applied_encode(kt_mpw *w, int64_t mid, int64_t v, bool with_conflicts)
+{
+	result_begin(w, mid, "applied", with_conflicts ? 2 : 1);
+	kt_mpw_str(w, "v");
+	kt_mpw_int(w, v);
+	if (with_conflicts)
+		kt_mpw_str(w, "conflicts");
+}
+
+void proto_push_rejected_encode(kt_mpw *w, int64_t mid, const char *code, const char *msg, bool with_current)
+{
+	result_begin(w, mid, "rejected", with_current ? 3 : 2);
+	kt_mpw_str(w, "code");
+	kt_mpw_str(w, code);
+	kt_mpw_str(w, "msg");
+	kt_mpw_str(w, msg);
+	if (with_current)
+		kt_mpw_str(w, "current");
+}
+
+void proto_push_duplicate_encode(kt_mpw *w, int64_t mid)
+{
+	result_begin(w, mid, "duplicate", 1);
+	kt_mpw_str(w, "first");
+}
+
 int proto_push_result_decode(const void *buf, size_t len, kt_raw_cb cb, void *user)
 {
 	return proto_maps_decode(buf, len, "results", cb, user);

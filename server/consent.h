@@ -1,7 +1,7 @@
 /* consent.h - consent records (GDPR Art. 7): per client and purpose an
  * append-only history of grants and withdrawals; the latest entry (by `at`;
  * on a tie a withdrawal wins) is the state. Recorded by staff and clients
- * through the device push path (handle_push.c) and by the operator's command
+ * through the device push path (push_apply.c) and by the operator's command
  * line (admin_consent.c); both go through consent_check and consent_record. */
 #ifndef KT_CONSENT_H
 #define KT_CONSENT_H

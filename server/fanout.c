@@ -258,7 +258,6 @@ void fanout_ingest(kt_server *srv)
 	int n;
 	kt_ring *r = &srv->ring;
 
-	revoke_poll(srv); /* access taken away ends connections before anything more is sent */
 	/* nothing of a commit whose fsync still runs (store.h, durable reads) */
 	if (store_read_durable(srv->st, KT_DURABLE_WAIT_MS))
 		return; /* the WAL's sync failed: the wake-up after its redo reads */

@@ -1,8 +1,10 @@
 /* handle_manage.c - taking access away over the protocol (owners and
- * managers: manage), a device signing itself out (logout), and closing the
- * connections a revocation concerns, whoever wrote it (revoke_poll). */
+ * managers: manage) and a device signing itself out (logout). The
+ * connections a revocation concerns are closed by revoke_poll
+ * (after_commit.c), whoever wrote it. */
 #include <string.h>
 #include <sodium.h>
+#include "after_commit.h"
 #include "revoke.h"
 #include "server.h"
 
@@ -162,29 +164,4 @@ int handle_manage(kt_session *s, const unsigned char *buf, size_t len)
 	if (!list)
 		revoke_poll(srv); /* close the connections it concerns now (perhaps this one) */
 	return 0;
-}
-
-void revoke_poll(kt_server *srv)
-{
-	kt_revocation r[64];
-	int n;
-	do {
-		if (revoke_read(srv->st, srv->revoke_seq, r, 64, &n))
-			return;
-		for (int i = 0; i < n; i++) {
-			srv->revoke_seq = r[i].seq;
-			for (kt_session *s = srv->sessions; s; s = s->next) {
-				if (s->state == KT_SS_CLOSING)
-					continue;
-				if (r[i].kind == KT_REVOKE_DEVICE && !strcmp(s->device, r[i].target))
-					session_error(s, KT_EDEVICE_REVOKED, "this device's access was revoked: wipe its data",
-						      NULL, true);
-				else if (r[i].kind == KT_REVOKE_SESSION && s->signed_in && !strcmp(s->device, r[i].target))
-					session_error(s, KT_EREVOKED, "signed out by the salon", NULL, true);
-				else if (r[i].kind == KT_REVOKE_PRINCIPAL && s->signed_in &&
-					 !strcmp(s->principal.id, r[i].target))
-					session_error(s, KT_EREVOKED, "the account was deactivated", NULL, true);
-			}
-		}
-	} while (n == 64);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
+#include "after_commit.h"
 #include "mail.h"
 #include "password.h"
 #include "portal.h"

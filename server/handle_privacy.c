@@ -8,6 +8,7 @@
  * handle_manage.c (a few rows each). */
 #include <stdlib.h>
 #include <string.h>
+#include "after_commit.h"
 #include "erasure.h"
 #include "export.h"
 #include "server.h"
@@ -293,7 +294,7 @@ static void op_erase(kt_session *s, kt_privacy *m)
 	pair_int(&r, "devices", res.devices);
 	send_reply(s, m, &r);
 	kt_mpw_free(&r.body);
-	fanout_ingest(srv); /* the deletes go out now; the client's connections close */
+	after_commit(srv); /* the deletes go out now; the client's connections close */
 }
 
 struct list_ctx {

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "after_commit.h"
 #include "kt_evloop.h"
 #include "revoke.h"
 #include "server.h"
@@ -92,7 +93,7 @@ static void recheck_cb(lws_sorted_usec_list_t *sul)
 {
 	kt_server *srv = lws_container_of(sul, kt_server, recheck_timer);
 	int64_t before = srv->head_seq;
-	fanout_ingest(srv);
+	after_commit(srv);
 	if (srv->head_seq != before || srv->recheck_waited_ms >= RECHECK_FOR_MS)
 		return;
 	int step = srv->recheck_step_ms < RECHECK_STEP_MS ? srv->recheck_step_ms * 2 : RECHECK_STEP_MS;
@@ -104,7 +105,7 @@ static void recheck_cb(lws_sorted_usec_list_t *sul)
 static void on_data_wake(kt_server *srv)
 {
 	int64_t before = srv->head_seq;
-	fanout_ingest(srv);
+	after_commit(srv);
 	if (srv->head_seq == before) {
 		srv->recheck_step_ms = 1;
 		srv->recheck_waited_ms = 1;
@@ -298,7 +299,7 @@ static void poll_cb(lws_sorted_usec_list_t *sul)
 {
 	kt_server *srv = lws_container_of(sul, kt_server, poll_timer);
 	if (store_data_changed(srv->st))
-		fanout_ingest(srv);
+		after_commit(srv);
 	lws_sul_schedule(srv->ctx, 0, &srv->poll_timer, poll_cb, 250 * LWS_US_PER_MS);
 }
 

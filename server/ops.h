@@ -1,6 +1,6 @@
 /* ops.h - domain writes on top of the store: the rules a salon expects of
  * appointments and client cards, checked before anything is written. Used by
- * the admin command; the device write path (handle_push.c) shares the booking
+ * the admin command; the device write path (push_apply.c) shares the booking
  * rules (ops_booking_check).
  *
  * The ops_appointment_* and ops_client_set functions run in their own

@@ -1,8 +1,9 @@
 /* push.h - a device's push as a unit of work for the writer thread.
  * The event loop checks the frame and copies what the apply needs (the
- * frame, the principal, the device); the writer applies it in pieces,
- * possibly across several of its group transactions, and hands it back
- * with the answer once the last piece is committed (writer.c). */
+ * frame, the principal, the device); the writer applies it in pieces
+ * (push_apply.h), possibly across several of its group transactions, and
+ * hands it back to the loop once the last piece is committed (writer.c),
+ * where its answer callback sends the answer (handle_push.c). */
 #ifndef KT_PUSH_H
 #define KT_PUSH_H
 
@@ -27,6 +28,9 @@ typedef struct kt_push_job {
 	uint32_t nres;
 	int rc;                 /* KT_OK, or why the whole push was not saved */
 	int64_t t_submit, t_start, t_done; /* kt_mono_us: handed over, first applied, committed */
+	/* loop thread, once committed: answer the session that pushed (still
+	 * connected) with j->rc or the results. Set by whoever submits the job. */
+	void (*answer)(kt_session *s, const struct kt_push_job *j);
 } kt_push_job;
 
 /* Loop side: decode a push frame into a job, walking it once for its
@@ -37,9 +41,5 @@ void push_job_free(kt_push_job *j); /* accepts NULL */
 /* True when every mutation and event has been applied. */
 bool push_job_finished(const kt_push_job *j);
 
-/* Writer side, inside an open transaction: apply up to max more mutations
- * (then the events, after the last). KT_OK, or a database failure after
- * which the transaction must be rolled back. */
-int push_job_step(kt_store *st, kt_push_job *j, uint32_t max);
 
 #endif

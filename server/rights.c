@@ -3,7 +3,7 @@
  * 14) moves with every change of anyone's role, active flag, locations or
  * portal access, whichever process makes it; a request whose session read
  * its principal at another value reads it again first. The push writer
- * does the same in its own transaction (handle_push.c). */
+ * does the same in its own transaction (push_apply.c). */
 #include "server.h"
 
 int64_t rights_gen_read(kt_store *st)

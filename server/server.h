@@ -253,8 +253,6 @@ void export_worker_stop(kt_server *srv);
  * worker is not running (the caller then exports inline). */
 int export_worker_submit(kt_server *srv, const kt_session *s, const char *client);
 void export_worker_deliver(kt_server *srv); /* loop thread: send finished exports */
-/* Close the connections that revocations written since the last call concern. */
-void revoke_poll(kt_server *srv);
 /* Called when a sign-in succeeded (login on a worker, or resume). */
 void session_signed_in(kt_session *s, bool is_client, const char *principal_id, const char *token,
 		       int64_t expires_at);
@@ -282,7 +280,8 @@ void fanout_unindex(kt_session *s);
 #define KT_DURABLE_WAIT_MS 500
 /* A session whose send waited for a failed WAL sync to be redone goes on. */
 void session_durable_resume(kt_server *srv);
-/* Pull new change-log entries into the ring and wake the sessions they concern. */
+/* Pull new change-log entries into the ring and wake the sessions they
+ * concern (after_commit runs it, after the revocations). */
 void fanout_ingest(kt_server *srv);
 /* Next entries after seq: from the ring, or from SQLite when behind it.
  * Fills out[] with borrowed (ring) or owned (*owned = true) entries. */

@@ -35,7 +35,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "push.h"
+#include "after_commit.h"
+#include "push_apply.h"
 #include "walbuf.h"
 
 #define CHUNK 32          /* mutations per push per round */
@@ -261,7 +262,7 @@ static int step(kt_store *st, kt_push_job *j, uint64_t *n)
 	if (!j->t_start)
 		j->t_start = kt_mono_us();
 	j->in_tx = true;
-	int rc = push_job_step(st, j, CHUNK);
+	int rc = push_apply_step(st, j, CHUNK);
 	*n += j->next_mut - before;
 	return rc;
 }
@@ -898,25 +899,12 @@ void writer_deliver(kt_server *srv)
 			w->stage[2][k] = (float)(kt_mono_us() - j->t_done);
 		}
 		if (s) {
-			if (j->rc == KT_EREVOKED)
-				session_error(s, KT_EREVOKED, "the account was deactivated: the push was not applied", "push",
-					      true);
-			else if (j->rc)
-				session_error(s, j->rc == KT_EBUSY ? KT_EBUSY : KT_EIO,
-					      j->rc == KT_EBUSY ? "database busy; push again"
-								: "the push was not saved; push it again",
-					      "push", false);
-			else {
-				frame_begin(srv);
-				proto_push_result_encode(&srv->frame, j->nres, j->body.sb.data, j->body.sb.size);
-				if (session_queue_frame(s, false))
-					kt_warn("session %llu: push result not queued", (unsigned long long)s->id);
-			}
+			j->answer(s, j); /* the handler's: the answer is the message's */
 			if (s->pushes_inflight-- == MAX_INFLIGHT)
 				lws_rx_flow_control(s->wsi, 1);
 		}
 		push_job_free(j);
 	}
 	if (applied)
-		fanout_ingest(srv); /* the answers are after the commit; now everyone else */
+		after_commit(srv); /* the answers are after the commit; now everyone else */
 }

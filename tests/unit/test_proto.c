@@ -307,6 +307,74 @@ static void test_push_rejects_bad_mutations_and_oversized_batches(void **state)
 	assert_int_equal(proto_push_decode(w.sb.data, w.sb.size, NULL, NULL, &count), KT_ETOO_LARGE);
 }
 
+/* The result maps, byte for byte as the device reads them: {mid, status,
+ * ...} in that order, the value of the last key (conflicts, current,
+ * first) appended by the caller. */
+static int count_results(void *user, const uint8_t *map, size_t len)
+{
+	(void)map;
+	assert_true(len > 0);
+	(*(int *)user)++;
+	return 0;
+}
+
+static void result_head(kt_mpw *e, uint32_t n, int64_t mid, const char *status)
+{
+	kt_mpw_map(e, n);
+	kt_mpw_str(e, "mid");
+	kt_mpw_int(e, mid);
+	kt_mpw_str(e, "status");
+	kt_mpw_str(e, status);
+}
+
+static void test_push_result_maps(void **state)
+{
+	kt_mpw body, e;
+	int n = 0;
+	(void)state;
+	kt_mpw_init(&body);
+	kt_mpw_init(&e);
+	proto_push_applied_encode(&body, 1, 4, false);
+	proto_push_applied_encode(&body, 2, 5, true);
+	kt_mpw_map(&body, 0);
+	proto_push_rejected_encode(&body, 3, "conflict", "why", true);
+	kt_mpw_map(&body, 0);
+	proto_push_duplicate_encode(&body, 4);
+	proto_push_rejected_encode(&body, 4, "not_found", "gone", false);
+
+	result_head(&e, 3, 1, "applied");
+	kt_mpw_str(&e, "v");
+	kt_mpw_int(&e, 4);
+	result_head(&e, 4, 2, "applied");
+	kt_mpw_str(&e, "v");
+	kt_mpw_int(&e, 5);
+	kt_mpw_str(&e, "conflicts");
+	kt_mpw_map(&e, 0);
+	result_head(&e, 5, 3, "rejected");
+	kt_mpw_str(&e, "code");
+	kt_mpw_str(&e, "conflict");
+	kt_mpw_str(&e, "msg");
+	kt_mpw_str(&e, "why");
+	kt_mpw_str(&e, "current");
+	kt_mpw_map(&e, 0);
+	result_head(&e, 3, 4, "duplicate");
+	kt_mpw_str(&e, "first");
+	result_head(&e, 4, 4, "rejected");
+	kt_mpw_str(&e, "code");
+	kt_mpw_str(&e, "not_found");
+	kt_mpw_str(&e, "msg");
+	kt_mpw_str(&e, "gone");
+	assert_int_equal(body.sb.size, e.sb.size);
+	assert_memory_equal(body.sb.data, e.sb.data, e.sb.size);
+
+	proto_push_result_encode(&w, 4, body.sb.data, body.sb.size);
+	expect_type(KT_MSG_PUSH_RESULT);
+	assert_int_equal(proto_push_result_decode(w.sb.data, w.sb.size, count_results, &n), KT_OK);
+	assert_int_equal(n, 4);
+	kt_mpw_free(&body);
+	kt_mpw_free(&e);
+}
+
 static void test_audit_query_defaults_and_limits(void **state)
 {
 	kt_audit_query q = {{NULL, 0}, 0, 0}, out;
@@ -360,6 +428,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_email_over_limit_is_too_large, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_push_round_trip_with_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_push_rejects_bad_mutations_and_oversized_batches, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_push_result_maps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_query_defaults_and_limits, setup, teardown),
 		cmocka_unit_test(test_i64_text_is_printf_lld),
 	};
