@@ -6,6 +6,7 @@
 
 BUILD      ?= build
 BUILD_SAN  ?= build-san
+BUILD_TSAN ?= build-tsan
 DB         ?= demo/kartoteka.db
 LISTEN     ?= 127.0.0.1:8080
 JOBS       ?= $(shell nproc)
@@ -17,7 +18,7 @@ DEB_PKGS   += libcurl4-openssl-dev python3-aiosmtpd
 # the event loop (issue 6): libuv's epoll loop under libwebsockets, through its uv plugin
 DEB_PKGS   += libuv1-dev libwebsockets-evlib-uv
 
-.PHONY: run test deps build build-san test-plain test-san bench clean fuzz
+.PHONY: run test deps build build-san test-plain test-san bench clean fuzz build-tsan test-tsan
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
@@ -36,6 +37,10 @@ build: deps
 build-san: deps
 	cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DKT_SANITIZE=ON -DKT_EGRESS_CHECK=ON >/dev/null
 	cmake --build $(BUILD_SAN) -j $(JOBS)
+
+build-tsan: deps
+	cmake -S . -B $(BUILD_TSAN) -DCMAKE_BUILD_TYPE=Debug -DKT_TSAN=ON -DKT_EGRESS_CHECK=OFF >/dev/null
+	cmake --build $(BUILD_TSAN) -j $(JOBS)
 
 run: build
 	@mkdir -p $(dir $(DB))
