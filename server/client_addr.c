@@ -20,6 +20,7 @@ typedef struct trusted {
 	int prefix; /* bits that must match */
 } trusted;
 
+/* set by main before any thread starts, read only after that */
 static trusted g_trusted[KT_MAX_TRUSTED_PROXIES];
 static int g_ntrusted;
 static kt_proxy_header g_header = KT_PROXY_XFF;

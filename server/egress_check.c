@@ -405,7 +405,7 @@ void egress_check_answer(kt_store *st, uint64_t session_id, const kt_principal *
 
 int egress_test_leak(void)
 {
-	static int v = -1;
+	static _Atomic int v = -1; /* the loop and the push writer both ask; either may be first */
 	if (v < 0) {
 		const char *e = getenv("KT_EGRESS_TEST_LEAK");
 		v = !e ? 0 : !strcmp(e, "field") ? 1 : !strcmp(e, "row") ? 2 : 0;

@@ -16,7 +16,8 @@
 #include <string.h>
 #include "server.h"
 
-/* config keys ping_idle_s and idle_timeout_s (one configuration per process) */
+/* config keys ping_idle_s and idle_timeout_s (one configuration per process):
+ * set by main before any thread starts, read only by the loop after that */
 static int ping_idle_s = 30;                /* ping a peer that said nothing for this long */
 static int idle_timeout_s = KT_IDLE_TIMEOUT_S; /* and close it after this long */
 

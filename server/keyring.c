@@ -52,6 +52,7 @@ struct kt_keyring {
  * long (the erased rows themselves are deleted in the same transaction). */
 #define RECHECK_US 20000
 
+/* set by main before any thread starts; every thread that opens a keyring reads them */
 static const char *key_file_override, *keys_file_override;
 
 void keyring_set_key_file(const char *path)

@@ -2,6 +2,7 @@
  * README's "Access policy" section is printed from it (kartoteka-server
  * policy) and tests/unit/test_policy.c fails when a schema column has no
  * entry here. Change the table, not the code around it. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -448,7 +449,8 @@ const kt_policy_entry *policy_entry(const char *table, const char *column)
 /* Column access is looked up once per (table, column) and cached: the send
  * path calls this for every field of every row. */
 static unsigned char access_cache[16][32][KT_ROLE_COUNT];
-static bool access_ready;
+/* the loop, the writer and the workers may each be first to read the policy */
+static pthread_once_t access_once = PTHREAD_ONCE_INIT;
 
 static void access_init(void)
 {
@@ -458,7 +460,6 @@ static void access_init(void)
 			for (int r = 0; r < KT_ROLE_COUNT; r++)
 				access_cache[t][c][r] = e ? e->read[r] : KT_P_NO;
 		}
-	access_ready = true;
 }
 
 kt_access policy_read(int role, const kt_table *t, int col)
@@ -466,8 +467,7 @@ kt_access policy_read(int role, const kt_table *t, int col)
 	int ti = (int)(t - kt_tables);
 	if (role < 0 || role >= KT_ROLE_COUNT || ti < 0 || ti >= kt_table_count || col < 0 || col >= 32)
 		return KT_P_NO;
-	if (!access_ready)
-		access_init(); /* first call happens on the loop thread before any worker reads */
+	pthread_once(&access_once, access_init);
 	return (kt_access)access_cache[ti][col][role];
 }
 
