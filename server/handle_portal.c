@@ -431,44 +431,59 @@ static int token_hash(kt_server *srv, const kt_str *t, uint8_t out[32])
 	return KT_OK;
 }
 
-int handle_portal_set_password(kt_session *s, const unsigned char *buf, size_t len)
+/* What portal_set_password and portal_confirm_email share: the portal is
+ * running, the message decoded, the address within its budget of bad links,
+ * and the token one the server issued for this purpose and still good. On
+ * any failure the session is answered here (re names the message) and the
+ * result is false; else th, client and org are the link's. */
+static bool link_checked(kt_session *s, int decode_rc, const char *re, const kt_str *token, const char *purpose,
+			 uint8_t th[32], char client[KT_UUID_LEN + 1], char org[KT_UUID_LEN + 1])
 {
 	kt_server *srv = s->srv;
 	kt_portal_rt *p = srv->portal;
-	kt_portal_set_password m;
-	char client[KT_UUID_LEN + 1], org[KT_UUID_LEN + 1];
-	uint8_t th[32];
 	int64_t now = kt_now_ms();
-	portal_job *j;
-	int rc = proto_portal_set_password_decode(buf, len, &m);
+	char msg[96];
+	int rc;
 
 	if (!p || !srv->portal_cfg) {
-		session_error(s, KT_EINTERNAL, "portal accounts are not running", "portal_set_password", false);
-		return 0;
+		session_error(s, KT_EINTERNAL, "portal accounts are not running", re, false);
+		return false;
 	}
-	if (rc) {
-		session_error(s, rc, "portal_set_password needs token and password strings", "portal_set_password",
-			      rc == KT_ETOO_LARGE);
-		return 0;
+	if (decode_rc) {
+		snprintf(msg, sizeof msg, "%s needs token and password strings", re);
+		session_error(s, decode_rc, msg, re, decode_rc == KT_ETOO_LARGE);
+		return false;
 	}
 	rate_slot *ra = rate(p, "st:", s->addr, strlen(s->addr), now, KT_PORTAL_ADDR_WINDOW_MS);
 	if (ra->count >= KT_SETUP_BAD_TOKENS_PER_ADDR) {
-		session_error(s, KT_ETHROTTLED, "too many bad setup links from this address; retry later",
-			      "portal_set_password", false);
-		return 0;
+		session_error(s, KT_ETHROTTLED, "too many bad links from this address; retry later", re, false);
+		return false;
 	}
-	rc = token_hash(srv, &m.token, th);
+	rc = token_hash(srv, token, th);
 	if (!rc)
-		rc = portal_token_check(srv->st, th, KT_TOKEN_SETUP, now, client, org);
+		rc = portal_token_check(srv->st, th, purpose, now, client, org);
 	if (rc) {
 		if (rc == KT_ETOKEN_INVALID) {
 			ra->count++;
 			s->auth_fails++;
 		}
-		session_error(s, rc, NULL, "portal_set_password",
-			      rc == KT_ETOKEN_INVALID && s->auth_fails >= KT_MAX_AUTH_FAILS_PER_CONN);
-		return 0;
+		session_error(s, rc, NULL, re, rc == KT_ETOKEN_INVALID && s->auth_fails >= KT_MAX_AUTH_FAILS_PER_CONN);
+		return false;
 	}
+	return true;
+}
+
+int handle_portal_set_password(kt_session *s, const unsigned char *buf, size_t len)
+{
+	kt_portal_rt *p = s->srv->portal;
+	kt_portal_set_password m;
+	char client[KT_UUID_LEN + 1], org[KT_UUID_LEN + 1];
+	uint8_t th[32];
+	portal_job *j;
+	int rc = proto_portal_set_password_decode(buf, len, &m);
+
+	if (!link_checked(s, rc, "portal_set_password", &m.token, KT_TOKEN_SETUP, th, client, org))
+		return 0;
 	if ((rc = password_check(m.password.s, m.password.len))) {
 		session_error(s, rc, rule_text(rc), "portal_set_password", false);
 		return 0;
@@ -494,8 +509,7 @@ int handle_portal_set_password(kt_session *s, const unsigned char *buf, size_t l
 
 int handle_portal_confirm_email(kt_session *s, const unsigned char *buf, size_t len)
 {
-	kt_server *srv = s->srv;
-	kt_portal_rt *p = srv->portal;
+	kt_portal_rt *p = s->srv->portal;
 	kt_portal_confirm_email m;
 	char client[KT_UUID_LEN + 1], org[KT_UUID_LEN + 1];
 	uint8_t th[32];
@@ -503,33 +517,8 @@ int handle_portal_confirm_email(kt_session *s, const unsigned char *buf, size_t 
 	portal_job *j;
 	int rc = proto_portal_confirm_email_decode(buf, len, &m);
 
-	if (!p || !srv->portal_cfg) {
-		session_error(s, KT_EINTERNAL, "portal accounts are not running", "portal_confirm_email", false);
+	if (!link_checked(s, rc, "portal_confirm_email", &m.token, KT_TOKEN_CONFIRM, th, client, org))
 		return 0;
-	}
-	if (rc) {
-		session_error(s, rc, "portal_confirm_email needs token and password strings", "portal_confirm_email",
-			      rc == KT_ETOO_LARGE);
-		return 0;
-	}
-	rate_slot *ra = rate(p, "st:", s->addr, strlen(s->addr), now, KT_PORTAL_ADDR_WINDOW_MS);
-	if (ra->count >= KT_SETUP_BAD_TOKENS_PER_ADDR) {
-		session_error(s, KT_ETHROTTLED, "too many bad links from this address; retry later",
-			      "portal_confirm_email", false);
-		return 0;
-	}
-	rc = token_hash(srv, &m.token, th);
-	if (!rc)
-		rc = portal_token_check(srv->st, th, KT_TOKEN_CONFIRM, now, client, org);
-	if (rc) {
-		if (rc == KT_ETOKEN_INVALID) {
-			ra->count++;
-			s->auth_fails++;
-		}
-		session_error(s, rc, NULL, "portal_confirm_email",
-			      rc == KT_ETOKEN_INVALID && s->auth_fails >= KT_MAX_AUTH_FAILS_PER_CONN);
-		return 0;
-	}
 	/* wrong passwords count like wrong old passwords in change_password */
 	rate_slot *r = rate(p, "c:", client, strlen(client), now, KT_CHANGE_PW_WINDOW_MS);
 	if (r->count >= KT_CHANGE_PW_FAILS) {

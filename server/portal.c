@@ -176,6 +176,27 @@ static int load_row(kt_store *st, const char *tbl, const char *id, kt_row *row)
 	return store_row_load(st, kt_table_find(tbl, strlen(tbl)), id, row);
 }
 
+/* A link's token (its keyed hash) for client_id, good until exp, for one
+ * purpose (KT_TOKEN_SETUP or KT_TOKEN_CONFIRM). */
+static int token_insert(kt_store *st, const uint8_t th[32], const char *client_id, const char *org, int64_t now,
+			int64_t exp, const char *purpose)
+{
+	sqlite3_stmt *q = store_prepare(st, "INSERT INTO setup_token(token_hash, client_id, org_id, created_at, "
+					    "expires_at, purpose) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+	if (!q)
+		return KT_EIO;
+	sqlite3_bind_blob(q, 1, th, 32, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, client_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, org, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, now);
+	sqlite3_bind_int64(q, 5, exp);
+	sqlite3_bind_text(q, 6, purpose, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
+	store_finish(st, q);
+	return rc;
+}
+
+
 int portal_issue(kt_store *st, const kt_portal_config *cfg, const uint8_t token_key[32], const char *client_id,
 		 kt_setup_kind kind, int64_t *expires_at, int64_t *mail_id)
 {
@@ -186,7 +207,6 @@ int portal_issue(kt_store *st, const kt_portal_config *cfg, const uint8_t token_
 	const char *email, *name, *salon;
 	bool is_staff = false, tx = false;
 	int64_t now = kt_now_ms(), exp = now + (int64_t)(cfg->setup_token_hours * 3600.0 * 1000.0);
-	sqlite3_stmt *q;
 	int rc;
 
 	if ((rc = load_row(st, "client", client_id, &client)))
@@ -227,19 +247,7 @@ int portal_issue(kt_store *st, const kt_portal_config *cfg, const uint8_t token_
 		goto out;
 	if ((rc = outbox_drop_client(st, client_id, "portal_setup", NULL)))
 		goto out;
-	if (!(q = store_prepare(st, "INSERT INTO setup_token(token_hash, client_id, org_id, created_at, expires_at) "
-				    "VALUES(?1, ?2, ?3, ?4, ?5)"))) {
-		rc = KT_EIO;
-		goto out;
-	}
-	sqlite3_bind_blob(q, 1, th, sizeof th, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, client_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 3, client.org, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 4, now);
-	sqlite3_bind_int64(q, 5, exp);
-	rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
-	store_finish(st, q);
-	if (rc)
+	if ((rc = token_insert(st, th, client_id, client.org, now, exp, KT_TOKEN_SETUP)))
 		goto out;
 	if ((rc = outbox_enqueue(st, client.org, client_id, "portal_setup", email,
 				 kind == KT_SETUP_INVITE ? "Your client portal: choose a password"
@@ -457,7 +465,6 @@ static int plan_one(kt_store *st, const kt_portal_config *cfg, const uint8_t key
 	char hex[2 * KT_SETUP_TOKEN_BYTES + 1], *body = NULL;
 	const char *email, *salon, *name;
 	int64_t now = kt_now_ms(), exp = now + (int64_t)(cfg->setup_token_hours * 3600.0 * 1000.0);
-	sqlite3_stmt *q;
 	int rc = store_begin(st);
 
 	if (rc)
@@ -477,18 +484,7 @@ static int plan_one(kt_store *st, const kt_portal_config *cfg, const uint8_t key
 			rc = KT_ENOMEM;
 			goto out;
 		}
-		if (!(q = store_prepare(st, "INSERT INTO setup_token(token_hash, client_id, org_id, created_at, "
-					    "expires_at, purpose) VALUES(?1, ?2, ?3, ?4, ?5, 'confirm_email')"))) {
-			rc = KT_EIO;
-			goto out;
-		}
-		sqlite3_bind_blob(q, 1, th, sizeof th, SQLITE_STATIC);
-		sqlite3_bind_text(q, 2, client_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 3, client.org, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(q, 4, now);
-		sqlite3_bind_int64(q, 5, exp);
-		rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
-		store_finish(st, q);
+		rc = token_insert(st, th, client_id, client.org, now, exp, KT_TOKEN_CONFIRM);
 		if (!rc)
 			rc = outbox_enqueue(st, client.org, client_id, "portal_confirm", email,
 					    "Your client portal: confirm your new e-mail address", body, NULL);
