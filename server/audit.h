@@ -1,4 +1,4 @@
-/* audit.h - the append-only, hash-chained audit log (design §1.5). Every
+/* audit.h - the append-only, hash-chained audit log. Every
  * row change the store makes is recorded here in the same transaction, with
  * who (the store's current actor), what (entity, fields, before/after) and
  * when. Entries are chained per organisation with BLAKE2b-256, so an edit

@@ -2,7 +2,9 @@
  * same for the same seed; only dates follow today's date. Every row goes
  * through the store API in one transaction, so the change log sees the demo
  * exactly as it would see real edits. Never print anything but the sign-in
- * table to `out`, and never log a password. */
+ * table to `out`, and never log a password.
+ * Past 800 lines for its word lists (names, formulas, notes); the generator
+ * itself is one idea. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
-/* egress_check.c - see egress_check.h. Written from design §4 and
- * PROTOCOL.md §7 (the same sources as tests/integration/oracle.py), never
+/* egress_check.c - see egress_check.h. Written from the README ("Access
+ * policy") and PROTOCOL.md §7 (the same sources as tests/integration/oracle.py), never
  * from policy.c: a mistake in the policy code shows up here as a frame the
  * independent rules refuse. Compiled only with KT_EGRESS_CHECK. */
 #ifdef KT_EGRESS_CHECK
@@ -8,7 +8,7 @@
 #include <string.h>
 #include "egress_check.h"
 
-/* Who may read which field (design §4), role order: owner, manager,
+/* Who may read which field, role order: owner, manager,
  * reception, specialist, client. */
 static const struct {
 	const char *tbl;
@@ -58,7 +58,7 @@ static const struct {
 	  "client_id,purpose,granted,at,source,text_version,recorded_kind,updated_at"}},
 };
 
-/* Which rows (design §4): ?1 row id, ?2 organisation, ?3 principal id,
+/* Which rows: ?1 row id, ?2 organisation, ?3 principal id,
  * ?4 role name, ?5 the principal's locations as a JSON array. */
 #define MINE "(SELECT value FROM json_each(?5))"
 static const struct {

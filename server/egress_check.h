@@ -1,7 +1,7 @@
 /* egress_check.h - test builds only (cmake -DKT_EGRESS_CHECK=ON, which
  * `make build-san` sets): every frame on its way to a device is decoded and
- * each row value it carries is judged again, by SQL written from the
- * design's policy table (design §4) and not by policy.c. A value the
+ * each row value it carries is judged again, by SQL written from the policy
+ * as the README ("Access policy") states it, not by policy.c. A value the
  * principal may not see logs one line (session, table, id, field, why) and
  * aborts the server. The production build has none of this. What exactly is
  * checked, and why a correct server never trips it: docs/security.md ("What leaves toward a device"). */

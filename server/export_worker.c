@@ -1,6 +1,6 @@
 /* export_worker.c - privacy exports requested over the protocol run on a
  * thread of their own with their own database connection, so building a
- * large document never stalls the event loop (design §1.7). Exports are
+ * large document never stalls the event loop. Exports are
  * rare: one thread, a short queue (beyond it: busy). Finished documents go
  * back to the loop like sign-ins do (the worker queue, kt_workq.h), and
  * the loop sends them if the session is still there. Never logs a

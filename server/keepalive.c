@@ -1,12 +1,11 @@
-/* keepalive.c - idle pings and the idle hang-up, from one sweep timer
- * (issue 6, load).
+/* keepalive.c - idle pings and the idle hang-up, from one sweep timer.
  *
  * libwebsockets' own keepalive (lws_retry_bo_t secs_since_valid_ping and
  * _hangup) keeps one timer per connection in its sorted timer list, and
- * 4.1.6 inserts into that list by walking it from the head: every new
- * connection's 30 s timer went past all 10,000 others, and so did every
- * re-arm after a pong. That walk (lws_dll2_add_sorted) was 65 % of the
- * server's CPU in the 5,000-device reconnect storm once poll() was gone.
+ * 4.1.6 inserts into that list by walking it from the head, so every new
+ * connection and every re-arm after a pong costs a walk past all the
+ * others: with thousands of devices that walk dominated the server's CPU
+ * (docs/benchmarks.md, "Event loop: epoll instead of poll()").
  * Here one timer looks at every session every 5 s (1 s for short settings):
  * a session that sent nothing (no frame, no pong) for ping_idle_s (30)
  * gets a ping; one silent for idle_timeout_s (KT_IDLE_TIMEOUT_S, 120) is

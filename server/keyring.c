@@ -1,7 +1,10 @@
 /* keyring.c - see keyring.h. One kt_keyring per store (per thread): its own
  * SQLite connection to FILE.keys and a small cache of unwrapped data keys,
  * emptied whenever another connection commits to the keyring (a key may
- * have been destroyed, or the master key rotated). */
+ * have been destroyed, or the master key rotated).
+ * One file although past 800 lines: wrapping, the cache, sealing, erasure
+ * and rotation all work on the same private state (master key, connection,
+ * cache). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -422,9 +425,8 @@ void keyring_close(kt_keyring *kr)
 
 /* The cache is set-associative: an owner's key can sit in any of the
  * CACHE_WAYS slots of its set, so two owners whose names hash alike do not
- * keep evicting each other. With one slot per set and 1,024 slots, a
- * quarter of 500 clients' keys missed on each pass over them, and a miss
- * costs a query and an unwrap (about 12,000 instructions). */
+ * keep evicting each other; a miss costs the push writer a query and an
+ * unwrap (docs/benchmarks.md, "...and the keyring cache"). */
 static slot *cache_set(const kt_keyring *kr, const char *owner)
 {
 	uint64_t h = 1469598103934665603ull;

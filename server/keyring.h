@@ -1,4 +1,5 @@
-/* keyring.h - encryption at rest with a key per client (design §privacy).
+/* keyring.h - encryption at rest with a key per client (README,
+ * "Operations", "Encryption at rest").
  *
  * Three files belong to a database FILE:
  *   FILE        the data; personal fields are ciphertext (store.c seals them)

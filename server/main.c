@@ -217,7 +217,7 @@ static int read_config(const char *path, const char **db, const char **listen, i
 			}
 			*retention = (int)m;
 		} else if (strcmp(k, "db") && strcmp(k, "listen")) {
-			/* portal and mail keys (issue 5) */
+			/* portal and mail keys */
 			const char *why = NULL;
 			int prc = keepalive_config_set(k, v, &why); /* ping_idle_s, idle_timeout_s */
 			if (prc == 1) /* trusted_proxy, proxy_header */
@@ -402,7 +402,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "usage: kartoteka-server admin --db FILE SUBCOMMAND ...\n");
 			return 2;
 		}
-		if (argc > 4 && !strcmp(argv[4], "portal")) { /* portal accounts (issue 5) */
+		if (argc > 4 && !strcmp(argv[4], "portal")) { /* portal accounts */
 			static kt_portal_config portal;
 			const char *config = kt_arg_value(argc - 5, argv + 5, "--config"), *db = argv[3], *listen = NULL;
 			int level = KT_LOG_INFO, retention = KT_RETENTION_MONTHS_DEFAULT;

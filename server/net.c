@@ -341,8 +341,7 @@ static int load_keys(kt_server *srv)
 
 /* One connection is one descriptor, and the usual soft limit (1024) would
  * stop the server near a thousand devices: raise the soft limit of open
- * files to the hard limit before libwebsockets sizes its tables by it.
- * (issue 6, load: 10,000 devices need about 10,050.) */
+ * files to the hard limit before libwebsockets sizes its tables by it. */
 static void raise_open_file_limit(void)
 {
 	struct rlimit rl;
@@ -493,7 +492,7 @@ int server_run(const kt_serve_opts *o)
 		rc = 1;
 		goto out;
 	}
-	/* portal accounts and mail (issue 5) */
+	/* portal accounts and mail */
 	if (o->portal)
 		srv.portal_cfg = o->portal;
 	else {

@@ -4,10 +4,10 @@
  * rules (ops_booking_check).
  *
  * The ops_appointment_* and ops_client_set functions run in their own
- * transaction (the caller must not hold one),
- * writes only through store_insert/store_update/store_link_* so the change
- * log sees every change, and rolls back on any failure. On failure it returns
- * a kt_err code and puts one sentence for a human into err (errlen > 0; ids
+ * transaction (the caller must not hold one), write only through
+ * store_insert/store_update/store_link_* so the change log sees every
+ * change, and roll back on any failure. On failure they return a kt_err
+ * code and put one sentence for a human into err (errlen > 0; ids
  * may appear in it, personal data never does). */
 #ifndef KT_OPS_H
 #define KT_OPS_H

@@ -1,6 +1,5 @@
-/* password.h - the password rule for portal accounts and password changes
- * (design §6): at least 8 characters, an upper-case letter, a lower-case
- * letter, a digit, and not on the list of common passwords compiled in from
+/* password.h - the password rule for portal accounts and password changes:
+ * at least 8 characters, an upper-case letter, a lower-case letter, a digit, and not on the list of common passwords compiled in from
  * server/data/common-passwords.txt. Never logs a password. */
 #ifndef KT_PASSWORD_H
 #define KT_PASSWORD_H

@@ -163,7 +163,7 @@ const kt_policy_entry kt_policy[] = {
 	INTERNAL("erasure_device", "role"), INTERNAL("erasure_device", "seq"),
 	INTERNAL("erasure_device", "purged_at"),
 	INTERNAL("erasure_placeholder", "org_id"), INTERNAL("erasure_placeholder", "client_id"),
-	/* portal accounts and the outbox (issue 5) */
+	/* portal accounts and the outbox */
 	INTERNAL("setup_token", "token_hash"), INTERNAL("setup_token", "client_id"),
 	INTERNAL("setup_token", "org_id"), INTERNAL("setup_token", "created_at"),
 	INTERNAL("setup_token", "expires_at"), INTERNAL("setup_token", "used_at"),
@@ -576,7 +576,7 @@ const char *policy_snapshot_where(const kt_principal *p, const kt_table *t)
 	return "0"; /* deny by default */
 }
 
-/* Rights diff (issue 4): the snapshot condition of a staff member with the
+/* Rights diff: the snapshot condition of a staff member with the
  * locations taken from parameter ?param, a JSON array of location ids,
  * instead of from staff_location (which holds only the rights of now), so
  * that the rows of the old and of the new locations can be told apart.

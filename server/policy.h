@@ -1,6 +1,6 @@
-/* policy.h - the access policy (design §4) as one table in code. Deny by
- * default: a (table, column) with no entry is never sent. The policy is
- * consulted when a snapshot is built and again when each change is sent. */
+/* policy.h - the access policy (README, "Access policy") as one table in
+ * code. Deny by default: a (table, column) with no entry is never sent. The
+ * policy is consulted when a snapshot is built and again when each change is sent. */
 #ifndef KT_POLICY_H
 #define KT_POLICY_H
 
@@ -56,7 +56,7 @@ const char *policy_snapshot_where(const kt_principal *p, const kt_table *t);
 char *policy_locs_where(const kt_principal *p, const kt_table *t, int param);
 
 /* May a role write this column (of a row it may see, at its locations)?
- * Design §4: owners everything; managers everything at their locations;
+ * The default policy: owners everything; managers everything at their locations;
  * reception client contact data and appointments; specialists visits and
  * treatment data; clients nothing through the device write path except
  * their own consents (row rules in consent.c). */

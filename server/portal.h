@@ -1,5 +1,5 @@
-/* portal.h - client portal accounts (design §6): password-setup links
- * (single-use, short-lived, stored as a keyed hash, sent through the
+/* portal.h - client portal accounts (proto/PROTOCOL.md §10):
+ * password-setup links (single-use, short-lived, stored as a keyed hash, sent through the
  * outbox), the configuration of the portal and of outgoing mail, and the
  * pieces the protocol handlers (handle_portal.c) and the admin command
  * (portal_admin.c) share. Never logs tokens, passwords, e-mail addresses

@@ -419,7 +419,7 @@ int revoke_list_devices(kt_store *st, const kt_principal *by, kt_device_cb cb, v
 	return rc == SQLITE_DONE ? KT_OK : KT_EIO;
 }
 
-/* ---- portal accounts (issue 5) ---- */
+/* ---- portal accounts ---- */
 
 int revoke_principal_sessions(kt_store *st, const char *principal_id, const uint8_t *keep_hash, size_t keep_len)
 {

@@ -86,7 +86,7 @@ typedef struct kt_device_info {
 typedef int (*kt_device_cb)(void *user, const kt_device_info *d);
 int revoke_list_devices(kt_store *st, const kt_principal *by, kt_device_cb cb, void *user) KT_MUST_CHECK;
 
-/* Portal accounts (issue 5): end the sessions of a principal (staff or
+/* Portal accounts: end the sessions of a principal (staff or
  * client) inside the caller's transaction, after a password was set or
  * changed. keep_hash == NULL: every session ends (a 'principal'
  * revocation); otherwise the session with that token hash stays and each

@@ -247,8 +247,8 @@ const char *const kt_migrations[] = {
 	"CREATE INDEX audit_client_block ON audit(seq >> 10, client_id);",
 
 	/* 11: the change log without AUTOINCREMENT. AUTOINCREMENT made every
-	 * insert scan and rewrite its row in sqlite_sequence (about 4 % of
-	 * the push writer's instructions). It only differs from a plain
+	 * insert scan and rewrite its row in sqlite_sequence, a cost on every
+	 * pushed edit. It only differs from a plain
 	 * INTEGER PRIMARY KEY when the highest row is deleted, and change log
 	 * rows are never deleted, so seq still only grows and is never
 	 * reused. The rows keep their seq, so devices' cursors stay valid. */

@@ -70,7 +70,7 @@ struct kt_session {
 	int64_t deadline_us; /* kt_mono_us() at which it is closed; 0: not queued */
 	lws_sorted_usec_list_t tarpit;   /* a throttled sign-in's answer waits on this (login_tarpit.c) */
 	int tarpit_code;                 /* ... and carries this error code */
-	/* keepalive (keepalive.c, issue 6 load): one sweep instead of a timer per connection */
+	/* keepalive (keepalive.c): one sweep instead of a timer per connection */
 	int64_t last_rx_us;              /* kt_mono_us() of the last frame or pong received */
 	int64_t ping_at_us;              /* of the last ping sent */
 	bool want_ping;                  /* the next writeable callback sends a ping */
@@ -107,7 +107,7 @@ struct kt_session {
 	int snap_table;
 	char snap_after[KT_UUID_LEN + 1];
 	int64_t snap_seq;
-	/* issue 4, a change of locations (same role): the difference instead of
+	/* a change of locations (same role): the difference instead of
 	 * a snapshot (sync.c, "rights diff"; PROTOCOL.md, rights) */
 	int diff_phase;              /* 0 none, 1 evictions, 2 rows gained */
 	int diff_table;
@@ -179,11 +179,11 @@ struct kt_server {
 	pthread_t watch_thread;
 	int watch_fd;
 	bool watching;
-	/* portal accounts and mail (issue 5) */
+	/* portal accounts and mail */
 	const kt_portal_config *portal_cfg;
 	kt_portal_rt *portal;
 	kt_mail_worker *mail;
-	lws_sorted_usec_list_t keepalive_timer; /* keepalive.c (issue 6, load) */
+	lws_sorted_usec_list_t keepalive_timer; /* keepalive.c */
 	/* connections waiting to sign in, oldest first, and one timer for the
 	 * oldest (session.c): no per-connection entry in lws's sorted timer list */
 	struct kt_session *dl_head, *dl_tail;
@@ -194,10 +194,10 @@ typedef struct kt_serve_opts {
 	const char *db_path;
 	const char *listen; /* host:port */
 	int log_level;
-	const kt_portal_config *portal; /* NULL: defaults (issue 5) */
+	const kt_portal_config *portal; /* NULL: defaults */
 } kt_serve_opts;
 
-/* keepalive.c: idle pings and hang-up from one sweep timer (issue 6, load) */
+/* keepalive.c: idle pings and hang-up from one sweep timer */
 void keepalive_start(kt_server *srv);
 void keepalive_stop(kt_server *srv);
 /* config keys ping_idle_s, idle_timeout_s: 0 set, 1 not ours, -1 bad value (*why) */
@@ -265,7 +265,7 @@ bool sync_has_more(const kt_session *s); /* would sync_next_frame have a frame n
 void sync_start_snapshot(kt_session *s);
 /* Free the fan-out's shared row cache (at shutdown; it renews itself). */
 void sync_rowcache_clear(kt_server *srv);
-void sync_session_free(kt_session *s); /* what a rights diff holds (issue 4) */
+void sync_session_free(kt_session *s); /* what a rights diff holds */
 void sync_start_stream(kt_session *s, int64_t from_seq);
 
 /* ---- fanout.c: log ring, session index, wake-ups ---- */
@@ -355,7 +355,7 @@ void throttle_login_done(kt_throttle *t, const kt_signin_keys *k, int rc);
 int throttle_resume_check(kt_throttle *t, const char *addr); /* KT_OK or KT_ETHROTTLED */
 void throttle_resume_failed(kt_throttle *t, const char *addr);
 
-/* ---- handle_portal.c: portal accounts (issue 5) ---- */
+/* ---- handle_portal.c: portal accounts ---- */
 int portal_start(kt_server *srv); /* the password worker and the mail worker */
 void portal_stop(kt_server *srv);
 void portal_deliver(kt_server *srv); /* loop thread: answer finished password jobs */
@@ -365,7 +365,7 @@ int handle_portal_set_password(kt_session *s, const unsigned char *buf, size_t l
 int handle_portal_confirm_email(kt_session *s, const unsigned char *buf, size_t len);
 int handle_change_password(kt_session *s, const unsigned char *buf, size_t len);
 
-/* network faults (issue 6): login_tarpit.c */
+/* a refused sign-in answered late: login_tarpit.c */
 void login_tarpit(kt_session *s, int code);
 
 #endif

@@ -1,6 +1,6 @@
 /* sync.c - what a session sends: snapshot pages, then the change log after
  * its cursor, each row filtered for the principal at send time against the
- * row's current state (design §2, "decide against the current row"). A slow
+ * row's current state (README, "Design notes"). A slow
  * device simply lags in the log: nothing is queued per connection. */
 #include <stdlib.h>
 #include <string.h>

@@ -11,7 +11,7 @@
  *
  * Pipelined sync: the commit only writes its WAL frames (walbuf_arm), and
  * the sync thread fsyncs them while this thread applies the next
- * transaction; the fsync was about a fifth of this thread's time. The sync
+ * transaction, instead of waiting for the disk itself. The sync
  * thread then hands the commit's finished pushes to the loop and releases
  * the change log it held (store_log_hold): no answer and no streamed change
  * before the fsync. The next commit waits for that fsync, so at most one
@@ -28,7 +28,10 @@
  * again and gets "duplicate" for what was already committed).
  *
  * Acknowledged cursors (the device register) ride along in the next
- * transaction instead of costing the loop an fsync each. */
+ * transaction instead of costing the loop an fsync each.
+ *
+ * One file although past 800 lines: the writer, the sync thread and the
+ * checkpointer hand work to each other under kt_writer's one lock. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -43,12 +46,8 @@
 /* Work per transaction before it commits. Only big pushes wait for this
  * budget: a small push cuts the transaction it joins or starts to
  * BUDGET_SMALL_US. Longer transactions mean fewer commits and write a page
- * changed twice in one transaction once. With the fsync inline, 8 ms sent
- * the single mutations' p99 over 20 ms in 4 of 31 runs and 6 ms was kept;
- * with the fsync on the sync thread, 8 ms against 6 ms over 14 alternated
- * runs each: mean 20,400 against 18,500 mutations/s, p99 at most 19.4 ms
- * against one run at 27.6 ms (docs/benchmarks.md, "Commit syncs on a sync
- * thread"). */
+ * changed twice in one transaction once; longer still and single mutations
+ * wait too long (docs/benchmarks.md, "Commit syncs on a sync thread"). */
 #define BUDGET_US 8000
 #define BUDGET_SMALL_US 2000 /* ...when it will answer a small push */
 #define MAX_INFLIGHT 2    /* pushes per connection before we stop reading it */
@@ -60,9 +59,8 @@
  * (4 KB per pushed edit). Past this many frames (59 MiB of 4 KiB pages)
  * the writer waits between two transactions while the checkpointer copies
  * the rest (store_checkpoint_restart); its next commit starts the WAL
- * again from its beginning. A TRUNCATE checkpoint (the file cut to
- * nothing) made that wait several times longer: freeing the blocks of a
- * large file is slow. */
+ * again from its beginning. RESTART, not TRUNCATE: freeing the blocks of
+ * a large file makes that wait longer. */
 #define WAL_MAX_FRAMES 15000
 #define WAL_SLACK_FRAMES 2000 /* ...not while a PASSIVE one runs, up to this many more */
 #define WAL_CUT_WAIT_MS 200    /* how long the cut waits for readers to leave the WAL */
@@ -465,13 +463,11 @@ static void *writer_main(void *arg)
 	/* WAL frames written when we last woke the checkpointer. Counted from
 	 * the frames written, not from the WAL's size: under a steady load a
 	 * checkpoint never catches up with the writer, the WAL does not restart
-	 * and its size stays over any threshold, so a size test woke the
-	 * checkpointer after every commit (250 checkpoints in a bench run, 0.65 s
-	 * of CPU on the two cores the writer runs on; now about 60 and 0.35 s).
-	 * 2,000 frames saved another 0.1 s but gave single mutations a p99 tail:
-	 * a larger checkpoint ends in a longer database fsync, which the sync
-	 * thread's WAL fsync waits behind (8 alternated runs each: p99 over
-	 * 20 ms in 3 runs, against none at 1,000). */
+	 * and its size stays over any threshold, so a size test would wake the
+	 * checkpointer after every commit. Not more than CHECKPOINT_PAGES: a
+	 * larger checkpoint ends in a longer database fsync, which the sync
+	 * thread's WAL fsync waits behind (docs/benchmarks.md, "The checkpointer
+	 * woken by frames written"). */
 	uint64_t ckpt_asked = 0;
 
 	/* WAL frames written 31 to a pwrite instead of two pwrites each
