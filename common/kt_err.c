@@ -31,7 +31,7 @@ static const struct {
 	[KT_EREVOKED] = {"revoked", "signed out by the salon, or the account was deactivated"},
 	[KT_EDEVICE_REVOKED] = {"device_revoked", "this device's access was revoked; its local data must be wiped"},
 	[KT_EAPPEND_ONLY] = {"append_only", "history is append-only: record a new entry instead"},
-	/* portal accounts (issue 5) */
+	/* portal accounts */
 	[KT_EPW_TOO_SHORT] = {"password_too_short", "the password needs at least 8 characters"},
 	[KT_EPW_NO_UPPER] = {"password_no_upper", "the password needs an upper-case letter"},
 	[KT_EPW_NO_LOWER] = {"password_no_lower", "the password needs a lower-case letter"},

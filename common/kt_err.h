@@ -28,7 +28,7 @@ typedef enum kt_err {
 	KT_EREVOKED,        /* "revoked": the session was ended (signed out, account deactivated) */
 	KT_EDEVICE_REVOKED, /* "device_revoked": this device lost access; wipe its local data */
 	KT_EAPPEND_ONLY,    /* "append_only": history rows (consents) are never changed; add a new one */
-	/* portal accounts (issue 5): which password rule failed, what is wrong with a setup token */
+	/* portal accounts: which password rule failed, what is wrong with a setup token */
 	KT_EPW_TOO_SHORT,   /* "password_too_short": fewer than 8 characters */
 	KT_EPW_NO_UPPER,    /* "password_no_upper": no upper-case letter */
 	KT_EPW_NO_LOWER,    /* "password_no_lower": no lower-case letter */

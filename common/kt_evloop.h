@@ -1,7 +1,8 @@
-/* kt_evloop.h - the event loop under a libwebsockets context (issue 6, load).
+/* kt_evloop.h - the event loop under a libwebsockets context.
  *
  * libwebsockets' default loop is poll(): every turn hands every descriptor
- * to the kernel, which at 10,000 connections was half of the server's CPU.
+ * to the kernel, which with thousands of connections costs more than the
+ * work itself (docs/benchmarks.md, "Load and soak").
  * Debian builds libwebsockets 4.1.6 without LWS_WITH_EXTERNAL_POLL (so the
  * ADD/DEL/CHANGE_MODE_POLL_FD callbacks are never made) but with its libuv
  * event-lib plugin, and libuv waits with epoll. So we create a libuv loop,

@@ -50,7 +50,7 @@
 #define KT_CTL_MAX 1024                /* never reached while paused; beyond -> close 1008 busy */
 #define KT_AUTH_QUEUE 64               /* queued sign-ins; beyond -> busy */
 
-/* portal accounts (issue 5); proto/PROTOCOL.md section 9 repeats these */
+/* portal accounts; proto/PROTOCOL.md §10 repeats these */
 #define KT_SETUP_TOKEN_HEX 64             /* chars of a setup token in a link */
 #define KT_FORGOT_PER_EMAIL_MS 60000      /* at most one reset link per e-mail per minute */
 #define KT_FORGOT_PER_ADDR 10             /* portal_forgot requests per address ... */

@@ -37,7 +37,7 @@ typedef enum kt_msgtype {
 	KT_MSG_MANAGE_RESULT,
 	KT_MSG_PRIVACY,
 	KT_MSG_PRIVACY_RESULT,
-	/* portal accounts (issue 5) */
+	/* portal accounts */
 	KT_MSG_PORTAL_INVITE,
 	KT_MSG_PORTAL_FORGOT,
 	KT_MSG_PORTAL_SET_PASSWORD,
@@ -255,7 +255,7 @@ int proto_privacy_decode(const void *buf, size_t len, kt_privacy *m) KT_MUST_CHE
 /* privacy_result {t, op, client?, <npairs key/value pairs packed by the
  * server in body>}. Devices read it with kt_mp (its keys depend on op). */
 void proto_privacy_result_encode(kt_mpw *w, const kt_privacy *m, uint32_t npairs, const void *body, size_t len);
-/* ---- portal accounts (issue 5) ---- */
+/* ---- portal accounts ---- */
 
 /* portal_invite {t, client}: staff (reception and up) send a client a
  * password-setup link by e-mail. */

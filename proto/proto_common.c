@@ -27,7 +27,7 @@ static const char *const names[KT_MSG_COUNT] = {
 	[KT_MSG_MANAGE_RESULT] = "manage_result",
 	[KT_MSG_PRIVACY] = "privacy",
 	[KT_MSG_PRIVACY_RESULT] = "privacy_result",
-	/* portal accounts (issue 5) */
+	/* portal accounts */
 	[KT_MSG_PORTAL_INVITE] = "portal_invite",
 	[KT_MSG_PORTAL_FORGOT] = "portal_forgot",
 	[KT_MSG_PORTAL_SET_PASSWORD] = "portal_set_password",
