@@ -1,4 +1,4 @@
-/* bench_load.c - load and soak (issue 6): many signed-in devices on one
+/* bench_load.c - load and soak: many signed-in devices on one
  * server, in one libwebsockets client process (epoll loop, common/kt_evloop.h).
  *
  *   1. connect: N devices (default 10,000) resume prepared sessions and sync;

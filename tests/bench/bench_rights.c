@@ -1,4 +1,4 @@
-/* bench_rights.c - rights changes (issue 4), against the real server over
+/* bench_rights.c - rights changes, against the real server over
  * real WebSocket connections, on kt-bench-load's organisation (bench_org):
  *
  *   scale: server work per change as the connected devices grow (default

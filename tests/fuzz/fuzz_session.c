@@ -52,7 +52,7 @@ static void cleanup(void)
 		snprintf(path, sizeof path, "%s%s", db, suffix[i]);
 		unlink(path);
 	}
-	{ /* setup mails the portal wrote (issue 5) */
+	{ /* setup mails the portal wrote */
 		char spool[sizeof dir + 8], f[sizeof spool + 300];
 		snprintf(spool, sizeof spool, "%s/spool", dir);
 		DIR *d = opendir(spool);
@@ -143,7 +143,7 @@ static void setup(void)
 	kt_mpw_init(&srv.frame);
 	if (fanout_init(&srv, 8192, 65536) || auth_start(&srv) || writer_start(&srv))
 		die("cannot start the server state");
-	/* portal accounts (issue 5): setup mails go to a spool inside dir */
+	/* portal accounts: setup mails go to a spool inside dir */
 	static kt_portal_config portal;
 	portal_config_defaults(&portal);
 	snprintf(portal.spool_dir, sizeof portal.spool_dir, "%s/spool", dir);

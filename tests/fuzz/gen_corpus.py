@@ -126,7 +126,7 @@ def valid_messages(ids):
             {"id": DEVICE, "kind": "staff", "principal": ids.specialist, "name": "A", "role": "specialist",
              "app": "x", "first_seen": 1, "last_seen": 2, "last_ack_seq": 3, "revoked": False,
              "signed_in": True}]},
-        # portal accounts (issue 5)
+        # portal accounts
         "portal_invite": {"t": "portal_invite", "client": ids.client},
         "portal_invite_bad": {"t": "portal_invite", "client": "not-a-uuid"},
         "portal_forgot": {"t": "portal_forgot", "email": "ana@example.com"},
@@ -280,7 +280,7 @@ def main():
     for i, role in enumerate(ROLES):
         write(d, "resume_manage_" + role, frames(hello(), resume(i), v["manage_list"], v["manage_unknown"],
                                                  v["manage_bad_op"], v["logout"]))
-    for i, role in enumerate(ROLES):  # portal accounts (issue 5)
+    for i, role in enumerate(ROLES):  # portal accounts
         write(d, "resume_portal_" + role, frames(hello(), resume(i), v["portal_invite"], v["portal_invite_bad"],
                                                  v["change_password_weak"], v["change_password"],
                                                  v["portal_forgot"]))

@@ -1,4 +1,4 @@
-"""Network faults for the integration tests (issue 6).
+"""Network faults for the integration tests.
 
 Proxy: a TCP proxy on 127.0.0.1 (port 0) in front of the real server, run by
 an asyncio loop in its own thread, so tests may drive it while the reference

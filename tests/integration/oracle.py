@@ -1,6 +1,7 @@
 """What a principal may see, computed independently of the server's policy
 code: plain SQL over the server database, with the field lists written out
-from design §4 and proto/PROTOCOL.md §7. Used to judge client caches."""
+from the README ("Access policy") and proto/PROTOCOL.md §7, never from the
+server's policy.c. Used to judge client caches."""
 import re
 import sqlite3
 import types
@@ -49,7 +50,7 @@ FIELDS = {
         "client": ["location_id", "client_id", "specialist_id", "appointment_id", "visit_date", "services",
                    "updated_at"],
     },
-    # consent (issue 5): reception and up every purpose, specialists only photo_use and health_data
+    # consent: reception and up every purpose, specialists only photo_use and health_data
     # rows (below), the client their own without the recording staff id
     "consent": {
         **{r: ["client_id", "purpose", "granted", "at", "source", "text_version", "recorded_by", "recorded_kind",

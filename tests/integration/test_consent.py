@@ -1,4 +1,4 @@
-"""Consent (issue 5): a client withdraws a consent from their own portal
+"""Consent: a client withdraws a consent from their own portal
 connection and the reception tablet of their branch sees the new entry
 arrive live; the history is kept and the latest entry is the state; who may
 record what (a client only for themselves on the portal, staff in the salon
@@ -113,7 +113,7 @@ class ConsentTest(h.DemoServerTest):
     def cli(self, *args):
         return subprocess.run([h.SERVER, "admin", "--db", self.db] + list(args), capture_output=True, text=True)
 
-    # ---- the scenario of the issue ----
+    # ---- the main scenario ----
 
     def test_client_withdraws_and_reception_sees_it_live(self):
         rec_a = h.account(self.accounts, "reception", A)

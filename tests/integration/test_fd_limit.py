@@ -1,5 +1,5 @@
 """The server raises its open-file soft limit to the hard limit at start
-(issue 6, load: one connection is one descriptor). Started with a soft
+(one connection is one descriptor). Started with a soft
 limit of 128, it must still hold 200 connections that all get `welcome`."""
 import os
 import resource

@@ -1,4 +1,4 @@
-"""Hostile network load (issue 6): slow readers that never read, a flood of
+"""Hostile network load: slow readers that never read, a flood of
 connections that never sign in, a password-guessing loop. Each case checks
 the server stays within its limits (memory, sign-in deadline, throttling)
 and that a well-behaved device keeps working with normal latency. Figures

@@ -1,4 +1,4 @@
-"""Server side of offline edits (issue 3, in progress): pushed mutations are
+"""Server side of offline edits: pushed mutations are
 applied exactly once, merge field by field, obey the booking rules and the
 write policy, and every rejection has a specific code. Raw protocol peers."""
 import json

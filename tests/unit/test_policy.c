@@ -1,6 +1,6 @@
 /* test_policy.c - deny by default, proven: every column of the real schema
  * has a policy entry, the model lists the schema's columns, and the key
- * promises of design §4 hold in the table. */
+ * promises of the default policy (README, "Access policy") hold in the table. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -177,8 +177,8 @@ static void test_write_policy_follows_the_roles(void **state)
 	assert_true(writes(KT_ROLE_MANAGER, "visit", "products_formulas"));
 	for (int t = 0; t < kt_table_count; t++)
 		for (int c = 0; c < kt_tables[t].ncols; c++) {
-			/* clients write nothing but their own consents (design
-			 * §1.6); nobody writes what they cannot read or the
+			/* clients write nothing but their own consents;
+			 * nobody writes what they cannot read or the
 			 * bookkeeping and secret columns */
 			if (strcmp(kt_tables[t].name, "consent") != 0)
 				assert_false(policy_write(KT_ROLE_CLIENT, &kt_tables[t], c));
