@@ -17,9 +17,9 @@ test test-plain test-san test-tsan: WERROR = ON
 DEB_PKGS   := build-essential cmake pkg-config libwebsockets-dev libsqlite3-dev \
               libmsgpack-dev libsodium-dev libcmocka-dev libjansson-dev sqlite3 \
               python3 python3-websockets python3-msgpack python3-nacl
-# portal accounts and mail (issue 5): SMTP through libcurl; a real SMTP server in tests
+# portal accounts and mail: SMTP through libcurl; a real SMTP server in tests
 DEB_PKGS   += libcurl4-openssl-dev python3-aiosmtpd
-# the event loop (issue 6): libuv's epoll loop under libwebsockets, through its uv plugin
+# the event loop: libuv's epoll loop under libwebsockets, through its uv plugin
 DEB_PKGS   += libuv1-dev libwebsockets-evlib-uv
 
 .PHONY: run test deps build build-san test-plain test-san bench clean fuzz build-tsan test-tsan
@@ -88,20 +88,20 @@ bench: build
 	./$(BUILD)/tests/bench/kt-bench-snapshot ./$(BUILD)/server/kartoteka-server 5
 	./$(BUILD)/tests/bench/kt-bench-propagation ./$(BUILD)/server/kartoteka-server 100 200
 
-# Pushed mutations (issue 3; about 10 s): 20 devices x 10 batches x 100 edits,
+# Pushed mutations (about 10 s): 20 devices x 30 batches x 100 edits,
 # durable, with a 21st device timing single mutations meanwhile.
 .PHONY: bench-push
 bench-push: build
 	./$(BUILD)/tests/bench/kt-bench-push ./$(BUILD)/server/kartoteka-server 20 30 100
 
-# Load and soak (issue 6; several minutes, not part of `make bench`):
+# Load and soak (several minutes, not part of `make bench`):
 # 10,000 devices, latency over 20 locations, reconnect storm, 100 first
 # snapshots. LOAD_ARGS="--soak 3600" for the hour-long soak.
 .PHONY: bench-load
 bench-load: build
 	./$(BUILD)/tests/bench/kt-bench-load ./$(BUILD)/server/kartoteka-server $(LOAD_ARGS)
 
-# Rights changes (issue 4; about 2 minutes, not part of `make bench`): a
+# Rights changes (about 2 minutes, not part of `make bench`): a
 # stylist's move between branches at 2,000 devices, and server CPU per
 # one-location change from 100 to 2,000 devices. RIGHTS_ARGS="--only moves".
 .PHONY: bench-rights
