@@ -371,8 +371,8 @@ int session_on_writeable(kt_session *s)
 	 * socket takes them at once (lws_send_pipe_choked: nothing pending, the
 	 * kernel has room), write up to KT_FRAMES_PER_WRITEABLE in this callback
 	 * instead of one per loop turn, and ask for another callback only when
-	 * something is left: each request costs epoll_ctl calls and a turn, which
-	 * at 10,000 connections was a large part of the server's time. */
+	 * something is left: each request costs epoll_ctl calls and a turn, a
+	 * large part of the server's time with thousands of connections. */
 	/* snapshot pages and rows re-read for a change: never from a commit
 	 * whose fsync still runs (store.h, durable reads) */
 	kt_store *st = s->srv->st;
