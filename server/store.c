@@ -4,6 +4,7 @@
  * change and its change-log entry are written in one transaction; nothing
  * in the store decides who may see what (policy.c does). */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,69 @@ void st_finish(kt_store *st, sqlite3_stmt *s)
 		sqlite3_reset(s);
 	else
 		sqlite3_finalize(s);
+}
+
+/* Bind the arguments fmt lists (store_internal.h) to ?1, ?2, ...; a list
+ * that does not cover every parameter is a mistake in the caller, refused
+ * before it binds a pointer as a number. */
+static int bind_args(kt_store *st, sqlite3_stmt *s, const char *fmt, va_list ap)
+{
+	if ((int)strlen(fmt) != sqlite3_bind_parameter_count(s)) {
+		kt_warn("store: %d arguments for %d parameters of %s", (int)strlen(fmt),
+			sqlite3_bind_parameter_count(s), sqlite3_sql(s));
+		st_finish(st, s);
+		return KT_EINVALID;
+	}
+	for (int i = 0; fmt[i]; i++) {
+		if (fmt[i] == 't') {
+			sqlite3_bind_text(s, i + 1, va_arg(ap, const char *), -1, SQLITE_STATIC);
+		} else if (fmt[i] == 'i') {
+			sqlite3_bind_int64(s, i + 1, va_arg(ap, int64_t));
+		} else if (fmt[i] == 'b') {
+			const void *b = va_arg(ap, const void *);
+			sqlite3_bind_blob(s, i + 1, b, (int)va_arg(ap, size_t), SQLITE_STATIC);
+		}
+	}
+	return KT_OK;
+}
+
+int st_query_row(kt_store *st, sqlite3_stmt **out, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *s = st_prep(st, sql);
+	va_list ap;
+	int rc;
+	*out = NULL;
+	if (!s)
+		return KT_EIO;
+	va_start(ap, fmt);
+	rc = bind_args(st, s, fmt, ap);
+	va_end(ap);
+	if (rc)
+		return rc;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*out = s;
+		return KT_OK;
+	}
+	st_finish(st, s);
+	return rc == SQLITE_DONE ? KT_ENOT_FOUND : st_sql_err(st, rc);
+}
+
+int st_run(kt_store *st, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *s = st_prep(st, sql);
+	va_list ap;
+	int rc;
+	if (!s)
+		return KT_EIO;
+	va_start(ap, fmt);
+	rc = bind_args(st, s, fmt, ap);
+	va_end(ap);
+	if (rc)
+		return rc;
+	rc = sqlite3_step(s);
+	st_finish(st, s);
+	return rc == SQLITE_DONE ? KT_OK : st_sql_err(st, rc);
 }
 
 static int exec(kt_store *st, const char *sql)
@@ -606,41 +670,27 @@ int store_checkpoint_restart(kt_store *st, int wait_ms)
 int store_meta_get(kt_store *st, const char *key, void *buf, size_t cap, size_t *len)
 {
 	static const char sql[] = "SELECT value FROM meta WHERE key = ?";
-	sqlite3_stmt *s = st_prep(st, sql);
-	int rc;
-	if (!s)
-		return KT_EIO;
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		size_t n = (size_t)sqlite3_column_bytes(s, 0);
-		const void *p = sqlite3_column_blob(s, 0);
-		if (n > cap) {
-			st_finish(st, s);
-			return KT_ETOO_LARGE;
-		}
-		if (n)
-			memcpy(buf, p, n);
-		*len = n;
-		rc = KT_OK;
-	} else
-		rc = rc == SQLITE_DONE ? KT_ENOT_FOUND : st_sql_err(st, rc);
+	sqlite3_stmt *s;
+	int rc = st_query_row(st, &s, sql, "t", key);
+	if (rc)
+		return rc;
+	size_t n = (size_t)sqlite3_column_bytes(s, 0);
+	const void *p = sqlite3_column_blob(s, 0);
+	if (n > cap) {
+		st_finish(st, s);
+		return KT_ETOO_LARGE;
+	}
+	if (n)
+		memcpy(buf, p, n);
+	*len = n;
 	st_finish(st, s);
-	return rc;
+	return KT_OK;
 }
 
 int store_meta_set(kt_store *st, const char *key, const void *buf, size_t len)
 {
 	static const char sql[] = "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)";
-	sqlite3_stmt *s = st_prep(st, sql);
-	int rc;
-	if (!s)
-		return KT_EIO;
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 2, buf, (int)len, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	st_finish(st, s);
-	return rc == SQLITE_DONE ? KT_OK : st_sql_err(st, rc);
+	return st_run(st, sql, "tb", key, buf, len);
 }
 
 /* Run fn inside a transaction unless the caller already holds one. */

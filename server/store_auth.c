@@ -20,18 +20,12 @@ int store_principal_load(kt_store *st, bool is_client, const char *id, kt_princi
 {
 	static const char staff_sql[] = "SELECT org_id, role, display_name, active FROM staff WHERE id = ?";
 	static const char client_sql[] = "SELECT org_id, 'client', name, portal_enabled FROM client WHERE id = ?";
-	sqlite3_stmt *s = st_prep(st, is_client ? client_sql : staff_sql);
+	sqlite3_stmt *s;
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	if (!s)
-		return KT_EIO;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		st_finish(st, s);
-		return rc == SQLITE_DONE ? KT_ENOT_FOUND : st_sql_err(st, rc);
-	}
+	if ((rc = st_query_row(st, &s, is_client ? client_sql : staff_sql, "t", id)))
+		return rc;
 	out->is_client = is_client;
 	snprintf(out->id, sizeof out->id, "%s", id);
 	snprintf(out->org, sizeof out->org, "%s", (const char *)sqlite3_column_text(s, 0));
@@ -62,19 +56,8 @@ int store_session_create(kt_store *st, const uint8_t *token_hash, size_t hlen, b
 	static const char sql[] =
 		"INSERT INTO auth_session(token_hash, kind, principal_id, device_id, created_at, expires_at)"
 		" VALUES(?, ?, ?, ?, ?, ?)";
-	sqlite3_stmt *s = st_prep(st, sql);
-	int rc;
-	if (!s)
-		return KT_EIO;
-	sqlite3_bind_blob(s, 1, token_hash, (int)hlen, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, is_client ? "client" : "staff", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, principal_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, device_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 5, kt_now_ms());
-	sqlite3_bind_int64(s, 6, expires_at);
-	rc = sqlite3_step(s);
-	st_finish(st, s);
-	return rc == SQLITE_DONE ? KT_OK : st_sql_err(st, rc);
+	return st_run(st, sql, "btttii", token_hash, hlen, is_client ? "client" : "staff", principal_id, device_id,
+		      kt_now_ms(), expires_at);
 }
 
 int store_session_find(kt_store *st, const uint8_t *token_hash, size_t hlen, const char *device_id,
@@ -83,23 +66,17 @@ int store_session_find(kt_store *st, const uint8_t *token_hash, size_t hlen, con
 	static const char sql[] =
 		"SELECT kind, principal_id, expires_at, revoked FROM auth_session WHERE token_hash = ? AND "
 		"device_id = ? AND expires_at > ?";
-	sqlite3_stmt *s = st_prep(st, sql);
-	int rc;
-	if (!s)
-		return KT_EIO;
-	sqlite3_bind_blob(s, 1, token_hash, (int)hlen, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, device_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, kt_now_ms());
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW && sqlite3_column_int(s, 3)) {
+	sqlite3_stmt *s;
+	int rc = st_query_row(st, &s, sql, "bti", token_hash, hlen, device_id, kt_now_ms());
+	if (rc)
+		return rc;
+	if (sqlite3_column_int(s, 3)) {
 		rc = KT_EREVOKED; /* only the holder of the token on its device learns this */
-	} else if (rc == SQLITE_ROW) {
+	} else {
 		*is_client = strcmp((const char *)sqlite3_column_text(s, 0), "client") == 0;
 		snprintf(principal_id, KT_UUID_LEN + 1, "%s", (const char *)sqlite3_column_text(s, 1));
 		*expires_at = sqlite3_column_int64(s, 2);
-		rc = KT_OK;
-	} else
-		rc = rc == SQLITE_DONE ? KT_ENOT_FOUND : st_sql_err(st, rc);
+	}
 	st_finish(st, s);
 	return rc;
 }
@@ -137,19 +114,10 @@ int store_device_seen(kt_store *st, const char *device_id, bool is_client, const
 		"INSERT INTO device(id, kind, principal_id, app, first_seen, last_seen) VALUES(?1, ?2, ?3, ?4, ?5, ?5)"
 		" ON CONFLICT(id) DO UPDATE SET kind = ?2, principal_id = ?3, app = ?4, last_seen = ?5, released_at = NULL"
 		" WHERE device.released_at IS NOT NULL OR (device.kind = ?2 AND device.principal_id = ?3)";
-	sqlite3_stmt *s = st_prep(st, sql);
-	int rc;
-	if (!s)
-		return KT_EIO;
-	sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, is_client ? "client" : "staff", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, principal_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, app ? app : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 5, kt_now_ms());
-	rc = sqlite3_step(s);
-	st_finish(st, s);
-	if (rc != SQLITE_DONE)
-		return st_sql_err(st, rc);
+	int rc = st_run(st, sql, "tttti", device_id, is_client ? "client" : "staff", principal_id, app ? app : "",
+			kt_now_ms());
+	if (rc)
+		return rc;
 	return sqlite3_changes(st->db) ? KT_OK : KT_EDEVICE_TAKEN;
 }
 
@@ -159,28 +127,13 @@ int store_device_ack(kt_store *st, const char *device_id, int64_t seq)
 		"UPDATE device SET last_ack_seq = max(last_ack_seq, ?2), last_seen = ?3 WHERE id = ?1";
 	static const char purged_sql[] =
 		"UPDATE erasure_device SET purged_at = ?3 WHERE device_id = ?1 AND seq <= ?2 AND purged_at IS NULL";
-	sqlite3_stmt *s = st_prep(st, sql);
-	int rc;
-	if (!s)
-		return KT_EIO;
-	sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, seq);
-	sqlite3_bind_int64(s, 3, kt_now_ms());
-	rc = sqlite3_step(s);
-	st_finish(st, s);
-	if (rc != SQLITE_DONE)
-		return st_sql_err(st, rc);
+	int rc = st_run(st, sql, "tii", device_id, seq, kt_now_ms());
+	if (rc)
+		return rc;
 	/* erasure receipts: a cursor at or past an erasure's last change means
 	 * the device has applied its deletes (the partial index holds only the
 	 * open receipts, so this costs nothing when there are none) */
-	if (!(s = st_prep(st, purged_sql)))
-		return KT_EIO;
-	sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, seq);
-	sqlite3_bind_int64(s, 3, kt_now_ms());
-	rc = sqlite3_step(s);
-	st_finish(st, s);
-	return rc == SQLITE_DONE ? KT_OK : st_sql_err(st, rc);
+	return st_run(st, purged_sql, "tii", device_id, seq, kt_now_ms());
 }
 
 int store_credentials_find(kt_store *st, const char *email, bool *is_client, char id[KT_UUID_LEN + 1],
@@ -194,26 +147,19 @@ int store_credentials_find(kt_store *st, const char *email, bool *is_client, cha
 		 * address it signed in with, so that its owner learns why */
 		"UNION ALL SELECT 1, c.id, c.password_hash FROM email_change e JOIN client c ON c.id = e.client_id "
 		"WHERE e.old_email_hash = ?2 AND e.suspended = 1 AND c.password_hash IS NOT NULL LIMIT 1";
-	sqlite3_stmt *s = st_prep(st, sql);
+	sqlite3_stmt *s;
 	char eh[65] = "";
 	int rc;
 	*hash = NULL;
-	if (!s)
-		return KT_EIO;
 	if (keyring_email_hash(st->kr, email, eh))
 		eh[0] = 0; /* no keyring (read-only): staff only */
-	sqlite3_bind_text(s, 1, email, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, eh, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*is_client = sqlite3_column_int(s, 0) != 0;
-		snprintf(id, KT_UUID_LEN + 1, "%s", (const char *)sqlite3_column_text(s, 1));
-		*hash = strdup((const char *)sqlite3_column_text(s, 2));
-		rc = *hash ? KT_OK : KT_ENOMEM;
-	} else
-		rc = rc == SQLITE_DONE ? KT_ENOT_FOUND : st_sql_err(st, rc);
+	if ((rc = st_query_row(st, &s, sql, "tt", email, eh)))
+		return rc;
+	*is_client = sqlite3_column_int(s, 0) != 0;
+	snprintf(id, KT_UUID_LEN + 1, "%s", (const char *)sqlite3_column_text(s, 1));
+	*hash = strdup((const char *)sqlite3_column_text(s, 2));
 	st_finish(st, s);
-	return rc;
+	return *hash ? KT_OK : KT_ENOMEM;
 }
 
 /* ---- portal accounts (issue 5) ---- */
@@ -229,24 +175,17 @@ int store_portal_email_owner(kt_store *st, const char *email, bool *is_staff, ch
 	/* client e-mails are sealed: they are found by their keyed hash */
 	static const char sql[] = "SELECT 1, id FROM staff WHERE email = ?1 AND active = 1 "
 				  "UNION ALL SELECT 0, id FROM client WHERE email_hash = ?2 AND portal_enabled = 1 LIMIT 1";
-	sqlite3_stmt *s = st_prep(st, sql);
+	sqlite3_stmt *s;
 	char eh[65] = "";
 	int rc;
-	if (!s)
-		return KT_EIO;
 	if (keyring_email_hash(st->kr, email, eh))
 		eh[0] = 0;
-	sqlite3_bind_text(s, 1, email, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, eh, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*is_staff = sqlite3_column_int(s, 0) != 0;
-		snprintf(id, KT_UUID_LEN + 1, "%s", (const char *)sqlite3_column_text(s, 1));
-		rc = KT_OK;
-	} else
-		rc = rc == SQLITE_DONE ? KT_ENOT_FOUND : st_sql_err(st, rc);
+	if ((rc = st_query_row(st, &s, sql, "tt", email, eh)))
+		return rc;
+	*is_staff = sqlite3_column_int(s, 0) != 0;
+	snprintf(id, KT_UUID_LEN + 1, "%s", (const char *)sqlite3_column_text(s, 1));
 	st_finish(st, s);
-	return rc;
+	return KT_OK;
 }
 
 int store_clients_by_email(kt_store *st, const char *email, char (*ids)[KT_UUID_LEN + 1], int max, int *n)

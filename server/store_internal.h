@@ -39,6 +39,19 @@ struct kt_store {
 sqlite3_stmt *st_prep(kt_store *st, const char *sql); /* cached; NULL on a prepare failure */
 void st_finish(kt_store *st, sqlite3_stmt *s);        /* resets a cached one, finalizes others */
 int st_sql_err(kt_store *st, int rc);                 /* SQLite result code -> KT_E* */
+/* The one-row query, for the store's files: prepare sql through the cache,
+ * bind the arguments fmt lists to ?1, ?2, ... ('t' const char * text, 'i'
+ * int64_t, 'b' const void * and size_t blob; all SQLITE_STATIC: they must
+ * outlive the step), step once. KT_OK: *out is on the row; read its
+ * columns, then st_finish it. Else *out is NULL and nothing is left to
+ * release: KT_ENOT_FOUND when there is no row, KT_EIO when the prepare
+ * failed, KT_EINVALID when fmt does not name every parameter of sql, the
+ * step's error otherwise. */
+int st_query_row(kt_store *st, sqlite3_stmt **out, const char *sql, const char *fmt, ...) KT_MUST_CHECK;
+/* The same for a statement that returns no row (insert, update, delete):
+ * KT_OK when it ran to its end. sqlite3_changes() still tells how many
+ * rows it changed. */
+int st_run(kt_store *st, const char *sql, const char *fmt, ...) KT_MUST_CHECK;
 /* Run a write inside a transaction unless the caller already holds one. */
 int st_in_tx_begin(kt_store *st, bool *own) KT_MUST_CHECK;
 int st_in_tx_end(kt_store *st, bool own, int rc) KT_MUST_CHECK;

@@ -63,7 +63,6 @@ static int link_change(kt_store *st, const kt_table *t, const char *row_id, cons
 {
 	char *loc_old = NULL, *loc_new = NULL, c_old[KT_UUID_LEN + 1], c_new[KT_UUID_LEN + 1];
 	char org[KT_UUID_LEN + 1];
-	sqlite3_stmt *s;
 	bool own = false;
 	int rc;
 
@@ -73,19 +72,8 @@ static int link_change(kt_store *st, const kt_table *t, const char *row_id, cons
 		return rc;
 	if ((rc = st_row_org(st, t, row_id, org)) || (rc = store_row_routing(st, t, row_id, &loc_old, c_old)))
 		goto out;
-	if (!(s = st_prep(st, sql))) {
-		rc = KT_EIO;
+	if ((rc = st_run(st, sql, "tt", row_id, location_id)))
 		goto out;
-	}
-	sqlite3_bind_text(s, 1, row_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, location_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	st_finish(st, s);
-	if (rc != SQLITE_DONE) {
-		rc = st_sql_err(st, rc);
-		goto out;
-	}
-	rc = KT_OK;
 	if (sqlite3_changes(st->db) == 0) {
 		/* nothing changed: fine when already linked (or already unlinked),
 		 * an error when the location is missing or of another organisation */

@@ -16,22 +16,9 @@ int st_log_change(kt_store *st, const char *org, const kt_table *t, const char *
 	static const char sql[] =
 		"INSERT INTO changelog(org_id, tbl, row_id, op, loc_old, loc_new, client_old, client_new, at)"
 		" VALUES(?, ?, ?, ?, ?, ?, nullif(?, ''), nullif(?, ''), ?)";
-	sqlite3_stmt *s = st_prep(st, sql);
-	int rc;
-	if (!s)
-		return KT_EIO;
-	sqlite3_bind_text(s, 1, org, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, t->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, deleted ? "delete" : "put", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, loc_old ? loc_old : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 6, loc_new ? loc_new : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 7, client_old ? client_old : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 8, client_new ? client_new : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 9, kt_now_ms());
-	rc = sqlite3_step(s);
-	st_finish(st, s);
-	return rc == SQLITE_DONE ? KT_OK : st_sql_err(st, rc);
+	return st_run(st, sql, "tttttttti", org, t->name, id, deleted ? "delete" : "put", loc_old ? loc_old : "",
+		      loc_new ? loc_new : "", client_old ? client_old : "", client_new ? client_new : "",
+		      kt_now_ms());
 }
 
 void kt_log_entry_free(kt_log_entry *e)

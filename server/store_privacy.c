@@ -66,13 +66,8 @@ int store_private_delete(kt_store *st, const char *tbl, const char *col, const c
 		return KT_OK; /* this build has no such table: nothing to delete */
 	/* the names passed the check above against the schema itself */
 	snprintf(sql, sizeof sql, "DELETE FROM \"%s\" WHERE \"%s\" = ?", tbl, col);
-	if (!(s = st_prep(st, sql)))
-		return KT_EIO;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	st_finish(st, s);
-	if (rc != SQLITE_DONE)
-		return st_sql_err(st, rc);
+	if ((rc = st_run(st, sql, "t", id)))
+		return rc;
 	*n = sqlite3_changes(st->db);
 	return KT_OK;
 }

@@ -17,19 +17,16 @@ char *st_dup_text(const unsigned char *t)
 
 char *st_query_locset(kt_store *st, const char *sql, const char *id)
 {
-	sqlite3_stmt *s = st_prep(st, sql);
+	sqlite3_stmt *s;
 	char *out = NULL;
-	if (!s)
-		return NULL;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
 	/* "no locations" only when the query said so: a failed copy or step
 	 * must not route a row nowhere (devices would be told to evict it) */
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	int rc = st_query_row(st, &s, sql, "t", id);
+	if (rc == KT_OK) {
 		out = st_dup_text(sqlite3_column_text(s, 0));
-	else if (rc == SQLITE_DONE)
+		st_finish(st, s);
+	} else if (rc == KT_ENOT_FOUND)
 		out = strdup("");
-	st_finish(st, s);
 	return out;
 }
 
@@ -67,15 +64,8 @@ int store_row_routing(kt_store *st, const kt_table *t, const char *id, char **lo
 		snprintf(sql, sizeof sql, "SELECT id, id FROM %s WHERE id = ?", t->name);
 		break;
 	}
-	s = st_prep(st, sql);
-	if (!s)
-		return KT_EIO;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		st_finish(st, s);
-		return rc == SQLITE_DONE ? KT_ENOT_FOUND : st_sql_err(st, rc);
-	}
+	if ((rc = st_query_row(st, &s, sql, "t", id)))
+		return rc;
 	switch (t->route) {
 	case KT_ROUTE_ORG:
 		*locs = strdup("*");
@@ -113,17 +103,11 @@ int st_row_org(kt_store *st, const kt_table *t, const char *id, char org[KT_UUID
 	int rc;
 	snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE id = ?",
 		 t->route == KT_ROUTE_ORG ? "id" : "org_id", t->name);
-	if (!(s = st_prep(st, sql)))
-		return KT_EIO;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		snprintf(org, KT_UUID_LEN + 1, "%s", (const char *)sqlite3_column_text(s, 0));
-		rc = KT_OK;
-	} else
-		rc = rc == SQLITE_DONE ? KT_ENOT_FOUND : st_sql_err(st, rc);
+	if ((rc = st_query_row(st, &s, sql, "t", id)))
+		return rc;
+	snprintf(org, KT_UUID_LEN + 1, "%s", (const char *)sqlite3_column_text(s, 0));
 	st_finish(st, s);
-	return rc;
+	return KT_OK;
 }
 
 /* Bind a field value; a sealed column is sealed under owner (a client id)
@@ -306,14 +290,10 @@ static int load_row_some(kt_store *st, const kt_table *t, const char *id, uint64
 
 	memset(out, 0, sizeof *out);
 	out->t = t;
-	if (!sql || !(s = st_prep(st, sql)))
+	if (!sql)
 		return KT_EIO;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		st_finish(st, s);
-		return rc == SQLITE_DONE ? KT_ENOT_FOUND : st_sql_err(st, rc);
-	}
+	if ((rc = st_query_row(st, &s, sql, "t", id)))
+		return rc;
 	rc = st_read_row_some(st, s, t, open, out);
 	st_finish(st, s);
 	return rc;

@@ -492,15 +492,8 @@ static int update_row(kt_store *st, const kt_table *t, const kt_row *row, const 
 		}
 		snprintf(sql, sizeof sql, "SELECT %s, %s, version, field_versions%s FROM %s WHERE id = ?",
 			 t->route == KT_ROUTE_ORG ? "id" : "org_id", inline_routing(t), cols, t->name);
-		if (!(s = st_prep(st, sql))) {
-			rc = KT_EIO;
+		if ((rc = st_query_row(st, &s, sql, "t", id)))
 			goto out;
-		}
-		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-		if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
-			rc = rc == SQLITE_DONE ? KT_ENOT_FOUND : st_sql_err(st, rc);
-			goto out;
-		}
 		kt_strcpy_cut(org, sizeof org, (const char *)sqlite3_column_text(s, 0));
 		rc = routing_from(st, t, id, s, 1, &loc_old, c_old);
 		if (!rc && !(before = changed_json(st, s, 5, t, idx, n, id)))
@@ -631,21 +624,13 @@ out:
 static int client_unlink_all(kt_store *st, const char *client_id)
 {
 	static const char sql[] = "DELETE FROM client_location WHERE client_id = ?";
-	sqlite3_stmt *s = st_prep(st, sql);
-	int rc;
-	if (!s)
-		return KT_EIO;
-	sqlite3_bind_text(s, 1, client_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	st_finish(st, s);
-	return rc == SQLITE_DONE ? KT_OK : st_sql_err(st, rc);
+	return st_run(st, sql, "t", client_id);
 }
 
 int store_delete(kt_store *st, const char *tbl, const char *id)
 {
 	const kt_table *t = kt_table_find(tbl, strlen(tbl));
 	char sql[128], *loc_old = NULL, c_old[KT_UUID_LEN + 1], org[KT_UUID_LEN + 1], *before = NULL;
-	sqlite3_stmt *s = NULL;
 	bool own = false;
 	int rc;
 
@@ -659,19 +644,12 @@ int store_delete(kt_store *st, const char *tbl, const char *id)
 	if (t->route == KT_ROUTE_CLIENT_LOCS && (rc = client_unlink_all(st, id)))
 		goto out; /* the links go with the client; the log keeps its old routing (loc_old) */
 	snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = ?", t->name);
-	if (!(s = st_prep(st, sql))) {
-		rc = KT_EIO;
-		goto out;
-	}
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	rc = rc == SQLITE_DONE ? KT_OK : st_sql_err(st, rc);
+	rc = st_run(st, sql, "t", id);
 	if (!rc)
 		rc = st_log_change(st, org, t, id, true, loc_old, c_old, "", NULL);
 	if (!rc)
 		rc = st_audit_row(st, org, "delete", t, id, c_old, loc_old, NULL, before, NULL);
 out:
-	st_finish(st, s);
 	free(loc_old);
 	free(before);
 	return st_in_tx_end(st, own, rc);
