@@ -9,7 +9,7 @@
  * revoked (told to wipe); their data key is destroyed; the erasure is
  * recorded (erasure table and an audit entry without personal data) with
  * the list of devices that must purge. A device has purged once it
- * acknowledges a cursor at or past the erasure's last change (store.c,
+ * acknowledges a cursor at or past the erasure's last change (store_auth.c,
  * store_device_ack).
  *
  * Who may do what is decided by the callers (handle_privacy.c,

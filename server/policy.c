@@ -147,7 +147,7 @@ const kt_policy_entry kt_policy[] = {
 	INTERNAL("audit", "location_id"), INTERNAL("audit", "fields"), INTERNAL("audit", "before"),
 	INTERNAL("audit", "after"), INTERNAL("audit", "device_time"), INTERNAL("audit", "server_time"),
 	INTERNAL("audit", "prev_hash"), INTERNAL("audit", "hash"),
-	/* which field changed at which version, by which device (store.c) */
+	/* which field changed at which version, by which device (store_write.c) */
 	INTERNAL("organisation", "field_versions"), INTERNAL("location", "field_versions"),
 	INTERNAL("staff", "field_versions"), INTERNAL("service", "field_versions"),
 	INTERNAL("client", "field_versions"), INTERNAL("appointment", "field_versions"),

@@ -1,7 +1,8 @@
 /* store.h - the narrow interface to the authoritative database (SQLite now;
  * see design §7 for a second backend). Every row change goes through
  * store_insert/store_update/store_delete/store_link_*, which write the row
- * and its change-log entry in the same transaction. Nothing outside store.c
+ * and its change-log entry in the same transaction. Nothing outside the
+ * store's files (store.c, store_*.c; store_internal.h is theirs alone)
  * touches SQLite handles of the authoritative database, except the demo
  * generator's bulk paths and read-only tests. One kt_store per thread. */
 #ifndef KT_STORE_H
@@ -25,6 +26,8 @@ enum {
 	KT_STORE_WALBUF = 4,
 };
 
+/* ---- open and close, keys, the statement cache (store.c) ---- */
+
 /* Open path. Without KT_STORE_CREATE a missing file is KT_ENOT_FOUND and an
  * unreadable one KT_EIO; *errmsg (static or owned by nobody) says which.
  * Applies pending migrations unless read-only. Caller owns *out. */
@@ -45,6 +48,8 @@ int store_client_key_destroy(kt_store *st, const char *client_id) KT_MUST_CHECK;
 sqlite3_stmt *store_prepare(kt_store *st, const char *sql);
 void store_finish(kt_store *st, sqlite3_stmt *s);
 int store_schema_version(kt_store *st);
+
+/* ---- transactions and the audit chain head (store.c) ---- */
 
 /* Explicit transactions (BEGIN IMMEDIATE: we are the single writer). */
 int store_begin(kt_store *st) KT_MUST_CHECK;
@@ -70,6 +75,8 @@ typedef struct kt_chain_head {
 } kt_chain_head;
 kt_chain_head *store_chain_head(kt_store *st);
 
+/* ---- WAL checkpoints (store.c) ---- */
+
 /* WAL checkpoints. A connection that writes a lot leaves them to another
  * (store_checkpoint_by_hand) and asks another thread to run
  * store_checkpoint when store_wal_pages grows: a PASSIVE
@@ -84,9 +91,13 @@ int store_checkpoint(kt_store *st, int *wal_frames, int *copied) KT_MUST_CHECK;
  * KT_OK when done, KT_EBUSY when a reader or writer stayed. */
 int store_checkpoint_restart(kt_store *st, int wait_ms) KT_MUST_CHECK;
 
+/* ---- meta values (store.c) ---- */
+
 /* meta key/value (server secrets such as the cursor MAC key live here). */
 int store_meta_get(kt_store *st, const char *key, void *buf, size_t cap, size_t *len) KT_MUST_CHECK;
 int store_meta_set(kt_store *st, const char *key, const void *buf, size_t len) KT_MUST_CHECK;
+
+/* ---- who is writing (store.c) ---- */
 
 /* Who is writing: recorded in the audit entry of every change (audit.c).
  * kind: "staff", "client", "operator" (the admin command) or "system"
@@ -99,6 +110,8 @@ typedef struct kt_actor {
 } kt_actor;
 void store_set_actor(kt_store *st, const char *kind, const char *id, const char *device, int64_t device_time);
 const kt_actor *store_actor(const kt_store *st);
+
+/* ---- row writes and routing links (store_write.c, store_links.c) ---- */
 
 /* A field for writes, given as text and converted by the column type:
  * INT "123", BOOL "0"/"1"/"true"/"false", LIST "a,b,c", text as is.
@@ -131,6 +144,8 @@ int store_delete(kt_store *st, const char *tbl, const char *id) KT_MUST_CHECK;
 int store_link_client_location(kt_store *st, const char *client_id, const char *location_id) KT_MUST_CHECK;
 int store_link_staff_location(kt_store *st, const char *staff_id, const char *location_id, bool add) KT_MUST_CHECK;
 
+/* ---- field versions (store_write.c) ---- */
+
 /* The row version at which each named field last changed (1 when it never
  * changed since the row was created, 0 when the last change was made by
  * `device` itself: one's own edits are never concurrent with one's later
@@ -145,6 +160,8 @@ int store_field_versions(kt_store *st, const char *tbl, const char *id, const ch
 void store_row_field_versions(const kt_row *r, const char *const *names, int n, const char *who, const char *device,
 			      int64_t *out);
 
+/* ---- row reads and routing (store_rows.c) ---- */
+
 /* Load the current row with routing. KT_ENOT_FOUND if it does not exist.
  * Caller frees with kt_row_free. */
 int store_row_load(kt_store *st, const kt_table *t, const char *id, kt_row *out) KT_MUST_CHECK;
@@ -157,6 +174,8 @@ int store_row_load_some(kt_store *st, const kt_table *t, const char *id, const i
 /* Routing of a row as a location set + client (for policy checks). */
 int store_row_routing(kt_store *st, const kt_table *t, const char *id, char **locs,
 		      char client[KT_UUID_LEN + 1]) KT_MUST_CHECK;
+
+/* ---- change log and durable reads (store_log.c) ---- */
 
 /* One change-log entry. Strings owned by the entry (kt_log_entry_free). */
 typedef struct kt_log_entry {
@@ -203,39 +222,7 @@ void store_read_end(kt_store *st);
 /* True when another connection (e.g. an admin command) committed since the last call. */
 bool store_data_changed(kt_store *st);
 
-/* Principal lookups used by auth and sync. */
-typedef struct kt_principal {
-	bool is_client;
-	char id[KT_UUID_LEN + 1];
-	char org[KT_UUID_LEN + 1];
-	int role;          /* KT_ROLE_* from policy.h */
-	char name[128];
-	char *locs;        /* comma list of visible locations ("*" for owner); owned */
-	bool active;
-} kt_principal;
-void kt_principal_free(kt_principal *p); /* accepts NULL; frees members */
-int store_principal_load(kt_store *st, bool is_client, const char *id, kt_principal *out) KT_MUST_CHECK;
-
-/* ---- privacy (export.c, erasure.c) ---- */
-
-/* Call cb with the id of every row of synced table tbl whose column
- * client_col is client_id, in id order. The ids are collected first, so cb
- * may write (e.g. store_delete the row). KT_ENOT_FOUND when this build has
- * no such table or column (a table another branch adds: nothing to do);
- * a non-zero return from cb stops and is returned. */
-typedef int (*kt_id_cb)(void *user, const char *id);
-int store_client_rows(kt_store *st, const char *tbl, const char *client_col, const char *client_id,
-		      kt_id_cb cb, void *user) KT_MUST_CHECK;
-
-/* Delete the rows of a server-internal (never synced, never logged) table
- * whose column col is id: sessions, tokens and the like of an erased
- * client. The names are checked against the schema; a table or column the
- * database does not have deletes nothing (KT_OK, *n = 0). The caller holds
- * the write transaction. *n gets the number of rows deleted. */
-int store_private_delete(kt_store *st, const char *tbl, const char *col, const char *id, int *n) KT_MUST_CHECK;
-
-
-#endif
+/* ---- snapshot and rights-diff pages (store_log.c) ---- */
 
 /* Snapshot paging: rows of t matching the policy condition `where` (from
  * policy_snapshot_where; ?1 = principal id, ?2 = org) with id > after_id,
@@ -254,6 +241,21 @@ int store_diff_page(kt_store *st, const kt_table *t, const char *where, const ch
 		    kt_row_cb cb, void *user, char last_id[KT_UUID_LEN + 1], int *n) KT_MUST_CHECK;
 int64_t store_snapshot_count(kt_store *st, const kt_table *t, const char *where,
 			     const char *principal_id, const char *org);
+
+/* ---- principals, sessions, devices, credentials (store_auth.c) ---- */
+
+/* Principal lookups used by auth and sync. */
+typedef struct kt_principal {
+	bool is_client;
+	char id[KT_UUID_LEN + 1];
+	char org[KT_UUID_LEN + 1];
+	int role;          /* KT_ROLE_* from policy.h */
+	char name[128];
+	char *locs;        /* comma list of visible locations ("*" for owner); owned */
+	bool active;
+} kt_principal;
+void kt_principal_free(kt_principal *p); /* accepts NULL; frees members */
+int store_principal_load(kt_store *st, bool is_client, const char *id, kt_principal *out) KT_MUST_CHECK;
 
 /* Sessions and devices (auth). token_hash is a keyed hash of the token. */
 int store_session_create(kt_store *st, const uint8_t *token_hash, size_t hlen, bool is_client,
@@ -275,14 +277,15 @@ int store_device_ack(kt_store *st, const char *device_id, int64_t seq) KT_MUST_C
 int store_credentials_find(kt_store *st, const char *email, bool *is_client,
 			   char id[KT_UUID_LEN + 1], char **hash) KT_MUST_CHECK;
 
-/* ---- portal accounts (issue 5) ---- */
+/* ---- portal accounts (store_auth.c) ---- */
+
+/* The keyed hash of an e-mail address (the client.email_hash form) into
+ * out (64 hex characters and NUL). KT_EIO without a keyring. */
+int store_email_hash(kt_store *st, const char *email, char out[65]) KT_MUST_CHECK;
 /* Who signs in with this e-mail: an active staff member (*is_staff) or a
  * portal-enabled client, staff first, like store_credentials_find but
  * whether or not a password is set. KT_ENOT_FOUND when nobody. The e-mail
  * comparison is the store's business (it will become a keyed hash). */
-/* The keyed hash of an e-mail address (the client.email_hash form) into
- * out (64 hex characters and NUL). KT_EIO without a keyring. */
-int store_email_hash(kt_store *st, const char *email, char out[65]) KT_MUST_CHECK;
 int store_portal_email_owner(kt_store *st, const char *email, bool *is_staff,
 			     char id[KT_UUID_LEN + 1]) KT_MUST_CHECK;
 /* Up to max clients (any portal state) with this e-mail, into ids; *n gets
@@ -290,3 +293,23 @@ int store_portal_email_owner(kt_store *st, const char *email, bool *is_staff,
  * chose a password. */
 int store_clients_by_email(kt_store *st, const char *email, char (*ids)[KT_UUID_LEN + 1], int max,
 			   int *n) KT_MUST_CHECK;
+
+/* ---- privacy: export and erasure (store_privacy.c) ---- */
+
+/* Call cb with the id of every row of synced table tbl whose column
+ * client_col is client_id, in id order. The ids are collected first, so cb
+ * may write (e.g. store_delete the row). KT_ENOT_FOUND when this build has
+ * no such table or column (a table another branch adds: nothing to do);
+ * a non-zero return from cb stops and is returned. */
+typedef int (*kt_id_cb)(void *user, const char *id);
+int store_client_rows(kt_store *st, const char *tbl, const char *client_col, const char *client_id,
+		      kt_id_cb cb, void *user) KT_MUST_CHECK;
+
+/* Delete the rows of a server-internal (never synced, never logged) table
+ * whose column col is id: sessions, tokens and the like of an erased
+ * client. The names are checked against the schema; a table or column the
+ * database does not have deletes nothing (KT_OK, *n = 0). The caller holds
+ * the write transaction. *n gets the number of rows deleted. */
+int store_private_delete(kt_store *st, const char *tbl, const char *col, const char *id, int *n) KT_MUST_CHECK;
+
+#endif

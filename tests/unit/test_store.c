@@ -13,6 +13,7 @@
 #include "audit.h"
 #include "schema.h"
 #include "store.h"
+#include "store_internal.h"
 
 static char path[64];
 static kt_store *st;
@@ -397,6 +398,55 @@ static void test_taken_unique_value_is_a_conflict(void **state)
 	assert_int_equal(store_insert(st, "staff", a, org, s1, 3, NULL), KT_ECONFLICT);
 }
 
+/* The store's one-row query binds each kind of argument in order and tells
+ * a missing row from a row; a statement run to its end maps SQLite's errors
+ * like every other store call. */
+static void test_query_row_binds_text_int_and_blob_in_order(void **state)
+{
+	sqlite3_stmt *s = (sqlite3_stmt *)1;
+	static const uint8_t blob[3] = {0, 1, 2};
+	(void)state;
+	assert_int_equal(st_query_row(st, &s, "SELECT ?1, ?2, ?3, ?4", "tibt", "a", (int64_t)1 << 40, blob,
+				      sizeof blob, "b"),
+			 KT_OK);
+	assert_non_null(s);
+	assert_string_equal((const char *)sqlite3_column_text(s, 0), "a");
+	assert_true(sqlite3_column_int64(s, 1) == (int64_t)1 << 40);
+	assert_int_equal(sqlite3_column_bytes(s, 2), 3);
+	assert_memory_equal(sqlite3_column_blob(s, 2), blob, 3);
+	assert_string_equal((const char *)sqlite3_column_text(s, 3), "b");
+	st_finish(st, s);
+}
+
+static void test_query_row_without_a_row_is_not_found(void **state)
+{
+	sqlite3_stmt *s = (sqlite3_stmt *)1;
+	(void)state;
+	assert_int_equal(st_query_row(st, &s, "SELECT value FROM meta WHERE key = ?1", "t", "no such key"),
+			 KT_ENOT_FOUND);
+	assert_null(s);
+	assert_int_equal(st_query_row(st, &s, "SELECT nonsense FROM", "t", "x"), KT_EIO);
+	assert_null(s);
+	/* one argument short: refused, not bound out of step */
+	assert_int_equal(st_query_row(st, &s, "SELECT ?1, ?2", "t", "x"), KT_EINVALID);
+	assert_null(s);
+	assert_int_equal(st_run(st, "DELETE FROM meta WHERE key = ?1 AND value = ?2", "t", "x"), KT_EINVALID);
+}
+
+static void test_run_maps_errors_like_the_store(void **state)
+{
+	sqlite3_stmt *s;
+	static const char ins[] = "INSERT INTO meta(key, value) VALUES(?1, ?2)";
+	(void)state;
+	assert_int_equal(st_run(st, ins, "tb", "helper_test", "v", (size_t)1), KT_OK);
+	assert_int_equal(sqlite3_changes(store_db(st)), 1);
+	assert_int_equal(st_run(st, ins, "tb", "helper_test", "w", (size_t)1), KT_ECONFLICT);
+	assert_int_equal(st_query_row(st, &s, "SELECT value FROM meta WHERE key = ?1", "t", "helper_test"), KT_OK);
+	assert_memory_equal(sqlite3_column_blob(s, 0), "v", 1);
+	st_finish(st, s);
+	assert_int_equal(st_run(st, "DELETE FROM nowhere", ""), KT_EIO);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -413,6 +463,9 @@ int main(void)
 		cmocka_unit_test(test_client_history_spans_audit_blocks),
 		cmocka_unit_test(test_taken_unique_value_is_a_conflict),
 		cmocka_unit_test(test_update_from_a_loaded_row_is_the_same_as_a_read),
+		cmocka_unit_test(test_query_row_binds_text_int_and_blob_in_order),
+		cmocka_unit_test(test_query_row_without_a_row_is_not_found),
+		cmocka_unit_test(test_run_maps_errors_like_the_store),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
