@@ -473,13 +473,37 @@ static bool link_checked(kt_session *s, int decode_rc, const char *re, const kt_
 	return true;
 }
 
+/* Hand a checked link and its password to the portal worker; the session
+ * waits for the answer (or is told why not, re naming the message). */
+static void link_job(kt_session *s, kt_portal_rt *p, int kind, const uint8_t th[32], const kt_str *password,
+		     const char *re)
+{
+	portal_job *j = calloc(1, sizeof *j);
+	int rc;
+	if (!j) {
+		session_error(s, KT_ENOMEM, NULL, re, false);
+		return;
+	}
+	j->kind = kind;
+	j->session_id = s->id;
+	memcpy(j->hash, th, sizeof j->hash);
+	memcpy(j->device, s->device, sizeof j->device);
+	memcpy(j->new_pw, password->s, password->len);
+	if ((rc = submit(p, j))) {
+		sodium_memzero(j, sizeof *j);
+		free(j);
+		session_error(s, rc, NULL, re, false);
+		return;
+	}
+	s->state = KT_SS_AUTH_PENDING;
+}
+
 int handle_portal_set_password(kt_session *s, const unsigned char *buf, size_t len)
 {
 	kt_portal_rt *p = s->srv->portal;
 	kt_portal_set_password m;
 	char client[KT_UUID_LEN + 1], org[KT_UUID_LEN + 1];
 	uint8_t th[32];
-	portal_job *j;
 	int rc = proto_portal_set_password_decode(buf, len, &m);
 
 	if (!link_checked(s, rc, "portal_set_password", &m.token, KT_TOKEN_SETUP, th, client, org))
@@ -488,22 +512,7 @@ int handle_portal_set_password(kt_session *s, const unsigned char *buf, size_t l
 		session_error(s, rc, rule_text(rc), "portal_set_password", false);
 		return 0;
 	}
-	if (!(j = calloc(1, sizeof *j))) {
-		session_error(s, KT_ENOMEM, NULL, "portal_set_password", false);
-		return 0;
-	}
-	j->kind = JOB_SET;
-	j->session_id = s->id;
-	memcpy(j->hash, th, sizeof th);
-	memcpy(j->device, s->device, sizeof j->device);
-	memcpy(j->new_pw, m.password.s, m.password.len);
-	if ((rc = submit(p, j))) {
-		sodium_memzero(j, sizeof *j);
-		free(j);
-		session_error(s, rc, NULL, "portal_set_password", false);
-		return 0;
-	}
-	s->state = KT_SS_AUTH_PENDING;
+	link_job(s, p, JOB_SET, th, &m.password, "portal_set_password");
 	return 0;
 }
 
@@ -514,7 +523,6 @@ int handle_portal_confirm_email(kt_session *s, const unsigned char *buf, size_t 
 	char client[KT_UUID_LEN + 1], org[KT_UUID_LEN + 1];
 	uint8_t th[32];
 	int64_t now = kt_now_ms();
-	portal_job *j;
 	int rc = proto_portal_confirm_email_decode(buf, len, &m);
 
 	if (!link_checked(s, rc, "portal_confirm_email", &m.token, KT_TOKEN_CONFIRM, th, client, org))
@@ -526,22 +534,7 @@ int handle_portal_confirm_email(kt_session *s, const unsigned char *buf, size_t 
 			      "portal_confirm_email", false);
 		return 0;
 	}
-	if (!(j = calloc(1, sizeof *j))) {
-		session_error(s, KT_ENOMEM, NULL, "portal_confirm_email", false);
-		return 0;
-	}
-	j->kind = JOB_CONFIRM;
-	j->session_id = s->id;
-	memcpy(j->hash, th, sizeof th);
-	memcpy(j->device, s->device, sizeof j->device);
-	memcpy(j->new_pw, m.password.s, m.password.len);
-	if ((rc = submit(p, j))) {
-		sodium_memzero(j, sizeof *j);
-		free(j);
-		session_error(s, rc, NULL, "portal_confirm_email", false);
-		return 0;
-	}
-	s->state = KT_SS_AUTH_PENDING;
+	link_job(s, p, JOB_CONFIRM, th, &m.password, "portal_confirm_email");
 	return 0;
 }
 
