@@ -619,12 +619,24 @@ int portal_token_check(kt_store *st, const uint8_t hash[32], const char *purpose
 	return rc;
 }
 
+/* A link is used once: mark it, inside the transaction that acts on it. */
+static int token_use(kt_store *st, const uint8_t hash[32])
+{
+	sqlite3_stmt *q = store_prepare(st, "UPDATE setup_token SET used_at = ?2 WHERE token_hash = ?1");
+	if (!q)
+		return KT_EIO;
+	sqlite3_bind_blob(q, 1, hash, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, kt_now_ms());
+	int rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
+	store_finish(st, q);
+	return rc;
+}
+
 int portal_apply_setup(kt_store *st, const uint8_t hash[32], const char *pw_hash, const char *device,
 		       char client[KT_UUID_LEN + 1])
 {
 	char org[KT_UUID_LEN + 1];
 	kt_field f[2] = {{"password_hash", pw_hash}, {"portal_enabled", "1"}};
-	sqlite3_stmt *q;
 	int rc = store_begin(st);
 	if (rc)
 		return rc;
@@ -632,12 +644,7 @@ int portal_apply_setup(kt_store *st, const uint8_t hash[32], const char *pw_hash
 	 * one link, or a new link sent meanwhile */
 	if ((rc = portal_token_check(st, hash, KT_TOKEN_SETUP, kt_now_ms(), client, org)))
 		return finish_tx(st, rc);
-	if (!(q = store_prepare(st, "UPDATE setup_token SET used_at = ?2 WHERE token_hash = ?1")))
-		return finish_tx(st, KT_EIO);
-	sqlite3_bind_blob(q, 1, hash, 32, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, kt_now_ms());
-	rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
-	store_finish(st, q);
+	rc = token_use(st, hash);
 	store_set_actor(st, "client", client, device, 0);
 	if (!rc)
 		rc = store_update(st, "client", client, f, 2, NULL);
@@ -661,18 +668,12 @@ int portal_apply_setup(kt_store *st, const uint8_t hash[32], const char *pw_hash
 int portal_apply_confirm(kt_store *st, const uint8_t hash[32], const char *device, char client[KT_UUID_LEN + 1])
 {
 	char org[KT_UUID_LEN + 1];
-	sqlite3_stmt *q;
 	int rc = store_begin(st);
 	if (rc)
 		return rc;
 	if ((rc = portal_token_check(st, hash, KT_TOKEN_CONFIRM, kt_now_ms(), client, org)))
 		return finish_tx(st, rc);
-	if (!(q = store_prepare(st, "UPDATE setup_token SET used_at = ?2 WHERE token_hash = ?1")))
-		return finish_tx(st, KT_EIO);
-	sqlite3_bind_blob(q, 1, hash, 32, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, kt_now_ms());
-	rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
-	store_finish(st, q);
+	rc = token_use(st, hash);
 	store_set_actor(st, "client", client, device, 0);
 	if (!rc)
 		rc = lift_suspension(st, org, client, "confirmed");
