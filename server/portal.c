@@ -176,6 +176,18 @@ static int load_row(kt_store *st, const char *tbl, const char *id, kt_row *row)
 	return store_row_load(st, kt_table_find(tbl, strlen(tbl)), id, row);
 }
 
+/* A link's token, its hex form and the mail that carries it leave no copy
+ * in memory once the link is issued. */
+static void forget_link(uint8_t tok[KT_SETUP_TOKEN_BYTES], char hex[2 * KT_SETUP_TOKEN_BYTES + 1], char *body)
+{
+	sodium_memzero(tok, KT_SETUP_TOKEN_BYTES);
+	sodium_memzero(hex, 2 * KT_SETUP_TOKEN_BYTES + 1);
+	if (body) {
+		sodium_memzero(body, strlen(body));
+		free(body);
+	}
+}
+
 /* A link's token (its keyed hash) for client_id, good until exp, for one
  * purpose (KT_TOKEN_SETUP or KT_TOKEN_CONFIRM). */
 static int token_insert(kt_store *st, const uint8_t th[32], const char *client_id, const char *org, int64_t now,
@@ -269,12 +281,7 @@ out:
 	}
 	if (!rc && expires_at)
 		*expires_at = exp;
-	sodium_memzero(tok, sizeof tok);
-	sodium_memzero(hex, sizeof hex);
-	if (body) {
-		sodium_memzero(body, strlen(body));
-		free(body);
-	}
+	forget_link(tok, hex, body);
 	kt_row_free(&client);
 	kt_row_free(&org);
 	return rc;
@@ -495,12 +502,7 @@ static int plan_one(kt_store *st, const kt_portal_config *cfg, const uint8_t key
 		rc = exec_text(st, "UPDATE email_change SET confirm_queued_at = ?2 WHERE client_id = ?1", client_id, now);
 out:
 	rc = finish_tx(st, rc);
-	sodium_memzero(tok, sizeof tok);
-	sodium_memzero(hex, sizeof hex);
-	if (body) {
-		sodium_memzero(body, strlen(body));
-		free(body);
-	}
+	forget_link(tok, hex, body);
 	kt_row_free(&client);
 	kt_row_free(&org);
 	return rc;
