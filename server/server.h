@@ -11,9 +11,9 @@
 #include "kt_mp.h"
 #include "kt_proto.h"
 #include "kt_workq.h"
-#include "policy.h"
-#include "portal.h"
-#include "store.h"
+#include "domain/policy.h"
+#include "domain/portal.h"
+#include "db/store.h"
 
 typedef struct kt_server kt_server;
 typedef struct kt_session kt_session;

@@ -1,6 +1,6 @@
 #!/bin/sh
 # The production kartoteka-server must hold none of the test-only SQLite VFS
-# shims (server/faultvfs.c, server/powerloss.c): no symbol of theirs and no
+# shims (server/testing/faultvfs.c, server/testing/powerloss.c): no symbol of theirs and no
 # name of the environment variables that arm them. The same patterns must be
 # found in kartoteka-server-faults, so a pattern that matches nothing fails.
 #   tests/check_no_test_shims.sh PRODUCTION_BIN FAULTS_BIN

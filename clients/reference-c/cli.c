@@ -581,7 +581,7 @@ static bool flag(int argc, char **argv, const char *name)
 }
 
 /* ---- what the server would refuse, refused here before it is queued ----
- * (the rules of server/validate.c; each message names the option and the rule) */
+ * (the rules of server/domain/validate.c; each message names the option and the rule) */
 
 #define TIME_MIN 946684800000LL  /* 2000-01-01T00:00:00Z */
 #define TIME_MAX 4102444800000LL /* 2100-01-01T00:00:00Z */

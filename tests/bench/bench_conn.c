@@ -86,7 +86,7 @@ static const struct lws_protocols protocols[] = {
 };
 
 /* No lws keepalive timers: each connection's would be inserted into one
- * sorted list by walking all the others (see server/keepalive.c). */
+ * sorted list by walking all the others (see server/net/keepalive.c). */
 static const lws_retry_bo_t no_keepalive = {.secs_since_valid_ping = 0, .secs_since_valid_hangup = 0};
 
 static void on_tick(lws_sorted_usec_list_t *sul)

@@ -41,7 +41,7 @@
 #include "bench_util.h"
 #include "kt_proto.h"
 #include "kt_util.h"
-#include "store.h"
+#include "db/store.h"
 
 #define MAX_LOC 64
 #define STAFF_PER_LOC BENCH_STAFF_PER_LOC

@@ -7,7 +7,7 @@
 
 #include "bench_util.h"
 #include "kt_util.h"
-#include "store.h"
+#include "db/store.h"
 
 #define BENCH_STAFF_PER_LOC 4 /* manager, reception, specialist, specialist */
 #define BENCH_CLIENTS_PER_LOC 25

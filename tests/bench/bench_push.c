@@ -15,7 +15,7 @@
 #include "bench_util.h"
 #include "kt_proto.h"
 #include "kt_util.h"
-#include "store.h"
+#include "db/store.h"
 
 #define MAX_DEV 64
 

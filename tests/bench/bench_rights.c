@@ -7,7 +7,7 @@
  *      every added device signs in at one of the other 19 locations. Server
  *      CPU per change = (utime+stime over the run - the same over an idle
  *      stretch of the same length) / changes; latency at the devices from
- *      the writer's COMMIT. Fan-out is indexed by location (server/fanout.c),
+ *      the writer's COMMIT. Fan-out is indexed by location (server/sync/fanout.c),
  *      so this must stay flat.
  *   moves: with all devices connected and synced, a stylist (a specialist of
  *      Branch 02 with --stylist-devices devices, default 2) moves to Branch 03

@@ -1,5 +1,5 @@
 """ktcrypt - reads Kartoteka's encryption at rest from the outside, written
-from the format in server/keyring.h with PyNaCl (Debian's python3-nacl),
+from the format in server/db/keyring.h with PyNaCl (Debian's python3-nacl),
 not from the C code. Tests use it to compare the server's database with what
 devices hold, and to show that without a client's key nothing is readable.
 

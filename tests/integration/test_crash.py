@@ -6,7 +6,7 @@ nothing is half-applied; the audit chain verifies; PRAGMA integrity_check
 is ok; every tablet's cache equals what its principal may see.
 
 The same again as a power cut: the server records an undo log of every
-write not yet fsynced (server/powerloss.c, KT_POWERLOSS_DIR), and after
+write not yet fsynced (server/testing/powerloss.c, KT_POWERLOSS_DIR), and after
 each kill the test undoes them all, which is what a power cut at that
 moment could leave at worst. Every edit the server answered must survive
 that too (a tablet forgets an edit once it is answered), and so must every
@@ -52,7 +52,7 @@ def kill9(server):
 
 def undo_unsynced(undo_dir, db_dir):
     """Undo every write the killed server had not fsynced, newest first
-    (the record format is in server/powerloss.c). Returns how many writes
+    (the record format is in server/testing/powerloss.c). Returns how many writes
     were undone."""
     undone = 0
     for name in sorted(os.listdir(undo_dir)):

@@ -1,4 +1,4 @@
-"""Encryption at rest with a key per client (server/keyring.h), seen from the
+"""Encryption at rest with a key per client (server/db/keyring.h), seen from the
 outside: the database file, its WAL and the keyring hold no client name,
 e-mail or health word in plain text; the master key file is guarded; key
 rotation re-wraps without losing anything; a backup restored after a client's

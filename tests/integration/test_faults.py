@@ -1,5 +1,5 @@
 """Fault injection: the server runs with its SQLite VFS shim armed
-(server/faultvfs.c, KT_FAULT) and a device pushes a batch of edits while
+(server/testing/faultvfs.c, KT_FAULT) and a device pushes a batch of edits while
 the disk fills up, a write fails or an fsync fails. The device gets
 io_error and nothing of the batch that was not committed is acknowledged;
 the server stays up and serves other connections (after a failed WAL sync

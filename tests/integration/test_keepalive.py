@@ -1,4 +1,4 @@
-"""Keepalive (server/keepalive.c): a signed-in device that says nothing is
+"""Keepalive (server/net/keepalive.c): a signed-in device that says nothing is
 pinged after ping_idle_s; one that answers the pings stays connected past
 idle_timeout_s, one that does not answer is closed at idle_timeout_s.
 (Staying connected past idle_timeout_s while saying nothing is only possible

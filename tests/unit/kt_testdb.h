@@ -6,7 +6,7 @@
 
 #include <stdio.h>
 #include <unistd.h>
-#include "store.h"
+#include "db/store.h"
 
 static inline void kt_testdb_remove(const char *path)
 {

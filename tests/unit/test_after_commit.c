@@ -11,10 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "after_commit.h"
+#include "sync/after_commit.h"
 #include "fake_lws.h"
 #include "kt_testdb.h"
-#include "revoke.h"
+#include "domain/revoke.h"
 
 static char path[64];
 static kt_server srv;

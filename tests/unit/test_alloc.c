@@ -16,12 +16,12 @@
 #include <string.h>
 #include <unistd.h>
 #include <sqlite3.h>
-#include "demo.h"
+#include "cli/init_demo.h"
 #include "fake_lws.h"
 #include "kt_proto.h"
-#include "policy.h"
+#include "domain/policy.h"
 #include "server.h"
-#include "store.h"
+#include "db/store.h"
 
 /* ---- the allocation hook ---- */
 

@@ -1,5 +1,5 @@
 /* test_client_addr.c - the address a connection counts as for throttling
- * (server/client_addr.c): IPv6 grouped by /64, IPv4-mapped IPv6 as IPv4,
+ * (server/net/client_addr.c): IPv6 grouped by /64, IPv4-mapped IPv6 as IPv4,
  * proxy headers believed only from trusted proxies, and in X-Forwarded-For
  * only the right-most entry that is not a trusted proxy. */
 #include <setjmp.h>
@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <string.h>
-#include "client_addr.h"
+#include "net/client_addr.h"
 
 static int reset(void **state)
 {

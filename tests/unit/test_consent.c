@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "consent.h"
+#include "domain/consent.h"
 #include "kt_testdb.h"
-#include "policy.h"
+#include "domain/policy.h"
 
 static char path[64];
 static kt_store *st;

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
-#include "demo.h"
-#include "dispatch.h"
+#include "cli/init_demo.h"
+#include "net/dispatch.h"
 #include "fake_lws.h"
 #include "kt_testdb.h"
 #include "server.h"

@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "audit.h"
-#include "erasure.h"
+#include "db/audit.h"
+#include "domain/erasure.h"
 #include "kt_proto.h"
 #include "kt_testdb.h"
-#include "store.h"
+#include "db/store.h"
 
 static char path[64];
 static kt_store *st;

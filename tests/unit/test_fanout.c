@@ -16,7 +16,7 @@
 #include <sqlite3.h>
 #include "fake_lws.h"
 #include "kt_testdb.h"
-#include "policy.h"
+#include "domain/policy.h"
 #include "server.h"
 
 #define RING 8

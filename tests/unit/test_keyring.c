@@ -1,4 +1,4 @@
-/* test_keyring.c - the cache of unwrapped data keys (server/keyring.c):
+/* test_keyring.c - the cache of unwrapped data keys (server/db/keyring.c):
  * a working set of 500 owners, as many clients as the demo salon has, is
  * read from the keyring file once and then served from the cache; a
  * destroyed key leaves the cache at once while the other owners' values
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sodium.h>
-#include "keyring.h"
+#include "db/keyring.h"
 
 #define OWNERS 500
 

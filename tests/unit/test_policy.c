@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sqlite3.h>
-#include "policy.h"
-#include "schema.h"
+#include "domain/policy.h"
+#include "db/schema.h"
 
 static sqlite3 *schema_db(void)
 {

@@ -14,10 +14,10 @@
 #include <unistd.h>
 #include <sodium.h>
 #include "kt_testdb.h"
-#include "mail.h"
-#include "outbox.h"
-#include "password.h"
-#include "portal.h"
+#include "domain/mail.h"
+#include "domain/outbox.h"
+#include "domain/password.h"
+#include "domain/portal.h"
 
 static int pw(const char *s)
 {

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "kt_testdb.h"
-#include "policy.h"
-#include "push_apply.h"
+#include "domain/policy.h"
+#include "write/push_apply.h"
 
 static char path[64];
 static kt_store *st;

@@ -10,10 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 #include "kt_testdb.h"
-#include "audit.h"
-#include "schema.h"
-#include "store.h"
-#include "store_internal.h"
+#include "db/audit.h"
+#include "db/schema.h"
+#include "db/store.h"
+#include "db/store_internal.h"
 
 static char path[64];
 static kt_store *st;

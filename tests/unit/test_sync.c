@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
-#include "demo.h"
+#include "cli/init_demo.h"
 #include "fake_lws.h"
 #include "kt_testdb.h"
 #include "server.h"

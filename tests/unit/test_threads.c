@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <pthread.h>
-#include "policy.h"
+#include "domain/policy.h"
 
 #define READERS 4
 

@@ -1,4 +1,4 @@
-/* test_walbuf.c - the WAL buffer VFS (server/walbuf.c) holds back nothing a
+/* test_walbuf.c - the WAL buffer VFS (server/db/walbuf.c) holds back nothing a
  * second connection may read: every commit is visible to a connection on
  * the default VFS right after it returns; frames of a transaction bigger
  * than the buffer, frames spilled from the cache and read back, and a
@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sqlite3.h>
-#include "walbuf.h"
+#include "db/walbuf.h"
 
 static char path[64];
 

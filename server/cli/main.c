@@ -1,0 +1,439 @@
+/* main.c - the kartoteka-server command line: init, serve, admin, policy.
+ * Parses arguments and hands over; holds no logic of its own. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include "cli/admin.h"
+#include "db/audit.h"
+#include "cli/backup.h"
+#include "net/client_addr.h"
+#include "db/keyring.h"
+#include "cli/init_demo.h"
+#include "domain/erasure.h"
+#ifdef KT_TEST_SHIMS
+#include "testing/faultvfs.h"
+#include "testing/powerloss.h"
+#endif
+#include "db/walbuf.h"
+#include "cli/privacy.h"
+#include "domain/portal.h"
+#include "server.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: kartoteka-server COMMAND [options]\n"
+		"\n"
+		"commands:\n"
+		"  init  --db FILE [--demo] [--seed N]   create or upgrade a database; --demo adds a demo\n"
+		"                                          salon and prints its sign-ins (TSV)\n"
+		"        [--organisations 2]              with --demo: a second, independent salon business too\n"
+		"  serve --db FILE --listen HOST:PORT     serve devices over WebSocket (port 0 = any free\n"
+		"        [--config FILE] [--verbose]      port; the chosen one is printed)\n"
+		"        [--trusted-proxy ADDR[/PREFIX]]  a TLS proxy in front (repeatable): connections from\n"
+		"        [--proxy-header NAME]            it count as the client address in its header\n"
+		"                                         (x-forwarded-for, the default, or x-real-ip)\n"
+		"  admin --db FILE SUBCOMMAND ...         server-side edits (see: kartoteka-server admin --db F help)\n"
+		"  admin --db FILE portal invite CLIENT_ID [--config FILE]\n"
+		"                                         send a client a portal password-setup link\n"
+		"  admin --db FILE portal outbox [--limit N]  outgoing mail and its delivery state\n"
+		"  audit verify --db FILE                 check the audit log's hash chain\n"
+		"  audit show --db FILE --client ID       a client card's change history\n"
+		"  keys rotate --db FILE                  new master key; every client key is re-wrapped\n"
+		"  backup --db FILE --to FILE             online copy of the database (the server may run);\n"
+		"         [--keys-to FILE]                --keys-to also copies the keyring, to keep elsewhere\n"
+		"  restore --db FILE --from FILE          put a backup in place (server stopped); clients\n"
+		"          [--keys-from KEYS]             erased since the backup are erased again; --keys-from\n"
+		"                                         also puts a keyring copy (backup --keys-to) in place\n"
+		"  policy                                 print the access policy matrix (Markdown)\n"
+		"  privacy SUBCOMMAND --db FILE ...       export, erase, pending, erasure-status, retention\n"
+		"                                          (see: kartoteka-server privacy help)\n"
+		"  help                                   this text\n"
+		"\n"
+		"every command: --key FILE  the master key file (default: the database path + .key)\n"
+		"               --keys FILE the keyring (default: the database path + .keys), e.g. the\n"
+		"                           copy made with backup --keys-to, to read that backup\n"
+		"\n"
+		"config file (serve --config FILE): lines 'key = value', keys: db, listen, key_file,\n"
+		"log_level (error, warn, info, debug), retention_months (default 36; privacy retention),\n"
+		"ping_idle_s (30: ping a device silent this long), idle_timeout_s (120: then close it),\n"
+		"trusted_proxy (addresses or ADDR/PREFIX, comma-separated, repeatable), proxy_header.\n"
+		"Command-line options win over the file.\n"
+		"Portal and mail keys: portal_url, setup_token_hours (72), smtp_url (none: write .eml\n"
+		"files to spool_dir, default DB.spool), smtp_from, smtp_user, smtp_password,\n"
+		"mail_retry_seconds (60, doubling), mail_max_attempts (8).\n");
+}
+
+static int ensure_keys(kt_store *st)
+{
+	static const char *const names[] = {"cursor_key", "token_key"};
+	uint8_t key[32];
+	size_t len;
+	for (int i = 0; i < 2; i++) {
+		if (store_meta_get(st, names[i], key, sizeof key, &len) == KT_OK && len == sizeof key)
+			continue;
+		randombytes_buf(key, sizeof key);
+		if (store_meta_set(st, names[i], key, sizeof key))
+			return KT_EIO;
+	}
+	sodium_memzero(key, sizeof key);
+	return KT_OK;
+}
+
+static int cmd_init(int argc, char **argv)
+{
+	const char *db = kt_arg_value(argc, argv, "--db"), *seed_s = kt_arg_value(argc, argv, "--seed"), *msg = NULL;
+	const char *orgs_s = kt_arg_value(argc, argv, "--organisations");
+	bool demo = kt_arg_flag(argc, argv, "--demo");
+	uint64_t seed = 1;
+	int norgs = 1;
+	kt_store *st = NULL;
+	int rc;
+
+	if (!db) {
+		fprintf(stderr, "kartoteka-server init: --db FILE is required\n");
+		return 2;
+	}
+	if (seed_s) {
+		char *end;
+		errno = 0;
+		seed = strtoull(seed_s, &end, 10);
+		if (errno || *end || end == seed_s) {
+			fprintf(stderr, "kartoteka-server init: --seed wants a number\n");
+			return 2;
+		}
+	}
+	if (orgs_s) {
+		char *end;
+		long n = strtol(orgs_s, &end, 10);
+		if (!demo || *end || end == orgs_s || n < 1 || n > DEMO_MAX_ORGS) {
+			fprintf(stderr, "kartoteka-server init: --organisations wants --demo and a number from 1 to %d\n",
+				DEMO_MAX_ORGS);
+			return 2;
+		}
+		norgs = (int)n;
+	}
+	if ((rc = store_open(db, KT_STORE_CREATE, &st, &msg))) {
+		fprintf(stderr, "kartoteka-server init: %s: %s\n", db, msg);
+		return 1;
+	}
+	if (ensure_keys(st)) {
+		fprintf(stderr, "kartoteka-server init: cannot store server keys\n");
+		store_close(st);
+		return 1;
+	}
+	if (demo) {
+		if (store_max_seq(st) > 0) {
+			fprintf(stderr, "kartoteka-server init: %s already holds data; --demo wants a new file\n", db);
+			store_close(st);
+			return 1;
+		}
+		if ((rc = demo_populate_orgs(st, seed, norgs, stdout))) {
+			fprintf(stderr, "kartoteka-server init: demo data failed: %s\n", kt_strerror(rc));
+			store_close(st);
+			return 1;
+		}
+	}
+	fprintf(stderr, "kartoteka-server: %s ready (schema version %d)\n", db, store_schema_version(st));
+	store_close(st);
+	return 0;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = 0;
+	return s;
+}
+
+/* Read 'key = value' lines; '#' starts a comment. Values are copied into
+ * the static buffers below (one config per process). */
+static int read_config(const char *path, const char **db, const char **listen, int *level, int *retention,
+		       kt_portal_config *portal)
+{
+	static char dbv[4096], listenv[256], keyv[4096];
+	char line[4352];
+	int lineno = 0;
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "kartoteka-server: config %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	while (fgets(line, sizeof line, f)) {
+		char *eq, *k, *v;
+		lineno++;
+		if ((eq = strchr(line, '#')))
+			*eq = 0;
+		k = trim(line);
+		if (!*k)
+			continue;
+		if (!(eq = strchr(k, '='))) {
+			fprintf(stderr, "kartoteka-server: %s:%d: expected 'key = value'\n", path, lineno);
+			fclose(f);
+			return 1;
+		}
+		*eq = 0;
+		k = trim(k);
+		v = trim(eq + 1);
+		if (!strcmp(k, "db") && !*db) {
+			snprintf(dbv, sizeof dbv, "%s", v);
+			*db = dbv;
+		} else if (!strcmp(k, "listen") && !*listen) {
+			snprintf(listenv, sizeof listenv, "%s", v);
+			*listen = listenv;
+		} else if (!strcmp(k, "log_level")) {
+			static const char *lv[] = {"error", "warn", "info", "debug"};
+			int found = -1;
+			for (int i = 0; i < 4; i++)
+				if (!strcmp(v, lv[i]))
+					found = i;
+			if (found < 0) {
+				fprintf(stderr, "kartoteka-server: %s:%d: log_level is error|warn|info|debug\n", path, lineno);
+				fclose(f);
+				return 1;
+			}
+			*level = found;
+		} else if (!strcmp(k, "key_file")) {
+			if (!keyv[0]) { /* --key on the command line wins */
+				snprintf(keyv, sizeof keyv, "%s", v);
+				keyring_set_key_file(keyv);
+			}
+		} else if (!strcmp(k, "retention_months")) {
+			char *end;
+			errno = 0;
+			long m = strtol(v, &end, 10);
+			if (errno || *end || end == v || m < 1 || m > 1200) {
+				fprintf(stderr, "kartoteka-server: %s:%d: retention_months is 1 to 1200\n", path, lineno);
+				fclose(f);
+				return 1;
+			}
+			*retention = (int)m;
+		} else if (strcmp(k, "db") && strcmp(k, "listen")) {
+			/* portal and mail keys */
+			const char *why = NULL;
+			int prc = keepalive_config_set(k, v, &why); /* ping_idle_s, idle_timeout_s */
+			if (prc == 1) /* trusted_proxy, proxy_header */
+				prc = client_addr_config_set(k, v, &why);
+			if (prc == 1)
+				prc = portal_config_set(portal, k, v, &why);
+			if (prc == 0)
+				continue;
+			if (prc < 0) {
+				fprintf(stderr, "kartoteka-server: %s:%d: %s: %s\n", path, lineno, k, why);
+				fclose(f);
+				return 1;
+			}
+			fprintf(stderr, "kartoteka-server: %s:%d: unknown key '%s'\n", path, lineno, k);
+			fclose(f);
+			return 1;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	kt_serve_opts o = {0};
+	static kt_portal_config portal;
+	const char *config = kt_arg_value(argc, argv, "--config");
+	int retention = KT_RETENTION_MONTHS_DEFAULT;
+	o.db_path = kt_arg_value(argc, argv, "--db");
+	o.listen = kt_arg_value(argc, argv, "--listen");
+	o.log_level = kt_arg_flag(argc, argv, "--verbose") ? KT_LOG_DEBUG : KT_LOG_INFO;
+	portal_config_defaults(&portal);
+	if (config && read_config(config, &o.db_path, &o.listen, &o.log_level, &retention, &portal))
+		return 2;
+	/* --trusted-proxy ADDR[/PREFIX] (repeatable; added to the file's) and
+	 * --proxy-header NAME (wins over the file's) */
+	for (int i = 0; i < argc - 1; i++) {
+		const char *why = NULL;
+		if ((!strcmp(argv[i], "--trusted-proxy") && client_addr_trust(argv[i + 1], &why)) ||
+		    (!strcmp(argv[i], "--proxy-header") && client_addr_config_set("proxy_header", argv[i + 1], &why))) {
+			fprintf(stderr, "kartoteka-server serve: %s %s: %s\n", argv[i], argv[i + 1], why);
+			return 2;
+		}
+	}
+	if (keepalive_config_check()) {
+		fprintf(stderr, "kartoteka-server: config %s: %s\n", config, keepalive_config_check());
+		return 2;
+	}
+	if (!o.db_path) {
+		fprintf(stderr, "kartoteka-server serve: --db FILE is required\n");
+		return 2;
+	}
+	portal_config_finish(&portal, o.db_path);
+	erasure_set_spool_dir(portal.spool_dir); /* an erasure deletes the client's spooled mail */
+	o.portal = &portal;
+	if (!o.listen)
+		o.listen = "127.0.0.1:8080";
+	kt_log_level = o.log_level;
+#ifdef KT_TEST_SHIMS
+	/* kartoteka-server-faults only: a VFS that fails writes on purpose, when KT_FAULT asks for it */
+	if (faultvfs_install_from_env())
+		return 2;
+	/* kartoteka-server-faults only: undo logs of unsynced writes, when KT_POWERLOSS_DIR asks for them */
+	if (powerloss_install_from_env())
+		return 2;
+#endif
+	/* after both: the push writer's WAL buffer wraps them, so they still see every write and sync */
+	if (walbuf_register()) {
+		fprintf(stderr, "kartoteka-server: cannot register the SQLite VFS %s\n", WALBUF_VFS_NAME);
+		return 2;
+	}
+	return server_run(&o);
+}
+
+/* audit verify --db FILE | audit show --db FILE --client ID */
+static int cmd_audit(int argc, char **argv)
+{
+	const char *db = kt_arg_value(argc, argv, "--db"), *client = kt_arg_value(argc, argv, "--client"), *msg = NULL;
+	kt_store *st = NULL;
+	int rc;
+	bool verify = argc > 0 && !strcmp(argv[0], "verify"), show = argc > 0 && !strcmp(argv[0], "show");
+
+	if (!db || (!verify && !show) || (show && !client)) {
+		fprintf(stderr, "usage: kartoteka-server audit verify --db FILE\n"
+				"       kartoteka-server audit show --db FILE --client ID\n");
+		return 2;
+	}
+	if (store_open(db, KT_STORE_READONLY, &st, &msg)) {
+		fprintf(stderr, "kartoteka-server audit: %s: %s\n", db, msg);
+		return 1;
+	}
+	rc = verify ? audit_verify(st, stdout) : audit_show_client(st, client, stdout);
+	store_close(st);
+	return rc ? 1 : 0;
+}
+
+/* keys rotate --db FILE */
+static int cmd_keys(int argc, char **argv)
+{
+	const char *db = kt_arg_value(argc, argv, "--db");
+	if (!db || argc < 1 || strcmp(argv[0], "rotate")) {
+		fprintf(stderr, "usage: kartoteka-server keys rotate --db FILE [--key FILE]\n");
+		return 2;
+	}
+	return keyring_rotate(db, stdout) ? 1 : 0;
+}
+
+/* privacy SUBCOMMAND --db FILE [--config FILE] ... (privacy_cli.c) */
+static int cmd_privacy(int argc, char **argv)
+{
+	const char *config = kt_arg_value(argc, argv, "--config"), *db = kt_arg_value(argc, argv, "--db"), *listen = "";
+	int retention = KT_RETENTION_MONTHS_DEFAULT, level = kt_log_level;
+	static kt_portal_config portal; /* the same file serves; its portal keys are not used here */
+	if (argc > 0 && (!strcmp(argv[0], "help") || !strcmp(argv[0], "--help"))) {
+		privacy_usage(stdout);
+		return 0;
+	}
+	portal_config_defaults(&portal);
+	if (config && read_config(config, &db, &listen, &level, &retention, &portal))
+		return 2;
+	if (db) {
+		portal_config_finish(&portal, db);
+		erasure_set_spool_dir(portal.spool_dir);
+	}
+	return privacy_main(db, retention, argc, argv);
+}
+
+static bool is_command(const char *cmd)
+{
+	static const char *const known[] = {"init", "serve", "admin", "audit", "keys", "backup",
+					    "restore", "privacy", "policy", "help"};
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+		if (!strcmp(cmd, known[i]))
+			return true;
+	return false;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "help";
+	/* before SQLite initialises: no memory statistics, so its allocations
+	 * take no global mutex (a pushed edit makes a few hundred of them) */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	if (sodium_init() < 0) {
+		fprintf(stderr, "kartoteka-server: libsodium failed to initialise\n");
+		return 1;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	umask(077); /* the database, its WAL and anything we create hold personal data */
+	/* --key FILE and --keys FILE work with every command: take them out here */
+	for (int i = 2; i < argc - 1; i++)
+		if (!strcmp(argv[i], "--key") || !strcmp(argv[i], "--keys")) {
+			if (argv[i][5])
+				keyring_set_keys_file(argv[i + 1]);
+			else
+				keyring_set_key_file(argv[i + 1]);
+			memmove(&argv[i], &argv[i + 2], (size_t)(argc - i - 2 + 1) * sizeof *argv);
+			argc -= 2;
+			i--;
+		}
+	/* --help (or -h) after any command or subcommand: that command's usage
+	 * on stdout, exit 0, nothing opened or created */
+	for (int i = 2; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			if (!strcmp(cmd, "admin"))
+				admin_usage_print(stdout);
+			else if (!strcmp(cmd, "privacy"))
+				privacy_usage(stdout);
+			else if (is_command(cmd))
+				usage(stdout);
+			else
+				break; /* an unknown command stays an error */
+			return 0;
+		}
+	if (!strcmp(cmd, "init"))
+		return cmd_init(argc - 2, argv + 2);
+	if (!strcmp(cmd, "serve"))
+		return cmd_serve(argc - 2, argv + 2);
+	if (!strcmp(cmd, "admin")) {
+		/* admin --db FILE sub ... */
+		if (argc < 4 || strcmp(argv[2], "--db") != 0) {
+			fprintf(stderr, "usage: kartoteka-server admin --db FILE SUBCOMMAND ...\n");
+			return 2;
+		}
+		if (argc > 4 && !strcmp(argv[4], "portal")) { /* portal accounts */
+			static kt_portal_config portal;
+			const char *config = kt_arg_value(argc - 5, argv + 5, "--config"), *db = argv[3], *listen = NULL;
+			int level = KT_LOG_INFO, retention = KT_RETENTION_MONTHS_DEFAULT;
+			portal_config_defaults(&portal);
+			if (config && read_config(config, &db, &listen, &level, &retention, &portal))
+				return 2;
+			portal_config_finish(&portal, argv[3]);
+			return portal_admin_main(argv[3], &portal, argc - 5, argv + 5);
+		}
+		return admin_main(argv[3], argc - 4, argv + 4);
+	}
+	if (!strcmp(cmd, "audit"))
+		return cmd_audit(argc - 2, argv + 2);
+	if (!strcmp(cmd, "keys"))
+		return cmd_keys(argc - 2, argv + 2);
+	if (!strcmp(cmd, "backup"))
+		return backup_main(kt_arg_value(argc, argv, "--db"), kt_arg_value(argc, argv, "--to"), kt_arg_value(argc, argv, "--keys-to"));
+	if (!strcmp(cmd, "restore"))
+		return restore_main(kt_arg_value(argc, argv, "--db"), kt_arg_value(argc, argv, "--from"),
+				    kt_arg_value(argc, argv, "--keys-from"));
+	if (!strcmp(cmd, "privacy"))
+		return cmd_privacy(argc - 2, argv + 2);
+	if (!strcmp(cmd, "policy")) {
+		policy_print_markdown(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "kartoteka-server: unknown command '%s'\n\n", cmd);
+	usage(stderr);
+	return 2;
+}

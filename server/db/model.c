@@ -1,0 +1,149 @@
+/* model.c - table and column definitions of the synced data. Adding a column
+ * to the schema without adding it here and to policy.c fails the unit test
+ * test_policy_covers_schema. */
+#include <string.h>
+#include <stdlib.h>
+#include "db/model.h"
+
+#define T(n) n, (sizeof n / sizeof n[0])
+#define S true /* sealed: see keyring.h */
+
+static const kt_col organisation_cols[] = {
+	{"id", KT_COL_TEXT}, {"name", KT_COL_TEXT}, {"version", KT_COL_INT}, {"updated_at", KT_COL_INT},
+	{"field_versions", KT_COL_TEXT},
+};
+static const kt_col location_cols[] = {
+	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"name", KT_COL_TEXT}, {"address", KT_COL_TEXT},
+	{"phone", KT_COL_TEXT}, {"time_zone", KT_COL_TEXT}, {"version", KT_COL_INT},
+	{"updated_at", KT_COL_INT}, {"field_versions", KT_COL_TEXT},
+};
+static const kt_col staff_cols[] = {
+	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"display_name", KT_COL_TEXT},
+	{"email", KT_COL_TEXT}, {"phone", KT_COL_TEXT}, {"role", KT_COL_TEXT},
+	{"active", KT_COL_BOOL}, {"password_hash", KT_COL_TEXT}, {"version", KT_COL_INT},
+	{"updated_at", KT_COL_INT}, {"field_versions", KT_COL_TEXT},
+};
+static const kt_col service_cols[] = {
+	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"location_id", KT_COL_TEXT},
+	{"name", KT_COL_TEXT}, {"duration_min", KT_COL_INT}, {"price_cents", KT_COL_INT},
+	{"version", KT_COL_INT}, {"updated_at", KT_COL_INT}, {"field_versions", KT_COL_TEXT},
+};
+static const kt_col client_cols[] = {
+	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"name", KT_COL_TEXT, S}, {"email", KT_COL_TEXT, S},
+	{"phone", KT_COL_TEXT, S}, {"birthday", KT_COL_TEXT, S}, {"address", KT_COL_TEXT, S},
+	{"allergies", KT_COL_TEXT, S}, {"conditions", KT_COL_TEXT, S}, {"medications", KT_COL_TEXT, S},
+	{"skin_hair_type", KT_COL_TEXT, S}, {"patch_tests", KT_COL_TEXT, S}, {"preferences", KT_COL_TEXT, S},
+	{"internal_notes", KT_COL_TEXT, S}, {"portal_enabled", KT_COL_BOOL},
+	{"password_hash", KT_COL_TEXT}, {"version", KT_COL_INT}, {"updated_at", KT_COL_INT}, {"email_hash", KT_COL_TEXT},
+	{"field_versions", KT_COL_TEXT},
+};
+static const kt_col appointment_cols[] = {
+	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"location_id", KT_COL_TEXT},
+	{"client_id", KT_COL_TEXT}, {"specialist_id", KT_COL_TEXT}, {"start_at", KT_COL_INT},
+	{"duration_min", KT_COL_INT}, {"services", KT_COL_LIST}, {"status", KT_COL_TEXT},
+	{"client_note", KT_COL_TEXT, S}, {"internal_note", KT_COL_TEXT, S}, {"version", KT_COL_INT},
+	{"updated_at", KT_COL_INT}, {"field_versions", KT_COL_TEXT},
+};
+static const kt_col visit_cols[] = {
+	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"location_id", KT_COL_TEXT},
+	{"client_id", KT_COL_TEXT}, {"specialist_id", KT_COL_TEXT}, {"appointment_id", KT_COL_TEXT},
+	{"visit_date", KT_COL_TEXT}, {"services", KT_COL_LIST}, {"products_formulas", KT_COL_TEXT, S},
+	{"treatment_notes", KT_COL_TEXT, S}, {"photos", KT_COL_LIST, S}, {"version", KT_COL_INT},
+	{"updated_at", KT_COL_INT}, {"field_versions", KT_COL_TEXT},
+};
+static const kt_col consent_cols[] = {
+	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"client_id", KT_COL_TEXT}, {"purpose", KT_COL_TEXT},
+	{"granted", KT_COL_BOOL}, {"at", KT_COL_INT}, {"source", KT_COL_TEXT}, {"text_version", KT_COL_TEXT},
+	{"recorded_by", KT_COL_TEXT}, {"recorded_kind", KT_COL_TEXT}, {"version", KT_COL_INT},
+	{"updated_at", KT_COL_INT},
+};
+
+/* Order matters for snapshots: referenced tables first. */
+const kt_table kt_tables[] = {
+	{"organisation", T(organisation_cols), KT_ROUTE_ORG, true},
+	{"location", T(location_cols), KT_ROUTE_SELF_LOC, true},
+	{"staff", T(staff_cols), KT_ROUTE_STAFF_LOCS, true},
+	{"service", T(service_cols), KT_ROUTE_LOC_OPT, true},
+	{"client", T(client_cols), KT_ROUTE_CLIENT_LOCS, true, false, "id"},
+	{"appointment", T(appointment_cols), KT_ROUTE_LOC_COL, true, false, "client_id"},
+	{"visit", T(visit_cols), KT_ROUTE_LOC_COL, true, false, "client_id"},
+	{"consent", T(consent_cols), KT_ROUTE_VIA_CLIENT, true, true},
+};
+const int kt_table_count = sizeof kt_tables / sizeof kt_tables[0];
+
+const kt_table *kt_table_find(const char *name, size_t len)
+{
+	for (int i = 0; i < kt_table_count; i++)
+		if (strlen(kt_tables[i].name) == len && memcmp(kt_tables[i].name, name, len) == 0)
+			return &kt_tables[i];
+	return NULL;
+}
+
+int kt_col_index(const kt_table *t, const char *name)
+{
+	for (int i = 0; i < t->ncols; i++)
+		if (strcmp(t->cols[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+void kt_row_free(kt_row *r)
+{
+	if (!r)
+		return;
+	if (r->v && r->t)
+		for (int i = 0; i < r->t->ncols; i++)
+			free(r->v[i].s);
+	free(r->v);
+	free(r->locs);
+	r->v = NULL;
+	r->locs = NULL;
+}
+
+/* Walk a comma list; call f for each element until it returns true. */
+static bool any_elem(const char *set, bool (*f)(const char *e, size_t n, const void *u), const void *u)
+{
+	const char *p = set;
+	while (p && *p) {
+		const char *c = strchr(p, ',');
+		size_t n = c ? (size_t)(c - p) : strlen(p);
+		if (n && f(p, n, u))
+			return true;
+		p = c ? c + 1 : NULL;
+	}
+	return false;
+}
+
+static bool elem_is(const char *e, size_t n, const void *u)
+{
+	const char *id = u;
+	return strlen(id) == n && memcmp(e, id, n) == 0;
+}
+
+bool kt_locset_has(const char *set, const char *id)
+{
+	if (!set || !id || !*id)
+		return false;
+	if (strcmp(set, "*") == 0)
+		return true;
+	return any_elem(set, elem_is, id);
+}
+
+static bool elem_in(const char *e, size_t n, const void *u)
+{
+	char id[KT_UUID_LEN + 1];
+	if (n > KT_UUID_LEN)
+		return false;
+	memcpy(id, e, n);
+	id[n] = 0;
+	return kt_locset_has(u, id);
+}
+
+bool kt_locset_meets(const char *a, const char *b)
+{
+	if (!a || !b || !*a || !*b)
+		return false;
+	if (strcmp(a, "*") == 0 || strcmp(b, "*") == 0)
+		return true;
+	return any_elem(a, elem_in, b);
+}

@@ -1,0 +1,327 @@
+/* schema.c - migrations. Conventions: ids are UUIDv7 text; times are
+ * milliseconds since the Unix epoch, UTC; lists (service ids, photo refs,
+ * location sets in the change log) are comma-separated text, elements never
+ * contain commas. Every synced table has `version` (bumped on each change)
+ * and `updated_at`. Every column must have an entry in policy.c. */
+#include "db/schema.h"
+
+const char *const kt_migrations[] = {
+	/* 1: foundation */
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);"
+	"CREATE TABLE organisation("
+	" id TEXT PRIMARY KEY, name TEXT NOT NULL,"
+	" version INTEGER NOT NULL DEFAULT 1, updated_at INTEGER NOT NULL);"
+	"CREATE TABLE location("
+	" id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organisation(id),"
+	" name TEXT NOT NULL, address TEXT, phone TEXT, time_zone TEXT NOT NULL,"
+	" version INTEGER NOT NULL DEFAULT 1, updated_at INTEGER NOT NULL);"
+	"CREATE TABLE staff("
+	" id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organisation(id),"
+	" display_name TEXT NOT NULL, email TEXT NOT NULL UNIQUE COLLATE NOCASE, phone TEXT,"
+	" role TEXT NOT NULL CHECK(role IN ('owner','manager','reception','specialist')),"
+	" active INTEGER NOT NULL DEFAULT 1, password_hash TEXT,"
+	" version INTEGER NOT NULL DEFAULT 1, updated_at INTEGER NOT NULL);"
+	"CREATE TABLE staff_location("
+	" staff_id TEXT NOT NULL REFERENCES staff(id), location_id TEXT NOT NULL REFERENCES location(id),"
+	" PRIMARY KEY(staff_id, location_id)) WITHOUT ROWID;"
+	"CREATE INDEX staff_location_loc ON staff_location(location_id);"
+	"CREATE TABLE client("
+	" id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organisation(id),"
+	" name TEXT NOT NULL, email TEXT COLLATE NOCASE, phone TEXT, birthday TEXT, address TEXT,"
+	" allergies TEXT, conditions TEXT, medications TEXT, skin_hair_type TEXT, patch_tests TEXT,"
+	" preferences TEXT, internal_notes TEXT,"
+	" portal_enabled INTEGER NOT NULL DEFAULT 0, password_hash TEXT,"
+	" version INTEGER NOT NULL DEFAULT 1, updated_at INTEGER NOT NULL);"
+	"CREATE UNIQUE INDEX client_portal_email ON client(email) WHERE portal_enabled = 1;"
+	"CREATE INDEX client_org ON client(org_id);"
+	"CREATE TABLE client_location("
+	" client_id TEXT NOT NULL REFERENCES client(id), location_id TEXT NOT NULL REFERENCES location(id),"
+	" PRIMARY KEY(client_id, location_id)) WITHOUT ROWID;"
+	"CREATE INDEX client_location_loc ON client_location(location_id);"
+	"CREATE TABLE service("
+	" id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organisation(id),"
+	" location_id TEXT REFERENCES location(id), name TEXT NOT NULL,"
+	" duration_min INTEGER NOT NULL, price_cents INTEGER NOT NULL,"
+	" version INTEGER NOT NULL DEFAULT 1, updated_at INTEGER NOT NULL);"
+	"CREATE TABLE appointment("
+	" id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organisation(id),"
+	" location_id TEXT NOT NULL REFERENCES location(id), client_id TEXT NOT NULL REFERENCES client(id),"
+	" specialist_id TEXT NOT NULL REFERENCES staff(id), start_at INTEGER NOT NULL,"
+	" duration_min INTEGER NOT NULL, services TEXT NOT NULL,"
+	" status TEXT NOT NULL CHECK(status IN ('booked','confirmed','cancelled','no_show','done')),"
+	" client_note TEXT, internal_note TEXT,"
+	" version INTEGER NOT NULL DEFAULT 1, updated_at INTEGER NOT NULL);"
+	"CREATE INDEX appointment_loc ON appointment(location_id, start_at);"
+	"CREATE INDEX appointment_client ON appointment(client_id);"
+	"CREATE INDEX appointment_specialist ON appointment(specialist_id, start_at);"
+	"CREATE TABLE visit("
+	" id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organisation(id),"
+	" location_id TEXT NOT NULL REFERENCES location(id), client_id TEXT NOT NULL REFERENCES client(id),"
+	" specialist_id TEXT NOT NULL REFERENCES staff(id), appointment_id TEXT REFERENCES appointment(id),"
+	" visit_date TEXT NOT NULL, services TEXT NOT NULL, products_formulas TEXT, treatment_notes TEXT,"
+	" photos TEXT,"
+	" version INTEGER NOT NULL DEFAULT 1, updated_at INTEGER NOT NULL);"
+	"CREATE INDEX visit_loc ON visit(location_id);"
+	"CREATE INDEX visit_client ON visit(client_id);"
+	/* The change log: one row per row change, written in the same transaction.
+	 * loc_old/loc_new/client_old/client_new are the routing keys before and
+	 * after, so devices that lose sight of a row can be sent an eviction.
+	 * loc_* is a comma list of location ids, '*' for every location of the
+	 * organisation, '' for none. */
+	"CREATE TABLE changelog("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT, org_id TEXT NOT NULL, tbl TEXT NOT NULL,"
+	" row_id TEXT NOT NULL, op TEXT NOT NULL CHECK(op IN ('put','delete')),"
+	" loc_old TEXT NOT NULL DEFAULT '', loc_new TEXT NOT NULL DEFAULT '',"
+	" client_old TEXT, client_new TEXT, at INTEGER NOT NULL);"
+	"CREATE TABLE auth_session("
+	" token_hash BLOB PRIMARY KEY, kind TEXT NOT NULL CHECK(kind IN ('staff','client')),"
+	" principal_id TEXT NOT NULL, device_id TEXT NOT NULL, created_at INTEGER NOT NULL,"
+	" expires_at INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX auth_session_principal ON auth_session(principal_id);"
+	"CREATE TABLE device("
+	" id TEXT PRIMARY KEY, kind TEXT NOT NULL, principal_id TEXT NOT NULL, app TEXT,"
+	" first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
+	" last_ack_seq INTEGER NOT NULL DEFAULT 0, revoked INTEGER NOT NULL DEFAULT 0);",
+
+	/* 2: the audit log. Append-only, hash-chained per organisation: hash =
+	 * BLAKE2b-256(prev_hash || every other column, length-prefixed), see
+	 * audit.c. before/after are JSON objects of the changed fields. */
+	"CREATE TABLE audit("
+	" seq INTEGER PRIMARY KEY, org_id TEXT NOT NULL,"
+	" actor_kind TEXT NOT NULL, actor_id TEXT, device_id TEXT,"
+	" action TEXT NOT NULL, entity TEXT NOT NULL, entity_id TEXT NOT NULL,"
+	" client_id TEXT, location_id TEXT, fields TEXT, before TEXT, after TEXT,"
+	" device_time INTEGER, server_time INTEGER NOT NULL,"
+	" prev_hash BLOB NOT NULL, hash BLOB NOT NULL);"
+	"CREATE INDEX audit_org ON audit(org_id, seq);"
+	"CREATE INDEX audit_client ON audit(client_id, seq);"
+	"CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN"
+	" SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN"
+	" SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+
+	/* 3: what device pushes need. field_version: the row version at which
+	 * each field last changed (absent = unchanged since creation), so a
+	 * mutation based on version B conflicts exactly on the fields changed
+	 * after B. mutation: the first answer to each (device, mutation id),
+	 * written in the same transaction as the change, so a replay gets the
+	 * same answer and changes nothing. */
+	"CREATE TABLE field_version("
+	" tbl TEXT NOT NULL, row_id TEXT NOT NULL, field TEXT NOT NULL, version INTEGER NOT NULL,"
+	" PRIMARY KEY(tbl, row_id, field)) WITHOUT ROWID;"
+	"CREATE TABLE mutation("
+	" device_id TEXT NOT NULL, mid INTEGER NOT NULL, result BLOB NOT NULL, at INTEGER NOT NULL,"
+	" PRIMARY KEY(device_id, mid)) WITHOUT ROWID;",
+
+	/* 4: which device made each field's last change: a device's own earlier
+	 * edits are not concurrent with its later ones */
+	"ALTER TABLE field_version ADD COLUMN device_id TEXT;",
+
+	/* 5: access taken away. One entry per sign-out, lost device or
+	 * deactivated person, so that every running server (whichever process
+	 * wrote it) closes the affected connections: kind 'session' = a
+	 * device's sessions (target: device id), 'device' = a revoked device
+	 * (it must wipe its data), 'principal' = every session of a person. */
+	"CREATE TABLE revocation("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" kind TEXT NOT NULL CHECK(kind IN ('session','device','principal')),"
+	" target TEXT NOT NULL, at INTEGER NOT NULL);",
+
+	/* 6: encryption at rest (keyring.h). Personal columns now hold sealed
+	 * BLOBs, so the portal login's unique e-mail index moves to a keyed
+	 * hash of the address; store.c seals rows written before this on open. */
+	"ALTER TABLE client ADD COLUMN email_hash TEXT;"
+	"DROP INDEX client_portal_email;"
+	"CREATE UNIQUE INDEX client_portal_email_hash ON client(email_hash) WHERE portal_enabled = 1;",
+
+	/* 7: consent records (GDPR Art. 7), one row per grant or
+	 * withdrawal; the state of (client, purpose) is its latest entry by
+	 * `at` (ties: a withdrawal wins, then the larger id), see consent.c.
+	 * `at` is when the person gave or withdrew it; recorded_by is the staff
+	 * member, the client (recorded_kind 'client'), or NULL for the operator's
+	 * command line. Append-only: rows are never updated (the trigger).
+	 * Deliberately no DELETE trigger: erasure (Art. 17) deletes a client's
+	 * consent rows together with the client. */
+	"CREATE TABLE consent("
+	" id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organisation(id),"
+	" client_id TEXT NOT NULL REFERENCES client(id),"
+	" purpose TEXT NOT NULL CHECK(purpose IN ('marketing_email','marketing_sms','birthday_greetings',"
+	"'review_requests','photo_use','health_data')),"
+	" granted INTEGER NOT NULL CHECK(granted IN (0, 1)), at INTEGER NOT NULL,"
+	" source TEXT NOT NULL CHECK(source IN ('in_salon','portal','email_link')),"
+	" text_version TEXT NOT NULL, recorded_by TEXT,"
+	" recorded_kind TEXT NOT NULL CHECK(recorded_kind IN ('staff','client','operator')),"
+	" version INTEGER NOT NULL DEFAULT 1, updated_at INTEGER NOT NULL);"
+	"CREATE INDEX consent_client ON consent(client_id, purpose, at);"
+	"CREATE TRIGGER consent_no_update BEFORE UPDATE ON consent BEGIN"
+	" SELECT RAISE(ABORT, 'consent history is append-only'); END;",
+
+	/* 8: erasures (Art. 17) and their purge receipts.
+	 * erasure: one row per request or erasure of a client; status
+	 * 'pending' (asked for, waiting for an owner) or 'done'; seq = the
+	 * change-log seq of the erasure's last change: a device whose
+	 * acknowledged cursor reaches it has applied every delete of it.
+	 * requested_by/confirmed_by: 'client:<id>', 'staff:<id>', 'operator'
+	 * or 'retention'. No personal data here: the client id stays as a
+	 * pseudonym so that the owner can ask for the status.
+	 * erasure_device: the devices that must purge, recorded at erasure
+	 * time; purged_at is set when the device acknowledges seq
+	 * (store_device_ack). erasure_placeholder: per organisation the
+	 * client row that appointments kept for accounting point to. */
+	"CREATE TABLE erasure("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, client_id TEXT NOT NULL, org_id TEXT NOT NULL,"
+	" status TEXT NOT NULL CHECK(status IN ('pending','done')),"
+	" requested_at INTEGER NOT NULL, requested_by TEXT NOT NULL,"
+	" confirmed_by TEXT, done_at INTEGER, seq INTEGER);"
+	"CREATE UNIQUE INDEX erasure_pending ON erasure(client_id) WHERE status = 'pending';"
+	"CREATE INDEX erasure_client ON erasure(client_id, id);"
+	"CREATE TABLE erasure_device("
+	" erasure_id INTEGER NOT NULL REFERENCES erasure(id), device_id TEXT NOT NULL,"
+	" kind TEXT NOT NULL, principal_id TEXT NOT NULL, role TEXT NOT NULL, seq INTEGER NOT NULL,"
+	" purged_at INTEGER, PRIMARY KEY(erasure_id, device_id)) WITHOUT ROWID;"
+	"CREATE INDEX erasure_device_open ON erasure_device(device_id, seq) WHERE purged_at IS NULL;"
+	"CREATE TABLE erasure_placeholder(org_id TEXT PRIMARY KEY, client_id TEXT NOT NULL);",
+
+	/* 9: portal accounts: password-setup tokens and the outbox.
+	 * setup_token: only a keyed hash of each token is kept; a token is
+	 * usable once, until expires_at, and only while it is the client's
+	 * newest (replaced_at set when a newer link was sent). outbox: mail
+	 * to deliver (mail.c); to_addr and body are personal data and never
+	 * logged; both are wiped once the mail is sent, given up or dropped
+	 * (a setup mail's body holds a live token). */
+	"CREATE TABLE setup_token("
+	" token_hash BLOB PRIMARY KEY, client_id TEXT NOT NULL, org_id TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+	" used_at INTEGER, replaced_at INTEGER);"
+	"CREATE INDEX setup_token_client ON setup_token(client_id);"
+	"CREATE TABLE outbox("
+	" id INTEGER PRIMARY KEY, org_id TEXT NOT NULL, client_id TEXT, purpose TEXT NOT NULL,"
+	" to_addr TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL,"
+	" state TEXT NOT NULL DEFAULT 'queued'"
+	"  CHECK(state IN ('queued','sending','sent','failed','dropped')),"
+	" attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+	" sent_at INTEGER, last_error TEXT);"
+	"CREATE INDEX outbox_due ON outbox(state, next_at);"
+	"CREATE INDEX outbox_client ON outbox(client_id);",
+	/* 10: field versions move into the row they describe (a column
+	 * field_versions: "field:version:device" entries joined by ',', the
+	 * device empty when unknown; absent = unchanged since creation, as
+	 * before). The row's page is written by every update anyway, so a
+	 * change no longer writes one more random B-tree page (a WAL frame)
+	 * for its field_version rows. Consents are never updated. */
+	"ALTER TABLE organisation ADD COLUMN field_versions TEXT;"
+	"ALTER TABLE location ADD COLUMN field_versions TEXT;"
+	"ALTER TABLE staff ADD COLUMN field_versions TEXT;"
+	"ALTER TABLE service ADD COLUMN field_versions TEXT;"
+	"ALTER TABLE client ADD COLUMN field_versions TEXT;"
+	"ALTER TABLE appointment ADD COLUMN field_versions TEXT;"
+	"ALTER TABLE visit ADD COLUMN field_versions TEXT;"
+	"UPDATE organisation SET field_versions = (SELECT group_concat(field || ':' || version || ':' || "
+	"coalesce(device_id, ''), ',') FROM field_version WHERE tbl = 'organisation' AND row_id = organisation.id) "
+	"WHERE id IN (SELECT row_id FROM field_version WHERE tbl = 'organisation');"
+	"UPDATE location SET field_versions = (SELECT group_concat(field || ':' || version || ':' || "
+	"coalesce(device_id, ''), ',') FROM field_version WHERE tbl = 'location' AND row_id = location.id) "
+	"WHERE id IN (SELECT row_id FROM field_version WHERE tbl = 'location');"
+	"UPDATE staff SET field_versions = (SELECT group_concat(field || ':' || version || ':' || "
+	"coalesce(device_id, ''), ',') FROM field_version WHERE tbl = 'staff' AND row_id = staff.id) "
+	"WHERE id IN (SELECT row_id FROM field_version WHERE tbl = 'staff');"
+	"UPDATE service SET field_versions = (SELECT group_concat(field || ':' || version || ':' || "
+	"coalesce(device_id, ''), ',') FROM field_version WHERE tbl = 'service' AND row_id = service.id) "
+	"WHERE id IN (SELECT row_id FROM field_version WHERE tbl = 'service');"
+	"UPDATE client SET field_versions = (SELECT group_concat(field || ':' || version || ':' || "
+	"coalesce(device_id, ''), ',') FROM field_version WHERE tbl = 'client' AND row_id = client.id) "
+	"WHERE id IN (SELECT row_id FROM field_version WHERE tbl = 'client');"
+	"UPDATE appointment SET field_versions = (SELECT group_concat(field || ':' || version || ':' || "
+	"coalesce(device_id, ''), ',') FROM field_version WHERE tbl = 'appointment' AND row_id = appointment.id) "
+	"WHERE id IN (SELECT row_id FROM field_version WHERE tbl = 'appointment');"
+	"UPDATE visit SET field_versions = (SELECT group_concat(field || ':' || version || ':' || "
+	"coalesce(device_id, ''), ',') FROM field_version WHERE tbl = 'visit' AND row_id = visit.id) "
+	"WHERE id IN (SELECT row_id FROM field_version WHERE tbl = 'visit');"
+	"DROP TABLE field_version;"
+	/* ...and the audit log's index by client leads with the entry's block
+	 * of 1,024 (seq >> 10): new entries land in the few pages of the
+	 * current block instead of one random page per client, another WAL
+	 * frame saved per change. A client's history is read block by block
+	 * (audit.c, CLIENT_BLOCKS). */
+	"DROP INDEX audit_client;"
+	"CREATE INDEX audit_client_block ON audit(seq >> 10, client_id);",
+
+	/* 11: the change log without AUTOINCREMENT. AUTOINCREMENT made every
+	 * insert scan and rewrite its row in sqlite_sequence, a cost on every
+	 * pushed edit. It only differs from a plain
+	 * INTEGER PRIMARY KEY when the highest row is deleted, and change log
+	 * rows are never deleted, so seq still only grows and is never
+	 * reused. The rows keep their seq, so devices' cursors stay valid. */
+	"CREATE TABLE changelog_11("
+	" seq INTEGER PRIMARY KEY, org_id TEXT NOT NULL, tbl TEXT NOT NULL,"
+	" row_id TEXT NOT NULL, op TEXT NOT NULL CHECK(op IN ('put','delete')),"
+	" loc_old TEXT NOT NULL DEFAULT '', loc_new TEXT NOT NULL DEFAULT '',"
+	" client_old TEXT, client_new TEXT, at INTEGER NOT NULL);"
+	"INSERT INTO changelog_11 SELECT seq, org_id, tbl, row_id, op, loc_old, loc_new, client_old, client_new, at"
+	" FROM changelog ORDER BY seq;"
+	"DROP TABLE changelog;"
+	"ALTER TABLE changelog_11 RENAME TO changelog;",
+
+	/* 12: a device marked lost (revoke_mark_lost): when and by whom, so an
+	 * erasure stops waiting for a purge receipt it will never get. */
+	"ALTER TABLE device ADD COLUMN lost_at INTEGER;"
+	"ALTER TABLE device ADD COLUMN lost_by TEXT;",
+
+	/* 13: a client's e-mail address changed (portal.c, portal_email_changed).
+	 * One row per client, the latest change: changed_at starts the hold
+	 * during which only owners and managers send setup links to the
+	 * address. suspended: the client has a portal account, which nobody
+	 * can use until the client confirms the new address (a link sent to
+	 * it, plus their password); old_email_hash is the keyed hash of the
+	 * address the account signed in with, so that a sign-in with it is
+	 * told why. confirm_queued_at: the mail worker has sent the link.
+	 * setup_token.purpose tells password links from confirmation links. */
+	"CREATE TABLE email_change("
+	" client_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, changed_at INTEGER NOT NULL,"
+	" old_email_hash TEXT, suspended INTEGER NOT NULL DEFAULT 0,"
+	" confirm_queued_at INTEGER, confirmed_at INTEGER);"
+	"CREATE INDEX email_change_unplanned ON email_change(client_id)"
+	" WHERE suspended = 1 AND confirm_queued_at IS NULL;"
+	"CREATE INDEX email_change_old ON email_change(old_email_hash) WHERE suspended = 1;"
+	"ALTER TABLE setup_token ADD COLUMN purpose TEXT NOT NULL DEFAULT 'setup'"
+	" CHECK(purpose IN ('setup','confirm_email'));",
+
+	/* 14: a device id belongs to one person at a time. released_at: when
+	 * its person signed out on it (or the salon signed it out); until then
+	 * nobody else may sign in with it (store_device_seen). Stored push
+	 * answers are the person's, not the device id's: whoever borrows an id
+	 * neither reads them nor takes the mids. Rows from before are given
+	 * the person the device was registered to then ('' if none). */
+	"ALTER TABLE device ADD COLUMN released_at INTEGER;"
+	"CREATE TABLE mutation_14("
+	" principal_id TEXT NOT NULL, device_id TEXT NOT NULL, mid INTEGER NOT NULL, result BLOB NOT NULL,"
+	" at INTEGER NOT NULL, PRIMARY KEY(principal_id, device_id, mid)) WITHOUT ROWID;"
+	"INSERT INTO mutation_14 SELECT coalesce((SELECT d.principal_id FROM device d WHERE d.id = m.device_id), ''),"
+	" m.device_id, m.mid, m.result, m.at FROM mutation m;"
+	"DROP TABLE mutation;"
+	"ALTER TABLE mutation_14 RENAME TO mutation;",
+
+	/* 15: a counter of changes to anyone's rights (staff role, active,
+	 * locations; a client's portal access). Every request of a signed-in
+	 * session compares it with the value its principal was read at, and
+	 * the push writer does so in its own transaction, so a demotion made
+	 * by any process counts for the next request (server/sync/rights.c). */
+	"CREATE TABLE rights_gen(id INTEGER PRIMARY KEY CHECK(id = 1), gen INTEGER NOT NULL);"
+	"INSERT INTO rights_gen VALUES(1, 0);"
+	"CREATE TRIGGER rights_staff_upd AFTER UPDATE OF role, active, org_id ON staff"
+	" WHEN old.role IS NOT new.role OR old.active IS NOT new.active OR old.org_id IS NOT new.org_id"
+	" BEGIN UPDATE rights_gen SET gen = gen + 1; END;"
+	"CREATE TRIGGER rights_staff_del AFTER DELETE ON staff BEGIN UPDATE rights_gen SET gen = gen + 1; END;"
+	"CREATE TRIGGER rights_staff_loc_ins AFTER INSERT ON staff_location"
+	" BEGIN UPDATE rights_gen SET gen = gen + 1; END;"
+	"CREATE TRIGGER rights_staff_loc_del AFTER DELETE ON staff_location"
+	" BEGIN UPDATE rights_gen SET gen = gen + 1; END;"
+	"CREATE TRIGGER rights_staff_loc_upd AFTER UPDATE ON staff_location"
+	" BEGIN UPDATE rights_gen SET gen = gen + 1; END;"
+	"CREATE TRIGGER rights_client_upd AFTER UPDATE OF portal_enabled ON client"
+	" WHEN old.portal_enabled IS NOT new.portal_enabled BEGIN UPDATE rights_gen SET gen = gen + 1; END;"
+	"CREATE TRIGGER rights_client_del AFTER DELETE ON client WHEN old.portal_enabled"
+	" BEGIN UPDATE rights_gen SET gen = gen + 1; END;",
+};
+
+const int kt_migration_count = sizeof kt_migrations / sizeof kt_migrations[0];

@@ -1,0 +1,81 @@
+/* store_internal.h - what the store's files (store.c, store_*.c) share and
+ * nobody else may use: the kt_store struct and the helpers behind store.h.
+ * Everything outside the store goes through store.h. */
+#ifndef KT_STORE_INTERNAL_H
+#define KT_STORE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sqlite3.h>
+#include "db/keyring.h"
+#include "db/model.h"
+#include "db/store.h"
+
+#define STMT_CACHE 256
+#define STMT_INDEX 1024 /* open addressing over cache[], a power of two > 2 * STMT_CACHE */
+
+struct kt_store {
+	sqlite3 *db;
+	struct {
+		uint64_t hash; /* of the SQL text */
+		char *key;     /* the SQL text (owned) */
+		sqlite3_stmt *stmt;
+	} cache[STMT_CACHE];
+	int ncache;
+	int16_t index[STMT_INDEX]; /* cache slot + 1 by hash; 0 = empty */
+	int64_t data_version;
+	kt_actor actor;
+	char *row_sql[16]; /* SELECT for store_row_load per table index */
+	uint64_t tx_seq;   /* counts store_begin calls */
+	bool in_tx;        /* a store_begin transaction is open */
+	kt_chain_head head;
+	int wal_pages;     /* frames in the WAL after our last commit */
+	uint64_t wal_written; /* frames our commits appended, in all (statistics) */
+	kt_keyring *kr;    /* client data keys (NULL: read-only without the key file) */
+	int reading;       /* store_read_durable depth */
+};
+
+/* statements and errors (store.c) */
+sqlite3_stmt *st_prep(kt_store *st, const char *sql); /* cached; NULL on a prepare failure */
+void st_finish(kt_store *st, sqlite3_stmt *s);        /* resets a cached one, finalizes others */
+int st_sql_err(kt_store *st, int rc);                 /* SQLite result code -> KT_E* */
+/* The one-row query, for the store's files: prepare sql through the cache,
+ * bind the arguments fmt lists to ?1, ?2, ... ('t' const char * text, 'i'
+ * int64_t, 'b' const void * and size_t blob; all SQLITE_STATIC: they must
+ * outlive the step), step once. KT_OK: *out is on the row; read its
+ * columns, then st_finish it. Else *out is NULL and nothing is left to
+ * release: KT_ENOT_FOUND when there is no row, KT_EIO when the prepare
+ * failed, KT_EINVALID when fmt does not name every parameter of sql, the
+ * step's error otherwise. */
+int st_query_row(kt_store *st, sqlite3_stmt **out, const char *sql, const char *fmt, ...) KT_MUST_CHECK;
+/* The same for a statement that returns no row (insert, update, delete):
+ * KT_OK when it ran to its end. sqlite3_changes() still tells how many
+ * rows it changed. */
+int st_run(kt_store *st, const char *sql, const char *fmt, ...) KT_MUST_CHECK;
+/* Run a write inside a transaction unless the caller already holds one. */
+int st_in_tx_begin(kt_store *st, bool *own) KT_MUST_CHECK;
+int st_in_tx_end(kt_store *st, bool own, int rc) KT_MUST_CHECK;
+
+/* values and rows (store_rows.c); strings returned are owned by the caller */
+char *st_dup_text(const unsigned char *t);
+int st_bind_field(sqlite3_stmt *s, int idx, const kt_col *c, const char *text);
+int st_bind_value(kt_store *st, sqlite3_stmt *s, int idx, const kt_table *t, int ci, const char *text,
+		  const char *row_id, const char *owner);
+int st_bind_email_hash(kt_store *st, sqlite3_stmt *s, int idx, const char *email);
+int st_load_val(kt_store *st, sqlite3_stmt *s, int col, const kt_table *t, int ci, const char *row_id,
+		kt_val *v);
+void st_vals_free(kt_val *v, int n);
+extern const char st_q_staff_locs[], st_q_client_locs[]; /* ?1 = person id -> location set */
+char *st_query_locset(kt_store *st, const char *sql, const char *id);
+int st_row_org(kt_store *st, const kt_table *t, const char *id, char org[KT_UUID_LEN + 1]);
+const char *st_row_select_sql(kt_store *st, const kt_table *t); /* owned by st */
+int st_read_row_some(kt_store *st, sqlite3_stmt *s, const kt_table *t, uint64_t open, kt_row *out);
+int st_load_row(kt_store *st, const kt_table *t, const char *id, kt_row *out);
+
+/* change log and audit of a row write (store_log.c, store_write.c) */
+int st_log_change(kt_store *st, const char *org, const kt_table *t, const char *id, bool deleted,
+		  const char *loc_old, const char *client_old, const char *loc_new, const char *client_new);
+int st_audit_row(kt_store *st, const char *org, const char *action, const kt_table *t, const char *id,
+		 const char *client, const char *locs, const char *fields, const char *before, const char *after);
+
+#endif

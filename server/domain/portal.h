@@ -1,0 +1,123 @@
+/* portal.h - client portal accounts (proto/PROTOCOL.md §10):
+ * password-setup links (single-use, short-lived, stored as a keyed hash, sent through the
+ * outbox), the configuration of the portal and of outgoing mail, and the
+ * pieces the protocol handlers (handle_portal.c) and the admin command
+ * (portal_admin.c) share. Never logs tokens, passwords, e-mail addresses
+ * or mail bodies. */
+#ifndef KT_PORTAL_H
+#define KT_PORTAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "db/store.h"
+
+/* Serve config keys (main.c reads the file, portal_config_set applies). */
+typedef struct kt_portal_config {
+	char portal_url[1024];   /* portal_url: the setup link is this + "?token=" + token */
+	double setup_token_hours;/* setup_token_hours: link lifetime (default 72; fractions allowed) */
+	char smtp_url[512];      /* smtp_url: e.g. smtp://127.0.0.1:2525; "" = write to spool_dir */
+	char smtp_from[256];     /* smtp_from: envelope and From: address */
+	char smtp_user[256];     /* smtp_user / smtp_password: optional; never logged */
+	char smtp_password[256];
+	char spool_dir[4096];    /* spool_dir: .eml files when no smtp_url (default <db>.spool) */
+	double mail_retry_s;     /* mail_retry_seconds: first retry delay, doubling (default 60) */
+	int mail_max_attempts;   /* mail_max_attempts: then the message is 'failed' (default 8) */
+	double email_hold_days;  /* email_change_hold_days: after a client's e-mail changes, only owners
+				    and managers send setup links to it for this long (default 14) */
+} kt_portal_config;
+
+void portal_config_defaults(kt_portal_config *c);
+/* Apply one key of the serve config. 0 = applied, 1 = not a portal key,
+ * -1 = a bad value (*why says what is expected). */
+int portal_config_set(kt_portal_config *c, const char *key, const char *value, const char **why);
+/* Fill what depends on the database path (spool_dir). */
+void portal_config_finish(kt_portal_config *c, const char *db_path);
+
+#define KT_SETUP_TOKEN_BYTES 32
+
+/* What the link is for: staff invitation, or "forgot password". */
+typedef enum kt_setup_kind { KT_SETUP_INVITE, KT_SETUP_RESET } kt_setup_kind;
+
+/* May staff `by` send this client a setup link? Reception, managers and
+ * owners; not owners: only for a client linked to one of their locations.
+ * KT_OK, KT_EDENIED, or KT_ENOT_FOUND (no such client in by's organisation). */
+int portal_may_invite(kt_store *st, const kt_principal *by, const char *client_id) KT_MUST_CHECK;
+
+/* Issue a new setup link for client_id in one transaction: older unused
+ * links of the client are marked replaced (their queued mails dropped),
+ * the new token's keyed hash is stored, the mail is queued and an audit
+ * entry written (actor: the store's current actor). token_key keys the
+ * hash (the server's token_key). KT_ENO_EMAIL when the client has no
+ * e-mail, KT_EINVALID when it is not one plain address, KT_ECONFLICT
+ * when another account already signs in with it.
+ * *expires_at and *mail_id may be NULL. */
+int portal_issue(kt_store *st, const kt_portal_config *cfg, const uint8_t token_key[32], const char *client_id,
+		 kt_setup_kind kind, int64_t *expires_at, int64_t *mail_id) KT_MUST_CHECK;
+
+/* ---- a client's e-mail address changes (the portal sign-in) ----
+ * Called by the store in the transaction of every update that changes a
+ * client's email, whichever path made it (device push, admin command):
+ * the change is recorded (it starts the hold below); live setup and
+ * confirmation links of the client are replaced; and if the client has a
+ * portal account it is suspended: its sessions end, sign-in is refused
+ * with account_suspended, the old address gets a notice, and the mail
+ * worker sends a confirmation link to the new address
+ * (portal_plan_confirmations). old_email/new_email may be NULL. */
+int portal_email_changed(kt_store *st, const char *org, const char *client_id, const char *old_email,
+			 const char *new_email) KT_MUST_CHECK;
+
+/* Mail worker: queue the confirmation link of every suspended account
+ * that has none yet (one transaction each). Returns how many were
+ * queued, or a negative kt_err. */
+int portal_plan_confirmations(kt_store *st, const kt_portal_config *cfg) KT_MUST_CHECK;
+
+/* KT_EEMAIL_RECENT when the client's e-mail changed less than
+ * cfg->email_hold_days ago or its account waits for confirmation (then
+ * only owners, managers and the operator send setup links), else KT_OK.
+ * *changed_at (may be NULL) gets the time of the change. */
+int portal_email_hold(kt_store *st, const kt_portal_config *cfg, const char *client_id, int64_t now,
+		      int64_t *changed_at) KT_MUST_CHECK;
+
+/* Is this client's portal account suspended (waiting for confirmation)? */
+bool portal_suspended(kt_store *st, const char *client_id);
+
+/* The confirmation link was used with the client's password (verified by
+ * the caller against the hash it read): the token is re-checked and used
+ * up, the suspension lifted, audited; one transaction. */
+int portal_apply_confirm(kt_store *st, const uint8_t hash[32], const char *device, char client[KT_UUID_LEN + 1])
+	KT_MUST_CHECK;
+
+/* Whose password "forgot password" for this e-mail resets: a
+ * portal-enabled client with it, else the one client with it who was sent
+ * a setup link before and never used one. KT_ENOT_FOUND otherwise (also
+ * when the e-mail is a staff member's). */
+int portal_forgot_target(kt_store *st, const char *email, char id[KT_UUID_LEN + 1]) KT_MUST_CHECK;
+
+/* What a token in a link is for (setup_token.purpose). */
+#define KT_TOKEN_SETUP "setup"
+#define KT_TOKEN_CONFIRM "confirm_email"
+
+/* The state of a token of this purpose (by its hash): KT_OK with its client, or
+ * KT_ETOKEN_INVALID / KT_ETOKEN_USED / KT_ETOKEN_REPLACED / KT_ETOKEN_EXPIRED. */
+int portal_token_check(kt_store *st, const uint8_t hash[32], const char *purpose, int64_t now,
+		       char client[KT_UUID_LEN + 1], char org[KT_UUID_LEN + 1]) KT_MUST_CHECK;
+
+/* Set the password of the client that token `hash` belongs to (the hash
+ * string is a crypto_pwhash_str result): the token is re-checked and used
+ * up, password_hash and portal_enabled = 1 written through store_update,
+ * every session of the client ended, the change audited; one transaction.
+ * device may be NULL. */
+int portal_apply_setup(kt_store *st, const uint8_t hash[32], const char *pw_hash, const char *device,
+		       char client[KT_UUID_LEN + 1]) KT_MUST_CHECK;
+
+/* A signed-in principal's stored password hash (owned by the caller). */
+int portal_password_hash_get(kt_store *st, bool is_client, const char *id, char **hash) KT_MUST_CHECK;
+/* Write a new password hash for a principal and end its other sessions
+ * (keep_hash: the current session's token hash), audited; one transaction. */
+int portal_apply_change(kt_store *st, bool is_client, const char *id, const char *org, const char *pw_hash,
+			const char *device, const uint8_t keep_hash[32]) KT_MUST_CHECK;
+
+/* The `admin --db FILE portal ...` command (portal_admin.c). */
+int portal_admin_main(const char *db, const kt_portal_config *cfg, int argc, char **argv);
+
+#endif

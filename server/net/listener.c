@@ -1,0 +1,562 @@
+/* net.c - the libwebsockets side: context, the kartoteka.v1 protocol
+ * callback, message reassembly with our own size caps, and wake-ups from
+ * other threads. We serve nothing over plain HTTP; the upgrade-confirm
+ * callback only refuses upgrades that do not offer our subprotocol. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sodium.h>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include "sync/after_commit.h"
+#include "kt_evloop.h"
+#include "domain/revoke.h"
+#include "server.h"
+
+static kt_server *g_srv; /* for the signal handler only */
+
+static int grow_in(kt_session *s, size_t need)
+{
+	if (need <= s->in_cap)
+		return 0;
+	size_t cap = s->in_cap ? s->in_cap : 1024;
+	while (cap < need)
+		cap *= 2;
+	unsigned char *p = realloc(s->in, cap);
+	if (!p)
+		return -1;
+	s->in = p;
+	s->in_cap = cap;
+	return 0;
+}
+
+static int on_receive(kt_session *s, struct lws *wsi, const void *in, size_t len)
+{
+	size_t cap = s->signed_in ? KT_MAX_FRAME : KT_MAX_FRAME_PREAUTH;
+	bool first = lws_is_first_fragment(wsi) && s->in_len == 0;
+
+	s->last_rx_us = kt_mono_us();
+
+	if (s->state == KT_SS_CLOSING)
+		return 0; /* draining until the fatal error is written */
+	if (first)
+		s->in_text = !lws_frame_is_binary(wsi);
+	if (s->in_text) {
+		session_error(s, KT_ETEXT_FRAME, NULL, NULL, true);
+		s->in_len = 0;
+		return 0;
+	}
+	/* refuse as early as the announced length allows, before buffering */
+	if (s->in_len + len + lws_remaining_packet_payload(wsi) > cap) {
+		session_error(s, KT_ETOO_LARGE, s->signed_in ? "message over 1 MiB" : "message over 4096 bytes before sign-in",
+			      NULL, true);
+		s->in_len = 0;
+		return 0;
+	}
+	if (grow_in(s, s->in_len + len))
+		return -1;
+	memcpy(s->in + s->in_len, in, len);
+	s->in_len += len;
+	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
+		return 0;
+	size_t n = s->in_len;
+	s->in_len = 0;
+	int rc = session_on_message(s, s->in, n);
+	if (s->in_cap > 64 * 1024) { /* do not keep a big buffer per idle connection */
+		free(s->in);
+		s->in = NULL;
+		s->in_cap = 0;
+	}
+	return rc;
+}
+
+/* A WAL write is seen by inotify a moment before the commit is visible to
+ * readers: SQLite publishes it in the shared-memory index only after the
+ * writer's fsync of the WAL, and on a busy disk that fsync can take much
+ * longer than a few milliseconds. So when a wake-up finds nothing new, look
+ * again after 1, 2, 4, ... ms (at most RECHECK_STEP_MS apart) until
+ * RECHECK_FOR_MS have passed since the last WAL write: no later write may
+ * come to wake us, and a commit seen too early would wait for one. */
+#define RECHECK_STEP_MS 250
+#define RECHECK_FOR_MS 5000
+static void recheck_cb(lws_sorted_usec_list_t *sul)
+{
+	kt_server *srv = lws_container_of(sul, kt_server, recheck_timer);
+	int64_t before = srv->head_seq;
+	after_commit(srv);
+	if (srv->head_seq != before || srv->recheck_waited_ms >= RECHECK_FOR_MS)
+		return;
+	int step = srv->recheck_step_ms < RECHECK_STEP_MS ? srv->recheck_step_ms * 2 : RECHECK_STEP_MS;
+	srv->recheck_step_ms = step;
+	srv->recheck_waited_ms += step;
+	lws_sul_schedule(srv->ctx, 0, &srv->recheck_timer, recheck_cb, (lws_usec_t)step * LWS_US_PER_MS);
+}
+
+static void on_data_wake(kt_server *srv)
+{
+	int64_t before = srv->head_seq;
+	after_commit(srv);
+	if (srv->head_seq == before) {
+		srv->recheck_step_ms = 1;
+		srv->recheck_waited_ms = 1;
+		lws_sul_schedule(srv->ctx, 0, &srv->recheck_timer, recheck_cb, LWS_US_PER_MS);
+	}
+}
+
+/* Other threads (the worker queues, the writer, the WAL watcher) post
+ * their bit to srv->wake, which cancels the service wait; every protocol
+ * gets the callback, so the bits are taken at once and each acted on once. */
+static void on_wake(kt_server *srv)
+{
+	unsigned bits = kt_wake_take(&srv->wake);
+	if (bits & KT_WAKE_AUTH)
+		auth_deliver(srv);
+	if (bits & KT_WAKE_PUSH)
+		writer_deliver(srv);
+	if (bits & KT_WAKE_DATA)
+		on_data_wake(srv);
+	if (bits & KT_WAKE_EXPORT)
+		export_worker_deliver(srv);
+	if (bits & KT_WAKE_PORTAL)
+		portal_deliver(srv);
+}
+
+/* srv->wake's kick, from any thread. */
+static void kick_loop(void *arg)
+{
+	kt_server *srv = arg;
+	if (srv->ctx)
+		lws_cancel_service(srv->ctx);
+}
+
+static int callback_kartoteka(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+			      size_t len)
+{
+	kt_session **slot = user;
+	kt_server *srv = lws_context_user(lws_get_context(wsi));
+
+	switch (reason) {
+	case LWS_CALLBACK_ESTABLISHED:
+		*slot = session_new(srv, wsi);
+		return *slot ? 0 : -1;
+	case LWS_CALLBACK_CLOSED:
+		session_free(*slot);
+		*slot = NULL;
+		return 0;
+	case LWS_CALLBACK_RECEIVE:
+		return *slot ? on_receive(*slot, wsi, in, len) : -1;
+	case LWS_CALLBACK_RECEIVE_PONG:
+		if (*slot)
+			(*slot)->last_rx_us = kt_mono_us();
+		return 0;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		if (*slot && (*slot)->want_ping && (*slot)->state != KT_SS_CLOSING)
+			return keepalive_write_ping(*slot);
+		return *slot ? session_on_writeable(*slot) : 0;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		on_wake(srv);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* True when the upgrade's Sec-WebSocket-Protocol list names kartoteka.v1
+ * (lws reads at most 127 bytes of it too). */
+static bool offers_subprotocol(struct lws *wsi)
+{
+	char buf[128];
+	int n = lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_PROTOCOL);
+	for (char *save = NULL, *t = n > 0 ? strtok_r(buf, ", \t", &save) : NULL; t; t = strtok_r(NULL, ", \t", &save))
+		if (!strcmp(t, KT_SUBPROTOCOL))
+			return true;
+	return false;
+}
+
+/* protocols[0] also receives upgrades that offered no (or another)
+ * subprotocol. They are answered 400 at the upgrade, before lws would bind
+ * them (it drops the TCP connection without an HTTP answer for those);
+ * plain HTTP gets 403. */
+static int callback_refuse(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+			   size_t len)
+{
+	kt_server *srv = lws_context_user(lws_get_context(wsi));
+	switch (reason) {
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
+		/* written whole by hand: lws_return_http_status would say HTTP/1.0
+		 * here (it has not read the request's version yet), which
+		 * WebSocket clients do not accept as an answer */
+		static const char refusal[] = "HTTP/1.1 400 Bad Request\r\n"
+					      "content-type: text/plain; charset=utf-8\r\n"
+					      "content-length: 61\r\n"
+					      "connection: close\r\n"
+					      "\r\n"
+					      "kartoteka: WebSocket with the subprotocol kartoteka.v1 only\r\n";
+		unsigned char out[LWS_PRE + sizeof refusal];
+		char up[16];
+		/* never `in`: after an Upgrade lws does not know, lws has answered
+		 * it already and freed the header table `in` points into (the
+		 * table is gone, or reset, then) */
+		if (lws_hdr_copy(wsi, up, sizeof up, WSI_TOKEN_UPGRADE) <= 0)
+			return -1;
+		if (!strcasecmp(up, "h2c"))
+			return 0; /* it reaches the refusing HTTP handler, never the protocol */
+		if (!strcasecmp(up, "websocket") && offers_subprotocol(wsi))
+			return 0;
+		memcpy(out + LWS_PRE, refusal, sizeof refusal - 1);
+		lws_write(wsi, out + LWS_PRE, sizeof refusal - 1, LWS_WRITE_HTTP_HEADERS);
+		return -1; /* hang up after the answer */
+	}
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		return -1;
+	case LWS_CALLBACK_HTTP:
+		lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, "kartoteka: WebSocket subprotocol kartoteka.v1 only");
+		return -1;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		if (srv)
+			on_wake(srv);
+		return 0;
+	default:
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	}
+}
+
+static const struct lws_protocols protocols[] = {
+	{"http-refuse", callback_refuse, 0, 0, 0, NULL, 0},
+	{KT_SUBPROTOCOL, callback_kartoteka, sizeof(kt_session *), 4096, 0, NULL, 0},
+	{NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+/* No keepalive by libwebsockets: its per-connection timers made every new
+ * connection walk all the others' (lws_dll2_add_sorted); keepalive.c pings
+ * an idle peer after 30 s and hangs up after KT_IDLE_TIMEOUT_S instead.
+ * Zero here, because without a policy lws uses its default (300/310 s). */
+static const lws_retry_bo_t retry = {
+	.secs_since_valid_ping = 0,
+	.secs_since_valid_hangup = 0,
+};
+
+/* Watch the database's WAL for commits by other processes (the admin
+ * command) and wake the loop; a slow poll backs it up. */
+static void *watch_main(void *arg)
+{
+	kt_server *srv = arg;
+	pthread_setname_np(pthread_self(), "kt-walwatch"); /* shown by top -H and ps -L */
+	char buf[4096] __attribute__((aligned(8)));
+	struct pollfd pfd = {.fd = srv->watch_fd, .events = POLLIN};
+	while (!atomic_load(&srv->stop)) {
+		if (poll(&pfd, 1, 200) <= 0)
+			continue; /* time-out: look at the stop flag again */
+		ssize_t n = read(srv->watch_fd, buf, sizeof buf);
+		if (n <= 0)
+			break;
+		/* while our own writer holds the write lock, the WAL writes are its
+		 * own (or a commit from just before, which its hand-back ingests):
+		 * do not wake the loop for each page it writes. The flag is raised
+		 * before the writer is looked at, never after: raised after, a
+		 * writer that finished in between would not see it, and another
+		 * process's commit would wait for the next write to be streamed. */
+		atomic_store(&srv->wal_events_skipped, 1);
+		if (atomic_load(&srv->writer_busy)) {
+			nanosleep(&(struct timespec){0, 1000000}, NULL);
+			continue;
+		}
+		atomic_store(&srv->wal_events_skipped, 0);
+		kt_wake_post(&srv->wake, KT_WAKE_DATA);
+		/* a commit is many writes: let the kernel merge their events into
+		 * one instead of waking for each (costs at most 1 ms of latency) */
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
+	}
+	return NULL;
+}
+
+static void watch_start(kt_server *srv)
+{
+	char wal[4096];
+	snprintf(wal, sizeof wal, "%s-wal", srv->db_path);
+	srv->watch_fd = inotify_init1(IN_CLOEXEC);
+	if (srv->watch_fd < 0 || inotify_add_watch(srv->watch_fd, wal, IN_MODIFY) < 0) {
+		kt_warn("inotify unavailable; changes by other processes are polled every 250 ms");
+		if (srv->watch_fd >= 0)
+			close(srv->watch_fd);
+		srv->watch_fd = -1;
+		return;
+	}
+	srv->watching = pthread_create(&srv->watch_thread, NULL, watch_main, srv) == 0;
+}
+
+static void poll_cb(lws_sorted_usec_list_t *sul)
+{
+	kt_server *srv = lws_container_of(sul, kt_server, poll_timer);
+	if (store_data_changed(srv->st))
+		after_commit(srv);
+	lws_sul_schedule(srv->ctx, 0, &srv->poll_timer, poll_cb, 250 * LWS_US_PER_MS);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (g_srv) {
+		atomic_store(&g_srv->stop, 1);
+		lws_cancel_service(g_srv->ctx);
+	}
+}
+
+static int parse_listen(const char *listen, char *host, size_t hcap, int *port)
+{
+	const char *c = strrchr(listen, ':');
+	char *end;
+	long p;
+	if (!c || (size_t)(c - listen) >= hcap || c == listen)
+		return KT_EINVALID;
+	p = strtol(c + 1, &end, 10);
+	if (*end || p < 0 || p > 65535 || end == c + 1)
+		return KT_EINVALID;
+	memcpy(host, listen, (size_t)(c - listen));
+	host[c - listen] = 0;
+	*port = (int)p;
+	return KT_OK;
+}
+
+static int load_keys(kt_server *srv)
+{
+	size_t len;
+	if (store_meta_get(srv->st, "cursor_key", srv->cursor_key, sizeof srv->cursor_key, &len) ||
+	    len != sizeof srv->cursor_key ||
+	    store_meta_get(srv->st, "token_key", srv->token_key, sizeof srv->token_key, &len) ||
+	    len != sizeof srv->token_key)
+		return KT_EINVALID;
+	return KT_OK;
+}
+
+/* One connection is one descriptor, and the usual soft limit (1024) would
+ * stop the server near a thousand devices: raise the soft limit of open
+ * files to the hard limit before libwebsockets sizes its tables by it. */
+static void raise_open_file_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rlim_t was = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+		kt_info("open-file limit raised from %llu to %llu", (unsigned long long)was,
+			(unsigned long long)rl.rlim_max);
+}
+
+/* Whether HOST:PORT can be listened on, tried the way lws does it
+ * (SO_REUSEADDR); 0, the errno, or -1 when HOST is not an address. addr
+ * gets HOST's address as text. lws 4.1.6 only logs a failed bind and
+ * returns a context without a vhost, which then cannot be destroyed
+ * cleanly on the libuv loop: so ask before creating the context. */
+static int listen_probe(const char *host, int port, char addr[INET_ADDRSTRLEN])
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, err = 0;
+	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+	bool known = inet_pton(AF_INET, host, &a.sin_addr) == 1;
+	if (!known && getaddrinfo(host, NULL, &hints, &ai) == 0 && ai) { /* a name such as localhost */
+		a.sin_addr = ((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+		known = true;
+	}
+	if (ai)
+		freeaddrinfo(ai);
+	if (known) /* lws takes an address or an interface name, not a host name */
+		inet_ntop(AF_INET, &a.sin_addr, addr, INET_ADDRSTRLEN);
+	/* lws would wait for such an "interface" to appear, and we would
+	 * claim to listen meanwhile */
+	if (!known)
+		err = -1;
+	else if (fd < 0)
+		err = errno;
+	else if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+		 bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, 1))
+		err = errno;
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+static void listen_failed(const char *host, int port, int err)
+{
+	if (err == EADDRINUSE)
+		fprintf(stderr, "kartoteka-server: port %d on %s is already in use\n", port, host);
+	else if (err < 0)
+		fprintf(stderr, "kartoteka-server: cannot listen on %s:%d: not an IPv4 address or a known host name\n",
+			host, port);
+	else if (err)
+		fprintf(stderr, "kartoteka-server: cannot listen on %s:%d: %s\n", host, port, strerror(err));
+	else
+		fprintf(stderr, "kartoteka-server: cannot listen on %s:%d\n", host, port);
+}
+
+int server_run(const kt_serve_opts *o)
+{
+	struct lws_context_creation_info info;
+	kt_evloop *loop = NULL;
+	kt_server srv;
+	char host[256], addr[INET_ADDRSTRLEN] = "";
+	const char *msg = NULL;
+	int rc, port;
+
+	memset(&srv, 0, sizeof srv);
+	srv.watch_fd = -1;
+	kt_wake_init(&srv.wake, kick_loop, &srv);
+	if (parse_listen(o->listen, host, sizeof host, &port)) {
+		fprintf(stderr, "kartoteka-server: --listen wants HOST:PORT, e.g. 127.0.0.1:8080\n");
+		return 2;
+	}
+	if ((rc = store_open(o->db_path, 0, &srv.st, &msg))) {
+		fprintf(stderr, "kartoteka-server: %s: %s\n", o->db_path, msg);
+		return 1;
+	}
+	if (load_keys(&srv)) {
+		fprintf(stderr, "kartoteka-server: %s: server keys missing (was it made by kartoteka-server init?)\n",
+			o->db_path);
+		store_close(srv.st);
+		return 1;
+	}
+	srv.db_path = strdup(o->db_path);
+	srv.revoke_seq = revoke_last_seq(srv.st);
+	srv.rights_gen = rights_gen_read(srv.st);
+	kt_mpw_init(&srv.body);
+	kt_mpw_init(&srv.frame);
+	if (fanout_init(&srv, 8192, 65536)) {
+		rc = 1;
+		goto out;
+	}
+
+	raise_open_file_limit();
+	lws_set_log_level(o->log_level >= KT_LOG_DEBUG ? LLL_ERR | LLL_WARN | LLL_NOTICE : LLL_ERR, NULL);
+	memset(&info, 0, sizeof info);
+	info.port = port;
+	info.iface = addr; /* set by listen_probe below */
+	info.protocols = protocols;
+	info.user = &srv;
+	info.retry_and_idle_policy = &retry;
+	info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_VALIDATE_UTF8;
+	info.timeout_secs = 10; /* HTTP upgrade must complete within this */
+	info.ka_time = 0;
+	if ((rc = listen_probe(host, port, addr))) {
+		listen_failed(host, port, rc);
+		rc = 1;
+		goto out;
+	}
+	/* epoll through libuv, turned by us (common/kt_evloop.h) */
+	loop = kt_evloop_new(&info);
+	if (!loop) {
+		rc = 1;
+		goto out;
+	}
+	srv.ctx = lws_create_context(&info);
+	if (!srv.ctx) {
+		listen_failed(host, port, 0);
+		rc = 1;
+		goto out;
+	}
+	/* lws creates the context even when the listening socket fails
+	 * (it only logs "ERROR on binding"): without a vhost we serve nothing */
+	srv.vh = lws_get_vhost_by_name(srv.ctx, "default");
+	if (!srv.vh || lws_get_vhost_listen_port(srv.vh) <= 0) {
+		/* taken between the probe and lws's bind: exit without destroying
+		 * the half-made context (see listen_probe) */
+		listen_failed(host, port, listen_probe(host, port, addr));
+		srv.ctx = NULL;
+		loop = NULL;
+		rc = 1;
+		goto out;
+	}
+	srv.port = lws_get_vhost_listen_port(srv.vh);
+	if ((rc = auth_start(&srv))) {
+		fprintf(stderr, "kartoteka-server: cannot start sign-in workers\n");
+		rc = 1;
+		goto out;
+	}
+	if ((rc = writer_start(&srv))) {
+		fprintf(stderr, "kartoteka-server: cannot start the writer thread\n");
+		rc = 1;
+		goto out;
+	}
+	if ((rc = export_worker_start(&srv))) {
+		fprintf(stderr, "kartoteka-server: cannot start the export thread\n");
+		rc = 1;
+		goto out;
+	}
+	/* portal accounts and mail */
+	if (o->portal)
+		srv.portal_cfg = o->portal;
+	else {
+		static kt_portal_config defaults;
+		portal_config_defaults(&defaults);
+		portal_config_finish(&defaults, o->db_path);
+		srv.portal_cfg = &defaults;
+	}
+	if ((rc = portal_start(&srv))) {
+		fprintf(stderr, "kartoteka-server: cannot start the portal and mail workers\n");
+		rc = 1;
+		goto out;
+	}
+	watch_start(&srv);
+	lws_sul_schedule(srv.ctx, 0, &srv.poll_timer, poll_cb, 250 * LWS_US_PER_MS);
+	keepalive_start(&srv);
+	g_srv = &srv;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	printf("listening on %s:%d\n", host, srv.port);
+	fflush(stdout);
+	kt_info("serving %s (schema v%d, change log at %lld, %s loop)", o->db_path, store_schema_version(srv.st),
+		(long long)srv.head_seq, kt_evloop_name(loop));
+
+	/* the signal handler sets the flag and cancels the wait, so a turn
+	 * ends right after a SIGTERM */
+	while (!atomic_load(&srv.stop))
+		if (kt_evloop_service(loop, srv.ctx) < 0)
+			break;
+	kt_info("shutting down");
+	rc = 0;
+out:
+	g_srv = NULL;
+	atomic_store(&srv.stop, 1);
+	if (srv.watching)
+		pthread_join(srv.watch_thread, NULL); /* it polls the stop flag every 200 ms */
+	if (srv.watch_fd >= 0)
+		close(srv.watch_fd);
+	if (srv.ctx) {
+		lws_sul_cancel(&srv.poll_timer);
+		lws_sul_cancel(&srv.recheck_timer);
+		keepalive_stop(&srv);
+		session_deadlines_stop(&srv);
+		auth_stop(&srv); /* before the context: workers kick it (srv.wake) */
+		writer_stop(&srv);
+		export_worker_stop(&srv);
+		portal_stop(&srv);
+		kt_evloop_destroy(loop, srv.ctx);
+		loop = NULL;
+	}
+	if (loop)
+		kt_evloop_destroy(loop, NULL);
+	auth_stop(&srv);
+	writer_stop(&srv);
+	export_worker_stop(&srv);
+	portal_stop(&srv);
+	fanout_free(&srv);
+	sync_rowcache_clear(&srv);
+	kt_mpw_free(&srv.body);
+	kt_mpw_free(&srv.frame);
+	store_close(srv.st);
+	free(srv.db_path);
+	sodium_memzero(srv.cursor_key, sizeof srv.cursor_key);
+	sodium_memzero(srv.token_key, sizeof srv.token_key);
+	return rc;
+}

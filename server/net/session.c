@@ -1,0 +1,475 @@
+/* session.c - one device connection: its state machine, the order in which
+ * an inbound message is checked (size, well-formedness, type, state), and
+ * the outbound queue (control frames first, then data from sync.c). Which
+ * message each state accepts, and its handler, is dispatch.c's table. Never
+ * lets one connection's bad input affect another. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include "net/client_addr.h"
+#include "net/dispatch.h"
+#include "sync/egress_check.h"
+#include "server.h"
+
+/* The sign-in deadline. Every connection gets the same time to sign in, so
+ * the connections still waiting form a queue in order of their deadlines:
+ * appending and leaving are O(1), and one timer, set for the oldest, serves
+ * them all. (A timer per connection costs a walk of lws's sorted timer list
+ * on every connect: with thousands reconnecting at once that walk was most
+ * of the server's CPU.) */
+static void deadline_arm(kt_server *srv, bool firing);
+
+static void deadline_leave(kt_session *s)
+{
+	kt_server *srv = s->srv;
+	if (!s->deadline_us)
+		return;
+	if (s->dl_prev)
+		s->dl_prev->dl_next = s->dl_next;
+	else
+		srv->dl_head = s->dl_next;
+	if (s->dl_next)
+		s->dl_next->dl_prev = s->dl_prev;
+	else
+		srv->dl_tail = s->dl_prev;
+	s->dl_prev = s->dl_next = NULL;
+	s->deadline_us = 0;
+}
+
+static void deadline_cb(lws_sorted_usec_list_t *sul)
+{
+	kt_server *srv = lws_container_of(sul, kt_server, deadline_timer);
+	int64_t now = kt_mono_us();
+	while (srv->dl_head && srv->dl_head->deadline_us <= now) {
+		kt_session *s = srv->dl_head;
+		deadline_leave(s);
+		if (!s->signed_in)
+			session_error(s, KT_ETIMEOUT, "no sign-in within the deadline", NULL, true);
+	}
+	deadline_arm(srv, true);
+}
+
+/* The timer follows the oldest waiting connection; when that one signs in
+ * or goes, the timer fires early, finds nothing due and moves on. */
+static void deadline_arm(kt_server *srv, bool firing)
+{
+	if (!srv->dl_head || (!firing && !lws_dll2_is_detached(&srv->deadline_timer.list)))
+		return; /* nobody waits, or it is set for an earlier deadline already */
+	int64_t wait = srv->dl_head->deadline_us - kt_mono_us();
+	lws_sul_schedule(srv->ctx, 0, &srv->deadline_timer, deadline_cb, wait > 0 ? (lws_usec_t)wait : 1);
+}
+
+static void deadline_join(kt_session *s)
+{
+	kt_server *srv = s->srv;
+	s->deadline_us = kt_mono_us() + (int64_t)KT_AUTH_DEADLINE_MS * 1000;
+	s->dl_next = NULL;
+	s->dl_prev = srv->dl_tail;
+	if (srv->dl_tail)
+		srv->dl_tail->dl_next = s;
+	else
+		srv->dl_head = s;
+	srv->dl_tail = s;
+	deadline_arm(srv, false);
+}
+
+void session_deadlines_stop(kt_server *srv)
+{
+	lws_sul_cancel(&srv->deadline_timer);
+}
+
+/* The address this connection counts as for throttling (client_addr.h):
+ * behind a trusted proxy, the client the proxy names in its header. The
+ * upgrade request's headers are still at hand while the connection is
+ * being established. */
+static void session_client_addr(kt_session *s, const char *peer)
+{
+	enum lws_token_indexes tok =
+		client_addr_header() == KT_PROXY_XFF ? WSI_TOKEN_X_FORWARDED_FOR : WSI_TOKEN_HTTP_X_REAL_IP;
+	char *h = NULL;
+	int n = client_addr_is_trusted(peer) ? lws_hdr_total_length(s->wsi, tok) : 0;
+	/* the whole value, however long: the client's own part is on its left,
+	 * and a cut-off value would leave us with only the proxy's address */
+	if (n > 0 && (h = malloc((size_t)n + 1)) && lws_hdr_copy(s->wsi, h, n + 1, tok) < 0) {
+		free(h);
+		h = NULL;
+	}
+	static bool warned;
+	if (!client_addr_pick(peer, h, s->addr) && n > 0 && !warned && (warned = true))
+		kt_warn("a trusted proxy sent an unusable %s header; such connections count as the proxy's address",
+			tok == WSI_TOKEN_X_FORWARDED_FOR ? "X-Forwarded-For" : "X-Real-IP");
+	free(h);
+}
+
+kt_session *session_new(kt_server *srv, struct lws *wsi)
+{
+	kt_session *s = calloc(1, sizeof *s);
+	char ip[64] = "";
+	if (!s)
+		return NULL;
+	s->srv = srv;
+	s->wsi = wsi;
+	s->id = ++srv->next_session_id;
+	s->state = KT_SS_HELLO;
+	s->last_rx_us = kt_mono_us();
+	s->ping_at_us = s->last_rx_us;
+	lws_get_peer_simple(wsi, ip, sizeof ip);
+	session_client_addr(s, ip);
+	s->next = srv->sessions;
+	if (srv->sessions)
+		srv->sessions->prev = s;
+	srv->sessions = s;
+	srv->nsessions++;
+	deadline_join(s);
+	return s;
+}
+
+void session_free(kt_session *s)
+{
+	if (!s)
+		return;
+	kt_server *srv = s->srv;
+	deadline_leave(s);
+	lws_sul_cancel(&s->tarpit);
+	fanout_unindex(s);
+	if (s->prev)
+		s->prev->next = s->next;
+	else if (srv->sessions == s)
+		srv->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	srv->nsessions--;
+	while (s->ctl_head) {
+		kt_frame *f = s->ctl_head;
+		s->ctl_head = f->next;
+		free(f);
+	}
+	sync_session_free(s);
+	kt_principal_free(&s->principal);
+	free(s->export_doc);
+	free(s->in);
+	free(s);
+}
+
+kt_session *session_find(kt_server *srv, uint64_t id)
+{
+	for (kt_session *s = srv->sessions; s; s = s->next)
+		if (s->id == id)
+			return s;
+	return NULL;
+}
+
+void session_want_write(kt_session *s)
+{
+	lws_callback_on_writable(s->wsi);
+}
+
+void frame_begin(kt_server *srv)
+{
+	static const unsigned char pre[LWS_PRE];
+	kt_mpw_reset(&srv->frame);
+	kt_mpw_raw(&srv->frame, pre, sizeof pre);
+}
+
+int session_queue_frame(kt_session *s, bool fatal)
+{
+	kt_server *srv = s->srv;
+	kt_frame *f;
+
+	if (srv->frame.err)
+		return srv->frame.err;
+	if (s->nctl >= KT_CTL_MAX && !fatal) {
+		/* only if pausing rx below did not hold the peer back: end the
+		 * connection with a reason rather than drop an answer silently */
+		if (!s->close_now) {
+			s->state = KT_SS_CLOSING;
+			s->close_status = LWS_CLOSE_STATUS_POLICY_VIOLATION;
+			snprintf(s->close_reason, sizeof s->close_reason, "%s", kt_err_name(KT_EBUSY));
+			s->close_now = true;
+			session_want_write(s);
+		}
+		return KT_EBUSY;
+	}
+	if (!(f = malloc(sizeof *f + srv->frame.sb.size)))
+		return KT_ENOMEM;
+	f->next = NULL;
+	f->fatal = fatal;
+	f->len = srv->frame.sb.size;
+	memcpy(f->data, srv->frame.sb.data, f->len);
+	if (s->ctl_tail)
+		s->ctl_tail->next = f;
+	else
+		s->ctl_head = f;
+	s->ctl_tail = f;
+	s->nctl++;
+	/* Answers wait for a peer that sends faster than it reads: stop reading
+	 * it (TCP holds the rest back) instead of dropping answers. */
+	if (s->nctl >= KT_CTL_PAUSE && !s->rx_paused) {
+		s->rx_paused = true;
+		lws_rx_flow_control(s->wsi, 0);
+	}
+	if (fatal)
+		s->state = KT_SS_CLOSING;
+	session_want_write(s);
+	return KT_OK;
+}
+
+void session_error(kt_session *s, int code, const char *msg, const char *re, bool fatal)
+{
+	session_error_retry(s, code, msg, re, fatal, 0);
+}
+
+void session_error_retry(kt_session *s, int code, const char *msg, const char *re, bool fatal, int64_t retry_ms)
+{
+	kt_error_msg e = {0};
+	e.retry_after_ms = retry_ms;
+	const char *name = kt_err_name(code);
+	if (!msg)
+		msg = kt_strerror(code);
+	e.code.s = name;
+	e.code.len = strlen(name);
+	e.msg.s = msg;
+	e.msg.len = strlen(msg);
+	if (re) {
+		e.re.s = re;
+		e.re.len = strlen(re);
+	}
+	e.fatal = fatal;
+	if (fatal && !s->close_status) { /* the first fatal error names the close */
+		s->close_status = code == KT_ETOO_LARGE ? LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE
+				  : code == KT_EINTERNAL ? LWS_CLOSE_STATUS_UNEXPECTED_CONDITION
+							 : LWS_CLOSE_STATUS_POLICY_VIOLATION;
+		snprintf(s->close_reason, sizeof s->close_reason, "%s", name);
+	}
+	frame_begin(s->srv);
+	proto_error_encode(&s->srv->frame, &e);
+	if (session_queue_frame(s, fatal) && fatal)
+		s->state = KT_SS_CLOSING;
+	kt_debug("session %llu: error %s%s", (unsigned long long)s->id, name, fatal ? " (fatal)" : "");
+}
+
+int session_on_message(kt_session *s, const unsigned char *buf, size_t len)
+{
+	size_t max_str = s->signed_in ? KT_MAX_STR : KT_MAX_STR_PREAUTH;
+	const kt_dispatch *d;
+	const char *why;
+	kt_msgtype t;
+	int rc;
+
+	if (s->state == KT_SS_CLOSING)
+		return 0;
+	rc = proto_msg_type(buf, len, max_str, &t);
+	if (rc == KT_EUNKNOWN_TYPE) {
+		session_error(s, rc, "unknown message type", NULL, false);
+		return 0;
+	}
+	if (rc) {
+		bool deep = false;
+		why = "not a valid message (one MessagePack map with a string t, valid UTF-8, no trailing bytes)";
+		if (rc == KT_ETOO_LARGE)
+			why = s->signed_in ? "a string or bin over 65536 bytes" : "a string or bin over 512 bytes before sign-in";
+		else if (kt_mp_validate_why(buf, len, KT_MAX_DEPTH, max_str, &deep) && deep)
+			why = "containers nested deeper than 8 (the message's own map counts as the first)";
+		/* before sign-in we owe a stranger nothing: malformed input ends it */
+		session_error(s, rc, why, NULL, rc == KT_ETOO_LARGE || !s->signed_in);
+		return 0;
+	}
+	/* which states accept it, and the handler: dispatch.c */
+	d = dispatch_find(t);
+	if ((rc = dispatch_refusal(d, s->state, s->signed_in, &why))) {
+		session_error(s, rc, why, proto_msg_name(t), false);
+		return 0;
+	}
+	/* a change of rights counts for the very next request, whoever made it */
+	if (s->signed_in && (d->flags & KT_DF_SIGNED_IN) && session_rights_refresh(s, proto_msg_name(t)))
+		return 0;
+	return d->handle(s, buf, len);
+}
+
+#define KT_FRAMES_PER_WRITEABLE 4 /* at most, so one connection cannot hold the loop */
+
+/* Every frame toward a device leaves here (the one exit of egress.h's rows) */
+static int write_frame(kt_session *s, unsigned char *data, size_t len)
+{
+#ifdef KT_EGRESS_CHECK
+	egress_check_frame(s, data + LWS_PRE, len - LWS_PRE);
+#endif
+	int n = lws_write(s->wsi, data + LWS_PRE, len - LWS_PRE, LWS_WRITE_BINARY);
+	return n < 0 ? -1 : 0;
+}
+
+/* Close with a WebSocket close frame (status, and the error code as the
+ * reason). Returning -1 from the callback would not do: Debian's lws 4.1.6
+ * is a debug build, which on the libuv loop closes twice in a row (a
+ * self-test in lws_service_fd_tsi), and the second close drops the TCP
+ * connection before the close frame goes out (the peer sees 1006). Frees s
+ * (LWS_CALLBACK_CLOSED runs inside); the close frame is written by lws. */
+static void close_with_frame(kt_session *s)
+{
+	struct lws *wsi = s->wsi;
+	lws_close_reason(wsi, s->close_status ? s->close_status : LWS_CLOSE_STATUS_POLICY_VIOLATION,
+			 (unsigned char *)s->close_reason, strlen(s->close_reason));
+	lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_SYNC);
+}
+
+int session_on_writeable(kt_session *s)
+{
+	bool have = false;
+
+	if (s->close_now) {
+		if (lws_partial_buffered(s->wsi)) {
+			session_want_write(s); /* lws writes the rest before calling us again */
+			return 0;
+		}
+		close_with_frame(s);
+		return 0;
+	}
+	if (s->export_doc && s->state != KT_SS_CLOSING) {
+		if (privacy_export_next(s)) {
+			if (write_frame(s, (unsigned char *)s->srv->frame.sb.data, s->srv->frame.sb.size))
+				return -1;
+			session_want_write(s); /* the next part, or what waited behind the export */
+			return 0;
+		}
+	}
+	if (s->ctl_head) {
+		kt_frame *f = s->ctl_head;
+		bool fatal = f->fatal;
+		s->ctl_head = f->next;
+		if (!s->ctl_head)
+			s->ctl_tail = NULL;
+		s->nctl--;
+		if (s->rx_paused && s->nctl <= KT_CTL_PAUSE / 2) {
+			s->rx_paused = false;
+			lws_rx_flow_control(s->wsi, 1);
+		}
+		int rc = write_frame(s, f->data, f->len);
+		free(f);
+		if (rc)
+			return -1;
+		if (fatal) {
+			s->close_now = true;
+			if (!lws_partial_buffered(s->wsi)) {
+				close_with_frame(s); /* the error is with the kernel */
+				return 0;
+			}
+			/* lws still holds part of it: a peer that does not read it
+			 * within 5 s is dropped */
+			lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
+			session_want_write(s);
+			return 0;
+		}
+		session_want_write(s);
+		return 0;
+	}
+	if (s->state == KT_SS_CLOSING)
+		return 0;
+	if (s->state != KT_SS_SNAPSHOT && s->state != KT_SS_STREAM)
+		return 0;
+	/* A change usually makes two frames (changes, then synced). While the
+	 * socket takes them at once (lws_send_pipe_choked: nothing pending, the
+	 * kernel has room), write up to KT_FRAMES_PER_WRITEABLE in this callback
+	 * instead of one per loop turn, and ask for another callback only when
+	 * something is left: each request costs epoll_ctl calls and a turn, a
+	 * large part of the server's time with thousands of connections. */
+	/* snapshot pages and rows re-read for a change: never from a commit
+	 * whose fsync still runs (store.h, durable reads) */
+	kt_store *st = s->srv->st;
+	if (store_read_durable(st, KT_DURABLE_WAIT_MS)) {
+		/* the WAL's sync failed: nothing more is sent until it is redone */
+		if (!s->durable_wait) {
+			s->durable_wait = true;
+			s->srv->durable_waiters++;
+		}
+		return 0;
+	}
+	/* a rights change the fan-out has seen since this session read its
+	 * principal: nothing more goes out with the old rights (read in the
+	 * durable snapshot, like every row sent) */
+	if (s->rights_gen < s->srv->rights_gen && session_rights_refresh(s, NULL)) {
+		store_read_end(st);
+		session_want_write(s); /* the error that was queued */
+		return 0;
+	}
+	int rc = 0;
+	for (int k = 0;; k++) {
+		if (sync_next_frame(s, &have)) {
+			session_error(s, KT_EINTERNAL, "could not read changes; reconnect", NULL, true);
+			break;
+		}
+		if (!have)
+			break;
+		if (write_frame(s, (unsigned char *)s->srv->frame.sb.data, s->srv->frame.sb.size)) {
+			rc = -1;
+			break;
+		}
+		if (!sync_has_more(s))
+			break; /* the next change asks for a callback (fanout.c) */
+		if (k + 1 >= KT_FRAMES_PER_WRITEABLE || s->ctl_head || lws_send_pipe_choked(s->wsi)) {
+			session_want_write(s);
+			break;
+		}
+	}
+	store_read_end(st);
+	return rc;
+}
+
+void session_signed_in(kt_session *s, bool is_client, const char *principal_id, const char *token,
+		       int64_t expires_at)
+{
+	kt_server *srv = s->srv;
+	kt_auth_ok ok = {0};
+	int rc;
+
+	kt_principal_free(&s->principal);
+	s->rights_gen = rights_gen_read(srv->st); /* first: a change in between is read again */
+	rc = store_principal_load(srv->st, is_client, principal_id, &s->principal);
+	if (rc || !s->principal.active) {
+		s->state = KT_SS_AUTH;
+		session_error(s, rc ? rc : KT_EAUTH_FAILED, NULL, "login", false);
+		return;
+	}
+	s->signed_in = true;
+	s->state = KT_SS_READY;
+	{
+		uint8_t raw[32];
+		s->has_token = kt_unhex(raw, sizeof raw, token, strlen(token));
+		if (s->has_token)
+			auth_token_hash(srv, raw, sizeof raw, s->token_hash);
+		sodium_memzero(raw, sizeof raw);
+	}
+	deadline_leave(s);
+	ok.kind.s = is_client ? "client" : "staff";
+	ok.kind.len = strlen(ok.kind.s);
+	ok.id.s = s->principal.id;
+	ok.id.len = strlen(s->principal.id);
+	ok.role.s = kt_role_name(s->principal.role);
+	ok.role.len = strlen(ok.role.s);
+	ok.name.s = s->principal.name;
+	ok.name.len = strlen(s->principal.name);
+	ok.org.s = s->principal.org;
+	ok.org.len = strlen(s->principal.org);
+	ok.token.s = token;
+	ok.token.len = strlen(token);
+	ok.expires_at = expires_at;
+	frame_begin(srv);
+	proto_auth_ok_encode(&srv->frame, &ok);
+	(void)session_queue_frame(s, false);
+	/* the frame copy holds the token now; wipe the scratch buffer */
+	sodium_memzero(srv->frame.sb.data, srv->frame.sb.size);
+	kt_info("session %llu: signed in as %s %s", (unsigned long long)s->id, kt_role_name(s->principal.role),
+		s->principal.id);
+}
+
+void session_durable_resume(kt_server *srv)
+{
+	if (!srv->durable_waiters)
+		return;
+	for (kt_session *s = srv->sessions; s; s = s->next)
+		if (s->durable_wait) {
+			s->durable_wait = false;
+			session_want_write(s);
+		}
+	srv->durable_waiters = 0;
+}

@@ -1,0 +1,123 @@
+/* egress.c - see egress.h. The only place that turns a row's values into
+ * bytes for a device; it asks the read policy (policy.c) for every row and
+ * every field, so a handler cannot send what the policy would not show. */
+#include <string.h>
+#include "sync/egress.h"
+#include "sync/egress_check.h"
+#include "kt_util.h"
+
+static void pack_list(kt_mpw *w, const kt_val *v)
+{
+	uint32_t n = 0;
+	const char *p = v->s;
+	if (v->null || !p) {
+		kt_mpw_nil(w);
+		return;
+	}
+	if (*p)
+		for (n = 1; *p; p++)
+			n += *p == ',';
+	kt_mpw_array(w, n);
+	for (p = v->s; n; n--) {
+		const char *c = strchr(p, ',');
+		size_t len = c ? (size_t)(c - p) : strlen(p);
+		kt_mpw_strn(w, p, len);
+		p += len + (c ? 1 : 0);
+	}
+}
+
+/* One column value as the wire shows it (lists as arrays, bools as bools). */
+static void pack_value(kt_mpw *w, const kt_col *c, const kt_val *v)
+{
+	if (v->null) {
+		kt_mpw_nil(w);
+		return;
+	}
+	switch (c->type) {
+	case KT_COL_INT: kt_mpw_int(w, v->i); break;
+	case KT_COL_BOOL: kt_mpw_bool(w, v->i != 0); break;
+	case KT_COL_TEXT: kt_mpw_strn(w, v->s ? v->s : "", v->s ? v->len : 0); break;
+	case KT_COL_LIST: pack_list(w, v); break;
+	}
+}
+
+/* Test builds can be told to leak (egress_check.h), to show that the
+ * check catches it; the production build has no such switch. */
+#ifdef KT_EGRESS_CHECK
+static bool test_leak_row(void)
+{
+	return egress_test_leak() == 2;
+}
+
+static kt_access read_access(const kt_principal *p, const kt_table *t, int col)
+{
+	if (egress_test_leak() == 1 && !strcmp(t->name, "client") && !strcmp(t->cols[col].name, "email"))
+		return KT_P_YES;
+	return policy_read(p->role, t, col);
+}
+#else
+#define test_leak_row() false
+#define read_access(p, t, col) policy_read((p)->role, t, col)
+#endif
+
+bool egress_row_visible(const kt_principal *p, const kt_row *row)
+{
+	return row && row->t->synced && strcmp(row->org, p->org) == 0 &&
+	       policy_row_visible(p, row->t, row->locs, row->client, row);
+}
+
+bool egress_put(kt_mpw *w, const kt_principal *p, const kt_row *row, egress_how how, bool with_op)
+{
+	const kt_table *t = row->t;
+	uint32_t n = 0;
+
+	/* a selected row was chosen by the snapshot condition, which holds the
+	 * organisation too; checked again because it costs nothing */
+	if (!t->synced || !p->active || strcmp(row->org, p->org) != 0)
+		return false;
+	if (how == EGRESS_ROUTED && !policy_row_visible(p, t, row->locs, row->client, row) && !test_leak_row())
+		return false;
+	for (int i = 0; i < t->ncols; i++) {
+		kt_access a = read_access(p, t, i);
+		n += a == KT_P_YES || a == KT_P_ALERT;
+	}
+	proto_put_begin(w, with_op, t->name, row->v[0].s ? row->v[0].s : "", row->version, n);
+	for (int i = 0; i < t->ncols; i++) {
+		kt_access a = read_access(p, t, i);
+		if (a == KT_P_YES) {
+			kt_mpw_str(w, t->cols[i].name);
+			pack_value(w, &t->cols[i], &row->v[i]);
+		} else if (a == KT_P_ALERT) {
+			const kt_policy_entry *e = policy_entry(t->name, t->cols[i].name);
+			kt_mpw_str(w, e->alert_name);
+			kt_mpw_bool(w, !row->v[i].null && row->v[i].len > 0);
+		}
+	}
+	return true;
+}
+
+void egress_fields(kt_mpw *w, const kt_principal *p, const kt_row *row, const int *cols, int n, const bool *only)
+{
+	uint32_t k = 0;
+	bool seen = egress_row_visible(p, row);
+
+	if (!seen) {
+		kt_warn("egress: values of %s %s asked for a principal that may not see it; none sent",
+			row ? row->t->name : "?", row && row->v && row->v[0].s ? row->v[0].s : "?");
+		kt_mpw_map(w, 0);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		k += (!only || only[i]) && policy_read(p->role, row->t, cols[i]) == KT_P_YES;
+	kt_mpw_map(w, k);
+	for (int i = 0; i < n; i++)
+		if ((!only || only[i]) && policy_read(p->role, row->t, cols[i]) == KT_P_YES) {
+			kt_mpw_str(w, row->t->cols[cols[i]].name);
+			pack_value(w, &row->t->cols[cols[i]], &row->v[cols[i]]);
+		}
+}
+
+void egress_gone(kt_mpw *w, kt_opkind op, const kt_table *t, const char *id)
+{
+	proto_gone_encode(w, op, t->name, id);
+}

@@ -1,0 +1,571 @@
+/* sync.c - what a session sends: snapshot pages, then the change log after
+ * its cursor, each row filtered for the principal at send time against the
+ * row's current state (README, "Design notes"). A slow
+ * device simply lags in the log: nothing is queued per connection. */
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+#include "sync/egress.h"
+#include "server.h"
+
+/* ---- rights diff: a change of a staff member's locations ----
+ *
+ * When the stream meets the entry of the session's own staff row and the
+ * locations changed but the role did not, the device gets the difference
+ * instead of a new snapshot (PROTOCOL.md, rights):
+ *   1. what was gathered before that entry goes out (old rights);
+ *   2. evictions: rows the old locations show and the new ones do not;
+ *   3. rows the new locations show and the old ones did not;
+ *   4. the stream goes on from that entry, and until it has passed every
+ *      change the reads of 2 and 3 may have seen (diff_end), an entry counts
+ *      when it concerns the old rights or the new ones ("union"): a row that
+ *      left an old location while the difference was read is evicted, one
+ *      edited there is sent if still visible.
+ * 2 and 3 compare the snapshot conditions of both location sets over the
+ * rows as they are now, so every way a row is reached (a client linked to
+ * several locations, consents that follow their client) counts the same as
+ * in a snapshot. Until 4 is done, cursors carry the old rights: a device
+ * that reconnects half-way gets a snapshot. Another role, a client, a
+ * deactivation, a second change during 2-4, or a change that a snapshot in
+ * progress may already have read: a new snapshot, as before. */
+
+static void diff_clear(kt_session *s)
+{
+	if (s->diff_active)
+		kt_principal_free(&s->diff_old);
+	memset(&s->diff_old, 0, sizeof s->diff_old);
+	s->diff_active = false;
+	s->diff_phase = 0;
+}
+
+static void basis_clear(kt_session *s)
+{
+	if (s->has_basis)
+		kt_principal_free(&s->basis);
+	memset(&s->basis, 0, sizeof s->basis);
+	s->has_basis = false;
+}
+
+void sync_session_free(kt_session *s)
+{
+	diff_clear(s);
+	basis_clear(s);
+}
+
+void sync_rights_moved(kt_session *s, kt_principal *np)
+{
+	bool has_data = s->state == KT_SS_SNAPSHOT || s->state == KT_SS_STREAM;
+	bool moved = cursor_rights(&s->principal) != cursor_rights(np);
+	if (has_data && moved && !s->has_basis) {
+		/* what the device holds was chosen with these: kept until the
+		 * stream meets the change and evicts what they no longer allow */
+		s->basis = s->principal;
+		s->has_basis = true;
+		kt_info("session %llu: rights changed; its data follows when the stream meets the change",
+			(unsigned long long)s->id);
+	} else
+		kt_principal_free(&s->principal);
+	s->principal = *np;
+	memset(np, 0, sizeof *np);
+	if (has_data && moved)
+		fanout_index(s);
+}
+
+static bool diff_can(const kt_session *s, const kt_principal *p, const kt_principal *np, const kt_log_entry *e)
+{
+	return !p->is_client && !np->is_client && p->role == np->role && p->role != KT_ROLE_CLIENT && p->active &&
+	       np->active && !s->diff_active && e->seq > s->basis_seq;
+}
+
+/* Takes over np; the old principal is kept for the union (step 4). */
+static void diff_begin(kt_session *s, kt_principal *np)
+{
+	s->diff_old = s->principal;
+	s->principal = *np;
+	memset(np, 0, sizeof *np);
+	s->diff_active = true;
+	s->diff_phase = 1;
+	s->diff_table = 0;
+	s->diff_after[0] = 0;
+	s->diff_end = store_max_seq(s->srv->st);
+	fanout_index(s); /* the old locations too, until the union ends */
+	kt_info("session %llu: locations changed; sending the difference", (unsigned long long)s->id);
+}
+
+/* Step 4 done: from here on only the new rights, and cursors say so. */
+static void diff_settle(kt_session *s)
+{
+	if (!s->diff_active || s->diff_phase || s->sent_seq < s->diff_end)
+		return;
+	diff_clear(s);
+	fanout_index(s);
+	s->send_synced = true; /* a cursor with the new rights */
+}
+
+/* A comma list of ids as a JSON array for json_each() (owned; NULL when
+ * out of memory). jansson writes it, so no id can break the quoting. */
+static char *locs_json(const char *locs)
+{
+	json_t *a = json_array();
+	char *out = NULL;
+	const char *p = locs;
+	if (!a)
+		return NULL;
+	while (p && *p) {
+		const char *c = strchr(p, ',');
+		size_t len = c ? (size_t)(c - p) : strlen(p);
+		if (len && json_array_append_new(a, json_stringn(p, len)))
+			goto out;
+		p = c ? c + 1 : NULL;
+	}
+	out = json_dumps(a, JSON_COMPACT);
+out:
+	json_decref(a);
+	return out;
+}
+
+/* ---- snapshot ---- */
+
+void sync_start_snapshot(kt_session *s)
+{
+	kt_server *srv = s->srv;
+	kt_snapshot_begin b = {0};
+	kt_principal np;
+
+	diff_clear(s);
+	basis_clear(s);
+	/* the rights as they are now: a change made since sign-in (or since the
+	 * entry that asked for this snapshot) may already be behind snap_seq,
+	 * where the stream would never meet it, and a rights diff later starts
+	 * from the rights the snapshot was made with */
+	if (store_principal_load(srv->st, s->principal.is_client, s->principal.id, &np) == KT_OK) {
+		kt_principal_free(&s->principal);
+		s->principal = np;
+	}
+	fanout_index(s);
+	s->state = KT_SS_SNAPSHOT;
+	s->snap_table = 0;
+	s->snap_after[0] = 0;
+	s->snap_seq = srv->head_seq;
+	for (int i = 0; i < kt_table_count; i++)
+		b.total += store_snapshot_count(srv->st, &kt_tables[i],
+						policy_snapshot_where(&s->principal, &kt_tables[i]),
+						s->principal.id, s->principal.org);
+	frame_begin(srv);
+	proto_snapshot_begin_encode(&srv->frame, &b);
+	(void)session_queue_frame(s, false);
+}
+
+void sync_start_stream(kt_session *s, int64_t from_seq)
+{
+	diff_clear(s);
+	fanout_index(s);
+	s->state = KT_SS_STREAM;
+	s->sent_seq = from_seq;
+	s->dirty = true;
+	s->send_synced = true;
+	session_want_write(s);
+}
+
+struct page_ctx {
+	kt_session *s;
+	uint32_t n;
+};
+
+static int page_row(void *user, const kt_row *row)
+{
+	struct page_ctx *c = user;
+	c->n += egress_put(&c->s->srv->body, &c->s->principal, row, EGRESS_SELECTED, false);
+	/* close the page at the soft byte limit; the next page resumes after this row */
+	return c->s->srv->body.sb.size >= KT_OUT_SOFT_BYTES ? 1 : 0;
+}
+
+static void pack_cursor_msg(kt_session *s, kt_msgtype type, int64_t seq)
+{
+	uint8_t cur[KT_CURSOR_LEN];
+	kt_cursor_msg m = {.has_cursor = true, .cursor = {(const char *)cur, sizeof cur}};
+	cursor_make(s->srv, s, seq, cur);
+	frame_begin(s->srv);
+	if (type == KT_MSG_SNAPSHOT_END)
+		proto_snapshot_end_encode(&s->srv->frame, &m);
+	else
+		proto_synced_encode(&s->srv->frame, &m);
+}
+
+static int snapshot_next(kt_session *s, bool *have)
+{
+	kt_server *srv = s->srv;
+	struct page_ctx c = {s, 0};
+	char last[KT_UUID_LEN + 1];
+	int n, rc;
+
+	kt_mpw_reset(&srv->body);
+	while (s->snap_table < kt_table_count) {
+		const kt_table *t = &kt_tables[s->snap_table];
+		rc = store_snapshot_page(srv->st, t, policy_snapshot_where(&s->principal, t), s->principal.id,
+					 s->principal.org, s->snap_after, KT_PAGE_ROWS - (int)c.n, page_row, &c,
+					 last, &n);
+		if (rc && rc != 1)
+			return rc;
+		if (rc == 1 || c.n >= KT_PAGE_ROWS) {
+			snprintf(s->snap_after, sizeof s->snap_after, "%s", last);
+			break; /* page full: resume inside this table */
+		}
+		s->snap_table++; /* table exhausted */
+		s->snap_after[0] = 0;
+	}
+	if (c.n) {
+		frame_begin(srv);
+		proto_page_encode(&srv->frame, c.n, srv->body.sb.data, srv->body.sb.size);
+		*have = true;
+		return srv->frame.err || srv->body.err;
+	}
+	/* done: hand over to the stream at the position the snapshot started */
+	pack_cursor_msg(s, KT_MSG_SNAPSHOT_END, s->snap_seq);
+	/* the pages read the staff member's locations as they were at each
+	 * page: a change of them up to here may be half in the data (no diff) */
+	s->basis_seq = store_max_seq(srv->st);
+	s->state = KT_SS_STREAM;
+	s->sent_seq = s->snap_seq;
+	s->dirty = true;
+	s->send_synced = true;
+	*have = true;
+	return srv->frame.err;
+}
+
+/* ---- rights diff: steps 2 and 3 ---- */
+
+struct diff_ctx {
+	kt_session *s;
+	uint32_t n;
+	bool evict;
+};
+
+static int diff_row(void *user, const kt_row *row)
+{
+	struct diff_ctx *c = user;
+	kt_server *srv = c->s->srv;
+	if (c->evict) {
+		egress_gone(&srv->body, KT_OP_EVICT, row->t, row->v[0].s ? row->v[0].s : "");
+		c->n++;
+	} else
+		c->n += egress_put(&srv->body, &c->s->principal, row, EGRESS_SELECTED, true);
+	return srv->body.sb.size >= KT_OUT_SOFT_BYTES ? 1 : 0;
+}
+
+/* One page of the difference, as a changes message with a cursor at the
+ * entry the change of rights waits in (old rights). ?5 holds the old
+ * locations, ?6 the new ones. */
+static int diff_page(kt_session *s, struct diff_ctx *c, const char *old_j, const char *new_j)
+{
+	kt_server *srv = s->srv;
+	const kt_table *t = &kt_tables[s->diff_table];
+	bool evict = s->diff_phase == 1;
+	char *a = policy_locs_where(evict ? &s->diff_old : &s->principal, t, evict ? 5 : 6);
+	char *b = policy_locs_where(evict ? &s->principal : &s->diff_old, t, evict ? 6 : 5);
+	char *where = NULL, last[KT_UUID_LEN + 1];
+	int n, rc = KT_ENOMEM;
+	size_t len;
+
+	if (!a || !b)
+		goto out;
+	len = strlen(a) + strlen(b) + 40;
+	if (!(where = malloc(len)))
+		goto out;
+	/* visible with one set of locations and not with the other */
+	snprintf(where, len, "(%s) AND NOT coalesce((%s), 0)", a, b);
+	c->evict = evict;
+	rc = store_diff_page(srv->st, t, where, s->principal.id, s->principal.org, old_j, new_j, !evict, s->diff_after,
+			     KT_BATCH_OPS - (int)c->n, diff_row, c, last, &n);
+	if (rc && rc != 1)
+		goto out;
+	/* read after the page: every change that page may have seen is <= this */
+	int64_t m = store_max_seq(srv->st);
+	if (m > s->diff_end)
+		s->diff_end = m;
+	if (rc == 1 || c->n >= KT_BATCH_OPS) {
+		snprintf(s->diff_after, sizeof s->diff_after, "%s", last); /* full: resume inside this table */
+	} else {
+		s->diff_table++;
+		s->diff_after[0] = 0;
+	}
+	rc = KT_OK;
+out:
+	free(a);
+	free(b);
+	free(where);
+	return rc;
+}
+
+static int diff_next(kt_session *s, bool *have)
+{
+	kt_server *srv = s->srv;
+	struct diff_ctx c = {s, 0, true};
+	char *old_j = locs_json(s->diff_old.locs), *new_j = locs_json(s->principal.locs);
+	int rc = KT_OK;
+
+	kt_mpw_reset(&srv->body);
+	if (!old_j || !new_j) {
+		rc = KT_ENOMEM;
+		goto out;
+	}
+	while (s->diff_phase && c.n < KT_BATCH_OPS && srv->body.sb.size < KT_OUT_SOFT_BYTES) {
+		if (s->diff_table >= kt_table_count) {
+			s->diff_phase = s->diff_phase == 1 ? 2 : 0;
+			s->diff_table = 0;
+			s->diff_after[0] = 0;
+			continue;
+		}
+		if ((rc = diff_page(s, &c, old_j, new_j)))
+			goto out;
+	}
+	if (!s->diff_phase) {
+		s->dirty = true; /* step 4: the stream goes on from the entry that changed the rights */
+		s->send_synced = true;
+	}
+	if (c.n) {
+		uint8_t cur[KT_CURSOR_LEN];
+		cursor_make(srv, s, s->sent_seq, cur);
+		frame_begin(srv);
+		proto_changes_encode(&srv->frame, c.n, srv->body.sb.data, srv->body.sb.size, cur, sizeof cur);
+		s->sent_since_synced = true;
+		*have = true;
+		rc = srv->frame.err || srv->body.err;
+	}
+out:
+	free(old_j);
+	free(new_j);
+	return rc;
+}
+
+/* ---- stream ---- */
+
+static bool is_own_row(const kt_session *s, const kt_log_entry *e)
+{
+	const kt_principal *p = &s->principal;
+	return strcmp(e->id, p->id) == 0 &&
+	       ((p->is_client && strcmp(e->t->name, "client") == 0) ||
+		(!p->is_client && strcmp(e->t->name, "staff") == 0));
+}
+
+void sync_rowcache_clear(kt_server *srv)
+{
+	for (size_t i = 0; i < sizeof srv->rowcache / sizeof srv->rowcache[0]; i++) {
+		kt_row_free(&srv->rowcache[i].row);
+		memset(&srv->rowcache[i], 0, sizeof srv->rowcache[i]);
+	}
+}
+
+/* The current row for a log entry, shared by every session that streams
+ * it (borrowed; valid until the next call). A row loaded while head_seq
+ * was H is at least as new as any entry up to H, which is all a session
+ * can be streaming; when head_seq moves the cache starts again, so a row
+ * deleted since is never served from it. */
+static int row_for_entry(kt_server *srv, const kt_log_entry *e, const kt_row **out)
+{
+	uint64_t h = 1469598103934665603ull;
+	struct kt_cached_row *c;
+	int rc;
+	if (srv->rowcache_head != srv->head_seq) {
+		sync_rowcache_clear(srv);
+		srv->rowcache_head = srv->head_seq;
+	}
+	for (const char *p = e->id; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	c = &srv->rowcache[h % (sizeof srv->rowcache / sizeof srv->rowcache[0])];
+	if (c->row.t == e->t && c->row.v && !strcmp(c->row.v[0].s ? c->row.v[0].s : "", e->id)) {
+		*out = c->missing ? NULL : &c->row;
+		return c->missing ? KT_ENOT_FOUND : KT_OK;
+	}
+	kt_row_free(&c->row);
+	memset(c, 0, sizeof *c);
+	rc = store_row_load(srv->st, e->t, e->id, &c->row);
+	if (rc == KT_ENOT_FOUND) {
+		/* remember the absence under this id too */
+		c->row.t = e->t;
+		c->missing = true;
+		if (!(c->row.v = calloc((size_t)e->t->ncols, sizeof *c->row.v)) ||
+		    !(c->row.v[0].s = strdup(e->id))) {
+			kt_row_free(&c->row);
+			memset(c, 0, sizeof *c);
+		}
+		return KT_ENOT_FOUND;
+	}
+	if (rc) {
+		memset(c, 0, sizeof *c);
+		return rc;
+	}
+	*out = &c->row;
+	return KT_OK;
+}
+
+/* Append the op for one log entry to the body; *added tells whether it did. */
+static int entry_op(kt_session *s, const kt_log_entry *e, bool *added)
+{
+	kt_server *srv = s->srv;
+	kt_principal *p = &s->principal;
+	const kt_row *row;
+	bool was, now;
+	int rc;
+
+	*added = false;
+	if (strcmp(e->org, p->org) != 0)
+		return KT_OK;
+	if (is_own_row(s, e)) {
+		/* our own rights may have changed (locations): reload and re-index */
+		kt_principal np;
+		if (s->has_basis) { /* a request saw the change first: compare with what the device holds */
+			kt_principal_free(p);
+			*p = s->basis;
+			memset(&s->basis, 0, sizeof s->basis);
+			s->has_basis = false;
+		}
+		if (store_principal_load(srv->st, p->is_client, p->id, &np) == KT_OK) {
+			/* other locations or another role: rows that did not change may
+			 * have come into view or gone out of it. Other locations, same
+			 * role: the difference (above; the entry waits for it and is
+			 * read again after). Otherwise the device gets a new snapshot,
+			 * which replaces its data (see PROTOCOL.md, rights) */
+			if (cursor_rights(p) != cursor_rights(&np) && diff_can(s, p, &np, e)) {
+				diff_begin(s, &np);
+				return KT_OK;
+			}
+			s->resnap = cursor_rights(p) != cursor_rights(&np);
+			kt_principal_free(p);
+			*p = np;
+			fanout_index(s);
+			if (s->resnap)
+				return KT_OK;
+		}
+	}
+	/* (during a rights diff's step 4 also what concerned the old rights) */
+	const kt_principal *old = s->diff_active ? &s->diff_old : NULL;
+	bool reach_now = policy_row_visible(p, e->t, e->loc_old, e->client_old, NULL) ||
+			 policy_row_visible(p, e->t, e->loc_new, e->client_new, NULL);
+	bool reach_old = old && (policy_row_visible(old, e->t, e->loc_old, e->client_old, NULL) ||
+				 policy_row_visible(old, e->t, e->loc_new, e->client_new, NULL));
+	was = reach_now || reach_old;
+	if (!was)
+		return KT_OK; /* never concerned this principal */
+	if (e->deleted) {
+		egress_gone(&srv->body, KT_OP_DELETE, e->t, e->id);
+		*added = true;
+		return KT_OK;
+	}
+	rc = row_for_entry(srv, e, &row);
+	if (rc == KT_ENOT_FOUND)
+		return KT_OK; /* deleted since; a later entry says so */
+	if (rc)
+		return rc;
+	/* the row goes out (egress decides, with the current row) or is evicted */
+	now = egress_put(&srv->body, p, row, EGRESS_ROUTED, true);
+	if (!now) {
+		if (e->t->immutable && policy_row_visible(p, e->t, row->locs, row->client, NULL))
+			/* in reach, but its own (unchangeable) fields hide it: this device
+			 * never had it, so there is nothing to evict (and its id stays unsaid) */
+			return KT_OK;
+		if (e->t->immutable && old && policy_row_visible(old, e->t, row->locs, row->client, NULL) &&
+		    !policy_row_visible(old, e->t, row->locs, row->client, row))
+			return KT_OK; /* the same under the old rights (same role, same fields) */
+		egress_gone(&srv->body, KT_OP_EVICT, e->t, e->id);
+	}
+	*added = true;
+	return KT_OK;
+}
+
+static int stream_next(kt_session *s, bool *have)
+{
+	kt_server *srv = s->srv;
+	kt_log_entry es[128];
+	uint32_t nops = 0;
+	int n, rc = KT_OK;
+	bool owned;
+
+	kt_mpw_reset(&srv->body);
+	while (nops < KT_BATCH_OPS && srv->body.sb.size < KT_OUT_SOFT_BYTES && s->sent_seq < srv->head_seq) {
+		int max = KT_BATCH_OPS - (int)nops < 128 ? KT_BATCH_OPS - (int)nops : 128;
+		if ((rc = fanout_entries_after(srv, s->sent_seq, es, max, &n, &owned)))
+			return rc;
+		if (n == 0) {
+			s->sent_seq = srv->head_seq; /* gap at the end of the ring */
+			break;
+		}
+		int i;
+		for (i = 0; i < n && srv->body.sb.size < KT_OUT_SOFT_BYTES; i++) {
+			bool added;
+			if ((rc = entry_op(s, &es[i], &added)) || s->resnap || s->diff_phase)
+				break; /* (a rights diff: this entry is read again after it) */
+			nops += added;
+			s->sent_seq = es[i].seq;
+			if (es[i].deleted && es[i].t->route == KT_ROUTE_CLIENT_LOCS)
+				s->send_synced = true; /* an erasure: a cursor past it is its purge receipt */
+		}
+		if (owned)
+			for (int k = 0; k < n; k++)
+				kt_log_entry_free(&es[k]);
+		if (rc)
+			return rc;
+		if (s->resnap)
+			return KT_OK; /* the snapshot covers this batch; no cursor with the new rights before it */
+		if (s->diff_phase)
+			break; /* what was gathered before goes out first, with a cursor of the old rights */
+	}
+	diff_settle(s);
+	if (nops) {
+		uint8_t cur[KT_CURSOR_LEN];
+		cursor_make(srv, s, s->sent_seq, cur);
+		frame_begin(srv);
+		proto_changes_encode(&srv->frame, nops, srv->body.sb.data, srv->body.sb.size, cur, sizeof cur);
+		s->sent_since_synced = true;
+		*have = true;
+		return srv->frame.err || srv->body.err;
+	}
+	if (s->sent_seq >= srv->head_seq) {
+		s->dirty = false;
+		if (s->send_synced || s->sent_since_synced) {
+			pack_cursor_msg(s, KT_MSG_SYNCED, s->sent_seq);
+			s->send_synced = s->sent_since_synced = false;
+			*have = true;
+			return srv->frame.err;
+		}
+	}
+	return KT_OK;
+}
+
+bool sync_has_more(const kt_session *s)
+{
+	if (s->state == KT_SS_SNAPSHOT)
+		return true;
+	return s->state == KT_SS_STREAM && (s->dirty || s->send_synced || s->sent_since_synced);
+}
+
+int sync_next_frame(kt_session *s, bool *have)
+{
+	*have = false;
+	/* (a second round when the stream stopped for a rights diff, a third
+	 * when that diff was empty: the stream then goes on in this call) */
+	for (int round = 0; round < 3; round++) {
+		if (s->state == KT_SS_STREAM && s->diff_phase) {
+			int rc = diff_next(s, have);
+			if (rc || *have)
+				return rc;
+			/* the difference is done: the stream goes on */
+		}
+		if (s->state == KT_SS_SNAPSHOT)
+			return snapshot_next(s, have);
+		if (s->state == KT_SS_STREAM && (s->dirty || s->send_synced || s->sent_since_synced)) {
+			int rc = stream_next(s, have);
+			if (!rc && s->diff_phase && !*have)
+				continue; /* nothing gathered before the change of rights: the diff now */
+			if (!rc && s->resnap) {
+				diff_clear(s);
+				s->resnap = false;
+				kt_info("session %llu: rights changed; sending a new snapshot", (unsigned long long)s->id);
+				sync_start_snapshot(s);
+			}
+			return rc;
+		}
+		return KT_OK;
+	}
+	return KT_OK;
+}
