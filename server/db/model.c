@@ -147,3 +147,19 @@ bool kt_locset_meets(const char *a, const char *b)
 		return true;
 	return any_elem(a, elem_in, b);
 }
+
+static const char *const role_names[KT_ROLE_COUNT] = {"owner", "manager", "reception", "specialist",
+						      "client"};
+
+const char *kt_role_name(int role)
+{
+	return role >= 0 && role < KT_ROLE_COUNT ? role_names[role] : "none";
+}
+
+int kt_role_from_name(const char *name)
+{
+	for (int i = 0; i < KT_ROLE_COUNT; i++)
+		if (name && strcmp(name, role_names[i]) == 0)
+			return i;
+	return -1;
+}

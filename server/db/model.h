@@ -78,4 +78,10 @@ bool kt_locset_has(const char *set, const char *id);
 /* True when the two comma lists share an element ("*" matches any non-empty). */
 bool kt_locset_meets(const char *a, const char *b);
 
+/* The roles a principal can have; stored by name (staff.role). */
+enum { KT_ROLE_OWNER, KT_ROLE_MANAGER, KT_ROLE_RECEPTION, KT_ROLE_SPECIALIST, KT_ROLE_CLIENT,
+       KT_ROLE_COUNT };
+const char *kt_role_name(int role);
+int kt_role_from_name(const char *name); /* -1 when unknown */
+
 #endif

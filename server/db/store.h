@@ -312,4 +312,18 @@ int store_client_rows(kt_store *st, const char *tbl, const char *client_col, con
  * the write transaction. *n gets the number of rows deleted. */
 int store_private_delete(kt_store *st, const char *tbl, const char *col, const char *id, int *n) KT_MUST_CHECK;
 
+/* The counter of rights changes (schema 15), read on st; -1 on error:
+ * sessions compare it before each request (sync/rights.c). */
+int64_t store_rights_gen(kt_store *st);
+
+/* What must happen in the same transaction when a client's e-mail address
+ * changes (the portal's rule, domain/portal.c: suspend the account, void
+ * mailed links, tell the old address). The store sits below the rule, so
+ * the rule is installed once, before any store is opened; a client's
+ * e-mail change is refused (KT_EINTERNAL) while none is, so no write path
+ * can skip it. */
+typedef int (*kt_email_change_fn)(kt_store *st, const char *org, const char *client_id, const char *old_email,
+				  const char *new_email);
+void store_on_email_change(kt_email_change_fn fn);
+
 #endif

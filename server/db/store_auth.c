@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "db/keyring.h"
-#include "domain/policy.h"
+#include "db/model.h"
 #include "db/store_internal.h"
 
 void kt_principal_free(kt_principal *p)
@@ -206,4 +206,16 @@ int store_clients_by_email(kt_store *st, const char *email, char (*ids)[KT_UUID_
 		snprintf(ids[(*n)++], KT_UUID_LEN + 1, "%s", (const char *)sqlite3_column_text(s, 0));
 	st_finish(st, s);
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? KT_OK : st_sql_err(st, rc);
+}
+
+int64_t store_rights_gen(kt_store *st)
+{
+	sqlite3_stmt *q = store_prepare(st, "SELECT gen FROM rights_gen WHERE id = 1");
+	int64_t g = -1;
+	if (!q)
+		return -1;
+	if (sqlite3_step(q) == SQLITE_ROW)
+		g = sqlite3_column_int64(q, 0);
+	store_finish(st, q);
+	return g;
 }

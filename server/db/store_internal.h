@@ -35,8 +35,10 @@ struct kt_store {
 	int reading;       /* store_read_durable depth */
 };
 
-/* statements and errors (store.c) */
+/* statements and errors (store_sql.c) */
 sqlite3_stmt *st_prep(kt_store *st, const char *sql); /* cached; NULL on a prepare failure */
+sqlite3_stmt *st_prep_once(kt_store *st, const char *sql); /* not cached: st_finish finalizes it */
+int st_exec(kt_store *st, const char *sql);           /* statements without results; KT_E* */
 void st_finish(kt_store *st, sqlite3_stmt *s);        /* resets a cached one, finalizes others */
 int st_sql_err(kt_store *st, int rc);                 /* SQLite result code -> KT_E* */
 /* The one-row query, for the store's files: prepare sql through the cache,

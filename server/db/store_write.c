@@ -6,9 +6,16 @@
 #include <string.h>
 #include <jansson.h>
 #include "db/audit.h"
-#include "domain/portal.h"
 #include "db/store_internal.h"
-#include "domain/validate.h"
+#include "db/validate.h"
+
+/* Installed by main before any thread starts; read-only afterwards. */
+static kt_email_change_fn email_change_rule;
+
+void store_on_email_change(kt_email_change_fn fn)
+{
+	email_change_rule = fn;
+}
 
 /* ---- writes ---- */
 
@@ -520,8 +527,13 @@ static int update_row(kt_store *st, const kt_table *t, const kt_row *row, const 
 	}
 
 	/* a client's e-mail is the portal sign-in: whoever changes it, the
-	 * change goes through portal_email_changed below (the old address
-	 * is read here, before it is overwritten) */
+	 * change goes through the installed rule below (the old address is
+	 * read here, before it is overwritten); without a rule, no change */
+	if (email && !email_change_rule) {
+		rc = KT_EINTERNAL;
+		kt_err_log("a client's e-mail changed with no e-mail rule installed (store_on_email_change)");
+		goto out;
+	}
 	if (email) {
 		int ec = kt_col_index(t, "email");
 		if ((rc = store_row_load_some(st, t, id, &ec, 1, &old_mail)))
@@ -602,7 +614,7 @@ static int update_row(kt_store *st, const kt_table *t, const kt_row *row, const 
 	}
 	if (!rc && have_old_mail) {
 		int ec = kt_col_index(t, "email");
-		rc = portal_email_changed(st, org, id, old_mail.v[ec].null ? NULL : old_mail.v[ec].s, email->text);
+		rc = email_change_rule(st, org, id, old_mail.v[ec].null ? NULL : old_mail.v[ec].s, email->text);
 	}
 	if (!rc && version_out)
 		*version_out = version;

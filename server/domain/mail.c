@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 #include <sodium.h>
 #include "domain/mail.h"
+#include "db/validate.h"
 
 #define MAIL_POLL_MS 1000             /* look for mail queued by other processes */
 #define MAIL_MAX_BACKOFF_MS (6 * 3600 * 1000LL)
@@ -33,19 +34,6 @@ struct kt_mail_worker {
 static bool header_safe(const char *s)
 {
 	return s && !strpbrk(s, "\r\n");
-}
-
-/* One plain address: local@domain, no spaces, lists, angle brackets,
- * quotes or control characters (it goes into To: and RCPT TO:<...>). */
-bool mail_address_ok(const char *a)
-{
-	const char *at = strchr(a, '@');
-	if (!at || at == a || !at[1] || strchr(at + 1, '@') || strlen(a) > 254)
-		return false;
-	for (const unsigned char *p = (const unsigned char *)a; *p; p++)
-		if (*p <= ' ' || *p == 0x7f || strchr("<>,;:\"()[]\\", *p))
-			return false;
-	return true;
 }
 
 /* RFC 2047 encoded word for a non-ASCII subject. */
@@ -93,7 +81,7 @@ char *mail_format(const kt_portal_config *cfg, const kt_mail *m, int64_t now_ms,
 	char *subj = NULL, *head = NULL, *out = NULL;
 	size_t blen = strlen(m->body), hlen, o = 0;
 
-	if (!mail_address_ok(m->to_addr) || !header_safe(m->subject) || !header_safe(cfg->smtp_from))
+	if (!validate_mail_address(m->to_addr) || !header_safe(m->subject) || !header_safe(cfg->smtp_from))
 		return NULL;
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);

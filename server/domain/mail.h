@@ -21,9 +21,6 @@ void mail_kick(kt_mail_worker *w);
 /* Stop (an SMTP transfer in progress is aborted) and free. Accepts NULL. */
 void mail_stop(kt_mail_worker *w);
 
-/* One plain deliverable address (local@domain; no lists, spaces, angle
- * brackets, quotes or control characters). */
-bool mail_address_ok(const char *addr);
 
 /* The whole message as RFC 5322 text with CRLF line ends (caller frees).
  * NULL when an address or the subject holds a line break or the memory

@@ -11,7 +11,7 @@
 #include "kt_mp.h"
 #include "kt_util.h"
 #include "domain/ops.h"
-#include "domain/validate.h"
+#include "db/validate.h"
 
 #define OPS_MAX_SERVICES 32
 #define OPS_MAX_TEXT 4000 /* bytes in one free-text field */

@@ -422,22 +422,6 @@ kt_action policy_consent_action(const char *purpose)
 	return policy_specialist_purpose(purpose) ? KT_ACT_RECORD_CARE_CONSENT : KT_ACT_RECORD_CONSENT;
 }
 
-static const char *const role_names[KT_ROLE_COUNT] = {"owner", "manager", "reception", "specialist",
-						      "client"};
-
-const char *kt_role_name(int role)
-{
-	return role >= 0 && role < KT_ROLE_COUNT ? role_names[role] : "none";
-}
-
-int kt_role_from_name(const char *name)
-{
-	for (int i = 0; i < KT_ROLE_COUNT; i++)
-		if (name && strcmp(name, role_names[i]) == 0)
-			return i;
-	return -1;
-}
-
 const kt_policy_entry *policy_entry(const char *table, const char *column)
 {
 	for (int i = 0; i < kt_policy_count; i++)
@@ -638,7 +622,7 @@ void policy_print_markdown(FILE *out)
 		fprintf(out, "| %s | %s |", write_rules[i].table, write_rules[i].columns);
 		for (int r = 0, first = 1; r < KT_ROLE_COUNT; r++)
 			if (write_rules[i].roles & (1u << r)) {
-				fprintf(out, "%s%s", first ? " " : ", ", role_names[r]);
+				fprintf(out, "%s%s", first ? " " : ", ", kt_role_name(r));
 				first = 0;
 			}
 		fprintf(out, " |\n");
@@ -648,7 +632,7 @@ void policy_print_markdown(FILE *out)
 		fprintf(out, "%s %s by", i ? ";" : "", create_rules[i].table);
 		for (int r = 0, first = 1; r < KT_ROLE_COUNT; r++)
 			if (create_rules[i].roles & (1u << r)) {
-				fprintf(out, "%s%s", first ? " " : ", ", role_names[r]);
+				fprintf(out, "%s%s", first ? " " : ", ", kt_role_name(r));
 				first = 0;
 			}
 	}

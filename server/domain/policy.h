@@ -8,9 +8,6 @@
 #include "db/model.h"
 #include "db/store.h"
 
-enum { KT_ROLE_OWNER, KT_ROLE_MANAGER, KT_ROLE_RECEPTION, KT_ROLE_SPECIALIST, KT_ROLE_CLIENT,
-       KT_ROLE_COUNT };
-
 typedef enum kt_access {
 	KT_P_NO = 0, /* never sent */
 	KT_P_YES,    /* sent as is */
@@ -27,9 +24,6 @@ typedef struct kt_policy_entry {
 
 extern const kt_policy_entry kt_policy[];
 extern const int kt_policy_count;
-
-const char *kt_role_name(int role);
-int kt_role_from_name(const char *name); /* -1 when unknown */
 
 /* Access of one column for a role; KT_P_NO when there is no entry. */
 const kt_policy_entry *policy_entry(const char *table, const char *column);

@@ -15,6 +15,7 @@
 #include "domain/policy.h"
 #include "domain/portal.h"
 #include "domain/revoke.h"
+#include "db/validate.h"
 
 void portal_config_defaults(kt_portal_config *c)
 {
@@ -229,7 +230,7 @@ int portal_issue(kt_store *st, const kt_portal_config *cfg, const uint8_t token_
 		rc = KT_ENO_EMAIL;
 		goto out;
 	}
-	if (!mail_address_ok(email)) {
+	if (!validate_mail_address(email)) {
 		rc = KT_EINVALID; /* e.g. two addresses in one field: fix the card first */
 		goto out;
 	}
@@ -416,7 +417,7 @@ int portal_email_changed(kt_store *st, const char *org, const char *client_id, c
 		goto out;
 	if ((rc = revoke_principal_sessions(st, client_id, NULL, 0)))
 		goto out;
-	if (old_email && mail_address_ok(old_email)) {
+	if (old_email && validate_mail_address(old_email)) {
 		kt_row client = {0};
 		const char *salon, *name = NULL;
 		if ((rc = load_row(st, "organisation", org, &org_row)))
@@ -480,7 +481,7 @@ static int plan_one(kt_store *st, const kt_portal_config *cfg, const uint8_t key
 		goto out;
 	email = row_text(&client, "email");
 	name = row_text(&client, "name");
-	if (email && mail_address_ok(email)) {
+	if (email && validate_mail_address(email)) {
 		if ((rc = load_row(st, "organisation", client.org, &org)))
 			goto out;
 		salon = row_text(&org, "name");

@@ -130,6 +130,42 @@ static void test_linking_a_client_logs_its_new_locations(void **state)
 		kt_log_entry_free(&e[i]);
 }
 
+static int rule_calls;
+static char rule_old[64], rule_new[64];
+
+static int record_email_change(kt_store *s, const char *org_id, const char *id, const char *old_email, const char *new_email)
+{
+	(void)s;
+	(void)org_id;
+	(void)id;
+	rule_calls++;
+	snprintf(rule_old, sizeof rule_old, "%s", old_email ? old_email : "(none)");
+	snprintf(rule_new, sizeof rule_new, "%s", new_email ? new_email : "(none)");
+	return KT_OK;
+}
+
+/* The store sits below the portal's e-mail rule, so the rule is installed;
+ * until it is, no client's e-mail changes at all. */
+static void test_email_change_needs_the_installed_rule(void **state)
+{
+	const char *names[] = {"email"};
+	int64_t before[1], after[1];
+	(void)state;
+	store_on_email_change(NULL);
+	assert_int_equal(store_field_versions(st, "client", client, names, 1, NULL, before), KT_OK);
+	assert_int_equal(store_update(st, "client", client, (kt_field[]){{"email", "ana@example.com"}}, 1, NULL),
+			 KT_EINTERNAL);
+	assert_int_equal(store_field_versions(st, "client", client, names, 1, NULL, after), KT_OK);
+	assert_int_equal(after[0], before[0]); /* nothing written */
+	assert_int_equal(store_update(st, "client", client, (kt_field[]){{"phone", "+386 2"}}, 1, NULL), KT_OK);
+	store_on_email_change(record_email_change);
+	rule_calls = 0;
+	assert_int_equal(store_update(st, "client", client, (kt_field[]){{"email", "ana@example.com"}}, 1, NULL), KT_OK);
+	assert_int_equal(rule_calls, 1);
+	assert_string_equal(rule_new, "ana@example.com");
+	store_on_email_change(NULL);
+}
+
 static void test_field_versions_name_the_version_of_the_last_change(void **state)
 {
 	const char *names[] = {"name", "phone", "preferences"};
@@ -456,6 +492,7 @@ int main(void)
 		cmocka_unit_test(test_failed_write_leaves_no_log_entry),
 		cmocka_unit_test(test_linking_a_client_logs_its_new_locations),
 		cmocka_unit_test(test_link_to_a_missing_location_is_not_found),
+		cmocka_unit_test(test_email_change_needs_the_installed_rule),
 		cmocka_unit_test(test_field_versions_name_the_version_of_the_last_change),
 		cmocka_unit_test(test_field_versions_know_which_device_made_the_last_change),
 		cmocka_unit_test(test_migration_moves_field_versions_into_the_rows),

@@ -1,0 +1,164 @@
+/* validate.c - the value rules of validate.h. Each message names the field
+ * and the rule, so a device can show it as it is. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "kt_util.h"
+#include "db/validate.h"
+
+__attribute__((format(printf, 3, 4))) static int refuse(char *why, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	if (why && cap) {
+		va_start(ap, fmt);
+		vsnprintf(why, cap, fmt, ap);
+		va_end(ap);
+	}
+	return KT_EINVALID;
+}
+
+static bool parse_int(const char *s, long long *out)
+{
+	char *end;
+	errno = 0;
+	*out = strtoll(s, &end, 10);
+	return !errno && end != s && !*end;
+}
+
+/* YYYY-MM-DD, a day that exists, year from..to. */
+static bool valid_date(const char *s, int from, int to)
+{
+	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int y, m, d;
+	for (int i = 0; i < 10; i++)
+		if ((i == 4 || i == 7) ? s[i] != '-' : (s[i] < '0' || s[i] > '9'))
+			return false;
+	if (s[10])
+		return false;
+	y = atoi(s);
+	m = atoi(s + 5);
+	d = atoi(s + 8);
+	if (y < from || y > to || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+		return false;
+	return m != 2 || d < 29 || (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
+}
+
+/* Tomorrow (UTC) as YYYY-MM-DD: a birthday "today" somewhere east of UTC
+ * is still allowed. */
+static void tomorrow(char out[11])
+{
+	time_t t = time(NULL) + 24 * 3600;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+/* An IANA name such as Europe/Ljubljana or UTC (its existence is ICU's
+ * business when it is used). */
+static bool valid_zone(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 64 || s[0] == '/' || strstr(s, ".."))
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '/' ||
+		      *p == '_' || *p == '-' || *p == '+'))
+			return false;
+	return true;
+}
+
+static bool one_of(const char *s, const char *const *set)
+{
+	for (; *set; set++)
+		if (!strcmp(s, *set))
+			return true;
+	return false;
+}
+
+static bool ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), m = strlen(tail);
+	return n >= m && !strcmp(s + n - m, tail);
+}
+
+int validate_field(const kt_table *t, const char *col, const char *text, char *why, size_t cap)
+{
+	static const char *const statuses[] = {"booked", "confirmed", "cancelled", "no_show", "done", NULL};
+	static const char *const roles[] = {"owner", "manager", "reception", "specialist", NULL};
+	int c = t ? kt_col_index(t, col) : -1;
+	const char *tbl = t ? t->name : "";
+	long long v;
+
+	if (c < 0)
+		return refuse(why, cap, "%s is not a field of this table", col);
+	if (!text)
+		return KT_OK; /* clearing; which fields a row needs is the writer's rule */
+	switch (t->cols[c].type) {
+	case KT_COL_INT:
+		if (!parse_int(text, &v))
+			return refuse(why, cap, "%s must be a whole number", col);
+		if (!strcmp(col, "duration_min") && (v < 1 || v > VALIDATE_MAX_MINUTES))
+			return refuse(why, cap, "%s must be whole minutes from 1 to 1440", col);
+		if (!strcmp(tbl, "appointment") && !strcmp(col, "start_at") &&
+		    (v < VALIDATE_TIME_MIN || v >= VALIDATE_TIME_MAX))
+			return refuse(why, cap,
+				      "%s must be a time from 2000-01-01 to 2099-12-31 in ms since 1970 (UTC)", col);
+		if (!strcmp(col, "price_cents") && (v < 0 || v > 100000000))
+			return refuse(why, cap, "%s must be 0 to 100000000 (cents)", col);
+		return KT_OK;
+	case KT_COL_BOOL:
+		return !strcmp(text, "0") || !strcmp(text, "1") ? KT_OK : refuse(why, cap, "%s must be true or false", col);
+	case KT_COL_LIST:
+		if (!strcmp(col, "services") && !kt_uuid_list_valid(text))
+			return refuse(why, cap, "%s must be a list of service ids (UUIDs)", col);
+		return KT_OK;
+	case KT_COL_TEXT:
+		break;
+	}
+	if (ends_with(col, "_id") && !kt_uuid_valid(text, strlen(text)))
+		return refuse(why, cap, "%s must be an id (a UUID in canonical lower-case form)", col);
+	if (!strcmp(col, "birthday")) {
+		char limit[11];
+		tomorrow(limit);
+		if (!valid_date(text, 1900, 9999) || strcmp(text, limit) > 0)
+			return refuse(why, cap, "%s must be YYYY-MM-DD (a real date, from 1900 until today)", col);
+	}
+	if (!strcmp(col, "visit_date") && !valid_date(text, 1900, 2099))
+		return refuse(why, cap, "%s must be YYYY-MM-DD (a real date)", col);
+	if (!strcmp(tbl, "appointment") && !strcmp(col, "status") && !one_of(text, statuses))
+		return refuse(why, cap, "%s must be booked, confirmed, cancelled, no_show or done", col);
+	if (!strcmp(tbl, "staff") && !strcmp(col, "role") && !one_of(text, roles))
+		return refuse(why, cap, "%s must be owner, manager, reception or specialist", col);
+	if (!strcmp(col, "time_zone") && !valid_zone(text))
+		return refuse(why, cap, "%s must be an IANA time zone name such as Europe/Ljubljana", col);
+	if ((!strcmp(col, "name") || !strcmp(col, "display_name")) && !text[0])
+		return refuse(why, cap, "%s cannot be empty", col);
+	return KT_OK;
+}
+
+int validate_fields(const kt_table *t, const kt_field *f, int n, char *why, size_t cap)
+{
+	for (int i = 0; i < n; i++) {
+		int rc = validate_field(t, f[i].name, f[i].text, why, cap);
+		if (rc)
+			return rc;
+	}
+	return KT_OK;
+}
+
+/* One plain address: local@domain, no spaces, lists, angle brackets,
+ * quotes or control characters (it goes into To: and RCPT TO:<...>). */
+bool validate_mail_address(const char *a)
+{
+	const char *at = strchr(a, '@');
+	if (!at || at == a || !at[1] || strchr(at + 1, '@') || strlen(a) > 254)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)a; *p; p++)
+		if (*p <= ' ' || *p == 0x7f || strchr("<>,;:\"()[]\\", *p))
+			return false;
+	return true;
+}
