@@ -22,6 +22,8 @@
 #include "cli/privacy.h"
 #include "domain/portal.h"
 #include "server.h"
+#include "net/listener.h"
+#include "net/keepalive.h"
 
 static void usage(FILE *f)
 {
@@ -361,6 +363,7 @@ int main(int argc, char **argv)
 	/* before SQLite initialises: no memory statistics, so its allocations
 	 * take no global mutex (a pushed edit makes a few hundred of them) */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	store_on_email_change(portal_email_changed); /* every command that writes follows the portal's rule */
 	if (sodium_init() < 0) {
 		fprintf(stderr, "kartoteka-server: libsodium failed to initialise\n");
 		return 1;

@@ -1,5 +1,9 @@
 /* handle_ack.c - a device says it has durably applied up to a cursor. */
 #include "server.h"
+#include "write/writer.h"
+#include "sync/cursor.h"
+#include "handlers/handlers.h"
+#include "conn/conn.h"
 
 int handle_ack(kt_session *s, const unsigned char *buf, size_t len)
 {

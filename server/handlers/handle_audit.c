@@ -7,6 +7,8 @@
 #include "db/audit.h"
 #include "domain/revoke.h"
 #include "server.h"
+#include "handlers/handlers.h"
+#include "conn/conn.h"
 
 static void pack_text(kt_mpw *w, sqlite3_stmt *q, int col)
 {

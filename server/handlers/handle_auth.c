@@ -3,6 +3,10 @@
 #include <string.h>
 #include <sodium.h>
 #include "server.h"
+#include "sync/rights.h"
+#include "handlers/auth_workers.h"
+#include "handlers/handlers.h"
+#include "conn/conn.h"
 
 int handle_login(kt_session *s, const unsigned char *buf, size_t len)
 {

@@ -2,6 +2,8 @@
 #include <string.h>
 #include "domain/revoke.h"
 #include "server.h"
+#include "handlers/handlers.h"
+#include "conn/conn.h"
 
 int handle_hello(kt_session *s, const unsigned char *buf, size_t len)
 {

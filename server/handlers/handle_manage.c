@@ -7,6 +7,8 @@
 #include "sync/after_commit.h"
 #include "domain/revoke.h"
 #include "server.h"
+#include "handlers/handlers.h"
+#include "conn/conn.h"
 
 int handle_logout(kt_session *s, const unsigned char *buf, size_t len)
 {

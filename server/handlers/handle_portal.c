@@ -12,6 +12,9 @@
 #include "domain/password.h"
 #include "domain/portal.h"
 #include "server.h"
+#include "handlers/auth_workers.h"
+#include "handlers/handlers.h"
+#include "conn/conn.h"
 
 #define RATE_SLOTS 1024 /* rate-limit entries (limits: kt_limits.h) */
 

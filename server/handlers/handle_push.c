@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 #include "write/push.h"
+#include "write/writer.h"
+#include "handlers/handlers.h"
+#include "conn/conn.h"
 
 /* Portal clients' pushes per person (loop thread only): a fixed window of
  * KT_CLIENT_PUSH_WINDOW_MS counting mutations and events. A push is

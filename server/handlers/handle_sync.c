@@ -1,5 +1,10 @@
 /* handle_sync.c - start streaming: from a verified cursor, or a snapshot. */
 #include "server.h"
+#include "write/writer.h"
+#include "sync/cursor.h"
+#include "sync/sync.h"
+#include "handlers/handlers.h"
+#include "conn/conn.h"
 
 int handle_sync(kt_session *s, const unsigned char *buf, size_t len)
 {

@@ -3,6 +3,7 @@
  * message is one row here and one handler; nothing else decides state.
  * The refusal of a message out of state never closes the connection. */
 #include "net/dispatch.h"
+#include "handlers/handlers.h"
 
 /* before sign-in */
 #define PRE_HELLO KT_IN(KT_SS_HELLO)

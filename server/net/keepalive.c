@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "server.h"
+#include "net/keepalive.h"
 
 /* config keys ping_idle_s and idle_timeout_s (one configuration per process):
  * set by main before any thread starts, read only by the loop after that */

@@ -22,6 +22,17 @@
 #include "kt_evloop.h"
 #include "domain/revoke.h"
 #include "server.h"
+#include "write/writer.h"
+#include "sync/rights.h"
+#include "sync/fanout.h"
+#include "sync/sync.h"
+#include "handlers/auth_workers.h"
+#include "handlers/export_worker.h"
+#include "handlers/handlers.h"
+#include "conn/conn.h"
+#include "net/session.h"
+#include "net/listener.h"
+#include "net/keepalive.h"
 
 static kt_server *g_srv; /* for the signal handler only */
 
@@ -428,7 +439,7 @@ int server_run(const kt_serve_opts *o)
 	}
 	srv.db_path = strdup(o->db_path);
 	srv.revoke_seq = revoke_last_seq(srv.st);
-	srv.rights_gen = rights_gen_read(srv.st);
+	srv.rights_gen = store_rights_gen(srv.st);
 	kt_mpw_init(&srv.body);
 	kt_mpw_init(&srv.frame);
 	if (fanout_init(&srv, 8192, 65536)) {

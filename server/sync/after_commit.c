@@ -4,6 +4,8 @@
 #include <string.h>
 #include "sync/after_commit.h"
 #include "domain/revoke.h"
+#include "sync/fanout.h"
+#include "conn/conn.h"
 
 void after_commit(kt_server *srv)
 {

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sodium.h>
 #include "server.h"
+#include "sync/cursor.h"
 
 #define CURSOR_VERSION 1
 

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "server.h"
+#include "sync/rights.h"
+#include "sync/fanout.h"
+#include "conn/conn.h"
 
 #define KEY_LEN 40 /* "x:" + uuid + NUL */
 
@@ -263,7 +266,7 @@ void fanout_ingest(kt_server *srv)
 		return; /* the WAL's sync failed: the wake-up after its redo reads */
 	session_durable_resume(srv);
 	/* whose rights may have changed: sessions compare before they send (session.c) */
-	int64_t g = rights_gen_read(srv->st);
+	int64_t g = store_rights_gen(srv->st);
 	if (g > srv->rights_gen)
 		srv->rights_gen = g;
 	for (;;) {

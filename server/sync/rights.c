@@ -5,18 +5,9 @@
  * its principal at another value reads it again first. The push writer
  * does the same in its own transaction (push_apply.c). */
 #include "server.h"
-
-int64_t rights_gen_read(kt_store *st)
-{
-	sqlite3_stmt *q = store_prepare(st, "SELECT gen FROM rights_gen WHERE id = 1");
-	int64_t g = -1;
-	if (!q)
-		return -1;
-	if (sqlite3_step(q) == SQLITE_ROW)
-		g = sqlite3_column_int64(q, 0);
-	store_finish(st, q);
-	return g;
-}
+#include "sync/rights.h"
+#include "sync/sync.h"
+#include "conn/conn.h"
 
 int session_rights_refresh(kt_session *s, const char *re)
 {
@@ -26,7 +17,7 @@ int session_rights_refresh(kt_session *s, const char *re)
 
 	if (!s->signed_in)
 		return KT_OK;
-	g = rights_gen_read(s->srv->st);
+	g = store_rights_gen(s->srv->st);
 	if (g >= 0 && g == s->rights_gen)
 		return KT_OK;
 	rc = store_principal_load(s->srv->st, s->principal.is_client, s->principal.id, &np);

@@ -7,6 +7,10 @@
 #include <jansson.h>
 #include "sync/egress.h"
 #include "server.h"
+#include "sync/cursor.h"
+#include "sync/fanout.h"
+#include "sync/sync.h"
+#include "conn/conn.h"
 
 /* ---- rights diff: a change of a staff member's locations ----
  *

@@ -31,7 +31,8 @@
 #include "write/push.h"
 #include "write/push_apply.h"
 #include "write/push_internal.h"
-#include "domain/validate.h"
+#include "db/validate.h"
+#include "sync/rights.h"
 
 /* ---- the rules ---- */
 
@@ -645,7 +646,7 @@ static int highest_mid(push_ctx *c)
  * person deactivated or gone: KT_EREVOKED in j->rc, nothing applied. */
 static int rights_now(kt_store *st, kt_push_job *j)
 {
-	int64_t g = rights_gen_read(st);
+	int64_t g = store_rights_gen(st);
 	kt_principal np;
 	int rc;
 	if (g < 0)

@@ -41,6 +41,8 @@
 #include "sync/after_commit.h"
 #include "write/push_apply.h"
 #include "db/walbuf.h"
+#include "write/writer.h"
+#include "conn/conn.h"
 
 #define CHUNK 32          /* mutations per push per round */
 /* Work per transaction before it commits. Only big pushes wait for this

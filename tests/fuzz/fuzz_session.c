@@ -21,6 +21,11 @@
 #include "fuzz_common.h"
 #include "kt_util.h"
 #include "server.h"
+#include "write/writer.h"
+#include "sync/fanout.h"
+#include "handlers/auth_workers.h"
+#include "handlers/handlers.h"
+#include "net/session.h"
 
 #ifndef KT_SERVER_BIN
 #define KT_SERVER_BIN "kartoteka-server"

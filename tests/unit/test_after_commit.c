@@ -15,6 +15,8 @@
 #include "fake_lws.h"
 #include "kt_testdb.h"
 #include "domain/revoke.h"
+#include "sync/fanout.h"
+#include "net/session.h"
 
 static char path[64];
 static kt_server srv;

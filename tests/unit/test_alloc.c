@@ -22,6 +22,9 @@
 #include "domain/policy.h"
 #include "server.h"
 #include "db/store.h"
+#include "sync/fanout.h"
+#include "sync/sync.h"
+#include "net/session.h"
 
 /* ---- the allocation hook ---- */
 

@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 #include "kt_testdb.h"
 #include "server.h"
+#include "sync/cursor.h"
 
 static char db_path[256];
 static kt_server srv;

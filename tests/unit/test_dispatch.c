@@ -18,6 +18,10 @@
 #include "fake_lws.h"
 #include "kt_testdb.h"
 #include "server.h"
+#include "sync/rights.h"
+#include "sync/fanout.h"
+#include "handlers/handlers.h"
+#include "net/session.h"
 
 static char db_path[256];
 static kt_server srv;
@@ -298,7 +302,7 @@ static void test_hello_is_handled(void **state)
 static kt_session *manager_session(kt_sess_state st)
 {
 	kt_session *s = session_in(st);
-	s->rights_gen = rights_gen_read(srv.st);
+	s->rights_gen = store_rights_gen(srv.st);
 	assert_true(s->rights_gen >= 0);
 	assert_int_equal(store_principal_load(srv.st, false, manager, &s->principal), KT_OK);
 	return s;

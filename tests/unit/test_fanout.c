@@ -18,6 +18,8 @@
 #include "kt_testdb.h"
 #include "domain/policy.h"
 #include "server.h"
+#include "sync/fanout.h"
+#include "net/session.h"
 
 #define RING 8
 

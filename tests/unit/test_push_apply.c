@@ -14,6 +14,7 @@
 #include "kt_testdb.h"
 #include "domain/policy.h"
 #include "write/push_apply.h"
+#include "sync/rights.h"
 
 static char path[64];
 static kt_store *st;
@@ -100,7 +101,7 @@ static void pusher_init(pusher *u, int role)
 	u->s.principal.role = role;
 	u->s.principal.locs = strdup(role == KT_ROLE_OWNER ? "*" : loc);
 	u->s.principal.active = true;
-	u->s.rights_gen = rights_gen_read(st);
+	u->s.rights_gen = store_rights_gen(st);
 }
 
 /* Push the mutations (tbl, id, op, base, one field=value each) from u and

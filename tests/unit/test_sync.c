@@ -19,6 +19,10 @@
 #include "fake_lws.h"
 #include "kt_testdb.h"
 #include "server.h"
+#include "sync/cursor.h"
+#include "sync/fanout.h"
+#include "sync/sync.h"
+#include "net/session.h"
 
 static char db_path[256];
 static kt_server srv;

@@ -9,6 +9,9 @@
 #include <string.h>
 #include "domain/export.h"
 #include "server.h"
+#include "handlers/export_worker.h"
+#include "handlers/handlers.h"
+#include "conn/conn.h"
 
 #define EXPORT_QUEUE 16
 

@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
-#include "server.h"
+#include "domain/throttle.h"
+#include "db/store.h"
 
 typedef struct entry {
 	uint8_t key[16];      /* keyed hash of "a:" e-mail, "i:" address or "k:" e-mail "\n" address */
@@ -26,7 +27,8 @@ typedef struct entry {
 _Static_assert(sizeof(entry) == 48, "README and PROTOCOL.md state the table's size");
 
 struct kt_throttle {
-	kt_server *srv;
+	kt_store *st;          /* where lock-outs outlive a restart (meta); NULL: memory only */
+	uint8_t key[32];       /* keys the hashes */
 	entry *e;             /* KT_THROTTLE_ENTRIES, allocated once: the memory bound */
 	uint32_t *bucket;     /* KT_THROTTLE_ENTRIES heads, index + 1 */
 	uint32_t free_head;   /* index + 1 of the first free entry, chained through next */
@@ -49,7 +51,7 @@ static void key_of(const kt_throttle *t, const char *kind, const char *a, size_t
 	crypto_generichash_state st;
 	/* keyed with a server secret: nobody can choose e-mails that share a
 	 * bucket, and the lock-outs kept in meta name no e-mail or address */
-	crypto_generichash_init(&st, t->srv->token_key, sizeof t->srv->token_key, 16);
+	crypto_generichash_init(&st, t->key, sizeof t->key, 16);
 	crypto_generichash_update(&st, (const uint8_t *)kind, strlen(kind));
 	for (int part = 0; part < 2; part++) {
 		const char *s = part ? b : a;
@@ -159,7 +161,7 @@ static void meta_name(const char *prefix, const entry *e, char out[32 + 33])
 static void meta_delete(kt_throttle *t, const char *name)
 {
 	sqlite3_stmt *q;
-	if (sqlite3_prepare_v2(store_db(t->srv->st), "DELETE FROM meta WHERE key = ?", -1, &q, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(store_db(t->st), "DELETE FROM meta WHERE key = ?", -1, &q, NULL) != SQLITE_OK)
 		return;
 	sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
 	sqlite3_step(q);
@@ -174,7 +176,7 @@ static void lockout_save(kt_throttle *t, entry *e)
 	char name[65], val[64];
 	int n = snprintf(val, sizeof val, "%d %lld %lld", e->fails, (long long)e->locked_until, (long long)e->last);
 	meta_name(LOCKOUT_PREFIX, e, name);
-	if (store_meta_set(t->srv->st, name, val, (size_t)n) == KT_OK)
+	if (store_meta_set(t->st, name, val, (size_t)n) == KT_OK)
 		e->stored = true;
 	else
 		kt_warn("auth: a lock-out was not saved; it ends if the server restarts");
@@ -195,13 +197,13 @@ static void known_save(kt_throttle *t, entry *e)
 	char name[65], val[32];
 	int n = snprintf(val, sizeof val, "%lld", (long long)e->last);
 	meta_name(KNOWN_PREFIX, e, name);
-	if (store_meta_set(t->srv->st, name, val, (size_t)n) != KT_OK)
+	if (store_meta_set(t->st, name, val, (size_t)n) != KT_OK)
 		kt_warn("auth: a sign-in address was not saved");
 }
 
 static void load(kt_throttle *t)
 {
-	sqlite3 *db = store_db(t->srv->st);
+	sqlite3 *db = store_db(t->st);
 	sqlite3_stmt *q;
 	int64_t now = kt_now_ms();
 	if (sqlite3_prepare_v2(db, "SELECT key, value FROM meta WHERE (key >= 'lockout:' AND key < 'lockout;') OR "
@@ -238,7 +240,7 @@ static void load(kt_throttle *t)
 	sqlite3_finalize(q);
 }
 
-int throttle_open(kt_server *srv, kt_throttle **out)
+int throttle_open(kt_store *st, const uint8_t key[32], kt_throttle **out)
 {
 	kt_throttle *t = calloc(1, sizeof *t);
 	*out = NULL;
@@ -247,12 +249,13 @@ int throttle_open(kt_server *srv, kt_throttle **out)
 		throttle_close(t);
 		return KT_ENOMEM;
 	}
-	t->srv = srv;
+	t->st = st;
+	memcpy(t->key, key, sizeof t->key);
 	for (uint32_t i = KT_THROTTLE_ENTRIES; i > 0; i--) {
 		t->e[i - 1].next = t->free_head;
 		t->free_head = i;
 	}
-	if (srv->st)
+	if (st)
 		load(t);
 	*out = t;
 	return KT_OK;
@@ -262,6 +265,7 @@ void throttle_close(kt_throttle *t)
 {
 	if (!t)
 		return;
+	sodium_memzero(t->key, sizeof t->key);
 	free(t->e);
 	free(t->bucket);
 	free(t);

@@ -9,6 +9,7 @@
  * at most one attempt a second and is closed after
  * KT_MAX_AUTH_FAILS_PER_CONN of them. */
 #include "server.h"
+#include "conn/conn.h"
 
 static void tarpit_cb(lws_sorted_usec_list_t *sul)
 {

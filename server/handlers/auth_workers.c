@@ -10,6 +10,10 @@
 #include <sodium.h>
 #include "domain/portal.h"
 #include "server.h"
+#include "domain/throttle.h"
+#include "handlers/auth_workers.h"
+#include "handlers/handlers.h"
+#include "conn/conn.h"
 
 typedef struct auth_job {
 	kt_wq_item item; /* first: the queue's link */
@@ -137,7 +141,7 @@ int auth_start(kt_server *srv)
 		free(a);
 		return KT_ENOMEM;
 	}
-	if (throttle_open(srv, &a->thr)) {
+	if (throttle_open(srv->st, srv->token_key, &a->thr)) {
 		free(a);
 		return KT_ENOMEM;
 	}
@@ -324,4 +328,51 @@ int auth_resume(kt_server *srv, kt_session *s, const char *token, size_t len, bo
 	if (!rc)
 		rc = store_device_seen(srv->st, s->device, *is_client, principal_id, s->app);
 	return rc;
+}
+
+void session_signed_in(kt_session *s, bool is_client, const char *principal_id, const char *token,
+		       int64_t expires_at)
+{
+	kt_server *srv = s->srv;
+	kt_auth_ok ok = {0};
+	int rc;
+
+	kt_principal_free(&s->principal);
+	s->rights_gen = store_rights_gen(srv->st); /* first: a change in between is read again */
+	rc = store_principal_load(srv->st, is_client, principal_id, &s->principal);
+	if (rc || !s->principal.active) {
+		s->state = KT_SS_AUTH;
+		session_error(s, rc ? rc : KT_EAUTH_FAILED, NULL, "login", false);
+		return;
+	}
+	s->signed_in = true;
+	s->state = KT_SS_READY;
+	{
+		uint8_t raw[32];
+		s->has_token = kt_unhex(raw, sizeof raw, token, strlen(token));
+		if (s->has_token)
+			auth_token_hash(srv, raw, sizeof raw, s->token_hash);
+		sodium_memzero(raw, sizeof raw);
+	}
+	conn_deadline_leave(s);
+	ok.kind.s = is_client ? "client" : "staff";
+	ok.kind.len = strlen(ok.kind.s);
+	ok.id.s = s->principal.id;
+	ok.id.len = strlen(s->principal.id);
+	ok.role.s = kt_role_name(s->principal.role);
+	ok.role.len = strlen(ok.role.s);
+	ok.name.s = s->principal.name;
+	ok.name.len = strlen(s->principal.name);
+	ok.org.s = s->principal.org;
+	ok.org.len = strlen(s->principal.org);
+	ok.token.s = token;
+	ok.token.len = strlen(token);
+	ok.expires_at = expires_at;
+	frame_begin(srv);
+	proto_auth_ok_encode(&srv->frame, &ok);
+	(void)session_queue_frame(s, false);
+	/* the frame copy holds the token now; wipe the scratch buffer */
+	sodium_memzero(srv->frame.sb.data, srv->frame.sb.size);
+	kt_info("session %llu: signed in as %s %s", (unsigned long long)s->id, kt_role_name(s->principal.role),
+		s->principal.id);
 }

@@ -1,0 +1,28 @@
+/* handlers.h - one handler per inbound message (the dispatch table's targets), and
+ * what the loop hands back to them. */
+#ifndef KT_HANDLERS_H
+#define KT_HANDLERS_H
+
+#include "server.h"
+
+int handle_hello(kt_session *s, const unsigned char *buf, size_t len);
+int handle_login(kt_session *s, const unsigned char *buf, size_t len);
+int handle_resume(kt_session *s, const unsigned char *buf, size_t len);
+int handle_sync(kt_session *s, const unsigned char *buf, size_t len);
+int handle_ack(kt_session *s, const unsigned char *buf, size_t len);
+int handle_push(kt_session *s, const unsigned char *buf, size_t len);
+int handle_audit_query(kt_session *s, const unsigned char *buf, size_t len);
+int handle_logout(kt_session *s, const unsigned char *buf, size_t len);
+int handle_manage(kt_session *s, const unsigned char *buf, size_t len);
+int handle_privacy(kt_session *s, const unsigned char *buf, size_t len); /* handle_privacy.c */
+
+int portal_start(kt_server *srv); /* the password worker and the mail worker */
+void portal_stop(kt_server *srv);
+void portal_deliver(kt_server *srv); /* loop thread: answer finished password jobs */
+int handle_portal_invite(kt_session *s, const unsigned char *buf, size_t len);
+int handle_portal_forgot(kt_session *s, const unsigned char *buf, size_t len);
+int handle_portal_set_password(kt_session *s, const unsigned char *buf, size_t len);
+int handle_portal_confirm_email(kt_session *s, const unsigned char *buf, size_t len);
+int handle_change_password(kt_session *s, const unsigned char *buf, size_t len);
+
+#endif

@@ -1,0 +1,15 @@
+/* session.h - one device connection's state machine: inbound messages in, frames
+ * out (conn.h is what the layers below use to answer). */
+#ifndef KT_SESSION_H
+#define KT_SESSION_H
+
+#include "server.h"
+
+kt_session *session_new(kt_server *srv, struct lws *wsi);
+void session_free(kt_session *s);
+/* Handle one complete inbound message. Returns -1 when the connection must close now. */
+int session_on_message(kt_session *s, const unsigned char *buf, size_t len);
+/* Write at most one frame. Returns -1 to close the connection. */
+int session_on_writeable(kt_session *s);
+
+#endif

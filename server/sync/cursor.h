@@ -1,0 +1,14 @@
+/* cursor.h - sealed sync cursors. */
+#ifndef KT_CURSOR_H
+#define KT_CURSOR_H
+
+#include "server.h"
+
+#define KT_CURSOR_LEN 41
+void cursor_make(kt_server *srv, const kt_session *s, int64_t seq, uint8_t out[KT_CURSOR_LEN]);
+/* KT_OK and *seq, or KT_EBAD_CURSOR. */
+int cursor_check(kt_server *srv, const kt_session *s, const void *c, size_t len, int64_t *seq);
+/* Fingerprint of what a principal may see (role + locations). */
+uint64_t cursor_rights(const kt_principal *p);
+
+#endif

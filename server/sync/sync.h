@@ -1,0 +1,23 @@
+/* sync.h - outbound data: snapshots, the change stream, rights differences. */
+#ifndef KT_SYNC_H
+#define KT_SYNC_H
+
+#include "server.h"
+
+/* Build the next data frame for s into srv->frame; *have = false when there
+ * is nothing to send now. */
+int sync_next_frame(kt_session *s, bool *have);
+bool sync_has_more(const kt_session *s); /* would sync_next_frame have a frame now? */
+void sync_start_snapshot(kt_session *s);
+/* Free the fan-out's shared row cache (at shutdown; it renews itself). */
+void sync_rowcache_clear(kt_server *srv);
+void sync_session_free(kt_session *s); /* what a rights diff holds */
+void sync_start_stream(kt_session *s, int64_t from_seq);
+
+
+/* The session's rights changed (np, taken over): s->principal becomes np
+ * at once; the device's data follows through a rights diff or a new
+ * snapshot when the stream meets the change. */
+void sync_rights_moved(kt_session *s, kt_principal *np);
+
+#endif
