@@ -21,6 +21,9 @@ DEB_PKGS   := build-essential cmake pkg-config libwebsockets-dev libsqlite3-dev 
 DEB_PKGS   += libcurl4-openssl-dev python3-aiosmtpd
 # the event loop: libuv's epoll loop under libwebsockets, through its uv plugin
 DEB_PKGS   += libuv1-dev libwebsockets-evlib-uv
+# local times and dates (ICU); client lists from other salon software (libcsv;
+# phone numbers to E.164 with libphonenumber)
+DEB_PKGS   += libicu-dev libcsv-dev libphonenumber-dev
 
 .PHONY: run test deps build build-san test-plain test-san bench clean fuzz build-tsan test-tsan
 
