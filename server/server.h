@@ -20,6 +20,8 @@ typedef struct kt_session kt_session;
 typedef struct kt_auth kt_auth;
 typedef struct kt_writer kt_writer;
 typedef struct kt_push_job kt_push_job;
+typedef struct kt_fanout kt_fanout;         /* fanout.c */
+typedef struct kt_rowcache kt_rowcache;     /* sync.c */
 typedef struct kt_exporter kt_exporter; /* export_worker.c */
 typedef struct kt_portal_rt kt_portal_rt;         /* handle_portal.c */
 typedef struct kt_mail_worker kt_mail_worker;     /* mail.c */
@@ -118,14 +120,6 @@ struct kt_session {
 	int64_t basis_seq;           /* the last snapshot read changes up to here */
 };
 
-/* One entry of the in-memory log ring. */
-typedef struct kt_ring {
-	kt_log_entry *e;   /* cap slots, entry with seq s at s % cap */
-	int cap;
-	int64_t first_seq; /* oldest seq held (0 = empty) */
-	int64_t last_seq;  /* newest seq held */
-} kt_ring;
-
 /* What another thread has for the loop (kt_server.wake). */
 enum {
 	KT_WAKE_AUTH = 1u << 0,   /* finished sign-ins (auth_deliver) */
@@ -143,16 +137,9 @@ struct kt_server {
 	int port;
 	uint8_t cursor_key[32];
 	uint8_t token_key[32];
-	kt_ring ring;
+	struct kt_fanout *fan;       /* the change ring and the session index (fanout.c) */
 	int64_t head_seq;            /* newest change seen by this server */
-	/* Rows the fan-out loaded since head_seq last moved (sync.c): every
-	 * device interested in a change gets the same row, loaded and
-	 * decrypted once. Emptied whenever head_seq moves. */
-	struct kt_cached_row {
-		kt_row row;            /* row.t == NULL: empty slot */
-		bool missing;          /* the row did not exist (deleted since) */
-	} rowcache[64];
-	int64_t rowcache_head;
+	struct kt_rowcache *rowcache; /* rows the stream loaded since head_seq moved (sync.c) */
 	kt_session *sessions;
 	int nsessions;
 	int durable_waiters;         /* sessions with durable_wait set */
@@ -161,9 +148,6 @@ struct kt_server {
 	kt_writer *writer;
 	int64_t revoke_seq;          /* revocations handled up to here (handle_manage.c) */
 	int64_t rights_gen;          /* newest rights_gen the fan-out has read (rights.c) */
-	/* fan-out index: sessions by routing key (fanout.c) */
-	struct kt_bucket *buckets;
-	int nbuckets;
 	/* scratch writers (single-threaded loop: one frame is built at a time) */
 	kt_mpw body, frame;
 	/* wake-ups from other threads: one bit per source (KT_WAKE_*), one
