@@ -1,6 +1,6 @@
 /* server.h - the running server: its event loop state, sessions and the
  * shared pieces the message handlers use. Everything here is touched only by
- * the event-loop thread, except what auth.c and writer.c mark as shared. */
+ * the event-loop thread, except what auth_workers.c and writer.c mark as shared. */
 #ifndef KT_SERVER_H
 #define KT_SERVER_H
 
@@ -70,7 +70,7 @@ struct kt_session {
 	 * signed in yet (session.c), in order of arrival = order of deadline */
 	struct kt_session *dl_prev, *dl_next;
 	int64_t deadline_us; /* kt_mono_us() at which it is closed; 0: not queued */
-	lws_sorted_usec_list_t tarpit;   /* a throttled sign-in's answer waits on this (login_tarpit.c) */
+	lws_sorted_usec_list_t tarpit;   /* a throttled sign-in's answer waits on this (tarpit.c) */
 	int tarpit_code;                 /* ... and carries this error code */
 	/* keepalive (keepalive.c): one sweep instead of a timer per connection */
 	int64_t last_rx_us;              /* kt_mono_us() of the last frame or pong received */
@@ -151,14 +151,14 @@ struct kt_server {
 	/* scratch writers (single-threaded loop: one frame is built at a time) */
 	kt_mpw body, frame;
 	/* wake-ups from other threads: one bit per source (KT_WAKE_*), one
-	 * lws_cancel_service (net.c on_wake) */
+	 * lws_cancel_service (listener.c on_wake) */
 	kt_wake wake;
 	atomic_int stop;
-	atomic_int writer_busy, wal_events_skipped; /* see net.c watch_main */
+	atomic_int writer_busy, wal_events_skipped; /* see listener.c watch_main */
 	/* privacy exports on their own thread (export_worker.c) */
 	kt_exporter *exporter;
 	lws_sorted_usec_list_t poll_timer;
-	lws_sorted_usec_list_t recheck_timer; /* see net.c on_data_wake */
+	lws_sorted_usec_list_t recheck_timer; /* see listener.c on_data_wake */
 	int recheck_step_ms, recheck_waited_ms;
 	pthread_t watch_thread;
 	int watch_fd;
