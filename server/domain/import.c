@@ -14,6 +14,7 @@
 #include <time.h>
 #include <jansson.h>
 #include "db/audit.h"
+#include "db/keyring.h"
 #include "db/validate.h"
 #include "domain/consent.h"
 #include "domain/import.h"
@@ -1014,7 +1015,6 @@ static int create_one(kt_store *st, const char *org, const char *loc, import_row
 	kt_field f[IF_COUNT + 1];
 	int n = 0, rc;
 	char *after = NULL;
-	kt_uuid7(row->id);
 	for (int k = 0; k < IF_COUNT; k++)
 		if (field_columns[k] && row->v[k])
 			f[n++] = (kt_field){field_columns[k], row->v[k]};
@@ -1064,6 +1064,20 @@ int import_apply(kt_store *st, const char *org, const char *location_id, import_
 		return fail(err, cap, "%d row(s) rejected: nothing imported (fix them, or --skip-invalid)", p->nrejected);
 	/* the consent's proof: the list it came from */
 	snprintf(text_version, sizeof text_version, "import:%.56s", file);
+	/* every new card's data key in one keyring commit, not one sync each */
+	const char **ids = malloc((size_t)(p->nrows ? p->nrows : 1) * sizeof *ids);
+	int nids = 0;
+	if (!ids)
+		return KT_ENOMEM;
+	for (int i = 0; i < p->nrows; i++)
+		if (p->rows[i].status == IMPORT_ROW_OK) {
+			kt_uuid7(p->rows[i].id);
+			ids[nids++] = p->rows[i].id;
+		}
+	rc = keyring_create_keys(store_keyring(st), ids, nids);
+	free(ids);
+	if (rc)
+		return fail(err, cap, "cannot create the cards' keys: %s", kt_strerror(rc)), rc;
 	if ((rc = store_begin(st)))
 		return fail(err, cap, "cannot start the transaction: %s", kt_strerror(rc)), rc;
 	for (int i = 0; i < p->nrows; i++) {
