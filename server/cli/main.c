@@ -10,6 +10,7 @@
 #include "cli/admin.h"
 #include "db/audit.h"
 #include "cli/backup.h"
+#include "cli/export.h"
 #include "cli/import.h"
 #include "net/client_addr.h"
 #include "db/keyring.h"
@@ -56,6 +57,9 @@ static void usage(FILE *f)
 		"                 [--skip-invalid] [--country CC] [--encoding E] [--date-format DMY|MDY]\n"
 		"                                         a client list from other salon software (see:\n"
 		"                                         kartoteka-server import --help)\n"
+		"  export clients|appointments --db FILE --format csv|json [--location L] [--out FILE]\n"
+		"                                         the salon's data to take anywhere (see:\n"
+		"                                         kartoteka-server export --help)\n"
 		"  policy                                 print the access policy matrix (Markdown)\n"
 		"  privacy SUBCOMMAND --db FILE ...       export, erase, pending, erasure-status, retention\n"
 		"                                          (see: kartoteka-server privacy help)\n"
@@ -355,7 +359,7 @@ static int cmd_privacy(int argc, char **argv)
 static bool is_command(const char *cmd)
 {
 	static const char *const known[] = {"init", "serve", "admin", "audit", "keys", "backup",
-					    "restore", "privacy", "policy", "help", "import"};
+					    "restore", "privacy", "policy", "help", "import", "export"};
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
 		if (!strcmp(cmd, known[i]))
 			return true;
@@ -396,6 +400,8 @@ int main(int argc, char **argv)
 				privacy_usage(stdout);
 			else if (!strcmp(cmd, "import"))
 				import_usage(stdout);
+			else if (!strcmp(cmd, "export"))
+				export_usage(stdout);
 			else if (is_command(cmd))
 				usage(stdout);
 			else
@@ -437,6 +443,8 @@ int main(int argc, char **argv)
 		return cmd_privacy(argc - 2, argv + 2);
 	if (!strcmp(cmd, "import"))
 		return import_main(argc - 2, argv + 2);
+	if (!strcmp(cmd, "export"))
+		return export_main(argc - 2, argv + 2);
 	if (!strcmp(cmd, "policy")) {
 		policy_print_markdown(stdout);
 		return 0;
