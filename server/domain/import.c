@@ -81,20 +81,26 @@ static bool utf8_valid(const unsigned char *s, size_t n)
 	return true;
 }
 
-/* Bytes that are a letter of a Central European language in Windows-1250
- * (č ć đ ł ą ę ś ź ż ń ř ě ů ť ď ň ľ ő ű and capitals) and, read as
- * Windows-1252, a letter of a Western one (à è ì ò ù â ê ñ ã õ å æ ø œ ÿ
- * ...). Bytes that read the same in both (ä ö ü ß é á í ó ú š ž) decide
- * nothing, and need not: they convert the same either way. */
-static const unsigned char cp1250_letters[] = {0x8A, 0x8C, 0x8D, 0x8E, 0x8F, 0x9A, 0x9C, 0x9D, 0x9E, 0x9F, 0xA3,
-					       0xA5, 0xAA, 0xAF, 0xB3, 0xB9, 0xBA, 0xBC, 0xBE, 0xBF, 0xC0, 0xC3,
-					       0xC5, 0xC6, 0xC8, 0xCA, 0xCC, 0xCF, 0xD0, 0xD1, 0xD2, 0xD5, 0xD8,
-					       0xD9, 0xDB, 0xDE, 0xE0, 0xE3, 0xE5, 0xE6, 0xE8, 0xEA, 0xEC, 0xEF,
-					       0xF0, 0xF1, 0xF2, 0xF5, 0xF8, 0xF9, 0xFB, 0xFE};
-static const unsigned char cp1252_letters[] = {0x83, 0x8C, 0x9C, 0x9F, 0xAA, 0xBA, 0xC0, 0xC3, 0xC5, 0xC6,
-					       0xC8, 0xCA, 0xCC, 0xCF, 0xD0, 0xD1, 0xD2, 0xD5, 0xD8, 0xD9, 0xDB,
-					       0xDE, 0xE0, 0xE3, 0xE5, 0xE6, 0xE8, 0xEA, 0xEC, 0xEF, 0xF0, 0xF1,
-					       0xF2, 0xF5, 0xF8, 0xF9, 0xFB, 0xFE, 0xFF};
+/* How often a byte is a letter of the languages each code page serves,
+ * read as Windows-1250 (Slovenian, Croatian, Polish, Czech, Slovak,
+ * Hungarian: č ć đ ł ą ę ś ź ż ń ř ě ů ...) and as Windows-1252 (French,
+ * Italian, Spanish, Portuguese, Nordic: à è ì ò ù ê ñ ã õ å æ ø ...):
+ * 3 common, 1 rare, 0 not a letter there. Bytes that read the same in both
+ * (ä ö ü ß é á í ó ú š ž ç) decide nothing, and need not: they convert the
+ * same either way. Lower case weighs more: it fills words, capitals start
+ * them (but Č starts many a surname, È hardly a word). */
+static const struct {
+	unsigned char byte, w1250, w1252;
+} letter_weights[] = {
+	{0x8A, 0, 0}, {0x8C, 1, 1}, {0x8D, 1, 0}, {0x8F, 1, 0}, {0x9C, 3, 1}, {0x9D, 3, 0}, {0x9F, 3, 1},
+	{0xA3, 1, 0}, {0xA5, 1, 0}, {0xAA, 1, 1}, {0xAF, 1, 0}, {0xB3, 3, 0}, {0xB9, 3, 0}, {0xBA, 1, 1},
+	{0xBC, 1, 0}, {0xBE, 3, 0}, {0xBF, 3, 0}, {0xC0, 0, 1}, {0xC3, 1, 1}, {0xC5, 0, 1}, {0xC6, 1, 1},
+	{0xC8, 3, 1}, {0xCA, 1, 1}, {0xCC, 1, 1}, {0xCF, 1, 1}, {0xD0, 1, 0}, {0xD1, 1, 1}, {0xD2, 1, 1},
+	{0xD5, 1, 1}, {0xD8, 1, 1}, {0xD9, 1, 1}, {0xDB, 1, 1}, {0xDE, 1, 1}, {0xE0, 0, 3}, {0xE3, 1, 3},
+	{0xE5, 0, 3}, {0xE6, 3, 3}, {0xE8, 3, 3}, {0xEA, 3, 3}, {0xEC, 3, 3}, {0xEF, 1, 3}, {0xF0, 3, 1},
+	{0xF1, 3, 3}, {0xF2, 3, 3}, {0xF5, 1, 3}, {0xF8, 3, 3}, {0xF9, 3, 3}, {0xFB, 1, 1}, {0xFE, 1, 1},
+	{0xFF, 0, 1},
+};
 /* ...and the bytes only one of the two defines at all. */
 static const unsigned char cp1252_undefined[] = {0x81, 0x8D, 0x8F, 0x90, 0x9D};
 static const unsigned char cp1250_undefined[] = {0x81, 0x83, 0x88, 0x90, 0x98};
@@ -121,15 +127,16 @@ int import_detect_encoding(const unsigned char *b, size_t n, const char *country
 			s1250 += 100;
 		if (in(cp1250_undefined, sizeof cp1250_undefined, c))
 			s1252 += 100;
-		/* a letter next to a letter is a word; a lone symbol is not evidence */
-		bool word = (i > 0 && isalpha(b[i - 1])) || (i + 1 < n && isalpha(b[i + 1]));
-		if (word && in(cp1250_letters, sizeof cp1250_letters, c))
-			s1250 += prefer_1250 ? 2 : 1;
-		if (word && in(cp1252_letters, sizeof cp1252_letters, c))
-			s1252 += prefer_1250 ? 1 : 2;
+		for (size_t k = 0; k < sizeof letter_weights / sizeof letter_weights[0]; k++)
+			if (letter_weights[k].byte == c) {
+				s1250 += letter_weights[k].w1250;
+				s1252 += letter_weights[k].w1252;
+				break;
+			}
 	}
 	if (s1250 != s1252)
 		return s1250 > s1252 ? IMPORT_CP1250 : IMPORT_CP1252;
+	/* a tie: the bytes read alike or equally well; the salon's country decides */
 	return prefer_1250 ? IMPORT_CP1250 : IMPORT_CP1252;
 }
 
