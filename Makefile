@@ -90,6 +90,7 @@ test: test-plain test-san test-tsan
 bench: build
 	./$(BUILD)/tests/bench/kt-bench-snapshot ./$(BUILD)/server/kartoteka-server 5
 	./$(BUILD)/tests/bench/kt-bench-propagation ./$(BUILD)/server/kartoteka-server 100 200
+	./$(BUILD)/tests/bench/kt-bench-import ./$(BUILD)/server/kartoteka-server 50000
 
 # Pushed mutations (about 10 s): 20 devices x 30 batches x 100 edits,
 # durable, with a 21st device timing single mutations meanwhile.
