@@ -446,7 +446,7 @@ int import_yes_no(const char *text)
 	if (!f[0] && !text[strspn(text, " \t")])
 		return -1;
 	for (int i = 0; yes[i]; i++)
-		if (!strcmp(f, yes[i]) || (!strcmp(yes[i], "kylla") && !strcmp(f, "kyll\xc3\xa4")))
+		if (!strcmp(f, yes[i]))
 			return 1;
 	for (int i = 0; no[i]; i++)
 		if (!strcmp(f, no[i]))

@@ -75,6 +75,20 @@ static void sink_cell(sink *k, const char *v)
 	k->col++;
 }
 
+/* A whole number: a number in JSON, its digits in CSV. */
+static void sink_int(sink *k, int64_t v)
+{
+	char t[KT_I64_TEXT];
+	if (k->format == TABLE_EXPORT_JSON) {
+		if (!k->cur || json_object_set_new(k->cur, k->cols[k->col], json_integer(v)))
+			k->failed = true;
+		k->col++;
+		return;
+	}
+	kt_i64_text(t, v);
+	sink_cell(k, t);
+}
+
 static void sink_end_row(sink *k)
 {
 	if (k->format == TABLE_EXPORT_JSON) {
@@ -225,13 +239,12 @@ static int export_appointments(kt_store *st, const char *org, const char *loc, s
 	while (!rc && !k->failed && (src = sqlite3_step(q)) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(q, 0), *zone = (const char *)sqlite3_column_text(q, 2);
 		kt_row r = {0}, c = {0};
-		char start[32], minutes[KT_I64_TEXT], *services;
+		char start[32], *services;
 		if ((rc = store_row_load(st, at, id, &r)))
 			break;
 		int si = kt_col_index(at, "start_at"), di = kt_col_index(at, "duration_min");
 		if (table_export_local_time(r.v[si].i, zone, start))
 			snprintf(start, sizeof start, "?");
-		kt_i64_text(minutes, r.v[di].i);
 		const char *cid = text(&r, "client_id");
 		bool have_client = cid && store_row_load_some(st, ct, cid, name_col, 1, &c) == KT_OK;
 		services = service_names(st, text(&r, "services"));
@@ -240,7 +253,7 @@ static int export_appointments(kt_store *st, const char *org, const char *loc, s
 		sink_cell(k, (const char *)sqlite3_column_text(q, 1));
 		sink_cell(k, start);
 		sink_cell(k, zone);
-		sink_cell(k, minutes);
+		sink_int(k, r.v[di].i);
 		sink_cell(k, text(&r, "status"));
 		sink_cell(k, have_client ? text(&c, "name") : NULL);
 		sink_cell(k, cid);
@@ -287,7 +300,15 @@ int table_export(kt_store *st, int what, const char *org, const char *location_i
 		goto out;
 	}
 	if (format == TABLE_EXPORT_JSON && !k.failed) {
-		json_t *doc = json_pack("{s:s, s:s?, s:O}", "organisation", org, "location", location_id,
+		char oname[128] = "";
+		sqlite3_stmt *q = store_prepare(st, "SELECT name FROM organisation WHERE id = ?1");
+		if (q) {
+			sqlite3_bind_text(q, 1, org, -1, SQLITE_STATIC);
+			if (sqlite3_step(q) == SQLITE_ROW)
+				snprintf(oname, sizeof oname, "%s", (const char *)sqlite3_column_text(q, 0));
+			store_finish(st, q);
+		}
+		json_t *doc = json_pack("{s:s, s:s, s:O}", "organisation", oname, "organisation_id", org,
 					clients ? "clients" : "appointments", k.arr);
 		if (!doc || json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) || fputc('\n', out) == EOF)
 			k.failed = true;
