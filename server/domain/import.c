@@ -744,7 +744,9 @@ static int normalise(import_row *row, const import_opts *o)
 		char day[11];
 		if (import_birthday(row->v[IF_BIRTHDAY], o->date_format, day, why, sizeof why))
 			return reject(row, "%s", why);
-		memcpy(row->v[IF_BIRTHDAY], day, 11); /* never longer than what it was read from */
+		free(row->v[IF_BIRTHDAY]); /* "1.4.1970" is shorter than "1970-04-01" */
+		if (!(row->v[IF_BIRTHDAY] = strdup(day)))
+			return KT_ENOMEM;
 	}
 	for (int f = IF_CONSENT_EMAIL; f <= IF_CONSENT_REVIEW; f++) {
 		if (!row->v[f])

@@ -169,6 +169,11 @@ static void test_read_lines_quotes_and_limits(void **state)
 	assert_string_equal(p->rows[1].v[IF_NOTES], "say \"hi\"");
 	import_plan_free(p);
 
+	/* a birthday written shorter than its ISO form */
+	assert_int_equal(read_text("Name,Birthday\nAna,1.4.1970\n", &o, &p, err, sizeof err), KT_OK);
+	assert_string_equal(p->rows[0].v[IF_BIRTHDAY], "1970-04-01");
+	import_plan_free(p);
+
 	/* what is not a client list: one error, no plan */
 	p = NULL;
 	assert_int_equal(import_read((const unsigned char *)"Name\nA\0B\n", 9, &o, &p, err, sizeof err), KT_EINVALID);
