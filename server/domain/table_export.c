@@ -283,9 +283,12 @@ int table_export(kt_store *st, int what, const char *org, const char *location_i
 		  clients ? (int)(sizeof client_cols / sizeof client_cols[0]) : (int)(sizeof appt_cols / sizeof appt_cols[0])};
 	char *after = NULL;
 	json_t *a = NULL;
+	bool open = true;
 	int rc;
 	*rows = 0;
-	if ((rc = store_begin(st))) {
+	/* a read transaction: one consistent view, and a server serving the
+	 * same file goes on writing meanwhile */
+	if ((rc = store_begin_read(st))) {
 		snprintf(err, cap, "cannot read the database: %s", kt_strerror(rc));
 		return rc;
 	}
@@ -319,7 +322,13 @@ int table_export(kt_store *st, int what, const char *org, const char *location_i
 		rc = KT_EIO;
 		goto out;
 	}
-	/* recorded only once the file is written, in the transaction of the reads */
+	if ((rc = store_commit(st))) { /* ends the read */
+		open = false;
+		snprintf(err, cap, "cannot read the database: %s", kt_strerror(rc));
+		goto out;
+	}
+	open = false;
+	/* recorded once the file is written whole (a file that was not is removed) */
 	if (!(a = json_pack("{s:s, s:s, s:i, s:s, s:s?}", "what", clients ? "clients" : "appointments", "format",
 			    format == TABLE_EXPORT_JSON ? "json" : "csv", "rows", *rows, "to", label, "location",
 			    location_id)) ||
@@ -328,13 +337,14 @@ int table_export(kt_store *st, int what, const char *org, const char *location_i
 		goto out;
 	}
 	kt_audit_entry e = {org, "exported", "organisation", org, NULL, location_id, NULL, NULL, after};
-	if ((rc = audit_append(st, &e)) || (rc = store_commit(st))) {
+	if ((rc = store_begin(st)) || (open = true, rc = audit_append(st, &e)) || (rc = store_commit(st))) {
 		snprintf(err, cap, "the export was written but could not be recorded in the audit log: %s",
 			 kt_strerror(rc));
 		goto out;
 	}
+	open = false;
 out:
-	if (rc)
+	if (rc && open)
 		store_rollback(st);
 	json_decref(a);
 	free(after);

@@ -2,8 +2,9 @@
  * JSON file, for the owner to take their data anywhere (GDPR Art. 20 for
  * the business). Sealed fields come decrypted through the store; instants
  * are written as local date and time in the location's zone, with the zone.
- * Every export leaves an audit entry ("exported"), in the same transaction
- * as the reads, and only when the file was written. */
+ * The rows are read in one read transaction (a server serving the same
+ * file goes on writing meanwhile); each export then leaves an audit entry
+ * ("exported") once the file was written whole. */
 #ifndef KT_TABLE_EXPORT_H
 #define KT_TABLE_EXPORT_H
 
