@@ -32,7 +32,7 @@ def cp1250(lines):
 class ImportTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="kt-import-")
-        self.db, _ = h.demo_db(self.tmp)
+        self.db, self.accounts = h.demo_db(self.tmp)
         # a client the salon already has at A: the import must not make her twice
         self.existing = [l.split("\t") for l in self.admin("list", "clients").stdout.splitlines()
                          if l.split("\t")[2] and A in l.split("\t")[3]][0]
@@ -156,6 +156,34 @@ class ImportTest(unittest.TestCase):
         self.assertEqual(again.returncode, 0, again.stderr.decode())
         self.assertIn("imported 0 client(s)", again.stdout.decode())
         self.assertEqual(self.state()[0], before[0] + 3)
+
+    def test_imported_cards_reach_the_tablets_of_that_location_live(self):
+        server = h.Server(self.db)
+        try:
+            tablets = {}
+            for loc in (A, B):
+                d = os.path.join(self.tmp, "tablet-" + loc.split()[-1])
+                h.login(d, server, h.account(self.accounts, "reception", loc))
+                tablets[loc] = (d, h.Watcher(d))
+                self.assertIsNotNone(tablets[loc][1].wait_synced(), tablets[loc][1].state())
+            old = self.clients()
+            out = self.import_(self.salon_file())
+            self.assertEqual(out.returncode, 0, out.stderr.decode())
+            new = [k for k in self.clients() if k not in old]
+            self.assertEqual(len(new), 3)
+            # the running server streams what another process committed, in any order
+            seen, want = set(), {"put client %s" % c for c in new}
+            while seen != want:
+                got = tablets[A][1].wait_for(lambda l: any(x in l for x in want - seen), 30)
+                self.assertIsNotNone(got, "%s; seen %s" % (tablets[A][1].state(), seen))
+                seen |= {x for x in want if x in got[1]}
+            d, w = tablets[B]
+            w.stop()
+            h.client(d, "--server", server.url, "--quiet", "sync", "--timeout", "30")
+            self.assertFalse({("client", c) for c in new} & set(h.cache_rows(d)), "a card reached the other branch")
+            tablets[A][1].stop()
+        finally:
+            server.stop()
 
     def test_a_rejected_row_imports_nothing_unless_skip_invalid(self):
         path = self.write("bad-rows.csv", cp1250([
