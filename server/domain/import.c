@@ -656,8 +656,10 @@ static int parse_csv(const char *s, size_t n, reader *r, char delim)
 	csv_set_delim(&cp, (unsigned char)delim);
 	csv_set_space_func(&cp, is_space);
 	while (pos < n && !r->err) {
-		const char *nl = memchr(s + pos, '\n', n - pos);
-		size_t len = nl ? (size_t)(nl - (s + pos)) + 1 : n - pos;
+		/* a line ends in \n, \r\n, or a lone \r (old Mac exports) */
+		size_t len = strcspn(s + pos, "\r\n");
+		if (pos + len < n)
+			len += s[pos + len] == '\r' && pos + len + 1 < n && s[pos + len + 1] == '\n' ? 2 : 1;
 		if (len > IMPORT_MAX_LINE) {
 			rc = fail(r->errmsg, r->errcap, "line %d is longer than %d bytes: is this a client list?",
 				  r->line + 1, IMPORT_MAX_LINE);

@@ -169,6 +169,13 @@ static void test_read_lines_quotes_and_limits(void **state)
 	assert_string_equal(p->rows[1].v[IF_NOTES], "say \"hi\"");
 	import_plan_free(p);
 
+	/* old Mac line endings: a lone \r ends a line too */
+	assert_int_equal(read_text("Name\rAna\rMaja\r", &o, &p, err, sizeof err), KT_OK);
+	assert_int_equal(p->nrows, 2);
+	assert_int_equal(p->rows[0].line, 2);
+	assert_int_equal(p->rows[1].line, 3);
+	import_plan_free(p);
+
 	/* a birthday written shorter than its ISO form */
 	assert_int_equal(read_text("Name,Birthday\nAna,1.4.1970\n", &o, &p, err, sizeof err), KT_OK);
 	assert_string_equal(p->rows[0].v[IF_BIRTHDAY], "1970-04-01");
