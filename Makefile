@@ -90,6 +90,7 @@ test: test-plain test-san test-tsan
 bench: build
 	./$(BUILD)/tests/bench/kt-bench-snapshot ./$(BUILD)/server/kartoteka-server 5
 	./$(BUILD)/tests/bench/kt-bench-propagation ./$(BUILD)/server/kartoteka-server 100 200
+	./$(BUILD)/tests/bench/kt-bench-import ./$(BUILD)/server/kartoteka-server 50000
 
 # Pushed mutations (about 10 s): 20 devices x 30 batches x 100 edits,
 # durable, with a 21st device timing single mutations meanwhile.
@@ -116,7 +117,7 @@ bench-rights: build
 # in the committed tests/fuzz/corpus/); crashes go to artifacts/.
 BUILD_FUZZ   ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= proto client session
+FUZZ_TARGETS ?= proto client session import
 FUZZ_FLAGS   ?= -max_len=8192 -rss_limit_mb=2048 -dict=tests/fuzz/kartoteka.dict
 FUZZ_PKGS    := clang libclang-rt-14-dev
 
@@ -129,7 +130,7 @@ fuzz: deps
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
-	CC=clang cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKT_FUZZ=ON >/dev/null
+	CC=clang CXX=clang++ cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKT_FUZZ=ON >/dev/null
 	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target kartoteka-server $(addprefix fuzz_,$(FUZZ_TARGETS))
 	@failed=""; for t in $(FUZZ_TARGETS); do \
 	  work=$(BUILD_FUZZ)/corpus-work/$$t; log=$(BUILD_FUZZ)/fuzz_$$t.log; \

@@ -10,6 +10,8 @@
 #include "cli/admin.h"
 #include "db/audit.h"
 #include "cli/backup.h"
+#include "cli/export.h"
+#include "cli/import.h"
 #include "net/client_addr.h"
 #include "db/keyring.h"
 #include "cli/init_demo.h"
@@ -51,6 +53,13 @@ static void usage(FILE *f)
 		"  restore --db FILE --from FILE          put a backup in place (server stopped); clients\n"
 		"          [--keys-from KEYS]             erased since the backup are erased again; --keys-from\n"
 		"                                         also puts a keyring copy (backup --keys-to) in place\n"
+		"  import clients --db FILE --location L FILE.csv [--map COL=FIELD ...] [--dry-run]\n"
+		"                 [--skip-invalid] [--country CC] [--encoding E] [--date-format DMY|MDY]\n"
+		"                                         a client list from other salon software (see:\n"
+		"                                         kartoteka-server import --help)\n"
+		"  export clients|appointments --db FILE --format csv|json [--location L] [--out FILE]\n"
+		"                                         the salon's data to take anywhere (see:\n"
+		"                                         kartoteka-server export --help)\n"
 		"  policy                                 print the access policy matrix (Markdown)\n"
 		"  privacy SUBCOMMAND --db FILE ...       export, erase, pending, erasure-status, retention\n"
 		"                                          (see: kartoteka-server privacy help)\n"
@@ -350,7 +359,7 @@ static int cmd_privacy(int argc, char **argv)
 static bool is_command(const char *cmd)
 {
 	static const char *const known[] = {"init", "serve", "admin", "audit", "keys", "backup",
-					    "restore", "privacy", "policy", "help"};
+					    "restore", "privacy", "policy", "help", "import", "export"};
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
 		if (!strcmp(cmd, known[i]))
 			return true;
@@ -389,6 +398,10 @@ int main(int argc, char **argv)
 				admin_usage_print(stdout);
 			else if (!strcmp(cmd, "privacy"))
 				privacy_usage(stdout);
+			else if (!strcmp(cmd, "import"))
+				import_usage(stdout);
+			else if (!strcmp(cmd, "export"))
+				export_usage(stdout);
 			else if (is_command(cmd))
 				usage(stdout);
 			else
@@ -428,6 +441,10 @@ int main(int argc, char **argv)
 				    kt_arg_value(argc, argv, "--keys-from"));
 	if (!strcmp(cmd, "privacy"))
 		return cmd_privacy(argc - 2, argv + 2);
+	if (!strcmp(cmd, "import"))
+		return import_main(argc - 2, argv + 2);
+	if (!strcmp(cmd, "export"))
+		return export_main(argc - 2, argv + 2);
 	if (!strcmp(cmd, "policy")) {
 		policy_print_markdown(stdout);
 		return 0;

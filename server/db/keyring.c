@@ -564,6 +564,53 @@ static int create_key(kt_keyring *kr, const char *owner, uint8_t key[KEY_LEN], u
 	return KT_OK;
 }
 
+int keyring_create_keys(kt_keyring *kr, const char *const *owners, int n)
+{
+	uint8_t key[KEY_LEN], w[WRAPPED_LEN];
+	sqlite3_stmt *s = NULL;
+	bool present;
+	int rc = KT_OK;
+	if (!kr || !kr->db || kr->read_only)
+		return KT_EDENIED;
+	if (n <= 0)
+		return KT_OK;
+	if (exec(kr->db, "BEGIN IMMEDIATE"))
+		return KT_EBUSY;
+	if (check_master(kr->db, kr->master, &present) != KT_OK) {
+		const char *msg = NULL;
+		exec(kr->db, "ROLLBACK");
+		if (load_master(kr, &msg)) /* rotated under us: take the new key */
+			return KT_EIO;
+		if (exec(kr->db, "BEGIN IMMEDIATE"))
+			return KT_EBUSY;
+	}
+	/* OR IGNORE: an owner who has a key keeps it */
+	if (sqlite3_prepare_v2(kr->db, "INSERT OR IGNORE INTO data_key(owner, version, wrapped) VALUES(?, 1, ?)", -1,
+			       &s, NULL) != SQLITE_OK)
+		rc = KT_EIO;
+	for (int i = 0; !rc && i < n; i++) {
+		if (keyring_erased(kr, owners[i])) {
+			rc = KT_ENOT_FOUND; /* an erased client never gets a key again */
+			break;
+		}
+		randombytes_buf(key, KEY_LEN);
+		wrap_key(kr->master, owners[i], 1, key, w);
+		sqlite3_bind_text(s, 1, owners[i], -1, SQLITE_STATIC);
+		sqlite3_bind_blob(s, 2, w, sizeof w, SQLITE_STATIC);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			rc = KT_EIO;
+		sqlite3_reset(s);
+	}
+	sodium_memzero(key, KEY_LEN);
+	sqlite3_finalize(s);
+	if (rc || exec(kr->db, "COMMIT")) {
+		exec(kr->db, "ROLLBACK");
+		return rc ? rc : KT_EIO;
+	}
+	kr->data_version = data_version_of(kr);
+	return KT_OK;
+}
+
 uint64_t keyring_unwraps(const kt_keyring *kr)
 {
 	return kr ? kr->unwraps : 0;

@@ -322,6 +322,29 @@ const char *const kt_migrations[] = {
 	" WHEN old.portal_enabled IS NOT new.portal_enabled BEGIN UPDATE rights_gen SET gen = gen + 1; END;"
 	"CREATE TRIGGER rights_client_del AFTER DELETE ON client WHEN old.portal_enabled"
 	" BEGIN UPDATE rights_gen SET gen = gen + 1; END;",
+
+	/* 16: consents brought in with a client list from other software
+	 * (domain/import.c) are recorded with source 'import', so the proof
+	 * says where they came from. SQLite cannot change a CHECK in place:
+	 * the table is copied, its index and trigger made again. */
+	"CREATE TABLE consent_16("
+	" id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organisation(id),"
+	" client_id TEXT NOT NULL REFERENCES client(id),"
+	" purpose TEXT NOT NULL CHECK(purpose IN ('marketing_email','marketing_sms','birthday_greetings',"
+	"'review_requests','photo_use','health_data')),"
+	" granted INTEGER NOT NULL CHECK(granted IN (0, 1)), at INTEGER NOT NULL,"
+	" source TEXT NOT NULL CHECK(source IN ('in_salon','portal','email_link','import')),"
+	" text_version TEXT NOT NULL, recorded_by TEXT,"
+	" recorded_kind TEXT NOT NULL CHECK(recorded_kind IN ('staff','client','operator')),"
+	" version INTEGER NOT NULL DEFAULT 1, updated_at INTEGER NOT NULL);"
+	"INSERT INTO consent_16(id, org_id, client_id, purpose, granted, at, source, text_version, recorded_by,"
+	" recorded_kind, version, updated_at) SELECT id, org_id, client_id, purpose, granted, at, source,"
+	" text_version, recorded_by, recorded_kind, version, updated_at FROM consent;"
+	"DROP TABLE consent;"
+	"ALTER TABLE consent_16 RENAME TO consent;"
+	"CREATE INDEX consent_client ON consent(client_id, purpose, at);"
+	"CREATE TRIGGER consent_no_update BEFORE UPDATE ON consent BEGIN"
+	" SELECT RAISE(ABORT, 'consent history is append-only'); END;",
 };
 
 const int kt_migration_count = sizeof kt_migrations / sizeof kt_migrations[0];

@@ -26,6 +26,7 @@ SERVER_COMMANDS = [
     ["admin", "--db", "DB", "consent"], ["admin", "--db", "DB", "consent", "show"],
     ["admin", "--db", "DB", "portal"], ["admin", "--db", "DB", "portal", "invite"],
     ["admin", "--db", "DB", "portal", "outbox"],
+    ["import"], ["import", "clients"], ["export"], ["export", "clients"], ["export", "appointments"],
 ]
 CLIENT_COMMANDS = [
     [], ["login"], ["sync"], ["watch"], ["ls"], ["show"], ["status"], ["logout"],

@@ -294,12 +294,27 @@ class ReadmeTest(unittest.TestCase):
                     "audit show lacks the edits")
         self.expect(name, r, "audit log ok" in r.stdout, "the chain does not verify")
 
+    def check_import(self, name, r):
+        self.expect(name, r, "would create 1 client(s)" in r.stdout and "dry run: nothing was changed" in r.stdout,
+                    "the dry run does not say what it would create")
+        self.expect(name, r, "imported 1 client(s) into Lepota Maribor from stranke.csv" in r.stdout,
+                    "the import does not say what it created")
+        ids = [i for (i,) in self.sql("SELECT c.id FROM client c JOIN client_location cl ON cl.client_id = c.id "
+                                      "JOIN location l ON l.id = cl.location_id WHERE l.name = 'Lepota Maribor'")]
+        nina = [c for c in (self.row("client", i) for i in ids) if c["name"] == "Nina Oblak"]
+        self.expect(name, r, len(nina) == 1, "not one Nina Oblak at Maribor")
+        self.assertEqual((nina[0]["phone"], nina[0]["birthday"]), ("+38641222333", "1980-02-01"))
+        self.assertEqual(self.sql("SELECT purpose, granted, source FROM consent WHERE client_id = ?", nina[0]["id"]),
+                         [("marketing_sms", 1, "import")])
+        self.expect(name, r, '"Nina Oblak",,"+38641222333","1980-02-01"' in r.stdout and '"yes"' in r.stdout,
+                    "the export does not hold the imported card")
+
     def test_readme_blocks_do_what_the_text_says(self):
         with open(README) as f:
             found = blocks(f.read())
         names = [n for n, _ in found]
         checks = ["make-run", "owner", "specialist", "reception", "ids", "watch", "write", "moved", "privacy",
-                  "erase", "offline", "visit", "batch", "audit"]
+                  "erase", "offline", "visit", "batch", "audit", "import"]
         self.assertEqual(names, checks, "README markers and the test's checks differ")
         for name, code in found:
             if name == "make-run":

@@ -211,6 +211,16 @@ static void test_check_rules_by_principal(void **state)
 	assert_int_equal(consent_check(st, NULL, &c, why, sizeof why), KT_OK);
 	assert_string_equal(c.recorded_kind, "operator");
 	assert_string_equal(c.recorded_by, "");
+	/* an imported client list is the operator's: import, never by staff or a client */
+	c = entry(client, "marketing_email", 1, 0);
+	strcpy(c.source, "import");
+	assert_int_equal(consent_check(st, NULL, &c, why, sizeof why), KT_OK);
+	c = entry(client, "marketing_email", 1, 0);
+	strcpy(c.source, "import");
+	assert_int_equal(consent_check(st, &rec, &c, why, sizeof why), KT_EDENIED);
+	c = entry(client, "marketing_email", 1, 0);
+	strcpy(c.source, "import");
+	assert_int_equal(consent_check(st, &cl, &c, why, sizeof why), KT_EDENIED);
 }
 
 int main(void)

@@ -150,12 +150,44 @@ static void test_ledger_outlives_an_older_keyring_copy(void **state)
 	free(sealed);
 }
 
+/* keyring_create_keys: many new owners in one commit; an owner who has a
+ * key keeps it (its values still open), an erased one gets none. */
+static void test_keys_for_many_owners_at_once(void **state)
+{
+	kt_keyring *kr;
+	const char *msg = NULL, *owners[3] = {"client-000", "client-001", "client-002"};
+	uint8_t *old, *v;
+	size_t oldn, n, pn;
+	char *plain;
+	(void)state;
+	assert_int_equal(keyring_open(db, true, false, &kr, &msg), KT_OK);
+	assert_int_equal(keyring_seal(kr, "client-001", "client", "allergies", "client-001", "pollen", 6, &old, &oldn),
+			 KT_OK);
+	assert_int_equal(keyring_create_keys(kr, owners, 3), KT_OK);
+	for (int i = 0; i < 3; i++)
+		assert_true(keyring_has(kr, owners[i]));
+	assert_int_equal(keyring_unseal(kr, "client", "allergies", "client-001", old, oldn, &plain, &pn), KT_OK);
+	assert_string_equal(plain, "pollen");
+	free(plain);
+	assert_int_equal(keyring_seal(kr, "client-002", "client", "allergies", "client-002", "latex", 5, &v, &n), KT_OK);
+	assert_int_equal(keyring_unseal(kr, "client", "allergies", "client-002", v, n, &plain, &pn), KT_OK);
+	assert_string_equal(plain, "latex");
+	free(plain);
+	free(v);
+	free(old);
+	assert_int_equal(keyring_destroy(kr, "client-000"), KT_OK);
+	assert_int_equal(keyring_create_keys(kr, owners, 3), KT_ENOT_FOUND);
+	assert_false(keyring_has(kr, "client-000"));
+	keyring_close(kr);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_working_set_of_500_owners_stays_cached, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_destroyed_key_leaves_the_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ledger_outlives_an_older_keyring_copy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keys_for_many_owners_at_once, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
