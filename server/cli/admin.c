@@ -37,6 +37,15 @@ void admin_usage_print(FILE *f)
 			"  staff deactivate ID         the person can no longer sign in; sessions end\n"
 			"  staff location ID add|remove LOCATION    where the person works\n"
 			"  staff role ID ROLE          owner, manager, reception or specialist\n"
+			"  hours set LOCATION DAYS INTERVALS|closed    opening hours: mon-sat 09:00-12:00,13:00-19:00\n"
+			"  hours show LOCATION         opening and working hours by weekday, local time\n"
+			"  closed add LOCATION YYYY-MM-DD [--reason TEXT]   a closed day (holiday)\n"
+			"  staff hours set STAFF LOCATION DAYS INTERVALS|off   working hours there\n"
+			"  staff time-off add STAFF --from TIME --to TIME [--reason TEXT]\n"
+			"                              TIME local to the person's first location\n"
+			"  service create --name N --duration MIN --price 25.00 [--locations L,L]\n"
+			"                 [--specialists S,S] [--buffer MIN]    prints the new id\n"
+			"  service edit SERVICE [the same options]\n"
 			"  consent CLIENT_ID PURPOSE grant|withdraw --text-version V [--source in_salon|email_link]\n"
 			"                              [--at MS]                prints the new id\n"
 			"  consent show CLIENT_ID      history and state, tab-separated\n"
@@ -491,6 +500,8 @@ static int admin_staff(kt_store *st, int argc, char **argv)
 
 	if (argc >= 1 && (!strcmp(argv[0], "location") || !strcmp(argv[0], "role")))
 		return admin_staff_rights(st, argc, argv);
+	if (argc >= 1 && (!strcmp(argv[0], "hours") || !strcmp(argv[0], "time-off")))
+		return admin_staff_schedule(st, argc, argv);
 	if (argc < 1 || strcmp(argv[0], "deactivate"))
 		return admin_usage_error("staff deactivate ID, location ID add|remove LOCATION, or role ID ROLE?");
 	if ((rc = admin_parse(argc - 1, argv + 1, NULL, 0, pos, 1, &npos)))
@@ -518,13 +529,15 @@ int admin_main(const char *db_path, int argc, char **argv)
 		return ADMIN_OK;
 	}
 	if (strcmp(argv[0], "appointment") && strcmp(argv[0], "client") && strcmp(argv[0], "list") &&
-	    strcmp(argv[0], "device") && strcmp(argv[0], "staff") && strcmp(argv[0], "consent"))
+	    strcmp(argv[0], "device") && strcmp(argv[0], "staff") && strcmp(argv[0], "consent") &&
+	    strcmp(argv[0], "hours") && strcmp(argv[0], "closed") && strcmp(argv[0], "service"))
 		return admin_usage_error("unknown subcommand '%.40s'", argv[0]);
 	if (!db_path)
 		return admin_usage_error("--db FILE is required");
 	/* listings only read: they may be pointed at a backup (--keys for its keyring) */
 	bool reads = !strcmp(argv[0], "list") || (argc > 1 && !strcmp(argv[0], "device") && !strcmp(argv[1], "list")) ||
-		     (argc > 1 && !strcmp(argv[0], "consent") && !strcmp(argv[1], "show"));
+		     (argc > 1 && !strcmp(argv[0], "consent") && !strcmp(argv[1], "show")) ||
+		     (argc > 1 && !strcmp(argv[0], "hours") && !strcmp(argv[1], "show"));
 	if (store_open(db_path, reads ? KT_STORE_READONLY : 0, &st, &msg))
 		return admin_fail("%s: %s", db_path, msg ? msg : "cannot open");
 	/* the audit log names who changed what: edits made here are the operator's */
@@ -539,6 +552,12 @@ int admin_main(const char *db_path, int argc, char **argv)
 		rc = admin_staff(st, argc - 1, argv + 1);
 	else if (!strcmp(argv[0], "consent"))
 		rc = admin_consent(st, argc - 1, argv + 1);
+	else if (!strcmp(argv[0], "hours"))
+		rc = admin_hours(st, argc - 1, argv + 1);
+	else if (!strcmp(argv[0], "closed"))
+		rc = admin_closed(st, argc - 1, argv + 1);
+	else if (!strcmp(argv[0], "service"))
+		rc = admin_service(st, argc - 1, argv + 1);
 	else
 		rc = admin_list(st, argc - 1, argv + 1);
 	store_close(st);
