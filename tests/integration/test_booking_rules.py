@@ -7,6 +7,7 @@ specialist sees their own working hours and time off but nobody else's; a
 client sees the opening hours but no working hours and no time off."""
 import json
 import sqlite3
+import subprocess
 import uuid
 from datetime import datetime, timezone
 
@@ -232,6 +233,84 @@ class BookingRulesTest(h.DemoServerTest):
         names = {f["name"] for f in services}
         self.assertIn("Colour", names)
         self.assertNotIn("Maribor only", names)
+
+class AdminScheduleTest(h.DemoServerTest):
+    """The same data from kartoteka-server admin, by names and in local time."""
+
+    def admin(self, *args):
+        return subprocess.run([h.SERVER, "admin", "--db", self.db] + list(args), capture_output=True, text=True)
+
+    def test_hours_by_name_then_a_booking_outside_them_is_refused(self):
+        out = self.admin("hours", "set", "Lepota Maribor", "mon-fri", "09:00-12:00,13:00-19:00")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("Lepota Maribor (Europe/Ljubljana), Mondays: 09:00-12:00,13:00-19:00 (was: not set)",
+                      out.stdout)
+        self.assertEqual(out.stdout.count("\n"), 5)
+        amb = self.admin("hours", "set", "Lepota", "sat", "closed")
+        self.assertEqual(amb.returncode, 1)
+        self.assertIn("Lepota Center", amb.stderr)
+        self.assertIn("Lepota Maribor", amb.stderr)
+        bad = self.admin("hours", "set", "Lepota Maribor", "sat", "19:00-09:00")
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("intervals: 19:00-09:00 must start before it ends", bad.stderr)
+        show = self.admin("hours", "show", "Lepota Maribor")
+        self.assertEqual(show.returncode, 0, show.stderr)
+        lines = show.stdout.splitlines()
+        self.assertEqual(lines[0], "Lepota Maribor (Europe/Ljubljana)")
+        self.assertEqual(lines[1].split()[:3], ["weekday", "opening", "hours"])
+        self.assertEqual(lines[2].split()[:2], ["Monday", "09:00-12:00,13:00-19:00"])
+        self.assertEqual(lines[8].split()[:2], ["Sunday", "closed"])
+        con = sqlite3.connect(self.db)
+        loc, = con.execute("SELECT id FROM location WHERE name = 'Lepota Maribor'").fetchone()
+        spec, name = con.execute("SELECT s.id, s.display_name FROM staff s JOIN staff_location sl ON "
+                                 "sl.staff_id = s.id WHERE sl.location_id = ? AND s.role = 'specialist' ORDER BY "
+                                 "s.id", (loc,)).fetchone()
+        client, = con.execute("SELECT client_id FROM client_location WHERE location_id = ? ORDER BY client_id",
+                              (loc,)).fetchone()
+        n_audit, = con.execute("SELECT count(*) FROM audit WHERE entity = 'opening_hours'").fetchone()
+        con.close()
+        self.assertEqual(n_audit, 5)  # one entry per day set
+        off = self.admin("staff", "time-off", "add", name, "--from", "2031-03-03 00:00", "--to", "2031-03-08 00:00",
+                         "--reason", "course")
+        self.assertEqual(off.returncode, 0, off.stderr)
+        self.assertIn("is off from 2031-03-03 00:00 CET to 2031-03-08 00:00 CET", off.stdout)
+        # the admin command books through the same rules: Monday 2031-03-03 10:00 local
+        where = ["--location", loc, "--client", client, "--specialist", spec, "--duration", "30"]
+        res = self.admin("appointment", "create", *where, "--start", "2031-03-03T09:00:00Z")
+        self.assertEqual(res.returncode, 1)
+        self.assertIn("(time_off)", res.stderr)
+        res = self.admin("appointment", "create", *where, "--start", "2031-03-10T11:30:00Z")  # 12:30: lunch
+        self.assertIn("is open 09:00-12:00, 13:00-19:00 on Mondays", res.stderr)
+        res = self.admin("appointment", "create", *where, "--start", "2031-03-10T11:30:00Z", "--override",
+                         "opening_hours", "--reason", "walk-in at lunch")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        con = sqlite3.connect(self.db)
+        n, = con.execute("SELECT count(*) FROM audit WHERE action = 'override:opening_hours' AND entity_id = ?",
+                         (res.stdout.strip(),)).fetchone()
+        con.close()
+        self.assertEqual(n, 1)
+
+    def test_a_service_by_names_with_price_and_buffer(self):
+        con = sqlite3.connect(self.db)
+        name, = con.execute("SELECT display_name FROM staff WHERE role = 'specialist' ORDER BY id").fetchone()
+        con.close()
+        out = self.admin("service", "create", "--name", "Express cut", "--duration", "30", "--price", "25.00",
+                         "--locations", "Lepota Center", "--specialists", name, "--buffer", "10")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("created service Express cut: name=Express cut duration=30 price=25.00 "
+                      "locations=Lepota Center specialists=%s buffer=10" % name, out.stdout)
+        sid = out.stdout.splitlines()[-1]
+        row = self.server_row("service", sid)
+        self.assertEqual((row["price_cents"], row["buffer_min"], row["location_id"]),
+                         (2500, 10, row["location_ids"]))
+        bad = self.admin("service", "edit", "Express cut", "--buffer", "999")
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("buffer_min must be whole minutes from 0 to 240", bad.stderr)
+        ok = self.admin("service", "edit", "Express cut", "--price", "27,50", "--locations", "")
+        self.assertEqual(ok.returncode, 0, ok.stderr)
+        row = self.server_row("service", sid)
+        self.assertEqual((row["price_cents"], row["location_ids"], row["location_id"]), (2750, "", None))
+
 
 if __name__ == "__main__":
     h.main()
