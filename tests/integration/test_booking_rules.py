@@ -208,7 +208,8 @@ class BookingRulesTest(h.DemoServerTest):
         self.assertTrue(hours)
         self.assertEqual({f["staff_id"] for f in hours}, {self.spec})
         off = [f for (t, _), f in rows.items() if t == "time_off"]
-        self.assertEqual([(f["staff_id"], f["reason"]) for f in off], [(self.spec, "dentist")])
+        self.assertEqual({f["staff_id"] for f in off}, {self.spec})  # the other's ("family matters") is not here
+        self.assertIn("dentist", [f["reason"] for f in off])
         self.assertTrue(any(t == "opening_hours" for t, _ in rows))
         # reception books with everyone's hours and time off, but not why someone is off
         rows = self.snapshot(self.rec)
