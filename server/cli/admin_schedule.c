@@ -235,8 +235,6 @@ static int show_hours(kt_store *st, const char *loc)
 
 int admin_hours(kt_store *st, int argc, char **argv)
 {
-	if (argc == 1 && !strcmp(argv[0], "--help"))
-		return usage("hours"), 0;
 	if (argc == 4 && !strcmp(argv[0], "set"))
 		return set_hours(st, NULL, argv[1], argv[2], argv[3]);
 	if (argc == 2 && !strcmp(argv[0], "show"))

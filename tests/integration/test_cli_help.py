@@ -26,6 +26,11 @@ SERVER_COMMANDS = [
     ["admin", "--db", "DB", "consent"], ["admin", "--db", "DB", "consent", "show"],
     ["admin", "--db", "DB", "portal"], ["admin", "--db", "DB", "portal", "invite"],
     ["admin", "--db", "DB", "portal", "outbox"],
+    ["admin", "--db", "DB", "hours"], ["admin", "--db", "DB", "hours", "set"], ["admin", "--db", "DB", "hours", "show"],
+    ["admin", "--db", "DB", "closed"], ["admin", "--db", "DB", "closed", "add"],
+    ["admin", "--db", "DB", "staff", "hours"], ["admin", "--db", "DB", "staff", "time-off"],
+    ["admin", "--db", "DB", "service"], ["admin", "--db", "DB", "service", "create"],
+    ["admin", "--db", "DB", "service", "edit"],
 ]
 CLIENT_COMMANDS = [
     [], ["login"], ["sync"], ["watch"], ["ls"], ["show"], ["status"], ["logout"],
