@@ -27,8 +27,8 @@ static char *locs_json(kt_store *st, const char *locs)
  * (KT_ROUTE_VIA_STAFF). Log a put of each with the owner's old and new
  * locations, so devices that gain the owner get them and devices that lose
  * it get evictions. No audit entry: the link's own entry records the move. */
-static int relog_rows(kt_store *st, const char *org, kt_route route, const char *owner_id, const char *loc_old,
-		      const char *loc_new)
+int st_relog_rows(kt_store *st, const char *org, kt_route route, const char *owner_id, const char *loc_old,
+		  const char *loc_new)
 {
 	const char *col = route == KT_ROUTE_VIA_CLIENT ? "client_id" : "staff_id";
 	const char *client = route == KT_ROUTE_VIA_CLIENT ? owner_id : NULL;
@@ -97,9 +97,9 @@ static int link_change(kt_store *st, const kt_table *t, const char *row_id, cons
 		goto out;
 	rc = st_log_change(st, org, t, row_id, false, loc_old, c_old, loc_new, c_new);
 	if (!rc && t->route == KT_ROUTE_CLIENT_LOCS)
-		rc = relog_rows(st, org, KT_ROUTE_VIA_CLIENT, row_id, loc_old, loc_new);
+		rc = st_relog_rows(st, org, KT_ROUTE_VIA_CLIENT, row_id, loc_old, loc_new);
 	if (!rc && t->route == KT_ROUTE_STAFF_LOCS)
-		rc = relog_rows(st, org, KT_ROUTE_VIA_STAFF, row_id, loc_old, loc_new);
+		rc = st_relog_rows(st, org, KT_ROUTE_VIA_STAFF, row_id, loc_old, loc_new);
 	if (!rc) {
 		char *before = locs_json(st, loc_old), *after = locs_json(st, loc_new);
 		rc = st_audit_row(st, org, strlen(loc_new) > strlen(loc_old) ? "link" : "unlink", t, row_id, c_new,

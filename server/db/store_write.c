@@ -649,6 +649,9 @@ static int update_row(kt_store *st, const kt_table *t, const kt_row *row, const 
 		goto out;
 
 	rc = st_log_change(st, org, t, id, false, loc_old, c_old, loc_new, c_new);
+	/* a staff member who becomes an owner (or stops being one) takes their time off along */
+	if (!rc && t->route == KT_ROUTE_STAFF_LOCS && strcmp(loc_old ? loc_old : "", loc_new ? loc_new : ""))
+		rc = st_relog_rows(st, org, KT_ROUTE_VIA_STAFF, id, loc_old, loc_new);
 	if (!rc) {
 		fields = field_list(t, idx, n);
 		rc = st_audit_row(st, org, "update", t, id, c_new, loc_new, fields, before, after);

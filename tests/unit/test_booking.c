@@ -285,6 +285,38 @@ static void test_an_override_lets_the_named_rule_through_and_says_why(void **sta
 	assert_int_equal(ops_booking_check(st, NULL, &b, 0, &v, err, sizeof err), KT_OK);
 }
 
+/* Time off goes where its person's staff row goes: when that moves (a new
+ * location, a role that routes elsewhere) the change log says so for each
+ * time off too, so devices that gain or lose the person gain or lose it. */
+static void test_time_off_moves_with_its_person(void **state)
+{
+	(void)state;
+	sqlite3_stmt *s;
+	sql("INSERT INTO time_off(id, org_id, staff_id, from_at, to_at, updated_at) VALUES"
+	    " ('00000000-0000-7000-8000-0000000000aa', '" ORG "', '" ANA "', 1900000000000, 1900100000000, 1)");
+	assert_int_equal(store_link_staff_location(st, ANA, LOC2, true), KT_OK);
+	assert_int_equal(sqlite3_prepare_v2(store_db(st),
+					    "SELECT loc_old, loc_new FROM changelog WHERE tbl = 'time_off' ORDER BY seq DESC",
+					    -1, &s, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(s, 0), LOC);
+	assert_string_equal((const char *)sqlite3_column_text(s, 1), LOC "," LOC2);
+	sqlite3_finalize(s);
+	kt_field role = {"role", "owner"};
+	assert_int_equal(store_update(st, "staff", ANA, &role, 1, NULL), KT_OK);
+	assert_int_equal(sqlite3_prepare_v2(store_db(st),
+					    "SELECT loc_new FROM changelog WHERE tbl = 'time_off' ORDER BY seq DESC", -1, &s,
+					    NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(s, 0), "*");
+	sqlite3_finalize(s);
+	role.text = "specialist";
+	assert_int_equal(store_update(st, "staff", ANA, &role, 1, NULL), KT_OK);
+	assert_int_equal(store_link_staff_location(st, ANA, LOC2, false), KT_OK);
+}
+
 static void test_rule_names_and_intervals(void **state)
 {
 	(void)state;
@@ -339,6 +371,7 @@ int main(void)
 		cmocka_unit_test_setup(test_services_where_offered_and_by_whom, clean),
 		cmocka_unit_test_setup(test_buffer_time_after_a_service, clean),
 		cmocka_unit_test_setup(test_an_override_lets_the_named_rule_through_and_says_why, clean),
+		cmocka_unit_test_setup(test_time_off_moves_with_its_person, clean),
 		cmocka_unit_test(test_rule_names_and_intervals),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
