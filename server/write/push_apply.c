@@ -498,12 +498,16 @@ static bool touches_booking(const mut_run *r)
 	return false;
 }
 
-/* 10. booking rules (ops.c: the same for every path that writes appointments) */
+/* 10. booking rules (ops.c: the same for every path that writes appointments);
+ * a time off's period as the write leaves it */
 static bool step_booking(push_ctx *c, mut_run *r)
 {
 	const kt_row *row = r->have_row ? &r->row : NULL;
 	const mut_fields *a = &r->apply;
 	int rc;
+	if (!strcmp(r->t->name, "time_off") && r->nkeep &&
+	    push_val_int(row, a, "from_at") >= push_val_int(row, a, "to_at")) /* one of the two moved past the other */
+		return refuse(c, r, KT_EINVALID, "from_at must be before to_at", r->route, true);
 	if (strcmp(r->t->name, "appointment") || !r->nkeep || !touches_booking(r))
 		return true;
 	kt_booking b = {c->p->org,

@@ -201,6 +201,13 @@ class BookingRulesTest(h.DemoServerTest):
         self.refused(res[2], "invalid", "intervals", "must start before it ends")
         res = self.push_as(self.rec, [self.create("closed_day", location_id=self.loc[A], day="2030-11-02")])
         self.refused(res[0], "forbidden", "reception may not")
+        # a time off whose end is moved before its start: refused naming the rule
+        off = self.create("time_off", staff_id=self.other_spec, from_at=ms("2030-05-01 00:00"),
+                          to_at=ms("2030-05-02 00:00"))
+        self.assertEqual(self.push_as(self.mgr, [off])[0]["status"], "applied")
+        move = {"mid": 1, "tbl": "time_off", "id": off["id"], "op": "update", "base": 1, "at": 1,
+                "f": {"to_at": ms("2030-04-30 00:00")}}
+        self.refused(self.push_as(self.mgr, [move])[0], "invalid", "from_at must be before to_at")
 
     def test_a_specialist_sees_their_own_hours_and_time_off_only(self):
         rows = self.snapshot(self.spec_acc)
