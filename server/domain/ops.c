@@ -192,7 +192,7 @@ static int check_services(kt_store *st, const char *org, const char *loc, const 
 		const char *comma = strchr(p, ',');
 		size_t len = comma ? (size_t)(comma - p) : strlen(p);
 		sqlite3_stmt *s = NULL;
-		ops_id sid, where = "";
+		ops_id sid;
 
 		if (!kt_uuid_valid(p, len))
 			return fail(err, errlen, KT_EINVALID, "services must be a comma list of service ids");
@@ -205,19 +205,15 @@ static int check_services(kt_store *st, const char *org, const char *loc, const 
 			if (!strcmp(seen[i], sid))
 				return fail(err, errlen, KT_EINVALID, "service %s is listed twice", sid);
 		memcpy(seen[n++], sid, sizeof sid);
-		rc = query_row(st, &s,
-			       "SELECT location_id, duration_min FROM service WHERE id = ?1 AND org_id = ?2",
-			       2, sid, org);
-		if (rc == KT_OK) {
-			copy_text(where, sizeof where, sqlite3_column_text(s, 0));
-			*minutes += sqlite3_column_int(s, 1);
-		}
+		/* (where it is offered is a booking rule, booking.c: it can be overridden) */
+		rc = query_row(st, &s, "SELECT duration_min FROM service WHERE id = ?1 AND org_id = ?2", 2, sid, org);
+		if (rc == KT_OK)
+			*minutes += sqlite3_column_int(s, 0);
 		sqlite3_finalize(s);
 		if (rc == KT_ENOT_FOUND)
 			return fail(err, errlen, rc, "no service %s in this organisation", sid);
 		if (rc)
 			return db_fail(err, errlen, rc);
-		(void)where; /* where it is offered is a booking rule (booking.c): it can be overridden */
 		p = comma ? comma + 1 : NULL;
 		if (comma && !*p)
 			return fail(err, errlen, KT_EINVALID, "services must be a comma list of service ids");
