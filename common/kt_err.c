@@ -49,6 +49,13 @@ static const struct {
 			      "the client's e-mail address changed recently; an owner or manager sends this link"},
 	[KT_ERATE_LIMITED] = {"rate_limited", "too many requests of this kind; retry later"},
 	[KT_EDEVICE_TAKEN] = {"device_taken", "this device is signed in as another person"},
+	[KT_EOUTSIDE_OPENING_HOURS] = {"outside_opening_hours", "the location is not open then"},
+	[KT_ELOCATION_CLOSED] = {"location_closed", "the location is closed that day"},
+	[KT_EOUTSIDE_WORKING_HOURS] = {"outside_working_hours", "the specialist does not work then at that location"},
+	[KT_ESTAFF_TIME_OFF] = {"staff_time_off", "the specialist is off then"},
+	[KT_ESERVICE_NOT_BY_SPECIALIST] = {"service_not_by_specialist", "the specialist does not do that service"},
+	[KT_ESERVICE_NOT_AT_LOCATION] = {"service_not_at_location", "the location does not offer that service"},
+	[KT_EBUFFER_OVERLAP] = {"buffer_overlap", "the service's buffer time runs into the next booking"},
 };
 
 const char *kt_err_name(int code)

@@ -43,6 +43,15 @@ typedef enum kt_err {
 	KT_EEMAIL_RECENT,   /* "email_recently_changed": a link to a new address needs an owner or manager */
 	KT_ERATE_LIMITED,   /* "rate_limited": too many requests of this kind from this person; retry later */
 	KT_EDEVICE_TAKEN,   /* "device_taken": the device id is signed in as another person */
+	/* booking rules (ops.c): which rule an appointment breaks; each can be
+	 * overridden with a reason, like a double booking */
+	KT_EOUTSIDE_OPENING_HOURS, /* "outside_opening_hours": the location is not open then */
+	KT_ELOCATION_CLOSED,       /* "location_closed": a closed day (holiday) of the location */
+	KT_EOUTSIDE_WORKING_HOURS, /* "outside_working_hours": the specialist does not work then there */
+	KT_ESTAFF_TIME_OFF,        /* "staff_time_off": the specialist is off then */
+	KT_ESERVICE_NOT_BY_SPECIALIST, /* "service_not_by_specialist": not one of their services */
+	KT_ESERVICE_NOT_AT_LOCATION,   /* "service_not_at_location": the location does not offer it */
+	KT_EBUFFER_OVERLAP,        /* "buffer_overlap": a service's buffer time runs into another booking */
 	KT_ERR_COUNT
 } kt_err;
 

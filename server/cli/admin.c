@@ -23,9 +23,9 @@ void admin_usage_print(FILE *f)
 			"  appointment create --location ID --client ID --specialist ID --start TIME\n"
 			"                     [--duration MIN] [--services ID,ID] [--status S]\n"
 			"                     [--note TEXT] [--internal-note TEXT]      prints the new id\n"
-			"                     [--allow-overlap --reason TEXT]\n"
+			"                     [--allow-overlap | --override RULE,RULE] [--reason TEXT]\n"
 			"  appointment move ID [--location ID] [--specialist ID] [--start TIME]\n"
-			"                     [--allow-overlap --reason TEXT]\n"
+			"                     [--allow-overlap | --override RULE,RULE] [--reason TEXT]\n"
 			"  appointment cancel ID\n"
 			"  client set ID FIELD VALUE | client set ID FIELD --clear\n"
 			"  list locations|staff|clients|services [--limit N]     tab-separated, id first\n"
@@ -37,6 +37,15 @@ void admin_usage_print(FILE *f)
 			"  staff deactivate ID         the person can no longer sign in; sessions end\n"
 			"  staff location ID add|remove LOCATION    where the person works\n"
 			"  staff role ID ROLE          owner, manager, reception or specialist\n"
+			"  hours set LOCATION DAYS INTERVALS|closed    opening hours: mon-sat 09:00-12:00,13:00-19:00\n"
+			"  hours show LOCATION         opening and working hours by weekday, local time\n"
+			"  closed add LOCATION YYYY-MM-DD [--reason TEXT]   a closed day (holiday)\n"
+			"  staff hours set STAFF LOCATION DAYS INTERVALS|off   working hours there\n"
+			"  staff time-off add STAFF --from TIME --to TIME [--reason TEXT]\n"
+			"                              TIME local to the person's first location\n"
+			"  service create --name N --duration MIN --price 25.00 [--locations L,L]\n"
+			"                 [--specialists S,S] [--buffer MIN]    prints the new id\n"
+			"  service edit SERVICE [the same options]\n"
 			"  consent CLIENT_ID PURPOSE grant|withdraw --text-version V [--source in_salon|email_link]\n"
 			"                              [--at MS]                prints the new id\n"
 			"  consent show CLIENT_ID      history and state, tab-separated\n"
@@ -46,6 +55,9 @@ void admin_usage_print(FILE *f)
 			"TIME: milliseconds since 1970 (UTC) or 2026-12-01T09:30:00Z\n"
 			"S: booked (default), confirmed, cancelled, no_show, done\n"
 			"--allow-overlap: book the specialist even when busy then (the reason is audited)\n"
+			"--override: book against the named booking rules (overlap, opening_hours, closed_day,\n"
+			"   working_hours, time_off, specialist_service, location_service, buffer); the reason\n"
+			"   is audited with each rule overridden\n"
 			"exit status: 0 done, 1 failed, 2 usage\n");
 }
 
@@ -273,12 +285,24 @@ static int admin_list(kt_store *st, int argc, char **argv)
 /* ---- appointment ---- */
 
 /* --allow-overlap needs --reason and the other way round: a double booking
- * on purpose is always explained in the audit log. */
+ * on purpose is always explained in the audit log. --override RULES is
+ * the same for any booking rule (ops.h); it stands for --allow-overlap. */
+static int override_opts(admin_opt *allow, const admin_opt *rules, unsigned *out)
+{
+	*out = 0;
+	if (!rules->seen)
+		return ADMIN_OK;
+	if (!(*out = ops_rules_parse(rules->value, rules->value ? strlen(rules->value) : 0)))
+		return admin_usage_error("--override wants booking rules joined by commas: %s", ops_rule_names());
+	allow->seen = true;
+	return ADMIN_OK;
+}
+
 static int overlap_opts(const admin_opt *allow, const admin_opt *reason, const char **out)
 {
 	*out = NULL;
 	if (allow->seen != reason->seen)
-		return admin_usage_error("--allow-overlap and --reason TEXT go together");
+		return admin_usage_error("--allow-overlap (or --override) and --reason TEXT go together");
 	if (reason->value && !reason->value[0])
 		return admin_usage_error("--reason wants a text: why is the specialist double-booked?");
 	*out = reason->value;
@@ -287,10 +311,10 @@ static int overlap_opts(const admin_opt *allow, const admin_opt *reason, const c
 
 static int admin_appt_create(kt_store *st, int argc, char **argv)
 {
-	enum { LOC, CLIENT, SPEC, START, DURATION, SERVICES, STATUS, NOTE, INTERNAL, ALLOW, REASON };
+	enum { LOC, CLIENT, SPEC, START, DURATION, SERVICES, STATUS, NOTE, INTERNAL, ALLOW, REASON, OVERRIDE };
 	admin_opt o[] = {{"--location"},      {"--client"},        {"--specialist"}, {"--start"},
 			 {"--duration"},      {"--services"},      {"--status"},     {"--note"},
-			 {"--internal-note"}, {"--allow-overlap", true}, {"--reason"}};
+			 {"--internal-note"}, {"--allow-overlap", true}, {"--reason"}, {"--override"}};
 	kt_appt_args a = {0};
 	char id[KT_UUID_LEN + 1], err[256];
 	const char *pos[1];
@@ -315,7 +339,8 @@ static int admin_appt_create(kt_store *st, int argc, char **argv)
 	a.status = o[STATUS].value;
 	a.client_note = o[NOTE].value;
 	a.internal_note = o[INTERNAL].value;
-	if ((rc = overlap_opts(&o[ALLOW], &o[REASON], &a.overlap_reason)))
+	if ((rc = override_opts(&o[ALLOW], &o[OVERRIDE], &a.override)) ||
+	    (rc = overlap_opts(&o[ALLOW], &o[REASON], &a.overlap_reason)))
 		return rc;
 	if ((rc = ops_appointment_create(st, &a, id, err, sizeof err)))
 		return admin_fail("%s", err);
@@ -325,13 +350,16 @@ static int admin_appt_create(kt_store *st, int argc, char **argv)
 
 static int admin_appt_move(kt_store *st, int argc, char **argv)
 {
-	admin_opt o[] = {{"--location"}, {"--specialist"}, {"--start"}, {"--allow-overlap", true}, {"--reason"}};
+	admin_opt o[] = {{"--location"}, {"--specialist"}, {"--start"}, {"--allow-overlap", true}, {"--reason"},
+			 {"--override"}};
 	const char *pos[1], *reason;
 	char err[256];
 	int64_t start = -1;
+	unsigned override;
 	int npos, rc;
 
-	if ((rc = admin_parse(argc, argv, o, 5, pos, 1, &npos)) || (rc = overlap_opts(&o[3], &o[4], &reason)))
+	if ((rc = admin_parse(argc, argv, o, 6, pos, 1, &npos)) || (rc = override_opts(&o[3], &o[5], &override)) ||
+	    (rc = overlap_opts(&o[3], &o[4], &reason)))
 		return rc;
 	if (npos != 1)
 		return admin_usage_error("appointment move needs the appointment id");
@@ -340,7 +368,8 @@ static int admin_appt_move(kt_store *st, int argc, char **argv)
 	if (o[2].value && (start = parse_time(o[2].value)) < 0)
 		return admin_usage_error(
 			"--start wants ms since 1970 or a UTC time like 2026-12-01T09:30:00Z");
-	if ((rc = ops_appointment_move(st, pos[0], o[0].value, o[1].value, start, reason, err, sizeof err)))
+	if ((rc = ops_appointment_move(st, pos[0], o[0].value, o[1].value, start, reason, override, err,
+					 sizeof err)))
 		return admin_fail("%s", err);
 	return ADMIN_OK;
 }
@@ -471,6 +500,8 @@ static int admin_staff(kt_store *st, int argc, char **argv)
 
 	if (argc >= 1 && (!strcmp(argv[0], "location") || !strcmp(argv[0], "role")))
 		return admin_staff_rights(st, argc, argv);
+	if (argc >= 1 && (!strcmp(argv[0], "hours") || !strcmp(argv[0], "time-off")))
+		return admin_staff_schedule(st, argc, argv);
 	if (argc < 1 || strcmp(argv[0], "deactivate"))
 		return admin_usage_error("staff deactivate ID, location ID add|remove LOCATION, or role ID ROLE?");
 	if ((rc = admin_parse(argc - 1, argv + 1, NULL, 0, pos, 1, &npos)))
@@ -498,13 +529,15 @@ int admin_main(const char *db_path, int argc, char **argv)
 		return ADMIN_OK;
 	}
 	if (strcmp(argv[0], "appointment") && strcmp(argv[0], "client") && strcmp(argv[0], "list") &&
-	    strcmp(argv[0], "device") && strcmp(argv[0], "staff") && strcmp(argv[0], "consent"))
+	    strcmp(argv[0], "device") && strcmp(argv[0], "staff") && strcmp(argv[0], "consent") &&
+	    strcmp(argv[0], "hours") && strcmp(argv[0], "closed") && strcmp(argv[0], "service"))
 		return admin_usage_error("unknown subcommand '%.40s'", argv[0]);
 	if (!db_path)
 		return admin_usage_error("--db FILE is required");
 	/* listings only read: they may be pointed at a backup (--keys for its keyring) */
 	bool reads = !strcmp(argv[0], "list") || (argc > 1 && !strcmp(argv[0], "device") && !strcmp(argv[1], "list")) ||
-		     (argc > 1 && !strcmp(argv[0], "consent") && !strcmp(argv[1], "show"));
+		     (argc > 1 && !strcmp(argv[0], "consent") && !strcmp(argv[1], "show")) ||
+		     (argc > 1 && !strcmp(argv[0], "hours") && !strcmp(argv[1], "show"));
 	if (store_open(db_path, reads ? KT_STORE_READONLY : 0, &st, &msg))
 		return admin_fail("%s: %s", db_path, msg ? msg : "cannot open");
 	/* the audit log names who changed what: edits made here are the operator's */
@@ -519,6 +552,12 @@ int admin_main(const char *db_path, int argc, char **argv)
 		rc = admin_staff(st, argc - 1, argv + 1);
 	else if (!strcmp(argv[0], "consent"))
 		rc = admin_consent(st, argc - 1, argv + 1);
+	else if (!strcmp(argv[0], "hours"))
+		rc = admin_hours(st, argc - 1, argv + 1);
+	else if (!strcmp(argv[0], "closed"))
+		rc = admin_closed(st, argc - 1, argv + 1);
+	else if (!strcmp(argv[0], "service"))
+		rc = admin_service(st, argc - 1, argv + 1);
 	else
 		rc = admin_list(st, argc - 1, argv + 1);
 	store_close(st);

@@ -18,4 +18,11 @@ void admin_usage_print(FILE *f);
 #include "db/store.h"
 int admin_consent(kt_store *st, int argc, char **argv);
 
+/* hours, closed days, staff hours and time off, services: what the
+ * booking rules use (admin_schedule.c). Same exit statuses. */
+int admin_hours(kt_store *st, int argc, char **argv);
+int admin_closed(kt_store *st, int argc, char **argv);
+int admin_staff_schedule(kt_store *st, int argc, char **argv); /* argv[0]: hours or time-off */
+int admin_service(kt_store *st, int argc, char **argv);
+
 #endif

@@ -562,10 +562,23 @@ static int demo_put_services(demo *d)
 		char minutes[16], price[16];
 		snprintf(minutes, sizeof minutes, "%d", menu[i].minutes);
 		snprintf(price, sizeof price, "%d", menu[i].price_cents);
+		/* who does it: the specialists of its kind where it is offered (the
+		 * calendar books each service with one of them) */
+		char specs[NSTAFF * (KT_UUID_LEN + 1)] = "";
+		for (int k = 0; k < NSTAFF; k++) {
+			const demo_acct *a = &d->acct[k];
+			if (strcmp(a->role, "specialist") || a->kind != menu[i].kind ||
+			    (menu[i].loc >= 0 && a->loc != menu[i].loc))
+				continue;
+			if (*specs)
+				strcat(specs, ",");
+			strcat(specs, a->id);
+		}
 		kt_field f[] = {{"location_id", menu[i].loc < 0 ? NULL : d->loc[menu[i].loc]},
 				{"name", menu[i].name},
 				{"duration_min", minutes},
-				{"price_cents", price}};
+				{"price_cents", price},
+				{"specialist_ids", specs}};
 		demo_id(d, d->svc[i]);
 		if ((rc = store_insert(d->st, "service", d->svc[i], d->org, f, NELEM(f), NULL)))
 			return rc;
@@ -1050,11 +1063,49 @@ static demo *demo_new(kt_store *st, uint64_t seed, const demo_flavour *fl, int64
 	return d;
 }
 
+/* What the booking rules use besides the services' specialists: the
+ * holidays of the past half year as closed days (the calendar skipped
+ * them) and a week of annual leave for one stylist after the calendar's
+ * last day. Written last, so the rest of the demo stays as it was for a
+ * seed. No opening or working hours: a salon that has not set them keeps
+ * working, and the tests book the demo's specialists at any hour of any
+ * day; `admin hours set` adds them. */
+static int demo_put_schedule(demo *d)
+{
+	char id[KT_UUID_LEN + 1], day[16], from[24], to[24];
+	int rc;
+	for (int k = 0; k < PAST_DAYS; k++) {
+		int64_t when = d->today - PAST_DAYS + k;
+		if (weekday(when) == 0 || salon_open(when))
+			continue;
+		day_text(when, day);
+		for (int l = 0; l < NLOC; l++) {
+			kt_field f[] = {{"location_id", d->loc[l]}, {"day", day}, {"reason", "Public holiday"}};
+			demo_id(d, id);
+			if ((rc = store_insert(d->st, "closed_day", id, d->org, f, NELEM(f), NULL)))
+				return rc;
+		}
+	}
+	for (int k = 0; k < NSTAFF; k++) {
+		const demo_acct *a = &d->acct[k];
+		if (strcmp(a->role, "specialist"))
+			continue;
+		int64_t first = d->today + FUTURE_DAYS + 14;
+		snprintf(from, sizeof from, "%lld", (long long)lj_to_utc(first, 0));
+		snprintf(to, sizeof to, "%lld", (long long)lj_to_utc(first + 7, 0));
+		kt_field f[] = {{"staff_id", a->id}, {"from_at", from}, {"to_at", to}, {"reason", "Annual leave"}};
+		demo_id(d, id);
+		return store_insert(d->st, "time_off", id, d->org, f, NELEM(f), NULL);
+	}
+	return KT_OK;
+}
+
 static int demo_put(demo *d)
 {
 	int rc;
 	if ((rc = demo_put_org(d)) || (rc = demo_put_staff(d)) || (rc = demo_put_services(d)) ||
-	    (rc = demo_put_clients(d)) || (rc = demo_put_calendar(d)) || (rc = demo_put_consents(d)))
+	    (rc = demo_put_clients(d)) || (rc = demo_put_calendar(d)) || (rc = demo_put_consents(d)) ||
+	    (rc = demo_put_schedule(d)))
 		return rc;
 	return KT_OK;
 }

@@ -27,6 +27,27 @@ static const kt_col service_cols[] = {
 	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"location_id", KT_COL_TEXT},
 	{"name", KT_COL_TEXT}, {"duration_min", KT_COL_INT}, {"price_cents", KT_COL_INT},
 	{"version", KT_COL_INT}, {"updated_at", KT_COL_INT}, {"field_versions", KT_COL_TEXT},
+	{"location_ids", KT_COL_LIST}, {"specialist_ids", KT_COL_LIST}, {"buffer_min", KT_COL_INT},
+};
+static const kt_col opening_hours_cols[] = {
+	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"location_id", KT_COL_TEXT}, {"weekday", KT_COL_INT},
+	{"intervals", KT_COL_TEXT}, {"version", KT_COL_INT}, {"updated_at", KT_COL_INT},
+	{"field_versions", KT_COL_TEXT},
+};
+static const kt_col closed_day_cols[] = {
+	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"location_id", KT_COL_TEXT}, {"day", KT_COL_TEXT},
+	{"reason", KT_COL_TEXT}, {"version", KT_COL_INT}, {"updated_at", KT_COL_INT},
+	{"field_versions", KT_COL_TEXT},
+};
+static const kt_col working_hours_cols[] = {
+	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"staff_id", KT_COL_TEXT}, {"location_id", KT_COL_TEXT},
+	{"weekday", KT_COL_INT}, {"intervals", KT_COL_TEXT}, {"version", KT_COL_INT},
+	{"updated_at", KT_COL_INT}, {"field_versions", KT_COL_TEXT},
+};
+static const kt_col time_off_cols[] = {
+	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"staff_id", KT_COL_TEXT}, {"from_at", KT_COL_INT},
+	{"to_at", KT_COL_INT}, {"reason", KT_COL_TEXT}, {"version", KT_COL_INT}, {"updated_at", KT_COL_INT},
+	{"field_versions", KT_COL_TEXT},
 };
 static const kt_col client_cols[] = {
 	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"name", KT_COL_TEXT, S}, {"email", KT_COL_TEXT, S},
@@ -64,6 +85,10 @@ const kt_table kt_tables[] = {
 	{"location", T(location_cols), KT_ROUTE_SELF_LOC, true},
 	{"staff", T(staff_cols), KT_ROUTE_STAFF_LOCS, true},
 	{"service", T(service_cols), KT_ROUTE_LOC_OPT, true},
+	{"opening_hours", T(opening_hours_cols), KT_ROUTE_LOC_ROW, true},
+	{"closed_day", T(closed_day_cols), KT_ROUTE_LOC_ROW, true},
+	{"working_hours", T(working_hours_cols), KT_ROUTE_LOC_ROW, true},
+	{"time_off", T(time_off_cols), KT_ROUTE_VIA_STAFF, true},
 	{"client", T(client_cols), KT_ROUTE_CLIENT_LOCS, true, false, "id"},
 	{"appointment", T(appointment_cols), KT_ROUTE_LOC_COL, true, false, "client_id"},
 	{"visit", T(visit_cols), KT_ROUTE_LOC_COL, true, false, "client_id"},

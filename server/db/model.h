@@ -27,7 +27,9 @@ typedef enum kt_route {
 	KT_ROUTE_ORG,          /* organisation: belongs to the whole org */
 	KT_ROUTE_SELF_LOC,     /* location: its own id is the location */
 	KT_ROUTE_LOC_COL,      /* appointment, visit: location_id column; client_id column */
-	KT_ROUTE_LOC_OPT,      /* service: location_id column, NULL = every location */
+	KT_ROUTE_LOC_OPT,      /* service: location_ids list column, empty = every location */
+	KT_ROUTE_LOC_ROW,      /* opening_hours, closed_day, working_hours: location_id column, no client */
+	KT_ROUTE_VIA_STAFF,    /* time_off: goes where its staff_id's staff row goes */
 	KT_ROUTE_STAFF_LOCS,   /* staff: locations from staff_location */
 	KT_ROUTE_CLIENT_LOCS,  /* client: locations from client_location; client = itself */
 	KT_ROUTE_VIA_CLIENT,   /* consent: goes where its client_id's client row goes */

@@ -345,6 +345,45 @@ const char *const kt_migrations[] = {
 	"CREATE INDEX consent_client ON consent(client_id, purpose, at);"
 	"CREATE TRIGGER consent_no_update BEFORE UPDATE ON consent BEGIN"
 	" SELECT RAISE(ABORT, 'consent history is append-only'); END;",
+	/* 17: what the booking rules need (ops.c). Times of day are local
+	 * wall-clock "HH:MM" at the location (its time_zone); intervals is a
+	 * comma list of "HH:MM-HH:MM", ascending and apart, so a lunch break is
+	 * two intervals; a row with no intervals is a day off. weekday is ISO:
+	 * 1 Monday .. 7 Sunday. A location or a person with no rows at all has
+	 * no hours set, and nothing is refused for them. time_off holds
+	 * instants (ms UTC, as appointment.start_at): [from_at, to_at).
+	 * service: location_ids (comma list; empty = every location) replaces
+	 * location_id, which the server keeps equal to the only location, or
+	 * NULL, for devices that predate the list; specialist_ids (empty =
+	 * anyone at the location); buffer_min after the service. */
+	"CREATE TABLE opening_hours("
+	" id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organisation(id),"
+	" location_id TEXT NOT NULL REFERENCES location(id),"
+	" weekday INTEGER NOT NULL CHECK(weekday BETWEEN 1 AND 7), intervals TEXT NOT NULL DEFAULT '',"
+	" version INTEGER NOT NULL DEFAULT 1, updated_at INTEGER NOT NULL, field_versions TEXT);"
+	"CREATE UNIQUE INDEX opening_hours_day ON opening_hours(location_id, weekday);"
+	"CREATE TABLE closed_day("
+	" id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organisation(id),"
+	" location_id TEXT NOT NULL REFERENCES location(id), day TEXT NOT NULL, reason TEXT,"
+	" version INTEGER NOT NULL DEFAULT 1, updated_at INTEGER NOT NULL, field_versions TEXT);"
+	"CREATE UNIQUE INDEX closed_day_day ON closed_day(location_id, day);"
+	"CREATE TABLE working_hours("
+	" id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organisation(id),"
+	" staff_id TEXT NOT NULL REFERENCES staff(id), location_id TEXT NOT NULL REFERENCES location(id),"
+	" weekday INTEGER NOT NULL CHECK(weekday BETWEEN 1 AND 7), intervals TEXT NOT NULL DEFAULT '',"
+	" version INTEGER NOT NULL DEFAULT 1, updated_at INTEGER NOT NULL, field_versions TEXT);"
+	"CREATE UNIQUE INDEX working_hours_day ON working_hours(staff_id, location_id, weekday);"
+	"CREATE INDEX working_hours_loc ON working_hours(location_id);"
+	"CREATE TABLE time_off("
+	" id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organisation(id),"
+	" staff_id TEXT NOT NULL REFERENCES staff(id), from_at INTEGER NOT NULL, to_at INTEGER NOT NULL,"
+	" reason TEXT, version INTEGER NOT NULL DEFAULT 1, updated_at INTEGER NOT NULL, field_versions TEXT,"
+	" CHECK(from_at < to_at));"
+	"CREATE INDEX time_off_staff ON time_off(staff_id, from_at);"
+	"ALTER TABLE service ADD COLUMN location_ids TEXT;"
+	"ALTER TABLE service ADD COLUMN specialist_ids TEXT;"
+	"ALTER TABLE service ADD COLUMN buffer_min INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE service SET location_ids = location_id WHERE location_id IS NOT NULL;",
 };
 
 const int kt_migration_count = sizeof kt_migrations / sizeof kt_migrations[0];

@@ -75,6 +75,11 @@ int st_read_row_some(kt_store *st, sqlite3_stmt *s, const kt_table *t, uint64_t 
 int st_load_row(kt_store *st, const kt_table *t, const char *id, kt_row *out);
 
 /* change log and audit of a row write (store_log.c, store_write.c) */
+/* Log a put of each row that goes where row owner_id goes (route
+ * KT_ROUTE_VIA_CLIENT: consents of a client; KT_ROUTE_VIA_STAFF: time off
+ * of a staff member) with the owner's old and new locations (store_links.c). */
+int st_relog_rows(kt_store *st, const char *org, kt_route route, const char *owner_id, const char *loc_old,
+		  const char *loc_new) KT_MUST_CHECK;
 int st_log_change(kt_store *st, const char *org, const kt_table *t, const char *id, bool deleted,
 		  const char *loc_old, const char *client_old, const char *loc_new, const char *client_new);
 int st_audit_row(kt_store *st, const char *org, const char *action, const kt_table *t, const char *id,

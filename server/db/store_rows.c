@@ -54,8 +54,14 @@ int store_row_routing(kt_store *st, const kt_table *t, const char *id, char **lo
 		snprintf(sql, sizeof sql, "SELECT location_id, client_id FROM %s WHERE id = ?", t->name);
 		break;
 	case KT_ROUTE_LOC_OPT:
-		snprintf(sql, sizeof sql, "SELECT coalesce(location_id, '*'), NULL FROM %s WHERE id = ?",
+		snprintf(sql, sizeof sql, "SELECT coalesce(nullif(location_ids, ''), location_id, '*'), NULL FROM %s WHERE id = ?",
 			 t->name);
+		break;
+	case KT_ROUTE_LOC_ROW:
+		snprintf(sql, sizeof sql, "SELECT location_id, NULL FROM %s WHERE id = ?", t->name);
+		break;
+	case KT_ROUTE_VIA_STAFF:
+		snprintf(sql, sizeof sql, "SELECT staff_id, NULL FROM %s WHERE id = ?", t->name);
 		break;
 	case KT_ROUTE_VIA_CLIENT:
 		snprintf(sql, sizeof sql, "SELECT client_id, client_id FROM %s WHERE id = ?", t->name);
@@ -78,8 +84,15 @@ int store_row_routing(kt_store *st, const kt_table *t, const char *id, char **lo
 		snprintf(client, KT_UUID_LEN + 1, "%s", (const char *)sqlite3_column_text(s, 1));
 		break;
 	case KT_ROUTE_LOC_OPT:
+	case KT_ROUTE_LOC_ROW:
 		*locs = st_dup_text(sqlite3_column_text(s, 0));
 		break;
+	case KT_ROUTE_VIA_STAFF: {
+		char staff[KT_UUID_LEN + 1];
+		kt_strcpy_cut(staff, sizeof staff, (const char *)sqlite3_column_text(s, 0));
+		*locs = st_query_locset(st, st_q_staff_locs, staff);
+		break;
+	}
 	case KT_ROUTE_STAFF_LOCS:
 		*locs = st_query_locset(st, st_q_staff_locs, id);
 		break;
@@ -267,8 +280,14 @@ static int routing_from_row(kt_store *st, kt_row *r, const char *id)
 		kt_strcpy_cut(r->client, sizeof r->client, client);
 		break;
 	case KT_ROUTE_LOC_OPT:
+		loc = val_text(r, "location_ids"); /* else (a row from before the list) its one location */
+		if (!loc || !*loc)
+			loc = val_text(r, "location_id");
+		r->locs = strdup(loc && *loc ? loc : "*");
+		break;
+	case KT_ROUTE_LOC_ROW:
 		loc = val_text(r, "location_id");
-		r->locs = strdup(loc ? loc : "*");
+		r->locs = strdup(loc ? loc : "");
 		break;
 	case KT_ROUTE_VIA_CLIENT:
 		client = val_text(r, "client_id");

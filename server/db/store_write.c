@@ -132,6 +132,38 @@ int st_audit_row(kt_store *st, const char *org, const char *action, const kt_tab
 	return audit_append(st, &e);
 }
 
+/* service.location_id predates the list location_ids: the store keeps the
+ * two saying the same, whichever path writes (a device that knows only
+ * location_id, or one that writes the list): location_id is the only
+ * location, or NULL (every location, or several). f as given, or buf with
+ * the other column added; *n follows. */
+static const kt_field *service_compat(const kt_table *t, const kt_field *f, int *n, kt_field buf[65],
+				      char one[KT_UUID_LEN + 1])
+{
+	const kt_field *id = NULL, *ids = NULL;
+	if (strcmp(t->name, "service") || *n >= 64)
+		return f;
+	for (int i = 0; i < *n; i++) {
+		if (!strcmp(f[i].name, "location_id"))
+			id = &f[i];
+		else if (!strcmp(f[i].name, "location_ids"))
+			ids = &f[i];
+	}
+	if ((id && ids) || (!id && !ids))
+		return f;
+	memcpy(buf, f, (size_t)*n * sizeof *f);
+	if (id)
+		buf[*n] = (kt_field){"location_ids", id->text && *id->text ? id->text : NULL};
+	else {
+		bool single = ids->text && strlen(ids->text) == KT_UUID_LEN && !strchr(ids->text, ',');
+		if (single)
+			kt_strcpy_cut(one, KT_UUID_LEN + 1, ids->text);
+		buf[*n] = (kt_field){"location_id", single ? one : NULL};
+	}
+	(*n)++;
+	return buf;
+}
+
 int store_insert(kt_store *st, const char *tbl, const char *id, const char *org_id,
 		 const kt_field *f, int n, int64_t *version_out)
 {
@@ -143,9 +175,12 @@ int store_insert(kt_store *st, const char *tbl, const char *id, const char *org_
 	const kt_field *email = NULL;
 	size_t len;
 	sqlite3_stmt *s = NULL;
+	kt_field compat[65];
+	char one[KT_UUID_LEN + 1];
 
 	if (!t || n > 64 || !id || !kt_uuid_valid(id, strlen(id)))
 		return KT_EINVALID;
+	f = service_compat(t, f, &n, compat, one);
 	is_org = t->route == KT_ROUTE_ORG;
 	if (!is_org && (!org_id || !kt_uuid_valid(org_id, strlen(org_id))))
 		return KT_EINVALID;
@@ -359,7 +394,8 @@ static const char *inline_routing(const kt_table *t)
 {
 	switch (t->route) {
 	case KT_ROUTE_LOC_COL: return "location_id, client_id";
-	case KT_ROUTE_LOC_OPT: return "coalesce(location_id, '*'), NULL";
+	case KT_ROUTE_LOC_OPT: return "coalesce(nullif(location_ids, ''), location_id, '*'), NULL";
+	case KT_ROUTE_LOC_ROW: return "location_id, NULL";
 	default: return "NULL, NULL";
 	}
 }
@@ -370,7 +406,7 @@ static int routing_from(kt_store *st, const kt_table *t, const char *id, sqlite3
 			char client[KT_UUID_LEN + 1])
 {
 	client[0] = 0;
-	if (t->route != KT_ROUTE_LOC_COL && t->route != KT_ROUTE_LOC_OPT)
+	if (t->route != KT_ROUTE_LOC_COL && t->route != KT_ROUTE_LOC_OPT && t->route != KT_ROUTE_LOC_ROW)
 		return store_row_routing(st, t, id, locs, client);
 	*locs = st_dup_text(sqlite3_column_text(s, c0));
 	if (sqlite3_column_type(s, c0 + 1) != SQLITE_NULL)
@@ -384,8 +420,10 @@ static bool changes_routing(const kt_table *t, const int *idx, int n)
 {
 	for (int i = 0; i < n; i++) {
 		const char *c = t->cols[idx[i]].name;
-		if (((t->route == KT_ROUTE_LOC_COL || t->route == KT_ROUTE_LOC_OPT) &&
+		if (((t->route == KT_ROUTE_LOC_COL || t->route == KT_ROUTE_LOC_ROW) &&
 		     (!strcmp(c, "location_id") || !strcmp(c, "client_id"))) ||
+		    (t->route == KT_ROUTE_LOC_OPT && (!strcmp(c, "location_ids") || !strcmp(c, "location_id"))) ||
+		    (t->route == KT_ROUTE_VIA_STAFF && !strcmp(c, "staff_id")) ||
 		    (t->route == KT_ROUTE_STAFF_LOCS && !strcmp(c, "role")) ||
 		    (t->route == KT_ROUTE_VIA_CLIENT && !strcmp(c, "client_id")))
 			return true;
@@ -468,9 +506,12 @@ static int update_row(kt_store *st, const kt_table *t, const kt_row *row, const 
 	int64_t version = 0;
 	size_t len;
 	sqlite3_stmt *s = NULL;
+	kt_field compat[65];
+	char one[KT_UUID_LEN + 1];
 
 	if (!t || n > 64 || n < 1 || !id)
 		return KT_EINVALID;
+	f = service_compat(t, f, &n, compat, one);
 	if ((rc = check_fields(t, f, n, idx)))
 		return rc;
 	if ((rc = st_in_tx_begin(st, &own)))
@@ -608,6 +649,9 @@ static int update_row(kt_store *st, const kt_table *t, const kt_row *row, const 
 		goto out;
 
 	rc = st_log_change(st, org, t, id, false, loc_old, c_old, loc_new, c_new);
+	/* a staff member who becomes an owner (or stops being one) takes their time off along */
+	if (!rc && t->route == KT_ROUTE_STAFF_LOCS && strcmp(loc_old ? loc_old : "", loc_new ? loc_new : ""))
+		rc = st_relog_rows(st, org, KT_ROUTE_VIA_STAFF, id, loc_old, loc_new);
 	if (!rc) {
 		fields = field_list(t, idx, n);
 		rc = st_audit_row(st, org, "update", t, id, c_new, loc_new, fields, before, after);

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
+#include "kt_mp.h"
 #include "kt_util.h"
 #include "db/validate.h"
 
@@ -85,6 +87,94 @@ static bool ends_with(const char *s, const char *tail)
 	return n >= m && !strcmp(s + n - m, tail);
 }
 
+/* "HH:MM" (24:00 only as an end) to minutes of the day; -1 when not. */
+static int hhmm(const char *s, bool end)
+{
+	if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9' || s[2] != ':' || s[3] < '0' || s[3] > '5' ||
+	    s[4] < '0' || s[4] > '9')
+		return -1;
+	int h = (s[0] - '0') * 10 + s[1] - '0', m = (s[3] - '0') * 10 + s[4] - '0';
+	if (h > 24 || (h == 24 && (m || !end)))
+		return -1;
+	return h * 60 + m;
+}
+
+int validate_intervals(const char *text, int out[][2], int cap, int *n, char *why, size_t whycap)
+{
+	*n = 0;
+	for (const char *p = text; p && *p;) {
+		int a, b;
+		if (strlen(p) < 11 || p[5] != '-' || (p[11] && p[11] != ',') || (a = hhmm(p, false)) < 0 ||
+		    (b = hhmm(p + 6, true)) < 0)
+			return refuse(why, whycap, "intervals must be HH:MM-HH:MM joined by commas, e.g. "
+					      "09:00-12:00,13:00-19:00 (local time)");
+		if (a >= b)
+			return refuse(why, whycap, "intervals: %.5s-%.5s must start before it ends", p, p + 6);
+		if (*n && a <= out[*n - 1][1])
+			return refuse(why, whycap, "intervals: %.5s-%.5s must come after the one before it, with a "
+					      "gap (join touching intervals into one)", p, p + 6);
+		if (*n == cap)
+			return refuse(why, whycap, "intervals: at most %d in a day", cap);
+		out[*n][0] = a;
+		out[*n][1] = b;
+		(*n)++;
+		p += p[11] ? 12 : 11;
+		if (p[-1] == ',' && !*p)
+			return refuse(why, whycap, "intervals must not end with a comma");
+	}
+	return KT_OK;
+}
+
+int validate_weekday(const char *s)
+{
+	static const char *const names[] = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+					    "sunday"};
+	size_t n = s ? strlen(s) : 0;
+	if (n == 1 && s[0] >= '1' && s[0] <= '7')
+		return s[0] - '0';
+	for (int i = 0; n >= 3 && i < 7; i++)
+		if (n <= strlen(names[i]) && !strncasecmp(s, names[i], n))
+			return i + 1;
+	return 0;
+}
+
+/* The columns of the schedule tables (opening_hours, closed_day,
+ * working_hours, time_off) and the service's lists; -1 when the column is
+ * none of them, else the verdict. */
+static int schedule_field(const char *tbl, const char *col, const char *text, char *why, size_t cap)
+{
+	long long v;
+	if (!strcmp(col, "weekday"))
+		return parse_int(text, &v) && v >= 1 && v <= 7
+			       ? KT_OK
+			       : refuse(why, cap, "weekday must be 1 (Monday) to 7 (Sunday)");
+	if (!strcmp(col, "intervals")) {
+		int iv[VALIDATE_MAX_INTERVALS][2], n;
+		return validate_intervals(text, iv, VALIDATE_MAX_INTERVALS, &n, why, cap);
+	}
+	if (!strcmp(tbl, "closed_day") && !strcmp(col, "day"))
+		return valid_date(text, 2000, 2099) ? KT_OK
+						    : refuse(why, cap, "day must be YYYY-MM-DD (a real date, 2000-2099)");
+	if (!strcmp(col, "from_at") || !strcmp(col, "to_at"))
+		return parse_int(text, &v) && v >= VALIDATE_TIME_MIN && v < VALIDATE_TIME_MAX
+			       ? KT_OK
+			       : refuse(why, cap, "%s must be a time from 2000-01-01 to 2099-12-31 in ms since 1970 (UTC)",
+					col);
+	if (!strcmp(col, "buffer_min"))
+		return parse_int(text, &v) && v >= 0 && v <= VALIDATE_MAX_BUFFER
+			       ? KT_OK
+			       : refuse(why, cap, "buffer_min must be whole minutes from 0 to %d", VALIDATE_MAX_BUFFER);
+	if (!strcmp(col, "location_ids") || !strcmp(col, "specialist_ids"))
+		return kt_uuid_list_valid(text) ? KT_OK
+						: refuse(why, cap, "%s must be a list of %s ids (UUIDs)", col,
+							 col[0] == 'l' ? "location" : "staff");
+	if (!strcmp(col, "reason"))
+		return strlen(text) <= VALIDATE_MAX_REASON && kt_utf8_valid((const uint8_t *)text, strlen(text))
+			       ? KT_OK
+			       : refuse(why, cap, "reason must be text of at most %d bytes", VALIDATE_MAX_REASON);
+	return -1;
+}
+
 int validate_field(const kt_table *t, const char *col, const char *text, char *why, size_t cap)
 {
 	static const char *const statuses[] = {"booked", "confirmed", "cancelled", "no_show", "done", NULL};
@@ -97,6 +187,9 @@ int validate_field(const kt_table *t, const char *col, const char *text, char *w
 		return refuse(why, cap, "%s is not a field of this table", col);
 	if (!text)
 		return KT_OK; /* clearing; which fields a row needs is the writer's rule */
+	int sc = schedule_field(tbl, col, text, why, cap);
+	if (sc >= 0)
+		return sc;
 	switch (t->cols[c].type) {
 	case KT_COL_INT:
 		if (!parse_int(text, &v))
@@ -142,11 +235,19 @@ int validate_field(const kt_table *t, const char *col, const char *text, char *w
 
 int validate_fields(const kt_table *t, const kt_field *f, int n, char *why, size_t cap)
 {
+	const char *from = NULL, *to = NULL;
 	for (int i = 0; i < n; i++) {
 		int rc = validate_field(t, f[i].name, f[i].text, why, cap);
 		if (rc)
 			return rc;
+		if (!strcmp(f[i].name, "from_at"))
+			from = f[i].text;
+		else if (!strcmp(f[i].name, "to_at"))
+			to = f[i].text;
 	}
+	/* (one of the two alone: the database's CHECK holds the pair) */
+	if (from && to && strtoll(from, NULL, 10) >= strtoll(to, NULL, 10))
+		return refuse(why, cap, "from_at must be before to_at");
 	return KT_OK;
 }
 

@@ -22,6 +22,18 @@ int validate_fields(const kt_table *t, const kt_field *f, int n, char *why, size
 #define VALIDATE_TIME_MAX 4102444800000LL /* 2100-01-01T00:00:00Z */
 #define VALIDATE_MAX_MINUTES 1440
 
+/* Hours of a day (opening_hours, working_hours .intervals): local wall
+ * times "HH:MM-HH:MM" joined by ',', each from < to (an end may be 24:00),
+ * ascending and apart; "" is a day off. */
+#define VALIDATE_MAX_INTERVALS 8
+/* Parse intervals into minutes of the day (out[i][0] from, out[i][1] to).
+ * KT_OK with *n, or KT_EINVALID with why naming the field and the rule. */
+int validate_intervals(const char *text, int out[][2], int cap, int *n, char *why, size_t whycap) KT_MUST_CHECK;
+/* "mon".."sun" or "monday".. or "1".."7" to an ISO weekday; 0 when not. */
+int validate_weekday(const char *name);
+#define VALIDATE_MAX_BUFFER 240 /* minutes of buffer time after a service */
+#define VALIDATE_MAX_REASON 500
+
 /* One plain deliverable address (local@domain; no lists, spaces, angle
  * brackets, quotes or control characters). */
 bool validate_mail_address(const char *addr);

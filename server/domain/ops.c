@@ -10,6 +10,7 @@
 #include "db/audit.h"
 #include "kt_mp.h"
 #include "kt_util.h"
+#include "domain/booking.h"
 #include "domain/ops.h"
 #include "db/validate.h"
 
@@ -178,8 +179,8 @@ static int check_specialist(kt_store *st, const char *org, const char *spec, con
 	return KT_OK;
 }
 
-/* Every element of the comma list is a service of org offered at loc (its
- * own or one for every location), none twice; *minutes gets the sum. */
+/* Every element of the comma list is a service of org, none twice;
+ * *minutes gets the sum. */
 static int check_services(kt_store *st, const char *org, const char *loc, const char *list, int *minutes,
 			  char *err, size_t errlen)
 {
@@ -191,7 +192,7 @@ static int check_services(kt_store *st, const char *org, const char *loc, const 
 		const char *comma = strchr(p, ',');
 		size_t len = comma ? (size_t)(comma - p) : strlen(p);
 		sqlite3_stmt *s = NULL;
-		ops_id sid, where = "";
+		ops_id sid;
 
 		if (!kt_uuid_valid(p, len))
 			return fail(err, errlen, KT_EINVALID, "services must be a comma list of service ids");
@@ -204,21 +205,15 @@ static int check_services(kt_store *st, const char *org, const char *loc, const 
 			if (!strcmp(seen[i], sid))
 				return fail(err, errlen, KT_EINVALID, "service %s is listed twice", sid);
 		memcpy(seen[n++], sid, sizeof sid);
-		rc = query_row(st, &s,
-			       "SELECT location_id, duration_min FROM service WHERE id = ?1 AND org_id = ?2",
-			       2, sid, org);
-		if (rc == KT_OK) {
-			copy_text(where, sizeof where, sqlite3_column_text(s, 0));
-			*minutes += sqlite3_column_int(s, 1);
-		}
+		/* (where it is offered is a booking rule, booking.c: it can be overridden) */
+		rc = query_row(st, &s, "SELECT duration_min FROM service WHERE id = ?1 AND org_id = ?2", 2, sid, org);
+		if (rc == KT_OK)
+			*minutes += sqlite3_column_int(s, 0);
 		sqlite3_finalize(s);
 		if (rc == KT_ENOT_FOUND)
 			return fail(err, errlen, rc, "no service %s in this organisation", sid);
 		if (rc)
 			return db_fail(err, errlen, rc);
-		if (where[0] && strcmp(where, loc))
-			return fail(err, errlen, KT_EINVALID, "service %s is not offered at location %s", sid,
-				    loc);
 		p = comma ? comma + 1 : NULL;
 		if (comma && !*p)
 			return fail(err, errlen, KT_EINVALID, "services must be a comma list of service ids");
@@ -281,13 +276,13 @@ bool ops_reason_valid(const char *s, size_t len)
 	       !memchr(s, 0, len);
 }
 
-int ops_booking_check(kt_store *st, const char *id, const kt_booking *b, bool allow_overlap,
-		      char other[KT_UUID_LEN + 1], char *err, size_t errlen)
+int ops_booking_check(kt_store *st, const char *id, const kt_booking *b, unsigned allow, kt_booking_verdict *v,
+		      char *err, size_t errlen)
 {
 	ops_appt p = {0};
 	int rc, sum;
 
-	other[0] = 0;
+	memset(v, 0, sizeof *v);
 	if (!valid_id(b->org) || !valid_id(b->location_id) || !valid_id(b->client_id) ||
 	    !valid_id(b->specialist_id))
 		return fail(err, errlen, KT_EINVALID,
@@ -310,41 +305,25 @@ int ops_booking_check(kt_store *st, const char *id, const kt_booking *b, bool al
 	if ((rc = check_appt(st, &p, &sum, err, errlen)))
 		return rc == KT_ENOT_FOUND ? KT_EINVALID : rc;
 	if (b->status && !strcmp(b->status, "cancelled"))
-		return KT_OK; /* a cancelled appointment blocks nobody */
-	rc = ops_find_overlap(st, p.spec, b->start_at, (int)b->duration_min, id, other);
-	if (rc == KT_ECONFLICT && allow_overlap)
-		return KT_OK;
-	if (rc == KT_ECONFLICT)
-		return fail(err, errlen, rc, "the specialist is already booked then: appointment %s", other);
-	other[0] = 0;
-	if (rc == KT_EINVALID) /* (the checks above refuse first; the reason stays with the rule) */
-		return fail(err, errlen, rc, "start_at and duration_min must give a time range the overlap rule can check");
-	return rc ? db_fail(err, errlen, rc) : KT_OK;
-}
-
-int ops_booking_override_record(kt_store *st, const char *org, const char *id, const char *client_id,
-				const char *location_id, const char *other, const char *reason)
-{
-	json_t *o = json_pack("{s:s, s:s}", "overlaps", other, "reason", reason);
-	char *after = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	int rc = KT_ENOMEM;
-	json_decref(o);
-	if (after) {
-		kt_audit_entry e = {org,         "override:overlap", "appointment", id, client_id,
-				    location_id, "start_at,duration_min,specialist_id", NULL, after};
-		rc = audit_append(st, &e);
-	}
-	free(after);
-	return rc;
+		return KT_OK; /* a cancelled appointment blocks nobody, and no rule of time holds it */
+	return booking_rules(st, id, b, allow, v, err, errlen);
 }
 
 /* ---- appointments ---- */
+
+/* The rules a caller overrides: with a reason, those named (overlap when
+ * none are: what --allow-overlap always meant); without one, none. */
+static unsigned allowed(const char *reason, unsigned override)
+{
+	return reason ? (override ? override : OPS_RULE_OVERLAP) : 0;
+}
 
 int ops_appointment_create(kt_store *st, const kt_appt_args *a, char id_out[KT_UUID_LEN + 1], char *err,
 			   size_t errlen)
 {
 	ops_appt p = {0};
-	char start[24], minutes[16], other[KT_UUID_LEN + 1];
+	char start[24], minutes[16];
+	kt_booking_verdict v;
 	int rc, sum = 0;
 
 	if (!st || !a || !id_out)
@@ -372,8 +351,8 @@ int ops_appointment_create(kt_store *st, const kt_appt_args *a, char id_out[KT_U
 		goto out;
 	}
 	kt_booking b = {p.org,       p.loc,         p.client, p.spec, p.services, a->start_at, p.duration_min,
-			a->status ? a->status : "booked"};
-	if ((rc = ops_booking_check(st, NULL, &b, a->overlap_reason != NULL, other, err, errlen)))
+			a->status ? a->status : "booked", false};
+	if ((rc = ops_booking_check(st, NULL, &b, allowed(a->overlap_reason, a->override), &v, err, errlen)))
 		goto out;
 	snprintf(start, sizeof start, "%lld", (long long)a->start_at);
 	snprintf(minutes, sizeof minutes, "%d", p.duration_min);
@@ -399,8 +378,8 @@ int ops_appointment_create(kt_store *st, const kt_appt_args *a, char id_out[KT_U
 		rc = fail(err, errlen, rc, "could not save the appointment (%s)", kt_strerror(rc));
 		goto out;
 	}
-	if (other[0] &&
-	    (rc = ops_booking_override_record(st, p.org, id_out, p.client, p.loc, other, a->overlap_reason))) {
+	if (v.overridden &&
+	    (rc = ops_booking_override_record(st, p.org, id_out, p.client, p.loc, &v, a->overlap_reason))) {
 		rc = fail(err, errlen, rc, "could not record the override (%s)", kt_strerror(rc));
 		goto out;
 	}
@@ -447,10 +426,11 @@ static int appt_load(kt_store *st, const char *id, ops_appt *p, char *err, size_
 }
 
 int ops_appointment_move(kt_store *st, const char *id, const char *location_id, const char *specialist_id,
-			 int64_t start_at, const char *overlap_reason, char *err, size_t errlen)
+			 int64_t start_at, const char *overlap_reason, unsigned override, char *err, size_t errlen)
 {
 	ops_appt cur = {0}, next;
-	char start[24], other[KT_UUID_LEN + 1];
+	char start[24];
+	kt_booking_verdict v;
 	kt_field f[3];
 	int rc, n = 0;
 
@@ -479,8 +459,8 @@ int ops_appointment_move(kt_store *st, const char *id, const char *location_id, 
 	if (start_at > 0)
 		next.start_at = start_at;
 	kt_booking b = {next.org,      next.loc,          next.client, next.spec, next.services,
-			next.start_at, next.duration_min, next.status};
-	if ((rc = ops_booking_check(st, id, &b, overlap_reason != NULL, other, err, errlen)))
+			next.start_at, next.duration_min, next.status, false};
+	if ((rc = ops_booking_check(st, id, &b, allowed(overlap_reason, override), &v, err, errlen)))
 		goto out;
 	if (strcmp(next.loc, cur.loc))
 		f[n++] = (kt_field){"location_id", next.loc};
@@ -500,8 +480,8 @@ int ops_appointment_move(kt_store *st, const char *id, const char *location_id, 
 		rc = fail(err, errlen, rc, "could not move the appointment (%s)", kt_strerror(rc));
 		goto out;
 	}
-	if (other[0] &&
-	    (rc = ops_booking_override_record(st, next.org, id, next.client, next.loc, other, overlap_reason))) {
+	if (v.overridden &&
+	    (rc = ops_booking_override_record(st, next.org, id, next.client, next.loc, &v, overlap_reason))) {
 		rc = fail(err, errlen, rc, "could not record the override (%s)", kt_strerror(rc));
 		goto out;
 	}

@@ -49,9 +49,50 @@ const kt_policy_entry kt_policy[] = {
 	ROW("service", "location_id",            Y, Y, Y, Y, N),
 	ROW("service", "name",                   Y, Y, Y, Y, Y),
 	ROW("service", "duration_min",           Y, Y, Y, Y, Y),
-	ROW("service", "price_cents",            Y, Y, Y, Y, N),
+	ROW("service", "price_cents",            Y, Y, Y, Y, Y),
 	ROW("service", "version",                M, M, M, M, M),
 	ROW("service", "updated_at",             Y, Y, Y, Y, Y),
+	ROW("service", "location_ids",           Y, Y, Y, Y, N),
+	ROW("service", "specialist_ids",         Y, Y, Y, Y, N),
+	ROW("service", "buffer_min",             Y, Y, Y, Y, N),
+
+	/* what the booking rules use (ops.c). Clients see when their branches are
+	 * open; working hours and time off are the staff's: reception books with
+	 * them, a specialist sees only their own (row rule in policy_row_visible),
+	 * and why someone is off stays with the managers and the person. */
+	ROW("opening_hours", "id",               M, M, M, M, M),
+	ROW("opening_hours", "org_id",           N, N, N, N, N),
+	ROW("opening_hours", "location_id",      Y, Y, Y, Y, Y),
+	ROW("opening_hours", "weekday",          Y, Y, Y, Y, Y),
+	ROW("opening_hours", "intervals",        Y, Y, Y, Y, Y),
+	ROW("opening_hours", "version",          M, M, M, M, M),
+	ROW("opening_hours", "updated_at",       Y, Y, Y, Y, Y),
+
+	ROW("closed_day", "id",                  M, M, M, M, M),
+	ROW("closed_day", "org_id",              N, N, N, N, N),
+	ROW("closed_day", "location_id",         Y, Y, Y, Y, Y),
+	ROW("closed_day", "day",                 Y, Y, Y, Y, Y),
+	ROW("closed_day", "reason",              Y, Y, Y, Y, Y),
+	ROW("closed_day", "version",             M, M, M, M, M),
+	ROW("closed_day", "updated_at",          Y, Y, Y, Y, Y),
+
+	ROW("working_hours", "id",               M, M, M, M, M),
+	ROW("working_hours", "org_id",           N, N, N, N, N),
+	ROW("working_hours", "staff_id",         Y, Y, Y, Y, N),
+	ROW("working_hours", "location_id",      Y, Y, Y, Y, N),
+	ROW("working_hours", "weekday",          Y, Y, Y, Y, N),
+	ROW("working_hours", "intervals",        Y, Y, Y, Y, N),
+	ROW("working_hours", "version",          M, M, M, M, M),
+	ROW("working_hours", "updated_at",       Y, Y, Y, Y, N),
+
+	ROW("time_off", "id",                    M, M, M, M, M),
+	ROW("time_off", "org_id",                N, N, N, N, N),
+	ROW("time_off", "staff_id",              Y, Y, Y, Y, N),
+	ROW("time_off", "from_at",               Y, Y, Y, Y, N),
+	ROW("time_off", "to_at",                 Y, Y, Y, Y, N),
+	ROW("time_off", "reason",                Y, Y, N, Y, N),
+	ROW("time_off", "version",               M, M, M, M, M),
+	ROW("time_off", "updated_at",            Y, Y, Y, Y, N),
 
 	ROW("client", "id",                      M, M, M, M, M),
 	ROW("client", "org_id",                  N, N, N, N, N),
@@ -151,7 +192,9 @@ const kt_policy_entry kt_policy[] = {
 	INTERNAL("organisation", "field_versions"), INTERNAL("location", "field_versions"),
 	INTERNAL("staff", "field_versions"), INTERNAL("service", "field_versions"),
 	INTERNAL("client", "field_versions"), INTERNAL("appointment", "field_versions"),
-	INTERNAL("visit", "field_versions"),
+	INTERNAL("visit", "field_versions"), INTERNAL("opening_hours", "field_versions"),
+	INTERNAL("closed_day", "field_versions"), INTERNAL("working_hours", "field_versions"),
+	INTERNAL("time_off", "field_versions"),
 	INTERNAL("mutation", "principal_id"), INTERNAL("mutation", "device_id"), INTERNAL("mutation", "mid"),
 	INTERNAL("mutation", "result"), INTERNAL("mutation", "at"),
 	/* erasures and their purge receipts (erasure.c) */
@@ -207,7 +250,11 @@ static const struct {
 	 "location_id,client_id,specialist_id,appointment_id,visit_date,services,products_formulas,"
 	 "treatment_notes,photos",
 	 O | MG | SP},
-	{"service", "location_id,name,duration_min,price_cents", O | MG},
+	{"service", "location_id,name,duration_min,price_cents,location_ids,specialist_ids,buffer_min", O | MG},
+	{"opening_hours", "location_id,weekday,intervals", O | MG},
+	{"closed_day", "location_id,day,reason", O | MG},
+	{"working_hours", "staff_id,location_id,weekday,intervals", O | MG},
+	{"time_off", "staff_id,from_at,to_at,reason", O | MG},
 	{"location", "name,address,phone,time_zone", O | MG},
 	{"staff", "display_name,phone", O | MG},
 	/* create only (append-only); recorded_by/recorded_kind are set by the
@@ -223,6 +270,8 @@ static const struct {
 } create_rules[] = {
 	{"client", O | MG | RC},  {"appointment", O | MG | RC}, {"visit", O | MG | SP},
 	{"service", O | MG},      {"location", O},              {"consent", O | MG | RC | SP | CL},
+	{"opening_hours", O | MG}, {"closed_day", O | MG},      {"working_hours", O | MG},
+	{"time_off", O | MG},
 };
 
 /* Columns that name other rows: a write may only name rows the writer may
@@ -237,6 +286,10 @@ static const struct {
 	{"visit", "specialist_id", "staff"},        {"visit", "appointment_id", "appointment"},
 	{"visit", "services", "service"},           {"service", "location_id", "location"},
 	{"consent", "client_id", "client"},
+	{"service", "location_ids", "location"},    {"service", "specialist_ids", "staff"},
+	{"opening_hours", "location_id", "location"}, {"closed_day", "location_id", "location"},
+	{"working_hours", "location_id", "location"}, {"working_hours", "staff_id", "staff"},
+	{"time_off", "staff_id", "staff"},
 };
 #undef O
 #undef MG
@@ -361,7 +414,8 @@ static const struct {
 	 * hand over an account: during the hold it is a manager's call */
 	{KT_ACT_INVITE_HELD_EMAIL, "portal_invite to an address changed within the e-mail hold",
 	 {ORG, KNOWN, NO, NO, NO}, ""},
-	{KT_ACT_OVERRIDE_BOOKING, "push: override the overlap rule", {ORG, WITHIN, WITHIN, NO, NO},
+	{KT_ACT_OVERRIDE_BOOKING, "push: override a booking rule (overlap, hours, time off, services, buffer)",
+	 {ORG, WITHIN, WITHIN, NO, NO},
 	 "on an appointment they may write"},
 };
 #undef NO
@@ -463,6 +517,19 @@ static const char *row_text(const kt_row *row, const char *col)
 	return row->v[i].s;
 }
 
+/* A specialist's working hours and time off are their own business: of
+ * those tables a specialist sees only their own rows (with no row, only the
+ * routing: maybe). */
+static bool own_rows_only(const kt_principal *p, const kt_table *t, const kt_row *row)
+{
+	const char *staff;
+	if (p->role != KT_ROLE_SPECIALIST || !row ||
+	    (strcmp(t->name, "working_hours") != 0 && strcmp(t->name, "time_off") != 0))
+		return true;
+	staff = row_text(row, "staff_id");
+	return staff && strcmp(staff, p->id) == 0;
+}
+
 bool policy_row_visible(const kt_principal *p, const kt_table *t, const char *locs,
 			const char *client, const kt_row *row)
 {
@@ -509,6 +576,18 @@ bool policy_row_visible(const kt_principal *p, const kt_table *t, const char *lo
 		if (p->role == KT_ROLE_SPECIALIST && row && !policy_specialist_purpose(row_text(row, "purpose")))
 			return false;
 		return kt_locset_meets(locs, p->locs);
+	case KT_ROUTE_LOC_ROW:
+		if (is_client && strcmp(t->name, "working_hours") == 0)
+			return false; /* clients see when the branch is open, not who works when */
+		if (!own_rows_only(p, t, row))
+			return false;
+		return kt_locset_meets(locs, p->locs);
+	case KT_ROUTE_VIA_STAFF:
+		if (is_client || (locs && strcmp(locs, "*") == 0)) /* an owner's time off is the owners' */
+			return false;
+		if (!own_rows_only(p, t, row))
+			return false;
+		return kt_locset_meets(locs, p->locs);
 	}
 	return false;
 }
@@ -542,8 +621,26 @@ const char *policy_snapshot_where(const kt_principal *p, const kt_table *t)
 			      : "org_id = ?2 AND role <> 'owner' AND EXISTS (SELECT 1 FROM staff_location sl WHERE "
 				"sl.staff_id = staff.id AND sl.location_id IN " MY_LOCS ")";
 	if (strcmp(n, "service") == 0)
-		return client ? "org_id = ?2 AND (location_id IS NULL OR location_id IN " CLIENT_LOCS ")"
+		/* its locations: the list, else (a row from before the list) its one location, else all */
+		return client ? "org_id = ?2 AND (coalesce(nullif(location_ids, ''), location_id) IS NULL OR EXISTS "
+				"(SELECT 1 FROM client_location cl WHERE cl.client_id = ?1 AND instr(',' || "
+				"coalesce(nullif(location_ids, ''), location_id) || ',', ',' || cl.location_id || ',') > 0))"
 			      : "org_id = ?2 AND ?1 IS NOT NULL";
+	if (strcmp(n, "opening_hours") == 0 || strcmp(n, "closed_day") == 0)
+		return client ? "org_id = ?2 AND location_id IN " CLIENT_LOCS : "org_id = ?2 AND location_id IN " MY_LOCS;
+	if (strcmp(n, "working_hours") == 0)
+		return client ? "0"
+		       : p->role == KT_ROLE_SPECIALIST ? "org_id = ?2 AND staff_id = ?1 AND location_id IN " MY_LOCS
+						       : "org_id = ?2 AND location_id IN " MY_LOCS;
+	if (strcmp(n, "time_off") == 0)
+		return client ? "0"
+		       : p->role == KT_ROLE_SPECIALIST
+			       ? "org_id = ?2 AND staff_id = ?1 AND EXISTS (SELECT 1 FROM staff s WHERE s.id = "
+				 "time_off.staff_id AND s.role <> 'owner') AND EXISTS (SELECT 1 FROM staff_location sl "
+				 "WHERE sl.staff_id = time_off.staff_id AND sl.location_id IN " MY_LOCS ")"
+			       : "org_id = ?2 AND EXISTS (SELECT 1 FROM staff s WHERE s.id = time_off.staff_id AND "
+				 "s.role <> 'owner') AND EXISTS (SELECT 1 FROM staff_location sl WHERE sl.staff_id = "
+				 "time_off.staff_id AND sl.location_id IN " MY_LOCS ")";
 	if (strcmp(n, "client") == 0)
 		return client ? "org_id = ?2 AND id = ?1"
 			      : "org_id = ?2 AND EXISTS (SELECT 1 FROM client_location cl WHERE "

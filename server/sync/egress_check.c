@@ -23,9 +23,24 @@ static const struct {
 	 {"display_name,email,phone,role,active,updated_at", "display_name,email,phone,role,active,updated_at",
 	  "display_name,role,updated_at", "display_name,updated_at", "display_name,updated_at"}},
 	{"service",
-	 {"location_id,name,duration_min,price_cents,updated_at", "location_id,name,duration_min,price_cents,updated_at",
-	  "location_id,name,duration_min,price_cents,updated_at", "location_id,name,duration_min,price_cents,updated_at",
-	  "name,duration_min,updated_at"}},
+	 {"location_id,name,duration_min,price_cents,updated_at,location_ids,specialist_ids,buffer_min",
+	  "location_id,name,duration_min,price_cents,updated_at,location_ids,specialist_ids,buffer_min",
+	  "location_id,name,duration_min,price_cents,updated_at,location_ids,specialist_ids,buffer_min",
+	  "location_id,name,duration_min,price_cents,updated_at,location_ids,specialist_ids,buffer_min",
+	  "name,duration_min,price_cents,updated_at"}},
+	{"opening_hours",
+	 {"location_id,weekday,intervals,updated_at", "location_id,weekday,intervals,updated_at",
+	  "location_id,weekday,intervals,updated_at", "location_id,weekday,intervals,updated_at",
+	  "location_id,weekday,intervals,updated_at"}},
+	{"closed_day",
+	 {"location_id,day,reason,updated_at", "location_id,day,reason,updated_at", "location_id,day,reason,updated_at",
+	  "location_id,day,reason,updated_at", "location_id,day,reason,updated_at"}},
+	{"working_hours",
+	 {"staff_id,location_id,weekday,intervals,updated_at", "staff_id,location_id,weekday,intervals,updated_at",
+	  "staff_id,location_id,weekday,intervals,updated_at", "staff_id,location_id,weekday,intervals,updated_at", ""}},
+	{"time_off",
+	 {"staff_id,from_at,to_at,reason,updated_at", "staff_id,from_at,to_at,reason,updated_at",
+	  "staff_id,from_at,to_at,updated_at", "staff_id,from_at,to_at,reason,updated_at", ""}},
 	{"client",
 	 {"name,email,phone,birthday,address,allergies,conditions,medications,skin_hair_type,patch_tests,preferences,"
 	  "internal_notes,portal_enabled,updated_at",
@@ -69,8 +84,21 @@ static const struct {
 	{"staff", "SELECT 1 FROM staff t WHERE id = ?1 AND org_id = ?2 AND (?4 = 'owner' OR (t.role <> 'owner' AND "
 		  "(?4 <> 'client' OR (t.role = 'specialist' AND t.active = 1)) AND EXISTS (SELECT 1 FROM "
 		  "staff_location sl WHERE sl.staff_id = t.id AND sl.location_id IN " MINE ")))"},
-	{"service", "SELECT 1 FROM service WHERE id = ?1 AND org_id = ?2 AND (?4 <> 'client' OR location_id IS NULL "
-		    "OR location_id IN " MINE ")"},
+	/* a service's locations: its list, else (a row from before the list) its one location, else all */
+	{"service", "SELECT 1 FROM service WHERE id = ?1 AND org_id = ?2 AND (?4 <> 'client' OR "
+		    "coalesce(nullif(location_ids, ''), location_id) IS NULL OR EXISTS (SELECT 1 FROM json_each(?5) m "
+		    "WHERE instr(',' || coalesce(nullif(location_ids, ''), location_id) || ',', ',' || m.value || ',') > 0))"},
+	{"opening_hours", "SELECT 1 FROM opening_hours WHERE id = ?1 AND org_id = ?2 AND (?4 = 'owner' OR location_id IN "
+			  MINE ")"},
+	{"closed_day", "SELECT 1 FROM closed_day WHERE id = ?1 AND org_id = ?2 AND (?4 = 'owner' OR location_id IN "
+		       MINE ")"},
+	/* working hours and time off: staff only; a specialist only their own */
+	{"working_hours", "SELECT 1 FROM working_hours WHERE id = ?1 AND org_id = ?2 AND ?4 <> 'client' AND (?4 = "
+			  "'owner' OR (location_id IN " MINE " AND (?4 <> 'specialist' OR staff_id = ?3)))"},
+	{"time_off", "SELECT 1 FROM time_off o WHERE id = ?1 AND org_id = ?2 AND ?4 <> 'client' AND (?4 = 'owner' OR "
+		     "((?4 <> 'specialist' OR o.staff_id = ?3) AND (SELECT role FROM staff WHERE id = o.staff_id) <> "
+		     "'owner' AND EXISTS (SELECT 1 FROM staff_location sl WHERE sl.staff_id = o.staff_id AND "
+		     "sl.location_id IN " MINE ")))"},
 	{"client", "SELECT 1 FROM client c WHERE id = ?1 AND org_id = ?2 AND (?4 = 'owner' OR (?4 = 'client' AND "
 		   "c.id = ?3) OR (?4 <> 'client' AND EXISTS (SELECT 1 FROM client_location cl WHERE cl.client_id = "
 		   "c.id AND cl.location_id IN " MINE ")))"},

@@ -273,11 +273,15 @@ static void wake_for(kt_server *srv, const kt_log_entry *e)
 		if (e->client_new[0] && strcmp(e->client_new, e->client_old) != 0)
 			wake_bucket(srv, "c", e->client_new);
 		break;
+	case KT_ROUTE_VIA_STAFF: /* time off: staff at the person's locations, never clients */
+		wake_locs(srv, e, "l");
+		break;
 	case KT_ROUTE_STAFF_LOCS:
 		wake_bucket(srv, "s", e->id); /* the person themselves: their rights may have changed */
 		/* fall through */
 	case KT_ROUTE_SELF_LOC:
 	case KT_ROUTE_LOC_OPT:
+	case KT_ROUTE_LOC_ROW: /* opening hours and closed days reach clients of the location too */
 		wake_locs(srv, e, "l");
 		wake_locs(srv, e, "L");
 		break;

@@ -50,12 +50,14 @@ static bool may_see(kt_store *st, const kt_principal *p, const char *tbl, const 
 
 /* The override a mutation carries, checked: NULL and *code 0 when it has
  * none; NULL and *code set with why when it is refused; else the reason
- * (owned by the caller). Only the booking overlap can be overridden, and
- * only by the roles that book (owner, manager, reception). */
-static char *override_reason(const kt_principal *p, const kt_table *t, const kt_mut *m, int *code, char *why,
-			     size_t cap)
+ * (owned by the caller) and *rules, the booking rules it overrides (a
+ * comma list of their names, ops.h). Only the roles that book (owner,
+ * manager, reception) override. */
+static char *override_reason(const kt_principal *p, const kt_table *t, const kt_mut *m, unsigned *rules, int *code,
+			     char *why, size_t cap)
 {
 	*code = 0;
+	*rules = 0;
 	if (!m->ovr_rule.s && !m->ovr_bad)
 		return NULL;
 	*code = KT_EINVALID;
@@ -63,8 +65,8 @@ static char *override_reason(const kt_principal *p, const kt_table *t, const kt_
 		snprintf(why, cap, "override must be {rule: \"overlap\", reason: text}");
 	else if (strcmp(t->name, "appointment"))
 		snprintf(why, cap, "override: only appointments have a booking rule to override");
-	else if (!kt_mp_str_eq(m->ovr_rule.s, m->ovr_rule.len, "overlap"))
-		snprintf(why, cap, "override.rule must be \"overlap\": the only booking rule that can be overridden");
+	else if (!(*rules = ops_rules_parse(m->ovr_rule.s, m->ovr_rule.len)))
+		snprintf(why, cap, "override.rule must name booking rules, joined by commas: %s", ops_rule_names());
 	else if (!ops_reason_valid(m->ovr_reason.s, m->ovr_reason.len))
 		snprintf(why, cap, "override.reason must say why, in 1..%d bytes of text", OPS_MAX_REASON);
 	else if (!policy_may(p, KT_ACT_OVERRIDE_BOOKING))
@@ -74,6 +76,7 @@ static char *override_reason(const kt_principal *p, const kt_table *t, const kt_
 		*code = r ? 0 : KT_ENOMEM;
 		return r;
 	}
+	*rules = 0;
 	return NULL;
 }
 
@@ -87,10 +90,12 @@ static bool in_scope(const kt_principal *p, const kt_table *t, const kt_row *row
 	const char *after = row ? row->locs : NULL;
 	if (row && !policy_write_scope(p, t, row->locs))
 		return false;
-	if (t->route == KT_ROUTE_LOC_COL)
+	if (t->route == KT_ROUTE_LOC_COL || t->route == KT_ROUTE_LOC_ROW)
 		after = loc ? loc : "";
 	else if (t->route == KT_ROUTE_LOC_OPT)
-		after = loc ? loc : "*"; /* nil: the whole menu, every branch */
+		after = loc && *loc ? loc : "*"; /* nil: the whole menu, every branch */
+	else if (t->route == KT_ROUTE_VIA_STAFF)
+		after = loc; /* the person's locations (NULL: no such person, check_refs says so) */
 	else if (t->route == KT_ROUTE_SELF_LOC)
 		after = id;
 	/* a new client card is linked to the writer's branch when it is made */
@@ -109,6 +114,8 @@ static const char *scope_why(const kt_principal *p, const kt_table *t)
 	case KT_ROUTE_STAFF_LOCS:
 		return "a manager edits only staff who work at their locations alone; the owner and staff of other "
 		       "branches are the owner's";
+	case KT_ROUTE_VIA_STAFF:
+		return "staff_id: a manager sets the time off of staff who work at their locations alone";
 	case KT_ROUTE_CLIENT_LOCS:
 		return "this client is not known at your locations";
 	default:
@@ -209,7 +216,9 @@ typedef struct mut_run {
 	const kt_row *seen;           /* the row, when the writer may see it */
 	const char *loc;              /* location_id as the write leaves it */
 	char *reason;                 /* a booking override's reason (owned) */
-	char other[KT_UUID_LEN + 1];  /* the appointment an override overlaps */
+	unsigned rules;               /* the booking rules it overrides (ops.h) */
+	kt_booking_verdict verdict;   /* what the booking rules let through */
+	char *staff_locs;             /* time off: its person's locations (owned) */
 	char msg[256];
 	mut_fields apply;             /* the fields that still apply after the merge (borrowed texts) */
 	bool keep[MAX_FIELDS];        /* mf's fields kept by the merge */
@@ -314,7 +323,7 @@ static bool step_policy(push_ctx *c, mut_run *r)
 							 : "");
 		return refuse(c, r, KT_EDENIED, r->msg, r->route, true);
 	}
-	r->reason = override_reason(p, r->t, r->m, &ocode, r->msg, sizeof r->msg);
+	r->reason = override_reason(p, r->t, r->m, &r->rules, &ocode, r->msg, sizeof r->msg);
 	if (ocode == KT_ENOMEM)
 		return fail(c, ocode);
 	if (ocode)
@@ -350,14 +359,36 @@ static bool step_exists(push_ctx *c, mut_run *r)
 	return true;
 }
 
+static bool has_field(const mut_fields *mf, const char *name)
+{
+	for (int i = 0; i < mf->n; i++)
+		if (!strcmp(mf->name[i], name))
+			return true;
+	return false;
+}
+
 /* 7. the row as it is and as it would be stays in the writer's scope, and
  * every row it names is one the writer may see */
 static bool step_scope(push_ctx *c, mut_run *r)
 {
 	const kt_row *row = r->have_row ? &r->row : NULL;
 	int rc;
+	const char *where;
 	r->loc = push_val(row, &r->mf, "location_id");
-	if (r->t->route != KT_ROUTE_VIA_CLIENT && !in_scope(c->p, r->t, row, r->id, r->loc))
+	where = r->loc;
+	if (r->t->route == KT_ROUTE_LOC_OPT) /* a service: its list, or the one location of an older device */
+		where = has_field(&r->mf, "location_ids") || !has_field(&r->mf, "location_id")
+				? push_val(row, &r->mf, "location_ids")
+				: r->loc;
+	else if (r->t->route == KT_ROUTE_VIA_STAFF && push_val(row, &r->mf, "staff_id")) {
+		char owner[KT_UUID_LEN + 1];
+		rc = store_row_routing(c->st, kt_table_find("staff", 5), push_val(row, &r->mf, "staff_id"),
+				       &r->staff_locs, owner);
+		if (rc && rc != KT_ENOT_FOUND)
+			return fail(c, rc);
+		where = r->staff_locs;
+	}
+	if (r->t->route != KT_ROUTE_VIA_CLIENT && !in_scope(c->p, r->t, row, r->id, where))
 		return refuse(c, r, KT_EDENIED, scope_why(c->p, r->t), r->route, true);
 	if ((rc = check_refs(c, r->t, row, &r->mf, r->msg, sizeof r->msg)))
 		return rc == KT_EIO || rc == KT_ENOMEM ? fail(c, rc) : refuse(c, r, rc, r->msg, r->route, true);
@@ -438,6 +469,21 @@ static bool step_merge(push_ctx *c, mut_run *r)
 	return true;
 }
 
+/* Does the write move the appointment (time, place, who, what)? A status
+ * or note edit does not: the rules of time are not asked again. */
+static bool moves_slot(const mut_run *r)
+{
+	static const char *const cols[] = {"location_id", "specialist_id", "start_at", "duration_min", "services"};
+	if (r->create)
+		return true;
+	for (int i = 0; i < r->apply.n; i++)
+		for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++)
+			if (!strcmp(r->apply.name[i], cols[k]) &&
+			    !push_same_value(&r->row, r->apply.col[i], r->apply.text[i]))
+				return true;
+	return false;
+}
+
 /* Does the write touch what the booking rules look at? */
 static bool touches_booking(const mut_run *r)
 {
@@ -452,12 +498,16 @@ static bool touches_booking(const mut_run *r)
 	return false;
 }
 
-/* 10. booking rules (ops.c: the same for every path that writes appointments) */
+/* 10. booking rules (ops.c: the same for every path that writes appointments);
+ * a time off's period as the write leaves it */
 static bool step_booking(push_ctx *c, mut_run *r)
 {
 	const kt_row *row = r->have_row ? &r->row : NULL;
 	const mut_fields *a = &r->apply;
 	int rc;
+	if (!strcmp(r->t->name, "time_off") && r->nkeep &&
+	    push_val_int(row, a, "from_at") >= push_val_int(row, a, "to_at")) /* one of the two moved past the other */
+		return refuse(c, r, KT_EINVALID, "from_at must be before to_at", r->route, true);
 	if (strcmp(r->t->name, "appointment") || !r->nkeep || !touches_booking(r))
 		return true;
 	kt_booking b = {c->p->org,
@@ -467,13 +517,18 @@ static bool step_booking(push_ctx *c, mut_run *r)
 			push_val(row, a, "services"),
 			push_val_int(row, a, "start_at"),
 			push_val_int(row, a, "duration_min"),
-			push_val(row, a, "status")};
-	if (!(rc = ops_booking_check(c->st, r->id, &b, r->reason != NULL, r->other, r->msg, sizeof r->msg)))
+			push_val(row, a, "status"),
+			!moves_slot(r)};
+	if (!(rc = ops_booking_check(c->st, r->id, &b, r->reason ? r->rules : 0, &r->verdict, r->msg,
+				     sizeof r->msg)))
 		return true;
-	if (rc == KT_ECONFLICT && r->other[0] && !may_see(c->st, c->p, "appointment", r->other))
+	if (rc == KT_ECONFLICT && r->verdict.other[0] && !may_see(c->st, c->p, "appointment", r->verdict.other))
 		/* the rule, without the id of an appointment the writer may not see */
 		snprintf(r->msg, sizeof r->msg, "the specialist is already booked then (an appointment at a "
 						 "location you do not see)");
+	if (rc == KT_EBUFFER_OVERLAP && r->verdict.other[0] && !may_see(c->st, c->p, "appointment", r->verdict.other))
+		snprintf(r->msg, sizeof r->msg, "the specialist's buffer time between bookings runs into an "
+						 "appointment at a location you do not see (buffer)");
 	return rc == KT_EIO ? fail(c, rc) : refuse(c, r, rc, r->msg, r->route, true);
 }
 
@@ -510,10 +565,10 @@ static bool step_write(push_ctx *c, mut_run *r)
 	int rc = write_row(c, r, &v);
 	if (rc == KT_EINVALID || rc == KT_ECONFLICT || rc == KT_ENOT_FOUND)
 		return refuse(c, r, rc, "the values were refused by the database", r->route, true);
-	if (!rc && r->other[0]) /* a double booking on purpose, and why */
+	if (!rc && r->verdict.overridden) /* a booking rule broken on purpose, and why */
 		rc = ops_booking_override_record(c->st, c->p->org, r->id,
 						 push_val(r->have_row ? &r->row : NULL, &r->apply, "client_id"), r->loc,
-						 r->other, r->reason);
+						 &r->verdict, r->reason);
 	if (rc)
 		return fail(c, rc);
 	push_applied(c, r->m, v, r->nconf > 0);
@@ -544,6 +599,7 @@ static void apply_one(push_ctx *c, const kt_mut *m)
 	for (size_t i = 0; i < sizeof steps / sizeof steps[0] && steps[i](c, &r); i++)
 		;
 	free(r.reason);
+	free(r.staff_locs);
 	push_fields_free(&r.mf);
 	if (r.have_row)
 		kt_row_free(&r.row);

@@ -163,6 +163,18 @@ static const struct {
 	{"staff", "display_name", NULL},
 	{"staff", "email", NULL},
 	{"staff", "role", NULL},
+	{"opening_hours", "location_id", NULL},
+	{"opening_hours", "weekday", NULL},
+	{"opening_hours", "intervals", ""},
+	{"closed_day", "location_id", NULL},
+	{"closed_day", "day", NULL},
+	{"working_hours", "staff_id", NULL},
+	{"working_hours", "location_id", NULL},
+	{"working_hours", "weekday", NULL},
+	{"working_hours", "intervals", ""},
+	{"time_off", "staff_id", NULL},
+	{"time_off", "from_at", NULL},
+	{"time_off", "to_at", NULL},
 };
 
 /* Fill in the defaults of a create; the first required field it lacks

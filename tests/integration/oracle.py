@@ -20,8 +20,19 @@ FIELDS = {
         "client": ["display_name", "updated_at"],
     },
     "service": {
-        **{r: ["location_id", "name", "duration_min", "price_cents", "updated_at"] for r in STAFF_ROLES},
-        "client": ["name", "duration_min", "updated_at"],
+        **{r: ["location_id", "name", "duration_min", "price_cents", "updated_at", "location_ids", "specialist_ids",
+               "buffer_min"] for r in STAFF_ROLES},
+        "client": ["name", "duration_min", "price_cents", "updated_at"],
+    },
+    # what the booking rules use: clients see when their branches are open; working
+    # hours and time off are staff data, a specialist's own only (rows below), and
+    # why someone is off is not reception's
+    "opening_hours": {r: ["location_id", "weekday", "intervals", "updated_at"] for r in STAFF_ROLES + ("client",)},
+    "closed_day": {r: ["location_id", "day", "reason", "updated_at"] for r in STAFF_ROLES + ("client",)},
+    "working_hours": {r: ["staff_id", "location_id", "weekday", "intervals", "updated_at"] for r in STAFF_ROLES},
+    "time_off": {
+        **{r: ["staff_id", "from_at", "to_at", "reason", "updated_at"] for r in ("owner", "manager", "specialist")},
+        "reception": ["staff_id", "from_at", "to_at", "updated_at"],
     },
     "client": {
         "owner": ["name", "email", "phone", "birthday", "address", "allergies", "conditions", "medications",
@@ -61,7 +72,7 @@ FIELDS = {
 }
 SPECIALIST_CONSENTS = ("photo_use", "health_data")
 BOOLS = {"active", "portal_enabled", "granted"}
-LISTS = {"services", "photos"}
+LISTS = {"services", "photos", "location_ids", "specialist_ids"}
 
 
 def principal(db, email):
@@ -136,8 +147,24 @@ def expected(db, email):
         if ok:
             add("staff", r)
     for r in rows("service", "org_id", org):
-        if role != "client" or r["location_id"] is None or r["location_id"] in locs:
+        # its locations: the list, else (a row from before the list) its one location, else every one
+        offered = set((r["location_ids"] or "").split(",")) - {""} or ({r["location_id"]} - {None})
+        if role != "client" or not offered or offered & locs:
             add("service", r)
+    for tbl in ("opening_hours", "closed_day"):
+        for r in rows(tbl, "org_id", org):
+            if role == "owner" or r["location_id"] in locs:
+                add(tbl, r)
+    if role != "client":
+        for r in rows("working_hours", "org_id", org):
+            if role == "owner" or (r["location_id"] in locs and (role != "specialist" or r["staff_id"] == pid)):
+                add("working_hours", r)
+        for r in rows("time_off", "org_id", org):
+            s_locs = links("SELECT location_id FROM staff_location WHERE staff_id = ?", r["staff_id"])
+            s_role = con.execute("SELECT role FROM staff WHERE id = ?", (r["staff_id"],)).fetchone()[0]
+            if role == "owner" or (s_locs & locs and s_role != "owner" and
+                                   (role != "specialist" or r["staff_id"] == pid)):
+                add("time_off", r)
     for r in rows("client", "org_id", org):
         c_locs = links("SELECT location_id FROM client_location WHERE client_id = ?", r["id"])
         if role == "owner" or (role == "client" and r["id"] == pid) or (
@@ -184,7 +211,8 @@ def diff(expected_rows, cache_rows):
 # ---- organisations (the adversarial suite): what lies inside and outside a principal's reach ----
 
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-ORG_TABLES = ("location", "staff", "service", "client", "appointment", "visit", "consent")
+ORG_TABLES = ("location", "staff", "service", "client", "appointment", "visit", "consent", "opening_hours",
+              "closed_day", "working_hours", "time_off")
 
 
 def organisations(db):

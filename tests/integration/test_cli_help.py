@@ -27,6 +27,11 @@ SERVER_COMMANDS = [
     ["admin", "--db", "DB", "portal"], ["admin", "--db", "DB", "portal", "invite"],
     ["admin", "--db", "DB", "portal", "outbox"],
     ["import"], ["import", "clients"], ["export"], ["export", "clients"], ["export", "appointments"],
+    ["admin", "--db", "DB", "hours"], ["admin", "--db", "DB", "hours", "set"], ["admin", "--db", "DB", "hours", "show"],
+    ["admin", "--db", "DB", "closed"], ["admin", "--db", "DB", "closed", "add"],
+    ["admin", "--db", "DB", "staff", "hours"], ["admin", "--db", "DB", "staff", "time-off"],
+    ["admin", "--db", "DB", "service"], ["admin", "--db", "DB", "service", "create"],
+    ["admin", "--db", "DB", "service", "edit"],
 ]
 CLIENT_COMMANDS = [
     [], ["login"], ["sync"], ["watch"], ["ls"], ["show"], ["status"], ["logout"],

@@ -262,7 +262,7 @@ class PushTest(h.DemoServerTest):
         res = self.session(rec, dev)([
             dict(m, mid=1),
             dict(m, mid=2, override={"rule": "overlap", "reason": ""}),
-            dict(m, mid=3, override={"rule": "opening_hours", "reason": "late client"}),
+            dict(m, mid=3, override={"rule": "lunch", "reason": "late client"}),
             dict(m, mid=4, override="please"),
             dict(m, mid=5, override={"rule": "overlap", "reason": "colour processing: she has time"}),
         ])["results"]

@@ -175,7 +175,8 @@ class ReadmeTest(unittest.TestCase):
         owner = h.account(self.accounts, "owner")
         self.expect(name, r, "signed in as %s (owner)" % owner["name"] in r.stdout, "owner not signed in")
         total = sum(self.sql("SELECT count(*) FROM %s" % t)[0][0] for t in
-                    ("organisation", "location", "staff", "service", "client", "appointment", "visit", "consent"))
+                    ("organisation", "location", "staff", "service", "client", "appointment", "visit", "consent",
+                     "opening_hours", "closed_day", "working_hours", "time_off"))
         self.expect(name, r, "synced: %d rows in cache" % total in r.stdout, "the snapshot is not everything")
         self.expect(name, r, "(100%)" in r.stderr, "no progress line")
         appts = re.findall(r"(?m)^%s\t\d{4}-\d\d-\d\d \d\d:\d\dZ\t" % UUID, r.stdout)

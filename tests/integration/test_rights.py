@@ -149,8 +149,12 @@ class RightsTest(h.DemoServerTest):
                 self.assertTrue(gained)
                 self.assertFalse([o for o in ops if o["op"] != "put"])
                 puts = {(o["tbl"], o["id"]) for o in ops}
-                self.assertEqual(puts - {("staff", sid)}, gained)           # rows that stay were not re-sent
-                self.assertLessEqual(len(ops), len(gained) + 2)             # (own row: diff and its log entry)
+                # the person's own row, and their time off, which goes where their staff row goes
+                # (its routing moved with them), come again; rows that stay were not re-sent
+                own = {("staff", sid)} | {("time_off", r[0]) for r in self.q(
+                    "SELECT id FROM time_off WHERE staff_id = ?", sid)}
+                self.assertEqual(puts - own, gained)
+                self.assertLessEqual(len(ops), len(gained) + 2 * len(own))  # (own rows: diff and log entry)
 
                 # 2. no longer at A: A's rows go, B's stay; the client of both and its consent stay untouched
                 before = dict(state)
@@ -166,7 +170,7 @@ class RightsTest(h.DemoServerTest):
                 self.assertTrue(kept <= set(state))
                 touched = {(o["tbl"], o["id"]) for o in ops}
                 self.assertFalse(kept & touched)                            # not evicted, not re-sent
-                self.assertEqual({(o["tbl"], o["id"]) for o in ops if o["op"] == "put"} - {("staff", sid)}, set())
+                self.assertEqual({(o["tbl"], o["id"]) for o in ops if o["op"] == "put"} - own, set())
                 last_cursor = [m for m in seen if m["t"] == "synced"][-1]["cursor"]
             finally:
                 await peer.close()
