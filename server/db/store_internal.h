@@ -77,7 +77,7 @@ int st_load_row(kt_store *st, const kt_table *t, const char *id, kt_row *out);
 /* change log and audit of a row write (store_log.c, store_write.c) */
 /* Log a put of each row that goes where row owner_id goes (route
  * KT_ROUTE_VIA_CLIENT: consents of a client; KT_ROUTE_VIA_STAFF: time off
- * of a staff member) with the owner's old and new locations (store_links.c). */
+ * of a staff member) with the owner's old and new locations (store_log.c). */
 int st_relog_rows(kt_store *st, const char *org, kt_route route, const char *owner_id, const char *loc_old,
 		  const char *loc_new) KT_MUST_CHECK;
 int st_log_change(kt_store *st, const char *org, const kt_table *t, const char *id, bool deleted,

@@ -297,3 +297,41 @@ int64_t store_snapshot_count(kt_store *st, const kt_table *t, const char *where,
 	st_finish(st, s);
 	return n;
 }
+
+/* The rows that go where another row goes move with it: consents with
+ * their client (KT_ROUTE_VIA_CLIENT), time off with its staff member
+ * (KT_ROUTE_VIA_STAFF). Log a put of each with the owner's old and new
+ * locations, so devices that gain the owner get them and devices that lose
+ * it get evictions. No audit entry: the link's own entry records the move. */
+int st_relog_rows(kt_store *st, const char *org, kt_route route, const char *owner_id, const char *loc_old,
+		  const char *loc_new)
+{
+	const char *col = route == KT_ROUTE_VIA_CLIENT ? "client_id" : "staff_id";
+	const char *client = route == KT_ROUTE_VIA_CLIENT ? owner_id : NULL;
+	for (int i = 0; i < kt_table_count; i++) {
+		const kt_table *t = &kt_tables[i];
+		char sql[128];
+		sqlite3_stmt *s;
+		int rc = SQLITE_DONE;
+		if (t->route != route)
+			continue;
+		snprintf(sql, sizeof sql, "SELECT id FROM %s WHERE %s = ? ORDER BY id", t->name, col);
+		if (!(s = st_prep(st, sql)))
+			return KT_EIO;
+		sqlite3_bind_text(s, 1, owner_id, -1, SQLITE_STATIC);
+		/* st_log_change uses another statement: this one stays valid while it runs */
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+			char id[KT_UUID_LEN + 1];
+			snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(s, 0));
+			int lrc = st_log_change(st, org, t, id, false, loc_old, client, loc_new, client);
+			if (lrc) {
+				st_finish(st, s);
+				return lrc;
+			}
+		}
+		st_finish(st, s);
+		if (rc != SQLITE_DONE)
+			return st_sql_err(st, rc);
+	}
+	return KT_OK;
+}

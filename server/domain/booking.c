@@ -408,7 +408,7 @@ static int rule_time_off(rules *r)
 static int rule_overlap(rules *r)
 {
 	char other[KT_UUID_LEN + 1];
-	int rc = ops_find_overlap(r->st, r->b->specialist_id, r->b->start_at, (int)r->b->duration_min, r->self, other);
+	int rc = booking_find_overlap(r->st, r->b->specialist_id, r->b->start_at, (int)r->b->duration_min, r->self, other);
 	if (rc == KT_ECONFLICT) {
 		memcpy(r->v->other, other, sizeof other);
 		return broke(r, OPS_RULE_OVERLAP, KT_ECONFLICT, "the specialist is already booked then: appointment %s",
@@ -520,4 +520,33 @@ int ops_booking_override_record(kt_store *st, const char *org, const char *id, c
 			return rc;
 	}
 	return KT_OK;
+}
+
+/* Read-only; see booking.h. Uses the (specialist_id, start_at) index. */
+int booking_find_overlap(kt_store *st, const char *specialist_id, int64_t start_at, int duration_min,
+			 const char *exclude_id, char conflict_id[KT_UUID_LEN + 1])
+{
+	static const char sql[] =
+		"SELECT id FROM appointment WHERE specialist_id = ?1 AND status <> 'cancelled' "
+		"AND start_at < ?3 AND start_at + duration_min * 60000 > ?2 "
+		"AND (?4 IS NULL OR id <> ?4) ORDER BY start_at LIMIT 1";
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (conflict_id)
+		conflict_id[0] = 0;
+	if (!st || !specialist_id || duration_min <= 0 || start_at < 0 || start_at >= OPS_MAX_TIME)
+		return KT_EINVALID;
+	if (sqlite3_prepare_v2(store_db(st), sql, -1, &s, NULL) != SQLITE_OK)
+		return KT_EIO;
+	sqlite3_bind_text(s, 1, specialist_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, start_at);
+	sqlite3_bind_int64(s, 3, start_at + (int64_t)duration_min * 60000);
+	if (exclude_id)
+		sqlite3_bind_text(s, 4, exclude_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && conflict_id)
+		snprintf(conflict_id, KT_UUID_LEN + 1, "%s", (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? KT_ECONFLICT : rc == SQLITE_DONE ? KT_OK : KT_EIO;
 }

@@ -11,4 +11,11 @@
 int booking_rules(kt_store *st, const char *id, const kt_booking *b, unsigned allow, kt_booking_verdict *v,
 		  char *err, size_t errlen) KT_MUST_CHECK;
 
+/* Read-only: find a non-cancelled appointment of the specialist that
+ * overlaps [start_at, start_at + duration_min) other than exclude_id (may be
+ * NULL). KT_OK when there is none; KT_ECONFLICT with its id in conflict_id
+ * (may be NULL) when there is; KT_EIO on a database error. */
+int booking_find_overlap(kt_store *st, const char *specialist_id, int64_t start_at, int duration_min,
+			  const char *exclude_id, char conflict_id[KT_UUID_LEN + 1]) KT_MUST_CHECK;
+
 #endif

@@ -17,7 +17,6 @@
 #define OPS_MAX_SERVICES 32
 #define OPS_MAX_TEXT 4000 /* bytes in one free-text field */
 #define OPS_MAX_MINUTES (24 * 60)
-#define OPS_MAX_TIME 253402300800000LL /* 10000-01-01: keeps start + duration far from overflow */
 #define OPS_LIST_CAP (OPS_MAX_SERVICES * (KT_UUID_LEN + 1))
 
 typedef char ops_id[KT_UUID_LEN + 1];
@@ -518,35 +517,6 @@ int ops_appointment_cancel(kt_store *st, const char *id, char *err, size_t errle
 out:
 	store_rollback(st);
 	return rc;
-}
-
-/* Read-only; see ops.h. Uses the (specialist_id, start_at) index. */
-int ops_find_overlap(kt_store *st, const char *specialist_id, int64_t start_at, int duration_min,
-		     const char *exclude_id, char conflict_id[KT_UUID_LEN + 1])
-{
-	static const char sql[] =
-		"SELECT id FROM appointment WHERE specialist_id = ?1 AND status <> 'cancelled' "
-		"AND start_at < ?3 AND start_at + duration_min * 60000 > ?2 "
-		"AND (?4 IS NULL OR id <> ?4) ORDER BY start_at LIMIT 1";
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	if (conflict_id)
-		conflict_id[0] = 0;
-	if (!st || !specialist_id || duration_min <= 0 || start_at < 0 || start_at >= OPS_MAX_TIME)
-		return KT_EINVALID;
-	if (sqlite3_prepare_v2(store_db(st), sql, -1, &s, NULL) != SQLITE_OK)
-		return KT_EIO;
-	sqlite3_bind_text(s, 1, specialist_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, start_at);
-	sqlite3_bind_int64(s, 3, start_at + (int64_t)duration_min * 60000);
-	if (exclude_id)
-		sqlite3_bind_text(s, 4, exclude_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW && conflict_id)
-		copy_text(conflict_id, KT_UUID_LEN + 1, sqlite3_column_text(s, 0));
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? KT_ECONFLICT : rc == SQLITE_DONE ? KT_OK : KT_EIO;
 }
 
 /* ---- client cards ---- */

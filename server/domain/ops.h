@@ -17,6 +17,9 @@
 #include <stdint.h>
 #include "db/store.h"
 
+/* 10000-01-01: keeps start + duration far from overflow */
+#define OPS_MAX_TIME 253402300800000LL
+
 /* Strings are borrowed for the duration of the call. */
 typedef struct kt_appt_args {
 	const char *location_id, *client_id, *specialist_id; /* required */
@@ -139,11 +142,5 @@ int ops_booking_override_record(kt_store *st, const char *org, const char *id, c
 #define OPS_MAX_REASON 500
 bool ops_reason_valid(const char *s, size_t len);
 
-/* Read-only: find a non-cancelled appointment of the specialist that
- * overlaps [start_at, start_at + duration_min) other than exclude_id (may be
- * NULL). KT_OK when there is none; KT_ECONFLICT with its id in conflict_id
- * (may be NULL) when there is; KT_EIO on a database error. */
-int ops_find_overlap(kt_store *st, const char *specialist_id, int64_t start_at, int duration_min,
-		     const char *exclude_id, char conflict_id[KT_UUID_LEN + 1]) KT_MUST_CHECK;
 
 #endif
