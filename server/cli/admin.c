@@ -615,7 +615,7 @@ static void device_words(kt_store *st, const char *id, char *buf, size_t cap)
 
 static int admin_device(kt_store *st, int argc, char **argv)
 {
-	static const char *const cols[] = {"id",  "kind",      "role",         "person", "principal_id",
+	static const char *const cols[] = {"id",  "kind",      "role",         "name", "principal_id",
 					   "app", "last_seen", "last_ack_seq", "state"};
 	admin_opt o[] = {{"--json", true}};
 	const char *pos[1];

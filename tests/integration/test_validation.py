@@ -123,7 +123,7 @@ class ValidationTest(h.DemoServerTest):
         self.assertEqual(out.returncode, 1, out.stderr)
         self.assertIn("birthday must be YYYY-MM-DD", out.stderr)
         out = self.admin("appointment", "create", "--location", self.appt[1], "--client", self.appt[2],
-                         "--specialist", self.appt[3], "--start", "12345", "--duration", "30")
+                         "--specialist", self.appt[3], "--start", "1999-06-01 10:00", "--duration", "30")
         self.assertNotEqual(out.returncode, 0)
         self.assertIn("start_at must be", out.stderr)
         self.assertEqual(self.version("client", self.client_id), before)
