@@ -232,7 +232,20 @@ class ReadmeTest(unittest.TestCase):
         row = self.row("appointment", aid)
         self.assertEqual((row["location_id"], row["specialist_id"]), (self.var("OTHER_LOC"),
                                                                       self.var("OTHER_SPECIALIST")))
+        # "2027-01-15 20:15" at a Ljubljana branch is 19:15 UTC in winter
+        self.assertEqual(row["start_at"], 1800040500000)
         self.assertEqual(self.row("client", cid)["preferences"], "green tea")
+        # the commands say what they did, by name and local time
+        booked = re.search(r"(?m)^booked .+ at Lepota Center, 2027-01-15 20:15 CET \(45 min\): appointment %s$"
+                           % aid, r.stdout)
+        self.expect(name, r, booked is not None, "appointment create did not say what it booked")
+        self.expect(name, r, re.search(r"(?m)^moved: now .+ at Lepota Maribor, 2027-01-15 20:15 CET", r.stdout)
+                    is not None, "appointment move did not say where to")
+        self.expect(name, r, re.search(r"(?m)^set .+'s preferences$", r.stdout) is not None,
+                    "client set did not say what it set")
+        listed = [l for l in r.stdout.split("\n") if l.startswith(aid + "\t")]
+        self.expect(name, r, len(listed) == 1 and "\t2027-01-15 20:15 CET\t45\tbooked\tLepota Maribor\t" in listed[0],
+                    "list appointments does not show it at Maribor, local time")
 
     def check_moved(self, name, r):
         self.expect(name, r, self.var("ID") in r.stdout, "the second branch's specialist does not have it")
