@@ -1,6 +1,7 @@
 /* kt_text.c - see kt_text.h. Dates and zones through kt_time (ICU); case
  * folding through ICU's full folding, so matching a typed name never
  * depends on the C locale. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unicode/uchar.h>
@@ -103,4 +104,45 @@ int kt_text_fold(const char *in, char *out, size_t cap)
 	e = U_ZERO_ERROR;
 	u_strToUTF8(out, (int32_t)cap, NULL, b, n, &e);
 	return U_FAILURE(e) || e == U_STRING_NOT_TERMINATED_WARNING ? KT_EINVALID : KT_OK;
+}
+
+int kt_text_name_match(const char *name, const char *typed)
+{
+	char f[1536];
+	size_t n = strlen(typed);
+	if (!name || !n || kt_text_fold(name, f, sizeof f) != KT_OK)
+		return 0;
+	if (!strcmp(f, typed))
+		return 2;
+	for (const char *w = f; w; w = strchr(w, ' '), w = w ? w + 1 : NULL)
+		if (!strncmp(w, typed, n))
+			return 1;
+	return 0;
+}
+
+void kt_text_mask_email(const char *e, char *out, size_t cap)
+{
+	const char *at = e ? strchr(e, '@') : NULL;
+	if (!at) {
+		if (cap)
+			out[0] = 0;
+		return;
+	}
+	snprintf(out, cap, "%.*s***%s", (int)(at - e < 2 ? at - e : 2), e, at);
+}
+
+void kt_text_mask_phone(const char *p, char *out, size_t cap)
+{
+	size_t n = p ? strlen(p) : 0, k = 0, digits = 0, seen = 0;
+	if (!cap)
+		return;
+	for (size_t i = 0; i < n; i++)
+		digits += p[i] >= '0' && p[i] <= '9';
+	/* the first four characters ("+386") and the last three digits stay */
+	for (size_t i = 0; i < n && k + 1 < cap; i++) {
+		bool digit = p[i] >= '0' && p[i] <= '9';
+		seen += digit;
+		out[k++] = digit && i >= 4 && seen + 3 <= digits ? '*' : p[i];
+	}
+	out[k] = 0;
 }

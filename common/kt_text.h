@@ -39,4 +39,14 @@ void kt_text_iso(int64_t ms, char buf[KT_TEXT_TIME]);
  * or does not fit). */
 int kt_text_fold(const char *in, char *out, size_t cap);
 
+/* How a typed name (folded with kt_text_fold) matches a name: 2 the whole
+ * name, 1 the start of it or of a word in it ("Maribor" in "Lepota
+ * Maribor"), 0 not at all. The one rule both CLIs resolve names by. */
+int kt_text_name_match(const char *name, const char *typed_folded);
+
+/* Contact data shown only far enough to tell two people apart:
+ * "an***@example.com", "+386 ** *** 222". "" for NULL or no '@'. */
+void kt_text_mask_email(const char *email, char *out, size_t cap);
+void kt_text_mask_phone(const char *phone, char *out, size_t cap);
+
 #endif

@@ -70,54 +70,6 @@ static int cands_add(cands *c, int match, const char *id, const char *name, cons
 	return KT_OK;
 }
 
-/* 2 when name equals the typed text, 1 when it or one of its words starts
- * with it, 0 otherwise (both folded). */
-static int match_of(const char *name, const char *typed)
-{
-	char f[NAME_MAX_BYTES * 3];
-	size_t n = strlen(typed);
-	if (!name || kt_text_fold(name, f, sizeof f) != KT_OK)
-		return 0;
-	if (!strcmp(f, typed))
-		return 2;
-	/* the start of the name or of any word in it: "Maribor" finds
-	 * "Lepota Maribor", "Novak" finds "Ana Novak" */
-	for (const char *w = f; w; w = strchr(w, ' '), w = w ? w + 1 : NULL)
-		if (!strncmp(w, typed, n))
-			return 1;
-	return 0;
-}
-
-/* "an***@example.com": enough to tell two people apart, not to write to. */
-static void mask_email(const char *e, char *out, size_t cap)
-{
-	const char *at = e ? strchr(e, '@') : NULL;
-	if (!at) {
-		kt_strcpy_cut(out, cap, "");
-		return;
-	}
-	snprintf(out, cap, "%.*s***%s", (int)(at - e < 2 ? at - e : 2), e, at);
-}
-
-/* "+386 ** *** 222": the country code and the last three digits. */
-static void mask_phone(const char *p, char *out, size_t cap)
-{
-	size_t n = p ? strlen(p) : 0, k = 0, digits_left = 0;
-	if (!n || cap < 2) {
-		kt_strcpy_cut(out, cap, "");
-		return;
-	}
-	for (size_t i = 0; i < n; i++)
-		digits_left += p[i] >= '0' && p[i] <= '9';
-	for (size_t i = 0, seen = 0; i < n && k + 1 < cap; i++) {
-		bool digit = p[i] >= '0' && p[i] <= '9';
-		seen += digit;
-		/* the leading "+386" (or the first digit) stays, the last three stay */
-		out[k++] = digit && i >= 4 && seen + 3 <= digits_left ? '*' : p[i];
-	}
-	out[k] = 0;
-}
-
 /* A client's name (and for candidates, masked contact data), decrypted
  * through the store's row load. Safe: this runs in the server's own process
  * for the operator, who may read every card (admin acts as the owner); the
@@ -140,8 +92,8 @@ static int client_fields(kt_store *st, const char *id, bool contact, char *name,
 	kt_strcpy_cut(name, ncap, nv->s);
 	if (contact && extra) {
 		char e[128], p[64];
-		mask_email(row.v[cols[1]].null ? NULL : row.v[cols[1]].s, e, sizeof e);
-		mask_phone(row.v[cols[2]].null ? NULL : row.v[cols[2]].s, p, sizeof p);
+		kt_text_mask_email(row.v[cols[1]].null ? NULL : row.v[cols[1]].s, e, sizeof e);
+		kt_text_mask_phone(row.v[cols[2]].null ? NULL : row.v[cols[2]].s, p, sizeof p);
 		snprintf(extra, ecap, "%s%s%s", e, *e && *p ? ", " : "", p);
 	}
 	kt_row_free(&row);
@@ -211,7 +163,7 @@ static int scan(kt_store *st, resolve_kind kind, const resolve_scope *sc, const 
 				continue; /* erased, or its key is not in this keyring */
 		} else
 			kt_strcpy_cut(name, sizeof name, (const char *)sqlite3_column_text(q, 1));
-		int m = match_of(name, typed);
+		int m = kt_text_name_match(name, typed);
 		if (m)
 			rc = cands_add(c, m, id, name, extra);
 	}
