@@ -452,7 +452,7 @@ static int register_sql_functions(sqlite3 *db)
 static int cache_resolve(sqlite3 *db, const char *tbl, const char *field, const char *nouns, const char *opt,
 			 const char *typed, char id[KT_UUID_LEN + 1])
 {
-	char folded[1536], sql[256];
+	char folded[1536], sql[1024];
 	sqlite3_stmt *s;
 	int best = 0, n = 0, step;
 	struct {
@@ -460,13 +460,12 @@ static int cache_resolve(sqlite3 *db, const char *tbl, const char *field, const 
 		char name[200], extra[200];
 	} cand[10];
 
-	snprintf(sql, sizeof sql,
+	if ((size_t)snprintf(sql, sizeof sql,
 		 "SELECT id, json_extract(data, '$.%s'), json_extract(data, '$.email'), json_extract(data, '$.phone'), "
 		 "CASE tbl WHEN 'staff' THEN json_extract(data, '$.role') WHEN 'location' THEN "
 		 "json_extract(data, '$.address') END FROM rows WHERE tbl = ? "
 		 "ORDER BY 2, id",
-		 field);
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+		 field) >= sizeof sql || sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
 		return complain("cache: %s", sqlite3_errmsg(db));
 	sqlite3_bind_text(s, 1, tbl, -1, SQLITE_STATIC);
 	if (kt_text_fold(typed, folded, sizeof folded) != KT_OK) {

@@ -7,6 +7,8 @@ Two branches in different zones: the demo's "Lepota Maribor" (Europe/Ljubljana)
 and "Lepota New York" (America/New_York), added here as a row because creating
 locations is another command's job; plus a location named just "Lepota", a
 prefix of every other location's name, for the exact-name rule."""
+import datetime
+import json
 import os
 import re
 import shutil
@@ -28,17 +30,8 @@ class LocalTimeTest(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="kt-localtime-")
         cls.db, cls.accounts = h.demo_db(cls.tmp)
+        cls.add_new_york(cls.db)
         con = sqlite3.connect(cls.db)
-        org, = con.execute("SELECT org_id FROM location WHERE name = 'Lepota Maribor'").fetchone()
-        now = int(time.time() * 1000)
-        cls.ny = "01941f29-8414-7a37-b7f9-000000000001"
-        cls.bare = "01941f29-8414-7a37-b7f9-000000000002"
-        con.execute("INSERT INTO location(id, org_id, name, address, phone, time_zone, updated_at) "
-                    "VALUES (?, ?, 'Lepota New York', '5th Avenue 1', '+1 212 555 0100', 'America/New_York', ?)",
-                    (cls.ny, org, now))
-        con.execute("INSERT INTO location(id, org_id, name, address, phone, time_zone, updated_at) "
-                    "VALUES (?, ?, 'Lepota', NULL, NULL, 'Europe/Ljubljana', ?)", (cls.bare, org, now))
-        con.commit()
         cls.maribor, = con.execute("SELECT id FROM location WHERE name = 'Lepota Maribor'").fetchone()
         cls.spec, cls.spec_name = con.execute(
             "SELECT s.id, s.display_name FROM staff s JOIN staff_location sl ON sl.staff_id = s.id JOIN location l "
@@ -54,6 +47,24 @@ class LocalTimeTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    ny = "01941f29-8414-7a37-b7f9-000000000001"
+
+    @staticmethod
+    def add_new_york(db):
+        """A branch in America/New_York, and one named just "Lepota" (the
+        rows a location command would write; the server is not running)."""
+        con = sqlite3.connect(db)
+        org, = con.execute("SELECT org_id FROM location WHERE name = 'Lepota Maribor'").fetchone()
+        now = int(time.time() * 1000)
+        con.execute("INSERT INTO location(id, org_id, name, address, phone, time_zone, updated_at) VALUES "
+                    "(?, ?, 'Lepota New York', '5th Avenue 1', '+1 212 555 0100', 'America/New_York', ?)",
+                    (LocalTimeTest.ny, org, now))
+        con.execute("INSERT INTO location(id, org_id, name, address, phone, time_zone, updated_at) VALUES "
+                    "('01941f29-8414-7a37-b7f9-000000000002', ?, 'Lepota', NULL, NULL, 'Europe/Ljubljana', ?)",
+                    (org, now))
+        con.commit()
+        con.close()
 
     @classmethod
     def admin(cls, *args):
@@ -293,6 +304,109 @@ class NoEpochInOutputTest(unittest.TestCase):
             if server:
                 server.stop()
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+class ClientLsTest(unittest.TestCase):
+    """kartoteka-client ls appointments on an owner's tablet: a header, sorted
+    by start, local times of each branch, filters by local date, name and
+    status, and --json for scripts."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="kt-ls-")
+        cls.db, cls.accounts = h.demo_db(cls.tmp)
+        LocalTimeTest.add_new_york(cls.db)
+        spec = h.account(cls.accounts, "specialist", "Lepota Maribor")["name"]
+        cls.spec = spec
+
+        def admin(*args):
+            out = subprocess.run([h.SERVER, "admin", "--db", cls.db] + [str(a) for a in args], capture_output=True,
+                                 text=True, timeout=60)
+            assert out.returncode == 0, out.stderr
+            return out.stdout
+        admin("staff", "location", spec, "add", "New York")
+        con = sqlite3.connect(cls.db)
+        rows = Keyring(cls.db).rows(con, "SELECT * FROM client ORDER BY id", (), "client")
+        con.close()
+        names = [r["name"] for r in rows]
+        cls.client = next(n for n in names if sum(1 for m in names if m.lower().startswith(n.lower())) == 1)
+        cls.booked = {}
+        # the same local morning in both branches, and a late evening in New York that is the
+        # next day in UTC: a date filter is local to each appointment's branch
+        for key, loc, when in (("mb", "Maribor", "2030-01-15 09:30"), ("ny", "New York", "2030-01-15 09:30"),
+                               ("late", "New York", "2030-01-15 23:30"), ("next", "Maribor", "2030-01-16 09:30")):
+            cls.booked[key] = h.created_id(admin("appointment", "create", "--location", loc, "--client", cls.client,
+                                                 "--specialist", spec, "--start", when, "--duration", 30))
+        admin("appointment", "cancel", cls.booked["next"])
+        cls.server = h.Server(cls.db)
+        cls.dir = os.path.join(cls.tmp, "owner")
+        h.login(cls.dir, cls.server, h.account(cls.accounts, "owner"))
+        h.client(cls.dir, "sync")
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.server.stop()
+        finally:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def ls(self, *args, check=True):
+        return h.client(self.dir, "ls", "appointments", *args, check=check)
+
+    def ids(self, out):
+        return [l.split("\t")[0] for l in out.stdout.strip().split("\n")[1:]]
+
+    def test_a_header_then_every_appointment_sorted_by_start(self):
+        out = self.ls()
+        lines = out.stdout.rstrip("\n").split("\n")
+        self.assertEqual(lines[0], "id\tstart\tstatus\tduration\tlocation\tclient\tspecialist\tservices\tnote")
+        got = json.loads(self.ls("--json").stdout)
+        self.assertEqual(len(got), len(lines) - 1)
+        starts = dict(sqlite3.connect(self.db).execute("SELECT id, start_at FROM appointment").fetchall())
+        self.assertEqual(len(got), len(starts))
+        order = [starts[a["id"]] for a in got]
+        self.assertEqual(order, sorted(order), "not sorted by start")
+        self.assertEqual([a["id"] for a in got], self.ids(out))
+        for a in got:  # ISO 8601 instants, the stored ones
+            t = datetime.datetime.strptime(a["start"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+            self.assertEqual(int(t.timestamp() * 1000), starts[a["id"]])
+        self.assertIsNone(EPOCH.search(out.stdout))
+
+    def test_local_times_and_a_local_date(self):
+        out = self.ls("--from", "2030-01-15", "--to", "2030-01-15")
+        rows = {l.split("\t")[0]: l.split("\t") for l in out.stdout.strip().split("\n")[1:]}
+        self.assertEqual(set(rows), {self.booked["mb"], self.booked["ny"], self.booked["late"]})
+        self.assertEqual(rows[self.booked["mb"]][1:5], ["2030-01-15 09:30 CET", "booked", "30 min", "Lepota Maribor"])
+        self.assertEqual(rows[self.booked["ny"]][1], "2030-01-15 09:30 EST")
+        self.assertEqual(rows[self.booked["late"]][1], "2030-01-15 23:30 EST")  # 04:30 UTC on the 16th
+        self.assertEqual(self.ids(out), [self.booked[k] for k in ("mb", "ny", "late")])
+        # a time instead of a date: an instant, read in the --location's zone
+        out = self.ls("--location", "new york", "--from", "2030-01-15 12:00")
+        self.assertEqual(self.ids(out), [self.booked["late"]])
+
+    def test_filters_by_name_and_status(self):
+        out = self.ls("--location", "Maribor", "--client", self.client, "--from", "2030-01-01")
+        self.assertEqual(self.ids(out), [self.booked["mb"], self.booked["next"]])
+        out = self.ls("--specialist", self.spec.lower(), "--client", self.client.upper(), "--status", "cancelled")
+        self.assertEqual(self.ids(out), [self.booked["next"]])
+        self.assertEqual(out.stdout.strip().split("\n")[1].split("\t")[2], "cancelled")
+
+    def test_an_ambiguous_or_unknown_name_or_a_bad_date_is_refused(self):
+        out = self.ls("--location", "Lep", check=False)
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("--location 'Lep': 4 locations have a name that starts so", out.stderr)
+        self.assertEqual(len([l for l in out.stderr.split("\n") if l.startswith("  Lepota")]), 4)
+        self.assertEqual(out.stdout, "")
+        # an exact name wins over names that start with it
+        self.assertEqual(self.ls("--location", "lepota").returncode, 0)
+        out = self.ls("--specialist", "Nobody", check=False)
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("nothing in this device's cache has this name", out.stderr)
+        out = self.ls("--from", "2030-02-30", check=False)
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("--from '2030-02-30'", out.stderr)
+        out = self.ls("--status", "maybe", check=False)
+        self.assertEqual(out.returncode, 2)
 
 
 if __name__ == "__main__":
