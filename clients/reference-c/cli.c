@@ -63,16 +63,18 @@ static void usage(FILE *f)
 		"\n"
 		"offline edits (applied to the cache at once, pushed in order by sync/watch):\n"
 		"  client set ID FIELD VALUE | client clear ID FIELD\n"
-		"  appointment create --location ID --client ID --specialist ID --start TIME --duration MIN\n"
+		"  appointment create --location L --client C --specialist P --start TIME --duration MIN\n"
 		"                     [--services ID,ID] [--note TEXT]      prints the new id\n"
-		"  appointment move ID [--start TIME] [--location ID] [--specialist ID]\n"
+		"  appointment move ID [--start TIME] [--location L] [--specialist P]\n"
 		"                     create and move: [--allow-overlap --reason TEXT] books the\n"
 		"                     specialist twice on purpose (owner, manager, reception; audited)\n"
 		"  appointment cancel ID\n"
 		"  visit add --appointment ID [--notes TEXT] [--formulas TEXT]  prints the new id\n"
 		"  batch                      edit commands from stdin, one per line, arguments separated by tabs\n"
 		"  rejections                 edits the server refused (rolled back in the cache)\n"
-		"TIME: ms since 1970 (UTC) or 2027-01-15T09:30:00Z, from 2000 to 2099; MIN: 1 to 1440\n"
+		"L, C, P: an id, or a name or its start looked up in this device's cache\n"
+		"TIME: local at the appointment's location, 2027-01-15 09:30 (the location must be in\n"
+		"  the cache), or with an offset, 2027-01-15T09:30:00Z; from 2000 to 2099; MIN: 1 to 1440\n"
 		"Edits are checked before they are queued (ids, times, minutes, client fields and\n"
 		"birthdays YYYY-MM-DD); the server checks them again.\n"
 		"--help (or -h) after any command prints this text.\n"
@@ -899,8 +901,9 @@ static int64_t parse_time(const char *s)
 
 static int bad_time(const char *opt, const char *got)
 {
-	return bad_value(opt, "wants a time from 2000 to 2099: ms since 1970, or a real date and time such as "
-			      "2027-01-15T09:30:00Z (UTC)", got);
+	return bad_value(opt, "wants a time from 2000 to 2099: local at the location, such as 2027-01-15 09:30 "
+			      "(the location must be in this device's cache: sync first), or with an offset, such as "
+			      "2027-01-15T09:30:00Z", got);
 }
 
 /* Whole minutes, 1 to 1440; -1 otherwise. */
@@ -1042,6 +1045,40 @@ static int cmd_client(kc_client *c, int argc, char **argv)
 	return mutate(c, "client", argv[1], &j, NULL, false);
 }
 
+/* A location, client or staff member as typed: an id as given (the server
+ * decides whether it may be used), else a name looked up in the cache. */
+static int want_ref(sqlite3 *db, const char *tbl, const char *field, const char *nouns, const char *opt,
+		    const char *typed, char id[KT_UUID_LEN + 1])
+{
+	if (is_id(typed)) {
+		kt_strcpy_cut(id, KT_UUID_LEN + 1, typed);
+		return 0;
+	}
+	return cache_resolve(db, tbl, field, nouns, opt, typed, id);
+}
+
+/* A time typed for an appointment at location loc: with an offset (or the
+ * instant) as given, else local to that location's zone in the cache. */
+static int appt_time(sqlite3 *db, const char *opt, const char *loc, const char *text, int64_t *ms)
+{
+	char zone[64], err[256];
+	int64_t t = parse_time(text);
+	if (t >= 0) {
+		*ms = t;
+		return 0;
+	}
+	cache_zone(db, loc, zone);
+	if (!*zone || kt_text_time_arg(opt, zone, text, &t, err, sizeof err) || t < TIME_MIN || t >= TIME_MAX) {
+		if (*zone && strstr(err, "the clocks skip it")) {
+			fprintf(stderr, PROG ": %s\n", err);
+			return EXIT_USAGE;
+		}
+		return bad_time(opt, text);
+	}
+	*ms = t;
+	return 0;
+}
+
 static int cmd_appointment(kc_client *c, int argc, char **argv)
 {
 	jbuild j = {kc_db(c), NULL};
@@ -1060,18 +1097,22 @@ static int cmd_appointment(kc_client *c, int argc, char **argv)
 				fprintf(stderr, PROG ": appointment create needs %s\n", need[k]);
 				return EXIT_USAGE;
 			}
-		for (size_t k = 0; k < 3; k++)
-			if (!is_id(opt(argc, argv, need[k])))
-				return bad_id(need[k], opt(argc, argv, need[k]));
-		if ((start = parse_time(opt(argc, argv, "--start"))) < 0)
-			return bad_time("--start", opt(argc, argv, "--start"));
+		char ref[3][KT_UUID_LEN + 1];
+		int rc;
+		if ((rc = want_ref(j.db, "location", "name", "locations", "--location", opt(argc, argv, "--location"),
+				   ref[0])) ||
+		    (rc = want_ref(j.db, "client", "name", "clients", "--client", opt(argc, argv, "--client"), ref[1])) ||
+		    (rc = want_ref(j.db, "staff", "display_name", "staff members", "--specialist",
+				   opt(argc, argv, "--specialist"), ref[2])) ||
+		    (rc = appt_time(j.db, "--start", ref[0], opt(argc, argv, "--start"), &start)))
+			return rc;
 		if ((minutes = parse_minutes(opt(argc, argv, "--duration"))) < 0)
 			return bad_value("--duration", "wants whole minutes from 1 to 1440", opt(argc, argv, "--duration"));
 		if ((v = opt(argc, argv, "--services")) && !kt_uuid_list_valid(v))
 			return bad_value("--services", "wants service ids (UUIDs) separated by commas", v);
-		jset(&j, "location_id", opt(argc, argv, "--location"), 0, J_TEXT);
-		jset(&j, "client_id", opt(argc, argv, "--client"), 0, J_TEXT);
-		jset(&j, "specialist_id", opt(argc, argv, "--specialist"), 0, J_TEXT);
+		jset(&j, "location_id", ref[0], 0, J_TEXT);
+		jset(&j, "client_id", ref[1], 0, J_TEXT);
+		jset(&j, "specialist_id", ref[2], 0, J_TEXT);
 		jset(&j, "start_at", NULL, start, J_INT);
 		jset(&j, "duration_min", NULL, minutes, J_INT);
 		jset(&j, "services", opt(argc, argv, "--services") ? opt(argc, argv, "--services") : "", 0, J_LIST);
@@ -1081,23 +1122,35 @@ static int cmd_appointment(kc_client *c, int argc, char **argv)
 		return mutate(c, "appointment", NULL, &j, overlap, true);
 	}
 	if (argc >= 2 && !strcmp(argv[0], "move")) {
+		char loc[KT_UUID_LEN + 1] = "", spec[KT_UUID_LEN + 1];
+		int rc;
 		if (!is_id(argv[1]))
 			return bad_id("the appointment", argv[1]);
+		if ((v = opt(argc, argv, "--location"))) {
+			if ((rc = want_ref(j.db, "location", "name", "locations", "--location", v, loc)))
+				return rc;
+		} else { /* a new time is local to where the appointment is */
+			sqlite3_stmt *q;
+			if (sqlite3_prepare_v2(j.db, "SELECT json_extract(data, '$.location_id') FROM rows WHERE "
+						     "tbl = 'appointment' AND id = ?", -1, &q, NULL) == SQLITE_OK) {
+				sqlite3_bind_text(q, 1, argv[1], -1, SQLITE_STATIC);
+				if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+					kt_strcpy_cut(loc, sizeof loc, (const char *)sqlite3_column_text(q, 0));
+				sqlite3_finalize(q);
+			}
+		}
 		if ((v = opt(argc, argv, "--start"))) {
-			int64_t t = parse_time(v);
-			if (t < 0)
-				return bad_time("--start", v);
+			int64_t t;
+			if ((rc = appt_time(j.db, "--start", loc, v, &t)))
+				return rc;
 			jset(&j, "start_at", NULL, t, J_INT);
 		}
-		if ((v = opt(argc, argv, "--location"))) {
-			if (!is_id(v))
-				return bad_id("--location", v);
-			jset(&j, "location_id", v, 0, J_TEXT);
-		}
+		if (opt(argc, argv, "--location"))
+			jset(&j, "location_id", loc, 0, J_TEXT);
 		if ((v = opt(argc, argv, "--specialist"))) {
-			if (!is_id(v))
-				return bad_id("--specialist", v);
-			jset(&j, "specialist_id", v, 0, J_TEXT);
+			if ((rc = want_ref(j.db, "staff", "display_name", "staff members", "--specialist", v, spec)))
+				return rc;
+			jset(&j, "specialist_id", spec, 0, J_TEXT);
 		}
 		if (!j.json)
 			return usage_error("nothing to move: give --start, --location or --specialist");

@@ -353,6 +353,13 @@ class ClientLsTest(unittest.TestCase):
     def ls(self, *args, check=True):
         return h.client(self.dir, "ls", "appointments", *args, check=check)
 
+    def sql1(self, q, *args):
+        con = sqlite3.connect(self.db)
+        try:
+            return con.execute(q, args).fetchone()[0]
+        finally:
+            con.close()
+
     def ids(self, out):
         return [l.split("\t")[0] for l in out.stdout.strip().split("\n")[1:]]
 
@@ -383,6 +390,23 @@ class ClientLsTest(unittest.TestCase):
         # a time instead of a date: an instant, read in the --location's zone
         out = self.ls("--location", "new york", "--from", "2030-01-15 12:00")
         self.assertEqual(self.ids(out), [self.booked["late"]])
+
+    def test_a_tablet_books_by_name_and_local_time(self):
+        before = self.sql1("SELECT count(*) FROM appointment")
+        out = h.client(self.dir, "appointment", "create", "--location", "new york", "--client", self.client,
+                       "--specialist", self.spec, "--start", "2029-12-03 10:00", "--duration", "30")
+        aid = out.stdout.strip()
+        bad = h.client(self.dir, "appointment", "create", "--location", "Maribor", "--client", self.client,
+                       "--specialist", self.spec, "--start", "2030-03-31 02:30", "--duration", "30", check=False)
+        self.assertEqual(bad.returncode, 2)
+        self.assertIn("2030-03-31 02:30 does not exist in Europe/Ljubljana (the clocks skip it)", bad.stderr)
+        h.client(self.dir, "appointment", "move", aid, "--start", "2029-12-03 11:00")  # still New York time
+        h.client(self.dir, "sync")
+        self.assertEqual(h.client(self.dir, "rejections").stdout.strip(), "")
+        self.assertEqual(self.sql1("SELECT count(*) FROM appointment"), before + 1)
+        self.assertEqual(self.sql1("SELECT start_at FROM appointment WHERE id = ?", aid),
+                         1891008000000)  # 2029-12-03 16:00 UTC
+        self.assertEqual(self.sql1("SELECT location_id FROM appointment WHERE id = ?", aid), LocalTimeTest.ny)
 
     def test_filters_by_name_and_status(self):
         out = self.ls("--location", "Maribor", "--client", self.client, "--from", "2030-01-01")
