@@ -242,6 +242,15 @@ int proto_manage_decode(const void *buf, size_t len, kt_manage *m) KT_MUST_CHECK
 void proto_manage_result_encode(kt_mpw *w, const kt_manage *m, uint32_t ndevices, const void *body, size_t len);
 int proto_manage_result_decode(const void *buf, size_t len, kt_raw_cb cb, void *user) KT_MUST_CHECK;
 
+/* A device as the device list (manage) and an erasure's status (privacy)
+ * show it: these eight fields, then nextra more pairs the caller packs. */
+typedef struct kt_device_wire {
+	const char *id, *kind, *principal, *name, *role, *app;
+	int64_t last_seen, last_ack_seq;
+} kt_device_wire;
+void proto_device_begin(kt_mpw *w, const kt_device_wire *d, uint32_t nextra);
+
+
 /* privacy {t, op, client?}: a client's data (PROTOCOL.md, "Privacy").
  * op: "export" (owners, managers for clients at their locations, a client
  * for themself), "erasure_request" (a client for themself), "erase",

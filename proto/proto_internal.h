@@ -45,4 +45,11 @@ int proto_ops_decode(kt_mp *r, bool with_op, kt_op_cb cb, void *user) KT_MUST_CH
  * push_result and audit_result); cb gets each map's raw bytes. */
 int proto_maps_decode(const void *buf, size_t len, const char *key, kt_raw_cb cb, void *user) KT_MUST_CHECK;
 
+/* A call {t, op, <target_key>?} (manage: "id", privacy: "client"): the
+ * op and target pairs, the whole message, and its decoding (op required,
+ * at most 32 bytes; target at most 64). */
+void proto_call_put(kt_mpw *w, const char *target_key, const kt_str *op, const kt_str *target);
+void proto_call_encode(kt_mpw *w, const char *type, const char *target_key, const kt_str *op, const kt_str *target);
+int proto_call_decode(const void *buf, size_t len, const char *target_key, kt_str *op, kt_str *target) KT_MUST_CHECK;
+
 #endif

@@ -1,6 +1,6 @@
 /* server.h - the running server: its event loop state, sessions and the
  * shared pieces the message handlers use. Everything here is touched only by
- * the event-loop thread, except what auth.c and writer.c mark as shared. */
+ * the event-loop thread, except what auth_workers.c and writer.c mark as shared. */
 #ifndef KT_SERVER_H
 #define KT_SERVER_H
 
@@ -20,6 +20,8 @@ typedef struct kt_session kt_session;
 typedef struct kt_auth kt_auth;
 typedef struct kt_writer kt_writer;
 typedef struct kt_push_job kt_push_job;
+typedef struct kt_fanout kt_fanout;         /* fanout.c */
+typedef struct kt_rowcache kt_rowcache;     /* sync.c */
 typedef struct kt_exporter kt_exporter; /* export_worker.c */
 typedef struct kt_portal_rt kt_portal_rt;         /* handle_portal.c */
 typedef struct kt_mail_worker kt_mail_worker;     /* mail.c */
@@ -68,7 +70,7 @@ struct kt_session {
 	 * signed in yet (session.c), in order of arrival = order of deadline */
 	struct kt_session *dl_prev, *dl_next;
 	int64_t deadline_us; /* kt_mono_us() at which it is closed; 0: not queued */
-	lws_sorted_usec_list_t tarpit;   /* a throttled sign-in's answer waits on this (login_tarpit.c) */
+	lws_sorted_usec_list_t tarpit;   /* a throttled sign-in's answer waits on this (tarpit.c) */
 	int tarpit_code;                 /* ... and carries this error code */
 	/* keepalive (keepalive.c): one sweep instead of a timer per connection */
 	int64_t last_rx_us;              /* kt_mono_us() of the last frame or pong received */
@@ -118,14 +120,6 @@ struct kt_session {
 	int64_t basis_seq;           /* the last snapshot read changes up to here */
 };
 
-/* One entry of the in-memory log ring. */
-typedef struct kt_ring {
-	kt_log_entry *e;   /* cap slots, entry with seq s at s % cap */
-	int cap;
-	int64_t first_seq; /* oldest seq held (0 = empty) */
-	int64_t last_seq;  /* newest seq held */
-} kt_ring;
-
 /* What another thread has for the loop (kt_server.wake). */
 enum {
 	KT_WAKE_AUTH = 1u << 0,   /* finished sign-ins (auth_deliver) */
@@ -143,16 +137,9 @@ struct kt_server {
 	int port;
 	uint8_t cursor_key[32];
 	uint8_t token_key[32];
-	kt_ring ring;
+	struct kt_fanout *fan;       /* the change ring and the session index (fanout.c) */
 	int64_t head_seq;            /* newest change seen by this server */
-	/* Rows the fan-out loaded since head_seq last moved (sync.c): every
-	 * device interested in a change gets the same row, loaded and
-	 * decrypted once. Emptied whenever head_seq moves. */
-	struct kt_cached_row {
-		kt_row row;            /* row.t == NULL: empty slot */
-		bool missing;          /* the row did not exist (deleted since) */
-	} rowcache[64];
-	int64_t rowcache_head;
+	struct kt_rowcache *rowcache; /* rows the stream loaded since head_seq moved (sync.c) */
 	kt_session *sessions;
 	int nsessions;
 	int durable_waiters;         /* sessions with durable_wait set */
@@ -161,20 +148,17 @@ struct kt_server {
 	kt_writer *writer;
 	int64_t revoke_seq;          /* revocations handled up to here (handle_manage.c) */
 	int64_t rights_gen;          /* newest rights_gen the fan-out has read (rights.c) */
-	/* fan-out index: sessions by routing key (fanout.c) */
-	struct kt_bucket *buckets;
-	int nbuckets;
 	/* scratch writers (single-threaded loop: one frame is built at a time) */
 	kt_mpw body, frame;
 	/* wake-ups from other threads: one bit per source (KT_WAKE_*), one
-	 * lws_cancel_service (net.c on_wake) */
+	 * lws_cancel_service (listener.c on_wake) */
 	kt_wake wake;
 	atomic_int stop;
-	atomic_int writer_busy, wal_events_skipped; /* see net.c watch_main */
+	atomic_int writer_busy, wal_events_skipped; /* see listener.c watch_main */
 	/* privacy exports on their own thread (export_worker.c) */
 	kt_exporter *exporter;
 	lws_sorted_usec_list_t poll_timer;
-	lws_sorted_usec_list_t recheck_timer; /* see net.c on_data_wake */
+	lws_sorted_usec_list_t recheck_timer; /* see listener.c on_data_wake */
 	int recheck_step_ms, recheck_waited_ms;
 	pthread_t watch_thread;
 	int watch_fd;

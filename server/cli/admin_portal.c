@@ -1,4 +1,4 @@
-/* portal_admin.c - `kartoteka-server admin --db FILE portal ...`:
+/* admin_portal.c - `kartoteka-server admin --db FILE portal ...`:
  *   invite CLIENT [--config FILE]  the operator sends a client a
  *       password-setup link. The mail goes into the outbox; a running
  *       server's mail worker delivers it (it looks every second).

@@ -1,4 +1,4 @@
-/* demo.c - the demo salon business (see demo.h). Its own PRNG makes it the
+/* init_demo.c - the demo salon business (see init_demo.h). Its own PRNG makes it the
  * same for the same seed; only dates follow today's date. Every row goes
  * through the store API in one transaction, so the change log sees the demo
  * exactly as it would see real edits. Never print anything but the sign-in

@@ -1,4 +1,4 @@
-/* demo.h - a deterministic demo salon business for a fresh database, so a
+/* init_demo.h - a deterministic demo salon business for a fresh database, so a
  * newcomer (and the integration tests) can sign in and see realistic data. */
 #ifndef KT_DEMO_H
 #define KT_DEMO_H

@@ -348,7 +348,7 @@ static int cmd_keys(int argc, char **argv)
 	return keyring_rotate(db, stdout) ? 1 : 0;
 }
 
-/* privacy SUBCOMMAND --db FILE [--config FILE] ... (privacy_cli.c) */
+/* privacy SUBCOMMAND --db FILE [--config FILE] ... (cli/privacy.c) */
 static int cmd_privacy(int argc, char **argv)
 {
 	const char *config = kt_arg_value(argc, argv, "--config"), *db = kt_arg_value(argc, argv, "--db"), *listen = "";

@@ -1,4 +1,4 @@
-/* privacy_cli.c - see privacy_cli.h. The operator at the server acts as
+/* privacy.c - see privacy.h. The operator at the server acts as
  * "operator" in the audit log. Output is tab-separated where a script may
  * read it; the export is the JSON document itself. Never prints personal
  * data other than the export the operator asked for. */

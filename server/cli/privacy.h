@@ -1,4 +1,4 @@
-/* privacy_cli.h - `kartoteka-server privacy SUBCOMMAND --db FILE ...`: data
+/* privacy.h - `kartoteka-server privacy SUBCOMMAND --db FILE ...`: data
  * export, erasure, erasure status and retention for the operator at the
  * server (the same code paths as the protocol's privacy calls). */
 #ifndef KT_PRIVACY_CLI_H

@@ -1,4 +1,4 @@
-/* login_tarpit.c - a login refused without checking the password (the
+/* tarpit.c - a login refused without checking the password (the
  * account or address is locked out: throttled; the sign-in queue is full:
  * busy) is answered late. Such a refusal costs nothing, so without a delay a
  * guessing loop gets an answer in well under a millisecond and keeps the

@@ -142,43 +142,53 @@ static int bind_args(kt_store *st, sqlite3_stmt *s, const char *fmt, va_list ap)
 	return KT_OK;
 }
 
+/* Prepare sql through the cache, bind fmt's arguments and step once: KT_OK
+ * with the step's SQLite result in *step and the statement in *s, or an
+ * error with nothing left to release. */
+static int prep_step(kt_store *st, const char *sql, const char *fmt, va_list ap, sqlite3_stmt **s, int *step)
+{
+	int rc;
+	if (!(*s = st_prep(st, sql)))
+		return KT_EIO;
+	if ((rc = bind_args(st, *s, fmt, ap))) {
+		*s = NULL; /* bind_args released it */
+		return rc;
+	}
+	*step = sqlite3_step(*s);
+	return KT_OK;
+}
+
 int st_query_row(kt_store *st, sqlite3_stmt **out, const char *sql, const char *fmt, ...)
 {
-	sqlite3_stmt *s = st_prep(st, sql);
+	sqlite3_stmt *s;
 	va_list ap;
-	int rc;
+	int rc, step = 0;
 	*out = NULL;
-	if (!s)
-		return KT_EIO;
 	va_start(ap, fmt);
-	rc = bind_args(st, s, fmt, ap);
+	rc = prep_step(st, sql, fmt, ap, &s, &step);
 	va_end(ap);
 	if (rc)
 		return rc;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	if (step == SQLITE_ROW) {
 		*out = s;
 		return KT_OK;
 	}
 	st_finish(st, s);
-	return rc == SQLITE_DONE ? KT_ENOT_FOUND : st_sql_err(st, rc);
+	return step == SQLITE_DONE ? KT_ENOT_FOUND : st_sql_err(st, step);
 }
 
 int st_run(kt_store *st, const char *sql, const char *fmt, ...)
 {
-	sqlite3_stmt *s = st_prep(st, sql);
+	sqlite3_stmt *s;
 	va_list ap;
-	int rc;
-	if (!s)
-		return KT_EIO;
+	int rc, step = 0;
 	va_start(ap, fmt);
-	rc = bind_args(st, s, fmt, ap);
+	rc = prep_step(st, sql, fmt, ap, &s, &step);
 	va_end(ap);
 	if (rc)
 		return rc;
-	rc = sqlite3_step(s);
 	st_finish(st, s);
-	return rc == SQLITE_DONE ? KT_OK : st_sql_err(st, rc);
+	return step == SQLITE_DONE ? KT_OK : st_sql_err(st, step);
 }
 
 void store_set_actor(kt_store *st, const char *kind, const char *id, const char *device, int64_t device_time)

@@ -13,7 +13,7 @@
  * store_device_ack).
  *
  * Who may do what is decided by the callers (handle_privacy.c,
- * privacy_cli.c): only owners erase and read the status; a client may ask
+ * cli/privacy.c): only owners erase and read the status; a client may ask
  * for their own erasure, which stays pending until an owner confirms it. */
 #ifndef KT_ERASURE_H
 #define KT_ERASURE_H

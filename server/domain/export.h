@@ -1,7 +1,7 @@
 /* export.h - a client's data as one JSON document (GDPR Art. 15 and 20):
  * the card with health data, appointments, visits, consents (when this
  * build has them) and the access log (every audit entry about the client).
- * Who may ask is decided by the callers (privacy_cli.c, handle_privacy.c). */
+ * Who may ask is decided by the callers (cli/privacy.c, handle_privacy.c). */
 #ifndef KT_EXPORT_H
 #define KT_EXPORT_H
 

@@ -2,7 +2,7 @@
  * password-setup links (single-use, short-lived, stored as a keyed hash, sent through the
  * outbox), the configuration of the portal and of outgoing mail, and the
  * pieces the protocol handlers (handle_portal.c) and the admin command
- * (portal_admin.c) share. Never logs tokens, passwords, e-mail addresses
+ * (admin_portal.c) share. Never logs tokens, passwords, e-mail addresses
  * or mail bodies. */
 #ifndef KT_PORTAL_H
 #define KT_PORTAL_H
@@ -117,7 +117,7 @@ int portal_password_hash_get(kt_store *st, bool is_client, const char *id, char 
 int portal_apply_change(kt_store *st, bool is_client, const char *id, const char *org, const char *pw_hash,
 			const char *device, const uint8_t keep_hash[32]) KT_MUST_CHECK;
 
-/* The `admin --db FILE portal ...` command (portal_admin.c). */
+/* The `admin --db FILE portal ...` command (admin_portal.c). */
 int portal_admin_main(const char *db, const kt_portal_config *cfg, int argc, char **argv);
 
 #endif

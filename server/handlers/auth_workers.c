@@ -1,4 +1,4 @@
-/* auth.c - sign-in. Password checks (Argon2id, ~0.1 s and 64 MiB each) run
+/* auth_workers.c - sign-in. Password checks (Argon2id, ~0.1 s and 64 MiB each) run
  * on KT_AUTH_WORKERS threads with their own database connection, so a login
  * never stalls the event loop; finished checks are handed back through the
  * worker queue (kt_workq.h), which wakes the loop. Tokens are 32 random

@@ -46,25 +46,11 @@ static int pack_device(void *user, const kt_device_info *d)
 	struct pack_ctx *c = user;
 	kt_mpw *w = c->w;
 	c->n++;
-	kt_mpw_map(w, 11);
-	kt_mpw_str(w, "id");
-	kt_mpw_str(w, d->id);
-	kt_mpw_str(w, "kind");
-	kt_mpw_str(w, d->kind);
-	kt_mpw_str(w, "principal");
-	kt_mpw_str(w, d->principal_id);
-	kt_mpw_str(w, "name");
-	kt_mpw_str(w, d->name);
-	kt_mpw_str(w, "role");
-	kt_mpw_str(w, d->role);
-	kt_mpw_str(w, "app");
-	kt_mpw_str(w, d->app);
+	kt_device_wire dw = {d->id, d->kind, d->principal_id, d->name, d->role, d->app, d->last_seen,
+			     d->last_ack_seq};
+	proto_device_begin(w, &dw, 3);
 	kt_mpw_str(w, "first_seen");
 	kt_mpw_int(w, d->first_seen);
-	kt_mpw_str(w, "last_seen");
-	kt_mpw_int(w, d->last_seen);
-	kt_mpw_str(w, "last_ack_seq");
-	kt_mpw_int(w, d->last_ack_seq);
 	kt_mpw_str(w, "revoked");
 	kt_mpw_bool(w, d->revoked);
 	kt_mpw_str(w, "signed_in");

@@ -1,7 +1,7 @@
 /* handle_portal.c - the portal messages: portal_invite (staff),
  * portal_forgot and portal_set_password (before sign-in), change_password
  * (signed in). Argon2id hashing and verification run on one portal worker
- * thread with its own database connection, like sign-ins (auth.c); results
+ * thread with its own database connection, like sign-ins (auth_workers.c); results
  * come back through the worker queue (kt_workq.h). Never logs tokens,
  * passwords or e-mail addresses. */
 #include <stdlib.h>

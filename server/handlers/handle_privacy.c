@@ -294,27 +294,13 @@ static int pack_status_device(void *user, const kt_erasure_device *d)
 {
 	struct status_ctx *c = user;
 	kt_mpw *w = &c->devs;
-	kt_mpw_map(w, 11);
-	kt_mpw_str(w, "id");
-	kt_mpw_str(w, d->device_id);
-	kt_mpw_str(w, "kind");
-	kt_mpw_str(w, d->kind);
-	kt_mpw_str(w, "principal");
-	kt_mpw_str(w, d->principal_id);
-	kt_mpw_str(w, "name");
-	kt_mpw_str(w, d->name);
-	kt_mpw_str(w, "role");
-	kt_mpw_str(w, d->role);
-	kt_mpw_str(w, "app");
-	kt_mpw_str(w, d->app);
+	kt_device_wire dw = {d->device_id, d->kind, d->principal_id, d->name, d->role, d->app, d->last_seen,
+			     d->last_ack_seq};
+	proto_device_begin(w, &dw, 3);
 	kt_mpw_str(w, "state");
 	kt_mpw_str(w, erasure_device_state(d));
 	kt_mpw_str(w, "purged_at");
 	d->purged_at ? kt_mpw_int(w, d->purged_at) : kt_mpw_nil(w);
-	kt_mpw_str(w, "last_seen");
-	kt_mpw_int(w, d->last_seen);
-	kt_mpw_str(w, "last_ack_seq");
-	kt_mpw_int(w, d->last_ack_seq);
 	kt_mpw_str(w, "lost_at");
 	d->lost_at ? kt_mpw_int(w, d->lost_at) : kt_mpw_nil(w);
 	c->n++;

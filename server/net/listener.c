@@ -1,4 +1,4 @@
-/* net.c - the libwebsockets side: context, the kartoteka.v1 protocol
+/* listener.c - the libwebsockets side: context, the kartoteka.v1 protocol
  * callback, message reassembly with our own size caps, and wake-ups from
  * other threads. We serve nothing over plain HTTP; the upgrade-confirm
  * callback only refuses upgrades that do not offer our subprotocol. */

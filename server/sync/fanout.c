@@ -21,6 +21,21 @@ struct kt_bucket {
 	bool used;
 };
 
+/* The newest change-log entries, in memory. */
+typedef struct kt_ring {
+	kt_log_entry *e;   /* cap slots, entry with seq s at s % cap */
+	int cap;
+	int64_t first_seq; /* oldest seq held (0 = empty) */
+	int64_t last_seq;  /* newest seq held */
+} kt_ring;
+
+/* What the fan-out owns: the ring and the index of sessions by routing key. */
+struct kt_fanout {
+	kt_ring ring;
+	struct kt_bucket *buckets;
+	int nbuckets;
+};
+
 static uint64_t key_hash(const char *k)
 {
 	uint64_t h = 1469598103934665603ull; /* FNV-1a */
@@ -44,8 +59,8 @@ static void bucket_key(char key[KEY_LEN], const char *prefix, const char *id)
 static struct kt_bucket *bucket(kt_server *srv, const char *key, bool create)
 {
 	uint64_t h = key_hash(key);
-	for (int i = 0; i < srv->nbuckets; i++) {
-		struct kt_bucket *b = &srv->buckets[(h + (uint64_t)i) % (uint64_t)srv->nbuckets];
+	for (int i = 0; i < srv->fan->nbuckets; i++) {
+		struct kt_bucket *b = &srv->fan->buckets[(h + (uint64_t)i) % (uint64_t)srv->fan->nbuckets];
 		if (!b->used) {
 			if (!create)
 				return NULL;
@@ -61,28 +76,42 @@ static struct kt_bucket *bucket(kt_server *srv, const char *key, bool create)
 
 int fanout_init(kt_server *srv, int ring_cap, int nbuckets)
 {
-	srv->ring.cap = ring_cap;
-	srv->ring.e = calloc((size_t)ring_cap, sizeof *srv->ring.e);
-	srv->nbuckets = nbuckets;
-	srv->buckets = calloc((size_t)nbuckets, sizeof *srv->buckets);
-	if (!srv->ring.e || !srv->buckets)
+	kt_fanout *f = calloc(1, sizeof *f);
+	if (!(srv->fan = f))
 		return KT_ENOMEM;
+	f->ring.cap = ring_cap;
+	f->ring.e = calloc((size_t)ring_cap, sizeof *f->ring.e);
+	f->nbuckets = nbuckets;
+	f->buckets = calloc((size_t)nbuckets, sizeof *f->buckets);
+	if (!f->ring.e || !f->buckets) {
+		fanout_free(srv);
+		return KT_ENOMEM;
+	}
 	srv->head_seq = store_max_seq(srv->st);
 	return KT_OK;
 }
 
 void fanout_free(kt_server *srv)
 {
-	if (srv->ring.e)
-		for (int i = 0; i < srv->ring.cap; i++)
-			kt_log_entry_free(&srv->ring.e[i]);
-	free(srv->ring.e);
-	srv->ring.e = NULL;
-	if (srv->buckets)
-		for (int i = 0; i < srv->nbuckets; i++)
-			free(srv->buckets[i].s);
-	free(srv->buckets);
-	srv->buckets = NULL;
+	kt_fanout *f = srv->fan;
+	if (!f)
+		return;
+	if (f->ring.e)
+		for (int i = 0; i < f->ring.cap; i++)
+			kt_log_entry_free(&f->ring.e[i]);
+	free(f->ring.e);
+	if (f->buckets)
+		for (int i = 0; i < f->nbuckets; i++)
+			free(f->buckets[i].s);
+	free(f->buckets);
+	free(f);
+	srv->fan = NULL;
+}
+
+void fanout_ring_span(const kt_server *srv, int64_t *first, int64_t *last)
+{
+	*first = srv->fan->ring.first_seq;
+	*last = srv->fan->ring.last_seq;
 }
 
 static void join(kt_session *s, const char *prefix, const char *id)
@@ -259,7 +288,7 @@ void fanout_ingest(kt_server *srv)
 {
 	kt_log_entry batch[256];
 	int n;
-	kt_ring *r = &srv->ring;
+	kt_ring *r = &srv->fan->ring;
 
 	/* nothing of a commit whose fsync still runs (store.h, durable reads) */
 	if (store_read_durable(srv->st, KT_DURABLE_WAIT_MS))
@@ -292,7 +321,7 @@ void fanout_ingest(kt_server *srv)
 
 int fanout_entries_after(kt_server *srv, int64_t seq, kt_log_entry *out, int max, int *n, bool *owned)
 {
-	kt_ring *r = &srv->ring;
+	kt_ring *r = &srv->fan->ring;
 	*n = 0;
 	*owned = false;
 	if (seq >= srv->head_seq)

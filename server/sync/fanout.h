@@ -6,6 +6,8 @@
 
 int fanout_init(kt_server *srv, int ring_cap, int nbuckets);
 void fanout_free(kt_server *srv);
+/* The sequence numbers the ring holds now (0, 0: none). */
+void fanout_ring_span(const kt_server *srv, int64_t *first, int64_t *last);
 void fanout_index(kt_session *s);   /* (re)index a signed-in session */
 void fanout_unindex(kt_session *s);
 /* What devices are sent is read in a snapshot without a commit whose fsync

@@ -352,12 +352,32 @@ static bool is_own_row(const kt_session *s, const kt_log_entry *e)
 		(!p->is_client && strcmp(e->t->name, "staff") == 0));
 }
 
+/* Rows the stream loaded since head_seq last moved: every device
+ * interested in a change gets the same row, loaded and decrypted once.
+ * Emptied whenever head_seq moves. */
+struct kt_rowcache {
+	struct kt_cached_row {
+		kt_row row;   /* row.t == NULL: empty slot */
+		bool missing; /* the row did not exist (deleted since) */
+	} slot[64];
+	int64_t head;
+};
+
+static void rowcache_empty(struct kt_rowcache *rc)
+{
+	for (size_t i = 0; i < sizeof rc->slot / sizeof rc->slot[0]; i++) {
+		kt_row_free(&rc->slot[i].row);
+		memset(&rc->slot[i], 0, sizeof rc->slot[i]);
+	}
+}
+
 void sync_rowcache_clear(kt_server *srv)
 {
-	for (size_t i = 0; i < sizeof srv->rowcache / sizeof srv->rowcache[0]; i++) {
-		kt_row_free(&srv->rowcache[i].row);
-		memset(&srv->rowcache[i], 0, sizeof srv->rowcache[i]);
-	}
+	if (!srv->rowcache)
+		return;
+	rowcache_empty(srv->rowcache);
+	free(srv->rowcache);
+	srv->rowcache = NULL;
 }
 
 /* The current row for a log entry, shared by every session that streams
@@ -370,13 +390,15 @@ static int row_for_entry(kt_server *srv, const kt_log_entry *e, const kt_row **o
 	uint64_t h = 1469598103934665603ull;
 	struct kt_cached_row *c;
 	int rc;
-	if (srv->rowcache_head != srv->head_seq) {
-		sync_rowcache_clear(srv);
-		srv->rowcache_head = srv->head_seq;
+	if (!srv->rowcache && !(srv->rowcache = calloc(1, sizeof *srv->rowcache)))
+		return KT_ENOMEM;
+	if (srv->rowcache->head != srv->head_seq) {
+		rowcache_empty(srv->rowcache);
+		srv->rowcache->head = srv->head_seq;
 	}
 	for (const char *p = e->id; *p; p++)
 		h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	c = &srv->rowcache[h % (sizeof srv->rowcache / sizeof srv->rowcache[0])];
+	c = &srv->rowcache->slot[h % (sizeof srv->rowcache->slot / sizeof srv->rowcache->slot[0])];
 	if (c->row.t == e->t && c->row.v && !strcmp(c->row.v[0].s ? c->row.v[0].s : "", e->id)) {
 		*out = c->missing ? NULL : &c->row;
 		return c->missing ? KT_ENOT_FOUND : KT_OK;

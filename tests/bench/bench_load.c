@@ -17,7 +17,7 @@
  * Signing 10,000 devices in with Argon2id would take an hour, so the bench
  * creates their sessions directly in the database before the server starts
  * (store_session_create with a token hashed under the server's token_key,
- * as auth.c does): every device then signs in with `resume`, as a device
+ * as auth_workers.c does): every device then signs in with `resume`, as a device
  * does after its first sign-in. The data is made here too, through the
  * store API: 20 locations (--locations), each with a manager, a reception
  * and two specialists, 25 clients and 50 appointments; devices are spread
@@ -123,7 +123,7 @@ static long server_fd_limit(pid_t pid)
 
 /* ---- data and sessions, through the store API ---- */
 
-/* A session for each device, the way auth.c makes one after a password check. */
+/* A session for each device, the way auth_workers.c makes one after a password check. */
 static int make_sessions(kt_store *st, dev *d, int n, bench_id *principal, int nprincipal)
 {
 	bench_sessions m;

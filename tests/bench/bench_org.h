@@ -37,7 +37,7 @@ void bench_org_free(bench_org *o); /* accepts a zeroed struct */
 int bench_org_db(bench_server *b, const char *server_bin, const char *name, kt_store **st)
 	__attribute__((warn_unused_result));
 
-/* Sessions the way auth.c makes one after a password check: begin reads the
+/* Sessions the way auth_workers.c makes one after a password check: begin reads the
  * server's token_key and opens a transaction, each make writes one session
  * (device id and hex token out; the caller's buffers), end commits (ok) or
  * rolls back, and wipes the key. */

@@ -8,7 +8,7 @@
  *
  * What it leaves out, and why: a `login` that decodes is not delivered (its
  * Argon2id check runs ~0.1 s on worker threads; proto_login_decode is in
- * fuzz_proto); frames over net.c's size caps end the connection as net.c
+ * fuzz_proto); frames over listener.c's size caps end the connection as listener.c
  * would. Seeds sign in with `resume` and tokens planted here for five
  * principals of the demo (gen_corpus.py knows them). */
 #include <stdbool.h>
@@ -236,7 +236,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		unsigned char *buf;
 		int rc;
 		if (len > (s->signed_in ? (size_t)KT_MAX_FRAME : (size_t)KT_MAX_FRAME_PREAUTH))
-			break; /* net.c refuses it and closes */
+			break; /* listener.c refuses it and closes */
 		buf = fuzz_copy(frame, len);
 		if (skip_login(s, buf, len)) {
 			free(buf);

@@ -30,7 +30,7 @@ class ConsentTest(h.DemoServerTest):
         super().setUpClass()
         con = sqlite3.connect(cls.db)
         cls.loc = dict(con.execute("SELECT name, id FROM location"))
-        # the first portal client of A never visits B (demo.c: pinned)
+        # the first portal client of A never visits B (init_demo.c: pinned)
         cls.me = h.account(cls.accounts, "client", A)
         cls.me_id = con.execute("SELECT id FROM client WHERE email_hash = ?",
                                 (Keyring(cls.db).email_hash(cls.me["email"]),)).fetchone()[0]
