@@ -73,7 +73,8 @@ static int consent_show(kt_store *st, const char *typed, bool json)
 	if (!(q = store_prepare(st, sql)))
 		return fail("cannot read consents", NULL);
 	sqlite3_bind_text(q, 1, client, -1, SQLITE_STATIC);
-	if (cli_table_begin(&t, json, cols, 9)) {
+	/* the TSV's first column tells history rows from state rows; JSON has keys for that */
+	if (cli_table_begin(&t, json, json ? cols + 1 : cols, json ? 8 : 9)) {
 		store_finish(st, q);
 		return fail("out of memory", NULL);
 	}
@@ -84,7 +85,8 @@ static int consent_show(kt_store *st, const char *typed, bool json)
 			snprintf(who, sizeof who, "-");
 		else
 			resolve_name(st, !strcmp(kind, "client") ? RESOLVE_CLIENT : RESOLVE_STAFF, by, who, sizeof who);
-		cli_table_str(&t, "entry");
+		if (!json)
+			cli_table_str(&t, "entry");
 		cli_table_str(&t, (const char *)sqlite3_column_text(q, 0));
 		cli_table_str(&t, (const char *)sqlite3_column_text(q, 1));
 		cli_table_str(&t, sqlite3_column_int(q, 2) ? "granted" : "withdrawn");

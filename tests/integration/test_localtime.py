@@ -300,6 +300,13 @@ class NoEpochInOutputTest(unittest.TestCase):
             self.assertRegex(out, r"\t20\d\d-\d\d-\d\d \d\d:\d\d CES?T\t")
             out = run(*a, "consent", "show", ids[0]).stdout
             self.assertIn("\t2026-06-01 10:00 CEST\t", out)
+            doc = json.loads(run(*a, "consent", "show", ids[0], "--json").stdout)
+            self.assertIn({"purpose": "marketing_email", "granted": "granted", "at": "2026-06-01T08:00:00Z"},
+                          [{k: e[k] for k in ("purpose", "granted", "at")} for e in doc["history"]])
+            self.assertEqual(doc["state"]["marketing_email"], "granted")
+            devices = json.loads(run(*a, "device", "list", "--json").stdout)
+            self.assertTrue(devices and all(re.fullmatch(r"20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z",
+                                                         d["last_seen"]) for d in devices), devices)
         finally:
             if server:
                 server.stop()
