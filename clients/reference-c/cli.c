@@ -686,13 +686,13 @@ static void show_value(sqlite3 *db, const char *zone, const char *key, const cha
 		}
 		return;
 	}
-	put_cell((const unsigned char *)text);
 	if (kl > 3 && !strcmp(key + kl - 3, "_at") && !strcmp(type, "integer")) {
-		char buf[KT_TEXT_TIME];
+		char buf[KT_TEXT_TIME]; /* people read the local time, not the instant */
 		kt_text_time(zone, strtoll(text, NULL, 10), buf);
-		printf(" (%s)", buf);
+		fputs(buf, stdout);
 		return;
 	}
+	put_cell((const unsigned char *)text);
 	for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
 		if (strcmp(key, refs[i].key) != 0)
 			continue;

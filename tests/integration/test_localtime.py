@@ -394,6 +394,9 @@ class ClientLsTest(unittest.TestCase):
         self.assertEqual(rows[self.booked["ny"]][1], "2030-01-15 09:30 EST")
         self.assertEqual(rows[self.booked["late"]][1], "2030-01-15 23:30 EST")  # 04:30 UTC on the 16th
         self.assertEqual(self.ids(out), [self.booked[k] for k in ("mb", "ny", "late")])
+        shown = h.client(self.dir, "show", "appointment", self.booked["ny"]).stdout
+        self.assertIn("\nstart_at: 2030-01-15 09:30 EST\n", shown)
+        self.assertIsNone(EPOCH.search(shown), shown)
         # a time instead of a date: an instant, read in the --location's zone
         out = self.ls("--location", "new york", "--from", "2030-01-15 12:00")
         self.assertEqual(self.ids(out), [self.booked["late"]])
