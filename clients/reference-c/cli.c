@@ -1227,12 +1227,48 @@ static int cmd_batch(kc_client *c, int argc, char **argv)
 	return rc ? 1 : 0;
 }
 
+/* A rejection's fields as people read them: instants ("start_at", "at")
+ * become local times at the row's location (else the first location's).
+ * Returns malloc'd text, or NULL (then the fields are shown as they are). */
+static char *readable_fields(sqlite3 *db, const char *json, const char *loc_hint)
+{
+	sqlite3_stmt *s;
+	char zone[64], loc[KT_UUID_LEN + 1] = "", *out = NULL;
+	if (!json)
+		return NULL;
+	if (loc_hint && sqlite3_prepare_v2(db, "SELECT json_extract(?1, '$.location_id')", -1, &s, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, loc_hint, -1, SQLITE_STATIC);
+		if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) == SQLITE_TEXT)
+			kt_strcpy_cut(loc, sizeof loc, (const char *)sqlite3_column_text(s, 0));
+		sqlite3_finalize(s);
+	}
+	cache_zone(db, loc[0] ? loc : NULL, zone);
+	if (!zone[0])
+		cache_zone(db, NULL, zone);
+	if (sqlite3_prepare_v2(db,
+			       "SELECT json_group_object(key, CASE WHEN type = 'integer' AND (key = 'at' OR "
+			       "substr(key, -3) = '_at') THEN kt_local(value, ?2) WHEN type IN ('array', 'object') "
+			       "THEN json(value) ELSE value END) FROM json_each(?1)",
+			       -1, &s, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(s, 1, json, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, zone, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+		out = kt_strndup((const char *)sqlite3_column_text(s, 0), (size_t)sqlite3_column_bytes(s, 0));
+	sqlite3_finalize(s);
+	return out;
+}
+
 static int print_rejection(void *user, int64_t mid, const char *tbl, const char *id, const char *code,
 			   const char *msg, const char *fields, const char *current)
 {
-	(void)user;
-	printf("#%lld %s %s: %s: %s\n  your edit: %s\n  now: %s\n", (long long)mid, tbl, id, code, msg, fields,
-	       current ? current : "-");
+	sqlite3 *db = user;
+	char *f = readable_fields(db, fields, current ? current : fields);
+	char *now = readable_fields(db, current, current ? current : fields);
+	printf("#%lld %s %s: %s: %s\n  your edit: %s\n  now: %s\n", (long long)mid, tbl, id, code, msg,
+	       f ? f : fields, now ? now : current ? current : "-");
+	free(f);
+	free(now);
 	return 0;
 }
 
@@ -1242,7 +1278,9 @@ static int cmd_rejections(kc_client *c, int argc, char **argv)
 	(void)argv;
 	if (argc)
 		return usage_error("rejections takes no arguments");
-	if ((rc = kc_rejections(c, print_rejection, NULL)))
+	if ((rc = register_sql_functions(kc_db(c))))
+		return rc;
+	if ((rc = kc_rejections(c, print_rejection, kc_db(c))))
 		return finish(c, rc);
 	return 0;
 }
