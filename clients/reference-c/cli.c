@@ -18,7 +18,9 @@
 #include <sodium.h>
 #include <sqlite3.h>
 #include "kartoteka_client.h"
+#include "kt_err.h"
 #include "kt_limits.h"
+#include "kt_text.h"
 #include "kt_util.h"
 
 #define PROG "kartoteka-client"
@@ -44,8 +46,14 @@ static void usage(FILE *f)
 		"                             push queued edits, bring the cache up to date, exit\n"
 		"  watch [--max-seconds N]    stream changes, one line per change (put/delete/evict,\n"
 		"                             and `synced`); reconnects with backoff; Ctrl-C stops\n"
-		"  ls TABLE [--json]          rows in the cache; TABLE: appointments clients visits\n"
-		"                             locations staff services (TSV, or JSON lines)\n"
+		"  ls TABLE [--json]          rows in the cache, a header first; TABLE: appointments\n"
+		"                             clients visits locations staff services; --json: one\n"
+		"                             array of objects keyed by the header, ISO 8601 instants\n"
+		"     appointments [--from D] [--to D] [--location L] [--specialist P] [--client C]\n"
+		"                  [--status S]   sorted by start, local times with the zone;\n"
+		"                             D: a date (a whole day, local to each appointment's\n"
+		"                             location) or a time; L, P, C: an id, a name or its start\n"
+		"                             (\"Maribor\", \"Nina\"), looked up in this device's cache\n"
 		"  show TABLE ID              one row, a field per line (a client also lists their\n"
 		"                             appointments and visits); noted for the audit log\n"
 		"  status                     who is signed in, server, cursor, rows per table, queued edits\n"
@@ -55,16 +63,18 @@ static void usage(FILE *f)
 		"\n"
 		"offline edits (applied to the cache at once, pushed in order by sync/watch):\n"
 		"  client set ID FIELD VALUE | client clear ID FIELD\n"
-		"  appointment create --location ID --client ID --specialist ID --start TIME --duration MIN\n"
+		"  appointment create --location L --client C --specialist P --start TIME --duration MIN\n"
 		"                     [--services ID,ID] [--note TEXT]      prints the new id\n"
-		"  appointment move ID [--start TIME] [--location ID] [--specialist ID]\n"
+		"  appointment move ID [--start TIME] [--location L] [--specialist P]\n"
 		"                     create and move: [--allow-overlap --reason TEXT] books the\n"
 		"                     specialist twice on purpose (owner, manager, reception; audited)\n"
 		"  appointment cancel ID\n"
 		"  visit add --appointment ID [--notes TEXT] [--formulas TEXT]  prints the new id\n"
 		"  batch                      edit commands from stdin, one per line, arguments separated by tabs\n"
 		"  rejections                 edits the server refused (rolled back in the cache)\n"
-		"TIME: ms since 1970 (UTC) or 2027-01-15T09:30:00Z, from 2000 to 2099; MIN: 1 to 1440\n"
+		"L, C, P: an id, or a name or its start looked up in this device's cache\n"
+		"TIME: local at the appointment's location, 2027-01-15 09:30 (the location must be in\n"
+		"  the cache), or with an offset, 2027-01-15T09:30:00Z; from 2000 to 2099; MIN: 1 to 1440\n"
 		"Edits are checked before they are queued (ids, times, minutes, client fields and\n"
 		"birthdays YYYY-MM-DD); the server checks them again.\n"
 		"--help (or -h) after any command prints this text.\n"
@@ -323,35 +333,61 @@ static void put_cell(const unsigned char *s)
 	"(SELECT group_concat(coalesce((SELECT json_extract(x.data, '$.name') FROM rows x WHERE x.tbl = 'service' "    \
 	"AND x.id = j.value), j.value), ', ') FROM json_each(r.data, '$.services') j)"
 #define F(name) "json_extract(r.data, '$." name "')"
-#define WHEN(ms) "strftime('%Y-%m-%d %H:%M', " ms " / 1000, 'unixepoch') || 'Z'"
 
+/* A column of `ls`: its header (also the key in --json) and its SQL; a
+ * column with a zone is an instant, shown local to that zone's expression
+ * (kt_local) or, in --json, as an ISO 8601 instant (kt_iso). */
+typedef struct vcol {
+	const char *head, *expr, *zone;
+} vcol;
+
+#define VIEW_COLS 10
 static const struct view {
-	const char *name, *tbl, *cols, *order;
+	const char *name, *tbl, *order;
+	vcol cols[VIEW_COLS];
 } views[] = {
-	{"appointments", "appointment",
-	 WHEN(F("start_at")) ", " F("status") ", " F("duration_min") " || ' min', " REF("location", "name", "location_id")
-	 ", " REF("client", "name", "client_id") ", " REF("staff", "display_name", "specialist_id") ", " SERVICES
-	 ", " F("client_note"),
-	 F("start_at") ", r.id"},
-	{"clients", "client",
-	 F("name") ", " F("email") ", " F("phone") ", " F("birthday") ", "
-	 "coalesce(" F("allergies") ", iif(" F("allergy_alert") ", 'ALLERGY', NULL)), " F("preferences"),
-	 F("name") ", r.id"},
-	{"visits", "visit",
-	 F("visit_date") ", " REF("location", "name", "location_id") ", " REF("client", "name", "client_id") ", "
-	 REF("staff", "display_name", "specialist_id") ", " SERVICES ", " F("products_formulas"),
-	 F("visit_date") ", r.id"},
-	{"locations", "location", F("name") ", " F("address") ", " F("phone") ", " F("time_zone"), F("name") ", r.id"},
-	{"staff", "staff",
-	 F("display_name") ", " F("role") ", " F("email") ", " F("phone") ", "
-	 "CASE json_type(r.data, '$.active') WHEN 'true' THEN 'active' WHEN 'false' THEN 'inactive' END",
-	 F("display_name") ", r.id"},
-	{"services", "service",
-	 F("name") ", " F("duration_min") " || ' min', printf('%.2f', " F("price_cents") " / 100.0), "
-	 "CASE json_type(r.data, '$.location_id') WHEN 'null' THEN 'all locations' WHEN 'text' THEN "
-	 REF("location", "name", "location_id") " END",
-	 F("name") ", r.id"},
-	{"organisations", "organisation", F("name"), F("name") ", r.id"},
+	{"appointments", "appointment", F("start_at") ", r.id",
+	 {{"start", F("start_at"), REF("location", "time_zone", "location_id")},
+	  {"status", F("status"), NULL},
+	  {"duration", F("duration_min") " || ' min'", NULL},
+	  {"location", REF("location", "name", "location_id"), NULL},
+	  {"client", REF("client", "name", "client_id"), NULL},
+	  {"specialist", REF("staff", "display_name", "specialist_id"), NULL},
+	  {"services", SERVICES, NULL},
+	  {"note", F("client_note"), NULL}}},
+	{"clients", "client", F("name") ", r.id",
+	 {{"name", F("name"), NULL},
+	  {"email", F("email"), NULL},
+	  {"phone", F("phone"), NULL},
+	  {"birthday", F("birthday"), NULL},
+	  {"allergies", "coalesce(" F("allergies") ", iif(" F("allergy_alert") ", 'ALLERGY', NULL))", NULL},
+	  {"preferences", F("preferences"), NULL}}},
+	{"visits", "visit", F("visit_date") ", r.id",
+	 {{"date", F("visit_date"), NULL},
+	  {"location", REF("location", "name", "location_id"), NULL},
+	  {"client", REF("client", "name", "client_id"), NULL},
+	  {"specialist", REF("staff", "display_name", "specialist_id"), NULL},
+	  {"services", SERVICES, NULL},
+	  {"products_formulas", F("products_formulas"), NULL}}},
+	{"locations", "location", F("name") ", r.id",
+	 {{"name", F("name"), NULL},
+	  {"address", F("address"), NULL},
+	  {"phone", F("phone"), NULL},
+	  {"time_zone", F("time_zone"), NULL}}},
+	{"staff", "staff", F("display_name") ", r.id",
+	 {{"name", F("display_name"), NULL},
+	  {"role", F("role"), NULL},
+	  {"email", F("email"), NULL},
+	  {"phone", F("phone"), NULL},
+	  {"active", "CASE json_type(r.data, '$.active') WHEN 'true' THEN 'active' WHEN 'false' THEN 'inactive' END",
+	   NULL}}},
+	{"services", "service", F("name") ", r.id",
+	 {{"name", F("name"), NULL},
+	  {"duration", F("duration_min") " || ' min'", NULL},
+	  {"price", "printf('%.2f', " F("price_cents") " / 100.0)", NULL},
+	  {"location", "CASE json_type(r.data, '$.location_id') WHEN 'null' THEN 'all locations' WHEN 'text' THEN "
+	   REF("location", "name", "location_id") " END", NULL}}},
+	{"organisations", "organisation", F("name") ", r.id", {{"name", F("name"), NULL}}},
 };
 
 static const struct view *find_view(const char *name)
@@ -364,13 +400,245 @@ static const struct view *find_view(const char *name)
 	return NULL;
 }
 
-static int print_rows(sqlite3 *db, const char *sql, const char *tbl)
+/* SQL functions over the cache, so the queries below stay declarative and
+ * every time goes through kt_text (one form for both CLIs):
+ *   kt_local(ms, zone)   "2027-01-15 09:30 CET"
+ *   kt_iso(ms)           "2027-01-15T08:30:00Z"
+ *   kt_bound(text, zone, end_of_day)  the instant a --from/--to means at
+ *                        that zone (dates local to each appointment's place) */
+static void sql_kt_local(sqlite3_context *cx, int n, sqlite3_value **v)
 {
+	char buf[KT_TEXT_TIME];
+	(void)n;
+	if (sqlite3_value_type(v[0]) == SQLITE_NULL)
+		return;
+	kt_text_time((const char *)sqlite3_value_text(v[1]), sqlite3_value_int64(v[0]), buf);
+	sqlite3_result_text(cx, buf, -1, SQLITE_TRANSIENT);
+}
+
+static void sql_kt_iso(sqlite3_context *cx, int n, sqlite3_value **v)
+{
+	char buf[KT_TEXT_TIME];
+	(void)n;
+	if (sqlite3_value_type(v[0]) == SQLITE_NULL)
+		return;
+	kt_text_iso(sqlite3_value_int64(v[0]), buf);
+	sqlite3_result_text(cx, buf, -1, SQLITE_TRANSIENT);
+}
+
+static void sql_kt_bound(sqlite3_context *cx, int n, sqlite3_value **v)
+{
+	int64_t ms;
+	char err[8];
+	(void)n;
+	if (sqlite3_value_type(v[0]) == SQLITE_NULL)
+		return;
+	if (kt_text_bound_arg("", (const char *)sqlite3_value_text(v[1]), (const char *)sqlite3_value_text(v[0]),
+			      sqlite3_value_int(v[2]), &ms, err, sizeof err) == KT_OK)
+		sqlite3_result_int64(cx, ms);
+}
+
+static int register_sql_functions(sqlite3 *db)
+{
+	int f = SQLITE_UTF8 | SQLITE_DETERMINISTIC;
+	if (sqlite3_create_function(db, "kt_local", 2, f, NULL, sql_kt_local, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_create_function(db, "kt_iso", 1, f, NULL, sql_kt_iso, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_create_function(db, "kt_bound", 3, f, NULL, sql_kt_bound, NULL, NULL) != SQLITE_OK)
+		return complain("cache: %s", sqlite3_errmsg(db));
+	return 0;
+}
+
+/* A location, staff member or client named as people type it, looked up in
+ * the cache by the same rules as the server's (kt_text_name_match): an
+ * exact id, an exact name, a unique start of the name or of a word in it. */
+static int cache_resolve(sqlite3 *db, const char *tbl, const char *field, const char *nouns, const char *opt,
+			 const char *typed, char id[KT_UUID_LEN + 1])
+{
+	char folded[1536], sql[1024];
 	sqlite3_stmt *s;
-	int step;
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+	int best = 0, n = 0, step;
+	struct {
+		char id[KT_UUID_LEN + 1];
+		char name[200], extra[200];
+	} cand[10];
+
+	if ((size_t)snprintf(sql, sizeof sql,
+		 "SELECT id, json_extract(data, '$.%s'), json_extract(data, '$.email'), json_extract(data, '$.phone'), "
+		 "CASE tbl WHEN 'staff' THEN json_extract(data, '$.role') WHEN 'location' THEN "
+		 "json_extract(data, '$.address') END FROM rows WHERE tbl = ? "
+		 "ORDER BY 2, id",
+		 field) >= sizeof sql || sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
 		return complain("cache: %s", sqlite3_errmsg(db));
 	sqlite3_bind_text(s, 1, tbl, -1, SQLITE_STATIC);
+	if (kt_text_fold(typed, folded, sizeof folded) != KT_OK) {
+		sqlite3_finalize(s);
+		fprintf(stderr, PROG ": %s '%.40s' is not a name\n", opt, typed);
+		return EXIT_USAGE;
+	}
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *rid = (const char *)sqlite3_column_text(s, 0), *name = (const char *)sqlite3_column_text(s, 1);
+		int m = !strcmp(rid, typed) ? 3 : kt_text_name_match(name, folded);
+		if (!m || m < best)
+			continue;
+		if (m > best)
+			best = m, n = 0;
+		if (n < (int)(sizeof cand / sizeof cand[0])) {
+			char e[128] = "", p[64] = "";
+			kt_text_mask_email((const char *)sqlite3_column_text(s, 2), e, sizeof e);
+			kt_text_mask_phone((const char *)sqlite3_column_text(s, 3), p, sizeof p);
+			kt_strcpy_cut(cand[n].id, sizeof cand[n].id, rid);
+			kt_strcpy_cut(cand[n].name, sizeof cand[n].name, name ? name : "?");
+			snprintf(cand[n].extra, sizeof cand[n].extra, "%s%s%s%s%s", e, *e && *p ? ", " : "", p,
+				 (*e || *p) && sqlite3_column_text(s, 4) ? "; " : "",
+				 sqlite3_column_text(s, 4) ? (const char *)sqlite3_column_text(s, 4) : "");
+		}
+		n++;
+	}
+	sqlite3_finalize(s);
+	if (step != SQLITE_DONE)
+		return complain("cache: %s", sqlite3_errmsg(db));
+	if (n == 1) {
+		kt_strcpy_cut(id, KT_UUID_LEN + 1, cand[0].id);
+		return 0;
+	}
+	if (!n) {
+		fprintf(stderr, PROG ": %s '%.60s': nothing in this device's cache has this name or a name that starts so\n",
+			opt, typed);
+		return EXIT_USAGE;
+	}
+	fprintf(stderr, PROG ": %s '%.60s': %d %s %s; give more of the name or the id:\n", opt, typed, n, nouns,
+		best == 2 ? "have this name" : "have a name that starts so");
+	for (int i = 0; i < n && i < (int)(sizeof cand / sizeof cand[0]); i++)
+		fprintf(stderr, "  %s  %s  %s\n", cand[i].name, cand[i].id, cand[i].extra);
+	if (n > (int)(sizeof cand / sizeof cand[0]))
+		fprintf(stderr, "  ... and %d more\n", n - (int)(sizeof cand / sizeof cand[0]));
+	return EXIT_USAGE;
+}
+
+/* The zone a --from/--to time (not a date) is read in: the --location's, or
+ * the first location in the cache. */
+static void cache_zone(sqlite3 *db, const char *location_id, char zone[64])
+{
+	sqlite3_stmt *s;
+	zone[0] = 0;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT json_extract(data, '$.time_zone') FROM rows WHERE tbl = 'location' AND "
+			       "(?1 IS NULL OR id = ?1) ORDER BY id LIMIT 1",
+			       -1, &s, NULL) != SQLITE_OK)
+		return;
+	if (location_id)
+		sqlite3_bind_text(s, 1, location_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+		kt_strcpy_cut(zone, 64, (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+}
+
+static int ls_usage(void)
+{
+	return usage_error("ls TABLE [--json]; TABLE: appointments clients visits locations staff services; "
+			   "appointments also [--from D] [--to D] [--location L] [--specialist P] [--client C] "
+			   "[--status S]");
+}
+
+static int cmd_ls(kc_client *c, int argc, char **argv)
+{
+	enum { FROM, TO, LOC, SPEC, CLIENT, STATUS, NF };
+	static const char *const fopt[NF] = {"--from", "--to", "--location", "--specialist", "--client", "--status"};
+	const char *fval[NF] = {0};
+	char ids[3][KT_UUID_LEN + 1], zone[64], err[256], *sql = NULL;
+	const struct view *v;
+	sqlite3 *db = kc_db(c);
+	sqlite3_stmt *s;
+	bool json = false;
+	int rc, step;
+
+	if (argc < 1 || !(v = find_view(argv[0])))
+		return ls_usage();
+	for (int i = 1; i < argc; i++) {
+		int k = 0;
+		if (!strcmp(argv[i], "--json")) {
+			json = true;
+			continue;
+		}
+		while (k < NF && strcmp(argv[i], fopt[k]))
+			k++;
+		if (k == NF || i + 1 >= argc || fval[k] || strcmp(v->tbl, "appointment"))
+			return ls_usage();
+		fval[k] = argv[++i];
+	}
+	if ((rc = register_sql_functions(db)))
+		return rc;
+	/* names against this device's own cache: what it may see is what it can name */
+	if ((fval[LOC] && (rc = cache_resolve(db, "location", "name", "locations", "--location", fval[LOC], ids[0]))) ||
+	    (fval[SPEC] && (rc = cache_resolve(db, "staff", "display_name", "staff members", "--specialist", fval[SPEC], ids[1]))) ||
+	    (fval[CLIENT] && (rc = cache_resolve(db, "client", "name", "clients", "--client", fval[CLIENT], ids[2]))))
+		return rc;
+	/* a date is checked here once; the query reads it local to each row's place */
+	cache_zone(db, fval[LOC] ? ids[0] : NULL, zone);
+	for (int k = FROM; k <= TO; k++) {
+		int64_t ms;
+		if (fval[k] && kt_text_bound_arg(fopt[k], zone, fval[k], k == TO, &ms, err, sizeof err))
+			return usage_error(err);
+	}
+	if (fval[STATUS] && strcmp(fval[STATUS], "booked") && strcmp(fval[STATUS], "confirmed") &&
+	    strcmp(fval[STATUS], "cancelled") && strcmp(fval[STATUS], "no_show") && strcmp(fval[STATUS], "done"))
+		return usage_error("--status is booked, confirmed, cancelled, no_show or done");
+
+	/* SELECT r.id, col... (TSV) or json_group_array(json_object('id', r.id, head, col...)) */
+	size_t cap = 16384, len = 0;
+	if (!(sql = malloc(cap)))
+		return complain("out of memory");
+	len += (size_t)snprintf(sql + len, cap - len, json ? "SELECT json_group_array(json_object('id', id" : "SELECT id");
+	for (int k = 0; k < VIEW_COLS && v->cols[k].head; k++) {
+		if (json)
+			len += (size_t)snprintf(sql + len, cap - len, ", '%s', c%d", v->cols[k].head, k);
+		else
+			len += (size_t)snprintf(sql + len, cap - len, ", c%d", k);
+	}
+	len += (size_t)snprintf(sql + len, cap - len, "%s FROM (SELECT r.id AS id", json ? "))" : "");
+	for (int k = 0; k < VIEW_COLS && v->cols[k].head; k++) {
+		const vcol *col = &v->cols[k];
+		if (col->zone && json)
+			len += (size_t)snprintf(sql + len, cap - len, ", kt_iso(%s) AS c%d", col->expr, k);
+		else if (col->zone)
+			len += (size_t)snprintf(sql + len, cap - len, ", kt_local(%s, %s) AS c%d", col->expr, col->zone, k);
+		else
+			len += (size_t)snprintf(sql + len, cap - len, ", %s AS c%d", col->expr, k);
+	}
+	len += (size_t)snprintf(sql + len, cap - len, " FROM rows r WHERE r.tbl = ?1");
+	if (!strcmp(v->tbl, "appointment"))
+		len += (size_t)snprintf(
+			sql + len, cap - len,
+			" AND (?2 IS NULL OR " F("start_at") " >= kt_bound(?2, " REF("location", "time_zone", "location_id")
+			", 0)) AND (?3 IS NULL OR " F("start_at") " < kt_bound(?3, " REF("location", "time_zone", "location_id")
+			", 1)) AND (?4 IS NULL OR " F("location_id") " = ?4) AND (?5 IS NULL OR " F("specialist_id")
+			" = ?5) AND (?6 IS NULL OR " F("client_id") " = ?6) AND (?7 IS NULL OR " F("status") " = ?7)");
+	len += (size_t)snprintf(sql + len, cap - len, " ORDER BY %s)", v->order);
+	if (len >= cap) {
+		free(sql);
+		return complain("ls: query too long");
+	}
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
+		rc = complain("cache: %s", sqlite3_errmsg(db));
+		free(sql);
+		return rc;
+	}
+	free(sql);
+	sqlite3_bind_text(s, 1, v->tbl, -1, SQLITE_STATIC);
+	for (int k = FROM; k <= TO; k++)
+		if (fval[k])
+			sqlite3_bind_text(s, 2 + k, fval[k], -1, SQLITE_STATIC);
+	for (int k = LOC; k <= CLIENT; k++)
+		if (fval[k])
+			sqlite3_bind_text(s, 4 + k - LOC, ids[k - LOC], -1, SQLITE_STATIC);
+	if (fval[STATUS])
+		sqlite3_bind_text(s, 7, fval[STATUS], -1, SQLITE_STATIC);
+	if (!json) {
+		fputs("id", stdout);
+		for (int k = 0; k < VIEW_COLS && v->cols[k].head; k++)
+			printf("\t%s", v->cols[k].head);
+		putchar('\n');
+	}
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		for (int k = 0; k < sqlite3_column_count(s); k++) {
 			if (k)
@@ -383,26 +651,10 @@ static int print_rows(sqlite3 *db, const char *sql, const char *tbl)
 	return step == SQLITE_DONE ? 0 : complain("cache: %s", sqlite3_errmsg(db));
 }
 
-static int cmd_ls(kc_client *c, int argc, char **argv)
-{
-	char sql[4096];
-	const struct view *v;
-	bool json = argc == 2 && !strcmp(argv[1], "--json");
-	if ((argc != 1 && !json) || !(v = find_view(argv[0])))
-		return usage_error("ls takes one of appointments clients visits locations staff services, "
-				   "and optionally --json");
-	if (json)
-		snprintf(sql, sizeof sql,
-			 "SELECT json_object('id', r.id, 'v', r.v, 'data', json(r.data)) FROM rows r WHERE r.tbl = ? "
-			 "ORDER BY r.id");
-	else
-		snprintf(sql, sizeof sql, "SELECT r.id, %s FROM rows r WHERE r.tbl = ? ORDER BY %s", v->cols, v->order);
-	return print_rows(kc_db(c), sql, v->tbl);
-}
-
 /* One value of `show`, made readable: names for references the cache can
- * resolve, UTC times for *_at, lists joined by commas. */
-static void show_value(sqlite3 *db, const char *key, const char *type, const char *text)
+ * resolve, local times for *_at (in zone: the row's location's), lists
+ * joined by commas. */
+static void show_value(sqlite3 *db, const char *zone, const char *key, const char *type, const char *text)
 {
 	static const struct {
 		const char *key, *tbl, *field;
@@ -434,21 +686,20 @@ static void show_value(sqlite3 *db, const char *key, const char *type, const cha
 		}
 		return;
 	}
-	put_cell((const unsigned char *)text);
 	if (kl > 3 && !strcmp(key + kl - 3, "_at") && !strcmp(type, "integer")) {
-		time_t t = (time_t)(strtoll(text, NULL, 10) / 1000);
-		struct tm tm;
-		char buf[32];
-		if (gmtime_r(&t, &tm) && strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm))
-			printf(" (%s)", buf);
+		char buf[KT_TEXT_TIME]; /* people read the local time, not the instant */
+		kt_text_time(zone, strtoll(text, NULL, 10), buf);
+		fputs(buf, stdout);
 		return;
 	}
+	put_cell((const unsigned char *)text);
 	for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
 		if (strcmp(key, refs[i].key) != 0)
 			continue;
 		if (sqlite3_prepare_v2(db,
-				       "SELECT CASE WHEN ?3 = 'start_at' THEN strftime('%Y-%m-%d %H:%M', "
-				       "json_extract(data, '$.start_at') / 1000, 'unixepoch') || 'Z' "
+				       "SELECT CASE WHEN ?3 = 'start_at' THEN kt_local(json_extract(data, '$.start_at'), "
+				       "(SELECT json_extract(l.data, '$.time_zone') FROM rows l WHERE l.tbl = 'location' AND "
+				       "l.id = json_extract(rows.data, '$.location_id'))) "
 				       "ELSE json_extract(data, '$.' || ?3) END FROM rows WHERE tbl = ?1 AND id = ?2",
 				       -1, &s, NULL) == SQLITE_OK) {
 			sqlite3_bind_text(s, 1, refs[i].tbl, -1, SQLITE_STATIC);
@@ -470,7 +721,8 @@ static int show_related(sqlite3 *db, const char *client_id)
 		const char *title, *sql;
 	} parts[] = {
 		{"appointments",
-		 "SELECT " WHEN(F("start_at")) ", " F("status") ", " REF("staff", "display_name", "specialist_id") ", "
+		 "SELECT kt_local(" F("start_at") ", " REF("location", "time_zone", "location_id") "), " F("status") ", "
+		 REF("staff", "display_name", "specialist_id") ", "
 		 SERVICES ", r.id FROM rows r WHERE r.tbl = 'appointment' AND " F("client_id") " = ? "
 		 "ORDER BY " F("start_at") ", r.id"},
 		{"visits",
@@ -514,6 +766,18 @@ static int cmd_show(kc_client *c, int argc, char **argv)
 	free(json);
 	if (kc_record_view(c, v->tbl, argv[1])) /* "who saw this card" goes to the audit log with the next push */
 		complain("%s", "could not note the view for the audit log");
+	if (register_sql_functions(db))
+		return 1;
+	char zone[64], loc[KT_UUID_LEN + 1] = "";
+	if (sqlite3_prepare_v2(db, "SELECT json_extract(data, '$.location_id') FROM rows WHERE tbl = ? AND id = ?", -1,
+			       &s, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, v->tbl, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, argv[1], -1, SQLITE_STATIC);
+		if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+			kt_strcpy_cut(loc, sizeof loc, (const char *)sqlite3_column_text(s, 0));
+		sqlite3_finalize(s);
+	}
+	cache_zone(db, loc[0] ? loc : NULL, zone); /* no place of its own: the first location's */
 	if (sqlite3_prepare_v2(db,
 			       "SELECT j.key, j.type, j.value, r.v FROM rows r, json_each(r.data) j "
 			       "WHERE r.tbl = ? AND r.id = ?",
@@ -524,7 +788,7 @@ static int cmd_show(kc_client *c, int argc, char **argv)
 	printf("%s %s\n", v->tbl, argv[1]);
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		printf("%s: ", (const char *)sqlite3_column_text(s, 0));
-		show_value(db, (const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1),
+		show_value(db, zone, (const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1),
 			   (const char *)sqlite3_column_text(s, 2));
 		putchar('\n');
 	}
@@ -637,8 +901,9 @@ static int64_t parse_time(const char *s)
 
 static int bad_time(const char *opt, const char *got)
 {
-	return bad_value(opt, "wants a time from 2000 to 2099: ms since 1970, or a real date and time such as "
-			      "2027-01-15T09:30:00Z (UTC)", got);
+	return bad_value(opt, "wants a time from 2000 to 2099: local at the location, such as 2027-01-15 09:30 "
+			      "(the location must be in this device's cache: sync first), or with an offset, such as "
+			      "2027-01-15T09:30:00Z", got);
 }
 
 /* Whole minutes, 1 to 1440; -1 otherwise. */
@@ -780,6 +1045,40 @@ static int cmd_client(kc_client *c, int argc, char **argv)
 	return mutate(c, "client", argv[1], &j, NULL, false);
 }
 
+/* A location, client or staff member as typed: an id as given (the server
+ * decides whether it may be used), else a name looked up in the cache. */
+static int want_ref(sqlite3 *db, const char *tbl, const char *field, const char *nouns, const char *opt,
+		    const char *typed, char id[KT_UUID_LEN + 1])
+{
+	if (is_id(typed)) {
+		kt_strcpy_cut(id, KT_UUID_LEN + 1, typed);
+		return 0;
+	}
+	return cache_resolve(db, tbl, field, nouns, opt, typed, id);
+}
+
+/* A time typed for an appointment at location loc: with an offset (or the
+ * instant) as given, else local to that location's zone in the cache. */
+static int appt_time(sqlite3 *db, const char *opt, const char *loc, const char *text, int64_t *ms)
+{
+	char zone[64], err[256];
+	int64_t t = parse_time(text);
+	if (t >= 0) {
+		*ms = t;
+		return 0;
+	}
+	cache_zone(db, loc, zone);
+	if (!*zone || kt_text_time_arg(opt, zone, text, &t, err, sizeof err) || t < TIME_MIN || t >= TIME_MAX) {
+		if (*zone && strstr(err, "the clocks skip it")) {
+			fprintf(stderr, PROG ": %s\n", err);
+			return EXIT_USAGE;
+		}
+		return bad_time(opt, text);
+	}
+	*ms = t;
+	return 0;
+}
+
 static int cmd_appointment(kc_client *c, int argc, char **argv)
 {
 	jbuild j = {kc_db(c), NULL};
@@ -798,18 +1097,22 @@ static int cmd_appointment(kc_client *c, int argc, char **argv)
 				fprintf(stderr, PROG ": appointment create needs %s\n", need[k]);
 				return EXIT_USAGE;
 			}
-		for (size_t k = 0; k < 3; k++)
-			if (!is_id(opt(argc, argv, need[k])))
-				return bad_id(need[k], opt(argc, argv, need[k]));
-		if ((start = parse_time(opt(argc, argv, "--start"))) < 0)
-			return bad_time("--start", opt(argc, argv, "--start"));
+		char ref[3][KT_UUID_LEN + 1];
+		int rc;
+		if ((rc = want_ref(j.db, "location", "name", "locations", "--location", opt(argc, argv, "--location"),
+				   ref[0])) ||
+		    (rc = want_ref(j.db, "client", "name", "clients", "--client", opt(argc, argv, "--client"), ref[1])) ||
+		    (rc = want_ref(j.db, "staff", "display_name", "staff members", "--specialist",
+				   opt(argc, argv, "--specialist"), ref[2])) ||
+		    (rc = appt_time(j.db, "--start", ref[0], opt(argc, argv, "--start"), &start)))
+			return rc;
 		if ((minutes = parse_minutes(opt(argc, argv, "--duration"))) < 0)
 			return bad_value("--duration", "wants whole minutes from 1 to 1440", opt(argc, argv, "--duration"));
 		if ((v = opt(argc, argv, "--services")) && !kt_uuid_list_valid(v))
 			return bad_value("--services", "wants service ids (UUIDs) separated by commas", v);
-		jset(&j, "location_id", opt(argc, argv, "--location"), 0, J_TEXT);
-		jset(&j, "client_id", opt(argc, argv, "--client"), 0, J_TEXT);
-		jset(&j, "specialist_id", opt(argc, argv, "--specialist"), 0, J_TEXT);
+		jset(&j, "location_id", ref[0], 0, J_TEXT);
+		jset(&j, "client_id", ref[1], 0, J_TEXT);
+		jset(&j, "specialist_id", ref[2], 0, J_TEXT);
 		jset(&j, "start_at", NULL, start, J_INT);
 		jset(&j, "duration_min", NULL, minutes, J_INT);
 		jset(&j, "services", opt(argc, argv, "--services") ? opt(argc, argv, "--services") : "", 0, J_LIST);
@@ -819,23 +1122,35 @@ static int cmd_appointment(kc_client *c, int argc, char **argv)
 		return mutate(c, "appointment", NULL, &j, overlap, true);
 	}
 	if (argc >= 2 && !strcmp(argv[0], "move")) {
+		char loc[KT_UUID_LEN + 1] = "", spec[KT_UUID_LEN + 1];
+		int rc;
 		if (!is_id(argv[1]))
 			return bad_id("the appointment", argv[1]);
+		if ((v = opt(argc, argv, "--location"))) {
+			if ((rc = want_ref(j.db, "location", "name", "locations", "--location", v, loc)))
+				return rc;
+		} else { /* a new time is local to where the appointment is */
+			sqlite3_stmt *q;
+			if (sqlite3_prepare_v2(j.db, "SELECT json_extract(data, '$.location_id') FROM rows WHERE "
+						     "tbl = 'appointment' AND id = ?", -1, &q, NULL) == SQLITE_OK) {
+				sqlite3_bind_text(q, 1, argv[1], -1, SQLITE_STATIC);
+				if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+					kt_strcpy_cut(loc, sizeof loc, (const char *)sqlite3_column_text(q, 0));
+				sqlite3_finalize(q);
+			}
+		}
 		if ((v = opt(argc, argv, "--start"))) {
-			int64_t t = parse_time(v);
-			if (t < 0)
-				return bad_time("--start", v);
+			int64_t t;
+			if ((rc = appt_time(j.db, "--start", loc, v, &t)))
+				return rc;
 			jset(&j, "start_at", NULL, t, J_INT);
 		}
-		if ((v = opt(argc, argv, "--location"))) {
-			if (!is_id(v))
-				return bad_id("--location", v);
-			jset(&j, "location_id", v, 0, J_TEXT);
-		}
+		if (opt(argc, argv, "--location"))
+			jset(&j, "location_id", loc, 0, J_TEXT);
 		if ((v = opt(argc, argv, "--specialist"))) {
-			if (!is_id(v))
-				return bad_id("--specialist", v);
-			jset(&j, "specialist_id", v, 0, J_TEXT);
+			if ((rc = want_ref(j.db, "staff", "display_name", "staff members", "--specialist", v, spec)))
+				return rc;
+			jset(&j, "specialist_id", spec, 0, J_TEXT);
 		}
 		if (!j.json)
 			return usage_error("nothing to move: give --start, --location or --specialist");
@@ -912,12 +1227,48 @@ static int cmd_batch(kc_client *c, int argc, char **argv)
 	return rc ? 1 : 0;
 }
 
+/* A rejection's fields as people read them: instants ("start_at", "at")
+ * become local times at the row's location (else the first location's).
+ * Returns malloc'd text, or NULL (then the fields are shown as they are). */
+static char *readable_fields(sqlite3 *db, const char *json, const char *loc_hint)
+{
+	sqlite3_stmt *s;
+	char zone[64], loc[KT_UUID_LEN + 1] = "", *out = NULL;
+	if (!json)
+		return NULL;
+	if (loc_hint && sqlite3_prepare_v2(db, "SELECT json_extract(?1, '$.location_id')", -1, &s, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, loc_hint, -1, SQLITE_STATIC);
+		if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) == SQLITE_TEXT)
+			kt_strcpy_cut(loc, sizeof loc, (const char *)sqlite3_column_text(s, 0));
+		sqlite3_finalize(s);
+	}
+	cache_zone(db, loc[0] ? loc : NULL, zone);
+	if (!zone[0])
+		cache_zone(db, NULL, zone);
+	if (sqlite3_prepare_v2(db,
+			       "SELECT json_group_object(key, CASE WHEN type = 'integer' AND (key = 'at' OR "
+			       "substr(key, -3) = '_at') THEN kt_local(value, ?2) WHEN type IN ('array', 'object') "
+			       "THEN json(value) ELSE value END) FROM json_each(?1)",
+			       -1, &s, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(s, 1, json, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, zone, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+		out = kt_strndup((const char *)sqlite3_column_text(s, 0), (size_t)sqlite3_column_bytes(s, 0));
+	sqlite3_finalize(s);
+	return out;
+}
+
 static int print_rejection(void *user, int64_t mid, const char *tbl, const char *id, const char *code,
 			   const char *msg, const char *fields, const char *current)
 {
-	(void)user;
-	printf("#%lld %s %s: %s: %s\n  your edit: %s\n  now: %s\n", (long long)mid, tbl, id, code, msg, fields,
-	       current ? current : "-");
+	sqlite3 *db = user;
+	char *f = readable_fields(db, fields, current ? current : fields);
+	char *now = readable_fields(db, current, current ? current : fields);
+	printf("#%lld %s %s: %s: %s\n  your edit: %s\n  now: %s\n", (long long)mid, tbl, id, code, msg,
+	       f ? f : fields, now ? now : current ? current : "-");
+	free(f);
+	free(now);
 	return 0;
 }
 
@@ -927,7 +1278,9 @@ static int cmd_rejections(kc_client *c, int argc, char **argv)
 	(void)argv;
 	if (argc)
 		return usage_error("rejections takes no arguments");
-	if ((rc = kc_rejections(c, print_rejection, NULL)))
+	if ((rc = register_sql_functions(kc_db(c))))
+		return rc;
+	if ((rc = kc_rejections(c, print_rejection, kc_db(c))))
 		return finish(c, rc);
 	return 0;
 }

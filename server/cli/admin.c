@@ -11,7 +11,10 @@
 #include <time.h>
 #include "cli/admin.h"
 #include "domain/ops.h"
+#include "cli/table.h"
+#include "domain/resolve.h"
 #include "domain/revoke.h"
+#include "kt_text.h"
 
 enum { ADMIN_OK = 0, ADMIN_FAIL = 1, ADMIN_USAGE = 2 };
 
@@ -20,45 +23,57 @@ enum { ADMIN_OK = 0, ADMIN_FAIL = 1, ADMIN_USAGE = 2 };
 void admin_usage_print(FILE *f)
 {
 	fprintf(f, "usage: kartoteka-server admin --db FILE SUBCOMMAND\n"
-			"  appointment create --location ID --client ID --specialist ID --start TIME\n"
-			"                     [--duration MIN] [--services ID,ID] [--status S]\n"
-			"                     [--note TEXT] [--internal-note TEXT]      prints the new id\n"
+			"  appointment create --location L --client C --specialist P --start TIME\n"
+			"                     [--duration MIN] [--services S,S] [--status ST]\n"
+			"                     [--note TEXT] [--internal-note TEXT]\n"
 			"                     [--allow-overlap | --override RULE,RULE] [--reason TEXT]\n"
-			"  appointment move ID [--location ID] [--specialist ID] [--start TIME]\n"
+			"                     says what it booked; the last word is the new id\n"
+			"  appointment move ID [--location L] [--specialist P] [--start TIME]\n"
 			"                     [--allow-overlap | --override RULE,RULE] [--reason TEXT]\n"
 			"  appointment cancel ID\n"
-			"  client set ID FIELD VALUE | client set ID FIELD --clear\n"
-			"  list locations|staff|clients|services [--limit N]     tab-separated, id first\n"
-			"  device list                 the device register, tab-separated, newest first\n"
+			"  client set C FIELD VALUE | client set C FIELD --clear\n"
+			"  list locations|staff|clients|services|appointments [--location L] [--limit N]\n"
+			"       [--from DATE|TIME] [--to DATE|TIME] (appointments) [--json]\n"
+			"                              a header row, then tab-separated rows, id first\n"
+			"  device list [--json]        the device register, newest first\n"
 			"  device sign-out ID          end the device's sessions (it may sign in again)\n"
 			"  device revoke ID            a lost device: sessions end, it must wipe its data\n"
 			"  device lost ID              revoke it and record that it will never come back:\n"
 			"                              erasures stop waiting for its purge receipt\n"
-			"  staff deactivate ID         the person can no longer sign in; sessions end\n"
-			"  staff location ID add|remove LOCATION    where the person works\n"
-			"  staff role ID ROLE          owner, manager, reception or specialist\n"
-			"  hours set LOCATION DAYS INTERVALS|closed    opening hours: mon-sat 09:00-12:00,13:00-19:00\n"
-			"  hours show LOCATION         opening and working hours by weekday, local time\n"
-			"  closed add LOCATION YYYY-MM-DD [--reason TEXT]   a closed day (holiday)\n"
-			"  staff hours set STAFF LOCATION DAYS INTERVALS|off   working hours there\n"
-			"  staff time-off add STAFF --from TIME --to TIME [--reason TEXT]\n"
+			"  staff deactivate P          the person can no longer sign in; sessions end\n"
+			"  staff location P add|remove L    where the person works\n"
+			"  staff role P ROLE           owner, manager, reception or specialist\n"
+			"  hours set L DAYS INTERVALS|closed    opening hours: mon-sat 09:00-12:00,13:00-19:00\n"
+			"  hours show L                opening and working hours by weekday, local time\n"
+			"  closed add L YYYY-MM-DD [--reason TEXT]   a closed day (holiday)\n"
+			"  staff hours set P L DAYS INTERVALS|off   working hours there\n"
+			"  staff time-off add P --from TIME --to TIME [--reason TEXT]\n"
 			"                              TIME local to the person's first location\n"
 			"  service create --name N --duration MIN --price 25.00 [--locations L,L]\n"
-			"                 [--specialists S,S] [--buffer MIN]    prints the new id\n"
-			"  service edit SERVICE [the same options]\n"
-			"  consent CLIENT_ID PURPOSE grant|withdraw --text-version V [--source in_salon|email_link]\n"
-			"                              [--at MS]                prints the new id\n"
-			"  consent show CLIENT_ID      history and state, tab-separated\n"
-			"  portal invite CLIENT_ID [--config FILE]   send a portal password-setup link\n"
-			"  portal outbox [--limit N]   outgoing mail and its delivery state\n"
+			"                 [--specialists P,P] [--buffer MIN]    prints the new id\n"
+			"  service edit S [the same options]\n"
+			"  consent C PURPOSE grant|withdraw --text-version V [--source in_salon|email_link]\n"
+			"                              [--at TIME]              says what it recorded\n"
+			"  consent show C [--json]     history and state\n"
+			"  portal invite C [--config FILE]   send a portal password-setup link\n"
+			"  portal outbox [--limit N] [--json]   outgoing mail and its delivery state\n"
 			"  help                        this text (also --help after any subcommand)\n"
-			"TIME: milliseconds since 1970 (UTC) or 2026-12-01T09:30:00Z\n"
-			"S: booked (default), confirmed, cancelled, no_show, done\n"
+			"L, P, C, S: a location, staff member, client or service by id, by name, or by\n"
+			"  the start of its name or of a word in it (--location Maribor, --client \"Ana N\");\n"
+			"  case does not matter, accents do. An ambiguous name lists the candidates.\n"
+			"TIME: local time at the appointment's location, 2027-01-15 09:30 (or with :SS);\n"
+			"  an explicit offset is taken as given: 2027-01-15 09:30+01:00, 2027-01-15T08:30Z.\n"
+			"  A time the clocks skip (daylight saving time starts) is refused.\n"
+			"DATE: 2027-01-15, a whole day, local to --location (else to the first location).\n"
+			"Times print local with the zone (2027-01-15 09:30 CET); --json prints ISO 8601\n"
+			"  UTC instants (2027-01-15T08:30:00Z).\n"
+			"ST: booked (default), confirmed, cancelled, no_show, done\n"
 			"--allow-overlap: book the specialist even when busy then (the reason is audited)\n"
 			"--override: book against the named booking rules (overlap, opening_hours, closed_day,\n"
 			"   working_hours, time_off, specialist_service, location_service, buffer); the reason\n"
 			"   is audited with each rule overridden\n"
-			"exit status: 0 done, 1 failed, 2 usage\n");
+			"exit status: 0 done, 1 failed, 2 usage (also: a name not found or ambiguous;\n"
+			"  nothing is changed then)\n");
 }
 
 static void admin_usage(void)
@@ -78,6 +93,20 @@ static int admin_fail(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	return ADMIN_FAIL;
+}
+
+/* A value that cannot be used (a time the clocks skip, a bad date): status
+ * 2 like a usage error, without burying the reason under the whole usage. */
+static int admin_input_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int admin_input_error(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("kartoteka-server admin: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return ADMIN_USAGE;
 }
 
 static int admin_usage_error(const char *fmt, ...)
@@ -150,136 +179,168 @@ static bool parse_int(const char *s, long long min, long long max, long long *ou
 	return true;
 }
 
-/* Exactly n decimal digits at s. */
-static bool digits(const char *s, int n, int *out)
+/* A row named by what the operator typed (resolve.h): its id, a name or
+ * the start of one. Not found or ambiguous is a usage error (2): nothing
+ * was changed, and the message lists the candidates to pick from. */
+static int want(kt_store *st, resolve_kind kind, const resolve_scope *sc, const char *opt, const char *text,
+		char id[KT_UUID_LEN + 1])
 {
-	*out = 0;
-	for (int i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		*out = *out * 10 + (s[i] - '0');
-	}
-	return true;
-}
-
-/* ms since 1970 from "1764581400000" or "YYYY-MM-DDTHH:MM[:SS[.fff]]Z"
- * (UTC only: a local time here would be a guess); -1 when neither. */
-static int64_t parse_time(const char *s)
-{
-	struct tm tm = {0}, back;
-	int y, mo, d, h, mi, sec = 0, ms = 0;
-	long long v;
-	time_t t;
-
-	if (parse_int(s, 1, 253402300799999LL, &v))
-		return v;
-	if (strnlen(s, 32) > 30 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
-	    s[7] != '-' || !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
-	    !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi))
-		return -1;
-	s += 16;
-	if (*s == ':') {
-		if (!digits(s + 1, 2, &sec))
-			return -1;
-		s += 3;
-		if (*s == '.') {
-			int n = 0;
-			for (s++; *s >= '0' && *s <= '9'; s++, n++)
-				if (n < 3)
-					ms = ms * 10 + (*s - '0');
-			if (n == 0)
-				return -1;
-			for (; n < 3; n++)
-				ms *= 10;
-		}
-	}
-	if ((*s != 'Z' && *s != 'z') || s[1] || h > 23 || mi > 59 || sec > 59)
-		return -1;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = timegm(&tm);
-	/* timegm rolls 2026-02-30 over into March: a round trip catches it */
-	if (t <= 0 || !gmtime_r(&t, &back) || back.tm_mday != d || back.tm_mon != mo - 1)
-		return -1;
-	return (int64_t)t * 1000 + ms;
+	char err[RESOLVE_ERR];
+	int rc = resolve_id(st, kind, sc, opt, text, id, err, sizeof err);
+	if (!rc)
+		return ADMIN_OK;
+	fprintf(stderr, "kartoteka-server admin: %s\n", err);
+	return rc == KT_EIO || rc == KT_ENOMEM ? ADMIN_FAIL : ADMIN_USAGE;
 }
 
 /* ---- list ---- */
 
-/* Tabs and line breaks inside values would break the columns. */
-static void print_cell(const unsigned char *v)
+static const char *col_text(sqlite3_stmt *s, int c)
 {
-	for (const unsigned char *p = v; p && *p; p++)
-		putchar(*p == '\t' || *p == '\n' || *p == '\r' ? ' ' : *p);
+	return (const char *)sqlite3_column_text(s, c);
+}
+
+static void list_row(kt_store *st, const char *what, sqlite3_stmt *s, cli_table *t)
+{
+	if (!strcmp(what, "locations")) {
+		for (int c = 0; c < 5; c++)
+			cli_table_str(t, col_text(s, c));
+	} else if (!strcmp(what, "staff")) {
+		for (int c = 0; c < 5; c++)
+			cli_table_str(t, col_text(s, c));
+		cli_table_bool(t, sqlite3_column_int(s, 5));
+	} else if (!strcmp(what, "clients")) {
+		/* name and e-mail are sealed (keyring.h): read from the decrypted row */
+		kt_row row = {0};
+		bool card = store_row_load(st, kt_table_find("client", 6), col_text(s, 0), &row) == KT_OK;
+		const kt_table *ct = kt_table_find("client", 6);
+		const kt_val *name = card ? &row.v[kt_col_index(ct, "name")] : NULL;
+		const kt_val *email = card ? &row.v[kt_col_index(ct, "email")] : NULL;
+		const kt_val *phone = card ? &row.v[kt_col_index(ct, "phone")] : NULL;
+		cli_table_str(t, col_text(s, 0));
+		cli_table_str(t, name && !name->null ? name->s : NULL);
+		cli_table_str(t, email && !email->null ? email->s : NULL);
+		cli_table_str(t, phone && !phone->null ? phone->s : NULL);
+		cli_table_str(t, col_text(s, 1));
+		kt_row_free(&row);
+	} else if (!strcmp(what, "services")) {
+		cli_table_str(t, col_text(s, 0));
+		cli_table_str(t, col_text(s, 1));
+		cli_table_int(t, sqlite3_column_int64(s, 2));
+		cli_table_str(t, col_text(s, 3));
+		cli_table_int(t, sqlite3_column_int64(s, 4));
+	} else { /* appointments: local time at their location */
+		char client[256];
+		resolve_name(st, RESOLVE_CLIENT, col_text(s, 5), client, sizeof client);
+		cli_table_str(t, col_text(s, 0));
+		cli_table_time(t, col_text(s, 1), sqlite3_column_int64(s, 2));
+		cli_table_int(t, sqlite3_column_int64(s, 3));
+		cli_table_str(t, col_text(s, 4));
+		cli_table_str(t, col_text(s, 6));
+		cli_table_str(t, client);
+		cli_table_str(t, col_text(s, 7));
+	}
+	cli_table_row_end(t);
 }
 
 static int admin_list(kt_store *st, int argc, char **argv)
 {
+	static const char *const loc_cols[] = {"id", "name", "time_zone", "address", "phone"};
+	static const char *const staff_cols[] = {"id", "role", "locations", "name", "email", "active"};
+	static const char *const client_cols[] = {"id", "name", "email", "phone", "locations"};
+	static const char *const service_cols[] = {"id", "name", "duration_min", "location", "price_cents"};
+	static const char *const appt_cols[] = {"id",       "start",  "duration_min", "status",
+						"location", "client", "specialist"};
 	static const struct {
 		const char *what, *sql;
+		const char *const *cols;
+		int ncols;
 	} q[] = {
 		{"locations",
-		 "SELECT id, name, time_zone, address, phone FROM location ORDER BY name, id LIMIT ?"},
+		 "SELECT id, name, time_zone, address, phone FROM location WHERE ?2 IS NULL OR id = ?2 "
+		 "ORDER BY name, id LIMIT ?1",
+		 loc_cols, 5},
 		{"staff",
 		 "SELECT s.id, s.role, CASE s.role WHEN 'owner' THEN '*' ELSE coalesce((SELECT "
 		 "group_concat(name, ',') FROM (SELECT l.name FROM staff_location sl JOIN location l ON "
 		 "l.id = sl.location_id WHERE sl.staff_id = s.id ORDER BY l.name)), '') END AS locs, "
-		 "s.display_name, s.email FROM staff s ORDER BY CASE s.role WHEN 'owner' THEN 0 WHEN "
-		 "'manager' THEN 1 WHEN 'reception' THEN 2 ELSE 3 END, locs, s.display_name, s.id LIMIT ?"},
+		 "s.display_name, s.email, s.active FROM staff s WHERE ?2 IS NULL OR s.role = 'owner' OR EXISTS "
+		 "(SELECT 1 FROM staff_location sl WHERE sl.staff_id = s.id AND sl.location_id = ?2) "
+		 "ORDER BY CASE s.role WHEN 'owner' THEN 0 WHEN "
+		 "'manager' THEN 1 WHEN 'reception' THEN 2 ELSE 3 END, locs, s.display_name, s.id LIMIT ?1",
+		 staff_cols, 6},
 		{"clients",
-		 /* name and e-mail are sealed (keyring.h): filled in from the decrypted row */
-		 "SELECT c.id, NULL, NULL, coalesce((SELECT group_concat(name, ',') FROM (SELECT "
+		 "SELECT c.id, coalesce((SELECT group_concat(name, ',') FROM (SELECT "
 		 "l.name FROM client_location cl JOIN location l ON l.id = cl.location_id WHERE "
-		 "cl.client_id = c.id ORDER BY l.name)), '') FROM client c ORDER BY c.id LIMIT ?"},
+		 "cl.client_id = c.id ORDER BY l.name)), '') FROM client c WHERE ?2 IS NULL OR EXISTS (SELECT 1 "
+		 "FROM client_location cl WHERE cl.client_id = c.id AND cl.location_id = ?2) ORDER BY c.id LIMIT ?1",
+		 client_cols, 5},
 		{"services",
 		 "SELECT s.id, s.name, s.duration_min, coalesce(l.name, '*'), s.price_cents FROM service s "
-		 "LEFT JOIN location l ON l.id = s.location_id ORDER BY s.name, s.id LIMIT ?"},
+		 "LEFT JOIN location l ON l.id = s.location_id WHERE ?2 IS NULL OR s.location_id IS NULL OR "
+		 "s.location_id = ?2 ORDER BY s.name, s.id LIMIT ?1",
+		 service_cols, 5},
+		{"appointments",
+		 "SELECT a.id, l.time_zone, a.start_at, a.duration_min, a.status, a.client_id, l.name, "
+		 "coalesce(sp.display_name, '?') FROM appointment a JOIN location l ON l.id = a.location_id "
+		 "LEFT JOIN staff sp ON sp.id = a.specialist_id WHERE (?2 IS NULL OR a.location_id = ?2) "
+		 "AND a.start_at >= ?3 AND a.start_at < ?4 ORDER BY a.start_at, a.id LIMIT ?1",
+		 appt_cols, 7},
 	};
-	admin_opt opts[] = {{"--limit", false}};
+	enum { LIMIT, JSON, LOC, FROM, TO };
+	admin_opt opts[] = {{"--limit", false}, {"--json", true}, {"--location", false}, {"--from", false}, {"--to", false}};
 	const char *pos[1];
+	char loc[KT_UUID_LEN + 1] = "", zone[RESOLVE_ZONE] = "", err[256];
 	long long limit = -1;
+	int64_t from = INT64_MIN, to = INT64_MAX;
 	sqlite3_stmt *s = NULL;
+	cli_table t;
 	int npos, rc;
 
-	if ((rc = admin_parse(argc, argv, opts, 1, pos, 1, &npos)))
+	if ((rc = admin_parse(argc, argv, opts, 5, pos, 1, &npos)))
 		return rc;
 	if (npos != 1)
-		return admin_usage_error("list what? locations, staff, clients or services");
-	if (opts[0].value && !parse_int(opts[0].value, 0, 1000000000, &limit))
+		return admin_usage_error("list what? locations, staff, clients, services or appointments");
+	if (opts[LIMIT].value && !parse_int(opts[LIMIT].value, 0, 1000000000, &limit))
 		return admin_usage_error("--limit wants a number");
+	if ((opts[FROM].value || opts[TO].value) && strcmp(pos[0], "appointments"))
+		return admin_usage_error("--from and --to filter appointments");
+	if (opts[LOC].value) {
+		if ((rc = want(st, RESOLVE_LOCATION, NULL, "--location", opts[LOC].value, loc)))
+			return rc;
+		resolve_location_zone(st, loc, zone);
+	} else
+		resolve_org_zone(st, NULL, zone);
+	/* dates are local to the location asked for, else to the first one */
+	if ((opts[FROM].value && kt_text_bound_arg("--from", zone, opts[FROM].value, 0, &from, err, sizeof err)) ||
+	    (opts[TO].value && kt_text_bound_arg("--to", zone, opts[TO].value, 1, &to, err, sizeof err)))
+		return admin_input_error("%s", err);
 	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
 		if (strcmp(pos[0], q[i].what))
 			continue;
 		if (sqlite3_prepare_v2(store_db(st), q[i].sql, -1, &s, NULL) != SQLITE_OK)
 			return admin_fail("%s", sqlite3_errmsg(store_db(st)));
 		sqlite3_bind_int64(s, 1, limit);
-		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-			kt_row row = {0};
-			bool card = !strcmp(q[i].what, "clients") &&
-				    store_row_load(st, kt_table_find("client", 6), (const char *)sqlite3_column_text(s, 0),
-						   &row) == KT_OK;
-			for (int c = 0; c < sqlite3_column_count(s); c++) {
-				if (c)
-					putchar('\t');
-				if (card && (c == 1 || c == 2)) {
-					const kt_val *v = &row.v[c == 1 ? 2 : 3]; /* client name, email */
-					print_cell((const unsigned char *)(v->null ? "" : v->s));
-				} else
-					print_cell(sqlite3_column_text(s, c));
-			}
-			putchar('\n');
-			kt_row_free(&row);
+		if (*loc)
+			sqlite3_bind_text(s, 2, loc, -1, SQLITE_STATIC);
+		if (!strcmp(q[i].what, "appointments")) {
+			sqlite3_bind_int64(s, 3, from);
+			sqlite3_bind_int64(s, 4, to);
 		}
+		if (cli_table_begin(&t, opts[JSON].seen, q[i].cols, q[i].ncols)) {
+			sqlite3_finalize(s);
+			return admin_fail("out of memory");
+		}
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+			list_row(st, q[i].what, s, &t);
 		sqlite3_finalize(s);
+		if (cli_table_end(&t))
+			return admin_fail("out of memory");
 		if (rc != SQLITE_DONE)
 			return admin_fail("cannot read %s: %s", pos[0], sqlite3_errstr(rc));
 		return ADMIN_OK;
 	}
-	return admin_usage_error("cannot list '%.40s': locations, staff, clients or services", pos[0]);
+	return admin_usage_error("cannot list '%.40s': locations, staff, clients, services or appointments", pos[0]);
 }
 
 /* ---- appointment ---- */
@@ -309,6 +370,61 @@ static int overlap_opts(const admin_opt *allow, const admin_opt *reason, const c
 	return ADMIN_OK;
 }
 
+/* One sentence about an appointment as it is now, for the operator:
+ * "booked Ana Novak with Nina Kranjc at Lepota Maribor, 2027-01-15 09:30 CET
+ * (45 min)". The id follows when with_id (creates: scripts take the last
+ * word). */
+static void say_appt(kt_store *st, const char *verb, const char *id, bool with_id)
+{
+	sqlite3_stmt *q;
+	char client[256] = "?", spec[256] = "?", loc[256] = "?", when[KT_TEXT_TIME] = "?";
+	long long minutes = 0;
+	if (sqlite3_prepare_v2(store_db(st),
+			       "SELECT a.client_id, a.specialist_id, a.location_id, l.time_zone, a.start_at, "
+			       "a.duration_min FROM appointment a JOIN location l ON l.id = a.location_id WHERE a.id = ?",
+			       -1, &q, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) == SQLITE_ROW) {
+			resolve_name(st, RESOLVE_CLIENT, col_text(q, 0), client, sizeof client);
+			resolve_name(st, RESOLVE_STAFF, col_text(q, 1), spec, sizeof spec);
+			resolve_name(st, RESOLVE_LOCATION, col_text(q, 2), loc, sizeof loc);
+			kt_text_time(col_text(q, 3), sqlite3_column_int64(q, 4), when);
+			minutes = sqlite3_column_int64(q, 5);
+		}
+		sqlite3_finalize(q);
+	}
+	printf("%s %s with %s at %s, %s (%lld min)%s%s\n", verb, client, spec, loc, when, minutes,
+	       with_id ? ": appointment " : "", with_id ? id : "");
+}
+
+/* "a,b" of service names or ids, each resolved at the location, into a
+ * comma list of ids (out[cap]). */
+static int want_services(kt_store *st, const resolve_scope *sc, const char *list, char *out, size_t cap)
+{
+	char *copy = kt_strndup(list, strlen(list)), *save = NULL;
+	size_t len = 0;
+	int rc = ADMIN_OK;
+	if (!copy)
+		return admin_fail("out of memory");
+	out[0] = 0;
+	for (char *tok = strtok_r(copy, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
+		char id[KT_UUID_LEN + 1];
+		while (*tok == ' ')
+			tok++;
+		if (!*tok)
+			continue;
+		if ((rc = want(st, RESOLVE_SERVICE, sc, "--services", tok, id)))
+			break;
+		if (len + KT_UUID_LEN + 2 > cap) {
+			rc = admin_usage_error("--services: too many services");
+			break;
+		}
+		len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? "," : "", id);
+	}
+	free(copy);
+	return rc;
+}
+
 static int admin_appt_create(kt_store *st, int argc, char **argv)
 {
 	enum { LOC, CLIENT, SPEC, START, DURATION, SERVICES, STATUS, NOTE, INTERNAL, ALLOW, REASON, OVERRIDE };
@@ -316,7 +432,8 @@ static int admin_appt_create(kt_store *st, int argc, char **argv)
 			 {"--duration"},      {"--services"},      {"--status"},     {"--note"},
 			 {"--internal-note"}, {"--allow-overlap", true}, {"--reason"}, {"--override"}};
 	kt_appt_args a = {0};
-	char id[KT_UUID_LEN + 1], err[256];
+	char id[KT_UUID_LEN + 1], err[256], org[KT_UUID_LEN + 1], zone[RESOLVE_ZONE];
+	char loc[KT_UUID_LEN + 1], client[KT_UUID_LEN + 1], spec[KT_UUID_LEN + 1], services[2048];
 	const char *pos[1];
 	long long minutes = 0;
 	int npos, rc;
@@ -326,16 +443,27 @@ static int admin_appt_create(kt_store *st, int argc, char **argv)
 	if (!o[LOC].value || !o[CLIENT].value || !o[SPEC].value || !o[START].value)
 		return admin_usage_error(
 			"appointment create needs --location, --client, --specialist and --start");
-	if ((a.start_at = parse_time(o[START].value)) < 0)
-		return admin_usage_error(
-			"--start wants ms since 1970 or a UTC time like 2026-12-01T09:30:00Z");
 	if (o[DURATION].value && !parse_int(o[DURATION].value, 1, 24 * 60, &minutes))
 		return admin_usage_error("--duration wants minutes, 1 to 1440");
-	a.location_id = o[LOC].value;
-	a.client_id = o[CLIENT].value;
-	a.specialist_id = o[SPEC].value;
+	/* the location first: the others are looked up in its organisation */
+	if ((rc = want(st, RESOLVE_LOCATION, NULL, "--location", o[LOC].value, loc)))
+		return rc;
+	if (resolve_org_of(st, "location", loc, org))
+		return admin_fail("cannot read the location");
+	resolve_scope sc = {org, loc};
+	if ((rc = want(st, RESOLVE_CLIENT, &sc, "--client", o[CLIENT].value, client)) ||
+	    (rc = want(st, RESOLVE_STAFF, &sc, "--specialist", o[SPEC].value, spec)) ||
+	    (o[SERVICES].value && (rc = want_services(st, &sc, o[SERVICES].value, services, sizeof services))))
+		return rc;
+	/* --start is local to the appointment's location */
+	resolve_location_zone(st, loc, zone);
+	if (kt_text_time_arg("--start", zone, o[START].value, &a.start_at, err, sizeof err))
+		return admin_input_error("%s", err);
+	a.location_id = loc;
+	a.client_id = client;
+	a.specialist_id = spec;
 	a.duration_min = (int)minutes;
-	a.services = o[SERVICES].value;
+	a.services = o[SERVICES].value ? services : NULL;
 	a.status = o[STATUS].value;
 	a.client_note = o[NOTE].value;
 	a.internal_note = o[INTERNAL].value;
@@ -344,7 +472,7 @@ static int admin_appt_create(kt_store *st, int argc, char **argv)
 		return rc;
 	if ((rc = ops_appointment_create(st, &a, id, err, sizeof err)))
 		return admin_fail("%s", err);
-	printf("%s\n", id);
+	say_appt(st, "booked", id, true);
 	return ADMIN_OK;
 }
 
@@ -353,7 +481,8 @@ static int admin_appt_move(kt_store *st, int argc, char **argv)
 	admin_opt o[] = {{"--location"}, {"--specialist"}, {"--start"}, {"--allow-overlap", true}, {"--reason"},
 			 {"--override"}};
 	const char *pos[1], *reason;
-	char err[256];
+	char err[256], org[KT_UUID_LEN + 1], zone[RESOLVE_ZONE], loc[KT_UUID_LEN + 1] = "", spec[KT_UUID_LEN + 1] = "";
+	char old_loc[KT_UUID_LEN + 1] = "";
 	int64_t start = -1;
 	unsigned override;
 	int npos, rc;
@@ -365,12 +494,32 @@ static int admin_appt_move(kt_store *st, int argc, char **argv)
 		return admin_usage_error("appointment move needs the appointment id");
 	if (!o[0].value && !o[1].value && !o[2].value)
 		return admin_usage_error("appointment move needs --location, --specialist or --start");
-	if (o[2].value && (start = parse_time(o[2].value)) < 0)
-		return admin_usage_error(
-			"--start wants ms since 1970 or a UTC time like 2026-12-01T09:30:00Z");
-	if ((rc = ops_appointment_move(st, pos[0], o[0].value, o[1].value, start, reason, override, err,
-					 sizeof err)))
+	if (!kt_uuid_valid(pos[0], strlen(pos[0])) || resolve_org_of(st, "appointment", pos[0], org))
+		return admin_fail("no appointment %.40s", pos[0]);
+	resolve_scope sc = {org, NULL};
+	if ((o[0].value && (rc = want(st, RESOLVE_LOCATION, &sc, "--location", o[0].value, loc))) ||
+	    (o[1].value && (rc = want(st, RESOLVE_STAFF, &sc, "--specialist", o[1].value, spec))))
+		return rc;
+	if (o[2].value) {
+		/* local to where the appointment will be: the new location, if any */
+		if (!*loc) {
+			sqlite3_stmt *q;
+			if (sqlite3_prepare_v2(store_db(st), "SELECT location_id FROM appointment WHERE id = ?", -1, &q,
+					       NULL) == SQLITE_OK) {
+				sqlite3_bind_text(q, 1, pos[0], -1, SQLITE_STATIC);
+				if (sqlite3_step(q) == SQLITE_ROW)
+					kt_strcpy_cut(old_loc, sizeof old_loc, col_text(q, 0));
+				sqlite3_finalize(q);
+			}
+		}
+		resolve_location_zone(st, *loc ? loc : old_loc, zone);
+		if (kt_text_time_arg("--start", zone, o[2].value, &start, err, sizeof err))
+			return admin_input_error("%s", err);
+	}
+	if ((rc = ops_appointment_move(st, pos[0], *loc ? loc : NULL, *spec ? spec : NULL, start, reason, override,
+				       err, sizeof err)))
 		return admin_fail("%s", err);
+	say_appt(st, "moved: now", pos[0], false);
 	return ADMIN_OK;
 }
 
@@ -386,6 +535,7 @@ static int admin_appt_cancel(kt_store *st, int argc, char **argv)
 		return admin_usage_error("appointment cancel needs the appointment id");
 	if ((rc = ops_appointment_cancel(st, pos[0], err, sizeof err)))
 		return admin_fail("%s", err);
+	say_appt(st, "cancelled", pos[0], false);
 	return ADMIN_OK;
 }
 
@@ -404,23 +554,44 @@ static int admin_appointment(kt_store *st, int argc, char **argv)
 
 /* client set ID FIELD VALUE | client set ID FIELD --clear; also the older
  * spelling client clear ID FIELD. */
+static long long client_version(kt_store *st, const char *id)
+{
+	sqlite3_stmt *q;
+	long long v = -1;
+	if (sqlite3_prepare_v2(store_db(st), "SELECT version FROM client WHERE id = ?", -1, &q, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) == SQLITE_ROW)
+			v = sqlite3_column_int64(q, 0);
+		sqlite3_finalize(q);
+	}
+	return v;
+}
+
 static int admin_client(kt_store *st, int argc, char **argv)
 {
 	admin_opt o[] = {{"--clear", true}};
 	const char *pos[3];
-	char err[256];
+	char err[256], id[KT_UUID_LEN + 1], name[256];
 	bool set = argc >= 1 && !strcmp(argv[0], "set"), clear = argc >= 1 && !strcmp(argv[0], "clear");
 	int npos, rc;
 
 	if (!set && !clear)
-		return admin_usage_error("client set ID FIELD VALUE, or client set ID FIELD --clear");
+		return admin_usage_error("client set CLIENT FIELD VALUE, or client set CLIENT FIELD --clear");
 	if ((rc = admin_parse(argc - 1, argv + 1, o, 1, pos, 3, &npos)))
 		return rc;
 	clear |= o[0].seen;
 	if (npos != (clear ? 2 : 3) || (o[0].seen && !set))
-		return admin_usage_error("client set ID FIELD VALUE, or client set ID FIELD --clear");
-	if ((rc = ops_client_set(st, pos[0], pos[1], clear ? NULL : pos[2], err, sizeof err)))
+		return admin_usage_error("client set CLIENT FIELD VALUE, or client set CLIENT FIELD --clear");
+	if ((rc = want(st, RESOLVE_CLIENT, NULL, "client", pos[0], id)))
+		return rc;
+	long long before = client_version(st, id);
+	if ((rc = ops_client_set(st, id, pos[1], clear ? NULL : pos[2], err, sizeof err)))
 		return admin_fail("%s", err);
+	resolve_name(st, RESOLVE_CLIENT, id, name, sizeof name);
+	if (client_version(st, id) == before)
+		printf("%s's %s already %s: nothing changed\n", name, pos[1], clear ? "was empty" : "had this value");
+	else
+		printf("%s %s's %s\n", clear ? "cleared" : "set", name, pos[1]);
 	return ADMIN_OK;
 }
 
@@ -428,21 +599,55 @@ static int admin_client(kt_store *st, int argc, char **argv)
 
 static int print_device(void *user, const kt_device_info *d)
 {
-	char seen[32] = "-";
-	time_t t = (time_t)(d->last_seen / 1000);
-	struct tm tm;
-	(void)user;
-	if (d->last_seen > 0 && gmtime_r(&t, &tm))
-		strftime(seen, sizeof seen, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%lld\t%s\n", d->id, d->kind, d->role, d->name, d->principal_id,
-	       d->app, seen, (long long)d->last_ack_seq,
-	       d->revoked ? "revoked" : d->signed_in ? "signed-in" : "signed-out");
+	struct {
+		kt_store *st;
+		cli_table *t;
+	} *c = user;
+	char org[KT_UUID_LEN + 1], zone[RESOLVE_ZONE] = "", person[256];
+	bool client = !strcmp(d->kind, "client");
+	/* a device has no place: its person's organisation's first location */
+	if (resolve_org_of(c->st, client ? "client" : "staff", d->principal_id, org) == KT_OK)
+		resolve_org_zone(c->st, org, zone);
+	resolve_name(c->st, client ? RESOLVE_CLIENT : RESOLVE_STAFF, d->principal_id, person, sizeof person);
+	cli_table_str(c->t, d->id);
+	cli_table_str(c->t, d->kind);
+	cli_table_str(c->t, d->role);
+	cli_table_str(c->t, person);
+	cli_table_str(c->t, d->principal_id);
+	cli_table_str(c->t, d->app);
+	cli_table_time(c->t, zone, d->last_seen);
+	cli_table_int(c->t, d->last_ack_seq);
+	cli_table_str(c->t, d->revoked ? "revoked" : d->signed_in ? "signed-in" : "signed-out");
+	cli_table_row_end(c->t);
 	return 0;
+}
+
+/* "the tablet of Nina Korošec (staff, specialist)": which device, for people. */
+static void device_words(kt_store *st, const char *id, char *buf, size_t cap)
+{
+	sqlite3_stmt *q;
+	snprintf(buf, cap, "device %s", id);
+	if (sqlite3_prepare_v2(store_db(st), "SELECT kind, principal_id, coalesce(app, '') FROM device WHERE id = ?", -1,
+			       &q, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		char person[256];
+		bool client = !strcmp(col_text(q, 0), "client");
+		resolve_name(st, client ? RESOLVE_CLIENT : RESOLVE_STAFF, col_text(q, 1), person, sizeof person);
+		snprintf(buf, cap, "device %s (%s%s%s, %s)", id, *col_text(q, 2) ? col_text(q, 2) : "",
+			 *col_text(q, 2) ? " of " : "", person, client ? "client" : "staff");
+	}
+	sqlite3_finalize(q);
 }
 
 static int admin_device(kt_store *st, int argc, char **argv)
 {
+	static const char *const cols[] = {"id",  "kind",      "role",         "name", "principal_id",
+					   "app", "last_seen", "last_ack_seq", "state"};
+	admin_opt o[] = {{"--json", true}};
 	const char *pos[1];
+	char what[400];
 	int npos, rc;
 	bool list = argc >= 1 && !strcmp(argv[0], "list");
 	bool sign_out = argc >= 1 && !strcmp(argv[0], "sign-out"), revoke = argc >= 1 && !strcmp(argv[0], "revoke");
@@ -450,52 +655,84 @@ static int admin_device(kt_store *st, int argc, char **argv)
 
 	if (!list && !sign_out && !revoke && !lost)
 		return admin_usage_error("device list, sign-out ID, revoke ID or lost ID?");
-	if ((rc = admin_parse(argc - 1, argv + 1, NULL, 0, pos, 1, &npos)))
+	if ((rc = admin_parse(argc - 1, argv + 1, o, list ? 1 : 0, pos, 1, &npos)))
 		return rc;
 	if (list) {
+		cli_table t;
+		struct {
+			kt_store *st;
+			cli_table *t;
+		} c = {st, &t};
 		if (npos)
 			return admin_usage_error("device list takes no arguments");
-		printf("id\tkind\trole\tname\tprincipal\tapp\tlast_seen\tlast_ack_seq\tstate\n");
-		return revoke_list_devices(st, NULL, print_device, NULL) ? admin_fail("cannot read the devices")
-									   : ADMIN_OK;
+		if (cli_table_begin(&t, o[0].seen, cols, 9))
+			return admin_fail("out of memory");
+		rc = revoke_list_devices(st, NULL, print_device, &c);
+		if (cli_table_end(&t) || rc)
+			return admin_fail("cannot read the devices");
+		return ADMIN_OK;
 	}
 	if (npos != 1)
 		return admin_usage_error("device %s needs the device id", argv[0]);
 	kt_action a = lost ? KT_ACT_MARK_DEVICE_LOST : revoke ? KT_ACT_REVOKE_DEVICE : KT_ACT_SIGN_OUT_DEVICE;
 	if ((rc = revoke_may_device(st, NULL, a, pos[0])))
 		return admin_fail("no device %s", pos[0]);
+	device_words(st, pos[0], what, sizeof what);
 	rc = lost ? revoke_mark_lost(st, pos[0]) : revoke ? revoke_device(st, pos[0]) : revoke_sign_out_device(st, pos[0]);
-	return rc ? admin_fail("not saved: %s", kt_strerror(rc)) : ADMIN_OK;
+	if (rc)
+		return admin_fail("not saved: %s", kt_strerror(rc));
+	printf("%s %s%s\n", lost ? "marked lost:" : revoke ? "revoked" : "signed out", what,
+	       lost ? "; erasures no longer wait for its purge receipt"
+	       : revoke ? "; its sessions ended and it must wipe its data"
+			: "; it may sign in again");
+	return ADMIN_OK;
 }
 
-/* staff location ID add|remove LOC, staff role ID ROLE: rights changes;
+/* staff location P add|remove L, staff role P ROLE: rights changes;
  * connected devices of that person get what they may see now. */
 static int admin_staff_rights(kt_store *st, int argc, char **argv)
 {
 	const char *pos[3];
+	char id[KT_UUID_LEN + 1], loc[KT_UUID_LEN + 1], org[KT_UUID_LEN + 1], name[256], lname[256];
 	int npos, rc;
-	bool loc = !strcmp(argv[0], "location");
+	bool is_loc = !strcmp(argv[0], "location");
 
 	if ((rc = admin_parse(argc - 1, argv + 1, NULL, 0, pos, 3, &npos)))
 		return rc;
-	if (loc ? npos != 3 || (strcmp(pos[1], "add") && strcmp(pos[1], "remove")) : npos != 2)
-		return admin_usage_error(loc ? "staff location ID add|remove LOCATION" : "staff role ID ROLE");
-	if ((rc = revoke_may_staff(st, NULL, pos[0])))
+	if (is_loc ? npos != 3 || (strcmp(pos[1], "add") && strcmp(pos[1], "remove")) : npos != 2)
+		return admin_usage_error(is_loc ? "staff location STAFF add|remove LOCATION" : "staff role STAFF ROLE");
+	if ((rc = want(st, RESOLVE_STAFF, NULL, "staff", pos[0], id)))
+		return rc;
+	if (resolve_org_of(st, "staff", id, org))
 		return admin_fail("no staff member %s", pos[0]);
-	if (loc)
-		rc = store_link_staff_location(st, pos[0], pos[2], !strcmp(pos[1], "add"));
+	resolve_scope sc = {org, NULL};
+	if (is_loc && (rc = want(st, RESOLVE_LOCATION, &sc, "location", pos[2], loc)))
+		return rc;
+	if ((rc = revoke_may_staff(st, NULL, id)))
+		return admin_fail("no staff member %s", pos[0]);
+	if (is_loc)
+		rc = store_link_staff_location(st, id, loc, !strcmp(pos[1], "add"));
 	else {
 		kt_field f = {"role", pos[1]};
-		rc = store_update(st, "staff", pos[0], &f, 1, NULL);
+		rc = store_update(st, "staff", id, &f, 1, NULL);
 	}
 	if (rc == KT_EINVALID || rc == KT_ENOT_FOUND)
-		return admin_fail(loc ? "no such location (or already so)" : "role is owner, manager, reception or specialist");
-	return rc ? admin_fail("not saved: %s", kt_strerror(rc)) : ADMIN_OK;
+		return admin_fail(is_loc ? "no such location (or already so)" : "role is owner, manager, reception or specialist");
+	if (rc)
+		return admin_fail("not saved: %s", kt_strerror(rc));
+	resolve_name(st, RESOLVE_STAFF, id, name, sizeof name);
+	if (is_loc) {
+		resolve_name(st, RESOLVE_LOCATION, loc, lname, sizeof lname);
+		printf("%s %s at %s\n", name, !strcmp(pos[1], "add") ? "now works" : "no longer works", lname);
+	} else
+		printf("%s is now %s\n", name, pos[1]);
+	return ADMIN_OK;
 }
 
 static int admin_staff(kt_store *st, int argc, char **argv)
 {
 	const char *pos[1];
+	char id[KT_UUID_LEN + 1], name[256];
 	int npos, rc;
 
 	if (argc >= 1 && (!strcmp(argv[0], "location") || !strcmp(argv[0], "role")))
@@ -503,15 +740,20 @@ static int admin_staff(kt_store *st, int argc, char **argv)
 	if (argc >= 1 && (!strcmp(argv[0], "hours") || !strcmp(argv[0], "time-off")))
 		return admin_staff_schedule(st, argc, argv);
 	if (argc < 1 || strcmp(argv[0], "deactivate"))
-		return admin_usage_error("staff deactivate ID, location ID add|remove LOCATION, or role ID ROLE?");
+		return admin_usage_error("staff deactivate STAFF, location STAFF add|remove LOCATION, or role STAFF ROLE?");
 	if ((rc = admin_parse(argc - 1, argv + 1, NULL, 0, pos, 1, &npos)))
 		return rc;
 	if (npos != 1)
-		return admin_usage_error("staff deactivate needs the staff id");
-	if ((rc = revoke_may_staff(st, NULL, pos[0])))
+		return admin_usage_error("staff deactivate needs the staff member's name or id");
+	if ((rc = want(st, RESOLVE_STAFF, NULL, "staff", pos[0], id)))
+		return rc;
+	if ((rc = revoke_may_staff(st, NULL, id)))
 		return admin_fail("no staff member %s", pos[0]);
-	rc = revoke_deactivate_staff(st, pos[0]);
-	return rc ? admin_fail("not saved: %s", kt_strerror(rc)) : ADMIN_OK;
+	if ((rc = revoke_deactivate_staff(st, id)))
+		return admin_fail("not saved: %s", kt_strerror(rc));
+	resolve_name(st, RESOLVE_STAFF, id, name, sizeof name);
+	printf("deactivated %s: they can no longer sign in, their sessions ended\n", name);
+	return ADMIN_OK;
 }
 
 int admin_main(const char *db_path, int argc, char **argv)

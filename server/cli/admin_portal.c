@@ -1,43 +1,78 @@
 /* admin_portal.c - `kartoteka-server admin --db FILE portal ...`:
- *   invite CLIENT_ID [--config FILE]  the operator sends a client a
+ *   invite CLIENT [--config FILE]  the operator sends a client a
  *       password-setup link. The mail goes into the outbox; a running
  *       server's mail worker delivers it (it looks every second).
- *   outbox [--limit N]  the newest mail and how its delivery went.
+ *   outbox [--limit N] [--json]  the newest mail and how its delivery went,
+ *       times local to the first location (mail has no place of its own).
  * Prints no token, address or mail body. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
+#include "cli/table.h"
 #include "domain/outbox.h"
 #include "domain/portal.h"
+#include "domain/resolve.h"
+#include "kt_text.h"
+
+struct mail_ctx {
+	cli_table *t;
+	const char *zone;
+};
 
 static int print_mail(void *user, int64_t id, const char *purpose, const char *state, int attempts,
 		      int64_t created_at, int64_t sent_at, const char *last_error)
 {
-	(void)user;
-	printf("%lld\t%s\t%s\t%d\t%lld\t%lld\t%s\n", (long long)id, purpose, state, attempts, (long long)created_at,
-	       (long long)sent_at, last_error);
+	struct mail_ctx *c = user;
+	cli_table_int(c->t, id);
+	cli_table_str(c->t, purpose);
+	cli_table_str(c->t, state);
+	cli_table_int(c->t, attempts);
+	cli_table_time(c->t, c->zone, created_at);
+	cli_table_time(c->t, c->zone, sent_at);
+	cli_table_str(c->t, last_error);
+	cli_table_row_end(c->t);
 	return 0;
 }
 
 static int list_outbox(const char *db, int argc, char **argv)
 {
+	static const char *const cols[] = {"id", "purpose", "state", "attempts", "created_at", "sent_at", "last_error"};
 	kt_store *st = NULL;
 	const char *msg = NULL;
-	int limit = 50, rc;
-	for (int i = 1; i < argc - 1; i++)
-		if (!strcmp(argv[i], "--limit"))
-			limit = atoi(argv[i + 1]);
+	char zone[RESOLVE_ZONE];
+	cli_table t;
+	bool json = false;
+	long limit = 50;
+	int rc;
+	for (int i = 1; i < argc; i++) {
+		char *end;
+		if (!strcmp(argv[i], "--json"))
+			json = true;
+		else if (!strcmp(argv[i], "--limit") && i + 1 < argc) {
+			limit = strtol(argv[++i], &end, 10);
+			if (*end || end == argv[i])
+				limit = 0;
+		} else
+			limit = 0; /* anything else is a mistake: said below */
+	}
 	if (limit < 1 || limit > 100000) {
-		fprintf(stderr, "kartoteka-server admin: portal outbox: --limit wants 1..100000\n");
+		fprintf(stderr, "kartoteka-server admin: usage: portal outbox [--limit N] [--json]; --limit wants 1..100000\n");
 		return 2;
 	}
 	if (store_open(db, KT_STORE_READONLY, &st, &msg)) {
 		fprintf(stderr, "kartoteka-server admin: %s: %s\n", db, msg);
 		return 1;
 	}
-	printf("id\tpurpose\tstate\tattempts\tcreated_at\tsent_at\tlast_error\n");
-	rc = outbox_list(st, limit, print_mail, NULL);
+	resolve_org_zone(st, NULL, zone);
+	struct mail_ctx c = {&t, zone};
+	if (cli_table_begin(&t, json, cols, 7)) {
+		store_close(st);
+		return 1;
+	}
+	rc = outbox_list(st, (int)limit, print_mail, &c);
+	if (cli_table_end(&t))
+		rc = KT_ENOMEM;
 	store_close(st);
 	return rc ? 1 : 0;
 }
@@ -49,13 +84,16 @@ int portal_admin_main(const char *db, const kt_portal_config *cfg, int argc, cha
 	uint8_t key[32];
 	size_t klen = 0;
 	int64_t expires = 0, mail_id = 0;
+	char client[KT_UUID_LEN + 1], err[RESOLVE_ERR], org[KT_UUID_LEN + 1], zone[RESOLVE_ZONE] = "", name[256];
+	char until[KT_TEXT_TIME];
 	int rc;
 
 	if (argc >= 1 && !strcmp(argv[0], "outbox"))
 		return list_outbox(db, argc, argv);
-	if (argc < 2 || strcmp(argv[0], "invite") || !kt_uuid_valid(argv[1], strlen(argv[1]))) {
-		fprintf(stderr, "usage: kartoteka-server admin --db FILE portal invite CLIENT_ID [--config FILE]\n"
-				"       kartoteka-server admin --db FILE portal outbox [--limit N]\n");
+	if (argc < 2 || strcmp(argv[0], "invite")) {
+		fprintf(stderr, "usage: kartoteka-server admin --db FILE portal invite CLIENT [--config FILE]\n"
+				"       kartoteka-server admin --db FILE portal outbox [--limit N] [--json]\n"
+				"CLIENT: the client's id, name, or the start of it\n");
 		return 2;
 	}
 	if (store_open(db, 0, &st, &msg)) {
@@ -67,9 +105,18 @@ int portal_admin_main(const char *db, const kt_portal_config *cfg, int argc, cha
 		store_close(st);
 		return 1;
 	}
+	if ((rc = resolve_id(st, RESOLVE_CLIENT, NULL, "CLIENT", argv[1], client, err, sizeof err))) {
+		sodium_memzero(key, sizeof key);
+		store_close(st);
+		fprintf(stderr, "kartoteka-server admin: portal invite: %s\n", err);
+		return rc == KT_EIO ? 1 : 2;
+	}
 	store_set_actor(st, "operator", NULL, NULL, 0);
-	rc = portal_issue(st, cfg, key, argv[1], KT_SETUP_INVITE, &expires, &mail_id);
+	rc = portal_issue(st, cfg, key, client, KT_SETUP_INVITE, &expires, &mail_id);
 	sodium_memzero(key, sizeof key);
+	if (resolve_org_of(st, "client", client, org) == KT_OK)
+		resolve_org_zone(st, org, zone);
+	resolve_name(st, RESOLVE_CLIENT, client, name, sizeof name);
 	store_close(st);
 	if (rc) {
 		fprintf(stderr, "kartoteka-server admin: portal invite: %s\n",
@@ -80,7 +127,8 @@ int portal_admin_main(const char *db, const kt_portal_config *cfg, int argc, cha
 					      : kt_strerror(rc));
 		return 1;
 	}
-	printf("setup link queued as mail %lld; valid until %lld (ms since epoch)\n", (long long)mail_id,
-	       (long long)expires);
+	kt_text_time(zone, expires, until);
+	printf("invited %s to the portal: setup link queued as mail %lld, valid until %s\n", name, (long long)mail_id,
+	       until);
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include "db/keyring.h"
 #include "cli/init_demo.h"
 #include "domain/erasure.h"
+#include "domain/resolve.h"
 #ifdef KT_TEST_SHIMS
 #include "testing/faultvfs.h"
 #include "testing/powerloss.h"
@@ -42,11 +43,12 @@ static void usage(FILE *f)
 		"        [--proxy-header NAME]            it count as the client address in its header\n"
 		"                                         (x-forwarded-for, the default, or x-real-ip)\n"
 		"  admin --db FILE SUBCOMMAND ...         server-side edits (see: kartoteka-server admin --db F help)\n"
-		"  admin --db FILE portal invite CLIENT_ID [--config FILE]\n"
+		"  admin --db FILE portal invite CLIENT [--config FILE]\n"
 		"                                         send a client a portal password-setup link\n"
-		"  admin --db FILE portal outbox [--limit N]  outgoing mail and its delivery state\n"
+		"  admin --db FILE portal outbox [--limit N] [--json]  outgoing mail and its delivery state\n"
 		"  audit verify --db FILE                 check the audit log's hash chain\n"
-		"  audit show --db FILE --client ID       a client card's change history\n"
+		"  audit show --db FILE --client CLIENT   a client card's change history, local times\n"
+		"                                         (CLIENT: id, name or the start of the name)\n"
 		"  keys rotate --db FILE                  new master key; every client key is re-wrapped\n"
 		"  backup --db FILE --to FILE             online copy of the database (the server may run);\n"
 		"         [--keys-to FILE]                --keys-to also copies the keyring, to keep elsewhere\n"
@@ -313,14 +315,33 @@ static int cmd_audit(int argc, char **argv)
 
 	if (!db || (!verify && !show) || (show && !client)) {
 		fprintf(stderr, "usage: kartoteka-server audit verify --db FILE\n"
-				"       kartoteka-server audit show --db FILE --client ID\n");
+				"       kartoteka-server audit show --db FILE --client CLIENT   (id or name)\n");
 		return 2;
 	}
 	if (store_open(db, KT_STORE_READONLY, &st, &msg)) {
 		fprintf(stderr, "kartoteka-server audit: %s: %s\n", db, msg);
 		return 1;
 	}
-	rc = verify ? audit_verify(st, stdout) : audit_show_client(st, client, stdout);
+	if (verify)
+		rc = audit_verify(st, stdout);
+	else {
+		char id[KT_UUID_LEN + 1], err[RESOLVE_ERR], org[KT_UUID_LEN + 1], zone[RESOLVE_ZONE] = "";
+		/* an erased client's card is gone, but its history is still asked
+		 * for by id: an id that names no card is taken as given */
+		if (kt_uuid_valid(client, strlen(client)))
+			snprintf(id, sizeof id, "%s", client);
+		else if ((rc = resolve_id(st, RESOLVE_CLIENT, NULL, "--client", client, id, err, sizeof err))) {
+			fprintf(stderr, "kartoteka-server audit: %s\n", err);
+			store_close(st);
+			return rc == KT_EIO ? 1 : 2;
+		}
+		/* entries about no location: the client's organisation's first one */
+		if (resolve_org_of(st, "client", id, org) == KT_OK)
+			resolve_org_zone(st, org, zone);
+		else
+			resolve_org_zone(st, NULL, zone);
+		rc = audit_show_client(st, id, zone, stdout);
+	}
 	store_close(st);
 	return rc ? 1 : 0;
 }

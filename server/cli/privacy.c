@@ -12,23 +12,33 @@
 #include "domain/export.h"
 #include "db/keyring.h"
 #include "cli/privacy.h"
+#include "domain/resolve.h"
+#include "kt_text.h"
 
 void privacy_usage(FILE *f)
 {
-	fprintf(f, "usage: kartoteka-server privacy export --db FILE --client ID\n"
-		   "       kartoteka-server privacy erase --db FILE --client ID --confirm\n"
+	fprintf(f, "usage: kartoteka-server privacy export --db FILE --client CLIENT\n"
+		   "       kartoteka-server privacy erase --db FILE --client CLIENT --confirm\n"
 		   "       kartoteka-server privacy pending --db FILE\n"
 		   "       kartoteka-server privacy erasure-status --db FILE --client ID\n"
 		   "       kartoteka-server privacy retention --db FILE [--config FILE] [--months N]\n"
-		   "                                          [--erase --confirm]\n");
+		   "                                          [--erase --confirm]\n"
+		   "CLIENT: the client's id, name or the start of it (an ambiguous name lists the\n"
+		   "  candidates and changes nothing). Times print local to the salon's first\n"
+		   "  location, with the zone.\n");
 }
 
-static void iso_time(int64_t ms, char out[32])
+/* The store the command runs on, for the zone of the times it prints. */
+static kt_store *shown_st;
+
+/* A time for people: local to the organisation's first location (an
+ * erasure or a device has no place of its own); "-" when it never was. */
+static void show_time(const char *org, int64_t ms, char out[KT_TEXT_TIME])
 {
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	if (ms <= 0 || !gmtime_r(&t, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(out, 32, "-");
+	char zone[RESOLVE_ZONE] = "";
+	if (shown_st)
+		resolve_org_zone(shown_st, org, zone);
+	kt_text_time(zone, ms, out);
 }
 
 static const char *why(int rc)
@@ -114,23 +124,25 @@ static int erase_one(kt_store *st, const char *client, const char *by)
 
 static int print_pending(void *user, const kt_erasure_info *e)
 {
-	char at[32];
+	char at[KT_TEXT_TIME];
 	(void)user;
-	iso_time(e->requested_at, at);
+	show_time(e->org_id, e->requested_at, at);
 	printf("%s\t%s\t%s\t%s\n", e->client_id, e->org_id, at, e->requested_by);
 	return 0;
 }
 
 struct status_ctx {
 	int devices, purged, wipe, lost;
+	char org[KT_UUID_LEN + 1]; /* the erasure's, for the devices' times */
 };
 
 static int print_info(void *user, const kt_erasure_info *e)
 {
-	char req[32], done[32];
-	(void)user;
-	iso_time(e->requested_at, req);
-	iso_time(e->done_at, done);
+	struct status_ctx *c = user;
+	char req[KT_TEXT_TIME], done[KT_TEXT_TIME];
+	kt_strcpy_cut(c->org, sizeof c->org, e->org_id);
+	show_time(e->org_id, e->requested_at, req);
+	show_time(e->org_id, e->done_at, done);
 	printf("erasure\t%s\tstatus %s\trequested %s by %s\tdone %s by %s\tseq %lld\n", e->client_id, e->status, req,
 	       e->requested_by, done, e->confirmed_by[0] ? e->confirmed_by : "-", (long long)e->seq);
 	return 0;
@@ -139,11 +151,11 @@ static int print_info(void *user, const kt_erasure_info *e)
 static int print_device(void *user, const kt_erasure_device *d)
 {
 	struct status_ctx *c = user;
-	char purged[32], seen[32], lost[32];
+	char purged[KT_TEXT_TIME], seen[KT_TEXT_TIME], lost[KT_TEXT_TIME];
 	const char *state = erasure_device_state(d);
-	iso_time(d->purged_at, purged);
-	iso_time(d->last_seen, seen);
-	iso_time(d->lost_at, lost);
+	show_time(c->org[0] ? c->org : NULL, d->purged_at, purged);
+	show_time(c->org[0] ? c->org : NULL, d->last_seen, seen);
+	show_time(c->org[0] ? c->org : NULL, d->lost_at, lost);
 	if (!c->devices++)
 		printf("device\tkind\trole\tname\tprincipal\tstate\tpurged_at\tlast_seen\tlost\n");
 	c->purged += !strcmp(state, "purged");
@@ -229,8 +241,8 @@ int privacy_main(const char *db, int retention_months, int argc, char **argv)
 		fprintf(stderr, "kartoteka-server privacy %s: --db FILE is required\n", sub);
 		return 2;
 	}
-	if ((export || erase || status) && (!client || !kt_uuid_valid(client, strlen(client)))) {
-		fprintf(stderr, "kartoteka-server privacy %s: --client ID (a UUID) is required\n", sub);
+	if ((export || erase || status) && (!client || !*client)) {
+		fprintf(stderr, "kartoteka-server privacy %s: --client CLIENT (an id or a name) is required\n", sub);
 		return 2;
 	}
 	if ((erase || ret_erase) && !confirm) {
@@ -259,6 +271,18 @@ int privacy_main(const char *db, int retention_months, int argc, char **argv)
 		fprintf(stderr, "kartoteka-server privacy: %s: %s\n", db, msg);
 		return 1;
 	}
+	shown_st = st;
+	/* a name is looked up among the cards there are; an erased client's
+	 * card is gone, so erasure-status of one is asked for by id */
+	char client_id[KT_UUID_LEN + 1], err[RESOLVE_ERR];
+	if (client && !kt_uuid_valid(client, strlen(client)) && (export || erase || status)) {
+		if ((rc = resolve_id(st, RESOLVE_CLIENT, NULL, "--client", client, client_id, err, sizeof err))) {
+			fprintf(stderr, "kartoteka-server privacy %s: %s\n", sub, err);
+			store_close(st);
+			return rc == KT_EIO ? 1 : 2;
+		}
+		client = client_id;
+	}
 	store_set_actor(st, "operator", NULL, NULL, 0);
 	if (export)
 		rc = cmd_export(st, db, client);
@@ -271,6 +295,7 @@ int privacy_main(const char *db, int retention_months, int argc, char **argv)
 		rc = cmd_status(st, client);
 	else
 		rc = cmd_retention(st, months, ret_erase);
+	shown_st = NULL;
 	store_close(st);
 	return rc;
 }

@@ -4,9 +4,11 @@
  * breaking the chain from that entry on. Never stores password hashes. */
 #include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 #include <sodium.h>
 #include "db/audit.h"
 #include "db/keyring.h"
+#include "kt_text.h"
 
 #define HASH_LEN 32
 
@@ -308,32 +310,71 @@ static const char *unreadable_why(kt_store *st, const char *client_id)
 	       "database? --keys FILE)";
 }
 
-int audit_show_client(kt_store *st, const char *client_id, FILE *out)
+/* A before/after value as people read it: instants ("start_at", "at",
+ * "expires_at": milliseconds since 1970 in the row) become local times in
+ * zone. Anything that is not a JSON object comes back as it was. *text is
+ * replaced (malloc'd) or left alone. */
+static void readable_times(char **text, const char *zone)
+{
+	json_t *doc = *text ? json_loads(*text, 0, NULL) : NULL;
+	const char *key;
+	json_t *v;
+	bool changed = false;
+	if (!json_is_object(doc)) {
+		json_decref(doc);
+		return;
+	}
+	json_object_foreach(doc, key, v)
+	{
+		size_t n = strlen(key);
+		if (json_is_integer(v) && (!strcmp(key, "at") || (n > 3 && !strcmp(key + n - 3, "_at")))) {
+			char buf[KT_TEXT_TIME];
+			kt_text_time(zone, json_integer_value(v), buf);
+			json_object_set_new(doc, key, json_string(buf));
+			changed = true;
+		}
+	}
+	char *out = changed ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(doc);
+	if (out) {
+		free(*text);
+		*text = out;
+	}
+}
+
+int audit_show_client(kt_store *st, const char *client_id, const char *zone, FILE *out)
 {
 	sqlite3_stmt *s;
 	int n = 0;
 	const char *why = NULL;
+	/* each entry's times are local to its location, else to zone */
 	if (sqlite3_prepare_v2(store_db(st),
-			       "SELECT strftime('%Y-%m-%d %H:%M:%S', a.server_time / 1000, 'unixepoch') || 'Z', "
+			       "SELECT a.server_time, coalesce(l.time_zone, ?2), "
 			       "a.actor_kind, coalesce(st.display_name, a.actor_id, ''), coalesce(a.device_id, '-'), "
 			       "a.action, a.entity, a.entity_id, coalesce(a.fields, ''), a.before, a.after, a.seq "
 			       "FROM " CLIENT_BLOCKS " audit a LEFT JOIN staff st ON st.id = a.actor_id "
+			       "LEFT JOIN location l ON l.id = a.location_id "
 			       "WHERE " CLIENT_IN_BLOCK " AND a.client_id = ?1 ORDER BY a.seq",
 			       -1, &s, NULL) != SQLITE_OK)
 		return KT_EIO;
 	sqlite3_bind_text(s, 1, client_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, zone ? zone : "", -1, SQLITE_STATIC);
 	while (sqlite3_step(s) == SQLITE_ROW) {
-		const char *c[8];
-		char *ba[2];
+		const char *c[9];
+		char *ba[2], when[KT_TEXT_TIME];
 		int rc[2];
-		for (int i = 0; i < 8; i++)
+		for (int i = 1; i < 9; i++)
 			c[i] = (const char *)sqlite3_column_text(s, i);
-		for (int i = 0; i < 2; i++)
-			rc[i] = audit_value(st, s, 8 + i, sqlite3_column_int64(s, 10), i ? "after" : "before", &ba[i]);
+		kt_text_time(c[1], sqlite3_column_int64(s, 0), when);
+		for (int i = 0; i < 2; i++) {
+			rc[i] = audit_value(st, s, 9 + i, sqlite3_column_int64(s, 11), i ? "after" : "before", &ba[i]);
+			if (!rc[i])
+				readable_times(&ba[i], c[1]);
+		}
 		if ((rc[0] || rc[1]) && !why)
 			why = unreadable_why(st, client_id);
-		fprintf(out, "%s  %s %s  device %s  %s %s %s  fields: %s\n    before: %s\n    after:  %s\n", c[0], c[1],
-			c[2], c[3], c[4], c[5], c[6], c[7], rc[0] ? why : ba[0] ? ba[0] : "-",
+		fprintf(out, "%s  %s %s  device %s  %s %s %s  fields: %s\n    before: %s\n    after:  %s\n", when, c[2],
+			c[3], c[4], c[5], c[6], c[7], c[8], rc[0] ? why : ba[0] ? ba[0] : "-",
 			rc[1] ? why : ba[1] ? ba[1] : "-");
 		free(ba[0]);
 		free(ba[1]);

@@ -30,8 +30,10 @@ int audit_verify(kt_store *st, FILE *out) KT_MUST_CHECK;
  * the column is NULL. KT_ENOT_FOUND when the client's key is destroyed. */
 int audit_value(kt_store *st, sqlite3_stmt *s, int col, int64_t seq, const char *which, char **out) KT_MUST_CHECK;
 
-/* The change history of one client card: who changed what, when. */
-int audit_show_client(kt_store *st, const char *client_id, FILE *out) KT_MUST_CHECK;
+/* The change history of one client card: who changed what, when. Times
+ * (when, and instants inside before/after) are local to each entry's
+ * location, else to zone (NULL or "": UTC, so labelled). */
+int audit_show_client(kt_store *st, const char *client_id, const char *zone, FILE *out) KT_MUST_CHECK;
 
 /* One stored entry as read back (strings borrowed for the callback's
  * duration; NULL where the column is NULL). actor_name/actor_role: the

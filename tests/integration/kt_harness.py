@@ -149,6 +149,12 @@ class Server:
         return out.stdout.strip()
 
 
+def created_id(out):
+    """The new id an admin command that creates something printed: the last
+    word of its sentence ("booked ... (45 min): appointment ID")."""
+    return out.strip().split()[-1]
+
+
 def client(dirpath, *args, stdin=None, check=True, timeout=60):
     out = subprocess.run([CLIENT, "--dir", dirpath] + list(args), input=stdin, capture_output=True,
                          text=True, timeout=timeout)

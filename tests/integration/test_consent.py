@@ -337,7 +337,7 @@ class ConsentTest(h.DemoServerTest):
         out = self.cli("consent", self.other_id, "birthday_greetings", "withdraw", "--source", "email_link",
                        "--text-version", "bd-3")
         self.assertEqual(out.returncode, 0, out.stderr)
-        row = self.rows("SELECT source, recorded_kind, recorded_by FROM consent WHERE id = ?", out.stdout.strip())
+        row = self.rows("SELECT source, recorded_kind, recorded_by FROM consent WHERE id = ?", h.created_id(out.stdout))
         self.assertEqual(tuple(row[0]), ("email_link", "operator", None))
         show = self.cli("consent", "show", self.other_id).stdout
         self.assertIn("state\tbirthday_greetings\twithdrawn", show)

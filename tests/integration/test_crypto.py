@@ -185,7 +185,7 @@ class CryptoTest(unittest.TestCase):
         os.rename(key, moved)
         out = run_server("admin", "--db", self.db, "list", "clients", "--limit", "2", "--key", moved, timeout=30)
         self.assertEqual(out.returncode, 0, out.stderr)
-        self.assertEqual(len(out.stdout.strip().split("\n")), 2)
+        self.assertEqual(len(out.stdout.strip().split("\n")), 1 + 2)  # the header and two clients
 
     def test_rotation_rewraps_every_key(self):
         before, _ = self.clients()

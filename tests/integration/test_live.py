@@ -66,8 +66,9 @@ class LiveTest(h.DemoServerTest):
         for w in self.w.values():
             w.drain()
         # 02:00 UTC in 2030: nobody is booked then, so no booking rule is in the way
-        aid = self.server.admin("appointment", "create", "--location", self.loc[A], "--client", self.x[0],
-                                "--specialist", self.spec[A], "--start", "2030-03-01T02:00:00Z", "--duration", "45")
+        aid = h.created_id(self.server.admin(
+            "appointment", "create", "--location", self.loc[A], "--client", self.x[0], "--specialist", self.spec[A],
+            "--start", "2030-03-01T02:00:00Z", "--duration", "45"))
         self.__class__.aid = aid
         self.expect(["owner", "manager_a", "reception_a", "specialist_a", "client_x"], "put appointment %s" % aid)
         self.expect_nothing(["manager_b", "specialist_b", "client_y"], aid)

@@ -1,6 +1,7 @@
 """Offline edits end to end with the reference client: edits made without a
 server apply to the cache at once, are pushed in order when the device
 syncs, merge or are rejected and rolled back, and converge everywhere."""
+import re
 import signal
 import sqlite3
 import subprocess
@@ -64,6 +65,8 @@ class OfflineTest(h.DemoServerTest):
         self.assertIsNone(self.server_row("appointment", second))
         rej = h.client(t2, "rejections").stdout
         self.assertIn(first, rej)                                  # names the other appointment
+        self.assertIn('"start_at":"2032-02-02 10:30 CET"', rej)   # the edit's time, local at the branch
+        self.assertIsNone(re.search(r"(?<![0-9])[0-9]{13}(?![0-9])", rej), rej)
         self.assertNotIn(second, h.client(t2, "ls", "appointments").stdout)  # rolled back
         self.converged(t2, a2)
 

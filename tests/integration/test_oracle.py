@@ -43,7 +43,8 @@ class OracleTest(h.DemoServerTest):
         acc = h.account(self.accounts, "manager", "Lepota Maribor")
         got = self.check(acc)
         d = os.path.join(self.tmp, acc["email"])
-        lines = h.client(d, "ls", "clients").stdout.strip().split("\n")
+        head, *lines = h.client(d, "ls", "clients").stdout.strip().split("\n")
+        self.assertTrue(head.startswith("id\tname\t"), head)
         self.assertEqual(len(lines), sum(1 for k in got if k[0] == "client"))
         cid = lines[0].split("\t")[0]
         shown = h.client(d, "show", "client", cid).stdout

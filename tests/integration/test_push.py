@@ -227,7 +227,7 @@ class PushTest(h.DemoServerTest):
         where = ["--location", self.loc[A], "--client", self.client_a, "--specialist", self.spec_a]
         first = self.admin_run("appointment", "create", *where, "--start", start, "--duration", 60)
         self.assertEqual(first.returncode, 0, first.stderr)
-        a1 = first.stdout.strip()
+        a1 = h.created_id(first.stdout)
         later = ["--start", start + 30 * 60000, "--duration", 30]
         twice = self.admin_run("appointment", "create", *where, *later)
         self.assertEqual(twice.returncode, 1, twice.stdout)
@@ -239,13 +239,13 @@ class PushTest(h.DemoServerTest):
         # a move into the specialist's busy time is refused the same way
         free = self.admin_run("appointment", "create", *where, "--start", start + 4 * 3600000, "--duration", 30)
         self.assertEqual(free.returncode, 0, free.stderr)
-        moved = self.admin_run("appointment", "move", free.stdout.strip(), "--start", start)
+        moved = self.admin_run("appointment", "move", h.created_id(free.stdout), "--start", start)
         self.assertEqual(moved.returncode, 1)
         self.assertIn(a1, moved.stderr)
         ok = self.admin_run("appointment", "create", *where, *later, "--allow-overlap", "--reason",
                             "bride and bridesmaid, two chairs")
         self.assertEqual(ok.returncode, 0, ok.stderr)
-        a2 = ok.stdout.strip()
+        a2 = h.created_id(ok.stdout)
         over = self.overrides(a2)
         self.assertEqual(len(over), 1)
         self.assertEqual(json.loads(over[0]["after"]), {"overlaps": a1, "reason": "bride and bridesmaid, two chairs"})

@@ -12,6 +12,7 @@ without a check or a check whose marker is gone.
 The only rewrites: `127.0.0.1:8080` becomes the test server's port, `/tmp/`
 the test's scratch directory, and a line ending in `&` runs in the
 background with its output in a file (the test stops it at the end)."""
+import datetime
 import os
 import re
 import shutil
@@ -21,6 +22,7 @@ import subprocess
 import tempfile
 import time
 import unittest
+import zoneinfo
 
 import kt_harness as h
 from ktcrypt import Keyring
@@ -179,8 +181,18 @@ class ReadmeTest(unittest.TestCase):
                      "opening_hours", "closed_day", "working_hours", "time_off"))
         self.expect(name, r, "synced: %d rows in cache" % total in r.stdout, "the snapshot is not everything")
         self.expect(name, r, "(100%)" in r.stderr, "no progress line")
-        appts = re.findall(r"(?m)^%s\t\d{4}-\d\d-\d\d \d\d:\d\dZ\t" % UUID, r.stdout)
-        self.expect(name, r, len(appts) == 10, "ls appointments | head: not 10 appointments with a start")
+        appts = re.findall(r"(?m)^%s\t\d{4}-\d\d-\d\d \d\d:\d\d CES?T\t" % UUID, r.stdout)
+        # `| head`: the header and 9 appointments, then the filtered list (local dates at Maribor)
+        day = datetime.date.fromisoformat(time.strftime("%Y-%m-%d"))  # what `date +%F` printed
+        lj = zoneinfo.ZoneInfo("Europe/Ljubljana")
+        bounds = [int(datetime.datetime.combine(d, datetime.time(), lj).timestamp() * 1000)
+                  for d in (day, day + datetime.timedelta(days=1))]
+        maribor = self.sql("SELECT count(*) FROM appointment a JOIN location l ON l.id = a.location_id WHERE "
+                           "l.name = 'Lepota Maribor' AND a.start_at >= ? AND a.start_at < ?", *bounds)
+        self.expect(name, r, len(appts) == 9 + maribor[0][0],
+                    "ls appointments: not 9 + %d appointments with a local start" % maribor[0][0])
+        self.expect(name, r, r.stdout.count("id\tstart\tstatus\tduration\tlocation\tclient\tspecialist") == 2,
+                    "ls appointments has no header")
         cid = self.var("ID")
         self.expect(name, r, re.fullmatch(UUID, cid) is not None, "ID is not a client id")
         self.expect(name, r, re.search(r"(?m)^%s\t[^\t]+\t[^\t@]+@" % UUID, r.stdout) is not None,
@@ -195,7 +207,7 @@ class ReadmeTest(unittest.TestCase):
         spec = [a for a in self.accounts if a["role"] == "specialist" and a["location"] == "Lepota Maribor"][0]
         self.expect(name, r, "signed in as %s (specialist)" % spec["name"] in r.stdout, "specialist not signed in")
         rows = re.findall(r"(?m)^%s\t.*$" % UUID, r.stdout)
-        self.expect(name, r, len(rows) == 10, "ls clients | head: not 10 clients")
+        self.expect(name, r, len(rows) == 9, "ls clients | head: not a header and 9 clients")
         self.expect(name, r, not any("@" in l or "+386" in l for l in rows), "a specialist sees contact data")
         known = self.sql("SELECT count(DISTINCT client_id) FROM client_location cl JOIN location l ON "
                          "l.id = cl.location_id WHERE l.name = 'Lepota Maribor'")[0][0]
@@ -233,7 +245,20 @@ class ReadmeTest(unittest.TestCase):
         row = self.row("appointment", aid)
         self.assertEqual((row["location_id"], row["specialist_id"]), (self.var("OTHER_LOC"),
                                                                       self.var("OTHER_SPECIALIST")))
+        # "2027-01-15 20:15" at a Ljubljana branch is 19:15 UTC in winter
+        self.assertEqual(row["start_at"], 1800040500000)
         self.assertEqual(self.row("client", cid)["preferences"], "green tea")
+        # the commands say what they did, by name and local time
+        booked = re.search(r"(?m)^booked .+ at Lepota Center, 2027-01-15 20:15 CET \(45 min\): appointment %s$"
+                           % aid, r.stdout)
+        self.expect(name, r, booked is not None, "appointment create did not say what it booked")
+        self.expect(name, r, re.search(r"(?m)^moved: now .+ at Lepota Maribor, 2027-01-15 20:15 CET", r.stdout)
+                    is not None, "appointment move did not say where to")
+        self.expect(name, r, re.search(r"(?m)^set .+'s preferences$", r.stdout) is not None,
+                    "client set did not say what it set")
+        listed = [l for l in r.stdout.split("\n") if l.startswith(aid + "\t")]
+        self.expect(name, r, len(listed) == 1 and "\t2027-01-15 20:15 CET\t45\tbooked\tLepota Maribor\t" in listed[0],
+                    "list appointments does not show it at Maribor, local time")
 
     def check_moved(self, name, r):
         self.expect(name, r, self.var("ID") in r.stdout, "the second branch's specialist does not have it")

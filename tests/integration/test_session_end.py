@@ -10,7 +10,7 @@ import subprocess
 import kt_harness as h
 
 A = "Lepota Center"
-DATE = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+DATE = r"\d{4}-\d\d-\d\d \d\d:\d\d [A-Z]+"  # local, with the zone
 
 
 class SessionEndTest(h.DemoServerTest):

@@ -1,0 +1,53 @@
+/* resolve.h - what people type where a command wants a row: an id, a name,
+ * or the start of a name ("--location Maribor", "--specialist Nina",
+ * "--client 'Ana Novak'"), and the names and time zones that commands print.
+ * Read-only; never writes, never prints. Used by the admin commands; the
+ * order of the rules is the same for every kind:
+ *   an exact id, then an exact name, then a unique prefix of a name or of
+ *   a word in it ("Maribor" for "Lepota Maribor");
+ *   matching folds case (Unicode) and keeps accents as typed. */
+#ifndef KT_RESOLVE_H
+#define KT_RESOLVE_H
+
+#include <stddef.h>
+#include "db/store.h"
+
+typedef enum { RESOLVE_LOCATION, RESOLVE_STAFF, RESOLVE_CLIENT, RESOLVE_SERVICE } resolve_kind;
+
+/* Where to look: org NULL = every organisation (the operator's view);
+ * location (services only) = those offered there or everywhere. Borrowed. */
+typedef struct resolve_scope {
+	const char *org;
+	const char *location;
+} resolve_scope;
+
+/* Room for an ambiguous answer: the candidates, one line each. */
+#define RESOLVE_ERR 2048
+
+/* Find the one row that text names. KT_OK and its id; KT_ENOT_FOUND ("no
+ * location matches 'X'") or KT_ECONFLICT (several match: err lists each
+ * candidate's name, id and what tells them apart: a client's partly masked
+ * e-mail and phone and locations, a staff member's role and locations, a
+ * service's location and duration) with text for a person in err, which
+ * starts with opt ("--client"); KT_EIO. */
+int resolve_id(kt_store *st, resolve_kind kind, const resolve_scope *scope, const char *opt, const char *text,
+	       char id[KT_UUID_LEN + 1], char *err, size_t errlen) KT_MUST_CHECK;
+
+/* The person-facing name of a row ("Lepota Maribor", "Nina Kranjc", a
+ * client's decrypted name, a service's name) into buf[cap]; "?" when it is
+ * gone or cannot be read (an erased client). */
+void resolve_name(kt_store *st, resolve_kind kind, const char *id, char *buf, size_t cap);
+
+/* The organisation of a row of table ("location", "client", "appointment",
+ * ...) into org. KT_OK, KT_ENOT_FOUND, KT_EIO. */
+int resolve_org_of(kt_store *st, const char *table, const char *id, char org[KT_UUID_LEN + 1]) KT_MUST_CHECK;
+
+#define RESOLVE_ZONE 64
+/* The IANA time zone of a location; "" when it has none or is gone. */
+void resolve_location_zone(kt_store *st, const char *location_id, char zone[RESOLVE_ZONE]);
+/* The zone times of an organisation are shown in when they have no place of
+ * their own (consents, mail, devices): its first location's (the oldest);
+ * org NULL: the first organisation's. "" (UTC, labelled so) when none. */
+void resolve_org_zone(kt_store *st, const char *org, char zone[RESOLVE_ZONE]);
+
+#endif
