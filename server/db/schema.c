@@ -322,6 +322,27 @@ const char *const kt_migrations[] = {
 	" WHEN old.portal_enabled IS NOT new.portal_enabled BEGIN UPDATE rights_gen SET gen = gen + 1; END;"
 	"CREATE TRIGGER rights_client_del AFTER DELETE ON client WHEN old.portal_enabled"
 	" BEGIN UPDATE rights_gen SET gen = gen + 1; END;",
+
+	/* 16: a salon set up from zero (domain/org.c, staff.c). The
+	 * organisation's country (ISO 3166 alpha-2), currency (ISO 4217) and
+	 * default language; a location's closed_at (closed branches stay for
+	 * their history but take no new bookings). setup_token also carries
+	 * staff password links (purpose 'staff_setup'; client_id then holds
+	 * the staff id): rebuilt, since SQLite cannot widen a CHECK. */
+	"ALTER TABLE organisation ADD COLUMN country TEXT;"
+	"ALTER TABLE organisation ADD COLUMN currency TEXT;"
+	"ALTER TABLE organisation ADD COLUMN language TEXT;"
+	"ALTER TABLE location ADD COLUMN closed_at INTEGER;"
+	"CREATE TABLE setup_token_16("
+	" token_hash BLOB PRIMARY KEY, client_id TEXT NOT NULL, org_id TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+	" used_at INTEGER, replaced_at INTEGER, purpose TEXT NOT NULL DEFAULT 'setup'"
+	" CHECK(purpose IN ('setup','confirm_email','staff_setup')));"
+	"INSERT INTO setup_token_16 SELECT token_hash, client_id, org_id, created_at, expires_at, used_at,"
+	" replaced_at, purpose FROM setup_token;"
+	"DROP TABLE setup_token;"
+	"ALTER TABLE setup_token_16 RENAME TO setup_token;"
+	"CREATE INDEX setup_token_client ON setup_token(client_id);",
 };
 
 const int kt_migration_count = sizeof kt_migrations / sizeof kt_migrations[0];

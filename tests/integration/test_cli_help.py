@@ -26,6 +26,13 @@ SERVER_COMMANDS = [
     ["admin", "--db", "DB", "consent"], ["admin", "--db", "DB", "consent", "show"],
     ["admin", "--db", "DB", "portal"], ["admin", "--db", "DB", "portal", "invite"],
     ["admin", "--db", "DB", "portal", "outbox"],
+    ["setup"], ["setup", "--db", "DB"],
+    ["admin", "--db", "DB", "location"], ["admin", "--db", "DB", "location", "list"],
+    ["admin", "--db", "DB", "location", "create"], ["admin", "--db", "DB", "location", "edit"],
+    ["admin", "--db", "DB", "location", "close"],
+    ["admin", "--db", "DB", "staff", "invite"], ["admin", "--db", "DB", "staff", "reset-password"],
+    ["admin", "--db", "DB", "client", "create"], ["admin", "--db", "DB", "client", "edit"],
+    ["admin", "--db", "DB", "client", "merge"], ["admin", "--db", "DB", "client", "find"],
 ]
 CLIENT_COMMANDS = [
     [], ["login"], ["sync"], ["watch"], ["ls"], ["show"], ["status"], ["logout"],
