@@ -327,14 +327,16 @@ int client_find(kt_store *st, const kt_principal *by, const char *org, const cha
 		bool hit = contains_ci(name, text) || (!row.v[cols[1]].null && contains_ci(row.v[cols[1]].s, text));
 		if (!hit && by_phone && !row.v[cols[2]].null) {
 			digits_of(row.v[cols[2]].s, have, sizeof have);
-			/* a local number matches its international form by its tail */
-			size_t hl = strlen(have), wl = strlen(want_digits);
-			const char *w = want_digits;
-			while (*w == '0' && wl > 4) {
-				w++;
-				wl--;
-			}
-			hit = hl >= wl && !strcmp(have + hl - wl, w);
+			/* a local number (041 ...) and its international form (+386 41 ...)
+			 * end alike: without trunk zeros, one is the tail of the other */
+			const char *a = have, *b = want_digits;
+			while (*a == '0')
+				a++;
+			while (*b == '0')
+				b++;
+			size_t al = strlen(a), bl = strlen(b);
+			if (al >= 6 && bl >= 6)
+				hit = al >= bl ? !strcmp(a + al - bl, b) : !strcmp(b + bl - al, a);
 		}
 		if (hit) {
 			if (found == limit)
