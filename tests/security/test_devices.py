@@ -276,7 +276,10 @@ class MigrationTest(unittest.TestCase):
             "ALTER TABLE setup_token DROP COLUMN purpose;"
             "CREATE TABLE mutation(device_id TEXT NOT NULL, mid INTEGER NOT NULL, result BLOB NOT NULL,"
             " at INTEGER NOT NULL, PRIMARY KEY(device_id, mid)) WITHOUT ROWID;"
-            "ALTER TABLE device DROP COLUMN released_at; PRAGMA user_version = 12;")
+            "ALTER TABLE device DROP COLUMN released_at;"
+            "ALTER TABLE organisation DROP COLUMN country; ALTER TABLE organisation DROP COLUMN currency;"
+            "ALTER TABLE organisation DROP COLUMN language; ALTER TABLE location DROP COLUMN closed_at;"
+            "PRAGMA user_version = 12;")
         con.execute("INSERT INTO device(id, kind, principal_id, app, first_seen, last_seen) VALUES(?, 'staff', ?, "
                     "'kt-test', 1, 1)", (cls.dev, cls.sid))
         con.execute("INSERT INTO mutation VALUES(?, 7, x'80', 1)", (cls.dev,))
