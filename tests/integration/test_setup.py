@@ -216,6 +216,13 @@ class SetupTest(unittest.TestCase):
         out = self.admin(*book)
         self.assertEqual(out.returncode, 1)
         self.assertIn("closed: it takes no new bookings", out.stderr)
+        # the same rule on a device's push
+        d = self.signed_in_tablet("closed-owner", self.owner)
+        h.client(d, "appointment", "create", "--location", loc, "--client", client, "--specialist", tina,
+                 "--start", "2030-03-06T09:00:00Z", "--duration", "30")
+        h.client(d, "sync", check=False)
+        self.assertIn("closed: it takes no new bookings", h.client(d, "rejections").stdout)
+        self.assertEqual(self.query("SELECT count(*) FROM appointment WHERE location_id = ?", (loc,)), [(1,)])
         # closing twice says so
         self.assertIn("closed already", self.admin("location", "close", "Celje").stderr)
 
