@@ -50,6 +50,7 @@ static int key(void *user, const char *k, size_t kl, kt_mp *r)
 		{"role", offsetof(kt_manage, role), 32},
 		{"into", offsetof(kt_manage, into), 64},
 		{"text", offsetof(kt_manage, text), KT_MANAGE_MAX_TEXT},
+		{"after", offsetof(kt_manage, after), 64},
 	};
 	struct ctx *c = user;
 	int n = (int)(sizeof strs / sizeof strs[0]);

@@ -9,9 +9,14 @@
 #include "domain/ops.h"
 #include "domain/org.h"
 
+struct found {
+	int n, limit;
+};
+
 static int print_found(void *user, const char *id, const char *name)
 {
-	(void)user;
+	struct found *f = user;
+	f->n++;
 	printf("%s\t%s\n", name, id);
 	return 0;
 }
@@ -43,13 +48,23 @@ int admin_client_more(kt_store *st, int argc, char **argv)
 	if (org_the_one(st, org, err, sizeof err))
 		return admin_say_fail("client", err);
 	if (find) {
-		bool more = false;
-		int limit = v[6] ? atoi(v[6]) : 20;
+		char next[KT_UUID_LEN + 1] = "";
+		struct found f = {0, v[6] ? atoi(v[6]) : 20};
+		if (f.limit < 1 || f.limit > 100) {
+			fprintf(stderr, "kartoteka-server admin: client find: --limit wants 1 to 100\n");
+			return 2;
+		}
 		printf("name\tid\n");
-		if ((rc = client_find(st, NULL, org, pos[0], limit, print_found, NULL, &more, err, sizeof err)))
-			return admin_say_fail("client find", err);
-		if (more)
-			printf("(more match: narrow the search or raise --limit)\n");
+		/* the operator waits for the whole search: go on until the end or the limit */
+		do {
+			char after[KT_UUID_LEN + 1];
+			memcpy(after, next, sizeof after);
+			if ((rc = client_find(st, NULL, org, pos[0], f.limit - f.n, after, 5000, print_found, &f, next,
+					      err, sizeof err)))
+				return admin_say_fail("client find", err);
+		} while (next[0] && f.n < f.limit);
+		if (next[0])
+			printf("(more may match: narrow the search or raise --limit)\n");
 		return 0;
 	}
 	if (create) {

@@ -292,63 +292,69 @@ static void digits_of(const char *s, char *out, size_t cap)
 }
 
 int client_find(kt_store *st, const kt_principal *by, const char *org, const char *text, int limit,
-		kt_client_found_cb cb, void *user, bool *more, char *err, size_t errlen)
+		const char *after, int scan_max, kt_client_found_cb cb, void *user, char next[KT_UUID_LEN + 1],
+		char *err, size_t errlen)
 {
 	const kt_table *t = client_table();
 	int cols[3] = {kt_col_index(t, "name"), kt_col_index(t, "email"), kt_col_index(t, "phone")};
-	char want_digits[64], have[64];
+	char want_digits[64], last[KT_UUID_LEN + 1] = "";
 	sqlite3_stmt *q;
-	int found = 0, rc = KT_OK;
+	int found = 0, scanned = 0, rc = KT_OK;
 
-	*more = false;
+	next[0] = 0;
 	if (by && !policy_may(by, KT_ACT_FIND_CLIENTS))
 		return fail(err, errlen, KT_EDENIED, "only reception, managers and owners search client cards");
 	if (!text || strlen(text) < 2 || strlen(text) > 100)
 		return fail(err, errlen, KT_EINVALID, "text: 2 to 100 characters of a name, phone or e-mail");
 	if (limit < 1 || limit > 100)
 		return fail(err, errlen, KT_EINVALID, "limit: 1 to 100");
+	if (after && *after && !kt_uuid_valid(after, strlen(after)))
+		return fail(err, errlen, KT_EINVALID, "after: the id a previous search answered as next");
 	digits_of(text, want_digits, sizeof want_digits);
 	bool by_phone = strlen(want_digits) >= 4 && strspn(text, "+0123456789 ()/-.") == strlen(text);
-	/* a manager or receptionist searches the cards of their locations only */
 	q = store_prepare(st, "SELECT c.id, (SELECT group_concat(location_id) FROM client_location cl WHERE "
-			      "cl.client_id = c.id) FROM client c WHERE c.org_id = ?1 ORDER BY c.id");
+			      "cl.client_id = c.id) FROM client c WHERE c.org_id = ?1 AND c.id > ?2 ORDER BY c.id");
 	if (!q)
 		return fail(err, errlen, KT_EIO, "database error");
 	sqlite3_bind_text(q, 1, org, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, after ? after : "", -1, SQLITE_STATIC);
 	while (!rc && sqlite3_step(q) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(q, 0);
 		const char *locs = sqlite3_column_type(q, 1) == SQLITE_NULL ? "" : (const char *)sqlite3_column_text(q, 1);
 		kt_row row = {0};
+		if (found == limit || scanned == scan_max) {
+			/* there is more to look at: where the next call goes on */
+			memcpy(next, last, KT_UUID_LEN + 1);
+			break;
+		}
+		snprintf(last, sizeof last, "%s", id); /* the last card looked at */
+		/* a manager or receptionist searches the cards of their locations only */
 		if (by && !policy_may_on(by, KT_ACT_FIND_CLIENTS, &(kt_target){id, KT_ROLE_CLIENT, locs}))
 			continue;
+		scanned++;
 		if (store_row_load_some(st, t, id, cols, 3, &row))
 			continue;
 		const char *name = row.v[cols[0]].null ? "" : row.v[cols[0]].s;
 		bool hit = contains_ci(name, text) || (!row.v[cols[1]].null && contains_ci(row.v[cols[1]].s, text));
 		if (!hit && by_phone && !row.v[cols[2]].null) {
-			digits_of(row.v[cols[2]].s, have, sizeof have);
+			char digits[64];
+			digits_of(row.v[cols[2]].s, digits, sizeof digits);
 			/* a local number (041 ...) and its international form (+386 41 ...)
 			 * end alike: without trunk zeros, one is the tail of the other */
-			const char *a = have, *b = want_digits;
-			while (*a == '0')
-				a++;
-			while (*b == '0')
-				b++;
-			size_t al = strlen(a), bl = strlen(b);
-			if (al >= 6 && bl >= 6)
-				hit = al >= bl ? !strcmp(a + al - bl, b) : !strcmp(b + bl - al, a);
+			const char *x = digits, *y = want_digits;
+			while (*x == '0')
+				x++;
+			while (*y == '0')
+				y++;
+			size_t xl = strlen(x), yl = strlen(y);
+			if (xl >= 6 && yl >= 6)
+				hit = xl >= yl ? !strcmp(x + xl - yl, y) : !strcmp(y + yl - xl, x);
 		}
 		if (hit) {
-			if (found == limit)
-				*more = true;
-			else {
-				found++;
-				rc = cb(user, id, name);
-			}
+			found++;
+			rc = cb(user, id, name);
 		}
 		kt_row_free(&row);
-		if (*more)
-			break;
 	}
 	store_finish(st, q);
 	return rc;

@@ -31,12 +31,15 @@ int client_merge(kt_store *st, const kt_principal *by, const char *org, const ch
 		 char *err, size_t errlen) KT_MUST_CHECK;
 
 /* Cards of org whose name or e-mail contains text (case-insensitive) or
- * whose phone has its digits, that by may see; at most limit (1..100)
- * results, cb(user, id, name) each. Returns KT_OK or an error; *more is
- * set when there were more. */
+ * whose phone has its digits, that by may see, in id order after `after`
+ * (NULL or "": from the start): cb(user, id, name) for at most limit (1..100)
+ * of them. At most scan_max cards are opened per call (they are sealed: the
+ * work is bounded, e.g. on the event loop); when the search stopped before
+ * the last card, next gets the id to continue after, else "". */
 typedef int (*kt_client_found_cb)(void *user, const char *id, const char *name);
 int client_find(kt_store *st, const kt_principal *by, const char *org, const char *text, int limit,
-		kt_client_found_cb cb, void *user, bool *more, char *err, size_t errlen) KT_MUST_CHECK;
+		const char *after, int scan_max, kt_client_found_cb cb, void *user, char next[KT_UUID_LEN + 1],
+		char *err, size_t errlen) KT_MUST_CHECK;
 
 /* A client of org by id, unique id prefix or exact name; KT_ECONFLICT when
  * several cards carry the name (err lists their ids). */

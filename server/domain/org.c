@@ -117,8 +117,8 @@ static int db_fail(char *err, size_t errlen, int rc)
 	return fail(err, errlen, rc, "database error (%s)", kt_strerror(rc));
 }
 
-/* Count of the rows a one-text-parameter query returns, first column of the
- * first row into out (may be NULL). */
+/* *n gets how many rows a query with up to two text parameters returns;
+ * out (may be NULL) the first column of the first row. */
 static int one_text(kt_store *st, const char *sql, const char *a, const char *b, char *out, size_t cap, int *n)
 {
 	sqlite3_stmt *q = store_prepare(st, sql);
@@ -283,19 +283,14 @@ int location_edit(kt_store *st, const kt_principal *by, const char *org, const c
 	if ((rc = location_of(st, org, id, &closed, err, errlen)))
 		return finish(st, rc, err, errlen);
 	if (a->name) {
+		char other[KT_UUID_LEN + 1] = "";
 		rc = one_text(st, "SELECT id FROM location WHERE org_id = ?1 AND name = ?2 COLLATE NOCASE", org, a->name,
-			      NULL, 0, &k);
-		if (!rc && k) {
-			char other[KT_UUID_LEN + 1] = "";
-			rc = one_text(st, "SELECT id FROM location WHERE name = ?2 COLLATE NOCASE AND org_id = ?1", org,
-				      a->name, other, sizeof other, &k);
-			if (!rc && strcmp(other, id))
-				return finish(st, fail(err, errlen, KT_ECONFLICT, "name: there is a location '%s' already",
-						       a->name),
-					      err, errlen);
-		}
+			      other, sizeof other, &k);
 		if (rc)
 			return finish(st, db_fail(err, errlen, rc), err, errlen);
+		if (k && strcmp(other, id)) /* (names are unique: at most one) */
+			return finish(st, fail(err, errlen, KT_ECONFLICT, "name: there is a location '%s' already", a->name),
+				      err, errlen);
 	}
 	if ((rc = store_update(st, "location", id, f, n, NULL)))
 		rc = fail(err, errlen, rc, "could not save the location (%s)", kt_strerror(rc));

@@ -165,6 +165,8 @@ int staff_invite(kt_store *st, const kt_principal *by, const kt_portal_config *c
 	bool is_staff = false;
 	int nloc = 0, rc;
 
+	if (err && errlen)
+		err[0] = 0;
 	if (by && !policy_may(by, KT_ACT_INVITE_STAFF))
 		return fail(err, errlen, KT_EDENIED, "only owners and managers invite staff");
 	if (!a->name || !a->name[0] || strlen(a->name) > 200 ||

@@ -200,14 +200,15 @@ static bool setup_op(kt_session *s, const kt_manage *m)
 	case 6: {
 		kt_mpw body;
 		struct pack_ctx pc = {&body, 0};
-		bool more = false;
+		char next[KT_UUID_LEN + 1];
 		kt_mpw_init(&body);
 		rc = client_find(srv->st, p, p->org, field(&m->text, text, sizeof text),
 				 m->limit ? (int)(m->limit > KT_MANAGE_FIND_MAX ? KT_MANAGE_FIND_MAX + 1 : m->limit) : 20,
-				 pack_found, &pc, &more, err, sizeof err);
+				 field(&m->after, into, sizeof into), KT_MANAGE_FIND_SCAN, pack_found, &pc, next, err,
+				 sizeof err);
 		store_set_actor(srv->st, "system", NULL, NULL, 0);
 		if (!rc)
-			answer_done(s, "find_clients", NULL, 0, (int32_t)pc.n, &body);
+			answer_done(s, "find_clients", next[0] ? next : NULL, 0, (int32_t)pc.n, &body);
 		else
 			session_error(s, rc, err[0] ? err : NULL, "manage", false);
 		kt_mpw_free(&body);

@@ -131,6 +131,15 @@ class SetupOpsTest(h.DemoServerTest):
         self.refused(owner, "not_found", op="invite_staff", name="Q", email="q@lepota.example", role="reception",
                      locations=[l2])
 
+    def test_find_goes_on_where_it_stopped(self):
+        owner = self.acc("owner")
+        first = self.manage(owner, op="find_clients", text=".example", limit=5)
+        self.assertEqual(len(first["clients"]), 5, first)
+        second = self.manage(owner, op="find_clients", text=".example", limit=5, after=first["id"])
+        ids = [c["id"] for c in first["clients"] + second["clients"]]
+        self.assertEqual(ids, sorted(set(ids)))  # in id order, nothing twice
+        self.assertEqual(first["id"], first["clients"][-1]["id"])
+
     def test_bad_input_names_the_field(self):
         owner = self.acc("owner")
         center = self.loc("Lepota Center")
@@ -144,6 +153,7 @@ class SetupOpsTest(h.DemoServerTest):
                            (dict(op="create_location", name="Lepota Center", time_zone="Europe/Ljubljana"), "name"),
                            (dict(op="find_clients", text="x"), "text"),
                            (dict(op="find_clients", text="Novak", limit=1000), "limit"),
+                           (dict(op="find_clients", text="Novak", after="x"), "after"),
                            (dict(op="merge_clients", id=str(uuid.uuid4())), "into")):
             with self.subTest(msg=msg):
                 m = self.manage(owner, **msg)
