@@ -157,6 +157,14 @@ class SetupTest(unittest.TestCase):
                       "address": "Herrengasse 1, 8010 Graz"}, self.owner)
         self.assertEqual(r["t"], "manage_result", r)
         graz = r["id"]
+        r = self.rpc({"t": "manage", "op": "edit_location", "id": graz, "phone": "+43 316 123456"}, self.owner)
+        self.assertEqual(r, {"t": "manage_result", "op": "edit_location", "id": graz})
+        out = self.admin("location", "edit", "Graz", "--address", "Sackstrasse 2, 8010 Graz")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("changed location Graz: address Sackstrasse 2, 8010 Graz", out.stdout)
+        self.assertEqual(self.query("SELECT address, phone, time_zone FROM location WHERE id = ?", (graz,)),
+                         [("Sackstrasse 2, 8010 Graz", "+43 316 123456", "Europe/Vienna")])
+        self.assertIn("time zone", self.admin("location", "edit", "Graz", "--time-zone", "Graz").stderr)
         lst = self.admin("location", "list")
         self.assertEqual(lst.returncode, 0, lst.stderr)
         self.assertTrue(lst.stdout.startswith("name\ttime_zone\t"))
