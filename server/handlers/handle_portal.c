@@ -297,6 +297,9 @@ void portal_deliver(kt_server *srv)
 					      s->auth_fails >= KT_MAX_AUTH_FAILS_PER_CONN);
 			} else if (j->rc == KT_EAUTH_FAILED) {
 				session_error(s, j->rc, "the old password is wrong", op, false);
+			} else if (j->rc == KT_EREVOKED && j->kind == JOB_SET) {
+				session_error(s, j->rc, "this staff account is deactivated; its links no longer work", op,
+					      false);
 			} else if (j->rc == KT_ECONFLICT) {
 				session_error(s, j->rc, "another account signs in with this e-mail; ask the salon", op,
 					      false);

@@ -150,7 +150,47 @@ class SetupTest(unittest.TestCase):
         self.assertEqual(con.execute("SELECT count(*) FROM organisation").fetchone(), (0,))
         con.close()
 
+    def test_password_from_stdin_for_scripts(self):
+        db = os.path.join(self.tmp, "stdin.db")
+        self.assertEqual(server_cmd("init", "--db", db).returncode, 0)
+        args = ["setup", "--db", db, "--password-stdin"] + SETUP[:-1] + ["boss@stdin.example"]
+        out = server_cmd(*args, stdin="password\n")
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("rule", out.stderr)  # the rule it broke, by name
+        self.assertIn("nothing was changed", out.stderr)
+        out = server_cmd(*args, stdin="Stdin-Geslo-2030\n")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("set the owner's password", out.stdout)
+        self.assertNotIn("Stdin-Geslo-2030", out.stdout + out.stderr)
+        srv = h.Server(db)
+        try:
+            async def go():
+                p = await h.Peer(srv).connect()
+                await p.hello()
+                m = await p.login({"email": "boss@stdin.example", "password": "Stdin-Geslo-2030"})
+                await p.close()
+                return m
+            self.assertEqual(h.run(go())["t"], "auth_ok")
+        finally:
+            srv.stop()
+
     # ---- locations and staff ----
+
+    def test_a_deactivated_persons_link_does_not_bring_them_back(self):
+        out = self.admin("staff", "invite", "--name", "Rok Odsel", "--email", "rok@lepota.example", "--role",
+                         "reception", "--location", "Maribor")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        rok = out.stdout.split()[-1]
+        mail = self.inbox.wait(lambda m: "rok@lepota.example" in m[1])
+        self.assertIsNotNone(mail)
+        self.assertEqual(self.admin("staff", "deactivate", rok).returncode, 0)
+        r = self.rpc({"t": "portal_set_password", "token": token_of(mail[2]), "password": GOOD})
+        self.assertEqual(r.get("code"), "revoked", r)
+        self.assertIn("deactivated", r.get("msg"))
+        self.assertEqual(self.query("SELECT active, password_hash FROM staff WHERE id = ?", (rok,)), [(0, None)])
+        out = self.admin("staff", "reset-password", rok)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("deactivated", out.stderr)
 
     def test_second_location_staff_invited_and_signed_in(self):
         r = self.rpc({"t": "manage", "op": "create_location", "name": "Graz", "time_zone": "Europe/Vienna",
