@@ -87,7 +87,8 @@ static const char *field(const kt_str *v, char *buf, size_t cap)
 	size_t n = v->len < cap - 1 ? v->len : cap - 1;
 	memcpy(buf, v->s, n);
 	buf[n] = 0;
-	return memchr(v->s, 0, v->len) ? "" : buf; /* an embedded NUL fails the field's own check */
+	/* an embedded NUL: a value every field's own check refuses (one line, no control characters) */
+	return memchr(v->s, 0, v->len) ? "\n" : buf;
 }
 
 static int pack_found(void *user, const char *id, const char *name)

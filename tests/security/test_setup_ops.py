@@ -160,6 +160,12 @@ class SetupOpsTest(h.DemoServerTest):
                 self.assertEqual(m["t"], "error", m)
                 self.assertIn(m["code"], ("invalid", "conflict"), m)
                 self.assertIn(words, m["msg"], m)
+        m = self.manage(owner, op="invite_staff", name="T", email="t@lepota.example", role="reception",
+                        locations=[center] * 65)
+        self.assertEqual(m.get("code"), "too_large", m)
+        m = self.manage(owner, op="invite_staff", name="T", email="t@lepota.example", role="reception",
+                        locations="not-an-array")
+        self.assertEqual(m.get("code"), "malformed", m)
         # an e-mail that signs in already
         m = self.manage(owner, op="invite_staff", name="S", email=self.acc("reception", "Lepota Center")["email"],
                         role="reception", locations=[center])
