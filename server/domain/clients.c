@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "kt_mp.h"
 #include "db/audit.h"
 #include "domain/clients.h"
 #include "domain/org.h"
@@ -64,8 +65,9 @@ int client_create(kt_store *st, const kt_principal *by, const char *org, const k
 	int rc;
 	if (by && !policy_create(by->role, client_table()))
 		return fail(err, errlen, KT_EDENIED, "only reception, managers and owners create client cards");
-	if (!a->name || !a->name[0] || strlen(a->name) > 200)
-		return fail(err, errlen, KT_EINVALID, "name: 1 to 200 characters");
+	if (!a->name || !a->name[0] || strlen(a->name) > 200 ||
+	    !kt_utf8_valid((const uint8_t *)a->name, strlen(a->name)) || strpbrk(a->name, "\r\n\t"))
+		return fail(err, errlen, KT_EINVALID, "name: 1 to 200 characters of text on one line");
 	if (a->email && a->email[0] && (rc = org_check_email(a->email, err, errlen)))
 		return rc;
 	if (a->phone && a->phone[0] && (strlen(a->phone) > 40 || strspn(a->phone, "+0123456789 ()/-.") != strlen(a->phone)))
