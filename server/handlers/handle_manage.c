@@ -130,6 +130,15 @@ static bool setup_op(kt_session *s, const kt_manage *m)
 			op = i;
 	if (op < 0)
 		return false;
+	/* the role first: a refusal does not depend on what the message names */
+	static const kt_action acts[] = {KT_ACT_MANAGE_LOCATION, KT_ACT_MANAGE_LOCATION, KT_ACT_MANAGE_LOCATION,
+					 KT_ACT_INVITE_STAFF,    KT_ACT_RESET_STAFF_PASSWORD, KT_ACT_MERGE_CLIENTS,
+					 KT_ACT_FIND_CLIENTS};
+	if (!policy_may(p, acts[op])) {
+		snprintf(err, sizeof err, "%s is not for a %s", ops[op], p->is_client ? "client" : kt_role_name(p->role));
+		session_error(s, KT_EDENIED, err, "manage", false);
+		return true;
+	}
 	if (m->id.s) {
 		if (!kt_uuid_valid(m->id.s, m->id.len)) {
 			session_error(s, KT_EINVALID, "id must be a UUID", "manage", false);
@@ -204,7 +213,7 @@ static bool setup_op(kt_session *s, const kt_manage *m)
 		char next[KT_UUID_LEN + 1];
 		kt_mpw_init(&body);
 		rc = client_find(srv->st, p, p->org, field(&m->text, text, sizeof text),
-				 m->limit ? (int)(m->limit > KT_MANAGE_FIND_MAX ? KT_MANAGE_FIND_MAX + 1 : m->limit) : 20,
+				 !m->limit ? 20 : m->limit < 1 || m->limit > KT_MANAGE_FIND_MAX ? -1 : (int)m->limit,
 				 field(&m->after, into, sizeof into), KT_MANAGE_FIND_SCAN, pack_found, &pc, next, err,
 				 sizeof err);
 		store_set_actor(srv->st, "system", NULL, NULL, 0);

@@ -69,6 +69,13 @@ class SetupOpsTest(h.DemoServerTest):
                      id=self.staff(self.acc("specialist", "Lepota Center")["email"]))
         a, b = self.cards_only_at("Lepota Center")
         self.refused(rec, "forbidden", op="merge_clients", id=b, into=a)
+        self.refused(rec, "forbidden", op="merge_clients", id=b)  # the role first, whatever the message lacks
+        # reception may search, and finds the cards of its own location only
+        theirs, = self.cards_only_at("Lepota Maribor", 1)
+        name = self.server_row("client", theirs)["name"]
+        self.assertNotIn(theirs, [c["id"] for c in self.manage(rec, op="find_clients", text=name)["clients"]])
+        mine = self.server_row("client", a)["name"]
+        self.assertIn(a, [c["id"] for c in self.manage(rec, op="find_clients", text=mine)["clients"]])
 
     def test_specialist_and_client_may_do_none_of_it(self):
         center = self.loc("Lepota Center")
