@@ -52,7 +52,6 @@ void admin_usage_print(FILE *f)
 			"  staff invite --name N --email E --role ROLE [--location L,L] [--phone P]\n"
 			"                              mails a link to choose a password [--config FILE]\n"
 			"  staff reset-password STAFF  mails a new password link [--config FILE]\n"
-			"LOCATION, STAFF, CLIENT: an id, a unique id prefix or a name (staff also by e-mail)\n"
 			"  list locations|staff|clients|services [--limit N]     tab-separated, id first\n"
 			"  device list                 the device register, tab-separated, newest first\n"
 			"  device sign-out ID          end the device's sessions (it may sign in again)\n"
@@ -69,6 +68,8 @@ void admin_usage_print(FILE *f)
 			"  portal outbox [--limit N]   outgoing mail and its delivery state\n"
 			"  help                        this text (also --help after any subcommand)\n"
 			"TIME: milliseconds since 1970 (UTC) or 2026-12-01T09:30:00Z\n"
+			"LOCATION, STAFF, CLIENT (location, staff invite|reset-password, client create|edit|merge):\n"
+			"  an id, a unique id prefix or a name (staff also by e-mail)\n"
 			"S: booked (default), confirmed, cancelled, no_show, done\n"
 			"--allow-overlap: book the specialist even when busy then (the reason is audited)\n"
 			"exit status: 0 done, 1 failed, 2 usage\n");
