@@ -19,6 +19,12 @@
 #define KT_MAX_CURSOR 128              /* bytes of an opaque cursor */
 #define KT_MAX_TOKEN 128               /* chars of a session token */
 
+/* manage: the setup ops (invite_staff, find_clients) */
+#define KT_MANAGE_MAX_LOCATIONS 64     /* location ids in one invite_staff */
+#define KT_MANAGE_MAX_TEXT 200         /* bytes in a name, address, phone, search text */
+#define KT_MANAGE_FIND_MAX 100         /* cards one find_clients answers with */
+#define KT_MANAGE_FIND_SCAN 2000       /* sealed cards one find_clients opens (on the event loop) */
+
 /* pushes (device -> server) */
 #define KT_PUSH_MAX 500                /* mutations in one push */
 

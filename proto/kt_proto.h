@@ -235,9 +235,19 @@ void proto_logout_encode(kt_mpw *w);
  * "revoke_device" (id: device), "deactivate_staff" (id: staff). */
 typedef struct kt_manage {
 	kt_str op, id; /* id.s == NULL when absent */
+	/* the setup ops (PROTOCOL.md, manage): each s == NULL when absent */
+	kt_str name, address, phone, time_zone, email, role, into, text, after;
+	kt_str locations[KT_MANAGE_MAX_LOCATIONS]; /* "locations": an array of location ids */
+	int nlocations;                            /* -1 when absent */
+	int64_t limit;                             /* 0 when absent */
 } kt_manage;
 void proto_manage_encode(kt_mpw *w, const kt_manage *m);
 int proto_manage_decode(const void *buf, size_t len, kt_manage *m) KT_MUST_CHECK;
+/* manage_result of a setup op: {t, op, id?, expires_at?, clients?:[map...]}
+ * (clients: packed by the server, for find_clients, whose id is where the
+ * search goes on, absent when it reached the end; n = -1: no clients key). */
+void proto_manage_done_encode(kt_mpw *w, const char *op, const char *id, int64_t expires_at, int32_t n,
+			      const void *body, size_t len);
 /* manage_result {t, op, id?, devices:[map...]} (devices empty unless listing). */
 void proto_manage_result_encode(kt_mpw *w, const kt_manage *m, uint32_t ndevices, const void *body, size_t len);
 int proto_manage_result_decode(const void *buf, size_t len, kt_raw_cb cb, void *user) KT_MUST_CHECK;

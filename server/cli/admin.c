@@ -32,6 +32,18 @@ void admin_usage_print(FILE *f)
 			"                     [--allow-overlap | --override RULE,RULE] [--reason TEXT]\n"
 			"  appointment cancel ID\n"
 			"  client set C FIELD VALUE | client set C FIELD --clear\n"
+			"  client create --name NAME [--email E] [--phone P] [--location L]   a new card\n"
+			"  client edit C [--name N] [--email E] [--phone P] [--birthday YYYY-MM-DD] [--address A]\n"
+			"  client merge KEEP DUPLICATE    the duplicate's appointments, visits and consents move\n"
+			"                              to KEEP; the duplicate card is removed (audited)\n"
+			"  client find TEXT [--limit N]  by name, phone or e-mail; names and ids\n"
+			"  location list               with time zones; closed ones say so\n"
+			"  location create --name N --time-zone ZONE [--address A] [--phone P]\n"
+			"  location edit L [--name N] [--time-zone ZONE] [--address A] [--phone P]\n"
+			"  location close L            it keeps its history and takes no new bookings\n"
+			"  staff invite --name N --email E --role ROLE [--location L,L] [--phone P]\n"
+			"                              mails a link to choose a password [--config FILE]\n"
+			"  staff reset-password P      mails a new password link [--config FILE]\n"
 			"  list locations|staff|clients|services|appointments [--location L] [--limit N]\n"
 			"       [--from DATE|TIME] [--to DATE|TIME] (appointments) [--json]\n"
 			"                              a header row, then tab-separated rows, id first\n"
@@ -772,22 +784,30 @@ int admin_main(const char *db_path, int argc, char **argv)
 	}
 	if (strcmp(argv[0], "appointment") && strcmp(argv[0], "client") && strcmp(argv[0], "list") &&
 	    strcmp(argv[0], "device") && strcmp(argv[0], "staff") && strcmp(argv[0], "consent") &&
-	    strcmp(argv[0], "hours") && strcmp(argv[0], "closed") && strcmp(argv[0], "service"))
+	    strcmp(argv[0], "hours") && strcmp(argv[0], "closed") && strcmp(argv[0], "service") &&
+	    strcmp(argv[0], "location"))
 		return admin_usage_error("unknown subcommand '%.40s'", argv[0]);
 	if (!db_path)
 		return admin_usage_error("--db FILE is required");
 	/* listings only read: they may be pointed at a backup (--keys for its keyring) */
 	bool reads = !strcmp(argv[0], "list") || (argc > 1 && !strcmp(argv[0], "device") && !strcmp(argv[1], "list")) ||
 		     (argc > 1 && !strcmp(argv[0], "consent") && !strcmp(argv[1], "show")) ||
-		     (argc > 1 && !strcmp(argv[0], "hours") && !strcmp(argv[1], "show"));
+		     (argc > 1 && !strcmp(argv[0], "hours") && !strcmp(argv[1], "show")) ||
+		     (argc > 1 && !strcmp(argv[0], "location") && !strcmp(argv[1], "list"));
 	if (store_open(db_path, reads ? KT_STORE_READONLY : 0, &st, &msg))
 		return admin_fail("%s: %s", db_path, msg ? msg : "cannot open");
 	/* the audit log names who changed what: edits made here are the operator's */
 	store_set_actor(st, "operator", NULL, NULL, 0);
 	if (!strcmp(argv[0], "appointment"))
 		rc = admin_appointment(st, argc - 1, argv + 1);
+	else if (!strcmp(argv[0], "client") && argc > 1 && strcmp(argv[1], "set") && strcmp(argv[1], "clear"))
+		rc = admin_client_more(st, argc - 1, argv + 1);
 	else if (!strcmp(argv[0], "client"))
 		rc = admin_client(st, argc - 1, argv + 1);
+	else if (!strcmp(argv[0], "location"))
+		rc = admin_location(st, argc - 1, argv + 1);
+	else if (!strcmp(argv[0], "staff") && argc > 1 && (!strcmp(argv[1], "invite") || !strcmp(argv[1], "reset-password")))
+		rc = admin_staff_more(st, argc - 1, argv + 1);
 	else if (!strcmp(argv[0], "device"))
 		rc = admin_device(st, argc - 1, argv + 1);
 	else if (!strcmp(argv[0], "staff"))

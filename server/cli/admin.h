@@ -25,4 +25,24 @@ int admin_closed(kt_store *st, int argc, char **argv);
 int admin_staff_schedule(kt_store *st, int argc, char **argv); /* argv[0]: hours or time-off */
 int admin_service(kt_store *st, int argc, char **argv);
 
+/* The mail settings for links the admin commands queue (staff invite,
+ * reset-password); main.c reads them from --config. Borrowed. */
+#include "domain/portal.h"
+void admin_set_portal_config(const kt_portal_config *cfg);
+const kt_portal_config *admin_portal_config(void);
+
+/* location, staff invite|reset-password, client create|edit|merge|find
+ * (admin_location.c, admin_staff.c, admin_client.c). Same exit statuses. */
+/* Options for those files: names[i] ("--name") takes a value into vals[i]
+ * (NULL when absent; a name ending in '!' is a flag, its value "1"); the
+ * rest are positionals, at most maxpos. Prints the usage error and
+ * returns 2, or 0. */
+int admin_opts(int argc, char **argv, const char *const *names, const char **vals, int n, const char **pos,
+	       int maxpos, int *npos);
+int admin_say_fail(const char *what, const char *err); /* "kartoteka-server admin: what: err", returns 1 */
+
+int admin_location(kt_store *st, int argc, char **argv);
+int admin_staff_more(kt_store *st, int argc, char **argv);
+int admin_client_more(kt_store *st, int argc, char **argv);
+
 #endif

@@ -521,7 +521,8 @@ static int demo_hash_all(demo_acct *acct, int n)
 
 static int demo_put_org(demo *d)
 {
-	kt_field o[] = {{"name", d->fl->org_name}};
+	/* both demo salons are Slovenian businesses */
+	kt_field o[] = {{"name", d->fl->org_name}, {"country", "SI"}, {"currency", "EUR"}, {"language", "sl"}};
 	int rc;
 	demo_id(d, d->org);
 	if ((rc = store_insert(d->st, "organisation", d->org, NULL, o, NELEM(o), NULL)))

@@ -23,6 +23,7 @@
 #endif
 #include "db/walbuf.h"
 #include "cli/privacy.h"
+#include "cli/setup.h"
 #include "domain/portal.h"
 #include "server.h"
 #include "net/listener.h"
@@ -37,6 +38,8 @@ static void usage(FILE *f)
 		"  init  --db FILE [--demo] [--seed N]   create or upgrade a database; --demo adds a demo\n"
 		"                                          salon and prints its sign-ins (TSV)\n"
 		"        [--organisations 2]              with --demo: a second, independent salon business too\n"
+		"  setup --db FILE [--business NAME ...]  the organisation, its first location and its owner\n"
+		"                                          (asks what the flags leave out; see setup --help)\n"
 		"  serve --db FILE --listen HOST:PORT     serve devices over WebSocket (port 0 = any free\n"
 		"        [--config FILE] [--verbose]      port; the chosen one is printed)\n"
 		"        [--trusted-proxy ADDR[/PREFIX]]  a TLS proxy in front (repeatable): connections from\n"
@@ -379,7 +382,7 @@ static int cmd_privacy(int argc, char **argv)
 
 static bool is_command(const char *cmd)
 {
-	static const char *const known[] = {"init", "serve", "admin", "audit", "keys", "backup",
+	static const char *const known[] = {"init", "setup", "serve", "admin", "audit", "keys", "backup",
 					    "restore", "privacy", "policy", "help", "import", "export"};
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
 		if (!strcmp(cmd, known[i]))
@@ -423,6 +426,8 @@ int main(int argc, char **argv)
 				import_usage(stdout);
 			else if (!strcmp(cmd, "export"))
 				export_usage(stdout);
+			else if (!strcmp(cmd, "setup"))
+				setup_usage(stdout);
 			else if (is_command(cmd))
 				usage(stdout);
 			else
@@ -431,6 +436,30 @@ int main(int argc, char **argv)
 		}
 	if (!strcmp(cmd, "init"))
 		return cmd_init(argc - 2, argv + 2);
+	if (!strcmp(cmd, "setup") || !strcmp(cmd, "admin")) {
+		/* mail settings (portal_url, smtp_*) for the links these queue:
+		 * --config FILE is taken out here, like --key */
+		static kt_portal_config portal;
+		const char *config = NULL, *db = NULL, *listen = NULL;
+		int level = KT_LOG_INFO, retention = KT_RETENTION_MONTHS_DEFAULT;
+		for (int i = 2; i < argc - 1; i++)
+			if (!strcmp(argv[i], "--config") && !(argc > 4 && !strcmp(argv[4], "portal"))) {
+				config = argv[i + 1];
+				memmove(&argv[i], &argv[i + 2], (size_t)(argc - i - 2 + 1) * sizeof *argv);
+				argc -= 2;
+				break;
+			}
+		for (int i = 2; i < argc - 1; i++)
+			if (!strcmp(argv[i], "--db"))
+				db = argv[i + 1];
+		portal_config_defaults(&portal);
+		if (config && read_config(config, &db, &listen, &level, &retention, &portal))
+			return 2;
+		portal_config_finish(&portal, db);
+		admin_set_portal_config(&portal);
+		if (!strcmp(cmd, "setup"))
+			return setup_main(&portal, argc - 2, argv + 2);
+	}
 	if (!strcmp(cmd, "serve"))
 		return cmd_serve(argc - 2, argv + 2);
 	if (!strcmp(cmd, "admin")) {

@@ -10,12 +10,13 @@
 
 static const kt_col organisation_cols[] = {
 	{"id", KT_COL_TEXT}, {"name", KT_COL_TEXT}, {"version", KT_COL_INT}, {"updated_at", KT_COL_INT},
-	{"field_versions", KT_COL_TEXT},
+	{"field_versions", KT_COL_TEXT}, {"country", KT_COL_TEXT}, {"currency", KT_COL_TEXT},
+	{"language", KT_COL_TEXT},
 };
 static const kt_col location_cols[] = {
 	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"name", KT_COL_TEXT}, {"address", KT_COL_TEXT},
 	{"phone", KT_COL_TEXT}, {"time_zone", KT_COL_TEXT}, {"version", KT_COL_INT},
-	{"updated_at", KT_COL_INT}, {"field_versions", KT_COL_TEXT},
+	{"updated_at", KT_COL_INT}, {"field_versions", KT_COL_TEXT}, {"closed_at", KT_COL_INT},
 };
 static const kt_col staff_cols[] = {
 	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"display_name", KT_COL_TEXT},

@@ -384,6 +384,26 @@ const char *const kt_migrations[] = {
 	"ALTER TABLE service ADD COLUMN specialist_ids TEXT;"
 	"ALTER TABLE service ADD COLUMN buffer_min INTEGER NOT NULL DEFAULT 0;"
 	"UPDATE service SET location_ids = location_id WHERE location_id IS NOT NULL;",
+	/* 18: a salon set up from zero (domain/org.c, staff.c). The
+	 * organisation's country (ISO 3166 alpha-2), currency (ISO 4217) and
+	 * default language; a location's closed_at (closed branches stay for
+	 * their history but take no new bookings). setup_token also carries
+	 * staff password links (purpose 'staff_setup'; client_id then holds
+	 * the staff id): rebuilt, since SQLite cannot widen a CHECK. */
+	"ALTER TABLE organisation ADD COLUMN country TEXT;"
+	"ALTER TABLE organisation ADD COLUMN currency TEXT;"
+	"ALTER TABLE organisation ADD COLUMN language TEXT;"
+	"ALTER TABLE location ADD COLUMN closed_at INTEGER;"
+	"CREATE TABLE setup_token_18("
+	" token_hash BLOB PRIMARY KEY, client_id TEXT NOT NULL, org_id TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+	" used_at INTEGER, replaced_at INTEGER, purpose TEXT NOT NULL DEFAULT 'setup'"
+	" CHECK(purpose IN ('setup','confirm_email','staff_setup')));"
+	"INSERT INTO setup_token_18 SELECT token_hash, client_id, org_id, created_at, expires_at, used_at,"
+	" replaced_at, purpose FROM setup_token;"
+	"DROP TABLE setup_token;"
+	"ALTER TABLE setup_token_18 RENAME TO setup_token;"
+	"CREATE INDEX setup_token_client ON setup_token(client_id);",
 };
 
 const int kt_migration_count = sizeof kt_migrations / sizeof kt_migrations[0];

@@ -269,6 +269,28 @@ static int check_appt(kt_store *st, const ops_appt *p, int *sum, char *err, size
 
 /* ---- the booking rules ---- */
 
+/* A closed location takes no new bookings, nor appointments moved into it;
+ * the ones it has can still be changed (cancelled, marked done). */
+static int check_open(kt_store *st, const char *id, const char *loc, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	bool closed = false, there = false;
+	int rc = query_row(st, &s,
+			   "SELECT closed_at IS NOT NULL, EXISTS (SELECT 1 FROM appointment WHERE id = ?2 AND "
+			   "location_id = ?1) FROM location WHERE id = ?1",
+			   2, loc, id ? id : "");
+	if (rc == KT_OK) {
+		closed = sqlite3_column_int(s, 0) != 0;
+		there = sqlite3_column_int(s, 1) != 0;
+	}
+	sqlite3_finalize(s);
+	if (rc && rc != KT_ENOT_FOUND)
+		return db_fail(err, errlen, rc);
+	if (closed && !there)
+		return fail(err, errlen, KT_EINVALID, "location %s is closed: it takes no new bookings", loc);
+	return KT_OK;
+}
+
 bool ops_reason_valid(const char *s, size_t len)
 {
 	return s && len > 0 && len <= OPS_MAX_REASON && kt_utf8_valid((const uint8_t *)s, len) &&
@@ -303,6 +325,8 @@ int ops_booking_check(kt_store *st, const char *id, const kt_booking *b, unsigne
 	/* a reference to nothing makes the appointment invalid, not the row missing */
 	if ((rc = check_appt(st, &p, &sum, err, errlen)))
 		return rc == KT_ENOT_FOUND ? KT_EINVALID : rc;
+	if ((rc = check_open(st, id, p.loc, err, errlen)))
+		return rc;
 	if (b->status && !strcmp(b->status, "cancelled"))
 		return KT_OK; /* a cancelled appointment blocks nobody, and no rule of time holds it */
 	return booking_rules(st, id, b, allow, v, err, errlen);

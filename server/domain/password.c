@@ -106,3 +106,15 @@ int password_check(const char *pw, size_t len)
 		return KT_EPW_COMMON;
 	return KT_OK;
 }
+
+const char *password_rule_text(int rc)
+{
+	switch (rc) {
+	case KT_EPW_TOO_SHORT: return "rule min_length: at least 8 characters";
+	case KT_EPW_NO_UPPER: return "rule upper: needs an upper-case letter";
+	case KT_EPW_NO_LOWER: return "rule lower: needs a lower-case letter";
+	case KT_EPW_NO_DIGIT: return "rule digit: needs a digit";
+	case KT_EPW_COMMON: return "rule not_common: this password is on the list of common passwords";
+	default: return NULL;
+	}
+}

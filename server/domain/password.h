@@ -16,4 +16,8 @@ int password_check(const char *pw, size_t len);
 /* True when the lower-case (ASCII) form of pw is on the common list. */
 int password_is_common(const char *pw, size_t len);
 
+/* The rule a password_check code names, for people ("rule digit: needs a
+ * digit"); NULL for other codes. */
+const char *password_rule_text(int rc);
+
 #endif

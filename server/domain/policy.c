@@ -23,6 +23,9 @@ const kt_policy_entry kt_policy[] = {
 	ROW("organisation", "name",              Y, Y, Y, Y, Y),
 	ROW("organisation", "version",           M, M, M, M, M),
 	ROW("organisation", "updated_at",        Y, Y, Y, Y, Y),
+	ROW("organisation", "country",           Y, Y, Y, Y, Y),
+	ROW("organisation", "currency",          Y, Y, Y, Y, Y),
+	ROW("organisation", "language",          Y, Y, Y, Y, Y),
 
 	ROW("location", "id",                    M, M, M, M, M),
 	ROW("location", "org_id",                N, N, N, N, N),
@@ -32,6 +35,7 @@ const kt_policy_entry kt_policy[] = {
 	ROW("location", "time_zone",             Y, Y, Y, Y, Y),
 	ROW("location", "version",               M, M, M, M, M),
 	ROW("location", "updated_at",            Y, Y, Y, Y, Y),
+	ROW("location", "closed_at",             Y, Y, Y, Y, Y),
 
 	ROW("staff", "id",                       M, M, M, M, M),
 	ROW("staff", "org_id",                   N, N, N, N, N),
@@ -256,6 +260,7 @@ static const struct {
 	{"working_hours", "staff_id,location_id,weekday,intervals", O | MG},
 	{"time_off", "staff_id,from_at,to_at,reason", O | MG},
 	{"location", "name,address,phone,time_zone", O | MG},
+	{"location", "closed_at", O},
 	{"staff", "display_name,phone", O | MG},
 	/* create only (append-only); recorded_by/recorded_kind are set by the
 	 * server. Row rules in consent.c: a client only for themselves with source
@@ -417,6 +422,15 @@ static const struct {
 	{KT_ACT_OVERRIDE_BOOKING, "push: override a booking rule (overlap, hours, time off, services, buffer)",
 	 {ORG, WITHIN, WITHIN, NO, NO},
 	 "on an appointment they may write"},
+	{KT_ACT_MANAGE_LOCATION, "manage create_location, edit_location, close_location", {ORG, NO, NO, NO, NO},
+	 ""},
+	{KT_ACT_INVITE_STAFF, "manage invite_staff", {ORG, TEAM, NO, NO, NO},
+	 "team: reception or specialists for their own locations"},
+	{KT_ACT_RESET_STAFF_PASSWORD, "manage reset_staff_password", {ORG, TEAM, NO, NO, NO},
+	 "a link mailed to the person; old sessions end when it is used"},
+	{KT_ACT_MERGE_CLIENTS, "manage merge_clients", {ORG, KNOWN, NO, NO, NO}, "both cards"},
+	{KT_ACT_FIND_CLIENTS, "manage find_clients", {ORG, KNOWN, KNOWN, NO, NO},
+	 "by name, phone or e-mail; names and ids of cards they may see"},
 };
 #undef NO
 #undef ORG

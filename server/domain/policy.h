@@ -97,6 +97,11 @@ typedef enum kt_action {
 	KT_ACT_PORTAL_INVITE,    /* send a client a portal setup link */
 	KT_ACT_INVITE_HELD_EMAIL, /* ... to an address changed within the e-mail hold (portal.h) */
 	KT_ACT_OVERRIDE_BOOKING, /* book over the specialist-overlap rule, with a reason */
+	KT_ACT_MANAGE_LOCATION,  /* create, edit, close a location (org.h) */
+	KT_ACT_INVITE_STAFF,     /* add a staff member and mail them a password link (staff.h) */
+	KT_ACT_RESET_STAFF_PASSWORD, /* mail a staff member a new password link */
+	KT_ACT_MERGE_CLIENTS,    /* two cards of one person become one (clients.h) */
+	KT_ACT_FIND_CLIENTS,     /* server-side search by name, phone or e-mail */
 	KT_ACTION_COUNT
 } kt_action;
 

@@ -191,7 +191,7 @@ static void forget_link(uint8_t tok[KT_SETUP_TOKEN_BYTES], char hex[2 * KT_SETUP
 
 /* A link's token (its keyed hash) for client_id, good until exp, for one
  * purpose (KT_TOKEN_SETUP or KT_TOKEN_CONFIRM). */
-static int token_insert(kt_store *st, const uint8_t th[32], const char *client_id, const char *org, int64_t now,
+int portal_token_insert(kt_store *st, const uint8_t th[32], const char *client_id, const char *org, int64_t now,
 			int64_t exp, const char *purpose)
 {
 	sqlite3_stmt *q = store_prepare(st, "INSERT INTO setup_token(token_hash, client_id, org_id, created_at, "
@@ -260,7 +260,7 @@ int portal_issue(kt_store *st, const kt_portal_config *cfg, const uint8_t token_
 		goto out;
 	if ((rc = outbox_drop_client(st, client_id, "portal_setup", NULL)))
 		goto out;
-	if ((rc = token_insert(st, th, client_id, client.org, now, exp, KT_TOKEN_SETUP)))
+	if ((rc = portal_token_insert(st, th, client_id, client.org, now, exp, KT_TOKEN_SETUP)))
 		goto out;
 	if ((rc = outbox_enqueue(st, client.org, client_id, "portal_setup", email,
 				 kind == KT_SETUP_INVITE ? "Your client portal: choose a password"
@@ -285,6 +285,20 @@ out:
 	forget_link(tok, hex, body);
 	kt_row_free(&client);
 	kt_row_free(&org);
+	return rc;
+}
+
+int portal_tokens_replace(kt_store *st, const char *person, const char *purpose)
+{
+	sqlite3_stmt *q = store_prepare(st, "UPDATE setup_token SET replaced_at = ?3 WHERE client_id = ?1 AND "
+					    "purpose = ?2 AND used_at IS NULL AND replaced_at IS NULL");
+	if (!q)
+		return KT_EIO;
+	sqlite3_bind_text(q, 1, person, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, purpose, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, kt_now_ms());
+	int rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
+	store_finish(st, q);
 	return rc;
 }
 
@@ -492,7 +506,7 @@ static int plan_one(kt_store *st, const kt_portal_config *cfg, const uint8_t key
 			rc = KT_ENOMEM;
 			goto out;
 		}
-		rc = token_insert(st, th, client_id, client.org, now, exp, KT_TOKEN_CONFIRM);
+		rc = portal_token_insert(st, th, client_id, client.org, now, exp, KT_TOKEN_CONFIRM);
 		if (!rc)
 			rc = outbox_enqueue(st, client.org, client_id, "portal_confirm", email,
 					    "Your client portal: confirm your new e-mail address", body, NULL);
@@ -623,7 +637,7 @@ int portal_token_check(kt_store *st, const uint8_t hash[32], const char *purpose
 }
 
 /* A link is used once: mark it, inside the transaction that acts on it. */
-static int token_use(kt_store *st, const uint8_t hash[32])
+int portal_token_use(kt_store *st, const uint8_t hash[32])
 {
 	sqlite3_stmt *q = store_prepare(st, "UPDATE setup_token SET used_at = ?2 WHERE token_hash = ?1");
 	if (!q)
@@ -647,7 +661,7 @@ int portal_apply_setup(kt_store *st, const uint8_t hash[32], const char *pw_hash
 	 * one link, or a new link sent meanwhile */
 	if ((rc = portal_token_check(st, hash, KT_TOKEN_SETUP, kt_now_ms(), client, org)))
 		return finish_tx(st, rc);
-	rc = token_use(st, hash);
+	rc = portal_token_use(st, hash);
 	store_set_actor(st, "client", client, device, 0);
 	if (!rc)
 		rc = store_update(st, "client", client, f, 2, NULL);
@@ -676,7 +690,7 @@ int portal_apply_confirm(kt_store *st, const uint8_t hash[32], const char *devic
 		return rc;
 	if ((rc = portal_token_check(st, hash, KT_TOKEN_CONFIRM, kt_now_ms(), client, org)))
 		return finish_tx(st, rc);
-	rc = token_use(st, hash);
+	rc = portal_token_use(st, hash);
 	store_set_actor(st, "client", client, device, 0);
 	if (!rc)
 		rc = lift_suspension(st, org, client, "confirmed");

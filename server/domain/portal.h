@@ -96,6 +96,15 @@ int portal_forgot_target(kt_store *st, const char *email, char id[KT_UUID_LEN + 
 /* What a token in a link is for (setup_token.purpose). */
 #define KT_TOKEN_SETUP "setup"
 #define KT_TOKEN_CONFIRM "confirm_email"
+#define KT_TOKEN_STAFF "staff_setup" /* a staff member's password link (staff.h); client_id holds the staff id */
+
+/* In the caller's transaction: store a link's keyed hash for person (a
+ * client, or staff for KT_TOKEN_STAFF), good until exp; mark a link used;
+ * mark every unused link of person for purpose replaced. */
+int portal_token_insert(kt_store *st, const uint8_t th[32], const char *person, const char *org, int64_t now,
+			int64_t exp, const char *purpose) KT_MUST_CHECK;
+int portal_token_use(kt_store *st, const uint8_t hash[32]) KT_MUST_CHECK;
+int portal_tokens_replace(kt_store *st, const char *person, const char *purpose) KT_MUST_CHECK;
 
 /* The state of a token of this purpose (by its hash): KT_OK with its client, or
  * KT_ETOKEN_INVALID / KT_ETOKEN_USED / KT_ETOKEN_REPLACED / KT_ETOKEN_EXPIRED. */

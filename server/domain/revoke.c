@@ -39,6 +39,11 @@ int revoke_may_staff(kt_store *st, const kt_principal *by, const char *staff_id)
 	return may_staff(st, by, KT_ACT_DEACTIVATE_STAFF, staff_id);
 }
 
+int revoke_may_staff_on(kt_store *st, const kt_principal *by, kt_action a, const char *staff_id)
+{
+	return may_staff(st, by, a, staff_id);
+}
+
 int revoke_may_device(kt_store *st, const kt_principal *by, kt_action a, const char *device_id)
 {
 	sqlite3_stmt *q = store_prepare(st, "SELECT d.kind, d.principal_id, coalesce(s.org_id, c.org_id) FROM device d "

@@ -38,6 +38,8 @@ typedef struct kt_revocation {
  * KT_ENOT_FOUND (also for things outside by's organisation) or KT_EDENIED. */
 int revoke_may_device(kt_store *st, const kt_principal *by, kt_action a, const char *device_id) KT_MUST_CHECK;
 int revoke_may_staff(kt_store *st, const kt_principal *by, const char *staff_id) KT_MUST_CHECK;
+/* The same for another action on a staff member (KT_ACT_RESET_STAFF_PASSWORD). */
+int revoke_may_staff_on(kt_store *st, const kt_principal *by, kt_action a, const char *staff_id) KT_MUST_CHECK;
 
 /* The actions (check with revoke_may_* first). */
 int revoke_sign_out_device(kt_store *st, const char *device_id) KT_MUST_CHECK;

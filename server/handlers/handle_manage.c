@@ -5,7 +5,11 @@
 #include <string.h>
 #include <sodium.h>
 #include "sync/after_commit.h"
+#include "domain/clients.h"
+#include "domain/mail.h"
+#include "domain/org.h"
 #include "domain/revoke.h"
+#include "domain/staff.h"
 #include "server.h"
 #include "handlers/handlers.h"
 #include "conn/conn.h"
@@ -58,12 +62,175 @@ static int pack_device(void *user, const kt_device_info *d)
 	return 0;
 }
 
+/* ---- the setup ops: locations, staff, client cards (domain/org.c,
+ * staff.c, clients.c; the admin command calls the same) ---- */
+
+/* A string field of the message as a C string in buf (NULL when absent). */
+static const char *field(const kt_str *v, char *buf, size_t cap)
+{
+	if (!v->s)
+		return NULL;
+	size_t n = v->len < cap - 1 ? v->len : cap - 1;
+	memcpy(buf, v->s, n);
+	buf[n] = 0;
+	/* an embedded NUL: a value every field's own check refuses (one line, no control characters) */
+	return memchr(v->s, 0, v->len) ? "\n" : buf;
+}
+
+static int pack_found(void *user, const char *id, const char *name)
+{
+	struct pack_ctx *c = user;
+	c->n++;
+	kt_mpw_map(c->w, 2);
+	kt_mpw_str(c->w, "id");
+	kt_mpw_str(c->w, id);
+	kt_mpw_str(c->w, "name");
+	kt_mpw_str(c->w, name);
+	return 0;
+}
+
+static void answer_done(kt_session *s, const char *op, const char *id, int64_t expires, int32_t n, kt_mpw *body)
+{
+	kt_server *srv = s->srv;
+	frame_begin(srv);
+	proto_manage_done_encode(&srv->frame, op, id, expires, n, body ? body->sb.data : NULL, body ? body->sb.size : 0);
+	if (session_queue_frame(s, false))
+		session_error(s, KT_EBUSY, NULL, "manage", false);
+}
+
+/* The op named in m if it is one of these; false when it is not. */
+static bool setup_op(kt_session *s, const kt_manage *m)
+{
+	static const char *const ops[] = {"create_location", "edit_location", "close_location", "invite_staff",
+					  "reset_staff_password", "merge_clients", "find_clients"};
+	kt_server *srv = s->srv;
+	const kt_principal *p = &s->principal;
+	char name[256], address[256], phone[256], tz[80], email[KT_MAX_EMAIL + 1], role[40], into[80], text[256];
+	char id[KT_UUID_LEN + 1] = "", out[KT_UUID_LEN + 1] = "", err[256] = "";
+	char locs[KT_MANAGE_MAX_LOCATIONS * (KT_UUID_LEN + 1)] = "";
+	int op = -1, rc = KT_OK;
+	int64_t expires = 0;
+
+	for (int i = 0; i < (int)(sizeof ops / sizeof ops[0]); i++)
+		if (kt_mp_str_eq(m->op.s, m->op.len, ops[i]))
+			op = i;
+	if (op < 0)
+		return false;
+	/* the role first: a refusal does not depend on what the message names */
+	static const kt_action acts[] = {KT_ACT_MANAGE_LOCATION, KT_ACT_MANAGE_LOCATION, KT_ACT_MANAGE_LOCATION,
+					 KT_ACT_INVITE_STAFF,    KT_ACT_RESET_STAFF_PASSWORD, KT_ACT_MERGE_CLIENTS,
+					 KT_ACT_FIND_CLIENTS};
+	if (!policy_may(p, acts[op])) {
+		snprintf(err, sizeof err, "%s is not for a %s", ops[op], p->is_client ? "client" : kt_role_name(p->role));
+		session_error(s, KT_EDENIED, err, "manage", false);
+		return true;
+	}
+	if (m->id.s) {
+		if (!kt_uuid_valid(m->id.s, m->id.len)) {
+			session_error(s, KT_EINVALID, "id must be a UUID", "manage", false);
+			return true;
+		}
+		memcpy(id, m->id.s, KT_UUID_LEN);
+	} else if (op != 0 && op != 3 && op != 6) {
+		session_error(s, KT_EINVALID, "id is required for this op", "manage", false);
+		return true;
+	}
+	kt_location_args la = {field(&m->name, name, sizeof name), field(&m->address, address, sizeof address),
+			       field(&m->phone, phone, sizeof phone), field(&m->time_zone, tz, sizeof tz)};
+	store_set_actor(srv->st, "staff", p->id, s->device, 0);
+	switch (op) {
+	case 0:
+		rc = location_create(srv->st, p, p->org, &la, out, err, sizeof err);
+		break;
+	case 1:
+		rc = location_edit(srv->st, p, p->org, id, &la, err, sizeof err);
+		break;
+	case 2:
+		rc = location_close(srv->st, p, p->org, id, err, sizeof err);
+		break;
+	case 3: {
+		size_t len = 0;
+		for (int i = 0; i < m->nlocations; i++) {
+			if (!kt_uuid_valid(m->locations[i].s, m->locations[i].len)) {
+				rc = KT_EINVALID;
+				snprintf(err, sizeof err, "locations: an array of location ids");
+				break;
+			}
+			len += (size_t)snprintf(locs + len, sizeof locs - len, "%s%.*s", len ? "," : "", KT_UUID_LEN,
+						m->locations[i].s);
+		}
+		if (rc)
+			break;
+		kt_invite_args a = {la.name, field(&m->email, email, sizeof email), field(&m->role, role, sizeof role),
+				    la.phone, locs[0] ? locs : NULL};
+		if (!srv->portal_cfg) {
+			rc = KT_EINTERNAL;
+			snprintf(err, sizeof err, "mail is not running");
+			break;
+		}
+		rc = staff_invite(srv->st, p, srv->portal_cfg, srv->token_key, p->org, &a, out, &expires, err,
+				  sizeof err);
+		break;
+	}
+	case 4:
+		if (!srv->portal_cfg) {
+			rc = KT_EINTERNAL;
+			snprintf(err, sizeof err, "mail is not running");
+			break;
+		}
+		rc = staff_send_link(srv->st, p, srv->portal_cfg, srv->token_key, id, KT_SETUP_RESET, &expires, err,
+				     sizeof err);
+		if (!rc)
+			memcpy(out, id, sizeof out);
+		break;
+	case 5:
+		if (!field(&m->into, into, sizeof into) || !kt_uuid_valid(into, strlen(into))) {
+			rc = KT_EINVALID;
+			snprintf(err, sizeof err, "into: the id of the card to keep");
+			break;
+		}
+		rc = client_merge(srv->st, p, p->org, into, id, err, sizeof err);
+		if (!rc)
+			memcpy(out, into, sizeof out);
+		break;
+	case 6: {
+		kt_mpw body;
+		struct pack_ctx pc = {&body, 0};
+		char next[KT_UUID_LEN + 1];
+		kt_mpw_init(&body);
+		rc = client_find(srv->st, p, p->org, field(&m->text, text, sizeof text),
+				 !m->limit ? 20 : m->limit < 1 || m->limit > KT_MANAGE_FIND_MAX ? -1 : (int)m->limit,
+				 field(&m->after, into, sizeof into), KT_MANAGE_FIND_SCAN, pack_found, &pc, next, err,
+				 sizeof err);
+		store_set_actor(srv->st, "system", NULL, NULL, 0);
+		if (!rc)
+			answer_done(s, "find_clients", next[0] ? next : NULL, 0, (int32_t)pc.n, &body);
+		else
+			session_error(s, rc, err[0] ? err : NULL, "manage", false);
+		kt_mpw_free(&body);
+		return true;
+	}
+	}
+	store_set_actor(srv->st, "system", NULL, NULL, 0);
+	if (rc) {
+		session_error(s, rc, err[0] ? err : NULL, "manage", false);
+		return true;
+	}
+	if (op == 3 || op == 4)
+		mail_kick(srv->mail);
+	answer_done(s, ops[op], out[0] ? out : id[0] ? id : NULL, expires, -1, NULL);
+	after_commit(srv); /* devices see the change now */
+	return true;
+}
+
 /* May p do any of the manage ops? Asked before the op is read, so that
  * who may not manage at all hears that rather than about the op. */
 static bool may_manage(const kt_principal *p)
 {
 	static const kt_action ops[] = {KT_ACT_LIST_DEVICES, KT_ACT_SIGN_OUT_DEVICE, KT_ACT_REVOKE_DEVICE,
-					KT_ACT_MARK_DEVICE_LOST, KT_ACT_DEACTIVATE_STAFF};
+					KT_ACT_MARK_DEVICE_LOST, KT_ACT_DEACTIVATE_STAFF, KT_ACT_MANAGE_LOCATION,
+					KT_ACT_INVITE_STAFF, KT_ACT_RESET_STAFF_PASSWORD, KT_ACT_MERGE_CLIENTS,
+					KT_ACT_FIND_CLIENTS};
 	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
 		if (policy_may(p, ops[i]))
 			return true;
@@ -88,6 +255,8 @@ int handle_manage(kt_session *s, const unsigned char *buf, size_t len)
 		session_error(s, KT_EDENIED, "only owners and managers manage devices and staff", "manage", false);
 		return 0;
 	}
+	if (setup_op(s, &m))
+		return 0;
 	bool list = kt_mp_str_eq(m.op.s, m.op.len, "list_devices");
 	bool sign_out = kt_mp_str_eq(m.op.s, m.op.len, "sign_out_device");
 	bool revoke = kt_mp_str_eq(m.op.s, m.op.len, "revoke_device");
@@ -95,7 +264,9 @@ int handle_manage(kt_session *s, const unsigned char *buf, size_t len)
 	bool lost = kt_mp_str_eq(m.op.s, m.op.len, "mark_device_lost");
 	if (!list && !sign_out && !revoke && !deactivate && !lost) {
 		session_error(s, KT_EINVALID,
-			      "op is list_devices, sign_out_device, revoke_device, mark_device_lost or deactivate_staff",
+			      "op is list_devices, sign_out_device, revoke_device, mark_device_lost, deactivate_staff, "
+			      "create_location, edit_location, close_location, invite_staff, reset_staff_password, "
+			      "merge_clients or find_clients",
 			      "manage", false);
 		return 0;
 	}

@@ -11,6 +11,7 @@
 #include "domain/mail.h"
 #include "domain/password.h"
 #include "domain/portal.h"
+#include "domain/staff.h"
 #include "server.h"
 #include "handlers/auth_workers.h"
 #include "handlers/handlers.h"
@@ -94,8 +95,10 @@ static void run_job(kt_portal_rt *p, kt_store *st, portal_job *j)
 			j->rc = portal_apply_confirm(st, j->hash, j->device, j->client);
 		free(old);
 	} else if (j->kind == JOB_SET) {
+		/* one message sets a password from a client's link or a staff member's */
 		if (!(j->rc = hash_password(j->new_pw, h)))
-			j->rc = portal_apply_setup(st, j->hash, h, j->device, j->client);
+			j->rc = j->is_client ? portal_apply_setup(st, j->hash, h, j->device, j->client)
+					     : staff_apply_setup(st, j->hash, h, j->device, j->client);
 	} else {
 		j->rc = portal_password_hash_get(st, j->is_client, j->principal, &old);
 		if (!j->rc && crypto_pwhash_str_verify(old, j->old_pw, strlen(j->old_pw)) != 0)
@@ -249,14 +252,7 @@ static void send_result(kt_session *s, const char *op, const char *client, int64
 
 static const char *rule_text(int rc)
 {
-	switch (rc) {
-	case KT_EPW_TOO_SHORT: return "rule min_length: at least 8 characters";
-	case KT_EPW_NO_UPPER: return "rule upper: needs an upper-case letter";
-	case KT_EPW_NO_LOWER: return "rule lower: needs a lower-case letter";
-	case KT_EPW_NO_DIGIT: return "rule digit: needs a digit";
-	case KT_EPW_COMMON: return "rule not_common: this password is on the list of common passwords";
-	default: return NULL;
-	}
+	return password_rule_text(rc);
 }
 
 void portal_deliver(kt_server *srv)
@@ -301,6 +297,9 @@ void portal_deliver(kt_server *srv)
 					      s->auth_fails >= KT_MAX_AUTH_FAILS_PER_CONN);
 			} else if (j->rc == KT_EAUTH_FAILED) {
 				session_error(s, j->rc, "the old password is wrong", op, false);
+			} else if (j->rc == KT_EREVOKED && j->kind == JOB_SET) {
+				session_error(s, j->rc, "this staff account is deactivated; its links no longer work", op,
+					      false);
 			} else if (j->rc == KT_ECONFLICT) {
 				session_error(s, j->rc, "another account signs in with this e-mail; ask the salon", op,
 					      false);
@@ -440,7 +439,7 @@ static int token_hash(kt_server *srv, const kt_str *t, uint8_t out[32])
  * any failure the session is answered here (re names the message) and the
  * result is false; else th, client and org are the link's. */
 static bool link_checked(kt_session *s, int decode_rc, const char *re, const kt_str *token, const char *purpose,
-			 uint8_t th[32], char client[KT_UUID_LEN + 1], char org[KT_UUID_LEN + 1])
+			 uint8_t th[32], char client[KT_UUID_LEN + 1], char org[KT_UUID_LEN + 1], bool *staff)
 {
 	kt_server *srv = s->srv;
 	kt_portal_rt *p = srv->portal;
@@ -465,6 +464,9 @@ static bool link_checked(kt_session *s, int decode_rc, const char *re, const kt_
 	rc = token_hash(srv, token, th);
 	if (!rc)
 		rc = portal_token_check(srv->st, th, purpose, now, client, org);
+	/* a password link may be a staff member's (staff.h): same message */
+	if (rc == KT_ETOKEN_INVALID && staff && !(rc = portal_token_check(srv->st, th, KT_TOKEN_STAFF, now, client, org)))
+		*staff = true;
 	if (rc) {
 		if (rc == KT_ETOKEN_INVALID) {
 			ra->count++;
@@ -479,7 +481,7 @@ static bool link_checked(kt_session *s, int decode_rc, const char *re, const kt_
 /* Hand a checked link and its password to the portal worker; the session
  * waits for the answer (or is told why not, re naming the message). */
 static void link_job(kt_session *s, kt_portal_rt *p, int kind, const uint8_t th[32], const kt_str *password,
-		     const char *re)
+		     const char *re, bool staff)
 {
 	portal_job *j = calloc(1, sizeof *j);
 	int rc;
@@ -488,6 +490,7 @@ static void link_job(kt_session *s, kt_portal_rt *p, int kind, const uint8_t th[
 		return;
 	}
 	j->kind = kind;
+	j->is_client = !staff;
 	j->session_id = s->id;
 	memcpy(j->hash, th, sizeof j->hash);
 	memcpy(j->device, s->device, sizeof j->device);
@@ -507,15 +510,16 @@ int handle_portal_set_password(kt_session *s, const unsigned char *buf, size_t l
 	kt_portal_set_password m;
 	char client[KT_UUID_LEN + 1], org[KT_UUID_LEN + 1];
 	uint8_t th[32];
+	bool staff = false;
 	int rc = proto_portal_set_password_decode(buf, len, &m);
 
-	if (!link_checked(s, rc, "portal_set_password", &m.token, KT_TOKEN_SETUP, th, client, org))
+	if (!link_checked(s, rc, "portal_set_password", &m.token, KT_TOKEN_SETUP, th, client, org, &staff))
 		return 0;
 	if ((rc = password_check(m.password.s, m.password.len))) {
 		session_error(s, rc, rule_text(rc), "portal_set_password", false);
 		return 0;
 	}
-	link_job(s, p, JOB_SET, th, &m.password, "portal_set_password");
+	link_job(s, p, JOB_SET, th, &m.password, "portal_set_password", staff);
 	return 0;
 }
 
@@ -528,7 +532,7 @@ int handle_portal_confirm_email(kt_session *s, const unsigned char *buf, size_t 
 	int64_t now = kt_now_ms();
 	int rc = proto_portal_confirm_email_decode(buf, len, &m);
 
-	if (!link_checked(s, rc, "portal_confirm_email", &m.token, KT_TOKEN_CONFIRM, th, client, org))
+	if (!link_checked(s, rc, "portal_confirm_email", &m.token, KT_TOKEN_CONFIRM, th, client, org, NULL))
 		return 0;
 	/* wrong passwords count like wrong old passwords in change_password */
 	rate_slot *r = rate(p, "c:", client, strlen(client), now, KT_CHANGE_PW_WINDOW_MS);
@@ -537,7 +541,7 @@ int handle_portal_confirm_email(kt_session *s, const unsigned char *buf, size_t 
 			      "portal_confirm_email", false);
 		return 0;
 	}
-	link_job(s, p, JOB_CONFIRM, th, &m.password, "portal_confirm_email");
+	link_job(s, p, JOB_CONFIRM, th, &m.password, "portal_confirm_email", false);
 	return 0;
 }
 

@@ -14,11 +14,13 @@ static const struct {
 	const char *tbl;
 	const char *fields[5];
 } read_fields[] = {
-	{"organisation", {"name,updated_at", "name,updated_at", "name,updated_at", "name,updated_at", "name,updated_at"}},
+#define ORG_FIELDS "name,updated_at,country,currency,language"
+	{"organisation", {ORG_FIELDS, ORG_FIELDS, ORG_FIELDS, ORG_FIELDS, ORG_FIELDS}},
+#undef ORG_FIELDS
 	{"location",
-	 {"name,address,phone,time_zone,updated_at", "name,address,phone,time_zone,updated_at",
-	  "name,address,phone,time_zone,updated_at", "name,address,phone,time_zone,updated_at",
-	  "name,address,phone,time_zone,updated_at"}},
+	 {"name,address,phone,time_zone,updated_at,closed_at", "name,address,phone,time_zone,updated_at,closed_at",
+	  "name,address,phone,time_zone,updated_at,closed_at", "name,address,phone,time_zone,updated_at,closed_at",
+	  "name,address,phone,time_zone,updated_at,closed_at"}},
 	{"staff",
 	 {"display_name,email,phone,role,active,updated_at", "display_name,email,phone,role,active,updated_at",
 	  "display_name,role,updated_at", "display_name,updated_at", "display_name,updated_at"}},

@@ -10,8 +10,9 @@ from ktcrypt import Keyring
 STAFF_ROLES = ("owner", "manager", "reception", "specialist")
 
 FIELDS = {
-    "organisation": {r: ["name", "updated_at"] for r in STAFF_ROLES + ("client",)},
-    "location": {r: ["name", "address", "phone", "time_zone", "updated_at"] for r in STAFF_ROLES + ("client",)},
+    "organisation": {r: ["name", "updated_at", "country", "currency", "language"] for r in STAFF_ROLES + ("client",)},
+    "location": {r: ["name", "address", "phone", "time_zone", "updated_at", "closed_at"]
+                 for r in STAFF_ROLES + ("client",)},
     "staff": {
         "owner": ["display_name", "email", "phone", "role", "active", "updated_at"],
         "manager": ["display_name", "email", "phone", "role", "active", "updated_at"],

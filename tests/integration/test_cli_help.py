@@ -32,6 +32,13 @@ SERVER_COMMANDS = [
     ["admin", "--db", "DB", "staff", "hours"], ["admin", "--db", "DB", "staff", "time-off"],
     ["admin", "--db", "DB", "service"], ["admin", "--db", "DB", "service", "create"],
     ["admin", "--db", "DB", "service", "edit"],
+    ["setup"], ["setup", "--db", "DB"],
+    ["admin", "--db", "DB", "location"], ["admin", "--db", "DB", "location", "list"],
+    ["admin", "--db", "DB", "location", "create"], ["admin", "--db", "DB", "location", "edit"],
+    ["admin", "--db", "DB", "location", "close"],
+    ["admin", "--db", "DB", "staff", "invite"], ["admin", "--db", "DB", "staff", "reset-password"],
+    ["admin", "--db", "DB", "client", "create"], ["admin", "--db", "DB", "client", "edit"],
+    ["admin", "--db", "DB", "client", "merge"], ["admin", "--db", "DB", "client", "find"],
 ]
 CLIENT_COMMANDS = [
     [], ["login"], ["sync"], ["watch"], ["ls"], ["show"], ["status"], ["logout"],

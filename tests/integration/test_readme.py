@@ -1,4 +1,4 @@
-"""The README's walk-through, privacy and offline sections, run as written.
+"""The README's walk-through, privacy, offline and "Your own salon" sections, run as written.
 
 Every ```sh block that follows a `<!-- readme-test: NAME -->` line is run with
 bash, in README order, in a scratch directory laid out like a checkout
@@ -116,7 +116,9 @@ class ReadmeTest(unittest.TestCase):
         self.vars |= set(re.findall(r"(?m)(?:^|[;&|]\s*)([A-Z][A-Z0-9_]*)=", code))
         script = "cd %s\n. %s\n%s\ndeclare -p %s > %s 2>/dev/null\n" % (
             self.work, self.state, self.rewrite(code), " ".join(sorted(self.vars)) or "HOME", self.state)
-        r = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=180)
+        # stdin is not a terminal, as in a script: setup must not stop to ask
+        r = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=180,
+                           stdin=subprocess.DEVNULL)
         self.current = name
         return r
 
@@ -335,12 +337,38 @@ class ReadmeTest(unittest.TestCase):
         self.expect(name, r, '"Nina Oblak",,"+38641222333","1980-02-01"' in r.stdout and '"yes"' in r.stdout,
                     "the export does not hold the imported card")
 
+    def salon_sql(self, q, *args):
+        con = sqlite3.connect(self.var("SALON"))
+        v = con.execute(q, args).fetchall()
+        con.close()
+        return v
+
+    def check_own_salon(self, name, r):
+        for line in ("created organisation Studio Lepota d.o.o. (SI, EUR, sl)",
+                     "created location Maribor (Europe/Ljubljana)", "created owner Ana Novak <ana@lepota.si>",
+                     "queued a setup link for ana@lepota.si"):
+            self.expect(name, r, line in r.stdout, "setup did not say %r" % line)
+        self.assertEqual(self.salon_sql("SELECT role, password_hash FROM staff"), [("owner", None)])
+
+    def check_own_salon_people(self, name, r):
+        for line in ("created location Graz (Europe/Vienna)", "invited Maja Kos <maja@lepota.si> as reception",
+                     "invited Nina Zupan <nina@lepota.si> as specialist at Maribor,Graz",
+                     "created client Eva Horvat at Maribor"):
+            self.expect(name, r, line in r.stdout, "no %r" % line)
+        cid = self.salon_sql("SELECT id FROM client")[0][0]
+        self.expect(name, r, "name\tid\nEva Horvat\t%s\n" % cid in r.stdout, "client find did not find her")
+        self.expect(name, r, len(re.findall(r"(?m)^\d+\tstaff_invite\tqueued\t", r.stdout)) == 3,
+                    "not three links queued")
+        self.assertEqual(self.salon_sql("SELECT l.name FROM staff s JOIN staff_location sl ON sl.staff_id = s.id "
+                                        "JOIN location l ON l.id = sl.location_id WHERE s.email = "
+                                        "'nina@lepota.si' ORDER BY l.name"), [("Graz",), ("Maribor",)])
+
     def test_readme_blocks_do_what_the_text_says(self):
         with open(README) as f:
             found = blocks(f.read())
         names = [n for n, _ in found]
         checks = ["make-run", "owner", "specialist", "reception", "ids", "watch", "write", "moved", "privacy",
-                  "erase", "offline", "visit", "batch", "audit", "import"]
+                  "erase", "offline", "visit", "batch", "audit", "own-salon", "own-salon-people", "import"]
         self.assertEqual(names, checks, "README markers and the test's checks differ")
         for name, code in found:
             if name == "make-run":

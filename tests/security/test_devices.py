@@ -279,7 +279,10 @@ class MigrationTest(unittest.TestCase):
             "ALTER TABLE device DROP COLUMN released_at;"
             "DROP TABLE opening_hours; DROP TABLE closed_day; DROP TABLE working_hours; DROP TABLE time_off;"
             "ALTER TABLE service DROP COLUMN location_ids; ALTER TABLE service DROP COLUMN specialist_ids;"
-            "ALTER TABLE service DROP COLUMN buffer_min; PRAGMA user_version = 12;")
+            "ALTER TABLE service DROP COLUMN buffer_min;"
+            "ALTER TABLE organisation DROP COLUMN country; ALTER TABLE organisation DROP COLUMN currency;"
+            "ALTER TABLE organisation DROP COLUMN language; ALTER TABLE location DROP COLUMN closed_at;"
+            "PRAGMA user_version = 12;")
         con.execute("INSERT INTO device(id, kind, principal_id, app, first_seen, last_seen) VALUES(?, 'staff', ?, "
                     "'kt-test', 1, 1)", (cls.dev, cls.sid))
         con.execute("INSERT INTO mutation VALUES(?, 7, x'80', 1)", (cls.dev,))

@@ -295,6 +295,11 @@ static void test_action_matrix_every_role(void **state)
 		{KT_ACT_PORTAL_INVITE, {1, 1, 1, 0, 0}},
 		{KT_ACT_INVITE_HELD_EMAIL, {1, 1, 0, 0, 0}},
 		{KT_ACT_OVERRIDE_BOOKING, {1, 1, 1, 0, 0}},
+		{KT_ACT_MANAGE_LOCATION, {1, 0, 0, 0, 0}},
+		{KT_ACT_INVITE_STAFF, {1, 1, 0, 0, 0}},
+		{KT_ACT_RESET_STAFF_PASSWORD, {1, 1, 0, 0, 0}},
+		{KT_ACT_MERGE_CLIENTS, {1, 1, 0, 0, 0}},
+		{KT_ACT_FIND_CLIENTS, {1, 1, 1, 0, 0}},
 	};
 	(void)state;
 	assert_int_equal(sizeof want / sizeof want[0], KT_ACTION_COUNT); /* a new action needs its row here */

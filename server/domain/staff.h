@@ -1,0 +1,54 @@
+/* staff.h - people who work at the salon: invited by e-mail with a link to
+ * choose their password (through the outbox, like portal setup links),
+ * sent a new link when they forget it. The admin command, setup and the
+ * manage message call these; by is the signed-in person doing it (checked
+ * against the action table: owners anyone, managers reception and
+ * specialists of their own locations), NULL for the operator.
+ *
+ * An invited staff member is active with no password: nobody can sign in
+ * as them until the link is used. Deactivation is revoke.h's. */
+#ifndef KT_STAFF_H
+#define KT_STAFF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "db/store.h"
+#include "domain/portal.h"
+
+typedef struct kt_invite_args {
+	const char *name, *email, *role; /* required; role: owner, manager, reception, specialist */
+	const char *phone;               /* may be NULL */
+	const char *locations;           /* comma list of location ids; required unless role is owner */
+} kt_invite_args;
+
+/* Add the staff member and queue their password link, one transaction
+ * (audited: the staff row's insert, "staff_invite"). id_out gets the new
+ * id, *expires (may be NULL) the link's end. KT_EDENIED / KT_EINVALID /
+ * KT_ECONFLICT (the e-mail signs in already) with a sentence in err. */
+int staff_invite(kt_store *st, const kt_principal *by, const kt_portal_config *cfg, const uint8_t token_key[32],
+		 const char *org, const kt_invite_args *a, char id_out[KT_UUID_LEN + 1], int64_t *expires, char *err,
+		 size_t errlen) KT_MUST_CHECK;
+
+/* A new password link for an active staff member (kind: first invitation
+ * again, or reset). Older unused links stop working. The password and the
+ * sessions stay until the link is used. */
+int staff_send_link(kt_store *st, const kt_principal *by, const kt_portal_config *cfg, const uint8_t token_key[32],
+		    const char *staff_id, kt_setup_kind kind, int64_t *expires, char *err, size_t errlen) KT_MUST_CHECK;
+
+/* A staff link was used with a new password (pw_hash: crypto_pwhash_str):
+ * the token is re-checked and used up, the hash written, every session of
+ * the person ended, audited; one transaction. KT_EREVOKED when the person
+ * was deactivated meanwhile. staff gets their id. */
+int staff_apply_setup(kt_store *st, const uint8_t hash[32], const char *pw_hash, const char *device,
+		      char staff[KT_UUID_LEN + 1]) KT_MUST_CHECK;
+
+/* Set a password typed at the server's terminal (setup): same effects as
+ * a used link. */
+int staff_set_password(kt_store *st, const char *staff_id, const char *pw_hash) KT_MUST_CHECK;
+
+/* Resolve a staff member of org by id, unique id prefix, e-mail or exact
+ * display name (case-insensitive). KT_ENOT_FOUND; KT_ECONFLICT lists them. */
+int staff_resolve(kt_store *st, const char *org, const char *what, char id[KT_UUID_LEN + 1], char *err,
+		  size_t errlen) KT_MUST_CHECK;
+
+#endif
