@@ -294,7 +294,7 @@ class AdminScheduleTest(h.DemoServerTest):
         self.assertEqual(res.returncode, 0, res.stderr)
         con = sqlite3.connect(self.db)
         n, = con.execute("SELECT count(*) FROM audit WHERE action = 'override:opening_hours' AND entity_id = ?",
-                         (res.stdout.strip(),)).fetchone()
+                         (h.created_id(res.stdout),)).fetchone()
         con.close()
         self.assertEqual(n, 1)
 

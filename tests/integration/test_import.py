@@ -34,8 +34,8 @@ class ImportTest(unittest.TestCase):
         self.tmp = tempfile.mkdtemp(prefix="kt-import-")
         self.db, self.accounts = h.demo_db(self.tmp)
         # a client the salon already has at A: the import must not make her twice
-        self.existing = [l.split("\t") for l in self.admin("list", "clients").stdout.splitlines()
-                         if l.split("\t")[2] and A in l.split("\t")[3]][0]
+        self.existing = [[c["id"], c["name"], c["email"]] for c in self.listed_clients()
+                         if c["email"] and A in c["locations"].split(",")][0]
 
     def tearDown(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -69,8 +69,10 @@ class ImportTest(unittest.TestCase):
 
     def clients(self, db=None):
         """id -> (name, email) as the admin command lists them."""
-        return {l.split("\t")[0]: tuple(l.split("\t")[1:3])
-                for l in self.admin("list", "clients", db=db).stdout.splitlines()}
+        return {c["id"]: (c["name"], c["email"] or "") for c in self.listed_clients(db)}
+
+    def listed_clients(self, db=None):
+        return json.loads(self.admin("list", "clients", "--limit", "1000000", "--json", db=db).stdout)
 
     def salon_file(self):
         e = self.existing

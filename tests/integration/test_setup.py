@@ -304,7 +304,7 @@ class SetupTest(unittest.TestCase):
         out = self.admin("appointment", "create", "--location", loc, "--client", dup, "--specialist", spec[0][0],
                          "--start", "2031-01-15T08:30:00Z", "--duration", "45", "--note", "bring the photo")
         self.assertEqual(out.returncode, 0, out.stderr)
-        appt = out.stdout.strip()
+        appt = h.created_id(out.stdout)
         out = self.admin("consent", dup, "marketing_email", "grant", "--text-version", "v1")
         self.assertEqual(out.returncode, 0, out.stderr)
         r = self.rpc({"t": "manage", "op": "merge_clients", "id": dup, "into": keep}, self.owner)
