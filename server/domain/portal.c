@@ -14,6 +14,7 @@
 #include "domain/outbox.h"
 #include "domain/policy.h"
 #include "domain/portal.h"
+#include "domain/resolve.h"
 #include "domain/revoke.h"
 #include "db/validate.h"
 
@@ -141,21 +142,12 @@ static int exec_text(kt_store *st, const char *sql, const char *a, int64_t b)
 	return rc;
 }
 
-static void utc_text(int64_t ms, char *out, size_t cap)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, cap, "%Y-%m-%d %H:%M UTC", &tm);
-}
-
 /* The mail text. Plain, short, with the one link in it. */
 static char *mail_body(const kt_portal_config *cfg, kt_setup_kind kind, const char *name, const char *salon,
-		       const char *token_hex, int64_t expires_at)
+		       const char *token_hex, const char *until)
 {
-	char until[64], *out = NULL;
+	char *out = NULL;
 	const char *sep = strchr(cfg->portal_url, '?') ? "&" : "?";
-	utc_text(expires_at, until, sizeof until);
 	int n = kind == KT_SETUP_INVITE
 			? asprintf(&out,
 				   "Hello %s,\n\n%s invites you to its client portal, where you can see your "
@@ -248,7 +240,9 @@ int portal_issue(kt_store *st, const kt_portal_config *cfg, const uint8_t token_
 	randombytes_buf(tok, sizeof tok);
 	kt_hex(hex, tok, sizeof tok);
 	crypto_generichash(th, sizeof th, tok, sizeof tok, token_key, 32);
-	if (!(body = mail_body(cfg, kind, name ? name : "", salon ? salon : "your salon", hex, exp))) {
+	char until[80];
+	resolve_time_text(st, client.org, exp, until, sizeof until);
+	if (!(body = mail_body(cfg, kind, name ? name : "", salon ? salon : "your salon", hex, until))) {
 		rc = KT_ENOMEM;
 		goto out;
 	}
@@ -351,10 +345,9 @@ static bool same_address(const char *a, const char *b)
 
 /* The notice to the old address: what happened, that nothing else changes
  * until the new address is confirmed, and how to object. */
-static char *notice_body(const char *name, const char *salon, int64_t at)
+static char *notice_body(const char *name, const char *salon, const char *when)
 {
-	char when[64], *out = NULL;
-	utc_text(at, when, sizeof when);
+	char *out = NULL;
 	if (asprintf(&out,
 		     "Hello %s,\n\nthe e-mail address of your client portal account at %s was changed on %s.\n\n"
 		     "Your account is paused: nobody can sign in to it until the new address is confirmed "
@@ -439,7 +432,9 @@ int portal_email_changed(kt_store *st, const char *org, const char *client_id, c
 		salon = row_text(&org_row, "name");
 		if (store_row_load(st, kt_table_find("client", 6), client_id, &client) == KT_OK)
 			name = row_text(&client, "name");
-		body = notice_body(name ? name : "", salon ? salon : "your salon", now);
+		char when[80];
+		resolve_time_text(st, org, now, when, sizeof when);
+		body = notice_body(name ? name : "", salon ? salon : "your salon", when);
 		kt_row_free(&client);
 		if (!body) {
 			rc = KT_ENOMEM;
@@ -464,11 +459,10 @@ out:
 }
 
 static char *confirm_body(const kt_portal_config *cfg, const char *name, const char *salon, const char *token_hex,
-			  int64_t expires_at)
+			  const char *until)
 {
-	char until[64], *out = NULL;
+	char *out = NULL;
 	const char *sep = strchr(cfg->portal_url, '?') ? "&" : "?";
-	utc_text(expires_at, until, sizeof until);
 	if (asprintf(&out,
 		     "Hello %s,\n\nthis address was entered as your e-mail address at %s. Your client portal "
 		     "account is paused until you confirm it: open this link and enter your current portal "
@@ -502,7 +496,9 @@ static int plan_one(kt_store *st, const kt_portal_config *cfg, const uint8_t key
 		randombytes_buf(tok, sizeof tok);
 		kt_hex(hex, tok, sizeof tok);
 		crypto_generichash(th, sizeof th, tok, sizeof tok, key, 32);
-		if (!(body = confirm_body(cfg, name ? name : "", salon ? salon : "your salon", hex, exp))) {
+		char until[80];
+		resolve_time_text(st, client.org, exp, until, sizeof until);
+		if (!(body = confirm_body(cfg, name ? name : "", salon ? salon : "your salon", hex, until))) {
 			rc = KT_ENOMEM;
 			goto out;
 		}

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "domain/resolve.h"
+#include "kt_time.h"
 #include "kt_text.h"
 
 /* A salon chain has thousands of clients, not millions: past this many rows
@@ -304,4 +305,13 @@ void resolve_org_zone(kt_store *st, const char *org, char zone[RESOLVE_ZONE])
 	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
 		kt_strcpy_cut(zone, RESOLVE_ZONE, (const char *)sqlite3_column_text(q, 0));
 	sqlite3_finalize(q);
+}
+
+void resolve_time_text(kt_store *st, const char *org, int64_t ms, char *out, size_t cap)
+{
+	char zone[RESOLVE_ZONE];
+	resolve_org_zone(st, org, zone);
+	/* the mails are written in English: English dates, the salon's clock */
+	if (!*zone || kt_time_format_locale(zone, "en_150", ms, out, cap))
+		kt_time_format("UTC", ms, out, cap);
 }

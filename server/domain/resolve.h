@@ -50,4 +50,9 @@ void resolve_location_zone(kt_store *st, const char *location_id, char zone[RESO
  * org NULL: the first organisation's. "" (UTC, labelled so) when none. */
 void resolve_org_zone(kt_store *st, const char *org, char zone[RESOLVE_ZONE]);
 
+/* An instant for people who read mail from the salon: local to the
+ * organisation's first location, with its zone ("15 Jan 2027, 09:30 CET");
+ * UTC, labelled, when the organisation has no location yet. */
+void resolve_time_text(kt_store *st, const char *org, int64_t ms, char *out, size_t cap);
+
 #endif

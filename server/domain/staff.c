@@ -14,6 +14,7 @@
 #include "domain/policy.h"
 #include "domain/revoke.h"
 #include "domain/staff.h"
+#include "domain/resolve.h"
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -37,20 +38,11 @@ static int finish(kt_store *st, int rc)
 	return store_commit(st);
 }
 
-static void utc_text(int64_t ms, char *out, size_t cap)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, cap, "%Y-%m-%d %H:%M UTC", &tm);
-}
-
 static char *link_body(const kt_portal_config *cfg, kt_setup_kind kind, const char *name, const char *salon,
-		       const char *role, const char *hex, int64_t exp)
+		       const char *role, const char *hex, const char *until)
 {
-	char until[64], *out = NULL;
+	char *out = NULL;
 	const char *sep = strchr(cfg->portal_url, '?') ? "&" : "?";
-	utc_text(exp, until, sizeof until);
 	int n = kind == KT_SETUP_INVITE
 			? asprintf(&out,
 				   "Hello %s,\n\n%s has added you to Kartoteka as %s.\n\nChoose your password here:\n"
@@ -87,7 +79,9 @@ static int issue_in_tx(kt_store *st, const kt_portal_config *cfg, const uint8_t 
 	randombytes_buf(tok, sizeof tok);
 	kt_hex(hex, tok, sizeof tok);
 	crypto_generichash(th, sizeof th, tok, sizeof tok, key, 32);
-	if (!(body = link_body(cfg, kind, name, salon, role, hex, exp))) {
+	char until[80];
+	resolve_time_text(st, org, exp, until, sizeof until);
+	if (!(body = link_body(cfg, kind, name, salon, role, hex, until))) {
 		rc = KT_ENOMEM;
 		goto out;
 	}

@@ -18,6 +18,8 @@ import tempfile
 import threading
 import time
 import unittest
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from aiosmtpd.controller import Controller
 
@@ -260,6 +262,11 @@ class PortalSmtpTest(PortalBase):
         self.assertEqual(msg["To"], rcpt[0])
         for head in ("Date", "From", "To", "Subject", "Message-ID"):
             self.assertIsNotNone(msg[head], head)
+        # the link's end in the salon's local time, as a person reads it
+        body = msg.get_content() if not msg.is_multipart() else msg.get_payload(0).get_content()
+        until = datetime.fromtimestamp(r["expires_at"] / 1000, ZoneInfo("Europe/Ljubljana"))
+        self.assertIn("until %d %s %d, %s %s." % (until.day, until.strftime("%b"), until.year,
+                                                  until.strftime("%H:%M"), until.tzname()), body)
         self.assertEqual(msg.get_content_type(), "text/plain")
         self.assertEqual(msg.get_content_charset(), "utf-8")
         token = token_of(msg)
