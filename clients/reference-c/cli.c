@@ -64,7 +64,7 @@ static void usage(FILE *f)
 		"offline edits (applied to the cache at once, pushed in order by sync/watch):\n"
 		"  client set ID FIELD VALUE | client clear ID FIELD\n"
 		"  appointment create --location L --client C --specialist P --start TIME --duration MIN\n"
-		"                     [--services ID,ID] [--note TEXT]      prints the new id\n"
+		"                     [--services S,S] [--note TEXT]        prints the new id\n"
 		"  appointment move ID [--start TIME] [--location L] [--specialist P]\n"
 		"                     create and move: [--allow-overlap --reason TEXT] books the\n"
 		"                     specialist twice on purpose (owner, manager, reception; audited)\n"
@@ -72,7 +72,7 @@ static void usage(FILE *f)
 		"  visit add --appointment ID [--notes TEXT] [--formulas TEXT]  prints the new id\n"
 		"  batch                      edit commands from stdin, one per line, arguments separated by tabs\n"
 		"  rejections                 edits the server refused (rolled back in the cache)\n"
-		"L, C, P: an id, or a name or its start looked up in this device's cache\n"
+		"L, C, P, S: an id, or a name or its start looked up in this device's cache\n"
 		"TIME: local at the appointment's location, 2027-01-15 09:30 (the location must be in\n"
 		"  the cache), or with an offset, 2027-01-15T09:30:00Z; from 2000 to 2099; MIN: 1 to 1440\n"
 		"Edits are checked before they are queued (ids, times, minutes, client fields and\n"
@@ -1057,6 +1057,30 @@ static int want_ref(sqlite3 *db, const char *tbl, const char *field, const char 
 	return cache_resolve(db, tbl, field, nouns, opt, typed, id);
 }
 
+/* --services as people type it: ids, names or starts of names, separated
+ * by commas, each looked up in the cache like --location; out gets the ids. */
+static int want_services(sqlite3 *db, const char *typed, char *out, size_t cap)
+{
+	size_t used = 0;
+	*out = 0;
+	for (const char *p = typed; *p;) {
+		size_t n = strcspn(p, ",");
+		char one[200], id[KT_UUID_LEN + 1];
+		int rc;
+		if (!n || n >= sizeof one)
+			return bad_value("--services", "wants service names or ids separated by commas", typed);
+		memcpy(one, p, n);
+		one[n] = 0;
+		if ((rc = want_ref(db, "service", "name", "services", "--services", one, id)))
+			return rc;
+		if (used + KT_UUID_LEN + 2 > cap)
+			return bad_value("--services", "names too many services", typed);
+		used += (size_t)snprintf(out + used, cap - used, "%s%s", used ? "," : "", id);
+		p += n + (p[n] == ',');
+	}
+	return 0;
+}
+
 /* A time typed for an appointment at location loc: with an offset (or the
  * instant) as given, else local to that location's zone in the cache. */
 static int appt_time(sqlite3 *db, const char *opt, const char *loc, const char *text, int64_t *ms)
@@ -1108,14 +1132,15 @@ static int cmd_appointment(kc_client *c, int argc, char **argv)
 			return rc;
 		if ((minutes = parse_minutes(opt(argc, argv, "--duration"))) < 0)
 			return bad_value("--duration", "wants whole minutes from 1 to 1440", opt(argc, argv, "--duration"));
-		if ((v = opt(argc, argv, "--services")) && !kt_uuid_list_valid(v))
-			return bad_value("--services", "wants service ids (UUIDs) separated by commas", v);
+		char services[32 * (KT_UUID_LEN + 1)] = "";
+		if ((v = opt(argc, argv, "--services")) && (rc = want_services(j.db, v, services, sizeof services)))
+			return rc;
 		jset(&j, "location_id", ref[0], 0, J_TEXT);
 		jset(&j, "client_id", ref[1], 0, J_TEXT);
 		jset(&j, "specialist_id", ref[2], 0, J_TEXT);
 		jset(&j, "start_at", NULL, start, J_INT);
 		jset(&j, "duration_min", NULL, minutes, J_INT);
-		jset(&j, "services", opt(argc, argv, "--services") ? opt(argc, argv, "--services") : "", 0, J_LIST);
+		jset(&j, "services", services, 0, J_LIST);
 		jset(&j, "status", "booked", 0, J_TEXT);
 		if ((v = opt(argc, argv, "--note")))
 			jset(&j, "client_note", v, 0, J_TEXT);
@@ -1228,7 +1253,8 @@ static int cmd_batch(kc_client *c, int argc, char **argv)
 }
 
 /* A rejection's fields as people read them: instants ("start_at", "at")
- * become local times at the row's location (else the first location's).
+ * become local times at the row's location (else the first location's), the
+ * location, client and specialist their names.
  * Returns malloc'd text, or NULL (then the fields are shown as they are). */
 static char *readable_fields(sqlite3 *db, const char *json, const char *loc_hint)
 {
@@ -1245,10 +1271,17 @@ static char *readable_fields(sqlite3 *db, const char *json, const char *loc_hint
 	cache_zone(db, loc[0] ? loc : NULL, zone);
 	if (!zone[0])
 		cache_zone(db, NULL, zone);
+	/* the people and the place by name where the cache knows them ("client": "Ana Novak"),
+	 * else the id as it was */
 	if (sqlite3_prepare_v2(db,
-			       "SELECT json_group_object(key, CASE WHEN type = 'integer' AND (key = 'at' OR "
+			       "SELECT json_group_object(CASE WHEN nm IS NULL THEN key ELSE substr(key, 1, length(key) - 3) "
+			       "END, CASE WHEN nm IS NOT NULL THEN nm WHEN type = 'integer' AND (key = 'at' OR "
 			       "substr(key, -3) = '_at') THEN kt_local(value, ?2) WHEN type IN ('array', 'object') "
-			       "THEN json(value) ELSE value END) FROM json_each(?1)",
+			       "THEN json(value) ELSE value END) FROM (SELECT key, value, type, (SELECT "
+			       "json_extract(r.data, CASE r.tbl WHEN 'staff' THEN '$.display_name' ELSE '$.name' END) "
+			       "FROM rows r WHERE type = 'text' AND r.id = value AND r.tbl = CASE key WHEN 'location_id' "
+			       "THEN 'location' WHEN 'client_id' THEN 'client' WHEN 'specialist_id' THEN 'staff' END) "
+			       "AS nm FROM json_each(?1))",
 			       -1, &s, NULL) != SQLITE_OK)
 		return NULL;
 	sqlite3_bind_text(s, 1, json, -1, SQLITE_STATIC);
