@@ -385,8 +385,12 @@ static const struct view {
 	 {{"name", F("name"), NULL},
 	  {"duration", F("duration_min") " || ' min'", NULL},
 	  {"price", "printf('%.2f', " F("price_cents") " / 100.0)", NULL},
-	  {"location", "CASE json_type(r.data, '$.location_id') WHEN 'null' THEN 'all locations' WHEN 'text' THEN "
-	   REF("location", "name", "location_id") " END", NULL}}},
+	  /* where it is offered: location_ids, the list the booking rules read; the older
+	   * single location_id only when there is no list */
+	  {"locations", "coalesce((SELECT group_concat(coalesce((SELECT json_extract(x.data, '$.name') FROM rows x "
+	   "WHERE x.tbl = 'location' AND x.id = j.value), j.value), ', ') FROM json_each(r.data, '$.location_ids') j), "
+	   "CASE json_type(r.data, '$.location_id') WHEN 'text' THEN " REF("location", "name", "location_id") " END, "
+	   "'all locations')", NULL}}},
 	{"organisations", "organisation", F("name") ", r.id", {{"name", F("name"), NULL}}},
 };
 

@@ -196,6 +196,10 @@ class SalonFromZeroTest(unittest.TestCase):
         self.assertRegex(lst, r"(?m)^[0-9a-f-]{36}\tHaircut\t45\tLjubljana,New York\t3000$")
         lst = self.must(self.admin("list", "services", "--location", NY))
         self.assertIn("\tHaircut\t", lst)
+        # and the reception tablet's menu says the same
+        ls = h.client(self.tablet, "ls", "services").stdout.strip().split("\n")
+        self.assertEqual(ls[0], "id\tname\tduration\tprice\tlocations")
+        self.assertEqual(ls[1].split("\t")[1:], ["Haircut", "45 min", "30.00", "Ljubljana, New York"])
 
     def test_staff_signed_in_through_their_links(self):
         self.assertIn("signed in as Maja Kos (reception)", self.signed_in)
