@@ -191,7 +191,10 @@ class SalonFromZeroTest(unittest.TestCase):
         self.assertIn("invited Maja Kos <maja@lepota.example> as reception at Ljubljana,New York", self.out["invite"])
         self.assertEqual(self.query("SELECT name, time_zone FROM location ORDER BY name"),
                          [("Ljubljana", "Europe/Ljubljana"), (NY, "America/New_York")])
-        # the service is offered where it was created, and the listing says so by name
+        # the service says whom it found for "Nina"; it is offered where it was created,
+        # and the listing says so by name
+        self.assertIn("created service Haircut: name=Haircut duration=45 price=30.00 locations=Ljubljana,New York "
+                      "specialists=Nina Zupan", self.out["service"])
         lst = self.must(self.admin("list", "services"))
         self.assertRegex(lst, r"(?m)^[0-9a-f-]{36}\tHaircut\t45\tLjubljana,New York\t3000$")
         lst = self.must(self.admin("list", "services", "--location", NY))
