@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <sodium.h>
 #include "kt_limits.h"
+#include "kt_text.h"
 #include "cli/setup.h"
 #include "domain/org.h"
 #include "domain/password.h"
@@ -276,10 +277,7 @@ int setup_main(const kt_portal_config *cfg, int argc, char **argv)
 			store_close(st);
 			return 1;
 		}
-		time_t t = (time_t)(exp / 1000);
-		struct tm tm;
-		gmtime_r(&t, &tm);
-		strftime(until, sizeof until, "%Y-%m-%d %H:%M UTC", &tm);
+		kt_text_time(a.location.time_zone, exp, until); /* local at the first location */
 		printf("queued a setup link for %s (valid until %s); the server mails it when it runs\n", a.owner_email,
 		       until);
 	}

@@ -189,6 +189,11 @@ class SalonFromZeroTest(unittest.TestCase):
         self.assertIn("created location New York (America/New_York)", self.out["location"])
         self.assertIn("Ljubljana (Europe/Ljubljana), Mondays: 09:00-12:00,13:00-17:00", self.out["hours"])
         self.assertIn("invited Maja Kos <maja@lepota.example> as reception at Ljubljana,New York", self.out["invite"])
+        # how long the links last, in the salon's time, like every other time printed
+        self.assertRegex(self.out["invite"], r"valid until \d{4}-\d\d-\d\d \d\d:\d\d CES?T\)")
+        self.assertRegex(self.setup_out, r"queued a setup link for %s \(valid until [-0-9: ]+ CES?T\)" % OWNER)
+        out = self.must(self.admin("staff", "reset-password", "Maja Kos"))
+        self.assertRegex(out, r"^password link queued for Maja Kos \(valid until [-0-9: ]+ CES?T\)")
         self.assertEqual(self.query("SELECT name, time_zone FROM location ORDER BY name"),
                          [("Ljubljana", "Europe/Ljubljana"), (NY, "America/New_York")])
         # the service says whom it found for "Nina"; it is offered where it was created,
