@@ -112,9 +112,10 @@ static int ask_password(char *pw, size_t cap)
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)ECHO;
 	for (;;) {
+		/* echo off before the prompt shows: what is typed once it shows is never echoed, nor flushed */
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
 		printf("Owner's password (not shown; empty: mail a link to choose it): ");
 		fflush(stdout);
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
 		char *got = read_line(pw, cap);
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
 		printf("\n");
@@ -126,9 +127,9 @@ static int ask_password(char *pw, size_t cap)
 			printf("  %s\n", password_rule_text(rc));
 			continue;
 		}
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
 		printf("Again: ");
 		fflush(stdout);
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
 		got = read_line(again, sizeof again);
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
 		printf("\n");
