@@ -63,8 +63,9 @@ static void usage(FILE *f)
 		"\n"
 		"offline edits (applied to the cache at once, pushed in order by sync/watch):\n"
 		"  client set ID FIELD VALUE | client clear ID FIELD\n"
-		"  appointment create --location L --client C --specialist P --start TIME --duration MIN\n"
-		"                     [--services S,S] [--note TEXT]        prints the new id\n"
+		"  appointment create --location L --client C --specialist P --start TIME\n"
+		"                     [--duration MIN] [--services S,S] [--note TEXT]   prints the new id;\n"
+		"                     no --duration: the services' durations added up\n"
 		"  appointment move ID [--start TIME] [--location L] [--specialist P]\n"
 		"                     create and move: [--allow-overlap --reason TEXT] books the\n"
 		"                     specialist twice on purpose (owner, manager, reception; audited)\n"
@@ -1085,6 +1086,23 @@ static int want_services(sqlite3 *db, const char *typed, char *out, size_t cap)
 	return 0;
 }
 
+/* The minutes a list of service ids takes, from the cache; 0 when unknown. */
+static int services_minutes(sqlite3 *db, const char *ids)
+{
+	sqlite3_stmt *s;
+	int m = 0;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT coalesce(sum(json_extract(data, '$.duration_min')), 0) FROM rows WHERE "
+			       "tbl = 'service' AND instr(',' || ?1 || ',', ',' || id || ',')",
+			       -1, &s, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(s, 1, ids, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		m = sqlite3_column_int(s, 0) > 1440 ? 1441 : sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return m;
+}
+
 /* A time typed for an appointment at location loc: with an offset (or the
  * instant) as given, else local to that location's zone in the cache. */
 static int appt_time(sqlite3 *db, const char *opt, const char *loc, const char *text, int64_t *ms)
@@ -1121,8 +1139,9 @@ static int cmd_appointment(kc_client *c, int argc, char **argv)
 		int64_t start;
 		int minutes;
 		for (size_t k = 0; k < sizeof need / sizeof need[0]; k++)
-			if (!opt(argc, argv, need[k])) {
-				fprintf(stderr, PROG ": appointment create needs %s\n", need[k]);
+			if (!opt(argc, argv, need[k]) && (strcmp(need[k], "--duration") || !opt(argc, argv, "--services"))) {
+				fprintf(stderr, PROG ": appointment create needs %s%s\n", need[k],
+					strcmp(need[k], "--duration") ? "" : " (or --services: then their durations add up)");
 				return EXIT_USAGE;
 			}
 		char ref[3][KT_UUID_LEN + 1];
@@ -1134,11 +1153,16 @@ static int cmd_appointment(kc_client *c, int argc, char **argv)
 				   opt(argc, argv, "--specialist"), ref[2])) ||
 		    (rc = appt_time(j.db, "--start", ref[0], opt(argc, argv, "--start"), &start)))
 			return rc;
-		if ((minutes = parse_minutes(opt(argc, argv, "--duration"))) < 0)
-			return bad_value("--duration", "wants whole minutes from 1 to 1440", opt(argc, argv, "--duration"));
 		char services[32 * (KT_UUID_LEN + 1)] = "";
 		if ((v = opt(argc, argv, "--services")) && (rc = want_services(j.db, v, services, sizeof services)))
 			return rc;
+		/* without --duration, as on the server: the services' durations added up */
+		if (!opt(argc, argv, "--duration"))
+			minutes = services_minutes(j.db, services);
+		else if ((minutes = parse_minutes(opt(argc, argv, "--duration"))) < 0)
+			return bad_value("--duration", "wants whole minutes from 1 to 1440", opt(argc, argv, "--duration"));
+		if (minutes < 1 || minutes > 1440)
+			return bad_value("--services", "add up to no duration from 1 to 1440 minutes; give --duration", v);
 		jset(&j, "location_id", ref[0], 0, J_TEXT);
 		jset(&j, "client_id", ref[1], 0, J_TEXT);
 		jset(&j, "specialist_id", ref[2], 0, J_TEXT);

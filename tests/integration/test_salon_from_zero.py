@@ -148,16 +148,18 @@ class SalonFromZeroTest(unittest.TestCase):
         h.client(cls.tablet, "sync")
         cls.bookings = {}
         for key, loc, client, spec, start, extra in (
-                ("lj", "Ljubljana", "Špela Žnidaršič", "Nina", "2031-03-04 10:00", ["--services", "Haircut"]),
-                ("ny", NY, "Čedomir", "Nina Zupan", "2031-03-04 10:00", []),
-                # New York has moved its clocks, Ljubljana not yet: 6 hours apart, not 6
+                ("lj", "Ljubljana", "Špela Žnidaršič", "Nina", "2031-03-04 10:00", ["--duration", "45", "--services",
+                                                                                  "Haircut"]),
+                ("ny", NY, "Čedomir", "Nina Zupan", "2031-03-04 10:00", ["--duration", "45"]),
+                # New York has moved its clocks, Ljubljana not yet: 5 hours apart, not 6;
+                # no --duration: the service's 45 minutes
                 ("ny_after", NY, "Urška Šušteršič", "Nina", "2031-03-10 10:00", ["--services", "hair"]),
                 # the day New York's clocks go forward (02:00 -> 03:00)
-                ("ny_dst", NY, "Eva Horvat", "Nina", "2031-03-09 10:00", []),
+                ("ny_dst", NY, "Eva Horvat", "Nina", "2031-03-09 10:00", ["--duration", "45"]),
                 # after closing time at home: refused by the server
-                ("late", "Ljubljana", "Eva", "Nina", "2031-03-04 16:30", [])):
+                ("late", "Ljubljana", "Eva", "Nina", "2031-03-04 16:30", ["--duration", "45"])):
             out = h.client(cls.tablet, "appointment", "create", "--location", loc, "--client", client,
-                           "--specialist", spec, "--start", start, "--duration", "45", *extra)
+                           "--specialist", spec, "--start", start, *extra)
             cls.bookings[key] = (out.stdout.strip().split()[-1] if out.stdout.strip() else None, loc, start)
         cls.synced = h.client(cls.tablet, "sync", check=False)
 
@@ -250,10 +252,11 @@ class SalonFromZeroTest(unittest.TestCase):
                 "ny_dst": "Eva Horvat"}
         for key, name in want.items():
             aid, loc, start = self.bookings[key]
-            row = self.query("SELECT a.start_at, l.name, a.client_id, a.specialist_id, a.services FROM appointment a "
+            row = self.query("SELECT a.start_at, l.name, a.client_id, a.specialist_id, a.duration_min FROM "
+                             "appointment a "
                              "JOIN location l ON l.id = a.location_id WHERE a.id = ?", (aid,))
             self.assertEqual(len(row), 1, "booking %s (%s) is not in the database" % (key, aid))
-            self.assertEqual(row[0][:4], (utc_ms(start, self.zone_of(loc)), loc, ids[name], nina), key)
+            self.assertEqual(row[0], (utc_ms(start, self.zone_of(loc)), loc, ids[name], nina, 45), key)
         # the instants, spelled out: winter in both; New York after its change; its change day
         self.assertEqual(datetime.datetime.fromtimestamp(utc_ms("2031-03-04 10:00", "America/New_York") / 1000,
                                                          datetime.timezone.utc).hour, 15)
@@ -298,6 +301,10 @@ class SalonFromZeroTest(unittest.TestCase):
         starts = [l.split("\t")[1] for l in ls[1:]]
         self.assertEqual(starts, ["2031-03-04 10:00 CET", "2031-03-04 10:00 EST", "2031-03-09 10:00 EDT",
                                   "2031-03-10 10:00 EDT"])
+        # filtered by names and local days: New York's 9th and 10th of March
+        ls = h.client(self.tablet, "ls", "appointments", "--location", "new york", "--specialist", "Nina",
+                      "--from", "2031-03-09", "--to", "2031-03-10").stdout.strip().split("\n")
+        self.assertEqual([l.split("\t")[5] for l in ls[1:]], ["Eva Horvat", "Urška Šušteršič"])
 
 
 if __name__ == "__main__":
