@@ -63,8 +63,9 @@ static void usage(FILE *f)
 		"\n"
 		"offline edits (applied to the cache at once, pushed in order by sync/watch):\n"
 		"  client set ID FIELD VALUE | client clear ID FIELD\n"
-		"  appointment create --location L --client C --specialist P --start TIME --duration MIN\n"
-		"                     [--services ID,ID] [--note TEXT]      prints the new id\n"
+		"  appointment create --location L --client C --specialist P --start TIME\n"
+		"                     [--duration MIN] [--services S,S] [--note TEXT]   prints the new id;\n"
+		"                     no --duration: the services' durations added up\n"
 		"  appointment move ID [--start TIME] [--location L] [--specialist P]\n"
 		"                     create and move: [--allow-overlap --reason TEXT] books the\n"
 		"                     specialist twice on purpose (owner, manager, reception; audited)\n"
@@ -72,7 +73,7 @@ static void usage(FILE *f)
 		"  visit add --appointment ID [--notes TEXT] [--formulas TEXT]  prints the new id\n"
 		"  batch                      edit commands from stdin, one per line, arguments separated by tabs\n"
 		"  rejections                 edits the server refused (rolled back in the cache)\n"
-		"L, C, P: an id, or a name or its start looked up in this device's cache\n"
+		"L, C, P, S: an id, or a name or its start looked up in this device's cache\n"
 		"TIME: local at the appointment's location, 2027-01-15 09:30 (the location must be in\n"
 		"  the cache), or with an offset, 2027-01-15T09:30:00Z; from 2000 to 2099; MIN: 1 to 1440\n"
 		"Edits are checked before they are queued (ids, times, minutes, client fields and\n"
@@ -385,8 +386,12 @@ static const struct view {
 	 {{"name", F("name"), NULL},
 	  {"duration", F("duration_min") " || ' min'", NULL},
 	  {"price", "printf('%.2f', " F("price_cents") " / 100.0)", NULL},
-	  {"location", "CASE json_type(r.data, '$.location_id') WHEN 'null' THEN 'all locations' WHEN 'text' THEN "
-	   REF("location", "name", "location_id") " END", NULL}}},
+	  /* where it is offered: location_ids, the list the booking rules read; the older
+	   * single location_id only when there is no list */
+	  {"locations", "coalesce((SELECT group_concat(coalesce((SELECT json_extract(x.data, '$.name') FROM rows x "
+	   "WHERE x.tbl = 'location' AND x.id = j.value), j.value), ', ') FROM json_each(r.data, '$.location_ids') j), "
+	   "CASE json_type(r.data, '$.location_id') WHEN 'text' THEN " REF("location", "name", "location_id") " END, "
+	   "'all locations')", NULL}}},
 	{"organisations", "organisation", F("name") ", r.id", {{"name", F("name"), NULL}}},
 };
 
@@ -1057,6 +1062,47 @@ static int want_ref(sqlite3 *db, const char *tbl, const char *field, const char 
 	return cache_resolve(db, tbl, field, nouns, opt, typed, id);
 }
 
+/* --services as people type it: ids, names or starts of names, separated
+ * by commas, each looked up in the cache like --location; out gets the ids. */
+static int want_services(sqlite3 *db, const char *typed, char *out, size_t cap)
+{
+	size_t used = 0;
+	*out = 0;
+	for (const char *p = typed; *p;) {
+		size_t n = strcspn(p, ",");
+		char one[200], id[KT_UUID_LEN + 1];
+		int rc;
+		if (!n || n >= sizeof one)
+			return bad_value("--services", "wants service names or ids separated by commas", typed);
+		memcpy(one, p, n);
+		one[n] = 0;
+		if ((rc = want_ref(db, "service", "name", "services", "--services", one, id)))
+			return rc;
+		if (used + KT_UUID_LEN + 2 > cap)
+			return bad_value("--services", "names too many services", typed);
+		used += (size_t)snprintf(out + used, cap - used, "%s%s", used ? "," : "", id);
+		p += n + (p[n] == ',');
+	}
+	return 0;
+}
+
+/* The minutes a list of service ids takes, from the cache; 0 when unknown. */
+static int services_minutes(sqlite3 *db, const char *ids)
+{
+	sqlite3_stmt *s;
+	int m = 0;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT coalesce(sum(json_extract(data, '$.duration_min')), 0) FROM rows WHERE "
+			       "tbl = 'service' AND instr(',' || ?1 || ',', ',' || id || ',')",
+			       -1, &s, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(s, 1, ids, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		m = sqlite3_column_int(s, 0) > 1440 ? 1441 : sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return m;
+}
+
 /* A time typed for an appointment at location loc: with an offset (or the
  * instant) as given, else local to that location's zone in the cache. */
 static int appt_time(sqlite3 *db, const char *opt, const char *loc, const char *text, int64_t *ms)
@@ -1093,8 +1139,9 @@ static int cmd_appointment(kc_client *c, int argc, char **argv)
 		int64_t start;
 		int minutes;
 		for (size_t k = 0; k < sizeof need / sizeof need[0]; k++)
-			if (!opt(argc, argv, need[k])) {
-				fprintf(stderr, PROG ": appointment create needs %s\n", need[k]);
+			if (!opt(argc, argv, need[k]) && (strcmp(need[k], "--duration") || !opt(argc, argv, "--services"))) {
+				fprintf(stderr, PROG ": appointment create needs %s%s\n", need[k],
+					strcmp(need[k], "--duration") ? "" : " (or --services: then their durations add up)");
 				return EXIT_USAGE;
 			}
 		char ref[3][KT_UUID_LEN + 1];
@@ -1106,16 +1153,22 @@ static int cmd_appointment(kc_client *c, int argc, char **argv)
 				   opt(argc, argv, "--specialist"), ref[2])) ||
 		    (rc = appt_time(j.db, "--start", ref[0], opt(argc, argv, "--start"), &start)))
 			return rc;
-		if ((minutes = parse_minutes(opt(argc, argv, "--duration"))) < 0)
+		char services[32 * (KT_UUID_LEN + 1)] = "";
+		if ((v = opt(argc, argv, "--services")) && (rc = want_services(j.db, v, services, sizeof services)))
+			return rc;
+		/* without --duration, as on the server: the services' durations added up */
+		if (!opt(argc, argv, "--duration"))
+			minutes = services_minutes(j.db, services);
+		else if ((minutes = parse_minutes(opt(argc, argv, "--duration"))) < 0)
 			return bad_value("--duration", "wants whole minutes from 1 to 1440", opt(argc, argv, "--duration"));
-		if ((v = opt(argc, argv, "--services")) && !kt_uuid_list_valid(v))
-			return bad_value("--services", "wants service ids (UUIDs) separated by commas", v);
+		if (minutes < 1 || minutes > 1440)
+			return bad_value("--services", "add up to no duration from 1 to 1440 minutes; give --duration", v);
 		jset(&j, "location_id", ref[0], 0, J_TEXT);
 		jset(&j, "client_id", ref[1], 0, J_TEXT);
 		jset(&j, "specialist_id", ref[2], 0, J_TEXT);
 		jset(&j, "start_at", NULL, start, J_INT);
 		jset(&j, "duration_min", NULL, minutes, J_INT);
-		jset(&j, "services", opt(argc, argv, "--services") ? opt(argc, argv, "--services") : "", 0, J_LIST);
+		jset(&j, "services", services, 0, J_LIST);
 		jset(&j, "status", "booked", 0, J_TEXT);
 		if ((v = opt(argc, argv, "--note")))
 			jset(&j, "client_note", v, 0, J_TEXT);
@@ -1228,7 +1281,8 @@ static int cmd_batch(kc_client *c, int argc, char **argv)
 }
 
 /* A rejection's fields as people read them: instants ("start_at", "at")
- * become local times at the row's location (else the first location's).
+ * become local times at the row's location (else the first location's), the
+ * location, client and specialist their names.
  * Returns malloc'd text, or NULL (then the fields are shown as they are). */
 static char *readable_fields(sqlite3 *db, const char *json, const char *loc_hint)
 {
@@ -1245,10 +1299,17 @@ static char *readable_fields(sqlite3 *db, const char *json, const char *loc_hint
 	cache_zone(db, loc[0] ? loc : NULL, zone);
 	if (!zone[0])
 		cache_zone(db, NULL, zone);
+	/* the people and the place by name where the cache knows them ("client": "Ana Novak"),
+	 * else the id as it was */
 	if (sqlite3_prepare_v2(db,
-			       "SELECT json_group_object(key, CASE WHEN type = 'integer' AND (key = 'at' OR "
+			       "SELECT json_group_object(CASE WHEN nm IS NULL THEN key ELSE substr(key, 1, length(key) - 3) "
+			       "END, CASE WHEN nm IS NOT NULL THEN nm WHEN type = 'integer' AND (key = 'at' OR "
 			       "substr(key, -3) = '_at') THEN kt_local(value, ?2) WHEN type IN ('array', 'object') "
-			       "THEN json(value) ELSE value END) FROM json_each(?1)",
+			       "THEN json(value) ELSE value END) FROM (SELECT key, value, type, (SELECT "
+			       "json_extract(r.data, CASE r.tbl WHEN 'staff' THEN '$.display_name' ELSE '$.name' END) "
+			       "FROM rows r WHERE type = 'text' AND r.id = value AND r.tbl = CASE key WHEN 'location_id' "
+			       "THEN 'location' WHEN 'client_id' THEN 'client' WHEN 'specialist_id' THEN 'staff' END) "
+			       "AS nm FROM json_each(?1))",
 			       -1, &s, NULL) != SQLITE_OK)
 		return NULL;
 	sqlite3_bind_text(s, 1, json, -1, SQLITE_STATIC);

@@ -260,7 +260,7 @@ static int admin_list(kt_store *st, int argc, char **argv)
 	static const char *const loc_cols[] = {"id", "name", "time_zone", "address", "phone"};
 	static const char *const staff_cols[] = {"id", "role", "locations", "name", "email", "active"};
 	static const char *const client_cols[] = {"id", "name", "email", "phone", "locations"};
-	static const char *const service_cols[] = {"id", "name", "duration_min", "location", "price_cents"};
+	static const char *const service_cols[] = {"id", "name", "duration_min", "locations", "price_cents"};
 	static const char *const appt_cols[] = {"id",       "start",  "duration_min", "status",
 						"location", "client", "specialist"};
 	static const struct {
@@ -288,9 +288,11 @@ static int admin_list(kt_store *st, int argc, char **argv)
 		 "FROM client_location cl WHERE cl.client_id = c.id AND cl.location_id = ?2) ORDER BY c.id LIMIT ?1",
 		 client_cols, 5},
 		{"services",
-		 "SELECT s.id, s.name, s.duration_min, coalesce(l.name, '*'), s.price_cents FROM service s "
-		 "LEFT JOIN location l ON l.id = s.location_id WHERE ?2 IS NULL OR s.location_id IS NULL OR "
-		 "s.location_id = ?2 ORDER BY s.name, s.id LIMIT ?1",
+		 /* where it is offered is location_ids (the booking rules' list), not the old location_id */
+		 "SELECT s.id, s.name, s.duration_min, coalesce((SELECT group_concat(name, ',') FROM (SELECT l.name "
+		 "FROM location l WHERE instr(',' || s.location_ids || ',', ',' || l.id || ',') ORDER BY l.name)), "
+		 "'*'), s.price_cents FROM service s WHERE ?2 IS NULL OR coalesce(s.location_ids, '') = '' OR "
+		 "instr(',' || s.location_ids || ',', ',' || ?2 || ',') ORDER BY s.name, s.id LIMIT ?1",
 		 service_cols, 5},
 		{"appointments",
 		 "SELECT a.id, l.time_zone, a.start_at, a.duration_min, a.status, a.client_id, l.name, "

@@ -101,11 +101,14 @@ static int find_or_say(kt_store *st, const char *tbl, const char *col, const cha
 	return rc;
 }
 
-/* A comma list of names or ids to a comma list of ids. */
-static int find_list(kt_store *st, const char *tbl, const char *col, const char *list, char *out, size_t cap)
+/* A comma list of names or ids to a comma list of ids, and of the full names
+ * they were found as (names, ncap: for saying what changed). */
+static int find_list(kt_store *st, const char *tbl, const char *col, const char *list, char *out, size_t cap,
+		     char *names, size_t ncap)
 {
-	size_t o = 0;
+	size_t o = 0, no = 0;
 	out[0] = 0;
+	names[0] = 0;
 	for (const char *p = list; *p;) {
 		size_t n = strcspn(p, ",");
 		char one[128], id[KT_UUID_LEN + 1], name[128];
@@ -115,6 +118,8 @@ static int find_list(kt_store *st, const char *tbl, const char *col, const char 
 		if (o + KT_UUID_LEN + 2 > cap)
 			return fail("too many names in the list", tbl);
 		o += (size_t)snprintf(out + o, cap - o, "%s%s", o ? "," : "", id);
+		if (no < ncap)
+			no += (size_t)snprintf(names + no, ncap - no, "%s%s", no ? "," : "", name);
 		p += n + (p[n] == ',');
 	}
 	return 0;
@@ -350,7 +355,7 @@ int admin_service(kt_store *st, int argc, char **argv)
 					      "buffer_min"};
 	const char *val[NOPT] = {0}, *target = NULL;
 	char cents[24], locs[4096], specs[4096], err[256], id[KT_UUID_LEN + 1], svc_id[KT_UUID_LEN + 1], name[128];
-	char org[KT_UUID_LEN + 1] = "";
+	char org[KT_UUID_LEN + 1] = "", loc_names[4096], spec_names[4096];
 	kt_field f[NOPT];
 	int n = 0, i0;
 	bool create = argc >= 1 && !strcmp(argv[0], "create"), edit = argc >= 1 && !strcmp(argv[0], "edit");
@@ -377,10 +382,14 @@ int admin_service(kt_store *st, int argc, char **argv)
 		snprintf(cents, sizeof cents, "%lld", c);
 		val[PRICE] = cents;
 	}
-	if (val[LOCS] && find_list(st, "location", "name", val[LOCS], locs, sizeof locs))
+	if (val[LOCS] && find_list(st, "location", "name", val[LOCS], locs, sizeof locs, loc_names, sizeof loc_names))
 		return 1;
-	if (val[SPECS] && find_list(st, "staff", "display_name", val[SPECS], specs, sizeof specs))
+	if (val[SPECS] &&
+	    find_list(st, "staff", "display_name", val[SPECS], specs, sizeof specs, spec_names, sizeof spec_names))
 		return 1;
+	/* say the names as found ("Nina Zupan"), not as typed ("Nina") */
+	typed[LOCS] = val[LOCS] ? loc_names : NULL;
+	typed[SPECS] = val[SPECS] ? spec_names : NULL;
 	if (val[LOCS])
 		val[LOCS] = locs;
 	if (val[SPECS])

@@ -8,7 +8,9 @@
 #include <sodium.h>
 #include "cli/admin.h"
 #include "domain/org.h"
+#include "domain/resolve.h"
 #include "domain/staff.h"
+#include "kt_text.h"
 
 /* The mail settings for the links these commands queue; set by main.c
  * from --config before any command runs. */
@@ -24,12 +26,13 @@ const kt_portal_config *admin_portal_config(void)
 	return portal_cfg;
 }
 
-static void until_text(int64_t ms, char *out, size_t cap)
+/* When a link expires, in the organisation's local time with its zone, as
+ * every other time the commands print. */
+static void until_text(kt_store *st, const char *org, int64_t ms, char out[KT_TEXT_TIME])
 {
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, cap, "%Y-%m-%d %H:%M UTC", &tm);
+	char zone[RESOLVE_ZONE];
+	resolve_org_zone(st, org, zone);
+	kt_text_time(zone, ms, out);
 }
 
 static int token_key(kt_store *st, uint8_t key[32])
@@ -63,7 +66,7 @@ static int invite(kt_store *st, const char *org, int argc, char **argv)
 {
 	static const char *const names[] = {"--name", "--email", "--role", "--location", "--phone"};
 	const char *v[5], *pos[1];
-	char locs[64 * (KT_UUID_LEN + 1)], id[KT_UUID_LEN + 1], err[256] = "", until[64];
+	char locs[64 * (KT_UUID_LEN + 1)], id[KT_UUID_LEN + 1], err[256] = "", until[KT_TEXT_TIME];
 	uint8_t key[32];
 	int64_t exp = 0;
 	int npos, rc;
@@ -85,7 +88,7 @@ static int invite(kt_store *st, const char *org, int argc, char **argv)
 	sodium_memzero(key, sizeof key);
 	if (rc)
 		return admin_say_fail("staff invite", err);
-	until_text(exp, until, sizeof until);
+	until_text(st, org, exp, until);
 	printf("invited %s <%s> as %s%s%s; setup link queued (valid until %s) %s\n", a.name, a.email, a.role,
 	       v[3] ? " at " : "", v[3] ? v[3] : "", until, id);
 	return 0;
@@ -94,7 +97,7 @@ static int invite(kt_store *st, const char *org, int argc, char **argv)
 static int reset(kt_store *st, const char *org, int argc, char **argv)
 {
 	const char *v[1], *pos[1];
-	char id[KT_UUID_LEN + 1], err[256] = "", until[64];
+	char id[KT_UUID_LEN + 1], err[256] = "", until[KT_TEXT_TIME], name[200];
 	uint8_t key[32];
 	int64_t exp = 0;
 	int npos, rc;
@@ -113,9 +116,10 @@ static int reset(kt_store *st, const char *org, int argc, char **argv)
 	sodium_memzero(key, sizeof key);
 	if (rc)
 		return admin_say_fail("staff reset-password", err);
-	until_text(exp, until, sizeof until);
+	until_text(st, org, exp, until);
+	resolve_name(st, RESOLVE_STAFF, id, name, sizeof name); /* whom it found, not what was typed */
 	printf("password link queued for %s (valid until %s); the current password works until it is used\n",
-	       pos[0], until);
+	       name, until);
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <sodium.h>
 #include "kt_limits.h"
+#include "kt_text.h"
 #include "cli/setup.h"
 #include "domain/org.h"
 #include "domain/password.h"
@@ -111,9 +112,10 @@ static int ask_password(char *pw, size_t cap)
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)ECHO;
 	for (;;) {
+		/* echo off before the prompt shows: what is typed once it shows is never echoed, nor flushed */
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
 		printf("Owner's password (not shown; empty: mail a link to choose it): ");
 		fflush(stdout);
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
 		char *got = read_line(pw, cap);
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
 		printf("\n");
@@ -125,9 +127,9 @@ static int ask_password(char *pw, size_t cap)
 			printf("  %s\n", password_rule_text(rc));
 			continue;
 		}
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
 		printf("Again: ");
 		fflush(stdout);
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
 		got = read_line(again, sizeof again);
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
 		printf("\n");
@@ -276,10 +278,7 @@ int setup_main(const kt_portal_config *cfg, int argc, char **argv)
 			store_close(st);
 			return 1;
 		}
-		time_t t = (time_t)(exp / 1000);
-		struct tm tm;
-		gmtime_r(&t, &tm);
-		strftime(until, sizeof until, "%Y-%m-%d %H:%M UTC", &tm);
+		kt_text_time(a.location.time_zone, exp, until); /* local at the first location */
 		printf("queued a setup link for %s (valid until %s); the server mails it when it runs\n", a.owner_email,
 		       until);
 	}

@@ -350,25 +350,58 @@ class ReadmeTest(unittest.TestCase):
             self.expect(name, r, line in r.stdout, "setup did not say %r" % line)
         self.assertEqual(self.salon_sql("SELECT role, password_hash FROM staff"), [("owner", None)])
 
-    def check_own_salon_people(self, name, r):
-        for line in ("created location Graz (Europe/Vienna)", "invited Maja Kos <maja@lepota.si> as reception",
-                     "invited Nina Zupan <nina@lepota.si> as specialist at Maribor,Graz",
-                     "created client Eva Horvat at Maribor"):
+    def check_own_salon_places(self, name, r):
+        for line in ("created location London (Europe/London)",
+                     "Maribor (Europe/Ljubljana), Mondays: 09:00-12:00,13:00-19:00",
+                     "Maribor (Europe/Ljubljana), Saturdays: 08:00-13:00",
+                     "London (Europe/London), Tuesdays: 10:00-18:00",
+                     "Maribor (Europe/Ljubljana) is closed on 2031-12-25 (Christmas)"):
             self.expect(name, r, line in r.stdout, "no %r" % line)
-        cid = self.salon_sql("SELECT id FROM client")[0][0]
-        self.expect(name, r, "name\tid\nEva Horvat\t%s\n" % cid in r.stdout, "client find did not find her")
-        self.expect(name, r, len(re.findall(r"(?m)^\d+\tstaff_invite\tqueued\t", r.stdout)) == 3,
-                    "not three links queued")
+        self.assertEqual(self.salon_sql("SELECT name, time_zone FROM location ORDER BY name"),
+                         [("London", "Europe/London"), ("Maribor", "Europe/Ljubljana")])
+
+    def check_own_salon_people(self, name, r):
+        for line in ("invited Maja Kos <maja@lepota.si> as reception at Maribor,London",
+                     "invited Nina Zupan <nina@lepota.si> as specialist at Maribor,London",
+                     "Nina Zupan at London (Europe/London), Saturdays: 10:00-18:00", "created service Haircut"):
+            self.expect(name, r, line in r.stdout, "no %r" % line)
+        self.expect(name, r, re.search(r"(?m)^Saturday +10:00-18:00 +Nina Zupan 10:00-18:00$", r.stdout),
+                    "hours show London does not show Nina on Saturdays")
         self.assertEqual(self.salon_sql("SELECT l.name FROM staff s JOIN staff_location sl ON sl.staff_id = s.id "
                                         "JOIN location l ON l.id = sl.location_id WHERE s.email = "
-                                        "'nina@lepota.si' ORDER BY l.name"), [("Graz",), ("Maribor",)])
+                                        "'nina@lepota.si' ORDER BY l.name"), [("London",), ("Maribor",)])
+        nina = self.salon_sql("SELECT id FROM staff WHERE email = 'nina@lepota.si'")[0][0]
+        self.assertEqual(self.salon_sql("SELECT duration_min, price_cents, specialist_ids FROM service"),
+                         [(45, 3000, nina)])
+        # the owner's and both staff links wait in the outbox
+        self.assertEqual(self.salon_sql("SELECT count(*) FROM outbox"), [(3,)])
+
+    def check_own_salon_clients(self, name, r):
+        eva = self.salon_sql("SELECT id FROM client")[0][0]
+        self.expect(name, r, "created client Eva Horvat at Maribor %s" % eva in r.stdout, "Eva not created")
+        self.expect(name, r, "3\tphone\texisting client Eva Horvat (%s)" % eva in r.stdout,
+                    "the import did not find Eva's card")
+        self.expect(name, r, "imported 1 client(s) into Maribor" in r.stdout, "not one client imported")
+        self.expect(name, r, re.search(r"(?m)^Špela Kranjc\t%s$" % UUID, r.stdout), "client find did not find her")
+        self.assertEqual(self.salon_sql("SELECT count(*) FROM client"), [(2,)])
+
+    def check_own_salon_book(self, name, r):
+        self.expect(name, r, re.search(r"booked Špela Kranjc with Nina Zupan at London, 2031-03-08 11:00 GMT "
+                                       r"\(45 min\): appointment %s" % UUID, r.stdout), "not booked")
+        self.expect(name, r, "London is open 10:00-18:00 on Saturdays (Europe/London); 09:00-09:45 on 2031-03-08 "
+                    "is outside" in r.stderr, "the early booking was not refused with its reason")
+        self.expect(name, r, re.search(r"(?m)^%s\t2031-03-08 11:00 GMT\t45\tbooked\tLondon\tŠpela Kranjc\t"
+                                       r"Nina Zupan$" % UUID, r.stdout), "the listing does not show it")
+        want = int(datetime.datetime(2031, 3, 8, 11, 0, tzinfo=zoneinfo.ZoneInfo("Europe/London")).timestamp())
+        self.assertEqual(self.salon_sql("SELECT start_at FROM appointment"), [(want * 1000,)])
 
     def test_readme_blocks_do_what_the_text_says(self):
         with open(README) as f:
             found = blocks(f.read())
         names = [n for n, _ in found]
         checks = ["make-run", "owner", "specialist", "reception", "ids", "watch", "write", "moved", "privacy",
-                  "erase", "offline", "visit", "batch", "audit", "own-salon", "own-salon-people", "import"]
+                  "erase", "offline", "visit", "batch", "audit", "own-salon", "own-salon-places", "own-salon-people", "own-salon-clients",
+                  "own-salon-book", "import"]
         self.assertEqual(names, checks, "README markers and the test's checks differ")
         for name, code in found:
             if name == "make-run":
