@@ -7,6 +7,7 @@
 #include <time.h>
 #include <sodium.h>
 #include "cli/admin.h"
+#include "kt_text.h"
 #include "domain/staff.h"
 
 /* The mail settings for the links these commands queue; set by main.c
@@ -23,12 +24,12 @@ const kt_portal_config *admin_portal_config(void)
 	return portal_cfg;
 }
 
-static void until_text(int64_t ms, char *out, size_t cap)
+/* When a link stops working, in the local time of the person's business. */
+static void until_text(kt_store *st, const char *org, int64_t ms, char until[KT_TEXT_TIME])
 {
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, cap, "%Y-%m-%d %H:%M UTC", &tm);
+	char zone[RESOLVE_ZONE];
+	resolve_org_zone(st, org, zone);
+	kt_text_time(zone, ms, until);
 }
 
 static int token_key(kt_store *st, uint8_t key[32])
@@ -42,7 +43,7 @@ static int invite(kt_store *st, int argc, char **argv)
 	enum { NAME, EMAIL, ROLE, LOC, PHONE, ORG };
 	admin_opt o[] = {{"--name"}, {"--email"}, {"--role"}, {"--location"}, {"--phone"}, {"--org"}};
 	const char *pos[1];
-	char locs[64 * (KT_UUID_LEN + 1)], id[KT_UUID_LEN + 1], err[256] = "", until[64], org[KT_UUID_LEN + 1];
+	char locs[64 * (KT_UUID_LEN + 1)], id[KT_UUID_LEN + 1], err[256] = "", until[KT_TEXT_TIME], org[KT_UUID_LEN + 1];
 	uint8_t key[32];
 	int64_t exp = 0;
 	int npos, rc;
@@ -73,7 +74,7 @@ static int invite(kt_store *st, int argc, char **argv)
 	sodium_memzero(key, sizeof key);
 	if (rc)
 		return admin_say_fail("staff invite", err);
-	until_text(exp, until, sizeof until);
+	until_text(st, org, exp, until);
 	printf("invited %s <%s> as %s%s%s; setup link queued (valid until %s) %s\n", a.name, a.email, a.role,
 	       o[LOC].value ? " at " : "", o[LOC].value ? o[LOC].value : "", until, id);
 	return 0;
@@ -82,7 +83,7 @@ static int invite(kt_store *st, int argc, char **argv)
 static int reset(kt_store *st, int argc, char **argv)
 {
 	const char *pos[1];
-	char id[KT_UUID_LEN + 1], err[256] = "", until[64], name[256];
+	char id[KT_UUID_LEN + 1], err[256] = "", until[KT_TEXT_TIME], name[256];
 	uint8_t key[32];
 	int64_t exp = 0;
 	int npos, rc;
@@ -101,7 +102,10 @@ static int reset(kt_store *st, int argc, char **argv)
 	sodium_memzero(key, sizeof key);
 	if (rc)
 		return admin_say_fail("staff reset-password", err);
-	until_text(exp, until, sizeof until);
+	char org[KT_UUID_LEN + 1] = "";
+	if (resolve_org_of(st, "staff", id, org) != KT_OK)
+		org[0] = 0;
+	until_text(st, *org ? org : NULL, exp, until);
 	resolve_name(st, RESOLVE_STAFF, id, name, sizeof name);
 	printf("password link queued for %s (valid until %s); the current password works until it is used\n", name,
 	       until);

@@ -16,6 +16,7 @@
 #include "domain/portal.h"
 #include "domain/revoke.h"
 #include "db/validate.h"
+#include "kt_text.h"
 
 void portal_config_defaults(kt_portal_config *c)
 {
@@ -141,13 +142,8 @@ static int exec_text(kt_store *st, const char *sql, const char *a, int64_t b)
 	return rc;
 }
 
-static void utc_text(int64_t ms, char *out, size_t cap)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, cap, "%Y-%m-%d %H:%M UTC", &tm);
-}
+/* Mail goes out in UTC, labelled so: the reader may be anywhere. */
+#define utc_text(ms, out, cap) kt_text_time(NULL, ms, out)
 
 /* The mail text. Plain, short, with the one link in it. */
 static char *mail_body(const kt_portal_config *cfg, kt_setup_kind kind, const char *name, const char *salon,

@@ -13,14 +13,10 @@
 #include "domain/policy.h"
 #include "domain/revoke.h"
 #include "domain/staff.h"
+#include "kt_text.h"
 
-static void utc_text(int64_t ms, char *out, size_t cap)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, cap, "%Y-%m-%d %H:%M UTC", &tm);
-}
+/* Mail goes out in UTC, labelled so: the reader may be anywhere. */
+#define utc_text(ms, out, cap) kt_text_time(NULL, ms, out)
 
 static char *link_body(const kt_portal_config *cfg, kt_setup_kind kind, const char *name, const char *salon,
 		       const char *role, const char *hex, int64_t exp)
