@@ -29,9 +29,7 @@ static const char *const kind_table[] = {"location", "staff", "client", "service
 static const char *const kind_noun[] = {"location", "staff member", "client", "service", "organisation"};
 static const char *const kind_nouns[] = {"locations", "staff members", "clients", "services", "organisations"};
 
-/* An id typed in part: at least this many of its characters, hex and dashes
- * only, so that a short name ("Ana") is never read as one. */
-#define ID_PREFIX_MIN 4
+
 
 static void cands_free(cands *c)
 {
@@ -154,26 +152,6 @@ static bool id_exists(kt_store *st, resolve_kind kind, const resolve_scope *sc, 
 	return found;
 }
 
-/* Could typed be the start of an id? */
-static bool id_like(const char *typed)
-{
-	size_t n = strlen(typed);
-	return n >= ID_PREFIX_MIN && n <= KT_UUID_LEN && strspn(typed, "0123456789abcdef-") == n;
-}
-
-/* How the typed text matches a row: 2 its name (or a staff member's
- * e-mail), 1 the start of its name, of a word in it or of its id, 0 not. */
-static int row_match(const char *id, const char *name, const char *email, const char *typed, bool idish)
-{
-	char f[NAME_MAX_BYTES * 3];
-	int m = kt_text_name_match(name, typed);
-	if (m < 2 && email && kt_text_fold(email, f, sizeof f) == KT_OK && !strcmp(f, typed))
-		return 2;
-	if (!m && idish && !strncmp(id, typed, strlen(typed)))
-		return 1;
-	return m;
-}
-
 static int org_count(kt_store *st)
 {
 	sqlite3_stmt *q;
@@ -190,7 +168,7 @@ static int scan(kt_store *st, resolve_kind kind, const resolve_scope *sc, const 
 {
 	sqlite3_stmt *q;
 	int rc = KT_OK, step, rows = 0;
-	bool idish = id_like(typed), orgs = kind != RESOLVE_ORG && !(sc && sc->org) && org_count(st) > 1;
+	bool orgs = kind != RESOLVE_ORG && !(sc && sc->org) && org_count(st) > 1;
 	if (sqlite3_prepare_v2(store_db(st), scan_sql(kind), -1, &q, NULL) != SQLITE_OK)
 		return KT_EIO;
 	if (sc && sc->org)
@@ -212,8 +190,8 @@ static int scan(kt_store *st, resolve_kind kind, const resolve_scope *sc, const 
 				continue; /* erased, or its key is not in this keyring */
 		} else
 			kt_strcpy_cut(name, sizeof name, (const char *)sqlite3_column_text(q, 1));
-		int m = row_match(id, name, kind == RESOLVE_STAFF ? (const char *)sqlite3_column_text(q, 4) : NULL,
-				  typed, idish);
+		int m = kt_text_row_match(id, name, kind == RESOLVE_STAFF ? (const char *)sqlite3_column_text(q, 4) : NULL,
+					  typed);
 		if (!m)
 			continue;
 		if (orgs) /* the same name may stand in two businesses: say whose */

@@ -317,7 +317,7 @@ class LocalTimeTest(unittest.TestCase):
 
     def test_a_start_of_the_id_or_a_staff_members_email(self):
         cid, name = self.unique_client()
-        out = self.admin("consent", "show", cid[:24])
+        out = self.admin("consent", "show", cid[:28])
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertIn(name, out.stdout)
         # the time part of ids is shared by rows made together: too short a start is ambiguous
@@ -613,6 +613,14 @@ class ClientLsTest(unittest.TestCase):
         out = self.ls("--specialist", self.spec.lower(), "--client", self.client.upper(), "--status", "cancelled")
         self.assertEqual(self.ids(out), [self.booked["next"]])
         self.assertEqual(out.stdout.strip().split("\n")[1].split("\t")[2], "cancelled")
+        # the device resolves by the server's rule: a specialist's e-mail, the start of a location's id
+        email = h.account(self.accounts, "specialist", "Lepota Maribor")["email"]
+        con = sqlite3.connect(self.db)
+        mb, = con.execute("SELECT id FROM location WHERE name = 'Lepota Maribor'").fetchone()
+        con.close()
+        out = self.ls("--specialist", email.upper(), "--location", mb[:28], "--client", self.client, "--from",
+                      "2030-01-01")
+        self.assertEqual(self.ids(out), [self.booked["mb"], self.booked["next"]])
 
     def test_an_ambiguous_or_unknown_name_or_a_bad_date_is_refused(self):
         out = self.ls("--location", "Lep", check=False)
