@@ -52,7 +52,8 @@ int admin_want_list(kt_store *st, resolve_kind kind, const resolve_scope *sc, co
 /* The organisation a command acts in: --org's (text), else the only one
  * (resolve_org_arg). Same statuses as admin_want. */
 int admin_want_org(kt_store *st, const char *text, char org[KT_UUID_LEN + 1]);
-int admin_say_fail(const char *what, const char *err); /* "kartoteka-server admin: what: err", returns 1 */
+/* "kartoteka-server admin: what: err" (err may be NULL) on stderr; returns 1. */
+int admin_say_fail(const char *what, const char *err);
 
 int admin_location(kt_store *st, int argc, char **argv);
 int admin_staff_more(kt_store *st, int argc, char **argv);

@@ -117,5 +117,5 @@ int admin_want_org(kt_store *st, const char *text, char org[KT_UUID_LEN + 1])
 
 int admin_say_fail(const char *what, const char *err)
 {
-	return cli_say("admin", 1, NULL, "%s: %s", what, err);
+	return cli_say("admin", 1, NULL, "%s%s%s", what, err ? ": " : "", err ? err : "");
 }

@@ -30,11 +30,7 @@ static int usage(const char *what)
 	return 2;
 }
 
-static int fail(const char *what, const char *detail)
-{
-	fprintf(stderr, "kartoteka-server admin: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
-	return 1;
-}
+#define fail admin_say_fail
 
 /* The client typed (id, name or the start of it) into id, and the zone its
  * times are shown in (its organisation's first location). Returns 0, or the

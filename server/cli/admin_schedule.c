@@ -39,11 +39,7 @@ static int usage(const char *what)
 	return 2;
 }
 
-static int fail(const char *what, const char *detail)
-{
-	fprintf(stderr, "kartoteka-server admin: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
-	return 1;
-}
+#define fail admin_say_fail
 
 /* A location named as everywhere (resolve.h), with its name and zone for
  * what the command says; 0, or the exit status (the reason printed). */
