@@ -1,6 +1,8 @@
 /* kt_err.c - names and texts of the error space. The wire names are a public
  * contract (proto/PROTOCOL.md lists them); add at the end, never rename. */
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include "kt_err.h"
 
@@ -78,4 +80,15 @@ int kt_err_from_name(const char *name, size_t len)
 		if (strlen(errs[i].name) == len && memcmp(errs[i].name, name, len) == 0)
 			return i;
 	return KT_EINTERNAL;
+}
+
+int kt_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	va_list ap;
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return code;
 }

@@ -4,6 +4,8 @@
 #ifndef KT_ERR_H
 #define KT_ERR_H
 
+#include <stddef.h>
+
 typedef enum kt_err {
 	KT_OK = 0,
 	KT_EMALFORMED,      /* "malformed": bytes are not the MessagePack we expect */
@@ -59,6 +61,10 @@ typedef enum kt_err {
 const char *kt_err_name(int code);
 /* Human text for logs and CLI output. Never NULL. */
 const char *kt_strerror(int code);
+
+/* Put one sentence for a person into err[errlen] (either may be NULL/0)
+ * and return code: `return kt_fail(err, errlen, KT_EINVALID, "name: ...")`. */
+int kt_fail(char *err, size_t errlen, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Reverse of kt_err_name; unknown names map to KT_EINTERNAL. */
 int kt_err_from_name(const char *name, size_t len);
 

@@ -120,6 +120,18 @@ int kt_text_name_match(const char *name, const char *typed)
 	return 0;
 }
 
+int kt_text_row_match(const char *id, const char *name, const char *email, const char *typed)
+{
+	char f[1536];
+	size_t n = strlen(typed);
+	int m = kt_text_name_match(name, typed);
+	if (m < 2 && email && kt_text_fold(email, f, sizeof f) == KT_OK && !strcmp(f, typed))
+		return 2;
+	if (!m && id && n >= 4 && n <= 36 && strspn(typed, "0123456789abcdef-") == n && !strncmp(id, typed, n))
+		return 1;
+	return m;
+}
+
 void kt_text_mask_email(const char *e, char *out, size_t cap)
 {
 	const char *at = e ? strchr(e, '@') : NULL;

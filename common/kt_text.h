@@ -44,6 +44,13 @@ int kt_text_fold(const char *in, char *out, size_t cap);
  * Maribor"), 0 not at all. The one rule both CLIs resolve names by. */
 int kt_text_name_match(const char *name, const char *typed_folded);
 
+/* How a typed text (folded) names a row, the whole rule of both CLIs'
+ * resolvers: 2 its name, or its e-mail (email: NULL for rows not named so);
+ * 1 the start of its name or of a word in it, or of its id (at least 4
+ * characters, hex digits and dashes only, so that a short name is never
+ * read as one); 0 not at all. An exact id is the caller's to check first. */
+int kt_text_row_match(const char *id, const char *name, const char *email, const char *typed_folded);
+
 /* Contact data shown only far enough to tell two people apart:
  * "an***@example.com", "+386 ** *** 222". "" for NULL or no '@'. */
 void kt_text_mask_email(const char *email, char *out, size_t cap);

@@ -454,8 +454,9 @@ static int register_sql_functions(sqlite3 *db)
 }
 
 /* A location, staff member or client named as people type it, looked up in
- * the cache by the same rules as the server's (kt_text_name_match): an
- * exact id, an exact name, a unique start of the name or of a word in it. */
+ * the cache by the same rules as the server's (kt_text_row_match): an
+ * exact id, an exact name (staff: or e-mail), a unique start of the name,
+ * of a word in it or of the id. */
 static int cache_resolve(sqlite3 *db, const char *tbl, const char *field, const char *nouns, const char *opt,
 			 const char *typed, char id[KT_UUID_LEN + 1])
 {
@@ -482,7 +483,9 @@ static int cache_resolve(sqlite3 *db, const char *tbl, const char *field, const 
 	}
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *rid = (const char *)sqlite3_column_text(s, 0), *name = (const char *)sqlite3_column_text(s, 1);
-		int m = !strcmp(rid, typed) ? 3 : kt_text_name_match(name, folded);
+		int m = !strcmp(rid, typed) ? 3
+			: kt_text_row_match(rid, name,
+					    !strcmp(tbl, "staff") ? (const char *)sqlite3_column_text(s, 2) : NULL, folded);
 		if (!m || m < best)
 			continue;
 		if (m > best)

@@ -4,13 +4,13 @@
  * parsed strictly: an unknown or repeated option is a usage error, never
  * silently ignored. Never prints password hashes. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "cli/admin.h"
 #include "domain/ops.h"
+#include "cli/say.h"
 #include "cli/table.h"
 #include "domain/resolve.h"
 #include "domain/revoke.h"
@@ -20,164 +20,21 @@ enum { ADMIN_OK = 0, ADMIN_FAIL = 1, ADMIN_USAGE = 2 };
 
 #define ADMIN_MAX_POS 4
 
-void admin_usage_print(FILE *f)
-{
-	fprintf(f, "usage: kartoteka-server admin --db FILE SUBCOMMAND\n"
-			"  appointment create --location L --client C --specialist P --start TIME\n"
-			"                     [--duration MIN] [--services S,S] [--status ST]\n"
-			"                     [--note TEXT] [--internal-note TEXT]\n"
-			"                     [--allow-overlap | --override RULE,RULE] [--reason TEXT]\n"
-			"                     says what it booked; the last word is the new id\n"
-			"  appointment move ID [--location L] [--specialist P] [--start TIME]\n"
-			"                     [--allow-overlap | --override RULE,RULE] [--reason TEXT]\n"
-			"  appointment cancel ID\n"
-			"  client set C FIELD VALUE | client set C FIELD --clear\n"
-			"  client create --name NAME [--email E] [--phone P] [--location L]   a new card\n"
-			"  client edit C [--name N] [--email E] [--phone P] [--birthday YYYY-MM-DD] [--address A]\n"
-			"  client merge KEEP DUPLICATE    the duplicate's appointments, visits and consents move\n"
-			"                              to KEEP; the duplicate card is removed (audited)\n"
-			"  client find TEXT [--limit N]  by name, phone or e-mail; names and ids\n"
-			"  location list               with time zones; closed ones say so\n"
-			"  location create --name N --time-zone ZONE [--address A] [--phone P]\n"
-			"  location edit L [--name N] [--time-zone ZONE] [--address A] [--phone P]\n"
-			"  location close L            it keeps its history and takes no new bookings\n"
-			"  staff invite --name N --email E --role ROLE [--location L,L] [--phone P]\n"
-			"                              mails a link to choose a password [--config FILE]\n"
-			"  staff reset-password P      mails a new password link [--config FILE]\n"
-			"  list locations|staff|clients|services|appointments [--location L] [--limit N]\n"
-			"       [--from DATE|TIME] [--to DATE|TIME] (appointments) [--json]\n"
-			"                              a header row, then tab-separated rows, id first\n"
-			"  device list [--json]        the device register, newest first\n"
-			"  device sign-out ID          end the device's sessions (it may sign in again)\n"
-			"  device revoke ID            a lost device: sessions end, it must wipe its data\n"
-			"  device lost ID              revoke it and record that it will never come back:\n"
-			"                              erasures stop waiting for its purge receipt\n"
-			"  staff deactivate P          the person can no longer sign in; sessions end\n"
-			"  staff location P add|remove L    where the person works\n"
-			"  staff role P ROLE           owner, manager, reception or specialist\n"
-			"  hours set L DAYS INTERVALS|closed    opening hours: mon-sat 09:00-12:00,13:00-19:00\n"
-			"  hours show L                opening and working hours by weekday, local time\n"
-			"  closed add L YYYY-MM-DD [--reason TEXT]   a closed day (holiday)\n"
-			"  staff hours set P L DAYS INTERVALS|off   working hours there\n"
-			"  staff time-off add P --from TIME --to TIME [--reason TEXT]\n"
-			"                              TIME local to the person's first location\n"
-			"  service create --name N --duration MIN --price 25.00 [--locations L,L]\n"
-			"                 [--specialists P,P] [--buffer MIN]    prints the new id\n"
-			"  service edit S [the same options]\n"
-			"  consent C PURPOSE grant|withdraw --text-version V [--source in_salon|email_link]\n"
-			"                              [--at TIME]              says what it recorded\n"
-			"  consent show C [--json]     history and state\n"
-			"  portal invite C [--config FILE]   send a portal password-setup link\n"
-			"  portal outbox [--limit N] [--json]   outgoing mail and its delivery state\n"
-			"  help                        this text (also --help after any subcommand)\n"
-			"L, P, C, S: a location, staff member, client or service by id, by name, or by\n"
-			"  the start of its name or of a word in it (--location Maribor, --client \"Ana N\");\n"
-			"  case does not matter, accents do. An ambiguous name lists the candidates.\n"
-			"TIME: local time at the appointment's location, 2027-01-15 09:30 (or with :SS);\n"
-			"  an explicit offset is taken as given: 2027-01-15 09:30+01:00, 2027-01-15T08:30Z.\n"
-			"  A time the clocks skip (daylight saving time starts) is refused.\n"
-			"DATE: 2027-01-15, a whole day, local to --location (else to the first location).\n"
-			"Times print local with the zone (2027-01-15 09:30 CET); --json prints ISO 8601\n"
-			"  UTC instants (2027-01-15T08:30:00Z).\n"
-			"ST: booked (default), confirmed, cancelled, no_show, done\n"
-			"--allow-overlap: book the specialist even when busy then (the reason is audited)\n"
-			"--override: book against the named booking rules (overlap, opening_hours, closed_day,\n"
-			"   working_hours, time_off, specialist_service, location_service, buffer); the reason\n"
-			"   is audited with each rule overridden\n"
-			"exit status: 0 done, 1 failed, 2 usage (also: a name not found or ambiguous;\n"
-			"  nothing is changed then)\n");
-}
 
 static void admin_usage(void)
 {
 	admin_usage_print(stderr);
 }
 
-static int admin_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int admin_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int admin_fail(const char *fmt, ...)
-{
-	va_list ap;
-	fputs("kartoteka-server admin: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return ADMIN_FAIL;
-}
-
-/* A value that cannot be used (a time the clocks skip, a bad date): status
- * 2 like a usage error, without burying the reason under the whole usage. */
-static int admin_input_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int admin_input_error(const char *fmt, ...)
-{
-	va_list ap;
-	fputs("kartoteka-server admin: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return ADMIN_USAGE;
-}
-
-static int admin_usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	fputs("kartoteka-server admin: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	admin_usage();
-	return ADMIN_USAGE;
-}
+/* Said on stderr: a failure (1); a value that cannot be used (a time the
+ * clocks skip, a bad date: 2 like a usage error, without burying the
+ * reason under the whole usage); a usage error (2, then the usage). */
+#define admin_fail(...) cli_say("admin", ADMIN_FAIL, NULL, __VA_ARGS__)
+#define admin_input_error(...) cli_say("admin", ADMIN_USAGE, NULL, __VA_ARGS__)
+#define admin_usage_error(...) cli_say("admin", ADMIN_USAGE, admin_usage_print, __VA_ARGS__)
 
 /* ---- arguments ---- */
 
-typedef struct admin_opt {
-	const char *name;  /* "--start" */
-	bool flag;         /* takes no value */
-	const char *value; /* set by admin_parse */
-	bool seen;
-} admin_opt;
-
-/* Sort argv into the options of opts and at most max positionals. "--" ends
- * the options (for values that start with "--"). */
-static int admin_parse(int argc, char **argv, admin_opt *opts, int nopts, const char **pos, int max,
-		       int *npos)
-{
-	bool only_pos = false;
-	*npos = 0;
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		admin_opt *o = NULL;
-		if (!only_pos && !strcmp(a, "--")) {
-			only_pos = true;
-			continue;
-		}
-		if (only_pos || strncmp(a, "--", 2) != 0) {
-			if (*npos == max)
-				return admin_usage_error("unexpected argument '%.60s'", a);
-			pos[(*npos)++] = a;
-			continue;
-		}
-		for (int k = 0; k < nopts && !o; k++)
-			if (!strcmp(a, opts[k].name))
-				o = &opts[k];
-		if (!o)
-			return admin_usage_error("unknown option %.60s", a);
-		if (o->seen)
-			return admin_usage_error("%s given twice", o->name);
-		o->seen = true;
-		if (o->flag)
-			continue;
-		if (i + 1 >= argc)
-			return admin_usage_error("%s needs a value", o->name);
-		o->value = argv[++i];
-	}
-	return ADMIN_OK;
-}
 
 /* A whole decimal number in [min, max]. */
 static bool parse_int(const char *s, long long min, long long max, long long *out)
@@ -191,19 +48,7 @@ static bool parse_int(const char *s, long long min, long long max, long long *ou
 	return true;
 }
 
-/* A row named by what the operator typed (resolve.h): its id, a name or
- * the start of one. Not found or ambiguous is a usage error (2): nothing
- * was changed, and the message lists the candidates to pick from. */
-static int want(kt_store *st, resolve_kind kind, const resolve_scope *sc, const char *opt, const char *text,
-		char id[KT_UUID_LEN + 1])
-{
-	char err[RESOLVE_ERR];
-	int rc = resolve_id(st, kind, sc, opt, text, id, err, sizeof err);
-	if (!rc)
-		return ADMIN_OK;
-	fprintf(stderr, "kartoteka-server admin: %s\n", err);
-	return rc == KT_EIO || rc == KT_ENOMEM ? ADMIN_FAIL : ADMIN_USAGE;
-}
+
 
 /* ---- list ---- */
 
@@ -320,7 +165,7 @@ static int admin_list(kt_store *st, int argc, char **argv)
 	if ((opts[FROM].value || opts[TO].value) && strcmp(pos[0], "appointments"))
 		return admin_usage_error("--from and --to filter appointments");
 	if (opts[LOC].value) {
-		if ((rc = want(st, RESOLVE_LOCATION, NULL, "--location", opts[LOC].value, loc)))
+		if ((rc = admin_want(st, RESOLVE_LOCATION, NULL, "--location", opts[LOC].value, loc)))
 			return rc;
 		resolve_location_zone(st, loc, zone);
 	} else
@@ -411,34 +256,6 @@ static void say_appt(kt_store *st, const char *verb, const char *id, bool with_i
 	       with_id ? ": appointment " : "", with_id ? id : "");
 }
 
-/* "a,b" of service names or ids, each resolved at the location, into a
- * comma list of ids (out[cap]). */
-static int want_services(kt_store *st, const resolve_scope *sc, const char *list, char *out, size_t cap)
-{
-	char *copy = kt_strndup(list, strlen(list)), *save = NULL;
-	size_t len = 0;
-	int rc = ADMIN_OK;
-	if (!copy)
-		return admin_fail("out of memory");
-	out[0] = 0;
-	for (char *tok = strtok_r(copy, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
-		char id[KT_UUID_LEN + 1];
-		while (*tok == ' ')
-			tok++;
-		if (!*tok)
-			continue;
-		if ((rc = want(st, RESOLVE_SERVICE, sc, "--services", tok, id)))
-			break;
-		if (len + KT_UUID_LEN + 2 > cap) {
-			rc = admin_usage_error("--services: too many services");
-			break;
-		}
-		len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? "," : "", id);
-	}
-	free(copy);
-	return rc;
-}
-
 static int admin_appt_create(kt_store *st, int argc, char **argv)
 {
 	enum { LOC, CLIENT, SPEC, START, DURATION, SERVICES, STATUS, NOTE, INTERNAL, ALLOW, REASON, OVERRIDE };
@@ -460,14 +277,15 @@ static int admin_appt_create(kt_store *st, int argc, char **argv)
 	if (o[DURATION].value && !parse_int(o[DURATION].value, 1, 24 * 60, &minutes))
 		return admin_usage_error("--duration wants minutes, 1 to 1440");
 	/* the location first: the others are looked up in its organisation */
-	if ((rc = want(st, RESOLVE_LOCATION, NULL, "--location", o[LOC].value, loc)))
+	if ((rc = admin_want(st, RESOLVE_LOCATION, NULL, "--location", o[LOC].value, loc)))
 		return rc;
 	if (resolve_org_of(st, "location", loc, org))
 		return admin_fail("cannot read the location");
 	resolve_scope sc = {org, loc};
-	if ((rc = want(st, RESOLVE_CLIENT, &sc, "--client", o[CLIENT].value, client)) ||
-	    (rc = want(st, RESOLVE_STAFF, &sc, "--specialist", o[SPEC].value, spec)) ||
-	    (o[SERVICES].value && (rc = want_services(st, &sc, o[SERVICES].value, services, sizeof services))))
+	if ((rc = admin_want(st, RESOLVE_CLIENT, &sc, "--client", o[CLIENT].value, client)) ||
+	    (rc = admin_want(st, RESOLVE_STAFF, &sc, "--specialist", o[SPEC].value, spec)) ||
+	    (o[SERVICES].value && (rc = admin_want_list(st, RESOLVE_SERVICE, &sc, "--services", o[SERVICES].value, services,
+							sizeof services))))
 		return rc;
 	/* --start is local to the appointment's location */
 	resolve_location_zone(st, loc, zone);
@@ -511,8 +329,8 @@ static int admin_appt_move(kt_store *st, int argc, char **argv)
 	if (!kt_uuid_valid(pos[0], strlen(pos[0])) || resolve_org_of(st, "appointment", pos[0], org))
 		return admin_fail("no appointment %.40s", pos[0]);
 	resolve_scope sc = {org, NULL};
-	if ((o[0].value && (rc = want(st, RESOLVE_LOCATION, &sc, "--location", o[0].value, loc))) ||
-	    (o[1].value && (rc = want(st, RESOLVE_STAFF, &sc, "--specialist", o[1].value, spec))))
+	if ((o[0].value && (rc = admin_want(st, RESOLVE_LOCATION, &sc, "--location", o[0].value, loc))) ||
+	    (o[1].value && (rc = admin_want(st, RESOLVE_STAFF, &sc, "--specialist", o[1].value, spec))))
 		return rc;
 	if (o[2].value) {
 		/* local to where the appointment will be: the new location, if any */
@@ -596,7 +414,7 @@ static int admin_client(kt_store *st, int argc, char **argv)
 	clear |= o[0].seen;
 	if (npos != (clear ? 2 : 3) || (o[0].seen && !set))
 		return admin_usage_error("client set CLIENT FIELD VALUE, or client set CLIENT FIELD --clear");
-	if ((rc = want(st, RESOLVE_CLIENT, NULL, "client", pos[0], id)))
+	if ((rc = admin_want(st, RESOLVE_CLIENT, NULL, "client", pos[0], id)))
 		return rc;
 	long long before = client_version(st, id);
 	if ((rc = ops_client_set(st, id, pos[1], clear ? NULL : pos[2], err, sizeof err)))
@@ -715,12 +533,12 @@ static int admin_staff_rights(kt_store *st, int argc, char **argv)
 		return rc;
 	if (is_loc ? npos != 3 || (strcmp(pos[1], "add") && strcmp(pos[1], "remove")) : npos != 2)
 		return admin_usage_error(is_loc ? "staff location STAFF add|remove LOCATION" : "staff role STAFF ROLE");
-	if ((rc = want(st, RESOLVE_STAFF, NULL, "staff", pos[0], id)))
+	if ((rc = admin_want(st, RESOLVE_STAFF, NULL, "staff", pos[0], id)))
 		return rc;
 	if (resolve_org_of(st, "staff", id, org))
 		return admin_fail("no staff member %s", pos[0]);
 	resolve_scope sc = {org, NULL};
-	if (is_loc && (rc = want(st, RESOLVE_LOCATION, &sc, "location", pos[2], loc)))
+	if (is_loc && (rc = admin_want(st, RESOLVE_LOCATION, &sc, "location", pos[2], loc)))
 		return rc;
 	if ((rc = revoke_may_staff(st, NULL, id)))
 		return admin_fail("no staff member %s", pos[0]);
@@ -759,7 +577,7 @@ static int admin_staff(kt_store *st, int argc, char **argv)
 		return rc;
 	if (npos != 1)
 		return admin_usage_error("staff deactivate needs the staff member's name or id");
-	if ((rc = want(st, RESOLVE_STAFF, NULL, "staff", pos[0], id)))
+	if ((rc = admin_want(st, RESOLVE_STAFF, NULL, "staff", pos[0], id)))
 		return rc;
 	if ((rc = revoke_may_staff(st, NULL, id)))
 		return admin_fail("no staff member %s", pos[0]);

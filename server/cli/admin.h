@@ -33,13 +33,27 @@ const kt_portal_config *admin_portal_config(void);
 
 /* location, staff invite|reset-password, client create|edit|merge|find
  * (admin_location.c, admin_staff.c, admin_client.c). Same exit statuses. */
-/* Options for those files: names[i] ("--name") takes a value into vals[i]
- * (NULL when absent; a name ending in '!' is a flag, its value "1"); the
- * rest are positionals, at most maxpos. Prints the usage error and
- * returns 2, or 0. */
-int admin_opts(int argc, char **argv, const char *const *names, const char **vals, int n, const char **pos,
-	       int maxpos, int *npos);
-int admin_say_fail(const char *what, const char *err); /* "kartoteka-server admin: what: err", returns 1 */
+
+/* The helpers every admin file uses, so that options, names and messages
+ * are read and said the same way in every subcommand (admin_common.c). */
+#include "cli/args.h"
+typedef cli_opt admin_opt;
+/* cli_args for admin: a mistake is followed by the admin usage (2). */
+int admin_parse(int argc, char **argv, admin_opt *opts, int nopts, const char **pos, int max, int *npos);
+/* The row text names (resolve.h: an id, a name or the start of one). Not
+ * found or ambiguous prints why (the candidates) and returns 2: nothing was
+ * changed; 1 when the database cannot be read; 0 and id. */
+#include "domain/resolve.h"
+int admin_want(kt_store *st, resolve_kind kind, const resolve_scope *sc, const char *opt, const char *text,
+	       char id[KT_UUID_LEN + 1]);
+/* The same for a comma list ("Maribor,Graz") into a comma list of ids. */
+int admin_want_list(kt_store *st, resolve_kind kind, const resolve_scope *sc, const char *opt, const char *list,
+		    char *out, size_t cap);
+/* The organisation a command acts in: --org's (text), else the only one
+ * (resolve_org_arg). Same statuses as admin_want. */
+int admin_want_org(kt_store *st, const char *text, char org[KT_UUID_LEN + 1]);
+/* "kartoteka-server admin: what: err" (err may be NULL) on stderr; returns 1. */
+int admin_say_fail(const char *what, const char *err);
 
 int admin_location(kt_store *st, int argc, char **argv);
 int admin_staff_more(kt_store *st, int argc, char **argv);

@@ -30,23 +30,17 @@ static int usage(const char *what)
 	return 2;
 }
 
-static int fail(const char *what, const char *detail)
-{
-	fprintf(stderr, "kartoteka-server admin: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
-	return 1;
-}
+#define fail admin_say_fail
 
 /* The client typed (id, name or the start of it) into id, and the zone its
  * times are shown in (its organisation's first location). Returns 0, or the
  * exit status after saying why. */
 static int which_client(kt_store *st, const char *typed, char id[KT_UUID_LEN + 1], char zone[RESOLVE_ZONE])
 {
-	char err[RESOLVE_ERR], org[KT_UUID_LEN + 1];
-	int rc = resolve_id(st, RESOLVE_CLIENT, NULL, "CLIENT", typed, id, err, sizeof err);
-	if (rc) {
-		fprintf(stderr, "kartoteka-server admin: %s\n", err);
-		return rc == KT_EIO ? 1 : 2;
-	}
+	char org[KT_UUID_LEN + 1];
+	int rc = admin_want(st, RESOLVE_CLIENT, NULL, "CLIENT", typed, id);
+	if (rc)
+		return rc;
 	zone[0] = 0;
 	if (resolve_org_of(st, "client", id, org) == KT_OK)
 		resolve_org_zone(st, org, zone);
@@ -144,50 +138,44 @@ int admin_consent(kt_store *st, int argc, char **argv)
 	char zone[RESOLVE_ZONE], name[256], when[KT_TEXT_TIME];
 	const char *at_text = NULL;
 
-	if (argc >= 2 && argc <= 3 && !strcmp(argv[0], "show")) {
-		if (argc == 3 && strcmp(argv[2], "--json"))
+	enum { SOURCE, TEXT_VERSION, AT, JSON };
+	admin_opt o[] = {{"--source"}, {"--text-version"}, {"--at"}, {"--json", true}};
+	const char *pos[3];
+	int npos;
+	bool show = argc >= 1 && !strcmp(argv[0], "show");
+	if ((rc = admin_parse(argc - show, argv + show, show ? o + JSON : o, show ? 1 : 3, pos, show ? 1 : 3, &npos)))
+		return rc;
+	if (show) {
+		if (npos != 1)
 			return usage("consent show CLIENT [--json]");
-		return consent_show(st, argv[1], argc == 3);
+		return consent_show(st, pos[0], o[JSON].seen);
 	}
-	if (argc < 3)
+	if (npos < 3)
 		return usage("consent CLIENT PURPOSE grant|withdraw --text-version V, or consent show CLIENT");
 	memset(&c, 0, sizeof c);
-	if (strlen(argv[1]) >= sizeof c.purpose)
+	if (strlen(pos[1]) >= sizeof c.purpose)
 		return usage("PURPOSE is one of the list");
-	if ((rc = which_client(st, argv[0], c.client_id, zone)))
+	if ((rc = which_client(st, pos[0], c.client_id, zone)))
 		return rc;
-	strcpy(c.purpose, argv[1]);
-	if (!strcmp(argv[2], "grant"))
+	strcpy(c.purpose, pos[1]);
+	if (!strcmp(pos[2], "grant"))
 		c.granted = 1;
-	else if (!strcmp(argv[2], "withdraw"))
+	else if (!strcmp(pos[2], "withdraw"))
 		c.granted = 0;
 	else
 		return usage("the third argument is grant or withdraw");
-	bool seen_source = false, seen_tv = false, seen_at = false;
-	for (int i = 3; i < argc; i++) {
-		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		bool *seen = !strcmp(o, "--source") ? &seen_source : !strcmp(o, "--text-version") ? &seen_tv
-							: !strcmp(o, "--at") ? &seen_at : NULL;
-		if (!seen)
-			return usage("unknown option or argument");
-		if (*seen)
-			return usage("an option given twice");
-		if (!v)
-			return usage("an option needs a value");
-		*seen = true;
-		i++;
-		if (seen == &seen_source) {
-			if (strlen(v) >= sizeof c.source)
-				return usage("--source is in_salon or email_link");
-			strcpy(c.source, v);
-		} else if (seen == &seen_tv) {
-			if (strlen(v) >= sizeof c.text_version)
-				return usage("--text-version is at most 64 bytes");
-			strcpy(c.text_version, v);
-			c.text_version_given = true;
-		} else
-			at_text = v;
+	if (o[SOURCE].value) {
+		if (strlen(o[SOURCE].value) >= sizeof c.source)
+			return usage("--source is in_salon or email_link");
+		strcpy(c.source, o[SOURCE].value);
 	}
+	if (o[TEXT_VERSION].value) {
+		if (strlen(o[TEXT_VERSION].value) >= sizeof c.text_version)
+			return usage("--text-version is at most 64 bytes");
+		strcpy(c.text_version, o[TEXT_VERSION].value);
+		c.text_version_given = true;
+	}
+	at_text = o[AT].value;
 	if (at_text) { /* local to the salon, like every time typed here */
 		char err[256];
 		if (kt_text_time_arg("--at", zone, at_text, &c.at, err, sizeof err) || c.at <= 0) {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
+#include "cli/admin.h"
 #include "cli/table.h"
 #include "domain/outbox.h"
 #include "domain/portal.h"
@@ -45,16 +46,17 @@ static int list_outbox(const char *db, int argc, char **argv)
 	bool json = false;
 	long limit = 50;
 	int rc;
-	for (int i = 1; i < argc; i++) {
+	admin_opt o[] = {{"--limit"}, {"--json", true}};
+	const char *pos[1];
+	int npos;
+	if ((rc = admin_parse(argc - 1, argv + 1, o, 2, pos, 0, &npos)))
+		return rc;
+	json = o[1].seen;
+	if (o[0].value) {
 		char *end;
-		if (!strcmp(argv[i], "--json"))
-			json = true;
-		else if (!strcmp(argv[i], "--limit") && i + 1 < argc) {
-			limit = strtol(argv[++i], &end, 10);
-			if (*end || end == argv[i])
-				limit = 0;
-		} else
-			limit = 0; /* anything else is a mistake: said below */
+		limit = strtol(o[0].value, &end, 10);
+		if (*end || end == o[0].value)
+			limit = 0;
 	}
 	if (limit < 1 || limit > 100000) {
 		fprintf(stderr, "kartoteka-server admin: usage: portal outbox [--limit N] [--json]; --limit wants 1..100000\n");
@@ -84,7 +86,7 @@ int portal_admin_main(const char *db, const kt_portal_config *cfg, int argc, cha
 	uint8_t key[32];
 	size_t klen = 0;
 	int64_t expires = 0, mail_id = 0;
-	char client[KT_UUID_LEN + 1], err[RESOLVE_ERR], org[KT_UUID_LEN + 1], zone[RESOLVE_ZONE] = "", name[256];
+	char client[KT_UUID_LEN + 1], org[KT_UUID_LEN + 1], zone[RESOLVE_ZONE] = "", name[256];
 	char until[KT_TEXT_TIME];
 	int rc;
 
@@ -105,11 +107,10 @@ int portal_admin_main(const char *db, const kt_portal_config *cfg, int argc, cha
 		store_close(st);
 		return 1;
 	}
-	if ((rc = resolve_id(st, RESOLVE_CLIENT, NULL, "CLIENT", argv[1], client, err, sizeof err))) {
+	if ((rc = admin_want(st, RESOLVE_CLIENT, NULL, "CLIENT", argv[1], client))) {
 		sodium_memzero(key, sizeof key);
 		store_close(st);
-		fprintf(stderr, "kartoteka-server admin: portal invite: %s\n", err);
-		return rc == KT_EIO ? 1 : 2;
+		return rc;
 	}
 	store_set_actor(st, "operator", NULL, NULL, 0);
 	rc = portal_issue(st, cfg, key, client, KT_SETUP_INVITE, &expires, &mail_id);

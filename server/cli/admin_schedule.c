@@ -12,7 +12,7 @@
 #include "cli/admin.h"
 #include "db/validate.h"
 #include "domain/schedule.h"
-#include "kt_time.h"
+#include "kt_text.h"
 #include "kt_util.h"
 
 static const char *const day_names[] = {"", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
@@ -28,113 +28,32 @@ static int usage(const char *what)
 		"       kartoteka-server admin --db FILE staff hours set STAFF LOCATION DAYS INTERVALS|off\n"
 		"       kartoteka-server admin --db FILE staff time-off add STAFF --from TIME --to TIME [--reason TEXT]\n"
 		"       kartoteka-server admin --db FILE service create --name N --duration MIN --price 25.00\n"
-		"                          [--locations L,L] [--specialists S,S] [--buffer MIN]\n"
+		"                          [--locations L,L] [--specialists S,S] [--buffer MIN] [--org O]\n"
 		"       kartoteka-server admin --db FILE service edit SERVICE [the same options]\n"
 		"DAYS: mon..sun, a range (mon-sat) or a list (mon,wed); INTERVALS: local times,\n"
 		"  09:00-12:00,13:00-19:00 (a lunch break is two intervals)\n"
 		"TIME: local to the staff member's first location (\"2027-08-01 00:00\"), or with an\n"
 		"  offset (\"2027-08-01 00:00+02:00\", \"2027-07-31T22:00:00Z\")\n"
-		"LOCATION, STAFF, SERVICE: an id, a name, or a unique start of a name\n",
+		"LOCATION, STAFF, SERVICE: an id, a name, or a unique start of a name (see admin help)\n",
 		what);
 	return 2;
 }
 
-static int fail(const char *what, const char *detail)
-{
-	fprintf(stderr, "kartoteka-server admin: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
-	return 1;
-}
+#define fail admin_say_fail
 
-/* ---- names ---- */
-
-/* The id of the one row of tbl whose id is what, or whose name column is
- * what (case-insensitive), or starts with it. KT_OK, KT_ENOT_FOUND, or
- * KT_ECONFLICT (several; they are listed on stderr). */
-static int find(kt_store *st, const char *tbl, const char *col, const char *what, char id[KT_UUID_LEN + 1],
-		char name[128])
+/* A location named as everywhere (resolve.h), with its name and zone for
+ * what the command says; 0, or the exit status (the reason printed). */
+static int want_location(kt_store *st, const char *text, char id[KT_UUID_LEN + 1], char name[128],
+			 char zone[RESOLVE_ZONE])
 {
-	char sql[256];
-	sqlite3_stmt *s;
-	int n = 0, exact = 0, rc;
-	snprintf(sql, sizeof sql,
-		 "SELECT id, %s, id = ?1 OR lower(%s) = lower(?1) FROM %s WHERE id = ?1 OR lower(%s) = lower(?1) OR "
-		 "(length(?1) > 0 AND lower(substr(%s, 1, length(?1))) = lower(?1)) ORDER BY 3 DESC, %s",
-		 col, col, tbl, col, col, col);
-	if (!(s = store_prepare(st, sql)))
-		return KT_EIO;
-	sqlite3_bind_text(s, 1, what, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		bool is_exact = sqlite3_column_int(s, 2) != 0;
-		if (n == 0 || (is_exact && exact == 0)) {
-			kt_strcpy_cut(id, KT_UUID_LEN + 1, (const char *)sqlite3_column_text(s, 0));
-			kt_strcpy_cut(name, 128, (const char *)sqlite3_column_text(s, 1));
-		}
-		exact += is_exact;
-		n++;
-	}
-	store_finish(st, s);
-	if (rc != SQLITE_DONE)
-		return KT_EIO;
-	if (n == 0)
-		return KT_ENOT_FOUND;
-	if (exact == 1 || n == 1)
-		return KT_OK;
-	/* ambiguous: say which */
-	fprintf(stderr, "kartoteka-server admin: '%s' could be any of:\n", what);
-	if ((s = store_prepare(st, sql))) {
-		sqlite3_bind_text(s, 1, what, -1, SQLITE_STATIC);
-		while (sqlite3_step(s) == SQLITE_ROW)
-			fprintf(stderr, "  %s\t%s\n", sqlite3_column_text(s, 1), sqlite3_column_text(s, 0));
-		store_finish(st, s);
-	}
-	return KT_ECONFLICT;
-}
-
-static int find_or_say(kt_store *st, const char *tbl, const char *col, const char *what, char id[KT_UUID_LEN + 1],
-		       char name[128])
-{
-	int rc = find(st, tbl, col, what, id, name);
-	if (rc == KT_ENOT_FOUND)
-		fprintf(stderr, "kartoteka-server admin: no %s '%s'\n", !strcmp(tbl, "staff") ? "staff member" : tbl, what);
-	else if (rc == KT_EIO)
-		fprintf(stderr, "kartoteka-server admin: cannot read %s\n", tbl);
-	return rc;
-}
-
-/* A comma list of names or ids to a comma list of ids, and of the full names
- * they were found as (names, ncap: for saying what changed). */
-static int find_list(kt_store *st, const char *tbl, const char *col, const char *list, char *out, size_t cap,
-		     char *names, size_t ncap)
-{
-	size_t o = 0, no = 0;
-	out[0] = 0;
-	names[0] = 0;
-	for (const char *p = list; *p;) {
-		size_t n = strcspn(p, ",");
-		char one[128], id[KT_UUID_LEN + 1], name[128];
-		snprintf(one, sizeof one, "%.*s", (int)(n < sizeof one - 1 ? n : sizeof one - 1), p);
-		if (find_or_say(st, tbl, col, one, id, name))
-			return 1;
-		if (o + KT_UUID_LEN + 2 > cap)
-			return fail("too many names in the list", tbl);
-		o += (size_t)snprintf(out + o, cap - o, "%s%s", o ? "," : "", id);
-		if (no < ncap)
-			no += (size_t)snprintf(names + no, ncap - no, "%s%s", no ? "," : "", name);
-		p += n + (p[n] == ',');
-	}
+	int rc = admin_want(st, RESOLVE_LOCATION, NULL, "location", text, id);
+	if (rc)
+		return rc;
+	resolve_name(st, RESOLVE_LOCATION, id, name, 128);
+	resolve_location_zone(st, id, zone);
+	if (!*zone)
+		kt_strcpy_cut(zone, RESOLVE_ZONE, "UTC");
 	return 0;
-}
-
-static void location_zone(kt_store *st, const char *loc, char *zone, size_t cap)
-{
-	sqlite3_stmt *s = store_prepare(st, "SELECT time_zone FROM location WHERE id = ?1");
-	kt_strcpy_cut(zone, cap, "UTC");
-	if (!s)
-		return;
-	sqlite3_bind_text(s, 1, loc, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		kt_strcpy_cut(zone, cap, (const char *)sqlite3_column_text(s, 0));
-	store_finish(st, s);
 }
 
 /* "mon", "mon-sat", "mon,wed,fri" to a bit set of weekdays (bit 1..7); 0 when not. */
@@ -164,20 +83,26 @@ static unsigned parse_days(const char *text)
 
 static int set_hours(kt_store *st, const char *staff, const char *loc, const char *days_text, const char *iv_text)
 {
-	char loc_id[KT_UUID_LEN + 1], loc_name[128], staff_id[KT_UUID_LEN + 1], staff_name[128], zone[72];
-	char was[200], err[256];
+	char loc_id[KT_UUID_LEN + 1], loc_name[128], staff_id[KT_UUID_LEN + 1], staff_name[128], zone[RESOLVE_ZONE];
+	char was[200], err[256], org[KT_UUID_LEN + 1];
+	int rc;
 	unsigned days = parse_days(days_text);
 	const char *iv = !strcasecmp(iv_text, "closed") || !strcasecmp(iv_text, "off") ? "" : iv_text;
 	if (!days)
 		return usage("DAYS: mon..sun, a range such as mon-sat, or a list such as mon,wed");
-	if (find_or_say(st, "location", "name", loc, loc_id, loc_name) ||
-	    (staff && find_or_say(st, "staff", "display_name", staff, staff_id, staff_name)))
-		return 1;
-	location_zone(st, loc_id, zone, sizeof zone);
+	if ((rc = want_location(st, loc, loc_id, loc_name, zone)))
+		return rc;
+	if (resolve_org_of(st, "location", loc_id, org))
+		return fail("cannot read the location", NULL);
+	resolve_scope sc = {org, NULL}; /* the person is one of the location's organisation */
+	if (staff && (rc = admin_want(st, RESOLVE_STAFF, &sc, "staff", staff, staff_id)))
+		return rc;
+	if (staff)
+		resolve_name(st, RESOLVE_STAFF, staff_id, staff_name, sizeof staff_name);
 	for (int d = 1; d <= 7; d++) {
 		if (!(days & (1u << d)))
 			continue;
-		int rc = schedule_set_hours(st, loc_id, staff ? staff_id : NULL, d, iv, was, sizeof was, err, sizeof err);
+		rc = schedule_set_hours(st, loc_id, staff ? staff_id : NULL, d, iv, was, sizeof was, err, sizeof err);
 		if (rc)
 			return fail(err, NULL);
 		if (staff)
@@ -191,11 +116,11 @@ static int set_hours(kt_store *st, const char *staff, const char *loc, const cha
 
 static int show_hours(kt_store *st, const char *loc)
 {
-	char loc_id[KT_UUID_LEN + 1], loc_name[128], zone[72];
+	char loc_id[KT_UUID_LEN + 1], loc_name[128], zone[RESOLVE_ZONE];
 	sqlite3_stmt *s;
-	if (find_or_say(st, "location", "name", loc, loc_id, loc_name))
-		return 1;
-	location_zone(st, loc_id, zone, sizeof zone);
+	int rc;
+	if ((rc = want_location(st, loc, loc_id, loc_name, zone)))
+		return rc;
 	printf("%s (%s)\n", loc_name, zone);
 	printf("%-10s %-30s %s\n", "weekday", "opening hours", "working hours");
 	for (int d = 1; d <= 7; d++) {
@@ -251,47 +176,57 @@ int admin_hours(kt_store *st, int argc, char **argv)
 
 int admin_closed(kt_store *st, int argc, char **argv)
 {
-	char loc_id[KT_UUID_LEN + 1], loc_name[128], zone[72], err[256];
-	const char *reason = NULL;
-	if (argc == 5 && !strcmp(argv[3], "--reason"))
-		reason = argv[4];
-	else if (argc != 3)
+	admin_opt o[] = {{"--reason"}};
+	const char *pos[3], *reason;
+	char loc_id[KT_UUID_LEN + 1], loc_name[128], zone[RESOLVE_ZONE], err[256];
+	int npos, rc;
+	if ((rc = admin_parse(argc, argv, o, 1, pos, 3, &npos)))
+		return rc;
+	if (npos != 3 || strcmp(pos[0], "add"))
 		return usage("closed add LOCATION YYYY-MM-DD [--reason TEXT]");
-	if (strcmp(argv[0], "add"))
-		return usage("closed add LOCATION YYYY-MM-DD [--reason TEXT]");
-	if (find_or_say(st, "location", "name", argv[1], loc_id, loc_name))
-		return 1;
-	location_zone(st, loc_id, zone, sizeof zone);
-	if (schedule_add_closed(st, loc_id, argv[2], reason, err, sizeof err))
+	reason = o[0].value;
+	if ((rc = want_location(st, pos[1], loc_id, loc_name, zone)))
+		return rc;
+	if (schedule_add_closed(st, loc_id, pos[2], reason, err, sizeof err))
 		return fail(err, NULL);
-	printf("%s (%s) is closed on %s%s%s%s\n", loc_name, zone, argv[2], reason ? " (" : "", reason ? reason : "",
+	printf("%s (%s) is closed on %s%s%s%s\n", loc_name, zone, pos[2], reason ? " (" : "", reason ? reason : "",
 	       reason ? ")" : "");
 	return 0;
 }
 
 /* ---- staff hours and time off ---- */
 
+
+/* Print a comma list of ids as the names of what they are. */
+static void say_names(kt_store *st, resolve_kind kind, const char *ids)
+{
+	for (const char *p = ids; *p;) {
+		size_t n = strcspn(p, ",");
+		char id[KT_UUID_LEN + 1], name[256];
+		snprintf(id, sizeof id, "%.*s", (int)(n < KT_UUID_LEN ? n : KT_UUID_LEN), p);
+		resolve_name(st, kind, id, name, sizeof name);
+		printf("%s%s", p == ids ? "" : ",", name);
+		p += n + (p[n] == ',');
+	}
+}
+
 static int time_off_add(kt_store *st, int argc, char **argv)
 {
-	const char *from = NULL, *to = NULL, *reason = NULL, *who = NULL;
-	char staff_id[KT_UUID_LEN + 1], staff_name[128], zone[72] = "UTC", why[200], err[256], id[KT_UUID_LEN + 1];
-	char a[64], b[64];
+	enum { FROM, TO, REASON };
+	admin_opt o[] = {{"--from"}, {"--to"}, {"--reason"}};
+	const char *pos[1];
+	char staff_id[KT_UUID_LEN + 1], staff_name[128], zone[RESOLVE_ZONE] = "UTC", err[256], id[KT_UUID_LEN + 1];
+	char a[KT_TEXT_TIME], b[KT_TEXT_TIME];
 	int64_t f, t;
-	for (int i = 0; i < argc; i++) {
-		const char **slot = !strcmp(argv[i], "--from") ? &from : !strcmp(argv[i], "--to") ? &to
-				    : !strcmp(argv[i], "--reason")                                 ? &reason
-													   : NULL;
-		if (slot && i + 1 < argc)
-			*slot = argv[++i];
-		else if (!slot && !who && strncmp(argv[i], "--", 2))
-			who = argv[i];
-		else
-			return usage("staff time-off add STAFF --from TIME --to TIME [--reason TEXT]");
-	}
-	if (!who || !from || !to)
+	int npos, rc;
+	if ((rc = admin_parse(argc, argv, o, 3, pos, 1, &npos)))
+		return rc;
+	if (npos != 1 || !o[FROM].value || !o[TO].value)
 		return usage("staff time-off add needs STAFF, --from and --to");
-	if (find_or_say(st, "staff", "display_name", who, staff_id, staff_name))
-		return 1;
+	if ((rc = admin_want(st, RESOLVE_STAFF, NULL, "staff", pos[0], staff_id)))
+		return rc;
+	resolve_name(st, RESOLVE_STAFF, staff_id, staff_name, sizeof staff_name);
+	/* times are local to the person's first location */
 	sqlite3_stmt *s = store_prepare(st, "SELECT l.time_zone FROM staff_location sl JOIN location l ON l.id = "
 					    "sl.location_id WHERE sl.staff_id = ?1 ORDER BY l.name LIMIT 1");
 	if (s) {
@@ -300,16 +235,17 @@ static int time_off_add(kt_store *st, int argc, char **argv)
 			kt_strcpy_cut(zone, sizeof zone, (const char *)sqlite3_column_text(s, 0));
 		store_finish(st, s);
 	}
-	if (kt_time_parse(zone, from, &f, why, sizeof why))
-		return fail("--from", why);
-	if (kt_time_parse(zone, to, &t, why, sizeof why))
-		return fail("--to", why);
-	if (schedule_add_time_off(st, staff_id, f, t, reason, id, err, sizeof err))
+	if (kt_text_time_arg("--from", zone, o[FROM].value, &f, err, sizeof err) ||
+	    kt_text_time_arg("--to", zone, o[TO].value, &t, err, sizeof err)) {
+		fprintf(stderr, "kartoteka-server admin: %s\n", err);
+		return 2;
+	}
+	if (schedule_add_time_off(st, staff_id, f, t, o[REASON].value, id, err, sizeof err))
 		return fail(err, NULL);
-	(void)kt_time_format(zone, f, a, sizeof a);
-	(void)kt_time_format(zone, t, b, sizeof b);
-	printf("%s is off from %s to %s (%s)%s%s\n%s\n", staff_name, a, b, zone, reason ? ": " : "",
-	       reason ? reason : "", id);
+	kt_text_time(zone, f, a);
+	kt_text_time(zone, t, b);
+	printf("%s is off from %s to %s (%s)%s%s\n%s\n", staff_name, a, b, zone, o[REASON].value ? ": " : "",
+	       o[REASON].value ? o[REASON].value : "", id);
 	return 0;
 }
 
@@ -348,33 +284,26 @@ static long long parse_price(const char *s)
 
 int admin_service(kt_store *st, int argc, char **argv)
 {
-	enum { NAME, DURATION, PRICE, LOCS, SPECS, BUFFER, NOPT };
-	static const char *const opt[NOPT] = {"--name", "--duration", "--price", "--locations", "--specialists",
-					      "--buffer"};
-	static const char *const col[NOPT] = {"name", "duration_min", "price_cents", "location_ids", "specialist_ids",
-					      "buffer_min"};
-	const char *val[NOPT] = {0}, *target = NULL;
+	enum { NAME, DURATION, PRICE, LOCS, SPECS, BUFFER, ORG, NOPT };
+	static const char *const col[ORG] = {"name", "duration_min", "price_cents", "location_ids", "specialist_ids",
+					     "buffer_min"};
+	admin_opt o[NOPT] = {{"--name"}, {"--duration"}, {"--price"}, {"--locations"}, {"--specialists"},
+			     {"--buffer"}, {"--org"}};
+	const char *val[ORG], *pos[1], *target = NULL;
 	char cents[24], locs[4096], specs[4096], err[256], id[KT_UUID_LEN + 1], svc_id[KT_UUID_LEN + 1], name[128];
-	char org[KT_UUID_LEN + 1] = "", loc_names[4096], spec_names[4096];
-	kt_field f[NOPT];
-	int n = 0, i0;
+	char org[KT_UUID_LEN + 1] = "";
+	kt_field f[ORG];
+	int n = 0, npos, rc;
 	bool create = argc >= 1 && !strcmp(argv[0], "create"), edit = argc >= 1 && !strcmp(argv[0], "edit");
 
 	if (!create && !edit)
 		return usage("service create --name N --duration MIN --price P ..., or service edit SERVICE ...");
-	if (edit && (argc < 2 || !strncmp(argv[1], "--", 2)))
+	if ((rc = admin_parse(argc - 1, argv + 1, o, create ? NOPT : ORG, pos, edit ? 1 : 0, &npos)))
+		return rc;
+	if (edit && npos != 1)
 		return usage("service edit needs the service (its id or name)");
-	i0 = edit ? 2 : 1;
-	for (int i = i0; i < argc; i++) {
-		int k = 0;
-		while (k < NOPT && strcmp(argv[i], opt[k]))
-			k++;
-		if (k == NOPT || i + 1 >= argc || val[k])
-			return usage("unknown, repeated or empty option");
-		val[k] = argv[++i];
-	}
-	const char *typed[NOPT];
-	memcpy(typed, val, sizeof typed);
+	for (int k = 0; k < ORG; k++)
+		val[k] = o[k].value;
 	if (val[PRICE]) {
 		long long c = parse_price(val[PRICE]);
 		if (c < 0)
@@ -382,46 +311,47 @@ int admin_service(kt_store *st, int argc, char **argv)
 		snprintf(cents, sizeof cents, "%lld", c);
 		val[PRICE] = cents;
 	}
-	if (val[LOCS] && find_list(st, "location", "name", val[LOCS], locs, sizeof locs, loc_names, sizeof loc_names))
-		return 1;
-	if (val[SPECS] &&
-	    find_list(st, "staff", "display_name", val[SPECS], specs, sizeof specs, spec_names, sizeof spec_names))
-		return 1;
-	/* say the names as found ("Nina Zupan"), not as typed ("Nina") */
-	typed[LOCS] = val[LOCS] ? loc_names : NULL;
-	typed[SPECS] = val[SPECS] ? spec_names : NULL;
+	/* the organisation: the service's (edit); --org's, the first location's or the only one (create) */
+	if (edit) {
+		if ((rc = admin_want(st, RESOLVE_SERVICE, NULL, "service", pos[0], svc_id)))
+			return rc;
+		resolve_name(st, RESOLVE_SERVICE, svc_id, name, sizeof name);
+		target = svc_id;
+		if (resolve_org_of(st, "service", svc_id, org))
+			return fail("cannot read the service", NULL);
+	} else if (o[ORG].value && (rc = admin_want_org(st, o[ORG].value, org)))
+		return rc;
+	resolve_scope sc = {*org ? org : NULL, NULL};
+	if (val[LOCS] && (rc = admin_want_list(st, RESOLVE_LOCATION, &sc, "--locations", val[LOCS], locs, sizeof locs)))
+		return rc;
+	if (!*org) {
+		char first[KT_UUID_LEN + 1];
+		kt_strcpy_cut(first, sizeof first, val[LOCS] ? locs : "");
+		if (*first ? resolve_org_of(st, "location", first, org) : (rc = admin_want_org(st, NULL, org)))
+			return rc ? rc : fail("cannot read the location", NULL);
+		sc.org = org;
+	}
+	if (val[SPECS] && (rc = admin_want_list(st, RESOLVE_STAFF, &sc, "--specialists", val[SPECS], specs, sizeof specs)))
+		return rc;
 	if (val[LOCS])
 		val[LOCS] = locs;
 	if (val[SPECS])
 		val[SPECS] = specs;
-	for (int k = 0; k < NOPT; k++)
+	for (int k = 0; k < ORG; k++)
 		if (val[k])
 			f[n++] = (kt_field){col[k], val[k]};
-	if (edit) {
-		if (find_or_say(st, "service", "name", argv[1], svc_id, name))
-			return 1;
-		target = svc_id;
-	} else {
-		/* the organisation: of the first location named, else the only one */
-		sqlite3_stmt *s = store_prepare(st, val[LOCS] && *locs ? "SELECT org_id FROM location WHERE id = "
-									 "substr(?1, 1, 36)"
-								       : "SELECT id FROM organisation WHERE ?1 IS NOT NULL "
-									 "AND (SELECT count(*) FROM organisation) = 1");
-		if (s) {
-			sqlite3_bind_text(s, 1, val[LOCS] ? locs : "", -1, SQLITE_STATIC);
-			if (sqlite3_step(s) == SQLITE_ROW)
-				kt_strcpy_cut(org, sizeof org, (const char *)sqlite3_column_text(s, 0));
-			store_finish(st, s);
-		}
-		if (!org[0])
-			return usage("several organisations: name the service's --locations");
-	}
 	if (schedule_service_put(st, org, target, f, n, id, err, sizeof err))
 		return fail(err, NULL);
 	printf("%s service %s:", create ? "created" : "changed", create ? val[NAME] : name);
-	for (int k = 0; k < NOPT; k++)
-		if (val[k])
-			printf(" %s=%s", opt[k] + 2, (k == LOCS || k == SPECS) && !*typed[k] ? "(all)" : typed[k]);
+	for (int k = 0; k < ORG; k++) {
+		if (!val[k])
+			continue;
+		if ((k == LOCS || k == SPECS) && *val[k]) { /* the names as found ("Nina Zupan"), not as typed */
+			printf(" %s=", o[k].name + 2);
+			say_names(st, k == LOCS ? RESOLVE_LOCATION : RESOLVE_STAFF, val[k]);
+		} else
+			printf(" %s=%s", o[k].name + 2, (k == LOCS || k == SPECS) ? "(all)" : o[k].value);
+	}
 	printf("\n");
 	if (create)
 		printf("%s\n", id);

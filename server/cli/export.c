@@ -3,13 +3,14 @@
  * to domain/table_export.c. A file that could not be written whole is
  * removed, so nobody mistakes half an export for all of it. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "cli/args.h"
 #include "cli/export.h"
-#include "domain/import.h"
+#include "cli/say.h"
+#include "domain/resolve.h"
 #include "domain/table_export.h"
 
 void export_usage(FILE *f)
@@ -24,19 +25,7 @@ void export_usage(FILE *f)
 		   "Each export is recorded in the audit log. exit status: 0 done, 1 failed, 2 usage\n");
 }
 
-static int say(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int say(int rc, const char *fmt, ...)
-{
-	va_list ap;
-	fputs("kartoteka-server export: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	if (rc == 2)
-		export_usage(stderr);
-	return rc;
-}
+#define say(rc, ...) cli_say("export", rc, (rc) == 2 ? export_usage : NULL, __VA_ARGS__)
 
 int export_main(int argc, char **argv)
 {
@@ -44,24 +33,22 @@ int export_main(int argc, char **argv)
 	int what, fmt, rows = 0, rc = 1;
 	kt_store *st = NULL;
 	FILE *out = NULL;
-	char err[4096], org[KT_UUID_LEN + 1], name[128];
-	import_location loc;
+	char err[4096], org[KT_UUID_LEN + 1], name[256];
+	resolve_place loc;
 
 	if (argc < 1 || (strcmp(argv[0], "clients") && strcmp(argv[0], "appointments")))
 		return say(2, "export what? clients or appointments");
 	what = !strcmp(argv[0], "clients") ? TABLE_EXPORT_CLIENTS : TABLE_EXPORT_APPOINTMENTS;
-	for (int i = 1; i < argc; i++) {
-		const char **slot = !strcmp(argv[i], "--db") ? &db : !strcmp(argv[i], "--format") ? &format
-			: !strcmp(argv[i], "--location") ? &location : !strcmp(argv[i], "--organisation") ? &orgname
-			: !strcmp(argv[i], "--out") ? &outpath : NULL;
-		if (!slot)
-			return say(2, "unknown argument '%.60s'", argv[i]);
-		if (*slot)
-			return say(2, "%s given twice", argv[i]);
-		if (i + 1 >= argc)
-			return say(2, "%s needs a value", argv[i]);
-		*slot = argv[++i];
-	}
+	cli_opt opt[] = {{"--db"}, {"--format"}, {"--location"}, {"--organisation"}, {"--out"}};
+	const char *pos[1];
+	int npos;
+	if (cli_args("export", export_usage, argc - 1, argv + 1, opt, 5, pos, 0, &npos))
+		return 2;
+	db = opt[0].value;
+	format = opt[1].value;
+	location = opt[2].value;
+	orgname = opt[3].value;
+	outpath = opt[4].value;
 	if (!db || !format)
 		return say(2, "export needs --db FILE and --format csv|json");
 	if (!strcmp(format, "csv"))
@@ -73,24 +60,17 @@ int export_main(int argc, char **argv)
 	if (store_open(db, 0, &st, &msg))
 		return say(1, "%s: %s", db, msg ? msg : "cannot open");
 	store_set_actor(st, "operator", NULL, NULL, 0);
-	if (location) {
-		if (import_location_find(st, location, &loc, err, sizeof err)) {
-			say(1, "%s", err);
-			goto out;
-		}
-		if (orgname && table_export_org_find(st, orgname, org, name, err, sizeof err) == KT_OK &&
-		    strcmp(org, loc.org)) {
-			say(1, "location %s is not one of %s's", loc.name, name);
-			goto out;
-		}
-		if (table_export_org_find(st, loc.org, org, name, err, sizeof err)) {
-			say(1, "%s", err);
-			goto out;
-		}
-	} else if (table_export_org_find(st, orgname, org, name, err, sizeof err)) {
+	/* a location is looked for in the organisation named, else in all */
+	if ((orgname && resolve_org_arg(st, "--organisation", orgname, org, err, sizeof err)) ||
+	    (location && resolve_location(st, &(resolve_scope){orgname ? org : NULL, NULL}, "--location", location,
+					  &loc, err, sizeof err)) ||
+	    (!orgname && !location && resolve_org_arg(st, "--organisation", NULL, org, err, sizeof err))) {
 		say(1, "%s", err);
 		goto out;
 	}
+	if (location)
+		memcpy(org, loc.org, sizeof org);
+	resolve_name(st, RESOLVE_ORG, org, name, sizeof name);
 	if (outpath && !(out = fopen(outpath, "wx"))) {
 		say(1, "%s: %s%s", outpath, strerror(errno), errno == EEXIST ? " (an export never overwrites a file)" : "");
 		goto out;

@@ -3,15 +3,17 @@
  * person (column mapping, what is created, duplicates, rejected rows with
  * their lines) and, unless --dry-run, applies it in one transaction. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include "cli/args.h"
 #include "cli/import.h"
+#include "cli/say.h"
 #include "domain/import.h"
 #include "domain/phone.h"
+#include "domain/resolve.h"
 
 #define SHOWN_ROWS 20 /* rows listed of what a dry run would create */
 
@@ -36,30 +38,8 @@ void import_usage(FILE *f)
 		   "exit status: 0 done, 1 failed (nothing created), 2 usage\n");
 }
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-	fputs("kartoteka-server import: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 1;
-}
-
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	fputs("kartoteka-server import: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	import_usage(stderr);
-	return 2;
-}
+#define fail(...) cli_say("import", 1, NULL, __VA_ARGS__)
+#define usage_error(...) cli_say("import", 2, import_usage, __VA_ARGS__)
 
 /* The whole file, bounded. */
 static int read_file(const char *path, unsigned char **buf, size_t *len)
@@ -109,7 +89,7 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
-static void print_plan(const import_plan *p, const char *file, const import_location *loc, const char *country,
+static void print_plan(const import_plan *p, const char *file, const resolve_place *loc, const char *country,
 		       bool dry)
 {
 	char delim[8];
@@ -182,7 +162,7 @@ int import_main(int argc, char **argv)
 	int nmaps = 0, rc = 1;
 	import_opts o = {0};
 	import_plan *plan = NULL;
-	import_location loc;
+	resolve_place loc;
 	unsigned char *buf = NULL;
 	size_t len = 0;
 	kt_store *st = NULL;
@@ -193,36 +173,24 @@ int import_main(int argc, char **argv)
 		return usage_error("import what? clients");
 	if (!(maps = calloc((size_t)argc, sizeof *maps)))
 		return fail("out of memory");
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char **slot = !strcmp(a, "--db") ? &db : !strcmp(a, "--location") ? &location
-			: !strcmp(a, "--country") ? &country : !strcmp(a, "--encoding") ? &encoding
-			: !strcmp(a, "--date-format") ? &date_format : NULL;
-		if (!strcmp(a, "--dry-run"))
-			dry = true;
-		else if (!strcmp(a, "--skip-invalid"))
-			skip = true;
-		else if (!strcmp(a, "--map")) {
-			if (i + 1 >= argc) {
-				rc = usage_error("--map needs COLUMN=FIELD");
-				goto out;
-			}
-			maps[nmaps++] = argv[++i];
-		} else if (slot) {
-			if (i + 1 >= argc) {
-				rc = usage_error("%s needs a value", a);
-				goto out;
-			}
-			*slot = argv[++i];
-		} else if (!strncmp(a, "--", 2)) {
-			rc = usage_error("unknown option %.60s", a);
-			goto out;
-		} else if (file) {
-			rc = usage_error("one file at a time ('%.60s' and '%.60s')", file, a);
-			goto out;
-		} else
-			file = a;
-	}
+	enum { DB, LOCATION, COUNTRY, ENCODING, DATE_FORMAT, DRY_RUN, SKIP, MAP };
+	cli_opt opt[] = {{"--db"}, {"--location"}, {"--country"}, {"--encoding"}, {"--date-format"},
+			 {"--dry-run", true}, {"--skip-invalid", true}, {"--map", .many = maps}};
+	const char *pos[1];
+	int npos;
+	if ((rc = cli_args("import", import_usage, argc - 1, argv + 1, opt, 8, pos, 1, &npos)))
+		goto out;
+	rc = 1;
+	db = opt[DB].value;
+	location = opt[LOCATION].value;
+	if (opt[COUNTRY].value)
+		country = opt[COUNTRY].value;
+	encoding = opt[ENCODING].value;
+	date_format = opt[DATE_FORMAT].value;
+	dry = opt[DRY_RUN].seen;
+	skip = opt[SKIP].seen;
+	nmaps = opt[MAP].nmany;
+	file = npos ? pos[0] : NULL;
 	if (!db || !location || !file) {
 		rc = usage_error("import clients needs --db FILE, --location L and the CSV file");
 		goto out;
@@ -266,7 +234,7 @@ int import_main(int argc, char **argv)
 		goto out;
 	}
 	store_set_actor(st, "operator", NULL, NULL, 0);
-	if (import_location_find(st, location, &loc, err, sizeof err)) {
+	if (resolve_location(st, NULL, "--location", location, &loc, err, sizeof err)) {
 		fail("%s", err);
 		goto out;
 	}

@@ -5,7 +5,6 @@
  * with --password-stdin) or queues a setup link by mail (domain/staff.c).
  * A database that holds an organisation already is left as it is. The
  * password never comes from argv. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +13,13 @@
 #include <unistd.h>
 #include <sodium.h>
 #include "kt_limits.h"
+#include "cli/args.h"
+#include "cli/say.h"
 #include "kt_text.h"
 #include "cli/setup.h"
 #include "domain/org.h"
 #include "domain/password.h"
+#include "domain/resolve.h"
 #include "domain/staff.h"
 
 enum { F_DB, F_BUSINESS, F_COUNTRY, F_CURRENCY, F_LANGUAGE, F_LOCATION, F_ADDRESS, F_PHONE, F_TZ, F_OWNER,
@@ -57,19 +59,7 @@ void setup_usage(FILE *f)
 		   "exit status: 0 done, 1 failed or set up already, 2 usage\n");
 }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "kartoteka-server setup: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	setup_usage(stderr);
-	return 2;
-}
+#define usage_error(...) cli_say("setup", 2, setup_usage, __VA_ARGS__)
 
 /* One line from stdin without its newline; NULL at end of input. */
 static char *read_line(char *buf, size_t cap)
@@ -160,23 +150,17 @@ int setup_main(const kt_portal_config *cfg, int argc, char **argv)
 	const char *msg = NULL;
 	int have_pw = 0, rc;
 
-	for (int i = 0; i < argc; i++) {
-		int k = -1;
-		if (!strcmp(argv[i], "--password-stdin")) {
-			pw_stdin = true;
-			continue;
-		}
-		for (int f = 0; f < F_COUNT && k < 0; f++)
-			if (!strcmp(argv[i], fields[f].flag))
-				k = f;
-		if (k < 0)
-			return usage_error("unknown argument '%.60s'", argv[i]);
-		if (v[k])
-			return usage_error("%s given twice", argv[i]);
-		if (i + 1 >= argc)
-			return usage_error("%s needs a value", argv[i]);
-		v[k] = argv[++i];
-	}
+	cli_opt opt[F_COUNT + 1];
+	const char *pos[1];
+	int npos;
+	for (int f = 0; f < F_COUNT; f++)
+		opt[f] = (cli_opt){fields[f].flag};
+	opt[F_COUNT] = (cli_opt){"--password-stdin", true};
+	if ((rc = cli_args("setup", setup_usage, argc, argv, opt, F_COUNT + 1, pos, 0, &npos)))
+		return rc;
+	for (int f = 0; f < F_COUNT; f++)
+		v[f] = opt[f].value;
+	pw_stdin = opt[F_COUNT].seen;
 	if (!v[F_DB])
 		return usage_error("%s", "--db FILE is required");
 	if (store_open(v[F_DB], 0, &st, &msg)) {
@@ -185,7 +169,7 @@ int setup_main(const kt_portal_config *cfg, int argc, char **argv)
 		return 1;
 	}
 	/* before asking anything: a set-up database stays as it is */
-	if ((rc = org_the_one(st, org, err, sizeof err)) != KT_ENOT_FOUND) {
+	if ((rc = resolve_org_arg(st, "--org", NULL, org, err, sizeof err)) != KT_ENOT_FOUND) {
 		if (!rc || rc == KT_ECONFLICT)
 			fprintf(stderr, "kartoteka-server setup: %s is set up already; nothing was changed\n", v[F_DB]);
 		else

@@ -60,6 +60,10 @@ int store_begin_read(kt_store *st) KT_MUST_CHECK;
 bool store_read_only(kt_store *st);
 int store_commit(kt_store *st) KT_MUST_CHECK;
 void store_rollback(kt_store *st);
+/* End the open transaction: roll it back when rc (returned as it is),
+ * else commit; a failed commit says so in err (may be NULL) and returns
+ * its code. */
+int store_end(kt_store *st, int rc, char *err, size_t errlen) KT_MUST_CHECK;
 /* Which store_begin transaction is open (0: none, or one begun otherwise).
  * While it is open nobody else can write: state read in it stays true
  * until it ends. */

@@ -270,6 +270,16 @@ int store_commit(kt_store *st)
 	return rc;
 }
 
+int store_end(kt_store *st, int rc, char *err, size_t errlen)
+{
+	if (rc) {
+		store_rollback(st);
+		return rc;
+	}
+	rc = store_commit(st);
+	return rc ? kt_fail(err, errlen, rc, "could not commit (%s)", kt_strerror(rc)) : KT_OK;
+}
+
 void store_rollback(kt_store *st)
 {
 	if (!sqlite3_get_autocommit(st->db))

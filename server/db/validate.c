@@ -1,7 +1,6 @@
 /* validate.c - the value rules of validate.h. Each message names the field
  * and the rule, so a device can show it as it is. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,16 +11,7 @@
 #include "kt_util.h"
 #include "db/validate.h"
 
-__attribute__((format(printf, 3, 4))) static int refuse(char *why, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-	if (why && cap) {
-		va_start(ap, fmt);
-		vsnprintf(why, cap, fmt, ap);
-		va_end(ap);
-	}
-	return KT_EINVALID;
-}
+#define refuse(why, cap, ...) kt_fail(why, cap, KT_EINVALID, __VA_ARGS__)
 
 static bool parse_int(const char *s, long long *out)
 {

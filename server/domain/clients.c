@@ -2,7 +2,6 @@
  * with each client's key: the search opens them row by row (bounded by
  * the organisation's cards), nothing is indexed in plain text. */
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,28 +11,6 @@
 #include "domain/clients.h"
 #include "domain/org.h"
 #include "domain/policy.h"
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
-static int finish(kt_store *st, int rc)
-{
-	if (rc) {
-		store_rollback(st);
-		return rc;
-	}
-	return store_commit(st);
-}
 
 static const kt_table *client_table(void)
 {
@@ -64,19 +41,19 @@ int client_create(kt_store *st, const kt_principal *by, const char *org, const k
 {
 	int rc;
 	if (by && !policy_create(by->role, client_table()))
-		return fail(err, errlen, KT_EDENIED, "only reception, managers and owners create client cards");
+		return kt_fail(err, errlen, KT_EDENIED, "only reception, managers and owners create client cards");
 	if (!a->name || !a->name[0] || strlen(a->name) > 200 ||
 	    !kt_utf8_valid((const uint8_t *)a->name, strlen(a->name)) || strpbrk(a->name, "\r\n\t"))
-		return fail(err, errlen, KT_EINVALID, "name: 1 to 200 characters of text on one line");
+		return kt_fail(err, errlen, KT_EINVALID, "name: 1 to 200 characters of text on one line");
 	if (a->email && a->email[0] && (rc = org_check_email(a->email, err, errlen)))
 		return rc;
 	if (a->phone && a->phone[0] && (strlen(a->phone) > 40 || strspn(a->phone, "+0123456789 ()/-.") != strlen(a->phone)))
-		return fail(err, errlen, KT_EINVALID, "phone: digits, spaces and + ( ) / - . only, at most 40");
+		return kt_fail(err, errlen, KT_EINVALID, "phone: digits, spaces and + ( ) / - . only, at most 40");
 	if (by && !by->is_client && by->role != KT_ROLE_OWNER &&
 	    (!a->location_id || !kt_locset_has(by->locs, a->location_id)))
-		return fail(err, errlen, KT_EDENIED, "location: a new card belongs to one of your locations");
+		return kt_fail(err, errlen, KT_EDENIED, "location: a new card belongs to one of your locations");
 	if ((rc = store_begin(st)))
-		return fail(err, errlen, rc, "the database is busy; try again");
+		return kt_fail(err, errlen, rc, "the database is busy; try again");
 	if (a->location_id) {
 		sqlite3_stmt *q = store_prepare(st, "SELECT closed_at IS NULL FROM location WHERE id = ?1 AND org_id = ?2");
 		int s = SQLITE_ERROR, open = 0;
@@ -88,9 +65,9 @@ int client_create(kt_store *st, const kt_principal *by, const char *org, const k
 			store_finish(st, q);
 		}
 		if (s != SQLITE_ROW)
-			return finish(st, fail(err, errlen, KT_ENOT_FOUND, "location: no such location"));
+			return store_end(st, kt_fail(err, errlen, KT_ENOT_FOUND, "location: no such location"), NULL, 0);
 		if (!open)
-			return finish(st, fail(err, errlen, KT_EINVALID, "location: it is closed"));
+			return store_end(st, kt_fail(err, errlen, KT_EINVALID, "location: it is closed"), NULL, 0);
 	}
 	kt_uuid7(id_out);
 	kt_field f[] = {{"name", a->name},
@@ -100,8 +77,8 @@ int client_create(kt_store *st, const kt_principal *by, const char *org, const k
 	if (!rc && a->location_id)
 		rc = store_link_client_location(st, id_out, a->location_id);
 	if (rc)
-		fail(err, errlen, rc, "could not save the card (%s)", kt_strerror(rc));
-	return finish(st, rc);
+		kt_fail(err, errlen, rc, "could not save the card (%s)", kt_strerror(rc));
+	return store_end(st, rc, NULL, 0);
 }
 
 /* ---- merge ---- */
@@ -191,29 +168,29 @@ int client_merge(kt_store *st, const kt_principal *by, const char *org, const ch
 	int rc;
 
 	if (by && !policy_may(by, KT_ACT_MERGE_CLIENTS))
-		return fail(err, errlen, KT_EDENIED, "only owners and managers merge client cards");
+		return kt_fail(err, errlen, KT_EDENIED, "only owners and managers merge client cards");
 	if (!keep || !dup || !kt_uuid_valid(keep, strlen(keep)) || !kt_uuid_valid(dup, strlen(dup)))
-		return fail(err, errlen, KT_EINVALID, "keep and duplicate: two client ids");
+		return kt_fail(err, errlen, KT_EINVALID, "keep and duplicate: two client ids");
 	if (!strcmp(keep, dup))
-		return fail(err, errlen, KT_EINVALID, "keep and duplicate are the same card");
+		return kt_fail(err, errlen, KT_EINVALID, "keep and duplicate are the same card");
 	if ((rc = store_begin(st)))
-		return fail(err, errlen, rc, "the database is busy; try again");
+		return kt_fail(err, errlen, rc, "the database is busy; try again");
 	if ((rc = card_scope(st, keep, org_k, &locs_k)) || (rc = card_scope(st, dup, org_d, &locs_d)) ||
 	    strcmp(org_k, org) || strcmp(org_d, org)) {
 		rc = rc && rc != KT_ENOT_FOUND ? rc : KT_ENOT_FOUND;
-		fail(err, errlen, rc, rc == KT_ENOT_FOUND ? "no such client card in this organisation" : "database error");
+		kt_fail(err, errlen, rc, rc == KT_ENOT_FOUND ? "no such client card in this organisation" : "database error");
 		goto out;
 	}
 	if (by && (!policy_may_on(by, KT_ACT_MERGE_CLIENTS, &(kt_target){keep, KT_ROLE_CLIENT, locs_k}) ||
 		   !policy_may_on(by, KT_ACT_MERGE_CLIENTS, &(kt_target){dup, KT_ROLE_CLIENT, locs_d}))) {
-		rc = fail(err, errlen, KT_EDENIED, "managers merge only cards known at their locations");
+		rc = kt_fail(err, errlen, KT_EDENIED, "managers merge only cards known at their locations");
 		goto out;
 	}
 	if ((rc = store_row_load(st, client_table(), keep, &rk)) || (rc = store_row_load(st, client_table(), dup, &rd)))
 		goto io;
 	int pe = kt_col_index(client_table(), "portal_enabled");
 	if (!rd.v[pe].null && rd.v[pe].i) {
-		rc = fail(err, errlen, KT_EINVALID,
+		rc = kt_fail(err, errlen, KT_EINVALID,
 			  "the duplicate has a portal account: keep that card and merge the other one into it");
 		goto out;
 	}
@@ -262,14 +239,14 @@ int client_merge(kt_store *st, const kt_principal *by, const char *org, const ch
 		goto io;
 	goto out;
 io:
-	fail(err, errlen, rc, "could not merge (%s)", kt_strerror(rc));
+	kt_fail(err, errlen, rc, "could not merge (%s)", kt_strerror(rc));
 out:
 	free(l.ids);
 	free(locs_k);
 	free(locs_d);
 	kt_row_free(&rk);
 	kt_row_free(&rd);
-	return finish(st, rc);
+	return store_end(st, rc, NULL, 0);
 }
 
 /* ---- search ---- */
@@ -305,19 +282,19 @@ int client_find(kt_store *st, const kt_principal *by, const char *org, const cha
 
 	next[0] = 0;
 	if (by && !policy_may(by, KT_ACT_FIND_CLIENTS))
-		return fail(err, errlen, KT_EDENIED, "only reception, managers and owners search client cards");
+		return kt_fail(err, errlen, KT_EDENIED, "only reception, managers and owners search client cards");
 	if (!text || strlen(text) < 2 || strlen(text) > 100)
-		return fail(err, errlen, KT_EINVALID, "text: 2 to 100 characters of a name, phone or e-mail");
+		return kt_fail(err, errlen, KT_EINVALID, "text: 2 to 100 characters of a name, phone or e-mail");
 	if (limit < 1 || limit > 100)
-		return fail(err, errlen, KT_EINVALID, "limit: 1 to 100");
+		return kt_fail(err, errlen, KT_EINVALID, "limit: 1 to 100");
 	if (after && *after && !kt_uuid_valid(after, strlen(after)))
-		return fail(err, errlen, KT_EINVALID, "after: the id a previous search answered as next");
+		return kt_fail(err, errlen, KT_EINVALID, "after: the id a previous search answered as next");
 	digits_of(text, want_digits, sizeof want_digits);
 	bool by_phone = strlen(want_digits) >= 4 && strspn(text, "+0123456789 ()/-.") == strlen(text);
 	q = store_prepare(st, "SELECT c.id, (SELECT group_concat(location_id) FROM client_location cl WHERE "
 			      "cl.client_id = c.id) FROM client c WHERE c.org_id = ?1 AND c.id > ?2 ORDER BY c.id");
 	if (!q)
-		return fail(err, errlen, KT_EIO, "database error");
+		return kt_fail(err, errlen, KT_EIO, "database error");
 	sqlite3_bind_text(q, 1, org, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, after ? after : "", -1, SQLITE_STATIC);
 	while (!rc && sqlite3_step(q) == SQLITE_ROW) {
@@ -362,44 +339,3 @@ int client_find(kt_store *st, const kt_principal *by, const char *org, const cha
 	return rc;
 }
 
-int client_resolve(kt_store *st, const char *org, const char *what, char id[KT_UUID_LEN + 1], char *err,
-		   size_t errlen)
-{
-	const kt_table *t = client_table();
-	int col = kt_col_index(t, "name"), n = 0;
-	char list[200] = "";
-	size_t len = 0;
-	sqlite3_stmt *q;
-
-	if (!what || !*what)
-		return fail(err, errlen, KT_EINVALID, "client: give a name or id");
-	if (kt_uuid_valid(what, strlen(what))) {
-		snprintf(id, KT_UUID_LEN + 1, "%s", what);
-		return KT_OK;
-	}
-	q = store_prepare(st, "SELECT id FROM client WHERE org_id = ?1 ORDER BY id");
-	if (!q)
-		return fail(err, errlen, KT_EIO, "database error");
-	sqlite3_bind_text(q, 1, org, -1, SQLITE_STATIC);
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		const char *cid = (const char *)sqlite3_column_text(q, 0);
-		kt_row row = {0};
-		bool hit = !strncmp(cid, what, strlen(what)) && strlen(what) >= 4;
-		if (!hit && !store_row_load_some(st, t, cid, &col, 1, &row))
-			hit = !row.v[col].null && !strcasecmp(row.v[col].s, what);
-		kt_row_free(&row);
-		if (!hit)
-			continue;
-		if (!n++)
-			snprintf(id, KT_UUID_LEN + 1, "%s", cid);
-		int w = snprintf(list + len, sizeof list - len, "%s%s", len ? ", " : "", cid);
-		if (w > 0 && (size_t)w < sizeof list - len)
-			len += (size_t)w;
-	}
-	store_finish(st, q);
-	if (!n)
-		return fail(err, errlen, KT_ENOT_FOUND, "client: no card called '%s'", what);
-	if (n > 1)
-		return fail(err, errlen, KT_ECONFLICT, "client: '%s' matches several cards: %s", what, list);
-	return KT_OK;
-}

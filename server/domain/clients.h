@@ -41,9 +41,4 @@ int client_find(kt_store *st, const kt_principal *by, const char *org, const cha
 		const char *after, int scan_max, kt_client_found_cb cb, void *user, char next[KT_UUID_LEN + 1],
 		char *err, size_t errlen) KT_MUST_CHECK;
 
-/* A client of org by id, unique id prefix or exact name; KT_ECONFLICT when
- * several cards carry the name (err lists their ids). */
-int client_resolve(kt_store *st, const char *org, const char *what, char id[KT_UUID_LEN + 1], char *err,
-		   size_t errlen) KT_MUST_CHECK;
-
 #endif

@@ -137,14 +137,4 @@ int import_find_duplicates(kt_store *st, const char *org, import_plan *p, const 
 int import_apply(kt_store *st, const char *org, const char *location_id, import_plan *p, const import_opts *o,
 		 char *err, size_t cap) KT_MUST_CHECK;
 
-/* A location by id, exact name (any case) or unique name prefix, as a
- * person types it. KT_OK with the ids, name and IANA zone; KT_ENOT_FOUND
- * or KT_ECONFLICT (ambiguous: the candidates, "name (id)" by lines, in
- * err) with a sentence in err. */
-typedef struct import_location {
-	char id[KT_UUID_LEN + 1], org[KT_UUID_LEN + 1];
-	char name[128], zone[72];
-} import_location;
-int import_location_find(kt_store *st, const char *text, import_location *out, char *err, size_t cap) KT_MUST_CHECK;
-
 #endif

@@ -30,20 +30,6 @@ typedef struct ops_appt {
 	char status[16];
 } ops_appt;
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
 static bool valid_id(const char *id)
 {
 	return id && kt_uuid_valid(id, strnlen(id, KT_UUID_LEN + 1));
@@ -88,21 +74,21 @@ static int query_row(kt_store *st, sqlite3_stmt **out, const char *sql, int n, .
 
 static int db_fail(char *err, size_t errlen, int rc)
 {
-	return fail(err, errlen, rc, "database error (%s)", kt_strerror(rc));
+	return kt_fail(err, errlen, rc, "database error (%s)", kt_strerror(rc));
 }
 
 static int begin(kt_store *st, char *err, size_t errlen)
 {
 	int rc = store_begin(st);
 	if (rc == KT_EBUSY)
-		return fail(err, errlen, rc, "the database is busy with another writer; try again");
+		return kt_fail(err, errlen, rc, "the database is busy with another writer; try again");
 	return rc ? db_fail(err, errlen, rc) : KT_OK;
 }
 
 static int commit(kt_store *st, char *err, size_t errlen)
 {
 	int rc = store_commit(st); /* rolls back by itself on failure */
-	return rc ? fail(err, errlen, rc, "could not commit (%s)", kt_strerror(rc)) : KT_OK;
+	return rc ? kt_fail(err, errlen, rc, "could not commit (%s)", kt_strerror(rc)) : KT_OK;
 }
 
 /* ---- checks; each says in one sentence what is wrong ---- */
@@ -116,7 +102,7 @@ static int check_location(kt_store *st, const char *want_org, const char *loc, o
 	int rc;
 
 	if (!valid_id(loc))
-		return fail(err, errlen, KT_EINVALID, "a location id is required (a UUID)");
+		return kt_fail(err, errlen, KT_EINVALID, "a location id is required (a UUID)");
 	rc = query_row(st, &s, "SELECT org_id FROM location WHERE id = ?", 1, loc);
 	if (rc == KT_OK) {
 		copy_text(org, sizeof(ops_id), sqlite3_column_text(s, 0));
@@ -125,7 +111,7 @@ static int check_location(kt_store *st, const char *want_org, const char *loc, o
 	}
 	sqlite3_finalize(s);
 	if (rc == KT_ENOT_FOUND)
-		return fail(err, errlen, rc, "no location %s in this organisation", loc);
+		return kt_fail(err, errlen, rc, "no location %s in this organisation", loc);
 	return rc ? db_fail(err, errlen, rc) : KT_OK;
 }
 
@@ -135,11 +121,11 @@ static int check_client(kt_store *st, const char *org, const char *client, char 
 	int rc;
 
 	if (!valid_id(client))
-		return fail(err, errlen, KT_EINVALID, "a client id is required (a UUID)");
+		return kt_fail(err, errlen, KT_EINVALID, "a client id is required (a UUID)");
 	rc = query_row(st, &s, "SELECT 1 FROM client WHERE id = ?1 AND org_id = ?2", 2, client, org);
 	sqlite3_finalize(s);
 	if (rc == KT_ENOT_FOUND)
-		return fail(err, errlen, rc, "no client %s in this organisation", client);
+		return kt_fail(err, errlen, rc, "no client %s in this organisation", client);
 	return rc ? db_fail(err, errlen, rc) : KT_OK;
 }
 
@@ -153,7 +139,7 @@ static int check_specialist(kt_store *st, const char *org, const char *spec, con
 	int rc;
 
 	if (!valid_id(spec))
-		return fail(err, errlen, KT_EINVALID, "a specialist id is required (a UUID)");
+		return kt_fail(err, errlen, KT_EINVALID, "a specialist id is required (a UUID)");
 	rc = query_row(st, &s,
 		       "SELECT role, active, EXISTS (SELECT 1 FROM staff_location WHERE staff_id = ?1 AND "
 		       "location_id = ?3) FROM staff WHERE id = ?1 AND org_id = ?2",
@@ -165,15 +151,15 @@ static int check_specialist(kt_store *st, const char *org, const char *spec, con
 	}
 	sqlite3_finalize(s);
 	if (rc == KT_ENOT_FOUND)
-		return fail(err, errlen, rc, "no staff member %s in this organisation", spec);
+		return kt_fail(err, errlen, rc, "no staff member %s in this organisation", spec);
 	if (rc)
 		return db_fail(err, errlen, rc);
 	if (strcmp(role, "specialist"))
-		return fail(err, errlen, KT_EINVALID, "%s is a %s, not a specialist", spec, role);
+		return kt_fail(err, errlen, KT_EINVALID, "%s is a %s, not a specialist", spec, role);
 	if (!active)
-		return fail(err, errlen, KT_EINVALID, "specialist %s is not active", spec);
+		return kt_fail(err, errlen, KT_EINVALID, "specialist %s is not active", spec);
 	if (!here)
-		return fail(err, errlen, KT_EINVALID, "specialist %s does not work at location %s", spec,
+		return kt_fail(err, errlen, KT_EINVALID, "specialist %s does not work at location %s", spec,
 			    loc);
 	return KT_OK;
 }
@@ -194,15 +180,15 @@ static int check_services(kt_store *st, const char *org, const char *loc, const 
 		ops_id sid;
 
 		if (!kt_uuid_valid(p, len))
-			return fail(err, errlen, KT_EINVALID, "services must be a comma list of service ids");
+			return kt_fail(err, errlen, KT_EINVALID, "services must be a comma list of service ids");
 		if (n == OPS_MAX_SERVICES)
-			return fail(err, errlen, KT_EINVALID, "at most %d services per appointment",
+			return kt_fail(err, errlen, KT_EINVALID, "at most %d services per appointment",
 				    OPS_MAX_SERVICES);
 		memcpy(sid, p, len);
 		sid[len] = 0;
 		for (int i = 0; i < n; i++)
 			if (!strcmp(seen[i], sid))
-				return fail(err, errlen, KT_EINVALID, "service %s is listed twice", sid);
+				return kt_fail(err, errlen, KT_EINVALID, "service %s is listed twice", sid);
 		memcpy(seen[n++], sid, sizeof sid);
 		/* (where it is offered is a booking rule, booking.c: it can be overridden) */
 		rc = query_row(st, &s, "SELECT duration_min FROM service WHERE id = ?1 AND org_id = ?2", 2, sid, org);
@@ -210,12 +196,12 @@ static int check_services(kt_store *st, const char *org, const char *loc, const 
 			*minutes += sqlite3_column_int(s, 0);
 		sqlite3_finalize(s);
 		if (rc == KT_ENOT_FOUND)
-			return fail(err, errlen, rc, "no service %s in this organisation", sid);
+			return kt_fail(err, errlen, rc, "no service %s in this organisation", sid);
 		if (rc)
 			return db_fail(err, errlen, rc);
 		p = comma ? comma + 1 : NULL;
 		if (comma && !*p)
-			return fail(err, errlen, KT_EINVALID, "services must be a comma list of service ids");
+			return kt_fail(err, errlen, KT_EINVALID, "services must be a comma list of service ids");
 	}
 	return KT_OK;
 }
@@ -234,21 +220,21 @@ static bool valid_status(const char *s)
 static int check_args(const kt_appt_args *a, char *err, size_t errlen)
 {
 	if (!valid_id(a->location_id) || !valid_id(a->client_id) || !valid_id(a->specialist_id))
-		return fail(err, errlen, KT_EINVALID,
+		return kt_fail(err, errlen, KT_EINVALID,
 			    "location, client and specialist ids are required (UUIDs)");
 	if (a->start_at < VALIDATE_TIME_MIN || a->start_at >= VALIDATE_TIME_MAX)
-		return fail(err, errlen, KT_EINVALID,
+		return kt_fail(err, errlen, KT_EINVALID,
 			    "start_at must be a time from 2000-01-01 to 2099-12-31 in ms since 1970 (UTC)");
 	if (a->duration_min < 0 || a->duration_min > OPS_MAX_MINUTES)
-		return fail(err, errlen, KT_EINVALID, "duration must be 1..%d minutes", OPS_MAX_MINUTES);
+		return kt_fail(err, errlen, KT_EINVALID, "duration must be 1..%d minutes", OPS_MAX_MINUTES);
 	if (a->status && !valid_status(a->status))
-		return fail(err, errlen, KT_EINVALID,
+		return kt_fail(err, errlen, KT_EINVALID,
 			    "status must be booked, confirmed, cancelled, no_show or done");
 	if (a->services && strnlen(a->services, OPS_LIST_CAP) >= OPS_LIST_CAP)
-		return fail(err, errlen, KT_EINVALID, "at most %d services per appointment",
+		return kt_fail(err, errlen, KT_EINVALID, "at most %d services per appointment",
 			    OPS_MAX_SERVICES);
 	if (!valid_text(a->client_note) || !valid_text(a->internal_note))
-		return fail(err, errlen, KT_EINVALID, "notes must be UTF-8 text of at most %d bytes",
+		return kt_fail(err, errlen, KT_EINVALID, "notes must be UTF-8 text of at most %d bytes",
 			    OPS_MAX_TEXT);
 	return KT_OK;
 }
@@ -287,7 +273,7 @@ static int check_open(kt_store *st, const char *id, const char *loc, char *err, 
 	if (rc && rc != KT_ENOT_FOUND)
 		return db_fail(err, errlen, rc);
 	if (closed && !there)
-		return fail(err, errlen, KT_EINVALID, "location %s is closed: it takes no new bookings", loc);
+		return kt_fail(err, errlen, KT_EINVALID, "location %s is closed: it takes no new bookings", loc);
 	return KT_OK;
 }
 
@@ -306,17 +292,17 @@ int ops_booking_check(kt_store *st, const char *id, const kt_booking *b, unsigne
 	memset(v, 0, sizeof *v);
 	if (!valid_id(b->org) || !valid_id(b->location_id) || !valid_id(b->client_id) ||
 	    !valid_id(b->specialist_id))
-		return fail(err, errlen, KT_EINVALID,
+		return kt_fail(err, errlen, KT_EINVALID,
 			    "an appointment needs location_id, client_id and specialist_id (UUIDs)");
 	if (b->start_at <= 0 || b->start_at >= OPS_MAX_TIME)
-		return fail(err, errlen, KT_EINVALID, "start_at must be a time (ms since 1970, UTC)");
+		return kt_fail(err, errlen, KT_EINVALID, "start_at must be a time (ms since 1970, UTC)");
 	if (b->duration_min < 1 || b->duration_min > OPS_MAX_MINUTES)
-		return fail(err, errlen, KT_EINVALID, "duration_min must be 1..%d minutes", OPS_MAX_MINUTES);
+		return kt_fail(err, errlen, KT_EINVALID, "duration_min must be 1..%d minutes", OPS_MAX_MINUTES);
 	if (b->status && !valid_status(b->status))
-		return fail(err, errlen, KT_EINVALID,
+		return kt_fail(err, errlen, KT_EINVALID,
 			    "status must be booked, confirmed, cancelled, no_show or done");
 	if (b->services && strnlen(b->services, OPS_LIST_CAP) >= OPS_LIST_CAP)
-		return fail(err, errlen, KT_EINVALID, "at most %d services per appointment", OPS_MAX_SERVICES);
+		return kt_fail(err, errlen, KT_EINVALID, "at most %d services per appointment", OPS_MAX_SERVICES);
 	snprintf(p.org, sizeof p.org, "%s", b->org);
 	snprintf(p.loc, sizeof p.loc, "%s", b->location_id);
 	snprintf(p.client, sizeof p.client, "%s", b->client_id);
@@ -350,12 +336,12 @@ int ops_appointment_create(kt_store *st, const kt_appt_args *a, char id_out[KT_U
 	int rc, sum = 0;
 
 	if (!st || !a || !id_out)
-		return fail(err, errlen, KT_EINVALID, "missing argument");
+		return kt_fail(err, errlen, KT_EINVALID, "missing argument");
 	id_out[0] = 0;
 	if ((rc = check_args(a, err, errlen)))
 		return rc;
 	if (a->overlap_reason && !ops_reason_valid(a->overlap_reason, strlen(a->overlap_reason)))
-		return fail(err, errlen, KT_EINVALID, "the reason must be 1..%d bytes of text", OPS_MAX_REASON);
+		return kt_fail(err, errlen, KT_EINVALID, "the reason must be 1..%d bytes of text", OPS_MAX_REASON);
 	if ((rc = begin(st, err, errlen)))
 		return rc;
 	/* the location decides the organisation; everything else must match it */
@@ -369,7 +355,7 @@ int ops_appointment_create(kt_store *st, const kt_appt_args *a, char id_out[KT_U
 		goto out;
 	p.duration_min = a->duration_min > 0 ? a->duration_min : sum;
 	if (p.duration_min <= 0 || p.duration_min > OPS_MAX_MINUTES) {
-		rc = fail(err, errlen, KT_EINVALID, "duration must be 1..%d minutes: give one or services",
+		rc = kt_fail(err, errlen, KT_EINVALID, "duration must be 1..%d minutes: give one or services",
 			  OPS_MAX_MINUTES);
 		goto out;
 	}
@@ -394,16 +380,16 @@ int ops_appointment_create(kt_store *st, const kt_appt_args *a, char id_out[KT_U
 	/* link first: devices of the location then learn the client before
 	 * the appointment that refers to it */
 	if ((rc = store_link_client_location(st, p.client, p.loc))) {
-		rc = fail(err, errlen, rc, "could not link the client to the location (%s)", kt_strerror(rc));
+		rc = kt_fail(err, errlen, rc, "could not link the client to the location (%s)", kt_strerror(rc));
 		goto out;
 	}
 	if ((rc = store_insert(st, "appointment", id_out, p.org, f, (int)(sizeof f / sizeof f[0]), NULL))) {
-		rc = fail(err, errlen, rc, "could not save the appointment (%s)", kt_strerror(rc));
+		rc = kt_fail(err, errlen, rc, "could not save the appointment (%s)", kt_strerror(rc));
 		goto out;
 	}
 	if (v.overridden &&
 	    (rc = ops_booking_override_record(st, p.org, id_out, p.client, p.loc, &v, a->overlap_reason))) {
-		rc = fail(err, errlen, rc, "could not record the override (%s)", kt_strerror(rc));
+		rc = kt_fail(err, errlen, rc, "could not record the override (%s)", kt_strerror(rc));
 		goto out;
 	}
 	rc = commit(st, err, errlen);
@@ -422,7 +408,7 @@ static int appt_load(kt_store *st, const char *id, ops_appt *p, char *err, size_
 	int rc;
 
 	if (!valid_id(id))
-		return fail(err, errlen, KT_EINVALID, "an appointment id is required (a UUID)");
+		return kt_fail(err, errlen, KT_EINVALID, "an appointment id is required (a UUID)");
 	rc = query_row(
 		st, &s,
 		"SELECT org_id, location_id, client_id, specialist_id, services, start_at, duration_min, "
@@ -442,9 +428,9 @@ static int appt_load(kt_store *st, const char *id, ops_appt *p, char *err, size_
 	}
 	sqlite3_finalize(s);
 	if (rc == KT_ENOT_FOUND)
-		return fail(err, errlen, rc, "no appointment %s", id);
+		return kt_fail(err, errlen, rc, "no appointment %s", id);
 	if (rc == KT_EINVALID)
-		return fail(err, errlen, rc, "appointment %s has more services than can be checked", id);
+		return kt_fail(err, errlen, rc, "appointment %s has more services than can be checked", id);
 	return rc ? db_fail(err, errlen, rc) : KT_OK;
 }
 
@@ -458,18 +444,18 @@ int ops_appointment_move(kt_store *st, const char *id, const char *location_id, 
 	int rc, n = 0;
 
 	if (!st)
-		return fail(err, errlen, KT_EINVALID, "missing argument");
+		return kt_fail(err, errlen, KT_EINVALID, "missing argument");
 	if (!location_id && !specialist_id && start_at < 0)
-		return fail(err, errlen, KT_EINVALID,
+		return kt_fail(err, errlen, KT_EINVALID,
 			    "nothing to change: give a location, a specialist or a start");
 	if (start_at >= 0 && (start_at < VALIDATE_TIME_MIN || start_at >= VALIDATE_TIME_MAX))
-		return fail(err, errlen, KT_EINVALID,
+		return kt_fail(err, errlen, KT_EINVALID,
 			    "start_at must be a time from 2000-01-01 to 2099-12-31 in ms since 1970 (UTC)");
 	/* the ids as given, before they are copied into fixed buffers */
 	if ((location_id && !valid_id(location_id)) || (specialist_id && !valid_id(specialist_id)))
-		return fail(err, errlen, KT_EINVALID, "location and specialist must be ids (UUIDs)");
+		return kt_fail(err, errlen, KT_EINVALID, "location and specialist must be ids (UUIDs)");
 	if (overlap_reason && !ops_reason_valid(overlap_reason, strlen(overlap_reason)))
-		return fail(err, errlen, KT_EINVALID, "the reason must be 1..%d bytes of text", OPS_MAX_REASON);
+		return kt_fail(err, errlen, KT_EINVALID, "the reason must be 1..%d bytes of text", OPS_MAX_REASON);
 	if ((rc = begin(st, err, errlen)))
 		return rc;
 	if ((rc = appt_load(st, id, &cur, err, errlen)))
@@ -496,16 +482,16 @@ int ops_appointment_move(kt_store *st, const char *id, const char *location_id, 
 	if (n == 0) /* already there: nothing to write, nothing for devices */
 		return commit(st, err, errlen);
 	if (strcmp(next.loc, cur.loc) && (rc = store_link_client_location(st, next.client, next.loc))) {
-		rc = fail(err, errlen, rc, "could not link the client to the location (%s)", kt_strerror(rc));
+		rc = kt_fail(err, errlen, rc, "could not link the client to the location (%s)", kt_strerror(rc));
 		goto out;
 	}
 	if ((rc = store_update(st, "appointment", id, f, n, NULL))) {
-		rc = fail(err, errlen, rc, "could not move the appointment (%s)", kt_strerror(rc));
+		rc = kt_fail(err, errlen, rc, "could not move the appointment (%s)", kt_strerror(rc));
 		goto out;
 	}
 	if (v.overridden &&
 	    (rc = ops_booking_override_record(st, next.org, id, next.client, next.loc, &v, overlap_reason))) {
-		rc = fail(err, errlen, rc, "could not record the override (%s)", kt_strerror(rc));
+		rc = kt_fail(err, errlen, rc, "could not record the override (%s)", kt_strerror(rc));
 		goto out;
 	}
 	return commit(st, err, errlen);
@@ -521,7 +507,7 @@ int ops_appointment_cancel(kt_store *st, const char *id, char *err, size_t errle
 	int rc;
 
 	if (!st)
-		return fail(err, errlen, KT_EINVALID, "missing argument");
+		return kt_fail(err, errlen, KT_EINVALID, "missing argument");
 	if ((rc = begin(st, err, errlen)))
 		return rc;
 	if ((rc = appt_load(st, id, &cur, err, errlen)))
@@ -529,12 +515,12 @@ int ops_appointment_cancel(kt_store *st, const char *id, char *err, size_t errle
 	if (!strcmp(cur.status, "cancelled"))
 		return commit(st, err, errlen);
 	if (!strcmp(cur.status, "done") || !strcmp(cur.status, "no_show")) {
-		rc = fail(err, errlen, KT_EINVALID,
+		rc = kt_fail(err, errlen, KT_EINVALID,
 			  "appointment %s is %s; only upcoming ones can be cancelled", id, cur.status);
 		goto out;
 	}
 	if ((rc = store_update(st, "appointment", id, &f, 1, NULL))) {
-		rc = fail(err, errlen, rc, "could not cancel the appointment (%s)", kt_strerror(rc));
+		rc = kt_fail(err, errlen, rc, "could not cancel the appointment (%s)", kt_strerror(rc));
 		goto out;
 	}
 	return commit(st, err, errlen);
@@ -563,14 +549,14 @@ static int check_client_value(const char *field, const char *value, char *err, s
 	if (!value)
 		return strcmp(field, "name")
 			       ? KT_OK
-			       : fail(err, errlen, KT_EINVALID, "a client's name cannot be cleared");
+			       : kt_fail(err, errlen, KT_EINVALID, "a client's name cannot be cleared");
 	if (!valid_text(value))
-		return fail(err, errlen, KT_EINVALID, "%s must be UTF-8 text of at most %d bytes", field,
+		return kt_fail(err, errlen, KT_EINVALID, "%s must be UTF-8 text of at most %d bytes", field,
 			    OPS_MAX_TEXT);
 	if (!strcmp(field, "name") && !value[0])
-		return fail(err, errlen, KT_EINVALID, "a client's name cannot be empty");
+		return kt_fail(err, errlen, KT_EINVALID, "a client's name cannot be empty");
 	if (!strcmp(field, "email") && !valid_email(value))
-		return fail(err, errlen, KT_EINVALID, "that is not an e-mail address");
+		return kt_fail(err, errlen, KT_EINVALID, "that is not an e-mail address");
 	/* the same rules as a device's push (validate.c) */
 	return validate_field(kt_table_find("client", 6), field, value, err, errlen);
 }
@@ -591,7 +577,7 @@ static int check_portal_email(kt_store *st, const char *id, const char *email, c
 		       3, hash, id, email);
 	sqlite3_finalize(s);
 	if (rc == KT_OK)
-		return fail(err, errlen, KT_ECONFLICT, "another sign-in already uses this e-mail");
+		return kt_fail(err, errlen, KT_ECONFLICT, "another sign-in already uses this e-mail");
 	return rc == KT_ENOT_FOUND ? KT_OK : db_fail(err, errlen, rc);
 }
 
@@ -603,15 +589,15 @@ int ops_client_set(kt_store *st, const char *id, const char *field, const char *
 	int rc;
 
 	if (!st || !field)
-		return fail(err, errlen, KT_EINVALID, "missing argument");
+		return kt_fail(err, errlen, KT_EINVALID, "missing argument");
 	for (size_t i = 0; i < sizeof client_editable / sizeof client_editable[0]; i++)
 		editable |= !strcmp(field, client_editable[i]);
 	if (!editable)
 		return t && kt_col_index(t, field) >= 0
-			       ? fail(err, errlen, KT_EDENIED, "%s of a client cannot be edited here", field)
-			       : fail(err, errlen, KT_EINVALID, "clients have no field '%.40s'", field);
+			       ? kt_fail(err, errlen, KT_EDENIED, "%s of a client cannot be edited here", field)
+			       : kt_fail(err, errlen, KT_EINVALID, "clients have no field '%.40s'", field);
 	if (!valid_id(id))
-		return fail(err, errlen, KT_EINVALID, "a client id is required (a UUID)");
+		return kt_fail(err, errlen, KT_EINVALID, "a client id is required (a UUID)");
 	if (value && !value[0] && strcmp(field, "name"))
 		value = NULL; /* an empty optional field is an absent one */
 	if ((rc = check_client_value(field, value, err, errlen)))
@@ -629,7 +615,7 @@ int ops_client_set(kt_store *st, const char *id, const char *field, const char *
 		kt_row_free(&row);
 	}
 	if (rc) {
-		rc = rc == KT_ENOT_FOUND ? fail(err, errlen, rc, "no client %s", id)
+		rc = rc == KT_ENOT_FOUND ? kt_fail(err, errlen, rc, "no client %s", id)
 					 : db_fail(err, errlen, rc);
 		goto out;
 	}
@@ -640,7 +626,7 @@ int ops_client_set(kt_store *st, const char *id, const char *field, const char *
 		goto out;
 	kt_field f = {field, value};
 	if ((rc = store_update(st, "client", id, &f, 1, NULL))) {
-		rc = fail(err, errlen, rc, "could not save the client (%s)", kt_strerror(rc));
+		rc = kt_fail(err, errlen, rc, "could not save the client (%s)", kt_strerror(rc));
 		goto out;
 	}
 	return commit(st, err, errlen);

@@ -1,7 +1,6 @@
 /* org.c - see org.h. ICU knows the time zones, countries, currencies and
  * languages: no lists of our own. Reads go to SQL through store_prepare;
  * every change goes through store_insert/store_update (change log + audit). */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -15,19 +14,6 @@
 #include "db/validate.h"
 
 #define ORG_MAX_TEXT 200
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
 
 static bool text_ok(const char *s, size_t max)
 {
@@ -43,11 +29,11 @@ int org_check_time_zone(const char *tz, char *err, size_t errlen)
 
 	if (!tz || !*tz || strlen(tz) >= 100 || strspn(tz, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 						       "0123456789/_+-") != strlen(tz))
-		return fail(err, errlen, KT_EINVALID, "time zone: an IANA time zone such as Europe/Ljubljana");
+		return kt_fail(err, errlen, KT_EINVALID, "time zone: an IANA time zone such as Europe/Ljubljana");
 	u_uastrcpy(id, tz);
 	ucal_getCanonicalTimeZoneID(id, -1, canon, 128, &system, &e);
 	if (U_FAILURE(e) || !system)
-		return fail(err, errlen, KT_EINVALID,
+		return kt_fail(err, errlen, KT_EINVALID,
 			    "time zone: '%s' is not an IANA time zone (e.g. Europe/Ljubljana, Europe/Berlin)", tz);
 	return KT_OK;
 }
@@ -63,7 +49,7 @@ static bool in_list(const char *const *list, const char *s)
 int org_check_country(const char *cc, char *err, size_t errlen)
 {
 	if (!cc || strlen(cc) != 2 || !in_list(uloc_getISOCountries(), cc))
-		return fail(err, errlen, KT_EINVALID, "country: an ISO 3166 alpha-2 code in capitals, e.g. SI, AT, DE");
+		return kt_fail(err, errlen, KT_EINVALID, "country: an ISO 3166 alpha-2 code in capitals, e.g. SI, AT, DE");
 	return KT_OK;
 }
 
@@ -73,24 +59,24 @@ int org_check_currency(const char *cur, char *err, size_t errlen)
 	UErrorCode e = U_ZERO_ERROR;
 	UDate now = ucal_getNow();
 	if (!cur || strlen(cur) != 3 || strspn(cur, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 3)
-		return fail(err, errlen, KT_EINVALID, "currency: an ISO 4217 code in capitals, e.g. EUR, CHF, PLN");
+		return kt_fail(err, errlen, KT_EINVALID, "currency: an ISO 4217 code in capitals, e.g. EUR, CHF, PLN");
 	u_uastrcpy(code, cur);
 	if (!ucurr_isAvailable(code, now, now, &e) || U_FAILURE(e))
-		return fail(err, errlen, KT_EINVALID, "currency: '%s' is not a currency in use (ISO 4217, e.g. EUR)", cur);
+		return kt_fail(err, errlen, KT_EINVALID, "currency: '%s' is not a currency in use (ISO 4217, e.g. EUR)", cur);
 	return KT_OK;
 }
 
 int org_check_language(const char *lang, char *err, size_t errlen)
 {
 	if (!lang || (strlen(lang) != 2 && strlen(lang) != 3) || !in_list(uloc_getISOLanguages(), lang))
-		return fail(err, errlen, KT_EINVALID, "language: an ISO 639 code in small letters, e.g. sl, en, de");
+		return kt_fail(err, errlen, KT_EINVALID, "language: an ISO 639 code in small letters, e.g. sl, en, de");
 	return KT_OK;
 }
 
 int org_check_email(const char *s, char *err, size_t errlen)
 {
 	if (!s || !validate_mail_address(s) || strlen(s) > 254)
-		return fail(err, errlen, KT_EINVALID, "e-mail: one plain address such as ana@salon.si");
+		return kt_fail(err, errlen, KT_EINVALID, "e-mail: one plain address such as ana@salon.si");
 	return KT_OK;
 }
 
@@ -98,15 +84,15 @@ static int check_location_args(const kt_location_args *a, bool create, char *err
 {
 	int rc;
 	if (create && (!a->name || !a->time_zone))
-		return fail(err, errlen, KT_EINVALID, "a location needs a name and a time zone");
+		return kt_fail(err, errlen, KT_EINVALID, "a location needs a name and a time zone");
 	if (a->name && (!a->name[0] || !text_ok(a->name, ORG_MAX_TEXT)))
-		return fail(err, errlen, KT_EINVALID, "name: 1 to %d characters of text on one line", ORG_MAX_TEXT);
+		return kt_fail(err, errlen, KT_EINVALID, "name: 1 to %d characters of text on one line", ORG_MAX_TEXT);
 	if (a->address && !text_ok(a->address, ORG_MAX_TEXT))
-		return fail(err, errlen, KT_EINVALID, "address: at most %d characters of text on one line",
+		return kt_fail(err, errlen, KT_EINVALID, "address: at most %d characters of text on one line",
 			    ORG_MAX_TEXT);
 	if (a->phone && (!text_ok(a->phone, 40) ||
 			 strspn(a->phone, "+0123456789 ()/-.") != strlen(a->phone)))
-		return fail(err, errlen, KT_EINVALID, "phone: digits, spaces and + ( ) / - . only, at most 40");
+		return kt_fail(err, errlen, KT_EINVALID, "phone: digits, spaces and + ( ) / - . only, at most 40");
 	if (a->time_zone && (rc = org_check_time_zone(a->time_zone, err, errlen)))
 		return rc;
 	return KT_OK;
@@ -114,7 +100,7 @@ static int check_location_args(const kt_location_args *a, bool create, char *err
 
 static int db_fail(char *err, size_t errlen, int rc)
 {
-	return fail(err, errlen, rc, "database error (%s)", kt_strerror(rc));
+	return kt_fail(err, errlen, rc, "database error (%s)", kt_strerror(rc));
 }
 
 /* *n gets how many rows a query with up to two text parameters returns;
@@ -138,34 +124,12 @@ static int one_text(kt_store *st, const char *sql, const char *a, const char *b,
 	return rc == SQLITE_DONE ? KT_OK : KT_EIO;
 }
 
-int org_the_one(kt_store *st, char org[KT_UUID_LEN + 1], char *err, size_t errlen)
-{
-	int n, rc = one_text(st, "SELECT id FROM organisation ORDER BY id", NULL, NULL, org, KT_UUID_LEN + 1, &n);
-	if (rc)
-		return db_fail(err, errlen, rc);
-	if (n == 0)
-		return fail(err, errlen, KT_ENOT_FOUND, "this database has no organisation yet: run kartoteka-server setup");
-	if (n > 1)
-		return fail(err, errlen, KT_ECONFLICT, "this database holds %d organisations", n);
-	return KT_OK;
-}
-
 static int begin(kt_store *st, char *err, size_t errlen)
 {
 	int rc = store_begin(st);
 	if (rc == KT_EBUSY)
-		return fail(err, errlen, rc, "the database is busy with another writer; try again");
+		return kt_fail(err, errlen, rc, "the database is busy with another writer; try again");
 	return rc ? db_fail(err, errlen, rc) : KT_OK;
-}
-
-static int finish(kt_store *st, int rc, char *err, size_t errlen)
-{
-	if (rc) {
-		store_rollback(st);
-		return rc;
-	}
-	rc = store_commit(st);
-	return rc ? fail(err, errlen, rc, "could not commit (%s)", kt_strerror(rc)) : KT_OK;
 }
 
 int org_setup(kt_store *st, const kt_setup_args *a, kt_setup_ids *ids, char *err, size_t errlen)
@@ -174,23 +138,23 @@ int org_setup(kt_store *st, const kt_setup_args *a, kt_setup_ids *ids, char *err
 	int n, rc;
 
 	if (!a->business || !a->business[0] || !text_ok(a->business, ORG_MAX_TEXT))
-		return fail(err, errlen, KT_EINVALID, "business: the salon's name, 1 to %d characters", ORG_MAX_TEXT);
+		return kt_fail(err, errlen, KT_EINVALID, "business: the salon's name, 1 to %d characters", ORG_MAX_TEXT);
 	if ((rc = org_check_country(a->country, err, errlen)) || (rc = org_check_currency(a->currency, err, errlen)) ||
 	    (rc = org_check_language(a->language, err, errlen)) ||
 	    (rc = check_location_args(&a->location, true, err, errlen)))
 		return rc;
 	if (!a->owner_name || !a->owner_name[0] || !text_ok(a->owner_name, ORG_MAX_TEXT))
-		return fail(err, errlen, KT_EINVALID, "owner name: 1 to %d characters", ORG_MAX_TEXT);
+		return kt_fail(err, errlen, KT_EINVALID, "owner name: 1 to %d characters", ORG_MAX_TEXT);
 	if ((rc = org_check_email(a->owner_email, err, errlen)))
 		return rc;
 	if ((rc = begin(st, err, errlen)))
 		return rc;
 	/* checked inside the write transaction: two setups at once make one */
 	if ((rc = one_text(st, "SELECT name FROM organisation ORDER BY id", NULL, NULL, existing, sizeof existing, &n)))
-		return finish(st, db_fail(err, errlen, rc), err, errlen);
+		return store_end(st, db_fail(err, errlen, rc), err, errlen);
 	if (n)
-		return finish(st,
-			      fail(err, errlen, KT_ECONFLICT,
+		return store_end(st,
+			      kt_fail(err, errlen, KT_ECONFLICT,
 				   "this database is set up already (organisation '%s'); nothing was changed", existing),
 			      err, errlen);
 	kt_uuid7(ids->org);
@@ -206,8 +170,8 @@ int org_setup(kt_store *st, const kt_setup_args *a, kt_setup_ids *ids, char *err
 	    (rc = store_insert(st, "location", ids->location, ids->org, lf, 4, NULL)) ||
 	    (rc = store_insert(st, "staff", ids->owner, ids->org, sf, 4, NULL)) ||
 	    (rc = store_link_staff_location(st, ids->owner, ids->location, true)))
-		rc = fail(err, errlen, rc, "could not save (%s)", kt_strerror(rc));
-	return finish(st, rc, err, errlen);
+		rc = kt_fail(err, errlen, rc, "could not save (%s)", kt_strerror(rc));
+	return store_end(st, rc, err, errlen);
 }
 
 /* ---- locations ---- */
@@ -215,7 +179,7 @@ int org_setup(kt_store *st, const kt_setup_args *a, kt_setup_ids *ids, char *err
 static int may_location(const kt_principal *by, char *err, size_t errlen)
 {
 	if (by && !policy_may(by, KT_ACT_MANAGE_LOCATION))
-		return fail(err, errlen, KT_EDENIED, "only the owner creates, edits and closes locations");
+		return kt_fail(err, errlen, KT_EDENIED, "only the owner creates, edits and closes locations");
 	return KT_OK;
 }
 
@@ -230,16 +194,16 @@ int location_create(kt_store *st, const kt_principal *by, const char *org, const
 	rc = one_text(st, "SELECT id FROM location WHERE org_id = ?1 AND name = ?2 COLLATE NOCASE", org, a->name, NULL,
 		      0, &n);
 	if (rc)
-		return finish(st, db_fail(err, errlen, rc), err, errlen);
+		return store_end(st, db_fail(err, errlen, rc), err, errlen);
 	if (n)
-		return finish(st, fail(err, errlen, KT_ECONFLICT, "name: there is a location '%s' already", a->name), err,
+		return store_end(st, kt_fail(err, errlen, KT_ECONFLICT, "name: there is a location '%s' already", a->name), err,
 			      errlen);
 	kt_uuid7(id_out);
 	kt_field f[] = {{"name", a->name}, {"address", a->address}, {"phone", a->phone}, {"time_zone", a->time_zone}};
 	if ((rc = store_insert(st, "location", id_out, org, f, 4, NULL)))
-		rc = fail(err, errlen, rc, "could not save the location (%s)", kt_strerror(rc));
+		rc = kt_fail(err, errlen, rc, "could not save the location (%s)", kt_strerror(rc));
 	/* the owner works everywhere ("*"): nothing to link */
-	return finish(st, rc, err, errlen);
+	return store_end(st, rc, err, errlen);
 }
 
 /* In the transaction: the location is org's; *closed tells whether it is closed. */
@@ -256,7 +220,7 @@ static int location_of(kt_store *st, const char *org, const char *id, bool *clos
 		*closed = sqlite3_column_int(q, 0) != 0;
 	store_finish(st, q);
 	if (rc == SQLITE_DONE)
-		return fail(err, errlen, KT_ENOT_FOUND, "no location %s in this organisation", id);
+		return kt_fail(err, errlen, KT_ENOT_FOUND, "no location %s in this organisation", id);
 	return rc == SQLITE_ROW ? KT_OK : db_fail(err, errlen, KT_EIO);
 }
 
@@ -277,24 +241,24 @@ int location_edit(kt_store *st, const kt_principal *by, const char *org, const c
 	if (a->time_zone)
 		f[n++] = (kt_field){"time_zone", a->time_zone};
 	if (!n)
-		return fail(err, errlen, KT_EINVALID, "nothing to change: give a name, address, phone or time zone");
+		return kt_fail(err, errlen, KT_EINVALID, "nothing to change: give a name, address, phone or time zone");
 	if ((rc = begin(st, err, errlen)))
 		return rc;
 	if ((rc = location_of(st, org, id, &closed, err, errlen)))
-		return finish(st, rc, err, errlen);
+		return store_end(st, rc, err, errlen);
 	if (a->name) {
 		char other[KT_UUID_LEN + 1] = "";
 		rc = one_text(st, "SELECT id FROM location WHERE org_id = ?1 AND name = ?2 COLLATE NOCASE", org, a->name,
 			      other, sizeof other, &k);
 		if (rc)
-			return finish(st, db_fail(err, errlen, rc), err, errlen);
+			return store_end(st, db_fail(err, errlen, rc), err, errlen);
 		if (k && strcmp(other, id)) /* (names are unique: at most one) */
-			return finish(st, fail(err, errlen, KT_ECONFLICT, "name: there is a location '%s' already", a->name),
+			return store_end(st, kt_fail(err, errlen, KT_ECONFLICT, "name: there is a location '%s' already", a->name),
 				      err, errlen);
 	}
 	if ((rc = store_update(st, "location", id, f, n, NULL)))
-		rc = fail(err, errlen, rc, "could not save the location (%s)", kt_strerror(rc));
-	return finish(st, rc, err, errlen);
+		rc = kt_fail(err, errlen, rc, "could not save the location (%s)", kt_strerror(rc));
+	return store_end(st, rc, err, errlen);
 }
 
 int location_close(kt_store *st, const kt_principal *by, const char *org, const char *id, char *err,
@@ -306,50 +270,13 @@ int location_close(kt_store *st, const kt_principal *by, const char *org, const 
 	if ((rc = may_location(by, err, errlen)) || (rc = begin(st, err, errlen)))
 		return rc;
 	if ((rc = location_of(st, org, id, &closed, err, errlen)))
-		return finish(st, rc, err, errlen);
+		return store_end(st, rc, err, errlen);
 	if (closed)
-		return finish(st, fail(err, errlen, KT_EINVALID, "location %s is closed already", id), err, errlen);
+		return store_end(st, kt_fail(err, errlen, KT_EINVALID, "location %s is closed already", id), err, errlen);
 	snprintf(now, sizeof now, "%lld", (long long)kt_now_ms());
 	kt_field f = {"closed_at", now};
 	if ((rc = store_update(st, "location", id, &f, 1, NULL)))
-		rc = fail(err, errlen, rc, "could not close the location (%s)", kt_strerror(rc));
-	return finish(st, rc, err, errlen);
+		rc = kt_fail(err, errlen, rc, "could not close the location (%s)", kt_strerror(rc));
+	return store_end(st, rc, err, errlen);
 }
 
-int location_resolve(kt_store *st, const char *org, const char *what, char id[KT_UUID_LEN + 1], char *err,
-		     size_t errlen)
-{
-	sqlite3_stmt *q;
-	char names[256] = "";
-	size_t len = 0;
-	int n = 0, rc;
-
-	if (!what || !*what)
-		return fail(err, errlen, KT_EINVALID, "location: give its name or id");
-	/* an exact name or a whole id wins over prefixes */
-	q = store_prepare(st, "SELECT id, name FROM location WHERE org_id = ?1 AND (id = ?2 OR name = ?2 COLLATE NOCASE) "
-			      "UNION ALL SELECT id, name FROM location WHERE org_id = ?1 AND NOT EXISTS (SELECT 1 "
-			      "FROM location WHERE org_id = ?1 AND (id = ?2 OR name = ?2 COLLATE NOCASE)) AND "
-			      "(substr(id, 1, length(?2)) = ?2 OR substr(lower(name), 1, length(?2)) = lower(?2)) "
-			      "ORDER BY 2 LIMIT 10");
-	if (!q)
-		return db_fail(err, errlen, KT_EIO);
-	sqlite3_bind_text(q, 1, org, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, what, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		if (!n++)
-			snprintf(id, KT_UUID_LEN + 1, "%s", (const char *)sqlite3_column_text(q, 0));
-		int w = snprintf(names + len, sizeof names - len, "%s%s", len ? ", " : "",
-				 (const char *)sqlite3_column_text(q, 1));
-		if (w > 0 && (size_t)w < sizeof names - len)
-			len += (size_t)w;
-	}
-	store_finish(st, q);
-	if (rc != SQLITE_DONE)
-		return db_fail(err, errlen, KT_EIO);
-	if (!n)
-		return fail(err, errlen, KT_ENOT_FOUND, "location: no location '%s'", what);
-	if (n > 1)
-		return fail(err, errlen, KT_ECONFLICT, "location: '%s' matches %s", what, names);
-	return KT_OK;
-}

@@ -46,10 +46,6 @@ int org_check_email(const char *email, char *err, size_t errlen) KT_MUST_CHECK;
  * organisation: nothing is written then. */
 int org_setup(kt_store *st, const kt_setup_args *a, kt_setup_ids *ids, char *err, size_t errlen) KT_MUST_CHECK;
 
-/* The one organisation of this database (the admin command's); KT_ENOT_FOUND
- * when there is none (run setup), KT_ECONFLICT when there are several. */
-int org_the_one(kt_store *st, char org[KT_UUID_LEN + 1], char *err, size_t errlen) KT_MUST_CHECK;
-
 int location_create(kt_store *st, const kt_principal *by, const char *org, const kt_location_args *a,
 		    char id_out[KT_UUID_LEN + 1], char *err, size_t errlen) KT_MUST_CHECK;
 /* Change the given fields; a location that is closed can still be edited. */
@@ -59,10 +55,5 @@ int location_edit(kt_store *st, const kt_principal *by, const char *org, const c
  * a closed location is KT_EINVALID. */
 int location_close(kt_store *st, const kt_principal *by, const char *org, const char *id, char *err,
 		   size_t errlen) KT_MUST_CHECK;
-
-/* A location of org by id, unique id prefix or exact name (case-insensitive)
- * into id. KT_ENOT_FOUND, or KT_ECONFLICT when several match (err lists them). */
-int location_resolve(kt_store *st, const char *org, const char *what, char id[KT_UUID_LEN + 1], char *err,
-		     size_t errlen) KT_MUST_CHECK;
 
 #endif

@@ -17,6 +17,7 @@
 #include "domain/resolve.h"
 #include "domain/revoke.h"
 #include "db/validate.h"
+#include "kt_text.h"
 
 void portal_config_defaults(kt_portal_config *c)
 {

@@ -26,9 +26,11 @@ typedef struct cands {
 	int best; /* 2 exact name, 1 prefix, 0 none yet */
 } cands;
 
-static const char *const kind_table[] = {"location", "staff", "client", "service"};
-static const char *const kind_noun[] = {"location", "staff member", "client", "service"};
-static const char *const kind_nouns[] = {"locations", "staff members", "clients", "services"};
+static const char *const kind_table[] = {"location", "staff", "client", "service", "organisation"};
+static const char *const kind_noun[] = {"location", "staff member", "client", "service", "organisation"};
+static const char *const kind_nouns[] = {"locations", "staff members", "clients", "services", "organisations"};
+
+
 
 static void cands_free(cands *c)
 {
@@ -101,25 +103,35 @@ static int client_fields(kt_store *st, const char *id, bool contact, char *name,
 	return KT_OK;
 }
 
+/* Column 3 of every scan: the row's organisation, named on candidates when
+ * the search spans several. */
+#define ORG_NAME(t) "(SELECT o.name FROM organisation o WHERE o.id = " #t ".org_id)"
+
 static const char *scan_sql(resolve_kind kind)
 {
 	switch (kind) {
 	case RESOLVE_LOCATION:
-		return "SELECT id, name, time_zone || coalesce(', ' || nullif(address, ''), '') FROM location "
-		       "WHERE (?1 IS NULL OR org_id = ?1) ORDER BY name, id LIMIT ?3";
+		return "SELECT id, name, time_zone || coalesce(', ' || nullif(address, ''), ''), " ORG_NAME(location)
+		       " FROM location WHERE (?1 IS NULL OR org_id = ?1) ORDER BY name, id LIMIT ?3";
 	case RESOLVE_STAFF:
 		return "SELECT s.id, s.display_name, s.role || CASE WHEN s.active THEN '' ELSE ' (inactive)' END || "
 		       "coalesce(', ' || (SELECT group_concat(name, ', ') FROM (SELECT l.name FROM staff_location sl "
 		       "JOIN location l ON l.id = sl.location_id WHERE sl.staff_id = s.id ORDER BY l.name)), '') "
-		       "FROM staff s WHERE (?1 IS NULL OR s.org_id = ?1) ORDER BY s.display_name, s.id LIMIT ?3";
+		       ", " ORG_NAME(s) ", s.email FROM staff s WHERE (?1 IS NULL OR s.org_id = ?1) "
+		       "ORDER BY s.display_name, s.id LIMIT ?3";
 	case RESOLVE_CLIENT:
 		return "SELECT c.id, NULL, coalesce((SELECT group_concat(name, ', ') FROM (SELECT l.name FROM "
 		       "client_location cl JOIN location l ON l.id = cl.location_id WHERE cl.client_id = c.id "
-		       "ORDER BY l.name)), '') FROM client c WHERE (?1 IS NULL OR c.org_id = ?1) ORDER BY c.id LIMIT ?3";
+		       "ORDER BY l.name)), ''), " ORG_NAME(c) " FROM client c WHERE (?1 IS NULL OR c.org_id = ?1) "
+		       "ORDER BY c.id LIMIT ?3";
 	case RESOLVE_SERVICE:
 		return "SELECT s.id, s.name, coalesce(l.name, 'every location') || ', ' || s.duration_min || ' min' "
-		       "FROM service s LEFT JOIN location l ON l.id = s.location_id WHERE (?1 IS NULL OR s.org_id = ?1) "
+		       ", " ORG_NAME(s) " FROM service s LEFT JOIN location l ON l.id = s.location_id WHERE "
+		       "(?1 IS NULL OR s.org_id = ?1) "
 		       "AND (?2 IS NULL OR s.location_id IS NULL OR s.location_id = ?2) ORDER BY s.name, s.id LIMIT ?3";
+	case RESOLVE_ORG:
+		return "SELECT id, name, '', NULL FROM organisation WHERE (?1 IS NULL OR id = ?1) ORDER BY name, id "
+		       "LIMIT ?3";
 	}
 	return NULL;
 }
@@ -129,7 +141,8 @@ static bool id_exists(kt_store *st, resolve_kind kind, const resolve_scope *sc, 
 	char sql[160];
 	sqlite3_stmt *q;
 	bool found = false;
-	snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id = ?1 AND (?2 IS NULL OR org_id = ?2)", kind_table[kind]);
+	snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id = ?1 AND (?2 IS NULL OR %s = ?2)", kind_table[kind],
+		 kind == RESOLVE_ORG ? "id" : "org_id");
 	if (sqlite3_prepare_v2(store_db(st), sql, -1, &q, NULL) != SQLITE_OK)
 		return false;
 	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
@@ -140,10 +153,23 @@ static bool id_exists(kt_store *st, resolve_kind kind, const resolve_scope *sc, 
 	return found;
 }
 
+static int org_count(kt_store *st)
+{
+	sqlite3_stmt *q;
+	int n = 0;
+	if (sqlite3_prepare_v2(store_db(st), "SELECT count(*) FROM organisation", -1, &q, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	return n;
+}
+
 static int scan(kt_store *st, resolve_kind kind, const resolve_scope *sc, const char *typed, cands *c, bool *cut)
 {
 	sqlite3_stmt *q;
 	int rc = KT_OK, step, rows = 0;
+	bool orgs = kind != RESOLVE_ORG && !(sc && sc->org) && org_count(st) > 1;
 	if (sqlite3_prepare_v2(store_db(st), scan_sql(kind), -1, &q, NULL) != SQLITE_OK)
 		return KT_EIO;
 	if (sc && sc->org)
@@ -154,7 +180,8 @@ static int scan(kt_store *st, resolve_kind kind, const resolve_scope *sc, const 
 	while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(q, 0);
 		const char *extra = (const char *)sqlite3_column_text(q, 2);
-		char name[NAME_MAX_BYTES];
+		const char *org = (const char *)sqlite3_column_text(q, 3);
+		char name[NAME_MAX_BYTES], more[NAME_MAX_BYTES * 2];
 		if (++rows > RESOLVE_MAX_ROWS) {
 			*cut = true;
 			break;
@@ -164,9 +191,14 @@ static int scan(kt_store *st, resolve_kind kind, const resolve_scope *sc, const 
 				continue; /* erased, or its key is not in this keyring */
 		} else
 			kt_strcpy_cut(name, sizeof name, (const char *)sqlite3_column_text(q, 1));
-		int m = kt_text_name_match(name, typed);
-		if (m)
-			rc = cands_add(c, m, id, name, extra);
+		int m = kt_text_row_match(id, name, kind == RESOLVE_STAFF ? (const char *)sqlite3_column_text(q, 4) : NULL,
+					  typed);
+		if (!m)
+			continue;
+		if (orgs) /* the same name may stand in two businesses: say whose */
+			snprintf(more, sizeof more, "%s%sorganisation %s", extra ? extra : "", extra && *extra ? "; " : "",
+				 org ? org : "?");
+		rc = cands_add(c, m, id, name, orgs ? more : extra);
 	}
 	if (!rc && !*cut && step != SQLITE_DONE)
 		rc = KT_EIO;
@@ -184,8 +216,8 @@ static void list_candidates(kt_store *st, resolve_kind kind, const cands *c, cha
 			char name[NAME_MAX_BYTES];
 			(void)client_fields(st, x->id, true, name, sizeof name, contact, sizeof contact);
 		}
-		snprintf(err + len, errlen - len, "\n  %s  %s  %s%s%s", x->name, x->id, contact,
-			 *contact && *x->extra ? "; " : "", x->extra);
+		snprintf(err + len, errlen - len, "\n  %s  %s%s%s%s%s", x->name, x->id, *contact || *x->extra ? "  " : "",
+			 contact, *contact && *x->extra ? "; " : "", x->extra);
 		len = strlen(err);
 	}
 	if (c->n > RESOLVE_SHOW && len + 1 < errlen)
@@ -263,6 +295,7 @@ void resolve_name(kt_store *st, resolve_kind kind, const char *id, char *buf, si
 		"SELECT display_name FROM staff WHERE id = ?1",
 		NULL,
 		"SELECT name FROM service WHERE id = ?1",
+		"SELECT name FROM organisation WHERE id = ?1",
 	};
 	if (kind == RESOLVE_CLIENT) {
 		if (!id || client_fields(st, id, false, buf, cap, NULL, 0) != KT_OK)
@@ -314,4 +347,80 @@ void resolve_time_text(kt_store *st, const char *org, int64_t ms, char *out, siz
 	/* the mails are written in English: English dates, the salon's clock */
 	if (!*zone || kt_time_format_locale(zone, "en_150", ms, out, cap))
 		kt_time_format("UTC", ms, out, cap);
+}
+
+int resolve_org_arg(kt_store *st, const char *opt, const char *text, char org[KT_UUID_LEN + 1], char *err,
+		    size_t errlen)
+{
+	sqlite3_stmt *q;
+	cands c = {0};
+	int n, rc = KT_OK;
+	if (text)
+		return resolve_id(st, RESOLVE_ORG, NULL, opt, text, org, err, errlen);
+	if ((n = org_count(st)) == 0) {
+		snprintf(err, errlen, "this database has no organisation yet: run kartoteka-server setup");
+		return KT_ENOT_FOUND;
+	}
+	if (sqlite3_prepare_v2(store_db(st), "SELECT id, name FROM organisation ORDER BY name, id", -1, &q, NULL) !=
+	    SQLITE_OK)
+		return KT_EIO;
+	while (!rc && sqlite3_step(q) == SQLITE_ROW)
+		rc = cands_add(&c, 1, (const char *)sqlite3_column_text(q, 0), (const char *)sqlite3_column_text(q, 1),
+			       NULL);
+	sqlite3_finalize(q);
+	if (!rc && c.n == 1)
+		kt_strcpy_cut(org, KT_UUID_LEN + 1, c.v[0].id);
+	else if (!rc) { /* several: listed as an ambiguous name is, to pick from */
+		snprintf(err, errlen, "this database holds %d organisations; say which with %s NAME:", c.n, opt);
+		list_candidates(st, RESOLVE_ORG, &c, err, errlen);
+		rc = KT_ECONFLICT;
+	}
+	cands_free(&c);
+	return rc;
+}
+
+int resolve_id_list(kt_store *st, resolve_kind kind, const resolve_scope *scope, const char *opt, const char *list,
+		    char *out, size_t cap, char *err, size_t errlen)
+{
+	char *copy = kt_strndup(list, strlen(list)), *save = NULL;
+	size_t len = 0;
+	int rc = KT_OK;
+	if (!copy)
+		return KT_ENOMEM;
+	out[0] = 0;
+	for (char *tok = strtok_r(copy, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
+		char id[KT_UUID_LEN + 1];
+		while (*tok == ' ')
+			tok++;
+		if (!*tok)
+			continue;
+		if ((rc = resolve_id(st, kind, scope, opt, tok, id, err, errlen)))
+			break;
+		if (len + KT_UUID_LEN + 2 > cap) {
+			snprintf(err, errlen, "%s: too many %s", opt, kind_nouns[kind]);
+			rc = KT_EINVALID;
+			break;
+		}
+		len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? "," : "", id);
+	}
+	free(copy);
+	return rc;
+}
+
+int resolve_location(kt_store *st, const resolve_scope *scope, const char *opt, const char *text,
+		     resolve_place *out, char *err, size_t errlen)
+{
+	int rc;
+	memset(out, 0, sizeof *out);
+	if ((rc = resolve_id(st, RESOLVE_LOCATION, scope, opt, text, out->id, err, errlen)))
+		return rc;
+	if ((rc = resolve_org_of(st, "location", out->id, out->org))) {
+		snprintf(err, errlen, "%s: cannot read the location", opt);
+		return rc == KT_ENOT_FOUND ? KT_EIO : rc;
+	}
+	resolve_name(st, RESOLVE_LOCATION, out->id, out->name, sizeof out->name);
+	resolve_location_zone(st, out->id, out->zone);
+	if (!*out->zone)
+		kt_strcpy_cut(out->zone, sizeof out->zone, "UTC");
+	return KT_OK;
 }

@@ -1,24 +1,12 @@
 /* schedule.c - see schedule.h. Validation reads go to SQL through
  * store_prepare; every change goes through store_insert/store_update so the
  * change log, the audit log and every device see it. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "db/validate.h"
 #include "domain/schedule.h"
 #include "kt_util.h"
-
-__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
 
 /* One text column of one row (?1 = a): KT_OK, KT_ENOT_FOUND, KT_EIO. */
 static int one_text(kt_store *st, const char *sql, const char *a, const char *b, char *out, size_t cap)
@@ -40,22 +28,12 @@ static int one_text(kt_store *st, const char *sql, const char *a, const char *b,
 static int begin(kt_store *st, char *err, size_t errlen)
 {
 	int rc = store_begin(st);
-	return rc ? fail(err, errlen, rc, "the database is busy or failed (%s); try again", kt_strerror(rc)) : KT_OK;
-}
-
-static int done(kt_store *st, int rc, char *err, size_t errlen)
-{
-	if (rc) {
-		store_rollback(st);
-		return rc;
-	}
-	rc = store_commit(st);
-	return rc ? fail(err, errlen, rc, "could not commit (%s)", kt_strerror(rc)) : KT_OK;
+	return rc ? kt_fail(err, errlen, rc, "the database is busy or failed (%s); try again", kt_strerror(rc)) : KT_OK;
 }
 
 static int saved(int rc, char *err, size_t errlen)
 {
-	return rc ? fail(err, errlen, rc, "could not save (%s)", kt_strerror(rc)) : KT_OK;
+	return rc ? kt_fail(err, errlen, rc, "could not save (%s)", kt_strerror(rc)) : KT_OK;
 }
 
 int schedule_set_hours(kt_store *st, const char *location_id, const char *staff_id, int weekday,
@@ -74,25 +52,25 @@ int schedule_set_hours(kt_store *st, const char *location_id, const char *staff_
 		return rc;
 	rc = one_text(st, "SELECT org_id FROM location WHERE id = ?1", location_id, NULL, org, sizeof org);
 	if (rc) {
-		rc = rc == KT_ENOT_FOUND ? fail(err, errlen, rc, "no location %s", location_id) : saved(rc, err, errlen);
-		return done(st, rc, err, errlen);
+		rc = rc == KT_ENOT_FOUND ? kt_fail(err, errlen, rc, "no location %s", location_id) : saved(rc, err, errlen);
+		return store_end(st, rc, err, errlen);
 	}
 	if (staff_id) {
 		rc = one_text(st, "SELECT s.org_id FROM staff s JOIN staff_location sl ON sl.staff_id = s.id "
 				  "WHERE s.id = ?1 AND sl.location_id = ?2",
 			      staff_id, location_id, sorg, sizeof sorg);
 		if (rc == KT_ENOT_FOUND)
-			rc = fail(err, errlen, rc, "staff member %s does not work at location %s (staff location ID add "
+			rc = kt_fail(err, errlen, rc, "staff member %s does not work at location %s (staff location ID add "
 						   "LOCATION first)", staff_id, location_id);
 		if (rc)
-			return done(st, rc, err, errlen);
+			return store_end(st, rc, err, errlen);
 	}
 	sqlite3_stmt *s = store_prepare(st, staff_id ? "SELECT id, intervals FROM working_hours WHERE location_id = ?1 "
 						       "AND weekday = ?2 AND staff_id = ?3"
 						     : "SELECT id, intervals FROM opening_hours WHERE location_id = ?1 "
 						       "AND weekday = ?2");
 	if (!s)
-		return done(st, saved(KT_EIO, err, errlen), err, errlen);
+		return store_end(st, saved(KT_EIO, err, errlen), err, errlen);
 	sqlite3_bind_text(s, 1, location_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 2, weekday);
 	if (staff_id)
@@ -107,7 +85,7 @@ int schedule_set_hours(kt_store *st, const char *location_id, const char *staff_
 	}
 	store_finish(st, s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return done(st, saved(KT_EIO, err, errlen), err, errlen);
+		return store_end(st, saved(KT_EIO, err, errlen), err, errlen);
 	if (was)
 		kt_strcpy_cut(was, cap, cur);
 	kt_field iv = {"intervals", intervals};
@@ -118,7 +96,7 @@ int schedule_set_hours(kt_store *st, const char *location_id, const char *staff_
 		kt_uuid7(id);
 		rc = saved(store_insert(st, tbl, id, org, f, staff_id ? 4 : 3, NULL), err, errlen);
 	}
-	return done(st, rc, err, errlen);
+	return store_end(st, rc, err, errlen);
 }
 
 int schedule_add_closed(kt_store *st, const char *location_id, const char *day, const char *reason, char *err,
@@ -135,7 +113,7 @@ int schedule_add_closed(kt_store *st, const char *location_id, const char *day, 
 		return rc;
 	rc = one_text(st, "SELECT org_id FROM location WHERE id = ?1", location_id, NULL, org, sizeof org);
 	if (rc)
-		return done(st, rc == KT_ENOT_FOUND ? fail(err, errlen, rc, "no location %s", location_id)
+		return store_end(st, rc == KT_ENOT_FOUND ? kt_fail(err, errlen, rc, "no location %s", location_id)
 						    : saved(rc, err, errlen),
 			    err, errlen);
 	rc = one_text(st, "SELECT id FROM closed_day WHERE location_id = ?1 AND day = ?2", location_id, day, id,
@@ -147,7 +125,7 @@ int schedule_add_closed(kt_store *st, const char *location_id, const char *day, 
 		rc = saved(store_insert(st, "closed_day", id, org, f, 3, NULL), err, errlen);
 	} else
 		rc = saved(rc, err, errlen);
-	return done(st, rc, err, errlen);
+	return store_end(st, rc, err, errlen);
 }
 
 int schedule_add_time_off(kt_store *st, const char *staff_id, int64_t from_at, int64_t to_at, const char *reason,
@@ -167,14 +145,14 @@ int schedule_add_time_off(kt_store *st, const char *staff_id, int64_t from_at, i
 		return rc;
 	rc = one_text(st, "SELECT org_id FROM staff WHERE id = ?1", staff_id, NULL, org, sizeof org);
 	if (rc)
-		return done(st, rc == KT_ENOT_FOUND ? fail(err, errlen, rc, "no staff member %s", staff_id)
+		return store_end(st, rc == KT_ENOT_FOUND ? kt_fail(err, errlen, rc, "no staff member %s", staff_id)
 						    : saved(rc, err, errlen),
 			    err, errlen);
 	kt_uuid7(id_out);
 	rc = saved(store_insert(st, "time_off", id_out, org, f, 4, NULL), err, errlen);
 	if (rc)
 		id_out[0] = 0;
-	return done(st, rc, err, errlen);
+	return store_end(st, rc, err, errlen);
 }
 
 /* Every element of a comma list is a row of tbl in org. */
@@ -188,7 +166,7 @@ static int ids_of_org(kt_store *st, const char *tbl, const char *list, const cha
 		snprintf(id, sizeof id, "%.*s", (int)(n < KT_UUID_LEN ? n : KT_UUID_LEN), p);
 		int rc = one_text(st, sql, id, NULL, got, sizeof got);
 		if (rc == KT_ENOT_FOUND || (!rc && strcmp(got, org)))
-			return fail(err, errlen, KT_ENOT_FOUND, "%s: no %s %s in this organisation", field,
+			return kt_fail(err, errlen, KT_ENOT_FOUND, "%s: no %s %s in this organisation", field,
 				    !strcmp(tbl, "staff") ? "staff member" : tbl, id);
 		if (rc)
 			return saved(rc, err, errlen);
@@ -206,7 +184,7 @@ int schedule_service_put(kt_store *st, const char *org, const char *id, const kt
 
 	id_out[0] = 0;
 	if (n < 1)
-		return fail(err, errlen, KT_EINVALID, "nothing to change: give --name, --duration, --price, --locations, "
+		return kt_fail(err, errlen, KT_EINVALID, "nothing to change: give --name, --duration, --price, --locations, "
 						      "--specialists or --buffer");
 	if ((rc = validate_fields(t, f, n, err, errlen)))
 		return rc;
@@ -215,7 +193,7 @@ int schedule_service_put(kt_store *st, const char *org, const char *id, const kt
 	if (id) {
 		rc = one_text(st, "SELECT org_id FROM service WHERE id = ?1", id, NULL, sorg, sizeof sorg);
 		if (rc)
-			return done(st, rc == KT_ENOT_FOUND ? fail(err, errlen, rc, "no service %s", id)
+			return store_end(st, rc == KT_ENOT_FOUND ? kt_fail(err, errlen, rc, "no service %s", id)
 							    : saved(rc, err, errlen),
 				    err, errlen);
 		org = sorg;
@@ -235,7 +213,7 @@ int schedule_service_put(kt_store *st, const char *org, const char *id, const kt
 			for (int i = 0; i < n; i++)
 				has |= !strcmp(f[i].name, need[k]) && f[i].text;
 			if (!has)
-				rc = fail(err, errlen, KT_EINVALID, "a new service needs --name, --duration and --price");
+				rc = kt_fail(err, errlen, KT_EINVALID, "a new service needs --name, --duration and --price");
 		}
 		if (!rc) {
 			kt_uuid7(id_out);
@@ -244,5 +222,5 @@ int schedule_service_put(kt_store *st, const char *org, const char *id, const kt
 	}
 	if (rc)
 		id_out[0] = 0;
-	return done(st, rc, err, errlen);
+	return store_end(st, rc, err, errlen);
 }

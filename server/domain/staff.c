@@ -1,7 +1,6 @@
 /* staff.c - see staff.h. The link's token is 32 random bytes that exist
  * only in the mail; setup_token keeps its keyed hash (portal.c owns that
  * table's SQL). Never logs tokens, passwords or addresses. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,28 +14,7 @@
 #include "domain/revoke.h"
 #include "domain/staff.h"
 #include "domain/resolve.h"
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
-static int finish(kt_store *st, int rc)
-{
-	if (rc) {
-		store_rollback(st);
-		return rc;
-	}
-	return store_commit(st);
-}
+#include "kt_text.h"
 
 static char *link_body(const kt_portal_config *cfg, kt_setup_kind kind, const char *name, const char *salon,
 		       const char *role, const char *hex, const char *until)
@@ -129,7 +107,7 @@ static int check_locations(kt_store *st, const char *org, const char *list, int 
 		size_t len = c ? (size_t)(c - p) : strlen(p);
 		char id[KT_UUID_LEN + 1];
 		if (!kt_uuid_valid(p, len)) {
-			rc = fail(err, errlen, KT_EINVALID, "locations: a comma list of location ids");
+			rc = kt_fail(err, errlen, KT_EINVALID, "locations: a comma list of location ids");
 			break;
 		}
 		memcpy(id, p, len);
@@ -139,11 +117,11 @@ static int check_locations(kt_store *st, const char *org, const char *list, int 
 		sqlite3_bind_text(q, 2, org, -1, SQLITE_STATIC);
 		int s = sqlite3_step(q);
 		if (s == SQLITE_DONE)
-			rc = fail(err, errlen, KT_ENOT_FOUND, "locations: no location %s in this organisation", id);
+			rc = kt_fail(err, errlen, KT_ENOT_FOUND, "locations: no location %s in this organisation", id);
 		else if (s != SQLITE_ROW)
 			rc = KT_EIO;
 		else if (sqlite3_column_int(q, 0))
-			rc = fail(err, errlen, KT_EINVALID, "locations: location %s is closed", id);
+			rc = kt_fail(err, errlen, KT_EINVALID, "locations: location %s is closed", id);
 		(*count)++;
 		p = c ? c + 1 : NULL;
 	}
@@ -162,43 +140,43 @@ int staff_invite(kt_store *st, const kt_principal *by, const kt_portal_config *c
 	if (err && errlen)
 		err[0] = 0;
 	if (by && !policy_may(by, KT_ACT_INVITE_STAFF))
-		return fail(err, errlen, KT_EDENIED, "only owners and managers invite staff");
+		return kt_fail(err, errlen, KT_EDENIED, "only owners and managers invite staff");
 	if (!a->name || !a->name[0] || strlen(a->name) > 200 ||
 	    !kt_utf8_valid((const uint8_t *)a->name, strlen(a->name)) || strpbrk(a->name, "\r\n\t"))
-		return fail(err, errlen, KT_EINVALID, "name: 1 to 200 characters on one line");
+		return kt_fail(err, errlen, KT_EINVALID, "name: 1 to 200 characters on one line");
 	if ((rc = org_check_email(a->email, err, errlen)))
 		return rc;
 	if (!role_valid(a->role))
-		return fail(err, errlen, KT_EINVALID, "role: owner, manager, reception or specialist");
+		return kt_fail(err, errlen, KT_EINVALID, "role: owner, manager, reception or specialist");
 	if (a->phone && (strlen(a->phone) > 40 || strspn(a->phone, "+0123456789 ()/-.") != strlen(a->phone)))
-		return fail(err, errlen, KT_EINVALID, "phone: digits, spaces and + ( ) / - . only, at most 40");
+		return kt_fail(err, errlen, KT_EINVALID, "phone: digits, spaces and + ( ) / - . only, at most 40");
 	bool owner_role = !strcmp(a->role, "owner");
 	if (!owner_role && (!a->locations || !a->locations[0]))
-		return fail(err, errlen, KT_EINVALID, "locations: where the person works (at least one location)");
+		return kt_fail(err, errlen, KT_EINVALID, "locations: where the person works (at least one location)");
 	if (by && !policy_may_on(by, KT_ACT_INVITE_STAFF,
 				 &(kt_target){NULL, kt_role_from_name(a->role), owner_role ? "*" : a->locations}))
-		return fail(err, errlen, KT_EDENIED,
+		return kt_fail(err, errlen, KT_EDENIED,
 			    "managers invite reception and specialists for their own locations only");
 	if ((rc = store_begin(st)))
-		return fail(err, errlen, rc, "the database is busy; try again");
+		return kt_fail(err, errlen, rc, "the database is busy; try again");
 	if ((rc = check_locations(st, org, owner_role ? NULL : a->locations, &nloc, err, errlen)))
-		return finish(st, rc == KT_EIO ? fail(err, errlen, rc, "database error") : rc);
+		return store_end(st, rc == KT_EIO ? kt_fail(err, errlen, rc, "database error") : rc, NULL, 0);
 	rc = store_portal_email_owner(st, a->email, &is_staff, owner);
 	if (rc == KT_OK)
-		return finish(st, fail(err, errlen, KT_ECONFLICT, "e-mail: %s signs in with this address already",
-				       is_staff ? "a staff member" : "a portal client"));
+		return store_end(st, kt_fail(err, errlen, KT_ECONFLICT, "e-mail: %s signs in with this address already",
+				       is_staff ? "a staff member" : "a portal client"), NULL, 0);
 	if (rc != KT_ENOT_FOUND)
-		return finish(st, fail(err, errlen, rc, "database error (%s)", kt_strerror(rc)));
+		return store_end(st, kt_fail(err, errlen, rc, "database error (%s)", kt_strerror(rc)), NULL, 0);
 	/* a deactivated person keeps their row (history): their address stays taken */
 	sqlite3_stmt *q = store_prepare(st, "SELECT 1 FROM staff WHERE email = ?1 COLLATE NOCASE");
 	if (!q)
-		return finish(st, KT_EIO);
+		return store_end(st, KT_EIO, NULL, 0);
 	sqlite3_bind_text(q, 1, a->email, -1, SQLITE_STATIC);
 	bool taken = sqlite3_step(q) == SQLITE_ROW;
 	store_finish(st, q);
 	if (taken)
-		return finish(st, fail(err, errlen, KT_ECONFLICT,
-				       "e-mail: a deactivated staff member has this address; use another"));
+		return store_end(st, kt_fail(err, errlen, KT_ECONFLICT,
+				       "e-mail: a deactivated staff member has this address; use another"), NULL, 0);
 	kt_uuid7(id_out);
 	kt_field f[] = {{"display_name", a->name}, {"email", a->email}, {"role", a->role}, {"active", "1"},
 			{"phone", a->phone}};
@@ -213,8 +191,8 @@ int staff_invite(kt_store *st, const kt_principal *by, const kt_portal_config *c
 	if (!rc)
 		rc = issue_in_tx(st, cfg, token_key, org, id_out, a->name, a->email, a->role, KT_SETUP_INVITE, expires);
 	if (rc && (!err || !err[0]))
-		fail(err, errlen, rc, "could not save (%s)", kt_strerror(rc));
-	return finish(st, rc);
+		kt_fail(err, errlen, rc, "could not save (%s)", kt_strerror(rc));
+	return store_end(st, rc, NULL, 0);
 }
 
 int staff_send_link(kt_store *st, const kt_principal *by, const kt_portal_config *cfg, const uint8_t token_key[32],
@@ -225,18 +203,18 @@ int staff_send_link(kt_store *st, const kt_principal *by, const kt_portal_config
 	int rc;
 
 	if (by && !policy_may(by, KT_ACT_RESET_STAFF_PASSWORD))
-		return fail(err, errlen, KT_EDENIED, "only owners and managers send staff password links");
+		return kt_fail(err, errlen, KT_EDENIED, "only owners and managers send staff password links");
 	if (!staff_id || !kt_uuid_valid(staff_id, strlen(staff_id)))
-		return fail(err, errlen, KT_EINVALID, "staff: a staff id");
+		return kt_fail(err, errlen, KT_EINVALID, "staff: a staff id");
 	if ((rc = revoke_may_staff_on(st, by, KT_ACT_RESET_STAFF_PASSWORD, staff_id)))
-		return fail(err, errlen, rc,
+		return kt_fail(err, errlen, rc,
 			    rc == KT_EDENIED ? "managers send links to reception and specialists of their own locations only"
 					     : "no such staff member");
 	if ((rc = store_begin(st)))
-		return fail(err, errlen, rc, "the database is busy; try again");
+		return kt_fail(err, errlen, rc, "the database is busy; try again");
 	sqlite3_stmt *q = store_prepare(st, "SELECT org_id, display_name, email, role, active FROM staff WHERE id = ?1");
 	if (!q)
-		return finish(st, KT_EIO);
+		return store_end(st, KT_EIO, NULL, 0);
 	sqlite3_bind_text(q, 1, staff_id, -1, SQLITE_STATIC);
 	if (sqlite3_step(q) == SQLITE_ROW) {
 		snprintf(org, sizeof org, "%s", (const char *)sqlite3_column_text(q, 0));
@@ -247,13 +225,13 @@ int staff_send_link(kt_store *st, const kt_principal *by, const kt_portal_config
 	}
 	store_finish(st, q);
 	if (!org[0])
-		return finish(st, fail(err, errlen, KT_ENOT_FOUND, "no such staff member"));
+		return store_end(st, kt_fail(err, errlen, KT_ENOT_FOUND, "no such staff member"), NULL, 0);
 	if (!active)
-		return finish(st, fail(err, errlen, KT_EINVALID, "the staff member is deactivated; no link is sent"));
+		return store_end(st, kt_fail(err, errlen, KT_EINVALID, "the staff member is deactivated; no link is sent"), NULL, 0);
 	rc = issue_in_tx(st, cfg, token_key, org, staff_id, name, email, role, kind, expires);
 	if (rc)
-		fail(err, errlen, rc, "could not queue the link (%s)", kt_strerror(rc));
-	return finish(st, rc);
+		kt_fail(err, errlen, rc, "could not queue the link (%s)", kt_strerror(rc));
+	return store_end(st, rc, NULL, 0);
 }
 
 /* In the caller's transaction: the new hash, every session ended, audited. */
@@ -295,16 +273,16 @@ int staff_apply_setup(kt_store *st, const uint8_t hash[32], const char *pw_hash,
 	if (rc)
 		return rc;
 	if ((rc = portal_token_check(st, hash, KT_TOKEN_STAFF, kt_now_ms(), staff, org)))
-		return finish(st, rc);
+		return store_end(st, rc, NULL, 0);
 	if ((rc = staff_state(st, staff, org2, &active)))
-		return finish(st, rc == KT_ENOT_FOUND ? KT_ETOKEN_INVALID : rc);
+		return store_end(st, rc == KT_ENOT_FOUND ? KT_ETOKEN_INVALID : rc, NULL, 0);
 	if (!active)
-		return finish(st, KT_EREVOKED); /* a link never brings back someone deactivated */
+		return store_end(st, KT_EREVOKED, NULL, 0); /* a link never brings back someone deactivated */
 	store_set_actor(st, "staff", staff, device, 0);
 	rc = portal_token_use(st, hash);
 	if (!rc)
 		rc = set_hash_in_tx(st, org, staff, pw_hash);
-	rc = finish(st, rc);
+	rc = store_end(st, rc, NULL, 0);
 	store_set_actor(st, "system", NULL, NULL, 0);
 	return rc;
 }
@@ -322,43 +300,6 @@ int staff_set_password(kt_store *st, const char *staff_id, const char *pw_hash)
 		rc = portal_tokens_replace(st, staff_id, KT_TOKEN_STAFF);
 	if (!rc)
 		rc = set_hash_in_tx(st, org, staff_id, pw_hash);
-	return finish(st, rc);
+	return store_end(st, rc, NULL, 0);
 }
 
-int staff_resolve(kt_store *st, const char *org, const char *what, char id[KT_UUID_LEN + 1], char *err,
-		  size_t errlen)
-{
-	sqlite3_stmt *q;
-	char names[256] = "";
-	size_t len = 0;
-	int n = 0, rc;
-
-	if (!what || !*what)
-		return fail(err, errlen, KT_EINVALID, "staff: give a name, e-mail or id");
-	q = store_prepare(st, "SELECT id, display_name FROM staff WHERE org_id = ?1 AND (id = ?2 OR "
-			      "email = ?2 COLLATE NOCASE OR display_name = ?2 COLLATE NOCASE) "
-			      "UNION ALL SELECT id, display_name FROM staff WHERE org_id = ?1 AND NOT EXISTS (SELECT 1 "
-			      "FROM staff WHERE org_id = ?1 AND (id = ?2 OR email = ?2 COLLATE NOCASE OR "
-			      "display_name = ?2 COLLATE NOCASE)) AND substr(id, 1, length(?2)) = ?2 "
-			      "ORDER BY 2 LIMIT 10");
-	if (!q)
-		return fail(err, errlen, KT_EIO, "database error");
-	sqlite3_bind_text(q, 1, org, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, what, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		if (!n++)
-			snprintf(id, KT_UUID_LEN + 1, "%s", (const char *)sqlite3_column_text(q, 0));
-		int w = snprintf(names + len, sizeof names - len, "%s%s", len ? ", " : "",
-				 (const char *)sqlite3_column_text(q, 1));
-		if (w > 0 && (size_t)w < sizeof names - len)
-			len += (size_t)w;
-	}
-	store_finish(st, q);
-	if (rc != SQLITE_DONE)
-		return fail(err, errlen, KT_EIO, "database error");
-	if (!n)
-		return fail(err, errlen, KT_ENOT_FOUND, "staff: nobody called '%s'", what);
-	if (n > 1)
-		return fail(err, errlen, KT_ECONFLICT, "staff: '%s' matches %s", what, names);
-	return KT_OK;
-}

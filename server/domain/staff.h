@@ -46,9 +46,4 @@ int staff_apply_setup(kt_store *st, const uint8_t hash[32], const char *pw_hash,
  * a used link. */
 int staff_set_password(kt_store *st, const char *staff_id, const char *pw_hash) KT_MUST_CHECK;
 
-/* Resolve a staff member of org by id, unique id prefix, e-mail or exact
- * display name (case-insensitive). KT_ENOT_FOUND; KT_ECONFLICT lists them. */
-int staff_resolve(kt_store *st, const char *org, const char *what, char id[KT_UUID_LEN + 1], char *err,
-		  size_t errlen) KT_MUST_CHECK;
-
 #endif

@@ -127,6 +127,18 @@ static const char *const client_cols[] = {
 	"consent:health_data",
 };
 
+/* The rows of org, of location loc only when not NULL: ?1 and ?2 of sql. */
+static sqlite3_stmt *scoped(kt_store *st, const char *sql, const char *org, const char *loc)
+{
+	sqlite3_stmt *q = store_prepare(st, sql);
+	if (q) {
+		sqlite3_bind_text(q, 1, org, -1, SQLITE_STATIC);
+		if (loc)
+			sqlite3_bind_text(q, 2, loc, -1, SQLITE_STATIC);
+	}
+	return q;
+}
+
 static int export_clients(kt_store *st, const char *org, const char *loc, sink *k, int *rows)
 {
 	static const char *const fields[] = {"name", "email", "phone", "birthday", "address", "allergies", "conditions",
@@ -136,18 +148,15 @@ static int export_clients(kt_store *st, const char *org, const char *loc, sink *
 					       "review_requests", "photo_use", "health_data"};
 	const kt_table *ct = kt_table_find("client", 6);
 	/* the placeholder that erased clients' kept appointments point to is nobody's card */
-	sqlite3_stmt *q = store_prepare(st, "SELECT c.id, coalesce((SELECT group_concat(name, ', ') FROM (SELECT l.name "
+	sqlite3_stmt *q = scoped(st, "SELECT c.id, coalesce((SELECT group_concat(name, ', ') FROM (SELECT l.name "
 					    "FROM client_location cl JOIN location l ON l.id = cl.location_id WHERE "
 					    "cl.client_id = c.id ORDER BY l.name)), '') FROM client c WHERE c.org_id = ?1 "
 					    "AND (?2 IS NULL OR c.id IN (SELECT client_id FROM client_location WHERE "
 					    "location_id = ?2)) AND c.id NOT IN (SELECT client_id FROM erasure_placeholder) "
-					    "ORDER BY c.id");
+					    "ORDER BY c.id", org, loc);
 	int rc = KT_OK, src;
 	if (!q)
 		return KT_EIO;
-	sqlite3_bind_text(q, 1, org, -1, SQLITE_STATIC);
-	if (loc)
-		sqlite3_bind_text(q, 2, loc, -1, SQLITE_STATIC);
 	while (!rc && !k->failed && (src = sqlite3_step(q)) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(q, 0);
 		kt_row r = {0};
@@ -226,16 +235,13 @@ static int export_appointments(kt_store *st, const char *org, const char *loc, s
 {
 	const kt_table *at = kt_table_find("appointment", 11), *ct = kt_table_find("client", 6);
 	const int name_col[] = {kt_col_index(ct, "name")};
-	sqlite3_stmt *q = store_prepare(st, "SELECT a.id, l.name, l.time_zone, coalesce(s.display_name, '') FROM "
+	sqlite3_stmt *q = scoped(st, "SELECT a.id, l.name, l.time_zone, coalesce(s.display_name, '') FROM "
 					    "appointment a JOIN location l ON l.id = a.location_id LEFT JOIN staff s ON "
 					    "s.id = a.specialist_id WHERE a.org_id = ?1 AND (?2 IS NULL OR a.location_id = "
-					    "?2) ORDER BY a.start_at, a.id");
+					    "?2) ORDER BY a.start_at, a.id", org, loc);
 	int rc = KT_OK, src;
 	if (!q)
 		return KT_EIO;
-	sqlite3_bind_text(q, 1, org, -1, SQLITE_STATIC);
-	if (loc)
-		sqlite3_bind_text(q, 2, loc, -1, SQLITE_STATIC);
 	while (!rc && !k->failed && (src = sqlite3_step(q)) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(q, 0), *zone = (const char *)sqlite3_column_text(q, 2);
 		kt_row r = {0}, c = {0};
@@ -351,41 +357,4 @@ out:
 	json_decref(k.arr);
 	json_decref(k.cur);
 	return rc;
-}
-
-int table_export_org_find(kt_store *st, const char *text, char id[KT_UUID_LEN + 1], char name[128], char *err,
-			  size_t cap)
-{
-	sqlite3_stmt *q = store_prepare(st, "SELECT id, name FROM organisation ORDER BY name, id");
-	size_t used = 0;
-	int n = 0, found = 0, rc;
-	char list[2048] = "";
-	if (!q)
-		return KT_EIO;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		const char *i = (const char *)sqlite3_column_text(q, 0), *nm = (const char *)sqlite3_column_text(q, 1);
-		n++;
-		if (used < sizeof list)
-			used += (size_t)snprintf(list + used, sizeof list - used, "\n  %s (%s)", nm, i);
-		if (!text || !strcmp(i, text) || !strcasecmp(nm, text)) {
-			if (!found++) {
-				snprintf(id, KT_UUID_LEN + 1, "%s", i);
-				snprintf(name, 128, "%s", nm);
-			}
-		}
-	}
-	store_finish(st, q);
-	if (rc != SQLITE_DONE)
-		return KT_EIO;
-	if (found == 1)
-		return KT_OK;
-	if (!text && n == 0)
-		return snprintf(err, cap, "the database holds no organisation yet"), KT_ENOT_FOUND;
-	if (!text)
-		return snprintf(err, cap, "the database holds %d organisations; say which with --organisation:%s", n, list),
-		       KT_ECONFLICT;
-	if (found > 1)
-		return snprintf(err, cap, "several organisations are called '%.60s'; give the id:%s", text, list),
-		       KT_ECONFLICT;
-	return snprintf(err, cap, "no organisation '%.60s'; there are:%s", text, list), KT_ENOT_FOUND;
 }

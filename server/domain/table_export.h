@@ -22,13 +22,6 @@ enum { TABLE_EXPORT_CLIENTS, TABLE_EXPORT_APPOINTMENTS };
 int table_export(kt_store *st, int what, const char *org, const char *location_id, int format, FILE *out,
 		 const char *label, int *rows, char *err, size_t cap) KT_MUST_CHECK;
 
-/* The organisation named by text (id or exact name, any case), or, with
- * text NULL, the only one in the database. KT_OK with its id and name;
- * KT_ENOT_FOUND / KT_ECONFLICT (several, and none named: they are listed)
- * with a sentence in err. */
-int table_export_org_find(kt_store *st, const char *text, char id[KT_UUID_LEN + 1], char name[128], char *err,
-			  size_t cap) KT_MUST_CHECK;
-
 /* ms since 1970 as "YYYY-MM-DD HH:MM" in the IANA zone (ICU). KT_EINVALID
  * for a zone ICU does not know. */
 int table_export_local_time(int64_t ms, const char *zone, char out[32]) KT_MUST_CHECK;

@@ -274,7 +274,8 @@ class ImportTest(unittest.TestCase):
             self.assertIn(msg, out.stderr.decode())
         out = self.import_(self.salon_file(), location="Lepota")
         self.assertEqual(out.returncode, 1)
-        self.assertIn("'Lepota' names 2 locations; say which:\n  %s (" % A, out.stderr.decode())
+        self.assertIn("--location 'Lepota': 2 locations have a name that starts so; give more of the name or "
+                      "the id:\n  %s  " % A, out.stderr.decode())
         self.assertEqual(self.state(), before)
         self.assertEqual(self.server("import", "--help").returncode, 0)
 

@@ -255,6 +255,195 @@ class LocalTimeTest(unittest.TestCase):
         self.assertEqual(self.changes(), before)
 
 
+    # ---- one resolver in every command ----
+
+    def server(self, *args):
+        return subprocess.run([h.SERVER] + [str(a) for a in args], capture_output=True, text=True, timeout=60)
+
+    def test_a_word_of_the_name_works_in_every_command(self):
+        """What only the appointment and list commands took before (the start
+        of a word in the name) works in the schedule, location, import and
+        export commands too. A branch of its own, so no other test's
+        bookings meet its hours."""
+        out = self.admin("location", "create", "--name", "Lepota Ptuj", "--time-zone", "Europe/Ljubljana")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        ptuj = out.stdout.split()[-1]
+        out = self.admin("hours", "set", "ptuj", "sat", "09:00-13:00")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("Lepota Ptuj (Europe/Ljubljana), Saturdays: 09:00-13:00", out.stdout)
+        out = self.admin("hours", "show", "PTUJ")
+        self.assertEqual(out.stdout.splitlines()[0], "Lepota Ptuj (Europe/Ljubljana)")
+        out = self.admin("closed", "add", "Ptuj", "2030-12-24", "--reason", "Christmas Eve")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("Lepota Ptuj (Europe/Ljubljana) is closed on 2030-12-24 (Christmas Eve)", out.stdout)
+        out = self.admin("location", "edit", "Ptuj", "--phone", "+386 2 748 00 00")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("changed location Lepota Ptuj: phone +386 2 748 00 00", out.stdout)
+        self.assertEqual(self.sql("SELECT phone FROM location WHERE id = ?", ptuj), [("+386 2 748 00 00",)])
+        out = self.admin("service", "create", "--name", "Ptuj facial", "--duration", 45, "--price", "40",
+                         "--locations", "ptuj", "--specialists", self.spec_name)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(self.sql("SELECT location_id FROM service WHERE id = ?", out.stdout.split()[-1]), [(ptuj,)])
+        csv_path = os.path.join(self.tmp, "ptuj.csv")
+        with open(csv_path, "w") as f:
+            f.write("Name;Email\nMaja Ptujska;maja.ptuj@example.si\n")
+        out = self.server("import", "clients", "--db", self.db, "--location", "Ptuj", csv_path, "--dry-run")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("location Lepota Ptuj (Europe/Ljubljana)", out.stdout)
+        out = self.server("export", "appointments", "--db", self.db, "--format", "csv", "--location", "ptuj")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn(" at Lepota Ptuj written to stdout", out.stderr)
+
+    def test_an_ambiguous_name_is_refused_alike_everywhere(self):
+        """"Lepota " starts four branches' names: every command lists them the
+        same way and changes nothing."""
+        before = self.changes()
+        for args in (("hours", "set", "Lepota ", "sat", "closed"), ("location", "edit", "Lepota ", "--phone", "1"),
+                     ("closed", "add", "Lepota ", "2030-12-25"),
+                     ("appointment", "create", "--location", "Lepota ", "--client", "x", "--specialist", "y",
+                      "--start", "2030-01-01 10:00")):
+            out = self.admin(*args)
+            self.assertEqual(out.returncode, 2, args)
+            self.assertIn("'Lepota ': ", out.stderr)
+            self.assertIn("locations have a name that starts so; give more of the name or the id:", out.stderr)
+            self.assertRegex(out.stderr, r"\n  Lepota Maribor  %s  Europe/Ljubljana" % self.maribor)
+        csv_path = os.path.join(self.tmp, "ambiguous.csv")
+        with open(csv_path, "w") as f:
+            f.write("Name\nNobody Imported\n")
+        out = self.server("import", "clients", "--db", self.db, "--location", "Lepota ", csv_path)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("\n  Lepota Maribor  %s  Europe/Ljubljana" % self.maribor, out.stderr)
+        self.assertEqual(self.changes(), before)
+
+    def test_a_start_of_the_id_or_a_staff_members_email(self):
+        cid, name = self.unique_client()
+        out = self.admin("consent", "show", cid[:28])
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn(name, out.stdout)
+        # the time part of ids is shared by rows made together: too short a start is ambiguous
+        out = self.admin("hours", "show", self.maribor[:8])
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("give more of the name or the id", out.stderr)
+        email, = self.sql("SELECT email FROM staff WHERE id = ?", self.spec)[0]
+        out = self.admin("staff", "time-off", "add", email.upper(), "--from", "2031-06-02 00:00", "--to",
+                         "2031-06-03 00:00")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertTrue(out.stdout.startswith("%s is off from 2031-06-02 00:00 CEST" % self.spec_name), out.stdout)
+
+
+class TwoOrganisationsTest(unittest.TestCase):
+    """The location, staff and client commands on a database of two salon
+    businesses (init --demo --organisations 2): names are looked up across
+    the database, candidates name their organisation, and what is created
+    goes to --org's organisation or the one its location belongs to."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="kt-twoorg-")
+        cls.db, _ = h.demo_db(cls.tmp, organisations=2)
+        # invites only queue their mail here: no server sends it
+        cls.conf = os.path.join(cls.tmp, "mail.conf")
+        with open(cls.conf, "w") as f:
+            f.write("portal_url = https://salon.example/setup\nsmtp_url = smtp://127.0.0.1:9\n"
+                    "smtp_from = Salon <salon@example.si>\n")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def admin(self, *args):
+        return subprocess.run([h.SERVER, "admin", "--db", self.db, "--config", self.conf] + [str(a) for a in args],
+                              capture_output=True, text=True, timeout=60)
+
+    def sql(self, q, *args):
+        con = sqlite3.connect(self.db)
+        try:
+            return con.execute(q, args).fetchall()
+        finally:
+            con.close()
+
+    def org_of(self, table, id_):
+        return self.sql("SELECT o.name FROM %s t JOIN organisation o ON o.id = t.org_id WHERE t.id = ?" % table,
+                        id_)[0][0]
+
+    def test_locations_listed_edited_and_created_in_either_business(self):
+        out = self.admin("location", "list")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout.split("\n")[0], "name\ttime_zone\taddress\tphone\tstate\torganisation\tid")
+        self.assertRegex(out.stdout, r"\nSvila Koper\t.*\tSalon Svila d\.o\.o\.\t")
+        self.assertRegex(out.stdout, r"\nLepota Maribor\t.*\tStudio Lepota d\.o\.o\.\t")
+        out = self.admin("location", "list", "--org", "svila")
+        self.assertNotIn("Lepota", out.stdout)
+        out = self.admin("location", "edit", "Koper", "--phone", "+386 5 630 22 11")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("changed location Svila Koper: phone", out.stdout)
+        # which business a new branch belongs to cannot be guessed: it is asked
+        n = self.sql("SELECT count(*) FROM location")[0][0]
+        out = self.admin("location", "create", "--name", "Svila Piran", "--time-zone", "Europe/Ljubljana")
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("this database holds 2 organisations; say which with --org NAME:", out.stderr)
+        self.assertIn("\n  Salon Svila d.o.o.  ", out.stderr)
+        self.assertEqual(self.sql("SELECT count(*) FROM location")[0][0], n)
+        out = self.admin("location", "create", "--name", "Svila Piran", "--time-zone", "Europe/Ljubljana", "--org",
+                         "Salon Svila")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(self.org_of("location", out.stdout.split()[-1]), "Salon Svila d.o.o.")
+
+    def test_a_client_card_goes_to_its_locations_business(self):
+        out = self.admin("client", "create", "--name", "Irena Dvojna", "--location", "Koper")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        svila = out.stdout.split()[-1]
+        self.assertEqual(self.org_of("client", svila), "Salon Svila d.o.o.")
+        out = self.admin("client", "create", "--name", "Irena Dvojna")
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("say which with --org NAME", out.stderr)
+        out = self.admin("client", "create", "--name", "Irena Dvojna", "--org", "Studio Lepota d.o.o.")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        lepota = out.stdout.split()[-1]
+        self.assertEqual(self.org_of("client", lepota), "Studio Lepota d.o.o.")
+        # one name in both businesses: the candidates say whose they are
+        n_audit = self.sql("SELECT count(*) FROM audit")[0][0]
+        out = self.admin("client", "edit", "Irena Dvojna", "--phone", "041 222 333")
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("client 'Irena Dvojna': 2 clients have this name", out.stderr)
+        self.assertIn("  Irena Dvojna  %s  Svila Koper; organisation Salon Svila d.o.o." % svila, out.stderr)
+        self.assertIn("  Irena Dvojna  %s  organisation Studio Lepota d.o.o." % lepota, out.stderr)
+        self.assertEqual(self.sql("SELECT count(*) FROM audit")[0][0], n_audit)
+        out = self.admin("client", "edit", svila, "--phone", "041 222 333")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        out = self.admin("client", "find", "Irena Dvojna")
+        self.assertEqual(sorted(out.stdout.splitlines()[1:]),
+                         sorted(["Irena Dvojna\t" + svila, "Irena Dvojna\t" + lepota]))
+        out = self.admin("client", "find", "Irena Dvojna", "--org", "Svila")
+        self.assertEqual(out.stdout.splitlines()[1:], ["Irena Dvojna\t" + svila])
+
+    def test_staff_invited_where_they_work(self):
+        out = self.admin("staff", "invite", "--name", "Tea Dvojna", "--email", "tea.dvojna@svila.example", "--role",
+                         "reception", "--location", "Celje")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        tea = out.stdout.split()[-1]
+        self.assertEqual(self.org_of("staff", tea), "Salon Svila d.o.o.")
+        # a branch of the other business is not one of --org's
+        out = self.admin("staff", "invite", "--name", "Tea Dvojna", "--email", "tea2@svila.example", "--role",
+                         "reception", "--location", "Maribor", "--org", "Svila")
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("--location 'Maribor': no location has this name or a name that starts so in this "
+                      "organisation", out.stderr)
+        out = self.admin("staff", "reset-password", "TEA.DVOJNA@svila.example")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("password link queued for Tea Dvojna", out.stdout)
+        spec, = self.sql("SELECT s.display_name FROM staff s JOIN organisation o ON o.id = s.org_id WHERE "
+                         "o.name = 'Salon Svila d.o.o.' AND s.role = 'specialist' ORDER BY s.id LIMIT 1")[0]
+        out = self.admin("service", "create", "--name", "Svila manicure", "--duration", 30, "--price", "20",
+                         "--specialists", spec)
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("say which with --org NAME", out.stderr)
+        out = self.admin("service", "create", "--name", "Svila manicure", "--duration", 30, "--price", "20",
+                         "--specialists", spec, "--org", "Svila")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(self.org_of("service", out.stdout.split()[-1]), "Salon Svila d.o.o.")
+
+
 class NoEpochInOutputTest(unittest.TestCase):
     """Every listing and showing command, on a demo with a signed-in device,
     a consent, a portal mail and an erasure: dates and local times only."""
@@ -424,6 +613,14 @@ class ClientLsTest(unittest.TestCase):
         out = self.ls("--specialist", self.spec.lower(), "--client", self.client.upper(), "--status", "cancelled")
         self.assertEqual(self.ids(out), [self.booked["next"]])
         self.assertEqual(out.stdout.strip().split("\n")[1].split("\t")[2], "cancelled")
+        # the device resolves by the server's rule: a specialist's e-mail, the start of a location's id
+        email = h.account(self.accounts, "specialist", "Lepota Maribor")["email"]
+        con = sqlite3.connect(self.db)
+        mb, = con.execute("SELECT id FROM location WHERE name = 'Lepota Maribor'").fetchone()
+        con.close()
+        out = self.ls("--specialist", email.upper(), "--location", mb[:28], "--client", self.client, "--from",
+                      "2030-01-01")
+        self.assertEqual(self.ids(out), [self.booked["mb"], self.booked["next"]])
 
     def test_an_ambiguous_or_unknown_name_or_a_bad_date_is_refused(self):
         out = self.ls("--location", "Lep", check=False)

@@ -103,6 +103,19 @@ static void test_names_fold_case_and_keep_accents(void **state)
 	assert_int_equal(kt_text_name_match("Žiga Kos", "žig"), 1);
 }
 
+static void test_a_row_by_its_name_email_or_the_start_of_its_id(void **state)
+{
+	const char *id = "01941f29-8414-7a37-b7f9-588b06bd3672";
+	(void)state;
+	assert_int_equal(kt_text_row_match(id, "Nina Kranjc", "Nina.K@Lepota.si", "nina.k@lepota.si"), 2);
+	assert_int_equal(kt_text_row_match(id, "Nina Kranjc", NULL, "nina.k@lepota.si"), 0); /* not named so */
+	assert_int_equal(kt_text_row_match(id, "Nina Kranjc", NULL, "kranjc"), 1);
+	assert_int_equal(kt_text_row_match(id, "Nina Kranjc", NULL, "01941f29-84"), 1);
+	assert_int_equal(kt_text_row_match(id, "Nina Kranjc", NULL, "019"), 0);       /* too short for an id */
+	assert_int_equal(kt_text_row_match(id, "Cafe Lepota", NULL, "cafe"), 1);      /* the name's start */
+	assert_int_equal(kt_text_row_match(id, "Nina Kranjc", NULL, "01941f29-9"), 0);
+}
+
 static void test_contact_data_is_masked_to_tell_people_apart(void **state)
 {
 	char out[64];
@@ -124,6 +137,7 @@ int main(void)
 		cmocka_unit_test(test_a_date_bound_is_the_whole_local_day_also_when_dst_changes),
 		cmocka_unit_test(test_times_for_people_and_for_scripts),
 		cmocka_unit_test(test_names_fold_case_and_keep_accents),
+		cmocka_unit_test(test_a_row_by_its_name_email_or_the_start_of_its_id),
 		cmocka_unit_test(test_contact_data_is_masked_to_tell_people_apart),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
