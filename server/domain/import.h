@@ -137,4 +137,12 @@ int import_find_duplicates(kt_store *st, const char *org, import_plan *p, const 
 int import_apply(kt_store *st, const char *org, const char *location_id, import_plan *p, const import_opts *o,
 		 char *err, size_t cap) KT_MUST_CHECK;
 
+/* import_text.c, for import.c: the file's bytes as UTF-8 (KT_OK and a
+ * malloc'd *out, or an error naming the encoding's problem in err); the
+ * consent purpose a consent field records; the client column a field fills
+ * (NULL: not a column). */
+int import_to_utf8(const unsigned char *b, size_t n, int enc, char **out, size_t *outlen, char *err, size_t cap);
+const char *import_consent_purpose(int f);
+const char *import_field_column(int f);
+
 #endif
