@@ -85,7 +85,7 @@ static void list_row(kt_store *st, const char *what, sqlite3_stmt *s, cli_table 
 		cli_table_str(t, col_text(s, 1));
 		cli_table_int(t, sqlite3_column_int64(s, 2));
 		cli_table_str(t, col_text(s, 3));
-		cli_table_int(t, sqlite3_column_int64(s, 4));
+		cli_table_str(t, col_text(s, 4));
 	} else { /* appointments: local time at their location */
 		char client[256];
 		resolve_name(st, RESOLVE_CLIENT, col_text(s, 5), client, sizeof client);
@@ -105,7 +105,7 @@ static int admin_list(kt_store *st, int argc, char **argv)
 	static const char *const loc_cols[] = {"id", "name", "time_zone", "address", "phone"};
 	static const char *const staff_cols[] = {"id", "role", "locations", "name", "email", "active"};
 	static const char *const client_cols[] = {"id", "name", "email", "phone", "locations"};
-	static const char *const service_cols[] = {"id", "name", "duration_min", "locations", "price_cents"};
+	static const char *const service_cols[] = {"id", "name", "duration_min", "locations", "price"};
 	static const char *const appt_cols[] = {"id",       "start",  "duration_min", "status",
 						"location", "client", "specialist"};
 	static const struct {
@@ -136,7 +136,9 @@ static int admin_list(kt_store *st, int argc, char **argv)
 		 /* where it is offered is location_ids (the booking rules' list), not the old location_id */
 		 "SELECT s.id, s.name, s.duration_min, coalesce((SELECT group_concat(name, ',') FROM (SELECT l.name "
 		 "FROM location l WHERE instr(',' || s.location_ids || ',', ',' || l.id || ',') ORDER BY l.name)), "
-		 "'*'), s.price_cents FROM service s WHERE ?2 IS NULL OR coalesce(s.location_ids, '') = '' OR "
+		 "'*'), (s.price_cents / 100) || '.' || substr('0' || (s.price_cents % 100), -2) || coalesce(' ' || (SELECT currency "
+		 "FROM organisation o WHERE o.id = s.org_id), '') FROM service s WHERE ?2 IS NULL OR "
+		 "coalesce(s.location_ids, '') = '' OR "
 		 "instr(',' || s.location_ids || ',', ',' || ?2 || ',') ORDER BY s.name, s.id LIMIT ?1",
 		 service_cols, 5},
 		{"appointments",

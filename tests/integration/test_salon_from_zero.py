@@ -203,7 +203,7 @@ class SalonFromZeroTest(unittest.TestCase):
         self.assertIn("created service Haircut: name=Haircut duration=45 price=30.00 locations=Ljubljana,New York "
                       "specialists=Nina Zupan", self.out["service"])
         lst = self.must(self.admin("list", "services"))
-        self.assertRegex(lst, r"(?m)^[0-9a-f-]{36}\tHaircut\t45\tLjubljana,New York\t3000$")
+        self.assertRegex(lst, r"(?m)^[0-9a-f-]{36}\tHaircut\t45\tLjubljana,New York\t30.00 EUR$")
         lst = self.must(self.admin("list", "services", "--location", NY))
         self.assertIn("\tHaircut\t", lst)
         # and the reception tablet's menu says the same
