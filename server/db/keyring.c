@@ -520,16 +520,11 @@ static int find_key(kt_keyring *kr, const char *owner, uint8_t key[KEY_LEN], uin
 /* A new key for owner, committed to the keyring on its own. The master
  * check is read in the same transaction: a key is never wrapped under a
  * master key that a rotation has just replaced. */
-static int create_key(kt_keyring *kr, const char *owner, uint8_t key[KEY_LEN], uint32_t *version)
+/* A write transaction on the keyring, under the master key as it is now
+ * (another process may have rotated it since we loaded it). */
+static int begin_write(kt_keyring *kr)
 {
-	uint8_t w[WRAPPED_LEN];
-	sqlite3_stmt *s = NULL;
 	bool present;
-	int rc;
-	if (!kr || !kr->db || kr->read_only)
-		return KT_EDENIED;
-	if (keyring_erased(kr, owner))
-		return KT_ENOT_FOUND; /* an erased client never gets a key again */
 	if (exec(kr->db, "BEGIN IMMEDIATE"))
 		return KT_EBUSY;
 	if (check_master(kr->db, kr->master, &present) != KT_OK) {
@@ -540,6 +535,20 @@ static int create_key(kt_keyring *kr, const char *owner, uint8_t key[KEY_LEN], u
 		if (exec(kr->db, "BEGIN IMMEDIATE"))
 			return KT_EBUSY;
 	}
+	return KT_OK;
+}
+
+static int create_key(kt_keyring *kr, const char *owner, uint8_t key[KEY_LEN], uint32_t *version)
+{
+	uint8_t w[WRAPPED_LEN];
+	sqlite3_stmt *s = NULL;
+	int rc;
+	if (!kr || !kr->db || kr->read_only)
+		return KT_EDENIED;
+	if (keyring_erased(kr, owner))
+		return KT_ENOT_FOUND; /* an erased client never gets a key again */
+	if ((rc = begin_write(kr)))
+		return rc;
 	rc = find_key(kr, owner, key, version); /* someone else may have made it */
 	if (rc == KT_ENOT_FOUND) {
 		randombytes_buf(key, KEY_LEN);
@@ -568,22 +577,13 @@ int keyring_create_keys(kt_keyring *kr, const char *const *owners, int n)
 {
 	uint8_t key[KEY_LEN], w[WRAPPED_LEN];
 	sqlite3_stmt *s = NULL;
-	bool present;
 	int rc = KT_OK;
 	if (!kr || !kr->db || kr->read_only)
 		return KT_EDENIED;
 	if (n <= 0)
 		return KT_OK;
-	if (exec(kr->db, "BEGIN IMMEDIATE"))
-		return KT_EBUSY;
-	if (check_master(kr->db, kr->master, &present) != KT_OK) {
-		const char *msg = NULL;
-		exec(kr->db, "ROLLBACK");
-		if (load_master(kr, &msg)) /* rotated under us: take the new key */
-			return KT_EIO;
-		if (exec(kr->db, "BEGIN IMMEDIATE"))
-			return KT_EBUSY;
-	}
+	if ((rc = begin_write(kr)))
+		return rc;
 	/* OR IGNORE: an owner who has a key keeps it */
 	if (sqlite3_prepare_v2(kr->db, "INSERT OR IGNORE INTO data_key(owner, version, wrapped) VALUES(?, 1, ?)", -1,
 			       &s, NULL) != SQLITE_OK)
