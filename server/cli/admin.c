@@ -14,6 +14,7 @@
 #include "cli/table.h"
 #include "domain/resolve.h"
 #include "domain/revoke.h"
+#include "domain/staff.h"
 #include "kt_text.h"
 
 enum { ADMIN_OK = 0, ADMIN_FAIL = 1, ADMIN_USAGE = 2 };
@@ -527,7 +528,7 @@ static int admin_device(kt_store *st, int argc, char **argv)
 static int admin_staff_rights(kt_store *st, int argc, char **argv)
 {
 	const char *pos[3];
-	char id[KT_UUID_LEN + 1], loc[KT_UUID_LEN + 1], org[KT_UUID_LEN + 1], name[256], lname[256];
+	char id[KT_UUID_LEN + 1], loc[KT_UUID_LEN + 1], org[KT_UUID_LEN + 1], name[256], lname[256], err[256] = "";
 	int npos, rc;
 	bool is_loc = !strcmp(argv[0], "location");
 
@@ -542,18 +543,23 @@ static int admin_staff_rights(kt_store *st, int argc, char **argv)
 	resolve_scope sc = {org, NULL};
 	if (is_loc && (rc = admin_want(st, RESOLVE_LOCATION, &sc, "location", pos[2], loc)))
 		return rc;
-	if ((rc = revoke_may_staff(st, NULL, id)))
-		return admin_fail("no staff member %s", pos[0]);
-	if (is_loc)
-		rc = store_link_staff_location(st, id, loc, !strcmp(pos[1], "add"));
-	else {
-		kt_field f = {"role", pos[1]};
-		rc = store_update(st, "staff", id, &f, 1, NULL);
-	}
-	if (rc == KT_EINVALID || rc == KT_ENOT_FOUND)
-		return admin_fail(is_loc ? "no such location (or already so)" : "role is owner, manager, reception or specialist");
+	/* the same change as the manage message's (domain/staff.c): one list
+	 * with the location added or taken out */
+	if (is_loc) {
+		char now[4096], want[4096 + KT_UUID_LEN + 2] = "";
+		size_t n = 0;
+		if ((rc = staff_locations(st, id, now, sizeof now)))
+			return admin_fail("not saved: %s", kt_strerror(rc));
+		for (const char *p = now; *p; p = p[KT_UUID_LEN] ? p + KT_UUID_LEN + 1 : "")
+			if (strncmp(p, loc, KT_UUID_LEN))
+				n += (size_t)snprintf(want + n, sizeof want - n, "%s%.*s", n ? "," : "", KT_UUID_LEN, p);
+		if (!strcmp(pos[1], "add"))
+			snprintf(want + n, sizeof want - n, "%s%s", n ? "," : "", loc);
+		rc = staff_set_locations(st, NULL, id, want, err, sizeof err);
+	} else
+		rc = staff_set_role(st, NULL, id, pos[1], err, sizeof err);
 	if (rc)
-		return admin_fail("not saved: %s", kt_strerror(rc));
+		return admin_fail("not saved: %s", err[0] ? err : kt_strerror(rc));
 	resolve_name(st, RESOLVE_STAFF, id, name, sizeof name);
 	if (is_loc) {
 		resolve_name(st, RESOLVE_LOCATION, loc, lname, sizeof lname);

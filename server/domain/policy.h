@@ -100,6 +100,8 @@ typedef enum kt_action {
 	KT_ACT_MANAGE_LOCATION,  /* create, edit, close a location (org.h) */
 	KT_ACT_INVITE_STAFF,     /* add a staff member and mail them a password link (staff.h) */
 	KT_ACT_RESET_STAFF_PASSWORD, /* mail a staff member a new password link */
+	KT_ACT_SET_STAFF_ROLE,   /* change a staff member's role (staff.h) */
+	KT_ACT_SET_STAFF_LOCATIONS, /* change where a staff member works */
 	KT_ACT_MERGE_CLIENTS,    /* two cards of one person become one (clients.h) */
 	KT_ACT_FIND_CLIENTS,     /* server-side search by name, phone or e-mail */
 	KT_ACTION_COUNT

@@ -303,3 +303,154 @@ int staff_set_password(kt_store *st, const char *staff_id, const char *pw_hash)
 	return store_end(st, rc, NULL, 0);
 }
 
+
+int staff_locations(kt_store *st, const char *staff_id, char *out, size_t cap)
+{
+	sqlite3_stmt *q = store_prepare(st, "SELECT coalesce(group_concat(location_id), '') FROM (SELECT location_id "
+					    "FROM staff_location WHERE staff_id = ?1 ORDER BY location_id)");
+	int rc = KT_EIO;
+	if (!q)
+		return KT_EIO;
+	sqlite3_bind_text(q, 1, staff_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(q, 0);
+		rc = strlen(v ? v : "") < cap ? KT_OK : KT_ETOO_LARGE;
+		if (!rc)
+			snprintf(out, cap, "%s", v ? v : "");
+	}
+	store_finish(st, q);
+	return rc;
+}
+
+/* The first checks of both changes: a staff id, the caller's scope on the
+ * person as they are now, and that it is not themselves when refused so. */
+static int may_change(kt_store *st, const kt_principal *by, kt_action a, const char *staff_id, bool not_self,
+		      char *err, size_t errlen)
+{
+	int rc;
+	if (err && errlen)
+		err[0] = 0;
+	if (by && !policy_may(by, a))
+		return kt_fail(err, errlen, KT_EDENIED, "only owners and managers change staff %s",
+			       a == KT_ACT_SET_STAFF_ROLE ? "roles" : "locations");
+	if (!staff_id || !kt_uuid_valid(staff_id, strlen(staff_id)))
+		return kt_fail(err, errlen, KT_EINVALID, "id: a staff id");
+	if ((rc = revoke_may_staff_on(st, by, a, staff_id)))
+		return kt_fail(err, errlen, rc,
+			       rc == KT_EDENIED  ? "managers change only reception and specialists of their own locations"
+			       : rc == KT_EIO    ? "database error"
+						 : "id: no such staff member");
+	if (by && not_self && !strcmp(by->id, staff_id))
+		return kt_fail(err, errlen, KT_EINVALID, "id: you cannot change your own role");
+	return KT_OK;
+}
+
+int staff_set_role(kt_store *st, const kt_principal *by, const char *staff_id, const char *role, char *err,
+		   size_t errlen)
+{
+	char locs[4096];
+	int rc;
+
+	if ((rc = may_change(st, by, KT_ACT_SET_STAFF_ROLE, staff_id, true, err, errlen)))
+		return rc;
+	if (!role_valid(role))
+		return kt_fail(err, errlen, KT_EINVALID, "role: owner, manager, reception or specialist");
+	if ((rc = staff_locations(st, staff_id, locs, sizeof locs)))
+		return kt_fail(err, errlen, rc, "database error");
+	/* the person with the new role must still be in the caller's team:
+	 * a manager never makes an owner or a manager */
+	if (by && !policy_may_on(by, KT_ACT_SET_STAFF_ROLE, &(kt_target){staff_id, kt_role_from_name(role), locs}))
+		return kt_fail(err, errlen, KT_EDENIED, "role: managers set reception or specialist only");
+	kt_field f = {"role", role};
+	rc = store_update(st, "staff", staff_id, &f, 1, NULL); /* audited, logged: devices re-read the rights */
+	if (rc)
+		return kt_fail(err, errlen, rc, "could not save (%s)", kt_strerror(rc));
+	return KT_OK;
+}
+
+/* Each id of the comma list: a location of org, open unless the person
+ * works there already (keeping a closed one is not adding it). */
+static int check_new_locations(kt_store *st, const char *org, const char *list, const char *now, char *err,
+			       size_t errlen)
+{
+	sqlite3_stmt *q = store_prepare(st, "SELECT closed_at IS NOT NULL FROM location WHERE id = ?1 AND org_id = ?2");
+	int rc = KT_OK;
+	if (!q)
+		return KT_EIO;
+	for (const char *p = list; p && *p && !rc;) {
+		const char *c = strchr(p, ',');
+		size_t len = c ? (size_t)(c - p) : strlen(p);
+		char id[KT_UUID_LEN + 1];
+		if (len != KT_UUID_LEN || !kt_uuid_valid(p, len)) {
+			rc = kt_fail(err, errlen, KT_EINVALID, "locations: an array of location ids");
+			break;
+		}
+		memcpy(id, p, len);
+		id[len] = 0;
+		sqlite3_reset(q);
+		sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(q, 2, org, -1, SQLITE_STATIC);
+		int s = sqlite3_step(q);
+		if (s == SQLITE_DONE)
+			rc = kt_fail(err, errlen, KT_ENOT_FOUND, "locations: no location %s in this organisation", id);
+		else if (s != SQLITE_ROW)
+			rc = KT_EIO;
+		else if (sqlite3_column_int(q, 0) && !kt_locset_has(now, id))
+			rc = kt_fail(err, errlen, KT_EINVALID, "locations: location %s is closed", id);
+		p = c ? c + 1 : NULL;
+	}
+	store_finish(st, q);
+	return rc;
+}
+
+int staff_set_locations(kt_store *st, const kt_principal *by, const char *staff_id, const char *locations,
+			char *err, size_t errlen)
+{
+	char now[4096], org[KT_UUID_LEN + 1];
+	bool active = false;
+	int rc;
+
+	if ((rc = may_change(st, by, KT_ACT_SET_STAFF_LOCATIONS, staff_id, false, err, errlen)))
+		return rc;
+	if (!locations)
+		return kt_fail(err, errlen, KT_EINVALID, "locations: the whole list of where the person works");
+	if ((rc = store_begin(st)))
+		return kt_fail(err, errlen, rc, "the database is busy; try again");
+	if ((rc = staff_state(st, staff_id, org, &active)) || (rc = staff_locations(st, staff_id, now, sizeof now)))
+		return store_end(st, kt_fail(err, errlen, rc, "database error"), NULL, 0);
+	if ((rc = check_new_locations(st, org, locations, now, err, errlen)))
+		return store_end(st, rc == KT_EIO ? kt_fail(err, errlen, rc, "database error") : rc, NULL, 0);
+	if (by) {
+		int role = by->is_client ? KT_ROLE_CLIENT : -1;
+		sqlite3_stmt *q = store_prepare(st, "SELECT role FROM staff WHERE id = ?1");
+		if (!q)
+			return store_end(st, KT_EIO, NULL, 0);
+		sqlite3_bind_text(q, 1, staff_id, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) == SQLITE_ROW)
+			role = kt_role_from_name((const char *)sqlite3_column_text(q, 0));
+		store_finish(st, q);
+		if (!policy_may_on(by, KT_ACT_SET_STAFF_LOCATIONS, &(kt_target){staff_id, role, locations}))
+			return store_end(st, kt_fail(err, errlen, KT_EDENIED,
+						   "locations: managers give only their own locations (at least one)"),
+					 NULL, 0);
+	}
+	/* the links that differ; each change is logged (devices gain or lose
+	 * rows) and audited by store_link_staff_location */
+	for (const char *p = now; *p && !rc;) {
+		char id[KT_UUID_LEN + 1];
+		snprintf(id, sizeof id, "%.*s", KT_UUID_LEN, p);
+		if (!kt_locset_has(locations, id))
+			rc = store_link_staff_location(st, staff_id, id, false);
+		p = p[KT_UUID_LEN] ? p + KT_UUID_LEN + 1 : "";
+	}
+	for (const char *p = locations; *p && !rc;) {
+		char id[KT_UUID_LEN + 1];
+		snprintf(id, sizeof id, "%.*s", KT_UUID_LEN, p);
+		if (!kt_locset_has(now, id))
+			rc = store_link_staff_location(st, staff_id, id, true);
+		p = p[KT_UUID_LEN] ? p + KT_UUID_LEN + 1 : "";
+	}
+	if (rc)
+		kt_fail(err, errlen, rc, "could not save (%s)", kt_strerror(rc));
+	return store_end(st, rc, NULL, 0);
+}

@@ -42,6 +42,25 @@ int staff_send_link(kt_store *st, const kt_principal *by, const kt_portal_config
 int staff_apply_setup(kt_store *st, const uint8_t hash[32], const char *pw_hash, const char *device,
 		      char staff[KT_UUID_LEN + 1]) KT_MUST_CHECK;
 
+/* A staff member's role (owner, manager, reception, specialist), audited
+ * as the staff row's update; their devices get what the new role may see
+ * (the rights change is the row's, like any staff edit). by: owners
+ * anyone of their organisation but themselves; managers their team, and
+ * only to reception or specialist. KT_EDENIED / KT_ENOT_FOUND /
+ * KT_EINVALID with a sentence in err. */
+int staff_set_role(kt_store *st, const kt_principal *by, const char *staff_id, const char *role, char *err,
+		   size_t errlen) KT_MUST_CHECK;
+
+/* The whole list of a staff member's locations (comma list of ids, may be
+ * empty): the links that differ are added or removed, each audited, in one
+ * transaction. A manager may touch their team only and give only their own
+ * locations; a closed location may stay but not be added. */
+int staff_set_locations(kt_store *st, const kt_principal *by, const char *staff_id, const char *locations,
+			char *err, size_t errlen) KT_MUST_CHECK;
+
+/* The staff member's locations now as a comma list (ids, sorted); "" for none. */
+int staff_locations(kt_store *st, const char *staff_id, char *out, size_t cap) KT_MUST_CHECK;
+
 /* Set a password typed at the server's terminal (setup): same effects as
  * a used link. */
 int staff_set_password(kt_store *st, const char *staff_id, const char *pw_hash) KT_MUST_CHECK;

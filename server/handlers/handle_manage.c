@@ -102,7 +102,8 @@ static void answer_done(kt_session *s, const char *op, const char *id, int64_t e
 static bool setup_op(kt_session *s, const kt_manage *m)
 {
 	static const char *const ops[] = {"create_location", "edit_location", "close_location", "invite_staff",
-					  "reset_staff_password", "merge_clients", "find_clients"};
+					  "reset_staff_password", "merge_clients", "find_clients", "set_staff_role",
+					  "set_staff_locations"};
 	kt_server *srv = s->srv;
 	const kt_principal *p = &s->principal;
 	char name[256], address[256], phone[256], tz[80], email[KT_MAX_EMAIL + 1], role[40], into[80], text[256];
@@ -119,7 +120,7 @@ static bool setup_op(kt_session *s, const kt_manage *m)
 	/* the role first: a refusal does not depend on what the message names */
 	static const kt_action acts[] = {KT_ACT_MANAGE_LOCATION, KT_ACT_MANAGE_LOCATION, KT_ACT_MANAGE_LOCATION,
 					 KT_ACT_INVITE_STAFF,    KT_ACT_RESET_STAFF_PASSWORD, KT_ACT_MERGE_CLIENTS,
-					 KT_ACT_FIND_CLIENTS};
+					 KT_ACT_FIND_CLIENTS,   KT_ACT_SET_STAFF_ROLE,       KT_ACT_SET_STAFF_LOCATIONS};
 	if (!policy_may(p, acts[op])) {
 		snprintf(err, sizeof err, "%s is not for a %s", ops[op], p->is_client ? "client" : kt_role_name(p->role));
 		session_error(s, KT_EDENIED, err, "manage", false);
@@ -148,7 +149,8 @@ static bool setup_op(kt_session *s, const kt_manage *m)
 	case 2:
 		rc = location_close(srv->st, p, p->org, id, err, sizeof err);
 		break;
-	case 3: {
+	case 3:
+	case 8: {
 		size_t len = 0;
 		for (int i = 0; i < m->nlocations; i++) {
 			if (!kt_uuid_valid(m->locations[i].s, m->locations[i].len)) {
@@ -161,6 +163,15 @@ static bool setup_op(kt_session *s, const kt_manage *m)
 		}
 		if (rc)
 			break;
+		if (op == 8) {
+			/* the whole list: an absent field is not an empty one */
+			if (m->nlocations < 0) {
+				rc = KT_EINVALID;
+				snprintf(err, sizeof err, "locations: the whole list of where the person works");
+			} else
+				rc = staff_set_locations(srv->st, p, id, locs, err, sizeof err);
+			break;
+		}
 		kt_invite_args a = {la.name, field(&m->email, email, sizeof email), field(&m->role, role, sizeof role),
 				    la.phone, locs[0] ? locs : NULL};
 		if (!srv->portal_cfg) {
@@ -192,6 +203,9 @@ static bool setup_op(kt_session *s, const kt_manage *m)
 		rc = client_merge(srv->st, p, p->org, into, id, err, sizeof err);
 		if (!rc)
 			memcpy(out, into, sizeof out);
+		break;
+	case 7:
+		rc = staff_set_role(srv->st, p, id, field(&m->role, role, sizeof role), err, sizeof err);
 		break;
 	case 6: {
 		kt_mpw body;
@@ -230,7 +244,7 @@ static bool may_manage(const kt_principal *p)
 	static const kt_action ops[] = {KT_ACT_LIST_DEVICES, KT_ACT_SIGN_OUT_DEVICE, KT_ACT_REVOKE_DEVICE,
 					KT_ACT_MARK_DEVICE_LOST, KT_ACT_DEACTIVATE_STAFF, KT_ACT_MANAGE_LOCATION,
 					KT_ACT_INVITE_STAFF, KT_ACT_RESET_STAFF_PASSWORD, KT_ACT_MERGE_CLIENTS,
-					KT_ACT_FIND_CLIENTS};
+					KT_ACT_FIND_CLIENTS, KT_ACT_SET_STAFF_ROLE, KT_ACT_SET_STAFF_LOCATIONS};
 	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
 		if (policy_may(p, ops[i]))
 			return true;
@@ -266,7 +280,7 @@ int handle_manage(kt_session *s, const unsigned char *buf, size_t len)
 		session_error(s, KT_EINVALID,
 			      "op is list_devices, sign_out_device, revoke_device, mark_device_lost, deactivate_staff, "
 			      "create_location, edit_location, close_location, invite_staff, reset_staff_password, "
-			      "merge_clients or find_clients",
+			      "merge_clients, find_clients, set_staff_role or set_staff_locations",
 			      "manage", false);
 		return 0;
 	}

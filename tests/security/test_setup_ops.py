@@ -179,5 +179,150 @@ class SetupOpsTest(h.DemoServerTest):
         self.assertEqual(m["code"], "conflict", m)
 
 
+    # ---- set_staff_role, set_staff_locations ----
+
+    def invited(self, who, email, role, locs):
+        """A new staff member of org1 (invited by who) to change without touching the demo's people."""
+        r = self.manage(who, op="invite_staff", name="Staff " + email.split("@")[0], email=email, role=role,
+                        locations=locs)
+        self.assertEqual(r["t"], "manage_result", r)
+        return r["id"]
+
+    def staff_state(self, sid):
+        role = self.q("SELECT role FROM staff WHERE id = ?", (sid,))[0][0]
+        return role, sorted(r[0] for r in self.q("SELECT location_id FROM staff_location WHERE staff_id = ?", (sid,)))
+
+    def test_staff_changes_by_every_role(self):
+        owner = self.acc("owner")
+        center, maribor = self.loc("Lepota Center"), self.loc("Lepota Maribor")
+        sid = self.invited(owner, "roles1@lepota.example", "specialist", [center])
+        for acc in (self.acc("reception", "Lepota Center"), self.acc("specialist", "Lepota Center"),
+                    self.acc("client", "Lepota Center")):
+            with self.subTest(role=acc["role"]):
+                self.refused(acc, "forbidden", op="set_staff_role", id=sid, role="reception")
+                self.refused(acc, "forbidden", op="set_staff_locations", id=sid, locations=[center])
+        # the owner: anyone, any role, any locations of the organisation; audited
+        r = self.manage(owner, op="set_staff_role", id=sid, role="manager")
+        self.assertEqual((r["t"], r.get("id")), ("manage_result", sid), r)
+        r = self.manage(owner, op="set_staff_locations", id=sid, locations=[maribor, center])
+        self.assertEqual((r["t"], r.get("id")), ("manage_result", sid), r)
+        self.assertEqual(self.staff_state(sid), ("manager", sorted([center, maribor])))
+        r = self.manage(owner, op="set_staff_locations", id=sid, locations=[maribor])
+        self.assertEqual(self.staff_state(sid), ("manager", [maribor]))
+        owner_id = self.staff(owner["email"])
+        audited = self.q("SELECT action, actor_id FROM audit WHERE entity_id = ? AND action IN "
+                         "('update', 'link', 'unlink') ORDER BY seq", (sid,))
+        self.assertEqual([a for a, _ in audited], ["link", "update", "link", "unlink"], audited)  # invite first
+        self.assertEqual({who for _, who in audited}, {owner_id})
+        # never one's own role (the organisation would lose its owner)
+        m = self.refused(owner, "invalid", op="set_staff_role", id=owner_id, role="reception")
+        self.assertIn("own role", m["msg"])
+
+    def test_staff_changes_by_a_manager_stay_in_their_team(self):
+        owner, mgr = self.acc("owner"), self.acc("manager", "Lepota Center")
+        center, maribor = self.loc("Lepota Center"), self.loc("Lepota Maribor")
+        mine = self.invited(owner, "team1@lepota.example", "specialist", [center])
+        both = self.invited(owner, "team2@lepota.example", "reception", [center, maribor])
+        boss = self.invited(owner, "team3@lepota.example", "manager", [center])
+        # within the team: reception <-> specialist, locations of their own
+        r = self.manage(mgr, op="set_staff_role", id=mine, role="reception")
+        self.assertEqual(r["t"], "manage_result", r)
+        r = self.manage(mgr, op="set_staff_locations", id=mine, locations=[center])
+        self.assertEqual(r["t"], "manage_result", r)
+        self.assertEqual(self.staff_state(mine), ("reception", [center]))
+        # never a promotion, never someone outside the team, never a location not theirs
+        for role in ("manager", "owner"):
+            m = self.refused(mgr, "forbidden", op="set_staff_role", id=mine, role=role)
+            self.assertIn("role", m["msg"])
+        for sid in (both, boss, self.staff(owner["email"]), self.staff(mgr["email"])):
+            self.refused(mgr, "forbidden", op="set_staff_role", id=sid, role="specialist")
+            self.refused(mgr, "forbidden", op="set_staff_locations", id=sid, locations=[center])
+        m = self.refused(mgr, "forbidden", op="set_staff_locations", id=mine, locations=[center, maribor])
+        self.assertIn("locations", m["msg"])
+        self.refused(mgr, "forbidden", op="set_staff_locations", id=mine, locations=[])
+        self.assertEqual(self.staff_state(mine), ("reception", [center]))
+
+    def test_staff_changes_not_across_organisations(self):
+        owner = self.acc("owner")
+        other = self.staff(h.account(self.other_org, "specialist")["email"])
+        l2 = self.q("SELECT id FROM location WHERE org_id = (SELECT org_id FROM staff WHERE id = ?) LIMIT 1",
+                    (other,))[0][0]
+        self.refused(owner, "not_found", op="set_staff_role", id=other, role="reception")
+        self.refused(owner, "not_found", op="set_staff_locations", id=other, locations=[l2])
+        sid = self.invited(owner, "cross1@lepota.example", "specialist", [self.loc("Lepota Center")])
+        m = self.refused(owner, "not_found", op="set_staff_locations", id=sid, locations=[l2])
+        self.assertIn("locations", m["msg"])
+
+    def test_staff_changes_bad_input_names_the_field(self):
+        owner = self.acc("owner")
+        center = self.loc("Lepota Center")
+        sid = self.invited(owner, "bad1@lepota.example", "specialist", [center])
+        for msg, code, words in ((dict(op="set_staff_role", id=sid, role="overlord"), "invalid", "role"),
+                                 (dict(op="set_staff_role", id=sid), "invalid", "role"),
+                                 (dict(op="set_staff_role", role="reception"), "invalid", "id"),
+                                 (dict(op="set_staff_role", id="nobody", role="reception"), "invalid", "id"),
+                                 (dict(op="set_staff_role", id=str(uuid.uuid4()), role="reception"), "not_found",
+                                  "staff"),
+                                 (dict(op="set_staff_locations", id=sid), "invalid", "locations"),
+                                 (dict(op="set_staff_locations", id=sid, locations=["x"]), "invalid", "locations"),
+                                 (dict(op="set_staff_locations", id=sid, locations=[str(uuid.uuid4())]),
+                                  "not_found", "locations")):
+            with self.subTest(msg=msg):
+                m = self.refused(owner, code, **msg)
+                self.assertIn(words, m["msg"], m)
+        self.assertEqual(self.staff_state(sid), ("specialist", [center]))
+
+    def test_a_signed_in_specialist_sees_the_owners_change(self):
+        owner = self.acc("owner")
+        spec = self.acc("specialist", "Lepota Maribor", -1)
+        sid = self.staff(spec["email"])
+        center, maribor = self.loc("Lepota Center"), self.loc("Lepota Maribor")
+        self.assertEqual(self.staff_state(sid), ("specialist", [maribor]))
+
+        async def changes(peer):
+            """The rows the device is sent next: puts of a changes message or, after a change of
+            role (what it may read changed), a new snapshot's pages."""
+            seen = []
+            while True:
+                m = await peer.recv(20)
+                seen.append(m)
+                if m.get("t") == "synced" and any(x.get("t") in ("changes", "snapshot_end") for x in seen):
+                    return ([op for x in seen if x.get("t") == "changes" for op in x["ops"] if op["op"] == "put"] +
+                            [r for x in seen if x.get("t") == "page" for r in x["rows"]])
+
+        async def manage(**msg):
+            o = await self.signed_in(owner)
+            try:
+                await o.send(dict({"t": "manage"}, **msg))
+                return await o.recv()
+            finally:
+                await o.close()
+
+        async def go():
+            dev = await self.signed_in(spec)
+            try:
+                await dev.send({"t": "sync", "cursor": None})
+                await dev.recv_until("synced")
+                r = await manage(op="set_staff_locations", id=sid, locations=[maribor, center])
+                self.assertEqual(r["t"], "manage_result", r)
+                ops = await changes(dev)
+                # the device now gets Center's rows (a location it did not see before), no sign-in again
+                self.assertIn(("location", center), {(o["tbl"], o["id"]) for o in ops})
+                r = await manage(op="set_staff_role", id=sid, role="reception")
+                self.assertEqual(r["t"], "manage_result", r)
+                ops = await changes(dev)
+                own = [o for o in ops if o["tbl"] == "staff" and o["id"] == sid]
+                self.assertTrue(own, ops)
+                self.assertEqual(own[-1]["f"]["role"], "reception")
+            finally:
+                await dev.close()
+        try:
+            h.run(go())
+        finally:
+            # back as it was, for the other tests
+            self.manage(owner, op="set_staff_role", id=sid, role="specialist")
+            self.manage(owner, op="set_staff_locations", id=sid, locations=[maribor])
+        self.assertEqual(self.staff_state(sid), ("specialist", [maribor]))
+
 if __name__ == "__main__":
     h.main()

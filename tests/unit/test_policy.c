@@ -298,6 +298,8 @@ static void test_action_matrix_every_role(void **state)
 		{KT_ACT_MANAGE_LOCATION, {1, 0, 0, 0, 0}},
 		{KT_ACT_INVITE_STAFF, {1, 1, 0, 0, 0}},
 		{KT_ACT_RESET_STAFF_PASSWORD, {1, 1, 0, 0, 0}},
+		{KT_ACT_SET_STAFF_ROLE, {1, 1, 0, 0, 0}},
+		{KT_ACT_SET_STAFF_LOCATIONS, {1, 1, 0, 0, 0}},
 		{KT_ACT_MERGE_CLIENTS, {1, 1, 0, 0, 0}},
 		{KT_ACT_FIND_CLIENTS, {1, 1, 1, 0, 0}},
 	};
