@@ -94,20 +94,22 @@ static bool role_valid(const char *r)
 	return r && kt_role_from_name(r) >= 0 && kt_role_from_name(r) < KT_ROLE_CLIENT;
 }
 
-/* Each id of the comma list is an open location of org; *count gets how many. */
-static int check_locations(kt_store *st, const char *org, const char *list, int *count, char *err, size_t errlen)
+/* Each id of the comma list is a location of org, open unless keep (the
+ * person's locations now, or NULL) has it already: keeping a closed one is
+ * not adding it. *count (may be NULL) gets how many. */
+static int check_locations(kt_store *st, const char *org, const char *list, const char *keep, int *count, char *err,
+			   size_t errlen)
 {
 	sqlite3_stmt *q = store_prepare(st, "SELECT closed_at IS NOT NULL FROM location WHERE id = ?1 AND org_id = ?2");
-	int rc = KT_OK;
-	*count = 0;
+	int rc = KT_OK, n = 0;
 	if (!q)
 		return KT_EIO;
 	for (const char *p = list; p && *p && !rc;) {
 		const char *c = strchr(p, ',');
 		size_t len = c ? (size_t)(c - p) : strlen(p);
 		char id[KT_UUID_LEN + 1];
-		if (!kt_uuid_valid(p, len)) {
-			rc = kt_fail(err, errlen, KT_EINVALID, "locations: a comma list of location ids");
+		if (len != KT_UUID_LEN || !kt_uuid_valid(p, len)) {
+			rc = kt_fail(err, errlen, KT_EINVALID, "locations: a list of location ids");
 			break;
 		}
 		memcpy(id, p, len);
@@ -120,12 +122,14 @@ static int check_locations(kt_store *st, const char *org, const char *list, int 
 			rc = kt_fail(err, errlen, KT_ENOT_FOUND, "locations: no location %s in this organisation", id);
 		else if (s != SQLITE_ROW)
 			rc = KT_EIO;
-		else if (sqlite3_column_int(q, 0))
+		else if (sqlite3_column_int(q, 0) && !(keep && kt_locset_has(keep, id)))
 			rc = kt_fail(err, errlen, KT_EINVALID, "locations: location %s is closed", id);
-		(*count)++;
+		n++;
 		p = c ? c + 1 : NULL;
 	}
 	store_finish(st, q);
+	if (count)
+		*count = n;
 	return rc;
 }
 
@@ -159,7 +163,7 @@ int staff_invite(kt_store *st, const kt_principal *by, const kt_portal_config *c
 			    "managers invite reception and specialists for their own locations only");
 	if ((rc = store_begin(st)))
 		return kt_fail(err, errlen, rc, "the database is busy; try again");
-	if ((rc = check_locations(st, org, owner_role ? NULL : a->locations, &nloc, err, errlen)))
+	if ((rc = check_locations(st, org, owner_role ? NULL : a->locations, NULL, &nloc, err, errlen)))
 		return store_end(st, rc == KT_EIO ? kt_fail(err, errlen, rc, "database error") : rc, NULL, 0);
 	rc = store_portal_email_owner(st, a->email, &is_staff, owner);
 	if (rc == KT_OK)
@@ -368,41 +372,6 @@ int staff_set_role(kt_store *st, const kt_principal *by, const char *staff_id, c
 	return KT_OK;
 }
 
-/* Each id of the comma list: a location of org, open unless the person
- * works there already (keeping a closed one is not adding it). */
-static int check_new_locations(kt_store *st, const char *org, const char *list, const char *now, char *err,
-			       size_t errlen)
-{
-	sqlite3_stmt *q = store_prepare(st, "SELECT closed_at IS NOT NULL FROM location WHERE id = ?1 AND org_id = ?2");
-	int rc = KT_OK;
-	if (!q)
-		return KT_EIO;
-	for (const char *p = list; p && *p && !rc;) {
-		const char *c = strchr(p, ',');
-		size_t len = c ? (size_t)(c - p) : strlen(p);
-		char id[KT_UUID_LEN + 1];
-		if (len != KT_UUID_LEN || !kt_uuid_valid(p, len)) {
-			rc = kt_fail(err, errlen, KT_EINVALID, "locations: an array of location ids");
-			break;
-		}
-		memcpy(id, p, len);
-		id[len] = 0;
-		sqlite3_reset(q);
-		sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(q, 2, org, -1, SQLITE_STATIC);
-		int s = sqlite3_step(q);
-		if (s == SQLITE_DONE)
-			rc = kt_fail(err, errlen, KT_ENOT_FOUND, "locations: no location %s in this organisation", id);
-		else if (s != SQLITE_ROW)
-			rc = KT_EIO;
-		else if (sqlite3_column_int(q, 0) && !kt_locset_has(now, id))
-			rc = kt_fail(err, errlen, KT_EINVALID, "locations: location %s is closed", id);
-		p = c ? c + 1 : NULL;
-	}
-	store_finish(st, q);
-	return rc;
-}
-
 int staff_set_locations(kt_store *st, const kt_principal *by, const char *staff_id, const char *locations,
 			char *err, size_t errlen)
 {
@@ -418,7 +387,7 @@ int staff_set_locations(kt_store *st, const kt_principal *by, const char *staff_
 		return kt_fail(err, errlen, rc, "the database is busy; try again");
 	if ((rc = staff_state(st, staff_id, org, &active)) || (rc = staff_locations(st, staff_id, now, sizeof now)))
 		return store_end(st, kt_fail(err, errlen, rc, "database error"), NULL, 0);
-	if ((rc = check_new_locations(st, org, locations, now, err, errlen)))
+	if ((rc = check_locations(st, org, locations, now, NULL, err, errlen)))
 		return store_end(st, rc == KT_EIO ? kt_fail(err, errlen, rc, "database error") : rc, NULL, 0);
 	if (by) {
 		int role = by->is_client ? KT_ROLE_CLIENT : -1;
