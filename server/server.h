@@ -172,6 +172,9 @@ struct kt_server {
 	 * oldest (session.c): no per-connection entry in lws's sorted timer list */
 	struct kt_session *dl_head, *dl_tail;
 	lws_sorted_usec_list_t deadline_timer;
+	/* the web app over HTTP (net/web.c), and TLS on the listener */
+	const char *web_root; /* serve the app from this folder instead of the binary */
+	bool tls;             /* the listener speaks TLS: HSTS on every answer */
 };
 
 typedef struct kt_serve_opts {
@@ -179,6 +182,8 @@ typedef struct kt_serve_opts {
 	const char *listen; /* host:port */
 	int log_level;
 	const kt_portal_config *portal; /* NULL: defaults */
+	const char *web_root;           /* --web-root DIR, or NULL: the files built in */
+	const char *tls_cert, *tls_key; /* PEM files, or NULL: plain WebSocket and HTTP */
 } kt_serve_opts;
 
 #endif
