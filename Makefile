@@ -24,17 +24,28 @@ DEB_PKGS   += libuv1-dev libwebsockets-evlib-uv
 # local times and dates (ICU); client lists from other salon software (libcsv;
 # phone numbers to E.164 with libphonenumber)
 DEB_PKGS   += libicu-dev libcsv-dev libphonenumber-dev
+# the web portal's tests: Debian's chromium driven by playwright-core from npm
+# (tests/browser/package-lock.json); node and npm from Debian unless some node is there
+DEB_PKGS   += chromium openssl
+NODE_PKGS  := $(if $(shell command -v node),,nodejs)$(if $(shell command -v npm),, npm)
+BROWSER_JS := tests/browser
 
 .PHONY: run test deps build build-san test-plain test-san bench clean fuzz build-tsan test-tsan
 
 deps:
-	@missing=""; for p in $(DEB_PKGS); do \
+	@missing=""; for p in $(DEB_PKGS) $(NODE_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@# playwright-core at the locked version: again when the lock file is newer than the install
+	@if [ ! -f $(BROWSER_JS)/node_modules/.package-lock.json ] || \
+	    [ $(BROWSER_JS)/package-lock.json -nt $(BROWSER_JS)/node_modules/.package-lock.json ]; then \
+	  echo "installing the browser tests' npm packages (npm ci in $(BROWSER_JS))"; \
+	  cd $(BROWSER_JS) && npm ci --no-audit --no-fund --loglevel=error; \
 	fi
 
 build: deps
