@@ -127,7 +127,7 @@ class BuiltInTest(WebCase):
 
     def test_what_is_not_served(self):
         for path in ("/nope.js", "/nope", "/.git/config", "/.hidden", "/a//b.js",
-                     "/index.html%00.js", "/tests/x.js", "/README.md", "/etc/passwd", "/" + "a" * 300 + ".js",
+                     "/tests/x.js", "/README.md", "/etc/passwd", "/" + "a" * 300 + ".js",
                      "/%2e%2e/CMakeLists.txt", "/x.exe"):
             r, body = self.get(path)
             self.assertEqual(r.status, 404, path)
@@ -142,7 +142,8 @@ class BuiltInTest(WebCase):
         import socket
         for raw in (b"GET /../../../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n",
                     b"GET /..%2f..%2fetc%2fpasswd HTTP/1.1\r\nHost: x\r\n\r\n",
-                    b"GET //etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n"):
+                    b"GET //etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n",
+                    b"GET /index.html%00.js HTTP/1.1\r\nHost: x\r\n\r\n"):  # lws hangs up on a NUL
             s = socket.create_connection(("127.0.0.1", self.server.port), timeout=5)
             s.sendall(raw)
             out = b""
