@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -190,7 +191,7 @@ export class Server {
   /** SIGTERM; a crash, hang or sanitizer report fails the caller. */
   async stop() {
     if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGTERM');
-    const r = await Promise.race([this.exited, delay(20000).then(() => null)]);
+    const r = await Promise.race([this.exited, delay(20000, null, { ref: false })]);
     if (!r) { this.proc.kill('SIGKILL'); throw new Error('server did not stop on SIGTERM'); }
     const bad = this.errlog.filter((l) => /Sanitizer|runtime error/.test(l));
     if (r.code !== 0 || bad.length) throw new Error(`server exited with ${r.code}: ${this.errlog.slice(-30).join('\n')}`);
@@ -210,18 +211,27 @@ export async function browser({ args = [], ignoreHTTPSErrors = false } = {}) {
     acceptDownloads: true, ignoreHTTPSErrors,
   });
   const problems = [];
+  // every WebSocket frame, both ways (msgpack strings are plain UTF-8 in
+  // them: a test can tell what the server answered without decoding)
+  const frames = [];
   const watch = (page) => {
+    page.on('websocket', (ws) => {
+      ws.on('framesent', (f) => frames.push({ dir: 'sent', url: ws.url(), data: Buffer.from(f.payload) }));
+      ws.on('framereceived', (f) => frames.push({ dir: 'recv', url: ws.url(), data: Buffer.from(f.payload) }));
+    });
     page.on('console', (m) => {
       if (m.type() === 'error' || /Content Security Policy/i.test(m.text())) problems.push(`console ${m.type()}: ${m.text()}`);
     });
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   };
+  context.setDefaultTimeout(15000);
   context.on('page', watch);
   const page = context.pages()[0] || await context.newPage();
   watch(page);
   return {
-    context, page, problems, profile,
-    cspViolations: () => problems.filter((p) => /Content Security Policy|Refused to/i.test(p)),
+    context, page, problems, profile, frames,
+    received: (text) => frames.some((f) => f.dir === 'recv' && f.data.includes(text)),
+    cspViolations: () => problems.filter((p) => /Content Security Policy/i.test(p)),
     async close() {
       await context.close();
       rmSync(profile, { recursive: true, force: true });
@@ -387,11 +397,20 @@ export async function assertOwnData(assert, page, salon) {
   return exp;
 }
 
-/** Closes the browser; fails when the browser logged a CSP violation. */
-export async function finish(assert, b) {
-  const csp = b.cspViolations();
-  await b.close();
-  assert.deepEqual(csp, [], 'no Content-Security-Policy violations in the console');
+/** Runs fn(b) with a fresh browser, closes it; then fails when the browser
+ * logged a CSP violation (other console errors are printed: going offline
+ * logs failed WebSocket connections, which is right). */
+export async function withBrowser(opts, fn) {
+  const b = await browser(opts);
+  try {
+    await fn(b);
+  } catch (e) {
+    if (b.problems.length) console.log(`# browser console:\n#   ${b.problems.join('\n#   ')}`);
+    throw e;
+  } finally {
+    await b.close();
+  }
+  assert.deepEqual(b.cspViolations(), [], 'no Content-Security-Policy violations in the console');
 }
 
 /** Whether this server binary has a feature (its serve --help names the flag). */

@@ -13,9 +13,8 @@ before(async () => {
 after(async () => { await srv?.stop(); salon?.cleanup(); });
 
 test('offline: the page reloads from the service worker and shows the same appointments', async () => {
-  const b = await h.browser();
-  const { page, context } = b;
-  try {
+  await h.withBrowser({}, async (b) => {
+    const { page, context } = b;
     await h.signIn(page, srv.origin);
     const online = await h.shownIds(page);
     assert.ok(online.upcoming.length >= 3, 'appointments shown online');
@@ -33,15 +32,12 @@ test('offline: the page reloads from the service worker and shows the same appoi
     await context.setOffline(false);
     await h.state(page, 'synced');
     await page.locator('[data-testid=offline]').waitFor({ state: 'hidden' });
-  } finally {
-    await h.finish(assert, b);
-  }
+  });
 });
 
 test('live: the salon moves an appointment and the open page changes without a reload', async () => {
-  const b = await h.browser();
-  const { page } = b;
-  try {
+  await h.withBrowser({}, async (b) => {
+    const { page } = b;
     await h.signIn(page, srv.origin);
     const id = salon.ids.evaUpcoming[1]; // 2030-05-07 14:00
     const when = `[data-id="${id}"] [data-testid=when]`;
@@ -52,15 +48,12 @@ test('live: the salon moves an appointment and the open page changes without a r
     await page.waitForFunction((sel) => [...document.querySelectorAll(sel)].some((e) => e.textContent.includes('16:45')), when);
     assert.equal(await page.evaluate(() => window.ktNotReloaded), true, 'no reload');
     assert.equal(await page.evaluate(() => document.documentElement.dataset.state), 'synced');
-  } finally {
-    await h.finish(assert, b);
-  }
+  });
 });
 
 test('language: Slovenian words and dates after the switch, English before', async () => {
-  const b = await h.browser();
-  const { page } = b;
-  try {
+  await h.withBrowser({}, async (b) => {
+    const { page } = b;
     await h.signIn(page, srv.origin);
     const id = salon.ids.evaUpcoming[0]; // Monday 2030-03-04 10:30 in Ljubljana
     const day = new Date(Date.UTC(2030, 2, 4, 9, 30));
@@ -77,7 +70,5 @@ test('language: Slovenian words and dates after the switch, English before', asy
     assert.ok(!sl.includes('Monday'), sl);
     assert.equal(await page.evaluate(() => localStorage.getItem('kt.lang')), 'sl');
     await h.shot(page, 'home-sl');
-  } finally {
-    await h.finish(assert, b);
-  }
+  });
 });

@@ -16,9 +16,8 @@ after(async () => { await srv?.stop(); salon?.cleanup(); });
 const latest = (purpose) => salon.consents().history.filter((e) => e.purpose === purpose).pop();
 
 test('consent granted then withdrawn in the page is in the consent ledger', async () => {
-  const b = await h.browser();
-  const { page } = b;
-  try {
+  await h.withBrowser({}, async (b) => {
+    const { page } = b;
     await h.signIn(page, srv.origin);
     await page.locator('a[data-testid=nav-privacy]').click();
     const box = page.locator('input[type=checkbox][data-purpose=marketing_email]');
@@ -38,15 +37,12 @@ test('consent granted then withdrawn in the page is in the consent ledger', asyn
     await box.waitFor();
     assert.equal(await box.isChecked(), false);
     await h.shot(page, 'privacy');
-  } finally {
-    await h.finish(assert, b);
-  }
+  });
 });
 
 test('download my data: a JSON export of her own data', async () => {
-  const b = await h.browser();
-  const { page } = b;
-  try {
+  await h.withBrowser({}, async (b) => {
+    const { page } = b;
     await h.signIn(page, srv.origin);
     await page.locator('a[data-testid=nav-privacy]').click();
     const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 15000 }),
@@ -60,15 +56,12 @@ test('download my data: a JSON export of her own data', async () => {
     for (const id of [salon.ids.evaPast, ...salon.ids.evaUpcoming]) assert.ok(ids.has(id), `export has ${id}`);
     assert.deepEqual(data.visits.map((v) => v.id), [salon.ids.evaVisit]);
     for (const f of [h.MARKO.name, h.MARKO_NOTE, salon.ids.marko]) assert.ok(!text.includes(f), `export holds ${f}`);
-  } finally {
-    await h.finish(assert, b);
-  }
+  });
 });
 
 test('delete my data: the request is in the owner\'s queue, and the page says when it is due', async () => {
-  const b = await h.browser();
-  const { page } = b;
-  try {
+  await h.withBrowser({}, async (b) => {
+    const { page } = b;
     await h.signIn(page, srv.origin);
     await page.locator('a[data-testid=nav-privacy]').click();
     await page.locator('button[data-testid=erase-request]').click();
@@ -86,7 +79,5 @@ test('delete my data: the request is in the owner\'s queue, and the page says wh
     const text = await st.innerText();
     assert.match(text, /\d/);
     await h.shot(page, 'erasure');
-  } finally {
-    await h.finish(assert, b);
-  }
+  });
 });

@@ -28,9 +28,8 @@ test('invitation link -> each password rule refused by name -> signed in -> only
   // (a server from before the portal's link change still mails ?token=: said, not failed)
   if (link.includes('#token=')) assert.equal(link, `${srv.origin}/setup#token=${token}`);
   else console.log(`# note: the mail's link is the old form ${link.replace(token, 'TOKEN')}`);
-  const b = await h.browser();
-  const { page } = b;
-  try {
+  await h.withBrowser({}, async (b) => {
+    const { page } = b;
     await page.goto(`${srv.origin}/setup#token=${token}`);
     const pw = page.locator('input#new-password');
     const submit = page.locator('button[data-testid=setup-submit]');
@@ -47,6 +46,8 @@ test('invitation link -> each password rule refused by name -> signed in -> only
         const err = page.locator('[data-testid=error]');
         await page.waitForFunction((r) => document.querySelector('[data-testid=error]')?.textContent.includes(r), rule);
         assert.match(await err.textContent(), /[a-z]{3,} [a-z]{3,}/i, 'and a sentence');
+        // and it is the server's refusal, not only the page's hint
+        assert.ok(b.received(`rule ${rule}:`), `the server refused ${weak} naming ${rule}`);
       } else {
         // the page blocks it: the server must refuse it too, naming the rule
         const r = h.setPassword(srv, token, weak);
@@ -67,31 +68,39 @@ test('invitation link -> each password rule refused by name -> signed in -> only
     await h.assertOwnData(assert, page, salon);
     await page.locator('[data-testid=last-updated]').waitFor();
     const shotPath = await h.shot(page, 'home');
-    mkdirSync(join(h.ROOT, 'docs/screenshots'), { recursive: true });
-    if (process.env.KT_README_SHOT) copyFileSync(shotPath, join(h.ROOT, 'docs/screenshots/portal-home.png'));
+    // KT_README_SHOT=1: refresh the README's picture (docs/screenshots/)
+    if (process.env.KT_README_SHOT) {
+      mkdirSync(join(h.ROOT, 'docs/screenshots'), { recursive: true });
+      copyFileSync(shotPath, join(h.ROOT, 'docs/screenshots/portal-home.png'));
+    }
     // each appointment: its time, a calendar file, the branch's phone and map
     const next = page.locator(`[data-id="${salon.ids.evaUpcoming[0]}"]`).first();
     assert.match(await next.locator('[data-testid=when]').first().textContent(), /10:30/);
     assert.match(await page.locator('a[data-testid=call]').first().getAttribute('href'), /^tel:\+?[0-9]/);
     assert.ok(await page.locator('a[data-testid=map]').first().getAttribute('href'));
     assert.ok(await page.locator('a[data-testid=ics]').first().getAttribute('href') !== null);
-  } finally {
-    await h.finish(assert, b);
-  }
+  });
 });
 
 test('a used link says so and sends a new one; a replaced link says so too', async () => {
   const first = await invite();
   const second = await invite(); // replaces the first
   assert.equal(h.setPassword(srv, second.token, h.GOOD).op, 'set_password'); // uses the second
-  const b = await h.browser();
-  const { page } = b;
-  try {
-    for (const { token } of [second, first]) {
+  await h.withBrowser({}, async (b) => {
+    const { page } = b;
+    // the page learns a link is dead from the server's answer to the new password
+    const said = [];
+    for (const [{ token }, code] of [[second, 'token_used'], [first, 'token_replaced']]) {
+      await page.goto('about:blank'); // a new document: a changed #fragment alone is no navigation
       await page.goto(`${srv.origin}/setup#token=${token}`);
+      await page.locator('input#new-password').fill(h.GOOD);
+      await page.locator('button[data-testid=setup-submit]').click();
       await page.locator('[data-testid=link-dead]').waitFor();
-      assert.ok((await page.locator('[data-testid=link-dead]').innerText()).trim().length > 10, 'the reason is said');
+      assert.ok(b.received(code), `the server answered ${code}`);
+      said.push((await page.locator('[data-testid=link-dead]').innerText()).trim());
     }
+    assert.ok(said[0].length > 10 && said[1].length > 10, 'the reason is said');
+    assert.notEqual(said[0], said[1], 'used and replaced are told apart');
     await h.shot(page, 'link-dead');
     const n = salon.mails().length;
     await page.locator('input#forgot-email').fill(h.EVA.email);
@@ -99,16 +108,13 @@ test('a used link says so and sends a new one; a replaced link says so too', asy
     const mail = await salon.mailTo(h.EVA.email, n);
     const fresh = h.linkOf(mail);
     assert.notEqual(fresh.token, second.token);
-  } finally {
-    await h.finish(assert, b);
-  }
+  });
 });
 
 test('sign out wipes IndexedDB', async () => {
   await h.givePassword(salon, srv);
-  const b = await h.browser();
-  const { page } = b;
-  try {
+  await h.withBrowser({}, async (b) => {
+    const { page } = b;
     await h.signIn(page, srv.origin);
     const store = await h.idb(page);
     assert.ok(store && store.rows.length > 0, 'rows were stored');
@@ -117,7 +123,5 @@ test('sign out wipes IndexedDB', async () => {
     await page.waitForFunction(async () => !(await indexedDB.databases()).some((d) => d.name === 'kartoteka'));
     const left = await h.idb(page);
     assert.equal(left, null, 'the database is deleted');
-  } finally {
-    await h.finish(assert, b);
-  }
+  });
 });

@@ -24,11 +24,10 @@ function checkHeaders(url, headers) {
 }
 
 test('security headers on every page and file; no CSP violation while the app runs', async () => {
-  const b = await h.browser();
-  const { page } = b;
-  const seen = [];
-  page.on('response', (r) => { if (r.url().startsWith(srv.origin) && r.request().resourceType() !== 'websocket') seen.push(r); });
-  try {
+  await h.withBrowser({}, async (b) => {
+    const { page } = b;
+    const seen = [];
+    page.on('response', (r) => { if (r.url().startsWith(srv.origin) && r.request().resourceType() !== 'websocket') seen.push(r); });
     const first = await page.goto(`${srv.origin}/`);
     checkHeaders('/', first.headers());
     await h.state(page, 'signed-out');
@@ -44,8 +43,23 @@ test('security headers on every page and file; no CSP violation while the app ru
       assert.equal(r.status, 200, path);
       checkHeaders(path, Object.fromEntries(r.headers));
     }
+  });
+});
+
+test('the CSP is enforced, and a violation would be caught: an injected inline script is blocked', async () => {
+  const b = await h.browser();
+  try {
+    await b.page.goto(`${srv.origin}/`);
+    await h.state(b.page, 'signed-out');
+    await b.page.evaluate(() => {
+      const s = document.createElement('script');
+      s.textContent = 'window.ktInline = true';
+      document.body.append(s);
+    });
+    assert.equal(await b.page.evaluate(() => window.ktInline), undefined, 'the inline script did not run');
+    await h.until(() => b.cspViolations().length > 0, 'the violation in the console', 5000);
   } finally {
-    await h.finish(assert, b);
+    await b.close();
   }
 });
 
@@ -71,22 +85,22 @@ test('over TLS with a test CA: a secure context, signed in over wss', { skip: !h
   const certs = makeCerts(own.tmp);
   const tls = await h.Server.start(own, { extra: ['--tls-cert', certs.cert, '--tls-key', certs.key] });
   tls.ca = certs.ca;
-  own.addVisit(tls, certs.ca);
-  await h.givePassword(own, tls);
-  const b = await h.browser({ args: [`--ignore-certificate-errors-spki-list=${certs.spki}`] });
-  const { page } = b;
-  const sockets = [];
-  page.on('websocket', (ws) => sockets.push(ws.url()));
   try {
-    const r = await page.goto(`${tls.origin}/`);
-    assert.match(r.headers()['strict-transport-security'] || '', /max-age=\d+/);
-    assert.equal(await page.evaluate(() => window.isSecureContext), true);
-    await h.signIn(page, tls.origin);
-    assert.ok(sockets.length > 0 && sockets.every((u) => u.startsWith('wss://127.0.0.1:')), sockets.join(' '));
-    await h.assertOwnData(assert, page, own);
-    await h.shot(page, 'home-tls');
+    own.addVisit(tls, certs.ca);
+    await h.givePassword(own, tls);
+    await h.withBrowser({ args: [`--ignore-certificate-errors-spki-list=${certs.spki}`] }, async (b) => {
+      const { page } = b;
+      const sockets = [];
+      page.on('websocket', (ws) => sockets.push(ws.url()));
+      const r = await page.goto(`${tls.origin}/`);
+      assert.match(r.headers()['strict-transport-security'] || '', /max-age=\d+/);
+      assert.equal(await page.evaluate(() => window.isSecureContext), true);
+      await h.signIn(page, tls.origin);
+      assert.ok(sockets.length > 0 && sockets.every((u) => u.startsWith('wss://127.0.0.1:')), sockets.join(' '));
+      await h.assertOwnData(assert, page, own);
+      await h.shot(page, 'home-tls');
+    });
   } finally {
-    await h.finish(assert, b);
     await tls.stop();
     own.cleanup();
   }
