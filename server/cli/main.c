@@ -27,6 +27,7 @@
 #include "domain/portal.h"
 #include "server.h"
 #include "net/listener.h"
+#include "net/web.h"
 #include "net/keepalive.h"
 
 static void usage(FILE *f)
@@ -40,8 +41,10 @@ static void usage(FILE *f)
 		"        [--organisations 2]              with --demo: a second, independent salon business too\n"
 		"  setup --db FILE [--business NAME ...]  the organisation, its first location and its owner\n"
 		"                                          (asks what the flags leave out; see setup --help)\n"
-		"  serve --db FILE --listen HOST:PORT     serve devices over WebSocket (port 0 = any free\n"
-		"        [--config FILE] [--verbose]      port; the chosen one is printed)\n"
+		"  serve --db FILE --listen HOST:PORT     serve devices over WebSocket and the web app over\n"
+		"        [--config FILE] [--verbose]      HTTP (port 0 = any free port; the chosen one is printed)\n"
+		"        [--web-root DIR]                 serve the web app from DIR (clients/web) instead of\n"
+		"                                         the copy built into the binary: edit, reload\n"
 		"        [--trusted-proxy ADDR[/PREFIX]]  a TLS proxy in front (repeatable): connections from\n"
 		"        [--proxy-header NAME]            it count as the client address in its header\n"
 		"                                         (x-forwarded-for, the default, or x-real-ip)\n"
@@ -291,6 +294,13 @@ static int cmd_serve(int argc, char **argv)
 	o.portal = &portal;
 	if (!o.listen)
 		o.listen = "127.0.0.1:8080";
+	if ((o.web_root = kt_arg_value(argc, argv, "--web-root"))) {
+		const char *why = web_root_check(o.web_root);
+		if (why) {
+			fprintf(stderr, "kartoteka-server serve: --web-root %s: %s\n", o.web_root, why);
+			return 2;
+		}
+	}
 	kt_log_level = o.log_level;
 #ifdef KT_TEST_SHIMS
 	/* kartoteka-server-faults only: a VFS that fails writes on purpose, when KT_FAULT asks for it */

@@ -1,7 +1,8 @@
 /* listener.c - the libwebsockets side: context, the kartoteka.v1 protocol
  * callback, message reassembly with our own size caps, and wake-ups from
- * other threads. We serve nothing over plain HTTP; the upgrade-confirm
- * callback only refuses upgrades that do not offer our subprotocol. */
+ * other threads. Plain HTTP GET serves the web app (net/web.c); the
+ * upgrade-confirm callback refuses upgrades that do not offer our
+ * subprotocol. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -33,6 +34,7 @@
 #include "net/session.h"
 #include "net/listener.h"
 #include "net/keepalive.h"
+#include "net/web.h"
 
 static kt_server *g_srv; /* for the signal handler only */
 
@@ -197,8 +199,8 @@ static bool offers_subprotocol(struct lws *wsi)
 /* protocols[0] also receives upgrades that offered no (or another)
  * subprotocol. They are answered 400 at the upgrade, before lws would bind
  * them (it drops the TCP connection without an HTTP answer for those);
- * plain HTTP gets 403. */
-static int callback_refuse(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+ * plain HTTP gets the web app's files (net/web.c). */
+static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 			   size_t len)
 {
 	kt_server *srv = lws_context_user(lws_get_context(wsi));
@@ -231,8 +233,14 @@ static int callback_refuse(struct lws *wsi, enum lws_callback_reasons reason, vo
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		return -1;
 	case LWS_CALLBACK_HTTP:
-		lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, "kartoteka: WebSocket subprotocol kartoteka.v1 only");
-		return -1;
+		return user ? web_http(srv, wsi, user, in) : -1;
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return user ? web_writeable(wsi, user) : 0;
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (user)
+			web_done(user);
+		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (srv)
 			on_wake(srv);
@@ -243,7 +251,7 @@ static int callback_refuse(struct lws *wsi, enum lws_callback_reasons reason, vo
 }
 
 static const struct lws_protocols protocols[] = {
-	{"http-refuse", callback_refuse, 0, 0, 0, NULL, 0},
+	{"http", callback_http, sizeof(kt_web_out), 0, 0, NULL, 0},
 	{KT_SUBPROTOCOL, callback_kartoteka, sizeof(kt_session *), 4096, 0, NULL, 0},
 	{NULL, NULL, 0, 0, 0, NULL, 0},
 };
@@ -438,6 +446,7 @@ int server_run(const kt_serve_opts *o)
 		return 1;
 	}
 	srv.db_path = strdup(o->db_path);
+	srv.web_root = o->web_root;
 	srv.revoke_seq = revoke_last_seq(srv.st);
 	srv.rights_gen = store_rights_gen(srv.st);
 	kt_mpw_init(&srv.body);

@@ -1,4 +1,5 @@
-"""The HTTP side of the WebSocket layer, with raw sockets: plain HTTP, an
+"""The HTTP side of the WebSocket layer, with raw sockets: plain HTTP (not a
+device connection; the web app's files are test_web.py's), an
 upgrade without our subprotocol or to another protocol, malformed and
 oversized requests. The server refuses each, stays up, and serves a real
 device afterwards. No compression extension is ever agreed. (Run under
@@ -54,10 +55,12 @@ class HttpTest(h.DemoServerTest):
     def status(self, answer):
         return answer.split(b"\r\n", 1)[0]
 
-    def test_plain_http_is_refused(self):
+    def test_plain_http_gets_no_websocket(self):
+        # plain HTTP is the web app's (test_web.py), never a device connection
         answer = self.raw(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         self.assertNotIn(b" 101 ", self.status(answer))
-        self.assertNotIn(b" 200 ", self.status(answer))
+        answer = self.raw(b"GET /kartoteka HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        self.assertIn(b" 404 ", self.status(answer))
         self.still_serves()
 
     def test_upgrade_needs_our_subprotocol(self):
