@@ -12,7 +12,6 @@ import { Home } from './views/home.js';
 import { Privacy } from './views/privacy.js';
 import { Account } from './views/account.js';
 
-const PUBLIC = ['/setup', '/confirm-email', '/signin'];
 const PRIVATE = ['/', '/privacy', '/account'];
 
 // Read a link's token once, then take it out of the address bar (and so out of
@@ -98,9 +97,11 @@ app.signOut = async () => {
 
 function go(path, replace) {
   if (path !== location.pathname) history[replace ? 'replaceState' : 'pushState'](null, '', path);
+  const moved = app.route !== path;
   app.route = path;
   draw();
-  document.getElementById('main')?.focus();
+  // a new page: screen readers and keyboards start at its content
+  if (moved) document.getElementById('main')?.focus({ preventScroll: false });
 }
 
 window.addEventListener('popstate', () => {
@@ -127,8 +128,8 @@ function Header() {
     <div class="bar">
       <a class="brand" href="/" onClick=${(e) => { e.preventDefault(); go(app.session ? '/' : '/signin'); }}>
         <img src="/icon.svg" alt="" width="28" height="28" /><span>${app.org.name || 'Kartoteka'}</span></a>
-      ${app.state === 'offline' && html`<span class="badge" data-testid="offline">${t('offline')}</span>`}
     </div>
+    ${app.state === 'offline' && html`<p class="badge" data-testid="offline">${t('offline')}</p>`}
     ${app.session && html`<nav aria-label="Main">
       <${NavLink} path="/" id="nav-home" label=${t('nav_home')} />
       <${NavLink} path="/privacy" id="nav-privacy" label=${t('nav_privacy')} />
@@ -159,6 +160,7 @@ function App() {
 }
 
 const root = document.getElementById('app');
+root.textContent = ''; // the boot line; render() keeps what it did not make
 function draw() {
   document.documentElement.lang = getLang();
   document.title = app.org.name ? `${app.org.name} · Kartoteka` : 'Kartoteka';
@@ -168,7 +170,14 @@ function draw() {
 async function boot() {
   setState('loading');
   document.documentElement.lang = getLang();
-  if (PUBLIC.includes(app.route) && app.route !== '/signin') app.token = takeToken();
+  // Mails sent before the fragment links carried `portal_url?token=` / `?confirm_email=`.
+  const q = new URLSearchParams(location.search);
+  if (q.has('token') && app.route !== '/confirm-email') app.route = '/setup';
+  else if (q.has('confirm_email')) app.route = '/confirm-email';
+  if (app.route === '/setup' || app.route === '/confirm-email') {
+    app.token = takeToken();
+    history.replaceState(null, '', app.route);
+  }
   else if (location.hash === '#forgot') history.replaceState(null, '', location.pathname);
   let token = null;
   try {

@@ -46,7 +46,7 @@ export function NewPassword({ value, onInput }) {
 export function errorText(e) {
   const code = e?.code || 'network';
   const rule = RULE_OF_CODE[code];
-  if (rule) return `${t('password_refused', { rule: t('rule_' + rule) })} (${rule})`;
+  if (rule) return `${t('refuse_' + rule)} (${rule})`;
   const known = ['auth_failed', 'throttled', 'busy', 'network', 'account_suspended', 'rate_limited',
     'token_used', 'token_expired', 'token_replaced', 'token_invalid', 'device_taken'];
   if (known.includes(code)) return t(code);
