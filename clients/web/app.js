@@ -129,13 +129,13 @@ function Header() {
       <a class="brand" href="/" onClick=${(e) => { e.preventDefault(); go(app.session ? '/' : '/signin'); }}>
         <img src="/icon.svg" alt="" width="28" height="28" /><span>${app.org.name || 'Kartoteka'}</span></a>
     </div>
-    ${app.state === 'offline' && html`<p class="badge" data-testid="offline">${t('offline')}</p>`}
     ${app.session && html`<nav aria-label="Main">
       <${NavLink} path="/" id="nav-home" label=${t('nav_home')} />
       <${NavLink} path="/privacy" id="nav-privacy" label=${t('nav_privacy')} />
       <${NavLink} path="/account" id="nav-account" label=${t('nav_account')} />
       <button type="button" class="link" data-testid="signout" onClick=${() => app.signOut()}>${t('signout')}</button>
     </nav>`}
+    ${app.state === 'offline' && html`<p class="badge" data-testid="offline">${t('offline')}</p>`}
   </header>`;
 }
 

@@ -424,6 +424,19 @@ export function when(ms, tz) {
   return `${day}, ${time}`;
 }
 
+// The branch zone's short name ("CET"), only when it is not the device's own zone
+// (a client abroad reads the salon's clock, and is told so).
+export function zoneLabel(ms, tz) {
+  const here = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (!tz || tz === here) return '';
+  try {
+    const part = fmt({ hour: 'numeric', timeZoneName: 'short' }, tz).formatToParts(ms).find((p) => p.type === 'timeZoneName');
+    return part ? part.value : '';
+  } catch {
+    return '';
+  }
+}
+
 function yearIfNotThis(ms, tz) {
   const y = (x) => fmt({ year: 'numeric' }, tz).format(x);
   return y(ms) === y(Date.now()) ? undefined : 'numeric';

@@ -1,6 +1,6 @@
 // Home: the next appointment large, the upcoming ones, past visits. Read-only.
 import { html } from './ui.js';
-import { t, when, dateOnly, localDateTime } from '../i18n.js';
+import { t, when, zoneLabel, dateOnly, localDateTime } from '../i18n.js';
 import { icsFor, icsHref } from '../ics.js';
 import { appointments, visits } from '../model.js';
 
@@ -28,8 +28,9 @@ function Appt({ a, big, org }) {
     description: a.place.phone ? a.place.phone : '',
   }, location.hostname);
   const testid = big ? 'next-appointment' : 'appointment';
+  const zone = zoneLabel(a.start_at, a.place.tz);
   return html`<article class=${big ? 'appt next' : 'appt'} data-testid=${testid} data-id=${a.id}>
-    <p class="when" data-testid="when">${when(a.start_at, a.place.tz)}</p>
+    <p class="when"><span data-testid="when">${when(a.start_at, a.place.tz)}</span>${zone && html` <span class="zone">(${zone})</span>`}</p>
     <p class="what">${[summary(a), who(a)].filter(Boolean).join(' — ')}</p>
     ${a.note && html`<p class="note-text">${a.note}</p>`}
     ${a.place.address && html`<p class="addr">${a.place.address}</p>`}
