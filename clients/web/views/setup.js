@@ -64,7 +64,7 @@ export function ConfirmEmail({ proto, app, token }) {
       setDone(true);
     } catch (x) {
       if (DEAD.includes(x.code)) setDead(x.code);
-      else setErr(errorText(x));
+      else setErr(x.code === 'auth_failed' ? t('wrong_old') : errorText(x));
     }
     setBusy(false);
   }
