@@ -1,0 +1,206 @@
+// Boot and routing. Signed in: render the local copy from IndexedDB at once, then
+// connect, resume with the stored token and sync from the stored cursor.
+import { render } from './vendor/preact/preact.mjs';
+import { html } from './views/ui.js';
+import { t, getLang, setLang, LANGS } from './i18n.js';
+import { Proto } from './proto.js';
+import * as store from './store.js';
+import { index, organisation } from './model.js';
+import { SignIn } from './views/signin.js';
+import { Setup, ConfirmEmail } from './views/setup.js';
+import { Home } from './views/home.js';
+import { Privacy } from './views/privacy.js';
+import { Account } from './views/account.js';
+
+const PRIVATE = ['/', '/privacy', '/account'];
+
+// Read a link's token once, then take it out of the address bar (and so out of
+// history, bookmarks and screenshots). `?token=` is what older mails carried.
+function takeToken() {
+  const frag = new URLSearchParams(location.hash.slice(1));
+  const query = new URLSearchParams(location.search);
+  const tok = frag.get('token') || query.get('token') || query.get('confirm_email');
+  if (tok || location.hash || location.search) history.replaceState(null, '', location.pathname);
+  return tok;
+}
+
+const app = {
+  route: location.pathname.replace(/\/+$/, '') || '/',
+  token: null, // link token of /setup or /confirm-email
+  session: false, // a token is stored: we are signed in on this device
+  rows: [], by: {}, org: {}, principal: null, email: '', syncedAt: 0,
+  state: 'loading',
+  note: null, // why we are on the sign-in page
+  live: '', // text for the status live region
+};
+
+function setState(s) {
+  app.state = s;
+  document.documentElement.dataset.state = s;
+}
+
+const proto = new Proto({
+  signedIn(principal) {
+    app.session = true;
+    app.principal = principal;
+    if (app.state !== 'synced') setState('loading');
+  },
+  status(s) {
+    if (!app.session) return;
+    if (s === 'offline') {
+      setState('offline');
+      app.live = t('offline');
+    } else if (s === 'synced') {
+      setState('synced');
+      app.live = '';
+    }
+    draw();
+  },
+  async data() {
+    await loadLocal();
+    draw();
+  },
+  signedOut(reason) {
+    app.session = false;
+    app.rows = [];
+    app.by = {};
+    app.principal = null;
+    app.org = {};
+    app.note = t(reason);
+    setState('signed-out');
+    go('/signin', true);
+  },
+});
+
+async function loadLocal() {
+  const [rows, principal, syncedAt, email] = await Promise.all([
+    store.allRows(), store.getMeta('principal'), store.getMeta('synced_at'), store.getMeta('email')]);
+  app.rows = rows;
+  app.by = index(rows);
+  app.org = organisation(app.by);
+  app.principal = principal || app.principal;
+  app.syncedAt = syncedAt || 0;
+  app.email = email || app.email;
+}
+
+app.signedIn = async (email) => {
+  app.session = true;
+  app.email = email;
+  app.note = null;
+  await loadLocal();
+  go('/', false);
+};
+
+app.signOut = async () => {
+  await proto.logout();
+};
+
+function go(path, replace) {
+  if (path !== location.pathname) history[replace ? 'replaceState' : 'pushState'](null, '', path);
+  const moved = app.route !== path;
+  app.route = path;
+  draw();
+  // a new page: screen readers and keyboards start at its content
+  if (moved) document.getElementById('main')?.focus({ preventScroll: false });
+}
+
+window.addEventListener('popstate', () => {
+  app.route = location.pathname.replace(/\/+$/, '') || '/';
+  draw();
+});
+
+function NavLink({ path, id, label }) {
+  return html`<a href=${path} data-testid=${id} aria-current=${app.route === path ? 'page' : undefined}
+    onClick=${(e) => { if (!e.ctrlKey && !e.metaKey) { e.preventDefault(); go(path); } }}>${label}</a>`;
+}
+
+function LangSwitch() {
+  return html`<div class="lang">
+    <label for="lang">${getLang() === 'en' ? 'Language' : `${t('language')} (Language)`}</label>
+    <select id="lang" onChange=${(e) => { setLang(e.currentTarget.value); draw(); }}>
+      ${Object.entries(LANGS).map(([k, name]) => html`<option value=${k} selected=${k === getLang()} lang=${k}>${name}</option>`)}
+    </select>
+  </div>`;
+}
+
+function Header() {
+  return html`<header class="top">
+    <div class="bar">
+      <a class="brand" href="/" onClick=${(e) => { e.preventDefault(); go(app.session ? '/' : '/signin'); }}>
+        <img src="/icon.svg" alt="" width="28" height="28" /><span>${app.org.name || 'Kartoteka'}</span></a>
+    </div>
+    ${app.session && html`<nav aria-label="Main">
+      <${NavLink} path="/" id="nav-home" label=${t('nav_home')} />
+      <${NavLink} path="/privacy" id="nav-privacy" label=${t('nav_privacy')} />
+      <${NavLink} path="/account" id="nav-account" label=${t('nav_account')} />
+      <button type="button" class="link" data-testid="signout" onClick=${() => app.signOut()}>${t('signout')}</button>
+    </nav>`}
+    ${app.state === 'offline' && html`<p class="badge" data-testid="offline">${t('offline')}</p>`}
+  </header>`;
+}
+
+function Page() {
+  const r = app.route;
+  if (r === '/setup') return html`<${Setup} proto=${proto} app=${app} token=${app.token} />`;
+  if (r === '/confirm-email') return html`<${ConfirmEmail} proto=${proto} app=${app} token=${app.token} />`;
+  if (!app.session || r === '/signin') return html`<${SignIn} proto=${proto} app=${app} note=${app.note} />`;
+  if (r === '/privacy') return html`<${Privacy} app=${app} proto=${proto} />`;
+  if (r === '/account') return html`<${Account} app=${app} proto=${proto} />`;
+  return html`<${Home} app=${app} />`;
+}
+
+function App() {
+  return html`<div class="shell">
+    <a class="skip" href="#main">${t('skip')}</a>
+    <${Header} />
+    <main id="main" tabindex="-1"><${Page} /></main>
+    <div class="sr-only" role="status" aria-live="polite">${app.live}</div>
+    <footer class="foot"><${LangSwitch} /></footer>
+  </div>`;
+}
+
+const root = document.getElementById('app');
+root.textContent = ''; // the boot line; render() keeps what it did not make
+function draw() {
+  document.documentElement.lang = getLang();
+  document.title = app.org.name ? `${app.org.name} · Kartoteka` : 'Kartoteka';
+  render(html`<${App} />`, root);
+}
+
+async function boot() {
+  setState('loading');
+  document.documentElement.lang = getLang();
+  // Mails sent before the fragment links carried `portal_url?token=` / `?confirm_email=`.
+  const q = new URLSearchParams(location.search);
+  if (q.has('token') && app.route !== '/confirm-email') app.route = '/setup';
+  else if (q.has('confirm_email')) app.route = '/confirm-email';
+  if (app.route === '/setup' || app.route === '/confirm-email') {
+    app.token = takeToken();
+    history.replaceState(null, '', app.route);
+  }
+  else if (location.hash === '#forgot') history.replaceState(null, '', location.pathname);
+  let token = null;
+  try {
+    token = await store.getMeta('token');
+    if (token) await loadLocal();
+  } catch (e) {
+    console.error('local copy unreadable', e);
+  }
+  if (token) {
+    app.session = true;
+    proto.token = token;
+    if (!navigator.onLine) setState('offline');
+    if (app.route === '/signin') go('/', true);
+    draw();
+    proto.resume();
+  } else {
+    setState('signed-out');
+    if (PRIVATE.includes(app.route)) go('/signin', true);
+    draw();
+  }
+  if ('serviceWorker' in navigator) {
+    navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch((e) => console.warn('no service worker', e));
+  }
+}
+
+boot();

@@ -1,0 +1,74 @@
+// What the views need, derived from the synced rows: the client's appointments with
+// their branch, specialist and services, past visits, consent state.
+export function index(rows) {
+  const by = {};
+  for (const r of rows) (by[r.tbl] ||= new Map()).set(r.id, r);
+  return by;
+}
+
+const get = (by, tbl, id) => (id && by[tbl] ? by[tbl].get(id) : undefined);
+
+function serviceNames(by, ids) {
+  return (ids || []).map((id) => get(by, 'service', id)?.f.name).filter(Boolean);
+}
+
+function place(by, locationId) {
+  const l = get(by, 'location', locationId);
+  return {
+    name: l?.f.name || '',
+    address: l?.f.address || '',
+    phone: l?.f.phone || '',
+    tz: l?.f.time_zone || undefined,
+  };
+}
+
+// Upcoming: not cancelled and not over yet; soonest first.
+export function appointments(by, clientId, now = Date.now()) {
+  const out = [];
+  for (const r of by.appointment?.values() || []) {
+    const f = r.f;
+    if (clientId && f.client_id && f.client_id !== clientId) continue;
+    if (f.status === 'cancelled') continue;
+    const end = f.start_at + (f.duration_min || 0) * 60000;
+    if (end <= now) continue;
+    out.push({
+      id: r.id, v: r.v, start_at: f.start_at, duration_min: f.duration_min, status: f.status,
+      note: f.client_note || '',
+      services: serviceNames(by, f.services),
+      specialist: get(by, 'staff', f.specialist_id)?.f.display_name || '',
+      place: place(by, f.location_id),
+    });
+  }
+  return out.sort((a, b) => a.start_at - b.start_at || (a.id < b.id ? -1 : 1));
+}
+
+// Past visits, newest first.
+export function visits(by, clientId) {
+  const out = [];
+  for (const r of by.visit?.values() || []) {
+    const f = r.f;
+    if (clientId && f.client_id && f.client_id !== clientId) continue;
+    out.push({
+      id: r.id, date: f.visit_date, services: serviceNames(by, f.services),
+      specialist: get(by, 'staff', f.specialist_id)?.f.display_name || '',
+      place: place(by, f.location_id),
+    });
+  }
+  return out.sort((a, b) => (a.date < b.date ? 1 : a.date > b.date ? -1 : a.id < b.id ? 1 : -1));
+}
+
+// The state of a purpose: its latest entry by `at`; on a tie a withdrawal wins.
+export function consent(by, clientId, purpose) {
+  let best = null;
+  for (const r of by.consent?.values() || []) {
+    const f = r.f;
+    if (f.purpose !== purpose || (clientId && f.client_id !== clientId)) continue;
+    if (!best || f.at > best.at || (f.at === best.at && !f.granted)) best = f;
+  }
+  return best ? !!best.granted : false;
+}
+
+export function organisation(by) {
+  const o = by.organisation ? [...by.organisation.values()][0] : null;
+  return o ? o.f : {};
+}
