@@ -109,6 +109,14 @@ bench: build
 bench-push: build
 	./$(BUILD)/tests/bench/kt-bench-push ./$(BUILD)/server/kartoteka-server 20 30 100
 
+# The client portal in Chromium (about 30 s, not part of `make bench`): a
+# client with 200 appointments, the list shown online and offline, the first
+# load's bytes; PORTAL_RUNS runs (median, min-max).
+PORTAL_RUNS ?= 5
+.PHONY: bench-portal
+bench-portal: build
+	node tests/bench/bench_portal.mjs ./$(BUILD)/server/kartoteka-server $(PORTAL_RUNS)
+
 # Load and soak (several minutes, not part of `make bench`):
 # 10,000 devices, latency over 20 locations, reconnect storm, 100 first
 # snapshots. LOAD_ARGS="--soak 3600" for the hour-long soak.
