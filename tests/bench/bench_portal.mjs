@@ -2,6 +2,7 @@
 // list shows (first sign-in, opening signed in online, opening offline from
 // the service worker and IndexedDB) and how many bytes the first load takes.
 // Usage: node tests/bench/bench_portal.mjs [SERVER] [RUNS]
+//   KT_PROFILE=1: also a CPU profile of the last offline open, by function (self time)
 //   (playwright-core from tests/browser/node_modules: `make deps` installs it)
 // Figures and the command: docs/benchmarks.md, "The client portal in a browser".
 
@@ -37,6 +38,18 @@ const listShown = (page) => page.waitForFunction((n) => {
     .map((e) => e.dataset.id));
   return ids.size >= n ? performance.now() : false;
 }, N, { polling: 'raf', timeout: 30000 }).then((v) => v.jsonValue());
+
+function printProfile(profile) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  profile.samples.forEach((id, i) => {
+    const f = byId.get(id).callFrame;
+    const k = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/\/[^/]+/, '')}:${f.lineNumber + 1}`;
+    self.set(k, (self.get(k) || 0) + (profile.timeDeltas[i] || 0) / 1000);
+  });
+  console.log('# CPU self time while opening offline (ms):');
+  for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`#   ${v.toFixed(1).padStart(7)} ${k}`);
+}
 
 const fig = { firstLoadBytes: [], firstLoadFiles: [], swBytes: [], signInToList: [], syncBytes: [], openOnline: [],
   openOffline: [], onlineDcl: [], offlineDcl: [] };
@@ -83,8 +96,15 @@ for (let run = 0; run < RUNS; run++) {
     // and offline: the service worker's copy of the app, the rows from IndexedDB
     await context.setOffline(true);
     await page.goto('about:blank');
+    const cdp = process.env.KT_PROFILE && run === RUNS - 1 ? await context.newCDPSession(page) : null;
+    if (cdp) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+      await cdp.send('Profiler.start');
+    }
     await page.goto(`${srv.origin}/`);
     fig.openOffline.push(await listShown(page));
+    if (cdp) printProfile((await cdp.send('Profiler.stop')).profile);
     fig.offlineDcl.push(await domReady(page));
     await h.state(page, 'offline');
     await context.setOffline(false);
