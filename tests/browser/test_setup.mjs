@@ -1,10 +1,11 @@
 // The invitation in the spool -> its link -> choosing a password (each rule
 // refused by name) -> signed in -> exactly Eva's own appointments and visits,
 // on the page and in IndexedDB; a used or replaced link says so and sends a
-// new one; sign out wipes IndexedDB.
+// new one; an expired one says so; sign out wipes IndexedDB.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import * as h from './harness.mjs';
 
@@ -109,6 +110,36 @@ test('a used link says so and sends a new one; a replaced link says so too', asy
     const fresh = h.linkOf(mail);
     assert.notEqual(fresh.token, second.token);
   });
+});
+
+test('an expired link says so', async () => {
+  // a salon of its own whose links live about a second (setup_token_hours)
+  const own = new h.Salon({ extraConf: { setup_token_hours: '0.0003' } }).populate();
+  const tsrv = await h.Server.start(own);
+  try {
+    const n = own.mails().length;
+    own.admin('portal', 'invite', own.ids.eva, '--config', own.conf);
+    const { token } = h.linkOf(await own.mailTo(h.EVA.email, n));
+    // the link's end as the server stored it; then wait until the clock is past it
+    const expires = Number(execFileSync('/usr/bin/python3', ['-c', 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1])'
+      + '.execute("SELECT max(expires_at) FROM setup_token WHERE client_id = ?", (sys.argv[2],)).fetchone()[0])',
+    own.db, own.ids.eva], { encoding: 'utf8' }));
+    assert.ok(expires > Date.now() - 60000 && expires < Date.now() + 10000, `expires_at ${expires}`);
+    await h.until(() => Date.now() > expires + 50, 'the link\'s end');
+    await h.withBrowser({}, async (b) => {
+      const { page } = b;
+      await page.goto(`${tsrv.origin}/setup#token=${token}`);
+      await page.locator('input#new-password').fill(h.GOOD);
+      await page.locator('button[data-testid=setup-submit]').click();
+      await page.locator('[data-testid=link-dead]').waitFor();
+      assert.ok(b.received('token_expired'), 'the server answered token_expired');
+      await page.locator('input#forgot-email').waitFor();
+      await page.locator('button[data-testid=send-new-link]').waitFor();
+    });
+  } finally {
+    await tsrv.stop();
+    own.cleanup();
+  }
 });
 
 test('sign out wipes IndexedDB', async () => {
