@@ -140,7 +140,7 @@ static tls_pair *pair_load(const char *cert_path, const char *key_path, char *er
 	}
 	ERR_clear_error();
 	if (!(b = BIO_new_mem_buf(cbuf, (int)clen)) || !(p->cert = PEM_read_bio_X509(b, NULL, no_passphrase, NULL))) {
-		snprintf(err, errlen, "%s: no PEM certificate in it (a block starting -----BEGIN CERTIFICATE-----)",
+		snprintf(err, errlen, "%s: no valid PEM certificate in it (a block starting -----BEGIN CERTIFICATE-----)",
 			 cert_path);
 		goto fail;
 	}
@@ -157,7 +157,7 @@ static tls_pair *pair_load(const char *cert_path, const char *key_path, char *er
 			snprintf(err, errlen, "%s: the private key is encrypted; give it unencrypted (readable by this "
 					      "user only, mode 0600)", key_path);
 		else
-			snprintf(err, errlen, "%s: no PEM private key in it (a block starting -----BEGIN PRIVATE KEY----- "
+			snprintf(err, errlen, "%s: no valid PEM private key in it (a block starting -----BEGIN PRIVATE KEY----- "
 					      "or -----BEGIN RSA/EC PRIVATE KEY-----)", key_path);
 		goto fail;
 	}
