@@ -101,7 +101,7 @@ class TlsTest(unittest.TestCase):
         d = os.path.join(self.tmp, "noca")
         out = h.client(d, "--server", self.server.url, "login", self.client_acc["email"],
                        stdin=self.client_acc["password"] + "\n", check=False)
-        self.assertNotEqual(out.returncode, 0)
+        self.assertEqual(out.returncode, 1, out.stderr)
         self.assertIn("the server's certificate was refused: unknown certificate authority", out.stderr)
         self.assertIn("trusted: the system's CAs", out.stderr)
         self.assertFalse(self.signed_in_dir("noca")[1])
@@ -111,7 +111,7 @@ class TlsTest(unittest.TestCase):
         d = os.path.join(self.tmp, "otherca")
         out = h.client(d, "--server", self.server.url, "--ca", other["ca"], "login", self.client_acc["email"],
                        stdin=self.client_acc["password"] + "\n", check=False)
-        self.assertNotEqual(out.returncode, 0)
+        self.assertEqual(out.returncode, 1, out.stderr)
         self.assertIn("unknown certificate authority", out.stderr)
         self.assertIn(os.path.realpath(other["ca"]), out.stderr)
 
@@ -120,7 +120,7 @@ class TlsTest(unittest.TestCase):
         d = os.path.join(self.tmp, "wronghost-client")
         out = h.client(d, "--server", srv.url, "--ca", self.pki["ca"], "login", self.client_acc["email"],
                        stdin=self.client_acc["password"] + "\n", check=False)
-        self.assertNotEqual(out.returncode, 0)
+        self.assertEqual(out.returncode, 1, out.stderr)
         self.assertIn("the server's certificate was refused: wrong host", out.stderr)
         self.assertIn("elsewhere.example", out.stderr)
         self.assertTrue(srv.alive())
@@ -132,7 +132,7 @@ class TlsTest(unittest.TestCase):
         d = os.path.join(self.tmp, "expired-client")
         out = h.client(d, "--server", srv.url, "--ca", self.pki["ca"], "login", self.client_acc["email"],
                        stdin=self.client_acc["password"] + "\n", check=False)
-        self.assertNotEqual(out.returncode, 0)
+        self.assertEqual(out.returncode, 1, out.stderr)
         self.assertIn("the server's certificate was refused: expired on 2020-02-01 00:00 UTC", out.stderr)
         self.assertTrue(srv.alive())
 
@@ -154,7 +154,7 @@ class TlsTest(unittest.TestCase):
         d = os.path.join(self.tmp, "plain")
         out = h.client(d, "--server", plain, "login", self.client_acc["email"],
                        stdin=self.client_acc["password"] + "\n", check=False, timeout=60)
-        self.assertNotEqual(out.returncode, 0)
+        self.assertEqual(out.returncode, 1, out.stderr)
         self.assertIn("cannot connect to the server", out.stderr)
 
         async def plain_peer():
@@ -163,6 +163,20 @@ class TlsTest(unittest.TestCase):
         h.run(plain_peer())
         self.assertTrue(self.server.alive())
         self.assertEqual(h.run(self.sign_in(self.server))["t"], "auth_ok")
+
+    def test_wss_to_a_plain_server_fails_and_never_falls_back(self):
+        d = os.path.join(self.tmp, "plainsrv")
+        os.makedirs(d)
+        db, _ = h.demo_db(d)
+        srv = h.Server(db)
+        self.addCleanup(srv.stop)
+        out = h.client(os.path.join(d, "dev"), "--server", "wss://127.0.0.1:%d/" % srv.port, "--ca",
+                       self.pki["ca"], "login", self.client_acc["email"],
+                       stdin=self.client_acc["password"] + "\n", check=False)
+        self.assertEqual(out.returncode, 1, out.stderr)
+        self.assertIn("the TLS handshake failed", out.stderr)
+        self.assertNotIn("signed in", out.stdout)
+        self.assertTrue(srv.alive())
 
     # ---- Python's websockets over TLS ----
 
