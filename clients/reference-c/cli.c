@@ -824,7 +824,7 @@ static int cmd_status(kc_client *c, int argc, char **argv)
 #define LINE(label, val) printf("%s: %s\n", label, (val)[0] ? (val) : "-")
 	LINE("server", in.server);
 	if (!strncmp(in.server, "wss://", 6))
-		printf("ca: %s\n", in.ca_file[0] ? in.ca_file : "the system's");
+		printf("ca: %s\n", in.ca_file[0] ? in.ca_file : "the system's CAs");
 	LINE("device", in.device_id);
 	printf("signed in: %s\n", in.signed_in ? "yes" : "no");
 	LINE("principal_name", in.principal_name);
