@@ -26,9 +26,12 @@ DEB_PKGS   += libuv1-dev libwebsockets-evlib-uv
 DEB_PKGS   += libicu-dev libcsv-dev libphonenumber-dev
 # the web portal's tests: Debian's chromium driven by playwright-core from npm
 # (tests/browser/package-lock.json); node and npm from Debian unless some node is there
-DEB_PKGS   += chromium openssl
+DEB_PKGS   += chromium
 NODE_PKGS  := $(if $(shell command -v node),,nodejs)$(if $(shell command -v npm),, npm)
 BROWSER_JS := tests/browser
+# TLS: OpenSSL (the one libwebsockets uses) for certificates; the openssl
+# command makes the tests' throw-away CA
+DEB_PKGS   += libssl-dev openssl
 
 .PHONY: run test deps build build-san test-plain test-san bench clean fuzz build-tsan test-tsan
 
