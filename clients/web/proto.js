@@ -119,7 +119,21 @@ export class Proto {
     });
   }
 
+  // A signed-in request waits for the session to be back (a reconnect in its backoff
+  // starts at once); a connection that has not signed in would answer unauthenticated.
+  async authed(ms = 8000) {
+    if (this.signedIn && this.ws) return;
+    if (!this.token || !navigator.onLine) throw new ProtoError('network', 'offline');
+    this.reconnectNow();
+    const t0 = Date.now();
+    while (!(this.signedIn && this.ws)) {
+      if (Date.now() - t0 > ms || !this.token) throw new ProtoError('network', 'offline');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   async request(m, type, op = null) {
+    if (['push', 'privacy', 'change_password'].includes(m.t)) await this.authed();
     await this.connect();
     const p = this.wait(type, m.t, op);
     this.send(m);
