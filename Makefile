@@ -24,6 +24,9 @@ DEB_PKGS   += libuv1-dev libwebsockets-evlib-uv
 # local times and dates (ICU); client lists from other salon software (libcsv;
 # phone numbers to E.164 with libphonenumber)
 DEB_PKGS   += libicu-dev libcsv-dev libphonenumber-dev
+# TLS: OpenSSL (the one libwebsockets uses) for certificates; the openssl
+# command makes the tests' throw-away CA
+DEB_PKGS   += libssl-dev openssl
 
 .PHONY: run test deps build build-san test-plain test-san bench clean fuzz build-tsan test-tsan
 

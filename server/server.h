@@ -127,6 +127,7 @@ enum {
 	KT_WAKE_DATA = 1u << 2,   /* a commit may be readable (fanout_ingest) */
 	KT_WAKE_EXPORT = 1u << 3, /* finished exports (export_worker_deliver) */
 	KT_WAKE_PORTAL = 1u << 4, /* finished portal password jobs (portal_deliver) */
+	KT_WAKE_TLS_RELOAD = 1u << 5, /* SIGHUP: read the certificate again (net/tls.c) */
 };
 
 struct kt_server {
@@ -175,6 +176,7 @@ struct kt_server {
 	/* the web app over HTTP (net/web.c), and TLS on the listener */
 	const char *web_root; /* serve the app from this folder instead of the binary */
 	bool tls;             /* the listener speaks TLS: HSTS on every answer */
+	struct kt_tls *tls_cert; /* its certificate and key (net/tls.c); NULL when plain */
 };
 
 typedef struct kt_serve_opts {

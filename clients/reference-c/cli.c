@@ -38,7 +38,8 @@ static struct {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: " PROG " [--dir DIR] [--server ws://HOST:PORT] [--quiet] COMMAND [ARGS]\n"
+		"usage: " PROG " [--dir DIR] [--server ws://HOST:PORT | wss://HOST:PORT [--ca FILE]] [--quiet]\n"
+		"       COMMAND [ARGS]\n"
 		"\n"
 		"  login EMAIL                sign in; the password is read from stdin (first line,\n"
 		"                             not echoed on a terminal), never from the command line\n"
@@ -82,6 +83,10 @@ static void usage(FILE *f)
 		"\n"
 		"DIR defaults to $KARTOTEKA_DIR, else ./kartoteka-client-data. The server is\n"
 		"remembered in DIR; without --server the stored one is used, else $KARTOTEKA_SERVER.\n"
+		"wss:// is WebSocket over TLS: the server's certificate must be for HOST, unexpired,\n"
+		"and signed by a CA the system trusts, or by the CA in --ca FILE (PEM; then that CA\n"
+		"only). A refused certificate ends the command with the reason; there is no fallback\n"
+		"to ws://. --ca is remembered with the server; --server without --ca forgets it.\n"
 		"--quiet drops progress and informational lines. --progress (sync) shows the\n"
 		"snapshot progress line even when stderr is not a terminal.\n"
 		"Exit codes: 0 ok, 1 error, 2 usage, 3 sign-in refused or not signed in.\n");
@@ -818,6 +823,8 @@ static int cmd_status(kc_client *c, int argc, char **argv)
 		return finish(c, KT_EIO);
 #define LINE(label, val) printf("%s: %s\n", label, (val)[0] ? (val) : "-")
 	LINE("server", in.server);
+	if (!strncmp(in.server, "wss://", 6))
+		printf("ca: %s\n", in.ca_file[0] ? in.ca_file : "the system's CAs");
 	LINE("device", in.device_id);
 	printf("signed in: %s\n", in.signed_in ? "yes" : "no");
 	LINE("principal_name", in.principal_name);
@@ -1393,7 +1400,7 @@ static const struct command {
 
 int main(int argc, char **argv)
 {
-	const char *dir = getenv("KARTOTEKA_DIR"), *server = NULL;
+	const char *dir = getenv("KARTOTEKA_DIR"), *server = NULL, *ca = NULL;
 	const struct command *cmd = NULL;
 	char err[600], path[PATH_MAX];
 	struct stat st;
@@ -1407,6 +1414,8 @@ int main(int argc, char **argv)
 			dir = argv[++i];
 		else if (!strcmp(argv[i], "--server") && i + 1 < argc)
 			server = argv[++i];
+		else if (!strcmp(argv[i], "--ca") && i + 1 < argc)
+			ca = argv[++i];
 		else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q"))
 			ui.quiet = true;
 		else if (!strcmp(argv[i], "--progress"))
@@ -1455,6 +1464,9 @@ int main(int argc, char **argv)
 			server = env;
 	}
 	if (server && kc_set_server(c, server))
+		rc = finish(c, KT_EINVALID);
+	/* the CA belongs to the server it was given with */
+	if (rc == 0 && (ca || server) && kc_set_ca_file(c, ca))
 		rc = finish(c, KT_EINVALID);
 	if (rc == 0)
 		rc = cmd->fn(c, argc - i - 1, argv + i + 1);

@@ -68,10 +68,19 @@ void kc_close(kc_client *c);
 /* Copy cb into the client (NULL clears all callbacks). */
 void kc_set_callbacks(kc_client *c, const kc_callbacks *cb);
 
-/* Remember the server, ws://HOST[:PORT][/PATH] (plain WebSocket; put TLS in
- * front with a proxy), in the cache so later runs need not repeat it.
- * KT_EINVALID when the URL does not parse. */
+/* Remember the server, ws://HOST[:PORT][/PATH] or wss://HOST[:PORT][/PATH]
+ * (TLS: the certificate must be valid for HOST, unexpired and signed by a
+ * CA the system trusts, or the one of kc_set_ca_file), in the cache so
+ * later runs need not repeat it. KT_EINVALID when the URL does not parse.
+ * Call it between runs, not during one. */
 int kc_set_server(kc_client *c, const char *url) __attribute__((warn_unused_result));
+
+/* Verify wss:// servers against the CA certificates in this PEM file only,
+ * instead of the system's (a salon's own CA, or a test CA); NULL goes back
+ * to the system's. Remembered in the cache as an absolute path, like the
+ * server. KT_EINVALID (kc_last_error says why) when the file cannot be read
+ * or holds no PEM certificate. Between runs, not during one. */
+int kc_set_ca_file(kc_client *c, const char *path) __attribute__((warn_unused_result));
 
 /* Sign in with e-mail and password on a connection of its own, closed
  * afterwards. Stores the session token and the principal in the cache, never
@@ -169,6 +178,7 @@ typedef struct kc_info {
 	char org[40];
 	int signed_in;  /* a session token is stored */
 	int has_cursor; /* the next sync resumes; otherwise it is a full snapshot */
+	char ca_file[1024]; /* kc_set_ca_file's, "" = the system's CAs */
 } kc_info;
 int kc_info_get(kc_client *c, kc_info *out) __attribute__((warn_unused_result));
 

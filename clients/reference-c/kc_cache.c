@@ -642,7 +642,7 @@ int kc_cache_wipe(kc_client *c)
 	/* last_mid stays: the server deduplicates by (device, mid), so a mid is
 	 * never reused on this device */
 	if (kc_tx(c, "DELETE FROM rows; DELETE FROM queue; DELETE FROM events; DELETE FROM rejections;"
-		     " DELETE FROM meta WHERE key NOT IN ('device_id', 'server', 'gen', 'last_mid'); COMMIT")) {
+		     " DELETE FROM meta WHERE key NOT IN ('device_id', 'server', 'ca_file', 'gen', 'last_mid'); COMMIT")) {
 		kc_rollback(c);
 		return KT_EIO;
 	}

@@ -2,6 +2,7 @@
  * run, stop, logout and the session summary. It never prints and never
  * exits; errors go to c->err and the state callback. */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,8 @@
 #include <sys/file.h>
 #include <unistd.h>
 #include <sodium.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include "kc_internal.h"
 
 void kc_set_err(kc_client *c, const char *fmt, ...)
@@ -78,11 +81,41 @@ int kc_set_server(kc_client *c, const char *url)
 {
 	char host[256], path[256];
 	int port;
-	if (kc_parse_url(url, host, sizeof host, &port, path, sizeof path)) {
-		kc_set_err(c, "the server must look like ws://HOST:PORT[/PATH], got %.200s", url ? url : "nothing");
+	bool tls;
+	if (kc_parse_url(url, host, sizeof host, &port, path, sizeof path, &tls)) {
+		kc_set_err(c, "the server must look like ws://HOST:PORT[/PATH] or wss://HOST:PORT[/PATH], got %.200s",
+			   url ? url : "nothing");
 		return KT_EINVALID;
 	}
+	kc_conn_close(c); /* the next run makes a context for this scheme */
 	return kc_meta_set(c, "server", url, strlen(url));
+}
+
+int kc_set_ca_file(kc_client *c, const char *path)
+{
+	char abs[PATH_MAX];
+	FILE *f;
+	X509 *x;
+	if (!path) {
+		kc_conn_close(c);
+		return kc_meta_del(c, "ca_file");
+	}
+	/* checked now, so a typo is not reported later as an unknown CA */
+	if (!realpath(path, abs) || !(f = fopen(abs, "r"))) {
+		kc_set_err(c, "CA file %.300s: %s", path, strerror(errno));
+		return KT_EINVALID;
+	}
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	ERR_clear_error();
+	if (!x) {
+		kc_set_err(c, "CA file %.300s: no PEM certificate in it (a block starting -----BEGIN CERTIFICATE-----)",
+			   path);
+		return KT_EINVALID;
+	}
+	X509_free(x);
+	kc_conn_close(c);
+	return kc_meta_set(c, "ca_file", abs, strlen(abs));
 }
 
 /* One process at a time may talk to the server for a directory: two would
@@ -213,6 +246,7 @@ int kc_info_get(kc_client *c, kc_info *out)
 	} keys[] = {
 #define K(k) {#k, offsetof(kc_info, k), sizeof((kc_info *)0)->k}
 		K(server), K(device_id), K(principal_kind), K(principal_id), K(principal_role), K(principal_name), K(org),
+		K(ca_file),
 #undef K
 	};
 	char token[KT_MAX_TOKEN + 1], cursor[2 * KT_MAX_CURSOR + 2];

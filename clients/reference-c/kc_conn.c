@@ -5,7 +5,10 @@
  * callback, and never hold a server message over KT_MAX_OUT_FRAME. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sodium.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 #include "kc_internal.h"
 
 #define KC_IN_KEEP (512 * 1024) /* reassembly buffer kept between messages */
@@ -155,11 +158,57 @@ static void on_ended(kc_client *c, const char *why)
 	kc_state(c, KC_ST_DISCONNECTED, NULL, c->conn_err ? c->err : NULL);
 }
 
+/* Why OpenSSL refused the server's certificate, in words a person can act
+ * on, into c->tls_refused. lws itself reports only "connect SSL err 1". */
+static void note_refusal(kc_client *c, X509_STORE_CTX *x)
+{
+	int e = X509_STORE_CTX_get_error(x);
+	X509 *cert = X509_STORE_CTX_get_current_cert(x);
+	char subject[200] = "?", when[40] = "", ca[1024];
+	const ASN1_TIME *t = NULL;
+	bool unknown_ca = false;
+	struct tm tm;
+	const char *why;
+	if (c->tls_refused[0])
+		return; /* the first reason is the one that counts */
+	if (cert)
+		X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof subject);
+	switch (e) {
+	case X509_V_ERR_HOSTNAME_MISMATCH:
+	case X509_V_ERR_IP_ADDRESS_MISMATCH:
+		why = "wrong host: it is not for the host in the server URL";
+		break;
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+		why = "expired";
+		t = cert ? X509_get0_notAfter(cert) : NULL;
+		break;
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		why = "not valid yet (or this device's clock is wrong)";
+		t = cert ? X509_get0_notBefore(cert) : NULL;
+		break;
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+		why = "unknown certificate authority";
+		unknown_ca = true;
+		break;
+	default:
+		why = X509_verify_cert_error_string(e);
+	}
+	if (t && ASN1_TIME_to_tm(t, &tm))
+		strftime(when, sizeof when, " on %Y-%m-%d %H:%M UTC", &tm);
+	if (!unknown_ca || kc_meta_get(c, "ca_file", ca, sizeof ca) != KT_OK)
+		snprintf(ca, sizeof ca, "the system's CAs");
+	snprintf(c->tls_refused, sizeof c->tls_refused, "the server's certificate was refused: %s%s (%.120s%s%.300s)",
+		 why, when, subject, unknown_ca ? "; trusted: " : "", unknown_ca ? ca : "");
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
 	kc_client *c = wsi ? lws_get_opaque_user_data(wsi) : NULL;
-	char why[300];
-	(void)user;
+	char why[sizeof c->tls_refused];
 	if (!c)
 		return 0; /* context-level events */
 	switch (reason) {
@@ -172,11 +221,23 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return wsi == c->wsi ? on_receive(c, wsi, in, len) : -1;
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
 		return wsi == c->wsi ? on_writeable(c, wsi) : -1;
+	case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+		/* user: the X509_STORE_CTX, len: OpenSSL's verdict so far; we
+		 * only take note, the verdict stands */
+		if (!len)
+			note_refusal(c, user);
+		return 0;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 		if (c->wsi && wsi != c->wsi)
 			return 0;
-		snprintf(why, sizeof why, "cannot connect to the server: %.200s",
-			 in ? (const char *)in : "connection refused or unreachable");
+		if (c->tls_refused[0])
+			snprintf(why, sizeof why, "%s", c->tls_refused);
+		else if (in && !strncmp(in, "connect SSL err", 15))
+			snprintf(why, sizeof why, "cannot connect to the server: the TLS handshake failed (does it speak "
+						  "TLS on that port? ws:// is without TLS)");
+		else
+			snprintf(why, sizeof why, "cannot connect to the server: %.200s",
+				 in ? (const char *)in : "connection refused or unreachable");
 		on_ended(c, c->conn_err ? NULL : why);
 		return 0;
 	case LWS_CALLBACK_CLIENT_CLOSED:
@@ -194,16 +255,24 @@ static const struct lws_protocols protocols[] = {
 	{NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-/* ws://HOST[:PORT][/PATH] -> parts. Plain WebSocket only; host is a name,
- * an IPv4 address or a bracketed IPv6 address. */
-int kc_parse_url(const char *url, char *host, size_t hcap, int *port, char *path, size_t pcap)
+/* ws:// or wss://HOST[:PORT][/PATH] -> parts; host is a name, an IPv4
+ * address or a bracketed IPv6 address. */
+int kc_parse_url(const char *url, char *host, size_t hcap, int *port, char *path, size_t pcap, bool *tls)
 {
 	const char *p, *h, *he;
 	size_t hl;
-	long pn = 80;
-	if (!url || strncmp(url, "ws://", 5) != 0)
+	long pn;
+	if (url && !strncmp(url, "ws://", 5)) {
+		*tls = false;
+		pn = 80;
+		p = url + 5;
+	} else if (url && !strncmp(url, "wss://", 6)) {
+		*tls = true;
+		pn = 443;
+		p = url + 6;
+	} else {
 		return KT_EINVALID;
-	p = url + 5;
+	}
 	if (*p == '[') {
 		h = ++p;
 		if (!(he = strchr(p, ']')))
@@ -250,13 +319,28 @@ static void silent_log(int level, const char *line)
 	(void)level, (void)line; /* the library prints nothing */
 }
 
+/* The context is made for the stored server's scheme and CA file;
+ * kc_set_server and kc_set_ca_file close it so the next run makes a new one. */
 static int ensure_context(kc_client *c)
 {
 	struct lws_context_creation_info info;
 	struct lws_context *ctx;
+	char url[512], host[256], path[256], ca[1024];
+	bool tls = false;
+	int port;
 	if (atomic_load(&c->ctx))
 		return KT_OK;
 	memset(&info, 0, sizeof info);
+	if (kc_meta_get(c, "server", url, sizeof url) == KT_OK &&
+	    kc_parse_url(url, host, sizeof host, &port, path, sizeof path, &tls) == KT_OK && tls) {
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		if (kc_meta_get(c, "ca_file", ca, sizeof ca) == KT_OK) {
+			/* this CA only: the system's would also accept any public
+			 * certificate for the host */
+			info.client_ssl_ca_filepath = ca;
+			info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+		}
+	}
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = protocols;
 	info.gid = -1;
@@ -276,15 +360,17 @@ static void connect_once(kc_client *c)
 	struct lws_client_connect_info ci;
 	char url[512], host[256], path[256];
 	struct lws *wsi;
+	bool tls;
 	int port;
 
 	drop_queue(c);
+	c->tls_refused[0] = 0;
 	c->in_len = 0;
 	c->closing = false;
 	c->conn_err = 0;
 	c->ended = false;
 	if (kc_meta_get(c, "server", url, sizeof url) != KT_OK ||
-	    kc_parse_url(url, host, sizeof host, &port, path, sizeof path)) {
+	    kc_parse_url(url, host, sizeof host, &port, path, sizeof path, &tls)) {
 		c->conn_err = KT_EINVALID;
 		on_ended(c, "no server set (use --server ws://HOST:PORT)");
 		return;
@@ -297,6 +383,9 @@ static void connect_once(kc_client *c)
 	ci.host = host;
 	ci.origin = host;
 	ci.protocol = KT_SUBPROTOCOL;
+	/* verified against the CAs, for ci.host (lws checks the name or the
+	 * IP address), unexpired; never plain after a failed handshake */
+	ci.ssl_connection = tls ? LCCSCF_USE_SSL : 0;
 	ci.opaque_user_data = c;
 	ci.retry_and_idle_policy = &idle_policy;
 	kc_state(c, KC_ST_CONNECTING, NULL, url);

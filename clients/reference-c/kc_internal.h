@@ -56,6 +56,7 @@ struct kc_client {
 	bool ended;              /* the current connection attempt or connection ended */
 	bool closing;            /* close politely once the queue is written */
 	int conn_err;            /* why the connection ended (KT_E*), 0 = unknown */
+	char tls_refused[600];   /* why the server's certificate was refused on this attempt, "" = it was not */
 	int64_t backoff_ms;      /* next reconnect delay before jitter */
 	int64_t signin_deadline_us; /* give up on a connection not signed in by then; 0 once signed in */
 	lws_sorted_usec_list_t wake; /* wakes lws_service at our next deadline */
@@ -142,8 +143,9 @@ int kc_send(kc_client *c, const kt_mpw *w) KT_MUST_CHECK;
 /* Close the current connection politely once the queue is written. */
 void kc_conn_drop(kc_client *c, int why);
 void kc_conn_close(kc_client *c);
-/* ws://HOST[:PORT][/PATH] into host, port (80 by default) and path ("/"). */
-int kc_parse_url(const char *url, char *host, size_t hcap, int *port, char *path, size_t pcap) KT_MUST_CHECK;
+/* ws://HOST[:PORT][/PATH] or wss://... into host, port (80, or 443 for
+ * wss) and path ("/"); *tls tells which. */
+int kc_parse_url(const char *url, char *host, size_t hcap, int *port, char *path, size_t pcap, bool *tls) KT_MUST_CHECK;
 
 /* kc_sync.c */
 void kc_sync_start(kc_client *c); /* a connection is open: say hello */

@@ -29,6 +29,7 @@
 #include "net/listener.h"
 #include "net/web.h"
 #include "net/keepalive.h"
+#include "net/tls.h"
 
 static void usage(FILE *f)
 {
@@ -48,6 +49,8 @@ static void usage(FILE *f)
 		"        [--trusted-proxy ADDR[/PREFIX]]  a TLS proxy in front (repeatable): connections from\n"
 		"        [--proxy-header NAME]            it count as the client address in its header\n"
 		"                                         (x-forwarded-for, the default, or x-real-ip)\n"
+		"        [--tls-cert FILE --tls-key FILE] TLS (wss:// and https://) with this PEM certificate\n"
+		"                                         chain and unencrypted key; SIGHUP reloads both\n"
 		"  admin --db FILE SUBCOMMAND ...         server-side edits (see: kartoteka-server admin --db F help)\n"
 		"  admin --db FILE portal invite CLIENT [--config FILE]\n"
 		"                                         send a client a portal password-setup link\n"
@@ -80,7 +83,8 @@ static void usage(FILE *f)
 		"config file (serve --config FILE): lines 'key = value', keys: db, listen, key_file,\n"
 		"log_level (error, warn, info, debug), retention_months (default 36; privacy retention),\n"
 		"ping_idle_s (30: ping a device silent this long), idle_timeout_s (120: then close it),\n"
-		"trusted_proxy (addresses or ADDR/PREFIX, comma-separated, repeatable), proxy_header.\n"
+		"trusted_proxy (addresses or ADDR/PREFIX, comma-separated, repeatable), proxy_header,\n"
+		"tls_cert, tls_key (PEM files, as --tls-cert and --tls-key).\n"
 		"Command-line options win over the file.\n"
 		"Portal and mail keys: portal_url, setup_token_hours (72), smtp_url (none: write .eml\n"
 		"files to spool_dir, default DB.spool), smtp_from, smtp_user, smtp_password,\n"
@@ -241,6 +245,8 @@ static int read_config(const char *path, const char **db, const char **listen, i
 			int prc = keepalive_config_set(k, v, &why); /* ping_idle_s, idle_timeout_s */
 			if (prc == 1) /* trusted_proxy, proxy_header */
 				prc = client_addr_config_set(k, v, &why);
+			if (prc == 1) /* tls_cert, tls_key */
+				prc = tls_config_set(k, v, &why);
 			if (prc == 1)
 				prc = portal_config_set(portal, k, v, &why);
 			if (prc == 0)
@@ -287,6 +293,20 @@ static int cmd_serve(int argc, char **argv)
 	}
 	if (!o.db_path) {
 		fprintf(stderr, "kartoteka-server serve: --db FILE is required\n");
+		return 2;
+	}
+	/* TLS: both files or neither; the command line wins over the file */
+	o.tls_cert = kt_arg_value(argc, argv, "--tls-cert");
+	o.tls_key = kt_arg_value(argc, argv, "--tls-key");
+	if (!o.tls_cert)
+		o.tls_cert = tls_config_cert();
+	if (!o.tls_key)
+		o.tls_key = tls_config_key();
+	if (!o.tls_cert != !o.tls_key) {
+		fprintf(stderr,
+			"kartoteka-server serve: %s FILE is missing: TLS needs both --tls-cert and --tls-key (or tls_cert "
+			"and tls_key in the config file)\n",
+			o.tls_cert ? "--tls-key" : "--tls-cert");
 		return 2;
 	}
 	portal_config_finish(&portal, o.db_path);

@@ -35,6 +35,7 @@
 #include "net/listener.h"
 #include "net/keepalive.h"
 #include "net/web.h"
+#include "net/tls.h"
 
 static kt_server *g_srv; /* for the signal handler only */
 
@@ -142,6 +143,12 @@ static void on_wake(kt_server *srv)
 		export_worker_deliver(srv);
 	if (bits & KT_WAKE_PORTAL)
 		portal_deliver(srv);
+	if (bits & KT_WAKE_TLS_RELOAD) {
+		if (srv->tls_cert)
+			tls_reload(srv->tls_cert);
+		else
+			kt_info("SIGHUP: TLS is off (no --tls-cert), nothing to reload");
+	}
 }
 
 /* srv->wake's kick, from any thread. */
@@ -232,6 +239,8 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 	}
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		return -1;
+	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS: /* user: the vhost's SSL_CTX */
+		return srv && srv->tls_cert ? tls_attach(srv->tls_cert, user) : 0;
 	case LWS_CALLBACK_HTTP:
 		return user ? web_http(srv, wsi, user, in) : -1;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
@@ -329,6 +338,15 @@ static void on_signal(int sig)
 		atomic_store(&g_srv->stop, 1);
 		lws_cancel_service(g_srv->ctx);
 	}
+}
+
+/* SIGHUP: only a bit and a kick here (both async-signal-safe); the loop
+ * thread reads the files (on_wake), between handshakes. */
+static void on_hangup(int sig)
+{
+	(void)sig;
+	if (g_srv)
+		kt_wake_post(&g_srv->wake, KT_WAKE_TLS_RELOAD);
 }
 
 static int parse_listen(const char *listen, char *host, size_t hcap, int *port)
@@ -435,14 +453,26 @@ int server_run(const kt_serve_opts *o)
 		fprintf(stderr, "kartoteka-server: --listen wants HOST:PORT, e.g. 127.0.0.1:8080\n");
 		return 2;
 	}
+	if (o->tls_cert && o->tls_key) {
+		char err[600];
+		if (tls_open(o->tls_cert, o->tls_key, &srv.tls_cert, err, sizeof err)) {
+			fprintf(stderr, "kartoteka-server: TLS: %s\n", err);
+			return 1;
+		}
+		srv.tls = true;
+	}
+	/* a SIGHUP before the loop runs must not end the process (its default) */
+	signal(SIGHUP, on_hangup);
 	if ((rc = store_open(o->db_path, 0, &srv.st, &msg))) {
 		fprintf(stderr, "kartoteka-server: %s: %s\n", o->db_path, msg);
+		tls_free(srv.tls_cert);
 		return 1;
 	}
 	if (load_keys(&srv)) {
 		fprintf(stderr, "kartoteka-server: %s: server keys missing (was it made by kartoteka-server init?)\n",
 			o->db_path);
 		store_close(srv.st);
+		tls_free(srv.tls_cert);
 		return 1;
 	}
 	srv.db_path = strdup(o->db_path);
@@ -467,6 +497,14 @@ int server_run(const kt_serve_opts *o)
 	info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_VALIDATE_UTF8;
 	info.timeout_secs = 10; /* HTTP upgrade must complete within this */
 	info.ka_time = 0;
+	if (srv.tls)
+		/* no file paths for lws: the vhost gets its SSL_CTX empty and we
+		 * fill it in LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS
+		 * (net/tls.c) */
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_CREATE_VHOST_SSL_CTX;
+	/* HTTP/1.1 only, also over TLS: browsers would otherwise take h2 and
+	 * carry the WebSocket over it (RFC 8441), a path of lws we do not test */
+	info.alpn = "http/1.1";
 	if ((rc = listen_probe(host, port, addr))) {
 		listen_failed(host, port, rc);
 		rc = 1;
@@ -533,7 +571,7 @@ int server_run(const kt_serve_opts *o)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	printf("listening on %s:%d\n", host, srv.port);
+	printf("listening on %s:%d%s\n", host, srv.port, srv.tls ? " (TLS)" : "");
 	fflush(stdout);
 	kt_info("serving %s (schema v%d, change log at %lld, %s loop)", o->db_path, store_schema_version(srv.st),
 		(long long)srv.head_seq, kt_evloop_name(loop));
@@ -576,6 +614,7 @@ out:
 	kt_mpw_free(&srv.frame);
 	store_close(srv.st);
 	free(srv.db_path);
+	tls_free(srv.tls_cert);
 	sodium_memzero(srv.cursor_key, sizeof srv.cursor_key);
 	sodium_memzero(srv.token_key, sizeof srv.token_key);
 	return rc;

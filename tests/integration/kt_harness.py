@@ -6,9 +6,11 @@ import argparse
 import asyncio
 import os
 import queue
+import re
 import shutil
 import signal
 import sqlite3
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -95,21 +97,116 @@ def account(accounts, role, location=None, index=0):
     return found[index]
 
 
+_CA_CONF = """[ req ]
+distinguished_name = dn
+prompt = no
+[ dn ]
+CN = unused
+[ v3_ca ]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[ ca ]
+default_ca = test_ca
+[ test_ca ]
+database = {dir}/index.txt
+new_certs_dir = {dir}
+certificate = {dir}/ca.pem
+private_key = {dir}/ca.key
+serial = {dir}/serial
+default_md = sha256
+policy = any_name
+unique_subject = no
+copy_extensions = none
+[ any_name ]
+commonName = supplied
+"""
+
+
+def _openssl(*args):
+    out = subprocess.run(["openssl"] + list(args), capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError("openssl %s failed: %s" % (" ".join(args[:2]), out.stderr))
+
+
+def make_test_ca(dirpath):
+    """A throw-away certificate authority and server certificates, made with
+    the openssl command in dirpath (created if missing). Returns a dict of
+    PEM file paths:
+      ca               the CA certificate (what clients are given with --ca)
+      cert, key        for 127.0.0.1 and localhost, serial 1001, EC P-256, valid
+                       from 2020 to 2099
+      cert2, key2      the same names, serial 2002, an RSA key (a renewal:
+                       SIGHUP reload tests)
+      expired_cert, expired_key    the same names, valid only in January 2020
+      wrong_host_cert, wrong_host_key  only for elsewhere.example
+    and "serial", "serial2": the serials as the tests see them (hex)."""
+    d = os.path.abspath(dirpath)
+    os.makedirs(d, exist_ok=True)
+    conf = os.path.join(d, "ca.cnf")
+    with open(conf, "w") as f:
+        f.write(_CA_CONF.format(dir=d))
+    open(os.path.join(d, "index.txt"), "w").close()
+    j = lambda name: os.path.join(d, name)
+    _openssl("req", "-x509", "-config", conf, "-extensions", "v3_ca", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:P-256", "-nodes", "-keyout", j("ca.key"), "-out", j("ca.pem"), "-subj",
+             "/CN=Kartoteka throw-away test CA", "-days", "36500")
+
+    def issue(name, serial, sans, start, end, rsa=False):
+        key = ["-newkey", "rsa:2048"] if rsa else ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
+        _openssl("req", "-new", "-config", conf, *key, "-nodes", "-keyout", j(name + ".key"), "-out",
+                 j(name + ".csr"), "-subj", "/CN=" + sans[0].split(":", 1)[1])
+        with open(j(name + ".ext"), "w") as f:
+            f.write("basicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature, keyEncipherment\n"
+                    "extendedKeyUsage = serverAuth\nsubjectAltName = %s\n" % ", ".join(sans))
+        with open(j("serial"), "w") as f:
+            f.write(serial + "\n")
+        _openssl("ca", "-batch", "-config", conf, "-notext", "-in", j(name + ".csr"), "-out", j(name + ".pem"),
+                 "-extfile", j(name + ".ext"), "-startdate", start, "-enddate", end)
+        os.chmod(j(name + ".key"), 0o600)
+        return j(name + ".pem"), j(name + ".key")
+
+    local = ["DNS:localhost", "IP:127.0.0.1"]
+    out = {"ca": j("ca.pem"), "serial": "1001", "serial2": "2002"}
+    out["cert"], out["key"] = issue("server", "1001", local, "20200101000000Z", "20991231000000Z")
+    out["cert2"], out["key2"] = issue("server2", "2002", local, "20200101000000Z", "20991231000000Z", rsa=True)
+    out["expired_cert"], out["expired_key"] = issue("expired", "3003", local, "20200101000000Z",
+                                                    "20200201000000Z")
+    out["wrong_host_cert"], out["wrong_host_key"] = issue("wronghost", "4004", ["DNS:elsewhere.example"],
+                                                          "20200101000000Z", "20991231000000Z")
+    return out
+
+
+def client_ssl_context(ca):
+    """A Python ssl context that trusts only the CA file ca (host names checked)."""
+    ctx = ssl.create_default_context(cafile=ca)
+    return ctx
+
+
 class Server:
-    def __init__(self, db, extra=(), env=None):
-        """env: variables to set for this server only (on top of ours)."""
+    def __init__(self, db, extra=(), env=None, tls=None):
+        """env: variables to set for this server only (on top of ours).
+        tls: a dict with "cert" and "key" and "ca", e.g. make_test_ca's:
+        serve wss:// with them; self.url is then wss://, self.ca the CA file
+        and self.ssl_context a Python context that trusts it."""
         self.db = db
         self.errlog = []
         self.drainer = None
-        self.proc = subprocess.Popen([SERVER, "serve", "--db", db, "--listen", "127.0.0.1:0"] + list(extra),
+        self.tls = tls
+        self.ca = tls.get("ca") if tls else None
+        self.ssl_context = client_ssl_context(self.ca) if self.ca else None
+        # no "cert": TLS comes from the config file in extra
+        args = ["--tls-cert", tls["cert"], "--tls-key", tls["key"]] if tls and tls.get("cert") else []
+        self.proc = subprocess.Popen([SERVER, "serve", "--db", db, "--listen", "127.0.0.1:0"] + args + list(extra),
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      env=dict(os.environ, **env) if env else None)
         line = self.proc.stdout.readline()
-        if not line.startswith("listening on 127.0.0.1:"):
+        m = re.match(r"listening on 127\.0\.0\.1:(\d+)( \(TLS\))?$", line.strip())
+        if not m or bool(m.group(2)) != bool(tls):
             self.stop()
             raise RuntimeError("server did not start: %r %s" % (line, self.proc.stderr.read()))
-        self.port = int(line.strip().rsplit(":", 1)[1])
-        self.url = "ws://127.0.0.1:%d/" % self.port
+        self.port = int(m.group(1))
+        self.url = "%s://127.0.0.1:%d/" % ("wss" if tls else "ws", self.port)
         self.start_drain()
 
     def start_drain(self):
@@ -164,7 +261,8 @@ def client(dirpath, *args, stdin=None, check=True, timeout=60):
 
 
 def login(dirpath, server, acc):
-    return client(dirpath, "--server", server.url, "login", acc["email"], stdin=acc["password"] + "\n")
+    ca = ["--ca", server.ca] if getattr(server, "ca", None) else []
+    return client(dirpath, "--server", server.url, *ca, "login", acc["email"], stdin=acc["password"] + "\n")
 
 
 class Watcher:
@@ -267,8 +365,9 @@ class Peer:
         self.ws = None
 
     async def connect(self):
+        tls = getattr(self.server, "ssl_context", None)
         self.ws = await websockets.connect(self.server.url, subprotocols=["kartoteka.v1"], max_size=None,
-                                           ping_interval=None)
+                                           ping_interval=None, **({"ssl": tls} if tls else {}))
         return self
 
     async def send(self, msg):
