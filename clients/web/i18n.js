@@ -6,6 +6,7 @@ const LOCALE = { sl: 'sl-SI', de: 'de-DE', pl: 'pl-PL', fi: 'fi-FI', en: 'en-GB'
 const T = {
   en: {
     skip: 'Skip to content',
+    staff_account: "This page is for the salon's clients. Staff sign in with the salon's app.",
     refuse_min_length: 'This password is too short: it needs at least 8 characters.',
     refuse_lower: 'This password needs a lower-case letter.',
     refuse_upper: 'This password needs an upper-case letter.',
@@ -80,6 +81,7 @@ const T = {
   },
   sl: {
     skip: 'Preskoči na vsebino',
+    staff_account: "Ta stran je namenjena strankam salona. Zaposleni se prijavijo v aplikacijo salona.",
     refuse_min_length: 'Geslo je prekratko: imeti mora vsaj 8 znakov.',
     refuse_lower: 'Geslo mora vsebovati malo črko.',
     refuse_upper: 'Geslo mora vsebovati veliko črko.',
@@ -153,6 +155,7 @@ const T = {
   },
   de: {
     skip: 'Zum Inhalt springen',
+    staff_account: "Diese Seite ist für die Kundinnen und Kunden des Salons. Mitarbeitende melden sich in der App des Salons an.",
     refuse_min_length: 'Dieses Passwort ist zu kurz: Es braucht mindestens 8 Zeichen.',
     refuse_lower: 'Dieses Passwort braucht einen Kleinbuchstaben.',
     refuse_upper: 'Dieses Passwort braucht einen Großbuchstaben.',
@@ -227,6 +230,7 @@ const T = {
   },
   pl: {
     skip: 'Przejdź do treści',
+    staff_account: "Ta strona jest przeznaczona dla klientów salonu. Pracownicy logują się w aplikacji salonu.",
     refuse_min_length: 'To hasło jest za krótkie: musi mieć co najmniej 8 znaków.',
     refuse_lower: 'To hasło musi zawierać małą literę.',
     refuse_upper: 'To hasło musi zawierać wielką literę.',
@@ -300,6 +304,7 @@ const T = {
   },
   fi: {
     skip: 'Siirry sisältöön',
+    staff_account: "Tämä sivu on salongin asiakkaille. Henkilökunta kirjautuu salongin sovellukseen.",
     refuse_min_length: 'Salasana on liian lyhyt: siinä on oltava vähintään 8 merkkiä.',
     refuse_lower: 'Salasanassa on oltava pieni kirjain.',
     refuse_upper: 'Salasanassa on oltava iso kirjain.',

@@ -201,6 +201,16 @@ export class Proto {
       case 'welcome':
         return;
       case 'auth_ok':
+        if (m.principal?.kind !== 'client') {
+          // A staff account: this page is the clients' portal, and a salon's whole
+          // card index has no place in a phone's browser. Sign out again at once.
+          this.loggingOut = true;
+          try { this.send({ t: 'logout' }); } catch { /* closed already */ }
+          const i = this.waiters.findIndex((w) => w.type === 'auth_ok');
+          if (i >= 0) this.waiters.splice(i, 1)[0].reject(new ProtoError('staff_account', 'staff account'));
+          return;
+        }
+        this.loggingOut = false;
         this.signedIn = true;
         this.keepOnline = true;
         this.tries = 0;
