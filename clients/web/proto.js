@@ -87,14 +87,17 @@ export class Proto {
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
     this.signedIn = false;
+    // A network that swallows packets never fails the socket: give up after 10 s.
+    const stall = setTimeout(() => ws.close(), 10000);
     ws.onopen = () => this.send({ t: 'hello', v: [1], device: deviceId(), app: APP });
     ws.onmessage = (ev) => {
       let m;
       try { m = decode(new Uint8Array(ev.data)); } catch (e) { console.warn('undecodable frame', e); return; }
-      if (m && m.t === 'welcome') ok(m);
+      if (m && m.t === 'welcome') { clearTimeout(stall); ok(m); }
       this.inbox = this.inbox.then(() => this.onMessage(m)).catch((e) => console.error(e));
     };
     ws.onclose = (ev) => {
+      clearTimeout(stall);
       if (this.ws !== ws) return;
       this.ws = null;
       this.welcomed = null;
@@ -156,8 +159,9 @@ export class Proto {
 
   // Signed in before (token stored): resume it and sync from the stored cursor.
   async resume() {
-    if (!this.token) return;
+    if (!this.token || this.resuming) return;
     this.keepOnline = true;
+    this.resuming = true; // the 'online' event and the backoff timer may both call
     try {
       await this.connect();
       if (this.signedIn) return;
@@ -168,6 +172,8 @@ export class Proto {
       if (e.code === 'auth_failed') this.endLocal('expired');
       else if (e.code === 'device_taken') { deviceId(true); this.endLocal('device_taken'); }
       else if (e.code === 'busy' && this.ws) setTimeout(() => this.resume(), 1000);
+    } finally {
+      this.resuming = false;
     }
   }
 
