@@ -226,6 +226,37 @@ class WebRootTest(WebCase):
         self.still_serves()
 
 
+class TlsWebTest(h.unittest.TestCase):
+    """Over TLS the page comes with HSTS, and HTTP/1.1 is the only protocol
+    offered (a browser must not carry the WebSocket over h2)."""
+
+    def test_hsts_and_http11_over_tls(self):
+        import ssl
+        import tempfile
+        d = tempfile.mkdtemp(prefix="kt-webtls-")
+        server = None
+        try:
+            ca = h.make_test_ca(os.path.join(d, "ca"))
+            db, _ = h.demo_db(d)
+            server = h.Server(db, tls=ca)
+            ctx = ssl.create_default_context(cafile=ca["ca"])
+            ctx.set_alpn_protocols(["h2", "http/1.1"])
+            c = http.client.HTTPSConnection("127.0.0.1", server.port, context=ctx, timeout=10)
+            c.request("GET", "/setup")
+            r = c.getresponse()
+            body = r.read()
+            self.assertEqual(r.status, 200)
+            self.assertIn(b"<html", body.lower())
+            self.assertEqual(r.getheader("strict-transport-security"), "max-age=31536000")
+            self.assertEqual(c.sock.selected_alpn_protocol(), "http/1.1")
+            self.assertIn("script-src 'self'", r.getheader("content-security-policy"))
+            c.close()
+        finally:
+            if server:
+                server.stop()
+            shutil.rmtree(d, ignore_errors=True)
+
+
 class WebRootRefusedTest(h.unittest.TestCase):
     def test_a_folder_without_the_app_is_refused(self):
         import tempfile
