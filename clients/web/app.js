@@ -178,7 +178,6 @@ async function boot() {
     app.token = takeToken();
     history.replaceState(null, '', app.route);
   }
-  else if (location.hash === '#forgot') history.replaceState(null, '', location.pathname);
   let token = null;
   try {
     token = await store.getMeta('token');

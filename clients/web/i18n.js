@@ -3,7 +3,7 @@
 export const LANGS = { sl: 'Slovenščina', de: 'Deutsch', pl: 'Polski', fi: 'Suomi', en: 'English' };
 const LOCALE = { sl: 'sl-SI', de: 'de-DE', pl: 'pl-PL', fi: 'fi-FI', en: 'en-GB' };
 
-const T = {
+export const TEXTS = {
   en: {
     skip: 'Skip to content',
     staff_account: "This page is for the salon's clients. Staff sign in with the salon's app.",
@@ -377,6 +377,7 @@ const T = {
     ],
   },
 };
+const T = TEXTS;
 
 let lang = pickLang();
 

@@ -99,3 +99,20 @@ test('a consent\'s state is its latest entry; a withdrawal wins a tie', () => {
   assert.equal(consent(index([e('1', 2, true), e('2', 2, false)]), 'C', 'marketing_email'), false);
   assert.equal(consent(index([e('2', 2, false), e('1', 2, true)]), 'C', 'marketing_email'), false);
 });
+
+test('every language has every text', async () => {
+  globalThis.localStorage ??= { getItem: () => null, setItem() {} };
+  globalThis.navigator ??= { languages: ['en-GB'] };
+  globalThis.document ??= { documentElement: {} };
+  const { TEXTS, LANGS } = await import('../i18n.js');
+  const keys = Object.keys(TEXTS.en).sort();
+  assert.deepEqual(Object.keys(LANGS).sort(), Object.keys(TEXTS).sort());
+  for (const [lang, t] of Object.entries(TEXTS)) {
+    assert.deepEqual(Object.keys(t).sort(), keys, lang);
+    for (const k of keys) {
+      assert.equal(typeof t[k], typeof TEXTS.en[k], `${lang}.${k}`);
+      const vars = (s) => JSON.stringify(String(s).match(/\{\w+\}/g)?.sort() || []);
+      assert.equal(vars(t[k]), vars(TEXTS.en[k]), `${lang}.${k} placeholders`);
+    }
+  }
+});
