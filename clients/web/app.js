@@ -101,7 +101,10 @@ function go(path, replace) {
   app.route = path;
   draw();
   // a new page: screen readers and keyboards start at its content
-  if (moved) document.getElementById('main')?.focus({ preventScroll: false });
+  if (moved) {
+    window.scrollTo(0, 0);
+    document.getElementById('main')?.focus({ preventScroll: true });
+  }
 }
 
 window.addEventListener('popstate', () => {
