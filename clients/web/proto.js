@@ -221,7 +221,11 @@ export class Proto {
         this.keepOnline = true;
         this.tries = 0;
         this.token = m.token;
-        await store.setMeta({ token: m.token, principal: m.principal, device: deviceId() });
+        try {
+          await store.setMeta({ token: m.token, principal: m.principal, device: deviceId() });
+        } catch (e) { // no IndexedDB (a private window): signed in for this visit only
+          console.warn('cannot keep the session', e);
+        }
         this.resolve(m);
         this.hooks.signedIn?.(m.principal);
         this.send({ t: 'sync', cursor: (await store.getMeta('cursor')) || null });
