@@ -66,7 +66,7 @@ const proto = new Proto({
     app.by = {};
     app.principal = null;
     app.org = {};
-    app.note = t(reason);
+    app.note = reason; // a text key: the sign-in page says it in the language chosen then
     setState('signed-out');
     go('/signin', true);
   },
@@ -146,7 +146,7 @@ function Page() {
   const r = app.route;
   if (r === '/setup') return html`<${Setup} proto=${proto} app=${app} token=${app.token} />`;
   if (r === '/confirm-email') return html`<${ConfirmEmail} proto=${proto} app=${app} token=${app.token} />`;
-  if (!app.session || r === '/signin') return html`<${SignIn} proto=${proto} app=${app} note=${app.note} />`;
+  if (!app.session || r === '/signin') return html`<${SignIn} proto=${proto} app=${app} note=${app.note && t(app.note)} />`;
   if (r === '/privacy') return html`<${Privacy} app=${app} proto=${proto} />`;
   if (r === '/account') return html`<${Account} app=${app} proto=${proto} />`;
   return html`<${Home} app=${app} />`;
