@@ -66,7 +66,7 @@ const proto = new Proto({
     app.by = {};
     app.principal = null;
     app.org = {};
-    app.note = t(reason);
+    app.note = reason; // a text key: the sign-in page says it in the language chosen then
     setState('signed-out');
     go('/signin', true);
   },
@@ -101,7 +101,10 @@ function go(path, replace) {
   app.route = path;
   draw();
   // a new page: screen readers and keyboards start at its content
-  if (moved) document.getElementById('main')?.focus({ preventScroll: false });
+  if (moved) {
+    window.scrollTo(0, 0);
+    document.getElementById('main')?.focus({ preventScroll: true });
+  }
 }
 
 window.addEventListener('popstate', () => {
@@ -143,7 +146,7 @@ function Page() {
   const r = app.route;
   if (r === '/setup') return html`<${Setup} proto=${proto} app=${app} token=${app.token} />`;
   if (r === '/confirm-email') return html`<${ConfirmEmail} proto=${proto} app=${app} token=${app.token} />`;
-  if (!app.session || r === '/signin') return html`<${SignIn} proto=${proto} app=${app} note=${app.note} />`;
+  if (!app.session || r === '/signin') return html`<${SignIn} proto=${proto} app=${app} note=${app.note && t(app.note)} />`;
   if (r === '/privacy') return html`<${Privacy} app=${app} proto=${proto} />`;
   if (r === '/account') return html`<${Account} app=${app} proto=${proto} />`;
   return html`<${Home} app=${app} />`;
@@ -178,7 +181,6 @@ async function boot() {
     app.token = takeToken();
     history.replaceState(null, '', app.route);
   }
-  else if (location.hash === '#forgot') history.replaceState(null, '', location.pathname);
   let token = null;
   try {
     token = await store.getMeta('token');

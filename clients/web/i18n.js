@@ -3,9 +3,10 @@
 export const LANGS = { sl: 'Slovenščina', de: 'Deutsch', pl: 'Polski', fi: 'Suomi', en: 'English' };
 const LOCALE = { sl: 'sl-SI', de: 'de-DE', pl: 'pl-PL', fi: 'fi-FI', en: 'en-GB' };
 
-const T = {
+export const TEXTS = {
   en: {
     skip: 'Skip to content',
+    staff_account: "This page is for the salon's clients. Staff sign in with the salon's app.",
     refuse_min_length: 'This password is too short: it needs at least 8 characters.',
     refuse_lower: 'This password needs a lower-case letter.',
     refuse_upper: 'This password needs an upper-case letter.',
@@ -80,6 +81,7 @@ const T = {
   },
   sl: {
     skip: 'Preskoči na vsebino',
+    staff_account: "Ta stran je namenjena strankam salona. Zaposleni se prijavijo v aplikacijo salona.",
     refuse_min_length: 'Geslo je prekratko: imeti mora vsaj 8 znakov.',
     refuse_lower: 'Geslo mora vsebovati malo črko.',
     refuse_upper: 'Geslo mora vsebovati veliko črko.',
@@ -105,8 +107,8 @@ const T = {
     signed_out: 'Odjavljeni ste. Vaši podatki so odstranjeni s te naprave.',
     setup_title: 'Izberite geslo', new_password: 'Novo geslo',
     rules_title: 'Pravila za geslo',
-    rule_min_length: 'vsaj 8 znakov', rule_lower: 'malo črko', rule_upper: 'veliko črko',
-    rule_digit: 'številko', rule_not_common: 'ni pogosto geslo',
+    rule_min_length: 'vsaj 8 znakov', rule_lower: 'mala črka', rule_upper: 'velika črka',
+    rule_digit: 'številka', rule_not_common: 'ni na seznamu pogostih gesel',
     setup_submit: 'Shrani geslo',
     setup_done: 'Geslo je shranjeno. Prijavite se s svojim e-poštnim naslovom in novim geslom.',
     link_missing: 'Ta stran potrebuje povezavo iz vaše e-pošte. Odprite povezavo znova ali zahtevajte novo.',
@@ -153,6 +155,7 @@ const T = {
   },
   de: {
     skip: 'Zum Inhalt springen',
+    staff_account: "Diese Seite ist für die Kundinnen und Kunden des Salons. Mitarbeitende melden sich in der App des Salons an.",
     refuse_min_length: 'Dieses Passwort ist zu kurz: Es braucht mindestens 8 Zeichen.',
     refuse_lower: 'Dieses Passwort braucht einen Kleinbuchstaben.',
     refuse_upper: 'Dieses Passwort braucht einen Großbuchstaben.',
@@ -178,8 +181,8 @@ const T = {
     signed_out: 'Sie sind abgemeldet. Ihre Daten wurden von diesem Gerät entfernt.',
     setup_title: 'Passwort wählen', new_password: 'Neues Passwort',
     rules_title: 'Regeln für Ihr Passwort',
-    rule_min_length: 'mindestens 8 Zeichen', rule_lower: 'einen Kleinbuchstaben',
-    rule_upper: 'einen Großbuchstaben', rule_digit: 'eine Ziffer',
+    rule_min_length: 'mindestens 8 Zeichen', rule_lower: 'ein Kleinbuchstabe',
+    rule_upper: 'ein Großbuchstabe', rule_digit: 'eine Ziffer',
     rule_not_common: 'kein gängiges Passwort',
     setup_submit: 'Passwort speichern',
     setup_done: 'Ihr Passwort ist gespeichert. Melden Sie sich mit Ihrer E-Mail-Adresse und dem neuen Passwort an.',
@@ -227,6 +230,7 @@ const T = {
   },
   pl: {
     skip: 'Przejdź do treści',
+    staff_account: "Ta strona jest przeznaczona dla klientów salonu. Pracownicy logują się w aplikacji salonu.",
     refuse_min_length: 'To hasło jest za krótkie: musi mieć co najmniej 8 znaków.',
     refuse_lower: 'To hasło musi zawierać małą literę.',
     refuse_upper: 'To hasło musi zawierać wielką literę.',
@@ -252,8 +256,8 @@ const T = {
     signed_out: 'Wylogowano. Twoje dane zostały usunięte z tego urządzenia.',
     setup_title: 'Ustaw hasło', new_password: 'Nowe hasło',
     rules_title: 'Zasady dotyczące hasła',
-    rule_min_length: 'co najmniej 8 znaków', rule_lower: 'małą literę', rule_upper: 'wielką literę',
-    rule_digit: 'cyfrę', rule_not_common: 'nie jest popularnym hasłem',
+    rule_min_length: 'co najmniej 8 znaków', rule_lower: 'mała litera', rule_upper: 'wielka litera',
+    rule_digit: 'cyfra', rule_not_common: 'hasło spoza listy popularnych haseł',
     setup_submit: 'Zapisz hasło',
     setup_done: 'Hasło zostało zapisane. Zaloguj się adresem e-mail i nowym hasłem.',
     link_missing: 'Ta strona wymaga linku z wiadomości e-mail. Otwórz link ponownie lub poproś o nowy.',
@@ -300,6 +304,7 @@ const T = {
   },
   fi: {
     skip: 'Siirry sisältöön',
+    staff_account: "Tämä sivu on salongin asiakkaille. Henkilökunta kirjautuu salongin sovellukseen.",
     refuse_min_length: 'Salasana on liian lyhyt: siinä on oltava vähintään 8 merkkiä.',
     refuse_lower: 'Salasanassa on oltava pieni kirjain.',
     refuse_upper: 'Salasanassa on oltava iso kirjain.',
@@ -326,7 +331,7 @@ const T = {
     setup_title: 'Valitse salasana', new_password: 'Uusi salasana',
     rules_title: 'Salasanan säännöt',
     rule_min_length: 'vähintään 8 merkkiä', rule_lower: 'pieni kirjain', rule_upper: 'iso kirjain',
-    rule_digit: 'numero', rule_not_common: 'ei yleinen salasana',
+    rule_digit: 'numero', rule_not_common: 'ei yleisesti käytetty salasana',
     setup_submit: 'Tallenna salasana',
     setup_done: 'Salasana on tallennettu. Kirjaudu sähköpostiosoitteellasi ja uudella salasanalla.',
     link_missing: 'Tämä sivu tarvitsee sähköpostisi linkin. Avaa linkki uudelleen tai pyydä uusi.',
@@ -372,6 +377,7 @@ const T = {
     ],
   },
 };
+const T = TEXTS;
 
 let lang = pickLang();
 

@@ -87,14 +87,17 @@ export class Proto {
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
     this.signedIn = false;
+    // A network that swallows packets never fails the socket: give up after 10 s.
+    const stall = setTimeout(() => ws.close(), 10000);
     ws.onopen = () => this.send({ t: 'hello', v: [1], device: deviceId(), app: APP });
     ws.onmessage = (ev) => {
       let m;
       try { m = decode(new Uint8Array(ev.data)); } catch (e) { console.warn('undecodable frame', e); return; }
-      if (m && m.t === 'welcome') ok(m);
+      if (m && m.t === 'welcome') { clearTimeout(stall); ok(m); }
       this.inbox = this.inbox.then(() => this.onMessage(m)).catch((e) => console.error(e));
     };
     ws.onclose = (ev) => {
+      clearTimeout(stall);
       if (this.ws !== ws) return;
       this.ws = null;
       this.welcomed = null;
@@ -119,7 +122,21 @@ export class Proto {
     });
   }
 
+  // A signed-in request waits for the session to be back (a reconnect in its backoff
+  // starts at once); a connection that has not signed in would answer unauthenticated.
+  async authed(ms = 8000) {
+    if (this.signedIn && this.ws) return;
+    if (!this.token || !navigator.onLine) throw new ProtoError('network', 'offline');
+    this.reconnectNow();
+    const t0 = Date.now();
+    while (!(this.signedIn && this.ws)) {
+      if (Date.now() - t0 > ms || !this.token) throw new ProtoError('network', 'offline');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   async request(m, type, op = null) {
+    if (['push', 'privacy', 'change_password'].includes(m.t)) await this.authed();
     await this.connect();
     const p = this.wait(type, m.t, op);
     this.send(m);
@@ -142,8 +159,9 @@ export class Proto {
 
   // Signed in before (token stored): resume it and sync from the stored cursor.
   async resume() {
-    if (!this.token) return;
+    if (!this.token || this.resuming) return;
     this.keepOnline = true;
+    this.resuming = true; // the 'online' event and the backoff timer may both call
     try {
       await this.connect();
       if (this.signedIn) return;
@@ -154,6 +172,8 @@ export class Proto {
       if (e.code === 'auth_failed') this.endLocal('expired');
       else if (e.code === 'device_taken') { deviceId(true); this.endLocal('device_taken'); }
       else if (e.code === 'busy' && this.ws) setTimeout(() => this.resume(), 1000);
+    } finally {
+      this.resuming = false;
     }
   }
 
@@ -187,11 +207,25 @@ export class Proto {
       case 'welcome':
         return;
       case 'auth_ok':
+        if (m.principal?.kind !== 'client') {
+          // A staff account: this page is the clients' portal, and a salon's whole
+          // card index has no place in a phone's browser. Sign out again at once.
+          this.loggingOut = true;
+          try { this.send({ t: 'logout' }); } catch { /* closed already */ }
+          const i = this.waiters.findIndex((w) => w.type === 'auth_ok');
+          if (i >= 0) this.waiters.splice(i, 1)[0].reject(new ProtoError('staff_account', 'staff account'));
+          return;
+        }
+        this.loggingOut = false;
         this.signedIn = true;
         this.keepOnline = true;
         this.tries = 0;
         this.token = m.token;
-        await store.setMeta({ token: m.token, principal: m.principal, device: deviceId() });
+        try {
+          await store.setMeta({ token: m.token, principal: m.principal, device: deviceId() });
+        } catch (e) { // no IndexedDB (a private window): signed in for this visit only
+          console.warn('cannot keep the session', e);
+        }
         this.resolve(m);
         this.hooks.signedIn?.(m.principal);
         this.send({ t: 'sync', cursor: (await store.getMeta('cursor')) || null });

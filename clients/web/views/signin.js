@@ -34,7 +34,7 @@ export function SignIn({ proto, app, note, email: email0 = '' }) {
   const [password, setPassword] = useState('');
   const [err, setErr] = useState(null);
   const [busy, setBusy] = useState(false);
-  const [forgot, setForgot] = useState(false);
+  const [forgot, setForgot] = useState(() => location.hash === '#forgot');
 
   async function submit(e) {
     e.preventDefault();
