@@ -100,6 +100,10 @@ test('over TLS with a test CA: a secure context, signed in over wss', { skip: !h
       await h.assertOwnData(assert, page, own);
       await h.shot(page, 'home-tls');
     });
+    // without the test CA's key trusted, Chromium refuses the certificate
+    await h.withBrowser({}, async ({ page }) => {
+      await assert.rejects(page.goto(`${tls.origin}/`), /ERR_CERT_AUTHORITY_INVALID|ERR_CERT/);
+    });
   } finally {
     await tls.stop();
     own.cleanup();
