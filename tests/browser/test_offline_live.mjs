@@ -3,6 +3,7 @@
 // the dates.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import * as h from './harness.mjs';
 
 let salon, srv;
@@ -48,6 +49,13 @@ test('live: the salon moves an appointment and the open page changes without a r
     await page.waitForFunction((sel) => [...document.querySelectorAll(sel)].some((e) => e.textContent.includes('16:45')), when);
     assert.equal(await page.evaluate(() => window.ktNotReloaded), true, 'no reload');
     assert.equal(await page.evaluate(() => document.documentElement.dataset.state), 'synced');
+    // and "add to my calendar" carries the new time (16:45 CEST = 14:45 UTC), same UID
+    const [dl] = await Promise.all([page.waitForEvent('download'),
+      page.locator(`[data-id="${id}"] a[data-testid=ics]`).first().click()]);
+    const ics = readFileSync(await dl.path(), 'utf8');
+    assert.match(ics, /^BEGIN:VCALENDAR\r\n/);
+    assert.match(ics, /\r\nDTSTART:20300507T144500Z\r\n/);
+    assert.match(ics, new RegExp(`\r\nUID:${id}@`));
   });
 });
 

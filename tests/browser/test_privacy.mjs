@@ -1,6 +1,7 @@
 // The client's privacy page: a consent withdrawn in the page is in the
 // consent ledger with source portal; "download my data" is the server's
 // export as JSON; "delete my data" is in the owner's queue with its due date.
+// The account page: a changed password ends the other sessions.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -80,4 +81,41 @@ test('delete my data: the request is in the owner\'s queue, and the page says wh
     assert.match(text, /\d/);
     await h.shot(page, 'erasure');
   });
+});
+
+test('change password: the other browser is signed out, the new password signs in', async () => {
+  // a salon of its own: the other tests sign in with the first password
+  const own = new h.Salon().populate();
+  const osrv = await h.Server.start(own);
+  const NEW = 'Poletna-Lipa-77';
+  try {
+    await h.givePassword(own, osrv);
+    await h.withBrowser({}, async (other) => {
+      await h.signIn(other.page, osrv.origin);
+      await h.withBrowser({}, async ({ page }) => {
+        await h.signIn(page, osrv.origin);
+        await page.locator('a[data-testid=nav-account]').click();
+        await page.locator('input#old-password').fill(h.GOOD);
+        await page.locator('input#new-password').fill(NEW);
+        await page.locator('button[data-testid=change-password-submit]').click();
+        await page.locator('[data-testid=password-changed]').waitFor();
+        await h.shot(page, 'account');
+      });
+      // the phone that did not change it is signed out, and its rows are gone
+      await h.state(other.page, 'signed-out');
+      await other.page.waitForFunction(async () => !(await indexedDB.databases()).some((d) => d.name === 'kartoteka'));
+    });
+    await h.withBrowser({}, async ({ page }) => {
+      await page.goto(`${osrv.origin}/signin`);
+      await page.locator('input#email').fill(h.EVA.email);
+      await page.locator('input#password').fill(h.GOOD);
+      await page.locator('button[data-testid=signin-submit]').click();
+      await page.locator('[data-testid=error]').waitFor();
+      assert.equal(await page.evaluate(() => document.documentElement.dataset.state), 'signed-out');
+      await h.signIn(page, osrv.origin, h.EVA.email, NEW);
+    });
+  } finally {
+    await osrv.stop();
+    own.cleanup();
+  }
 });
