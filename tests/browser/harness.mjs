@@ -11,8 +11,12 @@ import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
-import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
+
+// playwright-core from tests/browser/node_modules (`make deps` runs npm ci there)
+const { chromium } = await import('playwright-core').catch((e) => {
+  throw new Error(`playwright-core is not installed: run \`make deps\` (npm ci in tests/browser/): ${e.message}`);
+});
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
