@@ -122,7 +122,7 @@ int portal_admin_main(const char *db, const kt_portal_config *cfg, int argc, cha
 	if (rc) {
 		fprintf(stderr, "kartoteka-server admin: portal invite: %s\n",
 			rc == KT_ENO_EMAIL   ? "the client has no e-mail address"
-			: rc == KT_ENOT_FOUND ? "no such client"
+			: rc == KT_ENOT_FOUND ? KT_PORTAL_NO_URL
 			: rc == KT_EINVALID   ? "the client's e-mail address is not a single plain address"
 			: rc == KT_ECONFLICT  ? "another account already signs in with this client's e-mail"
 					      : kt_strerror(rc));

@@ -217,6 +217,15 @@ int setup_main(const kt_portal_config *cfg, int argc, char **argv)
 		return 1;
 	}
 
+	/* the owner's link needs an address to point at: say so before anything is made */
+	char base[sizeof cfg->portal_url];
+	if (!have_pw && portal_base_url(st, cfg, base, sizeof base)) {
+		store_close(st);
+		fprintf(stderr, "kartoteka-server setup: %s (or give the owner's password with --password-stdin); "
+				"nothing was changed\n", KT_PORTAL_NO_URL);
+		return 1;
+	}
+
 	kt_setup_args a = {v[F_BUSINESS], v[F_COUNTRY], v[F_CURRENCY], v[F_LANGUAGE],
 			   {v[F_LOCATION], v[F_ADDRESS], v[F_PHONE], v[F_TZ]}, v[F_OWNER], v[F_EMAIL]};
 	kt_setup_ids ids;
