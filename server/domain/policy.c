@@ -26,6 +26,7 @@ const kt_policy_entry kt_policy[] = {
 	ROW("organisation", "country",           Y, Y, Y, Y, Y),
 	ROW("organisation", "currency",          Y, Y, Y, Y, Y),
 	ROW("organisation", "language",          Y, Y, Y, Y, Y),
+	ROW("organisation", "privacy_notice",    Y, Y, Y, Y, Y),
 
 	ROW("location", "id",                    M, M, M, M, M),
 	ROW("location", "org_id",                N, N, N, N, N),
@@ -435,6 +436,8 @@ static const struct {
 	{KT_ACT_MERGE_CLIENTS, "manage merge_clients", {ORG, KNOWN, NO, NO, NO}, "both cards"},
 	{KT_ACT_FIND_CLIENTS, "manage find_clients", {ORG, KNOWN, KNOWN, NO, NO},
 	 "by name, phone or e-mail; names and ids of cards they may see"},
+	{KT_ACT_SET_PRIVACY_NOTICE, "manage set_privacy_notice", {ORG, NO, NO, NO, NO},
+	 "the organisation's privacy notice, which clients read"},
 };
 #undef NO
 #undef ORG
