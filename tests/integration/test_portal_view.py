@@ -126,6 +126,7 @@ class PortalViewTest(h.DemoServerTest):
         # the locations that know them, with what a phone needs to call or find them
         known = {r[0] for r in self.sql("SELECT location_id FROM client_location WHERE client_id = ?", cid)}
         self.assertEqual(set(rows("location")), known)
+        self.assertLessEqual({f["location_id"] for f in rows("appointment").values()}, known)
         for rid, f in rows("location").items():
             db = self.sql("SELECT name, address, phone, time_zone FROM location WHERE id = ?", rid)[0]
             self.assertEqual((f["name"], f["address"], f["phone"], f["time_zone"]), db)
