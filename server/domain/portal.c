@@ -98,6 +98,10 @@ static int set_num(double *dst, const char *v, double min, double max, const cha
 int portal_config_set(kt_portal_config *c, const char *k, const char *v, const char **why)
 {
 	if (!strcmp(k, "portal_url")) {
+		if (!*v) { /* empty: unset, the address serve records */
+			c->portal_url[0] = 0;
+			return 0;
+		}
 		if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) {
 			*why = "portal_url starts with https:// or http://";
 			return -1;

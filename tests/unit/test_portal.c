@@ -135,6 +135,8 @@ static void test_config_values_are_checked(void **state)
 	assert_string_equal(cfg.portal_url, "https://portal.salon.si");
 	assert_int_equal(portal_config_set(&cfg, "portal_url", "https://salon.si/portal/", &why), 0);
 	assert_string_equal(cfg.portal_url, "https://salon.si/portal");
+	assert_int_equal(portal_config_set(&cfg, "portal_url", "", &why), 0);
+	assert_string_equal(cfg.portal_url, "");
 	portal_config_finish(&cfg, "/var/lib/k.db");
 	assert_string_equal(cfg.spool_dir, "/var/lib/k.db.spool");
 }
