@@ -52,7 +52,7 @@ def ids(text):
     return sorted(text.split(",")) if text else []
 
 
-class PortalViewTest(h.DemoServerTest):
+class PortalPeers:
     def sql(self, q, *args):
         con = sqlite3.connect(self.db)
         try:
@@ -85,6 +85,8 @@ class PortalViewTest(h.DemoServerTest):
                 if op["op"] == "put" and op["tbl"] == tbl and op["id"] == rid:
                     return op["f"]
 
+
+class PortalViewTest(PortalPeers, h.DemoServerTest):
     def test_a_client_receives_what_the_portal_shows_and_nothing_more(self):
         acc = [a for a in self.accounts if a["role"] == "client"][0]
 
@@ -148,6 +150,35 @@ class PortalViewTest(h.DemoServerTest):
         self.assertEqual((o["name"], o["language"], o["privacy_notice"]), (name, lang, notice))
         self.assertIn("Art. 15", o["privacy_notice"])  # the demo's starting notice names the rights
 
+    def test_a_withdrawal_from_the_portal_is_in_the_ledger_as_portal(self):
+        acc = [a for a in self.accounts if a["role"] == "client"][2]
+        cid = uuid7()
+
+        async def go():
+            p, me, _ = await self.synced(acc)
+            await p.send({"t": "push", "muts": [{"mid": 1, "tbl": "consent", "id": cid, "op": "create", "base": 0,
+                                                 "at": int(time.time() * 1000),
+                                                 "f": {"client_id": me["id"], "purpose": "marketing_email",
+                                                       "granted": False, "source": "portal",
+                                                       "text_version": "mkt-2025-02"}}]})
+            # the page hears its own change applied, before or after the answer
+            res, back, end = None, None, time.monotonic() + 15
+            while res is None or back is None:
+                m = await p.recv(max(0.01, end - time.monotonic()))
+                res = m if m["t"] == "push_result" else res
+                for op in m.get("ops", []) if m["t"] == "changes" else []:
+                    if op["op"] == "put" and op["tbl"] == "consent" and op["id"] == cid:
+                        back = op["f"]
+            await p.close()
+            return me, res, back
+        me, res, back = h.run(go())
+        self.assertEqual(res["results"][0]["status"], "applied", res)
+        self.assertEqual((back["granted"], back["source"]), (False, "portal"))
+        self.assertEqual(self.sql("SELECT client_id, purpose, granted, source, recorded_kind FROM consent WHERE id = ?",
+                                  cid), [(me["id"], "marketing_email", 0, "portal", "client")])
+
+
+class PrivacyNoticeTest(PortalPeers, h.DemoServerTest):
     def test_the_privacy_notice_reaches_an_open_portal_live(self):
         acc = [a for a in self.accounts if a["role"] == "client"][1]
         owner, manager = h.account(self.accounts, "owner"), h.account(self.accounts, "manager")
@@ -190,26 +221,27 @@ class PortalViewTest(h.DemoServerTest):
                                   "fields LIKE '%privacy_notice%' ORDER BY seq DESC LIMIT 2"),
                          [("operator", None), ("staff", owner_id)])
 
-    def test_a_withdrawal_from_the_portal_is_in_the_ledger_as_portal(self):
-        acc = [a for a in self.accounts if a["role"] == "client"][2]
-        cid = uuid7()
+    def test_the_admin_command_reads_a_file_as_an_editor_writes_it(self):
+        path = os.path.join(self.tmp, "notice.txt")
 
-        async def go():
-            p, me, _ = await self.synced(acc)
-            await p.send({"t": "push", "muts": [{"mid": 1, "tbl": "consent", "id": cid, "op": "create", "base": 0,
-                                                 "at": int(time.time() * 1000),
-                                                 "f": {"client_id": me["id"], "purpose": "marketing_email",
-                                                       "granted": False, "source": "portal",
-                                                       "text_version": "mkt-2025-02"}}]})
-            res, _ = await p.recv_until("push_result", 15)
-            back = await self.next_put(p, "consent", cid)  # the page hears its own change applied
-            await p.close()
-            return me, res, back
-        me, res, back = h.run(go())
-        self.assertEqual(res["results"][0]["status"], "applied", res)
-        self.assertEqual((back["granted"], back["source"]), (False, "portal"))
-        self.assertEqual(self.sql("SELECT client_id, purpose, granted, source, recorded_kind FROM consent WHERE id = ?",
-                                  cid), [(me["id"], "marketing_email", 0, "portal", "client")])
+        def admin(*args):
+            return subprocess.run([h.SERVER, "admin", "--db", self.db, "org", "privacy-notice"] + list(args),
+                                  capture_output=True, text=True)
+        with open(path, "wb") as f:
+            f.write("\ufeffZasebnost\r\n\r\nDrugi odstavek.\r\n\r\n".encode())
+        out = admin("--file", path)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("2 paragraphs", out.stdout)
+        self.assertEqual(self.sql("SELECT privacy_notice FROM organisation"), [("Zasebnost\n\nDrugi odstavek.",)])
+        self.assertEqual(admin("--show").stdout, "Zasebnost\n\nDrugi odstavek.\n")
+        with open(path, "w") as f:
+            f.write("One\n\nTwo\twith a tab\n")
+        out = admin("--file", path)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("line 3 has a control character (U+0009)", out.stderr)
+        self.assertEqual(admin("--show", "--clear").returncode, 2)
+        self.assertEqual(admin("--file", os.path.join(self.tmp, "missing.txt")).returncode, 1)
+        self.assertEqual(self.sql("SELECT privacy_notice FROM organisation"), [("Zasebnost\n\nDrugi odstavek.",)])
 
 
 class PortalLinkAddressTest(unittest.TestCase):
