@@ -290,6 +290,20 @@ class PortalLinkAddressTest(unittest.TestCase):
         con.close()
         out = self.cmd("setup", "--db", self.db, "--password-stdin", *args, stdin="Svila-Wien-2030\n")
         self.assertEqual(out.returncode, 0, out.stderr)
+        # the admin commands too, before any serve: they say so and change nothing
+        out = self.cmd("admin", "--db", self.db, "client", "create", "--name", "Ana Gruber", "--email",
+                       "ana@kunde.example", "--location", "Wien")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        for cmd in (["portal", "invite", "Ana Gruber"],
+                    ["staff", "invite", "--name", "Jana Huber", "--email", "jana@svila.example", "--role",
+                     "reception", "--location", "Wien"]):
+            out = self.cmd("admin", "--db", self.db, *cmd)
+            self.assertEqual(out.returncode, 1, (cmd, out.stdout))
+            self.assertIn("set portal_url in the --config file, or start `kartoteka-server serve`", out.stderr)
+        con = sqlite3.connect(self.db)
+        self.assertEqual(con.execute("SELECT count(*) FROM staff").fetchone(), (1,))  # the owner only
+        self.assertEqual(con.execute("SELECT count(*) FROM outbox").fetchone(), (0,))
+        con.close()
         self.server = h.Server(self.db)
         out = self.cmd("admin", "--db", self.db, "staff", "invite", "--name", "Jana Huber", "--email",
                        "jana@svila.example", "--role", "reception", "--location", "Wien")
