@@ -26,6 +26,7 @@ const kt_policy_entry kt_policy[] = {
 	ROW("organisation", "country",           Y, Y, Y, Y, Y),
 	ROW("organisation", "currency",          Y, Y, Y, Y, Y),
 	ROW("organisation", "language",          Y, Y, Y, Y, Y),
+	ROW("organisation", "privacy_notice",    Y, Y, Y, Y, Y),
 
 	ROW("location", "id",                    M, M, M, M, M),
 	ROW("location", "org_id",                N, N, N, N, N),
@@ -131,6 +132,11 @@ const kt_policy_entry kt_policy[] = {
 	ROW("appointment", "internal_note",      Y, Y, Y, Y, N),
 	ROW("appointment", "version",            M, M, M, M, M),
 	ROW("appointment", "updated_at",         Y, Y, Y, Y, Y),
+	/* the names the row was written with (set by the server, never by a
+	 * device): the client's history reads after the specialist left the
+	 * branch or the service the menu, when those rows are out of their sight */
+	ROW("appointment", "specialist_name",    Y, Y, Y, Y, Y),
+	ROW("appointment", "service_names",      Y, Y, Y, Y, Y),
 
 	ROW("visit", "id",                       M, M, M, M, M),
 	ROW("visit", "org_id",                   N, N, N, N, N),
@@ -145,6 +151,8 @@ const kt_policy_entry kt_policy[] = {
 	ROW("visit", "photos",                   Y, Y, N, Y, N),
 	ROW("visit", "version",                  M, M, M, M, M),
 	ROW("visit", "updated_at",               Y, Y, Y, Y, Y),
+	ROW("visit", "specialist_name",          Y, Y, Y, Y, Y),
+	ROW("visit", "service_names",            Y, Y, Y, Y, Y),
 
 	/* consent: the salon must know what it may send or do (marketing, photos,
 	 * health data), so owner, manager and reception see every consent of the
@@ -235,7 +243,8 @@ const int kt_policy_count = sizeof kt_policy / sizeof kt_policy[0];
 
 /* Writes, by column group. A column missing here cannot be written by any
  * device (deny by default); bookkeeping columns (id, org_id, version,
- * updated_at) never can. */
+ * updated_at) and the names the server keeps on appointments and visits
+ * (specialist_name, service_names) never can. */
 #define O (1u << KT_ROLE_OWNER)
 #define MG (1u << KT_ROLE_MANAGER)
 #define RC (1u << KT_ROLE_RECEPTION)
@@ -405,7 +414,8 @@ static const struct {
 	{KT_ACT_MARK_DEVICE_LOST, "manage mark_device_lost", {ORG, NO, NO, NO, NO}, ""},
 	{KT_ACT_DEACTIVATE_STAFF, "manage deactivate_staff", {ORG, TEAM, NO, NO, NO}, "never oneself"},
 	{KT_ACT_EXPORT_CLIENT, "privacy export", {ORG, KNOWN, NO, NO, SELF}, ""},
-	{KT_ACT_REQUEST_ERASURE, "privacy erasure_request", {NO, NO, NO, NO, SELF}, ""},
+	{KT_ACT_REQUEST_ERASURE, "privacy erasure_request; erasure_status of one's own request", {NO, NO, NO, NO, SELF},
+	 "state and dates only"},
 	{KT_ACT_ERASE_CLIENT, "privacy erase", {ORG, NO, NO, NO, NO}, ""},
 	{KT_ACT_SEE_ERASURES, "privacy erasure_pending, erasure_status", {ORG, NO, NO, NO, NO}, ""},
 	{KT_ACT_RECORD_CONSENT, "record a consent: marketing_email, marketing_sms, birthday_greetings, review_requests",
@@ -435,6 +445,8 @@ static const struct {
 	{KT_ACT_MERGE_CLIENTS, "manage merge_clients", {ORG, KNOWN, NO, NO, NO}, "both cards"},
 	{KT_ACT_FIND_CLIENTS, "manage find_clients", {ORG, KNOWN, KNOWN, NO, NO},
 	 "by name, phone or e-mail; names and ids of cards they may see"},
+	{KT_ACT_SET_PRIVACY_NOTICE, "manage set_privacy_notice", {ORG, NO, NO, NO, NO},
+	 "the organisation's privacy notice, which clients read"},
 };
 #undef NO
 #undef ORG
