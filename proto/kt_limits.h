@@ -22,6 +22,7 @@
 /* manage: the setup ops (invite_staff, find_clients) */
 #define KT_MANAGE_MAX_LOCATIONS 64     /* location ids in one invite_staff */
 #define KT_MANAGE_MAX_TEXT 200         /* bytes in a name, address, phone, search text */
+#define KT_MANAGE_MAX_NOTICE (64 * 1024) /* bytes of set_privacy_notice's text (its only long field) */
 #define KT_MANAGE_FIND_MAX 100         /* cards one find_clients answers with */
 #define KT_MANAGE_FIND_SCAN 2000       /* sealed cards one find_clients opens (on the event loop) */
 

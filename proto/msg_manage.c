@@ -36,7 +36,8 @@ static int key(void *user, const char *k, size_t kl, kt_mp *r)
 		{"email", offsetof(kt_manage, email), KT_MAX_EMAIL},
 		{"role", offsetof(kt_manage, role), 32},
 		{"into", offsetof(kt_manage, into), 64},
-		{"text", offsetof(kt_manage, text), KT_MANAGE_MAX_TEXT},
+		/* a search text, or a privacy notice: each op checks its own length */
+		{"text", offsetof(kt_manage, text), KT_MANAGE_MAX_NOTICE},
 		{"after", offsetof(kt_manage, after), 64},
 	};
 	struct ctx *c = user;

@@ -613,7 +613,7 @@ int admin_main(const char *db_path, int argc, char **argv)
 	if (strcmp(argv[0], "appointment") && strcmp(argv[0], "client") && strcmp(argv[0], "list") &&
 	    strcmp(argv[0], "device") && strcmp(argv[0], "staff") && strcmp(argv[0], "consent") &&
 	    strcmp(argv[0], "hours") && strcmp(argv[0], "closed") && strcmp(argv[0], "service") &&
-	    strcmp(argv[0], "location"))
+	    strcmp(argv[0], "location") && strcmp(argv[0], "org"))
 		return admin_usage_error("unknown subcommand '%.40s'", argv[0]);
 	if (!db_path)
 		return admin_usage_error("--db FILE is required");
@@ -621,7 +621,8 @@ int admin_main(const char *db_path, int argc, char **argv)
 	bool reads = !strcmp(argv[0], "list") || (argc > 1 && !strcmp(argv[0], "device") && !strcmp(argv[1], "list")) ||
 		     (argc > 1 && !strcmp(argv[0], "consent") && !strcmp(argv[1], "show")) ||
 		     (argc > 1 && !strcmp(argv[0], "hours") && !strcmp(argv[1], "show")) ||
-		     (argc > 1 && !strcmp(argv[0], "location") && !strcmp(argv[1], "list"));
+		     (argc > 1 && !strcmp(argv[0], "location") && !strcmp(argv[1], "list")) ||
+		     (!strcmp(argv[0], "org") && kt_arg_flag(argc, argv, "--show"));
 	if (store_open(db_path, reads ? KT_STORE_READONLY : 0, &st, &msg))
 		return admin_fail("%s: %s", db_path, msg ? msg : "cannot open");
 	/* the audit log names who changed what: edits made here are the operator's */
@@ -634,6 +635,8 @@ int admin_main(const char *db_path, int argc, char **argv)
 		rc = admin_client(st, argc - 1, argv + 1);
 	else if (!strcmp(argv[0], "location"))
 		rc = admin_location(st, argc - 1, argv + 1);
+	else if (!strcmp(argv[0], "org"))
+		rc = admin_org(st, argc - 1, argv + 1);
 	else if (!strcmp(argv[0], "staff") && argc > 1 && (!strcmp(argv[1], "invite") || !strcmp(argv[1], "reset-password")))
 		rc = admin_staff_more(st, argc - 1, argv + 1);
 	else if (!strcmp(argv[0], "device"))

@@ -112,6 +112,13 @@ int portal_admin_main(const char *db, const kt_portal_config *cfg, int argc, cha
 		store_close(st);
 		return rc;
 	}
+	char base[sizeof cfg->portal_url];
+	if (portal_base_url(st, cfg, base, sizeof base)) {
+		fprintf(stderr, "kartoteka-server admin: portal invite: %s\n", KT_PORTAL_NO_URL);
+		sodium_memzero(key, sizeof key);
+		store_close(st);
+		return 1;
+	}
 	store_set_actor(st, "operator", NULL, NULL, 0);
 	rc = portal_issue(st, cfg, key, client, KT_SETUP_INVITE, &expires, &mail_id);
 	sodium_memzero(key, sizeof key);

@@ -12,6 +12,8 @@
 #include <sodium.h>
 #include "cli/init_demo.h"
 #include "kt_util.h"
+#include "domain/erasure.h"
+#include "domain/notice.h"
 
 #define NLOC 2
 #define NSTAFF (1 + NLOC * 4) /* owner + per location manager, reception, 2 specialists */
@@ -522,10 +524,17 @@ static int demo_hash_all(demo_acct *acct, int n)
 static int demo_put_org(demo *d)
 {
 	/* both demo salons are Slovenian businesses */
-	kt_field o[] = {{"name", d->fl->org_name}, {"country", "SI"}, {"currency", "EUR"}, {"language", "sl"}};
+	char *notice = notice_default(d->fl->org_name, d->fl->loc_address[0], d->fl->loc_phone[0],
+				      KT_RETENTION_MONTHS_DEFAULT);
+	kt_field o[] = {{"name", d->fl->org_name}, {"country", "SI"}, {"currency", "EUR"}, {"language", "sl"},
+			{"privacy_notice", notice}};
 	int rc;
+	if (!notice)
+		return KT_ENOMEM;
 	demo_id(d, d->org);
-	if ((rc = store_insert(d->st, "organisation", d->org, NULL, o, NELEM(o), NULL)))
+	rc = store_insert(d->st, "organisation", d->org, NULL, o, NELEM(o), NULL);
+	free(notice);
+	if (rc)
 		return rc;
 	for (int l = 0; l < NLOC; l++) {
 		kt_field f[] = {{"name", d->fl->loc_name[l]},

@@ -86,7 +86,8 @@ static void usage(FILE *f)
 		"trusted_proxy (addresses or ADDR/PREFIX, comma-separated, repeatable), proxy_header,\n"
 		"tls_cert, tls_key (PEM files, as --tls-cert and --tls-key).\n"
 		"Command-line options win over the file.\n"
-		"Portal and mail keys: portal_url, setup_token_hours (72), smtp_url (none: write .eml\n"
+		"Portal and mail keys: portal_url (the web app's base address; default: this server's\n"
+		"own http(s)://HOST:PORT), setup_token_hours (72), smtp_url (none: write .eml\n"
 		"files to spool_dir, default DB.spool), smtp_from, smtp_user, smtp_password,\n"
 		"mail_retry_seconds (60, doubling), mail_max_attempts (8).\n");
 }

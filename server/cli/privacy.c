@@ -14,6 +14,7 @@
 #include "cli/privacy.h"
 #include "domain/resolve.h"
 #include "kt_text.h"
+#include "kt_time.h"
 
 void privacy_usage(FILE *f)
 {
@@ -122,12 +123,20 @@ static int erase_one(kt_store *st, const char *client, const char *by)
 	return KT_OK;
 }
 
+/* The due date as the salon's local date (the day the month ends there),
+ * marked when it has passed. */
 static int print_pending(void *user, const kt_erasure_info *e)
 {
-	char at[KT_TEXT_TIME];
+	char at[KT_TEXT_TIME], zone[RESOLVE_ZONE] = "", due[32];
+	int64_t due_at = erasure_due_at(e->requested_at);
 	(void)user;
 	show_time(e->org_id, e->requested_at, at);
-	printf("%s\t%s\t%s\t%s\n", e->client_id, e->org_id, at, e->requested_by);
+	if (shown_st)
+		resolve_org_zone(shown_st, e->org_id, zone);
+	if (kt_date_format(zone[0] ? zone : "UTC", due_at, due, sizeof due))
+		kt_date_format("UTC", due_at, due, sizeof due);
+	printf("%s\t%s\t%s\t%s%s\t%s\n", e->client_id, e->org_id, at, due, kt_now_ms() > due_at ? " OVERDUE" : "",
+	       e->requested_by);
 	return 0;
 }
 
@@ -289,7 +298,7 @@ int privacy_main(const char *db, int retention_months, int argc, char **argv)
 	else if (erase)
 		rc = (rc = erase_one(st, client, "operator")) ? fail("erase", rc) : 0;
 	else if (pending) {
-		printf("client\torganisation\trequested_at\trequested_by\n");
+		printf("client\torganisation\trequested_at\tdue\trequested_by\n");
 		rc = erasure_list_pending(st, NULL, print_pending, NULL) ? fail("pending", KT_EIO) : 0;
 	} else if (status)
 		rc = cmd_status(st, client);

@@ -52,8 +52,11 @@ void setup_usage(FILE *f)
 		   "`init` (without --demo). What the flags leave out is asked for when stdin is a\n"
 		   "terminal. The owner's password: typed at the prompt (not shown), read from stdin\n"
 		   "with --password-stdin, or else chosen through a link mailed to the owner (the\n"
-		   "server sends it; portal_url and smtp_* in the --config file). On a database that\n"
-		   "is set up already, nothing changes (exit 1).\n"
+		   "server sends it; portal_url and smtp_* in the --config file; without portal_url the\n"
+		   "link points at the address `serve` recorded, and before any serve ran setup says so\n"
+		   "and changes nothing). It also writes a starting privacy notice for the owner to\n"
+		   "edit (admin org privacy-notice). On a database that is set up already, nothing\n"
+		   "changes (exit 1).\n"
 		   "CC: ISO 3166 alpha-2 (SI, AT, DE, PL, FI); CUR: ISO 4217 (EUR, PLN, CHF);\n"
 		   "LANG: ISO 639 (sl, en, de, pl, fi); ZONE: IANA (Europe/Ljubljana)\n"
 		   "exit status: 0 done, 1 failed or set up already, 2 usage\n");
@@ -214,6 +217,15 @@ int setup_main(const kt_portal_config *cfg, int argc, char **argv)
 	} else if (tty && (have_pw = ask_password(pw, sizeof pw)) < 0) {
 		store_close(st);
 		fprintf(stderr, "kartoteka-server setup: input ended; nothing was changed\n");
+		return 1;
+	}
+
+	/* the owner's link needs an address to point at: say so before anything is made */
+	char base[sizeof cfg->portal_url];
+	if (!have_pw && portal_base_url(st, cfg, base, sizeof base)) {
+		store_close(st);
+		fprintf(stderr, "kartoteka-server setup: %s (or give the owner's password with --password-stdin); "
+				"nothing was changed\n", KT_PORTAL_NO_URL);
 		return 1;
 	}
 

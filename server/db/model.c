@@ -11,7 +11,7 @@
 static const kt_col organisation_cols[] = {
 	{"id", KT_COL_TEXT}, {"name", KT_COL_TEXT}, {"version", KT_COL_INT}, {"updated_at", KT_COL_INT},
 	{"field_versions", KT_COL_TEXT}, {"country", KT_COL_TEXT}, {"currency", KT_COL_TEXT},
-	{"language", KT_COL_TEXT},
+	{"language", KT_COL_TEXT}, {"privacy_notice", KT_COL_TEXT},
 };
 static const kt_col location_cols[] = {
 	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"name", KT_COL_TEXT}, {"address", KT_COL_TEXT},

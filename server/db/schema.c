@@ -404,6 +404,10 @@ const char *const kt_migrations[] = {
 	"DROP TABLE setup_token;"
 	"ALTER TABLE setup_token_18 RENAME TO setup_token;"
 	"CREATE INDEX setup_token_client ON setup_token(client_id);",
+	/* 19: the salon's privacy notice (plain text, paragraphs apart by a
+	 * blank line; NULL until the owner sets one), shown to clients in the
+	 * portal. */
+	"ALTER TABLE organisation ADD COLUMN privacy_notice TEXT;",
 };
 
 const int kt_migration_count = sizeof kt_migrations / sizeof kt_migrations[0];

@@ -165,6 +165,34 @@ static int schedule_field(const char *tbl, const char *col, const char *text, ch
 	return -1;
 }
 
+int validate_notice(const char *text, size_t len, char *why, size_t cap)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	int line = 1;
+	bool words = false;
+	if (len > VALIDATE_MAX_NOTICE)
+		return refuse(why, cap, "privacy_notice: at most %d bytes (64 KiB); this one has %zu", VALIDATE_MAX_NOTICE,
+			      len);
+	if (!kt_utf8_valid(s, len))
+		return refuse(why, cap, "privacy_notice: text in UTF-8");
+	for (size_t i = 0; i < len; i++) {
+		/* C0 controls but the newline, DEL, and C1 controls (U+0080..U+009F: C2 80..C2 9F) */
+		bool c1 = s[i] == 0xC2 && i + 1 < len && s[i + 1] >= 0x80 && s[i + 1] <= 0x9F;
+		if ((s[i] < 0x20 && s[i] != '\n') || s[i] == 0x7F || c1)
+			return refuse(why, cap,
+				      "privacy_notice: line %d has a control character (U+%04X); plain text only, "
+				      "paragraphs apart by a blank line",
+				      line, c1 ? s[i + 1] : s[i]);
+		if (s[i] == '\n')
+			line++;
+		else if (s[i] != ' ')
+			words = true;
+	}
+	if (!words)
+		return refuse(why, cap, "privacy_notice: empty; clear the notice instead");
+	return KT_OK;
+}
+
 int validate_field(const kt_table *t, const char *col, const char *text, char *why, size_t cap)
 {
 	static const char *const statuses[] = {"booked", "confirmed", "cancelled", "no_show", "done", NULL};
@@ -204,6 +232,8 @@ int validate_field(const kt_table *t, const char *col, const char *text, char *w
 	}
 	if (ends_with(col, "_id") && !kt_uuid_valid(text, strlen(text)))
 		return refuse(why, cap, "%s must be an id (a UUID in canonical lower-case form)", col);
+	if (!strcmp(tbl, "organisation") && !strcmp(col, "privacy_notice"))
+		return validate_notice(text, strlen(text), why, cap);
 	if (!strcmp(col, "birthday")) {
 		char limit[11];
 		tomorrow(limit);

@@ -34,6 +34,13 @@ int validate_weekday(const char *name);
 #define VALIDATE_MAX_BUFFER 240 /* minutes of buffer time after a service */
 #define VALIDATE_MAX_REASON 500
 
+/* organisation.privacy_notice: plain text of at most VALIDATE_MAX_NOTICE
+ * bytes of UTF-8 with something besides white space in it, no control
+ * characters besides the newline (paragraphs are apart by a blank line).
+ * KT_OK, or KT_EINVALID with why naming the line and the rule. */
+#define VALIDATE_MAX_NOTICE (64 * 1024)
+int validate_notice(const char *text, size_t len, char *why, size_t cap) KT_MUST_CHECK;
+
 /* One plain deliverable address (local@domain; no lists, spaces, angle
  * brackets, quotes or control characters). */
 bool validate_mail_address(const char *addr);

@@ -7,11 +7,38 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <jansson.h>
 #include "db/audit.h"
 #include "domain/erasure.h"
 #include "domain/revoke.h"
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int64_t erasure_due_at(int64_t requested_at)
+{
+	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	time_t t = (time_t)(requested_at / 1000);
+	struct tm tm;
+	if (requested_at < 0 || !gmtime_r(&t, &tm))
+		return requested_at;
+	int64_t y = tm.tm_year + 1900, y2 = y + (tm.tm_mon == 11);
+	int m = tm.tm_mon + 1, m2 = m % 12 + 1, d2 = tm.tm_mday;
+	int last = mdays[m2 - 1] + (m2 == 2 && ((y2 % 4 == 0 && y2 % 100 != 0) || y2 % 400 == 0));
+	if (d2 > last)
+		d2 = last;
+	return requested_at + (days_from_civil(y2, m2, d2) - days_from_civil(y, m, tm.tm_mday)) * 86400000LL;
+}
 
 #define PLACEHOLDER_NAME "Erased client"
 

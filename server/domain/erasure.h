@@ -27,6 +27,11 @@
  * when there is no such client, KT_EINVALID for the placeholder. */
 int erasure_request(kt_store *st, const char *client_id, const char *by, int64_t *requested_at) KT_MUST_CHECK;
 
+/* When a request made at requested_at must be answered: one calendar
+ * month later (GDPR Art. 12(3)), in UTC, at the same time of day; from
+ * the 31st (or 29th, 30th) of a month to a shorter one, its last day. */
+int64_t erasure_due_at(int64_t requested_at);
+
 typedef struct kt_erasure_result {
 	int64_t id;        /* erasure table row */
 	int64_t seq;       /* change-log seq of its last change */

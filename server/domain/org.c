@@ -2,6 +2,7 @@
  * languages: no lists of our own. Reads go to SQL through store_prepare;
  * every change goes through store_insert/store_update (change log + audit). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unicode/ucal.h>
@@ -9,6 +10,8 @@
 #include <unicode/uloc.h>
 #include <unicode/ustring.h>
 #include "kt_mp.h"
+#include "domain/erasure.h"
+#include "domain/notice.h"
 #include "domain/org.h"
 #include "domain/policy.h"
 #include "db/validate.h"
@@ -160,13 +163,20 @@ int org_setup(kt_store *st, const kt_setup_args *a, kt_setup_ids *ids, char *err
 	kt_uuid7(ids->org);
 	kt_uuid7(ids->location);
 	kt_uuid7(ids->owner);
+	/* a starting privacy notice, marked as one, that the owner edits */
+	char *notice = notice_default(a->business, a->location.address, a->location.phone,
+				      KT_RETENTION_MONTHS_DEFAULT);
+	if (!notice)
+		return store_end(st, kt_fail(err, errlen, KT_ENOMEM, "out of memory"), err, errlen);
 	kt_field of[] = {{"name", a->business}, {"country", a->country}, {"currency", a->currency},
-			 {"language", a->language}};
+			 {"language", a->language}, {"privacy_notice", notice}};
 	kt_field lf[] = {{"name", a->location.name}, {"address", a->location.address},
 			 {"phone", a->location.phone}, {"time_zone", a->location.time_zone}};
 	kt_field sf[] = {{"display_name", a->owner_name}, {"email", a->owner_email}, {"role", "owner"},
 			 {"active", "1"}};
-	if ((rc = store_insert(st, "organisation", ids->org, NULL, of, 4, NULL)) ||
+	rc = store_insert(st, "organisation", ids->org, NULL, of, 5, NULL);
+	free(notice);
+	if (rc ||
 	    (rc = store_insert(st, "location", ids->location, ids->org, lf, 4, NULL)) ||
 	    (rc = store_insert(st, "staff", ids->owner, ids->org, sf, 4, NULL)) ||
 	    (rc = store_link_staff_location(st, ids->owner, ids->location, true)))

@@ -26,6 +26,7 @@ const kt_policy_entry kt_policy[] = {
 	ROW("organisation", "country",           Y, Y, Y, Y, Y),
 	ROW("organisation", "currency",          Y, Y, Y, Y, Y),
 	ROW("organisation", "language",          Y, Y, Y, Y, Y),
+	ROW("organisation", "privacy_notice",    Y, Y, Y, Y, Y),
 
 	ROW("location", "id",                    M, M, M, M, M),
 	ROW("location", "org_id",                N, N, N, N, N),
@@ -405,7 +406,8 @@ static const struct {
 	{KT_ACT_MARK_DEVICE_LOST, "manage mark_device_lost", {ORG, NO, NO, NO, NO}, ""},
 	{KT_ACT_DEACTIVATE_STAFF, "manage deactivate_staff", {ORG, TEAM, NO, NO, NO}, "never oneself"},
 	{KT_ACT_EXPORT_CLIENT, "privacy export", {ORG, KNOWN, NO, NO, SELF}, ""},
-	{KT_ACT_REQUEST_ERASURE, "privacy erasure_request", {NO, NO, NO, NO, SELF}, ""},
+	{KT_ACT_REQUEST_ERASURE, "privacy erasure_request; erasure_status of one's own request", {NO, NO, NO, NO, SELF},
+	 "state and dates only"},
 	{KT_ACT_ERASE_CLIENT, "privacy erase", {ORG, NO, NO, NO, NO}, ""},
 	{KT_ACT_SEE_ERASURES, "privacy erasure_pending, erasure_status", {ORG, NO, NO, NO, NO}, ""},
 	{KT_ACT_RECORD_CONSENT, "record a consent: marketing_email, marketing_sms, birthday_greetings, review_requests",
@@ -435,6 +437,8 @@ static const struct {
 	{KT_ACT_MERGE_CLIENTS, "manage merge_clients", {ORG, KNOWN, NO, NO, NO}, "both cards"},
 	{KT_ACT_FIND_CLIENTS, "manage find_clients", {ORG, KNOWN, KNOWN, NO, NO},
 	 "by name, phone or e-mail; names and ids of cards they may see"},
+	{KT_ACT_SET_PRIVACY_NOTICE, "manage set_privacy_notice", {ORG, NO, NO, NO, NO},
+	 "the organisation's privacy notice, which clients read"},
 };
 #undef NO
 #undef ORG

@@ -104,6 +104,7 @@ typedef enum kt_action {
 	KT_ACT_SET_STAFF_LOCATIONS, /* change where a staff member works */
 	KT_ACT_MERGE_CLIENTS,    /* two cards of one person become one (clients.h) */
 	KT_ACT_FIND_CLIENTS,     /* server-side search by name, phone or e-mail */
+	KT_ACT_SET_PRIVACY_NOTICE, /* the organisation's privacy notice (org.h) */
 	KT_ACTION_COUNT
 } kt_action;
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 #include <sodium.h>
 #include "db/audit.h"
 #include "domain/mail.h"
@@ -22,7 +23,7 @@
 void portal_config_defaults(kt_portal_config *c)
 {
 	memset(c, 0, sizeof *c);
-	snprintf(c->portal_url, sizeof c->portal_url, "https://portal.example/setup");
+	/* portal_url stays empty: links then point at the address serve recorded (portal_base_url) */
 	c->setup_token_hours = 72;
 	snprintf(c->smtp_from, sizeof c->smtp_from, "kartoteka@localhost");
 	c->mail_retry_s = 60;
@@ -40,6 +41,48 @@ static int set_str(char *dst, size_t cap, const char *v, const char **why)
 	return 0;
 }
 
+/* Older configs named the setup page itself (".../setup"): the base is
+ * what comes before it. Trailing slashes go too, as links add "/setup". */
+static void portal_url_trim(char *u)
+{
+	size_t n = strlen(u);
+	while (n > 0 && u[n - 1] == '/')
+		u[--n] = 0;
+	if (n >= 6 && !strcmp(u + n - 6, "/setup"))
+		u[n -= 6] = 0;
+	while (n > 0 && u[n - 1] == '/')
+		u[--n] = 0;
+}
+
+int portal_base_url(kt_store *st, const kt_portal_config *cfg, char *out, size_t cap)
+{
+	size_t len = 0;
+	if (cfg && cfg->portal_url[0]) {
+		snprintf(out, cap, "%s", cfg->portal_url);
+		return KT_OK;
+	}
+	if (cap < 2 || store_meta_get(st, KT_META_PORTAL_URL, out, cap - 1, &len) || !len)
+		return KT_ENOT_FOUND;
+	out[len] = 0;
+	return KT_OK;
+}
+
+int portal_record_url(kt_store *st, const kt_portal_config *cfg, bool tls, const char *host, int port)
+{
+	char own[1100], name[256];
+	const char *base = cfg && cfg->portal_url[0] ? cfg->portal_url : own;
+	/* a wildcard listen address is no place to send a browser: the machine's name is */
+	if (!*host || !strcmp(host, "0.0.0.0") || !strcmp(host, "::")) {
+		if (gethostname(name, sizeof name - 1))
+			snprintf(name, sizeof name, "localhost");
+		name[sizeof name - 1] = 0;
+		host = name;
+	}
+	snprintf(own, sizeof own, strchr(host, ':') ? "%s://[%s]:%d" : "%s://%s:%d", tls ? "https" : "http", host,
+		 port);
+	return store_meta_set(st, KT_META_PORTAL_URL, base, strlen(base));
+}
+
 static int set_num(double *dst, const char *v, double min, double max, const char **why)
 {
 	char *end;
@@ -54,8 +97,24 @@ static int set_num(double *dst, const char *v, double min, double max, const cha
 
 int portal_config_set(kt_portal_config *c, const char *k, const char *v, const char **why)
 {
-	if (!strcmp(k, "portal_url"))
-		return set_str(c->portal_url, sizeof c->portal_url, v, why);
+	if (!strcmp(k, "portal_url")) {
+		if (!*v) { /* empty: unset, the address serve records */
+			c->portal_url[0] = 0;
+			return 0;
+		}
+		if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) {
+			*why = "portal_url starts with https:// or http://";
+			return -1;
+		}
+		if (strpbrk(v, "?# ")) {
+			*why = "portal_url is the web app's base address, without '?', '#' or spaces";
+			return -1;
+		}
+		if (set_str(c->portal_url, sizeof c->portal_url, v, why))
+			return -1;
+		portal_url_trim(c->portal_url);
+		return 0;
+	}
 	if (!strcmp(k, "setup_token_hours"))
 		return set_num(&c->setup_token_hours, v, 1e-6, 24 * 365, why);
 	if (!strcmp(k, "smtp_url")) {
@@ -144,24 +203,23 @@ static int exec_text(kt_store *st, const char *sql, const char *a, int64_t b)
 }
 
 /* The mail text. Plain, short, with the one link in it. */
-static char *mail_body(const kt_portal_config *cfg, kt_setup_kind kind, const char *name, const char *salon,
+static char *mail_body(const char *base, kt_setup_kind kind, const char *name, const char *salon,
 		       const char *token_hex, const char *until)
 {
 	char *out = NULL;
-	const char *sep = strchr(cfg->portal_url, '?') ? "&" : "?";
 	int n = kind == KT_SETUP_INVITE
 			? asprintf(&out,
 				   "Hello %s,\n\n%s invites you to its client portal, where you can see your "
-				   "appointments and visits.\n\nChoose your password here:\n%s%stoken=%s\n\n"
+				   "appointments and visits.\n\nChoose your password here:\n%s/setup#token=%s\n\n"
 				   "The link works once, until %s.\nIf you did not expect this e-mail, you can "
 				   "ignore it.\n",
-				   name, salon, cfg->portal_url, sep, token_hex, until)
+				   name, salon, base, token_hex, until)
 			: asprintf(&out,
 				   "Hello %s,\n\nsomeone (we hope you) asked to reset your password for the client "
-				   "portal of %s.\n\nChoose a new password here:\n%s%stoken=%s\n\n"
+				   "portal of %s.\n\nChoose a new password here:\n%s/setup#token=%s\n\n"
 				   "The link works once, until %s.\nIf you did not ask for this, ignore this "
 				   "e-mail: your password stays as it is.\n",
-				   name, salon, cfg->portal_url, sep, token_hex, until);
+				   name, salon, base, token_hex, until);
 	return n < 0 ? NULL : out;
 }
 
@@ -241,9 +299,11 @@ int portal_issue(kt_store *st, const kt_portal_config *cfg, const uint8_t token_
 	randombytes_buf(tok, sizeof tok);
 	kt_hex(hex, tok, sizeof tok);
 	crypto_generichash(th, sizeof th, tok, sizeof tok, token_key, 32);
-	char until[80];
+	char until[80], base[sizeof cfg->portal_url];
+	if ((rc = portal_base_url(st, cfg, base, sizeof base)))
+		goto out;
 	resolve_time_text(st, client.org, exp, until, sizeof until);
-	if (!(body = mail_body(cfg, kind, name ? name : "", salon ? salon : "your salon", hex, until))) {
+	if (!(body = mail_body(base, kind, name ? name : "", salon ? salon : "your salon", hex, until))) {
 		rc = KT_ENOMEM;
 		goto out;
 	}
@@ -459,17 +519,16 @@ out:
 	return rc;
 }
 
-static char *confirm_body(const kt_portal_config *cfg, const char *name, const char *salon, const char *token_hex,
+static char *confirm_body(const char *base, const char *name, const char *salon, const char *token_hex,
 			  const char *until)
 {
 	char *out = NULL;
-	const char *sep = strchr(cfg->portal_url, '?') ? "&" : "?";
 	if (asprintf(&out,
 		     "Hello %s,\n\nthis address was entered as your e-mail address at %s. Your client portal "
 		     "account is paused until you confirm it: open this link and enter your current portal "
-		     "password:\n%s%sconfirm_email=%s\n\nThe link works once, until %s.\nIf this is not your "
+		     "password:\n%s/confirm-email#token=%s\n\nThe link works once, until %s.\nIf this is not your "
 		     "account, ignore this e-mail.\n",
-		     name, salon, cfg->portal_url, sep, token_hex, until) < 0)
+		     name, salon, base, token_hex, until) < 0)
 		return NULL;
 	return out;
 }
@@ -497,9 +556,11 @@ static int plan_one(kt_store *st, const kt_portal_config *cfg, const uint8_t key
 		randombytes_buf(tok, sizeof tok);
 		kt_hex(hex, tok, sizeof tok);
 		crypto_generichash(th, sizeof th, tok, sizeof tok, key, 32);
-		char until[80];
+		char until[80], base[sizeof cfg->portal_url];
+		if ((rc = portal_base_url(st, cfg, base, sizeof base)))
+			goto out;
 		resolve_time_text(st, client.org, exp, until, sizeof until);
-		if (!(body = confirm_body(cfg, name ? name : "", salon ? salon : "your salon", hex, until))) {
+		if (!(body = confirm_body(base, name ? name : "", salon ? salon : "your salon", hex, until))) {
 			rc = KT_ENOMEM;
 			goto out;
 		}

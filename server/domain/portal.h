@@ -13,7 +13,8 @@
 
 /* Serve config keys (main.c reads the file, portal_config_set applies). */
 typedef struct kt_portal_config {
-	char portal_url[1024];   /* portal_url: the setup link is this + "?token=" + token */
+	char portal_url[1024];   /* portal_url: the web app's base address ("" = the one serve recorded);
+				    links are this + "/setup#token=" + token; a trailing "/setup" is cut */
 	double setup_token_hours;/* setup_token_hours: link lifetime (default 72; fractions allowed) */
 	char smtp_url[512];      /* smtp_url: e.g. smtp://127.0.0.1:2525; "" = write to spool_dir */
 	char smtp_from[256];     /* smtp_from: envelope and From: address */
@@ -32,6 +33,19 @@ void portal_config_defaults(kt_portal_config *c);
 int portal_config_set(kt_portal_config *c, const char *key, const char *value, const char **why);
 /* Fill what depends on the database path (spool_dir). */
 void portal_config_finish(kt_portal_config *c, const char *db_path);
+
+/* The web app's base address that links start with: cfg->portal_url when
+ * configured, else the one `serve` recorded in the database at its start.
+ * KT_OK, or KT_ENOT_FOUND when there is neither (KT_PORTAL_NO_URL says so). */
+int portal_base_url(kt_store *st, const kt_portal_config *cfg, char *out, size_t cap) KT_MUST_CHECK;
+/* serve, once bound: record the address links point at, so that admin
+ * commands in other processes mail the same one: the configured
+ * portal_url, else its own http(s)://HOST:PORT. */
+int portal_record_url(kt_store *st, const kt_portal_config *cfg, bool tls, const char *host, int port) KT_MUST_CHECK;
+#define KT_META_PORTAL_URL "portal_url"
+#define KT_PORTAL_NO_URL                                                                                    \
+	"no portal address for the link: set portal_url in the --config file, or start "                  \
+	"`kartoteka-server serve` on this database once (it records its own address)"
 
 #define KT_SETUP_TOKEN_BYTES 32
 

@@ -16,23 +16,22 @@
 #include "domain/resolve.h"
 #include "kt_text.h"
 
-static char *link_body(const kt_portal_config *cfg, kt_setup_kind kind, const char *name, const char *salon,
+static char *link_body(const char *base, kt_setup_kind kind, const char *name, const char *salon,
 		       const char *role, const char *hex, const char *until)
 {
 	char *out = NULL;
-	const char *sep = strchr(cfg->portal_url, '?') ? "&" : "?";
 	int n = kind == KT_SETUP_INVITE
 			? asprintf(&out,
 				   "Hello %s,\n\n%s has added you to Kartoteka as %s.\n\nChoose your password here:\n"
-				   "%s%stoken=%s\n\nThe link works once, until %s.\nIf you did not expect this e-mail, "
+				   "%s/setup#token=%s\n\nThe link works once, until %s.\nIf you did not expect this e-mail, "
 				   "you can ignore it.\n",
-				   name, salon, role, cfg->portal_url, sep, hex, until)
+				   name, salon, role, base, hex, until)
 			: asprintf(&out,
 				   "Hello %s,\n\na new password was requested for your staff account at %s.\n\n"
-				   "Choose it here:\n%s%stoken=%s\n\nThe link works once, until %s. Your current "
+				   "Choose it here:\n%s/setup#token=%s\n\nThe link works once, until %s. Your current "
 				   "password works until then; once you choose a new one, every device signed in as "
 				   "you is signed out.\n",
-				   name, salon, cfg->portal_url, sep, hex, until);
+				   name, salon, base, hex, until);
 	return n < 0 ? NULL : out;
 }
 
@@ -44,9 +43,12 @@ static int issue_in_tx(kt_store *st, const kt_portal_config *cfg, const uint8_t 
 {
 	uint8_t tok[KT_SETUP_TOKEN_BYTES], th[32];
 	char hex[2 * KT_SETUP_TOKEN_BYTES + 1], salon[256] = "your salon", after[64], *body;
+	char base[sizeof cfg->portal_url];
 	int64_t now = kt_now_ms(), exp = now + (int64_t)(cfg->setup_token_hours * 3600.0 * 1000.0);
+	int rc = portal_base_url(st, cfg, base, sizeof base);
+	if (rc)
+		return rc;
 	sqlite3_stmt *q = store_prepare(st, "SELECT name FROM organisation WHERE id = ?1");
-	int rc;
 
 	if (!q)
 		return KT_EIO;
@@ -59,7 +61,7 @@ static int issue_in_tx(kt_store *st, const kt_portal_config *cfg, const uint8_t 
 	crypto_generichash(th, sizeof th, tok, sizeof tok, key, 32);
 	char until[80];
 	resolve_time_text(st, org, exp, until, sizeof until);
-	if (!(body = link_body(cfg, kind, name, salon, role, hex, until))) {
+	if (!(body = link_body(base, kind, name, salon, role, hex, until))) {
 		rc = KT_ENOMEM;
 		goto out;
 	}
@@ -194,7 +196,9 @@ int staff_invite(kt_store *st, const kt_principal *by, const kt_portal_config *c
 	}
 	if (!rc)
 		rc = issue_in_tx(st, cfg, token_key, org, id_out, a->name, a->email, a->role, KT_SETUP_INVITE, expires);
-	if (rc && (!err || !err[0]))
+	if (rc == KT_ENOT_FOUND && (!err || !err[0]))
+		kt_fail(err, errlen, rc, "%s; nothing was saved", KT_PORTAL_NO_URL);
+	else if (rc && (!err || !err[0]))
 		kt_fail(err, errlen, rc, "could not save (%s)", kt_strerror(rc));
 	return store_end(st, rc, NULL, 0);
 }
@@ -233,7 +237,9 @@ int staff_send_link(kt_store *st, const kt_principal *by, const kt_portal_config
 	if (!active)
 		return store_end(st, kt_fail(err, errlen, KT_EINVALID, "the staff member is deactivated; no link is sent"), NULL, 0);
 	rc = issue_in_tx(st, cfg, token_key, org, staff_id, name, email, role, kind, expires);
-	if (rc)
+	if (rc == KT_ENOT_FOUND)
+		kt_fail(err, errlen, rc, "%s", KT_PORTAL_NO_URL);
+	else if (rc)
 		kt_fail(err, errlen, rc, "could not queue the link (%s)", kt_strerror(rc));
 	return store_end(st, rc, NULL, 0);
 }

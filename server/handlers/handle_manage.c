@@ -2,11 +2,13 @@
  * managers: manage) and a device signing itself out (logout). The
  * connections a revocation concerns are closed by revoke_poll
  * (after_commit.c), whoever wrote it. */
+#include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
 #include "sync/after_commit.h"
 #include "domain/clients.h"
 #include "domain/mail.h"
+#include "domain/notice.h"
 #include "domain/org.h"
 #include "domain/revoke.h"
 #include "domain/staff.h"
@@ -208,6 +210,12 @@ static bool setup_op(kt_session *s, const kt_manage *m)
 		rc = staff_set_role(srv->st, p, id, field(&m->role, role, sizeof role), err, sizeof err);
 		break;
 	case 6: {
+		if (m->text.len > KT_MANAGE_MAX_TEXT) {
+			snprintf(err, sizeof err, "text: at most %d bytes", KT_MANAGE_MAX_TEXT);
+			session_error(s, KT_ETOO_LARGE, err, "manage", false);
+			store_set_actor(srv->st, "system", NULL, NULL, 0);
+			return true;
+		}
 		kt_mpw body;
 		struct pack_ctx pc = {&body, 0};
 		char next[KT_UUID_LEN + 1];
@@ -237,6 +245,46 @@ static bool setup_op(kt_session *s, const kt_manage *m)
 	return true;
 }
 
+/* set_privacy_notice {text}: the organisation's notice; "" clears it. The
+ * text can be 64 KiB, so it is copied whole, not through field(). */
+static bool notice_op(kt_session *s, const kt_manage *m)
+{
+	kt_server *srv = s->srv;
+	const kt_principal *p = &s->principal;
+	char err[256] = "", *text = NULL;
+	int rc;
+	if (!kt_mp_str_eq(m->op.s, m->op.len, "set_privacy_notice"))
+		return false;
+	if (!policy_may(p, KT_ACT_SET_PRIVACY_NOTICE)) {
+		session_error(s, KT_EDENIED, "only owners set the privacy notice", "manage", false);
+		return true;
+	}
+	if (!m->text.s) {
+		session_error(s, KT_EINVALID, "text: the privacy notice as plain text, or \"\" to clear it", "manage",
+			      false);
+		return true;
+	}
+	if (m->text.len && memchr(m->text.s, 0, m->text.len)) {
+		session_error(s, KT_EINVALID, "text: plain text without NUL characters", "manage", false);
+		return true;
+	}
+	if (m->text.len && !(text = strndup(m->text.s, m->text.len))) {
+		session_error(s, KT_ENOMEM, NULL, "manage", false);
+		return true;
+	}
+	store_set_actor(srv->st, "staff", p->id, s->device, 0);
+	rc = notice_set(srv->st, p, p->org, text, err, sizeof err);
+	store_set_actor(srv->st, "system", NULL, NULL, 0);
+	free(text);
+	if (rc) {
+		session_error(s, rc, err[0] ? err : NULL, "manage", false);
+		return true;
+	}
+	answer_done(s, "set_privacy_notice", p->org, 0, -1, NULL);
+	after_commit(srv); /* every device of the organisation gets the new row */
+	return true;
+}
+
 /* May p do any of the manage ops? Asked before the op is read, so that
  * who may not manage at all hears that rather than about the op. */
 static bool may_manage(const kt_principal *p)
@@ -244,7 +292,8 @@ static bool may_manage(const kt_principal *p)
 	static const kt_action ops[] = {KT_ACT_LIST_DEVICES, KT_ACT_SIGN_OUT_DEVICE, KT_ACT_REVOKE_DEVICE,
 					KT_ACT_MARK_DEVICE_LOST, KT_ACT_DEACTIVATE_STAFF, KT_ACT_MANAGE_LOCATION,
 					KT_ACT_INVITE_STAFF, KT_ACT_RESET_STAFF_PASSWORD, KT_ACT_MERGE_CLIENTS,
-					KT_ACT_FIND_CLIENTS, KT_ACT_SET_STAFF_ROLE, KT_ACT_SET_STAFF_LOCATIONS};
+					KT_ACT_FIND_CLIENTS, KT_ACT_SET_STAFF_ROLE, KT_ACT_SET_STAFF_LOCATIONS,
+					KT_ACT_SET_PRIVACY_NOTICE};
 	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
 		if (policy_may(p, ops[i]))
 			return true;
@@ -269,7 +318,7 @@ int handle_manage(kt_session *s, const unsigned char *buf, size_t len)
 		session_error(s, KT_EDENIED, "only owners and managers manage devices and staff", "manage", false);
 		return 0;
 	}
-	if (setup_op(s, &m))
+	if (setup_op(s, &m) || notice_op(s, &m))
 		return 0;
 	bool list = kt_mp_str_eq(m.op.s, m.op.len, "list_devices");
 	bool sign_out = kt_mp_str_eq(m.op.s, m.op.len, "sign_out_device");
@@ -280,7 +329,7 @@ int handle_manage(kt_session *s, const unsigned char *buf, size_t len)
 		session_error(s, KT_EINVALID,
 			      "op is list_devices, sign_out_device, revoke_device, mark_device_lost, deactivate_staff, "
 			      "create_location, edit_location, close_location, invite_staff, reset_staff_password, "
-			      "merge_clients, find_clients, set_staff_role or set_staff_locations",
+			      "merge_clients, find_clients, set_staff_role, set_staff_locations or set_privacy_notice",
 			      "manage", false);
 		return 0;
 	}

@@ -160,6 +160,7 @@ static void op_erasure_request(kt_session *s, kt_privacy *m)
 	kt_mpw_init(&r.body);
 	pair_str(&r, "status", "pending");
 	pair_int(&r, "requested_at", at);
+	pair_int(&r, "due_at", erasure_due_at(at));
 	send_reply(s, m, &r);
 	kt_mpw_free(&r.body);
 }
@@ -237,11 +238,13 @@ struct list_ctx {
 static int pack_pending(void *user, const kt_erasure_info *e)
 {
 	struct list_ctx *c = user;
-	kt_mpw_map(c->w, 3);
+	kt_mpw_map(c->w, 4);
 	kt_mpw_str(c->w, "client");
 	kt_mpw_str(c->w, e->client_id);
 	kt_mpw_str(c->w, "requested_at");
 	kt_mpw_int(c->w, e->requested_at);
+	kt_mpw_str(c->w, "due_at");
+	kt_mpw_int(c->w, erasure_due_at(e->requested_at));
 	kt_mpw_str(c->w, "requested_by");
 	kt_mpw_str(c->w, e->requested_by);
 	c->n++;
@@ -281,6 +284,7 @@ static int pack_info(void *user, const kt_erasure_info *e)
 	struct status_ctx *c = user;
 	pair_str(c->r, "status", e->status);
 	pair_int(c->r, "requested_at", e->requested_at);
+	pair_int(c->r, "due_at", erasure_due_at(e->requested_at));
 	pair_str(c->r, "requested_by", e->requested_by);
 	kt_mpw_str(&c->r->body, "confirmed_by");
 	e->confirmed_by[0] ? kt_mpw_str(&c->r->body, e->confirmed_by) : kt_mpw_nil(&c->r->body);
@@ -307,12 +311,61 @@ static int pack_status_device(void *user, const kt_erasure_device *d)
 	return 0;
 }
 
+/* The newest erasure row of a client: whether it is an open request, and when. */
+struct own_ctx {
+	bool pending;
+	int64_t requested_at;
+};
+
+static int own_info(void *user, const kt_erasure_info *e)
+{
+	struct own_ctx *c = user;
+	c->pending = !strcmp(e->status, "pending");
+	c->requested_at = e->requested_at;
+	return 0;
+}
+
+/* A client asks about their own request: its state and dates only, none
+ * of the devices or staff an owner's answer names. */
+static void op_own_status(kt_session *s, kt_privacy *m)
+{
+	kt_principal *p = &s->principal;
+	struct own_ctx c = {false, 0};
+	reply r = {.npairs = 0};
+	int rc;
+	if (!may(s, KT_ACT_REQUEST_ERASURE, "the erasure status is the client's own; owners ask with client"))
+		return;
+	if (m->client.s && !kt_mp_str_eq(m->client.s, m->client.len, p->id)) {
+		session_error(s, KT_EDENIED, "a client may ask only about their own erasure request", "privacy", false);
+		return;
+	}
+	rc = erasure_status(s->srv->st, p->id, p->org, own_info, noop_dev, &c);
+	if (rc == KT_OK && !c.pending)
+		rc = KT_ENOT_FOUND;
+	if (rc) {
+		session_error(s, rc == KT_ENOT_FOUND ? rc : KT_EIO,
+			      rc == KT_ENOT_FOUND ? "you have no open erasure request" : NULL, "privacy", false);
+		return;
+	}
+	m->client.s = NULL; /* the answer names no one: it is the asker's */
+	kt_mpw_init(&r.body);
+	pair_str(&r, "status", "pending");
+	pair_int(&r, "requested_at", c.requested_at);
+	pair_int(&r, "due_at", erasure_due_at(c.requested_at));
+	send_reply(s, m, &r);
+	kt_mpw_free(&r.body);
+}
+
 static void op_status(kt_session *s, kt_privacy *m)
 {
 	char id[KT_UUID_LEN + 1];
 	reply r = {.npairs = 0};
 	struct status_ctx c = {.r = &r};
 	int rc;
+	if (s->principal.is_client) {
+		op_own_status(s, m);
+		return;
+	}
 	if (!may(s, KT_ACT_SEE_ERASURES, "only owners see the erasure status") || !client_arg(s, m, id))
 		return;
 	kt_mpw_init(&r.body);

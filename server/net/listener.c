@@ -559,6 +559,9 @@ int server_run(const kt_serve_opts *o)
 		portal_config_finish(&defaults, o->db_path);
 		srv.portal_cfg = &defaults;
 	}
+	/* links in mails that admin commands queue point where this server is */
+	if (portal_record_url(srv.st, srv.portal_cfg, o->tls_cert != NULL, host, srv.port))
+		kt_warn("could not record the portal address in the database");
 	if ((rc = portal_start(&srv))) {
 		fprintf(stderr, "kartoteka-server: cannot start the portal and mail workers\n");
 		rc = 1;

@@ -14,7 +14,7 @@ static const struct {
 	const char *tbl;
 	const char *fields[5];
 } read_fields[] = {
-#define ORG_FIELDS "name,updated_at,country,currency,language"
+#define ORG_FIELDS "name,updated_at,country,currency,language,privacy_notice"
 	{"organisation", {ORG_FIELDS, ORG_FIELDS, ORG_FIELDS, ORG_FIELDS, ORG_FIELDS}},
 #undef ORG_FIELDS
 	{"location",

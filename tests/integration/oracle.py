@@ -10,7 +10,8 @@ from ktcrypt import Keyring
 STAFF_ROLES = ("owner", "manager", "reception", "specialist")
 
 FIELDS = {
-    "organisation": {r: ["name", "updated_at", "country", "currency", "language"] for r in STAFF_ROLES + ("client",)},
+    "organisation": {r: ["name", "updated_at", "country", "currency", "language",
+                                     "privacy_notice"] for r in STAFF_ROLES + ("client",)},
     "location": {r: ["name", "address", "phone", "time_zone", "updated_at", "closed_at"]
                  for r in STAFF_ROLES + ("client",)},
     "staff": {

@@ -39,6 +39,7 @@ SERVER_COMMANDS = [
     ["admin", "--db", "DB", "staff", "invite"], ["admin", "--db", "DB", "staff", "reset-password"],
     ["admin", "--db", "DB", "client", "create"], ["admin", "--db", "DB", "client", "edit"],
     ["admin", "--db", "DB", "client", "merge"], ["admin", "--db", "DB", "client", "find"],
+    ["admin", "--db", "DB", "org"], ["admin", "--db", "DB", "org", "privacy-notice"],
 ]
 CLIENT_COMMANDS = [
     [], ["login"], ["sync"], ["watch"], ["ls"], ["show"], ["status"], ["logout"],

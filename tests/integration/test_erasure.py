@@ -4,16 +4,28 @@ kartoteka-client caches, raw protocol peers for the calls and bad input.
 The tests read only ids, times and statuses from the database file (personal
 columns are ciphertext once the store encrypts them)."""
 import asyncio
+import calendar
 import json
 import os
 import sqlite3
 import subprocess
 import time
 import uuid
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
 
 import kt_harness as h
 
 A, B = "Lepota Center", "Lepota Maribor"
+
+
+def _month_later(ms):
+    """One calendar month after instant ms, in UTC; the 31st to a shorter
+    month is its last day (the server's rule, written out on its own)."""
+    t = datetime.fromtimestamp(ms / 1000, timezone.utc)
+    y, m = (t.year + 1, 1) if t.month == 12 else (t.year, t.month + 1)
+    d = min(t.day, calendar.monthrange(y, m)[1])
+    return ms + (date(y, m, d) - t.date()).days * 86400000
 
 
 def privacy(db, *args, config=None):
@@ -398,10 +410,14 @@ class PrivacyCallsTest(h.DemoServerTest):
         async def go():
             c = await self.signed_in(acc)
             me = c.principal["id"]
+            self.none_yet = await self.call(c, "erasure_status")
             req = await self.call(c, "erasure_request")
             again = await self.call(c, "erasure_request", me)
+            self.own = [await self.call(c, "erasure_status"), await self.call(c, "erasure_status", me)]
             o = await self.signed_in(owner)
+            self.own.append(await self.call(c, "erasure_status", o.principal["id"]))  # not theirs
             pending = await self.call(o, "erasure_pending")
+            self.owner_view = await self.call(o, "erasure_status", me)
             self.cli_pending = privacy(self.db, "pending").stdout.splitlines()
             refused = []
             for who in (mgr, rec):
@@ -426,7 +442,22 @@ class PrivacyCallsTest(h.DemoServerTest):
                          ("privacy_result", "erasure_request", me, "pending"))
         self.assertEqual(again["requested_at"], req["requested_at"])      # one open request
         self.assertEqual([(e["client"], e["requested_by"]) for e in pending["erasures"]], [(me, "client:" + me)])
-        self.assertEqual([l.split("\t")[0::3] for l in self.cli_pending[1:]], [[me, "client:" + me]])
+        # the answer is due one calendar month after the request (GDPR Art. 12(3)), in UTC
+        due = _month_later(req["requested_at"])
+        self.assertEqual((req["due_at"], pending["erasures"][0]["due_at"], self.owner_view["due_at"]), (due,) * 3)
+        # the client sees their own request: its state and dates, nothing of devices or staff
+        self.assertEqual((self.none_yet["t"], self.none_yet["code"], self.none_yet["re"]),
+                         ("error", "not_found", "privacy"))
+        for m in self.own[:2]:
+            self.assertEqual(m, {"t": "privacy_result", "op": "erasure_status", "status": "pending",
+                                 "requested_at": req["requested_at"], "due_at": due})
+        self.assertEqual((self.own[2]["code"], self.own[2]["re"]), ("forbidden", "privacy"))
+        self.assertIn("devices", self.owner_view)
+        self.assertEqual(self.cli_pending[0].split("\t"), ["client", "organisation", "requested_at", "due",
+                                                           "requested_by"])
+        self.assertEqual([l.split("\t")[0::4] for l in self.cli_pending[1:]], [[me, "client:" + me]])
+        local_due = datetime.fromtimestamp(due / 1000, ZoneInfo("Europe/Ljubljana")).strftime("%Y-%m-%d")
+        self.assertEqual([l.split("\t")[3] for l in self.cli_pending[1:]], [local_due])
         self.assertEqual(privacy(self.db, "pending").stdout.splitlines()[1:], [])
         self.assertEqual([m["code"] for m in refused], ["forbidden"] * 8)
         self.assertEqual((done["t"], done["op"], done["client"]), ("privacy_result", "erase", me))
@@ -534,6 +565,24 @@ class PrivacyCliTest(h.DemoServerTest):
                                   "--client", cid], capture_output=True, text=True)
         self.assertEqual(missing.returncode, 1)
         self.assertIn("no such database file", missing.stderr)
+
+
+class PendingDueDateTest(h.DemoServerTest):
+    def test_pending_lists_the_local_due_date_and_marks_overdue(self):
+        """Requests put in at fixed instants (the server's own clock plays no
+        part in the dates): the month ends in UTC, shown as the salon's date."""
+        org = query(self.db, "SELECT id FROM organisation")[0][0]
+        old, new = client_at(self.db, location_id(self.db, B), 3), client_at(self.db, location_id(self.db, B), 4)
+        con = sqlite3.connect(self.db)
+        for cid, at in ((old, 1738367999000), (new, 4102358400000)):  # 2025-01-31T23:59:59Z, 2099-12-31T00:00Z
+            con.execute("INSERT INTO erasure(client_id, org_id, status, requested_at, requested_by) "
+                        "VALUES(?, ?, 'pending', ?, ?)", (cid, org, at, "client:" + cid))
+        con.commit()
+        con.close()
+        rows = {l.split("\t")[0]: l.split("\t") for l in privacy(self.db, "pending").stdout.splitlines()[1:]}
+        # 2025-02-28T23:59:59Z is 1 March in Ljubljana
+        self.assertEqual(rows[old][3], "2025-03-01 OVERDUE")
+        self.assertEqual(rows[new][3], "2100-01-31")
 
 
 class SpooledMailTest(h.DemoServerTest):

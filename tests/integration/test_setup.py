@@ -96,7 +96,7 @@ class SetupTest(unittest.TestCase):
         """The password link mailed to email: set a password with it."""
         mail = self.inbox.wait(lambda m: email in m[1], timeout)
         self.assertIsNotNone(mail, "no mail to %s" % email)
-        self.assertIn("https://salon.lepota.example/setup?token=", mail[2].get_content())
+        self.assertIn("https://salon.lepota.example/setup#token=", mail[2].get_content())
         r = self.rpc({"t": "portal_set_password", "token": token_of(mail[2]), "password": GOOD})
         self.assertEqual(r.get("op"), "set_password", r)
         return {"email": email, "password": GOOD}

@@ -282,6 +282,7 @@ class MigrationTest(unittest.TestCase):
             "ALTER TABLE service DROP COLUMN buffer_min;"
             "ALTER TABLE organisation DROP COLUMN country; ALTER TABLE organisation DROP COLUMN currency;"
             "ALTER TABLE organisation DROP COLUMN language; ALTER TABLE location DROP COLUMN closed_at;"
+            "ALTER TABLE organisation DROP COLUMN privacy_notice;"
             "PRAGMA user_version = 12;")
         con.execute("INSERT INTO device(id, kind, principal_id, app, first_seen, last_seen) VALUES(?, 'staff', ?, "
                     "'kt-test', 1, 1)", (cls.dev, cls.sid))
@@ -303,6 +304,10 @@ class MigrationTest(unittest.TestCase):
         self.assertEqual(rows, {(self.sid, self.dev, 7), ("", self.stranger, 7)})  # unknown device: nobody's
         self.assertGreaterEqual(query(self.db, "PRAGMA user_version")[0][0], 15)
         self.assertEqual(query(self.db, "SELECT released_at FROM device WHERE id = ?", self.dev), [(None,)])
+
+    def test_organisations_get_an_empty_privacy_notice(self):
+        self.assertGreaterEqual(query(self.db, "PRAGMA user_version")[0][0], 19)
+        self.assertEqual(set(query(self.db, "SELECT privacy_notice FROM organisation")), {(None,)})
 
 
 if __name__ == "__main__":

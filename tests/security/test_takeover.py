@@ -30,7 +30,7 @@ EVIL = "reception.private@evil.example"
 
 def confirm_token_of(msg):
     body = msg.get_content() if not msg.is_multipart() else msg.get_payload(0).get_content()
-    m = re.search(r"confirm_email=([0-9a-f]{64})\b", body)
+    m = re.search(r"/confirm-email#token=([0-9a-f]{64})\b", body)
     return m.group(1) if m else None
 
 

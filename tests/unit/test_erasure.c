@@ -183,12 +183,34 @@ static void test_privacy_message_decodes_only_well_formed_input(void **state)
 	kt_mpw_free(&w);
 }
 
+/* One calendar month later in UTC (GDPR Art. 12(3)); a day the next month
+ * lacks becomes its last day; the time of day stays. */
+static void test_erasure_due_one_calendar_month_later(void **state)
+{
+	static const struct {
+		int64_t at, due;
+	} cases[] = {
+		{1900000000000LL, 1902678400000LL}, /* 2030-03-17T17:46:40Z -> 2030-04-17, same time */
+		{1927843200000LL, 1930262400000LL}, /* 2031-02-03T00:00:00Z -> 2031-03-03 */
+		{1927670399000LL, 1930089599000LL}, /* 2031-01-31T23:59:59Z -> 2031-02-28T23:59:59Z */
+		{1959638400000LL, 1962144000000LL}, /* 2032-02-06T00:00:00Z -> 2032-03-06 */
+		{1957651200000LL, 1960329600000LL}, /* 2032-01-14T00:00:00Z -> 2032-02-14 */
+		{1959120000000LL, 1961625600000LL}, /* 2032-01-31T00:00:00Z -> 2032-02-29 (leap year) */
+		{1924905600000LL, 1927584000000LL}, /* 2030-12-31T00:00:00Z -> 2031-01-31 (the year turns) */
+		{1932724800000LL, 1935316800000LL}, /* 2031-03-31T12:00:00Z -> 2031-04-30T12:00:00Z */
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		assert_int_equal(erasure_due_at(cases[i].at), cases[i].due);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_store_privacy_helpers_refuse_what_the_schema_lacks),
 		cmocka_unit_test(test_erasure_routes_deletes_keeps_appointments_and_takes_receipts),
 		cmocka_unit_test(test_privacy_message_decodes_only_well_formed_input),
+		cmocka_unit_test(test_erasure_due_one_calendar_month_later),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

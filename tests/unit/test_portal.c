@@ -127,6 +127,16 @@ static void test_config_values_are_checked(void **state)
 	assert_int_equal(portal_config_set(&cfg, "mail_max_attempts", "2.5", &why), -1);
 	assert_int_equal(portal_config_set(&cfg, "mail_max_attempts", "3", &why), 0);
 	assert_int_equal(portal_config_set(&cfg, "listen", "x", &why), 1);
+	/* the web app's base address; an older value naming the setup page still works */
+	assert_string_equal(cfg.portal_url, "");
+	assert_int_equal(portal_config_set(&cfg, "portal_url", "portal.salon.si", &why), -1);
+	assert_int_equal(portal_config_set(&cfg, "portal_url", "https://portal.salon.si/?a=1", &why), -1);
+	assert_int_equal(portal_config_set(&cfg, "portal_url", "https://portal.salon.si/setup/", &why), 0);
+	assert_string_equal(cfg.portal_url, "https://portal.salon.si");
+	assert_int_equal(portal_config_set(&cfg, "portal_url", "https://salon.si/portal/", &why), 0);
+	assert_string_equal(cfg.portal_url, "https://salon.si/portal");
+	assert_int_equal(portal_config_set(&cfg, "portal_url", "", &why), 0);
+	assert_string_equal(cfg.portal_url, "");
 	portal_config_finish(&cfg, "/var/lib/k.db");
 	assert_string_equal(cfg.spool_dir, "/var/lib/k.db.spool");
 }
@@ -151,6 +161,8 @@ static int db_setup(void **state)
 	assert_int_equal(store_insert(st, "client", client, org, c, 2, NULL), KT_OK);
 	randombytes_buf(key, sizeof key);
 	portal_config_defaults(&cfg);
+	/* no portal_url configured: links use the address serve recorded */
+	assert_int_equal(portal_record_url(st, &cfg, false, "127.0.0.1", 8080), KT_OK);
 	return 0;
 }
 
@@ -180,9 +192,9 @@ static void newest_token(uint8_t hash[32])
 	int64_t next;
 	uint8_t raw[32];
 	assert_int_equal(outbox_claim(st, kt_now_ms() + 1000, &m, &next), KT_OK);
-	const char *t = strstr(m.body, "?token=");
+	const char *t = strstr(m.body, "http://127.0.0.1:8080/setup#token=");
 	assert_non_null(t);
-	assert_true(kt_unhex(raw, sizeof raw, t + 7, 64));
+	assert_true(kt_unhex(raw, sizeof raw, t + 34, 64));
 	crypto_generichash(hash, 32, raw, sizeof raw, key, sizeof key);
 	assert_int_equal(outbox_mark_sent(st, m.id), KT_OK);
 	kt_mail_free(&m);
@@ -260,6 +272,35 @@ static void test_no_email_is_refused(void **state)
 	assert_int_equal(portal_issue(st, &cfg, key, other, KT_SETUP_INVITE, NULL, NULL), KT_EINVALID);
 }
 
+/* Links start with the configured portal_url, else with what serve
+ * recorded (its own address, https when it serves TLS), else nothing. */
+static void test_link_base_configured_then_recorded(void **state)
+{
+	kt_portal_config c;
+	char base[1024];
+	const char *why;
+	(void)state;
+	portal_config_defaults(&c);
+	assert_int_equal(portal_base_url(st, &c, base, sizeof base), KT_OK);
+	assert_string_equal(base, "http://127.0.0.1:8080");
+	assert_int_equal(portal_record_url(st, &c, true, "10.1.2.3", 443), KT_OK);
+	assert_int_equal(portal_base_url(st, &c, base, sizeof base), KT_OK);
+	assert_string_equal(base, "https://10.1.2.3:443");
+	assert_int_equal(portal_config_set(&c, "portal_url", "https://portal.salon.si/setup", &why), 0);
+	assert_int_equal(portal_base_url(st, &c, base, sizeof base), KT_OK);
+	assert_string_equal(base, "https://portal.salon.si");
+	/* serve with a configured address records that one for the admin commands */
+	assert_int_equal(portal_record_url(st, &c, false, "0.0.0.0", 8080), KT_OK);
+	portal_config_defaults(&c);
+	assert_int_equal(portal_base_url(st, &c, base, sizeof base), KT_OK);
+	assert_string_equal(base, "https://portal.salon.si");
+	assert_int_equal(sqlite3_exec(store_db(st), "DELETE FROM meta WHERE key = 'portal_url'", NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(portal_base_url(st, &c, base, sizeof base), KT_ENOT_FOUND);
+	assert_int_equal(portal_issue(st, &c, key, client, KT_SETUP_INVITE, NULL, NULL), KT_ENOT_FOUND);
+	assert_int_equal(portal_record_url(st, &c, false, "127.0.0.1", 8080), KT_OK);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -276,6 +317,7 @@ int main(void)
 		cmocka_unit_test(test_setup_token_single_use_and_replaced),
 		cmocka_unit_test(test_outbox_retries_then_fails_and_wipes),
 		cmocka_unit_test(test_no_email_is_refused),
+		cmocka_unit_test(test_link_base_configured_then_recorded),
 	};
 	int rc = cmocka_run_group_tests_name("portal", plain, NULL, NULL);
 	return rc | cmocka_run_group_tests_name("portal_db", db, db_setup, db_teardown);
