@@ -64,14 +64,16 @@ static const kt_col appointment_cols[] = {
 	{"client_id", KT_COL_TEXT}, {"specialist_id", KT_COL_TEXT}, {"start_at", KT_COL_INT},
 	{"duration_min", KT_COL_INT}, {"services", KT_COL_LIST}, {"status", KT_COL_TEXT},
 	{"client_note", KT_COL_TEXT, S}, {"internal_note", KT_COL_TEXT, S}, {"version", KT_COL_INT},
-	{"updated_at", KT_COL_INT}, {"field_versions", KT_COL_TEXT},
+	{"updated_at", KT_COL_INT}, {"field_versions", KT_COL_TEXT}, {"specialist_name", KT_COL_TEXT},
+	{"service_names", KT_COL_NAMES},
 };
 static const kt_col visit_cols[] = {
 	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"location_id", KT_COL_TEXT},
 	{"client_id", KT_COL_TEXT}, {"specialist_id", KT_COL_TEXT}, {"appointment_id", KT_COL_TEXT},
 	{"visit_date", KT_COL_TEXT}, {"services", KT_COL_LIST}, {"products_formulas", KT_COL_TEXT, S},
 	{"treatment_notes", KT_COL_TEXT, S}, {"photos", KT_COL_LIST, S}, {"version", KT_COL_INT},
-	{"updated_at", KT_COL_INT}, {"field_versions", KT_COL_TEXT},
+	{"updated_at", KT_COL_INT}, {"field_versions", KT_COL_TEXT}, {"specialist_name", KT_COL_TEXT},
+	{"service_names", KT_COL_NAMES},
 };
 static const kt_col consent_cols[] = {
 	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"client_id", KT_COL_TEXT}, {"purpose", KT_COL_TEXT},
@@ -111,6 +113,11 @@ int kt_col_index(const kt_table *t, const char *name)
 		if (strcmp(t->cols[i].name, name) == 0)
 			return i;
 	return -1;
+}
+
+bool kt_col_server_set(const char *name)
+{
+	return !strcmp(name, "specialist_name") || !strcmp(name, "service_names");
 }
 
 void kt_row_free(kt_row *r)

@@ -14,6 +14,7 @@ typedef enum kt_coltype {
 	KT_COL_INT,
 	KT_COL_BOOL, /* stored 0/1, sent as bool */
 	KT_COL_LIST, /* stored comma-separated, sent as array of strings */
+	KT_COL_NAMES, /* stored as a JSON array of strings (names may hold commas), sent as array */
 } kt_coltype;
 
 typedef struct kt_col {
@@ -51,6 +52,9 @@ extern const int kt_table_count;
 const kt_table *kt_table_find(const char *name, size_t len);
 /* Index of a column in t->cols, or -1. */
 int kt_col_index(const kt_table *t, const char *name);
+/* True for the columns the server sets from other rows (an appointment's or
+ * visit's specialist_name and service_names): no device or caller writes them. */
+bool kt_col_server_set(const char *name);
 
 /* One loaded value. Text is owned by the row (freed by kt_row_free). */
 typedef struct kt_val {

@@ -408,6 +408,19 @@ const char *const kt_migrations[] = {
 	 * blank line; NULL until the owner sets one), shown to clients in the
 	 * portal. */
 	"ALTER TABLE organisation ADD COLUMN privacy_notice TEXT;",
+	/* 20: an appointment or visit keeps the names it was written with, as
+	 * a receipt does: the client's history still says who did it and what
+	 * was done after the specialist left or the service left the menu.
+	 * Server-maintained (store_write.c), never written by a device; rows
+	 * from before get the names of now. */
+	"ALTER TABLE appointment ADD COLUMN specialist_name TEXT;"
+	"ALTER TABLE appointment ADD COLUMN service_names TEXT;"
+	"ALTER TABLE visit ADD COLUMN specialist_name TEXT;"
+	"ALTER TABLE visit ADD COLUMN service_names TEXT;"
+	"UPDATE appointment SET specialist_name = " KT_SQL_SPECIALIST_NAME("appointment") ", service_names = "
+	KT_SQL_SERVICE_NAMES("appointment") ";"
+	"UPDATE visit SET specialist_name = " KT_SQL_SPECIALIST_NAME("visit") ", service_names = "
+	KT_SQL_SERVICE_NAMES("visit") ";",
 };
 
 const int kt_migration_count = sizeof kt_migrations / sizeof kt_migrations[0];

@@ -226,6 +226,7 @@ int st_bind_field(sqlite3_stmt *s, int idx, const kt_col *c, const char *text)
 		return KT_OK;
 	case KT_COL_TEXT:
 	case KT_COL_LIST:
+	case KT_COL_NAMES:
 		sqlite3_bind_text(s, idx, text, -1, SQLITE_TRANSIENT);
 		return KT_OK;
 	}

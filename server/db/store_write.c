@@ -6,6 +6,7 @@
 #include <string.h>
 #include <jansson.h>
 #include "db/audit.h"
+#include "db/schema.h"
 #include "db/store_internal.h"
 #include "db/validate.h"
 
@@ -22,7 +23,41 @@ void store_on_email_change(kt_email_change_fn fn)
 static bool managed_column(const char *name)
 {
 	return !strcmp(name, "id") || !strcmp(name, "org_id") || !strcmp(name, "version") ||
-	       !strcmp(name, "updated_at") || !strcmp(name, "email_hash") || !strcmp(name, "field_versions");
+	       !strcmp(name, "updated_at") || !strcmp(name, "email_hash") || !strcmp(name, "field_versions") ||
+	       kt_col_server_set(name);
+}
+
+/* An appointment or visit keeps the names it was written with (schema.h):
+ * set from staff and service whenever a write sets its specialist_id or its
+ * services, and only then, so that a later rename does not rewrite history.
+ * Same transaction as the write; the row's page was just written, so this
+ * costs no further page. */
+#define NAMES_SQL(T, SET) "UPDATE " T " SET " SET " WHERE id = ?"
+#define SPEC_SET(T) "specialist_name = " KT_SQL_SPECIALIST_NAME(T)
+#define SERV_SET(T) "service_names = " KT_SQL_SERVICE_NAMES(T)
+static const char *const names_sql[2][3] = {
+	{NAMES_SQL("appointment", SPEC_SET("appointment")), NAMES_SQL("appointment", SERV_SET("appointment")),
+	 NAMES_SQL("appointment", SPEC_SET("appointment") ", " SERV_SET("appointment"))},
+	{NAMES_SQL("visit", SPEC_SET("visit")), NAMES_SQL("visit", SERV_SET("visit")),
+	 NAMES_SQL("visit", SPEC_SET("visit") ", " SERV_SET("visit"))},
+};
+#undef NAMES_SQL
+#undef SPEC_SET
+#undef SERV_SET
+
+/* idx: the n columns the write set; NULL for a new row (both names). */
+static int set_names(kt_store *st, const kt_table *t, const char *id, const int *idx, int n)
+{
+	int ti = !strcmp(t->name, "appointment") ? 0 : !strcmp(t->name, "visit") ? 1 : -1, want = idx ? 0 : 3;
+	if (ti < 0)
+		return KT_OK;
+	for (int i = 0; idx && i < n; i++) {
+		if (!strcmp(t->cols[idx[i]].name, "specialist_id"))
+			want |= 1;
+		else if (!strcmp(t->cols[idx[i]].name, "services"))
+			want |= 2;
+	}
+	return want ? st_run(st, names_sql[ti][want - 1], "t", id) : KT_OK;
 }
 
 static char *vals_json(const kt_table *t, const int *idx, int n, const kt_val *v, bool by_col)
@@ -228,7 +263,7 @@ int store_insert(kt_store *st, const char *tbl, const char *id, const char *org_
 		rc = st_sql_err(st, rc);
 		goto out;
 	}
-	if ((rc = store_row_routing(st, t, id, &locs, client)))
+	if ((rc = set_names(st, t, id, NULL, 0)) || (rc = store_row_routing(st, t, id, &locs, client)))
 		goto out;
 	rc = st_log_change(st, is_org ? id : org_id, t, id, false, "", NULL, locs, client);
 	if (!rc) {
@@ -645,7 +680,7 @@ static int update_row(kt_store *st, const kt_table *t, const kt_row *row, const 
 		rc = st_sql_err(st, rc);
 	st_finish(st, s);
 	s = NULL;
-	if (rc)
+	if (rc || (rc = set_names(st, t, id, idx, n)))
 		goto out;
 
 	rc = st_log_change(st, org, t, id, false, loc_old, c_old, loc_new, c_new);

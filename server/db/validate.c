@@ -227,6 +227,8 @@ int validate_field(const kt_table *t, const char *col, const char *text, char *w
 		if (!strcmp(col, "services") && !kt_uuid_list_valid(text))
 			return refuse(why, cap, "%s must be a list of service ids (UUIDs)", col);
 		return KT_OK;
+	case KT_COL_NAMES: /* written by the store alone (store_write.c) */
+		return refuse(why, cap, "%s is set by the server", col);
 	case KT_COL_TEXT:
 		break;
 	}

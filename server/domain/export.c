@@ -52,6 +52,10 @@ static json_t *value_json(const kt_col *c, const kt_val *v)
 		}
 		return a;
 	}
+	case KT_COL_NAMES: {
+		json_t *a = v->s ? json_loadb(v->s, v->len, 0, NULL) : NULL;
+		return json_is_array(a) ? a : (json_decref(a), json_null());
+	}
 	}
 	return json_null();
 }

@@ -132,6 +132,11 @@ const kt_policy_entry kt_policy[] = {
 	ROW("appointment", "internal_note",      Y, Y, Y, Y, N),
 	ROW("appointment", "version",            M, M, M, M, M),
 	ROW("appointment", "updated_at",         Y, Y, Y, Y, Y),
+	/* the names the row was written with (set by the server, never by a
+	 * device): the client's history reads after the specialist left the
+	 * branch or the service the menu, when those rows are out of their sight */
+	ROW("appointment", "specialist_name",    Y, Y, Y, Y, Y),
+	ROW("appointment", "service_names",      Y, Y, Y, Y, Y),
 
 	ROW("visit", "id",                       M, M, M, M, M),
 	ROW("visit", "org_id",                   N, N, N, N, N),
@@ -146,6 +151,8 @@ const kt_policy_entry kt_policy[] = {
 	ROW("visit", "photos",                   Y, Y, N, Y, N),
 	ROW("visit", "version",                  M, M, M, M, M),
 	ROW("visit", "updated_at",               Y, Y, Y, Y, Y),
+	ROW("visit", "specialist_name",          Y, Y, Y, Y, Y),
+	ROW("visit", "service_names",            Y, Y, Y, Y, Y),
 
 	/* consent: the salon must know what it may send or do (marketing, photos,
 	 * health data), so owner, manager and reception see every consent of the
@@ -236,7 +243,8 @@ const int kt_policy_count = sizeof kt_policy / sizeof kt_policy[0];
 
 /* Writes, by column group. A column missing here cannot be written by any
  * device (deny by default); bookkeeping columns (id, org_id, version,
- * updated_at) never can. */
+ * updated_at) and the names the server keeps on appointments and visits
+ * (specialist_name, service_names) never can. */
 #define O (1u << KT_ROLE_OWNER)
 #define MG (1u << KT_ROLE_MANAGER)
 #define RC (1u << KT_ROLE_RECEPTION)

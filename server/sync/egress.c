@@ -2,6 +2,7 @@
  * bytes for a device; it asks the read policy (policy.c) for every row and
  * every field, so a handler cannot send what the policy would not show. */
 #include <string.h>
+#include <jansson.h>
 #include "sync/egress.h"
 #include "sync/egress_check.h"
 #include "kt_util.h"
@@ -26,6 +27,27 @@ static void pack_list(kt_mpw *w, const kt_val *v)
 	}
 }
 
+/* A JSON array of names as the store keeps it (model.h, KT_COL_NAMES);
+ * anything else in it, which only a damaged file could hold, goes out as
+ * nil rather than as a guess. */
+static void pack_names(kt_mpw *w, const kt_val *v)
+{
+	json_t *a = v->s ? json_loadb(v->s, v->len, 0, NULL) : NULL;
+	size_t i, n = json_is_array(a) ? json_array_size(a) : 0;
+	for (i = 0; i < n && json_is_string(json_array_get(a, i)); i++)
+		;
+	if (!json_is_array(a) || i < n || n > UINT32_MAX)
+		kt_mpw_nil(w);
+	else {
+		kt_mpw_array(w, (uint32_t)n);
+		for (i = 0; i < n; i++) {
+			json_t *e = json_array_get(a, i);
+			kt_mpw_strn(w, json_string_value(e), json_string_length(e));
+		}
+	}
+	json_decref(a);
+}
+
 /* One column value as the wire shows it (lists as arrays, bools as bools). */
 static void pack_value(kt_mpw *w, const kt_col *c, const kt_val *v)
 {
@@ -38,6 +60,7 @@ static void pack_value(kt_mpw *w, const kt_col *c, const kt_val *v)
 	case KT_COL_BOOL: kt_mpw_bool(w, v->i != 0); break;
 	case KT_COL_TEXT: kt_mpw_strn(w, v->s ? v->s : "", v->s ? v->len : 0); break;
 	case KT_COL_LIST: pack_list(w, v); break;
+	case KT_COL_NAMES: pack_names(w, v); break;
 	}
 }
 

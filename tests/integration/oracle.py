@@ -2,6 +2,7 @@
 code: plain SQL over the server database, with the field lists written out
 from the README ("Access policy") and proto/PROTOCOL.md §7, never from the
 server's policy.c. Used to judge client caches."""
+import json
 import re
 import sqlite3
 import types
@@ -50,18 +51,19 @@ FIELDS = {
     },
     "appointment": {
         **{r: ["location_id", "client_id", "specialist_id", "start_at", "duration_min", "services", "status",
-               "client_note", "internal_note", "updated_at"] for r in STAFF_ROLES},
+               "client_note", "internal_note", "updated_at", "specialist_name", "service_names"]
+            for r in STAFF_ROLES},
         "client": ["location_id", "client_id", "specialist_id", "start_at", "duration_min", "services", "status",
-                   "client_note", "updated_at"],
+                   "client_note", "updated_at", "specialist_name", "service_names"],
     },
     "visit": {
         **{r: ["location_id", "client_id", "specialist_id", "appointment_id", "visit_date", "services",
-               "products_formulas", "treatment_notes", "photos", "updated_at"] for r in ("owner", "manager",
-                                                                                      "specialist")},
+               "products_formulas", "treatment_notes", "photos", "updated_at", "specialist_name", "service_names"]
+            for r in ("owner", "manager", "specialist")},
         "reception": ["location_id", "client_id", "specialist_id", "appointment_id", "visit_date", "services",
-                      "updated_at"],
+                      "updated_at", "specialist_name", "service_names"],
         "client": ["location_id", "client_id", "specialist_id", "appointment_id", "visit_date", "services",
-                   "updated_at"],
+                   "updated_at", "specialist_name", "service_names"],
     },
     # consent: reception and up every purpose, specialists only photo_use and health_data
     # rows (below), the client their own without the recording staff id
@@ -75,6 +77,8 @@ FIELDS = {
 SPECIALIST_CONSENTS = ("photo_use", "health_data")
 BOOLS = {"active", "portal_enabled", "granted"}
 LISTS = {"services", "photos", "location_ids", "specialist_ids"}
+# the names an appointment or visit was written with: a JSON array in the database (names may hold commas)
+JSON_LISTS = {"service_names"}
 
 
 def principal(db, email):
@@ -102,6 +106,8 @@ def _value(col, v):
         return bool(v)
     if col in LISTS:
         return None if v is None else ([x for x in v.split(",")] if v else [])
+    if col in JSON_LISTS:
+        return None if v is None else json.loads(v)
     return v
 
 

@@ -182,6 +182,10 @@ class ErasureReachesEveryDeviceTest(h.DemoServerTest):
                 self.assertIsNone(data["client_note"])
                 self.assertIsNone(data["internal_note"])
                 self.assertEqual(data["client_id"], placeholder)
+                # who did it and what was done are the salon's records, not the client's data: kept
+                self.assertEqual(data["specialist_name"], query(
+                    db, "SELECT display_name FROM staff WHERE id = ?", data["specialist_id"])[0][0])
+                self.assertEqual(len(data["service_names"]), len(data["services"]))
             self.assertEqual(rows[("appointment", new_appt)][1]["status"], "cancelled")
             self.assertEqual(cache_leftovers(d, cid), [])
         # the offline tablet still holds it all, until it comes back

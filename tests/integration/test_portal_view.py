@@ -30,8 +30,9 @@ CLIENT_FIELDS = {
     "staff": {"display_name", "updated_at"},
     "service": {"name", "duration_min", "price_cents", "updated_at"},
     "appointment": {"location_id", "client_id", "specialist_id", "start_at", "duration_min", "services", "status",
-                    "client_note", "updated_at"},
-    "visit": {"location_id", "client_id", "specialist_id", "appointment_id", "visit_date", "services", "updated_at"},
+                    "client_note", "updated_at", "specialist_name", "service_names"},
+    "visit": {"location_id", "client_id", "specialist_id", "appointment_id", "visit_date", "services", "updated_at",
+              "specialist_name", "service_names"},
     "consent": {"client_id", "purpose", "granted", "at", "source", "text_version", "recorded_kind", "updated_at"},
     "client": {"name", "email", "phone", "birthday", "address", "allergies", "conditions", "medications",
                "skin_hair_type", "patch_tests", "preferences", "updated_at"},
@@ -242,6 +243,105 @@ class PrivacyNoticeTest(PortalPeers, h.DemoServerTest):
         self.assertEqual(admin("--show", "--clear").returncode, 2)
         self.assertEqual(admin("--file", os.path.join(self.tmp, "missing.txt")).returncode, 1)
         self.assertEqual(self.sql("SELECT privacy_notice FROM organisation"), [("Zasebnost\n\nDrugi odstavek.",)])
+
+
+class HistoryNamesTest(PortalPeers, h.DemoServerTest):
+    """Past visits keep who did them and what was done, by name, on the row
+    itself: the specialist may leave or be renamed, a service may stop being
+    offered at the client's branches, and the portal's history still reads
+    (PROTOCOL.md §7, specialist_name and service_names)."""
+
+    async def pushed(self, acc, muts):
+        p = await self.signed_in(acc)
+        await p.send({"t": "push", "muts": muts})
+        m, _ = await p.recv_until("push_result", 15)
+        await p.close()
+        return [r["status"] for r in m["results"]], m
+
+    async def manage(self, acc, **msg):
+        p = await self.signed_in(acc)
+        await p.send(dict({"t": "manage"}, **msg))
+        m = await p.recv()
+        await p.close()
+        return m
+
+    def test_past_visits_keep_the_specialist_and_services_by_name(self):
+        owner = h.account(self.accounts, "owner")
+        acc = [a for a in self.accounts if a["role"] == "client"][0]
+        async def who():
+            p, me, _ = await self.synced(acc)
+            await p.close()
+            return me["id"]
+        cid = h.run(who())
+        vid, spec, appt = self.sql("SELECT id, specialist_id, appointment_id FROM visit WHERE client_id = ? "
+                                   "ORDER BY visit_date LIMIT 1", cid)[0]
+        self.assertIsNotNone(vid, "the demo client has no visit: the test proves nothing")
+        old_name = self.sql("SELECT display_name FROM staff WHERE id = ?", spec)[0][0]
+        menu = self.sql("SELECT id, name FROM service WHERE coalesce(location_ids, '') <> '' ORDER BY name")
+        (s1, _), (s2, n2) = menu[1], menu[0]  # deliberately not in the menu's order
+        n1 = "Striženje, pranje in fen"  # a comma in a name stays inside its element
+
+        async def go():
+            v1 = self.sql("SELECT version FROM service WHERE id = ?", s1)[0][0]
+            named = await self.pushed(owner, [{"mid": 5, "tbl": "service", "id": s1, "op": "update", "base": v1,
+                                               "at": 1, "f": {"name": n1}}])
+            self.assertEqual(named[0], ["applied"], named)
+            c, _, _ = await self.synced(acc)
+            version = self.sql("SELECT version FROM visit WHERE id = ?", vid)[0][0]
+            edit = await self.pushed(owner, [{"mid": 1, "tbl": "visit", "id": vid, "op": "update", "base": version,
+                                              "at": 1, "f": {"services": [s1, s2]}}])
+            live = await self.next_put(c, "visit", vid)
+            # the specialist is renamed, then leaves; the first service moves to a branch the client does not know
+            sv = self.sql("SELECT version FROM staff WHERE id = ?", spec)[0][0]
+            rename = await self.pushed(owner, [{"mid": 2, "tbl": "staff", "id": spec, "op": "update", "base": sv,
+                                                "at": 1, "f": {"display_name": "Renamed Later"}}])
+            made = await self.manage(owner, op="create_location", name="Podružnica Sever",
+                                     time_zone="Europe/Ljubljana")
+            gone = await self.manage(owner, op="deactivate_staff", id=spec)
+            v1 = self.sql("SELECT version FROM service WHERE id = ?", s1)[0][0]
+            moved = await self.pushed(owner, [{"mid": 3, "tbl": "service", "id": s1, "op": "update", "base": v1,
+                                               "at": 1, "f": {"location_ids": [made.get("id")]}}])
+            # a later edit of the visit still carries the names it was written with
+            version = self.sql("SELECT version FROM visit WHERE id = ?", vid)[0][0]
+            later = await self.pushed(owner, [{"mid": 4, "tbl": "visit", "id": vid, "op": "update", "base": version,
+                                               "at": 1, "f": {"visit_date": "2030-03-04"}}])
+            after = await self.next_put(c, "visit", vid)
+            await c.close()
+            fresh = await self.synced(acc)
+            await fresh[0].close()
+            return edit, live, rename, made, gone, moved, later, after, fresh[2]
+        edit, live, rename, made, gone, moved, later, after, snap = h.run(go())
+        self.assertEqual([edit[0], rename[0], moved[0], later[0]], [["applied"]] * 4,
+                         (edit, rename, moved, later))
+        self.assertEqual((made["t"], gone["t"]), ("manage_result", "manage_result"), (made, gone))
+        # the portal sees the change live, with the names of now, in the order of services
+        self.assertEqual((live["specialist_name"], live["service_names"]), (old_name, [n1, n2]))
+        # after the specialist left and the service moved away, neither is in the client's view any more...
+        self.assertNotIn(("staff", spec), snap)
+        self.assertNotIn(("service", s1), snap)
+        # ...and the visit still says who did it and what was done, live and in a fresh snapshot;
+        # the rename does not rewrite history
+        for f in (after, snap[("visit", vid)]):
+            self.assertEqual((f["specialist_id"], f["specialist_name"], f["services"], f["service_names"]),
+                             (spec, old_name, [s1, s2], [n1, n2]))
+        self.assertEqual(snap[("visit", vid)]["visit_date"], "2030-03-04")
+        # the appointment of the visit too (written by the demo data, never edited since)
+        if appt:
+            a = snap[("appointment", appt)]
+            db = self.server_row("appointment", appt)
+            names = {r[0]: r[1] for r in self.sql("SELECT id, name FROM service")}
+            self.assertEqual(a["specialist_name"], old_name if db["specialist_id"] == spec else
+                             self.sql("SELECT display_name FROM staff WHERE id = ?", db["specialist_id"])[0][0])
+            self.assertEqual(a["service_names"], [names[s] for s in ids_in_order(db["services"])])
+        # every appointment and visit of theirs names its specialist and services
+        for (t, rid), f in snap.items():
+            if t in ("appointment", "visit"):
+                self.assertTrue(f["specialist_name"], (t, rid))
+                self.assertEqual(len(f["service_names"]), len(f["services"]), (t, rid))
+
+
+def ids_in_order(text):
+    return text.split(",") if text else []
 
 
 class PortalLinkAddressTest(unittest.TestCase):

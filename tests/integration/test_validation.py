@@ -105,6 +105,15 @@ class ValidationTest(h.DemoServerTest):
         self.assert_refused("client", self.client_id, {"favourite_colour": "blue"},
                             "favourite_colour is not a field of client")
 
+    def test_the_names_the_server_keeps_on_the_record_are_refused_naming_the_field(self):
+        # specialist_name and service_names are set by the server from staff and service (PROTOCOL.md §7)
+        self.assert_refused("appointment", self.appt[0], {"specialist_name": "Someone Else"},
+                            "specialist_name is not a field of appointment that a device may write")
+        self.assert_refused("visit", self.visit, {"service_names": ["Free haircut"]},
+                            "service_names is not a field of visit that a device may write")
+        self.assert_refused("appointment", str(uuid.uuid4()), self.new_appt(service_names=[]),
+                            "service_names is not a field of appointment that a device may write", op="create")
+
     def test_unknown_status_and_bad_ids_are_refused(self):
         self.assert_refused("appointment", self.appt[0], {"status": "maybe"}, "status must be booked")
         self.assert_refused("appointment", self.appt[0], {"services": ["haircut"]}, "services must be")

@@ -267,6 +267,11 @@ class MigrationTest(unittest.TestCase):
         con = sqlite3.connect(cls.db)
         cls.sid = con.execute("SELECT id FROM staff WHERE role = 'reception' ORDER BY id").fetchone()[0]
         cls.dev, cls.stranger = str(uuid.uuid4()), str(uuid.uuid4())
+        # a visit of two or more services whose first name holds a comma: the names must
+        # come back whole and in the order of services
+        cls.visit, services = con.execute("SELECT id, services FROM visit WHERE services LIKE '%,%' "
+                                          "ORDER BY id").fetchone()
+        con.execute("UPDATE service SET name = 'Cut, wash & blow-dry' WHERE id = ?", (services.split(",")[0],))
         # (what later migrations added goes too: they run again)
         triggers = con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'rights%'")
         for (name,) in triggers.fetchall():
@@ -283,6 +288,8 @@ class MigrationTest(unittest.TestCase):
             "ALTER TABLE organisation DROP COLUMN country; ALTER TABLE organisation DROP COLUMN currency;"
             "ALTER TABLE organisation DROP COLUMN language; ALTER TABLE location DROP COLUMN closed_at;"
             "ALTER TABLE organisation DROP COLUMN privacy_notice;"
+            "ALTER TABLE appointment DROP COLUMN specialist_name; ALTER TABLE appointment DROP COLUMN service_names;"
+            "ALTER TABLE visit DROP COLUMN specialist_name; ALTER TABLE visit DROP COLUMN service_names;"
             "PRAGMA user_version = 12;")
         con.execute("INSERT INTO device(id, kind, principal_id, app, first_seen, last_seen) VALUES(?, 'staff', ?, "
                     "'kt-test', 1, 1)", (cls.dev, cls.sid))
@@ -308,6 +315,20 @@ class MigrationTest(unittest.TestCase):
     def test_organisations_get_an_empty_privacy_notice(self):
         self.assertGreaterEqual(query(self.db, "PRAGMA user_version")[0][0], 19)
         self.assertEqual(set(query(self.db, "SELECT privacy_notice FROM organisation")), {(None,)})
+
+    def test_appointments_and_visits_get_the_names_of_their_specialist_and_services(self):
+        self.assertGreaterEqual(query(self.db, "PRAGMA user_version")[0][0], 20)
+        staff = dict(query(self.db, "SELECT id, display_name FROM staff"))
+        menu = dict(query(self.db, "SELECT id, name FROM service"))
+        for tbl in ("appointment", "visit"):
+            rows = query(self.db, "SELECT id, specialist_id, services, specialist_name, service_names FROM %s" % tbl)
+            self.assertTrue(rows, tbl)
+            for rid, spec, services, spec_name, names in rows:
+                self.assertEqual(spec_name, staff[spec], (tbl, rid))
+                self.assertEqual(json.loads(names), [menu[s] for s in services.split(",") if s], (tbl, rid))
+        names = json.loads(query(self.db, "SELECT service_names FROM visit WHERE id = ?", self.visit)[0][0])
+        self.assertGreaterEqual(len(names), 2)
+        self.assertEqual(names[0], "Cut, wash & blow-dry")
 
 
 if __name__ == "__main__":

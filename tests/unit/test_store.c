@@ -437,6 +437,84 @@ static void test_taken_unique_value_is_a_conflict(void **state)
 /* The store's one-row query binds each kind of argument in order and tells
  * a missing row from a row; a statement run to its end maps SQLite's errors
  * like every other store call. */
+/* The row's specialist_name / service_names as stored (caller frees). */
+static void names_of(const char *tbl, const char *id, char **spec, char **serv)
+{
+	char sql[96];
+	sqlite3_stmt *s = NULL;
+	snprintf(sql, sizeof sql, "SELECT specialist_name, service_names FROM %s WHERE id = ?1", tbl);
+	assert_int_equal(st_query_row(st, &s, sql, "t", id), KT_OK);
+	*spec = sqlite3_column_text(s, 0) ? strdup((const char *)sqlite3_column_text(s, 0)) : NULL;
+	*serv = sqlite3_column_text(s, 1) ? strdup((const char *)sqlite3_column_text(s, 1)) : NULL;
+	st_finish(st, s);
+}
+
+static void test_appointments_and_visits_keep_the_names_they_were_written_with(void **state)
+{
+	char maja[37], eva[37], cut[37], dye[37], a[37], vis[37], list[80], *spec, *serv;
+	(void)state;
+	kt_uuid7(maja);
+	kt_uuid7(eva);
+	kt_uuid7(cut);
+	kt_uuid7(dye);
+	kt_uuid7(a);
+	kt_uuid7(vis);
+	kt_field s1[] = {{"display_name", "Maja"}, {"email", "maja.n@x.example"}, {"role", "specialist"}};
+	assert_int_equal(store_insert(st, "staff", maja, org, s1, 3, NULL), KT_OK);
+	kt_field s2[] = {{"display_name", "Eva"}, {"email", "eva.n@x.example"}, {"role", "specialist"}};
+	assert_int_equal(store_insert(st, "staff", eva, org, s2, 3, NULL), KT_OK);
+	kt_field v1[] = {{"name", "Cut, wash & blow-dry"}, {"duration_min", "45"}, {"price_cents", "3500"}};
+	assert_int_equal(store_insert(st, "service", cut, org, v1, 3, NULL), KT_OK);
+	kt_field v2[] = {{"name", "Colour \"Ombré\""}, {"duration_min", "90"}, {"price_cents", "8000"}};
+	assert_int_equal(store_insert(st, "service", dye, org, v2, 3, NULL), KT_OK);
+	snprintf(list, sizeof list, "%s,%s", dye, cut);
+	kt_field f[] = {{"location_id", locA}, {"client_id", client}, {"specialist_id", maja},
+			{"start_at", "1900000000000"}, {"duration_min", "30"}, {"services", list}, {"status", "booked"}};
+	assert_int_equal(store_insert(st, "appointment", a, org, f, 7, NULL), KT_OK);
+	names_of("appointment", a, &spec, &serv);
+	assert_string_equal(spec, "Maja");
+	assert_string_equal(serv, "[\"Colour \\\"Ombré\\\"\",\"Cut, wash & blow-dry\"]"); /* in the order of services */
+	free(spec);
+	free(serv);
+	kt_field g[] = {{"location_id", locA}, {"client_id", client}, {"specialist_id", eva},
+			{"visit_date", "2030-03-04"}, {"services", ""}};
+	assert_int_equal(store_insert(st, "visit", vis, org, g, 5, NULL), KT_OK);
+	names_of("visit", vis, &spec, &serv);
+	assert_string_equal(spec, "Eva");
+	assert_string_equal(serv, "[]");
+	free(spec);
+	free(serv);
+
+	/* a rename changes no history; an edit of other fields keeps the old names */
+	kt_field rn[] = {{"display_name", "Maja Novak"}};
+	assert_int_equal(store_update(st, "staff", maja, rn, 1, NULL), KT_OK);
+	kt_field st1[] = {{"status", "confirmed"}};
+	assert_int_equal(store_update(st, "appointment", a, st1, 1, NULL), KT_OK);
+	names_of("appointment", a, &spec, &serv);
+	assert_string_equal(spec, "Maja");
+	free(spec);
+	free(serv);
+	/* a new specialist or new services: the names of now, each on its own */
+	kt_field sv[] = {{"services", cut}};
+	assert_int_equal(store_update(st, "appointment", a, sv, 1, NULL), KT_OK);
+	names_of("appointment", a, &spec, &serv);
+	assert_string_equal(spec, "Maja");
+	assert_string_equal(serv, "[\"Cut, wash & blow-dry\"]");
+	free(spec);
+	free(serv);
+	kt_field sp[] = {{"specialist_id", maja}};
+	assert_int_equal(store_update(st, "appointment", a, sp, 1, NULL), KT_OK);
+	names_of("appointment", a, &spec, &serv);
+	assert_string_equal(spec, "Maja Novak");
+	free(spec);
+	free(serv);
+	/* nobody but the store writes them */
+	kt_field bad[] = {{"specialist_name", "Someone"}};
+	assert_int_equal(store_update(st, "appointment", a, bad, 1, NULL), KT_EINVALID);
+	kt_field bad2[] = {{"service_names", "[]"}};
+	assert_int_equal(store_update(st, "visit", vis, bad2, 1, NULL), KT_EINVALID);
+}
+
 static void test_query_row_binds_text_int_and_blob_in_order(void **state)
 {
 	sqlite3_stmt *s = (sqlite3_stmt *)1;
@@ -500,6 +578,7 @@ int main(void)
 		cmocka_unit_test(test_client_history_spans_audit_blocks),
 		cmocka_unit_test(test_taken_unique_value_is_a_conflict),
 		cmocka_unit_test(test_update_from_a_loaded_row_is_the_same_as_a_read),
+		cmocka_unit_test(test_appointments_and_visits_keep_the_names_they_were_written_with),
 		cmocka_unit_test(test_query_row_binds_text_int_and_blob_in_order),
 		cmocka_unit_test(test_query_row_without_a_row_is_not_found),
 		cmocka_unit_test(test_run_maps_errors_like_the_store),
