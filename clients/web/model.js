@@ -8,8 +8,17 @@ export function index(rows) {
 
 const get = (by, tbl, id) => (id && by[tbl] ? by[tbl].get(id) : undefined);
 
-function serviceNames(by, ids) {
-  return (ids || []).map((id) => get(by, 'service', id)?.f.name).filter(Boolean);
+// The names the row was written with (`service_names`, `specialist_name`: a receipt
+// keeps them after a service or specialist is gone from the client's sight), else the
+// rows the client can see.
+function serviceNames(by, f) {
+  const ids = f.services || [];
+  const kept = Array.isArray(f.service_names) ? f.service_names : [];
+  return ids.map((id, i) => kept[i] || get(by, 'service', id)?.f.name).filter(Boolean);
+}
+
+function specialistName(by, f) {
+  return f.specialist_name || get(by, 'staff', f.specialist_id)?.f.display_name || '';
 }
 
 function place(by, locationId) {
@@ -34,8 +43,8 @@ export function appointments(by, clientId, now = Date.now()) {
     out.push({
       id: r.id, v: r.v, start_at: f.start_at, duration_min: f.duration_min, status: f.status,
       note: f.client_note || '',
-      services: serviceNames(by, f.services),
-      specialist: get(by, 'staff', f.specialist_id)?.f.display_name || '',
+      services: serviceNames(by, f),
+      specialist: specialistName(by, f),
       place: place(by, f.location_id),
     });
   }
@@ -49,8 +58,8 @@ export function visits(by, clientId) {
     const f = r.f;
     if (clientId && f.client_id && f.client_id !== clientId) continue;
     out.push({
-      id: r.id, date: f.visit_date, services: serviceNames(by, f.services),
-      specialist: get(by, 'staff', f.specialist_id)?.f.display_name || '',
+      id: r.id, date: f.visit_date, services: serviceNames(by, f),
+      specialist: specialistName(by, f),
       place: place(by, f.location_id),
     });
   }

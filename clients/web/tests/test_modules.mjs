@@ -81,6 +81,9 @@ test('upcoming: not cancelled, not over, soonest first; visits newest first', ()
     { tbl: 'appointment', id: 'ao', v: 1, f: { client_id: 'C', location_id: 'L', specialist_id: 'S', start_at: now - 600e3, duration_min: 30, services: [], status: 'booked' } },
     { tbl: 'visit', id: 'v1', v: 1, f: { client_id: 'C', location_id: 'L', specialist_id: 'S', visit_date: '2029-05-01', services: ['X'] } },
     { tbl: 'visit', id: 'v2', v: 1, f: { client_id: 'C', location_id: 'L', specialist_id: 'S', visit_date: '2029-12-01', services: [] } },
+    // written by someone who has left, with a service no longer offered: the names kept on the row
+    { tbl: 'visit', id: 'v0', v: 1, f: { client_id: 'C', location_id: 'L', specialist_id: 'GONE', visit_date: '2028-01-01',
+      services: ['OLD', 'X'], service_names: ['Perm', ''], specialist_name: 'Vesna' } },
   ];
   const by = index(rows);
   const up = appointments(by, 'C', now);
@@ -88,7 +91,10 @@ test('upcoming: not cancelled, not over, soonest first; visits newest first', ()
   assert.deepEqual(up[2].services, ['Colouring']);
   assert.equal(up[2].specialist, 'Mojca');
   assert.equal(up[2].place.tz, 'Europe/Ljubljana');
-  assert.deepEqual(visits(by, 'C').map((v) => v.id), ['v2', 'v1']);
+  assert.deepEqual(visits(by, 'C').map((v) => v.id), ['v2', 'v1', 'v0']);
+  const old = visits(by, 'C')[2];
+  assert.deepEqual(old.services, ['Perm', 'Colouring']);
+  assert.equal(old.specialist, 'Vesna');
 });
 
 test('a consent\'s state is its latest entry; a withdrawal wins a tie', () => {

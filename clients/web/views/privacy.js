@@ -132,7 +132,14 @@ function Notice({ org }) {
   const paras = text ? text.split(/\r?\n\s*\r?\n/).map((s) => s.trim()).filter(Boolean) : t('default_notice');
   return html`<section aria-labelledby="h-notice" data-testid="privacy-notice" data-default=${text ? 'false' : 'true'}>
     <h2 id="h-notice">${t('notice_title')}</h2>
-    ${paras.map((p, i) => html`<p key=${i} class="notice">${p}</p>`)}
+    ${paras.map((p, i) => {
+      // A short first line over more text reads as the paragraph's heading.
+      const [first, ...rest] = p.split(/\r?\n/);
+      if (rest.length && first.length <= 80 && !/[.:;,]$/.test(first)) {
+        return html`<div key=${i}><h3 class="notice-h">${first}</h3><p class="notice">${rest.join('\n')}</p></div>`;
+      }
+      return html`<p key=${i} class="notice">${p}</p>`;
+    })}
   </section>`;
 }
 
