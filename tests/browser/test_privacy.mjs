@@ -4,7 +4,8 @@
 // The account page: a changed password ends the other sessions.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as h from './harness.mjs';
 
 let salon, srv;
@@ -80,6 +81,32 @@ test('delete my data: the request is in the owner\'s queue, and the page says wh
     const text = await st.innerText();
     assert.match(text, /\d/);
     await h.shot(page, 'erasure');
+    // a new visit of the page asks the server (erasure_status) and says the same
+    await page.reload();
+    await h.state(page, 'synced');
+    await page.waitForFunction(() => /\d/.test(document.querySelector('[data-testid=erasure-state]')?.textContent || ''));
+    assert.equal(await st.innerText(), text);
+  });
+});
+
+test('the salon\'s privacy notice shows, and a new one reaches the open page', async () => {
+  const file = join(salon.tmp, 'notice.txt');
+  writeFileSync(file, 'Studio Lepota d.o.o. processes your data to book your visits.\n\n'
+    + 'We keep it for three years after your last visit (first notice).\n');
+  salon.admin('org', 'privacy-notice', '--file', file);
+  await h.withBrowser({}, async ({ page }) => {
+    await h.signIn(page, srv.origin);
+    await page.locator('a[data-testid=nav-privacy]').click();
+    const notice = page.locator('[data-testid=privacy-notice]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=privacy-notice]')?.textContent.includes('(first notice)'));
+    assert.match(await notice.innerText(), /to book your visits/);
+    await page.evaluate(() => { window.ktNotReloaded = true; });
+    writeFileSync(file, 'Studio Lepota d.o.o. processes your data to book your visits.\n\n'
+      + 'We keep it for two years after your last visit (second notice).\n');
+    salon.admin('org', 'privacy-notice', '--file', file);
+    await page.waitForFunction(() => document.querySelector('[data-testid=privacy-notice]')?.textContent.includes('(second notice)'));
+    assert.equal(await page.evaluate(() => window.ktNotReloaded), true, 'no reload');
+    assert.doesNotMatch(await notice.innerText(), /first notice/);
   });
 });
 
