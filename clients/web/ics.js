@@ -10,12 +10,15 @@ export function escapeText(s) {
 }
 
 // Fold a content line at 75 octets, never inside a UTF-8 sequence (RFC 5545 3.1).
+function octets(c) {
+  return c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+}
+
 export function fold(line) {
-  const enc = new TextEncoder();
   const out = [];
   let cur = '', len = 0, limit = 75;
   for (const ch of line) {
-    const n = enc.encode(ch).length;
+    const n = octets(ch.codePointAt(0));
     if (len + n > limit) {
       out.push(cur);
       cur = ' ';

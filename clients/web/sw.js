@@ -5,10 +5,14 @@
 const PREFIX = 'kt-app-';
 const POINTER = 'kt-current';
 
+let known = null; // the current cache's name, once read (a worker may be restarted)
+
 async function current() {
+  if (known) return known;
   const c = await caches.open(POINTER);
   const r = await c.match('/__current');
-  return r ? r.text() : null;
+  known = r ? await r.text() : null;
+  return known;
 }
 
 // Fetch the manifest; when its version is not the cached one, cache every file of it,
@@ -22,6 +26,7 @@ async function refresh() {
   const c = await caches.open(name);
   await c.addAll(Object.keys(m.files).map((p) => new Request(p, { cache: 'no-cache' })));
   await (await caches.open(POINTER)).put('/__current', new Response(name));
+  known = name;
   for (const k of await caches.keys()) if (k.startsWith(PREFIX) && k !== name) await caches.delete(k);
 }
 

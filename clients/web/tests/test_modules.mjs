@@ -122,3 +122,23 @@ test('every language has every text', async () => {
     }
   }
 });
+
+test('index.html preloads every module app.js imports, and nothing else', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { dirname, join, normalize } = await import('node:path');
+  const root = new URL('..', import.meta.url).pathname;
+  const seen = new Set();
+  const walk = (file) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const src = readFileSync(join(root, file), 'utf8');
+    for (const m of src.matchAll(/(?:^|[;\s}])(?:import|export)\s*(?:[^'"]*?from\s*)?['"](\.[^'"]+)['"]/g)) {
+      walk(normalize(join(dirname(file), m[1])));
+    }
+  };
+  walk('app.js');
+  seen.delete('app.js');
+  const html = readFileSync(join(root, 'index.html'), 'utf8');
+  const pre = [...html.matchAll(/rel="modulepreload" href="\/([^"]+)"/g)].map((m) => m[1]);
+  assert.deepEqual([...pre].sort(), [...seen].sort());
+});
