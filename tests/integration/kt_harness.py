@@ -397,6 +397,18 @@ class Peer:
         await self.send({"t": "login", "email": acc["email"], "password": acc["password"]})
         return await self.recv()
 
+    async def snapshot(self, timeout=20):
+        """sync from nothing; {(tbl, id): f} of every row up to the first synced."""
+        await self.send({"t": "sync", "cursor": None})
+        got = {}
+        while True:
+            m = await self.recv(timeout)
+            if m["t"] == "page":
+                for r in m["rows"]:
+                    got[(r["tbl"], r["id"])] = r["f"]
+            elif m["t"] == "synced":
+                return got
+
     async def closed(self, timeout=5):
         """True when the server closes the connection within timeout."""
         try:

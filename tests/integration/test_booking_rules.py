@@ -100,16 +100,9 @@ class BookingRulesTest(h.DemoServerTest):
             await p.hello()
             ok = await p.login(acc)
             assert ok["t"] == "auth_ok", ok
-            await p.send({"t": "sync", "cursor": None})
-            got = {}
-            while True:
-                m = await p.recv(20)
-                if m["t"] == "page":
-                    for r in m["rows"]:
-                        got[(r["tbl"], r["id"])] = r["f"]
-                elif m["t"] == "synced":
-                    await p.close()
-                    return got
+            got = await p.snapshot()
+            await p.close()
+            return got
         return h.run(go())
 
     def book(self, start, minutes=30, services=(), spec=None, **extra):

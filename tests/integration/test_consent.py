@@ -67,15 +67,7 @@ class ConsentTest(h.DemoServerTest):
         await p.hello()
         ok = await p.login(acc)
         assert ok["t"] == "auth_ok", ok
-        await p.send({"t": "sync", "cursor": None})
-        got = {}
-        while True:
-            m = await p.recv(20)
-            if m["t"] == "page":
-                for r in m["rows"]:
-                    got[(r["tbl"], r["id"])] = r["f"]
-            elif m["t"] == "synced":
-                return p, got
+        return p, await p.snapshot()
 
     async def push(self, p, muts):
         await p.send({"t": "push", "muts": muts})

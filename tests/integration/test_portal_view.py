@@ -67,15 +67,7 @@ class PortalPeers:
         await p.hello()
         ok = await p.login(acc)
         self.assertEqual(ok["t"], "auth_ok", ok)
-        await p.send({"t": "sync", "cursor": None})
-        got = {}
-        while True:
-            m = await p.recv(20)
-            if m["t"] == "page":
-                for r in m["rows"]:
-                    got[(r["tbl"], r["id"])] = r["f"]
-            elif m["t"] == "synced":
-                return p, ok["principal"], got
+        return p, ok["principal"], await p.snapshot()
 
     async def next_put(self, p, tbl, rid, timeout=10):
         """The f of the next put of (tbl, rid) on p's stream."""

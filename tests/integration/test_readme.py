@@ -395,12 +395,19 @@ class ReadmeTest(unittest.TestCase):
         want = int(datetime.datetime(2031, 3, 8, 11, 0, tzinfo=zoneinfo.ZoneInfo("Europe/London")).timestamp())
         self.assertEqual(self.salon_sql("SELECT start_at FROM appointment"), [(want * 1000,)])
 
+    def check_portal(self, name, r):
+        self.expect(name, r, "<title>Kartoteka</title>" in r.stdout, "the portal's page not served")
+        csp = [l for l in r.stdout.splitlines() if l.lower().startswith("content-security-policy:")]
+        self.expect(name, r, csp and "script-src 'self'" in csp[0] and "unsafe-inline" not in csp[0],
+                    "no strict Content-Security-Policy")
+        self.expect(name, r, "no-referrer" in r.stdout.lower(), "no Referrer-Policy")
+
     def test_readme_blocks_do_what_the_text_says(self):
         with open(README) as f:
             found = blocks(f.read())
         names = [n for n, _ in found]
         checks = ["make-run", "owner", "specialist", "reception", "ids", "watch", "write", "moved", "privacy",
-                  "erase", "offline", "visit", "batch", "audit", "own-salon", "own-salon-places", "own-salon-people", "own-salon-clients",
+                  "erase", "offline", "visit", "batch", "audit", "portal", "own-salon", "own-salon-places", "own-salon-people", "own-salon-clients",
                   "own-salon-book", "import"]
         self.assertEqual(names, checks, "README markers and the test's checks differ")
         for name, code in found:

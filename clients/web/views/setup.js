@@ -14,7 +14,9 @@ function LinkDead({ proto, reason }) {
   </div>`;
 }
 
-export function Setup({ proto, app, token }) {
+// The state of a page that sends a link's token with a password: a dead link
+// (used, expired, replaced, unknown) swaps the form for "send me a new link".
+function useTokenForm(token, send, errorOf) {
   const [pw, setPw] = useState('');
   const [err, setErr] = useState(null);
   const [dead, setDead] = useState(token ? null : 'token_invalid');
@@ -26,14 +28,20 @@ export function Setup({ proto, app, token }) {
     setErr(null);
     setBusy(true);
     try {
-      await proto.setPassword(token, pw);
+      await send(token, pw);
       setDone(true);
     } catch (x) {
       if (DEAD.includes(x.code)) setDead(x.code);
-      else setErr(errorText(x));
+      else setErr(errorOf(x));
     }
     setBusy(false);
   }
+  return { pw, setPw, err, dead, done, busy, submit };
+}
+
+export function Setup({ proto, app, token }) {
+  const { pw, setPw, err, dead, done, busy, submit } =
+    useTokenForm(token, (tok, p) => proto.setPassword(tok, p), errorText);
 
   if (done) return html`<${SignIn} proto=${proto} app=${app} note=${t('setup_done')} />`;
   return html`<section aria-labelledby="h-setup">
@@ -49,25 +57,8 @@ export function Setup({ proto, app, token }) {
 }
 
 export function ConfirmEmail({ proto, app, token }) {
-  const [pw, setPw] = useState('');
-  const [err, setErr] = useState(null);
-  const [dead, setDead] = useState(token ? null : 'token_invalid');
-  const [done, setDone] = useState(false);
-  const [busy, setBusy] = useState(false);
-
-  async function submit(e) {
-    e.preventDefault();
-    setErr(null);
-    setBusy(true);
-    try {
-      await proto.confirmEmail(token, pw);
-      setDone(true);
-    } catch (x) {
-      if (DEAD.includes(x.code)) setDead(x.code);
-      else setErr(x.code === 'auth_failed' ? t('wrong_old') : errorText(x));
-    }
-    setBusy(false);
-  }
+  const { pw, setPw, err, dead, done, busy, submit } = useTokenForm(
+    token, (tok, p) => proto.confirmEmail(tok, p), (x) => (x.code === 'auth_failed' ? t('wrong_old') : errorText(x)));
 
   if (done) return html`<${SignIn} proto=${proto} app=${app} note=${t('confirm_done')} />`;
   return html`<section aria-labelledby="h-confirm">
