@@ -24,19 +24,20 @@ DEB_PKGS   += libuv1-dev libwebsockets-evlib-uv
 # local times and dates (ICU); client lists from other salon software (libcsv;
 # phone numbers to E.164 with libphonenumber)
 DEB_PKGS   += libicu-dev libcsv-dev libphonenumber-dev
-# the web portal's tests: Debian's chromium driven by playwright-core from npm
-# (tests/browser/package-lock.json); node and npm from Debian unless some node is there
-DEB_PKGS   += chromium
-NODE_PKGS  := $(if $(shell command -v node),,nodejs)$(if $(shell command -v npm),, npm)
+# only for the web portal's tests (make test-plain, deps-test): Debian's chromium
+# driven by playwright-core from npm (tests/browser/package-lock.json); node and
+# npm from Debian unless some node is there. make run does not need them.
+TEST_PKGS  := chromium $(if $(shell command -v node),,nodejs)$(if $(shell command -v npm),, npm)
 BROWSER_JS := tests/browser
 # TLS: OpenSSL (the one libwebsockets uses) for certificates; the openssl
 # command makes the tests' throw-away CA
 DEB_PKGS   += libssl-dev openssl
 
-.PHONY: run test deps build build-san test-plain test-san bench clean fuzz build-tsan test-tsan
+.PHONY: run test deps deps-test build build-san test-plain test-san bench clean fuzz build-tsan test-tsan
 
-deps:
-	@missing=""; for p in $(DEB_PKGS) $(NODE_PKGS); do \
+# apt-get install the Debian packages of $(1) that are not installed yet
+define install_missing
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -44,6 +45,13 @@ deps:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(DEB_PKGS))
+
+deps-test: deps
+	$(call install_missing,$(TEST_PKGS))
 	@# playwright-core at the locked version: again when the lock file is newer than the install
 	@if [ ! -f $(BROWSER_JS)/node_modules/.package-lock.json ] || \
 	    [ $(BROWSER_JS)/package-lock.json -nt $(BROWSER_JS)/node_modules/.package-lock.json ]; then \
@@ -72,7 +80,8 @@ run: build
 	fi
 	./$(BUILD)/server/kartoteka-server serve --db $(DB) --listen $(LISTEN)
 
-test-plain: build
+# deps-test first: the browser tests are registered when cmake finds node
+test-plain: deps-test build
 	cd $(BUILD) && ctest --output-on-failure -j 2
 
 test-san: build-san

@@ -13,9 +13,9 @@ import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 
-// playwright-core from tests/browser/node_modules (`make deps` runs npm ci there)
+// playwright-core from tests/browser/node_modules (`make deps-test` runs npm ci there)
 const { chromium } = await import('playwright-core').catch((e) => {
-  throw new Error(`playwright-core is not installed: run \`make deps\` (npm ci in tests/browser/): ${e.message}`);
+  throw new Error(`playwright-core is not installed: run \`make deps-test\` (npm ci in tests/browser/): ${e.message}`);
 });
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
