@@ -191,43 +191,21 @@ static const char *const appt_cols[] = {
 	"specialist", "specialist_id", "services", "note", "internal_note",
 };
 
-/* The names of a comma list of service ids, joined by ", " (malloc'd). */
-static char *service_names(kt_store *st, const char *ids)
+/* The service names an appointment was written with (a JSON array, the
+ * store's KT_COL_NAMES), joined by ", " (malloc'd; "" when there are none). */
+static char *names_joined(const char *names_json)
 {
-	sqlite3_stmt *q = store_prepare(st, "SELECT name FROM service WHERE id = ?1");
-	size_t cap = 64, len = 0;
-	char *out = malloc(cap);
-	const char *p = ids;
-	if (!q || !out) {
-		if (q)
-			store_finish(st, q);
-		free(out);
-		return NULL;
+	json_t *a = names_json ? json_loads(names_json, 0, NULL) : NULL;
+	size_t i, len = 0, cap = 1;
+	json_t *v;
+	char *out;
+	json_array_foreach(a, i, v) cap += strlen(json_string_value(v) ? json_string_value(v) : "") + 2;
+	if ((out = malloc(cap))) {
+		out[0] = 0;
+		json_array_foreach(a, i, v) len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? ", " : "",
+								     json_string_value(v) ? json_string_value(v) : "");
 	}
-	out[0] = 0;
-	while (p && *p) {
-		const char *c = strchr(p, ',');
-		size_t n = c ? (size_t)(c - p) : strlen(p);
-		const char *name = NULL;
-		sqlite3_bind_text(q, 1, p, (int)n, SQLITE_STATIC);
-		if (sqlite3_step(q) == SQLITE_ROW)
-			name = (const char *)sqlite3_column_text(q, 0);
-		size_t need = len + (name ? strlen(name) : n) + 3;
-		if (need > cap) {
-			char *m = realloc(out, cap = need * 2);
-			if (!m) {
-				free(out);
-				store_finish(st, q);
-				return NULL;
-			}
-			out = m;
-		}
-		len += (size_t)snprintf(out + len, cap - len, "%s%.*s", len ? ", " : "", (int)(name ? strlen(name) : n),
-					name ? name : p);
-		sqlite3_reset(q);
-		p = c ? c + 1 : NULL;
-	}
-	store_finish(st, q);
+	json_decref(a);
 	return out;
 }
 
@@ -235,10 +213,11 @@ static int export_appointments(kt_store *st, const char *org, const char *loc, s
 {
 	const kt_table *at = kt_table_find("appointment", 11), *ct = kt_table_find("client", 6);
 	const int name_col[] = {kt_col_index(ct, "name")};
-	sqlite3_stmt *q = scoped(st, "SELECT a.id, l.name, l.time_zone, coalesce(s.display_name, '') FROM "
-					    "appointment a JOIN location l ON l.id = a.location_id LEFT JOIN staff s ON "
-					    "s.id = a.specialist_id WHERE a.org_id = ?1 AND (?2 IS NULL OR a.location_id = "
-					    "?2) ORDER BY a.start_at, a.id", org, loc);
+	/* specialist and services by the names on the record, as the client's
+	 * phone shows them: who did it then, not who has that id now */
+	sqlite3_stmt *q = scoped(st, "SELECT a.id, l.name, l.time_zone FROM appointment a JOIN location l ON "
+				     "l.id = a.location_id WHERE a.org_id = ?1 AND (?2 IS NULL OR a.location_id = ?2) "
+				     "ORDER BY a.start_at, a.id", org, loc);
 	int rc = KT_OK, src;
 	if (!q)
 		return KT_EIO;
@@ -253,7 +232,7 @@ static int export_appointments(kt_store *st, const char *org, const char *loc, s
 			snprintf(start, sizeof start, "?");
 		const char *cid = text(&r, "client_id");
 		bool have_client = cid && store_row_load_some(st, ct, cid, name_col, 1, &c) == KT_OK;
-		services = service_names(st, text(&r, "services"));
+		services = names_joined(text(&r, "service_names"));
 		sink_begin_row(k);
 		sink_cell(k, id);
 		sink_cell(k, (const char *)sqlite3_column_text(q, 1));
@@ -263,7 +242,7 @@ static int export_appointments(kt_store *st, const char *org, const char *loc, s
 		sink_cell(k, text(&r, "status"));
 		sink_cell(k, have_client ? text(&c, "name") : NULL);
 		sink_cell(k, cid);
-		sink_cell(k, (const char *)sqlite3_column_text(q, 3));
+		sink_cell(k, text(&r, "specialist_name"));
 		sink_cell(k, text(&r, "specialist_id"));
 		sink_cell(k, services);
 		sink_cell(k, text(&r, "client_note"));

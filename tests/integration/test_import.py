@@ -341,6 +341,19 @@ class ImportTest(unittest.TestCase):
         self.assertGreater(summer, 0)
         self.assertGreater(winter, 0)
         self.assertTrue(all(a["client"] for a in appts), "client names come decrypted")
+        # specialist and services by the names the appointment was written with: a
+        # specialist renamed since still reads as the client's phone shows it
+        con = sqlite3.connect(self.db)
+        kept = {i: (n, ", ".join(json.loads(sv))) for i, n, sv in con.execute(
+            "SELECT id, specialist_name, service_names FROM appointment")}
+        con.execute("UPDATE staff SET display_name = 'Renamed Since'")
+        con.commit()
+        con.close()
+        again = json.loads(self.server("export", "appointments", "--db", "DB", "--format", "json", "--location",
+                                       A).stdout)["appointments"]
+        self.assertEqual({a["id"]: (a["specialist"], a["services"]) for a in again},
+                         {a["id"]: kept[a["id"]] for a in appts})
+        self.assertTrue(all(a["specialist"] and a["services"] for a in again))
         target = os.path.join(self.tmp, "appts.csv")
         out = self.server("export", "appointments", "--db", "DB", "--format", "csv", "--out", target)
         self.assertEqual(out.returncode, 0, out.stderr.decode())
