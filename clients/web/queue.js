@@ -239,7 +239,11 @@ export class Queue {
       } finally {
         this.emit({ pushing: false });
       }
-      await this.settle(batch, results || []);
+      if (!(await this.settle(batch, results || []))) {
+        // answered, but about none of them: not worth a tight loop
+        await this.failed(batch, Object.assign(new Error('no answer for these edits'), { code: 'no_answer' }));
+        return;
+      }
       this.fails = 0;
       this.narrow = false;
       this.emit({ lastError: null });
@@ -278,6 +282,8 @@ export class Queue {
   // The answers of one push, in one transaction.
   async settle(batch, results) {
     const byMid = new Map(results.map((r) => [r.mid, r]));
+    const answered = batch.filter((e) => byMid.has(e.mid)).length;
+    if (!answered) return 0;
     await this.store.queueTx(async (t) => {
       let all = await t.queueAll();
       for (const e of batch) {
@@ -299,6 +305,7 @@ export class Queue {
       await t.setMeta('queue_synced_at', this.now());
     });
     await this.refresh(true);
+    return answered;
   }
 
   // The local row back to the server's values (`current`), else to what it was before

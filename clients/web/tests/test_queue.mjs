@@ -290,3 +290,14 @@ test('fields an applied answer lists as conflicts show the server\'s value', asy
   assert.deepEqual(store.row('client', CARD).f, { name: 'Eva', phone: '051 000 000', notes: 'mine' });
   assert.equal(q.state.queued, 0);
 });
+
+test('a push_result that answers none of the edits counts as a failure, not a tight loop', async () => {
+  const { q, transport, clock } = setup();
+  transport.push = async (muts) => { transport.pushes.push(muts.map((m) => m.mid)); return []; };
+  await q.edit('client', CARD, 'update', { notes: 'x' });
+  await idle(q);
+  assert.equal(transport.pushes.length, 1);
+  for (let i = 0; i < MAX_TRIES + 2 && clock.timers.length; i++) { await clock.fire(); await idle(q); }
+  assert.equal(q.state.aside.length, 1);
+  assert.equal(q.state.aside[0].code, 'no_answer');
+});
