@@ -52,7 +52,7 @@ function overlay(pending, row) {
 async function pendingByRow(tx) {
   const m = new Map();
   for (const q of await tx.objectStore('queue').getAll()) {
-    if (q.state !== 'queued' || q.op !== 'update') continue;
+    if (q.state !== 'queued') continue;
     const k = `${q.tbl}\u0000${q.id}`;
     if (!m.has(k)) m.set(k, []);
     m.get(k).push(q);
@@ -101,7 +101,14 @@ export async function replaceAll(rows, cursor, syncedAt) {
   const pending = await pendingByRow(tx);
   const rs = tx.objectStore('rows');
   rs.clear();
-  for (const r of rows) rs.put(overlay(pending, { tbl: r.tbl, id: r.id, v: r.v, f: r.f }));
+  for (const r of rows) {
+    rs.put(overlay(pending, { tbl: r.tbl, id: r.id, v: r.v, f: r.f }));
+    pending.delete(`${r.tbl}\u0000${r.id}`);
+  }
+  // rows created here and not pushed yet are not in any snapshot: keep them
+  for (const qs of pending.values()) {
+    if (qs[0].op === 'create') rs.put(overlay(pending, { tbl: qs[0].tbl, id: qs[0].id, v: 0, f: {} }));
+  }
   tx.objectStore('meta').put({ k: 'cursor', v: cursor });
   if (syncedAt) tx.objectStore('meta').put({ k: 'synced_at', v: syncedAt });
   await tx.done;

@@ -221,3 +221,32 @@ test('a v1 local copy keeps its rows and cursor when the queue store is added', 
     assert.equal(out.v, 2);
   });
 });
+
+test('queued edits survive the rows the server sends again (a snapshot, a change)', async () => {
+  await h.withBrowser({}, async (b) => {
+    const { page } = b;
+    await page.goto(`${srv.origin}/signin`);
+    const out = await page.evaluate(async () => {
+      const store = await import('/store.js');
+      const { Queue } = await import('/queue.js');
+      await store.wipe();
+      await store.replaceAll([{ tbl: 'client', id: 'c1', v: 2, f: { name: 'Old', phone: '1' } }], 'cur1', 1);
+      const q = new Queue({ transport: { connected: false } });
+      await q.edit('client', 'c1', 'update', { phone: '2' });
+      await q.edit('client', 'c2', 'create', { name: 'New here' });
+      // a snapshot without c2 and with c1's name changed elsewhere
+      await store.replaceAll([{ tbl: 'client', id: 'c1', v: 3, f: { name: 'Renamed', phone: '1' } }], 'cur2', 2);
+      const afterSnap = await store.allRows();
+      await store.applyChanges([{ op: 'put', tbl: 'client', id: 'c1', v: 4, f: { name: 'Again', phone: '9' } }], 'cur3');
+      const afterChange = await store.allRows();
+      const queued = (await store.queueEntries()).map((e) => [e.op, e.id, e.base]);
+      return { afterSnap, afterChange, queued };
+    });
+    assert.deepEqual(out.afterSnap, [
+      { tbl: 'client', id: 'c1', v: 3, f: { name: 'Renamed', phone: '2' } },
+      { tbl: 'client', id: 'c2', v: 0, f: { name: 'New here' } },
+    ]);
+    assert.deepEqual(out.afterChange[0], { tbl: 'client', id: 'c1', v: 4, f: { name: 'Again', phone: '2' } });
+    assert.deepEqual(out.queued, [['update', 'c1', 2], ['create', 'c2', 0]]);
+  });
+});
