@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import * as h from './harness.mjs';
+import { decode } from '../../clients/web/vendor/msgpack/decode.mjs';
 
 let salon, srv, reception, manager;
 before(async () => {
@@ -67,7 +68,10 @@ async function boot(page, url, email, password) {
           setTimeout(() => { if (navigator.onLine) this.open(); }, 300);
         };
       },
-      push(muts) {
+      // window.ktPushDelay: a slow link, so that two tabs' pushes would overlap
+      async push(muts) {
+        if (window.ktPushDelay) await new Promise((r) => setTimeout(r, window.ktPushDelay));
+        if (!this.ws) throw Object.assign(new Error('connection closed'), { code: 'network' });
         return new Promise((ok, fail) => {
           this.waiting = { ok, fail };
           this.ws.send(encode({ t: 'push', muts }));
@@ -248,5 +252,28 @@ test('queued edits survive the rows the server sends again (a snapshot, a change
     ]);
     assert.deepEqual(out.afterChange[0], { tbl: 'client', id: 'c1', v: 4, f: { name: 'Again', phone: '2' } });
     assert.deepEqual(out.queued, [['update', 'c1', 2], ['create', 'c2', 0]]);
+  });
+});
+
+test('two tabs of one device: each queued edit is pushed by one of them, once', async () => {
+  await h.withBrowser({}, async (b) => {
+    const { page, context, frames } = b;
+    await boot(page, srv.wsUrl, reception.email, reception.password);
+    const other = await context.newPage();
+    await boot(other, srv.wsUrl, reception.email, reception.password);
+    await context.setOffline(true);
+    await page.waitForFunction(() => !window.kt.link.connected);
+    await other.waitForFunction(() => !window.kt.link.connected);
+    const mids = [];
+    for (const p of ['tab A 1', 'tab A 2', 'tab A 3']) mids.push(await edit(page, salon.ids.eva, { preferences: p }));
+    for (const p of ['tab B 1', 'tab B 2']) mids.push(await edit(other, salon.ids.eva, { preferences: p }));
+    for (const p of [page, other]) await p.evaluate(() => { window.ktPushDelay = 500; });
+    const sentBefore = frames.length;
+    await context.setOffline(false);
+    for (const p of [page, other]) await p.waitForFunction(() => window.kt.q.state.queued === 0 && window.kt.link.connected);
+    const pushed = frames.slice(sentBefore).filter((f) => f.dir === 'sent').map((f) => decode(f.data))
+      .filter((m) => m.t === 'push').flatMap((m) => m.muts.map((x) => Number(x.mid)));
+    assert.deepEqual([...pushed].sort((x, y) => x - y), [...mids].sort((x, y) => x - y), 'every mid pushed once, by one tab');
+    assert.deepEqual(updates('preferences').filter((v) => v.startsWith('tab ')), ['tab A 1', 'tab A 2', 'tab A 3', 'tab B 1', 'tab B 2']);
   });
 });
