@@ -169,10 +169,10 @@ export function linkOf(mail) {
 /** kartoteka-server serve with the salon's config; the app's files from the
  * binary, or from KT_WEB_ROOT (development). */
 export class Server {
-  static async start(salon, { extra = [] } = {}) {
+  static async start(salon, { extra = [], port = 0 } = {}) {
     const s = new Server();
     s.salon = salon;
-    const args = ['serve', '--db', salon.db, '--listen', '127.0.0.1:0', '--config', salon.conf, ...extra];
+    const args = ['serve', '--db', salon.db, '--listen', `127.0.0.1:${port}`, '--config', salon.conf, ...extra];
     if (process.env.KT_WEB_ROOT) args.push('--web-root', resolve(process.env.KT_WEB_ROOT));
     s.proc = spawn(SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     s.errlog = [];
