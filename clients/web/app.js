@@ -3,7 +3,8 @@
 import { render } from './vendor/preact/preact.mjs';
 import { html } from './views/ui.js';
 import { t, getLang, setLang, LANGS } from './i18n.js';
-import { Proto } from './proto.js';
+import { Proto, uuidv7 } from './proto.js';
+import { Queue } from './queue.js';
 import * as store from './store.js';
 import { index, organisation } from './model.js';
 import { SignIn } from './views/signin.js';
@@ -11,8 +12,10 @@ import { Setup, ConfirmEmail } from './views/setup.js';
 import { Home } from './views/home.js';
 import { Privacy } from './views/privacy.js';
 import { Account } from './views/account.js';
+import { DeskHeader, DeskPage } from './views/desk/shell.js';
 
 const PRIVATE = ['/', '/privacy', '/account'];
+const isDesk = (r) => r === '/desk' || r.startsWith('/desk/');
 
 // Read a link's token once, then take it out of the address bar (and so out of
 // history, bookmarks and screenshots). `?token=` is what older mails carried.
@@ -32,6 +35,7 @@ const app = {
   state: 'loading',
   note: null, // why we are on the sign-in page
   live: '', // text for the status live region
+  online: false,
 };
 
 function setState(s) {
@@ -42,12 +46,16 @@ function setState(s) {
 const proto = new Proto({
   signedIn(principal) {
     app.session = true;
+    app.online = true;
+    q.connected();
     app.principal = principal;
     if (app.state !== 'synced') setState('loading');
   },
   status(s) {
     if (!app.session) return;
     if (s === 'offline') {
+      app.online = false;
+      q.disconnected();
       setState('offline');
       app.live = t('offline');
     } else if (s === 'synced') {
@@ -66,11 +74,24 @@ const proto = new Proto({
     app.by = {};
     app.principal = null;
     app.org = {};
+    app.online = false;
     app.note = reason; // a text key: the sign-in page says it in the language chosen then
     setState('signed-out');
-    go('/signin', true);
+    go(isDesk(app.route) ? '/desk/signin' : '/signin', true);
   },
 });
+proto.kind = isDesk(app.route) ? 'staff' : 'client';
+
+// The staff's edits wait here (IndexedDB, one transaction with the row) and are pushed
+// over the same connection; the portal pushes only consents, online, through proto.
+const q = new Queue({
+  transport: {
+    get connected() { return proto.signedIn && !!proto.ws; },
+    push: (muts) => proto.push(muts),
+  },
+});
+q.subscribe(() => { if (app.session && isDesk(app.route)) draw(); });
+window.kt = { app, proto, q }; // for the browser tests and the developer's console
 
 async function loadLocal() {
   const [rows, principal, syncedAt, email] = await Promise.all([
@@ -88,17 +109,19 @@ app.signedIn = async (email) => {
   app.email = email;
   app.note = null;
   await loadLocal();
-  go('/', false);
+  go(isDesk(app.route) ? '/desk' : '/', false);
 };
 
 app.signOut = async () => {
   await proto.logout();
 };
 
+// path may carry a query (/desk/client?id=...): the route is its path part.
 function go(path, replace) {
-  if (path !== location.pathname) history[replace ? 'replaceState' : 'pushState'](null, '', path);
-  const moved = app.route !== path;
-  app.route = path;
+  if (path !== location.pathname + location.search) history[replace ? 'replaceState' : 'pushState'](null, '', path);
+  const route = path.split('?')[0];
+  const moved = app.route !== route || path.includes('?');
+  app.route = route;
   draw();
   // a new page: screen readers and keyboards start at its content
   if (moved) {
@@ -142,8 +165,47 @@ function Header() {
   </header>`;
 }
 
+// The desk's one object for its pages (README "The desk").
+const desk = {
+  app, proto, q, newId: uuidv7,
+  get route() { return app.route; },
+  get params() { return new URLSearchParams(location.search); },
+  get by() { return app.by; },
+  get rows() { return app.rows; },
+  get org() { return app.org; },
+  get principal() { return app.principal; },
+  get role() { return app.principal?.role || ''; },
+  get me() { return app.by.staff?.get(app.principal?.id)?.f || null; },
+  get online() { return app.online && navigator.onLine; },
+  get syncedAt() { return Math.max(app.syncedAt || 0, q.state.lastSync || 0); },
+  go, draw: () => draw(),
+  // Branches this person sees (closed ones left out), by name.
+  locations() {
+    return [...(app.by.location?.values() || [])].filter((l) => !l.f.closed_at)
+      .sort((a, b) => String(a.f.name).localeCompare(String(b.f.name)));
+  },
+  // The branch the screens show: the one picked on this device while it is still one of
+  // ours, else the first; null is "all branches", which only owners can pick.
+  get location() {
+    const locs = this.locations();
+    const saved = localStorage.getItem('kt.desk.location');
+    if (saved === 'all' && this.role === 'owner') return null;
+    if (saved && locs.some((l) => l.id === saved)) return saved;
+    return locs[0]?.id || null;
+  },
+  setLocation(id) {
+    localStorage.setItem('kt.desk.location', id || 'all');
+    draw();
+  },
+  edit: (tbl, id, op, fields, extra) => q.edit(tbl, id, op, fields, extra),
+};
+
 function Page() {
   const r = app.route;
+  if (isDesk(r)) {
+    if (!app.session || r === '/desk/signin') return html`<${SignIn} proto=${proto} app=${app} note=${app.note && t(app.note)} />`;
+    return html`<${DeskPage} desk=${desk} />`;
+  }
   if (r === '/setup') return html`<${Setup} proto=${proto} app=${app} token=${app.token} />`;
   if (r === '/confirm-email') return html`<${ConfirmEmail} proto=${proto} app=${app} token=${app.token} />`;
   if (!app.session || r === '/signin') return html`<${SignIn} proto=${proto} app=${app} note=${app.note && t(app.note)} />`;
@@ -153,9 +215,9 @@ function Page() {
 }
 
 function App() {
-  return html`<div class="shell">
+  return html`<div class=${isDesk(app.route) ? 'shell desk' : 'shell'}>
     <a class="skip" href="#main">${t('skip')}</a>
-    <${Header} />
+    ${isDesk(app.route) && app.session ? html`<${DeskHeader} desk=${desk} org=${app.org} onSignOut=${() => app.signOut()} />` : html`<${Header} />`}
     <main id="main" tabindex="-1"><${Page} /></main>
     <div class="sr-only" role="status" aria-live="polite">${app.live}</div>
     <footer class="foot"><${LangSwitch} /></footer>
@@ -191,13 +253,22 @@ async function boot() {
   if (token) {
     app.session = true;
     proto.token = token;
+    q.refresh().catch((e) => console.warn('queue unreadable', e));
+    // the signed-in person's own screens: staff the desk, clients the portal
+    const staff = app.principal && app.principal.kind === 'staff';
+    if (staff && !isDesk(app.route)) app.route = '/desk';
+    if (!staff && isDesk(app.route)) app.route = '/';
+    proto.kind = staff ? 'staff' : 'client';
+    history.replaceState(null, '', app.route + location.search);
     if (!navigator.onLine) setState('offline');
     if (app.route === '/signin') go('/', true);
+    if (app.route === '/desk/signin') go('/desk', true);
     draw();
     proto.resume();
   } else {
     setState('signed-out');
     if (PRIVATE.includes(app.route)) go('/signin', true);
+    else if (isDesk(app.route) && app.route !== '/desk/signin') go('/desk/signin', true);
     draw();
   }
   if ('serviceWorker' in navigator) {

@@ -393,6 +393,17 @@ function pickLang() {
 
 export function getLang() { return lang; }
 
+// A screen's own texts, {en: {...}, sl: {...}, ...}, merged in when its module loads;
+// every language must have every key (tests/test_modules.mjs checks TEXTS after all
+// modules are imported).
+export function addTexts(dicts) {
+  for (const [l, d] of Object.entries(dicts)) {
+    if (!T[l]) throw new Error(`addTexts: no language ${l}`);
+    for (const k of Object.keys(d)) if (k in T[l] && T[l][k] !== d[k]) throw new Error(`addTexts: ${l}.${k} twice`);
+    Object.assign(T[l], d);
+  }
+}
+
 export function setLang(l) {
   if (!T[l]) return;
   lang = l;

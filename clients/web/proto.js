@@ -54,6 +54,7 @@ function wsUrl() {
 export class Proto {
   constructor(hooks) {
     this.hooks = hooks;
+    this.kind = 'client'; // the principal kind this page signs in: 'client' or 'staff' (/desk)
     this.ws = null;
     this.welcomed = null; // Promise resolved on welcome for the current socket
     this.token = null;
@@ -207,13 +208,15 @@ export class Proto {
       case 'welcome':
         return;
       case 'auth_ok':
-        if (m.principal?.kind !== 'client') {
-          // A staff account: this page is the clients' portal, and a salon's whole
-          // card index has no place in a phone's browser. Sign out again at once.
+        if (m.principal?.kind !== this.kind) {
+          // The portal takes clients and the desk (/desk) takes staff: a salon's whole
+          // card index has no place in a client's phone, and a client has no desk.
+          // Sign out again at once, before any row is synced.
           this.loggingOut = true;
           try { this.send({ t: 'logout' }); } catch { /* closed already */ }
           const i = this.waiters.findIndex((w) => w.type === 'auth_ok');
-          if (i >= 0) this.waiters.splice(i, 1)[0].reject(new ProtoError('staff_account', 'staff account'));
+          const code = this.kind === 'client' ? 'staff_account' : 'client_account';
+          if (i >= 0) this.waiters.splice(i, 1)[0].reject(new ProtoError(code, code));
           return;
         }
         this.loggingOut = false;

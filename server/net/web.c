@@ -80,8 +80,25 @@ static bool path_ok(const char *p)
 	return true;
 }
 
+/* The staff screens: /desk and one word below it (/desk/book, /desk/client, ...). */
+static bool is_desk_route(const char *p)
+{
+	if (strncmp(p, "/desk", 5))
+		return false;
+	if (!p[5])
+		return true;
+	if (p[5] != '/' || !p[6])
+		return false;
+	for (const char *c = p + 6; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || *c == '-'))
+			return false;
+	return true;
+}
+
 static bool is_app_route(const char *p)
 {
+	if (is_desk_route(p))
+		return true;
 	for (size_t i = 0; i < sizeof app_routes / sizeof app_routes[0]; i++)
 		if (!strcmp(p, app_routes[i]))
 			return true;

@@ -48,7 +48,7 @@ export function errorText(e) {
   const rule = RULE_OF_CODE[code];
   if (rule) return `${t('refuse_' + rule)} (${rule})`;
   const known = ['auth_failed', 'throttled', 'busy', 'network', 'account_suspended', 'rate_limited',
-    'token_used', 'token_expired', 'token_replaced', 'token_invalid', 'device_taken', 'staff_account'];
+    'token_used', 'token_expired', 'token_replaced', 'token_invalid', 'device_taken', 'staff_account', 'client_account'];
   if (known.includes(code)) return t(code);
   return t('error_generic', { code, msg: e?.message || '' });
 }
