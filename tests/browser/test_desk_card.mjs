@@ -73,6 +73,10 @@ test('each role keeps only its client fields on the tablet and sees only its sec
   const reception = salon.account('reception', h.CENTER);
   await h.withBrowser({}, async ({ page }) => {
     await deskSignIn(page, reception);
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.locator('[data-testid=nav-clients]').click();
+    await page.locator('[data-testid=client-row]').first().waitFor();
+    await h.shot(page, 'card-clients-1280');
     const rows = await clientRows(page);
     for (const r of rows) for (const k of HEALTH) assert.ok(!(k in r.f), `reception's copy of ${r.f.name} holds ${k}`);
     const eva = rows.find((r) => r.id === salon.ids.eva);
@@ -123,6 +127,7 @@ test('a specialist records a visit with formulas from today\'s appointment', asy
     assert.equal(await page.locator('[data-testid=visit-service]:checked').count(), 1, "the appointment's service is ticked");
     await page.locator('[data-testid=visit-formulas]').fill(FORMULA);
     await page.locator('[data-testid=visit-notes]').fill(NOTES);
+    await h.shot(page, 'card-visit-form');
     await page.locator('[data-testid=visit-save]').click();
     await page.locator('[data-testid=visit]', { hasText: FORMULA }).waitFor();
     const v = await h.until(() => salon.truth().visits.find((x) => x.products_formulas === FORMULA), 'the visit in the database');

@@ -30,7 +30,7 @@ function what(e) {
   let act;
   if (head === 'rejected') act = t('card_a_rejected', { code: rest || '' });
   else if (head === 'override') act = t('card_a_override', { rule: rest || '' });
-  else act = t('card_a_' + a) === 'card_a_' + a ? a : t('card_a_' + a);
+  else act = t('card_a_' + a) === 'card_a_' + a ? a.replace(/_/g, ' ') : t('card_a_' + a);
   const tbl = t('card_t_' + e.entity) === 'card_t_' + e.entity ? String(e.entity || '') : t('card_t_' + e.entity);
   return `${act}: ${tbl}`;
 }
