@@ -98,8 +98,9 @@ test('each role keeps only its client fields on the tablet and sees only its sec
 });
 
 test('reception changes the phone on the card: the database has it', async () => {
+  const reception = salon.account('reception', h.CENTER);
   await h.withBrowser({}, async ({ page }) => {
-    await deskSignIn(page, salon.account('reception', h.CENTER));
+    await deskSignIn(page, reception);
     receptionDevice = await page.evaluate(() => localStorage.getItem('kt.device'));
     await openEva(page);
     await page.locator('[data-testid=card-edit]').click();
@@ -114,6 +115,19 @@ test('reception changes the phone on the card: the database has it', async () =>
     await page.waitForFunction(() => document.querySelector('[data-testid=queued]')?.dataset.n === '0');
     await h.until(() => salon.truth().client.phone === NEW_PHONE, 'the new phone in the database');
     assert.equal(salon.truth().client.birthday, '1990-05-17', 'the birthday did not change');
+    // a card opened offline is reported to the audit log once the tablet is back
+    await page.context().setOffline(true);
+    await page.locator('[data-testid=offline]').waitFor();
+    await page.locator('[data-testid=nav-clients]').click();
+    await page.locator('[data-testid=clients-search]').fill('marko');
+    await page.locator(`[data-testid=client-row][data-id="${salon.ids.marko}"]`).click();
+    await page.locator(`[data-testid=card][data-id="${salon.ids.marko}"]`).waitFor();
+    const viewed = () => salon.truth(salon.ids.marko).access_log.filter((e) => e.action === 'viewed' && e.actor.name === reception.name);
+    assert.equal(viewed().length, 0, 'nothing reaches the server while offline');
+    await page.context().setOffline(false);
+    await h.until(() => viewed().length === 1, "the receptionist's look at Marko's card in the audit log");
+    await page.waitForFunction(() => Object.keys(localStorage).filter((k) => k.startsWith('kt.card.views.'))
+      .every((k) => localStorage.getItem(k) === '[]'));
   });
 });
 

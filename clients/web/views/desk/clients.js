@@ -1,11 +1,12 @@
 // The client list: search as you type in the local copy (search.js), one row per client
 // with the phone (for the roles that see it) and the next appointment; a tap opens
 // the card. Works offline: it reads only desk.by.
-import { useState } from '../../vendor/preact/hooks.mjs';
+import { useState, useEffect } from '../../vendor/preact/hooks.mjs';
 import { html } from '../ui.js';
 import { t } from '../../i18n.js';
 import { buildIndex, search } from '../../search.js';
 import { nextByClient, whenAt } from './card_model.js';
+import { flushViews } from './card.js';
 import './card_texts.js';
 
 const SHOW = 50; // rows shown with no query (a salon may have thousands of cards)
@@ -20,6 +21,7 @@ function indexOf(clients) {
 
 export function Clients({ desk }) {
   const [q, setQ] = useState(() => desk.params.get('q') || '');
+  useEffect(() => { flushViews(desk); }, [desk.online]); // cards opened while offline
   const index = indexOf(desk.by.client);
   const next = nextByClient(desk.by);
   const hits = q.trim() ? search(index, q, SHOW) : index.slice(0, SHOW).map((e) => e.r);
@@ -38,7 +40,7 @@ export function Clients({ desk }) {
         return html`<li key=${r.id}>
           <a href=${`/desk/client?id=${encodeURIComponent(r.id)}`} class="card-row" data-testid="client-row" data-id=${r.id}
             onClick=${(e) => { if (!e.ctrlKey && !e.metaKey) { e.preventDefault(); open(r.id); } }}>
-            <span class="card-row-name">${r.f.name || '…'}${r.f.allergy_alert || r.f.allergies ? html` <span class="card-flag" title=${t('card_f_allergies')}>⚠</span>` : ''}</span>
+            <span class="card-row-name">${r.f.name || '…'}${r.f.allergy_alert || r.f.allergies ? html` <span class="card-flag" title=${t('card_f_allergies')} aria-label=${t('card_f_allergies')} role="img">⚠</span>` : ''}</span>
             ${r.f.phone ? html`<span class="card-row-phone">${r.f.phone}</span>` : html`<span></span>`}
             <span class="card-row-next">${n ? t('card_next', { when: whenAt(desk.by, n) }) : t('card_no_next')}</span>
           </a></li>`;
