@@ -181,6 +181,10 @@ test('the owner reads the card history: who, which device, old → new, no JSON'
     await page.locator('[data-testid=history-entry][data-action=create]', { hasText: FORMULA }).waitFor();
     await page.locator('[data-testid=history-entry][data-action=viewed]').first().waitFor();
     await h.shot(page, 'card-history');
+    // field labels and words follow the language
+    await page.locator('select#lang').selectOption('de');
+    await page.locator('[data-testid=history-entry][data-action=update]', { hasText: `Telefon: ${h.EVA.phone} → ${NEW_PHONE}` }).waitFor();
+    await page.locator('select#lang').selectOption('en');
     // offline, the history says it needs a connection
     await page.locator('.card-back').click();
     await context.setOffline(true);
