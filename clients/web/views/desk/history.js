@@ -19,7 +19,7 @@ function who(desk, e) {
 
 // A device id is a long random id: its last six characters tell devices apart on screen.
 function device(e) {
-  if (!e.device_id) return t('card_device_hidden');
+  if (!e.device_id) return e.actor_kind === 'staff' || e.actor_kind === 'client' ? t('card_device_hidden') : '';
   if (e.device_id === localStorage.getItem('kt.device')) return t('card_this_device');
   return t('card_device', { id: String(e.device_id).replace(/-/g, '').slice(-6) });
 }
@@ -54,6 +54,7 @@ function changes(desk, e) {
   const out = [];
   for (const k of keys) {
     if (SHADOW[k] && keys.includes(SHADOW[k])) continue;
+    if (k === 'client_id' && (a?.[k] ?? b?.[k]) === e.client_id && !(a && b)) continue; // whose history this is
     const hasB = b && k in b, hasA = a && k in a;
     if (!hasB && !hasA) continue;
     if (!hasB && (a[k] === null || a[k] === '')) continue; // a new row's empty fields say nothing
