@@ -69,6 +69,7 @@ test('each role keeps only its client fields on the tablet and sees only its sec
     const text = await page.locator('[data-testid=card]').innerText();
     assert.ok(!text.includes(h.EVA.phone) && !text.includes(h.EVA.email), 'no contact data on the page');
     assert.ok(text.includes(h.SECRET_TREATMENT), "the visit's treatment note shows");
+    await h.shot(page, 'card-specialist');
   });
   const reception = salon.account('reception', h.CENTER);
   await h.withBrowser({}, async ({ page }) => {
@@ -89,6 +90,7 @@ test('each role keeps only its client fields on the tablet and sees only its sec
     assert.equal(await shown(page, 'history-link'), 0);
     assert.ok((await page.locator('[data-testid=card-contact]').innerText()).includes(h.EVA.phone));
     assert.ok(!(await page.locator('[data-testid=card]').innerText()).includes(ALLERGY), 'reception does not read the allergies');
+    await h.shot(page, 'card-reception');
   });
   await h.withBrowser({}, async ({ page }) => {
     await deskSignIn(page, salon.account('owner'));
