@@ -90,7 +90,16 @@ const q = new Queue({
     push: (muts) => proto.push(muts),
   },
 });
-q.subscribe(() => { if (app.session && isDesk(app.route)) draw(); });
+// An edit, a rollback or a push answer changes rows in IndexedDB: read them again
+// then (not for every state change the badge shows).
+let qSeen = '';
+q.subscribe((st) => {
+  if (!app.session || !isDesk(app.route)) return;
+  const sig = `${st.queued}|${st.rejected.length}|${st.aside.length}|${st.lastSync}`;
+  if (sig === qSeen) return draw();
+  qSeen = sig;
+  loadLocal().then(draw, (e) => console.warn('local copy unreadable', e));
+});
 window.kt = { app, proto, q }; // for the browser tests and the developer's console
 
 async function loadLocal() {
