@@ -151,6 +151,7 @@ test('books two services for a local time at the branch: the row, in UTC, in the
   await when('2030-07-15', '10:00');
   assert.equal(await page.locator('[data-testid=book-warning]').count(), 0);
   mkdirSync(join(h.ROOT, 'docs/screenshots'), { recursive: true });
+  await page.evaluate(() => { document.activeElement?.blur(); scrollTo(0, 0); });
   const shot = await h.shot(page, 'booking');
   copyFileSync(shot, join(h.ROOT, 'docs/screenshots/booking.png'));
   await page.locator('[data-testid=book-submit]').click();

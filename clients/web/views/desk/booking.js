@@ -13,14 +13,14 @@ import { buildIndex, search } from '../../search.js';
 import { context, judge, nextFree, offeredAt, doneBy } from '../../slots.js';
 
 addTexts({
-  en: { bk_title: 'Book', bk_move_title: 'Move or change the appointment', bk_client: 'Client', bk_search: 'Name or phone',
+  en: { bk_when_title: 'Specialist and time', bk_title: 'Book', bk_move_title: 'Move or change the appointment', bk_client: 'Client', bk_search: 'Name or phone',
     bk_no_hits: 'No client found', bk_new: 'New client', bk_new_name: 'Name', bk_new_phone: 'Phone (optional)',
     bk_new_email: 'E-mail (optional)', bk_new_save: 'Create the card', bk_cancel: 'Cancel', bk_change: 'Change',
     bk_allergy: 'Allergies', bk_err_name: 'Name: please enter the client\'s name.',
     bk_err_phone: 'Phone: use digits, spaces and an optional leading + (at least 6 digits).',
     bk_err_email: 'E-mail: this does not look like an e-mail address (name@example.com).',
     bk_services: 'Services', bk_no_services: 'No services are offered here.', bk_total: 'Total {min} min', bk_min: '{min} min',
-    bk_duration: 'Length (minutes)', bk_price: 'Price {price}', bk_specialist: 'Specialist', bk_any: 'Any specialist',
+    bk_duration: 'Minutes', bk_price: 'Price {price}', bk_specialist: 'Specialist', bk_any: 'Any specialist',
     bk_date: 'Date', bk_time: 'Time', bk_next_free: 'Next free slot', bk_no_slot: 'No free time in the next 60 days.',
     bk_slot_found: 'Free: {when} with {name}', bk_submit: 'Book', bk_submit_move: 'Save the changes', bk_anyway: 'Book anyway',
     bk_reason: 'Reason for booking anyway', bk_refuse: 'The salon\'s rules do not allow this booking; someone at the desk or a manager can book it anyway.',
@@ -36,14 +36,14 @@ addTexts({
     bk_w_overlap: '{name} already has an appointment {from}-{to}',
     bk_w_buffer_this: '{service} needs {min} minutes after it; {name} has an appointment at {at}',
     bk_w_buffer_other: '{name}\'s appointment before it ends at {at} and needs {min} minutes after it' },
-  sl: { bk_title: 'Naročanje', bk_move_title: 'Premik ali sprememba termina', bk_client: 'Stranka', bk_search: 'Ime ali telefon',
+  sl: { bk_when_title: 'Izvajalec in termin', bk_title: 'Naročanje', bk_move_title: 'Premik ali sprememba termina', bk_client: 'Stranka', bk_search: 'Ime ali telefon',
     bk_no_hits: 'Ni najdene stranke', bk_new: 'Nova stranka', bk_new_name: 'Ime', bk_new_phone: 'Telefon (neobvezno)',
     bk_new_email: 'E-pošta (neobvezno)', bk_new_save: 'Ustvari kartoteko', bk_cancel: 'Prekliči', bk_change: 'Zamenjaj',
     bk_allergy: 'Alergije', bk_err_name: 'Ime: vpišite ime stranke.',
     bk_err_phone: 'Telefon: uporabite števke, presledke in po želji + na začetku (vsaj 6 števk).',
     bk_err_email: 'E-pošta: to ni videti kot e-poštni naslov (ime@primer.si).',
     bk_services: 'Storitve', bk_no_services: 'Tu ni ponujenih storitev.', bk_total: 'Skupaj {min} min', bk_min: '{min} min',
-    bk_duration: 'Trajanje (minute)', bk_price: 'Cena {price}', bk_specialist: 'Izvajalec', bk_any: 'Kdorkoli',
+    bk_duration: 'Minute', bk_price: 'Cena {price}', bk_specialist: 'Izvajalec', bk_any: 'Kdorkoli',
     bk_date: 'Datum', bk_time: 'Ura', bk_next_free: 'Prvi prosti termin', bk_no_slot: 'V naslednjih 60 dneh ni prostega termina.',
     bk_slot_found: 'Prosto: {when}, {name}', bk_submit: 'Naroči', bk_submit_move: 'Shrani spremembe', bk_anyway: 'Vseeno naroči',
     bk_reason: 'Razlog, zakaj vseeno', bk_refuse: 'Pravila salona tega termina ne dovolijo; na recepciji ali vodja ga lahko vseeno naroči.',
@@ -59,14 +59,14 @@ addTexts({
     bk_w_overlap: '{name} že ima termin {from}-{to}',
     bk_w_buffer_this: '{service} potrebuje {min} minut po koncu; {name} ima termin ob {at}',
     bk_w_buffer_other: 'Prejšnji termin ({name}) se konča ob {at} in potrebuje {min} minut po koncu' },
-  de: { bk_title: 'Buchen', bk_move_title: 'Termin verschieben oder ändern', bk_client: 'Kundin/Kunde', bk_search: 'Name oder Telefon',
+  de: { bk_when_title: 'Fachkraft und Zeit', bk_title: 'Buchen', bk_move_title: 'Termin verschieben oder ändern', bk_client: 'Kundin/Kunde', bk_search: 'Name oder Telefon',
     bk_no_hits: 'Niemand gefunden', bk_new: 'Neue Kundschaft', bk_new_name: 'Name', bk_new_phone: 'Telefon (optional)',
     bk_new_email: 'E-Mail (optional)', bk_new_save: 'Karteikarte anlegen', bk_cancel: 'Abbrechen', bk_change: 'Ändern',
     bk_allergy: 'Allergien', bk_err_name: 'Name: bitte den Namen eingeben.',
     bk_err_phone: 'Telefon: Ziffern, Leerzeichen und optional ein + am Anfang (mindestens 6 Ziffern).',
     bk_err_email: 'E-Mail: das sieht nicht wie eine E-Mail-Adresse aus (name@beispiel.de).',
     bk_services: 'Leistungen', bk_no_services: 'Hier werden keine Leistungen angeboten.', bk_total: 'Gesamt {min} Min.', bk_min: '{min} Min.',
-    bk_duration: 'Dauer (Minuten)', bk_price: 'Preis {price}', bk_specialist: 'Fachkraft', bk_any: 'Beliebige Fachkraft',
+    bk_duration: 'Minuten', bk_price: 'Preis {price}', bk_specialist: 'Fachkraft', bk_any: 'Beliebige Fachkraft',
     bk_date: 'Datum', bk_time: 'Uhrzeit', bk_next_free: 'Nächster freier Termin', bk_no_slot: 'In den nächsten 60 Tagen ist nichts frei.',
     bk_slot_found: 'Frei: {when} bei {name}', bk_submit: 'Buchen', bk_submit_move: 'Änderungen speichern', bk_anyway: 'Trotzdem buchen',
     bk_reason: 'Grund für die Ausnahme', bk_refuse: 'Die Regeln des Salons erlauben diese Buchung nicht; Empfang oder Leitung können sie trotzdem buchen.',
@@ -82,14 +82,14 @@ addTexts({
     bk_w_overlap: '{name} hat bereits einen Termin {from}-{to}',
     bk_w_buffer_this: '{service} braucht danach {min} Minuten; {name} hat um {at} einen Termin',
     bk_w_buffer_other: 'Der Termin davor ({name}) endet um {at} und braucht danach {min} Minuten' },
-  pl: { bk_title: 'Rezerwacja', bk_move_title: 'Przenieś lub zmień wizytę', bk_client: 'Klient', bk_search: 'Imię i nazwisko lub telefon',
+  pl: { bk_when_title: 'Specjalista i termin', bk_title: 'Rezerwacja', bk_move_title: 'Przenieś lub zmień wizytę', bk_client: 'Klient', bk_search: 'Imię i nazwisko lub telefon',
     bk_no_hits: 'Nie znaleziono klienta', bk_new: 'Nowy klient', bk_new_name: 'Imię i nazwisko', bk_new_phone: 'Telefon (opcjonalnie)',
     bk_new_email: 'E-mail (opcjonalnie)', bk_new_save: 'Utwórz kartę', bk_cancel: 'Anuluj', bk_change: 'Zmień',
     bk_allergy: 'Alergie', bk_err_name: 'Imię i nazwisko: wpisz imię i nazwisko klienta.',
     bk_err_phone: 'Telefon: cyfry, spacje i opcjonalnie + na początku (co najmniej 6 cyfr).',
     bk_err_email: 'E-mail: to nie wygląda na adres e-mail (imie@przyklad.pl).',
     bk_services: 'Usługi', bk_no_services: 'Tutaj nie ma usług.', bk_total: 'Razem {min} min', bk_min: '{min} min',
-    bk_duration: 'Czas (minuty)', bk_price: 'Cena {price}', bk_specialist: 'Specjalista', bk_any: 'Dowolny specjalista',
+    bk_duration: 'Minuty', bk_price: 'Cena {price}', bk_specialist: 'Specjalista', bk_any: 'Dowolny specjalista',
     bk_date: 'Data', bk_time: 'Godzina', bk_next_free: 'Najbliższy wolny termin', bk_no_slot: 'Brak wolnych terminów w ciągu 60 dni.',
     bk_slot_found: 'Wolne: {when}, {name}', bk_submit: 'Rezerwuj', bk_submit_move: 'Zapisz zmiany', bk_anyway: 'Rezerwuj mimo to',
     bk_reason: 'Powód wyjątku', bk_refuse: 'Zasady salonu nie pozwalają na tę rezerwację; recepcja lub kierownik mogą ją zrobić mimo to.',
@@ -105,14 +105,14 @@ addTexts({
     bk_w_overlap: '{name} ma już wizytę {from}-{to}',
     bk_w_buffer_this: '{service} wymaga {min} minut przerwy po; {name} ma wizytę o {at}',
     bk_w_buffer_other: 'Poprzednia wizyta ({name}) kończy się o {at} i wymaga {min} minut przerwy' },
-  fi: { bk_title: 'Varaus', bk_move_title: 'Siirrä tai muuta aikaa', bk_client: 'Asiakas', bk_search: 'Nimi tai puhelin',
+  fi: { bk_when_title: 'Tekijä ja aika', bk_title: 'Varaus', bk_move_title: 'Siirrä tai muuta aikaa', bk_client: 'Asiakas', bk_search: 'Nimi tai puhelin',
     bk_no_hits: 'Asiakasta ei löytynyt', bk_new: 'Uusi asiakas', bk_new_name: 'Nimi', bk_new_phone: 'Puhelin (valinnainen)',
     bk_new_email: 'Sähköposti (valinnainen)', bk_new_save: 'Luo asiakaskortti', bk_cancel: 'Peruuta', bk_change: 'Vaihda',
     bk_allergy: 'Allergioita', bk_err_name: 'Nimi: kirjoita asiakkaan nimi.',
     bk_err_phone: 'Puhelin: numeroita, välilyöntejä ja alussa valinnainen + (vähintään 6 numeroa).',
     bk_err_email: 'Sähköposti: tämä ei näytä sähköpostiosoitteelta (nimi@esimerkki.fi).',
     bk_services: 'Palvelut', bk_no_services: 'Täällä ei ole tarjolla palveluja.', bk_total: 'Yhteensä {min} min', bk_min: '{min} min',
-    bk_duration: 'Kesto (minuuttia)', bk_price: 'Hinta {price}', bk_specialist: 'Tekijä', bk_any: 'Kuka tahansa',
+    bk_duration: 'Minuutit', bk_price: 'Hinta {price}', bk_specialist: 'Tekijä', bk_any: 'Kuka tahansa',
     bk_date: 'Päivä', bk_time: 'Kellonaika', bk_next_free: 'Seuraava vapaa aika', bk_no_slot: 'Ei vapaita aikoja seuraavan 60 päivän aikana.',
     bk_slot_found: 'Vapaana: {when}, {name}', bk_submit: 'Varaa', bk_submit_move: 'Tallenna muutokset', bk_anyway: 'Varaa silti',
     bk_reason: 'Syy poikkeukseen', bk_refuse: 'Salongin säännöt eivät salli tätä varausta; vastaanotto tai esimies voi varata sen silti.',
@@ -431,12 +431,11 @@ function BookingForm({ desk }) {
               <span class="bk-smeta">${t('bk_min', { min: s.f.duration_min })} · ${money(Number(s.f.price_cents) || 0, currency)}</span>
             </label></li>`)}
           </ul>
-          <p class="bk-total"><strong data-testid="total-min" data-min=${sum}>${t('bk_total', { min: sum })}</strong>
-            <span data-testid="price" class="bk-price">${t('bk_price', { price: money(price, currency) })}</span></p>
         </fieldset>
       </div>
       <div class="bk-col">
         <fieldset class="bk-box">
+          <legend>${t('bk_when_title')}</legend>
           ${locs.length > 1 && !init.move ? html`<div class="field"><label for="bk-loc">${t('bk_branch')}</label>
             <select id="bk-loc" data-testid="book-location" onChange=${(e) => { setLoc(e.currentTarget.value); setSpec(''); }}>
               ${locs.map((l) => html`<option value=${l.id} selected=${l.id === loc}>${l.f.name}</option>`)}
@@ -459,6 +458,8 @@ function BookingForm({ desk }) {
           <button type="button" class="secondary bk-next" data-testid="next-free" onClick=${findNext}>${t('bk_next_free')}</button>
           ${start !== null && html`<p class="bk-when" data-testid="book-when">${when(start, tz)} (${tz})</p>`}
         </fieldset>
+        <p class="bk-total"><strong data-testid="total-min" data-min=${sum}>${t('bk_total', { min: sum })}</strong>
+          <span data-testid="price" class="bk-price">${t('bk_price', { price: money(price, currency) })}</span></p>
         ${warnings.length > 0 && html`<div class="bk-warn" role="alert" data-testid="book-warning" data-rules=${warnings.map((w) => w.rule).join(',')}>
           <ul>${warnings.map((w) => html`<li data-rule=${w.rule}>${warningText(w, { by, ctx, spec })} (${w.rule})</li>`)}</ul>
           ${canOverride ? html`<div class="field"><label for="bk-reason">${t('bk_reason')}</label>
