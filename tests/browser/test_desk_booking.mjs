@@ -121,25 +121,59 @@ test('finds a client among 5,000 by part of the name and by phone digits, fast',
   const times = await page.evaluate(async () => {
     const input = document.querySelector('[data-testid=client-search]');
     const out = [];
+    // three rounds, the best of each keystroke: the CPU is shared (a busy machine's
+    // pause is not the page's time); a page that is slow is slow in every round
+    for (let round = 0; round < 3; round++)
     for (const q of ['k', 'ko', 'kov', 'kova', 'kovač', 'kovači', 'kovačič', 'kovačič m', '031', '031 1', '031 10', '031 100', '031 100 0']) {
+      // preact draws on a microtask after the input event; a MutationObserver (also a
+      // microtask) notes when the list says it shows this query
+      const done = new Promise((resolve) => {
+        const mo = new MutationObserver(() => {
+          if (document.querySelector('[data-testid=client-results]')?.dataset.q === q) { mo.disconnect(); resolve(performance.now()); }
+        });
+        mo.observe(document.querySelector('[data-testid=booking]'), { subtree: true, childList: true, attributes: true, characterData: true });
+      });
       const t0 = performance.now();
       input.value = q;
       input.dispatchEvent(new Event('input', { bubbles: true }));
-      // preact draws on a microtask; the list says which query it shows
-      for (let i = 0; i < 1000 && document.querySelector('[data-testid=client-results]')?.dataset.q !== q; i++) {
-        await Promise.resolve();
-        if (i > 50) await new Promise((r) => setTimeout(r, 0));
-      }
-      if (document.querySelector('[data-testid=client-results]')?.dataset.q !== q) throw new Error(`the list never showed "${q}"`);
-      out.push([q, performance.now() - t0, document.querySelectorAll('[data-testid=client-result]').length]);
+      const t1 = await Promise.race([done, new Promise((r) => setTimeout(() => r(null), 5000))]);
+      if (t1 === null) throw new Error(`the list never showed "${q}"`);
+      out.push([q, t1 - t0, document.querySelectorAll('[data-testid=client-result]').length]);
+      input.value = '';
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+      await new Promise((r) => setTimeout(r, 0));
     }
-    return out;
+    const best = new Map();
+    for (const [q, ms, hits] of out) if (!best.has(q) || best.get(q)[1] > ms) best.set(q, [q, ms, hits]);
+    return [...best.values()];
   });
   for (const [q, ms, hits] of times) {
     assert.ok(hits > 0, `"${q}" finds someone`);
     assert.ok(ms < 50, `"${q}" took ${ms.toFixed(1)} ms`);
   }
   console.log('keystroke times (ms):', times.map(([q, ms]) => `${q}=${ms.toFixed(1)}`).join(' '));
+  // after a sync the local copy is a new Map: the first keystroke then builds the index
+  // again (memoized on the Map's identity: the same Map is not indexed twice)
+  const build = await page.evaluate(async () => {
+    const { clientIndex } = await import('/views/desk/booking.js');
+    const db = await new Promise((res, rej) => { const r = indexedDB.open('kartoteka'); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+    const rows = await new Promise((res) => { const r = db.transaction('rows').objectStore('rows').getAll(); r.onsuccess = () => res(r.result); });
+    db.close();
+    const map = new Map(rows.filter((x) => x.tbl === 'client').map((x) => [x.id, x]));
+    let ms = Infinity, a;
+    for (let round = 0; round < 3; round++) { // the best of three fresh Maps (a shared CPU)
+      const fresh = new Map(map);
+      const t0 = performance.now();
+      a = clientIndex(fresh);
+      ms = Math.min(ms, performance.now() - t0);
+      if (clientIndex(fresh) !== a) return { again: false };
+    }
+    return { ms, n: a.length, again: true };
+  });
+  assert.ok(build.n >= N_IMPORTED);
+  assert.ok(build.again, 'the same Map is indexed once');
+  assert.ok(build.ms < 50, `indexing ${build.n} clients took ${build.ms.toFixed(1)} ms`);
+  console.log(`index of ${build.n} clients built in ${build.ms.toFixed(1)} ms`);
 });
 
 test('books two services for a local time at the branch: the row, in UTC, in the database', async () => {
@@ -249,6 +283,7 @@ test('a conflicting booking is warned about; reception books it anyway with a re
   await page.locator('[data-testid=book-submit]').click();
   await page.locator('[data-testid=book-error]').waitFor(); // no reason yet
   await page.locator('[data-testid=book-override]').fill('Eva waits for the colour to set');
+  await h.shot(page, 'booking-warning');
   await page.locator('[data-testid=book-submit]').click();
   await page.locator('[data-testid=booked]').waitFor();
   const row = await h.until(() => apptsOf(salon.ids.eva).find((a) => a.start_at === local('2030-07-15', '10:30')), 'the override booking on the server');
