@@ -463,7 +463,7 @@ function BookingForm({ desk }) {
         ${warnings.length > 0 && html`<div class="bk-warn" role="alert" data-testid="book-warning" data-rules=${warnings.map((w) => w.rule).join(',')}>
           <ul>${warnings.map((w) => html`<li data-rule=${w.rule}>${warningText(w, { by, ctx, spec })} (${w.rule})</li>`)}</ul>
           ${canOverride ? html`<div class="field"><label for="bk-reason">${t('bk_reason')}</label>
-            <input id="bk-reason" type="text" maxlength="500" data-testid="book-override" value=${reason} onInput=${(e) => setReason(e.currentTarget.value)} /></div>`
+            <input id="bk-reason" type="text" maxlength="500" data-testid="book-override" value=${reason} onInput=${(e) => { setReason(e.currentTarget.value); if (msg?.testid === 'book-error') setMsg(null); }} /></div>`
             : html`<p>${t('bk_refuse')}</p>`}
         </div>`}
         ${msg && html`<p class=${msg.kind === 'error' ? 'error' : 'note'} role=${msg.kind === 'error' ? 'alert' : 'status'} data-testid=${msg.testid}>${msg.text}</p>`}
