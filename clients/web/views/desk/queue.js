@@ -11,6 +11,7 @@ const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 
 addTexts({
   en: {
+    q_code_double: 'The specialist is already booked at that time',
     q_title: 'Sync', q_waiting: '{n} edits waiting to be sent, the oldest from {time}', q_waiting_none: 'No edits waiting.',
     q_rejections: 'Refused by the server', q_rejections_none: 'Nothing refused.', q_aside: 'Set aside after repeated errors',
     q_tried: 'You entered', q_server: 'Now on the server', q_reason: 'Why', q_collides: 'Collides with',
@@ -18,7 +19,7 @@ addTexts({
     q_unsent: '{n} edits have not been sent yet; signing out deletes them.', q_unsent_one: '1 edit has not been sent yet; signing out deletes it.',
     q_signout_anyway: 'Sign out and delete them', q_cancel: 'Cancel', q_new: 'New', q_change: 'Change', q_hidden: 'a record you cannot see',
     q_empty: '(empty)', q_yes: 'yes', q_no: 'no', q_offline_note: 'Offline: edits are kept on this device and sent when the connection is back.',
-    q_code_conflict: 'Someone else changed it first, or the time is already booked', q_code_invalid: 'The server cannot accept this value',
+    q_code_conflict: 'Someone else changed it first', q_code_invalid: 'The server cannot accept this value',
     q_code_forbidden: 'You may not make this change', q_code_not_found: 'The record does not exist or is not yours to see',
     q_code_append_only: 'History entries cannot be changed', q_code_rate_limited: 'Too many changes at once',
     q_code_outside_opening_hours: 'Outside the opening hours', q_code_location_closed: 'The branch is closed that day',
@@ -32,6 +33,7 @@ addTexts({
     q_f_birthday: 'Birthday', q_f_preferences: 'Preferences', q_f_internal_note: 'Internal note', q_f_display_name: 'Name',
   },
   sl: {
+    q_code_double: 'Strokovnjak je takrat že zaseden',
     q_title: 'Sinhronizacija', q_waiting: 'Čaka na pošiljanje: {n}, najstarejša od {time}', q_waiting_none: 'Nobena sprememba ne čaka.',
     q_rejections: 'Strežnik je zavrnil', q_rejections_none: 'Nič ni zavrnjeno.', q_aside: 'Odloženo po ponavljajočih se napakah',
     q_tried: 'Vnesli ste', q_server: 'Zdaj na strežniku', q_reason: 'Zakaj', q_collides: 'Prekriva se z',
@@ -39,7 +41,7 @@ addTexts({
     q_unsent: 'Sprememb, ki še niso poslane: {n}; odjava jih izbriše.', q_unsent_one: 'Ena sprememba še ni poslana; odjava jo izbriše.',
     q_signout_anyway: 'Odjavi in izbriši', q_cancel: 'Prekliči', q_new: 'Novo', q_change: 'Sprememba', q_hidden: 'zapis, ki ga ne vidite',
     q_empty: '(prazno)', q_yes: 'da', q_no: 'ne', q_offline_note: 'Brez povezave: spremembe ostanejo na tej napravi in se pošljejo, ko je povezava spet vzpostavljena.',
-    q_code_conflict: 'Nekdo drug je to spremenil prej ali pa je termin že zaseden', q_code_invalid: 'Strežnik te vrednosti ne more sprejeti',
+    q_code_conflict: 'Nekdo drug je to spremenil prej', q_code_invalid: 'Strežnik te vrednosti ne more sprejeti',
     q_code_forbidden: 'Te spremembe ne smete narediti', q_code_not_found: 'Zapis ne obstaja ali ga ne smete videti',
     q_code_append_only: 'Vnosov zgodovine ni mogoče spreminjati', q_code_rate_limited: 'Preveč sprememb hkrati',
     q_code_outside_opening_hours: 'Izven delovnega časa poslovalnice', q_code_location_closed: 'Poslovalnica je ta dan zaprta',
@@ -53,6 +55,7 @@ addTexts({
     q_f_birthday: 'Rojstni dan', q_f_preferences: 'Želje', q_f_internal_note: 'Interna opomba', q_f_display_name: 'Ime',
   },
   de: {
+    q_code_double: 'Die Fachkraft ist zu dieser Zeit schon gebucht',
     q_title: 'Abgleich', q_waiting: '{n} Änderungen warten auf das Senden, die älteste von {time}', q_waiting_none: 'Keine Änderungen warten.',
     q_rejections: 'Vom Server abgelehnt', q_rejections_none: 'Nichts abgelehnt.', q_aside: 'Nach wiederholten Fehlern zurückgestellt',
     q_tried: 'Ihre Eingabe', q_server: 'Jetzt auf dem Server', q_reason: 'Warum', q_collides: 'Überschneidet sich mit',
@@ -60,7 +63,7 @@ addTexts({
     q_unsent: '{n} Änderungen wurden noch nicht gesendet; das Abmelden löscht sie.', q_unsent_one: '1 Änderung wurde noch nicht gesendet; das Abmelden löscht sie.',
     q_signout_anyway: 'Abmelden und löschen', q_cancel: 'Abbrechen', q_new: 'Neu', q_change: 'Änderung', q_hidden: 'ein Eintrag, den Sie nicht sehen',
     q_empty: '(leer)', q_yes: 'ja', q_no: 'nein', q_offline_note: 'Offline: Änderungen bleiben auf diesem Gerät und werden gesendet, sobald die Verbindung zurück ist.',
-    q_code_conflict: 'Jemand anderes hat es vorher geändert, oder die Zeit ist schon gebucht', q_code_invalid: 'Der Server kann diesen Wert nicht annehmen',
+    q_code_conflict: 'Jemand anderes hat es vorher geändert', q_code_invalid: 'Der Server kann diesen Wert nicht annehmen',
     q_code_forbidden: 'Diese Änderung dürfen Sie nicht vornehmen', q_code_not_found: 'Der Eintrag existiert nicht oder ist für Sie nicht sichtbar',
     q_code_append_only: 'Verlaufseinträge können nicht geändert werden', q_code_rate_limited: 'Zu viele Änderungen auf einmal',
     q_code_outside_opening_hours: 'Außerhalb der Öffnungszeiten', q_code_location_closed: 'Die Filiale ist an dem Tag geschlossen',
@@ -74,6 +77,7 @@ addTexts({
     q_f_birthday: 'Geburtstag', q_f_preferences: 'Wünsche', q_f_internal_note: 'Interne Notiz', q_f_display_name: 'Name',
   },
   pl: {
+    q_code_double: 'Specjalista jest już wtedy zajęty',
     q_title: 'Synchronizacja', q_waiting: 'Zmiany czekające na wysłanie: {n}, najstarsza z {time}', q_waiting_none: 'Żadne zmiany nie czekają.',
     q_rejections: 'Odrzucone przez serwer', q_rejections_none: 'Nic nie odrzucono.', q_aside: 'Odłożone po powtarzających się błędach',
     q_tried: 'Wpisano', q_server: 'Teraz na serwerze', q_reason: 'Dlaczego', q_collides: 'Koliduje z',
@@ -81,7 +85,7 @@ addTexts({
     q_unsent: 'Niewysłane zmiany: {n}; wylogowanie je usunie.', q_unsent_one: '1 zmiana nie została jeszcze wysłana; wylogowanie ją usunie.',
     q_signout_anyway: 'Wyloguj i usuń', q_cancel: 'Anuluj', q_new: 'Nowy', q_change: 'Zmiana', q_hidden: 'wpis, którego nie widzisz',
     q_empty: '(puste)', q_yes: 'tak', q_no: 'nie', q_offline_note: 'Offline: zmiany zostają na tym urządzeniu i zostaną wysłane po odzyskaniu połączenia.',
-    q_code_conflict: 'Ktoś inny zmienił to wcześniej lub termin jest już zajęty', q_code_invalid: 'Serwer nie może przyjąć tej wartości',
+    q_code_conflict: 'Ktoś inny zmienił to wcześniej', q_code_invalid: 'Serwer nie może przyjąć tej wartości',
     q_code_forbidden: 'Nie możesz wprowadzić tej zmiany', q_code_not_found: 'Wpis nie istnieje lub nie masz do niego dostępu',
     q_code_append_only: 'Wpisów historii nie można zmieniać', q_code_rate_limited: 'Za dużo zmian naraz',
     q_code_outside_opening_hours: 'Poza godzinami otwarcia', q_code_location_closed: 'Oddział jest tego dnia zamknięty',
@@ -95,6 +99,7 @@ addTexts({
     q_f_birthday: 'Urodziny', q_f_preferences: 'Preferencje', q_f_internal_note: 'Notatka wewnętrzna', q_f_display_name: 'Imię i nazwisko',
   },
   fi: {
+    q_code_double: 'Asiantuntijalla on jo varaus siihen aikaan',
     q_title: 'Synkronointi', q_waiting: '{n} muutosta odottaa lähetystä, vanhin ajalta {time}', q_waiting_none: 'Muutoksia ei odota.',
     q_rejections: 'Palvelin hylkäsi', q_rejections_none: 'Mitään ei hylätty.', q_aside: 'Siirretty sivuun toistuvien virheiden jälkeen',
     q_tried: 'Syötit', q_server: 'Nyt palvelimella', q_reason: 'Miksi', q_collides: 'Päällekkäin varauksen kanssa',
@@ -102,7 +107,7 @@ addTexts({
     q_unsent: '{n} muutosta on vielä lähettämättä; uloskirjautuminen poistaa ne.', q_unsent_one: '1 muutos on vielä lähettämättä; uloskirjautuminen poistaa sen.',
     q_signout_anyway: 'Kirjaudu ulos ja poista', q_cancel: 'Peruuta', q_new: 'Uusi', q_change: 'Muutos', q_hidden: 'tietue, jota et näe',
     q_empty: '(tyhjä)', q_yes: 'kyllä', q_no: 'ei', q_offline_note: 'Ei yhteyttä: muutokset säilyvät tällä laitteella ja lähetetään, kun yhteys palaa.',
-    q_code_conflict: 'Joku muu muutti sen ensin, tai aika on jo varattu', q_code_invalid: 'Palvelin ei voi hyväksyä tätä arvoa',
+    q_code_conflict: 'Joku muu muutti sen ensin', q_code_invalid: 'Palvelin ei voi hyväksyä tätä arvoa',
     q_code_forbidden: 'Et saa tehdä tätä muutosta', q_code_not_found: 'Tietuetta ei ole tai et näe sitä',
     q_code_append_only: 'Historiamerkintöjä ei voi muuttaa', q_code_rate_limited: 'Liian monta muutosta kerralla',
     q_code_outside_opening_hours: 'Aukioloaikojen ulkopuolella', q_code_location_closed: 'Toimipiste on sinä päivänä suljettu',
@@ -124,6 +129,12 @@ const FIELDS = ['name', 'phone', 'email', 'start_at', 'duration_min', 'specialis
   'status', 'note', 'address', 'birthday', 'preferences', 'internal_note', 'display_name'];
 
 export const codeText = (code) => (CODES.includes(code) ? t('q_code_' + code) : t('q_code_other'));
+
+// A conflict is either someone's newer change or, for a booking, a double booking.
+function reasonText(desk, e) {
+  if (e.code === 'conflict' && e.tbl === 'appointment' && (collision(desk, e) || /booked/.test(e.msg || ''))) return t('q_code_double');
+  return codeText(e.code);
+}
 const tableText = (tbl) => t(TABLES.includes(tbl) ? 'q_t_' + tbl : 'q_t_other');
 const fieldText = (k) => (FIELDS.includes(k) ? t('q_f_' + k) : k.replace(/_/g, ' '));
 
@@ -166,7 +177,7 @@ export function msgText(desk, msg) {
 
 // One value as people read it: ids as names, instants on the branch's clock.
 export function valueText(desk, tbl, k, v, f) {
-  if (v === null || v === undefined || v === '') return t('q_empty');
+  if (v === null || v === undefined || v === '' || (Array.isArray(v) && !v.length)) return t('q_empty');
   if (typeof v === 'boolean') return t(v ? 'q_yes' : 'q_no');
   if (k === 'start_at' || (k.endsWith('_at') && typeof v === 'number')) return when(v, zoneOf(desk, f));
   if (k === 'services' && Array.isArray(v)) return v.map((id) => desk.by.service?.get(id)?.f.name || t('q_hidden')).join(', ');
@@ -209,7 +220,7 @@ function Rejection({ desk, e }) {
   const other = collision(desk, e);
   return html`<li class="q-item q-rejected" data-testid="rejection" data-mid=${e.mid} data-code=${e.code}>
     <h3>${title(desk, e)}</h3>
-    <p class="q-reason"><strong>${t('q_reason')}:</strong> <span data-testid="reason-code">${codeText(e.code)}</span>
+    <p class="q-reason"><strong>${t('q_reason')}:</strong> <span data-testid="reason-code">${reasonText(desk, e)}</span>
       ${e.msg && html` — <span data-testid="reason-msg">${msgText(desk, e.msg)}</span>`}</p>
     ${other && html`<p class="q-collides" data-testid="other-appt" data-id=${other.id}>
       <strong>${t('q_collides')}:</strong> ${rowLabel(desk, 'appointment', other.id)}</p>`}
