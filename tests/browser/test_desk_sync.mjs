@@ -346,3 +346,55 @@ test("a specialist moved to the other branch: the desk follows, the old branch's
     assert.ok(rows.some((r) => r.tbl === 'appointment' && r.f.location_id === ids.maribor), "the new branch's bookings are there");
   });
 });
+
+test('the queue view: a refused change shows mine and the server\'s; "send mine again" lands it; a set-aside edit is dropped', async () => {
+  const reception = salon.account('reception', h.CENTER);
+  await devices(1, async ([t]) => {
+    await signInDesk(t.page, reception);
+    await t.context.setOffline(true);
+    await t.page.waitForSelector('[data-testid=offline]');
+    await setField(t.page, 'client', salon.ids.marko, { phone: '040 000 111' });
+    salon.admin('client', 'set', salon.ids.marko, 'phone', '051 222 333'); // the manager's office, meanwhile
+    await t.context.setOffline(false);
+    await waitQueue(t.page, () => window.kt.q.state.queued === 0 && window.kt.q.state.rejected.length === 1);
+    await t.page.locator('[data-testid=nav-queue]').click();
+    const card = t.page.locator('[data-testid=rejection]');
+    await card.waitFor();
+    assert.match(await card.locator('[data-testid=reason-code]').innerText(), /Someone else changed it first/);
+    assert.match(await card.locator('h3').innerText(), /Marko Drugi/);
+    assert.equal(await card.locator('[data-testid=mine] [data-field=phone] dd').innerText(), '040 000 111');
+    assert.equal(await card.locator('[data-testid=theirs] [data-field=phone] dd').innerText(), '051 222 333');
+    await t.page.waitForFunction((id) => window.kt.desk.by.client.get(id).f.phone === '051 222 333', salon.ids.marko);
+    await card.locator('[data-testid=reapply]').click();
+    await card.waitFor({ state: 'detached' });
+    await waitQueue(t.page, () => window.kt.q.state.queued === 0 && window.kt.q.state.rejected.length === 0);
+    assert.match(JSON.stringify(salon.truth(salon.ids.marko)), /"phone":"040 000 111"/, "the server's card has mine");
+    const phones = rowsOf(`select count(*) n from audit where entity='client' and entity_id=${quote(salon.ids.marko)} and action='update'`);
+    assert.ok(phones[0].n >= 2, 'the admin change and the re-applied one');
+    await t.page.waitForFunction((id) => window.kt.desk.by.client.get(id).f.phone === '040 000 111', salon.ids.marko);
+
+    // a set-aside edit (what 5 failed pushes leave), put in the queue's store directly:
+    // the view lists it with its error; "discard" puts the card back
+    await t.page.evaluate(async (id) => {
+      const { q } = window.kt;
+      await q.store.queueTx(async (tx) => {
+        const row = await tx.getRow('client', id);
+        await tx.putEntry({ mid: 1, tbl: 'client', id, op: 'update', base: row.v, f: { preferences: 'stuck' },
+          before: { preferences: row.f.preferences }, at: Date.now(), state: 'aside', tries: 5, code: 'internal', msg: 'server failure' });
+        await tx.putRow({ ...row, f: { ...row.f, preferences: 'stuck' } });
+      });
+      await q.refresh();
+    }, salon.ids.eva);
+    const aside = t.page.locator('[data-testid=aside][data-mid="1"]');
+    await aside.waitFor();
+    assert.match(await aside.innerText(), /Eva Brskalnik[\s\S]*server failure[\s\S]*stuck/);
+    // the same view in Slovenian
+    await t.page.locator('#lang').selectOption('sl');
+    await t.page.waitForSelector('h1#h-queue:text("Sinhronizacija")');
+    assert.match(await aside.locator('[data-testid=drop-aside]').innerText(), /Zavrzi/);
+    await h.shot(t.page, 'desk-sync-queue-sl');
+    await aside.locator('[data-testid=drop-aside]').click();
+    await aside.waitFor({ state: 'detached' });
+    await t.page.waitForFunction((id) => window.kt.desk.by.client.get(id).f.preferences !== 'stuck', salon.ids.eva);
+  });
+});
