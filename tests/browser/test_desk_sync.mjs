@@ -398,3 +398,32 @@ test('the queue view: a refused change shows mine and the server\'s; "send mine 
     await t.page.waitForFunction((id) => window.kt.desk.by.client.get(id).f.preferences !== 'stuck', salon.ids.eva);
   });
 });
+
+test('two /desk tabs of one tablet: each edit is pushed by one of them, once', async () => {
+  const reception = salon.account('reception', h.CENTER);
+  const { decode } = await import('../../clients/web/vendor/msgpack/decode.mjs');
+  await devices(1, async ([t]) => {
+    const pushed = [];
+    const watch = (p) => p.on('websocket', (ws) => ws.on('framesent', (f) => {
+      const m = decode(Buffer.from(f.payload));
+      if (m.t === 'push') pushed.push(...m.muts.map((x) => Number(x.mid)));
+    }));
+    watch(t.page);
+    await signInDesk(t.page, reception);
+    const other = await t.context.newPage();
+    watch(other);
+    await other.goto(`${srv.origin}/desk`); // the same device: it resumes the stored session
+    await h.state(other, 'synced');
+    const dev = await deviceOf(t.page);
+    await t.context.setOffline(true);
+    for (const p of [t.page, other]) await p.waitForSelector('[data-testid=offline]');
+    const mids = [];
+    for (const v of ['tab A 1', 'tab A 2']) mids.push(await setField(t.page, 'client', salon.ids.eva, { preferences: v }));
+    for (const v of ['tab B 1', 'tab B 2']) mids.push(await setField(other, 'client', salon.ids.eva, { preferences: v }));
+    await t.context.setOffline(false);
+    for (const p of [t.page, other]) await waitQueue(p, () => window.kt.q.state.queued === 0 && window.kt.desk.online);
+    assert.deepEqual([...pushed].sort(), [...mids].sort(), 'every mid pushed once, by one tab');
+    const got = rowsOf(`select count(*) n from audit where entity='client' and action='update' and device_id=${quote(dev)}`);
+    assert.equal(got[0].n, 4);
+  });
+});

@@ -1,7 +1,7 @@
 // The staff screens under /desk: the bar that is always visible (branch, offline badge,
 // queued edits, last sync), the navigation, and the page of the route. Pages get one
 // object, `desk` (see README "The desk"), and never reach into app.js.
-import { useState } from '../../vendor/preact/hooks.mjs';
+import { useState, useEffect, useRef } from '../../vendor/preact/hooks.mjs';
 import { html } from '../ui.js';
 import { t, addTexts, when } from '../../i18n.js';
 import { parts, hhmm } from '../../tz.js';
@@ -87,13 +87,15 @@ export function SyncBadge({ desk }) {
 // server has not taken, the person is told how many and confirms first.
 function SignOutButton({ desk, onSignOut }) {
   const [asking, setAsking] = useState(false);
+  const keep = useRef(null);
+  useEffect(() => { if (asking) keep.current?.focus(); }, [asking]); // the safe choice has the focus
   const n = desk.unsent;
   const click = () => (n > 0 ? setAsking(true) : onSignOut());
   return html`<button type="button" class="link" data-testid="signout" onClick=${click}>${t('signout')}</button>
     ${asking && html`<div class="q-confirm" role="alertdialog" aria-labelledby="q-unsent" data-testid="signout-warning">
       <p id="q-unsent">${t(n === 1 ? 'q_unsent_one' : 'q_unsent', { n })}</p>
       <button type="button" class="danger" data-testid="signout-confirm" onClick=${() => { setAsking(false); onSignOut(); }}>${t('q_signout_anyway')}</button>
-      <button type="button" data-testid="signout-cancel" onClick=${() => setAsking(false)}>${t('q_cancel')}</button>
+      <button type="button" ref=${keep} data-testid="signout-cancel" onClick=${() => setAsking(false)}>${t('q_cancel')}</button>
     </div>`}`;
 }
 
