@@ -69,6 +69,7 @@ const proto = new Proto({
     draw();
   },
   signedOut(reason) {
+    q.reset(); // its database went with the rest (store.wipe)
     app.session = false;
     app.rows = [];
     app.by = {};
@@ -86,23 +87,34 @@ proto.kind = isDesk(app.route) ? 'staff' : 'client';
 // over the same connection; the portal pushes only consents, online, through proto.
 const q = new Queue({
   transport: {
-    get connected() { return proto.signedIn && !!proto.ws; },
+    get connected() { return app.session && proto.signedIn && !!proto.ws; },
     push: (muts) => proto.push(muts),
   },
 });
-// An edit, a rollback or a push answer changes rows in IndexedDB: read them again
-// then (not for every state change the badge shows).
-let qSeen = '';
-q.subscribe((st) => {
+// The queue writes rows too (an edit, a rollback, a dropped edit): when what it holds
+// changes, the screens read the local copy again; a change of `pushing` alone only redraws.
+let queueSeen = '';
+let reloading = null;
+function reloadLocal() {
+  reloading ||= loadLocal().finally(() => { reloading = null; draw(); });
+  return reloading;
+}
+q.subscribe((s) => {
   if (!app.session || !isDesk(app.route)) return;
-  const sig = `${st.queued}|${st.rejected.length}|${st.aside.length}|${st.lastSync}`;
-  if (sig === qSeen) return draw();
-  qSeen = sig;
-  loadLocal().then(draw, (e) => console.warn('local copy unreadable', e));
+  const seen = [s.queued, s.lastSync, ...s.rejected.map((e) => e.mid), '|', ...s.aside.map((e) => e.mid)].join(',');
+  if (seen !== queueSeen) { queueSeen = seen; reloadLocal(); } else draw();
 });
 window.kt = { app, proto, q }; // for the browser tests and the developer's console
 
-async function loadLocal() {
+// Reads one after the other, so the last asked is the last to land (the queue and the
+// connection both ask, and a read begun before a write must not overwrite one after it).
+let loadChain = Promise.resolve();
+function loadLocal() {
+  loadChain = loadChain.catch(() => {}).then(readLocal);
+  return loadChain;
+}
+
+async function readLocal() {
   const [rows, principal, syncedAt, email] = await Promise.all([
     store.allRows(), store.getMeta('principal'), store.getMeta('synced_at'), store.getMeta('email')]);
   app.rows = rows;
@@ -206,8 +218,19 @@ const desk = {
     localStorage.setItem('kt.desk.location', id || 'all');
     draw();
   },
-  edit: (tbl, id, op, fields, extra) => q.edit(tbl, id, op, fields, extra),
+  // resolves once the screens' copy (desk.by) has the edit
+  async edit(tbl, id, op, fields, extra) {
+    const e = await q.edit(tbl, id, op, fields, extra);
+    await loadLocal();
+    draw();
+    return e;
+  },
+  // Edits the server has not taken yet (queued, set aside, refused and not answered):
+  // a sign-out deletes them with the rest of the local copy.
+  get unsent() { return q.state.queued + q.state.aside.length + q.state.rejected.length; },
+  signOut: () => app.signOut(),
 };
+window.kt.desk = desk;
 
 function Page() {
   const r = app.route;
@@ -245,7 +268,7 @@ async function boot() {
   setState('loading');
   document.documentElement.lang = getLang();
   // Mails sent before the fragment links carried `portal_url?token=` / `?confirm_email=`.
-  const query = new URLSearchParams(location.search);
+  const query = new URLSearchParams(location.search); // not `q`: that is the write queue
   if (query.has('token') && app.route !== '/confirm-email') app.route = '/setup';
   else if (query.has('confirm_email')) app.route = '/confirm-email';
   if (app.route === '/setup' || app.route === '/confirm-email') {

@@ -251,8 +251,9 @@ export class Proto {
       case 'synced':
         await store.setMeta({ cursor: m.cursor, synced_at: Date.now() });
         try { this.send({ t: 'ack', cursor: m.cursor }); } catch { /* gone; the next sync acks */ }
+        // the copy (and its sync time) read first: a screen that says "synced" shows this sync's time
+        await this.hooks.data();
         this.hooks.status('synced');
-        this.hooks.data();
         return;
       case 'error':
         return this.onError(m);

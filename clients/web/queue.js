@@ -56,7 +56,7 @@ export class Queue {
     this.running = null;
     this.narrow = false; // after a failure not of the "send again" kind: the head alone
     this.listeners = new Set();
-    this.state = { queued: 0, rejected: [], aside: [], lastSync: null, online: false, pushing: false, lastError: null, retryAt: null };
+    this.state = { queued: 0, oldest: null, rejected: [], aside: [], lastSync: null, online: false, pushing: false, lastError: null, retryAt: null };
     this.chan = opts.channel !== false && globalThis.window && globalThis.BroadcastChannel ? new BroadcastChannel('kt.queue') : null;
     if (this.chan) this.chan.onmessage = () => this.refresh().then(() => this.kick());
     if (opts.listen !== false && globalThis.addEventListener) {
@@ -80,8 +80,10 @@ export class Queue {
   async refresh(tell = false) {
     const all = await this.store.queueEntries();
     const lastSync = await this.store.queueTx((t) => t.getMeta('queue_synced_at'));
+    const queued = all.filter((e) => e.state === 'queued');
     this.emit({
-      queued: all.filter((e) => e.state === 'queued').length,
+      queued: queued.length,
+      oldest: queued.length ? Math.min(...queued.map((e) => e.at || Infinity)) : null, // ms of the oldest waiting edit
       rejected: all.filter((e) => e.state === 'rejected'),
       aside: all.filter((e) => e.state === 'aside'),
       lastSync: lastSync ?? this.state.lastSync,
@@ -162,6 +164,17 @@ export class Queue {
     if (force) this.fails = 0;
     this.emit({ retryAt: null });
     this.flush().catch((e) => console.error('queue', e));
+  }
+
+  // Signed out or revoked: the database with the queue is gone (store.wipe). Forget what
+  // the badge showed and stop the backoff timer, so nothing of the last person's queue
+  // (its count, its last sync) shows to the next one.
+  reset() {
+    this.clearTimeout(this.timer);
+    this.timer = null;
+    this.fails = 0;
+    this.narrow = false;
+    this.emit({ queued: 0, oldest: null, rejected: [], aside: [], lastSync: null, online: false, pushing: false, lastError: null, retryAt: null });
   }
 
   // Transport hooks: call connected() after sign-in, disconnected() on a drop.

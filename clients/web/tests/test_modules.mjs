@@ -111,6 +111,12 @@ test('every language has every text', async () => {
   globalThis.navigator ??= { languages: ['en-GB'] };
   globalThis.document ??= { documentElement: {} };
   const { TEXTS, LANGS } = await import('../i18n.js');
+  // the desk's pages add their texts (addTexts) when they load: the shell imports them all
+  const before = Object.keys(TEXTS.en).length;
+  const shell = await import('../views/desk/shell.js');
+  assert.ok(Object.keys(shell.DESK_PAGES).length >= 7, 'the shell names every desk page');
+  assert.ok(Object.keys(TEXTS.en).length > before, 'the desk modules added texts');
+  for (const k of ['d_queued', 'q_unsent', 'q_reapply']) assert.ok(k in TEXTS.en, k);
   const keys = Object.keys(TEXTS.en).sort();
   assert.deepEqual(Object.keys(LANGS).sort(), Object.keys(TEXTS).sort());
   for (const [lang, t] of Object.entries(TEXTS)) {

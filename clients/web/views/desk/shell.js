@@ -1,8 +1,10 @@
 // The staff screens under /desk: the bar that is always visible (branch, offline badge,
 // queued edits, last sync), the navigation, and the page of the route. Pages get one
 // object, `desk` (see README "The desk"), and never reach into app.js.
+import { useState, useEffect, useRef } from '../../vendor/preact/hooks.mjs';
 import { html } from '../ui.js';
-import { t, addTexts, localDateTime } from '../../i18n.js';
+import { t, addTexts, when } from '../../i18n.js';
+import { parts, hhmm } from '../../tz.js';
 import { Calendar } from './calendar.js';
 import { Booking } from './booking.js';
 import { Clients } from './clients.js';
@@ -55,6 +57,19 @@ function BranchSwitch({ desk }) {
     </select></label>`;
 }
 
+// The zone the desk's times are in: the chosen branch's, else (all branches) the first's.
+export function deskZone(desk) {
+  const id = desk.location || desk.locations()[0]?.id;
+  return desk.by.location?.get(id)?.f.time_zone || undefined;
+}
+
+// A sync time on the branch's wall clock, like the calendar beside it: "14:05" today,
+// the day as well before today (a tablet left offline over the weekend says so).
+export function syncTime(ms, tz, now = Date.now()) {
+  const p = parts(ms, tz);
+  return p.ymd === parts(now, tz).ymd ? hhmm(p.min) : when(ms, tz);
+}
+
 export function SyncBadge({ desk }) {
   const s = desk.q.state;
   const problems = s.rejected.length + s.aside.length;
@@ -64,8 +79,24 @@ export function SyncBadge({ desk }) {
     <span data-testid="queued" data-n=${s.queued}>${s.queued ? t('d_queued', { n: s.queued }) : t('d_queued_none')}</span>
     ${problems > 0 && html`<a href="/desk/queue" class="pill warn" data-testid="problems"
       onClick=${(e) => { e.preventDefault(); desk.go('/desk/queue'); }}>${t('d_problems', { n: problems })}</a>`}
-    <span data-testid="last-sync">${desk.syncedAt ? t('d_synced_at', { time: localDateTime(desk.syncedAt) }) : t('d_never_synced')}</span>
+    <span data-testid="last-sync" data-ms=${desk.syncedAt || 0}>${desk.syncedAt ? t('d_synced_at', { time: syncTime(desk.syncedAt, deskZone(desk)) }) : t('d_never_synced')}</span>
   </div>`;
+}
+
+// Signing out deletes the local copy, the queue with it (store.wipe): with edits the
+// server has not taken, the person is told how many and confirms first.
+function SignOutButton({ desk, onSignOut }) {
+  const [asking, setAsking] = useState(false);
+  const keep = useRef(null);
+  useEffect(() => { if (asking) keep.current?.focus(); }, [asking]); // the safe choice has the focus
+  const n = desk.unsent;
+  const click = () => (n > 0 ? setAsking(true) : onSignOut());
+  return html`<button type="button" class="link" data-testid="signout" onClick=${click}>${t('signout')}</button>
+    ${asking && html`<div class="q-confirm" role="alertdialog" aria-labelledby="q-unsent" data-testid="signout-warning">
+      <p id="q-unsent">${t(n === 1 ? 'q_unsent_one' : 'q_unsent', { n })}</p>
+      <button type="button" class="danger" data-testid="signout-confirm" onClick=${() => { setAsking(false); onSignOut(); }}>${t('q_signout_anyway')}</button>
+      <button type="button" ref=${keep} data-testid="signout-cancel" onClick=${() => setAsking(false)}>${t('q_cancel')}</button>
+    </div>`}`;
 }
 
 export function DeskHeader({ desk, org, onSignOut }) {
@@ -74,7 +105,7 @@ export function DeskHeader({ desk, org, onSignOut }) {
       <span class="brand"><img src="/icon.svg" alt="" width="28" height="28" /><span>${org.name || 'Kartoteka'}</span></span>
       <${BranchSwitch} desk=${desk} />
       <span class="who" data-testid="who">${desk.principal?.name || ''}</span>
-      <button type="button" class="link" data-testid="signout" onClick=${onSignOut}>${t('signout')}</button>
+      <${SignOutButton} desk=${desk} onSignOut=${onSignOut} />
     </div>
     <nav aria-label="Desk">
       <${Link} desk=${desk} path="/desk" id="nav-calendar" label=${t('d_calendar')} />

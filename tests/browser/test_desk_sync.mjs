@@ -1,0 +1,429 @@
+// The desk's sync in Chromium against the real server (issue 20): two reception
+// tablets of one branch and the owner's laptop, each a browser context at /desk.
+// Tablet 1 books offline while tablet 2 takes one of its slots; back online, what can
+// apply applies once, the collision is a rejection in the queue view naming the other
+// appointment, and the owner's copy shows the end state. Also: a tab closed with edits
+// queued, a revoked tablet, signing out with unsent edits, a specialist moved to the
+// other branch, who signs in where, and the sync bar's time.
+//
+// Edits go through `window.kt.desk` (desk.edit), one helper per action below, until
+// the booking and card screens exist; then these helpers become clicks.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import * as h from './harness.mjs';
+import { toMs, parts, hhmm } from '../../clients/web/tz.js';
+
+const DAY = '2032-06-14'; // far from the demo's bookings: nothing else of Nina's or Mojca's then
+const at = (hm) => { const [hh, mm] = hm.split(':').map(Number); return toMs(DAY, hh * 60 + mm, h.ZONE); };
+
+let salon, srv, ids;
+before(async () => {
+  salon = new h.Salon().populate();
+  srv = await h.Server.start(salon);
+  const list = (what) => salon.admin('list', what).trim().split('\n').slice(1).map((l) => l.split('\t'));
+  const byName = (rows, name) => rows.find((r) => r.some((c) => c.startsWith(name)))[0];
+  const locs = list('locations');
+  const staff = list('staff');
+  ids = {
+    center: byName(locs, 'Lepota Center'), maribor: byName(locs, 'Lepota Maribor'),
+    nina: byName(staff, 'Nina'), mojca: byName(staff, 'Mojca'),
+  };
+});
+after(async () => { await srv?.stop(); salon?.cleanup(); });
+
+// ---- devices: one Chromium, one context (cookies, storage, IndexedDB) per device ----
+
+async function devices(n, fn) {
+  const browser = await chromium.launch({ executablePath: h.CHROMIUM, headless: true, args: h.LAUNCH_ARGS });
+  const problems = [];
+  const list = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const context = await browser.newContext({ viewport: { width: 1024, height: 768 }, locale: 'en-GB', timezoneId: 'UTC' });
+      context.setDefaultTimeout(15000);
+      context.on('page', (p) => {
+        p.on('console', (m) => {
+          if (m.type() === 'error' || /Content Security Policy/i.test(m.text())) problems.push(`device ${i + 1}: ${m.type()}: ${m.text()}`);
+        });
+        p.on('pageerror', (e) => problems.push(`device ${i + 1}: page error: ${e.message}`));
+      });
+      list.push({ context, page: await context.newPage() });
+    }
+    await fn(list);
+  } catch (e) {
+    if (problems.length) console.log(`# browser console:\n#   ${problems.join('\n#   ')}`);
+    throw e;
+  } finally {
+    await browser.close();
+  }
+  assert.deepEqual(problems.filter((p) => /Content Security Policy|page error/i.test(p)), [], 'no CSP violation or page error');
+}
+
+const state = (page) => page.evaluate(() => document.documentElement.dataset.state);
+
+async function signInDesk(page, acct) {
+  await page.goto(`${srv.origin}/desk/signin`);
+  await page.locator('input#email').fill(acct.email);
+  await page.locator('input#password').fill(acct.password);
+  await page.locator('[data-testid=signin-submit]').click();
+  await h.state(page, 'synced');
+  await page.waitForSelector('[data-testid=syncbar] [data-testid=online]');
+  await page.waitForFunction(() => window.kt?.desk && window.kt.q.state.queued === 0);
+}
+
+// ---- one helper per action (the lead swaps in clicks when the screens exist) ----
+
+function book(page, f) {
+  return page.evaluate(async (f) => {
+    const { desk } = window.kt;
+    const id = desk.newId();
+    await desk.edit('appointment', id, 'create', { status: 'booked', ...f });
+    return id;
+  }, f);
+}
+
+function setField(page, tbl, id, fields) {
+  return page.evaluate(([tbl, id, fields]) => window.kt.desk.edit(tbl, id, 'update', fields).then((e) => e.mid), [tbl, id, fields]);
+}
+
+const deviceOf = (page) => page.evaluate(() => localStorage.getItem('kt.device'));
+const local = (page, tbl, id) => page.evaluate(([tbl, id]) => window.kt.desk.by[tbl]?.get(id)?.f || null, [tbl, id]);
+const waitQueue = (page, cond) => page.waitForFunction(cond, null, { timeout: 20000 });
+
+// IndexedDB as it is on disk, read directly (not through the app): null when the
+// database is gone.
+function idbAll(page) {
+  return page.evaluate(async () => {
+    if (!(await indexedDB.databases()).some((d) => d.name === 'kartoteka')) return null;
+    const db = await new Promise((ok, fail) => { const r = indexedDB.open('kartoteka'); r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); });
+    const all = (s) => new Promise((ok) => {
+      if (!db.objectStoreNames.contains(s)) return ok([]);
+      const r = db.transaction(s).objectStore(s).getAll(); r.onsuccess = () => ok(r.result);
+    });
+    const out = { rows: await all('rows'), meta: await all('meta'), queue: await all('queue') };
+    db.close();
+    return JSON.parse(JSON.stringify(out, (k, v) => (v instanceof Uint8Array ? Array.from(v) : v)));
+  });
+}
+
+// ---- the server's database ----
+
+function sql(q) {
+  return execFileSync('sqlite3', ['-readonly', '-json', salon.db, q], { encoding: 'utf8' }).trim();
+}
+const rowsOf = (q) => { const s = sql(q); return s ? JSON.parse(s) : []; };
+const quote = (s) => `'${String(s).replace(/'/g, "''")}'`;
+
+// How often each audit action was recorded for a row.
+function audited(entity, id) {
+  return Object.fromEntries(rowsOf(`select action, count(*) n from audit where entity=${quote(entity)} and entity_id=${quote(id)} group by action`)
+    .map((r) => [r.action, r.n]));
+}
+
+// ---------------------------------------------------------------------------------
+
+test('staff sign in at /desk/signin, the portal refuses them; the desk refuses clients', async () => {
+  const reception = salon.account('reception', h.CENTER);
+  const client = salon.account('client');
+  await devices(3, async ([a, b, c]) => {
+    await signInDesk(a.page, reception);
+    assert.equal(new URL(a.page.url()).pathname, '/desk');
+    assert.equal(await a.page.locator('[data-testid=who]').innerText(), reception.name);
+
+    await b.page.goto(`${srv.origin}/signin`);
+    await b.page.locator('input#email').fill(reception.email);
+    await b.page.locator('input#password').fill(reception.password);
+    await b.page.locator('[data-testid=signin-submit]').click();
+    await assert.doesNotReject(b.page.locator('[data-testid=error]').waitFor());
+    assert.match(await b.page.locator('[data-testid=error]').innerText(), /for the salon's clients/);
+    assert.equal(await h.idb(b.page).then((s) => (s ? s.rows.length : 0)), 0, 'no row reached the portal');
+
+    await c.page.goto(`${srv.origin}/desk`);
+    await c.page.waitForURL(`${srv.origin}/desk/signin`);
+    await c.page.locator('input#email').fill(client.email);
+    await c.page.locator('input#password').fill(client.password);
+    await c.page.locator('[data-testid=signin-submit]').click();
+    await c.page.locator('[data-testid=error]').waitFor();
+    assert.match(await c.page.locator('[data-testid=error]').innerText(), /salon staff's app/);
+    assert.equal(await h.idb(c.page).then((s) => (s ? s.rows.length : 0)), 0, 'no row reached the desk');
+    assert.equal(await state(c.page), 'signed-out');
+  });
+});
+
+test('two tablets book offline and online, the collision is a rejection naming the other booking, the owner sees the end', async () => {
+  const reception = salon.account('reception', h.CENTER);
+  const owner = salon.account('owner');
+  await devices(3, async ([t1, t2, laptop]) => {
+    await signInDesk(t1.page, reception);
+    await signInDesk(t2.page, reception);
+    await signInDesk(laptop.page, owner);
+    const dev1 = await deviceOf(t1.page);
+
+    // tablet 1 goes offline: three bookings and a phone change wait in its queue
+    await t1.context.setOffline(true);
+    await t1.page.waitForSelector('[data-testid=syncbar] [data-testid=offline]');
+    const base = { location_id: ids.center, duration_min: 60, services: [] };
+    const a1 = await book(t1.page, { ...base, client_id: salon.ids.eva, specialist_id: ids.nina, start_at: at('10:00') });
+    const a2 = await book(t1.page, { ...base, client_id: salon.ids.marko, specialist_id: ids.nina, start_at: at('12:00') });
+    const a3 = await book(t1.page, { ...base, client_id: salon.ids.eva, specialist_id: ids.mojca, start_at: at('10:00') });
+    await setField(t1.page, 'client', salon.ids.marko, { phone: '031 444 555' });
+    await t1.page.waitForSelector('[data-testid=queued][data-n="4"]');
+    assert.equal((await local(t1.page, 'appointment', a1)).start_at, at('10:00'), 'the local copy has the booking at once');
+    await h.shot(t1.page, 'desk-sync-offline-queued');
+
+    // tablet 2, online, takes 10:30 with Nina: it overlaps tablet 1's 10:00-11:00
+    const b1 = await book(t2.page, { ...base, client_id: salon.ids.marko, specialist_id: ids.nina, start_at: at('10:30') });
+    await waitQueue(t2.page, () => window.kt.q.state.queued === 0 && !window.kt.q.state.pushing);
+    assert.deepEqual(audited('appointment', b1), { create: 1 }, "tablet 2's booking is in");
+
+    // tablet 1 comes back
+    await t1.context.setOffline(false);
+    await waitQueue(t1.page, () => window.kt.q.state.queued === 0 && window.kt.q.state.rejected.length === 1);
+    const rej = await t1.page.evaluate(() => window.kt.q.state.rejected[0]);
+    assert.equal(rej.id, a1);
+    assert.equal(rej.code, 'conflict');
+    assert.ok(rej.msg.includes(b1), `the server's message names the other appointment: ${rej.msg}`);
+
+    // the queue view: in words, names not ids, the other appointment as client + time
+    await t1.page.locator('[data-testid=problems]').click();
+    await t1.page.waitForSelector('[data-testid=queue]');
+    const card = t1.page.locator(`[data-testid=rejection][data-mid="${rej.mid}"]`);
+    await card.locator(`[data-testid=other-appt][data-id="${b1}"]`).waitFor();
+    const other = await card.locator('[data-testid=other-appt]').innerText();
+    const wall = hhmm(parts(at('10:30'), h.ZONE).min);
+    assert.match(other, new RegExp(`Marko Drugi.*${wall}`), `the other booking as its client and local time: ${other}`);
+    const text = await card.innerText();
+    assert.match(text, /already booked/i, 'the reason in words');
+    assert.match(text, /Eva Brskalnik/, 'what the person tried, by name');
+    assert.ok(text.includes(hhmm(parts(at('10:00'), h.ZONE).min)), 'the time tried, on the branch clock');
+    assert.ok(!/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}/i.test(await t1.page.locator('[data-testid=queue]').innerText()), 'no ids shown');
+    await h.shot(t1.page, 'desk-sync-rejection');
+
+    // the rest applied once, on the server and in the owner's copy
+    for (const id of [a2, a3]) assert.deepEqual(audited('appointment', id), { create: 1 }, `${id} created once`);
+    assert.deepEqual(audited('appointment', a1), { 'rejected:conflict': 1 }, 'the collision refused once, nothing created');
+    const phone = rowsOf(`select count(*) n from audit where entity='client' and entity_id=${quote(salon.ids.marko)} and action='update' and device_id=${quote(dev1)}`);
+    assert.equal(phone[0].n, 1, 'the phone change once');
+    const muts = rowsOf(`select mid, count(*) n from mutation where device_id=${quote(dev1)} group by mid`);
+    assert.equal(muts.length, 4, 'four mutations answered for tablet 1');
+    assert.ok(muts.every((m) => m.n === 1));
+    await laptop.page.waitForFunction(([a2, a3, b1, a1, marko]) => {
+      const by = window.kt.desk.by;
+      return by.appointment?.has(a2) && by.appointment.has(a3) && by.appointment.has(b1) && !by.appointment.has(a1)
+        && by.client.get(marko)?.f.phone === '031 444 555';
+    }, [a2, a3, b1, a1, salon.ids.marko]);
+    const owned = await idbAll(laptop.page);
+    assert.ok(owned.rows.some((r) => r.tbl === 'appointment' && r.id === a2), "the owner's IndexedDB has the booking");
+
+    // keep the server's: the rejection goes, the copy keeps tablet 2's booking only
+    await card.locator('[data-testid=keep-server]').click();
+    await t1.page.waitForFunction(() => window.kt.q.state.rejected.length === 0);
+    await t1.page.waitForSelector('[data-testid=rejection]', { state: 'detached' });
+    assert.equal(await local(t1.page, 'appointment', a1), null);
+    assert.equal((await local(t1.page, 'appointment', b1)).client_id, salon.ids.marko);
+  });
+});
+
+test('the sync bar tells the last sync on the branch clock; it moves after a push', async () => {
+  const reception = salon.account('reception', h.CENTER);
+  await devices(1, async ([t]) => {
+    const t0 = Date.now();
+    await signInDesk(t.page, reception);
+    const ms = Number(await t.page.locator('[data-testid=last-sync]').getAttribute('data-ms'));
+    assert.ok(ms >= t0 - 1000 && ms <= Date.now() + 1000, `the last sync is now (${ms})`);
+    // the browser runs in UTC, the branch in Ljubljana: the bar shows the branch's clock
+    const want = hhmm(parts(ms, h.ZONE).min);
+    assert.equal(await t.page.locator('[data-testid=last-sync]').innerText(), `Synced ${want}`);
+    await t.context.setOffline(true);
+    await t.page.waitForSelector('[data-testid=offline]');
+    await setField(t.page, 'client', salon.ids.eva, { preferences: 'bar test' });
+    await t.page.waitForSelector('[data-testid=queued][data-n="1"]');
+    assert.equal(Number(await t.page.locator('[data-testid=last-sync]').getAttribute('data-ms')), ms, 'offline: the time stays');
+    await t.context.setOffline(false);
+    await t.page.waitForSelector('[data-testid=queued][data-n="0"]');
+    await t.page.waitForFunction((ms) => Number(document.querySelector('[data-testid=last-sync]').dataset.ms) > ms, ms);
+  });
+});
+
+test('a desk tab closed with edits queued: the reopened tab pushes the rest, nothing twice', async () => {
+  const reception = salon.account('reception', h.CENTER);
+  await devices(1, async ([t]) => {
+    await signInDesk(t.page, reception);
+    const dev = await deviceOf(t.page);
+    await t.context.setOffline(true);
+    await t.page.waitForSelector('[data-testid=offline]');
+    const mids = [];
+    for (const p of ['closed 1', 'closed 2', 'closed 3']) mids.push(await setField(t.page, 'client', salon.ids.eva, { preferences: p }));
+    // the push of the first leaves the moment the link is back; the tab closes then
+    let sent = false;
+    t.page.on('websocket', (ws) => ws.on('framesent', (f) => { if (Buffer.from(f.payload).includes('muts')) sent = true; }));
+    await t.context.setOffline(false);
+    await h.until(() => sent, 'a push sent');
+    await t.page.close();
+    const again = await t.context.newPage();
+    await again.goto(`${srv.origin}/desk`);
+    await h.state(again, 'synced');
+    await waitQueue(again, () => window.kt.q.state.queued === 0 && !window.kt.q.state.pushing);
+    const got = rowsOf(`select mid, count(*) n from mutation where device_id=${quote(dev)} group by mid`);
+    assert.deepEqual(got.map((r) => Number(r.mid)).sort(), [...mids].sort(), 'each mid answered');
+    assert.ok(got.every((r) => r.n === 1));
+    const updates = rowsOf(`select count(*) n from audit where entity='client' and entity_id=${quote(salon.ids.eva)} and action='update' and device_id=${quote(dev)}`);
+    assert.equal(updates[0].n, 3, 'three updates, each once');
+    assert.equal((await local(again, 'client', salon.ids.eva)).preferences, 'closed 3');
+  });
+});
+
+test('signing out with unsent edits warns and asks; cancelling keeps them', async () => {
+  const reception = salon.account('reception', h.CENTER);
+  await devices(1, async ([t]) => {
+    await signInDesk(t.page, reception);
+    await t.context.setOffline(true);
+    await t.page.waitForSelector('[data-testid=offline]');
+    for (const p of ['unsent 1', 'unsent 2', 'unsent 3']) await setField(t.page, 'client', salon.ids.eva, { preferences: p });
+    await t.page.locator('[data-testid=signout]').click();
+    const warn = t.page.locator('[data-testid=signout-warning]');
+    assert.match(await warn.innerText(), /3 edits have not been sent yet; signing out deletes them/);
+    await h.shot(t.page, 'desk-sync-signout-warning');
+    await t.page.locator('[data-testid=signout-cancel]').click();
+    await warn.waitFor({ state: 'detached' });
+    assert.equal((await idbAll(t.page)).queue.length, 3, 'still queued');
+    await t.page.locator('[data-testid=signout]').click();
+    await t.page.locator('[data-testid=signout-confirm]').click();
+    await h.state(t.page, 'signed-out');
+    assert.equal(new URL(t.page.url()).pathname, '/desk/signin');
+    const left = await idbAll(t.page);
+    assert.ok(!left || (!left.rows.length && !left.queue.length && !left.meta.length), 'the local copy and the queue are gone');
+    assert.equal(await t.page.evaluate(() => window.kt.q.state.queued), 0);
+  });
+});
+
+test('a revoked tablet wipes its copy and its queue and says why', async () => {
+  const reception = salon.account('reception', h.CENTER);
+  await devices(1, async ([t]) => {
+    await signInDesk(t.page, reception);
+    const dev = await deviceOf(t.page);
+    await t.context.setOffline(true);
+    await t.page.waitForSelector('[data-testid=offline]');
+    await setField(t.page, 'client', salon.ids.eva, { preferences: 'never sent' });
+    assert.ok((await idbAll(t.page)).rows.length > 100, 'a copy to lose');
+    salon.admin('device', 'revoke', dev); // the owner, from the admin command line
+    await t.context.setOffline(false);
+    await h.state(t.page, 'signed-out');
+    await t.page.locator('[data-testid=signin-note]').waitFor();
+    assert.match(await t.page.locator('[data-testid=signin-note]').innerText(), /removed this device's access/);
+    assert.equal(new URL(t.page.url()).pathname, '/desk/signin');
+    const left = await idbAll(t.page);
+    assert.ok(!left || (!left.rows.length && !left.queue.length && !left.meta.length), `nothing left: ${JSON.stringify(left)?.slice(0, 200)}`);
+    const upd = rowsOf(`select count(*) n from audit where entity='client' and action='update' and device_id=${quote(dev)}`);
+    assert.equal(upd[0].n, 0, 'the queued edit never reached the server');
+    await h.shot(t.page, 'desk-sync-revoked');
+  });
+});
+
+test("a specialist moved to the other branch: the desk follows, the old branch's rows leave the tablet", async () => {
+  const nina = salon.accounts.find((a) => a.name.startsWith('Nina'));
+  await devices(1, async ([t]) => {
+    await signInDesk(t.page, nina);
+    assert.equal(await t.page.evaluate(() => window.kt.desk.location), ids.center);
+    let rows = (await idbAll(t.page)).rows;
+    assert.ok(rows.some((r) => r.tbl === 'client' && r.id === salon.ids.eva), 'Eva (known at Center only) is on the tablet');
+    assert.ok(rows.some((r) => r.tbl === 'appointment' && r.f.location_id === ids.center));
+    salon.admin('staff', 'location', nina.email, 'add', 'Lepota Maribor');
+    salon.admin('staff', 'location', nina.email, 'remove', 'Lepota Center');
+    await t.page.waitForFunction((m) => window.kt.desk.location === m, ids.maribor, { timeout: 20000 });
+    await t.page.waitForFunction((c) => !window.kt.desk.by.location?.has(c), ids.center);
+    assert.equal(await t.page.locator('[data-testid=branch]').inputValue(), ids.maribor);
+    rows = (await idbAll(t.page)).rows;
+    // services are the organisation's price list, every staff member reads them all
+    const stale = rows.filter((r) => (r.tbl !== 'service' && r.f?.location_id === ids.center) || (r.tbl === 'location' && r.id === ids.center));
+    assert.deepEqual(stale.map((r) => `${r.tbl} ${r.id}`), [], "no row of the old branch in IndexedDB");
+    assert.ok(!rows.some((r) => r.tbl === 'client' && (r.id === salon.ids.eva || r.id === salon.ids.marko)), 'clients known only at Center are gone');
+    assert.ok(rows.some((r) => r.tbl === 'appointment' && r.f.location_id === ids.maribor), "the new branch's bookings are there");
+  });
+});
+
+test('the queue view: a refused change shows mine and the server\'s; "send mine again" lands it; a set-aside edit is dropped', async () => {
+  const reception = salon.account('reception', h.CENTER);
+  await devices(1, async ([t]) => {
+    await signInDesk(t.page, reception);
+    await t.context.setOffline(true);
+    await t.page.waitForSelector('[data-testid=offline]');
+    await setField(t.page, 'client', salon.ids.marko, { phone: '040 000 111' });
+    salon.admin('client', 'set', salon.ids.marko, 'phone', '051 222 333'); // the manager's office, meanwhile
+    await t.context.setOffline(false);
+    await waitQueue(t.page, () => window.kt.q.state.queued === 0 && window.kt.q.state.rejected.length === 1);
+    await t.page.locator('[data-testid=nav-queue]').click();
+    const card = t.page.locator('[data-testid=rejection]');
+    await card.waitFor();
+    assert.match(await card.locator('[data-testid=reason-code]').innerText(), /Someone else changed it first/);
+    assert.match(await card.locator('h3').innerText(), /Marko Drugi/);
+    assert.equal(await card.locator('[data-testid=mine] [data-field=phone] dd').innerText(), '040 000 111');
+    assert.equal(await card.locator('[data-testid=theirs] [data-field=phone] dd').innerText(), '051 222 333');
+    await t.page.waitForFunction((id) => window.kt.desk.by.client.get(id).f.phone === '051 222 333', salon.ids.marko);
+    await card.locator('[data-testid=reapply]').click();
+    await card.waitFor({ state: 'detached' });
+    await waitQueue(t.page, () => window.kt.q.state.queued === 0 && window.kt.q.state.rejected.length === 0);
+    assert.match(JSON.stringify(salon.truth(salon.ids.marko)), /"phone":"040 000 111"/, "the server's card has mine");
+    const phones = rowsOf(`select count(*) n from audit where entity='client' and entity_id=${quote(salon.ids.marko)} and action='update'`);
+    assert.ok(phones[0].n >= 2, 'the admin change and the re-applied one');
+    await t.page.waitForFunction((id) => window.kt.desk.by.client.get(id).f.phone === '040 000 111', salon.ids.marko);
+
+    // a set-aside edit (what 5 failed pushes leave), put in the queue's store directly:
+    // the view lists it with its error; "discard" puts the card back
+    await t.page.evaluate(async (id) => {
+      const { q } = window.kt;
+      await q.store.queueTx(async (tx) => {
+        const row = await tx.getRow('client', id);
+        await tx.putEntry({ mid: 1, tbl: 'client', id, op: 'update', base: row.v, f: { preferences: 'stuck' },
+          before: { preferences: row.f.preferences }, at: Date.now(), state: 'aside', tries: 5, code: 'internal', msg: 'server failure' });
+        await tx.putRow({ ...row, f: { ...row.f, preferences: 'stuck' } });
+      });
+      await q.refresh();
+    }, salon.ids.eva);
+    const aside = t.page.locator('[data-testid=aside][data-mid="1"]');
+    await aside.waitFor();
+    assert.match(await aside.innerText(), /Eva Brskalnik[\s\S]*server failure[\s\S]*stuck/);
+    // the same view in Slovenian
+    await t.page.locator('#lang').selectOption('sl');
+    await t.page.waitForSelector('h1#h-queue:text("Sinhronizacija")');
+    assert.match(await aside.locator('[data-testid=drop-aside]').innerText(), /Zavrzi/);
+    await h.shot(t.page, 'desk-sync-queue-sl');
+    await aside.locator('[data-testid=drop-aside]').click();
+    await aside.waitFor({ state: 'detached' });
+    await t.page.waitForFunction((id) => window.kt.desk.by.client.get(id).f.preferences !== 'stuck', salon.ids.eva);
+  });
+});
+
+test('two /desk tabs of one tablet: each edit is pushed by one of them, once', async () => {
+  const reception = salon.account('reception', h.CENTER);
+  const { decode } = await import('../../clients/web/vendor/msgpack/decode.mjs');
+  await devices(1, async ([t]) => {
+    const pushed = [];
+    const watch = (p) => p.on('websocket', (ws) => ws.on('framesent', (f) => {
+      const m = decode(Buffer.from(f.payload));
+      if (m.t === 'push') pushed.push(...m.muts.map((x) => Number(x.mid)));
+    }));
+    watch(t.page);
+    await signInDesk(t.page, reception);
+    const other = await t.context.newPage();
+    watch(other);
+    await other.goto(`${srv.origin}/desk`); // the same device: it resumes the stored session
+    await h.state(other, 'synced');
+    const dev = await deviceOf(t.page);
+    await t.context.setOffline(true);
+    for (const p of [t.page, other]) await p.waitForSelector('[data-testid=offline]');
+    const mids = [];
+    for (const v of ['tab A 1', 'tab A 2']) mids.push(await setField(t.page, 'client', salon.ids.eva, { preferences: v }));
+    for (const v of ['tab B 1', 'tab B 2']) mids.push(await setField(other, 'client', salon.ids.eva, { preferences: v }));
+    await t.context.setOffline(false);
+    for (const p of [t.page, other]) await waitQueue(p, () => window.kt.q.state.queued === 0 && window.kt.desk.online);
+    assert.deepEqual([...pushed].sort(), [...mids].sort(), 'every mid pushed once, by one tab');
+    const got = rowsOf(`select count(*) n from audit where entity='client' and action='update' and device_id=${quote(dev)}`);
+    assert.equal(got[0].n, 4);
+  });
+});
