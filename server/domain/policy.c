@@ -48,6 +48,9 @@ const kt_policy_entry kt_policy[] = {
 	ROW("staff", "password_hash",            N, N, N, N, N),
 	ROW("staff", "version",                  M, M, M, M, M),
 	ROW("staff", "updated_at",               Y, Y, Y, Y, Y),
+	/* where the person works (staff_location), set by the server: the
+	 * calendar's columns of a branch; not the clients' business */
+	ROW("staff", "location_ids",             Y, Y, Y, Y, N),
 
 	ROW("service", "id",                     M, M, M, M, M),
 	ROW("service", "org_id",                 N, N, N, N, N),
@@ -243,8 +246,9 @@ const int kt_policy_count = sizeof kt_policy / sizeof kt_policy[0];
 
 /* Writes, by column group. A column missing here cannot be written by any
  * device (deny by default); bookkeeping columns (id, org_id, version,
- * updated_at) and the names the server keeps on appointments and visits
- * (specialist_name, service_names) never can. */
+ * updated_at), the names the server keeps on appointments and visits
+ * (specialist_name, service_names) and a staff row's location_ids (set
+ * from staff_location, see kt_col_server_set) never can. */
 #define O (1u << KT_ROLE_OWNER)
 #define MG (1u << KT_ROLE_MANAGER)
 #define RC (1u << KT_ROLE_RECEPTION)
