@@ -43,7 +43,9 @@ const kt_policy_entry kt_policy[] = {
 	ROW("staff", "display_name",             Y, Y, Y, Y, Y),
 	ROW("staff", "email",                    Y, Y, N, N, N),
 	ROW("staff", "phone",                    Y, Y, N, N, N),
-	ROW("staff", "role",                     Y, Y, Y, N, N),
+	/* a specialist's tablet shows the branch's specialists (the calendar's
+	 * columns), so it needs to know who they are; clients never see roles */
+	ROW("staff", "role",                     Y, Y, Y, Y, N),
 	ROW("staff", "active",                   Y, Y, N, N, N),
 	ROW("staff", "password_hash",            N, N, N, N, N),
 	ROW("staff", "version",                  M, M, M, M, M),

@@ -24,7 +24,7 @@ static const struct {
 	{"staff",
 	 {"display_name,email,phone,role,active,updated_at,location_ids",
 	  "display_name,email,phone,role,active,updated_at,location_ids", "display_name,role,updated_at,location_ids",
-	  "display_name,updated_at,location_ids", "display_name,updated_at"}},
+	  "display_name,role,updated_at,location_ids", "display_name,updated_at"}},
 	{"service",
 	 {"location_id,name,duration_min,price_cents,updated_at,location_ids,specialist_ids,buffer_min",
 	  "location_id,name,duration_min,price_cents,updated_at,location_ids,specialist_ids,buffer_min",

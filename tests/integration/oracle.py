@@ -20,7 +20,7 @@ FIELDS = {
         "owner": ["display_name", "email", "phone", "role", "active", "updated_at", "location_ids"],
         "manager": ["display_name", "email", "phone", "role", "active", "updated_at", "location_ids"],
         "reception": ["display_name", "role", "updated_at", "location_ids"],
-        "specialist": ["display_name", "updated_at", "location_ids"],
+        "specialist": ["display_name", "role", "updated_at", "location_ids"],
         "client": ["display_name", "updated_at"],
     },
     "service": {

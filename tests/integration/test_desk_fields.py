@@ -51,11 +51,18 @@ class DeskStaffFieldsTest(h.DemoServerTest):
                 for sid, f in staff.items():
                     self.assertEqual(f.get("location_ids"), self.staff_locations(sid), sid)
 
-    def test_clients_do_not_see_where_staff_work(self):
+    def test_specialists_see_roles_clients_see_neither_role_nor_locations(self):
+        spec = self.synced_rows(h.account(self.accounts, "specialist", A))
+        roles = dict(self.q("SELECT id, role FROM staff"))
+        seen = {rid: f["role"] for (tbl, rid), f in spec.items() if tbl == "staff"}
+        self.assertEqual(seen, {rid: roles[rid] for rid in seen})
+        self.assertIn("specialist", seen.values())
+        self.assertIn("reception", seen.values())
         client = self.synced_rows(h.account(self.accounts, "client", A))
         staff = [f for (tbl, _), f in client.items() if tbl == "staff"]
         self.assertTrue(staff)
         for f in staff:
+            self.assertNotIn("role", f)
             self.assertNotIn("location_ids", f)
 
     def test_a_device_may_not_write_location_ids(self):
