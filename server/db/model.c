@@ -65,7 +65,7 @@ static const kt_col appointment_cols[] = {
 	{"duration_min", KT_COL_INT}, {"services", KT_COL_LIST}, {"status", KT_COL_TEXT},
 	{"client_note", KT_COL_TEXT, S}, {"internal_note", KT_COL_TEXT, S}, {"version", KT_COL_INT},
 	{"updated_at", KT_COL_INT}, {"field_versions", KT_COL_TEXT}, {"specialist_name", KT_COL_TEXT},
-	{"service_names", KT_COL_NAMES},
+	{"service_names", KT_COL_NAMES}, {"status_reason", KT_COL_TEXT, S},
 };
 static const kt_col visit_cols[] = {
 	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"location_id", KT_COL_TEXT},

@@ -434,6 +434,10 @@ const char *const kt_migrations[] = {
 	"INSERT INTO changelog(org_id, tbl, row_id, op, loc_old, loc_new, at) SELECT org_id, 'staff', id, 'put', r, r,"
 	" CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) FROM (SELECT org_id, id, CASE role WHEN"
 	" 'owner' THEN '*' ELSE location_ids END AS r FROM staff ORDER BY id);",
+	/* 22: why an appointment was cancelled or was a no-show (staff write
+	 * it with the status; clients never see it). Sealed with the client's
+	 * key like the notes: it is often about the client. */
+	"ALTER TABLE appointment ADD COLUMN status_reason TEXT;",
 };
 
 const int kt_migration_count = sizeof kt_migrations / sizeof kt_migrations[0];

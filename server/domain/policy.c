@@ -142,6 +142,9 @@ const kt_policy_entry kt_policy[] = {
 	 * branch or the service the menu, when those rows are out of their sight */
 	ROW("appointment", "specialist_name",    Y, Y, Y, Y, Y),
 	ROW("appointment", "service_names",      Y, Y, Y, Y, Y),
+	/* why it was cancelled or a no-show: the salon's note, often about the
+	 * client, so not the client's to read */
+	ROW("appointment", "status_reason",      Y, Y, Y, Y, N),
 
 	ROW("visit", "id",                       M, M, M, M, M),
 	ROW("visit", "org_id",                   N, N, N, N, N),
@@ -265,6 +268,8 @@ static const struct {
 	{"appointment",
 	 "location_id,client_id,specialist_id,start_at,duration_min,services,status,client_note,internal_note",
 	 O | MG | RC},
+	/* a specialist says why their client did not come (not the status itself) */
+	{"appointment", "status_reason", O | MG | RC | SP},
 	{"visit",
 	 "location_id,client_id,specialist_id,appointment_id,visit_date,services,products_formulas,"
 	 "treatment_notes,photos",

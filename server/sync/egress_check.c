@@ -53,17 +53,19 @@ static const struct {
 	  "name,allergies,conditions,medications,skin_hair_type,patch_tests,preferences,internal_notes,updated_at",
 	  "name,email,phone,birthday,address,allergies,conditions,medications,skin_hair_type,patch_tests,preferences,"
 	  "updated_at"}},
-	/* the names a row was written with: everyone who sees the row (PROTOCOL.md §7) */
+	/* the names a row was written with: everyone who sees the row (PROTOCOL.md §7);
+	 * why it was cancelled or a no-show: staff only */
 #define NAMES ",specialist_name,service_names"
+#define REASON ",status_reason"
 	{"appointment",
 	 {"location_id,client_id,specialist_id,start_at,duration_min,services,status,client_note,internal_note,updated_at"
-	  NAMES,
+	  NAMES REASON,
 	  "location_id,client_id,specialist_id,start_at,duration_min,services,status,client_note,internal_note,updated_at"
-	  NAMES,
+	  NAMES REASON,
 	  "location_id,client_id,specialist_id,start_at,duration_min,services,status,client_note,internal_note,updated_at"
-	  NAMES,
+	  NAMES REASON,
 	  "location_id,client_id,specialist_id,start_at,duration_min,services,status,client_note,internal_note,updated_at"
-	  NAMES,
+	  NAMES REASON,
 	  "location_id,client_id,specialist_id,start_at,duration_min,services,status,client_note,updated_at" NAMES}},
 	{"visit",
 	 {"location_id,client_id,specialist_id,appointment_id,visit_date,services,products_formulas,treatment_notes,"
@@ -75,6 +77,7 @@ static const struct {
 	  "photos,updated_at" NAMES,
 	  "location_id,client_id,specialist_id,appointment_id,visit_date,services,updated_at" NAMES}},
 #undef NAMES
+#undef REASON
 	{"consent",
 	 {"client_id,purpose,granted,at,source,text_version,recorded_by,recorded_kind,updated_at",
 	  "client_id,purpose,granted,at,source,text_version,recorded_by,recorded_kind,updated_at",

@@ -52,7 +52,7 @@ FIELDS = {
     },
     "appointment": {
         **{r: ["location_id", "client_id", "specialist_id", "start_at", "duration_min", "services", "status",
-               "client_note", "internal_note", "updated_at", "specialist_name", "service_names"]
+               "client_note", "internal_note", "updated_at", "specialist_name", "service_names", "status_reason"]
             for r in STAFF_ROLES},
         "client": ["location_id", "client_id", "specialist_id", "start_at", "duration_min", "services", "status",
                    "client_note", "updated_at", "specialist_name", "service_names"],

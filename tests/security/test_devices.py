@@ -290,7 +290,7 @@ class MigrationTest(unittest.TestCase):
             "ALTER TABLE organisation DROP COLUMN privacy_notice;"
             "ALTER TABLE appointment DROP COLUMN specialist_name; ALTER TABLE appointment DROP COLUMN service_names;"
             "ALTER TABLE visit DROP COLUMN specialist_name; ALTER TABLE visit DROP COLUMN service_names;"
-            "ALTER TABLE staff DROP COLUMN location_ids;"
+            "ALTER TABLE staff DROP COLUMN location_ids; ALTER TABLE appointment DROP COLUMN status_reason;"
             "PRAGMA user_version = 12;")
         cls.staff_versions = dict(con.execute("SELECT id, version FROM staff"))
         cls.last_seq = con.execute("SELECT max(seq) FROM changelog").fetchone()[0]
@@ -348,6 +348,10 @@ class MigrationTest(unittest.TestCase):
                      self.last_seq)
         want = {(sid, "*" if role == "owner" else locs) for sid, role, locs, _ in rows}
         self.assertEqual({(sid, new) for sid, old, new in puts if old == new}, want)
+
+    def test_appointments_get_an_empty_status_reason(self):
+        self.assertGreaterEqual(query(self.db, "PRAGMA user_version")[0][0], 22)
+        self.assertEqual(set(query(self.db, "SELECT status_reason FROM appointment")), {(None,)})
 
 
 if __name__ == "__main__":
