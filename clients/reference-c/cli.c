@@ -70,7 +70,7 @@ static void usage(FILE *f)
 		"  appointment move ID [--start TIME] [--location L] [--specialist P]\n"
 		"                     create and move: [--allow-overlap --reason TEXT] books the\n"
 		"                     specialist twice on purpose (owner, manager, reception; audited)\n"
-		"  appointment cancel ID\n"
+		"  appointment cancel ID [--reason TEXT]   TEXT: why (staff see it, the client does not)\n"
 		"  visit add --appointment ID [--notes TEXT] [--formulas TEXT]  prints the new id\n"
 		"  batch                      edit commands from stdin, one per line, arguments separated by tabs\n"
 		"  rejections                 edits the server refused (rolled back in the cache)\n"
@@ -1140,7 +1140,9 @@ static int cmd_appointment(kc_client *c, int argc, char **argv)
 	jbuild j = {kc_db(c), NULL};
 	const char *v, *overlap = NULL;
 	bool allow = flag(argc, argv, "--allow-overlap");
-	if (allow != (opt(argc, argv, "--reason") != NULL))
+	/* cancel's --reason says why it was cancelled; create's and move's, why the double booking */
+	bool cancel = argc >= 1 && !strcmp(argv[0], "cancel");
+	if (!cancel && allow != (opt(argc, argv, "--reason") != NULL))
 		return usage_error("--allow-overlap and --reason TEXT go together (a double booking on purpose, and why)");
 	if (allow && !*(overlap = opt(argc, argv, "--reason")))
 		return bad_value("--reason", "wants a few words on why the specialist is booked twice", overlap);
@@ -1219,10 +1221,12 @@ static int cmd_appointment(kc_client *c, int argc, char **argv)
 			return usage_error("nothing to move: give --start, --location or --specialist");
 		return mutate(c, "appointment", argv[1], &j, overlap, false);
 	}
-	if (argc == 2 && !strcmp(argv[0], "cancel")) {
+	if ((argc == 2 || (argc == 4 && opt(argc, argv, "--reason"))) && !strcmp(argv[0], "cancel")) {
 		if (!is_id(argv[1]))
 			return bad_id("the appointment", argv[1]);
 		jset(&j, "status", "cancelled", 0, J_TEXT);
+		if ((v = opt(argc, argv, "--reason"))) /* why: staff see it, the client does not */
+			jset(&j, "status_reason", v, 0, J_TEXT);
 		return mutate(c, "appointment", argv[1], &j, NULL, false);
 	}
 	return usage_error("appointment create|move|cancel");

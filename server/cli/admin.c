@@ -360,15 +360,16 @@ static int admin_appt_move(kt_store *st, int argc, char **argv)
 
 static int admin_appt_cancel(kt_store *st, int argc, char **argv)
 {
+	admin_opt o[] = {{"--reason"}}; /* why (the appointment's status_reason) */
 	const char *pos[1];
 	char err[256];
 	int npos, rc;
 
-	if ((rc = admin_parse(argc, argv, NULL, 0, pos, 1, &npos)))
+	if ((rc = admin_parse(argc, argv, o, 1, pos, 1, &npos)))
 		return rc;
 	if (npos != 1)
 		return admin_usage_error("appointment cancel needs the appointment id");
-	if ((rc = ops_appointment_cancel(st, pos[0], err, sizeof err)))
+	if ((rc = ops_appointment_cancel(st, pos[0], o[0].value, err, sizeof err)))
 		return admin_fail("%s", err);
 	say_appt(st, "cancelled", pos[0], false);
 	return ADMIN_OK;

@@ -17,7 +17,7 @@ void admin_usage_print(FILE *f)
 			"                     says what it booked; the last word is the new id\n"
 			"  appointment move ID [--location L] [--specialist P] [--start TIME]\n"
 			"                     [--allow-overlap | --override RULE,RULE] [--reason TEXT]\n"
-			"  appointment cancel ID\n"
+			"  appointment cancel ID [--reason TEXT]   TEXT: why (staff see it, the client does not)\n"
 			"  client set C FIELD VALUE | client set C FIELD --clear\n"
 			"  client create --name NAME [--email E] [--phone P] [--location L] [--org O]   a new card\n"
 			"  client edit C [--name N] [--email E] [--phone P] [--birthday YYYY-MM-DD] [--address A]\n"

@@ -22,7 +22,7 @@ static const kt_col staff_cols[] = {
 	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"display_name", KT_COL_TEXT},
 	{"email", KT_COL_TEXT}, {"phone", KT_COL_TEXT}, {"role", KT_COL_TEXT},
 	{"active", KT_COL_BOOL}, {"password_hash", KT_COL_TEXT}, {"version", KT_COL_INT},
-	{"updated_at", KT_COL_INT}, {"field_versions", KT_COL_TEXT},
+	{"updated_at", KT_COL_INT}, {"field_versions", KT_COL_TEXT}, {"location_ids", KT_COL_LIST},
 };
 static const kt_col service_cols[] = {
 	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"location_id", KT_COL_TEXT},
@@ -65,7 +65,7 @@ static const kt_col appointment_cols[] = {
 	{"duration_min", KT_COL_INT}, {"services", KT_COL_LIST}, {"status", KT_COL_TEXT},
 	{"client_note", KT_COL_TEXT, S}, {"internal_note", KT_COL_TEXT, S}, {"version", KT_COL_INT},
 	{"updated_at", KT_COL_INT}, {"field_versions", KT_COL_TEXT}, {"specialist_name", KT_COL_TEXT},
-	{"service_names", KT_COL_NAMES},
+	{"service_names", KT_COL_NAMES}, {"status_reason", KT_COL_TEXT, S},
 };
 static const kt_col visit_cols[] = {
 	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"location_id", KT_COL_TEXT},
@@ -115,9 +115,10 @@ int kt_col_index(const kt_table *t, const char *name)
 	return -1;
 }
 
-bool kt_col_server_set(const char *name)
+bool kt_col_server_set(const kt_table *t, const char *name)
 {
-	return !strcmp(name, "specialist_name") || !strcmp(name, "service_names");
+	return !strcmp(name, "specialist_name") || !strcmp(name, "service_names") ||
+	       (t && !strcmp(t->name, "staff") && !strcmp(name, "location_ids"));
 }
 
 void kt_row_free(kt_row *r)

@@ -53,8 +53,10 @@ const kt_table *kt_table_find(const char *name, size_t len);
 /* Index of a column in t->cols, or -1. */
 int kt_col_index(const kt_table *t, const char *name);
 /* True for the columns the server sets from other rows (an appointment's or
- * visit's specialist_name and service_names): no device or caller writes them. */
-bool kt_col_server_set(const char *name);
+ * visit's specialist_name and service_names, a staff row's location_ids from
+ * staff_location): no device or caller writes them. t may be NULL (then the
+ * names that are server-set in every table). */
+bool kt_col_server_set(const kt_table *t, const char *name);
 
 /* One loaded value. Text is owned by the row (freed by kt_row_free). */
 typedef struct kt_val {

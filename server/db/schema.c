@@ -421,6 +421,23 @@ const char *const kt_migrations[] = {
 	KT_SQL_SERVICE_NAMES("appointment") ";"
 	"UPDATE visit SET specialist_name = " KT_SQL_SPECIALIST_NAME("visit") ", service_names = "
 	KT_SQL_SERVICE_NAMES("visit") ";",
+	/* 21: a staff row carries where the person works (the calendar of a
+	 * branch shows its people), a copy of staff_location that the store
+	 * rewrites in the transaction of every link change (store_links.c)
+	 * and bumps the row's version with, so devices take the row again.
+	 * Server-maintained, never written by a device. The rows of before
+	 * get a new version and a change-log put each (routed as
+	 * store_row_routing routes staff), so devices that hold them take
+	 * them again with the new field. */
+	"ALTER TABLE staff ADD COLUMN location_ids TEXT NOT NULL DEFAULT '';"
+	"UPDATE staff SET location_ids = " KT_SQL_STAFF_LOCATION_IDS("staff") ", version = version + 1;"
+	"INSERT INTO changelog(org_id, tbl, row_id, op, loc_old, loc_new, at) SELECT org_id, 'staff', id, 'put', r, r,"
+	" CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) FROM (SELECT org_id, id, CASE role WHEN"
+	" 'owner' THEN '*' ELSE location_ids END AS r FROM staff ORDER BY id);",
+	/* 22: why an appointment was cancelled or was a no-show (staff write
+	 * it with the status; clients never see it). Sealed with the client's
+	 * key like the notes: it is often about the client. */
+	"ALTER TABLE appointment ADD COLUMN status_reason TEXT;",
 };
 
 const int kt_migration_count = sizeof kt_migrations / sizeof kt_migrations[0];

@@ -19,4 +19,12 @@ extern const int kt_migration_count;
 	"coalesce(" T ".services, '') = '' THEN '[]' ELSE '[\"' || replace(" T ".services, ',', '\",\"') || " \
 	"'\"]' END) e LEFT JOIN service v ON v.id = e.value AND v.org_id = " T ".org_id ORDER BY e.key))"
 
+/* Where a staff member works, as staff.location_ids holds it (migration 21,
+ * and store_links.c on every change of staff_location): the location ids of
+ * their staff_location rows in ascending order as a comma list, "" for none.
+ * T: the staff table's name or alias, as a string literal. */
+#define KT_SQL_STAFF_LOCATION_IDS(T) \
+	"(SELECT coalesce(group_concat(location_id), '') FROM (SELECT sl.location_id FROM staff_location sl " \
+	"WHERE sl.staff_id = " T ".id ORDER BY sl.location_id))"
+
 #endif

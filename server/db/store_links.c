@@ -6,6 +6,7 @@
 #include <string.h>
 #include <jansson.h>
 #include "db/audit.h"
+#include "db/schema.h"
 #include "db/store_internal.h"
 
 static char *locs_json(kt_store *st, const char *locs)
@@ -21,6 +22,12 @@ static char *locs_json(kt_store *st, const char *locs)
 	st_finish(st, s);
 	return out;
 }
+
+/* A staff row carries its locations (staff.location_ids, schema.h): the
+ * copy follows every link change in its transaction, and the new version
+ * makes a device that holds the row take it again. */
+static const char staff_locs_sql[] = "UPDATE staff SET location_ids = " KT_SQL_STAFF_LOCATION_IDS(
+	"staff") ", version = version + 1, updated_at = ?2 WHERE id = ?1";
 
 /* Change a routing link and log a put of the routed row with old/new sets. */
 static int link_change(kt_store *st, const kt_table *t, const char *row_id, const char *sql,
@@ -55,6 +62,8 @@ static int link_change(kt_store *st, const kt_table *t, const char *row_id, cons
 		st_finish(st, q);
 		goto out;
 	}
+	if (t->route == KT_ROUTE_STAFF_LOCS && (rc = st_run(st, staff_locs_sql, "ti", row_id, kt_now_ms())))
+		goto out;
 	if ((rc = store_row_routing(st, t, row_id, &loc_new, c_new)))
 		goto out;
 	rc = st_log_change(st, org, t, row_id, false, loc_old, c_old, loc_new, c_new);

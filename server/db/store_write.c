@@ -20,11 +20,11 @@ void store_on_email_change(kt_email_change_fn fn)
 
 /* ---- writes ---- */
 
-static bool managed_column(const char *name)
+static bool managed_column(const kt_table *t, const char *name)
 {
 	return !strcmp(name, "id") || !strcmp(name, "org_id") || !strcmp(name, "version") ||
 	       !strcmp(name, "updated_at") || !strcmp(name, "email_hash") || !strcmp(name, "field_versions") ||
-	       kt_col_server_set(name);
+	       kt_col_server_set(t, name);
 }
 
 /* An appointment or visit keeps the names it was written with (schema.h):
@@ -71,7 +71,7 @@ static char *vals_json(const kt_table *t, const int *idx, int n, const kt_val *v
 		const kt_col *c = &t->cols[ci];
 		const kt_val *x = &v[by_col ? ci : i];
 		json_t *j;
-		if (managed_column(c->name) || !strcmp(c->name, "password_hash"))
+		if (managed_column(t, c->name) || !strcmp(c->name, "password_hash"))
 			continue;
 		if (x->null)
 			j = json_null();
@@ -102,7 +102,7 @@ static int check_fields(const kt_table *t, const kt_field *f, int n, int *idx)
 	char why[160];
 	for (int i = 0; i < n; i++) {
 		idx[i] = kt_col_index(t, f[i].name);
-		if (idx[i] < 0 || managed_column(f[i].name))
+		if (idx[i] < 0 || managed_column(t, f[i].name))
 			return KT_EINVALID;
 		for (int k = 0; k < i; k++)
 			if (idx[k] == idx[i])

@@ -246,6 +246,10 @@ int validate_field(const kt_table *t, const char *col, const char *text, char *w
 		return refuse(why, cap, "%s must be YYYY-MM-DD (a real date)", col);
 	if (!strcmp(tbl, "appointment") && !strcmp(col, "status") && !one_of(text, statuses))
 		return refuse(why, cap, "%s must be booked, confirmed, cancelled, no_show or done", col);
+	/* why it was cancelled or a no-show: a line for the calendar, not a file */
+	if (!strcmp(tbl, "appointment") && !strcmp(col, "status_reason") &&
+	    (strlen(text) > VALIDATE_MAX_REASON || !kt_utf8_valid((const uint8_t *)text, strlen(text))))
+		return refuse(why, cap, "%s must be text of at most %d bytes", col, VALIDATE_MAX_REASON);
 	if (!strcmp(tbl, "staff") && !strcmp(col, "role") && !one_of(text, roles))
 		return refuse(why, cap, "%s must be owner, manager, reception or specialist", col);
 	if (!strcmp(col, "time_zone") && !valid_zone(text))

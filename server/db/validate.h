@@ -32,7 +32,7 @@ int validate_intervals(const char *text, int out[][2], int cap, int *n, char *wh
 /* "mon".."sun" or "monday".. or "1".."7" to an ISO weekday; 0 when not. */
 int validate_weekday(const char *name);
 #define VALIDATE_MAX_BUFFER 240 /* minutes of buffer time after a service */
-#define VALIDATE_MAX_REASON 500
+#define VALIDATE_MAX_REASON 500 /* closed_day and time_off reason, appointment status_reason */
 
 /* organisation.privacy_notice: plain text of at most VALIDATE_MAX_NOTICE
  * bytes of UTF-8 with something besides white space in it, no control

@@ -287,10 +287,10 @@ static int keep_appointment(void *user, const char *id)
 	const char *status = row.v[si].s ? row.v[si].s : "";
 	bool cancel = row.v[ti].i > c->now && (!strcmp(status, "booked") || !strcmp(status, "confirmed"));
 	kt_row_free(&row);
-	kt_field f[4] = {{"client_id", c->placeholder}, {"client_note", NULL}, {"internal_note", NULL},
-			 {"status", "cancelled"}};
+	kt_field f[5] = {{"client_id", c->placeholder}, {"client_note", NULL}, {"internal_note", NULL},
+			 {"status_reason", NULL}, {"status", "cancelled"}};
 	c->n++;
-	return store_update(c->st, "appointment", id, f, cancel ? 4 : 3, NULL);
+	return store_update(c->st, "appointment", id, f, cancel ? 5 : 4, NULL);
 }
 
 /* The devices that must purge: every device of the organisation's staff

@@ -500,26 +500,30 @@ out:
 	return rc;
 }
 
-int ops_appointment_cancel(kt_store *st, const char *id, char *err, size_t errlen)
+int ops_appointment_cancel(kt_store *st, const char *id, const char *reason, char *err, size_t errlen)
 {
 	ops_appt cur = {0};
-	kt_field f = {"status", "cancelled"};
-	int rc;
+	kt_field f[2] = {{"status_reason", reason}, {"status", "cancelled"}};
+	int rc, n = 2;
 
 	if (!st)
 		return kt_fail(err, errlen, KT_EINVALID, "missing argument");
+	if (reason && (rc = validate_field(kt_table_find("appointment", 11), "status_reason", reason, err, errlen)))
+		return rc;
 	if ((rc = begin(st, err, errlen)))
 		return rc;
 	if ((rc = appt_load(st, id, &cur, err, errlen)))
 		goto out;
-	if (!strcmp(cur.status, "cancelled"))
+	if (!strcmp(cur.status, "cancelled") && !reason)
 		return commit(st, err, errlen);
 	if (!strcmp(cur.status, "done") || !strcmp(cur.status, "no_show")) {
 		rc = kt_fail(err, errlen, KT_EINVALID,
 			  "appointment %s is %s; only upcoming ones can be cancelled", id, cur.status);
 		goto out;
 	}
-	if ((rc = store_update(st, "appointment", id, &f, 1, NULL))) {
+	/* a cancelled one given a reason: only the reason changes */
+	n = !reason ? 1 : !strcmp(cur.status, "cancelled") ? 1 : 2;
+	if ((rc = store_update(st, "appointment", id, reason ? f : f + 1, n, NULL))) {
 		rc = kt_fail(err, errlen, rc, "could not cancel the appointment (%s)", kt_strerror(rc));
 		goto out;
 	}

@@ -51,9 +51,12 @@ int ops_appointment_move(kt_store *st, const char *id, const char *location_id, 
 			 int64_t start_at, const char *overlap_reason, unsigned override, char *err,
 			 size_t errlen) KT_MUST_CHECK;
 
-/* Set the status to "cancelled". Cancelling a cancelled appointment
- * succeeds without a write; a "done" or "no_show" one is KT_EINVALID. */
-int ops_appointment_cancel(kt_store *st, const char *id, char *err, size_t errlen) KT_MUST_CHECK;
+/* Set the status to "cancelled", and status_reason to reason unless it is
+ * NULL (borrowed; at most VALIDATE_MAX_REASON bytes of text). Cancelling a
+ * cancelled appointment succeeds without a write, or sets only the reason;
+ * a "done" or "no_show" one is KT_EINVALID. */
+int ops_appointment_cancel(kt_store *st, const char *id, const char *reason, char *err,
+			   size_t errlen) KT_MUST_CHECK;
 
 /* Set (value != NULL) or clear (value == NULL) one client field that staff
  * may edit: name, email, phone, birthday (YYYY-MM-DD), address, allergies,

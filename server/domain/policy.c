@@ -43,11 +43,16 @@ const kt_policy_entry kt_policy[] = {
 	ROW("staff", "display_name",             Y, Y, Y, Y, Y),
 	ROW("staff", "email",                    Y, Y, N, N, N),
 	ROW("staff", "phone",                    Y, Y, N, N, N),
-	ROW("staff", "role",                     Y, Y, Y, N, N),
+	/* a specialist's tablet shows the branch's specialists (the calendar's
+	 * columns), so it needs to know who they are; clients never see roles */
+	ROW("staff", "role",                     Y, Y, Y, Y, N),
 	ROW("staff", "active",                   Y, Y, N, N, N),
 	ROW("staff", "password_hash",            N, N, N, N, N),
 	ROW("staff", "version",                  M, M, M, M, M),
 	ROW("staff", "updated_at",               Y, Y, Y, Y, Y),
+	/* where the person works (staff_location), set by the server: the
+	 * calendar's columns of a branch; not the clients' business */
+	ROW("staff", "location_ids",             Y, Y, Y, Y, N),
 
 	ROW("service", "id",                     M, M, M, M, M),
 	ROW("service", "org_id",                 N, N, N, N, N),
@@ -137,6 +142,9 @@ const kt_policy_entry kt_policy[] = {
 	 * branch or the service the menu, when those rows are out of their sight */
 	ROW("appointment", "specialist_name",    Y, Y, Y, Y, Y),
 	ROW("appointment", "service_names",      Y, Y, Y, Y, Y),
+	/* why it was cancelled or a no-show: the salon's note, often about the
+	 * client, so not the client's to read */
+	ROW("appointment", "status_reason",      Y, Y, Y, Y, N),
 
 	ROW("visit", "id",                       M, M, M, M, M),
 	ROW("visit", "org_id",                   N, N, N, N, N),
@@ -243,8 +251,9 @@ const int kt_policy_count = sizeof kt_policy / sizeof kt_policy[0];
 
 /* Writes, by column group. A column missing here cannot be written by any
  * device (deny by default); bookkeeping columns (id, org_id, version,
- * updated_at) and the names the server keeps on appointments and visits
- * (specialist_name, service_names) never can. */
+ * updated_at), the names the server keeps on appointments and visits
+ * (specialist_name, service_names) and a staff row's location_ids (set
+ * from staff_location, see kt_col_server_set) never can. */
 #define O (1u << KT_ROLE_OWNER)
 #define MG (1u << KT_ROLE_MANAGER)
 #define RC (1u << KT_ROLE_RECEPTION)
@@ -259,6 +268,8 @@ static const struct {
 	{"appointment",
 	 "location_id,client_id,specialist_id,start_at,duration_min,services,status,client_note,internal_note",
 	 O | MG | RC},
+	/* a specialist says why their client did not come (not the status itself) */
+	{"appointment", "status_reason", O | MG | RC | SP},
 	{"visit",
 	 "location_id,client_id,specialist_id,appointment_id,visit_date,services,products_formulas,"
 	 "treatment_notes,photos",

@@ -22,8 +22,9 @@ static const struct {
 	  "name,address,phone,time_zone,updated_at,closed_at", "name,address,phone,time_zone,updated_at,closed_at",
 	  "name,address,phone,time_zone,updated_at,closed_at"}},
 	{"staff",
-	 {"display_name,email,phone,role,active,updated_at", "display_name,email,phone,role,active,updated_at",
-	  "display_name,role,updated_at", "display_name,updated_at", "display_name,updated_at"}},
+	 {"display_name,email,phone,role,active,updated_at,location_ids",
+	  "display_name,email,phone,role,active,updated_at,location_ids", "display_name,role,updated_at,location_ids",
+	  "display_name,role,updated_at,location_ids", "display_name,updated_at"}},
 	{"service",
 	 {"location_id,name,duration_min,price_cents,updated_at,location_ids,specialist_ids,buffer_min",
 	  "location_id,name,duration_min,price_cents,updated_at,location_ids,specialist_ids,buffer_min",
@@ -52,17 +53,19 @@ static const struct {
 	  "name,allergies,conditions,medications,skin_hair_type,patch_tests,preferences,internal_notes,updated_at",
 	  "name,email,phone,birthday,address,allergies,conditions,medications,skin_hair_type,patch_tests,preferences,"
 	  "updated_at"}},
-	/* the names a row was written with: everyone who sees the row (PROTOCOL.md §7) */
+	/* the names a row was written with: everyone who sees the row (PROTOCOL.md §7);
+	 * why it was cancelled or a no-show: staff only */
 #define NAMES ",specialist_name,service_names"
+#define REASON ",status_reason"
 	{"appointment",
 	 {"location_id,client_id,specialist_id,start_at,duration_min,services,status,client_note,internal_note,updated_at"
-	  NAMES,
+	  NAMES REASON,
 	  "location_id,client_id,specialist_id,start_at,duration_min,services,status,client_note,internal_note,updated_at"
-	  NAMES,
+	  NAMES REASON,
 	  "location_id,client_id,specialist_id,start_at,duration_min,services,status,client_note,internal_note,updated_at"
-	  NAMES,
+	  NAMES REASON,
 	  "location_id,client_id,specialist_id,start_at,duration_min,services,status,client_note,internal_note,updated_at"
-	  NAMES,
+	  NAMES REASON,
 	  "location_id,client_id,specialist_id,start_at,duration_min,services,status,client_note,updated_at" NAMES}},
 	{"visit",
 	 {"location_id,client_id,specialist_id,appointment_id,visit_date,services,products_formulas,treatment_notes,"
@@ -74,6 +77,7 @@ static const struct {
 	  "photos,updated_at" NAMES,
 	  "location_id,client_id,specialist_id,appointment_id,visit_date,services,updated_at" NAMES}},
 #undef NAMES
+#undef REASON
 	{"consent",
 	 {"client_id,purpose,granted,at,source,text_version,recorded_by,recorded_kind,updated_at",
 	  "client_id,purpose,granted,at,source,text_version,recorded_by,recorded_kind,updated_at",
@@ -273,6 +277,31 @@ static bool changed_since(kt_store *st, int64_t after, const char *tbl, const ch
 	return yes;
 }
 
+/* A staff row's location_ids as sent (an array of strings at r) against
+ * staff_location now: the same ids, ascending. False on anything else. */
+static bool staff_locations_ok(kt_store *st, const char *id, kt_mp *r)
+{
+	static const char sql[] = "SELECT location_id FROM staff_location WHERE staff_id = ?1 ORDER BY location_id";
+	sqlite3_stmt *q;
+	uint32_t n, i = 0;
+	bool ok = true;
+	if (kt_mp_read_array(r, &n) || !(q = store_prepare(st, sql)))
+		return false;
+	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+	for (; ok && i < n; i++) {
+		const char *s;
+		size_t sl;
+		ok = !kt_mp_read_str(r, &s, &sl, 64) && sqlite3_step(q) == SQLITE_ROW &&
+		     (size_t)sqlite3_column_bytes(q, 0) == sl && !memcmp(sqlite3_column_text(q, 0), s, sl);
+	}
+	ok = ok && sqlite3_step(q) == SQLITE_DONE; /* no id left out */
+	store_finish(st, q);
+	for (; i < n; i++) /* past a mismatch: the rest of the array */
+		if (kt_mp_skip(r, 8))
+			return false;
+	return ok;
+}
+
 static void violation(uint64_t session, const kt_principal *p, const char *tbl, const char *id, const char *field,
 		      size_t flen, const char *why)
 {
@@ -336,6 +365,10 @@ static void judge_values(judge *j, const char *tbl, const char *id, const uint8_
 			violation(j->session, j->p, tbl, id, "", 0, "a field name is not a string");
 		if (kt_mp_str_eq(k, kl, "client_id") && kt_mp_peek(&r) == KT_MP_STR && !kt_mp_read_str(&r, &s, &sl, 64)) {
 			snprintf(client, sizeof client, "%.*s", (int)sl, s);
+		} else if (!strcmp(tbl, "staff") && kt_mp_str_eq(k, kl, "location_ids")) {
+			/* a value the server derives: it must say what staff_location says */
+			if (!staff_locations_ok(j->st, id, &r) && !changed_since(j->st, j->after, tbl, id, NULL))
+				violation(j->session, j->p, tbl, id, k, kl, "not the locations staff_location holds");
 		} else if (kt_mp_skip(&r, 8))
 			violation(j->session, j->p, tbl, id, k, kl, "a value does not decode");
 		if (!(j->w[0].ok && field_ok(tbl, j->w[0].role, k, kl)) && !(j->w[1].ok && field_ok(tbl, j->w[1].role, k, kl)))

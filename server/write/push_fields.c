@@ -38,7 +38,7 @@ int push_fields_read(const kt_table *t, const kt_mut *m, mut_fields *mf, char *w
 		name[kl] = 0;
 		int c = kt_col_index(t, name);
 		if (c < 0 || !strcmp(name, "id") || !strcmp(name, "org_id") || !strcmp(name, "version") ||
-		    !strcmp(name, "updated_at") || kt_col_server_set(name))
+		    !strcmp(name, "updated_at") || kt_col_server_set(t, name))
 			return snprintf(why, cap, "%s is not a field of %s that a device may write", name, t->name), KT_EINVALID;
 		for (int k2 = 0; k2 < mf->n; k2++)
 			if (mf->col[k2] == c)

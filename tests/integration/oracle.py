@@ -16,10 +16,11 @@ FIELDS = {
     "location": {r: ["name", "address", "phone", "time_zone", "updated_at", "closed_at"]
                  for r in STAFF_ROLES + ("client",)},
     "staff": {
-        "owner": ["display_name", "email", "phone", "role", "active", "updated_at"],
-        "manager": ["display_name", "email", "phone", "role", "active", "updated_at"],
-        "reception": ["display_name", "role", "updated_at"],
-        "specialist": ["display_name", "updated_at"],
+        # location_ids: where the person works, from staff_location (below), for every staff role
+        "owner": ["display_name", "email", "phone", "role", "active", "updated_at", "location_ids"],
+        "manager": ["display_name", "email", "phone", "role", "active", "updated_at", "location_ids"],
+        "reception": ["display_name", "role", "updated_at", "location_ids"],
+        "specialist": ["display_name", "role", "updated_at", "location_ids"],
         "client": ["display_name", "updated_at"],
     },
     "service": {
@@ -51,7 +52,7 @@ FIELDS = {
     },
     "appointment": {
         **{r: ["location_id", "client_id", "specialist_id", "start_at", "duration_min", "services", "status",
-               "client_note", "internal_note", "updated_at", "specialist_name", "service_names"]
+               "client_note", "internal_note", "updated_at", "specialist_name", "service_names", "status_reason"]
             for r in STAFF_ROLES},
         "client": ["location_id", "client_id", "specialist_id", "start_at", "duration_min", "services", "status",
                    "client_note", "updated_at", "specialist_name", "service_names"],
@@ -153,6 +154,9 @@ def expected(db, email):
         else:  # an owner's row is at every branch and the owners' alone
             ok = bool(s_locs & locs) and r["role"] != "owner"
         if ok:
+            # the derived list, taken from the links and not from the server's copy of them
+            r = dict(r)
+            r["location_ids"] = ",".join(sorted(s_locs))
             add("staff", r)
     for r in rows("service", "org_id", org):
         # its locations: the list, else (a row from before the list) its one location, else every one

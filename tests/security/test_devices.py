@@ -290,7 +290,10 @@ class MigrationTest(unittest.TestCase):
             "ALTER TABLE organisation DROP COLUMN privacy_notice;"
             "ALTER TABLE appointment DROP COLUMN specialist_name; ALTER TABLE appointment DROP COLUMN service_names;"
             "ALTER TABLE visit DROP COLUMN specialist_name; ALTER TABLE visit DROP COLUMN service_names;"
+            "ALTER TABLE staff DROP COLUMN location_ids; ALTER TABLE appointment DROP COLUMN status_reason;"
             "PRAGMA user_version = 12;")
+        cls.staff_versions = dict(con.execute("SELECT id, version FROM staff"))
+        cls.last_seq = con.execute("SELECT max(seq) FROM changelog").fetchone()[0]
         con.execute("INSERT INTO device(id, kind, principal_id, app, first_seen, last_seen) VALUES(?, 'staff', ?, "
                     "'kt-test', 1, 1)", (cls.dev, cls.sid))
         con.execute("INSERT INTO mutation VALUES(?, 7, x'80', 1)", (cls.dev,))
@@ -329,6 +332,26 @@ class MigrationTest(unittest.TestCase):
         names = json.loads(query(self.db, "SELECT service_names FROM visit WHERE id = ?", self.visit)[0][0])
         self.assertGreaterEqual(len(names), 2)
         self.assertEqual(names[0], "Cut, wash & blow-dry")
+
+    def test_staff_rows_get_their_locations_and_go_out_again(self):
+        self.assertGreaterEqual(query(self.db, "PRAGMA user_version")[0][0], 21)
+        links = {}
+        for sid, loc in query(self.db, "SELECT staff_id, location_id FROM staff_location"):
+            links.setdefault(sid, []).append(loc)
+        rows = query(self.db, "SELECT id, role, location_ids, version FROM staff")
+        self.assertEqual(len(rows), len(self.staff_versions))
+        for sid, role, locs, version in rows:
+            self.assertEqual(locs, ",".join(sorted(links.get(sid, []))), sid)
+            self.assertEqual(version, self.staff_versions[sid] + 1, sid)  # devices take the row again
+        # one put each, routed as the store routes staff rows (an owner's: everywhere)
+        puts = query(self.db, "SELECT row_id, loc_old, loc_new FROM changelog WHERE seq > ? AND tbl = 'staff'",
+                     self.last_seq)
+        want = {(sid, "*" if role == "owner" else locs) for sid, role, locs, _ in rows}
+        self.assertEqual({(sid, new) for sid, old, new in puts if old == new}, want)
+
+    def test_appointments_get_an_empty_status_reason(self):
+        self.assertGreaterEqual(query(self.db, "PRAGMA user_version")[0][0], 22)
+        self.assertEqual(set(query(self.db, "SELECT status_reason FROM appointment")), {(None,)})
 
 
 if __name__ == "__main__":

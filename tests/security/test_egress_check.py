@@ -107,6 +107,26 @@ class EgressCheckTest(unittest.TestCase):
         line = self.caught()
         self.assertIn("table consent id %s field : the principal may not see this row" % cid, line)
 
+    def test_staff_locations_that_staff_location_does_not_hold_are_caught(self):
+        """A staff row's location_ids, which the server derives, is checked
+        against staff_location: a stored copy that went wrong (here, edited
+        behind the server's back) is caught when it would go out."""
+        con = sqlite3.connect(self.db)
+        center, other = (r[0] for r in con.execute("SELECT id FROM location ORDER BY name = ? DESC", (CENTER,)))
+        sid = con.execute("SELECT s.id FROM staff s JOIN staff_location sl ON sl.staff_id = s.id WHERE "
+                          "sl.location_id = ? AND s.role = 'specialist' ORDER BY s.id", (center,)).fetchone()[0]
+        con.execute("UPDATE staff SET location_ids = ? WHERE id = ?", (",".join(sorted([center, other])), sid))
+        con.commit()
+        con.close()
+        self.start("none")
+
+        async def go():
+            p = await self.synced("reception")
+            self.assertTrue(await p.closed(30))
+        run(go())
+        line = self.caught()
+        self.assertIn("table staff id %s field location_ids: not the locations staff_location holds" % sid, line)
+
 
 if __name__ == "__main__":
     h.main()

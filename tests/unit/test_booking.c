@@ -356,6 +356,16 @@ static void test_rule_names_and_intervals(void **state)
 	kt_field f[] = {{"from_at", "1900000000000"}, {"to_at", "1800000000000"}};
 	assert_int_equal(validate_fields(t, f, 2, why, sizeof why), KT_EINVALID);
 	assert_string_equal(why, "from_at must be before to_at");
+	/* why an appointment was cancelled: text of at most VALIDATE_MAX_REASON bytes */
+	char reason[VALIDATE_MAX_REASON + 2];
+	t = kt_table_find("appointment", 11);
+	memset(reason, 'x', sizeof reason - 1);
+	reason[sizeof reason - 1] = 0;
+	assert_int_equal(validate_field(t, "status_reason", reason, why, sizeof why), KT_EINVALID);
+	assert_string_equal(why, "status_reason must be text of at most 500 bytes");
+	reason[VALIDATE_MAX_REASON] = 0;
+	assert_int_equal(validate_field(t, "status_reason", reason, why, sizeof why), KT_OK);
+	assert_int_equal(validate_field(t, "status_reason", "bad \xff byte", why, sizeof why), KT_EINVALID);
 }
 
 int main(void)

@@ -130,6 +130,38 @@ static void test_linking_a_client_logs_its_new_locations(void **state)
 		kt_log_entry_free(&e[i]);
 }
 
+/* staff.location_ids follows staff_location in the link's transaction, with
+ * a new version (devices take the row again), and no caller writes it. */
+static void test_a_staff_row_carries_its_locations_in_order(void **state)
+{
+	char maja[37], want[80];
+	sqlite3_stmt *s = NULL;
+	int64_t v0;
+	(void)state;
+	kt_uuid7(maja);
+	kt_field f[] = {{"display_name", "Maja"}, {"email", "maja.l@x.example"}, {"role", "specialist"}};
+	assert_int_equal(store_insert(st, "staff", maja, org, f, 3, NULL), KT_OK);
+	assert_int_equal(st_query_row(st, &s, "SELECT location_ids, version FROM staff WHERE id = ?1", "t", maja), KT_OK);
+	assert_string_equal((const char *)sqlite3_column_text(s, 0), "");
+	v0 = sqlite3_column_int64(s, 1);
+	st_finish(st, s);
+	assert_int_equal(store_link_staff_location(st, maja, locB, true), KT_OK);
+	assert_int_equal(store_link_staff_location(st, maja, locA, true), KT_OK);
+	assert_int_equal(store_link_staff_location(st, maja, locA, true), KT_OK); /* no-op: no new version */
+	snprintf(want, sizeof want, "%s,%s", strcmp(locA, locB) < 0 ? locA : locB, strcmp(locA, locB) < 0 ? locB : locA);
+	assert_int_equal(st_query_row(st, &s, "SELECT location_ids, version FROM staff WHERE id = ?1", "t", maja), KT_OK);
+	assert_string_equal((const char *)sqlite3_column_text(s, 0), want);
+	assert_int_equal(sqlite3_column_int64(s, 1), v0 + 2);
+	st_finish(st, s);
+	assert_int_equal(store_link_staff_location(st, maja, locB, false), KT_OK);
+	assert_int_equal(st_query_row(st, &s, "SELECT location_ids, version FROM staff WHERE id = ?1", "t", maja), KT_OK);
+	assert_string_equal((const char *)sqlite3_column_text(s, 0), locA);
+	assert_int_equal(sqlite3_column_int64(s, 1), v0 + 3);
+	st_finish(st, s);
+	kt_field w[] = {{"location_ids", locB}};
+	assert_int_equal(store_update(st, "staff", maja, w, 1, NULL), KT_EINVALID);
+}
+
 static int rule_calls;
 static char rule_old[64], rule_new[64];
 
@@ -569,6 +601,7 @@ int main(void)
 		cmocka_unit_test(test_every_write_logs_routing_before_and_after),
 		cmocka_unit_test(test_failed_write_leaves_no_log_entry),
 		cmocka_unit_test(test_linking_a_client_logs_its_new_locations),
+		cmocka_unit_test(test_a_staff_row_carries_its_locations_in_order),
 		cmocka_unit_test(test_link_to_a_missing_location_is_not_found),
 		cmocka_unit_test(test_email_change_needs_the_installed_rule),
 		cmocka_unit_test(test_field_versions_name_the_version_of_the_last_change),
