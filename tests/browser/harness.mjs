@@ -257,7 +257,7 @@ export async function state(page, ...states) {
 }
 
 /** The IndexedDB contents the app keeps (contract: database kartoteka,
- * stores rows and meta); null when the database does not exist. */
+ * stores pages, rows and meta: see store.js); null when the database does not exist. */
 export async function idb(page) {
   return page.evaluate(async () => {
     const names = (await indexedDB.databases()).map((d) => d.name);
@@ -267,7 +267,12 @@ export async function idb(page) {
       if (!db.objectStoreNames.contains(store)) return res([]);
       const r = db.transaction(store).objectStore(store).getAll(); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error);
     });
-    const out = { rows: await all('rows'), meta: await all('meta') };
+    // rows as the app reads them (store.js allRows): a snapshot's pages, the rows
+    // changed since laid over them, the gone ones left out
+    const loose = await all('rows');
+    const over = new Set(loose.map((r) => `${r.tbl}\u0000${r.id}`));
+    const rows = (await all('pages')).flatMap((p) => p.rows).filter((r) => !over.has(`${r.tbl}\u0000${r.id}`));
+    const out = { rows: rows.concat(loose.filter((r) => !r.gone)), meta: await all('meta') };
     db.close();
     // Uint8Arrays and Dates do not cross evaluate() as themselves
     return JSON.parse(JSON.stringify(out, (k, v) => (v instanceof Uint8Array ? Array.from(v) : v)));
