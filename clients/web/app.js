@@ -6,7 +6,7 @@ import { t, getLang, setLang, LANGS } from './i18n.js';
 import { Proto, uuidv7 } from './proto.js';
 import { Queue } from './queue.js';
 import * as store from './store.js';
-import { index, organisation } from './model.js';
+import { index, organisation, patch, rowsOf } from './model.js';
 import { SignIn } from './views/signin.js';
 import { Setup, ConfirmEmail } from './views/setup.js';
 import { Home } from './views/home.js';
@@ -64,8 +64,8 @@ const proto = new Proto({
     }
     draw();
   },
-  async data() {
-    await loadLocal();
+  async data(d) {
+    if (!useLocal(d)) await loadLocal();
     draw();
   },
   signedOut(reason) {
@@ -93,15 +93,42 @@ const q = new Queue({
 q.subscribe(() => { if (app.session && isDesk(app.route)) draw(); });
 window.kt = { app, proto, q }; // for the browser tests and the developer's console
 
+let epoch = 0; // bumped whenever app.rows is set: a read begun before is dropped
+let reading = 0; // reads of the local copy under way
+
 async function loadLocal() {
-  const [rows, principal, syncedAt, email] = await Promise.all([
-    store.allRows(), store.getMeta('principal'), store.getMeta('synced_at'), store.getMeta('email')]);
+  const mine = ++epoch;
+  reading++;
+  let got;
+  try {
+    got = await Promise.all([
+      store.allRows(), store.getMeta('principal'), store.getMeta('synced_at'), store.getMeta('email')]);
+  } finally {
+    reading--;
+  }
+  if (mine !== epoch) return;
+  const [rows, principal, syncedAt, email] = got;
   app.rows = rows;
   app.by = index(rows);
   app.org = organisation(app.by);
   app.principal = principal || app.principal;
   app.syncedAt = syncedAt || 0;
   app.email = email || app.email;
+}
+
+// What proto just wrote (see Proto's hooks), without reading every row back: a snapshot's
+// whole copy, or the rows of one `changes` message patched into the index. False when the
+// copy must be read (no d, or a read is under way and would drop the patch).
+function useLocal(d) {
+  if (!d || (d.changed && reading)) return false;
+  if (d.rows || d.changed) {
+    epoch++;
+    app.by = d.rows ? index(d.rows) : patch(app.by, d.changed);
+    app.rows = d.rows || rowsOf(app.by);
+    app.org = organisation(app.by);
+  }
+  if (d.syncedAt) app.syncedAt = d.syncedAt;
+  return true;
 }
 
 app.signedIn = async (email) => {

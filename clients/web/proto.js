@@ -50,7 +50,9 @@ function wsUrl() {
 }
 
 // hooks: status(s) with s one of 'connecting' | 'synced' | 'offline' | 'streaming';
-// data() after rows changed locally; signedOut(reason) when the server ended the session.
+// data(d) after rows changed locally (d.rows: a snapshot's whole local copy; d.changed:
+// [{tbl, id, row}] of a `changes` message; d.syncedAt: synced, no row changed; no d:
+// read the local copy again); signedOut(reason) when the server ended the session.
 export class Proto {
   constructor(hooks) {
     this.hooks = hooks;
@@ -239,21 +241,27 @@ export class Proto {
       case 'page':
         if (this.snap) this.snap.push(...(m.rows || []));
         return;
-      case 'snapshot_end':
-        await store.replaceAll(this.snap || [], m.cursor, Date.now());
+      // hooks.data gets what was written (the whole copy, or the rows a change
+      // touched), so the app need not read every row back from IndexedDB
+      case 'snapshot_end': {
+        const rows = await store.replaceAll(this.snap || [], m.cursor, Date.now());
         this.snap = null;
-        this.hooks.data();
+        this.hooks.data({ rows });
         return;
-      case 'changes':
-        await store.applyChanges(m.ops || [], m.cursor);
-        this.hooks.data();
+      }
+      case 'changes': {
+        const changed = await store.applyChanges(m.ops || [], m.cursor);
+        this.hooks.data({ changed });
         return;
-      case 'synced':
-        await store.setMeta({ cursor: m.cursor, synced_at: Date.now() });
+      }
+      case 'synced': {
+        const syncedAt = Date.now();
+        await store.setMeta({ cursor: m.cursor, synced_at: syncedAt });
         try { this.send({ t: 'ack', cursor: m.cursor }); } catch { /* gone; the next sync acks */ }
         this.hooks.status('synced');
-        this.hooks.data();
+        this.hooks.data({ syncedAt });
         return;
+      }
       case 'error':
         return this.onError(m);
       case 'privacy_result':
