@@ -235,16 +235,18 @@ export class Proto {
         this.hooks.signedIn?.(m.principal);
         this.send({ t: 'sync', cursor: (await store.getMeta('cursor')) || null });
         return;
+      // the snapshot's pages go to IndexedDB as they come (store.SnapshotWriter)
       case 'snapshot_begin':
-        this.snap = [];
+        this.snap = new store.SnapshotWriter();
         return;
       case 'page':
-        if (this.snap) this.snap.push(...(m.rows || []));
+        if (this.snap) this.snap.add(m.rows || []);
         return;
       // hooks.data gets what was written (the whole copy, or the rows a change
       // touched), so the app need not read every row back from IndexedDB
       case 'snapshot_end': {
-        const rows = await store.replaceAll(this.snap || [], m.cursor, Date.now());
+        const now = Date.now();
+        const rows = await (this.snap ? this.snap.end(m.cursor, now) : store.replaceAll([], m.cursor, now));
         this.snap = null;
         this.hooks.data({ rows });
         return;

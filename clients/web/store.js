@@ -1,5 +1,7 @@
-// The local copy: IndexedDB "kartoteka" v3, stores `pages` ([tbl, last id] -> {tbl,
-// first, last, rows}: a snapshot's rows, up to PAGE of one table sorted by id),
+// The local copy: IndexedDB "kartoteka" v3, stores `pages` ([gen, tbl, last id] ->
+// {tbl, first, last, rows}: a snapshot's rows, up to PAGE of one table sorted by id;
+// meta `pages` names the generation in use, so a snapshot's pages can be written as
+// they arrive and count only once its last transaction switches to them),
 // `rows` ([tbl,id] -> {tbl,id,v,f}, or {tbl,id,gone:true}: a row changed, created or
 // deleted since the snapshot; it wins over the page's copy), `meta` (k -> {k,v}) and
 // `queue` (mid -> a local edit not yet answered, see queue.js). Rows and the cursor
@@ -39,10 +41,16 @@ const keyOf = (tbl, id) => `${tbl}\u0000${id}`;
 // IndexedDB's order of [tbl, id] keys: strings by UTF-16 code units, as JS compares them
 const cmp = (a, b) => (a.tbl < b.tbl ? -1 : a.tbl > b.tbl ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
-// The snapshot's copy of one row: the first page whose last key is at or after it.
-async function pageRow(pages, tbl, id) {
-  const p = await pages.get(IDBKeyRange.lowerBound([tbl, id]));
-  if (!p || p.tbl !== tbl || p.first > id) return undefined;
+// Keys of one generation's pages (arrays sort after strings: [gen, []] after them all)
+const genRange = (gen) => IDBKeyRange.bound([gen], [gen, []]);
+const genOf = async (meta) => (await meta.get('pages'))?.v;
+
+// The snapshot's copy of one row: the first page of its table whose last id is at or
+// after it.
+async function pageRow(pages, gen, tbl, id) {
+  if (gen === undefined) return undefined;
+  const p = await pages.get(IDBKeyRange.bound([gen, tbl, id], [gen, tbl, []]));
+  if (!p || p.first > id) return undefined;
   let lo = 0, hi = p.rows.length - 1;
   while (lo <= hi) {
     const m = (lo + hi) >> 1, x = p.rows[m].id;
@@ -54,10 +62,10 @@ async function pageRow(pages, tbl, id) {
 
 // One row as the screens see it: its own record (changed since the snapshot, or gone),
 // else the snapshot's copy.
-async function readRow(rs, pages, tbl, id) {
+async function readRow(rs, pages, meta, tbl, id) {
   const r = await rs.get([tbl, id]);
   if (r) return r.gone ? undefined : r;
-  return pageRow(pages, tbl, id);
+  return pageRow(pages, await genOf(meta), tbl, id);
 }
 
 export async function getMeta(k) {
@@ -101,7 +109,7 @@ export async function queueTx(fn) {
   const ps = tx.objectStore('pages');
   const qs = tx.objectStore('queue');
   const t = {
-    getRow: (tbl, id) => readRow(rs, ps, tbl, id),
+    getRow: (tbl, id) => readRow(rs, ps, tx.objectStore('meta'), tbl, id),
     putRow: (r) => rs.put({ tbl: r.tbl, id: r.id, v: r.v, f: r.f }),
     deleteRow: (tbl, id) => rs.put({ tbl, id, gone: true }), // the page may hold it
     queueAll: () => qs.getAll(), // in mid order: the key
@@ -127,8 +135,10 @@ export async function queueEntries() {
 
 // Every row: the pages' rows, those changed since laid over, the gone ones left out.
 export async function allRows() {
-  const tx = (await db()).transaction(['rows', 'pages']);
-  const [pages, loose] = await Promise.all([tx.objectStore('pages').getAll(), tx.objectStore('rows').getAll()]);
+  const tx = (await db()).transaction(['rows', 'pages', 'meta']);
+  const gen = await genOf(tx.objectStore('meta'));
+  const [pages, loose] = await Promise.all([gen === undefined ? [] : tx.objectStore('pages').getAll(genRange(gen)),
+    tx.objectStore('rows').getAll()]);
   const out = [];
   if (!loose.length) {
     for (const p of pages) for (const r of p.rows) out.push(r);
@@ -140,31 +150,16 @@ export async function allRows() {
   return out;
 }
 
-// A whole snapshot: every row not in it is gone; rows and cursor in one transaction,
-// the rows in pages of PAGE (sorted by table and id; a row sent twice counts once, the
-// later copy). Resolves to the local copy now (what allRows would read), so the app
-// need not read it back.
-export async function replaceAll(rows, cursor, syncedAt) {
-  const tx = (await db()).transaction(['rows', 'pages', 'meta', 'queue'], 'readwrite');
-  const pending = await pendingByRow(tx);
-  const rs = tx.objectStore('rows');
-  const ps = tx.objectStore('pages');
-  const list = new Array(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i];
-    list[i] = pending.size ? overlay(pending, { tbl: r.tbl, id: r.id, v: r.v, f: r.f }) : { tbl: r.tbl, id: r.id, v: r.v, f: r.f };
-  }
-  for (const r of list) pending.delete(keyOf(r.tbl, r.id));
-  // stable: of two copies of a row the later stays last
-  list.sort(cmp);
-  rs.clear();
-  ps.clear();
-  let page = [];
+// Writes rows sorted by table and id (a row sent twice counted once, the later copy)
+// as generation gen's pages into ps; returns the rows kept.
+function putPages(ps, gen, rows) {
+  const list = rows.slice().sort(cmp); // stable: of two copies of a row the later stays last
   const kept = [];
+  let page = [];
   const flush = () => {
     if (!page.length) return;
     const a = page[0], z = page[page.length - 1];
-    ps.put({ tbl: a.tbl, first: a.id, last: z.id, rows: page }, [z.tbl, z.id]);
+    ps.put({ tbl: a.tbl, first: a.id, last: z.id, rows: page }, [gen, z.tbl, z.id]);
     page = [];
   };
   for (let i = 0; i < list.length; i++) {
@@ -175,17 +170,120 @@ export async function replaceAll(rows, cursor, syncedAt) {
     kept.push(r);
   }
   flush();
-  // rows created here and not pushed yet are not in any snapshot: keep them
-  for (const qs of pending.values()) {
-    if (qs[0].op !== 'create') continue;
-    const r = overlay(pending, { tbl: qs[0].tbl, id: qs[0].id, v: 0, f: {} });
-    rs.put(r);
-    kept.push(r);
+  return kept;
+}
+
+// A new generation: above every one this copy has seen (the clock may step back).
+let lastGen = 0;
+const newGen = () => (lastGen = Math.max(Date.now(), lastGen + 1));
+
+// The snapshot's last transaction: generation gen becomes the copy (its pages written
+// already when `staged`, else here from rows), every other generation and every row
+// changed since the last snapshot go, queued edits are laid over the rows they touch
+// (as rows of their own, which win over the page), rows created here and not pushed
+// yet stay, and the cursor is stored. Resolves to the local copy now (what allRows
+// would read), so the app need not read it back.
+async function commitSnapshot(gen, staged, rows, cursor, syncedAt) {
+  const tx = (await db()).transaction(['rows', 'pages', 'meta', 'queue'], 'readwrite');
+  const pending = await pendingByRow(tx);
+  const rs = tx.objectStore('rows');
+  const ps = tx.objectStore('pages');
+  rs.clear();
+  ps.delete(IDBKeyRange.upperBound([gen], true));
+  ps.delete(IDBKeyRange.lowerBound([gen, []], true));
+  let kept = rows;
+  if (!staged) {
+    ps.delete(genRange(gen));
+    kept = putPages(ps, gen, rows);
   }
-  tx.objectStore('meta').put({ k: 'cursor', v: cursor });
-  if (syncedAt) tx.objectStore('meta').put({ k: 'synced_at', v: syncedAt });
+  if (pending.size) {
+    kept = kept.map((r) => {
+      if (!pending.has(keyOf(r.tbl, r.id))) return r;
+      const o = overlay(pending, r);
+      rs.put(o);
+      return o;
+    });
+    for (const r of rows) pending.delete(keyOf(r.tbl, r.id));
+    // rows created here and not pushed yet are not in any snapshot: keep them
+    for (const qs of pending.values()) {
+      if (qs[0].op !== 'create') continue;
+      const r = overlay(pending, { tbl: qs[0].tbl, id: qs[0].id, v: 0, f: {} });
+      rs.put(r);
+      kept.push(r);
+    }
+  }
+  const meta = tx.objectStore('meta');
+  meta.put({ k: 'pages', v: gen });
+  meta.put({ k: 'cursor', v: cursor });
+  if (syncedAt) meta.put({ k: 'synced_at', v: syncedAt });
   await tx.done;
   return kept;
+}
+
+// A whole snapshot at once: every row not in it is gone; rows and cursor in one
+// transaction. Resolves to the local copy now.
+export async function replaceAll(rows, cursor, syncedAt) {
+  const list = rows.map((r) => ({ tbl: r.tbl, id: r.id, v: r.v, f: r.f }));
+  return commitSnapshot(newGen(), false, list, cursor, syncedAt);
+}
+
+// A snapshot as it arrives (proto.js): add(rows) for each page, end(cursor) at
+// snapshot_end, which resolves like replaceAll. Rows that come in the server's order
+// (table by table, each by id: PROTOCOL "snapshot") are written page by page in
+// transactions of their own while the next ones arrive, under a new generation nobody
+// reads until end() switches to it; rows in any other order are written by end().
+// A snapshot never ended (the connection dropped) leaves pages the next one deletes.
+export class SnapshotWriter {
+  constructor() {
+    this.gen = newGen();
+    this.rows = [];
+    this.staged = true; // so far in order and written as they come
+    this.done = new Set(); // tables the snapshot has passed
+    this.tbl = null;
+    this.lastId = null;
+    this.page = [];
+    this.writes = [];
+  }
+
+  add(rows) {
+    for (const r of rows) {
+      const row = { tbl: r.tbl, id: r.id, v: r.v, f: r.f };
+      this.rows.push(row);
+      if (!this.staged) continue;
+      if (row.tbl !== this.tbl) {
+        if (this.done.has(row.tbl)) { this.staged = false; continue; }
+        this.flush();
+        if (this.tbl !== null) this.done.add(this.tbl);
+        this.tbl = row.tbl;
+      } else if (!(row.id > this.lastId)) {
+        this.staged = false;
+        continue;
+      }
+      this.lastId = row.id;
+      this.page.push(row);
+      if (this.page.length >= PAGE) this.flush();
+    }
+  }
+
+  flush() {
+    if (!this.page.length) return;
+    const page = this.page;
+    this.page = [];
+    const a = page[0], z = page[page.length - 1];
+    this.writes.push(db().then((d) => d.put('pages', { tbl: a.tbl, first: a.id, last: z.id, rows: page }, [this.gen, z.tbl, z.id])));
+  }
+
+  async end(cursor, syncedAt) {
+    this.flush();
+    let staged = this.staged;
+    try {
+      await Promise.all(this.writes);
+    } catch (e) {
+      console.warn('snapshot page not written, writing it whole', e);
+      staged = false;
+    }
+    return commitSnapshot(this.gen, staged, this.rows, cursor, syncedAt);
+  }
 }
 
 // One `changes` message: put / delete / evict ops and its cursor, in one transaction.

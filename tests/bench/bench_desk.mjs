@@ -72,6 +72,18 @@ const shown = (page, mode, n) => page.waitForFunction(([mode, n]) => {
   return (window.kt?.app?.rows?.length || 0) >= n && document.querySelector('[data-testid=syncbar]') ? performance.now() : false;
 }, [mode, n], { polling: 'raf', timeout: 60000 }).then((v) => v.jsonValue());
 
+// every WebSocket frame's arrival in the page (before the app decodes it)
+const FRAMES = `(() => {
+  const W = window.WebSocket;
+  window.__frames = [];
+  window.WebSocket = class extends W {
+    constructor(...a) {
+      super(...a);
+      this.addEventListener('message', (e) => window.__frames.push([performance.now(), e.data.byteLength || 0]));
+    }
+  };
+})();`;
+
 // marks in the page: proto's onMessage wrapped (it is called as this.onMessage)
 const instrument = (page) => page.evaluate(() => {
   const p = window.kt.proto;
@@ -161,7 +173,7 @@ const typeInPage = (page, sel, text) => page.evaluate(async ([sel, text]) => {
   return out;
 }, [sel, text]);
 
-const fig = { snapRate: [], snapMs: [], wireMs: [], storeTail: [], signInRate: [], signInSynced: [], signInShown: [],
+const fig = { refTotal: [], arrive: [], mbytes: [], snapRate: [], snapMs: [], wireMs: [], storeTail: [], signInRate: [], signInSynced: [], signInShown: [],
   authMs: [], openShown: [], openDcl: [], getAll: [], index: [], replaceAll: [], replaceRate: [], build: [], keys: [],
   ui: {} };
 let rows = 0;
@@ -169,11 +181,28 @@ let mode = null;
 let clients = 0;
 const loads = [];
 const PROFILE = !!process.env.KT_PROFILE;
+// the same snapshot into the reference client (C, SQLite cache) on the same server
+// and load: the server's and the network's pace without the browser
+function refClient() {
+  const dir = mkdtempSync(join(tmpdir(), 'kt-bench-desk-client-'));
+  const run = (args, input) => execFileSync(h.CLIENT, ['--dir', dir, '--quiet', ...args], { input, encoding: 'utf8' });
+  const t0 = performance.now();
+  run(['--server', srv.wsUrl, 'login', who.email], `${who.password}\n`);
+  const t1 = performance.now();
+  run(['sync']);
+  const t2 = performance.now();
+  rmSync(dir, { recursive: true, force: true });
+  return { login: t1 - t0, sync: t2 - t1, total: t2 - t0 };
+}
+
 for (let run = 0; run < RUNS; run++) {
   loads.push(loadavg()[0]);
+  const rc = refClient();
+  fig.refTotal.push(rc.total);
   await h.withBrowser({}, async (b) => {
     const { page, context } = b;
     await page.setViewportSize({ width: 1280, height: 800 });
+    await context.addInitScript(FRAMES);
     await page.goto(`${srv.origin}/desk/signin`);
     await h.state(page, 'signed-out');
     await instrument(page);
@@ -184,6 +213,9 @@ for (let run = 0; run < RUNS; run++) {
     await page.locator('button[data-testid=signin-submit]').click();
     await h.state(page, 'synced');
     const m = await page.evaluate(() => window.__bench);
+    const fr = await page.evaluate(([a, b]) => window.__frames.filter(([t]) => t >= a && t <= b), [m.begin - 1000, m.lastPage]);
+    fig.arrive.push(fr.length ? fr[fr.length - 1][0] - m.begin : NaN);
+    fig.mbytes.push(fr.reduce((a, [, n]) => a + n, 0) / 1e6);
     if (!m.begin || !m.stored) throw new Error(`no snapshot seen: ${JSON.stringify(m)}`);
     if (!mode) mode = await page.locator('[data-testid=calendar]').count() ? 'calendar' : 'rows';
     const shownAt = await shown(page, mode, m.rows);
@@ -272,8 +304,11 @@ const row = (what, xs, unit, target = '', perRow = null) => {
 row('first snapshot into IndexedDB (snapshot_begin → transaction done)', fig.snapRate, 'rows/s', '≥ 50,000 rows/s', 'rate');
 row('… the same in ms', fig.snapMs, 'ms', '', rows);
 row('… of it until the last page arrived (network + decode + what runs meanwhile)', fig.wireMs, 'ms', '', rows);
+row('… of it until the last page\'s frame arrived in the page (the server\'s and the network\'s pace)', fig.arrive, 'ms', '', rows);
+row('… WebSocket bytes of the snapshot', fig.mbytes, 'MB');
 row('… of it after snapshot_end (the write finishing)', fig.storeTail, 'ms', '', rows);
 row('first sign-in, click → "synced" (rows / s)', fig.signInRate, 'rows/s', '', 'rate');
+row('… the reference client (C, SQLite) on the same server: login + sync (rows / s)', fig.refTotal.map((ms) => rows / (ms / 1000)), 'rows/s', '', 'rate');
 row('… click → "synced"', fig.signInSynced, 'ms', '', rows);
 row('… of it click → snapshot_begin (password check, sign-in)', fig.authMs, 'ms');
 row('… click → today\'s calendar shown', fig.signInShown, 'ms');
