@@ -309,6 +309,7 @@ export class Proto {
   async endLocal(reason) {
     this.keepOnline = false;
     this.token = null;
+    this.snap = null; // a snapshot's pages still queued must not reopen the database
     clearTimeout(this.timer);
     if (this.ws) this.ws.close();
     await store.wipe();

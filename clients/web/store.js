@@ -270,7 +270,9 @@ export class SnapshotWriter {
     const page = this.page;
     this.page = [];
     const a = page[0], z = page[page.length - 1];
-    this.writes.push(db().then((d) => d.put('pages', { tbl: a.tbl, first: a.id, last: z.id, rows: page }, [this.gen, z.tbl, z.id])));
+    const w = db().then((d) => d.put('pages', { tbl: a.tbl, first: a.id, last: z.id, rows: page }, [this.gen, z.tbl, z.id]));
+    w.catch(() => {}); // end() reports it; a snapshot never ended has nobody to tell
+    this.writes.push(w);
   }
 
   async end(cursor, syncedAt) {
