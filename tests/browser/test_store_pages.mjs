@@ -74,6 +74,20 @@ test('snapshots in pages: in order, out of order, with queued edits, changes and
         all.some((r) => r.id === id(6) && r.tbl === 'client'), (await get('client', 6)) === undefined,
         all.find((r) => r.id === id(1234) && r.tbl === 'client').f.name];
 
+      // the rows changed since folded into fresh pages: the same copy, no loose rows
+      const before = JSON.stringify((await store.allRows()).map((r) => [r.tbl, r.id, r.v, r.f]).sort());
+      res.compactSmall = await store.compact(100); // 3 loose rows: not yet
+      res.compacted = await store.compact(1);
+      const looseLeft = await store.queueTx(async () => 0).then(async () => {
+        const d = await new Promise((ok) => { const r = indexedDB.open('kartoteka'); r.onsuccess = () => ok(r.result); });
+        const n = await new Promise((ok) => { const r = d.transaction('rows').objectStore('rows').count(); r.onsuccess = () => ok(r.result); });
+        d.close();
+        return n;
+      });
+      const afterCompact = JSON.stringify((await store.allRows()).map((r) => [r.tbl, r.id, r.v, r.f]).sort());
+      res.compact = [looseLeft, afterCompact === before, await pageRecords(), (await get('client', 6)) === undefined,
+        (await get('client', 5)).f.name];
+
       // out of order (newest first) and a row sent twice: written whole at the end, sorted,
       // the later copy kept; the change's rows are gone with the old snapshot
       const w2 = new store.SnapshotWriter();
@@ -100,6 +114,9 @@ test('snapshots in pages: in order, out of order, with queued edits, changes and
     assert.deepEqual(out.changed, [['0005', 'Renamed'], ['0006', null], ['1234', 'Mine']],
       'applyChanges says what changed, the queued edit laid over');
     assert.deepEqual(out.afterChange, [3199, 'Renamed', false, true, 'Mine']);
+    assert.equal(out.compactSmall, false, 'fewer loose rows than asked: nothing done');
+    assert.equal(out.compacted, true);
+    assert.deepEqual(out.compact, [0, true, 4, true, 'Renamed'], 'compacted: no loose rows, the same copy, in pages');
     assert.equal(out.staged2, false, 'rows out of order are written at the end');
     assert.deepEqual(out.afterOutOfOrder, [1200, 'Later', 'C1100', 'C5', 'cur3', 2]);
   });
