@@ -129,6 +129,16 @@ PORTAL_RUNS ?= 5
 bench-portal: build
 	node tests/bench/bench_portal.mjs ./$(BUILD)/server/kartoteka-server $(PORTAL_RUNS)
 
+# The salon's tablet app (/desk) in Chromium with 5,000 clients and 10,000
+# appointments (about a minute, not part of `make bench`): the first snapshot
+# into IndexedDB, a cold open to today's calendar, client search per keystroke;
+# DESK_RUNS runs (median, min-max). The data is made by kt-bench-desk-data and
+# cached in $(BUILD)/bench-desk/ for the day.
+DESK_RUNS ?= 5
+.PHONY: bench-desk
+bench-desk: build
+	node tests/bench/bench_desk.mjs ./$(BUILD)/server/kartoteka-server $(DESK_RUNS)
+
 # Load and soak (several minutes, not part of `make bench`):
 # 10,000 devices, latency over 20 locations, reconnect storm, 100 first
 # snapshots. LOAD_ARGS="--soak 3600" for the hour-long soak.

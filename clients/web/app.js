@@ -6,7 +6,7 @@ import { t, getLang, setLang, LANGS } from './i18n.js';
 import { Proto, uuidv7 } from './proto.js';
 import { Queue } from './queue.js';
 import * as store from './store.js';
-import { index, organisation } from './model.js';
+import { index, organisation, patch, rowsOf } from './model.js';
 import { SignIn } from './views/signin.js';
 import { Setup, ConfirmEmail } from './views/setup.js';
 import { Home } from './views/home.js';
@@ -64,8 +64,8 @@ const proto = new Proto({
     }
     draw();
   },
-  async data() {
-    await loadLocal();
+  async data(d) {
+    if (!useLocal(d)) await loadLocal();
     draw();
   },
   signedOut(reason) {
@@ -109,20 +109,41 @@ window.kt = { app, proto, q }; // for the browser tests and the developer's cons
 // Reads one after the other, so the last asked is the last to land (the queue and the
 // connection both ask, and a read begun before a write must not overwrite one after it).
 let loadChain = Promise.resolve();
+let reading = 0; // reads of the local copy asked for and not landed yet
+let epoch = 0; // bumped when a snapshot's whole copy is taken: a read begun before is dropped
+
 function loadLocal() {
-  loadChain = loadChain.catch(() => {}).then(readLocal);
+  reading++;
+  loadChain = loadChain.catch(() => {}).then(readLocal).finally(() => { reading--; });
   return loadChain;
 }
 
 async function readLocal() {
+  const mine = epoch;
   const [rows, principal, syncedAt, email] = await Promise.all([
     store.allRows(), store.getMeta('principal'), store.getMeta('synced_at'), store.getMeta('email')]);
+  if (mine !== epoch) return;
   app.rows = rows;
   app.by = index(rows);
   app.org = organisation(app.by);
   app.principal = principal || app.principal;
   app.syncedAt = syncedAt || 0;
   app.email = email || app.email;
+}
+
+// What proto just wrote (see Proto's hooks), without reading every row back: a snapshot's
+// whole copy, or the rows of one `changes` message patched into the index. False when the
+// copy must be read (no d, or a read is under way and would drop the patch).
+function useLocal(d) {
+  if (!d || (d.changed && reading)) return false;
+  if (d.rows || d.changed) {
+    if (d.rows) epoch++;
+    app.by = d.rows ? index(d.rows) : patch(app.by, d.changed);
+    app.rows = d.rows || rowsOf(app.by);
+    app.org = organisation(app.by);
+  }
+  if (d.syncedAt) app.syncedAt = d.syncedAt;
+  return true;
 }
 
 app.signedIn = async (email) => {

@@ -6,6 +6,31 @@ export function index(rows) {
   return by;
 }
 
+// The index after a `changes` message (store.applyChanges: [{tbl, id, row}], row null
+// when gone), without reading every row again: a new Map for each table it touches (a
+// screen may keep what it derived from a table while its Map is the same), the others
+// as they were.
+export function patch(by, changed) {
+  const out = { ...by };
+  const fresh = new Set();
+  for (const { tbl, id, row } of changed) {
+    if (!fresh.has(tbl)) {
+      out[tbl] = new Map(by[tbl] || []);
+      fresh.add(tbl);
+    }
+    if (row) out[tbl].set(id, row);
+    else out[tbl].delete(id);
+  }
+  return out;
+}
+
+// Every row of an index.
+export function rowsOf(by) {
+  const out = [];
+  for (const m of Object.values(by)) for (const r of m.values()) out.push(r);
+  return out;
+}
+
 const get = (by, tbl, id) => (id && by[tbl] ? by[tbl].get(id) : undefined);
 
 // The names the row was written with (`service_names`, `specialist_name`: a receipt

@@ -50,7 +50,9 @@ function wsUrl() {
 }
 
 // hooks: status(s) with s one of 'connecting' | 'synced' | 'offline' | 'streaming';
-// data() after rows changed locally; signedOut(reason) when the server ended the session.
+// data(d) after rows changed locally (d.rows: a snapshot's whole local copy; d.changed:
+// [{tbl, id, row}] of a `changes` message; d.syncedAt: synced, no row changed; no d:
+// read the local copy again); signedOut(reason) when the server ended the session.
 export class Proto {
   constructor(hooks) {
     this.hooks = hooks;
@@ -233,28 +235,36 @@ export class Proto {
         this.hooks.signedIn?.(m.principal);
         this.send({ t: 'sync', cursor: (await store.getMeta('cursor')) || null });
         return;
+      // the snapshot's pages go to IndexedDB as they come (store.SnapshotWriter)
       case 'snapshot_begin':
-        this.snap = [];
+        this.snap = new store.SnapshotWriter();
         return;
       case 'page':
-        if (this.snap) this.snap.push(...(m.rows || []));
+        if (this.snap) this.snap.add(m.rows || []);
         return;
-      case 'snapshot_end':
-        await store.replaceAll(this.snap || [], m.cursor, Date.now());
+      // hooks.data gets what was written (the whole copy, or the rows a change
+      // touched), so the app need not read every row back from IndexedDB
+      case 'snapshot_end': {
+        const now = Date.now();
+        const rows = await (this.snap ? this.snap.end(m.cursor, now) : store.replaceAll([], m.cursor, now));
         this.snap = null;
-        this.hooks.data();
+        this.hooks.data({ rows });
         return;
-      case 'changes':
-        await store.applyChanges(m.ops || [], m.cursor);
-        this.hooks.data();
+      }
+      case 'changes': {
+        const changed = await store.applyChanges(m.ops || [], m.cursor);
+        this.hooks.data({ changed });
         return;
-      case 'synced':
-        await store.setMeta({ cursor: m.cursor, synced_at: Date.now() });
+      }
+      case 'synced': {
+        const syncedAt = Date.now();
+        await store.setMeta({ cursor: m.cursor, synced_at: syncedAt });
         try { this.send({ t: 'ack', cursor: m.cursor }); } catch { /* gone; the next sync acks */ }
         // the copy (and its sync time) read first: a screen that says "synced" shows this sync's time
-        await this.hooks.data();
+        await this.hooks.data({ syncedAt });
         this.hooks.status('synced');
         return;
+      }
       case 'error':
         return this.onError(m);
       case 'privacy_result':
@@ -300,6 +310,7 @@ export class Proto {
   async endLocal(reason) {
     this.keepOnline = false;
     this.token = null;
+    this.snap = null; // a snapshot's pages still queued must not reopen the database
     clearTimeout(this.timer);
     if (this.ws) this.ws.close();
     await store.wipe();

@@ -257,7 +257,7 @@ export async function state(page, ...states) {
 }
 
 /** The IndexedDB contents the app keeps (contract: database kartoteka,
- * stores rows and meta); null when the database does not exist. */
+ * stores pages, rows and meta: see store.js); null when the database does not exist. */
 export async function idb(page) {
   return page.evaluate(async () => {
     const names = (await indexedDB.databases()).map((d) => d.name);
@@ -267,7 +267,18 @@ export async function idb(page) {
       if (!db.objectStoreNames.contains(store)) return res([]);
       const r = db.transaction(store).objectStore(store).getAll(); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error);
     });
-    const out = { rows: await all('rows'), meta: await all('meta') };
+    // rows as the app reads them (store.js allRows): the pages of the snapshot in use
+    // (meta `pages`), the rows changed since laid over them, the gone ones left out
+    const meta = await all('meta');
+    const gen = meta.find((m) => m.k === 'pages')?.v;
+    const loose = await all('rows');
+    const over = new Set(loose.map((r) => `${r.tbl}\u0000${r.id}`));
+    const pages = gen === undefined ? [] : await new Promise((res, rej) => {
+      const r = db.transaction('pages').objectStore('pages').getAll(IDBKeyRange.bound([gen], [gen, []]));
+      r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error);
+    });
+    const rows = pages.flatMap((p) => p.rows).filter((r) => !over.has(`${r.tbl}\u0000${r.id}`));
+    const out = { rows: rows.concat(loose.filter((r) => !r.gone)), meta };
     db.close();
     // Uint8Arrays and Dates do not cross evaluate() as themselves
     return JSON.parse(JSON.stringify(out, (k, v) => (v instanceof Uint8Array ? Array.from(v) : v)));
