@@ -96,12 +96,7 @@ const local = (ymd, hm) => {
 
 test('finds a client among 5,000 by part of the name and by phone digits, fast', async () => {
   await openBooking();
-  const n = await page.evaluate(async () => {
-    const db = await new Promise((res, rej) => { const r = indexedDB.open('kartoteka'); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
-    const rows = await new Promise((res) => { const r = db.transaction('rows').objectStore('rows').getAll(); r.onsuccess = () => res(r.result); });
-    db.close();
-    return rows.filter((x) => x.tbl === 'client').length;
-  });
+  const n = (await h.idb(page)).rows.filter((x) => x.tbl === 'client').length;
   assert.ok(n >= N_IMPORTED, `the tablet holds ${n} clients`);
   // part of the surname, then phone digits as written on a note
   await page.locator('[data-testid=client-search]').fill('brskal');
@@ -154,11 +149,9 @@ test('finds a client among 5,000 by part of the name and by phone digits, fast',
   console.log('keystroke times (ms):', times.map(([q, ms]) => `${q}=${ms.toFixed(1)}`).join(' '));
   // after a sync the local copy is a new Map: the first keystroke then builds the index
   // again (memoized on the Map's identity: the same Map is not indexed twice)
-  const build = await page.evaluate(async () => {
+  const copy = (await h.idb(page)).rows.filter((x) => x.tbl === 'client');
+  const build = await page.evaluate(async (rows) => {
     const { clientIndex } = await import('/views/desk/booking.js');
-    const db = await new Promise((res, rej) => { const r = indexedDB.open('kartoteka'); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
-    const rows = await new Promise((res) => { const r = db.transaction('rows').objectStore('rows').getAll(); r.onsuccess = () => res(r.result); });
-    db.close();
     const map = new Map(rows.filter((x) => x.tbl === 'client').map((x) => [x.id, x]));
     let ms = Infinity, a;
     for (let round = 0; round < 3; round++) { // the best of three fresh Maps (a shared CPU)
@@ -169,7 +162,7 @@ test('finds a client among 5,000 by part of the name and by phone digits, fast',
       if (clientIndex(fresh) !== a) return { again: false };
     }
     return { ms, n: a.length, again: true };
-  });
+  }, copy);
   assert.ok(build.n >= N_IMPORTED);
   assert.ok(build.again, 'the same Map is indexed once');
   assert.ok(build.ms < 50, `indexing ${build.n} clients took ${build.ms.toFixed(1)} ms`);
@@ -309,7 +302,7 @@ test('moving an appointment sends only what changed', async () => {
     const db = await new Promise((res, rej) => { const r = indexedDB.open('kartoteka'); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
     const names = [...db.objectStoreNames];
     const out = [];
-    for (const s of names.filter((n) => n !== 'rows' && n !== 'meta')) {
+    for (const s of names.filter((n) => n !== 'rows' && n !== 'meta' && n !== 'pages')) {
       const all = await new Promise((res) => { const r = db.transaction(s).objectStore(s).getAll(); r.onsuccess = () => res(r.result); });
       out.push(...all);
     }

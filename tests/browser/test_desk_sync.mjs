@@ -97,18 +97,17 @@ const waitQueue = (page, cond) => page.waitForFunction(cond, null, { timeout: 20
 
 // IndexedDB as it is on disk, read directly (not through the app): null when the
 // database is gone.
-function idbAll(page) {
-  return page.evaluate(async () => {
-    if (!(await indexedDB.databases()).some((d) => d.name === 'kartoteka')) return null;
+async function idbAll(page) {
+  const copy = await h.idb(page); // rows as the app reads them: snapshot pages + rows changed since
+  if (!copy) return null;
+  const queue = await page.evaluate(async () => {
     const db = await new Promise((ok, fail) => { const r = indexedDB.open('kartoteka'); r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); });
-    const all = (s) => new Promise((ok) => {
-      if (!db.objectStoreNames.contains(s)) return ok([]);
-      const r = db.transaction(s).objectStore(s).getAll(); r.onsuccess = () => ok(r.result);
-    });
-    const out = { rows: await all('rows'), meta: await all('meta'), queue: await all('queue') };
+    if (!db.objectStoreNames.contains('queue')) { db.close(); return []; }
+    const q = await new Promise((ok) => { const r = db.transaction('queue').objectStore('queue').getAll(); r.onsuccess = () => ok(r.result); });
     db.close();
-    return JSON.parse(JSON.stringify(out, (k, v) => (v instanceof Uint8Array ? Array.from(v) : v)));
+    return JSON.parse(JSON.stringify(q));
   });
+  return { ...copy, queue };
 }
 
 // ---- the server's database ----

@@ -402,12 +402,16 @@ class ReadmeTest(unittest.TestCase):
                     "no strict Content-Security-Policy")
         self.expect(name, r, "no-referrer" in r.stdout.lower(), "no Referrer-Policy")
 
+    def check_desk(self, name, r):
+        self.expect(name, r, r.stdout.splitlines()[0:1] == ["200"], "the desk's page not served")
+        self.expect(name, r, re.search(r"(?m)^Lepota \w+\t\S+@\S+\t\S+$", r.stdout), "no reception sign-in shown")
+
     def test_readme_blocks_do_what_the_text_says(self):
         with open(README) as f:
             found = blocks(f.read())
         names = [n for n, _ in found]
         checks = ["make-run", "owner", "specialist", "reception", "ids", "watch", "write", "moved", "privacy",
-                  "erase", "offline", "visit", "batch", "audit", "portal", "own-salon", "own-salon-places", "own-salon-people", "own-salon-clients",
+                  "erase", "offline", "visit", "batch", "audit", "portal", "desk", "own-salon", "own-salon-places", "own-salon-people", "own-salon-clients",
                   "own-salon-book", "import"]
         self.assertEqual(names, checks, "README markers and the test's checks differ")
         for name, code in found:
