@@ -236,9 +236,9 @@ async function boot() {
   setState('loading');
   document.documentElement.lang = getLang();
   // Mails sent before the fragment links carried `portal_url?token=` / `?confirm_email=`.
-  const q = new URLSearchParams(location.search);
-  if (q.has('token') && app.route !== '/confirm-email') app.route = '/setup';
-  else if (q.has('confirm_email')) app.route = '/confirm-email';
+  const query = new URLSearchParams(location.search); // not `q`: that is the write queue
+  if (query.has('token') && app.route !== '/confirm-email') app.route = '/setup';
+  else if (query.has('confirm_email')) app.route = '/confirm-email';
   if (app.route === '/setup' || app.route === '/confirm-email') {
     app.token = takeToken();
     history.replaceState(null, '', app.route);
