@@ -68,6 +68,25 @@ async function openDay(page, day, view = '/desk') {
   await page.locator(`[data-testid=calendar][data-day="${day}"]`).waitFor();
 }
 
+// The local day (Ljubljana) of an instant.
+const ymdOf = (ms) => new Intl.DateTimeFormat('en-CA', { timeZone: h.ZONE, year: 'numeric', month: '2-digit', day: '2-digit' }).format(ms);
+
+// The demo's busiest day at the centre in the next four days, and the server's
+// appointments of it (not cancelled): real data for the pictures and a cross-check.
+function busiestDemoDay() {
+  const day = 86400000;
+  const list = JSON.parse(salon.admin('list', 'appointments', '--location', h.CENTER, '--limit', '100000',
+    '--from', ymdOf(Date.now()), '--to', ymdOf(Date.now() + 4 * day), '--json'));
+  const byDay = new Map();
+  for (const a of list) {
+    if (a.status === 'cancelled') continue;
+    const d = ymdOf(Date.parse(a.start));
+    byDay.set(d, [...(byDay.get(d) || []), a.id]);
+  }
+  const [d, ids] = [...byDay].sort((x, y) => y[1].length - x[1].length)[0];
+  return { day: d, ids: ids.sort() };
+}
+
 // Saved under build/browser-screenshots; KT_README_SHOT=1 also refreshes docs/screenshots.
 async function shots(page, name) {
   for (const [w, hgt] of [[1024, 768], [1280, 800]]) {
@@ -90,6 +109,15 @@ test('reception: the day of the branch, an appointment cancelled with a reason, 
     const { page } = b;
     await page.setViewportSize({ width: 1024, height: 768 });
     await deskSignIn(page, salon.account('reception', h.CENTER));
+    // a day of the demo salon: exactly the server's appointments; the README's pictures
+    const demo = busiestDemoDay();
+    await openDay(page, demo.day);
+    assert.deepEqual(await apptIds(page), demo.ids, `the appointments of ${demo.day} as the server lists them`);
+    await shots(page, 'calendar-day');
+    await page.locator('[data-testid=cal-week]').click();
+    await page.locator('[data-testid=calendar][data-view=week]').waitFor();
+    await shots(page, 'calendar-week');
+
     await openDay(page, DAY);
     const cal = page.locator('[data-testid=calendar]');
     assert.equal(await cal.getAttribute('data-loc'), ids.center);
@@ -110,7 +138,7 @@ test('reception: the day of the branch, an appointment cancelled with a reason, 
     assert.ok(!starts.some((s) => s >= at(15) && s < at(17)), 'time off is not free');
     assert.ok(!starts.some((s) => s >= at(13) && s < at(14)), 'an appointment is not free');
     assert.ok(starts.includes(at(9)) && starts.includes(at(14)), 'free before and after');
-    await shots(page, 'calendar-day');
+    await shots(page, 'calendar-day-2030');
 
     // the detail; cancel with a reason
     await eva.click();
@@ -173,6 +201,25 @@ test('reception: the day of the branch, an appointment cancelled with a reason, 
     await page.locator(`${mojcaCol} [data-id="${ids.consult}"]`).waitFor();
     assert.match(await consult.innerText(), /14:30.14:45/);
 
+    // confirmed; a no-show with its reason (the keyboard: Enter opens, Escape closes)
+    await marko.click();
+    await page.locator('[data-testid=appt-confirm]').click();
+    await page.locator('[data-testid=appt-detail][data-status=confirmed]').waitFor();
+    await h.until(() => dbRow(salon.ids.marko1)?.status === 'confirmed', 'confirmed in the database');
+    await page.keyboard.press('Escape');
+    await page.locator('[data-testid=appt-detail]').waitFor({ state: 'detached' });
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.id), salon.ids.marko1, 'focus back on the block');
+    const facial = page.locator(`[data-testid=appt][data-id="${ids.mojcaAppt}"]`);
+    await facial.focus();
+    await page.keyboard.press('Enter');
+    await page.locator('[data-testid=appt-noshow]').click();
+    await page.locator('[data-testid=reason]').fill('Did not come, no call');
+    await page.locator('[data-testid=confirm]').click();
+    await page.locator('[data-testid=appt-detail][data-status=no_show]').waitFor();
+    await h.until(() => dbRow(ids.mojcaAppt)?.status === 'no_show', 'the no-show in the database');
+    assert.equal(await facial.getAttribute('data-status'), 'no_show');
+    await page.locator('[data-testid=appt-close]').click();
+
     // a free slot: Nina at 14:00 opens the booking screen with its time, specialist and branch
     const slot = page.locator(`[data-testid=slot][data-staff="${ids.nina}"][data-start="${at(14)}"]`);
     await slot.click();
@@ -201,13 +248,19 @@ test('reception: the day of the branch, an appointment cancelled with a reason, 
       ['2030-03-04', '2030-03-05', '2030-03-06', '2030-03-07', '2030-03-08', '2030-03-09', '2030-03-10']);
     assert.match(await page.locator('[data-testid=cal-weekday][data-day="2030-03-08"] .cal-dayhead').innerText(), /Women's day/);
     assert.equal(await page.locator('[data-testid=cal-weekday][data-day="2030-03-04"] [data-testid=appt]').count(), 3, "Monday's three left");
-    await shots(page, 'calendar-week');
+    await shots(page, 'calendar-week-2030');
     await page.locator('[data-testid=cal-today]').click();
     const today = await page.locator('[data-testid=calendar]').getAttribute('data-day');
     assert.notEqual(today, DAY);
     await page.locator('[data-testid=cal-day]').click();
     await page.locator('[data-testid=calendar][data-view=day]').waitFor();
-    assert.equal(await page.locator('.cal-now').count() > 0 || true, true);
+    // today: the line of the current time, when now is within the grid's hours
+    const [lo, hi] = (await page.locator('.cal-cols').getAttribute('data-range')).split('-').map(Number);
+    const p = Object.fromEntries(new Intl.DateTimeFormat('en-GB', { timeZone: h.ZONE, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+      .formatToParts(Date.now()).map((x) => [x.type, x.value]));
+    const nowMin = Number(p.hour) * 60 + Number(p.minute);
+    if (nowMin >= lo + 1 && nowMin < hi - 1) await page.locator('.cal-now').first().waitFor();
+    else assert.equal(await page.locator('.cal-now').count(), 0, 'no line outside the hours shown');
   });
 });
 
@@ -245,6 +298,14 @@ test('a specialist sees every column of the branch, their own first, and cannot 
     const detail = page.locator('[data-testid=appt-detail]');
     await detail.locator('[data-testid=appt-done]').waitFor();
     assert.equal(await detail.locator('[data-testid=appt-cancel]').count(), 0);
+    await detail.locator('[data-testid=appt-close]').click();
+    // in Slovenian: the words, the date and the day of the closed branch
+    await page.locator('select#lang').selectOption('sl');
+    await page.locator('[data-testid=cal-today]', { hasText: 'Danes' }).waitFor();
+    assert.match(await page.locator('.cal-title').innerText(), /ponedeljek, 4\. marec 2030/);
+    await openDay(page, '2030-03-08');
+    assert.match(await page.locator('.cal-closed').first().innerText(), /Zaprto: Women's day/);
+    await h.shot(page, 'calendar-closed-sl-1024x768');
   });
 });
 

@@ -179,6 +179,7 @@ export function Calendar({ desk }) {
   const [, setTick] = useState(0);
   const pending = usePending(desk);
   const scroller = useRef(null);
+  const refocusRef = useRef(null);
 
   // ?loc= names the branch (links from other screens): it becomes this tablet's choice
   const wantLoc = params.get('loc');
@@ -205,7 +206,12 @@ export function Calendar({ desk }) {
     el.scrollTop = nowLine ? Math.max(0, nowLine.offsetTop - 120) : 0;
   }, [ymd, chosen, week]);
   useEffect(() => {
-    const esc = (e) => { if (e.key === 'Escape') { setDetail(null); setAsk(null); setMoveAsk(null); } };
+    const esc = (e) => {
+      if (e.key !== 'Escape') return;
+      setDetail((id) => { if (id) refocusRef.current(id); return null; });
+      setAsk(null);
+      setMoveAsk(null);
+    };
     window.addEventListener('keydown', esc);
     return () => window.removeEventListener('keydown', esc);
   }, []);
@@ -269,6 +275,9 @@ export function Calendar({ desk }) {
   </div>`;
 
   const open = detail && findRow(detail);
+  // keyboard users go back to the block they opened
+  const refocus = (id) => setTimeout(() => document.querySelector(`[data-testid=appt][data-id="${CSS.escape(id)}"]`)?.focus(), 0);
+  refocusRef.current = refocus;
   return html`<section class=${`cal${chosen ? '' : ' all'}${week ? ' wk' : ''}`} data-testid="calendar" data-day=${ymd} data-loc=${chosen || ''}
       data-view=${week ? 'week' : 'day'}>
     ${toolbar}
@@ -280,7 +289,7 @@ export function Calendar({ desk }) {
       </div>
     </div>`)}
     ${open && html`<${Detail} desk=${desk} row=${open} ask=${ask} setAsk=${setAsk} knowsReason=${ix.reason || 'status_reason' in open.f}
-      onClose=${() => { setDetail(null); setAsk(null); }} edit=${edit} />`}
+      onClose=${() => { const id = detail; setDetail(null); setAsk(null); refocus(id); }} edit=${edit} />`}
     ${moveAsk && html`<${MoveAsk} desk=${desk} m=${moveAsk} row=${findRow(moveAsk.id)} onNo=${() => setMoveAsk(null)}
       onYes=${async () => { const m = moveAsk; setMoveAsk(null); const r = findRow(m.id); if (r) await edit(r, { start_at: m.ms, specialist_id: m.staff }); }} />`}
   </section>`;
@@ -312,12 +321,13 @@ function Block({ desk, x, from, tz, compact, drag, onOpen, onDown }) {
   return html`<button type="button" key=${x.row.id} data-testid="appt" data-id=${x.row.id} data-status=${f.status}
     class=${`cal-appt st-${f.status} ${rowCls(x.a, x.b, from)}${laneCls(x)}${x.b - x.a <= 20 ? ' short' : ''}${dragging ? ' lifted' : ''}`}
     aria-label=${label} title=${onDown ? t('cal_drag') : undefined}
-    onPointerDown=${onDown ? (e) => onDown(e, x) : undefined}
+    onPointerDown=${onDown ? (e) => onDown(e, x) : undefined} onContextMenu=${onDown ? (e) => e.preventDefault() : undefined}
     onClick=${(e) => { if (e.currentTarget.dataset.dragged) { delete e.currentTarget.dataset.dragged; return; } onOpen(x.row.id); }}>
     <span class="cal-appt-top"><span class="cal-t">${compact ? hhmm(x.a) : time}</span>
-      <span class="cal-c">${name}</span>${alert && html`<span class="cal-alg" data-testid="cal-allergy" aria-hidden="true">⚠</span>`}</span>
+      ${compact && alert && html`<span class="cal-alg" data-testid="cal-allergy" aria-hidden="true">⚠</span>`}
+      <span class="cal-c">${name}</span>${!compact && alert && html`<span class="cal-alg" data-testid="cal-allergy" aria-hidden="true">⚠</span>`}</span>
     ${!compact && svc.length > 0 && html`<span class="cal-s">${svc.join(', ')}</span>`}
-    ${compact && html`<span class="cal-s">${initials(staffName(desk, f.specialist_id, f))}</span>`}
+    ${compact && html`<span class="cal-s"><abbr title=${staffName(desk, f.specialist_id, f)}>${initials(staffName(desk, f.specialist_id, f))}</abbr>${svc.length ? ` · ${svc.join(', ')}` : ''}</span>`}
   </button>`;
 }
 
