@@ -31,6 +31,9 @@ before(async () => {
   // Mojca's afternoon, Eva's allergy, the branch's hours, Nina's, a holiday, time off
   ids.mojcaAppt = h.createdId(salon.admin('appointment', 'create', '--location', h.CENTER, '--client', h.MARKO.name,
     '--specialist', 'Mojca', '--start', `${DAY} 13:00`, '--services', 'Classic facial', '--status', 'confirmed'));
+  // Mojca's own on Tuesday, for her tablet
+  ids.mojcaTue = h.createdId(salon.admin('appointment', 'create', '--location', h.CENTER, '--client', h.EVA.name,
+    '--specialist', 'Mojca', '--start', '2030-03-05 11:00', '--services', 'Manicure'));
   // a service anyone does, so that an appointment may go to a colleague
   salon.admin('service', 'create', '--name', 'Consultation', '--duration', '15', '--price', '0.00');
   ids.consult = h.createdId(salon.admin('appointment', 'create', '--location', h.CENTER, '--client', h.MARKO.name,
@@ -208,7 +211,7 @@ test('reception: the day of the branch, an appointment cancelled with a reason, 
     await h.until(() => dbRow(salon.ids.marko1)?.status === 'confirmed', 'confirmed in the database');
     await page.keyboard.press('Escape');
     await page.locator('[data-testid=appt-detail]').waitFor({ state: 'detached' });
-    assert.equal(await page.evaluate(() => document.activeElement?.dataset.id), salon.ids.marko1, 'focus back on the block');
+    await page.waitForFunction((id) => document.activeElement?.dataset.id === id, salon.ids.marko1); // focus back on the block
     const facial = page.locator(`[data-testid=appt][data-id="${ids.mojcaAppt}"]`);
     await facial.focus();
     await page.keyboard.press('Enter');
@@ -289,12 +292,21 @@ test('a specialist sees every column of the branch, their own first, and cannot 
     const { page } = b;
     await page.setViewportSize({ width: 1024, height: 768 });
     await deskSignIn(page, salon.accounts.find((a) => a.role === 'specialist' && a.name.startsWith('Mojca')));
-    await openDay(page, DAY);
+    await openDay(page, '2030-03-05');
     const cols = await columns(page);
     assert.equal(cols[0], ids.mojca, 'her own column first');
     assert.ok(cols.includes(ids.nina), "Nina's column too");
     assert.equal(await page.locator('[data-testid=slot]').count(), 0, 'no booking from a specialist\'s tablet');
-    await page.locator(`[data-testid=appt][data-id="${ids.mojcaAppt}"]`).click();
+    const own = page.locator(`[data-testid=appt][data-id="${ids.mojcaTue}"]`);
+    await own.scrollIntoViewIfNeeded();
+    const box = await own.boundingBox();
+    await page.mouse.move(box.x + 20, box.y + 4);
+    await page.mouse.down();
+    await page.mouse.move(box.x + 20, box.y + 120, { steps: 6 });
+    assert.equal(await page.locator('[data-testid=cal-ghost]').count(), 0, 'nothing to drag');
+    await page.mouse.up();
+    assert.equal(await page.locator('[data-testid=cal-move]').count(), 0);
+    await own.click();
     const detail = page.locator('[data-testid=appt-detail]');
     await detail.locator('[data-testid=appt-done]').waitFor();
     assert.equal(await detail.locator('[data-testid=appt-cancel]').count(), 0);
@@ -302,7 +314,7 @@ test('a specialist sees every column of the branch, their own first, and cannot 
     // in Slovenian: the words, the date and the day of the closed branch
     await page.locator('select#lang').selectOption('sl');
     await page.locator('[data-testid=cal-today]', { hasText: 'Danes' }).waitFor();
-    assert.match(await page.locator('.cal-title').innerText(), /ponedeljek, 4\. marec 2030/);
+    assert.match(await page.locator('.cal-title').innerText(), /torek, 5\. marec 2030/);
     await openDay(page, '2030-03-08');
     assert.match(await page.locator('.cal-closed').first().innerText(), /Zaprto: Women's day/);
     await h.shot(page, 'calendar-closed-sl-1024x768');
