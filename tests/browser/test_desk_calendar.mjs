@@ -91,12 +91,12 @@ function busiestDemoDay() {
 }
 
 // Saved under build/browser-screenshots; KT_README_SHOT=1 also refreshes docs/screenshots.
-async function shots(page, name) {
+async function shots(page, name, readme = false) {
   for (const [w, hgt] of [[1024, 768], [1280, 800]]) {
     await page.setViewportSize({ width: w, height: hgt });
     await page.locator('[data-testid=calendar]').waitFor();
     const path = await h.shot(page, `${name}-${w}x${hgt}`);
-    if (process.env.KT_README_SHOT && w === 1280) {
+    if (readme && process.env.KT_README_SHOT && w === 1280) {
       mkdirSync(join(h.ROOT, 'docs/screenshots'), { recursive: true });
       copyFileSync(path, join(h.ROOT, `docs/screenshots/${name}.png`));
     }
@@ -116,10 +116,10 @@ test('reception: the day of the branch, an appointment cancelled with a reason, 
     const demo = busiestDemoDay();
     await openDay(page, demo.day);
     assert.deepEqual(await apptIds(page), demo.ids, `the appointments of ${demo.day} as the server lists them`);
-    await shots(page, 'calendar-day');
+    await shots(page, 'calendar-day', true);
     await page.locator('[data-testid=cal-week]').click();
     await page.locator('[data-testid=calendar][data-view=week]').waitFor();
-    await shots(page, 'calendar-week');
+    await shots(page, 'calendar-week', true);
 
     await openDay(page, DAY);
     const cal = page.locator('[data-testid=calendar]');
