@@ -159,8 +159,21 @@ test('reception: the day of the branch, an appointment cancelled with a reason, 
     await detail.locator('[data-testid=confirm]').click();
     await page.locator('[data-testid=appt-detail][data-status=cancelled]').waitFor();
     await h.until(() => dbRow(evaAppt)?.status === 'cancelled', 'the cancellation in the database');
-    if (hasReason()) await h.until(() => dbRow(evaAppt)?.status_reason === REASON, 'the reason in the database');
-    else console.log('# this server has no appointment.status_reason yet: only the status is checked');
+    if (hasReason()) {
+      // stored sealed like the notes: the database has it, another tablet reads it
+      await h.until(() => dbRow(evaAppt)?.status_reason, 'the reason in the database');
+      const other = await h.browser();
+      try {
+        await other.page.setViewportSize({ width: 1024, height: 768 });
+        await deskSignIn(other.page, salon.account('manager', h.CENTER));
+        await openDay(other.page, DAY);
+        await other.page.locator('[data-testid=cal-show-cancelled]').check();
+        await other.page.locator(`[data-testid=appt][data-id="${evaAppt}"][data-status=cancelled]`).click();
+        assert.match(await other.page.locator('[data-testid=appt-detail]').innerText(), new RegExp(`Reason\\s+${REASON}`));
+      } finally {
+        await other.close();
+      }
+    } else console.log('# this server has no appointment.status_reason yet: only the status is checked');
     await page.locator('[data-testid=appt-close]').click();
     await page.locator('[data-testid=appt-detail]').waitFor({ state: 'detached' });
     await eva.waitFor({ state: 'detached' }); // cancelled ones are behind the toggle
