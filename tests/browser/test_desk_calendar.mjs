@@ -198,6 +198,29 @@ test('reception: the day of the branch, an appointment cancelled with a reason, 
       return page.locator('[data-testid=cal-move]');
     };
     const marko = page.locator(`[data-testid=appt][data-id="${salon.ids.marko1}"]`);
+    // a finger: a swipe over a block scrolls; holding it picks it up (touch events via CDP)
+    {
+      await marko.scrollIntoViewIfNeeded();
+      const box = await marko.boundingBox();
+      const cdp = await b.context.newCDPSession(page);
+      const touch = (type, x, y) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: type === 'touchEnd' ? [] : [{ x, y, id: 1 }] });
+      await touch('touchStart', box.x + 20, box.y + 5);
+      for (let i = 1; i <= 4; i++) await touch('touchMove', box.x + 20, box.y + 5 - i * 12);
+      await touch('touchEnd');
+      assert.equal(await page.locator('[data-testid=cal-ghost]').count() + await page.locator('[data-testid=cal-move]').count(), 0, 'a swipe moves nothing');
+      await marko.scrollIntoViewIfNeeded();
+      const held = await marko.boundingBox();
+      await touch('touchStart', held.x + 20, held.y + 5);
+      await page.locator('[data-testid=cal-ghost]').waitFor(); // held long enough
+      for (let i = 1; i <= 6; i++) await touch('touchMove', held.x + 20, held.y + 5 - i * 12);
+      assert.match(await page.locator('[data-testid=cal-ghost]').innerText(), /^11:15/);
+      await touch('touchEnd');
+      const asked = page.locator('[data-testid=cal-move]');
+      assert.match(await asked.innerText(), /11:15[\s\S]*Nina Korošec/);
+      await asked.locator('[data-testid=cal-move-cancel]').click();
+      await asked.waitFor({ state: 'detached' });
+      await cdp.detach();
+    }
     let ask = await dragTo(marko, 13 * 60 + 15);
     assert.match(await ask.locator('[data-testid=cal-move-warn]').innerText(), /Mojca Medved does not do Blow-dry/);
     await ask.locator('[data-testid=cal-move-cancel]').click();

@@ -462,11 +462,8 @@ function Row({ label, children, testid }) {
 // One appointment: who, what, when, its status, and what can be done with it.
 function Detail({ desk, row, ask, setAsk, knowsReason, onClose, edit }) {
   const f = row.f;
-  const [reason, setReason] = useState('');
-  const [err, setErr] = useState('');
   const panel = useRef(null);
   useEffect(() => { panel.current?.querySelector('h2')?.focus(); }, [row.id]);
-  useEffect(() => { setReason(''); setErr(''); }, [ask?.kind, row.id]);
   const loc = desk.by.location?.get(f.location_id);
   const tz = loc?.f.time_zone;
   const client = clientOf(desk, f);
@@ -479,13 +476,6 @@ function Detail({ desk, row, ask, setAsk, knowsReason, onClose, edit }) {
   const st = f.status;
   const open = st === 'booked' || st === 'confirmed';
   const setStatus = (status, why) => edit(row, knowsReason ? { status, status_reason: why ?? null } : { status });
-  const submit = (e) => {
-    e.preventDefault();
-    const why = reason.trim();
-    if (!why) { setErr(t('cal_reason_needed')); return; }
-    setStatus(ask.kind, why.slice(0, 500));
-    setAsk(null);
-  };
   return html`<aside class="cal-detail" data-testid="appt-detail" data-id=${row.id} data-status=${st} ref=${panel} aria-labelledby="cal-detail-h">
     <div class="cal-dhead">
       <h2 id="cal-detail-h" tabindex="-1">${client?.f.name || t('cal_someone')}
@@ -504,16 +494,8 @@ function Detail({ desk, row, ask, setAsk, knowsReason, onClose, edit }) {
     </dl>
     ${client && html`<p><a href=${`/desk/client?id=${encodeURIComponent(f.client_id)}`} data-testid="appt-client" class="btn"
       onClick=${(e) => { if (!e.ctrlKey && !e.metaKey) { e.preventDefault(); desk.go(`/desk/client?id=${encodeURIComponent(f.client_id)}`); } }}>${t('cal_open_card')}</a></p>`}
-    ${ask ? html`<form class="cal-ask" onSubmit=${submit}>
-        <label for="cal-reason">${t(ask.kind === 'cancelled' ? 'cal_reason_cancel' : 'cal_reason_noshow')}</label>
-        <input id="cal-reason" type="text" data-testid="reason" maxlength="500" value=${reason} aria-required="true"
-          onInput=${(e) => { setReason(e.currentTarget.value); setErr(''); }} />
-        ${err && html`<p class="error" role="alert">${err}</p>`}
-        <div class="cal-actions">
-          <button type="submit" class="danger" data-testid="confirm">${t(ask.kind === 'cancelled' ? 'cal_do_cancel' : 'cal_do_noshow')}</button>
-          <button type="button" class="secondary" onClick=${() => setAsk(null)}>${t('cal_back')}</button>
-        </div>
-      </form>`
+    ${ask ? html`<${AskReason} key=${row.id + ask.kind} kind=${ask.kind} onBack=${() => setAsk(null)}
+        onDone=${(why) => { setStatus(ask.kind, why); setAsk(null); }} />`
     : html`<div class="cal-actions">
         ${staffRole && open && html`<button type="button" class="secondary" data-testid="appt-move"
           onClick=${() => desk.go(`/desk/book?move=${encodeURIComponent(row.id)}`)}>${t('cal_move')}</button>`}
@@ -528,6 +510,28 @@ function Detail({ desk, row, ask, setAsk, knowsReason, onClose, edit }) {
           onClick=${() => setStatus('booked')}>${t('cal_restore')}</button>`}
       </div>`}
   </aside>`;
+}
+
+// Why it is cancelled or missed: asked before the status changes (a fresh form each time).
+function AskReason({ kind, onDone, onBack }) {
+  const [reason, setReason] = useState('');
+  const [err, setErr] = useState('');
+  const submit = (e) => {
+    e.preventDefault();
+    const why = reason.trim();
+    if (!why) { setErr(t('cal_reason_needed')); return; }
+    onDone(why.slice(0, 500));
+  };
+  return html`<form class="cal-ask" onSubmit=${submit}>
+    <label for="cal-reason">${t(kind === 'cancelled' ? 'cal_reason_cancel' : 'cal_reason_noshow')}</label>
+    <input id="cal-reason" type="text" data-testid="reason" maxlength="500" value=${reason} aria-required="true"
+      onInput=${(e) => { setReason(e.currentTarget.value); setErr(''); }} />
+    ${err && html`<p class="error" role="alert">${err}</p>`}
+    <div class="cal-actions">
+      <button type="submit" class="danger" data-testid="confirm">${t(kind === 'cancelled' ? 'cal_do_cancel' : 'cal_do_noshow')}</button>
+      <button type="button" class="secondary" onClick=${onBack}>${t('cal_back')}</button>
+    </div>
+  </form>`;
 }
 
 function MoveAsk({ desk, m, row, onYes, onNo }) {
