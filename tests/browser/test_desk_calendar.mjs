@@ -2,7 +2,9 @@
 // server: a reception tablet of Lepota Center sees a column per specialist and the
 // day's appointments (2030, so today plays no part), opening hours, a closed day and
 // time off; cancels one with a reason and drags another to a colleague, and the
-// server's database has both; a free slot opens the booking screen with its time,
+// server's database has both; a finger holds a block to move it, a swipe scrolls; marked
+// done while offline it shows at once and reaches the server once back online; a free
+// slot opens the booking screen with its time,
 // specialist and branch; the week shows seven days; the owner's branch switch offers
 // every branch and "all" shows each; a day with 10,000 more rows in the copy still
 // draws within 100 ms. Screenshots at 1024x768 and 1280x800.
@@ -259,6 +261,18 @@ test('reception: the day of the branch, an appointment cancelled with a reason, 
     assert.equal(await facial.getAttribute('data-status'), 'no_show');
     await page.locator('[data-testid=appt-close]').click();
 
+    // offline: marked done on the tablet at once, in the database once back online
+    await b.context.setOffline(true);
+    await h.state(page, 'offline');
+    await marko.click();
+    await page.locator('[data-testid=appt-done]').click();
+    await page.locator('[data-testid=cal-saved]').waitFor();
+    await page.locator(`[data-testid=appt][data-id="${salon.ids.marko1}"][data-status=done]`).waitFor();
+    assert.equal(dbRow(salon.ids.marko1).status, 'confirmed', 'not sent yet');
+    await b.context.setOffline(false);
+    await h.until(() => dbRow(salon.ids.marko1)?.status === 'done', 'done in the database after the tablet is back online');
+    await page.locator('[data-testid=appt-close]').click();
+
     // a free slot: Nina at 14:00 opens the booking screen with its time, specialist and branch
     const slot = page.locator(`[data-testid=slot][data-staff="${ids.nina}"][data-start="${at(14)}"]`);
     await slot.click();
@@ -269,9 +283,9 @@ test('reception: the day of the branch, an appointment cancelled with a reason, 
     await page.locator(`[data-testid=calendar][data-day="${DAY}"]`).waitFor();
 
     // "Move" in the detail opens the booking screen on the appointment
-    await marko.click();
+    await consult.click();
     await page.locator('[data-testid=appt-move]').click();
-    await page.waitForURL((u) => u.pathname === '/desk/book' && u.searchParams.get('move') === salon.ids.marko1);
+    await page.waitForURL((u) => u.pathname === '/desk/book' && u.searchParams.get('move') === ids.consult);
     await page.goBack();
 
     // prev / next / today and the week with seven days; the holiday marked

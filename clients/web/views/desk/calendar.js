@@ -237,7 +237,8 @@ export function Calendar({ desk }) {
     try {
       const e = await desk.edit('appointment', row.id, 'update', fields);
       pending.rows.set(row.id, { tbl: 'appointment', id: row.id, v: row.v, f: { ...row.f, ...fields }, changed: fields, mid: e?.mid });
-      setNote({ ok: t('cal_saved') });
+      // online it is on its way at once; offline the person should know it waits
+      if (!desk.online) setNote({ ok: t('cal_saved') });
     } catch (e) {
       setNote({ err: t('cal_error', { msg: e.message || String(e) }) });
     }
@@ -246,7 +247,7 @@ export function Calendar({ desk }) {
 
   const findRow = (id) => pending.rows.get(id) || desk.by.appointment?.get(id) || null;
   const sectionProps = { desk, ix, me, ymd, today, pending: pending.rows.size ? pending.rows : null, showCancelled, canBook,
-    onOpen: (id) => { setDetail(id); setAsk(null); setMoveAsk(null); }, drag, setDrag, setMoveAsk, go, staffFilter };
+    onOpen: (id) => { setDetail(id); setAsk(null); setMoveAsk(null); setNote(null); }, drag, setDrag, setMoveAsk, go, staffFilter };
 
   const toolbar = html`<div class="cal-bar">
     <div class="cal-nav">
