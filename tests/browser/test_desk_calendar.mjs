@@ -358,7 +358,10 @@ test('a specialist sees every column of the branch, their own first, and cannot 
     assert.equal(await page.locator('[data-testid=cal-move]').count(), 0);
     await own.click();
     const detail = page.locator('[data-testid=appt-detail]');
-    await detail.locator('[data-testid=appt-done]').waitFor();
+    await detail.locator('[data-testid=appt-client]').waitFor();
+    // the status is reception's, managers' and owners' to write (README "Writes"):
+    // a specialist records what was done as a visit on the card
+    assert.equal(await detail.locator('[data-testid=appt-done]').count(), 0);
     assert.equal(await detail.locator('[data-testid=appt-cancel]').count(), 0);
     await detail.locator('[data-testid=appt-close]').click();
     // in Slovenian: the words, the date and the day of the closed branch

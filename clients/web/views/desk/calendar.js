@@ -473,7 +473,6 @@ function Detail({ desk, row, ask, setAsk, knowsReason, onClose, edit }) {
   const specialist = staffName(desk, f.specialist_id, f);
   const role = desk.role;
   const staffRole = role !== 'specialist';
-  const mine = f.specialist_id === desk.principal?.id;
   const st = f.status;
   const open = st === 'booked' || st === 'confirmed';
   const setStatus = (status, why) => edit(row, knowsReason ? { status, status_reason: why ?? null } : { status });
@@ -502,7 +501,7 @@ function Detail({ desk, row, ask, setAsk, knowsReason, onClose, edit }) {
           onClick=${() => desk.go(`/desk/book?move=${encodeURIComponent(row.id)}`)}>${t('cal_move')}</button>`}
         ${staffRole && st === 'booked' && html`<button type="button" class="secondary" data-testid="appt-confirm"
           onClick=${() => setStatus('confirmed')}>✓ ${t('cal_mark_confirmed')}</button>`}
-        ${(staffRole || mine) && open && html`<button type="button" data-testid="appt-done" onClick=${() => setStatus('done')}>✓ ${t('cal_mark_done')}</button>`}
+        ${staffRole && open && html`<button type="button" data-testid="appt-done" onClick=${() => setStatus('done')}>✓ ${t('cal_mark_done')}</button>`}
         ${staffRole && open && html`<button type="button" class="secondary" data-testid="appt-noshow"
           onClick=${() => setAsk({ id: row.id, kind: 'no_show' })}>${t('cal_noshow')}</button>`}
         ${staffRole && open && html`<button type="button" class="danger" data-testid="appt-cancel"
