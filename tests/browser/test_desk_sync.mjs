@@ -257,6 +257,7 @@ test('two tablets book offline and online through the screens; the collision is 
     await t2.page.locator('[data-testid=nav-book]').click();
     await fillBooking(t2.page, { search: 'marko drugi', client: salon.ids.marko, specialist: nina.name, services: ['Blow-dry'], date: DAY, time: '10:30' });
     assert.equal(await t2.page.locator('[data-testid=book-warning]').count(), 0, 'tablet 2 knows of no collision');
+    await h.shot(t2.page, 'desk-sync-tablet2-booking');
     const b1 = await submitBooking(t2.page, { client: salon.ids.marko, specialist: ids.nina, start: at('10:30') });
     await t2.page.waitForSelector('[data-testid=queued][data-n="0"]');
     await h.until(() => audited('appointment', b1).create === 1, "tablet 2's booking on the server");
@@ -326,6 +327,7 @@ test('two tablets book offline and online through the screens; the collision is 
     await ownerDay.locator(`[data-testid=appt][data-id="${a2}"]`).click();
     await laptop.page.locator(`[data-testid=appt-detail][data-id="${a2}"] [data-testid=appt-client]`).click();
     await laptop.page.locator(`[data-testid=card][data-id="${salon.ids.marko}"] [data-testid=card-contact]`, { hasText: '031 444 555' }).waitFor();
+    await h.shot(laptop.page, 'desk-sync-owner-card');
   }, [TABLET, WIDE_TABLET, WIDE_TABLET]);
 });
 
