@@ -1,13 +1,13 @@
 // The desk's sync in Chromium against the real server (issue 20): two reception
 // tablets of one branch and the owner's laptop, each a browser context at /desk.
-// Tablet 1 books offline while tablet 2 takes one of its slots; back online, what can
-// apply applies once, the collision is a rejection in the queue view naming the other
-// appointment, and the owner's copy shows the end state. Also: a tab closed with edits
-// queued, a revoked tablet, signing out with unsent edits, a specialist moved to the
-// other branch, who signs in where, and the sync bar's time.
-//
-// Edits go through `window.kt.desk` (desk.edit), one helper per action below, until
-// the booking and card screens exist; then these helpers become clicks.
+// Tablet 1, offline, books three appointments on the booking screen (and from free
+// slots of the calendar) and changes a phone on the client's card, while tablet 2 books
+// one of its slots; back online, what can apply applies once, the collision is a
+// rejection in the Sync view naming the other appointment, and the owner's calendar and
+// card show the end state. Also: a tab closed with edits queued, a revoked tablet,
+// signing out with unsent edits, a specialist moved to the other branch, who signs in
+// where, and the sync bar's time (those edit through `window.kt.desk`, `setField`:
+// they test the queue, not the screens).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -18,8 +18,10 @@ import { chromium } from 'playwright-core';
 import * as h from './harness.mjs';
 import { toMs, parts, hhmm } from '../../clients/web/tz.js';
 
-const DAY = '2032-06-14'; // far from the demo's bookings: nothing else of Nina's or Mojca's then
+const DAY = '2030-06-12'; // a Wednesday, summer time; nothing else of Nina's or Mojca's then
 const at = (hm) => { const [hh, mm] = hm.split(':').map(Number); return toMs(DAY, hh * 60 + mm, h.ZONE); };
+const TABLET = { width: 1024, height: 768 };
+const WIDE_TABLET = { width: 1280, height: 800 };
 
 let salon, srv, ids;
 before(async () => {
@@ -38,13 +40,13 @@ after(async () => { await srv?.stop(); salon?.cleanup(); });
 
 // ---- devices: one Chromium, one context (cookies, storage, IndexedDB) per device ----
 
-async function devices(n, fn) {
+async function devices(n, fn, sizes = []) {
   const browser = await chromium.launch({ executablePath: h.CHROMIUM, headless: true, args: h.LAUNCH_ARGS });
   const problems = [];
   const list = [];
   try {
     for (let i = 0; i < n; i++) {
-      const context = await browser.newContext({ viewport: { width: 1024, height: 768 }, locale: 'en-GB', timezoneId: 'UTC' });
+      const context = await browser.newContext({ viewport: sizes[i] || TABLET, locale: 'en-GB', timezoneId: 'UTC' });
       context.setDefaultTimeout(15000);
       context.on('page', (p) => {
         p.on('console', (m) => {
@@ -76,16 +78,70 @@ async function signInDesk(page, acct) {
   await page.waitForFunction(() => window.kt?.desk && window.kt.q.state.queued === 0);
 }
 
-// ---- one helper per action (the lead swaps in clicks when the screens exist) ----
+// ---- the screens, as a person at the desk uses them ----
 
-function book(page, f) {
-  return page.evaluate(async (f) => {
-    const { desk } = window.kt;
-    const id = desk.newId();
-    await desk.edit('appointment', id, 'create', { status: 'booked', ...f });
-    return id;
-  }, f);
+const exact = (text) => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+
+// The booking form (/desk/book): the client found by part of the name or phone, the
+// specialist, the services ticked, the date and time typed; whatever is not given stays
+// as the form has it (prefilled from a tapped slot).
+async function fillBooking(page, { search, client, specialist, services, date, time }) {
+  await page.locator('[data-testid=booking]').waitFor();
+  await page.locator('[data-testid=client-search]').fill(search);
+  await page.locator(`[data-testid=client-result][data-id="${client}"]`).click();
+  await page.locator(`[data-testid=client-chosen][data-id="${client}"]`).waitFor();
+  if (specialist) await page.locator('[data-testid=specialist]').selectOption({ label: specialist });
+  for (const name of services) {
+    await page.locator('label.bk-service').filter({ has: page.locator('.bk-sname').filter({ hasText: exact(name) }) })
+      .locator('[data-testid=service]').check();
+  }
+  if (date) await page.locator('[data-testid=date]').fill(date);
+  if (time) await page.locator('[data-testid=time]').fill(time);
 }
+
+// "Book", then the note that it is booked; the new appointment's id from the tablet's
+// local copy (the screen does not show ids).
+async function submitBooking(page, { client, specialist, start }) {
+  await page.locator('[data-testid=book-submit]').click();
+  await page.locator(`[data-testid=booked][data-start="${start}"]`).waitFor();
+  const found = await page.waitForFunction(([client, specialist, start]) => {
+    const hit = [...(window.kt.desk.by.appointment?.values() || [])]
+      .find((r) => r.f.client_id === client && r.f.specialist_id === specialist && Number(r.f.start_at) === start);
+    return hit?.id;
+  }, [client, specialist, start]);
+  return found.jsonValue();
+}
+
+// On the day's calendar: a tap on the specialist's free slot opens the booking form
+// with the specialist, the date and the time filled in.
+async function bookFromSlot(page, { staff, time, search, client, services }) {
+  const start = at(time);
+  const slot = page.locator(`[data-testid=calendar][data-day="${DAY}"] [data-testid=slot][data-staff="${staff}"][data-start="${start}"]`);
+  await slot.click();
+  await page.locator('[data-testid=booking]').waitFor();
+  assert.equal(await page.locator('[data-testid=specialist]').inputValue(), staff, 'the slot chose the specialist');
+  assert.equal(await page.locator('[data-testid=date]').inputValue(), DAY, 'and the day');
+  assert.equal(await page.locator('[data-testid=time]').inputValue(), time, 'and the time');
+  await fillBooking(page, { search, client, services });
+  const id = await submitBooking(page, { client, specialist: staff, start });
+  await page.locator('[data-testid=booked-day]').click(); // "Open the day"
+  await page.locator(`[data-testid=calendar][data-day="${DAY}"] [data-testid=appt][data-id="${id}"]`).waitFor();
+  return id;
+}
+
+// The client list, the card, "Edit", the phone, "Save".
+async function changePhone(page, search, client, phone) {
+  await page.locator('[data-testid=nav-clients]').click();
+  await page.locator('[data-testid=clients-search]').fill(search);
+  await page.locator(`[data-testid=client-row][data-id="${client}"]`).click();
+  await page.locator(`[data-testid=card][data-id="${client}"]`).waitFor();
+  await page.locator('[data-testid=card-edit]').click();
+  await page.locator('#card-f-phone').fill(phone);
+  await page.locator('[data-testid=card-save]').click();
+  await page.locator('[data-testid=card-contact]', { hasText: phone }).waitFor();
+}
+
+// ---- the queue without the screens (the tests of the queue itself) ----
 
 function setField(page, tbl, id, fields) {
   return page.evaluate(([tbl, id, fields]) => window.kt.desk.edit(tbl, id, 'update', fields).then((e) => e.mid), [tbl, id, fields]);
@@ -154,56 +210,71 @@ test('staff sign in at /desk/signin, the portal refuses them; the desk refuses c
   });
 });
 
-test('two tablets book offline and online, the collision is a rejection naming the other booking, the owner sees the end', async () => {
+test('two tablets book offline and online through the screens; the collision is a rejection naming the other booking; the owner sees the end', async () => {
   const reception = salon.account('reception', h.CENTER);
   const owner = salon.account('owner');
+  const nina = salon.accounts.find((a) => a.name.startsWith('Nina'));
+  const mojca = salon.accounts.find((a) => a.name.startsWith('Mojca'));
+  const dayUrl = `/desk?day=${DAY}&loc=${ids.center}`;
   await devices(3, async ([t1, t2, laptop]) => {
     await signInDesk(t1.page, reception);
     await signInDesk(t2.page, reception);
     await signInDesk(laptop.page, owner);
     const dev1 = await deviceOf(t1.page);
+    // the owner, at the office, opens that day at the branch (typed in as a link)
+    await laptop.page.goto(srv.origin + dayUrl);
+    await h.state(laptop.page, 'synced');
+    await laptop.page.locator(`[data-testid=calendar][data-day="${DAY}"][data-loc="${ids.center}"]`).waitFor();
 
-    // tablet 1 goes offline: three bookings and a phone change wait in its queue
+    // tablet 1 goes offline; its phone change and three bookings wait in its queue
     await t1.context.setOffline(true);
     await t1.page.waitForSelector('[data-testid=syncbar] [data-testid=offline]');
-    const base = { location_id: ids.center, duration_min: 60, services: [] };
-    const a1 = await book(t1.page, { ...base, client_id: salon.ids.eva, specialist_id: ids.nina, start_at: at('10:00') });
-    const a2 = await book(t1.page, { ...base, client_id: salon.ids.marko, specialist_id: ids.nina, start_at: at('12:00') });
-    const a3 = await book(t1.page, { ...base, client_id: salon.ids.eva, specialist_id: ids.mojca, start_at: at('10:00') });
-    await setField(t1.page, 'client', salon.ids.marko, { phone: '031 444 555' });
-    await t1.page.waitForSelector('[data-testid=queued][data-n="4"]');
+    await changePhone(t1.page, 'Marko Drugi', salon.ids.marko, '031 444 555');
+
+    // Eva with Nina at 10:00 for an hour, from the booking screen
+    await t1.page.locator('[data-testid=nav-book]').click();
+    await fillBooking(t1.page, { search: 'brskal', client: salon.ids.eva, specialist: nina.name, services: ["Women's cut & blow-dry"], date: DAY, time: '10:00' });
+    assert.equal(await t1.page.locator('[data-testid=total-min]').getAttribute('data-min'), '60');
+    const a1 = await submitBooking(t1.page, { client: salon.ids.eva, specialist: ids.nina, start: at('10:00') });
+    assert.match(await t1.page.locator('[data-testid=booked]').innerText(), /sent when the tablet is online again/);
+    // "Open the day": the calendar of that day has it at once
+    await t1.page.locator('[data-testid=booked-day]').click();
+    await t1.page.locator(`[data-testid=calendar][data-day="${DAY}"] [data-testid=cal-column][data-staff="${ids.nina}"] [data-testid=appt][data-id="${a1}"]`).waitFor();
     assert.equal((await local(t1.page, 'appointment', a1)).start_at, at('10:00'), 'the local copy has the booking at once');
+
+    // Marko with Nina at 12:00 and Eva with Mojca at 10:00: a tap on the free slot prefills the form
+    const a2 = await bookFromSlot(t1.page, { staff: ids.nina, time: '12:00', search: '444 555', client: salon.ids.marko, services: ["Men's cut"] });
+    const a3 = await bookFromSlot(t1.page, { staff: ids.mojca, time: '10:00', search: 'brskalnik', client: salon.ids.eva, services: ['Manicure'] });
+    const t1Day = t1.page.locator(`[data-testid=calendar][data-day="${DAY}"]`);
+    for (const id of [a1, a2, a3]) await t1Day.locator(`[data-testid=appt][data-id="${id}"]`).waitFor();
+    await t1.page.waitForSelector('[data-testid=syncbar] [data-testid=offline]');
+    await t1.page.waitForSelector('[data-testid=queued][data-n="4"]');
+    assert.match(await t1.page.locator('[data-testid=syncbar]').innerText(), /Offline[\s\S]*4 edits waiting/);
     await h.shot(t1.page, 'desk-sync-offline-queued');
 
-    // tablet 2, online, takes 10:30 with Nina: it overlaps tablet 1's 10:00-11:00
-    const b1 = await book(t2.page, { ...base, client_id: salon.ids.marko, specialist_id: ids.nina, start_at: at('10:30') });
-    await waitQueue(t2.page, () => window.kt.q.state.queued === 0 && !window.kt.q.state.pushing);
-    assert.deepEqual(audited('appointment', b1), { create: 1 }, "tablet 2's booking is in");
+    // tablet 2, online, books Marko with Nina at 10:30: it overlaps tablet 1's 10:00-11:00,
+    // which tablet 2 has never seen, so its screen warns about nothing and books
+    await t2.page.locator('[data-testid=nav-book]').click();
+    await fillBooking(t2.page, { search: 'marko drugi', client: salon.ids.marko, specialist: nina.name, services: ['Blow-dry'], date: DAY, time: '10:30' });
+    assert.equal(await t2.page.locator('[data-testid=book-warning]').count(), 0, 'tablet 2 knows of no collision');
+    await h.shot(t2.page, 'desk-sync-tablet2-booking');
+    const b1 = await submitBooking(t2.page, { client: salon.ids.marko, specialist: ids.nina, start: at('10:30') });
+    await t2.page.waitForSelector('[data-testid=queued][data-n="0"]');
+    await h.until(() => audited('appointment', b1).create === 1, "tablet 2's booking on the server");
+    assert.deepEqual(audited('appointment', b1), { create: 1 }, "tablet 2's booking is in, once");
 
-    // tablet 1 comes back
+    // tablet 1 comes back: the queue empties, one problem to check
     await t1.context.setOffline(false);
-    await waitQueue(t1.page, () => window.kt.q.state.queued === 0 && window.kt.q.state.rejected.length === 1);
+    await t1.page.waitForSelector('[data-testid=syncbar] [data-testid=online]');
+    await t1.page.waitForSelector('[data-testid=queued][data-n="0"]', { timeout: 20000 });
+    await t1.page.locator('[data-testid=problems]').waitFor();
+    assert.match(await t1.page.locator('[data-testid=problems]').innerText(), /1 to check/);
     const rej = await t1.page.evaluate(() => window.kt.q.state.rejected[0]);
     assert.equal(rej.id, a1);
     assert.equal(rej.code, 'conflict');
     assert.ok(rej.msg.includes(b1), `the server's message names the other appointment: ${rej.msg}`);
 
-    // the queue view: in words, names not ids, the other appointment as client + time
-    await t1.page.locator('[data-testid=problems]').click();
-    await t1.page.waitForSelector('[data-testid=queue]');
-    const card = t1.page.locator(`[data-testid=rejection][data-mid="${rej.mid}"]`);
-    await card.locator(`[data-testid=other-appt][data-id="${b1}"]`).waitFor();
-    const other = await card.locator('[data-testid=other-appt]').innerText();
-    const wall = hhmm(parts(at('10:30'), h.ZONE).min);
-    assert.match(other, new RegExp(`Marko Drugi.*${wall}`), `the other booking as its client and local time: ${other}`);
-    const text = await card.innerText();
-    assert.match(text, /already booked/i, 'the reason in words');
-    assert.match(text, /Eva Brskalnik/, 'what the person tried, by name');
-    assert.ok(text.includes(hhmm(parts(at('10:00'), h.ZONE).min)), 'the time tried, on the branch clock');
-    assert.ok(!/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}/i.test(await t1.page.locator('[data-testid=queue]').innerText()), 'no ids shown');
-    await h.shot(t1.page, 'desk-sync-rejection');
-
-    // the rest applied once, on the server and in the owner's copy
+    // the rest applied once, on the server
     for (const id of [a2, a3]) assert.deepEqual(audited('appointment', id), { create: 1 }, `${id} created once`);
     assert.deepEqual(audited('appointment', a1), { 'rejected:conflict': 1 }, 'the collision refused once, nothing created');
     const phone = rowsOf(`select count(*) n from audit where entity='client' and entity_id=${quote(salon.ids.marko)} and action='update' and device_id=${quote(dev1)}`);
@@ -211,21 +282,53 @@ test('two tablets book offline and online, the collision is a rejection naming t
     const muts = rowsOf(`select mid, count(*) n from mutation where device_id=${quote(dev1)} group by mid`);
     assert.equal(muts.length, 4, 'four mutations answered for tablet 1');
     assert.ok(muts.every((m) => m.n === 1));
-    await laptop.page.waitForFunction(([a2, a3, b1, a1, marko]) => {
-      const by = window.kt.desk.by;
-      return by.appointment?.has(a2) && by.appointment.has(a3) && by.appointment.has(b1) && !by.appointment.has(a1)
-        && by.client.get(marko)?.f.phone === '031 444 555';
-    }, [a2, a3, b1, a1, salon.ids.marko]);
-    const owned = await idbAll(laptop.page);
-    assert.ok(owned.rows.some((r) => r.tbl === 'appointment' && r.id === a2), "the owner's IndexedDB has the booking");
+    assert.equal(rowsOf(`select count(*) n from appointment where id=${quote(a1)}`)[0].n, 0, 'the refused booking is not in the database');
+    const end = rowsOf(`select id, client_id, specialist_id, start_at from appointment where id in (${[a2, a3, b1].map(quote).join(',')}) order by id`);
+    assert.equal(end.length, 3, 'tablet 2\'s booking and tablet 1\'s two are in the database');
+    assert.equal(salon.truth(salon.ids.marko).client.phone, '031 444 555', "Marko's new phone in the database");
 
-    // keep the server's: the rejection goes, the copy keeps tablet 2's booking only
+    // the Sync view: in words, names not ids, the other appointment as client + time
+    await t1.page.locator('[data-testid=problems]').click();
+    await t1.page.waitForSelector('[data-testid=queue]');
+    const card = t1.page.locator(`[data-testid=rejection][data-mid="${rej.mid}"]`);
+    await card.locator(`[data-testid=other-appt][data-id="${b1}"]`).waitFor();
+    const other = await card.locator('[data-testid=other-appt]').innerText();
+    const wall = hhmm(parts(at('10:30'), h.ZONE).min);
+    assert.equal(wall, '10:30');
+    assert.match(other, new RegExp(`Marko Drugi.*${wall}`), `the other booking as its client and local time: ${other}`);
+    const text = await card.innerText();
+    assert.match(text, /already booked/i, 'the reason in words');
+    assert.match(text, /Eva Brskalnik/, 'what the person tried, by name');
+    assert.ok(text.includes('10:00'), 'the time tried, on the branch clock');
+    assert.ok(!/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}/i.test(await t1.page.locator('[data-testid=queue]').innerText()), 'no ids shown');
+    await h.shot(t1.page, 'desk-sync-rejection');
+
+    // keep the server's: the problem goes, the copy keeps tablet 2's booking only
     await card.locator('[data-testid=keep-server]').click();
-    await t1.page.waitForFunction(() => window.kt.q.state.rejected.length === 0);
-    await t1.page.waitForSelector('[data-testid=rejection]', { state: 'detached' });
+    await card.waitFor({ state: 'detached' });
+    await t1.page.locator('[data-testid=problems]').waitFor({ state: 'detached' });
     assert.equal(await local(t1.page, 'appointment', a1), null);
     assert.equal((await local(t1.page, 'appointment', b1)).client_id, salon.ids.marko);
-  });
+
+    // the owner's calendar, open all along, shows the end: tablet 2's booking and
+    // tablet 1's two, not the refused one
+    const ownerDay = laptop.page.locator(`[data-testid=calendar][data-day="${DAY}"][data-loc="${ids.center}"]`);
+    for (const [id, staff, who] of [[b1, ids.nina, 'Marko Drugi'], [a2, ids.nina, 'Marko Drugi'], [a3, ids.mojca, 'Eva Brskalnik']]) {
+      const block = ownerDay.locator(`[data-testid=cal-column][data-staff="${staff}"] [data-testid=appt][data-id="${id}"]`);
+      await block.waitFor({ timeout: 20000 });
+      assert.match(await block.innerText(), new RegExp(who), `the block names ${who}`);
+    }
+    assert.equal(await ownerDay.locator(`[data-testid=appt][data-id="${a1}"]`).count(), 0, 'the refused booking is not there');
+    assert.equal(await ownerDay.locator('[data-testid=appt]').count(), 3, 'three bookings that day');
+    const owned = await idbAll(laptop.page);
+    assert.ok(owned.rows.some((r) => r.tbl === 'appointment' && r.id === a2), "the owner's IndexedDB has the booking");
+    await h.shot(laptop.page, 'desk-sync-owner-calendar');
+    // Marko's card, opened from his booking, has the new phone
+    await ownerDay.locator(`[data-testid=appt][data-id="${a2}"]`).click();
+    await laptop.page.locator(`[data-testid=appt-detail][data-id="${a2}"] [data-testid=appt-client]`).click();
+    await laptop.page.locator(`[data-testid=card][data-id="${salon.ids.marko}"] [data-testid=card-contact]`, { hasText: '031 444 555' }).waitFor();
+    await h.shot(laptop.page, 'desk-sync-owner-card');
+  }, [TABLET, WIDE_TABLET, WIDE_TABLET]);
 });
 
 test('the sync bar tells the last sync on the branch clock; it moves after a push', async () => {

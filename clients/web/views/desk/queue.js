@@ -217,11 +217,13 @@ function act(p) {
 }
 
 function Rejection({ desk, e }) {
+  // a double booking whose other appointment is on this tablet: "Collides with" names
+  // it, so the server's own (English) sentence saying the same is left out
   const other = collision(desk, e);
   return html`<li class="q-item q-rejected" data-testid="rejection" data-mid=${e.mid} data-code=${e.code}>
     <h3>${title(desk, e)}</h3>
     <p class="q-reason"><strong>${t('q_reason')}:</strong> <span data-testid="reason-code">${reasonText(desk, e)}</span>
-      ${e.msg && html` — <span data-testid="reason-msg">${msgText(desk, e.msg)}</span>`}</p>
+      ${e.msg && !other && html` — <span data-testid="reason-msg">${msgText(desk, e.msg)}</span>`}</p>
     ${other && html`<p class="q-collides" data-testid="other-appt" data-id=${other.id}>
       <strong>${t('q_collides')}:</strong> ${rowLabel(desk, 'appointment', other.id)}</p>`}
     <div class="q-compare">
