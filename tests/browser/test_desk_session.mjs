@@ -187,7 +187,7 @@ test('an expired session, another person signs in: warned first, then the old co
     await t.page.locator('[data-testid=signin-submit]').click();
     const confirm = t.page.locator('[data-testid=signin-confirm]');
     await confirm.waitFor();
-    assert.match(await confirm.innerText(), new RegExp(`deletes 1 unsent edits of ${reception.name}`));
+    assert.match(await confirm.innerText(), new RegExp(`deletes 1 unsent edit of ${reception.name}`));
     assert.equal(await t.page.locator('[data-testid=signin-submit]').innerText(), 'Sign in and delete them');
     assert.equal((await idbAll(t.page)).queue.length, 1, 'asking deleted nothing');
     await h.shot(t.page, 'desk-session-other-person');

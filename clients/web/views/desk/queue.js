@@ -264,10 +264,8 @@ function moveHref(desk, e) {
 
 // "Book anyway": a reason, then the edit is queued again with `override`.
 function Override({ desk, e, rules }) {
-  const [open, setOpen] = useState(false);
   const [reason, setReason] = useState('');
   const [err, setErr] = useState(null);
-  if (!open) return html`<button type="button" data-testid="book-anyway" onClick=${() => setOpen(true)}>${t('q_book_anyway')}</button>`;
   const id = `q-why-${e.mid}`;
   const send = (ev) => {
     ev.preventDefault();
@@ -279,8 +277,8 @@ function Override({ desk, e, rules }) {
     <label for=${id}>${t('q_override_reason')}</label>
     <input id=${id} type="text" data-testid="override-reason" value=${reason} maxlength="500" required
       onInput=${(x) => { setReason(x.currentTarget.value); setErr(null); }} />
-    ${err && html`<p class="error" role="alert" data-testid="override-error">${err}</p>`}
     <button type="submit" data-testid="override-send">${t('q_override_send')}</button>
+    ${err && html`<p class="error" role="alert" data-testid="override-error">${err}</p>`}
   </form>`;
 }
 
@@ -289,6 +287,8 @@ function Rejection({ desk, e }) {
   // a booking rule refused it: sending it as it was is refused again
   const rules = overrideRules(desk, e);
   const move = rules && moveHref(desk, e);
+  const [overriding, setOverriding] = useState(false);
+  const mayOverride = rules && MAY_OVERRIDE.includes(desk.role);
   return html`<li class="q-item q-rejected" data-testid="rejection" data-mid=${e.mid} data-code=${e.code}>
     <h3>${title(desk, e)}</h3>
     <p class="q-reason"><strong>${t('q_reason')}:</strong> <span data-testid="reason-code">${reasonText(desk, e)}</span>
@@ -301,12 +301,13 @@ function Rejection({ desk, e }) {
     </div>
     <div class="q-actions">
       ${rules ? html`
-        ${MAY_OVERRIDE.includes(desk.role) && html`<${Override} desk=${desk} e=${e} rules=${rules} />`}
+        ${mayOverride && !overriding && html`<button type="button" data-testid="book-anyway" onClick=${() => setOverriding(true)}>${t('q_book_anyway')}</button>`}
         ${desk.role !== 'specialist' && html`<a class="button" href=${move} data-testid="move-it"
           onClick=${(x) => { if (!x.ctrlKey && !x.metaKey) { x.preventDefault(); desk.go(move); } }}>${t('q_move_it')}</a>`}`
         : html`<button type="button" data-testid="reapply" onClick=${() => act(desk.q.reapply(e.mid))}>${t('q_reapply')}</button>`}
       <button type="button" data-testid="keep-server" onClick=${() => act(desk.q.keepServer(e.mid))}>${t('q_keep')}</button>
     </div>
+    ${mayOverride && overriding && html`<${Override} desk=${desk} e=${e} rules=${rules} />`}
   </li>`;
 }
 

@@ -13,6 +13,7 @@ addTexts({
     ses_other: '{n} edits of {name} have not been sent; signing in as someone else deletes them.',
     ses_other_one: '1 edit of {name} has not been sent; signing in as someone else deletes it.',
     ses_confirm: 'This is not {name}\'s e-mail: signing in deletes {n} unsent edits of {name} from this tablet.',
+    ses_confirm_one: 'This is not {name}\'s e-mail: signing in deletes 1 unsent edit of {name} from this tablet.',
     ses_confirm_button: 'Sign in and delete them',
   },
   sl: {
@@ -21,6 +22,7 @@ addTexts({
     ses_other: 'Sprememb osebe {name}, ki še niso poslane: {n}; prijava druge osebe jih izbriše.',
     ses_other_one: '1 sprememba osebe {name} še ni poslana; prijava druge osebe jo izbriše.',
     ses_confirm: 'To ni e-naslov osebe {name}: prijava s tablice izbriše neposlane spremembe osebe {name} ({n}).',
+    ses_confirm_one: 'To ni e-naslov osebe {name}: prijava s tablice izbriše 1 neposlano spremembo osebe {name}.',
     ses_confirm_button: 'Prijavi in izbriši',
   },
   de: {
@@ -29,6 +31,7 @@ addTexts({
     ses_other: '{n} Änderungen von {name} wurden noch nicht gesendet; die Anmeldung einer anderen Person löscht sie.',
     ses_other_one: '1 Änderung von {name} wurde noch nicht gesendet; die Anmeldung einer anderen Person löscht sie.',
     ses_confirm: 'Das ist nicht die E-Mail von {name}: die Anmeldung löscht {n} nicht gesendete Änderungen von {name} auf diesem Tablet.',
+    ses_confirm_one: 'Das ist nicht die E-Mail von {name}: die Anmeldung löscht 1 nicht gesendete Änderung von {name} auf diesem Tablet.',
     ses_confirm_button: 'Anmelden und löschen',
   },
   pl: {
@@ -37,6 +40,7 @@ addTexts({
     ses_other: 'Niewysłane zmiany osoby {name}: {n}; zalogowanie innej osoby je usunie.',
     ses_other_one: '1 zmiana osoby {name} nie została wysłana; zalogowanie innej osoby ją usunie.',
     ses_confirm: 'To nie jest e-mail osoby {name}: zalogowanie usunie z tego tabletu niewysłane zmiany osoby {name} ({n}).',
+    ses_confirm_one: 'To nie jest e-mail osoby {name}: zalogowanie usunie z tego tabletu 1 niewysłaną zmianę osoby {name}.',
     ses_confirm_button: 'Zaloguj i usuń',
   },
   fi: {
@@ -45,6 +49,7 @@ addTexts({
     ses_other: '{name}: {n} muutosta on lähettämättä; toisen henkilön kirjautuminen poistaa ne.',
     ses_other_one: '{name}: 1 muutos on lähettämättä; toisen henkilön kirjautuminen poistaa sen.',
     ses_confirm: 'Tämä ei ole henkilön {name} sähköposti: kirjautuminen poistaa tältä tabletilta {n} lähettämätöntä muutosta.',
+    ses_confirm_one: 'Tämä ei ole henkilön {name} sähköposti: kirjautuminen poistaa tältä tabletilta 1 lähettämättömän muutoksen.',
     ses_confirm_button: 'Kirjaudu ja poista',
   },
 });
@@ -57,7 +62,7 @@ export function DeskSignIn({ proto, app, note, kept }) {
   const one = kept.n === 1;
   const vars = { n: kept.n, name: kept.name || '' };
   const confirm = (email) => (kept.n > 0 && kept.email && email && !same(email, kept.email)
-    ? { text: t('ses_confirm', vars), button: t('ses_confirm_button') } : null);
+    ? { text: t(one ? 'ses_confirm_one' : 'ses_confirm', vars), button: t('ses_confirm_button') } : null);
   return html`<div class="ses-kept" data-testid="ses-kept" data-n=${kept.n}>
     <p class="note" role="status" data-testid="ses-expired">${kept.n ? t(one ? 'ses_expired_one' : 'ses_expired', vars) : t('expired')}</p>
     ${kept.n > 0 && html`<p class="warn" data-testid="ses-other">${t(one ? 'ses_other_one' : 'ses_other', vars)}</p>`}
