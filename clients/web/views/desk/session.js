@@ -48,8 +48,8 @@ addTexts({
     ses_expired_one: 'Istuntosi on päättynyt. Tällä tabletilla odottaa 1 muutos; se lähetetään, kun kirjaudut uudelleen.',
     ses_other: '{name}: {n} muutosta on lähettämättä; toisen henkilön kirjautuminen poistaa ne.',
     ses_other_one: '{name}: 1 muutos on lähettämättä; toisen henkilön kirjautuminen poistaa sen.',
-    ses_confirm: 'Tämä ei ole henkilön {name} sähköposti: kirjautuminen poistaa tältä tabletilta {n} lähettämätöntä muutosta.',
-    ses_confirm_one: 'Tämä ei ole henkilön {name} sähköposti: kirjautuminen poistaa tältä tabletilta 1 lähettämättömän muutoksen.',
+    ses_confirm: 'Tämä ei ole henkilön {name} sähköposti: kirjautuminen poistaa tältä tabletilta {n} henkilön {name} lähettämätöntä muutosta.',
+    ses_confirm_one: 'Tämä ei ole henkilön {name} sähköposti: kirjautuminen poistaa tältä tabletilta 1 henkilön {name} lähettämättömän muutoksen.',
     ses_confirm_button: 'Kirjaudu ja poista',
   },
 });
