@@ -223,19 +223,29 @@ export class Proto {
           if (i >= 0) this.waiters.splice(i, 1)[0].reject(new ProtoError(code, code));
           return;
         }
+        // A copy an expired session left (see expired()) is someone else's: it goes,
+        // queue and all, before this person's token or rows are written; if it cannot
+        // go, this sign-in does not go on.
+        try {
+          const prev = await store.getMeta('principal').catch(() => undefined);
+          if (prev && (prev.id !== m.principal?.id || prev.kind !== m.principal?.kind)) {
+            await store.wipe();
+            this.hooks.wiped?.();
+          }
+        } catch (e) {
+          console.error('cannot delete the last person\'s copy', e);
+          this.loggingOut = true;
+          try { this.send({ t: 'logout' }); } catch { /* closed already */ }
+          const i = this.waiters.findIndex((w) => w.type === 'auth_ok');
+          if (i >= 0) this.waiters.splice(i, 1)[0].reject(new ProtoError('internal', 'the local copy could not be deleted'));
+          return;
+        }
         this.loggingOut = false;
         this.signedIn = true;
         this.keepOnline = true;
         this.tries = 0;
         this.token = m.token;
         try {
-          // A copy an expired session left (see expired()) is someone else's: it goes,
-          // queue and all, before this person's token or rows are written.
-          const prev = await store.getMeta('principal');
-          if (prev && (prev.id !== m.principal?.id || prev.kind !== m.principal?.kind)) {
-            await store.wipe();
-            this.hooks.wiped?.();
-          }
           await store.setMeta({ token: m.token, principal: m.principal, device: deviceId() });
         } catch (e) { // no IndexedDB (a private window): signed in for this visit only
           console.warn('cannot keep the session', e);
