@@ -13,6 +13,7 @@ import { Home } from './views/home.js';
 import { Privacy } from './views/privacy.js';
 import { Account } from './views/account.js';
 import { DeskHeader, DeskPage } from './views/desk/shell.js';
+import { DeskSignIn } from './views/desk/session.js';
 
 const PRIVATE = ['/', '/privacy', '/account'];
 const isDesk = (r) => r === '/desk' || r.startsWith('/desk/');
@@ -34,6 +35,7 @@ const app = {
   rows: [], by: {}, org: {}, principal: null, email: '', syncedAt: 0,
   state: 'loading',
   note: null, // why we are on the sign-in page
+  kept: null, // {id, name, email, n}: the copy and queue an expired desk session left (views/desk/session.js)
   live: '', // text for the status live region
   online: false,
 };
@@ -68,8 +70,8 @@ const proto = new Proto({
     if (!useLocal(d)) await loadLocal();
     draw();
   },
-  signedOut(reason) {
-    q.reset(); // its database went with the rest (store.wipe)
+  signedOut(reason, how = {}) {
+    q.reset(); // its database went with the rest (store.wipe), or waits for the next sign-in
     app.session = false;
     app.rows = [];
     app.by = {};
@@ -77,10 +79,29 @@ const proto = new Proto({
     app.org = {};
     app.online = false;
     app.note = reason; // a text key: the sign-in page says it in the language chosen then
+    app.kept = null;
     setState('signed-out');
     go(isDesk(app.route) ? '/desk/signin' : '/signin', true);
+    if (how.kept) keptCopy().then((k) => { if (!app.session) { app.kept = k; draw(); } });
+  },
+  wiped() { // another person signed in: the kept copy and queue went before their rows came
+    q.reset();
+    app.kept = null;
   },
 });
+
+// What an expired desk session left on this device: whose it is and how many edits
+// wait (queued, refused, set aside); null when nothing was kept.
+async function keptCopy() {
+  try {
+    const [principal, email, entries] = await Promise.all([store.getMeta('principal'), store.getMeta('email'), store.queueEntries()]);
+    if (!principal || principal.kind !== 'staff') return null;
+    return { id: principal.id, name: principal.name || '', email: email || '', n: entries.length };
+  } catch (e) {
+    console.warn('local copy unreadable', e);
+    return null;
+  }
+}
 proto.kind = isDesk(app.route) ? 'staff' : 'client';
 
 // The staff's edits wait here (IndexedDB, one transaction with the row) and are pushed
@@ -150,6 +171,7 @@ app.signedIn = async (email) => {
   app.session = true;
   app.email = email;
   app.note = null;
+  app.kept = null;
   await loadLocal();
   go(isDesk(app.route) ? '/desk' : '/', false);
 };
@@ -256,7 +278,7 @@ window.kt.desk = desk;
 function Page() {
   const r = app.route;
   if (isDesk(r)) {
-    if (!app.session || r === '/desk/signin') return html`<${SignIn} proto=${proto} app=${app} note=${app.note && t(app.note)} />`;
+    if (!app.session || r === '/desk/signin') return html`<${DeskSignIn} proto=${proto} app=${app} note=${app.note && t(app.note)} kept=${app.kept} />`;
     return html`<${DeskPage} desk=${desk} />`;
   }
   if (r === '/setup') return html`<${Setup} proto=${proto} app=${app} token=${app.token} />`;
@@ -320,6 +342,7 @@ async function boot() {
     proto.resume();
   } else {
     setState('signed-out');
+    if (isDesk(app.route)) app.kept = await keptCopy(); // a session that expired left its edits here
     if (PRIVATE.includes(app.route)) go('/signin', true);
     else if (isDesk(app.route) && app.route !== '/desk/signin') go('/desk/signin', true);
     draw();

@@ -52,7 +52,9 @@ function wsUrl() {
 // hooks: status(s) with s one of 'connecting' | 'synced' | 'offline' | 'streaming';
 // data(d) after rows changed locally (d.rows: a snapshot's whole local copy; d.changed:
 // [{tbl, id, row}] of a `changes` message; d.syncedAt: synced, no row changed; no d:
-// read the local copy again); signedOut(reason) when the server ended the session.
+// read the local copy again); signedOut(reason, {kept}) when the session ended (kept:
+// it expired and the desk's copy and queue stay, see expired()); wiped() when a sign-in
+// deleted another person's kept copy.
 export class Proto {
   constructor(hooks) {
     this.hooks = hooks;
@@ -172,7 +174,7 @@ export class Proto {
       this.send({ t: 'resume', token: this.token });
       await p;
     } catch (e) {
-      if (e.code === 'auth_failed') this.endLocal('expired');
+      if (e.code === 'auth_failed') this.expired();
       else if (e.code === 'device_taken') { deviceId(true); this.endLocal('device_taken'); }
       else if (e.code === 'busy' && this.ws) setTimeout(() => this.resume(), 1000);
     } finally {
@@ -219,6 +221,23 @@ export class Proto {
           const i = this.waiters.findIndex((w) => w.type === 'auth_ok');
           const code = this.kind === 'client' ? 'staff_account' : 'client_account';
           if (i >= 0) this.waiters.splice(i, 1)[0].reject(new ProtoError(code, code));
+          return;
+        }
+        // A copy an expired session left (see expired()) is someone else's: it goes,
+        // queue and all, before this person's token or rows are written; if it cannot
+        // go, this sign-in does not go on.
+        try {
+          const prev = await store.getMeta('principal').catch(() => undefined);
+          if (prev && (prev.id !== m.principal?.id || prev.kind !== m.principal?.kind)) {
+            await store.wipe();
+            this.hooks.wiped?.();
+          }
+        } catch (e) {
+          console.error('cannot delete the last person\'s copy', e);
+          this.loggingOut = true;
+          try { this.send({ t: 'logout' }); } catch { /* closed already */ }
+          const i = this.waiters.findIndex((w) => w.type === 'auth_ok');
+          if (i >= 0) this.waiters.splice(i, 1)[0].reject(new ProtoError('internal', 'the local copy could not be deleted'));
           return;
         }
         this.loggingOut = false;
@@ -304,6 +323,26 @@ export class Proto {
     if (i >= 0) return this.waiters.splice(i, 1)[0].reject(err);
     if (m.re === 'resume' || m.re === 'login') return;
     console.warn('server error', m.code, m.msg);
+  }
+
+  // The session expired (`resume` answered auth_failed): the desk forgets the token but
+  // keeps its copy and its queue, so a tablet offline over a long weekend loses no edit;
+  // the same person signing in again gets them sent (the server answers per person,
+  // device and mid), anyone else's sign-in deletes them first (auth_ok above). The
+  // portal, and revocation, device_revoked and logout everywhere, still wipe.
+  async expired() {
+    if (this.kind !== 'staff') return this.endLocal('expired');
+    this.keepOnline = false;
+    this.token = null;
+    this.snap = null;
+    clearTimeout(this.timer);
+    if (this.ws) this.ws.close();
+    try {
+      await store.setMeta({ token: null });
+    } catch (e) {
+      console.warn('cannot forget the token', e);
+    }
+    this.hooks.signedOut('expired', { kept: true });
   }
 
   // The session is over on the server's word: wipe and show sign-in.

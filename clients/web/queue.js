@@ -119,11 +119,12 @@ export class Queue {
   }
 
   // A rejection, answered: re-apply my value on the row as it is now, or keep the
-  // server's (the local copy already has it).
-  async reapply(mid) {
+  // server's (the local copy already has it). `extra` goes with the new entry, e.g.
+  // `{override: {rule, reason}}` to book although a booking rule refused it.
+  async reapply(mid, extra = {}) {
     const old = await this.entry(mid, 'rejected');
     await this.store.queueTx((t) => t.deleteEntry(mid));
-    return this.edit(old.tbl, old.id, old.op === 'create' ? 'create' : 'update', old.f);
+    return this.edit(old.tbl, old.id, old.op === 'create' ? 'create' : 'update', old.f, extra);
   }
 
   async keepServer(mid) {

@@ -114,9 +114,10 @@ test('every language has every text', async () => {
   // the desk's pages add their texts (addTexts) when they load: the shell imports them all
   const before = Object.keys(TEXTS.en).length;
   const shell = await import('../views/desk/shell.js');
+  await import('../views/desk/session.js'); // the desk's sign-in page (app.js imports it)
   assert.ok(Object.keys(shell.DESK_PAGES).length >= 7, 'the shell names every desk page');
   assert.ok(Object.keys(TEXTS.en).length > before, 'the desk modules added texts');
-  for (const k of ['d_queued', 'q_unsent', 'q_reapply']) assert.ok(k in TEXTS.en, k);
+  for (const k of ['d_queued', 'q_unsent', 'q_reapply', 'q_book_anyway', 'ses_expired']) assert.ok(k in TEXTS.en, k);
   const keys = Object.keys(TEXTS.en).sort();
   assert.deepEqual(Object.keys(LANGS).sort(), Object.keys(TEXTS).sort());
   for (const [lang, t] of Object.entries(TEXTS)) {

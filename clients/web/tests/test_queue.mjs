@@ -301,3 +301,26 @@ test('a push_result that answers none of the edits counts as a failure, not a ti
   assert.equal(q.state.aside.length, 1);
   assert.equal(q.state.aside[0].code, 'no_answer');
 });
+
+test('"book anyway": a refused create re-queued with an override carries it in the push', async () => {
+  const { q, store, transport } = setup();
+  const muts = [];
+  transport.answer = (m) => {
+    muts.push(m);
+    return m.override ? { mid: m.mid, status: 'applied', v: 1 }
+      : { mid: m.mid, status: 'rejected', code: 'conflict', msg: 'the specialist is already booked then' };
+  };
+  await q.edit('appointment', APPT, 'create', { client_id: CARD, duration_min: 30 });
+  await idle(q);
+  const r = q.state.rejected[0];
+  assert.equal(r.override, undefined);
+  const e = await q.reapply(r.mid, { override: { rule: 'overlap', reason: 'the client asked' } });
+  assert.deepEqual([e.op, e.override], ['create', { rule: 'overlap', reason: 'the client asked' }]);
+  await idle(q);
+  assert.equal(muts.length, 2);
+  assert.deepEqual(muts[1].override, { rule: 'overlap', reason: 'the client asked' }, 'the override is pushed');
+  assert.equal(muts[1].id, APPT);
+  assert.equal(store.row('appointment', APPT).f.duration_min, 30, 'the booking is back in the copy');
+  assert.equal(q.state.rejected.length, 0);
+  assert.equal(q.state.queued, 0);
+});

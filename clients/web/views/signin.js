@@ -29,16 +29,21 @@ export function Forgot({ proto, email: email0 = '', intro = t('forgot_intro'), t
   </form>`;
 }
 
-export function SignIn({ proto, app, note, email: email0 = '' }) {
+// confirm(email) -> {text, button} | null: asked once before signing in with that e-mail
+// (the desk: another person's unsent edits would be deleted).
+export function SignIn({ proto, app, note, email: email0 = '', confirm = null }) {
   const [email, setEmail] = useState(email0 || app.lastEmail || '');
   const [password, setPassword] = useState('');
   const [err, setErr] = useState(null);
   const [busy, setBusy] = useState(false);
   const [forgot, setForgot] = useState(() => location.hash === '#forgot');
+  const [asked, setAsked] = useState(null); // the e-mail the warning was shown for
+  const warn = confirm && confirm(email.trim());
 
   async function submit(e) {
     e.preventDefault();
     setErr(null);
+    if (warn && asked !== email.trim()) { setAsked(email.trim()); return; }
     setBusy(true);
     try {
       await proto.login(email.trim(), password);
@@ -63,7 +68,9 @@ export function SignIn({ proto, app, note, email: email0 = '' }) {
       <${Field} id="email" label=${t('email')} type="email" value=${email} onInput=${setEmail} autocomplete="username" />
       <${Field} id="password" label=${t('password')} type="password" value=${password} onInput=${setPassword} autocomplete="current-password" />
       <${ErrorBox} text=${err} />
-      <button type="submit" data-testid="signin-submit" disabled=${busy}>${t('signin_submit')}</button>
+      ${warn && asked === email.trim() && html`<p class="warn" role="alert" data-testid="signin-confirm">${warn.text}</p>`}
+      <button type="submit" data-testid="signin-submit" disabled=${busy}>
+        ${warn && asked === email.trim() ? warn.button : t('signin_submit')}</button>
     </form>
     <p><a href="/signin#forgot" data-testid="forgot" onClick=${(e) => { e.preventDefault(); setForgot(true); }}>${t('forgot')}</a></p>
   </section>`;

@@ -3,6 +3,7 @@
 // now (names and the branch's local times, never ids), answered with one tap; edits set
 // aside after repeated failures; how many wait and since when. Reads desk.q.state and
 // the local copy only; never the socket or IndexedDB.
+import { useState } from '../../vendor/preact/hooks.mjs';
 import { html } from '../ui.js';
 import { t, addTexts, when } from '../../i18n.js';
 import { deskZone, syncTime } from './shell.js';
@@ -11,6 +12,8 @@ const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 
 addTexts({
   en: {
+    q_book_anyway: 'Book anyway', q_move_it: 'Move it', q_override_reason: 'Why book it anyway (kept in the history)',
+    q_override_send: 'Book anyway with this reason', q_override_need: 'Say why (1 to 500 characters).',
     q_code_double: 'The specialist is already booked at that time',
     q_title: 'Sync', q_waiting: '{n} edits waiting to be sent, the oldest from {time}', q_waiting_none: 'No edits waiting.',
     q_rejections: 'Refused by the server', q_rejections_none: 'Nothing refused.', q_aside: 'Set aside after repeated errors',
@@ -33,6 +36,8 @@ addTexts({
     q_f_birthday: 'Birthday', q_f_preferences: 'Preferences', q_f_internal_note: 'Internal note', q_f_display_name: 'Name',
   },
   sl: {
+    q_book_anyway: 'Vseeno naroči', q_move_it: 'Prestavi', q_override_reason: 'Zakaj vseeno naročiti (ostane v zgodovini)',
+    q_override_send: 'Vseeno naroči s tem razlogom', q_override_need: 'Napišite razlog (od 1 do 500 znakov).',
     q_code_double: 'Strokovnjak je takrat že zaseden',
     q_title: 'Sinhronizacija', q_waiting: 'Čaka na pošiljanje: {n}, najstarejša od {time}', q_waiting_none: 'Nobena sprememba ne čaka.',
     q_rejections: 'Strežnik je zavrnil', q_rejections_none: 'Nič ni zavrnjeno.', q_aside: 'Odloženo po ponavljajočih se napakah',
@@ -55,6 +60,8 @@ addTexts({
     q_f_birthday: 'Rojstni dan', q_f_preferences: 'Želje', q_f_internal_note: 'Interna opomba', q_f_display_name: 'Ime',
   },
   de: {
+    q_book_anyway: 'Trotzdem buchen', q_move_it: 'Verschieben', q_override_reason: 'Warum trotzdem buchen (bleibt im Verlauf)',
+    q_override_send: 'Mit dieser Begründung trotzdem buchen', q_override_need: 'Bitte einen Grund angeben (1 bis 500 Zeichen).',
     q_code_double: 'Die Fachkraft ist zu dieser Zeit schon gebucht',
     q_title: 'Abgleich', q_waiting: '{n} Änderungen warten auf das Senden, die älteste von {time}', q_waiting_none: 'Keine Änderungen warten.',
     q_rejections: 'Vom Server abgelehnt', q_rejections_none: 'Nichts abgelehnt.', q_aside: 'Nach wiederholten Fehlern zurückgestellt',
@@ -77,6 +84,8 @@ addTexts({
     q_f_birthday: 'Geburtstag', q_f_preferences: 'Wünsche', q_f_internal_note: 'Interne Notiz', q_f_display_name: 'Name',
   },
   pl: {
+    q_book_anyway: 'Zarezerwuj mimo to', q_move_it: 'Przenieś', q_override_reason: 'Dlaczego rezerwujesz mimo to (zostaje w historii)',
+    q_override_send: 'Zarezerwuj mimo to z tym powodem', q_override_need: 'Podaj powód (od 1 do 500 znaków).',
     q_code_double: 'Specjalista jest już wtedy zajęty',
     q_title: 'Synchronizacja', q_waiting: 'Zmiany czekające na wysłanie: {n}, najstarsza z {time}', q_waiting_none: 'Żadne zmiany nie czekają.',
     q_rejections: 'Odrzucone przez serwer', q_rejections_none: 'Nic nie odrzucono.', q_aside: 'Odłożone po powtarzających się błędach',
@@ -99,6 +108,8 @@ addTexts({
     q_f_birthday: 'Urodziny', q_f_preferences: 'Preferencje', q_f_internal_note: 'Notatka wewnętrzna', q_f_display_name: 'Imię i nazwisko',
   },
   fi: {
+    q_book_anyway: 'Varaa silti', q_move_it: 'Siirrä', q_override_reason: 'Miksi varaat silti (jää historiaan)',
+    q_override_send: 'Varaa silti tällä perusteella', q_override_need: 'Kerro syy (1–500 merkkiä).',
     q_code_double: 'Asiantuntijalla on jo varaus siihen aikaan',
     q_title: 'Synkronointi', q_waiting: '{n} muutosta odottaa lähetystä, vanhin ajalta {time}', q_waiting_none: 'Muutoksia ei odota.',
     q_rejections: 'Palvelin hylkäsi', q_rejections_none: 'Mitään ei hylätty.', q_aside: 'Siirretty sivuun toistuvien virheiden jälkeen',
@@ -216,10 +227,70 @@ function act(p) {
   p.catch((x) => console.error('queue', x));
 }
 
+// The booking rule (PROTOCOL "Booking rules", `override.rule`) a refusal of an
+// appointment stands for, or null: a `conflict` is the overlap rule only when it is a
+// double booking, not someone's newer change of the row.
+const RULE_OF = { outside_opening_hours: 'opening_hours', location_closed: 'closed_day', outside_working_hours: 'working_hours',
+  staff_time_off: 'time_off', service_not_by_specialist: 'specialist_service', service_not_at_location: 'location_service',
+  buffer_overlap: 'buffer' };
+export function ruleOf(desk, e) {
+  if (e.tbl !== 'appointment') return null;
+  if (e.code === 'conflict') return collision(desk, e) || /booked/.test(e.msg || '') ? 'overlap' : null;
+  return RULE_OF[e.code] || null;
+}
+// The rules to name when sending it again: this one and any an earlier "book anyway" named
+// (rules are checked one after the other, so a second may refuse once the first is passed).
+export function overrideRules(desk, e) {
+  const rule = ruleOf(desk, e);
+  if (!rule) return null;
+  const before = String(e.override?.rule || '').split(',').filter(Boolean);
+  return [...new Set([...before, rule])].join(',');
+}
+const MAY_OVERRIDE = ['owner', 'manager', 'reception'];
+const bytes = (s) => new TextEncoder().encode(s).length;
+
+// Where "move it" leads: the appointment's own move page when the server has it, else a
+// new booking with what was tried filled in.
+function moveHref(desk, e) {
+  if (e.op === 'update' || e.current || desk.by.appointment?.has(e.id)) return `/desk/book?move=${encodeURIComponent(e.id)}`;
+  const f = { ...(e.current || {}), ...(e.f || {}) };
+  const p = new URLSearchParams();
+  if (f.start_at) p.set('start', String(f.start_at));
+  if (f.specialist_id) p.set('specialist', f.specialist_id);
+  if (f.client_id) p.set('client', f.client_id);
+  if (f.location_id) p.set('loc', f.location_id);
+  return `/desk/book?${p}`;
+}
+
+// "Book anyway": a reason, then the edit is queued again with `override`.
+function Override({ desk, e, rules }) {
+  const [reason, setReason] = useState('');
+  const [err, setErr] = useState(null);
+  const id = `q-why-${e.mid}`;
+  const send = (ev) => {
+    ev.preventDefault();
+    const r = reason.trim();
+    if (!r || bytes(r) > 500) { setErr(t('q_override_need')); return; }
+    act(desk.q.reapply(e.mid, { override: { rule: rules, reason: r } }));
+  };
+  return html`<form class="q-override" onSubmit=${send} novalidate>
+    <label for=${id}>${t('q_override_reason')}</label>
+    <input id=${id} type="text" data-testid="override-reason" value=${reason} maxlength="500" required
+      onInput=${(x) => { setReason(x.currentTarget.value); setErr(null); }} />
+    <button type="submit" data-testid="override-send">${t('q_override_send')}</button>
+    ${err && html`<p class="error" role="alert" data-testid="override-error">${err}</p>`}
+  </form>`;
+}
+
 function Rejection({ desk, e }) {
   // a double booking whose other appointment is on this tablet: "Collides with" names
   // it, so the server's own (English) sentence saying the same is left out
   const other = collision(desk, e);
+  // a booking rule refused it: sending it as it was is refused again
+  const rules = overrideRules(desk, e);
+  const move = rules && moveHref(desk, e);
+  const [overriding, setOverriding] = useState(false);
+  const mayOverride = rules && MAY_OVERRIDE.includes(desk.role);
   return html`<li class="q-item q-rejected" data-testid="rejection" data-mid=${e.mid} data-code=${e.code}>
     <h3>${title(desk, e)}</h3>
     <p class="q-reason"><strong>${t('q_reason')}:</strong> <span data-testid="reason-code">${reasonText(desk, e)}</span>
@@ -231,9 +302,14 @@ function Rejection({ desk, e }) {
       ${e.current && html`<div><h4>${t('q_server')}</h4><${Fields} desk=${desk} e=${e} vals=${e.current} testid="theirs" /></div>`}
     </div>
     <div class="q-actions">
-      <button type="button" data-testid="reapply" onClick=${() => act(desk.q.reapply(e.mid))}>${t('q_reapply')}</button>
+      ${rules ? html`
+        ${mayOverride && !overriding && html`<button type="button" data-testid="book-anyway" onClick=${() => setOverriding(true)}>${t('q_book_anyway')}</button>`}
+        ${desk.role !== 'specialist' && html`<a class="button" href=${move} data-testid="move-it"
+          onClick=${(x) => { if (!x.ctrlKey && !x.metaKey) { x.preventDefault(); desk.go(move); } }}>${t('q_move_it')}</a>`}`
+        : html`<button type="button" data-testid="reapply" onClick=${() => act(desk.q.reapply(e.mid))}>${t('q_reapply')}</button>`}
       <button type="button" data-testid="keep-server" onClick=${() => act(desk.q.keepServer(e.mid))}>${t('q_keep')}</button>
     </div>
+    ${mayOverride && overriding && html`<${Override} desk=${desk} e=${e} rules=${rules} />`}
   </li>`;
 }
 
