@@ -428,8 +428,18 @@ const char *const kt_migrations[] = {
 	 * Server-maintained, never written by a device. The rows of before
 	 * get a new version and a change-log put each (routed as
 	 * store_row_routing routes staff), so devices that hold them take
-	 * them again with the new field. */
+	 * them again with the new field. Triggers keep the copy equal to
+	 * staff_location whoever writes it (another program, a repair by
+	 * hand), so no row ever leaves with locations that are not the
+	 * person's; the version bump stays the store's. */
 	"ALTER TABLE staff ADD COLUMN location_ids TEXT NOT NULL DEFAULT '';"
+	"CREATE TRIGGER staff_location_ids_ins AFTER INSERT ON staff_location BEGIN"
+	" UPDATE staff SET location_ids = " KT_SQL_STAFF_LOCATION_IDS("staff") " WHERE id = NEW.staff_id; END;"
+	"CREATE TRIGGER staff_location_ids_del AFTER DELETE ON staff_location BEGIN"
+	" UPDATE staff SET location_ids = " KT_SQL_STAFF_LOCATION_IDS("staff") " WHERE id = OLD.staff_id; END;"
+	"CREATE TRIGGER staff_location_ids_upd AFTER UPDATE ON staff_location BEGIN"
+	" UPDATE staff SET location_ids = " KT_SQL_STAFF_LOCATION_IDS("staff") " WHERE id IN (OLD.staff_id, NEW.staff_id);"
+	" END;"
 	"UPDATE staff SET location_ids = " KT_SQL_STAFF_LOCATION_IDS("staff") ", version = version + 1;"
 	"INSERT INTO changelog(org_id, tbl, row_id, op, loc_old, loc_new, at) SELECT org_id, 'staff', id, 'put', r, r,"
 	" CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) FROM (SELECT org_id, id, CASE role WHEN"

@@ -56,6 +56,28 @@ class DeskStaffFieldsTest(h.DemoServerTest):
                 for sid, f in staff.items():
                     self.assertEqual(f.get("location_ids"), self.staff_locations(sid), sid)
 
+    def test_the_copy_follows_staff_location_whoever_writes_it(self):
+        # another program (or a repair by hand) writing staff_location directly: the
+        # row must never leave with locations that are not the person's
+        sid = self.q("SELECT s.id FROM staff s WHERE s.role = 'specialist' AND (SELECT count(*) FROM "
+                     "staff_location x WHERE x.staff_id = s.id) = 1 ORDER BY s.id", )[0][0]
+        before = self.staff_locations(sid)
+        other = [l for l in self.loc.values() if l not in before][0]
+        con = sqlite3.connect(self.db)
+        try:
+            with con:
+                con.execute("INSERT INTO staff_location(staff_id, location_id) VALUES(?, ?)", (sid, other))
+            copy = con.execute("SELECT location_ids FROM staff WHERE id = ?", (sid,)).fetchone()[0]
+            self.assertEqual(copy, ",".join(sorted(before + [other])))
+            with con:
+                con.execute("DELETE FROM staff_location WHERE staff_id = ? AND location_id = ?", (sid, other))
+            copy = con.execute("SELECT location_ids FROM staff WHERE id = ?", (sid,)).fetchone()[0]
+            self.assertEqual(copy, ",".join(before))
+        finally:
+            con.close()
+        spec = self.synced_rows(self.acc("owner"))
+        self.assertEqual(spec[("staff", sid)]["location_ids"], before)
+
     def test_specialists_see_roles_clients_see_neither_role_nor_locations(self):
         spec = self.synced_rows(h.account(self.accounts, "specialist", A))
         roles = dict(self.q("SELECT id, role FROM staff"))

@@ -273,7 +273,8 @@ class MigrationTest(unittest.TestCase):
                                           "ORDER BY id").fetchone()
         con.execute("UPDATE service SET name = 'Cut, wash & blow-dry' WHERE id = ?", (services.split(",")[0],))
         # (what later migrations added goes too: they run again)
-        triggers = con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'rights%'")
+        triggers = con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND (name LIKE 'rights%' "
+                               "OR name LIKE 'staff_location_ids%')")
         for (name,) in triggers.fetchall():
             con.execute("DROP TRIGGER %s" % name)
         con.executescript(
