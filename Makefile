@@ -78,6 +78,7 @@ run: build
 	  chmod 600 $(dir $(DB))/demo-accounts.txt; \
 	  echo "demo sign-ins saved in $(dir $(DB))demo-accounts.txt"; \
 	fi
+	@echo "open http://$(LISTEN)/ for the clients' portal, http://$(LISTEN)/desk for the salon's tablets"
 	./$(BUILD)/server/kartoteka-server serve --db $(DB) --listen $(LISTEN)
 
 # deps-test first: the browser tests are registered when cmake finds node
