@@ -10,9 +10,9 @@
 // (KT_SESSION_TTL_S), so the test moves this device's expiry into the past with sqlite3.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { chromium } from 'playwright-core';
 import * as h from './harness.mjs';
+import * as d from './desk.mjs';
+import { devices, setField, deviceOf, local, idbAll } from './desk.mjs';
 import { toMs } from '../../clients/web/tz.js';
 
 const DAY = '2032-06-15'; // nothing else of Nina's then
@@ -28,41 +28,7 @@ before(async () => {
 });
 after(async () => { await srv?.stop(); salon?.cleanup(); });
 
-async function devices(n, fn) {
-  const browser = await chromium.launch({ executablePath: h.CHROMIUM, headless: true, args: h.LAUNCH_ARGS });
-  const problems = [];
-  const list = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const context = await browser.newContext({ viewport: { width: 1024, height: 768 }, locale: 'en-GB', timezoneId: 'UTC' });
-      context.setDefaultTimeout(15000);
-      context.on('page', (p) => {
-        p.on('console', (m) => {
-          if (m.type() === 'error' || /Content Security Policy/i.test(m.text())) problems.push(`device ${i + 1}: ${m.type()}: ${m.text()}`);
-        });
-        p.on('pageerror', (e) => problems.push(`device ${i + 1}: page error: ${e.message}`));
-      });
-      list.push({ context, page: await context.newPage() });
-    }
-    await fn(list);
-  } catch (e) {
-    if (problems.length) console.log(`# browser console:\n#   ${problems.join('\n#   ')}`);
-    throw e;
-  } finally {
-    await browser.close();
-  }
-  assert.deepEqual(problems.filter((p) => /Content Security Policy|page error/i.test(p)), [], 'no CSP violation or page error');
-}
-
-async function signInDesk(page, acct) {
-  await page.goto(`${srv.origin}/desk/signin`);
-  await page.locator('input#email').fill(acct.email);
-  await page.locator('input#password').fill(acct.password);
-  await page.locator('[data-testid=signin-submit]').click();
-  await h.state(page, 'synced');
-  await page.waitForSelector('[data-testid=syncbar] [data-testid=online]');
-  await page.waitForFunction(() => window.kt?.desk && window.kt.q.state.queued === 0);
-}
+const signInDesk = (page, acct) => d.signInDesk(page, srv.origin, acct);
 
 function book(page, f) {
   return page.evaluate(async (f) => {
@@ -72,35 +38,13 @@ function book(page, f) {
     return id;
   }, f);
 }
-const setField = (page, tbl, id, fields) =>
-  page.evaluate(([tbl, id, fields]) => window.kt.desk.edit(tbl, id, 'update', fields).then((e) => e.mid), [tbl, id, fields]);
-const deviceOf = (page) => page.evaluate(() => localStorage.getItem('kt.device'));
-const local = (page, tbl, id) => page.evaluate(([tbl, id]) => window.kt.desk.by[tbl]?.get(id)?.f || null, [tbl, id]);
-
-async function idbAll(page) {
-  const copy = await h.idb(page);
-  if (!copy) return null;
-  const queue = await page.evaluate(async () => {
-    const db = await new Promise((ok, fail) => { const r = indexedDB.open('kartoteka'); r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); });
-    if (!db.objectStoreNames.contains('queue')) { db.close(); return []; }
-    const q = await new Promise((ok) => { const r = db.transaction('queue').objectStore('queue').getAll(); r.onsuccess = () => ok(r.result); });
-    db.close();
-    return JSON.parse(JSON.stringify(q));
-  });
-  return { ...copy, queue };
-}
 const metaOf = (copy, k) => copy.meta.find((m) => m.k === k)?.v;
 
 // ---- the server's database ----
-function sql(q, write = false) {
-  return execFileSync('sqlite3', [...(write ? [] : ['-readonly']), '-json', '-cmd', '.timeout 5000', salon.db, q], { encoding: 'utf8' }).trim();
-}
-const rowsOf = (q) => { const s = sql(q); return s ? JSON.parse(s) : []; };
-const quote = (s) => `'${String(s).replace(/'/g, "''")}'`;
-function audited(entity, id) {
-  return Object.fromEntries(rowsOf(`select action, count(*) n from audit where entity=${quote(entity)} and entity_id=${quote(id)} group by action`)
-    .map((r) => [r.action, r.n]));
-}
+const sql = (q, write = false) => d.database(salon.db).sql(q, write);
+const rowsOf = (q) => d.database(salon.db).rowsOf(q);
+const quote = (s) => d.database(salon.db).quote(s);
+const audited = (entity, id) => d.database(salon.db).audited(entity, id);
 // The device's sessions run out now (what 30 days without a sign-in do).
 function expireSessions(device) {
   sql(`update auth_session set expires_at = ${Date.now() - 1000} where device_id = ${quote(device)}`, true);

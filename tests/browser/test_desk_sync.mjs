@@ -10,18 +10,13 @@
 // they test the queue, not the screens).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import * as h from './harness.mjs';
+import * as d from './desk.mjs';
+import { devices, setField, deviceOf, local, idbAll, TABLET, WIDE_TABLET } from './desk.mjs';
 import { toMs, parts, hhmm } from '../../clients/web/tz.js';
 
 const DAY = '2030-06-12'; // a Wednesday, summer time; nothing else of Nina's or Mojca's then
 const at = (hm) => { const [hh, mm] = hm.split(':').map(Number); return toMs(DAY, hh * 60 + mm, h.ZONE); };
-const TABLET = { width: 1024, height: 768 };
-const WIDE_TABLET = { width: 1280, height: 800 };
 
 let salon, srv, ids;
 before(async () => {
@@ -40,43 +35,9 @@ after(async () => { await srv?.stop(); salon?.cleanup(); });
 
 // ---- devices: one Chromium, one context (cookies, storage, IndexedDB) per device ----
 
-async function devices(n, fn, sizes = []) {
-  const browser = await chromium.launch({ executablePath: h.CHROMIUM, headless: true, args: h.LAUNCH_ARGS });
-  const problems = [];
-  const list = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const context = await browser.newContext({ viewport: sizes[i] || TABLET, locale: 'en-GB', timezoneId: 'UTC' });
-      context.setDefaultTimeout(15000);
-      context.on('page', (p) => {
-        p.on('console', (m) => {
-          if (m.type() === 'error' || /Content Security Policy/i.test(m.text())) problems.push(`device ${i + 1}: ${m.type()}: ${m.text()}`);
-        });
-        p.on('pageerror', (e) => problems.push(`device ${i + 1}: page error: ${e.message}`));
-      });
-      list.push({ context, page: await context.newPage() });
-    }
-    await fn(list);
-  } catch (e) {
-    if (problems.length) console.log(`# browser console:\n#   ${problems.join('\n#   ')}`);
-    throw e;
-  } finally {
-    await browser.close();
-  }
-  assert.deepEqual(problems.filter((p) => /Content Security Policy|page error/i.test(p)), [], 'no CSP violation or page error');
-}
-
 const state = (page) => page.evaluate(() => document.documentElement.dataset.state);
 
-async function signInDesk(page, acct) {
-  await page.goto(`${srv.origin}/desk/signin`);
-  await page.locator('input#email').fill(acct.email);
-  await page.locator('input#password').fill(acct.password);
-  await page.locator('[data-testid=signin-submit]').click();
-  await h.state(page, 'synced');
-  await page.waitForSelector('[data-testid=syncbar] [data-testid=online]');
-  await page.waitForFunction(() => window.kt?.desk && window.kt.q.state.queued === 0);
-}
+const signInDesk = (page, acct) => d.signInDesk(page, srv.origin, acct);
 
 // ---- the screens, as a person at the desk uses them ----
 
@@ -143,42 +104,14 @@ async function changePhone(page, search, client, phone) {
 
 // ---- the queue without the screens (the tests of the queue itself) ----
 
-function setField(page, tbl, id, fields) {
-  return page.evaluate(([tbl, id, fields]) => window.kt.desk.edit(tbl, id, 'update', fields).then((e) => e.mid), [tbl, id, fields]);
-}
-
-const deviceOf = (page) => page.evaluate(() => localStorage.getItem('kt.device'));
-const local = (page, tbl, id) => page.evaluate(([tbl, id]) => window.kt.desk.by[tbl]?.get(id)?.f || null, [tbl, id]);
 const waitQueue = (page, cond) => page.waitForFunction(cond, null, { timeout: 20000 });
-
-// IndexedDB as it is on disk, read directly (not through the app): null when the
-// database is gone.
-async function idbAll(page) {
-  const copy = await h.idb(page); // rows as the app reads them: snapshot pages + rows changed since
-  if (!copy) return null;
-  const queue = await page.evaluate(async () => {
-    const db = await new Promise((ok, fail) => { const r = indexedDB.open('kartoteka'); r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); });
-    if (!db.objectStoreNames.contains('queue')) { db.close(); return []; }
-    const q = await new Promise((ok) => { const r = db.transaction('queue').objectStore('queue').getAll(); r.onsuccess = () => ok(r.result); });
-    db.close();
-    return JSON.parse(JSON.stringify(q));
-  });
-  return { ...copy, queue };
-}
 
 // ---- the server's database ----
 
-function sql(q) {
-  return execFileSync('sqlite3', ['-readonly', '-json', salon.db, q], { encoding: 'utf8' }).trim();
-}
-const rowsOf = (q) => { const s = sql(q); return s ? JSON.parse(s) : []; };
-const quote = (s) => `'${String(s).replace(/'/g, "''")}'`;
-
-// How often each audit action was recorded for a row.
-function audited(entity, id) {
-  return Object.fromEntries(rowsOf(`select action, count(*) n from audit where entity=${quote(entity)} and entity_id=${quote(id)} group by action`)
-    .map((r) => [r.action, r.n]));
-}
+const sql = (q) => d.database(salon.db).sql(q);
+const rowsOf = (q) => d.database(salon.db).rowsOf(q);
+const quote = (s) => d.database(salon.db).quote(s);
+const audited = (entity, id) => d.database(salon.db).audited(entity, id);
 
 // ---------------------------------------------------------------------------------
 
