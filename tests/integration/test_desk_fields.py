@@ -17,7 +17,8 @@ import oracle
 A, B = "Lepota Center", "Lepota Maribor"
 
 
-class DeskStaffFieldsTest(h.DemoServerTest):
+class DemoDbTest(h.DemoServerTest):
+    """The demo server, its locations by name, and plain reads of its database."""
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -30,6 +31,9 @@ class DeskStaffFieldsTest(h.DemoServerTest):
         rows = con.execute(sql, args).fetchall()
         con.close()
         return rows
+
+
+class DeskStaffFieldsTest(DemoDbTest):
 
     def staff_locations(self, sid):
         return [r[0] for r in self.q("SELECT location_id FROM staff_location WHERE staff_id = ? "
@@ -144,19 +148,7 @@ class DeskStaffFieldsTest(h.DemoServerTest):
         self.assertEqual(self.q("SELECT location_ids FROM staff WHERE id = ?", sid)[0][0], ",".join(want))
 
 
-class StatusReasonTest(h.DemoServerTest):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        con = sqlite3.connect(cls.db)
-        cls.loc = dict(con.execute("SELECT name, id FROM location"))
-        con.close()
-
-    def q(self, sql, *args):
-        con = sqlite3.connect(self.db)
-        rows = con.execute(sql, args).fetchall()
-        con.close()
-        return rows
+class StatusReasonTest(DemoDbTest):
 
     def upcoming(self, offset):
         """An appointment still to come at the Center, booked: (id, version, specialist_id)."""
