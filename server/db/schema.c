@@ -448,6 +448,63 @@ const char *const kt_migrations[] = {
 	 * it with the status; clients never see it). Sealed with the client's
 	 * key like the notes: it is often about the client. */
 	"ALTER TABLE appointment ADD COLUMN status_reason TEXT;",
+	/* 23: messages (domain/messages.c plans, mail.c sends). The outbox
+	 * gains: a channel (e-mail or SMS through a gateway); an idempotency
+	 * key (kind:appointment:version or date), unique, so planning the
+	 * same message twice (a replayed push, a second process) inserts
+	 * nothing; the appointment, visit and branch it is about; the consent
+	 * purpose checked again when it is sent (NULL: a service message);
+	 * extra mail headers (List-Unsubscribe), sealed like the body; the
+	 * reason a message was dropped; which process claimed it. 'unknown':
+	 * a server stopped during the SMTP or gateway call, so whether it went
+	 * out is not known; it is not sent again by itself (never twice).
+	 * message_settings: per organisation, the times and rates of the
+	 * planner. message_template: an organisation's own wording of a kind
+	 * in a language and channel (built-in texts otherwise). link_token:
+	 * one-purpose links in messages (confirm attendance, unsubscribe,
+	 * review, survey, re-consent): only a keyed hash is kept; a link signs
+	 * nothing else in (domain/links.c). */
+	"CREATE TABLE outbox_23("
+	" id INTEGER PRIMARY KEY, org_id TEXT NOT NULL, client_id TEXT, purpose TEXT NOT NULL,"
+	" channel TEXT NOT NULL DEFAULT 'email' CHECK(channel IN ('email','sms')),"
+	" to_addr TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL,"
+	" state TEXT NOT NULL DEFAULT 'queued'"
+	"  CHECK(state IN ('queued','sending','sent','failed','dropped','unknown')),"
+	" attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+	" sent_at INTEGER, last_error TEXT, idem_key TEXT UNIQUE, appointment_id TEXT, visit_id TEXT,"
+	" location_id TEXT, consent_purpose TEXT, extra_headers TEXT, drop_reason TEXT,"
+	" claimed_by TEXT, claimed_at INTEGER);"
+	"INSERT INTO outbox_23(id, org_id, client_id, purpose, to_addr, subject, body, state, attempts, next_at,"
+	" created_at, sent_at, last_error) SELECT id, org_id, client_id, purpose, to_addr, subject, body, state,"
+	" attempts, next_at, created_at, sent_at, last_error FROM outbox;"
+	"DROP TABLE outbox;"
+	"ALTER TABLE outbox_23 RENAME TO outbox;"
+	"CREATE INDEX outbox_due ON outbox(state, next_at);"
+	"CREATE INDEX outbox_client ON outbox(client_id, created_at);"
+	"CREATE INDEX outbox_appointment ON outbox(appointment_id) WHERE appointment_id IS NOT NULL;"
+	"CREATE TABLE message_settings("
+	" org_id TEXT PRIMARY KEY,"
+	" reminder1_min INTEGER NOT NULL DEFAULT 1440 CHECK(reminder1_min BETWEEN 0 AND 20160),"
+	" reminder2_min INTEGER NOT NULL DEFAULT 0 CHECK(reminder2_min BETWEEN 0 AND 20160),"
+	" review_request_days INTEGER NOT NULL DEFAULT 1 CHECK(review_request_days BETWEEN 0 AND 60),"
+	" review_request_marketing INTEGER NOT NULL DEFAULT 1 CHECK(review_request_marketing IN (0,1)),"
+	" birthday INTEGER NOT NULL DEFAULT 1 CHECK(birthday IN (0,1)),"
+	" quiet_from TEXT NOT NULL DEFAULT '21:00', quiet_to TEXT NOT NULL DEFAULT '08:00',"
+	" daily_cap INTEGER NOT NULL DEFAULT 3 CHECK(daily_cap BETWEEN 1 AND 50),"
+	" csat_every_days INTEGER NOT NULL DEFAULT 0 CHECK(csat_every_days BETWEEN 0 AND 3650),"
+	" nps_every_days INTEGER NOT NULL DEFAULT 90 CHECK(nps_every_days BETWEEN 0 AND 3650),"
+	" ces_every_days INTEGER NOT NULL DEFAULT 0 CHECK(ces_every_days BETWEEN 0 AND 3650),"
+	" survey_delay_min INTEGER NOT NULL DEFAULT 120 CHECK(survey_delay_min BETWEEN 0 AND 43200),"
+	" updated_at INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE message_template("
+	" org_id TEXT NOT NULL, kind TEXT NOT NULL, lang TEXT NOT NULL,"
+	" channel TEXT NOT NULL CHECK(channel IN ('email','sms')),"
+	" subject TEXT NOT NULL DEFAULT '', body TEXT NOT NULL, updated_at INTEGER NOT NULL,"
+	" PRIMARY KEY(org_id, kind, lang, channel));"
+	"CREATE TABLE link_token("
+	" token_hash BLOB PRIMARY KEY, kind TEXT NOT NULL, org_id TEXT NOT NULL, client_id TEXT,"
+	" target_id TEXT, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, used_at INTEGER);"
+	"CREATE INDEX link_token_client ON link_token(client_id);",
 };
 
 const int kt_migration_count = sizeof kt_migrations / sizeof kt_migrations[0];

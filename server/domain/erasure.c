@@ -64,6 +64,7 @@ static const struct {
 	{"setup_token", "client_id"},
 	{"outbox", "client_id"},
 	{"email_change", "client_id"},
+	{"link_token", "client_id"},
 };
 
 static const char *spool_dir_set;

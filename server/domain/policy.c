@@ -240,7 +240,28 @@ const kt_policy_entry kt_policy[] = {
 	INTERNAL("outbox", "purpose"), INTERNAL("outbox", "to_addr"), INTERNAL("outbox", "subject"),
 	INTERNAL("outbox", "body"), INTERNAL("outbox", "state"), INTERNAL("outbox", "attempts"),
 	INTERNAL("outbox", "next_at"), INTERNAL("outbox", "created_at"), INTERNAL("outbox", "sent_at"),
-	INTERNAL("outbox", "last_error"),
+	INTERNAL("outbox", "last_error"), INTERNAL("outbox", "channel"), INTERNAL("outbox", "idem_key"),
+	INTERNAL("outbox", "appointment_id"), INTERNAL("outbox", "visit_id"), INTERNAL("outbox", "location_id"),
+	INTERNAL("outbox", "consent_purpose"), INTERNAL("outbox", "extra_headers"),
+	INTERNAL("outbox", "drop_reason"), INTERNAL("outbox", "claimed_by"), INTERNAL("outbox", "claimed_at"),
+	/* messages: the planner's settings and an organisation's own wording
+	 * (read and written through manage ops and admin commands, never synced),
+	 * and one-purpose links (links.c) */
+	INTERNAL("message_settings", "org_id"), INTERNAL("message_settings", "reminder1_min"),
+	INTERNAL("message_settings", "reminder2_min"), INTERNAL("message_settings", "review_request_days"),
+	INTERNAL("message_settings", "review_request_marketing"), INTERNAL("message_settings", "birthday"),
+	INTERNAL("message_settings", "quiet_from"), INTERNAL("message_settings", "quiet_to"),
+	INTERNAL("message_settings", "daily_cap"), INTERNAL("message_settings", "csat_every_days"),
+	INTERNAL("message_settings", "nps_every_days"), INTERNAL("message_settings", "ces_every_days"),
+	INTERNAL("message_settings", "survey_delay_min"), INTERNAL("message_settings", "updated_at"),
+	INTERNAL("message_template", "org_id"), INTERNAL("message_template", "kind"),
+	INTERNAL("message_template", "lang"), INTERNAL("message_template", "channel"),
+	INTERNAL("message_template", "subject"), INTERNAL("message_template", "body"),
+	INTERNAL("message_template", "updated_at"),
+	INTERNAL("link_token", "token_hash"), INTERNAL("link_token", "kind"), INTERNAL("link_token", "org_id"),
+	INTERNAL("link_token", "client_id"), INTERNAL("link_token", "target_id"),
+	INTERNAL("link_token", "created_at"), INTERNAL("link_token", "expires_at"),
+	INTERNAL("link_token", "used_at"),
 };
 const int kt_policy_count = sizeof kt_policy / sizeof kt_policy[0];
 
