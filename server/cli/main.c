@@ -55,6 +55,7 @@ static void usage(FILE *f)
 		"  admin --db FILE portal invite CLIENT [--config FILE]\n"
 		"                                         send a client a portal password-setup link\n"
 		"  admin --db FILE portal outbox [--limit N] [--json]  outgoing mail and its delivery state\n"
+		"  admin --db FILE outbox list|resend ID  messages (e-mail, SMS) and their delivery\n"
 		"  audit verify --db FILE                 check the audit log's hash chain\n"
 		"  audit show --db FILE --client CLIENT   a client card's change history, local times\n"
 		"                                         (CLIENT: id, name or the start of the name)\n"
@@ -89,7 +90,11 @@ static void usage(FILE *f)
 		"Portal and mail keys: portal_url (the web app's base address; default: this server's\n"
 		"own http(s)://HOST:PORT), setup_token_hours (72), smtp_url (none: write .eml\n"
 		"files to spool_dir, default DB.spool), smtp_from, smtp_user, smtp_password,\n"
-		"mail_retry_seconds (60, doubling), mail_max_attempts (8).\n");
+		"mail_retry_seconds (60, doubling), mail_max_attempts (8).\n"
+		"SMS keys: sms_url (an HTTP gateway the message is POSTed to as JSON; none: write\n"
+		".sms files to spool_dir), sms_auth_header (one header line, e.g. 'Authorization:\n"
+		"Bearer KEY'; never logged), sms_body (JSON template with {to} {text} {from} {ref};\n"
+		"default {\"to\":\"{to}\",\"text\":\"{text}\",\"from\":\"{from}\"}), sms_from.\n");
 }
 
 static int ensure_keys(kt_store *st)

@@ -97,8 +97,8 @@ static int mail_ids(kt_store *st, const char *client_id, int64_t **ids, int *n)
 	return KT_OK;
 }
 
-/* Delete the spool's files of these mails ("<id>-<purpose>.eml", and a
- * ".eml.tmp" being written). The spool is spool_dir, or <db>.spool as the
+/* Delete the spool's files of these mails ("<id>-<purpose>.eml" or
+ * ".sms" for a text message, and a ".tmp" being written). The spool is spool_dir, or <db>.spool as the
  * portal's default. Returns how many went. */
 static int delete_spool_files(kt_store *st, const int64_t *ids, int n)
 {
@@ -120,7 +120,7 @@ static int delete_spool_files(kt_store *st, const int64_t *ids, int n)
 	while ((e = readdir(d))) {
 		char *end;
 		long long id = strtoll(e->d_name, &end, 10);
-		if (end == e->d_name || *end != '-' || (!strstr(end, ".eml")))
+		if (end == e->d_name || *end != '-' || (!strstr(end, ".eml") && !strstr(end, ".sms")))
 			continue;
 		for (int i = 0; i < n; i++)
 			if (ids[i] == id) {

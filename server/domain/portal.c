@@ -29,6 +29,7 @@ void portal_config_defaults(kt_portal_config *c)
 	c->mail_retry_s = 60;
 	c->mail_max_attempts = 8;
 	c->email_hold_days = 14;
+	snprintf(c->sms_body, sizeof c->sms_body, "%s", KT_SMS_BODY_DEFAULT);
 }
 
 static int set_str(char *dst, size_t cap, const char *v, const char **why)
@@ -141,6 +142,30 @@ int portal_config_set(kt_portal_config *c, const char *k, const char *v, const c
 		return set_num(&c->email_hold_days, v, 0, 3650, why);
 	if (!strcmp(k, "mail_retry_seconds"))
 		return set_num(&c->mail_retry_s, v, 1e-3, 86400, why);
+	if (!strcmp(k, "sms_url")) {
+		if (*v && strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) {
+			*why = "sms_url starts with https:// or http://";
+			return -1;
+		}
+		return set_str(c->sms_url, sizeof c->sms_url, v, why);
+	}
+	if (!strcmp(k, "sms_auth_header")) {
+		const char *colon = strchr(v, ':');
+		if (*v && (!colon || colon == v || strcspn(v, " \t") < (size_t)(colon - v))) {
+			*why = "sms_auth_header is one header line 'Name: value', e.g. 'Authorization: Bearer KEY'";
+			return -1;
+		}
+		return set_str(c->sms_auth_header, sizeof c->sms_auth_header, v, why);
+	}
+	if (!strcmp(k, "sms_body")) {
+		if (!strstr(v, "{to}") || !strstr(v, "{text}")) {
+			*why = "sms_body is a JSON template with {to} and {text} (and optionally {from}, {ref})";
+			return -1;
+		}
+		return set_str(c->sms_body, sizeof c->sms_body, v, why);
+	}
+	if (!strcmp(k, "sms_from"))
+		return set_str(c->sms_from, sizeof c->sms_from, v, why);
 	if (!strcmp(k, "mail_max_attempts")) {
 		double d;
 		if (set_num(&d, v, 1, 100, why) || d != (int)d) {

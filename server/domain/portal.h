@@ -11,6 +11,9 @@
 #include <stdint.h>
 #include "db/store.h"
 
+/* The gateway's JSON when the config gives no sms_body. */
+#define KT_SMS_BODY_DEFAULT "{\"to\":\"{to}\",\"text\":\"{text}\",\"from\":\"{from}\"}"
+
 /* Serve config keys (main.c reads the file, portal_config_set applies). */
 typedef struct kt_portal_config {
 	char portal_url[1024];   /* portal_url: the web app's base address ("" = the one serve recorded);
@@ -25,6 +28,11 @@ typedef struct kt_portal_config {
 	int mail_max_attempts;   /* mail_max_attempts: then the message is 'failed' (default 8) */
 	double email_hold_days;  /* email_change_hold_days: after a client's e-mail changes, only owners
 				    and managers send setup links to it for this long (default 14) */
+	/* SMS through an HTTP gateway (domain/sms.h); "" sms_url = write .sms files to spool_dir */
+	char sms_url[1024];      /* sms_url: http(s):// address the JSON is POSTed to */
+	char sms_auth_header[1024]; /* sms_auth_header: one header line, e.g. "Authorization: Bearer ..."; never logged */
+	char sms_body[2048];     /* sms_body: JSON template with {to} {text} {from} {ref} (JSON-escaped in) */
+	char sms_from[64];       /* sms_from: sender name or number ({from}) */
 } kt_portal_config;
 
 void portal_config_defaults(kt_portal_config *c);
