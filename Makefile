@@ -122,6 +122,13 @@ bench: build
 bench-push: build
 	./$(BUILD)/tests/bench/kt-bench-push ./$(BUILD)/server/kartoteka-server 20 30 100
 
+# The outbox (about 2 minutes, not part of `make bench`): mails/s to a local
+# SMTP sink and server CPU per mail, then push and propagation p99 without
+# and with an outbox draining OUTBOX_RATE (600) mails/s (docs/arch-send.md).
+.PHONY: bench-outbox
+bench-outbox: build
+	tests/bench/bench_outbox.sh $(BUILD)
+
 # The client portal in Chromium (about 30 s, not part of `make bench`): a
 # client with 200 appointments, the list shown online and offline, the first
 # load's bytes; PORTAL_RUNS runs (median, min-max).

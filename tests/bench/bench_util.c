@@ -54,6 +54,10 @@ int bench_server_start(bench_server *b, const char *server_bin, int seed)
 void bench_server_stop(bench_server *b)
 {
 	char cmd[512];
+	if (b->hook_pid > 0) {
+		kill(b->hook_pid, SIGTERM);
+		waitpid(b->hook_pid, NULL, 0);
+	}
 	if (b->pid > 0) {
 		kill(b->pid, SIGTERM);
 		waitpid(b->pid, NULL, 0);
@@ -149,6 +153,7 @@ int bench_server_serve(bench_server *b, const char *server_bin)
 {
 	char line[512];
 	int fds[2];
+	b->hook_pid = 0;
 	if (pipe(fds))
 		return -1;
 	b->pid = fork();
@@ -158,7 +163,13 @@ int bench_server_serve(bench_server *b, const char *server_bin)
 		int null = getenv("KT_BENCH_SERVER_LOG") ? -1 : open("/dev/null", 1);
 		if (null >= 0)
 			dup2(null, 2);
-		execl(server_bin, server_bin, "serve", "--db", b->db, "--listen", "127.0.0.1:0", (char *)NULL);
+		/* KT_BENCH_SERVER_CONFIG: a serve config (bench-outbox: smtp_url of its sink) */
+		const char *conf = getenv("KT_BENCH_SERVER_CONFIG");
+		if (conf && *conf)
+			execl(server_bin, server_bin, "serve", "--db", b->db, "--listen", "127.0.0.1:0", "--config", conf,
+			      (char *)NULL);
+		else
+			execl(server_bin, server_bin, "serve", "--db", b->db, "--listen", "127.0.0.1:0", (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -166,6 +177,15 @@ int bench_server_serve(bench_server *b, const char *server_bin)
 	while (f && fgets(line, sizeof line, f))
 		if (sscanf(line, "listening on 127.0.0.1:%d", &b->port) == 1)
 			break;
+	/* KT_BENCH_ON_SERVE: a command run beside the bench with the database
+	 * path as its last argument (bench-outbox: keep the outbox draining) */
+	const char *hook = getenv("KT_BENCH_ON_SERVE");
+	if (b->port > 0 && hook && *hook && (b->hook_pid = fork()) == 0) {
+		char cmd[1200];
+		snprintf(cmd, sizeof cmd, "exec %s %s", hook, b->db);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
 	return b->port > 0 ? 0 : -1;
 }
 

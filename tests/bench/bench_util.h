@@ -18,6 +18,7 @@ typedef struct bench_server {
 	char dir[256];
 	char db[320];
 	pid_t pid;
+	pid_t hook_pid; /* KT_BENCH_ON_SERVE's command, stopped with the server */
 	int port;
 	bench_account acc[64];
 	int nacc;

@@ -516,7 +516,8 @@ class SmsSpoolTest(Base):
 
     def test_sms_lands_in_the_spool(self):
         self.quiet_elsewhere()
-        self.start()
+        if not self.servers:
+            self.start()
         ids = self.db.queue([{"kind": "confirmation", "channel": "sms", "to": "+38641123456",
                               "body": "Termin potrjen: 15. jan. ob 9:00", "idem": "confirmation:spool1"},
                              {"kind": "confirmation", "channel": "sms", "to": "041 123 456",
@@ -530,6 +531,23 @@ class SmsSpoolTest(Base):
         self.assertIn("From: Lepota\n", text)
         self.assertIn("\n\nTermin potrjen: 15. jan. ob 9:00\n", text)
         self.assertEqual(os.stat(os.path.join(self.spool, name)).st_mode & 0o077, 0)
+
+    def test_erasure_deletes_the_clients_spool_files_of_both_channels(self):
+        self.quiet_elsewhere()
+        if not self.servers:
+            self.start()
+        client = self.clients[2]
+        ids = self.db.queue([{"kind": "confirmation", "channel": "sms", "to": "+38641555666", "client": client,
+                              "idem": "confirmation:erase:sms"},
+                             {"kind": "confirmation", "to": "erase@example.net", "client": client,
+                              "idem": "confirmation:erase:mail"}])
+        wait_for(lambda: set(self.drained(ids).values()) == {"sent"}, what="both sent")
+        names = {"%d-confirmation.sms" % ids[0], "%d-confirmation.eml" % ids[1]}
+        self.assertLessEqual(names, set(os.listdir(self.spool)))
+        out = subprocess.run([h.SERVER, "privacy", "erase", "--db", self.dbpath, "--client", client, "--confirm",
+                              "--config", self.conf], capture_output=True, text=True)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(names & set(os.listdir(self.spool)), set())
 
 
 if __name__ == "__main__":
