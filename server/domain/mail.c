@@ -18,7 +18,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <curl/curl.h>
@@ -33,6 +35,7 @@
 #define MAIL_POLL_MS 1000             /* look for mail queued by other processes */
 #define MAIL_SWEEP_MS 5000            /* look for rows of processes that died */
 #define MAIL_BATCH 32                 /* rows claimed in one transaction */
+#define MAIL_NICE 10                  /* the worker thread's nice value */
 #define MAIL_MAX_BACKOFF_MS (6 * 3600 * 1000LL)
 
 struct kt_mail_worker {
@@ -662,6 +665,7 @@ static kt_outbox_verdict gate(void *user, kt_store *st, const kt_mail *m, int64_
 	if (is_sms(m) && in_quiet(&lim, minute)) {
 		bool before_end = lim.quiet_from > lim.quiet_to ? minute < lim.quiet_to : true;
 		*next_at = at_local(zone, before_end ? day0 : day1, lim.quiet_to);
+		*reason = "held: quiet hours";
 		return KT_OUTBOX_DEFER;
 	}
 	if (always_goes(m->purpose) || !m->client[0])
@@ -669,6 +673,7 @@ static kt_outbox_verdict gate(void *user, kt_store *st, const kt_mail *m, int64_
 	/* the daily cap: counted in this transaction, so two processes agree */
 	if (outbox_client_sent(st, m->client, day0, day1, m->id, &sent) == KT_OK && sent >= lim.daily_cap) {
 		*next_at = lim.quiet_from == lim.quiet_to ? day1 : at_local(zone, day1, lim.quiet_to);
+		*reason = "held: daily cap";
 		return KT_OUTBOX_DEFER;
 	}
 	return KT_OUTBOX_SEND;
@@ -847,6 +852,10 @@ static void *worker(void *arg)
 	kt_mail batch[MAIL_BATCH];
 	int64_t last_sweep = 0;
 	pthread_setname_np(pthread_self(), "kt-mail"); /* shown by top -H and ps -L */
+	/* a campaign draining must not slow pushes and propagation: when the
+	 * cores are busy, this thread (only) gives way (Linux: nice per thread) */
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), MAIL_NICE) != 0)
+		kt_debug("mail worker: cannot lower its priority");
 
 	if (store_open(w->db_path, 0, &st, &msg)) {
 		kt_err_log("mail worker: cannot open database: %s", msg);

@@ -214,7 +214,7 @@ static int set_state(kt_store *st, const char *sql, int64_t id, const char *s1, 
 #define SQL_DROP                                                                                                  \
 	"UPDATE outbox SET state = 'dropped', drop_reason = ?2, to_addr = '', body = '', extra_headers = NULL, "    \
 	"claimed_by = NULL WHERE id = ?1 AND ?3 = ?3"
-#define SQL_DEFER "UPDATE outbox SET next_at = ?3 WHERE id = ?1 AND state = 'queued' AND ?2 IS NULL"
+#define SQL_DEFER "UPDATE outbox SET next_at = ?3, last_error = ?2 WHERE id = ?1 AND state = 'queued'"
 
 int outbox_claim_batch(kt_store *st, const char *worker, int64_t now, int max, kt_outbox_gate gate, void *user,
 		       kt_mail *out, int *n, int64_t *next_due)
@@ -266,7 +266,7 @@ int outbox_claim_batch(kt_store *st, const char *worker, int64_t now, int max, k
 			continue;
 		}
 		if (v == KT_OUTBOX_DEFER) {
-			rc = set_state(st, SQL_DEFER, m->id, NULL, later > now ? later : now + 1000);
+			rc = set_state(st, SQL_DEFER, m->id, reason, later > now ? later : now + 1000);
 			continue;
 		}
 		if (!(q = store_prepare(st, "UPDATE outbox SET state = 'sending', claimed_by = ?2, claimed_at = ?3 "

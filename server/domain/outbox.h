@@ -62,7 +62,8 @@ int outbox_enqueue(kt_store *st, const char *org, const char *client, const char
  * the claim's transaction (consent, quiet hours, daily cap). */
 typedef enum kt_outbox_verdict { KT_OUTBOX_SEND, KT_OUTBOX_DROP, KT_OUTBOX_DEFER } kt_outbox_verdict;
 /* m has no personal fields (to_addr, subject, body NULL). DROP: *reason
- * (static) becomes drop_reason; DEFER: *next_at the new due time. */
+ * (static) becomes drop_reason; DEFER: *next_at the new due time and
+ * *reason (static) its last_error, e.g. "held: quiet hours". */
 typedef kt_outbox_verdict (*kt_outbox_gate)(void *user, kt_store *st, const kt_mail *m, int64_t now,
 					    const char **reason, int64_t *next_at);
 

@@ -541,7 +541,8 @@ class SmsSpoolTest(Base):
                               "idem": "confirmation:erase:sms"},
                              {"kind": "confirmation", "to": "erase@example.net", "client": client,
                               "idem": "confirmation:erase:mail"}])
-        wait_for(lambda: set(self.drained(ids).values()) == {"sent"}, what="both sent")
+        st = wait_for(lambda: self.drained(ids), what="both done")
+        self.assertEqual(set(st.values()), {"sent"})
         names = {"%d-confirmation.sms" % ids[0], "%d-confirmation.eml" % ids[1]}
         self.assertLessEqual(names, set(os.listdir(self.spool)))
         out = subprocess.run([h.SERVER, "privacy", "erase", "--db", self.dbpath, "--client", client, "--confirm",
