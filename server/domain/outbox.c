@@ -78,68 +78,31 @@ static void bind_opt(sqlite3_stmt *q, int i, const char *v)
 		sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
 }
 
-int outbox_plan(kt_store *st, const kt_outbox_msg *m, int64_t *id_out, bool *inserted)
+int outbox_enqueue(kt_store *st, const char *org, const char *client, const char *purpose, const char *to_addr,
+		   const char *subject, const char *body, int64_t *id_out)
 {
-	const char *channel = m->channel ? m->channel : "email";
-	int64_t now = kt_now_ms();
-	sqlite3_stmt *q;
-	int rc, changes;
-
-	if (strcmp(channel, "email") && strcmp(channel, "sms"))
-		return KT_EINVALID;
-	if (m->idem_key && strlen(m->idem_key) > KT_OUTBOX_IDEM_MAX)
-		return KT_EINVALID;
-	q = store_prepare(st, "INSERT INTO outbox(org_id, client_id, purpose, channel, to_addr, subject, body, "
-			      "extra_headers, state, attempts, next_at, created_at, idem_key, appointment_id, visit_id, "
-			      "location_id, consent_purpose) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', 0, ?9, "
-			      "?10, ?11, ?12, ?13, ?14, ?15) ON CONFLICT(idem_key) DO NOTHING");
+	sqlite3_stmt *q = store_prepare(st, "INSERT INTO outbox(org_id, client_id, purpose, channel, to_addr, subject, "
+					    "body, state, attempts, next_at, created_at) VALUES(?1, ?2, ?3, 'email', ?4, ?5, "
+					    "?6, 'queued', 0, ?7, ?7)");
+	int rc;
 	if (!q)
 		return KT_EIO;
-	sqlite3_bind_text(q, 1, m->org, -1, SQLITE_STATIC);
-	bind_opt(q, 2, m->client);
-	sqlite3_bind_text(q, 3, m->purpose, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 4, channel, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 9, m->next_at > 0 ? m->next_at : now);
-	sqlite3_bind_int64(q, 10, now);
-	bind_opt(q, 11, m->idem_key);
-	bind_opt(q, 12, m->appointment);
-	bind_opt(q, 13, m->visit);
-	bind_opt(q, 14, m->location);
-	bind_opt(q, 15, m->consent_purpose);
-	const char *client = or_null(m->client);
-	if ((rc = bind_personal(st, q, 5, client, "to_addr", m->to_addr ? m->to_addr : "")) ||
-	    (rc = bind_personal(st, q, 6, client, "subject", m->subject ? m->subject : "")) ||
-	    (rc = bind_personal(st, q, 7, client, "body", m->body ? m->body : ""))) {
-		store_finish(st, q);
-		return rc;
-	}
-	if (or_null(m->extra_headers) && (rc = bind_personal(st, q, 8, client, "extra_headers", m->extra_headers))) {
+	sqlite3_bind_text(q, 1, org, -1, SQLITE_STATIC);
+	bind_opt(q, 2, client);
+	sqlite3_bind_text(q, 3, purpose, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 7, kt_now_ms());
+	client = or_null(client);
+	if ((rc = bind_personal(st, q, 4, client, "to_addr", to_addr)) ||
+	    (rc = bind_personal(st, q, 5, client, "subject", subject)) ||
+	    (rc = bind_personal(st, q, 6, client, "body", body))) {
 		store_finish(st, q);
 		return rc;
 	}
 	rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
-	changes = rc ? 0 : sqlite3_changes(store_db(st));
-	if (!rc && changes && id_out)
+	if (!rc && id_out)
 		*id_out = sqlite3_last_insert_rowid(store_db(st));
 	store_finish(st, q);
-	if (inserted)
-		*inserted = changes > 0;
-	if (!rc && !changes && id_out) {
-		if (!(q = store_prepare(st, "SELECT id FROM outbox WHERE idem_key = ?1")))
-			return KT_EIO;
-		sqlite3_bind_text(q, 1, m->idem_key ? m->idem_key : "", -1, SQLITE_STATIC);
-		*id_out = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
-		store_finish(st, q);
-	}
 	return rc;
-}
-
-int outbox_enqueue(kt_store *st, const char *org, const char *client, const char *purpose, const char *to_addr,
-		   const char *subject, const char *body, int64_t *id_out)
-{
-	kt_outbox_msg m = {.org = org, .client = client, .purpose = purpose, .to_addr = to_addr,
-			   .subject = subject, .body = body};
-	return outbox_plan(st, &m, id_out, NULL);
 }
 
 static void col_copy(sqlite3_stmt *q, int i, char *out, size_t cap)

@@ -18,7 +18,7 @@
 #include "db/store.h"
 
 #define KT_OUTBOX_WORKER_LEN 32 /* hex of a worker id */
-#define KT_OUTBOX_IDEM_MAX 160
+#define KT_OUTBOX_IDEM_MAX 200
 
 typedef struct kt_mail {
 	int64_t id;
@@ -36,25 +36,14 @@ typedef struct kt_mail {
 } kt_mail;
 void kt_mail_free(kt_mail *m); /* accepts NULL; frees members and wipes them */
 
-/* A message to plan (strings borrowed; NULL where not said otherwise). */
-typedef struct kt_outbox_msg {
-	const char *org, *client, *purpose;
-	const char *channel;         /* NULL: "email" */
-	const char *to_addr, *subject, *body;
-	const char *extra_headers;   /* "Name: value" lines (mail only), sealed like the body */
-	const char *idem_key;        /* unique: a second plan with the same key inserts nothing */
-	const char *appointment, *visit, *location;
-	const char *consent_purpose; /* checked again when sent; NULL: a service message */
-	int64_t next_at;             /* due; 0 = now */
-} kt_outbox_msg;
+/* The planner's insert (with the idempotency key, channel, consent
+ * purpose, extra headers) is outbox_plan in outbox_plan.c (helper "plan");
+ * it seals the same columns with the same associated data. */
 
-/* Queue m in the caller's transaction when one is open. *inserted (may be
- * NULL) is false when its idem_key was planned before (then *id_out gets
- * that row's id). id_out may be NULL. KT_EINVALID for a bad channel. */
-int outbox_plan(kt_store *st, const kt_outbox_msg *m, int64_t *id_out, bool *inserted) KT_MUST_CHECK;
-
-/* Queue one e-mail, due now (outbox_plan without the new columns). client
- * may be NULL. *id_out may be NULL. */
+/* Queue one e-mail, due now (setup links and notices: no idempotency
+ * key). client may be NULL; with one, the address, subject and body are
+ * sealed. Runs in the caller's transaction when one is open. *id_out may
+ * be NULL. */
 int outbox_enqueue(kt_store *st, const char *org, const char *client, const char *purpose, const char *to_addr,
 		   const char *subject, const char *body, int64_t *id_out) KT_MUST_CHECK;
 
