@@ -282,6 +282,11 @@ int messages_preview(kt_store *st, const char *org, int kind, const char *lang_c
 	}
 	if (lang < 0)
 		lang = msg_lang(&w, &p);
+	if (!appointment) { /* three days ahead at half past two: a time that reads like one */
+		kt_local l;
+		if (!kt_time_to_local(p.zone, start, &l))
+			(void)kt_time_from_local(p.zone, l.year, l.month, l.day, 14, 30, &start);
+	}
 	if (templates_when(p.zone, lang, p.country, start, date, sizeof date, time, sizeof time))
 		snprintf(date, sizeof date, "?");
 	msg_vars(&v, &w, &p, date, time, services, specialist);
