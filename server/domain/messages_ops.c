@@ -362,10 +362,9 @@ int messages_campaign(kt_store *st, const char *org, const kt_campaign *c, char 
 		return snprintf(why, cap, "channel: no SMS gateway is configured (sms_url)"), KT_EINVALID;
 	if (c->visited_since && !valid_day(c->visited_since))
 		return snprintf(why, cap, "visited_since: a date YYYY-MM-DD"), KT_EINVALID;
-	if (own && (rc = templates_check(c->kind, c->channel && !strcmp(c->channel, "sms"), c->subject, c->body, why,
+	/* no subject: the template's (of each client's language) */
+	if (own && (rc = templates_check(c->kind, false, c->subject && *c->subject ? c->subject : "-", c->body, why,
 					 cap)))
-		return rc;
-	if (own && !c->channel && (rc = templates_check(c->kind, false, c->subject, c->body, why, cap)))
 		return rc;
 	kt_uuid7(id);
 	if ((rc = store_begin(st)))
