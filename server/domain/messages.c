@@ -424,9 +424,13 @@ static int appt_written(kt_store *st, const char *id, bool created, const char *
 	if (!created && was_active && !is_active) {
 		/* cancelled, a no-show or done: nothing queued about it goes out */
 		bool cancel = !strcmp(a.status, "cancelled");
-		rc = outbox_drop_appointment(st, a.id, cancel ? "reminder,reminder2,confirmation,change" : "reminder,reminder2",
+		int unsent = 0;
+		rc = outbox_drop_appointment(st, a.id, cancel ? "reminder,reminder2,change" : "reminder,reminder2",
 					     cancel ? "cancelled" : !strcmp(a.status, "done") ? "past" : "cancelled", NULL);
-		if (rc || !cancel || a.start_at <= r.now)
+		if (!rc && cancel)
+			rc = outbox_drop_appointment(st, a.id, "confirmation", "cancelled", &unsent);
+		/* a booking whose confirmation never went out: nothing to take back */
+		if (rc || !cancel || unsent || a.start_at <= r.now)
 			goto out;
 	} else if (!is_active || a.start_at <= r.now ||
 		   (!created && was_active && !moved && !other)) {

@@ -10,6 +10,7 @@ texts are sealed)."""
 import json
 import sqlite3
 import subprocess
+import tempfile
 import time
 import uuid
 
@@ -151,10 +152,29 @@ class MessagesTest(h.DemoServerTest):
     def test_cancel_drops_the_reminder_and_sends_a_cancellation(self):
         client = self.client_id()
         aid, _ = self.book(client, now_ms() + 4 * DAY)
+        self.wait_for(lambda ms: self.of(ms, "confirmation") and not self.of(ms, "confirmation", "queued"), client)
         self.update(aid, 1, status="cancelled")
         msgs = self.messages(client)
         self.assertEqual([m["drop_reason"] for m in self.of(msgs, "reminder")], ["cancelled"], msgs)
         self.assertEqual(len(self.of(msgs, "cancellation")), 1, msgs)
+
+    def test_cancel_before_the_confirmation_went_out_says_nothing(self):
+        # a database no server drains: the confirmation stays queued
+        d = tempfile.mkdtemp(dir=self.tmp)
+        db, _ = h.demo_db(d)
+
+        def admin(*a):
+            out = subprocess.run([h.SERVER, "admin", "--db", db] + list(a), capture_output=True, text=True)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            return out.stdout
+        client = self.pool[0]
+        start = time.strftime("%Y-%m-%d 07:10", time.localtime(time.time() + 5 * 86400))
+        aid = h.created_id(admin("appointment", "create", "--location", A, "--client", client, "--specialist",
+                                 self.spec, "--start", start, "--duration", "30", "--allow-overlap", "--reason", "t"))
+        admin("appointment", "cancel", aid)
+        msgs = json.loads(admin("message", "list", "--client", client, "--json"))
+        self.assertEqual(sorted((m["kind"], m["state"], m["drop_reason"]) for m in msgs),
+                         [("confirmation", "dropped", "cancelled"), ("reminder", "dropped", "cancelled")], msgs)
 
     def test_unconfirmed_list_for_reception(self):
         client = self.client_id()
