@@ -28,7 +28,7 @@
 #include "bench_util.h"
 #include "kt_util.h"
 #include "db/store.h"
-#include "domain/outbox.h"
+#include "domain/outbox_plan.h"
 
 static atomic_long mails, conns;
 static _Atomic int64_t first_us, last_us;
@@ -155,14 +155,15 @@ static int feed(kt_store *st, int n, const char *tag, int *seq)
 		for (int i = 0; i < 500 && done < n; i++, done++) {
 			int k = (*seq)++;
 			snprintf(idem, sizeof idem, "confirmation:bench-%s-%d", tag, k);
-			kt_outbox_msg m = {.org = orgs[k % nclients], .client = clients[k % nclients],
-					   .purpose = "confirmation", .to_addr = "ana.novak@bench.example",
-					   .subject = "Vaš termin je potrjen",
-					   .body = "Pozdravljeni, Ana!\n\nVaš termin v Studiu Lepota je potrjen: "
+			kt_plan_msg m = {.org = orgs[k % nclients], .client = clients[k % nclients],
+					 .kind = "confirmation", .channel = "email", .next_at = kt_now_ms(),
+					 .to_addr = "ana.novak@bench.example",
+					 .subject = "Vaš termin je potrjen",
+					 .body = "Pozdravljeni, Ana!\n\nVaš termin v Studiu Lepota je potrjen: "
 						   "petek, 15. januar 2027, ob 9:30 (striženje, Maja).\n\n"
 						   "Lep pozdrav,\nStudio Lepota\nGlavni trg 1, Maribor\n",
-					   .idem_key = idem};
-			if (outbox_plan(st, &m, NULL, NULL)) {
+					 .idem_key = idem};
+			if (outbox_plan(st, &m, NULL)) {
 				store_rollback(st);
 				return -1;
 			}
