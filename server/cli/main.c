@@ -320,8 +320,8 @@ static int cmd_serve(int argc, char **argv)
 	}
 	portal_config_finish(&portal, o.db_path);
 	erasure_set_spool_dir(portal.spool_dir); /* an erasure deletes the client's spooled mail */
-	/* SMS: false until the gateway's settings (sms_url) are read here */
-	messages_configure(portal.portal_url, false);
+	/* SMS are planned only when a gateway is configured (sms_url) */
+	messages_configure(portal.portal_url, portal.sms_url[0] != 0);
 	o.portal = &portal;
 	if (!o.listen)
 		o.listen = "127.0.0.1:8080";
@@ -499,7 +499,8 @@ int main(int argc, char **argv)
 			return 2;
 		portal_config_finish(&portal, db);
 		admin_set_portal_config(&portal);
-		messages_configure(portal.portal_url, false); /* links in what the commands' writes plan */
+		/* links in what the commands' writes plan; SMS only with a gateway */
+		messages_configure(portal.portal_url, portal.sms_url[0] != 0);
 		if (!strcmp(cmd, "setup"))
 			return setup_main(&portal, argc - 2, argv + 2);
 	}
