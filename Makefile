@@ -122,7 +122,7 @@ bench: build
 bench-push: build
 	./$(BUILD)/tests/bench/kt-bench-push ./$(BUILD)/server/kartoteka-server 20 30 100
 
-# The outbox (about 2 minutes, not part of `make bench`): mails/s to a local
+# The outbox (about 6 minutes, not part of `make bench`): mails/s to a local
 # SMTP sink and server CPU per mail, then push and propagation p99 without
 # and with an outbox draining OUTBOX_RATE (600) mails/s (docs/arch-send.md).
 .PHONY: bench-outbox
