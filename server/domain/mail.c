@@ -749,7 +749,7 @@ static int deliver_one(kt_mail_worker *w, kt_store *st, kt_mail *m)
 	if (rc == KT_OK) {
 		mrc = mark(w, st, 0, m, 0, false, NULL);
 		if (mrc == KT_ENOT_FOUND) {
-			if (!cfg->smtp_url[0] || (is_sms(m) && !cfg->sms_url[0])) {
+			if (is_sms(m) ? !cfg->sms_url[0] : !cfg->smtp_url[0]) {
 				/* the client was erased while we wrote it: the erasure could
 				 * not see this file yet, so it goes here */
 				char path[4200];
