@@ -257,6 +257,7 @@ static void test_each_type_has_its_handler(void **state)
 		{KT_MSG_PORTAL_SET_PASSWORD, handle_portal_set_password},
 		{KT_MSG_PORTAL_CONFIRM_EMAIL, handle_portal_confirm_email},
 		{KT_MSG_CHANGE_PASSWORD, handle_change_password},
+		{KT_MSG_LINK, handle_link},
 	};
 	(void)state;
 	for (int t = 1; t < KT_MSG_COUNT; t++) {
