@@ -22,7 +22,7 @@ export function linkScreen(r, now = Date.now()) {
       const a = r.appointment || {};
       if (a.status === 'cancelled' || r.cancelled) return { kind, stage: 'cancelled' };
       if (r.done || a.status === 'confirmed') return { kind, stage: 'done' };
-      if (a.start_at && a.start_at <= now) return { kind, stage: 'past' };
+      if ((a.start_at && a.start_at <= now) || ['done', 'no_show', 'in_progress'].includes(a.status)) return { kind, stage: 'past' };
       return { kind, stage: 'ask' };
     }
     case 'unsubscribe':

@@ -86,7 +86,7 @@ function Unsubscribe({ r, stage, act }) {
 
 function Reconsent({ r, stage, act, acted }) {
   const w = what(r.purpose);
-  const granted = acted ? acted.granted : r.granted;
+  const granted = acted ? acted.granted : r.state === 'granted' ? true : r.state === 'withdrawn' ? false : undefined;
   return html`<section class="lk" aria-labelledby="lk-h">
     <h1 id="lk-h">${t('lk_recon_title')}</h1>
     ${stage === 'ask' ? html`<p>${t('lk_recon_q', { what: w, salon: r.salon || '' })}</p>
@@ -207,6 +207,9 @@ export function LinkPage({ proto, token, onInfo }) {
     } catch (e) {
       const screen = errorScreen(e.code);
       if (screen === 'invalid' || screen === 'expired') setSt({ phase: 'problem', screen, code: e.code });
+      else if (e.code === 'appointment_cancelled' || e.code === 'appointment_past') { // changed since it opened
+        setSt((s) => ({ ...s, r: { ...s.r, appointment: { ...s.r.appointment, status: e.code === 'appointment_cancelled' ? 'cancelled' : 'done' } } }));
+      }
       else if (st.r?.kind === 'review' || st.r?.kind === 'survey') { setBusy(false); throw e; } // the form shows it
       else setActErr(errorText(e.code === 'timeout' ? { code: 'network' } : e));
     }
