@@ -89,11 +89,11 @@ test('the client\'s review of a visit, and its push', () => {
   assert.equal(reviewOf(by, 'V3', 'C'), null);
   assert.equal(reviewOf({}, 'V1', 'C'), null);
 
-  const create = reviewMutation({ existing: null, id: 'N', visit: { id: 'V3', location_id: 'L', specialist_id: 'S' },
-    clientId: 'C', stars: 5, text: 'Lovely', publicOk: true, mid: 7, at: 9 });
+  // only what a client may write (policy: visit_id, stars, text, public_ok); the server fills the rest
+  const create = reviewMutation({ existing: null, id: 'N', visitId: 'V3', stars: 5, text: 'Lovely', publicOk: true, mid: 7, at: 9 });
   assert.deepEqual(create, { mid: 7, tbl: 'review', id: 'N', op: 'create', base: 0, at: 9,
-    f: { client_id: 'C', visit_id: 'V3', location_id: 'L', specialist_id: 'S', stars: 5, text: 'Lovely', public_ok: true } });
-  const upd = reviewMutation({ existing: r, id: 'ignored', visit: { id: 'V1' }, clientId: 'C', stars: 3, text: '', publicOk: false, mid: 8, at: 10 });
+    f: { visit_id: 'V3', stars: 5, text: 'Lovely', public_ok: true } });
+  const upd = reviewMutation({ existing: r, id: 'ignored', visitId: 'V1', stars: 3, text: '', publicOk: false, mid: 8, at: 10 });
   assert.deepEqual(upd, { mid: 8, tbl: 'review', id: 'r1', op: 'update', base: 3, at: 10, f: { stars: 3, text: '', public_ok: false } });
 });
 

@@ -106,16 +106,15 @@ export function reviewOf(by, visitId, clientId) {
 }
 
 // The push of a new review or of a changed one (the portal's write path: a `push`
-// with one mutation, as the consents are pushed).
-export function reviewMutation({ existing, id, visit, clientId, stars, text, publicOk, mid, at }) {
+// with one mutation, as the consents are pushed). A client writes only visit_id,
+// stars, text and public_ok; the server fills in the branch, the client, the
+// specialist and created_at from the visit (domain/feedback.c).
+export function reviewMutation({ existing, id, visitId, stars, text, publicOk, mid, at }) {
   const body = { stars, text: text || '', public_ok: !!publicOk };
   if (existing) {
     return { mid, tbl: 'review', id: existing.id, op: 'update', base: existing.v || 1, at, f: body };
   }
-  const f = { client_id: clientId, visit_id: visit.id, ...body };
-  if (visit.location_id) f.location_id = visit.location_id;
-  if (visit.specialist_id) f.specialist_id = visit.specialist_id;
-  return { mid, tbl: 'review', id, op: 'create', base: 0, at, f };
+  return { mid, tbl: 'review', id, op: 'create', base: 0, at, f: { visit_id: visitId, ...body } };
 }
 
 // "Tuesday 4 March 2030" and "10:30" in the branch's zone, in the chosen locale, and

@@ -90,9 +90,7 @@ export function VisitReview({ app, proto, visit }) {
   const online = app.state !== 'offline';
   async function send({ stars, text, publicOk }) {
     const at = Date.now();
-    const row = app.by.visit?.get(visit.id)?.f || {};
-    const v = { id: visit.id, location_id: row.location_id, specialist_id: row.specialist_id };
-    const m = reviewMutation({ existing: rv, id: uuidv7(), visit: v, clientId, stars, text, publicOk, mid: nextMid(), at });
+    const m = reviewMutation({ existing: rv, id: uuidv7(), visitId: visit.id, stars, text, publicOk, mid: nextMid(), at });
     const [r] = await proto.push([m]);
     if (!r || (r.status !== 'applied' && r.status !== 'duplicate')) {
       throw Object.assign(new Error(r?.msg || ''), { code: r?.code || 'internal' });
@@ -102,8 +100,8 @@ export function VisitReview({ app, proto, visit }) {
   }
   const canEdit = rv && editable(rv);
   return html`<div class="rv-visit" data-testid="visit-review" data-state=${rv ? (canEdit ? 'editable' : 'closed') : 'none'}>
-    ${rv && !open && html`<p class="rv-head">${t('rv_yours')}</p><${ReviewShow} rv=${rv} />`}
     ${saved && !open && html`<p class="note" role="status" data-testid="review-saved">${t('rv_saved')}</p>`}
+    ${rv && !open && html`<p class="rv-head">${t('rv_yours')}</p><${ReviewShow} rv=${rv} />`}
     ${rv && !open && canEdit && html`<p class="rv-until">${t('rv_editable_until', { date: dayOf(editableUntil(rv), locale(), visit.place?.tz) })}</p>`}
     ${open ? html`<${ReviewForm} id=${'rv-' + visit.id.slice(-8)} initial=${rv || {}} submitLabel=${rv ? t('rv_save') : t('rv_send')}
         onSubmit=${send} onCancel=${() => setOpen(false)} />`
