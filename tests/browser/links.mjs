@@ -1,18 +1,19 @@
 // What test_links.mjs and test_portal_review.mjs share: a one-purpose link of a kind
 // for Eva, the phone's size, and the check that a link page left nothing behind.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import * as h from './harness.mjs';
 
 export const PHONE = { width: 390, height: 844 };
 
-/** A link's token as links_issue makes one (link_token.py: the same keyed hash in
- * link_token); target: an appointment or visit id, or a consent purpose. */
-export function issueLink(salon, db, kind, target, expiresAt, client = salon.ids.eva) {
-  const org = db.rowsOf(`select org_id from client where id=${db.quote(client)}`)[0].org_id;
-  return execFileSync('/usr/bin/python3', [join(h.ROOT, 'tests/browser/link_token.py'), salon.db, kind, org, client,
-    target, String(Math.round(expiresAt))], { encoding: 'utf8' }).trim();
+/** A link made by the server (`admin link issue`, as the messages' planner makes
+ * them): its URL's token. target: an appointment or visit id, or a consent purpose;
+ * expires: the command's --expires (a local time or +N(s|m|h|d)), else the kind's. */
+export function issueLink(salon, kind, target, expires, client = salon.ids.eva) {
+  const out = salon.admin('link', 'issue', '--kind', kind, '--client', client, '--target', target,
+    ...(expires ? ['--expires', expires] : []), '--config', salon.conf);
+  const m = /\/l\/([A-Za-z0-9_-]{22})\s*$/.exec(out);
+  if (!m) throw new Error(`no link in: ${out}`);
+  return m[1];
 }
 
 /** The token is in no storage of the page: not in localStorage or sessionStorage,

@@ -8,7 +8,7 @@ import { mkdirSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as h from './harness.mjs';
 import { database, devices, signInDesk, setField } from './desk.mjs';
-import { issueLink, noTraceOf, PHONE } from './links.mjs';
+import { issueLink, PHONE } from './links.mjs';
 
 let salon, srv, db;
 before(async () => {
@@ -75,7 +75,13 @@ test('the portal: rate a past visit, change it within the week, read the owner\'
 });
 
 test('the review link of the same visit: the review with its reply, changed as the same review', async (t) => {
-  const token = issueLink(salon, db, 'review', salon.ids.evaVisit, Date.now() + 30 * 86400e3);
+  let token;
+  try {
+    token = issueLink(salon, 'review', salon.ids.evaVisit);
+  } catch (e) { // domain/feedback.c registers the kind in the links' registry
+    if (/when served/.test(e.message)) { t.skip('this server has no review links yet'); return; }
+    throw e;
+  }
   await devices(1, async ([{ context, page: portal }]) => {
     // Eva is signed in to the portal on this phone; the link page still signs nothing in
     await h.signIn(portal, srv.origin);
@@ -85,10 +91,6 @@ test('the review link of the same visit: the review with its reply, changed as t
     await page.goto(`${srv.origin}/l/${token}`);
     const opened = page.locator('[data-testid=link-page]:not([data-stage=loading])');
     await opened.waitFor();
-    if (await page.locator('[data-testid=link-problem][data-problem=invalid]').count()) {
-      t.skip('this server has no review links yet (domain/feedback.c registers the kind)');
-      return;
-    }
     await page.locator('select#lang').selectOption('en');
     await page.locator('[data-testid=link-page][data-kind=review][data-stage=edit]').waitFor();
     assert.equal(await page.locator('[data-testid=review-stars]').getAttribute('data-stars'), '4');
@@ -108,13 +110,4 @@ test('the review link of the same visit: the review with its reply, changed as t
     const kept = await page.evaluate(() => JSON.stringify({ ...localStorage }));
     assert.ok(!kept.includes(token), 'the token is not in localStorage');
   }, [PHONE]);
-});
-
-test('an expired review link says so, and leaves nothing on the phone', async () => {
-  const token = issueLink(salon, db, 'review', salon.ids.evaVisit, Date.now() - 1);
-  await h.withBrowser({}, async ({ page }) => {
-    await page.goto(`${srv.origin}/l/${token}`);
-    await page.locator('[data-testid=link-problem][data-problem=expired]').waitFor();
-    await noTraceOf(page, token);
-  });
 });
