@@ -33,6 +33,8 @@ test('the portal: rate a past visit, change it within the week, read the owner\'
     await box.locator('[data-testid=star-5]').click();
     await box.locator('[data-testid=review-text]').fill(TEXT);
     await box.locator('[data-testid=review-public]').check();
+    await box.locator('[data-testid=review-send]').scrollIntoViewIfNeeded();
+    await h.shot(page, 'review-form'); // 360x740
     await box.locator('[data-testid=review-send]').click();
     await box.locator('[data-testid=review-saved]').waitFor();
     const [row] = await h.until(() => { const r = reviewsOfVisit(); return r.length && r; }, 'the review in the database');

@@ -25,6 +25,7 @@ test('unsubscribe, reconsent, survey: done or not', () => {
   assert.equal(linkScreen({ kind: 'reconsent', done: false }).stage, 'ask');
   assert.equal(linkScreen({ kind: 'survey', question: 'nps', answer: null }).stage, 'ask');
   assert.equal(linkScreen({ kind: 'survey', question: 'nps', answer: 0 }).stage, 'done', 'a 0 is an answer');
+  assert.equal(linkScreen({ kind: 'survey', question: 'nps', answer: -1 }).stage, 'ask', '-1 is none');
   assert.equal(linkScreen({ kind: 'other' }).stage, 'unknown');
 });
 

@@ -34,10 +34,15 @@ export function linkScreen(r, now = Date.now()) {
       return { kind, stage: editable(rv, now) ? 'edit' : 'closed' };
     }
     case 'survey':
-      return { kind, stage: r.done || (r.answer !== undefined && r.answer !== null) ? 'done' : 'ask' };
+      return { kind, stage: r.done || answered(r.answer) ? 'done' : 'ask' };
     default:
       return { kind, stage: 'unknown' };
   }
+}
+
+// A survey's answer given before: a score (0 is an NPS answer); nil or -1 is none.
+export function answered(score) {
+  return typeof score === 'number' && score >= 0;
 }
 
 // Which page an error shows: the token's own problems, the network, or the rest.

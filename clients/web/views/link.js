@@ -6,7 +6,7 @@
 import { useEffect, useState } from '../vendor/preact/hooks.mjs';
 import { html, ErrorBox, errorText } from './ui.js';
 import { t, locale } from '../i18n.js';
-import { linkScreen, errorScreen, scale, npsGroup, dayTime, dayOf, editableUntil, editable, PURPOSES, WEEK } from './feedback_model.js';
+import { linkScreen, errorScreen, answered, scale, npsGroup, dayTime, dayOf, editableUntil, editable, PURPOSES, WEEK } from './feedback_model.js';
 import { ReviewForm, ReviewShow } from './review.js';
 import './feedback_texts.js';
 
@@ -156,7 +156,7 @@ function Survey({ r, stage, act, acted }) {
             onClick=${() => pick(n)}><span class="lk-num" aria-hidden="true">${n}</span> ${t(FACES[q][n - 1])}</button>`)}
         </div>`)
     : html`<p class="note lk-done" role="status" data-testid="link-done">${t('lk_survey_thanks')}</p>
-      ${score !== undefined && score !== null && html`<p data-testid="link-score">${t('lk_survey_yours', { score: q === 'nps' ? String(score) : `${score} — ${t(FACES[q][score - 1] || 'lk_p_other')}` })}</p>`}`}
+      ${answered(score) && html`<p data-testid="link-score">${t('lk_survey_yours', { score: q === 'nps' ? String(score) : `${score} — ${t(FACES[q][score - 1] || 'lk_p_other')}` })}</p>`}`}
     <${ErrorBox} text=${err} />
   </section>`;
 }
