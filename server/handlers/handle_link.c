@@ -14,6 +14,7 @@
 #include "conn/conn.h"
 
 #define RATE_SLOTS 1024
+_Static_assert(KT_LINK_TOKEN_LEN == KT_LINK_TOKEN_CHARS, "links.h and kt_limits.h name one token length");
 
 typedef struct rate_slot {
 	uint8_t key[16];
