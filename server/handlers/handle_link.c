@@ -14,6 +14,7 @@
 #include "conn/conn.h"
 
 #define RATE_SLOTS 1024
+_Static_assert(KT_LINK_TOKEN_LEN == KT_LINK_TOKEN_CHARS, "links.h and kt_limits.h name one token length");
 
 typedef struct rate_slot {
 	uint8_t key[16];
@@ -55,18 +56,23 @@ static rate_slot *rate(const char *kind, const char *addr, int64_t now)
 	return oldest;
 }
 
-/* KT_OK and one more request counted, or KT_ERATE_LIMITED with *retry_ms. */
-static int rate_take(const char *addr, int64_t now, int64_t *retry_ms)
+/* KT_OK and one more request counted, or KT_ERATE_LIMITED with *retry_ms.
+ * all: count the request against the address's budget of requests too
+ * (people's pages); the one-click POSTs come from mail providers' servers,
+ * many people's from one address, and are held only by the budget of
+ * unknown tokens (guessing). */
+static int rate_take(const char *addr, int64_t now, bool all_count, int64_t *retry_ms)
 {
-	rate_slot *all = rate("la:", addr, now), *bad = rate("lb:", addr, now);
+	rate_slot *bad = rate("lb:", addr, now), *all = all_count ? rate("la:", addr, now) : NULL;
 	*retry_ms = 0;
 	if (bad->count >= KT_LINK_BAD_PER_ADDR)
 		*retry_ms = bad->start + KT_LINK_ADDR_WINDOW_MS - now;
-	else if (all->count >= KT_LINK_PER_ADDR)
+	else if (all && all->count >= KT_LINK_PER_ADDR)
 		*retry_ms = all->start + KT_LINK_ADDR_WINDOW_MS - now;
 	if (*retry_ms > 0)
 		return KT_ERATE_LIMITED;
-	all->count++;
+	if (all)
+		all->count++;
 	return KT_OK;
 }
 
@@ -122,7 +128,7 @@ int handle_link(kt_session *s, const unsigned char *buf, size_t len)
 		session_error(s, KT_EINVALID, "op: open or act", "link", false);
 		return 0;
 	}
-	if ((rc = rate_take(s->addr, now, &retry))) {
+	if ((rc = rate_take(s->addr, now, true, &retry))) {
 		session_error_retry(s, rc, "too many link requests from this address; retry later", "link", false, retry);
 		return 0;
 	}
@@ -158,7 +164,7 @@ int handle_link(kt_session *s, const unsigned char *buf, size_t len)
 int link_one_click(kt_server *srv, const char *addr, const char *token, int64_t *retry_ms)
 {
 	int64_t now = kt_now_ms();
-	int rc = rate_take(addr, now, retry_ms);
+	int rc = rate_take(addr, now, false, retry_ms);
 	if (rc)
 		return rc;
 	rc = strlen(token) == KT_LINK_TOKEN_LEN ? link_unsubscribe_one_click(srv->st, token, now) : KT_ETOKEN_INVALID;

@@ -339,10 +339,13 @@ static bool header_has(struct lws *wsi, enum lws_token_indexes tok, const char *
 static int post_begin(kt_server *srv, struct lws *wsi, kt_web_out *out, const char *path)
 {
 	char cl[24];
-	if (!path || !path_ok(path) || !is_link_route(path))
-		return answer_status(srv, wsi, HTTP_STATUS_NOT_FOUND, "not found\n");
-	if (lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0 || atol(cl) <= 0)
-		return answer_status(srv, wsi, HTTP_STATUS_BAD_REQUEST, "the body must be List-Unsubscribe=One-Click\n");
+	if (!path || !path_ok(path) || !is_link_route(path)) /* the rest of the site is GET and HEAD only */
+		return answer_status(srv, wsi, HTTP_STATUS_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
+	if (lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0 || atol(cl) <= 0) {
+		/* a body of unknown length (chunked) is not read: hang up after the answer */
+		answer_status(srv, wsi, HTTP_STATUS_BAD_REQUEST, "the body must be List-Unsubscribe=One-Click\n");
+		return -1;
+	}
 	if (atol(cl) > KT_LINK_POST_BODY) {
 		answer_status(srv, wsi, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, "the body must be List-Unsubscribe=One-Click\n");
 		return -1; /* not read: hang up */
