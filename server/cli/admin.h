@@ -59,5 +59,6 @@ int admin_location(kt_store *st, int argc, char **argv);
 int admin_org(kt_store *st, int argc, char **argv); /* org privacy-notice (admin_org.c) */
 int admin_staff_more(kt_store *st, int argc, char **argv);
 int admin_client_more(kt_store *st, int argc, char **argv);
+int admin_review(kt_store *st, int argc, char **argv); /* review list|reply|hide|highlight (admin_review.c) */
 
 #endif
