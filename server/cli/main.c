@@ -16,6 +16,7 @@
 #include "db/keyring.h"
 #include "cli/init_demo.h"
 #include "domain/erasure.h"
+#include "domain/link_actions.h"
 #include "domain/resolve.h"
 #ifdef KT_TEST_SHIMS
 #include "testing/faultvfs.h"
@@ -24,6 +25,7 @@
 #include "db/walbuf.h"
 #include "cli/privacy.h"
 #include "cli/stats.h"
+#include "domain/feedback.h"
 #include "cli/setup.h"
 #include "domain/portal.h"
 #include "server.h"
@@ -471,6 +473,12 @@ int main(int argc, char **argv)
 				break; /* an unknown command stays an error */
 			return 0;
 		}
+	/* the kinds of one-purpose links this server answers (link_actions.h);
+	 * other modules add theirs here, before anything serves */
+	if (link_actions_register_builtin() || feedback_links_register()) {
+		fprintf(stderr, "kartoteka-server: cannot install the link kinds\n");
+		return 1;
+	}
 	if (!strcmp(cmd, "init"))
 		return cmd_init(argc - 2, argv + 2);
 	if (!strcmp(cmd, "setup") || !strcmp(cmd, "admin")) {

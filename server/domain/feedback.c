@@ -258,6 +258,7 @@ int feedback_review_view(kt_store *st, const char *org, const char *client, cons
 	snprintf(out->visit_date, sizeof out->visit_date, "%s", rval(&v, "visit_date") ? rval(&v, "visit_date") : "");
 	snprintf(out->specialist, sizeof out->specialist, "%s",
 		 rval(&v, "specialist_name") ? rval(&v, "specialist_name") : "");
+	snprintf(out->location, sizeof out->location, "%s", v.locs);
 	out->services = strdup(rval(&v, "service_names") ? rval(&v, "service_names") : "[]");
 	kt_row_free(&v);
 	if ((rc = review_of_visit(st, visit_id, out->id)) || !out->id[0])

@@ -305,6 +305,61 @@ class FeedbackTest(FeedbackBase):
         row = self.server_row("review", rid)
         self.assertEqual((row["reply"], row["reply_name"], row["replied_at"]), (None, None, None))
 
+    # ---- review and survey links ----
+
+    def issue(self, kind, client, target):
+        url = self.server.admin("link", "issue", "--kind", kind, "--client", client, "--target", target)
+        return url.split("\n")[-1].rsplit("/", 1)[1]
+
+    def link(self, op, token, **more):
+        async def go():
+            p = await h.Peer(self.server).connect()
+            await p.hello()
+            await p.send(dict({"t": "link", "op": op, "token": token}, **more))
+            m = await p.recv()
+            await p.close()
+            return m
+        return h.run(go())
+
+    def test_review_by_link_is_the_same_review_as_by_portal(self):
+        visit = self.free_visit(self.cid)
+        tok = self.issue("review", self.cid, visit)
+        m = self.link("open", tok)
+        self.assertEqual((m["t"], m["kind"], m["done"], m["review"]), ("link_result", "review", False, None), m)
+        self.assertEqual(m["visit"]["date"], self.server_row("visit", visit)["visit_date"])
+        m = self.link("act", tok, stars=6)
+        self.assertEqual((m["t"], m["code"]), ("error", "invalid"), m)
+        self.assertIn("stars", m["msg"])
+        m = self.link("act", tok, stars=4, text="Good, by link", public_ok=True)
+        self.assertEqual((m["t"], m["review"]["stars"], m["review"]["text"], m["done"]),
+                         ("link_result", 4, "Good, by link", True), m)
+        rid = self.q("SELECT id FROM review WHERE visit_id = ?", visit)[0][0]
+        # the portal cannot add a second one for the visit; the link changes the same row
+        _, r = self.create(visit, 1, "again")
+        self.assertEqual((r["status"], r["code"]), ("rejected", "conflict"), r)
+        self.assertIn(rid, r["msg"])
+        m = self.link("act", tok, stars=5, text="Even better")
+        self.assertEqual(m["review"]["stars"], 5, m)
+        self.assertEqual(self.q("SELECT count(*) FROM review WHERE visit_id = ?", visit)[0][0], 1)
+        self.assertEqual(self.server_row("review", rid)["text"], "Even better")
+
+    def test_survey_link_checks_the_range_and_records_the_answer(self):
+        visit = self.free_visit(self.cid)
+        tok = self.issue("survey", self.cid, visit + ":nps")
+        m = self.link("open", tok)
+        self.assertEqual((m["question"], m["min"], m["max"], m["answer"], m["done"]), ("nps", 0, 10, None, False), m)
+        m = self.link("act", tok, score=11)
+        self.assertEqual((m["t"], m["code"]), ("error", "invalid"), m)
+        self.assertIn("score", m["msg"])
+        m = self.link("act", tok, score=9)
+        self.assertEqual((m["answer"], m["done"]), (9, True), m)
+        self.assertEqual(self.q("SELECT kind, score, client_id FROM survey_answer WHERE visit_id = ?", visit),
+                         [("nps", 9, self.cid)])
+        tok = self.issue("survey", self.cid, visit + ":csat")
+        m = self.link("act", tok, score=0)
+        self.assertEqual((m["t"], m["code"]), ("error", "invalid"), m)
+        self.assertIn("from 1 to 5", m["msg"])
+
 
 def today(days=0):
     return time.strftime("%Y-%m-%d", time.gmtime(time.time() + days * 86400))
