@@ -424,6 +424,19 @@ int feedback_erase_client(kt_store *st, const char *client, int *n)
 	return KT_OK;
 }
 
+int feedback_merge_clients(kt_store *st, const char *keep, const char *dup)
+{
+	sqlite3_stmt *q = store_prepare(st, "UPDATE survey_answer SET client_id = ?1 WHERE client_id = ?2");
+	int rc;
+	if (!q)
+		return KT_EIO;
+	sqlite3_bind_text(q, 1, keep, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, dup, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
+	store_finish(st, q);
+	return rc;
+}
+
 int feedback_export_answers(kt_store *st, const char *client, char **json)
 {
 	sqlite3_stmt *q = store_prepare(st, "SELECT kind, score, created_at, location_id, visit_id FROM survey_answer "

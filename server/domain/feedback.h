@@ -89,6 +89,10 @@ void feedback_survey_range(const char *kind, int *lo, int *hi);
  * survey answers lose their client and visit. *n: the rows kept so. */
 int feedback_erase_client(kt_store *st, const char *client, int *n) KT_MUST_CHECK;
 
+/* Two cards of one person become one (clients.c): dup's survey answers
+ * become keep's, in the caller's transaction (reviews move as rows). */
+int feedback_merge_clients(kt_store *st, const char *keep, const char *dup) KT_MUST_CHECK;
+
 /* The client's survey answers as a JSON array text (owned; for the
  * export): kind, score, created_at, location_id, visit_id. */
 int feedback_export_answers(kt_store *st, const char *client, char **json) KT_MUST_CHECK;

@@ -490,6 +490,25 @@ class ExportErasureTest(FeedbackBase):
         self.assertEqual((tot(after)["reviews"], tot(after)["stars"], tot(after)["csat_answers"]),
                          (tot(before)["reviews"], tot(before)["stars"], tot(before)["csat_answers"]))
 
+    def test_merged_cards_keep_the_duplicates_review(self):
+        keep = self.cid
+        dup = h.created_id(self.server.admin("client", "create", "--name", "Ana Dvojnik", "--location", A))
+        visit = self.free_visit(dup)
+        url = self.server.admin("link", "issue", "--kind", "review", "--client", dup, "--target", visit)
+
+        async def act():
+            p = await h.Peer(self.server).connect()
+            await p.hello()
+            await p.send({"t": "link", "op": "act", "token": url.rsplit("/", 1)[1], "stars": 3, "text": "Twice"})
+            m = await p.recv()
+            await p.close()
+            return m
+        self.assertEqual(h.run(act())["t"], "link_result")
+        rid = self.q("SELECT id FROM review WHERE visit_id = ?", visit)[0][0]
+        self.server.admin("client", "merge", keep, dup)
+        row = self.server_row("review", rid)
+        self.assertEqual((row["client_id"], row["text"]), (keep, "Twice"))
+
 
 if __name__ == "__main__":
     h.main()
