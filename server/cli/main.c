@@ -16,6 +16,7 @@
 #include "db/keyring.h"
 #include "cli/init_demo.h"
 #include "domain/erasure.h"
+#include "domain/link_actions.h"
 #include "domain/resolve.h"
 #ifdef KT_TEST_SHIMS
 #include "testing/faultvfs.h"
@@ -465,6 +466,12 @@ int main(int argc, char **argv)
 				break; /* an unknown command stays an error */
 			return 0;
 		}
+	/* the kinds of one-purpose links this server answers (link_actions.h);
+	 * other modules add theirs here, before anything serves */
+	if (link_actions_register_builtin()) {
+		fprintf(stderr, "kartoteka-server: cannot install the link kinds\n");
+		return 1;
+	}
 	if (!strcmp(cmd, "init"))
 		return cmd_init(argc - 2, argv + 2);
 	if (!strcmp(cmd, "setup") || !strcmp(cmd, "admin")) {

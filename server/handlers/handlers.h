@@ -25,4 +25,11 @@ int handle_portal_set_password(kt_session *s, const unsigned char *buf, size_t l
 int handle_portal_confirm_email(kt_session *s, const unsigned char *buf, size_t len);
 int handle_change_password(kt_session *s, const unsigned char *buf, size_t len);
 
+/* one-purpose links (handle_link.c): the message `link` before sign-in,
+ * and the RFC 8058 one-click unsubscribe POST (web.c) from client address
+ * addr: KT_OK, KT_ETOKEN_INVALID (also a link of another kind),
+ * KT_ETOKEN_EXPIRED, KT_ERATE_LIMITED (*retry_ms), or another error. */
+int handle_link(kt_session *s, const unsigned char *buf, size_t len);
+int link_one_click(kt_server *srv, const char *addr, const char *token, int64_t *retry_ms);
+
 #endif
