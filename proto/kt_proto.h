@@ -331,6 +331,17 @@ typedef struct kt_portal_result {
 void proto_portal_result_encode(kt_mpw *w, const kt_portal_result *m);
 int proto_portal_result_decode(const void *buf, size_t len, kt_portal_result *m) KT_MUST_CHECK;
 
+/* manage ops of reviews and statistics (PROTOCOL-feedback.md): the keys
+ * besides op and id of {t: "manage", op: "stats" | "review_reply" |
+ * "review_set" | "reviews", ...}. Strings s == NULL when absent; reply nil
+ * is reply_nil (remove the reply); highlighted, hidden -1 when absent. */
+typedef struct kt_manage_feedback {
+	kt_str op, id, from, to, group, by, location, reply;
+	bool reply_nil;
+	int highlighted, hidden;
+	int64_t limit; /* 0 when absent */
+} kt_manage_feedback;
+int proto_manage_feedback_decode(const void *buf, size_t len, kt_manage_feedback *m) KT_MUST_CHECK;
 /* ---- one-purpose links in messages (PROTOCOL-links.md) ---- */
 
 /* link {t, op, token, granted?, stars?, text?, score?, public_ok?}: before

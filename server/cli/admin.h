@@ -59,6 +59,7 @@ int admin_location(kt_store *st, int argc, char **argv);
 int admin_org(kt_store *st, int argc, char **argv); /* org privacy-notice (admin_org.c) */
 int admin_staff_more(kt_store *st, int argc, char **argv);
 int admin_client_more(kt_store *st, int argc, char **argv);
+int admin_review(kt_store *st, int argc, char **argv); /* review list|reply|hide|highlight (admin_review.c) */
 /* link issue: a one-purpose link's URL (admin_link.c). */
 int admin_link(kt_store *st, int argc, char **argv);
 

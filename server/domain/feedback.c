@@ -8,6 +8,7 @@
 #include <time.h>
 #include <jansson.h>
 #include "kt_mp.h"
+#include "kt_time.h"
 #include "domain/feedback.h"
 
 static const char *fval(const kt_field *f, int n, const char *name, bool *has)
@@ -258,6 +259,7 @@ int feedback_review_view(kt_store *st, const char *org, const char *client, cons
 	snprintf(out->visit_date, sizeof out->visit_date, "%s", rval(&v, "visit_date") ? rval(&v, "visit_date") : "");
 	snprintf(out->specialist, sizeof out->specialist, "%s",
 		 rval(&v, "specialist_name") ? rval(&v, "specialist_name") : "");
+	snprintf(out->location, sizeof out->location, "%s", v.locs);
 	out->services = strdup(rval(&v, "service_names") ? rval(&v, "service_names") : "[]");
 	kt_row_free(&v);
 	if ((rc = review_of_visit(st, visit_id, out->id)) || !out->id[0])
@@ -423,6 +425,19 @@ int feedback_erase_client(kt_store *st, const char *client, int *n)
 	return KT_OK;
 }
 
+int feedback_merge_clients(kt_store *st, const char *keep, const char *dup)
+{
+	sqlite3_stmt *q = store_prepare(st, "UPDATE survey_answer SET client_id = ?1 WHERE client_id = ?2");
+	int rc;
+	if (!q)
+		return KT_EIO;
+	sqlite3_bind_text(q, 1, keep, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, dup, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
+	store_finish(st, q);
+	return rc;
+}
+
 int feedback_export_answers(kt_store *st, const char *client, char **json)
 {
 	sqlite3_stmt *q = store_prepare(st, "SELECT kind, score, created_at, location_id, visit_id FROM survey_answer "
@@ -484,7 +499,7 @@ void feedback_public_name(const char *full, char *out, size_t cap)
 	snprintf(out, cap, "%.*s %.*s.", (int)fn, first, (int)il, last);
 }
 
-static json_t *feed_review(kt_store *st, const char *id)
+static json_t *feed_review(kt_store *st, const char *id, const char *zone)
 {
 	kt_row r, c;
 	char name[160] = "", date[16] = "";
@@ -495,7 +510,9 @@ static json_t *feed_review(kt_store *st, const char *id)
 		feedback_public_name(rval(&c, "name"), name, sizeof name);
 		kt_row_free(&c);
 	}
-	date_of(row_int(&r, "created_at"), date, sizeof date);
+	/* the day it was written at the branch */
+	if (!zone || kt_date_format(zone, row_int(&r, "created_at"), date, sizeof date))
+		date_of(row_int(&r, "created_at"), date, sizeof date);
 	o = json_pack("{s:i, s:o, s:o, s:s, s:o, s:b}", "stars", (int)row_int(&r, "stars"), "text",
 		      rval(&r, "text") ? json_string(rval(&r, "text")) : json_null(), "reply",
 		      rval(&r, "reply") ? json_string(rval(&r, "reply")) : json_null(), "date", date, "name",
@@ -509,6 +526,7 @@ int feedback_public_json(kt_store *st, const char *location_id, char **json)
 	sqlite3_stmt *q;
 	kt_row loc;
 	json_t *doc = NULL, *arr = NULL;
+	char zone[64];
 	int rc, count = 0;
 	double avg = 0;
 
@@ -517,6 +535,7 @@ int feedback_public_json(kt_store *st, const char *location_id, char **json)
 		return KT_ENOT_FOUND;
 	if ((rc = store_row_load(st, kt_table_find("location", 8), location_id, &loc)))
 		return rc;
+	snprintf(zone, sizeof zone, "%s", rval(&loc, "time_zone") ? rval(&loc, "time_zone") : "UTC");
 	if (row_int(&loc, "closed_at")) {
 		kt_row_free(&loc);
 		return KT_ENOT_FOUND;
@@ -554,7 +573,7 @@ int feedback_public_json(kt_store *st, const char *location_id, char **json)
 		snprintf(ids[nid++], KT_UUID_LEN + 1, "%s", (const char *)sqlite3_column_text(q, 0));
 	store_finish(st, q);
 	for (int i = 0; i < nid; i++) {
-		json_t *o = feed_review(st, ids[i]);
+		json_t *o = feed_review(st, ids[i], zone);
 		if (o)
 			json_array_append_new(arr, o);
 	}

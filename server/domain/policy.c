@@ -520,6 +520,10 @@ static const struct {
 	 "by name, phone or e-mail; names and ids of cards they may see"},
 	{KT_ACT_SET_PRIVACY_NOTICE, "manage set_privacy_notice", {ORG, NO, NO, NO, NO},
 	 "the organisation's privacy notice, which clients read"},
+	{KT_ACT_SEE_STATS, "manage stats (ratings, CSAT, NPS, CES)", {ORG, WITHIN, NO, NO, NO},
+	 "within: the figures of their locations"},
+	{KT_ACT_ANSWER_REVIEW, "manage reviews, review_reply, review_set", {ORG, WITHIN, NO, NO, NO},
+	 "within: reviews of visits at their locations (devices: push update of reply, highlighted, hidden)"},
 };
 #undef NO
 #undef ORG

@@ -14,6 +14,9 @@ int handle_push(kt_session *s, const unsigned char *buf, size_t len);
 int handle_audit_query(kt_session *s, const unsigned char *buf, size_t len);
 int handle_logout(kt_session *s, const unsigned char *buf, size_t len);
 int handle_manage(kt_session *s, const unsigned char *buf, size_t len);
+/* The manage ops of reviews and statistics (handle_feedback.c): true when
+ * op is one of them (answered), false to leave the message to others. */
+bool handle_feedback_manage(kt_session *s, const unsigned char *buf, size_t len, const kt_str *op);
 int handle_privacy(kt_session *s, const unsigned char *buf, size_t len); /* handle_privacy.c */
 
 int portal_start(kt_server *srv); /* the password worker and the mail worker */

@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "domain/feedback.h"
 #include "handlers/handlers.h"
 #include "net/client_addr.h"
 #include "net/web.h"
@@ -332,6 +333,38 @@ static bool header_has(struct lws *wsi, enum lws_token_indexes tok, const char *
 	return false;
 }
 
+/* GET /api/reviews/LOCATION_ID: a branch's shown reviews as JSON for the
+ * salon's own website (feedback.c builds it: first name and initial only
+ * with the client's consent, no ids). Any origin may read it; caches may
+ * keep it a minute. An index lookup and at most FEEDBACK_FEED_MAX rows. */
+static int answer_reviews(kt_server *srv, struct lws *wsi, kt_web_out *out, const char *id, bool head)
+{
+	char *json = NULL;
+	int rc = feedback_public_json(srv->st, id, &json);
+	if (rc == KT_ENOT_FOUND)
+		return answer_status(srv, wsi, HTTP_STATUS_NOT_FOUND, "no such location\n");
+	if (rc)
+		return answer_status(srv, wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "try again\n");
+	size_t len = strlen(json);
+	unsigned char buf[LWS_PRE + 2048], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+	if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "application/json; charset=utf-8", len, &p, end) ||
+	    security_headers(srv, wsi, &p, end) || add_header(wsi, "access-control-allow-origin:", "*", &p, end) ||
+	    add_header(wsi, "cache-control:", "max-age=60", &p, end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end)) {
+		free(json);
+		return -1;
+	}
+	if (head || len == 0) {
+		free(json);
+		return lws_http_transaction_completed(wsi) ? -1 : 0;
+	}
+	out->owned = (unsigned char *)json;
+	out->body = out->owned;
+	out->len = len;
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
 /* ---- POST /l/TOKEN: RFC 8058 one-click unsubscribe ---- */
 
 /* The request is taken when it names a link and says how long its body is
@@ -445,6 +478,8 @@ int web_http(kt_server *srv, struct lws *wsi, kt_web_out *out, const char *path)
 		return answer_status(srv, wsi, HTTP_STATUS_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
 	if (!path || !path_ok(path))
 		return answer_status(srv, wsi, HTTP_STATUS_NOT_FOUND, "not found\n");
+	if (!strncmp(path, "/api/reviews/", 13))
+		return answer_reviews(srv, wsi, out, path + 13, head);
 
 	const char *file = is_app_route(path) ? "/index.html" : path;
 	const char *type = type_of(file);
