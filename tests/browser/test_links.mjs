@@ -126,3 +126,25 @@ test('an unknown link, an expired link, and no network each say so', async () =>
     assert.equal(statusOf(appt), 'booked', 'opening does not confirm');
   });
 });
+
+test('a survey: NPS as 0-10, one tap is the answer, and the link then says thank you', async () => {
+  const token = issueLink(salon, 'survey', `${salon.ids.evaVisit}:nps`);
+  const answers = () => db.rowsOf(`select score, client_id from survey_answer where visit_id=${db.quote(salon.ids.evaVisit)} and kind='nps'`);
+  await h.withBrowser({}, async ({ page }) => {
+    await page.goto(`${srv.origin}/l/${token}`);
+    await stage(page, 'survey', 'ask');
+    await page.locator('select#lang').selectOption('en');
+    assert.match(await page.locator('h1').innerText(), /How likely are you to recommend .+ to a friend\?/);
+    assert.equal(await page.locator('[data-testid^=score-]').count(), 11, '0 to 10');
+    const box = await page.locator('[data-testid=score-0]').boundingBox();
+    assert.ok(box.width >= 44 && box.height >= 44, `touch target ${box.width}x${box.height}`);
+    await h.shot(page, 'link-survey'); // 360x740
+    await page.locator('[data-testid=score-9]').click();
+    await stage(page, 'survey', 'acted');
+    assert.equal(await page.locator('[data-testid=link-score]').innerText(), 'Your answer: 9');
+    const rows = await h.until(() => { const r = answers(); return r.length && r; }, 'the answer in the database');
+    assert.deepEqual(rows, [{ score: 9, client_id: salon.ids.eva }]);
+    await page.reload();
+    await stage(page, 'survey', 'done');
+  });
+});
