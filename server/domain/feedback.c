@@ -213,6 +213,9 @@ int feedback_review_save(kt_store *st, const char *org, const char *client, cons
 	f[n++] = (kt_field){"public_ok", public_ok ? "1" : "0"};
 	if (stars < 1 || stars > 5)
 		return kt_fail(msg, cap, KT_EINVALID, "stars must be a whole number from 1 to 5");
+	if ((rc = own_visit(st, org, client, visit_id, &row, msg, cap)))
+		return rc;
+	kt_row_free(&row);
 	if ((rc = review_of_visit(st, visit_id, id)))
 		return rc;
 	if (id[0]) { /* the review of this visit: changed, while it may be */
