@@ -514,17 +514,33 @@ static bool moves_slot(const mut_run *r)
 	return false;
 }
 
-/* Does the write touch what the booking rules look at? */
+static bool status_active(const char *s)
+{
+	return s && (!strcmp(s, "booked") || !strcmp(s, "confirmed"));
+}
+
+/* Does the write touch what the booking rules look at? A status change
+ * counts only when it brings a cancelled, no-show or done appointment
+ * back into the calendar: confirming one that was booked anyway (an
+ * override) must not refuse it for the overlap it was booked with. */
 static bool touches_booking(const mut_run *r)
 {
 	static const char *const cols[] = {"location_id", "specialist_id", "client_id", "start_at",
-					   "duration_min", "status", "services"};
+					   "duration_min", "services"};
 	if (r->create)
 		return true;
-	for (int i = 0; i < r->apply.n; i++)
+	for (int i = 0; i < r->apply.n; i++) {
+		if (!strcmp(r->apply.name[i], "status")) {
+			int c = r->have_row ? kt_col_index(r->row.t, "status") : -1;
+			const char *was = c >= 0 && !r->row.v[c].null ? r->row.v[c].s : NULL;
+			if (status_active(r->apply.text[i]) && !status_active(was))
+				return true;
+			continue;
+		}
 		for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++)
 			if (!strcmp(r->apply.name[i], cols[k]))
 				return true;
+	}
 	return false;
 }
 
