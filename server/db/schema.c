@@ -505,8 +505,7 @@ const char *const kt_migrations[] = {
 	" token_hash BLOB PRIMARY KEY, kind TEXT NOT NULL, org_id TEXT NOT NULL, client_id TEXT,"
 	" target_id TEXT, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, used_at INTEGER);"
 	"CREATE INDEX link_token_client ON link_token(client_id);",
-	/* 24 (feedback; the lead numbers it 25 after the planner's client
-	 * language): reviews and survey answers (domain/feedback.c).
+	/* 24: reviews and survey answers (domain/feedback.c).
 	 * review: a client's rating of one of their visits, once per visit
 	 * (unique visit_id), synced like a visit (its branch's staff, the
 	 * client). text and reply are sealed with the client's key. The
@@ -545,6 +544,28 @@ const char *const kt_migrations[] = {
 	" org_id TEXT NOT NULL, location_id TEXT NOT NULL, specialist_id TEXT, services TEXT NOT NULL DEFAULT '',"
 	" stars INTEGER NOT NULL CHECK(stars BETWEEN 1 AND 5), created_at INTEGER NOT NULL);"
 	"CREATE INDEX review_anon_loc ON review_anon(org_id, location_id, created_at);",
+	/* 25: a consent given or withdrawn through a link in a message (an
+	 * unsubscribe or re-consent link, by e-mail or SMS) has source 'link';
+	 * 'email_link' stays for entries the operator records from a mailed
+	 * answer. The table is copied as in 16. */
+	"CREATE TABLE consent_25("
+	" id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organisation(id),"
+	" client_id TEXT NOT NULL REFERENCES client(id),"
+	" purpose TEXT NOT NULL CHECK(purpose IN ('marketing_email','marketing_sms','birthday_greetings',"
+	"'review_requests','photo_use','health_data')),"
+	" granted INTEGER NOT NULL CHECK(granted IN (0, 1)), at INTEGER NOT NULL,"
+	" source TEXT NOT NULL CHECK(source IN ('in_salon','portal','email_link','import','link')),"
+	" text_version TEXT NOT NULL, recorded_by TEXT,"
+	" recorded_kind TEXT NOT NULL CHECK(recorded_kind IN ('staff','client','operator')),"
+	" version INTEGER NOT NULL DEFAULT 1, updated_at INTEGER NOT NULL);"
+	"INSERT INTO consent_25(id, org_id, client_id, purpose, granted, at, source, text_version, recorded_by,"
+	" recorded_kind, version, updated_at) SELECT id, org_id, client_id, purpose, granted, at, source,"
+	" text_version, recorded_by, recorded_kind, version, updated_at FROM consent;"
+	"DROP TABLE consent;"
+	"ALTER TABLE consent_25 RENAME TO consent;"
+	"CREATE INDEX consent_client ON consent(client_id, purpose, at);"
+	"CREATE TRIGGER consent_no_update BEFORE UPDATE ON consent BEGIN"
+	" SELECT RAISE(ABORT, 'consent history is append-only'); END;",
 };
 
 const int kt_migration_count = sizeof kt_migrations / sizeof kt_migrations[0];

@@ -394,7 +394,7 @@ static int confirm_act(const kt_link_ctx *c, const kt_link_args *args, kt_link_o
 	return rc;
 }
 
-/* ---- unsubscribe and reconsent: consent entries with source email_link ---- */
+/* ---- unsubscribe and reconsent: consent entries with source link ---- */
 
 /* The purposes a message may be unsubscribed from or asked again for. */
 static bool link_purpose(const char *p)

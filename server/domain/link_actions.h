@@ -21,10 +21,9 @@
 /* The consent text a link's page shows (clients/web/views/link.js): the
  * text_version of the grants and withdrawals links record. */
 #define KT_LINK_CONSENT_TEXT_VERSION "link-1"
-/* The consent source of entries made through a link. The consent table's
- * CHECK (schema 16) knows 'email_link' for "through a link in a message";
- * see docs/arch-links.md. */
-#define KT_LINK_CONSENT_SOURCE "email_link"
+/* The consent source of entries made through a link in a message (an
+ * e-mail or an SMS): the proof says the person answered the link. */
+#define KT_LINK_CONSENT_SOURCE "link"
 
 /* What a kind's callbacks get (all borrowed, valid during the call). */
 typedef struct kt_link_ctx {

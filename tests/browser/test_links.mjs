@@ -1,7 +1,7 @@
 // The page of a message's one-purpose link (/l/TOKEN, clients/web/views/link.js) on a
 // phone, against the real server: "I'll be there" confirms the appointment in the
 // server's database and a second visit says so; unsubscribe records a withdrawal with
-// source email_link in the consent ledger; an unknown, an expired link and no network
+// source link in the consent ledger; an unknown, an expired link and no network
 // each get their own page. Nothing signs in: no token, no local copy on the device.
 // The links are the server's (`admin link issue`, the planner's links_issue).
 import { test, before, after } from 'node:test';
@@ -77,7 +77,7 @@ test('confirm: a cancelled appointment cannot be confirmed', async () => {
   });
 });
 
-test('unsubscribe: one tap withdraws the consent, with source email_link', async () => {
+test('unsubscribe: one tap withdraws the consent, with source link', async () => {
   salon.admin('consent', salon.ids.eva, 'marketing_email', 'grant', '--text-version', 'salon-1', '--source', 'in_salon');
   const token = issueLink(salon, 'unsubscribe', 'marketing_email');
   await h.withBrowser({}, async (b) => {
@@ -93,7 +93,7 @@ test('unsubscribe: one tap withdraws the consent, with source email_link', async
       const e = salon.consents().history.filter((x) => x.purpose === 'marketing_email').pop();
       return e && e.granted !== 'granted' && e;
     }, 'the withdrawal in the ledger');
-    assert.equal(last.source, 'email_link');
+    assert.equal(last.source, 'link');
     assert.equal(last.recorded_kind, 'client');
     await page.reload();
     await stage(page, 'unsubscribe', 'done');

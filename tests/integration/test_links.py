@@ -195,9 +195,9 @@ class LinksTest(LinkPeers, h.DemoServerTest):
         self.assertNothingPersonal(opened)
         self.assertEqual((acted["done"], again["done"]), (True, True))
         rows = self.consents(client, "marketing_email")
-        self.assertEqual(rows[-1], (0, "email_link", "client", client, "link-1"), "the ledger names the link")
-        self.assertEqual(sum(1 for r in rows if r[1] == "email_link"), 1, "a second tap records nothing")
-        self.assertEqual((put["f"]["granted"], put["f"]["source"]), (False, "email_link"))
+        self.assertEqual(rows[-1], (0, "link", "client", client, "link-1"), "the ledger names the link")
+        self.assertEqual(sum(1 for r in rows if r[1] == "link"), 1, "a second tap records nothing")
+        self.assertEqual((put["f"]["granted"], put["f"]["source"]), (False, "link"))
         self.assertEqual(self.sql("SELECT state FROM outbox WHERE id = ?1", queued), [("dropped",)])
 
     def test_one_click_post_unsubscribes_and_refuses_anything_else(self):
@@ -226,11 +226,11 @@ class LinksTest(LinkPeers, h.DemoServerTest):
         st, text, hdrs = post(token, b"List-Unsubscribe=One-Click")
         self.assertEqual((st, text), (200, "unsubscribed\n"))
         self.assertIn("default-src 'none'", hdrs["content-security-policy"])
-        self.assertEqual(self.consents(client, "marketing_sms")[-1][:3], (0, "email_link", "client"))
+        self.assertEqual(self.consents(client, "marketing_sms")[-1][:3], (0, "link", "client"))
         multipart = (b"--b1\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n"
                      b"--b1--\r\n")
         self.assertEqual(post(token, multipart, "multipart/form-data; boundary=b1")[0], 200)
-        self.assertEqual(sum(1 for r in self.consents(client, "marketing_sms") if r[1] == "email_link"), 1)
+        self.assertEqual(sum(1 for r in self.consents(client, "marketing_sms") if r[1] == "link"), 1)
         self.assertEqual(post("A" * 22, b"List-Unsubscribe=One-Click")[0], 404)
         # a confirm link is not an unsubscribe link
         (appt, c2), = self.future_booked(offset=3)
@@ -255,11 +255,11 @@ class LinksTest(LinkPeers, h.DemoServerTest):
         self.assertRefused(missing, "invalid", "granted")
         self.assertRefused(wrong, "malformed", "granted")
         self.assertEqual((yes["state"], yes["done"], again["done"]), ("granted", True, True))
-        rows = [r for r in self.consents(client, "birthday_greetings") if r[1] == "email_link"]
-        self.assertEqual(rows, [(1, "email_link", "client", client, "link-1")], "the same answer twice: one entry")
+        rows = [r for r in self.consents(client, "birthday_greetings") if r[1] == "link"]
+        self.assertEqual(rows, [(1, "link", "client", client, "link-1")], "the same answer twice: one entry")
         m = self.link("act", token, granted=False)
         self.assertEqual(m["state"], "withdrawn")
-        self.assertEqual(self.consents(client, "birthday_greetings")[-1][:2], (0, "email_link"))
+        self.assertEqual(self.consents(client, "birthday_greetings")[-1][:2], (0, "link"))
 
     def test_bad_input_is_refused_with_its_code_and_field(self):
         token = self.issue("unsubscribe", self.sql("SELECT id FROM client ORDER BY id LIMIT 1")[0][0],
