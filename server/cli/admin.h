@@ -61,5 +61,6 @@ int admin_staff_more(kt_store *st, int argc, char **argv);
 int admin_client_more(kt_store *st, int argc, char **argv);
 /* message settings|template|list|counts|unconfirmed|campaign|daily (admin_message.c) */
 int admin_message(kt_store *st, int argc, char **argv);
+void admin_message_usage(FILE *f);
 
 #endif

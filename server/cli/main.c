@@ -455,7 +455,9 @@ int main(int argc, char **argv)
 	 * on stdout, exit 0, nothing opened or created */
 	for (int i = 2; i < argc; i++)
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			if (!strcmp(cmd, "admin"))
+			if (!strcmp(cmd, "admin") && i > 4 && !strcmp(argv[4], "message"))
+				admin_message_usage(stdout); /* admin --db F message ... --help */
+			else if (!strcmp(cmd, "admin"))
 				admin_usage_print(stdout);
 			else if (!strcmp(cmd, "privacy"))
 				privacy_usage(stdout);
