@@ -615,7 +615,7 @@ int admin_main(const char *db_path, int argc, char **argv)
 	    strcmp(argv[0], "device") && strcmp(argv[0], "staff") && strcmp(argv[0], "consent") &&
 	    strcmp(argv[0], "hours") && strcmp(argv[0], "closed") && strcmp(argv[0], "service") &&
 	    strcmp(argv[0], "location") && strcmp(argv[0], "org") && strcmp(argv[0], "review") &&
-	    strcmp(argv[0], "link"))
+	    strcmp(argv[0], "link") && strcmp(argv[0], "message"))
 		return admin_usage_error("unknown subcommand '%.40s'", argv[0]);
 	if (!db_path)
 		return admin_usage_error("--db FILE is required");
@@ -658,6 +658,8 @@ int admin_main(const char *db_path, int argc, char **argv)
 		rc = admin_review(st, argc - 1, argv + 1);
 	else if (!strcmp(argv[0], "link"))
 		rc = admin_link(st, argc - 1, argv + 1);
+	else if (!strcmp(argv[0], "message"))
+		rc = admin_message(st, argc - 1, argv + 1);
 	else
 		rc = admin_list(st, argc - 1, argv + 1);
 	store_close(st);

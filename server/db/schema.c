@@ -566,6 +566,11 @@ const char *const kt_migrations[] = {
 	"CREATE INDEX consent_client ON consent(client_id, purpose, at);"
 	"CREATE TRIGGER consent_no_update BEFORE UPDATE ON consent BEGIN"
 	" SELECT RAISE(ABORT, 'consent history is append-only'); END;",
+	/* 26: the language a client reads messages in (ISO 639: sl, de, pl,
+	 * fi or en; NULL = the organisation's). Not sealed: a language says
+	 * nothing about the person that the salon's country does not, and the
+	 * planner reads it for every message it writes. */
+	"ALTER TABLE client ADD COLUMN language TEXT;",
 };
 
 const int kt_migration_count = sizeof kt_migrations / sizeof kt_migrations[0];

@@ -145,7 +145,7 @@ static bool lang_known(const char *l)
 void link_client_lang(kt_store *st, const char *org, const char *client, char lang[8])
 {
 	const kt_table *ct = kt_table_find("client", 6);
-	int li = ct ? kt_col_index(ct, "language") : -1; /* schema 24 (client.language), when there */
+	int li = ct ? kt_col_index(ct, "language") : -1; /* schema 26 (client.language), when there */
 	kt_row row = {0};
 	snprintf(lang, 8, "en");
 	if (li >= 0 && client && *client && store_row_load(st, ct, client, &row) == KT_OK) {
