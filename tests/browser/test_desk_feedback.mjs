@@ -1,0 +1,195 @@
+// Messages and feedback on the salon's tablets (clients/web/views/desk/reviews.js,
+// stats.js, unconfirmed.js, card_messages.js) in Chromium against the real server:
+// a client's review reaches the owner's tablet, the owner replies offline and then
+// online (the reply lands on the server, named, and the client's portal gets it),
+// hides it (gone from the public feed); the statistics shown are the CLI's; reception's
+// call list for tomorrow has the booked appointment and not the confirmed one, and a
+// confirmation from it lands; the card lists the booking confirmation the salon sent.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as h from './harness.mjs';
+import { devices, signInDesk, database, TABLET } from './desk.mjs';
+
+const REVIEW_TEXT = 'Nina did a wonderful blow-dry, thank you!';
+const REPLY = 'Thank you, Eva: see you in spring!';
+const PHONE = { width: 390, height: 844 };
+
+let salon, srv, db, centerId, tomorrow, booked, confirmed;
+const ymdIn = (ms) => new Intl.DateTimeFormat('en-CA', { timeZone: h.ZONE, year: 'numeric', month: '2-digit', day: '2-digit' }).format(ms);
+
+before(async () => {
+  salon = new h.Salon().populate();
+  db = database(salon.db);
+  centerId = db.rowsOf(`select id from location where name = ${db.quote(h.CENTER)}`)[0].id;
+  // tomorrow on the branch's clock: one booked appointment (Marko's) and one confirmed (Eva's)
+  tomorrow = ymdIn(Date.now() + 24 * 3600000);
+  const any = ['--override', 'opening_hours,closed_day,working_hours,time_off', '--reason', 'test'];
+  booked = h.createdId(salon.admin('appointment', 'create', '--location', h.CENTER, '--client', h.MARKO.name,
+    '--specialist', 'Nina', '--start', `${tomorrow} 10:00`, '--services', 'Blow-dry', ...any));
+  confirmed = h.createdId(salon.admin('appointment', 'create', '--location', h.CENTER, '--client', h.EVA.name,
+    '--specialist', 'Nina', '--start', `${tomorrow} 11:00`, '--services', 'Blow-dry', '--status', 'confirmed', ...any));
+  srv = await h.Server.start(salon);
+  salon.addVisit(srv); // Eva's visit of 2025-03-04, the one she rates
+  await h.givePassword(salon, srv);
+});
+after(async () => { await srv?.stop(); salon?.cleanup(); });
+
+const review = () => db.rowsOf(`select id, stars, hidden, highlighted, reply_by, reply_name, replied_at from review where visit_id = ${db.quote(salon.ids.evaVisit)}`)[0];
+const readme = (png, name) => {
+  if (!process.env.KT_README_SHOT) return; // docs/screenshots/ refreshed on request only
+  mkdirSync(join(h.ROOT, 'docs', 'screenshots'), { recursive: true });
+  copyFileSync(png, join(h.ROOT, 'docs', 'screenshots', name));
+};
+
+test('a review reaches the tablet; the owner replies offline, then online; the client reads it; hidden from the feed', async () => {
+  const owner = salon.account('owner');
+  await devices(2, async ([tablet, phone]) => {
+    // Eva rates her visit in the portal (a push `create` of tbl review, as the portal does)
+    await h.signIn(phone.page, srv.origin);
+    const res = await phone.page.evaluate(async (visit) => {
+      const { uuidv7, nextMid } = await import('/proto.js');
+      return window.kt.proto.push([{ mid: nextMid(), tbl: 'review', id: uuidv7(), op: 'create', base: 0,
+        f: { visit_id: visit, stars: 5, text: 'Nina did a wonderful blow-dry, thank you!', public_ok: true } }]);
+    }, salon.ids.evaVisit);
+    assert.equal(res[0]?.status, 'applied', JSON.stringify(res));
+    const id = review().id;
+
+    await signInDesk(tablet.page, srv.origin, owner);
+    await tablet.page.locator('[data-testid=nav-reviews]').click();
+    const card = tablet.page.locator(`[data-testid=fb-review][data-id="${id}"]`);
+    await card.waitFor();
+    const text = await card.innerText();
+    assert.ok(text.includes(REVIEW_TEXT), text);
+    assert.ok(text.includes(h.EVA.name), `the client's name: ${text}`);
+    assert.ok(text.includes('Nina'), `the specialist: ${text}`);
+    assert.ok(text.includes('4 March 2025'), `the visit's date: ${text}`);
+    assert.equal(await card.getAttribute('data-stars'), '5');
+    assert.ok(!/[0-9a-f]{8}-[0-9a-f]{4}-/.test(await tablet.page.locator('[data-testid=fb-reviews]').innerText()), 'no ids on screen');
+
+    // offline: the reply waits on the tablet, the server has none
+    await tablet.context.setOffline(true);
+    await tablet.page.locator('[data-testid=syncbar] [data-testid=offline]').waitFor();
+    await card.locator('[data-testid=fb-reply-open]').click();
+    await card.locator('[data-testid=fb-reply-text]').fill(REPLY);
+    await card.locator('[data-testid=fb-reply-save]').click();
+    await card.locator('[data-testid=fb-reply-waiting]').waitFor();
+    assert.equal(await card.locator('[data-testid=fb-reply-shown]').innerText(), REPLY);
+    await tablet.page.waitForFunction(() => document.querySelector('[data-testid=queued]')?.dataset.n === '1');
+    assert.equal(review().replied_at, null, 'nothing on the server while offline');
+
+    // online: it lands, named after the owner; Eva's portal gets it
+    await tablet.context.setOffline(false);
+    await tablet.page.waitForFunction(() => document.querySelector('[data-testid=queued]')?.dataset.n === '0');
+    const landed = await h.until(() => { const r = review(); return r.replied_at ? r : null; }, 'the reply on the server');
+    assert.equal(landed.reply_name, owner.name);
+    await card.locator('[data-testid=fb-reply][data-pending=false]', { hasText: owner.name }).waitFor();
+    const seen = await phone.page.waitForFunction((id) => {
+      const r = window.kt.app.by.review?.get(id);
+      return r?.f.reply ? r.f : null;
+    }, id);
+    const f = await seen.jsonValue();
+    assert.equal(f.reply, REPLY, 'the client reads the reply');
+    assert.equal(f.reply_name, owner.name);
+
+    const png = await h.shot(tablet.page, 'desk-reviews');
+    readme(png, 'desk-reviews.png');
+
+    // hide it: the server has it hidden, the public feed leaves it out
+    await card.locator('[data-testid=fb-hide]').click();
+    await tablet.page.locator(`[data-testid=fb-review][data-id="${id}"][data-hidden=true]`).waitFor();
+    await h.until(() => review().hidden === 1, 'hidden on the server');
+    const feed = await (await fetch(`${srv.origin}/api/reviews/${centerId}`)).json();
+    assert.equal(feed.reviews.length, 0, JSON.stringify(feed));
+    // the filter shows the hidden ones only
+    await tablet.page.locator('[data-testid=fb-filter-show]').selectOption('shown');
+    await tablet.page.locator('[data-testid=fb-empty]').waitFor();
+    await tablet.page.locator('[data-testid=fb-filter-show]').selectOption('hidden');
+    await card.waitFor();
+  }, [TABLET, PHONE]);
+});
+
+// The CLI's figures (kartoteka-server stats --json) for the branch, this month.
+function cliStats(from, to) {
+  return JSON.parse(h.server('stats', '--db', salon.db, '--from', from, '--to', to, '--group', 'month', '--by', 'location', '--json'));
+}
+
+test('the statistics shown are the CLI\'s; offline they say they need a connection', async () => {
+  await devices(1, async ([tablet]) => {
+    await signInDesk(tablet.page, srv.origin, salon.account('owner'));
+    await tablet.page.locator('[data-testid=nav-stats]').click();
+    const view = tablet.page.locator('[data-testid=fb-stats][data-state=ready]');
+    await view.waitFor();
+    const from = await view.getAttribute('data-from'), to = await view.getAttribute('data-to');
+    const cli = cliStats(from, to);
+    const rows = cli.rows || cli.groups || [];
+    const mine = rows.find((r) => (r.key || r.id || r.location_id) === centerId);
+    assert.ok(mine, `the branch in the CLI's answer: ${JSON.stringify(cli)}`);
+    const stat = tablet.page.locator(`[data-testid=fb-stat][data-key="${centerId}"]`);
+    await stat.waitFor();
+    const rating = stat.locator('[data-testid=fb-rating]');
+    assert.equal(Number(await rating.getAttribute('data-n')), Number(mine.reviews.n ?? mine.reviews.count));
+    assert.equal(Number(await rating.getAttribute('data-average')), Number(mine.reviews.average));
+    assert.ok((await rating.innerText()).includes('5.0'), await rating.innerText());
+    const nps = stat.locator('[data-testid=fb-nps]');
+    assert.equal(await nps.getAttribute('data-n'), String(mine.nps?.n ?? 0));
+    await tablet.page.locator('[data-testid=fb-counts]').waitFor();
+    const png = await h.shot(tablet.page, 'desk-stats');
+    readme(png, 'desk-stats.png');
+    await tablet.context.setOffline(true);
+    await tablet.page.locator('[data-testid=syncbar] [data-testid=offline]').waitFor();
+    await tablet.page.locator('[data-testid=fb-week]').click();
+    await tablet.page.locator('[data-testid=fb-stats-offline]').waitFor();
+  });
+});
+
+test('reception calls down tomorrow\'s unconfirmed appointments and confirms one', async () => {
+  await devices(1, async ([tablet]) => {
+    await signInDesk(tablet.page, srv.origin, salon.account('reception', h.CENTER));
+    await tablet.page.locator('[data-testid=nav-calls]').click();
+    const list = tablet.page.locator(`[data-testid=fb-calls][data-day="${tomorrow}"][data-source=server]`);
+    await list.waitFor();
+    const line = list.locator(`[data-testid=fb-call][data-id="${booked}"]`);
+    await line.waitFor();
+    assert.equal(await list.locator(`[data-testid=fb-call][data-id="${confirmed}"]`).count(), 0, 'a confirmed one is not listed');
+    const text = await line.innerText();
+    assert.ok(text.includes(h.MARKO.name) && text.includes('10:00') && text.includes('Nina'), text);
+    assert.equal(await line.locator('[data-testid=fb-call-phone]').getAttribute('href'), `tel:${h.MARKO.phone.replace(/\D/g, '')}`);
+    await line.locator('[data-testid=fb-mark-called]').click();
+    await list.locator(`[data-testid=fb-call][data-id="${booked}"][data-called=true]`).waitFor();
+    await line.locator('[data-testid=fb-mark-confirmed]').click();
+    await list.locator(`[data-testid=fb-call][data-id="${booked}"][data-status=confirmed]`).waitFor();
+    await h.until(() => db.rowsOf(`select status from appointment where id = ${db.quote(booked)}`)[0]?.status === 'confirmed', 'confirmed on the server');
+    await h.shot(tablet.page, 'desk-unconfirmed');
+    // asked again, the server leaves it out
+    await tablet.page.locator('[data-testid=fb-day-next]').click();
+    await tablet.page.locator('[data-testid=fb-day-prev]').click();
+    await tablet.page.locator(`[data-testid=fb-calls][data-day="${tomorrow}"][data-source=server]`).waitFor();
+    await tablet.page.locator('[data-testid=fb-calls-none]').waitFor();
+  });
+});
+
+test('the card lists the booking confirmation the salon sent', async () => {
+  await devices(1, async ([tablet]) => {
+    await signInDesk(tablet.page, srv.origin, salon.account('owner'));
+    // a booking from the tablet: its confirmation is planned when it lands
+    const start = Date.parse(`${tomorrow}T12:30:00Z`);
+    await tablet.page.evaluate(async ([loc, client, start]) => {
+      const d = window.kt.desk;
+      const nina = [...d.by.staff.values()].find((s) => s.f.display_name.startsWith('Nina'));
+      const svc = [...d.by.service.values()].find((s) => s.f.name === 'Blow-dry');
+      await d.edit('appointment', d.newId(), 'create', { location_id: loc, client_id: client, specialist_id: nina.id,
+        start_at: start, duration_min: 30, services: [svc.id] }, { override: { rule: 'opening_hours,closed_day,working_hours', reason: 'test' } });
+    }, [centerId, salon.ids.eva, start]);
+    await tablet.page.waitForFunction(() => document.querySelector('[data-testid=queued]')?.dataset.n === '0');
+    await tablet.page.goto(`${srv.origin}/desk/client?id=${salon.ids.eva}`);
+    const box = tablet.page.locator('[data-testid=card-messages]');
+    const msg = box.locator('[data-testid=card-message][data-kind=confirmation]').first();
+    await msg.waitFor();
+    const text = await msg.innerText();
+    assert.ok(/Booking confirmation/.test(text), text);
+    assert.ok(!/[0-9a-f]{8}-[0-9a-f]{4}-/.test(await box.innerText()), 'no ids');
+    await h.shot(tablet.page, 'desk-card-messages');
+  });
+});
