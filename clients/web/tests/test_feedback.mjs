@@ -69,35 +69,36 @@ test('NPS, trend and periods', () => {
   assert.equal(ms.to - ms.from, 23 * 3600000);
 });
 
-test('a stats row becomes the figures drawn, with the previous period beside it', () => {
-  const answer = {
-    rows: [{ key: 'A', name: 'Center', reviews: { n: 4, average: 4.5, dist: [0, 0, 0, 2, 2] },
-      csat: { n: 5, pct: 80 }, nps: { promoters: 6, passives: 2, detractors: 2 }, ces: { n: 3, average: 4.3 },
-      response_rates: { review: { sent: 10, answered: 4 }, nps: 0.5 } },
-    { key: 'B', name: 'Maribor', reviews: { n: 0 } }],
-    previous: [{ key: 'A', name: 'Center', reviews: { n: 2, average: 4.0, dist: [0, 0, 0, 2, 0] }, nps: { score: 50, promoters: 1, passives: 1, detractors: 0 } }],
-  };
-  const rows = m.statsTable(answer, { from: '2030-03-01' });
-  assert.deepEqual(rows.map((r) => r.name), ['Center', 'Maribor']);
-  const a = rows[0];
+test('a stats answer becomes the figures drawn, with the previous period beside it', () => {
+  const figs = (o) => ({ stars: [0, 0, 0, 0, 0], reviews: 0, rating_avg: null, csat_answers: 0, csat_pct: null,
+    nps: { answers: 0, promoters: 0, passives: 0, detractors: 0, score: null }, ces_answers: 0, ces_avg: null,
+    review_requests: 0, surveys_sent: 0, review_rate: null, survey_answers: 0, survey_rate: null, ...o });
+  const center = figs({ stars: [0, 0, 0, 2, 2], reviews: 4, rating_avg: 4.5, csat_answers: 5, csat_pct: 80,
+    nps: { answers: 10, promoters: 6, passives: 2, detractors: 2, score: 40 }, ces_answers: 3, ces_avg: 4.3,
+    review_requests: 10, review_rate: 40, surveys_sent: 8, survey_answers: 6, survey_rate: 75 });
+  const answer = { from: '2030-03-01', to: '2030-03-31', lines: [
+    { key: 'B', name: 'Maribor', period: '2030-03-01', figures: figs({}), previous: figs({}) },
+    { key: 'B', name: 'Maribor', period: 'total', figures: figs({}), previous: figs({}) },
+    { key: 'A', name: 'Center', period: 'total', figures: figs({ reviews: 99 }), previous: figs({}) },
+    { key: 'A', name: 'Center', period: '2030-03-01', figures: center, previous: figs({ stars: [0, 0, 0, 2, 0], reviews: 2, rating_avg: 4 }) },
+    { key: 'C', name: 'Aaa only a total', period: 'total', figures: figs({ reviews: 1 }), previous: null },
+  ] };
+  const rows = m.statsTable(answer, '2030-03-01');
+  assert.deepEqual(rows.map((r) => r.name), ['Aaa only a total', 'Center', 'Maribor']);
+  const a = rows[1];
+  assert.equal(a.key, 'A');
+  assert.equal(a.reviews.n, 4, "the period's line, not the total");
   assert.equal(a.reviews.average, 4.5);
   assert.deepEqual(a.reviews.bars.map((b) => b.n), [2, 2, 0, 0, 0]);
-  assert.equal(a.nps.score, 40, 'computed from the counts when the server gives none');
-  assert.equal(a.nps.n, 10);
-  assert.equal(a.csat.pct, 80);
-  assert.equal(a.ces.average, 4.3);
-  assert.deepEqual(a.rates.review, { asked: 10, answered: 4, pct: 40 });
-  assert.deepEqual(a.rates.nps, { pct: 50 });
+  assert.deepEqual(a.nps, { n: 10, promoters: 6, passives: 2, detractors: 2, score: 40 });
+  assert.deepEqual(a.csat, { n: 5, pct: 80 });
+  assert.deepEqual(a.ces, { n: 3, average: 4.3 });
+  assert.deepEqual(a.rates, { review: { asked: 10, answered: 4, pct: 40 }, survey: { asked: 8, answered: 6, pct: 75 } });
   assert.equal(a.prev.reviews.average, 4);
-  assert.equal(a.prev.nps.score, 50, "the server's score wins");
-  assert.equal(rows[1].prev, null);
-  // one answer with every period in it: the earlier period is the previous one
-  const two = m.statsTable({ rows: [
-    { key: 'A', name: 'Center', period: '2030-02-01', csat: { n: 2, pct: 50 } },
-    { key: 'A', name: 'Center', period: '2030-03-01', csat: { n: 2, pct: 100 } }] }, { from: '2030-03-01' });
-  assert.equal(two.length, 1);
-  assert.equal(two[0].csat.pct, 100);
-  assert.equal(two[0].prev.csat.pct, 50);
+  assert.equal(a.prev.nps.score, null, 'nothing to compare');
+  assert.deepEqual(rows[2].rates, {}, 'no requests sent: no rate');
+  assert.equal(rows[0].prev, null);
+  assert.equal(m.figures({ nps: { promoters: 1, passives: 0, detractors: 1 } }).nps.score, 0, 'computed when the server gives none');
 });
 
 test('message states in words, counts by kind and channel', () => {

@@ -111,58 +111,42 @@ export const periodMs = (p, tz) => ({ from: toMs(p.from, 0, tz), to: toMs(addDay
 const num = (v) => (v === null || v === undefined || v === '' || Number.isNaN(Number(v)) ? null : Number(v));
 const first = (...v) => { for (const x of v) if (x !== undefined && x !== null) return x; return null; };
 
-// One row of the `stats` answer (a branch, specialist or service in one period) in
-// the shape the view draws. Takes the feedback helper's keys (PROTOCOL "stats") and
-// leaves out what a row does not carry.
-export function statRow(r) {
-  const rv = r.reviews || r.rating || {};
-  const dist = first(rv.dist, rv.distribution, r.dist, r.distribution);
-  const b = dist ? bars(dist) : null;
-  const n = first(num(rv.n), num(rv.count), num(r.count), b ? b.reduce((a, x) => a + x.n, 0) : null);
-  const cs = r.csat || {};
-  const np = r.nps || {};
-  const ce = r.ces || {};
-  const pro = num(first(np.promoters, 0)), pas = num(first(np.passives, 0)), det = num(first(np.detractors, 0));
-  const npsN = num(first(np.n, np.count)) ?? (pro + pas + det);
+// One line of the `stats` answer (a branch, specialist or service in one period; the
+// feedback helper's shape, PROTOCOL "stats": `figures` and `previous` with stars[1..5],
+// reviews, rating_avg, csat_answers, csat_pct, nps {answers, promoters, passives,
+// detractors, score}, ces_answers, ces_avg, review_requests, review_rate, surveys_sent,
+// survey_answers, survey_rate) in the shape the view draws: {key, name, period,
+// reviews, csat, nps, ces, rates, prev}.
+export function figures(g) {
+  if (!g) return null;
+  const b = Array.isArray(g.stars) ? bars(g.stars) : null;
+  const np = g.nps && typeof g.nps === 'object' ? g.nps : {};
+  const pro = num(np.promoters) || 0, pas = num(np.passives) || 0, det = num(np.detractors) || 0;
+  const rates = {};
+  if (num(g.review_requests)) rates.review = { asked: num(g.review_requests), answered: num(g.reviews) || 0, pct: num(g.review_rate) };
+  if (num(g.surveys_sent)) rates.survey = { asked: num(g.surveys_sent), answered: num(g.survey_answers) || 0, pct: num(g.survey_rate) };
   return {
-    key: first(r.key, r.id, r.location_id, r.specialist_id, r.service_id, ''),
-    name: first(r.name, r.label, ''),
-    period: first(r.period, r.from, null),
-    reviews: { n: n || 0, average: num(first(rv.average, rv.avg, r.average)), bars: b },
-    csat: { n: num(first(cs.n, cs.count)) || 0, pct: num(first(cs.pct, cs.percent, cs.score)) },
-    nps: { n: npsN || 0, promoters: pro || 0, passives: pas || 0, detractors: det || 0,
-      score: num(first(np.score, np.nps)) ?? nps(pro || 0, pas || 0, det || 0) },
-    ces: { n: num(first(ce.n, ce.count)) || 0, average: num(first(ce.average, ce.avg)) },
-    rates: responseRates(r),
+    reviews: { n: num(g.reviews) ?? (b ? b.reduce((a, x) => a + x.n, 0) : 0), average: num(g.rating_avg), bars: b },
+    csat: { n: num(g.csat_answers) || 0, pct: num(g.csat_pct) },
+    nps: { n: num(np.answers) ?? (pro + pas + det), promoters: pro, passives: pas, detractors: det, score: num(np.score) ?? nps(pro, pas, det) },
+    ces: { n: num(g.ces_answers) || 0, average: num(g.ces_avg) },
+    rates,
   };
 }
 
-// Response rates: answered / asked per kind, in percent (review requests, csat, nps, ces).
-function responseRates(r) {
-  const src = r.response_rates || r.responses || r.response || {};
-  const out = {};
-  for (const k of ['review', 'csat', 'nps', 'ces']) {
-    const x = src[k] ?? src[k + 's'];
-    if (x === undefined || x === null) continue;
-    if (typeof x === 'number') { out[k] = { pct: Math.round(x <= 1 && !Number.isInteger(x) ? x * 100 : x) }; continue; }
-    const asked = num(first(x.sent, x.asked, x.requests));
-    const answered = num(first(x.answered, x.n, x.answers));
-    out[k] = { asked, answered, pct: num(x.pct) ?? (asked ? pct(answered || 0, asked) : null) };
-  }
-  return out;
+export function statRow(l) {
+  return { key: l.key || '', name: l.name || '', period: l.period || null, ...figures(l.figures || {}), prev: figures(l.previous) };
 }
 
-// The rows of the current period with the same key's row of the previous one beside
-// it. The answer carries periods (`rows` of every period asked, each with `period`),
-// or `rows` and `previous` (the previous period's rows).
-export function statsTable(answer, cur) {
-  const rows = (answer?.rows || answer?.groups || []).map(statRow);
-  const prevRows = (answer?.previous || answer?.prev || []).map(statRow);
-  const inCur = rows.filter((r) => !r.period || !cur || r.period >= cur.from);
-  const before = rows.filter((r) => r.period && cur && r.period < cur.from);
-  const prevOf = new Map([...before, ...prevRows].map((r) => [r.key, r]));
-  return inCur.map((r) => ({ ...r, prev: prevOf.get(r.key) || null }))
-    .sort((a, b) => String(a.name).localeCompare(String(b.name)));
+// The lines of one period, one per key: the line of the period that starts at `from`
+// (its `previous` is the period before), else the key's total.
+export function statsTable(answer, from) {
+  const best = new Map();
+  for (const l of answer?.lines || []) {
+    const have = best.get(l.key);
+    if (l.period === from || !have || (have.period !== from && l.period === 'total')) best.set(l.key, l);
+  }
+  return [...best.values()].map(statRow).sort((a, b) => String(a.name).localeCompare(String(b.name)));
 }
 
 // message_counts' [{kind, channel, state, n}] → one line per kind and channel with the

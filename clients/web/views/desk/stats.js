@@ -1,7 +1,7 @@
 // Statistics (/desk/stats), owners and managers: the manage op `stats` for a week or a
 // month per branch, specialist or service — rating distribution and average, CSAT %,
 // NPS with promoters / passives / detractors, CES, response rates, each with a trend
-// arrow against the previous period (asked for as a second `stats`) — and the
+// arrow against the previous period (each line's `previous` in the answer) — and the
 // organisation's delivery counts (`message_counts`). On the server only: online only.
 import { useState, useEffect } from '../../vendor/preact/hooks.mjs';
 import { html } from '../ui.js';
@@ -123,12 +123,11 @@ export function Stats({ desk }) {
     const where = loc ? { location: loc } : {};
     try {
       const ms = fm.periodMs(p, tz);
-      const [cur, prev, counts] = await Promise.all([
+      const [cur, counts] = await Promise.all([
         manage(desk, 'stats', { from: p.from, to: p.to, group, by, ...where }),
-        manage(desk, 'stats', { from: p.prevFrom, to: p.prevTo, group, by, ...where }),
         manage(desk, 'message_counts', { from: ms.from, to: ms.to, ...where }).catch((e) => ({ error: errCode(e) })),
       ]);
-      const rows = fm.statsTable({ rows: cur.rows || cur.groups || [], previous: prev.rows || prev.groups || [] }, p);
+      const rows = fm.statsTable(cur, p.from);
       setSt({ key, busy: false, err: null, rows, counts: counts.error ? null : fm.countsTable(counts.counts) });
     } catch (e) {
       const code = errCode(e);
