@@ -25,7 +25,7 @@ before(async () => {
   centerId = db.rowsOf(`select id from location where name = ${db.quote(h.CENTER)}`)[0].id;
   // tomorrow on the branch's clock: one booked appointment (Marko's) and one confirmed (Eva's)
   tomorrow = ymdIn(Date.now() + 24 * 3600000);
-  const any = ['--override', 'opening_hours,closed_day,working_hours,time_off', '--reason', 'test'];
+  const any = ['--override', 'overlap,opening_hours,closed_day,working_hours,time_off', '--reason', 'test'];
   booked = h.createdId(salon.admin('appointment', 'create', '--location', h.CENTER, '--client', h.MARKO.name,
     '--specialist', 'Nina', '--start', `${tomorrow} 10:00`, '--services', 'Blow-dry', ...any));
   confirmed = h.createdId(salon.admin('appointment', 'create', '--location', h.CENTER, '--client', h.EVA.name,
@@ -110,7 +110,7 @@ test('a review reaches the tablet; the owner replies offline, then online; the c
   }, [TABLET, PHONE]);
 });
 
-// The CLI's figures (kartoteka-server stats --json) for the branch, this month.
+// The CLI's figures (kartoteka-server stats --json): lines per branch and month, then totals.
 function cliStats(from, to) {
   return JSON.parse(h.server('stats', '--db', salon.db, '--from', from, '--to', to, '--group', 'month', '--by', 'location', '--json'));
 }
@@ -123,17 +123,19 @@ test('the statistics shown are the CLI\'s; offline they say they need a connecti
     await view.waitFor();
     const from = await view.getAttribute('data-from'), to = await view.getAttribute('data-to');
     const cli = cliStats(from, to);
-    const rows = cli.rows || cli.groups || [];
-    const mine = rows.find((r) => (r.key || r.id || r.location_id) === centerId);
-    assert.ok(mine, `the branch in the CLI's answer: ${JSON.stringify(cli)}`);
+    const mine = cli.lines.find((l) => l.key === centerId && l.period === from)?.figures;
+    assert.ok(mine, `the branch's month in the CLI's answer: ${JSON.stringify(cli)}`);
+    assert.equal(mine.reviews, 1, 'the review of the first test');
     const stat = tablet.page.locator(`[data-testid=fb-stat][data-key="${centerId}"]`);
     await stat.waitFor();
     const rating = stat.locator('[data-testid=fb-rating]');
-    assert.equal(Number(await rating.getAttribute('data-n')), Number(mine.reviews.n ?? mine.reviews.count));
-    assert.equal(Number(await rating.getAttribute('data-average')), Number(mine.reviews.average));
+    assert.equal(Number(await rating.getAttribute('data-n')), mine.reviews);
+    assert.equal(Number(await rating.getAttribute('data-average')), mine.rating_avg);
     assert.ok((await rating.innerText()).includes('5.0'), await rating.innerText());
-    const nps = stat.locator('[data-testid=fb-nps]');
-    assert.equal(await nps.getAttribute('data-n'), String(mine.nps?.n ?? 0));
+    const dist = await stat.locator('[data-testid=fb-stat-dist] li').evaluateAll((els) => els.map((e) => Number(e.dataset.n)));
+    assert.deepEqual(dist, [...mine.stars].reverse(), 'the bars, 5 stars first');
+    assert.equal(await stat.locator('[data-testid=fb-nps]').getAttribute('data-n'), String(mine.nps.answers));
+    assert.equal(await stat.locator('[data-testid=fb-csat]').getAttribute('data-pct'), mine.csat_pct === null ? '' : String(mine.csat_pct));
     await tablet.page.locator('[data-testid=fb-counts]').waitFor();
     const png = await h.shot(tablet.page, 'desk-stats');
     readme(png, 'desk-stats.png');
@@ -180,7 +182,7 @@ test('the card lists the booking confirmation the salon sent', async () => {
       const nina = [...d.by.staff.values()].find((s) => s.f.display_name.startsWith('Nina'));
       const svc = [...d.by.service.values()].find((s) => s.f.name === 'Blow-dry');
       await d.edit('appointment', d.newId(), 'create', { location_id: loc, client_id: client, specialist_id: nina.id,
-        start_at: start, duration_min: 30, services: [svc.id] }, { override: { rule: 'opening_hours,closed_day,working_hours', reason: 'test' } });
+        start_at: start, duration_min: 30, services: [svc.id] }, { override: { rule: 'overlap,opening_hours,closed_day,working_hours,time_off', reason: 'test' } });
     }, [centerId, salon.ids.eva, start]);
     await tablet.page.waitForFunction(() => document.querySelector('[data-testid=queued]')?.dataset.n === '0');
     await tablet.page.goto(`${srv.origin}/desk/client?id=${salon.ids.eva}`);

@@ -9,7 +9,7 @@ addTexts({
     fb_nav_reviews: 'Reviews', fb_nav_stats: 'Statistics', fb_nav_calls: 'To call',
     fb_reviews_title: 'Reviews', fb_filter_stars: 'Stars', fb_any_stars: 'Any', fb_n_stars: '{n} stars',
     fb_unanswered: 'Unanswered only', fb_show: 'Show', fb_show_all: 'All', fb_show_shown: 'Shown', fb_show_hidden: 'Hidden',
-    fb_summary: '{n} reviews, average {avg} of 5', fb_none: 'No reviews at this branch yet.', fb_none_filter: 'No review matches these filters.',
+    fb_none: 'No reviews at this branch yet.', fb_none_filter: 'No review matches these filters.',
     fb_a_client: 'A client', fb_visit_on: 'Visit of {date}', fb_with: 'with {name}', fb_stars_label: '{n} of 5 stars',
     fb_written: 'Written {time}', fb_reply: 'Reply', fb_reply_label: 'Your reply (the client sees it, with your name)',
     fb_reply_save: 'Save reply', fb_reply_edit: 'Change reply', fb_cancel: 'Cancel', fb_reply_by: 'Reply from {name}, {time}',
@@ -23,7 +23,7 @@ addTexts({
     fb_prev_period: 'Previous period', fb_next_period: 'Next period', fb_this_period: 'Current',
     fb_stats_offline: 'Statistics are kept on the salon\'s server: they show when this device is online.',
     fb_loading: 'Loading…', fb_load_error: 'Could not load this ({code}).', fb_no_data: 'No ratings or answers in this period.',
-    fb_rating: 'Rating', fb_average: 'average', fb_n_reviews: '{n} reviews', fb_n_answers: '{n} answers',
+    fb_rating: 'Rating', fb_average: 'average', fb_n_reviews: '{n} reviews', fb_n_answers: '{n} answers', fb_n_reviews_one: '{n} review', fb_n_answers_one: '{n} answer',
     fb_csat: 'CSAT', fb_csat_help: 'satisfied (4 or 5 of 5)', fb_nps: 'NPS', fb_nps_help: '% promoters − % detractors',
     fb_promoters: 'Promoters', fb_passives: 'Passives', fb_detractors: 'Detractors', fb_ces: 'CES', fb_ces_help: 'how easy (1–5)',
     fb_rates: 'Response rates', fb_rate_review: 'Review requests', fb_rate_survey: 'Surveys',
@@ -59,7 +59,7 @@ addTexts({
     fb_nav_reviews: 'Ocene', fb_nav_stats: 'Statistika', fb_nav_calls: 'Za klic',
     fb_reviews_title: 'Ocene', fb_filter_stars: 'Zvezdice', fb_any_stars: 'Vse', fb_n_stars: 'zvezdic: {n}',
     fb_unanswered: 'Samo neodgovorjene', fb_show: 'Prikaži', fb_show_all: 'Vse', fb_show_shown: 'Vidne', fb_show_hidden: 'Skrite',
-    fb_summary: 'Ocen: {n}, povprečje {avg} od 5', fb_none: 'V tej poslovalnici še ni ocen.', fb_none_filter: 'Nobena ocena ne ustreza tem filtrom.',
+    fb_none: 'V tej poslovalnici še ni ocen.', fb_none_filter: 'Nobena ocena ne ustreza tem filtrom.',
     fb_a_client: 'Stranka', fb_visit_on: 'Obisk {date}', fb_with: 'pri: {name}', fb_stars_label: '{n} od 5 zvezdic',
     fb_written: 'Napisano {time}', fb_reply: 'Odgovori', fb_reply_label: 'Vaš odgovor (stranka ga vidi z vašim imenom)',
     fb_reply_save: 'Shrani odgovor', fb_reply_edit: 'Spremeni odgovor', fb_cancel: 'Prekliči', fb_reply_by: 'Odgovor: {name}, {time}',
@@ -73,7 +73,7 @@ addTexts({
     fb_prev_period: 'Prejšnje obdobje', fb_next_period: 'Naslednje obdobje', fb_this_period: 'Trenutno',
     fb_stats_offline: 'Statistika je na strežniku salona: prikaže se, ko je naprava povezana.',
     fb_loading: 'Nalaganje …', fb_load_error: 'Ni bilo mogoče naložiti ({code}).', fb_no_data: 'V tem obdobju ni ocen ali odgovorov.',
-    fb_rating: 'Ocena', fb_average: 'povprečje', fb_n_reviews: 'Ocen: {n}', fb_n_answers: 'Odgovorov: {n}',
+    fb_rating: 'Ocena', fb_average: 'povprečje', fb_n_reviews: 'Ocen: {n}', fb_n_answers: 'Odgovorov: {n}', fb_n_reviews_one: 'Ocen: {n}', fb_n_answers_one: 'Odgovorov: {n}',
     fb_csat: 'CSAT', fb_csat_help: 'zadovoljni (4 ali 5 od 5)', fb_nps: 'NPS', fb_nps_help: '% promotorjev − % kritikov',
     fb_promoters: 'Promotorji', fb_passives: 'Neopredeljeni', fb_detractors: 'Kritiki', fb_ces: 'CES', fb_ces_help: 'kako enostavno (1–5)',
     fb_rates: 'Odzivnost', fb_rate_review: 'Prošnje za oceno', fb_rate_survey: 'Ankete',
@@ -109,7 +109,7 @@ addTexts({
     fb_nav_reviews: 'Bewertungen', fb_nav_stats: 'Statistik', fb_nav_calls: 'Anrufen',
     fb_reviews_title: 'Bewertungen', fb_filter_stars: 'Sterne', fb_any_stars: 'Alle', fb_n_stars: '{n} Sterne',
     fb_unanswered: 'Nur unbeantwortete', fb_show: 'Zeigen', fb_show_all: 'Alle', fb_show_shown: 'Sichtbare', fb_show_hidden: 'Ausgeblendete',
-    fb_summary: '{n} Bewertungen, Durchschnitt {avg} von 5', fb_none: 'Für diese Filiale gibt es noch keine Bewertungen.', fb_none_filter: 'Keine Bewertung passt zu diesen Filtern.',
+    fb_none: 'Für diese Filiale gibt es noch keine Bewertungen.', fb_none_filter: 'Keine Bewertung passt zu diesen Filtern.',
     fb_a_client: 'Eine Kundin/ein Kunde', fb_visit_on: 'Besuch am {date}', fb_with: 'bei {name}', fb_stars_label: '{n} von 5 Sternen',
     fb_written: 'Geschrieben {time}', fb_reply: 'Antworten', fb_reply_label: 'Ihre Antwort (die Kundin/der Kunde sieht sie mit Ihrem Namen)',
     fb_reply_save: 'Antwort speichern', fb_reply_edit: 'Antwort ändern', fb_cancel: 'Abbrechen', fb_reply_by: 'Antwort von {name}, {time}',
@@ -123,7 +123,7 @@ addTexts({
     fb_prev_period: 'Vorheriger Zeitraum', fb_next_period: 'Nächster Zeitraum', fb_this_period: 'Aktuell',
     fb_stats_offline: 'Die Statistik liegt auf dem Server des Salons: Sie erscheint, sobald dieses Gerät online ist.',
     fb_loading: 'Wird geladen …', fb_load_error: 'Konnte nicht geladen werden ({code}).', fb_no_data: 'Keine Bewertungen oder Antworten in diesem Zeitraum.',
-    fb_rating: 'Bewertung', fb_average: 'Durchschnitt', fb_n_reviews: '{n} Bewertungen', fb_n_answers: '{n} Antworten',
+    fb_rating: 'Bewertung', fb_average: 'Durchschnitt', fb_n_reviews: '{n} Bewertungen', fb_n_answers: '{n} Antworten', fb_n_reviews_one: '{n} Bewertung', fb_n_answers_one: '{n} Antwort',
     fb_csat: 'CSAT', fb_csat_help: 'zufrieden (4 oder 5 von 5)', fb_nps: 'NPS', fb_nps_help: '% Promotoren − % Kritiker',
     fb_promoters: 'Promotoren', fb_passives: 'Passive', fb_detractors: 'Kritiker', fb_ces: 'CES', fb_ces_help: 'wie einfach (1–5)',
     fb_rates: 'Antwortquoten', fb_rate_review: 'Bewertungsanfragen', fb_rate_survey: 'Umfragen',
@@ -159,7 +159,7 @@ addTexts({
     fb_nav_reviews: 'Opinie', fb_nav_stats: 'Statystyki', fb_nav_calls: 'Do telefonu',
     fb_reviews_title: 'Opinie', fb_filter_stars: 'Gwiazdki', fb_any_stars: 'Wszystkie', fb_n_stars: 'gwiazdki: {n}',
     fb_unanswered: 'Tylko bez odpowiedzi', fb_show: 'Pokaż', fb_show_all: 'Wszystkie', fb_show_shown: 'Widoczne', fb_show_hidden: 'Ukryte',
-    fb_summary: 'Opinie: {n}, średnio {avg} z 5', fb_none: 'Ten oddział nie ma jeszcze opinii.', fb_none_filter: 'Żadna opinia nie pasuje do tych filtrów.',
+    fb_none: 'Ten oddział nie ma jeszcze opinii.', fb_none_filter: 'Żadna opinia nie pasuje do tych filtrów.',
     fb_a_client: 'Klient', fb_visit_on: 'Wizyta {date}', fb_with: 'u: {name}', fb_stars_label: '{n} z 5 gwiazdek',
     fb_written: 'Napisano {time}', fb_reply: 'Odpowiedz', fb_reply_label: 'Twoja odpowiedź (klient zobaczy ją z Twoim imieniem)',
     fb_reply_save: 'Zapisz odpowiedź', fb_reply_edit: 'Zmień odpowiedź', fb_cancel: 'Anuluj', fb_reply_by: 'Odpowiedź: {name}, {time}',
@@ -173,7 +173,7 @@ addTexts({
     fb_prev_period: 'Poprzedni okres', fb_next_period: 'Następny okres', fb_this_period: 'Bieżący',
     fb_stats_offline: 'Statystyki są na serwerze salonu: pojawią się, gdy to urządzenie będzie online.',
     fb_loading: 'Wczytywanie…', fb_load_error: 'Nie udało się wczytać ({code}).', fb_no_data: 'Brak ocen i odpowiedzi w tym okresie.',
-    fb_rating: 'Ocena', fb_average: 'średnia', fb_n_reviews: 'Opinie: {n}', fb_n_answers: 'Odpowiedzi: {n}',
+    fb_rating: 'Ocena', fb_average: 'średnia', fb_n_reviews: 'Opinie: {n}', fb_n_answers: 'Odpowiedzi: {n}', fb_n_reviews_one: 'Opinie: {n}', fb_n_answers_one: 'Odpowiedzi: {n}',
     fb_csat: 'CSAT', fb_csat_help: 'zadowoleni (4 lub 5 z 5)', fb_nps: 'NPS', fb_nps_help: '% promotorów − % krytyków',
     fb_promoters: 'Promotorzy', fb_passives: 'Neutralni', fb_detractors: 'Krytycy', fb_ces: 'CES', fb_ces_help: 'jak łatwo (1–5)',
     fb_rates: 'Odsetek odpowiedzi', fb_rate_review: 'Prośby o opinię', fb_rate_survey: 'Ankiety',
@@ -209,7 +209,7 @@ addTexts({
     fb_nav_reviews: 'Arviot', fb_nav_stats: 'Tilastot', fb_nav_calls: 'Soitettavat',
     fb_reviews_title: 'Arviot', fb_filter_stars: 'Tähdet', fb_any_stars: 'Kaikki', fb_n_stars: '{n} tähteä',
     fb_unanswered: 'Vain vastaamattomat', fb_show: 'Näytä', fb_show_all: 'Kaikki', fb_show_shown: 'Näkyvät', fb_show_hidden: 'Piilotetut',
-    fb_summary: 'Arvioita {n}, keskiarvo {avg}/5', fb_none: 'Tällä toimipisteellä ei ole vielä arvioita.', fb_none_filter: 'Mikään arvio ei vastaa näitä suodattimia.',
+    fb_none: 'Tällä toimipisteellä ei ole vielä arvioita.', fb_none_filter: 'Mikään arvio ei vastaa näitä suodattimia.',
     fb_a_client: 'Asiakas', fb_visit_on: 'Käynti {date}', fb_with: 'tekijä {name}', fb_stars_label: '{n}/5 tähteä',
     fb_written: 'Kirjoitettu {time}', fb_reply: 'Vastaa', fb_reply_label: 'Vastauksesi (asiakas näkee sen nimelläsi)',
     fb_reply_save: 'Tallenna vastaus', fb_reply_edit: 'Muuta vastausta', fb_cancel: 'Peruuta', fb_reply_by: 'Vastaus: {name}, {time}',
@@ -223,7 +223,7 @@ addTexts({
     fb_prev_period: 'Edellinen jakso', fb_next_period: 'Seuraava jakso', fb_this_period: 'Nykyinen',
     fb_stats_offline: 'Tilastot ovat salongin palvelimella: ne näkyvät, kun laite on verkossa.',
     fb_loading: 'Ladataan…', fb_load_error: 'Lataus ei onnistunut ({code}).', fb_no_data: 'Ei arvioita tai vastauksia tällä jaksolla.',
-    fb_rating: 'Arvio', fb_average: 'keskiarvo', fb_n_reviews: 'Arvioita {n}', fb_n_answers: 'Vastauksia {n}',
+    fb_rating: 'Arvio', fb_average: 'keskiarvo', fb_n_reviews: 'Arvioita {n}', fb_n_answers: 'Vastauksia {n}', fb_n_reviews_one: 'Arvioita {n}', fb_n_answers_one: 'Vastauksia {n}',
     fb_csat: 'CSAT', fb_csat_help: 'tyytyväiset (4 tai 5/5)', fb_nps: 'NPS', fb_nps_help: '% suosittelijat − % arvostelijat',
     fb_promoters: 'Suosittelijat', fb_passives: 'Passiiviset', fb_detractors: 'Arvostelijat', fb_ces: 'CES', fb_ces_help: 'kuinka helppoa (1–5)',
     fb_rates: 'Vastausprosentit', fb_rate_review: 'Arviopyynnöt', fb_rate_survey: 'Kyselyt',
@@ -276,6 +276,11 @@ export async function manage(desk, op, args = {}, ms = 15000) {
 export function zoneOf(desk) {
   const id = desk.location || desk.locations()[0]?.id;
   return desk.by.location?.get(id)?.f.time_zone || undefined;
+}
+
+// A count in words: the key's `_one` text for 1 where the language has one.
+export function tn(key, n) {
+  return t(n === 1 && t(key + '_one') !== key + '_one' ? key + '_one' : key, { n });
 }
 
 export const errCode = (e) => e?.code || 'network';

@@ -7,7 +7,7 @@ import { html, ErrorBox } from '../ui.js';
 import { t, locale, dateOnly } from '../../i18n.js';
 import { dateTimeZone, tzOf } from './card_model.js';
 import * as fm from './feedback_model.js';
-import { Stars, dec } from './feedback_ui.js';
+import { Stars, dec, tn } from './feedback_ui.js';
 
 const MAX_REPLY = 2000;
 
@@ -131,7 +131,7 @@ export function Reviews({ desk }) {
     <div class="fb-head">
       <h1 id="h-fb-reviews">${t('fb_reviews_title')}</h1>
       ${sum.n > 0 && html`<p class="fb-summary" data-testid="fb-summary" data-n=${sum.n} data-average=${sum.average}>
-        <strong>${dec(sum.average, locale())} ★</strong> · ${t('fb_n_reviews', { n: sum.n })}</p>`}
+        <strong>${dec(sum.average, locale())} ★</strong> · ${tn('fb_n_reviews', sum.n)}</p>`}
     </div>
     ${sum.n > 0 && html`<${Dist} bars=${fm.bars(sum.dist)} />`}
     <${Filters} f=${filter} set=${setFilter} />

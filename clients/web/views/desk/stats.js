@@ -8,7 +8,7 @@ import { html } from '../ui.js';
 import { t, locale } from '../../i18n.js';
 import { parts } from '../../tz.js';
 import * as fm from './feedback_model.js';
-import { manage, errCode, dec, zoneOf } from './feedback_ui.js';
+import { manage, errCode, dec, zoneOf, tn } from './feedback_ui.js';
 import { Dist } from './reviews.js';
 
 const utc = (ymd) => { const [y, m, d] = ymd.split('-').map(Number); return Date.UTC(y, m - 1, d); };
@@ -63,27 +63,27 @@ function Group({ r }) {
         <h3>${t('fb_rating')}</h3>
         <p class="fb-big"><strong>${dec(r.reviews.average, locale())}</strong> ★
           <${Trend} cur=${r.reviews.average} prev=${p?.reviews.average} testid="fb-trend-rating" /></p>
-        <p class="fb-muted">${t('fb_n_reviews', { n: r.reviews.n })}</p>
+        <p class="fb-muted">${tn('fb_n_reviews', r.reviews.n)}</p>
         ${r.reviews.bars && html`<${Dist} bars=${r.reviews.bars} testid="fb-stat-dist" />`}
       </div>
       <div class="fb-fig" data-testid="fb-csat" data-pct=${r.csat.pct ?? ''} data-n=${r.csat.n}>
         <h3>${t('fb_csat')}</h3>
         <p class="fb-big"><strong>${r.csat.pct === null ? '—' : `${r.csat.pct} %`}</strong>
           <${Trend} cur=${r.csat.pct} prev=${p?.csat.pct} unit=" %" digits=${0} testid="fb-trend-csat" /></p>
-        <p class="fb-muted">${t('fb_csat_help')} · ${t('fb_n_answers', { n: r.csat.n })}</p>
+        <p class="fb-muted">${t('fb_csat_help')} · ${tn('fb_n_answers', r.csat.n)}</p>
       </div>
       <div class="fb-fig fb-npsfig" data-testid="fb-nps" data-score=${r.nps.score ?? ''} data-n=${r.nps.n}>
         <h3>${t('fb_nps')}</h3>
         <p class="fb-big"><strong>${r.nps.score === null ? '—' : (r.nps.score > 0 ? '+' : '') + r.nps.score}</strong>
           <${Trend} cur=${r.nps.score} prev=${p?.nps.score} digits=${0} testid="fb-trend-nps" /></p>
-        <p class="fb-muted">${t('fb_nps_help')} · ${t('fb_n_answers', { n: r.nps.n })}</p>
+        <p class="fb-muted">${t('fb_nps_help')} · ${tn('fb_n_answers', r.nps.n)}</p>
         <${NpsBar} nps=${r.nps} />
       </div>
       <div class="fb-fig" data-testid="fb-ces" data-average=${r.ces.average ?? ''} data-n=${r.ces.n}>
         <h3>${t('fb_ces')}</h3>
         <p class="fb-big"><strong>${dec(r.ces.average, locale())}</strong>
           <${Trend} cur=${r.ces.average} prev=${p?.ces.average} testid="fb-trend-ces" /></p>
-        <p class="fb-muted">${t('fb_ces_help')} · ${t('fb_n_answers', { n: r.ces.n })}</p>
+        <p class="fb-muted">${t('fb_ces_help')} · ${tn('fb_n_answers', r.ces.n)}</p>
       </div>
       <${Rates} rates=${r.rates} />
     </div>`}
