@@ -1,7 +1,9 @@
 /* kt_time.c - see kt_time.h. ICU's calendar does the zone rules (the tz
  * database it ships, including past and announced changes); nothing here
  * knows about daylight saving time except how to detect a skipped hour. */
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unicode/ucal.h>
 #include <unicode/udat.h>
@@ -228,5 +230,102 @@ int kt_time_format_locale(const char *zone, const char *locale, int64_t ms, char
 		return KT_EINVALID;
 	u_strcat(pat, u" z");
 	rc = format(zone, locale, pat, ms, buf, cap);
+	return rc;
+}
+
+/* ---- formatters kept per thread (kt_time_format_styles) ---- */
+
+#define STYLE_CACHE 8
+typedef struct style_fmt {
+	char zone[ZONE_MAX], locale[32];
+	int date_style, time_style;
+	UDateFormat *f;
+} style_fmt;
+typedef struct style_cache {
+	style_fmt e[STYLE_CACHE];
+	int next;
+} style_cache;
+
+static pthread_key_t style_key;
+static pthread_once_t style_once = PTHREAD_ONCE_INIT;
+
+static void style_cache_free(void *p)
+{
+	style_cache *c = p;
+	for (int i = 0; c && i < STYLE_CACHE; i++)
+		if (c->e[i].f)
+			udat_close(c->e[i].f);
+	free(c);
+}
+
+static void style_key_make(void)
+{
+	(void)pthread_key_create(&style_key, style_cache_free);
+}
+
+/* The thread's formatter for (zone, locale, styles); NULL when ICU refuses. */
+static UDateFormat *style_fmt_get(const char *zone, const char *locale, int ds, int ts)
+{
+	style_cache *c;
+	UChar z[ZONE_MAX];
+	UErrorCode e = U_ZERO_ERROR;
+	pthread_once(&style_once, style_key_make);
+	if (!(c = pthread_getspecific(style_key))) {
+		if (!(c = calloc(1, sizeof *c)) || pthread_setspecific(style_key, c)) {
+			free(c);
+			return NULL;
+		}
+	}
+	for (int i = 0; i < STYLE_CACHE; i++)
+		if (c->e[i].f && c->e[i].date_style == ds && c->e[i].time_style == ts && !strcmp(c->e[i].zone, zone) &&
+		    !strcmp(c->e[i].locale, locale))
+			return c->e[i].f;
+	if (strlen(zone) >= ZONE_MAX || strlen(locale) >= sizeof c->e[0].locale || !kt_zone_valid(zone))
+		return NULL;
+	u_uastrncpy(z, zone, ZONE_MAX);
+	UDateFormat *f = udat_open(ts < 0 ? UDAT_NONE : (UDateFormatStyle)ts, ds < 0 ? UDAT_NONE : (UDateFormatStyle)ds,
+				   locale, z, -1, NULL, 0, &e);
+	if (U_FAILURE(e)) {
+		if (f)
+			udat_close(f);
+		return NULL;
+	}
+	style_fmt *slot = &c->e[c->next];
+	c->next = (c->next + 1) % STYLE_CACHE;
+	if (slot->f)
+		udat_close(slot->f);
+	snprintf(slot->zone, sizeof slot->zone, "%s", zone);
+	snprintf(slot->locale, sizeof slot->locale, "%s", locale);
+	slot->date_style = ds;
+	slot->time_style = ts;
+	slot->f = f;
+	return f;
+}
+
+static int style_one(const char *zone, const char *locale, int64_t ms, int ds, int ts, char *buf, size_t cap)
+{
+	UChar out[128];
+	UErrorCode e = U_ZERO_ERROR;
+	UDateFormat *f = style_fmt_get(zone, locale, ds, ts);
+	int32_t n;
+	if (!f)
+		return KT_EINVALID;
+	n = udat_format(f, (UDate)ms, out, 128, NULL, &e);
+	if (U_FAILURE(e) || n >= 128)
+		return KT_EINVALID;
+	u_strToUTF8(buf, (int32_t)cap, NULL, out, n, &e);
+	return U_FAILURE(e) || e == U_STRING_NOT_TERMINATED_WARNING ? KT_EINVALID : KT_OK;
+}
+
+int kt_time_format_styles(const char *zone, const char *locale, int64_t ms, int date_style, char *date, size_t dcap,
+			  int time_style, char *time, size_t tcap)
+{
+	int rc = KT_OK;
+	if (!zone || !locale)
+		return KT_EINVALID;
+	if (date_style >= 0 && (rc = style_one(zone, locale, ms, date_style, -1, date, dcap)))
+		return rc;
+	if (time_style >= 0)
+		rc = style_one(zone, locale, ms, -1, time_style, time, tcap);
 	return rc;
 }

@@ -45,4 +45,13 @@ int kt_date_format(const char *zone, int64_t ms, char *buf, size_t cap);
  * "sl"), with the zone's name, for text that people read (mail). */
 int kt_time_format_locale(const char *zone, const char *locale, int64_t ms, char *buf, size_t cap);
 
+/* The date and the time apart, each in a language's own words and one of
+ * ICU's styles (KT_STYLE_*; KT_STYLE_NONE leaves that buffer alone): "torek,
+ * 8. december 2026" (sl, full date), "14:30" (short time). For messages:
+ * the formatters are kept per thread (a planner formats thousands a
+ * second), closed when the thread ends. KT_OK or KT_EINVALID. */
+enum { KT_STYLE_NONE = -1, KT_STYLE_FULL = 0, KT_STYLE_LONG = 1, KT_STYLE_MEDIUM = 2, KT_STYLE_SHORT = 3 };
+int kt_time_format_styles(const char *zone, const char *locale, int64_t ms, int date_style, char *date, size_t dcap,
+			  int time_style, char *time, size_t tcap);
+
 #endif

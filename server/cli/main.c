@@ -24,6 +24,7 @@
 #include "db/walbuf.h"
 #include "cli/privacy.h"
 #include "cli/setup.h"
+#include "domain/messages.h"
 #include "domain/portal.h"
 #include "server.h"
 #include "net/listener.h"
@@ -114,6 +115,8 @@ static int cmd_init(int argc, char **argv)
 	const char *orgs_s = kt_arg_value(argc, argv, "--organisations");
 	bool demo = kt_arg_flag(argc, argv, "--demo");
 	uint64_t seed = 1;
+	/* a demo salon's made-up history sets off no messages to its made-up clients */
+	store_on_row_written(NULL);
 	int norgs = 1;
 	kt_store *st = NULL;
 	int rc;
@@ -312,6 +315,8 @@ static int cmd_serve(int argc, char **argv)
 	}
 	portal_config_finish(&portal, o.db_path);
 	erasure_set_spool_dir(portal.spool_dir); /* an erasure deletes the client's spooled mail */
+	/* SMS: false until the gateway's settings (sms_url) are read here */
+	messages_configure(portal.portal_url, false);
 	o.portal = &portal;
 	if (!o.listen)
 		o.listen = "127.0.0.1:8080";
@@ -428,6 +433,7 @@ int main(int argc, char **argv)
 	 * take no global mutex (a pushed edit makes a few hundred of them) */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	store_on_email_change(portal_email_changed); /* every command that writes follows the portal's rule */
+	store_on_row_written(messages_on_row_written); /* and plans the messages its writes set off */
 	if (sodium_init() < 0) {
 		fprintf(stderr, "kartoteka-server: libsodium failed to initialise\n");
 		return 1;
@@ -488,6 +494,7 @@ int main(int argc, char **argv)
 			return 2;
 		portal_config_finish(&portal, db);
 		admin_set_portal_config(&portal);
+		messages_configure(portal.portal_url, false); /* links in what the commands' writes plan */
 		if (!strcmp(cmd, "setup"))
 			return setup_main(&portal, argc - 2, argv + 2);
 	}

@@ -57,7 +57,7 @@ static const kt_col client_cols[] = {
 	{"skin_hair_type", KT_COL_TEXT, S}, {"patch_tests", KT_COL_TEXT, S}, {"preferences", KT_COL_TEXT, S},
 	{"internal_notes", KT_COL_TEXT, S}, {"portal_enabled", KT_COL_BOOL},
 	{"password_hash", KT_COL_TEXT}, {"version", KT_COL_INT}, {"updated_at", KT_COL_INT}, {"email_hash", KT_COL_TEXT},
-	{"field_versions", KT_COL_TEXT},
+	{"field_versions", KT_COL_TEXT}, {"language", KT_COL_TEXT},
 };
 static const kt_col appointment_cols[] = {
 	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"location_id", KT_COL_TEXT},

@@ -505,6 +505,11 @@ const char *const kt_migrations[] = {
 	" token_hash BLOB PRIMARY KEY, kind TEXT NOT NULL, org_id TEXT NOT NULL, client_id TEXT,"
 	" target_id TEXT, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, used_at INTEGER);"
 	"CREATE INDEX link_token_client ON link_token(client_id);",
+	/* 24: the language a client reads messages in (ISO 639: sl, de, pl,
+	 * fi or en; NULL = the organisation's). Not sealed: a language says
+	 * nothing about the person that the salon's country does not, and the
+	 * planner reads it for every message it writes. */
+	"ALTER TABLE client ADD COLUMN language TEXT;",
 	/* 24 (feedback; the lead numbers it 25 after the planner's client
 	 * language): reviews and survey answers (domain/feedback.c).
 	 * review: a client's rating of one of their visits, once per visit

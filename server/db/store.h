@@ -330,4 +330,16 @@ typedef int (*kt_email_change_fn)(kt_store *st, const char *org, const char *cli
 				  const char *new_email);
 void store_on_email_change(kt_email_change_fn fn);
 
+/* What must happen in the same transaction after a row is written (the
+ * message planner, domain/messages.c: a booking's confirmation, a moved
+ * appointment's reminders). Called after every store_insert (created,
+ * before NULL) and store_update (before: a JSON object of the changed
+ * columns' values before the change, decrypted; its keys say which
+ * columns the write set) once the row, its log and its audit entry are
+ * written. A failure fails the write. Installed once by main before any
+ * store is opened, like store_on_email_change; none installed: nothing
+ * is called (tools and tests that plan no messages). */
+typedef int (*kt_row_written_fn)(kt_store *st, const kt_table *t, const char *id, bool created, const char *before);
+void store_on_row_written(kt_row_written_fn fn);
+
 #endif

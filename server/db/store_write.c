@@ -18,6 +18,14 @@ void store_on_email_change(kt_email_change_fn fn)
 	email_change_rule = fn;
 }
 
+/* Installed by main before any thread starts; read-only afterwards. */
+static kt_row_written_fn row_written_rule;
+
+void store_on_row_written(kt_row_written_fn fn)
+{
+	row_written_rule = fn;
+}
+
 /* ---- writes ---- */
 
 static bool managed_column(const kt_table *t, const char *name)
@@ -272,6 +280,8 @@ int store_insert(kt_store *st, const char *tbl, const char *id, const char *org_
 		free(after);
 		free(fields);
 	}
+	if (!rc && row_written_rule)
+		rc = row_written_rule(st, t, id, true, NULL);
 	if (!rc && version_out)
 		*version_out = 1;
 out:
@@ -695,6 +705,8 @@ static int update_row(kt_store *st, const kt_table *t, const kt_row *row, const 
 		int ec = kt_col_index(t, "email");
 		rc = email_change_rule(st, org, id, old_mail.v[ec].null ? NULL : old_mail.v[ec].s, email->text);
 	}
+	if (!rc && row_written_rule)
+		rc = row_written_rule(st, t, id, false, before);
 	if (!rc && version_out)
 		*version_out = version;
 out:

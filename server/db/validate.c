@@ -196,6 +196,7 @@ int validate_notice(const char *text, size_t len, char *why, size_t cap)
 int validate_field(const kt_table *t, const char *col, const char *text, char *why, size_t cap)
 {
 	static const char *const statuses[] = {"booked", "confirmed", "cancelled", "no_show", "done", NULL};
+	static const char *const languages[] = {"sl", "de", "pl", "fi", "en", NULL};
 	static const char *const roles[] = {"owner", "manager", "reception", "specialist", NULL};
 	int c = t ? kt_col_index(t, col) : -1;
 	const char *tbl = t ? t->name : "";
@@ -252,6 +253,9 @@ int validate_field(const kt_table *t, const char *col, const char *text, char *w
 		return refuse(why, cap, "%s must be text of at most %d bytes", col, VALIDATE_MAX_REASON);
 	if (!strcmp(tbl, "staff") && !strcmp(col, "role") && !one_of(text, roles))
 		return refuse(why, cap, "%s must be owner, manager, reception or specialist", col);
+	/* the languages messages are written in (templates.c); "" = the salon's */
+	if (!strcmp(tbl, "client") && !strcmp(col, "language") && *text && !one_of(text, languages))
+		return refuse(why, cap, "%s must be one of sl, de, pl, fi, en (or empty: the salon's language)", col);
 	if (!strcmp(col, "time_zone") && !valid_zone(text))
 		return refuse(why, cap, "%s must be an IANA time zone name such as Europe/Ljubljana", col);
 	if ((!strcmp(col, "name") || !strcmp(col, "display_name")) && !text[0])

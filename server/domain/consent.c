@@ -8,6 +8,7 @@
 #include "domain/consent.h"
 #include "kt_limits.h"
 #include "domain/outbox.h"
+#include "domain/outbox_plan.h"
 #include "domain/policy.h"
 
 static const char *const purposes[] = {"marketing_email", "marketing_sms", "birthday_greetings",
@@ -192,6 +193,12 @@ int consent_on_change(kt_store *st, const char *client_id, const char *purpose, 
 		return KT_OK;
 	if ((rc = outbox_drop_client(st, client_id, purpose, &n)))
 		return rc;
+	/* planned messages (messages.c) name the consent they need apart from
+	 * their kind: a campaign mail needs marketing_email */
+	int m = 0;
+	if ((rc = outbox_drop_consent(st, client_id, purpose, &m)))
+		return rc;
+	n += m;
 	if (n)
 		kt_info("consent withdrawn: %d queued message(s) dropped", n);
 	return KT_OK;

@@ -537,7 +537,7 @@ out:
 
 static const char *const client_editable[] = {
 	"name",       "email",       "phone",          "birthday",    "address",     "allergies",
-	"conditions", "medications", "skin_hair_type", "patch_tests", "preferences", "internal_notes"};
+	"conditions", "medications", "skin_hair_type", "patch_tests", "preferences", "internal_notes", "language"};
 
 /* Deliberately loose: one '@' with something on both sides and no spaces.
  * The only real test of an address is a message that arrives. */

@@ -111,6 +111,8 @@ const kt_policy_entry kt_policy[] = {
 	ROW("client", "phone",                   Y, Y, Y, N, Y),
 	ROW("client", "birthday",                Y, Y, Y, N, Y),
 	ROW("client", "address",                 Y, Y, Y, N, Y),
+	/* the language messages to the client are written in (messages.c) */
+	ROW("client", "language",                Y, Y, Y, N, Y),
 	ALERT("client", "allergies",             Y, Y, A, Y, Y, "allergy_alert"),
 	ROW("client", "conditions",              Y, Y, N, Y, Y),
 	ROW("client", "medications",             Y, Y, N, Y, Y),
@@ -319,7 +321,7 @@ static const struct {
 	const char *table, *columns;
 	unsigned roles;
 } write_rules[] = {
-	{"client", "name,email,phone,birthday,address,preferences", O | MG | RC},
+	{"client", "name,email,phone,birthday,address,preferences,language", O | MG | RC},
 	{"client", "allergies,conditions,medications,skin_hair_type,patch_tests,internal_notes", O | MG | SP},
 	{"appointment",
 	 "location_id,client_id,specialist_id,start_at,duration_min,services,status,client_note,internal_note",
@@ -520,6 +522,17 @@ static const struct {
 	 "by name, phone or e-mail; names and ids of cards they may see"},
 	{KT_ACT_SET_PRIVACY_NOTICE, "manage set_privacy_notice", {ORG, NO, NO, NO, NO},
 	 "the organisation's privacy notice, which clients read"},
+	{KT_ACT_CLIENT_MESSAGES, "manage messages", {ORG, KNOWN, KNOWN, NO, NO},
+	 "kinds, channels, states and times; never addresses or texts"},
+	{KT_ACT_UNCONFIRMED, "manage unconfirmed", {ORG, WITHIN, WITHIN, NO, NO},
+	 "a branch's booked, unconfirmed appointments of a day, with the client's phone"},
+	{KT_ACT_MESSAGE_COUNTS, "manage message_counts", {ORG, WITHIN, NO, NO, NO},
+	 "within: one of their branches"},
+	{KT_ACT_READ_MESSAGE_SETTINGS, "manage message_settings (read), templates, message_preview",
+	 {ORG, ORG, NO, NO, NO}, ""},
+	{KT_ACT_SET_MESSAGE_SETTINGS, "manage message_settings (change), set_template", {ORG, NO, NO, NO, NO}, ""},
+	{KT_ACT_CAMPAIGN, "manage campaign", {ORG, NO, NO, NO, NO},
+	 "only to clients whose consent for the channel is granted"},
 };
 #undef NO
 #undef ORG

@@ -105,6 +105,13 @@ typedef enum kt_action {
 	KT_ACT_MERGE_CLIENTS,    /* two cards of one person become one (clients.h) */
 	KT_ACT_FIND_CLIENTS,     /* server-side search by name, phone or e-mail */
 	KT_ACT_SET_PRIVACY_NOTICE, /* the organisation's privacy notice (org.h) */
+	/* messages (messages.h, templates.h; handle_messages.c) */
+	KT_ACT_CLIENT_MESSAGES,  /* the messages of a client, with their state */
+	KT_ACT_UNCONFIRMED,      /* a day's booked appointments nobody confirmed, to call */
+	KT_ACT_MESSAGE_COUNTS,   /* delivery counts of the organisation or a branch */
+	KT_ACT_READ_MESSAGE_SETTINGS, /* lead times, quiet hours, cap, survey rates; templates; previews */
+	KT_ACT_SET_MESSAGE_SETTINGS,  /* change them, and the organisation's own wording */
+	KT_ACT_CAMPAIGN,         /* a newsletter or re-consent campaign to the consenting clients */
 	KT_ACTION_COUNT
 } kt_action;
 

@@ -9,6 +9,7 @@
 #include <sodium.h>
 #include "sync/after_commit.h"
 #include "domain/mail.h"
+#include "domain/messages.h"
 #include "domain/password.h"
 #include "domain/portal.h"
 #include "domain/staff.h"
@@ -147,6 +148,9 @@ static void free_job(kt_wq_item *it)
 	free(it);
 }
 
+/* the planner's daily pass (messages.h); one per server */
+static kt_daily *daily;
+
 int portal_start(kt_server *srv)
 {
 	kt_portal_rt *p = calloc(1, sizeof *p);
@@ -171,12 +175,17 @@ int portal_start(kt_server *srv)
 		return rc;
 	if ((rc = mail_start(srv->db_path, srv->portal_cfg, &srv->mail)))
 		return rc;
+	/* birthday greetings: planned at start and every hour (idempotent) */
+	if (messages_daily_start(srv->db_path, &daily))
+		kt_info("messages: the daily pass did not start; no birthday greetings are planned");
 	return KT_OK;
 }
 
 void portal_stop(kt_server *srv)
 {
 	kt_portal_rt *p = srv->portal;
+	messages_daily_stop(daily);
+	daily = NULL;
 	mail_stop(srv->mail);
 	srv->mail = NULL;
 	if (!p)

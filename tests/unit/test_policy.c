@@ -320,6 +320,12 @@ static void test_action_matrix_every_role(void **state)
 		{KT_ACT_MERGE_CLIENTS, {1, 1, 0, 0, 0}},
 		{KT_ACT_FIND_CLIENTS, {1, 1, 1, 0, 0}},
 		{KT_ACT_SET_PRIVACY_NOTICE, {1, 0, 0, 0, 0}},
+		{KT_ACT_CLIENT_MESSAGES, {1, 1, 1, 0, 0}},
+		{KT_ACT_UNCONFIRMED, {1, 1, 1, 0, 0}},
+		{KT_ACT_MESSAGE_COUNTS, {1, 1, 0, 0, 0}},
+		{KT_ACT_READ_MESSAGE_SETTINGS, {1, 1, 0, 0, 0}},
+		{KT_ACT_SET_MESSAGE_SETTINGS, {1, 0, 0, 0, 0}},
+		{KT_ACT_CAMPAIGN, {1, 0, 0, 0, 0}},
 	};
 	(void)state;
 	assert_int_equal(sizeof want / sizeof want[0], KT_ACTION_COUNT); /* a new action needs its row here */
