@@ -9,6 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import * as h from './harness.mjs';
 import { devices, signInDesk, database, TABLET } from './desk.mjs';
 
@@ -16,7 +17,7 @@ const REVIEW_TEXT = 'Nina did a wonderful blow-dry, thank you!';
 const REPLY = 'Thank you, Eva: see you in spring!';
 const PHONE = { width: 390, height: 844 };
 
-let salon, srv, db, centerId, tomorrow, booked, confirmed;
+let salon, srv, db, centerId, tomorrow, booked, confirmed, autumnVisit;
 const ymdIn = (ms) => new Intl.DateTimeFormat('en-CA', { timeZone: h.ZONE, year: 'numeric', month: '2-digit', day: '2-digit' }).format(ms);
 
 before(async () => {
@@ -30,9 +31,19 @@ before(async () => {
     '--specialist', 'Nina', '--start', `${tomorrow} 10:00`, '--services', 'Blow-dry', ...any));
   confirmed = h.createdId(salon.admin('appointment', 'create', '--location', h.CENTER, '--client', h.EVA.name,
     '--specialist', 'Nina', '--start', `${tomorrow} 11:00`, '--services', 'Blow-dry', '--status', 'confirmed', ...any));
+  const autumn = h.createdId(salon.admin('appointment', 'create', '--location', h.CENTER, '--client', h.EVA.name,
+    '--specialist', 'Nina', '--start', '2025-11-20 15:00', '--services', 'Root colour', '--status', 'done', ...any));
   srv = await h.Server.start(salon);
-  salon.addVisit(srv); // Eva's visit of 2025-03-04, the one she rates
-  await h.givePassword(salon, srv);
+  salon.addVisit(srv); // Eva's visit of 2025-03-04, the one she rates and the owner answers
+  // and one more visit of hers (2025-11-20), rated lower and left unanswered
+  const nina = (args) => execFileSync(h.CLIENT, ['--dir', join(salon.tmp, 'nina-tablet'), '--quiet', ...args], { encoding: 'utf8' });
+  nina(['sync']);
+  autumnVisit = h.createdId(nina(['visit', 'add', '--appointment', autumn, '--notes', 'Root colour 6/0']));
+  nina(['sync']);
+  // Eva's portal password, from her invitation (the planner's confirmations share the spool)
+  salon.admin('portal', 'invite', salon.ids.eva);
+  const invite = await h.until(() => salon.mails().find((m) => m.file.includes('portal_setup') && m.to.includes(h.EVA.email)), 'the invitation');
+  assert.equal(h.setPassword(srv, h.linkOf(invite).token, h.GOOD).op, 'set_password');
 });
 after(async () => { await srv?.stop(); salon?.cleanup(); });
 
@@ -48,12 +59,13 @@ test('a review reaches the tablet; the owner replies offline, then online; the c
   await devices(2, async ([tablet, phone]) => {
     // Eva rates her visit in the portal (a push `create` of tbl review, as the portal does)
     await h.signIn(phone.page, srv.origin);
-    const res = await phone.page.evaluate(async (visit) => {
+    const res = await phone.page.evaluate(async ([visit, text, autumn]) => {
       const { uuidv7, nextMid } = await import('/proto.js');
-      return window.kt.proto.push([{ mid: nextMid(), tbl: 'review', id: uuidv7(), op: 'create', base: 0,
-        f: { visit_id: visit, stars: 5, text: 'Nina did a wonderful blow-dry, thank you!', public_ok: true } }]);
-    }, salon.ids.evaVisit);
-    assert.equal(res[0]?.status, 'applied', JSON.stringify(res));
+      const mk = (visit_id, stars, text) => ({ mid: nextMid(), tbl: 'review', id: uuidv7(), op: 'create', base: 0,
+        f: { visit_id, stars, text, public_ok: true } });
+      return window.kt.proto.push([mk(visit, 5, text), mk(autumn, 3, 'The colour is lovely, but I waited twenty minutes past my time.')]);
+    }, [salon.ids.evaVisit, REVIEW_TEXT, autumnVisit]);
+    assert.deepEqual(res.map((r) => r.status), ['applied', 'applied'], JSON.stringify(res));
     const id = review().id;
 
     await signInDesk(tablet.page, srv.origin, owner);
@@ -93,6 +105,7 @@ test('a review reaches the tablet; the owner replies offline, then online; the c
     assert.equal(f.reply, REPLY, 'the client reads the reply');
     assert.equal(f.reply_name, owner.name);
 
+    await tablet.page.evaluate(() => window.scrollTo(0, 0));
     const png = await h.shot(tablet.page, 'desk-reviews');
     readme(png, 'desk-reviews.png');
 
@@ -100,13 +113,23 @@ test('a review reaches the tablet; the owner replies offline, then online; the c
     await card.locator('[data-testid=fb-hide]').click();
     await tablet.page.locator(`[data-testid=fb-review][data-id="${id}"][data-hidden=true]`).waitFor();
     await h.until(() => review().hidden === 1, 'hidden on the server');
+    // the filters: shown / hidden, unanswered, stars
+    const other = db.rowsOf(`select id from review where visit_id = ${db.quote(autumnVisit)}`)[0].id;
+    const shownIds = () => tablet.page.locator('[data-testid=fb-review]').evaluateAll((els) => els.map((e) => e.dataset.id));
+    const show = async (sel, value, want) => {
+      await tablet.page.locator(`[data-testid=${sel}]`)[typeof value === 'boolean' ? 'setChecked' : 'selectOption'](value);
+      await tablet.page.waitForFunction((n) => document.querySelectorAll('[data-testid=fb-review]').length === n, want.length);
+      assert.deepEqual((await shownIds()).sort(), [...want].sort(), `${sel} ${value}`);
+    };
+    await show('fb-filter-show', 'shown', [other]);
+    await show('fb-filter-show', 'hidden', [id]);
+    await show('fb-filter-show', 'all', [other, id]);
+    await show('fb-filter-unanswered', true, [other]);
+    await show('fb-filter-unanswered', false, [other, id]);
+    await show('fb-filter-stars', '5', [id]);
+    // the public feed of the branch has the shown one only
     const feed = await (await fetch(`${srv.origin}/api/reviews/${centerId}`)).json();
-    assert.equal(feed.reviews.length, 0, JSON.stringify(feed));
-    // the filter shows the hidden ones only
-    await tablet.page.locator('[data-testid=fb-filter-show]').selectOption('shown');
-    await tablet.page.locator('[data-testid=fb-empty]').waitFor();
-    await tablet.page.locator('[data-testid=fb-filter-show]').selectOption('hidden');
-    await card.waitFor();
+    assert.deepEqual(feed.reviews.map((r) => r.stars), [3], JSON.stringify(feed));
   }, [TABLET, PHONE]);
 });
 
@@ -125,13 +148,13 @@ test('the statistics shown are the CLI\'s; offline they say they need a connecti
     const cli = cliStats(from, to);
     const mine = cli.lines.find((l) => l.key === centerId && l.period === from)?.figures;
     assert.ok(mine, `the branch's month in the CLI's answer: ${JSON.stringify(cli)}`);
-    assert.equal(mine.reviews, 1, 'the review of the first test');
+    assert.equal(mine.reviews, 2, 'the reviews of the first test');
     const stat = tablet.page.locator(`[data-testid=fb-stat][data-key="${centerId}"]`);
     await stat.waitFor();
     const rating = stat.locator('[data-testid=fb-rating]');
     assert.equal(Number(await rating.getAttribute('data-n')), mine.reviews);
     assert.equal(Number(await rating.getAttribute('data-average')), mine.rating_avg);
-    assert.ok((await rating.innerText()).includes('5.0'), await rating.innerText());
+    assert.ok((await rating.innerText()).includes('4.0'), await rating.innerText());
     const dist = await stat.locator('[data-testid=fb-stat-dist] li').evaluateAll((els) => els.map((e) => Number(e.dataset.n)));
     assert.deepEqual(dist, [...mine.stars].reverse(), 'the bars, 5 stars first');
     assert.equal(await stat.locator('[data-testid=fb-nps]').getAttribute('data-n'), String(mine.nps.answers));

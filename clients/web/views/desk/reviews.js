@@ -128,12 +128,14 @@ export function Reviews({ desk }) {
   const may = fm.mayReply(desk.role);
   const many = !loc && desk.locations().length > 1;
   return html`<section class="desk-page fb-page" data-testid="fb-reviews" aria-labelledby="h-fb-reviews">
-    <div class="fb-head">
-      <h1 id="h-fb-reviews">${t('fb_reviews_title')}</h1>
-      ${sum.n > 0 && html`<p class="fb-summary" data-testid="fb-summary" data-n=${sum.n} data-average=${sum.average}>
-        <strong>${dec(sum.average, locale())} ★</strong> · ${tn('fb_n_reviews', sum.n)}</p>`}
+    <div class="fb-top">
+      <div class="fb-head">
+        <h1 id="h-fb-reviews">${t('fb_reviews_title')}</h1>
+        ${sum.n > 0 && html`<p class="fb-summary" data-testid="fb-summary" data-n=${sum.n} data-average=${sum.average}>
+          <strong>${dec(sum.average, locale())} ★</strong> · ${tn('fb_n_reviews', sum.n)}</p>`}
+      </div>
+      ${sum.n > 0 && html`<${Dist} bars=${fm.bars(sum.dist)} />`}
     </div>
-    ${sum.n > 0 && html`<${Dist} bars=${fm.bars(sum.dist)} />`}
     <${Filters} f=${filter} set=${setFilter} />
     ${!may && html`<p class="fb-muted" data-testid="fb-read-only">${t('fb_read_only')}</p>`}
     ${list.length ? html`<ul class="fb-list">${list.map((r) => html`<${Review} key=${r.id} desk=${desk} row=${r} may=${may} many=${many} />`)}</ul>`
