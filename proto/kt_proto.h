@@ -252,6 +252,28 @@ void proto_manage_done_encode(kt_mpw *w, const char *op, const char *id, int64_t
 void proto_manage_result_encode(kt_mpw *w, const kt_manage *m, uint32_t ndevices, const void *body, size_t len);
 int proto_manage_result_decode(const void *buf, size_t len, kt_raw_cb cb, void *user) KT_MUST_CHECK;
 
+/* The message ops of manage (msg_message_ops.c; PROTOCOL-plan.md): the
+ * keys besides op. Strings: s == NULL when absent. Settings (message_settings
+ * keys such as reminder1_min, quiet_from) as text in the order sent. */
+#define KT_MESSAGE_OP_SETTINGS 12
+#define KT_MESSAGE_OP_MAX_SUBJECT 200
+#define KT_MESSAGE_OP_MAX_BODY (16 * 1024)
+typedef struct kt_msg_setting_wire {
+	char key[32], value[32];
+} kt_msg_setting_wire;
+typedef struct kt_message_op {
+	kt_str kind, lang, channel, appointment, client, location, day, subject, body;
+	int64_t from, to;
+	bool has_from, has_to, bad_from, bad_to; /* bad: sent, but not an integer */
+	bool has_audience;
+	kt_str audience_location, visited_since; /* audience {location?, visited_since?} */
+	kt_msg_setting_wire settings[KT_MESSAGE_OP_SETTINGS];
+	int nsettings;
+} kt_message_op;
+int proto_message_op_decode(const void *buf, size_t len, kt_message_op *m) KT_MUST_CHECK;
+/* manage_result {t, op, then npairs key/value pairs packed by the server in body}. */
+void proto_message_result_encode(kt_mpw *w, const char *op, uint32_t npairs, const void *body, size_t len);
+
 /* A device as the device list (manage) and an erasure's status (privacy)
  * show it: these eight fields, then nextra more pairs the caller packs. */
 typedef struct kt_device_wire {

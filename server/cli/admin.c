@@ -614,7 +614,7 @@ int admin_main(const char *db_path, int argc, char **argv)
 	if (strcmp(argv[0], "appointment") && strcmp(argv[0], "client") && strcmp(argv[0], "list") &&
 	    strcmp(argv[0], "device") && strcmp(argv[0], "staff") && strcmp(argv[0], "consent") &&
 	    strcmp(argv[0], "hours") && strcmp(argv[0], "closed") && strcmp(argv[0], "service") &&
-	    strcmp(argv[0], "location") && strcmp(argv[0], "org"))
+	    strcmp(argv[0], "location") && strcmp(argv[0], "org") && strcmp(argv[0], "message"))
 		return admin_usage_error("unknown subcommand '%.40s'", argv[0]);
 	if (!db_path)
 		return admin_usage_error("--db FILE is required");
@@ -652,6 +652,8 @@ int admin_main(const char *db_path, int argc, char **argv)
 		rc = admin_closed(st, argc - 1, argv + 1);
 	else if (!strcmp(argv[0], "service"))
 		rc = admin_service(st, argc - 1, argv + 1);
+	else if (!strcmp(argv[0], "message"))
+		rc = admin_message(st, argc - 1, argv + 1);
 	else
 		rc = admin_list(st, argc - 1, argv + 1);
 	store_close(st);

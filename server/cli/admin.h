@@ -59,5 +59,7 @@ int admin_location(kt_store *st, int argc, char **argv);
 int admin_org(kt_store *st, int argc, char **argv); /* org privacy-notice (admin_org.c) */
 int admin_staff_more(kt_store *st, int argc, char **argv);
 int admin_client_more(kt_store *st, int argc, char **argv);
+/* message settings|template|list|counts|unconfirmed|campaign|daily (admin_message.c) */
+int admin_message(kt_store *st, int argc, char **argv);
 
 #endif

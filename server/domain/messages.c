@@ -187,12 +187,16 @@ int msg_plan(kt_store *st, const msg_plan_args *a, bool *inserted)
 			goto out;
 		}
 	}
-	if (a->subject || a->body) { /* a campaign's own text */
-		subject = strdup(a->subject ? a->subject : "");
-		body = strdup(a->body ? a->body : "");
-		rc = subject && body ? KT_OK : KT_ENOMEM;
-	} else
-		rc = templates_get(st, a->org, a->kind, lang, sms, &subject, &body);
+	/* a campaign's own text; what it leaves out (its subject) is the template's */
+	rc = templates_get(st, a->org, a->kind, lang, sms, &subject, &body);
+	if (!rc && a->subject && *a->subject) {
+		free(subject);
+		rc = (subject = strdup(a->subject)) ? KT_OK : KT_ENOMEM;
+	}
+	if (!rc && a->body) {
+		free(body);
+		rc = (body = strdup(a->body)) ? KT_OK : KT_ENOMEM;
+	}
 	if (rc || (rc = templates_render(subject, &v, lang, sms, false, &rs)) ||
 	    (rc = templates_render(body, &v, lang, sms, marketing, &rb)))
 		goto out;

@@ -282,6 +282,11 @@ int messages_preview(kt_store *st, const char *org, int kind, const char *lang_c
 	}
 	if (lang < 0)
 		lang = msg_lang(&w, &p);
+	if (!appointment) { /* three days ahead at half past two: a time that reads like one */
+		kt_local l;
+		if (!kt_time_to_local(p.zone, start, &l))
+			(void)kt_time_from_local(p.zone, l.year, l.month, l.day, 14, 30, &start);
+	}
 	if (templates_when(p.zone, lang, p.country, start, date, sizeof date, time, sizeof time))
 		snprintf(date, sizeof date, "?");
 	msg_vars(&v, &w, &p, date, time, services, specialist);
@@ -357,10 +362,9 @@ int messages_campaign(kt_store *st, const char *org, const kt_campaign *c, char 
 		return snprintf(why, cap, "channel: no SMS gateway is configured (sms_url)"), KT_EINVALID;
 	if (c->visited_since && !valid_day(c->visited_since))
 		return snprintf(why, cap, "visited_since: a date YYYY-MM-DD"), KT_EINVALID;
-	if (own && (rc = templates_check(c->kind, c->channel && !strcmp(c->channel, "sms"), c->subject, c->body, why,
+	/* no subject: the template's (of each client's language) */
+	if (own && (rc = templates_check(c->kind, false, c->subject && *c->subject ? c->subject : "-", c->body, why,
 					 cap)))
-		return rc;
-	if (own && !c->channel && (rc = templates_check(c->kind, false, c->subject, c->body, why, cap)))
 		return rc;
 	kt_uuid7(id);
 	if ((rc = store_begin(st)))

@@ -314,6 +314,9 @@ int handle_manage(kt_session *s, const unsigned char *buf, size_t len)
 		session_error(s, rc, "manage takes op and, for most ops, id", "manage", false);
 		return 0;
 	}
+	/* the message ops (handle_messages.c): reception reads some of them too */
+	if (handle_message_op(s, &m, buf, len))
+		return 0;
 	if (!may_manage(p)) {
 		session_error(s, KT_EDENIED, "only owners and managers manage devices and staff", "manage", false);
 		return 0;

@@ -14,6 +14,9 @@ int handle_push(kt_session *s, const unsigned char *buf, size_t len);
 int handle_audit_query(kt_session *s, const unsigned char *buf, size_t len);
 int handle_logout(kt_session *s, const unsigned char *buf, size_t len);
 int handle_manage(kt_session *s, const unsigned char *buf, size_t len);
+/* The message ops of manage (handle_messages.c): true when m's op is one
+ * of them (it was answered), false to go on with the other ops. */
+bool handle_message_op(kt_session *s, const kt_manage *m, const unsigned char *buf, size_t len);
 int handle_privacy(kt_session *s, const unsigned char *buf, size_t len); /* handle_privacy.c */
 
 int portal_start(kt_server *srv); /* the password worker and the mail worker */

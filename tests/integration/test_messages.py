@@ -1,0 +1,299 @@
+"""The message planner over the real server: bookings pushed by a reception
+tablet plan their confirmation once (a replayed push plans nothing more),
+reminders only outside the reminder window, a move drops the old reminder
+(moved) and plans a new one with a change notice, a cancellation drops it
+(cancelled) with a cancellation notice; marketing is planned only with
+consent and a withdrawal drops what is queued; previews in each language;
+the settings and templates refuse bad input with a code naming the field.
+The outbox is read through `admin message list` and the manage ops (its
+texts are sealed)."""
+import json
+import sqlite3
+import subprocess
+import time
+import uuid
+
+import kt_harness as h
+
+A = "Lepota Center"
+HOUR = 3600 * 1000
+DAY = 24 * HOUR
+
+
+def uid():
+    return str(uuid.uuid4())
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+class MessagesTest(h.DemoServerTest):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        con = sqlite3.connect(cls.db)
+        cls.loc = dict(con.execute("SELECT name, id FROM location"))
+        cls.org = con.execute("SELECT id FROM organisation").fetchone()[0]
+        cls.spec = con.execute(
+            "SELECT s.id FROM staff s JOIN staff_location sl ON sl.staff_id = s.id WHERE s.role = 'specialist' "
+            "AND sl.location_id = ? ORDER BY s.id", (cls.loc[A],)).fetchone()[0]
+        known = [r[0] for r in con.execute("SELECT client_id FROM client_location WHERE location_id = ? "
+                                            "ORDER BY client_id", (cls.loc[A],))]
+        con.close()
+        clients = json.loads(cls.server.admin("list", "clients", "--location", A, "--limit", "400", "--json"))
+        with_mail = [c for c in clients if c.get("email") and c["id"] in known]
+        # a few cards of their own per test, so the tests do not see each other's messages
+        cls.pool = [c["id"] for c in with_mail]
+        cls.owner = h.account(cls.accounts, "owner")
+        cls.rec = h.account(cls.accounts, "reception", A)
+        cls.mgr = h.account(cls.accounts, "manager", A)
+        cls.mid = 100
+
+    def client_id(self):
+        return self.pool.pop()
+
+    # ---- helpers ----
+
+    def push(self, acc, muts, device=None):
+        for m in muts:
+            if "mid" not in m:
+                MessagesTest.mid += 1
+                m["mid"] = MessagesTest.mid
+
+        async def go():
+            p = await self.signed_in(acc, device)
+            await p.send({"t": "push", "muts": muts})
+            m, _ = await p.recv_until("push_result", 20)
+            await p.close()
+            return m["results"]
+        return h.run(go())
+
+    def manage(self, acc, op, **keys):
+        async def go():
+            p = await self.signed_in(acc)
+            await p.send(dict({"t": "manage", "op": op}, **keys))
+            m = await p.recv()
+            await p.close()
+            return m
+        return h.run(go())
+
+    def book(self, client, start, device=None):
+        aid = uid()
+        m = {"tbl": "appointment", "id": aid, "op": "create", "base": 0, "at": 1,
+             "f": {"location_id": self.loc[A], "client_id": client, "specialist_id": self.spec, "start_at": start,
+                   "duration_min": 30, "services": [], "status": "booked"}}
+        res = self.push(self.rec, [m], device)
+        self.assertEqual(res[0]["status"], "applied", res)
+        return aid, m
+
+    def update(self, aid, version, **f):
+        res = self.push(self.rec, [{"tbl": "appointment", "id": aid, "op": "update", "base": version, "at": 1,
+                                    "f": f}])
+        self.assertEqual(res[0]["status"], "applied", res)
+        return res[0]
+
+    def messages(self, client):
+        """The client's messages as `admin message list` prints them."""
+        return json.loads(self.server.admin("message", "list", "--client", client, "--json"))
+
+    def of(self, msgs, kind, state=None):
+        return [m for m in msgs if m["kind"] == kind and (state is None or m["state"] == state)]
+
+    def wait_for(self, predicate, client, timeout=15):
+        end = time.monotonic() + timeout
+        while True:
+            msgs = self.messages(client)
+            if predicate(msgs):
+                return msgs
+            if time.monotonic() > end:
+                self.fail("never came: %s" % msgs)
+            time.sleep(0.05)
+
+    # ---- appointments ----
+
+    def test_confirmation_once_per_booking_even_when_replayed(self):
+        client, device = self.client_id(), str(uuid.uuid4())
+        aid, m = self.book(client, now_ms() + 5 * DAY, device)
+        again = self.push(self.rec, [m], device)  # the tablet never heard the answer: same mid again
+        self.assertEqual(again[0]["status"], "duplicate", again)
+        msgs = self.messages(client)
+        self.assertEqual(len(self.of(msgs, "confirmation")), 1, msgs)
+        self.assertEqual(len(self.of(msgs, "reminder")), 1, msgs)
+        rem = self.of(msgs, "reminder")[0]
+        self.assertEqual(rem["state"], "queued")
+        self.assertEqual(rem["channel"], "email")
+
+    def test_booking_inside_the_reminder_window_gets_no_reminder(self):
+        client = self.client_id()
+        self.book(client, now_ms() + 3 * HOUR)
+        msgs = self.messages(client)
+        self.assertEqual(len(self.of(msgs, "confirmation")), 1, msgs)
+        self.assertEqual(self.of(msgs, "reminder"), [], msgs)
+
+    def test_move_drops_the_reminder_and_plans_a_new_one_with_a_change_notice(self):
+        client = self.client_id()
+        start = now_ms() + 6 * DAY
+        aid, _ = self.book(client, start)
+        # the confirmation leaves the queue (the mail worker), then the move
+        self.wait_for(lambda ms: self.of(ms, "confirmation") and not self.of(ms, "confirmation", "queued"), client)
+        self.update(aid, 1, start_at=start + DAY)
+        msgs = self.messages(client)
+        dropped = self.of(msgs, "reminder", "dropped")
+        self.assertEqual([m["drop_reason"] for m in dropped], ["moved"], msgs)
+        queued = self.of(msgs, "reminder", "queued")
+        self.assertEqual(len(queued), 1, msgs)
+        self.assertEqual(len(self.of(msgs, "change")), 1, msgs)
+        # a note edited afterwards says nothing new
+        self.update(aid, 2, client_note="bring the photo")
+        self.assertEqual(len(self.of(self.messages(client), "change")), 1)
+
+    def test_cancel_drops_the_reminder_and_sends_a_cancellation(self):
+        client = self.client_id()
+        aid, _ = self.book(client, now_ms() + 4 * DAY)
+        self.update(aid, 1, status="cancelled")
+        msgs = self.messages(client)
+        self.assertEqual([m["drop_reason"] for m in self.of(msgs, "reminder")], ["cancelled"], msgs)
+        self.assertEqual(len(self.of(msgs, "cancellation")), 1, msgs)
+
+    def test_unconfirmed_list_for_reception(self):
+        client = self.client_id()
+        start = now_ms() + 2 * DAY
+        aid, _ = self.book(client, start)
+        day = subprocess.run([h.SERVER, "admin", "--db", self.db, "list", "appointments", "--location", A, "--json"],
+                             capture_output=True, text=True, check=True)
+        appts = [a for a in json.loads(day.stdout) if a["id"] == aid]
+        self.assertEqual(len(appts), 1)
+        local_day = None
+        out = self.server.admin("message", "unconfirmed", "--location", A, "--day",
+                                time.strftime("%Y-%m-%d", time.localtime(start / 1000)), "--json")
+        rows = json.loads(out)
+        # the local day of the start in Ljubljana may differ from this machine's: ask the op too
+        m = self.manage(self.rec, "unconfirmed", location=self.loc[A],
+                        day=time.strftime("%Y-%m-%d", time.gmtime(start / 1000 + 3600)))
+        self.assertEqual(m["t"], "manage_result", m)
+        found = [a for a in m["appointments"] if a["id"] == aid] + [r for r in rows if r["id"] == aid]
+        self.assertTrue(found, (m, rows, local_day))
+        self.assertEqual(found[0].get("reminder_state", found[0].get("reminder")), "queued")
+        self.update(aid, 1, status="confirmed")
+        m = self.manage(self.rec, "unconfirmed", location=self.loc[A],
+                        day=time.strftime("%Y-%m-%d", time.gmtime(start / 1000 + 3600)))
+        self.assertFalse([a for a in m["appointments"] if a["id"] == aid])
+
+    # ---- consent ----
+
+    def visit(self, client):
+        res = self.push(self.owner, [{"tbl": "visit", "id": uid(), "op": "create", "base": 0, "at": 1,
+                                      "f": {"location_id": self.loc[A], "client_id": client,
+                                            "specialist_id": self.spec, "visit_date": time.strftime("%Y-%m-%d"),
+                                            "services": []}}])
+        self.assertEqual(res[0]["status"], "applied", res)
+
+    def consent(self, client, purpose, what):
+        self.server.admin("consent", client, purpose, what, "--text-version", "t1")
+
+    def test_marketing_needs_consent_and_a_withdrawal_drops_it(self):
+        client = self.client_id()
+        self.consent(client, "review_requests", "withdraw")
+        self.visit(client)
+        self.assertEqual(self.of(self.messages(client), "review_request"), [])
+        self.consent(client, "review_requests", "grant")
+        self.visit(client)
+        msgs = self.messages(client)
+        self.assertEqual(len(self.of(msgs, "review_request", "queued")), 1, msgs)
+        self.consent(client, "review_requests", "withdraw")
+        msgs = self.messages(client)
+        self.assertEqual([m["drop_reason"] for m in self.of(msgs, "review_request")], ["consent_withdrawn"], msgs)
+
+    def test_campaign_only_to_consenting_clients(self):
+        yes, no = self.client_id(), self.client_id()
+        self.consent(yes, "marketing_email", "grant")
+        self.consent(no, "marketing_email", "withdraw")
+        m = self.manage(self.owner, "campaign", subject="Autumn at {salon}",
+                        body="Hello {first_name}, new colours are in.", channel="email")
+        self.assertEqual(m["t"], "manage_result", m)
+        self.assertGreaterEqual(m["planned"], 1)
+        self.assertEqual(len(self.of(self.messages(yes), "campaign")), 1)
+        self.assertEqual(self.of(self.messages(no), "campaign"), [])
+        m = self.manage(self.mgr, "campaign", body="x")
+        self.assertEqual((m["t"], m["code"]), ("error", "forbidden"), m)
+        m = self.manage(self.owner, "campaign", subject="News", body="Hi {frist_name}")
+        self.assertEqual((m["t"], m["code"]), ("error", "invalid"), m)
+        self.assertIn("{frist_name}", m["msg"])
+
+    # ---- previews, settings, templates ----
+
+    def test_preview_in_each_language(self):
+        words = {"en": "Reminder", "sl": "Opomnik", "de": "Erinnerung", "pl": "Przypomnienie", "fi": "Muistutus"}
+        for lang, word in words.items():
+            m = self.manage(self.owner, "message_preview", kind="reminder", lang=lang)
+            self.assertEqual(m["t"], "manage_result", m)
+            self.assertIn(word, m["subject"])
+            self.assertIn("/l/", m["body"])
+            self.assertIn("Europe/Ljubljana", m["body"])
+        sms = self.manage(self.mgr, "message_preview", kind="birthday", lang="de", channel="sms")
+        self.assertEqual(sms["subject"], "")
+        self.assertIn("Geburtstag", sms["body"])
+        self.assertIn("Abmelden", sms["body"])  # marketing carries its unsubscribe link
+        out = self.server.admin("message", "template", "preview", "--kind", "confirmation", "--lang", "pl")
+        self.assertIn("Dziękujemy za rezerwację", out)
+        # a real appointment in the client's own language
+        client = self.client_id()
+        self.server.admin("client", "set", client, "language", "fi")
+        aid, _ = self.book(client, now_ms() + 8 * DAY)
+        m = self.manage(self.owner, "message_preview", kind="confirmation", appointment=aid)
+        self.assertIn("Varausvahvistus", m["subject"])
+        m = self.manage(self.rec, "message_preview", kind="reminder")
+        self.assertEqual((m["t"], m["code"]), ("error", "forbidden"), m)
+        m = self.manage(self.owner, "message_preview", kind="remindr")
+        self.assertEqual((m["t"], m["code"]), ("error", "invalid"), m)
+        self.assertIn("kind", m["msg"])
+
+    def test_settings_refusals_name_the_field(self):
+        m = self.manage(self.owner, "message_settings", reminder1_min=99999)
+        self.assertEqual((m["t"], m["code"]), ("error", "invalid"), m)
+        self.assertIn("reminder1_min", m["msg"])
+        m = self.manage(self.owner, "message_settings", quiet_from="25:00")
+        self.assertIn("quiet_from", m["msg"])
+        m = self.manage(self.owner, "message_settings", daily_cap=0)
+        self.assertIn("daily_cap", m["msg"])
+        m = self.manage(self.mgr, "message_settings", daily_cap=4)
+        self.assertEqual((m["t"], m["code"]), ("error", "forbidden"), m)
+        m = self.manage(self.mgr, "message_settings")
+        self.assertEqual(m["settings"]["reminder1_min"], 1440, m)
+        m = self.manage(self.rec, "message_settings")
+        self.assertEqual((m["t"], m["code"]), ("error", "forbidden"), m)
+        m = self.manage(self.owner, "message_counts", to=now_ms())
+        self.assertEqual((m["t"], m["code"]), ("error", "invalid"), m)
+        self.assertIn("from", m["msg"])
+        m = self.manage(self.owner, "message_counts", **{"from": 0, "to": now_ms() + DAY})
+        self.assertTrue(any(c["kind"] == "confirmation" for c in m["counts"]) or m["counts"] == [], m)
+        bad = subprocess.run([h.SERVER, "admin", "--db", self.db, "message", "settings", "--reminder", "soon"],
+                             capture_output=True, text=True)
+        self.assertEqual(bad.returncode, 2)
+        self.assertIn("--reminder", bad.stderr)
+        ok = subprocess.run([h.SERVER, "admin", "--db", self.db, "message", "--help"], capture_output=True, text=True)
+        self.assertEqual(ok.returncode, 0)
+
+    def test_template_with_an_unknown_placeholder_is_refused(self):
+        m = self.manage(self.owner, "set_template", kind="reminder", lang="en", subject="See you",
+                        body="Hi {frist_name}, {confirm_link}")
+        self.assertEqual((m["t"], m["code"]), ("error", "invalid"), m)
+        self.assertIn("{frist_name}", m["msg"])
+        m = self.manage(self.owner, "set_template", kind="birthday", lang="en", subject="Hi",
+                        body="Come {confirm_link}")
+        self.assertIn("{confirm_link}", m["msg"])
+        m = self.manage(self.owner, "set_template", kind="reminder", lang="sl", channel="sms",
+                        body="{salon}: jutri ob {time}. Pridem: {confirm_link}")
+        self.assertEqual(m["t"], "manage_result", m)
+        m = self.manage(self.owner, "templates")
+        self.assertEqual([(t["kind"], t["lang"], t["channel"]) for t in m["templates"]], [("reminder", "sl", "sms")])
+        m = self.manage(self.owner, "message_preview", kind="reminder", lang="sl", channel="sms")
+        self.assertTrue(m["body"].endswith("Pridem: http://127.0.0.1:%d/l/EXAMPLE-LINK-NOT-ACTIVE" % self.server.port)
+                        or "Pridem: " in m["body"], m)
+        self.manage(self.owner, "set_template", kind="reminder", lang="sl", channel="sms", body="")
+        self.assertEqual(self.manage(self.owner, "templates")["templates"], [])
+
+
+if __name__ == "__main__":
+    h.main()
