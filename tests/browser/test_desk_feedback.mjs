@@ -11,13 +11,26 @@ import { mkdirSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import * as h from './harness.mjs';
+import { toMs } from '../../clients/web/tz.js';
 import { devices, signInDesk, database, TABLET } from './desk.mjs';
 
 const REVIEW_TEXT = 'Nina did a wonderful blow-dry, thank you!';
 const REPLY = 'Thank you, Eva: see you in spring!';
 const PHONE = { width: 390, height: 844 };
 
-let salon, srv, db, centerId, tomorrow, booked, confirmed, autumnVisit;
+let salon, srv, db, centerId, tomorrow, booked, bookedAt, confirmed, autumnVisit;
+// The first whole hour from 09:00 on day when Nina has nothing at the branch ("HH:00"),
+// other than those in skip.
+function freeHour(day, skip = []) {
+  const busy = db.rowsOf(`select a.start_at s, a.duration_min d from appointment a join staff p on p.id = a.specialist_id
+    where p.display_name like 'Nina%' and a.status != 'cancelled'`);
+  for (let hr = 9; hr < 19; hr++) {
+    const s = toMs(day, hr * 60, h.ZONE), e = s + 3600000;
+    const hhmm = `${String(hr).padStart(2, '0')}:00`;
+    if (!skip.includes(hhmm) && !busy.some((b) => b.s < e && b.s + b.d * 60000 > s)) return hhmm;
+  }
+  throw new Error(`Nina has no free hour on ${day}`);
+}
 const ymdIn = (ms) => new Intl.DateTimeFormat('en-CA', { timeZone: h.ZONE, year: 'numeric', month: '2-digit', day: '2-digit' }).format(ms);
 
 before(async () => {
@@ -27,10 +40,12 @@ before(async () => {
   // tomorrow on the branch's clock: one booked appointment (Marko's) and one confirmed (Eva's)
   tomorrow = ymdIn(Date.now() + 24 * 3600000);
   const any = ['--override', 'overlap,opening_hours,closed_day,working_hours,time_off', '--reason', 'test'];
+  // Marko's at a time Nina is free (confirming re-checks double bookings), Eva's after it
+  const free = bookedAt = freeHour(tomorrow);
   booked = h.createdId(salon.admin('appointment', 'create', '--location', h.CENTER, '--client', h.MARKO.name,
-    '--specialist', 'Nina', '--start', `${tomorrow} 10:00`, '--services', 'Blow-dry', ...any));
+    '--specialist', 'Nina', '--start', `${tomorrow} ${free}`, '--services', 'Blow-dry', ...any));
   confirmed = h.createdId(salon.admin('appointment', 'create', '--location', h.CENTER, '--client', h.EVA.name,
-    '--specialist', 'Nina', '--start', `${tomorrow} 11:00`, '--services', 'Blow-dry', '--status', 'confirmed', ...any));
+    '--specialist', 'Nina', '--start', `${tomorrow} 07:00`, '--services', 'Blow-dry', '--status', 'confirmed', ...any));
   const autumn = h.createdId(salon.admin('appointment', 'create', '--location', h.CENTER, '--client', h.EVA.name,
     '--specialist', 'Nina', '--start', '2025-11-20 15:00', '--services', 'Root colour', '--status', 'done', ...any));
   srv = await h.Server.start(salon);
@@ -179,12 +194,14 @@ test('reception calls down tomorrow\'s unconfirmed appointments and confirms one
     await line.waitFor();
     assert.equal(await list.locator(`[data-testid=fb-call][data-id="${confirmed}"]`).count(), 0, 'a confirmed one is not listed');
     const text = await line.innerText();
-    assert.ok(text.includes(h.MARKO.name) && text.includes('10:00') && text.includes('Nina'), text);
+    assert.ok(text.includes(h.MARKO.name) && text.includes(bookedAt) && text.includes('Nina'), text);
     assert.equal(await line.locator('[data-testid=fb-call-phone]').getAttribute('href'), `tel:${h.MARKO.phone.replace(/\D/g, '')}`);
     await line.locator('[data-testid=fb-mark-called]').click();
     await list.locator(`[data-testid=fb-call][data-id="${booked}"][data-called=true]`).waitFor();
     await line.locator('[data-testid=fb-mark-confirmed]').click();
     await list.locator(`[data-testid=fb-call][data-id="${booked}"][data-status=confirmed]`).waitFor();
+    await tablet.page.waitForFunction(() => window.kt.q.state.queued === 0);
+    assert.deepEqual(await tablet.page.evaluate(() => window.kt.q.state.rejected.map((e) => e.msg)), [], 'the server took it');
     await h.until(() => db.rowsOf(`select status from appointment where id = ${db.quote(booked)}`)[0]?.status === 'confirmed', 'confirmed on the server');
     await h.shot(tablet.page, 'desk-unconfirmed');
     // asked again, the server leaves it out
@@ -199,22 +216,32 @@ test('the card lists the booking confirmation the salon sent', async () => {
   await devices(1, async ([tablet]) => {
     await signInDesk(tablet.page, srv.origin, salon.account('owner'));
     // a booking from the tablet: its confirmation is planned when it lands
-    const start = Date.parse(`${tomorrow}T12:30:00Z`);
+    // at an hour Nina is free (a push may name 32 bytes of rules: not every rule fits)
+    const [hr] = freeHour(tomorrow, [bookedAt]).split(':').map(Number);
+    const start = toMs(tomorrow, hr * 60, h.ZONE);
     await tablet.page.evaluate(async ([loc, client, start]) => {
       const d = window.kt.desk;
       const nina = [...d.by.staff.values()].find((s) => s.f.display_name.startsWith('Nina'));
       const svc = [...d.by.service.values()].find((s) => s.f.name === 'Blow-dry');
       await d.edit('appointment', d.newId(), 'create', { location_id: loc, client_id: client, specialist_id: nina.id,
-        start_at: start, duration_min: 30, services: [svc.id] }, { override: { rule: 'overlap,opening_hours,closed_day,working_hours,time_off', reason: 'test' } });
+        start_at: start, duration_min: 30, services: [svc.id] }, { override: { rule: 'working_hours,opening_hours', reason: 'test' } });
     }, [centerId, salon.ids.eva, start]);
     await tablet.page.waitForFunction(() => document.querySelector('[data-testid=queued]')?.dataset.n === '0');
+    assert.deepEqual(await tablet.page.evaluate(() => window.kt.q.state.rejected.map((e) => e.msg)), [], 'the server took the booking');
+    const booking = await tablet.page.waitForFunction((start) => [...(window.kt.desk.by.appointment?.values() || [])].find((r) => r.f.start_at === start)?.id, start);
+    const id = await booking.jsonValue();
     await tablet.page.goto(`${srv.origin}/desk/client?id=${salon.ids.eva}`);
     const box = tablet.page.locator('[data-testid=card-messages]');
+    // the confirmation of this booking: planned when it landed, newest first
+    await h.until(() => db.rowsOf(`select 1 from outbox where idem_key = ${db.quote('confirmation:' + id)}`).length, 'its confirmation planned');
     const msg = box.locator('[data-testid=card-message][data-kind=confirmation]').first();
     await msg.waitFor();
+    const made = db.rowsOf(`select created_at from outbox where idem_key = ${db.quote('confirmation:' + id)}`)[0].created_at;
+    assert.equal(Number(await msg.getAttribute('data-created')), made, 'the newest line is this booking\'s confirmation');
     const text = await msg.innerText();
     assert.ok(/Booking confirmation/.test(text), text);
     assert.ok(!/[0-9a-f]{8}-[0-9a-f]{4}-/.test(await box.innerText()), 'no ids');
+    await box.scrollIntoViewIfNeeded();
     await h.shot(tablet.page, 'desk-card-messages');
   });
 });

@@ -43,7 +43,7 @@ export function CardMessages({ desk, id }) {
       : !list ? html`<p class="card-muted">${t('fb_loading')}</p>`
       : !list.length ? html`<p class="card-muted" data-testid="card-messages-none">${t('fb_msgs_none')}</p>`
       : html`<ul class="fb-msg-list">${shown.map((m) => html`<li key=${m.id} class=${'fb-msg st-' + m.state} data-testid="card-message"
-          data-kind=${m.kind} data-channel=${m.channel} data-state=${m.state} data-reason=${m.drop_reason || ''}>
+          data-kind=${m.kind} data-channel=${m.channel} data-state=${m.state} data-reason=${m.drop_reason || ''} data-created=${m.created_at}>
         <span class="fb-msg-kind">${word(fm.kindKey(m.kind), m.kind)}</span>
         <span class="fb-muted">${m.channel ? word('fb_ch_' + m.channel, m.channel) : ''}</span>
         <span class=${'fb-msg-state st-' + m.state} data-testid="card-message-state">${word(fm.stateKey(m), word('fb_st_' + m.state, m.state))}</span>
