@@ -258,6 +258,7 @@ int feedback_review_view(kt_store *st, const char *org, const char *client, cons
 	snprintf(out->visit_date, sizeof out->visit_date, "%s", rval(&v, "visit_date") ? rval(&v, "visit_date") : "");
 	snprintf(out->specialist, sizeof out->specialist, "%s",
 		 rval(&v, "specialist_name") ? rval(&v, "specialist_name") : "");
+	snprintf(out->location, sizeof out->location, "%s", v.locs);
 	out->services = strdup(rval(&v, "service_names") ? rval(&v, "service_names") : "[]");
 	kt_row_free(&v);
 	if ((rc = review_of_visit(st, visit_id, out->id)) || !out->id[0])
@@ -421,6 +422,19 @@ int feedback_erase_client(kt_store *st, const char *client, int *n)
 			return KT_EIO;
 	}
 	return KT_OK;
+}
+
+int feedback_merge_clients(kt_store *st, const char *keep, const char *dup)
+{
+	sqlite3_stmt *q = store_prepare(st, "UPDATE survey_answer SET client_id = ?1 WHERE client_id = ?2");
+	int rc;
+	if (!q)
+		return KT_EIO;
+	sqlite3_bind_text(q, 1, keep, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, dup, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
+	store_finish(st, q);
+	return rc;
 }
 
 int feedback_export_answers(kt_store *st, const char *client, char **json)

@@ -46,7 +46,7 @@ int feedback_review_save(kt_store *st, const char *org, const char *client, cons
 
 /* What the review link page shows: the visit and the client's review. */
 typedef struct kt_review_view {
-	char visit_date[16], specialist[128];
+	char visit_date[16], specialist[128], location[KT_UUID_LEN + 1];
 	char *services;          /* JSON array text of the service names (owned) */
 	bool has_review;
 	char id[KT_UUID_LEN + 1];
@@ -89,9 +89,18 @@ void feedback_survey_range(const char *kind, int *lo, int *hi);
  * survey answers lose their client and visit. *n: the rows kept so. */
 int feedback_erase_client(kt_store *st, const char *client, int *n) KT_MUST_CHECK;
 
+/* Two cards of one person become one (clients.c): dup's survey answers
+ * become keep's, in the caller's transaction (reviews move as rows). */
+int feedback_merge_clients(kt_store *st, const char *keep, const char *dup) KT_MUST_CHECK;
+
 /* The client's survey answers as a JSON array text (owned; for the
  * export): kind, score, created_at, location_id, visit_id. */
 int feedback_export_answers(kt_store *st, const char *client, char **json) KT_MUST_CHECK;
+
+/* The link kinds "review" (target: the visit) and "survey" (target
+ * "VISIT:csat|nps|ces"), installed in the links registry
+ * (link_actions.h) at start (feedback_links.c). */
+int feedback_links_register(void) KT_MUST_CHECK;
 
 /* The public feed of a location (GET /api/reviews/ID): JSON text (owned)
  * {location: {name}, average, count, reviews: [{stars, text, reply, date,

@@ -533,6 +533,10 @@ static const struct {
 	{KT_ACT_SET_MESSAGE_SETTINGS, "manage message_settings (change), set_template", {ORG, NO, NO, NO, NO}, ""},
 	{KT_ACT_CAMPAIGN, "manage campaign", {ORG, NO, NO, NO, NO},
 	 "only to clients whose consent for the channel is granted"},
+	{KT_ACT_SEE_STATS, "manage stats (ratings, CSAT, NPS, CES)", {ORG, WITHIN, NO, NO, NO},
+	 "within: the figures of their locations"},
+	{KT_ACT_ANSWER_REVIEW, "manage reviews, review_reply, review_set", {ORG, WITHIN, NO, NO, NO},
+	 "within: reviews of visits at their locations (devices: push update of reply, highlighted, hidden)"},
 };
 #undef NO
 #undef ORG

@@ -112,6 +112,8 @@ typedef enum kt_action {
 	KT_ACT_READ_MESSAGE_SETTINGS, /* lead times, quiet hours, cap, survey rates; templates; previews */
 	KT_ACT_SET_MESSAGE_SETTINGS,  /* change them, and the organisation's own wording */
 	KT_ACT_CAMPAIGN,         /* a newsletter or re-consent campaign to the consenting clients */
+	KT_ACT_SEE_STATS,        /* satisfaction statistics (stats.h) */
+	KT_ACT_ANSWER_REVIEW,    /* reply to, highlight or hide a review (feedback.h) */
 	KT_ACTION_COUNT
 } kt_action;
 

@@ -9,6 +9,7 @@ command line and plain reads of the database."""
 import asyncio
 import json
 import sqlite3
+import subprocess
 import time
 import urllib.request
 import uuid
@@ -20,7 +21,9 @@ A, B = "Lepota Center", "Lepota Maribor"
 DAY = 86400000
 
 
-class FeedbackTest(h.DemoServerTest):
+class FeedbackBase(h.DemoServerTest):
+    """The demo server and helpers; no tests of its own."""
+    mid = 0  # mutation ids, increasing across the peers (each a new device)
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -29,7 +32,6 @@ class FeedbackTest(h.DemoServerTest):
         con.close()
         cls.client_acc = h.account(cls.accounts, "client", A)
         cls.cid = oracle.principal(cls.db, cls.client_acc["email"])[1]
-        cls.mid = 0
 
     def q(self, sql, *args):
         con = sqlite3.connect(self.db, timeout=10)
@@ -57,8 +59,8 @@ class FeedbackTest(h.DemoServerTest):
     async def push(self, p, *muts):
         out = []
         for m in muts:
-            FeedbackTest.mid += 1
-            out.append(dict({"mid": FeedbackTest.mid, "at": 1}, **m))
+            FeedbackBase.mid += 1
+            out.append(dict({"mid": FeedbackBase.mid, "at": 1}, **m))
         await p.send({"t": "push", "muts": out})
         m, _ = await p.recv_until("push_result")
         return m["results"]
@@ -87,6 +89,20 @@ class FeedbackTest(h.DemoServerTest):
             return rows
         return h.run(go())
 
+    def manage(self, acc, msg):
+        async def go():
+            p = await self.signed_in(acc)
+            await p.send(dict({"t": "manage"}, **msg))
+            while True:
+                m = await p.recv()
+                if m["t"] in ("manage_result", "error"):
+                    await p.close()
+                    return m
+        return h.run(go())
+
+
+
+class FeedbackTest(FeedbackBase):
     # ---- the client's review ----
 
     def test_client_reviews_own_visit_once(self):
@@ -220,6 +236,278 @@ class FeedbackTest(h.DemoServerTest):
         row = self.server_row("review", rid)
         self.assertEqual(row["reply_by"], oracle.principal(self.db, owner["email"])[1])
         self.assertEqual(row["highlighted"], 1)
+
+    # ---- the public feed ----
+
+    def feed(self, loc_id):
+        with urllib.request.urlopen("http://127.0.0.1:%d/api/reviews/%s" % (self.server.port, loc_id),
+                                    timeout=10) as r:
+            return r.status, r.headers, json.loads(r.read())
+
+    def test_public_feed_shows_first_name_and_initial_and_hides_hidden(self):
+        shown, r = self.create(self.free_visit(self.cid), 5, "Perfect balayage", True)
+        self.assertEqual(r["status"], "applied", r)
+        anon, r = self.create(self.free_visit(self.cid), 4, "Nice, no name please", False)
+        self.assertEqual(r["status"], "applied", r)
+        gone, r = self.create(self.free_visit(self.cid), 1, "Rude staff", True)
+        self.assertEqual(r["status"], "applied", r)
+        self.server.admin("review", "hide", gone)
+        self.server.admin("review", "reply", shown, "Thank you!", "--by", h.account(self.accounts, "manager", A)["email"])
+        status, headers, doc = self.feed(self.loc[A])
+        self.assertEqual(status, 200)
+        self.assertEqual(headers.get("Access-Control-Allow-Origin"), "*")
+        self.assertEqual(headers.get("Cache-Control"), "max-age=60")
+        self.assertEqual(doc["location"], {"name": A})
+        texts = {x["text"]: x for x in doc["reviews"]}
+        self.assertIn("Perfect balayage", texts)
+        self.assertNotIn("Rude staff", texts)
+        full = self.server_row("client", self.cid)["name"].split()
+        self.assertEqual(texts["Perfect balayage"]["name"], "%s %s." % (full[0], full[-1][0]))
+        self.assertEqual(texts["Perfect balayage"]["reply"], "Thank you!")
+        self.assertIsNone(texts["Nice, no name please"]["name"])
+        raw = json.dumps(doc)
+        self.assertNotIn(full[-1], raw)  # no surname
+        self.assertNotIn(self.cid, raw)  # no ids
+        self.assertNotIn(shown, raw)
+        self.assertEqual(doc["count"], len(self.q("SELECT 1 FROM review WHERE location_id = ? AND hidden = 0",
+                                                  self.loc[A])))
+        # shown again: back in the feed; an unknown location: 404
+        self.server.admin("review", "show", gone)
+        self.assertIn("Rude staff", {x["text"] for x in self.feed(self.loc[A])[2]["reviews"]})
+        with self.assertRaises(urllib.error.HTTPError) as e:
+            self.feed(str(uuid.uuid4()))
+        self.assertEqual(e.exception.code, 404)
+
+    # ---- manage ops ----
+
+    def test_manage_review_reply_and_set(self):
+        rid, r = self.create(self.free_visit(self.cid), 2, "Waited long")
+        self.assertEqual(r["status"], "applied", r)
+        mgr_b = h.account(self.accounts, "manager", B)
+        m = self.manage(mgr_b, {"op": "review_reply", "id": rid, "reply": "Sorry"})
+        self.assertEqual((m["t"], m["code"]), ("error", "forbidden"), m)
+        spec = h.account(self.accounts, "specialist", A)
+        m = self.manage(spec, {"op": "review_set", "id": rid, "hidden": True})
+        self.assertEqual((m["t"], m["code"]), ("error", "forbidden"), m)
+        mgr = h.account(self.accounts, "manager", A)
+        m = self.manage(mgr, {"op": "review_reply", "id": rid, "reply": "Sorry for the wait"})
+        self.assertEqual((m["t"], m["op"], m["id"]), ("manage_result", "review_reply", rid), m)
+        m = self.manage(mgr, {"op": "review_set", "id": rid, "hidden": True, "highlighted": False})
+        self.assertEqual(m["t"], "manage_result", m)
+        row = self.server_row("review", rid)
+        name = self.q("SELECT display_name FROM staff WHERE email = ?", mgr["email"])[0][0]
+        self.assertEqual((row["reply"], row["reply_name"], row["hidden"]), ("Sorry for the wait", name, 1))
+        m = self.manage(mgr, {"op": "reviews", "location": self.loc[A]})
+        mine = [x for x in m["reviews"] if x["id"] == rid]
+        self.assertEqual((mine[0]["stars"], mine[0]["reply"], mine[0]["hidden"]), (2, "Sorry for the wait", True))
+        m = self.manage(mgr, {"op": "review_reply", "id": rid, "reply": None})
+        self.assertEqual(m["t"], "manage_result", m)
+        row = self.server_row("review", rid)
+        self.assertEqual((row["reply"], row["reply_name"], row["replied_at"]), (None, None, None))
+
+    # ---- review and survey links ----
+
+    def issue(self, kind, client, target):
+        url = self.server.admin("link", "issue", "--kind", kind, "--client", client, "--target", target)
+        return url.split("\n")[-1].rsplit("/", 1)[1]
+
+    def link(self, op, token, **more):
+        async def go():
+            p = await h.Peer(self.server).connect()
+            await p.hello()
+            await p.send(dict({"t": "link", "op": op, "token": token}, **more))
+            m = await p.recv()
+            await p.close()
+            return m
+        return h.run(go())
+
+    def test_review_by_link_is_the_same_review_as_by_portal(self):
+        visit = self.free_visit(self.cid)
+        tok = self.issue("review", self.cid, visit)
+        m = self.link("open", tok)
+        self.assertEqual((m["t"], m["kind"], m["done"], m["review"]), ("link_result", "review", False, None), m)
+        self.assertEqual(m["visit"]["date"], self.server_row("visit", visit)["visit_date"])
+        m = self.link("act", tok, stars=6)
+        self.assertEqual((m["t"], m["code"]), ("error", "invalid"), m)
+        self.assertIn("stars", m["msg"])
+        m = self.link("act", tok, stars=4, text="Good, by link", public_ok=True)
+        self.assertEqual((m["t"], m["review"]["stars"], m["review"]["text"], m["done"]),
+                         ("link_result", 4, "Good, by link", True), m)
+        rid = self.q("SELECT id FROM review WHERE visit_id = ?", visit)[0][0]
+        # the portal cannot add a second one for the visit; the link changes the same row
+        _, r = self.create(visit, 1, "again")
+        self.assertEqual((r["status"], r["code"]), ("rejected", "conflict"), r)
+        self.assertIn(rid, r["msg"])
+        m = self.link("act", tok, stars=5, text="Even better")
+        self.assertEqual(m["review"]["stars"], 5, m)
+        self.assertEqual(self.q("SELECT count(*) FROM review WHERE visit_id = ?", visit)[0][0], 1)
+        self.assertEqual(self.server_row("review", rid)["text"], "Even better")
+
+    def test_survey_link_checks_the_range_and_records_the_answer(self):
+        visit = self.free_visit(self.cid)
+        tok = self.issue("survey", self.cid, visit + ":nps")
+        m = self.link("open", tok)
+        self.assertEqual((m["question"], m["min"], m["max"], m["answer"], m["done"]), ("nps", 0, 10, None, False), m)
+        m = self.link("act", tok, score=11)
+        self.assertEqual((m["t"], m["code"]), ("error", "invalid"), m)
+        self.assertIn("score", m["msg"])
+        m = self.link("act", tok, score=9)
+        self.assertEqual((m["answer"], m["done"]), (9, True), m)
+        self.assertEqual(self.q("SELECT kind, score, client_id FROM survey_answer WHERE visit_id = ?", visit),
+                         [("nps", 9, self.cid)])
+        tok = self.issue("survey", self.cid, visit + ":csat")
+        m = self.link("act", tok, score=0)
+        self.assertEqual((m["t"], m["code"]), ("error", "invalid"), m)
+        self.assertIn("from 1 to 5", m["msg"])
+
+
+def today(days=0):
+    return time.strftime("%Y-%m-%d", time.gmtime(time.time() + days * 86400))
+
+
+class StatsTest(FeedbackBase):
+    """The figures from the CLI and the protocol, on answers at Maribor only:
+    three reviews (5 4 2: 3.7), ten NPS answers (10 10 10 9 8 7 7 6 2 0: NPS 10
+    with 4 promoters, 3 passives, 3 detractors), four review requests sent
+    (3 of 4 answered: 75 %)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.client_b = h.account(cls.accounts, "client", B)
+        cls.cid_b = oracle.principal(cls.db, cls.client_b["email"])[1]
+
+    def setUp(self):
+        if getattr(StatsTest, "ready", False):
+            return
+        StatsTest.ready = True
+        for stars in (5, 4, 2):
+            _, r = self.create(self.free_visit(self.cid_b, B), stars, None, acc=self.client_b)
+            assert r["status"] == "applied", r
+        now = int(time.time() * 1000)
+        org = self.q("SELECT org_id FROM location WHERE id = ?", self.loc[B])[0][0]
+        for i, score in enumerate((10, 10, 10, 9, 8, 7, 7, 6, 2, 0)):
+            self.q("INSERT INTO survey_answer(id, org_id, location_id, kind, score, created_at) VALUES(?, ?, ?, "
+                   "'nps', ?, ?)", str(uuid.uuid4()), org, self.loc[B], score, now - i * 1000)
+        for i in range(4):
+            self.q("INSERT INTO outbox(org_id, purpose, to_addr, subject, body, state, next_at, created_at, "
+                   "sent_at, location_id) VALUES(?, 'review_request', '', '', '', 'sent', ?, ?, ?, ?)",
+                   org, now, now, now - i * 1000, self.loc[B])
+
+    def stats_cli(self, *args):
+        out = subprocess.run([h.SERVER, "stats", "--db", self.db] + list(args), capture_output=True, text=True)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        return out.stdout
+
+    def test_cli_json_numbers(self):
+        doc = json.loads(self.stats_cli("--from", today(-1), "--to", today(1), "--location", B, "--json"))
+        total = [l for l in doc["lines"] if l["period"] == "total"]
+        self.assertEqual(len(total), 1)
+        f = total[0]["figures"]
+        self.assertEqual(total[0]["name"], B)
+        self.assertEqual((f["reviews"], f["stars"], f["rating_avg"]), (3, [0, 1, 0, 1, 1], 3.7))
+        self.assertEqual((f["nps"]["answers"], f["nps"]["promoters"], f["nps"]["passives"],
+                          f["nps"]["detractors"], f["nps"]["score"]), (10, 4, 3, 3, 10.0))
+        self.assertEqual((f["review_requests"], f["review_rate"]), (4, 75.0))
+        self.assertIsNone(f["csat_pct"])
+
+    def test_cli_table_has_names_not_ids(self):
+        out = self.stats_cli("--from", today(-1), "--to", today(1), "--by", "location", "--group", "month")
+        head = out.splitlines()[0].split()
+        self.assertEqual(head[:3], ["location", "period", "reviews"])
+        self.assertIn(B, out)
+        self.assertNotRegex(out, r"[0-9a-f]{8}-[0-9a-f]{4}-")
+        bad = subprocess.run([h.SERVER, "stats", "--db", self.db, "--from", "2026-02-30", "--to", today()],
+                             capture_output=True, text=True)
+        self.assertEqual(bad.returncode, 2)
+        self.assertIn("from must be a date", bad.stderr)
+
+    def test_manage_stats_for_owner_and_manager(self):
+        m = self.manage(h.account(self.accounts, "owner"), {"op": "stats", "from": today(-1), "to": today(1),
+                                                             "by": "location", "group": "week"})
+        self.assertEqual(m["t"], "manage_result", m)
+        b = [l for l in m["lines"] if l["name"] == B and l["period"] == "total"][0]
+        self.assertEqual((b["figures"]["nps"], b["figures"]["promoters"], b["figures"]["reviews"]), (10.0, 4, 3))
+        # a manager of the Center: not Maribor's figures
+        mgr = h.account(self.accounts, "manager", A)
+        m = self.manage(mgr, {"op": "stats", "from": today(-1), "to": today(1), "location": self.loc[B]})
+        self.assertEqual((m["t"], m["code"]), ("error", "forbidden"), m)
+        m = self.manage(mgr, {"op": "stats", "from": today(-1), "to": today(1)})
+        self.assertEqual({l["name"] for l in m["lines"]} - {A}, set(), m)
+        m = self.manage(h.account(self.accounts, "reception", B), {"op": "stats", "from": today(), "to": today()})
+        self.assertEqual((m["t"], m["code"]), ("error", "forbidden"), m)
+        m = self.manage(mgr, {"op": "stats", "from": "today", "to": today()})
+        self.assertEqual((m["t"], m["code"]), ("error", "invalid"), m)
+
+
+class ExportErasureTest(FeedbackBase):
+    def test_export_then_erasure_keeps_only_anonymous_counts(self):
+        acc = h.account(self.accounts, "client", A, 1)
+        cid = oracle.principal(self.db, acc["email"])[1]
+        visit = self.free_visit(cid)
+        rid, r = self.create(visit, 4, "Good", acc=acc)
+        self.assertEqual(r["status"], "applied", r)
+        org = self.q("SELECT org_id FROM location WHERE id = ?", self.loc[A])[0][0]
+        self.q("INSERT INTO survey_answer(id, org_id, location_id, client_id, visit_id, kind, score, created_at) "
+               "VALUES(?, ?, ?, ?, ?, 'csat', 5, ?)", str(uuid.uuid4()), org, self.loc[A], cid, visit,
+               int(time.time() * 1000))
+        out = subprocess.run([h.SERVER, "privacy", "export", "--db", self.db, "--client", cid],
+                             capture_output=True, text=True)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        doc = json.loads(out.stdout)
+        self.assertEqual([(x["id"], x["stars"], x["text"]) for x in doc["reviews"]], [(rid, 4, "Good")])
+        self.assertEqual([(x["kind"], x["score"]) for x in doc["survey_answers"]], [("csat", 5)])
+        before = json.loads(subprocess.run([h.SERVER, "stats", "--db", self.db, "--from", today(-1), "--to",
+                                            today(1), "--location", A, "--json"], capture_output=True,
+                                           text=True).stdout)
+
+        async def go():
+            rec = await self.signed_in(h.account(self.accounts, "reception", A))
+            await rec.snapshot()
+            res = await asyncio.to_thread(subprocess.run, [h.SERVER, "privacy", "erase", "--db", self.db,
+                                                           "--client", cid, "--confirm"],
+                                          capture_output=True, text=True)
+            self.assertEqual(res.returncode, 0, res.stderr)
+            end = time.monotonic() + 10
+            while time.monotonic() < end:
+                m = await rec.recv(max(0.01, end - time.monotonic()))
+                for op in m.get("ops", []) if m.get("t") == "changes" else []:
+                    if op["tbl"] == "review" and op["id"] == rid and op["op"] in ("delete", "evict"):
+                        await rec.close()
+                        return True
+            await rec.close()
+            return False
+        self.assertTrue(h.run(go()), "the review's delete reached the branch's device")
+        self.assertEqual(self.q("SELECT count(*) FROM review WHERE client_id = ?", cid)[0][0], 0)
+        self.assertEqual(self.q("SELECT count(*) FROM survey_answer WHERE client_id = ?", cid)[0][0], 0)
+        self.assertEqual(self.q("SELECT stars FROM review_anon WHERE location_id = ?", self.loc[A]), [(4,)])
+        self.assertEqual(self.q("SELECT client_id, visit_id, score FROM survey_answer WHERE kind = 'csat'"),
+                         [(None, None, 5)])
+        after = json.loads(subprocess.run([h.SERVER, "stats", "--db", self.db, "--from", today(-1), "--to",
+                                           today(1), "--location", A, "--json"], capture_output=True,
+                                          text=True).stdout)
+        tot = lambda d: [l for l in d["lines"] if l["period"] == "total"][0]["figures"]
+        self.assertEqual((tot(after)["reviews"], tot(after)["stars"], tot(after)["csat_answers"]),
+                         (tot(before)["reviews"], tot(before)["stars"], tot(before)["csat_answers"]))
+
+    def test_merged_cards_keep_the_duplicates_review(self):
+        keep = self.cid
+        dup = h.created_id(self.server.admin("client", "create", "--name", "Ana Dvojnik", "--location", A))
+        visit = self.free_visit(dup)
+        url = self.server.admin("link", "issue", "--kind", "review", "--client", dup, "--target", visit)
+
+        async def act():
+            p = await h.Peer(self.server).connect()
+            await p.hello()
+            await p.send({"t": "link", "op": "act", "token": url.rsplit("/", 1)[1], "stars": 3, "text": "Twice"})
+            m = await p.recv()
+            await p.close()
+            return m
+        self.assertEqual(h.run(act())["t"], "link_result")
+        rid = self.q("SELECT id FROM review WHERE visit_id = ?", visit)[0][0]
+        self.server.admin("client", "merge", keep, dup)
+        row = self.server_row("review", rid)
+        self.assertEqual((row["client_id"], row["text"]), (keep, "Twice"))
 
 
 if __name__ == "__main__":

@@ -326,6 +326,8 @@ static void test_action_matrix_every_role(void **state)
 		{KT_ACT_READ_MESSAGE_SETTINGS, {1, 1, 0, 0, 0}},
 		{KT_ACT_SET_MESSAGE_SETTINGS, {1, 0, 0, 0, 0}},
 		{KT_ACT_CAMPAIGN, {1, 0, 0, 0, 0}},
+		{KT_ACT_SEE_STATS, {1, 1, 0, 0, 0}},
+		{KT_ACT_ANSWER_REVIEW, {1, 1, 0, 0, 0}},
 	};
 	(void)state;
 	assert_int_equal(sizeof want / sizeof want[0], KT_ACTION_COUNT); /* a new action needs its row here */
