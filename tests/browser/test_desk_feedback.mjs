@@ -153,7 +153,31 @@ function cliStats(from, to) {
   return JSON.parse(h.server('stats', '--db', salon.db, '--from', from, '--to', to, '--group', 'month', '--by', 'location', '--json'));
 }
 
+// Answers the statistics count besides the two reviews: survey answers this month and an
+// erased client's anonymous ratings and answers last month (rows the server keeps for
+// statistics only; written here as the survey links and erasure would leave them).
+function seedAnswers() {
+  const { org_id: org } = db.rowsOf(`select org_id from location where id = ${db.quote(centerId)}`)[0];
+  const today = ymdIn(Date.now());
+  const month = `${today.slice(0, 8)}01`;
+  const [y, m] = today.split('-').map(Number);
+  const before = m === 1 ? `${y - 1}-12-01` : `${y}-${String(m - 1).padStart(2, '0')}-01`;
+  const at = { now: toMs(month, 0, h.ZONE) + 60000, before: toMs(before, 12 * 60, h.ZONE) };
+  let n = 0;
+  const answer = (when, kind, score) => `('test-${++n}', ${db.quote(org)}, ${db.quote(centerId)}, NULL, NULL, NULL, '', '${kind}', ${score}, ${at[when]})`;
+  const rows = [
+    ...[5, 4, 3, 5, 2].map((x) => answer('now', 'csat', x)), ...[10, 9, 9, 7, 3, 10, 8, 0].map((x) => answer('now', 'nps', x)),
+    ...[4, 5, 3].map((x) => answer('now', 'ces', x)),
+    ...[5, 5, 2].map((x) => answer('before', 'csat', x)), ...[9, 6, 10].map((x) => answer('before', 'nps', x)),
+    ...[3, 3].map((x) => answer('before', 'ces', x))];
+  db.sql(`insert into survey_answer(id, org_id, location_id, client_id, visit_id, specialist_id, services, kind, score, created_at)
+    values ${rows.join(', ')}`, true);
+  db.sql(`insert into review_anon(org_id, location_id, specialist_id, services, stars, created_at) values
+    ${[4, 3, 5, 2].map((x) => `(${db.quote(org)}, ${db.quote(centerId)}, NULL, '', ${x}, ${at.before})`).join(', ')}`, true);
+}
+
 test('the statistics shown are the CLI\'s; offline they say they need a connection', async () => {
+  seedAnswers();
   await devices(1, async ([tablet]) => {
     await signInDesk(tablet.page, srv.origin, salon.account('owner'));
     await tablet.page.locator('[data-testid=nav-stats]').click();
@@ -172,8 +196,23 @@ test('the statistics shown are the CLI\'s; offline they say they need a connecti
     assert.ok((await rating.innerText()).includes('4.0'), await rating.innerText());
     const dist = await stat.locator('[data-testid=fb-stat-dist] li').evaluateAll((els) => els.map((e) => Number(e.dataset.n)));
     assert.deepEqual(dist, [...mine.stars].reverse(), 'the bars, 5 stars first');
-    assert.equal(await stat.locator('[data-testid=fb-nps]').getAttribute('data-n'), String(mine.nps.answers));
-    assert.equal(await stat.locator('[data-testid=fb-csat]').getAttribute('data-pct'), mine.csat_pct === null ? '' : String(mine.csat_pct));
+    const attr = (id, a) => stat.locator(`[data-testid=${id}]`).getAttribute(a);
+    const same = (v) => (v === null ? '' : String(v));
+    assert.equal(await attr('fb-csat', 'data-pct'), same(mine.csat_pct));
+    assert.equal(await attr('fb-csat', 'data-n'), same(mine.csat_answers));
+    assert.equal(await attr('fb-nps', 'data-score'), same(mine.nps.score));
+    assert.equal(await attr('fb-nps', 'data-n'), same(mine.nps.answers));
+    for (const k of ['promoters', 'passives', 'detractors']) assert.equal(await attr(`fb-${k}`, 'data-n'), same(mine.nps[k]), k);
+    assert.equal(await attr('fb-ces', 'data-average'), same(mine.ces_avg));
+    assert.deepEqual([mine.csat_pct, mine.nps.score, mine.ces_avg], [60, 25, 4], 'the hand-made answers: 3 of 5 satisfied, 4 promoters and 2 detractors of 8');
+    // the trend against last month (the CLI's `trend`): rating 4.0 after 3.5, CSAT 60 % after 66.7 %
+    const trend = cli.lines.find((l) => l.key === centerId && l.period === from).trend;
+    const dir = (d) => (d === null ? 'none' : d > 0 ? 'up' : d < 0 ? 'down' : 'flat');
+    for (const [id, k] of [['fb-trend-rating', 'rating_avg'], ['fb-trend-csat', 'csat_pct'], ['fb-trend-nps', 'nps'], ['fb-trend-ces', 'ces_avg']]) {
+      assert.equal(await attr(id, 'data-dir'), dir(trend[k]), `${id}: ${trend[k]}`);
+    }
+    assert.equal(await attr('fb-trend-rating', 'data-dir'), 'up');
+    assert.equal(await attr('fb-trend-csat', 'data-dir'), 'down');
     await tablet.page.locator('[data-testid=fb-counts]').waitFor();
     const png = await h.shot(tablet.page, 'desk-stats');
     readme(png, 'desk-stats.png');

@@ -99,6 +99,11 @@ test('a stats answer becomes the figures drawn, with the previous period beside 
   assert.deepEqual(rows[2].rates, {}, 'no requests sent: no rate');
   assert.equal(rows[0].prev, null);
   assert.equal(m.figures({ nps: { promoters: 1, passives: 0, detractors: 1 } }).nps.score, 0, 'computed when the server gives none');
+  // the wire's flat keys (the CLI's JSON nests them)
+  assert.deepEqual(m.figures({ nps: 25, nps_answers: 8, promoters: 4, passives: 2, detractors: 2 }).nps,
+    { n: 8, promoters: 4, passives: 2, detractors: 2, score: 25 });
+  assert.deepEqual(m.figures({ nps: null, nps_answers: 0, promoters: 0, passives: 0, detractors: 0 }).nps,
+    { n: 0, promoters: 0, passives: 0, detractors: 0, score: null });
 });
 
 test('message states in words, counts by kind and channel', () => {

@@ -113,14 +113,16 @@ const first = (...v) => { for (const x of v) if (x !== undefined && x !== null) 
 
 // One line of the `stats` answer (a branch, specialist or service in one period; the
 // feedback helper's shape, PROTOCOL "stats": `figures` and `previous` with stars[1..5],
-// reviews, rating_avg, csat_answers, csat_pct, nps {answers, promoters, passives,
-// detractors, score}, ces_answers, ces_avg, review_requests, review_rate, surveys_sent,
+// reviews, rating_avg, csat_answers, csat_pct, nps (the score), nps_answers, promoters,
+// passives, detractors, ces_answers, ces_avg, review_requests, review_rate, surveys_sent,
 // survey_answers, survey_rate) in the shape the view draws: {key, name, period,
 // reviews, csat, nps, ces, rates, prev}.
 export function figures(g) {
   if (!g) return null;
   const b = Array.isArray(g.stars) ? bars(g.stars) : null;
-  const np = g.nps && typeof g.nps === 'object' ? g.nps : {};
+  // on the wire flat (nps = the score, nps_answers, promoters …); in the CLI's JSON nested
+  const np = g.nps && typeof g.nps === 'object' ? g.nps
+    : { score: g.nps, answers: g.nps_answers, promoters: g.promoters, passives: g.passives, detractors: g.detractors };
   const pro = num(np.promoters) || 0, pas = num(np.passives) || 0, det = num(np.detractors) || 0;
   const rates = {};
   if (num(g.review_requests)) rates.review = { asked: num(g.review_requests), answered: num(g.reviews) || 0, pct: num(g.review_rate) };
