@@ -82,6 +82,7 @@ test('a review reaches the tablet; the owner replies offline, then online; the c
     }, [salon.ids.evaVisit, REVIEW_TEXT, autumnVisit]);
     assert.deepEqual(res.map((r) => r.status), ['applied', 'applied'], JSON.stringify(res));
     const id = review().id;
+    const other = db.rowsOf(`select id from review where visit_id = ${db.quote(autumnVisit)}`)[0].id;
 
     await signInDesk(tablet.page, srv.origin, owner);
     await tablet.page.locator('[data-testid=nav-reviews]').click();
@@ -128,8 +129,11 @@ test('a review reaches the tablet; the owner replies offline, then online; the c
     await card.locator('[data-testid=fb-hide]').click();
     await tablet.page.locator(`[data-testid=fb-review][data-id="${id}"][data-hidden=true]`).waitFor();
     await h.until(() => review().hidden === 1, 'hidden on the server');
+    // highlight the other one: the server has it
+    await tablet.page.locator(`[data-testid=fb-review][data-id="${other}"] [data-testid=fb-highlight]`).click();
+    await tablet.page.locator(`[data-testid=fb-review][data-id="${other}"][data-highlighted=true]`).waitFor();
+    await h.until(() => db.rowsOf(`select highlighted from review where id = ${db.quote(other)}`)[0].highlighted === 1, 'highlighted on the server');
     // the filters: shown / hidden, unanswered, stars
-    const other = db.rowsOf(`select id from review where visit_id = ${db.quote(autumnVisit)}`)[0].id;
     const shownIds = () => tablet.page.locator('[data-testid=fb-review]').evaluateAll((els) => els.map((e) => e.dataset.id));
     const show = async (sel, value, want) => {
       await tablet.page.locator(`[data-testid=${sel}]`)[typeof value === 'boolean' ? 'setChecked' : 'selectOption'](value);
@@ -216,6 +220,12 @@ test('the statistics shown are the CLI\'s; offline they say they need a connecti
     await tablet.page.locator('[data-testid=fb-counts]').waitFor();
     const png = await h.shot(tablet.page, 'desk-stats');
     readme(png, 'desk-stats.png');
+    // in German: the words follow, the figures stay
+    await tablet.page.locator('select#lang').selectOption('de');
+    await stat.locator('[data-testid=fb-promoters]', { hasText: 'Promotoren: 4' }).waitFor();
+    await tablet.page.locator('[data-testid=fb-period]', { hasText: /\d{4}/ }).waitFor();
+    await h.shot(tablet.page, 'desk-stats-de');
+    await tablet.page.locator('select#lang').selectOption('en');
     await tablet.context.setOffline(true);
     await tablet.page.locator('[data-testid=syncbar] [data-testid=offline]').waitFor();
     await tablet.page.locator('[data-testid=fb-week]').click();
@@ -243,6 +253,13 @@ test('reception calls down tomorrow\'s unconfirmed appointments and confirms one
     assert.deepEqual(await tablet.page.evaluate(() => window.kt.q.state.rejected.map((e) => e.msg)), [], 'the server took it');
     await h.until(() => db.rowsOf(`select status from appointment where id = ${db.quote(booked)}`)[0]?.status === 'confirmed', 'confirmed on the server');
     await h.shot(tablet.page, 'desk-unconfirmed');
+    // reception reads the reviews and answers none
+    await tablet.page.locator('[data-testid=nav-reviews]').click();
+    await tablet.page.locator('[data-testid=fb-review]').first().waitFor();
+    await tablet.page.locator('[data-testid=fb-read-only]').waitFor();
+    assert.equal(await tablet.page.locator('[data-testid=fb-reply-open], [data-testid=fb-hide], [data-testid=fb-highlight]').count(), 0);
+    assert.equal(await tablet.page.locator('[data-testid=nav-stats]').count(), 0, 'no statistics for reception');
+    await tablet.page.locator('[data-testid=nav-calls]').click();
     // asked again, the server leaves it out
     await tablet.page.locator('[data-testid=fb-day-next]').click();
     await tablet.page.locator('[data-testid=fb-day-prev]').click();
