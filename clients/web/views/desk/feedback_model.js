@@ -76,9 +76,8 @@ export function nps(promoters, passives, detractors) {
   return n ? Math.round((100 * (promoters - detractors)) / n) : null;
 }
 
-// Up, down or flat against the previous period; null when either is missing. `better`
-// says whether up is good (a lower CES is not better here: CES 1–5 "how easy", higher
-// is easier), so every figure on the screen is higher-is-better.
+// Up, down or flat against the previous period; null when either is missing. Every
+// figure shown is better when higher (CES here asks "how easy", 1–5).
 export function trend(cur, prev, eps = 0) {
   if (cur === null || cur === undefined || prev === null || prev === undefined) return null;
   const d = Math.round((Number(cur) - Number(prev)) * 10) / 10;
