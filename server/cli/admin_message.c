@@ -103,8 +103,29 @@ static void split_subject(char *text, const char **subject, const char **body)
 
 /* ---- settings ---- */
 
+/* "24 h", "2 d", "90 min" */
+static const char *lead(int min, char *buf, size_t cap)
+{
+	if (min && min % 1440 == 0)
+		snprintf(buf, cap, "%d d", min / 1440);
+	else if (min && min % 60 == 0)
+		snprintf(buf, cap, "%d h", min / 60);
+	else
+		snprintf(buf, cap, "%d min", min);
+	return buf;
+}
+
+static void every(const char *name, int days)
+{
+	if (days)
+		printf("%s	at most every %d days per client\n", name, days);
+	else
+		printf("%s	off\n", name);
+}
+
 static void print_settings(const kt_msg_settings *s, bool json)
 {
+	char a[32];
 	if (json) {
 		printf("{\"reminder1_min\": %d, \"reminder2_min\": %d, \"review_request_days\": %d, "
 		       "\"review_request_marketing\": %s, \"birthday\": %s, \"quiet_from\": \"%s\", \"quiet_to\": \"%s\", "
@@ -117,18 +138,26 @@ static void print_settings(const kt_msg_settings *s, bool json)
 		return;
 	}
 	printf("setting\tvalue\n");
-	printf("reminder\t%d min before%s\n", s->reminder1_min, s->reminder1_min ? "" : " (no reminder)");
-	printf("second reminder\t%d min before%s\n", s->reminder2_min, s->reminder2_min ? "" : " (none)");
-	printf("review request\t%d day(s) after the visit%s, %s\n", s->review_request_days,
-	       s->review_request_days ? "" : " (off)",
-	       s->review_request_marketing ? "marketing (needs consent)" : "service");
+	if (s->reminder1_min)
+		printf("reminder\t%s before\n", lead(s->reminder1_min, a, sizeof a));
+	else
+		printf("reminder\tnone\n");
+	if (s->reminder2_min)
+		printf("second reminder\t%s before\n", lead(s->reminder2_min, a, sizeof a));
+	else
+		printf("second reminder\tnone\n");
+	if (s->review_request_days)
+		printf("review request\t%d day(s) after the visit, %s\n", s->review_request_days,
+		       s->review_request_marketing ? "marketing (needs consent)" : "a service message");
+	else
+		printf("review request\tnone\n");
 	printf("birthday greetings\t%s\n", s->birthday ? "on" : "off");
 	printf("quiet hours (SMS)\t%s-%s\n", s->quiet_from, s->quiet_to);
-	printf("daily cap\t%d per client\n", s->daily_cap);
-	printf("NPS\t%s%d days apart\n", s->nps_every_days ? "at most every " : "off, ", s->nps_every_days);
-	printf("CSAT\t%s%d days apart\n", s->csat_every_days ? "at most every " : "off, ", s->csat_every_days);
-	printf("CES\t%s%d days apart\n", s->ces_every_days ? "at most every " : "off, ", s->ces_every_days);
-	printf("survey delay\t%d min after the visit\n", s->survey_delay_min);
+	printf("daily cap\t%d message(s) per client\n", s->daily_cap);
+	every("NPS", s->nps_every_days);
+	every("CSAT", s->csat_every_days);
+	every("CES", s->ces_every_days);
+	printf("survey delay\t%s after the visit\n", lead(s->survey_delay_min, a, sizeof a));
 }
 
 static int cmd_settings(kt_store *st, int argc, char **argv)
@@ -193,10 +222,16 @@ static int cmd_settings(kt_store *st, int argc, char **argv)
 
 /* ---- templates ---- */
 
+struct tpl_ctx {
+	cli_table *t;
+	const char *zone;
+};
+
 static int print_template_row(void *user, const char *kind, const char *lang, const char *channel, const char *subject,
 			      const char *body, int64_t updated_at)
 {
-	cli_table *t = user;
+	struct tpl_ctx *c = user;
+	cli_table *t = c->t;
 	char first[80];
 	snprintf(first, sizeof first, "%.*s", (int)strcspn(body, "\n"), body);
 	cli_table_str(t, kind);
@@ -204,7 +239,7 @@ static int print_template_row(void *user, const char *kind, const char *lang, co
 	cli_table_str(t, channel);
 	cli_table_str(t, *subject ? subject : "-");
 	cli_table_str(t, first);
-	cli_table_time(t, NULL, updated_at);
+	cli_table_time(t, c->zone, updated_at);
 	cli_table_row_end(t);
 	return 0;
 }
@@ -230,9 +265,12 @@ static int cmd_template(kt_store *st, int argc, char **argv)
 	if (!strcmp(sub, "list")) {
 		static const char *const cols[] = {"kind", "lang", "channel", "subject", "first_line", "updated"};
 		cli_table t;
+		char zone[RESOLVE_ZONE];
+		resolve_org_zone(st, org, zone);
+		struct tpl_ctx c = {&t, zone};
 		if (cli_table_begin(&t, o[JSON].seen, cols, 6))
 			return fail("out of memory", NULL);
-		rc = templates_list(st, org, print_template_row, &t);
+		rc = templates_list(st, org, print_template_row, &c);
 		(void)cli_table_end(&t);
 		return rc ? fail("cannot read the templates", kt_strerror(rc)) : 0;
 	}

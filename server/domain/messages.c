@@ -40,6 +40,54 @@ void msg_base_url(kt_store *st, char *out, size_t cap)
 		snprintf(out, cap, "http://localhost");
 }
 
+/* ---- settings (read here: every plan needs them; changed in messages_ops.c) ---- */
+
+void messages_settings_defaults(kt_msg_settings *s)
+{
+	memset(s, 0, sizeof *s);
+	s->reminder1_min = 1440;
+	s->review_request_days = 1;
+	s->review_request_marketing = true;
+	s->birthday = true;
+	snprintf(s->quiet_from, sizeof s->quiet_from, "21:00");
+	snprintf(s->quiet_to, sizeof s->quiet_to, "08:00");
+	s->daily_cap = 3;
+	s->nps_every_days = 90;
+	s->survey_delay_min = 120;
+}
+
+int messages_settings_get(kt_store *st, const char *org, kt_msg_settings *s)
+{
+	sqlite3_stmt *q = store_prepare(st, "SELECT reminder1_min, reminder2_min, review_request_days, "
+					    "review_request_marketing, birthday, quiet_from, quiet_to, daily_cap, "
+					    "csat_every_days, nps_every_days, ces_every_days, survey_delay_min, updated_at "
+					    "FROM message_settings WHERE org_id = ?1");
+	int rc;
+	messages_settings_defaults(s);
+	if (!q)
+		return KT_EIO;
+	sqlite3_bind_text(q, 1, org, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		s->reminder1_min = sqlite3_column_int(q, 0);
+		s->reminder2_min = sqlite3_column_int(q, 1);
+		s->review_request_days = sqlite3_column_int(q, 2);
+		s->review_request_marketing = sqlite3_column_int(q, 3) != 0;
+		s->birthday = sqlite3_column_int(q, 4) != 0;
+		snprintf(s->quiet_from, sizeof s->quiet_from, "%s", (const char *)sqlite3_column_text(q, 5));
+		snprintf(s->quiet_to, sizeof s->quiet_to, "%s", (const char *)sqlite3_column_text(q, 6));
+		s->daily_cap = sqlite3_column_int(q, 7);
+		s->csat_every_days = sqlite3_column_int(q, 8);
+		s->nps_every_days = sqlite3_column_int(q, 9);
+		s->ces_every_days = sqlite3_column_int(q, 10);
+		s->survey_delay_min = sqlite3_column_int(q, 11);
+		s->updated_at = sqlite3_column_int64(q, 12);
+	}
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? KT_OK : KT_EIO;
+	store_finish(st, q);
+	return rc;
+}
+
 /* ---- what a message is about ---- */
 
 static void text_col(sqlite3_stmt *q, int i, char *out, size_t cap)
@@ -376,9 +424,13 @@ static int appt_written(kt_store *st, const char *id, bool created, const char *
 	if (!created && was_active && !is_active) {
 		/* cancelled, a no-show or done: nothing queued about it goes out */
 		bool cancel = !strcmp(a.status, "cancelled");
-		rc = outbox_drop_appointment(st, a.id, cancel ? "reminder,reminder2,confirmation,change" : "reminder,reminder2",
+		int unsent = 0;
+		rc = outbox_drop_appointment(st, a.id, cancel ? "reminder,reminder2,change" : "reminder,reminder2",
 					     cancel ? "cancelled" : !strcmp(a.status, "done") ? "past" : "cancelled", NULL);
-		if (rc || !cancel || a.start_at <= r.now)
+		if (!rc && cancel)
+			rc = outbox_drop_appointment(st, a.id, "confirmation", "cancelled", &unsent);
+		/* a booking whose confirmation never went out: nothing to take back */
+		if (rc || !cancel || unsent || a.start_at <= r.now)
 			goto out;
 	} else if (!is_active || a.start_at <= r.now ||
 		   (!created && was_active && !moved && !other)) {

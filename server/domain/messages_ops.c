@@ -22,52 +22,6 @@ const char *const messages_setting_names[KT_MSG_SETTING_COUNT] = {
 	"birthday",        "quiet_from",      "quiet_to",            "daily_cap",
 	"csat_every_days", "nps_every_days",  "ces_every_days",      "survey_delay_min"};
 
-void messages_settings_defaults(kt_msg_settings *s)
-{
-	memset(s, 0, sizeof *s);
-	s->reminder1_min = 1440;
-	s->review_request_days = 1;
-	s->review_request_marketing = true;
-	s->birthday = true;
-	snprintf(s->quiet_from, sizeof s->quiet_from, "21:00");
-	snprintf(s->quiet_to, sizeof s->quiet_to, "08:00");
-	s->daily_cap = 3;
-	s->nps_every_days = 90;
-	s->survey_delay_min = 120;
-}
-
-int messages_settings_get(kt_store *st, const char *org, kt_msg_settings *s)
-{
-	sqlite3_stmt *q = store_prepare(st, "SELECT reminder1_min, reminder2_min, review_request_days, "
-					    "review_request_marketing, birthday, quiet_from, quiet_to, daily_cap, "
-					    "csat_every_days, nps_every_days, ces_every_days, survey_delay_min, updated_at "
-					    "FROM message_settings WHERE org_id = ?1");
-	int rc;
-	messages_settings_defaults(s);
-	if (!q)
-		return KT_EIO;
-	sqlite3_bind_text(q, 1, org, -1, SQLITE_STATIC);
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		s->reminder1_min = sqlite3_column_int(q, 0);
-		s->reminder2_min = sqlite3_column_int(q, 1);
-		s->review_request_days = sqlite3_column_int(q, 2);
-		s->review_request_marketing = sqlite3_column_int(q, 3) != 0;
-		s->birthday = sqlite3_column_int(q, 4) != 0;
-		snprintf(s->quiet_from, sizeof s->quiet_from, "%s", (const char *)sqlite3_column_text(q, 5));
-		snprintf(s->quiet_to, sizeof s->quiet_to, "%s", (const char *)sqlite3_column_text(q, 6));
-		s->daily_cap = sqlite3_column_int(q, 7);
-		s->csat_every_days = sqlite3_column_int(q, 8);
-		s->nps_every_days = sqlite3_column_int(q, 9);
-		s->ces_every_days = sqlite3_column_int(q, 10);
-		s->survey_delay_min = sqlite3_column_int(q, 11);
-		s->updated_at = sqlite3_column_int64(q, 12);
-	}
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? KT_OK : KT_EIO;
-	store_finish(st, q);
-	return rc;
-}
-
 /* "24h", "90m", "2d", "1440" (in unit_min minutes) into minutes. */
 static bool parse_duration(const char *v, int unit_min, long long *min)
 {

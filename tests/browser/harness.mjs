@@ -147,17 +147,23 @@ export class Salon {
   /** .eml files in the spool, oldest first, decoded. */
   mails() {
     if (!existsSync(this.spool)) return [];
-    return readdirSync(this.spool).filter((f) => f.endsWith('.eml')).sort()
+    // ID-purpose.eml: by the outbox id as a number ("10-" comes after "9-")
+    return readdirSync(this.spool).filter((f) => f.endsWith('.eml')).sort((a, b) => parseInt(a, 10) - parseInt(b, 10))
       .map((f) => ({ file: f, ...decodeBody(readFileSync(join(this.spool, f), 'utf8')) }));
   }
 
-  /** The first mail to addr after the first `after` mails, waited for. */
-  async mailTo(addr, after = 0) {
-    return until(() => this.mails().slice(after).find((m) => m.to.includes(addr)), `a mail to ${addr} in ${this.spool}`);
+  /** The first mail to addr after the first `after` mails (that match, when
+   * given: a booking's confirmation may come first), waited for. */
+  async mailTo(addr, after = 0, match = () => true) {
+    return until(() => this.mails().slice(after).find((m) => m.to.includes(addr) && match(m)),
+      `a mail to ${addr} in ${this.spool}`);
   }
 
   cleanup() { rmSync(this.tmp, { recursive: true, force: true }); }
 }
+
+/** A mail with a setup link (a booking's confirmation to the same person may come first). */
+export const HAS_LINK = (m) => /token=[0-9a-f]{64}/.test(m.body);
 
 /** The setup link in a mail: the token, and the link as written. */
 export function linkOf(mail) {
@@ -313,7 +319,7 @@ export async function signIn(page, origin, email = EVA.email, password = GOOD) {
 export async function givePassword(salon, srv) {
   const before = salon.mails().length;
   salon.admin('portal', 'invite', salon.ids.eva);
-  const { token } = linkOf(await salon.mailTo(EVA.email, before));
+  const { token } = linkOf(await salon.mailTo(EVA.email, before, HAS_LINK));
   const r = setPassword(srv, token, GOOD);
   if (r.op !== 'set_password') throw new Error(`portal_set_password: ${JSON.stringify(r)}`);
 }

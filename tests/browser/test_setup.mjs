@@ -20,7 +20,7 @@ const WEAK = [['Ab1-cd', 'min_length'], ['ABCDEFG-1', 'lower'], ['abcdefg-1', 'u
 async function invite() {
   const n = salon.mails().length;
   salon.admin('portal', 'invite', salon.ids.eva);
-  return h.linkOf(await salon.mailTo(h.EVA.email, n));
+  return h.linkOf(await salon.mailTo(h.EVA.email, n, h.HAS_LINK));
 }
 
 test('invitation link -> each password rule refused by name -> signed in -> only her own data', async () => {
@@ -105,7 +105,7 @@ test('a used link says so and sends a new one; a replaced link says so too', asy
     const n = salon.mails().length;
     await page.locator('input#forgot-email').fill(h.EVA.email);
     await page.locator('button[data-testid=send-new-link]').click();
-    const mail = await salon.mailTo(h.EVA.email, n);
+    const mail = await salon.mailTo(h.EVA.email, n, h.HAS_LINK);
     const fresh = h.linkOf(mail);
     assert.notEqual(fresh.token, second.token);
   });
@@ -118,7 +118,7 @@ test('an expired link says so', async () => {
   try {
     const n = own.mails().length;
     own.admin('portal', 'invite', own.ids.eva, '--config', own.conf);
-    const { token } = h.linkOf(await own.mailTo(h.EVA.email, n));
+    const { token } = h.linkOf(await own.mailTo(h.EVA.email, n, h.HAS_LINK));
     // the link's end as the server stored it; then wait until the clock is past it
     const expires = Number(execFileSync('/usr/bin/python3', ['-c', 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1])'
       + '.execute("SELECT max(expires_at) FROM setup_token WHERE client_id = ?", (sys.argv[2],)).fetchone()[0])',

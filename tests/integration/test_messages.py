@@ -10,12 +10,16 @@ texts are sealed)."""
 import json
 import sqlite3
 import subprocess
+import tempfile
 import time
 import uuid
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import kt_harness as h
 
 A = "Lepota Center"
+LJ = ZoneInfo("Europe/Ljubljana")
 HOUR = 3600 * 1000
 DAY = 24 * HOUR
 
@@ -151,34 +155,61 @@ class MessagesTest(h.DemoServerTest):
     def test_cancel_drops_the_reminder_and_sends_a_cancellation(self):
         client = self.client_id()
         aid, _ = self.book(client, now_ms() + 4 * DAY)
+        self.wait_for(lambda ms: self.of(ms, "confirmation") and not self.of(ms, "confirmation", "queued"), client)
         self.update(aid, 1, status="cancelled")
         msgs = self.messages(client)
         self.assertEqual([m["drop_reason"] for m in self.of(msgs, "reminder")], ["cancelled"], msgs)
         self.assertEqual(len(self.of(msgs, "cancellation")), 1, msgs)
 
+    def test_cancel_before_the_confirmation_went_out_says_nothing(self):
+        # a database no server drains: the confirmation stays queued
+        d = tempfile.mkdtemp(dir=self.tmp)
+        db, _ = h.demo_db(d)
+
+        def admin(*a):
+            out = subprocess.run([h.SERVER, "admin", "--db", db] + list(a), capture_output=True, text=True)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            return out.stdout
+        client = self.pool[0]
+        start = time.strftime("%Y-%m-%d 07:10", time.localtime(time.time() + 5 * 86400))
+        aid = h.created_id(admin("appointment", "create", "--location", A, "--client", client, "--specialist",
+                                 self.spec, "--start", start, "--duration", "30", "--allow-overlap", "--reason", "t"))
+        admin("appointment", "cancel", aid)
+        msgs = json.loads(admin("message", "list", "--client", client, "--json"))
+        self.assertEqual(sorted((m["kind"], m["state"], m["drop_reason"]) for m in msgs),
+                         [("confirmation", "dropped", "cancelled"), ("reminder", "dropped", "cancelled")], msgs)
+
     def test_unconfirmed_list_for_reception(self):
         client = self.client_id()
-        start = now_ms() + 2 * DAY
-        aid, _ = self.book(client, start)
-        day = subprocess.run([h.SERVER, "admin", "--db", self.db, "list", "appointments", "--location", A, "--json"],
-                             capture_output=True, text=True, check=True)
-        appts = [a for a in json.loads(day.stdout) if a["id"] == aid]
-        self.assertEqual(len(appts), 1)
-        local_day = None
-        out = self.server.admin("message", "unconfirmed", "--location", A, "--day",
-                                time.strftime("%Y-%m-%d", time.localtime(start / 1000)), "--json")
-        rows = json.loads(out)
-        # the local day of the start in Ljubljana may differ from this machine's: ask the op too
-        m = self.manage(self.rec, "unconfirmed", location=self.loc[A],
-                        day=time.strftime("%Y-%m-%d", time.gmtime(start / 1000 + 3600)))
-        self.assertEqual(m["t"], "manage_result", m)
-        found = [a for a in m["appointments"] if a["id"] == aid] + [r for r in rows if r["id"] == aid]
-        self.assertTrue(found, (m, rows, local_day))
-        self.assertEqual(found[0].get("reminder_state", found[0].get("reminder")), "queued")
-        self.update(aid, 1, status="confirmed")
-        m = self.manage(self.rec, "unconfirmed", location=self.loc[A],
-                        day=time.strftime("%Y-%m-%d", time.gmtime(start / 1000 + 3600)))
+        # noon, two days ahead, in the branch's zone
+        noon = (datetime.now(LJ) + timedelta(days=2)).replace(hour=12, minute=0, second=0, microsecond=0)
+        day = noon.strftime("%Y-%m-%d")
+        aid, _ = self.book(client, int(noon.timestamp() * 1000))
+        m = self.manage(self.rec, "unconfirmed", location=self.loc[A], day=day)
+        self.assertEqual((m["t"], m["day"]), ("manage_result", day), m)
+        mine = [a for a in m["appointments"] if a["id"] == aid]
+        self.assertEqual(len(mine), 1, m)
+        self.assertEqual((mine[0]["client_id"], mine[0]["reminder_state"]), (client, "queued"))
+        self.assertTrue(mine[0]["client_name"])
+        rows = json.loads(self.server.admin("message", "unconfirmed", "--location", A, "--day", day, "--json"))
+        self.assertIn(aid, [r["id"] for r in rows])
+        self.update(aid, 1, status="confirmed")  # what "I'll be there" does: no message, off the list
+        m = self.manage(self.rec, "unconfirmed", location=self.loc[A], day=day)
         self.assertFalse([a for a in m["appointments"] if a["id"] == aid])
+        self.assertEqual(len(self.of(self.messages(client), "change")), 0)
+        # reception of one branch does not read another's; a day that is none is named
+        m = self.manage(self.rec, "unconfirmed", location=self.loc["Lepota Maribor"])
+        self.assertEqual((m["t"], m["code"]), ("error", "forbidden"), m)
+        m = self.manage(self.rec, "unconfirmed", location=self.loc[A], day="2026-13-01")
+        self.assertEqual((m["t"], m["code"]), ("error", "invalid"), m)
+        self.assertIn("day", m["msg"])
+        # the client's messages over the protocol: reception may read them, a specialist may not
+        m = self.manage(self.rec, "messages", client=client)
+        self.assertEqual(sorted(x["kind"] for x in m["messages"]), ["confirmation", "reminder"], m)
+        self.assertNotIn("to_addr", m["messages"][0])
+        spec = h.account(self.accounts, "specialist", A)
+        m = self.manage(spec, "messages", client=client)
+        self.assertEqual((m["t"], m["code"]), ("error", "forbidden"), m)
 
     # ---- consent ----
 
@@ -220,6 +251,23 @@ class MessagesTest(h.DemoServerTest):
         m = self.manage(self.owner, "campaign", subject="News", body="Hi {frist_name}")
         self.assertEqual((m["t"], m["code"]), ("error", "invalid"), m)
         self.assertIn("{frist_name}", m["msg"])
+
+    def test_birthday_greeting_once_however_often_the_daily_pass_runs(self):
+        client = self.client_id()
+        today = datetime.now(LJ)
+        if today.month == 2 and today.day == 29:
+            self.skipTest("greeted on the 28th in other years; today is no test of that")
+        self.server.admin("client", "set", client, "birthday", "1990-%02d-%02d" % (today.month, today.day))
+        self.consent(client, "birthday_greetings", "grant")
+        for _ in range(2):  # cron and a second process alike
+            self.server.admin("message", "daily")
+        msgs = self.of(self.messages(client), "birthday")
+        self.assertEqual(len(msgs), 1, msgs)
+        other = self.client_id()
+        self.server.admin("client", "set", other, "birthday", "1990-%02d-%02d" % (today.month, today.day))
+        self.consent(other, "birthday_greetings", "withdraw")
+        self.server.admin("message", "daily")
+        self.assertEqual(self.of(self.messages(other), "birthday"), [])
 
     # ---- previews, settings, templates ----
 

@@ -34,7 +34,7 @@ CLIENT_FIELDS = {
     "visit": {"location_id", "client_id", "specialist_id", "appointment_id", "visit_date", "services", "updated_at",
               "specialist_name", "service_names"},
     "consent": {"client_id", "purpose", "granted", "at", "source", "text_version", "recorded_kind", "updated_at"},
-    "client": {"name", "email", "phone", "birthday", "address", "allergies", "conditions", "medications",
+    "client": {"name", "email", "phone", "birthday", "address", "language", "allergies", "conditions", "medications",
                "skin_hair_type", "patch_tests", "preferences", "updated_at"},
     # the branches' opening hours and closed days (a client may call or come by)
     "opening_hours": {"location_id", "weekday", "intervals", "updated_at"},
