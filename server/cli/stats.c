@@ -44,6 +44,22 @@ static void delta(char *out, size_t cap, bool has, double v)
 		snprintf(out, cap, "-");
 }
 
+/* s in a column of width characters (UTF-8: counted by characters, not
+ * bytes), cut or padded with spaces. */
+static void cell(const char *s, int width)
+{
+	int n = 0;
+	const char *p = s;
+	for (; *p; p++) {
+		if (((unsigned char)*p & 0xc0) == 0x80)
+			continue;
+		if (n == width)
+			break;
+		n++;
+	}
+	printf("%.*s%*s", (int)(p - s), s, width - n + 1, "");
+}
+
 static void print_table(const kt_stats_result *r)
 {
 	static const char *const by_head[] = {"location", "specialist", "service"};
@@ -68,8 +84,9 @@ static void print_table(const kt_stats_result *r)
 		fig(ces, sizeof ces, f->has_ces, f->ces_avg, "");
 		fig(rr, sizeof rr, f->has_review_rate, f->review_rate, "%");
 		fig(sr, sizeof sr, f->has_survey_rate, f->survey_rate, "%");
-		printf("%-22.22s %-23s %7d %-14s %6s %6s %6s %6s %-9s %5s %7s %7s\n", l->name, period, c->reviews, stars,
-		       rating, trend, csat, nps, ppd, ces, rr, sr);
+		cell(l->name, 22);
+		printf("%-23s %7d %-14s %6s %6s %6s %6s %-9s %5s %7s %7s\n", period, c->reviews, stars, rating, trend, csat,
+		       nps, ppd, ces, rr, sr);
 	}
 	printf("(the total's trend: against %s..%s)\n", r->prev_from, r->prev_to);
 }

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <jansson.h>
 #include "kt_mp.h"
+#include "kt_time.h"
 #include "domain/feedback.h"
 
 static const char *fval(const kt_field *f, int n, const char *name, bool *has)
@@ -212,6 +213,9 @@ int feedback_review_save(kt_store *st, const char *org, const char *client, cons
 	f[n++] = (kt_field){"public_ok", public_ok ? "1" : "0"};
 	if (stars < 1 || stars > 5)
 		return kt_fail(msg, cap, KT_EINVALID, "stars must be a whole number from 1 to 5");
+	if ((rc = own_visit(st, org, client, visit_id, &row, msg, cap)))
+		return rc;
+	kt_row_free(&row);
 	if ((rc = review_of_visit(st, visit_id, id)))
 		return rc;
 	if (id[0]) { /* the review of this visit: changed, while it may be */
@@ -498,7 +502,7 @@ void feedback_public_name(const char *full, char *out, size_t cap)
 	snprintf(out, cap, "%.*s %.*s.", (int)fn, first, (int)il, last);
 }
 
-static json_t *feed_review(kt_store *st, const char *id)
+static json_t *feed_review(kt_store *st, const char *id, const char *zone)
 {
 	kt_row r, c;
 	char name[160] = "", date[16] = "";
@@ -509,7 +513,9 @@ static json_t *feed_review(kt_store *st, const char *id)
 		feedback_public_name(rval(&c, "name"), name, sizeof name);
 		kt_row_free(&c);
 	}
-	date_of(row_int(&r, "created_at"), date, sizeof date);
+	/* the day it was written at the branch */
+	if (!zone || kt_date_format(zone, row_int(&r, "created_at"), date, sizeof date))
+		date_of(row_int(&r, "created_at"), date, sizeof date);
 	o = json_pack("{s:i, s:o, s:o, s:s, s:o, s:b}", "stars", (int)row_int(&r, "stars"), "text",
 		      rval(&r, "text") ? json_string(rval(&r, "text")) : json_null(), "reply",
 		      rval(&r, "reply") ? json_string(rval(&r, "reply")) : json_null(), "date", date, "name",
@@ -523,6 +529,7 @@ int feedback_public_json(kt_store *st, const char *location_id, char **json)
 	sqlite3_stmt *q;
 	kt_row loc;
 	json_t *doc = NULL, *arr = NULL;
+	char zone[64];
 	int rc, count = 0;
 	double avg = 0;
 
@@ -531,6 +538,7 @@ int feedback_public_json(kt_store *st, const char *location_id, char **json)
 		return KT_ENOT_FOUND;
 	if ((rc = store_row_load(st, kt_table_find("location", 8), location_id, &loc)))
 		return rc;
+	snprintf(zone, sizeof zone, "%s", rval(&loc, "time_zone") ? rval(&loc, "time_zone") : "UTC");
 	if (row_int(&loc, "closed_at")) {
 		kt_row_free(&loc);
 		return KT_ENOT_FOUND;
@@ -568,7 +576,7 @@ int feedback_public_json(kt_store *st, const char *location_id, char **json)
 		snprintf(ids[nid++], KT_UUID_LEN + 1, "%s", (const char *)sqlite3_column_text(q, 0));
 	store_finish(st, q);
 	for (int i = 0; i < nid; i++) {
-		json_t *o = feed_review(st, ids[i]);
+		json_t *o = feed_review(st, ids[i], zone);
 		if (o)
 			json_array_append_new(arr, o);
 	}

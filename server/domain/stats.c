@@ -492,14 +492,15 @@ static json_t *num(bool has, double v)
 
 static json_t *figs_json(const kt_stats_counts *c, const kt_stats_figs *f)
 {
-	return json_pack("{s:[i,i,i,i,i], s:i, s:o, s:i, s:o, s:{s:i, s:i, s:i, s:i, s:o}, s:i, s:o, s:i, s:i, s:o, s:i, "
+	/* the same keys as the manage op's answer (PROTOCOL-feedback.md) */
+	return json_pack("{s:[i,i,i,i,i], s:i, s:o, s:i, s:o, s:i, s:i, s:i, s:i, s:o, s:i, s:o, s:i, s:o, s:i, s:i, "
 			 "s:o}",
 			 "stars", c->stars[1], c->stars[2], c->stars[3], c->stars[4], c->stars[5], "reviews", c->reviews,
 			 "rating_avg", num(f->has_rating, f->rating_avg), "csat_answers", c->csat_n, "csat_pct",
-			 num(f->has_csat, f->csat_pct), "nps", "answers", c->nps_n, "promoters", c->promoters, "passives",
-			 c->passives, "detractors", c->detractors, "score", num(f->has_nps, f->nps), "ces_answers",
+			 num(f->has_csat, f->csat_pct), "nps_answers", c->nps_n, "promoters", c->promoters, "passives",
+			 c->passives, "detractors", c->detractors, "nps", num(f->has_nps, f->nps), "ces_answers",
 			 c->ces_n, "ces_avg", num(f->has_ces, f->ces_avg), "review_requests", c->review_requests,
-			 "surveys_sent", c->surveys_sent, "review_rate", num(f->has_review_rate, f->review_rate),
+			 "review_rate", num(f->has_review_rate, f->review_rate), "surveys_sent", c->surveys_sent,
 			 "survey_answers", c->survey_answers, "survey_rate", num(f->has_survey_rate, f->survey_rate));
 }
 
@@ -527,7 +528,7 @@ char *stats_json(const kt_stats_result *r)
 				      trend_json(&l->fig, &l->prev_fig));
 		json_array_append_new(lines, o);
 	}
-	out = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	out = doc ? json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(doc);
 	return out;
 }

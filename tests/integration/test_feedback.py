@@ -406,8 +406,8 @@ class StatsTest(FeedbackBase):
         f = total[0]["figures"]
         self.assertEqual(total[0]["name"], B)
         self.assertEqual((f["reviews"], f["stars"], f["rating_avg"]), (3, [0, 1, 0, 1, 1], 3.7))
-        self.assertEqual((f["nps"]["answers"], f["nps"]["promoters"], f["nps"]["passives"],
-                          f["nps"]["detractors"], f["nps"]["score"]), (10, 4, 3, 3, 10.0))
+        self.assertEqual((f["nps_answers"], f["promoters"], f["passives"], f["detractors"], f["nps"]),
+                         (10, 4, 3, 3, 10.0))
         self.assertEqual((f["review_requests"], f["review_rate"]), (4, 75.0))
         self.assertIsNone(f["csat_pct"])
 
