@@ -204,11 +204,11 @@ test('the statistics shown are the CLI\'s; offline they say they need a connecti
     const same = (v) => (v === null ? '' : String(v));
     assert.equal(await attr('fb-csat', 'data-pct'), same(mine.csat_pct));
     assert.equal(await attr('fb-csat', 'data-n'), same(mine.csat_answers));
-    assert.equal(await attr('fb-nps', 'data-score'), same(mine.nps.score));
-    assert.equal(await attr('fb-nps', 'data-n'), same(mine.nps.answers));
-    for (const k of ['promoters', 'passives', 'detractors']) assert.equal(await attr(`fb-${k}`, 'data-n'), same(mine.nps[k]), k);
+    assert.equal(await attr('fb-nps', 'data-score'), same(mine.nps));
+    assert.equal(await attr('fb-nps', 'data-n'), same(mine.nps_answers));
+    for (const k of ['promoters', 'passives', 'detractors']) assert.equal(await attr(`fb-${k}`, 'data-n'), same(mine[k]), k);
     assert.equal(await attr('fb-ces', 'data-average'), same(mine.ces_avg));
-    assert.deepEqual([mine.csat_pct, mine.nps.score, mine.ces_avg], [60, 25, 4], 'the hand-made answers: 3 of 5 satisfied, 4 promoters and 2 detractors of 8');
+    assert.deepEqual([mine.csat_pct, mine.nps, mine.ces_avg], [60, 25, 4], 'the hand-made answers: 3 of 5 satisfied, 4 promoters and 2 detractors of 8');
     // the trend against last month (the CLI's `trend`): rating 4.0 after 3.5, CSAT 60 % after 66.7 %
     const trend = cli.lines.find((l) => l.key === centerId && l.period === from).trend;
     const dir = (d) => (d === null ? 'none' : d > 0 ? 'up' : d < 0 ? 'down' : 'flat');

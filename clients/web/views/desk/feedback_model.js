@@ -119,7 +119,7 @@ const first = (...v) => { for (const x of v) if (x !== undefined && x !== null) 
 export function figures(g) {
   if (!g) return null;
   const b = Array.isArray(g.stars) ? bars(g.stars) : null;
-  // on the wire flat (nps = the score, nps_answers, promoters …); in the CLI's JSON nested
+  // flat (nps = the score, nps_answers, promoters …); an object `nps` is read too
   const np = g.nps && typeof g.nps === 'object' ? g.nps
     : { score: g.nps, answers: g.nps_answers, promoters: g.promoters, passives: g.passives, detractors: g.detractors };
   const pro = num(np.promoters) || 0, pas = num(np.passives) || 0, det = num(np.detractors) || 0;
