@@ -50,6 +50,6 @@ export function CardMessages({ desk, id }) {
         <span class="fb-muted fb-msg-time">${when(m)}</span>
       </li>`)}</ul>
       ${list.length > SHOWN && !all && html`<button type="button" class="secondary" data-testid="card-messages-all"
-        onClick=${() => setAll(true)}>${list.length - SHOWN} +</button>`}`}
+        onClick=${() => setAll(true)}>${t('fb_msgs_more', { n: list.length - SHOWN })}</button>`}`}
   </section>`;
 }
