@@ -58,6 +58,8 @@ static const struct {
 	[KT_ESERVICE_NOT_BY_SPECIALIST] = {"service_not_by_specialist", "the specialist does not do that service"},
 	[KT_ESERVICE_NOT_AT_LOCATION] = {"service_not_at_location", "the location does not offer that service"},
 	[KT_EBUFFER_OVERLAP] = {"buffer_overlap", "the service's buffer time runs into the next booking"},
+	[KT_EAPPOINTMENT_CANCELLED] = {"appointment_cancelled", "the appointment was cancelled"},
+	[KT_EAPPOINTMENT_PAST] = {"appointment_past", "the appointment has started or is over"},
 };
 
 const char *kt_err_name(int code)

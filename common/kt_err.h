@@ -54,6 +54,9 @@ typedef enum kt_err {
 	KT_ESERVICE_NOT_BY_SPECIALIST, /* "service_not_by_specialist": not one of their services */
 	KT_ESERVICE_NOT_AT_LOCATION,   /* "service_not_at_location": the location does not offer it */
 	KT_EBUFFER_OVERLAP,        /* "buffer_overlap": a service's buffer time runs into another booking */
+	/* one-purpose links (confirm attendance) */
+	KT_EAPPOINTMENT_CANCELLED, /* "appointment_cancelled": the appointment a link confirms was cancelled */
+	KT_EAPPOINTMENT_PAST,      /* "appointment_past": it has started, or is done or a no-show */
 	KT_ERR_COUNT
 } kt_err;
 

@@ -75,4 +75,14 @@
 #define KT_CLIENT_CONSENT_WINDOW_MS 3600000 /* ... per hour; then the mutation is rejected rate_limited */
 #define KT_VIEWED_DEDUP_MS 900000         /* one 'viewed' audit entry per person, row and 15 minutes */
 
+/* one-purpose links in messages (PROTOCOL-links.md): the message `link`
+ * before sign-in. Its text (a review) may be longer than other strings
+ * before sign-in; the frame limit stays KT_MAX_FRAME_PREAUTH. */
+#define KT_LINK_TOKEN_CHARS 22            /* base64url of 16 random bytes */
+#define KT_LINK_MAX_TEXT 2000             /* bytes of `text` in a link act */
+#define KT_LINK_PER_ADDR 60               /* link messages per address ... */
+#define KT_LINK_BAD_PER_ADDR 10           /* ... unknown tokens per address (also by POST) ... */
+#define KT_LINK_ADDR_WINDOW_MS 600000     /* ... per ten minutes; then rate_limited */
+#define KT_LINK_POST_BODY 512             /* bytes of a one-click unsubscribe POST body */
+
 #endif

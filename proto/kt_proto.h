@@ -44,6 +44,9 @@ typedef enum kt_msgtype {
 	KT_MSG_CHANGE_PASSWORD,
 	KT_MSG_PORTAL_RESULT,
 	KT_MSG_PORTAL_CONFIRM_EMAIL,
+	/* one-purpose links in messages (confirm, unsubscribe, review, ...) */
+	KT_MSG_LINK,
+	KT_MSG_LINK_RESULT,
 	KT_MSG_COUNT
 } kt_msgtype;
 
@@ -349,5 +352,42 @@ typedef struct kt_portal_result {
 } kt_portal_result;
 void proto_portal_result_encode(kt_mpw *w, const kt_portal_result *m);
 int proto_portal_result_decode(const void *buf, size_t len, kt_portal_result *m) KT_MUST_CHECK;
+
+/* manage ops of reviews and statistics (PROTOCOL-feedback.md): the keys
+ * besides op and id of {t: "manage", op: "stats" | "review_reply" |
+ * "review_set" | "reviews", ...}. Strings s == NULL when absent; reply nil
+ * is reply_nil (remove the reply); highlighted, hidden -1 when absent. */
+typedef struct kt_manage_feedback {
+	kt_str op, id, from, to, group, by, location, reply;
+	bool reply_nil;
+	int highlighted, hidden;
+	int64_t limit; /* 0 when absent */
+} kt_manage_feedback;
+int proto_manage_feedback_decode(const void *buf, size_t len, kt_manage_feedback *m) KT_MUST_CHECK;
+/* ---- one-purpose links in messages (PROTOCOL-links.md) ---- */
+
+/* link {t, op, token, granted?, stars?, text?, score?, public_ok?}: before
+ * sign-in; op "open" (what the link's page shows) or "act" (do the link's
+ * one action). The act keys are read by the link's kind; each has_* is
+ * false (text.s NULL) when the key is absent. On KT_EMALFORMED or
+ * KT_ETOO_LARGE, bad names the key at fault (a static string; "" when the
+ * message as a whole is at fault). */
+typedef struct kt_link_msg {
+	kt_str op, token;
+	bool has_granted, granted;
+	bool has_stars, has_score;
+	int64_t stars, score;
+	bool has_public_ok, public_ok;
+	kt_str text;
+	const char *bad;
+} kt_link_msg;
+void proto_link_encode(kt_mpw *w, const kt_link_msg *m);
+int proto_link_decode(const void *buf, size_t len, kt_link_msg *m) KT_MUST_CHECK;
+
+/* link_result {t, op, kind, <npairs key/value pairs packed by the server in
+ * body>}: what the page shows. Devices read it with kt_mp (its keys depend
+ * on the kind). */
+void proto_link_result_encode(kt_mpw *w, const char *op, const char *kind, uint32_t npairs, const void *body,
+			      size_t len);
 
 #endif

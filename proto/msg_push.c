@@ -56,7 +56,7 @@ static int override_decode(kt_mp *r, kt_mut *m)
 		if (kt_mp_read_str(r, &k, &kl, 16))
 			ok = false;
 		else if (kt_mp_str_eq(k, kl, "rule"))
-			ok = !proto_seen(&seen, 0) && kt_mp_peek(r) == KT_MP_STR && !proto_read_str(r, &m->ovr_rule, 32);
+			ok = !proto_seen(&seen, 0) && kt_mp_peek(r) == KT_MP_STR && !proto_read_str(r, &m->ovr_rule, 160);
 		else if (kt_mp_str_eq(k, kl, "reason"))
 			ok = !proto_seen(&seen, 1) && kt_mp_peek(r) == KT_MP_STR &&
 			     !proto_read_str(r, &m->ovr_reason, KT_MAX_STR);

@@ -34,6 +34,8 @@ static const char *const names[KT_MSG_COUNT] = {
 	[KT_MSG_CHANGE_PASSWORD] = "change_password",
 	[KT_MSG_PORTAL_RESULT] = "portal_result",
 	[KT_MSG_PORTAL_CONFIRM_EMAIL] = "portal_confirm_email",
+	[KT_MSG_LINK] = "link",
+	[KT_MSG_LINK_RESULT] = "link_result",
 };
 
 const char *proto_msg_name(kt_msgtype t)

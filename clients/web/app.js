@@ -14,9 +14,13 @@ import { Privacy } from './views/privacy.js';
 import { Account } from './views/account.js';
 import { DeskHeader, DeskPage } from './views/desk/shell.js';
 import { DeskSignIn } from './views/desk/session.js';
+import { LinkPage } from './views/link.js';
+import { tokenOf } from './views/feedback_model.js';
 
 const PRIVATE = ['/', '/privacy', '/account'];
 const isDesk = (r) => r === '/desk' || r.startsWith('/desk/');
+// /l/TOKEN, a message's one-purpose link (views/link.js): no session, no local copy
+const isLink = (r) => r.startsWith('/l/');
 
 // Read a link's token once, then take it out of the address bar (and so out of
 // history, bookmarks and screenshots). `?token=` is what older mails carried.
@@ -216,7 +220,7 @@ function LangSwitch() {
 function Header() {
   return html`<header class="top">
     <div class="bar">
-      <a class="brand" href="/" onClick=${(e) => { e.preventDefault(); go(app.session ? '/' : '/signin'); }}>
+      <a class="brand" href="/" onClick=${(e) => { if (isLink(app.route)) return; e.preventDefault(); go(app.session ? '/' : '/signin'); }}>
         <img src="/icon.svg" alt="" width="28" height="28" /><span>${app.org.name || 'Kartoteka'}</span></a>
     </div>
     ${app.session && html`<nav aria-label="Main">
@@ -277,6 +281,7 @@ window.kt.desk = desk;
 
 function Page() {
   const r = app.route;
+  if (isLink(r)) return html`<${LinkPage} proto=${proto} token=${tokenOf(r)} onInfo=${linkInfo} />`;
   if (isDesk(r)) {
     if (!app.session || r === '/desk/signin') return html`<${DeskSignIn} proto=${proto} app=${app} note=${app.note && t(app.note)} kept=${app.kept} />`;
     return html`<${DeskPage} desk=${desk} />`;
@@ -286,7 +291,15 @@ function Page() {
   if (!app.session || r === '/signin') return html`<${SignIn} proto=${proto} app=${app} note=${app.note && t(app.note)} />`;
   if (r === '/privacy') return html`<${Privacy} app=${app} proto=${proto} />`;
   if (r === '/account') return html`<${Account} app=${app} proto=${proto} />`;
-  return html`<${Home} app=${app} />`;
+  return html`<${Home} app=${app} proto=${proto} />`;
+}
+
+// The link page says whose salon it is and the client's language (unless one was
+// chosen on this device; not kept: this is not the portal's sign-in).
+function linkInfo({ salon, lang }) {
+  app.org = { name: salon || '' };
+  if (lang && !localStorage.getItem('kt.lang') && LANGS[lang]) setLang(lang, false);
+  draw();
 }
 
 function App() {
@@ -310,6 +323,12 @@ function draw() {
 async function boot() {
   setState('loading');
   document.documentElement.lang = getLang();
+  if (isLink(app.route)) { // signs nothing in: no stored session is read or resumed here
+    setState('link');
+    draw();
+    if ('serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => {});
+    return;
+  }
   // Mails sent before the fragment links carried `portal_url?token=` / `?confirm_email=`.
   const query = new URLSearchParams(location.search); // not `q`: that is the write queue
   if (query.has('token') && app.route !== '/confirm-email') app.route = '/setup';

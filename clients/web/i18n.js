@@ -404,10 +404,12 @@ export function addTexts(dicts) {
   }
 }
 
-export function setLang(l) {
+// keep = false: for this page only (a link page takes the client's language from the
+// server unless a language was chosen on this device).
+export function setLang(l, keep = true) {
   if (!T[l]) return;
   lang = l;
-  localStorage.setItem('kt.lang', l);
+  if (keep) localStorage.setItem('kt.lang', l);
   document.documentElement.lang = l;
 }
 

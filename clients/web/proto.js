@@ -391,6 +391,12 @@ export class Proto {
     return this.request({ t: 'portal_confirm_email', token, password }, 'portal_result', 'confirm_email');
   }
 
+  // A message's one-purpose link (/l/TOKEN): op 'open' or 'act', before and without
+  // any sign-in; answered by link_result (its op) or an error about 'link'.
+  link(op, token, extra = {}) {
+    return this.request({ t: 'link', op, token, ...extra }, 'link_result', op);
+  }
+
   forgot(email) {
     return this.request({ t: 'portal_forgot', email }, 'portal_result', 'forgot');
   }

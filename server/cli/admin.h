@@ -61,7 +61,11 @@ int admin_outbox(kt_store *st, int argc, char **argv);
 int admin_org(kt_store *st, int argc, char **argv); /* org privacy-notice (admin_org.c) */
 int admin_staff_more(kt_store *st, int argc, char **argv);
 int admin_client_more(kt_store *st, int argc, char **argv);
+int admin_review(kt_store *st, int argc, char **argv); /* review list|reply|hide|highlight (admin_review.c) */
+/* link issue: a one-purpose link's URL (admin_link.c). */
+int admin_link(kt_store *st, int argc, char **argv);
 /* message settings|template|list|counts|unconfirmed|campaign|daily (admin_message.c) */
 int admin_message(kt_store *st, int argc, char **argv);
+void admin_message_usage(FILE *f);
 
 #endif

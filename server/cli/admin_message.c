@@ -18,7 +18,7 @@
 
 #define fail admin_say_fail
 
-static void message_usage(FILE *f)
+void admin_message_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: kartoteka-server admin --db FILE message SUBCOMMAND\n"
@@ -50,6 +50,7 @@ static void message_usage(FILE *f)
 		"  {reconsent_link}; each kind knows some of them (an unknown one is refused, named).\n");
 }
 
+#define message_usage admin_message_usage
 #define usage_error(...) cli_say("admin message", 2, message_usage, __VA_ARGS__)
 /* a value refused: the reason alone, not the whole usage */
 #define input_error(...) cli_say("admin message", 2, NULL, __VA_ARGS__)

@@ -16,6 +16,7 @@
 #include "db/keyring.h"
 #include "cli/init_demo.h"
 #include "domain/erasure.h"
+#include "domain/link_actions.h"
 #include "domain/resolve.h"
 #ifdef KT_TEST_SHIMS
 #include "testing/faultvfs.h"
@@ -23,6 +24,8 @@
 #endif
 #include "db/walbuf.h"
 #include "cli/privacy.h"
+#include "cli/stats.h"
+#include "domain/feedback.h"
 #include "cli/setup.h"
 #include "domain/messages.h"
 #include "domain/portal.h"
@@ -73,6 +76,9 @@ static void usage(FILE *f)
 		"  export clients|appointments --db FILE --format csv|json [--location L] [--out FILE]\n"
 		"                                         the salon's data to take anywhere (see:\n"
 		"                                         kartoteka-server export --help)\n"
+		"  stats --db FILE --from DATE --to DATE [--by location|specialist|service] [--group week|month]\n"
+		"        [--location L] [--json]          ratings, CSAT, NPS, CES and response rates (see:\n"
+		"                                         kartoteka-server stats --help)\n"
 		"  policy                                 print the access policy matrix (Markdown)\n"
 		"  privacy SUBCOMMAND --db FILE ...       export, erase, pending, erasure-status, retention\n"
 		"                                          (see: kartoteka-server privacy help)\n"
@@ -424,7 +430,7 @@ static int cmd_privacy(int argc, char **argv)
 static bool is_command(const char *cmd)
 {
 	static const char *const known[] = {"init", "setup", "serve", "admin", "audit", "keys", "backup",
-					    "restore", "privacy", "policy", "help", "import", "export"};
+					    "restore", "privacy", "policy", "help", "import", "export", "stats"};
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
 		if (!strcmp(cmd, known[i]))
 			return true;
@@ -460,7 +466,9 @@ int main(int argc, char **argv)
 	 * on stdout, exit 0, nothing opened or created */
 	for (int i = 2; i < argc; i++)
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			if (!strcmp(cmd, "admin"))
+			if (!strcmp(cmd, "admin") && i > 4 && !strcmp(argv[4], "message"))
+				admin_message_usage(stdout); /* admin --db F message ... --help */
+			else if (!strcmp(cmd, "admin"))
 				admin_usage_print(stdout);
 			else if (!strcmp(cmd, "privacy"))
 				privacy_usage(stdout);
@@ -468,6 +476,8 @@ int main(int argc, char **argv)
 				import_usage(stdout);
 			else if (!strcmp(cmd, "export"))
 				export_usage(stdout);
+			else if (!strcmp(cmd, "stats"))
+				stats_usage(stdout);
 			else if (!strcmp(cmd, "setup"))
 				setup_usage(stdout);
 			else if (is_command(cmd))
@@ -476,6 +486,12 @@ int main(int argc, char **argv)
 				break; /* an unknown command stays an error */
 			return 0;
 		}
+	/* the kinds of one-purpose links this server answers (link_actions.h);
+	 * other modules add theirs here, before anything serves */
+	if (link_actions_register_builtin() || feedback_links_register()) {
+		fprintf(stderr, "kartoteka-server: cannot install the link kinds\n");
+		return 1;
+	}
 	if (!strcmp(cmd, "init"))
 		return cmd_init(argc - 2, argv + 2);
 	if (!strcmp(cmd, "setup") || !strcmp(cmd, "admin")) {
@@ -539,6 +555,8 @@ int main(int argc, char **argv)
 		return import_main(argc - 2, argv + 2);
 	if (!strcmp(cmd, "export"))
 		return export_main(argc - 2, argv + 2);
+	if (!strcmp(cmd, "stats"))
+		return stats_main(argc - 2, argv + 2);
 	if (!strcmp(cmd, "policy")) {
 		policy_print_markdown(stdout);
 		return 0;

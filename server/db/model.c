@@ -81,6 +81,14 @@ static const kt_col consent_cols[] = {
 	{"recorded_by", KT_COL_TEXT}, {"recorded_kind", KT_COL_TEXT}, {"version", KT_COL_INT},
 	{"updated_at", KT_COL_INT},
 };
+static const kt_col review_cols[] = {
+	{"id", KT_COL_TEXT}, {"org_id", KT_COL_TEXT}, {"location_id", KT_COL_TEXT},
+	{"client_id", KT_COL_TEXT}, {"visit_id", KT_COL_TEXT}, {"specialist_id", KT_COL_TEXT},
+	{"stars", KT_COL_INT}, {"text", KT_COL_TEXT, S}, {"public_ok", KT_COL_BOOL}, {"reply", KT_COL_TEXT, S},
+	{"reply_by", KT_COL_TEXT}, {"reply_name", KT_COL_TEXT}, {"replied_at", KT_COL_INT},
+	{"highlighted", KT_COL_BOOL}, {"hidden", KT_COL_BOOL}, {"created_at", KT_COL_INT},
+	{"version", KT_COL_INT}, {"updated_at", KT_COL_INT}, {"field_versions", KT_COL_TEXT},
+};
 
 /* Order matters for snapshots: referenced tables first. */
 const kt_table kt_tables[] = {
@@ -96,6 +104,7 @@ const kt_table kt_tables[] = {
 	{"appointment", T(appointment_cols), KT_ROUTE_LOC_COL, true, false, "client_id"},
 	{"visit", T(visit_cols), KT_ROUTE_LOC_COL, true, false, "client_id"},
 	{"consent", T(consent_cols), KT_ROUTE_VIA_CLIENT, true, true},
+	{"review", T(review_cols), KT_ROUTE_LOC_COL, true, false, "client_id"},
 };
 const int kt_table_count = sizeof kt_tables / sizeof kt_tables[0];
 

@@ -505,7 +505,68 @@ const char *const kt_migrations[] = {
 	" token_hash BLOB PRIMARY KEY, kind TEXT NOT NULL, org_id TEXT NOT NULL, client_id TEXT,"
 	" target_id TEXT, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, used_at INTEGER);"
 	"CREATE INDEX link_token_client ON link_token(client_id);",
-	/* 24: the language a client reads messages in (ISO 639: sl, de, pl,
+	/* 24: reviews and survey answers (domain/feedback.c).
+	 * review: a client's rating of one of their visits, once per visit
+	 * (unique visit_id), synced like a visit (its branch's staff, the
+	 * client). text and reply are sealed with the client's key. The
+	 * server fills location_id, client_id, specialist_id and created_at
+	 * from the visit, and reply_by, reply_name, replied_at when an owner
+	 * or manager replies. survey_answer: one CSAT (1-5), NPS (0-10) or CES
+	 * (1-5) answer; server-internal, it feeds statistics (domain/stats.c).
+	 * review_anon: an erased client's review as an anonymous count (no
+	 * client, no text), so statistics keep it. services: the visit's
+	 * service ids (comma list), kept so that statistics per service
+	 * survive the visit's erasure. */
+	"CREATE TABLE review("
+	" id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organisation(id),"
+	" location_id TEXT NOT NULL REFERENCES location(id), client_id TEXT NOT NULL REFERENCES client(id),"
+	" visit_id TEXT NOT NULL REFERENCES visit(id), specialist_id TEXT,"
+	" stars INTEGER NOT NULL CHECK(stars BETWEEN 1 AND 5), text TEXT,"
+	" public_ok INTEGER NOT NULL DEFAULT 0 CHECK(public_ok IN (0, 1)),"
+	" reply TEXT, reply_by TEXT, reply_name TEXT, replied_at INTEGER,"
+	" highlighted INTEGER NOT NULL DEFAULT 0 CHECK(highlighted IN (0, 1)),"
+	" hidden INTEGER NOT NULL DEFAULT 0 CHECK(hidden IN (0, 1)),"
+	" created_at INTEGER NOT NULL,"
+	" version INTEGER NOT NULL DEFAULT 1, updated_at INTEGER NOT NULL, field_versions TEXT);"
+	"CREATE UNIQUE INDEX review_visit ON review(visit_id);"
+	"CREATE INDEX review_loc ON review(location_id, created_at);"
+	"CREATE INDEX review_client ON review(client_id);"
+	"CREATE TABLE survey_answer("
+	" id TEXT PRIMARY KEY, org_id TEXT NOT NULL, location_id TEXT NOT NULL, client_id TEXT, visit_id TEXT,"
+	" specialist_id TEXT, services TEXT NOT NULL DEFAULT '',"
+	" kind TEXT NOT NULL CHECK(kind IN ('csat','nps','ces')),"
+	" score INTEGER NOT NULL CHECK(score BETWEEN 0 AND 10 AND (kind = 'nps' OR score BETWEEN 1 AND 5)),"
+	" created_at INTEGER NOT NULL);"
+	"CREATE UNIQUE INDEX survey_answer_visit ON survey_answer(visit_id, kind) WHERE visit_id IS NOT NULL;"
+	"CREATE INDEX survey_answer_loc ON survey_answer(org_id, location_id, created_at);"
+	"CREATE INDEX survey_answer_client ON survey_answer(client_id);"
+	"CREATE TABLE review_anon("
+	" org_id TEXT NOT NULL, location_id TEXT NOT NULL, specialist_id TEXT, services TEXT NOT NULL DEFAULT '',"
+	" stars INTEGER NOT NULL CHECK(stars BETWEEN 1 AND 5), created_at INTEGER NOT NULL);"
+	"CREATE INDEX review_anon_loc ON review_anon(org_id, location_id, created_at);",
+	/* 25: a consent given or withdrawn through a link in a message (an
+	 * unsubscribe or re-consent link, by e-mail or SMS) has source 'link';
+	 * 'email_link' stays for entries the operator records from a mailed
+	 * answer. The table is copied as in 16. */
+	"CREATE TABLE consent_25("
+	" id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organisation(id),"
+	" client_id TEXT NOT NULL REFERENCES client(id),"
+	" purpose TEXT NOT NULL CHECK(purpose IN ('marketing_email','marketing_sms','birthday_greetings',"
+	"'review_requests','photo_use','health_data')),"
+	" granted INTEGER NOT NULL CHECK(granted IN (0, 1)), at INTEGER NOT NULL,"
+	" source TEXT NOT NULL CHECK(source IN ('in_salon','portal','email_link','import','link')),"
+	" text_version TEXT NOT NULL, recorded_by TEXT,"
+	" recorded_kind TEXT NOT NULL CHECK(recorded_kind IN ('staff','client','operator')),"
+	" version INTEGER NOT NULL DEFAULT 1, updated_at INTEGER NOT NULL);"
+	"INSERT INTO consent_25(id, org_id, client_id, purpose, granted, at, source, text_version, recorded_by,"
+	" recorded_kind, version, updated_at) SELECT id, org_id, client_id, purpose, granted, at, source,"
+	" text_version, recorded_by, recorded_kind, version, updated_at FROM consent;"
+	"DROP TABLE consent;"
+	"ALTER TABLE consent_25 RENAME TO consent;"
+	"CREATE INDEX consent_client ON consent(client_id, purpose, at);"
+	"CREATE TRIGGER consent_no_update BEFORE UPDATE ON consent BEGIN"
+	" SELECT RAISE(ABORT, 'consent history is append-only'); END;",
+	/* 26: the language a client reads messages in (ISO 639: sl, de, pl,
 	 * fi or en; NULL = the organisation's). Not sealed: a language says
 	 * nothing about the person that the salon's country does not, and the
 	 * planner reads it for every message it writes. */

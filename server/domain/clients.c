@@ -9,6 +9,7 @@
 #include "kt_mp.h"
 #include "db/audit.h"
 #include "domain/clients.h"
+#include "domain/feedback.h"
 #include "domain/org.h"
 #include "domain/policy.h"
 
@@ -194,8 +195,8 @@ int client_merge(kt_store *st, const kt_principal *by, const char *org, const ch
 			  "the duplicate has a portal account: keep that card and merge the other one into it");
 		goto out;
 	}
-	static const char *const tables[] = {"appointment", "visit"};
-	for (size_t k = 0; k < 2; k++) {
+	static const char *const tables[] = {"appointment", "visit", "review"}; /* a visit's review goes with it */
+	for (size_t k = 0; k < 3; k++) {
 		const kt_table *t = kt_table_find(tables[k], strlen(tables[k]));
 		l.n = 0;
 		if ((rc = store_client_rows(st, t->name, "client_id", dup, collect, &l)))
@@ -205,6 +206,8 @@ int client_merge(kt_store *st, const kt_principal *by, const char *org, const ch
 		if (rc)
 			goto io;
 	}
+	if ((rc = feedback_merge_clients(st, keep, dup)))
+		goto io;
 	l.n = 0;
 	if ((rc = store_client_rows(st, "consent", "client_id", dup, collect, &l)))
 		goto io;

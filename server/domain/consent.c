@@ -13,7 +13,7 @@
 
 static const char *const purposes[] = {"marketing_email", "marketing_sms", "birthday_greetings",
 				       "review_requests", "photo_use",     "health_data"};
-static const char *const sources[] = {"in_salon", "portal", "email_link", "import"};
+static const char *const sources[] = {"in_salon", "portal", "email_link", "import", "link"};
 
 /* 2000-01-01: anything earlier is a unit mistake (seconds for milliseconds) */
 #define AT_MIN_MS 946684800000LL
@@ -60,7 +60,7 @@ int consent_from_fields(const kt_field *f, int n, kt_consent *c, const char **wh
 		else if (!strcmp(k, "purpose"))
 			rc = copy(c->purpose, sizeof c->purpose, v, "purpose is one of " KT_CONSENT_PURPOSES, why);
 		else if (!strcmp(k, "source"))
-			rc = copy(c->source, sizeof c->source, v, "source is one of in_salon, portal, email_link, import", why);
+			rc = copy(c->source, sizeof c->source, v, "source is one of in_salon, portal, email_link, import, link", why);
 		else if (!strcmp(k, "text_version")) {
 			rc = copy(c->text_version, sizeof c->text_version, v,
 				  "text_version is at most 64 bytes", why);
@@ -115,11 +115,12 @@ int consent_check(kt_store *st, const kt_principal *p, kt_consent *c, char *why,
 	if (!c->source[0])
 		snprintf(c->source, sizeof c->source, "%s", !p ? "in_salon" : is_client ? "portal" : "in_salon");
 	if (!consent_source_valid(c->source))
-		return snprintf(why, cap, "source is one of in_salon, portal, email_link, import"), KT_EINVALID;
+		return snprintf(why, cap, "source is one of in_salon, portal, email_link, import, link"), KT_EINVALID;
 	/* the source is part of the proof: a client's own device is the portal;
 	 * staff record what was given in the salon; e-mail links are the
 	 * server's (and the operator's) to record, and so are imported lists
-	 * (source import, domain/import.c) */
+	 * (source import, domain/import.c) and answers through a link in a
+	 * message (source link, domain/link_actions.c) */
 	if (is_client && strcmp(c->source, "portal") != 0)
 		return snprintf(why, cap, "a client records consents with source portal"), KT_EDENIED;
 	if (p && !is_client && strcmp(c->source, "in_salon") != 0)

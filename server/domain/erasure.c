@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include "db/audit.h"
 #include "domain/erasure.h"
+#include "domain/feedback.h"
 #include "domain/revoke.h"
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
@@ -98,8 +99,8 @@ static int mail_ids(kt_store *st, const char *client_id, int64_t **ids, int *n)
 }
 
 /* Delete the spool's files of these mails ("<id>-<purpose>.eml" or
- * ".sms" for a text message, and a ".tmp" being written). The spool is spool_dir, or <db>.spool as the
- * portal's default. Returns how many went. */
+ * ".sms" for a text message, and a ".tmp" being written). The spool is
+ * spool_dir, or <db>.spool as the portal's default. Returns how many went. */
 static int delete_spool_files(kt_store *st, const int64_t *ids, int n)
 {
 	char dir[4200], path[4500];
@@ -385,6 +386,9 @@ static int erase_in_tx(kt_store *st, const char *client_id, const char *by, kt_e
 	int rc, n;
 
 	if ((rc = client_org(st, client_id, org)) || (rc = placeholder(st, org, ph)))
+		return rc;
+	/* their ratings stay in the statistics only as anonymous counts */
+	if ((rc = feedback_erase_client(st, client_id, &n)))
 		return rc;
 	for (size_t i = 0; i < sizeof erase_tables / sizeof erase_tables[0]; i++) {
 		c.tbl = erase_tables[i].table;

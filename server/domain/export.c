@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include "db/audit.h"
 #include "domain/export.h"
+#include "domain/feedback.h"
 #include "domain/revoke.h"
 
 #define EXPORT_FORMAT "kartoteka.export.v1"
@@ -203,6 +204,12 @@ int export_client_as(kt_store *st, const char *client_id, const kt_principal *vi
 			goto out;
 		}
 	}
+	/* survey answers are server-internal rows: not a synced table */
+	char *answers = NULL;
+	if ((rc = feedback_export_answers(st, client_id, &answers)))
+		goto out;
+	json_object_set_new(doc, "survey_answers", json_loads(answers, 0, NULL));
+	free(answers);
 	if (!(log = ac.arr = json_array()) || (rc = audit_client_entries(st, client_id, add_audit, &ac)))
 		goto out;
 	json_object_set_new(doc, "access_log", log);

@@ -510,14 +510,12 @@ static int visit_load(kt_store *st, const char *id, visit *v)
 /* The visit's date in the client's words: noon of that day, local. */
 void msg_day_text(const msg_place *p, int lang, const char *day, char *out, size_t cap)
 {
-	kt_local l;
 	int y, m, d;
 	int64_t ms;
 	char t[64];
 	snprintf(out, cap, "%s", day);
 	if (sscanf(day, "%4d-%2d-%2d", &y, &m, &d) != 3 || kt_time_from_local(p->zone, y, m, d, 12, 0, &ms))
 		return;
-	(void)l;
 	if (templates_when(p->zone, lang, p->country, ms, out, cap, t, sizeof t))
 		snprintf(out, cap, "%s", day);
 }

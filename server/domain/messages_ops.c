@@ -1,7 +1,7 @@
-/* messages_ops.c - the planner's other entries (messages.h): its
- * settings, previews, campaigns, the daily birthday pass and the list of
- * unconfirmed appointments reception calls. Every statement about
- * message_settings is here. */
+/* messages_ops.c - the planner's other entries (messages.h): changing its
+ * settings (read in messages.c, which every plan needs), previews,
+ * campaigns, the daily birthday pass and the list of unconfirmed
+ * appointments reception calls. Calls messages.c, never the other way. */
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -301,12 +301,11 @@ int messages_campaign(kt_store *st, const char *org, const kt_campaign *c, char 
 	static const char *const purposes[2] = {"marketing_email", "marketing_sms"};
 	sqlite3_stmt *q = NULL;
 	msg_place p;
-	char key[160], ids_err[8];
+	char key[160];
 	int rc, n = 0;
 	bool own = c->body && *c->body;
 	int64_t now = kt_now_ms();
 
-	(void)ids_err;
 	*planned = 0;
 	if (c->kind != KT_MSG_CAMPAIGN && c->kind != KT_MSG_RECONSENT)
 		return snprintf(why, cap, "kind: campaign or reconsent"), KT_EINVALID;

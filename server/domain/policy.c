@@ -184,6 +184,30 @@ const kt_policy_entry kt_policy[] = {
 	ROW("consent", "version",                M, M, M, M, M),
 	ROW("consent", "updated_at",             Y, Y, Y, Y, Y),
 
+	/* review: a client's rating of their visit. Staff of the branch get it
+	 * on their devices (specialists too: it is about their work); the
+	 * client reads their own with the salon's reply and who wrote it (by
+	 * name: reply_name; the staff id is the salon's). Whether the salon
+	 * highlighted or hid it from the public feed is the salon's business. */
+	ROW("review", "id",                      M, M, M, M, M),
+	ROW("review", "org_id",                  N, N, N, N, N),
+	ROW("review", "location_id",             Y, Y, Y, Y, Y),
+	ROW("review", "client_id",               Y, Y, Y, Y, Y),
+	ROW("review", "visit_id",                Y, Y, Y, Y, Y),
+	ROW("review", "specialist_id",           Y, Y, Y, Y, Y),
+	ROW("review", "stars",                   Y, Y, Y, Y, Y),
+	ROW("review", "text",                    Y, Y, Y, Y, Y),
+	ROW("review", "public_ok",               Y, Y, Y, Y, Y),
+	ROW("review", "reply",                   Y, Y, Y, Y, Y),
+	ROW("review", "reply_by",                Y, Y, Y, Y, N),
+	ROW("review", "reply_name",              Y, Y, Y, Y, Y),
+	ROW("review", "replied_at",              Y, Y, Y, Y, Y),
+	ROW("review", "highlighted",             Y, Y, Y, Y, N),
+	ROW("review", "hidden",                  Y, Y, Y, Y, N),
+	ROW("review", "created_at",              Y, Y, Y, Y, Y),
+	ROW("review", "version",                 M, M, M, M, M),
+	ROW("review", "updated_at",              Y, Y, Y, Y, Y),
+
 	/* server-internal tables: never synced, listed so that a new column is a
 	 * conscious decision */
 	INTERNAL("meta", "key"), INTERNAL("meta", "value"),
@@ -216,7 +240,7 @@ const kt_policy_entry kt_policy[] = {
 	INTERNAL("client", "field_versions"), INTERNAL("appointment", "field_versions"),
 	INTERNAL("visit", "field_versions"), INTERNAL("opening_hours", "field_versions"),
 	INTERNAL("closed_day", "field_versions"), INTERNAL("working_hours", "field_versions"),
-	INTERNAL("time_off", "field_versions"),
+	INTERNAL("time_off", "field_versions"), INTERNAL("review", "field_versions"),
 	INTERNAL("mutation", "principal_id"), INTERNAL("mutation", "device_id"), INTERNAL("mutation", "mid"),
 	INTERNAL("mutation", "result"), INTERNAL("mutation", "at"),
 	/* erasures and their purge receipts (erasure.c) */
@@ -264,6 +288,17 @@ const kt_policy_entry kt_policy[] = {
 	INTERNAL("link_token", "client_id"), INTERNAL("link_token", "target_id"),
 	INTERNAL("link_token", "created_at"), INTERNAL("link_token", "expires_at"),
 	INTERNAL("link_token", "used_at"),
+	/* survey answers (CSAT, NPS, CES) feed statistics (stats.c) and the
+	 * client's export; review_anon: an erased client's stars, without
+	 * the client (feedback.c) */
+	INTERNAL("survey_answer", "id"), INTERNAL("survey_answer", "org_id"),
+	INTERNAL("survey_answer", "location_id"), INTERNAL("survey_answer", "client_id"),
+	INTERNAL("survey_answer", "visit_id"), INTERNAL("survey_answer", "specialist_id"),
+	INTERNAL("survey_answer", "services"), INTERNAL("survey_answer", "kind"),
+	INTERNAL("survey_answer", "score"), INTERNAL("survey_answer", "created_at"),
+	INTERNAL("review_anon", "org_id"), INTERNAL("review_anon", "location_id"),
+	INTERNAL("review_anon", "specialist_id"), INTERNAL("review_anon", "services"),
+	INTERNAL("review_anon", "stars"), INTERNAL("review_anon", "created_at"),
 };
 const int kt_policy_count = sizeof kt_policy / sizeof kt_policy[0];
 
@@ -309,6 +344,11 @@ static const struct {
 	 * server. Row rules in consent.c: a client only for themselves with source
 	 * portal, staff never portal, specialists only photo_use and health_data. */
 	{"consent", "client_id,purpose,granted,at,source,text_version", O | MG | RC | SP | CL},
+	/* a client rates their own visit (once; editable for 7 days) and the
+	 * salon's owners and managers answer, highlight or hide it; the rest
+	 * the server fills in (feedback.c) */
+	{"review", "visit_id,stars,text,public_ok", CL},
+	{"review", "reply,highlighted,hidden", O | MG},
 };
 /* Who may create rows of a table (besides writing its columns): a new
  * branch is the owner's; staff are added with the admin command. */
@@ -319,7 +359,7 @@ static const struct {
 	{"client", O | MG | RC},  {"appointment", O | MG | RC}, {"visit", O | MG | SP},
 	{"service", O | MG},      {"location", O},              {"consent", O | MG | RC | SP | CL},
 	{"opening_hours", O | MG}, {"closed_day", O | MG},      {"working_hours", O | MG},
-	{"time_off", O | MG},
+	{"time_off", O | MG},     {"review", CL},
 };
 
 /* Columns that name other rows: a write may only name rows the writer may
@@ -338,6 +378,7 @@ static const struct {
 	{"opening_hours", "location_id", "location"}, {"closed_day", "location_id", "location"},
 	{"working_hours", "location_id", "location"}, {"working_hours", "staff_id", "staff"},
 	{"time_off", "staff_id", "staff"},
+	{"review", "visit_id", "visit"},
 };
 #undef O
 #undef MG
@@ -481,6 +522,10 @@ static const struct {
 	 "by name, phone or e-mail; names and ids of cards they may see"},
 	{KT_ACT_SET_PRIVACY_NOTICE, "manage set_privacy_notice", {ORG, NO, NO, NO, NO},
 	 "the organisation's privacy notice, which clients read"},
+	{KT_ACT_SEE_STATS, "manage stats (ratings, CSAT, NPS, CES)", {ORG, WITHIN, NO, NO, NO},
+	 "within: the figures of their locations"},
+	{KT_ACT_ANSWER_REVIEW, "manage reviews, review_reply, review_set", {ORG, WITHIN, NO, NO, NO},
+	 "within: reviews of visits at their locations (devices: push update of reply, highlighted, hidden)"},
 	{KT_ACT_CLIENT_MESSAGES, "manage messages", {ORG, KNOWN, KNOWN, NO, NO},
 	 "kinds, channels, states and times; never addresses or texts"},
 	{KT_ACT_UNCONFIRMED, "manage unconfirmed", {ORG, WITHIN, WITHIN, NO, NO},
@@ -720,7 +765,7 @@ const char *policy_snapshot_where(const kt_principal *p, const kt_table *t)
 		return client ? "org_id = ?2 AND id = ?1"
 			      : "org_id = ?2 AND EXISTS (SELECT 1 FROM client_location cl WHERE "
 				"cl.client_id = client.id AND cl.location_id IN " MY_LOCS ")";
-	if (strcmp(n, "appointment") == 0 || strcmp(n, "visit") == 0)
+	if (strcmp(n, "appointment") == 0 || strcmp(n, "visit") == 0 || strcmp(n, "review") == 0)
 		return client ? "org_id = ?2 AND client_id = ?1" : "org_id = ?2 AND location_id IN " MY_LOCS;
 	if (strcmp(n, "consent") == 0)
 		return client ? "org_id = ?2 AND client_id = ?1"

@@ -105,6 +105,8 @@ typedef enum kt_action {
 	KT_ACT_MERGE_CLIENTS,    /* two cards of one person become one (clients.h) */
 	KT_ACT_FIND_CLIENTS,     /* server-side search by name, phone or e-mail */
 	KT_ACT_SET_PRIVACY_NOTICE, /* the organisation's privacy notice (org.h) */
+	KT_ACT_SEE_STATS,        /* satisfaction statistics (stats.h) */
+	KT_ACT_ANSWER_REVIEW,    /* reply to, highlight or hide a review (feedback.h) */
 	/* messages (messages.h, templates.h; handle_messages.c) */
 	KT_ACT_CLIENT_MESSAGES,  /* the messages of a client, with their state */
 	KT_ACT_UNCONFIRMED,      /* a day's booked appointments nobody confirmed, to call */

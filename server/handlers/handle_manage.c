@@ -293,7 +293,7 @@ static bool may_manage(const kt_principal *p)
 					KT_ACT_MARK_DEVICE_LOST, KT_ACT_DEACTIVATE_STAFF, KT_ACT_MANAGE_LOCATION,
 					KT_ACT_INVITE_STAFF, KT_ACT_RESET_STAFF_PASSWORD, KT_ACT_MERGE_CLIENTS,
 					KT_ACT_FIND_CLIENTS, KT_ACT_SET_STAFF_ROLE, KT_ACT_SET_STAFF_LOCATIONS,
-					KT_ACT_SET_PRIVACY_NOTICE};
+					KT_ACT_SET_PRIVACY_NOTICE, KT_ACT_SEE_STATS, KT_ACT_ANSWER_REVIEW};
 	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
 		if (policy_may(p, ops[i]))
 			return true;
@@ -321,7 +321,7 @@ int handle_manage(kt_session *s, const unsigned char *buf, size_t len)
 		session_error(s, KT_EDENIED, "only owners and managers manage devices and staff", "manage", false);
 		return 0;
 	}
-	if (setup_op(s, &m) || notice_op(s, &m))
+	if (setup_op(s, &m) || notice_op(s, &m) || handle_feedback_manage(s, buf, len, &m.op))
 		return 0;
 	bool list = kt_mp_str_eq(m.op.s, m.op.len, "list_devices");
 	bool sign_out = kt_mp_str_eq(m.op.s, m.op.len, "sign_out_device");
@@ -332,7 +332,8 @@ int handle_manage(kt_session *s, const unsigned char *buf, size_t len)
 		session_error(s, KT_EINVALID,
 			      "op is list_devices, sign_out_device, revoke_device, mark_device_lost, deactivate_staff, "
 			      "create_location, edit_location, close_location, invite_staff, reset_staff_password, "
-			      "merge_clients, find_clients, set_staff_role, set_staff_locations or set_privacy_notice",
+			      "merge_clients, find_clients, set_staff_role, set_staff_locations, set_privacy_notice, stats, "
+			      "reviews, review_reply or review_set",
 			      "manage", false);
 		return 0;
 	}

@@ -167,7 +167,7 @@ static void answer_list(kt_session *s, const char *op, const char *key, struct p
 static void op_messages(kt_session *s, const kt_message_op *m)
 {
 	kt_store *st = s->srv->st;
-	char client[KT_UUID_LEN + 1], who[KT_UUID_LEN + 1], *locs = NULL;
+	char client[KT_UUID_LEN + 1];
 	kt_row row;
 	int rc;
 	if (!want_id(s, &m->client, "client", true, client))
@@ -182,8 +182,6 @@ static void op_messages(kt_session *s, const kt_message_op *m)
 		return refuse(s, rc == KT_ENOT_FOUND ? rc : KT_EIO, rc == KT_ENOT_FOUND ? "client: no such client" : NULL);
 	bool may = policy_may_on(&s->principal, KT_ACT_CLIENT_MESSAGES, &(kt_target){client, KT_ROLE_CLIENT, row.locs});
 	kt_row_free(&row);
-	(void)who;
-	(void)locs;
 	if (!may)
 		return refuse(s, KT_EDENIED, "client: not known at your locations");
 	kt_mpw items;

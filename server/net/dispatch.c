@@ -32,6 +32,8 @@ static const kt_dispatch table[KT_MSG_COUNT] = {
 	[KT_MSG_PORTAL_CONFIRM_EMAIL] = {KT_MSG_PORTAL_CONFIRM_EMAIL, PRE_AUTH, 0, handle_portal_confirm_email},
 	[KT_MSG_PORTAL_INVITE] = {KT_MSG_PORTAL_INVITE, SIGNED, KT_DF_SIGNED_IN, handle_portal_invite},
 	[KT_MSG_CHANGE_PASSWORD] = {KT_MSG_CHANGE_PASSWORD, SIGNED, KT_DF_SIGNED_IN, handle_change_password},
+	/* a one-purpose link in a message (confirm, unsubscribe, review, ...): signs nothing in */
+	[KT_MSG_LINK] = {KT_MSG_LINK, PRE_AUTH, 0, handle_link},
 	/* what the server sends; a device that sends one is answered unknown_type */
 	DEVICE_ONLY(KT_MSG_WELCOME),
 	DEVICE_ONLY(KT_MSG_AUTH_OK),
@@ -45,6 +47,7 @@ static const kt_dispatch table[KT_MSG_COUNT] = {
 	DEVICE_ONLY(KT_MSG_AUDIT_RESULT),
 	DEVICE_ONLY(KT_MSG_MANAGE_RESULT),
 	DEVICE_ONLY(KT_MSG_PRIVACY_RESULT),
+	DEVICE_ONLY(KT_MSG_LINK_RESULT),
 	[KT_MSG_PORTAL_RESULT] = {KT_MSG_PORTAL_RESULT, 0, KT_DF_TO_DEVICE | KT_DF_ANSWER_NOW, NULL},
 };
 

@@ -243,6 +243,10 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 		return srv && srv->tls_cert ? tls_attach(srv->tls_cert, user) : 0;
 	case LWS_CALLBACK_HTTP:
 		return user ? web_http(srv, wsi, user, in) : -1;
+	case LWS_CALLBACK_HTTP_BODY:
+		return user ? web_body(wsi, user, in, len) : -1;
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		return user ? web_body_done(srv, wsi, user) : -1;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return user ? web_writeable(wsi, user) : 0;
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:

@@ -103,6 +103,9 @@ int session_on_message(kt_session *s, const unsigned char *buf, size_t len)
 	if (s->state == KT_SS_CLOSING)
 		return 0;
 	rc = proto_msg_type(buf, len, max_str, &t);
+	/* a link's review text may be longer than other strings before sign-in */
+	if (rc == KT_ETOO_LARGE && !s->signed_in && proto_msg_peek_type(buf, len, &t) == KT_OK && t == KT_MSG_LINK)
+		rc = proto_msg_type(buf, len, max_str = KT_LINK_MAX_TEXT, &t);
 	if (rc == KT_EUNKNOWN_TYPE) {
 		session_error(s, rc, "unknown message type", NULL, false);
 		return 0;

@@ -1,9 +1,12 @@
 /* web.c - the web app over HTTP on the same listener as the WebSocket.
  * GET and HEAD of the app's files (built into the binary, or from
- * --web-root during development), the app's page for its own routes, 404
- * for the rest, 405 for other methods. Every answer carries the strict
- * security headers; the body is written from memory in pieces when the
- * socket is writeable. */
+ * --web-root during development), the app's page for its own routes
+ * (also /l/TOKEN, a one-purpose link's page), 404 for the rest, 405 for
+ * other methods; and one POST: /l/TOKEN with List-Unsubscribe=One-Click
+ * (RFC 8058), which a mail client sends for an unsubscribe link. Every
+ * answer carries the strict security headers; the body is written from
+ * memory in pieces when the socket is writeable. Never logs a path: a
+ * link's token is in it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -15,6 +18,9 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "domain/feedback.h"
+#include "handlers/handlers.h"
+#include "net/client_addr.h"
 #include "net/web.h"
 #include "net/web_assets.h"
 
@@ -95,9 +101,21 @@ static bool is_desk_route(const char *p)
 	return true;
 }
 
+/* A one-purpose link: /l/ and a token (links.h: 22 characters of base64url). */
+static bool is_link_route(const char *p)
+{
+	if (strncmp(p, "/l/", 3) || strlen(p + 3) != KT_LINK_TOKEN_CHARS)
+		return false;
+	for (const char *c = p + 3; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '-' ||
+		      *c == '_'))
+			return false;
+	return true;
+}
+
 static bool is_app_route(const char *p)
 {
-	if (is_desk_route(p))
+	if (is_desk_route(p) || is_link_route(p))
 		return true;
 	for (size_t i = 0; i < sizeof app_routes / sizeof app_routes[0]; i++)
 		if (!strcmp(p, app_routes[i]))
@@ -315,14 +333,153 @@ static bool header_has(struct lws *wsi, enum lws_token_indexes tok, const char *
 	return false;
 }
 
+/* GET /api/reviews/LOCATION_ID: a branch's shown reviews as JSON for the
+ * salon's own website (feedback.c builds it: first name and initial only
+ * with the client's consent, no ids). Any origin may read it; caches may
+ * keep it a minute. An index lookup and at most FEEDBACK_FEED_MAX rows. */
+static int answer_reviews(kt_server *srv, struct lws *wsi, kt_web_out *out, const char *id, bool head)
+{
+	char *json = NULL;
+	int rc = feedback_public_json(srv->st, id, &json);
+	if (rc == KT_ENOT_FOUND)
+		return answer_status(srv, wsi, HTTP_STATUS_NOT_FOUND, "no such location\n");
+	if (rc)
+		return answer_status(srv, wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "try again\n");
+	size_t len = strlen(json);
+	unsigned char buf[LWS_PRE + 2048], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+	if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "application/json; charset=utf-8", len, &p, end) ||
+	    security_headers(srv, wsi, &p, end) || add_header(wsi, "access-control-allow-origin:", "*", &p, end) ||
+	    add_header(wsi, "cache-control:", "max-age=60", &p, end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end)) {
+		free(json);
+		return -1;
+	}
+	if (head || len == 0) {
+		free(json);
+		return lws_http_transaction_completed(wsi) ? -1 : 0;
+	}
+	out->owned = (unsigned char *)json;
+	out->body = out->owned;
+	out->len = len;
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+/* ---- POST /l/TOKEN: RFC 8058 one-click unsubscribe ---- */
+
+/* The request is taken when it names a link and says how long its body is
+ * (within KT_LINK_POST_BODY); the body comes in web_body. */
+static int post_begin(kt_server *srv, struct lws *wsi, kt_web_out *out, const char *path)
+{
+	char cl[24];
+	if (!path || !path_ok(path) || !is_link_route(path)) /* the rest of the site is GET and HEAD only */
+		return answer_status(srv, wsi, HTTP_STATUS_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
+	if (lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0 || atol(cl) <= 0) {
+		/* a body of unknown length (chunked) is not read: hang up after the answer */
+		answer_status(srv, wsi, HTTP_STATUS_BAD_REQUEST, "the body must be List-Unsubscribe=One-Click\n");
+		return -1;
+	}
+	if (atol(cl) > KT_LINK_POST_BODY) {
+		answer_status(srv, wsi, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, "the body must be List-Unsubscribe=One-Click\n");
+		return -1; /* not read: hang up */
+	}
+	out->posting = true;
+	snprintf(out->token, sizeof out->token, "%s", path + 3);
+	return 0;
+}
+
+int web_body(struct lws *wsi, kt_web_out *out, const void *in, size_t len)
+{
+	(void)wsi;
+	if (!out->posting)
+		return -1;
+	if (len > sizeof out->body_in - 1 - out->body_len) {
+		out->too_long = true;
+		return 0;
+	}
+	memcpy(out->body_in + out->body_len, in, len);
+	out->body_len += len;
+	out->body_in[out->body_len] = 0;
+	return 0;
+}
+
+/* RFC 8058: the body is the form field List-Unsubscribe=One-Click, as
+ * application/x-www-form-urlencoded or multipart/form-data. */
+static bool one_click_body(struct lws *wsi, const char *b, size_t len)
+{
+	char type[128] = "";
+	if (memchr(b, 0, len))
+		return false;
+	lws_hdr_copy(wsi, type, sizeof type, WSI_TOKEN_HTTP_CONTENT_TYPE);
+	if (!strncasecmp(type, "multipart/form-data", 19)) {
+		const char *n = strstr(b, "name=\"List-Unsubscribe\"");
+		const char *v = n ? strstr(n, "\r\n\r\n") : NULL;
+		return v && !strncmp(v + 4, "One-Click", 9) && (!v[13] || v[13] == '\r');
+	}
+	if (type[0] && strncasecmp(type, "application/x-www-form-urlencoded", 33))
+		return false;
+	size_t n = len;
+	while (n && (b[n - 1] == '\r' || b[n - 1] == '\n'))
+		n--;
+	for (const char *p = b, *e; p < b + n; p = e + 1) {
+		e = memchr(p, '&', (size_t)(b + n - p));
+		if (!e)
+			e = b + n;
+		if (e - p == 26 && !memcmp(p, "List-Unsubscribe=One-Click", 26))
+			return true;
+	}
+	return false;
+}
+
+/* The address this request counts as (client_addr.h), as sessions do. */
+static void request_addr(struct lws *wsi, char out[KT_ADDR_TEXT])
+{
+	char peer[64] = "", h[256] = "";
+	enum lws_token_indexes tok =
+		client_addr_header() == KT_PROXY_XFF ? WSI_TOKEN_X_FORWARDED_FOR : WSI_TOKEN_HTTP_X_REAL_IP;
+	lws_get_peer_simple(wsi, peer, sizeof peer);
+	bool hdr = client_addr_is_trusted(peer) && lws_hdr_copy(wsi, h, sizeof h, tok) > 0;
+	client_addr_pick(peer, hdr ? h : NULL, out);
+}
+
+int web_body_done(kt_server *srv, struct lws *wsi, kt_web_out *out)
+{
+	char addr[KT_ADDR_TEXT];
+	int64_t retry = 0;
+	int rc;
+	if (!out->posting)
+		return -1;
+	out->posting = false;
+	if (out->too_long)
+		return answer_status(srv, wsi, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, "the body must be List-Unsubscribe=One-Click\n");
+	if (!one_click_body(wsi, out->body_in, out->body_len))
+		return answer_status(srv, wsi, HTTP_STATUS_BAD_REQUEST, "the body must be List-Unsubscribe=One-Click\n");
+	request_addr(wsi, addr);
+	rc = link_one_click(srv, addr, out->token, &retry);
+	sodium_memzero(out->token, sizeof out->token);
+	if (rc == KT_OK)
+		return answer_status(srv, wsi, HTTP_STATUS_OK, "unsubscribed\n");
+	if (rc == KT_ETOKEN_INVALID)
+		return answer_status(srv, wsi, HTTP_STATUS_NOT_FOUND, "not found\n");
+	if (rc == KT_ETOKEN_EXPIRED)
+		return answer_status(srv, wsi, HTTP_STATUS_GONE, "this link has expired\n");
+	if (rc == KT_ERATE_LIMITED)
+		return answer_status(srv, wsi, 429, "too many requests; retry later\n");
+	return answer_status(srv, wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "not recorded; retry later\n");
+}
+
 int web_http(kt_server *srv, struct lws *wsi, kt_web_out *out, const char *path)
 {
 	memset(out, 0, sizeof *out);
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0)
+		return post_begin(srv, wsi, out, path);
 	bool head = lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
 	if (!head && lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
 		return answer_status(srv, wsi, HTTP_STATUS_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
 	if (!path || !path_ok(path))
 		return answer_status(srv, wsi, HTTP_STATUS_NOT_FOUND, "not found\n");
+	if (!strncmp(path, "/api/reviews/", 13))
+		return answer_reviews(srv, wsi, out, path + 13, head);
 
 	const char *file = is_app_route(path) ? "/index.html" : path;
 	const char *type = type_of(file);

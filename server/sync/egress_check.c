@@ -84,6 +84,14 @@ static const struct {
 	  "client_id,purpose,granted,at,source,text_version,recorded_by,recorded_kind,updated_at",
 	  "client_id,purpose,granted,at,source,text_version,recorded_by,recorded_kind,updated_at",
 	  "client_id,purpose,granted,at,source,text_version,recorded_kind,updated_at"}},
+	/* reviews (PROTOCOL-feedback.md): the branch's staff read all; the
+	 * client their own with the reply's signature by name only */
+#define REVIEW "location_id,client_id,visit_id,specialist_id,stars,text,public_ok,reply,reply_name,replied_at," \
+	       "created_at,updated_at"
+	{"review",
+	 {REVIEW ",reply_by,highlighted,hidden", REVIEW ",reply_by,highlighted,hidden",
+	  REVIEW ",reply_by,highlighted,hidden", REVIEW ",reply_by,highlighted,hidden", REVIEW}},
+#undef REVIEW
 };
 
 /* Which rows: ?1 row id, ?2 organisation, ?3 principal id,
@@ -119,6 +127,8 @@ static const struct {
 			"AND client_id = ?3) OR (?4 <> 'client' AND location_id IN " MINE "))"},
 	{"visit", "SELECT 1 FROM visit WHERE id = ?1 AND org_id = ?2 AND (?4 = 'owner' OR (?4 = 'client' AND "
 		  "client_id = ?3) OR (?4 <> 'client' AND location_id IN " MINE "))"},
+	{"review", "SELECT 1 FROM review WHERE id = ?1 AND org_id = ?2 AND (?4 = 'owner' OR (?4 = 'client' AND "
+		   "client_id = ?3) OR (?4 <> 'client' AND location_id IN " MINE "))"},
 	{"consent", "SELECT 1 FROM consent k WHERE id = ?1 AND org_id = ?2 AND (?4 = 'owner' OR (?4 = 'client' AND "
 		    "client_id = ?3) OR (?4 <> 'client' AND (?4 <> 'specialist' OR purpose IN ('photo_use', "
 		    "'health_data')) AND EXISTS (SELECT 1 FROM client_location cl WHERE cl.client_id = k.client_id "

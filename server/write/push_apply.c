@@ -16,6 +16,7 @@
  *   7 scope    write scope before and after, every row it names visible
  *   8 consent  consents are checked and recorded here
  *   9 merge    field-level merge against the versions since base
+ *   9b review  a review's rules and the fields the server fills in (feedback.c)
  *  10 booking  the booking rules (ops.c)
  *  11 write    the row written, the answer packed and recorded */
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #include <sodium.h>
 #include "db/audit.h"
 #include "domain/consent.h"
+#include "domain/feedback.h"
 #include "sync/egress.h"
 #include "sync/egress_check.h"
 #include "domain/ops.h"
@@ -223,6 +225,7 @@ typedef struct mut_run {
 	mut_fields apply;             /* the fields that still apply after the merge (borrowed texts) */
 	bool keep[MAX_FIELDS];        /* mf's fields kept by the merge */
 	int nkeep, nconf, nsame;
+	kt_review_fill fill;          /* a review: what the server adds (feedback.h) */
 } mut_run;
 
 /* A step returns true to go on; false when the mutation is answered (or
@@ -388,7 +391,9 @@ static bool step_scope(push_ctx *c, mut_run *r)
 			return fail(c, rc);
 		where = r->staff_locs;
 	}
-	if (r->t->route != KT_ROUTE_VIA_CLIENT && !in_scope(c->p, r->t, row, r->id, where))
+	/* a new review's place is its visit's (step_review: the client's own) */
+	bool new_review = r->create && !strcmp(r->t->name, "review");
+	if (r->t->route != KT_ROUTE_VIA_CLIENT && !new_review && !in_scope(c->p, r->t, row, r->id, where))
 		return refuse(c, r, KT_EDENIED, scope_why(c->p, r->t), r->route, true);
 	if ((rc = check_refs(c, r->t, row, &r->mf, r->msg, sizeof r->msg)))
 		return rc == KT_EIO || rc == KT_ENOMEM ? fail(c, rc) : refuse(c, r, rc, r->msg, r->route, true);
@@ -469,6 +474,31 @@ static bool step_merge(push_ctx *c, mut_run *r)
 	return true;
 }
 
+/* 9b. a review: the client's own visit, once; a week to change it; a reply
+ * signed by its writer. The fields the server fills in join what applies. */
+static bool step_review(push_ctx *c, mut_run *r)
+{
+	int rc;
+	if (strcmp(r->t->name, "review") || !r->nkeep)
+		return true;
+	rc = feedback_review_push(c->st, c->p, r->have_row ? &r->row : NULL, r->apply.f, r->apply.n, kt_now_ms(),
+				  &r->fill, r->msg, sizeof r->msg);
+	if (rc == KT_EIO || rc == KT_ENOMEM)
+		return fail(c, rc);
+	if (rc)
+		return refuse(c, r, rc, r->msg, r->route, r->have_row);
+	for (int i = 0; i < r->fill.n && r->apply.n < MAX_FIELDS; i++) {
+		int k = r->apply.n++;
+		r->apply.name[k] = r->fill.f[i].name;
+		r->apply.col[k] = kt_col_index(r->t, r->fill.f[i].name);
+		r->apply.text[k] = (char *)r->fill.f[i].text;
+		r->apply.f[k] = r->fill.f[i];
+	}
+	if (r->create)
+		r->loc = r->fill.loc;
+	return true;
+}
+
 /* Does the write move the appointment (time, place, who, what)? A status
  * or note edit does not: the rules of time are not asked again. */
 static bool moves_slot(const mut_run *r)
@@ -484,17 +514,33 @@ static bool moves_slot(const mut_run *r)
 	return false;
 }
 
-/* Does the write touch what the booking rules look at? */
+static bool status_active(const char *s)
+{
+	return s && (!strcmp(s, "booked") || !strcmp(s, "confirmed"));
+}
+
+/* Does the write touch what the booking rules look at? A status change
+ * counts only when it brings a cancelled, no-show or done appointment
+ * back into the calendar: confirming one that was booked anyway (an
+ * override) must not refuse it for the overlap it was booked with. */
 static bool touches_booking(const mut_run *r)
 {
 	static const char *const cols[] = {"location_id", "specialist_id", "client_id", "start_at",
-					   "duration_min", "status", "services"};
+					   "duration_min", "services"};
 	if (r->create)
 		return true;
-	for (int i = 0; i < r->apply.n; i++)
+	for (int i = 0; i < r->apply.n; i++) {
+		if (!strcmp(r->apply.name[i], "status")) {
+			int c = r->have_row ? kt_col_index(r->row.t, "status") : -1;
+			const char *was = c >= 0 && !r->row.v[c].null ? r->row.v[c].s : NULL;
+			if (status_active(r->apply.text[i]) && !status_active(was))
+				return true;
+			continue;
+		}
 		for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++)
 			if (!strcmp(r->apply.name[i], cols[k]))
 				return true;
+	}
 	return false;
 }
 
@@ -585,7 +631,7 @@ static bool step_write(push_ctx *c, mut_run *r)
 /* The order of the checks; a step may answer and stop (see the top). */
 static const mut_step steps[] = {
 	step_replay, step_decode, step_load, step_shape,   step_policy, step_exists,
-	step_scope,  step_consent, step_merge, step_booking, step_write,
+	step_scope,  step_consent, step_merge, step_review, step_booking, step_write,
 };
 
 static void apply_one(push_ctx *c, const kt_mut *m)

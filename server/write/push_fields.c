@@ -178,6 +178,8 @@ static const struct {
 	{"time_off", "staff_id", NULL},
 	{"time_off", "from_at", NULL},
 	{"time_off", "to_at", NULL},
+	{"review", "visit_id", NULL},
+	{"review", "stars", NULL},
 };
 
 /* Fill in the defaults of a create; the first required field it lacks

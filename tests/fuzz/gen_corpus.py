@@ -134,6 +134,10 @@ def valid_messages(ids):
         "portal_set_password_weak": {"t": "portal_set_password", "token": "zz", "password": "password"},
         "change_password": {"t": "change_password", "old": "secret", "new": "Zimska-Roza-42"},
         "change_password_weak": {"t": "change_password", "old": "secret", "new": "Password1"},
+        # one-purpose links (before sign-in)
+        "link_open": {"t": "link", "op": "open", "token": "A" * 22},
+        "link_act": {"t": "link", "op": "act", "token": "B" * 22, "granted": True, "stars": 5, "score": 9,
+                     "public_ok": False, "text": "Lepo"},
         "portal_result": {"t": "portal_result", "op": "invite", "client": ids.client, "expires_at": 1797000000000},
         "audit_result": {"t": "audit_result", "entries": [
             {"seq": 9, "server_time": 1, "device_time": None, "actor_kind": "staff", "actor_id": ids.specialist,
@@ -286,6 +290,7 @@ def main():
                                                  v["portal_forgot"]))
     write(d, "preauth_portal", frames(hello(), v["portal_forgot"], v["portal_set_password_weak"],
                                       v["portal_set_password"], v["portal_result"], v["change_password"]))
+    write(d, "preauth_link", frames(hello(), v["link_open"], v["link_act"]))
     write(d, "resume_sync_cursor", frames(hello(), resume(0), v["sync_cursor"], v["ack"]))
     write(d, "resume_events_only", frames(hello(), resume(2), v["push_events_only"]))
     write(d, "resume_bad_token", frames(hello(), pack({"t": "resume", "token": "00" * 32}),

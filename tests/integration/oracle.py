@@ -74,9 +74,18 @@ FIELDS = {
         "client": ["client_id", "purpose", "granted", "at", "source", "text_version", "recorded_kind",
                    "updated_at"],
     },
+    # review: the branch's staff all of it; the client their own, the reply
+    # signed by name only, not the salon's highlighted / hidden
+    "review": {
+        **{r: ["location_id", "client_id", "visit_id", "specialist_id", "stars", "text", "public_ok", "reply",
+               "reply_by", "reply_name", "replied_at", "highlighted", "hidden", "created_at", "updated_at"]
+           for r in STAFF_ROLES},
+        "client": ["location_id", "client_id", "visit_id", "specialist_id", "stars", "text", "public_ok", "reply",
+                   "reply_name", "replied_at", "created_at", "updated_at"],
+    },
 }
 SPECIALIST_CONSENTS = ("photo_use", "health_data")
-BOOLS = {"active", "portal_enabled", "granted"}
+BOOLS = {"active", "portal_enabled", "granted", "public_ok", "highlighted", "hidden"}
 LISTS = {"services", "photos", "location_ids", "specialist_ids"}
 # the names an appointment or visit was written with: a JSON array in the database (names may hold commas)
 JSON_LISTS = {"service_names"}
@@ -182,7 +191,7 @@ def expected(db, email):
         if role == "owner" or (role == "client" and r["id"] == pid) or (
                 role not in ("owner", "client") and c_locs & locs):
             add("client", r)
-    for tbl in ("appointment", "visit"):
+    for tbl in ("appointment", "visit", "review"):
         for r in rows(tbl, "org_id", org):
             if role == "owner" or (role == "client" and r["client_id"] == pid) or (
                     role not in ("owner", "client") and r["location_id"] in locs):

@@ -183,6 +183,24 @@ class BookingRulesTest(h.DemoServerTest):
         self.assertIn("17:30-18:00 is outside", after["why"])
         self.assertEqual(over[0]["actor_kind"], "staff")
 
+    def test_booked_anyway_over_another_can_be_confirmed_and_several_rules_named(self):
+        first, _ = self.book(ms("2031-02-03 09:00"))  # Monday 10:00 local
+        self.assertEqual(first["status"], "applied", first)
+        # every rule name joined: longer than one rule's name, within PROTOCOL's list
+        every = "overlap,opening_hours,closed_day,working_hours,time_off,specialist_service,location_service,buffer"
+        res, m = self.book(ms("2031-02-03 09:00"), override={"rule": every, "reason": "she asked for this slot"})
+        self.assertEqual(res["status"], "applied", res)
+        # confirming it (status only) is not a new booking: the overlap it was booked with does not refuse it
+        conf = {"mid": 1, "tbl": "appointment", "id": m["id"], "op": "update", "base": res["v"], "at": 2,
+                "f": {"status": "confirmed"}}
+        res = self.push_as(self.rec, [conf], device=uid())[0]
+        self.assertEqual(res["status"], "applied", res)
+        # cancelled, then booked again: back in the calendar, so the rules look again
+        res = self.push_as(self.rec, [dict(conf, base=res["v"], f={"status": "cancelled"})], device=uid())[0]
+        self.assertEqual(res["status"], "applied", res)
+        res = self.push_as(self.rec, [dict(conf, base=res["v"], f={"status": "booked"})], device=uid())[0]
+        self.refused(res, "conflict")
+
     def test_a_manager_sets_hours_only_at_their_locations(self):
         mine = self.create("closed_day", location_id=self.loc[A], day="2030-11-01", reason="All Saints")
         other = self.create("closed_day", location_id=self.loc[B], day="2030-11-01", reason="All Saints")

@@ -228,13 +228,19 @@ class MessagesTest(h.DemoServerTest):
         self.consent(client, "review_requests", "withdraw")
         self.visit(client)
         self.assertEqual(self.of(self.messages(client), "review_request"), [])
+        self.assertEqual(self.of(self.messages(client), "survey"), [])
         self.consent(client, "review_requests", "grant")
         self.visit(client)
         msgs = self.messages(client)
         self.assertEqual(len(self.of(msgs, "review_request", "queued")), 1, msgs)
+        self.assertEqual(len(self.of(msgs, "survey", "queued")), 1, msgs)  # NPS, due two hours after
+        self.visit(client)  # a second visit: a review request, but NPS at most every 90 days
+        msgs = self.messages(client)
+        self.assertEqual((len(self.of(msgs, "review_request")), len(self.of(msgs, "survey"))), (2, 1), msgs)
         self.consent(client, "review_requests", "withdraw")
         msgs = self.messages(client)
-        self.assertEqual([m["drop_reason"] for m in self.of(msgs, "review_request")], ["consent_withdrawn"], msgs)
+        self.assertEqual([m["drop_reason"] for m in self.of(msgs, "review_request") + self.of(msgs, "survey")],
+                         ["consent_withdrawn"] * 3, msgs)
 
     def test_campaign_only_to_consenting_clients(self):
         yes, no = self.client_id(), self.client_id()

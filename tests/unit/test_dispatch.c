@@ -150,6 +150,7 @@ static const struct {
 	{KT_MSG_PORTAL_FORGOT, "S+BSSS"},
 	{KT_MSG_PORTAL_SET_PASSWORD, "S+BSSS"},
 	{KT_MSG_PORTAL_CONFIRM_EMAIL, "S+BSSS"},
+	{KT_MSG_LINK, "S+BSSS"},
 	{KT_MSG_WELCOME, "TTBTTT"},
 	{KT_MSG_AUTH_OK, "TTBTTT"},
 	{KT_MSG_SNAPSHOT_BEGIN, "TTBTTT"},
@@ -163,6 +164,7 @@ static const struct {
 	{KT_MSG_MANAGE_RESULT, "TTBTTT"},
 	{KT_MSG_PRIVACY_RESULT, "TTBTTT"},
 	{KT_MSG_PORTAL_RESULT, "TTTTTT"},
+	{KT_MSG_LINK_RESULT, "TTBTTT"},
 };
 #define NMATRIX (sizeof matrix / sizeof matrix[0])
 
@@ -257,6 +259,7 @@ static void test_each_type_has_its_handler(void **state)
 		{KT_MSG_PORTAL_SET_PASSWORD, handle_portal_set_password},
 		{KT_MSG_PORTAL_CONFIRM_EMAIL, handle_portal_confirm_email},
 		{KT_MSG_CHANGE_PASSWORD, handle_change_password},
+		{KT_MSG_LINK, handle_link},
 	};
 	(void)state;
 	for (int t = 1; t < KT_MSG_COUNT; t++) {

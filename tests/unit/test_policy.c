@@ -175,12 +175,29 @@ static void test_write_policy_follows_the_roles(void **state)
 	assert_true(writes(KT_ROLE_RECEPTION, "appointment", "start_at"));
 	assert_false(writes(KT_ROLE_SPECIALIST, "appointment", "start_at"));
 	assert_true(writes(KT_ROLE_MANAGER, "visit", "products_formulas"));
+	/* a review: the client's stars and words, the salon's answer; what
+	 * the server fills in (where, whose, who replied) nobody writes */
+	assert_true(writes(KT_ROLE_CLIENT, "review", "stars"));
+	assert_true(writes(KT_ROLE_CLIENT, "review", "text"));
+	assert_false(writes(KT_ROLE_CLIENT, "review", "reply"));
+	assert_false(writes(KT_ROLE_CLIENT, "review", "hidden"));
+	assert_true(writes(KT_ROLE_MANAGER, "review", "reply"));
+	assert_true(writes(KT_ROLE_OWNER, "review", "hidden"));
+	assert_false(writes(KT_ROLE_RECEPTION, "review", "reply"));
+	assert_false(writes(KT_ROLE_SPECIALIST, "review", "highlighted"));
+	assert_false(writes(KT_ROLE_OWNER, "review", "stars"));
+	for (const char *const *c = (const char *const[]){"location_id", "client_id", "specialist_id", "reply_by",
+							   "reply_name", "replied_at", "created_at", NULL};
+	     *c; c++)
+		for (int r = 0; r < KT_ROLE_COUNT; r++)
+			assert_false(writes(r, "review", *c));
 	for (int t = 0; t < kt_table_count; t++)
 		for (int c = 0; c < kt_tables[t].ncols; c++) {
-			/* clients write nothing but their own consents;
-			 * nobody writes what they cannot read or the
-			 * bookkeeping and secret columns */
-			if (strcmp(kt_tables[t].name, "consent") != 0)
+			/* clients write nothing but their own consents and
+			 * the review of their visit (design 1.6); nobody
+			 * writes what they cannot read or the bookkeeping
+			 * and secret columns */
+			if (strcmp(kt_tables[t].name, "consent") != 0 && strcmp(kt_tables[t].name, "review") != 0)
 				assert_false(policy_write(KT_ROLE_CLIENT, &kt_tables[t], c));
 			for (int r = 0; r < KT_ROLE_COUNT; r++)
 				if (policy_write(r, &kt_tables[t], c))
@@ -303,6 +320,8 @@ static void test_action_matrix_every_role(void **state)
 		{KT_ACT_MERGE_CLIENTS, {1, 1, 0, 0, 0}},
 		{KT_ACT_FIND_CLIENTS, {1, 1, 1, 0, 0}},
 		{KT_ACT_SET_PRIVACY_NOTICE, {1, 0, 0, 0, 0}},
+		{KT_ACT_SEE_STATS, {1, 1, 0, 0, 0}},
+		{KT_ACT_ANSWER_REVIEW, {1, 1, 0, 0, 0}},
 		{KT_ACT_CLIENT_MESSAGES, {1, 1, 1, 0, 0}},
 		{KT_ACT_UNCONFIRMED, {1, 1, 1, 0, 0}},
 		{KT_ACT_MESSAGE_COUNTS, {1, 1, 0, 0, 0}},

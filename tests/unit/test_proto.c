@@ -412,6 +412,79 @@ static void test_i64_text_is_printf_lld(void **state)
 	}
 }
 
+/* link: every key round-trips; a key of the wrong type, twice, missing or
+ * over its limit is refused and named in bad. */
+static void test_link_round_trip_and_the_key_at_fault(void **state)
+{
+	kt_link_msg in = {S("act"), S("AAAAAAAAAAAAAAAAAAAAAA")}, out;
+	char big[KT_LINK_MAX_TEXT + 2];
+	(void)state;
+	in.has_granted = in.granted = true;
+	in.has_stars = true;
+	in.stars = 4;
+	in.has_score = true;
+	in.score = 0;
+	in.has_public_ok = true;
+	in.text = S("Zelo lepo");
+	proto_link_encode(&w, &in);
+	expect_type(KT_MSG_LINK);
+	assert_int_equal(proto_link_decode(w.sb.data, w.sb.size, &out), KT_OK);
+	assert_true(str_is(out.op, "act") && str_is(out.token, "AAAAAAAAAAAAAAAAAAAAAA"));
+	assert_true(out.has_granted && out.granted && out.has_stars && out.stars == 4 && out.has_score &&
+		    out.score == 0 && out.has_public_ok && !out.public_ok && str_is(out.text, "Zelo lepo"));
+	/* only op and token: nothing else is there */
+	kt_link_msg bare = {S("open"), S("x")};
+	kt_mpw_reset(&w);
+	proto_link_encode(&w, &bare);
+	assert_int_equal(proto_link_decode(w.sb.data, w.sb.size, &out), KT_OK);
+	assert_false(out.has_granted || out.has_stars || out.has_score || out.has_public_ok || out.text.s);
+	/* stars as a string */
+	kt_mpw_reset(&w);
+	kt_mpw_map(&w, 4);
+	kt_mpw_str(&w, "t");
+	kt_mpw_str(&w, "link");
+	kt_mpw_str(&w, "op");
+	kt_mpw_str(&w, "act");
+	kt_mpw_str(&w, "token");
+	kt_mpw_str(&w, "x");
+	kt_mpw_str(&w, "stars");
+	kt_mpw_str(&w, "5");
+	assert_int_equal(proto_link_decode(w.sb.data, w.sb.size, &out), KT_EMALFORMED);
+	assert_string_equal(out.bad, "stars");
+	/* token missing */
+	kt_mpw_reset(&w);
+	kt_mpw_map(&w, 2);
+	kt_mpw_str(&w, "t");
+	kt_mpw_str(&w, "link");
+	kt_mpw_str(&w, "op");
+	kt_mpw_str(&w, "open");
+	assert_int_equal(proto_link_decode(w.sb.data, w.sb.size, &out), KT_EMALFORMED);
+	assert_string_equal(out.bad, "token");
+	/* op twice */
+	kt_mpw_reset(&w);
+	kt_mpw_map(&w, 4);
+	kt_mpw_str(&w, "t");
+	kt_mpw_str(&w, "link");
+	kt_mpw_str(&w, "op");
+	kt_mpw_str(&w, "open");
+	kt_mpw_str(&w, "op");
+	kt_mpw_str(&w, "act");
+	kt_mpw_str(&w, "token");
+	kt_mpw_str(&w, "x");
+	assert_int_equal(proto_link_decode(w.sb.data, w.sb.size, &out), KT_EMALFORMED);
+	assert_string_equal(out.bad, "op");
+	/* text over its limit */
+	memset(big, 'a', sizeof big - 1);
+	big[sizeof big - 1] = 0;
+	kt_link_msg lng = {S("act"), S("x")};
+	lng.text.s = big;
+	lng.text.len = strlen(big);
+	kt_mpw_reset(&w);
+	proto_link_encode(&w, &lng);
+	assert_int_equal(proto_link_decode(w.sb.data, w.sb.size, &out), KT_ETOO_LARGE);
+	assert_string_equal(out.bad, "text");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -431,6 +504,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_push_result_maps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_query_defaults_and_limits, setup, teardown),
 		cmocka_unit_test(test_i64_text_is_printf_lld),
+		cmocka_unit_test_setup_teardown(test_link_round_trip_and_the_key_at_fault, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@ import { html } from './ui.js';
 import { t, when, zoneLabel, dateOnly, localDateTime } from '../i18n.js';
 import { icsFor, icsHref } from '../ics.js';
 import { appointments, visits } from '../model.js';
+import { VisitReview } from './review.js';
 
 function summary(a) {
   return a.services.length ? a.services.join(' + ') : '';
@@ -42,7 +43,7 @@ function Appt({ a, big, org }) {
   </article>`;
 }
 
-export function Home({ app }) {
+export function Home({ app, proto }) {
   const { by, principal, syncedAt, org } = app;
   const clientId = principal?.id;
   const up = appointments(by, clientId);
@@ -63,6 +64,7 @@ export function Home({ app }) {
       ${past.length ? html`<ul class="list">${past.map((v) => html`<li key=${v.id} class="visit" data-testid="visit" data-id=${v.id}>
           <p class="when">${dateOnly(v.date)}</p>
           <p class="what">${[v.services.join(' + '), [v.specialist, v.place.name].filter(Boolean).join(', ')].filter(Boolean).join(' — ')}</p>
+          ${proto && html`<${VisitReview} app=${app} proto=${proto} visit=${v} />`}
         </li>`)}</ul>`
       : html`<p class="empty" data-testid="no-visits">${t('no_visits')}</p>`}
     </section>

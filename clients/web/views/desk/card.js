@@ -12,6 +12,7 @@ import {
   localYmd, consentsOf, label,
 } from './card_model.js';
 import './card_texts.js';
+import { CardMessages } from './card_messages.js';
 
 // The local copy of a row as the queue left it in IndexedDB: app.js rereads rows when
 // the server sends some, so until then the page lays the edit over its own Maps (a new
@@ -290,6 +291,7 @@ export function Card({ desk }) {
       <${Appointments} desk=${desk} list=${up} title=${t('card_upcoming')} testid="card-upcoming" />
       <${Appointments} desk=${desk} list=${past} title=${t('card_past')} testid="card-past" />
     </div>
-    <${Consents} desk=${desk} id=${id} />`}
+    <${Consents} desk=${desk} id=${id} />
+    <${CardMessages} desk=${desk} id=${id} />`}
   </section>`;
 }

@@ -11,6 +11,10 @@ import { Clients } from './clients.js';
 import { Card } from './card.js';
 import { History } from './history.js';
 import { QueueView } from './queue.js';
+import { Reviews } from './reviews.js';
+import { Stats } from './stats.js';
+import { Unconfirmed } from './unconfirmed.js';
+import { maySeeStats, mayCall } from './feedback_model.js';
 
 addTexts({
   en: { client_account: "This is the salon staff's app. Clients sign in on the salon's portal page.", d_calendar: 'Calendar', d_book: 'Book', d_clients: 'Clients', d_queue: 'Sync', d_all_branches: 'All branches',
@@ -38,6 +42,9 @@ export const DESK_PAGES = {
   '/desk/client': Card,
   '/desk/history': History,
   '/desk/queue': QueueView,
+  '/desk/reviews': Reviews,
+  '/desk/stats': Stats,
+  '/desk/unconfirmed': Unconfirmed,
 };
 
 function Link({ desk, path, id, label }) {
@@ -111,6 +118,9 @@ export function DeskHeader({ desk, org, onSignOut }) {
       <${Link} desk=${desk} path="/desk" id="nav-calendar" label=${t('d_calendar')} />
       ${desk.role !== 'specialist' && html`<${Link} desk=${desk} path="/desk/book" id="nav-book" label=${t('d_book')} />`}
       <${Link} desk=${desk} path="/desk/clients" id="nav-clients" label=${t('d_clients')} />
+      ${mayCall(desk.role) && html`<${Link} desk=${desk} path="/desk/unconfirmed" id="nav-calls" label=${t('fb_nav_calls')} />`}
+      <${Link} desk=${desk} path="/desk/reviews" id="nav-reviews" label=${t('fb_nav_reviews')} />
+      ${maySeeStats(desk.role) && html`<${Link} desk=${desk} path="/desk/stats" id="nav-stats" label=${t('fb_nav_stats')} />`}
       <${Link} desk=${desk} path="/desk/queue" id="nav-queue" label=${t('d_queue')} />
     </nav>
     <${SyncBadge} desk=${desk} />
