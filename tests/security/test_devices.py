@@ -292,6 +292,9 @@ class MigrationTest(unittest.TestCase):
             "ALTER TABLE appointment DROP COLUMN specialist_name; ALTER TABLE appointment DROP COLUMN service_names;"
             "ALTER TABLE visit DROP COLUMN specialist_name; ALTER TABLE visit DROP COLUMN service_names;"
             "ALTER TABLE staff DROP COLUMN location_ids; ALTER TABLE appointment DROP COLUMN status_reason;"
+            "DROP TABLE message_settings; DROP TABLE message_template; DROP TABLE link_token;"
+            "DROP TABLE review; DROP TABLE survey_answer; DROP TABLE review_anon;"
+            "ALTER TABLE client DROP COLUMN language;"
             "PRAGMA user_version = 12;")
         cls.staff_versions = dict(con.execute("SELECT id, version FROM staff"))
         cls.last_seq = con.execute("SELECT max(seq) FROM changelog").fetchone()[0]
