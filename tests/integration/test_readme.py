@@ -406,13 +406,24 @@ class ReadmeTest(unittest.TestCase):
         self.expect(name, r, r.stdout.splitlines()[0:1] == ["200"], "the desk's page not served")
         self.expect(name, r, re.search(r"(?m)^Lepota \w+\t\S+@\S+\t\S+$", r.stdout), "no reception sign-in shown")
 
+    def check_messages(self, name, r):
+        self.expect(name, r, "changed 2 setting(s)" in r.stdout and re.search(r"(?m)^second reminder\t2 h before$",
+                                                                            r.stdout), "the settings did not change")
+        self.expect(name, r, re.search(r"(?m)^Subject: .+", r.stdout) and "{" not in r.stdout,
+                    "no rendered reminder (or a placeholder left)")
+        self.expect(name, r, re.search(r"(?m)^id\tkind\tchannel\tstate\t", r.stdout), "no message list header")
+        rows = self.salon_sql("SELECT purpose, state FROM outbox WHERE purpose IN ('confirmation', 'reminder', "
+                              "'reminder2') ORDER BY id")
+        listed = re.findall(r"(?m)^\d+\t(confirmation|reminder2?)\t(?:email|sms)\t(\w+)\t", r.stdout)
+        self.expect(name, r, sorted(listed) == sorted(rows), "the list is not what the outbox holds: %r" % rows)
+
     def test_readme_blocks_do_what_the_text_says(self):
         with open(README) as f:
             found = blocks(f.read())
         names = [n for n, _ in found]
         checks = ["make-run", "owner", "specialist", "reception", "ids", "watch", "write", "moved", "privacy",
                   "erase", "offline", "visit", "batch", "audit", "portal", "desk", "own-salon", "own-salon-places", "own-salon-people", "own-salon-clients",
-                  "own-salon-book", "import"]
+                  "own-salon-book", "import", "messages"]
         self.assertEqual(names, checks, "README markers and the test's checks differ")
         for name, code in found:
             if name == "make-run":
