@@ -90,12 +90,13 @@ test-san: build-san
 
 # ThreadSanitizer over the tests where the server's threads meet: the writer,
 # WAL sync and checkpointer (push, crash, storage), the sign-in workers (auth),
-# the export and portal/mail workers (erasure, portal), fan-out from the writer
+# the export and portal/mail workers (erasure, portal), the outbox worker for mail
+# and SMS with its journal (delivery), fan-out from the writer
 # to the loop (live, revoke). A report from any process (server, admin, unit
 # test) is written to $(BUILD_TSAN)/tsan/ and fails the stage; tests/tsan.supp
 # holds only races inside libraries that are not instrumented. setarch -R:
 # gcc 12's TSan cannot map its shadow under a kernel with 32 random mmap bits.
-TSAN_TESTS ?= ^(unit_test_(threads|walbuf|keyring|workq)|integration_(push|auth|crash|storage|portal|erasure|live|revoke))$$
+TSAN_TESTS ?= ^(unit_test_(threads|walbuf|keyring|workq)|integration_(push|auth|crash|storage|portal|erasure|live|revoke|delivery))$$
 TSAN_LOGS  := $(abspath $(BUILD_TSAN))/tsan
 TSAN_OPTS  := halt_on_error=1 exitcode=66 second_deadlock_stack=1 \
               suppressions=$(CURDIR)/tests/tsan.supp log_path=$(TSAN_LOGS)/report
@@ -124,10 +125,16 @@ bench-push: build
 
 # The outbox (about 6 minutes, not part of `make bench`): mails/s to a local
 # SMTP sink and server CPU per mail, then push and propagation p99 without
-# and with an outbox draining OUTBOX_RATE (600) mails/s (docs/arch-send.md).
+# and with an outbox draining OUTBOX_RATE (600) mails/s (docs/benchmarks.md, "Messages").
 .PHONY: bench-outbox
 bench-outbox: build
 	tests/bench/bench_outbox.sh $(BUILD)
+
+# The message planner (about a minute): 20 branches with 200,000 appointments,
+# then 10,000 new bookings and 10,000 moves, with and without planning.
+.PHONY: bench-planner
+bench-planner: build
+	./$(BUILD)/tests/bench/kt-bench-planner ./$(BUILD)/server/kartoteka-server
 
 # The client portal in Chromium (about 30 s, not part of `make bench`): a
 # client with 200 appointments, the list shown online and offline, the first

@@ -23,8 +23,8 @@ printf 'smtp_url = smtp://127.0.0.1:%s\nsmtp_from = Studio Lepota <salon@lepota.
 	> "$tmp/serve.conf"
 export KT_BENCH_SERVER_CONFIG="$tmp/serve.conf"
 
-# push: ROUNDS alternating runs of each (its p99 comes from ~90 samples, and
-# the machine may be shared); propagation: one of each
+# push and propagation: ROUNDS alternating runs of each (a push p99 comes
+# from ~90 samples, and the machine may be shared)
 for round in $(seq 1 "${ROUNDS:-3}"); do
 	for mode in without with; do
 		if [ "$mode" = with ]; then
@@ -33,10 +33,8 @@ for round in $(seq 1 "${ROUNDS:-3}"); do
 			unset KT_BENCH_ON_SERVE || true
 		fi
 		"$BENCH/kt-bench-push" "$SERVER" 20 30 100 | grep -E 'p99|mutations/s' | sed "s/^/[$mode outbox, round $round] /"
-		if [ "$round" = 1 ]; then
-			"$BENCH/kt-bench-propagation" "$SERVER" 100 200 | grep -E 'p99|synced' |
-				sed "s/^/[$mode outbox] /" || true
-		fi
+		"$BENCH/kt-bench-propagation" "$SERVER" 100 200 | grep -E 'p99|synced' |
+			sed "s/^/[$mode outbox, round $round] /" || true
 	done
 done
 kill "$sink"
