@@ -44,15 +44,16 @@ static const struct {
 	{"time_off",
 	 {"staff_id,from_at,to_at,reason,updated_at", "staff_id,from_at,to_at,reason,updated_at",
 	  "staff_id,from_at,to_at,updated_at", "staff_id,from_at,to_at,reason,updated_at", ""}},
+	/* language: the one a client reads messages in, read like contact data */
 	{"client",
 	 {"name,email,phone,birthday,address,allergies,conditions,medications,skin_hair_type,patch_tests,preferences,"
-	  "internal_notes,portal_enabled,updated_at",
+	  "internal_notes,portal_enabled,updated_at,language",
 	  "name,email,phone,birthday,address,allergies,conditions,medications,skin_hair_type,patch_tests,preferences,"
-	  "internal_notes,portal_enabled,updated_at",
-	  "name,email,phone,birthday,address,allergy_alert,preferences,internal_notes,portal_enabled,updated_at",
+	  "internal_notes,portal_enabled,updated_at,language",
+	  "name,email,phone,birthday,address,allergy_alert,preferences,internal_notes,portal_enabled,updated_at,language",
 	  "name,allergies,conditions,medications,skin_hair_type,patch_tests,preferences,internal_notes,updated_at",
 	  "name,email,phone,birthday,address,allergies,conditions,medications,skin_hair_type,patch_tests,preferences,"
-	  "updated_at"}},
+	  "updated_at,language"}},
 	/* the names a row was written with: everyone who sees the row (PROTOCOL.md §7);
 	 * why it was cancelled or a no-show: staff only */
 #define NAMES ",specialist_name,service_names"
