@@ -373,9 +373,18 @@ test("a specialist moved to the other branch: the desk follows, the old branch's
     await t.page.waitForFunction((m) => window.kt.desk.location === m, ids.maribor, { timeout: 20000 });
     await t.page.waitForFunction((c) => !window.kt.desk.by.location?.has(c), ids.center);
     assert.equal(await t.page.locator('[data-testid=branch]').inputValue(), ids.maribor);
-    rows = (await idbAll(t.page)).rows;
     // services are the organisation's price list, every staff member reads them all
-    const stale = rows.filter((r) => (r.tbl !== 'service' && r.f?.location_id === ids.center) || (r.tbl === 'location' && r.id === ids.center));
+    const staleOf = (all) => all.filter((r) => (r.tbl !== 'service' && r.f?.location_id === ids.center) || (r.tbl === 'location' && r.id === ids.center));
+    // the index follows at once; IndexedDB takes the new snapshot's pages and the
+    // evictions in transactions of their own: wait until they are written
+    const deadline = Date.now() + 20000;
+    for (;;) {
+      rows = (await idbAll(t.page)).rows;
+      const settled = !staleOf(rows).length && rows.some((r) => r.tbl === 'appointment' && r.f.location_id === ids.maribor);
+      if (settled || Date.now() > deadline) break;
+      await t.page.waitForTimeout(100); // polling IndexedDB, the condition itself
+    }
+    const stale = staleOf(rows);
     assert.deepEqual(stale.map((r) => `${r.tbl} ${r.id}`), [], "no row of the old branch in IndexedDB");
     assert.ok(!rows.some((r) => r.tbl === 'client' && (r.id === salon.ids.eva || r.id === salon.ids.marko)), 'clients known only at Center are gone');
     assert.ok(rows.some((r) => r.tbl === 'appointment' && r.f.location_id === ids.maribor), "the new branch's bookings are there");
