@@ -32,6 +32,9 @@ BROWSER_JS := tests/browser
 # TLS: OpenSSL (the one libwebsockets uses) for certificates; the openssl
 # command makes the tests' throw-away CA
 DEB_PKGS   += libssl-dev openssl
+# systemd: readiness and reload notices (sd_notify), the journal; Prometheus'
+# own text parser checks /metrics in the tests
+DEB_PKGS   += libsystemd-dev python3-prometheus-client
 
 .PHONY: run test deps deps-test build build-san test-plain test-san bench clean fuzz build-tsan test-tsan
 
