@@ -53,6 +53,7 @@ static void usage(FILE *f)
 		"        [--trusted-proxy ADDR[/PREFIX]]  a TLS proxy in front (repeatable): connections from\n"
 		"        [--proxy-header NAME]            it count as the client address in its header\n"
 		"                                         (x-forwarded-for, the default, or x-real-ip)\n"
+		"        [--log-format text|json]         log lines for people (text) or JSON lines\n"
 		"        [--tls-cert FILE --tls-key FILE] TLS (wss:// and https://) with this PEM certificate\n"
 		"                                         chain and unencrypted key; SIGHUP reloads both\n"
 		"  admin --db FILE SUBCOMMAND ...         server-side edits (see: kartoteka-server admin --db F help)\n"
@@ -89,7 +90,8 @@ static void usage(FILE *f)
 		"                           copy made with backup --keys-to, to read that backup\n"
 		"\n"
 		"config file (serve --config FILE): lines 'key = value', keys: db, listen, key_file,\n"
-		"log_level (error, warn, info, debug), retention_months (default 36; privacy retention),\n"
+		"log_level (error, warn, info, debug), log_format (text: lines for people, the default;\n"
+		"json: one JSON object a line; under systemd: the journal), retention_months (default 36; privacy retention),\n"
 		"ping_idle_s (30: ping a device silent this long), idle_timeout_s (120: then close it),\n"
 		"trusted_proxy (addresses or ADDR/PREFIX, comma-separated, repeatable), proxy_header,\n"
 		"tls_cert, tls_key (PEM files, as --tls-cert and --tls-key).\n"
@@ -264,6 +266,8 @@ static int read_config(const char *path, const char **db, const char **listen, i
 				prc = tls_config_set(k, v, &why);
 			if (prc == 1)
 				prc = portal_config_set(portal, k, v, &why);
+			if (prc == 1) /* log_format */
+				prc = kt_log_config_set(k, v, &why);
 			if (prc == 0)
 				continue;
 			if (prc < 0) {
@@ -292,6 +296,12 @@ static int cmd_serve(int argc, char **argv)
 	portal_config_defaults(&portal);
 	if (config && read_config(config, &o.db_path, &o.listen, &o.log_level, &retention, &portal))
 		return 2;
+	/* --log-format text|json wins over the file's log_format */
+	const char *lf = kt_arg_value(argc, argv, "--log-format");
+	if (lf && kt_log_config_set("log_format", lf, &(const char *){NULL})) {
+		fprintf(stderr, "kartoteka-server serve: --log-format %s: log_format is text or json\n", lf);
+		return 2;
+	}
 	/* --trusted-proxy ADDR[/PREFIX] (repeatable; added to the file's) and
 	 * --proxy-header NAME (wins over the file's) */
 	for (int i = 0; i < argc - 1; i++) {

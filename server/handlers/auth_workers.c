@@ -373,6 +373,9 @@ void session_signed_in(kt_session *s, bool is_client, const char *principal_id, 
 	(void)session_queue_frame(s, false);
 	/* the frame copy holds the token now; wipe the scratch buffer */
 	sodium_memzero(srv->frame.sb.data, srv->frame.sb.size);
+	kt_log_ctx saved;
+	session_log_ctx(s, &saved);
 	kt_info("session %llu: signed in as %s %s", (unsigned long long)s->id, kt_role_name(s->principal.role),
 		s->principal.id);
+	kt_log_ctx_restore(&saved);
 }

@@ -380,6 +380,13 @@ static int load_keys(kt_server *srv)
 	return KT_OK;
 }
 
+/* libwebsockets' own lines through our logger (component "lws"), without its newline */
+static void lws_log_emit(int level, const char *line)
+{
+	int n = (int)strcspn(line, "\n");
+	kt_log_at(level == LLL_ERR ? KT_LOG_ERR : level == LLL_WARN ? KT_LOG_WARN : KT_LOG_DEBUG, "lws", 0, "%.*s", n, line);
+}
+
 /* One connection is one descriptor, and the usual soft limit (1024) would
  * stop the server near a thousand devices: raise the soft limit of open
  * files to the hard limit before libwebsockets sizes its tables by it. */
@@ -491,7 +498,7 @@ int server_run(const kt_serve_opts *o)
 	}
 
 	raise_open_file_limit();
-	lws_set_log_level(o->log_level >= KT_LOG_DEBUG ? LLL_ERR | LLL_WARN | LLL_NOTICE : LLL_ERR, NULL);
+	lws_set_log_level(o->log_level >= KT_LOG_DEBUG ? LLL_ERR | LLL_WARN | LLL_NOTICE : LLL_ERR, lws_log_emit);
 	memset(&info, 0, sizeof info);
 	info.port = port;
 	info.iface = addr; /* set by listen_probe below */

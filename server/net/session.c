@@ -92,7 +92,20 @@ void session_free(kt_session *s)
 	free(s);
 }
 
+static int on_message(kt_session *s, const unsigned char *buf, size_t len);
+
+/* Every line logged while a message is handled names its session, device
+ * and principal (kt_log.h) */
 int session_on_message(kt_session *s, const unsigned char *buf, size_t len)
+{
+	kt_log_ctx saved;
+	session_log_ctx(s, &saved);
+	int rc = on_message(s, buf, len);
+	kt_log_ctx_restore(&saved);
+	return rc;
+}
+
+static int on_message(kt_session *s, const unsigned char *buf, size_t len)
 {
 	size_t max_str = s->signed_in ? KT_MAX_STR : KT_MAX_STR_PREAUTH;
 	const kt_dispatch *d;
