@@ -86,9 +86,16 @@ run: build
 	@echo "open http://$(LISTEN)/ for the clients' portal, http://$(LISTEN)/desk for the salon's tablets"
 	./$(BUILD)/server/kartoteka-server serve --db $(DB) --listen $(LISTEN)
 
-# deps-test first: the browser tests are registered when cmake finds node
+# deps-test first: the browser tests are registered when cmake finds node.
+# Every server the tests start also writes its stderr to $(TEST_LOGS) (the
+# harnesses, when KT_TEST_LOG_DIR is set); tests/check_logs.py then looks for
+# the demo data's names, e-mail addresses, phones and passwords in them.
+TEST_LOGS := $(abspath $(BUILD))/test-logs
 test-plain: deps-test build
-	cd $(BUILD) && ctest --output-on-failure -j 2
+	@rm -rf $(TEST_LOGS) && mkdir -p $(TEST_LOGS)
+	cd $(BUILD) && KT_TEST_LOG_DIR=$(TEST_LOGS) ctest --output-on-failure -j 2; rc=$$?; \
+	cd $(CURDIR) && /usr/bin/python3 tests/check_logs.py $(BUILD)/server/kartoteka-server $(TEST_LOGS) || rc=1; \
+	exit $$rc
 
 # three at a time: most of a test's time is a server and its clients waiting on
 # each other (sockets, fsync, Argon2id in the sign-in worker), so two at a time

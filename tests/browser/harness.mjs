@@ -5,7 +5,8 @@
 // show, privacy pending: client fields are sealed at rest, so not raw SQL),
 // and Debian's chromium driven by playwright-core with a fresh profile per test.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync, existsSync, rmSync, copyFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync, existsSync, rmSync, copyFileSync, createWriteStream } from 'node:fs';
+import { basename } from 'node:path';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -175,6 +176,7 @@ export function linkOf(mail) {
 /** kartoteka-server serve with the salon's config; the app's files from the
  * binary, or from KT_WEB_ROOT (development). */
 export class Server {
+  static logs = 0;
   static async start(salon, { extra = [], port = 0 } = {}) {
     const s = new Server();
     s.salon = salon;
@@ -183,6 +185,13 @@ export class Server {
     s.proc = spawn(SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     s.errlog = [];
     createInterface({ input: s.proc.stderr }).on('line', (l) => s.errlog.push(l));
+    // the suite's log capture (ctest sets KT_TEST_LOG_DIR): tests/check_logs.py
+    // greps every server's stderr for personal data after the run
+    if (process.env.KT_TEST_LOG_DIR) {
+      mkdirSync(process.env.KT_TEST_LOG_DIR, { recursive: true });
+      const name = `${basename(process.argv[1] || 'browser', '.mjs')}-${process.pid}-${++Server.logs}.log`;
+      s.proc.stderr.pipe(createWriteStream(join(process.env.KT_TEST_LOG_DIR, name)));
+    }
     const exited = new Promise((r) => s.proc.once('exit', (code, sig) => r({ code, sig })));
     s.exited = exited;
     const first = await Promise.race([

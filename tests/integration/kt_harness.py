@@ -4,6 +4,8 @@ raw protocol peer for hostile input. Run with Debian's /usr/bin/python3
 (python3-websockets, python3-msgpack)."""
 import argparse
 import asyncio
+import io
+import itertools
 import os
 import queue
 import re
@@ -26,6 +28,81 @@ import websockets
 SERVER = None
 CLIENT = None
 _template = {}
+
+
+# The suite's log capture: with KT_TEST_LOG_DIR set (ctest sets it for every
+# test, tests/CMakeLists.txt), the stderr of every `kartoteka-server serve`
+# started through subprocess (our Server, or a test's own Popen/run) is also
+# written to a file there; after the run tests/check_logs.py greps them all for
+# the demo data's names, e-mail addresses and passwords. The caller still
+# gets stderr as it asked for it (a pipe, inherited, or a file).
+_LOG_DIR = os.environ.get("KT_TEST_LOG_DIR")
+_log_seq = itertools.count(1)
+_RealPopen = subprocess.Popen
+
+
+def _log_file():
+    os.makedirs(_LOG_DIR, exist_ok=True)
+    name = "%s-%d-%d.log" % (os.path.splitext(os.path.basename(sys.argv[0]))[0], os.getpid(), next(_log_seq))
+    return open(os.path.join(_LOG_DIR, name), "ab", buffering=0)
+
+
+def _is_serve(args):
+    if isinstance(args, (str, bytes)) or len(args) < 2:
+        return False
+    return os.path.basename(str(args[0])).startswith("kartoteka-server") and str(args[1]) == "serve"
+
+
+class _TeePopen(_RealPopen):
+    def __init__(self, args, *a, **kw):
+        want = kw.get("stderr")
+        if not _LOG_DIR or a or not _is_serve(args) or want == subprocess.STDOUT:
+            super().__init__(args, *a, **kw)
+            return
+        kw["stderr"] = subprocess.PIPE
+        super().__init__(args, **kw)
+        real = self.stderr
+        log = _log_file()
+        if want == subprocess.PIPE:
+            r, out = os.pipe()
+            if isinstance(real, io.TextIOWrapper):
+                self.stderr = open(r, "r", encoding=real.encoding, errors=real.errors)
+            else:
+                self.stderr = open(r, "rb")
+        elif want is None:
+            out, self.stderr = os.dup(2), None
+        elif want == subprocess.DEVNULL:
+            out, self.stderr = None, None
+        else:
+            out = os.dup(want if isinstance(want, int) else want.fileno())
+            self.stderr = None
+        threading.Thread(target=_tee, args=(real, log, out), daemon=True).start()
+
+
+def _tee(real, log, out):
+    fd = real.fileno()
+    try:
+        while True:
+            b = os.read(fd, 65536)
+            if not b:
+                break
+            log.write(b)
+            if out is not None:
+                try:
+                    while b:
+                        b = b[os.write(out, b):]
+                except OSError:
+                    os.close(out)
+                    out = None
+    finally:
+        log.close()
+        real.close()
+        if out is not None:
+            os.close(out)
+
+
+if _LOG_DIR:
+    subprocess.Popen = _TeePopen
 
 
 def parse_args():
