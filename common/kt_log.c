@@ -180,7 +180,8 @@ size_t kt_log_json_escape(char *out, size_t cap, const char *str, size_t len)
 
 /* systemd connects stderr to the journal and says so in JOURNAL_STREAM
  * ("DEVICE:INODE" of that stream): then lines go to the journal as entries
- * with fields. Anything else (a terminal, a pipe, a file) gets lines. */
+ * with fields, when its socket is there. Anything else (a terminal, a pipe, a
+ * file) gets lines; so does an entry the journal did not take. */
 static void decide_sink(void)
 {
 	const char *js = getenv("JOURNAL_STREAM");
@@ -188,7 +189,9 @@ static void decide_sink(void)
 	struct stat st;
 
 	if (js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && !fstat(STDERR_FILENO, &st) &&
-	    (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino)
+	    (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino &&
+	    /* sd_journal_send drops an entry silently when no journal listens */
+	    !stat("/run/systemd/journal/socket", &st) && S_ISSOCK(st.st_mode))
 		journal = 1;
 }
 
