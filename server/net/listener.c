@@ -438,14 +438,13 @@ static int listen_probe(const char *host, int port, char addr[INET_ADDRSTRLEN])
 static void listen_failed(const char *host, int port, int err)
 {
 	if (err == EADDRINUSE)
-		fprintf(stderr, "kartoteka-server: port %d on %s is already in use\n", port, host);
+		kt_err_log("port %d on %s is already in use", port, host);
 	else if (err < 0)
-		fprintf(stderr, "kartoteka-server: cannot listen on %s:%d: not an IPv4 address or a known host name\n",
-			host, port);
+		kt_err_log("cannot listen on %s:%d: not an IPv4 address or a known host name", host, port);
 	else if (err)
-		fprintf(stderr, "kartoteka-server: cannot listen on %s:%d: %s\n", host, port, strerror(err));
+		kt_err_log("cannot listen on %s:%d: %s", host, port, strerror(err));
 	else
-		fprintf(stderr, "kartoteka-server: cannot listen on %s:%d\n", host, port);
+		kt_err_log("cannot listen on %s:%d", host, port);
 }
 
 int server_run(const kt_serve_opts *o)
@@ -461,13 +460,13 @@ int server_run(const kt_serve_opts *o)
 	srv.watch_fd = -1;
 	kt_wake_init(&srv.wake, kick_loop, &srv);
 	if (parse_listen(o->listen, host, sizeof host, &port)) {
-		fprintf(stderr, "kartoteka-server: --listen wants HOST:PORT, e.g. 127.0.0.1:8080\n");
+		kt_err_log("--listen wants HOST:PORT, e.g. 127.0.0.1:8080");
 		return 2;
 	}
 	if (o->tls_cert && o->tls_key) {
 		char err[600];
 		if (tls_open(o->tls_cert, o->tls_key, &srv.tls_cert, err, sizeof err)) {
-			fprintf(stderr, "kartoteka-server: TLS: %s\n", err);
+			kt_err_log("TLS: %s", err);
 			return 1;
 		}
 		srv.tls = true;
@@ -475,13 +474,12 @@ int server_run(const kt_serve_opts *o)
 	/* a SIGHUP before the loop runs must not end the process (its default) */
 	signal(SIGHUP, on_hangup);
 	if ((rc = store_open(o->db_path, 0, &srv.st, &msg))) {
-		fprintf(stderr, "kartoteka-server: %s: %s\n", o->db_path, msg);
+		kt_err_log("%s: %s", o->db_path, msg);
 		tls_free(srv.tls_cert);
 		return 1;
 	}
 	if (load_keys(&srv)) {
-		fprintf(stderr, "kartoteka-server: %s: server keys missing (was it made by kartoteka-server init?)\n",
-			o->db_path);
+		kt_err_log("%s: server keys missing (was it made by kartoteka-server init?)", o->db_path);
 		store_close(srv.st);
 		tls_free(srv.tls_cert);
 		return 1;
