@@ -271,6 +271,8 @@ void kt_log_at(int level, const char *where, int code, const char *fmt, ...)
 		return;
 	if (level < KT_LOG_ERR)
 		level = KT_LOG_ERR;
+	if (level > KT_LOG_DEBUG)
+		level = KT_LOG_DEBUG;
 	va_start(ap, fmt);
 	m = vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);

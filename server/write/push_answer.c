@@ -116,7 +116,7 @@ int push_reject(push_ctx *c, const kt_mut *m, size_t start, int code, const char
 	snprintf(tbl, sizeof tbl, "%.*s", (int)m->tbl.len, m->tbl.s);
 	snprintf(id, sizeof id, "%.*s", (int)m->id.len, m->id.s);
 	if (!msg || !*msg) {
-		kt_warn("push: %s of %s %s refused without a reason", kt_err_name(code), tbl, id);
+		kt_log_code(KT_LOG_WARN, code, "push: %s of %s %s refused without a reason", kt_err_name(code), tbl, id);
 		msg = "refused by a server check that gave no reason (a server bug; please report it)";
 	}
 	proto_push_rejected_encode(c->body, m->mid, kt_err_name(code), msg, cur != NULL);

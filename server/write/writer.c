@@ -405,8 +405,8 @@ static void one_transaction(kt_writer *w, kt_store *st, ack *acks, int nacks)
 	w->txs++;
 	w->muts += n0;
 	if (rc) {
-		kt_warn("writer: transaction failed (%s); %llu mutations not saved", kt_err_name(rc),
-			(unsigned long long)n0);
+		kt_log_code(KT_LOG_WARN, rc, "writer: transaction failed (%s); %llu mutations not saved",
+			    kt_err_name(rc), (unsigned long long)n0);
 		/* every unfinished push fails, not only those in this transaction:
 		 * a later push of the same device must not overtake a failed one */
 		for (kt_push_job *j = w->active; j; j = j->next)
