@@ -149,6 +149,27 @@ class Formats(unittest.TestCase):
             lines = json_lines(self, f.read())
         self.assertTrue(any(o["msg"] == "shutting down" for o in lines), lines)
 
+    def test_the_suite_checker_finds_a_leak(self):
+        """tests/check_logs.py (run by make test-plain over every server's log)
+        names the file and line of a demo e-mail address, name or password."""
+        checker = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "check_logs.py")
+        logs = os.path.join(self.tmp, "logs")
+        os.makedirs(logs)
+        acc = h.account(self.accounts, "client", None)
+        with open(os.path.join(logs, "a.log"), "w") as f:
+            f.write('{"msg":"clean"}\n{"msg":"mail to %s"}\n' % acc["email"])
+            f.write("2026-01-01T00:00:00.000Z info wrote %s for %s\n" % (acc["password"], acc["name"]))
+        out = subprocess.run(["/usr/bin/python3", checker, h.SERVER, logs], capture_output=True, text=True, timeout=120)
+        self.assertEqual(out.returncode, 1, out.stdout + out.stderr)
+        self.assertIn("a.log:2: e-mail", out.stdout)
+        self.assertIn("a.log:3: password", out.stdout)
+        self.assertIn("a.log:3: name", out.stdout)
+        os.remove(os.path.join(logs, "a.log"))
+        with open(os.path.join(logs, "b.log"), "w") as f:
+            f.write('{"msg":"signed in as client %s"}\n' % "0193aaaa-bbbb-7ccc-8ddd-eeeeffff0001")
+        out = subprocess.run(["/usr/bin/python3", checker, h.SERVER, logs], capture_output=True, text=True, timeout=120)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+
 
 if __name__ == "__main__":
     h.main()
