@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -223,6 +224,48 @@ class InstallTest(unittest.TestCase):
             p.send_signal(signal.SIGTERM)
             p.wait(30)
         self.assertEqual(p.returncode, 0, p.stderr.read())
+
+    def test_upgrade_copies_the_database_before_migrating_it(self):
+        """A database one schema version behind (as the previous release left
+        it: migration 26 added client.language) is copied, with its keyring,
+        before the server migrates it, and the log says where."""
+        server = self.path("usr/bin/kartoteka-server")
+        d = os.path.join(self.tmp, "upgrade")
+        os.makedirs(d)
+        db = os.path.join(d, "k.db")
+        run([server, "init", "--db", db])
+        con = sqlite3.connect(db)
+        latest = con.execute("PRAGMA user_version").fetchone()[0]
+        self.assertGreaterEqual(latest, 26)
+        if latest == 26:
+            con.executescript("ALTER TABLE client DROP COLUMN language; PRAGMA user_version = 25;")
+        else:  # a newer schema: only the version goes back, the migration then fails after the copy
+            con.execute("PRAGMA user_version = %d" % (latest - 1))
+        con.close()
+        old = latest - 1
+        p = subprocess.Popen([server, "serve", "--db", db, "--listen", "127.0.0.1:0"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            p.stdout.readline()
+        finally:
+            p.send_signal(signal.SIGTERM)
+            p.wait(30)
+        err = p.stderr.read()
+        p.stdout.close()
+        p.stderr.close()
+        bak = "%s.pre-v%d.bak" % (db, old)
+        self.assertIn("backup first: %s (keyring: %s.keys)" % (bak, bak), err)
+        self.assertTrue(os.path.exists(bak + ".keys"))
+        con = sqlite3.connect("file:%s?mode=ro" % bak, uri=True)
+        self.assertEqual(con.execute("PRAGMA user_version").fetchone()[0], old)
+        self.assertEqual(con.execute("PRAGMA integrity_check").fetchone()[0], "ok")
+        self.assertEqual(con.execute("PRAGMA journal_mode").fetchone()[0], "delete")
+        con.close()
+        if latest == 26:
+            self.assertEqual(p.returncode, 0, err)
+            con = sqlite3.connect(db)
+            self.assertEqual(con.execute("PRAGMA user_version").fetchone()[0], 26)
+            con.close()
 
     def test_shipped_config_documents_every_key_with_a_valid_example(self):
         server = self.path("usr/bin/kartoteka-server")
