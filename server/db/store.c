@@ -4,6 +4,7 @@
  * change-log entry are written in one transaction; nothing in the store
  * decides who may see what (domain/policy.c does). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,10 +18,29 @@
 #include "db/store_internal.h"
 #include "db/walbuf.h"
 
+/* fsync the directory that holds path: the rename into it is on disk
+ * before the migration's first commit */
+static int sync_dir_of(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	int fd, rc;
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else
+		snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
 /* Copy the open database (or the file at src_path when src is NULL) to
  * dst_path with SQLite's online backup API, as one rollback-journal file
- * (no -wal or -shm next to it). Written to dst_path + ".tmp", synced, then
- * renamed: a crash leaves no half copy under the final name. */
+ * (no -wal or -shm next to it). Written to dst_path + ".tmp" (SQLite
+ * syncs its commit), then renamed and the directory synced: a crash leaves
+ * no half copy under the final name. */
 static int copy_db_file(sqlite3 *src, const char *src_path, const char *dst_path)
 {
 	char tmp[4096 + 32];
@@ -35,7 +55,14 @@ static int copy_db_file(sqlite3 *src, const char *src_path, const char *dst_path
 		sqlite3_busy_timeout(own, 5000);
 		src = own;
 	}
-	if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
+	/* personal data (and keys): the owner's alone, whatever the umask */
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		kt_err_log("backup before migrating: %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	close(fd);
+	if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
 		goto out;
 	if (!(b = sqlite3_backup_init(dst, "main", src, "main")))
 		goto out;
@@ -53,7 +80,7 @@ out:
 	sqlite3_close(own);
 	if (sqlite3_close(dst) != SQLITE_OK && rc == SQLITE_OK)
 		rc = SQLITE_ERROR;
-	if (rc == SQLITE_OK && rename(tmp, dst_path) != 0) {
+	if (rc == SQLITE_OK && (rename(tmp, dst_path) != 0 || sync_dir_of(dst_path) != 0)) {
 		kt_err_log("backup before migrating: %s: %s", dst_path, strerror(errno));
 		rc = SQLITE_ERROR;
 	}
@@ -93,7 +120,11 @@ static int backup_before_migrating(kt_store *st, const char *path, int have)
 			unlink(bak);
 			return KT_EIO;
 		}
-		kt_info("database at schema version %d, this server migrates it to %d: backup first: %s (keyring: %s)",
+		/* the keyring copy still holds the keys of clients erased from
+		 * now on (like backup --keys-to): the operator removes it once
+		 * the upgrade is good (restore destroys them again from the ledger) */
+		kt_info("database at schema version %d, this server migrates it to %d: backup first: %s (keyring: %s); "
+			"remove both once the upgrade is good",
 			have, kt_migration_count, bak, bak_keys);
 	} else {
 		kt_info("database at schema version %d, this server migrates it to %d: backup first: %s", have,

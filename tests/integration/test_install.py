@@ -255,7 +255,8 @@ class InstallTest(unittest.TestCase):
         p.stderr.close()
         bak = "%s.pre-v%d.bak" % (db, old)
         self.assertIn("backup first: %s (keyring: %s.keys)" % (bak, bak), err)
-        self.assertTrue(os.path.exists(bak + ".keys"))
+        for f in (bak, bak + ".keys"):
+            self.assertEqual(os.stat(f).st_mode & 0o777, 0o600, "personal data and keys: " + f)
         con = sqlite3.connect("file:%s?mode=ro" % bak, uri=True)
         self.assertEqual(con.execute("PRAGMA user_version").fetchone()[0], old)
         self.assertEqual(con.execute("PRAGMA integrity_check").fetchone()[0], "ok")

@@ -110,6 +110,9 @@ static void test_an_old_database_is_copied_before_it_is_migrated(void **state)
 	assert_int_equal(store_schema_version(st), kt_migration_count);
 	store_close(st);
 	assert_true(exists(bak));
+	struct stat sb;
+	assert_int_equal(stat(bak, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600); /* personal data, whatever the umask */
 	assert_int_equal(user_version(bak), have);
 	assert_int_equal(count_marks(bak), 2);
 	/* one file to move or restore: no WAL, no temporary copy left over */
