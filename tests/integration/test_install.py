@@ -310,7 +310,10 @@ class InstallTest(unittest.TestCase):
         with open(src, "w") as f:
             f.write(PROGRAM)
         prog = os.path.join(self.tmp, "prog")
-        run(["cc", "-Wall", "-Werror", "-o", prog, src] + flags)
+        # a sanitizer build's library needs the sanitizer runtimes first in the program
+        lib = self.path(os.path.join(self.libdir, "libkartoteka-client.so.0"))
+        san = ["-fsanitize=address,undefined"] if "libasan" in run(["objdump", "-p", lib]).stdout else []
+        run(["cc", "-Wall", "-Werror", "-o", prog, src] + san + flags)
         out = run([prog, os.path.join(self.tmp, "device")],
                   env=dict(os.environ, LD_LIBRARY_PATH=self.path(self.libdir)))
         self.assertEqual(out.stdout, "forbidden 0\n")

@@ -19,7 +19,7 @@ static inline void kt_testdb_remove(const char *path)
 	}
 	/* the copies a migration makes first (store.c: DB.pre-vN.bak, its .keys) */
 	char pat[sizeof p + 16];
-	glob_t g;
+	glob_t g = {0};
 	snprintf(pat, sizeof pat, "%.255s.pre-v*", path);
 	if (glob(pat, 0, NULL, &g) == 0)
 		for (size_t i = 0; i < g.gl_pathc; i++)
