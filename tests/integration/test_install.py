@@ -190,6 +190,12 @@ class InstallTest(unittest.TestCase):
         out = run(["systemd-analyze", "verify"] + [os.path.join(units, n) for n in names], check=False, cwd=units,
                   env=dict(os.environ, MANPATH=self.path("usr/share/man") + ":"))
         self.assertEqual((out.returncode, out.stdout + out.stderr), (0, ""))
+        # the sandbox stays tight: systemd's own exposure score (1.6 when written; 10 is none)
+        out = run(["systemd-analyze", "security", "--offline=true", "--threshold=25",
+                   os.path.join(units, "kartoteka.service")], check=False, cwd=units)
+        score = re.search(r"Overall exposure level for kartoteka.service: ([\d.]+)", out.stdout)
+        self.assertIsNotNone(score, out.stdout + out.stderr)
+        self.assertLessEqual(float(score.group(1)), 2.5, out.stdout)
         # and it does find a mistake
         with open(os.path.join(units, "bad.service"), "w") as f:
             f.write(unit.replace("ProtectSystem=strict", "ProtectSystm=strict"))
