@@ -46,22 +46,21 @@ static int copy_db_file(sqlite3 *src, const char *src_path, const char *dst_path
 	char tmp[4096 + 32];
 	sqlite3 *own = NULL, *dst = NULL;
 	sqlite3_backup *b;
-	int rc = SQLITE_ERROR;
+	int fd, rc = SQLITE_ERROR;
 	snprintf(tmp, sizeof tmp, "%s.tmp", dst_path);
 	unlink(tmp);
+	/* personal data (and keys): the owner's alone, whatever the umask */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+		kt_err_log("backup before migrating: %s: %s", tmp, strerror(errno));
+		return KT_EIO; /* not ours to remove */
+	}
+	close(fd);
 	if (!src) {
 		if (sqlite_open_ro(src_path, 0, &own) != SQLITE_OK)
 			goto out;
 		sqlite3_busy_timeout(own, 5000);
 		src = own;
 	}
-	/* personal data (and keys): the owner's alone, whatever the umask */
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		kt_err_log("backup before migrating: %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	close(fd);
 	if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
 		goto out;
 	if (!(b = sqlite3_backup_init(dst, "main", src, "main")))
