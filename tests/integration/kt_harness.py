@@ -141,24 +141,50 @@ def demo_db(tmpdir, seed=1, organisations=1):
     first organisation's accounts come first."""
     key = (seed, organisations)
     if key not in _template:
-        tdir = tempfile.mkdtemp(prefix="kt-template-")
-        path = os.path.join(tdir, "demo.db")
-        cmd = [SERVER, "init", "--db", path, "--demo", "--seed", str(seed)]
-        if organisations != 1:
-            cmd += ["--organisations", str(organisations)]
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        lines = out.stdout.strip().split("\n")
+        path, tsv = demo_template(seed, organisations)
+        lines = tsv.strip().split("\n")
         head = lines[0].split("\t")
         accounts = [dict(zip(head, l.split("\t"))) for l in lines[1:]]
-        for f in (path, path + ".keys"):
-            con = sqlite3.connect(f)
-            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            con.close()
         _template[key] = (path, accounts)
     src, accounts = _template[key]
     dst = os.path.join(tmpdir, "kartoteka.db")
     copy_db(src, dst)
     return dst, accounts
+
+
+def demo_template(seed, organisations=1):
+    """The path of a quiet demo database made by `init --demo` and the sign-ins
+    it printed (TSV), shared by every test of the run: each `init --demo`
+    hashes some thirty passwords with Argon2id (two seconds), and the suite
+    would make one per test process. Kept in the build folder under the
+    server binary's size and time and today's date (the demo's appointments
+    are placed around today); made in a folder of its own and renamed into
+    place, so tests running at once never see half a template."""
+    st = os.stat(SERVER)
+    cache = os.path.join(os.path.dirname(os.path.dirname(SERVER)), "test-cache")
+    name = "demo-%d-%d-%s-%d-%d" % (seed, organisations, time.strftime("%Y%m%d", time.gmtime()),
+                                    st.st_mtime_ns, st.st_size)
+    final = os.path.join(cache, name)
+    if not os.path.exists(os.path.join(final, "accounts.tsv")):
+        os.makedirs(cache, exist_ok=True)
+        tdir = tempfile.mkdtemp(prefix="making-", dir=cache)
+        path = os.path.join(tdir, "demo.db")
+        cmd = [SERVER, "init", "--db", path, "--demo", "--seed", str(seed)]
+        if organisations != 1:
+            cmd += ["--organisations", str(organisations)]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        for f in (path, path + ".keys"):
+            con = sqlite3.connect(f)
+            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            con.close()
+        with open(os.path.join(tdir, "accounts.tsv"), "w") as f:
+            f.write(out.stdout)
+        try:
+            os.rename(tdir, final)
+        except OSError:  # another test made it meanwhile
+            shutil.rmtree(tdir, ignore_errors=True)
+    with open(os.path.join(final, "accounts.tsv")) as f:
+        return os.path.join(final, "demo.db"), f.read()
 
 
 def copy_db(src, dst):
