@@ -75,7 +75,8 @@ def make_demo_secrets(server):
 
 
 def test_secrets(root):
-    """E-mail addresses and names the tests make on their own (admin client create)."""
+    """E-mail addresses, names and passwords the tests make on their own
+    (admin client create, portal passwords)."""
     found = []
     files = glob.glob(os.path.join(root, "tests", "**", "*.py"), recursive=True) + \
         glob.glob(os.path.join(root, "tests", "**", "*.mjs"), recursive=True)
@@ -85,6 +86,8 @@ def test_secrets(root):
         with open(f, encoding="utf-8", errors="replace") as fh:
             text = fh.read()
         found += [("e-mail", m) for m in re.findall(r"[\w.+-]+@[\w-]+\.example\b", text)]
+        found += [("password", m) for m in re.findall(r"[\"']password[\"']\s*[:,]\s*[\"']([^\"'\s]{8,})[\"']", text)
+                  if m != "password"]
         found += [("name", m) for m in re.findall(r"(?:name: |[\"']--name[\"'], )[\"']([A-ZČŠŽ]\w+ [A-ZČŠŽ]\w+)[\"']", text)]
     return found
 
