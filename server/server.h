@@ -118,6 +118,10 @@ struct kt_session {
 	kt_principal diff_old;       /* the rights before (owned while diff_active) */
 	int64_t diff_end;            /* newest change the diff's reads may have seen */
 	int64_t basis_seq;           /* the last snapshot read changes up to here */
+	/* metrics (kt_metrics.h): the role this device is counted under (-1:
+	 * not signed in), and since when its changes count as live (wall ms) */
+	int metric_role;
+	int64_t live_since_ms;
 };
 
 /* What another thread has for the loop (kt_server.wake). */
@@ -155,6 +159,7 @@ struct kt_server {
 	 * lws_cancel_service (listener.c on_wake) */
 	kt_wake wake;
 	atomic_int stop;
+	atomic_bool ready, draining; /* /readyz: startup done (server_run); a SIGTERM drain began */
 	atomic_int writer_busy, wal_events_skipped; /* see listener.c watch_main */
 	/* privacy exports on their own thread (export_worker.c) */
 	kt_exporter *exporter;

@@ -33,6 +33,7 @@
 #include "net/listener.h"
 #include "net/web.h"
 #include "net/keepalive.h"
+#include "net/ops_http.h"
 #include "net/tls.h"
 
 static void usage(FILE *f)
@@ -92,7 +93,10 @@ static void usage(FILE *f)
 		"log_level (error, warn, info, debug), retention_months (default 36; privacy retention),\n"
 		"ping_idle_s (30: ping a device silent this long), idle_timeout_s (120: then close it),\n"
 		"trusted_proxy (addresses or ADDR/PREFIX, comma-separated, repeatable), proxy_header,\n"
-		"tls_cert, tls_key (PEM files, as --tls-cert and --tls-key).\n"
+		"tls_cert, tls_key (PEM files, as --tls-cert and --tls-key),\n"
+		"metrics_token (a bearer token for GET /metrics, 16-256 characters), metrics_allow\n"
+		"(addresses or ADDR/PREFIX, comma-separated, that may read /metrics without it;\n"
+		"default: loopback only; none: nobody). /healthz and /readyz need neither.\n"
 		"Command-line options win over the file.\n"
 		"Portal and mail keys: portal_url (the web app's base address; default: this server's\n"
 		"own http(s)://HOST:PORT), setup_token_hours (72), smtp_url (none: write .eml\n"
@@ -260,6 +264,8 @@ static int read_config(const char *path, const char **db, const char **listen, i
 			int prc = keepalive_config_set(k, v, &why); /* ping_idle_s, idle_timeout_s */
 			if (prc == 1) /* trusted_proxy, proxy_header */
 				prc = client_addr_config_set(k, v, &why);
+			if (prc == 1) /* metrics_token, metrics_allow */
+				prc = ops_http_config_set(k, v, &why);
 			if (prc == 1) /* tls_cert, tls_key */
 				prc = tls_config_set(k, v, &why);
 			if (prc == 1)

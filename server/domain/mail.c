@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <curl/curl.h>
 #include <sodium.h>
+#include "kt_metrics.h"
 #include "domain/consent.h"
 #include "domain/mail.h"
 #include "domain/resolve.h"
@@ -696,6 +697,8 @@ static int mark(kt_mail_worker *w, kt_store *st, int rc_sent, const kt_mail *m, 
 		const char *err)
 {
 	int rc = KT_EIO;
+	if (rc_sent)
+		kt_metric_inc(KT_M_OUTBOX_FAILED, is_sms(m) ? KT_CHANNEL_SMS : KT_CHANNEL_EMAIL);
 	for (int i = 0; i < 5; i++) {
 		rc = rc_sent ? outbox_mark_retry(st, m->id, next, final, err) : outbox_mark_sent(st, m->id);
 		if (rc != KT_EIO && rc != KT_EBUSY)

@@ -574,6 +574,7 @@ int server_run(const kt_serve_opts *o)
 	watch_start(&srv);
 	lws_sul_schedule(srv.ctx, 0, &srv.poll_timer, poll_cb, 250 * LWS_US_PER_MS);
 	keepalive_start(&srv);
+	atomic_store(&srv.ready, true); /* /readyz: the database is open, the port bound, the workers run */
 	g_srv = &srv;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
