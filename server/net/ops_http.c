@@ -292,20 +292,31 @@ static int readyz(kt_server *srv, struct lws *wsi, kt_web_out *out, bool head)
 
 /* ---- values read at scrape time ---- */
 
+/* Queued rows by channel (one walk of the outbox_due index): all of them,
+ * and those due now, which only wait for the worker (a reminder queued for
+ * next week is not late; a due one that stays is). */
 static void outbox_queued(kt_server *srv, kt_mtext *t)
 {
-	int64_t n[2] = {0, 0};
-	sqlite3_stmt *s = store_prepare(srv->st, "SELECT channel = 'sms', count(*) FROM outbox "
-						 "WHERE state = 'queued' GROUP BY channel = 'sms'");
+	int64_t n[2] = {0, 0}, due[2] = {0, 0};
+	sqlite3_stmt *s = store_prepare(srv->st, "SELECT channel = 'sms', count(*), coalesce(sum(next_at <= ?), 0) "
+						 "FROM outbox WHERE state = 'queued' GROUP BY channel = 'sms'");
 	if (s) {
-		while (sqlite3_step(s) == SQLITE_ROW)
-			n[sqlite3_column_int(s, 0) ? 1 : 0] = sqlite3_column_int64(s, 1);
+		sqlite3_bind_int64(s, 1, kt_now_ms());
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			int c = sqlite3_column_int(s, 0) ? 1 : 0;
+			n[c] = sqlite3_column_int64(s, 1);
+			due[c] = sqlite3_column_int64(s, 2);
+		}
 		store_finish(srv->st, s);
 	}
 	kt_mtext_family(t, "kartoteka_outbox_queued", "gauge",
-			"Outgoing messages waiting to be sent (due or held for later), by channel.");
+			"Outgoing messages waiting to be sent (due now or later), by channel.");
 	kt_mtext_sample(t, "kartoteka_outbox_queued", "channel", "email", (double)n[0]);
 	kt_mtext_sample(t, "kartoteka_outbox_queued", "channel", "sms", (double)n[1]);
+	kt_mtext_family(t, "kartoteka_outbox_due", "gauge",
+			"Outgoing messages due now and not sent yet (waiting for the worker or a retry), by channel.");
+	kt_mtext_sample(t, "kartoteka_outbox_due", "channel", "email", (double)due[0]);
+	kt_mtext_sample(t, "kartoteka_outbox_due", "channel", "sms", (double)due[1]);
 }
 
 static void database(kt_server *srv, kt_mtext *t)

@@ -8,6 +8,7 @@ import asyncio
 import http.client
 import os
 import shutil
+import socket
 import sqlite3
 import tempfile
 import time
@@ -35,6 +36,7 @@ FAMILIES = {
     "kartoteka_wal_size_bytes": "gauge",
     "kartoteka_wal_checkpoints": "counter",
     "kartoteka_outbox_queued": "gauge",
+    "kartoteka_outbox_due": "gauge",
     "kartoteka_outbox_send_failures": "counter",
     "kartoteka_writer_queue_depth": "gauge",
     "kartoteka_writer_heartbeat_age_seconds": "gauge",
@@ -221,6 +223,42 @@ class MetricsTest(h.DemoServerTest):
         self.assertLess(value(samples, "kartoteka_writer_heartbeat_age_seconds"), 5)
 
     # ---- counters that move ----
+
+    def test_a_failed_send_counts_and_the_message_stays_queued(self):
+        tmp = tempfile.mkdtemp(prefix="kt-metrics-outbox-")
+        try:
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            closed = s.getsockname()[1]  # bound, never listening: connections are refused
+            s2 = start_with_config(tmp, "smtp_url = smtp://127.0.0.1:%d\nmail_retry_seconds = 600\n"
+                                        "smtp_from = salon@lepota.example\nspool_dir = %s\n"
+                                   % (closed, os.path.join(tmp, "spool")))
+            try:
+                con = sqlite3.connect(s2.db, timeout=10, isolation_level=None)
+                org = con.execute("SELECT id FROM organisation LIMIT 1").fetchone()[0]
+                now = int(time.time() * 1000)
+                con.execute("INSERT INTO outbox(org_id, purpose, channel, to_addr, subject, body, state, attempts, "
+                            "next_at, created_at) VALUES(?, 'notice', 'email', 'ops@salon.example', 'Test', 'Hello', "
+                            "'queued', 0, ?, ?)", (org, now, now))
+                con.close()
+                end = time.monotonic() + 30
+                while True:
+                    status, _, body = get(s2.port, "/metrics")
+                    self.assertEqual(status, 200, body)
+                    _, samples = parse(body)
+                    if value(samples, "kartoteka_outbox_send_failures_total", channel="email") >= 1:
+                        break
+                    self.assertLess(time.monotonic(), end, "the failed send was never counted")
+                    time.sleep(0.05)
+                # queued again for a retry in 10 minutes: queued, not due
+                self.assertEqual(value(samples, "kartoteka_outbox_queued", channel="email"), 1)
+                self.assertEqual(value(samples, "kartoteka_outbox_due", channel="email"), 0)
+                self.assertEqual(value(samples, "kartoteka_outbox_send_failures_total", channel="sms"), 0)
+            finally:
+                s2.stop()
+                s.close()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     def test_sign_ins_count_by_result(self):
         _, before = self.scrape()
