@@ -697,8 +697,6 @@ static int mark(kt_mail_worker *w, kt_store *st, int rc_sent, const kt_mail *m, 
 		const char *err)
 {
 	int rc = KT_EIO;
-	if (rc_sent)
-		kt_metric_inc(KT_M_OUTBOX_FAILED, is_sms(m) ? KT_CHANNEL_SMS : KT_CHANNEL_EMAIL);
 	for (int i = 0; i < 5; i++) {
 		rc = rc_sent ? outbox_mark_retry(st, m->id, next, final, err) : outbox_mark_sent(st, m->id);
 		if (rc != KT_EIO && rc != KT_EBUSY)
@@ -706,6 +704,8 @@ static int mark(kt_mail_worker *w, kt_store *st, int rc_sent, const kt_mail *m, 
 		if (atomic_load(&w->stop))
 			break;
 	}
+	if (rc_sent) /* after the row says so: a scrape never sees the failure before the retry */
+		kt_metric_inc(KT_M_OUTBOX_FAILED, is_sms(m) ? KT_CHANNEL_SMS : KT_CHANNEL_EMAIL);
 	return rc;
 }
 

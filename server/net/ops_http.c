@@ -222,14 +222,13 @@ static int add_header(struct lws *wsi, const char *name, const char *value, unsi
 }
 
 /* Headers now; the body (owned by out from here, or copied) when writeable. */
-static int answer(struct lws *wsi, kt_web_out *out, unsigned code, const char *type, char *body, size_t len,
-		  bool head)
+static int answer(kt_server *srv, struct lws *wsi, kt_web_out *out, unsigned code, const char *type, char *body,
+		  size_t len, bool head)
 {
-	unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+	unsigned char buf[LWS_PRE + 2048], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
 	kt_metric_inc(KT_M_HTTP_REQUESTS, kt_metric_http_slot(code));
 	if (lws_add_http_common_headers(wsi, code, type, len, &p, end) ||
-	    add_header(wsi, "cache-control:", "no-store", &p, end) ||
-	    add_header(wsi, "x-content-type-options:", "nosniff", &p, end) ||
+	    web_security_headers(srv, wsi, &p, end) || add_header(wsi, "cache-control:", "no-store", &p, end) ||
 	    (code == HTTP_STATUS_UNAUTHORIZED && add_header(wsi, "www-authenticate:", "Bearer realm=\"metrics\"", &p, end)) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end)) {
 		free(body);
@@ -246,12 +245,12 @@ static int answer(struct lws *wsi, kt_web_out *out, unsigned code, const char *t
 	return 0;
 }
 
-static int answer_text(struct lws *wsi, kt_web_out *out, unsigned code, const char *text, bool head)
+static int answer_text(kt_server *srv, struct lws *wsi, kt_web_out *out, unsigned code, const char *text, bool head)
 {
 	char *body = strdup(text);
 	if (!body)
 		return -1;
-	return answer(wsi, out, code, "text/plain; charset=utf-8", body, strlen(body), head);
+	return answer(srv, wsi, out, code, "text/plain; charset=utf-8", body, strlen(body), head);
 }
 
 /* The database answers a read on the loop's own connection. */
@@ -270,24 +269,24 @@ static int healthz(kt_server *srv, struct lws *wsi, kt_web_out *out, bool head)
 	char why[128];
 	int64_t beat = atomic_load_explicit(&kt_writer_beat_us, memory_order_relaxed);
 	if (!db_reads(srv))
-		return answer_text(wsi, out, HTTP_STATUS_SERVICE_UNAVAILABLE, "database: a read failed\n", head);
+		return answer_text(srv, wsi, out, HTTP_STATUS_SERVICE_UNAVAILABLE, "database: a read failed\n", head);
 	if (!beat)
-		return answer_text(wsi, out, HTTP_STATUS_SERVICE_UNAVAILABLE, "writer: not running\n", head);
+		return answer_text(srv, wsi, out, HTTP_STATUS_SERVICE_UNAVAILABLE, "writer: not running\n", head);
 	int64_t age = kt_mono_us() - beat;
 	if (age > (int64_t)KT_WRITER_STALL_S * 1000000) {
 		snprintf(why, sizeof why, "writer: no heartbeat for %lld s\n", (long long)(age / 1000000));
-		return answer_text(wsi, out, HTTP_STATUS_SERVICE_UNAVAILABLE, why, head);
+		return answer_text(srv, wsi, out, HTTP_STATUS_SERVICE_UNAVAILABLE, why, head);
 	}
-	return answer_text(wsi, out, HTTP_STATUS_OK, "ok\n", head);
+	return answer_text(srv, wsi, out, HTTP_STATUS_OK, "ok\n", head);
 }
 
 static int readyz(kt_server *srv, struct lws *wsi, kt_web_out *out, bool head)
 {
 	if (atomic_load(&srv->draining))
-		return answer_text(wsi, out, HTTP_STATUS_SERVICE_UNAVAILABLE, "draining\n", head);
+		return answer_text(srv, wsi, out, HTTP_STATUS_SERVICE_UNAVAILABLE, "draining\n", head);
 	if (!atomic_load(&srv->ready))
-		return answer_text(wsi, out, HTTP_STATUS_SERVICE_UNAVAILABLE, "starting\n", head);
-	return answer_text(wsi, out, HTTP_STATUS_OK, "ok\n", head);
+		return answer_text(srv, wsi, out, HTTP_STATUS_SERVICE_UNAVAILABLE, "starting\n", head);
+	return answer_text(srv, wsi, out, HTTP_STATUS_OK, "ok\n", head);
 }
 
 /* ---- values read at scrape time ---- */
@@ -416,7 +415,7 @@ static int metrics(kt_server *srv, struct lws *wsi, kt_web_out *out, bool head)
 	int code = ops_http_metrics_guard(peer, forwarded(wsi), has_auth ? auth : NULL, &why);
 	sodium_memzero(auth, sizeof auth);
 	if (code)
-		return answer_text(wsi, out, (unsigned)code, why, head);
+		return answer_text(srv, wsi, out, (unsigned)code, why, head);
 	kt_mtext t = {0};
 	kt_metrics_render(&t);
 	outbox_queued(srv, &t);
@@ -424,9 +423,9 @@ static int metrics(kt_server *srv, struct lws *wsi, kt_web_out *out, bool head)
 	process(&t);
 	if (t.failed) {
 		kt_mtext_free(&t);
-		return answer_text(wsi, out, HTTP_STATUS_SERVICE_UNAVAILABLE, "metrics: no memory\n", head);
+		return answer_text(srv, wsi, out, HTTP_STATUS_SERVICE_UNAVAILABLE, "metrics: no memory\n", head);
 	}
-	return answer(wsi, out, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8", t.s, t.len, head);
+	return answer(srv, wsi, out, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8", t.s, t.len, head);
 }
 
 int ops_http(kt_server *srv, struct lws *wsi, kt_web_out *out, const char *path, bool head)

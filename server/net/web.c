@@ -294,6 +294,11 @@ static int security_headers(kt_server *srv, struct lws *wsi, unsigned char **p, 
 	return 0;
 }
 
+int web_security_headers(kt_server *srv, struct lws *wsi, unsigned char **p, unsigned char *end)
+{
+	return security_headers(srv, wsi, p, end);
+}
+
 static int answer_status(kt_server *srv, struct lws *wsi, unsigned int code, const char *text)
 {
 	unsigned char buf[LWS_PRE + 2048], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;

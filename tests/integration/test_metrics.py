@@ -52,10 +52,14 @@ FAMILIES = {
 }
 
 
-def get(port, path, headers=None, source=None, method="GET"):
-    """(status, headers as a dict with lower-case names, body text)."""
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10,
-                                   source_address=(source, 0) if source else None)
+def get(port, path, headers=None, source=None, method="GET", tls=None):
+    """(status, headers as a dict with lower-case names, body text); tls: an
+    ssl context for https."""
+    if tls:
+        c = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=tls)
+    else:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10,
+                                       source_address=(source, 0) if source else None)
     try:
         c.request(method, path, headers=headers or {})
         r = c.getresponse()
@@ -129,6 +133,8 @@ class MetricsTest(h.DemoServerTest):
             status, head, body = get(self.server.port, path)
             self.assertEqual((status, body), (200, "ok\n"), path)
             self.assertEqual(head.get("cache-control"), "no-store")
+            self.assertIn("frame-ancestors 'none'", head.get("content-security-policy", ""))  # as every answer
+            self.assertEqual(head.get("x-content-type-options"), "nosniff")
             status, _, body = get(self.server.port, path, method="HEAD")
             self.assertEqual((status, body), (200, ""), path)
         status, _, _ = get(self.server.port, "/healthz", method="POST")
@@ -181,6 +187,32 @@ class MetricsTest(h.DemoServerTest):
                 self.assertEqual(status, 403)
                 self.assertEqual(body, "metrics: this address is not allowed (metrics_allow)\n")
                 self.assertEqual(get(s.port, "/healthz")[0], 200)
+            finally:
+                s.stop()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def test_over_tls_with_the_token(self):
+        tmp = tempfile.mkdtemp(prefix="kt-metrics-tls-")
+        try:
+            pki = h.make_test_ca(os.path.join(tmp, "pki"))
+            conf = os.path.join(tmp, "tls.conf")
+            with open(conf, "w") as f:
+                f.write("metrics_token = %s\nmetrics_allow = none\n" % TOKEN)
+            db, _ = h.demo_db(tmp)
+            s = h.Server(db, ["--config", conf], tls=pki)
+            try:
+                status, head, body = get(s.port, "/healthz", tls=s.ssl_context)
+                self.assertEqual((status, body), (200, "ok\n"))
+                self.assertEqual(head.get("strict-transport-security"), "max-age=31536000")
+                # metrics_allow = none: not even this machine without the token
+                status, _, body = get(s.port, "/metrics", tls=s.ssl_context)
+                self.assertEqual(status, 401, body)
+                status, head, body = get(s.port, "/metrics", {"Authorization": "Bearer " + TOKEN}, tls=s.ssl_context)
+                self.assertEqual(status, 200, body)
+                self.assertEqual(head.get("strict-transport-security"), "max-age=31536000")
+                fams, _ = parse(body)
+                self.assertEqual(fams["kartoteka_connected_devices"].type, "gauge")
             finally:
                 s.stop()
         finally:
