@@ -209,9 +209,10 @@ static void reload(kt_server *srv)
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading the configuration",
 		   (unsigned long long)mono_usec());
 	if (!L->reload) {
-		kt_info("SIGHUP: no --config file; reading the TLS certificate again");
 		if (srv->tls_cert)
 			tls_reload(srv->tls_cert);
+		else
+			kt_info("SIGHUP: no --config file and TLS is off (no --tls-cert), nothing to reload");
 		goto out;
 	}
 	if (!(r = calloc(1, sizeof *r))) {

@@ -109,6 +109,10 @@ class NotifiedServer(h.Server):
     def logged(self, text):
         return any(text in l for l in self.errlog)
 
+    def wait_logged(self, text, timeout=20):
+        """stderr is read on a thread: a line written before READY=1 may come after it."""
+        wait_for(lambda: self.logged(text), timeout, "the log line %r (last: %s)" % (text, self.errlog[-5:]))
+
 
 def http_answers(port, tls_ca=None):
     """The status line of GET / on a new connection, or None when refused."""
@@ -260,10 +264,10 @@ class LifecycleTest(unittest.TestCase):
             write_conf(conf, **dict(keys, log_level="debug", tls_cert=self.pki["cert2"], tls_key=self.pki["key2"],
                                     smtp_url="smtp://127.0.0.1:%d" % smtp2.port, ping_idle_s="31"))
             self.reload(srv, notify)
-            self.assertTrue(srv.logged("SIGHUP: log level debug (was info)"), "".join(srv.errlog[-20:]))
-            self.assertTrue(srv.logged("needs a restart, the running value stays: ping_idle_s"),
-                            "".join(srv.errlog[-20:]))
-            self.assertTrue(srv.logged("TLS: reloaded"), "".join(srv.errlog[-20:]))
+            srv.wait_logged("SIGHUP: log level debug (was info)")
+            srv.wait_logged("needs a restart, the running value stays: ping_idle_s")
+            srv.wait_logged("TLS: reloaded")
+            srv.wait_logged("SIGHUP: new mail settings for the outbox worker (smtp_url)")
             # new handshakes get the new certificate
             self.assertEqual(served_serial(srv.port, self.pki["ca"]), self.pki["serial2"])
             # a mail queued after the reload goes to the new SMTP server, none to the old one
@@ -294,6 +298,7 @@ class LifecycleTest(unittest.TestCase):
                           (dict(log_level="debug", mail_max_attempts="many"), "mail_max_attempts")):
             write_conf(conf, **bad)
             self.reload(srv, notify)
+            srv.wait_logged("the running settings stay")
             line = [l for l in srv.errlog if "the running settings stay" in l]
             self.assertTrue(line and said in line[-1] and "serve.conf:" in line[-1], (said, srv.errlog[-5:]))
             srv.errlog.clear()
@@ -357,7 +362,7 @@ class LifecycleTest(unittest.TestCase):
         _, stopping = notify.wait(lambda m: m.get("STOPPING") == "1")
         self.assertIn("draining", stopping.get("STATUS", ""))
         self.assertEqual(closes, {d: (1001, "going away") for d in devices})
-        self.assertTrue(srv.logged("drain: done"), "".join(srv.errlog[-20:]))
+        srv.wait_logged("drain: done")
         # every push the devices were answered is in the database
         con = sqlite3.connect(self.db)
         for d in devices:
