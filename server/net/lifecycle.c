@@ -29,7 +29,8 @@ struct kt_life {
 };
 
 static int drain_timeout_s = KT_DRAIN_TIMEOUT_S_DEFAULT; /* set by main before any thread starts */
-static kt_server *g_srv; /* for the signal handlers only */
+/* for the signal handlers only, which may run on any thread: atomic */
+static _Atomic(kt_server *) g_srv;
 
 int lifecycle_config_set(const char *k, const char *v, const char **why)
 {
@@ -63,16 +64,18 @@ static uint64_t mono_usec(void)
  * its pipe. Before lifecycle_ready g_srv is NULL and the signal is dropped. */
 static void on_term(int sig)
 {
+	kt_server *srv = atomic_load(&g_srv);
 	(void)sig;
-	if (g_srv)
-		kt_wake_post(&g_srv->wake, KT_WAKE_DRAIN);
+	if (srv)
+		kt_wake_post(&srv->wake, KT_WAKE_DRAIN);
 }
 
 static void on_hangup(int sig)
 {
+	kt_server *srv = atomic_load(&g_srv);
 	(void)sig;
-	if (g_srv)
-		kt_wake_post(&g_srv->wake, KT_WAKE_RELOAD);
+	if (srv)
+		kt_wake_post(&srv->wake, KT_WAKE_RELOAD);
 }
 
 void lifecycle_early(void)
@@ -89,7 +92,7 @@ int lifecycle_ready(kt_server *srv, const kt_serve_opts *o, const char *host)
 	L->live = *srv->portal_cfg;
 	snprintf(L->where, sizeof L->where, "%s:%d%s", host, srv->port, srv->tls ? " (TLS)" : "");
 	srv->life = L;
-	g_srv = srv;
+	atomic_store(&g_srv, srv);
 	signal(SIGINT, on_term);
 	signal(SIGTERM, on_term);
 	/* systemd (Type=notify) starts what waits for us once it reads this:
@@ -292,8 +295,9 @@ static void drain_check(kt_server *srv)
 static void drain_timer_cb(lws_sorted_usec_list_t *sul)
 {
 	kt_life *L = lws_container_of(sul, kt_life, drain_timer);
-	if (g_srv && g_srv->life == L)
-		drain_check(g_srv);
+	kt_server *srv = atomic_load(&g_srv);
+	if (srv && srv->life == L)
+		drain_check(srv);
 }
 
 static void drain_begin(kt_server *srv)
@@ -327,7 +331,7 @@ void lifecycle_on_wake(kt_server *srv, unsigned bits)
 void lifecycle_end(kt_server *srv)
 {
 	kt_life *L = srv->life;
-	g_srv = NULL;
+	atomic_store(&g_srv, NULL);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	if (!L)
