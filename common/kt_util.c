@@ -7,7 +7,12 @@
 #include <sodium.h>
 #include "kt_util.h"
 
-int kt_log_level = KT_LOG_INFO;
+_Atomic int kt_log_level = KT_LOG_INFO;
+
+void kt_log_set_level(int level)
+{
+	kt_log_level = level < KT_LOG_ERR ? KT_LOG_ERR : level > KT_LOG_DEBUG ? KT_LOG_DEBUG : level;
+}
 
 void kt_log(int level, const char *fmt, ...)
 {

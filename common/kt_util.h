@@ -10,7 +10,11 @@
 #define KT_I64_TEXT 21 /* "-9223372036854775808" and its NUL */
 
 enum { KT_LOG_ERR, KT_LOG_WARN, KT_LOG_INFO, KT_LOG_DEBUG };
-extern int kt_log_level;
+/* Atomic: serve's SIGHUP changes it on the loop thread while other threads
+ * log (net/lifecycle.c); read it with a plain load, set it with
+ * kt_log_set_level. */
+extern _Atomic int kt_log_level;
+void kt_log_set_level(int level);
 void kt_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define kt_err_log(...) kt_log(KT_LOG_ERR, __VA_ARGS__)
 #define kt_warn(...) kt_log(KT_LOG_WARN, __VA_ARGS__)
