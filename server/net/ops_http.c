@@ -221,20 +221,30 @@ static int add_header(struct lws *wsi, const char *name, const char *value, unsi
 					   (int)strlen(value), p, end);
 }
 
-/* Headers now; the body (owned by out from here, or copied) when writeable. */
-static int answer(kt_server *srv, struct lws *wsi, kt_web_out *out, unsigned code, const char *type, char *body,
-		  size_t len, bool head)
+/* One request being answered. */
+typedef struct req {
+	kt_server *srv;
+	struct lws *wsi;
+	kt_web_out *out;
+	bool head;
+	kt_http_headers_fn headers; /* web.c's */
+} req;
+
+/* Headers now; the body (owned by r->out from here) when writeable. */
+static int answer(const req *r, unsigned code, const char *type, char *body, size_t len)
 {
+	struct lws *wsi = r->wsi;
+	kt_web_out *out = r->out;
 	unsigned char buf[LWS_PRE + 2048], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
 	kt_metric_inc(KT_M_HTTP_REQUESTS, kt_metric_http_slot(code));
 	if (lws_add_http_common_headers(wsi, code, type, len, &p, end) ||
-	    web_security_headers(srv, wsi, &p, end) || add_header(wsi, "cache-control:", "no-store", &p, end) ||
+	    r->headers(r->srv, wsi, &p, end) || add_header(wsi, "cache-control:", "no-store", &p, end) ||
 	    (code == HTTP_STATUS_UNAUTHORIZED && add_header(wsi, "www-authenticate:", "Bearer realm=\"metrics\"", &p, end)) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end)) {
 		free(body);
 		return -1;
 	}
-	if (head || len == 0) {
+	if (r->head || len == 0) {
 		free(body);
 		return lws_http_transaction_completed(wsi) ? -1 : 0;
 	}
@@ -245,12 +255,12 @@ static int answer(kt_server *srv, struct lws *wsi, kt_web_out *out, unsigned cod
 	return 0;
 }
 
-static int answer_text(kt_server *srv, struct lws *wsi, kt_web_out *out, unsigned code, const char *text, bool head)
+static int answer_text(const req *r, unsigned code, const char *text)
 {
 	char *body = strdup(text);
 	if (!body)
 		return -1;
-	return answer(srv, wsi, out, code, "text/plain; charset=utf-8", body, strlen(body), head);
+	return answer(r, code, "text/plain; charset=utf-8", body, strlen(body));
 }
 
 /* The database answers a read on the loop's own connection. */
@@ -264,29 +274,29 @@ static bool db_reads(kt_server *srv)
 	return ok;
 }
 
-static int healthz(kt_server *srv, struct lws *wsi, kt_web_out *out, bool head)
+static int healthz(const req *r)
 {
 	char why[128];
 	int64_t beat = atomic_load_explicit(&kt_writer_beat_us, memory_order_relaxed);
-	if (!db_reads(srv))
-		return answer_text(srv, wsi, out, HTTP_STATUS_SERVICE_UNAVAILABLE, "database: a read failed\n", head);
+	if (!db_reads(r->srv))
+		return answer_text(r, HTTP_STATUS_SERVICE_UNAVAILABLE, "database: a read failed\n");
 	if (!beat)
-		return answer_text(srv, wsi, out, HTTP_STATUS_SERVICE_UNAVAILABLE, "writer: not running\n", head);
+		return answer_text(r, HTTP_STATUS_SERVICE_UNAVAILABLE, "writer: not running\n");
 	int64_t age = kt_mono_us() - beat;
 	if (age > (int64_t)KT_WRITER_STALL_S * 1000000) {
 		snprintf(why, sizeof why, "writer: no heartbeat for %lld s\n", (long long)(age / 1000000));
-		return answer_text(srv, wsi, out, HTTP_STATUS_SERVICE_UNAVAILABLE, why, head);
+		return answer_text(r, HTTP_STATUS_SERVICE_UNAVAILABLE, why);
 	}
-	return answer_text(srv, wsi, out, HTTP_STATUS_OK, "ok\n", head);
+	return answer_text(r, HTTP_STATUS_OK, "ok\n");
 }
 
-static int readyz(kt_server *srv, struct lws *wsi, kt_web_out *out, bool head)
+static int readyz(const req *r)
 {
-	if (atomic_load(&srv->draining))
-		return answer_text(srv, wsi, out, HTTP_STATUS_SERVICE_UNAVAILABLE, "draining\n", head);
-	if (!atomic_load(&srv->ready))
-		return answer_text(srv, wsi, out, HTTP_STATUS_SERVICE_UNAVAILABLE, "starting\n", head);
-	return answer_text(srv, wsi, out, HTTP_STATUS_OK, "ok\n", head);
+	if (atomic_load(&r->srv->draining))
+		return answer_text(r, HTTP_STATUS_SERVICE_UNAVAILABLE, "draining\n");
+	if (!atomic_load(&r->srv->ready))
+		return answer_text(r, HTTP_STATUS_SERVICE_UNAVAILABLE, "starting\n");
+	return answer_text(r, HTTP_STATUS_OK, "ok\n");
 }
 
 /* ---- values read at scrape time ---- */
@@ -406,8 +416,9 @@ static bool forwarded(struct lws *wsi)
 	       lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_X_REAL_IP) > 0 || lws_hdr_custom_length(wsi, "forwarded:", 10) > 0;
 }
 
-static int metrics(kt_server *srv, struct lws *wsi, kt_web_out *out, bool head)
+static int metrics(const req *r)
 {
+	struct lws *wsi = r->wsi;
 	char peer[64] = "", auth[KT_METRICS_TOKEN_MAX + 64];
 	const char *why = "";
 	bool has_auth = lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION) > 0;
@@ -415,24 +426,26 @@ static int metrics(kt_server *srv, struct lws *wsi, kt_web_out *out, bool head)
 	int code = ops_http_metrics_guard(peer, forwarded(wsi), has_auth ? auth : NULL, &why);
 	sodium_memzero(auth, sizeof auth);
 	if (code)
-		return answer_text(srv, wsi, out, (unsigned)code, why, head);
+		return answer_text(r, (unsigned)code, why);
 	kt_mtext t = {0};
 	kt_metrics_render(&t);
-	outbox_queued(srv, &t);
-	database(srv, &t);
+	outbox_queued(r->srv, &t);
+	database(r->srv, &t);
 	process(&t);
 	if (t.failed) {
 		kt_mtext_free(&t);
-		return answer_text(srv, wsi, out, HTTP_STATUS_SERVICE_UNAVAILABLE, "metrics: no memory\n", head);
+		return answer_text(r, HTTP_STATUS_SERVICE_UNAVAILABLE, "metrics: no memory\n");
 	}
-	return answer(srv, wsi, out, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8", t.s, t.len, head);
+	return answer(r, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8", t.s, t.len);
 }
 
-int ops_http(kt_server *srv, struct lws *wsi, kt_web_out *out, const char *path, bool head)
+int ops_http(kt_server *srv, struct lws *wsi, kt_web_out *out, const char *path, bool head,
+	     kt_http_headers_fn headers)
 {
+	req r = {srv, wsi, out, head, headers};
 	if (!strcmp(path, "/healthz"))
-		return healthz(srv, wsi, out, head);
+		return healthz(&r);
 	if (!strcmp(path, "/readyz"))
-		return readyz(srv, wsi, out, head);
-	return metrics(srv, wsi, out, head);
+		return readyz(&r);
+	return metrics(&r);
 }

@@ -24,10 +24,16 @@ void ops_http_config_reset(void);
 
 /* Whether PATH is one of ours (/healthz, /readyz, /metrics). */
 bool ops_http_path(const char *path);
+/* The headers every HTTP answer carries (web.c's: CSP, nosniff, no
+ * framing, HSTS under TLS), added at *p: 0, or -1 when they do not fit.
+ * Passed in rather than called, so that web.c calls us and not the
+ * other way round as well (tests/check_layers.py: no circles). */
+typedef int (*kt_http_headers_fn)(kt_server *srv, struct lws *wsi, unsigned char **p, unsigned char *end);
 /* Answer GET or HEAD of such a path (web_http's LWS_CALLBACK_HTTP): the
  * headers now, the body through out when writeable (web_writeable).
  * Returns what the callback returns. Loop thread. */
-int ops_http(kt_server *srv, struct lws *wsi, kt_web_out *out, const char *path, bool head);
+int ops_http(kt_server *srv, struct lws *wsi, kt_web_out *out, const char *path, bool head,
+	     kt_http_headers_fn headers);
 
 /* The guard of /metrics, apart from lws (unit tests): peer is the socket
  * peer's address text; forwarded: the request carries a proxy's

@@ -294,11 +294,6 @@ static int security_headers(kt_server *srv, struct lws *wsi, unsigned char **p, 
 	return 0;
 }
 
-int web_security_headers(kt_server *srv, struct lws *wsi, unsigned char **p, unsigned char *end)
-{
-	return security_headers(srv, wsi, p, end);
-}
-
 static int answer_status(kt_server *srv, struct lws *wsi, unsigned int code, const char *text)
 {
 	unsigned char buf[LWS_PRE + 2048], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
@@ -488,7 +483,7 @@ int web_http(kt_server *srv, struct lws *wsi, kt_web_out *out, const char *path)
 	if (!path || !path_ok(path))
 		return answer_status(srv, wsi, HTTP_STATUS_NOT_FOUND, "not found\n");
 	if (ops_http_path(path)) /* health and metrics (net/ops_http.c) */
-		return ops_http(srv, wsi, out, path, head);
+		return ops_http(srv, wsi, out, path, head, security_headers);
 	if (!strncmp(path, "/api/reviews/", 13))
 		return answer_reviews(srv, wsi, out, path + 13, head);
 

@@ -28,9 +28,6 @@ int web_body_done(kt_server *srv, struct lws *wsi, kt_web_out *out);
 int web_writeable(struct lws *wsi, kt_web_out *out);
 /* LWS_CALLBACK_HTTP_DROP_PROTOCOL / CLOSED_HTTP */
 void web_done(kt_web_out *out);
-/* The security headers every HTTP answer carries (CSP, nosniff, no
- * framing, HSTS under TLS), added at *p: 0, or -1 when they do not fit. */
-int web_security_headers(kt_server *srv, struct lws *wsi, unsigned char **p, unsigned char *end);
 /* Whether DIR can be served (for serve --web-root): 0, or a message. */
 const char *web_root_check(const char *dir);
 
