@@ -25,6 +25,7 @@ struct kt_life {
 	lws_sorted_usec_list_t drain_timer;
 	int64_t drain_end_us;    /* kt_mono_us() after which the drain closes anyway */
 	int64_t drain_start_us;
+	bool unlisten;           /* the listening socket is to be closed between two turns */
 	char where[300];         /* "127.0.0.1:8080 (TLS)", for STATUS= */
 };
 
@@ -311,10 +312,7 @@ static void drain_begin(kt_server *srv)
 	kt_info("drain: stopped accepting; closing %d device connection(s) with 1001 once their pushes are answered "
 		"(at most %d s)",
 		srv->nsessions, drain_timeout_s);
-	/* closes the listening socket: new connections are refused by the
-	 * kernel while the open ones go on (lws 4.1.6 would end the process
-	 * with SIGINT 30 s after its last connection closed: we stop sooner) */
-	lws_context_deprecate(srv->ctx, NULL);
+	L->unlisten = true; /* lifecycle_between_turns */
 	drain_check(srv);
 }
 
@@ -326,6 +324,22 @@ void lifecycle_on_wake(kt_server *srv, unsigned bits)
 		reload(srv);
 	if (bits & KT_WAKE_DRAIN)
 		drain_begin(srv);
+}
+
+void lifecycle_between_turns(kt_server *srv, bool may_unlisten)
+{
+	kt_life *L = srv->life;
+	if (!L || !L->unlisten)
+		return;
+	L->unlisten = false;
+	if (!may_unlisten)
+		return; /* listener.c refuses new devices at ESTABLISHED instead */
+	/* closes the listening socket: new connections are refused by the
+	 * kernel while the open ones go on. Not inside a callback: on the
+	 * poll() loop lws would free the listener while it walks its
+	 * descriptors. (lws 4.1.6 would end the process with SIGINT 30 s
+	 * after its last connection closed: the drain ends long before.) */
+	lws_context_deprecate(srv->ctx, NULL);
 }
 
 void lifecycle_end(kt_server *srv)

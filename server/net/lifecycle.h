@@ -33,6 +33,10 @@ void lifecycle_early(void);
 int lifecycle_ready(kt_server *srv, const kt_serve_opts *o, const char *host) KT_MUST_CHECK;
 /* The loop took these wake bits (KT_WAKE_RELOAD, KT_WAKE_DRAIN). */
 void lifecycle_on_wake(kt_server *srv, unsigned bits);
+/* server_run's loop, after each turn (outside every callback). may_unlisten:
+ * the listening socket can be closed (the libuv loop); else a drain only
+ * refuses new devices at their upgrade. */
+void lifecycle_between_turns(kt_server *srv, bool may_unlisten);
 /* After the loop: timers cancelled, signals back to their defaults,
  * the state freed. Accepts a server that never became ready. */
 void lifecycle_end(kt_server *srv);

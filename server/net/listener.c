@@ -164,6 +164,8 @@ static int callback_kartoteka(struct lws *wsi, enum lws_callback_reasons reason,
 
 	switch (reason) {
 	case LWS_CALLBACK_ESTABLISHED:
+		if (atomic_load(&srv->draining))
+			return -1; /* accepted before the listener closed (lifecycle.c) */
 		*slot = session_new(srv, wsi);
 		return *slot ? 0 : -1;
 	case LWS_CALLBACK_CLOSED:
@@ -567,9 +569,11 @@ int server_run(const kt_serve_opts *o)
 
 	/* a SIGTERM drains (lifecycle.c), which sets the flag and cancels the
 	 * wait once the devices are closed or its time is up */
-	while (!atomic_load(&srv.stop))
+	while (!atomic_load(&srv.stop)) {
 		if (kt_evloop_service(loop, srv.ctx) < 0)
 			break;
+		lifecycle_between_turns(&srv, kt_evloop_is_libuv(loop));
+	}
 	kt_info("shutting down");
 	rc = 0;
 out:
