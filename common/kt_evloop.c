@@ -72,6 +72,11 @@ void kt_evloop_destroy(kt_evloop *l, struct lws_context *ctx)
 	free(l);
 }
 
+bool kt_evloop_is_libuv(const kt_evloop *l)
+{
+	return l && l->use_uv;
+}
+
 const char *kt_evloop_name(const kt_evloop *l)
 {
 	return l && l->use_uv ? "epoll (libuv)" : "poll";

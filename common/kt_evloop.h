@@ -16,6 +16,7 @@
 #ifndef KT_EVLOOP_H
 #define KT_EVLOOP_H
 
+#include <stdbool.h>
 #include <libwebsockets.h>
 
 typedef struct kt_evloop kt_evloop;
@@ -34,5 +35,9 @@ void kt_evloop_destroy(kt_evloop *l, struct lws_context *ctx);
 
 /* "epoll (libuv)" or "poll", for logs and benchmark output */
 const char *kt_evloop_name(const kt_evloop *l);
+/* On libuv lws closes a socket asynchronously, after the callback that
+ * asked: only then may the listener be closed while serving (lws 4.1.6's
+ * lws_context_deprecate reads the listener after freeing it on poll()). */
+bool kt_evloop_is_libuv(const kt_evloop *l);
 
 #endif

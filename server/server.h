@@ -25,6 +25,8 @@ typedef struct kt_rowcache kt_rowcache;     /* sync.c */
 typedef struct kt_exporter kt_exporter; /* export_worker.c */
 typedef struct kt_portal_rt kt_portal_rt;         /* handle_portal.c */
 typedef struct kt_mail_worker kt_mail_worker;     /* mail.c */
+typedef struct kt_life kt_life;                   /* net/lifecycle.c */
+typedef struct kt_reload kt_reload;               /* net/lifecycle.h */
 
 typedef enum kt_sess_state {
 	KT_SS_HELLO,        /* waiting for hello */
@@ -77,7 +79,7 @@ struct kt_session {
 	int64_t ping_at_us;              /* of the last ping sent */
 	bool want_ping;                  /* the next writeable callback sends a ping */
 	/* after a fatal error: the WebSocket close frame that follows it */
-	uint16_t close_status;           /* 1008, 1009 or 1011 */
+	uint16_t close_status;           /* 1008, 1009 or 1011; 1001 when the server drains */
 	char close_reason[24];           /* the error code, e.g. "malformed" */
 	bool close_now;                  /* the error frame is written: close once lws has flushed it */
 
@@ -118,6 +120,10 @@ struct kt_session {
 	kt_principal diff_old;       /* the rights before (owned while diff_active) */
 	int64_t diff_end;            /* newest change the diff's reads may have seen */
 	int64_t basis_seq;           /* the last snapshot read changes up to here */
+	/* metrics (kt_metrics.h): the role this device is counted under (-1:
+	 * not signed in), and since when its changes count as live (wall ms) */
+	int metric_role;
+	int64_t live_since_ms;
 };
 
 /* What another thread has for the loop (kt_server.wake). */
@@ -127,7 +133,8 @@ enum {
 	KT_WAKE_DATA = 1u << 2,   /* a commit may be readable (fanout_ingest) */
 	KT_WAKE_EXPORT = 1u << 3, /* finished exports (export_worker_deliver) */
 	KT_WAKE_PORTAL = 1u << 4, /* finished portal password jobs (portal_deliver) */
-	KT_WAKE_TLS_RELOAD = 1u << 5, /* SIGHUP: read the certificate again (net/tls.c) */
+	KT_WAKE_RELOAD = 1u << 5, /* SIGHUP: read the config file and the certificate again (net/lifecycle.c) */
+	KT_WAKE_DRAIN = 1u << 6,  /* SIGTERM/SIGINT: stop accepting, finish, close with 1001 (net/lifecycle.c) */
 };
 
 struct kt_server {
@@ -155,6 +162,11 @@ struct kt_server {
 	 * lws_cancel_service (listener.c on_wake) */
 	kt_wake wake;
 	atomic_int stop;
+	/* set by a SIGTERM's drain (net/lifecycle.c) on the loop thread; any
+	 * thread may read it (/readyz says "draining") */
+	atomic_bool draining;
+	kt_life *life; /* readiness, reload and drain (net/lifecycle.c) */
+	atomic_bool ready; /* /readyz: startup done (server_run, after the workers start) */
 	atomic_int writer_busy, wal_events_skipped; /* see listener.c watch_main */
 	/* privacy exports on their own thread (export_worker.c) */
 	kt_exporter *exporter;
@@ -186,6 +198,10 @@ typedef struct kt_serve_opts {
 	const kt_portal_config *portal; /* NULL: defaults */
 	const char *web_root;           /* --web-root DIR, or NULL: the files built in */
 	const char *tls_cert, *tls_key; /* PEM files, or NULL: plain WebSocket and HTTP */
+	/* SIGHUP: read the config file again into *out without changing
+	 * anything (cli/main.c); 0, or non-zero with why filled. NULL: no
+	 * --config file, only the certificate is read again. Loop thread. */
+	int (*reload)(kt_reload *out, char *why, size_t cap);
 } kt_serve_opts;
 
 #endif

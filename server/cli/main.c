@@ -1,6 +1,7 @@
 /* main.c - the kartoteka-server command line: init, serve, admin, policy.
  * Parses arguments and hands over; holds no logic of its own. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,9 @@
 #include "net/listener.h"
 #include "net/web.h"
 #include "net/keepalive.h"
+#include "net/ops_http.h"
 #include "net/tls.h"
+#include "net/lifecycle.h"
 
 static void usage(FILE *f)
 {
@@ -94,8 +97,16 @@ static void usage(FILE *f)
 		"json: one JSON object a line; under systemd: the journal), retention_months (default 36; privacy retention),\n"
 		"ping_idle_s (30: ping a device silent this long), idle_timeout_s (120: then close it),\n"
 		"trusted_proxy (addresses or ADDR/PREFIX, comma-separated, repeatable), proxy_header,\n"
-		"tls_cert, tls_key (PEM files, as --tls-cert and --tls-key).\n"
+		"tls_cert, tls_key (PEM files, as --tls-cert and --tls-key), drain_timeout_s (10: at\n"
+		"SIGTERM or SIGINT, stop accepting, answer the pushes in flight, close every device with\n"
+		"1001, and exit 0 within this many seconds),\n"
+		"metrics_token (a bearer token for GET /metrics, 16-256 characters), metrics_allow\n"
+		"(addresses or ADDR/PREFIX, comma-separated, that may read /metrics without it;\n"
+		"default: loopback only; none: nobody). /healthz and /readyz need neither.\n"
 		"Command-line options win over the file.\n"
+		"SIGHUP reads the file again without dropping a connection: log_level, tls_cert and\n"
+		"tls_key (the certificate is read again in any case), and the smtp_*, mail_* and sms_*\n"
+		"keys change live; other keys that changed are logged as needing a restart.\n"
 		"Portal and mail keys: portal_url (the web app's base address; default: this server's\n"
 		"own http(s)://HOST:PORT), setup_token_hours (72), smtp_url (none: write .eml\n"
 		"files to spool_dir, default DB.spool), smtp_from, smtp_user, smtp_password,\n"
@@ -194,19 +205,69 @@ static char *trim(char *s)
 	return s;
 }
 
+/* What serve's SIGHUP needs from a reading of the file besides the
+ * values applied: the text of every key a running server keeps (to tell
+ * which changed), and the TLS files (tls.c's own copies are not touched
+ * again). */
+typedef struct config_text {
+	char fixed[8192];   /* "key=value\n" per line of such a key, in file order */
+	char tls_cert[4096], tls_key[4096];
+} config_text;
+
+/* Keys of modules whose settings a running server keeps: read again at a
+ * SIGHUP only to say "needs a restart" when they changed. A new key in the
+ * chain below belongs here unless net/lifecycle.c applies it live. */
+static bool restart_key(const char *k)
+{
+	static const char *const keys[] = {"db", "listen", "key_file", "retention_months", "ping_idle_s",
+					   "idle_timeout_s", "trusted_proxy", "proxy_header", "drain_timeout_s",
+					   /* issue 23's other keys (metrics, log format) */
+					   "metrics_token", "metrics_allow", "log_format"};
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (!strcmp(k, keys[i]))
+			return true;
+	return false;
+}
+
+static void text_add(config_text *t, const char *k, const char *v)
+{
+	size_t n = strlen(t->fixed);
+	if (n < sizeof t->fixed)
+		snprintf(t->fixed + n, sizeof t->fixed - n, "%s=%s\n", k, v);
+}
+
+/* A complaint about the file: on stderr, or into err when reading again */
+static int bad_config(char *err, size_t errcap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int bad_config(char *err, size_t errcap, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (err)
+		vsnprintf(err, errcap, fmt, ap);
+	else {
+		fputs("kartoteka-server: ", stderr);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	}
+	va_end(ap);
+	return 1;
+}
+
 /* Read 'key = value' lines; '#' starts a comment. Values are copied into
- * the static buffers below (one config per process). */
-static int read_config(const char *path, const char **db, const char **listen, int *level, int *retention,
-		       kt_portal_config *portal)
+ * the static buffers below (one config per process). text (may be NULL)
+ * records what serve's SIGHUP compares. again (serve's SIGHUP, on the
+ * loop thread): nothing any module runs with is changed; only *level and
+ * *portal (the caller's fresh copies) are filled, the rest recorded in
+ * text, and a complaint goes to err instead of stderr. */
+static int read_config_ex(const char *path, const char **db, const char **listen, int *level, int *retention,
+			  kt_portal_config *portal, config_text *text, bool again, char *err, size_t errcap)
 {
 	static char dbv[4096], listenv[256], keyv[4096];
 	char line[4352];
 	int lineno = 0;
 	FILE *f = fopen(path, "r");
-	if (!f) {
-		fprintf(stderr, "kartoteka-server: config %s: %s\n", path, strerror(errno));
-		return 1;
-	}
+	if (!f)
+		return bad_config(err, errcap, "config %s: %s", path, strerror(errno));
 	while (fgets(line, sizeof line, f)) {
 		char *eq, *k, *v;
 		lineno++;
@@ -216,19 +277,32 @@ static int read_config(const char *path, const char **db, const char **listen, i
 		if (!*k)
 			continue;
 		if (!(eq = strchr(k, '='))) {
-			fprintf(stderr, "kartoteka-server: %s:%d: expected 'key = value'\n", path, lineno);
 			fclose(f);
-			return 1;
+			return bad_config(err, errcap, "%s:%d: expected 'key = value'", path, lineno);
 		}
 		*eq = 0;
 		k = trim(k);
 		v = trim(eq + 1);
-		if (!strcmp(k, "db") && !*db) {
-			snprintf(dbv, sizeof dbv, "%s", v);
-			*db = dbv;
-		} else if (!strcmp(k, "listen") && !*listen) {
-			snprintf(listenv, sizeof listenv, "%s", v);
-			*listen = listenv;
+		if (text && restart_key(k))
+			text_add(text, k, v);
+		if (again && (!strcmp(k, "tls_cert") || !strcmp(k, "tls_key"))) {
+			char *dst = k[4] == 'c' ? text->tls_cert : text->tls_key;
+			if (!*v || strlen(v) >= sizeof text->tls_cert) {
+				fclose(f);
+				return bad_config(err, errcap, "%s:%d: %s: a file name (PEM), not empty, under 4096 bytes", path,
+						  lineno, k);
+			}
+			strcpy(dst, v);
+		} else if (!strcmp(k, "db") || !strcmp(k, "listen")) {
+			if (again)
+				continue;
+			if (!strcmp(k, "db") && !*db) {
+				snprintf(dbv, sizeof dbv, "%s", v);
+				*db = dbv;
+			} else if (!strcmp(k, "listen") && !*listen) {
+				snprintf(listenv, sizeof listenv, "%s", v);
+				*listen = listenv;
+			}
 		} else if (!strcmp(k, "log_level")) {
 			static const char *lv[] = {"error", "warn", "info", "debug"};
 			int found = -1;
@@ -236,13 +310,12 @@ static int read_config(const char *path, const char **db, const char **listen, i
 				if (!strcmp(v, lv[i]))
 					found = i;
 			if (found < 0) {
-				fprintf(stderr, "kartoteka-server: %s:%d: log_level is error|warn|info|debug\n", path, lineno);
 				fclose(f);
-				return 1;
+				return bad_config(err, errcap, "%s:%d: log_level is error|warn|info|debug", path, lineno);
 			}
 			*level = found;
 		} else if (!strcmp(k, "key_file")) {
-			if (!keyv[0]) { /* --key on the command line wins */
+			if (!keyv[0] && !again) { /* --key on the command line wins */
 				snprintf(keyv, sizeof keyv, "%s", v);
 				keyring_set_key_file(keyv);
 			}
@@ -251,37 +324,126 @@ static int read_config(const char *path, const char **db, const char **listen, i
 			errno = 0;
 			long m = strtol(v, &end, 10);
 			if (errno || *end || end == v || m < 1 || m > 1200) {
-				fprintf(stderr, "kartoteka-server: %s:%d: retention_months is 1 to 1200\n", path, lineno);
 				fclose(f);
-				return 1;
+				return bad_config(err, errcap, "%s:%d: retention_months is 1 to 1200", path, lineno);
 			}
-			*retention = (int)m;
-		} else if (strcmp(k, "db") && strcmp(k, "listen")) {
+			if (!again)
+				*retention = (int)m;
+		} else {
 			/* portal and mail keys */
 			const char *why = NULL;
-			int prc = keepalive_config_set(k, v, &why); /* ping_idle_s, idle_timeout_s */
-			if (prc == 1) /* trusted_proxy, proxy_header */
+			int prc = 1;
+			if (again && restart_key(k))
+				continue; /* recorded above; its module keeps the running value */
+			if (!again)
+				prc = keepalive_config_set(k, v, &why); /* ping_idle_s, idle_timeout_s */
+			if (prc == 1 && !again) /* trusted_proxy, proxy_header */
 				prc = client_addr_config_set(k, v, &why);
-			if (prc == 1) /* tls_cert, tls_key */
+			if (prc == 1 && !again) /* metrics_token, metrics_allow */
+				prc = ops_http_config_set(k, v, &why);
+			if (prc == 1 && !again) /* tls_cert, tls_key */
 				prc = tls_config_set(k, v, &why);
+			if (prc == 1 && !again) /* drain_timeout_s */
+				prc = lifecycle_config_set(k, v, &why);
 			if (prc == 1)
 				prc = portal_config_set(portal, k, v, &why);
 			if (prc == 1) /* log_format */
 				prc = kt_log_config_set(k, v, &why);
 			if (prc == 0)
 				continue;
-			if (prc < 0) {
-				fprintf(stderr, "kartoteka-server: %s:%d: %s: %s\n", path, lineno, k, why);
-				fclose(f);
-				return 1;
-			}
-			fprintf(stderr, "kartoteka-server: %s:%d: unknown key '%s'\n", path, lineno, k);
 			fclose(f);
-			return 1;
+			if (prc < 0)
+				return bad_config(err, errcap, "%s:%d: %s: %s", path, lineno, k, why);
+			return bad_config(err, errcap, "%s:%d: unknown key '%s'", path, lineno, k);
 		}
 	}
 	fclose(f);
 	return 0;
+}
+
+static int read_config(const char *path, const char **db, const char **listen, int *level, int *retention,
+		       kt_portal_config *portal)
+{
+	return read_config_ex(path, db, listen, level, retention, portal, NULL, false, NULL, 0);
+}
+
+/* serve's config as it started, for SIGHUP (serve_reload) */
+static struct {
+	const char *path, *db_path;
+	int cli_level;                 /* --verbose's, when the file says nothing */
+	const char *cli_cert, *cli_key; /* --tls-cert, --tls-key: they win over the file */
+	config_text start;
+} serve_conf;
+
+/* The values of key in a config_text's lines, joined */
+static void values_of(const char *fixed, const char *key, char *out, size_t cap)
+{
+	size_t kl = strlen(key), n = 0;
+	out[0] = 0;
+	for (const char *l = fixed; *l;) {
+		const char *nl = strchr(l, '\n');
+		size_t len = nl ? (size_t)(nl - l) : strlen(l);
+		if (len > kl && !strncmp(l, key, kl) && l[kl] == '=' && n < cap)
+			n += (size_t)snprintf(out + n, cap - n, "%.*s\n", (int)(len - kl - 1), l + kl + 1);
+		l += len + (nl ? 1 : 0);
+	}
+}
+
+/* Keys of a restart_key kind whose values differ between a and b */
+static void changed_keys(const char *a, const char *b, char *out, size_t cap)
+{
+	char va[4400], vb[4400];
+	const char *texts[2] = {a, b};
+	out[0] = 0;
+	for (int t = 0; t < 2; t++)
+		for (const char *l = texts[t]; *l;) {
+			const char *eq = strchr(l, '='), *nl = strchr(l, '\n');
+			char key[64];
+			if (!eq || !nl)
+				break;
+			snprintf(key, sizeof key, "%.*s", (int)(eq - l), l);
+			l = nl + 1;
+			values_of(a, key, va, sizeof va);
+			values_of(b, key, vb, sizeof vb);
+			char pat[70];
+			snprintf(pat, sizeof pat, "%s, ", key);
+			if (strcmp(va, vb) && !strstr(out, pat)) {
+				size_t n = strlen(out);
+				snprintf(out + n, cap - n, "%s, ", key);
+			}
+		}
+	size_t n = strlen(out);
+	if (n >= 2)
+		out[n - 2] = 0;
+}
+
+/* kt_serve_opts.reload: the file again, nothing applied (net/lifecycle.c
+ * applies what it can). Loop thread. */
+static int serve_reload(kt_reload *r, char *why, size_t cap)
+{
+	config_text *now = calloc(1, sizeof *now);
+	const char *db = serve_conf.db_path, *listen = NULL;
+	int level = serve_conf.cli_level, retention = 0, rc = 1;
+	if (!now) {
+		snprintf(why, cap, "out of memory");
+		return 1;
+	}
+	portal_config_defaults(&r->portal);
+	if (read_config_ex(serve_conf.path, &db, &listen, &level, &retention, &r->portal, now, true, why, cap))
+		goto out;
+	portal_config_finish(&r->portal, serve_conf.db_path);
+	r->log_level = level;
+	snprintf(r->tls_cert, sizeof r->tls_cert, "%s", serve_conf.cli_cert ? serve_conf.cli_cert : now->tls_cert);
+	snprintf(r->tls_key, sizeof r->tls_key, "%s", serve_conf.cli_key ? serve_conf.cli_key : now->tls_key);
+	if (!r->tls_cert[0] != !r->tls_key[0]) {
+		snprintf(why, cap, "%s: tls_cert and tls_key go together (both or neither)", serve_conf.path);
+		goto out;
+	}
+	changed_keys(serve_conf.start.fixed, now->fixed, r->restart, sizeof r->restart);
+	rc = 0;
+out:
+	free(now);
+	return rc;
 }
 
 static int cmd_serve(int argc, char **argv)
@@ -294,7 +456,9 @@ static int cmd_serve(int argc, char **argv)
 	o.listen = kt_arg_value(argc, argv, "--listen");
 	o.log_level = kt_arg_flag(argc, argv, "--verbose") ? KT_LOG_DEBUG : KT_LOG_INFO;
 	portal_config_defaults(&portal);
-	if (config && read_config(config, &o.db_path, &o.listen, &o.log_level, &retention, &portal))
+	serve_conf.cli_level = o.log_level;
+	if (config && read_config_ex(config, &o.db_path, &o.listen, &o.log_level, &retention, &portal,
+				     &serve_conf.start, false, NULL, 0))
 		return 2;
 	/* --log-format text|json wins over the file's log_format */
 	const char *lf = kt_arg_value(argc, argv, "--log-format");
@@ -321,8 +485,8 @@ static int cmd_serve(int argc, char **argv)
 		return 2;
 	}
 	/* TLS: both files or neither; the command line wins over the file */
-	o.tls_cert = kt_arg_value(argc, argv, "--tls-cert");
-	o.tls_key = kt_arg_value(argc, argv, "--tls-key");
+	o.tls_cert = serve_conf.cli_cert = kt_arg_value(argc, argv, "--tls-cert");
+	o.tls_key = serve_conf.cli_key = kt_arg_value(argc, argv, "--tls-key");
 	if (!o.tls_cert)
 		o.tls_cert = tls_config_cert();
 	if (!o.tls_key)
@@ -348,7 +512,12 @@ static int cmd_serve(int argc, char **argv)
 			return 2;
 		}
 	}
-	kt_log_level = o.log_level;
+	kt_log_set_level(o.log_level);
+	if (config) { /* SIGHUP reads it again (net/lifecycle.c) */
+		serve_conf.path = config;
+		serve_conf.db_path = o.db_path;
+		o.reload = serve_reload;
+	}
 #ifdef KT_TEST_SHIMS
 	/* kartoteka-server-faults only: a VFS that fails writes on purpose, when KT_FAULT asks for it */
 	if (faultvfs_install_from_env())

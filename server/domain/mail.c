@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <curl/curl.h>
 #include <sodium.h>
+#include "kt_metrics.h"
 #include "domain/consent.h"
 #include "domain/mail.h"
 #include "domain/resolve.h"
@@ -39,7 +40,9 @@
 #define MAIL_MAX_BACKOFF_MS (6 * 3600 * 1000LL)
 
 struct kt_mail_worker {
-	const kt_portal_config *cfg;
+	const kt_portal_config *cfg; /* &mine: read by the worker thread only */
+	kt_portal_config mine;
+	kt_portal_config *next;      /* under mu: settings a reload handed over (mail_reconfigure) */
 	char *db_path;
 	pthread_t th;
 	bool running;
@@ -703,6 +706,8 @@ static int mark(kt_mail_worker *w, kt_store *st, int rc_sent, const kt_mail *m, 
 		if (atomic_load(&w->stop))
 			break;
 	}
+	if (rc_sent) /* after the row says so: a scrape never sees the failure before the retry */
+		kt_metric_inc(KT_M_OUTBOX_FAILED, is_sms(m) ? KT_CHANNEL_SMS : KT_CHANNEL_EMAIL);
 	return rc;
 }
 
@@ -844,6 +849,28 @@ static void run_batch(kt_mail_worker *w, kt_store *st, kt_mail *batch, int n)
 	journal_reset(w);
 }
 
+/* Between batches: settings a SIGHUP handed over replace ours. The SMTP
+ * and gateway handles were made from the old ones: made again on demand. */
+static void take_config(kt_mail_worker *w)
+{
+	pthread_mutex_lock(&w->mu);
+	kt_portal_config *n = w->next;
+	w->next = NULL;
+	pthread_mutex_unlock(&w->mu);
+	if (!n)
+		return;
+	w->mine = *n;
+	sodium_memzero(n, sizeof *n);
+	free(n);
+	if (w->smtp)
+		curl_easy_cleanup(w->smtp);
+	w->smtp = NULL;
+	sms_close(w->sms);
+	w->sms = NULL;
+	kt_info("mail: new settings taken: %s, %s", w->mine.smtp_url[0] ? "mail over SMTP" : "mail to the spool",
+		w->mine.sms_url[0] ? "SMS through the gateway" : "SMS to the spool");
+}
+
 static void *worker(void *arg)
 {
 	kt_mail_worker *w = arg;
@@ -870,8 +897,10 @@ static void *worker(void *arg)
 	sweep_files(w);
 	last_sweep = kt_now_ms();
 	while (!atomic_load(&w->stop)) {
-		int64_t next_due = 0, now = kt_now_ms();
+		int64_t next_due = 0, now;
 		int n = 0;
+		take_config(w);
+		now = kt_now_ms();
 		/* an account suspended by an e-mail change (any process may have
 		 * made it) gets its confirmation link here, where the config is */
 		if (portal_plan_confirmations(st, w->cfg) < 0)
@@ -911,7 +940,8 @@ int mail_start(const char *db_path, const kt_portal_config *cfg, kt_mail_worker 
 		free(w);
 		return KT_ENOMEM;
 	}
-	w->cfg = cfg;
+	w->mine = *cfg;
+	w->cfg = &w->mine;
 	w->jfd = -1;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
@@ -947,6 +977,26 @@ void mail_kick(kt_mail_worker *w)
 	pthread_mutex_unlock(&w->mu);
 }
 
+int mail_reconfigure(kt_mail_worker *w, const kt_portal_config *cfg)
+{
+	kt_portal_config *n;
+	if (!w)
+		return KT_OK;
+	if (!(n = malloc(sizeof *n)))
+		return KT_ENOMEM;
+	*n = *cfg;
+	pthread_mutex_lock(&w->mu);
+	if (w->next) { /* two reloads before the worker looked: the newer wins */
+		sodium_memzero(w->next, sizeof *w->next);
+		free(w->next);
+	}
+	w->next = n;
+	w->kick = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return KT_OK;
+}
+
 void mail_stop(kt_mail_worker *w)
 {
 	if (!w)
@@ -961,6 +1011,10 @@ void mail_stop(kt_mail_worker *w)
 	}
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
+	if (w->next)
+		sodium_memzero(w->next, sizeof *w->next);
+	free(w->next);
+	sodium_memzero(&w->mine, sizeof w->mine);
 	free(w->db_path);
 	free(w);
 }

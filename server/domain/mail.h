@@ -16,8 +16,11 @@
 
 typedef struct kt_mail_worker kt_mail_worker;
 
-/* Start the worker on db_path (cfg must outlive it). Caller owns *out. */
+/* Start the worker on db_path (cfg is copied). Caller owns *out. */
 int mail_start(const char *db_path, const kt_portal_config *cfg, kt_mail_worker **out) KT_MUST_CHECK;
+/* New settings (serve's SIGHUP; copied): the worker takes them before its
+ * next batch, never in the middle of one. KT_OK or KT_ENOMEM. */
+int mail_reconfigure(kt_mail_worker *w, const kt_portal_config *cfg) KT_MUST_CHECK;
 /* Something was queued: look now rather than at the next poll. */
 void mail_kick(kt_mail_worker *w);
 /* Stop (an SMTP transfer in progress is aborted) and free. Accepts NULL. */

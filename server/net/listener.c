@@ -36,8 +36,7 @@
 #include "net/keepalive.h"
 #include "net/web.h"
 #include "net/tls.h"
-
-static kt_server *g_srv; /* for the signal handler only */
+#include "net/lifecycle.h"
 
 static int grow_in(kt_session *s, size_t need)
 {
@@ -63,6 +62,8 @@ static int on_receive(kt_session *s, struct lws *wsi, const void *in, size_t len
 
 	if (s->state == KT_SS_CLOSING)
 		return 0; /* draining until the fatal error is written */
+	if (atomic_load(&s->srv->draining))
+		return 0; /* the server stops: nothing new is taken (unanswered, a push is sent again later) */
 	if (first)
 		s->in_text = !lws_frame_is_binary(wsi);
 	if (s->in_text) {
@@ -143,12 +144,8 @@ static void on_wake(kt_server *srv)
 		export_worker_deliver(srv);
 	if (bits & KT_WAKE_PORTAL)
 		portal_deliver(srv);
-	if (bits & KT_WAKE_TLS_RELOAD) {
-		if (srv->tls_cert)
-			tls_reload(srv->tls_cert);
-		else
-			kt_info("SIGHUP: TLS is off (no --tls-cert), nothing to reload");
-	}
+	if (bits & (KT_WAKE_RELOAD | KT_WAKE_DRAIN))
+		lifecycle_on_wake(srv, bits); /* SIGHUP, SIGTERM */
 }
 
 /* srv->wake's kick, from any thread. */
@@ -167,6 +164,8 @@ static int callback_kartoteka(struct lws *wsi, enum lws_callback_reasons reason,
 
 	switch (reason) {
 	case LWS_CALLBACK_ESTABLISHED:
+		if (atomic_load(&srv->draining))
+			return -1; /* accepted before the listener closed (lifecycle.c) */
 		*slot = session_new(srv, wsi);
 		return *slot ? 0 : -1;
 	case LWS_CALLBACK_CLOSED:
@@ -335,24 +334,6 @@ static void poll_cb(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(srv->ctx, 0, &srv->poll_timer, poll_cb, 250 * LWS_US_PER_MS);
 }
 
-static void on_signal(int sig)
-{
-	(void)sig;
-	if (g_srv) {
-		atomic_store(&g_srv->stop, 1);
-		lws_cancel_service(g_srv->ctx);
-	}
-}
-
-/* SIGHUP: only a bit and a kick here (both async-signal-safe); the loop
- * thread reads the files (on_wake), between handshakes. */
-static void on_hangup(int sig)
-{
-	(void)sig;
-	if (g_srv)
-		kt_wake_post(&g_srv->wake, KT_WAKE_TLS_RELOAD);
-}
-
 static int parse_listen(const char *listen, char *host, size_t hcap, int *port)
 {
 	const char *c = strrchr(listen, ':');
@@ -472,7 +453,7 @@ int server_run(const kt_serve_opts *o)
 		srv.tls = true;
 	}
 	/* a SIGHUP before the loop runs must not end the process (its default) */
-	signal(SIGHUP, on_hangup);
+	lifecycle_early();
 	if ((rc = store_open(o->db_path, 0, &srv.st, &msg))) {
 		kt_err_log("%s: %s", o->db_path, msg);
 		tls_free(srv.tls_cert);
@@ -579,24 +560,29 @@ int server_run(const kt_serve_opts *o)
 	watch_start(&srv);
 	lws_sul_schedule(srv.ctx, 0, &srv.poll_timer, poll_cb, 250 * LWS_US_PER_MS);
 	keepalive_start(&srv);
-	g_srv = &srv;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	atomic_store(&srv.ready, true); /* /readyz: the database is open, the port bound, the workers run */
 	signal(SIGPIPE, SIG_IGN);
 	printf("listening on %s:%d%s\n", host, srv.port, srv.tls ? " (TLS)" : "");
 	fflush(stdout);
+	/* SIGTERM drains from here on, SIGHUP reloads; READY=1 to systemd */
+	if ((rc = lifecycle_ready(&srv, o, host))) {
+		rc = 1;
+		goto out;
+	}
 	kt_info("serving %s (schema v%d, change log at %lld, %s loop)", o->db_path, store_schema_version(srv.st),
 		(long long)srv.head_seq, kt_evloop_name(loop));
 
-	/* the signal handler sets the flag and cancels the wait, so a turn
-	 * ends right after a SIGTERM */
-	while (!atomic_load(&srv.stop))
+	/* a SIGTERM drains (lifecycle.c), which sets the flag and cancels the
+	 * wait once the devices are closed or its time is up */
+	while (!atomic_load(&srv.stop)) {
 		if (kt_evloop_service(loop, srv.ctx) < 0)
 			break;
+		lifecycle_between_turns(&srv, kt_evloop_is_libuv(loop));
+	}
 	kt_info("shutting down");
 	rc = 0;
 out:
-	g_srv = NULL;
+	lifecycle_end(&srv);
 	atomic_store(&srv.stop, 1);
 	if (srv.watching)
 		pthread_join(srv.watch_thread, NULL); /* it polls the stop flag every 200 ms */

@@ -265,3 +265,31 @@ void tls_reload(kt_tls *t)
 	t->cur = p;
 	log_pair("reloaded", t);
 }
+
+void tls_reload_from(kt_tls *t, const char *cert_path, const char *key_path)
+{
+	char *c, *k;
+	if (!strcmp(cert_path, t->cert_path) && !strcmp(key_path, t->key_path)) {
+		tls_reload(t);
+		return;
+	}
+	if (!(c = strdup(cert_path)) || !(k = strdup(key_path))) {
+		free(c);
+		kt_err_log("TLS: reload failed (out of memory), still serving the certificate with serial %s", t->cur->serial);
+		return;
+	}
+	char *oc = t->cert_path, *ok = t->key_path;
+	tls_pair *was = t->cur;
+	t->cert_path = c;
+	t->key_path = k;
+	tls_reload(t);
+	if (t->cur == was) { /* refused: the files that work stay */
+		t->cert_path = oc;
+		t->key_path = ok;
+		free(c);
+		free(k);
+		return;
+	}
+	free(oc);
+	free(ok);
+}

@@ -33,5 +33,9 @@ int tls_attach(kt_tls *t, void *ssl_ctx);
 /* Read the files again; new handshakes get the new certificate, open
  * connections keep theirs. A failure is logged and changes nothing. */
 void tls_reload(kt_tls *t);
+/* The same from other files (a changed tls_cert / tls_key in the config
+ * file): the new paths are kept only when their pair loads, else the old
+ * files and certificate stay (logged). */
+void tls_reload_from(kt_tls *t, const char *cert_path, const char *key_path);
 
 #endif
