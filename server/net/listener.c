@@ -556,13 +556,13 @@ int server_run(const kt_serve_opts *o)
 	lws_sul_schedule(srv.ctx, 0, &srv.poll_timer, poll_cb, 250 * LWS_US_PER_MS);
 	keepalive_start(&srv);
 	signal(SIGPIPE, SIG_IGN);
-	printf("listening on %s:%d%s\n", host, srv.port, srv.tls ? " (TLS)" : "");
-	fflush(stdout);
 	/* SIGTERM drains from here on, SIGHUP reloads; READY=1 to systemd */
 	if ((rc = lifecycle_ready(&srv, o, host))) {
 		rc = 1;
 		goto out;
 	}
+	printf("listening on %s:%d%s\n", host, srv.port, srv.tls ? " (TLS)" : "");
+	fflush(stdout);
 	kt_info("serving %s (schema v%d, change log at %lld, %s loop)", o->db_path, store_schema_version(srv.st),
 		(long long)srv.head_seq, kt_evloop_name(loop));
 
