@@ -291,7 +291,7 @@ static void drain_check(kt_server *srv)
 		return;
 	}
 	if (kt_mono_us() >= L->drain_end_us) {
-		kt_warn("drain: %d connection(s) still open after %d s (%d waiting for a push's answer); closing them "
+		kt_warn("drain: %d connection(s) still open after %d s (%d still owed an answer); closing them "
 			"anyway",
 			srv->nsessions, drain_timeout_s, waiting);
 		drain_stop(srv);

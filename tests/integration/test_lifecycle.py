@@ -405,7 +405,7 @@ class LifecycleTest(unittest.TestCase):
                 started = time.monotonic()
                 srv.proc.send_signal(signal.SIGTERM)
                 await asyncio.get_running_loop().run_in_executor(
-                    None, lambda: srv.wait_logged("still open after 2 s (1 waiting for a push's answer)"))
+                    None, lambda: srv.wait_logged("still open after 2 s (1 still owed an answer)"))
                 waited = time.monotonic() - started
             finally:
                 lock.execute("ROLLBACK")
