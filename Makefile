@@ -27,7 +27,7 @@ DEB_PKGS   += libicu-dev libcsv-dev libphonenumber-dev
 # only for the web portal's tests (make test-plain, deps-test): Debian's chromium
 # driven by playwright-core from npm (tests/browser/package-lock.json); node and
 # npm from Debian unless some node is there. make run does not need them.
-TEST_PKGS  := chromium $(if $(shell command -v node),,nodejs)$(if $(shell command -v npm),, npm)
+TEST_PKGS  := chromium systemd man-db $(if $(shell command -v node),,nodejs)$(if $(shell command -v npm),, npm)
 BROWSER_JS := tests/browser
 # TLS: OpenSSL (the one libwebsockets uses) for certificates; the openssl
 # command makes the tests' throw-away CA
@@ -36,7 +36,7 @@ DEB_PKGS   += libssl-dev openssl
 # own text parser checks /metrics in the tests
 DEB_PKGS   += libsystemd-dev python3-prometheus-client
 
-.PHONY: run test deps deps-test build build-san test-plain test-san bench clean fuzz build-tsan test-tsan
+.PHONY: run test deps deps-test build build-san test-plain test-san bench clean fuzz build-tsan test-tsan install deb
 
 # apt-get install the Debian packages of $(1) that are not installed yet
 define install_missing
@@ -86,9 +86,34 @@ run: build
 	@echo "open http://$(LISTEN)/ for the clients' portal, http://$(LISTEN)/desk for the salon's tablets"
 	./$(BUILD)/server/kartoteka-server serve --db $(DB) --listen $(LISTEN)
 
-# deps-test first: the browser tests are registered when cmake finds node
+# Install (PREFIX, default /usr/local; DESTDIR for a staging root):
+#   make install PREFIX=/usr DESTDIR=/tmp/root
+# see packaging/CMakeLists.txt for what goes where.
+PREFIX     ?= /usr/local
+install: build
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	cmake --build $(BUILD) -j $(JOBS) --target kartoteka-server kartoteka-client kartoteka-client-shared
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD)
+
+# The Debian package, $(BUILD)/kartoteka_VERSION_ARCH.deb (CPack; Depends
+# from dpkg-shlibdeps, needs dpkg-dev): installs into /usr, /etc/kartoteka
+# and systemd's directories. Install with: sudo apt install ./$(BUILD)/kartoteka_*.deb
+deb: build
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
+	cmake --build $(BUILD) -j $(JOBS) --target kartoteka-server kartoteka-client kartoteka-client-shared
+	cd $(BUILD) && cpack -G DEB --config CPackConfig.cmake
+	@ls -1 $(BUILD)/kartoteka_*.deb
+
+# deps-test first: the browser tests are registered when cmake finds node.
+# Every server the tests start also writes its stderr to $(TEST_LOGS) (the
+# harnesses, when KT_TEST_LOG_DIR is set); tests/check_logs.py then looks for
+# the demo data's names, e-mail addresses, phones and passwords in them.
+TEST_LOGS := $(abspath $(BUILD))/test-logs
 test-plain: deps-test build
-	cd $(BUILD) && ctest --output-on-failure -j 2
+	@rm -rf $(TEST_LOGS) && mkdir -p $(TEST_LOGS)
+	cd $(BUILD) && KT_TEST_LOG_DIR=$(TEST_LOGS) ctest --output-on-failure -j 2; rc=$$?; \
+	cd $(CURDIR) && /usr/bin/python3 tests/check_logs.py $(BUILD)/server/kartoteka-server $(TEST_LOGS) || rc=1; \
+	exit $$rc
 
 # three at a time: most of a test's time is a server and its clients waiting on
 # each other (sockets, fsync, Argon2id in the sign-in worker), so two at a time

@@ -1,4 +1,4 @@
-/* kt_util.c - logging, clocks, ids. */
+/* kt_util.c - clocks, ids. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,33 +6,6 @@
 #include <time.h>
 #include <sodium.h>
 #include "kt_util.h"
-
-_Atomic int kt_log_level = KT_LOG_INFO;
-
-void kt_log_set_level(int level)
-{
-	kt_log_level = level < KT_LOG_ERR ? KT_LOG_ERR : level > KT_LOG_DEBUG ? KT_LOG_DEBUG : level;
-}
-
-void kt_log(int level, const char *fmt, ...)
-{
-	static const char *names[] = {"error", "warn", "info", "debug"};
-	char ts[32];
-	struct timespec now;
-	struct tm tm;
-	va_list ap;
-
-	if (level > kt_log_level)
-		return;
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(stderr, "%s.%03ldZ %s ", ts, now.tv_nsec / 1000000, names[level]);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 int64_t kt_now_ms(void)
 {

@@ -1,5 +1,5 @@
 /* kt_util.h - small shared pieces: logging, clocks, UUIDv7 ids, random tokens.
- * Logging never prints secrets: callers pass no passwords or tokens to it. */
+ * Logging never prints secrets or personal data (kt_log.h). */
 #ifndef KT_UTIL_H
 #define KT_UTIL_H
 
@@ -9,17 +9,8 @@
 
 #define KT_I64_TEXT 21 /* "-9223372036854775808" and its NUL */
 
-enum { KT_LOG_ERR, KT_LOG_WARN, KT_LOG_INFO, KT_LOG_DEBUG };
-/* Atomic: serve's SIGHUP changes it on the loop thread while other threads
- * log (net/lifecycle.c); read it with a plain load, set it with
- * kt_log_set_level. */
-extern _Atomic int kt_log_level;
-void kt_log_set_level(int level);
-void kt_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-#define kt_err_log(...) kt_log(KT_LOG_ERR, __VA_ARGS__)
-#define kt_warn(...) kt_log(KT_LOG_WARN, __VA_ARGS__)
-#define kt_info(...) kt_log(KT_LOG_INFO, __VA_ARGS__)
-#define kt_debug(...) kt_log(KT_LOG_DEBUG, __VA_ARGS__)
+/* logging: kt_info, kt_warn, kt_err_log, kt_debug, kt_log_code (kt_log.h) */
+#include "kt_log.h"
 
 /* Wall clock in milliseconds since the Unix epoch (UTC). */
 int64_t kt_now_ms(void);

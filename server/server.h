@@ -120,6 +120,10 @@ struct kt_session {
 	kt_principal diff_old;       /* the rights before (owned while diff_active) */
 	int64_t diff_end;            /* newest change the diff's reads may have seen */
 	int64_t basis_seq;           /* the last snapshot read changes up to here */
+	/* metrics (kt_metrics.h): the role this device is counted under (-1:
+	 * not signed in), and since when its changes count as live (wall ms) */
+	int metric_role;
+	int64_t live_since_ms;
 };
 
 /* What another thread has for the loop (kt_server.wake). */
@@ -162,6 +166,7 @@ struct kt_server {
 	 * thread may read it (/readyz says "draining") */
 	atomic_bool draining;
 	kt_life *life; /* readiness, reload and drain (net/lifecycle.c) */
+	atomic_bool ready; /* /readyz: startup done (server_run, after the workers start) */
 	atomic_int writer_busy, wal_events_skipped; /* see listener.c watch_main */
 	/* privacy exports on their own thread (export_worker.c) */
 	kt_exporter *exporter;

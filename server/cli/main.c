@@ -34,6 +34,7 @@
 #include "net/listener.h"
 #include "net/web.h"
 #include "net/keepalive.h"
+#include "net/ops_http.h"
 #include "net/tls.h"
 #include "net/lifecycle.h"
 
@@ -55,6 +56,7 @@ static void usage(FILE *f)
 		"        [--trusted-proxy ADDR[/PREFIX]]  a TLS proxy in front (repeatable): connections from\n"
 		"        [--proxy-header NAME]            it count as the client address in its header\n"
 		"                                         (x-forwarded-for, the default, or x-real-ip)\n"
+		"        [--log-format text|json]         log lines for people (text) or JSON lines\n"
 		"        [--tls-cert FILE --tls-key FILE] TLS (wss:// and https://) with this PEM certificate\n"
 		"                                         chain and unencrypted key; SIGHUP reloads both\n"
 		"  admin --db FILE SUBCOMMAND ...         server-side edits (see: kartoteka-server admin --db F help)\n"
@@ -91,12 +93,16 @@ static void usage(FILE *f)
 		"                           copy made with backup --keys-to, to read that backup\n"
 		"\n"
 		"config file (serve --config FILE): lines 'key = value', keys: db, listen, key_file,\n"
-		"log_level (error, warn, info, debug), retention_months (default 36; privacy retention),\n"
+		"log_level (error, warn, info, debug), log_format (text: lines for people, the default;\n"
+		"json: one JSON object a line; under systemd: the journal), retention_months (default 36; privacy retention),\n"
 		"ping_idle_s (30: ping a device silent this long), idle_timeout_s (120: then close it),\n"
 		"trusted_proxy (addresses or ADDR/PREFIX, comma-separated, repeatable), proxy_header,\n"
 		"tls_cert, tls_key (PEM files, as --tls-cert and --tls-key), drain_timeout_s (10: at\n"
 		"SIGTERM or SIGINT, stop accepting, answer the pushes in flight, close every device with\n"
-		"1001, and exit 0 within this many seconds).\n"
+		"1001, and exit 0 within this many seconds),\n"
+		"metrics_token (a bearer token for GET /metrics, 16-256 characters), metrics_allow\n"
+		"(addresses or ADDR/PREFIX, comma-separated, that may read /metrics without it;\n"
+		"default: loopback only; none: nobody). /healthz and /readyz need neither.\n"
 		"Command-line options win over the file.\n"
 		"SIGHUP reads the file again without dropping a connection: log_level, tls_cert and\n"
 		"tls_key (the certificate is read again in any case), and the smtp_*, mail_* and sms_*\n"
@@ -333,12 +339,16 @@ static int read_config_ex(const char *path, const char **db, const char **listen
 				prc = keepalive_config_set(k, v, &why); /* ping_idle_s, idle_timeout_s */
 			if (prc == 1 && !again) /* trusted_proxy, proxy_header */
 				prc = client_addr_config_set(k, v, &why);
+			if (prc == 1 && !again) /* metrics_token, metrics_allow */
+				prc = ops_http_config_set(k, v, &why);
 			if (prc == 1 && !again) /* tls_cert, tls_key */
 				prc = tls_config_set(k, v, &why);
 			if (prc == 1 && !again) /* drain_timeout_s */
 				prc = lifecycle_config_set(k, v, &why);
 			if (prc == 1)
 				prc = portal_config_set(portal, k, v, &why);
+			if (prc == 1) /* log_format */
+				prc = kt_log_config_set(k, v, &why);
 			if (prc == 0)
 				continue;
 			fclose(f);
@@ -450,6 +460,12 @@ static int cmd_serve(int argc, char **argv)
 	if (config && read_config_ex(config, &o.db_path, &o.listen, &o.log_level, &retention, &portal,
 				     &serve_conf.start, false, NULL, 0))
 		return 2;
+	/* --log-format text|json wins over the file's log_format */
+	const char *lf = kt_arg_value(argc, argv, "--log-format");
+	if (lf && kt_log_config_set("log_format", lf, &(const char *){NULL})) {
+		fprintf(stderr, "kartoteka-server serve: --log-format %s: log_format is text or json\n", lf);
+		return 2;
+	}
 	/* --trusted-proxy ADDR[/PREFIX] (repeatable; added to the file's) and
 	 * --proxy-header NAME (wins over the file's) */
 	for (int i = 0; i < argc - 1; i++) {

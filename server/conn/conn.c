@@ -170,7 +170,18 @@ void session_error_retry(kt_session *s, int code, const char *msg, const char *r
 	proto_error_encode(&s->srv->frame, &e);
 	if (session_queue_frame(s, fatal) && fatal)
 		s->state = KT_SS_CLOSING;
-	kt_debug("session %llu: error %s%s", (unsigned long long)s->id, name, fatal ? " (fatal)" : "");
+	kt_log_ctx saved;
+	session_log_ctx(s, &saved);
+	kt_log_code(KT_LOG_DEBUG, code, "session %llu: error %s%s", (unsigned long long)s->id, name,
+		    fatal ? " (fatal)" : "");
+	kt_log_ctx_restore(&saved);
+}
+
+void session_log_ctx(const kt_session *s, kt_log_ctx *saved)
+{
+	if (saved)
+		kt_log_ctx_save(saved);
+	kt_log_ctx_set(s->id, s->device, s->signed_in ? s->principal.id : NULL);
 }
 
 void session_durable_resume(kt_server *srv)

@@ -18,6 +18,9 @@ void session_error(kt_session *s, int code, const char *msg, const char *re, boo
 /* The same with a retry hint (retry_after_ms on the wire; 0 = none). */
 void session_error_retry(kt_session *s, int code, const char *msg, const char *re, bool fatal, int64_t retry_ms);
 void session_want_write(kt_session *s);
+/* This thread's log lines carry s's session, device and principal ids until
+ * kt_log_ctx_restore(saved) (saved: the context before; may be NULL). */
+void session_log_ctx(const kt_session *s, kt_log_ctx *saved);
 /* Start the frame writer: srv->frame gets LWS_PRE bytes of headroom. */
 void frame_begin(kt_server *srv);
 /* A session whose send waited for a failed WAL sync to be redone goes on. */

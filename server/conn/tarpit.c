@@ -8,6 +8,7 @@
  * counts towards the failures per connection, so a guessing connection makes
  * at most one attempt a second and is closed after
  * KT_MAX_AUTH_FAILS_PER_CONN of them. */
+#include "kt_metrics.h"
 #include "server.h"
 #include "conn/conn.h"
 
@@ -17,6 +18,7 @@ static void tarpit_cb(lws_sorted_usec_list_t *sul)
 	if (s->state != KT_SS_AUTH_PENDING)
 		return; /* the sign-in deadline closed it meanwhile */
 	s->state = KT_SS_AUTH;
+	kt_metric_signin(s->tarpit_code);
 	if (s->tarpit_code == KT_ETHROTTLED)
 		s->auth_fails++;
 	session_error(s, s->tarpit_code, NULL, "login", s->auth_fails >= KT_MAX_AUTH_FAILS_PER_CONN);

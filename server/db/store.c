@@ -4,6 +4,7 @@
  * change-log entry are written in one transaction; nothing in the store
  * decides who may see what (domain/policy.c does). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,121 @@
 #include "db/store_internal.h"
 #include "db/walbuf.h"
 
-static int migrate(kt_store *st, const char **errmsg)
+/* fsync the directory that holds path: the rename into it is on disk
+ * before the migration's first commit */
+static int sync_dir_of(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	int fd, rc;
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else
+		snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/* Copy the open database (or the file at src_path when src is NULL) to
+ * dst_path with SQLite's online backup API, as one rollback-journal file
+ * (no -wal or -shm next to it). Written to dst_path + ".tmp" (SQLite
+ * syncs its commit), then renamed and the directory synced: a crash leaves
+ * no half copy under the final name. */
+static int copy_db_file(sqlite3 *src, const char *src_path, const char *dst_path)
+{
+	char tmp[4096 + 32];
+	sqlite3 *own = NULL, *dst = NULL;
+	sqlite3_backup *b;
+	int fd, rc = SQLITE_ERROR;
+	snprintf(tmp, sizeof tmp, "%s.tmp", dst_path);
+	unlink(tmp);
+	/* personal data (and keys): the owner's alone, whatever the umask */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+		kt_err_log("backup before migrating: %s: %s", tmp, strerror(errno));
+		return KT_EIO; /* not ours to remove */
+	}
+	close(fd);
+	if (!src) {
+		if (sqlite_open_ro(src_path, 0, &own) != SQLITE_OK)
+			goto out;
+		sqlite3_busy_timeout(own, 5000);
+		src = own;
+	}
+	if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+		goto out;
+	if (!(b = sqlite3_backup_init(dst, "main", src, "main")))
+		goto out;
+	do
+		rc = sqlite3_backup_step(b, 1024);
+	while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+	sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE)
+		goto out;
+	rc = sqlite3_exec(dst, "PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL", NULL, NULL, NULL);
+out:
+	if (rc != SQLITE_OK && rc != SQLITE_DONE)
+		kt_err_log("backup before migrating: %s: %s", dst ? tmp : src_path,
+			   dst ? sqlite3_errmsg(dst) : sqlite3_errstr(rc));
+	sqlite3_close(own);
+	if (sqlite3_close(dst) != SQLITE_OK && rc == SQLITE_OK)
+		rc = SQLITE_ERROR;
+	if (rc == SQLITE_OK && (rename(tmp, dst_path) != 0 || sync_dir_of(dst_path) != 0)) {
+		kt_err_log("backup before migrating: %s: %s", dst_path, strerror(errno));
+		rc = SQLITE_ERROR;
+	}
+	if (rc != SQLITE_OK)
+		unlink(tmp);
+	return rc == SQLITE_OK ? KT_OK : KT_EIO;
+}
+
+/* Before the first migration of an existing database (schema have > 0):
+ * a copy of it as it is, DB.pre-vN.bak (N = have), and of its keyring
+ * (the copy's path + .keys, where --keys finds it by default) so that a
+ * failed or unwanted upgrade can be undone with restore. An earlier copy
+ * of the same version is never overwritten (it may be the only one of
+ * older data): the next free name DB.pre-vN-2.bak ... is taken. */
+static int backup_before_migrating(kt_store *st, const char *path, int have)
+{
+	char bak[4096 + 64], keys[4096 + 8], bak_keys[sizeof bak + 8];
+	int n;
+	for (n = 1; n < 100; n++) {
+		if (n == 1)
+			snprintf(bak, sizeof bak, "%s.pre-v%d.bak", path, have);
+		else
+			snprintf(bak, sizeof bak, "%s.pre-v%d-%d.bak", path, have, n);
+		if (access(bak, F_OK) != 0)
+			break;
+	}
+	if (n == 100) {
+		kt_err_log("backup before migrating: 99 copies %s.pre-v%d*.bak exist; move some away", path, have);
+		return KT_EIO;
+	}
+	if (copy_db_file(st->db, path, bak))
+		return KT_EIO;
+	keyring_keys_path(path, keys, sizeof keys);
+	snprintf(bak_keys, sizeof bak_keys, "%s.keys", bak);
+	if (access(keys, F_OK) == 0) {
+		if (copy_db_file(NULL, keys, bak_keys)) {
+			unlink(bak);
+			return KT_EIO;
+		}
+		/* the keyring copy still holds the keys of clients erased from
+		 * now on (like backup --keys-to): the operator removes it once
+		 * the upgrade is good (restore destroys them again from the ledger) */
+		kt_info("database at schema version %d, this server migrates it to %d: backup first: %s (keyring: %s); "
+			"remove both once the upgrade is good",
+			have, kt_migration_count, bak, bak_keys);
+	} else {
+		kt_info("database at schema version %d, this server migrates it to %d: backup first: %s", have,
+			kt_migration_count, bak);
+	}
+	return KT_OK;
+}
+
+static int migrate(kt_store *st, const char *path, const char **errmsg)
 {
 	sqlite3_stmt *s = st_prep_once(st, "PRAGMA user_version");
 	int have, rc = KT_OK;
@@ -33,6 +148,10 @@ static int migrate(kt_store *st, const char **errmsg)
 	if (have > kt_migration_count) {
 		*errmsg = "database was written by a newer kartoteka-server";
 		return KT_EINVALID;
+	}
+	if (have > 0 && have < kt_migration_count && backup_before_migrating(st, path, have)) {
+		*errmsg = "cannot write a backup of the database before migrating it (not migrated; see the log)";
+		return KT_EIO;
 	}
 	for (int v = have; v < kt_migration_count; v++) {
 		if ((rc = st_exec(st, "BEGIN IMMEDIATE")))
@@ -309,7 +428,7 @@ int store_open(const char *path, int flags, kt_store **out, const char **errmsg)
 		 * each time made one commit slow */
 		if ((rc = st_exec(st, "PRAGMA journal_size_limit=75497472")))
 			goto fail;
-		if ((rc = migrate(st, errmsg)))
+		if ((rc = migrate(st, path, errmsg)))
 			goto fail;
 	}
 	/* a database from before encryption at rest (never sealed) gets its

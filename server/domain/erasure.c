@@ -451,8 +451,8 @@ int erasure_erase(kt_store *st, const char *client_id, const char *by, kt_erasur
 	 * seals with it (the erasure's own audit entry names no client). A
 	 * failure here is reported; erasing again destroys it then. */
 	if ((rc = store_client_key_destroy(st, client_id))) {
-		kt_err_log("erasure of %s committed but its key could not be destroyed: %s", client_id,
-			   kt_strerror(rc));
+		kt_log_code(KT_LOG_ERR, rc, "erasure of %s committed but its key could not be destroyed: %s",
+			    client_id, kt_strerror(rc));
 		return rc;
 	}
 	if (res)

@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <curl/curl.h>
 #include <sodium.h>
+#include "kt_metrics.h"
 #include "domain/consent.h"
 #include "domain/mail.h"
 #include "domain/resolve.h"
@@ -705,6 +706,8 @@ static int mark(kt_mail_worker *w, kt_store *st, int rc_sent, const kt_mail *m, 
 		if (atomic_load(&w->stop))
 			break;
 	}
+	if (rc_sent) /* after the row says so: a scrape never sees the failure before the retry */
+		kt_metric_inc(KT_M_OUTBOX_FAILED, is_sms(m) ? KT_CHANNEL_SMS : KT_CHANNEL_EMAIL);
 	return rc;
 }
 

@@ -614,8 +614,8 @@ int messages_on_row_written(kt_store *st, const kt_table *t, const char *id, boo
 	 * a usable address, a text that cannot be made) must not cost the
 	 * salon its booking */
 	if (rc && rc != KT_EIO && rc != KT_ENOMEM && rc != KT_EBUSY) {
-		kt_info("messages: %s %s: nothing planned (%s)", t->name, created ? "created" : "updated",
-			kt_strerror(rc));
+		kt_log_code(KT_LOG_INFO, rc, "messages: %s %s: nothing planned (%s)", t->name,
+			    created ? "created" : "updated", kt_strerror(rc));
 		rc = KT_OK;
 	}
 	return rc;

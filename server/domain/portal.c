@@ -626,7 +626,7 @@ int portal_plan_confirmations(kt_store *st, const kt_portal_config *cfg)
 	store_set_actor(st, "system", NULL, NULL, 0);
 	for (int i = 0; i < n; i++) {
 		if ((rc = plan_one(st, cfg, key, ids[i]))) {
-			kt_warn("portal: confirmation link not queued: %s", kt_strerror(rc));
+			kt_log_code(KT_LOG_WARN, rc, "portal: confirmation link not queued: %s", kt_strerror(rc));
 			break;
 		}
 		done++;

@@ -194,17 +194,50 @@ static void put(buf *b, const char *s, size_t n)
 	b->p[b->len] = 0;
 }
 
+/* The longest text between two placeholders that only joins them
+ * (", ", " with ", ", godz. "). */
+#define JOINER_MAX 8
+
+static bool has_value(const kt_tpl_vars *v, int i)
+{
+	return v && v->v[i] && v->v[i][0];
+}
+
+/* Placeholders and the text between them. A short text between two
+ * placeholders on one line is a joiner: it is written only between two
+ * values that are there, so an appointment without services reads
+ * "Nina Korošec", not ", Nina Korošec" or " with Nina Korošec". */
 static void fill(buf *b, const char *tpl, const kt_tpl_vars *v)
 {
 	const char *p = tpl, *from = tpl;
+	const char *joiner = NULL;
+	size_t joiner_len = 0;
+	bool after_placeholder = false, value_before = false;
 	for (; *p; p++) {
-		size_t len;
+		size_t len, lit;
 		int i;
 		if (*p != '{' || (i = placeholder_at(p, &len)) < 0)
 			continue;
-		put(b, from, (size_t)(p - from));
-		if (v && v->v[i])
+		lit = (size_t)(p - from);
+		if (after_placeholder && lit <= JOINER_MAX && !memchr(from, '\n', lit)) {
+			/* the first joiner after a value waits for the next value */
+			if (value_before && !joiner) {
+				joiner = from;
+				joiner_len = lit;
+			}
+		} else {
+			put(b, from, lit);
+			joiner = NULL;
+			value_before = false;
+		}
+		if (has_value(v, i)) {
+			if (joiner)
+				put(b, joiner, joiner_len);
 			put(b, v->v[i], strlen(v->v[i]));
+			joiner = NULL;
+			value_before = true;
+		}
+		after_placeholder = true;
 		p += len - 1;
 		from = p + 1;
 	}

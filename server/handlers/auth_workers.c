@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sodium.h>
 #include "domain/portal.h"
+#include "kt_metrics.h"
 #include "server.h"
 #include "domain/throttle.h"
 #include "handlers/auth_workers.h"
@@ -294,6 +295,7 @@ void auth_deliver(kt_server *srv)
 			if (j->rc == KT_OK) {
 				session_signed_in(s, j->is_client, j->principal_id, j->token, j->expires_at);
 			} else {
+				kt_metric_signin(j->rc);
 				s->state = KT_SS_AUTH;
 				if (j->rc == KT_EAUTH_FAILED)
 					s->auth_fails++;
@@ -341,12 +343,18 @@ void session_signed_in(kt_session *s, bool is_client, const char *principal_id, 
 	s->rights_gen = store_rights_gen(srv->st); /* first: a change in between is read again */
 	rc = store_principal_load(srv->st, is_client, principal_id, &s->principal);
 	if (rc || !s->principal.active) {
+		kt_metric_signin(KT_EAUTH_FAILED);
 		s->state = KT_SS_AUTH;
 		session_error(s, rc ? rc : KT_EAUTH_FAILED, NULL, "login", false);
 		return;
 	}
 	s->signed_in = true;
 	s->state = KT_SS_READY;
+	kt_metric_signin(KT_OK);
+	if (s->metric_role >= 0)
+		kt_metric_add(KT_M_DEVICES, s->metric_role, -1);
+	s->metric_role = s->principal.role;
+	kt_metric_inc(KT_M_DEVICES, s->metric_role);
 	{
 		uint8_t raw[32];
 		s->has_token = kt_unhex(raw, sizeof raw, token, strlen(token));
@@ -373,6 +381,9 @@ void session_signed_in(kt_session *s, bool is_client, const char *principal_id, 
 	(void)session_queue_frame(s, false);
 	/* the frame copy holds the token now; wipe the scratch buffer */
 	sodium_memzero(srv->frame.sb.data, srv->frame.sb.size);
+	kt_log_ctx saved;
+	session_log_ctx(s, &saved);
 	kt_info("session %llu: signed in as %s %s", (unsigned long long)s->id, kt_role_name(s->principal.role),
 		s->principal.id);
+	kt_log_ctx_restore(&saved);
 }

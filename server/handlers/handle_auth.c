@@ -2,6 +2,7 @@
  * resume (session token). Wrong credentials of any kind give one error. */
 #include <string.h>
 #include <sodium.h>
+#include "kt_metrics.h"
 #include "server.h"
 #include "sync/rights.h"
 #include "handlers/auth_workers.h"
@@ -26,6 +27,7 @@ int handle_login(kt_session *s, const unsigned char *buf, size_t len)
 		return 0;
 	}
 	if (rc) {
+		kt_metric_signin(rc);
 		session_error(s, rc, NULL, "login", false);
 		return 0;
 	}
@@ -46,6 +48,8 @@ int handle_resume(kt_session *s, const unsigned char *buf, size_t len)
 		return 0;
 	}
 	rc = auth_resume(s->srv, s, m.token.s, m.token.len, &is_client, principal, &expires);
+	if (rc)
+		kt_metric_signin(rc);
 	if (rc == KT_EREVOKED) {
 		session_error(s, rc, "this session was ended (signed out, or the account deactivated)", "resume", true);
 		return 0;

@@ -75,7 +75,7 @@ static void run_forgot(kt_portal_rt *p, kt_store *st, portal_job *j)
 	j->rc = portal_issue(st, p->srv->portal_cfg, p->srv->token_key, id, KT_SETUP_RESET, NULL, NULL);
 	store_set_actor(st, "system", NULL, NULL, 0);
 	if (j->rc)
-		kt_warn("portal: reset link not queued: %s", kt_strerror(j->rc));
+		kt_log_code(KT_LOG_WARN, j->rc, "portal: reset link not queued: %s", kt_strerror(j->rc));
 	else
 		mail_kick(p->srv->mail);
 }

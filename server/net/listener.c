@@ -361,6 +361,13 @@ static int load_keys(kt_server *srv)
 	return KT_OK;
 }
 
+/* libwebsockets' own lines through our logger (component "lws"), without its newline */
+static void lws_log_emit(int level, const char *line)
+{
+	int n = (int)strcspn(line, "\n");
+	kt_log_at(level == LLL_ERR ? KT_LOG_ERR : level == LLL_WARN ? KT_LOG_WARN : KT_LOG_DEBUG, "lws", 0, "%.*s", n, line);
+}
+
 /* One connection is one descriptor, and the usual soft limit (1024) would
  * stop the server near a thousand devices: raise the soft limit of open
  * files to the hard limit before libwebsockets sizes its tables by it. */
@@ -412,14 +419,13 @@ static int listen_probe(const char *host, int port, char addr[INET_ADDRSTRLEN])
 static void listen_failed(const char *host, int port, int err)
 {
 	if (err == EADDRINUSE)
-		fprintf(stderr, "kartoteka-server: port %d on %s is already in use\n", port, host);
+		kt_err_log("port %d on %s is already in use", port, host);
 	else if (err < 0)
-		fprintf(stderr, "kartoteka-server: cannot listen on %s:%d: not an IPv4 address or a known host name\n",
-			host, port);
+		kt_err_log("cannot listen on %s:%d: not an IPv4 address or a known host name", host, port);
 	else if (err)
-		fprintf(stderr, "kartoteka-server: cannot listen on %s:%d: %s\n", host, port, strerror(err));
+		kt_err_log("cannot listen on %s:%d: %s", host, port, strerror(err));
 	else
-		fprintf(stderr, "kartoteka-server: cannot listen on %s:%d\n", host, port);
+		kt_err_log("cannot listen on %s:%d", host, port);
 }
 
 int server_run(const kt_serve_opts *o)
@@ -435,13 +441,13 @@ int server_run(const kt_serve_opts *o)
 	srv.watch_fd = -1;
 	kt_wake_init(&srv.wake, kick_loop, &srv);
 	if (parse_listen(o->listen, host, sizeof host, &port)) {
-		fprintf(stderr, "kartoteka-server: --listen wants HOST:PORT, e.g. 127.0.0.1:8080\n");
+		kt_err_log("--listen wants HOST:PORT, e.g. 127.0.0.1:8080");
 		return 2;
 	}
 	if (o->tls_cert && o->tls_key) {
 		char err[600];
 		if (tls_open(o->tls_cert, o->tls_key, &srv.tls_cert, err, sizeof err)) {
-			fprintf(stderr, "kartoteka-server: TLS: %s\n", err);
+			kt_err_log("TLS: %s", err);
 			return 1;
 		}
 		srv.tls = true;
@@ -449,13 +455,12 @@ int server_run(const kt_serve_opts *o)
 	/* a SIGHUP before the loop runs must not end the process (its default) */
 	lifecycle_early();
 	if ((rc = store_open(o->db_path, 0, &srv.st, &msg))) {
-		fprintf(stderr, "kartoteka-server: %s: %s\n", o->db_path, msg);
+		kt_err_log("%s: %s", o->db_path, msg);
 		tls_free(srv.tls_cert);
 		return 1;
 	}
 	if (load_keys(&srv)) {
-		fprintf(stderr, "kartoteka-server: %s: server keys missing (was it made by kartoteka-server init?)\n",
-			o->db_path);
+		kt_err_log("%s: server keys missing (was it made by kartoteka-server init?)", o->db_path);
 		store_close(srv.st);
 		tls_free(srv.tls_cert);
 		return 1;
@@ -472,7 +477,7 @@ int server_run(const kt_serve_opts *o)
 	}
 
 	raise_open_file_limit();
-	lws_set_log_level(o->log_level >= KT_LOG_DEBUG ? LLL_ERR | LLL_WARN | LLL_NOTICE : LLL_ERR, NULL);
+	lws_set_log_level(o->log_level >= KT_LOG_DEBUG ? LLL_ERR | LLL_WARN | LLL_NOTICE : LLL_ERR, lws_log_emit);
 	memset(&info, 0, sizeof info);
 	info.port = port;
 	info.iface = addr; /* set by listen_probe below */
@@ -555,6 +560,7 @@ int server_run(const kt_serve_opts *o)
 	watch_start(&srv);
 	lws_sul_schedule(srv.ctx, 0, &srv.poll_timer, poll_cb, 250 * LWS_US_PER_MS);
 	keepalive_start(&srv);
+	atomic_store(&srv.ready, true); /* /readyz: the database is open, the port bound, the workers run */
 	signal(SIGPIPE, SIG_IGN);
 	/* SIGTERM drains from here on, SIGHUP reloads; READY=1 to systemd */
 	if ((rc = lifecycle_ready(&srv, o, host))) {

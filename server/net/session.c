@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
+#include "kt_metrics.h"
 #include "net/client_addr.h"
 #include "net/dispatch.h"
 #include "handlers/export_worker.h"
@@ -52,6 +53,8 @@ kt_session *session_new(kt_server *srv, struct lws *wsi)
 	s->wsi = wsi;
 	s->id = ++srv->next_session_id;
 	s->state = KT_SS_HELLO;
+	s->metric_role = -1;
+	kt_metric_inc(KT_M_CONNECTIONS, 0);
 	s->last_rx_us = kt_mono_us();
 	s->ping_at_us = s->last_rx_us;
 	lws_get_peer_simple(wsi, ip, sizeof ip);
@@ -80,6 +83,9 @@ void session_free(kt_session *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	srv->nsessions--;
+	kt_metric_add(KT_M_CONNECTIONS, 0, -1);
+	if (s->metric_role >= 0)
+		kt_metric_add(KT_M_DEVICES, s->metric_role, -1);
 	while (s->ctl_head) {
 		kt_frame *f = s->ctl_head;
 		s->ctl_head = f->next;
@@ -92,7 +98,20 @@ void session_free(kt_session *s)
 	free(s);
 }
 
+static int on_message(kt_session *s, const unsigned char *buf, size_t len);
+
+/* Every line logged while a message is handled names its session, device
+ * and principal (kt_log.h) */
 int session_on_message(kt_session *s, const unsigned char *buf, size_t len)
+{
+	kt_log_ctx saved;
+	session_log_ctx(s, &saved);
+	int rc = on_message(s, buf, len);
+	kt_log_ctx_restore(&saved);
+	return rc;
+}
+
+static int on_message(kt_session *s, const unsigned char *buf, size_t len)
 {
 	size_t max_str = s->signed_in ? KT_MAX_STR : KT_MAX_STR_PREAUTH;
 	const kt_dispatch *d;

@@ -20,7 +20,9 @@
 #include <unistd.h>
 #include "domain/feedback.h"
 #include "handlers/handlers.h"
+#include "kt_metrics.h"
 #include "net/client_addr.h"
+#include "net/ops_http.h"
 #include "net/web.h"
 #include "net/web_assets.h"
 
@@ -296,6 +298,7 @@ static int answer_status(kt_server *srv, struct lws *wsi, unsigned int code, con
 {
 	unsigned char buf[LWS_PRE + 2048], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
 	size_t n = strlen(text);
+	kt_metric_inc(KT_M_HTTP_REQUESTS, kt_metric_http_slot(code));
 	if (lws_add_http_common_headers(wsi, code, "text/plain; charset=utf-8", n, &p, end) ||
 	    security_headers(srv, wsi, &p, end) ||
 	    (code == HTTP_STATUS_METHOD_NOT_ALLOWED && add_header(wsi, "allow:", "GET, HEAD", &p, end)) ||
@@ -346,6 +349,7 @@ static int answer_reviews(kt_server *srv, struct lws *wsi, kt_web_out *out, cons
 	if (rc)
 		return answer_status(srv, wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "try again\n");
 	size_t len = strlen(json);
+	kt_metric_inc(KT_M_HTTP_REQUESTS, kt_metric_http_slot(HTTP_STATUS_OK));
 	unsigned char buf[LWS_PRE + 2048], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
 	if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "application/json; charset=utf-8", len, &p, end) ||
 	    security_headers(srv, wsi, &p, end) || add_header(wsi, "access-control-allow-origin:", "*", &p, end) ||
@@ -478,6 +482,8 @@ int web_http(kt_server *srv, struct lws *wsi, kt_web_out *out, const char *path)
 		return answer_status(srv, wsi, HTTP_STATUS_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
 	if (!path || !path_ok(path))
 		return answer_status(srv, wsi, HTTP_STATUS_NOT_FOUND, "not found\n");
+	if (ops_http_path(path)) /* health and metrics (net/ops_http.c) */
+		return ops_http(srv, wsi, out, path, head, security_headers);
 	if (!strncmp(path, "/api/reviews/", 13))
 		return answer_reviews(srv, wsi, out, path + 13, head);
 
@@ -513,6 +519,7 @@ int web_http(kt_server *srv, struct lws *wsi, kt_web_out *out, const char *path)
 	char inm[128];
 	bool fresh = lws_hdr_copy(wsi, inm, sizeof inm, WSI_TOKEN_HTTP_IF_NONE_MATCH) > 0 && strstr(inm, etag);
 	unsigned char buf[LWS_PRE + 2048], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+	kt_metric_inc(KT_M_HTTP_REQUESTS, kt_metric_http_slot(fresh ? HTTP_STATUS_NOT_MODIFIED : HTTP_STATUS_OK));
 	if (lws_add_http_common_headers(wsi, fresh ? HTTP_STATUS_NOT_MODIFIED : HTTP_STATUS_OK, type,
 					len, &p, end) || /* a 304 names the length it would have sent */
 	    security_headers(srv, wsi, &p, end) || add_header(wsi, "etag:", etag, &p, end) ||

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
+#include <time.h>
+#include "kt_metrics.h"
 #include "sync/egress.h"
 #include "server.h"
 #include "sync/cursor.h"
@@ -130,6 +132,23 @@ out:
 
 /* ---- snapshot ---- */
 
+/* The connected-devices gauge follows a role that changed while connected. */
+static void metric_role_follow(kt_session *s)
+{
+	if (s->metric_role >= 0 && s->metric_role != s->principal.role) {
+		kt_metric_add(KT_M_DEVICES, s->metric_role, -1);
+		s->metric_role = s->principal.role;
+		kt_metric_inc(KT_M_DEVICES, s->metric_role);
+	}
+}
+
+static int64_t wall_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts); /* the change log's `at` is wall-clock ms */
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 void sync_start_snapshot(kt_session *s)
 {
 	kt_server *srv = s->srv;
@@ -145,8 +164,10 @@ void sync_start_snapshot(kt_session *s)
 	if (store_principal_load(srv->st, s->principal.is_client, s->principal.id, &np) == KT_OK) {
 		kt_principal_free(&s->principal);
 		s->principal = np;
+		metric_role_follow(s);
 	}
 	fanout_index(s);
+	s->live_since_ms = kt_now_ms(); /* changes committed before are catch-up, not latency */
 	s->state = KT_SS_SNAPSHOT;
 	s->snap_table = 0;
 	s->snap_after[0] = 0;
@@ -164,6 +185,7 @@ void sync_start_stream(kt_session *s, int64_t from_seq)
 {
 	diff_clear(s);
 	fanout_index(s);
+	s->live_since_ms = kt_now_ms(); /* changes committed before are catch-up, not latency */
 	s->state = KT_SS_STREAM;
 	s->sent_seq = from_seq;
 	s->dirty = true;
@@ -219,6 +241,7 @@ static int snapshot_next(kt_session *s, bool *have)
 		s->snap_after[0] = 0;
 	}
 	if (c.n) {
+		kt_metric_add(KT_M_SNAPSHOT_ROWS, 0, c.n);
 		frame_begin(srv);
 		proto_page_encode(&srv->frame, c.n, srv->body.sb.data, srv->body.sb.size);
 		*have = true;
@@ -459,6 +482,7 @@ static int entry_op(kt_session *s, const kt_log_entry *e, bool *added)
 			s->resnap = cursor_rights(p) != cursor_rights(&np);
 			kt_principal_free(p);
 			*p = np;
+			metric_role_follow(s);
 			fanout_index(s);
 			if (s->resnap)
 				return KT_OK;
@@ -506,6 +530,7 @@ static int stream_next(kt_session *s, bool *have)
 	uint32_t nops = 0;
 	int n, rc = KT_OK;
 	bool owned;
+	int64_t now_us = 0; /* read once, at the first live change */
 
 	kt_mpw_reset(&srv->body);
 	while (nops < KT_BATCH_OPS && srv->body.sb.size < KT_OUT_SOFT_BYTES && s->sent_seq < srv->head_seq) {
@@ -522,6 +547,11 @@ static int stream_next(kt_session *s, bool *have)
 			if ((rc = entry_op(s, &es[i], &added)) || s->resnap || s->diff_phase)
 				break; /* (a rights diff: this entry is read again after it) */
 			nops += added;
+			if (added && es[i].at >= s->live_since_ms) { /* commit-to-device latency */
+				if (!now_us)
+					now_us = wall_us();
+				kt_hist_observe(&kt_hists[KT_H_COMMIT_TO_DEVICE], now_us - es[i].at * 1000);
+			}
 			s->sent_seq = es[i].seq;
 			if (es[i].deleted && es[i].t->route == KT_ROUTE_CLIENT_LOCS)
 				s->send_synced = true; /* an erasure: a cursor past it is its purge receipt */
@@ -539,6 +569,7 @@ static int stream_next(kt_session *s, bool *have)
 	diff_settle(s);
 	if (nops) {
 		uint8_t cur[KT_CURSOR_LEN];
+		kt_metric_add(KT_M_CHANGES_SENT, 0, nops);
 		cursor_make(srv, s, s->sent_seq, cur);
 		frame_begin(srv);
 		proto_changes_encode(&srv->frame, nops, srv->body.sb.data, srv->body.sb.size, cur, sizeof cur);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "kt_metrics.h"
 #include "db/audit.h"
 #include "sync/egress.h"
 #include "db/keyring.h"
@@ -15,6 +16,7 @@ void push_applied(push_ctx *c, const kt_mut *m, int64_t v, bool with_conflicts)
 {
 	proto_push_applied_encode(c->body, m->mid, v, with_conflicts);
 	c->n++;
+	kt_metric_inc(KT_M_MUT_APPLIED, 0);
 }
 
 /* Remember the answer just packed (from body offset start) for replays.
@@ -116,11 +118,12 @@ int push_reject(push_ctx *c, const kt_mut *m, size_t start, int code, const char
 	snprintf(tbl, sizeof tbl, "%.*s", (int)m->tbl.len, m->tbl.s);
 	snprintf(id, sizeof id, "%.*s", (int)m->id.len, m->id.s);
 	if (!msg || !*msg) {
-		kt_warn("push: %s of %s %s refused without a reason", kt_err_name(code), tbl, id);
+		kt_log_code(KT_LOG_WARN, code, "push: %s of %s %s refused without a reason", kt_err_name(code), tbl, id);
 		msg = "refused by a server check that gave no reason (a server bug; please report it)";
 	}
 	proto_push_rejected_encode(c->body, m->mid, kt_err_name(code), msg, cur != NULL);
 	c->n++;
+	kt_metric_inc(KT_M_MUT_REJECTED, code);
 	if (cur)
 		egress_fields(c->body, c->p, cur, mf->col, mf->n, NULL);
 	/* rejected attempts are part of the record too (who tried what, about whom) */
@@ -217,6 +220,7 @@ int push_replay(push_ctx *c, const kt_mut *m, bool *answered)
 		bool shown = false;
 		proto_push_duplicate_encode(c->body, m->mid);
 		c->n++;
+		kt_metric_inc(KT_M_MUT_DUPLICATE, 0);
 		snprintf(rid, sizeof rid, "%s:%lld", c->device, (long long)m->mid);
 		if (!keyring_is_sealed(b, n))
 			shown = replay_answer(c, m, b, n);

@@ -43,6 +43,7 @@
 #include "db/walbuf.h"
 #include "write/writer.h"
 #include "conn/conn.h"
+#include "kt_metrics.h"
 
 #define CHUNK 32          /* mutations per push per round */
 /* Work per transaction before it commits. Only big pushes wait for this
@@ -405,8 +406,8 @@ static void one_transaction(kt_writer *w, kt_store *st, ack *acks, int nacks)
 	w->txs++;
 	w->muts += n0;
 	if (rc) {
-		kt_warn("writer: transaction failed (%s); %llu mutations not saved", kt_err_name(rc),
-			(unsigned long long)n0);
+		kt_log_code(KT_LOG_WARN, rc, "writer: transaction failed (%s); %llu mutations not saved",
+			    kt_err_name(rc), (unsigned long long)n0);
 		/* every unfinished push fails, not only those in this transaction:
 		 * a later push of the same device must not overtake a failed one */
 		for (kt_push_job *j = w->active; j; j = j->next)
@@ -485,6 +486,8 @@ static void *writer_main(void *arg)
 		kt_warn("writer: cannot open the WAL for the sync thread; every commit syncs before the next");
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
+		if (st) /* /healthz: the writer goes round (at least every second, below) */
+			atomic_store_explicit(&kt_writer_beat_us, kt_mono_us(), memory_order_relaxed);
 		/* acks alone, a failed sync's redo and its retries wait a while */
 		while (!w->stop && !kt_workq_count(w->q) && !w->active &&
 		       !((w->nacks || w->resync) && kt_mono_us() - last_pass >= ACK_FLUSH_MS * 1000) &&
@@ -493,6 +496,8 @@ static void *writer_main(void *arg)
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_sec += 1;
 			pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+			if (st)
+				atomic_store_explicit(&kt_writer_beat_us, kt_mono_us(), memory_order_relaxed);
 		}
 		if (w->stop && !w->active && !kt_workq_count(w->q) && !w->nacks)
 			break;
@@ -552,6 +557,7 @@ static void *writer_main(void *arg)
 		}
 	}
 	pthread_mutex_unlock(&w->mu);
+	atomic_store(&kt_writer_beat_us, 0); /* not running any more */
 	if (st) /* the last commit's sync (and a resync if it failed), before the file goes */
 		(void)settle_sync(w, st, true);
 	uint64_t frames = st ? store_wal_written(st) : 0;
@@ -686,6 +692,7 @@ static void *checkpoint_main(void *arg)
 			cut_us += took;
 			cut_max_us = took > cut_max_us ? took : cut_max_us;
 			n++;
+			kt_metric_inc(KT_M_CHECKPOINTS, 0);
 			last_frames = last_copied = -1;
 			pthread_mutex_lock(&w->mu);
 			w->ckpt_busy = false;
@@ -698,6 +705,7 @@ static void *checkpoint_main(void *arg)
 			kt_warn("checkpointer: checkpoint failed; trying again");
 		else if (frames != last_frames || copied != last_copied) {
 			n++; /* not an idle second's look at a WAL already copied */
+			kt_metric_inc(KT_M_CHECKPOINTS, 0);
 			last_frames = frames;
 			last_copied = copied;
 		}
@@ -834,6 +842,7 @@ void writer_submit(kt_session *s, kt_push_job *j)
 {
 	kt_writer *w = s->srv->writer;
 	j->t_submit = kt_mono_us();
+	kt_metric_inc(KT_M_WRITER_QUEUE, 0);
 	if (kt_workq_submit(w->q, &j->link) != KT_OK) { /* no bound: cannot happen; answered as busy */
 		j->rc = KT_EBUSY;
 		j->link.next = NULL;
@@ -889,6 +898,7 @@ void writer_deliver(kt_server *srv)
 		kt_push_job *j = link_job(list);
 		kt_session *s = session_find(srv, j->session_id);
 		list = list->next;
+		kt_metric_add(KT_M_WRITER_QUEUE, 0, -1);
 		applied |= j->rc == KT_OK || j->rc == KT_EREVOKED; /* (earlier pieces of it may have committed) */
 		if (j->nmuts == 1 && !j->rc && j->t_start && j->t_done) {
 			int k = w->nstage++ % STAGE_SAMPLES;

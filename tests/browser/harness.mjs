@@ -5,9 +5,9 @@
 // show, privacy pending: client fields are sealed at rest, so not raw SQL),
 // and Debian's chromium driven by playwright-core with a fresh profile per test.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync, existsSync, rmSync, copyFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync, existsSync, rmSync, copyFileSync, statSync, renameSync, chmodSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
+import { join, dirname, resolve, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -81,6 +81,33 @@ function decodeBody(raw) {
   return { head, body, to: to ? to[1].trim() : '', subject: subject ? subject[1].trim() : '' };
 }
 
+/** A copy of the demo salon (`init --demo --seed 1`) at db; returns the
+ * sign-ins it printed (TSV). The template is made once per server binary and
+ * day and shared with the Python tests (kt_harness.demo_template): each
+ * `init --demo` hashes some thirty passwords with Argon2id. */
+function demoCopy(db) {
+  const st = statSync(SERVER, { bigint: true });
+  const day = new Date().toISOString().slice(0, 10).replaceAll('-', '');
+  const cache = join(dirname(dirname(SERVER)), 'test-cache');
+  const final = join(cache, `demo-1-1-${day}-${st.mtimeNs}-${st.size}`);
+  if (!existsSync(join(final, 'accounts.tsv'))) {
+    mkdirSync(cache, { recursive: true });
+    const tdir = mkdtempSync(join(cache, 'making-'));
+    const path = join(tdir, 'demo.db');
+    const tsv = server('init', '--db', path, '--demo', '--seed', '1');
+    // quiet: everything in the main files, nothing in a WAL to copy
+    for (const f of [path, path + '.keys'])
+      execFileSync('sqlite3', [f, 'PRAGMA wal_checkpoint(TRUNCATE);'], { stdio: 'ignore' });
+    writeFileSync(join(tdir, 'accounts.tsv'), tsv);
+    try { renameSync(tdir, final); } catch { rmSync(tdir, { recursive: true, force: true }); }
+  }
+  for (const ext of ['', '.keys', '.key']) {
+    copyFileSync(join(final, 'demo.db') + ext, db + ext);
+    chmodSync(db + ext, 0o600);
+  }
+  return readFileSync(join(final, 'accounts.tsv'), 'utf8');
+}
+
 /** A salon in a temporary folder: the demo database, Eva and Marko with
  * their appointments, a serve config with a mail spool. */
 export class Salon {
@@ -91,7 +118,7 @@ export class Salon {
     this.conf = join(this.tmp, 'serve.conf');
     const conf = { spool_dir: this.spool, ...extraConf };
     writeFileSync(this.conf, Object.entries(conf).map(([k, v]) => `${k} = ${v}\n`).join(''));
-    const tsv = server('init', '--db', this.db, '--demo', '--seed', '1').trim().split('\n');
+    const tsv = demoCopy(this.db).trim().split('\n');
     const head = tsv[0].split('\t');
     this.accounts = tsv.slice(1).map((l) => Object.fromEntries(l.split('\t').map((v, i) => [head[i], v])));
     this.ids = {};
@@ -175,6 +202,7 @@ export function linkOf(mail) {
 /** kartoteka-server serve with the salon's config; the app's files from the
  * binary, or from KT_WEB_ROOT (development). */
 export class Server {
+  static logs = 0;
   static async start(salon, { extra = [], port = 0 } = {}) {
     const s = new Server();
     s.salon = salon;
@@ -183,6 +211,13 @@ export class Server {
     s.proc = spawn(SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     s.errlog = [];
     createInterface({ input: s.proc.stderr }).on('line', (l) => s.errlog.push(l));
+    // the suite's log capture (ctest sets KT_TEST_LOG_DIR): tests/check_logs.py
+    // greps every server's stderr for personal data after the run
+    if (process.env.KT_TEST_LOG_DIR) {
+      mkdirSync(process.env.KT_TEST_LOG_DIR, { recursive: true });
+      const name = `${basename(process.argv[1] || 'browser', '.mjs')}-${process.pid}-${++Server.logs}.log`;
+      s.proc.stderr.pipe(createWriteStream(join(process.env.KT_TEST_LOG_DIR, name)));
+    }
     const exited = new Promise((r) => s.proc.once('exit', (code, sig) => r({ code, sig })));
     s.exited = exited;
     const first = await Promise.race([

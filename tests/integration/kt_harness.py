@@ -4,6 +4,8 @@ raw protocol peer for hostile input. Run with Debian's /usr/bin/python3
 (python3-websockets, python3-msgpack)."""
 import argparse
 import asyncio
+import io
+import itertools
 import os
 import queue
 import re
@@ -26,6 +28,81 @@ import websockets
 SERVER = None
 CLIENT = None
 _template = {}
+
+
+# The suite's log capture: with KT_TEST_LOG_DIR set (ctest sets it for every
+# test, tests/CMakeLists.txt), the stderr of every `kartoteka-server serve`
+# started through subprocess (our Server, or a test's own Popen/run) is also
+# written to a file there; after the run tests/check_logs.py greps them all for
+# the demo data's names, e-mail addresses and passwords. The caller still
+# gets stderr as it asked for it (a pipe, inherited, or a file).
+_LOG_DIR = os.environ.get("KT_TEST_LOG_DIR")
+_log_seq = itertools.count(1)
+_RealPopen = subprocess.Popen
+
+
+def _log_file():
+    os.makedirs(_LOG_DIR, exist_ok=True)
+    name = "%s-%d-%d.log" % (os.path.splitext(os.path.basename(sys.argv[0]))[0], os.getpid(), next(_log_seq))
+    return open(os.path.join(_LOG_DIR, name), "ab", buffering=0)
+
+
+def _is_serve(args):
+    if isinstance(args, (str, bytes)) or len(args) < 2:
+        return False
+    return os.path.basename(str(args[0])).startswith("kartoteka-server") and str(args[1]) == "serve"
+
+
+class _TeePopen(_RealPopen):
+    def __init__(self, args, *a, **kw):
+        want = kw.get("stderr")
+        if not _LOG_DIR or a or not _is_serve(args) or want == subprocess.STDOUT:
+            super().__init__(args, *a, **kw)
+            return
+        kw["stderr"] = subprocess.PIPE
+        super().__init__(args, **kw)
+        real = self.stderr
+        log = _log_file()
+        if want == subprocess.PIPE:
+            r, out = os.pipe()
+            if isinstance(real, io.TextIOWrapper):
+                self.stderr = open(r, "r", encoding=real.encoding, errors=real.errors)
+            else:
+                self.stderr = open(r, "rb")
+        elif want is None:
+            out, self.stderr = os.dup(2), None
+        elif want == subprocess.DEVNULL:
+            out, self.stderr = None, None
+        else:
+            out = os.dup(want if isinstance(want, int) else want.fileno())
+            self.stderr = None
+        threading.Thread(target=_tee, args=(real, log, out), daemon=True).start()
+
+
+def _tee(real, log, out):
+    fd = real.fileno()
+    try:
+        while True:
+            b = os.read(fd, 65536)
+            if not b:
+                break
+            log.write(b)
+            if out is not None:
+                try:
+                    while b:
+                        b = b[os.write(out, b):]
+                except OSError:
+                    os.close(out)
+                    out = None
+    finally:
+        log.close()
+        real.close()
+        if out is not None:
+            os.close(out)
+
+
+if _LOG_DIR:
+    subprocess.Popen = _TeePopen
 
 
 def parse_args():
@@ -64,24 +141,50 @@ def demo_db(tmpdir, seed=1, organisations=1):
     first organisation's accounts come first."""
     key = (seed, organisations)
     if key not in _template:
-        tdir = tempfile.mkdtemp(prefix="kt-template-")
-        path = os.path.join(tdir, "demo.db")
-        cmd = [SERVER, "init", "--db", path, "--demo", "--seed", str(seed)]
-        if organisations != 1:
-            cmd += ["--organisations", str(organisations)]
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        lines = out.stdout.strip().split("\n")
+        path, tsv = demo_template(seed, organisations)
+        lines = tsv.strip().split("\n")
         head = lines[0].split("\t")
         accounts = [dict(zip(head, l.split("\t"))) for l in lines[1:]]
-        for f in (path, path + ".keys"):
-            con = sqlite3.connect(f)
-            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            con.close()
         _template[key] = (path, accounts)
     src, accounts = _template[key]
     dst = os.path.join(tmpdir, "kartoteka.db")
     copy_db(src, dst)
     return dst, accounts
+
+
+def demo_template(seed, organisations=1):
+    """The path of a quiet demo database made by `init --demo` and the sign-ins
+    it printed (TSV), shared by every test of the run: each `init --demo`
+    hashes some thirty passwords with Argon2id (two seconds), and the suite
+    would make one per test process. Kept in the build folder under the
+    server binary's size and time and today's date (the demo's appointments
+    are placed around today); made in a folder of its own and renamed into
+    place, so tests running at once never see half a template."""
+    st = os.stat(SERVER)
+    cache = os.path.join(os.path.dirname(os.path.dirname(SERVER)), "test-cache")
+    name = "demo-%d-%d-%s-%d-%d" % (seed, organisations, time.strftime("%Y%m%d", time.gmtime()),
+                                    st.st_mtime_ns, st.st_size)
+    final = os.path.join(cache, name)
+    if not os.path.exists(os.path.join(final, "accounts.tsv")):
+        os.makedirs(cache, exist_ok=True)
+        tdir = tempfile.mkdtemp(prefix="making-", dir=cache)
+        path = os.path.join(tdir, "demo.db")
+        cmd = [SERVER, "init", "--db", path, "--demo", "--seed", str(seed)]
+        if organisations != 1:
+            cmd += ["--organisations", str(organisations)]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        for f in (path, path + ".keys"):
+            con = sqlite3.connect(f)
+            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            con.close()
+        with open(os.path.join(tdir, "accounts.tsv"), "w") as f:
+            f.write(out.stdout)
+        try:
+            os.rename(tdir, final)
+        except OSError:  # another test made it meanwhile
+            shutil.rmtree(tdir, ignore_errors=True)
+    with open(os.path.join(final, "accounts.tsv")) as f:
+        return os.path.join(final, "demo.db"), f.read()
 
 
 def copy_db(src, dst):

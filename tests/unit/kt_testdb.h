@@ -4,6 +4,7 @@
 #ifndef KT_TESTDB_H
 #define KT_TESTDB_H
 
+#include <glob.h>
 #include <stdio.h>
 #include <unistd.h>
 #include "db/store.h"
@@ -16,6 +17,14 @@ static inline void kt_testdb_remove(const char *path)
 		snprintf(p, sizeof p, "%s%s", path, ext[i]);
 		unlink(p);
 	}
+	/* the copies a migration makes first (store.c: DB.pre-vN.bak, its .keys) */
+	char pat[sizeof p + 16];
+	glob_t g = {0};
+	snprintf(pat, sizeof pat, "%.255s.pre-v*", path);
+	if (glob(pat, 0, NULL, &g) == 0)
+		for (size_t i = 0; i < g.gl_pathc; i++)
+			unlink(g.gl_pathv[i]);
+	globfree(&g);
 }
 
 /* path gets /tmp/kt-test-NAME-PID.db; returns store_open's code. */

@@ -182,6 +182,47 @@ static void test_rendering(void **state)
 	assert_int_equal(templates_render("{branch}, {address}\nnext", &v, 0, false, false, &r), KT_OK);
 	assert_string_equal(r, "Lepota Center\nnext");
 	free(r);
+	/* an empty value takes the text that joins it to its neighbour along */
+	v.v[KT_TV_ADDRESS] = "Čopova 14";
+	v.v[KT_TV_SERVICES] = NULL;
+	assert_int_equal(templates_render("{services} with {specialist}\n", &v, 0, false, false, &r), KT_OK);
+	assert_string_equal(r, "Nina Korošec\n");
+	free(r);
+	v.v[KT_TV_SERVICES] = "Striženje";
+	v.v[KT_TV_SPECIALIST] = "";
+	assert_int_equal(templates_render("{services} bei {specialist}\n", &v, 2, false, false, &r), KT_OK);
+	assert_string_equal(r, "Striženje\n");
+	free(r);
+	/* of three joined values the middle one missing: one joiner stays */
+	v.v[KT_TV_BRANCH] = NULL;
+	assert_int_equal(templates_render("{salon}, {branch}, {address}.", &v, 0, false, false, &r), KT_OK);
+	assert_string_equal(r, "Studio Lepota, Čopova 14.");
+	free(r);
+	/* longer text between placeholders is the owner's words: kept */
+	assert_int_equal(templates_render("{salon} thanks you for visiting {branch}!", &v, 0, false, false, &r),
+			 KT_OK);
+	assert_string_equal(r, "Studio Lepota thanks you for visiting !");
+	free(r);
+	v = sample();
+	/* every built-in appointment text without services or specialist:
+	 * no line starts with a joiner */
+	v.v[KT_TV_SERVICES] = NULL;
+	for (int k = KT_MSG_CONFIRMATION; k <= KT_MSG_REMINDER2; k++)
+		for (int l = 0; l < KT_MSG_LANG_COUNT; l++)
+			for (int sms = 0; sms < 2; sms++) {
+				const char *s, *bd;
+				templates_builtin(k, l, sms, &s, &bd);
+				assert_int_equal(templates_render(bd, &v, l, sms, false, &r), KT_OK);
+				if (strstr(r, "\n, ") || strstr(r, " , ") || strstr(r, "  ") ||
+				    strstr(r, "\n with ") || strstr(r, "\n bei ") || strstr(r, ": , ") || r[0] == ',')
+					fail_msg("%s %s %s: a dangling joiner: %s", templates_kind_name(k),
+						 templates_lang_code(l), sms ? "sms" : "email", r);
+				if (!sms && strstr(bd, "{specialist}") && !strstr(r, "Nina Korošec"))
+					fail_msg("%s %s: the specialist is missing: %s", templates_kind_name(k),
+						 templates_lang_code(l), r);
+				free(r);
+			}
+	v = sample();
 	/* marketing without the owner's unsubscribe placeholder gets the language's line */
 	assert_int_equal(templates_render("Neuigkeiten!", &v, templates_lang("de"), true, true, &r), KT_OK);
 	assert_string_equal(r, "Neuigkeiten! Abmelden: https://s.example/l/UNSUB");

@@ -30,7 +30,7 @@ addTexts({
     q_code_service_not_by_specialist: 'The specialist does not do this service', q_code_service_not_at_location: 'The branch does not offer this service',
     q_code_buffer_overlap: "Runs into the preparation time of another booking", q_code_other: 'The server could not take it',
     q_t_appointment: 'Appointment', q_t_client: 'Client card', q_t_visit: 'Visit record', q_t_consent: 'Consent', q_t_staff: 'Staff member',
-    q_t_service: 'Service', q_t_location: 'Branch', q_t_other: 'Record',
+    q_t_service: 'Service', q_t_location: 'Branch', q_t_review: 'Review', q_t_other: 'Record',
     q_f_name: 'Name', q_f_phone: 'Phone', q_f_email: 'E-mail', q_f_start_at: 'Time', q_f_duration_min: 'Minutes', q_f_specialist_id: 'Specialist',
     q_f_client_id: 'Client', q_f_location_id: 'Branch', q_f_services: 'Services', q_f_status: 'Status', q_f_note: 'Note', q_f_address: 'Address',
     q_f_birthday: 'Birthday', q_f_preferences: 'Preferences', q_f_internal_note: 'Internal note', q_f_display_name: 'Name',
@@ -54,7 +54,7 @@ addTexts({
     q_code_service_not_by_specialist: 'Strokovnjak ne opravlja te storitve', q_code_service_not_at_location: 'Poslovalnica ne ponuja te storitve',
     q_code_buffer_overlap: 'Sega v čas priprave drugega termina', q_code_other: 'Strežnik tega ni mogel sprejeti',
     q_t_appointment: 'Termin', q_t_client: 'Kartica stranke', q_t_visit: 'Zapis obiska', q_t_consent: 'Soglasje', q_t_staff: 'Zaposleni',
-    q_t_service: 'Storitev', q_t_location: 'Poslovalnica', q_t_other: 'Zapis',
+    q_t_service: 'Storitev', q_t_location: 'Poslovalnica', q_t_review: 'Ocena', q_t_other: 'Zapis',
     q_f_name: 'Ime', q_f_phone: 'Telefon', q_f_email: 'E-pošta', q_f_start_at: 'Čas', q_f_duration_min: 'Minute', q_f_specialist_id: 'Strokovnjak',
     q_f_client_id: 'Stranka', q_f_location_id: 'Poslovalnica', q_f_services: 'Storitve', q_f_status: 'Stanje', q_f_note: 'Opomba', q_f_address: 'Naslov',
     q_f_birthday: 'Rojstni dan', q_f_preferences: 'Želje', q_f_internal_note: 'Interna opomba', q_f_display_name: 'Ime',
@@ -78,7 +78,7 @@ addTexts({
     q_code_service_not_by_specialist: 'Die Fachkraft bietet diese Leistung nicht an', q_code_service_not_at_location: 'Die Filiale bietet diese Leistung nicht an',
     q_code_buffer_overlap: 'Reicht in die Vorbereitungszeit einer anderen Buchung', q_code_other: 'Der Server konnte es nicht annehmen',
     q_t_appointment: 'Termin', q_t_client: 'Kundenkarte', q_t_visit: 'Besuchseintrag', q_t_consent: 'Einwilligung', q_t_staff: 'Mitarbeiter/in',
-    q_t_service: 'Leistung', q_t_location: 'Filiale', q_t_other: 'Eintrag',
+    q_t_service: 'Leistung', q_t_location: 'Filiale', q_t_review: 'Bewertung', q_t_other: 'Eintrag',
     q_f_name: 'Name', q_f_phone: 'Telefon', q_f_email: 'E-Mail', q_f_start_at: 'Zeit', q_f_duration_min: 'Minuten', q_f_specialist_id: 'Fachkraft',
     q_f_client_id: 'Kundin/Kunde', q_f_location_id: 'Filiale', q_f_services: 'Leistungen', q_f_status: 'Status', q_f_note: 'Notiz', q_f_address: 'Adresse',
     q_f_birthday: 'Geburtstag', q_f_preferences: 'Wünsche', q_f_internal_note: 'Interne Notiz', q_f_display_name: 'Name',
@@ -102,7 +102,7 @@ addTexts({
     q_code_service_not_by_specialist: 'Specjalista nie wykonuje tej usługi', q_code_service_not_at_location: 'Oddział nie oferuje tej usługi',
     q_code_buffer_overlap: 'Nachodzi na czas przygotowania innej rezerwacji', q_code_other: 'Serwer nie mógł tego przyjąć',
     q_t_appointment: 'Wizyta', q_t_client: 'Karta klienta', q_t_visit: 'Zapis wizyty', q_t_consent: 'Zgoda', q_t_staff: 'Pracownik',
-    q_t_service: 'Usługa', q_t_location: 'Oddział', q_t_other: 'Wpis',
+    q_t_service: 'Usługa', q_t_location: 'Oddział', q_t_review: 'Opinia', q_t_other: 'Wpis',
     q_f_name: 'Imię i nazwisko', q_f_phone: 'Telefon', q_f_email: 'E-mail', q_f_start_at: 'Godzina', q_f_duration_min: 'Minuty', q_f_specialist_id: 'Specjalista',
     q_f_client_id: 'Klient', q_f_location_id: 'Oddział', q_f_services: 'Usługi', q_f_status: 'Status', q_f_note: 'Notatka', q_f_address: 'Adres',
     q_f_birthday: 'Urodziny', q_f_preferences: 'Preferencje', q_f_internal_note: 'Notatka wewnętrzna', q_f_display_name: 'Imię i nazwisko',
@@ -126,7 +126,7 @@ addTexts({
     q_code_service_not_by_specialist: 'Asiantuntija ei tee tätä palvelua', q_code_service_not_at_location: 'Toimipiste ei tarjoa tätä palvelua',
     q_code_buffer_overlap: 'Osuu toisen varauksen valmisteluaikaan', q_code_other: 'Palvelin ei voinut ottaa sitä vastaan',
     q_t_appointment: 'Varaus', q_t_client: 'Asiakaskortti', q_t_visit: 'Käyntimerkintä', q_t_consent: 'Suostumus', q_t_staff: 'Työntekijä',
-    q_t_service: 'Palvelu', q_t_location: 'Toimipiste', q_t_other: 'Tietue',
+    q_t_service: 'Palvelu', q_t_location: 'Toimipiste', q_t_review: 'Arvio', q_t_other: 'Tietue',
     q_f_name: 'Nimi', q_f_phone: 'Puhelin', q_f_email: 'Sähköposti', q_f_start_at: 'Aika', q_f_duration_min: 'Minuutit', q_f_specialist_id: 'Asiantuntija',
     q_f_client_id: 'Asiakas', q_f_location_id: 'Toimipiste', q_f_services: 'Palvelut', q_f_status: 'Tila', q_f_note: 'Huomautus', q_f_address: 'Osoite',
     q_f_birthday: 'Syntymäpäivä', q_f_preferences: 'Toiveet', q_f_internal_note: 'Sisäinen huomautus', q_f_display_name: 'Nimi',
@@ -135,7 +135,7 @@ addTexts({
 
 const CODES = ['conflict', 'invalid', 'forbidden', 'not_found', 'append_only', 'rate_limited', 'outside_opening_hours',
   'location_closed', 'outside_working_hours', 'staff_time_off', 'service_not_by_specialist', 'service_not_at_location', 'buffer_overlap'];
-const TABLES = ['appointment', 'client', 'visit', 'consent', 'staff', 'service', 'location'];
+const TABLES = ['appointment', 'client', 'visit', 'consent', 'staff', 'service', 'location', 'review'];
 const FIELDS = ['name', 'phone', 'email', 'start_at', 'duration_min', 'specialist_id', 'client_id', 'location_id', 'services',
   'status', 'note', 'address', 'birthday', 'preferences', 'internal_note', 'display_name'];
 
@@ -178,6 +178,7 @@ export function rowLabel(desk, tbl, id, f0) {
   }
   if (tb === 'staff') return f.display_name || tableText(tb);
   if (tb === 'visit') return [desk.by.client?.get(f.client_id)?.f.name, f.visit_date].filter(Boolean).join(', ') || tableText(tb);
+  if (tb === 'review') return [desk.by.client?.get(f.client_id)?.f.name, f.stars && '★'.repeat(f.stars)].filter(Boolean).join(', ') || tableText(tb);
   return f.name || f.display_name || tableText(tb);
 }
 
