@@ -62,7 +62,8 @@ static uint64_t mono_usec(void)
 }
 
 /* Both async-signal-safe: an atomic or, and lws_cancel_service's write to
- * its pipe. Before lifecycle_ready g_srv is NULL and the signal is dropped. */
+ * its pipe. Before lifecycle_ready g_srv is NULL: a SIGTERM is not caught
+ * yet, a SIGHUP is remembered. */
 static void on_term(int sig)
 {
 	kt_server *srv = atomic_load(&g_srv);
@@ -71,12 +72,16 @@ static void on_term(int sig)
 		kt_wake_post(&srv->wake, KT_WAKE_DRAIN);
 }
 
+static atomic_bool early_hangup; /* a SIGHUP before lifecycle_ready: done once ready */
+
 static void on_hangup(int sig)
 {
 	kt_server *srv = atomic_load(&g_srv);
 	(void)sig;
 	if (srv)
 		kt_wake_post(&srv->wake, KT_WAKE_RELOAD);
+	else
+		atomic_store(&early_hangup, true);
 }
 
 void lifecycle_early(void)
@@ -96,6 +101,8 @@ int lifecycle_ready(kt_server *srv, const kt_serve_opts *o, const char *host)
 	atomic_store(&g_srv, srv);
 	signal(SIGINT, on_term);
 	signal(SIGTERM, on_term);
+	if (atomic_exchange(&early_hangup, false)) /* the files may have changed since we read them */
+		kt_wake_post(&srv->wake, KT_WAKE_RELOAD);
 	/* systemd (Type=notify) starts what waits for us once it reads this:
 	 * the database is open, the port bound, the workers run. Without
 	 * NOTIFY_SOCKET this does nothing. */
@@ -284,7 +291,7 @@ static void drain_check(kt_server *srv)
 		return;
 	}
 	if (kt_mono_us() >= L->drain_end_us) {
-		kt_warn("drain: %d connection(s) still open after %d s (%d waiting for a push's answer); closing them "
+		kt_warn("drain: %d connection(s) still open after %d s (%d still owed an answer); closing them "
 			"anyway",
 			srv->nsessions, drain_timeout_s, waiting);
 		drain_stop(srv);

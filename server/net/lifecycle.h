@@ -26,7 +26,8 @@ int lifecycle_config_set(const char *k, const char *v, const char **why);
 int lifecycle_drain_timeout_s(void);
 
 /* At the start of server_run: SIGHUP must not end the process (its
- * default) while the database opens; it is ignored until lifecycle_ready. */
+ * default) while the database opens; one that comes then is acted on
+ * once ready. */
 void lifecycle_early(void);
 /* Once the database is open, the port bound and the workers started:
  * the signal handlers, and READY=1 to systemd. KT_ENOMEM. */

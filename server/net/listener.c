@@ -562,13 +562,13 @@ int server_run(const kt_serve_opts *o)
 	keepalive_start(&srv);
 	atomic_store(&srv.ready, true); /* /readyz: the database is open, the port bound, the workers run */
 	signal(SIGPIPE, SIG_IGN);
-	printf("listening on %s:%d%s\n", host, srv.port, srv.tls ? " (TLS)" : "");
-	fflush(stdout);
 	/* SIGTERM drains from here on, SIGHUP reloads; READY=1 to systemd */
 	if ((rc = lifecycle_ready(&srv, o, host))) {
 		rc = 1;
 		goto out;
 	}
+	printf("listening on %s:%d%s\n", host, srv.port, srv.tls ? " (TLS)" : "");
+	fflush(stdout);
 	kt_info("serving %s (schema v%d, change log at %lld, %s loop)", o->db_path, store_schema_version(srv.st),
 		(long long)srv.head_seq, kt_evloop_name(loop));
 

@@ -375,6 +375,51 @@ class LifecycleTest(unittest.TestCase):
         print("drain: %d pushes answered, exit %.2f s after SIGTERM" % (sum(map(len, acked.values())), took),
               flush=True)
 
+    def test_a_push_stuck_at_the_writer_cannot_hold_the_drain_past_its_bound(self):
+        """Another process holds the database's write lock, so a device's
+        push waits at the writer: the drain waits for it only
+        drain_timeout_s, then says so, closes anyway and exits 0."""
+        conf = os.path.join(self.dir, "serve.conf")
+        write_conf(conf, drain_timeout_s="2")
+        notify = FakeSystemd(self.dir)
+        self.addCleanup(notify.close)
+        srv = self.start(notify, conf=conf)
+        notify.wait(lambda m: m.get("READY") == "1")
+        manager = h.account(self.accounts, "manager", LOCATION)
+        card = location_cards(self.db)[0]
+
+        async def steps():
+            p = await h.Peer(srv).connect()
+            await p.hello()
+            self.assertEqual((await p.login(manager))["t"], "auth_ok")
+            lock = sqlite3.connect(self.db, isolation_level=None)
+            lock.execute("BEGIN IMMEDIATE")  # the writer's BEGIN IMMEDIATE waits (busy_timeout 5 s)
+            try:
+                await p.send({"t": "push", "muts": [{"mid": 1, "tbl": "client", "id": card[0], "op": "update",
+                                                      "base": card[1], "f": {"preferences": "stuck"}, "at": 1}]})
+                # the loop handles a connection's messages in order: once the
+                # next one is answered, the push is with the writer
+                await p.send({"t": "no_such_message"})
+                m = await p.recv()
+                self.assertEqual((m["t"], m["code"]), ("error", "unknown_type"), m)
+                started = time.monotonic()
+                srv.proc.send_signal(signal.SIGTERM)
+                await asyncio.get_running_loop().run_in_executor(
+                    None, lambda: srv.wait_logged("still open after 2 s (1 still owed an answer)"))
+                waited = time.monotonic() - started
+            finally:
+                lock.execute("ROLLBACK")
+                lock.close()
+            rc = await asyncio.get_running_loop().run_in_executor(None, srv.proc.wait, 30)
+            return rc, waited, time.monotonic() - started
+
+        rc, waited, took = h.run(steps())
+        srv.drainer.join(10)
+        self.assertEqual(rc, 0, "".join(srv.errlog[-10:]))
+        self.assertFalse(srv.logged("drain: done"))
+        self.assertTrue(2 <= waited < 4, "the bound of 2 s gave up after %.1f s" % waited)
+        self.assertLess(took, 2 + 5, "exit %.1f s after SIGTERM with a 2 s bound" % took)
+        print("a stuck push: the drain gave up after %.1f s, exit %.1f s after SIGTERM" % (waited, took), flush=True)
 
 if __name__ == "__main__":
     h.main()
