@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "kt_metrics.h"
+#include "net/http_out.h"
 #include "net/ops_http.h"
 
 typedef struct net_prefix {
@@ -244,15 +245,7 @@ static int answer(const req *r, unsigned code, const char *type, char *body, siz
 		free(body);
 		return -1;
 	}
-	if (r->head || len == 0) {
-		free(body);
-		return lws_http_transaction_completed(wsi) ? -1 : 0;
-	}
-	out->owned = (unsigned char *)body;
-	out->body = out->owned;
-	out->len = len;
-	lws_callback_on_writable(wsi);
-	return 0;
+	return http_out_body(wsi, out, r->head, (unsigned char *)body, len);
 }
 
 static int answer_text(const req *r, unsigned code, const char *text)

@@ -22,6 +22,7 @@
 #include "handlers/handlers.h"
 #include "kt_metrics.h"
 #include "net/client_addr.h"
+#include "net/http_out.h"
 #include "net/ops_http.h"
 #include "net/web.h"
 #include "net/web_assets.h"
@@ -358,15 +359,7 @@ static int answer_reviews(kt_server *srv, struct lws *wsi, kt_web_out *out, cons
 		free(json);
 		return -1;
 	}
-	if (head || len == 0) {
-		free(json);
-		return lws_http_transaction_completed(wsi) ? -1 : 0;
-	}
-	out->owned = (unsigned char *)json;
-	out->body = out->owned;
-	out->len = len;
-	lws_callback_on_writable(wsi);
-	return 0;
+	return http_out_body(wsi, out, head, (unsigned char *)json, len);
 }
 
 /* ---- POST /l/TOKEN: RFC 8058 one-click unsubscribe ---- */
