@@ -187,6 +187,22 @@ def demo_template(seed, organisations=1):
         return os.path.join(final, "demo.db"), f.read()
 
 
+def demo_ids(db, location):
+    """Ids out of a demo database: its locations by name, and at `location`
+    (a name) the first specialist and the first client, in id order."""
+    con = sqlite3.connect(db)
+    try:
+        loc = dict(con.execute("SELECT name, id FROM location"))
+        spec = con.execute("SELECT s.id FROM staff s JOIN staff_location sl ON sl.staff_id = s.id "
+                           "WHERE s.role = 'specialist' AND sl.location_id = ? ORDER BY s.id",
+                           (loc[location],)).fetchone()[0]
+        client = con.execute("SELECT client_id FROM client_location WHERE location_id = ? ORDER BY client_id",
+                             (loc[location],)).fetchone()[0]
+        return loc, spec, client
+    finally:
+        con.close()
+
+
 def copy_db(src, dst):
     """Copy a (quiet) database with its keyring and master key file (0600:
     the server refuses a key file others may read)."""

@@ -100,14 +100,7 @@ class MetricsTest(h.DemoServerTest):
         with open(conf, "w") as f:
             f.write("# an operator's settings\nmetrics_token = %s\nmetrics_allow = 127.0.0.2, ::1\n" % TOKEN)
         cls.server = h.Server(cls.db, ["--config", conf])
-        con = sqlite3.connect(cls.db)
-        cls.loc = dict(con.execute("SELECT name, id FROM location"))
-        q = ("SELECT s.id FROM staff s JOIN staff_location sl ON sl.staff_id = s.id "
-             "WHERE s.role = 'specialist' AND sl.location_id = ? ORDER BY s.id")
-        cls.spec_a = con.execute(q, (cls.loc[A],)).fetchone()[0]
-        cls.client_a = con.execute("SELECT client_id FROM client_location WHERE location_id = ? ORDER BY client_id",
-                                   (cls.loc[A],)).fetchone()[0]
-        con.close()
+        cls.loc, cls.spec_a, cls.client_a = h.demo_ids(cls.db, A)
 
     def scrape(self):
         status, head, body = get(self.server.port, "/metrics", {"Authorization": "Bearer " + TOKEN})

@@ -16,14 +16,7 @@ class PushTest(h.DemoServerTest):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        con = sqlite3.connect(cls.db)
-        cls.loc = dict(con.execute("SELECT name, id FROM location"))
-        q = ("SELECT s.id FROM staff s JOIN staff_location sl ON sl.staff_id = s.id "
-             "WHERE s.role = 'specialist' AND sl.location_id = ? ORDER BY s.id")
-        cls.spec_a = con.execute(q, (cls.loc[A],)).fetchone()[0]
-        cls.client_a = con.execute("SELECT client_id FROM client_location WHERE location_id = ? ORDER BY client_id",
-                                   (cls.loc[A],)).fetchone()[0]
-        con.close()
+        cls.loc, cls.spec_a, cls.client_a = h.demo_ids(cls.db, A)
 
     def session(self, acc, device=None):
         """A signed-in raw peer (a tablet) and a push helper."""
