@@ -60,6 +60,8 @@ static const struct {
 	[KT_EBUFFER_OVERLAP] = {"buffer_overlap", "the service's buffer time runs into the next booking"},
 	[KT_EAPPOINTMENT_CANCELLED] = {"appointment_cancelled", "the appointment was cancelled"},
 	[KT_EAPPOINTMENT_PAST] = {"appointment_past", "the appointment has started or is over"},
+	[KT_EMUTATION_EXPIRED] = {"mutation_expired",
+				  "this mutation id was answered longer ago than the server keeps answers; not applied"},
 };
 
 const char *kt_err_name(int code)

@@ -57,6 +57,8 @@ typedef enum kt_err {
 	/* one-purpose links (confirm attendance) */
 	KT_EAPPOINTMENT_CANCELLED, /* "appointment_cancelled": the appointment a link confirms was cancelled */
 	KT_EAPPOINTMENT_PAST,      /* "appointment_past": it has started, or is done or a no-show */
+	/* retention (PROTOCOL §5) */
+	KT_EMUTATION_EXPIRED,      /* "mutation_expired": a replay of a mid whose stored answer is past the window */
 	KT_ERR_COUNT
 } kt_err;
 

@@ -615,7 +615,8 @@ int admin_main(const char *db_path, int argc, char **argv)
 	    strcmp(argv[0], "device") && strcmp(argv[0], "staff") && strcmp(argv[0], "consent") &&
 	    strcmp(argv[0], "hours") && strcmp(argv[0], "closed") && strcmp(argv[0], "service") &&
 	    strcmp(argv[0], "location") && strcmp(argv[0], "org") && strcmp(argv[0], "review") &&
-	    strcmp(argv[0], "link") && strcmp(argv[0], "message") && strcmp(argv[0], "outbox"))
+	    strcmp(argv[0], "link") && strcmp(argv[0], "message") && strcmp(argv[0], "outbox") &&
+	    strcmp(argv[0], "retention"))
 		return admin_usage_error("unknown subcommand '%.40s'", argv[0]);
 	if (!db_path)
 		return admin_usage_error("--db FILE is required");
@@ -626,6 +627,7 @@ int admin_main(const char *db_path, int argc, char **argv)
 		     (argc > 1 && !strcmp(argv[0], "location") && !strcmp(argv[1], "list")) ||
 		     (argc > 1 && !strcmp(argv[0], "review") && !strcmp(argv[1], "list")) ||
 		     (argc > 1 && !strcmp(argv[0], "outbox") && !strcmp(argv[1], "list")) ||
+		     (argc > 1 && !strcmp(argv[0], "retention") && !strcmp(argv[1], "show")) ||
 		     (!strcmp(argv[0], "org") && kt_arg_flag(argc, argv, "--show"));
 	if (store_open(db_path, reads ? KT_STORE_READONLY : 0, &st, &msg))
 		return admin_fail("%s: %s", db_path, msg ? msg : "cannot open");
@@ -661,6 +663,8 @@ int admin_main(const char *db_path, int argc, char **argv)
 		rc = admin_link(st, argc - 1, argv + 1);
 	else if (!strcmp(argv[0], "outbox"))
 		rc = admin_outbox(st, argc - 1, argv + 1);
+	else if (!strcmp(argv[0], "retention"))
+		rc = admin_retention(st, argc - 1, argv + 1);
 	else if (!strcmp(argv[0], "message"))
 		rc = admin_message(st, argc - 1, argv + 1);
 	else

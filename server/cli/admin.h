@@ -58,6 +58,8 @@ int admin_say_fail(const char *what, const char *err);
 int admin_location(kt_store *st, int argc, char **argv);
 /* outbox list|resend: the messages and their delivery (admin_outbox.c). */
 int admin_outbox(kt_store *st, int argc, char **argv);
+/* retention show|run: the change log and stored answers kept (admin_retention.c). */
+int admin_retention(kt_store *st, int argc, char **argv);
 int admin_org(kt_store *st, int argc, char **argv); /* org privacy-notice (admin_org.c) */
 int admin_staff_more(kt_store *st, int argc, char **argv);
 int admin_client_more(kt_store *st, int argc, char **argv);

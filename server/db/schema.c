@@ -571,6 +571,13 @@ const char *const kt_migrations[] = {
 	 * nothing about the person that the salon's country does not, and the
 	 * planner reads it for every message it writes. */
 	"ALTER TABLE client ADD COLUMN language TEXT;",
+	/* 27: retention (domain/retention.c). Stored push answers older than
+	 * the window are deleted; per person and device the highest mid whose
+	 * answer went is kept here, so a replay of it (or of a lower mid) is
+	 * answered mutation_expired and never applied a second time. */
+	"CREATE TABLE mutation_pruned("
+	" principal_id TEXT NOT NULL, device_id TEXT NOT NULL, max_mid INTEGER NOT NULL, at INTEGER NOT NULL,"
+	" PRIMARY KEY(principal_id, device_id)) WITHOUT ROWID;",
 };
 
 const int kt_migration_count = sizeof kt_migrations / sizeof kt_migrations[0];

@@ -243,6 +243,8 @@ const kt_policy_entry kt_policy[] = {
 	INTERNAL("time_off", "field_versions"), INTERNAL("review", "field_versions"),
 	INTERNAL("mutation", "principal_id"), INTERNAL("mutation", "device_id"), INTERNAL("mutation", "mid"),
 	INTERNAL("mutation", "result"), INTERNAL("mutation", "at"),
+	INTERNAL("mutation_pruned", "principal_id"), INTERNAL("mutation_pruned", "device_id"),
+	INTERNAL("mutation_pruned", "max_mid"), INTERNAL("mutation_pruned", "at"),
 	/* erasures and their purge receipts (erasure.c) */
 	INTERNAL("erasure", "id"), INTERNAL("erasure", "client_id"), INTERNAL("erasure", "org_id"),
 	INTERNAL("erasure", "status"), INTERNAL("erasure", "requested_at"), INTERNAL("erasure", "requested_by"),

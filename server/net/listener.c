@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include "sync/after_commit.h"
 #include "kt_evloop.h"
+#include "domain/retention.h"
 #include "domain/revoke.h"
 #include "server.h"
 #include "write/writer.h"
@@ -432,6 +433,7 @@ int server_run(const kt_serve_opts *o)
 {
 	struct lws_context_creation_info info;
 	kt_evloop *loop = NULL;
+	kt_retention_pass *retention = NULL;
 	kt_server srv;
 	char host[256], addr[INET_ADDRSTRLEN] = "";
 	const char *msg = NULL;
@@ -557,6 +559,9 @@ int server_run(const kt_serve_opts *o)
 		rc = 1;
 		goto out;
 	}
+	/* the change log and stored answers older than changelog_days: at start and hourly */
+	if (retention_pass_start(o->db_path, &retention))
+		kt_warn("retention: the pass did not start; the change log grows until it runs");
 	watch_start(&srv);
 	lws_sul_schedule(srv.ctx, 0, &srv.poll_timer, poll_cb, 250 * LWS_US_PER_MS);
 	keepalive_start(&srv);
@@ -602,6 +607,8 @@ out:
 	}
 	if (loop)
 		kt_evloop_destroy(loop, NULL);
+	retention_pass_stop(retention);
+	retention = NULL;
 	auth_stop(&srv);
 	writer_stop(&srv);
 	export_worker_stop(&srv);

@@ -247,7 +247,10 @@ static bool fail(push_ctx *c, int rc)
 /* 1. the same mutation again: the first answer, nothing changes (a mid
  * above the device's highest recorded one cannot be a replay). A lower
  * mid never answered is applied like any other: a push refused with
- * io_error may come again after a later one applied. */
+ * io_error may come again after a later one applied. Except at or below
+ * the highest mid whose answer retention deleted: whether it was applied
+ * cannot be known any more, and mids grow with time, so it is older than
+ * the window too: mutation_expired, never applied a second time. */
 static bool step_replay(push_ctx *c, mut_run *r)
 {
 	bool answered;
@@ -256,6 +259,11 @@ static bool step_replay(push_ctx *c, mut_run *r)
 		return true;
 	if ((rc = push_replay(c, r->m, &answered)))
 		return fail(c, rc);
+	if (!answered && r->m->mid <= c->pruned_mid)
+		return refuse(c, r, KT_EMUTATION_EXPIRED,
+			      "mid: answered longer ago than the server keeps answers (changelog_days); "
+			      "not applied again",
+			      NULL, false);
 	return !answered;
 }
 
@@ -729,15 +737,22 @@ static int record_event(void *user, const kt_event *e)
 /* The highest mutation id this person recorded from this device, read in this transaction. */
 static int highest_mid(push_ctx *c)
 {
-	sqlite3_stmt *q = store_prepare(c->st, "SELECT max(mid) FROM mutation WHERE principal_id = ? AND "
-					       "device_id = ?");
+	/* with the mark of answers retention deleted (retention.c): those mids were answered too */
+	sqlite3_stmt *q = store_prepare(c->st, "SELECT (SELECT max(mid) FROM mutation WHERE principal_id = ?1 AND "
+					       "device_id = ?2), (SELECT max_mid FROM mutation_pruned WHERE "
+					       "principal_id = ?1 AND device_id = ?2)");
 	if (!q)
 		return KT_EIO;
 	sqlite3_bind_text(q, 1, c->p->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, c->device, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(q) == SQLITE_ROW ? KT_OK : KT_EIO;
-	c->any_mid = !rc && sqlite3_column_type(q, 0) != SQLITE_NULL;
-	c->max_mid = c->any_mid ? sqlite3_column_int64(q, 0) : 0;
+	bool stored = !rc && sqlite3_column_type(q, 0) != SQLITE_NULL;
+	bool pruned = !rc && sqlite3_column_type(q, 1) != SQLITE_NULL;
+	c->pruned_mid = pruned ? sqlite3_column_int64(q, 1) : 0;
+	c->any_mid = stored || pruned;
+	c->max_mid = stored ? sqlite3_column_int64(q, 0) : 0;
+	if (c->pruned_mid > c->max_mid)
+		c->max_mid = c->pruned_mid;
 	store_finish(c->st, q);
 	return rc;
 }

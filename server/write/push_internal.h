@@ -19,6 +19,7 @@ typedef struct push_ctx {
 	int rc;                   /* a database failure aborts the whole batch */
 	bool any_mid;             /* the device has recorded mutations... */
 	int64_t max_mid;          /* ...none above this one (none recorded: any_mid false) */
+	int64_t pruned_mid;       /* answers of mids up to this one were deleted (retention.c); 0: none */
 } push_ctx;
 
 /* A mutation's fields, converted to the store's text form. */

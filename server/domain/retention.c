@@ -1,0 +1,327 @@
+/* retention.c - see retention.h. Deletes only what devices can do without:
+ * change log entries older than the window (a device that needs them gets a
+ * snapshot instead) and stored push answers older than it (a replay gets
+ * mutation_expired, never a second application). Never touches the audit
+ * log, and never deletes the newest change log entry: seq is a plain
+ * INTEGER PRIMARY KEY and would be reused after it. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "domain/retention.h"
+
+static int changelog_days = KT_CHANGELOG_DAYS_DEFAULT; /* set by main before any thread starts */
+
+int retention_config_set(const char *k, const char *v, const char **why)
+{
+	char *end;
+	long n;
+	if (strcmp(k, "changelog_days"))
+		return 1;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || *end || end == v || n < 1 || n > 3650) {
+		*why = "a whole number of days, 1 to 3650";
+		return -1;
+	}
+	changelog_days = (int)n;
+	return 0;
+}
+
+int retention_days(void)
+{
+	return changelog_days;
+}
+
+static int64_t cutoff_of(int64_t now, int days)
+{
+	return now - (int64_t)days * 86400000LL;
+}
+
+/* One value of a one-row query with up to two int64 parameters; *null
+ * when it is NULL. */
+static int scalar(kt_store *st, const char *sql, int64_t a, int64_t b, int64_t *out, bool *null)
+{
+	sqlite3_stmt *q = store_prepare(st, sql);
+	int rc = KT_EIO;
+	*out = 0;
+	if (null)
+		*null = true;
+	if (!q)
+		return KT_EIO;
+	if (sqlite3_bind_parameter_count(q) >= 1)
+		sqlite3_bind_int64(q, 1, a);
+	if (sqlite3_bind_parameter_count(q) >= 2)
+		sqlite3_bind_int64(q, 2, b);
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		if (null)
+			*null = sqlite3_column_type(q, 0) == SQLITE_NULL;
+		*out = sqlite3_column_int64(q, 0);
+		rc = KT_OK;
+	}
+	store_finish(st, q);
+	return rc;
+}
+
+/* The change log: entries are deleted as a prefix by seq, so that "older
+ * than the oldest kept entry" (cursor.c) is exactly "something is missing". */
+static int prune_changelog(kt_store *st, int64_t cutoff, int64_t *removed)
+{
+	int64_t bound;
+	bool none;
+	int rc;
+	/* the first entry young enough to keep (entries are in time order; the
+	 * scan from the lowest seq costs what is deleted), else the newest */
+	rc = scalar(st,
+		    "SELECT coalesce((SELECT seq FROM changelog WHERE at >= ?1 ORDER BY seq LIMIT 1),"
+		    " (SELECT max(seq) FROM changelog))",
+		    cutoff, 0, &bound, &none);
+	if (rc || none)
+		return rc;
+	for (;;) {
+		if ((rc = store_begin(st)))
+			return rc;
+		sqlite3_stmt *q = store_prepare(st, "DELETE FROM changelog WHERE seq < min(?1, (SELECT min(seq) FROM "
+						    "changelog) + ?2)");
+		if (!q) {
+			store_rollback(st);
+			return KT_EIO;
+		}
+		sqlite3_bind_int64(q, 1, bound);
+		sqlite3_bind_int64(q, 2, KT_RETENTION_BATCH);
+		rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
+		int64_t n = rc ? 0 : sqlite3_changes(store_db(st));
+		store_finish(st, q);
+		if ((rc = store_end(st, rc, NULL, 0)))
+			return rc;
+		*removed += n;
+		if (n < KT_RETENTION_BATCH)
+			return KT_OK;
+	}
+}
+
+typedef struct pair {
+	char principal[64], device[160];
+	int64_t max_mid;
+} pair;
+
+/* The (person, device) pairs with answers older than cutoff, and the
+ * highest such mid of each. *out malloc'd. */
+static int old_pairs(kt_store *st, int64_t cutoff, pair **out, int *n)
+{
+	sqlite3_stmt *q = store_prepare(st, "SELECT principal_id, device_id, max(mid) FROM mutation WHERE at < ?1 "
+					    "GROUP BY principal_id, device_id");
+	pair *v = NULL;
+	int cap = 0, rc;
+	*out = NULL;
+	*n = 0;
+	if (!q)
+		return KT_EIO;
+	sqlite3_bind_int64(q, 1, cutoff);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (*n == cap) {
+			pair *nv = realloc(v, sizeof *v * (size_t)(cap = cap ? cap * 2 : 16));
+			if (!nv) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			v = nv;
+		}
+		pair *p = &v[*n];
+		const char *pr = (const char *)sqlite3_column_text(q, 0), *dv = (const char *)sqlite3_column_text(q, 1);
+		if (!pr || !dv || strlen(pr) >= sizeof p->principal || strlen(dv) >= sizeof p->device)
+			continue; /* cannot be written by a push (limits): leave it */
+		snprintf(p->principal, sizeof p->principal, "%s", pr);
+		snprintf(p->device, sizeof p->device, "%s", dv);
+		p->max_mid = sqlite3_column_int64(q, 2);
+		(*n)++;
+	}
+	store_finish(st, q);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		*n = 0;
+		return rc == SQLITE_NOMEM ? KT_ENOMEM : KT_EIO;
+	}
+	*out = v;
+	return KT_OK;
+}
+
+/* One batch of a pair: the mark first (in the same transaction), then the
+ * old answers at or below it. Answers written since the cutoff stay, also
+ * below the mark (a mid that came late): a replay of them gets its answer. */
+static int prune_pair_batch(kt_store *st, const pair *p, int64_t cutoff, int64_t now, int64_t *n)
+{
+	sqlite3_stmt *q;
+	int rc;
+	*n = 0;
+	q = store_prepare(st, "INSERT INTO mutation_pruned(principal_id, device_id, max_mid, at) VALUES(?1, ?2, ?3, ?4)"
+			      " ON CONFLICT(principal_id, device_id) DO UPDATE SET"
+			      " max_mid = max(max_mid, excluded.max_mid), at = excluded.at");
+	if (!q)
+		return KT_EIO;
+	sqlite3_bind_text(q, 1, p->principal, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, p->device, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, p->max_mid);
+	sqlite3_bind_int64(q, 4, now);
+	rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
+	store_finish(st, q);
+	if (rc)
+		return rc;
+	q = store_prepare(st, "DELETE FROM mutation WHERE principal_id = ?1 AND device_id = ?2 AND mid IN (SELECT mid "
+			      "FROM mutation WHERE principal_id = ?1 AND device_id = ?2 AND mid <= ?3 AND at < ?4 "
+			      "ORDER BY mid LIMIT ?5)");
+	if (!q)
+		return KT_EIO;
+	sqlite3_bind_text(q, 1, p->principal, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, p->device, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, p->max_mid);
+	sqlite3_bind_int64(q, 4, cutoff);
+	sqlite3_bind_int64(q, 5, KT_RETENTION_BATCH);
+	rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
+	if (!rc)
+		*n = sqlite3_changes(store_db(st));
+	store_finish(st, q);
+	return rc;
+}
+
+static int prune_mutations(kt_store *st, int64_t cutoff, int64_t now, int64_t *removed, int64_t *devices)
+{
+	pair *v;
+	int n, rc;
+	if ((rc = old_pairs(st, cutoff, &v, &n)))
+		return rc;
+	for (int i = 0; i < n && !rc; i++) {
+		int64_t got;
+		do {
+			if ((rc = store_begin(st)))
+				break;
+			rc = prune_pair_batch(st, &v[i], cutoff, now, &got);
+			if ((rc = store_end(st, rc, NULL, 0)))
+				break;
+			*removed += got;
+		} while (got == KT_RETENTION_BATCH);
+		if (!rc)
+			(*devices)++;
+	}
+	free(v);
+	return rc;
+}
+
+int retention_run(kt_store *st, int64_t now, int days, kt_retention_counts *removed)
+{
+	kt_retention_counts r = {0, 0, 0};
+	int64_t cutoff = cutoff_of(now, days);
+	int rc = prune_changelog(st, cutoff, &r.changelog);
+	if (!rc)
+		rc = prune_mutations(st, cutoff, now, &r.mutations, &r.devices);
+	if (removed)
+		*removed = r;
+	return rc;
+}
+
+int retention_state(kt_store *st, int64_t now, int days, kt_retention_state *out)
+{
+	int64_t cutoff = cutoff_of(now, days);
+	int rc;
+	memset(out, 0, sizeof *out);
+	if ((rc = store_begin_read(st)))
+		return rc;
+	if (!rc)
+		rc = scalar(st, "SELECT count(*) FROM changelog", 0, 0, &out->rows.changelog, NULL);
+	if (!rc)
+		rc = scalar(st, "SELECT coalesce(min(seq), 0) FROM changelog", 0, 0, &out->changelog_min_seq, NULL);
+	if (!rc)
+		rc = scalar(st, "SELECT coalesce((SELECT at FROM changelog ORDER BY seq LIMIT 1), 0)", 0, 0,
+			    &out->changelog_oldest, NULL);
+	if (!rc) /* what the next pass deletes: the prefix before the first young entry, never the newest */
+		rc = scalar(st,
+			    "SELECT count(*) FROM changelog WHERE seq < coalesce((SELECT seq FROM changelog WHERE at >= ?1"
+			    " ORDER BY seq LIMIT 1), (SELECT max(seq) FROM changelog))",
+			    cutoff, 0, &out->due.changelog, NULL);
+	if (!rc)
+		rc = scalar(st, "SELECT count(*) FROM mutation", 0, 0, &out->rows.mutations, NULL);
+	if (!rc)
+		rc = scalar(st, "SELECT count(*) FROM mutation WHERE at < ?1", cutoff, 0, &out->due.mutations, NULL);
+	if (!rc)
+		rc = scalar(st, "SELECT coalesce(min(at), 0) FROM mutation", 0, 0, &out->mutations_oldest, NULL);
+	if (!rc)
+		rc = scalar(st, "SELECT count(*) FROM mutation_pruned", 0, 0, &out->rows.devices, NULL);
+	int erc = store_commit(st);
+	return rc ? rc : erc;
+}
+
+/* ---- the hourly pass of serve ---- */
+
+struct kt_retention_pass {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop;
+	kt_store *st;
+};
+
+static void *pass_main(void *arg)
+{
+	kt_retention_pass *p = arg;
+	pthread_setname_np(pthread_self(), "kt-retention");
+	pthread_mutex_lock(&p->mu);
+	while (!p->stop) {
+		kt_retention_counts r;
+		pthread_mutex_unlock(&p->mu);
+		if (retention_run(p->st, kt_now_ms(), changelog_days, &r))
+			kt_info("retention: the pass failed; it runs again in an hour");
+		else if (r.changelog || r.mutations)
+			kt_info("retention: removed %lld change log entries and %lld stored answers older than %d days",
+				(long long)r.changelog, (long long)r.mutations, changelog_days);
+		pthread_mutex_lock(&p->mu);
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 3600;
+		while (!p->stop && pthread_cond_timedwait(&p->cv, &p->mu, &ts) == 0)
+			;
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+int retention_pass_start(const char *db_path, kt_retention_pass **out)
+{
+	kt_retention_pass *p = calloc(1, sizeof *p);
+	const char *msg = NULL;
+	int rc;
+	*out = NULL;
+	if (!p)
+		return KT_ENOMEM;
+	if ((rc = store_open(db_path, 0, &p->st, &msg))) {
+		free(p);
+		return rc;
+	}
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	if (pthread_create(&p->th, NULL, pass_main, p)) {
+		store_close(p->st);
+		pthread_mutex_destroy(&p->mu);
+		pthread_cond_destroy(&p->cv);
+		free(p);
+		return KT_EINTERNAL;
+	}
+	*out = p;
+	return KT_OK;
+}
+
+void retention_pass_stop(kt_retention_pass *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stop = true;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	pthread_join(p->th, NULL);
+	store_close(p->st);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p);
+}
