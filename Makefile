@@ -163,6 +163,15 @@ bench-push: build
 bench-outbox: build
 	tests/bench/bench_outbox.sh $(BUILD)
 
+# Retention (about 2 minutes, not part of `make bench`): a simulated year of a
+# busy two-branch salon, 1,000 edits a day, with the 90-day window and then
+# without retention (RETENTION_BASE_DAYS, 365); docs/benchmarks.md "Retention".
+RETENTION_BASE_DAYS ?= 365
+.PHONY: bench-retention
+bench-retention: build
+	./$(BUILD)/tests/bench/kt-bench-retention ./$(BUILD)/server/kartoteka-server $(BUILD)/bench-retention 365 1000 90
+	./$(BUILD)/tests/bench/kt-bench-retention ./$(BUILD)/server/kartoteka-server $(BUILD)/bench-retention $(RETENTION_BASE_DAYS) 1000 0
+
 # The message planner (about a minute): 20 branches with 200,000 appointments,
 # then 10,000 new bookings and 10,000 moves, with and without planning.
 .PHONY: bench-planner
