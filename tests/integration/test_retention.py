@@ -185,6 +185,42 @@ class RetentionTest(h.DemoServerTest):
         self.assertEqual(out.returncode, 2)
         self.assertIn("--days: a whole number of days, 1 to 3650", out.stderr)
 
+    def test_4_serve_runs_the_pass_at_start_with_changelog_days_from_the_config(self):
+        import os
+        import time
+        db = os.path.join(self.tmp, "serve-pass.db")
+        h.copy_db(self.db, db)
+        con = sqlite3.connect(db)
+        con.execute("UPDATE changelog SET at = at - ?", (40 * DAY,))  # 40 days old: kept by 90, not by 30
+        con.execute("UPDATE mutation SET at = at - ?", (40 * DAY,))
+        con.commit()
+        con.close()
+        conf = os.path.join(self.tmp, "retention.conf")
+        with open(conf, "w") as f:
+            f.write("changelog_days = 30\n")
+
+        def count():
+            con = sqlite3.connect(db, timeout=30)
+            n = con.execute("SELECT (SELECT count(*) FROM changelog), (SELECT count(*) FROM mutation)").fetchone()
+            con.close()
+            return n
+        self.assertGreater(count()[0], 1)
+        srv = h.Server(db, ["--config", conf])
+        try:
+            end = time.monotonic() + 30
+            while count() != (1, 0) and time.monotonic() < end:
+                time.sleep(0.05)
+            self.assertEqual(count(), (1, 0))  # all but the newest entry; every old answer
+        finally:
+            srv.stop()
+        with open(conf, "w") as f:
+            f.write("changelog_days = 0\n")
+        import subprocess
+        out = subprocess.run([h.SERVER, "serve", "--db", db, "--listen", "127.0.0.1:0", "--config", conf],
+                             capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("changelog_days: a whole number of days, 1 to 3650", out.stderr)
+
 
 if __name__ == "__main__":
     h.main()
