@@ -26,6 +26,8 @@ SERVER_COMMANDS = [
     ["admin", "--db", "DB", "consent"], ["admin", "--db", "DB", "consent", "show"],
     ["admin", "--db", "DB", "portal"], ["admin", "--db", "DB", "portal", "invite"],
     ["admin", "--db", "DB", "portal", "outbox"],
+    ["admin", "--db", "DB", "retention"], ["admin", "--db", "DB", "retention", "show"],
+    ["admin", "--db", "DB", "retention", "run"],
     ["import"], ["import", "clients"], ["export"], ["export", "clients"], ["export", "appointments"],
     ["admin", "--db", "DB", "hours"], ["admin", "--db", "DB", "hours", "set"], ["admin", "--db", "DB", "hours", "show"],
     ["admin", "--db", "DB", "closed"], ["admin", "--db", "DB", "closed", "add"],

@@ -188,8 +188,9 @@ class RetentionTest(h.DemoServerTest):
     def test_4_serve_runs_the_pass_at_start_with_changelog_days_from_the_config(self):
         import os
         import time
-        db = os.path.join(self.tmp, "serve-pass.db")
-        h.copy_db(self.db, db)
+        d = os.path.join(self.tmp, "serve-pass")
+        os.makedirs(d)
+        db, _ = h.demo_db(d)  # a whole demo history (the class's server pruned its own)
         con = sqlite3.connect(db)
         con.execute("UPDATE changelog SET at = at - ?", (40 * DAY,))  # 40 days old: kept by 90, not by 30
         con.execute("UPDATE mutation SET at = at - ?", (40 * DAY,))
@@ -210,7 +211,7 @@ class RetentionTest(h.DemoServerTest):
             end = time.monotonic() + 30
             while count() != (1, 0) and time.monotonic() < end:
                 time.sleep(0.05)
-            self.assertEqual(count(), (1, 0))  # all but the newest entry; every old answer
+            self.assertEqual(count(), (1, 0))  # all but the newest entry, and every old answer
         finally:
             srv.stop()
         with open(conf, "w") as f:
