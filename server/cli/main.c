@@ -221,7 +221,7 @@ typedef struct config_text {
 static bool restart_key(const char *k)
 {
 	static const char *const keys[] = {"db", "listen", "key_file", "retention_months", "ping_idle_s",
-					   "idle_timeout_s", "trusted_proxy", "proxy_header", "drain_timeout_s", "changelog_days",
+					   "idle_timeout_s", "trusted_proxy", "proxy_header", "drain_timeout_s", "changelog_days", "outbox_days",
 					   /* issue 23's other keys (metrics, log format) */
 					   "metrics_token", "metrics_allow", "log_format"};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
@@ -346,7 +346,7 @@ static int read_config_ex(const char *path, const char **db, const char **listen
 				prc = tls_config_set(k, v, &why);
 			if (prc == 1 && !again) /* drain_timeout_s */
 				prc = lifecycle_config_set(k, v, &why);
-			if (prc == 1 && !again) /* changelog_days */
+			if (prc == 1 && !again) /* changelog_days, outbox_days */
 				prc = retention_config_set(k, v, &why);
 			if (prc == 1)
 				prc = portal_config_set(portal, k, v, &why);

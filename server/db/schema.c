@@ -577,7 +577,14 @@ const char *const kt_migrations[] = {
 	 * answered mutation_expired and never applied a second time. */
 	"CREATE TABLE mutation_pruned("
 	" principal_id TEXT NOT NULL, device_id TEXT NOT NULL, max_mid INTEGER NOT NULL, at INTEGER NOT NULL,"
-	" PRIMARY KEY(principal_id, device_id)) WITHOUT ROWID;",
+	" PRIMARY KEY(principal_id, device_id)) WITHOUT ROWID;"
+	/* Sent appointment messages older than outbox_days are deleted; what
+	 * `message counts` needs of them stays here, per organisation, branch,
+	 * hour of creation, kind, channel and state (no client, no address). */
+	"CREATE TABLE outbox_tally("
+	" org_id TEXT NOT NULL, location_id TEXT NOT NULL DEFAULT '', hour INTEGER NOT NULL,"
+	" purpose TEXT NOT NULL, channel TEXT NOT NULL, state TEXT NOT NULL, n INTEGER NOT NULL,"
+	" PRIMARY KEY(org_id, location_id, hour, purpose, channel, state)) WITHOUT ROWID;",
 };
 
 const int kt_migration_count = sizeof kt_migrations / sizeof kt_migrations[0];

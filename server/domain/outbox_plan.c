@@ -166,8 +166,12 @@ int outbox_client_messages(kt_store *st, const char *client, int limit, kt_msg_r
 int outbox_counts(kt_store *st, const char *org, const char *location, int64_t from, int64_t to, kt_msg_count_cb cb,
 		  void *user)
 {
-	sqlite3_stmt *q = store_prepare(st, "SELECT purpose, channel, state, count(*) FROM outbox WHERE org_id = ?1 AND "
-					    "created_at >= ?2 AND created_at < ?3 AND (?4 IS NULL OR location_id = ?4) "
+	/* with the tally of messages retention deleted (domain/retention.c), by hour of creation */
+	sqlite3_stmt *q = store_prepare(st, "SELECT purpose, channel, state, sum(n) FROM (SELECT purpose, channel, state, "
+					    "1 AS n FROM outbox WHERE org_id = ?1 AND created_at >= ?2 AND created_at < ?3 "
+					    "AND (?4 IS NULL OR location_id = ?4) UNION ALL SELECT purpose, channel, state, n "
+					    "FROM outbox_tally WHERE org_id = ?1 AND hour >= ?2 AND hour < ?3 AND "
+					    "(?4 IS NULL OR location_id = ?4)) "
 					    "GROUP BY purpose, channel, state ORDER BY purpose, channel, state");
 	int rc;
 	if (!q)

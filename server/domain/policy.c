@@ -245,6 +245,9 @@ const kt_policy_entry kt_policy[] = {
 	INTERNAL("mutation", "result"), INTERNAL("mutation", "at"),
 	INTERNAL("mutation_pruned", "principal_id"), INTERNAL("mutation_pruned", "device_id"),
 	INTERNAL("mutation_pruned", "max_mid"), INTERNAL("mutation_pruned", "at"),
+	INTERNAL("outbox_tally", "org_id"), INTERNAL("outbox_tally", "location_id"),
+	INTERNAL("outbox_tally", "hour"), INTERNAL("outbox_tally", "purpose"), INTERNAL("outbox_tally", "channel"),
+	INTERNAL("outbox_tally", "state"), INTERNAL("outbox_tally", "n"),
 	/* erasures and their purge receipts (erasure.c) */
 	INTERNAL("erasure", "id"), INTERNAL("erasure", "client_id"), INTERNAL("erasure", "org_id"),
 	INTERNAL("erasure", "status"), INTERNAL("erasure", "requested_at"), INTERNAL("erasure", "requested_by"),

@@ -12,13 +12,14 @@
 #include <time.h>
 #include "domain/retention.h"
 
-static int changelog_days = KT_CHANGELOG_DAYS_DEFAULT; /* set by main before any thread starts */
+/* set by main before any thread starts */
+static int changelog_days = KT_CHANGELOG_DAYS_DEFAULT, outbox_days = KT_OUTBOX_DAYS_DEFAULT;
 
 int retention_config_set(const char *k, const char *v, const char **why)
 {
 	char *end;
 	long n;
-	if (strcmp(k, "changelog_days"))
+	if (strcmp(k, "changelog_days") && strcmp(k, "outbox_days"))
 		return 1;
 	errno = 0;
 	n = strtol(v, &end, 10);
@@ -26,8 +27,13 @@ int retention_config_set(const char *k, const char *v, const char **why)
 		*why = "a whole number of days, 1 to 3650";
 		return -1;
 	}
-	changelog_days = (int)n;
+	*(strcmp(k, "outbox_days") ? &changelog_days : &outbox_days) = (int)n;
 	return 0;
+}
+
+int retention_outbox_days(void)
+{
+	return outbox_days;
 }
 
 int retention_days(void)
@@ -211,7 +217,7 @@ static int prune_mutations(kt_store *st, int64_t cutoff, int64_t now, int64_t *r
 
 int retention_run(kt_store *st, int64_t now, int days, kt_retention_counts *removed)
 {
-	kt_retention_counts r = {0, 0, 0};
+	kt_retention_counts r = {0, 0, 0, 0};
 	int64_t cutoff = cutoff_of(now, days);
 	int rc = prune_changelog(st, cutoff, &r.changelog);
 	if (!rc)
@@ -219,6 +225,58 @@ int retention_run(kt_store *st, int64_t now, int days, kt_retention_counts *remo
 	if (removed)
 		*removed = r;
 	return rc;
+}
+
+/* One batch of the outbox: the ids into a temporary table, their counts
+ * into the tally, then the rows. */
+static int prune_outbox_batch(kt_store *st, int64_t cutoff, int64_t *n)
+{
+	static const char *const steps[] = {
+		"CREATE TEMP TABLE IF NOT EXISTS retention_outbox(id INTEGER PRIMARY KEY)",
+		"DELETE FROM retention_outbox",
+		"INSERT INTO retention_outbox SELECT o.id FROM outbox o LEFT JOIN appointment a ON a.id = o.appointment_id"
+		" WHERE o.state IN ('sent', 'dropped', 'failed') AND o.purpose IN ('confirmation', 'change',"
+		" 'cancellation', 'reminder', 'reminder2') AND o.created_at < ?1 AND coalesce(o.sent_at, o.next_at) < ?1"
+		" AND (a.id IS NULL OR a.start_at < ?1) ORDER BY o.id LIMIT ?2",
+		"INSERT INTO outbox_tally(org_id, location_id, hour, purpose, channel, state, n)"
+		" SELECT org_id, coalesce(location_id, ''), created_at - created_at % 3600000, purpose, channel, state,"
+		" count(*) FROM outbox WHERE id IN (SELECT id FROM retention_outbox)"
+		" GROUP BY 1, 2, 3, 4, 5, 6 ON CONFLICT DO UPDATE SET n = n + excluded.n",
+		"DELETE FROM outbox WHERE id IN (SELECT id FROM retention_outbox)",
+	};
+	*n = 0;
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		sqlite3_stmt *q = store_prepare(st, steps[i]);
+		if (!q)
+			return KT_EIO;
+		if (sqlite3_bind_parameter_count(q) >= 2) {
+			sqlite3_bind_int64(q, 1, cutoff);
+			sqlite3_bind_int64(q, 2, KT_RETENTION_BATCH);
+		}
+		int rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
+		if (!rc && i == sizeof steps / sizeof steps[0] - 1)
+			*n = sqlite3_changes(store_db(st));
+		store_finish(st, q);
+		if (rc)
+			return rc;
+	}
+	return KT_OK;
+}
+
+int retention_run_outbox(kt_store *st, int64_t now, int days, int64_t *removed)
+{
+	int64_t cutoff = cutoff_of(now, days), n;
+	int rc;
+	*removed = 0;
+	do {
+		if ((rc = store_begin(st)))
+			return rc;
+		rc = prune_outbox_batch(st, cutoff, &n);
+		if ((rc = store_end(st, rc, NULL, 0)))
+			return rc;
+		*removed += n;
+	} while (n == KT_RETENTION_BATCH);
+	return KT_OK;
 }
 
 int retention_state(kt_store *st, int64_t now, int days, kt_retention_state *out)
@@ -270,11 +328,15 @@ static void *pass_main(void *arg)
 	while (!p->stop) {
 		kt_retention_counts r;
 		pthread_mutex_unlock(&p->mu);
-		if (retention_run(p->st, kt_now_ms(), changelog_days, &r))
+		int64_t now = kt_now_ms();
+		if (retention_run(p->st, now, changelog_days, &r) ||
+		    retention_run_outbox(p->st, now, outbox_days, &r.outbox))
 			kt_info("retention: the pass failed; it runs again in an hour");
-		else if (r.changelog || r.mutations)
-			kt_info("retention: removed %lld change log entries and %lld stored answers older than %d days",
-				(long long)r.changelog, (long long)r.mutations, changelog_days);
+		else if (r.changelog || r.mutations || r.outbox)
+			kt_info("retention: removed %lld change log entries and %lld stored answers older than %d days, "
+				"%lld sent messages older than %d days (counted)",
+				(long long)r.changelog, (long long)r.mutations, changelog_days, (long long)r.outbox,
+				outbox_days);
 		pthread_mutex_lock(&p->mu);
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);

@@ -16,12 +16,20 @@
  * says the rule), 1 not this module's key. Called before threads start. */
 int retention_config_set(const char *k, const char *v, const char **why);
 int retention_days(void);
+/* The config key outbox_days (1 to 3650, default 90): sent, dropped or
+ * failed appointment messages (confirmation, change, cancellation,
+ * reminders) older than it, about an appointment that is as old or gone,
+ * are deleted, their counts kept in outbox_tally. Review requests, surveys,
+ * birthday greetings and campaigns stay: the planner reads them back. */
+#define KT_OUTBOX_DAYS_DEFAULT 90
+int retention_outbox_days(void);
 
 /* What a pass removed, or (retention_state) what is there. */
 typedef struct kt_retention_counts {
 	int64_t changelog;  /* change log entries */
 	int64_t mutations;  /* stored push answers */
 	int64_t devices;    /* (person, device) pairs whose expiry mark moved */
+	int64_t outbox;     /* messages (their counts kept) */
 } kt_retention_counts;
 
 /* Delete change log entries (a prefix by seq, never the newest: seqs are
@@ -30,6 +38,8 @@ typedef struct kt_retention_counts {
  * one batch. removed may be NULL. */
 #define KT_RETENTION_BATCH 1000
 int retention_run(kt_store *st, int64_t now, int days, kt_retention_counts *removed) KT_MUST_CHECK;
+/* The outbox's part (outbox_days), the same way. */
+int retention_run_outbox(kt_store *st, int64_t now, int days, int64_t *removed) KT_MUST_CHECK;
 
 typedef struct kt_retention_state {
 	kt_retention_counts rows;  /* rows kept now */

@@ -222,6 +222,41 @@ class RetentionTest(h.DemoServerTest):
         self.assertNotEqual(out.returncode, 0)
         self.assertIn("changelog_days: a whole number of days, 1 to 3650", out.stderr)
 
+    def test_5_sent_appointment_messages_go_after_outbox_days_and_message_counts_keep_them(self):
+        import time
+        now = int(time.time() * 1000)
+        org = self.sql("SELECT id FROM organisation")[0][0]
+        old, young = now - 200 * DAY, now - DAY
+        rows = [  # (purpose, state, created_at, purged?)
+            ("reminder", "sent", old, True), ("confirmation", "sent", old, True),
+            ("reminder", "dropped", old, True), ("cancellation", "failed", old, True),
+            ("review_request", "sent", old, False),   # the planner reads it back: kept
+            ("reminder", "sent", young, False),       # inside the window
+            ("reminder", "queued", old, False),       # not sent yet
+        ]
+        ids = []
+        for i, (purpose, state, at, _) in enumerate(rows):
+            self.sql("INSERT INTO outbox(org_id, client_id, purpose, channel, to_addr, subject, body, state, next_at,"
+                     " created_at, sent_at, idem_key, location_id) VALUES(?, ?, ?, 'email', 'x', 'x', 'x', ?, ?, ?,"
+                     " ?, ?, ?)", org, self.client_a, purpose, state, at, at,
+                     at if state == "sent" else None, "retention-test:%d" % i, self.loc[A])
+            ids.append(self.sql("SELECT max(id) FROM outbox")[0][0])
+
+        def counts():
+            out = self.server.admin("message", "counts", "--json")
+            return sorted(json.dumps(x, sort_keys=True) for x in json.loads(out))
+        before = counts()
+        out = self.server.admin("retention", "run", "--outbox-days", "90")
+        self.assertIn("removed 4 sent appointment messages older than 90 days", out)
+        left = {r[0] for r in self.sql("SELECT id FROM outbox WHERE id >= ?", ids[0])}
+        self.assertEqual(left, {i for i, r in zip(ids, rows) if not r[3]})
+        self.assertEqual(counts(), before)                 # the counts did not change
+        self.assertEqual(self.sql("SELECT sum(n) FROM outbox_tally")[0][0], 4)
+        # a second run finds nothing more and counts nothing twice
+        out = self.server.admin("retention", "run", "--outbox-days", "90")
+        self.assertIn("removed 0 sent appointment messages", out)
+        self.assertEqual(counts(), before)
+
 
 if __name__ == "__main__":
     h.main()
