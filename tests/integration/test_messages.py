@@ -179,6 +179,29 @@ class MessagesTest(h.DemoServerTest):
         self.assertEqual(sorted((m["kind"], m["state"], m["drop_reason"]) for m in msgs),
                          [("confirmation", "dropped", "cancelled"), ("reminder", "dropped", "cancelled")], msgs)
 
+    def test_a_branchs_messages_are_listed_in_the_branchs_zone(self):
+        # a branch in another zone than the organisation's first one
+        d = tempfile.mkdtemp(dir=self.tmp)
+        db, _ = h.demo_db(d)
+
+        def admin(*a):
+            out = subprocess.run([h.SERVER, "admin", "--db", db] + list(a), capture_output=True, text=True)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            return out.stdout
+        admin("location", "create", "--name", "Helsinki", "--time-zone", "Europe/Helsinki")
+        admin("staff", "location", self.spec, "add", "Helsinki")
+        admin("client", "create", "--name", "Tuula Virtanen", "--email", "tuula@example.org", "--location", "Helsinki")
+        day = datetime.now().date() + timedelta(days=10)
+        admin("appointment", "create", "--location", "Helsinki", "--client", "Tuula Virtanen", "--specialist",
+              self.spec, "--start", "%s 12:00" % day, "--duration", "30", "--allow-overlap", "--reason", "t")
+        before = datetime.combine(day - timedelta(days=1), datetime.min.time().replace(hour=12),
+                                  ZoneInfo("Europe/Helsinki"))
+        rows = [l.split("\t") for l in admin("message", "list", "--client", "Tuula Virtanen").splitlines()]
+        self.assertEqual(rows[0][:6], ["id", "kind", "channel", "state", "created", "due"])
+        reminder = next(r for r in rows if r[1] == "reminder")
+        # the reminder 24 h before, at noon where the branch is, not 11:00 in Ljubljana
+        self.assertEqual(reminder[5], "%s 12:00 %s" % (before.date(), before.tzname()), rows)
+
     def test_unconfirmed_list_for_reception(self):
         client = self.client_id()
         # noon, two days ahead, in the branch's zone
