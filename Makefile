@@ -196,6 +196,16 @@ DESK_RUNS ?= 5
 bench-desk: build
 	node tests/bench/bench_desk.mjs ./$(BUILD)/server/kartoteka-server $(DESK_RUNS)
 
+# Side by side with PouchDB (about a minute, not part of `make bench`): the
+# owner's first sync (kt-bench-snapshot) and PouchDB's replication from an
+# in-memory express-pouchdb server into an in-memory PouchDB, same records,
+# COMPARE_ROUNDS alternated rounds; rates, CPU per row, the ratio. npm ci of
+# tests/bench/pouchdb (its package-lock.json) here only.
+COMPARE_ROUNDS ?= 3
+.PHONY: bench-compare
+bench-compare: build
+	tests/bench/bench_compare.sh $(BUILD) $(COMPARE_ROUNDS)
+
 # Load and soak (several minutes, not part of `make bench`):
 # 10,000 devices, latency over 20 locations, reconnect storm, 100 first
 # snapshots. LOAD_ARGS="--soak 3600" for the hour-long soak.

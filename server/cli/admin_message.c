@@ -344,20 +344,27 @@ static int cmd_template(kt_store *st, int argc, char **argv)
 /* ---- a client's messages, counts, unconfirmed ---- */
 
 struct list_ctx {
+	kt_store *st;
 	cli_table *t;
-	const char *zone;
+	const char *zone; /* the organisation's, for messages of no branch */
 };
 
 static int print_message(void *user, const kt_msg_row *r)
 {
 	struct list_ctx *c = user;
+	char own[RESOLVE_ZONE] = "";
+	/* a branch's message in the branch's time: a client of two branches
+	 * in two zones sees each reminder at the hour it names */
+	if (*r->location)
+		resolve_location_zone(c->st, r->location, own);
+	const char *zone = *own ? own : c->zone;
 	cli_table_int(c->t, r->id);
 	cli_table_str(c->t, r->kind);
 	cli_table_str(c->t, r->channel);
 	cli_table_str(c->t, r->state);
-	cli_table_time(c->t, c->zone, r->created_at);
-	cli_table_time(c->t, c->zone, r->due_at);
-	cli_table_time(c->t, c->zone, r->sent_at);
+	cli_table_time(c->t, zone, r->created_at);
+	cli_table_time(c->t, zone, r->due_at);
+	cli_table_time(c->t, zone, r->sent_at);
 	cli_table_str(c->t, *r->drop_reason ? r->drop_reason : "-");
 	cli_table_row_end(c->t);
 	return 0;
@@ -381,7 +388,7 @@ static int cmd_list(kt_store *st, int argc, char **argv)
 		resolve_org_zone(st, org, zone);
 	if (cli_table_begin(&t, o[1].seen, cols, 8))
 		return fail("out of memory", NULL);
-	struct list_ctx c = {&t, zone};
+	struct list_ctx c = {st, &t, zone};
 	rc = outbox_client_messages(st, client, 200, print_message, &c);
 	(void)cli_table_end(&t);
 	return rc ? fail("cannot read the messages", kt_strerror(rc)) : 0;

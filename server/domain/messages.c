@@ -457,9 +457,17 @@ static int appt_written(kt_store *st, const char *id, bool created, const char *
 		/* moved, another specialist, services or branch, or booked again:
 		 * queued reminders say the old; a confirmation not yet sent is
 		 * written again, else a change notice goes */
-		int n = 0;
+		int n = 0, unsaid = 0;
+		/* booked again before its cancellation notice went out: that
+		 * notice must not follow the booking */
+		if (!was_active && (rc = outbox_drop_appointment(st, a.id, "cancellation", "rebooked", &unsaid)))
+			goto out;
 		if ((rc = outbox_drop_appointment(st, a.id, "reminder,reminder2,change", "moved", NULL)) ||
 		    (rc = outbox_drop_appointment(st, a.id, "confirmation", "moved", &n)) || (rc = plan_reminders(&r)))
+			goto out;
+		/* the client never heard it was cancelled, and nothing else changed:
+		 * their confirmation still holds */
+		if (unsaid && !n && !moved && !other)
 			goto out;
 		if (n)
 			snprintf(key, sizeof key, "confirmation:%s", a.id);

@@ -523,6 +523,58 @@ static int entry_op(kt_session *s, const kt_log_entry *e, bool *added)
 	return KT_OK;
 }
 
+/* The rows one changes frame already names. Every op for a log entry is
+ * made from the row as it is now (row_for_entry), so a second entry of the
+ * same row in the same frame would repeat the very same op (PROTOCOL.md
+ * §3: a device gets the current version, once). Open addressing over the
+ * frame's ops; most live frames carry one op, so the slots are cleared
+ * (2 KB) only when a second row comes. */
+#define FRAME_SLOTS 1024 /* > 2 * KT_BATCH_OPS: at most half full */
+struct frame_rows {
+	uint16_t slot[FRAME_SLOTS]; /* 0 empty, else 1 + index into keys; valid once n >= 2 */
+	struct {
+		const kt_table *t;
+		char id[KT_UUID_LEN + 1];
+	} keys[KT_BATCH_OPS];
+	int n;
+};
+
+static size_t frame_rows_slot(const struct frame_rows *f, const kt_table *t, const char *id)
+{
+	uint64_t h = 1469598103934665603ull ^ (uintptr_t)t;
+	for (const char *p = id; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	size_t i = h % FRAME_SLOTS;
+	while (f->slot[i] && (f->keys[f->slot[i] - 1].t != t || strcmp(f->keys[f->slot[i] - 1].id, id) != 0))
+		i = (i + 1) % FRAME_SLOTS;
+	return i; /* the row's slot, or the empty one where it goes */
+}
+
+static bool frame_rows_has(const struct frame_rows *f, const kt_log_entry *e)
+{
+	if (f->n == 0)
+		return false;
+	if (f->n == 1)
+		return f->keys[0].t == e->t && strcmp(f->keys[0].id, e->id) == 0;
+	return f->slot[frame_rows_slot(f, e->t, e->id)] != 0;
+}
+
+/* records a row the frame does not name yet */
+static void frame_rows_add(struct frame_rows *f, const kt_log_entry *e)
+{
+	if (f->n >= KT_BATCH_OPS)
+		return; /* (cannot happen: a frame holds at most KT_BATCH_OPS ops) */
+	f->keys[f->n].t = e->t;
+	memcpy(f->keys[f->n].id, e->id, sizeof f->keys[f->n].id);
+	if (++f->n == 1)
+		return;
+	if (f->n == 2) {
+		memset(f->slot, 0, sizeof f->slot);
+		f->slot[frame_rows_slot(f, f->keys[0].t, f->keys[0].id)] = 1;
+	}
+	f->slot[frame_rows_slot(f, e->t, e->id)] = (uint16_t)f->n;
+}
+
 static int stream_next(kt_session *s, bool *have)
 {
 	kt_server *srv = s->srv;
@@ -531,7 +583,9 @@ static int stream_next(kt_session *s, bool *have)
 	int n, rc = KT_OK;
 	bool owned;
 	int64_t now_us = 0; /* read once, at the first live change */
+	struct frame_rows rows; /* (about 27 KB of stack) */
 
+	rows.n = 0;
 	kt_mpw_reset(&srv->body);
 	while (nops < KT_BATCH_OPS && srv->body.sb.size < KT_OUT_SOFT_BYTES && s->sent_seq < srv->head_seq) {
 		int max = KT_BATCH_OPS - (int)nops < 128 ? KT_BATCH_OPS - (int)nops : 128;
@@ -544,8 +598,17 @@ static int stream_next(kt_session *s, bool *have)
 		int i;
 		for (i = 0; i < n && srv->body.sb.size < KT_OUT_SOFT_BYTES; i++) {
 			bool added;
+			/* the row is in this frame already, as it is now: nothing to add
+			 * (a delete always goes; one's own row always goes through
+			 * entry_op, which follows a change of rights) */
+			if (!es[i].deleted && !is_own_row(s, &es[i]) && frame_rows_has(&rows, &es[i])) {
+				s->sent_seq = es[i].seq;
+				continue;
+			}
 			if ((rc = entry_op(s, &es[i], &added)) || s->resnap || s->diff_phase)
 				break; /* (a rights diff: this entry is read again after it) */
+			if (added && !frame_rows_has(&rows, &es[i]))
+				frame_rows_add(&rows, &es[i]);
 			nops += added;
 			if (added && es[i].at >= s->live_since_ms) { /* commit-to-device latency */
 				if (!now_us)

@@ -1,17 +1,44 @@
 /* bench_snapshot.c - snapshot throughput end to end: the demo owner's data
  * from a real server process into a fresh reference-client cache (SQLite,
  * one transaction per page), in rows per second. Sign-in is not timed.
+ * With KT_BENCH_EXPORT=FILE, the rows the first run synced are also written
+ * to FILE, one JSON document a line ({_id: "tbl:id", tbl, v, f}): the very
+ * records `make bench-compare` replicates with PouchDB.
  * usage: kt-bench-snapshot SERVER_BIN [runs] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
+#include <sqlite3.h>
 #include "bench_util.h"
 #include "kartoteka_client.h"
 #include "kt_err.h"
 #include "kt_util.h"
 
 static int64_t t_state[8];
+
+/* the cache's rows as JSON lines (see the top) */
+static int export_rows(kc_client *c, const char *path)
+{
+	sqlite3_stmt *s;
+	FILE *f = fopen(path, "w");
+	int step, n = 0;
+	if (!f)
+		return -1;
+	if (sqlite3_prepare_v2(kc_db(c),
+			       "SELECT json_object('_id', tbl || ':' || id, 'tbl', tbl, 'v', v, 'f', json(data)) "
+			       "FROM rows ORDER BY tbl, id",
+			       -1, &s, NULL)) {
+		fclose(f);
+		return -1;
+	}
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		fprintf(f, "%s\n", (const char *)sqlite3_column_text(s, 0));
+		n++;
+	}
+	sqlite3_finalize(s);
+	return fclose(f) || step != SQLITE_DONE ? -1 : n;
+}
 
 static void on_state(void *user, int state, const char *code, const char *msg)
 {
@@ -48,12 +75,19 @@ int main(int argc, char **argv)
 		kc_callbacks cb = {NULL, NULL, on_state, NULL};
 		kc_set_callbacks(c, &cb);
 		memset(t_state, 0, sizeof t_state);
-		double cpu0 = bench_self_cpu_ms();
+		double cpu0 = bench_self_cpu_ms(), scpu0 = bench_server_cpu_ms(&b);
 		int64_t t0 = kt_mono_us();
 		int rc = kc_run(c, KC_UNTIL_SYNCED, 60000);
 		double s = (double)(kt_mono_us() - t0) / 1e6;
-		double cpu = bench_self_cpu_ms() - cpu0;
+		double cpu = bench_self_cpu_ms() - cpu0, scpu = bench_server_cpu_ms(&b) - scpu0;
 		int64_t rows = kc_count(c, NULL);
+		const char *exp = getenv("KT_BENCH_EXPORT");
+		if (i == 0 && exp && *exp && !rc && export_rows(c, exp) != rows) {
+			fprintf(stderr, "could not write the rows to %s\n", exp);
+			kc_close(c);
+			bench_server_stop(&b);
+			return 1;
+		}
 		kc_close(c);
 		if (rc) {
 			fprintf(stderr, "sync failed: %s\n", kt_strerror(rc));
@@ -61,9 +95,11 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		double rate = (double)rows / s;
-		printf("snapshot run %d: %lld rows in %.1f ms = %.0f rows/s (connect+resume %.1f ms, snapshot %.1f ms, client CPU %.1f ms)\n",
+		printf("snapshot run %d: %lld rows in %.1f ms = %.0f rows/s (connect+resume %.1f ms, snapshot %.1f ms, "
+		       "client CPU %.1f ms, server CPU %.1f ms: %.2f us/row)\n",
 		       i + 1, (long long)rows, s * 1000, rate, (double)(t_state[KC_ST_SIGNED_IN] - t0) / 1000,
-		       (double)(t_state[KC_ST_SYNCED] - t_state[KC_ST_SNAPSHOT]) / 1000, cpu);
+		       (double)(t_state[KC_ST_SYNCED] - t_state[KC_ST_SNAPSHOT]) / 1000, cpu, scpu,
+		       rows ? (cpu + scpu) * 1000 / (double)rows : 0);
 		sum += rate;
 		if (rate > best)
 			best = rate;

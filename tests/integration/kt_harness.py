@@ -11,6 +11,7 @@ import queue
 import re
 import shutil
 import signal
+import socket
 import sqlite3
 import ssl
 import subprocess
@@ -185,6 +186,16 @@ def demo_template(seed, organisations=1):
             shutil.rmtree(tdir, ignore_errors=True)
     with open(os.path.join(final, "accounts.tsv")) as f:
         return os.path.join(final, "demo.db"), f.read()
+
+
+def free_port():
+    """A port on 127.0.0.1 nothing listens on (for a server that is down, or
+    one a test starts itself)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 def demo_ids(db, location):

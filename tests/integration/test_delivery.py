@@ -40,12 +40,7 @@ from aiosmtpd.controller import Controller
 import kt_harness as h
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+free_port = h.free_port
 
 
 def wait_for(pred, timeout=15, what="condition"):

@@ -8,6 +8,7 @@ the settings and templates refuse bad input with a code naming the field.
 The outbox is read through `admin message list` and the manage ops (its
 texts are sealed)."""
 import json
+import os
 import sqlite3
 import subprocess
 import tempfile
@@ -178,6 +179,91 @@ class MessagesTest(h.DemoServerTest):
         msgs = json.loads(admin("message", "list", "--client", client, "--json"))
         self.assertEqual(sorted((m["kind"], m["state"], m["drop_reason"]) for m in msgs),
                          [("confirmation", "dropped", "cancelled"), ("reminder", "dropped", "cancelled")], msgs)
+
+    def test_booked_again_before_the_cancellation_went_out(self):
+        d = tempfile.mkdtemp(dir=self.tmp)
+        db, _ = h.demo_db(d)
+
+        def admin(*a):
+            out = subprocess.run([h.SERVER, "admin", "--db", db] + list(a), capture_output=True, text=True)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            return out.stdout
+
+        def row(key):
+            con = sqlite3.connect(db)
+            try:
+                return con.execute("SELECT state, attempts, coalesce(drop_reason, '') FROM outbox "
+                                   "WHERE idem_key = ?", (key,)).fetchone()
+            finally:
+                con.close()
+        client = self.pool[1]
+        start = time.strftime("%Y-%m-%d 07:10", time.localtime(time.time() + 5 * 86400))
+        aid = h.created_id(admin("appointment", "create", "--location", A, "--client", client, "--specialist",
+                                 self.spec, "--start", start, "--duration", "30", "--allow-overlap", "--reason", "t"))
+        # its confirmation went out (as the outbox worker marks it) ...
+        con = sqlite3.connect(db)
+        con.execute("UPDATE outbox SET state = 'sent', sent_at = ?, to_addr = '', body = '' WHERE idem_key = ?",
+                    (now_ms(), "confirmation:" + aid))
+        con.commit()
+        con.close()
+        # ... then it was cancelled, and the mail server is down: the notice waits
+        admin("appointment", "cancel", aid)
+        conf = os.path.join(d, "down.conf")
+        with open(conf, "w") as f:
+            f.write("smtp_url = smtp://127.0.0.1:%d\nmail_retry_seconds = 600\n" % h.free_port())
+        srv = h.Server(db, ["--config", conf])
+        try:
+            end = time.monotonic() + 20
+            while row("cancellation:" + aid)[:2] != ("queued", 1):
+                self.assertLess(time.monotonic(), end, row("cancellation:" + aid))
+                time.sleep(0.05)
+            con = sqlite3.connect(db)
+            version = con.execute("SELECT version FROM appointment WHERE id = ?", (aid,)).fetchone()[0]
+            con.close()
+
+            async def rebook():
+                p = await h.Peer(srv).connect()
+                await p.hello()
+                self.assertEqual((await p.login(self.rec))["t"], "auth_ok")
+                await p.send({"t": "push", "muts": [{"mid": 1, "tbl": "appointment", "id": aid, "op": "update",
+                                                     "base": version, "at": 1, "f": {"status": "booked"}}]})
+                m, _ = await p.recv_until("push_result", 20)
+                await p.close()
+                return m["results"]
+            res = h.run(rebook())
+            self.assertEqual(res[0]["status"], "applied", res)
+        finally:
+            srv.stop()
+        msgs = json.loads(admin("message", "list", "--client", client, "--json"))
+        got = sorted((m["kind"], m["state"], m["drop_reason"]) for m in msgs)
+        # the notice never goes; the client, who was never told, hears nothing
+        # more (no change notice): the confirmation they have holds, and the
+        # reminder is planned again
+        self.assertEqual(got, [("cancellation", "dropped", "rebooked"), ("confirmation", "sent", "-"),
+                               ("reminder", "dropped", "cancelled"), ("reminder", "queued", "-")], msgs)
+
+    def test_a_branchs_messages_are_listed_in_the_branchs_zone(self):
+        # a branch in another zone than the organisation's first one
+        d = tempfile.mkdtemp(dir=self.tmp)
+        db, _ = h.demo_db(d)
+
+        def admin(*a):
+            out = subprocess.run([h.SERVER, "admin", "--db", db] + list(a), capture_output=True, text=True)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            return out.stdout
+        admin("location", "create", "--name", "Helsinki", "--time-zone", "Europe/Helsinki")
+        admin("staff", "location", self.spec, "add", "Helsinki")
+        admin("client", "create", "--name", "Tuula Virtanen", "--email", "tuula@example.org", "--location", "Helsinki")
+        day = datetime.now().date() + timedelta(days=10)
+        admin("appointment", "create", "--location", "Helsinki", "--client", "Tuula Virtanen", "--specialist",
+              self.spec, "--start", "%s 12:00" % day, "--duration", "30", "--allow-overlap", "--reason", "t")
+        before = datetime.combine(day - timedelta(days=1), datetime.min.time().replace(hour=12),
+                                  ZoneInfo("Europe/Helsinki"))
+        rows = [l.split("\t") for l in admin("message", "list", "--client", "Tuula Virtanen").splitlines()]
+        self.assertEqual(rows[0][:6], ["id", "kind", "channel", "state", "created", "due"])
+        reminder = next(r for r in rows if r[1] == "reminder")
+        # the reminder 24 h before, at noon where the branch is, not 11:00 in Ljubljana
+        self.assertEqual(reminder[5], "%s 12:00 %s" % (before.date(), before.tzname()), rows)
 
     def test_unconfirmed_list_for_reception(self):
         client = self.client_id()

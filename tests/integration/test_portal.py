@@ -28,12 +28,7 @@ import kt_harness as h
 GOOD = "Zimska-Roza-42"
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+free_port = h.free_port
 
 
 class Inbox:

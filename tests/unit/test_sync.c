@@ -299,21 +299,58 @@ static void test_erasure_passed_owes_a_cursor(void **state)
 	assert_false(next(&f));
 }
 
+/* Many changes of one row committed together: one frame names the row
+ * once, as it is now (a second op would repeat the same put), and its
+ * cursor passes every entry. */
+static void test_same_row_once_per_frame(void **state)
+{
+	frame f;
+	(void)state;
+	caught_up();
+	assert_int_equal(sqlite3_exec(store_db(srv.st), "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+	for (int i = 0; i < 40; i++)
+		log_entry(org, "appointment", appt_in, false, loc_in, loc_in, "", "");
+	assert_int_equal(sqlite3_exec(store_db(srv.st), "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	committed();
+	assert_true(next(&f));
+	assert_int_equal(f.t, KT_MSG_CHANGES);
+	assert_int_equal(f.ops, 1);
+	assert_int_equal(f.puts, 1);
+	assert_string_equal(f.id, appt_in);
+	assert_int_equal(f.seq, srv.head_seq);
+	assert_true(next(&f));
+	assert_int_equal(f.t, KT_MSG_SYNCED);
+	assert_false(next(&f));
+}
+
 /* Many changes: every frame but the last is full (KT_BATCH_OPS ops or past
- * the soft byte limit), cursors move forward, nothing is lost. */
+ * the soft byte limit), cursors move forward, nothing is lost. Each entry
+ * is another row in reach (one row is named once per frame, above). */
 static void test_batches_are_full_until_the_last(void **state)
 {
 	enum { N = 2 * KT_BATCH_OPS + KT_BATCH_OPS / 3 };
+	static char ids[N][KT_UUID_LEN + 1];
 	frame f;
-	int total = 0, frames = 0;
+	int total = 0, frames = 0, nids = 0;
 	int64_t last = -1;
 	bool was_short = false;
+	sqlite3_stmt *q;
 	(void)state;
+	assert_int_equal(sqlite3_prepare_v2(store_db(srv.st),
+					    "SELECT id FROM appointment WHERE location_id = ? ORDER BY id LIMIT ?", -1,
+					    &q, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_text(q, 1, loc_in, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 2, N);
+	while (sqlite3_step(q) == SQLITE_ROW)
+		snprintf(ids[nids++], sizeof ids[0], "%s", (const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	assert_int_equal(nids, N); /* the demo has about 2,500 appointments a location */
 	caught_up();
 	int64_t from = srv.head_seq;
 	assert_int_equal(sqlite3_exec(store_db(srv.st), "BEGIN", NULL, NULL, NULL), SQLITE_OK);
 	for (int i = 0; i < N; i++)
-		log_entry(org, "appointment", appt_in, false, loc_in, loc_in, "", "");
+		log_entry(org, "appointment", ids[i], false, loc_in, loc_in, "", "");
 	assert_int_equal(sqlite3_exec(store_db(srv.st), "COMMIT", NULL, NULL, NULL), SQLITE_OK);
 	committed();
 	while (next(&f) && f.t == KT_MSG_CHANGES) {
@@ -384,6 +421,7 @@ int main(void)
 		cmocka_unit_test(test_moved_out_is_evicted),
 		cmocka_unit_test(test_deletion_is_a_delete),
 		cmocka_unit_test(test_erasure_passed_owes_a_cursor),
+		cmocka_unit_test(test_same_row_once_per_frame),
 		cmocka_unit_test(test_batches_are_full_until_the_last),
 		cmocka_unit_test(test_snapshot_pages_then_end),
 	};
