@@ -24,7 +24,7 @@ addTexts({
     q_empty: '(empty)', q_yes: 'yes', q_no: 'no', q_offline_note: 'Offline: edits are kept on this device and sent when the connection is back.',
     q_code_conflict: 'Someone else changed it first', q_code_invalid: 'The server cannot accept this value',
     q_code_forbidden: 'You may not make this change', q_code_not_found: 'The record does not exist or is not yours to see',
-    q_code_append_only: 'History entries cannot be changed', q_code_rate_limited: 'Too many changes at once',
+    q_code_append_only: 'History entries cannot be changed', q_code_mutation_expired: 'Sent too long ago to be applied now; the record is shown as the server has it', q_code_rate_limited: 'Too many changes at once',
     q_code_outside_opening_hours: 'Outside the opening hours', q_code_location_closed: 'The branch is closed that day',
     q_code_outside_working_hours: "Outside the specialist's working hours", q_code_staff_time_off: 'The specialist is off then',
     q_code_service_not_by_specialist: 'The specialist does not do this service', q_code_service_not_at_location: 'The branch does not offer this service',
@@ -48,7 +48,7 @@ addTexts({
     q_empty: '(prazno)', q_yes: 'da', q_no: 'ne', q_offline_note: 'Brez povezave: spremembe ostanejo na tej napravi in se pošljejo, ko je povezava spet vzpostavljena.',
     q_code_conflict: 'Nekdo drug je to spremenil prej', q_code_invalid: 'Strežnik te vrednosti ne more sprejeti',
     q_code_forbidden: 'Te spremembe ne smete narediti', q_code_not_found: 'Zapis ne obstaja ali ga ne smete videti',
-    q_code_append_only: 'Vnosov zgodovine ni mogoče spreminjati', q_code_rate_limited: 'Preveč sprememb hkrati',
+    q_code_append_only: 'Vnosov zgodovine ni mogoče spreminjati', q_code_mutation_expired: 'Poslano pred predolgim časom, da bi se še uveljavilo; zapis je prikazan, kot ga ima strežnik', q_code_rate_limited: 'Preveč sprememb hkrati',
     q_code_outside_opening_hours: 'Izven delovnega časa poslovalnice', q_code_location_closed: 'Poslovalnica je ta dan zaprta',
     q_code_outside_working_hours: 'Izven delovnega časa strokovnjaka', q_code_staff_time_off: 'Strokovnjak je takrat odsoten',
     q_code_service_not_by_specialist: 'Strokovnjak ne opravlja te storitve', q_code_service_not_at_location: 'Poslovalnica ne ponuja te storitve',
@@ -72,7 +72,7 @@ addTexts({
     q_empty: '(leer)', q_yes: 'ja', q_no: 'nein', q_offline_note: 'Offline: Änderungen bleiben auf diesem Gerät und werden gesendet, sobald die Verbindung zurück ist.',
     q_code_conflict: 'Jemand anderes hat es vorher geändert', q_code_invalid: 'Der Server kann diesen Wert nicht annehmen',
     q_code_forbidden: 'Diese Änderung dürfen Sie nicht vornehmen', q_code_not_found: 'Der Eintrag existiert nicht oder ist für Sie nicht sichtbar',
-    q_code_append_only: 'Verlaufseinträge können nicht geändert werden', q_code_rate_limited: 'Zu viele Änderungen auf einmal',
+    q_code_append_only: 'Verlaufseinträge können nicht geändert werden', q_code_mutation_expired: 'Zu lange her, um noch übernommen zu werden; der Eintrag wird so gezeigt, wie der Server ihn hat', q_code_rate_limited: 'Zu viele Änderungen auf einmal',
     q_code_outside_opening_hours: 'Außerhalb der Öffnungszeiten', q_code_location_closed: 'Die Filiale ist an dem Tag geschlossen',
     q_code_outside_working_hours: 'Außerhalb der Arbeitszeit der Fachkraft', q_code_staff_time_off: 'Die Fachkraft ist dann nicht da',
     q_code_service_not_by_specialist: 'Die Fachkraft bietet diese Leistung nicht an', q_code_service_not_at_location: 'Die Filiale bietet diese Leistung nicht an',
@@ -96,7 +96,7 @@ addTexts({
     q_empty: '(puste)', q_yes: 'tak', q_no: 'nie', q_offline_note: 'Offline: zmiany zostają na tym urządzeniu i zostaną wysłane po odzyskaniu połączenia.',
     q_code_conflict: 'Ktoś inny zmienił to wcześniej', q_code_invalid: 'Serwer nie może przyjąć tej wartości',
     q_code_forbidden: 'Nie możesz wprowadzić tej zmiany', q_code_not_found: 'Wpis nie istnieje lub nie masz do niego dostępu',
-    q_code_append_only: 'Wpisów historii nie można zmieniać', q_code_rate_limited: 'Za dużo zmian naraz',
+    q_code_append_only: 'Wpisów historii nie można zmieniać', q_code_mutation_expired: 'Wysłano zbyt dawno, by można to jeszcze zastosować; wpis jest pokazany tak, jak ma go serwer', q_code_rate_limited: 'Za dużo zmian naraz',
     q_code_outside_opening_hours: 'Poza godzinami otwarcia', q_code_location_closed: 'Oddział jest tego dnia zamknięty',
     q_code_outside_working_hours: 'Poza godzinami pracy specjalisty', q_code_staff_time_off: 'Specjalista ma wtedy wolne',
     q_code_service_not_by_specialist: 'Specjalista nie wykonuje tej usługi', q_code_service_not_at_location: 'Oddział nie oferuje tej usługi',
@@ -120,7 +120,7 @@ addTexts({
     q_empty: '(tyhjä)', q_yes: 'kyllä', q_no: 'ei', q_offline_note: 'Ei yhteyttä: muutokset säilyvät tällä laitteella ja lähetetään, kun yhteys palaa.',
     q_code_conflict: 'Joku muu muutti sen ensin', q_code_invalid: 'Palvelin ei voi hyväksyä tätä arvoa',
     q_code_forbidden: 'Et saa tehdä tätä muutosta', q_code_not_found: 'Tietuetta ei ole tai et näe sitä',
-    q_code_append_only: 'Historiamerkintöjä ei voi muuttaa', q_code_rate_limited: 'Liian monta muutosta kerralla',
+    q_code_append_only: 'Historiamerkintöjä ei voi muuttaa', q_code_mutation_expired: 'Lähetetty liian kauan sitten, jotta se voitaisiin vielä ottaa käyttöön; tietue näytetään palvelimen mukaisena', q_code_rate_limited: 'Liian monta muutosta kerralla',
     q_code_outside_opening_hours: 'Aukioloaikojen ulkopuolella', q_code_location_closed: 'Toimipiste on sinä päivänä suljettu',
     q_code_outside_working_hours: 'Asiantuntijan työajan ulkopuolella', q_code_staff_time_off: 'Asiantuntija on silloin vapaalla',
     q_code_service_not_by_specialist: 'Asiantuntija ei tee tätä palvelua', q_code_service_not_at_location: 'Toimipiste ei tarjoa tätä palvelua',
@@ -133,7 +133,7 @@ addTexts({
   },
 });
 
-const CODES = ['conflict', 'invalid', 'forbidden', 'not_found', 'append_only', 'rate_limited', 'outside_opening_hours',
+const CODES = ['conflict', 'invalid', 'forbidden', 'not_found', 'append_only', 'mutation_expired', 'rate_limited', 'outside_opening_hours',
   'location_closed', 'outside_working_hours', 'staff_time_off', 'service_not_by_specialist', 'service_not_at_location', 'buffer_overlap'];
 const TABLES = ['appointment', 'client', 'visit', 'consent', 'staff', 'service', 'location', 'review'];
 const FIELDS = ['name', 'phone', 'email', 'start_at', 'duration_min', 'specialist_id', 'client_id', 'location_id', 'services',
