@@ -41,7 +41,7 @@ int messages_plan_daily(kt_store *st, int64_t now, int *planned) KT_MUST_CHECK;
 
 /* Runs messages_plan_daily on its own connection to db_path at start and
  * every hour (serve). Stop accepts NULL. */
-typedef struct kt_daily kt_daily;
+typedef struct kt_hourly kt_daily; /* domain/hourly.h */
 int messages_daily_start(const char *db_path, kt_daily **out) KT_MUST_CHECK;
 void messages_daily_stop(kt_daily *d);
 

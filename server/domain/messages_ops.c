@@ -2,13 +2,13 @@
  * settings (read in messages.c, which every plan needs), previews,
  * campaigns, the daily birthday pass and the list of unconfirmed
  * appointments reception calls. Calls messages.c, never the other way. */
-#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
 #include "domain/consent.h"
+#include "domain/hourly.h"
 #include "domain/links.h"
 #include "domain/messages_internal.h"
 #include "domain/outbox_plan.h"
@@ -533,75 +533,23 @@ int messages_plan_daily(kt_store *st, int64_t now, int *planned)
 	return KT_OK;
 }
 
-struct kt_daily {
-	pthread_t th;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool stop;
-	kt_store *st;
-};
-
-static void *daily_main(void *arg)
+static void daily_pass(kt_store *st)
 {
-	kt_daily *d = arg;
-	pthread_setname_np(pthread_self(), "kt-daily");
-	pthread_mutex_lock(&d->mu);
-	while (!d->stop) {
-		int n = 0;
-		pthread_mutex_unlock(&d->mu);
-		if (messages_plan_daily(d->st, kt_now_ms(), &n))
-			kt_info("messages: the daily pass failed; it runs again in an hour");
-		else if (n)
-			kt_info("messages: %d birthday greeting(s) planned", n);
-		pthread_mutex_lock(&d->mu);
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 3600;
-		while (!d->stop && pthread_cond_timedwait(&d->cv, &d->mu, &ts) == 0)
-			;
-	}
-	pthread_mutex_unlock(&d->mu);
-	return NULL;
+	int n = 0;
+	if (messages_plan_daily(st, kt_now_ms(), &n))
+		kt_info("messages: the daily pass failed; it runs again in an hour");
+	else if (n)
+		kt_info("messages: %d birthday greeting(s) planned", n);
 }
 
 int messages_daily_start(const char *db_path, kt_daily **out)
 {
-	kt_daily *d = calloc(1, sizeof *d);
-	const char *msg = NULL;
-	int rc;
-	*out = NULL;
-	if (!d)
-		return KT_ENOMEM;
-	if ((rc = store_open(db_path, 0, &d->st, &msg))) {
-		free(d);
-		return rc;
-	}
-	pthread_mutex_init(&d->mu, NULL);
-	pthread_cond_init(&d->cv, NULL);
-	if (pthread_create(&d->th, NULL, daily_main, d)) {
-		store_close(d->st);
-		pthread_mutex_destroy(&d->mu);
-		pthread_cond_destroy(&d->cv);
-		free(d);
-		return KT_EINTERNAL;
-	}
-	*out = d;
-	return KT_OK;
+	return hourly_start(db_path, "kt-daily", daily_pass, out);
 }
 
 void messages_daily_stop(kt_daily *d)
 {
-	if (!d)
-		return;
-	pthread_mutex_lock(&d->mu);
-	d->stop = true;
-	pthread_cond_broadcast(&d->cv);
-	pthread_mutex_unlock(&d->mu);
-	pthread_join(d->th, NULL);
-	store_close(d->st);
-	pthread_mutex_destroy(&d->mu);
-	pthread_cond_destroy(&d->cv);
-	free(d);
+	hourly_stop(d);
 }
 
 /* ---- reception's list: booked, nobody confirmed ---- */

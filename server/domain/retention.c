@@ -5,11 +5,11 @@
  * log, and never deletes the newest change log entry: seq is a plain
  * INTEGER PRIMARY KEY and would be reused after it. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "domain/hourly.h"
 #include "domain/retention.h"
 
 /* set by main before any thread starts */
@@ -312,78 +312,26 @@ int retention_state(kt_store *st, int64_t now, int days, kt_retention_state *out
 
 /* ---- the hourly pass of serve ---- */
 
-struct kt_retention_pass {
-	pthread_t th;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool stop;
-	kt_store *st;
-};
-
-static void *pass_main(void *arg)
+static void retention_pass(kt_store *st)
 {
-	kt_retention_pass *p = arg;
-	pthread_setname_np(pthread_self(), "kt-retention");
-	pthread_mutex_lock(&p->mu);
-	while (!p->stop) {
-		kt_retention_counts r;
-		pthread_mutex_unlock(&p->mu);
-		int64_t now = kt_now_ms();
-		if (retention_run(p->st, now, changelog_days, &r) ||
-		    retention_run_outbox(p->st, now, outbox_days, &r.outbox))
-			kt_info("retention: the pass failed; it runs again in an hour");
-		else if (r.changelog || r.mutations || r.outbox)
-			kt_info("retention: removed %lld change log entries and %lld stored answers older than %d days, "
-				"%lld sent messages older than %d days (counted)",
-				(long long)r.changelog, (long long)r.mutations, changelog_days, (long long)r.outbox,
-				outbox_days);
-		pthread_mutex_lock(&p->mu);
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 3600;
-		while (!p->stop && pthread_cond_timedwait(&p->cv, &p->mu, &ts) == 0)
-			;
-	}
-	pthread_mutex_unlock(&p->mu);
-	return NULL;
+	kt_retention_counts r;
+	int64_t now = kt_now_ms();
+	if (retention_run(st, now, changelog_days, &r) ||
+	    retention_run_outbox(st, now, outbox_days, &r.outbox))
+		kt_info("retention: the pass failed; it runs again in an hour");
+	else if (r.changelog || r.mutations || r.outbox)
+		kt_info("retention: removed %lld change log entries and %lld stored answers older than %d days, "
+			"%lld sent messages older than %d days (counted)",
+			(long long)r.changelog, (long long)r.mutations, changelog_days, (long long)r.outbox,
+			outbox_days);
 }
 
 int retention_pass_start(const char *db_path, kt_retention_pass **out)
 {
-	kt_retention_pass *p = calloc(1, sizeof *p);
-	const char *msg = NULL;
-	int rc;
-	*out = NULL;
-	if (!p)
-		return KT_ENOMEM;
-	if ((rc = store_open(db_path, 0, &p->st, &msg))) {
-		free(p);
-		return rc;
-	}
-	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->cv, NULL);
-	if (pthread_create(&p->th, NULL, pass_main, p)) {
-		store_close(p->st);
-		pthread_mutex_destroy(&p->mu);
-		pthread_cond_destroy(&p->cv);
-		free(p);
-		return KT_EINTERNAL;
-	}
-	*out = p;
-	return KT_OK;
+	return hourly_start(db_path, "kt-retention", retention_pass, out);
 }
 
 void retention_pass_stop(kt_retention_pass *p)
 {
-	if (!p)
-		return;
-	pthread_mutex_lock(&p->mu);
-	p->stop = true;
-	pthread_cond_broadcast(&p->cv);
-	pthread_mutex_unlock(&p->mu);
-	pthread_join(p->th, NULL);
-	store_close(p->st);
-	pthread_mutex_destroy(&p->mu);
-	pthread_cond_destroy(&p->cv);
-	free(p);
+	hourly_stop(p);
 }

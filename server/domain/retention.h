@@ -51,7 +51,7 @@ typedef struct kt_retention_state {
 int retention_state(kt_store *st, int64_t now, int days, kt_retention_state *out) KT_MUST_CHECK;
 
 /* The hourly pass of serve, on its own thread and database connection. */
-typedef struct kt_retention_pass kt_retention_pass;
+typedef struct kt_hourly kt_retention_pass; /* domain/hourly.h */
 /* *out owned by the caller: retention_pass_stop. */
 int retention_pass_start(const char *db_path, kt_retention_pass **out) KT_MUST_CHECK;
 void retention_pass_stop(kt_retention_pass *p); /* NULL is fine */

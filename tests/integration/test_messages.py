@@ -98,6 +98,14 @@ class MessagesTest(h.DemoServerTest):
         self.assertEqual(res[0]["status"], "applied", res)
         return res[0]
 
+    def admin_on(self, db):
+        """`kartoteka-server admin --db db ...` as a function: its output, or the test fails."""
+        def admin(*a):
+            out = subprocess.run([h.SERVER, "admin", "--db", db] + list(a), capture_output=True, text=True)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            return out.stdout
+        return admin
+
     def messages(self, client):
         """The client's messages as `admin message list` prints them."""
         return json.loads(self.server.admin("message", "list", "--client", client, "--json"))
@@ -166,11 +174,7 @@ class MessagesTest(h.DemoServerTest):
         # a database no server drains: the confirmation stays queued
         d = tempfile.mkdtemp(dir=self.tmp)
         db, _ = h.demo_db(d)
-
-        def admin(*a):
-            out = subprocess.run([h.SERVER, "admin", "--db", db] + list(a), capture_output=True, text=True)
-            self.assertEqual(out.returncode, 0, out.stderr)
-            return out.stdout
+        admin = self.admin_on(db)
         client = self.pool[0]
         start = time.strftime("%Y-%m-%d 07:10", time.localtime(time.time() + 5 * 86400))
         aid = h.created_id(admin("appointment", "create", "--location", A, "--client", client, "--specialist",
@@ -183,11 +187,7 @@ class MessagesTest(h.DemoServerTest):
     def test_booked_again_before_the_cancellation_went_out(self):
         d = tempfile.mkdtemp(dir=self.tmp)
         db, _ = h.demo_db(d)
-
-        def admin(*a):
-            out = subprocess.run([h.SERVER, "admin", "--db", db] + list(a), capture_output=True, text=True)
-            self.assertEqual(out.returncode, 0, out.stderr)
-            return out.stdout
+        admin = self.admin_on(db)
 
         def row(key):
             con = sqlite3.connect(db)
@@ -246,11 +246,7 @@ class MessagesTest(h.DemoServerTest):
         # a branch in another zone than the organisation's first one
         d = tempfile.mkdtemp(dir=self.tmp)
         db, _ = h.demo_db(d)
-
-        def admin(*a):
-            out = subprocess.run([h.SERVER, "admin", "--db", db] + list(a), capture_output=True, text=True)
-            self.assertEqual(out.returncode, 0, out.stderr)
-            return out.stdout
+        admin = self.admin_on(db)
         admin("location", "create", "--name", "Helsinki", "--time-zone", "Europe/Helsinki")
         admin("staff", "location", self.spec, "add", "Helsinki")
         admin("client", "create", "--name", "Tuula Virtanen", "--email", "tuula@example.org", "--location", "Helsinki")
