@@ -8,6 +8,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
+import time
 import unittest
 import uuid
 
@@ -295,13 +296,16 @@ class MigrationTest(unittest.TestCase):
             "DROP TABLE message_settings; DROP TABLE message_template; DROP TABLE link_token;"
             "DROP TABLE review; DROP TABLE survey_answer; DROP TABLE review_anon;"
             "ALTER TABLE client DROP COLUMN language;"
+            "DROP TABLE mutation_pruned; DROP TABLE outbox_tally;"
             "PRAGMA user_version = 12;")
         cls.staff_versions = dict(con.execute("SELECT id, version FROM staff"))
         cls.last_seq = con.execute("SELECT max(seq) FROM changelog").fetchone()[0]
         con.execute("INSERT INTO device(id, kind, principal_id, app, first_seen, last_seen) VALUES(?, 'staff', ?, "
                     "'kt-test', 1, 1)", (cls.dev, cls.sid))
-        con.execute("INSERT INTO mutation VALUES(?, 7, x'80', 1)", (cls.dev,))
-        con.execute("INSERT INTO mutation VALUES(?, 7, x'80', 1)", (cls.stranger,))
+        # answers of today: older ones than changelog_days would go in serve's first retention pass
+        now = int(time.time() * 1000)
+        con.execute("INSERT INTO mutation VALUES(?, 7, x'80', ?)", (cls.dev, now))
+        con.execute("INSERT INTO mutation VALUES(?, 7, x'80', ?)", (cls.stranger, now))
         con.commit()
         con.close()
         cls.server = h.Server(cls.db)
