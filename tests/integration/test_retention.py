@@ -238,7 +238,10 @@ class RetentionTest(h.DemoServerTest):
         for i, (purpose, state, at, _) in enumerate(rows):
             self.sql("INSERT INTO outbox(org_id, client_id, purpose, channel, to_addr, subject, body, state, next_at,"
                      " created_at, sent_at, idem_key, location_id) VALUES(?, ?, ?, 'email', 'x', 'x', 'x', ?, ?, ?,"
-                     " ?, ?, ?)", org, self.client_a, purpose, state, at, at,
+                     " ?, ?, ?)", org, self.client_a, purpose, state,
+                     # the queued one is due in a month: the running server's
+                     # outbox worker must not send (and change) it meanwhile
+                     now + 30 * DAY if state == "queued" else at, at,
                      at if state == "sent" else None, "retention-test:%d" % i, self.loc[A])
             ids.append(self.sql("SELECT max(id) FROM outbox")[0][0])
 
