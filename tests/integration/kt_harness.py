@@ -188,6 +188,20 @@ def demo_template(seed, organisations=1):
         return os.path.join(final, "demo.db"), f.read()
 
 
+def until(read, done=bool, timeout=20, what="the condition"):
+    """Polls read() until done(its value) holds and returns that value; fails
+    naming `what` and the last value after timeout seconds. The one place
+    tests wait on something another process does (a row's state, a counter)."""
+    end = time.monotonic() + timeout
+    while True:
+        v = read()
+        if done(v):
+            return v
+        if time.monotonic() > end:
+            raise AssertionError("%s never came: %r" % (what, v))
+        time.sleep(0.05)
+
+
 def free_port():
     """A port on 127.0.0.1 nothing listens on (for a server that is down, or
     one a test starts itself)."""

@@ -114,14 +114,7 @@ class MessagesTest(h.DemoServerTest):
         return [m for m in msgs if m["kind"] == kind and (state is None or m["state"] == state)]
 
     def wait_for(self, predicate, client, timeout=15):
-        end = time.monotonic() + timeout
-        while True:
-            msgs = self.messages(client)
-            if predicate(msgs):
-                return msgs
-            if time.monotonic() > end:
-                self.fail("never came: %s" % msgs)
-            time.sleep(0.05)
+        return h.until(lambda: self.messages(client), predicate, timeout, "the messages")
 
     # ---- appointments ----
 
@@ -213,10 +206,8 @@ class MessagesTest(h.DemoServerTest):
             f.write("smtp_url = smtp://127.0.0.1:%d\nmail_retry_seconds = 600\n" % h.free_port())
         srv = h.Server(db, ["--config", conf])
         try:
-            end = time.monotonic() + 20
-            while row("cancellation:" + aid)[:2] != ("queued", 1):
-                self.assertLess(time.monotonic(), end, row("cancellation:" + aid))
-                time.sleep(0.05)
+            h.until(lambda: row("cancellation:" + aid), lambda r: r[:2] == ("queued", 1),
+                    what="a failed first attempt at the cancellation notice")
             con = sqlite3.connect(db)
             version = con.execute("SELECT version FROM appointment WHERE id = ?", (aid,)).fetchone()[0]
             con.close()

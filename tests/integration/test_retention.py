@@ -187,7 +187,6 @@ class RetentionTest(h.DemoServerTest):
 
     def test_4_serve_runs_the_pass_at_start_with_changelog_days_from_the_config(self):
         import os
-        import time
         d = os.path.join(self.tmp, "serve-pass")
         os.makedirs(d)
         db, _ = h.demo_db(d)  # a whole demo history (the class's server pruned its own)
@@ -208,10 +207,8 @@ class RetentionTest(h.DemoServerTest):
         self.assertGreater(count()[0], 1)
         srv = h.Server(db, ["--config", conf])
         try:
-            end = time.monotonic() + 30
-            while count() != (1, 0) and time.monotonic() < end:
-                time.sleep(0.05)
-            self.assertEqual(count(), (1, 0))  # all but the newest entry, and every old answer
+            # all but the newest entry, and every old answer
+            h.until(count, lambda n: n == (1, 0), 30, "the first retention pass")
         finally:
             srv.stop()
         with open(conf, "w") as f:
