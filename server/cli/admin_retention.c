@@ -5,12 +5,14 @@
  *       window now (the same pass serve runs hourly; sent appointment
  *       messages after outbox_days) and say what went.
  * The window is changelog_days of --config (default 90); --days overrides.
- * Prints counts and times only. */
+ * Prints counts and times only, the times in the zone of the (first)
+ * organisation's first branch. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "cli/admin.h"
+#include "kt_time.h"
+#include "domain/resolve.h"
 #include "domain/retention.h"
 
 static int days_opt(const char *v, const char *opt, int dflt, int *days);
@@ -36,14 +38,10 @@ static int days_opt(const char *v, const char *opt, int dflt, int *days)
 	return 0;
 }
 
-static void utc(int64_t ms, char out[32])
+static void local(const char *zone, int64_t ms, char out[64])
 {
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	if (!ms || !gmtime_r(&t, &tm))
-		snprintf(out, 32, "-");
-	else
-		strftime(out, 32, "%Y-%m-%d %H:%M UTC", &tm);
+	if (!ms || kt_time_format(zone[0] ? zone : "UTC", ms, out, 64))
+		snprintf(out, 64, "-");
 }
 
 static int show_cmd(kt_store *st, int argc, char **argv)
@@ -52,13 +50,14 @@ static int show_cmd(kt_store *st, int argc, char **argv)
 	const char *pos[1];
 	int npos, rc, days;
 	kt_retention_state s;
-	char a[32], b[32];
+	char a[64], b[64], zone[RESOLVE_ZONE];
 	if ((rc = admin_parse(argc, argv, o, 2, pos, 0, &npos)) || (rc = days_of(o[0].value, &days)))
 		return rc;
 	if ((rc = retention_state(st, kt_now_ms(), days, &s)))
 		return admin_say_fail("cannot read the database", kt_strerror(rc));
-	utc(s.changelog_oldest, a);
-	utc(s.mutations_oldest, b);
+	resolve_org_zone(st, NULL, zone);
+	local(zone, s.changelog_oldest, a);
+	local(zone, s.mutations_oldest, b);
 	if (o[1].seen) {
 		printf("{\"days\":%d,\"changelog\":{\"rows\":%lld,\"older\":%lld,\"oldest_ms\":%lld,\"min_seq\":%lld},"
 		       "\"mutations\":{\"rows\":%lld,\"older\":%lld,\"oldest_ms\":%lld,\"expired_devices\":%lld}}\n",
@@ -67,7 +66,7 @@ static int show_cmd(kt_store *st, int argc, char **argv)
 		       (long long)s.mutations_oldest, (long long)s.rows.devices);
 		return 0;
 	}
-	printf("window: %d days (changelog_days); sent appointment messages: %d days (outbox_days)\n", days,
+	printf("window: %d days (changelog_days); sent messages: %d days (outbox_days)\n", days,
 	       retention_outbox_days());
 	printf("change log: %lld entries, oldest %s, %lld older than the window\n", (long long)s.rows.changelog, a,
 	       (long long)s.due.changelog);
@@ -86,12 +85,15 @@ static int run_cmd(kt_store *st, int argc, char **argv)
 	if ((rc = admin_parse(argc, argv, o, 2, pos, 0, &npos)) || (rc = days_of(o[0].value, &days)) ||
 	    (rc = days_opt(o[1].value, "--outbox-days", retention_outbox_days(), &odays)))
 		return rc;
-	if ((rc = retention_run(st, now, days, &r)) || (rc = retention_run_outbox(st, now, odays, &r.outbox)))
+	if ((rc = retention_run(st, now, days, &r)) || (rc = retention_run_outbox(st, now, odays, &r.outbox, &r.cleared)))
 		return admin_say_fail("retention run failed (what was removed before stays removed)", kt_strerror(rc));
 	printf("removed %lld change log entries and %lld stored push answers (of %lld devices) older than %d days\n",
 	       (long long)r.changelog, (long long)r.mutations, (long long)r.devices, days);
 	printf("removed %lld sent appointment messages older than %d days (message counts keep them)\n",
 	       (long long)r.outbox, odays);
+	printf("cleared the address and text of %lld other sent messages older than %d days (kept so that nothing "
+	       "is sent twice and the statistics count them)\n",
+	       (long long)r.cleared, odays);
 	return 0;
 }
 

@@ -97,7 +97,7 @@ static void usage(FILE *f)
 		"log_level (error, warn, info, debug), log_format (text: lines for people, the default;\n"
 		"json: one JSON object a line; under systemd: the journal), retention_months (default 36; privacy retention),\n"
 		"changelog_days (90: the change log and stored push answers kept; older cursors get a snapshot),\n"
-		"outbox_days (90: sent appointment messages kept; their counts stay),\n"
+		"outbox_days (90: sent appointment messages kept, their counts stay; other messages' texts),\n"
 		"ping_idle_s (30: ping a device silent this long), idle_timeout_s (120: then close it),\n"
 		"trusted_proxy (addresses or ADDR/PREFIX, comma-separated, repeatable), proxy_header,\n"
 		"tls_cert, tls_key (PEM files, as --tls-cert and --tls-key), drain_timeout_s (10: at\n"

@@ -217,7 +217,7 @@ static int prune_mutations(kt_store *st, int64_t cutoff, int64_t now, int64_t *r
 
 int retention_run(kt_store *st, int64_t now, int days, kt_retention_counts *removed)
 {
-	kt_retention_counts r = {0, 0, 0, 0};
+	kt_retention_counts r = {0, 0, 0, 0, 0};
 	int64_t cutoff = cutoff_of(now, days);
 	int rc = prune_changelog(st, cutoff, &r.changelog);
 	if (!rc)
@@ -263,19 +263,44 @@ static int prune_outbox_batch(kt_store *st, int64_t cutoff, int64_t *n)
 	return KT_OK;
 }
 
-int retention_run_outbox(kt_store *st, int64_t now, int days, int64_t *removed)
+/* One batch of the rest: finished messages the deletion above keeps (the
+ * planner reads them back, the statistics count them) lose what only the
+ * sending needed: the address and the text, the bulk of a row and the part
+ * that is personal. */
+static int clear_outbox_batch(kt_store *st, int64_t cutoff, int64_t *n)
+{
+	sqlite3_stmt *q = store_prepare(st,
+		"UPDATE outbox SET to_addr = '', subject = '', body = '', extra_headers = NULL WHERE id IN (SELECT id"
+		" FROM outbox WHERE state IN ('sent', 'dropped', 'failed') AND created_at < ?1 AND"
+		" coalesce(sent_at, next_at) < ?1 AND (to_addr <> '' OR subject <> '' OR body <> '' OR"
+		" extra_headers IS NOT NULL) ORDER BY id LIMIT ?2)");
+	int rc;
+	*n = 0;
+	if (!q)
+		return KT_EIO;
+	sqlite3_bind_int64(q, 1, cutoff);
+	sqlite3_bind_int64(q, 2, KT_RETENTION_BATCH);
+	rc = sqlite3_step(q) == SQLITE_DONE ? KT_OK : KT_EIO;
+	if (!rc)
+		*n = sqlite3_changes(store_db(st));
+	store_finish(st, q);
+	return rc;
+}
+
+int retention_run_outbox(kt_store *st, int64_t now, int days, int64_t *removed, int64_t *cleared)
 {
 	int64_t cutoff = cutoff_of(now, days), n;
 	int rc;
-	*removed = 0;
-	do {
-		if ((rc = store_begin(st)))
-			return rc;
-		rc = prune_outbox_batch(st, cutoff, &n);
-		if ((rc = store_end(st, rc, NULL, 0)))
-			return rc;
-		*removed += n;
-	} while (n == KT_RETENTION_BATCH);
+	*removed = *cleared = 0;
+	for (int step = 0; step < 2; step++)
+		do {
+			if ((rc = store_begin(st)))
+				return rc;
+			rc = step ? clear_outbox_batch(st, cutoff, &n) : prune_outbox_batch(st, cutoff, &n);
+			if ((rc = store_end(st, rc, NULL, 0)))
+				return rc;
+			*(step ? cleared : removed) += n;
+		} while (n == KT_RETENTION_BATCH);
 	return KT_OK;
 }
 
@@ -317,13 +342,13 @@ static void retention_pass(kt_store *st)
 	kt_retention_counts r;
 	int64_t now = kt_now_ms();
 	if (retention_run(st, now, changelog_days, &r) ||
-	    retention_run_outbox(st, now, outbox_days, &r.outbox))
+	    retention_run_outbox(st, now, outbox_days, &r.outbox, &r.cleared))
 		kt_info("retention: the pass failed; it runs again in an hour");
-	else if (r.changelog || r.mutations || r.outbox)
+	else if (r.changelog || r.mutations || r.outbox || r.cleared)
 		kt_info("retention: removed %lld change log entries and %lld stored answers older than %d days, "
-			"%lld sent messages older than %d days (counted)",
+			"%lld sent messages older than %d days (counted); cleared the address and text of %lld more",
 			(long long)r.changelog, (long long)r.mutations, changelog_days, (long long)r.outbox,
-			outbox_days);
+			outbox_days, (long long)r.cleared);
 }
 
 int retention_pass_start(const char *db_path, kt_retention_pass **out)

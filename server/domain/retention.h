@@ -19,8 +19,10 @@ int retention_days(void);
 /* The config key outbox_days (1 to 3650, default 90): sent, dropped or
  * failed appointment messages (confirmation, change, cancellation,
  * reminders) older than it, about an appointment that is as old or gone,
- * are deleted, their counts kept in outbox_tally. Review requests, surveys,
- * birthday greetings and campaigns stay: the planner reads them back. */
+ * are deleted, their counts kept in outbox_tally. Every other finished
+ * message (review requests, surveys, birthday greetings, campaigns, portal
+ * links) keeps its row, which the planner reads back to send nothing twice
+ * and the statistics count, but loses its address and text. */
 #define KT_OUTBOX_DAYS_DEFAULT 90
 int retention_outbox_days(void);
 
@@ -30,6 +32,7 @@ typedef struct kt_retention_counts {
 	int64_t mutations;  /* stored push answers */
 	int64_t devices;    /* (person, device) pairs whose expiry mark moved */
 	int64_t outbox;     /* messages (their counts kept) */
+	int64_t cleared;    /* messages whose address and text went (the row stays) */
 } kt_retention_counts;
 
 /* Delete change log entries (a prefix by seq, never the newest: seqs are
@@ -38,8 +41,9 @@ typedef struct kt_retention_counts {
  * one batch. removed may be NULL. */
 #define KT_RETENTION_BATCH 1000
 int retention_run(kt_store *st, int64_t now, int days, kt_retention_counts *removed) KT_MUST_CHECK;
-/* The outbox's part (outbox_days), the same way. */
-int retention_run_outbox(kt_store *st, int64_t now, int days, int64_t *removed) KT_MUST_CHECK;
+/* The outbox's part (outbox_days), the same way: *removed rows deleted,
+ * *cleared rows emptied of address and text. */
+int retention_run_outbox(kt_store *st, int64_t now, int days, int64_t *removed, int64_t *cleared) KT_MUST_CHECK;
 
 typedef struct kt_retention_state {
 	kt_retention_counts rows;  /* rows kept now */

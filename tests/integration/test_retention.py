@@ -219,20 +219,23 @@ class RetentionTest(h.DemoServerTest):
         self.assertNotEqual(out.returncode, 0)
         self.assertIn("changelog_days: a whole number of days, 1 to 3650", out.stderr)
 
-    def test_5_sent_appointment_messages_go_after_outbox_days_and_message_counts_keep_them(self):
+    def test_5_sent_messages_go_or_lose_their_text_after_outbox_days_and_message_counts_keep_them(self):
         import time
         now = int(time.time() * 1000)
         org = self.sql("SELECT id FROM organisation")[0][0]
         old, young = now - 200 * DAY, now - DAY
-        rows = [  # (purpose, state, created_at, purged?)
-            ("reminder", "sent", old, True), ("confirmation", "sent", old, True),
-            ("reminder", "dropped", old, True), ("cancellation", "failed", old, True),
-            ("review_request", "sent", old, False),   # the planner reads it back: kept
-            ("reminder", "sent", young, False),       # inside the window
-            ("reminder", "queued", old, False),       # not sent yet
+        rows = [  # (purpose, state, created_at, purged?, text cleared?)
+            ("reminder", "sent", old, True, None), ("confirmation", "sent", old, True, None),
+            ("reminder", "dropped", old, True, None), ("cancellation", "failed", old, True, None),
+            # the planner reads these back (and statistics count them): kept, without address and text
+            ("review_request", "sent", old, False, True), ("birthday", "sent", old, False, True),
+            ("campaign", "failed", old, False, True),
+            ("reminder", "sent", young, False, False),       # inside the window
+            ("birthday", "sent", young, False, False),
+            ("reminder", "queued", old, False, False),       # not sent yet
         ]
         ids = []
-        for i, (purpose, state, at, _) in enumerate(rows):
+        for i, (purpose, state, at, _, _) in enumerate(rows):
             self.sql("INSERT INTO outbox(org_id, client_id, purpose, channel, to_addr, subject, body, state, next_at,"
                      " created_at, sent_at, idem_key, location_id) VALUES(?, ?, ?, 'email', 'x', 'x', 'x', ?, ?, ?,"
                      " ?, ?, ?)", org, self.client_a, purpose, state,
@@ -248,13 +251,19 @@ class RetentionTest(h.DemoServerTest):
         before = counts()
         out = self.server.admin("retention", "run", "--outbox-days", "90")
         self.assertIn("removed 4 sent appointment messages older than 90 days", out)
-        left = {r[0] for r in self.sql("SELECT id FROM outbox WHERE id >= ?", ids[0])}
-        self.assertEqual(left, {i for i, r in zip(ids, rows) if not r[3]})
+        self.assertIn("cleared the address and text of 3 other sent messages older than 90 days", out)
+        left = {r[0]: r[1:] for r in self.sql("SELECT id, to_addr, subject, body, extra_headers FROM outbox"
+                                              " WHERE id >= ?", ids[0])}
+        self.assertEqual(set(left), {i for i, r in zip(ids, rows) if not r[3]})
+        for i, r in zip(ids, rows):
+            if not r[3]:
+                self.assertEqual(left[i], ("", "", "", None) if r[4] else ("x", "x", "x", None), r)
         self.assertEqual(counts(), before)                 # the counts did not change
         self.assertEqual(self.sql("SELECT sum(n) FROM outbox_tally")[0][0], 4)
         # a second run finds nothing more and counts nothing twice
         out = self.server.admin("retention", "run", "--outbox-days", "90")
         self.assertIn("removed 0 sent appointment messages", out)
+        self.assertIn("cleared the address and text of 0 other", out)
         self.assertEqual(counts(), before)
 
 
