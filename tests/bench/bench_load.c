@@ -10,6 +10,11 @@
  *      with their token and their last cursor; time until all are synced.
  *   4. snapshot: a second server on the demo database; D devices (default
  *      100) of the owner do their first snapshot at once; time, rows/s.
+ *   --first N: only this: N devices of the demo salon (the owner and the
+ *      staff of one location, as kt-bench-propagation) signed in once with
+ *      their passwords (the cached fixture of bench_conn.h; sign-in reported
+ *      apart), then all N connect at once, `resume`, `sync` from no cursor;
+ *      time until every one is `synced`, rows/s, server CPU per row.
  *   --soak SECONDS replaces 2-3: the writes run for that long while 2 % of the
  *   devices reconnect every interval; prints server RSS and p50/p99 per
  *   interval and the drift between the first and the last interval.
@@ -25,7 +30,7 @@
  *
  * usage: kt-bench-load SERVER_BIN [--devices N] [--storm N] [--snapshot N]
  *        [--locations N] [--writes-for SECONDS] [--soak SECONDS]
- *        [--interval SECONDS] [--addrs K] [--only connect|snapshot] */
+ *        [--interval SECONDS] [--addrs K] [--only connect|snapshot] [--first N] */
 #include <fcntl.h>
 #include <libwebsockets.h>
 #include <pthread.h>
@@ -400,8 +405,64 @@ static int snapshot_part(const char *server_bin, int n)
 	return rc;
 }
 
+/* ---- --first N: first snapshots of password-signed-in devices ---- */
+
+static int first_part(const char *server_bin, int n)
+{
+	bench_fixture fx;
+	if (bench_fixture_start(&fx, server_bin, 1, n, "location-staff", bench_pick_location_staff)) {
+		fprintf(stderr, "cannot make the signed-in fixture\n");
+		return 1;
+	}
+	dev *d = calloc((size_t)n, sizeof *d);
+	for (int i = 0; i < n; i++) {
+		bench_fixture_conn(&fx, i, &d[i].c);
+		d[i].loc = -1;
+	}
+	devs = d;
+	ndev = n;
+	nsynced = 0;
+	if (bench_client_start(&cl, fx.srv.port, "kt-bench", TICK_US, &hooks)) {
+		fprintf(stderr, "cannot create the client context\n");
+		return 1;
+	}
+	usleep(200 * 1000);
+	long rss0 = server_rss_kb(fx.srv.pid);
+	double cpu_srv0 = bench_server_cpu_ms(&fx.srv), cpu_me0 = bench_self_cpu_ms();
+	int64_t t0 = kt_mono_us();
+	for (int i = 0; i < n; i++)
+		connect_dev(&d[i], i);
+	service_until(0, n, t0 + 300 * 1000000LL);
+	double secs = (double)(kt_mono_us() - t0) / 1e6;
+	double cpu_srv = bench_server_cpu_ms(&fx.srv) - cpu_srv0, cpu_me = bench_self_cpu_ms() - cpu_me0;
+	int64_t rows = 0;
+	double *per = calloc((size_t)n, sizeof *per);
+	int ok = 0;
+	for (int i = 0; i < n; i++) {
+		rows += d[i].rows;
+		if (d[i].synced)
+			per[ok++] = (double)(d[i].t_synced - t0) / 1e6;
+	}
+	printf("first: %d/%d devices connected, resumed and synced from no cursor, all at once, in %.2f s "
+	       "(per device p50 %.2f s, p99 %.2f s); %lld rows (%lld per device), %.0f rows/s\n",
+	       nsynced, n, secs, bench_percentile(per, ok, 50), bench_percentile(per, ok, 99), (long long)rows,
+	       (long long)(n ? rows / n : 0), secs > 0 ? (double)rows / secs : 0);
+	printf("first: CPU server %.0f ms (%.2f us per row), this bench %.0f ms; server RSS %ld KB -> %ld KB; "
+	       "%d errors seen by devices; sign-in not included (see the fixture line)\n",
+	       cpu_srv, rows ? cpu_srv * 1000 / (double)rows : 0, cpu_me, rss0, server_rss_kb(fx.srv.pid), nerrors);
+	int rc = nsynced == n && !nerrors ? 0 : 1;
+	bench_client_stop(&cl);
+	bench_fixture_stop(&fx);
+	free(per);
+	for (int i = 0; i < n; i++)
+		bench_inbuf_free(&d[i].c.in);
+	free(d);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
+	int nfirst = 0;
 	int nstorm = 5000, nsnap = 100, writes_for = 30, soak = 0, interval = 60;
 	const char *only = NULL;
 	bench_server b;
@@ -412,7 +473,7 @@ int main(int argc, char **argv)
 	ndev = 10000;
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s SERVER_BIN [--devices N] [--storm N] [--snapshot N] [--locations N] "
-				"[--writes-for S] [--soak S] [--interval S] [--addrs K] [--only connect|snapshot]\n",
+				"[--writes-for S] [--soak S] [--interval S] [--addrs K] [--only connect|snapshot] [--first N]\n",
 			argv[0]);
 		return 2;
 	}
@@ -435,6 +496,8 @@ int main(int argc, char **argv)
 			interval = v;
 		else if (!strcmp(k, "--addrs"))
 			nsrc = v;
+		else if (!strcmp(k, "--first"))
+			nfirst = v;
 		else if (!strcmp(k, "--only"))
 			only = argv[i + 1];
 		else {
@@ -453,6 +516,8 @@ int main(int argc, char **argv)
 		return 1;
 	bench_raise_nofile(ndev + nsnap + 200);
 
+	if (nfirst > 0)
+		return first_part(argv[1], nfirst);
 	if (only && !strcmp(only, "snapshot"))
 		return snapshot_part(argv[1], nsnap);
 
