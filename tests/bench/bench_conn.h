@@ -87,7 +87,9 @@ void bench_conn_keep_cursor(bench_conn *c, const kt_str *cursor);
  * `resume` and the token. Device i is the pool's account i % npool. A cache
  * with fewer devices than asked for is extended (the missing ones sign in
  * with their passwords) and replaced. Each run serves its own copy, so
- * what it writes never reaches the cache. */
+ * what it writes never reaches the cache. KT_BENCH_FIXTURE_FROM=DIR takes
+ * that cache folder whatever the binary (an A/B of two builds whose
+ * databases are the same; the line printed names the folder). */
 typedef struct bench_signed_dev {
 	char device[KT_UUID_LEN + 1];
 	char token[65];
