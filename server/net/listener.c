@@ -27,6 +27,7 @@
 #include "write/writer.h"
 #include "sync/rights.h"
 #include "sync/fanout.h"
+#include "sync/snapcache.h"
 #include "sync/sync.h"
 #include "handlers/auth_workers.h"
 #include "handlers/export_worker.h"
@@ -631,6 +632,7 @@ out:
 	portal_stop(&srv);
 	fanout_free(&srv);
 	sync_rowcache_clear(&srv);
+	snapcache_free(&srv);
 	kt_mpw_free(&srv.body);
 	kt_mpw_free(&srv.frame);
 	store_close(srv.st);

@@ -73,7 +73,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_CLIENT_RECEIVE:
 		if (bench_inbuf_add(&c->in, wsi, in, len)) {
 			kt_msgtype t;
-			if (!proto_msg_type(c->in.buf, c->in.len, KT_MAX_STR, &t)) {
+			if ((cl->peek_pages && !proto_msg_peek_type(c->in.buf, c->in.len, &t) && t == KT_MSG_PAGE) ||
+			    !proto_msg_type(c->in.buf, c->in.len, KT_MAX_STR, &t)) {
 				sign_in(c, t, c->in.buf, c->in.len);
 				cl->hooks.on_message(c, t, c->in.buf, c->in.len);
 			}

@@ -51,6 +51,9 @@ typedef struct bench_client {
 	bench_client_hooks hooks;
 	lws_sorted_usec_list_t tick;
 	lws_usec_t tick_us;
+	/* page messages are handed on after a look at their type only, not
+	 * checked whole (a bench that only counts their rows) */
+	bool peek_pages;
 } bench_client;
 
 /* Create the loop and the context; a timer every tick_us keeps the loop

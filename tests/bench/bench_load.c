@@ -14,7 +14,8 @@
  *      staff of one location, as kt-bench-propagation) signed in once with
  *      their passwords (the cached fixture of bench_conn.h; sign-in reported
  *      apart), then all N connect at once, `resume`, `sync` from no cursor;
- *      time until every one is `synced`, rows/s, server CPU per row.
+ *      time until every one is `synced`, rows/s, server CPU per row. The
+ *      devices run in --procs K processes (default 2).
  *   --soak SECONDS replaces 2-3: the writes run for that long while 2 % of the
  *   devices reconnect every interval; prints server RSS and p50/p99 per
  *   interval and the drift between the first and the last interval.
@@ -30,7 +31,7 @@
  *
  * usage: kt-bench-load SERVER_BIN [--devices N] [--storm N] [--snapshot N]
  *        [--locations N] [--writes-for SECONDS] [--soak SECONDS]
- *        [--interval SECONDS] [--addrs K] [--only connect|snapshot] [--first N] */
+ *        [--interval SECONDS] [--addrs K] [--only connect|snapshot] [--first N [--procs K]] */
 #include <fcntl.h>
 #include <libwebsockets.h>
 #include <pthread.h>
@@ -432,9 +433,56 @@ static int snapshot_part(const char *server_bin, int n)
 
 /* ---- --first N: first snapshots of password-signed-in devices ---- */
 
-static int first_part(const char *server_bin, int n)
+/* One process's share of the devices, [first, first + cnt): connect all at
+ * once, service until synced; per device (t_synced or 0, rows) written to fd,
+ * then the errors seen and this process's CPU ms. */
+typedef struct first_rec {
+	int64_t t_synced, rows;
+} first_rec;
+
+static int first_slice(int port, dev *d, int cnt, int64_t t0, int fd)
+{
+	devs = d;
+	ndev = cnt;
+	nsynced = nerrors = 0;
+	if (bench_client_start(&cl, port, "kt-bench", TICK_US, &hooks)) {
+		fprintf(stderr, "cannot create the client context\n");
+		return 1;
+	}
+	cl.peek_pages = count_only;
+	double cpu0 = bench_self_cpu_ms();
+	for (int i = 0; i < cnt; i++)
+		connect_dev(&d[i], i);
+	service_until(0, cnt, t0 + 300 * 1000000LL);
+	double cpu = bench_self_cpu_ms() - cpu0;
+	for (int i = 0; i < cnt; i++) {
+		first_rec r = {d[i].synced ? d[i].t_synced : 0, d[i].rows};
+		if (write(fd, &r, sizeof r) != (ssize_t)sizeof r)
+			return 1;
+	}
+	first_rec tail = {nerrors, (int64_t)cpu};
+	if (write(fd, &tail, sizeof tail) != (ssize_t)sizeof tail)
+		return 1;
+	bench_client_stop(&cl);
+	return 0;
+}
+
+static int read_all(int fd, void *buf, size_t len)
+{
+	for (size_t got = 0; got < len;) {
+		ssize_t k = read(fd, (char *)buf + got, len - got);
+		if (k <= 0)
+			return -1;
+		got += (size_t)k;
+	}
+	return 0;
+}
+
+static int first_part(const char *server_bin, int n, int nprocs)
 {
 	bench_fixture fx;
+	int pipes[8][2], rc = 0;
+	pid_t pids[8];
 	if (bench_fixture_start(&fx, server_bin, 1, n, "location-staff", bench_pick_location_staff)) {
 		fprintf(stderr, "cannot make the signed-in fixture\n");
 		return 1;
@@ -444,55 +492,77 @@ static int first_part(const char *server_bin, int n)
 		bench_fixture_conn(&fx, i, &d[i].c);
 		d[i].loc = -1;
 	}
-	devs = d;
-	ndev = n;
-	nsynced = 0;
 	/* the devices take every byte but count rows from each page's header:
-	 * decoding 6.6 million rows on this one thread would be the bench's own
-	 * limit (KT_BENCH_DECODE=1 decodes them) */
+	 * decoding 6.6 million rows would be the bench's own limit
+	 * (KT_BENCH_DECODE=1 decodes them) */
 	count_only = !getenv("KT_BENCH_DECODE");
-	if (bench_client_start(&cl, fx.srv.port, "kt-bench", TICK_US, &hooks)) {
-		fprintf(stderr, "cannot create the client context\n");
-		return 1;
-	}
 	usleep(200 * 1000);
 	long rss0 = server_rss_kb(fx.srv.pid);
-	double cpu_srv0 = bench_server_cpu_ms(&fx.srv), cpu_me0 = bench_self_cpu_ms();
+	double cpu_srv0 = bench_server_cpu_ms(&fx.srv);
+	/* the devices in nprocs processes: one lws client loop is a core's
+	 * worth of work for 1.6 GB of pages (libwebsockets parses a frame byte by byte) */
 	int64_t t0 = kt_mono_us();
-	for (int i = 0; i < n; i++)
-		connect_dev(&d[i], i);
-	service_until(0, n, t0 + 300 * 1000000LL);
-	double secs = (double)(kt_mono_us() - t0) / 1e6;
-	double cpu_srv = bench_server_cpu_ms(&fx.srv) - cpu_srv0, cpu_me = bench_self_cpu_ms() - cpu_me0;
-	int64_t rows = 0;
+	for (int p = 0; p < nprocs; p++) {
+		int first = (int)((int64_t)n * p / nprocs), last = (int)((int64_t)n * (p + 1) / nprocs);
+		if (pipe(pipes[p]) || (pids[p] = fork()) < 0) {
+			fprintf(stderr, "cannot start the device processes\n");
+			return 1;
+		}
+		if (pids[p] == 0) {
+			close(pipes[p][0]);
+			_exit(first_slice(fx.srv.port, d + first, last - first, t0, pipes[p][1]));
+		}
+		close(pipes[p][1]);
+	}
+	int64_t rows = 0, errors = 0;
+	double cpu_me = 0;
 	double *per = calloc((size_t)n, sizeof *per);
 	int ok = 0;
-	for (int i = 0; i < n; i++) {
-		rows += d[i].rows;
-		if (d[i].synced)
-			per[ok++] = (double)(d[i].t_synced - t0) / 1e6;
+	for (int p = 0; p < nprocs; p++) {
+		int first = (int)((int64_t)n * p / nprocs), last = (int)((int64_t)n * (p + 1) / nprocs);
+		for (int i = first; i < last; i++) {
+			first_rec r;
+			if (read_all(pipes[p][0], &r, sizeof r)) {
+				rc = 1;
+				break;
+			}
+			rows += r.rows;
+			if (r.t_synced)
+				per[ok++] = (double)(r.t_synced - t0) / 1e6;
+		}
+		first_rec tail;
+		if (!rc && !read_all(pipes[p][0], &tail, sizeof tail)) {
+			errors += tail.t_synced;
+			cpu_me += (double)tail.rows;
+		} else
+			rc = 1;
+		close(pipes[p][0]);
+		int st = 0;
+		waitpid(pids[p], &st, 0);
+		if (!WIFEXITED(st) || WEXITSTATUS(st))
+			rc = 1;
 	}
+	double last_s = ok ? bench_percentile(per, ok, 100) : 0;
+	double cpu_srv = bench_server_cpu_ms(&fx.srv) - cpu_srv0;
 	printf("first: %d/%d devices connected, resumed and synced from no cursor, all at once, in %.2f s "
 	       "(per device p50 %.2f s, p99 %.2f s); %lld rows (%lld per device), %.0f rows/s\n",
-	       nsynced, n, secs, bench_percentile(per, ok, 50), bench_percentile(per, ok, 99), (long long)rows,
-	       (long long)(n ? rows / n : 0), secs > 0 ? (double)rows / secs : 0);
-	printf("first: CPU server %.0f ms (%.2f us per row), this bench %.0f ms (rows %s); server RSS %ld KB -> %ld KB; "
-	       "%d errors seen by devices; sign-in not included (see the fixture line)\n",
-	       cpu_srv, rows ? cpu_srv * 1000 / (double)rows : 0, cpu_me,
-	       count_only ? "counted from page headers" : "decoded", rss0, server_rss_kb(fx.srv.pid), nerrors);
-	int rc = nsynced == n && !nerrors ? 0 : 1;
-	bench_client_stop(&cl);
+	       ok, n, last_s, bench_percentile(per, ok, 50), bench_percentile(per, ok, 99), (long long)rows,
+	       (long long)(n ? rows / n : 0), last_s > 0 ? (double)rows / last_s : 0);
+	printf("first: CPU server %.0f ms (%.2f us per row), the %d device processes %.0f ms (rows %s); server RSS "
+	       "%ld KB -> %ld KB; %lld errors seen by devices; sign-in not included (see the fixture line)\n",
+	       cpu_srv, rows ? cpu_srv * 1000 / (double)rows : 0, nprocs, cpu_me,
+	       count_only ? "counted from page headers" : "decoded", rss0, server_rss_kb(fx.srv.pid), (long long)errors);
+	if (ok < n || errors)
+		rc = 1;
 	bench_fixture_stop(&fx);
 	free(per);
-	for (int i = 0; i < n; i++)
-		bench_inbuf_free(&d[i].c.in);
 	free(d);
 	return rc;
 }
 
 int main(int argc, char **argv)
 {
-	int nfirst = 0;
+	int nfirst = 0, nprocs = 2;
 	int nstorm = 5000, nsnap = 100, writes_for = 30, soak = 0, interval = 60;
 	const char *only = NULL;
 	bench_server b;
@@ -503,7 +573,7 @@ int main(int argc, char **argv)
 	ndev = 10000;
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s SERVER_BIN [--devices N] [--storm N] [--snapshot N] [--locations N] "
-				"[--writes-for S] [--soak S] [--interval S] [--addrs K] [--only connect|snapshot] [--first N]\n",
+				"[--writes-for S] [--soak S] [--interval S] [--addrs K] [--only connect|snapshot] [--first N [--procs K]]\n",
 			argv[0]);
 		return 2;
 	}
@@ -528,6 +598,8 @@ int main(int argc, char **argv)
 			nsrc = v;
 		else if (!strcmp(k, "--first"))
 			nfirst = v;
+		else if (!strcmp(k, "--procs"))
+			nprocs = v;
 		else if (!strcmp(k, "--only"))
 			only = argv[i + 1];
 		else {
@@ -537,6 +609,10 @@ int main(int argc, char **argv)
 	}
 	if (nstorm > ndev)
 		nstorm = ndev;
+	if (nprocs < 1 || nprocs > 8) {
+		fprintf(stderr, "--procs: 1-8\n");
+		return 2;
+	}
 	if (ndev < 1 || nloc < 1 || nloc > MAX_LOC || nsrc < 1 || nsrc > 8 || interval < 1) {
 		fprintf(stderr, "bad option value (locations 1-%d, addrs 1-8)\n", MAX_LOC);
 		return 2;
@@ -547,7 +623,7 @@ int main(int argc, char **argv)
 	bench_raise_nofile(ndev + nsnap + 200);
 
 	if (nfirst > 0)
-		return first_part(argv[1], nfirst);
+		return first_part(argv[1], nfirst, nprocs);
 	if (only && !strcmp(only, "snapshot"))
 		return snapshot_part(argv[1], nsnap);
 
