@@ -8,7 +8,7 @@
 
 #define SC_SLOTS 256
 #define SC_PROBE 4                /* a key lives in one of 4 slots from its hash */
-#define SC_MAX_BYTES (32u << 20)  /* pages kept at once, at most (the owner's are 256 KB each) */
+#define SC_MAX_BYTES (16u << 20)  /* pages kept at once, at most (the owner's are up to 256 KB each) */
 
 typedef struct sc_entry {
 	char *key;           /* NULL: empty slot */
