@@ -465,6 +465,9 @@ typedef struct rawdev {
 	size_t fhlen;
 	uint64_t left;     /* payload bytes of the current frame still to read */
 	bool fin;
+	int ctl;           /* the current frame is a control frame (its opcode), else 0 */
+	unsigned char cbuf[125];
+	size_t clen;
 	unsigned char msg[RAW_SMALL]; /* the message so far (its first RAW_SMALL bytes) */
 	size_t mlen;       /* its whole length so far */
 	int64_t rows, t_synced;
@@ -478,14 +481,14 @@ static int count_row_raw(void *user, const kt_op *op)
 	return 0;
 }
 
-static int raw_send(rawdev *d, const kt_mpw *w)
+static int raw_frame(rawdev *d, unsigned char op, const void *data, size_t n)
 {
 	unsigned char f[512];
-	size_t n = w->sb.size, h = 0;
+	size_t h = 0;
 	uint32_t key = randombytes_random();
 	if (n > sizeof f - 8)
 		return -1;
-	f[h++] = 0x82;
+	f[h++] = 0x80 | op;
 	if (n < 126)
 		f[h++] = (unsigned char)(0x80 | n);
 	else {
@@ -495,9 +498,26 @@ static int raw_send(rawdev *d, const kt_mpw *w)
 	}
 	memcpy(f + h, &key, 4);
 	for (size_t i = 0; i < n; i++)
-		f[h + 4 + i] = (unsigned char)w->sb.data[i] ^ ((unsigned char *)&key)[i & 3];
+		f[h + 4 + i] = ((const unsigned char *)data)[i] ^ ((unsigned char *)&key)[i & 3];
 	size_t len = h + 4 + n;
 	return send(d->fd, f, len, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+}
+
+static int raw_send(rawdev *d, const kt_mpw *w)
+{
+	return raw_frame(d, 0x2, w->sb.data, w->sb.size);
+}
+
+/* A whole control frame: close ends the device, a ping is answered (the
+ * server pings a device silent for 30 s), a pong is ignored. */
+static void raw_control(rawdev *d)
+{
+	if (d->ctl == 8)
+		d->state = 4;
+	else if (d->ctl == 9 && raw_frame(d, 0xa, d->cbuf, d->clen))
+		d->state = 4;
+	d->ctl = 0;
+	d->clen = 0;
 }
 
 static void raw_message(rawdev *d)
@@ -592,18 +612,19 @@ static void raw_input(rawdev *d, const unsigned char *p, size_t n)
 					len = len << 8 | d->fh[i];
 			}
 			int op = d->fh[0] & 0x0f;
-			d->fin = d->fh[0] & 0x80;
 			d->fhlen = 0;
-			if (op == 8) { /* closed by the server */
-				d->state = 4;
-				return;
-			}
-			if (op == 9 || op == 10) { /* ping/pong: none expected (no keepalive this short) */
-				d->errors++;
-				d->state = 4;
-				return;
-			}
 			d->left = len;
+			if (op >= 8) { /* control frames may come between a message's fragments */
+				d->ctl = op;
+				if (len > sizeof d->cbuf) {
+					d->state = 4;
+					return;
+				}
+				if (!len)
+					raw_control(d);
+				continue;
+			}
+			d->fin = d->fh[0] & 0x80;
 			if (!len && d->fin) {
 				raw_message(d);
 				d->mlen = 0;
@@ -611,6 +632,16 @@ static void raw_input(rawdev *d, const unsigned char *p, size_t n)
 			continue;
 		}
 		size_t k = n < d->left ? n : (size_t)d->left;
+		if (d->ctl) {
+			memcpy(d->cbuf + d->clen, p, k);
+			d->clen += k;
+			d->left -= k;
+			p += k;
+			n -= k;
+			if (!d->left)
+				raw_control(d);
+			continue;
+		}
 		if (d->mlen < RAW_SMALL)
 			memcpy(d->msg + d->mlen, p, d->mlen + k <= RAW_SMALL ? k : RAW_SMALL - d->mlen);
 		d->mlen += k;
