@@ -148,6 +148,7 @@ struct kt_server {
 	struct kt_fanout *fan;       /* the change ring and the session index (fanout.c) */
 	int64_t head_seq;            /* newest change seen by this server */
 	struct kt_rowcache *rowcache; /* rows the stream loaded since head_seq moved (sync.c) */
+	struct kt_snapcache *snapcache; /* snapshot pages of one person's devices (sync/snapcache.c) */
 	kt_session *sessions;
 	int nsessions;
 	int durable_waiters;         /* sessions with durable_wait set */

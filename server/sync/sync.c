@@ -11,6 +11,7 @@
 #include "server.h"
 #include "sync/cursor.h"
 #include "sync/fanout.h"
+#include "sync/snapcache.h"
 #include "sync/sync.h"
 #include "conn/conn.h"
 
@@ -659,6 +660,27 @@ bool sync_has_more(const kt_session *s)
 	return s->state == KT_SS_STREAM && (s->dirty || s->send_synced || s->sent_since_synced);
 }
 
+/* The next snapshot page, shared with the other devices of the same person
+ * while the data stays as it is (sync/snapcache.h); the end of the
+ * snapshot carries the session's own cursor and is never shared. */
+static int snapshot_next_shared(kt_session *s, bool *have)
+{
+	char *key = snapcache_key(s);
+	uint32_t rows;
+	int rc;
+	if (key && snapcache_get(s->srv, key, s, &rows)) {
+		kt_metric_add(KT_M_SNAPSHOT_ROWS, 0, rows);
+		*have = true;
+		free(key);
+		return KT_OK;
+	}
+	rc = snapshot_next(s, have);
+	if (key && !rc && *have && s->state == KT_SS_SNAPSHOT)
+		snapcache_put(s->srv, key, s);
+	free(key);
+	return rc;
+}
+
 int sync_next_frame(kt_session *s, bool *have)
 {
 	*have = false;
@@ -672,7 +694,7 @@ int sync_next_frame(kt_session *s, bool *have)
 			/* the difference is done: the stream goes on */
 		}
 		if (s->state == KT_SS_SNAPSHOT)
-			return snapshot_next(s, have);
+			return snapshot_next_shared(s, have);
 		if (s->state == KT_SS_STREAM && (s->dirty || s->send_synced || s->sent_since_synced)) {
 			int rc = stream_next(s, have);
 			if (!rc && s->diff_phase && !*have)

@@ -10,6 +10,13 @@
  *      with their token and their last cursor; time until all are synced.
  *   4. snapshot: a second server on the demo database; D devices (default
  *      100) of the owner do their first snapshot at once; time, rows/s.
+ *   --first N: only this: N devices of the demo salon (the owner and the
+ *      staff of one location, as kt-bench-propagation) signed in once with
+ *      their passwords (the cached fixture of bench_conn.h; sign-in reported
+ *      apart), then all N connect at once, `resume`, `sync` from no cursor;
+ *      time until every one is `synced`, rows/s, server CPU per row. The
+ *      devices run in --procs K processes (default 2), on a lean client
+ *      of their own (--client lws: on libwebsockets').
  *   --soak SECONDS replaces 2-3: the writes run for that long while 2 % of the
  *   devices reconnect every interval; prints server RSS and p50/p99 per
  *   interval and the drift between the first and the last interval.
@@ -25,7 +32,9 @@
  *
  * usage: kt-bench-load SERVER_BIN [--devices N] [--storm N] [--snapshot N]
  *        [--locations N] [--writes-for SECONDS] [--soak SECONDS]
- *        [--interval SECONDS] [--addrs K] [--only connect|snapshot] */
+ *        [--interval SECONDS] [--addrs K] [--only connect|snapshot]
+ *        [--first N [--procs K] [--client raw|lws]] */
+#include <errno.h>
 #include <fcntl.h>
 #include <libwebsockets.h>
 #include <pthread.h>
@@ -155,6 +164,25 @@ static int on_op(void *user, const kt_op *op)
 	return 0;
 }
 
+/* --first: count a page's rows from its array header instead of decoding
+ * each row (the server's encoding is t, then rows: what proto_page_encode
+ * writes); 0 when the page is not in that form (then decode it). */
+static bool count_only;
+static int64_t page_count(const unsigned char *b, size_t len)
+{
+	static const unsigned char head[] = {0x82, 0xa1, 't', 0xa4, 'p', 'a', 'g', 'e', 0xa4, 'r', 'o', 'w', 's'};
+	size_t h = sizeof head;
+	if (len < h + 5 || memcmp(b, head, h))
+		return 0;
+	if ((b[h] & 0xf0) == 0x90)
+		return b[h] & 0x0f;
+	if (b[h] == 0xdc)
+		return (int64_t)b[h + 1] << 8 | b[h + 2];
+	if (b[h] == 0xdd)
+		return (int64_t)b[h + 1] << 24 | (int64_t)b[h + 2] << 16 | (int64_t)b[h + 3] << 8 | b[h + 4];
+	return 0;
+}
+
 static int count_row(void *user, const kt_op *op)
 {
 	(void)op;
@@ -168,10 +196,16 @@ static void on_message(bench_conn *c, kt_msgtype t, const unsigned char *buf, si
 	dev *d = (dev *)c;
 	kt_cursor_msg m = {0};
 	switch (t) {
-	case KT_MSG_PAGE:
+	case KT_MSG_PAGE: {
+		int64_t k = count_only ? page_count(buf, len) : 0;
+		if (k > 0) {
+			d->rows += k;
+			break;
+		}
 		if (proto_page_decode(buf, len, count_row, d))
 			nerrors++;
 		break;
+	}
 	case KT_MSG_SNAPSHOT_END:
 		if (!proto_snapshot_end_decode(buf, len, &m))
 			bench_conn_keep_cursor(c, &m.cursor);
@@ -400,8 +434,437 @@ static int snapshot_part(const char *server_bin, int n)
 	return rc;
 }
 
+/* ---- --first N: first snapshots of password-signed-in devices ---- */
+
+typedef struct first_rec {
+	int64_t t_synced, rows;
+} first_rec;
+
+/* ---- --first: a lean WebSocket client (default; --client lws for lws's) ----
+ *
+ * libwebsockets' client parses every received byte on its own (two thirds
+ * of the bench's CPU for 1.6 GB of pages, more than the server used). The
+ * devices here speak the same protocol over plain sockets on epoll: an
+ * HTTP upgrade, masked frames out, and frames in read whole; each message
+ * up to 4 KB is checked whole (proto_msg_type), a longer one must be a page
+ * and its rows are counted from its header. */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#define RAW_SMALL 4096
+
+typedef struct rawdev {
+	int fd;
+	int state; /* 0 connecting, 1 reading the upgrade answer, 2 open, 3 done, 4 failed */
+	char token[65], device[KT_UUID_LEN + 1];
+	char hdr[2048];
+	size_t hlen;
+	unsigned char fh[14]; /* the frame header being read */
+	size_t fhlen;
+	uint64_t left;     /* payload bytes of the current frame still to read */
+	bool fin;
+	int ctl;           /* the current frame is a control frame (its opcode), else 0 */
+	unsigned char cbuf[125];
+	size_t clen;
+	unsigned char msg[RAW_SMALL]; /* the message so far (its first RAW_SMALL bytes) */
+	size_t mlen;       /* its whole length so far */
+	int64_t rows, t_synced;
+	int errors;
+} rawdev;
+
+static int count_row_raw(void *user, const kt_op *op)
+{
+	(void)op;
+	((rawdev *)user)->rows++;
+	return 0;
+}
+
+static int raw_frame(rawdev *d, unsigned char op, const void *data, size_t n)
+{
+	unsigned char f[512];
+	size_t h = 0;
+	uint32_t key = randombytes_random();
+	if (n > sizeof f - 8)
+		return -1;
+	f[h++] = 0x80 | op;
+	if (n < 126)
+		f[h++] = (unsigned char)(0x80 | n);
+	else {
+		f[h++] = 0x80 | 126;
+		f[h++] = (unsigned char)(n >> 8);
+		f[h++] = (unsigned char)n;
+	}
+	memcpy(f + h, &key, 4);
+	for (size_t i = 0; i < n; i++)
+		f[h + 4 + i] = ((const unsigned char *)data)[i] ^ ((unsigned char *)&key)[i & 3];
+	size_t len = h + 4 + n;
+	return send(d->fd, f, len, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+}
+
+static int raw_send(rawdev *d, const kt_mpw *w)
+{
+	return raw_frame(d, 0x2, w->sb.data, w->sb.size);
+}
+
+/* A whole control frame: close ends the device, a ping is answered (the
+ * server pings a device silent for 30 s), a pong is ignored. */
+static void raw_control(rawdev *d)
+{
+	if (d->ctl == 8)
+		d->state = 4;
+	else if (d->ctl == 9 && raw_frame(d, 0xa, d->cbuf, d->clen))
+		d->state = 4;
+	d->ctl = 0;
+	d->clen = 0;
+}
+
+static void raw_message(rawdev *d)
+{
+	kt_msgtype t;
+	kt_mpw w;
+	if (d->mlen > RAW_SMALL) {
+		int64_t k = page_count(d->msg, RAW_SMALL);
+		if (k > 0)
+			d->rows += k;
+		else
+			d->errors++, d->state = 4;
+		return;
+	}
+	if (proto_msg_type(d->msg, d->mlen, KT_MAX_STR, &t)) {
+		d->errors++;
+		d->state = 4;
+		return;
+	}
+	kt_mpw_init(&w);
+	if (t == KT_MSG_WELCOME) {
+		kt_resume r = {{d->token, 64}};
+		proto_resume_encode(&w, &r);
+		if (raw_send(d, &w))
+			d->state = 4;
+	} else if (t == KT_MSG_AUTH_OK) {
+		kt_cursor_msg m = {0};
+		proto_sync_encode(&w, &m);
+		if (raw_send(d, &w))
+			d->state = 4;
+	} else if (t == KT_MSG_PAGE) {
+		int64_t k = page_count(d->msg, d->mlen);
+		if (k > 0)
+			d->rows += k;
+		else if (proto_page_decode(d->msg, d->mlen, count_row_raw, d))
+			d->errors++;
+	} else if (t == KT_MSG_SYNCED) {
+		d->t_synced = kt_mono_us();
+		d->state = 3;
+	} else if (t == KT_MSG_ERROR) {
+		kt_error_msg e;
+		if (!proto_error_decode(d->msg, d->mlen, &e) && d->errors < 1)
+			fprintf(stderr, "device %s: error %.*s\n", d->device, (int)e.code.len, e.code.s);
+		d->errors++;
+		d->state = 4;
+	}
+	kt_mpw_free(&w);
+}
+
+/* Take in what arrived: the upgrade answer, then frames. */
+static void raw_input(rawdev *d, const unsigned char *p, size_t n)
+{
+	while (n && d->state == 1) {
+		d->hdr[d->hlen++] = (char)*p++;
+		n--;
+		if (d->hlen >= 4 && !memcmp(d->hdr + d->hlen - 4, "\r\n\r\n", 4)) {
+			if (strncmp(d->hdr, "HTTP/1.1 101", 12)) {
+				d->state = 4;
+				d->errors++;
+				return;
+			}
+			kt_mpw w;
+			kt_hello h = {1u << 1, {d->device, KT_UUID_LEN}, {"kt-bench", 8}};
+			kt_mpw_init(&w);
+			proto_hello_encode(&w, &h);
+			d->state = raw_send(d, &w) ? 4 : 2;
+			kt_mpw_free(&w);
+		} else if (d->hlen == sizeof d->hdr) {
+			d->state = 4;
+			return;
+		}
+	}
+	while (n && d->state == 2) {
+		if (!d->left && d->fhlen < 2) { /* a frame header */
+			d->fh[d->fhlen++] = *p++;
+			n--;
+			continue;
+		}
+		if (!d->left && d->fhlen >= 2) {
+			size_t need = 2 + ((d->fh[1] & 0x7f) == 126 ? 2 : (d->fh[1] & 0x7f) == 127 ? 8 : 0);
+			if (d->fhlen < need) {
+				d->fh[d->fhlen++] = *p++;
+				n--;
+				continue;
+			}
+			uint64_t len = d->fh[1] & 0x7f;
+			if (len == 126)
+				len = (uint64_t)d->fh[2] << 8 | d->fh[3];
+			else if (len == 127) {
+				len = 0;
+				for (int i = 2; i < 10; i++)
+					len = len << 8 | d->fh[i];
+			}
+			int op = d->fh[0] & 0x0f;
+			d->fhlen = 0;
+			d->left = len;
+			if (op >= 8) { /* control frames may come between a message's fragments */
+				d->ctl = op;
+				if (len > sizeof d->cbuf) {
+					d->state = 4;
+					return;
+				}
+				if (!len)
+					raw_control(d);
+				continue;
+			}
+			d->fin = d->fh[0] & 0x80;
+			if (!len && d->fin) {
+				raw_message(d);
+				d->mlen = 0;
+			}
+			continue;
+		}
+		size_t k = n < d->left ? n : (size_t)d->left;
+		if (d->ctl) {
+			memcpy(d->cbuf + d->clen, p, k);
+			d->clen += k;
+			d->left -= k;
+			p += k;
+			n -= k;
+			if (!d->left)
+				raw_control(d);
+			continue;
+		}
+		if (d->mlen < RAW_SMALL)
+			memcpy(d->msg + d->mlen, p, d->mlen + k <= RAW_SMALL ? k : RAW_SMALL - d->mlen);
+		d->mlen += k;
+		d->left -= k;
+		p += k;
+		n -= k;
+		if (!d->left && d->fin) {
+			raw_message(d);
+			d->mlen = 0;
+		}
+	}
+}
+
+static int raw_slice(int port, const bench_fixture *fx, int first, int cnt, int64_t t0, int fd_out)
+{
+	rawdev *d = calloc((size_t)cnt, sizeof *d);
+	int ep = epoll_create1(0), done = 0;
+	static unsigned char buf[1 << 18];
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	double cpu0 = bench_self_cpu_ms();
+	if (!d || ep < 0)
+		return 1;
+	for (int i = 0; i < cnt; i++) {
+		memcpy(d[i].token, fx->dev[first + i].token, sizeof d[i].token);
+		memcpy(d[i].device, fx->dev[first + i].device, sizeof d[i].device);
+		d[i].fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		int one = 1;
+		setsockopt(d[i].fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		if (connect(d[i].fd, (struct sockaddr *)&sa, sizeof sa) && errno != EINPROGRESS) {
+			d[i].state = 4;
+			done++;
+			continue;
+		}
+		struct epoll_event ev = {.events = EPOLLOUT, .data.u32 = (uint32_t)i};
+		epoll_ctl(ep, EPOLL_CTL_ADD, d[i].fd, &ev);
+	}
+	while (done < cnt && kt_mono_us() < t0 + 300 * 1000000LL) {
+		struct epoll_event evs[256];
+		int k = epoll_wait(ep, evs, 256, 100);
+		for (int e = 0; e < k; e++) {
+			rawdev *x = &d[evs[e].data.u32];
+			if (x->state == 0) {
+				int err = 0;
+				socklen_t el = sizeof err;
+				char req[512];
+				uint8_t nonce[16];
+				char key[32];
+				randombytes_buf(nonce, sizeof nonce);
+				sodium_bin2base64(key, sizeof key, nonce, sizeof nonce, sodium_base64_VARIANT_ORIGINAL);
+				int rl = snprintf(req, sizeof req,
+						  "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+						  "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
+						  key, KT_SUBPROTOCOL);
+				getsockopt(x->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+				if (err || send(x->fd, req, (size_t)rl, MSG_NOSIGNAL) != rl) {
+					x->state = 4;
+				} else {
+					x->state = 1;
+					struct epoll_event ev = {.events = EPOLLIN, .data.u32 = evs[e].data.u32};
+					epoll_ctl(ep, EPOLL_CTL_MOD, x->fd, &ev);
+				}
+			} else {
+				ssize_t r = recv(x->fd, buf, sizeof buf, 0);
+				if (r > 0)
+					raw_input(x, buf, (size_t)r);
+				else if (r == 0 || (errno != EAGAIN && errno != EINTR))
+					x->state = 4;
+			}
+			if (x->state >= 3) {
+				epoll_ctl(ep, EPOLL_CTL_DEL, x->fd, NULL);
+				close(x->fd);
+				x->fd = -1;
+				done++;
+			}
+		}
+	}
+	double cpu = bench_self_cpu_ms() - cpu0;
+	int64_t errors = 0;
+	for (int i = 0; i < cnt; i++) {
+		first_rec r = {d[i].state == 3 ? d[i].t_synced : 0, d[i].rows};
+		errors += d[i].errors + (d[i].state != 3);
+		if (write(fd_out, &r, sizeof r) != (ssize_t)sizeof r)
+			return 1;
+		if (d[i].fd >= 0)
+			close(d[i].fd);
+	}
+	first_rec tail = {errors, (int64_t)cpu};
+	if (write(fd_out, &tail, sizeof tail) != (ssize_t)sizeof tail)
+		return 1;
+	close(ep);
+	free(d);
+	return 0;
+}
+
+/* One process's share of the devices, [first, first + cnt): connect all at
+ * once, service until synced; per device (t_synced or 0, rows) written to fd,
+ * then the errors seen and this process's CPU ms. */
+static int first_slice(int port, dev *d, int cnt, int64_t t0, int fd)
+{
+	devs = d;
+	ndev = cnt;
+	nsynced = nerrors = 0;
+	if (bench_client_start(&cl, port, "kt-bench", TICK_US, &hooks)) {
+		fprintf(stderr, "cannot create the client context\n");
+		return 1;
+	}
+	cl.peek_pages = count_only;
+	double cpu0 = bench_self_cpu_ms();
+	for (int i = 0; i < cnt; i++)
+		connect_dev(&d[i], i);
+	service_until(0, cnt, t0 + 300 * 1000000LL);
+	double cpu = bench_self_cpu_ms() - cpu0;
+	for (int i = 0; i < cnt; i++) {
+		first_rec r = {d[i].synced ? d[i].t_synced : 0, d[i].rows};
+		if (write(fd, &r, sizeof r) != (ssize_t)sizeof r)
+			return 1;
+	}
+	first_rec tail = {nerrors, (int64_t)cpu};
+	if (write(fd, &tail, sizeof tail) != (ssize_t)sizeof tail)
+		return 1;
+	bench_client_stop(&cl);
+	return 0;
+}
+
+static int read_all(int fd, void *buf, size_t len)
+{
+	for (size_t got = 0; got < len;) {
+		ssize_t k = read(fd, (char *)buf + got, len - got);
+		if (k <= 0)
+			return -1;
+		got += (size_t)k;
+	}
+	return 0;
+}
+
+static int first_part(const char *server_bin, int n, int nprocs, bool raw_client)
+{
+	bench_fixture fx;
+	int pipes[8][2], rc = 0;
+	pid_t pids[8];
+	if (bench_fixture_start(&fx, server_bin, 1, n, "location-staff", bench_pick_location_staff)) {
+		fprintf(stderr, "cannot make the signed-in fixture\n");
+		return 1;
+	}
+	dev *d = calloc((size_t)n, sizeof *d);
+	for (int i = 0; i < n; i++) {
+		bench_fixture_conn(&fx, i, &d[i].c);
+		d[i].loc = -1;
+	}
+	/* the devices take every byte but count rows from each page's header:
+	 * decoding 6.6 million rows would be the bench's own limit
+	 * (KT_BENCH_DECODE=1 decodes them) */
+	count_only = !getenv("KT_BENCH_DECODE");
+	usleep(200 * 1000);
+	long rss0 = server_rss_kb(fx.srv.pid);
+	double cpu_srv0 = bench_server_cpu_ms(&fx.srv);
+	/* the devices in nprocs processes: one lws client loop is a core's
+	 * worth of work for 1.6 GB of pages (libwebsockets parses a frame byte by byte) */
+	int64_t t0 = kt_mono_us();
+	for (int p = 0; p < nprocs; p++) {
+		int first = (int)((int64_t)n * p / nprocs), last = (int)((int64_t)n * (p + 1) / nprocs);
+		if (pipe(pipes[p]) || (pids[p] = fork()) < 0) {
+			fprintf(stderr, "cannot start the device processes\n");
+			return 1;
+		}
+		if (pids[p] == 0) {
+			close(pipes[p][0]);
+			_exit(raw_client ? raw_slice(fx.srv.port, &fx, first, last - first, t0, pipes[p][1])
+					 : first_slice(fx.srv.port, d + first, last - first, t0, pipes[p][1]));
+		}
+		close(pipes[p][1]);
+	}
+	int64_t rows = 0, errors = 0;
+	double cpu_me = 0;
+	double *per = calloc((size_t)n, sizeof *per);
+	int ok = 0;
+	for (int p = 0; p < nprocs; p++) {
+		int first = (int)((int64_t)n * p / nprocs), last = (int)((int64_t)n * (p + 1) / nprocs);
+		for (int i = first; i < last; i++) {
+			first_rec r;
+			if (read_all(pipes[p][0], &r, sizeof r)) {
+				rc = 1;
+				break;
+			}
+			rows += r.rows;
+			if (r.t_synced)
+				per[ok++] = (double)(r.t_synced - t0) / 1e6;
+		}
+		first_rec tail;
+		if (!rc && !read_all(pipes[p][0], &tail, sizeof tail)) {
+			errors += tail.t_synced;
+			cpu_me += (double)tail.rows;
+		} else
+			rc = 1;
+		close(pipes[p][0]);
+		int st = 0;
+		waitpid(pids[p], &st, 0);
+		if (!WIFEXITED(st) || WEXITSTATUS(st))
+			rc = 1;
+	}
+	double last_s = ok ? bench_percentile(per, ok, 100) : 0;
+	double cpu_srv = bench_server_cpu_ms(&fx.srv) - cpu_srv0;
+	printf("first: %d/%d devices connected, resumed and synced from no cursor, all at once, in %.2f s "
+	       "(per device p50 %.2f s, p99 %.2f s); %lld rows (%lld per device), %.0f rows/s\n",
+	       ok, n, last_s, bench_percentile(per, ok, 50), bench_percentile(per, ok, 99), (long long)rows,
+	       (long long)(n ? rows / n : 0), last_s > 0 ? (double)rows / last_s : 0);
+	printf("first: CPU server %.0f ms (%.2f us per row), the %d device processes %.0f ms (%s client, rows %s); server RSS "
+	       "%ld KB -> %ld KB; %lld errors seen by devices; sign-in not included (see the fixture line)\n",
+	       cpu_srv, rows ? cpu_srv * 1000 / (double)rows : 0, nprocs, cpu_me, raw_client ? "lean" : "lws",
+	       count_only ? "counted from page headers" : "decoded", rss0, server_rss_kb(fx.srv.pid), (long long)errors);
+	if (ok < n || errors)
+		rc = 1;
+	bench_fixture_stop(&fx);
+	free(per);
+	free(d);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
+	int nfirst = 0, nprocs = 2;
+	bool first_lws = false;
 	int nstorm = 5000, nsnap = 100, writes_for = 30, soak = 0, interval = 60;
 	const char *only = NULL;
 	bench_server b;
@@ -412,7 +875,7 @@ int main(int argc, char **argv)
 	ndev = 10000;
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s SERVER_BIN [--devices N] [--storm N] [--snapshot N] [--locations N] "
-				"[--writes-for S] [--soak S] [--interval S] [--addrs K] [--only connect|snapshot]\n",
+				"[--writes-for S] [--soak S] [--interval S] [--addrs K] [--only connect|snapshot] [--first N [--procs K] [--client raw|lws]]\n",
 			argv[0]);
 		return 2;
 	}
@@ -435,6 +898,12 @@ int main(int argc, char **argv)
 			interval = v;
 		else if (!strcmp(k, "--addrs"))
 			nsrc = v;
+		else if (!strcmp(k, "--first"))
+			nfirst = v;
+		else if (!strcmp(k, "--procs"))
+			nprocs = v;
+		else if (!strcmp(k, "--client"))
+			first_lws = !strcmp(argv[i + 1], "lws");
 		else if (!strcmp(k, "--only"))
 			only = argv[i + 1];
 		else {
@@ -444,6 +913,10 @@ int main(int argc, char **argv)
 	}
 	if (nstorm > ndev)
 		nstorm = ndev;
+	if (nprocs < 1 || nprocs > 8) {
+		fprintf(stderr, "--procs: 1-8\n");
+		return 2;
+	}
 	if (ndev < 1 || nloc < 1 || nloc > MAX_LOC || nsrc < 1 || nsrc > 8 || interval < 1) {
 		fprintf(stderr, "bad option value (locations 1-%d, addrs 1-8)\n", MAX_LOC);
 		return 2;
@@ -453,6 +926,8 @@ int main(int argc, char **argv)
 		return 1;
 	bench_raise_nofile(ndev + nsnap + 200);
 
+	if (nfirst > 0)
+		return first_part(argv[1], nfirst, nprocs, !first_lws);
 	if (only && !strcmp(only, "snapshot"))
 		return snapshot_part(argv[1], nsnap);
 
