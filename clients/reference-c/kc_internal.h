@@ -27,6 +27,12 @@
 #define KC_MODE_LOGIN (-1)       /* c->mode while kc_login runs */
 #define KC_MODE_LOGOUT (-2)      /* c->mode while kc_sign_out runs */
 
+/* A growing text buffer (kc_json.c). */
+typedef struct kc_jbuf {
+	char *s;
+	size_t len, cap;
+} kc_jbuf;
+
 typedef struct kc_outmsg {
 	struct kc_outmsg *next;
 	size_t len;
@@ -47,6 +53,8 @@ struct kc_client {
 	} shapes[KC_SHAPES];
 	int nshapes;
 	sqlite3_stmt *st_delete, *st_meta_get, *st_meta_set, *st_meta_del;
+	sqlite3_stmt *st_put;    /* one row in: tbl, id, v, gen, data */
+	kc_jbuf json;            /* the row's JSON while it is inserted */
 	int64_t gen;             /* snapshot generation; rows of older ones go at snapshot_end */
 
 	/* connection (kc_conn.c) */
@@ -121,6 +129,12 @@ void kc_cache_load_cursor(kc_client *c);
 /* A MessagePack map (v1 field values) as a JSON object text, built by
  * SQLite; malloc'd, the caller frees it; NULL when malformed or on error. */
 char *kc_map_json(kc_client *c, const uint8_t *map, size_t len);
+
+/* kc_json.c: a v1 field map (MessagePack) as the JSON object text SQLite's
+ * json_object() would build for it, into b->s (NUL-terminated, b->len
+ * bytes). KT_EMALFORMED for values v1 does not allow, KT_ENOMEM. */
+int kc_json_from_map(kc_jbuf *b, const uint8_t *map, size_t len) KT_MUST_CHECK;
+void kc_jbuf_free(kc_jbuf *b);
 
 /* kc_queue.c */
 int kc_queue_open(kc_client *c) KT_MUST_CHECK;
