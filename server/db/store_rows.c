@@ -389,7 +389,8 @@ int store_snapshot_page_some(kt_store *st, const kt_table *t, const char *where,
 {
 	const char *base = st_row_select_sql(st, t);
 	int vi = kt_col_index(t, "version"), oi = kt_col_index(t, "org_id");
-	kt_val vals[64];
+	kt_val stack[64], *vals = stack;
+	bool own_stack[64] = {false}, *own = own_stack; /* own[i]: vals[i].s was allocated (an opened sealed value) */
 	sqlite3_stmt *s = NULL;
 	char *sql = NULL;
 	int rc = KT_OK;
@@ -397,8 +398,6 @@ int store_snapshot_page_some(kt_store *st, const kt_table *t, const char *where,
 
 	*n = 0;
 	last_id[0] = 0;
-	if (t->ncols > 64) /* never: kt_tables are far narrower */
-		return store_snapshot_page(st, t, where, principal_id, org, after_id, limit, cb, user, last_id, n);
 	if (!base)
 		return KT_ENOMEM;
 	need |= 1ull; /* the id */
@@ -410,11 +409,19 @@ int store_snapshot_page_some(kt_store *st, const kt_table *t, const char *where,
 	cap = strlen(base) + strlen(where) + 96;
 	if (!(sql = malloc(cap)))
 		return KT_ENOMEM;
+	/* (a table wider than 64 columns, which none is: every column past 64 is read) */
+	if (t->ncols > 64 && (!(vals = calloc((size_t)t->ncols, sizeof *vals)) ||
+			      !(own = calloc((size_t)t->ncols, sizeof *own)))) {
+		if (vals != stack)
+			free(vals);
+		free(sql);
+		return KT_ENOMEM;
+	}
 	snprintf(sql, cap, "%.*s WHERE (%s) AND id > ?3 ORDER BY id LIMIT ?4",
 		 (int)(strstr(base, " WHERE id = ?") - base), base, where);
 	if (!(s = st_prep(st, sql))) {
-		free(sql);
-		return KT_EIO;
+		rc = KT_EIO;
+		goto out;
 	}
 	sqlite3_bind_text(s, 1, principal_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, org, -1, SQLITE_STATIC);
@@ -422,14 +429,14 @@ int store_snapshot_page_some(kt_store *st, const kt_table *t, const char *where,
 	sqlite3_bind_int(s, 4, limit);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		kt_row row = {.t = t, .v = vals};
-		uint64_t owned = 0;
+		bool owned = false;
 		const char *id = (const char *)sqlite3_column_text(s, 0);
 		id = id ? id : "";
 		rc = KT_OK;
 		for (int i = 0; i < t->ncols && !rc; i++) {
 			kt_val *v = &vals[i];
 			memset(v, 0, sizeof *v);
-			if (!(need >> i & 1)) {
+			if (i < 64 && !(need >> i & 1)) {
 				v->null = true;
 				if (t->cols[i].sealed)
 					row.unopened |= 1ull << i;
@@ -446,7 +453,7 @@ int store_snapshot_page_some(kt_store *st, const kt_table *t, const char *where,
 				if (t->cols[i].sealed) {
 					rc = st_load_val(st, s, i, t, i, id, v); /* opens it: allocated */
 					if (!rc && v->s)
-						owned |= 1ull << i;
+						owned = own[i] = true;
 					break;
 				}
 				/* fall through */
@@ -466,8 +473,10 @@ int store_snapshot_page_some(kt_store *st, const kt_table *t, const char *where,
 			(*n)++;
 		}
 		for (int i = 0; owned && i < t->ncols; i++)
-			if (owned >> i & 1)
+			if (own[i]) {
 				free(vals[i].s);
+				own[i] = false; /* a row that fails half-way must not free it again */
+			}
 		if (rc)
 			goto out;
 	}
@@ -475,5 +484,9 @@ int store_snapshot_page_some(kt_store *st, const kt_table *t, const char *where,
 out:
 	st_finish(st, s);
 	free(sql);
+	if (vals != stack) {
+		free(vals);
+		free(own);
+	}
 	return rc;
 }
