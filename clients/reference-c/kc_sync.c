@@ -391,7 +391,10 @@ static void *applier_main(void *arg)
 		a->busy = true;
 		bool failed = a->rc != 0;
 		pthread_mutex_unlock(&a->mu);
-		/* after a failure nothing more is applied: the connection is dropped */
+		/* after a failure nothing more is applied: the connection is dropped;
+		 * a->err is read only once a->rc is set, and then not written again */
+		if (!failed)
+			a->err[0] = 0;
 		p->rc = failed ? KT_EBAD_STATE : apply_batch(c, p->data, p->len, false, &p->rows);
 		pthread_mutex_lock(&a->mu);
 		if (p->rc && !a->rc) {
