@@ -125,10 +125,55 @@ bool egress_row_visible(const kt_principal *p, const kt_row *row)
 	       policy_row_visible(p, row->t, row->locs, row->client, row);
 }
 
+/* What egress_put sends of a table to a role: each column's access, the
+ * alert names and how many fields go out, worked out once per (role,
+ * table) and kept per thread (a snapshot page is hundreds of rows of one
+ * table for one principal), instead of asking the policy for every column of
+ * every row. The policy's answers are fixed for a build (policy_read's
+ * table); test builds, which can be told to leak, ask every time. */
+typedef struct put_plan {
+	const kt_table *t;
+	int role;
+	int nc;
+	uint32_t n;
+	kt_access acc[64];
+	const char *alert[64];
+} put_plan;
+
+static void plan_fill(put_plan *pl, const kt_principal *p, const kt_table *t)
+{
+	pl->t = t;
+	pl->role = p->role;
+	pl->nc = t->ncols < 64 ? t->ncols : 64; /* policy_read sends nothing past column 32 */
+	pl->n = 0;
+	for (int i = 0; i < pl->nc; i++) {
+		kt_access a = pl->acc[i] = read_access(p, t, i);
+		pl->alert[i] = NULL;
+		if (a == KT_P_ALERT)
+			pl->alert[i] = policy_entry(t->name, t->cols[i].name)->alert_name;
+		pl->n += pl->acc[i] == KT_P_YES || pl->acc[i] == KT_P_ALERT;
+	}
+}
+
+static const put_plan *plan_for(const kt_principal *p, const kt_table *t, put_plan *tmp)
+{
+#ifdef KT_EGRESS_CHECK
+	plan_fill(tmp, p, t);
+	return tmp;
+#else
+	static _Thread_local put_plan last;
+	(void)tmp;
+	if (last.t != t || last.role != p->role)
+		plan_fill(&last, p, t);
+	return &last;
+#endif
+}
+
 bool egress_put(kt_mpw *w, const kt_principal *p, const kt_row *row, egress_how how, bool with_op)
 {
 	const kt_table *t = row->t;
-	uint32_t n = 0;
+	const put_plan *pl;
+	put_plan tmp;
 
 	/* a selected row was chosen by the snapshot condition, which holds the
 	 * organisation too; checked again because it costs nothing */
@@ -136,21 +181,15 @@ bool egress_put(kt_mpw *w, const kt_principal *p, const kt_row *row, egress_how 
 		return false;
 	if (how == EGRESS_ROUTED && !policy_row_visible(p, t, row->locs, row->client, row) && !test_leak_row())
 		return false;
-	kt_access acc[64];
-	int nc = t->ncols < 64 ? t->ncols : 64;
-	for (int i = 0; i < nc; i++) {
-		kt_access a = acc[i] = read_access(p, t, i);
-		n += a == KT_P_YES || a == KT_P_ALERT;
-	}
-	proto_put_begin(w, with_op, t->name, row->v[0].s ? row->v[0].s : "", row->version, n);
-	for (int i = 0; i < nc; i++) {
-		kt_access a = acc[i];
+	pl = plan_for(p, t, &tmp);
+	proto_put_begin(w, with_op, t->name, row->v[0].s ? row->v[0].s : "", row->version, pl->n);
+	for (int i = 0; i < pl->nc; i++) {
+		kt_access a = pl->acc[i];
 		if (a == KT_P_YES) {
 			kt_mpw_str(w, t->cols[i].name);
 			pack_value(w, &t->cols[i], &row->v[i]);
 		} else if (a == KT_P_ALERT) {
-			const kt_policy_entry *e = policy_entry(t->name, t->cols[i].name);
-			kt_mpw_str(w, e->alert_name);
+			kt_mpw_str(w, pl->alert[i]);
 			kt_mpw_bool(w, !row->v[i].null && row->v[i].len > 0);
 		}
 	}
