@@ -37,46 +37,137 @@ static int put(kc_jbuf *b, const char *s, size_t n)
 	return KT_OK;
 }
 
-/* A JSON string; the bytes are valid UTF-8 (kt_mp_read_str checked). */
-static int put_str(kc_jbuf *b, const char *s, size_t n)
+/* Byte classes for put_str: 0 copied as is, 1 escaped (control characters,
+ * '"', '\\'), 2 never valid (NUL, which kt_utf8_valid refuses too: it would
+ * cut C strings), 3 starts or continues a multi-byte sequence. */
+static const unsigned char byte_class[256] = {
+	2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+};
+
+/* The length of the valid UTF-8 sequence at s[0] (a byte >= 0x80), 0 when
+ * it is not one: the rules of kt_utf8_valid (no overlong forms, no
+ * surrogates, nothing past U+10FFFF). */
+static size_t utf8_seq(const unsigned char *s, size_t left)
+{
+	unsigned char c = s[0];
+	size_t n;
+	uint32_t cp;
+	if ((c & 0xe0) == 0xc0) {
+		n = 1;
+		cp = c & 0x1f;
+	} else if ((c & 0xf0) == 0xe0) {
+		n = 2;
+		cp = c & 0x0f;
+	} else if ((c & 0xf8) == 0xf0) {
+		n = 3;
+		cp = c & 0x07;
+	} else
+		return 0;
+	if (left - 1 < n)
+		return 0;
+	for (size_t k = 1; k <= n; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[k] & 0x3f);
+	}
+	if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n + 1;
+}
+
+/* A JSON string, checking its UTF-8 as it goes (one pass over the bytes,
+ * not a check and then a copy); KT_EMALFORMED when it is not valid. */
+static int put_str(kc_jbuf *b, const char *str, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0, run;
 	/* at most 6 bytes out per byte in, plus the quotes */
 	if (grow(b, 6 * n + 2))
 		return KT_ENOMEM;
 	b->s[b->len++] = '"';
 	while (i < n) {
-		for (run = i; run < n; run++) {
-			unsigned char ch = (unsigned char)s[run];
-			if (ch < 0x20 || ch == '"' || ch == '\\')
-				break;
-		}
+		for (run = i; run < n && byte_class[s[run]] == 0; run++)
+			;
 		memcpy(b->s + b->len, s + i, run - i);
 		b->len += run - i;
 		if ((i = run) == n)
 			break;
-		unsigned char ch = (unsigned char)s[i++];
+		unsigned char ch = s[i];
 		char *o = b->s + b->len;
-		o[0] = '\\';
-		switch (ch) {
-		case '"': o[1] = '"'; b->len += 2; break;
-		case '\\': o[1] = '\\'; b->len += 2; break;
-		case '\b': o[1] = 'b'; b->len += 2; break;
-		case '\f': o[1] = 'f'; b->len += 2; break;
-		case '\n': o[1] = 'n'; b->len += 2; break;
-		case '\r': o[1] = 'r'; b->len += 2; break;
-		case '\t': o[1] = 't'; b->len += 2; break;
+		switch (byte_class[ch]) {
+		case 1:
+			i++;
+			o[0] = '\\';
+			switch (ch) {
+			case '"': o[1] = '"'; b->len += 2; break;
+			case '\\': o[1] = '\\'; b->len += 2; break;
+			case '\b': o[1] = 'b'; b->len += 2; break;
+			case '\f': o[1] = 'f'; b->len += 2; break;
+			case '\n': o[1] = 'n'; b->len += 2; break;
+			case '\r': o[1] = 'r'; b->len += 2; break;
+			case '\t': o[1] = 't'; b->len += 2; break;
+			default:
+				o[1] = 'u';
+				o[2] = '0';
+				o[3] = '0';
+				o[4] = hex[ch >> 4];
+				o[5] = hex[ch & 15];
+				b->len += 6;
+			}
+			break;
+		case 3: {
+			size_t k = utf8_seq(s + i, n - i);
+			if (!k)
+				return KT_EMALFORMED;
+			memcpy(o, s + i, k);
+			b->len += k;
+			i += k;
+			break;
+		}
 		default:
-			o[1] = 'u';
-			o[2] = '0';
-			o[3] = '0';
-			o[4] = hex[ch >> 4];
-			o[5] = hex[ch & 15];
-			b->len += 6;
+			return KT_EMALFORMED;
 		}
 	}
 	b->s[b->len++] = '"';
+	return KT_OK;
+}
+
+/* A MessagePack string's bytes, not checked here (put_str checks them). */
+static int read_str_raw(kt_mp *r, const char **str, size_t *len, size_t max_len)
+{
+	size_t left = r->len - r->pos, hl;
+	const uint8_t *p = r->buf + r->pos;
+	uint64_t n;
+	if (!left)
+		return KT_EMALFORMED;
+	if (p[0] >= 0xa0 && p[0] <= 0xbf) {
+		hl = 1;
+		n = p[0] & 0x1f;
+	} else if (p[0] == 0xd9 && left >= 2) {
+		hl = 2;
+		n = p[1];
+	} else if (p[0] == 0xda && left >= 3) {
+		hl = 3;
+		n = (uint64_t)p[1] << 8 | p[2];
+	} else if (p[0] == 0xdb && left >= 5) {
+		hl = 5;
+		n = (uint64_t)p[1] << 24 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 8 | p[4];
+	} else
+		return KT_EMALFORMED;
+	if (n > left - hl || n > max_len)
+		return KT_EMALFORMED;
+	*str = (const char *)p + hl;
+	*len = (size_t)n;
+	r->pos += hl + (size_t)n;
 	return KT_OK;
 }
 
@@ -121,7 +212,7 @@ int kc_json_from_map(kc_jbuf *b, const uint8_t *map, size_t maplen)
 		uint64_t uv;
 		double d;
 		bool bv;
-		if (kt_mp_read_str(&r, &str, &len, 256))
+		if (read_str_raw(&r, &str, &len, 256))
 			return KT_EMALFORMED;
 		if ((i && (rc = put(b, ",", 1))) || (rc = put_str(b, str, len)) || (rc = put(b, ":", 1)))
 			return rc;
@@ -154,7 +245,7 @@ int kc_json_from_map(kc_jbuf *b, const uint8_t *map, size_t maplen)
 			rc = put_double(b, d);
 			break;
 		case KT_MP_STR:
-			if (kt_mp_read_str(&r, &str, &len, KT_MAX_OUT_FRAME))
+			if (read_str_raw(&r, &str, &len, KT_MAX_OUT_FRAME))
 				return KT_EMALFORMED;
 			rc = put_str(b, str, len);
 			break;
@@ -163,7 +254,7 @@ int kc_json_from_map(kc_jbuf *b, const uint8_t *map, size_t maplen)
 				return KT_EMALFORMED;
 			rc = put(b, "[", 1);
 			for (uint32_t k = 0; k < an && !rc; k++) {
-				if (kt_mp_peek(&r) != KT_MP_STR || kt_mp_read_str(&r, &str, &len, KT_MAX_OUT_FRAME))
+				if (kt_mp_peek(&r) != KT_MP_STR || read_str_raw(&r, &str, &len, KT_MAX_OUT_FRAME))
 					return KT_EMALFORMED;
 				if (!(k && (rc = put(b, ",", 1))))
 					rc = put_str(b, str, len);

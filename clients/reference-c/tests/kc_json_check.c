@@ -143,6 +143,36 @@ int main(int argc, char **argv)
 		check(c, &w, "shown");
 	}
 
+	/* not UTF-8 (kt_utf8_valid's rules): both refuse, as a key, a value, a list item */
+	static const char *const bad[] = {"\xc0\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\x80", "a\xe2\x82",
+					  "\xf8\x88\x80\x80\x80", "\xff", "a\0b", "\xe0\x80\xaf", "\xc3"};
+	static const size_t bad_len[] = {2, 3, 4, 1, 3, 5, 1, 3, 3, 1};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		kt_mpw_map(&w, 1);
+		kt_mpw_strn(&w, bad[i], bad_len[i]);
+		kt_mpw_str(&w, "v");
+		check(c, &w, "bad UTF-8 key");
+		kt_mpw_map(&w, 1);
+		kt_mpw_str(&w, "k");
+		kt_mpw_strn(&w, bad[i], bad_len[i]);
+		check(c, &w, "bad UTF-8 value");
+		kt_mpw_map(&w, 1);
+		kt_mpw_str(&w, "l");
+		kt_mpw_array(&w, 2);
+		kt_mpw_str(&w, "ok");
+		kt_mpw_strn(&w, bad[i], bad_len[i]);
+		check(c, &w, "bad UTF-8 list item");
+	}
+	/* the longest sequences at the edges: valid ones pass through */
+	kt_mpw_map(&w, 3);
+	kt_mpw_str(&w, "max");
+	kt_mpw_str(&w, "\xf4\x8f\xbf\xbf");
+	kt_mpw_str(&w, "before surrogates");
+	kt_mpw_str(&w, "\xed\x9f\xbf");
+	kt_mpw_str(&w, "after");
+	kt_mpw_str(&w, "\xee\x80\x80\xc2\x80\xdf\xbf");
+	check(c, &w, "UTF-8 edges");
+
 	/* not v1 field values: a map, a binary, a list of numbers, a non-string key */
 	kt_mpw_map(&w, 1);
 	kt_mpw_str(&w, "m");
