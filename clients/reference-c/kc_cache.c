@@ -1,7 +1,8 @@
 /* kc_cache.c - the device's local copy: rows(tbl, id, v, gen, data JSON) and
  * meta(key, value), a contract that tests and apps read with plain SQL, plus
- * the offline queue's tables (kc_queue.c). Row JSON is built by SQLite's own
- * JSON functions from bound values: this file never formats JSON by hand. It
+ * the offline queue's tables (kc_queue.c). A row's JSON is written straight
+ * from its MessagePack by kc_json.c (the text SQLite's json_object() gives,
+ * checked against it by a test); kc_map_json still has SQLite build it. It
  * must never commit rows without the cursor that covers them, or a cursor
  * without its rows. */
 #include <errno.h>
@@ -183,7 +184,8 @@ int kc_cache_open(kc_client *c)
 	if (prepare(c, "DELETE FROM rows WHERE tbl = ? AND id = ?", &c->st_delete) ||
 	    prepare(c, "SELECT value FROM meta WHERE key = ?", &c->st_meta_get) ||
 	    prepare(c, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", &c->st_meta_set) ||
-	    prepare(c, "DELETE FROM meta WHERE key = ?", &c->st_meta_del))
+	    prepare(c, "DELETE FROM meta WHERE key = ?", &c->st_meta_del) ||
+	    prepare(c, "INSERT OR REPLACE INTO rows(tbl, id, v, gen, data) VALUES(?, ?, ?, ?, ?)", &c->st_put))
 		return KT_EIO;
 	if ((rc = kc_meta_get(c, "device_id", buf, sizeof buf)) == KT_ENOT_FOUND) {
 		char id[KT_UUID_LEN + 1];
@@ -211,7 +213,9 @@ void kc_cache_close(kc_client *c)
 	sqlite3_finalize(c->st_meta_get);
 	sqlite3_finalize(c->st_meta_set);
 	sqlite3_finalize(c->st_meta_del);
-	c->st_delete = c->st_meta_get = c->st_meta_set = c->st_meta_del = NULL;
+	sqlite3_finalize(c->st_put);
+	c->st_delete = c->st_meta_get = c->st_meta_set = c->st_meta_del = c->st_put = NULL;
+	kc_jbuf_free(&c->json);
 	sqlite3_close(c->db);
 	c->db = NULL;
 }
@@ -457,8 +461,7 @@ static int purge_deleted(kc_client *c, const kt_op *op)
 
 int kc_cache_apply(kc_client *c, const kt_op *op)
 {
-	sqlite3_stmt *s;
-	char shape[4096];
+	sqlite3_stmt *s = c->st_put;
 	int rc;
 
 	if (op->op != KT_OP_PUT) { /* delete and evict: the row goes; absent is a no-op */
@@ -468,23 +471,19 @@ int kc_cache_apply(kc_client *c, const kt_op *op)
 			return rc;
 		return op->op == KT_OP_DELETE ? purge_deleted(c, op) : KT_OK;
 	}
-	shape[0] = 'I';
-	if ((rc = row_shape(op->fields, op->fields_len, shape + 1, sizeof shape - 1))) {
-		kc_set_err(c, "the server sent a %.*s row with a field value v1 does not allow", (int)op->tbl.len,
-			   op->tbl.s);
+	if ((rc = kc_json_from_map(&c->json, op->fields, op->fields_len))) {
+		if (rc == KT_ENOMEM)
+			kc_set_err(c, "out of memory");
+		else
+			kc_set_err(c, "the server sent a %.*s row with a field value v1 does not allow", (int)op->tbl.len,
+				   op->tbl.s);
 		return rc;
 	}
-	if (!(s = shape_stmt(c, shape)))
-		return KT_EIO;
 	sqlite3_bind_text(s, 1, op->tbl.s, (int)op->tbl.len, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, op->id.s, (int)op->id.len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, op->v);
 	sqlite3_bind_int64(s, 4, c->gen);
-	if ((rc = bind_fields(s, op->fields, op->fields_len, 5))) {
-		sqlite3_reset(s);
-		sqlite3_clear_bindings(s);
-		return rc;
-	}
+	sqlite3_bind_text(s, 5, c->json.s, (int)c->json.len, SQLITE_STATIC);
 	if ((rc = step_done(c, s)))
 		return rc;
 	if (c->queue_len > 0) {

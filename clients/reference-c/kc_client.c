@@ -14,12 +14,28 @@
 #include <openssl/pem.h>
 #include "kc_internal.h"
 
+/* The page applier's thread (kc_sync.c) says what went wrong into a buffer
+ * of its own, never into c->err, which the connection's thread uses. */
+static _Thread_local char *err_to;
+static _Thread_local size_t err_cap;
+
+void kc_err_redirect(char *buf, size_t cap)
+{
+	err_to = buf;
+	err_cap = cap;
+}
+
 void kc_set_err(kc_client *c, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(c->err, sizeof c->err, fmt, ap);
+	vsnprintf(err_to ? err_to : c->err, err_to ? err_cap : sizeof c->err, fmt, ap);
 	va_end(ap);
+}
+
+bool kc_err_is_set(const kc_client *c)
+{
+	return (err_to ? err_to : c->err)[0] != 0;
 }
 
 const char *kc_last_error(const kc_client *c)
@@ -64,6 +80,7 @@ void kc_close(kc_client *c)
 	if (!c)
 		return;
 	kc_conn_close(c);
+	(void)kc_sync_drain(c);
 	kc_cache_close(c);
 	if (c->lock_fd >= 0)
 		close(c->lock_fd); /* also releases a lock still held */

@@ -467,6 +467,10 @@ int kc_conn_run(kc_client *c, int timeout_ms, bool retry)
 	c->done = false;
 	c->result = KT_OK;
 	c->backoff_ms = KC_BACKOFF_MIN_MS;
+	/* snapshot pages are committed on a second thread while the next is
+	 * read (kc_sync.c); KC_APPLY_THREAD=0 turns that off (for comparisons) */
+	const char *at = getenv("KC_APPLY_THREAD");
+	c->apply_async = !(at && !strcmp(at, "0"));
 	c->err[0] = 0;
 	for (;;) {
 		now = kt_mono_us();
@@ -510,9 +514,16 @@ int kc_conn_run(kc_client *c, int timeout_ms, bool retry)
 			kc_sync_poll_queue(c);
 		service(c, min_time(min_time(deadline, c->wsi ? c->signin_deadline_us : next_try),
 				    min_time(c->ack_due_us, c->wsi ? c->queue_poll_us : 0)));
+		kc_sync_poll_applier(c); /* a page that failed on the applier's thread ends the connection */
 	}
 	close_now(c);
 	c->ended = false;
+	{
+		int drc = kc_sync_drain(c); /* nothing runs on after kc_run returns */
+		if (drc && !rc)
+			rc = drc;
+	}
+	c->apply_async = false;
 	return rc;
 }
 

@@ -7,6 +7,7 @@
 #define KC_INTERNAL_H
 
 #include <libwebsockets.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -26,6 +27,35 @@
 #define KC_CREATED_VERSION_SQL "1"
 #define KC_MODE_LOGIN (-1)       /* c->mode while kc_login runs */
 #define KC_MODE_LOGOUT (-2)      /* c->mode while kc_sign_out runs */
+
+/* A growing text buffer (kc_json.c). */
+typedef struct kc_jbuf {
+	char *s;
+	size_t len, cap;
+} kc_jbuf;
+
+/* A snapshot page waiting for, or done by, the page applier (kc_sync.c). */
+typedef struct kc_page {
+	struct kc_page *next;
+	int rc;                  /* what applying it gave */
+	int64_t rows;
+	size_t len;
+	unsigned char data[];
+} kc_page;
+
+/* The page applier: while a snapshot streams, each page is committed on
+ * this thread while the connection's thread reads the next one. */
+typedef struct kc_applier {
+	bool on;                 /* the thread runs */
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	kc_page *todo, *todo_tail, *done, *done_tail;
+	int ntodo;
+	bool busy, stop;
+	int rc;                  /* the first failure; later pages are not applied */
+	char err[512];           /* its message */
+} kc_applier;
 
 typedef struct kc_outmsg {
 	struct kc_outmsg *next;
@@ -47,6 +77,8 @@ struct kc_client {
 	} shapes[KC_SHAPES];
 	int nshapes;
 	sqlite3_stmt *st_delete, *st_meta_get, *st_meta_set, *st_meta_del;
+	sqlite3_stmt *st_put;    /* one row in: tbl, id, v, gen, data */
+	kc_jbuf json;            /* the row's JSON while it is inserted */
 	int64_t gen;             /* snapshot generation; rows of older ones go at snapshot_end */
 
 	/* connection (kc_conn.c) */
@@ -65,6 +97,8 @@ struct kc_client {
 	size_t in_len, in_cap;
 
 	/* session (kc_sync.c) */
+	bool apply_async;        /* pages go to the applier thread (under kc_conn_run) */
+	kc_applier ap;
 	int mode;                /* KC_UNTIL_SYNCED, KC_FOREVER or KC_MODE_LOGIN */
 	bool device_renewed;     /* this login took a new device id (device_taken) */
 	const char *login_email, *login_password; /* borrowed while kc_login runs */
@@ -88,6 +122,9 @@ struct kc_client {
 
 /* kc_client.c */
 void kc_set_err(kc_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Errors of this thread go to buf (NULL: to c->err again). */
+void kc_err_redirect(char *buf, size_t cap);
+bool kc_err_is_set(const kc_client *c);
 void kc_state(kc_client *c, int state, const char *code, const char *msg);
 /* Take / release the directory lock (KT_EBUSY when another process holds it). */
 int kc_lock(kc_client *c) KT_MUST_CHECK;
@@ -122,6 +159,12 @@ void kc_cache_load_cursor(kc_client *c);
  * SQLite; malloc'd, the caller frees it; NULL when malformed or on error. */
 char *kc_map_json(kc_client *c, const uint8_t *map, size_t len);
 
+/* kc_json.c: a v1 field map (MessagePack) as the JSON object text SQLite's
+ * json_object() would build for it, into b->s (NUL-terminated, b->len
+ * bytes). KT_EMALFORMED for values v1 does not allow, KT_ENOMEM. */
+int kc_json_from_map(kc_jbuf *b, const uint8_t *map, size_t len) KT_MUST_CHECK;
+void kc_jbuf_free(kc_jbuf *b);
+
 /* kc_queue.c */
 int kc_queue_open(kc_client *c) KT_MUST_CHECK;
 /* The first column of the first row of sql, 0 when there is none. */
@@ -154,6 +197,12 @@ void kc_sync_start(kc_client *c); /* a connection is open: say hello */
 void kc_sync_end(kc_client *c);
 /* One whole inbound message. Non-zero closes the connection (c->conn_err says why). */
 int kc_sync_message(kc_client *c, const unsigned char *buf, size_t len);
+/* Wait for the page applier to finish what it holds and stop it; the
+ * callbacks of what it committed run here. Its failure, if any (message in
+ * c->err). Call before anything else touches the cache. */
+int kc_sync_drain(kc_client *c);
+/* When the page applier failed: drop the connection, saying why. */
+void kc_sync_poll_applier(kc_client *c);
 /* Send an ack for the stored cursor if one is owed. */
 void kc_sync_ack(kc_client *c);
 /* While streaming: push edits and view events queued meanwhile (by this or

@@ -45,6 +45,10 @@ static int send_packed(kc_client *c, kt_mpw *w)
  * connection, not when the next one opens. */
 void kc_sync_end(kc_client *c)
 {
+	/* what the applier still holds is committed (or failed) before the
+	 * session's state goes */
+	if (kc_sync_drain(c) && !c->conn_err)
+		c->conn_err = KT_EIO;
 	c->authed = c->sync_sent = c->in_snapshot = c->pushing = false;
 	c->ack_dirty = false;
 	c->ack_due_us = 0;
@@ -300,13 +304,14 @@ static int notify_one(void *user, const kt_op *op)
 
 /* One page or changes message: every row/op and the cursor in one
  * transaction. The cursor may come after the ops on the wire, so it is
- * stored once the whole message decoded. */
-static int apply_batch(kc_client *c, const unsigned char *buf, size_t len, bool changes)
+ * stored once the whole message decoded. *rows: how many rows/ops. */
+static int apply_batch(kc_client *c, const unsigned char *buf, size_t len, bool changes, int64_t *rows)
 {
 	struct batch b = {c, 0};
 	kt_str cursor = {0};
 	int rc;
 
+	*rows = 0;
 	if (kc_tx(c, "BEGIN IMMEDIATE"))
 		return KT_EIO;
 	/* another process (the CLI) may have queued edits since we last looked:
@@ -319,7 +324,7 @@ static int apply_batch(kc_client *c, const unsigned char *buf, size_t len, bool 
 		rc = kc_tx(c, "COMMIT");
 	if (rc) {
 		kc_rollback(c);
-		if (!c->err[0])
+		if (!kc_err_is_set(c))
 			kc_set_err(c, "cannot apply the server's %s message (%s)", changes ? "changes" : "page",
 				   kt_strerror(rc));
 		return rc;
@@ -328,16 +333,200 @@ static int apply_batch(kc_client *c, const unsigned char *buf, size_t len, bool 
 		memcpy(c->cursor, cursor.s, cursor.len);
 		c->cursor_len = cursor.len;
 	}
-	/* Callbacks only after the commit, so what they report is durable. The
-	 * message decoded once already: a second pass cannot fail. */
+	*rows = b.n;
+	return KT_OK;
+}
+
+/* Callbacks only after the commit, so what they report is durable. The
+ * message decoded once already: a second pass cannot fail. */
+static void notify_batch(kc_client *c, const unsigned char *buf, size_t len, bool changes, int64_t rows)
+{
 	if (c->cb.on_op)
-		rc = changes ? proto_changes_decode(buf, len, notify_one, c, NULL)
-			     : proto_page_decode(buf, len, notify_one, c);
+		(void)(changes ? proto_changes_decode(buf, len, notify_one, c, NULL)
+			       : proto_page_decode(buf, len, notify_one, c));
 	if (!changes) {
-		c->snap_done += b.n;
+		c->snap_done += rows;
 		if (c->cb.on_progress)
 			c->cb.on_progress(c->cb.user, c->snap_done, c->snap_total);
 	}
+}
+
+static int apply_now(kc_client *c, const unsigned char *buf, size_t len, bool changes)
+{
+	int64_t rows;
+	int rc = apply_batch(c, buf, len, changes, &rows);
+	if (!rc)
+		notify_batch(c, buf, len, changes, rows);
+	return rc;
+}
+
+/* ---- the page applier ----
+ * A snapshot is a stream of pages, each committed whole (rows without the
+ * cursor: the cursor comes with snapshot_end). Committing page n on a
+ * second thread while the connection's thread receives and checks page n+1
+ * keeps both busy; at most KC_APPLY_AHEAD pages wait, so memory stays
+ * bounded and the server feels the back-pressure as before. Anything that
+ * is not a page (snapshot_end, an error, the connection ending) first waits
+ * for the applier and stops it (kc_sync_drain), so from then on one thread
+ * owns the cache again, and callbacks and errors come out in order. */
+
+#define KC_APPLY_AHEAD 2
+
+static void *applier_main(void *arg)
+{
+	kc_client *c = arg;
+	kc_applier *a = &c->ap;
+	kc_err_redirect(a->err, sizeof a->err);
+	pthread_mutex_lock(&a->mu);
+	for (;;) {
+		kc_page *p;
+		while (!a->todo && !a->stop)
+			pthread_cond_wait(&a->cv, &a->mu);
+		if (!(p = a->todo))
+			break; /* stop, and nothing left */
+		a->todo = p->next;
+		if (!a->todo)
+			a->todo_tail = NULL;
+		a->ntodo--;
+		a->busy = true;
+		bool failed = a->rc != 0;
+		pthread_mutex_unlock(&a->mu);
+		/* after a failure nothing more is applied: the connection is dropped;
+		 * a->err is read only once a->rc is set, and then not written again */
+		if (!failed)
+			a->err[0] = 0;
+		p->rc = failed ? KT_EBAD_STATE : apply_batch(c, p->data, p->len, false, &p->rows);
+		pthread_mutex_lock(&a->mu);
+		if (p->rc && !a->rc) {
+			struct lws_context *ctx = atomic_load(&c->ctx);
+			a->rc = p->rc;
+			if (ctx) /* the connection's thread drops the connection now, not at the next message */
+				lws_cancel_service(ctx);
+		}
+		p->next = NULL;
+		if (a->done_tail)
+			a->done_tail->next = p;
+		else
+			a->done = p;
+		a->done_tail = p;
+		a->busy = false;
+		pthread_cond_broadcast(&a->cv);
+	}
+	pthread_mutex_unlock(&a->mu);
+	kc_err_redirect(NULL, 0);
+	return NULL;
+}
+
+/* The callbacks of the pages committed so far (connection's thread). */
+static void harvest(kc_client *c)
+{
+	kc_applier *a = &c->ap;
+	kc_page *p, *next;
+	pthread_mutex_lock(&a->mu);
+	p = a->done;
+	a->done = a->done_tail = NULL;
+	pthread_mutex_unlock(&a->mu);
+	for (; p; p = next) {
+		next = p->next;
+		if (!p->rc)
+			notify_batch(c, p->data, p->len, false, p->rows);
+		free(p);
+	}
+}
+
+/* The applier's failure as this thread's error. */
+static int applier_failed(kc_client *c)
+{
+	kc_applier *a = &c->ap;
+	int rc;
+	pthread_mutex_lock(&a->mu);
+	rc = a->rc;
+	pthread_mutex_unlock(&a->mu);
+	if (rc)
+		kc_set_err(c, "%s", a->err[0] ? a->err : kt_strerror(rc));
+	return rc;
+}
+
+int kc_sync_drain(kc_client *c)
+{
+	kc_applier *a = &c->ap;
+	int rc;
+	if (!a->on)
+		return KT_OK;
+	pthread_mutex_lock(&a->mu);
+	a->stop = true;
+	pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+	pthread_join(a->th, NULL);
+	a->on = false;
+	harvest(c);
+	rc = applier_failed(c);
+	pthread_mutex_destroy(&a->mu);
+	pthread_cond_destroy(&a->cv);
+	memset(a, 0, sizeof *a);
+	return rc;
+}
+
+void kc_sync_poll_applier(kc_client *c)
+{
+	kc_applier *a = &c->ap;
+	int rc;
+	if (!a->on)
+		return;
+	pthread_mutex_lock(&a->mu);
+	rc = a->rc;
+	pthread_mutex_unlock(&a->mu);
+	if (!rc)
+		return;
+	c->err[0] = 0;
+	rc = kc_sync_drain(c);
+	report(c, rc, "the server's page message");
+	kc_conn_drop(c, rc);
+}
+
+static int apply_page_async(kc_client *c, const unsigned char *buf, size_t len)
+{
+	kc_applier *a = &c->ap;
+	kc_page *p;
+	int rc;
+	if (!a->on) {
+		memset(a, 0, sizeof *a);
+		if (pthread_mutex_init(&a->mu, NULL))
+			return apply_now(c, buf, len, false);
+		if (pthread_cond_init(&a->cv, NULL)) {
+			pthread_mutex_destroy(&a->mu);
+			return apply_now(c, buf, len, false);
+		}
+		if (pthread_create(&a->th, NULL, applier_main, c)) {
+			pthread_cond_destroy(&a->cv);
+			pthread_mutex_destroy(&a->mu);
+			return apply_now(c, buf, len, false); /* no thread: as before */
+		}
+		a->on = true;
+	}
+	harvest(c);
+	if ((rc = applier_failed(c)))
+		return rc;
+	if (!(p = malloc(sizeof *p + len))) {
+		kc_set_err(c, "out of memory");
+		return KT_ENOMEM;
+	}
+	p->next = NULL;
+	p->rc = 0;
+	p->rows = 0;
+	p->len = len;
+	memcpy(p->data, buf, len);
+	pthread_mutex_lock(&a->mu);
+	while (a->ntodo >= KC_APPLY_AHEAD && !a->rc)
+		pthread_cond_wait(&a->cv, &a->mu);
+	if (a->todo_tail)
+		a->todo_tail->next = p;
+	else
+		a->todo = p;
+	a->todo_tail = p;
+	a->ntodo++;
+	pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->mu);
 	return KT_OK;
 }
 
@@ -455,13 +644,15 @@ static int dispatch(kc_client *c, kt_msgtype t, const unsigned char *buf, size_t
 	case KT_MSG_SNAPSHOT_BEGIN:
 		return rows_ok && !c->in_snapshot ? on_snapshot_begin(c, buf, len) : KT_EBAD_STATE;
 	case KT_MSG_PAGE:
-		return rows_ok && c->in_snapshot ? apply_batch(c, buf, len, false) : KT_EBAD_STATE;
+		if (!rows_ok || !c->in_snapshot)
+			return KT_EBAD_STATE;
+		return c->apply_async ? apply_page_async(c, buf, len) : apply_now(c, buf, len, false);
 	case KT_MSG_SNAPSHOT_END:
 		return rows_ok && c->in_snapshot ? on_snapshot_end(c, buf, len) : KT_EBAD_STATE;
 	case KT_MSG_CHANGES:
 		if (!rows_ok || c->in_snapshot)
 			return KT_EBAD_STATE;
-		if ((rc = apply_batch(c, buf, len, true)))
+		if ((rc = apply_now(c, buf, len, true)))
 			return rc;
 		ack_soon(c);
 		return KT_OK;
@@ -483,6 +674,9 @@ int kc_sync_message(kc_client *c, const unsigned char *buf, size_t len)
 	if (c->done || rc == KT_EUNKNOWN_TYPE)
 		return KT_OK; /* goal reached: the rest waits for the next run; or a newer server's type */
 	c->err[0] = 0;
+	/* anything but the next page waits for the pages before it */
+	if (!rc && t != KT_MSG_PAGE)
+		rc = kc_sync_drain(c);
 	if (!rc)
 		rc = dispatch(c, t, buf, len);
 	if (rc) {

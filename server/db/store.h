@@ -237,6 +237,13 @@ typedef int (*kt_row_cb)(void *user, const kt_row *row);
 int store_snapshot_page(kt_store *st, const kt_table *t, const char *where, const char *principal_id,
 			const char *org, const char *after_id, int limit, kt_row_cb cb, void *user,
 			char last_id[KT_UUID_LEN + 1], int *n) KT_MUST_CHECK;
+/* The same, reading only the columns in need (bit i = column i; the id,
+ * version and organisation always): the others are NULL in the row cb
+ * gets, and a sealed one is never opened. The row's values are borrowed
+ * from the statement: valid only while cb runs. */
+int store_snapshot_page_some(kt_store *st, const kt_table *t, const char *where, const char *principal_id,
+			     const char *org, const char *after_id, int limit, uint64_t need, kt_row_cb cb,
+			     void *user, char last_id[KT_UUID_LEN + 1], int *n) KT_MUST_CHECK;
 /* The same with two more parameters, ?5 and ?6 (text), for the conditions
  * of a change of rights (sync.c, rights diff; policy_locs_where). Without
  * `open` the sealed columns stay closed (NULL): evictions need only ids. */

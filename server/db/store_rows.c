@@ -375,3 +375,118 @@ int st_read_row_some(kt_store *st, sqlite3_stmt *s, const kt_table *t, uint64_t 
 	kt_strcpy_cut(out->org, sizeof out->org, oi >= 0 && out->v[oi].s ? out->v[oi].s : out->v[0].s);
 	return KT_OK;
 }
+
+/* ---- snapshot pages ----
+ * The row of a snapshot page lives only while egress packs it, so its
+ * values are not copied: text points into SQLite's result row (valid until
+ * the next step) and only opened sealed values are allocated. Columns
+ * outside `need` (bit i = column i; those the principal is not sent) are
+ * not read at all, so a sealed one is never opened; the id, version and
+ * organisation are always read. */
+int store_snapshot_page_some(kt_store *st, const kt_table *t, const char *where, const char *principal_id,
+			     const char *org, const char *after_id, int limit, uint64_t need, kt_row_cb cb,
+			     void *user, char last_id[KT_UUID_LEN + 1], int *n)
+{
+	const char *base = st_row_select_sql(st, t);
+	int vi = kt_col_index(t, "version"), oi = kt_col_index(t, "org_id");
+	kt_val stack[64], *vals = stack;
+	bool own_stack[64] = {false}, *own = own_stack; /* own[i]: vals[i].s was allocated (an opened sealed value) */
+	sqlite3_stmt *s = NULL;
+	char *sql = NULL;
+	int rc = KT_OK;
+	size_t cap;
+
+	*n = 0;
+	last_id[0] = 0;
+	if (!base)
+		return KT_ENOMEM;
+	need |= 1ull; /* the id */
+	if (vi >= 0)
+		need |= 1ull << vi;
+	if (oi >= 0)
+		need |= 1ull << oi;
+	/* the row loader's column list with the snapshot's WHERE (as store_snapshot_page) */
+	cap = strlen(base) + strlen(where) + 96;
+	if (!(sql = malloc(cap)))
+		return KT_ENOMEM;
+	/* (a table wider than 64 columns, which none is: every column past 64 is read) */
+	if (t->ncols > 64 && (!(vals = calloc((size_t)t->ncols, sizeof *vals)) ||
+			      !(own = calloc((size_t)t->ncols, sizeof *own)))) {
+		if (vals != stack)
+			free(vals);
+		free(sql);
+		return KT_ENOMEM;
+	}
+	snprintf(sql, cap, "%.*s WHERE (%s) AND id > ?3 ORDER BY id LIMIT ?4",
+		 (int)(strstr(base, " WHERE id = ?") - base), base, where);
+	if (!(s = st_prep(st, sql))) {
+		rc = KT_EIO;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, principal_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, org, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, after_id ? after_id : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 4, limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		kt_row row = {.t = t, .v = vals};
+		bool owned = false;
+		const char *id = (const char *)sqlite3_column_text(s, 0);
+		id = id ? id : "";
+		rc = KT_OK;
+		for (int i = 0; i < t->ncols && !rc; i++) {
+			kt_val *v = &vals[i];
+			memset(v, 0, sizeof *v);
+			if (i < 64 && !(need >> i & 1)) {
+				v->null = true;
+				if (t->cols[i].sealed)
+					row.unopened |= 1ull << i;
+				continue;
+			}
+			switch (sqlite3_column_type(s, i)) {
+			case SQLITE_NULL:
+				v->null = true;
+				break;
+			case SQLITE_INTEGER:
+				v->i = sqlite3_column_int64(s, i);
+				break;
+			case SQLITE_BLOB:
+				if (t->cols[i].sealed) {
+					rc = st_load_val(st, s, i, t, i, id, v); /* opens it: allocated */
+					if (!rc && v->s)
+						owned = own[i] = true;
+					break;
+				}
+				/* fall through */
+			default: {
+				const unsigned char *txt = sqlite3_column_text(s, i);
+				v->len = (size_t)sqlite3_column_bytes(s, i);
+				v->s = (char *)(txt ? (const char *)txt : "");
+				break;
+			}
+			}
+		}
+		if (!rc) {
+			row.version = vi >= 0 ? vals[vi].i : 0;
+			kt_strcpy_cut(row.org, sizeof row.org, oi >= 0 && vals[oi].s ? vals[oi].s : vals[0].s);
+			snprintf(last_id, KT_UUID_LEN + 1, "%s", vals[0].s ? vals[0].s : "");
+			rc = cb(user, &row);
+			(*n)++;
+		}
+		for (int i = 0; owned && i < t->ncols; i++)
+			if (own[i]) {
+				free(vals[i].s);
+				own[i] = false; /* a row that fails half-way must not free it again */
+			}
+		if (rc)
+			goto out;
+	}
+	rc = rc == SQLITE_DONE ? KT_OK : st_sql_err(st, rc);
+out:
+	st_finish(st, s);
+	free(sql);
+	if (vals != stack) {
+		free(vals);
+		free(own);
+	}
+	return rc;
+}

@@ -30,8 +30,44 @@ static void pack_list(kt_mpw *w, const kt_val *v)
 /* A JSON array of names as the store keeps it (model.h, KT_COL_NAMES);
  * anything else in it, which only a damaged file could hold, goes out as
  * nil rather than as a guess. */
+/* The common case without a parser: ["a","b"] with no escapes in it;
+ * false when the text is anything else (then jansson reads it). */
+static bool pack_names_plain(kt_mpw *w, const char *s, size_t len)
+{
+	uint32_t n = 0;
+	size_t i;
+	if (len < 2 || s[0] != '[' || s[len - 1] != ']' || memchr(s, '\\', len))
+		return false;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20)
+			return false; /* not JSON: jansson says so */
+	if (!kt_utf8_valid((const uint8_t *)s, len))
+		return false;
+	/* count and check: "..." items separated by commas, nothing else */
+	for (i = 1; i < len - 1;) {
+		const char *q;
+		if (s[i] != '"' || !(q = memchr(s + i + 1, '"', len - 1 - (i + 1))))
+			return false;
+		n++;
+		i = (size_t)(q - s) + 1;
+		if (i < len - 1 && s[i++] != ',')
+			return false;
+		if (i == len - 1 && s[i - 1] == ',')
+			return false;
+	}
+	kt_mpw_array(w, n);
+	for (i = 1; i < len - 1;) {
+		const char *q = memchr(s + i + 1, '"', len - 1 - (i + 1));
+		kt_mpw_strn(w, s + i + 1, (size_t)(q - (s + i + 1)));
+		i = (size_t)(q - s) + 2;
+	}
+	return true;
+}
+
 static void pack_names(kt_mpw *w, const kt_val *v)
 {
+	if (v->s && pack_names_plain(w, v->s, v->len))
+		return;
 	json_t *a = v->s ? json_loadb(v->s, v->len, 0, NULL) : NULL;
 	size_t i, n = json_is_array(a) ? json_array_size(a) : 0;
 	for (i = 0; i < n && json_is_string(json_array_get(a, i)); i++)
@@ -89,10 +125,55 @@ bool egress_row_visible(const kt_principal *p, const kt_row *row)
 	       policy_row_visible(p, row->t, row->locs, row->client, row);
 }
 
+/* What egress_put sends of a table to a role: each column's access, the
+ * alert names and how many fields go out, worked out once per (role,
+ * table) and kept per thread (a snapshot page is hundreds of rows of one
+ * table for one principal), instead of asking the policy for every column of
+ * every row. The policy's answers are fixed for a build (policy_read's
+ * table); test builds, which can be told to leak, ask every time. */
+typedef struct put_plan {
+	const kt_table *t;
+	int role;
+	int nc;
+	uint32_t n;
+	kt_access acc[64];
+	const char *alert[64];
+} put_plan;
+
+static void plan_fill(put_plan *pl, const kt_principal *p, const kt_table *t)
+{
+	pl->t = t;
+	pl->role = p->role;
+	pl->nc = t->ncols < 64 ? t->ncols : 64; /* policy_read sends nothing past column 32 */
+	pl->n = 0;
+	for (int i = 0; i < pl->nc; i++) {
+		kt_access a = pl->acc[i] = read_access(p, t, i);
+		pl->alert[i] = NULL;
+		if (a == KT_P_ALERT)
+			pl->alert[i] = policy_entry(t->name, t->cols[i].name)->alert_name;
+		pl->n += pl->acc[i] == KT_P_YES || pl->acc[i] == KT_P_ALERT;
+	}
+}
+
+static const put_plan *plan_for(const kt_principal *p, const kt_table *t, put_plan *tmp)
+{
+#ifdef KT_EGRESS_CHECK
+	plan_fill(tmp, p, t);
+	return tmp;
+#else
+	static _Thread_local put_plan last;
+	(void)tmp;
+	if (last.t != t || last.role != p->role)
+		plan_fill(&last, p, t);
+	return &last;
+#endif
+}
+
 bool egress_put(kt_mpw *w, const kt_principal *p, const kt_row *row, egress_how how, bool with_op)
 {
 	const kt_table *t = row->t;
-	uint32_t n = 0;
+	const put_plan *pl;
+	put_plan tmp;
 
 	/* a selected row was chosen by the snapshot condition, which holds the
 	 * organisation too; checked again because it costs nothing */
@@ -100,23 +181,32 @@ bool egress_put(kt_mpw *w, const kt_principal *p, const kt_row *row, egress_how 
 		return false;
 	if (how == EGRESS_ROUTED && !policy_row_visible(p, t, row->locs, row->client, row) && !test_leak_row())
 		return false;
-	for (int i = 0; i < t->ncols; i++) {
-		kt_access a = read_access(p, t, i);
-		n += a == KT_P_YES || a == KT_P_ALERT;
-	}
-	proto_put_begin(w, with_op, t->name, row->v[0].s ? row->v[0].s : "", row->version, n);
-	for (int i = 0; i < t->ncols; i++) {
-		kt_access a = read_access(p, t, i);
+	pl = plan_for(p, t, &tmp);
+	proto_put_begin(w, with_op, t->name, row->v[0].s ? row->v[0].s : "", row->version, pl->n);
+	for (int i = 0; i < pl->nc; i++) {
+		kt_access a = pl->acc[i];
 		if (a == KT_P_YES) {
 			kt_mpw_str(w, t->cols[i].name);
 			pack_value(w, &t->cols[i], &row->v[i]);
 		} else if (a == KT_P_ALERT) {
-			const kt_policy_entry *e = policy_entry(t->name, t->cols[i].name);
-			kt_mpw_str(w, e->alert_name);
+			kt_mpw_str(w, pl->alert[i]);
 			kt_mpw_bool(w, !row->v[i].null && row->v[i].len > 0);
 		}
 	}
 	return true;
+}
+
+uint64_t egress_cols_read(const kt_principal *p, const kt_table *t)
+{
+	uint64_t m = 0;
+	for (int i = 0; i < t->ncols; i++) {
+		kt_access a = read_access(p, t, i);
+		if (i >= 64 || a == KT_P_YES || a == KT_P_ALERT)
+			m |= i < 64 ? 1ull << i : 0;
+	}
+	if (t->ncols > 64)
+		m = ~0ull;
+	return m;
 }
 
 void egress_fields(kt_mpw *w, const kt_principal *p, const kt_row *row, const int *cols, int n, const bool *only)

@@ -26,6 +26,10 @@ bool egress_row_visible(const kt_principal *p, const kt_row *row);
 /* Append the row as a put (with "op" when with_op) to w, with the fields p's
  * role may read. Returns false, and appends nothing, when p may not see it. */
 bool egress_put(kt_mpw *w, const kt_principal *p, const kt_row *row, egress_how how, bool with_op);
+/* The columns of t egress_put reads for p (bit i = column i): those sent
+ * and those whose presence is sent (alerts). A snapshot page reads only
+ * these (store_snapshot_page_some); the rest may be left NULL. */
+uint64_t egress_cols_read(const kt_principal *p, const kt_table *t);
 
 /* Append a map of the current values of columns cols[0..n) (only those with
  * only[i], when only is given) that p's role may read. Call it only for a

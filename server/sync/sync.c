@@ -229,9 +229,11 @@ static int snapshot_next(kt_session *s, bool *have)
 	kt_mpw_reset(&srv->body);
 	while (s->snap_table < kt_table_count) {
 		const kt_table *t = &kt_tables[s->snap_table];
-		rc = store_snapshot_page(srv->st, t, policy_snapshot_where(&s->principal, t), s->principal.id,
-					 s->principal.org, s->snap_after, KT_PAGE_ROWS - (int)c.n, page_row, &c,
-					 last, &n);
+		/* only the columns egress sends are read (a sealed one is opened
+		 * only when sent), and the values are not copied */
+		rc = store_snapshot_page_some(srv->st, t, policy_snapshot_where(&s->principal, t), s->principal.id,
+					      s->principal.org, s->snap_after, KT_PAGE_ROWS - (int)c.n,
+					      egress_cols_read(&s->principal, t), page_row, &c, last, &n);
 		if (rc && rc != 1)
 			return rc;
 		if (rc == 1 || c.n >= KT_PAGE_ROWS) {

@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -278,6 +279,57 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(len(got[("client", rid(2))][1]["name"]), 70000)
         self.assertEqual(self.meta("cursor"), b"C1".hex())
         self.assertEqual(self.sent("ack"), [{"t": "ack", "cursor": b"C1"}])
+
+    def test_many_pages_commit_in_order_with_progress_and_ops(self):
+        """Pages are committed on a second thread while the next is read:
+        every row lands, `watch` reports the puts in the order sent and the
+        progress line counts up page by page to the total."""
+        self.login()
+        rows = [row("client", rid(k), k, {"name": "n%d" % k}) for k in range(1, 41)]
+        self.srv.script = self.snapshot(rows, pages=10)
+        out = self.cli("sync", "--progress")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(set(self.rows()), {("client", rid(k)) for k in range(1, 41)})
+        counts = [int(m) for m in re.findall(r"snapshot (\d+)/40 rows", out.stderr)]
+        self.assertEqual(counts, sorted(counts))
+        self.assertEqual(counts[-1], 40)
+        self.assertEqual(self.meta("cursor"), b"C1".hex())
+        # again, from scratch, watching: the puts in the order sent
+        shutil.rmtree(self.dir)
+        self.login()
+        self.srv.script = self.snapshot(rows, pages=10)
+        out = self.cli("--quiet", "watch", "--max-seconds", "2")
+        puts = [l.split()[2] for l in out.stdout.splitlines() if l.startswith("put ")]
+        self.assertEqual(puts, [rid(k) for k in range(1, 41)])
+
+    def test_a_bad_page_after_good_ones_keeps_them_and_stops(self):
+        """A page refused after good ones: those stay (each page is its own
+        transaction, as before), nothing after it is applied, no cursor is
+        stored and the device closes the connection at once."""
+        self.login()
+
+        async def send(c, m):
+            await c.send({"t": "snapshot_begin", "total": 8})
+            for k in range(1, 5):
+                await c.send({"t": "page", "rows": [row("client", rid(k), 1, {"name": "ok"})]})
+            await c.send({"t": "page", "rows": [row("client", rid(5), 1, {"nested": {"a": 1}})]})
+            for k in range(6, 9):
+                await c.send({"t": "page", "rows": [row("client", rid(k), 1, {"name": "late"})]})
+        async def script(c):
+            m = await c.handshake()
+            await send(c, m)
+            try:
+                await c.recv(5)
+            except (websockets.exceptions.ConnectionClosed, asyncio.TimeoutError):
+                pass
+        self.srv.script = script
+        t0 = time.monotonic()
+        out = self.cli("sync", timeout=20)
+        self.assertEqual(out.returncode, 1, out.stdout + out.stderr)
+        self.assertIn("field value", out.stderr)
+        self.assertLess(time.monotonic() - t0, 4, "the device waited for the server to close")
+        self.assertEqual(set(self.rows()), {("client", rid(k)) for k in range(1, 5)})
+        self.assertIsNone(self.meta("cursor"))
 
     def test_changes_apply_in_order_with_their_cursor(self):
         self.login()
