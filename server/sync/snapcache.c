@@ -75,8 +75,8 @@ char *snapcache_key(const kt_session *s)
 	size_t len = strlen(locs) + 3 * KT_UUID_LEN + 64;
 	char *k = malloc(len);
 	if (k)
-		snprintf(k, len, "%d/%s/%s/%d/%s/%d/%s", p->is_client, p->id, p->org, p->role, locs, s->snap_table,
-			 s->snap_after);
+		snprintf(k, len, "%d/%s/%s/%d/%d/%s/%d/%s", p->is_client, p->id, p->org, p->role, p->active, locs,
+			 s->snap_table, s->snap_after);
 	return k;
 }
 
