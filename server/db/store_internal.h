@@ -23,6 +23,7 @@ struct kt_store {
 	} cache[STMT_CACHE];
 	int ncache;
 	int16_t index[STMT_INDEX]; /* cache slot + 1 by hash; 0 = empty */
+	int16_t by_stmt[STMT_INDEX]; /* cache slot + 1 by statement pointer (st_finish) */
 	int64_t data_version;
 	kt_actor actor;
 	char *row_sql[16]; /* SELECT for store_row_load per table index */
@@ -67,6 +68,13 @@ int st_bind_email_hash(kt_store *st, sqlite3_stmt *s, int idx, const char *email
 int st_load_val(kt_store *st, sqlite3_stmt *s, int col, const kt_table *t, int ci, const char *row_id,
 		kt_val *v);
 void st_vals_free(kt_val *v, int n);
+/* The given columns as the audit log's JSON object (owned by the caller;
+ * store_write.c): by_col, v is a whole row (v[idx[i]]), else v[i] goes
+ * with idx[i]; idx NULL: every column a person could care about.
+ * st_vals_json writes the bytes st_vals_json_jansson builds through
+ * jansson (test_store checks them against each other). */
+char *st_vals_json(const kt_table *t, const int *idx, int n, const kt_val *v, bool by_col);
+char *st_vals_json_jansson(const kt_table *t, const int *idx, int n, const kt_val *v, bool by_col);
 extern const char st_q_staff_locs[], st_q_client_locs[]; /* ?1 = person id -> location set */
 char *st_query_locset(kt_store *st, const char *sql, const char *id);
 int st_row_org(kt_store *st, const kt_table *t, const char *id, char org[KT_UUID_LEN + 1]);

@@ -9,6 +9,7 @@
 #include "db/schema.h"
 #include "db/store_internal.h"
 #include "db/validate.h"
+#include "kt_mp.h"
 
 /* Installed by main before any thread starts; read-only afterwards. */
 static kt_email_change_fn email_change_rule;
@@ -68,7 +69,7 @@ static int set_names(kt_store *st, const kt_table *t, const char *id, const int 
 	return want ? st_run(st, names_sql[ti][want - 1], "t", id) : KT_OK;
 }
 
-static char *vals_json(const kt_table *t, const int *idx, int n, const kt_val *v, bool by_col)
+char *st_vals_json_jansson(const kt_table *t, const int *idx, int n, const kt_val *v, bool by_col)
 {
 	json_t *o = json_object();
 	char *out;
@@ -104,6 +105,145 @@ static char *vals_json(const kt_table *t, const int *idx, int n, const kt_val *v
 	return out;
 }
 
+/* A growing text for the audit images. */
+typedef struct jbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+	char stack[512];
+} jbuf;
+
+static void jb_add(jbuf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = (b->len + n + 1) * 2;
+		char *q = b->p == b->stack ? malloc(cap) : realloc(b->p, cap);
+		if (!q) {
+			b->oom = true;
+			return;
+		}
+		if (b->p == b->stack)
+			memcpy(q, b->stack, b->len);
+		b->p = q;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+/* Text jansson would take (json_stringn): UTF-8 without overlong forms,
+ * surrogates or values past U+10FFFF; NULs are allowed (escaped). */
+static bool json_text_ok(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		const char *nul = memchr(s + i, 0, n - i);
+		size_t seg = nul ? (size_t)(nul - (s + i)) : n - i;
+		if (!kt_utf8_valid((const uint8_t *)s + i, seg))
+			return false;
+		i += seg + (nul != NULL);
+	}
+	return true;
+}
+
+/* A JSON string as jansson's compact dump writes it: \" \\ \b \f \n \r
+ * \t, other control characters as \u00XX, everything else as it is. */
+static void jb_string(jbuf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t run = 0;
+	jb_add(b, "\"", 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[6];
+		size_t el = 2;
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		jb_add(b, s + run, i - run);
+		run = i + 1;
+		esc[0] = '\\';
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			el = 6;
+		}
+		jb_add(b, esc, el);
+	}
+	jb_add(b, s + run, n - run);
+	jb_add(b, "\"", 1);
+}
+
+/* The given columns as a JSON object for the audit log (owned by the
+ * caller): the bytes jansson's json_dumps(JSON_COMPACT) gives for the
+ * object built key by key (test_store_json checks it), written directly:
+ * it is two of these per pushed edit. by_col: v is a whole row
+ * (v[idx[i]]), else v[i] goes with idx[i]. idx NULL: every column a
+ * person could care about. Never includes ids, versions or secrets. */
+char *st_vals_json(const kt_table *t, const int *idx, int n, const kt_val *v, bool by_col)
+{
+	jbuf b = {.len = 0, .cap = sizeof b.stack, .oom = false};
+	b.p = b.stack;
+	int nout = 0;
+	jb_add(&b, "{", 1);
+	for (int i = 0; i < (idx ? n : t->ncols); i++) {
+		int ci = idx ? idx[i] : i;
+		const kt_col *c = &t->cols[ci];
+		const kt_val *x = &v[by_col ? ci : i];
+		if (managed_column(t, c->name) || !strcmp(c->name, "password_hash"))
+			continue;
+		/* a later column of the same name replaces the earlier (json_object_set) */
+		bool dup = false;
+		for (int k = 0; k < i && !dup; k++)
+			dup = (idx ? idx[k] : k) == ci;
+		if (dup)
+			goto slow;
+		if (nout++)
+			jb_add(&b, ",", 1);
+		jb_string(&b, c->name, strlen(c->name));
+		jb_add(&b, ":", 1);
+		if (x->null) {
+			jb_add(&b, "null", 4);
+		} else if (c->type == KT_COL_INT || c->type == KT_COL_BOOL) {
+			char num[KT_I64_TEXT];
+			jb_add(&b, num, kt_i64_text(num, x->i));
+		} else if (!x->s || !json_text_ok(x->s, x->len)) {
+			jb_add(&b, "null", 4); /* jansson refuses the string: null, as before */
+		} else
+			jb_string(&b, x->s, x->len);
+	}
+	jb_add(&b, "}", 1);
+	if (b.oom)
+		goto fail;
+	if (b.p == b.stack) {
+		char *out = malloc(b.len + 1);
+		if (out) {
+			memcpy(out, b.p, b.len);
+			out[b.len] = 0;
+		}
+		return out;
+	}
+	b.p[b.len] = 0;
+	return b.p;
+slow:
+	if (b.p != b.stack)
+		free(b.p);
+	return st_vals_json_jansson(t, idx, n, v, by_col);
+fail:
+	if (b.p != b.stack)
+		free(b.p);
+	return NULL;
+}
+
 
 static int check_fields(const kt_table *t, const kt_field *f, int n, int *idx)
 {
@@ -124,7 +264,7 @@ static int check_fields(const kt_table *t, const kt_field *f, int n, int *idx)
 	return KT_OK;
 }
 
-/* The given columns of a stored row as a JSON object (see vals_json; NULL
+/* The given columns of a stored row as a JSON object (see st_vals_json; NULL
  * when the row does not exist). */
 static char *row_json(kt_store *st, const kt_table *t, const char *id, const int *idx, int n)
 {
@@ -132,7 +272,7 @@ static char *row_json(kt_store *st, const kt_table *t, const char *id, const int
 	char *out;
 	if (st_load_row(st, t, id, &r))
 		return NULL;
-	out = vals_json(t, idx, n, r.v, true);
+	out = st_vals_json(t, idx, n, r.v, true);
 	kt_row_free(&r);
 	return out;
 }
@@ -486,7 +626,7 @@ static char *changed_json(kt_store *st, sqlite3_stmt *s, int c0, const kt_table 
 	for (; k < n; k++)
 		if (st_load_val(st, s, c0 + k, t, idx[k], id, &v[k]))
 			goto out;
-	out = vals_json(t, idx, n, v, false);
+	out = st_vals_json(t, idx, n, v, false);
 out:
 	st_vals_free(v, k);
 	return out;
@@ -507,11 +647,11 @@ static char *fields_json(const kt_table *t, const int *idx, const kt_field *f, i
 		else if (type == KT_COL_BOOL)
 			v[i].i = !strcmp(f[i].text, "1") || !strcmp(f[i].text, "true");
 		else {
-			v[i].s = (char *)f[i].text; /* read only: vals_json copies */
+			v[i].s = (char *)f[i].text; /* read only: st_vals_json copies */
 			v[i].len = strlen(f[i].text);
 		}
 	}
-	return vals_json(t, idx, n, v, false);
+	return st_vals_json(t, idx, n, v, false);
 }
 
 /* Three statements for the row itself: the before image with its org,
@@ -574,7 +714,7 @@ static int update_row(kt_store *st, const kt_table *t, const kt_row *row, const 
 		memcpy(c_old, row->client, sizeof c_old);
 		/* the new version is the old one + 1: we hold the write lock */
 		version = row->version + 1;
-		if (!(loc_old = strdup(row->locs ? row->locs : "")) || !(before = vals_json(t, idx, n, row->v, true)) ||
+		if (!(loc_old = strdup(row->locs ? row->locs : "")) || !(before = st_vals_json(t, idx, n, row->v, true)) ||
 		    !(fv = fv_with(fvc >= 0 && !row->v[fvc].null ? row->v[fvc].s : NULL, t, idx, n, version,
 				   writer)))
 			rc = KT_ENOMEM;
