@@ -31,9 +31,17 @@ void store_on_row_written(kt_row_written_fn fn)
 
 static bool managed_column(const kt_table *t, const char *name)
 {
-	return !strcmp(name, "id") || !strcmp(name, "org_id") || !strcmp(name, "version") ||
-	       !strcmp(name, "updated_at") || !strcmp(name, "email_hash") || !strcmp(name, "field_versions") ||
-	       kt_col_server_set(t, name);
+	bool managed = false;
+	switch (name[0]) { /* by the first letter: asked for every field of every pushed edit */
+	case 'i': managed = !strcmp(name, "id"); break;
+	case 'o': managed = !strcmp(name, "org_id"); break;
+	case 'v': managed = !strcmp(name, "version"); break;
+	case 'u': managed = !strcmp(name, "updated_at"); break;
+	case 'e': managed = !strcmp(name, "email_hash"); break;
+	case 'f': managed = !strcmp(name, "field_versions"); break;
+	default: break;
+	}
+	return managed || kt_col_server_set(t, name);
 }
 
 /* An appointment or visit keeps the names it was written with (schema.h):
