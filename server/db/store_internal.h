@@ -13,6 +13,7 @@
 
 #define STMT_CACHE 256
 #define STMT_INDEX 1024 /* open addressing over cache[], a power of two > 2 * STMT_CACHE */
+#define STMT_MEMO 64    /* st_prep: the cache slot a text pointer was last found in, by pointer */
 
 struct kt_store {
 	sqlite3 *db;
@@ -24,6 +25,10 @@ struct kt_store {
 	int ncache;
 	int16_t index[STMT_INDEX]; /* cache slot + 1 by hash; 0 = empty */
 	int16_t by_stmt[STMT_INDEX]; /* cache slot + 1 by statement pointer (st_finish) */
+	struct {
+		const char *sql; /* a text pointer st_prep found in the cache (compared, never read) */
+		int16_t slot;    /* ...in this slot */
+	} memo[STMT_MEMO];
 	int64_t data_version;
 	kt_actor actor;
 	char *row_sql[16]; /* SELECT for store_row_load per table index */

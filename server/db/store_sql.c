@@ -79,12 +79,26 @@ static size_t stmt_slot(const sqlite3_stmt *s)
  * so the set is small and fixed). Release with st_finish(). */
 sqlite3_stmt *st_prep(kt_store *st, const char *sql)
 {
+	/* first where this text pointer was last found: most SQL is a string
+	 * constant, or built in the same buffer the same way each time. Only
+	 * the text decides (strcmp); the pointer spares the hash. */
+	size_t m = ((uintptr_t)sql >> 3) & (STMT_MEMO - 1);
+	if (st->memo[m].sql == sql) {
+		int i = st->memo[m].slot;
+		if (strcmp(st->cache[i].key, sql) == 0) {
+			sqlite3_reset(st->cache[i].stmt);
+			sqlite3_clear_bindings(st->cache[i].stmt);
+			return st->cache[i].stmt;
+		}
+	}
 	uint64_t h = sql_hash(sql);
 	sqlite3_stmt *s = NULL;
 	size_t k = h & (STMT_INDEX - 1);
 	for (; st->index[k]; k = (k + 1) & (STMT_INDEX - 1)) {
 		int i = st->index[k] - 1;
 		if (st->cache[i].hash == h && strcmp(st->cache[i].key, sql) == 0) {
+			st->memo[m].sql = sql;
+			st->memo[m].slot = (int16_t)i;
 			sqlite3_reset(st->cache[i].stmt);
 			sqlite3_clear_bindings(st->cache[i].stmt);
 			return st->cache[i].stmt;
