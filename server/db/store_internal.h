@@ -76,9 +76,11 @@ void st_vals_free(kt_val *v, int n);
 /* The given columns as the audit log's JSON object (owned by the caller;
  * store_write.c): by_col, v is a whole row (v[idx[i]]), else v[i] goes
  * with idx[i]; idx NULL: every column a person could care about.
- * st_vals_json writes the bytes st_vals_json_jansson builds through
- * jansson (test_store checks them against each other). */
+ * st_vals_json (store_json.c) writes the bytes st_vals_json_jansson builds
+ * through jansson (test_store checks them against each other). */
 char *st_vals_json(const kt_table *t, const int *idx, int n, const kt_val *v, bool by_col);
+/* Columns the store sets itself (id, org_id, version, ...), never a writer. */
+bool st_managed_column(const kt_table *t, const char *name);
 char *st_vals_json_jansson(const kt_table *t, const int *idx, int n, const kt_val *v, bool by_col);
 extern const char st_q_staff_locs[], st_q_client_locs[]; /* ?1 = person id -> location set */
 char *st_query_locset(kt_store *st, const char *sql, const char *id);
