@@ -23,8 +23,12 @@ typedef struct hbuf {
 static void put_field(hbuf *h, const void *p, size_t n, bool null)
 {
 	uint32_t v = null ? 0xffffffffu : (uint32_t)n;
-	for (int i = 0; i < 4; i++)
-		h->p[h->len++] = (uint8_t)(v >> (24 - 8 * i));
+	uint8_t *o = h->p + h->len; /* big-endian, as before */
+	o[0] = (uint8_t)(v >> 24);
+	o[1] = (uint8_t)(v >> 16);
+	o[2] = (uint8_t)(v >> 8);
+	o[3] = (uint8_t)v;
+	h->len += 4;
 	if (!null && n) {
 		memcpy(h->p + h->len, p, n);
 		h->len += n;

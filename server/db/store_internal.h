@@ -13,6 +13,7 @@
 
 #define STMT_CACHE 256
 #define STMT_INDEX 1024 /* open addressing over cache[], a power of two > 2 * STMT_CACHE */
+#define STMT_MEMO 64    /* st_prep: the cache slot a text pointer was last found in, by pointer */
 
 struct kt_store {
 	sqlite3 *db;
@@ -23,6 +24,11 @@ struct kt_store {
 	} cache[STMT_CACHE];
 	int ncache;
 	int16_t index[STMT_INDEX]; /* cache slot + 1 by hash; 0 = empty */
+	int16_t by_stmt[STMT_INDEX]; /* cache slot + 1 by statement pointer (st_finish) */
+	struct {
+		const char *sql; /* a text pointer st_prep found in the cache (compared, never read) */
+		int16_t slot;    /* ...in this slot */
+	} memo[STMT_MEMO];
 	int64_t data_version;
 	kt_actor actor;
 	char *row_sql[16]; /* SELECT for store_row_load per table index */
@@ -67,6 +73,15 @@ int st_bind_email_hash(kt_store *st, sqlite3_stmt *s, int idx, const char *email
 int st_load_val(kt_store *st, sqlite3_stmt *s, int col, const kt_table *t, int ci, const char *row_id,
 		kt_val *v);
 void st_vals_free(kt_val *v, int n);
+/* The given columns as the audit log's JSON object (owned by the caller;
+ * store_write.c): by_col, v is a whole row (v[idx[i]]), else v[i] goes
+ * with idx[i]; idx NULL: every column a person could care about.
+ * st_vals_json (store_json.c) writes the bytes st_vals_json_jansson builds
+ * through jansson (test_store checks them against each other). */
+char *st_vals_json(const kt_table *t, const int *idx, int n, const kt_val *v, bool by_col);
+/* Columns the store sets itself (id, org_id, version, ...), never a writer. */
+bool st_managed_column(const kt_table *t, const char *name);
+char *st_vals_json_jansson(const kt_table *t, const int *idx, int n, const kt_val *v, bool by_col);
 extern const char st_q_staff_locs[], st_q_client_locs[]; /* ?1 = person id -> location set */
 char *st_query_locset(kt_store *st, const char *sql, const char *id);
 int st_row_org(kt_store *st, const kt_table *t, const char *id, char org[KT_UUID_LEN + 1]);

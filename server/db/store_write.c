@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <jansson.h>
 #include "db/audit.h"
 #include "db/schema.h"
 #include "db/store_internal.h"
@@ -27,13 +26,6 @@ void store_on_row_written(kt_row_written_fn fn)
 }
 
 /* ---- writes ---- */
-
-static bool managed_column(const kt_table *t, const char *name)
-{
-	return !strcmp(name, "id") || !strcmp(name, "org_id") || !strcmp(name, "version") ||
-	       !strcmp(name, "updated_at") || !strcmp(name, "email_hash") || !strcmp(name, "field_versions") ||
-	       kt_col_server_set(t, name);
-}
 
 /* An appointment or visit keeps the names it was written with (schema.h):
  * set from staff and service whenever a write sets its specialist_id or its
@@ -68,49 +60,12 @@ static int set_names(kt_store *st, const kt_table *t, const char *id, const int 
 	return want ? st_run(st, names_sql[ti][want - 1], "t", id) : KT_OK;
 }
 
-static char *vals_json(const kt_table *t, const int *idx, int n, const kt_val *v, bool by_col)
-{
-	json_t *o = json_object();
-	char *out;
-	if (!o)
-		return NULL;
-	for (int i = 0; i < (idx ? n : t->ncols); i++) {
-		int ci = idx ? idx[i] : i;
-		const kt_col *c = &t->cols[ci];
-		const kt_val *x = &v[by_col ? ci : i];
-		json_t *j;
-		if (managed_column(t, c->name) || !strcmp(c->name, "password_hash"))
-			continue;
-		if (x->null)
-			j = json_null();
-		else if (c->type == KT_COL_INT || c->type == KT_COL_BOOL)
-			j = json_integer(x->i);
-		else
-			j = json_stringn(x->s, x->len);
-		json_object_set_new(o, c->name, j ? j : json_null());
-	}
-	/* most edits are a few short fields: written into a stack buffer first,
-	 * which spares json_dumps' growing buffer and its copy */
-	char buf[512];
-	size_t need = json_dumpb(o, buf, sizeof buf, JSON_COMPACT);
-	if (need && need < sizeof buf) {
-		if ((out = malloc(need + 1))) {
-			memcpy(out, buf, need);
-			out[need] = '\0';
-		}
-	} else
-		out = need ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
-	return out;
-}
-
-
 static int check_fields(const kt_table *t, const kt_field *f, int n, int *idx)
 {
 	char why[160];
 	for (int i = 0; i < n; i++) {
 		idx[i] = kt_col_index(t, f[i].name);
-		if (idx[i] < 0 || managed_column(t, f[i].name))
+		if (idx[i] < 0 || st_managed_column(t, f[i].name))
 			return KT_EINVALID;
 		for (int k = 0; k < i; k++)
 			if (idx[k] == idx[i])
@@ -124,7 +79,7 @@ static int check_fields(const kt_table *t, const kt_field *f, int n, int *idx)
 	return KT_OK;
 }
 
-/* The given columns of a stored row as a JSON object (see vals_json; NULL
+/* The given columns of a stored row as a JSON object (see st_vals_json; NULL
  * when the row does not exist). */
 static char *row_json(kt_store *st, const kt_table *t, const char *id, const int *idx, int n)
 {
@@ -132,7 +87,7 @@ static char *row_json(kt_store *st, const kt_table *t, const char *id, const int
 	char *out;
 	if (st_load_row(st, t, id, &r))
 		return NULL;
-	out = vals_json(t, idx, n, r.v, true);
+	out = st_vals_json(t, idx, n, r.v, true);
 	kt_row_free(&r);
 	return out;
 }
@@ -486,7 +441,7 @@ static char *changed_json(kt_store *st, sqlite3_stmt *s, int c0, const kt_table 
 	for (; k < n; k++)
 		if (st_load_val(st, s, c0 + k, t, idx[k], id, &v[k]))
 			goto out;
-	out = vals_json(t, idx, n, v, false);
+	out = st_vals_json(t, idx, n, v, false);
 out:
 	st_vals_free(v, k);
 	return out;
@@ -507,11 +462,11 @@ static char *fields_json(const kt_table *t, const int *idx, const kt_field *f, i
 		else if (type == KT_COL_BOOL)
 			v[i].i = !strcmp(f[i].text, "1") || !strcmp(f[i].text, "true");
 		else {
-			v[i].s = (char *)f[i].text; /* read only: vals_json copies */
+			v[i].s = (char *)f[i].text; /* read only: st_vals_json copies */
 			v[i].len = strlen(f[i].text);
 		}
 	}
-	return vals_json(t, idx, n, v, false);
+	return st_vals_json(t, idx, n, v, false);
 }
 
 /* Three statements for the row itself: the before image with its org,
@@ -574,7 +529,7 @@ static int update_row(kt_store *st, const kt_table *t, const kt_row *row, const 
 		memcpy(c_old, row->client, sizeof c_old);
 		/* the new version is the old one + 1: we hold the write lock */
 		version = row->version + 1;
-		if (!(loc_old = strdup(row->locs ? row->locs : "")) || !(before = vals_json(t, idx, n, row->v, true)) ||
+		if (!(loc_old = strdup(row->locs ? row->locs : "")) || !(before = st_vals_json(t, idx, n, row->v, true)) ||
 		    !(fv = fv_with(fvc >= 0 && !row->v[fvc].null ? row->v[fvc].s : NULL, t, idx, n, version,
 				   writer)))
 			rc = KT_ENOMEM;

@@ -403,6 +403,16 @@ static int appt_written(kt_store *st, const char *id, bool created, const char *
 	char key[128];
 	int rc;
 
+	/* An update is planned for only when its before image names one of
+	 * these five (else was_active == is_active and nothing moved: the
+	 * "nothing to say" case below). A key is in the compact JSON as its
+	 * quoted name, so a text without any of them cannot hold one: a
+	 * note edit (most pushes) costs no row read. */
+	if (!created && (!before_text || (!strstr(before_text, "\"status\"") && !strstr(before_text, "\"start_at\"") &&
+					  !strstr(before_text, "\"location_id\"") &&
+					  !strstr(before_text, "\"services\"") &&
+					  !strstr(before_text, "\"specialist_id\""))))
+		return KT_OK;
 	if ((rc = appt_load(st, id, &a)))
 		return rc == KT_ENOT_FOUND ? KT_OK : rc;
 	memset(&r, 0, sizeof r);

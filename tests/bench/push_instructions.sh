@@ -2,7 +2,7 @@
 # push_instructions.sh BUILD_DIR [devices batches batch_size]
 #
 # Instructions the push writer executes per applied mutation: kt-bench-push
-# runs the server under callgrind, counting only inside push_job_step (the
+# runs the server under callgrind, counting only inside push_apply_step (the
 # checks, the row, change log, audit and mutation record) and store_commit
 # (the user-space part of the commit; the kernel's pwrite and fsync are not
 # counted). Unlike mutations per second this figure does not move when other
@@ -20,7 +20,7 @@ trap '[ -n "${KT_KEEP:-}" ] || rm -rf "$tmp"' EXIT
 cat >"$tmp/server" <<EOF
 #!/bin/sh
 exec valgrind --tool=callgrind --callgrind-out-file=$tmp/cg.%p \
-	--toggle-collect=push_job_step --toggle-collect=store_commit "$b/server/kartoteka-server" "\$@"
+	--toggle-collect=push_apply_step --toggle-collect=store_commit "$b/server/kartoteka-server" "\$@"
 EOF
 chmod +x "$tmp/server"
 "$b/tests/bench/kt-bench-push" "$tmp/server" "$devices" "$batches" "$size" >"$tmp/out" 2>&1 || {

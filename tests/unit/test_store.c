@@ -445,6 +445,57 @@ static void test_update_from_a_loaded_row_is_the_same_as_a_read(void **state)
 	kt_row_free(&row);
 }
 
+/* The audit's before/after images are written without jansson on the push
+ * path: the very bytes jansson's compact dump gives, for every kind of
+ * value (escapes, control characters, UTF-8, NULs, invalid UTF-8 as null,
+ * integers, booleans, NULL, an empty object). */
+static void test_audit_json_is_janssons(void **state)
+{
+	const kt_table *t = kt_table_find("appointment", 11);
+	const char *texts[] = {"", "plain", "quote \" and \\ back", "tab\tnl\nret\rbs\bff\f", "ctl \x01\x1f\x7f end",
+			       "slash / ok", "\xc5\xa1um \xe2\x82\xac \xf0\x9f\x98\x80", "bad \xc3", "over \xc0\xaf",
+			       "sur \xed\xa0\x80", "big \xf4\x90\x80\x80", "\xff", "nul \0 in", "x"};
+	size_t lens[sizeof texts / sizeof texts[0]];
+	int note = kt_col_index(t, "client_note"), start = kt_col_index(t, "start_at"),
+	    status = kt_col_index(t, "status"), id = kt_col_index(t, "id");
+	(void)state;
+	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+		lens[i] = strlen(texts[i]);
+	lens[12] = 10; /* "nul \0 in" with its NUL */
+	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+		int idx[4] = {note, start, status, id};
+		kt_val v[4];
+		memset(v, 0, sizeof v);
+		v[0].s = (char *)texts[i];
+		v[0].len = lens[i];
+		v[1].i = (int64_t)i * -1234567890123ll;
+		v[2].null = i % 2;
+		v[2].s = (char *)"booked";
+		v[2].len = 6;
+		for (int n = 0; n <= 4; n++) {
+			char *a = st_vals_json(t, idx, n, v, false), *b = st_vals_json_jansson(t, idx, n, v, false);
+			assert_non_null(a);
+			assert_non_null(b);
+			assert_string_equal(a, b);
+			free(a);
+			free(b);
+		}
+	}
+	/* a whole row (by column), as a delete's before image */
+	kt_val row[64];
+	memset(row, 0, sizeof row);
+	for (int c = 0; c < t->ncols; c++) {
+		row[c].null = c % 3 == 0;
+		row[c].s = (char *)"v \"1\"";
+		row[c].len = 5;
+		row[c].i = c;
+	}
+	char *a = st_vals_json(t, NULL, 0, row, true), *b = st_vals_json_jansson(t, NULL, 0, row, true);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+}
+
 static void test_link_to_a_missing_location_is_not_found(void **state)
 {
 	char nowhere[37];
@@ -612,6 +663,7 @@ int main(void)
 		cmocka_unit_test(test_taken_unique_value_is_a_conflict),
 		cmocka_unit_test(test_update_from_a_loaded_row_is_the_same_as_a_read),
 		cmocka_unit_test(test_appointments_and_visits_keep_the_names_they_were_written_with),
+		cmocka_unit_test(test_audit_json_is_janssons),
 		cmocka_unit_test(test_query_row_binds_text_int_and_blob_in_order),
 		cmocka_unit_test(test_query_row_without_a_row_is_not_found),
 		cmocka_unit_test(test_run_maps_errors_like_the_store),
