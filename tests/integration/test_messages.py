@@ -83,7 +83,23 @@ class MessagesTest(h.DemoServerTest):
             return m
         return h.run(go())
 
+    def free(self, start):
+        """The first start from `start` on, in 30-minute steps, at which the
+        specialist has no appointment: the demo books them most days, and
+        a fixed offset from now clashes at some times of day."""
+        con = sqlite3.connect(self.db, timeout=30)
+        try:
+            busy = con.execute("SELECT start_at, start_at + duration_min * 60000 FROM appointment"
+                               " WHERE specialist_id = ? AND start_at < ? AND start_at + duration_min * 60000 > ?",
+                               (self.spec, start + 2 * DAY, start)).fetchall()
+        finally:
+            con.close()
+        while any(b < start + 30 * 60000 and e > start for b, e in busy):
+            start += 30 * 60000
+        return start
+
     def book(self, client, start, device=None):
+        start = self.free(start)
         aid = uid()
         m = {"tbl": "appointment", "id": aid, "op": "create", "base": 0, "at": 1,
              "f": {"location_id": self.loc[A], "client_id": client, "specialist_id": self.spec, "start_at": start,
@@ -139,11 +155,11 @@ class MessagesTest(h.DemoServerTest):
 
     def test_move_drops_the_reminder_and_plans_a_new_one_with_a_change_notice(self):
         client = self.client_id()
-        start = now_ms() + 6 * DAY
-        aid, _ = self.book(client, start)
+        aid, m = self.book(client, now_ms() + 6 * DAY)
+        start = m["f"]["start_at"]
         # the confirmation leaves the queue (the mail worker), then the move
         self.wait_for(lambda ms: self.of(ms, "confirmation") and not self.of(ms, "confirmation", "queued"), client)
-        self.update(aid, 1, start_at=start + DAY)
+        self.update(aid, 1, start_at=self.free(start + DAY))
         msgs = self.messages(client)
         dropped = self.of(msgs, "reminder", "dropped")
         self.assertEqual([m["drop_reason"] for m in dropped], ["moved"], msgs)
