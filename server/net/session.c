@@ -265,7 +265,9 @@ int session_on_writeable(kt_session *s)
 		}
 		if (!have)
 			break;
-		if (write_frame(s, (unsigned char *)s->srv->frame.sb.data, s->srv->frame.sb.size)) {
+		size_t len;
+		const unsigned char *data = sync_frame_data(s->srv, &len);
+		if (write_frame(s, (unsigned char *)data, len)) {
 			rc = -1;
 			break;
 		}
