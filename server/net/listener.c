@@ -103,13 +103,35 @@ static int on_receive(kt_session *s, struct lws *wsi, const void *in, size_t len
  * again after 1, 2, 4, ... ms (at most RECHECK_STEP_MS apart) until
  * RECHECK_FOR_MS have passed since the last WAL write: no later write may
  * come to wake us, and a commit seen too early would wait for one. */
+/* A commit seen from the loop (not inside a request): the sessions it
+ * concerns are written to now, inside one read transaction, instead of
+ * each waiting for a writeable callback (two epoll_ctl calls and a loop
+ * turn per device, and a read transaction each). */
+static void commit_seen(kt_server *srv)
+{
+	kt_session **r;
+	bool reading = store_read_durable(srv->st, KT_DURABLE_WAIT_MS) == KT_OK;
+	fanout_hold(srv, true);
+	after_commit(srv);
+	fanout_hold(srv, false);
+	int n = fanout_take_ready(srv, &r);
+	for (int i = 0; i < n; i++) {
+		if (reading)
+			session_send_now(r[i]);
+		else
+			session_want_write(r[i]);
+	}
+	if (reading)
+		store_read_end(srv->st);
+}
+
 #define RECHECK_STEP_MS 250
 #define RECHECK_FOR_MS 5000
 static void recheck_cb(lws_sorted_usec_list_t *sul)
 {
 	kt_server *srv = lws_container_of(sul, kt_server, recheck_timer);
 	int64_t before = srv->head_seq;
-	after_commit(srv);
+	commit_seen(srv);
 	if (srv->head_seq != before || srv->recheck_waited_ms >= RECHECK_FOR_MS)
 		return;
 	int step = srv->recheck_step_ms < RECHECK_STEP_MS ? srv->recheck_step_ms * 2 : RECHECK_STEP_MS;
@@ -121,7 +143,7 @@ static void recheck_cb(lws_sorted_usec_list_t *sul)
 static void on_data_wake(kt_server *srv)
 {
 	int64_t before = srv->head_seq;
-	after_commit(srv);
+	commit_seen(srv);
 	if (srv->head_seq == before) {
 		srv->recheck_step_ms = 1;
 		srv->recheck_waited_ms = 1;
@@ -331,7 +353,7 @@ static void poll_cb(lws_sorted_usec_list_t *sul)
 {
 	kt_server *srv = lws_container_of(sul, kt_server, poll_timer);
 	if (store_data_changed(srv->st))
-		after_commit(srv);
+		commit_seen(srv);
 	lws_sul_schedule(srv->ctx, 0, &srv->poll_timer, poll_cb, 250 * LWS_US_PER_MS);
 }
 

@@ -401,8 +401,14 @@ struct kt_aud_frame {
 	} own[AUD_OWN_MAX];
 	int nat;
 	int64_t *at;        /* commit time (ms) of each op, for the latency histogram */
-	unsigned char *buf; /* the frame, LWS_PRE bytes of headroom first */
-	size_t len, cur_off;
+	/* the bytes as they go on the wire: WebSocket frames made here (binary,
+	 * final, unmasked as a server's are), the changes message and, when it
+	 * reaches the head of the log, the synced message that follows it, so a
+	 * device gets both in one write; LWS_PRE bytes of headroom before them */
+	unsigned char *buf;
+	size_t len;         /* from buf + LWS_PRE */
+	size_t cur_off;     /* the changes message's cursor */
+	size_t synced_off;  /* the synced message's cursor; 0: no synced message */
 };
 
 struct kt_rowcache {
@@ -415,6 +421,7 @@ struct kt_rowcache {
 	int aud_next;                /* the slot a new frame takes when its own is busy */
 	const unsigned char *out;    /* the frame sync_next_frame made, when shared */
 	size_t out_len;
+	bool out_raw;                /* out holds whole WebSocket frames */
 	uint64_t aud_built, aud_used; /* (counted for the bench's figures) */
 };
 
@@ -685,6 +692,106 @@ static bool aud_names_own(const struct kt_aud_frame *f, const kt_session *s)
 	return false;
 }
 
+/* A WebSocket frame header for a binary message of n bytes (RFC 6455
+ * 5.2: FIN, opcode 2, no mask from a server); its length. */
+static size_t ws_header(unsigned char h[10], size_t n)
+{
+	h[0] = 0x82;
+	if (n < 126) {
+		h[1] = (unsigned char)n;
+		return 2;
+	}
+	if (n <= 0xffff) {
+		h[1] = 126;
+		h[2] = (unsigned char)(n >> 8);
+		h[3] = (unsigned char)n;
+		return 4;
+	}
+	h[1] = 127;
+	for (int i = 0; i < 8; i++)
+		h[2 + i] = (unsigned char)((uint64_t)n >> (56 - 8 * i));
+	return 10;
+}
+
+/* Where a cursor of KT_CURSOR_LEN bytes of `mark` sits in msg (0: not
+ * exactly once). */
+static size_t cursor_at(const kt_mpw *w, unsigned char mark)
+{
+	size_t at = 0;
+	const unsigned char *b = (const unsigned char *)w->sb.data;
+	for (size_t i = 0; i + KT_CURSOR_LEN + 2 <= w->sb.size; i++)
+		if (b[i] == 0xc4 && b[i + 1] == KT_CURSOR_LEN) {
+			size_t k = 0;
+			while (k < KT_CURSOR_LEN && b[i + 2 + k] == mark)
+				k++;
+			if (k == KT_CURSOR_LEN) {
+				if (at)
+					return 0;
+				at = i + 2;
+			}
+		}
+	return at;
+}
+
+/* f's bytes from the ops in srv->body: the changes message (and a synced
+ * message when f reaches the head of the log), as WebSocket frames. */
+static int aud_pack(kt_server *srv, struct kt_aud_frame *f)
+{
+	kt_mpw ch, sy;
+	uint8_t mark[KT_CURSOR_LEN];
+	unsigned char h1[10], h2[10];
+	size_t n1, n2 = 0, c1, c2 = 0;
+	bool synced = f->to_seq >= srv->head_seq;
+	int rc = KT_OK;
+
+	/* the changes message's head is fixed (msg_changes.c): its cursor
+	 * comes right after it */
+	kt_mpw_init(&ch);
+	kt_mpw_map(&ch, 3);
+	kt_mpw_str(&ch, "t");
+	kt_mpw_str(&ch, "changes");
+	kt_mpw_str(&ch, "cursor");
+	c1 = ch.sb.size + 2; /* bin 8: 0xc4, length */
+	kt_mpw_reset(&ch);
+	memset(mark, 0, sizeof mark);
+	proto_changes_encode(&ch, f->nops, srv->body.sb.data, srv->body.sb.size, mark, sizeof mark);
+	kt_mpw_init(&sy);
+	if (synced) {
+		memset(mark, 0xa5, sizeof mark);
+		kt_cursor_msg m = {.has_cursor = true, .cursor = {(const char *)mark, sizeof mark}};
+		proto_synced_encode(&sy, &m);
+		c2 = cursor_at(&sy, 0xa5);
+	}
+	if (ch.err || sy.err || srv->body.err || ch.sb.size < c1 + KT_CURSOR_LEN ||
+	    (unsigned char)ch.sb.data[c1 - 2] != 0xc4 || (unsigned char)ch.sb.data[c1 - 1] != KT_CURSOR_LEN ||
+	    (synced && !c2)) {
+		rc = ch.err ? ch.err : sy.err ? sy.err : srv->body.err ? srv->body.err : KT_EINTERNAL;
+		goto out;
+	}
+	n1 = ws_header(h1, ch.sb.size);
+	if (synced)
+		n2 = ws_header(h2, sy.sb.size);
+	f->len = n1 + ch.sb.size + (synced ? n2 + sy.sb.size : 0);
+	if (!(f->buf = malloc(LWS_PRE + f->len))) {
+		rc = KT_ENOMEM;
+		goto out;
+	}
+	unsigned char *p = f->buf + LWS_PRE;
+	memcpy(p, h1, n1);
+	memcpy(p + n1, ch.sb.data, ch.sb.size);
+	f->cur_off = LWS_PRE + n1 + c1;
+	if (synced) {
+		p += n1 + ch.sb.size;
+		memcpy(p, h2, n2);
+		memcpy(p + n2, sy.sb.data, sy.sb.size);
+		f->synced_off = (size_t)(p + n2 + c2 - f->buf);
+	}
+out:
+	kt_mpw_free(&ch);
+	kt_mpw_free(&sy);
+	return rc;
+}
+
 /* Gather the frame for s's audience from s->sent_seq into f (s is not
  * changed). KT_OK with f->key NULL when this range cannot be shared. */
 static int aud_build(kt_session *s, struct kt_aud_frame *f)
@@ -745,31 +852,8 @@ static int aud_build(kt_session *s, struct kt_aud_frame *f)
 	if (!shareable)
 		return KT_OK;
 	f->to_seq = seq;
-	if (f->nops) {
-		kt_mpw w;
-		static const unsigned char pre[LWS_PRE];
-		uint8_t zero[KT_CURSOR_LEN] = {0};
-		kt_mpw_init(&w);
-		kt_mpw_raw(&w, pre, sizeof pre);
-		kt_mpw_map(&w, 3); /* the head proto_changes_encode writes before the cursor */
-		kt_mpw_str(&w, "t");
-		kt_mpw_str(&w, "changes");
-		kt_mpw_str(&w, "cursor");
-		f->cur_off = w.sb.size + 2; /* bin 8: 0xc4, length */
-		kt_mpw_reset(&w);
-		kt_mpw_raw(&w, pre, sizeof pre);
-		proto_changes_encode(&w, f->nops, srv->body.sb.data, srv->body.sb.size, zero, sizeof zero);
-		if (w.err || srv->body.err || w.sb.size < f->cur_off + KT_CURSOR_LEN ||
-		    (unsigned char)w.sb.data[f->cur_off - 2] != 0xc4 ||
-		    (unsigned char)w.sb.data[f->cur_off - 1] != KT_CURSOR_LEN) {
-			kt_mpw_free(&w);
-			return w.err ? w.err : srv->body.err ? srv->body.err : KT_EINTERNAL;
-		}
-		f->len = w.sb.size;
-		f->buf = (unsigned char *)w.sb.data; /* the buffer is the frame's now */
-		w.sb.data = NULL;
-		kt_mpw_free(&w);
-	}
+	if (f->nops)
+		return aud_pack(srv, f);
 	return KT_OK;
 }
 
@@ -833,20 +917,30 @@ static void aud_send(kt_session *s, const struct kt_aud_frame *f, bool *have)
 		}
 	kt_metric_add(KT_M_CHANGES_SENT, 0, f->nops);
 	cursor_make(srv, s, s->sent_seq, f->buf + f->cur_off);
-	srv->rowcache->out = f->buf;
+	srv->rowcache->out = f->buf + LWS_PRE;
 	srv->rowcache->out_len = f->len;
-	s->sent_since_synced = true;
+	srv->rowcache->out_raw = true;
+	if (f->synced_off) {
+		/* at the head: the synced message goes in the same write, with the
+		 * same cursor (what stream_next would send next) */
+		memcpy(f->buf + f->synced_off, f->buf + f->cur_off, KT_CURSOR_LEN);
+		s->dirty = false;
+		s->send_synced = s->sent_since_synced = false;
+	} else
+		s->sent_since_synced = true;
 	*have = true;
 }
 
-const unsigned char *sync_frame_data(kt_server *srv, size_t *len)
+const unsigned char *sync_frame_data(kt_server *srv, size_t *len, bool *raw)
 {
 	if (srv->rowcache && srv->rowcache->out) {
 		*len = srv->rowcache->out_len;
+		*raw = srv->rowcache->out_raw;
 		return srv->rowcache->out;
 	}
-	*len = srv->frame.sb.size;
-	return (const unsigned char *)srv->frame.sb.data;
+	*len = srv->frame.sb.size - LWS_PRE;
+	*raw = false;
+	return (const unsigned char *)srv->frame.sb.data + LWS_PRE;
 }
 
 static int stream_next(kt_session *s, bool *have)
@@ -947,8 +1041,10 @@ bool sync_has_more(const kt_session *s)
 int sync_next_frame(kt_session *s, bool *have)
 {
 	*have = false;
-	if (s->srv->rowcache)
+	if (s->srv->rowcache) {
 		s->srv->rowcache->out = NULL; /* srv->frame, unless the stream shares one */
+		s->srv->rowcache->out_raw = false;
+	}
 	/* (a second round when the stream stopped for a rights diff, a third
 	 * when that diff was empty: the stream then goes on in this call) */
 	for (int round = 0; round < 3; round++) {
