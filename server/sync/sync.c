@@ -380,6 +380,9 @@ static bool is_own_row(const kt_session *s, const kt_log_entry *e)
  * Emptied whenever head_seq moves. */
 #define AUD_SLOTS 64
 #define AUD_OWN_MAX 8 /* staff/client rows one shared frame may name */
+/* frames kept at once, in bytes: devices catching up from many positions
+ * (each its own frame, up to KT_OUT_SOFT_BYTES) do not pile them up */
+#define AUD_BYTES_MAX (1024 * 1024)
 
 /* One changes frame for one audience (audience_key) from one position in
  * the log, packed whole with LWS_PRE headroom: every session of that
@@ -419,6 +422,7 @@ struct kt_rowcache {
 	int64_t head;
 	struct kt_aud_frame aud[AUD_SLOTS];
 	int aud_next;                /* the slot a new frame takes when its own is busy */
+	size_t aud_bytes;            /* what the frames hold */
 	const unsigned char *out;    /* the frame sync_next_frame made, when shared */
 	size_t out_len;
 	bool out_raw;                /* out holds whole WebSocket frames */
@@ -441,6 +445,7 @@ static void rowcache_empty(struct kt_rowcache *rc)
 	}
 	for (int i = 0; i < AUD_SLOTS; i++)
 		aud_frame_free(&rc->aud[i]);
+	rc->aud_bytes = 0;
 	rc->out = NULL;
 }
 
@@ -885,7 +890,14 @@ static struct kt_aud_frame *aud_frame(kt_session *s, int *rc)
 			return f;
 		}
 	}
+	if (rc_->aud_bytes > AUD_BYTES_MAX) { /* (no frame is in use between two calls) */
+		for (int i = 0; i < AUD_SLOTS; i++)
+			aud_frame_free(&rc_->aud[i]);
+		rc_->aud_bytes = 0;
+		free_slot = NULL;
+	}
 	f = free_slot ? free_slot : &rc_->aud[rc_->aud_next++ % AUD_SLOTS];
+	rc_->aud_bytes -= f->buf ? f->len : 0;
 	aud_frame_free(f);
 	if ((*rc = aud_build(s, f)) || !f->to_seq) {
 		free(key);
@@ -894,6 +906,7 @@ static struct kt_aud_frame *aud_frame(kt_session *s, int *rc)
 	}
 	f->key = key;
 	f->hash = h;
+	rc_->aud_bytes += f->buf ? f->len : 0;
 	rc_->aud_built++;
 	rc_->aud_used++;
 	return f;
