@@ -375,11 +375,8 @@ static bool is_own_row(const kt_session *s, const kt_log_entry *e)
 		(!p->is_client && strcmp(e->t->name, "staff") == 0));
 }
 
-/* Rows the stream loaded since head_seq last moved: every device
- * interested in a change gets the same row, loaded and decrypted once.
- * Emptied whenever head_seq moves. */
 #define AUD_SLOTS 64
-#define AUD_OWN_MAX 8 /* staff/client rows one shared frame may name */
+#define AUD_OWN_MAX 32 /* staff/client rows one shared frame may name */
 /* frames kept at once, in bytes: devices catching up from many positions
  * (each its own frame, up to KT_OUT_SOFT_BYTES) do not pile them up */
 #define AUD_BYTES_MAX (1024 * 1024)
@@ -414,6 +411,9 @@ struct kt_aud_frame {
 	size_t synced_off;  /* the synced message's cursor; 0: no synced message */
 };
 
+/* Rows the stream loaded since head_seq last moved: every device
+ * interested in a change gets the same row, loaded and decrypted once.
+ * Emptied whenever head_seq moves; so are the audiences' frames. */
 struct kt_rowcache {
 	struct kt_cached_row {
 		kt_row row;   /* row.t == NULL: empty slot */
@@ -426,7 +426,6 @@ struct kt_rowcache {
 	const unsigned char *out;    /* the frame sync_next_frame made, when shared */
 	size_t out_len;
 	bool out_raw;                /* out holds whole WebSocket frames */
-	uint64_t aud_built, aud_used; /* (counted for the bench's figures) */
 };
 
 static void aud_frame_free(struct kt_aud_frame *f)
@@ -884,10 +883,7 @@ static struct kt_aud_frame *aud_frame(kt_session *s, int *rc)
 		}
 		if (f->hash == h && f->from_seq == s->sent_seq && !strcmp(f->key, key)) {
 			free(key);
-			if (aud_names_own(f, s))
-				return NULL;
-			rc_->aud_used++;
-			return f;
+			return aud_names_own(f, s) ? NULL : f;
 		}
 	}
 	if (rc_->aud_bytes > AUD_BYTES_MAX) { /* (no frame is in use between two calls) */
@@ -907,8 +903,6 @@ static struct kt_aud_frame *aud_frame(kt_session *s, int *rc)
 	f->key = key;
 	f->hash = h;
 	rc_->aud_bytes += f->buf ? f->len : 0;
-	rc_->aud_built++;
-	rc_->aud_used++;
 	return f;
 }
 

@@ -112,7 +112,11 @@ static void on_message(dev *d, const unsigned char *buf, size_t len)
 		if (proto_changes_decode(buf, len, on_op, d, &cur))
 			fprintf(stderr, "bad changes message\n");
 	} else if (t == KT_MSG_ERROR) {
-		fprintf(stderr, "device %s: server error\n", d->device);
+		kt_error_msg e;
+		if (proto_error_decode(buf, len, &e) == KT_OK)
+			fprintf(stderr, "device %s: server error %.*s\n", d->device, (int)e.code.len, e.code.s);
+		else
+			fprintf(stderr, "device %s: server error\n", d->device);
 	}
 	kt_mpw_free(&w);
 }
