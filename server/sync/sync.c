@@ -443,7 +443,8 @@ static void rowcache_empty(struct kt_rowcache *rc)
 		memset(&rc->slot[i], 0, sizeof rc->slot[i]);
 	}
 	for (int i = 0; i < AUD_SLOTS; i++)
-		aud_frame_free(&rc->aud[i]);
+		if (rc->aud[i].key || rc->aud[i].at || rc->aud[i].buf) /* (most slots are empty) */
+			aud_frame_free(&rc->aud[i]);
 	rc->aud_bytes = 0;
 	rc->out = NULL;
 }
