@@ -104,18 +104,15 @@ static int on_receive(kt_session *s, struct lws *wsi, const void *in, size_t len
  * RECHECK_STEP_MS) until
  * RECHECK_FOR_MS have passed since the last WAL write: no later write may
  * come to wake us, and a commit seen too early would wait for one. */
-/* A commit seen from the loop (not inside a request): the sessions it
- * concerns are written to now, inside one read transaction, instead of
- * each waiting for a writeable callback (two epoll_ctl calls and a loop
- * turn per device, and a read transaction each). */
-static void commit_seen(kt_server *srv)
+/* The sessions the fan-out woke while held (fanout_hold): written to now,
+ * inside one read transaction, instead of each waiting for a writeable
+ * callback (two epoll_ctl calls and a loop turn per device, and a read
+ * transaction each). */
+static void write_woken(kt_server *srv)
 {
 	kt_session **r;
-	bool reading = store_read_durable(srv->st, KT_DURABLE_WAIT_MS) == KT_OK;
-	fanout_hold(srv, true);
-	after_commit(srv);
-	fanout_hold(srv, false);
 	int n = fanout_take_ready(srv, &r);
+	bool reading = n && store_read_durable(srv->st, KT_DURABLE_WAIT_MS) == KT_OK;
 	for (int i = 0; i < n; i++) {
 		if (reading)
 			session_send_now(r[i]);
@@ -124,6 +121,16 @@ static void commit_seen(kt_server *srv)
 	}
 	if (reading)
 		store_read_end(srv->st);
+}
+
+/* A commit seen from the loop (not inside a request): the sessions it
+ * concerns are written to at once. */
+static void commit_seen(kt_server *srv)
+{
+	fanout_hold(srv, true);
+	after_commit(srv);
+	fanout_hold(srv, false);
+	write_woken(srv);
 }
 
 #define RECHECK_STEP_MS 250
@@ -167,8 +174,12 @@ static void on_wake(kt_server *srv)
 	unsigned bits = kt_wake_take(&srv->wake);
 	if (bits & KT_WAKE_AUTH)
 		auth_deliver(srv);
-	if (bits & KT_WAKE_PUSH)
+	if (bits & KT_WAKE_PUSH) { /* the answers, then the changes to everyone else at once */
+		fanout_hold(srv, true);
 		writer_deliver(srv);
+		fanout_hold(srv, false);
+		write_woken(srv);
+	}
 	if (bits & KT_WAKE_DATA)
 		on_data_wake(srv);
 	if (bits & KT_WAKE_EXPORT)
