@@ -164,6 +164,32 @@ static int write_frame(kt_session *s, unsigned char *data, size_t len)
 	return n < 0 ? -1 : 0;
 }
 
+/* WebSocket frames made whole by the stream (sync.c: a changes message
+ * shared by an audience, and the synced message after it): one write. lws
+ * sends LWS_WRITE_RAW as it is (no framing of its own on this connection,
+ * which has no extensions) and keeps what the kernel did not take. */
+static int write_raw_frames(kt_session *s, unsigned char *data, size_t len)
+{
+#ifdef KT_EGRESS_CHECK
+	for (size_t i = 0; i + 2 <= len;) { /* each message, as write_frame checks it */
+		size_t n = data[i + 1] & 0x7f, h = 2;
+		if (n == 126) {
+			n = (size_t)data[i + 2] << 8 | data[i + 3];
+			h = 4;
+		} else if (n == 127) {
+			n = 0;
+			for (int k = 0; k < 8; k++)
+				n = n << 8 | data[i + 2 + k];
+			h = 10;
+		}
+		egress_check_frame(s, data + i + h, n);
+		i += h + n;
+	}
+#endif
+	int n = lws_write(s->wsi, data, len, LWS_WRITE_RAW);
+	return n < 0 ? -1 : 0;
+}
+
 /* Close with a WebSocket close frame (status, and the error code as the
  * reason). Returning -1 from the callback would not do: Debian's lws 4.1.6
  * is a debug build, which on the libuv loop closes twice in a row (a
@@ -176,6 +202,22 @@ static void close_with_frame(kt_session *s)
 	lws_close_reason(wsi, s->close_status ? s->close_status : LWS_CLOSE_STATUS_POLICY_VIOLATION,
 			 (unsigned char *)s->close_reason, strlen(s->close_reason));
 	lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_SYNC);
+}
+
+/* Send s what the stream has for it now, without waiting for a writeable
+ * callback (the fan-out just woke it: net/listener.c). Only when nothing
+ * else waits to go out first (answers, a ping, an export, bytes lws still
+ * holds, a change of rights to read): then what the callback would do,
+ * the same code; otherwise the callback, as before. */
+void session_send_now(kt_session *s)
+{
+	if (s->close_now || s->ctl_head || s->export_doc || s->want_ping || s->state != KT_SS_STREAM ||
+	    s->durable_wait || s->rights_gen < s->srv->rights_gen || lws_partial_buffered(s->wsi)) {
+		session_want_write(s);
+		return;
+	}
+	if (session_on_writeable(s) < 0) /* the socket failed: lws closes it (as for a callback's -1) */
+		lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
 }
 
 int session_on_writeable(kt_session *s)
@@ -265,7 +307,11 @@ int session_on_writeable(kt_session *s)
 		}
 		if (!have)
 			break;
-		if (write_frame(s, (unsigned char *)s->srv->frame.sb.data, s->srv->frame.sb.size)) {
+		size_t len;
+		bool raw;
+		const unsigned char *data = sync_frame_data(s->srv, &len, &raw);
+		if (raw ? write_raw_frames(s, (unsigned char *)data, len)
+			: write_frame(s, (unsigned char *)data - LWS_PRE, len + LWS_PRE)) {
 			rc = -1;
 			break;
 		}

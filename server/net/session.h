@@ -11,5 +11,6 @@ void session_free(kt_session *s);
 int session_on_message(kt_session *s, const unsigned char *buf, size_t len);
 /* Write at most one frame. Returns -1 to close the connection. */
 int session_on_writeable(kt_session *s);
+void session_send_now(kt_session *s); /* a woken session: write now if nothing waits before */
 
 #endif

@@ -34,6 +34,12 @@ struct kt_fanout {
 	kt_ring ring;
 	struct kt_bucket *buckets;
 	int nbuckets;
+	/* the sessions woken by this ingest: asked for a writeable callback at
+	 * its end, or, while held (fanout_hold), handed to the loop, which
+	 * writes to them at once (net/listener.c) */
+	kt_session **ready;
+	int nready, ready_cap;
+	bool hold;
 };
 
 static uint64_t key_hash(const char *k)
@@ -104,6 +110,7 @@ void fanout_free(kt_server *srv)
 		for (int i = 0; i < f->nbuckets; i++)
 			free(f->buckets[i].s);
 	free(f->buckets);
+	free(f->ready);
 	free(f);
 	srv->fan = NULL;
 }
@@ -142,6 +149,10 @@ static void join(kt_session *s, const char *prefix, const char *id)
 
 void fanout_unindex(kt_session *s)
 {
+	kt_fanout *f = s->srv->fan;
+	for (int i = 0; f && i < f->nready; i++)
+		if (f->ready[i] == s)
+			f->ready[i] = f->ready[--f->nready];
 	for (int i = 0; i < s->nmember; i++) {
 		struct kt_bucket *b = s->member[i];
 		for (int k = 0; k < b->n; k++)
@@ -222,8 +233,19 @@ static void wake_bucket(kt_server *srv, const char *prefix, const char *id)
 	for (int i = 0; i < b->n; i++) {
 		kt_session *s = b->s[i];
 		if (!s->dirty && s->state == KT_SS_STREAM) {
+			kt_fanout *f = srv->fan;
 			s->dirty = true;
-			session_want_write(s);
+			if (f->nready == f->ready_cap) {
+				int cap = f->ready_cap ? f->ready_cap * 2 : 64;
+				kt_session **nr = realloc(f->ready, (size_t)cap * sizeof *nr);
+				if (!nr) {
+					session_want_write(s);
+					continue;
+				}
+				f->ready = nr;
+				f->ready_cap = cap;
+			}
+			f->ready[f->nready++] = s;
 		}
 	}
 }
@@ -321,6 +343,24 @@ void fanout_ingest(kt_server *srv)
 			break;
 	}
 	store_read_end(srv->st);
+	if (!srv->fan->hold) {
+		for (int i = 0; i < srv->fan->nready; i++)
+			session_want_write(srv->fan->ready[i]);
+		srv->fan->nready = 0;
+	}
+}
+
+void fanout_hold(kt_server *srv, bool on)
+{
+	srv->fan->hold = on;
+}
+
+int fanout_take_ready(kt_server *srv, kt_session ***out)
+{
+	int n = srv->fan->nready;
+	*out = srv->fan->ready;
+	srv->fan->nready = 0; /* (the array stays valid until the next ingest) */
+	return n;
 }
 
 int fanout_entries_after(kt_server *srv, int64_t seq, kt_log_entry *out, int max, int *n, bool *owned)

@@ -18,6 +18,13 @@ void fanout_unindex(kt_session *s);
 /* Pull new change-log entries into the ring and wake the sessions they
  * concern (after_commit runs it, after the revocations). */
 void fanout_ingest(kt_server *srv);
+/* While held, the sessions an ingest wakes are not asked for a writeable
+ * callback but kept for fanout_take_ready (the loop writes to them at once
+ * instead: net/listener.c). */
+void fanout_hold(kt_server *srv, bool on);
+/* The sessions woken since the last take (borrowed, valid until the next
+ * ingest); the caller sends to each or asks for its writeable callback. */
+int fanout_take_ready(kt_server *srv, kt_session ***out);
 /* Next entries after seq: from the ring, or from SQLite when behind it.
  * Fills out[] with borrowed (ring) or owned (*owned = true) entries. */
 int fanout_entries_after(kt_server *srv, int64_t seq, kt_log_entry *out, int max, int *n, bool *owned);

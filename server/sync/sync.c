@@ -378,16 +378,66 @@ static bool is_own_row(const kt_session *s, const kt_log_entry *e)
 		(!p->is_client && strcmp(e->t->name, "staff") == 0));
 }
 
+#define AUD_SLOTS 64
+#define AUD_OWN_MAX 32 /* staff/client rows one shared frame may name */
+/* frames kept at once, in bytes: devices catching up from many positions
+ * (each its own frame, up to KT_OUT_SOFT_BYTES) do not pile them up */
+#define AUD_BYTES_MAX (1024 * 1024)
+
+/* One changes frame for one audience (audience_key) from one position in
+ * the log, packed whole with LWS_PRE headroom: every session of that
+ * audience at that position writes these very bytes, with its own cursor
+ * put in at cur_off just before the write (the loop is one thread and
+ * lws_write copies what the kernel does not take, so nothing holds the
+ * buffer after the write). */
+struct kt_aud_frame {
+	char *key;          /* NULL: empty slot */
+	uint64_t hash;
+	int64_t from_seq;   /* the session's sent_seq before */
+	int64_t to_seq;     /* and after */
+	uint32_t nops;
+	bool erasure;       /* the range holds a client's erasure (a purge receipt is due) */
+	int nown;           /* staff/client rows in the range: a session whose own row */
+	struct {            /* it is takes the per-session path (its rights may change) */
+		const kt_table *t;
+		char id[KT_UUID_LEN + 1];
+	} own[AUD_OWN_MAX];
+	int nat;
+	int64_t *at;        /* commit time (ms) of each op, for the latency histogram */
+	/* the bytes as they go on the wire: WebSocket frames made here (binary,
+	 * final, unmasked as a server's are), the changes message and, when it
+	 * reaches the head of the log, the synced message that follows it, so a
+	 * device gets both in one write; LWS_PRE bytes of headroom before them */
+	unsigned char *buf;
+	size_t len;         /* from buf + LWS_PRE */
+	size_t cur_off;     /* the changes message's cursor */
+	size_t synced_off;  /* the synced message's cursor; 0: no synced message */
+};
+
 /* Rows the stream loaded since head_seq last moved: every device
  * interested in a change gets the same row, loaded and decrypted once.
- * Emptied whenever head_seq moves. */
+ * Emptied whenever head_seq moves; so are the audiences' frames. */
 struct kt_rowcache {
 	struct kt_cached_row {
 		kt_row row;   /* row.t == NULL: empty slot */
 		bool missing; /* the row did not exist (deleted since) */
 	} slot[64];
 	int64_t head;
+	struct kt_aud_frame aud[AUD_SLOTS];
+	int aud_next;                /* the slot a new frame takes when its own is busy */
+	size_t aud_bytes;            /* what the frames hold */
+	const unsigned char *out;    /* the frame sync_next_frame made, when shared */
+	size_t out_len;
+	bool out_raw;                /* out holds whole WebSocket frames */
 };
+
+static void aud_frame_free(struct kt_aud_frame *f)
+{
+	free(f->key);
+	free(f->at);
+	free(f->buf);
+	memset(f, 0, sizeof *f);
+}
 
 static void rowcache_empty(struct kt_rowcache *rc)
 {
@@ -395,6 +445,11 @@ static void rowcache_empty(struct kt_rowcache *rc)
 		kt_row_free(&rc->slot[i].row);
 		memset(&rc->slot[i], 0, sizeof rc->slot[i]);
 	}
+	for (int i = 0; i < AUD_SLOTS; i++)
+		if (rc->aud[i].key || rc->aud[i].at || rc->aud[i].buf) /* (most slots are empty) */
+			aud_frame_free(&rc->aud[i]);
+	rc->aud_bytes = 0;
+	rc->out = NULL;
 }
 
 void sync_rowcache_clear(kt_server *srv)
@@ -411,17 +466,25 @@ void sync_rowcache_clear(kt_server *srv)
  * was H is at least as new as any entry up to H, which is all a session
  * can be streaming; when head_seq moves the cache starts again, so a row
  * deleted since is never served from it. */
+/* The cache, emptied when head_seq has moved since it was filled. */
+static struct kt_rowcache *rowcache_now(kt_server *srv)
+{
+	if (!srv->rowcache && !(srv->rowcache = calloc(1, sizeof *srv->rowcache)))
+		return NULL;
+	if (srv->rowcache->head != srv->head_seq) {
+		rowcache_empty(srv->rowcache);
+		srv->rowcache->head = srv->head_seq;
+	}
+	return srv->rowcache;
+}
+
 static int row_for_entry(kt_server *srv, const kt_log_entry *e, const kt_row **out)
 {
 	uint64_t h = 1469598103934665603ull;
 	struct kt_cached_row *c;
 	int rc;
-	if (!srv->rowcache && !(srv->rowcache = calloc(1, sizeof *srv->rowcache)))
+	if (!rowcache_now(srv))
 		return KT_ENOMEM;
-	if (srv->rowcache->head != srv->head_seq) {
-		rowcache_empty(srv->rowcache);
-		srv->rowcache->head = srv->head_seq;
-	}
 	for (const char *p = e->id; *p; p++)
 		h = (h ^ (unsigned char)*p) * 1099511628211ull;
 	c = &srv->rowcache->slot[h % (sizeof srv->rowcache->slot / sizeof srv->rowcache->slot[0])];
@@ -578,6 +641,319 @@ static void frame_rows_add(struct frame_rows *f, const kt_log_entry *e)
 	f->slot[frame_rows_slot(f, e->t, e->id)] = (uint16_t)f->n;
 }
 
+/* ---- encode once per audience ----
+ *
+ * What entry_op packs for a session depends on its principal only through
+ * what the read policy and egress read of it: the organisation, whether it
+ * is active, its role, whether it is a client, its locations, and its own
+ * id where the policy compares with it (a client's own rows, a
+ * specialist's own working hours and time off). Sessions equal in all of
+ * those are one audience: from one position in the log they get the same
+ * ops, so the frame is filtered and packed once and its bytes written to
+ * each (only the cursor, bound to the device, is the session's own). A
+ * session during a rights difference, or whose stream has not yet met a
+ * change of rights a request saw (has_basis), or whose own staff/client row
+ * is in the range (entry_op follows its rights then), takes the
+ * per-session path below. */
+
+/* The audience key: everything of p that egress and the policy read. */
+static char *audience_key(const kt_principal *p, uint64_t *hash)
+{
+	/* the policy compares a client's and a specialist's own id with rows;
+	 * of the roles it knows not to, owners, managers and receptions of the
+	 * same locations share (any other role: per person) */
+	bool by_id = p->is_client ||
+		     (p->role != KT_ROLE_OWNER && p->role != KT_ROLE_MANAGER && p->role != KT_ROLE_RECEPTION);
+	size_t n = strlen(p->org) + (p->locs ? strlen(p->locs) : 0) + strlen(p->id) + 32;
+	char *k = malloc(n);
+	if (!k)
+		return NULL;
+	snprintf(k, n, "%s|%d|%d|%d|%s|%s", p->org, p->role, p->is_client, p->active, by_id ? p->id : "",
+		 p->locs ? p->locs : "-");
+	uint64_t h = 1469598103934665603ull;
+	for (const char *c = k; *c; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ull;
+	*hash = h;
+	return k;
+}
+
+static bool may_share(const kt_session *s)
+{
+	return s->state == KT_SS_STREAM && !s->diff_active && !s->diff_phase && !s->has_basis && !s->resnap &&
+	       s->sent_seq < s->srv->head_seq;
+}
+
+/* a staff or client row: someone's own row (is_own_row), whose entry may
+ * change that one's rights */
+static bool may_be_own(const kt_log_entry *e)
+{
+	return !strcmp(e->t->name, "staff") || !strcmp(e->t->name, "client");
+}
+
+static bool aud_names_own(const struct kt_aud_frame *f, const kt_session *s)
+{
+	const kt_principal *p = &s->principal;
+	for (int i = 0; i < f->nown; i++)
+		if (!strcmp(f->own[i].id, p->id) &&
+		    !strcmp(f->own[i].t->name, p->is_client ? "client" : "staff"))
+			return true;
+	return false;
+}
+
+/* A WebSocket frame header for a binary message of n bytes (RFC 6455
+ * 5.2: FIN, opcode 2, no mask from a server); its length. */
+static size_t ws_header(unsigned char h[10], size_t n)
+{
+	h[0] = 0x82;
+	if (n < 126) {
+		h[1] = (unsigned char)n;
+		return 2;
+	}
+	if (n <= 0xffff) {
+		h[1] = 126;
+		h[2] = (unsigned char)(n >> 8);
+		h[3] = (unsigned char)n;
+		return 4;
+	}
+	h[1] = 127;
+	for (int i = 0; i < 8; i++)
+		h[2 + i] = (unsigned char)((uint64_t)n >> (56 - 8 * i));
+	return 10;
+}
+
+/* Where a cursor of KT_CURSOR_LEN bytes of `mark` sits in msg (0: not
+ * exactly once). */
+static size_t cursor_at(const kt_mpw *w, unsigned char mark)
+{
+	size_t at = 0;
+	const unsigned char *b = (const unsigned char *)w->sb.data;
+	for (size_t i = 0; i + KT_CURSOR_LEN + 2 <= w->sb.size; i++)
+		if (b[i] == 0xc4 && b[i + 1] == KT_CURSOR_LEN) {
+			size_t k = 0;
+			while (k < KT_CURSOR_LEN && b[i + 2 + k] == mark)
+				k++;
+			if (k == KT_CURSOR_LEN) {
+				if (at)
+					return 0;
+				at = i + 2;
+			}
+		}
+	return at;
+}
+
+/* f's bytes from the ops in srv->body: the changes message (and a synced
+ * message when f reaches the head of the log), as WebSocket frames. */
+static int aud_pack(kt_server *srv, struct kt_aud_frame *f)
+{
+	kt_mpw ch, sy;
+	uint8_t mark[KT_CURSOR_LEN];
+	unsigned char h1[10], h2[10];
+	size_t n1, n2 = 0, c1, c2 = 0;
+	bool synced = f->to_seq >= srv->head_seq;
+	int rc = KT_OK;
+
+	/* the changes message's head is fixed (msg_changes.c): its cursor
+	 * comes right after it */
+	kt_mpw_init(&ch);
+	kt_mpw_map(&ch, 3);
+	kt_mpw_str(&ch, "t");
+	kt_mpw_str(&ch, "changes");
+	kt_mpw_str(&ch, "cursor");
+	c1 = ch.sb.size + 2; /* bin 8: 0xc4, length */
+	kt_mpw_reset(&ch);
+	memset(mark, 0, sizeof mark);
+	proto_changes_encode(&ch, f->nops, srv->body.sb.data, srv->body.sb.size, mark, sizeof mark);
+	kt_mpw_init(&sy);
+	if (synced) {
+		memset(mark, 0xa5, sizeof mark);
+		kt_cursor_msg m = {.has_cursor = true, .cursor = {(const char *)mark, sizeof mark}};
+		proto_synced_encode(&sy, &m);
+		c2 = cursor_at(&sy, 0xa5);
+	}
+	if (ch.err || sy.err || srv->body.err || ch.sb.size < c1 + KT_CURSOR_LEN ||
+	    (unsigned char)ch.sb.data[c1 - 2] != 0xc4 || (unsigned char)ch.sb.data[c1 - 1] != KT_CURSOR_LEN ||
+	    (synced && !c2)) {
+		rc = ch.err ? ch.err : sy.err ? sy.err : srv->body.err ? srv->body.err : KT_EINTERNAL;
+		goto out;
+	}
+	n1 = ws_header(h1, ch.sb.size);
+	if (synced)
+		n2 = ws_header(h2, sy.sb.size);
+	f->len = n1 + ch.sb.size + (synced ? n2 + sy.sb.size : 0);
+	if (!(f->buf = malloc(LWS_PRE + f->len))) {
+		rc = KT_ENOMEM;
+		goto out;
+	}
+	unsigned char *p = f->buf + LWS_PRE;
+	memcpy(p, h1, n1);
+	memcpy(p + n1, ch.sb.data, ch.sb.size);
+	f->cur_off = LWS_PRE + n1 + c1;
+	if (synced) {
+		p += n1 + ch.sb.size;
+		memcpy(p, h2, n2);
+		memcpy(p + n2, sy.sb.data, sy.sb.size);
+		f->synced_off = (size_t)(p + n2 + c2 - f->buf);
+	}
+out:
+	kt_mpw_free(&ch);
+	kt_mpw_free(&sy);
+	return rc;
+}
+
+/* Gather the frame for s's audience from s->sent_seq into f (s is not
+ * changed). KT_OK with f->key NULL when this range cannot be shared. */
+static int aud_build(kt_session *s, struct kt_aud_frame *f)
+{
+	kt_server *srv = s->srv;
+	kt_log_entry es[128];
+	int64_t seq = s->sent_seq;
+	int n, rc = KT_OK;
+	bool owned, shareable = true;
+	struct frame_rows rows; /* (about 27 KB of stack) */
+
+	rows.n = 0;
+	f->from_seq = seq;
+	kt_mpw_reset(&srv->body);
+	if (!(f->at = malloc(KT_BATCH_OPS * sizeof *f->at)))
+		return KT_ENOMEM;
+	while (shareable && f->nops < KT_BATCH_OPS && srv->body.sb.size < KT_OUT_SOFT_BYTES &&
+	       seq < srv->head_seq) {
+		int max = KT_BATCH_OPS - (int)f->nops < 128 ? KT_BATCH_OPS - (int)f->nops : 128;
+		if ((rc = fanout_entries_after(srv, seq, es, max, &n, &owned)))
+			return rc;
+		if (n == 0) {
+			seq = srv->head_seq; /* gap at the end of the ring */
+			break;
+		}
+		for (int i = 0; i < n && srv->body.sb.size < KT_OUT_SOFT_BYTES; i++) {
+			bool added;
+			if (may_be_own(&es[i])) {
+				if (is_own_row(s, &es[i]) || f->nown == AUD_OWN_MAX) {
+					shareable = false; /* this session's rights may move here */
+					break;
+				}
+				f->own[f->nown].t = es[i].t;
+				memcpy(f->own[f->nown].id, es[i].id, sizeof f->own[f->nown].id);
+				f->nown++;
+			}
+			if (!es[i].deleted && frame_rows_has(&rows, &es[i])) {
+				seq = es[i].seq;
+				continue;
+			}
+			if ((rc = entry_op(s, &es[i], &added)))
+				break;
+			if (added && !frame_rows_has(&rows, &es[i]))
+				frame_rows_add(&rows, &es[i]);
+			if (added)
+				f->at[f->nat++] = es[i].at;
+			f->nops += added;
+			seq = es[i].seq;
+			if (es[i].deleted && es[i].t->route == KT_ROUTE_CLIENT_LOCS)
+				f->erasure = true;
+		}
+		if (owned)
+			for (int k = 0; k < n; k++)
+				kt_log_entry_free(&es[k]);
+		if (rc)
+			return rc;
+	}
+	if (!shareable)
+		return KT_OK;
+	f->to_seq = seq;
+	if (f->nops)
+		return aud_pack(srv, f);
+	return KT_OK;
+}
+
+/* The shared frame for s's audience at s->sent_seq: found, or built. NULL
+ * when s takes the per-session path. */
+static struct kt_aud_frame *aud_frame(kt_session *s, int *rc)
+{
+	kt_server *srv = s->srv;
+	struct kt_rowcache *rc_ = rowcache_now(srv);
+	struct kt_aud_frame *f, *free_slot = NULL;
+	uint64_t h;
+	char *key;
+
+	*rc = KT_OK;
+	if (!rc_ || !(key = audience_key(&s->principal, &h)))
+		return NULL;
+	for (int i = 0; i < AUD_SLOTS; i++) {
+		f = &rc_->aud[i];
+		if (!f->key) {
+			if (!free_slot)
+				free_slot = f;
+			continue;
+		}
+		if (f->hash == h && f->from_seq == s->sent_seq && !strcmp(f->key, key)) {
+			free(key);
+			return aud_names_own(f, s) ? NULL : f;
+		}
+	}
+	if (rc_->aud_bytes > AUD_BYTES_MAX) { /* (no frame is in use between two calls) */
+		for (int i = 0; i < AUD_SLOTS; i++)
+			aud_frame_free(&rc_->aud[i]);
+		rc_->aud_bytes = 0;
+		free_slot = NULL;
+	}
+	f = free_slot ? free_slot : &rc_->aud[rc_->aud_next++ % AUD_SLOTS];
+	rc_->aud_bytes -= f->buf ? f->len : 0;
+	aud_frame_free(f);
+	if ((*rc = aud_build(s, f)) || !f->to_seq) {
+		free(key);
+		aud_frame_free(f);
+		return NULL; /* (not shareable: the session's own row is in the range) */
+	}
+	f->key = key;
+	f->hash = h;
+	rc_->aud_bytes += f->buf ? f->len : 0;
+	return f;
+}
+
+/* s sends the audience's frame f: its cursor, its position. */
+static void aud_send(kt_session *s, const struct kt_aud_frame *f, bool *have)
+{
+	kt_server *srv = s->srv;
+	s->sent_seq = f->to_seq;
+	if (f->erasure)
+		s->send_synced = true; /* an erasure: a cursor past it is its purge receipt */
+	if (!f->nops)
+		return;
+	int64_t now_us = 0;
+	for (int i = 0; i < f->nat; i++)
+		if (f->at[i] >= s->live_since_ms) { /* commit-to-device latency */
+			if (!now_us)
+				now_us = wall_us();
+			kt_hist_observe(&kt_hists[KT_H_COMMIT_TO_DEVICE], now_us - f->at[i] * 1000);
+		}
+	kt_metric_add(KT_M_CHANGES_SENT, 0, f->nops);
+	cursor_make(srv, s, s->sent_seq, f->buf + f->cur_off);
+	srv->rowcache->out = f->buf + LWS_PRE;
+	srv->rowcache->out_len = f->len;
+	srv->rowcache->out_raw = true;
+	if (f->synced_off) {
+		/* at the head: the synced message goes in the same write, with the
+		 * same cursor (what stream_next would send next) */
+		memcpy(f->buf + f->synced_off, f->buf + f->cur_off, KT_CURSOR_LEN);
+		s->dirty = false;
+		s->send_synced = s->sent_since_synced = false;
+	} else
+		s->sent_since_synced = true;
+	*have = true;
+}
+
+const unsigned char *sync_frame_data(kt_server *srv, size_t *len, bool *raw)
+{
+	if (srv->rowcache && srv->rowcache->out) {
+		*len = srv->rowcache->out_len;
+		*raw = srv->rowcache->out_raw;
+		return srv->rowcache->out;
+	}
+	*len = srv->frame.sb.size - LWS_PRE;
+	*raw = false;
+	return (const unsigned char *)srv->frame.sb.data + LWS_PRE;
+}
+
 static int stream_next(kt_session *s, bool *have)
 {
 	kt_server *srv = s->srv;
@@ -588,6 +964,17 @@ static int stream_next(kt_session *s, bool *have)
 	int64_t now_us = 0; /* read once, at the first live change */
 	struct frame_rows rows; /* (about 27 KB of stack) */
 
+	if (may_share(s)) {
+		struct kt_aud_frame *f = aud_frame(s, &rc);
+		if (rc)
+			return rc;
+		if (f) {
+			aud_send(s, f, have);
+			if (*have)
+				return KT_OK;
+			/* nothing for this audience in the range: on to synced */
+		}
+	}
 	rows.n = 0;
 	kt_mpw_reset(&srv->body);
 	while (nops < KT_BATCH_OPS && srv->body.sb.size < KT_OUT_SOFT_BYTES && s->sent_seq < srv->head_seq) {
@@ -686,6 +1073,10 @@ static int snapshot_next_shared(kt_session *s, bool *have)
 int sync_next_frame(kt_session *s, bool *have)
 {
 	*have = false;
+	if (s->srv->rowcache) {
+		s->srv->rowcache->out = NULL; /* srv->frame, unless the stream shares one */
+		s->srv->rowcache->out_raw = false;
+	}
 	/* (a second round when the stream stopped for a rights diff, a third
 	 * when that diff was empty: the stream then goes on in this call) */
 	for (int round = 0; round < 3; round++) {

@@ -7,7 +7,12 @@
 /* Build the next data frame for s into srv->frame; *have = false when there
  * is nothing to send now. */
 int sync_next_frame(kt_session *s, bool *have);
-bool sync_has_more(const kt_session *s); /* would sync_next_frame have a frame now? */
+bool sync_has_more(const kt_session *s);
+/* What sync_next_frame made, to write: srv->frame's message, or the bytes
+ * its session's audience shares (with this session's cursor in them), then
+ * *raw: whole WebSocket frames (one message or two) to write as they are.
+ * Valid until the next sync_next_frame; LWS_PRE bytes of headroom before. */
+const unsigned char *sync_frame_data(kt_server *srv, size_t *len, bool *raw); /* would sync_next_frame have a frame now? */
 void sync_start_snapshot(kt_session *s);
 /* Free the fan-out's shared row cache (at shutdown; it renews itself). */
 void sync_rowcache_clear(kt_server *srv);

@@ -405,17 +405,42 @@ static void op_stream(void *arg)
 	while (have && frames < 8) {
 		if ((rc = sync_next_frame(s, &have)))
 			break;
-		if (have) { /* a whole valid message after the LWS_PRE headroom */
-			const char *msg = srv.frame.sb.data + LWS_PRE;
-			size_t len = srv.frame.sb.size - LWS_PRE;
+		if (!have)
+			break;
+		/* a whole valid message, or whole WebSocket frames of them (sync.c) */
+		bool raw;
+		size_t len, at = 0;
+		const unsigned char *data = sync_frame_data(&srv, &len, &raw);
+		assert_true(len > 0);
+		while (at < len) {
+			const char *msg = (const char *)data + at;
+			size_t mlen = len;
 			kt_msgtype t;
-			assert_true(srv.frame.sb.size > LWS_PRE);
-			assert_int_equal(kt_mp_validate(msg, len, KT_MAX_DEPTH, KT_MAX_OUT_FRAME), KT_OK);
-			assert_int_equal(proto_msg_peek_type(msg, len, &t), KT_OK);
+			if (raw) {
+				const unsigned char *h = data + at;
+				size_t n = h[1] & 0x7f, hl = 2;
+				assert_int_equal(h[0], 0x82);
+				if (n == 126) {
+					n = (size_t)h[2] << 8 | h[3];
+					hl = 4;
+				} else if (n == 127) {
+					n = 0;
+					for (int k = 0; k < 8; k++)
+						n = n << 8 | h[2 + k];
+					hl = 10;
+				}
+				assert_true(at + hl + n <= len);
+				msg = (const char *)h + hl;
+				mlen = n;
+				at += hl + n;
+			} else
+				at = len;
+			assert_int_equal(kt_mp_validate(msg, mlen, KT_MAX_DEPTH, KT_MAX_OUT_FRAME), KT_OK);
+			assert_int_equal(proto_msg_peek_type(msg, mlen, &t), KT_OK);
 			assert_true(t == KT_MSG_CHANGES || t == KT_MSG_SYNCED);
 			paused = true;
 			if (t == KT_MSG_CHANGES)
-				assert_int_equal(proto_changes_decode(msg, len, count_op, &ops, &cur), KT_OK);
+				assert_int_equal(proto_changes_decode(msg, mlen, count_op, &ops, &cur), KT_OK);
 			paused = false;
 			frames++;
 		}
