@@ -107,6 +107,7 @@ struct kt_session {
 	bool send_synced;            /* a synced message is due */
 	bool sent_since_synced;
 	bool resnap;                 /* our rights changed: a new snapshot replaces the data */
+	bool pruned;                 /* (with resnap) the stream stood still past the change log kept */
 	/* snapshot position */
 	int snap_table;
 	char snap_after[KT_UUID_LEN + 1];

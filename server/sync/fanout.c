@@ -383,3 +383,11 @@ int fanout_entries_after(kt_server *srv, int64_t seq, kt_log_entry *out, int max
 	*owned = true;
 	return store_log_read(srv->st, seq, out, max, n);
 }
+
+bool fanout_pruned_after(kt_server *srv, int64_t seq)
+{
+	kt_ring *r = &srv->fan->ring;
+	if (seq >= srv->head_seq || (r->first_seq && seq + 1 >= r->first_seq))
+		return false; /* (the ring holds everything after seq) */
+	return seq + 1 < store_min_seq(srv->st);
+}

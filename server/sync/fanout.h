@@ -28,5 +28,8 @@ int fanout_take_ready(kt_server *srv, kt_session ***out);
 /* Next entries after seq: from the ring, or from SQLite when behind it.
  * Fills out[] with borrowed (ring) or owned (*owned = true) entries. */
 int fanout_entries_after(kt_server *srv, int64_t seq, kt_log_entry *out, int max, int *n, bool *owned);
+/* Whether entries after seq have been deleted by retention (a stream that
+ * stood still longer than changelog_days): reading on would skip them. */
+bool fanout_pruned_after(kt_server *srv, int64_t seq);
 
 #endif

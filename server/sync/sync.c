@@ -964,6 +964,12 @@ static int stream_next(kt_session *s, bool *have)
 	int64_t now_us = 0; /* read once, at the first live change */
 	struct frame_rows rows; /* (about 27 KB of stack) */
 
+	if (fanout_pruned_after(srv, s->sent_seq)) {
+		/* what it has not been sent is gone from the log: as for a cursor
+		 * that old (cursor.c), a snapshot */
+		s->resnap = s->pruned = true;
+		return KT_OK;
+	}
 	if (may_share(s)) {
 		struct kt_aud_frame *f = aud_frame(s, &rc);
 		if (rc)
@@ -1095,7 +1101,9 @@ int sync_next_frame(kt_session *s, bool *have)
 			if (!rc && s->resnap) {
 				diff_clear(s);
 				s->resnap = false;
-				kt_info("session %llu: rights changed; sending a new snapshot", (unsigned long long)s->id);
+				kt_info("session %llu: %s; sending a new snapshot", (unsigned long long)s->id,
+					s->pruned ? "its stream is older than the change log kept" : "rights changed");
+				s->pruned = false;
 				sync_start_snapshot(s);
 			}
 			return rc;

@@ -266,6 +266,58 @@ class RetentionTest(h.DemoServerTest):
         self.assertIn("cleared the address and text of 0 other", out)
         self.assertEqual(counts(), before)
 
+    def test_6_a_stream_that_stood_still_past_the_kept_log_gets_a_snapshot(self):
+        """A device that is connected but was woken by nothing while more
+        entries than the server keeps in memory went by, all of them then
+        deleted by retention: reading on from its position would skip
+        whatever it had not been sent yet, so it gets a snapshot."""
+        owner = h.account(self.accounts, "owner")
+        m_loc = self.loc["Lepota Maribor"]
+        spec = h.account(self.accounts, "specialist", "Lepota Maribor")
+        far = self.sql("SELECT id FROM appointment WHERE location_id = ? ORDER BY id LIMIT 1", self.loc[A])[0][0]
+        near = self.sql("SELECT id FROM appointment WHERE location_id = ? ORDER BY id LIMIT 1", m_loc)[0][0]
+
+        async def go():
+            dev = await self.peer(spec, str(uuid.uuid4()))
+            _, _, before, _, _ = await self.sync_from(dev, None)
+            w = await self.peer(owner, str(uuid.uuid4()))
+            v, mid = self.version("appointment", far), 1000
+            for _ in range(17):   # 8,500 entries the Maribor specialist is never woken for (the ring holds 8,192)
+                muts = []
+                for _ in range(500):
+                    muts.append({"mid": mid, "tbl": "appointment", "id": far, "op": "update", "base": v, "at": 1,
+                                 "f": {"internal_note": "n%d" % mid}})
+                    mid, v = mid + 1, v + 1
+                res = await self.push(w, muts)
+                self.assertEqual({r["status"] for r in res}, {"applied"}, res[:2])
+            self.age_everything(200)
+            out = self.server.admin("retention", "run")
+            self.assertNotIn("removed 0 change log entries", out)
+            res = await self.push(w, [{"mid": mid, "tbl": "appointment", "id": near, "op": "update",
+                                       "base": self.version("appointment", near), "at": 1,
+                                       "f": {"internal_note": "seen"}}])
+            self.assertEqual(res[0]["status"], "applied", res)
+            await w.close()
+            first = None
+            while first not in ("snapshot_begin", "changes"):
+                first = (await dev.recv(30))["t"]
+            self.assertEqual(first, "snapshot_begin")
+            rows = {}
+            while True:
+                m = await dev.recv(30)
+                if m["t"] == "page":
+                    for r in m["rows"]:
+                        rows[(r["tbl"], r["id"])] = (r["v"], r["f"])
+                elif m["t"] == "snapshot_end":
+                    break
+            await dev.close()
+            fresh = await self.peer(spec, str(uuid.uuid4()))
+            _, _, truth, _, _ = await self.sync_from(fresh, None)
+            await fresh.close()
+            self.assertEqual(rows, truth)
+            self.assertNotEqual(before.get(("appointment", near)), truth.get(("appointment", near)))
+        h.run(go())
+
 
 if __name__ == "__main__":
     h.main()
