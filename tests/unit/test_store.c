@@ -461,7 +461,7 @@ static void test_audit_json_is_janssons(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
 		lens[i] = strlen(texts[i]);
-	lens[12] = 10; /* "nul \0 in" with its NUL */
+	lens[12] = sizeof "nul \0 in" - 1; /* with its NUL */
 	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
 		int idx[4] = {note, start, status, id};
 		kt_val v[4];
