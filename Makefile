@@ -125,11 +125,12 @@ test-san: build-san
 # WAL sync and checkpointer (push, crash, storage), the sign-in workers (auth),
 # the export and portal/mail workers (erasure, portal), the outbox worker for mail
 # and SMS with its journal (delivery), fan-out from the writer
-# to the loop (live, revoke). A report from any process (server, admin, unit
+# to the loop (live, revoke), the reference client's page applier thread
+# (client_protocol). A report from any process (server, admin, unit
 # test) is written to $(BUILD_TSAN)/tsan/ and fails the stage; tests/tsan.supp
 # holds only races inside libraries that are not instrumented. setarch -R:
 # gcc 12's TSan cannot map its shadow under a kernel with 32 random mmap bits.
-TSAN_TESTS ?= ^(unit_test_(threads|walbuf|keyring|workq)|integration_(push|auth|crash|storage|portal|erasure|live|revoke|delivery|lifecycle))$$
+TSAN_TESTS ?= ^(unit_test_(threads|walbuf|keyring|workq)|client_protocol|integration_(push|auth|crash|storage|portal|erasure|live|revoke|delivery|lifecycle))$$
 TSAN_LOGS  := $(abspath $(BUILD_TSAN))/tsan
 TSAN_OPTS  := halt_on_error=1 exitcode=66 second_deadlock_stack=1 \
               suppressions=$(CURDIR)/tests/tsan.supp log_path=$(TSAN_LOGS)/report
