@@ -191,42 +191,51 @@ int kt_mp_read_float(kt_mp *r, double *out)
 	return KT_OK;
 }
 
+size_t kt_utf8_seq(const uint8_t *s, size_t left)
+{
+	uint8_t c = s[0];
+	size_t n;
+	uint32_t cp;
+	if ((c & 0xe0) == 0xc0) {
+		n = 1;
+		cp = c & 0x1f;
+	} else if ((c & 0xf0) == 0xe0) {
+		n = 2;
+		cp = c & 0x0f;
+	} else if ((c & 0xf8) == 0xf0) {
+		n = 3;
+		cp = c & 0x07;
+	} else
+		return 0;
+	if (left - 1 < n)
+		return 0;
+	for (size_t k = 1; k <= n; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[k] & 0x3f);
+	}
+	/* reject overlong forms, surrogates and values past U+10FFFF */
+	if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n + 1;
+}
+
 bool kt_utf8_valid(const uint8_t *s, size_t len)
 {
 	size_t i = 0;
 	while (i < len) {
 		uint8_t c = s[i];
-		size_t n;
-		uint32_t cp;
+		size_t k;
 		if (c == 0)
 			return false; /* a NUL would truncate C strings downstream */
 		if (c < 0x80) {
 			i++;
 			continue;
 		}
-		if ((c & 0xe0) == 0xc0) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			n = 3;
-			cp = c & 0x07;
-		} else
+		if (!(k = kt_utf8_seq(s + i, len - i)))
 			return false;
-		if (len - i - 1 < n)
-			return false;
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		/* reject overlong forms, surrogates and values past U+10FFFF */
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return false;
-		i += n + 1;
+		i += k;
 	}
 	return true;
 }

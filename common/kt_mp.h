@@ -56,6 +56,10 @@ int kt_mp_validate(const void *buf, size_t len, int max_depth, size_t max_str) K
 int kt_mp_validate_why(const void *buf, size_t len, int max_depth, size_t max_str, bool *too_deep) KT_MUST_CHECK;
 
 bool kt_utf8_valid(const uint8_t *s, size_t len);
+/* The length of the valid multi-byte UTF-8 sequence at s[0] (a byte >=
+ * 0x80, left >= 1 bytes from there), 0 when it is not one: no overlong
+ * forms, no surrogates, nothing past U+10FFFF. */
+size_t kt_utf8_seq(const uint8_t *s, size_t left);
 /* True when the string equals the NUL-terminated literal lit. */
 bool kt_mp_str_eq(const char *s, size_t len, const char *lit);
 

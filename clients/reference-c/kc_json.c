@@ -51,38 +51,6 @@ static const unsigned char byte_class[256] = {
 	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
 };
 
-/* The length of the valid UTF-8 sequence at s[0] (a byte >= 0x80), 0 when
- * it is not one: the rules of kt_utf8_valid (no overlong forms, no
- * surrogates, nothing past U+10FFFF). */
-static size_t utf8_seq(const unsigned char *s, size_t left)
-{
-	unsigned char c = s[0];
-	size_t n;
-	uint32_t cp;
-	if ((c & 0xe0) == 0xc0) {
-		n = 1;
-		cp = c & 0x1f;
-	} else if ((c & 0xf0) == 0xe0) {
-		n = 2;
-		cp = c & 0x0f;
-	} else if ((c & 0xf8) == 0xf0) {
-		n = 3;
-		cp = c & 0x07;
-	} else
-		return 0;
-	if (left - 1 < n)
-		return 0;
-	for (size_t k = 1; k <= n; k++) {
-		if ((s[k] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[k] & 0x3f);
-	}
-	if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n + 1;
-}
-
 /* A JSON string, checking its UTF-8 as it goes (one pass over the bytes,
  * not a check and then a copy); KT_EMALFORMED when it is not valid. */
 static int put_str(kc_jbuf *b, const char *str, size_t n)
@@ -125,7 +93,7 @@ static int put_str(kc_jbuf *b, const char *str, size_t n)
 			}
 			break;
 		case 3: {
-			size_t k = utf8_seq(s + i, n - i);
+			size_t k = kt_utf8_seq(s + i, n - i);
 			if (!k)
 				return KT_EMALFORMED;
 			memcpy(o, s + i, k);
