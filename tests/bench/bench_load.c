@@ -796,7 +796,6 @@ static int first_part(const char *server_bin, int n, int nprocs, bool raw_client
 	 * decoding 6.6 million rows would be the bench's own limit
 	 * (KT_BENCH_DECODE=1 decodes them) */
 	count_only = !getenv("KT_BENCH_DECODE");
-	usleep(200 * 1000);
 	long rss0 = server_rss_kb(fx.srv.pid);
 	double cpu_srv0 = bench_server_cpu_ms(&fx.srv);
 	/* the devices in nprocs processes: one lws client loop is a core's
