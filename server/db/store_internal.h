@@ -86,6 +86,12 @@ extern const char st_q_staff_locs[], st_q_client_locs[]; /* ?1 = person id -> lo
 char *st_query_locset(kt_store *st, const char *sql, const char *id);
 int st_row_org(kt_store *st, const kt_table *t, const char *id, char org[KT_UUID_LEN + 1]);
 const char *st_row_select_sql(kt_store *st, const kt_table *t); /* owned by st */
+/* The row loader's columns for a page of rows matching where (?1 principal,
+ * ?2 organisation bound; ?5, ?6 left to the caller) with id > after_id, by
+ * id, at most limit: prepared and bound, NULL on failure (*rc says why).
+ * The caller steps it and calls st_finish. */
+sqlite3_stmt *st_page_prep(kt_store *st, const kt_table *t, const char *where, const char *principal_id,
+			   const char *org, const char *after_id, int limit, int *rc);
 int st_read_row_some(kt_store *st, sqlite3_stmt *s, const kt_table *t, uint64_t open, kt_row *out);
 int st_load_row(kt_store *st, const kt_table *t, const char *id, kt_row *out);
 

@@ -235,30 +235,13 @@ static int rows_page(kt_store *st, const kt_table *t, const char *where, const c
 		     const char *org, const char *p5, const char *p6, uint64_t open, const char *after_id,
 		     int limit, kt_row_cb cb, void *user, char last_id[KT_UUID_LEN + 1], int *n)
 {
-	const char *base = st_row_select_sql(st, t);
-	char *sql = NULL;
-	sqlite3_stmt *s = NULL;
+	sqlite3_stmt *s;
 	int rc = KT_OK;
-	size_t cap;
 
 	*n = 0;
 	last_id[0] = 0;
-	if (!base)
-		return KT_ENOMEM;
-	/* reuse the column list of the row loader, swap its WHERE */
-	cap = strlen(base) + strlen(where) + 96;
-	if (!(sql = malloc(cap)))
-		return KT_ENOMEM;
-	snprintf(sql, cap, "%.*s WHERE (%s) AND id > ?3 ORDER BY id LIMIT ?4",
-		 (int)(strstr(base, " WHERE id = ?") - base), base, where);
-	if (!(s = st_prep(st, sql))) {
-		rc = KT_EIO;
-		goto out;
-	}
-	sqlite3_bind_text(s, 1, principal_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, org, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, after_id ? after_id : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 4, limit);
+	if (!(s = st_page_prep(st, t, where, principal_id, org, after_id, limit, &rc)))
+		return rc;
 	if (p5)
 		sqlite3_bind_text(s, 5, p5, -1, SQLITE_STATIC);
 	if (p6)
@@ -277,7 +260,6 @@ static int rows_page(kt_store *st, const kt_table *t, const char *where, const c
 	rc = rc == SQLITE_DONE ? KT_OK : st_sql_err(st, rc);
 out:
 	st_finish(st, s);
-	free(sql);
 	return rc;
 }
 

@@ -235,6 +235,31 @@ int st_bind_field(sqlite3_stmt *s, int idx, const kt_col *c, const char *text)
 
 /* ---- reads ---- */
 
+sqlite3_stmt *st_page_prep(kt_store *st, const kt_table *t, const char *where, const char *principal_id,
+			   const char *org, const char *after_id, int limit, int *rc)
+{
+	const char *base = st_row_select_sql(st, t);
+	size_t cap = base ? strlen(base) + strlen(where) + 96 : 0;
+	char *sql = base ? malloc(cap) : NULL;
+	sqlite3_stmt *s;
+	*rc = KT_ENOMEM;
+	if (!sql)
+		return NULL;
+	/* the row loader's column list, its WHERE swapped */
+	snprintf(sql, cap, "%.*s WHERE (%s) AND id > ?3 ORDER BY id LIMIT ?4",
+		 (int)(strstr(base, " WHERE id = ?") - base), base, where);
+	s = st_prep(st, sql);
+	free(sql);
+	*rc = s ? KT_OK : KT_EIO;
+	if (s) {
+		sqlite3_bind_text(s, 1, principal_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, org, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, after_id ? after_id : "", -1, SQLITE_STATIC);
+		sqlite3_bind_int(s, 4, limit);
+	}
+	return s;
+}
+
 const char *st_row_select_sql(kt_store *st, const kt_table *t)
 {
 	int ti = (int)(t - kt_tables);
@@ -387,46 +412,29 @@ int store_snapshot_page_some(kt_store *st, const kt_table *t, const char *where,
 			     const char *org, const char *after_id, int limit, uint64_t need, kt_row_cb cb,
 			     void *user, char last_id[KT_UUID_LEN + 1], int *n)
 {
-	const char *base = st_row_select_sql(st, t);
 	int vi = kt_col_index(t, "version"), oi = kt_col_index(t, "org_id");
 	kt_val stack[64], *vals = stack;
 	bool own_stack[64] = {false}, *own = own_stack; /* own[i]: vals[i].s was allocated (an opened sealed value) */
 	sqlite3_stmt *s = NULL;
-	char *sql = NULL;
 	int rc = KT_OK;
-	size_t cap;
 
 	*n = 0;
 	last_id[0] = 0;
-	if (!base)
-		return KT_ENOMEM;
 	need |= 1ull; /* the id */
 	if (vi >= 0)
 		need |= 1ull << vi;
 	if (oi >= 0)
 		need |= 1ull << oi;
-	/* the row loader's column list with the snapshot's WHERE (as store_snapshot_page) */
-	cap = strlen(base) + strlen(where) + 96;
-	if (!(sql = malloc(cap)))
-		return KT_ENOMEM;
 	/* (a table wider than 64 columns, which none is: every column past 64 is read) */
 	if (t->ncols > 64 && (!(vals = calloc((size_t)t->ncols, sizeof *vals)) ||
 			      !(own = calloc((size_t)t->ncols, sizeof *own)))) {
 		if (vals != stack)
 			free(vals);
-		free(sql);
 		return KT_ENOMEM;
 	}
-	snprintf(sql, cap, "%.*s WHERE (%s) AND id > ?3 ORDER BY id LIMIT ?4",
-		 (int)(strstr(base, " WHERE id = ?") - base), base, where);
-	if (!(s = st_prep(st, sql))) {
-		rc = KT_EIO;
+	/* the snapshot's WHERE over the row loader's columns (as store_snapshot_page) */
+	if (!(s = st_page_prep(st, t, where, principal_id, org, after_id, limit, &rc)))
 		goto out;
-	}
-	sqlite3_bind_text(s, 1, principal_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, org, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, after_id ? after_id : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 4, limit);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		kt_row row = {.t = t, .v = vals};
 		bool owned = false;
@@ -483,7 +491,6 @@ int store_snapshot_page_some(kt_store *st, const kt_table *t, const char *where,
 	rc = rc == SQLITE_DONE ? KT_OK : st_sql_err(st, rc);
 out:
 	st_finish(st, s);
-	free(sql);
 	if (vals != stack) {
 		free(vals);
 		free(own);
