@@ -171,20 +171,9 @@ static int write_frame(kt_session *s, unsigned char *data, size_t len)
 static int write_raw_frames(kt_session *s, unsigned char *data, size_t len)
 {
 #ifdef KT_EGRESS_CHECK
-	for (size_t i = 0; i + 2 <= len;) { /* each message, as write_frame checks it */
-		size_t n = data[i + 1] & 0x7f, h = 2;
-		if (n == 126) {
-			n = (size_t)data[i + 2] << 8 | data[i + 3];
-			h = 4;
-		} else if (n == 127) {
-			n = 0;
-			for (int k = 0; k < 8; k++)
-				n = n << 8 | data[i + 2 + k];
-			h = 10;
-		}
-		egress_check_frame(s, data + i + h, n);
-		i += h + n;
-	}
+	size_t h, n;
+	for (size_t i = 0; (h = sync_ws_frame(data + i, len - i, &n)); i += h + n)
+		egress_check_frame(s, data + i + h, n); /* each message, as write_frame checks it */
 #endif
 	int n = lws_write(s->wsi, data, len, LWS_WRITE_RAW);
 	return n < 0 ? -1 : 0;

@@ -721,6 +721,27 @@ static size_t ws_header(unsigned char h[10], size_t n)
 	return 10;
 }
 
+size_t sync_ws_frame(const unsigned char *b, size_t len, size_t *payload)
+{
+	size_t n, h = 2;
+	if (len < 2)
+		return 0;
+	n = b[1] & 0x7f;
+	if (n == 126) {
+		h = 4;
+		n = len < h ? 0 : (size_t)b[2] << 8 | b[3];
+	} else if (n == 127) {
+		h = 10;
+		n = 0;
+		for (int k = 0; k < 8 && len >= h; k++)
+			n = n << 8 | b[2 + k];
+	}
+	if (len < h || len - h < n)
+		return 0;
+	*payload = n;
+	return h;
+}
+
 /* Where a cursor of KT_CURSOR_LEN bytes of `mark` sits in msg (0: not
  * exactly once). */
 static size_t cursor_at(const kt_mpw *w, unsigned char mark)

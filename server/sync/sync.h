@@ -13,6 +13,10 @@ bool sync_has_more(const kt_session *s);
  * *raw: whole WebSocket frames (one message or two) to write as they are.
  * Valid until the next sync_next_frame; LWS_PRE bytes of headroom before. */
 const unsigned char *sync_frame_data(kt_server *srv, size_t *len, bool *raw); /* would sync_next_frame have a frame now? */
+/* One whole WebSocket frame of a raw frame run (sync_frame_data with *raw)
+ * at b (len bytes left): its payload's length, and the header's length as
+ * the return value; 0 when b holds no whole frame. */
+size_t sync_ws_frame(const unsigned char *b, size_t len, size_t *payload);
 void sync_start_snapshot(kt_session *s);
 /* Free the fan-out's shared row cache (at shutdown; it renews itself). */
 void sync_rowcache_clear(kt_server *srv);

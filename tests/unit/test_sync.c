@@ -159,18 +159,9 @@ static bool pending_message(const char **msg, size_t *len)
 	if (pending_at + 2 > pending_len)
 		return false;
 	const unsigned char *h = pending + pending_at;
-	size_t n = h[1] & 0x7f, hl = 2;
+	size_t n, hl = sync_ws_frame(h, pending_len - pending_at, &n);
 	assert_int_equal(h[0], 0x82); /* binary, final, unmasked */
-	if (n == 126) {
-		n = (size_t)h[2] << 8 | h[3];
-		hl = 4;
-	} else if (n == 127) {
-		n = 0;
-		for (int k = 0; k < 8; k++)
-			n = n << 8 | h[2 + k];
-		hl = 10;
-	}
-	assert_true(pending_at + hl + n <= pending_len);
+	assert_true(hl > 0);
 	*msg = (const char *)h + hl;
 	*len = n;
 	pending_at += hl + n;
