@@ -299,14 +299,8 @@ static void fx_parse_accounts(bench_server *b, FILE *f, FILE *copy)
 	while (fgets(line, sizeof line, f)) {
 		if (copy)
 			fputs(line, copy);
-		if (b->nacc >= 64)
-			continue;
-		bench_account *a = &b->acc[b->nacc];
-		line[strcspn(line, "\n")] = 0;
-		if (sscanf(line, "%15[^\t]\t%63[^\t]\t%127[^\t]\t%63[^\t]", a->role, a->location, a->email,
-			   a->password) == 4 &&
-		    strcmp(a->role, "role") != 0)
-			b->nacc++;
+		if (b->nacc < 64)
+			b->nacc += bench_account_parse(&b->acc[b->nacc], line);
 	}
 }
 

@@ -25,6 +25,14 @@ double bench_percentile(double *v, int n, double p)
 	return v[i < n ? i : n - 1];
 }
 
+bool bench_account_parse(bench_account *a, char *line)
+{
+	line[strcspn(line, "\n")] = 0;
+	return sscanf(line, "%15[^\t]\t%63[^\t]\t%127[^\t]\t%63[^\t]", a->role, a->location, a->email,
+		      a->password) == 4 &&
+	       strcmp(a->role, "role") != 0;
+}
+
 int bench_server_start(bench_server *b, const char *server_bin, int seed)
 {
 	char cmd[1024], line[512];
@@ -38,14 +46,8 @@ int bench_server_start(bench_server *b, const char *server_bin, int seed)
 	snprintf(cmd, sizeof cmd, "%s init --db %s --demo --seed %d 2>/dev/null", server_bin, b->db, seed);
 	if (!(f = popen(cmd, "r")))
 		return -1;
-	while (fgets(line, sizeof line, f) && b->nacc < 64) {
-		bench_account *a = &b->acc[b->nacc];
-		line[strcspn(line, "\n")] = 0;
-		if (sscanf(line, "%15[^\t]\t%63[^\t]\t%127[^\t]\t%63[^\t]", a->role, a->location, a->email,
-			   a->password) == 4 &&
-		    strcmp(a->role, "role") != 0)
-			b->nacc++;
-	}
+	while (fgets(line, sizeof line, f) && b->nacc < 64)
+		b->nacc += bench_account_parse(&b->acc[b->nacc], line);
 	if (pclose(f) != 0 || b->nacc == 0)
 		return -1;
 	return bench_server_serve(b, server_bin);

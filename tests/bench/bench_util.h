@@ -24,6 +24,10 @@ typedef struct bench_server {
 	int nacc;
 } bench_server;
 
+/* A line of `init --demo`'s account table (role, location, e-mail,
+ * password, tab-separated; the header line is not one) into *a. */
+bool bench_account_parse(bench_account *a, char *line);
+
 /* Create a temp dir, init a demo database with server_bin, start serving it. */
 int bench_server_start(bench_server *b, const char *server_bin, int seed);
 void bench_server_stop(bench_server *b);
