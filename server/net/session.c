@@ -171,9 +171,9 @@ static int write_frame(kt_session *s, unsigned char *data, size_t len)
 static int write_raw_frames(kt_session *s, unsigned char *data, size_t len)
 {
 #ifdef KT_EGRESS_CHECK
-	size_t h, n;
-	for (size_t i = 0; (h = sync_ws_frame(data + i, len - i, &n)); i += h + n)
-		egress_check_frame(s, data + i + h, n); /* each message, as write_frame checks it */
+	size_t h, m;
+	for (size_t i = 0; (h = sync_ws_frame(data + i, len - i, &m)); i += h + m)
+		egress_check_frame(s, data + i + h, m); /* each message, as write_frame checks it */
 #endif
 	int n = lws_write(s->wsi, data, len, LWS_WRITE_RAW);
 	return n < 0 ? -1 : 0;
