@@ -176,7 +176,8 @@ struct kt_server {
 	lws_sorted_usec_list_t recheck_timer; /* see listener.c on_data_wake */
 	int recheck_step_ms, recheck_waited_ms;
 	pthread_t watch_thread;
-	int watch_fd;
+	int watch_fd;  /* inotify on the WAL (net/walwatch.c) */
+	int watch_shm; /* the -shm file, read only (net/walwatch.c) */
 	bool watching;
 	/* portal accounts and mail */
 	const kt_portal_config *portal_cfg;

@@ -13,8 +13,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sodium.h>
-#include <poll.h>
-#include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -39,6 +37,7 @@
 #include "net/web.h"
 #include "net/tls.h"
 #include "net/lifecycle.h"
+#include "net/walwatch.h"
 
 static int grow_in(kt_session *s, size_t need)
 {
@@ -101,14 +100,6 @@ static int on_receive(kt_session *s, struct lws *wsi, const void *in, size_t len
 	return rc;
 }
 
-/* A WAL write is seen by inotify a moment before the commit is visible to
- * readers: SQLite publishes it in the shared-memory index only after the
- * writer's fsync of the WAL, and on a busy disk that fsync can take much
- * longer than a few milliseconds. So when a wake-up finds nothing new, look
- * again every ms for RECHECK_FINE_MS, then 2, 4, ... ms apart (at most
- * RECHECK_STEP_MS) until
- * RECHECK_FOR_MS have passed since the last WAL write: no later write may
- * come to wake us, and a commit seen too early would wait for one. */
 /* The sessions the fan-out woke while held (fanout_hold): written to now,
  * inside one read transaction, instead of each waiting for a writeable
  * callback (two epoll_ctl calls and a loop turn per device, and a read
@@ -138,6 +129,13 @@ static void commit_seen(kt_server *srv)
 	write_woken(srv);
 }
 
+/* The WAL watcher (walwatch.c) wakes the loop once another process's
+ * commit is readable. When a wake-up finds nothing new all the same (no
+ * wal-index to read, a commit that has no change for devices, or one the
+ * watcher gave up waiting for), look again every ms for RECHECK_FINE_MS,
+ * then 2, 4, ... ms apart (at most RECHECK_STEP_MS) until RECHECK_FOR_MS
+ * have passed since the last WAL write: no later write may come to wake
+ * us, and a commit seen too early would wait for one. */
 #define RECHECK_STEP_MS 250
 #define RECHECK_FOR_MS 5000
 #define RECHECK_FINE_MS 20
@@ -336,55 +334,6 @@ static const lws_retry_bo_t retry = {
 	.secs_since_valid_hangup = 0,
 };
 
-/* Watch the database's WAL for commits by other processes (the admin
- * command) and wake the loop; a slow poll backs it up. */
-static void *watch_main(void *arg)
-{
-	kt_server *srv = arg;
-	pthread_setname_np(pthread_self(), "kt-walwatch"); /* shown by top -H and ps -L */
-	char buf[4096] __attribute__((aligned(8)));
-	struct pollfd pfd = {.fd = srv->watch_fd, .events = POLLIN};
-	while (!atomic_load(&srv->stop)) {
-		if (poll(&pfd, 1, 200) <= 0)
-			continue; /* time-out: look at the stop flag again */
-		ssize_t n = read(srv->watch_fd, buf, sizeof buf);
-		if (n <= 0)
-			break;
-		/* while our own writer holds the write lock, the WAL writes are its
-		 * own (or a commit from just before, which its hand-back ingests):
-		 * do not wake the loop for each page it writes. The flag is raised
-		 * before the writer is looked at, never after: raised after, a
-		 * writer that finished in between would not see it, and another
-		 * process's commit would wait for the next write to be streamed. */
-		atomic_store(&srv->wal_events_skipped, 1);
-		if (atomic_load(&srv->writer_busy)) {
-			nanosleep(&(struct timespec){0, 1000000}, NULL);
-			continue;
-		}
-		atomic_store(&srv->wal_events_skipped, 0);
-		kt_wake_post(&srv->wake, KT_WAKE_DATA);
-		/* a commit is many writes: let the kernel merge their events into
-		 * one instead of waking for each (costs at most 1 ms of latency) */
-		nanosleep(&(struct timespec){0, 1000000}, NULL);
-	}
-	return NULL;
-}
-
-static void watch_start(kt_server *srv)
-{
-	char wal[4096];
-	snprintf(wal, sizeof wal, "%s-wal", srv->db_path);
-	srv->watch_fd = inotify_init1(IN_CLOEXEC);
-	if (srv->watch_fd < 0 || inotify_add_watch(srv->watch_fd, wal, IN_MODIFY) < 0) {
-		kt_warn("inotify unavailable; changes by other processes are polled every 250 ms");
-		if (srv->watch_fd >= 0)
-			close(srv->watch_fd);
-		srv->watch_fd = -1;
-		return;
-	}
-	srv->watching = pthread_create(&srv->watch_thread, NULL, watch_main, srv) == 0;
-}
-
 static void poll_cb(lws_sorted_usec_list_t *sul)
 {
 	kt_server *srv = lws_container_of(sul, kt_server, poll_timer);
@@ -498,7 +447,7 @@ int server_run(const kt_serve_opts *o)
 	int rc, port;
 
 	memset(&srv, 0, sizeof srv);
-	srv.watch_fd = -1;
+	srv.watch_fd = srv.watch_shm = -1;
 	kt_wake_init(&srv.wake, kick_loop, &srv);
 	if (parse_listen(o->listen, host, sizeof host, &port)) {
 		kt_err_log("--listen wants HOST:PORT, e.g. 127.0.0.1:8080");
@@ -620,7 +569,7 @@ int server_run(const kt_serve_opts *o)
 	/* the change log and stored answers older than changelog_days: at start and hourly */
 	if (retention_pass_start(o->db_path, &retention))
 		kt_warn("retention: the pass did not start; the change log grows until it runs");
-	watch_start(&srv);
+	walwatch_start(&srv);
 	lws_sul_schedule(srv.ctx, 0, &srv.poll_timer, poll_cb, 250 * LWS_US_PER_MS);
 	keepalive_start(&srv);
 	atomic_store(&srv.ready, true); /* /readyz: the database is open, the port bound, the workers run */
@@ -647,10 +596,7 @@ int server_run(const kt_serve_opts *o)
 out:
 	lifecycle_end(&srv);
 	atomic_store(&srv.stop, 1);
-	if (srv.watching)
-		pthread_join(srv.watch_thread, NULL); /* it polls the stop flag every 200 ms */
-	if (srv.watch_fd >= 0)
-		close(srv.watch_fd);
+	walwatch_stop(&srv);
 	if (srv.ctx) {
 		lws_sul_cancel(&srv.poll_timer);
 		lws_sul_cancel(&srv.recheck_timer);
@@ -677,6 +623,7 @@ out:
 	kt_mpw_free(&srv.body);
 	kt_mpw_free(&srv.frame);
 	store_close(srv.st);
+	walwatch_close(&srv); /* after the last connection to the database: see walwatch.h */
 	free(srv.db_path);
 	tls_free(srv.tls_cert);
 	sodium_memzero(srv.cursor_key, sizeof srv.cursor_key);

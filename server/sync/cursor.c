@@ -56,13 +56,19 @@ static void mac(kt_server *srv, const kt_session *s, const uint8_t *body, size_t
 
 void cursor_make(kt_server *srv, const kt_session *s, int64_t seq, uint8_t out[KT_CURSOR_LEN])
 {
-	out[0] = CURSOR_VERSION;
-	put64(out + 1, (uint64_t)seq);
-	put64(out + 9, (uint64_t)kt_now_ms());
 	/* during a rights diff (sync.c) cursors name the old rights: one kept
 	 * from then leads to a snapshot, never to a half-applied difference;
 	 * so do they while the stream has not met a change a request saw */
-	put64(out + 17, rights_of(s->diff_active ? &s->diff_old : s->has_basis ? &s->basis : &s->principal));
+	cursor_make_rights(srv, s, seq, rights_of(s->diff_active ? &s->diff_old : s->has_basis ? &s->basis : &s->principal),
+			   out);
+}
+
+void cursor_make_rights(kt_server *srv, const kt_session *s, int64_t seq, uint64_t rights, uint8_t out[KT_CURSOR_LEN])
+{
+	out[0] = CURSOR_VERSION;
+	put64(out + 1, (uint64_t)seq);
+	put64(out + 9, (uint64_t)kt_now_ms());
+	put64(out + 17, rights);
 	mac(srv, s, out, 25, out + 25);
 }
 

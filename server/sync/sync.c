@@ -393,6 +393,7 @@ static bool is_own_row(const kt_session *s, const kt_log_entry *e)
 struct kt_aud_frame {
 	char *key;          /* NULL: empty slot */
 	uint64_t hash;
+	uint64_t rights;    /* cursor_rights of the audience's principals */
 	int64_t from_seq;   /* the session's sent_seq before */
 	int64_t to_seq;     /* and after */
 	uint32_t nops;
@@ -656,22 +657,57 @@ static void frame_rows_add(struct frame_rows *f, const kt_log_entry *e)
  * is in the range (entry_op follows its rights then), takes the
  * per-session path below. */
 
-/* The audience key: everything of p that egress and the policy read. */
-static char *audience_key(const kt_principal *p, uint64_t *hash)
+/* n as decimal at o; its length. */
+static size_t put_int(char *o, int n)
+{
+	char t[12];
+	size_t k = 0, len = 0;
+	unsigned u = n < 0 ? 0u - (unsigned)n : (unsigned)n;
+	do
+		t[k++] = (char)('0' + u % 10);
+	while ((u /= 10));
+	if (n < 0)
+		o[len++] = '-';
+	while (k)
+		o[len++] = t[--k];
+	return len;
+}
+
+/* The audience key: everything of p that egress and the policy read. It
+ * is made for every device a change reaches, so by hand, not by snprintf,
+ * and into buf (cap bytes) when it fits, else into memory of its own,
+ * which the caller frees when it is not buf. NULL: out of memory. */
+static char *audience_key(const kt_principal *p, char *buf, size_t cap, uint64_t *hash)
 {
 	/* the policy compares a client's and a specialist's own id with rows;
 	 * of the roles it knows not to, owners, managers and receptions of the
 	 * same locations share (any other role: per person) */
 	bool by_id = p->is_client ||
 		     (p->role != KT_ROLE_OWNER && p->role != KT_ROLE_MANAGER && p->role != KT_ROLE_RECEPTION);
-	size_t n = strlen(p->org) + (p->locs ? strlen(p->locs) : 0) + strlen(p->id) + 32;
-	char *k = malloc(n);
+	const char *id = by_id ? p->id : "", *locs = p->locs ? p->locs : "-";
+	size_t lo = strlen(p->org), li = strlen(id), ll = strlen(locs);
+	size_t n = lo + li + ll + 3 * 12 + 6;
+	char *k = n <= cap ? buf : malloc(n), *o = k;
 	if (!k)
 		return NULL;
-	snprintf(k, n, "%s|%d|%d|%d|%s|%s", p->org, p->role, p->is_client, p->active, by_id ? p->id : "",
-		 p->locs ? p->locs : "-");
+	/* org|role|is_client|active|id|locs, as "%s|%d|%d|%d|%s|%s" */
+	memcpy(o, p->org, lo);
+	o += lo;
+	*o++ = '|';
+	o += put_int(o, (int)p->role);
+	*o++ = '|';
+	o += put_int(o, p->is_client);
+	*o++ = '|';
+	o += put_int(o, p->active);
+	*o++ = '|';
+	memcpy(o, id, li);
+	o += li;
+	*o++ = '|';
+	memcpy(o, locs, ll);
+	o += ll;
+	*o = 0;
 	uint64_t h = 1469598103934665603ull;
-	for (const char *c = k; *c; c++)
+	for (const char *c = k; c < o; c++)
 		h = (h ^ (unsigned char)*c) * 1099511628211ull;
 	*hash = h;
 	return k;
@@ -894,10 +930,10 @@ static struct kt_aud_frame *aud_frame(kt_session *s, int *rc)
 	struct kt_rowcache *rc_ = rowcache_now(srv);
 	struct kt_aud_frame *f, *free_slot = NULL;
 	uint64_t h;
-	char *key;
+	char kbuf[512], *key;
 
 	*rc = KT_OK;
-	if (!rc_ || !(key = audience_key(&s->principal, &h)))
+	if (!rc_ || !(key = audience_key(&s->principal, kbuf, sizeof kbuf, &h)))
 		return NULL;
 	for (int i = 0; i < AUD_SLOTS; i++) {
 		f = &rc_->aud[i];
@@ -907,7 +943,8 @@ static struct kt_aud_frame *aud_frame(kt_session *s, int *rc)
 			continue;
 		}
 		if (f->hash == h && f->from_seq == s->sent_seq && !strcmp(f->key, key)) {
-			free(key);
+			if (key != kbuf)
+				free(key);
 			return aud_names_own(f, s) ? NULL : f;
 		}
 	}
@@ -920,12 +957,17 @@ static struct kt_aud_frame *aud_frame(kt_session *s, int *rc)
 	f = free_slot ? free_slot : &rc_->aud[rc_->aud_next++ % AUD_SLOTS];
 	rc_->aud_bytes -= f->buf ? f->len : 0;
 	aud_frame_free(f);
-	if ((*rc = aud_build(s, f)) || !f->to_seq) {
-		free(key);
+	if ((*rc = aud_build(s, f)) || !f->to_seq || (key == kbuf && !(key = strdup(kbuf)))) {
+		if (key != kbuf)
+			free(key);
 		aud_frame_free(f);
-		return NULL; /* (not shareable: the session's own row is in the range) */
+		return NULL; /* (not shareable: the session's own row is in the range; or no memory) */
 	}
 	f->key = key;
+	/* every session of the audience has these rights (role and locations
+	 * are in the key; may_share: no diff, no basis, so its cursor names
+	 * its own principal's): fingerprinted once, not per device */
+	f->rights = cursor_rights(&s->principal);
 	f->hash = h;
 	rc_->aud_bytes += f->buf ? f->len : 0;
 	return f;
@@ -948,7 +990,7 @@ static void aud_send(kt_session *s, const struct kt_aud_frame *f, bool *have)
 			kt_hist_observe(&kt_hists[KT_H_COMMIT_TO_DEVICE], now_us - f->at[i] * 1000);
 		}
 	kt_metric_add(KT_M_CHANGES_SENT, 0, f->nops);
-	cursor_make(srv, s, s->sent_seq, f->buf + f->cur_off);
+	cursor_make_rights(srv, s, s->sent_seq, f->rights, f->buf + f->cur_off);
 	srv->rowcache->out = f->buf + LWS_PRE;
 	srv->rowcache->out_len = f->len;
 	srv->rowcache->out_raw = true;

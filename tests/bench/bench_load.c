@@ -444,32 +444,16 @@ typedef struct first_rec {
  *
  * libwebsockets' client parses every received byte on its own (two thirds
  * of the bench's CPU for 1.6 GB of pages, more than the server used). The
- * devices here speak the same protocol over plain sockets on epoll: an
- * HTTP upgrade, masked frames out, and frames in read whole; each message
- * up to 4 KB is checked whole (proto_msg_type), a longer one must be a page
- * and its rows are counted from its header. */
-#include <netinet/in.h>
-#include <netinet/tcp.h>
+ * devices here are bench_raw.h's: the same protocol over plain sockets on
+ * epoll; each message up to BENCH_RAW_KEEP bytes is checked whole
+ * (proto_msg_type), a longer one must be a page and its rows are counted
+ * from its header. */
 #include <sys/epoll.h>
-#include <sys/socket.h>
-
-#define RAW_SMALL 4096
+#include "bench_raw.h"
 
 typedef struct rawdev {
-	int fd;
-	int state; /* 0 connecting, 1 reading the upgrade answer, 2 open, 3 done, 4 failed */
-	char token[65], device[KT_UUID_LEN + 1];
-	char hdr[2048];
-	size_t hlen;
-	unsigned char fh[14]; /* the frame header being read */
-	size_t fhlen;
-	uint64_t left;     /* payload bytes of the current frame still to read */
-	bool fin;
-	int ctl;           /* the current frame is a control frame (its opcode), else 0 */
-	unsigned char cbuf[125];
-	size_t clen;
-	unsigned char msg[RAW_SMALL]; /* the message so far (its first RAW_SMALL bytes) */
-	size_t mlen;       /* its whole length so far */
+	bench_raw r; /* first: the message hook gets &d->r */
+	bool done;   /* synced, or failed */
 	int64_t rows, t_synced;
 	int errors;
 } rawdev;
@@ -481,177 +465,39 @@ static int count_row_raw(void *user, const kt_op *op)
 	return 0;
 }
 
-static int raw_frame(rawdev *d, unsigned char op, const void *data, size_t n)
+/* welcome and auth_ok are answered by bench_raw (resume, sync) */
+static void raw_message(bench_raw *r, const unsigned char *buf, size_t len)
 {
-	unsigned char f[512];
-	size_t h = 0;
-	uint32_t key = randombytes_random();
-	if (n > sizeof f - 8)
-		return -1;
-	f[h++] = 0x80 | op;
-	if (n < 126)
-		f[h++] = (unsigned char)(0x80 | n);
-	else {
-		f[h++] = 0x80 | 126;
-		f[h++] = (unsigned char)(n >> 8);
-		f[h++] = (unsigned char)n;
-	}
-	memcpy(f + h, &key, 4);
-	for (size_t i = 0; i < n; i++)
-		f[h + 4 + i] = ((const unsigned char *)data)[i] ^ ((unsigned char *)&key)[i & 3];
-	size_t len = h + 4 + n;
-	return send(d->fd, f, len, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
-}
-
-static int raw_send(rawdev *d, const kt_mpw *w)
-{
-	return raw_frame(d, 0x2, w->sb.data, w->sb.size);
-}
-
-/* A whole control frame: close ends the device, a ping is answered (the
- * server pings a device silent for 30 s), a pong is ignored. */
-static void raw_control(rawdev *d)
-{
-	if (d->ctl == 8)
-		d->state = 4;
-	else if (d->ctl == 9 && raw_frame(d, 0xa, d->cbuf, d->clen))
-		d->state = 4;
-	d->ctl = 0;
-	d->clen = 0;
-}
-
-static void raw_message(rawdev *d)
-{
+	rawdev *d = (rawdev *)r;
 	kt_msgtype t;
-	kt_mpw w;
-	if (d->mlen > RAW_SMALL) {
-		int64_t k = page_count(d->msg, RAW_SMALL);
+	if (len > BENCH_RAW_KEEP) {
+		int64_t k = page_count(buf, BENCH_RAW_KEEP);
 		if (k > 0)
 			d->rows += k;
 		else
-			d->errors++, d->state = 4;
+			d->errors++, d->done = true;
 		return;
 	}
-	if (proto_msg_type(d->msg, d->mlen, KT_MAX_STR, &t)) {
+	if (proto_msg_type(buf, len, KT_MAX_STR, &t)) {
 		d->errors++;
-		d->state = 4;
+		d->done = true;
 		return;
 	}
-	kt_mpw_init(&w);
-	if (t == KT_MSG_WELCOME) {
-		kt_resume r = {{d->token, 64}};
-		proto_resume_encode(&w, &r);
-		if (raw_send(d, &w))
-			d->state = 4;
-	} else if (t == KT_MSG_AUTH_OK) {
-		kt_cursor_msg m = {0};
-		proto_sync_encode(&w, &m);
-		if (raw_send(d, &w))
-			d->state = 4;
-	} else if (t == KT_MSG_PAGE) {
-		int64_t k = page_count(d->msg, d->mlen);
+	if (t == KT_MSG_PAGE) {
+		int64_t k = page_count(buf, len);
 		if (k > 0)
 			d->rows += k;
-		else if (proto_page_decode(d->msg, d->mlen, count_row_raw, d))
+		else if (proto_page_decode(buf, len, count_row_raw, d))
 			d->errors++;
 	} else if (t == KT_MSG_SYNCED) {
 		d->t_synced = kt_mono_us();
-		d->state = 3;
+		d->done = true;
 	} else if (t == KT_MSG_ERROR) {
 		kt_error_msg e;
-		if (!proto_error_decode(d->msg, d->mlen, &e) && d->errors < 1)
-			fprintf(stderr, "device %s: error %.*s\n", d->device, (int)e.code.len, e.code.s);
+		if (!proto_error_decode(buf, len, &e) && d->errors < 1)
+			fprintf(stderr, "device %s: error %.*s\n", r->device, (int)e.code.len, e.code.s);
 		d->errors++;
-		d->state = 4;
-	}
-	kt_mpw_free(&w);
-}
-
-/* Take in what arrived: the upgrade answer, then frames. */
-static void raw_input(rawdev *d, const unsigned char *p, size_t n)
-{
-	while (n && d->state == 1) {
-		d->hdr[d->hlen++] = (char)*p++;
-		n--;
-		if (d->hlen >= 4 && !memcmp(d->hdr + d->hlen - 4, "\r\n\r\n", 4)) {
-			if (strncmp(d->hdr, "HTTP/1.1 101", 12)) {
-				d->state = 4;
-				d->errors++;
-				return;
-			}
-			kt_mpw w;
-			kt_hello h = {1u << 1, {d->device, KT_UUID_LEN}, {"kt-bench", 8}};
-			kt_mpw_init(&w);
-			proto_hello_encode(&w, &h);
-			d->state = raw_send(d, &w) ? 4 : 2;
-			kt_mpw_free(&w);
-		} else if (d->hlen == sizeof d->hdr) {
-			d->state = 4;
-			return;
-		}
-	}
-	while (n && d->state == 2) {
-		if (!d->left && d->fhlen < 2) { /* a frame header */
-			d->fh[d->fhlen++] = *p++;
-			n--;
-			continue;
-		}
-		if (!d->left && d->fhlen >= 2) {
-			size_t need = 2 + ((d->fh[1] & 0x7f) == 126 ? 2 : (d->fh[1] & 0x7f) == 127 ? 8 : 0);
-			if (d->fhlen < need) {
-				d->fh[d->fhlen++] = *p++;
-				n--;
-				continue;
-			}
-			uint64_t len = d->fh[1] & 0x7f;
-			if (len == 126)
-				len = (uint64_t)d->fh[2] << 8 | d->fh[3];
-			else if (len == 127) {
-				len = 0;
-				for (int i = 2; i < 10; i++)
-					len = len << 8 | d->fh[i];
-			}
-			int op = d->fh[0] & 0x0f;
-			d->fhlen = 0;
-			d->left = len;
-			if (op >= 8) { /* control frames may come between a message's fragments */
-				d->ctl = op;
-				if (len > sizeof d->cbuf) {
-					d->state = 4;
-					return;
-				}
-				if (!len)
-					raw_control(d);
-				continue;
-			}
-			d->fin = d->fh[0] & 0x80;
-			if (!len && d->fin) {
-				raw_message(d);
-				d->mlen = 0;
-			}
-			continue;
-		}
-		size_t k = n < d->left ? n : (size_t)d->left;
-		if (d->ctl) {
-			memcpy(d->cbuf + d->clen, p, k);
-			d->clen += k;
-			d->left -= k;
-			p += k;
-			n -= k;
-			if (!d->left)
-				raw_control(d);
-			continue;
-		}
-		if (d->mlen < RAW_SMALL)
-			memcpy(d->msg + d->mlen, p, d->mlen + k <= RAW_SMALL ? k : RAW_SMALL - d->mlen);
-		d->mlen += k;
-		d->left -= k;
-		p += k;
-		n -= k;
-		if (!d->left && d->fin) {
-			raw_message(d);
-			d->mlen = 0;
-		}
+		d->done = true;
 	}
 }
 
@@ -660,61 +506,34 @@ static int raw_slice(int port, const bench_fixture *fx, int first, int cnt, int6
 	rawdev *d = calloc((size_t)cnt, sizeof *d);
 	int ep = epoll_create1(0), done = 0;
 	static unsigned char buf[1 << 18];
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	double cpu0 = bench_self_cpu_ms();
 	if (!d || ep < 0)
 		return 1;
 	for (int i = 0; i < cnt; i++) {
-		memcpy(d[i].token, fx->dev[first + i].token, sizeof d[i].token);
-		memcpy(d[i].device, fx->dev[first + i].device, sizeof d[i].device);
-		d[i].fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-		int one = 1;
-		setsockopt(d[i].fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		if (connect(d[i].fd, (struct sockaddr *)&sa, sizeof sa) && errno != EINPROGRESS) {
-			d[i].state = 4;
-			done++;
-			continue;
-		}
+		memcpy(d[i].r.token, fx->dev[first + i].token, sizeof d[i].r.token);
+		memcpy(d[i].r.device, fx->dev[first + i].device, sizeof d[i].r.device);
+		d[i].r.on_message = raw_message;
 		struct epoll_event ev = {.events = EPOLLOUT, .data.u32 = (uint32_t)i};
-		epoll_ctl(ep, EPOLL_CTL_ADD, d[i].fd, &ev);
+		if (bench_raw_connect(&d[i].r, port) || epoll_ctl(ep, EPOLL_CTL_ADD, d[i].r.fd, &ev)) {
+			d[i].done = true;
+			done++;
+		}
 	}
 	while (done < cnt && kt_mono_us() < t0 + 300 * 1000000LL) {
 		struct epoll_event evs[256];
 		int k = epoll_wait(ep, evs, 256, 100);
 		for (int e = 0; e < k; e++) {
 			rawdev *x = &d[evs[e].data.u32];
-			if (x->state == 0) {
-				int err = 0;
-				socklen_t el = sizeof err;
-				char req[512];
-				uint8_t nonce[16];
-				char key[32];
-				randombytes_buf(nonce, sizeof nonce);
-				sodium_bin2base64(key, sizeof key, nonce, sizeof nonce, sodium_base64_VARIANT_ORIGINAL);
-				int rl = snprintf(req, sizeof req,
-						  "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-						  "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
-						  key, KT_SUBPROTOCOL);
-				getsockopt(x->fd, SOL_SOCKET, SO_ERROR, &err, &el);
-				if (err || send(x->fd, req, (size_t)rl, MSG_NOSIGNAL) != rl) {
-					x->state = 4;
-				} else {
-					x->state = 1;
-					struct epoll_event ev = {.events = EPOLLIN, .data.u32 = evs[e].data.u32};
-					epoll_ctl(ep, EPOLL_CTL_MOD, x->fd, &ev);
-				}
-			} else {
-				ssize_t r = recv(x->fd, buf, sizeof buf, 0);
-				if (r > 0)
-					raw_input(x, buf, (size_t)r);
-				else if (r == 0 || (errno != EAGAIN && errno != EINTR))
-					x->state = 4;
-			}
-			if (x->state >= 3) {
-				epoll_ctl(ep, EPOLL_CTL_DEL, x->fd, NULL);
-				close(x->fd);
-				x->fd = -1;
+			if (x->r.state == BENCH_RAW_CONNECTING) {
+				struct epoll_event ev = {.events = EPOLLIN, .data.u32 = evs[e].data.u32};
+				if (bench_raw_connected(&x->r) || epoll_ctl(ep, EPOLL_CTL_MOD, x->r.fd, &ev))
+					x->done = true;
+			} else if (bench_raw_read(&x->r, buf, sizeof buf))
+				x->done = true;
+			if (x->done) {
+				epoll_ctl(ep, EPOLL_CTL_DEL, x->r.fd, NULL);
+				close(x->r.fd);
+				x->r.fd = -1;
 				done++;
 			}
 		}
@@ -722,12 +541,13 @@ static int raw_slice(int port, const bench_fixture *fx, int first, int cnt, int6
 	double cpu = bench_self_cpu_ms() - cpu0;
 	int64_t errors = 0;
 	for (int i = 0; i < cnt; i++) {
-		first_rec r = {d[i].state == 3 ? d[i].t_synced : 0, d[i].rows};
-		errors += d[i].errors + (d[i].state != 3);
+		bool ok = d[i].t_synced != 0; /* it got `synced` before anything ended it */
+		first_rec r = {ok ? d[i].t_synced : 0, d[i].rows};
+		errors += d[i].errors + !ok;
 		if (write(fd_out, &r, sizeof r) != (ssize_t)sizeof r)
 			return 1;
-		if (d[i].fd >= 0)
-			close(d[i].fd);
+		if (d[i].r.fd >= 0)
+			close(d[i].r.fd);
 	}
 	first_rec tail = {errors, (int64_t)cpu};
 	if (write(fd_out, &tail, sizeof tail) != (ssize_t)sizeof tail)

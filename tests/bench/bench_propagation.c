@@ -17,15 +17,32 @@
  * the devices' frames are read by `threads` client loops (default 1), so
  * with one loop the last of N devices waits for the N-1 frames before it
  * (that share of the p99 is the bench's, not the server's).
+ *
+ * The devices are the lean client of bench_raw.h, signed in once with
+ * their passwords and kept (the fixture of bench_conn.h, pool
+ * "location-staff": the same devices kt-bench-load --first uses), then
+ * `resume`. Until 2026-12-06 they were libwebsockets clients that signed in
+ * with their passwords in every run: lws's client parsed every byte itself,
+ * about 5 us per frame read, as much as the server spent writing it, so
+ * with 1,000 devices on two loops the bench's own reading was half of each
+ * commit's latency on a 2-core machine, time no real device, which reads
+ * only its own frame, spends. What is timed (COMMIT returned -> the frame
+ * read and decoded by the device's loop) and what counts as a violation
+ * did not change; each message is still checked whole (proto_msg_type)
+ * and its ops decoded.
  * usage: kt-bench-propagation SERVER_BIN [devices] [writes] [threads] */
-#include <libwebsockets.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
+#include <unistd.h>
+#include "bench_conn.h"
+#include "bench_raw.h"
 #include "bench_util.h"
 #include "kt_proto.h"
 #include "kt_util.h"
@@ -33,15 +50,10 @@
 
 #define MAX_DEV 2000
 #define MAX_WRITES 10000
-#define MAX_THREADS 4 /* x 16 devices signing in at once <= KT_AUTH_QUEUE */
+#define MAX_THREADS 4
 
 typedef struct dev {
-	struct lws *wsi;
-	const bench_account *acc;
-	char device[KT_UUID_LEN + 1];
-	unsigned char out[LWS_PRE + 1024];
-	size_t out_len;
-	bench_inbuf in;
+	bench_raw r;       /* first: the message hook gets &d->r */
 	bool ready;
 	int64_t last_v;    /* the target's newest version this device got */
 	int in_frame;      /* the target's ops in the frame being read */
@@ -60,13 +72,6 @@ static _Atomic int64_t commit_us[MAX_WRITES]; /* by write number */
 static int64_t *arrival; /* [version * ndev + device], 0 = not arrived */
 static int nwrites = 200;
 static atomic_int writer_done;
-
-static void queue(dev *d, kt_mpw *w)
-{
-	memcpy(d->out + LWS_PRE, w->sb.data, w->sb.size);
-	d->out_len = w->sb.size;
-	lws_callback_on_writable(d->wsi);
-}
 
 static int on_op(void *user, const kt_op *op)
 {
@@ -88,23 +93,19 @@ static int on_op(void *user, const kt_op *op)
 	return 0;
 }
 
-static void on_message(dev *d, const unsigned char *buf, size_t len)
+/* A whole message of device d (its sign-in is answered by bench_raw). */
+static void on_message(bench_raw *r, const unsigned char *buf, size_t len)
 {
+	dev *d = (dev *)r;
 	kt_msgtype t;
-	kt_mpw w;
 	kt_str cur;
+	if (atomic_load_explicit(&writing, memory_order_relaxed))
+		atomic_fetch_add_explicit(&frames_read, 1, memory_order_relaxed);
+	if (len > BENCH_RAW_KEEP)
+		return; /* a snapshot page: its rows are the appointment's base version at most */
 	if (proto_msg_type(buf, len, KT_MAX_STR, &t))
 		return;
-	kt_mpw_init(&w);
-	if (t == KT_MSG_WELCOME) {
-		kt_login l = {{d->acc->email, strlen(d->acc->email)}, {d->acc->password, strlen(d->acc->password)}};
-		proto_login_encode(&w, &l);
-		queue(d, &w);
-	} else if (t == KT_MSG_AUTH_OK) {
-		kt_cursor_msg m = {0};
-		proto_sync_encode(&w, &m);
-		queue(d, &w);
-	} else if (t == KT_MSG_SYNCED && !d->ready) {
+	if (t == KT_MSG_SYNCED && !d->ready) {
 		d->ready = true;
 		atomic_fetch_add(&nready, 1);
 	} else if (t == KT_MSG_CHANGES) {
@@ -114,59 +115,11 @@ static void on_message(dev *d, const unsigned char *buf, size_t len)
 	} else if (t == KT_MSG_ERROR) {
 		kt_error_msg e;
 		if (proto_error_decode(buf, len, &e) == KT_OK)
-			fprintf(stderr, "device %s: server error %.*s\n", d->device, (int)e.code.len, e.code.s);
+			fprintf(stderr, "device %s: server error %.*s\n", r->device, (int)e.code.len, e.code.s);
 		else
-			fprintf(stderr, "device %s: server error\n", d->device);
-	}
-	kt_mpw_free(&w);
-}
-
-static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
-{
-	dev *d = lws_get_opaque_user_data(wsi);
-	switch (reason) {
-	case LWS_CALLBACK_CLIENT_ESTABLISHED: {
-		kt_mpw w;
-		uint8_t v = 1;
-		kt_hello h = {1u << v, {d->device, KT_UUID_LEN}, {"kt-bench", 8}};
-		kt_mpw_init(&w);
-		proto_hello_encode(&w, &h);
-		queue(d, &w);
-		kt_mpw_free(&w);
-		return 0;
-	}
-	case LWS_CALLBACK_CLIENT_RECEIVE:
-		if (bench_inbuf_add(&d->in, wsi, in, len)) {
-			if (atomic_load_explicit(&writing, memory_order_relaxed))
-				atomic_fetch_add_explicit(&frames_read, 1, memory_order_relaxed);
-			on_message(d, d->in.buf, d->in.len);
-			bench_inbuf_reset(&d->in);
-		}
-		return 0;
-	case LWS_CALLBACK_CLIENT_WRITEABLE:
-		if (d->out_len) {
-			size_t n = d->out_len;
-			d->out_len = 0;
-			if (lws_write(wsi, d->out + LWS_PRE, n, LWS_WRITE_BINARY) < (int)n)
-				return -1;
-		}
-		return 0;
-	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-		fprintf(stderr, "connection error: %s\n", in ? (const char *)in : "?");
-		d->wsi = NULL;
-		return 0;
-	case LWS_CALLBACK_CLIENT_CLOSED:
-		d->wsi = NULL;
-		return 0;
-	default:
-		return 0;
+			fprintf(stderr, "device %s: server error\n", r->device);
 	}
 }
-
-static const struct lws_protocols protocols[] = {
-	{KT_SUBPROTOCOL, callback, 0, 65536, 0, NULL, 0},
-	{NULL, NULL, 0, 0, 0, NULL, 0},
-};
 
 typedef struct writer_args {
 	const char *db;
@@ -201,16 +154,15 @@ static void *writer(void *arg)
 	return NULL;
 }
 
-/* One client loop: its own lws context and the devices first..last-1. */
+/* One client loop: its own epoll set and the devices first..last-1. */
 typedef struct loop {
 	pthread_t th;
-	struct lws_context *ctx;
 	int first, last;
 	double cpu_ms; /* this thread's CPU over the writes */
 	int port;
-	const bench_account **pool;
-	int npool;
+	const bench_fixture *fx;
 	int64_t t0;
+	int failed; /* connections that ended */
 } loop;
 
 static double thread_cpu_ms(void)
@@ -219,16 +171,6 @@ static double thread_cpu_ms(void)
 	getrusage(RUSAGE_THREAD, &ru);
 	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
 	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
-}
-
-static void loop_init(loop *l)
-{
-	struct lws_context_creation_info info;
-	memset(&info, 0, sizeof info);
-	info.port = CONTEXT_PORT_NO_LISTEN;
-	info.protocols = protocols;
-	info.fd_limit_per_thread = (unsigned)(l->last - l->first) + 64;
-	l->ctx = lws_create_context(&info);
 }
 
 static atomic_int phase; /* 0 connect, 1 wait for the writes, 2 writes, 3 done */
@@ -240,40 +182,68 @@ static int64_t setup_limit_us = 120 * 1000000LL;
 static void *loop_run(void *arg)
 {
 	loop *l = arg;
-	/* connect in waves of 16 devices per loop: the server queues at most
-	 * KT_AUTH_QUEUE password checks and answers "busy" beyond that */
-	for (int first = l->first; first < l->last; first += 16) {
-		int last = first + 16 < l->last ? first + 16 : l->last, ready;
-		for (int i = first; i < last; i++) {
-			dev *d = &devs[i];
-			d->acc = l->pool[i % l->npool];
-			kt_uuid7(d->device);
-			d->last_v = base_v; /* what its snapshot holds */
-			d->wsi = bench_ws_connect(l->ctx, l->port, KT_SUBPROTOCOL, d, NULL, NULL);
-		}
-		do {
-			lws_service(l->ctx, 0);
-			ready = 0;
-			for (int i = l->first; i < last; i++)
-				ready += devs[i].ready;
-		} while (ready < last - l->first && kt_mono_us() - l->t0 < setup_limit_us);
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	unsigned char *buf = malloc(1 << 18);
+	double c0 = 0;
+	bool timing = false;
+	if (ep < 0 || !buf) {
+		l->failed = l->last - l->first;
+		free(buf);
+		return NULL;
 	}
-	while (atomic_load(&phase) < 2)
-		lws_service(l->ctx, 0);
-	double c0 = thread_cpu_ms();
-	while (atomic_load(&phase) < 3)
-		lws_service(l->ctx, 0);
-	l->cpu_ms = thread_cpu_ms() - c0;
+	/* all at once: `resume` is no password check, nothing to queue */
+	for (int i = l->first; i < l->last; i++) {
+		dev *d = &devs[i];
+		memcpy(d->r.device, l->fx->dev[i].device, sizeof d->r.device);
+		memcpy(d->r.token, l->fx->dev[i].token, sizeof d->r.token);
+		d->r.on_message = on_message;
+		d->last_v = base_v; /* what its snapshot holds */
+		struct epoll_event ev = {.events = EPOLLOUT, .data.u32 = (uint32_t)i};
+		if (bench_raw_connect(&d->r, l->port) || epoll_ctl(ep, EPOLL_CTL_ADD, d->r.fd, &ev))
+			l->failed++;
+	}
+	for (;;) {
+		int ph = atomic_load(&phase);
+		if (ph >= 3)
+			break;
+		if (ph == 2 && !timing) {
+			c0 = thread_cpu_ms();
+			timing = true;
+		}
+		struct epoll_event evs[256];
+		int k = epoll_wait(ep, evs, 256, 10);
+		for (int e = 0; e < k; e++) {
+			dev *d = &devs[evs[e].data.u32];
+			int rc;
+			if (d->r.state == BENCH_RAW_CONNECTING) {
+				struct epoll_event ev = {.events = EPOLLIN, .data.u32 = evs[e].data.u32};
+				rc = bench_raw_connected(&d->r) || epoll_ctl(ep, EPOLL_CTL_MOD, d->r.fd, &ev);
+			} else
+				rc = bench_raw_read(&d->r, buf, 1 << 18);
+			if (rc) {
+				epoll_ctl(ep, EPOLL_CTL_DEL, d->r.fd, NULL);
+				close(d->r.fd);
+				d->r.fd = -1;
+				d->r.state = BENCH_RAW_FAILED;
+				l->failed++;
+			}
+		}
+	}
+	l->cpu_ms = timing ? thread_cpu_ms() - c0 : 0;
+	for (int i = l->first; i < l->last; i++)
+		if (devs[i].r.fd >= 0)
+			close(devs[i].r.fd);
+	close(ep);
+	free(buf);
 	return NULL;
 }
 
 int main(int argc, char **argv)
 {
-	bench_server b;
+	bench_fixture fx;
 	pthread_t th;
 	writer_args wa;
-	const bench_account *pool[8];
-	int npool = 0, nloops;
+	int nloops;
 	loop loops[MAX_THREADS];
 
 	if (argc < 2) {
@@ -289,25 +259,27 @@ int main(int argc, char **argv)
 	bench_raise_nofile(ndev + 256);
 	if (ndev * 250000LL > setup_limit_us)
 		setup_limit_us = ndev * 250000LL;
-	if (sodium_init() < 0 || bench_server_start(&b, argv[1], 1)) {
+	/* the devices: the owner and every staff member of the first location */
+	if (sodium_init() < 0 ||
+	    bench_fixture_start(&fx, argv[1], 1, ndev, "location-staff", bench_pick_location_staff)) {
 		fprintf(stderr, "cannot start the demo server\n");
 		return 1;
 	}
-	/* the devices: the owner and every staff member of the first location */
+	bench_server *b = &fx.srv;
 	const char *loc = NULL;
-	for (int i = 0; i < b.nacc && npool < 8; i++) {
-		if (!strcmp(b.acc[i].role, "owner"))
-			pool[npool++] = &b.acc[i];
-		else if (strcmp(b.acc[i].role, "client") != 0 && (!loc || !strcmp(loc, b.acc[i].location))) {
-			loc = b.acc[i].location;
-			pool[npool++] = &b.acc[i];
-		}
+	for (int i = 0; i < fx.npool && !loc; i++)
+		if (strcmp(b->acc[fx.pool[i]].role, "owner") != 0)
+			loc = b->acc[fx.pool[i]].location;
+	if (!loc) {
+		fprintf(stderr, "no staff account in the pool\n");
+		bench_fixture_stop(&fx);
+		return 1;
 	}
 	{ /* an appointment at that location, which all of them may see */
 		kt_store *st;
 		const char *msg;
 		sqlite3_stmt *s;
-		if (store_open(b.db, 0, &st, &msg))
+		if (store_open(b->db, 0, &st, &msg))
 			return 1;
 		sqlite3_prepare_v2(store_db(st),
 				   "SELECT a.id, a.version FROM appointment a JOIN location l ON l.id = a.location_id "
@@ -323,19 +295,16 @@ int main(int argc, char **argv)
 	}
 	arrival = calloc((size_t)ndev * (size_t)(nwrites + 2), sizeof *arrival);
 
-	lws_set_log_level(LLL_ERR, NULL);
 	int64_t t0 = kt_mono_us();
 	for (int k = 0; k < nloops; k++) {
 		loop *l = &loops[k];
 		memset(l, 0, sizeof *l);
 		l->first = ndev * k / nloops;
 		l->last = ndev * (k + 1) / nloops;
-		l->port = b.port;
-		l->pool = pool;
-		l->npool = npool;
+		l->port = b->port;
+		l->fx = &fx;
 		l->t0 = t0;
-		loop_init(l);
-		if (!l->ctx || pthread_create(&l->th, NULL, loop_run, l)) {
+		if (pthread_create(&l->th, NULL, loop_run, l)) {
 			fprintf(stderr, "cannot start client loop %d\n", k);
 			return 1;
 		}
@@ -346,21 +315,26 @@ int main(int argc, char **argv)
 	}
 	if (atomic_load(&nready) < ndev) {
 		fprintf(stderr, "only %d of %d devices synced\n", atomic_load(&nready), ndev);
-		bench_server_stop(&b);
+		atomic_store(&phase, 3);
+		for (int k = 0; k < nloops; k++)
+			pthread_join(loops[k].th, NULL);
+		bench_fixture_stop(&fx);
 		return 1;
 	}
 	double setup_s = (double)(kt_mono_us() - t0) / 1e6;
-	wa.db = b.db;
-	double srv0 = bench_server_cpu_ms(&b);
+	wa.db = b->db;
+	double srv0 = bench_server_cpu_ms(b);
 	atomic_store(&writing, 1);
 	atomic_store(&phase, 2);
 	pthread_create(&th, NULL, writer, &wa);
 	pthread_join(th, NULL);
 	atomic_store(&phase, 3);
-	double srv_ms = bench_server_cpu_ms(&b) - srv0, cli_ms = 0;
+	double srv_ms = bench_server_cpu_ms(b) - srv0, cli_ms = 0;
+	int failed = 0;
 	for (int k = 0; k < nloops; k++) {
 		pthread_join(loops[k].th, NULL);
 		cli_ms += loops[k].cpu_ms;
+		failed += loops[k].failed;
 	}
 	double *lat = calloc((size_t)ndev * (size_t)nwrites + 1, sizeof *lat);
 	int n = 0;
@@ -382,20 +356,20 @@ int main(int argc, char **argv)
 	long frames = atomic_load(&frames_read);
 	printf("propagation: %d devices (%d accounts), %d writes, %d versions delivered of %d written "
 	       "(%d skipped by devices that were behind: allowed)\n",
-	       ndev, npool, nwrites, n, ndev * nwrites, ndev * nwrites - n);
+	       ndev, fx.npool, nwrites, n, ndev * nwrites, ndev * nwrites - n);
 	printf("propagation: at the latest version: %d of %d devices; older or repeated versions: %ld; "
 	       "row twice in one frame: %ld\n",
 	       ndev - (int)behind, ndev, older, twice);
-	printf("propagation: p50 %.2f ms, p99 %.2f ms, max %.2f ms (setup: sign-in + snapshots %.1f s)\n", p50,
+	printf("propagation: p50 %.2f ms, p99 %.2f ms, max %.2f ms (setup: resume + snapshots %.1f s)\n", p50,
 	       p99, max, setup_s);
+	if (failed)
+		printf("propagation: %d connections ended during the run\n", failed);
 	printf("propagation: server CPU %.1f us per delivered change (%.0f ms over the writes, idle included)\n",
 	       n ? srv_ms * 1000.0 / n : 0.0, srv_ms);
 	printf("propagation: bench CPU %.1f us per frame read (%ld frames, %d client loop%s): one loop reads a "
 	       "commit's %d devices' frames one after another, about %.2f ms for the last\n",
 	       frames ? cli_ms * 1000.0 / (double)frames : 0.0, frames, nloops, nloops > 1 ? "s" : "", ndev,
 	       frames && nwrites ? cli_ms / (double)nwrites / nloops : 0.0);
-	for (int k = 0; k < nloops; k++)
-		lws_context_destroy(loops[k].ctx);
-	bench_server_stop(&b);
+	bench_fixture_stop(&fx);
 	return older || twice || behind ? 1 : 0;
 }
