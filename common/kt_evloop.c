@@ -1,29 +1,23 @@
 /* kt_evloop.c - libwebsockets on a libuv (epoll) loop that we turn; see
  * kt_evloop.h for why. */
 #include <stdlib.h>
-#include <string.h>
 #include <uv.h>
 #include "kt_evloop.h"
 
 struct kt_evloop {
 	uv_loop_t uv;
 	void *foreign[1];
-	int use_uv;
 };
 
 kt_evloop *kt_evloop_new(struct lws_context_creation_info *info)
 {
 	kt_evloop *l = calloc(1, sizeof *l);
-	const char *env = getenv("KT_EVLOOP");
 	if (!l)
 		return NULL;
-	if (env && !strcmp(env, "poll"))
-		return l;
 	if (uv_loop_init(&l->uv)) {
 		free(l);
 		return NULL;
 	}
-	l->use_uv = 1;
 	l->foreign[0] = &l->uv;
 	info->options |= LWS_SERVER_OPTION_LIBUV;
 	info->foreign_loops = l->foreign;
@@ -32,8 +26,7 @@ kt_evloop *kt_evloop_new(struct lws_context_creation_info *info)
 
 int kt_evloop_service(kt_evloop *l, struct lws_context *ctx)
 {
-	if (!l->use_uv)
-		return lws_service(ctx, 0);
+	(void)ctx;
 	/* UV_RUN_ONCE blocks until something is ready; lws keeps a timer
 	 * handle armed for its next sul timer, and writes its event pipe on
 	 * lws_cancel_service(), so neither timers nor wake-ups are missed */
@@ -46,12 +39,6 @@ void kt_evloop_destroy(kt_evloop *l, struct lws_context *ctx)
 	if (!l) {
 		if (ctx)
 			lws_context_destroy(ctx);
-		return;
-	}
-	if (!l->use_uv) {
-		if (ctx)
-			lws_context_destroy(ctx);
-		free(l);
 		return;
 	}
 	/* On an event library, lws 4.1.6 destroys a context in steps
@@ -74,10 +61,10 @@ void kt_evloop_destroy(kt_evloop *l, struct lws_context *ctx)
 
 bool kt_evloop_is_libuv(const kt_evloop *l)
 {
-	return l && l->use_uv;
+	return l != NULL;
 }
 
 const char *kt_evloop_name(const kt_evloop *l)
 {
-	return l && l->use_uv ? "epoll (libuv)" : "poll";
+	return l ? "epoll (libuv)" : "poll";
 }

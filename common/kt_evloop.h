@@ -11,8 +11,9 @@
  * caller can look at its stop flag between turns. lws_cancel_service()
  * still works: lws watches its event pipe in the same loop.
  *
- * KT_EVLOOP=poll in the environment keeps libwebsockets' own poll() loop
- * (for A/B measurements, or if the plugin is missing). */
+ * There is no fallback to lws's poll() loop: the server closes a session
+ * inside its own writeable callback (session.c close_with_frame), which
+ * lws 4.1.6's poll() loop does not survive when input is buffered. */
 #ifndef KT_EVLOOP_H
 #define KT_EVLOOP_H
 

@@ -779,7 +779,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cannot create the client context\n");
 		return 1;
 	}
-	printf("event loop: %s (bench and server; KT_EVLOOP=poll for lws's poll)\n", kt_evloop_name(cl.loop));
+	printf("event loop: %s (bench and server)\n", kt_evloop_name(cl.loop));
 	usleep(300 * 1000);
 	long rss0 = server_rss_kb(b.pid);
 	printf("server: open-file limit %ld, idle RSS %ld KB\n", server_fd_limit(b.pid), rss0);
