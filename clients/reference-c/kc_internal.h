@@ -60,8 +60,33 @@ typedef struct kc_applier {
 typedef struct kc_outmsg {
 	struct kc_outmsg *next;
 	size_t len;
+	int op;               /* WebSocket opcode: 2 (binary) for messages, 9/10 ping/pong */
 	unsigned char data[]; /* LWS_PRE headroom + payload */
 } kc_outmsg;
+
+/* The WebSocket on the raw connection (kc_ws.c). */
+enum { KC_WS_UPGRADING, KC_WS_OPEN, KC_WS_CLOSING, KC_WS_CLOSED, KC_WS_FAILED };
+#define KC_IN_KEEP (512 * 1024) /* reassembly buffer kept between messages */
+#define KC_PING_IDLE_US (40LL * 1000 * 1000)   /* our ping after this long without a byte from the server */
+#define KC_HANGUP_IDLE_US (100LL * 1000 * 1000) /* a server silent this long is gone */
+typedef struct kc_ws {
+	bool lws;                /* wss://: lws's ws client does the framing, not kc_ws.c */
+	int state;
+	bool req_sent;           /* the upgrade request is written */
+	char key[32];            /* our Sec-WebSocket-Key */
+	char hdr[4096];          /* the server's answer to the upgrade while it arrives */
+	size_t hdr_len;
+	char refused[160];       /* why the upgrade was refused, "" = it was not */
+	unsigned char fh[10];    /* a frame header while it arrives */
+	size_t fh_len, fh_need;  /* fh_need 0: the next byte starts a header */
+	uint64_t left;           /* payload bytes of the current frame still to come */
+	int op;                  /* its opcode */
+	bool fin, in_msg;        /* final frame; a fragmented message is being gathered */
+	unsigned char ctl[125];  /* a control frame's payload */
+	size_t ctl_len;
+	uint16_t close_code;     /* KC_WS_FAILED: the close frame's code */
+	int64_t rx_last_us, ping_sent_us;
+} kc_ws;
 
 struct kc_client {
 	char dir[1024];
@@ -93,6 +118,7 @@ struct kc_client {
 	int64_t signin_deadline_us; /* give up on a connection not signed in by then; 0 once signed in */
 	lws_sorted_usec_list_t wake; /* wakes lws_service at our next deadline */
 	kc_outmsg *out_head, *out_tail;
+	kc_ws ws;
 	unsigned char *in;       /* reassembly of one inbound message */
 	size_t in_len, in_cap;
 
@@ -185,6 +211,26 @@ int kc_conn_run(kc_client *c, int timeout_ms, bool retry) KT_MUST_CHECK;
 int kc_send(kc_client *c, const kt_mpw *w) KT_MUST_CHECK;
 /* Close the current connection politely once the queue is written. */
 void kc_conn_drop(kc_client *c, int why);
+/* Queue a control frame (ping/pong) ahead of the messages. */
+int kc_conn_control(kc_client *c, int op, const unsigned char *payload, size_t len) KT_MUST_CHECK;
+
+/* kc_ws.c */
+/* The upgrade request for host:port/path into out (a new key in c->ws);
+ * its length, or -1 when it does not fit. */
+int kc_ws_request(kc_client *c, const char *host, int port, bool tls, const char *path, char *out, size_t cap);
+/* Bytes from the server: the upgrade's answer, then frames; each whole
+ * message goes to kc_sync_message. 0, or -1: close the connection (a
+ * failed WebSocket (c->ws.state KC_WS_FAILED) first sends a close frame). */
+int kc_ws_rx(kc_client *c, const unsigned char *in, size_t len);
+/* Frame and mask payload[0..len) in place for op; the header goes into the
+ * (at least 14) bytes before payload; *start: the frame; its length. */
+size_t kc_ws_frame(unsigned char *payload, size_t len, int op, unsigned char **start);
+void kc_ws_reset(kc_client *c);
+/* Room in c->in for `more` bytes of the message being gathered; over
+ * KT_MAX_OUT_FRAME or no memory: -1, the error and close code set. */
+int kc_ws_in_reserve(kc_client *c, uint64_t more);
+/* After a message: give back a large gathering buffer. */
+void kc_ws_in_trim(kc_client *c);
 void kc_conn_close(kc_client *c);
 /* ws://HOST[:PORT][/PATH] or wss://... into host, port (80, or 443 for
  * wss) and path ("/"); *tls tells which. */
