@@ -67,7 +67,7 @@ static bool upgrade_ok(kc_client *c)
 	unsigned char sha[20];
 	char cat[sizeof c->ws.key + sizeof WS_GUID];
 	int code = 0;
-	if (sscanf(c->ws.hdr, "HTTP/1.1 %d", &code) != 1 || code != 101) {
+	if (sscanf(c->ws.hdr, "HTTP/1.%*d %d", &code) != 1 || code != 101) {
 		snprintf(c->ws.refused, sizeof c->ws.refused, "the server refused the WebSocket upgrade (HTTP %d)", code);
 		return false;
 	}
