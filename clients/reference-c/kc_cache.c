@@ -461,7 +461,6 @@ static int purge_deleted(kc_client *c, const kt_op *op)
 
 int kc_cache_apply(kc_client *c, const kt_op *op)
 {
-	sqlite3_stmt *s = c->st_put;
 	int rc;
 
 	if (op->op != KT_OP_PUT) { /* delete and evict: the row goes; absent is a no-op */
@@ -479,11 +478,19 @@ int kc_cache_apply(kc_client *c, const kt_op *op)
 				   op->tbl.s);
 		return rc;
 	}
-	sqlite3_bind_text(s, 1, op->tbl.s, (int)op->tbl.len, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, op->id.s, (int)op->id.len, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, op->v);
+	return kc_cache_put_json(c, op->tbl.s, op->tbl.len, op->id.s, op->id.len, op->v, c->json.s, c->json.len);
+}
+
+int kc_cache_put_json(kc_client *c, const char *tbl, size_t tbl_len, const char *id, size_t id_len, int64_t v,
+		      const char *json, size_t json_len)
+{
+	sqlite3_stmt *s = c->st_put;
+	int rc;
+	sqlite3_bind_text(s, 1, tbl, (int)tbl_len, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, id, (int)id_len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, v);
 	sqlite3_bind_int64(s, 4, c->gen);
-	sqlite3_bind_text(s, 5, c->json.s, (int)c->json.len, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, json, (int)json_len, SQLITE_STATIC);
 	if ((rc = step_done(c, s)))
 		return rc;
 	if (c->queue_len > 0) {
@@ -495,13 +502,13 @@ int kc_cache_apply(kc_client *c, const kt_op *op)
 					      "WHERE tbl = ?1 AND id = ?2 AND op = 'update'",
 				       -1, &b, NULL) != SQLITE_OK)
 			return KT_EIO;
-		sqlite3_bind_text(b, 1, op->tbl.s, (int)op->tbl.len, SQLITE_STATIC);
-		sqlite3_bind_text(b, 2, op->id.s, (int)op->id.len, SQLITE_STATIC);
+		sqlite3_bind_text(b, 1, tbl, (int)tbl_len, SQLITE_STATIC);
+		sqlite3_bind_text(b, 2, id, (int)id_len, SQLITE_STATIC);
 		rc = sqlite3_step(b) == SQLITE_DONE ? KT_OK : KT_EIO;
 		sqlite3_finalize(b);
 		if (rc)
 			return rc;
-		return kc_queue_rebase(c, op->tbl.s, op->tbl.len, op->id.s, op->id.len);
+		return kc_queue_rebase(c, tbl, tbl_len, id, id_len);
 	}
 	return KT_OK;
 }

@@ -34,13 +34,21 @@ typedef struct kc_jbuf {
 	size_t len, cap;
 } kc_jbuf;
 
-/* A snapshot page waiting for, or done by, the page applier (kc_sync.c). */
+/* One row of a prepared snapshot page: tbl, id and the row's JSON follow
+ * it; `next` is the offset of the next record in the page (kc_sync.c). */
+typedef struct kc_prow {
+	int64_t v;
+	uint32_t tbl_len, id_len, json_len, next;
+} kc_prow;
+
+/* A snapshot page waiting for, or done by, the page applier (kc_sync.c):
+ * its rows already decoded and turned into JSON (kc_prow records). */
 typedef struct kc_page {
 	struct kc_page *next;
 	int rc;                  /* what applying it gave */
 	int64_t rows;
+	char *recs;              /* the kc_prow records (owned) */
 	size_t len;
-	unsigned char data[];
 } kc_page;
 
 /* The page applier: while a snapshot streams, each page is committed on
@@ -170,6 +178,10 @@ int kc_meta_del(kc_client *c, const char *key) KT_MUST_CHECK;
 /* Apply one row/op inside the caller's transaction; KT_EMALFORMED for field
  * values v1 does not allow. */
 int kc_cache_apply(kc_client *c, const kt_op *op) KT_MUST_CHECK;
+/* A put whose row is already JSON (a prepared snapshot page); inside the
+ * caller's transaction. */
+int kc_cache_put_json(kc_client *c, const char *tbl, size_t tbl_len, const char *id, size_t id_len, int64_t v,
+		      const char *json, size_t json_len) KT_MUST_CHECK;
 /* Each in a transaction of its own. */
 int kc_cache_snapshot_begin(kc_client *c) KT_MUST_CHECK;
 int kc_cache_snapshot_end(kc_client *c, const kt_str *cursor) KT_MUST_CHECK;
@@ -189,6 +201,10 @@ char *kc_map_json(kc_client *c, const uint8_t *map, size_t len);
  * json_object() would build for it, into b->s (NUL-terminated, b->len
  * bytes). KT_EMALFORMED for values v1 does not allow, KT_ENOMEM. */
 int kc_json_from_map(kc_jbuf *b, const uint8_t *map, size_t len) KT_MUST_CHECK;
+/* The same appended to what b holds (b->s stays NUL-ended). */
+int kc_json_append_map(kc_jbuf *b, const uint8_t *map, size_t len) KT_MUST_CHECK;
+/* Append n bytes. */
+int kc_jbuf_put(kc_jbuf *b, const void *s, size_t n) KT_MUST_CHECK;
 void kc_jbuf_free(kc_jbuf *b);
 
 /* kc_queue.c */

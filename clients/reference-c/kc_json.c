@@ -160,13 +160,23 @@ static int put_double(kc_jbuf *b, double d)
 	return put(b, tmp, strlen(tmp));
 }
 
+int kc_jbuf_put(kc_jbuf *b, const void *s, size_t n)
+{
+	return put(b, s, n);
+}
+
 int kc_json_from_map(kc_jbuf *b, const uint8_t *map, size_t maplen)
+{
+	b->len = 0;
+	return kc_json_append_map(b, map, maplen);
+}
+
+int kc_json_append_map(kc_jbuf *b, const uint8_t *map, size_t maplen)
 {
 	kt_mp r;
 	uint32_t n, an;
 	int rc = KT_OK;
 
-	b->len = 0;
 	kt_mp_init(&r, map, maplen);
 	if (kt_mp_read_map(&r, &n))
 		return KT_EMALFORMED;
