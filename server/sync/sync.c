@@ -174,10 +174,18 @@ void sync_start_snapshot(kt_session *s)
 	s->snap_table = 0;
 	s->snap_after[0] = 0;
 	s->snap_seq = srv->head_seq;
-	for (int i = 0; i < kt_table_count; i++)
-		b.total += store_snapshot_count(srv->st, &kt_tables[i],
-						policy_snapshot_where(&s->principal, &kt_tables[i]),
-						s->principal.id, s->principal.org);
+	/* the count is a query per table (a scan of most of the database for
+	 * an owner): kept with the shared pages for the person's next device */
+	char *key = snapcache_key(s);
+	if (!key || !snapcache_total_get(srv, key, &b.total)) {
+		for (int i = 0; i < kt_table_count; i++)
+			b.total += store_snapshot_count(srv->st, &kt_tables[i],
+							policy_snapshot_where(&s->principal, &kt_tables[i]),
+							s->principal.id, s->principal.org);
+		if (key)
+			snapcache_total_put(srv, key, b.total);
+	}
+	free(key);
 	frame_begin(srv);
 	proto_snapshot_begin_encode(&srv->frame, &b);
 	(void)session_queue_frame(s, false);
