@@ -347,7 +347,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			on_ended(c, why);
 			return 0;
 		}
-		on_ended(c, c->conn_err || c->closing ? NULL : "the connection to the server was lost");
+		/* after the goal was reached (an error such as `revoked` ends the
+		 * run, and the server closes right after it, often in the same
+		 * read) the end of the connection is no news: its message stays */
+		on_ended(c, c->conn_err || c->closing || c->done ? NULL : "the connection to the server was lost");
 		return 0;
 	default:
 		return 0;
