@@ -427,14 +427,7 @@ static int apply_prepared(kc_client *c, const kc_page *p)
 	if (kc_tx(c, "BEGIN IMMEDIATE"))
 		return KT_EIO;
 	c->queue_len = kc_queue_count(c); /* as apply_batch: inside our write transaction */
-	for (size_t off = 0; off < p->len && !rc;) {
-		kc_prow h;
-		memcpy(&h, p->recs + off, sizeof h);
-		const char *t = p->recs + off + sizeof h;
-		rc = kc_cache_put_json(c, t, h.tbl_len, t + h.tbl_len, h.id_len, h.v, t + h.tbl_len + h.id_len,
-				       h.json_len);
-		off = h.next;
-	}
+	rc = kc_cache_put_page(c, p->recs, p->len);
 	if (!rc)
 		rc = kc_tx(c, "COMMIT");
 	if (rc) {
