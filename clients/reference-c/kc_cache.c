@@ -20,6 +20,7 @@ static const char schema[] =
 	"PRAGMA synchronous=NORMAL;" /* survives kill -9; a power cut may lose the last commit: it re-syncs */
 	"PRAGMA secure_delete=ON;"  /* evicted and logged-out data is overwritten, not left in free pages */
 	"PRAGMA cache_size=-16384;" /* 16 MiB page cache */
+	"PRAGMA temp_store=MEMORY;" /* statement journals too: see kc_cache_put_page */
 	"PRAGMA wal_autocheckpoint=4000;"
 	"CREATE TABLE IF NOT EXISTS rows(tbl TEXT NOT NULL, id TEXT NOT NULL, v INTEGER NOT NULL,"
 	" gen INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY(tbl, id)) WITHOUT ROWID;"
