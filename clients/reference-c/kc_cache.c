@@ -188,13 +188,13 @@ int kc_cache_open(kc_client *c)
 	    prepare(c, "DELETE FROM meta WHERE key = ?", &c->st_meta_del) ||
 	    prepare(c, "INSERT OR REPLACE INTO rows(tbl, id, v, gen, data) VALUES(?, ?, ?, ?, ?)", &c->st_put))
 		return KT_EIO;
-	{
-		/* KC_PUT_BATCH rows a statement: a snapshot page's rows (kc_cache_put_page) */
-		char sql[64 + KC_PUT_BATCH * 20];
+	for (int b = 0; b < KC_PUT_TIERS; b++) {
+		/* kc_put_batch[b] rows a statement: a snapshot page's rows (kc_cache_put_page) */
+		char sql[64 + KC_PUT_BATCH_MAX * 14];
 		size_t n = (size_t)snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO rows(tbl, id, v, gen, data) VALUES");
-		for (int i = 0; i < KC_PUT_BATCH; i++)
+		for (int i = 0; i < kc_put_batch[b]; i++)
 			n += (size_t)snprintf(sql + n, sizeof sql - n, "%s(?,?,?,?,?)", i ? "," : "");
-		if (n >= sizeof sql || prepare(c, sql, &c->st_put_batch))
+		if (n >= sizeof sql || prepare(c, sql, &c->st_put_batch[b]))
 			return KT_EIO;
 	}
 	if ((rc = kc_meta_get(c, "device_id", buf, sizeof buf)) == KT_ENOT_FOUND) {
@@ -224,8 +224,11 @@ void kc_cache_close(kc_client *c)
 	sqlite3_finalize(c->st_meta_set);
 	sqlite3_finalize(c->st_meta_del);
 	sqlite3_finalize(c->st_put);
-	sqlite3_finalize(c->st_put_batch);
-	c->st_delete = c->st_meta_get = c->st_meta_set = c->st_meta_del = c->st_put = c->st_put_batch = NULL;
+	for (int b = 0; b < KC_PUT_TIERS; b++) {
+		sqlite3_finalize(c->st_put_batch[b]);
+		c->st_put_batch[b] = NULL;
+	}
+	c->st_delete = c->st_meta_get = c->st_meta_set = c->st_meta_del = c->st_put = NULL;
 	kc_jbuf_free(&c->json);
 	sqlite3_close(c->db);
 	c->db = NULL;
@@ -492,26 +495,34 @@ int kc_cache_apply(kc_client *c, const kt_op *op)
 	return kc_cache_put_json(c, op->tbl.s, op->tbl.len, op->id.s, op->id.len, op->v, c->json.s, c->json.len);
 }
 
+const int kc_put_batch[KC_PUT_TIERS] = {KC_PUT_BATCH_MAX, 16};
+
 int kc_cache_put_page(kc_client *c, const char *recs, size_t len)
 {
 	size_t off = 0;
 	int rc;
-	/* a statement of KC_PUT_BATCH rows saves most of a statement's own cost
-	 * (step, halt, reset: about a fifth of an insert) per row; rows whose
-	 * queued edits must be rebased (queue_len) go one by one */
-	while (c->queue_len <= 0) {
-		size_t at[KC_PUT_BATCH], o = off;
+	/* Many rows a statement. A statement's own cost (step, halt, reset)
+	 * was a fifth of a row's insert; and INSERT OR REPLACE into NOT NULL
+	 * columns may abort half way, so inside our transaction each statement
+	 * journals the pages it changes that existed before it (the last leaf
+	 * and its parents, 16 KiB each): once per 128 rows instead of per row.
+	 * Rows whose queued edits must be rebased (queue_len) go one by one. */
+	for (int b = 0; b < KC_PUT_TIERS && c->queue_len <= 0;) {
+		int want = kc_put_batch[b];
+		size_t at[KC_PUT_BATCH_MAX], o = off;
 		int k = 0;
 		kc_prow h;
-		for (; k < KC_PUT_BATCH && o < len; k++) {
+		for (; k < want && o < len; k++) {
 			at[k] = o;
 			memcpy(&h, recs + o, sizeof h);
 			o = h.next;
 		}
-		if (k < KC_PUT_BATCH)
-			break;
-		sqlite3_stmt *s = c->st_put_batch;
-		for (int i = 0; i < KC_PUT_BATCH; i++) {
+		if (k < want) {
+			b++; /* fewer rows left: the next smaller statement */
+			continue;
+		}
+		sqlite3_stmt *s = c->st_put_batch[b];
+		for (int i = 0; i < want; i++) {
 			memcpy(&h, recs + at[i], sizeof h);
 			const char *t = recs + at[i] + sizeof h;
 			sqlite3_bind_text(s, 5 * i + 1, t, (int)h.tbl_len, SQLITE_STATIC);

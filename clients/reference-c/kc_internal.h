@@ -17,7 +17,8 @@
 #include "kt_util.h"
 
 #define KC_SHAPES 64             /* prepared statements kept, one per row shape */
-#define KC_PUT_BATCH 16          /* rows a statement while a snapshot page goes in */
+#define KC_PUT_BATCH_MAX 128     /* rows a statement while a snapshot page goes in */
+#define KC_PUT_TIERS 2           /* statements of 128 and of 16 rows (kc_cache.c) */
 #define KC_BACKOFF_MIN_MS 250
 #define KC_BACKOFF_MAX_MS 30000
 #define KC_ACK_INTERVAL_US (200 * 1000) /* at most one ack per this while changes stream */
@@ -112,7 +113,7 @@ struct kc_client {
 	int nshapes;
 	sqlite3_stmt *st_delete, *st_meta_get, *st_meta_set, *st_meta_del;
 	sqlite3_stmt *st_put;    /* one row in: tbl, id, v, gen, data */
-	sqlite3_stmt *st_put_batch; /* KC_PUT_BATCH rows in */
+	sqlite3_stmt *st_put_batch[KC_PUT_TIERS]; /* kc_put_batch[i] rows in */
 	kc_jbuf json;            /* the row's JSON while it is inserted */
 	int64_t gen;             /* snapshot generation; rows of older ones go at snapshot_end */
 
@@ -183,6 +184,7 @@ int kc_cache_apply(kc_client *c, const kt_op *op) KT_MUST_CHECK;
 /* The rows of a prepared snapshot page (kc_prow records), inside the
  * caller's transaction. */
 int kc_cache_put_page(kc_client *c, const char *recs, size_t len) KT_MUST_CHECK;
+extern const int kc_put_batch[KC_PUT_TIERS];
 /* A put whose row is already JSON; inside the caller's transaction. */
 int kc_cache_put_json(kc_client *c, const char *tbl, size_t tbl_len, const char *id, size_t id_len, int64_t v,
 		      const char *json, size_t json_len) KT_MUST_CHECK;
