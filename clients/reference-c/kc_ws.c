@@ -202,7 +202,7 @@ static int frame_end(kc_client *c)
 	w->in_msg = false;
 	size_t n = c->in_len;
 	c->in_len = 0;
-	rc = kc_sync_message(c, c->in, n);
+	rc = kc_sync_message(c, n ? c->in : (const unsigned char *)"", n);
 	kc_ws_in_trim(c);
 	return rc ? fail(c, rc, 1008) : 0;
 }
@@ -226,10 +226,10 @@ static int frames(kc_client *c, const unsigned char *in, size_t len)
 				return -1;
 		}
 		size_t take = w->left < len ? (size_t)w->left : len;
-		if (w->op >= OP_CLOSE) {
+		if (take && w->op >= OP_CLOSE) {
 			memcpy(w->ctl + w->ctl_len, in, take);
 			w->ctl_len += take;
-		} else {
+		} else if (take) { /* (c->in may be NULL for an empty frame) */
 			memcpy(c->in + c->in_len, in, take);
 			c->in_len += take;
 		}

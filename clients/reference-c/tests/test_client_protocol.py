@@ -436,6 +436,13 @@ class ClientTest(unittest.TestCase):
             await c.ws.send("hello")
         self.refused(send, "text frame")
 
+    def test_empty_message_is_refused(self):
+        self.login()
+
+        async def send(c, m):
+            await c.ws.send(b"")
+        self.refused(send, "(untyped)")
+
     def test_map_field_value_rolls_the_page_back(self):
         self.login()
 
