@@ -518,6 +518,26 @@ void kt_mpw_double(kt_mpw *w, double v) { CHECKED(w, msgpack_pack_double(&w->pk,
 
 void kt_mpw_strn(kt_mpw *w, const char *s, size_t n)
 {
+	msgpack_sbuffer *sb = &w->sb;
+	/* a short string with room for it in the buffer, written here: the
+	 * bytes msgpack_pack_str and _str_body write (fixstr or str8), without
+	 * the two calls through the packer's callback; a server packs a few
+	 * dozen such strings a row */
+	if (n < 256 && w->err == KT_OK && sb->alloc - sb->size >= n + 2 && w->pk.callback == msgpack_sbuffer_write &&
+	    w->pk.data == sb) {
+		unsigned char *p = (unsigned char *)sb->data + sb->size;
+		size_t h = n < 32 ? 1 : 2;
+		if (n < 32) {
+			p[0] = (unsigned char)(0xa0 | n);
+		} else {
+			p[0] = 0xd9;
+			p[1] = (unsigned char)n;
+		}
+		if (n)
+			memcpy(p + h, s, n);
+		sb->size += h + n;
+		return;
+	}
 	CHECKED(w, msgpack_pack_str(&w->pk, n));
 	if (n)
 		CHECKED(w, msgpack_pack_str_body(&w->pk, s, n));

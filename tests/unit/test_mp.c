@@ -208,6 +208,42 @@ static void test_skip_reads_each_encoding_to_its_end(void **state)
 	assert_int_equal(skip_to(B(0x91, 0x90), 2, &pos), KT_OK);
 }
 
+/* kt_mpw_strn writes short strings itself when the buffer has room: the
+ * bytes msgpack-c's packer writes, at every length and either way. */
+static void test_strn_writes_what_msgpack_writes(void **state)
+{
+	static const size_t lens[] = {0, 1, 31, 32, 33, 200, 254, 255, 256, 300, 70000};
+	static char text[70000];
+	(void)state;
+	memset(text, 'x', sizeof text);
+	for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+		for (int room = 0; room < 2; room++) {
+			kt_mpw w;
+			msgpack_sbuffer ref;
+			msgpack_packer pk;
+			kt_mpw_init(&w);
+			if (room) { /* grow the buffer first, so the short path has room */
+				kt_mpw_strn(&w, text, 4096);
+				kt_mpw_reset(&w);
+			}
+			kt_mpw_int(&w, 7);
+			kt_mpw_strn(&w, text, lens[i]);
+			kt_mpw_int(&w, 8);
+			msgpack_sbuffer_init(&ref);
+			msgpack_packer_init(&pk, &ref, msgpack_sbuffer_write);
+			msgpack_pack_int64(&pk, 7);
+			msgpack_pack_str(&pk, lens[i]);
+			msgpack_pack_str_body(&pk, text, lens[i]);
+			msgpack_pack_int64(&pk, 8);
+			assert_int_equal(w.err, KT_OK);
+			assert_int_equal(w.sb.size, ref.size);
+			assert_memory_equal(w.sb.data, ref.data, ref.size);
+			msgpack_sbuffer_destroy(&ref);
+			kt_mpw_free(&w);
+		}
+	}
+}
+
 static void test_every_truncation_of_a_message_fails_cleanly(void **state)
 {
 	kt_mpw w;
@@ -261,6 +297,7 @@ int main(void)
 		cmocka_unit_test(test_deep_nesting_is_malformed),
 		cmocka_unit_test(test_trailing_bytes_are_malformed),
 		cmocka_unit_test(test_skip_reads_each_encoding_to_its_end),
+		cmocka_unit_test(test_strn_writes_what_msgpack_writes),
 		cmocka_unit_test(test_every_truncation_of_a_message_fails_cleanly),
 		cmocka_unit_test(test_golden_malformed_inputs_are_rejected),
 	};
