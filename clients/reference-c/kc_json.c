@@ -12,12 +12,10 @@
 #include <string.h>
 #include "kc_internal.h"
 
-static int grow(kc_jbuf *b, size_t more)
+static int grow_slow(kc_jbuf *b, size_t more)
 {
 	size_t cap;
 	char *p;
-	if (b->len + more + 1 <= b->cap)
-		return KT_OK;
 	cap = b->cap ? b->cap : 1024;
 	while (cap < b->len + more + 1)
 		cap *= 2;
@@ -28,7 +26,14 @@ static int grow(kc_jbuf *b, size_t more)
 	return KT_OK;
 }
 
-static int put(kc_jbuf *b, const char *s, size_t n)
+/* inline: a row's JSON is mostly short puts (",", ":", "null"), and the
+ * room is nearly always there */
+static inline int grow(kc_jbuf *b, size_t more)
+{
+	return b->len + more + 1 <= b->cap ? KT_OK : grow_slow(b, more);
+}
+
+static inline int put(kc_jbuf *b, const char *s, size_t n)
 {
 	if (grow(b, n))
 		return KT_ENOMEM;
