@@ -202,6 +202,8 @@ static int frame_end(kc_client *c)
 	w->in_msg = false;
 	size_t n = c->in_len;
 	c->in_len = 0;
+	if (w->state == KC_WS_CLOSING)
+		return 0; /* after our close: only the server's close counts */
 	rc = kc_sync_message(c, n ? c->in : (const unsigned char *)"", n);
 	kc_ws_in_trim(c);
 	return rc ? fail(c, rc, 1008) : 0;
@@ -211,7 +213,7 @@ static int frame_end(kc_client *c)
 static int frames(kc_client *c, const unsigned char *in, size_t len)
 {
 	kc_ws *w = &c->ws;
-	while (len && w->state == KC_WS_OPEN) {
+	while (len && (w->state == KC_WS_OPEN || w->state == KC_WS_CLOSING)) {
 		if (w->fh_need == 0 || w->fh_len < w->fh_need) { /* a header */
 			if (w->fh_need == 0)
 				w->fh_need = 2, w->fh_len = 0;
@@ -268,8 +270,8 @@ int kc_ws_rx(kc_client *c, const unsigned char *in, size_t len)
 		kc_sync_start(c);
 		in += used, len -= used;
 	}
-	if (w->state != KC_WS_OPEN)
-		return 0; /* failed or closing: what follows is not read */
+	if (w->state != KC_WS_OPEN && w->state != KC_WS_CLOSING)
+		return 0; /* failed: what follows is not read */
 	return frames(c, in, len);
 }
 
