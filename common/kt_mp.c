@@ -369,10 +369,80 @@ static int walk(kt_mp *r, int depth, int max_depth, size_t max_str, bool check_s
 	}
 }
 
+/* walk without reading values (check_str false): what kt_mp_skip needs,
+ * from the type byte and the lengths alone. It accepts and refuses exactly
+ * what walk does (a count above the bytes left, ext types and 0xc1 are
+ * malformed; nesting over max_depth is WALK_TOO_DEEP); a decoder skips
+ * every field map of every row with it, so it is kept cheap. */
+static int skip(kt_mp *r, int depth, int max_depth)
+{
+	size_t n_left = left(r), hl;
+	const uint8_t *p = r->buf + r->pos;
+	uint64_t n, items;
+	int rc;
+	if (!n_left)
+		return KT_EMALFORMED;
+	uint8_t b = p[0];
+	if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+		r->pos++; /* fixint, nil, bool */
+		return KT_OK;
+	}
+	if (b >= 0xa0 && b <= 0xbf) { /* fixstr */
+		n = b & 0x1f;
+		hl = 1;
+		goto bytes;
+	}
+	if (b <= 0x9f) { /* fixmap 0x80-0x8f, fixarray 0x90-0x9f */
+		items = (uint64_t)(b & 0x0f) * (b <= 0x8f ? 2 : 1);
+		hl = 1;
+		goto container;
+	}
+	switch (b) {
+	case 0xcc: case 0xd0: hl = 2; goto fixed;
+	case 0xcd: case 0xd1: hl = 3; goto fixed;
+	case 0xce: case 0xd2: case 0xca: hl = 5; goto fixed;
+	case 0xcf: case 0xd3: case 0xcb: hl = 9; goto fixed;
+	case 0xd9: case 0xc4: hl = 2; break;
+	case 0xda: case 0xc5: hl = 3; break;
+	case 0xdb: case 0xc6: hl = 5; break;
+	case 0xdc: case 0xde: hl = 3; goto counted;
+	case 0xdd: case 0xdf: hl = 5; goto counted;
+	default: return KT_EMALFORMED; /* ext types, 0xc1 */
+	}
+	if (n_left < hl) /* str 8/16/32, bin 8/16/32: the length */
+		return KT_EMALFORMED;
+	n = be(p + 1, hl - 1);
+bytes:
+	if (n > n_left - hl)
+		return KT_EMALFORMED;
+	r->pos += hl + (size_t)n;
+	return KT_OK;
+fixed:
+	if (n_left < hl)
+		return KT_EMALFORMED;
+	r->pos += hl;
+	return KT_OK;
+counted:
+	if (n_left < hl)
+		return KT_EMALFORMED;
+	items = be(p + 1, hl - 1) * (b == 0xde || b == 0xdf ? 2 : 1);
+container:
+	if (depth >= max_depth)
+		return WALK_TOO_DEEP;
+	/* every element needs at least one byte: a count above the bytes left is a lie */
+	if (items > n_left - hl)
+		return KT_EMALFORMED;
+	r->pos += hl;
+	for (uint64_t k = 0; k < items; k++)
+		if ((rc = skip(r, depth + 1, max_depth)))
+			return rc;
+	return KT_OK;
+}
+
 int kt_mp_skip(kt_mp *r, int max_depth)
 {
 	size_t save = r->pos;
-	int rc = walk(r, 0, max_depth, SIZE_MAX, false);
+	int rc = skip(r, 0, max_depth);
 	if (rc)
 		r->pos = save;
 	return rc == WALK_TOO_DEEP ? KT_EMALFORMED : rc;
@@ -448,6 +518,26 @@ void kt_mpw_double(kt_mpw *w, double v) { CHECKED(w, msgpack_pack_double(&w->pk,
 
 void kt_mpw_strn(kt_mpw *w, const char *s, size_t n)
 {
+	msgpack_sbuffer *sb = &w->sb;
+	/* a short string with room for it in the buffer, written here: the
+	 * bytes msgpack_pack_str and _str_body write (fixstr or str8), without
+	 * the two calls through the packer's callback; a server packs a few
+	 * dozen such strings a row */
+	if (n < 256 && w->err == KT_OK && sb->alloc - sb->size >= n + 2 && w->pk.callback == msgpack_sbuffer_write &&
+	    w->pk.data == sb) {
+		unsigned char *p = (unsigned char *)sb->data + sb->size;
+		size_t h = n < 32 ? 1 : 2;
+		if (n < 32) {
+			p[0] = (unsigned char)(0xa0 | n);
+		} else {
+			p[0] = 0xd9;
+			p[1] = (unsigned char)n;
+		}
+		if (n)
+			memcpy(p + h, s, n);
+		sb->size += h + n;
+		return;
+	}
 	CHECKED(w, msgpack_pack_str(&w->pk, n));
 	if (n)
 		CHECKED(w, msgpack_pack_str_body(&w->pk, s, n));

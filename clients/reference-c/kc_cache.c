@@ -20,6 +20,7 @@ static const char schema[] =
 	"PRAGMA synchronous=NORMAL;" /* survives kill -9; a power cut may lose the last commit: it re-syncs */
 	"PRAGMA secure_delete=ON;"  /* evicted and logged-out data is overwritten, not left in free pages */
 	"PRAGMA cache_size=-16384;" /* 16 MiB page cache */
+	"PRAGMA temp_store=MEMORY;" /* statement journals too: see kc_cache_put_page */
 	"PRAGMA wal_autocheckpoint=4000;"
 	"CREATE TABLE IF NOT EXISTS rows(tbl TEXT NOT NULL, id TEXT NOT NULL, v INTEGER NOT NULL,"
 	" gen INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY(tbl, id)) WITHOUT ROWID;"
@@ -187,6 +188,15 @@ int kc_cache_open(kc_client *c)
 	    prepare(c, "DELETE FROM meta WHERE key = ?", &c->st_meta_del) ||
 	    prepare(c, "INSERT OR REPLACE INTO rows(tbl, id, v, gen, data) VALUES(?, ?, ?, ?, ?)", &c->st_put))
 		return KT_EIO;
+	for (int b = 0; b < KC_PUT_TIERS; b++) {
+		/* kc_put_batch[b] rows a statement: a snapshot page's rows (kc_cache_put_page) */
+		char sql[64 + KC_PUT_BATCH_MAX * 14];
+		size_t n = (size_t)snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO rows(tbl, id, v, gen, data) VALUES");
+		for (int i = 0; i < kc_put_batch[b]; i++)
+			n += (size_t)snprintf(sql + n, sizeof sql - n, "%s(?,?,?,?,?)", i ? "," : "");
+		if (n >= sizeof sql || prepare(c, sql, &c->st_put_batch[b]))
+			return KT_EIO;
+	}
 	if ((rc = kc_meta_get(c, "device_id", buf, sizeof buf)) == KT_ENOT_FOUND) {
 		char id[KT_UUID_LEN + 1];
 		kt_uuid7(id);
@@ -214,6 +224,10 @@ void kc_cache_close(kc_client *c)
 	sqlite3_finalize(c->st_meta_set);
 	sqlite3_finalize(c->st_meta_del);
 	sqlite3_finalize(c->st_put);
+	for (int b = 0; b < KC_PUT_TIERS; b++) {
+		sqlite3_finalize(c->st_put_batch[b]);
+		c->st_put_batch[b] = NULL;
+	}
 	c->st_delete = c->st_meta_get = c->st_meta_set = c->st_meta_del = c->st_put = NULL;
 	kc_jbuf_free(&c->json);
 	sqlite3_close(c->db);
@@ -461,7 +475,6 @@ static int purge_deleted(kc_client *c, const kt_op *op)
 
 int kc_cache_apply(kc_client *c, const kt_op *op)
 {
-	sqlite3_stmt *s = c->st_put;
 	int rc;
 
 	if (op->op != KT_OP_PUT) { /* delete and evict: the row goes; absent is a no-op */
@@ -479,11 +492,71 @@ int kc_cache_apply(kc_client *c, const kt_op *op)
 				   op->tbl.s);
 		return rc;
 	}
-	sqlite3_bind_text(s, 1, op->tbl.s, (int)op->tbl.len, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, op->id.s, (int)op->id.len, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, op->v);
+	return kc_cache_put_json(c, op->tbl.s, op->tbl.len, op->id.s, op->id.len, op->v, c->json.s, c->json.len);
+}
+
+const int kc_put_batch[KC_PUT_TIERS] = {KC_PUT_BATCH_MAX, 16};
+
+int kc_cache_put_page(kc_client *c, const char *recs, size_t len)
+{
+	size_t off = 0;
+	int rc;
+	/* Many rows a statement. A statement's own cost (step, halt, reset)
+	 * was a fifth of a row's insert; and INSERT OR REPLACE into NOT NULL
+	 * columns may abort half way, so inside our transaction each statement
+	 * journals the pages it changes that existed before it (the last leaf
+	 * and its parents, 16 KiB each): once per 128 rows instead of per row.
+	 * Rows whose queued edits must be rebased (queue_len) go one by one. */
+	for (int b = 0; b < KC_PUT_TIERS && c->queue_len <= 0;) {
+		int want = kc_put_batch[b];
+		size_t at[KC_PUT_BATCH_MAX], o = off;
+		int k = 0;
+		kc_prow h;
+		for (; k < want && o < len; k++) {
+			at[k] = o;
+			memcpy(&h, recs + o, sizeof h);
+			o = h.next;
+		}
+		if (k < want) {
+			b++; /* fewer rows left: the next smaller statement */
+			continue;
+		}
+		sqlite3_stmt *s = c->st_put_batch[b];
+		for (int i = 0; i < want; i++) {
+			memcpy(&h, recs + at[i], sizeof h);
+			const char *t = recs + at[i] + sizeof h;
+			sqlite3_bind_text(s, 5 * i + 1, t, (int)h.tbl_len, SQLITE_STATIC);
+			sqlite3_bind_text(s, 5 * i + 2, t + h.tbl_len, (int)h.id_len, SQLITE_STATIC);
+			sqlite3_bind_int64(s, 5 * i + 3, h.v);
+			sqlite3_bind_int64(s, 5 * i + 4, c->gen);
+			sqlite3_bind_text(s, 5 * i + 5, t + h.tbl_len + h.id_len, (int)h.json_len, SQLITE_STATIC);
+		}
+		if ((rc = step_done(c, s)))
+			return rc;
+		off = o;
+	}
+	while (off < len) {
+		kc_prow h;
+		memcpy(&h, recs + off, sizeof h);
+		const char *t = recs + off + sizeof h;
+		if ((rc = kc_cache_put_json(c, t, h.tbl_len, t + h.tbl_len, h.id_len, h.v, t + h.tbl_len + h.id_len,
+					    h.json_len)))
+			return rc;
+		off = h.next;
+	}
+	return KT_OK;
+}
+
+int kc_cache_put_json(kc_client *c, const char *tbl, size_t tbl_len, const char *id, size_t id_len, int64_t v,
+		      const char *json, size_t json_len)
+{
+	sqlite3_stmt *s = c->st_put;
+	int rc;
+	sqlite3_bind_text(s, 1, tbl, (int)tbl_len, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, id, (int)id_len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, v);
 	sqlite3_bind_int64(s, 4, c->gen);
-	sqlite3_bind_text(s, 5, c->json.s, (int)c->json.len, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, json, (int)json_len, SQLITE_STATIC);
 	if ((rc = step_done(c, s)))
 		return rc;
 	if (c->queue_len > 0) {
@@ -495,13 +568,13 @@ int kc_cache_apply(kc_client *c, const kt_op *op)
 					      "WHERE tbl = ?1 AND id = ?2 AND op = 'update'",
 				       -1, &b, NULL) != SQLITE_OK)
 			return KT_EIO;
-		sqlite3_bind_text(b, 1, op->tbl.s, (int)op->tbl.len, SQLITE_STATIC);
-		sqlite3_bind_text(b, 2, op->id.s, (int)op->id.len, SQLITE_STATIC);
+		sqlite3_bind_text(b, 1, tbl, (int)tbl_len, SQLITE_STATIC);
+		sqlite3_bind_text(b, 2, id, (int)id_len, SQLITE_STATIC);
 		rc = sqlite3_step(b) == SQLITE_DONE ? KT_OK : KT_EIO;
 		sqlite3_finalize(b);
 		if (rc)
 			return rc;
-		return kc_queue_rebase(c, op->tbl.s, op->tbl.len, op->id.s, op->id.len);
+		return kc_queue_rebase(c, tbl, tbl_len, id, id_len);
 	}
 	return KT_OK;
 }

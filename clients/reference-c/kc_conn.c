@@ -1,8 +1,11 @@
-/* kc_conn.c - the WebSocket: one libwebsockets client context per kc_client,
- * an outgoing queue written one message per writeable callback, reassembly
- * of inbound messages under our own size cap, and the loop that reconnects
- * with exponential backoff. It must never write outside the writeable
- * callback, and never hold a server message over KT_MAX_OUT_FRAME. */
+/* kc_conn.c - the connection: one libwebsockets client context per
+ * kc_client; for ws:// a raw TCP connection on which kc_ws.c speaks
+ * WebSocket (lws's own ws client parses every payload byte one at a time),
+ * for wss:// lws's ws client (lws 4.1.6 cannot start TLS on a raw client
+ * connection); an outgoing queue written one message per writeable
+ * callback, and the loop that reconnects with exponential backoff. It must
+ * never write outside the writeable callback, and never hold a server
+ * message over KT_MAX_OUT_FRAME. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -11,13 +14,16 @@
 #include <openssl/x509_vfy.h>
 #include "kc_internal.h"
 
-#define KC_IN_KEEP (512 * 1024) /* reassembly buffer kept between messages */
+#define KC_RX_CHUNK (256 * 1024) /* what one read may bring (lws reads into a buffer of this size) */
+#define KC_WS_PRE 14             /* the longest client frame header (kc_ws_frame) */
+_Static_assert(LWS_PRE >= KC_WS_PRE, "a frame header goes into the LWS_PRE headroom");
 
-/* Our own pings find a dead server (a half-open TCP connection after a
- * network change) well before the OS would; the server pings us too. */
+/* wss://: lws's pings find a dead server (a half-open TCP connection after
+ * a network change) well before the OS would; the server pings us too.
+ * ws:// has the same times in keepalive() below. */
 static const lws_retry_bo_t idle_policy = {
-	.secs_since_valid_ping = 40,
-	.secs_since_valid_hangup = 100,
+	.secs_since_valid_ping = KC_PING_IDLE_US / 1000000,
+	.secs_since_valid_hangup = KC_HANGUP_IDLE_US / 1000000,
 };
 
 static void free_msg(kc_outmsg *m)
@@ -47,12 +53,32 @@ int kc_send(kc_client *c, const kt_mpw *w)
 		return KT_ENOMEM;
 	m->next = NULL;
 	m->len = w->sb.size;
+	m->op = 2; /* binary */
 	memcpy(m->data + LWS_PRE, w->sb.data, w->sb.size);
 	if (c->out_tail)
 		c->out_tail->next = m;
 	else
 		c->out_head = m;
 	c->out_tail = m;
+	lws_callback_on_writable(c->wsi);
+	return KT_OK;
+}
+
+int kc_conn_control(kc_client *c, int op, const unsigned char *payload, size_t len)
+{
+	kc_outmsg *m;
+	if (!c->wsi)
+		return KT_OK;
+	if (!(m = malloc(sizeof *m + LWS_PRE + len)))
+		return KT_ENOMEM;
+	m->len = len;
+	m->op = op;
+	if (len)
+		memcpy(m->data + LWS_PRE, payload, len);
+	m->next = c->out_head; /* ahead of the messages: each is one frame, so any boundary is one */
+	c->out_head = m;
+	if (!c->out_tail)
+		c->out_tail = m;
 	lws_callback_on_writable(c->wsi);
 	return KT_OK;
 }
@@ -67,7 +93,8 @@ void kc_conn_drop(kc_client *c, int why)
 	lws_callback_on_writable(c->wsi);
 }
 
-static int on_receive(kc_client *c, struct lws *wsi, const void *in, size_t len)
+/* wss://: a piece of a message from lws's ws client */
+static int on_receive_lws(kc_client *c, struct lws *wsi, const void *in, size_t len)
 {
 	size_t n;
 	int rc;
@@ -77,26 +104,9 @@ static int on_receive(kc_client *c, struct lws *wsi, const void *in, size_t len)
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, NULL, 0);
 		return -1;
 	}
-	if (len > KT_MAX_OUT_FRAME - c->in_len) {
-		kc_set_err(c, "the server sent a message over %d bytes", KT_MAX_OUT_FRAME);
-		c->conn_err = KT_ETOO_LARGE;
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
+	if (kc_ws_in_reserve(c, len)) {
+		lws_close_reason(wsi, (enum lws_close_status)c->ws.close_code, NULL, 0);
 		return -1;
-	}
-	if (c->in_len + len > c->in_cap) {
-		size_t cap = c->in_cap ? c->in_cap : 65536;
-		unsigned char *p;
-		while (cap < c->in_len + len)
-			cap *= 2;
-		if (cap > KT_MAX_OUT_FRAME)
-			cap = KT_MAX_OUT_FRAME;
-		if (!(p = realloc(c->in, cap))) {
-			kc_set_err(c, "out of memory");
-			c->conn_err = KT_ENOMEM;
-			return -1;
-		}
-		c->in = p;
-		c->in_cap = cap;
 	}
 	memcpy(c->in + c->in_len, in, len);
 	c->in_len += len;
@@ -105,11 +115,7 @@ static int on_receive(kc_client *c, struct lws *wsi, const void *in, size_t len)
 	n = c->in_len;
 	c->in_len = 0;
 	rc = kc_sync_message(c, c->in, n);
-	if (c->in_cap > KC_IN_KEEP) { /* a large snapshot page passed: do not keep 2 MiB */
-		free(c->in);
-		c->in = NULL;
-		c->in_cap = 0;
-	}
+	kc_ws_in_trim(c);
 	if (rc) {
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, NULL, 0);
 		return -1;
@@ -117,7 +123,30 @@ static int on_receive(kc_client *c, struct lws *wsi, const void *in, size_t len)
 	return 0;
 }
 
-static int on_writeable(kc_client *c, struct lws *wsi)
+/* ws://: bytes from the raw connection */
+static int on_receive(kc_client *c, struct lws *wsi, const void *in, size_t len)
+{
+	if (!kc_ws_rx(c, in, len))
+		return 0;
+	if (c->ws.state == KC_WS_FAILED) {
+		lws_callback_on_writable(wsi); /* the close frame, then the socket */
+		return 0;
+	}
+	return -1;
+}
+
+/* A close frame with `code`. */
+static int write_close(struct lws *wsi, uint16_t code)
+{
+	unsigned char buf[LWS_PRE + 2], *start;
+	buf[LWS_PRE] = (unsigned char)(code >> 8);
+	buf[LWS_PRE + 1] = (unsigned char)code;
+	size_t n = kc_ws_frame(buf + LWS_PRE, 2, 8, &start);
+	return lws_write(wsi, start, n, LWS_WRITE_RAW) < 0 ? -1 : 0;
+}
+
+/* wss://: one message a callback through lws's ws client */
+static int on_writeable_lws(kc_client *c, struct lws *wsi)
 {
 	kc_outmsg *m = c->out_head;
 	int n;
@@ -132,6 +161,60 @@ static int on_writeable(kc_client *c, struct lws *wsi)
 	if (!c->out_head)
 		c->out_tail = NULL;
 	n = lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_BINARY);
+	free_msg(m);
+	if (n < 0) {
+		kc_set_err(c, "cannot write to the server");
+		c->conn_err = KT_EIO;
+		return -1;
+	}
+	if (c->out_head || c->closing)
+		lws_callback_on_writable(wsi);
+	return 0;
+}
+
+static int on_writeable(kc_client *c, struct lws *wsi)
+{
+	kc_outmsg *m = c->out_head;
+	unsigned char *start;
+	int n;
+	if (c->ws.lws)
+		return on_writeable_lws(c, wsi);
+	if (!c->ws.req_sent) {
+		char url[512], host[256], path[256], req[LWS_PRE + 1024];
+		bool tls;
+		int port;
+		if (kc_meta_get(c, "server", url, sizeof url) != KT_OK ||
+		    kc_parse_url(url, host, sizeof host, &port, path, sizeof path, &tls) ||
+		    (n = kc_ws_request(c, host, port, tls, path, req + LWS_PRE, sizeof req - LWS_PRE)) < 0) {
+			kc_set_err(c, "cannot make the WebSocket upgrade request");
+			return -1;
+		}
+		c->ws.req_sent = true;
+		return lws_write(wsi, (unsigned char *)req + LWS_PRE, (size_t)n, LWS_WRITE_RAW) < 0 ? -1 : 0;
+	}
+	switch (c->ws.state) {
+	case KC_WS_FAILED: /* say why, then go */
+		(void)write_close(wsi, c->ws.close_code);
+		return -1;
+	case KC_WS_OPEN:
+		break;
+	default:
+		return 0; /* nothing before the upgrade is answered; after our close, only the server's */
+	}
+	if (!m) {
+		if (c->closing) {
+			c->ws.state = KC_WS_CLOSING; /* the server answers with its close, then we go */
+			return write_close(wsi, 1000);
+		}
+		return 0; /* a callback with nothing to send */
+	}
+	c->out_head = m->next;
+	if (!c->out_head)
+		c->out_tail = NULL;
+	{
+		size_t fl = kc_ws_frame(m->data + LWS_PRE, m->len, m->op, &start);
+		n = lws_write(wsi, start, fl, LWS_WRITE_RAW);
+	}
 	free_msg(m);
 	if (n < 0) {
 		kc_set_err(c, "cannot write to the server");
@@ -212,14 +295,28 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	if (!c)
 		return 0; /* context-level events */
 	switch (reason) {
-	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+	case LWS_CALLBACK_CLIENT_ESTABLISHED: /* wss:// */
 		if (wsi != c->wsi)
 			return -1;
+		c->ws.state = KC_WS_OPEN;
 		kc_sync_start(c);
 		return 0;
 	case LWS_CALLBACK_CLIENT_RECEIVE:
-		return wsi == c->wsi ? on_receive(c, wsi, in, len) : -1;
+		return wsi == c->wsi ? on_receive_lws(c, wsi, in, len) : -1;
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		return wsi == c->wsi ? on_writeable(c, wsi) : -1;
+	case LWS_CALLBACK_RAW_ADOPT: /* ws:// */
+		/* TCP (and TLS) is up: the upgrade request goes first. This may
+		 * come inside lws_client_connect_via_info, before c->wsi is set. */
+		if (c->wsi && wsi != c->wsi)
+			return -1;
+		c->wsi = wsi;
+		c->ws.rx_last_us = kt_mono_us();
+		lws_callback_on_writable(wsi);
+		return 0;
+	case LWS_CALLBACK_RAW_RX:
+		return wsi == c->wsi ? on_receive(c, wsi, in, len) : -1;
+	case LWS_CALLBACK_RAW_WRITEABLE:
 		return wsi == c->wsi ? on_writeable(c, wsi) : -1;
 	case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
 		/* user: the X509_STORE_CTX, len: OpenSSL's verdict so far; we
@@ -241,9 +338,19 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		on_ended(c, c->conn_err ? NULL : why);
 		return 0;
 	case LWS_CALLBACK_CLIENT_CLOSED:
+	case LWS_CALLBACK_RAW_CLOSE:
 		if (c->wsi && wsi != c->wsi)
 			return 0;
-		on_ended(c, c->conn_err || c->closing ? NULL : "the connection to the server was lost");
+		if (c->ws.state == KC_WS_UPGRADING && !c->conn_err) {
+			snprintf(why, sizeof why, "cannot connect to the server: %s",
+				 c->ws.refused[0] ? c->ws.refused : "it closed the connection during the WebSocket upgrade");
+			on_ended(c, why);
+			return 0;
+		}
+		/* after the goal was reached (an error such as `revoked` ends the
+		 * run, and the server closes right after it, often in the same
+		 * read) the end of the connection is no news: its message stays */
+		on_ended(c, c->conn_err || c->closing || c->done ? NULL : "the connection to the server was lost");
 		return 0;
 	default:
 		return 0;
@@ -346,6 +453,7 @@ static int ensure_context(kc_client *c)
 	info.gid = -1;
 	info.uid = -1;
 	info.fd_limit_per_thread = 16; /* one connection; lws sizes tables by this, not by ulimit */
+	info.pt_serv_buf_size = KC_RX_CHUNK; /* a snapshot page in a few reads, not 4 KiB each */
 	lws_set_log_level(LLL_ERR, silent_log);
 	if (!(ctx = lws_create_context(&info))) {
 		kc_set_err(c, "cannot create a network context");
@@ -369,6 +477,7 @@ static void connect_once(kc_client *c)
 	c->closing = false;
 	c->conn_err = 0;
 	c->ended = false;
+	kc_ws_reset(c);
 	if (kc_meta_get(c, "server", url, sizeof url) != KT_OK ||
 	    kc_parse_url(url, host, sizeof host, &port, path, sizeof path, &tls)) {
 		c->conn_err = KT_EINVALID;
@@ -381,13 +490,18 @@ static void connect_once(kc_client *c)
 	ci.port = port;
 	ci.path = path;
 	ci.host = host;
-	ci.origin = host;
-	ci.protocol = KT_SUBPROTOCOL;
+	if (tls) {
+		ci.origin = host;
+		ci.protocol = KT_SUBPROTOCOL;
+		ci.retry_and_idle_policy = &idle_policy;
+		c->ws.lws = true;
+	} else {
+		ci.method = "RAW"; /* kc_ws.c speaks WebSocket on it */
+	}
 	/* verified against the CAs, for ci.host (lws checks the name or the
 	 * IP address), unexpired; never plain after a failed handshake */
 	ci.ssl_connection = tls ? LCCSCF_USE_SSL : 0;
 	ci.opaque_user_data = c;
-	ci.retry_and_idle_policy = &idle_policy;
 	kc_state(c, KC_ST_CONNECTING, NULL, url);
 	c->signin_deadline_us = kt_mono_us() + KC_SIGNIN_DEADLINE_US;
 	wsi = lws_client_connect_via_info(&ci);
@@ -454,6 +568,28 @@ static void close_now(kc_client *c)
 		kill_now(c);
 }
 
+/* Our own pings find a dead server (a half-open TCP connection after a
+ * network change) well before the OS would; the server pings us too. Any
+ * byte from the server counts as a sign of life. Returns when to look
+ * again (0: no need). */
+static int64_t keepalive(kc_client *c, int64_t now)
+{
+	kc_ws *w = &c->ws;
+	if (!c->wsi || w->lws || w->state != KC_WS_OPEN || !w->rx_last_us)
+		return 0;
+	if (now - w->rx_last_us >= KC_HANGUP_IDLE_US) {
+		kc_set_err(c, "the server stopped answering (nothing for %lld s)",
+			   (long long)(KC_HANGUP_IDLE_US / 1000000));
+		c->conn_err = KT_ETIMEOUT;
+		kill_now(c);
+		return 0;
+	}
+	if (now - w->rx_last_us >= KC_PING_IDLE_US && w->ping_sent_us <= w->rx_last_us &&
+	    kc_conn_control(c, 9, NULL, 0) == KT_OK)
+		w->ping_sent_us = now;
+	return w->ping_sent_us > w->rx_last_us ? w->rx_last_us + KC_HANGUP_IDLE_US : w->rx_last_us + KC_PING_IDLE_US;
+}
+
 int kc_conn_run(kc_client *c, int timeout_ms, bool retry)
 {
 	int64_t now = kt_mono_us();
@@ -508,12 +644,16 @@ int kc_conn_run(kc_client *c, int timeout_ms, bool retry)
 			kill_now(c);
 			continue;
 		}
+		int64_t ka = keepalive(c, now);
+		if (c->ended)
+			continue;
 		if (c->ack_due_us && now >= c->ack_due_us)
 			kc_sync_ack(c);
 		if (c->wsi && c->queue_poll_us && now >= c->queue_poll_us)
 			kc_sync_poll_queue(c);
-		service(c, min_time(min_time(deadline, c->wsi ? c->signin_deadline_us : next_try),
-				    min_time(c->ack_due_us, c->wsi ? c->queue_poll_us : 0)));
+		service(c, min_time(min_time(min_time(deadline, c->wsi ? c->signin_deadline_us : next_try),
+					     min_time(c->ack_due_us, c->wsi ? c->queue_poll_us : 0)),
+				    ka));
 		kc_sync_poll_applier(c); /* a page that failed on the applier's thread ends the connection */
 	}
 	close_now(c);

@@ -17,6 +17,8 @@
 #include "kt_util.h"
 
 #define KC_SHAPES 64             /* prepared statements kept, one per row shape */
+#define KC_PUT_BATCH_MAX 128     /* rows a statement while a snapshot page goes in */
+#define KC_PUT_TIERS 2           /* statements of 128 and of 16 rows (kc_cache.c) */
 #define KC_BACKOFF_MIN_MS 250
 #define KC_BACKOFF_MAX_MS 30000
 #define KC_ACK_INTERVAL_US (200 * 1000) /* at most one ack per this while changes stream */
@@ -34,13 +36,21 @@ typedef struct kc_jbuf {
 	size_t len, cap;
 } kc_jbuf;
 
-/* A snapshot page waiting for, or done by, the page applier (kc_sync.c). */
+/* One row of a prepared snapshot page: tbl, id and the row's JSON follow
+ * it; `next` is the offset of the next record in the page (kc_sync.c). */
+typedef struct kc_prow {
+	int64_t v;
+	uint32_t tbl_len, id_len, json_len, next;
+} kc_prow;
+
+/* A snapshot page waiting for, or done by, the page applier (kc_sync.c):
+ * its rows already decoded and turned into JSON (kc_prow records). */
 typedef struct kc_page {
 	struct kc_page *next;
 	int rc;                  /* what applying it gave */
 	int64_t rows;
+	char *recs;              /* the kc_prow records (owned) */
 	size_t len;
-	unsigned char data[];
 } kc_page;
 
 /* The page applier: while a snapshot streams, each page is committed on
@@ -60,8 +70,33 @@ typedef struct kc_applier {
 typedef struct kc_outmsg {
 	struct kc_outmsg *next;
 	size_t len;
+	int op;               /* WebSocket opcode: 2 (binary) for messages, 9/10 ping/pong */
 	unsigned char data[]; /* LWS_PRE headroom + payload */
 } kc_outmsg;
+
+/* The WebSocket on the raw connection (kc_ws.c). */
+enum { KC_WS_UPGRADING, KC_WS_OPEN, KC_WS_CLOSING, KC_WS_CLOSED, KC_WS_FAILED };
+#define KC_IN_KEEP (512 * 1024) /* reassembly buffer kept between messages */
+#define KC_PING_IDLE_US (40LL * 1000 * 1000)   /* our ping after this long without a byte from the server */
+#define KC_HANGUP_IDLE_US (100LL * 1000 * 1000) /* a server silent this long is gone */
+typedef struct kc_ws {
+	bool lws;                /* wss://: lws's ws client does the framing, not kc_ws.c */
+	int state;
+	bool req_sent;           /* the upgrade request is written */
+	char key[32];            /* our Sec-WebSocket-Key */
+	char hdr[4096];          /* the server's answer to the upgrade while it arrives */
+	size_t hdr_len;
+	char refused[160];       /* why the upgrade was refused, "" = it was not */
+	unsigned char fh[10];    /* a frame header while it arrives */
+	size_t fh_len, fh_need;  /* fh_need 0: the next byte starts a header */
+	uint64_t left;           /* payload bytes of the current frame still to come */
+	int op;                  /* its opcode */
+	bool fin, in_msg;        /* final frame; a fragmented message is being gathered */
+	unsigned char ctl[125];  /* a control frame's payload */
+	size_t ctl_len;
+	uint16_t close_code;     /* KC_WS_FAILED: the close frame's code */
+	int64_t rx_last_us, ping_sent_us;
+} kc_ws;
 
 struct kc_client {
 	char dir[1024];
@@ -78,6 +113,7 @@ struct kc_client {
 	int nshapes;
 	sqlite3_stmt *st_delete, *st_meta_get, *st_meta_set, *st_meta_del;
 	sqlite3_stmt *st_put;    /* one row in: tbl, id, v, gen, data */
+	sqlite3_stmt *st_put_batch[KC_PUT_TIERS]; /* kc_put_batch[i] rows in */
 	kc_jbuf json;            /* the row's JSON while it is inserted */
 	int64_t gen;             /* snapshot generation; rows of older ones go at snapshot_end */
 
@@ -93,6 +129,7 @@ struct kc_client {
 	int64_t signin_deadline_us; /* give up on a connection not signed in by then; 0 once signed in */
 	lws_sorted_usec_list_t wake; /* wakes lws_service at our next deadline */
 	kc_outmsg *out_head, *out_tail;
+	kc_ws ws;
 	unsigned char *in;       /* reassembly of one inbound message */
 	size_t in_len, in_cap;
 
@@ -144,6 +181,13 @@ int kc_meta_del(kc_client *c, const char *key) KT_MUST_CHECK;
 /* Apply one row/op inside the caller's transaction; KT_EMALFORMED for field
  * values v1 does not allow. */
 int kc_cache_apply(kc_client *c, const kt_op *op) KT_MUST_CHECK;
+/* The rows of a prepared snapshot page (kc_prow records), inside the
+ * caller's transaction. */
+int kc_cache_put_page(kc_client *c, const char *recs, size_t len) KT_MUST_CHECK;
+extern const int kc_put_batch[KC_PUT_TIERS];
+/* A put whose row is already JSON; inside the caller's transaction. */
+int kc_cache_put_json(kc_client *c, const char *tbl, size_t tbl_len, const char *id, size_t id_len, int64_t v,
+		      const char *json, size_t json_len) KT_MUST_CHECK;
 /* Each in a transaction of its own. */
 int kc_cache_snapshot_begin(kc_client *c) KT_MUST_CHECK;
 int kc_cache_snapshot_end(kc_client *c, const kt_str *cursor) KT_MUST_CHECK;
@@ -163,6 +207,10 @@ char *kc_map_json(kc_client *c, const uint8_t *map, size_t len);
  * json_object() would build for it, into b->s (NUL-terminated, b->len
  * bytes). KT_EMALFORMED for values v1 does not allow, KT_ENOMEM. */
 int kc_json_from_map(kc_jbuf *b, const uint8_t *map, size_t len) KT_MUST_CHECK;
+/* The same appended to what b holds (b->s stays NUL-ended). */
+int kc_json_append_map(kc_jbuf *b, const uint8_t *map, size_t len) KT_MUST_CHECK;
+/* Append n bytes. */
+int kc_jbuf_put(kc_jbuf *b, const void *s, size_t n) KT_MUST_CHECK;
 void kc_jbuf_free(kc_jbuf *b);
 
 /* kc_queue.c */
@@ -185,6 +233,26 @@ int kc_conn_run(kc_client *c, int timeout_ms, bool retry) KT_MUST_CHECK;
 int kc_send(kc_client *c, const kt_mpw *w) KT_MUST_CHECK;
 /* Close the current connection politely once the queue is written. */
 void kc_conn_drop(kc_client *c, int why);
+/* Queue a control frame (ping/pong) ahead of the messages. */
+int kc_conn_control(kc_client *c, int op, const unsigned char *payload, size_t len) KT_MUST_CHECK;
+
+/* kc_ws.c */
+/* The upgrade request for host:port/path into out (a new key in c->ws);
+ * its length, or -1 when it does not fit. */
+int kc_ws_request(kc_client *c, const char *host, int port, bool tls, const char *path, char *out, size_t cap);
+/* Bytes from the server: the upgrade's answer, then frames; each whole
+ * message goes to kc_sync_message. 0, or -1: close the connection (a
+ * failed WebSocket (c->ws.state KC_WS_FAILED) first sends a close frame). */
+int kc_ws_rx(kc_client *c, const unsigned char *in, size_t len);
+/* Frame and mask payload[0..len) in place for op; the header goes into the
+ * (at least 14) bytes before payload; *start: the frame; its length. */
+size_t kc_ws_frame(unsigned char *payload, size_t len, int op, unsigned char **start);
+void kc_ws_reset(kc_client *c);
+/* Room in c->in for `more` bytes of the message being gathered; over
+ * KT_MAX_OUT_FRAME or no memory: -1, the error and close code set. */
+int kc_ws_in_reserve(kc_client *c, uint64_t more);
+/* After a message: give back a large gathering buffer. */
+void kc_ws_in_trim(kc_client *c);
 void kc_conn_close(kc_client *c);
 /* ws://HOST[:PORT][/PATH] or wss://... into host, port (80, or 443 for
  * wss) and path ("/"); *tls tells which. */

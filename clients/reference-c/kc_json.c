@@ -12,12 +12,10 @@
 #include <string.h>
 #include "kc_internal.h"
 
-static int grow(kc_jbuf *b, size_t more)
+static int grow_slow(kc_jbuf *b, size_t more)
 {
 	size_t cap;
 	char *p;
-	if (b->len + more + 1 <= b->cap)
-		return KT_OK;
 	cap = b->cap ? b->cap : 1024;
 	while (cap < b->len + more + 1)
 		cap *= 2;
@@ -28,7 +26,14 @@ static int grow(kc_jbuf *b, size_t more)
 	return KT_OK;
 }
 
-static int put(kc_jbuf *b, const char *s, size_t n)
+/* inline: a row's JSON is mostly short puts (",", ":", "null"), and the
+ * room is nearly always there */
+static inline int grow(kc_jbuf *b, size_t more)
+{
+	return b->len + more + 1 <= b->cap ? KT_OK : grow_slow(b, more);
+}
+
+static inline int put(kc_jbuf *b, const char *s, size_t n)
 {
 	if (grow(b, n))
 		return KT_ENOMEM;
@@ -160,13 +165,23 @@ static int put_double(kc_jbuf *b, double d)
 	return put(b, tmp, strlen(tmp));
 }
 
+int kc_jbuf_put(kc_jbuf *b, const void *s, size_t n)
+{
+	return put(b, s, n);
+}
+
 int kc_json_from_map(kc_jbuf *b, const uint8_t *map, size_t maplen)
+{
+	b->len = 0;
+	return kc_json_append_map(b, map, maplen);
+}
+
+int kc_json_append_map(kc_jbuf *b, const uint8_t *map, size_t maplen)
 {
 	kt_mp r;
 	uint32_t n, an;
 	int rc = KT_OK;
 
-	b->len = 0;
 	kt_mp_init(&r, map, maplen);
 	if (kt_mp_read_map(&r, &n))
 		return KT_EMALFORMED;

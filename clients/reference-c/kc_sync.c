@@ -337,6 +337,13 @@ static int apply_batch(kc_client *c, const unsigned char *buf, size_t len, bool 
 	return KT_OK;
 }
 
+static void progress(kc_client *c, int64_t rows)
+{
+	c->snap_done += rows;
+	if (c->cb.on_progress)
+		c->cb.on_progress(c->cb.user, c->snap_done, c->snap_total);
+}
+
 /* Callbacks only after the commit, so what they report is durable. The
  * message decoded once already: a second pass cannot fail. */
 static void notify_batch(kc_client *c, const unsigned char *buf, size_t len, bool changes, int64_t rows)
@@ -344,11 +351,8 @@ static void notify_batch(kc_client *c, const unsigned char *buf, size_t len, boo
 	if (c->cb.on_op)
 		(void)(changes ? proto_changes_decode(buf, len, notify_one, c, NULL)
 			       : proto_page_decode(buf, len, notify_one, c));
-	if (!changes) {
-		c->snap_done += rows;
-		if (c->cb.on_progress)
-			c->cb.on_progress(c->cb.user, c->snap_done, c->snap_total);
-	}
+	if (!changes)
+		progress(c, rows);
 }
 
 static int apply_now(kc_client *c, const unsigned char *buf, size_t len, bool changes)
@@ -371,6 +375,93 @@ static int apply_now(kc_client *c, const unsigned char *buf, size_t len, bool ch
  * owns the cache again, and callbacks and errors come out in order. */
 
 #define KC_APPLY_AHEAD 2
+
+/* A page is prepared on the connection's thread: decoded, checked, and
+ * each row's JSON written (kc_prow records), so the applier only binds and
+ * steps. Both halves cost about the same, so the two threads stay busy. */
+struct prep {
+	kc_client *c;
+	kc_jbuf *out;
+	int64_t n;
+};
+
+static int prep_one(void *user, const kt_op *op)
+{
+	struct prep *p = user;
+	kc_jbuf *b = p->out;
+	kc_prow h = {0};
+	size_t at = b->len, json_at, pad;
+	int rc;
+	if (op->op != KT_OP_PUT)
+		return KT_EMALFORMED; /* a page holds rows only */
+	if ((rc = kc_jbuf_put(b, &h, sizeof h)) || (rc = kc_jbuf_put(b, op->tbl.s, op->tbl.len)) ||
+	    (rc = kc_jbuf_put(b, op->id.s, op->id.len)))
+		goto fail;
+	json_at = b->len;
+	if ((rc = kc_json_append_map(b, op->fields, op->fields_len)))
+		goto fail;
+	h.json_len = (uint32_t)(b->len - json_at);
+	pad = (8 - (b->len & 7)) & 7; /* the next record's header is aligned */
+	if (pad && (rc = kc_jbuf_put(b, "\0\0\0\0\0\0\0", pad)))
+		goto fail;
+	h.v = op->v;
+	h.tbl_len = (uint32_t)op->tbl.len;
+	h.id_len = (uint32_t)op->id.len;
+	h.next = (uint32_t)b->len;
+	memcpy(b->s + at, &h, sizeof h);
+	p->n++;
+	return KT_OK;
+fail:
+	if (rc == KT_ENOMEM)
+		kc_set_err(p->c, "out of memory");
+	else
+		kc_set_err(p->c, "the server sent a %.*s row with a field value v1 does not allow", (int)op->tbl.len,
+			   op->tbl.s);
+	return rc;
+}
+
+/* A prepared page's rows in one transaction (the applier's thread). */
+static int apply_prepared(kc_client *c, const kc_page *p)
+{
+	int rc = KT_OK;
+	if (kc_tx(c, "BEGIN IMMEDIATE"))
+		return KT_EIO;
+	c->queue_len = kc_queue_count(c); /* as apply_batch: inside our write transaction */
+	rc = kc_cache_put_page(c, p->recs, p->len);
+	if (!rc)
+		rc = kc_tx(c, "COMMIT");
+	if (rc) {
+		kc_rollback(c);
+		if (!kc_err_is_set(c))
+			kc_set_err(c, "cannot apply the server's page message (%s)", kt_strerror(rc));
+	}
+	return rc;
+}
+
+/* A committed prepared page's callbacks (the connection's thread). */
+static void notify_prepared(kc_client *c, const kc_page *p)
+{
+	if (c->cb.on_op) {
+		for (size_t off = 0; off < p->len;) {
+			kc_prow h;
+			char tbl[80], id[80];
+			memcpy(&h, p->recs + off, sizeof h);
+			const char *t = p->recs + off + sizeof h;
+			snprintf(tbl, sizeof tbl, "%.*s", (int)h.tbl_len, t);
+			snprintf(id, sizeof id, "%.*s", (int)h.id_len, t + h.tbl_len);
+			c->cb.on_op(c->cb.user, KC_OP_PUT, tbl, id, h.v);
+			off = h.next;
+		}
+	}
+	progress(c, p->rows);
+}
+
+static void page_free(kc_page *p)
+{
+	if (p)
+		free(p->recs);
+	free(p);
+}
 
 static void *applier_main(void *arg)
 {
@@ -395,7 +486,7 @@ static void *applier_main(void *arg)
 		 * a->err is read only once a->rc is set, and then not written again */
 		if (!failed)
 			a->err[0] = 0;
-		p->rc = failed ? KT_EBAD_STATE : apply_batch(c, p->data, p->len, false, &p->rows);
+		p->rc = failed ? KT_EBAD_STATE : apply_prepared(c, p);
 		pthread_mutex_lock(&a->mu);
 		if (p->rc && !a->rc) {
 			struct lws_context *ctx = atomic_load(&c->ctx);
@@ -429,8 +520,8 @@ static void harvest(kc_client *c)
 	for (; p; p = next) {
 		next = p->next;
 		if (!p->rc)
-			notify_batch(c, p->data, p->len, false, p->rows);
-		free(p);
+			notify_prepared(c, p);
+		page_free(p);
 	}
 }
 
@@ -507,15 +598,24 @@ static int apply_page_async(kc_client *c, const unsigned char *buf, size_t len)
 	harvest(c);
 	if ((rc = applier_failed(c)))
 		return rc;
-	if (!(p = malloc(sizeof *p + len))) {
+	kc_jbuf b = {0};
+	struct prep pr = {c, &b, 0};
+	if ((rc = proto_page_decode(buf, len, prep_one, &pr))) {
+		kc_jbuf_free(&b);
+		if (!kc_err_is_set(c))
+			kc_set_err(c, "cannot apply the server's page message (%s)", kt_strerror(rc));
+		return rc;
+	}
+	if (!(p = malloc(sizeof *p))) {
+		kc_jbuf_free(&b);
 		kc_set_err(c, "out of memory");
 		return KT_ENOMEM;
 	}
 	p->next = NULL;
 	p->rc = 0;
-	p->rows = 0;
-	p->len = len;
-	memcpy(p->data, buf, len);
+	p->rows = pr.n;
+	p->recs = b.s; /* the page owns them now */
+	p->len = b.len;
 	pthread_mutex_lock(&a->mu);
 	while (a->ntodo >= KC_APPLY_AHEAD && !a->rc)
 		pthread_cond_wait(&a->cv, &a->mu);

@@ -476,7 +476,7 @@ int store_snapshot_page_some(kt_store *st, const kt_table *t, const char *where,
 		if (!rc) {
 			row.version = vi >= 0 ? vals[vi].i : 0;
 			kt_strcpy_cut(row.org, sizeof row.org, oi >= 0 && vals[oi].s ? vals[oi].s : vals[0].s);
-			snprintf(last_id, KT_UUID_LEN + 1, "%s", vals[0].s ? vals[0].s : "");
+			kt_strcpy_cut(last_id, KT_UUID_LEN + 1, vals[0].s); /* (snprintf: 3 % of a page's read) */
 			rc = cb(user, &row);
 			(*n)++;
 		}

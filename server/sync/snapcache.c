@@ -15,6 +15,7 @@ typedef struct sc_entry {
 	unsigned char *msg;  /* the page message (without LWS_PRE) */
 	size_t len;
 	uint32_t rows;
+	int64_t total;       /* a snapshot's total (snapcache_total_put; msg is NULL) */
 	int next_table;      /* the snapshot position after the page */
 	char next_after[KT_UUID_LEN + 1];
 } sc_entry;
@@ -140,6 +141,41 @@ void snapcache_put(kt_server *srv, const char *key, const kt_session *s)
 	e->next_table = s->snap_table;
 	memcpy(e->next_after, s->snap_after, sizeof e->next_after);
 	c->bytes += len;
+}
+
+/* A total's key: the first page's with a mark no page key starts with. */
+static char *total_key(const char *key)
+{
+	size_t n = strlen(key) + 3;
+	char *k = malloc(n);
+	if (k)
+		snprintf(k, n, "T:%s", key);
+	return k;
+}
+
+bool snapcache_total_get(kt_server *srv, const char *key, int64_t *total)
+{
+	struct kt_snapcache *c = cache(srv);
+	char *k = c ? total_key(key) : NULL;
+	sc_entry *e = k ? slot_of(c, k, false) : NULL;
+	free(k);
+	if (!e)
+		return false;
+	*total = e->total;
+	return true;
+}
+
+void snapcache_total_put(kt_server *srv, const char *key, int64_t total)
+{
+	struct kt_snapcache *c = cache(srv);
+	char *k = c ? total_key(key) : NULL;
+	if (!k)
+		return;
+	sc_entry *e = slot_of(c, k, true);
+	if (e->key)
+		entry_free(c, e);
+	e->key = k;
+	e->total = total;
 }
 
 void snapcache_free(kt_server *srv)

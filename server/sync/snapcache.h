@@ -27,6 +27,11 @@ char *snapcache_key(const kt_session *s);
 bool snapcache_get(kt_server *srv, const char *key, kt_session *s, uint32_t *rows);
 /* Keep the page in srv->frame (read for key; s's position is now after it). */
 void snapcache_put(kt_server *srv, const char *key, const kt_session *s);
+/* The row total of a snapshot starting at key's position (snapshot_begin's
+ * `total`, one count query per table), kept like the pages: while head_seq
+ * stands it is exact for every device of the person. false: not kept. */
+bool snapcache_total_get(kt_server *srv, const char *key, int64_t *total);
+void snapcache_total_put(kt_server *srv, const char *key, int64_t total);
 /* Free the cache (at shutdown). */
 void snapcache_free(kt_server *srv);
 

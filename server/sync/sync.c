@@ -2,6 +2,7 @@
  * its cursor, each row filtered for the principal at send time against the
  * row's current state (README, "Design notes"). A slow
  * device simply lags in the log: nothing is queued per connection. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
@@ -173,10 +174,18 @@ void sync_start_snapshot(kt_session *s)
 	s->snap_table = 0;
 	s->snap_after[0] = 0;
 	s->snap_seq = srv->head_seq;
-	for (int i = 0; i < kt_table_count; i++)
-		b.total += store_snapshot_count(srv->st, &kt_tables[i],
-						policy_snapshot_where(&s->principal, &kt_tables[i]),
-						s->principal.id, s->principal.org);
+	/* the count is a query per table (a scan of most of the database for
+	 * an owner): kept with the shared pages for the person's next device */
+	char *key = snapcache_key(s);
+	if (!key || !snapcache_total_get(srv, key, &b.total)) {
+		for (int i = 0; i < kt_table_count; i++)
+			b.total += store_snapshot_count(srv->st, &kt_tables[i],
+							policy_snapshot_where(&s->principal, &kt_tables[i]),
+							s->principal.id, s->principal.org);
+		if (key)
+			snapcache_total_put(srv, key, b.total);
+	}
+	free(key);
 	frame_begin(srv);
 	proto_snapshot_begin_encode(&srv->frame, &b);
 	(void)session_queue_frame(s, false);
@@ -219,6 +228,37 @@ static void pack_cursor_msg(kt_session *s, kt_msgtype type, int64_t seq)
 		proto_synced_encode(&s->srv->frame, &m);
 }
 
+/* The order of a snapshot's tables: by name, the order of the (tbl, id)
+ * keys a device's store is likely to keep rows in, so that each table's
+ * rows append at the end of that store's key range instead of landing in
+ * its middle. The reference client's cache is such a table (WITHOUT ROWID,
+ * keyed by tbl, id): in the table model's order, appointments and consents
+ * went in before other tables' keys, and SQLite rebalanced a B-tree page
+ * every five rows. PROTOCOL.md fixes no order. */
+static int snap_order[64];
+static pthread_once_t snap_order_once = PTHREAD_ONCE_INIT;
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(kt_tables[*(const int *)a].name, kt_tables[*(const int *)b].name);
+}
+
+static void snap_order_init(void)
+{
+	_Static_assert(sizeof snap_order / sizeof snap_order[0] >= 32, "room for every table");
+	if (kt_table_count > (int)(sizeof snap_order / sizeof snap_order[0]))
+		abort(); /* a new table model outgrew the order: make snap_order bigger */
+	for (int i = 0; i < kt_table_count; i++)
+		snap_order[i] = i;
+	qsort(snap_order, (size_t)kt_table_count, sizeof snap_order[0], by_name);
+}
+
+static const kt_table *snap_table(int i)
+{
+	pthread_once(&snap_order_once, snap_order_init);
+	return &kt_tables[snap_order[i]];
+}
+
 static int snapshot_next(kt_session *s, bool *have)
 {
 	kt_server *srv = s->srv;
@@ -228,7 +268,7 @@ static int snapshot_next(kt_session *s, bool *have)
 
 	kt_mpw_reset(&srv->body);
 	while (s->snap_table < kt_table_count) {
-		const kt_table *t = &kt_tables[s->snap_table];
+		const kt_table *t = snap_table(s->snap_table);
 		/* only the columns egress sends are read (a sealed one is opened
 		 * only when sent), and the values are not copied */
 		rc = store_snapshot_page_some(srv->st, t, policy_snapshot_where(&s->principal, t), s->principal.id,

@@ -109,7 +109,8 @@ int main(int argc, char **argv)
 			scpu0 = bench_server_cpu_ms(&b);
 		int64_t t0 = kt_mono_us();
 		int rc = kc_run(c, KC_UNTIL_SYNCED, 60000);
-		double s = (double)(kt_mono_us() - t0) / 1e6;
+		int64_t t1 = kt_mono_us();
+		double s = (double)(t1 - t0) / 1e6;
 		double scpu1 = server_cpu_ms_fine(b.pid);
 		double cpu = bench_self_cpu_ms() - cpu0,
 		       scpu = (scpu1 >= 0 ? scpu1 : bench_server_cpu_ms(&b)) - scpu0;
@@ -128,10 +129,12 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		double rate = (double)rows / s;
-		printf("snapshot run %d: %lld rows in %.1f ms = %.0f rows/s (connect+resume %.1f ms, snapshot %.1f ms, "
-		       "client CPU %.1f ms, server CPU %.1f ms: %.2f us/row)\n",
+		printf("snapshot run %d: %lld rows in %.1f ms = %.0f rows/s (connect+resume %.1f ms, to snapshot_begin "
+		       "%.1f ms, snapshot %.1f ms, close %.1f ms, client CPU %.1f ms, server CPU %.1f ms: %.2f us/row)\n",
 		       i + 1, (long long)rows, s * 1000, rate, (double)(t_state[KC_ST_SIGNED_IN] - t0) / 1000,
-		       (double)(t_state[KC_ST_SYNCED] - t_state[KC_ST_SNAPSHOT]) / 1000, cpu, scpu,
+		       (double)(t_state[KC_ST_SNAPSHOT] - t_state[KC_ST_SIGNED_IN]) / 1000,
+		       (double)(t_state[KC_ST_SYNCED] - t_state[KC_ST_SNAPSHOT]) / 1000,
+		       (double)(t1 - t_state[KC_ST_SYNCED]) / 1000, cpu, scpu,
 		       rows ? (cpu + scpu) * 1000 / (double)rows : 0);
 		sum += rate;
 		ccpu_sum += cpu;

@@ -2,7 +2,9 @@
  * (kc_sync_message in clients/reference-c/kc_sync.c) with a real cache in a
  * temporary directory per process. Input: one flags byte, then server
  * messages as frames (fuzz_common.h). A message the client refuses ends the
- * connection, as kc_conn.c does; the next frames arrive on a new one.
+ * connection, as kc_conn.c does; the next frames arrive on a new one. With
+ * F_WIRE the frames are instead reads from a ws:// connection after its
+ * upgrade, WebSocket frames and all, through kc_ws_rx (kc_ws.c).
  * Checks: no transaction is left open after a message, and everything the
  * client queues for the server is one valid device-to-server message. */
 #include <stdbool.h>
@@ -20,6 +22,7 @@
 #define F_LOGIN 0x08      /* kc_login's connection */
 #define F_FOREVER 0x10    /* KC_FOREVER rather than KC_UNTIL_SYNCED */
 #define F_CURSOR 0x20     /* the cache holds a cursor */
+#define F_WIRE 0x40       /* frames are reads of a ws:// connection: kc_ws.c unframes them */
 #define MAX_CONNECTIONS 8 /* reconnects per input */
 
 /* The cache every input starts from: signed in as the principal the seeds'
@@ -111,6 +114,11 @@ static void drain(void)
 		kc_outmsg *m = c->out_head;
 		kt_msgtype t;
 		c->out_head = m->next;
+		if (m->op != 2) { /* a WebSocket control frame (kc_ws.c's pong) */
+			FUZZ_CHECK((m->op == 9 || m->op == 10) && m->len <= 125);
+			free(m);
+			continue;
+		}
 		FUZZ_CHECK(proto_msg_type(m->data + LWS_PRE, m->len, KT_MAX_STR, &t) == KT_OK);
 		FUZZ_CHECK(t == KT_MSG_HELLO || t == KT_MSG_LOGIN || t == KT_MSG_RESUME || t == KT_MSG_SYNC ||
 			   t == KT_MSG_ACK || t == KT_MSG_PUSH);
@@ -123,6 +131,10 @@ static void drain(void)
 static void open_connection(uint8_t flags)
 {
 	c->wsi = fake_wsi;
+	c->in_len = 0;
+	kc_ws_reset(c);
+	c->ws.req_sent = true;
+	c->ws.state = KC_WS_OPEN; /* the upgrade was answered */
 	c->closing = false;
 	c->conn_err = 0;
 	c->done = false;
@@ -166,7 +178,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	while (fuzz_next_frame(&in, &frame, &len)) {
 		unsigned char *buf = fuzz_copy(frame, len);
-		int rc = kc_sync_message(c, buf, len);
+		int rc = !(flags & F_WIRE) ? kc_sync_message(c, buf, len)
+			 : kc_ws_rx(c, buf, len) ? (c->conn_err ? c->conn_err : KT_EIO)
+						 : KT_OK;
 		free(buf);
 		if (verbose)
 			fprintf(stderr, "fuzz_client: frame of %zu bytes: %s%s\n", len, kt_err_name(rc),

@@ -6,7 +6,8 @@ server to: devices of one person get identical pages; a page is never
 shared with another person, even of the same role at the same locations
 (a specialist sees only their own time off); and a change made after a
 page was kept is in the next device's snapshot (the kept pages are dropped
-when the change log moves)."""
+when the change log moves). The same holds for snapshot_begin's total,
+which is kept with the pages."""
 import uuid
 
 import kt_harness as h
@@ -61,7 +62,9 @@ class SnapshotShareTest(h.DemoServerTest):
         while True:
             data = await p.ws.recv()
             m = msgpack.unpackb(data, raw=False)
-            if m["t"] == "page":
+            if m["t"] == "snapshot_begin":
+                self.total = m["total"]
+            elif m["t"] == "page":
                 raw.append(data)
                 for r in m["rows"]:
                     rows[(r["tbl"], r["id"])] = r["f"]
@@ -102,6 +105,27 @@ class SnapshotShareTest(h.DemoServerTest):
         before, after, reason = h.run(go())
         self.assertNotEqual(before[("time_off", self.off1)].get("reason"), reason)
         self.assertEqual(after[("time_off", self.off1)].get("reason"), reason, "a kept page outlived a change")
+
+    def test_the_kept_total_is_exact_and_follows_a_change(self):
+        async def go():
+            _, rows1 = await self.pages(self.acc1)
+            t1 = self.total
+            _, rows1b = await self.pages(self.acc1)  # another device: the total kept with the pages
+            t1b = self.total
+            off = uid()
+            p = await self.signed_in(self.owner)
+            await p.send({"t": "push", "muts": [{"mid": 1, "tbl": "time_off", "id": off, "op": "create", "base": 0,
+                                                  "at": 3, "f": {"staff_id": self.spec1, "from_at": 1924992000000,
+                                                                 "to_at": 1925078400000, "reason": "new"}}]})
+            m, _ = await p.recv_until("push_result", 20)
+            await p.close()
+            self.assertEqual(m["results"][0]["status"], "applied", m)
+            _, rows2 = await self.pages(self.acc1)
+            return t1, len(rows1), t1b, len(rows1b), self.total, len(rows2), ("time_off", off) in rows2
+        t1, n1, t1b, n1b, t2, n2, has_new = h.run(go())
+        self.assertEqual((t1, t1b), (n1, n1b))
+        self.assertTrue(has_new)
+        self.assertEqual((t2, n2), (n1 + 1, n1 + 1), "a kept total outlived a change")
 
 
 if __name__ == "__main__":

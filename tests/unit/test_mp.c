@@ -158,6 +158,92 @@ static void test_trailing_bytes_are_malformed(void **state)
 	assert_int_equal(kt_mp_validate(B(0xd4, 0x01, 0x02), 8, 16), KT_EMALFORMED); /* ext types */
 }
 
+/* kt_mp_skip reads only type bytes and lengths (a decoder skips every
+ * field map with it): each encoding skips to its end, and it refuses what
+ * the value-reading walk refuses. */
+static int skip_to(const uint8_t *b, size_t n, int depth, size_t *pos)
+{
+	kt_mp r;
+	kt_mp_init(&r, b, n);
+	int rc = kt_mp_skip(&r, depth);
+	*pos = r.pos;
+	return rc;
+}
+
+static void test_skip_reads_each_encoding_to_its_end(void **state)
+{
+	size_t pos;
+	(void)state;
+	static const struct {
+		uint8_t b[12];
+		size_t n, end;
+	} ok[] = {
+		{{0x05}, 1, 1}, {{0xe0}, 1, 1}, {{0xc0}, 1, 1}, {{0xc3}, 1, 1},
+		{{0xcc, 1}, 2, 2}, {{0xd1, 1, 2}, 3, 3}, {{0xca, 1, 2, 3, 4}, 5, 5},
+		{{0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, 9, 9}, /* over int64: still an int */
+		{{0xcb, 0, 0, 0, 0, 0, 0, 0, 0}, 9, 9},
+		{{0xa2, 'h', 'i', 0xc0}, 4, 3}, {{0xd9, 2, 0xff, 0xfe}, 4, 4}, /* not UTF-8: skip does not look */
+		{{0xda, 0, 1, 'x'}, 4, 4}, {{0xdb, 0, 0, 0, 1, 'x'}, 6, 6},
+		{{0xc4, 1, 9}, 3, 3}, {{0xc5, 0, 1, 9}, 4, 4}, {{0xc6, 0, 0, 0, 1, 9}, 6, 6},
+		{{0x92, 0x01, 0xa1, 'a'}, 4, 4}, {{0x81, 0xa1, 'k', 0x90}, 4, 4},
+		{{0xdc, 0, 2, 1, 2}, 5, 5}, {{0xdd, 0, 0, 0, 1, 0xc0}, 6, 6},
+		{{0xde, 0, 1, 1, 2}, 5, 5}, {{0xdf, 0, 0, 0, 1, 0xa0, 0xc2}, 7, 7},
+	};
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		assert_int_equal(skip_to(ok[i].b, ok[i].n, 8, &pos), KT_OK);
+		assert_int_equal(pos, ok[i].end);
+		/* every truncation fails and leaves the reader where it was */
+		for (size_t k = 0; k < ok[i].end; k++) {
+			assert_int_equal(skip_to(ok[i].b, k, 8, &pos), KT_EMALFORMED);
+			assert_int_equal(pos, 0);
+		}
+	}
+	assert_int_equal(skip_to(B(0xc1), 8, &pos), KT_EMALFORMED);             /* never used */
+	assert_int_equal(skip_to(B(0xd4, 1, 2), 8, &pos), KT_EMALFORMED);        /* ext */
+	assert_int_equal(skip_to(B(0xc7, 1, 1, 2), 8, &pos), KT_EMALFORMED);
+	assert_int_equal(skip_to(B(0x93, 1, 2), 8, &pos), KT_EMALFORMED);        /* 3 claimed, 2 there */
+	assert_int_equal(skip_to(B(0x82, 1, 2, 3), 8, &pos), KT_EMALFORMED);     /* 2 pairs claimed */
+	assert_int_equal(skip_to(B(0xdf, 0x7f, 0xff, 0xff, 0xff, 0), 8, &pos), KT_EMALFORMED);
+	assert_int_equal(skip_to(B(0x91, 0x91, 0x90), 2, &pos), KT_EMALFORMED);  /* 3 deep, 2 allowed */
+	assert_int_equal(skip_to(B(0x91, 0x90), 2, &pos), KT_OK);
+}
+
+/* kt_mpw_strn writes short strings itself when the buffer has room: the
+ * bytes msgpack-c's packer writes, at every length and either way. */
+static void test_strn_writes_what_msgpack_writes(void **state)
+{
+	static const size_t lens[] = {0, 1, 31, 32, 33, 200, 254, 255, 256, 300, 70000};
+	static char text[70000];
+	(void)state;
+	memset(text, 'x', sizeof text);
+	for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+		for (int room = 0; room < 2; room++) {
+			kt_mpw w;
+			msgpack_sbuffer ref;
+			msgpack_packer pk;
+			kt_mpw_init(&w);
+			if (room) { /* grow the buffer first, so the short path has room */
+				kt_mpw_strn(&w, text, 4096);
+				kt_mpw_reset(&w);
+			}
+			kt_mpw_int(&w, 7);
+			kt_mpw_strn(&w, text, lens[i]);
+			kt_mpw_int(&w, 8);
+			msgpack_sbuffer_init(&ref);
+			msgpack_packer_init(&pk, &ref, msgpack_sbuffer_write);
+			msgpack_pack_int64(&pk, 7);
+			msgpack_pack_str(&pk, lens[i]);
+			msgpack_pack_str_body(&pk, text, lens[i]);
+			msgpack_pack_int64(&pk, 8);
+			assert_int_equal(w.err, KT_OK);
+			assert_int_equal(w.sb.size, ref.size);
+			assert_memory_equal(w.sb.data, ref.data, ref.size);
+			msgpack_sbuffer_destroy(&ref);
+			kt_mpw_free(&w);
+		}
+	}
+}
+
 static void test_every_truncation_of_a_message_fails_cleanly(void **state)
 {
 	kt_mpw w;
@@ -210,6 +296,8 @@ int main(void)
 		cmocka_unit_test(test_huge_declared_container_fails_fast),
 		cmocka_unit_test(test_deep_nesting_is_malformed),
 		cmocka_unit_test(test_trailing_bytes_are_malformed),
+		cmocka_unit_test(test_skip_reads_each_encoding_to_its_end),
+		cmocka_unit_test(test_strn_writes_what_msgpack_writes),
 		cmocka_unit_test(test_every_truncation_of_a_message_fails_cleanly),
 		cmocka_unit_test(test_golden_malformed_inputs_are_rejected),
 	};

@@ -7,6 +7,7 @@ real kartoteka-client CLI. Run with Debian's /usr/bin/python3:
 """
 import argparse
 import asyncio
+import http
 import json
 import os
 import re
@@ -40,6 +41,7 @@ class FakeServer:
     def __init__(self):
         self.script = None
         self.hold_upgrade = 0  # seconds each connection after the first waits for its 101
+        self.refuse_upgrade = False  # answer the upgrade with 403
         self.upgrades = 0
         self.received = []
         self.connects = []
@@ -78,6 +80,8 @@ class FakeServer:
     async def _upgrade(self, path, headers):
         """A slow network: the TCP connection is up, the WebSocket not yet."""
         self.upgrades += 1
+        if self.refuse_upgrade:
+            return (http.HTTPStatus.FORBIDDEN, [], b"no\n")
         if self.upgrades > 1 and self.hold_upgrade:
             await asyncio.sleep(self.hold_upgrade)
         return None
@@ -432,6 +436,13 @@ class ClientTest(unittest.TestCase):
             await c.ws.send("hello")
         self.refused(send, "text frame")
 
+    def test_empty_message_is_refused(self):
+        self.login()
+
+        async def send(c, m):
+            await c.ws.send(b"")
+        self.refused(send, "(untyped)")
+
     def test_map_field_value_rolls_the_page_back(self):
         self.login()
 
@@ -462,6 +473,41 @@ class ClientTest(unittest.TestCase):
         self.refused(send, "changes")
 
     # ---- connections ----
+
+    def test_server_ping_is_answered_and_every_frame_length_form_arrives(self):
+        """On ws:// the client speaks WebSocket itself (kc_ws.c): the
+        server's ping gets its pong, and pages whose frames use each of the
+        three length forms (7-bit, 16-bit, 64-bit) arrive whole."""
+        self.login()
+        rows = [row("client", rid(1), 1, {"name": "a"}), row("client", rid(2), 1, {"name": "b" * 300}),
+                row("client", rid(3), 1, {"name": "c" * 70000})]
+        pongs = []
+
+        async def script(c):
+            await c.handshake()
+            await c.send({"t": "snapshot_begin", "total": 3})
+            for r in rows:
+                await c.send({"t": "page", "rows": [r]})
+            await asyncio.wait_for(await c.ws.ping(b"kt"), 5)
+            pongs.append(True)
+            await c.send({"t": "snapshot_end", "cursor": b"C1"})
+            await c.send({"t": "synced", "cursor": b"C1"})
+            await c.recv()
+        self.srv.script = script
+        out = self.cli("sync")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(pongs, [True])
+        got = self.rows()
+        self.assertEqual({k: len(v[1]["name"]) for k, v in got.items()},
+                         {("client", rid(1)): 1, ("client", rid(2)): 300, ("client", rid(3)): 70000})
+
+    def test_refused_upgrade_is_named(self):
+        self.login()
+        self.srv.refuse_upgrade = True
+        out = self.cli("sync")
+        self.assertEqual(out.returncode, 1, out.stderr)
+        self.assertIn("cannot connect to the server: the server refused the WebSocket upgrade (HTTP 403)",
+                      out.stderr)
 
     def test_no_server_fails_fast(self):
         self.login()
