@@ -67,14 +67,14 @@
 #define WAL_MAX_FRAMES 15000
 /* Up to this many more, the writer does not wait behind a running PASSIVE
  * checkpoint, nor while more than CUT_BACKLOG frames are left to copy: it
- * has the checkpointer run PASSIVE ones back to back instead, each leaving
- * about what one transaction wrote while it ran (300-500 frames under the
- * push bench). The wait then copies and syncs that much, not the 1,000 or
- * more a PASSIVE one woken every CHECKPOINT_PAGES leaves: a database
- * fsync's time grows with the pages it writes (about 3 ms for 100 pages,
- * 13 ms for 1,000 on the test machine's disk). */
+ * has the checkpointer run PASSIVE ones back to back instead, and keeps its
+ * own transactions short (BUDGET_SMALL_US), so each PASSIVE one leaves
+ * little. The wait then copies and syncs that little, not the 1,000 or
+ * more frames a PASSIVE one woken every CHECKPOINT_PAGES leaves behind a
+ * long transaction: a database fsync's time grows with the pages it writes
+ * (about 3 ms for 100 pages, 13 ms for 1,000 on the test machine's disk). */
 #define WAL_SLACK_FRAMES 2000
-#define CUT_BACKLOG 768
+#define CUT_BACKLOG 256
 #define WAL_CUT_WAIT_MS 200    /* how long the cut waits for readers to leave the WAL */
 #define WAL_CUT_RETRY_MS 1000  /* after a cut that a reader kept from finishing */
 
@@ -354,7 +354,9 @@ static void one_transaction(kt_writer *w, kt_store *st, ack *acks, int nacks)
 		rc = write_acks(st, acks, nacks);
 	/* pushes nobody has started on go first (a single mutation is answered
 	 * after this transaction), then rounds over all until the budget is spent */
-	int64_t budget = BUDGET_US;
+	/* past the WAL's bound, short transactions until the cut: what is
+	 * left to copy when the writer waits for it is about one of them */
+	int64_t budget = store_wal_pages(st) >= WAL_MAX_FRAMES ? BUDGET_SMALL_US : BUDGET_US;
 	for (int pass = 0; !rc && progress; pass++) {
 		progress = false;
 		for (kt_push_job *j = w->active; j && !rc; j = j->next) {
