@@ -145,22 +145,22 @@ static int write_close(struct lws *wsi, uint16_t code)
 	return lws_write(wsi, start, n, LWS_WRITE_RAW) < 0 ? -1 : 0;
 }
 
-/* wss://: one message a callback through lws's ws client */
-static int on_writeable_lws(kc_client *c, struct lws *wsi)
+/* Write the queue's first message: framed here on a raw connection
+ * (ws://), by lws's ws client otherwise; then ask for the next callback
+ * while more waits or a close is due. */
+static int write_first(kc_client *c, struct lws *wsi, bool raw)
 {
 	kc_outmsg *m = c->out_head;
+	unsigned char *start;
 	int n;
-	if (!m) {
-		if (c->closing) {
-			lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
-			return -1;
-		}
-		return 0; /* a callback with nothing to send */
-	}
 	c->out_head = m->next;
 	if (!c->out_head)
 		c->out_tail = NULL;
-	n = lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_BINARY);
+	if (raw) {
+		size_t fl = kc_ws_frame(m->data + LWS_PRE, m->len, m->op, &start);
+		n = lws_write(wsi, start, fl, LWS_WRITE_RAW);
+	} else
+		n = lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_BINARY);
 	free_msg(m);
 	if (n < 0) {
 		kc_set_err(c, "cannot write to the server");
@@ -172,10 +172,21 @@ static int on_writeable_lws(kc_client *c, struct lws *wsi)
 	return 0;
 }
 
+/* wss://: one message a callback through lws's ws client */
+static int on_writeable_lws(kc_client *c, struct lws *wsi)
+{
+	if (!c->out_head) {
+		if (c->closing) {
+			lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
+			return -1;
+		}
+		return 0; /* a callback with nothing to send */
+	}
+	return write_first(c, wsi, false);
+}
+
 static int on_writeable(kc_client *c, struct lws *wsi)
 {
-	kc_outmsg *m = c->out_head;
-	unsigned char *start;
 	int n;
 	if (c->ws.lws)
 		return on_writeable_lws(c, wsi);
@@ -201,29 +212,14 @@ static int on_writeable(kc_client *c, struct lws *wsi)
 	default:
 		return 0; /* nothing before the upgrade is answered; after our close, only the server's */
 	}
-	if (!m) {
+	if (!c->out_head) {
 		if (c->closing) {
 			c->ws.state = KC_WS_CLOSING; /* the server answers with its close, then we go */
 			return write_close(wsi, 1000);
 		}
 		return 0; /* a callback with nothing to send */
 	}
-	c->out_head = m->next;
-	if (!c->out_head)
-		c->out_tail = NULL;
-	{
-		size_t fl = kc_ws_frame(m->data + LWS_PRE, m->len, m->op, &start);
-		n = lws_write(wsi, start, fl, LWS_WRITE_RAW);
-	}
-	free_msg(m);
-	if (n < 0) {
-		kc_set_err(c, "cannot write to the server");
-		c->conn_err = KT_EIO;
-		return -1;
-	}
-	if (c->out_head || c->closing)
-		lws_callback_on_writable(wsi);
-	return 0;
+	return write_first(c, wsi, true);
 }
 
 static void on_ended(kc_client *c, const char *why)
