@@ -70,8 +70,8 @@ build-san: deps
 	cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DKT_SANITIZE=ON -DKT_EGRESS_CHECK=ON -DKT_WERROR=$(WERROR) >/dev/null
 	cmake --build $(BUILD_SAN) -j $(JOBS)
 
-# only what TSAN_TESTS run (the servers, the reference client, four unit tests)
-TSAN_TARGETS := kartoteka-server kartoteka-server-faults kartoteka-client test_threads test_walbuf test_keyring test_workq
+# only what TSAN_TESTS run (the servers, the reference client, five unit tests)
+TSAN_TARGETS := kartoteka-server kartoteka-server-faults kartoteka-client test_threads test_walbuf test_keyring test_workq test_sendpool
 build-tsan: deps
 	cmake -S . -B $(BUILD_TSAN) -DCMAKE_BUILD_TYPE=Debug -DKT_TSAN=ON -DKT_EGRESS_CHECK=OFF -DKT_WERROR=$(WERROR) >/dev/null
 	cmake --build $(BUILD_TSAN) -j $(JOBS) --target $(TSAN_TARGETS)
@@ -125,12 +125,13 @@ test-san: build-san
 # WAL sync and checkpointer (push, crash, storage), the sign-in workers (auth),
 # the export and portal/mail workers (erasure, portal), the outbox worker for mail
 # and SMS with its journal (delivery), fan-out from the writer
-# to the loop (live, revoke), the reference client's page applier thread
+# to the loop (live, revoke), the fan-out's sender threads (fanout_threads,
+# unit_test_sendpool), the reference client's page applier thread
 # (client_protocol). A report from any process (server, admin, unit
 # test) is written to $(BUILD_TSAN)/tsan/ and fails the stage; tests/tsan.supp
 # holds only races inside libraries that are not instrumented. setarch -R:
 # gcc 12's TSan cannot map its shadow under a kernel with 32 random mmap bits.
-TSAN_TESTS ?= ^(unit_test_(threads|walbuf|keyring|workq)|client_protocol|integration_(push|auth|crash|storage|portal|erasure|live|revoke|delivery|lifecycle))$$
+TSAN_TESTS ?= ^(unit_test_(threads|walbuf|keyring|workq|sendpool)|client_protocol|integration_(push|auth|crash|storage|portal|erasure|live|revoke|delivery|lifecycle|fanout_threads))$$
 TSAN_LOGS  := $(abspath $(BUILD_TSAN))/tsan
 TSAN_OPTS  := halt_on_error=1 exitcode=66 second_deadlock_stack=1 \
               suppressions=$(CURDIR)/tests/tsan.supp log_path=$(TSAN_LOGS)/report

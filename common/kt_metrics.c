@@ -49,6 +49,11 @@ static const char *channel_label(int i)
 {
 	return channels[i];
 }
+static const char *pooled_label(int i)
+{
+	static const char *const names[] = {"whole", "partial", "failed"};
+	return names[i];
+}
 static const char *code_label(int i)
 {
 	return kt_err_name(i);
@@ -96,6 +101,11 @@ static const struct family {
 			       "Pushes handed to the writer thread and not answered yet."},
 	[KT_M_HTTP_REQUESTS] = {"kartoteka_http_requests_total", "counter", "Plain HTTP requests answered, by status.",
 				"code", HTTP_OTHER + 1, http_label, true},
+	[KT_M_POOLED_SENDS] = {"kartoteka_fanout_pooled_sends_total", "counter",
+			       "Frames to devices sent in a fan-out batch shared with the sender threads (send_threads), "
+			       "by result: whole, partial (the rest kept and sent when the device reads), failed (the "
+			       "connection was gone).",
+			       "result", 3, pooled_label},
 };
 
 void kt_hist_observe(kt_hist *h, int64_t us)

@@ -28,6 +28,7 @@ typedef enum kt_metric {
 	KT_M_OUTBOX_FAILED,  /* counter {channel}: failed send attempts (slot: kt_channel) */
 	KT_M_WRITER_QUEUE,   /* gauge: pushes handed to the writer, not yet answered */
 	KT_M_HTTP_REQUESTS,  /* counter {code}: plain HTTP answers (slot: kt_metric_http_slot) */
+	KT_M_POOLED_SENDS,   /* counter {result}: fan-out sends shared with the sender threads (slot: kt_pooled_result) */
 	KT_M_COUNT
 } kt_metric;
 
@@ -35,6 +36,9 @@ typedef enum kt_metric {
 
 typedef enum kt_signin_result { KT_SIGNIN_OK, KT_SIGNIN_FAILED, KT_SIGNIN_THROTTLED } kt_signin_result;
 typedef enum kt_channel { KT_CHANNEL_EMAIL, KT_CHANNEL_SMS } kt_channel;
+/* whole: the kernel took all; partial: lws keeps the rest (a device reading
+ * slower than changes come); failed: the socket was gone */
+typedef enum kt_pooled_result { KT_POOLED_WHOLE, KT_POOLED_PARTIAL, KT_POOLED_FAILED } kt_pooled_result;
 
 extern _Atomic int64_t kt_metric_v[KT_M_COUNT][KT_M_SLOTS];
 

@@ -192,6 +192,7 @@ struct kt_server {
 	const char *web_root; /* serve the app from this folder instead of the binary */
 	bool tls;             /* the listener speaks TLS: HSTS on every answer */
 	struct kt_tls *tls_cert; /* its certificate and key (net/tls.c); NULL when plain */
+	struct kt_sendpool *sendpool; /* the fan-out's sender threads (net/sendpool.h) */
 };
 
 typedef struct kt_serve_opts {

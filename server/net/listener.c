@@ -38,6 +38,7 @@
 #include "net/tls.h"
 #include "net/lifecycle.h"
 #include "net/walwatch.h"
+#include "net/sendpool.h"
 
 static int grow_in(kt_session *s, size_t need)
 {
@@ -109,14 +110,12 @@ static void write_woken(kt_server *srv)
 	kt_session **r;
 	int n = fanout_take_ready(srv, &r);
 	bool reading = n && store_read_durable(srv->st, KT_DURABLE_WAIT_MS) == KT_OK;
-	for (int i = 0; i < n; i++) {
-		if (reading)
-			session_send_now(r[i]);
-		else
-			session_want_write(r[i]);
-	}
-	if (reading)
+	if (reading) {
+		session_send_woken(srv, r, n);
 		store_read_end(srv->st);
+	} else
+		for (int i = 0; i < n; i++)
+			session_want_write(r[i]);
 }
 
 /* A commit seen from the loop (not inside a request): the sessions it
@@ -569,6 +568,7 @@ int server_run(const kt_serve_opts *o)
 	/* the change log and stored answers older than changelog_days: at start and hourly */
 	if (retention_pass_start(o->db_path, &retention))
 		kt_warn("retention: the pass did not start; the change log grows until it runs");
+	srv.sendpool = sendpool_new(sendpool_configured_threads());
 	walwatch_start(&srv);
 	lws_sul_schedule(srv.ctx, 0, &srv.poll_timer, poll_cb, 250 * LWS_US_PER_MS);
 	keepalive_start(&srv);
@@ -611,6 +611,8 @@ out:
 	}
 	if (loop)
 		kt_evloop_destroy(loop, NULL);
+	sendpool_free(srv.sendpool); /* the loop has stopped: no batch is under way */
+	srv.sendpool = NULL;
 	retention_pass_stop(retention);
 	retention = NULL;
 	auth_stop(&srv);

@@ -3,11 +3,13 @@
  * the outbound queue (control frames first, then data from sync.c). Which
  * message each state accepts, and its handler, is dispatch.c's table. Never
  * lets one connection's bad input affect another. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
 #include "kt_metrics.h"
+#include "net/sendpool.h"
 #include "net/client_addr.h"
 #include "net/dispatch.h"
 #include "handlers/export_worker.h"
@@ -168,13 +170,20 @@ static int write_frame(kt_session *s, unsigned char *data, size_t len)
  * shared by an audience, and the synced message after it): one write. lws
  * sends LWS_WRITE_RAW as it is (no framing of its own on this connection,
  * which has no extensions) and keeps what the kernel did not take. */
-static int write_raw_frames(kt_session *s, unsigned char *data, size_t len)
+static void check_raw_frames(kt_session *s, const unsigned char *data, size_t len)
 {
 #ifdef KT_EGRESS_CHECK
 	size_t h, m;
 	for (size_t i = 0; (h = sync_ws_frame(data + i, len - i, &m)); i += h + m)
 		egress_check_frame(s, data + i + h, m); /* each message, as write_frame checks it */
+#else
+	(void)s, (void)data, (void)len;
 #endif
+}
+
+static int write_raw_frames(kt_session *s, unsigned char *data, size_t len)
+{
+	check_raw_frames(s, data, len);
 	int n = lws_write(s->wsi, data, len, LWS_WRITE_RAW);
 	return n < 0 ? -1 : 0;
 }
@@ -198,18 +207,85 @@ static void close_with_frame(kt_session *s)
  * else waits to go out first (answers, a ping, an export, bytes lws still
  * holds, a change of rights to read): then what the callback would do,
  * the same code; otherwise the callback, as before. */
-void session_send_now(kt_session *s)
+static int on_writeable(kt_session *s, kt_sendpool *pool);
+
+static void send_now(kt_session *s, kt_sendpool *pool)
 {
 	if (s->close_now || s->ctl_head || s->export_doc || s->want_ping || s->state != KT_SS_STREAM ||
 	    s->durable_wait || s->rights_gen < s->srv->rights_gen || lws_partial_buffered(s->wsi)) {
 		session_want_write(s);
 		return;
 	}
-	if (session_on_writeable(s) < 0) /* the socket failed: lws closes it (as for a callback's -1) */
+	if (on_writeable(s, pool) < 0) /* the socket failed: lws closes it (as for a callback's -1) */
 		lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
 }
 
+void session_send_now(kt_session *s)
+{
+	send_now(s, NULL);
+}
+
+/* A pooled send's outcome, back on the loop: what the kernel did not take
+ * goes to lws, which keeps it and writes it when the socket has room (as
+ * for a partial lws_write); a failed socket is closed, as session_send_now
+ * closes it. */
+static void pooled_done(kt_session *s, ssize_t res, const unsigned char *data, size_t len)
+{
+	if (res == (ssize_t)len) {
+		kt_metric_inc(KT_M_POOLED_SENDS, KT_POOLED_WHOLE);
+	} else if (res >= 0 || res == -EAGAIN || res == -EWOULDBLOCK) {
+		size_t off = res > 0 ? (size_t)res : 0;
+		unsigned char *rest = malloc(LWS_PRE + len - off);
+		int n = -1;
+		if (rest) {
+			memcpy(rest + LWS_PRE, data + off, len - off);
+			n = lws_write(s->wsi, rest + LWS_PRE, len - off, LWS_WRITE_RAW);
+			free(rest);
+		}
+		if (n < 0) {
+			kt_metric_inc(KT_M_POOLED_SENDS, KT_POOLED_FAILED);
+			lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+			return;
+		}
+		kt_metric_inc(KT_M_POOLED_SENDS, KT_POOLED_PARTIAL);
+	} else {
+		kt_metric_inc(KT_M_POOLED_SENDS, KT_POOLED_FAILED);
+		lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+		return;
+	}
+	if (sync_has_more(s))
+		session_want_write(s);
+}
+
+void session_send_woken(kt_server *srv, kt_session **r, int n)
+{
+	kt_sendpool *pool = srv->sendpool;
+	if (sendpool_threads(pool) == 0 || n < KT_SENDPOOL_MIN_BATCH || sendpool_begin(pool, n)) {
+		for (int i = 0; i < n; i++)
+			send_now(r[i], NULL);
+		return;
+	}
+	for (int i = 0; i < n; i++) /* TLS records are lws's to write: those on this thread */
+		send_now(r[i], lws_is_ssl(r[i]->wsi) ? NULL : pool);
+	sendpool_finish(pool);
+	for (int i = 0, k = sendpool_count(pool); i < k; i++) {
+		const unsigned char *data;
+		size_t len;
+		void *s;
+		ssize_t res = sendpool_result(pool, i, &data, &len, &s);
+		pooled_done(s, res, data, len);
+	}
+}
+
 int session_on_writeable(kt_session *s)
+{
+	return on_writeable(s, NULL);
+}
+
+/* pool: a batch of session_send_woken, for frames that go out as they are
+ * (whole WebSocket frames on a plain socket). The first such frame goes to
+ * the pool, and nothing more is written for s until the batch is sent. */
+static int on_writeable(kt_session *s, kt_sendpool *pool)
 {
 	bool have = false;
 
@@ -299,6 +375,11 @@ int session_on_writeable(kt_session *s)
 		size_t len;
 		bool raw;
 		const unsigned char *data = sync_frame_data(s->srv, &len, &raw);
+		if (raw && pool) {
+			check_raw_frames(s, data, len);
+			if (sendpool_add(pool, lws_get_socket_fd(s->wsi), data, len, s) >= 0)
+				break; /* the rest once the batch is sent (pooled_done) */
+		}
 		if (raw ? write_raw_frames(s, (unsigned char *)data, len)
 			: write_frame(s, (unsigned char *)data - LWS_PRE, len + LWS_PRE)) {
 			rc = -1;

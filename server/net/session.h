@@ -12,5 +12,9 @@ int session_on_message(kt_session *s, const unsigned char *buf, size_t len);
 /* Write at most one frame. Returns -1 to close the connection. */
 int session_on_writeable(kt_session *s);
 void session_send_now(kt_session *s); /* a woken session: write now if nothing waits before */
+/* session_send_now for each of r[0..n-1] (the sessions a commit woke),
+ * their sends shared with srv->sendpool's threads; inside the caller's
+ * durable read. */
+void session_send_woken(kt_server *srv, kt_session **r, int n);
 
 #endif

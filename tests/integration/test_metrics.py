@@ -32,6 +32,7 @@ FAMILIES = {
     "kartoteka_mutations_rejected": "counter",
     "kartoteka_snapshot_rows_sent": "counter",
     "kartoteka_changes_sent": "counter",
+    "kartoteka_fanout_pooled_sends": "counter",
     "kartoteka_commit_to_device_seconds": "histogram",
     "kartoteka_wal_size_bytes": "gauge",
     "kartoteka_wal_checkpoints": "counter",
