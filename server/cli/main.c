@@ -104,7 +104,8 @@ static void usage(FILE *f)
 		"tls_cert, tls_key (PEM files, as --tls-cert and --tls-key), drain_timeout_s (10: at\n"
 		"SIGTERM or SIGINT, stop accepting, answer the pushes in flight, close every device with\n"
 		"1001, and exit 0 within this many seconds), send_threads (auto: one less than the CPUs,\n"
-		"at most 3; 0 to 8: threads that share the sends of a change to many devices),\n"
+		"at most 3; 0 to 8: threads that share with the loop the sends of a change to\n"
+		"send_threads_min_devices (128) devices or more),\n"
 		"metrics_token (a bearer token for GET /metrics, 16-256 characters), metrics_allow\n"
 		"(addresses or ADDR/PREFIX, comma-separated, that may read /metrics without it;\n"
 		"default: loopback only; none: nobody). /healthz and /readyz need neither.\n"
@@ -226,7 +227,7 @@ static bool restart_key(const char *k)
 {
 	static const char *const keys[] = {"db", "listen", "key_file", "retention_months", "ping_idle_s",
 					   "idle_timeout_s", "trusted_proxy", "proxy_header", "drain_timeout_s", "changelog_days", "outbox_days",
-					   "send_threads",
+					   "send_threads", "send_threads_min_devices",
 					   /* issue 23's other keys (metrics, log format) */
 					   "metrics_token", "metrics_allow", "log_format"};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
@@ -353,7 +354,7 @@ static int read_config_ex(const char *path, const char **db, const char **listen
 				prc = lifecycle_config_set(k, v, &why);
 			if (prc == 1 && !again) /* changelog_days, outbox_days */
 				prc = retention_config_set(k, v, &why);
-			if (prc == 1 && !again) /* send_threads */
+			if (prc == 1 && !again) /* send_threads, send_threads_min_devices */
 				prc = sendpool_config_set(k, v, &why);
 			if (prc == 1)
 				prc = portal_config_set(portal, k, v, &why);

@@ -101,11 +101,22 @@ static void *sender_main(void *arg)
 }
 
 static int configured = -1; /* auto */
+static int min_devices = KT_SENDPOOL_MIN_DEVICES;
 
 int sendpool_config_set(const char *k, const char *v, const char **why)
 {
 	char *end;
 	long n;
+	if (!strcmp(k, "send_threads_min_devices")) {
+		errno = 0;
+		n = strtol(v, &end, 10);
+		if (errno || *end || end == v || n < 2 || n > 100000) {
+			*why = "a whole number of devices, 2 to 100000";
+			return -1;
+		}
+		min_devices = (int)n;
+		return 0;
+	}
 	if (strcmp(k, "send_threads"))
 		return 1;
 	if (!strcmp(v, "auto")) {
@@ -120,6 +131,11 @@ int sendpool_config_set(const char *k, const char *v, const char **why)
 	}
 	configured = (int)n;
 	return 0;
+}
+
+int sendpool_min_devices(void)
+{
+	return min_devices;
 }
 
 int sendpool_configured_threads(void)

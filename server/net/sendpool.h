@@ -15,9 +15,11 @@
 
 typedef struct kt_sendpool kt_sendpool;
 
-/* a batch smaller than this is sent by the loop alone: waking a sender
- * costs more than the sends it would take */
-#define KT_SENDPOOL_MIN_BATCH 16
+/* config key send_threads_min_devices: a change woken for fewer devices is
+ * sent by the loop alone. Below about 128 the whole fan-out takes under a
+ * millisecond, and a sender thread would gain little of it while taking a
+ * core from the push writer. */
+#define KT_SENDPOOL_MIN_DEVICES 128
 
 /* threads: sender threads besides the loop (0: none; the pool then sends
  * on the calling thread only). NULL when out of memory; a thread that
@@ -26,12 +28,15 @@ kt_sendpool *sendpool_new(int threads);
 /* Stops and joins the threads. Accepts NULL. */
 void sendpool_free(kt_sendpool *p);
 int sendpool_threads(const kt_sendpool *p);
-/* config key send_threads: auto (the default: one less than the CPUs
- * online, at most 3, since the loop sends too) or 0 to 8. 0 set, 1 not
- * ours, -1 bad (*why). Read by main before any thread starts. */
+/* config keys send_threads: auto (the default: one less than the CPUs
+ * online, at most 3, since the loop sends too) or 0 to 8; and
+ * send_threads_min_devices, 2 to 100000. 0 set, 1 not ours, -1 bad
+ * (*why). Read by main before any thread starts. */
 int sendpool_config_set(const char *k, const char *v, const char **why);
 /* the sender threads the configuration asks for */
 int sendpool_configured_threads(void);
+/* the fewest sessions woken at once that the pool sends to */
+int sendpool_min_devices(void);
 
 /* Start a batch of about `expect` items (more may be added). Returns 0, or
  * KT_ENOMEM (no batch: send without the pool). */

@@ -260,7 +260,7 @@ static void pooled_done(kt_session *s, ssize_t res, const unsigned char *data, s
 void session_send_woken(kt_server *srv, kt_session **r, int n)
 {
 	kt_sendpool *pool = srv->sendpool;
-	if (sendpool_threads(pool) == 0 || n < KT_SENDPOOL_MIN_BATCH || sendpool_begin(pool, n)) {
+	if (sendpool_threads(pool) == 0 || n < sendpool_min_devices() || sendpool_begin(pool, n)) {
 		for (int i = 0; i < n; i++)
 			send_now(r[i], NULL);
 		return;

@@ -1,13 +1,14 @@
 """The fan-out's sender threads (server/net/sendpool.c): a commit that wakes
-many devices has its sends shared between the loop and send_threads more
-threads. Raw devices of one branch's reception watch a run of pushed edits:
-every reading device ends at each row's last version, never older, and its
+many devices (send_threads_min_devices, 16 here) has its sends shared between
+the loop and send_threads more threads. Raw devices of one branch's reception
+watch a run of pushed edits: every reading device ends at each row's last version, never older, and its
 WebSocket stream stays whole (a frame sent twice, torn or out of order would
 break the framing or the versions). Devices that stop reading fill their
 sockets: the rest of a send the kernel did not take is kept and arrives, in
 order, once they read again. /metrics counts the sends the pool made by
-result, so the test knows the pool did them. A bad send_threads value stops
-the server naming the line."""
+result, so the test knows the pool did them. A bad value of either key stops
+the server naming the line. Without threads, or below the threshold, the loop
+sends alone."""
 import asyncio
 import os
 import re
@@ -23,7 +24,7 @@ import kt_harness as h
 from ktproxy import RawWS
 
 A = "Lepota Center"
-# with the pusher, 17 devices woken at once: over KT_SENDPOOL_MIN_BATCH (16)
+# with the pusher, 17 devices woken at once: over send_threads_min_devices (16 here)
 READERS, STALLED = 3, 13
 # a socket whose peer stops reading takes about 3 MB on loopback (the send
 # buffer grows to tcp_wmem's 4 MB): 320 edits of 15 KB are 4.8 MB, each in a
@@ -91,7 +92,7 @@ class FanoutThreadsTest(unittest.TestCase):
 
     def test_every_device_gets_every_change_whole_and_in_order(self):
         # one sender thread, whatever the machine has: the test holds on one core too
-        self.server = h.Server(self.db, extra=("--config", self.conf("send_threads = 1\n")))
+        self.server = h.Server(self.db, extra=("--config", self.conf("send_threads = 1\nsend_threads_min_devices = 16\n")))
         mgr = h.account(self.accounts, "manager", A)
         before = pooled(self.server.port)
         cards = sorted(self.version)
@@ -143,36 +144,43 @@ class FanoutThreadsTest(unittest.TestCase):
         self.assertGreaterEqual(grew["partial"], STALLED // 2, "stalled devices' sockets did not fill in pooled sends")
         self.assertTrue(self.server.alive())
 
-    def test_a_bad_send_threads_value_stops_the_server_naming_the_line(self):
-        for bad in ("9", "-1", "many"):
+    def test_a_bad_value_stops_the_server_naming_the_line(self):
+        for key, bad, rule in (("send_threads", "9", "auto, or a whole number of threads, 0 to 8"),
+                               ("send_threads", "-1", "auto, or a whole number of threads, 0 to 8"),
+                               ("send_threads", "many", "auto, or a whole number of threads, 0 to 8"),
+                               ("send_threads_min_devices", "1", "a whole number of devices, 2 to 100000")):
             out = subprocess.run([h.SERVER, "serve", "--db", self.db, "--listen", "127.0.0.1:0",
-                                  "--config", self.conf("# threads\nsend_threads = %s\n" % bad)],
+                                  "--config", self.conf("# threads\n%s = %s\n" % (key, bad))],
                                  capture_output=True, text=True, timeout=30)
             self.assertEqual(out.returncode, 2, out.stderr)
-            self.assertIn("kartoteka.conf:2: send_threads: auto, or a whole number of threads, 0 to 8",
-                          out.stderr)
+            self.assertIn("kartoteka.conf:2: %s: %s" % (key, rule), out.stderr)
 
-    def test_without_sender_threads_the_loop_sends_alone(self):
-        self.server = h.Server(self.db, extra=("--config", self.conf("send_threads = 0\n")))
+    def test_without_threads_or_below_the_threshold_the_loop_sends_alone(self):
         mgr = h.account(self.accounts, "manager", A)
         cid = sorted(self.version)[0]
+        # no sender thread; then one, with 17 devices under the default threshold (128)
+        for k, conf in enumerate(("send_threads = 0\nsend_threads_min_devices = 16\n", "send_threads = 1\n")):
+            self.server = h.Server(self.db, extra=("--config", self.conf(conf)))
 
-        async def go():
-            devs = [await signed_in(self.server.port, mgr) for _ in range(17)]
-            await devs[0].send({"t": "push", "muts": [{
-                "mid": 1, "tbl": "client", "id": cid, "op": "update", "base": self.version[cid],
-                "f": {"preferences": "alone"}, "at": 1}]})
-            while True:
-                m = await devs[0].recv(60)
-                if m["t"] == "push_result":
-                    break
-            v = m["results"][0]["v"]
-            seen = [dict() for _ in devs[1:]]
-            await asyncio.gather(*[read_until(ws, {cid: v}, s) for ws, s in zip(devs[1:], seen)])
-            for ws in devs:
-                ws.close()
-        h.run(go())
-        self.assertEqual(sum(pooled(self.server.port).values()), 0)
+            async def go():
+                devs = [await signed_in(self.server.port, mgr) for _ in range(17)]
+                await devs[0].send({"t": "push", "muts": [{
+                    "mid": 1, "tbl": "client", "id": cid, "op": "update", "base": self.version[cid],
+                    "f": {"preferences": "alone %d" % k}, "at": 1}]})  # a new value: an equal one is no change
+                while True:
+                    m = await devs[0].recv(60)
+                    if m["t"] == "push_result":
+                        break
+                v = m["results"][0]["v"]
+                seen = [dict() for _ in devs[1:]]
+                await asyncio.gather(*[read_until(ws, {cid: v}, s) for ws, s in zip(devs[1:], seen)])
+                for ws in devs:
+                    ws.close()
+                return v
+            self.version[cid] = h.run(go())
+            self.assertEqual(sum(pooled(self.server.port).values()), 0, conf)
+            self.server.stop()
+            self.server = None
 
 
 if __name__ == "__main__":

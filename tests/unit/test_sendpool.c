@@ -18,6 +18,7 @@
 #include "net/sendpool.h"
 
 #define NSOCK 200
+#define NFULL 16
 
 static int pair[NSOCK][2];
 
@@ -111,15 +112,15 @@ static void test_full_and_closed_sockets_come_back(void **state)
 	static unsigned char big[16 * 1024], fillbuf[4096];
 	memset(big, 'b', sizeof big);
 	memset(fillbuf, 'f', sizeof fillbuf);
-	open_pairs(KT_SENDPOOL_MIN_BATCH);
+	open_pairs(NFULL);
 	/* socket 0: fill it until the kernel takes nothing more */
 	while (send(pair[0][0], fillbuf, sizeof fillbuf, MSG_DONTWAIT) > 0)
 		;
 	/* socket 1: its peer is gone */
 	close(pair[1][1]);
 	pair[1][1] = -1;
-	assert_int_equal(sendpool_begin(p, KT_SENDPOOL_MIN_BATCH), KT_OK);
-	for (int i = 0; i < KT_SENDPOOL_MIN_BATCH; i++)
+	assert_int_equal(sendpool_begin(p, NFULL), KT_OK);
+	for (int i = 0; i < NFULL; i++)
 		assert_int_equal(sendpool_add(p, pair[i][0], big, i < 2 ? sizeof big : 500, NULL), i);
 	sendpool_finish(p);
 	const unsigned char *data;
@@ -128,9 +129,9 @@ static void test_full_and_closed_sockets_come_back(void **state)
 	ssize_t res = sendpool_result(p, 0, &data, &len, &tag);
 	assert_true(res == -EAGAIN || (res >= 0 && res < (ssize_t)len));
 	assert_int_equal(sendpool_result(p, 1, &data, &len, &tag), -EPIPE); /* and no SIGPIPE */
-	for (int i = 2; i < KT_SENDPOOL_MIN_BATCH; i++)
+	for (int i = 2; i < NFULL; i++)
 		assert_int_equal(sendpool_result(p, i, &data, &len, &tag), 500);
-	close_pairs(KT_SENDPOOL_MIN_BATCH);
+	close_pairs(NFULL);
 	sendpool_free(p);
 }
 
@@ -174,6 +175,17 @@ static void test_send_threads_key(void **state)
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	int want = cpus <= 1 ? 0 : cpus - 1 > 3 ? 3 : (int)cpus - 1;
 	assert_int_equal(sendpool_configured_threads(), want);
+
+	assert_int_equal(sendpool_min_devices(), KT_SENDPOOL_MIN_DEVICES);
+	assert_int_equal(sendpool_config_set("send_threads_min_devices", "16", &why), 0);
+	assert_int_equal(sendpool_min_devices(), 16);
+	const char *bad_min[] = {"1", "100001", "many", ""};
+	for (size_t i = 0; i < sizeof bad_min / sizeof bad_min[0]; i++) {
+		why = NULL;
+		assert_int_equal(sendpool_config_set("send_threads_min_devices", bad_min[i], &why), -1);
+		assert_string_equal(why, "a whole number of devices, 2 to 100000");
+	}
+	assert_int_equal(sendpool_min_devices(), 16);
 }
 
 int main(void)
