@@ -18,6 +18,7 @@
 #include "kt_util.h"
 #include "db/store.h"
 #include "db/keyring.h"
+#include "bench_util.h"
 
 #define NEWSPEC 4
 #define HALF_DAYS 182
@@ -116,6 +117,8 @@ static void local_day(const struct tm *today, int k, char out[16])
 
 int main(int argc, char **argv)
 {
+	bench_help(argc, argv, "SERVER_BIN DB [CLIENTS] [APPTS]",
+		   "Makes the desk benchmark's database: the demo salon grown to CLIENTS clients and APPTS appointments.");
 	char cmd[1200], org[KT_UUID_LEN + 1], center[KT_UUID_LEN + 1], maribor[KT_UUID_LEN + 1];
 	bid spec[NEWSPEC], svc[2];
 	const char *msg;

@@ -13,6 +13,7 @@
 #include <sodium.h>
 #include "db/store.h"
 #include "kt_util.h"
+#include "bench_util.h"
 
 #define TARGET_S 10.0
 
@@ -57,6 +58,8 @@ static int fresh_db(const char *bin, const char *db)
 
 int main(int argc, char **argv)
 {
+	bench_help(argc, argv, "SERVER_BIN [clients]",
+		   "Times `kartoteka-server import clients` of a generated client list (default 50,000) into a fresh database.");
 	int n = argc > 2 ? atoi(argv[2]) : 50000, status = 0;
 	char dir[] = "/tmp/kt-bench-import-XXXXXX", db[128], csv[128], cmd[256];
 	struct rusage ru;

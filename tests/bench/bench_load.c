@@ -682,6 +682,8 @@ static int first_part(const char *server_bin, int n, int nprocs, bool raw_client
 
 int main(int argc, char **argv)
 {
+	bench_help(argc, argv, "SERVER_BIN [--devices N] [--storm N] [--snapshot N] [--locations N] [--writes-for S] [--first N] ...",
+		   "Load and soak: many signed-in devices on one server; memory per device, change latency, a reconnect storm (see the file's header for every option).");
 	int nfirst = 0, nprocs = 2;
 	bool first_lws = false;
 	int nstorm = 5000, nsnap = 100, writes_for = 30, soak = 0, interval = 60;

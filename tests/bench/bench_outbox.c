@@ -280,6 +280,8 @@ static int cmd_throughput(const char *server_bin, int n)
 
 int main(int argc, char **argv)
 {
+	bench_help(argc, argv, "SERVER_BIN [mails] | sink | feed RATE SECONDS DB",
+		   "The outbox worker against an SMTP sink in this process: mails per second, server CPU per mail, connections opened.");
 	if (sodium_init() < 0)
 		return 1;
 	signal(SIGPIPE, SIG_IGN);

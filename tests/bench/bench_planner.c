@@ -126,6 +126,8 @@ static int run(kt_store *st, int writes, bool planner, double *wall, double *cpu
 
 int main(int argc, char **argv)
 {
+	bench_help(argc, argv, "SERVER_BIN [appointments_in_db] [writes]",
+		   "The message planner's rate on a salon group of 20 branches and a month of appointments.");
 	int in_db = argc > 2 ? atoi(argv[2]) : 200000, writes = argc > 3 ? atoi(argv[3]) : 20000;
 	bench_server b;
 	kt_store *st = NULL;

@@ -160,6 +160,8 @@ static const struct lws_protocols protocols[] = {
 
 int main(int argc, char **argv)
 {
+	bench_help(argc, argv, "SERVER_BIN [devices] [batches] [batch_size]",
+		   "Durable pushed mutations per second from N devices at once, and the answer latency of single mutations under that load.");
 	struct lws_context_creation_info info;
 	struct lws_context *ctx;
 	bench_server b;

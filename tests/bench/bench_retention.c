@@ -24,6 +24,7 @@
 #include "kt_util.h"
 #include "db/store.h"
 #include "domain/retention.h"
+#include "bench_util.h"
 
 #define DAY 86400000LL
 #define STEP 30
@@ -121,6 +122,8 @@ static int64_t file_size(const char *p)
 
 int main(int argc, char **argv)
 {
+	bench_help(argc, argv, "SERVER_BIN DIR [DAYS=365] [EDITS=1000] [WINDOW=90|0]",
+		   "A simulated year of a busy two-branch salon: database size, catch-up after a week offline and push latency as the history grows.");
 	if (argc < 3) {
 		fprintf(stderr, "usage: %s SERVER_BIN DIR [DAYS=365] [EDITS=1000] [WINDOW=90|0]\n", argv[0]);
 		return 2;

@@ -489,6 +489,8 @@ static int parse_steps(const char *s, int *steps)
 
 int main(int argc, char **argv)
 {
+	bench_help(argc, argv, "SERVER_BIN [--devices N] [--locations N] [--steps N,N,..] [--changes N] [--only moves] ...",
+		   "Rights changes (moves between branches, role changes) at many devices: time until every device reflects them, bytes per device.");
 	int steps[MAX_STEPS] = {100, 250, 500, 1000, 2000}, nsteps = 5;
 	int changes = 1000, rate = 200, hot = 5, nmoves = 20, nsd = 2;
 	const char *only = NULL, *msg;

@@ -78,6 +78,8 @@ static void on_state(void *user, int state, const char *code, const char *msg)
 
 int main(int argc, char **argv)
 {
+	bench_help(argc, argv, "SERVER_BIN [runs]",
+		   "The demo owner's first sync into a fresh reference-client cache, in rows per second, and CPU per row on each side.");
 	bench_server b;
 	int runs = argc > 2 ? atoi(argv[2]) : 5;
 	double best = 0, sum = 0, ccpu_sum = 0, scpu_sum = 0, rows_sum = 0;

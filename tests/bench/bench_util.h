@@ -6,7 +6,21 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/types.h>
+
+/* --help or -h first: the usage line and what the bench measures on
+ * stdout, and exit 0, before anything starts a server. */
+static inline void bench_help(int argc, char **argv, const char *args, const char *what)
+{
+	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		const char *name = strrchr(argv[0], '/');
+		printf("usage: %s %s\n%s\n", name ? name + 1 : argv[0], args, what);
+		exit(0);
+	}
+}
 
 struct lws;
 

@@ -55,6 +55,19 @@ async def signed_in(port, acc, rcvbuf=None):
     return ws
 
 
+async def push_edit(ws, mid, cid, base, value):
+    """One update of a card's preferences; its new version (the changes
+    frames that come before the answer are left to the device's stream)."""
+    await ws.send({"t": "push", "muts": [{"mid": mid, "tbl": "client", "id": cid, "op": "update", "base": base,
+                                          "f": {"preferences": value}, "at": mid}]})
+    while True:
+        m = await ws.recv(60)
+        if m["t"] == "push_result":
+            r = m["results"][0]
+            assert r["status"] == "applied", r
+            return r["v"]
+
+
 async def read_until(ws, want, seen, timeout=30):
     """Read changes until every card in want is at its version; seen[card] is
     the versions this device got, in order."""
@@ -110,18 +123,10 @@ class FanoutThreadsTest(unittest.TestCase):
             want = {}
             for k in range(PUSHES):
                 cid = cards[k % len(cards)]
-                await pusher.send({"t": "push", "muts": [{
-                    "mid": k + 1, "tbl": "client", "id": cid, "op": "update", "base": self.version[cid],
-                    "f": {"preferences": "%d %s" % (k, EDIT)}, "at": k + 1}]})
-                while True:
-                    m = await pusher.recv(60)
-                    if m["t"] == "push_result":
-                        break
-                r = m["results"][0]
-                assert r["status"] == "applied", r
-                self.version[cid] = want[cid] = r["v"]
+                v = await push_edit(pusher, k + 1, cid, self.version[cid], "%d %s" % (k, EDIT))
+                self.version[cid] = want[cid] = v
                 # the readers read as the edits come, as devices do
-                await asyncio.gather(*[read_until(ws, {cid: r["v"]}, s) for ws, s in zip(readers, seen)])
+                await asyncio.gather(*[read_until(ws, {cid: v}, s) for ws, s in zip(readers, seen)])
             mid_run = pooled(self.server.port)
             # the stalled devices read again: what was kept arrives, in order
             seen_stalled = [dict() for _ in stalled]
@@ -164,14 +169,8 @@ class FanoutThreadsTest(unittest.TestCase):
 
             async def go():
                 devs = [await signed_in(self.server.port, mgr) for _ in range(17)]
-                await devs[0].send({"t": "push", "muts": [{
-                    "mid": 1, "tbl": "client", "id": cid, "op": "update", "base": self.version[cid],
-                    "f": {"preferences": "alone %d" % k}, "at": 1}]})  # a new value: an equal one is no change
-                while True:
-                    m = await devs[0].recv(60)
-                    if m["t"] == "push_result":
-                        break
-                v = m["results"][0]["v"]
+                # a new value each time: an equal one is no change, and nothing is sent
+                v = await push_edit(devs[0], 1, cid, self.version[cid], "alone %d" % k)
                 seen = [dict() for _ in devs[1:]]
                 await asyncio.gather(*[read_until(ws, {cid: v}, s) for ws, s in zip(devs[1:], seen)])
                 for ws in devs:
