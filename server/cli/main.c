@@ -228,7 +228,7 @@ static bool restart_key(const char *k)
 	static const char *const keys[] = {"db", "listen", "key_file", "retention_months", "ping_idle_s",
 					   "idle_timeout_s", "trusted_proxy", "proxy_header", "drain_timeout_s", "changelog_days", "outbox_days",
 					   "send_threads", "send_threads_min_devices",
-					   /* issue 23's other keys (metrics, log format) */
+					   /* monitoring and log format */
 					   "metrics_token", "metrics_allow", "log_format"};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		if (!strcmp(k, keys[i]))

@@ -162,7 +162,7 @@ int store_credentials_find(kt_store *st, const char *email, bool *is_client, cha
 	return *hash ? KT_OK : KT_ENOMEM;
 }
 
-/* ---- portal accounts (issue 5) ---- */
+/* ---- portal accounts ---- */
 
 int store_email_hash(kt_store *st, const char *email, char out[65])
 {

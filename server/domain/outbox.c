@@ -453,7 +453,7 @@ int outbox_limits(kt_store *st, const char *org, kt_outbox_limits *out)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? KT_OK : KT_EIO;
 }
 
-/* The kinds of issue 21's messages: the ones a daily cap counts. */
+/* The kinds of planned messages: the ones a daily cap counts. */
 #define SQL_MESSAGE_KINDS                                                                                          \
 	"('confirmation','change','cancellation','reminder','reminder2','review_request','birthday','campaign',"  \
 	"'reconsent','survey')"

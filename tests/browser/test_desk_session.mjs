@@ -1,4 +1,4 @@
-// The desk's session edges in Chromium against the real server (issue 20):
+// The desk's session edges in Chromium against the real server:
 // - a session that expires while a tablet is offline keeps the tablet's copy and queue;
 //   the same person signing in again gets the edits sent, once; another person is
 //   warned, and signing in deletes them (never pushed under another name); a session

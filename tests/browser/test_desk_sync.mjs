@@ -1,4 +1,4 @@
-// The desk's sync in Chromium against the real server (issue 20): two reception
+// The desk's sync in Chromium against the real server: two reception
 // tablets of one branch and the owner's laptop, each a browser context at /desk.
 // Tablet 1, offline, books three appointments on the booking screen (and from free
 // slots of the calendar) and changes a phone on the client's card, while tablet 2 books

@@ -1,4 +1,4 @@
-"""Reviews and satisfaction (issue 21): a client rates their own visit once
+"""Reviews and satisfaction: a client rates their own visit once
 from the portal (a push create of a `review` row) and may change it for a
 week; the branch's staff get it on their devices, other branches do not;
 owners and managers reply (signed with their name), highlight and hide; the

@@ -1,4 +1,4 @@
-"""Retention (issue 22, "cost that does not grow with age"): the change log
+"""Retention (a cost that does not grow with age): the change log
 and the stored push answers are kept for changelog_days; older entries are
 deleted by serve's hourly pass and by `admin retention run`. A device whose
 cursor is older than the log gets bad_cursor and a snapshot that ends where
