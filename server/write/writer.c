@@ -98,6 +98,10 @@ struct kt_writer {
 	kt_server *srv;
 	pthread_mutex_t mu;
 	pthread_cond_t cv, ckpt_cv, sync_cv, cut_cv;
+	/* the thread has opened its database (or failed to), under mu: the
+	 * listener says "listening" only then, so /healthz answers from the start */
+	pthread_cond_t start_cv;
+	bool started;
 	/* pushes submitted, not yet seen by the thread (taken all at once),
 	 * and answered ones for the loop: a queue without workers of its own,
 	 * as the thread's wait also covers acks and a sync's redo (cv) */
@@ -505,6 +509,8 @@ static void *writer_main(void *arg)
 	if (st && walbuf_syncer_open(store_db(st), &w->syncer) != SQLITE_OK)
 		kt_warn("writer: cannot open the WAL for the sync thread; every commit syncs before the next");
 	pthread_mutex_lock(&w->mu);
+	w->started = true;
+	pthread_cond_broadcast(&w->start_cv);
 	for (;;) {
 		if (st) /* /healthz: the writer goes round (at least every second, below) */
 			atomic_store_explicit(&kt_writer_beat_us, kt_mono_us(), memory_order_relaxed);
@@ -766,6 +772,7 @@ int writer_start(kt_server *srv)
 	pthread_cond_init(&w->ckpt_cv, NULL);
 	pthread_cond_init(&w->sync_cv, NULL);
 	pthread_cond_init(&w->cut_cv, NULL);
+	pthread_cond_init(&w->start_cv, NULL);
 	srv->writer = w;
 	kt_workq_cfg cfg = {
 		.free_job = free_linked,
@@ -784,6 +791,10 @@ int writer_start(kt_server *srv)
 		writer_stop(srv);
 		return KT_ENOMEM;
 	}
+	pthread_mutex_lock(&w->mu);
+	while (!w->started)
+		pthread_cond_wait(&w->start_cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
 	return KT_OK;
 }
 
@@ -857,6 +868,7 @@ void writer_stop(kt_server *srv)
 	pthread_cond_destroy(&w->ckpt_cv);
 	pthread_cond_destroy(&w->sync_cv);
 	pthread_cond_destroy(&w->cut_cv);
+	pthread_cond_destroy(&w->start_cv);
 	free(w);
 	srv->writer = NULL;
 }

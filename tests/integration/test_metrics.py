@@ -173,9 +173,24 @@ class MetricsTest(h.DemoServerTest):
                 status, _, body = get(s.port, "/metrics")
                 self.assertEqual(status, 403)
                 self.assertEqual(body, "metrics: this address is not allowed (metrics_allow)\n")
-                self.assertEqual(get(s.port, "/healthz")[0], 200)
+                self.assertEqual(get(s.port, "/healthz")[::2], (200, "ok\n"))
             finally:
                 s.stop()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def test_healthz_is_ok_as_soon_as_the_server_says_it_listens(self):
+        # the writer opens its own connection to the database; a monitor
+        # that asks right after "listening" must not see it as not running
+        tmp = tempfile.mkdtemp(prefix="kt-metrics-early-")
+        try:
+            db, _ = h.demo_db(tmp)
+            for _ in range(8):
+                s = h.Server(db)
+                try:
+                    self.assertEqual(get(s.port, "/healthz")[::2], (200, "ok\n"))
+                finally:
+                    s.stop()
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
