@@ -706,8 +706,15 @@ class ClientTest(unittest.TestCase):
         self.srv.script = self.snapshot([row("client", rid(1), 1, {"name": "Secret Person"})])
         self.assertEqual(self.cli("sync").returncode, 0)
         device = self.meta("device_id")
+
+        async def signs_out(c):  # as the server does (PROTOCOL.md, logout)
+            m = await c.handshake()
+            self.assertEqual(m["t"], "logout")
+            await c.send({"t": "error", "code": "revoked", "re": "logout", "fatal": True, "msg": "signed out"})
+        self.srv.script = signs_out
         out = self.cli("logout")
         self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(len(self.sent("logout")), 1)
         self.assertEqual(self.rows(), {})
         self.assertIsNone(self.meta("token"))
         self.assertEqual(self.meta("device_id"), device)
