@@ -1,4 +1,5 @@
 /* kt_util.c - clocks, ids. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,6 +110,19 @@ char *kt_strndup(const char *s, size_t n)
 	memcpy(p, s, n);
 	p[n] = 0;
 	return p;
+}
+
+bool kt_parse_int(const char *s, int lo, int hi, int *out)
+{
+	char *end;
+	if (!((*s >= '0' && *s <= '9') || *s == '-' || *s == '+')) /* strtol would skip blanks */
+		return false;
+	errno = 0;
+	long n = strtol(s, &end, 10);
+	if (errno || *end || end == s || n < lo || n > hi)
+		return false;
+	*out = (int)n;
+	return true;
 }
 
 size_t kt_strcpy_cut(char *dst, size_t cap, const char *src)

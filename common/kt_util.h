@@ -40,6 +40,9 @@ size_t kt_strcpy_cut(char *dst, size_t cap, const char *src);
 /* v in decimal into out (NUL-terminated); returns the length.
  * snprintf("%lld") without the format parsing, for the push path. */
 size_t kt_i64_text(char out[KT_I64_TEXT], int64_t v);
+/* A config value that must be a whole number in [lo, hi] (decimal, nothing
+ * else around it); *out is set only when it is. */
+bool kt_parse_int(const char *s, int lo, int hi, int *out);
 
 /* Command lines: the value after option `name` in argv (NULL when absent),
  * and whether `name` is present. */

@@ -8,6 +8,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include "kt_util.h"
 #include "cli/admin.h"
 #include "db/audit.h"
 #include "cli/backup.h"
@@ -327,15 +328,13 @@ static int read_config_ex(const char *path, const char **db, const char **listen
 				keyring_set_key_file(keyv);
 			}
 		} else if (!strcmp(k, "retention_months")) {
-			char *end;
-			errno = 0;
-			long m = strtol(v, &end, 10);
-			if (errno || *end || end == v || m < 1 || m > 1200) {
+			int m;
+			if (!kt_parse_int(v, 1, 1200, &m)) {
 				fclose(f);
 				return bad_config(err, errcap, "%s:%d: retention_months is 1 to 1200", path, lineno);
 			}
 			if (!again)
-				*retention = (int)m;
+				*retention = m;
 		} else {
 			/* portal and mail keys */
 			const char *why = NULL;

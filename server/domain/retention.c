@@ -4,11 +4,11 @@
  * mutation_expired, never a second application). Never touches the audit
  * log, and never deletes the newest change log entry: seq is a plain
  * INTEGER PRIMARY KEY and would be reused after it. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "kt_util.h"
 #include "domain/hourly.h"
 #include "domain/retention.h"
 
@@ -17,17 +17,12 @@ static int changelog_days = KT_CHANGELOG_DAYS_DEFAULT, outbox_days = KT_OUTBOX_D
 
 int retention_config_set(const char *k, const char *v, const char **why)
 {
-	char *end;
-	long n;
 	if (strcmp(k, "changelog_days") && strcmp(k, "outbox_days"))
 		return 1;
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (errno || *end || end == v || n < 1 || n > 3650) {
+	if (!kt_parse_int(v, 1, 3650, strcmp(k, "outbox_days") ? &changelog_days : &outbox_days)) {
 		*why = "a whole number of days, 1 to 3650";
 		return -1;
 	}
-	*(strcmp(k, "outbox_days") ? &changelog_days : &outbox_days) = (int)n;
 	return 0;
 }
 

@@ -10,9 +10,9 @@
  * a session that sent nothing (no frame, no pong) for ping_idle_s (30)
  * gets a ping; one silent for idle_timeout_s (KT_IDLE_TIMEOUT_S, 120) is
  * closed, as before. Both are config keys. */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "kt_util.h"
 #include "server.h"
 #include "net/keepalive.h"
 
@@ -30,17 +30,12 @@ static int sweep_s(void)
 int keepalive_config_set(const char *k, const char *v, const char **why)
 {
 	int *dst = !strcmp(k, "ping_idle_s") ? &ping_idle_s : !strcmp(k, "idle_timeout_s") ? &idle_timeout_s : NULL;
-	char *end;
-	long n;
 	if (!dst)
 		return 1;
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (errno || *end || end == v || n < 1 || n > 86400) {
+	if (!kt_parse_int(v, 1, 86400, dst)) {
 		*why = "a whole number of seconds, 1 to 86400";
 		return -1;
 	}
-	*dst = (int)n;
 	return 0;
 }
 

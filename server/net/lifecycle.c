@@ -4,7 +4,6 @@
  * never drops a connection and never applies half a file; a drain never
  * drops an acknowledged write: a push handed to the writer is answered
  * before its connection is closed. */
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include <time.h>
 #include <sodium.h>
 #include <systemd/sd-daemon.h>
+#include "kt_util.h"
 #include "conn/conn.h"
 #include "domain/mail.h"
 #include "net/lifecycle.h"
@@ -35,17 +35,12 @@ static _Atomic(kt_server *) g_srv;
 
 int lifecycle_config_set(const char *k, const char *v, const char **why)
 {
-	char *end;
-	long n;
 	if (strcmp(k, "drain_timeout_s"))
 		return 1;
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (errno || *end || end == v || n < 1 || n > 300) {
+	if (!kt_parse_int(v, 1, 300, &drain_timeout_s)) {
 		*why = "a whole number of seconds, 1 to 300";
 		return -1;
 	}
-	drain_timeout_s = (int)n;
 	return 0;
 }
 

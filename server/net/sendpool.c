@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "kt_util.h"
 #include "kt_err.h"
 #include "kt_log.h"
 #include "net/sendpool.h"
@@ -105,16 +106,11 @@ static int min_devices = KT_SENDPOOL_MIN_DEVICES;
 
 int sendpool_config_set(const char *k, const char *v, const char **why)
 {
-	char *end;
-	long n;
 	if (!strcmp(k, "send_threads_min_devices")) {
-		errno = 0;
-		n = strtol(v, &end, 10);
-		if (errno || *end || end == v || n < 2 || n > 100000) {
+		if (!kt_parse_int(v, 2, 100000, &min_devices)) {
 			*why = "a whole number of devices, 2 to 100000";
 			return -1;
 		}
-		min_devices = (int)n;
 		return 0;
 	}
 	if (strcmp(k, "send_threads"))
@@ -123,13 +119,10 @@ int sendpool_config_set(const char *k, const char *v, const char **why)
 		configured = -1;
 		return 0;
 	}
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (errno || *end || end == v || n < 0 || n > MAX_THREADS) {
+	if (!kt_parse_int(v, 0, MAX_THREADS, &configured)) {
 		*why = "auto, or a whole number of threads, 0 to 8";
 		return -1;
 	}
-	configured = (int)n;
 	return 0;
 }
 

@@ -412,6 +412,24 @@ static void test_i64_text_is_printf_lld(void **state)
 	}
 }
 
+/* kt_parse_int: a config value is a whole decimal number in its range, with
+ * nothing around it; a refused one leaves the setting as it was. */
+static void test_parse_int_takes_only_a_whole_number_in_range(void **state)
+{
+	const char *bad[] = {"", " 5", "5 ", "5s", "0x10", "1.5", "-", "3651", "0", "-1", "99999999999999999999"};
+	int v = 42;
+	(void)state;
+	assert_true(kt_parse_int("1", 1, 3650, &v) && v == 1);
+	assert_true(kt_parse_int("3650", 1, 3650, &v) && v == 3650);
+	assert_true(kt_parse_int("+7", 1, 3650, &v) && v == 7);
+	assert_true(kt_parse_int("-3", -5, 5, &v) && v == -3);
+	v = 42;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_false(kt_parse_int(bad[i], 1, 3650, &v));
+		assert_int_equal(v, 42);
+	}
+}
+
 /* link: every key round-trips; a key of the wrong type, twice, missing or
  * over its limit is refused and named in bad. */
 static void test_link_round_trip_and_the_key_at_fault(void **state)
@@ -504,6 +522,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_push_result_maps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_query_defaults_and_limits, setup, teardown),
 		cmocka_unit_test(test_i64_text_is_printf_lld),
+		cmocka_unit_test(test_parse_int_takes_only_a_whole_number_in_range),
 		cmocka_unit_test_setup_teardown(test_link_round_trip_and_the_key_at_fault, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
